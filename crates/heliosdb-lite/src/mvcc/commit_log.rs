@@ -1,0 +1,361 @@
+//! The in-memory index of retained commits, and resolution of time-travel points to SCNs.
+//!
+//! Every commit gets one 16-byte entry (transaction id and commit time) in a deque indexed by
+//! `scn - base`. SCNs are dense (+1 per commit), so SCN lookup is an index operation; commit
+//! times and transaction ids both increase with the SCN, so TIMESTAMP and TRANSACTION lookups
+//! are searches over sorted columns. TXID lookup starts at the position the SCN/TXID offset
+//! predicts and gallops from there, which is O(1) when few transactions roll back.
+
+use crate::error::{AvailableRange, Error, HistoryPoint, Result};
+use std::collections::VecDeque;
+
+/// One retained commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitEntry {
+    /// Transaction id.
+    pub txid: u64,
+    /// Commit time in microseconds since the Unix epoch.
+    pub time_us: i64,
+}
+
+/// Encodes a commit record value.
+pub fn encode_entry(e: &CommitEntry) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16);
+    v.extend_from_slice(&e.txid.to_be_bytes());
+    v.extend_from_slice(&e.time_us.to_be_bytes());
+    v
+}
+
+/// Decodes a commit record value.
+pub fn decode_entry(v: &[u8]) -> Result<CommitEntry> {
+    if v.len() != 16 {
+        return Err(Error::corruption("commit record has wrong length"));
+    }
+    Ok(CommitEntry {
+        txid: u64::from_be_bytes(v[..8].try_into().expect("8 bytes")),
+        time_us: i64::from_be_bytes(v[8..].try_into().expect("8 bytes")),
+    })
+}
+
+/// Retained commits `base ..= base + len - 1`, plus the horizon.
+#[derive(Debug, Default)]
+pub struct CommitIndex {
+    /// SCN of `entries[0]`.
+    base: u64,
+    entries: VecDeque<CommitEntry>,
+    /// Oldest readable SCN. 0 means the empty pre-history state is still readable.
+    horizon: u64,
+}
+
+impl CommitIndex {
+    /// Builds the index from recovered entries starting at `base`.
+    pub fn new(horizon: u64, base: u64, entries: VecDeque<CommitEntry>) -> Self {
+        Self {
+            base,
+            entries,
+            horizon,
+        }
+    }
+
+    /// The newest committed SCN (0 before the first commit).
+    pub fn latest(&self) -> u64 {
+        if self.entries.is_empty() {
+            self.horizon.max(self.base.saturating_sub(1))
+        } else {
+            self.base + self.entries.len() as u64 - 1
+        }
+    }
+
+    /// The oldest readable SCN.
+    pub fn horizon(&self) -> u64 {
+        self.horizon
+    }
+
+    /// Commit time of the newest commit.
+    pub fn latest_time(&self) -> Option<i64> {
+        self.entries.back().map(|e| e.time_us)
+    }
+
+    /// Number of retained commits held in memory.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if no commit is retained.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes of memory used by the entries (capacity included).
+    pub fn memory_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<CommitEntry>()
+    }
+
+    /// Appends the next commit.
+    pub fn push(&mut self, scn: u64, entry: CommitEntry) {
+        if self.entries.is_empty() {
+            self.base = scn;
+        }
+        debug_assert_eq!(scn, self.base + self.entries.len() as u64);
+        self.entries.push_back(entry);
+    }
+
+    /// Entry of `scn`, if retained.
+    pub fn get(&self, scn: u64) -> Option<CommitEntry> {
+        scn.checked_sub(self.base)
+            .and_then(|i| self.entries.get(i as usize).copied())
+    }
+
+    /// The point of `scn` (with zeroed txid/time for SCN 0).
+    pub fn point(&self, scn: u64) -> Option<HistoryPoint> {
+        if scn == 0 {
+            return Some(HistoryPoint {
+                scn: 0,
+                txid: 0,
+                commit_time_us: 0,
+            });
+        }
+        self.get(scn).map(|e| HistoryPoint {
+            scn,
+            txid: e.txid,
+            commit_time_us: e.time_us,
+        })
+    }
+
+    /// Describes the readable range for error messages.
+    pub fn available(&self) -> AvailableRange {
+        let latest = self.latest();
+        if latest == 0 {
+            return AvailableRange {
+                oldest: None,
+                newest: None,
+            };
+        }
+        AvailableRange {
+            oldest: self.point(self.horizon).or_else(|| self.point(self.base)),
+            newest: self.point(latest),
+        }
+    }
+
+    /// Moves the horizon forward, forgetting commits older than it.
+    pub fn advance_horizon(&mut self, horizon: u64) {
+        if horizon <= self.horizon {
+            return;
+        }
+        self.horizon = horizon;
+        while self.base < horizon && !self.entries.is_empty() {
+            self.entries.pop_front();
+            self.base += 1;
+        }
+        self.entries.shrink_to_fit();
+    }
+
+    /// Returns the newest `limit` retained commits, newest first.
+    pub fn recent(&self, limit: usize) -> Vec<HistoryPoint> {
+        let latest = self.latest();
+        (0..limit as u64)
+            .map_while(|i| latest.checked_sub(i))
+            .filter(|&s| s >= self.base && s >= 1)
+            .filter_map(|s| self.point(s))
+            .collect()
+    }
+
+    /// All retained points, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = HistoryPoint> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| HistoryPoint {
+                scn: self.base + i as u64,
+                txid: e.txid,
+                commit_time_us: e.time_us,
+            })
+    }
+
+    fn too_old(&self, requested: String) -> Error {
+        Error::SnapshotTooOld {
+            requested,
+            available: self.available(),
+        }
+    }
+
+    fn not_available(&self, requested: String) -> Error {
+        Error::SnapshotNotAvailable {
+            requested,
+            available: self.available(),
+        }
+    }
+
+    /// Resolves `AS OF SCN n`.
+    pub fn resolve_scn(&self, scn: u64) -> Result<u64> {
+        if scn > self.latest() {
+            return Err(self.not_available(format!("SCN {scn} is in the future")));
+        }
+        if scn < self.horizon {
+            return Err(self.too_old(format!("SCN {scn}")));
+        }
+        Ok(scn)
+    }
+
+    /// Finds the SCN of the commit of transaction `txid`.
+    pub fn scn_of_txid(&self, txid: u64) -> Result<u64> {
+        let n = self.entries.len();
+        if n == 0 {
+            return Err(
+                self.not_available(format!("transaction {txid} is unknown or not committed"))
+            );
+        }
+        if txid < self.entries[0].txid {
+            return Err(self.too_old(format!("transaction {txid}")));
+        }
+        // txid - scn grows only when a transaction rolls back, so the guess is usually exact.
+        let guess = (txid.saturating_sub(self.entries[0].txid) as usize).min(n - 1);
+        let idx = if self.entries[guess].txid == txid {
+            Some(guess)
+        } else {
+            let (lo, hi) = if self.entries[guess].txid > txid {
+                (0, guess)
+            } else {
+                (guess + 1, n)
+            };
+            let mut l = lo;
+            let mut h = hi;
+            while l < h {
+                let m = (l + h) / 2;
+                if self.entries[m].txid < txid {
+                    l = m + 1;
+                } else {
+                    h = m;
+                }
+            }
+            (l < n && self.entries[l].txid == txid).then_some(l)
+        };
+        match idx {
+            Some(i) => Ok(self.base + i as u64),
+            None => Err(self.not_available(format!(
+                "transaction {txid} is unknown, rolled back or not committed"
+            ))),
+        }
+    }
+
+    /// Resolves `AS OF TRANSACTION n`: the state right after `n` committed.
+    pub fn resolve_txid(&self, txid: u64) -> Result<u64> {
+        let scn = self.scn_of_txid(txid)?;
+        if scn < self.horizon {
+            return Err(self.too_old(format!("transaction {txid}")));
+        }
+        Ok(scn)
+    }
+
+    /// Resolves `BEFORE TRANSACTION n`: the state just before `n` committed.
+    pub fn resolve_before_txid(&self, txid: u64) -> Result<u64> {
+        let scn = self.scn_of_txid(txid)? - 1;
+        if scn < self.horizon {
+            return Err(self.too_old(format!("the state before transaction {txid}")));
+        }
+        Ok(scn)
+    }
+
+    /// Resolves `AS OF TIMESTAMP ts`: the state after the newest commit with time <= ts.
+    /// `now_us` is the current time; later points are in the future.
+    pub fn resolve_time(&self, ts_us: i64, now_us: i64) -> Result<u64> {
+        let shown = crate::time::format_micros(ts_us);
+        if ts_us > now_us.max(self.latest_time().unwrap_or(i64::MIN)) {
+            return Err(self.not_available(format!("timestamp {shown} is in the future")));
+        }
+        // partition_point: number of entries with time <= ts.
+        let count = self.entries.partition_point(|e| e.time_us <= ts_us);
+        if count == 0 {
+            if self.horizon == 0 && self.base <= 1 {
+                return Err(
+                    self.not_available(format!("timestamp {shown} is before the first commit"))
+                );
+            }
+            return Err(self.too_old(format!("timestamp {shown}")));
+        }
+        let scn = self.base + count as u64 - 1;
+        if scn < self.horizon {
+            return Err(self.too_old(format!("timestamp {shown}")));
+        }
+        Ok(scn)
+    }
+
+    /// The SCN whose commit time is the newest at or before `ts_us`, ignoring retention; used
+    /// by GC to find the retention boundary. Returns `None` if every commit is newer.
+    pub fn newest_at_or_before(&self, ts_us: i64) -> Option<u64> {
+        let count = self.entries.partition_point(|e| e.time_us <= ts_us);
+        (count > 0).then(|| self.base + count as u64 - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(txids: &[u64]) -> CommitIndex {
+        let mut ix = CommitIndex::default();
+        for (i, &t) in txids.iter().enumerate() {
+            ix.push(
+                i as u64 + 1,
+                CommitEntry {
+                    txid: t,
+                    time_us: (i as i64 + 1) * 1000,
+                },
+            );
+        }
+        ix
+    }
+
+    #[test]
+    fn resolves_all_modes() {
+        let ix = index(&[1, 2, 5, 6, 9]);
+        assert_eq!(ix.latest(), 5);
+        assert_eq!(ix.resolve_txid(5).unwrap(), 3);
+        assert_eq!(ix.resolve_txid(9).unwrap(), 5);
+        assert!(matches!(
+            ix.resolve_txid(3),
+            Err(Error::SnapshotNotAvailable { .. })
+        ));
+        assert!(matches!(
+            ix.resolve_txid(10),
+            Err(Error::SnapshotNotAvailable { .. })
+        ));
+        assert_eq!(ix.resolve_before_txid(1).unwrap(), 0);
+        assert_eq!(ix.resolve_time(2500, 10_000).unwrap(), 2);
+        assert_eq!(ix.resolve_time(3000, 10_000).unwrap(), 3);
+        assert!(ix.resolve_time(999, 10_000).is_err());
+        assert!(matches!(
+            ix.resolve_time(20_000, 10_000),
+            Err(Error::SnapshotNotAvailable { .. })
+        ));
+        assert!(ix.resolve_scn(6).is_err());
+        assert_eq!(ix.resolve_scn(0).unwrap(), 0);
+    }
+
+    #[test]
+    fn horizon_makes_old_points_too_old() {
+        let mut ix = index(&[1, 2, 3, 4, 5]);
+        ix.advance_horizon(3);
+        assert_eq!(ix.len(), 3);
+        assert!(matches!(
+            ix.resolve_scn(2),
+            Err(Error::SnapshotTooOld { .. })
+        ));
+        assert!(matches!(
+            ix.resolve_txid(1),
+            Err(Error::SnapshotTooOld { .. })
+        ));
+        assert!(matches!(
+            ix.resolve_before_txid(3),
+            Err(Error::SnapshotTooOld { .. })
+        ));
+        assert!(matches!(
+            ix.resolve_time(2500, 10_000),
+            Err(Error::SnapshotTooOld { .. })
+        ));
+        assert_eq!(ix.resolve_time(3500, 10_000).unwrap(), 3);
+        assert_eq!(ix.latest(), 5);
+        let msg = ix.resolve_scn(1).unwrap_err().to_string();
+        assert!(msg.contains("oldest SCN 3"), "{msg}");
+    }
+}

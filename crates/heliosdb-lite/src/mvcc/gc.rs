@@ -1,0 +1,196 @@
+//! Retention and garbage collection of history.
+//!
+//! Rule: a snapshot younger than `min_retention` is always kept (a compliance floor no other
+//! setting overrides); of the older ones only the newest `max_snapshots` are kept. The horizon
+//! is the oldest kept SCN, never past a snapshot a running reader has pinned, never past the
+//! newest commit. Advancing it processes the GC work items due (see the module essay in
+//! [`super`]), deletes the commit records below it and persists it, all in atomic batches; a
+//! crash in between leaves work items that the next run picks up, because every run starts at
+//! the head of the queue.
+
+use super::{keys, lock, read, write, Inner, Mvcc};
+use crate::error::Result;
+use crate::storage::{prefix_range, Direction, WriteBatch};
+use std::ops::Bound;
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// The background thread also wakes after this many commits.
+pub(crate) const COMMITS_PER_WAKEUP: u64 = 1024;
+const BACKGROUND_INTERVAL: Duration = Duration::from_secs(1);
+/// Deletions per storage batch, so one huge GC does not build one huge batch.
+const BATCH_LIMIT: usize = 16 * 1024;
+
+/// The retention rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// History younger than this is never collected (microseconds).
+    pub min_retention_us: i64,
+    /// Among older snapshots, how many of the newest are kept.
+    pub max_snapshots: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            min_retention_us: 2_592_000 * 1_000_000,
+            max_snapshots: 1000,
+        }
+    }
+}
+
+/// What one GC run removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Snapshots (commits) that became unreadable.
+    pub snapshots_removed: u64,
+    /// Row, index and catalog versions physically deleted.
+    pub versions_removed: u64,
+    /// Approximate bytes of keys and values deleted.
+    pub bytes_removed: u64,
+    /// The horizon before the run.
+    pub old_horizon: u64,
+    /// The horizon after the run (oldest readable SCN).
+    pub new_horizon: u64,
+    /// Wall time the run took, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// The horizon the rule asks for, before pins are considered.
+fn target_horizon(mvcc: &Mvcc) -> u64 {
+    let ix = read(&mvcc.0.index);
+    let latest = ix.latest();
+    if !mvcc.0.options.time_travel {
+        return latest;
+    }
+    let r = read(&mvcc.0.retention).clone();
+    let now = ix
+        .latest_time()
+        .map_or(mvcc.0.options.clock.now_micros(), |t| {
+            t.max(mvcc.0.options.clock.now_micros())
+        });
+    // Every moment of the last `min_retention` must stay readable, including its first
+    // moment, whose state is that of the newest commit at or before it.
+    let oldest_young = ix
+        .newest_at_or_before(now.saturating_sub(r.min_retention_us))
+        .unwrap_or(ix.horizon());
+    let newest_kept_floor = (latest + 1).saturating_sub(r.max_snapshots);
+    oldest_young.min(newest_kept_floor).min(latest)
+}
+
+pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
+    let started = Instant::now();
+    let _only_one = lock(&mvcc.0.gc_lock);
+    let target = target_horizon(mvcc);
+    let (old, new) = {
+        let pins = lock(&mvcc.0.pins);
+        let mut ix = write(&mvcc.0.index);
+        let min_pin = pins.keys().next().copied().unwrap_or(u64::MAX);
+        let new = target.min(min_pin).min(ix.latest());
+        let old = ix.horizon();
+        if new <= old {
+            return Ok(GcReport {
+                old_horizon: old,
+                new_horizon: old,
+                elapsed_us: started.elapsed().as_micros() as u64,
+                ..GcReport::default()
+            });
+        }
+        // Readers arriving from now on are refused below `new` before anything is deleted.
+        ix.advance_horizon(new);
+        (old, new)
+    };
+    let storage = mvcc.storage();
+    let mut report = GcReport {
+        snapshots_removed: new - old,
+        old_horizon: old,
+        new_horizon: new,
+        ..GcReport::default()
+    };
+    let mut batch = WriteBatch::new();
+    let flush = |batch: &mut WriteBatch| -> Result<()> {
+        if !batch.is_empty() {
+            storage.write(std::mem::take(batch), false)?;
+        }
+        Ok(())
+    };
+    // Work items are keyed by SCN; start at the head of the queue to pick up leftovers.
+    let queue = (
+        Bound::Included(vec![keys::GC_QUEUE]),
+        Bound::Excluded(keys::gc_key(new + 1, &[])),
+    );
+    for kv in storage.scan(queue, Direction::Forward) {
+        let (k, v) = kv?;
+        let target = &k[9..];
+        if v.first() == Some(&1) {
+            for item in storage.scan(prefix_range(target), Direction::Forward) {
+                let (dk, dv) = item?;
+                report.versions_removed += 1;
+                report.bytes_removed += (dk.len() + dv.len()) as u64;
+                batch.delete(dk);
+                if batch.len() >= BATCH_LIMIT {
+                    flush(&mut batch)?;
+                }
+            }
+        } else {
+            let size = v
+                .get(1..5)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or(0);
+            report.versions_removed += 1;
+            report.bytes_removed += u64::from(size);
+            batch.delete(target.to_vec());
+        }
+        batch.delete(k);
+        if batch.len() >= BATCH_LIMIT {
+            flush(&mut batch)?;
+        }
+    }
+    let first_record = old.max(1);
+    for scn in first_record..new {
+        batch.delete(keys::commit_key(scn));
+        if batch.len() >= BATCH_LIMIT {
+            flush(&mut batch)?;
+        }
+    }
+    batch.put(keys::meta_key(b"horizon"), new.to_be_bytes().to_vec());
+    flush(&mut batch)?;
+    report.elapsed_us = started.elapsed().as_micros() as u64;
+    tracing::debug!(?report, "history garbage collected");
+    Ok(report)
+}
+
+/// Starts the background GC thread. It holds only a weak reference, so it ends when the
+/// database is dropped.
+pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Condvar)>) {
+    let spawned = std::thread::Builder::new()
+        .name("heliosdb-gc".into())
+        .spawn(move || loop {
+            {
+                let (m, cv) = &*signal;
+                let stop = lock(m);
+                if *stop {
+                    return;
+                }
+                let (stop, _) = cv
+                    .wait_timeout(stop, BACKGROUND_INTERVAL)
+                    .unwrap_or_else(|e| e.into_inner());
+                if *stop {
+                    return;
+                }
+            }
+            let Some(mvcc) = Mvcc::from_weak(&weak) else {
+                return;
+            };
+            mvcc.0
+                .commits_since_gc
+                .store(0, std::sync::atomic::Ordering::Relaxed);
+            if let Err(e) = run(&mvcc) {
+                tracing::warn!(error = %e, "background history GC failed");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the background GC thread; GC runs on demand only");
+    }
+}

@@ -1,0 +1,580 @@
+//! Multi-version concurrency control with a persistent commit history.
+//!
+//! # Model
+//!
+//! Every committed write transaction gets three identifiers: a transaction id (TXID, handed
+//! out when the transaction first writes and never reused, even after a rollback), a commit
+//! sequence number (SCN, +1 per commit, dense) and a commit time (UTC microseconds, strictly
+//! increasing even if the clock steps back). A write never overwrites: it adds a version of the
+//! logical key tagged with the commit's SCN (see [`keys`]). A snapshot is nothing but an SCN:
+//! reading at SCN S means taking, for each logical key, the newest version at or before S.
+//! The commit record, the new versions and the GC work items of one transaction go to storage
+//! in a single atomic batch, so after a crash a commit is either wholly there or absent.
+//!
+//! # Concurrency
+//!
+//! Readers never block: they pin the SCN they read at and read versions at or before it.
+//! Writers are serialised by one write lock, taken at the first write of a transaction (or at
+//! BEGIN IMMEDIATE). A transaction that has already read and then finds that another writer
+//! committed since its snapshot fails with [`Error::Busy`], like SQLite's WAL mode: its reads
+//! would be stale. The SCN becomes visible to new readers only after the batch is durable.
+//!
+//! # Garbage collection
+//!
+//! The horizon is the oldest SCN still readable. When a commit at SCN S supersedes a version V
+//! (by overwriting or deleting its key), V is invisible at every snapshot >= S; the commit
+//! records a GC work item `(S, V)`. Advancing the horizon to H therefore only has to process
+//! the work items with S <= H: no scan of the data. The newest version at or before H of each
+//! key is, by construction, never in that set. Tombstones enqueue themselves, since a tombstone
+//! at or before the horizon with nothing older is equivalent to no version at all. See [`gc`].
+
+pub mod commit_log;
+pub mod gc;
+pub mod keys;
+mod txn;
+mod view;
+
+pub use gc::{GcReport, Retention};
+pub use txn::{Savepoint, Transaction, TxnMode};
+
+use crate::error::{Error, HistoryPoint, Result};
+use crate::storage::{prefix_range, Direction, KeyRange, KvPair, Storage, WriteBatch};
+use crate::time::Clock;
+use commit_log::{CommitEntry, CommitIndex};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 1";
+
+/// How the engine behaves; built from [`crate::Config`].
+#[derive(Debug, Clone)]
+pub struct MvccOptions {
+    /// fsync every commit (the `enable_wal` setting).
+    pub durable: bool,
+    /// Keep history for time travel. When false, superseded versions are collected as soon as
+    /// no reader needs them and historical reads fail.
+    pub time_travel: bool,
+    /// Retention rule for GC.
+    pub retention: Retention,
+    /// Run GC automatically in a background thread.
+    pub auto_gc: bool,
+    /// Commit clock.
+    pub clock: Arc<dyn Clock>,
+    /// How long a writer waits for the write lock before failing with [`Error::Busy`].
+    pub busy_timeout: Duration,
+}
+
+impl Default for MvccOptions {
+    fn default() -> Self {
+        Self {
+            durable: true,
+            time_travel: true,
+            retention: Retention::default(),
+            auto_gc: true,
+            clock: Arc::new(crate::time::SystemClock),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a successful commit was stamped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Commit sequence number.
+    pub scn: u64,
+    /// Transaction id.
+    pub txid: u64,
+    /// Commit time, microseconds since the epoch.
+    pub time_us: i64,
+}
+
+/// A point in history as a caller names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AsOf {
+    /// The state after the newest commit with commit time <= the given microseconds.
+    Timestamp(i64),
+    /// The state after the commit of the given transaction.
+    Transaction(u64),
+    /// The state just before the commit of the given transaction.
+    BeforeTransaction(u64),
+    /// The state after the given commit.
+    Scn(u64),
+}
+
+impl std::fmt::Display for AsOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AsOf::Timestamp(t) => write!(f, "TIMESTAMP '{}'", crate::time::format_micros(*t)),
+            AsOf::Transaction(t) => write!(f, "TRANSACTION {t}"),
+            AsOf::BeforeTransaction(t) => write!(f, "BEFORE TRANSACTION {t}"),
+            AsOf::Scn(s) => write!(f, "SCN {s}"),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    storage: Arc<dyn Storage>,
+    options: MvccOptions,
+    retention: RwLock<Retention>,
+    index: RwLock<CommitIndex>,
+    /// Pinned snapshot SCNs with reference counts. Lock order: `pins` before `index`.
+    pins: Mutex<BTreeMap<u64, usize>>,
+    writer_busy: Mutex<bool>,
+    writer_cv: Condvar,
+    next_txid: AtomicU64,
+    gc_lock: Mutex<()>,
+    poisoned: AtomicBool,
+    /// Wakes the background GC thread; `true` asks it to exit. Shared by `Arc` so the thread
+    /// can wait on it without keeping the database alive.
+    gc_signal: Arc<(Mutex<bool>, Condvar)>,
+    commits_since_gc: AtomicU64,
+}
+
+/// The versioned store: entry point for transactions, snapshots, history and GC.
+#[derive(Clone)]
+pub struct Mvcc(Arc<Inner>);
+
+impl std::fmt::Debug for Mvcc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mvcc")
+            .field("storage", &self.0.storage.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pinned snapshot: while it lives, GC keeps everything visible at its SCN.
+#[derive(Debug)]
+pub struct Pin {
+    mvcc: Mvcc,
+    scn: u64,
+}
+
+impl Pin {
+    /// The pinned SCN.
+    pub fn scn(&self) -> u64 {
+        self.scn
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let mut pins = lock(&self.mvcc.0.pins);
+        if let Some(c) = pins.get_mut(&self.scn) {
+            *c -= 1;
+            if *c == 0 {
+                pins.remove(&self.scn);
+            }
+        }
+    }
+}
+
+/// Holding this means holding the database's single write lock.
+#[derive(Debug)]
+pub(crate) struct WriteLock {
+    mvcc: Mvcc,
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        *lock(&self.mvcc.0.writer_busy) = false;
+        self.mvcc.0.writer_cv.notify_one();
+    }
+}
+
+/// A read-only view of the database at one SCN.
+#[derive(Debug)]
+pub struct Snapshot {
+    pin: Pin,
+}
+
+impl Snapshot {
+    /// The SCN this snapshot reads at.
+    pub fn scn(&self) -> u64 {
+        self.pin.scn
+    }
+
+    /// Reads a logical key.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(view::get_version(&*self.pin.mvcc.0.storage, key, self.pin.scn)?.flatten())
+    }
+
+    /// Iterates live logical keys in `range`.
+    pub fn scan(
+        &self,
+        range: KeyRange,
+        direction: Direction,
+    ) -> impl Iterator<Item = Result<KvPair>> + '_ {
+        view::VisibleIter::new(&*self.pin.mvcc.0.storage, &range, self.pin.scn, direction)
+    }
+
+    /// Iterates live logical keys starting with `prefix`.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<KvPair>> + '_ {
+        self.scan(prefix_range(prefix), Direction::Forward)
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The engine's shared state is updated only after fallible work is done, so state behind
+    // a poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Mvcc {
+    /// Opens the versioned store on `storage`, recovering the commit history.
+    pub fn open(storage: Arc<dyn Storage>, options: MvccOptions) -> Result<Self> {
+        let marker = storage.get(&keys::meta_key(b"format"))?;
+        match marker {
+            Some(m) if m == FORMAT_MARKER => {}
+            Some(_) => {
+                return Err(Error::corruption(
+                    "unknown storage format marker (written by another program or version)",
+                ))
+            }
+            None => {
+                let mut any = storage.scan(
+                    (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+                    Direction::Forward,
+                );
+                if any.next().transpose()?.is_some() {
+                    return Err(Error::corruption(
+                        "the store holds data but no HeliosDB-Lite format marker",
+                    ));
+                }
+                let mut b = WriteBatch::new();
+                b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
+                storage.write(b, true)?;
+            }
+        }
+        let horizon = read_u64_meta(&*storage, b"horizon")?.unwrap_or(0);
+        let mut next_txid = read_u64_meta(&*storage, b"next_txid")?.unwrap_or(1);
+        let (base, entries) = recover_commit_log(&*storage, horizon)?;
+        if let Some(last) = entries.back() {
+            next_txid = next_txid.max(last.txid + 1);
+        }
+        let index = CommitIndex::new(horizon, base, entries);
+        let retention = options.retention.clone();
+        let inner = Arc::new(Inner {
+            storage,
+            retention: RwLock::new(retention),
+            index: RwLock::new(index),
+            pins: Mutex::new(BTreeMap::new()),
+            writer_busy: Mutex::new(false),
+            writer_cv: Condvar::new(),
+            next_txid: AtomicU64::new(next_txid),
+            gc_lock: Mutex::new(()),
+            poisoned: AtomicBool::new(false),
+            gc_signal: Arc::new((Mutex::new(false), Condvar::new())),
+            commits_since_gc: AtomicU64::new(0),
+            options,
+        });
+        let mvcc = Mvcc(inner);
+        if mvcc.0.options.auto_gc || !mvcc.0.options.time_travel {
+            gc::spawn_background(Arc::downgrade(&mvcc.0), mvcc.0.gc_signal.clone());
+        }
+        Ok(mvcc)
+    }
+
+    pub(crate) fn from_weak(w: &Weak<Inner>) -> Option<Self> {
+        w.upgrade().map(Mvcc)
+    }
+
+    /// The underlying store.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.0.storage
+    }
+
+    /// The options the engine runs with.
+    pub fn options(&self) -> &MvccOptions {
+        &self.0.options
+    }
+
+    /// The newest committed SCN.
+    pub fn latest_scn(&self) -> u64 {
+        read(&self.0.index).latest()
+    }
+
+    /// The oldest readable SCN.
+    pub fn horizon(&self) -> u64 {
+        read(&self.0.index).horizon()
+    }
+
+    /// The point of a retained SCN.
+    pub fn point(&self, scn: u64) -> Option<HistoryPoint> {
+        read(&self.0.index).point(scn)
+    }
+
+    /// The newest `limit` snapshots, newest first.
+    pub fn recent_snapshots(&self, limit: usize) -> Vec<HistoryPoint> {
+        read(&self.0.index).recent(limit)
+    }
+
+    /// Every retained snapshot, oldest first.
+    pub fn snapshots(&self) -> Vec<HistoryPoint> {
+        read(&self.0.index).iter().collect()
+    }
+
+    /// Number of retained snapshots and the bytes their in-memory index uses.
+    pub fn snapshot_memory(&self) -> (usize, usize) {
+        let ix = read(&self.0.index);
+        (ix.len(), ix.memory_bytes())
+    }
+
+    /// The current time according to the engine's clock (never before the newest commit).
+    pub fn now_micros(&self) -> i64 {
+        let now = self.0.options.clock.now_micros();
+        read(&self.0.index)
+            .latest_time()
+            .map_or(now, |t| t.max(now))
+    }
+
+    /// Resolves a time-travel point to an SCN, or explains why it cannot be read.
+    pub fn resolve(&self, point: &AsOf) -> Result<u64> {
+        if !self.0.options.time_travel {
+            return Err(Error::TimeTravelDisabled);
+        }
+        let ix = read(&self.0.index);
+        match *point {
+            AsOf::Scn(s) => ix.resolve_scn(s),
+            AsOf::Transaction(t) => ix.resolve_txid(t),
+            AsOf::BeforeTransaction(t) => ix.resolve_before_txid(t),
+            AsOf::Timestamp(ts) => ix.resolve_time(ts, self.0.options.clock.now_micros()),
+        }
+    }
+
+    pub(crate) fn pin_latest(&self) -> Pin {
+        let mut pins = lock(&self.0.pins);
+        let scn = read(&self.0.index).latest();
+        *pins.entry(scn).or_insert(0) += 1;
+        Pin {
+            mvcc: self.clone(),
+            scn,
+        }
+    }
+
+    fn pin_at(&self, scn: u64) -> Result<Pin> {
+        let mut pins = lock(&self.0.pins);
+        let ix = read(&self.0.index);
+        ix.resolve_scn(scn)?;
+        drop(ix);
+        *pins.entry(scn).or_insert(0) += 1;
+        Ok(Pin {
+            mvcc: self.clone(),
+            scn,
+        })
+    }
+
+    /// A read-only snapshot of the newest committed state.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            pin: self.pin_latest(),
+        }
+    }
+
+    /// A read-only snapshot at a historical point.
+    pub fn snapshot_as_of(&self, point: &AsOf) -> Result<Snapshot> {
+        let scn = self.resolve(point)?;
+        self.snapshot_at(scn)
+    }
+
+    /// A read-only snapshot at an SCN (checked against the horizon while pinning, so a
+    /// concurrent GC cannot collect it in between).
+    pub fn snapshot_at(&self, scn: u64) -> Result<Snapshot> {
+        Ok(Snapshot {
+            pin: self.pin_at(scn)?,
+        })
+    }
+
+    /// Starts a transaction.
+    pub fn begin(&self, mode: TxnMode) -> Result<Transaction> {
+        Transaction::begin(self.clone(), mode)
+    }
+
+    pub(crate) fn acquire_write_lock(&self) -> Result<WriteLock> {
+        if self.0.poisoned.load(Ordering::SeqCst) {
+            return Err(Error::Storage(
+                "an earlier commit failed to reach storage; reopen the database".into(),
+            ));
+        }
+        let deadline = Instant::now() + self.0.options.busy_timeout;
+        let mut busy = lock(&self.0.writer_busy);
+        while *busy {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Busy(
+                    "another transaction holds the write lock".to_string(),
+                ));
+            }
+            busy = self
+                .0
+                .writer_cv
+                .wait_timeout(busy, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *busy = true;
+        Ok(WriteLock { mvcc: self.clone() })
+    }
+
+    pub(crate) fn allocate_txid(&self) -> u64 {
+        self.0.next_txid.fetch_add(1, Ordering::SeqCst)
+    }
+
+    pub(crate) fn next_txid(&self) -> u64 {
+        self.0.next_txid.load(Ordering::SeqCst)
+    }
+
+    /// Stamps, persists and publishes a commit. Called with the write lock held.
+    pub(crate) fn publish_commit(
+        &self,
+        txid: u64,
+        build: impl FnOnce(u64, &mut WriteBatch) -> Result<()>,
+    ) -> Result<CommitInfo> {
+        let (scn, time_us) = {
+            let ix = read(&self.0.index);
+            let now = self.0.options.clock.now_micros();
+            let time = match ix.latest_time() {
+                Some(last) if now <= last => last + 1,
+                _ => now,
+            };
+            (ix.latest() + 1, time)
+        };
+        let mut batch = WriteBatch::new();
+        build(scn, &mut batch)?;
+        let entry = CommitEntry { txid, time_us };
+        batch.put(keys::commit_key(scn), commit_log::encode_entry(&entry));
+        batch.put(
+            keys::meta_key(b"next_txid"),
+            self.next_txid().to_be_bytes().to_vec(),
+        );
+        if let Err(e) = self.0.storage.write(batch, self.0.options.durable) {
+            // The batch may or may not have reached the journal; publishing another commit
+            // under the same SCN could then corrupt history. Refuse further writes.
+            self.0.poisoned.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+        write(&self.0.index).push(scn, entry);
+        let n = self.0.commits_since_gc.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.0.options.time_travel || n >= gc::COMMITS_PER_WAKEUP {
+            self.wake_gc();
+        }
+        Ok(CommitInfo { scn, txid, time_us })
+    }
+
+    /// Persists the transaction-id counter without a commit (after a rollback), so ids handed
+    /// out are not handed out again after a restart.
+    pub(crate) fn persist_txid_counter(&self) {
+        let mut b = WriteBatch::new();
+        b.put(
+            keys::meta_key(b"next_txid"),
+            self.next_txid().to_be_bytes().to_vec(),
+        );
+        // Best effort: losing this only matters if the process also crashes before the next
+        // commit, and then no id handed out was ever visible in any commit.
+        let _ = self.0.storage.write(b, false);
+    }
+
+    fn wake_gc(&self) {
+        self.0.gc_signal.1.notify_one();
+    }
+
+    /// The retention rule in force.
+    pub fn retention(&self) -> Retention {
+        read(&self.0.retention).clone()
+    }
+
+    /// Changes the retention rule at run time.
+    pub fn set_retention(&self, r: Retention) {
+        *write(&self.0.retention) = r;
+    }
+
+    /// Runs garbage collection now, returning what it removed.
+    pub fn gc(&self) -> Result<GcReport> {
+        gc::run(self)
+    }
+
+    /// Makes all commits durable (useful when `durable` is off).
+    pub fn sync(&self) -> Result<()> {
+        self.0.storage.sync()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        *lock(&self.gc_signal.0) = true;
+        self.gc_signal.1.notify_all();
+    }
+}
+
+fn read_u64_meta(storage: &dyn Storage, name: &[u8]) -> Result<Option<u64>> {
+    match storage.get(&keys::meta_key(name))? {
+        None => Ok(None),
+        Some(v) => {
+            let b: [u8; 8] = v
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::corruption(format!("metadata {name:?} has wrong length")))?;
+            Ok(Some(u64::from_be_bytes(b)))
+        }
+    }
+}
+
+fn recover_commit_log(storage: &dyn Storage, horizon: u64) -> Result<(u64, VecDeque<CommitEntry>)> {
+    let mut entries = VecDeque::new();
+    let mut base = None;
+    let mut expected = 0u64;
+    let mut last_time = i64::MIN;
+    for kv in storage.scan(prefix_range(&[keys::COMMIT_LOG]), Direction::Forward) {
+        let (k, v) = kv?;
+        let scn = k
+            .get(1..9)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| Error::corruption("malformed commit record key"))?;
+        if scn < horizon {
+            // Left over from a GC interrupted before it removed the record; unreadable anyway.
+            continue;
+        }
+        let e = commit_log::decode_entry(&v)?;
+        match base {
+            None => {
+                base = Some(scn);
+                expected = scn;
+            }
+            Some(_) if scn != expected => {
+                return Err(Error::corruption(format!(
+                    "commit history has a gap: expected SCN {expected}, found {scn}"
+                )))
+            }
+            Some(_) => {}
+        }
+        if e.time_us <= last_time {
+            return Err(Error::corruption(format!(
+                "commit times are not increasing at SCN {scn}"
+            )));
+        }
+        last_time = e.time_us;
+        expected += 1;
+        entries.push_back(e);
+    }
+    if let Some(b) = base {
+        if horizon > 0 && b != horizon {
+            return Err(Error::corruption(format!(
+                "commit history starts at SCN {b} but the horizon is {horizon}"
+            )));
+        }
+    }
+    Ok((base.unwrap_or(horizon.max(1)), entries))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,362 @@
+use super::*;
+use crate::storage::{FjallOptions, FjallStorage, MemoryStorage};
+use crate::time::ManualClock;
+use std::ops::Bound;
+
+fn options(clock: &ManualClock) -> MvccOptions {
+    MvccOptions {
+        clock: Arc::new(clock.clone()),
+        auto_gc: false,
+        retention: Retention {
+            min_retention_us: 0,
+            max_snapshots: 1000,
+        },
+        ..MvccOptions::default()
+    }
+}
+
+fn mem(clock: &ManualClock) -> Mvcc {
+    Mvcc::open(Arc::new(MemoryStorage::new()), options(clock)).unwrap()
+}
+
+fn put(m: &Mvcc, k: &str, v: &str) -> CommitInfo {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.put(k.as_bytes().to_vec(), v.as_bytes().to_vec()).unwrap();
+    t.commit().unwrap().unwrap()
+}
+
+fn del(m: &Mvcc, k: &str) -> CommitInfo {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.delete(k.as_bytes().to_vec()).unwrap();
+    t.commit().unwrap().unwrap()
+}
+
+fn get_at(m: &Mvcc, scn: u64, k: &str) -> Option<String> {
+    m.snapshot_at(scn)
+        .unwrap()
+        .get(k.as_bytes())
+        .unwrap()
+        .map(|v| String::from_utf8(v).unwrap())
+}
+
+#[test]
+fn versions_are_readable_at_every_scn() {
+    let clock = ManualClock::new(1_000_000);
+    let m = mem(&clock);
+    let c1 = put(&m, "a", "1");
+    clock.advance(10);
+    let c2 = put(&m, "a", "2");
+    let c3 = del(&m, "a");
+    let c4 = put(&m, "a", "4");
+    assert_eq!((c1.scn, c2.scn, c3.scn, c4.scn), (1, 2, 3, 4));
+    assert_eq!(get_at(&m, 0, "a"), None);
+    assert_eq!(get_at(&m, 1, "a").as_deref(), Some("1"));
+    assert_eq!(get_at(&m, 2, "a").as_deref(), Some("2"));
+    assert_eq!(get_at(&m, 3, "a"), None);
+    assert_eq!(get_at(&m, 4, "a").as_deref(), Some("4"));
+    assert!(c2.time_us > c1.time_us && c3.time_us > c2.time_us);
+    assert_eq!(m.resolve(&AsOf::Transaction(c2.txid)).unwrap(), 2);
+    assert_eq!(m.resolve(&AsOf::BeforeTransaction(c2.txid)).unwrap(), 1);
+    assert_eq!(m.resolve(&AsOf::Timestamp(c1.time_us + 5)).unwrap(), 1);
+    assert!(m.resolve(&AsOf::Scn(9)).is_err());
+}
+
+#[test]
+fn commit_times_increase_even_when_the_clock_steps_back() {
+    let clock = ManualClock::new(5_000_000);
+    let m = mem(&clock);
+    let a = put(&m, "a", "1");
+    clock.set(1_000_000);
+    let b = put(&m, "a", "2");
+    assert!(b.time_us > a.time_us);
+}
+
+#[test]
+fn scans_merge_own_writes_and_skip_tombstones() {
+    let clock = ManualClock::new(1);
+    let m = mem(&clock);
+    for k in ["a", "b", "c", "d"] {
+        put(&m, k, k);
+    }
+    del(&m, "b");
+    let mut t = m.begin(TxnMode::Deferred).unwrap();
+    t.put(b"e".to_vec(), b"e".to_vec()).unwrap();
+    t.delete(b"c".to_vec()).unwrap();
+    t.put(b"a".to_vec(), b"A".to_vec()).unwrap();
+    let fwd: Vec<_> = t
+        .scan((Bound::Unbounded, Bound::Unbounded), Direction::Forward)
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        fwd,
+        vec![
+            (b"a".to_vec(), b"A".to_vec()),
+            (b"d".to_vec(), b"d".to_vec()),
+            (b"e".to_vec(), b"e".to_vec())
+        ]
+    );
+    let rev: Vec<_> = t
+        .scan((Bound::Unbounded, Bound::Unbounded), Direction::Reverse)
+        .map(|r| r.unwrap().0)
+        .collect();
+    assert_eq!(rev, vec![b"e".to_vec(), b"d".to_vec(), b"a".to_vec()]);
+    // Historical reverse scan picks the right version in each group.
+    let snap = m.snapshot_at(2).unwrap();
+    let rev: Vec<_> = snap
+        .scan((Bound::Unbounded, Bound::Unbounded), Direction::Reverse)
+        .map(|r| r.unwrap().0)
+        .collect();
+    assert_eq!(rev, vec![b"b".to_vec(), b"a".to_vec()]);
+}
+
+#[test]
+fn rollback_leaves_no_trace_and_ids_are_not_reused() {
+    let clock = ManualClock::new(1);
+    let m = mem(&clock);
+    let c1 = put(&m, "a", "1");
+    let mut t = m.begin(TxnMode::Deferred).unwrap();
+    t.put(b"a".to_vec(), b"x".to_vec()).unwrap();
+    let rolled = t.txid().unwrap();
+    t.rollback();
+    assert_eq!(m.latest_scn(), 1);
+    assert_eq!(get_at(&m, 1, "a").as_deref(), Some("1"));
+    let c2 = put(&m, "a", "2");
+    assert_eq!(c2.scn, c1.scn + 1);
+    assert!(c2.txid > rolled);
+    assert!(matches!(
+        m.resolve(&AsOf::Transaction(rolled)),
+        Err(Error::SnapshotNotAvailable { .. })
+    ));
+}
+
+#[test]
+fn statement_savepoints_undo_partial_work() {
+    let clock = ManualClock::new(1);
+    let m = mem(&clock);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.put(b"a".to_vec(), b"1".to_vec()).unwrap();
+    let sp = t.savepoint();
+    t.put(b"a".to_vec(), b"2".to_vec()).unwrap();
+    t.put(b"b".to_vec(), b"2".to_vec()).unwrap();
+    t.rollback_to(sp);
+    assert_eq!(t.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(t.get(b"b").unwrap(), None);
+}
+
+#[test]
+fn stale_reader_cannot_write_but_fresh_one_can() {
+    let clock = ManualClock::new(1);
+    let m = mem(&clock);
+    put(&m, "a", "1");
+    let mut stale = m.begin(TxnMode::Deferred).unwrap();
+    assert_eq!(stale.get(b"a").unwrap(), Some(b"1".to_vec()));
+    let mut fresh = m.begin(TxnMode::Deferred).unwrap();
+    put(&m, "a", "2");
+    assert!(matches!(
+        stale.put(b"a".to_vec(), b"3".to_vec()),
+        Err(Error::Busy(_))
+    ));
+    drop(stale);
+    // Not read yet: moves to the newest snapshot when it starts writing.
+    fresh.put(b"b".to_vec(), b"1".to_vec()).unwrap();
+    assert_eq!(fresh.get(b"a").unwrap(), Some(b"2".to_vec()));
+    fresh.commit().unwrap();
+}
+
+#[test]
+fn gc_keeps_newest_version_at_horizon_and_reports_too_old() {
+    let clock = ManualClock::new(1_000_000);
+    let m = mem(&clock);
+    put(&m, "a", "1"); // 1
+    put(&m, "a", "2"); // 2
+    put(&m, "b", "1"); // 3  a's newest at-or-before 3 is version 2
+    put(&m, "c", "1"); // 4
+    del(&m, "c"); // 5
+    m.set_retention(Retention {
+        min_retention_us: 0,
+        max_snapshots: 3,
+    });
+    let r = m.gc().unwrap();
+    assert_eq!((r.old_horizon, r.new_horizon), (0, 3));
+    assert_eq!(r.snapshots_removed, 3);
+    assert_eq!(r.versions_removed, 1); // a@1
+    assert_eq!(get_at(&m, 3, "a").as_deref(), Some("2"));
+    assert_eq!(get_at(&m, 4, "c").as_deref(), Some("1"));
+    let err = m.snapshot_at(2).unwrap_err();
+    assert!(matches!(err, Error::SnapshotTooOld { .. }), "{err}");
+    // Collect everything but the newest: c's tombstone and its older version go too.
+    m.set_retention(Retention {
+        min_retention_us: 0,
+        max_snapshots: 1,
+    });
+    let r = m.gc().unwrap();
+    assert_eq!(r.new_horizon, 5);
+    assert_eq!(r.versions_removed, 2);
+    assert_eq!(get_at(&m, 5, "c"), None);
+    assert_eq!(get_at(&m, 5, "a").as_deref(), Some("2"));
+    // Physical check: only the live versions remain.
+    let n = m
+        .storage()
+        .scan(prefix_range(&[keys::VERSIONED]), Direction::Forward)
+        .count();
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn retention_floor_is_never_overridden() {
+    let clock = ManualClock::new(0);
+    let m = mem(&clock);
+    m.set_retention(Retention {
+        min_retention_us: 100,
+        max_snapshots: 0,
+    });
+    for i in 0..10 {
+        clock.set(i * 20);
+        put(&m, "k", &i.to_string());
+    }
+    clock.set(200);
+    // Commits at t=100..180 (SCN 6..10) are younger than 100 µs.
+    let r = m.gc().unwrap();
+    assert_eq!(r.new_horizon, 6);
+    assert_eq!(get_at(&m, 6, "k").as_deref(), Some("5"));
+}
+
+#[test]
+fn pinned_reader_survives_gc() {
+    let clock = ManualClock::new(1);
+    let m = mem(&clock);
+    put(&m, "a", "1");
+    let snap = m.snapshot();
+    put(&m, "a", "2");
+    put(&m, "a", "3");
+    m.set_retention(Retention {
+        min_retention_us: 0,
+        max_snapshots: 1,
+    });
+    let r = m.gc().unwrap();
+    assert_eq!(r.new_horizon, 1, "the pin holds the horizon");
+    assert_eq!(snap.get(b"a").unwrap(), Some(b"1".to_vec()));
+    drop(snap);
+    assert_eq!(m.gc().unwrap().new_horizon, 3);
+}
+
+#[test]
+fn time_travel_disabled_keeps_no_history() {
+    let clock = ManualClock::new(1);
+    let mut o = options(&clock);
+    o.time_travel = false;
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), o).unwrap();
+    put(&m, "a", "1");
+    put(&m, "a", "2");
+    m.gc().unwrap();
+    assert!(matches!(
+        m.resolve(&AsOf::Scn(1)),
+        Err(Error::TimeTravelDisabled)
+    ));
+    let n = m
+        .storage()
+        .scan(prefix_range(&[keys::VERSIONED]), Direction::Forward)
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn history_and_counters_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000);
+    let open = || {
+        let s = FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap();
+        Mvcc::open(Arc::new(s), options(&clock)).unwrap()
+    };
+    let (t1, t2) = {
+        let m = open();
+        let a = put(&m, "a", "1");
+        let b = put(&m, "a", "2");
+        let mut t = m.begin(TxnMode::Immediate).unwrap();
+        t.put(b"z".to_vec(), b"z".to_vec()).unwrap();
+        drop(t); // rolled back id is not reused
+        m.set_retention(Retention {
+            min_retention_us: 0,
+            max_snapshots: 2,
+        });
+        put(&m, "a", "3");
+        m.gc().unwrap();
+        (a, b)
+    };
+    let m = open();
+    assert_eq!(m.latest_scn(), 3);
+    assert_eq!(m.horizon(), 2);
+    assert_eq!(get_at(&m, 2, "a").as_deref(), Some("2"));
+    assert!(matches!(
+        m.resolve(&AsOf::Transaction(t1.txid)),
+        Err(Error::SnapshotTooOld { .. })
+    ));
+    assert_eq!(m.resolve(&AsOf::Transaction(t2.txid)).unwrap(), 2);
+    let c = put(&m, "a", "4");
+    assert_eq!(c.scn, 4);
+    assert_eq!(c.txid, 5);
+}
+
+#[test]
+fn foreign_stores_are_rejected() {
+    let s = MemoryStorage::new();
+    let mut b = WriteBatch::new();
+    b.put(b"random".to_vec(), b"data".to_vec());
+    s.write(b, false).unwrap();
+    let err = Mvcc::open(Arc::new(s), MvccOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Corruption(_)));
+}
+
+#[test]
+fn concurrent_writers_serialise_and_readers_stay_consistent() {
+    let clock = ManualClock::new(1);
+    let m = mem(&clock);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 0..10u8 {
+        t.put(vec![i], 100u64.to_be_bytes().to_vec()).unwrap();
+    }
+    t.commit().unwrap();
+    let total = |s: &Snapshot| -> u64 {
+        s.scan((Bound::Unbounded, Bound::Unbounded), Direction::Forward)
+            .map(|r| u64::from_be_bytes(r.unwrap().1.try_into().unwrap()))
+            .sum()
+    };
+    std::thread::scope(|sc| {
+        for w in 0..2u8 {
+            let m = m.clone();
+            sc.spawn(move || {
+                for i in 0..200u64 {
+                    let mut t = m.begin(TxnMode::Immediate).unwrap();
+                    let (a, b) = (
+                        ((i + w as u64) % 10) as u8,
+                        ((i * 3 + 1 + w as u64) % 10) as u8,
+                    );
+                    if a == b {
+                        continue;
+                    }
+                    let va = u64::from_be_bytes(t.get(&[a]).unwrap().unwrap().try_into().unwrap());
+                    let vb = u64::from_be_bytes(t.get(&[b]).unwrap().unwrap().try_into().unwrap());
+                    if va == 0 {
+                        continue;
+                    }
+                    t.put(vec![a], (va - 1).to_be_bytes().to_vec()).unwrap();
+                    t.put(vec![b], (vb + 1).to_be_bytes().to_vec()).unwrap();
+                    t.commit().unwrap();
+                }
+            });
+        }
+        for _ in 0..2 {
+            let m = m.clone();
+            sc.spawn(move || {
+                for _ in 0..200 {
+                    let s = m.snapshot();
+                    assert_eq!(total(&s), 1000);
+                    let past = s.scn() / 2;
+                    if let Ok(h) = m.snapshot_at(past.max(1)) {
+                        assert_eq!(total(&h), 1000);
+                    }
+                }
+            });
+        }
+    });
+}

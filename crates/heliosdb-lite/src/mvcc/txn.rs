@@ -1,0 +1,374 @@
+//! Transactions: a pinned snapshot plus a private write set, published atomically on commit.
+
+use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
+use crate::error::{Error, Result};
+use crate::storage::{Direction, KeyRange, KvPair};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// When a transaction takes the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnMode {
+    /// At its first write (SQL `BEGIN` / `BEGIN DEFERRED`).
+    Deferred,
+    /// Immediately (SQL `BEGIN IMMEDIATE`; used for autocommit writes).
+    Immediate,
+    /// Never: writes fail.
+    ReadOnly,
+}
+
+enum Undo {
+    Write(Vec<u8>, Option<Option<Vec<u8>>>),
+    Meta(Vec<u8>, Option<Vec<u8>>),
+    GcRange(usize),
+}
+
+/// Marks a point a transaction can roll back to (statement-level atomicity).
+#[derive(Debug, Clone, Copy)]
+pub struct Savepoint(usize);
+
+/// A transaction. Reads see the pinned snapshot plus the transaction's own writes. Dropping
+/// an uncommitted transaction rolls it back.
+pub struct Transaction {
+    mvcc: Mvcc,
+    pin: Pin,
+    mode: TxnMode,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    meta: BTreeMap<Vec<u8>, Vec<u8>>,
+    gc_ranges: Vec<Vec<u8>>,
+    undo: Vec<Undo>,
+    txid: Option<u64>,
+    lock: Option<WriteLock>,
+    has_read: AtomicBool,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("scn", &self.pin.scn)
+            .field("txid", &self.txid)
+            .field("writes", &self.writes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction {
+    pub(super) fn begin(mvcc: Mvcc, mode: TxnMode) -> Result<Self> {
+        let lock = match mode {
+            TxnMode::Immediate => Some(mvcc.acquire_write_lock()?),
+            _ => None,
+        };
+        // Pin after locking so an immediate transaction's snapshot is the newest commit.
+        let pin = mvcc.pin_latest();
+        let mut t = Self {
+            mvcc,
+            pin,
+            mode,
+            writes: BTreeMap::new(),
+            meta: BTreeMap::new(),
+            gc_ranges: Vec::new(),
+            undo: Vec::new(),
+            txid: None,
+            lock,
+            has_read: AtomicBool::new(false),
+        };
+        if t.lock.is_some() {
+            t.txid = Some(t.mvcc.allocate_txid());
+        }
+        Ok(t)
+    }
+
+    /// The SCN this transaction reads at.
+    pub fn snapshot_scn(&self) -> u64 {
+        self.pin.scn
+    }
+
+    /// The transaction id, once the transaction has written.
+    pub fn txid(&self) -> Option<u64> {
+        self.txid
+    }
+
+    /// True if the transaction has buffered writes.
+    pub fn has_writes(&self) -> bool {
+        !self.writes.is_empty() || !self.gc_ranges.is_empty()
+    }
+
+    /// The engine this transaction belongs to.
+    pub fn mvcc(&self) -> &Mvcc {
+        &self.mvcc
+    }
+
+    /// Takes the write lock if not yet held. Fails if another writer committed after this
+    /// transaction started reading (its reads would be stale).
+    pub fn ensure_writable(&mut self) -> Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        if self.mode == TxnMode::ReadOnly {
+            return Err(Error::Transaction(
+                "cannot write in a read-only transaction".into(),
+            ));
+        }
+        let lock = self.mvcc.acquire_write_lock()?;
+        let latest = self.mvcc.latest_scn();
+        if latest != self.pin.scn {
+            if self.has_read.load(Ordering::Relaxed) {
+                return Err(Error::Busy(format!(
+                    "another transaction committed (SCN {latest}) after this transaction read \
+                     at SCN {}; roll back and retry (use BEGIN IMMEDIATE to avoid this)",
+                    self.pin.scn
+                )));
+            }
+            self.pin = self.mvcc.pin_latest();
+        }
+        self.lock = Some(lock);
+        self.txid = Some(self.mvcc.allocate_txid());
+        Ok(())
+    }
+
+    fn note_read(&self) {
+        if self.lock.is_none() {
+            self.has_read.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Reads a logical key.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.note_read();
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        Ok(view::get_version(&*self.mvcc.0.storage, key, self.pin.scn)?.flatten())
+    }
+
+    /// Iterates live logical keys in `range`, own writes included.
+    pub fn scan(
+        &self,
+        range: KeyRange,
+        direction: Direction,
+    ) -> impl Iterator<Item = Result<KvPair>> + '_ {
+        self.note_read();
+        let own: Vec<OwnWrite> = if range_is_empty(&range) {
+            Vec::new()
+        } else {
+            let r = self
+                .writes
+                .range::<Vec<u8>, _>((range.0.as_ref(), range.1.as_ref()));
+            match direction {
+                Direction::Forward => r.map(|(k, v)| (k.clone(), v.clone())).collect(),
+                Direction::Reverse => r.rev().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            }
+        };
+        let base = view::VisibleIter::new(&*self.mvcc.0.storage, &range, self.pin.scn, direction);
+        MergeIter {
+            base: base.peekable(),
+            own: own.into_iter().peekable(),
+            direction,
+        }
+    }
+
+    /// Sets a logical key.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.ensure_writable()?;
+        let prev = self.writes.insert(key.clone(), Some(value));
+        self.undo.push(Undo::Write(key, prev));
+        Ok(())
+    }
+
+    /// Deletes a logical key.
+    pub fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        self.ensure_writable()?;
+        let prev = self.writes.insert(key.clone(), None);
+        self.undo.push(Undo::Write(key, prev));
+        Ok(())
+    }
+
+    /// Asks GC to remove every version of every logical key starting with `prefix` once this
+    /// commit falls behind the horizon (used when a table or index is dropped: its data stays
+    /// readable in the past, and goes when that past is collected).
+    pub fn drop_prefix_on_gc(&mut self, prefix: Vec<u8>) -> Result<()> {
+        self.ensure_writable()?;
+        self.gc_ranges.push(prefix);
+        self.undo.push(Undo::GcRange(self.gc_ranges.len() - 1));
+        Ok(())
+    }
+
+    /// Reads an unversioned metadata value (counters such as sequences).
+    pub fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.meta.get(key) {
+            return Ok(Some(v.clone()));
+        }
+        self.mvcc.0.storage.get(&keys::meta_key(key))
+    }
+
+    /// Writes an unversioned metadata value, applied with the commit.
+    pub fn put_meta(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.ensure_writable()?;
+        let prev = self.meta.insert(key.clone(), value);
+        self.undo.push(Undo::Meta(key, prev));
+        Ok(())
+    }
+
+    /// Marks a point to roll back to.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint(self.undo.len())
+    }
+
+    /// Undoes every write made after `sp`.
+    pub fn rollback_to(&mut self, sp: Savepoint) {
+        while self.undo.len() > sp.0 {
+            match self.undo.pop() {
+                Some(Undo::Write(k, prev)) => match prev {
+                    Some(v) => {
+                        self.writes.insert(k, v);
+                    }
+                    None => {
+                        self.writes.remove(&k);
+                    }
+                },
+                Some(Undo::Meta(k, prev)) => match prev {
+                    Some(v) => {
+                        self.meta.insert(k, v);
+                    }
+                    None => {
+                        self.meta.remove(&k);
+                    }
+                },
+                Some(Undo::GcRange(i)) => self.gc_ranges.truncate(i),
+                None => break,
+            }
+        }
+    }
+
+    /// Forgets undo information before this point (the statement succeeded).
+    pub fn release_savepoints(&mut self) {
+        self.undo.clear();
+    }
+
+    /// Commits. Returns `None` for a transaction that wrote nothing (it consumes no SCN).
+    pub fn commit(mut self) -> Result<Option<CommitInfo>> {
+        let Some(txid) = self.txid else {
+            return Ok(None);
+        };
+        if self.writes.is_empty() && self.gc_ranges.is_empty() {
+            if !self.meta.is_empty() {
+                let mut b = crate::storage::WriteBatch::new();
+                for (k, v) in std::mem::take(&mut self.meta) {
+                    b.put(keys::meta_key(&k), v);
+                }
+                self.mvcc.0.storage.write(b, self.mvcc.0.options.durable)?;
+            }
+            self.mvcc.persist_txid_counter();
+            self.lock = None;
+            return Ok(None);
+        }
+        let writes = std::mem::take(&mut self.writes);
+        let meta = std::mem::take(&mut self.meta);
+        let ranges = std::mem::take(&mut self.gc_ranges);
+        let storage = self.mvcc.0.storage.clone();
+        let info = self.mvcc.publish_commit(txid, |scn, batch| {
+            for (logical, value) in writes {
+                let prev = view::newest_version(&*storage, &logical)?;
+                let prev_live = match &prev {
+                    Some((_, v)) => keys::decode_version(v)?.is_some(),
+                    None => false,
+                };
+                if value.is_none() && !prev_live {
+                    continue; // deleting what is already absent leaves no trace
+                }
+                let key = keys::version_key(&logical, scn);
+                let val = keys::encode_version(value.as_deref());
+                if let Some((pk, pv)) = prev {
+                    batch.put(keys::gc_key(scn, &pk), gc_item(false, pk.len() + pv.len()));
+                }
+                if value.is_none() {
+                    batch.put(
+                        keys::gc_key(scn, &key),
+                        gc_item(false, key.len() + val.len()),
+                    );
+                }
+                batch.put(key, val);
+            }
+            for prefix in ranges {
+                let p = keys::versions_prefix(&prefix);
+                batch.put(keys::gc_key(scn, &p), gc_item(true, 0));
+            }
+            for (k, v) in meta {
+                batch.put(keys::meta_key(&k), v);
+            }
+            Ok(())
+        });
+        self.lock = None;
+        info.map(Some)
+    }
+
+    /// Rolls back (same as dropping).
+    pub fn rollback(self) {}
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if self.lock.is_some() && self.txid.is_some() {
+            self.mvcc.persist_txid_counter();
+        }
+    }
+}
+
+/// Encodes a GC work item: whether the target is a prefix range, and the bytes it frees.
+fn gc_item(range: bool, size: usize) -> Vec<u8> {
+    let mut v = vec![u8::from(range)];
+    v.extend_from_slice(&(size.min(u32::MAX as usize) as u32).to_be_bytes());
+    v
+}
+
+fn range_is_empty(range: &KeyRange) -> bool {
+    match (&range.0, &range.1) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
+        _ => false,
+    }
+}
+
+/// A buffered write: key and new value (`None` deletes).
+type OwnWrite = (Vec<u8>, Option<Vec<u8>>);
+
+/// Merges the snapshot's keys with the transaction's own writes (which win on equal keys).
+struct MergeIter<I: Iterator<Item = Result<KvPair>>> {
+    base: std::iter::Peekable<I>,
+    own: std::iter::Peekable<std::vec::IntoIter<OwnWrite>>,
+    direction: Direction,
+}
+
+impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<I> {
+    type Item = Result<KvPair>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let take_own = match (self.base.peek(), self.own.peek()) {
+                (None, None) => return None,
+                (Some(Err(_)), _) => return self.base.next(),
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(Ok((bk, _))), Some((ok, _))) => {
+                    let ord = ok.cmp(bk);
+                    if ord == std::cmp::Ordering::Equal {
+                        self.base.next(); // shadowed by own write
+                        true
+                    } else {
+                        (ord == std::cmp::Ordering::Less) == (self.direction == Direction::Forward)
+                    }
+                }
+            };
+            if take_own {
+                let (k, v) = self.own.next()?;
+                match v {
+                    Some(v) => return Some(Ok((k, v))),
+                    None => continue,
+                }
+            }
+            return self.base.next();
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! On-disk backend on the fjall LSM tree.
+//!
+//! One fjall keyspace holds every key; the layers above separate their data by key prefix. A
+//! durable write is a fjall batch committed with `PersistMode::SyncAll`, which fsyncs the
+//! journal before returning: fjall's journal replay then guarantees the whole batch or nothing.
+
+use super::{Direction, KeyRange, KvIter, Storage, WriteBatch, WriteOp};
+use crate::error::{Error, Result};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use std::path::Path;
+
+const KEYSPACE: &str = "heliosdb";
+
+/// Tuning knobs for the fjall backend, derived from the configuration.
+#[derive(Debug, Clone)]
+pub struct FjallOptions {
+    /// Block cache size in bytes.
+    pub cache_bytes: u64,
+    /// Memtable size in bytes before it is flushed to a segment.
+    pub memtable_bytes: u64,
+    /// Upper bound of the journal size before memtables are force-flushed.
+    pub journal_bytes: u64,
+}
+
+impl Default for FjallOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 32 * 1024 * 1024,
+            memtable_bytes: 16 * 1024 * 1024,
+            journal_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// A persistent ordered key-value store in a directory.
+pub struct FjallStorage {
+    db: Database,
+    keyspace: Keyspace,
+}
+
+impl std::fmt::Debug for FjallStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FjallStorage").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn map_err(e: fjall::Error) -> Error {
+    match e {
+        fjall::Error::Io(io) => Error::Io(io),
+        fjall::Error::Locked => {
+            Error::Busy("the database directory is locked by another process or handle".to_string())
+        }
+        fjall::Error::InvalidVersion(v) => {
+            Error::Corruption(format!("unsupported storage format version {v:?}"))
+        }
+        fjall::Error::JournalRecovery(r) => {
+            Error::Corruption(format!("journal could not be recovered: {r:?}"))
+        }
+        fjall::Error::Decompress(_)
+        | fjall::Error::InvalidTrailer
+        | fjall::Error::InvalidTag(_)
+        | fjall::Error::Unrecoverable => Error::Corruption(format!("{e:?}")),
+        other => Error::Storage(format!("{other:?}")),
+    }
+}
+
+impl FjallStorage {
+    /// Opens (creating if needed) the store in directory `path`.
+    pub fn open(path: &Path, options: &FjallOptions) -> Result<Self> {
+        if path.is_file() {
+            return Err(Error::Corruption(format!(
+                "{} is a file, but a HeliosDB-Lite database is a directory",
+                path.display()
+            )));
+        }
+        let db = Database::builder(path)
+            .cache_size(options.cache_bytes)
+            .max_journaling_size(options.journal_bytes.max(64 * 1024 * 1024))
+            .open()
+            .map_err(map_err)?;
+        let memtable = options.memtable_bytes.max(1024 * 1024);
+        let keyspace = db
+            .keyspace(KEYSPACE, || {
+                KeyspaceCreateOptions::default().max_memtable_size(memtable)
+            })
+            .map_err(map_err)?;
+        Ok(Self { db, keyspace })
+    }
+}
+
+impl Storage for FjallStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.keyspace.get(key).map_err(map_err)?.map(|v| v.to_vec()))
+    }
+
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
+        let iter = self.keyspace.range(range);
+        let map = |g: fjall::Guard| {
+            g.into_inner()
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(map_err)
+        };
+        match direction {
+            Direction::Forward => Box::new(iter.map(map)),
+            Direction::Reverse => Box::new(iter.rev().map(map)),
+        }
+    }
+
+    fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
+        let mut b = self.db.batch();
+        for op in batch.into_ops() {
+            match op {
+                WriteOp::Put(k, v) => b.insert(&self.keyspace, k, v),
+                WriteOp::Delete(k) => b.remove(&self.keyspace, k),
+            }
+        }
+        let b = b.durability(Some(if durable {
+            PersistMode::SyncAll
+        } else {
+            PersistMode::Buffer
+        }));
+        b.commit().map_err(map_err)
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.db.persist(PersistMode::SyncAll).map_err(map_err)
+    }
+
+    fn size_bytes(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+
+    fn name(&self) -> &'static str {
+        "fjall"
+    }
+}

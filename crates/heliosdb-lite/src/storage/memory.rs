@@ -1,0 +1,145 @@
+//! In-memory backend: a `BTreeMap` behind a read-write lock.
+
+use super::{Direction, KeyRange, KvIter, KvPair, Storage, WriteBatch, WriteOp};
+use crate::error::Result;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, RwLock};
+
+/// Iterators copy this many entries per lock acquisition, so a long scan never holds the lock
+/// across user code while still amortising the locking cost.
+const CHUNK: usize = 128;
+
+type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// A volatile ordered key-value store. Data lives as long as the value (and its clones).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStorage {
+    map: Arc<RwLock<Map>>,
+}
+
+impl MemoryStorage {
+    /// Creates an empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {
+        // A poisoned lock means a panic happened while holding it; the map itself is never left
+        // half-updated (batches are applied from a prepared list), so reading on is safe.
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.read().get(key).cloned())
+    }
+
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
+        Box::new(ChunkedIter {
+            store: self,
+            range,
+            direction,
+            buffer: Vec::new().into_iter(),
+            done: false,
+        })
+    }
+
+    fn write(&self, batch: WriteBatch, _durable: bool) -> Result<()> {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        for op in batch.into_ops() {
+            match op {
+                WriteOp::Put(k, v) => {
+                    map.insert(k, v);
+                }
+                WriteOp::Delete(k) => {
+                    map.remove(&k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> u64 {
+        self.read()
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum()
+    }
+
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+}
+
+struct ChunkedIter<'a> {
+    store: &'a MemoryStorage,
+    range: KeyRange,
+    direction: Direction,
+    buffer: std::vec::IntoIter<KvPair>,
+    done: bool,
+}
+
+impl ChunkedIter<'_> {
+    fn refill(&mut self) {
+        let map = self.store.read();
+        let range = (self.range.0.as_ref(), self.range.1.as_ref());
+        let chunk: Vec<KvPair> = if range_is_empty(&range) {
+            Vec::new()
+        } else {
+            let r = map
+                .range::<[u8], _>((range.0.map(|v| v.as_slice()), range.1.map(|v| v.as_slice())));
+            match self.direction {
+                Direction::Forward => r.take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                Direction::Reverse => r
+                    .rev()
+                    .take(CHUNK)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            }
+        };
+        drop(map);
+        if chunk.len() < CHUNK {
+            self.done = true;
+        }
+        if let Some((last, _)) = chunk.last() {
+            match self.direction {
+                Direction::Forward => self.range.0 = Bound::Excluded(last.clone()),
+                Direction::Reverse => self.range.1 = Bound::Excluded(last.clone()),
+            }
+        }
+        self.buffer = chunk.into_iter();
+    }
+}
+
+/// `BTreeMap::range` panics on inverted ranges; callers may legitimately build empty ones.
+fn range_is_empty(range: &(Bound<&Vec<u8>>, Bound<&Vec<u8>>)) -> bool {
+    match range {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b))
+        | (Bound::Excluded(a), Bound::Excluded(b)) => a >= b,
+        _ => false,
+    }
+}
+
+impl Iterator for ChunkedIter<'_> {
+    type Item = Result<KvPair>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(kv) = self.buffer.next() {
+                return Some(Ok(kv));
+            }
+            if self.done {
+                return None;
+            }
+            self.refill();
+        }
+    }
+}

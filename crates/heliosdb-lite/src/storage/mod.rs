@@ -1,0 +1,136 @@
+//! The storage layer: an ordered key-value store with atomic batches.
+//!
+//! Everything above this layer (versions, catalog, commit log) is encoded into plain byte keys,
+//! so a backend only has to provide five operations: point get, ordered range iteration in either
+//! direction, an atomic multi-key write batch, and a durability barrier. Keeping the trait this
+//! small is deliberate: the `fjall` LSM is the default on-disk backend, `memory` serves in-memory
+//! databases and tests, and another engine (RocksDB, say) could be added behind a cargo feature
+//! without touching the layers above.
+
+mod fjall_backend;
+mod memory;
+
+pub use fjall_backend::{FjallOptions, FjallStorage};
+pub use memory::MemoryStorage;
+
+use crate::error::Result;
+use std::ops::Bound;
+
+/// An owned key-value pair.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
+/// An iterator over key-value pairs in key order (or reverse key order).
+pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair>> + Send + 'a>;
+
+/// One mutation inside a [`WriteBatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Set `key` to `value`.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove `key` (a no-op if absent).
+    Delete(Vec<u8>),
+}
+
+/// A set of mutations applied atomically: after a crash either all or none are visible.
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    ops: Vec<WriteOp>,
+}
+
+impl WriteBatch {
+    /// Creates an empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a put.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(WriteOp::Put(key, value));
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.ops.push(WriteOp::Delete(key));
+    }
+
+    /// Number of mutations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True when the batch holds no mutation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The mutations in insertion order (later ones win on equal keys).
+    pub fn ops(&self) -> &[WriteOp] {
+        &self.ops
+    }
+
+    /// Consumes the batch, returning its mutations.
+    pub fn into_ops(self) -> Vec<WriteOp> {
+        self.ops
+    }
+}
+
+/// Iteration direction for [`Storage::scan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Ascending key order.
+    Forward,
+    /// Descending key order.
+    Reverse,
+}
+
+/// A key range with owned bounds.
+pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// Returns the range of all keys starting with `prefix`.
+pub fn prefix_range(prefix: &[u8]) -> KeyRange {
+    let start = Bound::Included(prefix.to_vec());
+    let end = match prefix_successor(prefix) {
+        Some(s) => Bound::Excluded(s),
+        None => Bound::Unbounded,
+    };
+    (start, end)
+}
+
+/// The smallest key greater than every key that starts with `prefix`, if any.
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xFF {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// An ordered key-value store. Implementations must be safe to share between threads.
+pub trait Storage: Send + Sync + 'static {
+    /// Returns the value stored under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Iterates over the keys in `range` in the given direction. The iterator observes a
+    /// consistent view of the store for at least the keys it has not yet returned; callers above
+    /// this layer never depend on seeing or not seeing writes made after the call.
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_>;
+
+    /// Applies `batch` atomically. When `durable` is true the call returns only after the batch
+    /// is on stable storage.
+    fn write(&self, batch: WriteBatch, durable: bool) -> Result<()>;
+
+    /// Makes every write so far durable.
+    fn sync(&self) -> Result<()>;
+
+    /// Approximate bytes the store occupies (on disk for persistent backends).
+    fn size_bytes(&self) -> u64;
+
+    /// Short name of the backend, for diagnostics.
+    fn name(&self) -> &'static str;
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
