@@ -12,3 +12,4 @@ pub mod storage;
 pub mod time;
 
 pub use error::{Error, Result};
+pub mod sql;

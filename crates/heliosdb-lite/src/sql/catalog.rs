@@ -1,0 +1,318 @@
+//! Table, index and view definitions, versioned like rows.
+//!
+//! Each definition is stored as JSON under its catalog key (`'c'` ‖ name), through the same
+//! MVCC layer as rows, so the schema at SCN S is read exactly like data at SCN S: a query
+//! `AS OF` a point before `ALTER TABLE` sees the old columns, and one before `CREATE TABLE`
+//! learns that the table did not exist then. Building a [`Schema`] needs a scan of the catalog
+//! keys, so schemas are cached per "DDL point": the SCN of the newest DDL commit at or before
+//! the reading SCN, which identifies the schema exactly.
+
+use super::codec;
+use super::value::{Affinity, Value};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// A column.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnDef {
+    /// Name as declared.
+    pub name: String,
+    /// Declared type text (may be empty).
+    pub type_name: String,
+    /// Affinity derived from the type.
+    pub affinity: Affinity,
+    /// NOT NULL constraint.
+    pub not_null: bool,
+    /// DEFAULT expression as SQL text.
+    pub default: Option<String>,
+}
+
+/// A foreign key of a table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ForeignKeyDef {
+    /// Referencing columns (positions in this table).
+    pub columns: Vec<usize>,
+    /// Referenced table name.
+    pub parent: String,
+    /// Referenced column names (empty: the parent's primary key).
+    pub parent_columns: Vec<String>,
+}
+
+/// A table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TableDef {
+    /// Identifier used in row keys; never reused.
+    pub id: u32,
+    /// Name as declared.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<ColumnDef>,
+    /// Primary-key columns. Empty means the table is keyed by a hidden rowid.
+    pub primary_key: Vec<usize>,
+    /// The `INTEGER PRIMARY KEY` column, which is the rowid.
+    pub rowid_column: Option<usize>,
+    /// `AUTOINCREMENT`: rowids are never reused.
+    pub autoincrement: bool,
+    /// CHECK constraints as SQL text.
+    pub checks: Vec<String>,
+    /// Foreign keys.
+    pub foreign_keys: Vec<ForeignKeyDef>,
+    /// The CREATE TABLE text (kept current across ALTER TABLE).
+    pub sql: String,
+}
+
+impl TableDef {
+    /// True if rows are keyed by a rowid (hidden or `INTEGER PRIMARY KEY`).
+    pub fn has_rowid(&self) -> bool {
+        self.primary_key.is_empty() || self.rowid_column.is_some()
+    }
+
+    /// Position of a column by case-insensitive name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Logical key of the row with the given key values.
+    pub fn row_key(&self, key: &[Value]) -> Vec<u8> {
+        let mut k = codec::table_prefix(self.id);
+        codec::encode_key(key, &mut k);
+        k
+    }
+}
+
+/// One column of an index.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IndexColumn {
+    /// Position of the column in the table.
+    pub column: usize,
+    /// Descending order.
+    pub desc: bool,
+}
+
+/// A secondary index.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IndexDef {
+    /// Identifier used in index keys; never reused.
+    pub id: u32,
+    /// Name (auto indexes for UNIQUE constraints get `sqlite_autoindex_<table>_<n>`).
+    pub name: String,
+    /// Table name.
+    pub table: String,
+    /// Indexed columns.
+    pub columns: Vec<IndexColumn>,
+    /// UNIQUE index.
+    pub unique: bool,
+    /// The CREATE INDEX text (`None` for indexes made by constraints).
+    pub sql: Option<String>,
+}
+
+/// A view.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ViewDef {
+    /// Name.
+    pub name: String,
+    /// Explicit column names, if given.
+    pub columns: Vec<String>,
+    /// The SELECT text.
+    pub query: String,
+    /// The CREATE VIEW text.
+    pub sql: String,
+}
+
+/// A catalog entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum CatalogEntry {
+    /// A table.
+    Table(TableDef),
+    /// An index.
+    Index(IndexDef),
+    /// A view.
+    View(ViewDef),
+}
+
+impl CatalogEntry {
+    /// The entry's name.
+    pub fn name(&self) -> &str {
+        match self {
+            CatalogEntry::Table(t) => &t.name,
+            CatalogEntry::Index(i) => &i.name,
+            CatalogEntry::View(v) => &v.name,
+        }
+    }
+
+    /// Serialises for storage.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("catalog entries serialise")
+    }
+
+    /// Deserialises from storage.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::corruption(format!("catalog entry unreadable: {e}")))
+    }
+}
+
+/// A table with its indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableInfo {
+    /// The definition.
+    pub def: TableDef,
+    /// Indexes on the table.
+    pub indexes: Vec<Arc<IndexDef>>,
+}
+
+/// All definitions visible at one point.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    /// Tables by lower-case name.
+    pub tables: HashMap<String, Arc<TableInfo>>,
+    /// Indexes by lower-case name.
+    pub indexes: HashMap<String, Arc<IndexDef>>,
+    /// Views by lower-case name.
+    pub views: HashMap<String, Arc<ViewDef>>,
+}
+
+impl Schema {
+    /// Builds a schema from catalog entries.
+    pub fn from_entries(entries: impl IntoIterator<Item = CatalogEntry>) -> Self {
+        let mut tables: BTreeMap<String, TableDef> = BTreeMap::new();
+        let mut indexes: Vec<IndexDef> = Vec::new();
+        let mut views = HashMap::new();
+        for e in entries {
+            match e {
+                CatalogEntry::Table(t) => {
+                    tables.insert(t.name.to_lowercase(), t);
+                }
+                CatalogEntry::Index(i) => indexes.push(i),
+                CatalogEntry::View(v) => {
+                    views.insert(v.name.to_lowercase(), Arc::new(v));
+                }
+            }
+        }
+        indexes.sort_by_key(|i| i.id);
+        let mut by_table: HashMap<String, Vec<Arc<IndexDef>>> = HashMap::new();
+        let mut index_map = HashMap::new();
+        for i in indexes {
+            let i = Arc::new(i);
+            by_table
+                .entry(i.table.to_lowercase())
+                .or_default()
+                .push(i.clone());
+            index_map.insert(i.name.to_lowercase(), i);
+        }
+        let tables = tables
+            .into_iter()
+            .map(|(name, def)| {
+                let indexes = by_table.remove(&name).unwrap_or_default();
+                (name, Arc::new(TableInfo { def, indexes }))
+            })
+            .collect();
+        Schema {
+            tables,
+            indexes: index_map,
+            views,
+        }
+    }
+
+    /// Looks up a table.
+    pub fn table(&self, name: &str) -> Option<&Arc<TableInfo>> {
+        self.tables.get(&name.to_lowercase())
+    }
+
+    /// Looks up a view.
+    pub fn view(&self, name: &str) -> Option<&Arc<ViewDef>> {
+        self.views.get(&name.to_lowercase())
+    }
+
+    /// True if any object has this name.
+    pub fn has_object(&self, name: &str) -> bool {
+        let n = name.to_lowercase();
+        self.tables.contains_key(&n) || self.indexes.contains_key(&n) || self.views.contains_key(&n)
+    }
+}
+
+/// Reads catalog entries from anything that can scan versioned data.
+pub fn load_schema<I>(entries: I) -> Result<Schema>
+where
+    I: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+{
+    let mut out = Vec::new();
+    for kv in entries {
+        let (_, v) = kv?;
+        out.push(CatalogEntry::decode(&v)?);
+    }
+    Ok(Schema::from_entries(out))
+}
+
+const CACHE_LIMIT: usize = 16;
+
+/// Shared cache of schemas by DDL point.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    inner: Mutex<CacheState>,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    /// SCNs of commits that changed the catalog, ascending.
+    ddl_points: Vec<u64>,
+    cache: HashMap<u64, Arc<Schema>>,
+}
+
+impl SchemaCache {
+    /// Creates a cache knowing the given DDL points.
+    pub fn new(mut ddl_points: Vec<u64>) -> Self {
+        ddl_points.sort_unstable();
+        ddl_points.dedup();
+        Self {
+            inner: Mutex::new(CacheState {
+                ddl_points,
+                cache: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The DDL point that determines the schema at `scn`.
+    pub fn ddl_point(&self, scn: u64) -> u64 {
+        let s = crate::mvcc::lock(&self.inner);
+        let n = s.ddl_points.partition_point(|&p| p <= scn);
+        if n == 0 {
+            0
+        } else {
+            s.ddl_points[n - 1]
+        }
+    }
+
+    /// Records that the commit at `scn` changes the catalog. Called before the commit is
+    /// published, so no reader can see the new SCN without the new point.
+    pub fn add_ddl_point(&self, scn: u64) {
+        let mut s = crate::mvcc::lock(&self.inner);
+        if s.ddl_points.last().is_none_or(|&l| l < scn) {
+            s.ddl_points.push(scn);
+        }
+    }
+
+    /// Returns the schema at `scn`, loading it with `load` on a miss.
+    pub fn get_or_load(
+        &self,
+        scn: u64,
+        load: impl FnOnce() -> Result<Schema>,
+    ) -> Result<Arc<Schema>> {
+        let point = self.ddl_point(scn);
+        if let Some(s) = crate::mvcc::lock(&self.inner).cache.get(&point) {
+            return Ok(s.clone());
+        }
+        let schema = Arc::new(load()?);
+        let mut s = crate::mvcc::lock(&self.inner);
+        if s.cache.len() >= CACHE_LIMIT {
+            let newest = s.ddl_points.last().copied().unwrap_or(0);
+            s.cache.retain(|&k, _| k == newest);
+        }
+        s.cache.insert(point, schema.clone());
+        Ok(schema)
+    }
+}

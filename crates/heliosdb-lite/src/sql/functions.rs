@@ -1,0 +1,574 @@
+//! Scalar functions.
+
+use super::datetime;
+use super::value::{format_real, Value};
+use crate::error::{Error, Result};
+use rust_decimal::prelude::ToPrimitive;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What functions may ask of the database.
+pub trait FnEnv {
+    /// Statement time (microseconds since the epoch), fixed for the whole statement.
+    fn now_micros(&self) -> i64;
+    /// Newest committed SCN.
+    fn current_scn(&self) -> u64;
+    /// TXID of this connection's last committed write transaction.
+    fn last_txn_id(&self) -> Option<u64>;
+    /// Commit time of an SCN.
+    fn scn_to_timestamp(&self, scn: u64) -> Result<i64>;
+    /// SCN in effect at a time.
+    fn timestamp_to_scn(&self, ts: i64) -> Result<u64>;
+    /// Rowid of the last insert on this connection.
+    fn last_insert_rowid(&self) -> i64;
+    /// Rows changed by the last statement on this connection.
+    fn changes(&self) -> i64;
+}
+
+macro_rules! scalar_fns {
+    ($($variant:ident => $name:literal, $min:expr, $max:expr;)*) => {
+        /// The scalar functions the engine knows.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ScalarFn { $(#[doc = $name] $variant,)* }
+
+        impl ScalarFn {
+            /// Looks a function up by (case-insensitive) name.
+            pub fn from_name(name: &str) -> Option<ScalarFn> {
+                match name.to_ascii_lowercase().as_str() {
+                    $($name => Some(ScalarFn::$variant),)*
+                    "substring" => Some(ScalarFn::Substr),
+                    "format" => Some(ScalarFn::Printf),
+                    "if" => Some(ScalarFn::Iif),
+                    "current_timestamp" => Some(ScalarFn::Now),
+                    "likely" | "unlikely" => Some(ScalarFn::Likely),
+                    _ => None,
+                }
+            }
+
+            /// Name for messages and EXPLAIN.
+            pub fn name(self) -> &'static str {
+                match self { $(ScalarFn::$variant => $name,)* }
+            }
+
+            /// Allowed argument counts.
+            pub fn arity(self) -> (usize, usize) {
+                match self { $(ScalarFn::$variant => ($min, $max),)* }
+            }
+        }
+    };
+}
+
+scalar_fns! {
+    Abs => "abs", 1, 1;
+    Round => "round", 1, 2;
+    Length => "length", 1, 1;
+    Lower => "lower", 1, 1;
+    Upper => "upper", 1, 1;
+    Substr => "substr", 2, 3;
+    Trim => "trim", 1, 2;
+    Ltrim => "ltrim", 1, 2;
+    Rtrim => "rtrim", 1, 2;
+    Replace => "replace", 3, 3;
+    Instr => "instr", 2, 2;
+    Coalesce => "coalesce", 2, usize::MAX;
+    Ifnull => "ifnull", 2, 2;
+    Nullif => "nullif", 2, 2;
+    Iif => "iif", 3, 3;
+    Typeof => "typeof", 1, 1;
+    Random => "random", 0, 0;
+    Printf => "printf", 1, usize::MAX;
+    Hex => "hex", 1, 1;
+    Quote => "quote", 1, 1;
+    Char => "char", 0, usize::MAX;
+    Unicode => "unicode", 1, 1;
+    Min => "min", 2, usize::MAX;
+    Max => "max", 2, usize::MAX;
+    Sign => "sign", 1, 1;
+    Zeroblob => "zeroblob", 1, 1;
+    Likely => "likelihood", 1, 2;
+    Date => "date", 0, usize::MAX;
+    Time => "time", 0, usize::MAX;
+    Datetime => "datetime", 0, usize::MAX;
+    Julianday => "julianday", 0, usize::MAX;
+    Unixepoch => "unixepoch", 0, usize::MAX;
+    Strftime => "strftime", 1, usize::MAX;
+    Now => "now", 0, 0;
+    CurrentDate => "current_date", 0, 0;
+    CurrentTime => "current_time", 0, 0;
+    CurrentScn => "current_scn", 0, 0;
+    LastTxnId => "last_txn_id", 0, 0;
+    ScnToTimestamp => "scn_to_timestamp", 1, 1;
+    TimestampToScn => "timestamp_to_scn", 1, 1;
+    LastInsertRowid => "last_insert_rowid", 0, 0;
+    Changes => "changes", 0, 0;
+    SqliteVersion => "sqlite_version", 0, 0;
+    HeliosVersion => "heliosdb_version", 0, 0;
+}
+
+static RANDOM_STATE: AtomicU64 = AtomicU64::new(0);
+
+fn next_random() -> i64 {
+    let mut s = RANDOM_STATE.load(Ordering::Relaxed);
+    if s == 0 {
+        s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9E37_79B9, |d| d.as_nanos() as u64)
+            | 1;
+    }
+    // splitmix64
+    s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    RANDOM_STATE.store(s, Ordering::Relaxed);
+    let mut z = s;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as i64
+}
+
+fn text_arg(v: &Value) -> Option<String> {
+    v.to_text()
+}
+
+fn trim_chars(args: &[Value]) -> Option<Vec<char>> {
+    match args.get(1) {
+        None => Some(vec![' ']),
+        Some(Value::Null) => None,
+        Some(v) => Some(v.to_text().unwrap_or_default().chars().collect()),
+    }
+}
+
+impl ScalarFn {
+    /// True if the result depends only on the arguments (no clock, randomness or state).
+    pub fn is_deterministic(self) -> bool {
+        !matches!(
+            self,
+            ScalarFn::Random
+                | ScalarFn::Now
+                | ScalarFn::CurrentDate
+                | ScalarFn::CurrentTime
+                | ScalarFn::CurrentScn
+                | ScalarFn::LastTxnId
+                | ScalarFn::LastInsertRowid
+                | ScalarFn::Changes
+        )
+    }
+
+    /// Calls the function.
+    pub fn call(self, args: &[Value], env: &dyn FnEnv) -> Result<Value> {
+        use ScalarFn::*;
+        let a0 = args.first().cloned().unwrap_or(Value::Null);
+        Ok(match self {
+            Abs => match a0 {
+                Value::Null => Value::Null,
+                Value::Integer(i) => Value::Integer(i.checked_abs().ok_or_else(|| {
+                    Error::invalid("integer overflow in abs()")
+                })?),
+                Value::Decimal(d) => Value::Decimal(d.abs()),
+                Value::Real(r) => Value::Real(r.abs()),
+                other => match other.to_number() {
+                    Value::Integer(i) => Value::Real(i.unsigned_abs() as f64),
+                    n => Value::Real(n.as_f64().abs()),
+                },
+            },
+            Round => {
+                if a0.is_null() || args.get(1).is_some_and(Value::is_null) {
+                    return Ok(Value::Null);
+                }
+                let digits = args.get(1).map_or(0, |d| d.as_i64()).clamp(0, 30);
+                match a0 {
+                    Value::Decimal(d) => Value::Decimal(d.round_dp_with_strategy(
+                        digits as u32,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    )),
+                    _ => {
+                        let x = a0.as_f64();
+                        Value::Real(round_half_away(x, digits as i32))
+                    }
+                }
+            }
+            Length => match a0 {
+                Value::Null => Value::Null,
+                Value::Blob(b) => Value::Integer(b.len() as i64),
+                Value::Text(s) => Value::Integer(s.chars().count() as i64),
+                v => Value::Integer(v.to_text().unwrap_or_default().chars().count() as i64),
+            },
+            Lower => text_arg(&a0).map_or(Value::Null, |s| Value::Text(s.to_lowercase())),
+            Upper => text_arg(&a0).map_or(Value::Null, |s| Value::Text(s.to_uppercase())),
+            Substr => substr(args),
+            Trim | Ltrim | Rtrim => {
+                let (Some(s), Some(set)) = (text_arg(&a0), trim_chars(args)) else {
+                    return Ok(Value::Null);
+                };
+                let f = |c: char| set.contains(&c);
+                Value::Text(match self {
+                    Trim => s.trim_matches(f).to_string(),
+                    Ltrim => s.trim_start_matches(f).to_string(),
+                    _ => s.trim_end_matches(f).to_string(),
+                })
+            }
+            Replace => {
+                let (Some(s), Some(from), Some(to)) =
+                    (text_arg(&a0), text_arg(&args[1]), text_arg(&args[2]))
+                else {
+                    return Ok(Value::Null);
+                };
+                if from.is_empty() {
+                    Value::Text(s)
+                } else {
+                    Value::Text(s.replace(&from, &to))
+                }
+            }
+            Instr => match (&a0, &args[1]) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                (Value::Blob(h), Value::Blob(n)) => Value::Integer(
+                    h.windows(n.len().max(1))
+                        .position(|w| w == n.as_slice())
+                        .map_or(0, |p| p as i64 + 1),
+                ),
+                (h, n) => {
+                    let h = h.to_text().unwrap_or_default();
+                    let n = n.to_text().unwrap_or_default();
+                    Value::Integer(
+                        h.find(&n)
+                            .map_or(0, |b| h[..b].chars().count() as i64 + 1),
+                    )
+                }
+            },
+            Coalesce | Ifnull => args
+                .iter()
+                .find(|v| !v.is_null())
+                .cloned()
+                .unwrap_or(Value::Null),
+            Nullif => {
+                if !a0.is_null() && !args[1].is_null() && a0.same_as(&args[1]) {
+                    Value::Null
+                } else {
+                    a0
+                }
+            }
+            Iif => {
+                if a0.truthy() == Some(true) {
+                    args[1].clone()
+                } else {
+                    args[2].clone()
+                }
+            }
+            Typeof => Value::Text(a0.type_name().to_string()),
+            Random => Value::Integer(next_random()),
+            Printf => printf(args)?,
+            Hex => match a0 {
+                Value::Null => Value::Text(String::new()),
+                Value::Blob(b) => Value::Text(b.iter().map(|x| format!("{x:02X}")).collect()),
+                v => Value::Text(
+                    v.to_text()
+                        .unwrap_or_default()
+                        .bytes()
+                        .map(|x| format!("{x:02X}"))
+                        .collect(),
+                ),
+            },
+            Quote => Value::Text(match a0 {
+                Value::Null => "NULL".into(),
+                Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+                Value::Blob(b) => format!(
+                    "X'{}'",
+                    b.iter().map(|x| format!("{x:02X}")).collect::<String>()
+                ),
+                v => v.to_text().unwrap_or_default(),
+            }),
+            Char => Value::Text(
+                args.iter()
+                    .filter_map(|v| u32::try_from(v.as_i64()).ok().and_then(char::from_u32))
+                    .collect(),
+            ),
+            Unicode => match text_arg(&a0) {
+                None => Value::Null,
+                Some(s) => s
+                    .chars()
+                    .next()
+                    .map_or(Value::Null, |c| Value::Integer(c as i64)),
+            },
+            Min | Max => {
+                if args.iter().any(Value::is_null) {
+                    return Ok(Value::Null);
+                }
+                let mut best = a0;
+                for v in &args[1..] {
+                    let ord = v.total_cmp(&best);
+                    if (self == Min && ord.is_lt()) || (self == Max && ord.is_gt()) {
+                        best = v.clone();
+                    }
+                }
+                best
+            }
+            Sign => match a0.to_number() {
+                Value::Null => Value::Null,
+                n => {
+                    let f = n.as_f64();
+                    Value::Integer(if f > 0.0 {
+                        1
+                    } else if f < 0.0 {
+                        -1
+                    } else {
+                        0
+                    })
+                }
+            },
+            Zeroblob => Value::Blob(vec![0; a0.as_i64().clamp(0, 1 << 30) as usize]),
+            Likely => a0,
+            Date | Time | Datetime | Julianday | Unixepoch | Strftime => {
+                datetime::call(self, args, env.now_micros())?
+            }
+            Now => Value::Text(datetime::format_datetime_micros(env.now_micros())),
+            CurrentDate => datetime::call(Date, &[Value::from("now")], env.now_micros())?,
+            CurrentTime => datetime::call(Time, &[Value::from("now")], env.now_micros())?,
+            CurrentScn => Value::Integer(env.current_scn() as i64),
+            LastTxnId => env.last_txn_id().map_or(Value::Null, |t| Value::Integer(t as i64)),
+            ScnToTimestamp => {
+                if a0.is_null() {
+                    return Ok(Value::Null);
+                }
+                let scn = u64::try_from(a0.as_i64())
+                    .map_err(|_| Error::invalid("scn_to_timestamp: SCN must not be negative"))?;
+                Value::Text(crate::time::format_micros(env.scn_to_timestamp(scn)?))
+            }
+            TimestampToScn => {
+                if a0.is_null() {
+                    return Ok(Value::Null);
+                }
+                let ts = datetime::value_to_micros(&a0, env.now_micros()).ok_or_else(|| {
+                    Error::invalid(format!("timestamp_to_scn: invalid timestamp {a0}"))
+                })?;
+                Value::Integer(env.timestamp_to_scn(ts)? as i64)
+            }
+            LastInsertRowid => Value::Integer(env.last_insert_rowid()),
+            Changes => Value::Integer(env.changes()),
+            SqliteVersion => Value::from("3.45.0"),
+            HeliosVersion => Value::from(env!("CARGO_PKG_VERSION")),
+        })
+    }
+}
+
+/// Rounds half away from zero, as SQLite's round() does.
+fn round_half_away(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    let s = format!("{:.*}", digits as usize, x);
+    // format! rounds half to even on exact binary ties; correct them.
+    let p = 10f64.powi(digits);
+    let scaled = x * p;
+    if (scaled - scaled.trunc()).abs() == 0.5 {
+        return (scaled + 0.5f64.copysign(scaled)).trunc() / p;
+    }
+    s.parse().unwrap_or(x)
+}
+
+fn substr(args: &[Value]) -> Value {
+    if args.iter().any(Value::is_null) {
+        return Value::Null;
+    }
+    let start = args[1].as_i64();
+    let len = args.get(2).map(|v| v.as_i64());
+    let (chars, is_blob): (Vec<Value>, bool) = match &args[0] {
+        Value::Blob(b) => (b.iter().map(|x| Value::Integer(*x as i64)).collect(), true),
+        v => (
+            v.to_text()
+                .unwrap_or_default()
+                .chars()
+                .map(|c| Value::Text(c.to_string()))
+                .collect(),
+            false,
+        ),
+    };
+    let n = chars.len() as i64;
+    // SQLite's 1-based start; 0 and negatives count specially.
+    let mut from = if start > 0 {
+        start - 1
+    } else if start < 0 {
+        n + start
+    } else {
+        -1
+    };
+    let mut count = match len {
+        None => n - from.max(0),
+        Some(l) if l < 0 => {
+            let l = -l;
+            from -= l;
+            l
+        }
+        Some(l) => l,
+    };
+    if from < 0 {
+        count += from;
+        from = 0;
+    }
+    let end = (from + count.max(0)).min(n);
+    let slice = if from >= n || end <= from {
+        &[][..]
+    } else {
+        &chars[from as usize..end as usize]
+    };
+    if is_blob {
+        Value::Blob(slice.iter().map(|v| v.as_i64() as u8).collect())
+    } else {
+        Value::Text(slice.iter().filter_map(|v| v.to_text()).collect())
+    }
+}
+
+fn printf(args: &[Value]) -> Result<Value> {
+    let Some(fmt) = args.first().and_then(|v| v.to_text()) else {
+        return Ok(Value::Null);
+    };
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    let mut argi = 1;
+    let mut next_arg = || {
+        let v = args.get(argi).cloned().unwrap_or(Value::Null);
+        argi += 1;
+        v
+    };
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut flags = String::new();
+        while let Some(&f) = it.peek() {
+            if "-+ 0#,!".contains(f) {
+                flags.push(f);
+                it.next();
+            } else {
+                break;
+            }
+        }
+        let mut width = String::new();
+        while let Some(&d) = it.peek().filter(|d| d.is_ascii_digit()) {
+            width.push(d);
+            it.next();
+        }
+        let mut precision: Option<usize> = None;
+        if it.peek() == Some(&'.') {
+            it.next();
+            let mut p = String::new();
+            while let Some(&d) = it.peek().filter(|d| d.is_ascii_digit()) {
+                p.push(d);
+                it.next();
+            }
+            precision = Some(p.parse().unwrap_or(0));
+        }
+        let Some(conv) = it.next() else { break };
+        let body = match conv {
+            '%' => "%".to_string(),
+            'd' | 'i' => {
+                let v = next_arg();
+                let i = v.as_i64();
+                let s = i.unsigned_abs().to_string();
+                let sign = if i < 0 {
+                    "-"
+                } else if flags.contains('+') {
+                    "+"
+                } else if flags.contains(' ') {
+                    " "
+                } else {
+                    ""
+                };
+                format!("{sign}{s}")
+            }
+            'u' => (next_arg().as_i64() as u64).to_string(),
+            'f' | 'F' => {
+                let v = next_arg().as_f64();
+                let s = format!("{:.*}", precision.unwrap_or(6), v);
+                if flags.contains('+') && v >= 0.0 {
+                    format!("+{s}")
+                } else {
+                    s
+                }
+            }
+            'e' | 'E' => {
+                let v = next_arg().as_f64();
+                let s = format!("{:.*e}", precision.unwrap_or(6), v);
+                let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+                let e: i32 = e.parse().unwrap_or(0);
+                let s = format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+                if conv == 'E' {
+                    s.to_uppercase()
+                } else {
+                    s
+                }
+            }
+            'g' | 'G' => format_real(next_arg().as_f64()),
+            'x' => format!("{:x}", next_arg().as_i64()),
+            'X' => format!("{:X}", next_arg().as_i64()),
+            'o' => format!("{:o}", next_arg().as_i64()),
+            'c' => next_arg()
+                .to_text()
+                .and_then(|s| s.chars().next())
+                .map(String::from)
+                .unwrap_or_default(),
+            's' | 'z' => {
+                let s = next_arg().to_text().unwrap_or_default();
+                match precision {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
+                }
+            }
+            'q' => next_arg().to_text().unwrap_or_default().replace('\'', "''"),
+            'Q' => match next_arg() {
+                Value::Null => "NULL".into(),
+                v => format!("'{}'", v.to_text().unwrap_or_default().replace('\'', "''")),
+            },
+            other => {
+                return Err(Error::invalid(format!(
+                    "printf: unsupported conversion %{other}"
+                )))
+            }
+        };
+        let w: usize = width.parse().unwrap_or(0).min(10_000);
+        let len = body.chars().count();
+        if len < w {
+            let pad = w - len;
+            if flags.contains('-') {
+                out.push_str(&body);
+                out.extend(std::iter::repeat_n(' ', pad));
+            } else if flags.contains('0') && "difeEgG".contains(conv) {
+                let (sign, digits) = match body.strip_prefix(['-', '+']) {
+                    Some(rest) => (&body[..1], rest),
+                    None => ("", body.as_str()),
+                };
+                out.push_str(sign);
+                out.extend(std::iter::repeat_n('0', pad));
+                out.push_str(digits);
+            } else {
+                out.extend(std::iter::repeat_n(' ', pad));
+                out.push_str(&body);
+            }
+        } else {
+            out.push_str(&body);
+        }
+    }
+    Ok(Value::Text(out))
+}
+
+/// Converts a value to f64 for functions that need a float, keeping decimals exact where
+/// possible.
+pub fn decimal_to_f64(d: &rust_decimal::Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_functions() {
+        let s = |v: &str| Value::from(v);
+        assert_eq!(substr(&[s("hello"), Value::Integer(2), Value::Integer(3)]), s("ell"));
+        assert_eq!(substr(&[s("hello"), Value::Integer(-3)]), s("llo"));
+        assert_eq!(substr(&[s("hello"), Value::Integer(0), Value::Integer(2)]), s("h"));
+        assert_eq!(
+            printf(&[s("%5.2f|%-4d|%s|%05d"), Value::Real(3.14159), Value::Integer(7), s("x"), Value::Integer(-42)]).unwrap(),
+            s(" 3.14|7   |x|-0042")
+        );
+        assert_eq!(round_half_away(2.5, 0), 3.0);
+        assert_eq!(round_half_away(-2.5, 0), -3.0);
+    }
+}

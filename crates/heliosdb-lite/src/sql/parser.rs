@@ -1,0 +1,711 @@
+//! SQL text to sqlparser statements, with HeliosDB's time-travel clause.
+//!
+//! sqlparser-rs parses SQLite's dialect, and already understands `FOR SYSTEM_TIME AS OF <expr>`
+//! right after a table name when the dialect enables table versioning. Our clause has more
+//! modes and may follow an alias, so before parsing we rewrite tokens: each
+//! `AS OF TIMESTAMP|TRANSACTION|SCN <expr>`, `BEFORE TRANSACTION <expr>` or
+//! `FOR SYSTEM_TIME AS OF <expr>` is moved right after its table name as
+//! `FOR SYSTEM_TIME AS OF helios_as_of('<mode>', <expr>)`. Inserted tokens carry the source
+//! position of the clause, so error positions still point into the caller's text.
+
+use crate::error::{Error, Result};
+use sqlparser::ast::Statement;
+use sqlparser::dialect::{Dialect, SQLiteDialect};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
+use std::any::TypeId;
+
+/// Name of the marker function carrying a time-travel clause through sqlparser.
+pub const AS_OF_FUNCTION: &str = "helios_as_of";
+
+/// Nesting limit for expressions and subqueries (guards the stack against hostile input).
+pub const MAX_DEPTH: usize = 200;
+
+/// SQLite's dialect with table versioning switched on.
+#[derive(Debug, Default)]
+pub struct HeliosDialect {
+    inner: SQLiteDialect,
+}
+
+impl Dialect for HeliosDialect {
+    // SQLite-only syntax in sqlparser is gated on the dialect's TypeId.
+    fn dialect(&self) -> TypeId {
+        TypeId::of::<SQLiteDialect>()
+    }
+    fn supports_table_versioning(&self) -> bool {
+        true
+    }
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        self.inner.is_delimited_identifier_start(ch)
+    }
+    fn identifier_quote_style(&self, identifier: &str) -> Option<char> {
+        self.inner.identifier_quote_style(identifier)
+    }
+    fn ordered_bind_placeholder_style(
+        &self,
+    ) -> Option<sqlparser::dialect::BindPlaceholderStyle> {
+        self.inner.ordered_bind_placeholder_style()
+    }
+    fn is_identifier_start(&self, ch: char) -> bool {
+        self.inner.is_identifier_start(ch)
+    }
+    fn is_identifier_part(&self, ch: char) -> bool {
+        self.inner.is_identifier_part(ch)
+    }
+    fn supports_filter_during_aggregation(&self) -> bool {
+        self.inner.supports_filter_during_aggregation()
+    }
+    fn supports_start_transaction_modifier(&self) -> bool {
+        self.inner.supports_start_transaction_modifier()
+    }
+    fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
+        self.inner.parse_statement(parser)
+    }
+    fn parse_data_type(
+        &self,
+        parser: &mut Parser,
+    ) -> Option<Result<sqlparser::ast::DataType, ParserError>> {
+        self.inner.parse_data_type(parser)
+    }
+    fn parse_infix(
+        &self,
+        parser: &mut Parser,
+        expr: &sqlparser::ast::Expr,
+        precedence: u8,
+    ) -> Option<Result<sqlparser::ast::Expr, ParserError>> {
+        self.inner.parse_infix(parser, expr, precedence)
+    }
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        self.inner.get_next_precedence(parser)
+    }
+    fn prec_value(&self, prec: sqlparser::dialect::Precedence) -> u8 {
+        self.inner.prec_value(prec)
+    }
+    fn supports_in_empty_list(&self) -> bool {
+        self.inner.supports_in_empty_list()
+    }
+    fn supports_limit_comma(&self) -> bool {
+        self.inner.supports_limit_comma()
+    }
+    fn supports_asc_desc_in_column_definition(&self) -> bool {
+        self.inner.supports_asc_desc_in_column_definition()
+    }
+    fn supports_dollar_placeholder(&self) -> bool {
+        self.inner.supports_dollar_placeholder()
+    }
+    fn supports_notnull_operator(&self) -> bool {
+        self.inner.supports_notnull_operator()
+    }
+    fn supports_is_operator(&self) -> bool {
+        self.inner.supports_is_operator()
+    }
+    fn supports_comma_separated_trim(&self) -> bool {
+        self.inner.supports_comma_separated_trim()
+    }
+    fn supports_numeric_literal_underscores(&self) -> bool {
+        self.inner.supports_numeric_literal_underscores()
+    }
+    fn supports_double_eq_assignment(&self) -> bool {
+        self.inner.supports_double_eq_assignment()
+    }
+    fn supports_string_literal_column_names(&self) -> bool {
+        self.inner.supports_string_literal_column_names()
+    }
+    fn supports_cast_empty_data_type_to_unspecified(&self) -> bool {
+        self.inner.supports_cast_empty_data_type_to_unspecified()
+    }
+    fn supports_national_string_literal(&self) -> bool {
+        self.inner.supports_national_string_literal()
+    }
+    fn supports_parens_around_table_factor(&self) -> bool {
+        self.inner.supports_parens_around_table_factor()
+    }
+    fn supports_unterminated_block_comments(&self) -> bool {
+        self.inner.supports_unterminated_block_comments()
+    }
+    fn is_column_alias(&self, kw: &Keyword, parser: &mut Parser) -> bool {
+        self.inner.is_column_alias(kw, parser)
+    }
+    fn supports_over_keyword_as_column_alias(&self) -> bool {
+        self.inner.supports_over_keyword_as_column_alias()
+    }
+    fn supports_indexed_by(&self) -> bool {
+        self.inner.supports_indexed_by()
+    }
+    fn is_table_alias(&self, kw: &Keyword, parser: &mut Parser) -> bool {
+        self.inner.is_table_alias(kw, parser)
+    }
+    fn supports_comma_join_constraint(&self) -> bool {
+        self.inner.supports_comma_join_constraint()
+    }
+    fn supports_aggregate_order_by_with_empty_args(&self) -> bool {
+        self.inner.supports_aggregate_order_by_with_empty_args()
+    }
+    fn supports_bitwise_shift_operators(&self) -> bool {
+        self.inner.supports_bitwise_shift_operators()
+    }
+    fn supports_in_table_expression(&self) -> bool {
+        self.inner.supports_in_table_expression()
+    }
+    fn is_table_factor(&self, kw: &Keyword, parser: &mut Parser) -> bool {
+        self.inner.is_table_factor(kw, parser)
+    }
+    fn between_low_bound_precedence(&self) -> u8 {
+        self.inner.between_low_bound_precedence()
+    }
+}
+
+/// One parsed statement.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// A statement sqlparser understands.
+    Sql(Box<Statement>),
+    /// `VACUUM HISTORY`: run history GC now.
+    VacuumHistory,
+}
+
+/// A parsed statement with its source text.
+#[derive(Debug, Clone)]
+pub struct ParsedStatement {
+    /// The statement.
+    pub statement: Parsed,
+    /// The statement's text as written (without the trailing semicolon).
+    pub text: String,
+    /// Number of `?` / `?N` / `:name` placeholders (the highest number used).
+    pub param_count: usize,
+    /// Names of named parameters, by position (1-based index = position + 1).
+    pub param_names: Vec<Option<String>>,
+}
+
+fn word(t: &Token) -> Option<&Word> {
+    match t {
+        Token::Word(w) => Some(w),
+        _ => None,
+    }
+}
+
+fn is_kw(t: &Token, kw: Keyword) -> bool {
+    word(t).is_some_and(|w| w.keyword == kw && w.quote_style.is_none())
+}
+
+fn is_ws(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+fn syntax_error(message: String, line: u64, column: u64, token: Option<String>) -> Error {
+    Error::Syntax {
+        message,
+        line,
+        column,
+        token,
+    }
+}
+
+/// Converts a sqlparser error into ours, extracting the position and token it names.
+fn map_parser_error(e: ParserError) -> Error {
+    let msg = match e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
+        ParserError::RecursionLimitExceeded => {
+            return Error::LimitExceeded(format!(
+                "statement nesting is deeper than {MAX_DEPTH} levels"
+            ))
+        }
+    };
+    let (text, line, column) = match msg.rfind(" at Line: ") {
+        Some(i) => {
+            let pos = &msg[i + 10..];
+            let mut parts = pos.split(", Column: ");
+            let line = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+            let column = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+            (msg[..i].to_string(), line, column)
+        }
+        None => (msg.clone(), 0, 0),
+    };
+    let token = text
+        .rfind("found: ")
+        .map(|i| text[i + 7..].trim().to_string())
+        .filter(|t| !t.is_empty());
+    syntax_error(text, line, column, token)
+}
+
+/// Splits `sql` into statements and parses each.
+pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>> {
+    let dialect = HeliosDialect::default();
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| {
+            syntax_error(
+                e.message.clone(),
+                e.location.line,
+                e.location.column,
+                None,
+            )
+        })?;
+    let mut out = Vec::new();
+    let mut current: Vec<TokenWithSpan> = Vec::new();
+    let mut depth = 0i32;
+    for t in tokens {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        if t.token == Token::SemiColon && depth <= 0 {
+            if let Some(stmt) = parse_one(sql, std::mem::take(&mut current), &dialect)? {
+                out.push(stmt);
+            }
+            depth = 0;
+        } else {
+            current.push(t);
+        }
+    }
+    if let Some(stmt) = parse_one(sql, current, &dialect)? {
+        out.push(stmt);
+    }
+    Ok(out)
+}
+
+/// Extracts the source text covered by the tokens.
+fn source_text(sql: &str, tokens: &[TokenWithSpan]) -> String {
+    let first = tokens.iter().find(|t| !is_ws(&t.token));
+    let last = tokens.iter().rev().find(|t| !is_ws(&t.token));
+    let (Some(first), Some(last)) = (first, last) else {
+        return String::new();
+    };
+    let offset = |line: u64, col: u64| -> usize {
+        let mut off = 0;
+        for (i, l) in sql.split_inclusive('\n').enumerate() {
+            if i as u64 + 1 == line {
+                return off
+                    + l.char_indices()
+                        .nth(col.saturating_sub(1) as usize)
+                        .map_or(l.len(), |(b, _)| b);
+            }
+            off += l.len();
+        }
+        sql.len()
+    };
+    let start = offset(first.span.start.line, first.span.start.column);
+    let end = offset(last.span.end.line, last.span.end.column);
+    sql.get(start..end.max(start)).unwrap_or("").to_string()
+}
+
+fn parse_one(
+    sql: &str,
+    tokens: Vec<TokenWithSpan>,
+    dialect: &HeliosDialect,
+) -> Result<Option<ParsedStatement>> {
+    let significant: Vec<&Token> = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !is_ws(t))
+        .collect();
+    if significant.is_empty() {
+        return Ok(None);
+    }
+    let text = source_text(sql, &tokens);
+    let (param_count, param_names) = count_params(&significant)?;
+    if significant.len() == 2
+        && is_kw(significant[0], Keyword::VACUUM)
+        && word(significant[1]).is_some_and(|w| w.value.eq_ignore_ascii_case("history"))
+    {
+        return Ok(Some(ParsedStatement {
+            statement: Parsed::VacuumHistory,
+            text,
+            param_count,
+            param_names,
+        }));
+    }
+    let tokens = rewrite_as_of(tokens)?;
+    let mut parser = Parser::new(dialect)
+        .with_recursion_limit(MAX_DEPTH)
+        .with_tokens_with_locations(tokens);
+    let statement = parser.parse_statement().map_err(map_parser_error)?;
+    // Anything left over (other than whitespace) is an error.
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        return Err(syntax_error(
+            format!("unexpected {} after the end of the statement", next.token),
+            next.span.start.line,
+            next.span.start.column,
+            Some(next.token.to_string()),
+        ));
+    }
+    Ok(Some(ParsedStatement {
+        statement: Parsed::Sql(Box::new(statement)),
+        text,
+        param_count,
+        param_names,
+    }))
+}
+
+/// Counts placeholders the way SQLite numbers them: `?` takes the next number, `?N` uses N,
+/// `:name` / `@name` / `$name` take the next number unless the name was seen before.
+fn count_params(tokens: &[&Token]) -> Result<(usize, Vec<Option<String>>)> {
+    let mut names: Vec<Option<String>> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        // The tokenizer splits `:name` / `@name` into two tokens; the parser rejoins them.
+        let joined = match (tokens[i], tokens.get(i + 1).and_then(|t| word(t))) {
+            (Token::Colon, Some(w)) => Some(format!(":{}", w.value)),
+            (Token::AtSign, Some(w)) => Some(format!("@{}", w.value)),
+            _ => None,
+        };
+        let name = match (joined, tokens[i]) {
+            (Some(n), _) => {
+                i += 1;
+                Some(n)
+            }
+            (None, Token::Placeholder(p)) => Some(p.clone()),
+            _ => None,
+        };
+        i += 1;
+        let Some(p) = name else { continue };
+        if p == "?" {
+            names.push(None);
+        } else if let Some(n) = p.strip_prefix('?') {
+            let n: usize = n
+                .parse()
+                .ok()
+                .filter(|&n| (1..=32766).contains(&n))
+                .ok_or_else(|| Error::Parameter(format!("invalid parameter number {p}")))?;
+            if names.len() < n {
+                names.resize(n, None);
+            }
+        } else if !names.iter().any(|x| x.as_deref() == Some(p.as_str())) {
+            names.push(Some(p));
+        }
+    }
+    Ok((names.len(), names))
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Timestamp,
+    Transaction,
+    Scn,
+    BeforeTransaction,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Timestamp => "timestamp",
+            Mode::Transaction => "transaction",
+            Mode::Scn => "scn",
+            Mode::BeforeTransaction => "before_transaction",
+        }
+    }
+}
+
+/// Indices of the significant (non-whitespace) tokens.
+fn significant_indices(tokens: &[TokenWithSpan]) -> Vec<usize> {
+    (0..tokens.len())
+        .filter(|&i| !is_ws(&tokens[i].token))
+        .collect()
+}
+
+/// Recognises a time-travel clause starting at significant position `p`; returns its mode
+/// and the number of significant tokens of its keywords.
+fn clause_at(tokens: &[TokenWithSpan], sig: &[usize], p: usize) -> Option<(Mode, usize)> {
+    let t = |k: usize| sig.get(p + k).map(|&i| &tokens[i].token);
+    let word_is = |k: usize, s: &str| {
+        t(k).and_then(word)
+            .is_some_and(|w| w.quote_style.is_none() && w.value.eq_ignore_ascii_case(s))
+    };
+    if word_is(0, "AS") && word_is(1, "OF") {
+        if word_is(2, "TIMESTAMP") {
+            return Some((Mode::Timestamp, 3));
+        }
+        if word_is(2, "TRANSACTION") {
+            return Some((Mode::Transaction, 3));
+        }
+        if word_is(2, "SCN") {
+            return Some((Mode::Scn, 3));
+        }
+    }
+    if word_is(0, "BEFORE") && word_is(1, "TRANSACTION") {
+        return Some((Mode::BeforeTransaction, 2));
+    }
+    if word_is(0, "FOR") && word_is(1, "SYSTEM_TIME") && word_is(2, "AS") && word_is(3, "OF") {
+        return Some((Mode::Timestamp, 4));
+    }
+    None
+}
+
+fn is_time_unit(w: &Word) -> bool {
+    let v = w.value.to_ascii_uppercase();
+    let v = v.strip_suffix('S').unwrap_or(&v);
+    matches!(
+        v,
+        "MICROSECOND" | "MILLISECOND" | "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR"
+    )
+}
+
+/// Finds where the clause's expression ends (exclusive, in significant positions).
+fn expression_end(tokens: &[TokenWithSpan], sig: &[usize], start: usize) -> Result<usize> {
+    let tok = |p: usize| sig.get(p).map(|&i| &tokens[i].token);
+    let skip_group = |mut p: usize| -> usize {
+        let mut depth = 0;
+        while let Some(t) = tok(p) {
+            match t {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return p + 1;
+                    }
+                }
+                _ => {}
+            }
+            p += 1;
+        }
+        p
+    };
+    let mut p = start;
+    let mut expect_operand = true;
+    loop {
+        let Some(t) = tok(p) else { break };
+        if expect_operand {
+            match t {
+                Token::LParen => {
+                    p = skip_group(p);
+                    expect_operand = false;
+                }
+                Token::Minus | Token::Plus => p += 1,
+                Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::INTERVAL => {
+                    p += 1;
+                    if matches!(tok(p), Some(Token::LParen)) {
+                        p = skip_group(p);
+                    } else if tok(p).is_some() {
+                        p += 1;
+                    }
+                    if let Some(Token::Word(u)) = tok(p) {
+                        if is_time_unit(u) {
+                            p += 1;
+                        }
+                    }
+                    expect_operand = false;
+                }
+                Token::Word(w)
+                    if w.quote_style.is_none()
+                        && matches!(w.keyword, Keyword::TIMESTAMP | Keyword::DATE)
+                        && matches!(tok(p + 1), Some(Token::SingleQuotedString(_))) =>
+                {
+                    p += 2;
+                    expect_operand = false;
+                }
+                Token::Word(_) => {
+                    p += 1;
+                    if matches!(tok(p), Some(Token::LParen)) {
+                        p = skip_group(p);
+                    }
+                    expect_operand = false;
+                }
+                Token::Number(..)
+                | Token::SingleQuotedString(_)
+                | Token::DoubleQuotedString(_)
+                | Token::Placeholder(_) => {
+                    p += 1;
+                    expect_operand = false;
+                }
+                _ => break,
+            }
+        } else {
+            match t {
+                Token::Plus
+                | Token::Minus
+                | Token::Mul
+                | Token::Div
+                | Token::Mod
+                | Token::StringConcat => {
+                    p += 1;
+                    expect_operand = true;
+                }
+                _ => break,
+            }
+        }
+    }
+    if p == start || expect_operand {
+        let at = sig.get(p.min(sig.len().saturating_sub(1))).map(|&i| &tokens[i]);
+        return Err(syntax_error(
+            "time-travel clause needs a point: AS OF TIMESTAMP '...', AS OF TRANSACTION n, \
+             AS OF SCN n or BEFORE TRANSACTION n"
+                .into(),
+            at.map_or(0, |t| t.span.start.line),
+            at.map_or(0, |t| t.span.start.column),
+            at.map(|t| t.token.to_string()),
+        ));
+    }
+    Ok(p)
+}
+
+/// Where the table name ends, for a clause starting at significant position `c`: returns the
+/// significant position before which the moved clause goes.
+fn insertion_point(tokens: &[TokenWithSpan], sig: &[usize], c: usize) -> Option<usize> {
+    let tok = |p: usize| sig.get(p).map(|&i| &tokens[i].token);
+    let p1 = c.checked_sub(1)?;
+    word(tok(p1)?)?;
+    let Some(p2) = p1.checked_sub(1) else {
+        return Some(c);
+    };
+    let before = tok(p2)?;
+    if is_kw(before, Keyword::AS) {
+        return Some(p2); // `name AS alias` + clause
+    }
+    if let Some(w) = word(before) {
+        let structural = w.quote_style.is_none()
+            && matches!(
+                w.keyword,
+                Keyword::FROM
+                    | Keyword::JOIN
+                    | Keyword::UPDATE
+                    | Keyword::INTO
+                    | Keyword::TABLE
+                    | Keyword::CROSS
+                    | Keyword::INNER
+                    | Keyword::OUTER
+                    | Keyword::NATURAL
+            );
+        if !structural {
+            return Some(p1); // `name alias` + clause
+        }
+    }
+    Some(c)
+}
+
+fn rewrite_as_of(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>> {
+    let mut tokens = tokens;
+    // Each pass rewrites the first clause not yet rewritten; clauses never nest textually.
+    loop {
+        let sig = significant_indices(&tokens);
+        let mut found = None;
+        for p in 0..sig.len() {
+            if let Some((mode, len)) = clause_at(&tokens, &sig, p) {
+                // `FOR SYSTEM_TIME AS OF helios_as_of(...)` is our own output: skip it.
+                let after = sig.get(p + len).map(|&i| &tokens[i].token);
+                if after
+                    .and_then(word)
+                    .is_some_and(|w| w.value.eq_ignore_ascii_case(AS_OF_FUNCTION))
+                {
+                    continue;
+                }
+                found = Some((p, mode, len));
+                break;
+            }
+        }
+        let Some((c, mode, len)) = found else {
+            return Ok(tokens);
+        };
+        let expr_start = c + len;
+        let expr_end = expression_end(&tokens, &sig, expr_start)?;
+        let span = tokens[sig[c]].span;
+        let insert_at = insertion_point(&tokens, &sig, c).ok_or_else(|| {
+            syntax_error(
+                "a time-travel clause must follow a table name".into(),
+                span.start.line,
+                span.start.column,
+                Some(tokens[sig[c]].token.to_string()),
+            )
+        })?;
+        let mk = |t: Token| TokenWithSpan { token: t, span };
+        let kw = |s: &str| mk(Token::make_keyword(s));
+        let mut clause = vec![
+            mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)),
+            kw("FOR"),
+            mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)),
+            kw("SYSTEM_TIME"),
+            mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)),
+            kw("AS"),
+            mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)),
+            kw("OF"),
+            mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)),
+            mk(Token::make_word(AS_OF_FUNCTION, None)),
+            mk(Token::LParen),
+            mk(Token::SingleQuotedString(mode.name().to_string())),
+            mk(Token::Comma),
+        ];
+        let expr_first = sig[expr_start];
+        let expr_last = sig[expr_end - 1];
+        clause.extend(tokens[expr_first..=expr_last].iter().cloned());
+        clause.push(mk(Token::RParen));
+        clause.push(mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)));
+        let clause_first = sig[c];
+        let insert_idx = if insert_at == c { clause_first } else { sig[insert_at] };
+        let mut out = Vec::with_capacity(tokens.len() + 12);
+        for (i, t) in tokens.into_iter().enumerate() {
+            if i == insert_idx {
+                out.extend(clause.iter().cloned());
+            }
+            if i >= clause_first && i <= expr_last {
+                continue;
+            }
+            out.push(t);
+        }
+        tokens = out;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql_of(s: &str) -> String {
+        match &parse(s).unwrap()[0].statement {
+            Parsed::Sql(st) => st.to_string(),
+            Parsed::VacuumHistory => "VACUUM HISTORY".into(),
+        }
+    }
+
+    #[test]
+    fn rewrites_every_form_of_the_clause() {
+        assert_eq!(
+            sql_of("SELECT * FROM accounts AS OF TIMESTAMP '2024-12-31 23:59:59' ORDER BY id"),
+            "SELECT * FROM accounts FOR SYSTEM_TIME AS OF helios_as_of('timestamp', '2024-12-31 23:59:59') ORDER BY id"
+        );
+        assert_eq!(
+            sql_of("SELECT * FROM users AS u AS OF TRANSACTION 75 WHERE u.id = 1"),
+            "SELECT * FROM users AS u FOR SYSTEM_TIME AS OF helios_as_of('transaction', 75) WHERE u.id = 1"
+        );
+        assert_eq!(
+            sql_of("SELECT * FROM products c JOIN products AS OF TIMESTAMP '2024-01-01' h ON c.id = h.id"),
+            "SELECT * FROM products c JOIN products h FOR SYSTEM_TIME AS OF helios_as_of('timestamp', '2024-01-01') ON c.id = h.id"
+        );
+        assert_eq!(
+            sql_of("SELECT * FROM t x BEFORE TRANSACTION ?"),
+            "SELECT * FROM t x FOR SYSTEM_TIME AS OF helios_as_of('before_transaction', ?)"
+        );
+        assert_eq!(
+            sql_of("SELECT * FROM t AS OF TIMESTAMP now() - INTERVAL '1 hour' WHERE a = 1"),
+            "SELECT * FROM t FOR SYSTEM_TIME AS OF helios_as_of('timestamp', now() - INTERVAL '1 hour') WHERE a = 1"
+        );
+        assert_eq!(
+            sql_of("SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-01-01'"),
+            "SELECT * FROM t FOR SYSTEM_TIME AS OF helios_as_of('timestamp', '2024-01-01')"
+        );
+        assert_eq!(sql_of("vacuum history"), "VACUUM HISTORY");
+    }
+
+    #[test]
+    fn errors_carry_positions() {
+        let e = parse("SELECT * FORM t").unwrap_err();
+        match e {
+            Error::Syntax { line, column, .. } => assert_eq!((line, column), (1, 10)),
+            other => panic!("{other}"),
+        }
+        assert!(parse("SELECT * FROM t AS OF TIMESTAMP").is_err());
+        assert!(parse("SELECT 1 AS OF SCN 3").is_err());
+        let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn splits_statements_and_counts_params() {
+        let v = parse("INSERT INTO t VALUES (?, ?3); SELECT :a, :a, ?;").unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].param_count, 3);
+        assert_eq!(v[1].param_count, 2);
+        assert_eq!(v[1].text, "SELECT :a, :a, ?");
+    }
+}

@@ -1,0 +1,563 @@
+//! Bound expressions and query plans: the engine's own AST, independent of sqlparser.
+
+use super::catalog::{IndexDef, TableInfo};
+use super::functions::ScalarFn;
+use super::value::{Affinity, Value};
+use std::sync::Arc;
+
+/// Binary arithmetic and string operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `||`
+    Concat,
+    /// `&`
+    BitAnd,
+    /// `|`
+    BitOr,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator with operands swapped (`a < b` is `b > a`).
+    pub fn flip(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            o => o,
+        }
+    }
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFn {
+    /// `count(*)`
+    CountStar,
+    /// `count(x)`
+    Count,
+    /// `sum(x)`
+    Sum,
+    /// `total(x)`
+    Total,
+    /// `avg(x)`
+    Avg,
+    /// `min(x)`
+    Min,
+    /// `max(x)`
+    Max,
+    /// `group_concat(x [, sep])`
+    GroupConcat,
+    /// A bare column in an aggregate query: the value from the last row of the group.
+    AnyValue,
+}
+
+/// A bound scalar expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A constant.
+    Literal(Value),
+    /// A column of the current row.
+    Column(usize),
+    /// A column of an enclosing row (`depth` 1 = the immediately enclosing one).
+    Outer {
+        /// Levels up.
+        depth: usize,
+        /// Column position in that row.
+        index: usize,
+    },
+    /// A statement parameter (0-based).
+    Param(usize),
+    /// `NOT x`
+    Not(Box<Expr>),
+    /// `-x`
+    Neg(Box<Expr>),
+    /// `~x`
+    BitNot(Box<Expr>),
+    /// Arithmetic.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// Comparison; the affinities are applied to the left/right operand first.
+    Compare {
+        /// Operator.
+        op: CmpOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+        /// Affinity applied to the left operand.
+        left_aff: Option<Affinity>,
+        /// Affinity applied to the right operand.
+        right_aff: Option<Affinity>,
+    },
+    /// `a AND b`
+    And(Box<Expr>, Box<Expr>),
+    /// `a OR b`
+    Or(Box<Expr>, Box<Expr>),
+    /// `a IS b` / `a IS NOT b`
+    Is {
+        /// Left.
+        left: Box<Expr>,
+        /// Right.
+        right: Box<Expr>,
+        /// IS NOT.
+        negated: bool,
+    },
+    /// `x IN (list)`
+    InList {
+        /// Tested value.
+        expr: Box<Expr>,
+        /// Candidates.
+        list: Vec<Expr>,
+        /// NOT IN.
+        negated: bool,
+        /// Affinity applied to candidates (the tested value's).
+        affinity: Option<Affinity>,
+    },
+    /// `x IN (SELECT ...)`
+    InSubquery {
+        /// Tested value.
+        expr: Box<Expr>,
+        /// The subquery.
+        plan: Box<SubPlan>,
+        /// NOT IN.
+        negated: bool,
+        /// Affinity applied to the candidates.
+        affinity: Option<Affinity>,
+    },
+    /// `EXISTS (SELECT ...)`
+    Exists {
+        /// The subquery.
+        plan: Box<SubPlan>,
+        /// NOT EXISTS.
+        negated: bool,
+    },
+    /// `(SELECT ...)` as a value.
+    ScalarSubquery(Box<SubPlan>),
+    /// CASE.
+    Case {
+        /// `CASE x WHEN ...` operand.
+        operand: Option<Box<Expr>>,
+        /// WHEN / THEN pairs.
+        whens: Vec<(Expr, Expr)>,
+        /// ELSE.
+        otherwise: Option<Box<Expr>>,
+    },
+    /// CAST(x AS type).
+    Cast(Box<Expr>, Affinity),
+    /// LIKE / GLOB.
+    Like {
+        /// Tested value.
+        expr: Box<Expr>,
+        /// Pattern.
+        pattern: Box<Expr>,
+        /// ESCAPE character.
+        escape: Option<Box<Expr>>,
+        /// NOT LIKE.
+        negated: bool,
+        /// GLOB instead of LIKE.
+        glob: bool,
+    },
+    /// A scalar function call.
+    Function(ScalarFn, Vec<Expr>),
+    /// An aggregate call (only before aggregate planning rewrites it to a column).
+    Aggregate {
+        /// Function.
+        func: AggFn,
+        /// Arguments.
+        args: Vec<Expr>,
+        /// DISTINCT.
+        distinct: bool,
+    },
+}
+
+impl Expr {
+    /// Visits this expression and its children (not descending into subplans).
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Not(e) | Expr::Neg(e) | Expr::BitNot(e) | Expr::Cast(e, _) => e.walk(f),
+            Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Expr::Compare { left, right, .. } | Expr::Is { left, right, .. } => {
+                left.walk(f);
+                right.walk(f);
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.walk(f);
+                list.iter().for_each(|e| e.walk(f));
+            }
+            Expr::InSubquery { expr, .. } => expr.walk(f),
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                if let Some(o) = operand {
+                    o.walk(f);
+                }
+                for (w, t) in whens {
+                    w.walk(f);
+                    t.walk(f);
+                }
+                if let Some(o) = otherwise {
+                    o.walk(f);
+                }
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                ..
+            } => {
+                expr.walk(f);
+                pattern.walk(f);
+                if let Some(e) = escape {
+                    e.walk(f);
+                }
+            }
+            Expr::Function(_, args) | Expr::Aggregate { args, .. } => {
+                args.iter().for_each(|e| e.walk(f))
+            }
+            Expr::Literal(_)
+            | Expr::Column(_)
+            | Expr::Outer { .. }
+            | Expr::Param(_)
+            | Expr::Exists { .. }
+            | Expr::ScalarSubquery(_) => {}
+        }
+    }
+
+    /// Rebuilds the expression bottom-up with `f` applied to every node (children first).
+    /// Subplans are left alone except through `f` itself.
+    pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let bx = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(e.transform(f));
+        let node = match self {
+            Expr::Not(e) => Expr::Not(bx(e, f)),
+            Expr::Neg(e) => Expr::Neg(bx(e, f)),
+            Expr::BitNot(e) => Expr::BitNot(bx(e, f)),
+            Expr::Cast(e, a) => Expr::Cast(bx(e, f), a),
+            Expr::Binary(op, a, b) => Expr::Binary(op, bx(a, f), bx(b, f)),
+            Expr::And(a, b) => Expr::And(bx(a, f), bx(b, f)),
+            Expr::Or(a, b) => Expr::Or(bx(a, f), bx(b, f)),
+            Expr::Compare {
+                op,
+                left,
+                right,
+                left_aff,
+                right_aff,
+            } => Expr::Compare {
+                op,
+                left: bx(left, f),
+                right: bx(right, f),
+                left_aff,
+                right_aff,
+            },
+            Expr::Is {
+                left,
+                right,
+                negated,
+            } => Expr::Is {
+                left: bx(left, f),
+                right: bx(right, f),
+                negated,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+                affinity,
+            } => Expr::InList {
+                expr: bx(expr, f),
+                list: list.into_iter().map(|e| e.transform(f)).collect(),
+                negated,
+                affinity,
+            },
+            Expr::InSubquery {
+                expr,
+                plan,
+                negated,
+                affinity,
+            } => Expr::InSubquery {
+                expr: bx(expr, f),
+                plan,
+                negated,
+                affinity,
+            },
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => Expr::Case {
+                operand: operand.map(|o| bx(o, f)),
+                whens: whens
+                    .into_iter()
+                    .map(|(w, t)| (w.transform(f), t.transform(f)))
+                    .collect(),
+                otherwise: otherwise.map(|o| bx(o, f)),
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+                glob,
+            } => Expr::Like {
+                expr: bx(expr, f),
+                pattern: bx(pattern, f),
+                escape: escape.map(|e| bx(e, f)),
+                negated,
+                glob,
+            },
+            Expr::Function(func, args) => {
+                Expr::Function(func, args.into_iter().map(|e| e.transform(f)).collect())
+            }
+            Expr::Aggregate {
+                func,
+                args,
+                distinct,
+            } => Expr::Aggregate {
+                func,
+                args: args.into_iter().map(|e| e.transform(f)).collect(),
+                distinct,
+            },
+            leaf => leaf,
+        };
+        f(node)
+    }
+
+    /// True if the expression reads no column of the current row (it may read outer rows,
+    /// parameters and subqueries).
+    pub fn is_row_independent(&self) -> bool {
+        let mut independent = true;
+        self.walk(&mut |e| {
+            if matches!(e, Expr::Column(_) | Expr::Aggregate { .. }) {
+                independent = false;
+            }
+            // Subqueries may be correlated with the current row.
+            if let Expr::InSubquery { plan, .. }
+            | Expr::Exists { plan, .. }
+            | Expr::ScalarSubquery(plan) = e
+            {
+                if plan.correlated {
+                    independent = false;
+                }
+            }
+        });
+        independent
+    }
+
+    /// Columns of the current row the expression reads.
+    pub fn columns(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        self.walk(&mut |e| {
+            if let Expr::Column(i) = e {
+                v.push(*i);
+            }
+        });
+        v
+    }
+
+    /// True if the expression contains an aggregate call.
+    pub fn has_aggregate(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Aggregate { .. }));
+        found
+    }
+}
+
+/// A subquery inside an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubPlan {
+    /// Identity for result caching.
+    pub id: usize,
+    /// The query.
+    pub plan: Plan,
+    /// True if the subquery reads columns of enclosing rows (then it cannot be cached).
+    pub correlated: bool,
+}
+
+/// Where a scan reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The statement's transaction (current data plus own writes).
+    Current,
+    /// A historical snapshot, by index into the statement's snapshot list.
+    Snapshot(usize),
+}
+
+/// A bound on one key column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyBound {
+    /// Bound value.
+    pub value: Expr,
+    /// Inclusive.
+    pub inclusive: bool,
+}
+
+/// How a table scan finds its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Every row.
+    Full,
+    /// Rows whose key columns equal these values (all key columns: a point lookup), or
+    /// whose first key columns do (a prefix range), optionally followed by a range on the
+    /// next key column. `index` is `None` for the table's own key.
+    Key {
+        /// The index, or `None` for the primary key / rowid.
+        index: Option<Arc<IndexDef>>,
+        /// Equality values of the leading key columns.
+        eq: Vec<Expr>,
+        /// Alternative values for the column after `eq` (an IN list).
+        in_list: Option<Vec<Expr>>,
+        /// Lower bound on the column after `eq`.
+        lower: Option<KeyBound>,
+        /// Upper bound on the column after `eq`.
+        upper: Option<KeyBound>,
+    },
+}
+
+/// A table scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanNode {
+    /// The table (schema as of the source's point).
+    pub table: Arc<TableInfo>,
+    /// Name used in EXPLAIN.
+    pub alias: String,
+    /// Where to read.
+    pub source: Source,
+    /// Access path.
+    pub access: Access,
+    /// Rows must satisfy this.
+    pub filter: Option<Expr>,
+    /// Iterate in descending key order (for ORDER BY ... DESC on the key).
+    pub reverse: bool,
+}
+
+/// Join kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// INNER / CROSS.
+    Inner,
+    /// LEFT OUTER.
+    Left,
+}
+
+/// One ORDER BY key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    /// Expression over the input row.
+    pub expr: Expr,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first (SQLite's default: first when ascending, last when descending).
+    pub nulls_first: bool,
+}
+
+/// Set operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    /// UNION
+    Union,
+    /// INTERSECT
+    Intersect,
+    /// EXCEPT
+    Except,
+}
+
+/// A query plan. Every node produces rows of a fixed width.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Read a table.
+    Scan(Box<ScanNode>),
+    /// Literal rows (VALUES, or the single empty row of a FROM-less SELECT).
+    Values(Vec<Vec<Expr>>),
+    /// Keep rows satisfying the predicate.
+    Filter(Box<Plan>, Expr),
+    /// Compute new columns.
+    Project(Box<Plan>, Vec<Expr>),
+    /// Nested-loop join; the right side runs once per left row, with the left row as its
+    /// innermost enclosing row.
+    Join {
+        /// Left input.
+        left: Box<Plan>,
+        /// Right input (may reference the left row as `Outer { depth: 1 }`).
+        right: Box<Plan>,
+        /// Join kind.
+        kind: JoinKind,
+        /// Width of the right rows (for NULL padding).
+        right_width: usize,
+    },
+    /// Grouping: output rows are the group values followed by the aggregate values.
+    Aggregate {
+        /// Input.
+        input: Box<Plan>,
+        /// Grouping expressions.
+        group_by: Vec<Expr>,
+        /// Aggregates (each an [`Expr::Aggregate`]).
+        aggregates: Vec<Expr>,
+    },
+    /// Sort.
+    Sort(Box<Plan>, Vec<SortKey>),
+    /// LIMIT / OFFSET.
+    Limit {
+        /// Input.
+        input: Box<Plan>,
+        /// LIMIT (negative: none).
+        limit: Option<Expr>,
+        /// OFFSET.
+        offset: Option<Expr>,
+    },
+    /// Remove duplicate rows.
+    Distinct(Box<Plan>),
+    /// UNION / INTERSECT / EXCEPT.
+    SetOperation {
+        /// Operator.
+        op: SetOp,
+        /// Keep duplicates (UNION ALL).
+        all: bool,
+        /// Left.
+        left: Box<Plan>,
+        /// Right.
+        right: Box<Plan>,
+    },
+    /// Evaluate once per statement and reuse (uncorrelated derived tables, CTEs, views).
+    Materialize {
+        /// Cache identity.
+        id: usize,
+        /// The input.
+        input: Box<Plan>,
+    },
+}
