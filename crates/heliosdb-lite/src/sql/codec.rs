@@ -49,7 +49,11 @@ pub fn catalog_key(name: &str) -> Vec<u8> {
 fn f64_key(f: f64) -> [u8; 8] {
     let f = if f == 0.0 { 0.0 } else { f }; // -0.0 sorts with 0.0
     let bits = f.to_bits();
-    let ordered = if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) };
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits ^ (1 << 63)
+    };
     ordered.to_be_bytes()
 }
 
@@ -143,7 +147,11 @@ pub fn decode_key_value(b: &[u8], pos: &mut usize, desc: bool) -> Result<Value> 
                         *r = byte(*pos - 9 + i)?;
                     }
                     let bits = u64::from_be_bytes(raw);
-                    let bits = if bits >> 63 == 1 { bits ^ (1 << 63) } else { !bits };
+                    let bits = if bits >> 63 == 1 {
+                        bits ^ (1 << 63)
+                    } else {
+                        !bits
+                    };
                     Ok(Value::Real(f64::from_bits(bits)))
                 }
                 1 => {
@@ -206,7 +214,9 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
     let mut v = 0u64;
     let mut shift = 0;
     loop {
-        let byte = *b.get(*pos).ok_or_else(|| Error::corruption("truncated row"))?;
+        let byte = *b
+            .get(*pos)
+            .ok_or_else(|| Error::corruption("truncated row"))?;
         *pos += 1;
         if shift >= 64 {
             return Err(Error::corruption("varint too long"));
@@ -271,7 +281,9 @@ pub fn decode_row(b: &[u8]) -> Result<Vec<Value>> {
         Ok(s)
     };
     for _ in 0..n {
-        let tag = *b.get(pos).ok_or_else(|| Error::corruption("truncated row"))?;
+        let tag = *b
+            .get(pos)
+            .ok_or_else(|| Error::corruption("truncated row"))?;
         pos += 1;
         values.push(match tag {
             0 => Value::Null,
@@ -279,7 +291,9 @@ pub fn decode_row(b: &[u8]) -> Result<Vec<Value>> {
                 let z = get_varint(b, &mut pos)?;
                 Value::Integer(((z >> 1) as i64) ^ -((z & 1) as i64))
             }
-            2 => Value::Real(f64::from_le_bytes(take(&mut pos, 8)?.try_into().expect("8"))),
+            2 => Value::Real(f64::from_le_bytes(
+                take(&mut pos, 8)?.try_into().expect("8"),
+            )),
             3 => {
                 let len = get_varint(b, &mut pos)? as usize;
                 let s = take(&mut pos, len)?;

@@ -240,15 +240,32 @@ mod tests {
             Value::from("2024-03-02 00:00:00")
         );
         assert_eq!(
-            t(ScalarFn::Date, &["2024-03-15 10:00:00", "start of month", "-1 day"]),
+            t(
+                ScalarFn::Date,
+                &["2024-03-15 10:00:00", "start of month", "-1 day"]
+            ),
             Value::from("2024-02-29")
         );
         assert_eq!(
-            call(ScalarFn::Datetime, &[Value::Integer(1_700_000_000), Value::from("unixepoch")], 0).unwrap(),
+            call(
+                ScalarFn::Datetime,
+                &[Value::Integer(1_700_000_000), Value::from("unixepoch")],
+                0
+            )
+            .unwrap(),
             Value::from("2023-11-14 22:13:20")
         );
-        assert_eq!(t(ScalarFn::Julianday, &["2000-01-01 12:00:00"]), Value::Real(2_451_545.0));
+        assert_eq!(
+            t(ScalarFn::Julianday, &["2000-01-01 12:00:00"]),
+            Value::Real(2_451_545.0)
+        );
         assert_eq!(t(ScalarFn::Date, &["garbage"]), Value::Null);
-        assert_eq!(t(ScalarFn::Strftime, &["%Y-%m-%dT%H:%M:%f", "2024-05-06 07:08:09.123"]), Value::from("2024-05-06T07:08:09.123"));
+        assert_eq!(
+            t(
+                ScalarFn::Strftime,
+                &["%Y-%m-%dT%H:%M:%f", "2024-05-06 07:08:09.123"]
+            ),
+            Value::from("2024-05-06T07:08:09.123")
+        );
     }
 }

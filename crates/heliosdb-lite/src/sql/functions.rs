@@ -158,9 +158,10 @@ impl ScalarFn {
         Ok(match self {
             Abs => match a0 {
                 Value::Null => Value::Null,
-                Value::Integer(i) => Value::Integer(i.checked_abs().ok_or_else(|| {
-                    Error::invalid("integer overflow in abs()")
-                })?),
+                Value::Integer(i) => Value::Integer(
+                    i.checked_abs()
+                        .ok_or_else(|| Error::invalid("integer overflow in abs()"))?,
+                ),
                 Value::Decimal(d) => Value::Decimal(d.abs()),
                 Value::Real(r) => Value::Real(r.abs()),
                 other => match other.to_number() {
@@ -226,10 +227,7 @@ impl ScalarFn {
                 (h, n) => {
                     let h = h.to_text().unwrap_or_default();
                     let n = n.to_text().unwrap_or_default();
-                    Value::Integer(
-                        h.find(&n)
-                            .map_or(0, |b| h[..b].chars().count() as i64 + 1),
-                    )
+                    Value::Integer(h.find(&n).map_or(0, |b| h[..b].chars().count() as i64 + 1))
                 }
             },
             Coalesce | Ifnull => args
@@ -321,7 +319,9 @@ impl ScalarFn {
             CurrentDate => datetime::call(Date, &[Value::from("now")], env.now_micros())?,
             CurrentTime => datetime::call(Time, &[Value::from("now")], env.now_micros())?,
             CurrentScn => Value::Integer(env.current_scn() as i64),
-            LastTxnId => env.last_txn_id().map_or(Value::Null, |t| Value::Integer(t as i64)),
+            LastTxnId => env
+                .last_txn_id()
+                .map_or(Value::Null, |t| Value::Integer(t as i64)),
             ScnToTimestamp => {
                 if a0.is_null() {
                     return Ok(Value::Null);
@@ -561,11 +561,24 @@ mod tests {
     #[test]
     fn string_functions() {
         let s = |v: &str| Value::from(v);
-        assert_eq!(substr(&[s("hello"), Value::Integer(2), Value::Integer(3)]), s("ell"));
-        assert_eq!(substr(&[s("hello"), Value::Integer(-3)]), s("llo"));
-        assert_eq!(substr(&[s("hello"), Value::Integer(0), Value::Integer(2)]), s("h"));
         assert_eq!(
-            printf(&[s("%5.2f|%-4d|%s|%05d"), Value::Real(3.14159), Value::Integer(7), s("x"), Value::Integer(-42)]).unwrap(),
+            substr(&[s("hello"), Value::Integer(2), Value::Integer(3)]),
+            s("ell")
+        );
+        assert_eq!(substr(&[s("hello"), Value::Integer(-3)]), s("llo"));
+        assert_eq!(
+            substr(&[s("hello"), Value::Integer(0), Value::Integer(2)]),
+            s("h")
+        );
+        assert_eq!(
+            printf(&[
+                s("%5.2f|%-4d|%s|%05d"),
+                Value::Real(3.14259),
+                Value::Integer(7),
+                s("x"),
+                Value::Integer(-42)
+            ])
+            .unwrap(),
             s(" 3.14|7   |x|-0042")
         );
         assert_eq!(round_half_away(2.5, 0), 3.0);

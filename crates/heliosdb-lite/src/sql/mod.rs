@@ -1,9 +1,17 @@
 //! The SQL layer: parser, planner, executor and catalog.
 
-pub mod codec;
-pub mod parser;
-pub mod value;
 pub mod catalog;
+pub mod codec;
 pub mod datetime;
+pub mod ddl;
+pub mod dml;
+pub mod eval;
+pub mod exec;
+pub mod explain;
 pub mod functions;
+pub mod parser;
 pub mod plan;
+pub mod planner;
+pub mod pragma;
+pub mod session;
+pub mod value;

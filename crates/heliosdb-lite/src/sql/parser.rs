@@ -42,9 +42,7 @@ impl Dialect for HeliosDialect {
     fn identifier_quote_style(&self, identifier: &str) -> Option<char> {
         self.inner.identifier_quote_style(identifier)
     }
-    fn ordered_bind_placeholder_style(
-        &self,
-    ) -> Option<sqlparser::dialect::BindPlaceholderStyle> {
+    fn ordered_bind_placeholder_style(&self) -> Option<sqlparser::dialect::BindPlaceholderStyle> {
         self.inner.ordered_bind_placeholder_style()
     }
     fn is_identifier_start(&self, ch: char) -> bool {
@@ -176,6 +174,8 @@ pub struct ParsedStatement {
     pub param_count: usize,
     /// Names of named parameters, by position (1-based index = position + 1).
     pub param_names: Vec<Option<String>>,
+    /// Parameter index (0-based) of each anonymous `?`, by its (line, column).
+    pub param_positions: std::collections::HashMap<(u64, u64), usize>,
 }
 
 fn word(t: &Token) -> Option<&Word> {
@@ -216,8 +216,14 @@ fn map_parser_error(e: ParserError) -> Error {
         Some(i) => {
             let pos = &msg[i + 10..];
             let mut parts = pos.split(", Column: ");
-            let line = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
-            let column = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+            let line = parts
+                .next()
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(0);
+            let column = parts
+                .next()
+                .and_then(|c| c.trim().parse().ok())
+                .unwrap_or(0);
             (msg[..i].to_string(), line, column)
         }
         None => (msg.clone(), 0, 0),
@@ -234,14 +240,7 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>> {
     let dialect = HeliosDialect::default();
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
-        .map_err(|e| {
-            syntax_error(
-                e.message.clone(),
-                e.location.line,
-                e.location.column,
-                None,
-            )
-        })?;
+        .map_err(|e| syntax_error(e.message.clone(), e.location.line, e.location.column, None))?;
     let mut out = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let mut depth = 0i32;
@@ -296,16 +295,14 @@ fn parse_one(
     tokens: Vec<TokenWithSpan>,
     dialect: &HeliosDialect,
 ) -> Result<Option<ParsedStatement>> {
-    let significant: Vec<&Token> = tokens
-        .iter()
-        .map(|t| &t.token)
-        .filter(|t| !is_ws(t))
-        .collect();
+    let significant_spans: Vec<&TokenWithSpan> =
+        tokens.iter().filter(|t| !is_ws(&t.token)).collect();
+    let significant: Vec<&Token> = significant_spans.iter().map(|t| &t.token).collect();
     if significant.is_empty() {
         return Ok(None);
     }
     let text = source_text(sql, &tokens);
-    let (param_count, param_names) = count_params(&significant)?;
+    let (param_count, param_names, param_positions) = count_params(&significant_spans)?;
     if significant.len() == 2
         && is_kw(significant[0], Keyword::VACUUM)
         && word(significant[1]).is_some_and(|w| w.value.eq_ignore_ascii_case("history"))
@@ -315,6 +312,7 @@ fn parse_one(
             text,
             param_count,
             param_names,
+            param_positions,
         }));
     }
     let tokens = rewrite_as_of(tokens)?;
@@ -337,22 +335,32 @@ fn parse_one(
         text,
         param_count,
         param_names,
+        param_positions,
     }))
 }
 
 /// Counts placeholders the way SQLite numbers them: `?` takes the next number, `?N` uses N,
 /// `:name` / `@name` / `$name` take the next number unless the name was seen before.
-fn count_params(tokens: &[&Token]) -> Result<(usize, Vec<Option<String>>)> {
+type ParamInfo = (
+    usize,
+    Vec<Option<String>>,
+    std::collections::HashMap<(u64, u64), usize>,
+);
+
+fn count_params(tokens: &[&TokenWithSpan]) -> Result<ParamInfo> {
     let mut names: Vec<Option<String>> = Vec::new();
+    let mut positions = std::collections::HashMap::new();
     let mut i = 0;
     while i < tokens.len() {
+        let tok = &tokens[i].token;
         // The tokenizer splits `:name` / `@name` into two tokens; the parser rejoins them.
-        let joined = match (tokens[i], tokens.get(i + 1).and_then(|t| word(t))) {
+        let joined = match (tok, tokens.get(i + 1).and_then(|t| word(&t.token))) {
             (Token::Colon, Some(w)) => Some(format!(":{}", w.value)),
             (Token::AtSign, Some(w)) => Some(format!("@{}", w.value)),
             _ => None,
         };
-        let name = match (joined, tokens[i]) {
+        let at = (tokens[i].span.start.line, tokens[i].span.start.column);
+        let name = match (joined, tok) {
             (Some(n), _) => {
                 i += 1;
                 Some(n)
@@ -364,6 +372,7 @@ fn count_params(tokens: &[&Token]) -> Result<(usize, Vec<Option<String>>)> {
         let Some(p) = name else { continue };
         if p == "?" {
             names.push(None);
+            positions.insert(at, names.len() - 1);
         } else if let Some(n) = p.strip_prefix('?') {
             let n: usize = n
                 .parse()
@@ -377,7 +386,7 @@ fn count_params(tokens: &[&Token]) -> Result<(usize, Vec<Option<String>>)> {
             names.push(Some(p));
         }
     }
-    Ok((names.len(), names))
+    Ok((names.len(), names, positions))
 }
 
 #[derive(Clone, Copy)]
@@ -439,7 +448,15 @@ fn is_time_unit(w: &Word) -> bool {
     let v = v.strip_suffix('S').unwrap_or(&v);
     matches!(
         v,
-        "MICROSECOND" | "MILLISECOND" | "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR"
+        "MICROSECOND"
+            | "MILLISECOND"
+            | "SECOND"
+            | "MINUTE"
+            | "HOUR"
+            | "DAY"
+            | "WEEK"
+            | "MONTH"
+            | "YEAR"
     )
 }
 
@@ -465,8 +482,7 @@ fn expression_end(tokens: &[TokenWithSpan], sig: &[usize], start: usize) -> Resu
     };
     let mut p = start;
     let mut expect_operand = true;
-    loop {
-        let Some(t) = tok(p) else { break };
+    while let Some(t) = tok(p) {
         if expect_operand {
             match t {
                 Token::LParen => {
@@ -528,7 +544,9 @@ fn expression_end(tokens: &[TokenWithSpan], sig: &[usize], start: usize) -> Resu
         }
     }
     if p == start || expect_operand {
-        let at = sig.get(p.min(sig.len().saturating_sub(1))).map(|&i| &tokens[i]);
+        let at = sig
+            .get(p.min(sig.len().saturating_sub(1)))
+            .map(|&i| &tokens[i]);
         return Err(syntax_error(
             "time-travel clause needs a point: AS OF TIMESTAMP '...', AS OF TRANSACTION n, \
              AS OF SCN n or BEFORE TRANSACTION n"
@@ -630,9 +648,15 @@ fn rewrite_as_of(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>> {
         let expr_last = sig[expr_end - 1];
         clause.extend(tokens[expr_first..=expr_last].iter().cloned());
         clause.push(mk(Token::RParen));
-        clause.push(mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)));
+        clause.push(mk(Token::Whitespace(
+            sqlparser::tokenizer::Whitespace::Space,
+        )));
         let clause_first = sig[c];
-        let insert_idx = if insert_at == c { clause_first } else { sig[insert_at] };
+        let insert_idx = if insert_at == c {
+            clause_first
+        } else {
+            sig[insert_at]
+        };
         let mut out = Vec::with_capacity(tokens.len() + 12);
         for (i, t) in tokens.into_iter().enumerate() {
             if i == insert_idx {

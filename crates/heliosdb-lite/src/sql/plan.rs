@@ -260,58 +260,75 @@ impl Expr {
         }
     }
 
-    /// Rebuilds the expression bottom-up with `f` applied to every node (children first).
-    /// Subplans are left alone except through `f` itself.
-    pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
-        let bx = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(e.transform(f));
-        let node = match self {
-            Expr::Not(e) => Expr::Not(bx(e, f)),
-            Expr::Neg(e) => Expr::Neg(bx(e, f)),
-            Expr::BitNot(e) => Expr::BitNot(bx(e, f)),
-            Expr::Cast(e, a) => Expr::Cast(bx(e, f), a),
-            Expr::Binary(op, a, b) => Expr::Binary(op, bx(a, f), bx(b, f)),
-            Expr::And(a, b) => Expr::And(bx(a, f), bx(b, f)),
-            Expr::Or(a, b) => Expr::Or(bx(a, f), bx(b, f)),
+    /// Applies `f` to each direct child expression (not descending into subplans).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let mut bx = |e: Box<Expr>| Box::new(f(*e));
+        match self {
+            Expr::Not(e) => Expr::Not(bx(e)),
+            Expr::Neg(e) => Expr::Neg(bx(e)),
+            Expr::BitNot(e) => Expr::BitNot(bx(e)),
+            Expr::Cast(e, a) => Expr::Cast(bx(e), a),
+            Expr::Binary(op, a, b) => {
+                let a = bx(a);
+                Expr::Binary(op, a, bx(b))
+            }
+            Expr::And(a, b) => {
+                let a = bx(a);
+                Expr::And(a, bx(b))
+            }
+            Expr::Or(a, b) => {
+                let a = bx(a);
+                Expr::Or(a, bx(b))
+            }
             Expr::Compare {
                 op,
                 left,
                 right,
                 left_aff,
                 right_aff,
-            } => Expr::Compare {
-                op,
-                left: bx(left, f),
-                right: bx(right, f),
-                left_aff,
-                right_aff,
-            },
+            } => {
+                let left = bx(left);
+                Expr::Compare {
+                    op,
+                    left,
+                    right: bx(right),
+                    left_aff,
+                    right_aff,
+                }
+            }
             Expr::Is {
                 left,
                 right,
                 negated,
-            } => Expr::Is {
-                left: bx(left, f),
-                right: bx(right, f),
-                negated,
-            },
+            } => {
+                let left = bx(left);
+                Expr::Is {
+                    left,
+                    right: bx(right),
+                    negated,
+                }
+            }
             Expr::InList {
                 expr,
                 list,
                 negated,
                 affinity,
-            } => Expr::InList {
-                expr: bx(expr, f),
-                list: list.into_iter().map(|e| e.transform(f)).collect(),
-                negated,
-                affinity,
-            },
+            } => {
+                let expr = bx(expr);
+                Expr::InList {
+                    expr,
+                    list: list.into_iter().map(&mut *f).collect(),
+                    negated,
+                    affinity,
+                }
+            }
             Expr::InSubquery {
                 expr,
                 plan,
                 negated,
                 affinity,
             } => Expr::InSubquery {
-                expr: bx(expr, f),
+                expr: bx(expr),
                 plan,
                 negated,
                 affinity,
@@ -320,42 +337,59 @@ impl Expr {
                 operand,
                 whens,
                 otherwise,
-            } => Expr::Case {
-                operand: operand.map(|o| bx(o, f)),
-                whens: whens
-                    .into_iter()
-                    .map(|(w, t)| (w.transform(f), t.transform(f)))
-                    .collect(),
-                otherwise: otherwise.map(|o| bx(o, f)),
-            },
+            } => {
+                let operand = operand.map(&mut bx);
+                let whens = whens.into_iter().map(|(w, t)| (f(w), f(t))).collect();
+                Expr::Case {
+                    operand,
+                    whens,
+                    otherwise: otherwise.map(|o| Box::new(f(*o))),
+                }
+            }
             Expr::Like {
                 expr,
                 pattern,
                 escape,
                 negated,
                 glob,
-            } => Expr::Like {
-                expr: bx(expr, f),
-                pattern: bx(pattern, f),
-                escape: escape.map(|e| bx(e, f)),
-                negated,
-                glob,
-            },
-            Expr::Function(func, args) => {
-                Expr::Function(func, args.into_iter().map(|e| e.transform(f)).collect())
+            } => {
+                let expr = bx(expr);
+                let pattern = bx(pattern);
+                Expr::Like {
+                    expr,
+                    pattern,
+                    escape: escape.map(bx),
+                    negated,
+                    glob,
+                }
             }
+            Expr::Function(func, args) => Expr::Function(func, args.into_iter().map(f).collect()),
             Expr::Aggregate {
                 func,
                 args,
                 distinct,
             } => Expr::Aggregate {
                 func,
-                args: args.into_iter().map(|e| e.transform(f)).collect(),
+                args: args.into_iter().map(f).collect(),
                 distinct,
             },
             leaf => leaf,
-        };
+        }
+    }
+
+    /// Rebuilds the expression bottom-up with `f` applied to every node (children first).
+    pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let node = self.map_children(&mut |c| c.transform(f));
         f(node)
+    }
+
+    /// Rewrites top-down: where `f` returns a replacement the subtree is replaced, otherwise
+    /// the children are rewritten.
+    pub fn rewrite_top_down(self, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+        match f(&self) {
+            Some(r) => r,
+            None => self.map_children(&mut |c| c.rewrite_top_down(f)),
+        }
     }
 
     /// True if the expression reads no column of the current row (it may read outer rows,

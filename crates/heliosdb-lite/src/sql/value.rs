@@ -239,7 +239,8 @@ impl Value {
 
 /// Rounds (half away from zero) or pads a decimal to exactly `scale` digits.
 pub fn rescale(d: Decimal, scale: u32) -> Decimal {
-    let mut r = d.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let mut r =
+        d.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     r.rescale(scale);
     r
 }
@@ -274,14 +275,20 @@ pub fn parse_numeric_text(s: &str) -> Option<Value> {
         return Some(Value::Integer(i));
     }
     let body = t.strip_prefix(['+', '-']).unwrap_or(t);
-    let valid = body.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
+    let valid = body
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.')
         && body
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
     if !valid {
         return None;
     }
-    t.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Real)
+    t.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(Value::Real)
 }
 
 /// Reads the longest numeric prefix of text, as SQLite does in arithmetic ('12abc' is 12,
@@ -348,7 +355,11 @@ pub fn format_real(r: f64) -> String {
         // Trim trailing zeros of the mantissa: 1.50000000000000e20 -> 1.5e+20
         let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
         let m = m.trim_end_matches('0');
-        let m = if m.ends_with('.') { format!("{m}0") } else { m.to_string() };
+        let m = if m.ends_with('.') {
+            format!("{m}0")
+        } else {
+            m.to_string()
+        };
         let e: i32 = e.parse().unwrap_or(0);
         return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
     }
@@ -379,7 +390,11 @@ fn numeric_cmp(a: &Value, b: &Value) -> Ordering {
         (Value::Integer(i), Value::Decimal(d)) => Decimal::from(*i).cmp(d),
         (Value::Decimal(d), Value::Real(r)) => match Decimal::from_f64(*r) {
             Some(x) => d.cmp(&x),
-            None => d.to_f64().unwrap_or(0.0).partial_cmp(r).unwrap_or(Ordering::Equal),
+            None => d
+                .to_f64()
+                .unwrap_or(0.0)
+                .partial_cmp(r)
+                .unwrap_or(Ordering::Equal),
         },
         (Value::Real(_), Value::Decimal(_)) => numeric_cmp(b, a).reverse(),
         _ => Ordering::Equal,
@@ -390,10 +405,10 @@ fn int_real_cmp(i: i64, r: f64) -> Ordering {
     if r.is_nan() {
         return Ordering::Greater;
     }
-    if r >= 9.223_372_036_854_775_807e18 {
+    if r >= 9.223_372_036_854_776e18 {
         return Ordering::Less;
     }
-    if r < -9.223_372_036_854_775_808e18 {
+    if r < -9.223_372_036_854_776e18 {
         return Ordering::Greater;
     }
     let t = r.trunc() as i64;
@@ -494,17 +509,35 @@ mod tests {
         assert_eq!(Affinity::from_type_name(""), Affinity::Blob);
         assert_eq!(Affinity::from_type_name("BOOLEAN"), Affinity::Numeric);
         assert_eq!(Affinity::from_type_name("TIMESTAMP"), Affinity::Numeric);
-        assert_eq!(Affinity::from_type_name("DECIMAL(15,2)"), Affinity::Decimal(Some(2)));
+        assert_eq!(
+            Affinity::from_type_name("DECIMAL(15,2)"),
+            Affinity::Decimal(Some(2))
+        );
         assert_eq!(Affinity::from_type_name("NUMERIC"), Affinity::Numeric);
     }
 
     #[test]
     fn conversions_follow_sqlite() {
-        assert_eq!(Value::from("12").apply_affinity(Affinity::Integer), Value::Integer(12));
-        assert_eq!(Value::from("1.5").apply_affinity(Affinity::Integer), Value::Real(1.5));
-        assert_eq!(Value::from("abc").apply_affinity(Affinity::Integer), Value::from("abc"));
-        assert_eq!(Value::Real(3.0).apply_affinity(Affinity::Integer), Value::Integer(3));
-        assert_eq!(Value::Integer(3).apply_affinity(Affinity::Text), Value::from("3"));
+        assert_eq!(
+            Value::from("12").apply_affinity(Affinity::Integer),
+            Value::Integer(12)
+        );
+        assert_eq!(
+            Value::from("1.5").apply_affinity(Affinity::Integer),
+            Value::Real(1.5)
+        );
+        assert_eq!(
+            Value::from("abc").apply_affinity(Affinity::Integer),
+            Value::from("abc")
+        );
+        assert_eq!(
+            Value::Real(3.0).apply_affinity(Affinity::Integer),
+            Value::Integer(3)
+        );
+        assert_eq!(
+            Value::Integer(3).apply_affinity(Affinity::Text),
+            Value::from("3")
+        );
         assert_eq!(
             Value::from("15750.00").apply_affinity(Affinity::Decimal(Some(2))),
             Value::Decimal("15750.00".parse().unwrap())

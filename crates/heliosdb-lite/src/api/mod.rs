@@ -1,0 +1,476 @@
+//! The public API, modelled on rusqlite so that switching is a change of import.
+//!
+//! A [`Connection`] is `Send + Sync`: one `Arc<Connection>` can serve many threads. Queries
+//! outside an explicit transaction run on their own snapshot without holding the connection's
+//! lock, so concurrent readers on one connection do not wait for each other; writers are
+//! serialised by the engine's write lock.
+
+mod params;
+mod row;
+pub mod types;
+
+pub use params::{params_from_iter, Params, ParamsFromIter};
+pub use row::{MappedRows, Row, RowIndex, Rows};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::mvcc::{Mvcc, MvccOptions, Retention};
+use crate::sql::parser::{self, ParsedStatement};
+use crate::sql::session::{Engine, Outcome, Session};
+use crate::storage::{FjallOptions, FjallStorage, MemoryStorage, Storage};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use types::Value;
+
+/// What [`Connection::open`] accepts: a path or a [`Config`].
+pub trait OpenTarget {
+    /// The configuration to open with.
+    fn into_config(self) -> Config;
+}
+
+impl<P: AsRef<Path>> OpenTarget for P {
+    fn into_config(self) -> Config {
+        Config::with_path(self.as_ref())
+    }
+}
+
+impl OpenTarget for Config {
+    fn into_config(self) -> Config {
+        self
+    }
+}
+
+/// Engines by canonical path, so several connections in one process share one database.
+fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<Engine>>> {
+    static R: OnceLock<Mutex<HashMap<PathBuf, Weak<Engine>>>> = OnceLock::new();
+    R.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn open_engine(config: &Config) -> Result<Arc<Engine>> {
+    config.validate()?;
+    let mvcc_options = MvccOptions {
+        durable: config.database.enable_wal,
+        time_travel: config.storage.time_travel_enabled,
+        retention: Retention {
+            min_retention_us: (config.snapshot.min_retention_seconds as i64)
+                .saturating_mul(1_000_000),
+            max_snapshots: config.snapshot.max_snapshots,
+        },
+        auto_gc: config.snapshot.auto_gc_enabled,
+        clock: config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
+        ..MvccOptions::default()
+    };
+    let path = config.database.path.clone();
+    let in_memory = path
+        .as_deref()
+        .is_none_or(|p| p == Path::new(":memory:") || p.as_os_str().is_empty());
+    if in_memory {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        return Ok(Arc::new(Engine::new(Mvcc::open(storage, mvcc_options)?)?));
+    }
+    let path = path.expect("checked above");
+    if !path.exists() {
+        std::fs::create_dir_all(&path).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot create database directory {}: {e}", path.display()),
+            ))
+        })?;
+    }
+    let canonical = path.canonicalize()?;
+    let mut reg = crate::mvcc::lock(registry());
+    if let Some(e) = reg.get(&canonical).and_then(Weak::upgrade) {
+        return Ok(e);
+    }
+    let storage = FjallStorage::open(
+        &canonical,
+        &FjallOptions {
+            cache_bytes: config.cache_bytes(),
+            memtable_bytes: config.write_buffer_bytes(),
+            ..FjallOptions::default()
+        },
+    )?;
+    let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), mvcc_options)?)?);
+    reg.retain(|_, w| w.strong_count() > 0);
+    reg.insert(canonical, Arc::downgrade(&engine));
+    Ok(engine)
+}
+
+const STATEMENT_CACHE: usize = 32;
+
+/// A connection to a database.
+pub struct Connection {
+    engine: Arc<Engine>,
+    session: Mutex<Session>,
+    cache: Mutex<Vec<(String, Arc<ParsedStatement>)>>,
+    config: Config,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("path", &self.config.database.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Opens (creating if needed) the database at a path, or as a [`Config`] describes.
+    pub fn open<T: OpenTarget>(target: T) -> Result<Connection> {
+        let config = target.into_config();
+        let engine = open_engine(&config)?;
+        Ok(Connection {
+            engine,
+            session: Mutex::new(Session::default()),
+            cache: Mutex::new(Vec::new()),
+            config,
+        })
+    }
+
+    /// Opens a fresh in-memory database.
+    pub fn open_in_memory() -> Result<Connection> {
+        Self::open(Config::in_memory())
+    }
+
+    /// Opens the database a `heliosdb.toml` file describes.
+    pub fn open_with_config(toml_path: impl AsRef<Path>) -> Result<Connection> {
+        Self::open(Config::from_file(toml_path)?)
+    }
+
+    /// The configuration this connection was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The versioned store (snapshots, history, GC).
+    pub fn mvcc(&self) -> &Mvcc {
+        &self.engine.mvcc
+    }
+
+    fn parse(&self, sql: &str) -> Result<Vec<ParsedStatement>> {
+        parser::parse(sql)
+    }
+
+    fn parse_one(&self, sql: &str) -> Result<Arc<ParsedStatement>> {
+        let mut v = self.parse(sql)?;
+        match v.len() {
+            0 => Err(Error::invalid("no SQL statement given")),
+            1 => Ok(Arc::new(v.remove(0))),
+            _ => Err(Error::invalid(
+                "multiple statements given; use execute_batch for several statements",
+            )),
+        }
+    }
+
+    fn cached(&self, sql: &str) -> Result<Arc<ParsedStatement>> {
+        {
+            let mut c = crate::mvcc::lock(&self.cache);
+            if let Some(i) = c.iter().position(|(s, _)| s == sql) {
+                let e = c.remove(i);
+                let p = e.1.clone();
+                c.push(e);
+                return Ok(p);
+            }
+        }
+        let p = self.parse_one(sql)?;
+        let mut c = crate::mvcc::lock(&self.cache);
+        if c.len() >= STATEMENT_CACHE {
+            c.remove(0);
+        }
+        c.push((sql.to_string(), p.clone()));
+        Ok(p)
+    }
+
+    /// Runs a parsed statement with bound values.
+    pub(crate) fn run(&self, stmt: &ParsedStatement, params: &[Value]) -> Result<Outcome> {
+        let mut session = crate::mvcc::lock(&self.session);
+        session.execute(&self.engine, stmt, params)
+    }
+
+    /// Executes one statement; returns the number of rows it changed.
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        let stmt = self.cached(sql)?;
+        let values = params.bind(&stmt)?;
+        Ok(self.run(&stmt, &values)?.changes as usize)
+    }
+
+    /// Executes several `;`-separated statements without parameters.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        for stmt in self.parse(sql)? {
+            self.run(&stmt, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Executes several statements, returning each statement's outcome (for shells and
+    /// tools that print every result).
+    pub fn execute_script(&self, sql: &str, mut each: impl FnMut(&str, Outcome)) -> Result<()> {
+        for stmt in self.parse(sql)? {
+            let out = self.run(&stmt, &[])?;
+            each(&stmt.text, out);
+        }
+        Ok(())
+    }
+
+    /// Prepares a statement.
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        Ok(Statement {
+            conn: self,
+            parsed: self.parse_one(sql)?,
+            columns: Mutex::new(None),
+        })
+    }
+
+    /// Prepares a statement through the connection's statement cache.
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+        Ok(Statement {
+            conn: self,
+            parsed: self.cached(sql)?,
+            columns: Mutex::new(None),
+        })
+    }
+
+    /// Runs a query and maps its first row.
+    pub fn query_row<T, P: Params, F: FnOnce(&Row<'_>) -> Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// Rowid of the last row inserted on this connection.
+    pub fn last_insert_rowid(&self) -> i64 {
+        crate::mvcc::lock(&self.session).last_insert_rowid
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+    pub fn changes(&self) -> u64 {
+        crate::mvcc::lock(&self.session).changes as u64
+    }
+
+    /// Transaction id of the last write transaction this connection committed.
+    pub fn last_txn_id(&self) -> Option<u64> {
+        crate::mvcc::lock(&self.session).last_txn_id
+    }
+
+    /// True while an explicit transaction is open.
+    pub fn is_in_transaction(&self) -> bool {
+        crate::mvcc::lock(&self.session).txn.is_some()
+    }
+
+    /// Starts a transaction; it rolls back when dropped unless committed.
+    pub fn transaction(&self) -> Result<Transaction<'_>> {
+        self.execute_batch("BEGIN")?;
+        Ok(Transaction {
+            conn: self,
+            done: false,
+        })
+    }
+
+    /// Runs history garbage collection now.
+    pub fn gc(&self) -> Result<crate::mvcc::GcReport> {
+        self.engine.mvcc.gc()
+    }
+
+    /// Flushes everything to stable storage.
+    pub fn sync(&self) -> Result<()> {
+        self.engine.mvcc.sync()
+    }
+
+    /// Names of the tables, views and indexes, with their CREATE text, ordered by name.
+    pub fn schema_objects(&self) -> Result<Vec<SchemaObject>> {
+        let txn = self.engine.mvcc.begin(crate::mvcc::TxnMode::ReadOnly)?;
+        let own_ddl = false;
+        let schema = self.engine.schema_for(&txn, own_ddl)?;
+        let mut out: Vec<SchemaObject> = Vec::new();
+        for t in schema.tables.values() {
+            out.push(SchemaObject {
+                kind: "table",
+                name: t.def.name.clone(),
+                table: t.def.name.clone(),
+                sql: Some(t.def.sql.clone()),
+            });
+        }
+        for i in schema.indexes.values() {
+            out.push(SchemaObject {
+                kind: "index",
+                name: i.name.clone(),
+                table: i.table.clone(),
+                sql: i.sql.clone(),
+            });
+        }
+        for v in schema.views.values() {
+            out.push(SchemaObject {
+                kind: "view",
+                name: v.name.clone(),
+                table: v.name.clone(),
+                sql: Some(v.sql.clone()),
+            });
+        }
+        out.sort_by_key(|o| o.name.to_lowercase());
+        Ok(out)
+    }
+}
+
+/// A table, index or view, as `.schema` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaObject {
+    /// `table`, `index` or `view`.
+    pub kind: &'static str,
+    /// Name.
+    pub name: String,
+    /// Table the object belongs to.
+    pub table: String,
+    /// CREATE statement (`None` for indexes made by constraints).
+    pub sql: Option<String>,
+}
+
+/// A prepared statement.
+pub struct Statement<'conn> {
+    conn: &'conn Connection,
+    parsed: Arc<ParsedStatement>,
+    columns: Mutex<Option<Arc<Vec<String>>>>,
+}
+
+impl std::fmt::Debug for Statement<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Statement")
+            .field("sql", &self.parsed.text)
+            .finish()
+    }
+}
+
+impl Statement<'_> {
+    fn outcome<P: Params>(&self, params: P) -> Result<Outcome> {
+        let values = params.bind(&self.parsed)?;
+        let out = self.conn.run(&self.parsed, &values)?;
+        *crate::mvcc::lock(&self.columns) = Some(Arc::new(out.columns.clone()));
+        Ok(out)
+    }
+
+    /// Executes the statement; returns the number of rows changed.
+    pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+        Ok(self.outcome(params)?.changes as usize)
+    }
+
+    /// Runs the statement and returns its rows.
+    pub fn query<P: Params>(&mut self, params: P) -> Result<Rows> {
+        let out = self.outcome(params)?;
+        Ok(Rows {
+            columns: Arc::new(out.columns),
+            rows: out.rows.into_iter(),
+            current: None,
+        })
+    }
+
+    /// Runs the statement and maps each row.
+    pub fn query_map<T, P: Params, F: FnMut(&Row<'_>) -> Result<T>>(
+        &mut self,
+        params: P,
+        f: F,
+    ) -> Result<MappedRows<F>> {
+        Ok(self.query(params)?.mapped(f))
+    }
+
+    /// Runs the statement and maps its first row; fails with
+    /// [`Error::QueryReturnedNoRows`] when there is none.
+    pub fn query_row<T, P: Params, F: FnOnce(&Row<'_>) -> Result<T>>(
+        &mut self,
+        params: P,
+        f: F,
+    ) -> Result<T> {
+        let mut rows = self.query(params)?;
+        match rows.next()? {
+            Some(r) => f(&r),
+            None => Err(Error::QueryReturnedNoRows),
+        }
+    }
+
+    /// True if the statement returns at least one row.
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        Ok(!self.outcome(params)?.rows.is_empty())
+    }
+
+    /// Number of placeholders.
+    pub fn parameter_count(&self) -> usize {
+        self.parsed.param_count
+    }
+
+    /// Result column names (known after the first execution for statements whose columns
+    /// depend on a time-travel point).
+    pub fn column_names(&self) -> Vec<String> {
+        if let Some(c) = crate::mvcc::lock(&self.columns).as_ref() {
+            return c.as_ref().clone();
+        }
+        self.describe().unwrap_or_default()
+    }
+
+    /// Number of result columns.
+    pub fn column_count(&self) -> usize {
+        self.column_names().len()
+    }
+
+    fn describe(&self) -> Option<Vec<String>> {
+        use crate::sql::parser::Parsed;
+        let Parsed::Sql(s) = &self.parsed.statement else {
+            return None;
+        };
+        let sqlparser::ast::Statement::Query(_) = s.as_ref() else {
+            return Some(Vec::new());
+        };
+        // Plan with NULL parameters inside a read-only transaction that is then dropped.
+        let values = vec![Value::Null; self.parsed.param_count];
+        let mut session = Session::default();
+        let out = session
+            .execute(&self.conn.engine, &self.parsed, &values)
+            .ok()?;
+        Some(out.columns)
+    }
+
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        &self.parsed.text
+    }
+}
+
+/// An explicit transaction; rolls back on drop unless committed.
+pub struct Transaction<'conn> {
+    conn: &'conn Connection,
+    done: bool,
+}
+
+impl Transaction<'_> {
+    /// Commits.
+    pub fn commit(mut self) -> Result<()> {
+        self.done = true;
+        self.conn.execute_batch("COMMIT")
+    }
+
+    /// Rolls back.
+    pub fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        self.conn.execute_batch("ROLLBACK")
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}

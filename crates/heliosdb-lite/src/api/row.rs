@@ -1,0 +1,146 @@
+//! Result rows.
+
+use super::types::{FromSql, FromSqlError, Value};
+use crate::error::{Error, Result};
+use std::sync::Arc;
+
+/// Something that picks a column: a position or a name.
+pub trait RowIndex {
+    /// The column position in `columns`.
+    fn index(&self, columns: &[String]) -> Result<usize>;
+}
+
+impl RowIndex for usize {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        if *self < columns.len() {
+            Ok(*self)
+        } else {
+            Err(Error::InvalidColumnIndex(*self))
+        }
+    }
+}
+
+impl RowIndex for &str {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(self))
+            .ok_or_else(|| Error::InvalidColumnName(self.to_string()))
+    }
+}
+
+/// One row of a result.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub(crate) values: &'a [Value],
+    pub(crate) columns: &'a [String],
+}
+
+impl<'a> Row<'a> {
+    /// Reads a column converted to `T`.
+    pub fn get<I: RowIndex, T: FromSql>(&self, idx: I) -> Result<T> {
+        let i = idx.index(self.columns)?;
+        let v = &self.values[i];
+        T::column_result(v).map_err(|e| match e {
+            FromSqlError::InvalidType => Error::InvalidColumnType {
+                index: i,
+                name: self.columns[i].clone(),
+                found: v.type_name().to_string(),
+                wanted: std::any::type_name::<T>().to_string(),
+            },
+            FromSqlError::OutOfRange(n) => Error::InvalidColumnType {
+                index: i,
+                name: self.columns[i].clone(),
+                found: format!("integer {n} (out of range)"),
+                wanted: std::any::type_name::<T>().to_string(),
+            },
+            FromSqlError::Other(m) => Error::InvalidColumnType {
+                index: i,
+                name: self.columns[i].clone(),
+                found: m,
+                wanted: std::any::type_name::<T>().to_string(),
+            },
+        })
+    }
+
+    /// Reads a column as a dynamic value.
+    pub fn get_ref<I: RowIndex>(&self, idx: I) -> Result<&'a Value> {
+        Ok(&self.values[idx.index(self.columns)?])
+    }
+
+    /// All values of the row.
+    pub fn values(&self) -> &'a [Value] {
+        self.values
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True for a row without columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Column names.
+    pub fn column_names(&self) -> &'a [String] {
+        self.columns
+    }
+}
+
+/// The rows of a query, read with [`Rows::next`] (or as an iterator of owned values with
+/// [`Rows::into_values`]).
+#[derive(Debug)]
+pub struct Rows {
+    pub(crate) columns: Arc<Vec<String>>,
+    pub(crate) rows: std::vec::IntoIter<Vec<Value>>,
+    pub(crate) current: Option<Vec<Value>>,
+}
+
+impl Rows {
+    /// Advances to the next row.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Row<'_>>> {
+        self.current = self.rows.next();
+        Ok(self.current.as_ref().map(|v| Row {
+            values: v,
+            columns: &self.columns,
+        }))
+    }
+
+    /// Column names of the result.
+    pub fn column_names(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Maps every remaining row.
+    pub fn mapped<T, F: FnMut(&Row<'_>) -> Result<T>>(self, f: F) -> MappedRows<F> {
+        MappedRows { rows: self, f }
+    }
+
+    /// The remaining rows as owned values.
+    pub fn into_values(self) -> Vec<Vec<Value>> {
+        self.rows.collect()
+    }
+}
+
+/// An iterator of rows mapped by a closure.
+pub struct MappedRows<F> {
+    pub(crate) rows: Rows,
+    pub(crate) f: F,
+}
+
+impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<F> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let columns = self.rows.columns.clone();
+        let values = self.rows.rows.next()?;
+        let row = Row {
+            values: &values,
+            columns: &columns,
+        };
+        Some((self.f)(&row))
+    }
+}

@@ -1,0 +1,445 @@
+//! Configuration: the `heliosdb.toml` file, also buildable in code.
+//!
+//! Every key of the product brief's example files is accepted. Keys under `[database]`,
+//! `[storage]`, `[snapshot]` and `[logging]` take effect in the embedded engine; `[server]`,
+//! `[container]`, `[sync]` and `[monitoring]` are validated and kept for the server and sync
+//! components that read them. Unknown keys, wrong types and out-of-range values are errors
+//! naming the key and its line.
+
+use crate::error::{Error, Result};
+use crate::time::Clock;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Database directory; `:memory:` for an in-memory database.
+    pub path: Option<PathBuf>,
+    /// Memory budget in MiB; bounds the storage engine's caches and write buffers.
+    pub memory_limit_mb: u64,
+    /// Sync every commit to disk (durable against power loss).
+    pub enable_wal: bool,
+    /// Accepted for compatibility (the LSM storage has no pages); must be a power of two.
+    pub page_size: u32,
+    /// Block cache size in MiB (default: a quarter of `memory_limit_mb`).
+    pub cache_mb: Option<u64>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            memory_limit_mb: 256,
+            enable_wal: true,
+            page_size: 4096,
+            cache_mb: None,
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Keep history for AS OF queries.
+    pub time_travel_enabled: bool,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            time_travel_enabled: true,
+        }
+    }
+}
+
+/// `[snapshot]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// History younger than this is never collected.
+    pub min_retention_seconds: u64,
+    /// Of older snapshots, keep this many of the newest.
+    pub max_snapshots: u64,
+    /// Collect history in the background.
+    pub auto_gc_enabled: bool,
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        Self {
+            min_retention_seconds: 2_592_000,
+            max_snapshots: 1000,
+            auto_gc_enabled: true,
+        }
+    }
+}
+
+/// `[monitoring]` (read by the server component).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// Export metrics.
+    pub metrics_enabled: bool,
+    /// Log every statement at debug level.
+    pub verbose_logging: bool,
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// Filter: `error`, `warn`, `info`, `debug`, `trace`, or a RUST_LOG-style directive list.
+    pub level: String,
+    /// `stderr`, `stdout` or `syslog`.
+    pub output: String,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: "warn".into(),
+            output: "stderr".into(),
+        }
+    }
+}
+
+/// `[server]` (read by the server component).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub host: String,
+    /// Listen port.
+    pub port: u16,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+        }
+    }
+}
+
+/// `[container]` (read by the server component).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContainerConfig {
+    /// Shut down cleanly on SIGTERM.
+    pub enable_shutdown_on_signal: bool,
+    /// Time allowed for a clean shutdown.
+    pub graceful_shutdown_timeout_secs: u64,
+}
+
+impl Default for ContainerConfig {
+    fn default() -> Self {
+        Self {
+            enable_shutdown_on_signal: true,
+            graceful_shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// `[sync]` (read by the sync component).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Push data to a remote endpoint.
+    pub enable_remote_sync: bool,
+    /// Seconds between attempts.
+    pub sync_interval_secs: u64,
+    /// Endpoint URL.
+    pub sync_endpoint: Option<String>,
+    /// Rows per batch.
+    pub batch_size: u64,
+    /// Retry failed attempts.
+    pub retry_on_failure: bool,
+    /// Attempts before giving up.
+    pub max_retry_attempts: u32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            enable_remote_sync: false,
+            sync_interval_secs: 3600,
+            sync_endpoint: None,
+            batch_size: 5000,
+            retry_on_failure: true,
+            max_retry_attempts: 10,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[database]`
+    pub database: DatabaseConfig,
+    /// `[storage]`
+    pub storage: StorageConfig,
+    /// `[snapshot]`
+    pub snapshot: SnapshotConfig,
+    /// `[monitoring]`
+    pub monitoring: MonitoringConfig,
+    /// `[logging]`
+    pub logging: LoggingConfig,
+    /// `[server]`
+    pub server: ServerConfig,
+    /// `[container]`
+    pub container: ContainerConfig,
+    /// `[sync]`
+    pub sync: SyncConfig,
+    /// Commit clock (the system clock when `None`). Not read from files.
+    #[serde(skip)]
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("storage", &self.storage)
+            .field("snapshot", &self.snapshot)
+            .field("logging", &self.logging)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Config {
+    /// A configuration for a database in `path` with default settings.
+    pub fn with_path(path: impl Into<PathBuf>) -> Self {
+        let mut c = Config::default();
+        c.database.path = Some(path.into());
+        c
+    }
+
+    /// A configuration for an in-memory database.
+    pub fn in_memory() -> Self {
+        Self::with_path(":memory:")
+    }
+
+    /// Uses `clock` for commit times (tests, historical imports).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Reads a `heliosdb.toml` file. `HELIOSDB_DATA_DIR`, when set, replaces the directory of
+    /// `database.path`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!(
+                "cannot read configuration file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let mut c = Self::from_toml_str(&text).map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
+            other => other,
+        })?;
+        c.apply_env();
+        Ok(c)
+    }
+
+    /// Parses configuration text.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let c: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let msg = e.message().to_string();
+            Error::Config(match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            })
+        })?;
+        c.validate_with(text)?;
+        Ok(c)
+    }
+
+    /// Applies environment overrides (`HELIOSDB_DATA_DIR`).
+    pub fn apply_env(&mut self) {
+        if let Ok(dir) = std::env::var("HELIOSDB_DATA_DIR") {
+            if dir.is_empty() {
+                return;
+            }
+            let name = self
+                .database
+                .path
+                .as_ref()
+                .and_then(|p| p.file_name().map(|n| n.to_owned()))
+                .unwrap_or_else(|| "heliosdb.db".into());
+            if self.database.path.as_deref() != Some(Path::new(":memory:")) {
+                self.database.path = Some(PathBuf::from(dir).join(name));
+            }
+        }
+    }
+
+    /// Checks ranges; errors name the key (and its line when the text is known).
+    pub fn validate(&self) -> Result<()> {
+        self.validate_with("")
+    }
+
+    fn validate_with(&self, text: &str) -> Result<()> {
+        let fail = |section: &str, key: &str, msg: String| {
+            let needle = key.to_string();
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(&needle))
+                .map(|i| format!("line {}: ", i + 1))
+                .unwrap_or_default();
+            Err(Error::Config(format!("{line}{section}.{key}: {msg}")))
+        };
+        let d = &self.database;
+        if !(16..=1_048_576).contains(&d.memory_limit_mb) {
+            return fail(
+                "database",
+                "memory_limit_mb",
+                format!(
+                    "{} is out of range; allowed 16..=1048576",
+                    d.memory_limit_mb
+                ),
+            );
+        }
+        if !d.page_size.is_power_of_two() || !(512..=65536).contains(&d.page_size) {
+            return fail(
+                "database",
+                "page_size",
+                format!(
+                    "{} is not allowed; use a power of two from 512 to 65536",
+                    d.page_size
+                ),
+            );
+        }
+        if let Some(c) = d.cache_mb {
+            if c == 0 || c > d.memory_limit_mb {
+                return fail(
+                    "database",
+                    "cache_mb",
+                    format!(
+                        "{c} is out of range; allowed 1..=memory_limit_mb ({})",
+                        d.memory_limit_mb
+                    ),
+                );
+            }
+        }
+        if self.snapshot.min_retention_seconds > 100 * 365 * 86_400 {
+            return fail(
+                "snapshot",
+                "min_retention_seconds",
+                "more than 100 years is not allowed".into(),
+            );
+        }
+        let lvl = self.logging.level.to_ascii_lowercase();
+        let simple = ["error", "warn", "info", "debug", "trace", "off"];
+        if !simple.contains(&lvl.as_str()) && !lvl.contains('=') {
+            return fail("logging", "level", format!("'{}' is not a level; allowed: error, warn, info, debug, trace, off, or target=level directives", self.logging.level));
+        }
+        if !["stderr", "stdout", "syslog"].contains(&self.logging.output.as_str()) {
+            return fail(
+                "logging",
+                "output",
+                format!(
+                    "'{}' is not allowed; use stderr, stdout or syslog",
+                    self.logging.output
+                ),
+            );
+        }
+        if self.server.host.trim().is_empty() {
+            return fail("server", "host", "must not be empty".into());
+        }
+        if self.sync.enable_remote_sync && self.sync.sync_endpoint.is_none() {
+            return fail(
+                "sync",
+                "sync_endpoint",
+                "is required when enable_remote_sync = true".into(),
+            );
+        }
+        if self.sync.batch_size == 0 {
+            return fail("sync", "batch_size", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Block cache bytes for the storage engine.
+    pub fn cache_bytes(&self) -> u64 {
+        self.database
+            .cache_mb
+            .unwrap_or(self.database.memory_limit_mb / 4)
+            .max(1)
+            * 1024
+            * 1024
+    }
+
+    /// Memtable bytes for the storage engine.
+    pub fn write_buffer_bytes(&self) -> u64 {
+        (self.database.memory_limit_mb * 1024 * 1024 / 8).clamp(1024 * 1024, 64 * 1024 * 1024)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brief_example_files_parse() {
+        let c = Config::from_toml_str(
+            r#"
+# HeliosDB-Lite configuration for financial compliance
+[database]
+path = "/data/banking.db"
+memory_limit_mb = 256
+enable_wal = true
+page_size = 4096
+
+[storage]
+time_travel_enabled = true
+
+[snapshot]
+min_retention_seconds = 7776000  # 90 days
+max_snapshots = 10000
+auto_gc_enabled = true
+
+[monitoring]
+metrics_enabled = true
+verbose_logging = false
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.snapshot.min_retention_seconds, 7_776_000);
+        assert_eq!(
+            c.database.path.as_deref(),
+            Some(Path::new("/data/banking.db"))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line() {
+        let e = Config::from_toml_str("[database]\nmemory_limt_mb = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("memory_limt_mb"), "{e}");
+        let e = Config::from_toml_str("[database]\npage_size = \"big\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let e = Config::from_toml_str("[database]\npage_size = 1000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("database.page_size") && e.contains("line 2"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,562 @@
+//! CREATE / DROP / ALTER: catalog changes, written through the transaction like rows.
+
+use super::catalog::{
+    CatalogEntry, ColumnDef, ForeignKeyDef, IndexColumn, IndexDef, Schema, TableDef, TableInfo,
+    ViewDef,
+};
+use super::codec;
+use super::dml::{index_entry_key, row_key_values};
+use super::exec::Executor;
+use super::functions::FnEnv;
+use super::parser::ParsedStatement;
+use super::planner::table_name;
+use super::value::Affinity;
+use crate::error::{ConstraintKind, Error, Result};
+use crate::mvcc::Transaction;
+use crate::storage::{prefix_range, Direction};
+use sqlparser::ast::{self, ColumnOption, Statement, TableConstraint};
+use std::sync::Arc;
+
+/// Executes a DDL statement.
+pub fn run(
+    engine: &super::session::Engine,
+    txn: &mut Transaction,
+    schema: &Arc<Schema>,
+    stmt: &ParsedStatement,
+    sql: &Statement,
+    env: &dyn FnEnv,
+) -> Result<()> {
+    let _ = engine;
+    match sql {
+        Statement::CreateTable(ct) => create_table(txn, schema, stmt, ct, env),
+        Statement::CreateIndex(ci) => create_index(txn, schema, stmt, ci, env),
+        Statement::CreateView(cv) => create_view(txn, schema, stmt, cv),
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            ..
+        } => {
+            for n in names {
+                drop_object(txn, schema, object_type, *if_exists, &table_name(n)?)?;
+            }
+            Ok(())
+        }
+        Statement::AlterTable(at) => alter_table(txn, schema, at),
+        other => Err(Error::Unsupported(format!("{other}"))),
+    }
+}
+
+fn next_object_id(txn: &mut Transaction) -> Result<u32> {
+    let cur = match txn.get_meta(b"next_object_id")? {
+        Some(v) => u32::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| Error::corruption("object id counter has wrong length"))?,
+        ),
+        None => 1,
+    };
+    let next = cur
+        .checked_add(1)
+        .ok_or_else(|| Error::LimitExceeded("too many tables and indexes created".into()))?;
+    txn.put_meta(b"next_object_id".to_vec(), next.to_be_bytes().to_vec())?;
+    Ok(cur)
+}
+
+fn put_entry(txn: &mut Transaction, entry: &CatalogEntry) -> Result<()> {
+    txn.put(codec::catalog_key(entry.name()), entry.encode())
+}
+
+fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result<Vec<IndexColumn>> {
+    cols.iter()
+        .map(|c| {
+            let name = match &c.column.expr {
+                ast::Expr::Identifier(id) => id.value.clone(),
+                other => return Err(Error::Unsupported(format!("{what} on expression {other}"))),
+            };
+            let column = def
+                .column_index(&name)
+                .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", def.name)))?;
+            Ok(IndexColumn {
+                column,
+                desc: matches!(c.column.options.sort, Some(ast::OrderBySort::Desc)),
+            })
+        })
+        .collect()
+}
+
+fn create_table(
+    txn: &mut Transaction,
+    schema: &Schema,
+    stmt: &ParsedStatement,
+    ct: &ast::CreateTable,
+    env: &dyn FnEnv,
+) -> Result<()> {
+    let name = table_name(&ct.name)?;
+    if schema.has_object(&name) {
+        if ct.if_not_exists {
+            return Ok(());
+        }
+        return Err(Error::AlreadyExists(format!("table {name}")));
+    }
+    if ct.query.is_some() {
+        return Err(Error::Unsupported("CREATE TABLE ... AS SELECT".into()));
+    }
+    if ct.columns.is_empty() {
+        return Err(Error::invalid(format!("table {name} has no columns")));
+    }
+    let mut def = TableDef {
+        id: 0,
+        name: name.clone(),
+        columns: Vec::new(),
+        primary_key: Vec::new(),
+        rowid_column: None,
+        autoincrement: false,
+        checks: Vec::new(),
+        foreign_keys: Vec::new(),
+        sql: stmt.text.clone(),
+    };
+    let mut uniques: Vec<Vec<IndexColumn>> = Vec::new();
+    let mut pk: Option<Vec<IndexColumn>> = None;
+    for (i, c) in ct.columns.iter().enumerate() {
+        if def.column_index(&c.name.value).is_some() {
+            return Err(Error::invalid(format!(
+                "duplicate column name: {}",
+                c.name.value
+            )));
+        }
+        let type_name = match c.data_type {
+            ast::DataType::Unspecified => String::new(),
+            ref t => t.to_string(),
+        };
+        let mut col = ColumnDef {
+            name: c.name.value.clone(),
+            affinity: Affinity::from_type_name(&type_name),
+            type_name,
+            not_null: false,
+            default: None,
+        };
+        for opt in &c.options {
+            match &opt.option {
+                ColumnOption::NotNull => col.not_null = true,
+                ColumnOption::Null => {}
+                ColumnOption::Default(e) => {
+                    // Validate now so a bad default fails the CREATE, not every INSERT.
+                    super::session::eval_default_text(&e.to_string(), env)?;
+                    col.default = Some(e.to_string());
+                }
+                ColumnOption::PrimaryKey(p) => {
+                    if pk.is_some() {
+                        return Err(Error::invalid(format!(
+                            "table {name} has more than one primary key"
+                        )));
+                    }
+                    let _ = p;
+                    pk = Some(vec![IndexColumn {
+                        column: i,
+                        desc: false,
+                    }]);
+                }
+                ColumnOption::Unique(_) => uniques.push(vec![IndexColumn {
+                    column: i,
+                    desc: false,
+                }]),
+                ColumnOption::Check(ch) => def.checks.push(ch.expr.to_string()),
+                ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
+                    columns: vec![i],
+                    parent: table_name(&fk.foreign_table)?,
+                    parent_columns: fk
+                        .referred_columns
+                        .iter()
+                        .map(|c| c.value.clone())
+                        .collect(),
+                }),
+                ColumnOption::DialectSpecific(tokens) => {
+                    if tokens
+                        .iter()
+                        .any(|t| t.to_string().eq_ignore_ascii_case("AUTOINCREMENT"))
+                    {
+                        def.autoincrement = true;
+                    }
+                }
+                ColumnOption::Collation(_) | ColumnOption::Comment(_) => {}
+                other => return Err(Error::Unsupported(format!("column option {other}"))),
+            }
+        }
+        def.columns.push(col);
+    }
+    for tc in &ct.constraints {
+        match tc {
+            TableConstraint::PrimaryKey(p) => {
+                if pk.is_some() {
+                    return Err(Error::invalid(format!(
+                        "table {name} has more than one primary key"
+                    )));
+                }
+                pk = Some(column_names(&p.columns, &def, "PRIMARY KEY")?);
+            }
+            TableConstraint::Unique(u) => uniques.push(column_names(&u.columns, &def, "UNIQUE")?),
+            TableConstraint::ForeignKey(fk) => {
+                let columns = fk
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        def.column_index(&c.value)
+                            .ok_or_else(|| Error::NoSuchColumn(format!("{name}.{}", c.value)))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                def.foreign_keys.push(ForeignKeyDef {
+                    columns,
+                    parent: table_name(&fk.foreign_table)?,
+                    parent_columns: fk
+                        .referred_columns
+                        .iter()
+                        .map(|c| c.value.clone())
+                        .collect(),
+                });
+            }
+            TableConstraint::Check(c) => def.checks.push(c.expr.to_string()),
+            other => return Err(Error::Unsupported(format!("table constraint {other}"))),
+        }
+    }
+    if let Some(pk) = pk {
+        let cols: Vec<usize> = pk.iter().map(|c| c.column).collect();
+        if cols.len() == 1
+            && def.columns[cols[0]]
+                .type_name
+                .eq_ignore_ascii_case("INTEGER")
+        {
+            def.rowid_column = Some(cols[0]);
+        } else if def.autoincrement {
+            return Err(Error::invalid(
+                "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
+            ));
+        }
+        def.primary_key = cols;
+    } else if def.autoincrement {
+        return Err(Error::invalid(
+            "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
+        ));
+    }
+    // Validate CHECK expressions against the table's columns now.
+    for c in &def.checks {
+        super::dml::bind_table_expr(&def, c)?;
+    }
+    def.id = next_object_id(txn)?;
+    let table = CatalogEntry::Table(def.clone());
+    put_entry(txn, &table)?;
+    for (n, cols) in uniques.into_iter().enumerate() {
+        let ix = IndexDef {
+            id: next_object_id(txn)?,
+            name: format!("sqlite_autoindex_{}_{}", name, n + 1),
+            table: name.clone(),
+            columns: cols,
+            unique: true,
+            sql: None,
+        };
+        put_entry(txn, &CatalogEntry::Index(ix))?;
+    }
+    Ok(())
+}
+
+fn create_index(
+    txn: &mut Transaction,
+    schema: &Schema,
+    stmt: &ParsedStatement,
+    ci: &ast::CreateIndex,
+    env: &dyn FnEnv,
+) -> Result<()> {
+    let name = match &ci.name {
+        Some(n) => table_name(n)?,
+        None => return Err(Error::invalid("CREATE INDEX needs a name")),
+    };
+    if schema.has_object(&name) {
+        if ci.if_not_exists {
+            return Ok(());
+        }
+        return Err(Error::AlreadyExists(format!("index {name}")));
+    }
+    if ci.predicate.is_some() {
+        return Err(Error::Unsupported("partial indexes".into()));
+    }
+    let tname = table_name(&ci.table_name)?;
+    let info = schema
+        .table(&tname)
+        .ok_or_else(|| Error::NoSuchTable(tname.clone()))?
+        .clone();
+    let columns = column_names(&ci.columns, &info.def, "index")?;
+    let ix = IndexDef {
+        id: next_object_id(txn)?,
+        name: name.clone(),
+        table: info.def.name.clone(),
+        columns,
+        unique: ci.unique,
+        sql: Some(stmt.text.clone()),
+    };
+    backfill_index(txn, &info, &ix, env)?;
+    put_entry(txn, &CatalogEntry::Index(ix))
+}
+
+fn backfill_index(
+    txn: &mut Transaction,
+    info: &TableInfo,
+    ix: &IndexDef,
+    env: &dyn FnEnv,
+) -> Result<()> {
+    let prefix = codec::table_prefix(info.def.id);
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .scan(prefix_range(&prefix), Direction::Forward)
+        .collect::<Result<_>>()?;
+    let exec = Executor::new(None, &[], env);
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in rows {
+        let row = exec.decode_row(info, &k, &v)?;
+        let key_vals = row_key_values(&info.def, &row);
+        if ix.unique {
+            let vals: Vec<_> = ix.columns.iter().map(|c| row[c.column].clone()).collect();
+            if !vals.iter().any(|v| v.is_null()) && !seen.insert(super::exec::row_key(&vals)) {
+                return Err(Error::Constraint {
+                    kind: ConstraintKind::Unique,
+                    table: info.def.name.clone(),
+                    column: Some(
+                        ix.columns
+                            .iter()
+                            .map(|c| info.def.columns[c.column].name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    detail: Some(format!("existing rows violate unique index {}", ix.name)),
+                });
+            }
+        }
+        txn.put(index_entry_key(ix, &row, &key_vals), Vec::new())?;
+    }
+    Ok(())
+}
+
+fn create_view(
+    txn: &mut Transaction,
+    schema: &Schema,
+    stmt: &ParsedStatement,
+    cv: &ast::CreateView,
+) -> Result<()> {
+    let name = table_name(&cv.name)?;
+    if schema.has_object(&name) {
+        if cv.if_not_exists {
+            return Ok(());
+        }
+        if !cv.or_replace || schema.view(&name).is_none() {
+            return Err(Error::AlreadyExists(format!("view {name}")));
+        }
+    }
+    if cv.materialized {
+        return Err(Error::Unsupported("materialized views".into()));
+    }
+    let view = ViewDef {
+        name,
+        columns: cv.columns.iter().map(|c| c.name.value.clone()).collect(),
+        query: cv.query.to_string(),
+        sql: stmt.text.clone(),
+    };
+    put_entry(txn, &CatalogEntry::View(view))
+}
+
+fn drop_object(
+    txn: &mut Transaction,
+    schema: &Schema,
+    kind: &ast::ObjectType,
+    if_exists: bool,
+    name: &str,
+) -> Result<()> {
+    match kind {
+        ast::ObjectType::Table => {
+            let Some(info) = schema.table(name) else {
+                if if_exists {
+                    return Ok(());
+                }
+                if schema.view(name).is_some() {
+                    return Err(Error::invalid(format!(
+                        "use DROP VIEW to delete view {name}"
+                    )));
+                }
+                return Err(Error::NoSuchTable(name.to_string()));
+            };
+            for t in schema.tables.values() {
+                if t.def.name.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                if t.def
+                    .foreign_keys
+                    .iter()
+                    .any(|fk| fk.parent.eq_ignore_ascii_case(name))
+                {
+                    let child_prefix = codec::table_prefix(t.def.id);
+                    if txn
+                        .scan(prefix_range(&child_prefix), Direction::Forward)
+                        .next()
+                        .is_some()
+                    {
+                        return Err(Error::Constraint {
+                            kind: ConstraintKind::ForeignKey,
+                            table: t.def.name.clone(),
+                            column: None,
+                            detail: Some(format!("rows of {} still reference {name}", t.def.name)),
+                        });
+                    }
+                }
+            }
+            txn.delete(codec::catalog_key(name))?;
+            // The rows stay readable in the past; GC removes them once that past is collected.
+            txn.drop_prefix_on_gc(codec::table_prefix(info.def.id))?;
+            for ix in &info.indexes {
+                txn.delete(codec::catalog_key(&ix.name))?;
+                txn.drop_prefix_on_gc(codec::index_prefix(ix.id))?;
+            }
+            Ok(())
+        }
+        ast::ObjectType::Index => {
+            let Some(ix) = schema.indexes.get(&name.to_lowercase()) else {
+                if if_exists {
+                    return Ok(());
+                }
+                return Err(Error::invalid(format!("no such index: {name}")));
+            };
+            if ix.sql.is_none() {
+                return Err(Error::invalid(format!(
+                    "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}"
+                )));
+            }
+            txn.delete(codec::catalog_key(name))?;
+            txn.drop_prefix_on_gc(codec::index_prefix(ix.id))
+        }
+        ast::ObjectType::View => {
+            if schema.view(name).is_none() {
+                if if_exists {
+                    return Ok(());
+                }
+                return Err(Error::invalid(format!("no such view: {name}")));
+            }
+            txn.delete(codec::catalog_key(name))
+        }
+        other => Err(Error::Unsupported(format!("DROP {other}"))),
+    }
+}
+
+fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> Result<()> {
+    let name = table_name(&at.name)?;
+    let Some(info) = schema.table(&name) else {
+        if at.if_exists {
+            return Ok(());
+        }
+        return Err(Error::NoSuchTable(name));
+    };
+    let mut def = info.def.clone();
+    let mut indexes: Vec<IndexDef> = info.indexes.iter().map(|i| (**i).clone()).collect();
+    for op in &at.operations {
+        match op {
+            ast::AlterTableOperation::AddColumn {
+                column_def,
+                if_not_exists,
+                ..
+            } => {
+                if def.column_index(&column_def.name.value).is_some() {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(Error::invalid(format!(
+                        "duplicate column name: {}",
+                        column_def.name.value
+                    )));
+                }
+                let type_name = match column_def.data_type {
+                    ast::DataType::Unspecified => String::new(),
+                    ref t => t.to_string(),
+                };
+                let mut col = ColumnDef {
+                    name: column_def.name.value.clone(),
+                    affinity: Affinity::from_type_name(&type_name),
+                    type_name,
+                    not_null: false,
+                    default: None,
+                };
+                for opt in &column_def.options {
+                    match &opt.option {
+                        ColumnOption::NotNull => col.not_null = true,
+                        ColumnOption::Null => {}
+                        ColumnOption::Default(e) => {
+                            col.default = Some(e.to_string());
+                        }
+                        ColumnOption::PrimaryKey(_) | ColumnOption::Unique(_) => {
+                            return Err(Error::invalid("cannot add a PRIMARY KEY or UNIQUE column"))
+                        }
+                        ColumnOption::Check(c) => def.checks.push(c.expr.to_string()),
+                        ColumnOption::Collation(_) => {}
+                        other => return Err(Error::Unsupported(format!("column option {other}"))),
+                    }
+                }
+                if col.not_null && col.default.is_none() {
+                    return Err(Error::invalid(
+                        "cannot add a NOT NULL column with default value NULL",
+                    ));
+                }
+                if let Some(d) = &col.default {
+                    // Rows written before the column existed read this value, so it must not
+                    // depend on when it is evaluated.
+                    let early = super::session::eval_default_with_clock(d, 0)?;
+                    let late = super::session::eval_default_with_clock(d, 86_400_000_000_000)?;
+                    if early != late {
+                        return Err(Error::invalid(
+                            "cannot add a column with non-constant default",
+                        ));
+                    }
+                }
+                def.sql = append_column_sql(&def.sql, &column_def.to_string());
+                def.columns.push(col);
+            }
+            ast::AlterTableOperation::RenameTable { table_name: new } => {
+                let new = match new {
+                    ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n) => {
+                        table_name(n)?
+                    }
+                };
+                if schema.has_object(&new) && !new.eq_ignore_ascii_case(&def.name) {
+                    return Err(Error::AlreadyExists(format!("table {new}")));
+                }
+                txn.delete(codec::catalog_key(&def.name))?;
+                def.sql = def.sql.replacen(&def.name, &new, 1);
+                def.name = new.clone();
+                for ix in &mut indexes {
+                    ix.table = new.clone();
+                }
+            }
+            ast::AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let i = def
+                    .column_index(&old_column_name.value)
+                    .ok_or_else(|| Error::NoSuchColumn(old_column_name.value.clone()))?;
+                if def.column_index(&new_column_name.value).is_some() {
+                    return Err(Error::invalid(format!(
+                        "duplicate column name: {}",
+                        new_column_name.value
+                    )));
+                }
+                def.columns[i].name = new_column_name.value.clone();
+            }
+            other => return Err(Error::Unsupported(format!("ALTER TABLE {other}"))),
+        }
+    }
+    put_entry(txn, &CatalogEntry::Table(def))?;
+    for ix in indexes {
+        put_entry(txn, &CatalogEntry::Index(ix))?;
+    }
+    Ok(())
+}
+
+fn append_column_sql(sql: &str, coldef: &str) -> String {
+    match sql.rfind(')') {
+        Some(i) => format!("{}, {coldef}{}", &sql[..i], &sql[i..]),
+        None => sql.to_string(),
+    }
+}

@@ -1,0 +1,1106 @@
+//! INSERT, UPDATE and DELETE: constraint checks, conflict resolution, index maintenance.
+//!
+//! Every statement first computes all the rows it will write (reading through the
+//! transaction), then writes them; so a statement never sees its own changes while choosing
+//! rows, and a failure part-way is undone by the statement savepoint in the session.
+
+use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
+use super::codec;
+use super::exec::{Executor, Frame, Reader, Row};
+use super::functions::FnEnv;
+use super::parser::ParsedStatement;
+use super::plan::Expr;
+use super::planner::{table_name, OutputColumn, Planner, Scope};
+use super::session::{NoHistory, Outcome, StmtHistory};
+use super::value::{Affinity, Value};
+use crate::error::{ConstraintKind, Error, Result};
+use crate::mvcc::Transaction;
+use crate::storage::{prefix_range, Direction};
+use sqlparser::ast::{self, Statement};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Key values of a row: its rowid, or its primary-key columns.
+pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
+    if def.has_rowid() {
+        vec![row[def.columns.len()].clone()]
+    } else {
+        def.primary_key.iter().map(|&c| row[c].clone()).collect()
+    }
+}
+
+/// Logical key of an index entry for a row.
+pub fn index_entry_key(ix: &IndexDef, row: &[Value], key_vals: &[Value]) -> Vec<u8> {
+    let mut k = codec::index_prefix(ix.id);
+    for c in &ix.columns {
+        codec::encode_key_value(&row[c.column], c.desc, &mut k);
+    }
+    codec::encode_key(key_vals, &mut k);
+    k
+}
+
+/// Binds SQL text (a CHECK expression) against a table's columns.
+pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
+    let e = super::session::parse_expr(text)?;
+    let info = TableInfo {
+        def: def.clone(),
+        indexes: Vec::new(),
+    };
+    let env = NoEnv;
+    let stmt = empty_statement();
+    let mut none = NoHistory;
+    let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], &env, &stmt);
+    p.bind_in_scope(super::planner::table_scope(&info, &def.name), &e)
+}
+
+fn empty_statement() -> ParsedStatement {
+    ParsedStatement {
+        statement: super::parser::Parsed::VacuumHistory,
+        text: String::new(),
+        param_count: 0,
+        param_names: Vec::new(),
+        param_positions: HashMap::new(),
+    }
+}
+
+struct NoEnv;
+
+impl FnEnv for NoEnv {
+    fn now_micros(&self) -> i64 {
+        0
+    }
+    fn current_scn(&self) -> u64 {
+        0
+    }
+    fn last_txn_id(&self) -> Option<u64> {
+        None
+    }
+    fn scn_to_timestamp(&self, _: u64) -> Result<i64> {
+        Err(Error::invalid("not allowed here"))
+    }
+    fn timestamp_to_scn(&self, _: i64) -> Result<u64> {
+        Err(Error::invalid("not allowed here"))
+    }
+    fn last_insert_rowid(&self) -> i64 {
+        0
+    }
+    fn changes(&self) -> i64 {
+        0
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Conflict {
+    Abort,
+    Ignore,
+    Replace,
+}
+
+fn conflict_of(or: &Option<ast::SqliteOnConflict>) -> Conflict {
+    match or {
+        Some(ast::SqliteOnConflict::Ignore) => Conflict::Ignore,
+        Some(ast::SqliteOnConflict::Replace) => Conflict::Replace,
+        _ => Conflict::Abort,
+    }
+}
+
+/// Per-table state bound once per statement.
+struct Bound {
+    info: Arc<TableInfo>,
+    checks: Vec<(String, Expr)>,
+}
+
+/// Runs one DML statement.
+pub(crate) struct DmlContext<'a, 'b> {
+    /// Schema of the transaction.
+    pub schema: Arc<Schema>,
+    /// Parameters.
+    pub params: &'a [Value],
+    /// Function environment.
+    pub env: &'a dyn FnEnv,
+    /// The statement.
+    pub stmt: &'a ParsedStatement,
+    /// Time-travel snapshots of the statement (INSERT ... SELECT ... AS OF).
+    pub history: &'a mut StmtHistory<'b>,
+    /// Rowid of the last row inserted by this statement.
+    pub last_insert_rowid: Option<i64>,
+}
+
+/// Upsert assignments (column, value) and optional WHERE.
+type UpsertAction = (Vec<(usize, Expr)>, Option<Expr>);
+
+/// A uniqueness conflict: the constraint, its columns, and the conflicting row's key.
+type ConflictHit = ((ConstraintKind, String), Vec<u8>);
+
+struct Returning {
+    exprs: Vec<Expr>,
+    columns: Vec<OutputColumn>,
+    rows: Vec<Row>,
+}
+
+impl<'a, 'b> DmlContext<'a, 'b> {
+    fn planner(&mut self) -> Planner<'_> {
+        Planner::new(
+            self.schema.clone(),
+            self.history,
+            self.params,
+            self.env,
+            self.stmt,
+        )
+    }
+
+    fn table(&self, name: &ast::ObjectName) -> Result<Arc<TableInfo>> {
+        let n = table_name(name)?;
+        if n.eq_ignore_ascii_case("helios_snapshots") {
+            return Err(Error::invalid("helios_snapshots is read-only"));
+        }
+        match self.schema.table(&n) {
+            Some(t) => Ok(t.clone()),
+            None if self.schema.view(&n).is_some() => Err(Error::invalid(format!(
+                "cannot modify {n} because it is a view"
+            ))),
+            None => Err(Error::NoSuchTable(n)),
+        }
+    }
+
+    fn bind(&self, info: &Arc<TableInfo>) -> Result<Bound> {
+        let checks = info
+            .def
+            .checks
+            .iter()
+            .map(|c| Ok((c.clone(), bind_table_expr(&info.def, c)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Bound {
+            info: info.clone(),
+            checks,
+        })
+    }
+
+    fn returning(
+        &mut self,
+        info: &TableInfo,
+        items: &Option<Vec<ast::SelectItem>>,
+    ) -> Result<Option<Returning>> {
+        let Some(items) = items else { return Ok(None) };
+        let scope = super::planner::table_scope(info, &info.def.name);
+        let mut p = self.planner();
+        p.push_scope(scope);
+        let r = p.bind_select_items(items);
+        p.pop_scope();
+        let (exprs, columns) = r?;
+        Ok(Some(Returning {
+            exprs,
+            columns,
+            rows: Vec::new(),
+        }))
+    }
+
+    /// Executes the statement.
+    pub fn run(&mut self, txn: &mut Transaction, sql: &Statement) -> Result<Outcome> {
+        let (changes, returning) = match sql {
+            Statement::Insert(ins) => self.insert(txn, ins)?,
+            Statement::Update(up) => self.update(txn, up)?,
+            Statement::Delete(del) => self.delete(txn, del)?,
+            other => return Err(Error::Unsupported(format!("{other}"))),
+        };
+        Ok(match returning {
+            Some(r) => Outcome {
+                columns: r.columns.into_iter().map(|c| c.name).collect(),
+                rows: r.rows,
+                changes,
+                returns_rows: true,
+            },
+            None => Outcome {
+                changes,
+                ..Outcome::default()
+            },
+        })
+    }
+
+    fn exec<'t>(&'t self, txn: &'t Transaction) -> Executor<'t> {
+        Executor::new(
+            Some(Reader {
+                txn,
+                snapshots: &self.history.snapshots,
+            }),
+            self.params,
+            self.env,
+        )
+    }
+
+    fn insert(
+        &mut self,
+        txn: &mut Transaction,
+        ins: &ast::Insert,
+    ) -> Result<(u64, Option<Returning>)> {
+        let ast::TableObject::TableName(name) = &ins.table else {
+            return Err(Error::Unsupported("INSERT INTO a table function".into()));
+        };
+        let info = self.table(name)?;
+        let def = &info.def;
+        let ncols = def.columns.len();
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            (0..ncols).collect()
+        } else {
+            ins.columns
+                .iter()
+                .map(|c| {
+                    let n = table_name(c)?;
+                    def.column_index(&n)
+                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))
+                })
+                .collect::<Result<_>>()?
+        };
+        // Source rows.
+        let source_rows: Vec<Row> = match &ins.source {
+            None => vec![Vec::new()],
+            Some(q) => {
+                let mut p = self.planner();
+                let (plan, _) = p.plan_query(q)?;
+                self.exec(txn).run(&plan, None)?
+            }
+        };
+        let supplied = if ins.source.is_none() {
+            0
+        } else {
+            targets.len()
+        };
+        for r in &source_rows {
+            if ins.source.is_some() && r.len() != supplied {
+                return Err(Error::invalid(if ins.columns.is_empty() {
+                    format!(
+                        "table {} has {} columns but {} values were supplied",
+                        def.name,
+                        ncols,
+                        r.len()
+                    )
+                } else {
+                    format!("{} values for {} columns", r.len(), targets.len())
+                }));
+            }
+        }
+        // Defaults, bound once.
+        let mut defaults: Vec<Option<Expr>> = Vec::with_capacity(ncols);
+        for c in &def.columns {
+            defaults.push(match &c.default {
+                Some(text) => {
+                    let e = super::session::parse_expr(text)?;
+                    Some(self.planner().bind_constant(&e)?)
+                }
+                None => None,
+            });
+        }
+        let bound = self.bind(&info)?;
+        let mut returning = self.returning(&info, &ins.returning)?;
+        let conflict = if ins.replace_into {
+            Conflict::Replace
+        } else {
+            conflict_of(&ins.or)
+        };
+        let upsert = match &ins.on {
+            Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
+            Some(_) => return Err(Error::Unsupported("ON DUPLICATE KEY UPDATE".into())),
+            None => None,
+        };
+        let upsert_bound = match upsert.map(|oc| &oc.action) {
+            Some(ast::OnConflictAction::DoUpdate(du)) => Some(self.bind_upsert(&info, du)?),
+            _ => None,
+        };
+        let mut rowids = RowidAllocator::default();
+        let mut changes = 0;
+        for src in source_rows {
+            let mut row = vec![Value::Null; ncols];
+            let mut given = vec![false; ncols];
+            for (i, &t) in targets.iter().enumerate().take(src.len()) {
+                row[t] = src[i].clone();
+                given[t] = true;
+            }
+            {
+                let exec = self.exec(txn);
+                for c in 0..ncols {
+                    if !given[c] {
+                        if let Some(d) = &defaults[c] {
+                            row[c] = exec.eval(d, &Frame::root(&[]))?;
+                        }
+                    }
+                }
+            }
+            let row = self.prepare_row(txn, &info, row, &mut rowids)?;
+            let key_vals = row_key_values(def, &row);
+            let conflicts = find_conflicts(txn, &info, &row, &key_vals, None)?;
+            if !conflicts.is_empty() {
+                match (upsert.map(|o| &o.action), conflict) {
+                    (Some(ast::OnConflictAction::DoNothing), _) | (None, Conflict::Ignore) => {
+                        continue
+                    }
+                    (Some(ast::OnConflictAction::DoUpdate(_)), _) => {
+                        let (assign, filter) = upsert_bound.as_ref().expect("bound above");
+                        let existing_key = conflicts[0].1.clone();
+                        let existing = load_row(txn, &info, &existing_key)?;
+                        let mut both = existing.clone();
+                        both.extend(row.iter().cloned());
+                        let exec = self.exec(txn);
+                        let f = Frame::root(&both);
+                        if let Some(w) = filter {
+                            if exec.eval(w, &f)?.truthy() != Some(true) {
+                                continue;
+                            }
+                        }
+                        let mut new_row = existing.clone();
+                        for (c, e) in assign {
+                            new_row[*c] = exec.eval(e, &f)?;
+                        }
+                        drop(exec);
+                        let final_row =
+                            self.update_row(txn, &bound, &existing, new_row, Conflict::Abort)?;
+                        if let Some(final_row) = final_row {
+                            changes += 1;
+                            self.push_returning(&mut returning, txn, &final_row)?;
+                        }
+                        continue;
+                    }
+                    (None, Conflict::Replace) => {
+                        for (_, key) in &conflicts {
+                            if let Some(old) = try_load_row(txn, &info, key)? {
+                                self.check_fk_parent(txn, &info, &old, None)?;
+                                delete_row(txn, &info, &old)?;
+                            }
+                        }
+                    }
+                    (None, Conflict::Abort) => {
+                        let (kind, cols) = &conflicts[0].0;
+                        return Err(Error::Constraint {
+                            kind: *kind,
+                            table: def.name.clone(),
+                            column: Some(cols.clone()),
+                            detail: None,
+                        });
+                    }
+                }
+            }
+            self.check_row(txn, &bound, &row)?;
+            self.check_fk_child(txn, &info, &row)?;
+            write_row(txn, &info, &row, &key_vals)?;
+            if def.has_rowid() {
+                self.last_insert_rowid = Some(row[ncols].as_i64());
+            }
+            changes += 1;
+            self.push_returning(&mut returning, txn, &row)?;
+        }
+        rowids.persist(txn, &info)?;
+        Ok((changes, returning))
+    }
+
+    fn bind_upsert(&mut self, info: &Arc<TableInfo>, du: &ast::DoUpdate) -> Result<UpsertAction> {
+        let mut scope = super::planner::table_scope(info, &info.def.name);
+        scope
+            .columns
+            .extend(super::planner::table_scope(info, "excluded").columns);
+        let assignments = self.assignment_targets(info, &du.assignments)?;
+        let mut p = self.planner();
+        p.push_scope(scope);
+        let r = (|| {
+            let mut out = Vec::new();
+            for (c, e) in assignments {
+                out.push((c, p.bind(e)?));
+            }
+            let w = du.selection.as_ref().map(|w| p.bind(w)).transpose()?;
+            Ok((out, w))
+        })();
+        p.pop_scope();
+        r
+    }
+
+    fn assignment_targets<'x>(
+        &self,
+        info: &TableInfo,
+        assignments: &'x [ast::Assignment],
+    ) -> Result<Vec<(usize, &'x ast::Expr)>> {
+        let mut out = Vec::new();
+        for a in assignments {
+            match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => {
+                    let name = table_name(n)?;
+                    let c = info
+                        .def
+                        .column_index(&name)
+                        .or_else(|| {
+                            (info.def.has_rowid()
+                                && ["rowid", "_rowid_", "oid"]
+                                    .iter()
+                                    .any(|r| r.eq_ignore_ascii_case(&name)))
+                            .then_some(info.def.columns.len())
+                        })
+                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))?;
+                    out.push((c, &a.value));
+                }
+                ast::AssignmentTarget::Tuple(_) => {
+                    return Err(Error::Unsupported("tuple assignment".into()))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn push_returning(
+        &self,
+        r: &mut Option<Returning>,
+        txn: &Transaction,
+        row: &[Value],
+    ) -> Result<()> {
+        if let Some(r) = r {
+            let exec = self.exec(txn);
+            let f = Frame::root(row);
+            let out = r
+                .exprs
+                .iter()
+                .map(|e| exec.eval(e, &f))
+                .collect::<Result<Row>>()?;
+            r.rows.push(out);
+        }
+        Ok(())
+    }
+
+    /// Applies affinities and assigns the rowid; returns the row with its rowid appended.
+    fn prepare_row(
+        &self,
+        txn: &mut Transaction,
+        info: &TableInfo,
+        mut row: Row,
+        rowids: &mut RowidAllocator,
+    ) -> Result<Row> {
+        let def = &info.def;
+        for (v, c) in row.iter_mut().zip(&def.columns) {
+            *v = std::mem::take(v).apply_affinity(c.affinity);
+        }
+        if def.has_rowid() {
+            let explicit = def
+                .rowid_column
+                .map(|rc| row[rc].clone())
+                .unwrap_or(Value::Null);
+            let id = match explicit {
+                Value::Null => rowids.next(txn, info)?,
+                Value::Integer(i) => {
+                    rowids.saw(txn, info, i)?;
+                    i
+                }
+                other => {
+                    return Err(Error::TypeMismatch(format!(
+                        "datatype mismatch: {}.{} is an INTEGER PRIMARY KEY and cannot hold {}",
+                        def.name,
+                        def.columns[def.rowid_column.unwrap_or(0)].name,
+                        other.type_name()
+                    )))
+                }
+            };
+            if let Some(rc) = def.rowid_column {
+                row[rc] = Value::Integer(id);
+            }
+            row.push(Value::Integer(id));
+        } else {
+            row.push(Value::Null);
+        }
+        Ok(row)
+    }
+
+    fn check_row(&self, txn: &Transaction, b: &Bound, row: &[Value]) -> Result<()> {
+        let def = &b.info.def;
+        for (i, c) in def.columns.iter().enumerate() {
+            let pk_null = !def.has_rowid() && def.primary_key.contains(&i);
+            if (c.not_null || pk_null) && row[i].is_null() {
+                return Err(Error::Constraint {
+                    kind: ConstraintKind::NotNull,
+                    table: def.name.clone(),
+                    column: Some(c.name.clone()),
+                    detail: None,
+                });
+            }
+        }
+        if !b.checks.is_empty() {
+            let exec = self.exec(txn);
+            for (text, e) in &b.checks {
+                if exec.eval(e, &Frame::root(row))?.truthy() == Some(false) {
+                    return Err(Error::Constraint {
+                        kind: ConstraintKind::Check,
+                        table: def.name.clone(),
+                        column: None,
+                        detail: Some(text.clone()),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The referenced columns of `fk` in `parent`.
+    fn parent_columns(
+        parent: &TableInfo,
+        fk: &super::catalog::ForeignKeyDef,
+    ) -> Result<Vec<usize>> {
+        if fk.parent_columns.is_empty() {
+            if parent.def.has_rowid() {
+                return Ok(vec![parent
+                    .def
+                    .rowid_column
+                    .unwrap_or(parent.def.columns.len())]);
+            }
+            return Ok(parent.def.primary_key.clone());
+        }
+        fk.parent_columns
+            .iter()
+            .map(|n| {
+                parent
+                    .def
+                    .column_index(n)
+                    .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", parent.def.name)))
+            })
+            .collect()
+    }
+
+    fn check_fk_child(&self, txn: &Transaction, info: &TableInfo, row: &[Value]) -> Result<()> {
+        for fk in &info.def.foreign_keys {
+            let vals: Vec<Value> = fk.columns.iter().map(|&c| row[c].clone()).collect();
+            if vals.iter().any(Value::is_null) {
+                continue;
+            }
+            let violation = |detail: String| Error::Constraint {
+                kind: ConstraintKind::ForeignKey,
+                table: info.def.name.clone(),
+                column: Some(
+                    fk.columns
+                        .iter()
+                        .map(|&c| info.def.columns[c].name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                detail: Some(detail),
+            };
+            let parent = if fk.parent.eq_ignore_ascii_case(&info.def.name) {
+                Arc::new(info.clone())
+            } else {
+                match self.schema.table(&fk.parent) {
+                    Some(p) => p.clone(),
+                    None => {
+                        return Err(violation(format!(
+                            "parent table {} does not exist",
+                            fk.parent
+                        )))
+                    }
+                }
+            };
+            let pcols = Self::parent_columns(&parent, fk)?;
+            if pcols.len() != vals.len() {
+                return Err(violation("foreign key column count mismatch".into()));
+            }
+            if !rows_matching(txn, self, &parent, &pcols, &vals, 1)?.is_empty() {
+                continue;
+            }
+            // A self-reference may point at the row being written.
+            if Arc::ptr_eq(&parent, &parent)
+                && fk.parent.eq_ignore_ascii_case(&info.def.name)
+                && pcols.iter().zip(&vals).all(|(&c, v)| row[c].same_as(v))
+            {
+                continue;
+            }
+            return Err(violation(format!(
+                "no row in {} has ({}) = ({})",
+                parent.def.name,
+                pcols
+                    .iter()
+                    .map(|&c| parent_col_name(&parent, c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                vals.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fails if rows of other tables reference `old` through columns that change.
+    fn check_fk_parent(
+        &self,
+        txn: &Transaction,
+        info: &TableInfo,
+        old: &[Value],
+        new: Option<&[Value]>,
+    ) -> Result<()> {
+        for child in self.schema.tables.values() {
+            for fk in &child.def.foreign_keys {
+                if !fk.parent.eq_ignore_ascii_case(&info.def.name) {
+                    continue;
+                }
+                let pcols = Self::parent_columns(info, fk)?;
+                let old_vals: Vec<Value> = pcols.iter().map(|&c| old[c].clone()).collect();
+                if old_vals.iter().any(Value::is_null) {
+                    continue;
+                }
+                if let Some(new) = new {
+                    if pcols.iter().all(|&c| old[c].same_as(&new[c])) {
+                        continue;
+                    }
+                }
+                let refs = rows_matching(txn, self, child, &fk.columns, &old_vals, 2)?;
+                // A row referencing itself does not block its own deletion.
+                let blocking = refs.iter().any(|r| {
+                    !(child.def.id == info.def.id
+                        && row_key_values(&child.def, r) == row_key_values(&info.def, old))
+                });
+                if blocking {
+                    return Err(Error::Constraint {
+                        kind: ConstraintKind::ForeignKey,
+                        table: child.def.name.clone(),
+                        column: Some(
+                            fk.columns
+                                .iter()
+                                .map(|&c| child.def.columns[c].name.clone())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                        detail: Some(format!("rows still reference {}", info.def.name)),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes an updated row; returns it, or `None` if ignored by the conflict policy.
+    fn update_row(
+        &self,
+        txn: &mut Transaction,
+        b: &Bound,
+        old: &[Value],
+        new: Row,
+        conflict: Conflict,
+    ) -> Result<Option<Row>> {
+        let info = &b.info;
+        let def = &info.def;
+        let ncols = def.columns.len();
+        let mut row: Row = new;
+        for (i, c) in def.columns.iter().enumerate() {
+            row[i] = std::mem::take(&mut row[i]).apply_affinity(c.affinity);
+        }
+        if def.has_rowid() {
+            // The rowid follows the INTEGER PRIMARY KEY column, or an explicit rowid assignment.
+            let id = match def.rowid_column {
+                Some(rc) if !row[rc].same_as(&old[rc]) => row[rc].clone(),
+                _ => row[ncols].clone(),
+            };
+            let id = match id {
+                Value::Integer(i) => i,
+                other => {
+                    return Err(Error::TypeMismatch(format!(
+                        "datatype mismatch: rowid cannot be {}",
+                        other.type_name()
+                    )))
+                }
+            };
+            if let Some(rc) = def.rowid_column {
+                row[rc] = Value::Integer(id);
+            }
+            row[ncols] = Value::Integer(id);
+        }
+        let old_key_vals = row_key_values(def, old);
+        let new_key_vals = row_key_values(def, &row);
+        let old_key = def.row_key(&old_key_vals);
+        let conflicts = find_conflicts(txn, info, &row, &new_key_vals, Some(&old_key))?;
+        if !conflicts.is_empty() {
+            match conflict {
+                Conflict::Ignore => return Ok(None),
+                Conflict::Replace => {
+                    for (_, key) in &conflicts {
+                        if let Some(other) = try_load_row(txn, info, key)? {
+                            delete_row(txn, info, &other)?;
+                        }
+                    }
+                }
+                Conflict::Abort => {
+                    let (kind, cols) = &conflicts[0].0;
+                    return Err(Error::Constraint {
+                        kind: *kind,
+                        table: def.name.clone(),
+                        column: Some(cols.clone()),
+                        detail: None,
+                    });
+                }
+            }
+        }
+        self.check_row(txn, b, &row)?;
+        self.check_fk_child(txn, info, &row)?;
+        self.check_fk_parent(txn, info, old, Some(&row))?;
+        delete_row(txn, info, old)?;
+        write_row(txn, info, &row, &new_key_vals)?;
+        Ok(Some(row))
+    }
+
+    /// Plans and runs the scan that selects target rows.
+    fn target_rows(
+        &mut self,
+        txn: &Transaction,
+        info: &Arc<TableInfo>,
+        alias: &str,
+        selection: Option<&ast::Expr>,
+    ) -> Result<Vec<Row>> {
+        let plan = {
+            let mut p = self.planner();
+            p.plan_table_scan(info.clone(), alias, selection)?
+        };
+        self.exec(txn).run(&plan, None)
+    }
+
+    fn update(
+        &mut self,
+        txn: &mut Transaction,
+        up: &ast::Update,
+    ) -> Result<(u64, Option<Returning>)> {
+        if up.from.is_some() {
+            return Err(Error::Unsupported("UPDATE ... FROM".into()));
+        }
+        if !up.table.joins.is_empty() {
+            return Err(Error::Unsupported("UPDATE with joins".into()));
+        }
+        let ast::TableFactor::Table { name, alias, .. } = &up.table.relation else {
+            return Err(Error::Unsupported("UPDATE of a derived table".into()));
+        };
+        let info = self.table(name)?;
+        let alias = alias
+            .as_ref()
+            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        let targets = self.assignment_targets(&info, &up.assignments)?;
+        let assigns: Vec<(usize, Expr)> = {
+            let scope = super::planner::table_scope(&info, &alias);
+            let mut p = self.planner();
+            p.push_scope(scope);
+            let r = targets
+                .iter()
+                .map(|(c, e)| Ok((*c, p.bind(e)?)))
+                .collect::<Result<Vec<_>>>();
+            p.pop_scope();
+            r?
+        };
+        let rows = self.target_rows(txn, &info, &alias, up.selection.as_ref())?;
+        let mut pairs = Vec::with_capacity(rows.len());
+        {
+            let exec = self.exec(txn);
+            for old in rows {
+                let f = Frame::root(&old);
+                let mut new = old.clone();
+                for (c, e) in &assigns {
+                    new[*c] = exec.eval(e, &f)?;
+                }
+                pairs.push((old, new));
+            }
+        }
+        let bound = self.bind(&info)?;
+        let mut returning = self.returning(&info, &up.returning)?;
+        let conflict = conflict_of(&up.or);
+        let mut changes = 0;
+        for (old, new) in pairs {
+            // An earlier REPLACE in this statement may have removed the row.
+            let key = info.def.row_key(&row_key_values(&info.def, &old));
+            let Some(current) = try_load_row(txn, &info, &key)? else {
+                continue;
+            };
+            if let Some(row) = self.update_row(txn, &bound, &current, new, conflict)? {
+                changes += 1;
+                self.push_returning(&mut returning, txn, &row)?;
+            }
+        }
+        Ok((changes, returning))
+    }
+
+    fn delete(
+        &mut self,
+        txn: &mut Transaction,
+        del: &ast::Delete,
+    ) -> Result<(u64, Option<Returning>)> {
+        let from = match &del.from {
+            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+        };
+        if from.len() != 1 || !from[0].joins.is_empty() || del.using.is_some() {
+            return Err(Error::Unsupported("DELETE from several tables".into()));
+        }
+        let ast::TableFactor::Table { name, alias, .. } = &from[0].relation else {
+            return Err(Error::Unsupported("DELETE from a derived table".into()));
+        };
+        let info = self.table(name)?;
+        let alias = alias
+            .as_ref()
+            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        let rows = self.target_rows(txn, &info, &alias, del.selection.as_ref())?;
+        let mut returning = self.returning(&info, &del.returning)?;
+        let mut changes = 0;
+        for old in rows {
+            self.check_fk_parent(txn, &info, &old, None)?;
+            delete_row(txn, &info, &old)?;
+            changes += 1;
+            self.push_returning(&mut returning, txn, &old)?;
+        }
+        Ok((changes, returning))
+    }
+}
+
+fn parent_col_name(t: &TableInfo, c: usize) -> String {
+    t.def
+        .columns
+        .get(c)
+        .map_or_else(|| "rowid".to_string(), |col| col.name.clone())
+}
+
+/// Rows of `t` whose columns `cols` equal `vals` (at most `limit`).
+fn rows_matching(
+    txn: &Transaction,
+    ctx: &DmlContext<'_, '_>,
+    t: &TableInfo,
+    cols: &[usize],
+    vals: &[Value],
+    limit: usize,
+) -> Result<Vec<Row>> {
+    let def = &t.def;
+    let ncols = def.columns.len();
+    let exec = ctx.exec(txn);
+    let vals: Vec<Value> = cols
+        .iter()
+        .zip(vals)
+        .map(|(&c, v)| {
+            let aff = def
+                .columns
+                .get(c)
+                .map_or(Affinity::Integer, |col| col.affinity);
+            v.clone().apply_affinity(aff)
+        })
+        .collect();
+    // The table's own key.
+    let is_key = if def.has_rowid() {
+        cols.len() == 1 && (cols[0] == ncols || def.rowid_column == Some(cols[0]))
+    } else {
+        cols == def.primary_key.as_slice()
+    };
+    if is_key {
+        let key = def.row_key(&vals);
+        return Ok(match txn.get(&key)? {
+            Some(v) => vec![exec.decode_row(t, &key, &v)?],
+            None => Vec::new(),
+        });
+    }
+    let matches = |row: &Row| cols.iter().zip(&vals).all(|(&c, v)| row[c].same_as(v));
+    let mut out = Vec::new();
+    // An index whose leading columns are exactly `cols`.
+    if let Some(ix) = t.indexes.iter().find(|ix| {
+        ix.columns.len() >= cols.len() && ix.columns.iter().zip(cols).all(|(ic, &c)| ic.column == c)
+    }) {
+        let mut prefix = codec::index_prefix(ix.id);
+        for (ic, v) in ix.columns.iter().zip(&vals) {
+            codec::encode_key_value(v, ic.desc, &mut prefix);
+        }
+        for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
+            let (k, _) = kv?;
+            let mut pos = 5;
+            for c in &ix.columns {
+                codec::decode_key_value(&k, &mut pos, c.desc)?;
+            }
+            let mut rk = codec::table_prefix(def.id);
+            rk.extend_from_slice(&k[pos..]);
+            if let Some(v) = txn.get(&rk)? {
+                let row = exec.decode_row(t, &rk, &v)?;
+                if matches(&row) {
+                    out.push(row);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        return Ok(out);
+    }
+    for kv in txn.scan(
+        prefix_range(&codec::table_prefix(def.id)),
+        Direction::Forward,
+    ) {
+        let (k, v) = kv?;
+        let row = exec.decode_row(t, &k, &v)?;
+        if matches(&row) {
+            out.push(row);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Row> {
+    try_load_row(txn, info, key)?.ok_or_else(|| Error::corruption("conflicting row vanished"))
+}
+
+fn try_load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Option<Row>> {
+    let env = NoEnv;
+    let exec = Executor::new(None, &[], &env);
+    match txn.get(key)? {
+        Some(v) => Ok(Some(exec.decode_row(info, key, &v)?)),
+        None => Ok(None),
+    }
+}
+
+/// Uniqueness conflicts of `row` (primary key, then unique indexes), excluding the row
+/// stored under `exclude`. Each names the constraint and the conflicting row's key.
+fn find_conflicts(
+    txn: &Transaction,
+    info: &TableInfo,
+    row: &[Value],
+    key_vals: &[Value],
+    exclude: Option<&[u8]>,
+) -> Result<Vec<ConflictHit>> {
+    let def = &info.def;
+    let mut out = Vec::new();
+    let key = def.row_key(key_vals);
+    if exclude != Some(key.as_slice()) && txn.get(&key)?.is_some() {
+        let cols = if def.has_rowid() {
+            def.rowid_column
+                .map_or_else(|| "rowid".to_string(), |c| def.columns[c].name.clone())
+        } else {
+            def.primary_key
+                .iter()
+                .map(|&c| def.columns[c].name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(((ConstraintKind::PrimaryKey, cols), key));
+    }
+    for ix in info.indexes.iter().filter(|i| i.unique) {
+        if ix.columns.iter().any(|c| row[c.column].is_null()) {
+            continue;
+        }
+        let mut prefix = codec::index_prefix(ix.id);
+        for c in &ix.columns {
+            codec::encode_key_value(&row[c.column], c.desc, &mut prefix);
+        }
+        for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
+            let (k, _) = kv?;
+            let mut rk = codec::table_prefix(def.id);
+            rk.extend_from_slice(&k[prefix.len()..]);
+            if exclude == Some(rk.as_slice()) || out.iter().any(|(_, k)| *k == rk) {
+                continue;
+            }
+            let cols = ix
+                .columns
+                .iter()
+                .map(|c| def.columns[c.column].name.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(((ConstraintKind::Unique, cols), rk));
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn write_row(
+    txn: &mut Transaction,
+    info: &TableInfo,
+    row: &[Value],
+    key_vals: &[Value],
+) -> Result<()> {
+    let def = &info.def;
+    txn.put(
+        def.row_key(key_vals),
+        codec::encode_row(&row[..def.columns.len()]),
+    )?;
+    for ix in &info.indexes {
+        txn.put(index_entry_key(ix, row, key_vals), Vec::new())?;
+    }
+    Ok(())
+}
+
+fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<()> {
+    let def = &info.def;
+    let key_vals = row_key_values(def, row);
+    txn.delete(def.row_key(&key_vals))?;
+    for ix in &info.indexes {
+        txn.delete(index_entry_key(ix, row, &key_vals))?;
+    }
+    Ok(())
+}
+
+/// Hands out rowids: one past the largest in use (or ever used, with AUTOINCREMENT).
+#[derive(Default)]
+struct RowidAllocator {
+    next: HashMap<u32, i64>,
+    high_water: HashMap<u32, i64>,
+}
+
+fn seq_key(id: u32) -> Vec<u8> {
+    let mut k = b"seq/".to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+impl RowidAllocator {
+    fn current_max(txn: &Transaction, info: &TableInfo) -> Result<i64> {
+        let prefix = codec::table_prefix(info.def.id);
+        let mut max = 0;
+        if let Some(kv) = txn.scan(prefix_range(&prefix), Direction::Reverse).next() {
+            let (k, _) = kv?;
+            let mut pos = 5;
+            max = codec::decode_key_value(&k, &mut pos, false)?.as_i64();
+        }
+        if info.def.autoincrement {
+            if let Some(v) = txn.get_meta(&seq_key(info.def.id))? {
+                let seq = i64::from_be_bytes(
+                    v.as_slice()
+                        .try_into()
+                        .map_err(|_| Error::corruption("sequence has wrong length"))?,
+                );
+                max = max.max(seq);
+            }
+        }
+        Ok(max)
+    }
+
+    fn next(&mut self, txn: &Transaction, info: &TableInfo) -> Result<i64> {
+        let id = info.def.id;
+        let cur = match self.next.get(&id) {
+            Some(&n) => n,
+            None => Self::current_max(txn, info)?,
+        };
+        let n = cur.checked_add(1).ok_or_else(|| {
+            Error::LimitExceeded(format!("table {} has no rowids left", info.def.name))
+        })?;
+        self.next.insert(id, n);
+        self.high_water.insert(id, n);
+        Ok(n)
+    }
+
+    fn saw(&mut self, txn: &Transaction, info: &TableInfo, rowid: i64) -> Result<()> {
+        let id = info.def.id;
+        let cur = match self.next.get(&id) {
+            Some(&n) => n,
+            None => Self::current_max(txn, info)?,
+        };
+        self.next.insert(id, cur.max(rowid));
+        let hw = self.high_water.entry(id).or_insert(rowid);
+        *hw = (*hw).max(rowid);
+        Ok(())
+    }
+
+    fn persist(&self, txn: &mut Transaction, info: &TableInfo) -> Result<()> {
+        if !info.def.autoincrement {
+            return Ok(());
+        }
+        if let Some(&hw) = self.high_water.get(&info.def.id) {
+            let old = Self::current_max(txn, info)?;
+            if hw > old || txn.get_meta(&seq_key(info.def.id))?.is_none() {
+                txn.put_meta(seq_key(info.def.id), hw.max(old).to_be_bytes().to_vec())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Scope for binding expressions over a table's rows (re-exported for DDL validation).
+pub fn scope_for(info: &TableInfo) -> Scope {
+    super::planner::table_scope(info, &info.def.name)
+}

@@ -1,0 +1,429 @@
+//! Scalar expression semantics: arithmetic, comparison, LIKE/GLOB and CAST as SQLite has them.
+
+use super::plan::{BinOp, CmpOp};
+use super::value::{format_real, text_to_number, Affinity, Value};
+use crate::error::{Error, Result};
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+
+/// Applies an arithmetic or string operator.
+pub fn binary(op: BinOp, a: Value, b: Value) -> Result<Value> {
+    if a.is_null() || b.is_null() {
+        return Ok(Value::Null);
+    }
+    if op == BinOp::Concat {
+        let mut s = a.to_text().unwrap_or_default();
+        s.push_str(&b.to_text().unwrap_or_default());
+        return Ok(Value::Text(s));
+    }
+    if matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::Shl | BinOp::Shr) {
+        let (x, y) = (a.as_i64(), b.as_i64());
+        return Ok(Value::Integer(match op {
+            BinOp::BitAnd => x & y,
+            BinOp::BitOr => x | y,
+            BinOp::Shl => shift(x, y),
+            _ => shift(x, y.saturating_neg()),
+        }));
+    }
+    let (a, b) = (a.to_number(), b.to_number());
+    match (&a, &b) {
+        (Value::Integer(x), Value::Integer(y)) => Ok(int_op(op, *x, *y)),
+        (Value::Decimal(_), Value::Real(_)) | (Value::Real(_), Value::Decimal(_)) => {
+            Ok(real_op(op, a.as_f64(), b.as_f64()))
+        }
+        (Value::Decimal(_), _) | (_, Value::Decimal(_)) => decimal_op(op, &a, &b),
+        _ => Ok(real_op(op, a.as_f64(), b.as_f64())),
+    }
+}
+
+fn shift(x: i64, by: i64) -> i64 {
+    if by >= 64 {
+        0
+    } else if by >= 0 {
+        x.wrapping_shl(by as u32)
+    } else if by <= -64 {
+        if x < 0 {
+            -1
+        } else {
+            0
+        }
+    } else {
+        x >> (-by)
+    }
+}
+
+fn int_op(op: BinOp, x: i64, y: i64) -> Value {
+    let overflow = || real_op(op, x as f64, y as f64);
+    match op {
+        BinOp::Add => x.checked_add(y).map_or_else(overflow, Value::Integer),
+        BinOp::Sub => x.checked_sub(y).map_or_else(overflow, Value::Integer),
+        BinOp::Mul => x.checked_mul(y).map_or_else(overflow, Value::Integer),
+        BinOp::Div => {
+            if y == 0 {
+                Value::Null
+            } else {
+                x.checked_div(y).map_or_else(overflow, Value::Integer)
+            }
+        }
+        BinOp::Mod => {
+            if y == 0 {
+                Value::Null
+            } else {
+                Value::Integer(x.checked_rem(y).unwrap_or(0))
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+fn real_op(op: BinOp, x: f64, y: f64) -> Value {
+    let r = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => {
+            if y == 0.0 {
+                return Value::Null;
+            }
+            x / y
+        }
+        BinOp::Mod => {
+            // SQLite computes % on integers, then returns a real if an operand was real.
+            let (xi, yi) = (x as i64, y as i64);
+            if yi == 0 {
+                return Value::Null;
+            }
+            (xi.checked_rem(yi).unwrap_or(0)) as f64
+        }
+        _ => return Value::Null,
+    };
+    if r.is_nan() {
+        Value::Null
+    } else {
+        Value::Real(r)
+    }
+}
+
+fn to_decimal(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Decimal(d) => Some(*d),
+        Value::Integer(i) => Some(Decimal::from(*i)),
+        Value::Real(r) => Decimal::from_f64(*r),
+        _ => None,
+    }
+}
+
+fn decimal_op(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
+    let (Some(x), Some(y)) = (to_decimal(a), to_decimal(b)) else {
+        return Ok(real_op(op, a.as_f64(), b.as_f64()));
+    };
+    let r = match op {
+        BinOp::Add => x.checked_add(y),
+        BinOp::Sub => x.checked_sub(y),
+        BinOp::Mul => x.checked_mul(y),
+        BinOp::Div => {
+            if y.is_zero() {
+                return Ok(Value::Null);
+            }
+            x.checked_div(y)
+        }
+        BinOp::Mod => {
+            if y.is_zero() {
+                return Ok(Value::Null);
+            }
+            x.checked_rem(y)
+        }
+        _ => None,
+    };
+    match r {
+        Some(d) => Ok(Value::Decimal(d)),
+        // Beyond 28 digits: fall back to floating point rather than fail a report.
+        None => Ok(real_op(
+            op,
+            x.to_f64().unwrap_or(0.0),
+            y.to_f64().unwrap_or(0.0),
+        )),
+    }
+}
+
+/// Compares after applying comparison affinities; `None` when either side is NULL.
+pub fn compare(
+    op: CmpOp,
+    a: Value,
+    b: Value,
+    left_aff: Option<Affinity>,
+    right_aff: Option<Affinity>,
+) -> Option<bool> {
+    if a.is_null() || b.is_null() {
+        return None;
+    }
+    let a = match left_aff {
+        Some(af) => a.apply_affinity(af),
+        None => a,
+    };
+    let b = match right_aff {
+        Some(af) => b.apply_affinity(af),
+        None => b,
+    };
+    let ord = a.total_cmp(&b);
+    Some(match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    })
+}
+
+/// Truth value to SQL integer / NULL.
+pub fn bool_value(b: Option<bool>) -> Value {
+    match b {
+        None => Value::Null,
+        Some(b) => Value::Integer(i64::from(b)),
+    }
+}
+
+/// CAST(v AS <affinity>).
+pub fn cast(v: Value, to: Affinity) -> Value {
+    if v.is_null() {
+        return v;
+    }
+    match to {
+        Affinity::Integer => match v {
+            Value::Integer(_) => v,
+            Value::Real(r) => Value::Integer(Value::Real(r).as_i64()),
+            Value::Decimal(_) => Value::Integer(v.as_i64()),
+            other => match text_to_number(&other.to_text().unwrap_or_default()) {
+                Value::Real(r) => Value::Integer(Value::Real(r).as_i64()),
+                n => n,
+            },
+        },
+        Affinity::Real => Value::Real(v.as_f64()),
+        Affinity::Text => Value::Text(v.to_text().unwrap_or_default()),
+        Affinity::Blob => match v {
+            Value::Blob(_) => v,
+            other => Value::Blob(other.to_text().unwrap_or_default().into_bytes()),
+        },
+        Affinity::Numeric => match v {
+            Value::Integer(_) | Value::Decimal(_) => v,
+            Value::Real(r) => {
+                if r.fract() == 0.0 && r.abs() < 9.2e18 {
+                    Value::Integer(r as i64)
+                } else {
+                    v
+                }
+            }
+            other => match text_to_number(&other.to_text().unwrap_or_default()) {
+                Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+                n => n,
+            },
+        },
+        Affinity::Decimal(scale) => {
+            let n = match v {
+                Value::Text(ref t) => t.trim().parse::<Decimal>().ok().map(Value::Decimal),
+                _ => None,
+            }
+            .unwrap_or_else(|| cast(v, Affinity::Numeric));
+            n.apply_affinity(Affinity::Decimal(scale))
+        }
+    }
+}
+
+/// SQL LIKE (ASCII case-insensitive) or GLOB (case-sensitive) matching.
+pub fn like(text: &str, pattern: &str, escape: Option<char>, glob: bool) -> bool {
+    let t: Vec<char> = text.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    if glob {
+        glob_match(&t, &p)
+    } else {
+        like_match(&t, &p, escape)
+    }
+}
+
+fn eq_ci(a: char, b: char) -> bool {
+    a == b || (a.is_ascii() && b.is_ascii() && a.eq_ignore_ascii_case(&b))
+}
+
+fn like_match(t: &[char], p: &[char], esc: Option<char>) -> bool {
+    // Iterative matcher with backtracking on the last '%'.
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() {
+            let c = p[pi];
+            if Some(c) == esc && pi + 1 < p.len() {
+                if eq_ci(p[pi + 1], t[ti]) {
+                    ti += 1;
+                    pi += 2;
+                    continue;
+                }
+            } else if c == '%' {
+                star = Some((pi, ti));
+                pi += 1;
+                continue;
+            } else if c == '_' || eq_ci(c, t[ti]) {
+                ti += 1;
+                pi += 1;
+                continue;
+            }
+        }
+        match star {
+            Some((sp, st)) => {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == '%' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+fn glob_class(p: &[char], mut i: usize, c: char) -> Option<(bool, usize)> {
+    // p[i] == '['; returns (matched, index after ']').
+    i += 1;
+    let negate = p.get(i) == Some(&'^');
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() && (p[i] != ']' || first) {
+        first = false;
+        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+            if p[i] <= c && c <= p[i + 2] {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if p[i] == c {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    if i >= p.len() {
+        return None;
+    }
+    Some((matched != negate, i + 1))
+}
+
+fn glob_match(t: &[char], p: &[char]) -> bool {
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi, ti));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    ti += 1;
+                    pi += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((true, next)) = glob_class(p, pi, t[ti]) {
+                        ti += 1;
+                        pi = next;
+                        continue;
+                    }
+                }
+                c if c == t[ti] => {
+                    ti += 1;
+                    pi += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((sp, st)) => {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Checks LIKE's ESCAPE argument.
+pub fn escape_char(v: &Value) -> Result<Option<char>> {
+    match v {
+        Value::Null => Ok(None),
+        v => {
+            let s = v.to_text().unwrap_or_default();
+            let mut it = s.chars();
+            match (it.next(), it.next()) {
+                (Some(c), None) => Ok(Some(c)),
+                _ => Err(Error::invalid(
+                    "ESCAPE expression must be a single character",
+                )),
+            }
+        }
+    }
+}
+
+/// Formats a real result of AVG and similar the way the engine prints reals.
+pub fn real_text(r: f64) -> String {
+    format_real(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_follows_sqlite() {
+        assert_eq!(
+            binary(BinOp::Div, 7.into(), 2.into()).unwrap(),
+            Value::Integer(3)
+        );
+        assert_eq!(binary(BinOp::Div, 7.into(), 0.into()).unwrap(), Value::Null);
+        assert_eq!(
+            binary(BinOp::Add, i64::MAX.into(), 1.into()).unwrap(),
+            Value::Real(9.223372036854776e18)
+        );
+        assert_eq!(
+            binary(BinOp::Add, "3".into(), 4.into()).unwrap(),
+            Value::Integer(7)
+        );
+        assert_eq!(
+            binary(BinOp::Mod, Value::Real(5.5), 2.into()).unwrap(),
+            Value::Real(1.0)
+        );
+        let d = |s: &str| Value::Decimal(s.parse().unwrap());
+        assert_eq!(binary(BinOp::Add, d("0.10"), d("0.20")).unwrap(), d("0.30"));
+    }
+
+    #[test]
+    fn like_and_glob() {
+        assert!(like("Hello", "h%O", None, false));
+        assert!(like("a_c", "a\\_c", Some('\\'), false));
+        assert!(!like("abc", "a\\_c", Some('\\'), false));
+        assert!(like("abc", "a?c", None, true));
+        assert!(!like("ABC", "a*", None, true));
+        assert!(like("b", "[a-c]", None, true));
+        assert!(like("x", "[^a-c]", None, true));
+    }
+
+    #[test]
+    fn casts() {
+        assert_eq!(cast("12abc".into(), Affinity::Integer), Value::Integer(12));
+        assert_eq!(cast(Value::Real(3.7), Affinity::Integer), Value::Integer(3));
+        assert_eq!(cast("abc".into(), Affinity::Real), Value::Real(0.0));
+        assert_eq!(cast(Value::Integer(5), Affinity::Text), Value::from("5"));
+    }
+}

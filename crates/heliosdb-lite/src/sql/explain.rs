@@ -1,0 +1,159 @@
+//! EXPLAIN: a readable description of a plan, one line per operator.
+
+use super::plan::{Access, Expr, JoinKind, Plan, ScanNode, SetOp, Source};
+use crate::mvcc::Snapshot;
+
+fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
+    let name = if n.alias.eq_ignore_ascii_case(&n.table.def.name) {
+        n.table.def.name.clone()
+    } else {
+        format!("{} AS {}", n.table.def.name, n.alias)
+    };
+    let when = match n.source {
+        Source::Current => String::new(),
+        Source::Snapshot(i) => snapshots
+            .get(i)
+            .map_or_else(String::new, |s| format!(" AS OF SCN {}", s.scn())),
+    };
+    let access = match &n.access {
+        Access::Full => format!("SCAN {name}{when}"),
+        Access::Key {
+            index,
+            eq,
+            in_list,
+            lower,
+            upper,
+        } => {
+            let (what, cols): (String, Vec<String>) = match index {
+                None => {
+                    let def = &n.table.def;
+                    let cols = if def.has_rowid() {
+                        vec![def
+                            .rowid_column
+                            .map_or_else(|| "rowid".to_string(), |c| def.columns[c].name.clone())]
+                    } else {
+                        def.primary_key
+                            .iter()
+                            .map(|&c| def.columns[c].name.clone())
+                            .collect()
+                    };
+                    ("PRIMARY KEY".into(), cols)
+                }
+                Some(ix) => (
+                    format!("INDEX {}", ix.name),
+                    ix.columns
+                        .iter()
+                        .map(|c| n.table.def.columns[c.column].name.clone())
+                        .collect(),
+                ),
+            };
+            let mut terms: Vec<String> = cols
+                .iter()
+                .take(eq.len())
+                .map(|c| format!("{c}=?"))
+                .collect();
+            if let Some(next) = cols.get(eq.len()) {
+                if in_list.is_some() {
+                    terms.push(format!("{next} IN (...)"));
+                }
+                if lower.is_some() {
+                    terms.push(format!("{next}>?"));
+                }
+                if upper.is_some() {
+                    terms.push(format!("{next}<?"));
+                }
+            }
+            format!("SEARCH {name}{when} USING {what} ({})", terms.join(" AND "))
+        }
+    };
+    if n.filter.is_some() {
+        format!("{access} WITH FILTER")
+    } else {
+        access
+    }
+}
+
+fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
+    let pad = "  ".repeat(depth);
+    let mut line = |s: String| out.push(format!("{pad}{s}"));
+    match p {
+        Plan::Scan(n) => line(scan_line(n, snaps)),
+        Plan::Values(rows) => line(format!("VALUES ({} rows)", rows.len())),
+        Plan::Filter(i, _) => {
+            line("FILTER".into());
+            walk(i, depth + 1, snaps, out);
+        }
+        Plan::Project(i, es) => {
+            if es.iter().enumerate().all(|(k, e)| *e == Expr::Column(k)) {
+                walk(i, depth, snaps, out);
+            } else {
+                line(format!("PROJECT {} columns", es.len()));
+                walk(i, depth + 1, snaps, out);
+            }
+        }
+        Plan::Join {
+            left, right, kind, ..
+        } => {
+            line(format!(
+                "{} JOIN (nested loop)",
+                if *kind == JoinKind::Left {
+                    "LEFT"
+                } else {
+                    "INNER"
+                }
+            ));
+            walk(left, depth + 1, snaps, out);
+            walk(right, depth + 1, snaps, out);
+        }
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggregates,
+        } => {
+            line(format!(
+                "AGGREGATE {} groups keys, {} aggregates",
+                group_by.len(),
+                aggregates.len()
+            ));
+            walk(input, depth + 1, snaps, out);
+        }
+        Plan::Sort(i, keys) => {
+            line(format!("SORT by {} keys", keys.len()));
+            walk(i, depth + 1, snaps, out);
+        }
+        Plan::Limit { input, .. } => {
+            line("LIMIT".into());
+            walk(input, depth + 1, snaps, out);
+        }
+        Plan::Distinct(i) => {
+            line("DISTINCT".into());
+            walk(i, depth + 1, snaps, out);
+        }
+        Plan::SetOperation {
+            op,
+            all,
+            left,
+            right,
+        } => {
+            let name = match op {
+                SetOp::Union => "UNION",
+                SetOp::Intersect => "INTERSECT",
+                SetOp::Except => "EXCEPT",
+            };
+            line(format!("{name}{}", if *all { " ALL" } else { "" }));
+            walk(left, depth + 1, snaps, out);
+            walk(right, depth + 1, snaps, out);
+        }
+        Plan::Materialize { input, .. } => {
+            line("MATERIALIZE".into());
+            walk(input, depth + 1, snaps, out);
+        }
+    }
+}
+
+/// Describes a plan.
+pub fn explain(plan: &Plan, snapshots: &[Snapshot]) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(plan, 0, snapshots, &mut out);
+    out
+}

@@ -1,0 +1,190 @@
+//! Access-path selection: which key or index range a table scan uses for its conjuncts.
+//!
+//! A conjunct `column op value` (or `column IN (values)`), where the value does not depend on
+//! the scanned row, can bound a key. For the table's own key and each index, the longest run
+//! of equalities on leading key columns is taken, then an IN list or a range on the next
+//! column. Point lookups on a complete unique key win, then longer equality runs. The scan
+//! still applies every conjunct as a filter, so a key range only has to contain the answer.
+
+use super::super::catalog::TableInfo;
+use super::super::plan::{Access, CmpOp, Expr, KeyBound};
+use std::sync::Arc;
+
+enum Cond {
+    Cmp(CmpOp, Expr),
+    In(Vec<Expr>),
+}
+
+struct KeyCond {
+    column: usize,
+    cond: Cond,
+}
+
+/// Normalises column references: for rowid tables, the rowid pseudo-column and the
+/// INTEGER PRIMARY KEY column are the same key column (`ncols`).
+fn key_column(info: &TableInfo, c: usize) -> usize {
+    let ncols = info.def.columns.len();
+    if info.def.has_rowid() && (c == ncols || info.def.rowid_column == Some(c)) {
+        ncols
+    } else {
+        c
+    }
+}
+
+fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
+    let mut out = Vec::new();
+    for c in conjuncts {
+        match c {
+            Expr::Compare {
+                op,
+                left,
+                right,
+                left_aff,
+                right_aff,
+            } if *op != CmpOp::Ne => {
+                if let (Expr::Column(col), None) = (&**left, left_aff) {
+                    if right.is_row_independent() {
+                        out.push(KeyCond {
+                            column: key_column(info, *col),
+                            cond: Cond::Cmp(*op, (**right).clone()),
+                        });
+                        continue;
+                    }
+                }
+                if let (Expr::Column(col), None) = (&**right, right_aff) {
+                    if left.is_row_independent() {
+                        out.push(KeyCond {
+                            column: key_column(info, *col),
+                            cond: Cond::Cmp(op.flip(), (**left).clone()),
+                        });
+                    }
+                }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+                ..
+            } => {
+                if let Expr::Column(col) = &**expr {
+                    if list.iter().all(Expr::is_row_independent) {
+                        out.push(KeyCond {
+                            column: key_column(info, *col),
+                            cond: Cond::In(list.clone()),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+struct Candidate {
+    access: Access,
+    score: u32,
+}
+
+fn candidate(
+    columns: &[usize],
+    unique: bool,
+    conds: &[KeyCond],
+    index: Option<Arc<super::super::catalog::IndexDef>>,
+) -> Option<Candidate> {
+    let mut eq = Vec::new();
+    for &col in columns {
+        let e = conds.iter().find_map(|k| match &k.cond {
+            Cond::Cmp(CmpOp::Eq, v) if k.column == col => Some(v.clone()),
+            _ => None,
+        });
+        match e {
+            Some(v) => eq.push(v),
+            None => break,
+        }
+    }
+    let mut in_list = None;
+    let mut lower = None;
+    let mut upper = None;
+    if let Some(&next) = columns.get(eq.len()) {
+        in_list = conds.iter().find_map(|k| match &k.cond {
+            Cond::In(list) if k.column == next => Some(list.clone()),
+            _ => None,
+        });
+        if in_list.is_none() {
+            for k in conds.iter().filter(|k| k.column == next) {
+                if let Cond::Cmp(op, v) = &k.cond {
+                    let b = |inclusive| {
+                        Some(KeyBound {
+                            value: v.clone(),
+                            inclusive,
+                        })
+                    };
+                    match op {
+                        CmpOp::Gt if lower.is_none() => lower = b(false),
+                        CmpOp::Ge if lower.is_none() => lower = b(true),
+                        CmpOp::Lt if upper.is_none() => upper = b(false),
+                        CmpOp::Le if upper.is_none() => upper = b(true),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let complete = eq.len() == columns.len();
+    let score = if complete && unique {
+        1000
+    } else if complete && in_list.is_none() {
+        100 + eq.len() as u32 * 10
+    } else {
+        eq.len() as u32 * 10
+            + if in_list.is_some() { 8 } else { 0 }
+            + if lower.is_some() || upper.is_some() {
+                4
+            } else {
+                0
+            }
+    };
+    if score == 0 {
+        return None;
+    }
+    Some(Candidate {
+        access: Access::Key {
+            index,
+            eq,
+            in_list,
+            lower,
+            upper,
+        },
+        score,
+    })
+}
+
+/// Picks the access path for a scan of `info` filtered by `conjuncts`.
+pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
+    let conds = key_conditions(info, conjuncts);
+    if conds.is_empty() {
+        return Access::Full;
+    }
+    let ncols = info.def.columns.len();
+    let pk_cols: Vec<usize> = if info.def.has_rowid() {
+        vec![ncols]
+    } else {
+        info.def.primary_key.clone()
+    };
+    let mut best = candidate(&pk_cols, true, &conds, None);
+    for ix in &info.indexes {
+        let cols: Vec<usize> = ix
+            .columns
+            .iter()
+            .map(|c| key_column(info, c.column))
+            .collect();
+        if let Some(c) = candidate(&cols, ix.unique, &conds, Some(ix.clone())) {
+            // The table's own key needs no second lookup, so it wins ties.
+            if best.as_ref().is_none_or(|b| c.score > b.score) {
+                best = Some(c);
+            }
+        }
+    }
+    best.map_or(Access::Full, |c| c.access)
+}

@@ -1,0 +1,640 @@
+//! Binding expressions: names to column positions, literals to values, calls to functions.
+
+use super::super::functions::ScalarFn;
+use super::super::plan::{AggFn, BinOp, CmpOp, Expr, SubPlan};
+use super::super::value::{Affinity, Value};
+use super::Planner;
+use crate::error::{Error, Result};
+use sqlparser::ast::{
+    self, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments,
+    UnaryOperator,
+};
+
+/// Affinity an expression carries into comparisons (SQLite: columns and CASTs only).
+pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
+    match e {
+        Expr::Column(i) => p.scopes.last()?.columns.get(*i)?.affinity,
+        Expr::Outer { depth, index } => {
+            let n = p.scopes.len();
+            p.scopes
+                .get(n.checked_sub(1 + depth)?)?
+                .columns
+                .get(*index)?
+                .affinity
+        }
+        Expr::Cast(_, a) => Some(*a),
+        _ => None,
+    }
+}
+
+/// The affinities to apply to each side of a comparison, by SQLite's rules.
+pub(super) fn comparison_affinities(
+    l: Option<Affinity>,
+    r: Option<Affinity>,
+) -> (Option<Affinity>, Option<Affinity>) {
+    let numeric = |a: Option<Affinity>| a.is_some_and(|a| a.is_numeric());
+    let texty = |a: Option<Affinity>| matches!(a, Some(Affinity::Text));
+    let none = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob));
+    if numeric(l) && !numeric(r) {
+        (None, Some(Affinity::Numeric))
+    } else if numeric(r) && !numeric(l) {
+        (Some(Affinity::Numeric), None)
+    } else if texty(l) && none(r) {
+        (None, Some(Affinity::Text))
+    } else if texty(r) && none(l) {
+        (Some(Affinity::Text), None)
+    } else {
+        (None, None)
+    }
+}
+
+/// Parses a numeric literal as SQLite does: integer if it fits, else real.
+pub(super) fn number_literal(s: &str) -> Result<Value> {
+    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    if let Ok(i) = clean.parse::<i64>() {
+        return Ok(Value::Integer(i));
+    }
+    clean
+        .parse::<f64>()
+        .map(Value::Real)
+        .map_err(|_| Error::invalid(format!("invalid number literal {s}")))
+}
+
+fn hex_blob(s: &str) -> Result<Value> {
+    if s.len() % 2 != 0 || !s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::invalid(format!("malformed blob literal x'{s}'")));
+    }
+    Ok(Value::Blob(
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0))
+            .collect(),
+    ))
+}
+
+/// The affinity a CAST target type gives.
+pub(super) fn cast_affinity(t: &ast::DataType) -> Affinity {
+    let name = t.to_string();
+    match Affinity::from_type_name(&name) {
+        // CAST(x AS NUMERIC) keeps SQLite's NUMERIC semantics, not exact decimals, unless a
+        // DECIMAL type is named.
+        Affinity::Blob if name.trim().is_empty() => Affinity::Blob,
+        a => a,
+    }
+}
+
+fn interval_text(iv: &ast::Interval, negate: bool) -> Result<String> {
+    let v = match iv.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::Number(s, _) => s.clone(),
+            other => {
+                return Err(Error::invalid(format!(
+                    "unsupported INTERVAL value {other}"
+                )))
+            }
+        },
+        other => {
+            return Err(Error::invalid(format!(
+                "unsupported INTERVAL value {other}"
+            )))
+        }
+    };
+    let text = match &iv.leading_field {
+        Some(f) => format!("{v} {f}"),
+        None => v,
+    };
+    let text = text.trim().to_string();
+    Ok(if negate {
+        match text.strip_prefix('-') {
+            Some(rest) => format!("+{rest}"),
+            None => format!("-{}", text.trim_start_matches('+')),
+        }
+    } else {
+        text
+    })
+}
+
+impl Planner<'_> {
+    fn resolve_column(&mut self, table: Option<&str>, name: &str) -> Result<Option<Expr>> {
+        let n = self.scopes.len();
+        for level in (0..n).rev() {
+            let scope = &self.scopes[level];
+            let mut found = None;
+            for (i, c) in scope.columns.iter().enumerate() {
+                let name_ok = c.name.eq_ignore_ascii_case(name);
+                let table_ok = match table {
+                    Some(t) => c
+                        .table
+                        .as_deref()
+                        .is_some_and(|ct| ct.eq_ignore_ascii_case(t)),
+                    None => !c.hidden,
+                };
+                if name_ok && table_ok {
+                    if found.is_some() && table.is_none() {
+                        return Err(Error::invalid(format!("ambiguous column name: {name}")));
+                    }
+                    if found.is_none() {
+                        found = Some(i);
+                    }
+                }
+            }
+            // Hidden columns (rowid) still match unqualified names when nothing else does.
+            if found.is_none() && table.is_none() {
+                found = scope.columns.iter().position(|c| {
+                    c.hidden && c.table.is_some() && c.name.eq_ignore_ascii_case(name)
+                });
+            }
+            if let Some(i) = found {
+                self.lowest_scope_ref = self.lowest_scope_ref.min(level);
+                let depth = n - 1 - level;
+                return Ok(Some(if depth == 0 {
+                    Expr::Column(i)
+                } else {
+                    Expr::Outer { depth, index: i }
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn param(&self, v: &ast::ValueWithSpan, p: &str) -> Result<Expr> {
+        let idx = if p == "?" {
+            let at = (v.span.start.line, v.span.start.column);
+            *self
+                .param_positions
+                .get(&at)
+                .ok_or_else(|| Error::Parameter(format!("cannot place parameter at {at:?}")))?
+        } else if let Some(n) = p.strip_prefix('?') {
+            n.parse::<usize>()
+                .map_err(|_| Error::Parameter(format!("invalid parameter {p}")))?
+                - 1
+        } else {
+            self.param_names
+                .iter()
+                .position(|x| x.as_deref() == Some(p))
+                .ok_or_else(|| Error::Parameter(format!("unknown parameter {p}")))?
+        };
+        Ok(Expr::Param(idx))
+    }
+
+    fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Expr {
+        let (left_aff, right_aff) =
+            comparison_affinities(affinity_of(self, &l), affinity_of(self, &r));
+        Expr::Compare {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+            left_aff,
+            right_aff,
+        }
+    }
+
+    /// Binds a subquery used inside an expression.
+    fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize)> {
+        let base = self.scopes.len();
+        let saved = std::mem::replace(&mut self.lowest_scope_ref, usize::MAX);
+        let r = self.plan_query(q);
+        let lowest = self.lowest_scope_ref;
+        self.lowest_scope_ref = saved.min(lowest);
+        let (plan, cols) = r?;
+        let id = self.new_id();
+        Ok((
+            SubPlan {
+                id,
+                plan,
+                correlated: lowest < base,
+            },
+            cols.len(),
+        ))
+    }
+
+    pub(super) fn bind_expr(&mut self, e: &ast::Expr) -> Result<Expr> {
+        self.enter()?;
+        let r = self.bind_expr_inner(e);
+        self.leave();
+        r
+    }
+
+    fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as A;
+        Ok(match e {
+            A::Identifier(id) => match self.resolve_column(None, &id.value)? {
+                Some(c) => c,
+                None if id.quote_style == Some('"') => Expr::Literal(Value::Text(id.value.clone())),
+                None => match id.value.to_ascii_uppercase().as_str() {
+                    "CURRENT_TIMESTAMP" => Expr::Function(ScalarFn::Datetime, vec![]),
+                    "CURRENT_DATE" => Expr::Function(ScalarFn::CurrentDate, vec![]),
+                    "CURRENT_TIME" => Expr::Function(ScalarFn::CurrentTime, vec![]),
+                    _ => return Err(Error::NoSuchColumn(id.value.clone())),
+                },
+            },
+            A::CompoundIdentifier(parts) => {
+                let n = parts.len();
+                if n < 2 {
+                    return Err(Error::invalid(format!("invalid name {e}")));
+                }
+                let table = &parts[n - 2].value;
+                let col = &parts[n - 1].value;
+                self.resolve_column(Some(table), col)?
+                    .ok_or_else(|| Error::NoSuchColumn(format!("{table}.{col}")))?
+            }
+            A::Value(v) => match &v.value {
+                ast::Value::Number(s, _) => Expr::Literal(number_literal(s)?),
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                    Expr::Literal(Value::Text(s.clone()))
+                }
+                ast::Value::HexStringLiteral(s) => Expr::Literal(hex_blob(s)?),
+                ast::Value::Boolean(b) => Expr::Literal(Value::Integer(i64::from(*b))),
+                ast::Value::Null => Expr::Literal(Value::Null),
+                ast::Value::Placeholder(p) => self.param(v, p)?,
+                other => return Err(Error::Unsupported(format!("literal {other}"))),
+            },
+            A::Nested(inner) => self.bind_expr(inner)?,
+            A::UnaryOp { op, expr } => {
+                let x = self.bind_expr(expr)?;
+                match op {
+                    UnaryOperator::Not => Expr::Not(Box::new(x)),
+                    UnaryOperator::Minus => match x {
+                        Expr::Literal(Value::Integer(i)) if i != i64::MIN => {
+                            Expr::Literal(Value::Integer(-i))
+                        }
+                        Expr::Literal(Value::Real(r)) => Expr::Literal(Value::Real(-r)),
+                        x => Expr::Neg(Box::new(x)),
+                    },
+                    // Unary plus is a no-op, but it removes column affinity in comparisons.
+                    UnaryOperator::Plus => match x {
+                        Expr::Column(_) | Expr::Outer { .. } => {
+                            Expr::Function(ScalarFn::Likely, vec![x])
+                        }
+                        x => x,
+                    },
+                    UnaryOperator::BitwiseNot => Expr::BitNot(Box::new(x)),
+                    other => return Err(Error::Unsupported(format!("operator {other}"))),
+                }
+            }
+            A::BinaryOp { left, op, right } => self.bind_binary(left, op, right)?,
+            A::IsNull(x) => Expr::Is {
+                left: Box::new(self.bind_expr(x)?),
+                right: Box::new(Expr::Literal(Value::Null)),
+                negated: false,
+            },
+            A::IsNotNull(x) => Expr::Is {
+                left: Box::new(self.bind_expr(x)?),
+                right: Box::new(Expr::Literal(Value::Null)),
+                negated: true,
+            },
+            A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
+                let v = self.bind_expr(x)?;
+                let want = matches!(e, A::IsTrue(_) | A::IsNotFalse(_));
+                let positive = matches!(e, A::IsTrue(_) | A::IsFalse(_));
+                // x IS TRUE: x is not NULL and truthy.
+                let t = Expr::Function(
+                    ScalarFn::Coalesce,
+                    vec![
+                        Expr::Not(Box::new(Expr::Not(Box::new(v)))),
+                        Expr::Literal(Value::Integer(i64::from(!want))),
+                    ],
+                );
+                let is = self.compare(CmpOp::Eq, t, Expr::Literal(Value::Integer(i64::from(want))));
+                if positive {
+                    is
+                } else {
+                    Expr::Not(Box::new(is))
+                }
+            }
+            A::IsDistinctFrom(a, b) => Expr::Is {
+                left: Box::new(self.bind_expr(a)?),
+                right: Box::new(self.bind_expr(b)?),
+                negated: true,
+            },
+            A::IsNotDistinctFrom(a, b) => Expr::Is {
+                left: Box::new(self.bind_expr(a)?),
+                right: Box::new(self.bind_expr(b)?),
+                negated: false,
+            },
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind_expr(expr)?;
+                let lo = self.bind_expr(low)?;
+                let hi = self.bind_expr(high)?;
+                let ge = self.compare(CmpOp::Ge, x.clone(), lo);
+                let le = self.compare(CmpOp::Le, x, hi);
+                let both = Expr::And(Box::new(ge), Box::new(le));
+                if *negated {
+                    Expr::Not(Box::new(both))
+                } else {
+                    both
+                }
+            }
+            A::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => {
+                let x = self.bind_expr(expr)?;
+                let affinity = affinity_of(self, &x);
+                let subquery = match target {
+                    ast::InTarget::List(list) => {
+                        let list = list
+                            .iter()
+                            .map(|i| self.bind_expr(i))
+                            .collect::<Result<Vec<_>>>()?;
+                        return Ok(Expr::InList {
+                            expr: Box::new(x),
+                            list,
+                            negated: *negated,
+                            affinity,
+                        });
+                    }
+                    ast::InTarget::Subquery(q) => q.clone(),
+                    ast::InTarget::Table { name, args: None } => {
+                        let parsed = super::super::parser::parse(&format!("SELECT * FROM {name}"))?;
+                        match parsed.into_iter().next().map(|p| p.statement) {
+                            Some(super::super::parser::Parsed::Sql(s)) => match *s {
+                                ast::Statement::Query(q) => q,
+                                _ => return Err(Error::invalid("invalid IN table")),
+                            },
+                            _ => return Err(Error::invalid("invalid IN table")),
+                        }
+                    }
+                    other => return Err(Error::Unsupported(format!("IN {other}"))),
+                };
+                let (plan, width) = self.subplan(&subquery)?;
+                if width != 1 {
+                    return Err(Error::invalid(format!(
+                        "sub-select returns {width} columns - expected 1"
+                    )));
+                }
+                Expr::InSubquery {
+                    expr: Box::new(x),
+                    plan: Box::new(plan),
+                    negated: *negated,
+                    affinity,
+                }
+            }
+            A::Exists { subquery, negated } => {
+                let (plan, _) = self.subplan(subquery)?;
+                Expr::Exists {
+                    plan: Box::new(plan),
+                    negated: *negated,
+                }
+            }
+            A::Subquery(q) => {
+                let (plan, width) = self.subplan(q)?;
+                if width != 1 {
+                    return Err(Error::invalid(format!(
+                        "sub-select returns {width} columns - expected 1"
+                    )));
+                }
+                Expr::ScalarSubquery(Box::new(plan))
+            }
+            A::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any: false,
+            }
+            | A::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any: false,
+            } => Expr::Like {
+                expr: Box::new(self.bind_expr(expr)?),
+                pattern: Box::new(self.bind_expr(pattern)?),
+                escape: match escape_char {
+                    Some(e) => Some(Box::new(self.bind_expr(e)?)),
+                    None => None,
+                },
+                negated: *negated,
+                glob: false,
+            },
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = match operand {
+                    Some(o) => Some(Box::new(self.bind_expr(o)?)),
+                    None => None,
+                };
+                let mut whens = Vec::with_capacity(conditions.len());
+                for c in conditions {
+                    let w = self.bind_expr(&c.condition)?;
+                    let w = match &operand {
+                        // CASE x WHEN v compares like x = v.
+                        Some(o) => self.compare(CmpOp::Eq, (**o).clone(), w),
+                        None => w,
+                    };
+                    whens.push((w, self.bind_expr(&c.result)?));
+                }
+                let otherwise = match else_result {
+                    Some(x) => Some(Box::new(self.bind_expr(x)?)),
+                    None => None,
+                };
+                // The operand is folded into each WHEN.
+                Expr::Case {
+                    operand: None,
+                    whens,
+                    otherwise,
+                }
+            }
+            A::Cast {
+                expr, data_type, ..
+            } => Expr::Cast(Box::new(self.bind_expr(expr)?), cast_affinity(data_type)),
+            A::Collate { expr, .. } => self.bind_expr(expr)?,
+            A::Function(f) => self.bind_function(f)?,
+            A::Tuple(items) if items.len() == 1 => self.bind_expr(&items[0])?,
+            A::Interval(_) => {
+                return Err(Error::invalid(
+                    "INTERVAL is only supported added to or subtracted from a time",
+                ))
+            }
+            A::TypedString(ts) => {
+                // TIMESTAMP '...' / DATE '...': the text itself.
+                match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) => Expr::Literal(Value::Text(s.clone())),
+                    other => Expr::Literal(Value::Text(other.to_string())),
+                }
+            }
+            A::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
+                let f = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => ScalarFn::Ltrim,
+                    Some(ast::TrimWhereField::Trailing) => ScalarFn::Rtrim,
+                    _ => ScalarFn::Trim,
+                };
+                let mut args = vec![self.bind_expr(expr)?];
+                if let Some(w) = trim_what {
+                    args.push(self.bind_expr(w)?);
+                } else if let Some(cs) = trim_characters {
+                    if let Some(c) = cs.first() {
+                        args.push(self.bind_expr(c)?);
+                    }
+                }
+                Expr::Function(f, args)
+            }
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_expr(expr)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f)?,
+                    None => Expr::Literal(Value::Integer(1)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                Expr::Function(ScalarFn::Substr, args)
+            }
+            other => return Err(Error::Unsupported(format!("expression {other}"))),
+        })
+    }
+
+    fn bind_binary(&mut self, l: &ast::Expr, op: &BinaryOperator, r: &ast::Expr) -> Result<Expr> {
+        // time +/- INTERVAL: date arithmetic through datetime().
+        if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus) {
+            if let ast::Expr::Interval(iv) = r {
+                let base = self.bind_expr(l)?;
+                let m = interval_text(iv, *op == BinaryOperator::Minus)?;
+                return Ok(Expr::Function(
+                    ScalarFn::Datetime,
+                    vec![base, Expr::Literal(Value::Text(m))],
+                ));
+            }
+        }
+        let a = self.bind_expr(l)?;
+        let b = self.bind_expr(r)?;
+        let bin = |o: BinOp| Expr::Binary(o, Box::new(a.clone()), Box::new(b.clone()));
+        Ok(match op {
+            BinaryOperator::Plus => bin(BinOp::Add),
+            BinaryOperator::Minus => bin(BinOp::Sub),
+            BinaryOperator::Multiply => bin(BinOp::Mul),
+            BinaryOperator::Divide => bin(BinOp::Div),
+            BinaryOperator::Modulo => bin(BinOp::Mod),
+            BinaryOperator::StringConcat => bin(BinOp::Concat),
+            BinaryOperator::BitwiseAnd => bin(BinOp::BitAnd),
+            BinaryOperator::BitwiseOr => bin(BinOp::BitOr),
+            BinaryOperator::PGBitwiseShiftLeft => bin(BinOp::Shl),
+            BinaryOperator::PGBitwiseShiftRight => bin(BinOp::Shr),
+            BinaryOperator::And => Expr::And(Box::new(a), Box::new(b)),
+            BinaryOperator::Or => Expr::Or(Box::new(a), Box::new(b)),
+            BinaryOperator::Eq => self.compare(CmpOp::Eq, a, b),
+            BinaryOperator::NotEq => self.compare(CmpOp::Ne, a, b),
+            BinaryOperator::Lt => self.compare(CmpOp::Lt, a, b),
+            BinaryOperator::LtEq => self.compare(CmpOp::Le, a, b),
+            BinaryOperator::Gt => self.compare(CmpOp::Gt, a, b),
+            BinaryOperator::GtEq => self.compare(CmpOp::Ge, a, b),
+            BinaryOperator::Is => Expr::Is {
+                left: Box::new(a),
+                right: Box::new(b),
+                negated: false,
+            },
+            BinaryOperator::IsNot => Expr::Is {
+                left: Box::new(a),
+                right: Box::new(b),
+                negated: true,
+            },
+            BinaryOperator::Glob => Expr::Like {
+                expr: Box::new(a),
+                pattern: Box::new(b),
+                escape: None,
+                negated: false,
+                glob: true,
+            },
+            other => return Err(Error::Unsupported(format!("operator {other}"))),
+        })
+    }
+
+    fn bind_function(&mut self, f: &ast::Function) -> Result<Expr> {
+        let name = super::table_name(&f.name)?.to_ascii_lowercase();
+        let (args, distinct, star) = match &f.args {
+            FunctionArguments::None => (Vec::new(), false, false),
+            FunctionArguments::Subquery(_) => {
+                return Err(Error::Unsupported(format!("{name}(subquery)")))
+            }
+            FunctionArguments::List(list) => {
+                let distinct =
+                    matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct));
+                let mut star = false;
+                let mut args = Vec::new();
+                for a in &list.args {
+                    match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
+                        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => star = true,
+                        other => {
+                            return Err(Error::Unsupported(format!("function argument {other}")))
+                        }
+                    }
+                }
+                (args, distinct, star)
+            }
+        };
+        if f.over.is_some() {
+            return Err(Error::Unsupported("window functions".into()));
+        }
+        if name == super::super::parser::AS_OF_FUNCTION {
+            return Err(Error::invalid(
+                "a time-travel clause must follow a table name",
+            ));
+        }
+        let agg = match (name.as_str(), args.len(), star) {
+            ("count", 0, true) => Some(AggFn::CountStar),
+            ("count", 1, false) => Some(AggFn::Count),
+            ("sum", 1, _) => Some(AggFn::Sum),
+            ("total", 1, _) => Some(AggFn::Total),
+            ("avg", 1, _) => Some(AggFn::Avg),
+            ("min", 1, _) => Some(AggFn::Min),
+            ("max", 1, _) => Some(AggFn::Max),
+            ("group_concat" | "string_agg", 1 | 2, _) => Some(AggFn::GroupConcat),
+            _ => None,
+        };
+        if let Some(func) = agg {
+            let args = args
+                .iter()
+                .map(|a| self.bind_expr(a))
+                .collect::<Result<Vec<_>>>()?;
+            if args.iter().any(Expr::has_aggregate) {
+                return Err(Error::invalid(format!(
+                    "misuse of aggregate function {name}()"
+                )));
+            }
+            return Ok(Expr::Aggregate {
+                func,
+                args,
+                distinct,
+            });
+        }
+        if star {
+            return Err(Error::invalid(format!("wrong use of * in {name}()")));
+        }
+        let func = ScalarFn::from_name(&name)
+            .ok_or_else(|| Error::invalid(format!("no such function: {name}")))?;
+        let (min, max) = func.arity();
+        if args.len() < min || args.len() > max {
+            return Err(Error::invalid(format!(
+                "wrong number of arguments to function {name}()"
+            )));
+        }
+        let args = args
+            .iter()
+            .map(|a| self.bind_expr(a))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Expr::Function(func, args))
+    }
+}

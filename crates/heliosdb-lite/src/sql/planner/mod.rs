@@ -1,0 +1,200 @@
+//! The planner: binds sqlparser's AST to the engine's own expressions and plans.
+//!
+//! Names are resolved against a stack of scopes (one per query level), so a subquery can read
+//! columns of enclosing rows (`Expr::Outer`). Time-travel clauses are resolved while binding:
+//! the point is evaluated (it may use parameters), turned into an SCN by the MVCC layer, and
+//! the table is bound with the schema of that SCN. WHERE conjuncts are pushed into the table
+//! scans they constrain, where [`access`] picks a key or index range for them.
+
+mod access;
+mod aggregate;
+mod expr;
+mod select;
+
+use super::catalog::Schema;
+use super::functions::FnEnv;
+use super::parser::ParsedStatement;
+use super::plan::{Plan, Source};
+use super::value::{Affinity, Value};
+use crate::error::{Error, Result};
+use crate::mvcc::AsOf;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use select::OutputColumn;
+
+/// Resolves time-travel points for the planner.
+pub trait History {
+    /// Resolves a point to a snapshot of the statement; returns its source and schema.
+    fn resolve(&mut self, point: AsOf) -> Result<(Source, Arc<Schema>)>;
+    /// Every retained snapshot (for the `helios_snapshots` system table).
+    fn snapshots(&self) -> Vec<crate::error::HistoryPoint>;
+}
+
+/// The scope of a table's rows under `alias`.
+pub fn table_scope(info: &super::catalog::TableInfo, alias: &str) -> Scope {
+    Scope {
+        columns: select::table_scope_columns(info, alias),
+    }
+}
+
+/// A column visible to name resolution.
+#[derive(Debug, Clone)]
+pub struct ScopeColumn {
+    /// Table alias (lower case), if the column comes from a named relation.
+    pub table: Option<String>,
+    /// Column name (as declared).
+    pub name: String,
+    /// Not matched by unqualified names or `*` (rowid, the right side of USING).
+    pub hidden: bool,
+    /// Affinity for comparisons.
+    pub affinity: Option<Affinity>,
+}
+
+/// The columns of one query level.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Columns in row order.
+    pub columns: Vec<ScopeColumn>,
+}
+
+#[derive(Debug, Clone)]
+struct Cte {
+    plan: Plan,
+    columns: Vec<OutputColumn>,
+}
+
+/// Statement-wide planning state.
+pub struct Planner<'a> {
+    schema: Arc<Schema>,
+    history: &'a mut dyn History,
+    params: &'a [Value],
+    env: &'a dyn FnEnv,
+    param_positions: &'a HashMap<(u64, u64), usize>,
+    param_names: &'a [Option<String>],
+    scopes: Vec<Scope>,
+    /// Lowest scope index referenced while binding the current subquery.
+    lowest_scope_ref: usize,
+    ctes: Vec<(String, Arc<Cte>)>,
+    next_id: usize,
+    depth: usize,
+    /// Views being expanded (guards against a view that refers to itself).
+    expanding_views: Vec<String>,
+    /// Where tables without their own time-travel clause read (inside a view read AS OF).
+    default_point: Option<(Source, Arc<Schema>)>,
+}
+
+impl<'a> Planner<'a> {
+    /// Creates a planner for one statement.
+    pub fn new(
+        schema: Arc<Schema>,
+        history: &'a mut dyn History,
+        params: &'a [Value],
+        env: &'a dyn FnEnv,
+        stmt: &'a ParsedStatement,
+    ) -> Self {
+        Self {
+            schema,
+            history,
+            params,
+            env,
+            param_positions: &stmt.param_positions,
+            param_names: &stmt.param_names,
+            scopes: Vec::new(),
+            lowest_scope_ref: usize::MAX,
+            ctes: Vec::new(),
+            next_id: 0,
+            depth: 0,
+            expanding_views: Vec::new(),
+            default_point: None,
+        }
+    }
+
+    /// The schema of the statement's current view.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    fn new_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > super::parser::MAX_DEPTH {
+            return Err(Error::LimitExceeded(format!(
+                "expression or subquery nesting deeper than {}",
+                super::parser::MAX_DEPTH
+            )));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Plans a query, returning the plan and its output columns.
+    pub fn plan_query(&mut self, q: &sqlparser::ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        self.enter()?;
+        let r = select::plan_query(self, q);
+        self.leave();
+        r
+    }
+
+    /// Binds a standalone expression against the given scope (for DML).
+    pub fn bind_in_scope(
+        &mut self,
+        scope: Scope,
+        e: &sqlparser::ast::Expr,
+    ) -> Result<super::plan::Expr> {
+        self.scopes.push(scope);
+        let r = self.bind_expr(e);
+        self.scopes.pop();
+        r
+    }
+
+    /// Binds an expression with no columns in scope.
+    pub fn bind_constant(&mut self, e: &sqlparser::ast::Expr) -> Result<super::plan::Expr> {
+        self.bind_in_scope(Scope::default(), e)
+    }
+
+    /// Pushes a scope for binding several expressions.
+    pub fn push_scope(&mut self, scope: Scope) {
+        self.scopes.push(scope);
+    }
+
+    /// Pops the scope pushed last.
+    pub fn pop_scope(&mut self) {
+        self.scopes.pop();
+    }
+
+    /// Binds an expression against the current scope stack.
+    pub fn bind(&mut self, e: &sqlparser::ast::Expr) -> Result<super::plan::Expr> {
+        self.bind_expr(e)
+    }
+
+    /// Binds a list of SELECT items against the current scope (for RETURNING).
+    pub fn bind_select_items(
+        &mut self,
+        items: &[sqlparser::ast::SelectItem],
+    ) -> Result<(Vec<super::plan::Expr>, Vec<OutputColumn>)> {
+        select::bind_projection(self, items)
+    }
+
+    /// Evaluates a row-independent expression now (time-travel points, LIMIT).
+    pub fn eval_constant(&self, e: &super::plan::Expr) -> Result<Value> {
+        super::exec::eval_standalone(e, self.params, self.env)
+    }
+}
+
+/// Resolves table names to the statement's schema, as the binder does (for DML targets).
+pub fn table_name(name: &sqlparser::ast::ObjectName) -> Result<String> {
+    let last = name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .ok_or_else(|| Error::invalid(format!("invalid object name {name}")))?;
+    Ok(last.value.clone())
+}

@@ -1,0 +1,1049 @@
+//! Planning SELECT: FROM and joins, WHERE pushdown, projection, grouping, ordering.
+
+use super::super::catalog::{Schema, TableInfo};
+use super::super::plan::{Expr, JoinKind, Plan, ScanNode, SetOp, SortKey, Source};
+use super::super::value::{Affinity, Value};
+use super::aggregate::AggRewriter;
+use super::expr::{affinity_of, comparison_affinities};
+use super::{access, Cte, Planner, Scope, ScopeColumn};
+use crate::error::{Error, Result};
+use crate::mvcc::AsOf;
+use sqlparser::ast::{self, SelectItem, SetExpr, TableFactor};
+use std::sync::Arc;
+
+/// A column of a query result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputColumn {
+    /// Column name.
+    pub name: String,
+    /// Affinity, when the column is a plain column reference.
+    pub affinity: Option<Affinity>,
+}
+
+pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+    let cte_mark = p.ctes.len();
+    let r = plan_query_inner(p, q);
+    p.ctes.truncate(cte_mark);
+    r
+}
+
+fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+    if let Some(with) = &q.with {
+        if with.recursive {
+            return Err(Error::Unsupported("WITH RECURSIVE".into()));
+        }
+        for cte in &with.cte_tables {
+            let (plan, mut columns) = p.plan_query(&cte.query)?;
+            rename(
+                &mut columns,
+                &cte.alias
+                    .columns
+                    .iter()
+                    .map(|c| c.name.value.clone())
+                    .collect::<Vec<_>>(),
+            )?;
+            let id = p.new_id();
+            p.ctes.push((
+                cte.alias.name.value.to_lowercase(),
+                Arc::new(Cte {
+                    plan: Plan::Materialize {
+                        id,
+                        input: Box::new(plan),
+                    },
+                    columns,
+                }),
+            ));
+        }
+    }
+    let order_by: Vec<ast::OrderByExpr> = match &q.order_by {
+        None => Vec::new(),
+        Some(ob) => match &ob.kind {
+            ast::OrderByKind::Expressions(v) => v.clone(),
+            ast::OrderByKind::All(_) => return Err(Error::Unsupported("ORDER BY ALL".into())),
+        },
+    };
+    let (mut plan, columns) = match q.body.as_ref() {
+        SetExpr::Select(s) => plan_select(p, s, &order_by)?,
+        body => {
+            let (plan, columns) = plan_set_expr(p, body)?;
+            let mut keys = Vec::new();
+            for ob in &order_by {
+                let i = output_position(&ob.expr, &columns)?.ok_or_else(|| {
+                    Error::invalid(format!(
+                        "ORDER BY term {} does not match any column of the compound SELECT",
+                        ob.expr
+                    ))
+                })?;
+                keys.push(sort_key(Expr::Column(i), ob));
+            }
+            let plan = if keys.is_empty() {
+                plan
+            } else {
+                Plan::Sort(Box::new(plan), keys)
+            };
+            (plan, columns)
+        }
+    };
+    if let Some(limit) = &q.limit_clause {
+        let (limit, offset) = match limit {
+            ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+            }
+            ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                (Some(limit.clone()), Some(offset.clone()))
+            }
+        };
+        let limit = limit.map(|e| p.bind_constant(&e)).transpose()?;
+        let offset = offset.map(|e| p.bind_constant(&e)).transpose()?;
+        plan = Plan::Limit {
+            input: Box::new(plan),
+            limit,
+            offset,
+        };
+    }
+    Ok((plan, columns))
+}
+
+fn rename(columns: &mut [OutputColumn], names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    if names.len() != columns.len() {
+        return Err(Error::invalid(format!(
+            "{} column names given for {} columns",
+            names.len(),
+            columns.len()
+        )));
+    }
+    for (c, n) in columns.iter_mut().zip(names) {
+        c.name = n.clone();
+    }
+    Ok(())
+}
+
+fn sort_key(expr: Expr, ob: &ast::OrderByExpr) -> SortKey {
+    let desc = matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
+    SortKey {
+        expr,
+        desc,
+        nulls_first: ob.options.nulls_first.unwrap_or(!desc),
+    }
+}
+
+/// ORDER BY 2 or ORDER BY alias: the output column it names.
+fn output_position(e: &ast::Expr, columns: &[OutputColumn]) -> Result<Option<usize>> {
+    if let ast::Expr::Value(v) = e {
+        if let ast::Value::Number(n, _) = &v.value {
+            let k: i64 = n
+                .parse()
+                .map_err(|_| Error::invalid(format!("invalid ORDER BY term {n}")))?;
+            if k < 1 || k as usize > columns.len() {
+                return Err(Error::invalid(format!(
+                    "ORDER BY term out of range - should be between 1 and {}",
+                    columns.len()
+                )));
+            }
+            return Ok(Some(k as usize - 1));
+        }
+    }
+    let name = match e {
+        ast::Expr::Identifier(id) => &id.value,
+        ast::Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(id) => &id.value,
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    Ok(columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name)))
+}
+
+fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
+    match e {
+        SetExpr::Select(s) => plan_select(p, s, &[]),
+        SetExpr::Query(q) => p.plan_query(q),
+        SetExpr::SetOperation {
+            left,
+            op,
+            set_quantifier,
+            right,
+        } => {
+            let (l, cols) = plan_set_expr(p, left)?;
+            let (r, rcols) = plan_set_expr(p, right)?;
+            if cols.len() != rcols.len() {
+                return Err(Error::invalid(
+                    "SELECTs to the left and right of a compound operator do not have the same number of result columns",
+                ));
+            }
+            let op = match op {
+                ast::SetOperator::Union => SetOp::Union,
+                ast::SetOperator::Intersect => SetOp::Intersect,
+                ast::SetOperator::Except | ast::SetOperator::Minus => SetOp::Except,
+            };
+            let all = matches!(set_quantifier, ast::SetQuantifier::All);
+            Ok((
+                Plan::SetOperation {
+                    op,
+                    all,
+                    left: Box::new(l),
+                    right: Box::new(r),
+                },
+                cols,
+            ))
+        }
+        SetExpr::Values(v) => {
+            let mut rows = Vec::new();
+            let mut width = None;
+            p.scopes.push(Scope::default());
+            let r = (|| {
+                for row in &v.rows {
+                    if *width.get_or_insert(row.len()) != row.len() {
+                        return Err(Error::invalid(
+                            "all VALUES must have the same number of terms",
+                        ));
+                    }
+                    rows.push(
+                        row.iter()
+                            .map(|e| p.bind_expr(e))
+                            .collect::<Result<Vec<_>>>()?,
+                    );
+                }
+                Ok(())
+            })();
+            p.scopes.pop();
+            r?;
+            let columns = (1..=width.unwrap_or(0))
+                .map(|i| OutputColumn {
+                    name: format!("column{i}"),
+                    affinity: None,
+                })
+                .collect();
+            Ok((Plan::Values(rows), columns))
+        }
+        other => Err(Error::Unsupported(format!("query form {other}"))),
+    }
+}
+
+/// Binds SELECT items against the innermost scope.
+pub(super) fn bind_projection(
+    p: &mut Planner<'_>,
+    items: &[SelectItem],
+) -> Result<(Vec<Expr>, Vec<OutputColumn>)> {
+    let mut exprs = Vec::new();
+    let mut cols = Vec::new();
+    for item in items {
+        match item {
+            SelectItem::UnnamedExpr(e) => {
+                let b = p.bind_expr(e)?;
+                let name = match e {
+                    ast::Expr::Identifier(id) => id.value.clone(),
+                    ast::Expr::CompoundIdentifier(parts) => {
+                        parts.last().map(|i| i.value.clone()).unwrap_or_default()
+                    }
+                    other => other.to_string(),
+                };
+                cols.push(OutputColumn {
+                    name,
+                    affinity: affinity_of(p, &b),
+                });
+                exprs.push(b);
+            }
+            SelectItem::ExprWithAlias { expr, alias } => {
+                let b = p.bind_expr(expr)?;
+                cols.push(OutputColumn {
+                    name: alias.value.clone(),
+                    affinity: affinity_of(p, &b),
+                });
+                exprs.push(b);
+            }
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                let qualifier = match item {
+                    SelectItem::QualifiedWildcard(
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                        _,
+                    ) => Some(super::table_name(n)?),
+                    SelectItem::QualifiedWildcard(..) => {
+                        return Err(Error::Unsupported(format!("{item}")))
+                    }
+                    _ => None,
+                };
+                let scope = p.scopes.last().cloned().unwrap_or_default();
+                let before = exprs.len();
+                for (i, c) in scope.columns.iter().enumerate() {
+                    let visible = match &qualifier {
+                        Some(q) => {
+                            c.table
+                                .as_deref()
+                                .is_some_and(|t| t.eq_ignore_ascii_case(q))
+                                && !c.name.eq_ignore_ascii_case("rowid")
+                                && !(c.hidden && c.name.eq_ignore_ascii_case("rowid"))
+                        }
+                        None => !c.hidden,
+                    };
+                    if visible && !(c.hidden && qualifier.is_some() && is_rowid_name(&c.name)) {
+                        exprs.push(Expr::Column(i));
+                        cols.push(OutputColumn {
+                            name: c.name.clone(),
+                            affinity: c.affinity,
+                        });
+                    }
+                }
+                if exprs.len() == before {
+                    return Err(match qualifier {
+                        Some(q) => Error::NoSuchTable(q),
+                        None => Error::invalid("no tables specified"),
+                    });
+                }
+            }
+            SelectItem::ExprWithAliases { .. } => {
+                return Err(Error::Unsupported(format!("{item}")))
+            }
+        }
+    }
+    Ok((exprs, cols))
+}
+
+fn is_rowid_name(n: &str) -> bool {
+    ["rowid", "_rowid_", "oid"]
+        .iter()
+        .any(|r| n.eq_ignore_ascii_case(r))
+}
+
+enum KeyRef {
+    Output(usize),
+    Input(Expr),
+}
+
+fn plan_select(
+    p: &mut Planner<'_>,
+    s: &ast::Select,
+    order_by: &[ast::OrderByExpr],
+) -> Result<(Plan, Vec<OutputColumn>)> {
+    let (input, scope) = plan_from(p, &s.from, s.selection.as_ref())?;
+    p.scopes.push(scope);
+    let r = plan_select_body(p, s, order_by, input);
+    p.scopes.pop();
+    r
+}
+
+fn plan_select_body(
+    p: &mut Planner<'_>,
+    s: &ast::Select,
+    order_by: &[ast::OrderByExpr],
+    input: Plan,
+) -> Result<(Plan, Vec<OutputColumn>)> {
+    let (mut exprs, columns) = bind_projection(p, &s.projection)?;
+    let mut group_by = Vec::new();
+    match &s.group_by {
+        ast::GroupByExpr::Expressions(list, mods) => {
+            if !mods.is_empty() {
+                return Err(Error::Unsupported("GROUP BY modifiers".into()));
+            }
+            for g in list {
+                // GROUP BY may name an output column by position or alias.
+                let e = match output_position(g, &columns) {
+                    Ok(Some(i))
+                        if !matches!(g, ast::Expr::Identifier(_)) || p.bind_expr(g).is_err() =>
+                    {
+                        exprs[i].clone()
+                    }
+                    Err(e) => return Err(e),
+                    _ => p.bind_expr(g)?,
+                };
+                if e.has_aggregate() {
+                    return Err(Error::invalid(
+                        "aggregate functions are not allowed in the GROUP BY clause",
+                    ));
+                }
+                group_by.push(e);
+            }
+        }
+        ast::GroupByExpr::All(_) => return Err(Error::Unsupported("GROUP BY ALL".into())),
+    }
+    let mut having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
+    let mut keys = Vec::new();
+    for ob in order_by {
+        let k = match output_position(&ob.expr, &columns)? {
+            Some(i) if !matches!(ob.expr, ast::Expr::Identifier(_)) => KeyRef::Output(i),
+            Some(i) => {
+                // An alias wins over a same-named input column only if it is not a column.
+                match p.bind_expr(&ob.expr) {
+                    Ok(e)
+                        if exprs.get(i) != Some(&e)
+                            && !columns[i].name.eq_ignore_ascii_case(&ob.expr.to_string()) =>
+                    {
+                        KeyRef::Input(e)
+                    }
+                    _ => KeyRef::Output(i),
+                }
+            }
+            None => {
+                let e = p.bind_expr(&ob.expr)?;
+                match exprs.iter().position(|x| *x == e) {
+                    Some(i) => KeyRef::Output(i),
+                    None => KeyRef::Input(e),
+                }
+            }
+        };
+        keys.push((k, ob));
+    }
+    let aggregated = !group_by.is_empty()
+        || exprs.iter().any(Expr::has_aggregate)
+        || having.as_ref().is_some_and(Expr::has_aggregate)
+        || keys
+            .iter()
+            .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
+    let mut plan = input;
+    if aggregated {
+        let mut rw = AggRewriter::new(group_by.clone());
+        exprs = exprs.into_iter().map(|e| rw.rewrite(e)).collect();
+        having = having.map(|h| rw.rewrite(h));
+        keys = keys
+            .into_iter()
+            .map(|(k, ob)| match k {
+                KeyRef::Input(e) => (KeyRef::Input(rw.rewrite(e)), ob),
+                k => (k, ob),
+            })
+            .collect();
+        plan = Plan::Aggregate {
+            input: Box::new(plan),
+            group_by,
+            aggregates: rw.aggregates,
+        };
+    } else if having.is_some() {
+        return Err(Error::invalid(
+            "a GROUP BY clause is required before HAVING",
+        ));
+    }
+    if let Some(h) = having {
+        plan = Plan::Filter(Box::new(plan), h);
+    }
+    let visible = exprs.len();
+    let mut sort = Vec::new();
+    for (k, ob) in keys {
+        let e = match k {
+            KeyRef::Output(i) => Expr::Column(i),
+            KeyRef::Input(e) => {
+                exprs.push(e);
+                Expr::Column(exprs.len() - 1)
+            }
+        };
+        sort.push(sort_key(e, ob));
+    }
+    let extended = exprs.len() > visible;
+    plan = Plan::Project(Box::new(plan), exprs);
+    if matches!(s.distinct, Some(ast::Distinct::Distinct)) {
+        plan = Plan::Distinct(Box::new(plan));
+    }
+    if !sort.is_empty() {
+        plan = Plan::Sort(Box::new(plan), sort);
+    }
+    if extended {
+        plan = Plan::Project(Box::new(plan), (0..visible).map(Expr::Column).collect());
+    }
+    Ok((plan, columns))
+}
+
+enum RelKind {
+    Table {
+        info: Arc<TableInfo>,
+        source: Source,
+    },
+    Sub(Plan),
+}
+
+struct Relation {
+    kind: RelKind,
+    alias: String,
+    columns: Vec<ScopeColumn>,
+    join: JoinKind,
+    on: Option<ast::Expr>,
+    using: Vec<String>,
+    natural: bool,
+}
+
+/// The columns of a table relation: its columns plus the hidden rowid.
+pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
+    let mut cols: Vec<ScopeColumn> = info
+        .def
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            table: Some(alias.to_lowercase()),
+            name: c.name.clone(),
+            hidden: false,
+            affinity: Some(c.affinity),
+        })
+        .collect();
+    cols.push(ScopeColumn {
+        table: Some(alias.to_lowercase()),
+        name: "rowid".into(),
+        hidden: true,
+        affinity: Some(Affinity::Integer),
+    });
+    cols
+}
+
+/// Decodes `helios_as_of('mode', expr)` into a point.
+fn as_of_point(p: &mut Planner<'_>, e: &ast::Expr) -> Result<AsOf> {
+    let ast::Expr::Function(f) = e else {
+        return Err(Error::invalid(format!("invalid time-travel point {e}")));
+    };
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Err(Error::invalid(format!("invalid time-travel point {e}")));
+    };
+    let arg = |i: usize| match list.args.get(i) {
+        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))) => Ok(x),
+        _ => Err(Error::invalid(format!("invalid time-travel point {e}"))),
+    };
+    let mode = match arg(0)? {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let bound = p.bind_constant(arg(1)?)?;
+    let value = p.eval_constant(&bound)?;
+    let integer = |what: &str| -> Result<u64> {
+        let n = match &value {
+            Value::Integer(i) => Some(*i),
+            Value::Text(t) => t.trim().parse::<i64>().ok(),
+            Value::Real(r) if r.fract() == 0.0 => Some(*r as i64),
+            _ => None,
+        };
+        n.and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+            Error::invalid(format!(
+                "AS OF {what} needs a non-negative integer, got {}",
+                value_for_message(&value)
+            ))
+        })
+    };
+    Ok(match mode.as_str() {
+        "timestamp" => AsOf::Timestamp(match &value {
+            Value::Text(t) => crate::time::parse_timestamp(t)?,
+            Value::Integer(i) => i
+                .checked_mul(1_000_000)
+                .ok_or_else(|| Error::invalid(format!("AS OF TIMESTAMP {i} is out of range")))?,
+            Value::Real(r) if r.is_finite() && r.abs() < 9.0e12 => (r * 1e6) as i64,
+            other => {
+                return Err(Error::invalid(format!(
+                    "AS OF TIMESTAMP needs a timestamp, got {}",
+                    value_for_message(other)
+                )))
+            }
+        }),
+        "transaction" => AsOf::Transaction(integer("TRANSACTION")?),
+        "before_transaction" => AsOf::BeforeTransaction(integer("BEFORE TRANSACTION")?),
+        "scn" => AsOf::Scn(integer("SCN")?),
+        other => return Err(Error::invalid(format!("unknown time-travel mode {other}"))),
+    })
+}
+
+fn value_for_message(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Text(t) => format!("'{t}'"),
+        Value::Blob(_) => "a blob".into(),
+        other => other.to_string(),
+    }
+}
+
+fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relation> {
+    let rel = |kind, alias: String, columns| Relation {
+        kind,
+        alias,
+        columns,
+        join: JoinKind::Inner,
+        on: None,
+        using: Vec::new(),
+        natural: false,
+    };
+    match factor {
+        TableFactor::Table {
+            name,
+            alias,
+            version,
+            args,
+            ..
+        } => {
+            if args.is_some() {
+                return Err(Error::Unsupported(format!("table-valued function {name}")));
+            }
+            let tname = super::table_name(name)?;
+            let alias_name = alias
+                .as_ref()
+                .map_or_else(|| tname.clone(), |a| a.name.value.clone());
+            let (source, schema, point) = match version {
+                Some(ast::TableVersion::ForSystemTimeAsOf(e)) => {
+                    let point = as_of_point(p, e)?;
+                    let (source, schema) = p.history.resolve(point.clone())?;
+                    (source, schema, Some(point))
+                }
+                Some(other) => return Err(Error::Unsupported(format!("{other}"))),
+                None => match &p.default_point {
+                    Some((source, schema)) => (*source, schema.clone(), None),
+                    None => (Source::Current, p.schema.clone(), None),
+                },
+            };
+            if tname.eq_ignore_ascii_case("helios_snapshots") && p.schema.table(&tname).is_none() {
+                return Ok(rel(
+                    RelKind::Sub(snapshots_plan(p)),
+                    alias_name.clone(),
+                    ["scn", "txn_id", "committed_at"]
+                        .iter()
+                        .map(|n| ScopeColumn {
+                            table: Some(alias_name.to_lowercase()),
+                            name: n.to_string(),
+                            hidden: false,
+                            affinity: None,
+                        })
+                        .collect(),
+                ));
+            }
+            if point.is_none() {
+                if let Some((_, cte)) = p
+                    .ctes
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&tname))
+                    .cloned()
+                {
+                    let columns = cte
+                        .columns
+                        .iter()
+                        .map(|c| ScopeColumn {
+                            table: Some(alias_name.to_lowercase()),
+                            name: c.name.clone(),
+                            hidden: false,
+                            affinity: c.affinity,
+                        })
+                        .collect();
+                    return Ok(rel(RelKind::Sub(cte.plan.clone()), alias_name, columns));
+                }
+            }
+            if let Some(info) = schema.table(&tname) {
+                let columns = table_scope_columns(info, &alias_name);
+                return Ok(rel(
+                    RelKind::Table {
+                        info: info.clone(),
+                        source,
+                    },
+                    alias_name,
+                    columns,
+                ));
+            }
+            if let Some(view) = schema.view(&tname).cloned() {
+                let (plan, cols) = expand_view(p, &view, source, &schema)?;
+                let columns = cols
+                    .into_iter()
+                    .map(|c| ScopeColumn {
+                        table: Some(alias_name.to_lowercase()),
+                        name: c.name,
+                        hidden: false,
+                        affinity: c.affinity,
+                    })
+                    .collect();
+                return Ok(rel(RelKind::Sub(plan), alias_name, columns));
+            }
+            match point {
+                Some(point)
+                    if p.schema.table(&tname).is_some() || p.schema.view(&tname).is_some() =>
+                {
+                    Err(Error::TableNotAtPoint {
+                        table: tname,
+                        point: point.to_string(),
+                    })
+                }
+                _ => Err(Error::NoSuchTable(tname)),
+            }
+        }
+        TableFactor::Derived {
+            subquery, alias, ..
+        } => {
+            let (plan, mut cols) = p.plan_query(subquery)?;
+            let alias_name = alias
+                .as_ref()
+                .map(|a| a.name.value.clone())
+                .unwrap_or_default();
+            if let Some(a) = alias {
+                rename(
+                    &mut cols,
+                    &a.columns
+                        .iter()
+                        .map(|c| c.name.value.clone())
+                        .collect::<Vec<_>>(),
+                )?;
+            }
+            let id = p.new_id();
+            let columns = cols
+                .into_iter()
+                .map(|c| ScopeColumn {
+                    table: (!alias_name.is_empty()).then(|| alias_name.to_lowercase()),
+                    name: c.name,
+                    hidden: false,
+                    affinity: c.affinity,
+                })
+                .collect();
+            Ok(rel(
+                RelKind::Sub(Plan::Materialize {
+                    id,
+                    input: Box::new(plan),
+                }),
+                alias_name,
+                columns,
+            ))
+        }
+        other => Err(Error::Unsupported(format!("FROM item {other}"))),
+    }
+}
+
+/// Expands a view; with a time-travel source every table inside reads at that point.
+fn expand_view(
+    p: &mut Planner<'_>,
+    view: &super::super::catalog::ViewDef,
+    source: Source,
+    schema: &Arc<Schema>,
+) -> Result<(Plan, Vec<OutputColumn>)> {
+    let key = view.name.to_lowercase();
+    if p.expanding_views.contains(&key) {
+        return Err(Error::invalid(format!(
+            "view {} refers to itself",
+            view.name
+        )));
+    }
+    let parsed = super::super::parser::parse(&view.query)?;
+    let Some(super::super::parser::Parsed::Sql(stmt)) = parsed.first().map(|s| &s.statement) else {
+        return Err(Error::corruption(format!(
+            "view {} has no query",
+            view.name
+        )));
+    };
+    let ast::Statement::Query(q) = stmt.as_ref() else {
+        return Err(Error::corruption(format!(
+            "view {} is not a query",
+            view.name
+        )));
+    };
+    p.expanding_views.push(key);
+    // Inside a view read at a past point, every table reads at that point.
+    let saved = p.default_point.clone();
+    if source != Source::Current {
+        p.default_point = Some((source, schema.clone()));
+    }
+    let r = p.plan_query(q);
+    p.default_point = saved;
+    p.expanding_views.pop();
+    let (plan, mut cols) = r?;
+    rename(&mut cols, &view.columns)?;
+    let id = p.new_id();
+    Ok((
+        Plan::Materialize {
+            id,
+            input: Box::new(plan),
+        },
+        cols,
+    ))
+}
+
+fn split_conjuncts(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            split_conjuncts(*a, out);
+            split_conjuncts(*b, out);
+        }
+        e => out.push(e),
+    }
+}
+
+fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
+    let first = if v.is_empty() {
+        return None;
+    } else {
+        v.remove(0)
+    };
+    Some(
+        v.into_iter()
+            .fold(first, |a, b| Expr::And(Box::new(a), Box::new(b))),
+    )
+}
+
+fn has_correlated_subquery(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if let Expr::InSubquery { plan, .. }
+        | Expr::Exists { plan, .. }
+        | Expr::ScalarSubquery(plan) = x
+        {
+            found |= plan.correlated;
+        }
+    });
+    found
+}
+
+/// Rewrites a conjunct bound against the combined FROM row for evaluation inside relation
+/// `k`'s scan, whose row starts at `offset`; earlier relations become the enclosing row.
+fn remap_into_relation(e: Expr, offset: usize) -> Expr {
+    e.transform(&mut |x| match x {
+        Expr::Column(i) if i >= offset => Expr::Column(i - offset),
+        Expr::Column(i) => Expr::Outer { depth: 1, index: i },
+        Expr::Outer { depth, index } => Expr::Outer {
+            depth: depth + 1,
+            index,
+        },
+        x => x,
+    })
+}
+
+/// Plans FROM and WHERE: returns the joined, filtered rows and the scope naming them.
+fn plan_from(
+    p: &mut Planner<'_>,
+    from: &[ast::TableWithJoins],
+    selection: Option<&ast::Expr>,
+) -> Result<(Plan, Scope)> {
+    let mut rels: Vec<Relation> = Vec::new();
+    for (n, twj) in from.iter().enumerate() {
+        let mut r = resolve_relation(p, &twj.relation)?;
+        r.join = JoinKind::Inner;
+        let _ = n;
+        rels.push(r);
+        for j in &twj.joins {
+            let mut r = resolve_relation(p, &j.relation)?;
+            use ast::JoinOperator as J;
+            let (kind, constraint) = match &j.join_operator {
+                J::Join(c) | J::Inner(c) | J::CrossJoin(c) => (JoinKind::Inner, c),
+                J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                other => return Err(Error::Unsupported(format!("join {other:?}"))),
+            };
+            r.join = kind;
+            match constraint {
+                ast::JoinConstraint::On(e) => r.on = Some(e.clone()),
+                ast::JoinConstraint::Using(names) => {
+                    r.using = names
+                        .iter()
+                        .map(super::table_name)
+                        .collect::<Result<Vec<_>>>()?
+                }
+                ast::JoinConstraint::Natural => r.natural = true,
+                ast::JoinConstraint::None => {}
+                other => return Err(Error::Unsupported(format!("join constraint {other:?}"))),
+            }
+            rels.push(r);
+        }
+    }
+    if rels.is_empty() {
+        let plan = Plan::Values(vec![vec![]]);
+        let Some(sel) = selection else {
+            return Ok((plan, Scope::default()));
+        };
+        p.scopes.push(Scope::default());
+        let w = p.bind_expr(sel);
+        p.scopes.pop();
+        let w = w?;
+        if w.has_aggregate() {
+            return Err(Error::invalid("misuse of aggregate function in WHERE"));
+        }
+        return Ok((Plan::Filter(Box::new(plan), w), Scope::default()));
+    }
+    // USING / NATURAL: equalities, and the right-hand column hides behind the left one.
+    let mut offsets = Vec::with_capacity(rels.len());
+    let mut scope = Scope::default();
+    let mut join_conds: Vec<Vec<(usize, usize)>> = vec![Vec::new(); rels.len()];
+    for (k, r) in rels.iter_mut().enumerate() {
+        offsets.push(scope.columns.len());
+        let mut names = r.using.clone();
+        if r.natural {
+            for c in &r.columns {
+                if !c.hidden
+                    && scope
+                        .columns
+                        .iter()
+                        .any(|s| !s.hidden && s.name.eq_ignore_ascii_case(&c.name))
+                {
+                    names.push(c.name.clone());
+                }
+            }
+        }
+        for name in &names {
+            let left = scope
+                .columns
+                .iter()
+                .position(|s| !s.hidden && s.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| Error::NoSuchColumn(name.clone()))?;
+            let right = r
+                .columns
+                .iter()
+                .position(|s| !s.hidden && s.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| Error::NoSuchColumn(name.clone()))?;
+            r.columns[right].hidden = true;
+            join_conds[k].push((left, offsets[k] + right));
+        }
+        scope.columns.extend(r.columns.iter().cloned());
+    }
+    // Bind WHERE and ON against the combined row.
+    p.scopes.push(scope.clone());
+    let bound = (|| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
+        let mut wheres = Vec::new();
+        if let Some(sel) = selection {
+            let w = p.bind_expr(sel)?;
+            if w.has_aggregate() {
+                return Err(Error::invalid("misuse of aggregate function in WHERE"));
+            }
+            split_conjuncts(w, &mut wheres);
+        }
+        let mut ons = Vec::new();
+        for (k, r) in rels.iter().enumerate() {
+            let mut v = Vec::new();
+            if let Some(on) = &r.on {
+                let e = p.bind_expr(on)?;
+                if e.has_aggregate() {
+                    return Err(Error::invalid("misuse of aggregate function in ON"));
+                }
+                split_conjuncts(e, &mut v);
+            }
+            for &(l, rr) in &join_conds[k] {
+                let (la, ra) =
+                    comparison_affinities(scope.columns[l].affinity, scope.columns[rr].affinity);
+                v.push(Expr::Compare {
+                    op: super::super::plan::CmpOp::Eq,
+                    left: Box::new(Expr::Column(l)),
+                    right: Box::new(Expr::Column(rr)),
+                    left_aff: la,
+                    right_aff: ra,
+                });
+            }
+            ons.push(v);
+        }
+        Ok((wheres, ons))
+    })();
+    p.scopes.pop();
+    let (wheres, mut ons) = bound?;
+    let relation_of = |col: usize| offsets.iter().rposition(|&o| o <= col).unwrap_or(0);
+    // Assign each WHERE conjunct to the last relation it reads.
+    let n = rels.len();
+    let mut pushed: Vec<Vec<Expr>> = vec![Vec::new(); n];
+    let mut after_join: Vec<Vec<Expr>> = vec![Vec::new(); n];
+    let mut top = Vec::new();
+    for c in wheres {
+        let k = c.columns().into_iter().map(relation_of).max().unwrap_or(0);
+        if k > 0 && has_correlated_subquery(&c) {
+            top.push(c);
+        } else if rels[k].join == JoinKind::Left {
+            after_join[k].push(c);
+        } else {
+            pushed[k].push(c);
+        }
+    }
+    for (k, on) in ons.iter_mut().enumerate() {
+        for c in on.drain(..) {
+            if k > 0 && has_correlated_subquery(&c) {
+                if rels[k].join == JoinKind::Left {
+                    return Err(Error::Unsupported(
+                        "correlated subquery in the ON clause of a LEFT JOIN".into(),
+                    ));
+                }
+                top.push(c);
+            } else {
+                pushed[k].push(c);
+            }
+        }
+    }
+    let mut plan: Option<Plan> = None;
+    for (k, r) in rels.into_iter().enumerate() {
+        let width = r.columns.len();
+        let conj: Vec<Expr> = if k == 0 {
+            std::mem::take(&mut pushed[0])
+        } else {
+            std::mem::take(&mut pushed[k])
+                .into_iter()
+                .map(|c| remap_into_relation(c, offsets[k]))
+                .collect()
+        };
+        let rel_plan = match r.kind {
+            RelKind::Table { info, source } => {
+                let access = access::choose(&info, &conj);
+                Plan::Scan(Box::new(ScanNode {
+                    table: info,
+                    alias: r.alias,
+                    source,
+                    access,
+                    filter: and_all(conj),
+                    reverse: false,
+                }))
+            }
+            RelKind::Sub(sub) => match and_all(conj) {
+                Some(f) => Plan::Filter(Box::new(sub), f),
+                None => sub,
+            },
+        };
+        let mut joined = match plan {
+            None => rel_plan,
+            Some(left) => Plan::Join {
+                left: Box::new(left),
+                right: Box::new(rel_plan),
+                kind: r.join,
+                right_width: width,
+            },
+        };
+        if let Some(f) = and_all(std::mem::take(&mut after_join[k])) {
+            joined = Plan::Filter(Box::new(joined), f);
+        }
+        plan = Some(joined);
+    }
+    let mut plan = plan.expect("at least one relation");
+    if let Some(f) = and_all(top) {
+        plan = Plan::Filter(Box::new(plan), f);
+    }
+    Ok((plan, scope))
+}
+
+/// The `helios_snapshots` system table: one row per retained snapshot.
+fn snapshots_plan(p: &Planner<'_>) -> Plan {
+    let rows = p
+        .history
+        .snapshots()
+        .into_iter()
+        .map(|h| {
+            vec![
+                Expr::Literal(Value::Integer(h.scn as i64)),
+                Expr::Literal(Value::Integer(h.txid as i64)),
+                Expr::Literal(Value::Text(crate::time::format_micros(h.commit_time_us))),
+            ]
+        })
+        .collect();
+    Plan::Values(rows)
+}
+
+impl Planner<'_> {
+    /// Plans the scan of a single table filtered by `selection` (UPDATE / DELETE targets).
+    pub fn plan_table_scan(
+        &mut self,
+        info: Arc<TableInfo>,
+        alias: &str,
+        selection: Option<&ast::Expr>,
+    ) -> Result<Plan> {
+        let scope = Scope {
+            columns: table_scope_columns(&info, alias),
+        };
+        self.scopes.push(scope);
+        let w = selection.map(|s| self.bind_expr(s)).transpose();
+        self.scopes.pop();
+        let mut conj = Vec::new();
+        if let Some(w) = w? {
+            if w.has_aggregate() {
+                return Err(Error::invalid("misuse of aggregate function in WHERE"));
+            }
+            split_conjuncts(w, &mut conj);
+        }
+        let access = access::choose(&info, &conj);
+        Ok(Plan::Scan(Box::new(ScanNode {
+            table: info,
+            alias: alias.to_string(),
+            source: Source::Current,
+            access,
+            filter: and_all(conj),
+            reverse: false,
+        })))
+    }
+}

@@ -1,0 +1,524 @@
+//! Running statements: transactions, planning with the right schema, and dispatch to the
+//! query, DML and DDL executors.
+
+use super::catalog::{load_schema, Schema, SchemaCache};
+use super::codec;
+use super::exec::{Executor, Reader, Row};
+use super::functions::FnEnv;
+use super::parser::{Parsed, ParsedStatement};
+use super::plan::Source;
+use super::planner::{History, OutputColumn, Planner};
+use super::value::Value;
+use crate::error::{Error, HistoryPoint, Result};
+use crate::mvcc::{AsOf, Mvcc, Snapshot, Transaction, TxnMode};
+use crate::storage::{prefix_range, Direction};
+use sqlparser::ast::{self, Statement};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The shared engine behind every connection to one database.
+#[derive(Debug)]
+pub struct Engine {
+    /// Versioned storage.
+    pub mvcc: Mvcc,
+    /// Schemas by DDL point.
+    pub schemas: SchemaCache,
+}
+
+impl Engine {
+    /// Wraps an opened MVCC store, discovering the SCNs at which the catalog changed.
+    pub fn new(mvcc: Mvcc) -> Result<Self> {
+        let mut points = Vec::new();
+        let prefix = crate::mvcc::keys::versions_prefix(codec::CATALOG_PREFIX);
+        for kv in mvcc
+            .storage()
+            .scan(prefix_range(&prefix), Direction::Forward)
+        {
+            let (k, _) = kv?;
+            if let Some((_, scn)) = crate::mvcc::keys::split_version_key(&k) {
+                points.push(scn);
+            }
+        }
+        Ok(Self {
+            mvcc,
+            schemas: SchemaCache::new(points),
+        })
+    }
+
+    /// The committed schema as of `scn`, read through `scan` on a miss.
+    fn schema_at(
+        &self,
+        scn: u64,
+        txn: Option<&Transaction>,
+        snap: Option<&Snapshot>,
+    ) -> Result<Arc<Schema>> {
+        self.schemas.get_or_load(scn, || match (txn, snap) {
+            (Some(t), _) => {
+                load_schema(t.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward))
+            }
+            (None, Some(s)) => {
+                load_schema(s.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward))
+            }
+            (None, None) => Ok(Schema::default()),
+        })
+    }
+
+    /// The schema a transaction sees (its own DDL included).
+    pub fn schema_for(&self, txn: &Transaction, own_ddl: bool) -> Result<Arc<Schema>> {
+        if own_ddl {
+            Ok(Arc::new(load_schema(txn.scan(
+                prefix_range(codec::CATALOG_PREFIX),
+                Direction::Forward,
+            ))?))
+        } else {
+            self.schema_at(txn.snapshot_scn(), Some(txn), None)
+        }
+    }
+}
+
+/// Per-connection state.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// The explicit transaction, if BEGIN was run.
+    pub txn: Option<Transaction>,
+    /// The explicit transaction has changed the catalog.
+    pub txn_ddl: bool,
+    /// Rowid of the last successful INSERT.
+    pub last_insert_rowid: i64,
+    /// Rows changed by the last INSERT/UPDATE/DELETE.
+    pub changes: i64,
+    /// Rows changed since the connection opened.
+    pub total_changes: i64,
+    /// Transaction id of the last committed write transaction.
+    pub last_txn_id: Option<u64>,
+}
+
+/// The result of one statement.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Result column names (empty for statements without a result set).
+    pub columns: Vec<String>,
+    /// Result rows.
+    pub rows: Vec<Row>,
+    /// Rows inserted, updated or deleted.
+    pub changes: u64,
+    /// The statement returns rows (a query, RETURNING, EXPLAIN, PRAGMA).
+    pub returns_rows: bool,
+}
+
+/// Function environment of one statement.
+pub(crate) struct StmtEnv<'a> {
+    pub mvcc: &'a Mvcc,
+    pub now_us: i64,
+    pub last_txn_id: Option<u64>,
+    pub last_insert_rowid: i64,
+    pub changes: i64,
+}
+
+impl FnEnv for StmtEnv<'_> {
+    fn now_micros(&self) -> i64 {
+        self.now_us
+    }
+    fn current_scn(&self) -> u64 {
+        self.mvcc.latest_scn()
+    }
+    fn last_txn_id(&self) -> Option<u64> {
+        self.last_txn_id
+    }
+    fn scn_to_timestamp(&self, scn: u64) -> Result<i64> {
+        self.mvcc.resolve(&AsOf::Scn(scn))?;
+        self.mvcc
+            .point(scn)
+            .map(|p| p.commit_time_us)
+            .filter(|_| scn > 0)
+            .ok_or_else(|| Error::invalid(format!("SCN {scn} has no commit time")))
+    }
+    fn timestamp_to_scn(&self, ts: i64) -> Result<u64> {
+        self.mvcc.resolve(&AsOf::Timestamp(ts))
+    }
+    fn last_insert_rowid(&self) -> i64 {
+        self.last_insert_rowid
+    }
+    fn changes(&self) -> i64 {
+        self.changes
+    }
+}
+
+/// A do-nothing environment for evaluating stored defaults outside statements.
+struct ClockOnly(i64);
+
+impl FnEnv for ClockOnly {
+    fn now_micros(&self) -> i64 {
+        self.0
+    }
+    fn current_scn(&self) -> u64 {
+        0
+    }
+    fn last_txn_id(&self) -> Option<u64> {
+        None
+    }
+    fn scn_to_timestamp(&self, _: u64) -> Result<i64> {
+        Err(Error::invalid("scn_to_timestamp() is not allowed here"))
+    }
+    fn timestamp_to_scn(&self, _: i64) -> Result<u64> {
+        Err(Error::invalid("timestamp_to_scn() is not allowed here"))
+    }
+    fn last_insert_rowid(&self) -> i64 {
+        0
+    }
+    fn changes(&self) -> i64 {
+        0
+    }
+}
+
+/// Parses and evaluates a stored DEFAULT expression.
+pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
+    let e = parse_expr(text)?;
+    let stmt = ParsedStatement {
+        statement: Parsed::VacuumHistory,
+        text: String::new(),
+        param_count: 0,
+        param_names: Vec::new(),
+        param_positions: HashMap::new(),
+    };
+    let mut none = NoHistory;
+    let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
+    let bound = p.bind_constant(&e)?;
+    super::exec::eval_standalone(&bound, &[], env)
+}
+
+/// Evaluates a stored DEFAULT with only a clock available.
+pub fn eval_default_with_clock(text: &str, now_us: i64) -> Result<Value> {
+    eval_default_text(text, &ClockOnly(now_us))
+}
+
+/// Parses an expression from SQL text.
+pub fn parse_expr(text: &str) -> Result<ast::Expr> {
+    let dialect = super::parser::HeliosDialect::default();
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::invalid(format!("invalid expression '{text}': {e}")))
+}
+
+pub(crate) struct NoHistory;
+
+impl History for NoHistory {
+    fn resolve(&mut self, _: AsOf) -> Result<(Source, Arc<Schema>)> {
+        Err(Error::invalid("time travel is not allowed here"))
+    }
+    fn snapshots(&self) -> Vec<HistoryPoint> {
+        Vec::new()
+    }
+}
+
+/// Resolves the statement's time-travel points to pinned snapshots.
+pub(crate) struct StmtHistory<'a> {
+    pub engine: &'a Engine,
+    pub snapshots: Vec<Snapshot>,
+    by_scn: HashMap<u64, usize>,
+}
+
+impl<'a> StmtHistory<'a> {
+    pub fn new(engine: &'a Engine) -> Self {
+        Self {
+            engine,
+            snapshots: Vec::new(),
+            by_scn: HashMap::new(),
+        }
+    }
+}
+
+impl History for StmtHistory<'_> {
+    fn resolve(&mut self, point: AsOf) -> Result<(Source, Arc<Schema>)> {
+        let scn = self.engine.mvcc.resolve(&point)?;
+        let idx = match self.by_scn.get(&scn) {
+            Some(&i) => i,
+            None => {
+                let snap = self.engine.mvcc.snapshot_at(scn)?;
+                self.snapshots.push(snap);
+                let i = self.snapshots.len() - 1;
+                self.by_scn.insert(scn, i);
+                i
+            }
+        };
+        let snap = &self.snapshots[idx];
+        let schema = self.engine.schema_at(scn, None, Some(snap))?;
+        Ok((Source::Snapshot(idx), schema))
+    }
+
+    fn snapshots(&self) -> Vec<HistoryPoint> {
+        self.engine.mvcc.snapshots()
+    }
+}
+
+/// True for statements that never write.
+pub fn is_read_only(stmt: &Parsed) -> bool {
+    match stmt {
+        Parsed::Sql(s) => matches!(
+            s.as_ref(),
+            Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
+        ),
+        Parsed::VacuumHistory => true,
+    }
+}
+
+/// True for statements that change the catalog.
+fn is_ddl(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::CreateTable(_)
+            | Statement::CreateIndex(_)
+            | Statement::CreateView(_)
+            | Statement::Drop { .. }
+            | Statement::AlterTable(_)
+    )
+}
+
+impl Session {
+    /// Executes one parsed statement.
+    pub fn execute(
+        &mut self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        params: &[Value],
+    ) -> Result<Outcome> {
+        check_param_count(stmt, params)?;
+        let sql = match &stmt.statement {
+            Parsed::VacuumHistory => return vacuum_history(engine),
+            Parsed::Sql(s) => s.as_ref(),
+        };
+        match sql {
+            Statement::StartTransaction { modifier, .. } => {
+                if self.txn.is_some() {
+                    return Err(Error::Transaction(
+                        "cannot start a transaction within a transaction".into(),
+                    ));
+                }
+                let mode = match modifier {
+                    Some(
+                        ast::TransactionModifier::Immediate | ast::TransactionModifier::Exclusive,
+                    ) => TxnMode::Immediate,
+                    _ => TxnMode::Deferred,
+                };
+                self.txn = Some(engine.mvcc.begin(mode)?);
+                self.txn_ddl = false;
+                Ok(Outcome::default())
+            }
+            Statement::Commit { .. } => {
+                let txn = self.txn.take().ok_or_else(|| {
+                    Error::Transaction("cannot commit - no transaction is active".into())
+                })?;
+                let ddl = std::mem::take(&mut self.txn_ddl);
+                self.commit(engine, txn, ddl)?;
+                Ok(Outcome::default())
+            }
+            Statement::Rollback { savepoint, .. } => {
+                if savepoint.is_some() {
+                    return Err(Error::Unsupported("ROLLBACK TO SAVEPOINT".into()));
+                }
+                let txn = self.txn.take().ok_or_else(|| {
+                    Error::Transaction("cannot rollback - no transaction is active".into())
+                })?;
+                self.txn_ddl = false;
+                txn.rollback();
+                Ok(Outcome::default())
+            }
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
+                Err(Error::Unsupported("SAVEPOINT".into()))
+            }
+            _ => {
+                if let Some(mut txn) = self.txn.take() {
+                    let r = self.run_in(engine, &mut txn, self.txn_ddl, stmt, sql, params);
+                    if r.is_ok() && is_ddl(sql) {
+                        self.txn_ddl = true;
+                    }
+                    self.txn = Some(txn);
+                    r
+                } else {
+                    let mode = if is_read_only(&stmt.statement) {
+                        TxnMode::ReadOnly
+                    } else {
+                        TxnMode::Immediate
+                    };
+                    let mut txn = engine.mvcc.begin(mode)?;
+                    let out = self.run_in(engine, &mut txn, false, stmt, sql, params)?;
+                    self.commit(engine, txn, is_ddl(sql))?;
+                    Ok(out)
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, engine: &Engine, txn: Transaction, ddl: bool) -> Result<()> {
+        if ddl && txn.has_writes() {
+            // The commit will get the next SCN (we hold the write lock); register it as a
+            // schema change before any reader can see it.
+            engine.schemas.add_ddl_point(engine.mvcc.latest_scn() + 1);
+        }
+        if let Some(info) = txn.commit()? {
+            self.last_txn_id = Some(info.txid);
+        }
+        Ok(())
+    }
+
+    fn env<'a>(&self, engine: &'a Engine) -> StmtEnv<'a> {
+        StmtEnv {
+            mvcc: &engine.mvcc,
+            now_us: engine.mvcc.options().clock.now_micros(),
+            last_txn_id: self.last_txn_id,
+            last_insert_rowid: self.last_insert_rowid,
+            changes: self.changes,
+        }
+    }
+
+    /// Runs a statement inside `txn` with statement-level atomicity.
+    fn run_in(
+        &mut self,
+        engine: &Engine,
+        txn: &mut Transaction,
+        own_ddl: bool,
+        stmt: &ParsedStatement,
+        sql: &Statement,
+        params: &[Value],
+    ) -> Result<Outcome> {
+        if !is_read_only(&stmt.statement) {
+            txn.ensure_writable()?;
+        }
+        let sp = txn.savepoint();
+        let r = self.dispatch(engine, txn, own_ddl, stmt, sql, params);
+        match &r {
+            Ok(_) => txn.release_savepoints(),
+            Err(_) => txn.rollback_to(sp),
+        }
+        r
+    }
+
+    fn dispatch(
+        &mut self,
+        engine: &Engine,
+        txn: &mut Transaction,
+        own_ddl: bool,
+        stmt: &ParsedStatement,
+        sql: &Statement,
+        params: &[Value],
+    ) -> Result<Outcome> {
+        let schema = engine.schema_for(txn, own_ddl)?;
+        let env = self.env(engine);
+        let mut history = StmtHistory::new(engine);
+        match sql {
+            Statement::Query(q) => {
+                let (plan, cols) = {
+                    let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+                    planner.plan_query(q)?
+                };
+                let reader = Reader {
+                    txn,
+                    snapshots: &history.snapshots,
+                };
+                let rows = Executor::new(Some(reader), params, &env).run(&plan, None)?;
+                Ok(query_outcome(cols, rows))
+            }
+            Statement::Explain { statement, .. } => {
+                let Statement::Query(q) = statement.as_ref() else {
+                    return Err(Error::Unsupported(
+                        "EXPLAIN of statements other than queries".into(),
+                    ));
+                };
+                let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+                let (plan, _) = planner.plan_query(q)?;
+                let lines = super::explain::explain(&plan, &history.snapshots);
+                Ok(Outcome {
+                    columns: vec!["plan".into()],
+                    rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+                    changes: 0,
+                    returns_rows: true,
+                })
+            }
+            Statement::Pragma { name, value, .. } => super::pragma::run(
+                engine,
+                txn,
+                &schema,
+                name,
+                value.as_ref().map(|v| v.value.to_string()),
+            ),
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let mut ctx = super::dml::DmlContext {
+                    schema,
+                    params,
+                    env: &env,
+                    stmt,
+                    history: &mut history,
+                    last_insert_rowid: None,
+                };
+                let out = ctx.run(txn, sql)?;
+                let last = ctx.last_insert_rowid;
+                if let Some(r) = last {
+                    self.last_insert_rowid = r;
+                }
+                self.changes = out.changes as i64;
+                self.total_changes += out.changes as i64;
+                Ok(out)
+            }
+            s if is_ddl(s) => {
+                super::ddl::run(engine, txn, &schema, stmt, s, &env)?;
+                Ok(Outcome::default())
+            }
+            other => Err(Error::Unsupported(format!(
+                "statement {}",
+                statement_kind(other)
+            ))),
+        }
+    }
+}
+
+fn statement_kind(s: &Statement) -> String {
+    let text = s.to_string();
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn check_param_count(stmt: &ParsedStatement, params: &[Value]) -> Result<()> {
+    if params.len() != stmt.param_count {
+        return Err(Error::Parameter(format!(
+            "statement has {} parameter(s) but {} value(s) were supplied",
+            stmt.param_count,
+            params.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Builds a query outcome.
+pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
+    Outcome {
+        columns: cols.into_iter().map(|c| c.name).collect(),
+        rows,
+        changes: 0,
+        returns_rows: true,
+    }
+}
+
+fn vacuum_history(engine: &Engine) -> Result<Outcome> {
+    let r = engine.mvcc.gc()?;
+    Ok(Outcome {
+        columns: vec![
+            "snapshots_removed".into(),
+            "versions_removed".into(),
+            "bytes_removed".into(),
+            "oldest_scn".into(),
+            "elapsed_ms".into(),
+        ],
+        rows: vec![vec![
+            Value::Integer(r.snapshots_removed as i64),
+            Value::Integer(r.versions_removed as i64),
+            Value::Integer(r.bytes_removed as i64),
+            Value::Integer(r.new_horizon as i64),
+            Value::Real(r.elapsed_us as f64 / 1000.0),
+        ]],
+        changes: 0,
+        returns_rows: true,
+    })
+}
