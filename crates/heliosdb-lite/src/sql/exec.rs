@@ -1138,6 +1138,14 @@ impl Accumulator {
                         }
                         None => None,
                     };
+                    // SUM of integers fails on overflow (TOTAL never does).
+                    if self.overflow
+                        && self.func == AggFn::Sum
+                        && !self.any_real
+                        && self.dec_sum.is_none()
+                    {
+                        return Err(Error::LimitExceeded("integer overflow in sum()".into()));
+                    }
                 }
                 Value::Decimal(d) => {
                     self.real_sum += super::functions::decimal_to_f64(&d);

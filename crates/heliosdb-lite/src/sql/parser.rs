@@ -161,6 +161,8 @@ pub enum Parsed {
     Sql(Box<Statement>),
     /// `VACUUM HISTORY`: run history GC now.
     VacuumHistory,
+    /// `REINDEX [name]`: indexes are maintained transactionally, so this only checks the name.
+    Reindex(Option<String>),
 }
 
 /// A parsed statement with its source text.
@@ -309,6 +311,33 @@ fn parse_one(
     {
         return Ok(Some(ParsedStatement {
             statement: Parsed::VacuumHistory,
+            text,
+            param_count,
+            param_names,
+            param_positions,
+        }));
+    }
+    if is_kw(significant[0], Keyword::REINDEX)
+        || word(significant[0]).is_some_and(|w| w.value.eq_ignore_ascii_case("reindex"))
+    {
+        let name = match significant.get(1..) {
+            Some([]) | None => None,
+            Some([t]) => Some(
+                word(t)
+                    .map(|w| w.value.clone())
+                    .unwrap_or_else(|| t.to_string()),
+            ),
+            Some(_) => {
+                return Err(syntax_error(
+                    "REINDEX takes at most one name".into(),
+                    0,
+                    0,
+                    None,
+                ))
+            }
+        };
+        return Ok(Some(ParsedStatement {
+            statement: Parsed::Reindex(name),
             text,
             param_count,
             param_names,
@@ -679,6 +708,7 @@ mod tests {
         match &parse(s).unwrap()[0].statement {
             Parsed::Sql(st) => st.to_string(),
             Parsed::VacuumHistory => "VACUUM HISTORY".into(),
+            Parsed::Reindex(_) => "REINDEX".into(),
         }
     }
 

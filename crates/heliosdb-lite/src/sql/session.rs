@@ -259,7 +259,7 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
             s.as_ref(),
             Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
         ),
-        Parsed::VacuumHistory => true,
+        Parsed::VacuumHistory | Parsed::Reindex(_) => true,
     }
 }
 
@@ -286,6 +286,7 @@ impl Session {
         check_param_count(stmt, params)?;
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
+            Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
             Parsed::Sql(s) => s.as_ref(),
         };
         match sql {
@@ -348,6 +349,22 @@ impl Session {
                 }
             }
         }
+    }
+
+    fn reindex(&mut self, engine: &Engine, name: Option<&str>) -> Result<Outcome> {
+        if let Some(n) = name {
+            let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
+            let schema = match &self.txn {
+                Some(t) => engine.schema_for(t, self.txn_ddl)?,
+                None => engine.schema_for(&txn, false)?,
+            };
+            if schema.table(n).is_none() && !schema.indexes.contains_key(&n.to_lowercase()) {
+                return Err(Error::invalid(format!(
+                    "unable to identify the object to be reindexed: {n}"
+                )));
+            }
+        }
+        Ok(Outcome::default())
     }
 
     fn commit(&mut self, engine: &Engine, txn: Transaction, ddl: bool) -> Result<()> {

@@ -594,7 +594,12 @@ impl Planner<'_> {
             ));
         }
         let agg = match (name.as_str(), args.len(), star) {
-            ("count", 0, true) => Some(AggFn::CountStar),
+            ("count", 0, true) if !distinct => Some(AggFn::CountStar),
+            ("count", 0, true) => {
+                return Err(Error::invalid(
+                    "DISTINCT aggregates must have exactly one argument: count()",
+                ))
+            }
             ("count", 1, false) => Some(AggFn::Count),
             ("sum", 1, _) => Some(AggFn::Sum),
             ("total", 1, _) => Some(AggFn::Total),
@@ -605,6 +610,11 @@ impl Planner<'_> {
             _ => None,
         };
         if let Some(func) = agg {
+            if distinct && (star || args.len() != 1) {
+                return Err(Error::invalid(format!(
+                    "DISTINCT aggregates must have exactly one argument: {name}()"
+                )));
+            }
             let args = args
                 .iter()
                 .map(|a| self.bind_expr(a))

@@ -146,12 +146,9 @@ fn output_position(e: &ast::Expr, columns: &[OutputColumn]) -> Result<Option<usi
             return Ok(Some(k as usize - 1));
         }
     }
+    // Only a bare name can be an alias; `t.c` always names a column.
     let name = match e {
         ast::Expr::Identifier(id) => &id.value,
-        ast::Expr::CompoundIdentifier(parts) => match parts.last() {
-            Some(id) => &id.value,
-            None => return Ok(None),
-        },
         _ => return Ok(None),
     };
     Ok(columns
@@ -803,13 +800,47 @@ fn plan_from(
     selection: Option<&ast::Expr>,
 ) -> Result<(Plan, Scope)> {
     let mut rels: Vec<Relation> = Vec::new();
-    for (n, twj) in from.iter().enumerate() {
-        let mut r = resolve_relation(p, &twj.relation)?;
-        r.join = JoinKind::Inner;
-        let _ = n;
-        rels.push(r);
+    for twj in from {
+        add_relations(p, twj, &mut rels)?;
+    }
+    plan_relations(p, rels, selection)
+}
+
+/// Appends the relations of `a JOIN b ...` (flattening parenthesised joins).
+fn add_relations(
+    p: &mut Planner<'_>,
+    twj: &ast::TableWithJoins,
+    rels: &mut Vec<Relation>,
+) -> Result<()> {
+    {
+        match &twj.relation {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => add_relations(p, table_with_joins, rels)?,
+            other => {
+                let mut r = resolve_relation(p, other)?;
+                r.join = JoinKind::Inner;
+                rels.push(r);
+            }
+        }
         for j in &twj.joins {
-            let mut r = resolve_relation(p, &j.relation)?;
+            let mut r = match &j.relation {
+                TableFactor::NestedJoin {
+                    table_with_joins,
+                    alias: None,
+                } if matches!(
+                    j.join_operator,
+                    ast::JoinOperator::CrossJoin(ast::JoinConstraint::None)
+                        | ast::JoinOperator::Join(ast::JoinConstraint::None)
+                        | ast::JoinOperator::Inner(ast::JoinConstraint::None)
+                ) =>
+                {
+                    add_relations(p, table_with_joins, rels)?;
+                    continue;
+                }
+                other => resolve_relation(p, other)?,
+            };
             use ast::JoinOperator as J;
             let (kind, constraint) = match &j.join_operator {
                 J::Join(c) | J::Inner(c) | J::CrossJoin(c) => (JoinKind::Inner, c),
@@ -832,6 +863,14 @@ fn plan_from(
             rels.push(r);
         }
     }
+    Ok(())
+}
+
+fn plan_relations(
+    p: &mut Planner<'_>,
+    mut rels: Vec<Relation>,
+    selection: Option<&ast::Expr>,
+) -> Result<(Plan, Scope)> {
     if rels.is_empty() {
         let plan = Plan::Values(vec![vec![]]);
         let Some(sel) = selection else {
