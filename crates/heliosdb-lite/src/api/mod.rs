@@ -200,8 +200,8 @@ impl Connection {
 
     /// Executes several `;`-separated statements without parameters.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        for stmt in self.parse(sql)? {
-            self.run(&stmt, &[])?;
+        for stmt in parser::parse_lazily(sql)? {
+            self.run(&stmt?, &[])?;
         }
         Ok(())
     }
@@ -209,7 +209,8 @@ impl Connection {
     /// Executes several statements, returning each statement's outcome (for shells and
     /// tools that print every result).
     pub fn execute_script(&self, sql: &str, mut each: impl FnMut(&str, Outcome)) -> Result<()> {
-        for stmt in self.parse(sql)? {
+        for stmt in parser::parse_lazily(sql)? {
+            let stmt = stmt?;
             let out = self.run(&stmt, &[])?;
             each(&stmt.text, out);
         }

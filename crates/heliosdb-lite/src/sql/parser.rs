@@ -239,11 +239,17 @@ fn map_parser_error(e: ParserError) -> Error {
 
 /// Splits `sql` into statements and parses each.
 pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>> {
+    parse_lazily(sql)?.collect()
+}
+
+/// Splits `sql` into statements; each is parsed when the iterator reaches it, so a script
+/// can run the statements before a malformed one.
+pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedStatement>> + '_> {
     let dialect = HeliosDialect::default();
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| syntax_error(e.message.clone(), e.location.line, e.location.column, None))?;
-    let mut out = Vec::new();
+    let mut groups: Vec<Vec<TokenWithSpan>> = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let mut depth = 0i32;
     for t in tokens {
@@ -253,18 +259,17 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>> {
             _ => {}
         }
         if t.token == Token::SemiColon && depth <= 0 {
-            if let Some(stmt) = parse_one(sql, std::mem::take(&mut current), &dialect)? {
-                out.push(stmt);
-            }
+            groups.push(std::mem::take(&mut current));
             depth = 0;
         } else {
             current.push(t);
         }
     }
-    if let Some(stmt) = parse_one(sql, current, &dialect)? {
-        out.push(stmt);
-    }
-    Ok(out)
+    groups.push(current);
+    Ok(groups.into_iter().filter_map(move |g| {
+        let dialect = HeliosDialect::default();
+        parse_one(sql, g, &dialect).transpose()
+    }))
 }
 
 /// Extracts the source text covered by the tokens.
