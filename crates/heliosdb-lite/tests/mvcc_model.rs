@@ -1,0 +1,236 @@
+//! Model-based property test of the versioned store: random sequences of transactions,
+//! rollbacks, GC runs and historical reads (by SCN, transaction id and timestamp), checked
+//! against a plain in-memory model of every committed state. Runs on both backends.
+
+use heliosdb_lite::mvcc::{AsOf, Mvcc, MvccOptions, Retention, TxnMode};
+use heliosdb_lite::storage::{FjallOptions, FjallStorage, MemoryStorage, Storage};
+use heliosdb_lite::time::ManualClock;
+use heliosdb_lite::Error;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// A transaction of (key, Some(value) = put / None = delete) writes; commit or roll back.
+    Txn(Vec<(u8, Option<u8>)>, bool),
+    /// Advance the clock by this many microseconds.
+    Tick(u32),
+    /// GC with this retention.
+    Gc {
+        retention_us: u32,
+        max_snapshots: u8,
+    },
+    /// Read the whole state at a point chosen by this selector.
+    Read(u16, u8),
+    /// Reopen the store (fjall only; memory keeps its map).
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (proptest::collection::vec((0u8..8, proptest::option::of(any::<u8>())), 1..5), any::<bool>())
+            .prop_map(|(w, c)| Op::Txn(w, c)),
+        2 => (1u32..1000).prop_map(Op::Tick),
+        1 => (0u32..3000, 0u8..6).prop_map(|(r, m)| Op::Gc { retention_us: r, max_snapshots: m }),
+        3 => (any::<u16>(), 0u8..4).prop_map(|(s, m)| Op::Read(s, m)),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+struct Model {
+    /// State after each SCN (index = SCN).
+    states: Vec<BTreeMap<u8, u8>>,
+    /// (txid, time) of each SCN >= 1.
+    commits: Vec<(u64, i64)>,
+    horizon: u64,
+}
+
+fn open(storage: Arc<dyn Storage>, clock: &ManualClock) -> Mvcc {
+    Mvcc::open(
+        storage,
+        MvccOptions {
+            clock: Arc::new(clock.clone()),
+            auto_gc: false,
+            retention: Retention {
+                min_retention_us: 0,
+                max_snapshots: 1_000_000,
+            },
+            ..MvccOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn run(ops: Vec<Op>, disk: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = MemoryStorage::new();
+    let make = || -> Arc<dyn Storage> {
+        if disk {
+            Arc::new(FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap())
+        } else {
+            Arc::new(memory.clone())
+        }
+    };
+    let clock = ManualClock::new(1_000_000);
+    let mut db = open(make(), &clock);
+    let mut m = Model {
+        states: vec![BTreeMap::new()],
+        commits: Vec::new(),
+        horizon: 0,
+    };
+    for op in ops {
+        match op {
+            Op::Txn(writes, commit) => {
+                let mut t = db.begin(TxnMode::Deferred).unwrap();
+                let mut next = m.states.last().unwrap().clone();
+                for (k, v) in &writes {
+                    match v {
+                        Some(v) => {
+                            t.put(vec![*k], vec![*v]).unwrap();
+                            next.insert(*k, *v);
+                        }
+                        None => {
+                            t.delete(vec![*k]).unwrap();
+                            next.remove(k);
+                        }
+                    }
+                    // Read-your-writes.
+                    assert_eq!(t.get(&[*k]).unwrap(), next.get(k).map(|v| vec![*v]));
+                }
+                if commit {
+                    let info = t.commit().unwrap().unwrap();
+                    assert_eq!(info.scn, m.states.len() as u64);
+                    if let Some(&(txid, time)) = m.commits.last() {
+                        assert!(info.txid > txid && info.time_us > time);
+                    }
+                    m.states.push(next);
+                    m.commits.push((info.txid, info.time_us));
+                } else {
+                    t.rollback();
+                }
+            }
+            Op::Tick(us) => clock.advance(us as i64),
+            Op::Gc {
+                retention_us,
+                max_snapshots,
+            } => {
+                db.set_retention(Retention {
+                    min_retention_us: retention_us as i64,
+                    max_snapshots: max_snapshots as u64,
+                });
+                let r = db.gc().unwrap();
+                assert!(r.new_horizon >= m.horizon);
+                m.horizon = r.new_horizon;
+                // The retention floor: the state at now - retention stays readable.
+                let now = clock.now_micros_checked(&m);
+                let floor = now - retention_us as i64;
+                let needed = m
+                    .commits
+                    .iter()
+                    .rposition(|&(_, t)| t <= floor)
+                    .map(|i| i as u64 + 1);
+                // (Only checkable when this run moved the horizon: an earlier run with a
+                // shorter retention may already have collected more.)
+                if let (Some(n), true) = (needed, r.new_horizon > r.old_horizon) {
+                    assert!(
+                        m.horizon <= n,
+                        "GC collected history younger than the retention floor"
+                    );
+                }
+                assert!(m.horizon <= m.states.len() as u64 - 1);
+            }
+            Op::Read(sel, mode) => {
+                let latest = m.states.len() as u64 - 1;
+                let scn = sel as u64 % (latest + 2); // sometimes one past the newest
+                let point = match mode {
+                    0 => AsOf::Scn(scn),
+                    1 if scn >= 1 && scn <= latest => {
+                        AsOf::Transaction(m.commits[scn as usize - 1].0)
+                    }
+                    2 if scn >= 1 && scn <= latest => {
+                        AsOf::Timestamp(m.commits[scn as usize - 1].1)
+                    }
+                    3 if scn >= 1 && scn <= latest => {
+                        AsOf::BeforeTransaction(m.commits[scn as usize - 1].0)
+                    }
+                    _ => AsOf::Scn(scn),
+                };
+                let want_scn = match point {
+                    AsOf::BeforeTransaction(_) => scn - 1,
+                    _ => scn,
+                };
+                match db.snapshot_as_of(&point) {
+                    Ok(snap) => {
+                        assert!(
+                            want_scn <= latest && want_scn >= m.horizon,
+                            "{point:?} readable but should not be"
+                        );
+                        assert_eq!(snap.scn(), want_scn);
+                        let got: BTreeMap<u8, u8> = snap
+                            .scan(
+                                (Bound::Unbounded, Bound::Unbounded),
+                                heliosdb_lite::storage::Direction::Forward,
+                            )
+                            .map(|r| {
+                                let (k, v) = r.unwrap();
+                                (k[0], v[0])
+                            })
+                            .collect();
+                        assert_eq!(got, m.states[want_scn as usize], "state at {point:?}");
+                        for k in 0..8u8 {
+                            assert_eq!(
+                                snap.get(&[k]).unwrap(),
+                                m.states[want_scn as usize].get(&k).map(|v| vec![*v])
+                            );
+                        }
+                    }
+                    Err(Error::SnapshotTooOld { .. }) => assert!(
+                        want_scn < m.horizon,
+                        "{point:?} too old at horizon {}",
+                        m.horizon
+                    ),
+                    Err(Error::SnapshotNotAvailable { .. }) => {
+                        assert!(want_scn > latest, "{point:?} not available")
+                    }
+                    Err(e) => panic!("{point:?}: {e}"),
+                }
+            }
+            Op::Reopen => {
+                if disk {
+                    drop(db);
+                    db = open(make(), &clock);
+                    assert_eq!(db.latest_scn(), m.states.len() as u64 - 1);
+                    assert_eq!(db.horizon(), m.horizon);
+                }
+            }
+        }
+    }
+}
+
+trait NowChecked {
+    fn now_micros_checked(&self, m: &Model) -> i64;
+}
+
+impl NowChecked for ManualClock {
+    fn now_micros_checked(&self, m: &Model) -> i64 {
+        use heliosdb_lite::time::Clock;
+        let now = self.now_micros();
+        m.commits.last().map_or(now, |&(_, t)| t.max(now))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn memory_backend_matches_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(ops, false);
+    }
+
+    #[test]
+    fn fjall_backend_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
+        run(ops, true);
+    }
+}
