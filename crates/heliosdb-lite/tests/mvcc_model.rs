@@ -139,7 +139,7 @@ fn run(ops: Vec<Op>, disk: bool) {
                         "GC collected history younger than the retention floor"
                     );
                 }
-                assert!(m.horizon <= m.states.len() as u64 - 1);
+                assert!(m.horizon < m.states.len() as u64);
             }
             Op::Read(sel, mode) => {
                 let latest = m.states.len() as u64 - 1;
