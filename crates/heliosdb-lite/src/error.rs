@@ -24,6 +24,9 @@ pub struct HistoryPoint {
 
 impl fmt::Display for HistoryPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.scn == 0 {
+            return write!(f, "SCN 0 (the empty database before the first commit)");
+        }
         write!(
             f,
             "SCN {} (transaction {}, {})",
