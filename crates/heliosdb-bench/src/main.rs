@@ -18,7 +18,10 @@ use std::time::Duration;
 
 /// Command-line options.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "heliosdb-bench", about = "HeliosDB-Lite vs SQLite vs Stoolap, side by side")]
+#[command(
+    name = "heliosdb-bench",
+    about = "HeliosDB-Lite vs SQLite vs Stoolap, side by side"
+)]
 pub struct Opts {
     /// Rows in the main table.
     #[arg(long, default_value_t = 20_000)]
@@ -67,9 +70,18 @@ pub struct Measurement {
 
 impl Measurement {
     /// Builds a measurement from per-operation latencies.
-    pub fn from_latencies(workload: &str, engine: &str, mut lat: Vec<Duration>, total: Duration) -> Self {
+    pub fn from_latencies(
+        workload: &str,
+        engine: &str,
+        mut lat: Vec<Duration>,
+        total: Duration,
+    ) -> Self {
         lat.sort();
-        let pick = |q: f64| lat.get(((lat.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+        let pick = |q: f64| {
+            lat.get(((lat.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
         Measurement {
             workload: workload.into(),
             engine: engine.into(),
@@ -108,7 +120,9 @@ fn ratio(a: Duration, b: Duration) -> String {
 }
 
 fn print_markdown(results: &[Measurement]) {
-    println!("| workload | engine | ops | median µs | p99 µs | ops/s | vs SQLite | vs Stoolap | note |");
+    println!(
+        "| workload | engine | ops | median µs | p99 µs | ops/s | vs SQLite | vs Stoolap | note |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---|");
     for m in results {
         let peer = |engine: &str| {
@@ -119,7 +133,10 @@ fn print_markdown(results: &[Measurement]) {
                 .unwrap_or_default()
         };
         let (vs_sqlite, vs_stoolap) = if m.engine.starts_with("heliosdb") && m.ops > 0 {
-            (ratio(m.median, peer("sqlite")), ratio(m.median, peer("stoolap")))
+            (
+                ratio(m.median, peer("sqlite")),
+                ratio(m.median, peer("stoolap")),
+            )
         } else {
             ("".into(), "".into())
         };
@@ -188,5 +205,8 @@ fn main() {
             std::process::exit(1);
         }
     }
-    eprintln!("benchmark finished in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "benchmark finished in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }

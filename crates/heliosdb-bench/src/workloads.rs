@@ -24,7 +24,12 @@ trait Engine {
     fn insert_batched(&self, rows: &[(i64, i64, i64)], batch: usize) -> Res<Vec<Duration>>;
     fn update_autocommit(&self, table: &str, ids: &[i64], v: i64) -> Res<Vec<Duration>>;
     fn update_batched(&self, table: &str, ids: &[i64], v: i64, batch: usize) -> Res<Vec<Duration>>;
-    fn point_selects(&self, table: &str, ids: &[i64], at: Option<(&str, &[Point])>) -> Res<Vec<Duration>>;
+    fn point_selects(
+        &self,
+        table: &str,
+        ids: &[i64],
+        at: Option<(&str, &[Point])>,
+    ) -> Res<Vec<Duration>>;
     fn range_sums(&self, ranges: &[(i64, i64)], at: Option<&Point>) -> Res<Vec<Duration>>;
     /// The point after the last commit.
     fn point(&self) -> Res<Point>;
@@ -70,7 +75,11 @@ impl Helios {
         };
         Ok(Helios {
             conn: heliosdb_lite::Connection::open(config)?,
-            name: if path.is_some() { "heliosdb" } else { "heliosdb-mem" },
+            name: if path.is_some() {
+                "heliosdb"
+            } else {
+                "heliosdb-mem"
+            },
         })
     }
 }
@@ -92,7 +101,9 @@ impl Engine for Helios {
     }
     fn insert_autocommit(&self, rows: &[(i64, i64, i64)]) -> Res<Vec<Duration>> {
         let mut stmt = self.conn.prepare("INSERT INTO t VALUES (?1, ?2, ?3)")?;
-        rows.iter().map(|r| timed(|| Ok(stmt.execute(*r).map(|_| ())?))).collect()
+        rows.iter()
+            .map(|r| timed(|| Ok(stmt.execute(*r).map(|_| ())?)))
+            .collect()
     }
     fn insert_batched(&self, rows: &[(i64, i64, i64)], batch: usize) -> Res<Vec<Duration>> {
         let mut out = Vec::new();
@@ -110,8 +121,12 @@ impl Engine for Helios {
         Ok(out)
     }
     fn update_autocommit(&self, table: &str, ids: &[i64], v: i64) -> Res<Vec<Duration>> {
-        let mut stmt = self.conn.prepare(&format!("UPDATE {table} SET v = ?1 WHERE id = ?2"))?;
-        ids.iter().map(|id| timed(|| Ok(stmt.execute((v, *id)).map(|_| ())?))).collect()
+        let mut stmt = self
+            .conn
+            .prepare(&format!("UPDATE {table} SET v = ?1 WHERE id = ?2"))?;
+        ids.iter()
+            .map(|id| timed(|| Ok(stmt.execute((v, *id)).map(|_| ())?)))
+            .collect()
     }
     fn update_batched(&self, table: &str, ids: &[i64], v: i64, batch: usize) -> Res<Vec<Duration>> {
         let mut out = Vec::new();
@@ -128,11 +143,18 @@ impl Engine for Helios {
         }
         Ok(out)
     }
-    fn point_selects(&self, table: &str, ids: &[i64], at: Option<(&str, &[Point])>) -> Res<Vec<Duration>> {
+    fn point_selects(
+        &self,
+        table: &str,
+        ids: &[i64],
+        at: Option<(&str, &[Point])>,
+    ) -> Res<Vec<Duration>> {
         let mut out = Vec::with_capacity(ids.len());
         match at {
             None => {
-                let mut stmt = self.conn.prepare(&format!("SELECT v FROM {table} WHERE id = ?1"))?;
+                let mut stmt = self
+                    .conn
+                    .prepare(&format!("SELECT v FROM {table} WHERE id = ?1"))?;
                 for id in ids {
                     out.push(timed(|| {
                         let _: i64 = stmt.query_row([*id], |r| r.get(0))?;
@@ -162,7 +184,10 @@ impl Engine for Helios {
     fn range_sums(&self, ranges: &[(i64, i64)], at: Option<&Point>) -> Res<Vec<Duration>> {
         let sql = match at {
             None => "SELECT sum(v) FROM t WHERE k BETWEEN ?1 AND ?2".to_string(),
-            Some(p) => format!("SELECT sum(v) FROM t AS OF SCN {} WHERE k BETWEEN ?1 AND ?2", p.scn),
+            Some(p) => format!(
+                "SELECT sum(v) FROM t AS OF SCN {} WHERE k BETWEEN ?1 AND ?2",
+                p.scn
+            ),
         };
         let mut stmt = self.conn.prepare(&sql)?;
         ranges
@@ -176,7 +201,9 @@ impl Engine for Helios {
             .collect()
     }
     fn point(&self) -> Res<Point> {
-        let scn: i64 = self.conn.query_row("SELECT current_scn()", [], |r| r.get(0))?;
+        let scn: i64 = self
+            .conn
+            .query_row("SELECT current_scn()", [], |r| r.get(0))?;
         let txid = self.conn.last_txn_id().unwrap_or(0) as i64;
         let ts = self
             .conn
@@ -239,7 +266,9 @@ impl Engine for Sqlite {
     }
     fn insert_autocommit(&self, rows: &[(i64, i64, i64)]) -> Res<Vec<Duration>> {
         let mut stmt = self.conn.prepare("INSERT INTO t VALUES (?1, ?2, ?3)")?;
-        rows.iter().map(|r| timed(|| Ok(stmt.execute(*r).map(|_| ())?))).collect()
+        rows.iter()
+            .map(|r| timed(|| Ok(stmt.execute(*r).map(|_| ())?)))
+            .collect()
     }
     fn insert_batched(&self, rows: &[(i64, i64, i64)], batch: usize) -> Res<Vec<Duration>> {
         let mut out = Vec::new();
@@ -247,7 +276,9 @@ impl Engine for Sqlite {
             out.push(timed(|| {
                 self.conn.execute_batch("BEGIN")?;
                 {
-                    let mut stmt = self.conn.prepare_cached("INSERT INTO t VALUES (?1, ?2, ?3)")?;
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached("INSERT INTO t VALUES (?1, ?2, ?3)")?;
                     for r in chunk {
                         stmt.execute(*r)?;
                     }
@@ -258,8 +289,12 @@ impl Engine for Sqlite {
         Ok(out)
     }
     fn update_autocommit(&self, table: &str, ids: &[i64], v: i64) -> Res<Vec<Duration>> {
-        let mut stmt = self.conn.prepare(&format!("UPDATE {table} SET v = ?1 WHERE id = ?2"))?;
-        ids.iter().map(|id| timed(|| Ok(stmt.execute((v, *id)).map(|_| ())?))).collect()
+        let mut stmt = self
+            .conn
+            .prepare(&format!("UPDATE {table} SET v = ?1 WHERE id = ?2"))?;
+        ids.iter()
+            .map(|id| timed(|| Ok(stmt.execute((v, *id)).map(|_| ())?)))
+            .collect()
     }
     fn update_batched(&self, table: &str, ids: &[i64], v: i64, batch: usize) -> Res<Vec<Duration>> {
         let mut out = Vec::new();
@@ -278,11 +313,18 @@ impl Engine for Sqlite {
         }
         Ok(out)
     }
-    fn point_selects(&self, table: &str, ids: &[i64], at: Option<(&str, &[Point])>) -> Res<Vec<Duration>> {
+    fn point_selects(
+        &self,
+        table: &str,
+        ids: &[i64],
+        at: Option<(&str, &[Point])>,
+    ) -> Res<Vec<Duration>> {
         let mut out = Vec::with_capacity(ids.len());
         match at {
             None => {
-                let mut stmt = self.conn.prepare(&format!("SELECT v FROM {table} WHERE id = ?1"))?;
+                let mut stmt = self
+                    .conn
+                    .prepare(&format!("SELECT v FROM {table} WHERE id = ?1"))?;
                 for id in ids {
                     out.push(timed(|| {
                         let _: i64 = stmt.query_row([*id], |r| r.get(0))?;
@@ -311,7 +353,9 @@ impl Engine for Sqlite {
         if at.is_some() {
             return Ok(Vec::new());
         }
-        let mut stmt = self.conn.prepare("SELECT sum(v) FROM t WHERE k BETWEEN ?1 AND ?2")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sum(v) FROM t WHERE k BETWEEN ?1 AND ?2")?;
         ranges
             .iter()
             .map(|r| {
@@ -324,11 +368,17 @@ impl Engine for Sqlite {
     }
     fn point(&self) -> Res<Point> {
         let scn: i64 = if self.trigger {
-            self.conn.query_row("SELECT coalesce(max(n), 0) FROM seq", [], |r| r.get(0)).unwrap_or(0)
+            self.conn
+                .query_row("SELECT coalesce(max(n), 0) FROM seq", [], |r| r.get(0))
+                .unwrap_or(0)
         } else {
             0
         };
-        Ok(Point { scn, txid: 0, ts: String::new() })
+        Ok(Point {
+            scn,
+            txid: 0,
+            ts: String::new(),
+        })
     }
     fn supports_as_of(&self) -> bool {
         self.trigger
@@ -353,7 +403,9 @@ impl Engine for Stoolap {
     }
     fn insert_autocommit(&self, rows: &[(i64, i64, i64)]) -> Res<Vec<Duration>> {
         let stmt = self.db.prepare("INSERT INTO t VALUES ($1, $2, $3)")?;
-        rows.iter().map(|r| timed(|| Ok(stmt.execute(*r).map(|_| ())?))).collect()
+        rows.iter()
+            .map(|r| timed(|| Ok(stmt.execute(*r).map(|_| ())?)))
+            .collect()
     }
     fn insert_batched(&self, rows: &[(i64, i64, i64)], batch: usize) -> Res<Vec<Duration>> {
         let mut out = Vec::new();
@@ -369,8 +421,12 @@ impl Engine for Stoolap {
         Ok(out)
     }
     fn update_autocommit(&self, table: &str, ids: &[i64], v: i64) -> Res<Vec<Duration>> {
-        let stmt = self.db.prepare(&format!("UPDATE {table} SET v = $1 WHERE id = $2"))?;
-        ids.iter().map(|id| timed(|| Ok(stmt.execute((v, *id)).map(|_| ())?))).collect()
+        let stmt = self
+            .db
+            .prepare(&format!("UPDATE {table} SET v = $1 WHERE id = $2"))?;
+        ids.iter()
+            .map(|id| timed(|| Ok(stmt.execute((v, *id)).map(|_| ())?)))
+            .collect()
     }
     fn update_batched(&self, table: &str, ids: &[i64], v: i64, batch: usize) -> Res<Vec<Duration>> {
         let sql = format!("UPDATE {table} SET v = $1 WHERE id = $2");
@@ -386,11 +442,18 @@ impl Engine for Stoolap {
         }
         Ok(out)
     }
-    fn point_selects(&self, table: &str, ids: &[i64], at: Option<(&str, &[Point])>) -> Res<Vec<Duration>> {
+    fn point_selects(
+        &self,
+        table: &str,
+        ids: &[i64],
+        at: Option<(&str, &[Point])>,
+    ) -> Res<Vec<Duration>> {
         let mut out = Vec::with_capacity(ids.len());
         match at {
             None => {
-                let stmt = self.db.prepare(&format!("SELECT v FROM {table} WHERE id = $1"))?;
+                let stmt = self
+                    .db
+                    .prepare(&format!("SELECT v FROM {table} WHERE id = $1"))?;
                 for id in ids {
                     out.push(timed(|| {
                         let _: i64 = stmt.query_one((*id,))?;
@@ -419,7 +482,10 @@ impl Engine for Stoolap {
     fn range_sums(&self, ranges: &[(i64, i64)], at: Option<&Point>) -> Res<Vec<Duration>> {
         let sql = match at {
             None => "SELECT sum(v) FROM t WHERE k BETWEEN $1 AND $2".to_string(),
-            Some(p) => format!("SELECT sum(v) FROM t AS OF TIMESTAMP '{}' WHERE k BETWEEN $1 AND $2", p.ts),
+            Some(p) => format!(
+                "SELECT sum(v) FROM t AS OF TIMESTAMP '{}' WHERE k BETWEEN $1 AND $2",
+                p.ts
+            ),
         };
         let stmt = self.db.prepare(&sql)?;
         ranges
@@ -436,7 +502,11 @@ impl Engine for Stoolap {
         let mut tx = self.db.begin()?;
         let txid = tx.id() - 1;
         tx.rollback()?;
-        Ok(Point { scn: 0, txid, ts: now_text() })
+        Ok(Point {
+            scn: 0,
+            txid,
+            ts: now_text(),
+        })
     }
 }
 
@@ -469,7 +539,8 @@ fn dir_size(p: &Path) -> u64 {
         .sum()
 }
 
-const SCHEMA: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v INTEGER); CREATE INDEX t_k ON t(k)";
+const SCHEMA: &str =
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v INTEGER); CREATE INDEX t_k ON t(k)";
 
 fn per_row(batches: Vec<Duration>, batch: usize) -> Vec<Duration> {
     batches.into_iter().map(|d| d / batch as u32).collect()
@@ -479,52 +550,97 @@ fn run_engine(e: &dyn Engine, o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
     let name = e.name();
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     e.setup(SCHEMA)?;
-    let rows: Vec<(i64, i64, i64)> = (1..=o.rows as i64).map(|id| (id, (id * 7919) % o.rows as i64, id)).collect();
+    let rows: Vec<(i64, i64, i64)> = (1..=o.rows as i64)
+        .map(|id| (id, (id * 7919) % o.rows as i64, id))
+        .collect();
     let (auto, rest) = rows.split_at(o.autocommit_ops.min(rows.len()));
     let t = Instant::now();
     let lat = e.insert_autocommit(auto)?;
-    out.push(Measurement::from_latencies("insert, autocommit", name, lat, t.elapsed()));
+    out.push(Measurement::from_latencies(
+        "insert, autocommit",
+        name,
+        lat,
+        t.elapsed(),
+    ));
     let t = Instant::now();
     let lat = e.insert_batched(rest, 1000)?;
     let total = t.elapsed();
-    let mut m = Measurement::from_latencies("insert, 1000 per txn (per row)", name, per_row(lat, 1000), total);
+    let mut m = Measurement::from_latencies(
+        "insert, 1000 per txn (per row)",
+        name,
+        per_row(lat, 1000),
+        total,
+    );
     m.ops = rest.len();
     m.throughput = rest.len() as f64 / total.as_secs_f64();
     out.push(m);
     let p0 = e.point()?;
-    let ids: Vec<i64> = (0..o.selects).map(|_| 1 + rng.next(o.rows) as i64).collect();
+    let ids: Vec<i64> = (0..o.selects)
+        .map(|_| 1 + rng.next(o.rows) as i64)
+        .collect();
     let t = Instant::now();
     let lat = e.point_selects("t", &ids, None)?;
-    out.push(Measurement::from_latencies("point select by PK (prepared)", name, lat, t.elapsed()));
+    out.push(Measurement::from_latencies(
+        "point select by PK (prepared)",
+        name,
+        lat,
+        t.elapsed(),
+    ));
     let span = (o.rows as i64 / 2).max(1);
-    let ranges: Vec<(i64, i64)> = (0..20).map(|_| {
-        let lo = rng.next(o.rows / 2) as i64;
-        (lo, lo + span - 1)
-    }).collect();
+    let ranges: Vec<(i64, i64)> = (0..20)
+        .map(|_| {
+            let lo = rng.next(o.rows / 2) as i64;
+            (lo, lo + span - 1)
+        })
+        .collect();
     let t = Instant::now();
     let lat = e.range_sums(&ranges, None)?;
-    out.push(Measurement::from_latencies("range SUM over rows/2 via index", name, lat, t.elapsed()));
-    let upd: Vec<i64> = (0..o.autocommit_ops).map(|_| 1 + rng.next(o.rows) as i64).collect();
+    out.push(Measurement::from_latencies(
+        "range SUM over rows/2 via index",
+        name,
+        lat,
+        t.elapsed(),
+    ));
+    let upd: Vec<i64> = (0..o.autocommit_ops)
+        .map(|_| 1 + rng.next(o.rows) as i64)
+        .collect();
     let t = Instant::now();
     let lat = e.update_autocommit("t", &upd, -1)?;
-    out.push(Measurement::from_latencies("update by PK, autocommit", name, lat, t.elapsed()));
+    out.push(Measurement::from_latencies(
+        "update by PK, autocommit",
+        name,
+        lat,
+        t.elapsed(),
+    ));
     let all: Vec<i64> = (1..=o.rows as i64).collect();
     let t = Instant::now();
     let lat = e.update_batched("t", &all, -2, 1000)?;
     let total = t.elapsed();
-    let mut m = Measurement::from_latencies("update by PK, 1000 per txn (per row)", name, per_row(lat, 1000), total);
+    let mut m = Measurement::from_latencies(
+        "update by PK, 1000 per txn (per row)",
+        name,
+        per_row(lat, 1000),
+        total,
+    );
     m.ops = all.len();
     m.throughput = all.len() as f64 / total.as_secs_f64();
     out.push(m);
     if e.supports_as_of() && !name.starts_with("sqlite") {
         let t = Instant::now();
         let lat = e.range_sums(&ranges, Some(&p0))?;
-        out.push(Measurement::from_latencies("range SUM over rows/2 via index, AS OF", name, lat, t.elapsed()));
+        out.push(Measurement::from_latencies(
+            "range SUM over rows/2 via index, AS OF",
+            name,
+            lat,
+            t.elapsed(),
+        ));
     }
     // History depth: the same point select at random past points.
     for depth in [1usize, 10, 100] {
         let table = format!("hist{depth}");
-        e.setup(&format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY, v INTEGER)"))?;
+        e.setup(&format!(
+            "CREATE TABLE {table} (id INTEGER PRIMARY KEY, v INTEGER)"
+        ))?;
         if name == "sqlite+trigger" {
             let s = trigger_sql(&table);
             e.setup(&s)?;
@@ -541,10 +657,17 @@ fn run_engine(e: &dyn Engine, o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
             e.update_batched(&table, &hids, round as i64, hids.len().max(1))?;
             points.push(e.point()?);
         }
-        let sel: Vec<i64> = (0..o.selects).map(|_| 1 + rng.next(o.history_rows) as i64).collect();
+        let sel: Vec<i64> = (0..o.selects)
+            .map(|_| 1 + rng.next(o.history_rows) as i64)
+            .collect();
         let t = Instant::now();
         let lat = e.point_selects(&table, &sel, None)?;
-        out.push(Measurement::from_latencies(&format!("point select, {depth} versions/row, current"), name, lat, t.elapsed()));
+        out.push(Measurement::from_latencies(
+            &format!("point select, {depth} versions/row, current"),
+            name,
+            lat,
+            t.elapsed(),
+        ));
         if !e.supports_as_of() {
             continue;
         }
@@ -559,11 +682,18 @@ fn run_engine(e: &dyn Engine, o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
             _ => &["timestamp", "transaction", "scn"],
         };
         for mode in modes {
-            let n = if name == "stoolap" { (o.selects / 4).max(10) } else { o.selects };
+            let n = if name == "stoolap" {
+                (o.selects / 4).max(10)
+            } else {
+                o.selects
+            };
             let t = Instant::now();
             let lat = e.point_selects(&table, &sel[..n], Some((mode, &order)))?;
             out.push(Measurement::from_latencies(
-                &format!("point select, {depth} versions/row, AS OF {}", mode.to_uppercase()),
+                &format!(
+                    "point select, {depth} versions/row, AS OF {}",
+                    mode.to_uppercase()
+                ),
                 name,
                 lat,
                 t.elapsed(),
@@ -618,7 +748,9 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
     }
     {
         let p = dir.path().join("stoolap");
-        let st = Stoolap { db: stoolap::Database::open(&format!("file://{}", p.display()))? };
+        let st = Stoolap {
+            db: stoolap::Database::open(&format!("file://{}", p.display()))?,
+        };
         let s = stages(&st, &|| dir_size(&p))?;
         report("stoolap", s, out);
     }
@@ -631,14 +763,23 @@ fn helios_only(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
     h.setup("CREATE TABLE g (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO g SELECT id, 0 FROM (SELECT 1 AS id UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5)")?;
     let snaps = if o.smoke { 50 } else { 1000 };
     for i in 0..snaps {
-        h.conn.execute("UPDATE g SET v = ?1 WHERE id = ?2", (i, 1 + i % 5))?;
+        h.conn
+            .execute("UPDATE g SET v = ?1 WHERE id = ?2", (i, 1 + i % 5))?;
     }
-    h.conn.mvcc().set_retention(heliosdb_lite::mvcc::Retention { min_retention_us: 0, max_snapshots: 1 });
+    h.conn.mvcc().set_retention(heliosdb_lite::mvcc::Retention {
+        min_retention_us: 0,
+        max_snapshots: 1,
+    });
     let r = h.conn.gc()?;
     out.push(Measurement::value(
         "GC of 1000 snapshots",
         "heliosdb-mem",
-        format!("{:.2} ms ({} snapshots, {} versions removed)", r.elapsed_us as f64 / 1000.0, r.snapshots_removed, r.versions_removed),
+        format!(
+            "{:.2} ms ({} snapshots, {} versions removed)",
+            r.elapsed_us as f64 / 1000.0,
+            r.snapshots_removed,
+            r.versions_removed
+        ),
     ));
     // Recovery time and snapshot metadata memory.
     let dir = tempfile::tempdir()?;
@@ -648,7 +789,9 @@ fn helios_only(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         c.database.enable_wal = false;
         c.snapshot.max_snapshots = u64::MAX / 2;
         let conn = heliosdb_lite::Connection::open(c)?;
-        conn.execute_batch("CREATE TABLE r (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO r VALUES (1, 0)")?;
+        conn.execute_batch(
+            "CREATE TABLE r (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO r VALUES (1, 0)",
+        )?;
         let mut stmt = conn.prepare("UPDATE r SET v = ?1 WHERE id = 1")?;
         for i in 0..o.recovery_commits {
             stmt.execute([i as i64])?;
@@ -670,7 +813,10 @@ fn helios_only(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
     out.push(Measurement::value(
         "snapshot metadata in memory",
         "heliosdb",
-        format!("{:.1} bytes/snapshot ({count} snapshots, {bytes} bytes)", bytes as f64 / count.max(1) as f64),
+        format!(
+            "{:.1} bytes/snapshot ({count} snapshots, {bytes} bytes)",
+            bytes as f64 / count.max(1) as f64
+        ),
     ));
     Ok(())
 }
@@ -683,7 +829,11 @@ fn concurrent(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         out.push(Measurement::value(
             "2 readers + 1 writer",
             engine,
-            format!("{:.0} reads/s, {:.0} writes/s", reads as f64 / secs.as_secs_f64(), writes as f64 / secs.as_secs_f64()),
+            format!(
+                "{:.0} reads/s, {:.0} writes/s",
+                reads as f64 / secs.as_secs_f64(),
+                writes as f64 / secs.as_secs_f64()
+            ),
         ));
     };
     // HeliosDB: connections to one database share the engine.
@@ -705,11 +855,15 @@ fn concurrent(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
                     let c = c.clone();
                     s.spawn(move || {
                         let conn = heliosdb_lite::Connection::open(c).expect("open");
-                        let mut stmt = conn.prepare("SELECT v FROM c WHERE id = ?1").expect("prepare");
+                        let mut stmt = conn
+                            .prepare("SELECT v FROM c WHERE id = ?1")
+                            .expect("prepare");
                         let mut rng = Rng(7 + k);
                         let mut done = 0u64;
                         while Instant::now() < deadline {
-                            let _: i64 = stmt.query_row([1 + rng.next(n as usize) as i64], |r| r.get(0)).expect("read");
+                            let _: i64 = stmt
+                                .query_row([1 + rng.next(n as usize) as i64], |r| r.get(0))
+                                .expect("read");
                             done += 1;
                         }
                         done
@@ -731,7 +885,8 @@ fn concurrent(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
     {
         let path = dir.path().join("s.db");
         let conn = Sqlite::open(&path, false)?;
-        conn.conn.execute_batch("CREATE TABLE c (id INTEGER PRIMARY KEY, v INTEGER); BEGIN")?;
+        conn.conn
+            .execute_batch("CREATE TABLE c (id INTEGER PRIMARY KEY, v INTEGER); BEGIN")?;
         for i in 1..=n {
             conn.conn.execute("INSERT INTO c VALUES (?1, 0)", [i])?;
         }
@@ -747,7 +902,9 @@ fn concurrent(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
                         let mut rng = Rng(7 + k);
                         let mut done = 0u64;
                         while Instant::now() < deadline {
-                            let _: i64 = stmt.query_row([1 + rng.next(n as usize) as i64], |r| r.get(0)).expect("read");
+                            let _: i64 = stmt
+                                .query_row([1 + rng.next(n as usize) as i64], |r| r.get(0))
+                                .expect("read");
                             done += 1;
                         }
                         done
@@ -778,7 +935,12 @@ pub fn run_all(o: &Opts) -> Res<Vec<Measurement>> {
         Box::new(Helios::open(None)?),
         Box::new(Sqlite::open(&dir.path().join("sqlite.db"), false)?),
         Box::new(Sqlite::open(&dir.path().join("sqlite_trigger.db"), true)?),
-        Box::new(Stoolap { db: stoolap::Database::open(&format!("file://{}", dir.path().join("stoolap").display()))? }),
+        Box::new(Stoolap {
+            db: stoolap::Database::open(&format!(
+                "file://{}",
+                dir.path().join("stoolap").display()
+            ))?,
+        }),
     ];
     for e in &engines {
         eprintln!("running workloads on {}", e.name());
@@ -789,7 +951,11 @@ pub fn run_all(o: &Opts) -> Res<Vec<Measurement>> {
     helios_only(o, &mut out)?;
     concurrent(o, &mut out)?;
     if let Some(rss) = peak_rss_kib() {
-        out.push(Measurement::value("peak RSS of the benchmark process", "all", format!("{rss} KiB")));
+        out.push(Measurement::value(
+            "peak RSS of the benchmark process",
+            "all",
+            format!("{rss} KiB"),
+        ));
     }
     // Group by workload for the table.
     let order: Vec<String> = {
@@ -815,20 +981,42 @@ fn peak_rss_kib() -> Option<u64> {
 
 /// Prints the goal ratios of the benchmark issue.
 pub fn print_ratios(results: &[Measurement]) {
-    let med = |w: &str, e: &str| results.iter().find(|m| m.workload == w && m.engine == e).map(|m| m.median);
+    let med = |w: &str, e: &str| {
+        results
+            .iter()
+            .find(|m| m.workload == w && m.engine == e)
+            .map(|m| m.median)
+    };
     println!("\n| goal | measured |");
     println!("|---|---|");
     for engine in ["heliosdb", "heliosdb-mem"] {
-        if let (Some(h), Some(s)) = (med("point select by PK (prepared)", engine), med("point select by PK (prepared)", "sqlite")) {
-            println!("| {engine}: prepared PK point select / SQLite (goal <= 1.5x) | {:.2}x |", h.as_secs_f64() / s.as_secs_f64());
+        if let (Some(h), Some(s)) = (
+            med("point select by PK (prepared)", engine),
+            med("point select by PK (prepared)", "sqlite"),
+        ) {
+            println!(
+                "| {engine}: prepared PK point select / SQLite (goal <= 1.5x) | {:.2}x |",
+                h.as_secs_f64() / s.as_secs_f64()
+            );
         }
         for depth in [1, 10, 100] {
-            let cur = med(&format!("point select, {depth} versions/row, current"), engine);
+            let cur = med(
+                &format!("point select, {depth} versions/row, current"),
+                engine,
+            );
             for mode in ["TIMESTAMP", "TRANSACTION", "SCN"] {
-                let asof = med(&format!("point select, {depth} versions/row, AS OF {mode}"), engine);
+                let asof = med(
+                    &format!("point select, {depth} versions/row, AS OF {mode}"),
+                    engine,
+                );
                 if let (Some(c), Some(a)) = (cur, asof) {
-                    let stoolap = med(&format!("point select, {depth} versions/row, AS OF {mode}"), "stoolap");
-                    let vs = stoolap.map_or("-".to_string(), |s| format!("{:.2}x", a.as_secs_f64() / s.as_secs_f64()));
+                    let stoolap = med(
+                        &format!("point select, {depth} versions/row, AS OF {mode}"),
+                        "stoolap",
+                    );
+                    let vs = stoolap.map_or("-".to_string(), |s| {
+                        format!("{:.2}x", a.as_secs_f64() / s.as_secs_f64())
+                    });
                     println!(
                         "| {engine}: AS OF {mode} / current, {depth} versions/row (goal <= 1.3x); vs Stoolap AS OF | {:.2}x; {vs} |",
                         a.as_secs_f64() / c.as_secs_f64()
@@ -836,8 +1024,13 @@ pub fn print_ratios(results: &[Measurement]) {
                 }
             }
         }
-        for w in ["insert, 1000 per txn (per row)", "update by PK, 1000 per txn (per row)"] {
-            if let (Some(h), Some(s), Some(t)) = (med(w, engine), med(w, "sqlite"), med(w, "sqlite+trigger")) {
+        for w in [
+            "insert, 1000 per txn (per row)",
+            "update by PK, 1000 per txn (per row)",
+        ] {
+            if let (Some(h), Some(s), Some(t)) =
+                (med(w, engine), med(w, "sqlite"), med(w, "sqlite+trigger"))
+            {
                 println!(
                     "| {engine}: {w} vs SQLite (goal <= 1x) / vs SQLite+trigger (goal <= 0.5x) | {:.2}x / {:.2}x |",
                     h.as_secs_f64() / s.as_secs_f64(),

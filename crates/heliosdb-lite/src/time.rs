@@ -87,6 +87,10 @@ pub fn parse_timestamp(text: &str) -> Result<i64> {
 /// the text is not a recognised format.
 pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     let t = text.trim();
+    // The common case first: 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+    if let Ok(dt) = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f") {
+        return Some(dt);
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Some(dt.naive_utc());
     }

@@ -149,21 +149,23 @@ impl Transaction {
         direction: Direction,
     ) -> impl Iterator<Item = Result<KvPair>> + '_ {
         self.note_read();
-        let own: Vec<OwnWrite> = if range_is_empty(&range) {
-            Vec::new()
+        // The own-write iterator borrows the write set: nothing is copied up front, so a
+        // scan inside a large transaction costs what it reads.
+        let own: OwnIter<'_> = if range_is_empty(&range) || self.writes.is_empty() {
+            Box::new(std::iter::empty())
         } else {
             let r = self
                 .writes
-                .range::<Vec<u8>, _>((range.0.as_ref(), range.1.as_ref()));
+                .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()));
             match direction {
-                Direction::Forward => r.map(|(k, v)| (k.clone(), v.clone())).collect(),
-                Direction::Reverse => r.rev().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                Direction::Forward => Box::new(r),
+                Direction::Reverse => Box::new(r.rev()),
             }
         };
         let base = view::VisibleIter::new(&*self.mvcc.0.storage, &range, self.pin.scn, direction);
         MergeIter {
             base: base.peekable(),
-            own: own.into_iter().peekable(),
+            own: own.peekable(),
             direction,
         }
     }
@@ -331,17 +333,17 @@ fn range_is_empty(range: &KeyRange) -> bool {
     }
 }
 
-/// A buffered write: key and new value (`None` deletes).
-type OwnWrite = (Vec<u8>, Option<Vec<u8>>);
+/// The transaction's own writes in a key range, borrowed.
+type OwnIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
 
 /// Merges the snapshot's keys with the transaction's own writes (which win on equal keys).
-struct MergeIter<I: Iterator<Item = Result<KvPair>>> {
+struct MergeIter<'a, I: Iterator<Item = Result<KvPair>>> {
     base: std::iter::Peekable<I>,
-    own: std::iter::Peekable<std::vec::IntoIter<OwnWrite>>,
+    own: std::iter::Peekable<OwnIter<'a>>,
     direction: Direction,
 }
 
-impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<I> {
+impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<'_, I> {
     type Item = Result<KvPair>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -352,7 +354,7 @@ impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<I> {
                 (None, Some(_)) => true,
                 (Some(_), None) => false,
                 (Some(Ok((bk, _))), Some((ok, _))) => {
-                    let ord = ok.cmp(bk);
+                    let ord = (*ok).cmp(bk);
                     if ord == std::cmp::Ordering::Equal {
                         self.base.next(); // shadowed by own write
                         true
@@ -364,7 +366,7 @@ impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<I> {
             if take_own {
                 let (k, v) = self.own.next()?;
                 match v {
-                    Some(v) => return Some(Ok((k, v))),
+                    Some(v) => return Some(Ok((k.clone(), v.clone()))),
                     None => continue,
                 }
             }

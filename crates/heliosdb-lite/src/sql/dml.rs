@@ -60,6 +60,7 @@ fn empty_statement() -> ParsedStatement {
         param_count: 0,
         param_names: Vec::new(),
         param_positions: HashMap::new(),
+        plan_cache: Default::default(),
     }
 }
 

@@ -178,6 +178,23 @@ pub struct ParsedStatement {
     pub param_names: Vec<Option<String>>,
     /// Parameter index (0-based) of each anonymous `?`, by its (line, column).
     pub param_positions: std::collections::HashMap<(u64, u64), usize>,
+    /// The bound plan of a query, reused while the schema it was bound against is current.
+    pub plan_cache: std::sync::Arc<std::sync::Mutex<Option<CachedPlan>>>,
+}
+
+/// A query plan bound against the schema of one DDL point.
+#[derive(Debug, Clone)]
+pub struct CachedPlan {
+    /// SCN of the catalog change the plan's schema reflects.
+    pub ddl_point: u64,
+    /// The plan.
+    pub plan: std::sync::Arc<super::plan::Plan>,
+    /// Its output columns.
+    pub columns: Vec<super::planner::OutputColumn>,
+    /// Time-travel clauses (mode, point expression), one per snapshot of the plan.
+    pub time_travel: Vec<(String, super::plan::Expr)>,
+    /// The DDL point of each of those snapshots when the plan was bound.
+    pub time_travel_points: Vec<u64>,
 }
 
 fn word(t: &Token) -> Option<&Word> {
@@ -320,6 +337,7 @@ fn parse_one(
             param_count,
             param_names,
             param_positions,
+            plan_cache: Default::default(),
         }));
     }
     if is_kw(significant[0], Keyword::REINDEX)
@@ -347,6 +365,7 @@ fn parse_one(
             param_count,
             param_names,
             param_positions,
+            plan_cache: Default::default(),
         }));
     }
     let tokens = rewrite_as_of(tokens)?;
@@ -370,6 +389,7 @@ fn parse_one(
         param_count,
         param_names,
         param_positions,
+        plan_cache: Default::default(),
     }))
 }
 

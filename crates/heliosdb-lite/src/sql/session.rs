@@ -180,6 +180,7 @@ pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
         param_count: 0,
         param_names: Vec::new(),
         param_positions: HashMap::new(),
+        plan_cache: Default::default(),
     };
     let mut none = NoHistory;
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
@@ -216,7 +217,6 @@ impl History for NoHistory {
 pub(crate) struct StmtHistory<'a> {
     pub engine: &'a Engine,
     pub snapshots: Vec<Snapshot>,
-    by_scn: HashMap<u64, usize>,
 }
 
 impl<'a> StmtHistory<'a> {
@@ -224,26 +224,42 @@ impl<'a> StmtHistory<'a> {
         Self {
             engine,
             snapshots: Vec::new(),
-            by_scn: HashMap::new(),
         }
+    }
+
+    /// Re-resolves a cached plan's time-travel clauses; `false` if any point now has a
+    /// different schema than when the plan was bound (then the plan must be rebuilt).
+    fn replay(
+        &mut self,
+        cached: &super::parser::CachedPlan,
+        params: &[Value],
+        env: &dyn FnEnv,
+    ) -> Result<bool> {
+        for ((mode, expr), want) in cached.time_travel.iter().zip(&cached.time_travel_points) {
+            let value = super::exec::eval_standalone(expr, params, env)?;
+            let point = super::planner::as_of_from_value(mode, &value)?;
+            let scn = self.engine.mvcc.resolve(&point)?;
+            if self.engine.schemas.ddl_point(scn) != *want {
+                self.snapshots.clear();
+                return Ok(false);
+            }
+            self.snapshots.push(self.engine.mvcc.snapshot_at(scn)?);
+        }
+        Ok(true)
     }
 }
 
 impl History for StmtHistory<'_> {
     fn resolve(&mut self, point: AsOf) -> Result<(Source, Arc<Schema>)> {
+        // One snapshot per clause, in clause order, so a cached plan's sources line up with
+        // the snapshots of a later execution.
         let scn = self.engine.mvcc.resolve(&point)?;
-        let idx = match self.by_scn.get(&scn) {
-            Some(&i) => i,
-            None => {
-                let snap = self.engine.mvcc.snapshot_at(scn)?;
-                self.snapshots.push(snap);
-                let i = self.snapshots.len() - 1;
-                self.by_scn.insert(scn, i);
-                i
-            }
-        };
-        let snap = &self.snapshots[idx];
-        let schema = self.engine.schema_at(scn, None, Some(snap))?;
+        let snap = self.engine.mvcc.snapshot_at(scn)?;
+        self.snapshots.push(snap);
+        let idx = self.snapshots.len() - 1;
+        let schema = self
+            .engine
+            .schema_at(scn, None, Some(&self.snapshots[idx]))?;
         Ok((Source::Snapshot(idx), schema))
     }
 
@@ -425,9 +441,41 @@ impl Session {
         let mut history = StmtHistory::new(engine);
         match sql {
             Statement::Query(q) => {
-                let (plan, cols) = {
-                    let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
-                    planner.plan_query(q)?
+                let point = (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn()));
+                let cached = crate::mvcc::lock(&stmt.plan_cache)
+                    .as_ref()
+                    .filter(|c| Some(c.ddl_point) == point)
+                    .cloned();
+                let reuse = match &cached {
+                    Some(c) => history.replay(c, params, &env)?,
+                    None => false,
+                };
+                let (plan, cols) = match cached {
+                    Some(c) if reuse => (c.plan, c.columns),
+                    _ => {
+                        let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+                        let (plan, cols) = planner.plan_query(q)?;
+                        let plan = Arc::new(plan);
+                        let time_travel = std::mem::take(&mut planner.time_travel);
+                        let cacheable = planner.cacheable;
+                        drop(planner);
+                        if let (Some(ddl_point), true) = (point, cacheable) {
+                            let time_travel_points = history
+                                .snapshots
+                                .iter()
+                                .map(|s| engine.schemas.ddl_point(s.scn()))
+                                .collect();
+                            *crate::mvcc::lock(&stmt.plan_cache) =
+                                Some(super::parser::CachedPlan {
+                                    ddl_point,
+                                    plan: plan.clone(),
+                                    columns: cols.clone(),
+                                    time_travel,
+                                    time_travel_points,
+                                });
+                        }
+                        (plan, cols)
+                    }
                 };
                 let reader = Reader {
                     txn,

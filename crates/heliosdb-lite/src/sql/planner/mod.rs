@@ -21,7 +21,7 @@ use crate::mvcc::AsOf;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use select::OutputColumn;
+pub use select::{as_of_from_value, OutputColumn};
 
 /// Resolves time-travel points for the planner.
 pub trait History {
@@ -82,6 +82,12 @@ pub struct Planner<'a> {
     expanding_views: Vec<String>,
     /// Where tables without their own time-travel clause read (inside a view read AS OF).
     default_point: Option<(Source, Arc<Schema>)>,
+    /// False once the plan depends on more than the schema (time-travel points, snapshot
+    /// listings): such plans are rebuilt for every execution.
+    pub cacheable: bool,
+    /// The time-travel clauses met, in the order their snapshots were resolved: (mode,
+    /// point expression). A cached plan re-evaluates them for each execution.
+    pub time_travel: Vec<(String, super::plan::Expr)>,
 }
 
 impl<'a> Planner<'a> {
@@ -107,6 +113,8 @@ impl<'a> Planner<'a> {
             depth: 0,
             expanding_views: Vec::new(),
             default_point: None,
+            cacheable: true,
+            time_travel: Vec::new(),
         }
     }
 

@@ -503,8 +503,15 @@ fn as_of_point(p: &mut Planner<'_>, e: &ast::Expr) -> Result<AsOf> {
     };
     let bound = p.bind_constant(arg(1)?)?;
     let value = p.eval_constant(&bound)?;
+    let point = as_of_from_value(&mode, &value)?;
+    p.time_travel.push((mode, bound));
+    Ok(point)
+}
+
+/// Turns the value of a time-travel clause into a point.
+pub fn as_of_from_value(mode: &str, value: &Value) -> Result<AsOf> {
     let integer = |what: &str| -> Result<u64> {
-        let n = match &value {
+        let n = match value {
             Value::Integer(i) => Some(*i),
             Value::Text(t) => t.trim().parse::<i64>().ok(),
             Value::Real(r) if r.fract() == 0.0 => Some(*r as i64),
@@ -513,12 +520,12 @@ fn as_of_point(p: &mut Planner<'_>, e: &ast::Expr) -> Result<AsOf> {
         n.and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
             Error::invalid(format!(
                 "AS OF {what} needs a non-negative integer, got {}",
-                value_for_message(&value)
+                value_for_message(value)
             ))
         })
     };
-    Ok(match mode.as_str() {
-        "timestamp" => AsOf::Timestamp(match &value {
+    Ok(match mode {
+        "timestamp" => AsOf::Timestamp(match value {
             Value::Text(t) => crate::time::parse_timestamp(t)?,
             Value::Integer(i) => i
                 .checked_mul(1_000_000)
@@ -585,6 +592,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                 },
             };
             if tname.eq_ignore_ascii_case("helios_snapshots") && p.schema.table(&tname).is_none() {
+                p.cacheable = false;
                 return Ok(rel(
                     RelKind::Sub(snapshots_plan(p)),
                     alias_name.clone(),
