@@ -39,16 +39,9 @@ pub(crate) fn get_version(
     let start = keys::version_key(logical, scn);
     let mut end = keys::versions_prefix(logical);
     end.extend_from_slice(&[0xFF; SCN_LEN]);
-    let mut it = storage.scan(
-        (Bound::Included(start), Bound::Included(end)),
-        Direction::Forward,
-    );
-    match it.next() {
+    match storage.first_in_range((Bound::Included(start), Bound::Included(end)))? {
         None => Ok(None),
-        Some(kv) => {
-            let (_, v) = kv?;
-            Ok(Some(keys::decode_version(&v)?.map(|d| d.to_vec())))
-        }
+        Some((_, v)) => Ok(Some(keys::decode_version(&v)?.map(|d| d.to_vec()))),
     }
 }
 
@@ -57,11 +50,7 @@ pub(crate) fn newest_version(storage: &dyn Storage, logical: &[u8]) -> Result<Op
     let start = keys::versions_prefix(logical);
     let mut end = start.clone();
     end.extend_from_slice(&[0xFF; SCN_LEN]);
-    let mut it = storage.scan(
-        (Bound::Included(start), Bound::Included(end)),
-        Direction::Forward,
-    );
-    it.next().transpose()
+    storage.first_in_range((Bound::Included(start), Bound::Included(end)))
 }
 
 /// Iterates the live logical keys visible at an SCN, with their data.

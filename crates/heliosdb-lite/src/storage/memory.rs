@@ -46,6 +46,18 @@ impl Storage for MemoryStorage {
         })
     }
 
+    fn first_in_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
+        let r = (range.0.as_ref(), range.1.as_ref());
+        if range_is_empty(&r) {
+            return Ok(None);
+        }
+        let map = self.read();
+        Ok(map
+            .range::<[u8], _>((r.0.map(|v| v.as_slice()), r.1.map(|v| v.as_slice())))
+            .next()
+            .map(|(k, v)| (k.clone(), v.clone())))
+    }
+
     fn write(&self, batch: WriteBatch, _durable: bool) -> Result<()> {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         for op in batch.into_ops() {

@@ -118,6 +118,11 @@ pub trait Storage: Send + Sync + 'static {
     /// this layer never depend on seeing or not seeing writes made after the call.
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_>;
 
+    /// The first pair in `range` (one seek). Backends may do this cheaper than `scan`.
+    fn first_in_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
+        self.scan(range, Direction::Forward).next().transpose()
+    }
+
     /// Applies `batch` atomically. When `durable` is true the call returns only after the batch
     /// is on stable storage.
     fn write(&self, batch: WriteBatch, durable: bool) -> Result<()>;
