@@ -49,12 +49,18 @@ struct Args {
     config: Option<PathBuf>,
 }
 
+/// Logging through `tracing`: `RUST_LOG` overrides `[logging] level`. `output = "stdout"`
+/// writes to standard output; `stderr` and `syslog` write to standard error, where service
+/// managers (systemd-journald, container runtimes) collect it into the system log.
 fn init_logging(config: &Config) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.logging.level.clone());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter));
+    let _ = if config.logging.output == "stdout" {
+        builder.with_writer(std::io::stdout).try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }
 
 fn main() -> ExitCode {
