@@ -162,6 +162,8 @@ pub fn call(f: ScalarFn, args: &[Value], now_us: i64) -> Result<Value> {
         ScalarFn::Datetime => Value::Text(dt.format("%Y-%m-%d %H:%M:%S").to_string()),
         ScalarFn::Julianday => Value::Real(dt_to_julian(&dt)),
         ScalarFn::Unixepoch => Value::Integer(dt.and_utc().timestamp()),
+        // time +/- INTERVAL keeps sub-second precision (datetime() would drop it).
+        ScalarFn::IntervalAdd => Value::Text(crate::time::format_micros(to_micros(&dt))),
         _ => Value::Text(strftime(&format.unwrap_or_default(), &dt)),
     })
 }

@@ -394,9 +394,16 @@ impl<'a, 'b> DmlContext<'a, 'b> {
 
     fn bind_upsert(&mut self, info: &Arc<TableInfo>, du: &ast::DoUpdate) -> Result<UpsertAction> {
         let mut scope = super::planner::table_scope(info, &info.def.name);
-        scope
-            .columns
-            .extend(super::planner::table_scope(info, "excluded").columns);
+        // `excluded.x` must be qualified; bare names mean the target table, as in SQLite.
+        scope.columns.extend(
+            super::planner::table_scope(info, "excluded")
+                .columns
+                .into_iter()
+                .map(|mut c| {
+                    c.hidden = true;
+                    c
+                }),
+        );
         let assignments = self.assignment_targets(info, &du.assignments)?;
         let mut p = self.planner();
         p.push_scope(scope);

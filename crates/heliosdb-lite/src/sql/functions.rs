@@ -92,6 +92,7 @@ scalar_fns! {
     Unixepoch => "unixepoch", 0, usize::MAX;
     Strftime => "strftime", 1, usize::MAX;
     Now => "now", 0, 0;
+    IntervalAdd => "helios_interval_add", 2, 2;
     CurrentDate => "current_date", 0, 0;
     CurrentTime => "current_time", 0, 0;
     CurrentScn => "current_scn", 0, 0;
@@ -312,10 +313,10 @@ impl ScalarFn {
             },
             Zeroblob => Value::Blob(vec![0; a0.as_i64().clamp(0, 1 << 30) as usize]),
             Likely => a0,
-            Date | Time | Datetime | Julianday | Unixepoch | Strftime => {
+            Date | Time | Datetime | Julianday | Unixepoch | Strftime | IntervalAdd => {
                 datetime::call(self, args, env.now_micros())?
             }
-            Now => Value::Text(datetime::format_datetime_micros(env.now_micros())),
+            Now => Value::Text(crate::time::format_micros(env.now_micros())),
             CurrentDate => datetime::call(Date, &[Value::from("now")], env.now_micros())?,
             CurrentTime => datetime::call(Time, &[Value::from("now")], env.now_micros())?,
             CurrentScn => Value::Integer(env.current_scn() as i64),

@@ -513,7 +513,7 @@ impl Planner<'_> {
                 let base = self.bind_expr(l)?;
                 let m = interval_text(iv, *op == BinaryOperator::Minus)?;
                 return Ok(Expr::Function(
-                    ScalarFn::Datetime,
+                    ScalarFn::IntervalAdd,
                     vec![base, Expr::Literal(Value::Text(m))],
                 ));
             }
