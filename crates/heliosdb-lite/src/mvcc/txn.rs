@@ -41,6 +41,9 @@ pub struct Transaction {
     txid: Option<u64>,
     lock: Option<WriteLock>,
     has_read: AtomicBool,
+    /// Newest committed version of keys read while holding the write lock (then the snapshot
+    /// is the newest commit and stays so until this commit): saves the commit a seek per key.
+    newest: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Option<view::VersionRef>>>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -72,6 +75,7 @@ impl Transaction {
             txid: None,
             lock,
             has_read: AtomicBool::new(false),
+            newest: Default::default(),
         };
         if t.lock.is_some() {
             t.txid = Some(t.mvcc.allocate_txid());
@@ -139,7 +143,16 @@ impl Transaction {
         if let Some(v) = self.writes.get(key) {
             return Ok(v.clone());
         }
-        Ok(view::get_version(&*self.mvcc.0.storage, key, self.pin.scn)?.flatten())
+        if self.lock.is_none() {
+            return Ok(view::get_version(&*self.mvcc.0.storage, key, self.pin.scn)?.flatten());
+        }
+        let entry = view::get_version_entry(&*self.mvcc.0.storage, key, self.pin.scn)?;
+        let (vref, data) = match entry {
+            Some((r, d)) => (Some(r), d),
+            None => (None, None),
+        };
+        self.newest.borrow_mut().insert(key.to_vec(), vref);
+        Ok(data)
     }
 
     /// Iterates live logical keys in `range`, own writes included.
@@ -268,21 +281,30 @@ impl Transaction {
         let writes = std::mem::take(&mut self.writes);
         let meta = std::mem::take(&mut self.meta);
         let ranges = std::mem::take(&mut self.gc_ranges);
+        let newest = std::mem::take(&mut *self.newest.borrow_mut());
         let storage = self.mvcc.0.storage.clone();
         let info = self.mvcc.publish_commit(txid, |scn, batch| {
             for (logical, value) in writes {
-                let prev = view::newest_version(&*storage, &logical)?;
-                let prev_live = match &prev {
-                    Some((_, v)) => keys::decode_version(v)?.is_some(),
-                    None => false,
+                let prev = match newest.get(&logical) {
+                    Some(known) => known.clone(),
+                    None => view::newest_version(&*storage, &logical)?
+                        .map(|(k, v)| -> Result<view::VersionRef> {
+                            Ok(view::VersionRef {
+                                size: k.len() + v.len(),
+                                live: keys::decode_version(&v)?.is_some(),
+                                key: k,
+                            })
+                        })
+                        .transpose()?,
                 };
+                let prev_live = prev.as_ref().is_some_and(|p| p.live);
                 if value.is_none() && !prev_live {
                     continue; // deleting what is already absent leaves no trace
                 }
                 let key = keys::version_key(&logical, scn);
                 let val = keys::encode_version(value.as_deref());
-                if let Some((pk, pv)) = prev {
-                    batch.put(keys::gc_key(scn, &pk), gc_item(false, pk.len() + pv.len()));
+                if let Some(p) = prev {
+                    batch.put(keys::gc_key(scn, &p.key), gc_item(false, p.size));
                 }
                 if value.is_none() {
                     batch.put(

@@ -36,13 +36,44 @@ pub(crate) fn get_version(
     logical: &[u8],
     scn: u64,
 ) -> Result<Option<Option<Vec<u8>>>> {
+    Ok(get_version_entry(storage, logical, scn)?.map(|(_, v)| v))
+}
+
+/// Like [`get_version`], also returning the version's storage key and stored size.
+pub(crate) fn get_version_entry(
+    storage: &dyn Storage,
+    logical: &[u8],
+    scn: u64,
+) -> Result<Option<(VersionRef, Option<Vec<u8>>)>> {
     let start = keys::version_key(logical, scn);
     let mut end = keys::versions_prefix(logical);
     end.extend_from_slice(&[0xFF; SCN_LEN]);
     match storage.first_in_range((Bound::Included(start), Bound::Included(end)))? {
         None => Ok(None),
-        Some((_, v)) => Ok(Some(keys::decode_version(&v)?.map(|d| d.to_vec()))),
+        Some((k, v)) => {
+            let data = keys::decode_version(&v)?.map(|d| d.to_vec());
+            let size = k.len() + v.len();
+            Ok(Some((
+                VersionRef {
+                    key: k,
+                    size,
+                    live: data.is_some(),
+                },
+                data,
+            )))
+        }
     }
+}
+
+/// Where a version is stored, for GC bookkeeping.
+#[derive(Debug, Clone)]
+pub(crate) struct VersionRef {
+    /// Storage key.
+    pub key: Vec<u8>,
+    /// Key plus value bytes.
+    pub size: usize,
+    /// Not a tombstone.
+    pub live: bool,
 }
 
 /// Returns the storage key and value of the newest version of `logical`, whatever its SCN.

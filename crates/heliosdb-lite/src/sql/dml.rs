@@ -125,6 +125,8 @@ pub(crate) struct DmlContext<'a, 'b> {
     pub history: &'a mut StmtHistory<'b>,
     /// Rowid of the last row inserted by this statement.
     pub last_insert_rowid: Option<i64>,
+    /// Rowid allocation state of the transaction.
+    pub rowids: &'a mut RowidAllocator,
 }
 
 /// Upsert assignments (column, value) and optional WHERE.
@@ -307,7 +309,6 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             Some(ast::OnConflictAction::DoUpdate(du)) => Some(self.bind_upsert(&info, du)?),
             _ => None,
         };
-        let mut rowids = RowidAllocator::default();
         let mut changes = 0;
         for src in source_rows {
             let mut row = vec![Value::Null; ncols];
@@ -326,7 +327,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
             }
-            let row = self.prepare_row(txn, &info, row, &mut rowids)?;
+            let row = self.prepare_row(txn, &info, row)?;
             let key_vals = row_key_values(def, &row);
             let conflicts = find_conflicts(txn, &info, &row, &key_vals, None)?;
             if !conflicts.is_empty() {
@@ -388,7 +389,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             changes += 1;
             self.push_returning(&mut returning, txn, &row)?;
         }
-        rowids.persist(txn, &info)?;
+        self.rowids.persist(txn, &info)?;
         Ok((changes, returning))
     }
 
@@ -471,11 +472,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
 
     /// Applies affinities and assigns the rowid; returns the row with its rowid appended.
     fn prepare_row(
-        &self,
+        &mut self,
         txn: &mut Transaction,
         info: &TableInfo,
         mut row: Row,
-        rowids: &mut RowidAllocator,
     ) -> Result<Row> {
         let def = &info.def;
         for (v, c) in row.iter_mut().zip(&def.columns) {
@@ -487,9 +487,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 .map(|rc| row[rc].clone())
                 .unwrap_or(Value::Null);
             let id = match explicit {
-                Value::Null => rowids.next(txn, info)?,
+                Value::Null => self.rowids.next(txn, info)?,
                 Value::Integer(i) => {
-                    rowids.saw(txn, info, i)?;
+                    self.rowids.saw(info, i);
                     i
                 }
                 other => {
@@ -1034,10 +1034,17 @@ fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<
 }
 
 /// Hands out rowids: one past the largest in use (or ever used, with AUTOINCREMENT).
-#[derive(Default)]
-struct RowidAllocator {
-    next: HashMap<u32, i64>,
-    high_water: HashMap<u32, i64>,
+///
+/// Lives as long as the transaction (the session keeps it), so the largest rowid is looked
+/// up in storage once per table and transaction, and only when a rowid must be chosen.
+#[derive(Debug, Default)]
+pub struct RowidAllocator {
+    /// Largest rowid in use, including this transaction's inserts.
+    known_max: HashMap<u32, i64>,
+    /// Largest explicit rowid inserted before `known_max` was looked up.
+    seen_max: HashMap<u32, i64>,
+    /// Tables whose AUTOINCREMENT sequence must be saved.
+    dirty: HashMap<u32, i64>,
 }
 
 fn seq_key(id: u32) -> Vec<u8> {
@@ -1070,39 +1077,49 @@ impl RowidAllocator {
 
     fn next(&mut self, txn: &Transaction, info: &TableInfo) -> Result<i64> {
         let id = info.def.id;
-        let cur = match self.next.get(&id) {
+        let cur = match self.known_max.get(&id) {
             Some(&n) => n,
-            None => Self::current_max(txn, info)?,
+            None => Self::current_max(txn, info)?.max(self.seen_max.get(&id).copied().unwrap_or(0)),
         };
         let n = cur.checked_add(1).ok_or_else(|| {
             Error::LimitExceeded(format!("table {} has no rowids left", info.def.name))
         })?;
-        self.next.insert(id, n);
-        self.high_water.insert(id, n);
+        self.known_max.insert(id, n);
+        if info.def.autoincrement {
+            self.dirty.insert(id, n);
+        }
         Ok(n)
     }
 
-    fn saw(&mut self, txn: &Transaction, info: &TableInfo, rowid: i64) -> Result<()> {
+    fn saw(&mut self, info: &TableInfo, rowid: i64) {
         let id = info.def.id;
-        let cur = match self.next.get(&id) {
-            Some(&n) => n,
-            None => Self::current_max(txn, info)?,
-        };
-        self.next.insert(id, cur.max(rowid));
-        let hw = self.high_water.entry(id).or_insert(rowid);
-        *hw = (*hw).max(rowid);
-        Ok(())
+        match self.known_max.get_mut(&id) {
+            Some(k) => *k = (*k).max(rowid),
+            None => {
+                let s = self.seen_max.entry(id).or_insert(rowid);
+                *s = (*s).max(rowid);
+            }
+        }
+        if info.def.autoincrement {
+            let d = self.dirty.entry(id).or_insert(rowid);
+            *d = (*d).max(rowid);
+        }
     }
 
-    fn persist(&self, txn: &mut Transaction, info: &TableInfo) -> Result<()> {
-        if !info.def.autoincrement {
+    fn persist(&mut self, txn: &mut Transaction, info: &TableInfo) -> Result<()> {
+        let Some(hw) = self.dirty.remove(&info.def.id) else {
             return Ok(());
-        }
-        if let Some(&hw) = self.high_water.get(&info.def.id) {
-            let old = Self::current_max(txn, info)?;
-            if hw > old || txn.get_meta(&seq_key(info.def.id))?.is_none() {
-                txn.put_meta(seq_key(info.def.id), hw.max(old).to_be_bytes().to_vec())?;
-            }
+        };
+        let old = match txn.get_meta(&seq_key(info.def.id))? {
+            Some(v) => i64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| Error::corruption("sequence has wrong length"))?,
+            ),
+            None => 0,
+        };
+        if hw > old {
+            txn.put_meta(seq_key(info.def.id), hw.to_be_bytes().to_vec())?;
         }
         Ok(())
     }

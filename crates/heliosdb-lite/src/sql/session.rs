@@ -91,6 +91,8 @@ pub struct Session {
     pub total_changes: i64,
     /// Transaction id of the last committed write transaction.
     pub last_txn_id: Option<u64>,
+    /// Rowid allocation state of the current transaction.
+    rowids: super::dml::RowidAllocator,
 }
 
 /// The result of one statement.
@@ -320,6 +322,7 @@ impl Session {
                 };
                 self.txn = Some(engine.mvcc.begin(mode)?);
                 self.txn_ddl = false;
+                self.rowids = Default::default();
                 Ok(Outcome::default())
             }
             Statement::Commit { .. } => {
@@ -338,6 +341,7 @@ impl Session {
                     Error::Transaction("cannot rollback - no transaction is active".into())
                 })?;
                 self.txn_ddl = false;
+                self.rowids = Default::default();
                 txn.rollback();
                 Ok(Outcome::default())
             }
@@ -359,7 +363,10 @@ impl Session {
                         TxnMode::Immediate
                     };
                     let mut txn = engine.mvcc.begin(mode)?;
-                    let out = self.run_in(engine, &mut txn, false, stmt, sql, params)?;
+                    self.rowids = Default::default();
+                    let out = self.run_in(engine, &mut txn, false, stmt, sql, params);
+                    self.rowids = Default::default();
+                    let out = out?;
                     self.commit(engine, txn, is_ddl(sql))?;
                     Ok(out)
                 }
@@ -515,6 +522,7 @@ impl Session {
                     stmt,
                     history: &mut history,
                     last_insert_rowid: None,
+                    rowids: &mut self.rowids,
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;
