@@ -523,9 +523,23 @@ impl Rng {
     }
 }
 
+/// Bytes a file occupies on disk (allocated blocks: preallocated, sparse journal space does
+/// not count).
+fn file_size(m: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        m.blocks() * 512
+    }
+    #[cfg(not(unix))]
+    {
+        m.len()
+    }
+}
+
 fn dir_size(p: &Path) -> u64 {
     let Ok(rd) = std::fs::read_dir(p) else {
-        return std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        return std::fs::metadata(p).map(|m| file_size(&m)).unwrap_or(0);
     };
     rd.flatten()
         .map(|e| {
@@ -533,10 +547,72 @@ fn dir_size(p: &Path) -> u64 {
             if path.is_dir() {
                 dir_size(&path)
             } else {
-                e.metadata().map(|m| m.len()).unwrap_or(0)
+                e.metadata().map(|m| file_size(&m)).unwrap_or(0)
             }
         })
         .sum()
+}
+
+/// The cost of versioning on current reads: the same keys read as plain KV entries and as
+/// versioned rows (newest version by one seek), both on the fjall backend.
+fn versioned_vs_plain(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
+    use heliosdb_lite::mvcc::{Mvcc, MvccOptions, TxnMode};
+    use heliosdb_lite::storage::{FjallOptions, FjallStorage, Storage, WriteBatch};
+    let dir = tempfile::tempdir()?;
+    let n = o.rows as u64;
+    let plain = FjallStorage::open(&dir.path().join("plain"), &FjallOptions::default())?;
+    let mut b = WriteBatch::new();
+    for i in 0..n {
+        b.put(i.to_be_bytes().to_vec(), vec![7u8; 32]);
+    }
+    plain.write(b, false)?;
+    let versioned = Mvcc::open(
+        Arc::new(FjallStorage::open(
+            &dir.path().join("versioned"),
+            &FjallOptions::default(),
+        )?),
+        MvccOptions {
+            durable: false,
+            auto_gc: false,
+            ..MvccOptions::default()
+        },
+    )?;
+    // Three versions of every key, so the read has history to skip.
+    for round in 0..3u8 {
+        let mut t = versioned.begin(TxnMode::Immediate)?;
+        for i in 0..n {
+            t.put(i.to_be_bytes().to_vec(), vec![round; 32])?;
+        }
+        t.commit()?;
+    }
+    let mut rng = Rng(42);
+    let keys: Vec<[u8; 8]> = (0..o.selects)
+        .map(|_| (rng.next(n as usize) as u64).to_be_bytes())
+        .collect();
+    let t = Instant::now();
+    let lat: Vec<Duration> = keys
+        .iter()
+        .map(|k| timed(|| plain.get(k).map(|_| ()).map_err(Into::into)))
+        .collect::<Res<_>>()?;
+    out.push(Measurement::from_latencies(
+        "current read: plain KV get (fjall)",
+        "heliosdb",
+        lat,
+        t.elapsed(),
+    ));
+    let snap = versioned.snapshot();
+    let t = Instant::now();
+    let lat: Vec<Duration> = keys
+        .iter()
+        .map(|k| timed(|| snap.get(k).map(|_| ()).map_err(Into::into)))
+        .collect::<Res<_>>()?;
+    out.push(Measurement::from_latencies(
+        "current read: versioned get, 3 versions/key (fjall)",
+        "heliosdb",
+        lat,
+        t.elapsed(),
+    ));
+    Ok(())
 }
 
 const SCHEMA: &str =
@@ -731,7 +807,7 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         let p = dir.path().join("helios");
         let h = Helios::open(Some(&p))?;
         let s = stages(&h, &|| {
-            let _ = h.conn.sync();
+            let _ = h.conn.checkpoint();
             dir_size(&p)
         })?;
         report("heliosdb", s, out);
@@ -742,7 +818,9 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         let p2 = p.clone();
         let s = stages(&sq, &|| {
             let _ = sq.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
-            dir_size(&p2) + dir_size(&p2.with_extension("db-wal"))
+            dir_size(&p2)
+                + dir_size(&p2.with_extension("db-wal"))
+                + dir_size(&p2.with_extension("db-shm"))
         })?;
         report(sq.name(), s, out);
     }
@@ -947,6 +1025,7 @@ pub fn run_all(o: &Opts) -> Res<Vec<Measurement>> {
         run_engine(e.as_ref(), o, &mut out)?;
     }
     eprintln!("running size, GC, recovery and concurrency workloads");
+    versioned_vs_plain(o, &mut out)?;
     size_workload(o, &mut out)?;
     helios_only(o, &mut out)?;
     concurrent(o, &mut out)?;

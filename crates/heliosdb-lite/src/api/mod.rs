@@ -284,6 +284,12 @@ impl Connection {
         self.engine.mvcc.sync()
     }
 
+    /// Flushes everything to stable storage and the storage engine's write buffers into its
+    /// data files (smaller journal, faster reopen).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.engine.mvcc.checkpoint()
+    }
+
     /// Names of the tables, views and indexes, with their CREATE text, ordered by name.
     pub fn schema_objects(&self) -> Result<Vec<SchemaObject>> {
         let txn = self.engine.mvcc.begin(crate::mvcc::TxnMode::ReadOnly)?;

@@ -506,6 +506,11 @@ impl Mvcc {
     pub fn sync(&self) -> Result<()> {
         self.0.storage.sync()
     }
+
+    /// Makes all commits durable and flushes the storage engine's write buffers.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.0.storage.checkpoint()
+    }
 }
 
 impl Drop for Inner {

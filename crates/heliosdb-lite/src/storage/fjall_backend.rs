@@ -126,6 +126,11 @@ impl Storage for FjallStorage {
         self.db.persist(PersistMode::SyncAll).map_err(map_err)
     }
 
+    fn checkpoint(&self) -> Result<()> {
+        self.sync()?;
+        self.keyspace.rotate_memtable_and_wait().map_err(map_err)
+    }
+
     fn size_bytes(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)
     }

@@ -130,6 +130,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Makes every write so far durable.
     fn sync(&self) -> Result<()>;
 
+    /// Moves buffered writes into the backend's long-term structures (for an LSM: flushes
+    /// the memtable, so the journal can be recycled). The default only syncs.
+    fn checkpoint(&self) -> Result<()> {
+        self.sync()
+    }
+
     /// Approximate bytes the store occupies (on disk for persistent backends).
     fn size_bytes(&self) -> u64;
 
