@@ -1,0 +1,152 @@
+//! Fault injection: a storage wrapper fails writes (I/O error, disk full, or "written but
+//! reported failed") at chosen points. The failing commit returns an error, the engine refuses
+//! further writes instead of risking a reused SCN, reads stay consistent, and after reopening
+//! the store holds a prefix of the acknowledged commits (plus at most the one in doubt).
+
+use heliosdb_lite::mvcc::{Mvcc, MvccOptions, TxnMode};
+use heliosdb_lite::storage::{Direction, KeyRange, KvIter, MemoryStorage, Storage, WriteBatch};
+use heliosdb_lite::Error;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None = 0,
+    /// Fail before anything is written.
+    IoError = 1,
+    /// Fail as a full disk does.
+    DiskFull = 2,
+    /// Write the batch, then report an error (the outcome is in doubt).
+    WrittenButFailed = 3,
+}
+
+struct Faulty {
+    inner: MemoryStorage,
+    /// Writes to let through before the fault fires.
+    countdown: AtomicU32,
+    fault: AtomicU8,
+}
+
+impl Faulty {
+    fn arm(&self, after_writes: u32, fault: Fault) {
+        self.countdown.store(after_writes, Ordering::SeqCst);
+        self.fault.store(fault as u8, Ordering::SeqCst);
+    }
+}
+
+impl Storage for Faulty {
+    fn get(&self, key: &[u8]) -> heliosdb_lite::Result<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
+        self.inner.scan(range, direction)
+    }
+    fn write(&self, batch: WriteBatch, durable: bool) -> heliosdb_lite::Result<()> {
+        let fault = self.fault.load(Ordering::SeqCst);
+        if fault != Fault::None as u8 {
+            if self.countdown.load(Ordering::SeqCst) == 0 {
+                self.fault.store(Fault::None as u8, Ordering::SeqCst);
+                return match fault {
+                    1 => Err(Error::Io(std::io::Error::other("injected I/O error"))),
+                    2 => Err(Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::StorageFull,
+                        "injected: no space left on device",
+                    ))),
+                    _ => {
+                        self.inner.write(batch, durable)?;
+                        Err(Error::Io(std::io::Error::other(
+                            "injected: fsync failed after write",
+                        )))
+                    }
+                };
+            }
+            self.countdown.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.inner.write(batch, durable)
+    }
+    fn sync(&self) -> heliosdb_lite::Result<()> {
+        self.inner.sync()
+    }
+    fn size_bytes(&self) -> u64 {
+        self.inner.size_bytes()
+    }
+    fn name(&self) -> &'static str {
+        "faulty"
+    }
+}
+
+fn options() -> MvccOptions {
+    MvccOptions {
+        auto_gc: false,
+        ..MvccOptions::default()
+    }
+}
+
+fn commit(m: &Mvcc, n: u8) -> heliosdb_lite::Result<()> {
+    let mut t = m.begin(TxnMode::Immediate)?;
+    t.put(vec![n], vec![n])?;
+    t.put(b"last".to_vec(), vec![n])?;
+    t.commit().map(|_| ())
+}
+
+fn keys(m: &Mvcc) -> Vec<u8> {
+    m.snapshot()
+        .scan(
+            (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+            Direction::Forward,
+        )
+        .map(|r| r.unwrap().0)
+        .filter(|k| k.len() == 1)
+        .map(|k| k[0])
+        .collect()
+}
+
+#[test]
+fn failed_commits_leave_a_prefix_and_stop_writes() {
+    for fault in [Fault::IoError, Fault::DiskFull, Fault::WrittenButFailed] {
+        for fail_at in [0u32, 1, 3, 7] {
+            let storage = Arc::new(Faulty {
+                inner: MemoryStorage::new(),
+                countdown: AtomicU32::new(0),
+                fault: AtomicU8::new(Fault::None as u8),
+            });
+            let m = Mvcc::open(storage.clone(), options()).unwrap();
+            storage.arm(fail_at, fault);
+            let mut acked = Vec::new();
+            let mut failed = None;
+            for n in 1..=10u8 {
+                match commit(&m, n) {
+                    Ok(()) => acked.push(n),
+                    Err(e) => {
+                        assert!(matches!(e, Error::Io(_) | Error::Storage(_)), "{e}");
+                        failed = Some(n);
+                        break;
+                    }
+                }
+            }
+            let failed = failed.expect("the fault fired");
+            // The engine stays readable and consistent, and refuses to write on.
+            assert_eq!(
+                keys(&m),
+                acked,
+                "reads after the failure show exactly the acknowledged commits"
+            );
+            let e = commit(&m, 99).unwrap_err();
+            assert!(e.to_string().contains("reopen"), "{e}");
+            drop(m);
+            // Reopen on what reached storage.
+            let reopened = Mvcc::open(Arc::new(storage.inner.clone()), options()).unwrap();
+            let got = keys(&reopened);
+            let mut with_doubtful = acked.clone();
+            with_doubtful.push(failed);
+            assert!(
+                got == acked || (fault == Fault::WrittenButFailed && got == with_doubtful),
+                "after reopen: {got:?}, acknowledged {acked:?}"
+            );
+            // SCNs continue without reuse.
+            let latest = reopened.latest_scn();
+            commit(&reopened, 50).unwrap();
+            assert_eq!(reopened.latest_scn(), latest + 1);
+        }
+    }
+}
