@@ -517,6 +517,13 @@ impl Drop for Inner {
     fn drop(&mut self) {
         *lock(&self.gc_signal.0) = true;
         self.gc_signal.1.notify_all();
+        // A clean close flushes the storage engine's buffers, so the next open reads the
+        // commit log from data files instead of replaying the journal.
+        if !self.poisoned.load(Ordering::SeqCst) {
+            if let Err(e) = self.storage.checkpoint() {
+                tracing::warn!(error = %e, "checkpoint on close failed");
+            }
+        }
     }
 }
 

@@ -132,6 +132,8 @@ pub enum CatalogEntry {
     Index(IndexDef),
     /// A view.
     View(ViewDef),
+    /// A trigger.
+    Trigger(super::trigger::TriggerDef),
 }
 
 impl CatalogEntry {
@@ -141,6 +143,7 @@ impl CatalogEntry {
             CatalogEntry::Table(t) => &t.name,
             CatalogEntry::Index(i) => &i.name,
             CatalogEntry::View(v) => &v.name,
+            CatalogEntry::Trigger(t) => &t.name,
         }
     }
 
@@ -163,6 +166,8 @@ pub struct TableInfo {
     pub def: TableDef,
     /// Indexes on the table.
     pub indexes: Vec<Arc<IndexDef>>,
+    /// Triggers on the table.
+    pub triggers: Vec<Arc<super::trigger::TriggerDef>>,
 }
 
 /// All definitions visible at one point.
@@ -174,6 +179,8 @@ pub struct Schema {
     pub indexes: HashMap<String, Arc<IndexDef>>,
     /// Views by lower-case name.
     pub views: HashMap<String, Arc<ViewDef>>,
+    /// Triggers by lower-case name.
+    pub triggers: HashMap<String, Arc<super::trigger::TriggerDef>>,
 }
 
 impl Schema {
@@ -182,6 +189,7 @@ impl Schema {
         let mut tables: BTreeMap<String, TableDef> = BTreeMap::new();
         let mut indexes: Vec<IndexDef> = Vec::new();
         let mut views = HashMap::new();
+        let mut triggers: HashMap<String, Arc<super::trigger::TriggerDef>> = HashMap::new();
         for e in entries {
             match e {
                 CatalogEntry::Table(t) => {
@@ -190,6 +198,9 @@ impl Schema {
                 CatalogEntry::Index(i) => indexes.push(i),
                 CatalogEntry::View(v) => {
                     views.insert(v.name.to_lowercase(), Arc::new(v));
+                }
+                CatalogEntry::Trigger(t) => {
+                    triggers.insert(t.name.to_lowercase(), Arc::new(t));
                 }
             }
         }
@@ -208,13 +219,27 @@ impl Schema {
             .into_iter()
             .map(|(name, def)| {
                 let indexes = by_table.remove(&name).unwrap_or_default();
-                (name, Arc::new(TableInfo { def, indexes }))
+                let mut on_table: Vec<Arc<super::trigger::TriggerDef>> = triggers
+                    .values()
+                    .filter(|t| t.table.eq_ignore_ascii_case(&name))
+                    .cloned()
+                    .collect();
+                on_table.sort_by(|a, b| a.name.cmp(&b.name));
+                (
+                    name,
+                    Arc::new(TableInfo {
+                        def,
+                        indexes,
+                        triggers: on_table,
+                    }),
+                )
             })
             .collect();
         Schema {
             tables,
             indexes: index_map,
             views,
+            triggers,
         }
     }
 
@@ -231,7 +256,10 @@ impl Schema {
     /// True if any object has this name.
     pub fn has_object(&self, name: &str) -> bool {
         let n = name.to_lowercase();
-        self.tables.contains_key(&n) || self.indexes.contains_key(&n) || self.views.contains_key(&n)
+        self.tables.contains_key(&n)
+            || self.indexes.contains_key(&n)
+            || self.views.contains_key(&n)
+            || self.triggers.contains_key(&n)
     }
 }
 

@@ -43,6 +43,16 @@ pub fn run(
             Ok(())
         }
         Statement::AlterTable(at) => alter_table(txn, schema, at),
+        Statement::DropTrigger(dt) => {
+            let name = table_name(&dt.trigger_name)?;
+            if !schema.triggers.contains_key(&name.to_lowercase()) {
+                if dt.if_exists {
+                    return Ok(());
+                }
+                return Err(Error::invalid(format!("no such trigger: {name}")));
+            }
+            txn.delete(codec::catalog_key(&name))
+        }
         other => Err(Error::Unsupported(format!("{other}"))),
     }
 }
@@ -406,6 +416,9 @@ fn drop_object(
                 }
             }
             txn.delete(codec::catalog_key(name))?;
+            for t in &info.triggers {
+                txn.delete(codec::catalog_key(&t.name))?;
+            }
             // The rows stay readable in the past; GC removes them once that past is collected.
             txn.drop_prefix_on_gc(codec::table_prefix(info.def.id))?;
             for ix in &info.indexes {
@@ -559,4 +572,34 @@ fn append_column_sql(sql: &str, coldef: &str) -> String {
         Some(i) => format!("{}, {coldef}{}", &sql[..i], &sql[i..]),
         None => sql.to_string(),
     }
+}
+
+/// Executes `CREATE TRIGGER`.
+pub fn create_trigger(
+    txn: &mut Transaction,
+    schema: &Schema,
+    ct: &super::trigger::CreateTrigger,
+) -> Result<()> {
+    let def = &ct.def;
+    if schema.triggers.contains_key(&def.name.to_lowercase()) {
+        if ct.if_not_exists {
+            return Ok(());
+        }
+        return Err(Error::AlreadyExists(format!("trigger {}", def.name)));
+    }
+    let info = match schema.table(&def.table) {
+        Some(t) => t,
+        None if schema.view(&def.table).is_some() => {
+            return Err(Error::Unsupported("triggers on views (INSTEAD OF)".into()))
+        }
+        None => return Err(Error::NoSuchTable(def.table.clone())),
+    };
+    for c in &def.columns {
+        if info.def.column_index(c).is_none() {
+            return Err(Error::NoSuchColumn(format!("{}.{c}", info.def.name)));
+        }
+    }
+    let mut def = def.clone();
+    def.table = info.def.name.clone();
+    put_entry(txn, &CatalogEntry::Trigger(def))
 }

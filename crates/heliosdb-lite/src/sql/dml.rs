@@ -45,6 +45,7 @@ pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
     let info = TableInfo {
         def: def.clone(),
         indexes: Vec::new(),
+        triggers: Vec::new(),
     };
     let env = NoEnv;
     let stmt = empty_statement();
@@ -127,6 +128,10 @@ pub(crate) struct DmlContext<'a, 'b> {
     pub last_insert_rowid: Option<i64>,
     /// Rowid allocation state of the transaction.
     pub rowids: &'a mut RowidAllocator,
+    /// Triggers running now (a trigger does not fire itself recursively).
+    pub trigger_stack: &'a mut Vec<String>,
+    /// Inside a trigger body: the OLD/NEW scope and row, visible as the enclosing row.
+    pub outer: Option<(Scope, Row)>,
 }
 
 /// Upsert assignments (column, value) and optional WHERE.
@@ -143,13 +148,146 @@ struct Returning {
 
 impl<'a, 'b> DmlContext<'a, 'b> {
     fn planner(&mut self) -> Planner<'_> {
-        Planner::new(
+        let mut p = Planner::new(
             self.schema.clone(),
             self.history,
             self.params,
             self.env,
             self.stmt,
-        )
+        );
+        if let Some((scope, _)) = &self.outer {
+            p.push_scope(scope.clone());
+        }
+        p
+    }
+
+    /// Runs `f` with a frame for `row` whose parent is the trigger's OLD/NEW row, if any.
+    fn framed<R>(&self, row: &[Value], f: impl FnOnce(&Frame<'_>) -> R) -> R {
+        match &self.outer {
+            Some((_, outer)) => {
+                let parent = Frame::root(outer);
+                f(&Frame {
+                    row,
+                    parent: Some(&parent),
+                })
+            }
+            None => f(&Frame::root(row)),
+        }
+    }
+
+    fn run_plan(&self, txn: &Transaction, plan: &super::plan::Plan) -> Result<Vec<Row>> {
+        let exec = self.exec(txn);
+        match &self.outer {
+            Some((_, outer)) => exec.run(plan, Some(&Frame::root(outer))),
+            None => exec.run(plan, None),
+        }
+    }
+
+    /// Fires the table's triggers for one row change.
+    fn fire(
+        &mut self,
+        txn: &mut Transaction,
+        info: &TableInfo,
+        timing: super::trigger::Timing,
+        event: super::trigger::Event,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<()> {
+        use super::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
+        if info.triggers.is_empty() {
+            return Ok(());
+        }
+        let width = info.def.columns.len() + 1;
+        for trig in info
+            .triggers
+            .iter()
+            .filter(|t| t.timing == timing && t.event == event)
+        {
+            if event == Event::Update && !trig.columns.is_empty() {
+                let (Some(o), Some(n)) = (old, new) else {
+                    continue;
+                };
+                let touched = trig.columns.iter().any(|c| {
+                    info.def
+                        .column_index(c)
+                        .is_some_and(|i| !o[i].same_as(&n[i]) || o[i].is_null() != n[i].is_null())
+                });
+                if !touched {
+                    continue;
+                }
+            }
+            if self
+                .trigger_stack
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&trig.name))
+            {
+                continue;
+            }
+            if self.trigger_stack.len() >= MAX_TRIGGER_DEPTH {
+                return Err(Error::LimitExceeded(format!(
+                    "triggers nested deeper than {MAX_TRIGGER_DEPTH} (at {})",
+                    trig.name
+                )));
+            }
+            let mut row: Row = old.map_or_else(|| vec![Value::Null; width], <[Value]>::to_vec);
+            row.extend(new.map_or_else(|| vec![Value::Null; width], <[Value]>::to_vec));
+            let mut scope = super::planner::table_scope(info, "old");
+            scope
+                .columns
+                .extend(super::planner::table_scope(info, "new").columns);
+            for c in &mut scope.columns {
+                c.hidden = true;
+            }
+            if let Some(w) = &trig.when {
+                let e = super::session::parse_expr(w)?;
+                let bound = {
+                    let mut p = self.planner();
+                    p.bind_in_scope(scope.clone(), &e)?
+                };
+                let exec = self.exec(txn);
+                if exec.eval(&bound, &Frame::root(&row))?.truthy() != Some(true) {
+                    continue;
+                }
+            }
+            self.trigger_stack.push(trig.name.clone());
+            let result = (|| -> Result<()> {
+                for body in body_statements(trig)? {
+                    let super::parser::Parsed::Sql(sql) = &body.statement else {
+                        continue;
+                    };
+                    let mut inner = DmlContext {
+                        schema: self.schema.clone(),
+                        params: &[],
+                        env: self.env,
+                        stmt: &body,
+                        history: &mut *self.history,
+                        last_insert_rowid: None,
+                        rowids: &mut *self.rowids,
+                        trigger_stack: &mut *self.trigger_stack,
+                        outer: Some((scope.clone(), row.clone())),
+                    };
+                    match sql.as_ref() {
+                        Statement::Query(q) => {
+                            let plan = {
+                                let mut p = inner.planner();
+                                p.plan_query(q)?.0
+                            };
+                            inner.run_plan(txn, &plan)?;
+                        }
+                        other => {
+                            inner.run(txn, other)?;
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            self.trigger_stack.pop();
+            result.map_err(|e| match e {
+                e @ (Error::Constraint { .. } | Error::LimitExceeded(_)) => e,
+                other => Error::invalid(format!("in trigger {}: {other}", trig.name)),
+            })?;
+        }
+        Ok(())
     }
 
     fn table(&self, name: &ast::ObjectName) -> Result<Arc<TableInfo>> {
@@ -260,7 +398,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             Some(q) => {
                 let mut p = self.planner();
                 let (plan, _) = p.plan_query(q)?;
-                self.exec(txn).run(&plan, None)?
+                self.run_plan(txn, &plan)?
             }
         };
         let supplied = if ins.source.is_none() {
@@ -342,17 +480,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         let mut both = existing.clone();
                         both.extend(row.iter().cloned());
                         let exec = self.exec(txn);
-                        let f = Frame::root(&both);
-                        if let Some(w) = filter {
-                            if exec.eval(w, &f)?.truthy() != Some(true) {
-                                continue;
+                        let new_row = self.framed(&both, |f| -> Result<Option<Row>> {
+                            if let Some(w) = filter {
+                                if exec.eval(w, f)?.truthy() != Some(true) {
+                                    return Ok(None);
+                                }
                             }
-                        }
-                        let mut new_row = existing.clone();
-                        for (c, e) in assign {
-                            new_row[*c] = exec.eval(e, &f)?;
-                        }
+                            let mut new_row = existing.clone();
+                            for (c, e) in assign {
+                                new_row[*c] = exec.eval(e, f)?;
+                            }
+                            Ok(Some(new_row))
+                        })?;
                         drop(exec);
+                        let Some(new_row) = new_row else { continue };
                         let final_row =
                             self.update_row(txn, &bound, &existing, new_row, Conflict::Abort)?;
                         if let Some(final_row) = final_row {
@@ -380,9 +521,25 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
             }
+            self.fire(
+                txn,
+                &info,
+                super::trigger::Timing::Before,
+                super::trigger::Event::Insert,
+                None,
+                Some(&row),
+            )?;
             self.check_row(txn, &bound, &row)?;
             self.check_fk_child(txn, &info, &row)?;
             write_row(txn, &info, &row, &key_vals)?;
+            self.fire(
+                txn,
+                &info,
+                super::trigger::Timing::After,
+                super::trigger::Event::Insert,
+                None,
+                Some(&row),
+            )?;
             if def.has_rowid() {
                 self.last_insert_rowid = Some(row[ncols].as_i64());
             }
@@ -677,7 +834,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
 
     /// Writes an updated row; returns it, or `None` if ignored by the conflict policy.
     fn update_row(
-        &self,
+        &mut self,
         txn: &mut Transaction,
         b: &Bound,
         old: &[Value],
@@ -736,11 +893,27 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 }
             }
         }
+        self.fire(
+            txn,
+            info,
+            super::trigger::Timing::Before,
+            super::trigger::Event::Update,
+            Some(old),
+            Some(&row),
+        )?;
         self.check_row(txn, b, &row)?;
         self.check_fk_child(txn, info, &row)?;
         self.check_fk_parent(txn, info, old, Some(&row))?;
         delete_row(txn, info, old)?;
         write_row(txn, info, &row, &new_key_vals)?;
+        self.fire(
+            txn,
+            info,
+            super::trigger::Timing::After,
+            super::trigger::Event::Update,
+            Some(old),
+            Some(&row),
+        )?;
         Ok(Some(row))
     }
 
@@ -756,7 +929,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             let mut p = self.planner();
             p.plan_table_scan(info.clone(), alias, selection)?
         };
-        self.exec(txn).run(&plan, None)
+        self.run_plan(txn, &plan)
     }
 
     fn update(
@@ -794,11 +967,13 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         {
             let exec = self.exec(txn);
             for old in rows {
-                let f = Frame::root(&old);
-                let mut new = old.clone();
-                for (c, e) in &assigns {
-                    new[*c] = exec.eval(e, &f)?;
-                }
+                let new = self.framed(&old, |f| -> Result<Row> {
+                    let mut new = old.clone();
+                    for (c, e) in &assigns {
+                        new[*c] = exec.eval(e, f)?;
+                    }
+                    Ok(new)
+                })?;
                 pairs.push((old, new));
             }
         }
@@ -842,8 +1017,29 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let mut returning = self.returning(&info, &del.returning)?;
         let mut changes = 0;
         for old in rows {
+            // An earlier trigger of this statement may have removed the row.
+            let key = info.def.row_key(&row_key_values(&info.def, &old));
+            if txn.get(&key)?.is_none() {
+                continue;
+            }
+            self.fire(
+                txn,
+                &info,
+                super::trigger::Timing::Before,
+                super::trigger::Event::Delete,
+                Some(&old),
+                None,
+            )?;
             self.check_fk_parent(txn, &info, &old, None)?;
             delete_row(txn, &info, &old)?;
+            self.fire(
+                txn,
+                &info,
+                super::trigger::Timing::After,
+                super::trigger::Event::Delete,
+                Some(&old),
+                None,
+            )?;
             changes += 1;
             self.push_returning(&mut returning, txn, &old)?;
         }

@@ -14,4 +14,5 @@ pub mod plan;
 pub mod planner;
 pub mod pragma;
 pub mod session;
+pub mod trigger;
 pub mod value;

@@ -163,6 +163,8 @@ pub enum Parsed {
     VacuumHistory,
     /// `REINDEX [name]`: indexes are maintained transactionally, so this only checks the name.
     Reindex(Option<String>),
+    /// `CREATE TRIGGER ...`.
+    CreateTrigger(Box<super::trigger::CreateTrigger>),
 }
 
 /// A parsed statement with its source text.
@@ -269,17 +271,33 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
     let mut groups: Vec<Vec<TokenWithSpan>> = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let mut depth = 0i32;
+    let mut body = super::trigger::BodyTracker::default();
+    let mut is_trigger = false;
     for t in tokens {
         match t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,
             _ => {}
         }
-        if t.token == Token::SemiColon && depth <= 0 {
+        if !is_ws(&t.token) {
+            body.feed(&t.token, is_trigger);
+        }
+        if t.token == Token::SemiColon && depth <= 0 && !body.in_body() {
             groups.push(std::mem::take(&mut current));
             depth = 0;
+            is_trigger = false;
+            body = Default::default();
         } else {
             current.push(t);
+            if !is_trigger {
+                let sig: Vec<&Token> = current
+                    .iter()
+                    .map(|t| &t.token)
+                    .filter(|t| !is_ws(t))
+                    .take(3)
+                    .collect();
+                is_trigger = super::trigger::starts_create_trigger(&sig);
+            }
         }
     }
     groups.push(current);
@@ -361,6 +379,17 @@ fn parse_one(
         };
         return Ok(Some(ParsedStatement {
             statement: Parsed::Reindex(name),
+            text,
+            param_count,
+            param_names,
+            param_positions,
+            plan_cache: Default::default(),
+        }));
+    }
+    if super::trigger::starts_create_trigger(&significant) {
+        let ct = super::trigger::parse_create(&tokens, &|ts| source_text(sql, ts), text.clone())?;
+        return Ok(Some(ParsedStatement {
+            statement: Parsed::CreateTrigger(Box::new(ct)),
             text,
             param_count,
             param_names,
@@ -734,6 +763,7 @@ mod tests {
             Parsed::Sql(st) => st.to_string(),
             Parsed::VacuumHistory => "VACUUM HISTORY".into(),
             Parsed::Reindex(_) => "REINDEX".into(),
+            Parsed::CreateTrigger(_) => "CREATE TRIGGER".into(),
         }
     }
 

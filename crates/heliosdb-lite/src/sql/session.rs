@@ -278,6 +278,7 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
             Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
         ),
         Parsed::VacuumHistory | Parsed::Reindex(_) => true,
+        Parsed::CreateTrigger(_) => false,
     }
 }
 
@@ -289,6 +290,7 @@ fn is_ddl(stmt: &Statement) -> bool {
             | Statement::CreateIndex(_)
             | Statement::CreateView(_)
             | Statement::Drop { .. }
+            | Statement::DropTrigger(_)
             | Statement::AlterTable(_)
     )
 }
@@ -305,6 +307,14 @@ impl Session {
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
             Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
+            Parsed::CreateTrigger(ct) => {
+                return self.in_transaction(engine, true, true, &mut |s, engine, txn, own_ddl| {
+                    let _ = s;
+                    let schema = engine.schema_for(txn, own_ddl)?;
+                    super::ddl::create_trigger(txn, &schema, ct)?;
+                    Ok(Outcome::default())
+                })
+            }
             Parsed::Sql(s) => s.as_ref(),
         };
         match sql {
@@ -348,29 +358,45 @@ impl Session {
             Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
                 Err(Error::Unsupported("SAVEPOINT".into()))
             }
-            _ => {
-                if let Some(mut txn) = self.txn.take() {
-                    let r = self.run_in(engine, &mut txn, self.txn_ddl, stmt, sql, params);
-                    if r.is_ok() && is_ddl(sql) {
-                        self.txn_ddl = true;
-                    }
-                    self.txn = Some(txn);
-                    r
-                } else {
-                    let mode = if is_read_only(&stmt.statement) {
-                        TxnMode::ReadOnly
-                    } else {
-                        TxnMode::Immediate
-                    };
-                    let mut txn = engine.mvcc.begin(mode)?;
-                    self.rowids = Default::default();
-                    let out = self.run_in(engine, &mut txn, false, stmt, sql, params);
-                    self.rowids = Default::default();
-                    let out = out?;
-                    self.commit(engine, txn, is_ddl(sql))?;
-                    Ok(out)
-                }
+            _ => self.in_transaction(
+                engine,
+                !is_read_only(&stmt.statement),
+                is_ddl(sql),
+                &mut |s, engine, txn, own_ddl| s.dispatch(engine, txn, own_ddl, stmt, sql, params),
+            ),
+        }
+    }
+
+    /// Runs `f` in the explicit transaction, or in an autocommit one, with statement-level
+    /// atomicity.
+    fn in_transaction(
+        &mut self,
+        engine: &Engine,
+        writes: bool,
+        ddl: bool,
+        f: &mut dyn FnMut(&mut Self, &Engine, &mut Transaction, bool) -> Result<Outcome>,
+    ) -> Result<Outcome> {
+        if let Some(mut txn) = self.txn.take() {
+            let own_ddl = self.txn_ddl;
+            let r = self.run_in(engine, &mut txn, own_ddl, writes, f);
+            if r.is_ok() && ddl {
+                self.txn_ddl = true;
             }
+            self.txn = Some(txn);
+            r
+        } else {
+            let mode = if writes {
+                TxnMode::Immediate
+            } else {
+                TxnMode::ReadOnly
+            };
+            let mut txn = engine.mvcc.begin(mode)?;
+            self.rowids = Default::default();
+            let out = self.run_in(engine, &mut txn, false, writes, f);
+            self.rowids = Default::default();
+            let out = out?;
+            self.commit(engine, txn, ddl)?;
+            Ok(out)
         }
     }
 
@@ -418,15 +444,14 @@ impl Session {
         engine: &Engine,
         txn: &mut Transaction,
         own_ddl: bool,
-        stmt: &ParsedStatement,
-        sql: &Statement,
-        params: &[Value],
+        writes: bool,
+        f: &mut dyn FnMut(&mut Self, &Engine, &mut Transaction, bool) -> Result<Outcome>,
     ) -> Result<Outcome> {
-        if !is_read_only(&stmt.statement) {
+        if writes {
             txn.ensure_writable()?;
         }
         let sp = txn.savepoint();
-        let r = self.dispatch(engine, txn, own_ddl, stmt, sql, params);
+        let r = f(self, engine, txn, own_ddl);
         match &r {
             Ok(_) => txn.release_savepoints(),
             Err(_) => txn.rollback_to(sp),
@@ -523,6 +548,8 @@ impl Session {
                     history: &mut history,
                     last_insert_rowid: None,
                     rowids: &mut self.rowids,
+                    trigger_stack: &mut Vec::new(),
+                    outer: None,
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;

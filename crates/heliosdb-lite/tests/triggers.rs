@@ -1,0 +1,123 @@
+//! Triggers: timing, events, OLD/NEW, WHEN, UPDATE OF, cascades, recursion guard, DROP, and
+//! their history (a trigger's effects are part of the firing statement's commit).
+
+use heliosdb_lite::types::Value;
+use heliosdb_lite::Connection;
+
+fn rows(c: &Connection, sql: &str) -> Vec<Vec<Value>> {
+    c.prepare(sql).unwrap().query([]).unwrap().into_values()
+}
+
+#[test]
+fn audit_log_by_trigger() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE acc (id INTEGER PRIMARY KEY, bal INTEGER);
+         CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT, acc INTEGER, old_bal INTEGER, new_bal INTEGER);
+         CREATE TRIGGER acc_ins AFTER INSERT ON acc BEGIN
+           INSERT INTO audit (what, acc, new_bal) VALUES ('insert', new.id, new.bal);
+         END;
+         CREATE TRIGGER acc_upd AFTER UPDATE OF bal ON acc WHEN new.bal <> old.bal BEGIN
+           INSERT INTO audit (what, acc, old_bal, new_bal) VALUES ('update', new.id, old.bal, new.bal);
+         END;
+         CREATE TRIGGER acc_del BEFORE DELETE ON acc BEGIN
+           INSERT INTO audit (what, acc, old_bal) VALUES ('delete', old.id, old.bal);
+         END;",
+    )
+    .unwrap();
+    c.execute("INSERT INTO acc VALUES (1, 100), (2, 50)", [])
+        .unwrap();
+    let scn: i64 = c
+        .query_row("SELECT current_scn()", [], |r| r.get(0))
+        .unwrap();
+    c.execute("UPDATE acc SET bal = bal + 10", []).unwrap();
+    c.execute("UPDATE acc SET bal = bal WHERE id = 1", [])
+        .unwrap(); // WHEN is false
+    c.execute("DELETE FROM acc WHERE id = 2", []).unwrap();
+    assert_eq!(c.changes(), 1, "trigger writes are not counted");
+    let log = rows(
+        &c,
+        "SELECT what, acc, old_bal, new_bal FROM audit ORDER BY id",
+    );
+    let n = Value::Null;
+    let i = Value::Integer;
+    let t = |s: &str| Value::from(s);
+    assert_eq!(
+        log,
+        vec![
+            vec![t("insert"), i(1), n.clone(), i(100)],
+            vec![t("insert"), i(2), n.clone(), i(50)],
+            vec![t("update"), i(1), i(100), i(110)],
+            vec![t("update"), i(2), i(50), i(60)],
+            vec![t("delete"), i(2), i(60), n.clone()],
+        ]
+    );
+    // The audit rows committed with the inserts that fired them.
+    assert_eq!(
+        rows(&c, &format!("SELECT count(*) FROM audit AS OF SCN {scn}")),
+        vec![vec![i(2)]]
+    );
+}
+
+#[test]
+fn before_trigger_can_veto_and_errors_roll_back_the_statement() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);
+         CREATE TABLE guard (x INTEGER CHECK (x > 0));
+         CREATE TRIGGER no_neg BEFORE INSERT ON t WHEN new.v < 0 BEGIN INSERT INTO guard VALUES (0); END;",
+    )
+    .unwrap();
+    c.execute("INSERT INTO t VALUES (1, 5)", []).unwrap();
+    let e = c.execute("INSERT INTO t VALUES (2, -5)", []).unwrap_err();
+    assert!(e.to_string().contains("CHECK"), "{e}");
+    assert_eq!(
+        rows(&c, "SELECT count(*) FROM t"),
+        vec![vec![Value::Integer(1)]]
+    );
+}
+
+#[test]
+fn cascades_stop_at_self_recursion_and_drop_works() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, n INTEGER);
+         CREATE TABLE b (id INTEGER PRIMARY KEY, n INTEGER);
+         CREATE TRIGGER a_to_b AFTER INSERT ON a BEGIN INSERT INTO b VALUES (new.id, new.n * 2); END;
+         CREATE TRIGGER b_to_a AFTER INSERT ON b BEGIN INSERT INTO a VALUES (new.id + 100, new.n); END;
+         CREATE TRIGGER a_self AFTER UPDATE ON a BEGIN UPDATE a SET n = n + 1 WHERE id = new.id; END;",
+    )
+    .unwrap();
+    c.execute("INSERT INTO a VALUES (1, 1)", []).unwrap();
+    // a(1) -> b(1) -> a(101) -> (a_to_b is already running: stops)
+    assert_eq!(
+        rows(&c, "SELECT id, n FROM a ORDER BY id"),
+        vec![
+            vec![Value::Integer(1), Value::Integer(1)],
+            vec![Value::Integer(101), Value::Integer(2)]
+        ]
+    );
+    c.execute("UPDATE a SET n = 10 WHERE id = 1", []).unwrap();
+    assert_eq!(
+        rows(&c, "SELECT n FROM a WHERE id = 1"),
+        vec![vec![Value::Integer(11)]],
+        "fires once, not recursively"
+    );
+    assert!(c
+        .execute_batch("CREATE TRIGGER a_self AFTER UPDATE ON a BEGIN SELECT 1; END;")
+        .is_err());
+    c.execute_batch("DROP TRIGGER a_self").unwrap();
+    assert!(c.execute_batch("DROP TRIGGER a_self").is_err());
+    c.execute_batch("DROP TRIGGER IF EXISTS a_self").unwrap();
+    assert!(c
+        .execute_batch("CREATE TRIGGER x AFTER INSERT ON nope BEGIN SELECT 1; END;")
+        .is_err());
+    assert!(c
+        .execute_batch("CREATE TRIGGER x AFTER INSERT ON a BEGIN DROP TABLE a; END;")
+        .is_err());
+    c.execute_batch("DROP TABLE b").unwrap();
+    assert_eq!(
+        rows(&c, "SELECT count(*) FROM a"),
+        vec![vec![Value::Integer(2)]]
+    );
+}
