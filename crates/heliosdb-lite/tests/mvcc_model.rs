@@ -47,7 +47,7 @@ struct Model {
     horizon: u64,
 }
 
-fn open(storage: Arc<dyn Storage>, clock: &ManualClock) -> Mvcc {
+fn open(storage: Arc<dyn Storage>, clock: &ManualClock, max_hot: usize) -> Mvcc {
     Mvcc::open(
         storage,
         MvccOptions {
@@ -57,6 +57,8 @@ fn open(storage: Arc<dyn Storage>, clock: &ManualClock) -> Mvcc {
                 min_retention_us: 0,
                 max_snapshots: 1_000_000,
             },
+            // Tiny, so most resolutions go through the on-disk commit records.
+            max_snapshots_in_memory: max_hot,
             ..MvccOptions::default()
         },
     )
@@ -74,7 +76,8 @@ fn run(ops: Vec<Op>, disk: bool) {
         }
     };
     let clock = ManualClock::new(1_000_000);
-    let mut db = open(make(), &clock);
+    let max_hot = if disk { 2 } else { 4 };
+    let mut db = open(make(), &clock, max_hot);
     let mut m = Model {
         states: vec![BTreeMap::new()],
         commits: Vec::new(),
@@ -200,7 +203,7 @@ fn run(ops: Vec<Op>, disk: bool) {
             Op::Reopen => {
                 if disk {
                     drop(db);
-                    db = open(make(), &clock);
+                    db = open(make(), &clock, max_hot);
                     assert_eq!(db.latest_scn(), m.states.len() as u64 - 1);
                     assert_eq!(db.horizon(), m.horizon);
                 }

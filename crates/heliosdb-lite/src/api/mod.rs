@@ -58,6 +58,9 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
             max_snapshots: config.snapshot.max_snapshots,
         },
         auto_gc: config.snapshot.auto_gc_enabled,
+        // An eighth of the memory budget for the in-memory commit index (16 bytes a commit);
+        // older retained commits are resolved from storage.
+        max_snapshots_in_memory: ((config.database.memory_limit_mb as usize) << 20) / 8 / 16,
         clock: config
             .clock
             .clone()

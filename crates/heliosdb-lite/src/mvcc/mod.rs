@@ -64,6 +64,9 @@ pub struct MvccOptions {
     pub clock: Arc<dyn Clock>,
     /// How long a writer waits for the write lock before failing with [`Error::Busy`].
     pub busy_timeout: Duration,
+    /// Most commits whose index entry (16 bytes) is kept in memory; older retained commits
+    /// are resolved from their records in storage.
+    pub max_snapshots_in_memory: usize,
 }
 
 impl Default for MvccOptions {
@@ -75,6 +78,7 @@ impl Default for MvccOptions {
             auto_gc: true,
             clock: Arc::new(crate::time::SystemClock),
             busy_timeout: Duration::from_secs(5),
+            max_snapshots_in_memory: 2_000_000,
         }
     }
 }
@@ -257,11 +261,18 @@ impl Mvcc {
         }
         let horizon = read_u64_meta(&*storage, b"horizon")?.unwrap_or(0);
         let mut next_txid = read_u64_meta(&*storage, b"next_txid")?.unwrap_or(1);
-        let (base, entries) = recover_commit_log(&*storage, horizon)?;
+        let (base, entries) =
+            recover_commit_log(&*storage, horizon, options.max_snapshots_in_memory.max(1))?;
         if let Some(last) = entries.back() {
             next_txid = next_txid.max(last.txid + 1);
         }
-        let index = CommitIndex::new(horizon, base, entries);
+        let index = CommitIndex::new(
+            horizon,
+            base,
+            entries,
+            options.max_snapshots_in_memory,
+            Some(storage.clone()),
+        );
         let retention = options.retention.clone();
         let inner = Arc::new(Inner {
             storage,
@@ -320,7 +331,7 @@ impl Mvcc {
 
     /// Every retained snapshot, oldest first.
     pub fn snapshots(&self) -> Vec<HistoryPoint> {
-        read(&self.0.index).iter().collect()
+        read(&self.0.index).all()
     }
 
     /// Number of retained snapshots and the bytes their in-memory index uses.
@@ -540,12 +551,16 @@ fn read_u64_meta(storage: &dyn Storage, name: &[u8]) -> Result<Option<u64>> {
     }
 }
 
-fn recover_commit_log(storage: &dyn Storage, horizon: u64) -> Result<(u64, VecDeque<CommitEntry>)> {
-    let mut entries = VecDeque::new();
-    let mut base = None;
-    let mut expected = 0u64;
-    let mut last_time = i64::MIN;
-    for kv in storage.scan(prefix_range(&[keys::COMMIT_LOG]), Direction::Forward) {
+/// Reads the newest `max_hot` commit records (older ones stay on disk, resolved on demand),
+/// checking that they are consecutive, that their times increase, and that the record of the
+/// horizon is there.
+fn recover_commit_log(
+    storage: &dyn Storage,
+    horizon: u64,
+    max_hot: usize,
+) -> Result<(u64, VecDeque<CommitEntry>)> {
+    let mut rev: Vec<(u64, CommitEntry)> = Vec::new();
+    for kv in storage.scan(prefix_range(&[keys::COMMIT_LOG]), Direction::Reverse) {
         let (k, v) = kv?;
         let scn = k
             .get(1..9)
@@ -554,38 +569,43 @@ fn recover_commit_log(storage: &dyn Storage, horizon: u64) -> Result<(u64, VecDe
             .ok_or_else(|| Error::corruption("malformed commit record key"))?;
         if scn < horizon {
             // Left over from a GC interrupted before it removed the record; unreadable anyway.
-            continue;
+            break;
         }
-        let e = commit_log::decode_entry(&v)?;
-        match base {
-            None => {
-                base = Some(scn);
-                expected = scn;
-            }
-            Some(_) if scn != expected => {
+        rev.push((scn, commit_log::decode_entry(&v)?));
+        if rev.len() >= max_hot {
+            break;
+        }
+    }
+    rev.reverse();
+    for w in rev.windows(2) {
+        let ((a, ea), (b, eb)) = (&w[0], &w[1]);
+        if *b != a + 1 {
+            return Err(Error::corruption(format!(
+                "commit history has a gap: expected SCN {}, found {b}",
+                a + 1
+            )));
+        }
+        if eb.time_us <= ea.time_us || eb.txid <= ea.txid {
+            return Err(Error::corruption(format!(
+                "commit times or transaction ids are not increasing at SCN {b}"
+            )));
+        }
+    }
+    match rev.first() {
+        Some(&(first, _)) => {
+            if horizon > 0 && first > horizon && storage.get(&keys::commit_key(horizon))?.is_none()
+            {
                 return Err(Error::corruption(format!(
-                    "commit history has a gap: expected SCN {expected}, found {scn}"
-                )))
+                    "the commit record of the horizon (SCN {horizon}) is missing"
+                )));
             }
-            Some(_) => {}
+            if horizon > 0 && first < horizon {
+                return Err(Error::corruption("commit history starts below the horizon"));
+            }
+            Ok((first, rev.into_iter().map(|(_, e)| e).collect()))
         }
-        if e.time_us <= last_time {
-            return Err(Error::corruption(format!(
-                "commit times are not increasing at SCN {scn}"
-            )));
-        }
-        last_time = e.time_us;
-        expected += 1;
-        entries.push_back(e);
+        None => Ok((horizon.max(1), VecDeque::new())),
     }
-    if let Some(b) = base {
-        if horizon > 0 && b != horizon {
-            return Err(Error::corruption(format!(
-                "commit history starts at SCN {b} but the horizon is {horizon}"
-            )));
-        }
-    }
-    Ok((base.unwrap_or(horizon.max(1)), entries))
 }
 
 #[cfg(test)]
