@@ -18,6 +18,8 @@ enum Fault {
     DiskFull = 2,
     /// Write the batch, then report an error (the outcome is in doubt).
     WrittenButFailed = 3,
+    /// Writes succeed, the fsync that makes them durable fails.
+    SyncFails = 4,
 }
 
 struct Faulty {
@@ -43,7 +45,7 @@ impl Storage for Faulty {
     }
     fn write(&self, batch: WriteBatch, durable: bool) -> heliosdb_lite::Result<()> {
         let fault = self.fault.load(Ordering::SeqCst);
-        if fault != Fault::None as u8 {
+        if fault != Fault::None as u8 && fault != Fault::SyncFails as u8 {
             if self.countdown.load(Ordering::SeqCst) == 0 {
                 self.fault.store(Fault::None as u8, Ordering::SeqCst);
                 return match fault {
@@ -65,6 +67,13 @@ impl Storage for Faulty {
         self.inner.write(batch, durable)
     }
     fn sync(&self) -> heliosdb_lite::Result<()> {
+        if self.fault.load(Ordering::SeqCst) == Fault::SyncFails as u8 {
+            if self.countdown.load(Ordering::SeqCst) == 0 {
+                self.fault.store(Fault::None as u8, Ordering::SeqCst);
+                return Err(Error::Io(std::io::Error::other("injected: fsync failed")));
+            }
+            self.countdown.fetch_sub(1, Ordering::SeqCst);
+        }
         self.inner.sync()
     }
     fn size_bytes(&self) -> u64 {
@@ -103,7 +112,12 @@ fn keys(m: &Mvcc) -> Vec<u8> {
 
 #[test]
 fn failed_commits_leave_a_prefix_and_stop_writes() {
-    for fault in [Fault::IoError, Fault::DiskFull, Fault::WrittenButFailed] {
+    for fault in [
+        Fault::IoError,
+        Fault::DiskFull,
+        Fault::WrittenButFailed,
+        Fault::SyncFails,
+    ] {
         for fail_at in [0u32, 1, 3, 7] {
             let storage = Arc::new(Faulty {
                 inner: MemoryStorage::new(),
@@ -140,7 +154,9 @@ fn failed_commits_leave_a_prefix_and_stop_writes() {
             let mut with_doubtful = acked.clone();
             with_doubtful.push(failed);
             assert!(
-                got == acked || (fault == Fault::WrittenButFailed && got == with_doubtful),
+                got == acked
+                    || (matches!(fault, Fault::WrittenButFailed | Fault::SyncFails)
+                        && got == with_doubtful),
                 "after reopen: {got:?}, acknowledged {acked:?}"
             );
             // SCNs continue without reuse.

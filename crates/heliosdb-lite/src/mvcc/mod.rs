@@ -134,6 +134,27 @@ pub(crate) struct Inner {
     /// can wait on it without keeping the database alive.
     gc_signal: Arc<(Mutex<bool>, Condvar)>,
     commits_since_gc: AtomicU64,
+    /// Commits written but not yet durable and published (group commit).
+    pipeline: Mutex<Pipeline>,
+    pipeline_cv: Condvar,
+}
+
+/// Group commit: a writer writes its batch under the write lock, releases the lock, then
+/// waits until its SCN is durable. One waiter at a time syncs the storage for every commit
+/// written so far, then publishes them, in SCN order, to readers. Later writers read the
+/// newest *written* state (their commits depend on it and are acknowledged after it).
+#[derive(Debug)]
+struct Pipeline {
+    /// Newest SCN written.
+    assigned: u64,
+    /// Commit time of `assigned`.
+    last_time: i64,
+    /// Written, not yet published.
+    pending: VecDeque<(u64, CommitEntry)>,
+    /// A waiter is syncing now.
+    syncing: bool,
+    /// A sync failed: nothing more becomes durable.
+    failed: bool,
 }
 
 /// The versioned store: entry point for transactions, snapshots, history and GC.
@@ -273,6 +294,13 @@ impl Mvcc {
             options.max_snapshots_in_memory,
             Some(storage.clone()),
         );
+        let pipeline = Pipeline {
+            assigned: index.latest(),
+            last_time: index.latest_time().unwrap_or(i64::MIN),
+            pending: VecDeque::new(),
+            syncing: false,
+            failed: false,
+        };
         let retention = options.retention.clone();
         let inner = Arc::new(Inner {
             storage,
@@ -286,6 +314,8 @@ impl Mvcc {
             poisoned: AtomicBool::new(false),
             gc_signal: Arc::new((Mutex::new(false), Condvar::new())),
             commits_since_gc: AtomicU64::new(0),
+            pipeline: Mutex::new(pipeline),
+            pipeline_cv: Condvar::new(),
             options,
         });
         let mvcc = Mvcc(inner);
@@ -359,6 +389,22 @@ impl Mvcc {
             AsOf::Transaction(t) => ix.resolve_txid(t),
             AsOf::BeforeTransaction(t) => ix.resolve_before_txid(t),
             AsOf::Timestamp(ts) => ix.resolve_time(ts, self.0.options.clock.now_micros()),
+        }
+    }
+
+    /// The newest SCN written (possibly not yet durable): what a writer must read.
+    pub fn assigned_scn(&self) -> u64 {
+        lock(&self.0.pipeline).assigned
+    }
+
+    /// Pins the newest written SCN (for a transaction that holds the write lock).
+    pub(crate) fn pin_assigned(&self) -> Pin {
+        let mut pins = lock(&self.0.pins);
+        let scn = lock(&self.0.pipeline).assigned;
+        *pins.entry(scn).or_insert(0) += 1;
+        Pin {
+            mvcc: self.clone(),
+            scn,
         }
     }
 
@@ -444,20 +490,29 @@ impl Mvcc {
         self.0.next_txid.load(Ordering::SeqCst)
     }
 
-    /// Stamps, persists and publishes a commit. Called with the write lock held.
-    pub(crate) fn publish_commit(
+    /// Stamps and writes a commit. Called with the write lock held; the commit becomes
+    /// visible to readers once [`Mvcc::await_durable`] has made it durable.
+    pub(crate) fn write_commit(
         &self,
         txid: u64,
         build: impl FnOnce(u64, &mut WriteBatch) -> Result<()>,
     ) -> Result<CommitInfo> {
         let (scn, time_us) = {
-            let ix = read(&self.0.index);
+            let p = lock(&self.0.pipeline);
+            if p.failed {
+                return Err(Error::Storage(
+                    "an earlier commit failed to reach storage; reopen the database".into(),
+                ));
+            }
             let now = self.0.options.clock.now_micros();
-            let time = match ix.latest_time() {
-                Some(last) if now <= last => last + 1,
-                _ => now,
-            };
-            (ix.latest() + 1, time)
+            (
+                p.assigned + 1,
+                if now <= p.last_time {
+                    p.last_time + 1
+                } else {
+                    now
+                },
+            )
         };
         let mut batch = WriteBatch::new();
         build(scn, &mut batch)?;
@@ -467,18 +522,86 @@ impl Mvcc {
             keys::meta_key(b"next_txid"),
             self.next_txid().to_be_bytes().to_vec(),
         );
-        if let Err(e) = self.0.storage.write(batch, self.0.options.durable) {
+        if let Err(e) = self.0.storage.write(batch, false) {
             // The batch may or may not have reached the journal; publishing another commit
             // under the same SCN could then corrupt history. Refuse further writes.
             self.0.poisoned.store(true, Ordering::SeqCst);
+            lock(&self.0.pipeline).failed = true;
             return Err(e);
         }
-        write(&self.0.index).push(scn, entry);
-        let n = self.0.commits_since_gc.fetch_add(1, Ordering::Relaxed) + 1;
-        if !self.0.options.time_travel || n >= gc::COMMITS_PER_WAKEUP {
-            self.wake_gc();
-        }
+        let mut p = lock(&self.0.pipeline);
+        p.assigned = scn;
+        p.last_time = time_us;
+        p.pending.push_back((scn, entry));
         Ok(CommitInfo { scn, txid, time_us })
+    }
+
+    /// Waits until commit `scn` is durable (syncing for everyone waiting, if nobody is) and
+    /// published to readers.
+    pub(crate) fn await_durable(&self, scn: u64) -> Result<()> {
+        let mut p = lock(&self.0.pipeline);
+        loop {
+            if p.pending.front().is_none_or(|&(s, _)| s > scn) {
+                return if p.failed && p.assigned >= scn && read(&self.0.index).latest() < scn {
+                    Err(Error::Storage("commit could not be made durable".into()))
+                } else {
+                    Ok(())
+                };
+            }
+            if p.failed {
+                return Err(Error::Storage(
+                    "an earlier commit failed to reach storage; reopen the database".into(),
+                ));
+            }
+            if p.syncing {
+                p = self
+                    .0
+                    .pipeline_cv
+                    .wait(p)
+                    .unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            p.syncing = true;
+            let target = p.assigned;
+            drop(p);
+            let synced = if self.0.options.durable {
+                self.0.storage.sync()
+            } else {
+                Ok(())
+            };
+            p = lock(&self.0.pipeline);
+            p.syncing = false;
+            match synced {
+                Ok(()) => {
+                    let mut ix = write(&self.0.index);
+                    let mut published = 0u64;
+                    while let Some(&(s, e)) = p.pending.front() {
+                        if s > target {
+                            break;
+                        }
+                        ix.push(s, e);
+                        p.pending.pop_front();
+                        published += 1;
+                    }
+                    drop(ix);
+                    let n = self
+                        .0
+                        .commits_since_gc
+                        .fetch_add(published, Ordering::Relaxed)
+                        + published;
+                    if !self.0.options.time_travel || n >= gc::COMMITS_PER_WAKEUP {
+                        self.wake_gc();
+                    }
+                }
+                Err(e) => {
+                    p.failed = true;
+                    self.0.poisoned.store(true, Ordering::SeqCst);
+                    self.0.pipeline_cv.notify_all();
+                    return Err(e);
+                }
+            }
+            self.0.pipeline_cv.notify_all();
+        }
     }
 
     /// Persists the transaction-id counter without a commit (after a rollback), so ids handed

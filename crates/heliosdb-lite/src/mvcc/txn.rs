@@ -62,8 +62,13 @@ impl Transaction {
             TxnMode::Immediate => Some(mvcc.acquire_write_lock()?),
             _ => None,
         };
-        // Pin after locking so an immediate transaction's snapshot is the newest commit.
-        let pin = mvcc.pin_latest();
+        // Pin after locking so an immediate transaction's snapshot is the newest commit
+        // (written, perhaps not yet durable: its own commit will be acknowledged after it).
+        let pin = if lock.is_some() {
+            mvcc.pin_assigned()
+        } else {
+            mvcc.pin_latest()
+        };
         let mut t = Self {
             mvcc,
             pin,
@@ -115,7 +120,7 @@ impl Transaction {
             ));
         }
         let lock = self.mvcc.acquire_write_lock()?;
-        let latest = self.mvcc.latest_scn();
+        let latest = self.mvcc.assigned_scn();
         if latest != self.pin.scn {
             if self.has_read.load(Ordering::Relaxed) {
                 return Err(Error::Busy(format!(
@@ -124,7 +129,7 @@ impl Transaction {
                     self.pin.scn
                 )));
             }
-            self.pin = self.mvcc.pin_latest();
+            self.pin = self.mvcc.pin_assigned();
         }
         self.lock = Some(lock);
         self.txid = Some(self.mvcc.allocate_txid());
@@ -283,7 +288,7 @@ impl Transaction {
         let ranges = std::mem::take(&mut self.gc_ranges);
         let newest = std::mem::take(&mut *self.newest.borrow_mut());
         let storage = self.mvcc.0.storage.clone();
-        let info = self.mvcc.publish_commit(txid, |scn, batch| {
+        let info = self.mvcc.write_commit(txid, |scn, batch| {
             for (logical, value) in writes {
                 let prev = match newest.get(&logical) {
                     Some(known) => known.clone(),
@@ -323,8 +328,12 @@ impl Transaction {
             }
             Ok(())
         });
+        // Release the write lock before waiting for durability: the next writer proceeds
+        // while this commit's sync runs, and shares it if it can (group commit).
         self.lock = None;
-        info.map(Some)
+        let info = info?;
+        self.mvcc.await_durable(info.scn)?;
+        Ok(Some(info))
     }
 
     /// Rolls back (same as dropping).

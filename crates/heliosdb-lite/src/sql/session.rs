@@ -420,7 +420,7 @@ impl Session {
         if ddl && txn.has_writes() {
             // The commit will get the next SCN (we hold the write lock); register it as a
             // schema change before any reader can see it.
-            engine.schemas.add_ddl_point(engine.mvcc.latest_scn() + 1);
+            engine.schemas.add_ddl_point(engine.mvcc.assigned_scn() + 1);
         }
         if let Some(info) = txn.commit()? {
             self.last_txn_id = Some(info.txid);
