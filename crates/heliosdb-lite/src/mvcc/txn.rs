@@ -188,6 +188,20 @@ impl Transaction {
         }
     }
 
+    /// True if `key` was read under the write lock and has no committed version at all (not
+    /// even a tombstone).
+    pub fn known_unversioned(&self, key: &[u8]) -> bool {
+        matches!(self.newest.borrow().get(key), Some(None))
+    }
+
+    /// Records that `key` has no committed version (the caller derived it from another key it
+    /// read under the write lock), so the commit need not look for a previous version.
+    pub fn assume_unversioned(&mut self, key: Vec<u8>) {
+        if self.lock.is_some() {
+            self.newest.borrow_mut().entry(key).or_insert(None);
+        }
+    }
+
     /// Sets a logical key.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
         self.ensure_writable()?;

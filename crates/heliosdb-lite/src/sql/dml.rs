@@ -1209,12 +1209,17 @@ fn write_row(
     key_vals: &[Value],
 ) -> Result<()> {
     let def = &info.def;
-    txn.put(
-        def.row_key(key_vals),
-        codec::encode_row(&row[..def.columns.len()]),
-    )?;
+    let row_key = def.row_key(key_vals);
+    // A row key that never had a version cannot have had index entries either (they embed
+    // the row key): spare the commit a lookup for each.
+    let fresh = txn.known_unversioned(&row_key);
+    txn.put(row_key, codec::encode_row(&row[..def.columns.len()]))?;
     for ix in &info.indexes {
-        txn.put(index_entry_key(ix, row, key_vals), Vec::new())?;
+        let k = index_entry_key(ix, row, key_vals);
+        if fresh {
+            txn.assume_unversioned(k.clone());
+        }
+        txn.put(k, Vec::new())?;
     }
     Ok(())
 }
