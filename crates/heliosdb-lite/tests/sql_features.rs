@@ -127,6 +127,15 @@ fn views_ctes_and_set_operations_with_time_travel() {
     )
     .unwrap();
     assert_eq!(one(&c, "SELECT v FROM t WHERE id = 2"), Value::Integer(20));
+    // History is read-only.
+    for sql in [
+        format!("UPDATE t AS OF SCN {before} SET v = 0"),
+        format!("DELETE FROM t AS OF SCN {before}"),
+        format!("INSERT INTO t AS OF SCN {before} VALUES (9, 9)"),
+    ] {
+        assert!(c.execute(&sql, []).is_err(), "{sql}");
+    }
+    assert_eq!(one(&c, "SELECT count(*) FROM t"), Value::Integer(2));
     let plan = rows(&c, "EXPLAIN SELECT v FROM t WHERE id = 2");
     assert!(
         plan.iter()

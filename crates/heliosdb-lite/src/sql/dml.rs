@@ -943,9 +943,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         if !up.table.joins.is_empty() {
             return Err(Error::Unsupported("UPDATE with joins".into()));
         }
-        let ast::TableFactor::Table { name, alias, .. } = &up.table.relation else {
+        let ast::TableFactor::Table {
+            name,
+            alias,
+            version,
+            ..
+        } = &up.table.relation
+        else {
             return Err(Error::Unsupported("UPDATE of a derived table".into()));
         };
+        if version.is_some() {
+            return Err(Error::invalid(
+                "history is read-only: UPDATE changes the current data, so its target cannot have a time-travel clause",
+            ));
+        }
         let info = self.table(name)?;
         let alias = alias
             .as_ref()
@@ -1006,9 +1017,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         if from.len() != 1 || !from[0].joins.is_empty() || del.using.is_some() {
             return Err(Error::Unsupported("DELETE from several tables".into()));
         }
-        let ast::TableFactor::Table { name, alias, .. } = &from[0].relation else {
+        let ast::TableFactor::Table {
+            name,
+            alias,
+            version,
+            ..
+        } = &from[0].relation
+        else {
             return Err(Error::Unsupported("DELETE from a derived table".into()));
         };
+        if version.is_some() {
+            return Err(Error::invalid(
+                "history is read-only: DELETE changes the current data, so its target cannot have a time-travel clause",
+            ));
+        }
         let info = self.table(name)?;
         let alias = alias
             .as_ref()
