@@ -106,3 +106,24 @@ fn time_travel() {
     let r = rows(&conn, "SELECT scn FROM helios_snapshots ORDER BY scn");
     assert_eq!(r.len(), 3);
 }
+
+#[test]
+fn statement_metadata_before_execution() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
+        .unwrap();
+    let stmt = conn
+        .prepare("SELECT a, b AS bee, a + 1 FROM t WHERE a = ?")
+        .unwrap();
+    assert_eq!(stmt.column_count(), 3);
+    assert_eq!(stmt.column_names(), vec!["a", "bee", "a + 1"]);
+    assert_eq!(stmt.parameter_count(), 1);
+    let stmt = conn.prepare("INSERT INTO t VALUES (1, 'x')").unwrap();
+    assert_eq!(stmt.column_count(), 0);
+    assert_eq!(
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        0,
+        "describing a statement does not run it"
+    );
+}

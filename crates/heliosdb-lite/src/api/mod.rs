@@ -427,20 +427,12 @@ impl Statement<'_> {
     }
 
     fn describe(&self) -> Option<Vec<String>> {
-        use crate::sql::parser::Parsed;
-        let Parsed::Sql(s) = &self.parsed.statement else {
-            return None;
-        };
-        let sqlparser::ast::Statement::Query(_) = s.as_ref() else {
-            return Some(Vec::new());
-        };
-        // Plan with NULL parameters inside a read-only transaction that is then dropped.
+        // Plan (never run) with NULL parameters; time-travel points that need a parameter make
+        // this fail, and the names are known after the first execution instead.
         let values = vec![Value::Null; self.parsed.param_count];
-        let mut session = Session::default();
-        let out = session
-            .execute(&self.conn.engine, &self.parsed, &values)
-            .ok()?;
-        Some(out.columns)
+        Session::default()
+            .describe(&self.conn.engine, &self.parsed, &values)
+            .ok()
     }
 
     /// The SQL text.

@@ -400,6 +400,28 @@ impl Session {
         }
     }
 
+    /// The result columns a query would have, found by planning it (nothing is executed).
+    pub fn describe(
+        &self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        params: &[Value],
+    ) -> Result<Vec<String>> {
+        let Parsed::Sql(sql) = &stmt.statement else {
+            return Ok(Vec::new());
+        };
+        let Statement::Query(q) = sql.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
+        let schema = engine.schema_for(&txn, false)?;
+        let env = self.env(engine);
+        let mut history = StmtHistory::new(engine);
+        let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+        let (_, cols) = planner.plan_query(q)?;
+        Ok(cols.into_iter().map(|c| c.name).collect())
+    }
+
     fn reindex(&mut self, engine: &Engine, name: Option<&str>) -> Result<Outcome> {
         if let Some(n) = name {
             let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
