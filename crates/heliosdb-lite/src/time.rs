@@ -87,8 +87,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64> {
 /// the text is not a recognised format.
 pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     let t = text.trim();
-    // The common case first: 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
-    if let Ok(dt) = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f") {
+    // The common case first, without the format machinery: 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+    if let Some(dt) = parse_plain(t) {
         return Some(dt);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
@@ -123,6 +123,39 @@ pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
+/// Parses exactly `YYYY-MM-DD HH:MM:SS` with an optional `.f` fraction of 1 to 9 digits.
+fn parse_plain(t: &str) -> Option<NaiveDateTime> {
+    let b = t.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let mut nanos = 0u32;
+    if b.len() > 19 {
+        let frac = &b[20..];
+        if b[19] != b'.'
+            || frac.is_empty()
+            || frac.len() > 9
+            || !frac.iter().all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        nanos = num(20..b.len())? * 10u32.pow(9 - frac.len() as u32);
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+}
+
 /// Converts microseconds to a UTC date-time.
 pub fn micros_to_datetime(us: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_micros(us).single()
@@ -149,5 +182,12 @@ mod tests {
         assert!(parse_timestamp("yesterday").is_err());
         assert!(parse_timestamp("2024-13-01").is_err());
         assert_eq!(format_micros(base + 1), "2024-12-31 23:59:59.000001");
+        assert_eq!(
+            parse_timestamp("2024-12-31 23:59:59.000001").unwrap(),
+            base + 1
+        );
+        assert!(parse_timestamp("2024-12-31 23:59:59.").is_err());
+        assert!(parse_timestamp("2024-02-30 00:00:00").is_err());
+        assert!(parse_timestamp("2024-12-31 24:00:00").is_err());
     }
 }
