@@ -130,22 +130,9 @@ fn create_table(
     let mut pk: Option<Vec<IndexColumn>> = None;
     for (i, c) in ct.columns.iter().enumerate() {
         if def.column_index(&c.name.value).is_some() {
-            return Err(Error::invalid(format!(
-                "duplicate column name: {}",
-                c.name.value
-            )));
+            return Err(duplicate_column(c));
         }
-        let type_name = match c.data_type {
-            ast::DataType::Unspecified => String::new(),
-            ref t => t.to_string(),
-        };
-        let mut col = ColumnDef {
-            name: c.name.value.clone(),
-            affinity: Affinity::from_type_name(&type_name),
-            type_name,
-            not_null: false,
-            default: None,
-        };
+        let mut col = bare_column(c);
         for opt in &c.options {
             match &opt.option {
                 ColumnOption::NotNull => col.not_null = true,
@@ -155,13 +142,12 @@ fn create_table(
                     super::session::eval_default_text(&e.to_string(), env)?;
                     col.default = Some(e.to_string());
                 }
-                ColumnOption::PrimaryKey(p) => {
+                ColumnOption::PrimaryKey(_) => {
                     if pk.is_some() {
                         return Err(Error::invalid(format!(
                             "table {name} has more than one primary key"
                         )));
                     }
-                    let _ = p;
                     pk = Some(vec![IndexColumn {
                         column: i,
                         desc: false,
@@ -476,22 +462,9 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                     if *if_not_exists {
                         continue;
                     }
-                    return Err(Error::invalid(format!(
-                        "duplicate column name: {}",
-                        column_def.name.value
-                    )));
+                    return Err(duplicate_column(column_def));
                 }
-                let type_name = match column_def.data_type {
-                    ast::DataType::Unspecified => String::new(),
-                    ref t => t.to_string(),
-                };
-                let mut col = ColumnDef {
-                    name: column_def.name.value.clone(),
-                    affinity: Affinity::from_type_name(&type_name),
-                    type_name,
-                    not_null: false,
-                    default: None,
-                };
+                let mut col = bare_column(column_def);
                 for opt in &column_def.options {
                     match &opt.option {
                         ColumnOption::NotNull => col.not_null = true,
@@ -602,4 +575,24 @@ pub fn create_trigger(
     let mut def = def.clone();
     def.table = info.def.name.clone();
     put_entry(txn, &CatalogEntry::Trigger(def))
+}
+
+/// The column as declared by its name and type alone; the caller applies its options, which
+/// CREATE TABLE and ALTER TABLE ADD COLUMN accept differently.
+fn bare_column(c: &ast::ColumnDef) -> ColumnDef {
+    let type_name = match c.data_type {
+        ast::DataType::Unspecified => String::new(),
+        ref t => t.to_string(),
+    };
+    ColumnDef {
+        name: c.name.value.clone(),
+        affinity: Affinity::from_type_name(&type_name),
+        type_name,
+        not_null: false,
+        default: None,
+    }
+}
+
+fn duplicate_column(c: &ast::ColumnDef) -> Error {
+    Error::invalid(format!("duplicate column name: {}", c.name.value))
 }

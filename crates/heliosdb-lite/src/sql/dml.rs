@@ -511,13 +511,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         }
                     }
                     (None, Conflict::Abort) => {
-                        let (kind, cols) = &conflicts[0].0;
-                        return Err(Error::Constraint {
-                            kind: *kind,
-                            table: def.name.clone(),
-                            column: Some(cols.clone()),
-                            detail: None,
-                        });
+                        return Err(conflict_error(&def.name, &conflicts));
                     }
                 }
             }
@@ -883,13 +877,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
                 Conflict::Abort => {
-                    let (kind, cols) = &conflicts[0].0;
-                    return Err(Error::Constraint {
-                        kind: *kind,
-                        table: def.name.clone(),
-                        column: Some(cols.clone()),
-                        detail: None,
-                    });
+                    return Err(conflict_error(&def.name, &conflicts));
                 }
             }
         }
@@ -1168,6 +1156,17 @@ fn try_load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Optio
     match txn.get(key)? {
         Some(v) => Ok(Some(exec.decode_row(info, key, &v)?)),
         None => Ok(None),
+    }
+}
+
+/// The error an aborting INSERT or UPDATE reports: the first conflict found.
+fn conflict_error(table: &str, conflicts: &[ConflictHit]) -> Error {
+    let (kind, cols) = &conflicts[0].0;
+    Error::Constraint {
+        kind: *kind,
+        table: table.to_string(),
+        column: Some(cols.clone()),
+        detail: None,
     }
 }
 
