@@ -182,6 +182,17 @@ pub struct ParsedStatement {
     pub param_positions: std::collections::HashMap<(u64, u64), usize>,
     /// The bound plan of a query, reused while the schema it was bound against is current.
     pub plan_cache: std::sync::Arc<std::sync::Mutex<Option<CachedPlan>>>,
+    /// The bound form of an INSERT, UPDATE or DELETE, reused the same way.
+    pub dml_cache: std::sync::Arc<std::sync::Mutex<Option<CachedDml>>>,
+}
+
+/// A DML statement bound against the schema of one DDL point.
+#[derive(Debug, Clone)]
+pub struct CachedDml {
+    /// SCN of the catalog change the bound form reflects.
+    pub ddl_point: u64,
+    /// The bound statement.
+    pub plan: std::sync::Arc<super::dml::DmlPlan>,
 }
 
 /// A query plan bound against the schema of one DDL point.
@@ -356,6 +367,7 @@ fn parse_one(
             param_names,
             param_positions,
             plan_cache: Default::default(),
+            dml_cache: Default::default(),
         }));
     }
     if is_kw(significant[0], Keyword::REINDEX)
@@ -384,6 +396,7 @@ fn parse_one(
             param_names,
             param_positions,
             plan_cache: Default::default(),
+            dml_cache: Default::default(),
         }));
     }
     if super::trigger::starts_create_trigger(&significant) {
@@ -395,6 +408,7 @@ fn parse_one(
             param_names,
             param_positions,
             plan_cache: Default::default(),
+            dml_cache: Default::default(),
         }));
     }
     let tokens = rewrite_as_of(tokens)?;
@@ -419,6 +433,7 @@ fn parse_one(
         param_names,
         param_positions,
         plan_cache: Default::default(),
+        dml_cache: Default::default(),
     }))
 }
 

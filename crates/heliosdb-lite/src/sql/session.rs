@@ -146,8 +146,8 @@ impl FnEnv for StmtEnv<'_> {
     }
 }
 
-/// A do-nothing environment for evaluating stored defaults outside statements.
-struct ClockOnly(i64);
+/// A do-nothing environment for evaluating stored defaults and constraints outside statements.
+pub(crate) struct ClockOnly(pub i64);
 
 impl FnEnv for ClockOnly {
     fn now_micros(&self) -> i64 {
@@ -183,6 +183,7 @@ pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
         param_names: Vec::new(),
         param_positions: HashMap::new(),
         plan_cache: Default::default(),
+        dml_cache: Default::default(),
     };
     let mut none = NoHistory;
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
@@ -572,6 +573,7 @@ impl Session {
                     rowids: &mut self.rowids,
                     trigger_stack: &mut Vec::new(),
                     outer: None,
+                    ddl_point: (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn())),
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;

@@ -11,7 +11,7 @@ use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
 use super::planner::{table_name, OutputColumn, Planner, Scope};
-use super::session::{NoHistory, Outcome, StmtHistory};
+use super::session::{ClockOnly, NoHistory, Outcome, StmtHistory};
 use super::value::{Affinity, Value};
 use crate::error::{ConstraintKind, Error, Result};
 use crate::mvcc::Transaction;
@@ -19,6 +19,11 @@ use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::{self, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod prepared;
+
+pub use prepared::DmlPlan;
+use prepared::{DeletePlan, InsertPlan, Prepared, UpdatePlan, Upsert};
 
 /// Key values of a row: its rowid, or its primary-key columns.
 pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
@@ -47,7 +52,7 @@ pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
         indexes: Vec::new(),
         triggers: Vec::new(),
     };
-    let env = NoEnv;
+    let env = ClockOnly(0);
     let stmt = empty_statement();
     let mut none = NoHistory;
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], &env, &stmt);
@@ -62,32 +67,7 @@ fn empty_statement() -> ParsedStatement {
         param_names: Vec::new(),
         param_positions: HashMap::new(),
         plan_cache: Default::default(),
-    }
-}
-
-struct NoEnv;
-
-impl FnEnv for NoEnv {
-    fn now_micros(&self) -> i64 {
-        0
-    }
-    fn current_scn(&self) -> u64 {
-        0
-    }
-    fn last_txn_id(&self) -> Option<u64> {
-        None
-    }
-    fn scn_to_timestamp(&self, _: u64) -> Result<i64> {
-        Err(Error::invalid("not allowed here"))
-    }
-    fn timestamp_to_scn(&self, _: i64) -> Result<u64> {
-        Err(Error::invalid("not allowed here"))
-    }
-    fn last_insert_rowid(&self) -> i64 {
-        0
-    }
-    fn changes(&self) -> i64 {
-        0
+        dml_cache: Default::default(),
     }
 }
 
@@ -107,6 +87,7 @@ fn conflict_of(or: &Option<ast::SqliteOnConflict>) -> Conflict {
 }
 
 /// Per-table state bound once per statement.
+#[derive(Clone)]
 struct Bound {
     info: Arc<TableInfo>,
     checks: Vec<(String, Expr)>,
@@ -132,6 +113,9 @@ pub(crate) struct DmlContext<'a, 'b> {
     pub trigger_stack: &'a mut Vec<String>,
     /// Inside a trigger body: the OLD/NEW scope and row, visible as the enclosing row.
     pub outer: Option<(Scope, Row)>,
+    /// The DDL point of the schema, when the statement's bound form may be cached under it
+    /// (`None` after uncommitted DDL of the transaction).
+    pub ddl_point: Option<u64>,
 }
 
 /// Upsert assignments (column, value) and optional WHERE.
@@ -140,6 +124,7 @@ type UpsertAction = (Vec<(usize, Expr)>, Option<Expr>);
 /// A uniqueness conflict: the constraint, its columns, and the conflicting row's key.
 type ConflictHit = ((ConstraintKind, String), Vec<u8>);
 
+#[derive(Clone)]
 struct Returning {
     exprs: Vec<Expr>,
     columns: Vec<OutputColumn>,
@@ -265,6 +250,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         rowids: &mut *self.rowids,
                         trigger_stack: &mut *self.trigger_stack,
                         outer: Some((scope.clone(), row.clone())),
+                        ddl_point: None,
                     };
                     match sql.as_ref() {
                         Statement::Query(q) => {
@@ -317,32 +303,13 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         })
     }
 
-    fn returning(
-        &mut self,
-        info: &TableInfo,
-        items: &Option<Vec<ast::SelectItem>>,
-    ) -> Result<Option<Returning>> {
-        let Some(items) = items else { return Ok(None) };
-        let scope = super::planner::table_scope(info, &info.def.name);
-        let mut p = self.planner();
-        p.push_scope(scope);
-        let r = p.bind_select_items(items);
-        p.pop_scope();
-        let (exprs, columns) = r?;
-        Ok(Some(Returning {
-            exprs,
-            columns,
-            rows: Vec::new(),
-        }))
-    }
-
     /// Executes the statement.
     pub fn run(&mut self, txn: &mut Transaction, sql: &Statement) -> Result<Outcome> {
-        let (changes, returning) = match sql {
-            Statement::Insert(ins) => self.insert(txn, ins)?,
-            Statement::Update(up) => self.update(txn, up)?,
-            Statement::Delete(del) => self.delete(txn, del)?,
-            other => return Err(Error::Unsupported(format!("{other}"))),
+        let plan = self.prepared(sql)?;
+        let (changes, returning) = match &plan.0 {
+            Prepared::Insert(p) => self.insert(txn, p)?,
+            Prepared::Update(p) => self.update(txn, p)?,
+            Prepared::Delete(p) => self.delete(txn, p)?,
         };
         Ok(match returning {
             Some(r) => Outcome {
@@ -372,43 +339,21 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     fn insert(
         &mut self,
         txn: &mut Transaction,
-        ins: &ast::Insert,
+        p: &InsertPlan,
     ) -> Result<(u64, Option<Returning>)> {
-        let ast::TableObject::TableName(name) = &ins.table else {
-            return Err(Error::Unsupported("INSERT INTO a table function".into()));
-        };
-        let info = self.table(name)?;
+        let info = &p.info;
         let def = &info.def;
         let ncols = def.columns.len();
-        let targets: Vec<usize> = if ins.columns.is_empty() {
-            (0..ncols).collect()
-        } else {
-            ins.columns
-                .iter()
-                .map(|c| {
-                    let n = table_name(c)?;
-                    def.column_index(&n)
-                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))
-                })
-                .collect::<Result<_>>()?
-        };
+        let targets = &p.targets;
         // Source rows.
-        let source_rows: Vec<Row> = match &ins.source {
+        let source_rows: Vec<Row> = match &p.source {
             None => vec![Vec::new()],
-            Some(q) => {
-                let mut p = self.planner();
-                let (plan, _) = p.plan_query(q)?;
-                self.run_plan(txn, &plan)?
-            }
+            Some(plan) => self.run_plan(txn, plan)?,
         };
-        let supplied = if ins.source.is_none() {
-            0
-        } else {
-            targets.len()
-        };
+        let supplied = if p.source.is_none() { 0 } else { targets.len() };
         for r in &source_rows {
-            if ins.source.is_some() && r.len() != supplied {
-                return Err(Error::invalid(if ins.columns.is_empty() {
+            if p.source.is_some() && r.len() != supplied {
+                return Err(Error::invalid(if p.all_columns {
                     format!(
                         "table {} has {} columns but {} values were supplied",
                         def.name,
@@ -420,33 +365,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 }));
             }
         }
-        // Defaults, bound once.
-        let mut defaults: Vec<Option<Expr>> = Vec::with_capacity(ncols);
-        for c in &def.columns {
-            defaults.push(match &c.default {
-                Some(text) => {
-                    let e = super::session::parse_expr(text)?;
-                    Some(self.planner().bind_constant(&e)?)
-                }
-                None => None,
-            });
-        }
-        let bound = self.bind(&info)?;
-        let mut returning = self.returning(&info, &ins.returning)?;
-        let conflict = if ins.replace_into {
-            Conflict::Replace
-        } else {
-            conflict_of(&ins.or)
-        };
-        let upsert = match &ins.on {
-            Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
-            Some(_) => return Err(Error::Unsupported("ON DUPLICATE KEY UPDATE".into())),
-            None => None,
-        };
-        let upsert_bound = match upsert.map(|oc| &oc.action) {
-            Some(ast::OnConflictAction::DoUpdate(du)) => Some(self.bind_upsert(&info, du)?),
-            _ => None,
-        };
+        let defaults = &p.defaults;
+        let bound = &p.bound;
+        let mut returning = p.returning.clone();
+        let conflict = p.conflict;
         let mut changes = 0;
         for src in source_rows {
             let mut row = vec![Value::Null; ncols];
@@ -465,18 +387,15 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
             }
-            let row = self.prepare_row(txn, &info, row)?;
+            let row = self.prepare_row(txn, info, row)?;
             let key_vals = row_key_values(def, &row);
-            let conflicts = find_conflicts(txn, &info, &row, &key_vals, None)?;
+            let conflicts = find_conflicts(txn, info, &row, &key_vals, None)?;
             if !conflicts.is_empty() {
-                match (upsert.map(|o| &o.action), conflict) {
-                    (Some(ast::OnConflictAction::DoNothing), _) | (None, Conflict::Ignore) => {
-                        continue
-                    }
-                    (Some(ast::OnConflictAction::DoUpdate(_)), _) => {
-                        let (assign, filter) = upsert_bound.as_ref().expect("bound above");
+                match (&p.upsert, conflict) {
+                    (Upsert::DoNothing, _) | (Upsert::None, Conflict::Ignore) => continue,
+                    (Upsert::DoUpdate((assign, filter)), _) => {
                         let existing_key = conflicts[0].1.clone();
-                        let existing = load_row(txn, &info, &existing_key)?;
+                        let existing = load_row(txn, info, &existing_key)?;
                         let mut both = existing.clone();
                         both.extend(row.iter().cloned());
                         let exec = self.exec(txn);
@@ -495,40 +414,40 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         drop(exec);
                         let Some(new_row) = new_row else { continue };
                         let final_row =
-                            self.update_row(txn, &bound, &existing, new_row, Conflict::Abort)?;
+                            self.update_row(txn, bound, &existing, new_row, Conflict::Abort)?;
                         if let Some(final_row) = final_row {
                             changes += 1;
                             self.push_returning(&mut returning, txn, &final_row)?;
                         }
                         continue;
                     }
-                    (None, Conflict::Replace) => {
+                    (Upsert::None, Conflict::Replace) => {
                         for (_, key) in &conflicts {
-                            if let Some(old) = try_load_row(txn, &info, key)? {
-                                self.check_fk_parent(txn, &info, &old, None)?;
-                                delete_row(txn, &info, &old)?;
+                            if let Some(old) = try_load_row(txn, info, key)? {
+                                self.check_fk_parent(txn, info, &old, None)?;
+                                delete_row(txn, info, &old)?;
                             }
                         }
                     }
-                    (None, Conflict::Abort) => {
+                    (Upsert::None, Conflict::Abort) => {
                         return Err(conflict_error(&def.name, &conflicts));
                     }
                 }
             }
             self.fire(
                 txn,
-                &info,
+                info,
                 super::trigger::Timing::Before,
                 super::trigger::Event::Insert,
                 None,
                 Some(&row),
             )?;
-            self.check_row(txn, &bound, &row)?;
-            self.check_fk_child(txn, &info, &row)?;
-            write_row(txn, &info, &row, &key_vals)?;
+            self.check_row(txn, bound, &row)?;
+            self.check_fk_child(txn, info, &row)?;
+            write_row(txn, info, &row, &key_vals)?;
             self.fire(
                 txn,
-                &info,
+                info,
                 super::trigger::Timing::After,
                 super::trigger::Event::Insert,
                 None,
@@ -540,35 +459,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             changes += 1;
             self.push_returning(&mut returning, txn, &row)?;
         }
-        self.rowids.persist(txn, &info)?;
+        self.rowids.persist(txn, info)?;
         Ok((changes, returning))
-    }
-
-    fn bind_upsert(&mut self, info: &Arc<TableInfo>, du: &ast::DoUpdate) -> Result<UpsertAction> {
-        let mut scope = super::planner::table_scope(info, &info.def.name);
-        // `excluded.x` must be qualified; bare names mean the target table, as in SQLite.
-        scope.columns.extend(
-            super::planner::table_scope(info, "excluded")
-                .columns
-                .into_iter()
-                .map(|mut c| {
-                    c.hidden = true;
-                    c
-                }),
-        );
-        let assignments = self.assignment_targets(info, &du.assignments)?;
-        let mut p = self.planner();
-        p.push_scope(scope);
-        let r = (|| {
-            let mut out = Vec::new();
-            for (c, e) in assignments {
-                out.push((c, p.bind(e)?));
-            }
-            let w = du.selection.as_ref().map(|w| p.bind(w)).transpose()?;
-            Ok((out, w))
-        })();
-        p.pop_scope();
-        r
     }
 
     fn assignment_targets<'x>(
@@ -892,8 +784,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         self.check_row(txn, b, &row)?;
         self.check_fk_child(txn, info, &row)?;
         self.check_fk_parent(txn, info, old, Some(&row))?;
-        delete_row(txn, info, old)?;
-        write_row(txn, info, &row, &new_key_vals)?;
+        rewrite_row(txn, info, old, &old_key_vals, &row, &new_key_vals)?;
         self.fire(
             txn,
             info,
@@ -905,70 +796,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         Ok(Some(row))
     }
 
-    /// Plans and runs the scan that selects target rows.
-    fn target_rows(
-        &mut self,
-        txn: &Transaction,
-        info: &Arc<TableInfo>,
-        alias: &str,
-        selection: Option<&ast::Expr>,
-    ) -> Result<Vec<Row>> {
-        let plan = {
-            let mut p = self.planner();
-            p.plan_table_scan(info.clone(), alias, selection)?
-        };
-        self.run_plan(txn, &plan)
-    }
-
     fn update(
         &mut self,
         txn: &mut Transaction,
-        up: &ast::Update,
+        p: &UpdatePlan,
     ) -> Result<(u64, Option<Returning>)> {
-        if up.from.is_some() {
-            return Err(Error::Unsupported("UPDATE ... FROM".into()));
-        }
-        if !up.table.joins.is_empty() {
-            return Err(Error::Unsupported("UPDATE with joins".into()));
-        }
-        let ast::TableFactor::Table {
-            name,
-            alias,
-            version,
-            ..
-        } = &up.table.relation
-        else {
-            return Err(Error::Unsupported("UPDATE of a derived table".into()));
-        };
-        if version.is_some() {
-            return Err(Error::invalid(
-                "history is read-only: UPDATE changes the current data, so its target cannot have a time-travel clause",
-            ));
-        }
-        let info = self.table(name)?;
-        let alias = alias
-            .as_ref()
-            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
-        let targets = self.assignment_targets(&info, &up.assignments)?;
-        let assigns: Vec<(usize, Expr)> = {
-            let scope = super::planner::table_scope(&info, &alias);
-            let mut p = self.planner();
-            p.push_scope(scope);
-            let r = targets
-                .iter()
-                .map(|(c, e)| Ok((*c, p.bind(e)?)))
-                .collect::<Result<Vec<_>>>();
-            p.pop_scope();
-            r?
-        };
-        let rows = self.target_rows(txn, &info, &alias, up.selection.as_ref())?;
+        let info = &p.bound.info;
+        let rows = self.run_plan(txn, &p.target)?;
         let mut pairs = Vec::with_capacity(rows.len());
         {
             let exec = self.exec(txn);
             for old in rows {
                 let new = self.framed(&old, |f| -> Result<Row> {
                     let mut new = old.clone();
-                    for (c, e) in &assigns {
+                    for (c, e) in &p.assigns {
                         new[*c] = exec.eval(e, f)?;
                     }
                     Ok(new)
@@ -976,17 +817,24 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 pairs.push((old, new));
             }
         }
-        let bound = self.bind(&info)?;
-        let mut returning = self.returning(&info, &up.returning)?;
-        let conflict = conflict_of(&up.or);
+        let bound = &p.bound;
+        let mut returning = p.returning.clone();
+        let conflict = p.conflict;
         let mut changes = 0;
+        // Only a REPLACE or a trigger can change rows other than the one being updated; the
+        // target rows need reading again only then.
+        let may_change_targets = conflict == Conflict::Replace || !info.triggers.is_empty();
         for (old, new) in pairs {
-            // An earlier REPLACE in this statement may have removed the row.
-            let key = info.def.row_key(&row_key_values(&info.def, &old));
-            let Some(current) = try_load_row(txn, &info, &key)? else {
-                continue;
+            let current = if may_change_targets {
+                let key = info.def.row_key(&row_key_values(&info.def, &old));
+                match try_load_row(txn, info, &key)? {
+                    Some(row) => row,
+                    None => continue, // removed by an earlier REPLACE or trigger
+                }
+            } else {
+                old
             };
-            if let Some(row) = self.update_row(txn, &bound, &current, new, conflict)? {
+            if let Some(row) = self.update_row(txn, bound, &current, new, conflict)? {
                 changes += 1;
                 self.push_returning(&mut returning, txn, &row)?;
             }
@@ -997,54 +845,33 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     fn delete(
         &mut self,
         txn: &mut Transaction,
-        del: &ast::Delete,
+        p: &DeletePlan,
     ) -> Result<(u64, Option<Returning>)> {
-        let from = match &del.from {
-            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
-        };
-        if from.len() != 1 || !from[0].joins.is_empty() || del.using.is_some() {
-            return Err(Error::Unsupported("DELETE from several tables".into()));
-        }
-        let ast::TableFactor::Table {
-            name,
-            alias,
-            version,
-            ..
-        } = &from[0].relation
-        else {
-            return Err(Error::Unsupported("DELETE from a derived table".into()));
-        };
-        if version.is_some() {
-            return Err(Error::invalid(
-                "history is read-only: DELETE changes the current data, so its target cannot have a time-travel clause",
-            ));
-        }
-        let info = self.table(name)?;
-        let alias = alias
-            .as_ref()
-            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
-        let rows = self.target_rows(txn, &info, &alias, del.selection.as_ref())?;
-        let mut returning = self.returning(&info, &del.returning)?;
+        let info = &p.info;
+        let rows = self.run_plan(txn, &p.target)?;
+        let mut returning = p.returning.clone();
         let mut changes = 0;
         for old in rows {
             // An earlier trigger of this statement may have removed the row.
-            let key = info.def.row_key(&row_key_values(&info.def, &old));
-            if txn.get(&key)?.is_none() {
-                continue;
+            if !info.triggers.is_empty() {
+                let key = info.def.row_key(&row_key_values(&info.def, &old));
+                if txn.get(&key)?.is_none() {
+                    continue;
+                }
             }
             self.fire(
                 txn,
-                &info,
+                info,
                 super::trigger::Timing::Before,
                 super::trigger::Event::Delete,
                 Some(&old),
                 None,
             )?;
-            self.check_fk_parent(txn, &info, &old, None)?;
-            delete_row(txn, &info, &old)?;
+            self.check_fk_parent(txn, info, &old, None)?;
+            delete_row(txn, info, &old)?;
             self.fire(
                 txn,
-                &info,
+                info,
                 super::trigger::Timing::After,
                 super::trigger::Event::Delete,
                 Some(&old),
@@ -1151,7 +978,7 @@ fn load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Row> {
 }
 
 fn try_load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Option<Row>> {
-    let env = NoEnv;
+    let env = ClockOnly(0);
     let exec = Executor::new(None, &[], &env);
     match txn.get(key)? {
         Some(v) => Ok(Some(exec.decode_row(info, key, &v)?)),
@@ -1241,6 +1068,40 @@ fn write_row(
             txn.assume_unversioned(k.clone());
         }
         txn.put(k, Vec::new())?;
+    }
+    Ok(())
+}
+
+/// Replaces `old` by `new`, touching only the index entries that change: an entry that
+/// stays the same keeps its version, so an UPDATE of unindexed columns writes one row
+/// version and nothing else (no new index versions to store, look up at commit, or collect).
+fn rewrite_row(
+    txn: &mut Transaction,
+    info: &TableInfo,
+    old: &[Value],
+    old_key_vals: &[Value],
+    new: &[Value],
+    new_key_vals: &[Value],
+) -> Result<()> {
+    let def = &info.def;
+    let old_key = def.row_key(old_key_vals);
+    let new_key = def.row_key(new_key_vals);
+    let fresh = old_key != new_key && txn.known_unversioned(&new_key);
+    if old_key != new_key {
+        txn.delete(old_key)?;
+    }
+    txn.put(new_key, codec::encode_row(&new[..def.columns.len()]))?;
+    for ix in &info.indexes {
+        let before = index_entry_key(ix, old, old_key_vals);
+        let after = index_entry_key(ix, new, new_key_vals);
+        if before == after {
+            continue;
+        }
+        txn.delete(before)?;
+        if fresh {
+            txn.assume_unversioned(after.clone());
+        }
+        txn.put(after, Vec::new())?;
     }
     Ok(())
 }

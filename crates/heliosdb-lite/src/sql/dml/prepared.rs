@@ -1,0 +1,315 @@
+//! The bound form of an INSERT, UPDATE or DELETE.
+//!
+//! Resolving the target table, binding assignments, defaults, CHECK constraints and
+//! RETURNING, and planning the scan that finds target rows depend only on the statement and
+//! the schema, not on parameters or data. A prepared statement executed a thousand times in
+//! one transaction (the common batch-load pattern) binds once: the bound form is cached on
+//! the statement under the schema's DDL point, like query plans, and rebuilt when the
+//! catalog changes. Statements that read history (`INSERT ... SELECT ... AS OF`) or the
+//! snapshot list, trigger bodies, and statements after uncommitted DDL are bound anew on
+//! every execution.
+
+use super::{conflict_of, Bound, Conflict, DmlContext, Returning, UpsertAction};
+use crate::error::{Error, Result};
+use crate::sql::catalog::TableInfo;
+use crate::sql::plan::{Expr, Plan};
+use crate::sql::planner::{table_name, Planner};
+use sqlparser::ast::{self, Statement};
+use std::sync::Arc;
+
+/// A bound DML statement.
+pub struct DmlPlan(pub(super) Prepared);
+
+impl std::fmt::Debug for DmlPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.0 {
+            Prepared::Insert(p) => ("INSERT", &p.info.def.name),
+            Prepared::Update(p) => ("UPDATE", &p.bound.info.def.name),
+            Prepared::Delete(p) => ("DELETE", &p.info.def.name),
+        };
+        write!(f, "DmlPlan({} {})", kind.0, kind.1)
+    }
+}
+
+pub(super) enum Prepared {
+    Insert(InsertPlan),
+    Update(UpdatePlan),
+    Delete(DeletePlan),
+}
+
+/// What an INSERT does on a uniqueness conflict besides its OR clause.
+pub(super) enum Upsert {
+    None,
+    DoNothing,
+    DoUpdate(UpsertAction),
+}
+
+pub(super) struct InsertPlan {
+    pub info: Arc<TableInfo>,
+    /// Table column of each supplied value.
+    pub targets: Vec<usize>,
+    /// No column list was written (the error for a wrong value count says so).
+    pub all_columns: bool,
+    /// `None` for DEFAULT VALUES.
+    pub source: Option<Plan>,
+    /// Bound DEFAULT expression of each column.
+    pub defaults: Vec<Option<Expr>>,
+    pub bound: Bound,
+    pub returning: Option<Returning>,
+    pub conflict: Conflict,
+    pub upsert: Upsert,
+}
+
+pub(super) struct UpdatePlan {
+    pub bound: Bound,
+    pub assigns: Vec<(usize, Expr)>,
+    pub target: Plan,
+    pub returning: Option<Returning>,
+    pub conflict: Conflict,
+}
+
+pub(super) struct DeletePlan {
+    pub info: Arc<TableInfo>,
+    pub target: Plan,
+    pub returning: Option<Returning>,
+}
+
+impl DmlContext<'_, '_> {
+    /// The statement's bound form: from the statement's cache when bound against this
+    /// schema before, else bound now (and cached when nothing in it depends on more than
+    /// the schema).
+    pub(super) fn prepared(&mut self, sql: &Statement) -> Result<Arc<DmlPlan>> {
+        let point = self.ddl_point.filter(|_| self.outer.is_none());
+        if let Some(point) = point {
+            let cache = crate::mvcc::lock(&self.stmt.dml_cache);
+            if let Some(c) = cache.as_ref().filter(|c| c.ddl_point == point) {
+                return Ok(c.plan.clone());
+            }
+        }
+        let mut cacheable = true;
+        let plan = Arc::new(DmlPlan(match sql {
+            Statement::Insert(ins) => Prepared::Insert(self.prepare_insert(ins, &mut cacheable)?),
+            Statement::Update(up) => Prepared::Update(self.prepare_update(up, &mut cacheable)?),
+            Statement::Delete(del) => Prepared::Delete(self.prepare_delete(del, &mut cacheable)?),
+            other => return Err(Error::Unsupported(format!("{other}"))),
+        }));
+        if let (Some(ddl_point), true) = (point, cacheable && self.history.snapshots.is_empty()) {
+            *crate::mvcc::lock(&self.stmt.dml_cache) = Some(crate::sql::parser::CachedDml {
+                ddl_point,
+                plan: plan.clone(),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Runs `f` with a planner, noting in `cacheable` whether what it bound may be reused.
+    fn with_planner<R>(
+        &mut self,
+        cacheable: &mut bool,
+        f: impl FnOnce(&mut Planner<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let mut p = self.planner();
+        let r = f(&mut p);
+        *cacheable &= p.cacheable && p.time_travel.is_empty();
+        r
+    }
+
+    fn prepare_insert(&mut self, ins: &ast::Insert, cacheable: &mut bool) -> Result<InsertPlan> {
+        let ast::TableObject::TableName(name) = &ins.table else {
+            return Err(Error::Unsupported("INSERT INTO a table function".into()));
+        };
+        let info = self.table(name)?;
+        let def = &info.def;
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            (0..def.columns.len()).collect()
+        } else {
+            ins.columns
+                .iter()
+                .map(|c| {
+                    let n = table_name(c)?;
+                    def.column_index(&n)
+                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))
+                })
+                .collect::<Result<_>>()?
+        };
+        let source = match &ins.source {
+            None => None,
+            Some(q) => Some(self.with_planner(cacheable, |p| Ok(p.plan_query(q)?.0))?),
+        };
+        let mut defaults: Vec<Option<Expr>> = Vec::with_capacity(def.columns.len());
+        for c in &def.columns {
+            defaults.push(match &c.default {
+                Some(text) => {
+                    let e = crate::sql::session::parse_expr(text)?;
+                    Some(self.with_planner(cacheable, |p| p.bind_constant(&e))?)
+                }
+                None => None,
+            });
+        }
+        let bound = self.bind(&info)?;
+        let returning = self.returning(&info, &ins.returning, cacheable)?;
+        let conflict = if ins.replace_into {
+            Conflict::Replace
+        } else {
+            conflict_of(&ins.or)
+        };
+        let upsert = match &ins.on {
+            Some(ast::OnInsert::OnConflict(oc)) => match &oc.action {
+                ast::OnConflictAction::DoNothing => Upsert::DoNothing,
+                ast::OnConflictAction::DoUpdate(du) => {
+                    Upsert::DoUpdate(self.bind_upsert(&info, du, cacheable)?)
+                }
+            },
+            Some(_) => return Err(Error::Unsupported("ON DUPLICATE KEY UPDATE".into())),
+            None => Upsert::None,
+        };
+        Ok(InsertPlan {
+            all_columns: ins.columns.is_empty(),
+            info,
+            targets,
+            source,
+            defaults,
+            bound,
+            returning,
+            conflict,
+            upsert,
+        })
+    }
+
+    fn prepare_update(&mut self, up: &ast::Update, cacheable: &mut bool) -> Result<UpdatePlan> {
+        if up.from.is_some() {
+            return Err(Error::Unsupported("UPDATE ... FROM".into()));
+        }
+        if !up.table.joins.is_empty() {
+            return Err(Error::Unsupported("UPDATE with joins".into()));
+        }
+        let ast::TableFactor::Table {
+            name,
+            alias,
+            version,
+            ..
+        } = &up.table.relation
+        else {
+            return Err(Error::Unsupported("UPDATE of a derived table".into()));
+        };
+        if version.is_some() {
+            return Err(Error::invalid(
+                "history is read-only: UPDATE changes the current data, so its target cannot have a time-travel clause",
+            ));
+        }
+        let info = self.table(name)?;
+        let alias = alias
+            .as_ref()
+            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        let targets = self.assignment_targets(&info, &up.assignments)?;
+        let scope = crate::sql::planner::table_scope(&info, &alias);
+        let assigns = self.with_planner(cacheable, |p| {
+            p.push_scope(scope);
+            let r = targets
+                .iter()
+                .map(|(c, e)| Ok((*c, p.bind(e)?)))
+                .collect::<Result<Vec<_>>>();
+            p.pop_scope();
+            r
+        })?;
+        let target = self.with_planner(cacheable, |p| {
+            p.plan_table_scan(info.clone(), &alias, up.selection.as_ref())
+        })?;
+        Ok(UpdatePlan {
+            bound: self.bind(&info)?,
+            assigns,
+            target,
+            returning: self.returning(&info, &up.returning, cacheable)?,
+            conflict: conflict_of(&up.or),
+        })
+    }
+
+    fn prepare_delete(&mut self, del: &ast::Delete, cacheable: &mut bool) -> Result<DeletePlan> {
+        let from = match &del.from {
+            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+        };
+        if from.len() != 1 || !from[0].joins.is_empty() || del.using.is_some() {
+            return Err(Error::Unsupported("DELETE from several tables".into()));
+        }
+        let ast::TableFactor::Table {
+            name,
+            alias,
+            version,
+            ..
+        } = &from[0].relation
+        else {
+            return Err(Error::Unsupported("DELETE from a derived table".into()));
+        };
+        if version.is_some() {
+            return Err(Error::invalid(
+                "history is read-only: DELETE changes the current data, so its target cannot have a time-travel clause",
+            ));
+        }
+        let info = self.table(name)?;
+        let alias = alias
+            .as_ref()
+            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        let target = self.with_planner(cacheable, |p| {
+            p.plan_table_scan(info.clone(), &alias, del.selection.as_ref())
+        })?;
+        Ok(DeletePlan {
+            returning: self.returning(&info, &del.returning, cacheable)?,
+            info,
+            target,
+        })
+    }
+
+    fn returning(
+        &mut self,
+        info: &TableInfo,
+        items: &Option<Vec<ast::SelectItem>>,
+        cacheable: &mut bool,
+    ) -> Result<Option<Returning>> {
+        let Some(items) = items else { return Ok(None) };
+        let scope = crate::sql::planner::table_scope(info, &info.def.name);
+        let (exprs, columns) = self.with_planner(cacheable, |p| {
+            p.push_scope(scope);
+            let r = p.bind_select_items(items);
+            p.pop_scope();
+            r
+        })?;
+        Ok(Some(Returning {
+            exprs,
+            columns,
+            rows: Vec::new(),
+        }))
+    }
+
+    fn bind_upsert(
+        &mut self,
+        info: &Arc<TableInfo>,
+        du: &ast::DoUpdate,
+        cacheable: &mut bool,
+    ) -> Result<UpsertAction> {
+        let mut scope = crate::sql::planner::table_scope(info, &info.def.name);
+        // `excluded.x` must be qualified; bare names mean the target table, as in SQLite.
+        scope.columns.extend(
+            crate::sql::planner::table_scope(info, "excluded")
+                .columns
+                .into_iter()
+                .map(|mut c| {
+                    c.hidden = true;
+                    c
+                }),
+        );
+        let assignments = self.assignment_targets(info, &du.assignments)?;
+        self.with_planner(cacheable, |p| {
+            p.push_scope(scope);
+            let r = (|| {
+                let mut out = Vec::new();
+                for (c, e) in assignments {
+                    out.push((c, p.bind(e)?));
+                }
+                let w = du.selection.as_ref().map(|w| p.bind(w)).transpose()?;
+                Ok((out, w))
+            })();
+            p.pop_scope();
+            r
+        })
+    }
+}
