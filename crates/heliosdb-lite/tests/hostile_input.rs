@@ -179,3 +179,63 @@ fn arithmetic_edge_cases_do_not_panic() {
     assert_eq!(v, Value::Null);
     still_usable(&c);
 }
+
+/// Found by the `open_corrupted` fuzz target: fjall asserts (panics) while recovering a tree
+/// whose manifest names an impossible level count. Opening must report damaged files instead.
+#[test]
+fn damaged_tree_manifests_are_corruption_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let build = || {
+        let _ = std::fs::remove_dir_all(&path);
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); INSERT INTO t VALUES (1, 'x')",
+        )
+        .unwrap();
+    };
+    build();
+    // The newest manifest (`v<N>`) of each of fjall's trees.
+    let manifests: Vec<std::path::PathBuf> = std::fs::read_dir(path.join("keyspaces"))
+        .unwrap()
+        .flatten()
+        .filter_map(|ks| {
+            std::fs::read_dir(ks.path())
+                .unwrap()
+                .flatten()
+                .filter_map(|f| {
+                    let name = f.file_name().into_string().ok()?;
+                    let n: u64 = name.strip_prefix('v')?.parse().ok()?;
+                    Some((n, f.path()))
+                })
+                .max()
+                .map(|(_, p)| p.strip_prefix(&path).unwrap().to_path_buf())
+        })
+        .collect();
+    assert!(!manifests.is_empty(), "no tree manifests found");
+    let mut corruption_errors = 0;
+    for rel in &manifests {
+        let original = std::fs::read(path.join(rel)).unwrap();
+        // The level count is a byte holding 7; try every such byte.
+        for pos in (0..original.len()).filter(|&i| original[i] == 7) {
+            build();
+            let mut bytes = std::fs::read(path.join(rel)).unwrap();
+            bytes[pos] = 234;
+            std::fs::write(path.join(rel), &bytes).unwrap();
+            match Connection::open(&path) {
+                Ok(c) => {
+                    let _ = c.execute_batch("SELECT * FROM t");
+                }
+                Err(Error::Corruption(msg)) => {
+                    assert!(msg.contains("checksum"), "{msg}");
+                    corruption_errors += 1;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    assert!(
+        corruption_errors > 0,
+        "no damaged manifest was reported as corruption"
+    );
+}

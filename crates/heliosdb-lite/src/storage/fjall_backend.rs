@@ -73,6 +73,8 @@ impl FjallStorage {
                 path.display()
             )));
         }
+        // fjall panics on some damaged manifests instead of returning an error.
+        super::fjall_check::verify_manifests(path)?;
         let db = Database::builder(path)
             .cache_size(options.cache_bytes)
             .max_journaling_size(options.journal_bytes.max(64 * 1024 * 1024))

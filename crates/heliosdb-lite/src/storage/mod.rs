@@ -8,6 +8,7 @@
 //! without touching the layers above.
 
 mod fjall_backend;
+mod fjall_check;
 mod memory;
 
 pub use fjall_backend::{FjallOptions, FjallStorage};
