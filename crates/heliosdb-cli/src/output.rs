@@ -63,6 +63,7 @@ fn json_value(v: &Value) -> serde_json::Value {
         // Exact decimals stay exact as strings.
         Value::Decimal(d) => d.to_string().into(),
         Value::Text(s) => s.clone().into(),
+        Value::Timestamp(_) => v.to_string().into(),
         Value::Blob(b) => b
             .iter()
             .map(|x| format!("{x:02x}"))

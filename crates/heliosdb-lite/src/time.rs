@@ -71,6 +71,11 @@ pub fn format_micros(us: i64) -> String {
     }
 }
 
+/// Formats a date-time as `YYYY-MM-DD HH:MM:SS[.ffffff]` (the text a TIMESTAMP column holds).
+pub fn format_datetime(t: &NaiveDateTime) -> String {
+    format_micros(t.and_utc().timestamp_micros())
+}
+
 /// Parses a timestamp: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.ffffff]]`, ISO 8601 with `T`, and
 /// an optional `Z` or `±HH:MM` offset. Without an offset the time is UTC.
 pub fn parse_timestamp(text: &str) -> Result<i64> {

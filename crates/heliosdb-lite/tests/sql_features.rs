@@ -232,3 +232,85 @@ fn time_travel_functions_and_errors() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[test]
+fn date_time_columns_read_as_timestamp_values() {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE ev (id INTEGER PRIMARY KEY, at TIMESTAMP, day DATE, note TEXT, n INTEGER)",
+    )
+    .unwrap();
+    let at = NaiveDate::from_ymd_opt(2024, 12, 31)
+        .unwrap()
+        .and_hms_micro_opt(23, 59, 59, 250_000)
+        .unwrap();
+    // A Timestamp parameter is stored as its text, as SQLite stores date-times.
+    c.execute(
+        "INSERT INTO ev VALUES (1, ?1, '2024-06-01', '2024-06-01 10:00:00', 5)",
+        [Value::Timestamp(at)],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO ev VALUES (2, 'not a date', NULL, 'x', 6)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        one(&c, "SELECT typeof(at) FROM ev WHERE id = 1"),
+        Value::Text("text".into())
+    );
+    let mut stmt = c
+        .prepare("SELECT at, day, note, n, at AS renamed, upper(at) FROM ev ORDER BY id")
+        .unwrap();
+    let got: Vec<Vec<Value>> = stmt
+        .query_map([], |r| (0..6).map(|i| r.get::<_, Value>(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let midnight = NaiveDate::from_ymd_opt(2024, 6, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        got[0],
+        vec![
+            Value::Timestamp(at),
+            Value::Timestamp(midnight),
+            // Text columns stay text even when they hold a date.
+            Value::Text("2024-06-01 10:00:00".into()),
+            Value::Integer(5),
+            Value::Timestamp(at),
+            // An expression over the column is no longer the column.
+            Value::Text("2024-12-31 23:59:59.250000".into()),
+        ]
+    );
+    // Text that is not a date-time stays text; NULL stays NULL.
+    assert_eq!(got[1][0], Value::Text("not a date".into()));
+    assert_eq!(got[1][1], Value::Null);
+    // Typed reads are unchanged.
+    let (s, t, d): (String, NaiveDateTime, Option<NaiveDate>) = c
+        .query_row("SELECT at, at, day FROM ev WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(s, "2024-12-31 23:59:59.250000");
+    assert_eq!(t, at);
+    assert_eq!(d, Some(NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()));
+    // A Timestamp parameter compares with the stored text.
+    let n: i64 = c
+        .query_row("SELECT n FROM ev WHERE at = ?1", [Value::Timestamp(at)], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 5);
+    // The snapshot list's commit times are date-times too.
+    let committed: Value = c
+        .query_row(
+            "SELECT committed_at FROM helios_snapshots ORDER BY scn DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(matches!(committed, Value::Timestamp(_)), "{committed:?}");
+}

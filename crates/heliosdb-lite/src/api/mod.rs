@@ -374,6 +374,7 @@ impl Statement<'_> {
         let out = self.outcome(params)?;
         Ok(Rows {
             columns: Arc::new(out.columns),
+            temporal: Arc::new(out.temporal),
             rows: out.rows.into_iter(),
             current: None,
         })

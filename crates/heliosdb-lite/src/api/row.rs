@@ -34,6 +34,8 @@ impl RowIndex for &str {
 pub struct Row<'a> {
     pub(crate) values: &'a [Value],
     pub(crate) columns: &'a [String],
+    /// Per column: declared DATE, DATETIME or TIMESTAMP (empty when none is).
+    pub(crate) temporal: &'a [bool],
 }
 
 impl<'a> Row<'a> {
@@ -41,7 +43,12 @@ impl<'a> Row<'a> {
     pub fn get<I: RowIndex, T: FromSql>(&self, idx: I) -> Result<T> {
         let i = idx.index(self.columns)?;
         let v = &self.values[i];
-        T::column_result(v).map_err(|e| match e {
+        let converted = if self.temporal.get(i).copied().unwrap_or(false) {
+            T::temporal_column_result(v)
+        } else {
+            T::column_result(v)
+        };
+        converted.map_err(|e| match e {
             FromSqlError::InvalidType => Error::InvalidColumnType {
                 index: i,
                 name: self.columns[i].clone(),
@@ -94,6 +101,7 @@ impl<'a> Row<'a> {
 #[derive(Debug)]
 pub struct Rows {
     pub(crate) columns: Arc<Vec<String>>,
+    pub(crate) temporal: Arc<Vec<bool>>,
     pub(crate) rows: std::vec::IntoIter<Vec<Value>>,
     pub(crate) current: Option<Vec<Value>>,
 }
@@ -106,6 +114,7 @@ impl Rows {
         Ok(self.current.as_ref().map(|v| Row {
             values: v,
             columns: &self.columns,
+            temporal: &self.temporal,
         }))
     }
 
@@ -135,11 +144,11 @@ impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<F> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let columns = self.rows.columns.clone();
         let values = self.rows.rows.next()?;
         let row = Row {
             values: &values,
-            columns: &columns,
+            columns: &self.rows.columns,
+            temporal: &self.rows.temporal,
         };
         Some((self.f)(&row))
     }

@@ -33,6 +33,13 @@ pub trait ToSql {
 pub trait FromSql: Sized {
     /// Converts a stored value.
     fn column_result(value: &Value) -> FromSqlResult<Self>;
+
+    /// Converts a value of a column declared DATE, DATETIME or TIMESTAMP. Only the dynamic
+    /// [`Value`] reads these differently (as [`Value::Timestamp`]); typed reads see the
+    /// stored value as it is.
+    fn temporal_column_result(value: &Value) -> FromSqlResult<Self> {
+        Self::column_result(value)
+    }
 }
 
 impl<T: ToSql + ?Sized> ToSql for &T {
@@ -55,7 +62,8 @@ impl<T: ToSql> ToSql for Option<T> {
 }
 impl ToSql for Value {
     fn to_sql(&self) -> crate::Result<Value> {
-        Ok(self.clone())
+        // The engine computes on date-times as text (SQLite's convention).
+        Ok(self.untimed().into_owned())
     }
 }
 impl ToSql for Null {
@@ -144,12 +152,29 @@ impl FromSql for Value {
     fn column_result(value: &Value) -> FromSqlResult<Self> {
         Ok(value.clone())
     }
+
+    fn temporal_column_result(value: &Value) -> FromSqlResult<Self> {
+        Ok(match value {
+            Value::Text(s) => match crate::time::parse_datetime(s) {
+                Some(t) => Value::Timestamp(t),
+                None => value.clone(),
+            },
+            other => other.clone(),
+        })
+    }
 }
 impl<T: FromSql> FromSql for Option<T> {
     fn column_result(value: &Value) -> FromSqlResult<Self> {
         match value {
             Value::Null => Ok(None),
             v => T::column_result(v).map(Some),
+        }
+    }
+
+    fn temporal_column_result(value: &Value) -> FromSqlResult<Self> {
+        match value {
+            Value::Null => Ok(None),
+            v => T::temporal_column_result(v).map(Some),
         }
     }
 }
@@ -205,6 +230,7 @@ impl FromSql for String {
         match value {
             Value::Text(s) => Ok(s.clone()),
             Value::Decimal(d) => Ok(d.to_string()),
+            Value::Timestamp(t) => Ok(crate::time::format_datetime(t)),
             Value::Blob(b) => String::from_utf8(b.clone()).map_err(|_| FromSqlError::InvalidType),
             _ => Err(FromSqlError::InvalidType),
         }
@@ -236,6 +262,7 @@ impl FromSql for Decimal {
 impl FromSql for NaiveDateTime {
     fn column_result(value: &Value) -> FromSqlResult<Self> {
         match value {
+            Value::Timestamp(t) => Ok(*t),
             Value::Text(s) => crate::time::parse_datetime(s).ok_or(FromSqlError::InvalidType),
             Value::Integer(i) => DateTime::from_timestamp(*i, 0)
                 .map(|d| d.naive_utc())

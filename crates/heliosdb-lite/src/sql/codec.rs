@@ -94,6 +94,10 @@ pub fn encode_key_value(v: &Value, desc: bool, out: &mut Vec<u8>) {
             out.push(TAG_TEXT);
             escape_bytes(s.as_bytes(), out);
         }
+        Value::Timestamp(t) => {
+            out.push(TAG_TEXT);
+            escape_bytes(crate::time::format_datetime(t).as_bytes(), out);
+        }
         Value::Blob(b) => {
             out.push(TAG_BLOB);
             escape_bytes(b, out);
@@ -245,6 +249,12 @@ pub fn encode_row(values: &[Value]) -> Vec<u8> {
                 out.extend_from_slice(&r.to_le_bytes());
             }
             Value::Text(s) => {
+                out.push(3);
+                put_varint(s.len() as u64, &mut out);
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::Timestamp(t) => {
+                let s = crate::time::format_datetime(t);
                 out.push(3);
                 put_varint(s.len() as u64, &mut out);
                 out.extend_from_slice(s.as_bytes());

@@ -44,6 +44,7 @@ pub fn format_datetime_micros(us: i64) -> String {
 fn parse_time_value(v: &Value, now_us: i64) -> Option<NaiveDateTime> {
     match v {
         Value::Null => None,
+        Value::Timestamp(t) => Some(*t),
         Value::Text(s) => {
             let t = s.trim();
             if t.eq_ignore_ascii_case("now") {

@@ -18,6 +18,7 @@ fn rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
         rows,
         changes: 0,
         returns_rows: true,
+        temporal: Vec::new(),
     }
 }
 

@@ -100,6 +100,9 @@ pub struct Session {
 pub struct Outcome {
     /// Result column names (empty for statements without a result set).
     pub columns: Vec<String>,
+    /// Per result column: a plain reference to a DATE, DATETIME or TIMESTAMP column (empty
+    /// when no column is).
+    pub temporal: Vec<bool>,
     /// Result rows.
     pub rows: Vec<Row>,
     /// Rows inserted, updated or deleted.
@@ -553,6 +556,7 @@ impl Session {
                     rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
                     changes: 0,
                     returns_rows: true,
+                    temporal: Vec::new(),
                 })
             }
             Statement::Pragma { name, value, .. } => super::pragma::run(
@@ -617,7 +621,13 @@ fn check_param_count(stmt: &ParsedStatement, params: &[Value]) -> Result<()> {
 
 /// Builds a query outcome.
 pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
+    let temporal = if cols.iter().any(|c| c.temporal) {
+        cols.iter().map(|c| c.temporal).collect()
+    } else {
+        Vec::new()
+    };
     Outcome {
+        temporal,
         columns: cols.into_iter().map(|c| c.name).collect(),
         rows,
         changes: 0,
@@ -644,5 +654,6 @@ fn vacuum_history(engine: &Engine) -> Result<Outcome> {
         ]],
         changes: 0,
         returns_rows: true,
+        temporal: Vec::new(),
     })
 }

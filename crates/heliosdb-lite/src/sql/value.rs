@@ -27,6 +27,10 @@ pub enum Value {
     Blob(Vec<u8>),
     /// Exact decimal (columns declared DECIMAL / NUMERIC(p,s)).
     Decimal(Decimal),
+    /// Date and time: what [`crate::Row::get`] returns as a dynamic value for a column declared
+    /// DATE, DATETIME or TIMESTAMP that holds a valid date-time. Inside the engine (and as a
+    /// parameter) it is the text `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    Timestamp(chrono::NaiveDateTime),
 }
 
 /// Column type affinity (SQLite's five, plus exact decimal with a scale).
@@ -84,6 +88,18 @@ fn decimal_scale(upper: &str) -> Option<u32> {
     }
 }
 
+/// True for declared types whose values the API returns as date-times (DATE, DATETIME,
+/// TIMESTAMP, with or without a size or precision).
+pub fn is_temporal_type(declared: &str) -> bool {
+    let base = declared
+        .split(|c: char| c == '(' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    ["DATE", "DATETIME", "TIMESTAMP"]
+        .iter()
+        .any(|t| base.eq_ignore_ascii_case(t))
+}
+
 impl Value {
     /// SQLite's `typeof()` name.
     pub fn type_name(&self) -> &'static str {
@@ -94,6 +110,7 @@ impl Value {
             Value::Text(_) => "text",
             Value::Blob(_) => "blob",
             Value::Decimal(_) => "decimal",
+            Value::Timestamp(_) => "text",
         }
     }
 
@@ -106,7 +123,7 @@ impl Value {
         match self {
             Value::Null => 0,
             Value::Integer(_) | Value::Real(_) | Value::Decimal(_) => 1,
-            Value::Text(_) => 2,
+            Value::Text(_) | Value::Timestamp(_) => 2,
             Value::Blob(_) => 3,
         }
     }
@@ -118,6 +135,9 @@ impl Value {
             return a.cmp(&b);
         }
         match (self, other) {
+            (Value::Timestamp(_), _) | (_, Value::Timestamp(_)) => {
+                self.untimed().total_cmp(&other.untimed())
+            }
             (Value::Null, Value::Null) => Ordering::Equal,
             (Value::Text(x), Value::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
             (Value::Blob(x), Value::Blob(y)) => x.cmp(y),
@@ -138,6 +158,7 @@ impl Value {
             Value::Real(r) => Some(*r != 0.0),
             Value::Decimal(d) => Some(!d.is_zero()),
             Value::Text(s) => Some(text_to_number(s).as_f64() != 0.0),
+            Value::Timestamp(_) => self.untimed().truthy(),
             Value::Blob(b) => Some(text_to_number(&String::from_utf8_lossy(b)).as_f64() != 0.0),
         }
     }
@@ -148,6 +169,7 @@ impl Value {
             Value::Integer(_) | Value::Real(_) | Value::Decimal(_) | Value::Null => self.clone(),
             Value::Text(s) => text_to_number(s),
             Value::Blob(b) => text_to_number(&String::from_utf8_lossy(b)),
+            Value::Timestamp(_) => self.untimed().to_number(),
         }
     }
 
@@ -184,6 +206,18 @@ impl Value {
             Value::Text(s) => Some(s.clone()),
             Value::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
             Value::Decimal(d) => Some(d.to_string()),
+            Value::Timestamp(t) => Some(crate::time::format_datetime(t)),
+        }
+    }
+
+    /// The value with a date-time replaced by its text. The engine stores and computes on
+    /// date-times as text, as SQLite does; [`Value::Timestamp`] exists only at the API.
+    pub fn untimed(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Value::Timestamp(t) => {
+                std::borrow::Cow::Owned(Value::Text(crate::time::format_datetime(t)))
+            }
+            v => std::borrow::Cow::Borrowed(v),
         }
     }
 

@@ -313,10 +313,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         };
         Ok(match returning {
             Some(r) => Outcome {
-                columns: r.columns.into_iter().map(|c| c.name).collect(),
-                rows: r.rows,
                 changes,
-                returns_rows: true,
+                ..super::session::query_outcome(r.columns, r.rows)
             },
             None => Outcome {
                 changes,

@@ -27,6 +27,21 @@ pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
     }
 }
 
+/// True if `e` refers directly to a column declared DATE, DATETIME or TIMESTAMP.
+pub(super) fn temporal_of(p: &Planner<'_>, e: &Expr) -> bool {
+    let column = match e {
+        Expr::Column(i) => p.scopes.last().and_then(|s| s.columns.get(*i)),
+        Expr::Outer { depth, index } => p
+            .scopes
+            .len()
+            .checked_sub(1 + depth)
+            .and_then(|n| p.scopes.get(n))
+            .and_then(|s| s.columns.get(*index)),
+        _ => None,
+    };
+    column.is_some_and(|c| c.temporal)
+}
+
 /// The affinities to apply to each side of a comparison, by SQLite's rules.
 pub(super) fn comparison_affinities(
     l: Option<Affinity>,

@@ -49,6 +49,8 @@ pub struct ScopeColumn {
     pub hidden: bool,
     /// Affinity for comparisons.
     pub affinity: Option<Affinity>,
+    /// Declared DATE, DATETIME or TIMESTAMP (read through the API as a date-time).
+    pub temporal: bool,
 }
 
 /// The columns of one query level.

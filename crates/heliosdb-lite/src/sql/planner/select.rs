@@ -18,6 +18,8 @@ pub struct OutputColumn {
     pub name: String,
     /// Affinity, when the column is a plain column reference.
     pub affinity: Option<Affinity>,
+    /// A plain reference to a column declared DATE, DATETIME or TIMESTAMP.
+    pub temporal: bool,
 }
 
 pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -214,6 +216,7 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                 .map(|i| OutputColumn {
                     name: format!("column{i}"),
                     affinity: None,
+                    temporal: false,
                 })
                 .collect();
             Ok((Plan::Values(rows), columns))
@@ -243,6 +246,7 @@ pub(super) fn bind_projection(
                 cols.push(OutputColumn {
                     name,
                     affinity: affinity_of(p, &b),
+                    temporal: super::expr::temporal_of(p, &b),
                 });
                 exprs.push(b);
             }
@@ -251,6 +255,7 @@ pub(super) fn bind_projection(
                 cols.push(OutputColumn {
                     name: alias.value.clone(),
                     affinity: affinity_of(p, &b),
+                    temporal: super::expr::temporal_of(p, &b),
                 });
                 exprs.push(b);
             }
@@ -283,6 +288,7 @@ pub(super) fn bind_projection(
                         cols.push(OutputColumn {
                             name: c.name.clone(),
                             affinity: c.affinity,
+                            temporal: c.temporal,
                         });
                     }
                 }
@@ -471,6 +477,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             name: c.name.clone(),
             hidden: false,
             affinity: Some(c.affinity),
+            temporal: crate::sql::value::is_temporal_type(&c.type_name),
         })
         .collect();
     cols.push(ScopeColumn {
@@ -478,6 +485,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         name: "rowid".into(),
         hidden: true,
         affinity: Some(Affinity::Integer),
+        temporal: false,
     });
     cols
 }
@@ -603,6 +611,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             name: n.to_string(),
                             hidden: false,
                             affinity: None,
+                            temporal: *n == "committed_at",
                         })
                         .collect(),
                 ));
@@ -623,6 +632,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             name: c.name.clone(),
                             hidden: false,
                             affinity: c.affinity,
+                            temporal: c.temporal,
                         })
                         .collect();
                     return Ok(rel(RelKind::Sub(cte.plan.clone()), alias_name, columns));
@@ -648,6 +658,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         name: c.name,
                         hidden: false,
                         affinity: c.affinity,
+                        temporal: c.temporal,
                     })
                     .collect();
                 return Ok(rel(RelKind::Sub(plan), alias_name, columns));
@@ -689,6 +700,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     name: c.name,
                     hidden: false,
                     affinity: c.affinity,
+                    temporal: c.temporal,
                 })
                 .collect();
             Ok(rel(
