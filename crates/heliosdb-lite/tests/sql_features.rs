@@ -251,11 +251,8 @@ fn date_time_columns_read_as_timestamp_values() {
         [Value::Timestamp(at)],
     )
     .unwrap();
-    c.execute(
-        "INSERT INTO ev VALUES (2, 'not a date', NULL, 'x', 6)",
-        [],
-    )
-    .unwrap();
+    c.execute("INSERT INTO ev VALUES (2, 'not a date', NULL, 'x', 6)", [])
+        .unwrap();
     assert_eq!(
         one(&c, "SELECT typeof(at) FROM ev WHERE id = 1"),
         Value::Text("text".into())
@@ -299,9 +296,11 @@ fn date_time_columns_read_as_timestamp_values() {
     assert_eq!(d, Some(NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()));
     // A Timestamp parameter compares with the stored text.
     let n: i64 = c
-        .query_row("SELECT n FROM ev WHERE at = ?1", [Value::Timestamp(at)], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT n FROM ev WHERE at = ?1",
+            [Value::Timestamp(at)],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 5);
     // The snapshot list's commit times are date-times too.

@@ -6,7 +6,7 @@
 use super::functions::ScalarFn;
 use super::value::Value;
 use crate::error::Result;
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 const UNIX_EPOCH_JD: f64 = 2_440_587.5;
 
@@ -101,6 +101,10 @@ fn apply_modifier(dt: NaiveDateTime, m: &str, raw: &Value, first: bool) -> Optio
         let delta = (target - cur).rem_euclid(7);
         return dt.checked_add_signed(Duration::days(delta));
     }
+    // "±HH:MM[:SS[.SSS]]" shifts by that much time.
+    if let Some(shift) = clock_shift(&m) {
+        return dt.checked_add_signed(shift);
+    }
     // "+N unit" / "-N unit"
     let mut parts = m.split_whitespace();
     let num = parts.next()?;
@@ -120,6 +124,23 @@ fn apply_modifier(dt: NaiveDateTime, m: &str, raw: &Value, first: bool) -> Optio
         "year" => add_months(dt, n as i64 * 12),
         _ => None,
     }
+}
+
+/// Parses the `±HH:MM[:SS[.SSS]]` modifier.
+fn clock_shift(m: &str) -> Option<Duration> {
+    let (negative, body) = match m.as_bytes().first()? {
+        b'+' => (false, &m[1..]),
+        b'-' => (true, &m[1..]),
+        _ => (false, m),
+    };
+    if !body.contains(':') {
+        return None;
+    }
+    let time = NaiveTime::parse_from_str(body, "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(body, "%H:%M"))
+        .ok()?;
+    let d = time.signed_duration_since(NaiveTime::MIN);
+    Some(if negative { -d } else { d })
 }
 
 /// Calls a date/time function.

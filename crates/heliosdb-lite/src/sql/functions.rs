@@ -192,8 +192,9 @@ impl ScalarFn {
                 Value::Text(s) => Value::Integer(s.chars().count() as i64),
                 v => Value::Integer(v.to_text().unwrap_or_default().chars().count() as i64),
             },
-            Lower => text_arg(&a0).map_or(Value::Null, |s| Value::Text(s.to_lowercase())),
-            Upper => text_arg(&a0).map_or(Value::Null, |s| Value::Text(s.to_uppercase())),
+            // SQLite's built-in case mapping covers ASCII only (ICU is an extension).
+            Lower => text_arg(&a0).map_or(Value::Null, |s| Value::Text(s.to_ascii_lowercase())),
+            Upper => text_arg(&a0).map_or(Value::Null, |s| Value::Text(s.to_ascii_uppercase())),
             Substr => substr(args),
             Trim | Ltrim | Rtrim => {
                 let (Some(s), Some(set)) = (text_arg(&a0), trim_chars(args)) else {
@@ -298,9 +299,10 @@ impl ScalarFn {
                 }
                 best
             }
-            Sign => match a0.to_number() {
-                Value::Null => Value::Null,
-                n => {
+            // Text or a blob that is not wholly a number has no sign.
+            Sign => match numeric_exactly(&a0) {
+                None => Value::Null,
+                Some(n) => {
                     let f = n.as_f64();
                     Value::Integer(if f > 0.0 {
                         1
@@ -349,18 +351,47 @@ impl ScalarFn {
 }
 
 /// Rounds half away from zero, as SQLite's round() does.
+/// SQLite's `round()`: with no digits, `x + 0.5` truncated (away from zero); otherwise the
+/// exact decimal expansion of `x` rounded half away from zero. (Scaling by a power of ten
+/// first would round 2.675, which is 2.67499999999999982... in binary, to 2.68.)
 fn round_half_away(x: f64, digits: i32) -> f64 {
     if !x.is_finite() {
         return x;
     }
-    let s = format!("{:.*}", digits as usize, x);
-    // format! rounds half to even on exact binary ties; correct them.
-    let p = 10f64.powi(digits);
-    let scaled = x * p;
-    if (scaled - scaled.trunc()).abs() == 0.5 {
-        return (scaled + 0.5f64.copysign(scaled)).trunc() / p;
+    if digits == 0 && x.abs() < i64::MAX as f64 {
+        let t = ((x.abs() + 0.5) as i64) as f64;
+        return t.copysign(x);
     }
-    s.parse().unwrap_or(x)
+    // Exact digits well past the cut: the first digit after it decides.
+    let text = format!("{:.*}", digits as usize + 25, x.abs());
+    let Some(point) = text.find('.') else {
+        return x;
+    };
+    let cut = point + 1 + digits as usize;
+    let mut kept: Vec<u8> = text.as_bytes()[..cut].to_vec();
+    if text.as_bytes()[cut] >= b'5' {
+        // Add one unit in the last kept place, carrying leftwards.
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            match kept[i] {
+                b'.' => continue,
+                b'9' => kept[i] = b'0',
+                d => {
+                    kept[i] = d + 1;
+                    break;
+                }
+            }
+        }
+    }
+    std::str::from_utf8(&kept)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .map_or(x, |r| r.copysign(x))
 }
 
 fn substr(args: &[Value]) -> Value {
@@ -553,6 +584,20 @@ fn printf(args: &[Value]) -> Result<Value> {
 /// possible.
 pub fn decimal_to_f64(d: &rust_decimal::Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
+}
+
+/// The number a value is, if it wholly is one (numbers, and text or blobs that parse
+/// completely); `None` for NULL and anything else.
+fn numeric_exactly(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => None,
+        Value::Integer(_) | Value::Real(_) | Value::Decimal(_) => Some(v.clone()),
+        Value::Text(s) => super::value::parse_numeric_text(s),
+        Value::Blob(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(super::value::parse_numeric_text),
+        Value::Timestamp(_) => None,
+    }
 }
 
 #[cfg(test)]
