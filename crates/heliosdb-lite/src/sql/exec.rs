@@ -563,10 +563,34 @@ impl<'a> Executor<'a> {
         Ok(v)
     }
 
+    /// How many kept rows satisfy the LIMIT above the scan (`None`: all of them).
+    fn scan_cap(&self, node: &ScanNode, parent: Option<&Frame<'_>>) -> Result<Option<usize>> {
+        let Some((limit, offset)) = &node.stop_after else {
+            return Ok(None);
+        };
+        let f = Frame { row: &[], parent };
+        let lim = limit_value(&self.eval(limit, &f)?, "LIMIT")?;
+        if lim < 0 {
+            return Ok(None);
+        }
+        let off = match offset {
+            Some(e) => limit_value(&self.eval(e, &f)?, "OFFSET")?.max(0),
+            None => 0,
+        };
+        Ok(Some(
+            usize::try_from(lim.saturating_add(off)).unwrap_or(usize::MAX),
+        ))
+    }
+
     fn scan(&self, node: &ScanNode, parent: Option<&Frame<'_>>) -> Result<Vec<Row>> {
         let reader = self.reader()?;
         let info = &node.table;
         let mut out = Vec::new();
+        let cap = self.scan_cap(node, parent)?;
+        if cap == Some(0) {
+            return Ok(out);
+        }
+        let full = |out: &Vec<Row>| cap.is_some_and(|c| out.len() >= c);
         let mut emit = |k: &[u8], v: &[u8], out: &mut Vec<Row>| -> Result<()> {
             let row = self.decode_row(info, k, v)?;
             let keep = match &node.filter {
@@ -589,6 +613,9 @@ impl<'a> Executor<'a> {
                 for kv in reader.scan(node.source, prefix_range(&prefix), dir)? {
                     let (k, v) = kv?;
                     emit(&k, &v, &mut out)?;
+                    if full(&out) {
+                        break;
+                    }
                 }
             }
             Access::Key {
@@ -623,6 +650,9 @@ impl<'a> Executor<'a> {
                 for range in ranges {
                     match range {
                         KeyLookup::Point(key) => {
+                            if full(&out) {
+                                break;
+                            }
                             if let Some(v) = reader.get(node.source, &key)? {
                                 if index.is_none() {
                                     emit(&key, &v, &mut out)?;
@@ -641,6 +671,9 @@ impl<'a> Executor<'a> {
                         }
                         KeyLookup::Range(r) => {
                             for kv in reader.scan(node.source, r, dir)? {
+                                if full(&out) {
+                                    break;
+                                }
                                 let (k, v) = kv?;
                                 if index.is_none() {
                                     emit(&k, &v, &mut out)?;
@@ -999,6 +1032,12 @@ fn visit_plan_exprs(plan: &Plan, f: &mut dyn FnMut(&Expr)) {
         Plan::Scan(n) => {
             if let Some(e) = &n.filter {
                 f(e);
+            }
+            if let Some((limit, offset)) = &n.stop_after {
+                f(limit);
+                if let Some(o) = offset {
+                    f(o);
+                }
             }
             if let Access::Key {
                 eq,

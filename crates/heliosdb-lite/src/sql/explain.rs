@@ -63,14 +63,28 @@ fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
                     terms.push(format!("{next}<?"));
                 }
             }
-            format!("SEARCH {name}{when} USING {what} ({})", terms.join(" AND "))
+            if terms.is_empty() {
+                format!("SCAN {name}{when} USING {what}")
+            } else {
+                format!("SEARCH {name}{when} USING {what} ({})", terms.join(" AND "))
+            }
         }
     };
+    let mut line = access;
     if n.filter.is_some() {
-        format!("{access} WITH FILTER")
-    } else {
-        access
+        line.push_str(" WITH FILTER");
     }
+    if n.ordered {
+        line.push_str(if n.reverse {
+            " IN REVERSE KEY ORDER (no sort)"
+        } else {
+            " IN KEY ORDER (no sort)"
+        });
+    }
+    if n.stop_after.is_some() {
+        line.push_str(" UNTIL LIMIT");
+    }
+    line
 }
 
 fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {

@@ -498,6 +498,10 @@ pub struct ScanNode {
     pub filter: Option<Expr>,
     /// Iterate in descending key order (for ORDER BY ... DESC on the key).
     pub reverse: bool,
+    /// The scan's key order satisfies the query's ORDER BY (no sort above it).
+    pub ordered: bool,
+    /// Stop after the rows a LIMIT (and OFFSET) above keep: (limit, offset).
+    pub stop_after: Option<(Expr, Option<Expr>)>,
 }
 
 /// Join kinds.

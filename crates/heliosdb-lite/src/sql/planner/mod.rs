@@ -9,6 +9,7 @@
 mod access;
 mod aggregate;
 mod expr;
+mod order;
 mod select;
 
 use super::catalog::Schema;

@@ -65,7 +65,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
         },
     };
     let (mut plan, columns) = match q.body.as_ref() {
-        SetExpr::Select(s) => plan_select(p, s, &order_by)?,
+        SetExpr::Select(s) => plan_select(p, s, &order_by, q.limit_clause.is_some())?,
         body => {
             let (plan, columns) = plan_set_expr(p, body)?;
             let mut keys = Vec::new();
@@ -97,6 +97,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
         };
         let limit = limit.map(|e| p.bind_constant(&e)).transpose()?;
         let offset = offset.map(|e| p.bind_constant(&e)).transpose()?;
+        super::order::push_limit(&mut plan, &limit, &offset);
         plan = Plan::Limit {
             input: Box::new(plan),
             limit,
@@ -160,7 +161,7 @@ fn output_position(e: &ast::Expr, columns: &[OutputColumn]) -> Result<Option<usi
 
 fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
     match e {
-        SetExpr::Select(s) => plan_select(p, s, &[]),
+        SetExpr::Select(s) => plan_select(p, s, &[], false),
         SetExpr::Query(q) => p.plan_query(q),
         SetExpr::SetOperation {
             left,
@@ -322,10 +323,11 @@ fn plan_select(
     p: &mut Planner<'_>,
     s: &ast::Select,
     order_by: &[ast::OrderByExpr],
+    limited: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (input, scope) = plan_from(p, &s.from, s.selection.as_ref())?;
     p.scopes.push(scope);
-    let r = plan_select_body(p, s, order_by, input);
+    let r = plan_select_body(p, s, order_by, input, limited);
     p.scopes.pop();
     r
 }
@@ -335,6 +337,7 @@ fn plan_select_body(
     s: &ast::Select,
     order_by: &[ast::OrderByExpr],
     input: Plan,
+    limited: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (mut exprs, columns) = bind_projection(p, &s.projection)?;
     let mut group_by = Vec::new();
@@ -435,12 +438,17 @@ fn plan_select_body(
         sort.push(sort_key(e, ob));
     }
     let extended = exprs.len() > visible;
-    plan = Plan::Project(Box::new(plan), exprs);
-    if matches!(s.distinct, Some(ast::Distinct::Distinct)) {
-        plan = Plan::Distinct(Box::new(plan));
-    }
-    if !sort.is_empty() {
-        plan = Plan::Sort(Box::new(plan), sort);
+    let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
+    if sort.is_empty() || distinct {
+        plan = Plan::Project(Box::new(plan), exprs);
+        if distinct {
+            plan = Plan::Distinct(Box::new(plan));
+        }
+        if !sort.is_empty() {
+            plan = Plan::Sort(Box::new(plan), sort);
+        }
+    } else {
+        plan = super::order::sorted(plan, exprs, sort, limited);
     }
     if extended {
         plan = Plan::Project(Box::new(plan), (0..visible).map(Expr::Column).collect());
@@ -1029,6 +1037,8 @@ fn plan_relations(
                     access,
                     filter: and_all(conj),
                     reverse: false,
+                    ordered: false,
+                    stop_after: None,
                 }))
             }
             RelKind::Sub(sub) => match and_all(conj) {
@@ -1103,6 +1113,8 @@ impl Planner<'_> {
             access,
             filter: and_all(conj),
             reverse: false,
+            ordered: false,
+            stop_after: None,
         })))
     }
 }
