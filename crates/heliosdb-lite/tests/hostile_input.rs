@@ -239,3 +239,42 @@ fn damaged_tree_manifests_are_corruption_errors_not_panics() {
         "no damaged manifest was reported as corruption"
     );
 }
+
+/// Found by the `open_corrupted` fuzz target: a table file whose table of contents claims
+/// billions of entries made fjall try to allocate them (the process aborted). Opening must
+/// report damaged files instead.
+#[test]
+fn damaged_table_files_are_corruption_errors_not_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); INSERT INTO t VALUES (1, 'x')")
+            .unwrap();
+    }
+    let mut damaged = 0;
+    for tree in std::fs::read_dir(path.join("keyspaces")).unwrap().flatten() {
+        for table in std::fs::read_dir(tree.path().join("tables")).unwrap().flatten() {
+            let p = table.path();
+            let original = std::fs::read(&p).unwrap();
+            // The trailer's last 16 bytes hold the TOC position; the TOC starts with
+            // "TOC!" and a 4-byte entry count.
+            let t = original.len() - 38;
+            let toc = u64::from_le_bytes(original[t + 22..t + 30].try_into().unwrap()) as usize;
+            let mut bytes = original.clone();
+            bytes[toc + 4..toc + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+            std::fs::write(&p, &bytes).unwrap();
+            match Connection::open(&path) {
+                Err(Error::Corruption(msg)) => {
+                    assert!(msg.contains("table of contents"), "{msg}");
+                    damaged += 1;
+                }
+                Err(other) => panic!("unexpected error: {other}"),
+                Ok(_) => panic!("a damaged table file opened"),
+            }
+            std::fs::write(&p, &original).unwrap();
+        }
+    }
+    assert!(damaged > 0);
+    Connection::open(&path).unwrap();
+}
