@@ -83,7 +83,11 @@ impl FjallStorage {
         let memtable = options.memtable_bytes.max(1024 * 1024);
         let keyspace = db
             .keyspace(KEYSPACE, || {
-                KeyspaceCreateOptions::default().max_memtable_size(memtable)
+                KeyspaceCreateOptions::default()
+                    .max_memtable_size(memtable)
+                    .data_block_compression_policy(fjall::config::CompressionPolicy::all(
+                        fjall::CompressionType::Lz4,
+                    ))
             })
             .map_err(map_err)?;
         Ok(Self { db, keyspace })
