@@ -249,12 +249,17 @@ fn damaged_table_files_are_corruption_errors_not_aborts() {
     let path = dir.path().join("db");
     {
         let c = Connection::open(&path).unwrap();
-        c.execute_batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); INSERT INTO t VALUES (1, 'x')")
-            .unwrap();
+        c.execute_batch(
+            "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); INSERT INTO t VALUES (1, 'x')",
+        )
+        .unwrap();
     }
     let mut damaged = 0;
     for tree in std::fs::read_dir(path.join("keyspaces")).unwrap().flatten() {
-        for table in std::fs::read_dir(tree.path().join("tables")).unwrap().flatten() {
+        for table in std::fs::read_dir(tree.path().join("tables"))
+            .unwrap()
+            .flatten()
+        {
             let p = table.path();
             let original = std::fs::read(&p).unwrap();
             // The trailer's last 16 bytes hold the TOC position; the TOC starts with

@@ -375,17 +375,18 @@ impl CommitIndex {
     /// Resolves `AS OF TIMESTAMP ts`: the state after the newest commit with time <= ts.
     /// `now_us` is the current time; later points are in the future.
     pub fn resolve_time(&self, ts_us: i64, now_us: i64) -> Result<u64> {
-        let shown = crate::time::format_micros(ts_us);
+        // Formatted only for an error: formatting costs more than the lookup itself.
+        let shown = || crate::time::format_micros(ts_us);
         if ts_us > now_us.max(self.latest_time().unwrap_or(i64::MIN)) {
-            return Err(self.not_available(format!("timestamp {shown} is in the future")));
+            return Err(self.not_available(format!("timestamp {} is in the future", shown())));
         }
         match self.newest_at_or_before(ts_us) {
             Some(scn) if scn >= self.horizon => Ok(scn),
-            Some(_) => Err(self.too_old(format!("timestamp {shown}"))),
+            Some(_) => Err(self.too_old(format!("timestamp {}", shown()))),
             None if self.horizon == 0 => {
-                Err(self.not_available(format!("timestamp {shown} is before the first commit")))
+                Err(self.not_available(format!("timestamp {} is before the first commit", shown())))
             }
-            None => Err(self.too_old(format!("timestamp {shown}"))),
+            None => Err(self.too_old(format!("timestamp {}", shown()))),
         }
     }
 

@@ -181,7 +181,7 @@ pub struct ParsedStatement {
     /// Parameter index (0-based) of each anonymous `?`, by its (line, column).
     pub param_positions: std::collections::HashMap<(u64, u64), usize>,
     /// The bound plan of a query, reused while the schema it was bound against is current.
-    pub plan_cache: std::sync::Arc<std::sync::Mutex<Option<CachedPlan>>>,
+    pub plan_cache: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<CachedPlan>>>>,
     /// The bound form of an INSERT, UPDATE or DELETE, reused the same way.
     pub dml_cache: std::sync::Arc<std::sync::Mutex<Option<CachedDml>>>,
 }

@@ -100,7 +100,7 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
     let mut problems = Vec::new();
     let env = super::session::StmtEnv {
         mvcc: &engine.mvcc,
-        now_us: 0,
+        now_us: std::cell::OnceCell::from(0),
         last_txn_id: None,
         last_insert_rowid: 0,
         changes: 0,

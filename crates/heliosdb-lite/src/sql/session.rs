@@ -114,7 +114,8 @@ pub struct Outcome {
 /// Function environment of one statement.
 pub(crate) struct StmtEnv<'a> {
     pub mvcc: &'a Mvcc,
-    pub now_us: i64,
+    /// Statement time, read from the clock on first use (most statements never ask).
+    pub now_us: std::cell::OnceCell<i64>,
     pub last_txn_id: Option<u64>,
     pub last_insert_rowid: i64,
     pub changes: i64,
@@ -122,7 +123,9 @@ pub(crate) struct StmtEnv<'a> {
 
 impl FnEnv for StmtEnv<'_> {
     fn now_micros(&self) -> i64 {
-        self.now_us
+        *self
+            .now_us
+            .get_or_init(|| self.mvcc.options().clock.now_micros())
     }
     fn current_scn(&self) -> u64 {
         self.mvcc.latest_scn()
@@ -457,7 +460,7 @@ impl Session {
     fn env<'a>(&self, engine: &'a Engine) -> StmtEnv<'a> {
         StmtEnv {
             mvcc: &engine.mvcc,
-            now_us: engine.mvcc.options().clock.now_micros(),
+            now_us: std::cell::OnceCell::new(),
             last_txn_id: self.last_txn_id,
             last_insert_rowid: self.last_insert_rowid,
             changes: self.changes,
@@ -509,7 +512,7 @@ impl Session {
                     None => false,
                 };
                 let (plan, cols) = match cached {
-                    Some(c) if reuse => (c.plan, c.columns),
+                    Some(c) if reuse => (c.plan.clone(), c.columns.clone()),
                     _ => {
                         let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
                         let (plan, cols) = planner.plan_query(q)?;
@@ -524,13 +527,13 @@ impl Session {
                                 .map(|s| engine.schemas.ddl_point(s.scn()))
                                 .collect();
                             *crate::mvcc::lock(&stmt.plan_cache) =
-                                Some(super::parser::CachedPlan {
+                                Some(Arc::new(super::parser::CachedPlan {
                                     ddl_point,
                                     plan: plan.clone(),
                                     columns: cols.clone(),
                                     time_travel,
                                     time_travel_points,
-                                });
+                                }));
                         }
                         (plan, cols)
                     }
