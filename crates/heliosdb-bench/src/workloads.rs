@@ -806,11 +806,30 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
     {
         let p = dir.path().join("helios");
         let h = Helios::open(Some(&p))?;
+        // fjall keeps its write-ahead journal until 64 MB have been written: a fixed cost,
+        // reported apart so the growth with history stays visible.
+        let journals = std::cell::RefCell::new(Vec::new());
         let s = stages(&h, &|| {
             let _ = h.conn.checkpoint();
+            let journal: u64 = std::fs::read_dir(&p)
+                .map(|rd| {
+                    rd.flatten()
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "jnl"))
+                        .map(|e| e.metadata().map(|m| file_size(&m)).unwrap_or(0))
+                        .sum()
+                })
+                .unwrap_or(0);
+            journals.borrow_mut().push(journal / 1024);
             dir_size(&p)
         })?;
         report("heliosdb", s, out);
+        if let Some(m) = out.last_mut() {
+            let j = journals.borrow();
+            if j.len() == 3 {
+                m.note
+                    .push_str(&format!(" (fjall journal {} / {} / {} KiB)", j[0], j[1], j[2]));
+            }
+        }
     }
     for trigger in [false, true] {
         let p = dir.path().join(format!("sqlite{trigger}.db"));
