@@ -826,8 +826,10 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         if let Some(m) = out.last_mut() {
             let j = journals.borrow();
             if j.len() == 3 {
-                m.note
-                    .push_str(&format!(" (fjall journal {} / {} / {} KiB)", j[0], j[1], j[2]));
+                m.note.push_str(&format!(
+                    " (fjall journal {} / {} / {} KiB)",
+                    j[0], j[1], j[2]
+                ));
             }
         }
     }

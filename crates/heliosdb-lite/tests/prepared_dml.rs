@@ -129,3 +129,45 @@ fn updates_of_unindexed_columns_keep_indexes_right_in_the_past() {
         vec![vec![Value::Text("ok".into())]]
     );
 }
+
+#[test]
+fn ascending_rowids_skip_the_key_lookup_but_duplicates_are_still_caught() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .unwrap();
+    let dup = |r: Result<usize, Error>| {
+        matches!(
+            r,
+            Err(Error::Constraint {
+                kind: heliosdb_lite::ConstraintKind::PrimaryKey,
+                ..
+            })
+        )
+    };
+    let tx = c.transaction().unwrap();
+    let mut ins = tx.prepare("INSERT INTO t VALUES (?1, 'x')").unwrap();
+    for id in 1..=5 {
+        ins.execute([id]).unwrap();
+    }
+    assert!(dup(ins.execute([3])));
+    // A row moved to a larger rowid by an UPDATE counts as in use.
+    tx.execute("UPDATE t SET id = 100 WHERE id = 1", []).unwrap();
+    assert!(dup(ins.execute([100])));
+    ins.execute([50]).unwrap();
+    ins.execute([1]).unwrap();
+    assert!(dup(ins.execute([1])));
+    // Automatic rowids come after the largest.
+    tx.execute("INSERT INTO t (v) VALUES ('auto')", []).unwrap();
+    assert_eq!(tx.last_insert_rowid(), 101);
+    drop(ins);
+    tx.commit().unwrap();
+    // A new transaction looks the largest rowid up again.
+    assert!(dup(c.execute("INSERT INTO t VALUES (101, 'y')", [])));
+    c.execute("DELETE FROM t WHERE id = 101", []).unwrap();
+    c.execute("INSERT INTO t VALUES (101, 'again')", []).unwrap();
+    assert_eq!(int(&c, "SELECT count(*) FROM t"), 8);
+    assert_eq!(
+        all(&c, "PRAGMA integrity_check"),
+        vec![vec![Value::Text("ok".into())]]
+    );
+}

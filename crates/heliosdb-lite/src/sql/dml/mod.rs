@@ -385,9 +385,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
             }
-            let row = self.prepare_row(txn, info, row)?;
+            let (row, new_rowid) = self.prepare_row(txn, info, row)?;
             let key_vals = row_key_values(def, &row);
-            let conflicts = find_conflicts(txn, info, &row, &key_vals, None)?;
+            let skip_key = new_rowid.then_some(KeyCheck::KnownAbsent);
+            let conflicts = find_conflicts(txn, info, &row, &key_vals, skip_key)?;
             if !conflicts.is_empty() {
                 match (&p.upsert, conflict) {
                     (Upsert::DoNothing, _) | (Upsert::None, Conflict::Ignore) => continue,
@@ -511,13 +512,14 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         Ok(())
     }
 
-    /// Applies affinities and assigns the rowid; returns the row with its rowid appended.
+    /// Applies affinities and assigns the rowid; returns the row with its rowid appended, and
+    /// whether that rowid is larger than every rowid in use (then no row can have it).
     fn prepare_row(
         &mut self,
         txn: &mut Transaction,
         info: &TableInfo,
         mut row: Row,
-    ) -> Result<Row> {
+    ) -> Result<(Row, bool)> {
         let def = &info.def;
         for (v, c) in row.iter_mut().zip(&def.columns) {
             *v = std::mem::take(v).apply_affinity(c.affinity);
@@ -527,12 +529,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 .rowid_column
                 .map(|rc| row[rc].clone())
                 .unwrap_or(Value::Null);
-            let id = match explicit {
-                Value::Null => self.rowids.next(txn, info)?,
-                Value::Integer(i) => {
-                    self.rowids.saw(info, i);
-                    i
-                }
+            let (id, beyond) = match explicit {
+                Value::Null => (self.rowids.next(txn, info)?, true),
+                Value::Integer(i) => (i, self.rowids.saw_explicit(txn, info, i)?),
                 other => {
                     return Err(Error::TypeMismatch(format!(
                         "datatype mismatch: {}.{} is an INTEGER PRIMARY KEY and cannot hold {}",
@@ -546,10 +545,11 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 row[rc] = Value::Integer(id);
             }
             row.push(Value::Integer(id));
+            Ok((row, beyond))
         } else {
             row.push(Value::Null);
+            Ok((row, false))
         }
-        Ok(row)
     }
 
     fn check_row(&self, txn: &Transaction, b: &Bound, row: &[Value]) -> Result<()> {
@@ -751,11 +751,18 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 row[rc] = Value::Integer(id);
             }
             row[ncols] = Value::Integer(id);
+            self.rowids.saw(info, id);
         }
         let old_key_vals = row_key_values(def, old);
         let new_key_vals = row_key_values(def, &row);
         let old_key = def.row_key(&old_key_vals);
-        let conflicts = find_conflicts(txn, info, &row, &new_key_vals, Some(&old_key))?;
+        let conflicts = find_conflicts(
+            txn,
+            info,
+            &row,
+            &new_key_vals,
+            Some(KeyCheck::Own(&old_key)),
+        )?;
         if !conflicts.is_empty() {
             match conflict {
                 Conflict::Ignore => return Ok(None),
@@ -995,19 +1002,36 @@ fn conflict_error(table: &str, conflicts: &[ConflictHit]) -> Error {
     }
 }
 
-/// Uniqueness conflicts of `row` (primary key, then unique indexes), excluding the row
-/// stored under `exclude`. Each names the constraint and the conflicting row's key.
+/// What is known about a row's own key before looking for conflicts.
+enum KeyCheck<'a> {
+    /// The key of the row being updated: keeping it is no conflict.
+    Own(&'a [u8]),
+    /// A rowid larger than every rowid in use: no row has it.
+    KnownAbsent,
+}
+
+/// Uniqueness conflicts of `row` (primary key, then unique indexes), excluding the row being
+/// updated. Each names the constraint and the conflicting row's key.
 fn find_conflicts(
     txn: &Transaction,
     info: &TableInfo,
     row: &[Value],
     key_vals: &[Value],
-    exclude: Option<&[u8]>,
+    key_check: Option<KeyCheck<'_>>,
 ) -> Result<Vec<ConflictHit>> {
     let def = &info.def;
     let mut out = Vec::new();
     let key = def.row_key(key_vals);
-    if exclude != Some(key.as_slice()) && txn.get(&key)?.is_some() {
+    let exclude = match key_check {
+        Some(KeyCheck::Own(own)) => Some(own),
+        _ => None,
+    };
+    let check_key = match key_check {
+        Some(KeyCheck::Own(own)) => own != key.as_slice(),
+        Some(KeyCheck::KnownAbsent) => false,
+        None => true,
+    };
+    if check_key && txn.get(&key)?.is_some() {
         let cols = if def.has_rowid() {
             def.rowid_column
                 .map_or_else(|| "rowid".to_string(), |c| def.columns[c].name.clone())
@@ -1172,6 +1196,25 @@ impl RowidAllocator {
         Ok(n)
     }
 
+    /// Notes an explicit rowid; true if it is larger than every rowid in use. A batch load
+    /// with ascending keys then needs no lookup per row to rule out a duplicate key: the
+    /// largest rowid is looked up once per table and transaction.
+    fn saw_explicit(&mut self, txn: &Transaction, info: &TableInfo, rowid: i64) -> Result<bool> {
+        let id = info.def.id;
+        let max = match self.known_max.get(&id) {
+            Some(&n) => n,
+            None => {
+                let n =
+                    Self::current_max(txn, info)?.max(self.seen_max.get(&id).copied().unwrap_or(0));
+                self.known_max.insert(id, n);
+                n
+            }
+        };
+        self.saw(info, rowid);
+        Ok(rowid > max)
+    }
+
+    /// Notes a rowid now in use (an explicit insert, or an UPDATE that moved a row).
     fn saw(&mut self, info: &TableInfo, rowid: i64) {
         let id = info.def.id;
         match self.known_max.get_mut(&id) {
