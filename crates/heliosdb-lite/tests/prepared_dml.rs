@@ -151,7 +151,8 @@ fn ascending_rowids_skip_the_key_lookup_but_duplicates_are_still_caught() {
     }
     assert!(dup(ins.execute([3])));
     // A row moved to a larger rowid by an UPDATE counts as in use.
-    tx.execute("UPDATE t SET id = 100 WHERE id = 1", []).unwrap();
+    tx.execute("UPDATE t SET id = 100 WHERE id = 1", [])
+        .unwrap();
     assert!(dup(ins.execute([100])));
     ins.execute([50]).unwrap();
     ins.execute([1]).unwrap();
@@ -164,7 +165,8 @@ fn ascending_rowids_skip_the_key_lookup_but_duplicates_are_still_caught() {
     // A new transaction looks the largest rowid up again.
     assert!(dup(c.execute("INSERT INTO t VALUES (101, 'y')", [])));
     c.execute("DELETE FROM t WHERE id = 101", []).unwrap();
-    c.execute("INSERT INTO t VALUES (101, 'again')", []).unwrap();
+    c.execute("INSERT INTO t VALUES (101, 'again')", [])
+        .unwrap();
     assert_eq!(int(&c, "SELECT count(*) FROM t"), 8);
     assert_eq!(
         all(&c, "PRAGMA integrity_check"),
