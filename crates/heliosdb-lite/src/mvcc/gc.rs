@@ -121,26 +121,26 @@ pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
     );
     for kv in storage.scan(queue, Direction::Forward) {
         let (k, v) = kv?;
-        let target = &k[9..];
-        if v.first() == Some(&1) {
-            for item in storage.scan(prefix_range(target), Direction::Forward) {
-                let (dk, dv) = item?;
-                report.versions_removed += 1;
-                report.bytes_removed += (dk.len() + dv.len()) as u64;
-                batch.delete(dk);
-                if batch.len() >= BATCH_LIMIT {
-                    flush(&mut batch)?;
+        for item in work_items(&k, &v)? {
+            let (range, size, target) = item?;
+            if range {
+                for item in storage.scan(prefix_range(target), Direction::Forward) {
+                    let (dk, dv) = item?;
+                    report.versions_removed += 1;
+                    report.bytes_removed += (dk.len() + dv.len()) as u64;
+                    batch.delete(dk);
+                    if batch.len() >= BATCH_LIMIT {
+                        flush(&mut batch)?;
+                    }
                 }
+            } else {
+                report.versions_removed += 1;
+                report.bytes_removed += u64::from(size);
+                batch.delete(target.to_vec());
             }
-        } else {
-            let size = v
-                .get(1..5)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_be_bytes)
-                .unwrap_or(0);
-            report.versions_removed += 1;
-            report.bytes_removed += u64::from(size);
-            batch.delete(target.to_vec());
+            if batch.len() >= BATCH_LIMIT {
+                flush(&mut batch)?;
+            }
         }
         batch.delete(k);
         if batch.len() >= BATCH_LIMIT {
@@ -159,6 +159,50 @@ pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
     report.elapsed_us = started.elapsed().as_micros() as u64;
     tracing::debug!(?report, "history garbage collected");
     Ok(report)
+}
+
+/// One GC work item: a prefix range or not, the bytes it frees, its target key.
+type WorkItem<'a> = Result<(bool, u32, &'a [u8])>;
+
+/// The work items of one queue entry. A commit's items are one entry, `'g' ‖ SCN` holding
+/// `(range u8, size u32, target length u32, target)*` (big-endian); databases written before
+/// that hold one entry per item, `'g' ‖ SCN ‖ target` holding `(range u8, size u32)`.
+fn work_items<'a>(
+    key: &'a [u8],
+    value: &'a [u8],
+) -> Result<Box<dyn Iterator<Item = WorkItem<'a>> + 'a>> {
+    let damaged = || crate::error::Error::corruption("malformed GC work item");
+    let u32_at = |b: &[u8], at: usize| -> Option<u32> {
+        b.get(at..at + 4)
+            .and_then(|s| s.try_into().ok())
+            .map(u32::from_be_bytes)
+    };
+    if key.len() > 9 {
+        let range = *value.first().ok_or_else(damaged)? == 1;
+        let size = u32_at(value, 1).unwrap_or(0);
+        return Ok(Box::new(std::iter::once(Ok((range, size, &key[9..])))));
+    }
+    let mut rest = value;
+    Ok(Box::new(std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let item = (|| {
+            let range = *rest.first()? == 1;
+            let size = u32_at(rest, 1)?;
+            let len = u32_at(rest, 5)? as usize;
+            let target = rest.get(9..9usize.checked_add(len)?)?;
+            rest = &rest[9 + len..];
+            Some((range, size, target))
+        })();
+        match item {
+            Some(i) => Some(Ok(i)),
+            None => {
+                rest = &[];
+                Some(Err(damaged()))
+            }
+        }
+    })))
 }
 
 /// Starts the background GC thread. It holds only a weak reference, so it ends when the
@@ -192,5 +236,61 @@ pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Cond
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "could not start the background GC thread; GC runs on demand only");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[(bool, u32, &[u8])]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for (range, size, target) in items {
+            v.push(u8::from(*range));
+            v.extend_from_slice(&size.to_be_bytes());
+            v.extend_from_slice(&(target.len() as u32).to_be_bytes());
+            v.extend_from_slice(target);
+        }
+        v
+    }
+
+    #[test]
+    fn work_item_lists_and_single_items_decode() {
+        let key = keys::gc_key(7, &[]);
+        let value = list(&[(false, 12, b"abc"), (true, 0, b"prefix"), (false, 3, b"")]);
+        let items: Vec<_> = work_items(&key, &value)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(
+            items,
+            vec![
+                (false, 12, &b"abc"[..]),
+                (true, 0, &b"prefix"[..]),
+                (false, 3, &b""[..])
+            ]
+        );
+        // The per-item layout of older databases.
+        let old_key = keys::gc_key(7, b"target");
+        let items: Vec<_> = work_items(&old_key, &[0, 0, 0, 0, 9])
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(items, vec![(false, 9, &b"target"[..])]);
+    }
+
+    #[test]
+    fn malformed_work_items_are_corruption_not_panics() {
+        let key = keys::gc_key(7, &[]);
+        let good = list(&[(false, 12, b"abc")]);
+        for cut in 1..good.len() {
+            let r: Result<Vec<_>> = work_items(&key, &good[..cut]).unwrap().collect();
+            assert!(r.is_err(), "cut at {cut}");
+        }
+        let mut huge = good.clone();
+        huge[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
+        let r: Result<Vec<_>> = work_items(&key, &huge).unwrap().collect();
+        assert!(r.is_err());
+        assert!(work_items(&keys::gc_key(7, b"t"), &[]).is_err());
     }
 }

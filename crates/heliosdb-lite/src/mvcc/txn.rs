@@ -303,6 +303,9 @@ impl Transaction {
         let newest = std::mem::take(&mut *self.newest.borrow_mut());
         let storage = self.mvcc.0.storage.clone();
         let info = self.mvcc.write_commit(txid, |scn, batch| {
+            // All of the commit's GC work items go in one entry: one storage write instead of
+            // one per superseded version.
+            let mut work = Vec::new();
             for (logical, value) in writes {
                 let prev = match newest.get(&logical) {
                     Some(known) => known.clone(),
@@ -323,19 +326,18 @@ impl Transaction {
                 let key = keys::version_key(&logical, scn);
                 let val = keys::encode_version(value.as_deref());
                 if let Some(p) = prev {
-                    batch.put(keys::gc_key(scn, &p.key), gc_item(false, p.size));
+                    gc_item(&mut work, false, p.size, &p.key);
                 }
                 if value.is_none() {
-                    batch.put(
-                        keys::gc_key(scn, &key),
-                        gc_item(false, key.len() + val.len()),
-                    );
+                    gc_item(&mut work, false, key.len() + val.len(), &key);
                 }
                 batch.put(key, val);
             }
             for prefix in ranges {
-                let p = keys::versions_prefix(&prefix);
-                batch.put(keys::gc_key(scn, &p), gc_item(true, 0));
+                gc_item(&mut work, true, 0, &keys::versions_prefix(&prefix));
+            }
+            if !work.is_empty() {
+                batch.put(keys::gc_key(scn, &[]), work);
             }
             for (k, v) in meta {
                 batch.put(keys::meta_key(&k), v);
@@ -362,11 +364,13 @@ impl Drop for Transaction {
     }
 }
 
-/// Encodes a GC work item: whether the target is a prefix range, and the bytes it frees.
-fn gc_item(range: bool, size: usize) -> Vec<u8> {
-    let mut v = vec![u8::from(range)];
-    v.extend_from_slice(&(size.min(u32::MAX as usize) as u32).to_be_bytes());
-    v
+/// Appends a GC work item to a commit's list: whether the target is a prefix range, the
+/// bytes it frees, and the target key (see [`super::gc`] for the format).
+fn gc_item(list: &mut Vec<u8>, range: bool, size: usize, target: &[u8]) {
+    list.push(u8::from(range));
+    list.extend_from_slice(&(size.min(u32::MAX as usize) as u32).to_be_bytes());
+    list.extend_from_slice(&(target.len() as u32).to_be_bytes());
+    list.extend_from_slice(target);
 }
 
 fn range_is_empty(range: &KeyRange) -> bool {
