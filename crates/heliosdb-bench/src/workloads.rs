@@ -1,6 +1,6 @@
 //! The workloads and the engine adapters they run on.
 
-use crate::{Measurement, Opts};
+use crate::{ratio, Measurement, Opts};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -915,6 +915,50 @@ fn helios_only(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         format!(
             "{:.1} bytes/snapshot ({count} snapshots, {bytes} bytes)",
             bytes as f64 / count.max(1) as f64
+        ),
+    ));
+    registration_overhead(o, out)
+}
+
+/// What keeping history costs a commit: the same autocommit update with time travel on
+/// (a version, a GC work item and a commit record registered per commit) and off.
+fn registration_overhead(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    let mut medians = Vec::new();
+    for history in [true, false] {
+        let mut c = heliosdb_lite::Config::with_path(dir.path().join(format!("reg{history}")));
+        c.database.enable_wal = false;
+        c.storage.time_travel_enabled = history;
+        let conn = heliosdb_lite::Connection::open(c)?;
+        conn.execute_batch(
+            "CREATE TABLE r (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO r VALUES (1, 0)",
+        )?;
+        let mut stmt = conn.prepare("UPDATE r SET v = ?1 WHERE id = 1")?;
+        let n = o.autocommit_ops.max(10) as i64;
+        let t = Instant::now();
+        let lat = (0..n)
+            .map(|i| timed(|| Ok(stmt.execute([i]).map(|_| ())?)))
+            .collect::<Res<Vec<_>>>()?;
+        let m = Measurement::from_latencies(
+            if history {
+                "autocommit update, history kept"
+            } else {
+                "autocommit update, time travel off"
+            },
+            "heliosdb",
+            lat,
+            t.elapsed(),
+        );
+        medians.push(m.median);
+        out.push(m);
+    }
+    out.push(Measurement::value(
+        "snapshot registration overhead per commit",
+        "heliosdb",
+        format!(
+            "{:.2} µs per commit ({} with history vs without)",
+            (medians[0].as_secs_f64() - medians[1].as_secs_f64()) * 1e6,
+            ratio(medians[0], medians[1])
         ),
     ));
     Ok(())

@@ -40,6 +40,7 @@ fn smoke_run_covers_every_engine_and_writes_json() {
         "GC of 1000 snapshots",
         "2 readers + 1 writer",
         "snapshot metadata in memory",
+        "snapshot registration overhead per commit",
     ] {
         assert!(
             rows.iter()
