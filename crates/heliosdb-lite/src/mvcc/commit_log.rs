@@ -373,11 +373,13 @@ impl CommitIndex {
     }
 
     /// Resolves `AS OF TIMESTAMP ts`: the state after the newest commit with time <= ts.
-    /// `now_us` is the current time; later points are in the future.
-    pub fn resolve_time(&self, ts_us: i64, now_us: i64) -> Result<u64> {
+    /// `now_us` gives the current time (read only for a point past the newest commit); later
+    /// points are in the future.
+    pub fn resolve_time(&self, ts_us: i64, now_us: impl FnOnce() -> i64) -> Result<u64> {
         // Formatted only for an error: formatting costs more than the lookup itself.
         let shown = || crate::time::format_micros(ts_us);
-        if ts_us > now_us.max(self.latest_time().unwrap_or(i64::MIN)) {
+        // The clock is read only for a point past the newest commit (is it the future?).
+        if self.latest_time().is_none_or(|t| ts_us > t) && ts_us > now_us() {
             return Err(self.not_available(format!("timestamp {} is in the future", shown())));
         }
         match self.newest_at_or_before(ts_us) {
@@ -434,11 +436,11 @@ mod tests {
             Err(Error::SnapshotNotAvailable { .. })
         ));
         assert_eq!(ix.resolve_before_txid(1).unwrap(), 0);
-        assert_eq!(ix.resolve_time(2500, 10_000).unwrap(), 2);
-        assert_eq!(ix.resolve_time(3000, 10_000).unwrap(), 3);
-        assert!(ix.resolve_time(999, 10_000).is_err());
+        assert_eq!(ix.resolve_time(2500, || 10_000).unwrap(), 2);
+        assert_eq!(ix.resolve_time(3000, || 10_000).unwrap(), 3);
+        assert!(ix.resolve_time(999, || 10_000).is_err());
         assert!(matches!(
-            ix.resolve_time(20_000, 10_000),
+            ix.resolve_time(20_000, || 10_000),
             Err(Error::SnapshotNotAvailable { .. })
         ));
         assert!(ix.resolve_scn(6).is_err());
@@ -481,9 +483,9 @@ mod tests {
             ix.resolve_txid(3),
             Err(Error::SnapshotNotAvailable { .. })
         ));
-        assert_eq!(ix.resolve_time(3500, 99_999).unwrap(), 3);
-        assert_eq!(ix.resolve_time(10_000, 99_999).unwrap(), 10);
-        assert!(ix.resolve_time(500, 99_999).is_err());
+        assert_eq!(ix.resolve_time(3500, || 99_999).unwrap(), 3);
+        assert_eq!(ix.resolve_time(10_000, || 99_999).unwrap(), 10);
+        assert!(ix.resolve_time(500, || 99_999).is_err());
         assert_eq!(ix.point(2).unwrap().txid, 2);
         assert_eq!(ix.all().len(), 10);
         assert_eq!(
@@ -516,10 +518,10 @@ mod tests {
             Err(Error::SnapshotTooOld { .. })
         ));
         assert!(matches!(
-            ix.resolve_time(2500, 10_000),
+            ix.resolve_time(2500, || 10_000),
             Err(Error::SnapshotTooOld { .. })
         ));
-        assert_eq!(ix.resolve_time(3500, 10_000).unwrap(), 3);
+        assert_eq!(ix.resolve_time(3500, || 10_000).unwrap(), 3);
         assert_eq!(ix.latest(), 5);
         let msg = ix.resolve_scn(1).unwrap_err().to_string();
         assert!(msg.contains("oldest SCN 3"), "{msg}");

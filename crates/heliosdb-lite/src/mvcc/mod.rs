@@ -388,11 +388,7 @@ impl Mvcc {
             AsOf::Scn(s) => ix.resolve_scn(s),
             AsOf::Transaction(t) => ix.resolve_txid(t),
             AsOf::BeforeTransaction(t) => ix.resolve_before_txid(t),
-            // The clock matters only for a point past the newest commit (is it the future?).
-            AsOf::Timestamp(ts) if ix.latest_time().is_some_and(|t| ts <= t) => {
-                ix.resolve_time(ts, i64::MIN)
-            }
-            AsOf::Timestamp(ts) => ix.resolve_time(ts, self.0.options.clock.now_micros()),
+            AsOf::Timestamp(ts) => ix.resolve_time(ts, || self.0.options.clock.now_micros()),
         }
     }
 
