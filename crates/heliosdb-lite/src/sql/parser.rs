@@ -186,6 +186,39 @@ pub struct ParsedStatement {
     pub dml_cache: std::sync::Arc<std::sync::Mutex<Option<CachedDml>>>,
 }
 
+impl ParsedStatement {
+    /// A statement with empty plan caches.
+    pub fn new(
+        statement: Parsed,
+        text: String,
+        param_count: usize,
+        param_names: Vec<Option<String>>,
+        param_positions: std::collections::HashMap<(u64, u64), usize>,
+    ) -> Self {
+        Self {
+            statement,
+            text,
+            param_count,
+            param_names,
+            param_positions,
+            plan_cache: Default::default(),
+            dml_cache: Default::default(),
+        }
+    }
+
+    /// A stand-in statement for binding expressions outside any statement (stored defaults,
+    /// CHECK constraints).
+    pub fn placeholder() -> Self {
+        Self::new(
+            Parsed::VacuumHistory,
+            String::new(),
+            0,
+            Vec::new(),
+            Default::default(),
+        )
+    }
+}
+
 /// A DML statement bound against the schema of one DDL point.
 #[derive(Debug, Clone)]
 pub struct CachedDml {
@@ -360,15 +393,13 @@ fn parse_one(
         && is_kw(significant[0], Keyword::VACUUM)
         && word(significant[1]).is_some_and(|w| w.value.eq_ignore_ascii_case("history"))
     {
-        return Ok(Some(ParsedStatement {
-            statement: Parsed::VacuumHistory,
+        return Ok(Some(ParsedStatement::new(
+            Parsed::VacuumHistory,
             text,
             param_count,
             param_names,
             param_positions,
-            plan_cache: Default::default(),
-            dml_cache: Default::default(),
-        }));
+        )));
     }
     if is_kw(significant[0], Keyword::REINDEX)
         || word(significant[0]).is_some_and(|w| w.value.eq_ignore_ascii_case("reindex"))
@@ -389,27 +420,23 @@ fn parse_one(
                 ))
             }
         };
-        return Ok(Some(ParsedStatement {
-            statement: Parsed::Reindex(name),
+        return Ok(Some(ParsedStatement::new(
+            Parsed::Reindex(name),
             text,
             param_count,
             param_names,
             param_positions,
-            plan_cache: Default::default(),
-            dml_cache: Default::default(),
-        }));
+        )));
     }
     if super::trigger::starts_create_trigger(&significant) {
         let ct = super::trigger::parse_create(&tokens, &|ts| source_text(sql, ts), text.clone())?;
-        return Ok(Some(ParsedStatement {
-            statement: Parsed::CreateTrigger(Box::new(ct)),
+        return Ok(Some(ParsedStatement::new(
+            Parsed::CreateTrigger(Box::new(ct)),
             text,
             param_count,
             param_names,
             param_positions,
-            plan_cache: Default::default(),
-            dml_cache: Default::default(),
-        }));
+        )));
     }
     let tokens = rewrite_as_of(tokens)?;
     let mut parser = Parser::new(dialect)
@@ -426,15 +453,13 @@ fn parse_one(
             Some(next.token.to_string()),
         ));
     }
-    Ok(Some(ParsedStatement {
-        statement: Parsed::Sql(Box::new(statement)),
+    Ok(Some(ParsedStatement::new(
+        Parsed::Sql(Box::new(statement)),
         text,
         param_count,
         param_names,
         param_positions,
-        plan_cache: Default::default(),
-        dml_cache: Default::default(),
-    }))
+    )))
 }
 
 /// Counts placeholders the way SQLite numbers them: `?` takes the next number, `?N` uses N,

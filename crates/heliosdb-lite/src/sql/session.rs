@@ -13,7 +13,6 @@ use crate::error::{Error, HistoryPoint, Result};
 use crate::mvcc::{AsOf, Mvcc, Snapshot, Transaction, TxnMode};
 use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::{self, Statement};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The shared engine behind every connection to one database.
@@ -182,15 +181,7 @@ impl FnEnv for ClockOnly {
 /// Parses and evaluates a stored DEFAULT expression.
 pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
     let e = parse_expr(text)?;
-    let stmt = ParsedStatement {
-        statement: Parsed::VacuumHistory,
-        text: String::new(),
-        param_count: 0,
-        param_names: Vec::new(),
-        param_positions: HashMap::new(),
-        plan_cache: Default::default(),
-        dml_cache: Default::default(),
-    };
+    let stmt = ParsedStatement::placeholder();
     let mut none = NoHistory;
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
     let bound = p.bind_constant(&e)?;

@@ -53,22 +53,10 @@ pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
         triggers: Vec::new(),
     };
     let env = ClockOnly(0);
-    let stmt = empty_statement();
+    let stmt = ParsedStatement::placeholder();
     let mut none = NoHistory;
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], &env, &stmt);
     p.bind_in_scope(super::planner::table_scope(&info, &def.name), &e)
-}
-
-fn empty_statement() -> ParsedStatement {
-    ParsedStatement {
-        statement: super::parser::Parsed::VacuumHistory,
-        text: String::new(),
-        param_count: 0,
-        param_names: Vec::new(),
-        param_positions: HashMap::new(),
-        plan_cache: Default::default(),
-        dml_cache: Default::default(),
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
