@@ -183,24 +183,7 @@ impl DmlContext<'_, '_> {
         if !up.table.joins.is_empty() {
             return Err(Error::Unsupported("UPDATE with joins".into()));
         }
-        let ast::TableFactor::Table {
-            name,
-            alias,
-            version,
-            ..
-        } = &up.table.relation
-        else {
-            return Err(Error::Unsupported("UPDATE of a derived table".into()));
-        };
-        if version.is_some() {
-            return Err(Error::invalid(
-                "history is read-only: UPDATE changes the current data, so its target cannot have a time-travel clause",
-            ));
-        }
-        let info = self.table(name)?;
-        let alias = alias
-            .as_ref()
-            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        let (info, alias) = self.target_table(&up.table.relation, "UPDATE", "UPDATE of")?;
         let targets = self.assignment_targets(&info, &up.assignments)?;
         let scope = crate::sql::planner::table_scope(&info, &alias);
         let assigns = self.with_planner(cacheable, |p| {
@@ -224,6 +207,35 @@ impl DmlContext<'_, '_> {
         })
     }
 
+    /// The table an UPDATE or DELETE (`verb`) changes, and the name its rows go by;
+    /// `verb_prep` words the refusal of a derived table ("UPDATE of", "DELETE from").
+    fn target_table(
+        &self,
+        relation: &ast::TableFactor,
+        verb: &str,
+        verb_prep: &str,
+    ) -> Result<(Arc<TableInfo>, String)> {
+        let ast::TableFactor::Table {
+            name,
+            alias,
+            version,
+            ..
+        } = relation
+        else {
+            return Err(Error::Unsupported(format!("{verb_prep} a derived table")));
+        };
+        if version.is_some() {
+            return Err(Error::invalid(format!(
+                "history is read-only: {verb} changes the current data, so its target cannot have a time-travel clause"
+            )));
+        }
+        let info = self.table(name)?;
+        let alias = alias
+            .as_ref()
+            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        Ok((info, alias))
+    }
+
     fn prepare_delete(&mut self, del: &ast::Delete, cacheable: &mut bool) -> Result<DeletePlan> {
         let from = match &del.from {
             ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
@@ -231,24 +243,7 @@ impl DmlContext<'_, '_> {
         if from.len() != 1 || !from[0].joins.is_empty() || del.using.is_some() {
             return Err(Error::Unsupported("DELETE from several tables".into()));
         }
-        let ast::TableFactor::Table {
-            name,
-            alias,
-            version,
-            ..
-        } = &from[0].relation
-        else {
-            return Err(Error::Unsupported("DELETE from a derived table".into()));
-        };
-        if version.is_some() {
-            return Err(Error::invalid(
-                "history is read-only: DELETE changes the current data, so its target cannot have a time-travel clause",
-            ));
-        }
-        let info = self.table(name)?;
-        let alias = alias
-            .as_ref()
-            .map_or_else(|| info.def.name.clone(), |a| a.name.value.clone());
+        let (info, alias) = self.target_table(&from[0].relation, "DELETE", "DELETE from")?;
         let target = self.with_planner(cacheable, |p| {
             p.plan_table_scan(info.clone(), &alias, del.selection.as_ref())
         })?;
