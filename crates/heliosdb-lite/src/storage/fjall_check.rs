@@ -67,7 +67,6 @@ fn verify_tree(tree: &Path) -> Result<()> {
             "the manifest v{id} does not match its checksum"
         )));
     }
-    verify_archive(&manifest, &bytes)?;
     // The manifest is intact: its list of live tables can be trusted. (Files not in it are
     // leftovers of an interrupted flush or compaction, which fjall deletes.)
     for id in live_tables(&manifest).map_err(|what| damaged(what.to_string()))? {
@@ -137,23 +136,6 @@ fn verify_table(path: &Path) -> Result<()> {
     file.seek(SeekFrom::Start(toc_pos))?;
     file.read_exact(&mut toc)?;
     if xxhash_rust::xxh3::xxh3_128(&toc) != checksum {
-        return Err(damaged("its table of contents does not match its checksum"));
-    }
-    Ok(())
-}
-
-/// Checks an archive held in memory.
-fn verify_archive(path: &Path, bytes: &[u8]) -> Result<()> {
-    let damaged = |what: &str| Error::Corruption(format!("{} is damaged: {what}", path.display()));
-    let len = bytes.len() as u64;
-    let trailer = bytes
-        .len()
-        .checked_sub(TRAILER_LEN)
-        .map(|start| &bytes[start..])
-        .ok_or_else(|| damaged("shorter than its trailer"))?;
-    let (pos, toc_len, checksum) = parse_trailer(trailer, len).map_err(damaged)?;
-    let toc = &bytes[pos as usize..(pos + toc_len) as usize];
-    if xxhash_rust::xxh3::xxh3_128(toc) != checksum {
         return Err(damaged("its table of contents does not match its checksum"));
     }
     Ok(())
