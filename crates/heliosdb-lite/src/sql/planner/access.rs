@@ -22,7 +22,7 @@ struct KeyCond {
 
 /// Normalises column references: for rowid tables, the rowid pseudo-column and the
 /// INTEGER PRIMARY KEY column are the same key column (`ncols`).
-fn key_column(info: &TableInfo, c: usize) -> usize {
+pub(super) fn key_column(info: &TableInfo, c: usize) -> usize {
     let ncols = info.def.columns.len();
     if info.def.has_rowid() && (c == ncols || info.def.rowid_column == Some(c)) {
         ncols

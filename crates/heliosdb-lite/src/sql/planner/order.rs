@@ -15,6 +15,7 @@
 
 use super::super::catalog::TableInfo;
 use super::super::plan::{Access, Expr, Plan, SortKey};
+use super::access::key_column;
 use std::sync::Arc;
 
 /// The order a scan produces: table columns (the rowid as `ncols`) with their direction.
@@ -43,15 +44,6 @@ fn scan_order(info: &TableInfo, access: &Access) -> (Vec<(usize, bool)>, usize) 
             cols.extend(key_order());
             (cols, eq.len())
         }
-    }
-}
-
-/// Normalises a scan column: the INTEGER PRIMARY KEY column is the rowid.
-fn key_column(info: &TableInfo, c: usize) -> usize {
-    if info.def.has_rowid() && info.def.rowid_column == Some(c) {
-        info.def.columns.len()
-    } else {
-        c
     }
 }
 
