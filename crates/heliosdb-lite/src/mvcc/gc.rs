@@ -115,34 +115,61 @@ pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
         Ok(())
     };
     // Work items are keyed by SCN; start at the head of the queue to pick up leftovers.
+    // Queue entries are deleted only after all their work is done, so a crash in between
+    // means the next run does it again (every step is idempotent).
     let queue = (
         Bound::Included(vec![keys::GC_QUEUE]),
-        Bound::Excluded(keys::gc_key(new + 1, &[])),
+        Bound::Excluded(keys::gc_key(new + 1)),
     );
-    for kv in storage.scan(queue, Direction::Forward) {
+    let mut tombstones = Tombstones::new(mvcc, new);
+    for kv in storage.scan(queue.clone(), Direction::Forward) {
         let (k, v) = kv?;
-        for item in work_items(&k, &v)? {
-            let (range, size, target) = item?;
-            if range {
-                for item in storage.scan(prefix_range(target), Direction::Forward) {
-                    let (dk, dv) = item?;
+        if tombstones.requeued.contains(&k) {
+            continue; // written by this run: for the next one
+        }
+        for item in work_items(&v) {
+            let (kind, size, target) = item?;
+            match kind {
+                GcKind::Delete => {
                     report.versions_removed += 1;
-                    report.bytes_removed += (dk.len() + dv.len()) as u64;
-                    batch.delete(dk);
-                    if batch.len() >= BATCH_LIMIT {
-                        flush(&mut batch)?;
+                    report.bytes_removed += u64::from(size);
+                    batch.delete(target.to_vec());
+                }
+                GcKind::Prefix => {
+                    for tag in [keys::HISTORY, keys::HEAD] {
+                        let mut prefix = vec![tag];
+                        prefix.extend_from_slice(target);
+                        for item in storage.scan(prefix_range(&prefix), Direction::Forward) {
+                            let (dk, dv) = item?;
+                            report.versions_removed += 1;
+                            report.bytes_removed += (dk.len() + dv.len()) as u64;
+                            batch.delete(dk);
+                            if batch.len() >= BATCH_LIMIT {
+                                flush(&mut batch)?;
+                            }
+                        }
                     }
                 }
-            } else {
-                report.versions_removed += 1;
-                report.bytes_removed += u64::from(size);
-                batch.delete(target.to_vec());
+                GcKind::Tombstone => {
+                    tombstones.keys.push(target.to_vec());
+                    if tombstones.keys.len() >= BATCH_LIMIT {
+                        flush(&mut batch)?;
+                        tombstones.remove(&mut report)?;
+                    }
+                }
             }
             if batch.len() >= BATCH_LIMIT {
                 flush(&mut batch)?;
             }
         }
-        batch.delete(k);
+    }
+    flush(&mut batch)?;
+    tombstones.remove(&mut report)?;
+    for kv in storage.scan(queue, Direction::Forward) {
+        let (k, _) = kv?;
+        if !tombstones.requeued.contains(&k) {
+            batch.delete(k);
+        }
         if batch.len() >= BATCH_LIMIT {
             flush(&mut batch)?;
         }
@@ -161,48 +188,122 @@ pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
     Ok(report)
 }
 
-/// One GC work item: a prefix range or not, the bytes it frees, its target key.
-type WorkItem<'a> = Result<(bool, u32, &'a [u8])>;
+/// Tombstone heads due for removal. A tombstone at or before the horizon reads like no version
+/// at all, so it can go; but a writer may be replacing the head at the same time, so the check
+/// and the delete happen under the write lock. When a writer holds it, the keys go back into
+/// the queue for the next run instead of waiting.
+struct Tombstones<'a> {
+    mvcc: &'a Mvcc,
+    horizon: u64,
+    keys: Vec<Vec<u8>>,
+    /// Queue entries this run wrote (kept when the processed entries are deleted).
+    requeued: Vec<Vec<u8>>,
+}
 
-/// The work items of one queue entry. A commit's items are one entry, `'g' ‖ SCN` holding
-/// `(range u8, size u32, target length u32, target)*` (big-endian); databases written before
-/// that hold one entry per item, `'g' ‖ SCN ‖ target` holding `(range u8, size u32)`.
-fn work_items<'a>(
-    key: &'a [u8],
-    value: &'a [u8],
-) -> Result<Box<dyn Iterator<Item = WorkItem<'a>> + 'a>> {
-    let damaged = || crate::error::Error::corruption("malformed GC work item");
+impl<'a> Tombstones<'a> {
+    fn new(mvcc: &'a Mvcc, horizon: u64) -> Self {
+        Self {
+            mvcc,
+            horizon,
+            keys: Vec::new(),
+            requeued: Vec::new(),
+        }
+    }
+
+    fn remove(&mut self, report: &mut GcReport) -> Result<()> {
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        let storage = self.mvcc.storage();
+        let mut batch = WriteBatch::new();
+        if let Some(_lock) = self.mvcc.try_write_lock() {
+            for key in self.keys.drain(..) {
+                let Some(value) = storage.get(&key)? else {
+                    continue;
+                };
+                let head = keys::decode_version(&value)?;
+                if head.data.is_none() && head.begin <= self.horizon {
+                    report.versions_removed += 1;
+                    report.bytes_removed += (key.len() + value.len()) as u64;
+                    batch.delete(key);
+                }
+            }
+            return storage.write(batch, false);
+        }
+        let mut list = Vec::new();
+        for key in self.keys.drain(..) {
+            push_work_item(&mut list, GcKind::Tombstone, 0, &key);
+        }
+        // Beside this run's horizon entry, inside the range the next run reads.
+        let mut queue_key = keys::gc_key(self.horizon);
+        queue_key.push(0xFF);
+        queue_key.extend_from_slice(&(self.requeued.len() as u32).to_be_bytes());
+        batch.put(queue_key.clone(), list);
+        self.requeued.push(queue_key);
+        storage.write(batch, false)
+    }
+}
+
+/// What a GC work item asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum GcKind {
+    /// Delete the target key (a superseded version in the history).
+    Delete = 0,
+    /// Delete every head and history entry of the logical keys starting with the target
+    /// (a dropped table or index).
+    Prefix = 1,
+    /// Delete the target head if it is still a tombstone at or before the horizon.
+    Tombstone = 2,
+}
+
+/// Appends a work item to a queue entry's list.
+pub(crate) fn push_work_item(list: &mut Vec<u8>, kind: GcKind, size: usize, target: &[u8]) {
+    list.push(kind as u8);
+    list.extend_from_slice(&(size.min(u32::MAX as usize) as u32).to_be_bytes());
+    list.extend_from_slice(&(target.len() as u32).to_be_bytes());
+    list.extend_from_slice(target);
+}
+
+/// One GC work item: its kind, the bytes it frees, its target key.
+type WorkItem<'a> = Result<(GcKind, u32, &'a [u8])>;
+
+/// The work items of one queue entry, `(kind u8, size u32, target length u32, target)*`
+/// (big-endian).
+fn work_items(value: &[u8]) -> impl Iterator<Item = WorkItem<'_>> {
     let u32_at = |b: &[u8], at: usize| -> Option<u32> {
         b.get(at..at + 4)
             .and_then(|s| s.try_into().ok())
             .map(u32::from_be_bytes)
     };
-    if key.len() > 9 {
-        let range = *value.first().ok_or_else(damaged)? == 1;
-        let size = u32_at(value, 1).unwrap_or(0);
-        return Ok(Box::new(std::iter::once(Ok((range, size, &key[9..])))));
-    }
     let mut rest = value;
-    Ok(Box::new(std::iter::from_fn(move || {
+    std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
         let item = (|| {
-            let range = *rest.first()? == 1;
+            let kind = match *rest.first()? {
+                0 => GcKind::Delete,
+                1 => GcKind::Prefix,
+                2 => GcKind::Tombstone,
+                _ => return None,
+            };
             let size = u32_at(rest, 1)?;
             let len = u32_at(rest, 5)? as usize;
             let target = rest.get(9..9usize.checked_add(len)?)?;
             rest = &rest[9 + len..];
-            Some((range, size, target))
+            Some((kind, size, target))
         })();
         match item {
             Some(i) => Some(Ok(i)),
             None => {
                 rest = &[];
-                Some(Err(damaged()))
+                Some(Err(crate::error::Error::corruption(
+                    "malformed GC work item",
+                )))
             }
         }
-    })))
+    })
 }
 
 /// Starts the background GC thread. It holds only a weak reference, so it ends when the
@@ -243,54 +344,44 @@ pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Cond
 mod tests {
     use super::*;
 
-    fn list(items: &[(bool, u32, &[u8])]) -> Vec<u8> {
+    fn list(items: &[(GcKind, u32, &[u8])]) -> Vec<u8> {
         let mut v = Vec::new();
-        for (range, size, target) in items {
-            v.push(u8::from(*range));
-            v.extend_from_slice(&size.to_be_bytes());
-            v.extend_from_slice(&(target.len() as u32).to_be_bytes());
-            v.extend_from_slice(target);
+        for (kind, size, target) in items {
+            push_work_item(&mut v, *kind, *size as usize, target);
         }
         v
     }
 
     #[test]
-    fn work_item_lists_and_single_items_decode() {
-        let key = keys::gc_key(7, &[]);
-        let value = list(&[(false, 12, b"abc"), (true, 0, b"prefix"), (false, 3, b"")]);
-        let items: Vec<_> = work_items(&key, &value)
-            .unwrap()
-            .collect::<Result<_>>()
-            .unwrap();
+    fn work_item_lists_decode() {
+        let value = list(&[
+            (GcKind::Delete, 12, b"abc"),
+            (GcKind::Prefix, 0, b"prefix"),
+            (GcKind::Tombstone, 3, b""),
+        ]);
+        let items: Vec<_> = work_items(&value).collect::<Result<_>>().unwrap();
         assert_eq!(
             items,
             vec![
-                (false, 12, &b"abc"[..]),
-                (true, 0, &b"prefix"[..]),
-                (false, 3, &b""[..])
+                (GcKind::Delete, 12, &b"abc"[..]),
+                (GcKind::Prefix, 0, &b"prefix"[..]),
+                (GcKind::Tombstone, 3, &b""[..])
             ]
         );
-        // The per-item layout of older databases.
-        let old_key = keys::gc_key(7, b"target");
-        let items: Vec<_> = work_items(&old_key, &[0, 0, 0, 0, 9])
-            .unwrap()
-            .collect::<Result<_>>()
-            .unwrap();
-        assert_eq!(items, vec![(false, 9, &b"target"[..])]);
     }
 
     #[test]
     fn malformed_work_items_are_corruption_not_panics() {
-        let key = keys::gc_key(7, &[]);
-        let good = list(&[(false, 12, b"abc")]);
+        let good = list(&[(GcKind::Delete, 12, b"abc")]);
         for cut in 1..good.len() {
-            let r: Result<Vec<_>> = work_items(&key, &good[..cut]).unwrap().collect();
+            let r: Result<Vec<_>> = work_items(&good[..cut]).collect();
             assert!(r.is_err(), "cut at {cut}");
         }
         let mut huge = good.clone();
         huge[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
-        let r: Result<Vec<_>> = work_items(&key, &huge).unwrap().collect();
-        assert!(r.is_err());
-        assert!(work_items(&keys::gc_key(7, b"t"), &[]).is_err());
+        assert!(work_items(&huge).collect::<Result<Vec<_>>>().is_err());
+        let mut unknown = good;
+        unknown[0] = 9;
+        assert!(work_items(&unknown).collect::<Result<Vec<_>>>().is_err());
     }
 }

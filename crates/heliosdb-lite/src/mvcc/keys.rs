@@ -4,19 +4,32 @@
 //!
 //! | tag    | key                                   | value                               |
 //! |--------|---------------------------------------|-------------------------------------|
-//! | `0x01` | logical key ‖ !scn (8 bytes BE)       | version: `0x00` tombstone, `0x01` ‖ data |
+//! | `0x01` | logical key ‖ end scn (8 bytes BE)    | superseded version: see below       |
+//! | `0x02` | logical key                           | newest version (the *head*)         |
 //! | `0x10` | scn (8 bytes BE)                      | commit record: txid, commit time    |
-//! | `0x11` | scn ‖ version key                     | GC work item: kind, size            |
+//! | `0x11` | scn (8 bytes BE)                      | GC work items of that commit        |
 //! | `0x20` | name                                  | engine metadata (format, counters)  |
 //!
-//! Versioned data (rows, index entries, catalog entries) lives under `0x01`; the SQL layer builds
-//! the logical keys and must keep them prefix-free (no logical key is a proper prefix of another),
-//! which its self-delimiting encoding guarantees. Appending the bitwise-inverted SCN makes the
-//! versions of one logical key adjacent and ordered newest first, so "the newest version at or
-//! before S" is a single seek to `logical ‖ !S`.
+//! A version value is `0x01 ‖ begin ‖ data` for live data or `0x00 ‖ begin` for a deletion
+//! (a tombstone), where `begin` is the SCN of the commit that wrote it, as an LEB128 varint.
+//!
+//! Each logical key (row, index entry, catalog entry) has at most one *head*: its newest
+//! version, stored under a key that never changes, so reading current data is one point
+//! lookup, which the LSM answers through its bloom filters, exactly like an unversioned
+//! store. A commit that supersedes a live head copies it, unchanged, to the *history* under
+//! `logical ‖ end`, where `end` is the superseding commit's SCN: the version was visible at the
+//! snapshots `begin <= S < end`. History keys of one logical key are adjacent and ascend by
+//! `end`, so "the version visible at S" is one seek to `logical ‖ S+1`: the first history
+//! entry after it is the version, if its `begin <= S`; if there is none, the head is.
+//!
+//! The SQL layer builds the logical keys and must keep them prefix-free (no logical key is a
+//! proper prefix of another), which its self-delimiting encoding guarantees; otherwise the
+//! history of one key could interleave with another's.
 
-/// Tag of versioned data.
-pub const VERSIONED: u8 = 0x01;
+/// Tag of superseded versions.
+pub const HISTORY: u8 = 0x01;
+/// Tag of newest versions.
+pub const HEAD: u8 = 0x02;
 /// Tag of commit records.
 pub const COMMIT_LOG: u8 = 0x10;
 /// Tag of GC work items.
@@ -24,34 +37,48 @@ pub const GC_QUEUE: u8 = 0x11;
 /// Tag of engine metadata.
 pub const META: u8 = 0x20;
 
-/// Length of the SCN suffix of a version key.
+/// Length of the SCN suffix of a history key.
 pub const SCN_LEN: usize = 8;
 
-/// Builds the storage key of the version of `logical` committed at `scn`.
-pub fn version_key(logical: &[u8], scn: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + logical.len() + SCN_LEN);
-    k.push(VERSIONED);
-    k.extend_from_slice(logical);
-    k.extend_from_slice(&(!scn).to_be_bytes());
+/// Builds the storage key of the head of `logical`.
+pub fn head_key(logical: &[u8]) -> Vec<u8> {
+    tagged(HEAD, logical, 0)
+}
+
+/// Builds the storage key of the version of `logical` superseded at `end`.
+pub fn history_key(logical: &[u8], end: u64) -> Vec<u8> {
+    let mut k = tagged(HISTORY, logical, SCN_LEN);
+    k.extend_from_slice(&end.to_be_bytes());
     k
 }
 
-/// Splits a version key into its logical key and SCN. Returns `None` for malformed keys.
-pub fn split_version_key(key: &[u8]) -> Option<(&[u8], u64)> {
-    if key.len() < 1 + SCN_LEN || key[0] != VERSIONED {
+/// The storage-key prefix shared by every history entry of `logical`.
+pub fn history_prefix(logical: &[u8]) -> Vec<u8> {
+    tagged(HISTORY, logical, 0)
+}
+
+fn tagged(tag: u8, logical: &[u8], spare: usize) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + logical.len() + spare);
+    k.push(tag);
+    k.extend_from_slice(logical);
+    k
+}
+
+/// Splits a history key into its logical key and end SCN. Returns `None` for malformed keys.
+pub fn split_history_key(key: &[u8]) -> Option<(&[u8], u64)> {
+    if key.len() < 1 + SCN_LEN || key[0] != HISTORY {
         return None;
     }
-    let (logical, scn) = key[1..].split_at(key.len() - 1 - SCN_LEN);
-    let scn = !u64::from_be_bytes(scn.try_into().ok()?);
-    Some((logical, scn))
+    let (logical, end) = key[1..].split_at(key.len() - 1 - SCN_LEN);
+    Some((logical, u64::from_be_bytes(end.try_into().ok()?)))
 }
 
-/// The storage-key prefix shared by every version of `logical`.
-pub fn versions_prefix(logical: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + logical.len());
-    k.push(VERSIONED);
-    k.extend_from_slice(logical);
-    k
+/// The logical key of a head key. Returns `None` for malformed keys.
+pub fn split_head_key(key: &[u8]) -> Option<&[u8]> {
+    match key.split_first() {
+        Some((&HEAD, logical)) => Some(logical),
+        _ => None,
+    }
 }
 
 /// Key of the commit record of `scn`.
@@ -61,12 +88,10 @@ pub fn commit_key(scn: u64) -> Vec<u8> {
     k
 }
 
-/// Key of a GC work item that becomes due once the horizon reaches `scn`.
-pub fn gc_key(scn: u64, target: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9 + target.len());
-    k.push(GC_QUEUE);
+/// Key of the GC work items that become due once the horizon reaches `scn`.
+pub fn gc_key(scn: u64) -> Vec<u8> {
+    let mut k = vec![GC_QUEUE];
     k.extend_from_slice(&scn.to_be_bytes());
-    k.extend_from_slice(target);
     k
 }
 
@@ -82,26 +107,67 @@ pub const TOMBSTONE: u8 = 0x00;
 /// Version value prefix of live data.
 pub const LIVE: u8 = 0x01;
 
-/// Encodes a version value.
-pub fn encode_version(data: Option<&[u8]>) -> Vec<u8> {
-    match data {
-        None => vec![TOMBSTONE],
-        Some(d) => {
-            let mut v = Vec::with_capacity(d.len() + 1);
-            v.push(LIVE);
-            v.extend_from_slice(d);
-            v
-        }
-    }
+/// A decoded version value, borrowing its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version<'a> {
+    /// SCN of the commit that wrote the version.
+    pub begin: u64,
+    /// The data, `None` for a tombstone.
+    pub data: Option<&'a [u8]>,
+    /// Bytes before the data.
+    pub header_len: usize,
 }
 
-/// Decodes a version value into `None` (tombstone) or the data.
-pub fn decode_version(value: &[u8]) -> crate::Result<Option<&[u8]>> {
-    match value.first() {
-        Some(&TOMBSTONE) => Ok(None),
-        Some(&LIVE) => Ok(Some(&value[1..])),
-        _ => Err(crate::Error::corruption("malformed version value")),
+/// Encodes a version value written by commit `begin`.
+pub fn encode_version(begin: u64, data: Option<&[u8]>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(11 + data.map_or(0, <[u8]>::len));
+    v.push(if data.is_some() { LIVE } else { TOMBSTONE });
+    let mut n = begin;
+    while n >= 0x80 {
+        v.push((n as u8) | 0x80);
+        n >>= 7;
     }
+    v.push(n as u8);
+    if let Some(d) = data {
+        v.extend_from_slice(d);
+    }
+    v
+}
+
+/// Decodes a version value.
+pub fn decode_version(value: &[u8]) -> crate::Result<Version<'_>> {
+    let damaged = || crate::Error::corruption("malformed version value");
+    let live = match value.first() {
+        Some(&TOMBSTONE) => false,
+        Some(&LIVE) => true,
+        _ => return Err(damaged()),
+    };
+    let mut begin = 0u64;
+    let mut at = 1;
+    loop {
+        let byte = *value.get(at).ok_or_else(damaged)?;
+        let shift = 7 * (at as u32 - 1);
+        if shift > 63 || (shift == 63 && byte > 1) {
+            return Err(damaged());
+        }
+        begin |= u64::from(byte & 0x7F) << shift;
+        at += 1;
+        if byte < 0x80 {
+            break;
+        }
+    }
+    let data = if live {
+        Some(&value[at..])
+    } else if at == value.len() {
+        None
+    } else {
+        return Err(damaged());
+    };
+    Ok(Version {
+        begin,
+        data,
+        header_len: at,
+    })
 }
 
 #[cfg(test)]
@@ -109,12 +175,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_sort_newest_first_and_round_trip() {
-        let a = version_key(b"k", 5);
-        let b = version_key(b"k", 7);
-        assert!(b < a, "newer version sorts first");
-        assert_eq!(split_version_key(&a), Some((&b"k"[..], 5)));
-        assert_eq!(split_version_key(b"\x01short"), None);
+    fn history_ascends_by_end_and_round_trips() {
+        let a = history_key(b"k", 5);
+        let b = history_key(b"k", 7);
+        assert!(a < b);
+        assert_eq!(split_history_key(&a), Some((&b"k"[..], 5)));
+        assert_eq!(split_history_key(b"\x01short"), None);
+        assert_eq!(split_head_key(&head_key(b"k")), Some(&b"k"[..]));
         assert!(commit_key(1) < commit_key(256));
+    }
+
+    #[test]
+    fn version_values_round_trip() {
+        for begin in [0, 1, 127, 128, 300, 1 << 40, u64::MAX] {
+            for data in [None, Some(&b""[..]), Some(&b"row"[..])] {
+                let v = encode_version(begin, data);
+                let d = decode_version(&v).unwrap();
+                assert_eq!((d.begin, d.data), (begin, data));
+                assert_eq!(&v[d.header_len..], data.unwrap_or_default());
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_version_values_are_errors() {
+        let good = encode_version(1 << 40, Some(b"x"));
+        for bad in [
+            &[][..],
+            &[7, 1][..],
+            &[1][..],
+            &[1, 0x80][..],
+            &[0, 1, 2][..],
+            &[
+                1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02,
+            ][..],
+            &good[..3],
+        ] {
+            assert!(decode_version(bad).is_err(), "{bad:?}");
+        }
     }
 }

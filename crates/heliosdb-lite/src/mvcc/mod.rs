@@ -46,7 +46,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 1";
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 2";
+/// Format 1 kept every version under `logical ‖ !scn` (no heads); it is not read any more.
+const FORMAT_1_MARKER: &[u8] = b"heliosdb-lite storage format 1";
 
 /// How the engine behaves; built from [`crate::Config`].
 #[derive(Debug, Clone)]
@@ -212,6 +214,8 @@ impl Drop for WriteLock {
 #[derive(Debug)]
 pub struct Snapshot {
     pin: Pin,
+    /// Older than the newest commit when taken: point reads try the history first.
+    historical: bool,
 }
 
 impl Snapshot {
@@ -222,7 +226,12 @@ impl Snapshot {
 
     /// Reads a logical key.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(view::get_version(&*self.pin.mvcc.0.storage, key, self.pin.scn)?.flatten())
+        view::read_at(
+            &*self.pin.mvcc.0.storage,
+            key,
+            self.pin.scn,
+            self.historical,
+        )
     }
 
     /// Iterates live logical keys in `range`.
@@ -260,6 +269,13 @@ impl Mvcc {
         let marker = storage.get(&keys::meta_key(b"format"))?;
         match marker {
             Some(m) if m == FORMAT_MARKER => {}
+            Some(m) if m == FORMAT_1_MARKER => {
+                return Err(Error::corruption(
+                    "this database uses storage format 1, written by an earlier development \
+                     version of HeliosDB-Lite; this version reads format 2 only (export the data \
+                     with the earlier version and import it)",
+                ))
+            }
             Some(_) => {
                 return Err(Error::corruption(
                     "unknown storage format marker (written by another program or version)",
@@ -327,6 +343,12 @@ impl Mvcc {
 
     pub(crate) fn from_weak(w: &Weak<Inner>) -> Option<Self> {
         w.upgrade().map(Mvcc)
+    }
+
+    /// Every SCN at which a logical key starting with `prefix` got or lost a version,
+    /// ascending, as far back as the retained history goes.
+    pub fn change_points(&self, prefix: &[u8]) -> Result<Vec<u64>> {
+        view::change_points(&*self.0.storage, prefix)
     }
 
     /// The underlying store.
@@ -434,6 +456,7 @@ impl Mvcc {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             pin: self.pin_latest(),
+            historical: false,
         }
     }
 
@@ -446,9 +469,9 @@ impl Mvcc {
     /// A read-only snapshot at an SCN (checked against the horizon while pinning, so a
     /// concurrent GC cannot collect it in between).
     pub fn snapshot_at(&self, scn: u64) -> Result<Snapshot> {
-        Ok(Snapshot {
-            pin: self.pin_at(scn)?,
-        })
+        let pin = self.pin_at(scn)?;
+        let historical = scn < self.latest_scn();
+        Ok(Snapshot { pin, historical })
     }
 
     /// Starts a transaction.
@@ -480,6 +503,16 @@ impl Mvcc {
         }
         *busy = true;
         Ok(WriteLock { mvcc: self.clone() })
+    }
+
+    /// Takes the write lock if no one holds it, without waiting.
+    pub(crate) fn try_write_lock(&self) -> Option<WriteLock> {
+        let mut busy = lock(&self.0.writer_busy);
+        if *busy {
+            return None;
+        }
+        *busy = true;
+        Some(WriteLock { mvcc: self.clone() })
     }
 
     pub(crate) fn allocate_txid(&self) -> u64 {

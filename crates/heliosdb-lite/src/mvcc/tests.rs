@@ -197,7 +197,13 @@ fn gc_keeps_newest_version_at_horizon_and_reports_too_old() {
     // Physical check: only the live versions remain.
     let n = m
         .storage()
-        .scan(prefix_range(&[keys::VERSIONED]), Direction::Forward)
+        .scan(
+            (
+                Bound::Included(vec![keys::HISTORY]),
+                Bound::Included(vec![keys::HEAD + 1]),
+            ),
+            Direction::Forward,
+        )
         .count();
     assert_eq!(n, 2);
 }
@@ -255,7 +261,13 @@ fn time_travel_disabled_keeps_no_history() {
     ));
     let n = m
         .storage()
-        .scan(prefix_range(&[keys::VERSIONED]), Direction::Forward)
+        .scan(
+            (
+                Bound::Included(vec![keys::HISTORY]),
+                Bound::Included(vec![keys::HEAD + 1]),
+            ),
+            Direction::Forward,
+        )
         .count();
     assert_eq!(n, 1);
 }

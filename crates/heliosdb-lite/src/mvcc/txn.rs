@@ -1,5 +1,6 @@
 //! Transactions: a pinned snapshot plus a private write set, published atomically on commit.
 
+use super::gc::{push_work_item, GcKind};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
 use crate::storage::{Direction, KeyRange, KvPair};
@@ -41,9 +42,9 @@ pub struct Transaction {
     txid: Option<u64>,
     lock: Option<WriteLock>,
     has_read: AtomicBool,
-    /// Newest committed version of keys read while holding the write lock (then the snapshot
-    /// is the newest commit and stays so until this commit): saves the commit a seek per key.
-    newest: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Option<view::VersionRef>>>,
+    /// Head values of keys read while holding the write lock (then the snapshot is the newest
+    /// commit and stays so until this commit): saves the commit a lookup per written key.
+    newest: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -148,16 +149,13 @@ impl Transaction {
         if let Some(v) = self.writes.get(key) {
             return Ok(v.clone());
         }
+        let storage = &*self.mvcc.0.storage;
         if self.lock.is_none() {
-            return Ok(view::get_version(&*self.mvcc.0.storage, key, self.pin.scn)?.flatten());
+            return view::read_at(storage, key, self.pin.scn, false);
         }
-        let entry = view::get_version_entry(&*self.mvcc.0.storage, key, self.pin.scn)?;
-        let (vref, data) = match entry {
-            Some((r, d)) => (Some(r), d),
-            None => (None, None),
-        };
-        self.newest.borrow_mut().insert(key.to_vec(), vref);
-        Ok(data)
+        let head = view::head(storage, key)?;
+        self.newest.borrow_mut().insert(key.to_vec(), head.clone());
+        view::resolve_with_head(storage, key, head, self.pin.scn)
     }
 
     /// Iterates live logical keys in `range`, own writes included.
@@ -307,37 +305,36 @@ impl Transaction {
             // one per superseded version.
             let mut work = Vec::new();
             for (logical, value) in writes {
-                let prev = match newest.get(&logical) {
+                let head_key = keys::head_key(&logical);
+                let old_head = match newest.get(&logical) {
                     Some(known) => known.clone(),
-                    None => view::newest_version(&*storage, &logical)?
-                        .map(|(k, v)| -> Result<view::VersionRef> {
-                            Ok(view::VersionRef {
-                                size: k.len() + v.len(),
-                                live: keys::decode_version(&v)?.is_some(),
-                                key: k,
-                            })
-                        })
-                        .transpose()?,
+                    None => storage.get(&head_key)?,
                 };
-                let prev_live = prev.as_ref().is_some_and(|p| p.live);
-                if value.is_none() && !prev_live {
+                let old_live = match &old_head {
+                    Some(v) => keys::decode_version(v)?.data.is_some(),
+                    None => false,
+                };
+                if value.is_none() && !old_live {
                     continue; // deleting what is already absent leaves no trace
                 }
-                let key = keys::version_key(&logical, scn);
-                let val = keys::encode_version(value.as_deref());
-                if let Some(p) = prev {
-                    gc_item(&mut work, false, p.size, &p.key);
+                if let (true, Some(old)) = (old_live, old_head) {
+                    // The superseded head moves to the history as it is: same bytes.
+                    let key = keys::history_key(&logical, scn);
+                    push_work_item(&mut work, GcKind::Delete, key.len() + old.len(), &key);
+                    batch.put(key, old);
                 }
+                let new_head = keys::encode_version(scn, value.as_deref());
                 if value.is_none() {
-                    gc_item(&mut work, false, key.len() + val.len(), &key);
+                    let size = head_key.len() + new_head.len();
+                    push_work_item(&mut work, GcKind::Tombstone, size, &head_key);
                 }
-                batch.put(key, val);
+                batch.put(head_key, new_head);
             }
             for prefix in ranges {
-                gc_item(&mut work, true, 0, &keys::versions_prefix(&prefix));
+                push_work_item(&mut work, GcKind::Prefix, 0, &prefix);
             }
             if !work.is_empty() {
-                batch.put(keys::gc_key(scn, &[]), work);
+                batch.put(keys::gc_key(scn), work);
             }
             for (k, v) in meta {
                 batch.put(keys::meta_key(&k), v);
@@ -362,15 +359,6 @@ impl Drop for Transaction {
             self.mvcc.persist_txid_counter();
         }
     }
-}
-
-/// Appends a GC work item to a commit's list: whether the target is a prefix range, the
-/// bytes it frees, and the target key (see [`super::gc`] for the format).
-fn gc_item(list: &mut Vec<u8>, range: bool, size: usize, target: &[u8]) {
-    list.push(u8::from(range));
-    list.extend_from_slice(&(size.min(u32::MAX as usize) as u32).to_be_bytes());
-    list.extend_from_slice(&(target.len() as u32).to_be_bytes());
-    list.extend_from_slice(target);
 }
 
 fn range_is_empty(range: &KeyRange) -> bool {

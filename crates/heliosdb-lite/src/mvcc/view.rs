@@ -1,100 +1,140 @@
 //! Reading versioned data as of one SCN.
+//!
+//! Every read starts from the head (see [`keys`]): when the head was written at or before the
+//! snapshot, it is the answer, and a current read costs one point lookup. Only when the head is
+//! newer than the snapshot does the read seek the history. Commits write a new head and the
+//! history entry of the old one in one atomic batch, and a later read sees at least what an
+//! earlier one saw, so a head read first and a history read second always agree, even while
+//! commits land in between. Heads are never removed while a snapshot could need them: deletes
+//! write tombstone heads, which GC removes only once they are older than the horizon.
 
-use super::keys::{self, SCN_LEN};
+use super::keys;
 use crate::error::Result;
 use crate::storage::{Direction, KeyRange, KvPair, Storage};
 use std::ops::Bound;
 
-/// Maps a range of logical keys to the range of their version keys.
-pub(crate) fn version_range(range: &KeyRange) -> KeyRange {
+/// Maps a range of logical keys to the range of their head keys.
+fn head_range(range: &KeyRange) -> KeyRange {
+    let map = |b: &Bound<Vec<u8>>| match b {
+        Bound::Included(k) => Bound::Included(keys::head_key(k)),
+        Bound::Excluded(k) => Bound::Excluded(keys::head_key(k)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
     let lo = match &range.0 {
-        Bound::Included(k) => Bound::Included(keys::versions_prefix(k)),
-        Bound::Excluded(k) => {
-            // Skip every version of `k` itself: they all sort before k ‖ 0xFF…
-            let mut p = keys::versions_prefix(k);
-            p.extend_from_slice(&[0xFF; SCN_LEN]);
-            Bound::Excluded(p)
-        }
-        Bound::Unbounded => Bound::Included(vec![keys::VERSIONED]),
+        Bound::Unbounded => Bound::Included(vec![keys::HEAD]),
+        b => map(b),
     };
     let hi = match &range.1 {
-        Bound::Included(k) => {
-            let mut p = keys::versions_prefix(k);
-            p.extend_from_slice(&[0xFF; SCN_LEN]);
-            Bound::Included(p)
-        }
-        Bound::Excluded(k) => Bound::Excluded(keys::versions_prefix(k)),
-        Bound::Unbounded => Bound::Excluded(vec![keys::VERSIONED + 1]),
+        Bound::Unbounded => Bound::Excluded(vec![keys::HEAD + 1]),
+        b => map(b),
     };
     (lo, hi)
 }
 
-/// Returns the newest version of `logical` at or before `scn`: `Some(None)` for a tombstone,
-/// `None` if the key has no version at or before `scn`. One seek.
-pub(crate) fn get_version(
+/// The stored head value of `logical`, if it has one.
+pub(crate) fn head(storage: &dyn Storage, logical: &[u8]) -> Result<Option<Vec<u8>>> {
+    storage.get(&keys::head_key(logical))
+}
+
+/// What the history says about `logical` at `scn`: `None` if no history entry was superseded
+/// after `scn` (then the head decides), otherwise the data visible at `scn` (`Some(None)`: the
+/// key did not exist then). One seek.
+fn from_history(
     storage: &dyn Storage,
     logical: &[u8],
     scn: u64,
 ) -> Result<Option<Option<Vec<u8>>>> {
-    Ok(get_version_entry(storage, logical, scn)?.map(|(_, v)| v))
+    let Some(after) = scn.checked_add(1) else {
+        return Ok(None);
+    };
+    let range = (
+        Bound::Included(keys::history_key(logical, after)),
+        Bound::Included(keys::history_key(logical, u64::MAX)),
+    );
+    let Some((_, value)) = storage.first_in_range(range)? else {
+        return Ok(None);
+    };
+    let version = keys::decode_version(&value)?;
+    if version.begin > scn {
+        return Ok(Some(None));
+    }
+    Ok(Some(version.data.map(<[u8]>::to_vec)))
 }
 
-/// Like [`get_version`], also returning the version's storage key and stored size.
-pub(crate) fn get_version_entry(
+/// The data of `logical` visible at `scn`, given its head value as read just before.
+pub(crate) fn resolve_with_head(
+    storage: &dyn Storage,
+    logical: &[u8],
+    head: Option<Vec<u8>>,
+    scn: u64,
+) -> Result<Option<Vec<u8>>> {
+    // No head: the key never existed, or its tombstone fell behind the horizon (and with it
+    // every older version).
+    let Some(mut value) = head else {
+        return Ok(None);
+    };
+    let version = keys::decode_version(&value)?;
+    if version.begin <= scn {
+        if version.data.is_none() {
+            return Ok(None);
+        }
+        let header = version.header_len;
+        value.drain(..header);
+        return Ok(Some(value));
+    }
+    Ok(from_history(storage, logical, scn)?.flatten())
+}
+
+/// The data of `logical` visible at `scn`. With `history_first` (a snapshot known to be older
+/// than the newest commit) the history is sought first, which saves the head lookup for points
+/// deep in the past; the head is still consulted when the history has nothing after `scn`.
+pub(crate) fn read_at(
     storage: &dyn Storage,
     logical: &[u8],
     scn: u64,
-) -> Result<Option<(VersionRef, Option<Vec<u8>>)>> {
-    let start = keys::version_key(logical, scn);
-    let mut end = keys::versions_prefix(logical);
-    end.extend_from_slice(&[0xFF; SCN_LEN]);
-    match storage.first_in_range((Bound::Included(start), Bound::Included(end)))? {
-        None => Ok(None),
-        Some((k, v)) => {
-            let data = keys::decode_version(&v)?.map(|d| d.to_vec());
-            let size = k.len() + v.len();
-            Ok(Some((
-                VersionRef {
-                    key: k,
-                    size,
-                    live: data.is_some(),
-                },
-                data,
-            )))
+    history_first: bool,
+) -> Result<Option<Vec<u8>>> {
+    if history_first {
+        if let Some(found) = from_history(storage, logical, scn)? {
+            // History entries never change, so one superseded after `scn` is definitive.
+            return Ok(found);
         }
     }
+    resolve_with_head(storage, logical, head(storage, logical)?, scn)
 }
 
-/// Where a version is stored, for GC bookkeeping.
-#[derive(Debug, Clone)]
-pub(crate) struct VersionRef {
-    /// Storage key.
-    pub key: Vec<u8>,
-    /// Key plus value bytes.
-    pub size: usize,
-    /// Not a tombstone.
-    pub live: bool,
+/// Every SCN at which a logical key starting with `prefix` got or lost a version, ascending,
+/// as far back as the history goes.
+pub(crate) fn change_points(storage: &dyn Storage, prefix: &[u8]) -> Result<Vec<u64>> {
+    let mut points = Vec::new();
+    for kv in storage.scan(
+        crate::storage::prefix_range(&keys::head_key(prefix)),
+        Direction::Forward,
+    ) {
+        let (_, v) = kv?;
+        points.push(keys::decode_version(&v)?.begin);
+    }
+    for kv in storage.scan(
+        crate::storage::prefix_range(&keys::history_prefix(prefix)),
+        Direction::Forward,
+    ) {
+        let (k, v) = kv?;
+        let (_, end) = keys::split_history_key(&k)
+            .ok_or_else(|| crate::Error::corruption("malformed history key"))?;
+        points.push(keys::decode_version(&v)?.begin);
+        points.push(end);
+    }
+    points.sort_unstable();
+    points.dedup();
+    Ok(points)
 }
 
-/// Returns the storage key and value of the newest version of `logical`, whatever its SCN.
-pub(crate) fn newest_version(storage: &dyn Storage, logical: &[u8]) -> Result<Option<KvPair>> {
-    let start = keys::versions_prefix(logical);
-    let mut end = start.clone();
-    end.extend_from_slice(&[0xFF; SCN_LEN]);
-    storage.first_in_range((Bound::Included(start), Bound::Included(end)))
-}
-
-/// Iterates the live logical keys visible at an SCN, with their data.
+/// Iterates the live logical keys visible at an SCN, with their data: a scan of the heads,
+/// with a history seek for each key changed after the SCN.
 pub(crate) struct VisibleIter<'a> {
-    inner: crate::storage::KvIter<'a>,
+    storage: &'a dyn Storage,
+    heads: crate::storage::KvIter<'a>,
     scn: u64,
-    direction: Direction,
-    /// Forward: the logical key whose visible version has been decided.
-    /// Reverse: the logical key of the group being collected.
-    group: Option<Vec<u8>>,
-    /// Reverse: the best candidate version of the current group.
-    candidate: Option<Vec<u8>>,
-    finished: bool,
 }
 
 impl<'a> VisibleIter<'a> {
@@ -105,75 +145,28 @@ impl<'a> VisibleIter<'a> {
         dir: Direction,
     ) -> Self {
         Self {
-            inner: storage.scan(version_range(range), dir),
+            storage,
+            heads: storage.scan(head_range(range), dir),
             scn,
-            direction: dir,
-            group: None,
-            candidate: None,
-            finished: false,
         }
     }
 
-    fn next_forward(&mut self) -> Option<Result<KvPair>> {
-        for kv in self.inner.by_ref() {
-            let (k, v) = match kv {
-                Ok(kv) => kv,
-                Err(e) => return Some(Err(e)),
-            };
-            let Some((logical, scn)) = keys::split_version_key(&k) else {
-                return Some(Err(crate::Error::corruption("malformed version key")));
-            };
-            if scn > self.scn || self.group.as_deref() == Some(logical) {
-                continue;
+    fn visible(&self, key: Vec<u8>, mut value: Vec<u8>) -> Result<Option<KvPair>> {
+        let Some(logical) = keys::split_head_key(&key) else {
+            return Err(crate::Error::corruption("malformed head key"));
+        };
+        let version = keys::decode_version(&value)?;
+        if version.begin <= self.scn {
+            if version.data.is_none() {
+                return Ok(None);
             }
-            self.group = Some(logical.to_vec());
-            match keys::decode_version(&v) {
-                Err(e) => return Some(Err(e)),
-                Ok(None) => continue,
-                Ok(Some(data)) => return Some(Ok((logical.to_vec(), data.to_vec()))),
-            }
+            let header = version.header_len;
+            value.drain(..header);
+            return Ok(Some((logical.to_vec(), value)));
         }
-        None
-    }
-
-    /// Emits the finished group's candidate if it is live.
-    fn flush_group(&mut self) -> Option<Result<KvPair>> {
-        let group = self.group.take()?;
-        let value = self.candidate.take()?;
-        match keys::decode_version(&value) {
-            Err(e) => Some(Err(e)),
-            Ok(None) => None,
-            Ok(Some(data)) => Some(Ok((group, data.to_vec()))),
-        }
-    }
-
-    fn next_reverse(&mut self) -> Option<Result<KvPair>> {
-        // Versions arrive oldest first; the last one at or before the SCN wins.
-        while !self.finished {
-            let Some(kv) = self.inner.next() else {
-                self.finished = true;
-                return self.flush_group();
-            };
-            let (k, v) = match kv {
-                Ok(kv) => kv,
-                Err(e) => return Some(Err(e)),
-            };
-            let Some((logical, scn)) = keys::split_version_key(&k) else {
-                return Some(Err(crate::Error::corruption("malformed version key")));
-            };
-            let mut out = None;
-            if self.group.as_deref() != Some(logical) {
-                out = self.flush_group();
-                self.group = Some(logical.to_vec());
-            }
-            if scn <= self.scn {
-                self.candidate = Some(v);
-            }
-            if out.is_some() {
-                return out;
-            }
-        }
-        None
+        Ok(from_history(self.storage, logical, self.scn)?
+            .flatten()
+            .map(|data| (logical.to_vec(), data)))
     }
 }
 
@@ -181,9 +174,15 @@ impl Iterator for VisibleIter<'_> {
     type Item = Result<KvPair>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.direction {
-            Direction::Forward => self.next_forward(),
-            Direction::Reverse => self.next_reverse(),
+        loop {
+            let (k, v) = match self.heads.next()? {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(e)),
+            };
+            match self.visible(k, v) {
+                Ok(None) => continue,
+                other => return other.transpose(),
+            }
         }
     }
 }

@@ -27,17 +27,7 @@ pub struct Engine {
 impl Engine {
     /// Wraps an opened MVCC store, discovering the SCNs at which the catalog changed.
     pub fn new(mvcc: Mvcc) -> Result<Self> {
-        let mut points = Vec::new();
-        let prefix = crate::mvcc::keys::versions_prefix(codec::CATALOG_PREFIX);
-        for kv in mvcc
-            .storage()
-            .scan(prefix_range(&prefix), Direction::Forward)
-        {
-            let (k, _) = kv?;
-            if let Some((_, scn)) = crate::mvcc::keys::split_version_key(&k) {
-                points.push(scn);
-            }
-        }
+        let points = mvcc.change_points(codec::CATALOG_PREFIX)?;
         Ok(Self {
             mvcc,
             schemas: SchemaCache::new(points),
