@@ -5,9 +5,10 @@
 //! Every committed write transaction gets three identifiers: a transaction id (TXID, handed
 //! out when the transaction first writes and never reused, even after a rollback), a commit
 //! sequence number (SCN, +1 per commit, dense) and a commit time (UTC microseconds, strictly
-//! increasing even if the clock steps back). A write never overwrites: it adds a version of the
-//! logical key tagged with the commit's SCN (see [`keys`]). A snapshot is nothing but an SCN:
-//! reading at SCN S means taking, for each logical key, the newest version at or before S.
+//! increasing even if the clock steps back). A write never destroys a version: the newest
+//! version of a logical key (its head) is replaced and the previous one moves to the history,
+//! stamped with the SCNs between which it was visible (see [`keys`]). A snapshot is nothing but
+//! an SCN: reading at SCN S means taking, for each logical key, the version visible at S.
 //! The commit record, the new versions and the GC work items of one transaction go to storage
 //! in a single atomic batch, so after a crash a commit is either wholly there or absent.
 //!
@@ -21,12 +22,12 @@
 //!
 //! # Garbage collection
 //!
-//! The horizon is the oldest SCN still readable. When a commit at SCN S supersedes a version V
-//! (by overwriting or deleting its key), V is invisible at every snapshot >= S; the commit
-//! records a GC work item `(S, V)`. Advancing the horizon to H therefore only has to process
-//! the work items with S <= H: no scan of the data. The newest version at or before H of each
-//! key is, by construction, never in that set. Tombstones enqueue themselves, since a tombstone
-//! at or before the horizon with nothing older is equivalent to no version at all. See [`gc`].
+//! The horizon is the oldest SCN still readable. A superseded version `[begin, end)` is needed
+//! only by snapshots before `end`; the commit at `end` records it as a GC work item, so
+//! advancing the horizon to H only has to process the work items of commits <= H: no scan of
+//! the data. The version visible at H has `end > H` and is never in that set. Tombstone heads
+//! at or before H read like no version at all and go too, checked under the write lock. See
+//! [`gc`].
 
 pub mod commit_log;
 pub mod gc;
