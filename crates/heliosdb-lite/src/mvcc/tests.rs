@@ -510,3 +510,18 @@ fn scans_at_old_snapshots_see_deleted_and_reinserted_keys() {
     );
     assert_eq!(m.change_points(b"").unwrap(), vec![1, 2, 3, 4, 5, 6]);
 }
+
+#[test]
+fn a_format_1_database_is_refused_with_a_clear_error() {
+    let clock = ManualClock::new(1);
+    let storage = MemoryStorage::new();
+    let mut b = crate::storage::WriteBatch::new();
+    b.put(
+        keys::meta_key(b"format"),
+        b"heliosdb-lite storage format 1".to_vec(),
+    );
+    storage.write(b, true).unwrap();
+    let err = Mvcc::open(Arc::new(storage), options(&clock)).unwrap_err();
+    assert!(matches!(err, Error::Corruption(_)), "{err:?}");
+    assert!(err.to_string().contains("storage format 1"), "{err}");
+}
