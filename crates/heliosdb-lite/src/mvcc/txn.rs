@@ -186,14 +186,19 @@ impl Transaction {
         }
     }
 
-    /// True if `key` was read under the write lock and has no committed version at all (not
-    /// even a tombstone).
+    /// True if `key` was read under the write lock and has no live committed version (no head,
+    /// or a tombstone head), or was declared so by [`Transaction::assume_unversioned`].
     pub fn known_unversioned(&self, key: &[u8]) -> bool {
-        matches!(self.newest.borrow().get(key), Some(None))
+        match self.newest.borrow().get(key) {
+            Some(None) => true,
+            Some(Some(head)) => keys::decode_version(head).is_ok_and(|v| v.data.is_none()),
+            None => false,
+        }
     }
 
-    /// Records that `key` has no committed version (the caller derived it from another key it
-    /// read under the write lock), so the commit need not look for a previous version.
+    /// Records that `key` has no live committed version (the caller derived it from what it
+    /// read under the write lock), so the commit need not look up its head: there is nothing
+    /// to move to the history, and a tombstone head is simply replaced.
     pub fn assume_unversioned(&mut self, key: Vec<u8>) {
         if self.lock.is_some() {
             self.newest.borrow_mut().entry(key).or_insert(None);

@@ -376,6 +376,11 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             let (row, new_rowid) = self.prepare_row(txn, info, row)?;
             let key_vals = row_key_values(def, &row);
             let skip_key = new_rowid.then_some(KeyCheck::KnownAbsent);
+            if new_rowid {
+                // Beyond every rowid in use: no live row (nor index entry) to supersede, so
+                // the commit need not look up their heads.
+                txn.assume_unversioned(def.row_key(&key_vals));
+            }
             let conflicts = find_conflicts(txn, info, &row, &key_vals, skip_key)?;
             if !conflicts.is_empty() {
                 match (&p.upsert, conflict) {
