@@ -811,7 +811,10 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         // fjall keeps its write-ahead journal until 64 MB have been written: a fixed cost,
         // reported apart so the growth with history stays visible.
         let journals = std::cell::RefCell::new(Vec::new());
+        let raws = std::cell::RefCell::new(Vec::new());
         let s = stages(&h, &|| {
+            raws.borrow_mut()
+                .push(raw_version_bytes(&h.conn).unwrap_or(0));
             let _ = h.conn.checkpoint();
             let journal: u64 = std::fs::read_dir(&p)
                 .map(|rd| {
@@ -827,10 +830,21 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         report("heliosdb", s, out);
         if let Some(m) = out.last_mut() {
             let j = journals.borrow();
-            if j.len() == 3 {
+            let r = raws.borrow();
+            if j.len() == 3 && r.len() == 3 {
                 m.note.push_str(&format!(
-                    " (fjall journal {} / {} / {} KiB)",
-                    j[0], j[1], j[2]
+                    " (fjall journal {} / {} / {} KiB; the rest vs the raw bytes of every \
+                     current and superseded version: {})",
+                    j[0],
+                    j[1],
+                    j[2],
+                    (0..3)
+                        .map(|i| format!(
+                            "{:.2}x",
+                            (s[i] / 1024).saturating_sub(j[i]) as f64 * 1024.0 / r[i].max(1) as f64
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
                 ));
             }
         }
@@ -856,6 +870,23 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
         report("stoolap", s, out);
     }
     Ok(())
+}
+
+/// Logical key plus data bytes of every stored version, current and superseded: what the
+/// database would hold with no per-version overhead at all.
+fn raw_version_bytes(conn: &heliosdb_lite::Connection) -> Res<u64> {
+    use heliosdb_lite::mvcc::keys;
+    use heliosdb_lite::storage::{prefix_range, Direction};
+    let storage = conn.mvcc().storage();
+    let mut total = 0u64;
+    for (tag, suffix) in [(keys::HEAD, 0), (keys::HISTORY, keys::SCN_LEN)] {
+        for kv in storage.scan(prefix_range(&[tag]), Direction::Forward) {
+            let (k, v) = kv?;
+            let data = keys::decode_version(&v)?.data.map_or(0, <[u8]>::len);
+            total += (k.len() - 1 - suffix + data) as u64;
+        }
+    }
+    Ok(total)
 }
 
 fn helios_only(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {

@@ -40,6 +40,7 @@ pub struct FjallStorage {
     db: Database,
     keyspace: Keyspace,
     checkpoint_wait: std::time::Duration,
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for FjallStorage {
@@ -98,7 +99,65 @@ impl FjallStorage {
             db,
             keyspace,
             checkpoint_wait: options.checkpoint_wait,
+            path: path.to_path_buf(),
         })
+    }
+
+    /// True when every write is in the LSM's tables: no memtable holds anything, so the
+    /// journal holds nothing that is not also in a table.
+    fn fully_flushed(&self) -> bool {
+        // `rotate_memtable` seals the active memtable only if it holds something.
+        self.db.keyspace_count() == 1
+            && matches!(self.keyspace.rotate_memtable(), Ok(false))
+            && self.keyspace.sealed_memtable_count() == 0
+    }
+}
+
+impl Drop for FjallStorage {
+    /// Empties the journal once it is redundant. fjall replays its whole active journal on
+    /// open, even the part already flushed (about a microsecond per entry), and starts a new
+    /// journal only after 64 MB, so after many small commits a clean reopen would take up to
+    /// a second and a half. After a clean close (the checkpoint flushed every memtable) the
+    /// journal holds nothing the tables do not: the sealed journals are deleted and the active
+    /// one is truncated. It must stay, empty: fjall recovers its sequence numbers from the
+    /// tables only when it finds an active journal, and a new one would restart them at zero
+    /// (the crash test caught this). This runs while fjall still holds its directory lock, so
+    /// no other process can be using the journal; where open files cannot be changed, it
+    /// stays and the next open replays it as before.
+    fn drop(&mut self) {
+        if !self.fully_flushed() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(&self.path) else {
+            return;
+        };
+        let mut journals: Vec<(u64, std::path::PathBuf)> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jnl") && p.is_file())
+            .filter_map(|p| {
+                let id = p.file_stem()?.to_str()?.parse().ok()?;
+                Some((id, p))
+            })
+            .collect();
+        journals.sort();
+        let Some((_, active)) = journals.pop() else {
+            return;
+        };
+        let emptied = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&active)
+            .and_then(|f| {
+                f.set_len(0)?;
+                f.sync_all()
+            });
+        if let Err(e) = emptied {
+            tracing::debug!(error = %e, "journal kept");
+            return;
+        }
+        for (_, sealed) in journals {
+            let _ = std::fs::remove_file(sealed);
+        }
     }
 }
 
@@ -188,5 +247,56 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(s.checkpoint().is_err());
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    /// Bytes in the journal files.
+    fn journals(path: &Path) -> u64 {
+        std::fs::read_dir(path)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "jnl"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum()
+    }
+
+    fn put(s: &FjallStorage, k: &[u8], v: &[u8]) {
+        let mut b = WriteBatch::new();
+        b.put(k.to_vec(), v.to_vec());
+        s.write(b, true).unwrap();
+    }
+
+    #[test]
+    fn a_clean_close_drops_the_redundant_journal_and_keeps_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let open = || FjallStorage::open(&path, &FjallOptions::default()).unwrap();
+        {
+            let s = open();
+            for i in 0..100u32 {
+                put(&s, b"k", &i.to_be_bytes());
+            }
+            s.checkpoint().unwrap();
+        }
+        assert_eq!(journals(&path), 0, "flushed: the journal was emptied");
+        {
+            let s = open();
+            assert_eq!(s.get(b"k").unwrap(), Some(99u32.to_be_bytes().to_vec()));
+            // Newer writes must win over the tables' versions: sequence numbers went on.
+            put(&s, b"k", b"after");
+            // No checkpoint: the memtable holds the write, so the journal must stay.
+        }
+        assert!(journals(&path) > 0, "unflushed writes keep their journal");
+        {
+            let s = open();
+            assert_eq!(s.get(b"k").unwrap(), Some(b"after".to_vec()));
+            s.checkpoint().unwrap();
+        }
+        assert_eq!(journals(&path), 0);
+        let s = open();
+        assert_eq!(s.get(b"k").unwrap(), Some(b"after".to_vec()));
+        put(&s, b"k", b"last");
+        s.checkpoint().unwrap();
+        drop(s);
+        assert_eq!(open().get(b"k").unwrap(), Some(b"last".to_vec()));
     }
 }
