@@ -551,11 +551,10 @@ impl Mvcc {
         let mut batch = WriteBatch::new();
         build(scn, &mut batch)?;
         let entry = CommitEntry { txid, time_us };
+        // No TXID counter write: the newest commit record, which GC never deletes, carries the
+        // TXID, and open resumes after it. The counter is saved only for transactions that end
+        // without a commit record (rollbacks), so their ids are not handed out again.
         batch.put(keys::commit_key(scn), commit_log::encode_entry(&entry));
-        batch.put(
-            keys::meta_key(b"next_txid"),
-            self.next_txid().to_be_bytes().to_vec(),
-        );
         if let Err(e) = self.0.storage.write(batch, false) {
             // The batch may or may not have reached the journal; publishing another commit
             // under the same SCN could then corrupt history. Refuse further writes.
