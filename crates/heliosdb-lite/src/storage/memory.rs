@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 
-/// Iterators copy this many entries per lock acquisition, so a long scan never holds the lock
-/// across user code while still amortising the locking cost.
+/// Iterators copy at most this many entries per lock acquisition, so a long scan never holds
+/// the lock across user code while still amortising the locking cost.
 const CHUNK: usize = 128;
+/// The first copy is this small: many scans stop after one entry (the largest rowid, the
+/// newest commit), and copying a full chunk for them cost more than the lookup.
+const FIRST_CHUNK: usize = 4;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -42,6 +45,7 @@ impl Storage for MemoryStorage {
             range,
             direction,
             buffer: Vec::new().into_iter(),
+            chunk: FIRST_CHUNK,
             done: false,
         })
     }
@@ -94,6 +98,8 @@ struct ChunkedIter<'a> {
     range: KeyRange,
     direction: Direction,
     buffer: std::vec::IntoIter<KvPair>,
+    /// Entries to copy at the next refill; grows to [`CHUNK`].
+    chunk: usize,
     done: bool,
 }
 
@@ -107,18 +113,22 @@ impl ChunkedIter<'_> {
             let r = map
                 .range::<[u8], _>((range.0.map(|v| v.as_slice()), range.1.map(|v| v.as_slice())));
             match self.direction {
-                Direction::Forward => r.take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                Direction::Forward => r
+                    .take(self.chunk)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 Direction::Reverse => r
                     .rev()
-                    .take(CHUNK)
+                    .take(self.chunk)
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             }
         };
         drop(map);
-        if chunk.len() < CHUNK {
+        if chunk.len() < self.chunk {
             self.done = true;
         }
+        self.chunk = (self.chunk * 4).min(CHUNK);
         if let Some((last, _)) = chunk.last() {
             match self.direction {
                 Direction::Forward => self.range.0 = Bound::Excluded(last.clone()),
