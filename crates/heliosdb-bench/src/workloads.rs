@@ -848,6 +848,12 @@ fn size_workload(o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
                 ));
             }
         }
+        // At rest: a clean close empties the journal.
+        drop(h);
+        if let Some(m) = out.last_mut() {
+            m.note
+                .push_str(&format!("; closed: {} KiB", dir_size(&p) / 1024));
+        }
     }
     for trigger in [false, true] {
         let p = dir.path().join(format!("sqlite{trigger}.db"));
