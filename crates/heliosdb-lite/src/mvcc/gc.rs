@@ -136,9 +136,7 @@ pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
                     batch.delete(target.to_vec());
                 }
                 GcKind::Prefix => {
-                    for tag in [keys::HISTORY, keys::HEAD] {
-                        let mut prefix = vec![tag];
-                        prefix.extend_from_slice(target);
+                    for prefix in [keys::history_prefix(target), keys::head_key(target)] {
                         for item in storage.scan(prefix_range(&prefix), Direction::Forward) {
                             let (dk, dv) = item?;
                             report.versions_removed += 1;

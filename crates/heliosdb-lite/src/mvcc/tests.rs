@@ -31,6 +31,19 @@ fn del(m: &Mvcc, k: &str) -> CommitInfo {
     t.commit().unwrap().unwrap()
 }
 
+/// Raw entries under a tag, for physical checks.
+fn stored(m: &Mvcc, tag: u8) -> Vec<KvPair> {
+    m.storage()
+        .scan(prefix_range(&[tag]), Direction::Forward)
+        .collect::<Result<_>>()
+        .unwrap()
+}
+
+/// Heads plus history entries in storage.
+fn stored_versions(m: &Mvcc) -> usize {
+    stored(m, keys::HEAD).len() + stored(m, keys::HISTORY).len()
+}
+
 fn get_at(m: &Mvcc, scn: u64, k: &str) -> Option<String> {
     m.snapshot_at(scn)
         .unwrap()
@@ -195,16 +208,7 @@ fn gc_keeps_newest_version_at_horizon_and_reports_too_old() {
     assert_eq!(get_at(&m, 5, "c"), None);
     assert_eq!(get_at(&m, 5, "a").as_deref(), Some("2"));
     // Physical check: only the live versions remain.
-    let n = m
-        .storage()
-        .scan(
-            (
-                Bound::Included(vec![keys::HISTORY]),
-                Bound::Included(vec![keys::HEAD + 1]),
-            ),
-            Direction::Forward,
-        )
-        .count();
+    let n = stored_versions(&m);
     assert_eq!(n, 2);
 }
 
@@ -259,16 +263,7 @@ fn time_travel_disabled_keeps_no_history() {
         m.resolve(&AsOf::Scn(1)),
         Err(Error::TimeTravelDisabled)
     ));
-    let n = m
-        .storage()
-        .scan(
-            (
-                Bound::Included(vec![keys::HISTORY]),
-                Bound::Included(vec![keys::HEAD + 1]),
-            ),
-            Direction::Forward,
-        )
-        .count();
+    let n = stored_versions(&m);
     assert_eq!(n, 1);
 }
 
@@ -415,14 +410,6 @@ fn group_commit_publishes_every_commit_in_order() {
     );
     let times: Vec<i64> = m.snapshots().iter().map(|p| p.commit_time_us).collect();
     assert!(times.windows(2).all(|w| w[0] < w[1]));
-}
-
-/// Raw entries under a tag, for physical checks.
-fn stored(m: &Mvcc, tag: u8) -> Vec<KvPair> {
-    m.storage()
-        .scan(prefix_range(&[tag]), Direction::Forward)
-        .collect::<Result<_>>()
-        .unwrap()
 }
 
 #[test]

@@ -303,7 +303,7 @@ impl Transaction {
         let writes = std::mem::take(&mut self.writes);
         let meta = std::mem::take(&mut self.meta);
         let ranges = std::mem::take(&mut self.gc_ranges);
-        let newest = std::mem::take(&mut *self.newest.borrow_mut());
+        let mut newest = std::mem::take(&mut *self.newest.borrow_mut());
         let storage = self.mvcc.0.storage.clone();
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             // All of the commit's GC work items go in one entry: one storage write instead of
@@ -311,8 +311,8 @@ impl Transaction {
             let mut work = Vec::new();
             for (logical, value) in writes {
                 let head_key = keys::head_key(&logical);
-                let old_head = match newest.get(&logical) {
-                    Some(known) => known.clone(),
+                let old_head = match newest.remove(&logical) {
+                    Some(known) => known,
                     None => storage.get(&head_key)?,
                 };
                 let old_live = match &old_head {

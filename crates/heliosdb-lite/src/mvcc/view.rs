@@ -151,22 +151,14 @@ impl<'a> VisibleIter<'a> {
         }
     }
 
-    fn visible(&self, key: Vec<u8>, mut value: Vec<u8>) -> Result<Option<KvPair>> {
+    fn visible(&self, key: Vec<u8>, value: Vec<u8>) -> Result<Option<KvPair>> {
         let Some(logical) = keys::split_head_key(&key) else {
             return Err(crate::Error::corruption("malformed head key"));
         };
-        let version = keys::decode_version(&value)?;
-        if version.begin <= self.scn {
-            if version.data.is_none() {
-                return Ok(None);
-            }
-            let header = version.header_len;
-            value.drain(..header);
-            return Ok(Some((logical.to_vec(), value)));
-        }
-        Ok(from_history(self.storage, logical, self.scn)?
-            .flatten()
-            .map(|data| (logical.to_vec(), data)))
+        Ok(
+            resolve_with_head(self.storage, logical, Some(value), self.scn)?
+                .map(|data| (logical.to_vec(), data)),
+        )
     }
 }
 
