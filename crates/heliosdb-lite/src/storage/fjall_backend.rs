@@ -266,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn a_clean_close_drops_the_redundant_journal_and_keeps_every_write() {
+    fn a_clean_close_empties_the_redundant_journal_and_keeps_every_write() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let open = || FjallStorage::open(&path, &FjallOptions::default()).unwrap();
