@@ -200,6 +200,9 @@ pub enum Error {
     /// Stored data is not in the expected format (damaged or foreign file).
     #[error("database corrupt or not a HeliosDB-Lite database: {0}")]
     Corruption(String),
+    /// The statement was cancelled through [`crate::Connection::interrupt`] (or a timeout).
+    #[error("interrupted: the statement was cancelled")]
+    Interrupted,
     /// A statement was interrupted because a resource limit was hit.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),

@@ -6,7 +6,7 @@ use super::catalog::{
 };
 use super::codec;
 use super::dml::{index_entry_key, row_key_values};
-use super::exec::Executor;
+use super::execution::Executor;
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::planner::table_name;
@@ -310,7 +310,7 @@ fn backfill_index(
         let key_vals = row_key_values(&info.def, &row);
         if ix.unique {
             let vals: Vec<_> = ix.columns.iter().map(|c| row[c.column].clone()).collect();
-            if !vals.iter().any(|v| v.is_null()) && !seen.insert(super::exec::row_key(&vals)) {
+            if !vals.iter().any(|v| v.is_null()) && !seen.insert(super::execution::row_key(&vals)) {
                 return Err(Error::Constraint {
                     kind: ConstraintKind::Unique,
                     table: info.def.name.clone(),

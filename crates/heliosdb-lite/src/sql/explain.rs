@@ -1,6 +1,6 @@
 //! EXPLAIN: a readable description of a plan, one line per operator.
 
-use super::plan::{Access, Expr, JoinKind, Plan, ScanNode, SetOp, Source};
+use super::plan::{Access, Expr, JoinAlgorithm, JoinKind, Plan, ScanNode, SetOp, Source};
 use crate::mvcc::Snapshot;
 
 fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
@@ -84,6 +84,9 @@ fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
     if n.stop_after.is_some() {
         line.push_str(" UNTIL LIMIT");
     }
+    if let Some(e) = n.estimate {
+        line.push_str(&format!(" ~{} rows", e.round() as u64));
+    }
     line
 }
 
@@ -105,19 +108,30 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
                 walk(i, depth + 1, snaps, out);
             }
         }
-        Plan::Join {
-            left, right, kind, ..
-        } => {
+        Plan::Place { input, .. } => walk(input, depth, snaps, out),
+        Plan::Join(j) => {
+            let how = match &j.algorithm {
+                JoinAlgorithm::Lookup => "lookup".to_string(),
+                JoinAlgorithm::Loop => "nested loop".to_string(),
+                JoinAlgorithm::Hash { left_keys, .. } => {
+                    format!(
+                        "hash on {} key{}",
+                        left_keys.len(),
+                        if left_keys.len() == 1 { "" } else { "s" }
+                    )
+                }
+            };
             line(format!(
-                "{} JOIN (nested loop)",
-                if *kind == JoinKind::Left {
+                "{} JOIN ({how}) ~{} rows",
+                if j.kind == JoinKind::Left {
                     "LEFT"
                 } else {
                     "INNER"
-                }
+                },
+                j.estimate.round() as u64
             ));
-            walk(left, depth + 1, snaps, out);
-            walk(right, depth + 1, snaps, out);
+            walk(&j.left, depth + 1, snaps, out);
+            walk(&j.right, depth + 1, snaps, out);
         }
         Plan::Aggregate {
             input,

@@ -439,8 +439,11 @@ pub struct SubPlan {
     pub id: usize,
     /// The query.
     pub plan: Plan,
-    /// True if the subquery reads columns of enclosing rows (then it cannot be cached).
+    /// True if the subquery reads columns of enclosing rows.
     pub correlated: bool,
+    /// The columns of the immediately enclosing row it reads, when it reads no row further
+    /// out: its answer depends on these values only (the executor caches it by them).
+    pub outer_columns: Option<Vec<usize>>,
 }
 
 /// Where a scan reads from.
@@ -502,6 +505,8 @@ pub struct ScanNode {
     pub ordered: bool,
     /// Stop after the rows a LIMIT (and OFFSET) above keep: (limit, offset).
     pub stop_after: Option<(Expr, Option<Expr>)>,
+    /// Estimated rows out, when the planner made one (EXPLAIN).
+    pub estimate: Option<f64>,
 }
 
 /// Join kinds.
@@ -511,6 +516,51 @@ pub enum JoinKind {
     Inner,
     /// LEFT OUTER.
     Left,
+}
+
+/// How a join finds the right rows for a left row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinAlgorithm {
+    /// The right side runs again for every left row, which it reads as its enclosing row
+    /// (`Expr::Outer { depth: 1 }`): a key or index lookup into the right table.
+    Lookup,
+    /// The right side runs once; its rows are kept and paired with every left row.
+    Loop,
+    /// The right side runs once into a hash table on its keys; each left row probes it.
+    Hash {
+        /// Probe keys, over the combined (left) row.
+        left_keys: Vec<HashKey>,
+        /// Build keys, over the right relation's rows.
+        right_keys: Vec<HashKey>,
+    },
+}
+
+/// One side of an equality a hash join matches on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HashKey {
+    /// The key expression.
+    pub expr: Expr,
+    /// Comparison affinity applied to its value first.
+    pub affinity: Option<Affinity>,
+}
+
+/// A join step: the rows joined so far (in the query's full row layout) with one relation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinNode {
+    /// Rows joined so far, full width.
+    pub left: Plan,
+    /// The added relation's own rows.
+    pub right: Plan,
+    /// Inner or left outer.
+    pub kind: JoinKind,
+    /// Where the right relation's columns go in the combined row.
+    pub offset: usize,
+    /// How matches are found.
+    pub algorithm: JoinAlgorithm,
+    /// Must hold on the combined row for a pair to match (for a LEFT JOIN, its ON clause).
+    pub condition: Option<Expr>,
+    /// Estimated rows out (EXPLAIN).
+    pub estimate: f64,
 }
 
 /// One ORDER BY key.
@@ -546,18 +596,18 @@ pub enum Plan {
     Filter(Box<Plan>, Expr),
     /// Compute new columns.
     Project(Box<Plan>, Vec<Expr>),
-    /// Nested-loop join; the right side runs once per left row, with the left row as its
-    /// innermost enclosing row.
-    Join {
-        /// Left input.
-        left: Box<Plan>,
-        /// Right input (may reference the left row as `Outer { depth: 1 }`).
-        right: Box<Plan>,
-        /// Join kind.
-        kind: JoinKind,
-        /// Width of the right rows (for NULL padding).
-        right_width: usize,
+    /// Places the rows of the first relation of a join order into the query's row layout:
+    /// `width` columns, the input's at `offset`, NULL elsewhere.
+    Place {
+        /// The relation's rows.
+        input: Box<Plan>,
+        /// Where its columns go.
+        offset: usize,
+        /// Width of the combined row.
+        width: usize,
     },
+    /// Adds one relation to the rows joined so far.
+    Join(Box<JoinNode>),
     /// Grouping: output rows are the group values followed by the aggregate values.
     Aggregate {
         /// Input.
@@ -598,4 +648,125 @@ pub enum Plan {
         /// The input.
         input: Box<Plan>,
     },
+}
+
+impl Plan {
+    /// True if running the plan reads a row from outside it (an enclosing query's row), so
+    /// its result depends on where it runs.
+    pub fn reads_outer(&self) -> bool {
+        self.escapes(0)
+    }
+
+    /// `shift`: how many enclosing rows inside the plan the node's expressions see (the inner
+    /// side of a lookup join sees the joined row as its first).
+    fn escapes(&self, shift: usize) -> bool {
+        let mut found = false;
+        let mut check = |e: &Expr| {
+            e.walk(&mut |x| match x {
+                Expr::Outer { depth, .. } => found |= *depth > shift,
+                Expr::InSubquery { plan, .. }
+                | Expr::Exists { plan, .. }
+                | Expr::ScalarSubquery(plan) => {
+                    found |= plan.correlated && (plan.outer_columns.is_none() || shift > 0)
+                }
+                _ => {}
+            })
+        };
+        self.visit_own_exprs(&mut check);
+        if found {
+            return true;
+        }
+        match self {
+            Plan::Scan(_) | Plan::Values(_) => false,
+            Plan::Filter(p, _)
+            | Plan::Project(p, _)
+            | Plan::Place { input: p, .. }
+            | Plan::Aggregate { input: p, .. }
+            | Plan::Sort(p, _)
+            | Plan::Limit { input: p, .. }
+            | Plan::Distinct(p)
+            | Plan::Materialize { input: p, .. } => p.escapes(shift),
+            Plan::Join(j) => {
+                let inner = if j.algorithm == JoinAlgorithm::Lookup {
+                    shift + 1
+                } else {
+                    shift
+                };
+                j.left.escapes(shift) || j.right.escapes(inner)
+            }
+            Plan::SetOperation { left, right, .. } => left.escapes(shift) || right.escapes(shift),
+        }
+    }
+
+    /// Calls `f` on the expressions of this node (not of its inputs).
+    pub fn visit_own_exprs(&self, f: &mut dyn FnMut(&Expr)) {
+        match self {
+            Plan::Scan(n) => {
+                if let Some(e) = &n.filter {
+                    f(e);
+                }
+                if let Some((limit, offset)) = &n.stop_after {
+                    f(limit);
+                    if let Some(o) = offset {
+                        f(o);
+                    }
+                }
+                if let Access::Key {
+                    eq,
+                    in_list,
+                    lower,
+                    upper,
+                    ..
+                } = &n.access
+                {
+                    eq.iter().for_each(&mut *f);
+                    if let Some(l) = in_list {
+                        l.iter().for_each(&mut *f);
+                    }
+                    if let Some(b) = lower {
+                        f(&b.value);
+                    }
+                    if let Some(b) = upper {
+                        f(&b.value);
+                    }
+                }
+            }
+            Plan::Values(rows) => rows.iter().flatten().for_each(f),
+            Plan::Filter(_, e) => f(e),
+            Plan::Project(_, es) => es.iter().for_each(f),
+            Plan::Join(j) => {
+                if let Some(c) = &j.condition {
+                    f(c);
+                }
+                if let JoinAlgorithm::Hash {
+                    left_keys,
+                    right_keys,
+                } = &j.algorithm
+                {
+                    left_keys.iter().chain(right_keys).for_each(|k| f(&k.expr));
+                }
+            }
+            Plan::Aggregate {
+                group_by,
+                aggregates,
+                ..
+            } => {
+                group_by.iter().for_each(&mut *f);
+                aggregates.iter().for_each(f);
+            }
+            Plan::Sort(_, keys) => keys.iter().for_each(|k| f(&k.expr)),
+            Plan::Limit { limit, offset, .. } => {
+                if let Some(e) = limit {
+                    f(e);
+                }
+                if let Some(e) = offset {
+                    f(e);
+                }
+            }
+            Plan::Place { .. }
+            | Plan::Distinct(_)
+            | Plan::Materialize { .. }
+            | Plan::SetOperation { .. } => {}
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use super::catalog::Schema;
 use super::codec;
 use super::dml::{index_entry_key, row_key_values};
-use super::exec::Executor;
+use super::execution::Executor;
 use super::session::{Engine, Outcome};
 use super::value::Value;
 use crate::error::{Error, Result};

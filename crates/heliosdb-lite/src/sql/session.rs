@@ -3,7 +3,7 @@
 
 use super::catalog::{load_schema, Schema, SchemaCache};
 use super::codec;
-use super::exec::{Executor, Reader, Row};
+use super::execution::{Executor, Reader, Row};
 use super::functions::FnEnv;
 use super::parser::{Parsed, ParsedStatement};
 use super::plan::Source;
@@ -175,7 +175,7 @@ pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
     let mut none = NoHistory;
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
     let bound = p.bind_constant(&e)?;
-    super::exec::eval_standalone(&bound, &[], env)
+    super::execution::eval_standalone(&bound, &[], env)
 }
 
 /// Evaluates a stored DEFAULT with only a clock available.
@@ -200,6 +200,9 @@ impl History for NoHistory {
     }
     fn snapshots(&self) -> Vec<HistoryPoint> {
         Vec::new()
+    }
+    fn row_estimate(&mut self, _: &super::catalog::TableInfo, _: Source) -> f64 {
+        1000.0
     }
 }
 
@@ -226,7 +229,7 @@ impl<'a> StmtHistory<'a> {
         env: &dyn FnEnv,
     ) -> Result<bool> {
         for ((mode, expr), want) in cached.time_travel.iter().zip(&cached.time_travel_points) {
-            let value = super::exec::eval_standalone(expr, params, env)?;
+            let value = super::execution::eval_standalone(expr, params, env)?;
             let point = super::planner::as_of_from_value(mode, &value)?;
             let scn = self.engine.mvcc.resolve(&point)?;
             if self.engine.schemas.ddl_point(scn) != *want {
@@ -255,6 +258,21 @@ impl History for StmtHistory<'_> {
 
     fn snapshots(&self) -> Vec<HistoryPoint> {
         self.engine.mvcc.snapshots()
+    }
+
+    fn row_estimate(&mut self, table: &super::catalog::TableInfo, source: Source) -> f64 {
+        let current;
+        let snap = match source {
+            Source::Snapshot(i) => match self.snapshots.get(i) {
+                Some(s) => s,
+                None => return 1000.0,
+            },
+            Source::Current => {
+                current = self.engine.mvcc.snapshot();
+                &current
+            }
+        };
+        super::stats::estimate_rows(snap, table)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
 use super::codec;
-use super::exec::{Executor, Frame, Reader, Row};
+use super::execution::{Executor, Frame, Reader, Row};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;

@@ -162,6 +162,9 @@ impl Planner<'_> {
             if let Some(i) = found {
                 self.lowest_scope_ref = self.lowest_scope_ref.min(level);
                 let depth = n - 1 - level;
+                if depth > 0 {
+                    self.outer_refs.push((level, i));
+                }
                 return Ok(Some(if depth == 0 {
                     Expr::Column(i)
                 } else {
@@ -208,16 +211,32 @@ impl Planner<'_> {
     fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize)> {
         let base = self.scopes.len();
         let saved = std::mem::replace(&mut self.lowest_scope_ref, usize::MAX);
+        let mark = self.outer_refs.len();
         let r = self.plan_query(q);
         let lowest = self.lowest_scope_ref;
         self.lowest_scope_ref = saved.min(lowest);
         let (plan, cols) = r?;
         let id = self.new_id();
+        // The enclosing row's columns it reads, if it reads no row further out.
+        let escaping: Vec<(usize, usize)> = self.outer_refs[mark..]
+            .iter()
+            .filter(|&&(level, _)| level < base)
+            .copied()
+            .collect();
+        let outer_columns = if escaping.iter().all(|&(level, _)| level + 1 == base) {
+            let mut cols: Vec<usize> = escaping.into_iter().map(|(_, i)| i).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            Some(cols)
+        } else {
+            None
+        };
         Ok((
             SubPlan {
                 id,
                 plan,
                 correlated: lowest < base,
+                outer_columns,
             },
             cols.len(),
         ))

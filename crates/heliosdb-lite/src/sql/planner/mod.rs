@@ -9,6 +9,8 @@
 mod access;
 mod aggregate;
 mod expr;
+mod join;
+mod join_order;
 mod order;
 mod select;
 
@@ -30,6 +32,8 @@ pub trait History {
     fn resolve(&mut self, point: AsOf) -> Result<(Source, Arc<Schema>)>;
     /// Every retained snapshot (for the `helios_snapshots` system table).
     fn snapshots(&self) -> Vec<crate::error::HistoryPoint>;
+    /// Estimated rows in a table read from `source` (join ordering).
+    fn row_estimate(&mut self, table: &super::catalog::TableInfo, source: Source) -> f64;
 }
 
 /// The scope of a table's rows under `alias`.
@@ -78,6 +82,8 @@ pub struct Planner<'a> {
     scopes: Vec<Scope>,
     /// Lowest scope index referenced while binding the current subquery.
     lowest_scope_ref: usize,
+    /// Every reference to a column of an enclosing scope: (scope index, column).
+    outer_refs: Vec<(usize, usize)>,
     ctes: Vec<(String, Arc<Cte>)>,
     next_id: usize,
     depth: usize,
@@ -111,6 +117,7 @@ impl<'a> Planner<'a> {
             param_names: &stmt.param_names,
             scopes: Vec::new(),
             lowest_scope_ref: usize::MAX,
+            outer_refs: Vec::new(),
             ctes: Vec::new(),
             next_id: 0,
             depth: 0,
@@ -196,7 +203,7 @@ impl<'a> Planner<'a> {
 
     /// Evaluates a row-independent expression now (time-travel points, LIMIT).
     pub fn eval_constant(&self, e: &super::plan::Expr) -> Result<Value> {
-        super::exec::eval_standalone(e, self.params, self.env)
+        super::execution::eval_standalone(e, self.params, self.env)
     }
 }
 

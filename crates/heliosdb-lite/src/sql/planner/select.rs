@@ -456,7 +456,7 @@ fn plan_select_body(
     Ok((plan, columns))
 }
 
-enum RelKind {
+pub(super) enum RelKind {
     Table {
         info: Arc<TableInfo>,
         source: Source,
@@ -464,11 +464,11 @@ enum RelKind {
     Sub(Plan),
 }
 
-struct Relation {
-    kind: RelKind,
-    alias: String,
-    columns: Vec<ScopeColumn>,
-    join: JoinKind,
+pub(super) struct Relation {
+    pub(super) kind: RelKind,
+    pub(super) alias: String,
+    pub(super) columns: Vec<ScopeColumn>,
+    pub(super) join: JoinKind,
     on: Option<ast::Expr>,
     using: Vec<String>,
     natural: bool,
@@ -782,7 +782,7 @@ fn split_conjuncts(e: Expr, out: &mut Vec<Expr>) {
     }
 }
 
-fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
+pub(super) fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
     let first = if v.is_empty() {
         return None;
     } else {
@@ -792,33 +792,6 @@ fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
         v.into_iter()
             .fold(first, |a, b| Expr::And(Box::new(a), Box::new(b))),
     )
-}
-
-fn has_correlated_subquery(e: &Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| {
-        if let Expr::InSubquery { plan, .. }
-        | Expr::Exists { plan, .. }
-        | Expr::ScalarSubquery(plan) = x
-        {
-            found |= plan.correlated;
-        }
-    });
-    found
-}
-
-/// Rewrites a conjunct bound against the combined FROM row for evaluation inside relation
-/// `k`'s scan, whose row starts at `offset`; earlier relations become the enclosing row.
-fn remap_into_relation(e: Expr, offset: usize) -> Expr {
-    e.transform(&mut |x| match x {
-        Expr::Column(i) if i >= offset => Expr::Column(i - offset),
-        Expr::Column(i) => Expr::Outer { depth: 1, index: i },
-        Expr::Outer { depth, index } => Expr::Outer {
-            depth: depth + 1,
-            index,
-        },
-        x => x,
-    })
 }
 
 /// Plans FROM and WHERE: returns the joined, filtered rows and the scope naming them.
@@ -985,85 +958,36 @@ fn plan_relations(
         Ok((wheres, ons))
     })();
     p.scopes.pop();
-    let (wheres, mut ons) = bound?;
-    let relation_of = |col: usize| offsets.iter().rposition(|&o| o <= col).unwrap_or(0);
-    // Assign each WHERE conjunct to the last relation it reads.
-    let n = rels.len();
-    let mut pushed: Vec<Vec<Expr>> = vec![Vec::new(); n];
-    let mut after_join: Vec<Vec<Expr>> = vec![Vec::new(); n];
-    let mut top = Vec::new();
-    for c in wheres {
-        let k = c.columns().into_iter().map(relation_of).max().unwrap_or(0);
-        if k > 0 && has_correlated_subquery(&c) {
-            top.push(c);
-        } else if rels[k].join == JoinKind::Left {
-            after_join[k].push(c);
-        } else {
-            pushed[k].push(c);
+    let (wheres, ons) = bound?;
+    if rels.len() > 1 {
+        let width = scope.columns.len();
+        let plan = super::join::plan_join(p, rels, &offsets, width, wheres, ons)?;
+        return Ok((plan, scope));
+    }
+    // One relation: every conjunct runs inside its scan.
+    let mut conj = wheres;
+    conj.extend(ons.into_iter().flatten());
+    let r = rels.pop().expect("one relation");
+    let plan = match r.kind {
+        RelKind::Table { info, source } => {
+            let access = access::choose(&info, &conj);
+            Plan::Scan(Box::new(ScanNode {
+                table: info,
+                alias: r.alias,
+                source,
+                access,
+                filter: and_all(conj),
+                reverse: false,
+                ordered: false,
+                stop_after: None,
+                estimate: None,
+            }))
         }
-    }
-    for (k, on) in ons.iter_mut().enumerate() {
-        for c in on.drain(..) {
-            if k > 0 && has_correlated_subquery(&c) {
-                if rels[k].join == JoinKind::Left {
-                    return Err(Error::Unsupported(
-                        "correlated subquery in the ON clause of a LEFT JOIN".into(),
-                    ));
-                }
-                top.push(c);
-            } else {
-                pushed[k].push(c);
-            }
-        }
-    }
-    let mut plan: Option<Plan> = None;
-    for (k, r) in rels.into_iter().enumerate() {
-        let width = r.columns.len();
-        let conj: Vec<Expr> = if k == 0 {
-            std::mem::take(&mut pushed[0])
-        } else {
-            std::mem::take(&mut pushed[k])
-                .into_iter()
-                .map(|c| remap_into_relation(c, offsets[k]))
-                .collect()
-        };
-        let rel_plan = match r.kind {
-            RelKind::Table { info, source } => {
-                let access = access::choose(&info, &conj);
-                Plan::Scan(Box::new(ScanNode {
-                    table: info,
-                    alias: r.alias,
-                    source,
-                    access,
-                    filter: and_all(conj),
-                    reverse: false,
-                    ordered: false,
-                    stop_after: None,
-                }))
-            }
-            RelKind::Sub(sub) => match and_all(conj) {
-                Some(f) => Plan::Filter(Box::new(sub), f),
-                None => sub,
-            },
-        };
-        let mut joined = match plan {
-            None => rel_plan,
-            Some(left) => Plan::Join {
-                left: Box::new(left),
-                right: Box::new(rel_plan),
-                kind: r.join,
-                right_width: width,
-            },
-        };
-        if let Some(f) = and_all(std::mem::take(&mut after_join[k])) {
-            joined = Plan::Filter(Box::new(joined), f);
-        }
-        plan = Some(joined);
-    }
-    let mut plan = plan.expect("at least one relation");
-    if let Some(f) = and_all(top) {
-        plan = Plan::Filter(Box::new(plan), f);
-    }
+        RelKind::Sub(sub) => match and_all(conj) {
+            Some(f) => Plan::Filter(Box::new(sub), f),
+            None => sub,
+        },
+    };
     Ok((plan, scope))
 }
 
@@ -1115,6 +1039,7 @@ impl Planner<'_> {
             reverse: false,
             ordered: false,
             stop_after: None,
+            estimate: None,
         })))
     }
 }

@@ -1,0 +1,163 @@
+//! Aggregate functions' running state: count, sum, total, avg, min, max, group_concat.
+
+use super::super::plan::{AggFn, Expr};
+use super::super::value::Value;
+use super::keys::row_key;
+use crate::error::{Error, Result};
+use std::collections::HashSet;
+
+/// Running state of one aggregate.
+pub(super) struct Accumulator {
+    func: AggFn,
+    distinct: Option<HashSet<Vec<u8>>>,
+    count: i64,
+    int_sum: Option<i64>,
+    real_sum: f64,
+    dec_sum: Option<rust_decimal::Decimal>,
+    any_real: bool,
+    overflow: bool,
+    best: Option<Value>,
+    text: Option<String>,
+}
+
+impl Accumulator {
+    pub(super) fn new(agg: &Expr) -> Self {
+        let (func, distinct) = match agg {
+            Expr::Aggregate { func, distinct, .. } => (*func, *distinct),
+            _ => (AggFn::AnyValue, false),
+        };
+        Self {
+            func,
+            distinct: distinct.then(HashSet::new),
+            count: 0,
+            int_sum: Some(0),
+            real_sum: 0.0,
+            dec_sum: None,
+            any_real: false,
+            overflow: false,
+            best: None,
+            text: None,
+        }
+    }
+
+    pub(super) fn add(&mut self, args: Vec<Value>) -> Result<()> {
+        if self.func == AggFn::CountStar {
+            self.count += 1;
+            return Ok(());
+        }
+        let mut args = args.into_iter();
+        let v = args.next().unwrap_or(Value::Null);
+        if self.func == AggFn::AnyValue {
+            self.best = Some(v);
+            return Ok(());
+        }
+        if v.is_null() {
+            return Ok(());
+        }
+        if let Some(seen) = &mut self.distinct {
+            if !seen.insert(row_key(std::slice::from_ref(&v))) {
+                return Ok(());
+            }
+        }
+        self.count += 1;
+        match self.func {
+            AggFn::Sum | AggFn::Total | AggFn::Avg => match v.to_number() {
+                Value::Integer(i) => {
+                    self.real_sum += i as f64;
+                    if let Some(d) = &mut self.dec_sum {
+                        *d += rust_decimal::Decimal::from(i);
+                    }
+                    self.int_sum = match self.int_sum.map(|s| s.checked_add(i)) {
+                        Some(Some(s)) => Some(s),
+                        Some(None) => {
+                            self.overflow = true;
+                            None
+                        }
+                        None => None,
+                    };
+                    // SUM of integers fails on overflow (TOTAL never does).
+                    if self.overflow
+                        && self.func == AggFn::Sum
+                        && !self.any_real
+                        && self.dec_sum.is_none()
+                    {
+                        return Err(Error::LimitExceeded("integer overflow in sum()".into()));
+                    }
+                }
+                Value::Decimal(d) => {
+                    self.real_sum += super::super::functions::decimal_to_f64(&d);
+                    let base = self
+                        .dec_sum
+                        .unwrap_or_else(|| rust_decimal::Decimal::from(self.int_sum.unwrap_or(0)));
+                    self.dec_sum = base.checked_add(d).or(Some(base));
+                }
+                n => {
+                    self.real_sum += n.as_f64();
+                    self.any_real = true;
+                }
+            },
+            AggFn::Min | AggFn::Max => {
+                let replace = match &self.best {
+                    None => true,
+                    Some(b) => {
+                        let o = v.total_cmp(b);
+                        (self.func == AggFn::Min && o.is_lt())
+                            || (self.func == AggFn::Max && o.is_gt())
+                    }
+                };
+                if replace {
+                    self.best = Some(v);
+                }
+            }
+            AggFn::GroupConcat => {
+                let sep = match args.next() {
+                    None => ",".to_string(),
+                    Some(s) => s.to_text().unwrap_or_default(),
+                };
+                let t = v.to_text().unwrap_or_default();
+                match &mut self.text {
+                    None => self.text = Some(t),
+                    Some(acc) => {
+                        acc.push_str(&sep);
+                        acc.push_str(&t);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(self) -> Value {
+        match self.func {
+            AggFn::CountStar | AggFn::Count => Value::Integer(self.count),
+            AggFn::Sum => {
+                if self.count == 0 {
+                    Value::Null
+                } else if self.any_real || self.overflow {
+                    Value::Real(self.real_sum)
+                } else if let Some(d) = self.dec_sum {
+                    Value::Decimal(d)
+                } else {
+                    Value::Integer(self.int_sum.unwrap_or(0))
+                }
+            }
+            AggFn::Total => Value::Real(self.real_sum),
+            AggFn::Avg => {
+                if self.count == 0 {
+                    Value::Null
+                } else if let (Some(d), false) = (self.dec_sum, self.any_real) {
+                    d.checked_div(rust_decimal::Decimal::from(self.count))
+                        .map_or(
+                            Value::Real(self.real_sum / self.count as f64),
+                            Value::Decimal,
+                        )
+                } else {
+                    Value::Real(self.real_sum / self.count as f64)
+                }
+            }
+            AggFn::Min | AggFn::Max | AggFn::AnyValue => self.best.unwrap_or(Value::Null),
+            AggFn::GroupConcat => self.text.map_or(Value::Null, Value::Text),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Evaluating bound expressions against a frame, with SQLite's semantics (see `eval`).
+
+use super::super::eval;
+use super::super::plan::Expr;
+use super::super::value::{Affinity, Value};
+use super::{Executor, Frame};
+use crate::error::{Error, Result};
+
+impl Executor<'_> {
+    /// Evaluates an expression in a frame.
+    pub fn eval(&self, e: &Expr, f: &Frame<'_>) -> Result<Value> {
+        Ok(match e {
+            Expr::Literal(v) => v.clone(),
+            Expr::Column(i) => f.row.get(*i).cloned().unwrap_or(Value::Null),
+            Expr::Outer { depth, index } => {
+                let mut fr = f;
+                for _ in 0..*depth {
+                    fr = fr
+                        .parent
+                        .ok_or_else(|| Error::invalid("internal: missing outer row"))?;
+                }
+                fr.row.get(*index).cloned().unwrap_or(Value::Null)
+            }
+            Expr::Param(i) => self.params.get(*i).cloned().ok_or_else(|| {
+                Error::Parameter(format!("no value bound for parameter {}", i + 1))
+            })?,
+            Expr::Not(x) => eval::bool_value(self.eval(x, f)?.truthy().map(|b| !b)),
+            Expr::Neg(x) => match self.eval(x, f)?.to_number() {
+                Value::Null => Value::Null,
+                Value::Integer(i) => i
+                    .checked_neg()
+                    .map_or(Value::Real(-(i as f64)), Value::Integer),
+                Value::Real(r) => Value::Real(-r),
+                Value::Decimal(d) => Value::Decimal(-d),
+                other => other,
+            },
+            Expr::BitNot(x) => match self.eval(x, f)? {
+                Value::Null => Value::Null,
+                v => Value::Integer(!v.as_i64()),
+            },
+            Expr::Binary(op, a, b) => eval::binary(*op, self.eval(a, f)?, self.eval(b, f)?)?,
+            Expr::Compare {
+                op,
+                left,
+                right,
+                left_aff,
+                right_aff,
+            } => eval::bool_value(eval::compare(
+                *op,
+                self.eval(left, f)?,
+                self.eval(right, f)?,
+                *left_aff,
+                *right_aff,
+            )),
+            Expr::And(a, b) => {
+                let x = self.eval(a, f)?.truthy();
+                if x == Some(false) {
+                    return Ok(Value::Integer(0));
+                }
+                let y = self.eval(b, f)?.truthy();
+                eval::bool_value(match (x, y) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                })
+            }
+            Expr::Or(a, b) => {
+                let x = self.eval(a, f)?.truthy();
+                if x == Some(true) {
+                    return Ok(Value::Integer(1));
+                }
+                let y = self.eval(b, f)?.truthy();
+                eval::bool_value(match (x, y) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                })
+            }
+            Expr::Is {
+                left,
+                right,
+                negated,
+            } => {
+                let (a, b) = (self.eval(left, f)?, self.eval(right, f)?);
+                let same = match (a.is_null(), b.is_null()) {
+                    (true, true) => true,
+                    (false, false) => a.same_as(&b),
+                    _ => false,
+                };
+                Value::Integer(i64::from(same != *negated))
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+                affinity,
+            } => {
+                if list.is_empty() {
+                    return Ok(Value::Integer(i64::from(*negated)));
+                }
+                let x = self.eval(expr, f)?;
+                let mut candidates = Vec::with_capacity(list.len());
+                for item in list {
+                    candidates.push(self.eval(item, f)?);
+                }
+                in_values(x, candidates.into_iter(), *negated, *affinity)?
+            }
+            Expr::InSubquery {
+                expr,
+                plan,
+                negated,
+                affinity,
+            } => {
+                let x = self.eval(expr, f)?;
+                self.in_subquery(x, plan, *negated, *affinity, f)?
+            }
+            Expr::Exists { plan, negated } => {
+                Value::Integer(i64::from(self.exists(plan, f)? != *negated))
+            }
+            Expr::ScalarSubquery(plan) => self.scalar_subquery(plan, f)?,
+            Expr::Case {
+                operand: _,
+                whens,
+                otherwise,
+            } => {
+                for (w, t) in whens {
+                    if self.eval(w, f)?.truthy() == Some(true) {
+                        return self.eval(t, f);
+                    }
+                }
+                match otherwise {
+                    Some(o) => self.eval(o, f)?,
+                    None => Value::Null,
+                }
+            }
+            Expr::Cast(x, to) => eval::cast(self.eval(x, f)?, *to),
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+                glob,
+            } => {
+                let (x, p) = (self.eval(expr, f)?, self.eval(pattern, f)?);
+                let esc = match escape {
+                    Some(e) => eval::escape_char(&self.eval(e, f)?)?,
+                    None => None,
+                };
+                match (x.to_text(), p.to_text()) {
+                    (Some(t), Some(pat)) => {
+                        Value::Integer(i64::from(eval::like(&t, &pat, esc, *glob) != *negated))
+                    }
+                    _ => Value::Null,
+                }
+            }
+            Expr::Function(func, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, f)?);
+                }
+                func.call(&vals, self.env)?
+            }
+            Expr::Aggregate { .. } => {
+                return Err(Error::invalid("misuse of aggregate function"));
+            }
+        })
+    }
+
+    /// True if `e` holds (is neither false nor NULL) for `row` under `parent`.
+    pub(super) fn predicate(
+        &self,
+        e: &Expr,
+        row: &[Value],
+        parent: Option<&Frame<'_>>,
+    ) -> Result<bool> {
+        Ok(self.eval(e, &Frame { row, parent })?.truthy() == Some(true))
+    }
+}
+
+/// `x IN (candidates)` by SQL's rules: NULL when nothing matches and a candidate is NULL.
+pub(super) fn in_values(
+    x: Value,
+    candidates: impl Iterator<Item = Value>,
+    negated: bool,
+    affinity: Option<Affinity>,
+) -> Result<Value> {
+    if x.is_null() {
+        return Ok(Value::Null);
+    }
+    let mut saw_null = false;
+    for c in candidates {
+        if c.is_null() {
+            saw_null = true;
+            continue;
+        }
+        if x.same_as(&in_candidate(c, affinity)) {
+            return Ok(Value::Integer(i64::from(!negated)));
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Integer(i64::from(negated))
+    })
+}
+
+/// A candidate of `x IN (...)` as it is compared: with the tested value's affinity (numeric
+/// or text) applied.
+pub(super) fn in_candidate(c: Value, affinity: Option<Affinity>) -> Value {
+    match affinity {
+        Some(a) if a.is_numeric() => c.apply_affinity(Affinity::Numeric),
+        Some(Affinity::Text) => c.apply_affinity(Affinity::Text),
+        _ => c,
+    }
+}

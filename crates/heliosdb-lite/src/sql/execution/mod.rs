@@ -1,0 +1,310 @@
+//! The executor: pull-based operators that stream rows through a plan.
+//!
+//! # Model
+//!
+//! A plan ([`Plan`]) is opened into a tree of operators, one per plan node, each in its own
+//! file here. An operator hands out one row per call of [`Operator::next`] and pulls from its
+//! inputs only as far as it needs to: a pipeline of scans, filters, projections and joins holds
+//! one row per operator, a LIMIT stops the scans below it, and only the operators that must
+//! see all their input before answering (sort, aggregation, the build side of a hash join,
+//! DISTINCT's set of seen rows) keep state proportional to it.
+//!
+//! # Frames
+//!
+//! An expression is evaluated against a [`Frame`]: the current row plus the chain of enclosing
+//! rows. A correlated subquery reads the row it is evaluated for as its enclosing row
+//! (`Expr::Outer { depth: 1 }`), and the inner side of an index nested-loop join reads the
+//! joined row so far the same way, which is how a key lookup takes its value from the outer
+//! side. The enclosing frame is passed to every `next` call rather than stored, so an operator
+//! never borrows a row it does not own; it stays the same between two [`Operator::rewind`]s.
+//!
+//! # Joins
+//!
+//! A query over several relations works on one row layout, fixed by the FROM clause: each
+//! relation has its slot of columns, whatever order the planner joins them in. The first
+//! relation of the join order is placed into a row of the full width ([`place`]); each join
+//! fills the next relation's slot. So WHERE, ON and the select list are bound once, against
+//! that layout, and the join order is free.
+
+mod accumulator;
+mod aggregate;
+mod distinct;
+mod expr;
+mod filter;
+mod hash_join;
+mod keys;
+mod limit;
+mod materialize;
+mod nested_loop_join;
+mod place;
+mod project;
+mod scan;
+mod set_op;
+mod sort;
+mod subquery;
+mod values;
+
+pub use keys::row_key;
+
+use super::functions::FnEnv;
+use super::plan::{Expr, Plan, Source};
+use super::value::{Affinity, Value};
+use crate::error::{Error, Result};
+use crate::mvcc::{Snapshot, Transaction};
+use crate::storage::{Direction, KeyRange, KvPair};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A result row.
+pub type Row = Vec<Value>;
+
+/// The current row and the rows enclosing it.
+#[derive(Clone, Copy)]
+pub struct Frame<'a> {
+    /// Current row.
+    pub row: &'a [Value],
+    /// Enclosing frame.
+    pub parent: Option<&'a Frame<'a>>,
+}
+
+impl<'a> Frame<'a> {
+    /// A frame with no enclosing rows.
+    pub fn root(row: &'a [Value]) -> Self {
+        Frame { row, parent: None }
+    }
+}
+
+/// Where plan scans read.
+pub struct Reader<'a> {
+    /// The statement's transaction.
+    pub txn: &'a Transaction,
+    /// Historical snapshots of the statement, indexed by [`Source::Snapshot`].
+    pub snapshots: &'a [Snapshot],
+}
+
+type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair>> + 'a>;
+
+impl<'a> Reader<'a> {
+    fn get(&self, source: Source, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match source {
+            Source::Current => self.txn.get(key),
+            Source::Snapshot(i) => self.snapshot(i)?.get(key),
+        }
+    }
+
+    fn scan(&self, source: Source, range: KeyRange, dir: Direction) -> Result<KvIter<'a>> {
+        Ok(match source {
+            Source::Current => Box::new(self.txn.scan(range, dir)),
+            Source::Snapshot(i) => Box::new(self.snapshot(i)?.scan(range, dir)),
+        })
+    }
+
+    fn snapshot(&self, i: usize) -> Result<&'a Snapshot> {
+        self.snapshots
+            .get(i)
+            .ok_or_else(|| Error::invalid("internal: unknown snapshot in plan"))
+    }
+}
+
+/// One operator of a running plan.
+pub trait Operator {
+    /// The next row, or `None` when the input is exhausted. `outer` is the enclosing frame;
+    /// it must stay the same until the next [`Operator::rewind`].
+    fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>>;
+    /// Starts over, for a new enclosing row.
+    fn rewind(&mut self);
+}
+
+/// An opened operator borrowing the executor for `'e`.
+pub type BoxOp<'e> = Box<dyn Operator + 'e>;
+
+/// Runs plans and evaluates expressions for one statement.
+pub struct Executor<'a> {
+    reader: Option<Reader<'a>>,
+    params: &'a [Value],
+    env: &'a dyn FnEnv,
+    /// Results of uncorrelated subqueries and materialised relations, by plan id.
+    cache: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
+    /// Subquery answers by plan id and correlation values.
+    subquery_cache: RefCell<subquery::SubqueryCache>,
+    defaults: RefCell<HashMap<(u32, usize), Value>>,
+    interrupt: Option<&'a AtomicBool>,
+}
+
+/// Evaluates an expression that reads no table (time-travel points, LIMIT, defaults).
+pub fn eval_standalone(e: &Expr, params: &[Value], env: &dyn FnEnv) -> Result<Value> {
+    Executor::new(None, params, env).eval(e, &Frame::root(&[]))
+}
+
+impl<'a> Executor<'a> {
+    /// Creates an executor; without a reader, plans and subqueries cannot run.
+    pub fn new(reader: Option<Reader<'a>>, params: &'a [Value], env: &'a dyn FnEnv) -> Self {
+        Self {
+            reader,
+            params,
+            env,
+            cache: RefCell::new(HashMap::new()),
+            subquery_cache: RefCell::new(subquery::SubqueryCache::default()),
+            defaults: RefCell::new(HashMap::new()),
+            interrupt: None,
+        }
+    }
+
+    /// Makes long-running operators check `flag` and stop with [`Error::Interrupted`] once
+    /// it is set (from another thread).
+    pub fn with_interrupt(mut self, flag: &'a AtomicBool) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    fn reader(&self) -> Result<&Reader<'a>> {
+        self.reader
+            .as_ref()
+            .ok_or_else(|| Error::invalid("subqueries are not allowed here"))
+    }
+
+    /// Fails if the statement was interrupted; operators call it every few hundred rows.
+    fn check_interrupt(&self) -> Result<()> {
+        match self.interrupt {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Interrupted),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs a plan to completion; `parent` is the enclosing row (correlated subqueries,
+    /// triggers).
+    pub fn run(&self, plan: &Plan, parent: Option<&Frame<'_>>) -> Result<Vec<Row>> {
+        let mut op = self.open(plan)?;
+        let mut out = Vec::new();
+        while let Some(row) = op.next(parent)? {
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Opens a plan into its operator tree.
+    pub fn open<'e>(&'e self, plan: &'e Plan) -> Result<BoxOp<'e>> {
+        // Executor is covariant in its lifetime: operators borrow it for 'e only.
+        let ex: &'e Executor<'e> = self;
+        Ok(match plan {
+            Plan::Scan(node) => Box::new(scan::ScanOp::new(ex, node)),
+            Plan::Values(rows) => Box::new(values::ValuesOp::new(ex, rows)),
+            Plan::Filter(input, pred) => Box::new(filter::FilterOp::new(ex, ex.open(input)?, pred)),
+            Plan::Project(input, exprs) => {
+                Box::new(project::ProjectOp::new(ex, ex.open(input)?, exprs))
+            }
+            Plan::Place {
+                input,
+                offset,
+                width,
+            } => Box::new(place::PlaceOp::new(ex.open(input)?, *offset, *width)),
+            Plan::Join(join) => match &join.algorithm {
+                super::plan::JoinAlgorithm::Hash {
+                    left_keys,
+                    right_keys,
+                } => Box::new(hash_join::HashJoinOp::new(
+                    ex,
+                    ex.open(&join.left)?,
+                    &join.right,
+                    join,
+                    left_keys,
+                    right_keys,
+                )),
+                _ => Box::new(nested_loop_join::NestedLoopJoinOp::new(
+                    ex,
+                    ex.open(&join.left)?,
+                    ex.open(&join.right)?,
+                    join,
+                )),
+            },
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggregates,
+            } => aggregate::open(ex, input, group_by, aggregates)?,
+            Plan::Sort(input, keys) => Box::new(sort::SortOp::new(ex, ex.open(input)?, keys, None)),
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                // ORDER BY ... LIMIT: the sort keeps only the rows the limit can return.
+                let inner = match input.as_ref() {
+                    Plan::Sort(sorted, keys) => Box::new(sort::SortOp::new(
+                        ex,
+                        ex.open(sorted)?,
+                        keys,
+                        Some((limit.as_ref(), offset.as_ref())),
+                    )),
+                    Plan::Project(p, exprs) => match p.as_ref() {
+                        Plan::Sort(sorted, keys) => Box::new(project::ProjectOp::new(
+                            ex,
+                            Box::new(sort::SortOp::new(
+                                ex,
+                                ex.open(sorted)?,
+                                keys,
+                                Some((limit.as_ref(), offset.as_ref())),
+                            )),
+                            exprs,
+                        )),
+                        _ => ex.open(input)?,
+                    },
+                    _ => ex.open(input)?,
+                };
+                Box::new(limit::LimitOp::new(
+                    ex,
+                    inner,
+                    limit.as_ref(),
+                    offset.as_ref(),
+                ))
+            }
+            Plan::Distinct(input) => Box::new(distinct::DistinctOp::new(ex.open(input)?)),
+            Plan::SetOperation {
+                op,
+                all,
+                left,
+                right,
+            } => Box::new(set_op::SetOpOp::new(ex, *op, *all, left, right)),
+            Plan::Materialize { id, input } => {
+                Box::new(materialize::MaterializeOp::new(ex, *id, input))
+            }
+        })
+    }
+}
+
+/// The value of a LIMIT or OFFSET expression (negative or NULL: no limit).
+fn limit_value(v: &Value, what: &str) -> Result<i64> {
+    match v.clone().apply_affinity(Affinity::Numeric) {
+        Value::Integer(i) => Ok(i),
+        Value::Null => Ok(-1),
+        other => Err(Error::TypeMismatch(format!(
+            "{what} must be an integer, got {other}"
+        ))),
+    }
+}
+
+/// Evaluates LIMIT and OFFSET: how many rows to skip, and how many to return after that
+/// (`None`: all).
+fn limit_offset(
+    ex: &Executor<'_>,
+    limit: Option<&Expr>,
+    offset: Option<&Expr>,
+    outer: Option<&Frame<'_>>,
+) -> Result<(usize, Option<usize>)> {
+    let f = Frame {
+        row: &[],
+        parent: outer,
+    };
+    let lim = match limit {
+        Some(e) => limit_value(&ex.eval(e, &f)?, "LIMIT")?,
+        None => -1,
+    };
+    let off = match offset {
+        Some(e) => limit_value(&ex.eval(e, &f)?, "OFFSET")?.max(0),
+        None => 0,
+    };
+    let off = usize::try_from(off).unwrap_or(usize::MAX);
+    Ok((off, usize::try_from(lim).ok()))
+}

@@ -1,0 +1,437 @@
+//! Table and index scans: rows of one table, by key order or through an index, filtered.
+//!
+//! The access path ([`Access`]) is turned into key ranges when the scan starts (its bound
+//! values may come from parameters or, inside an index nested-loop join, from the outer
+//! row), then the ranges are read lazily, one storage entry per row. An index entry carries
+//! the row key after the indexed values, so an index scan looks the row up by that key.
+
+use super::super::catalog::{IndexDef, TableInfo};
+use super::super::codec;
+use super::super::plan::{Access, Expr, KeyBound, ScanNode};
+use super::super::value::{Affinity, Value};
+use super::{Executor, Frame, KvIter, Operator, Row};
+use crate::error::{Error, Result};
+use crate::storage::{prefix_range, prefix_successor, Direction, KeyRange};
+use std::collections::{HashSet, VecDeque};
+use std::ops::Bound;
+
+/// One piece of a scan: a single key, or a key range.
+pub(super) enum KeyLookup {
+    Point(Vec<u8>),
+    Range(KeyRange),
+}
+
+/// The scan operator.
+pub(super) struct ScanOp<'e> {
+    ex: &'e Executor<'e>,
+    node: &'e ScanNode,
+    started: bool,
+    lookups: VecDeque<KeyLookup>,
+    iter: Option<KvIter<'e>>,
+    /// Rows still to return before the LIMIT above is satisfied (`None`: no limit).
+    remaining: Option<usize>,
+    /// Row keys already returned (an IN list over an index can reach a row twice).
+    seen: Option<HashSet<Vec<u8>>>,
+    visited: usize,
+}
+
+impl<'e> ScanOp<'e> {
+    pub(super) fn new(ex: &'e Executor<'e>, node: &'e ScanNode) -> Self {
+        Self {
+            ex,
+            node,
+            started: false,
+            lookups: VecDeque::new(),
+            iter: None,
+            remaining: None,
+            seen: None,
+            visited: 0,
+        }
+    }
+
+    fn dir(&self) -> Direction {
+        if self.node.reverse {
+            Direction::Reverse
+        } else {
+            Direction::Forward
+        }
+    }
+
+    fn start(&mut self, outer: Option<&Frame<'_>>) -> Result<()> {
+        self.started = true;
+        let node = self.node;
+        if let Some((limit, offset)) = &node.stop_after {
+            let (off, lim) = super::limit_offset(self.ex, Some(limit), offset.as_ref(), outer)?;
+            self.remaining = lim.map(|l| l.saturating_add(off));
+        }
+        let info = &node.table;
+        let f = Frame {
+            row: &[],
+            parent: outer,
+        };
+        self.lookups = match &node.access {
+            Access::Full => VecDeque::from([KeyLookup::Range(prefix_range(&codec::table_prefix(
+                info.def.id,
+            )))]),
+            Access::Key {
+                index,
+                eq,
+                in_list,
+                lower,
+                upper,
+            } => {
+                let (prefix, key_cols) = match index {
+                    None => (codec::table_prefix(info.def.id), table_key_columns(info)),
+                    Some(ix) => (
+                        codec::index_prefix(ix.id),
+                        ix.columns
+                            .iter()
+                            .map(|c| (info.def.columns[c.column].affinity, c.desc))
+                            .collect(),
+                    ),
+                };
+                if index.is_some() && in_list.is_some() {
+                    self.seen = Some(HashSet::new());
+                }
+                self.ex
+                    .key_ranges(
+                        &prefix,
+                        &key_cols,
+                        index.is_none(),
+                        eq,
+                        in_list,
+                        lower,
+                        upper,
+                        &f,
+                    )?
+                    .into()
+            }
+        };
+        Ok(())
+    }
+
+    /// The next stored entry of the scan's ranges: (key, value).
+    fn next_entry(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let reader = self.ex.reader()?;
+        loop {
+            if let Some(it) = &mut self.iter {
+                match it.next() {
+                    Some(kv) => return kv.map(Some),
+                    None => self.iter = None,
+                }
+            }
+            match self.lookups.pop_front() {
+                None => return Ok(None),
+                Some(KeyLookup::Point(key)) => {
+                    if let Some(v) = reader.get(self.node.source, &key)? {
+                        return Ok(Some((key, v)));
+                    }
+                }
+                Some(KeyLookup::Range(r)) => {
+                    self.iter = Some(reader.scan(self.node.source, r, self.dir())?);
+                }
+            }
+        }
+    }
+
+    /// The next row of the table (key, stored value), following index entries to their
+    /// rows.
+    fn next_stored(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        loop {
+            let Some((k, v)) = self.next_entry()? else {
+                return Ok(None);
+            };
+            let Access::Key {
+                index: Some(ix), ..
+            } = &self.node.access
+            else {
+                return Ok(Some((k, v)));
+            };
+            let row_key = index_entry_row_key(&self.node.table, ix, &k)?;
+            if let Some(seen) = &mut self.seen {
+                if !seen.insert(row_key.clone()) {
+                    continue;
+                }
+            }
+            let reader = self.ex.reader()?;
+            return match reader.get(self.node.source, &row_key)? {
+                Some(v) => Ok(Some((row_key, v))),
+                None => Err(Error::corruption(format!(
+                    "index {} points to a missing row of {}",
+                    ix.name, self.node.table.def.name
+                ))),
+            };
+        }
+    }
+
+    /// Counts the rows the scan would return without decoding them (no filter, no limit).
+    pub(super) fn count(&mut self, outer: Option<&Frame<'_>>) -> Result<i64> {
+        debug_assert!(self.node.filter.is_none() && self.node.stop_after.is_none());
+        self.start(outer)?;
+        let mut n = 0i64;
+        loop {
+            let more = if matches!(self.node.access, Access::Key { index: Some(_), .. })
+                && self.seen.is_some()
+            {
+                self.next_stored()?.is_some()
+            } else {
+                self.next_entry()?.is_some()
+            };
+            if !more {
+                return Ok(n);
+            }
+            n += 1;
+            if n % 4096 == 0 {
+                self.ex.check_interrupt()?;
+            }
+        }
+    }
+}
+
+impl Operator for ScanOp<'_> {
+    fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
+        if !self.started {
+            self.start(outer)?;
+        }
+        if self.remaining == Some(0) {
+            return Ok(None);
+        }
+        loop {
+            let Some((k, v)) = self.next_stored()? else {
+                return Ok(None);
+            };
+            self.visited += 1;
+            if self.visited % 1024 == 0 {
+                self.ex.check_interrupt()?;
+            }
+            let row = self.ex.decode_row(&self.node.table, &k, &v)?;
+            let keep = match &self.node.filter {
+                Some(pred) => self.ex.predicate(pred, &row, outer)?,
+                None => true,
+            };
+            if keep {
+                if let Some(r) = &mut self.remaining {
+                    *r -= 1;
+                }
+                return Ok(Some(row));
+            }
+        }
+    }
+
+    fn rewind(&mut self) {
+        self.started = false;
+        self.lookups.clear();
+        self.iter = None;
+        self.remaining = None;
+        self.seen = None;
+    }
+}
+
+/// The row key an index entry points to (the bytes after the indexed values).
+fn index_entry_row_key(info: &TableInfo, ix: &IndexDef, entry_key: &[u8]) -> Result<Vec<u8>> {
+    let mut pos = 5;
+    for c in &ix.columns {
+        codec::decode_key_value(entry_key, &mut pos, c.desc)?;
+    }
+    let mut row_key = codec::table_prefix(info.def.id);
+    row_key.extend_from_slice(&entry_key[pos..]);
+    Ok(row_key)
+}
+
+/// The table's own key columns: the rowid, or the primary-key columns.
+fn table_key_columns(info: &TableInfo) -> Vec<(Affinity, bool)> {
+    if info.def.has_rowid() {
+        vec![(Affinity::Integer, false)]
+    } else {
+        info.def
+            .primary_key
+            .iter()
+            .map(|&c| (info.def.columns[c].affinity, false))
+            .collect()
+    }
+}
+
+fn aff_is_exact(a: Affinity) -> bool {
+    a != Affinity::Blob
+}
+
+impl Executor<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn key_ranges(
+        &self,
+        prefix: &[u8],
+        key_cols: &[(Affinity, bool)],
+        unique_key: bool,
+        eq: &[Expr],
+        in_list: &Option<Vec<Expr>>,
+        lower: &Option<KeyBound>,
+        upper: &Option<KeyBound>,
+        f: &Frame<'_>,
+    ) -> Result<Vec<KeyLookup>> {
+        let mut base = prefix.to_vec();
+        let mut exact = true;
+        for (i, e) in eq.iter().enumerate() {
+            let (aff, desc) = key_cols[i];
+            let v = self.eval(e, f)?;
+            if v.is_null() {
+                return Ok(Vec::new());
+            }
+            let v = v.apply_affinity(aff);
+            if aff == Affinity::Blob
+                && matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
+            {
+                // Mixed integer/real storage: match on the numeric prefix and stop here.
+                let mut b = Vec::new();
+                codec::encode_key_bound(&v, &mut b);
+                if desc {
+                    b.iter_mut().for_each(|x| *x = !*x);
+                }
+                base.extend_from_slice(&b);
+                exact = false;
+                break;
+            }
+            codec::encode_key_value(&v, desc, &mut base);
+        }
+        // Index entries carry the row key after the indexed values: never a point.
+        let complete = unique_key && exact && eq.len() == key_cols.len();
+        if complete {
+            return Ok(vec![KeyLookup::Point(base)]);
+        }
+        if !exact {
+            return Ok(vec![KeyLookup::Range(prefix_range(&base))]);
+        }
+        let next = eq.len();
+        if let Some(list) = in_list {
+            let (aff, desc) = key_cols[next];
+            let mut keys: Vec<Vec<u8>> = Vec::new();
+            for e in list {
+                let v = self.eval(e, f)?;
+                if v.is_null() {
+                    continue;
+                }
+                let v = v.apply_affinity(aff);
+                let mut k = base.clone();
+                if aff == Affinity::Blob
+                    && matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
+                {
+                    let mut b = Vec::new();
+                    codec::encode_key_bound(&v, &mut b);
+                    if desc {
+                        b.iter_mut().for_each(|x| *x = !*x);
+                    }
+                    k.extend_from_slice(&b);
+                    keys.push(k);
+                    continue;
+                }
+                codec::encode_key_value(&v, desc, &mut k);
+                keys.push(k);
+            }
+            keys.sort();
+            keys.dedup();
+            let point = unique_key && next + 1 == key_cols.len();
+            return Ok(keys
+                .into_iter()
+                .map(|k| {
+                    if point && aff_is_exact(key_cols[next].0) {
+                        KeyLookup::Point(k)
+                    } else {
+                        KeyLookup::Range(prefix_range(&k))
+                    }
+                })
+                .collect());
+        }
+        let Some(&(aff, desc)) = key_cols.get(next) else {
+            return Ok(vec![KeyLookup::Range(prefix_range(&base))]);
+        };
+        let bound = |b: &Option<KeyBound>| -> Result<Option<Option<Vec<u8>>>> {
+            match b {
+                None => Ok(None),
+                Some(kb) => {
+                    let v = self.eval(&kb.value, f)?;
+                    if v.is_null() {
+                        return Ok(Some(None));
+                    }
+                    let v = v.apply_affinity(aff);
+                    let mut enc = Vec::new();
+                    codec::encode_key_bound(&v, &mut enc);
+                    Ok(Some(Some(enc)))
+                }
+            }
+        };
+        let lo = bound(lower)?;
+        let hi = bound(upper)?;
+        if matches!(lo, Some(None)) || matches!(hi, Some(None)) {
+            return Ok(Vec::new()); // comparison with NULL matches nothing
+        }
+        let (lo, hi) = (lo.flatten(), hi.flatten());
+        // In key order (ascending encoding): values >= lo and <= hi, widened to whole
+        // numeric-prefix groups; the scan filter applies the exact comparison.
+        let (mut start, mut end) = (None, None);
+        let apply = |enc: Vec<u8>| {
+            let mut k = base.clone();
+            if desc {
+                k.extend(enc.iter().map(|b| !b));
+            } else {
+                k.extend_from_slice(&enc);
+            }
+            k
+        };
+        if let Some(l) = lo {
+            let k = apply(l);
+            if desc {
+                end = prefix_successor(&k).map(Bound::Excluded);
+            } else {
+                start = Some(Bound::Included(k));
+            }
+        }
+        if let Some(h) = hi {
+            let k = apply(h);
+            if desc {
+                start = Some(Bound::Included(k));
+            } else {
+                end = prefix_successor(&k).map(Bound::Excluded);
+            }
+        }
+        let (pstart, pend) = prefix_range(&base);
+        Ok(vec![KeyLookup::Range((
+            start.unwrap_or(pstart),
+            end.unwrap_or(pend),
+        ))])
+    }
+
+    /// Decodes a stored row, padding columns added after it was written.
+    pub fn decode_row(&self, info: &TableInfo, key: &[u8], value: &[u8]) -> Result<Row> {
+        let def = &info.def;
+        let ncols = def.columns.len();
+        let mut row = codec::decode_row(value)?;
+        if row.len() > ncols {
+            row.truncate(ncols);
+        }
+        while row.len() < ncols {
+            let i = row.len();
+            row.push(self.column_default(info, i)?);
+        }
+        let rowid = if def.has_rowid() {
+            let mut pos = 5;
+            codec::decode_key_value(key, &mut pos, false)?
+        } else {
+            Value::Null
+        };
+        row.push(rowid);
+        Ok(row)
+    }
+
+    fn column_default(&self, info: &TableInfo, col: usize) -> Result<Value> {
+        let k = (info.def.id, col);
+        if let Some(v) = self.defaults.borrow().get(&k) {
+            return Ok(v.clone());
+        }
+        let v = match &info.def.columns[col].default {
+            None => Value::Null,
+            Some(text) => super::super::session::eval_default_text(text, self.env)?
+                .apply_affinity(info.def.columns[col].affinity),
+        };
+        self.defaults.borrow_mut().insert(k, v.clone());
+        Ok(v)
+    }
+}

@@ -1,0 +1,178 @@
+//! Subqueries inside expressions: EXISTS, IN and scalar subqueries.
+//!
+//! An uncorrelated subquery runs once per statement. A correlated one runs once per distinct
+//! combination of the enclosing-row columns it reads (its correlation values, known from
+//! binding), and its answer is kept for the next row with the same values: an EXISTS over a
+//! join column runs once per distinct key, not once per row. EXISTS and scalar subqueries
+//! pull only the first row. IN builds a hash set of the candidates once, so `x IN (SELECT
+//! ...)` costs one probe per row instead of a pass over the subquery's rows.
+
+use super::super::plan::SubPlan;
+use super::super::value::{Affinity, Value};
+use super::expr::in_candidate;
+use super::keys::hash_key;
+use super::{Executor, Frame};
+use crate::error::Result;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// How many answers a statement keeps for correlated subqueries before it stops caching
+/// (bounds memory when every row has new correlation values).
+const MAX_CACHED_ANSWERS: usize = 100_000;
+
+/// The distinct candidates of an IN subquery.
+#[derive(Default)]
+pub(super) struct InSet {
+    buckets: HashMap<Vec<u8>, Vec<Value>>,
+    has_null: bool,
+    empty: bool,
+}
+
+impl InSet {
+    /// `x IN set` (or NOT IN) by SQL's rules.
+    fn test(&self, x: &Value, negated: bool) -> Value {
+        if self.empty {
+            return Value::Integer(i64::from(negated));
+        }
+        if x.is_null() {
+            return Value::Null;
+        }
+        let mut k = Vec::new();
+        hash_key(x, &mut k);
+        if self
+            .buckets
+            .get(&k)
+            .is_some_and(|b| b.iter().any(|c| x.same_as(c)))
+        {
+            return Value::Integer(i64::from(!negated));
+        }
+        if self.has_null {
+            Value::Null
+        } else {
+            Value::Integer(i64::from(negated))
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Answer {
+    Exists(bool),
+    Scalar(Value),
+    In(Rc<InSet>),
+}
+
+/// Answers of subqueries, by subquery id and correlation values.
+#[derive(Default)]
+pub(super) struct SubqueryCache {
+    answers: HashMap<(usize, Vec<u8>), Answer>,
+}
+
+impl Executor<'_> {
+    /// The cache key of a subquery in frame `f`: its correlation values, or `None` when its
+    /// answer cannot be reused (it reads rows further out than the enclosing one).
+    fn correlation_key(&self, sp: &SubPlan, f: &Frame<'_>) -> Option<Vec<u8>> {
+        if !sp.correlated {
+            return Some(Vec::new());
+        }
+        let cols = sp.outer_columns.as_ref()?;
+        let mut k = Vec::new();
+        for &c in cols {
+            super::super::codec::encode_key_value(
+                f.row.get(c).unwrap_or(&Value::Null),
+                false,
+                &mut k,
+            );
+        }
+        Some(k)
+    }
+
+    fn cached(&self, sp: &SubPlan, key: &Option<Vec<u8>>) -> Option<Answer> {
+        let key = key.as_ref()?;
+        self.subquery_cache
+            .borrow()
+            .answers
+            .get(&(sp.id, key.clone()))
+            .cloned()
+    }
+
+    fn remember(&self, sp: &SubPlan, key: Option<Vec<u8>>, answer: Answer) {
+        let Some(key) = key else { return };
+        let mut cache = self.subquery_cache.borrow_mut();
+        if cache.answers.len() < MAX_CACHED_ANSWERS {
+            cache.answers.insert((sp.id, key), answer);
+        }
+    }
+
+    /// `EXISTS (subquery)` for the row of `f`: true if the subquery returns a row.
+    pub(super) fn exists(&self, sp: &SubPlan, f: &Frame<'_>) -> Result<bool> {
+        let key = self.correlation_key(sp, f);
+        if let Some(Answer::Exists(b)) = self.cached(sp, &key) {
+            return Ok(b);
+        }
+        let mut op = self.open(&sp.plan)?;
+        let found = op.next(Some(f))?.is_some();
+        self.remember(sp, key, Answer::Exists(found));
+        Ok(found)
+    }
+
+    /// A scalar subquery: the first column of its first row, or NULL without rows.
+    pub(super) fn scalar_subquery(&self, sp: &SubPlan, f: &Frame<'_>) -> Result<Value> {
+        let key = self.correlation_key(sp, f);
+        if let Some(Answer::Scalar(v)) = self.cached(sp, &key) {
+            return Ok(v);
+        }
+        let mut op = self.open(&sp.plan)?;
+        let v = op
+            .next(Some(f))?
+            .and_then(|r| r.into_iter().next())
+            .unwrap_or(Value::Null);
+        self.remember(sp, key, Answer::Scalar(v.clone()));
+        Ok(v)
+    }
+
+    /// `x [NOT] IN (subquery)`.
+    pub(super) fn in_subquery(
+        &self,
+        x: Value,
+        sp: &SubPlan,
+        negated: bool,
+        affinity: Option<Affinity>,
+        f: &Frame<'_>,
+    ) -> Result<Value> {
+        let key = self.correlation_key(sp, f);
+        let set = match self.cached(sp, &key) {
+            Some(Answer::In(s)) => s,
+            _ => {
+                let mut set = InSet {
+                    empty: true,
+                    ..InSet::default()
+                };
+                let mut op = self.open(&sp.plan)?;
+                let mut n = 0usize;
+                while let Some(row) = op.next(Some(f))? {
+                    n += 1;
+                    if n % 1024 == 0 {
+                        self.check_interrupt()?;
+                    }
+                    set.empty = false;
+                    let c = row.into_iter().next().unwrap_or(Value::Null);
+                    if c.is_null() {
+                        set.has_null = true;
+                        continue;
+                    }
+                    let c = in_candidate(c, affinity);
+                    let mut k = Vec::new();
+                    hash_key(&c, &mut k);
+                    let bucket = set.buckets.entry(k).or_default();
+                    if !bucket.iter().any(|y| y.same_as(&c)) {
+                        bucket.push(c);
+                    }
+                }
+                let set = Rc::new(set);
+                self.remember(sp, key, Answer::In(set.clone()));
+                set
+            }
+        };
+        Ok(set.test(&x, negated))
+    }
+}

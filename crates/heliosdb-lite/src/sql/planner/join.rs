@@ -1,0 +1,465 @@
+//! Planning a FROM clause of several relations: classifying conjuncts, choosing the join
+//! order ([`super::join_order`]) and building the join tree.
+//!
+//! Every expression of the query is bound against one combined row: each relation's columns
+//! at a fixed offset, in FROM order. The join tree keeps that layout whatever the join order
+//! (the first relation is placed into a row of full width and each join fills its
+//! relation's slot), so the conjuncts and the select list need no rewriting across orders.
+//! Only expressions that run inside a relation's own scan are remapped: the relation's
+//! columns to the scan's row, and, for the inner side of a lookup, the other relations'
+//! columns to the enclosing (joined) row.
+
+use super::super::plan::{
+    Access, CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan, ScanNode,
+};
+use super::super::value::Affinity;
+use super::join_order::{self, Conjunct, Method, RelInfo};
+use super::select::{and_all, RelKind, Relation};
+use super::{access, Planner};
+use crate::error::{Error, Result};
+
+/// Relations a join may have, as SQLite allows.
+pub const MAX_JOIN_RELATIONS: usize = 64;
+
+/// The relations (bit mask) an expression reads in the combined row: its columns, and the
+/// enclosing-row columns its correlated subqueries read (all relations when a subquery reads
+/// further out and its columns are not known).
+pub(super) fn mask_of(e: &Expr, rels: &[RelInfo]) -> u64 {
+    let rel_of = |i: usize| rels.iter().rposition(|r| r.offset <= i).unwrap_or(0);
+    let all = if rels.len() >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << rels.len()) - 1
+    };
+    let mut mask = 0u64;
+    e.walk(&mut |x| match x {
+        Expr::Column(i) => mask |= 1 << rel_of(*i),
+        Expr::InSubquery { plan, .. } | Expr::Exists { plan, .. } | Expr::ScalarSubquery(plan)
+            if plan.correlated =>
+        {
+            match &plan.outer_columns {
+                Some(cols) => cols.iter().for_each(|&c| mask |= 1 << rel_of(c)),
+                None => mask = all,
+            }
+        }
+        _ => {}
+    });
+    mask
+}
+
+fn has_correlated_subquery(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if let Expr::InSubquery { plan, .. }
+        | Expr::Exists { plan, .. }
+        | Expr::ScalarSubquery(plan) = x
+        {
+            found |= plan.correlated;
+        }
+    });
+    found
+}
+
+/// Rewrites a combined-row expression to run in relation `rel`'s own scan. With `lookup`,
+/// the other relations' columns read the enclosing (joined) row and enclosing rows move one
+/// level out; without, the expression must read only `rel`.
+fn to_local(e: &Expr, rel: &RelInfo, lookup: bool) -> Expr {
+    let (lo, hi) = (rel.offset, rel.offset + rel.width);
+    e.clone().transform(&mut |x| match x {
+        Expr::Column(i) if (lo..hi).contains(&i) => Expr::Column(i - lo),
+        Expr::Column(i) if lookup => Expr::Outer { depth: 1, index: i },
+        Expr::Outer { depth, index } if lookup => Expr::Outer {
+            depth: depth + 1,
+            index,
+        },
+        x => x,
+    })
+}
+
+/// True if an access path reads the enclosing row (its key comes from the outer side).
+fn access_reads_left(a: &Access) -> bool {
+    let Access::Key {
+        eq,
+        in_list,
+        lower,
+        upper,
+        ..
+    } = a
+    else {
+        return false;
+    };
+    let mut found = false;
+    let mut check = |e: &Expr| {
+        e.walk(&mut |x| found |= matches!(x, Expr::Outer { depth: 1, .. }));
+    };
+    eq.iter().for_each(&mut check);
+    in_list.iter().flatten().for_each(&mut check);
+    lower.iter().chain(upper).for_each(|b| check(&b.value));
+    found
+}
+
+/// Guessed fraction of rows a conjunct on one relation keeps.
+fn selectivity(c: &Expr, rel: &RelInfo) -> f64 {
+    match c {
+        Expr::Compare {
+            op: CmpOp::Eq,
+            left,
+            right,
+            ..
+        } => {
+            let unique = rel.table.as_ref().is_some_and(|t| {
+                [left, right].iter().any(|s| {
+                    matches!(***s, Expr::Column(i) if i >= rel.offset
+                        && join_order::is_unique_column(t, i - rel.offset))
+                })
+            });
+            if unique {
+                1.0 / rel.rows.max(1.0)
+            } else {
+                0.1
+            }
+        }
+        Expr::Compare { op: CmpOp::Ne, .. } => 0.9,
+        Expr::Compare { .. } => 0.3,
+        Expr::InList { list, .. } => (0.1 * list.len() as f64).min(0.5),
+        Expr::Is { .. } => 0.1,
+        _ => 0.5,
+    }
+}
+
+/// Plans the join of `rels` (FROM order, columns at `offsets`) under the conjuncts of WHERE
+/// (`wheres`) and of each relation's ON clause (`ons`).
+pub(super) fn plan_join(
+    p: &mut Planner<'_>,
+    rels: Vec<Relation>,
+    offsets: &[usize],
+    width: usize,
+    wheres: Vec<Expr>,
+    ons: Vec<Vec<Expr>>,
+) -> Result<Plan> {
+    let n = rels.len();
+    if n > MAX_JOIN_RELATIONS {
+        return Err(Error::LimitExceeded(format!(
+            "at most {MAX_JOIN_RELATIONS} tables in a join; this one has {n}"
+        )));
+    }
+    let mut infos: Vec<RelInfo> = Vec::with_capacity(n);
+    for (k, r) in rels.iter().enumerate() {
+        let (table, rows) = match &r.kind {
+            RelKind::Table { info, source } => (
+                Some(info.clone()),
+                p.history.row_estimate(info, *source).max(1.0),
+            ),
+            RelKind::Sub(Plan::Values(v)) => (None, v.len().max(1) as f64),
+            RelKind::Sub(_) => (None, 1000.0),
+        };
+        infos.push(RelInfo {
+            table,
+            join: r.join,
+            rows,
+            filtered: rows,
+            offset: offsets[k],
+            width: r.columns.len(),
+        });
+    }
+    // Classify the conjuncts.
+    let mut conjuncts: Vec<Conjunct> = Vec::new();
+    let mut add = |expr: Expr, on_of: Option<usize>, infos: &[RelInfo]| {
+        let mask = mask_of(&expr, infos);
+        let correlated = has_correlated_subquery(&expr);
+        let single = mask.count_ones() == 1;
+        let r = mask.trailing_zeros() as usize;
+        // A conjunct on one relation runs inside its scan, unless it must see the relation's
+        // NULL padding (a WHERE conjunct on a LEFT JOIN's right side).
+        let local = single
+            && !correlated
+            && match on_of {
+                Some(o) => o == r,
+                None => infos[r].join == JoinKind::Inner,
+            };
+        conjuncts.push(Conjunct {
+            expr,
+            mask,
+            on_of,
+            correlated,
+            local,
+        });
+    };
+    for w in wheres {
+        add(w, None, &infos);
+    }
+    for (k, on) in ons.into_iter().enumerate() {
+        let of = (rels[k].join == JoinKind::Left).then_some(k);
+        for c in on {
+            add(c, of, &infos);
+        }
+    }
+    for (k, info) in infos.iter_mut().enumerate() {
+        let mut f = info.rows;
+        for c in conjuncts.iter().filter(|c| c.local && c.mask == 1 << k) {
+            f *= selectivity(&c.expr, info);
+        }
+        info.filtered = f.max(1.0);
+    }
+    // Lookups: which relations can be reached by key from a set of others.
+    let order = {
+        let infos_ref = &infos;
+        let conj_ref = &conjuncts;
+        let mut lookup = |r: usize, mask: u64| -> Option<f64> {
+            let info = infos_ref[r].table.as_ref()?;
+            let scan_conj = scan_conjuncts(conj_ref, infos_ref, r, mask);
+            let local: Vec<Expr> = scan_conj
+                .iter()
+                .map(|c| to_local(c, &infos_ref[r], true))
+                .collect();
+            let a = access::choose(info, &local);
+            if !access_reads_left(&a) {
+                return None;
+            }
+            Some(lookup_rows(&a, info, &infos_ref[r]))
+        };
+        join_order::choose(&infos, &conjuncts, &mut lookup)
+    };
+    build(p, rels, &infos, &conjuncts, &order, width)
+}
+
+/// The conjuncts that can run inside relation `r`'s scan when it is looked up from the
+/// relations of `mask`: its own, and those completing at this step that may filter it.
+fn scan_conjuncts<'c>(
+    conjuncts: &'c [Conjunct],
+    infos: &[RelInfo],
+    r: usize,
+    mask: u64,
+) -> Vec<&'c Expr> {
+    let bit = 1u64 << r;
+    conjuncts
+        .iter()
+        .filter(|c| {
+            if c.local {
+                return c.mask == bit;
+            }
+            if c.correlated || c.mask & bit == 0 || c.mask & !(mask | bit) != 0 {
+                return false;
+            }
+            match infos[r].join {
+                JoinKind::Left => c.on_of == Some(r),
+                JoinKind::Inner => c.on_of.is_none(),
+            }
+        })
+        .map(|c| &c.expr)
+        .collect()
+}
+
+/// Rows a lookup with access path `a` finds per outer row.
+fn lookup_rows(a: &Access, info: &super::super::catalog::TableInfo, rel: &RelInfo) -> f64 {
+    let Access::Key {
+        index,
+        eq,
+        in_list,
+        lower,
+        upper,
+    } = a
+    else {
+        return rel.rows;
+    };
+    let ncols = match index {
+        None if info.def.has_rowid() => 1,
+        None => info.def.primary_key.len(),
+        Some(ix) => ix.columns.len(),
+    };
+    let unique = index.as_ref().is_none_or(|ix| ix.unique);
+    if unique && eq.len() == ncols {
+        return 1.0;
+    }
+    let mut rows = rel.rows * 0.1f64.powi(eq.len() as i32);
+    if let Some(l) = in_list {
+        rows *= (0.1 * l.len() as f64).min(1.0);
+    }
+    if lower.is_some() || upper.is_some() {
+        rows *= 0.3;
+    }
+    rows.max(1.0)
+}
+
+/// Builds the join tree for the chosen order.
+fn build(
+    p: &mut Planner<'_>,
+    rels: Vec<Relation>,
+    infos: &[RelInfo],
+    conjuncts: &[Conjunct],
+    order: &join_order::Order,
+    width: usize,
+) -> Result<Plan> {
+    let _ = p;
+    let mut kinds: Vec<Option<(RelKind, String)>> =
+        rels.into_iter().map(|r| Some((r.kind, r.alias))).collect();
+    let mut applied = vec![false; conjuncts.len()];
+    let mut mask = 0u64;
+    let mut plan: Option<Plan> = None;
+    for (step_no, &(r, method)) in order.steps.iter().enumerate() {
+        let bit = 1u64 << r;
+        let info = &infos[r];
+        let (kind, alias) = kinds[r].take().expect("each relation once");
+        let estimate = order.rows[step_no];
+        // Conjuncts that complete at this step.
+        let completing: Vec<usize> = (0..conjuncts.len())
+            .filter(|&i| {
+                !applied[i]
+                    && !conjuncts[i].local
+                    && conjuncts[i].mask & bit != 0
+                    && conjuncts[i].mask & !(mask | bit) == 0
+            })
+            .collect();
+        // Also constants (no relation) at the first step.
+        let constants: Vec<usize> = if step_no == 0 {
+            (0..conjuncts.len())
+                .filter(|&i| conjuncts[i].mask == 0)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let is_left = info.join == JoinKind::Left && step_no > 0;
+        // Which completing conjuncts belong to the join's match condition, which filter after.
+        let (matching, post): (Vec<usize>, Vec<usize>) =
+            completing.iter().partition(|&&i| match info.join {
+                JoinKind::Left => conjuncts[i].on_of == Some(r),
+                JoinKind::Inner => true,
+            });
+        let local: Vec<Expr> = conjuncts
+            .iter()
+            .filter(|c| c.local && c.mask == bit)
+            .map(|c| to_local(&c.expr, info, false))
+            .collect();
+        let mut in_scan: Vec<Expr> = local.clone();
+        let mut condition: Vec<Expr> = Vec::new();
+        let mut post_filter: Vec<Expr> = Vec::new();
+        let mut algorithm = JoinAlgorithm::Loop;
+        match method {
+            Method::First => {
+                for &i in completing.iter().chain(&constants) {
+                    post_filter.push(conjuncts[i].expr.clone());
+                }
+            }
+            Method::Lookup => {
+                algorithm = JoinAlgorithm::Lookup;
+                for &i in &matching {
+                    if conjuncts[i].correlated {
+                        condition.push(conjuncts[i].expr.clone());
+                    } else {
+                        in_scan.push(to_local(&conjuncts[i].expr, info, true));
+                    }
+                }
+                post.iter()
+                    .for_each(|&i| post_filter.push(conjuncts[i].expr.clone()));
+            }
+            Method::Hash | Method::Loop => {
+                let mut left_keys = Vec::new();
+                let mut right_keys = Vec::new();
+                for &i in &matching {
+                    let c = &conjuncts[i];
+                    if method == Method::Hash && !c.correlated {
+                        if let Some((lk, rk)) = hash_keys(&c.expr, infos, mask, r) {
+                            left_keys.push(lk);
+                            right_keys.push(HashKey {
+                                expr: to_local(&rk.expr, info, false),
+                                affinity: rk.affinity,
+                            });
+                            continue;
+                        }
+                    }
+                    condition.push(c.expr.clone());
+                }
+                post.iter()
+                    .for_each(|&i| post_filter.push(conjuncts[i].expr.clone()));
+                if !left_keys.is_empty() {
+                    algorithm = JoinAlgorithm::Hash {
+                        left_keys,
+                        right_keys,
+                    };
+                }
+            }
+        }
+        completing.iter().for_each(|&i| applied[i] = true);
+        let rel_plan = match kind {
+            RelKind::Table {
+                info: table,
+                source,
+            } => {
+                let access = access::choose(&table, &in_scan);
+                if method == Method::Lookup && !access_reads_left(&access) {
+                    return Err(Error::invalid(
+                        "internal: lookup join without a key from the outer side",
+                    ));
+                }
+                Plan::Scan(Box::new(ScanNode {
+                    table,
+                    alias,
+                    source,
+                    access,
+                    filter: and_all(in_scan),
+                    reverse: false,
+                    ordered: false,
+                    stop_after: None,
+                    estimate: Some(info.filtered),
+                }))
+            }
+            RelKind::Sub(sub) => match and_all(in_scan) {
+                Some(f) => Plan::Filter(Box::new(sub), f),
+                None => sub,
+            },
+        };
+        let mut joined = match plan {
+            None => Plan::Place {
+                input: Box::new(rel_plan),
+                offset: info.offset,
+                width,
+            },
+            Some(left) => Plan::Join(Box::new(JoinNode {
+                left,
+                right: rel_plan,
+                kind: if is_left {
+                    JoinKind::Left
+                } else {
+                    JoinKind::Inner
+                },
+                offset: info.offset,
+                algorithm,
+                condition: and_all(condition),
+                estimate,
+            })),
+        };
+        if let Some(f) = and_all(post_filter) {
+            joined = Plan::Filter(Box::new(joined), f);
+        }
+        plan = Some(joined);
+        mask |= bit;
+    }
+    Ok(plan.expect("at least one relation"))
+}
+
+/// Splits `a = b` into a probe key over the joined relations and a build key over `r`.
+fn hash_keys(e: &Expr, infos: &[RelInfo], mask: u64, r: usize) -> Option<(HashKey, HashKey)> {
+    let Expr::Compare {
+        op: CmpOp::Eq,
+        left,
+        right,
+        left_aff,
+        right_aff,
+    } = e
+    else {
+        return None;
+    };
+    let (lm, rm) = (mask_of(left, infos), mask_of(right, infos));
+    let bit = 1u64 << r;
+    let key = |e: &Expr, a: &Option<Affinity>| HashKey {
+        expr: e.clone(),
+        affinity: *a,
+    };
+    if lm != 0 && lm & !mask == 0 && rm == bit {
+        Some((key(left, left_aff), key(right, right_aff)))
+    } else if rm != 0 && rm & !mask == 0 && lm == bit {
+        Some((key(right, right_aff), key(left, left_aff)))
+    } else {
+        None
+    }
+}

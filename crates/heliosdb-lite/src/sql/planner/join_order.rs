@@ -1,0 +1,315 @@
+//! Join ordering: the cheapest left-deep order of a FROM clause's relations, whatever order
+//! the query lists them in.
+//!
+//! Every WHERE and ON conjunct is classified by the relations it reads (a bit mask). A join
+//! order is built one relation at a time; adding relation `r` to the set `S` already joined
+//! can use one of three algorithms:
+//!
+//! - **lookup**: equalities (or ranges) between `r`'s key or index columns and values from
+//!   `S` make `r` a key lookup per row of `S` (an index nested-loop join);
+//! - **hash**: equalities between an expression of `S` and one of `r` let `r` be read once
+//!   into a hash table that each row of `S` probes;
+//! - **loop**: otherwise `r` is read once and paired with every row of `S` (a cross product
+//!   filtered by the conjuncts that become complete).
+//!
+//! Costs count rows touched: a lookup costs a seek plus the rows it finds, per outer row; a
+//! hash join reads `r` once and probes once per outer row; a loop pairs every outer row with
+//! every row of `r`. Row counts come from the tables (see [`super::History::row_estimate`])
+//! and selectivities from fixed guesses in the spirit of SQLite's planner without ANALYZE: an
+//! equality on a unique key finds one row, another equality keeps a tenth, a range a third.
+//! Up to [`EXHAUSTIVE_LIMIT`] relations every order is considered (dynamic programming over
+//! subsets); beyond, a beam search keeps the [`BEAM_WIDTH`] cheapest partial orders of each
+//! length, which plans 64 relations in milliseconds.
+//!
+//! A LEFT JOIN's right relation must come after every relation listed before it (as in
+//! SQLite), and a conjunct that reads a LEFT JOIN's right relation is applied only after that
+//! relation is joined, never inside it, so NULL-padded rows are filtered as SQL says.
+
+use super::super::catalog::TableInfo;
+use super::super::plan::{CmpOp, Expr, JoinKind};
+use std::collections::HashMap;
+
+/// Exhaustive search up to this many relations.
+pub(super) const EXHAUSTIVE_LIMIT: usize = 8;
+/// Partial orders kept per length by the beam search.
+pub(super) const BEAM_WIDTH: usize = 8;
+
+/// What the orderer knows of one relation.
+pub(super) struct RelInfo {
+    /// The table, for key and index lookups (`None` for derived tables and views).
+    pub table: Option<std::sync::Arc<TableInfo>>,
+    /// Inner or left outer.
+    pub join: JoinKind,
+    /// Estimated rows in the relation.
+    pub rows: f64,
+    /// Estimated rows after its own conjuncts.
+    pub filtered: f64,
+    /// First column in the combined row.
+    pub offset: usize,
+    /// Number of columns.
+    pub width: usize,
+}
+
+/// A conjunct and the relations it reads.
+pub(super) struct Conjunct {
+    /// Bound against the combined row.
+    pub expr: Expr,
+    /// Relations read.
+    pub mask: u64,
+    /// For a LEFT JOIN's ON clause, the relation it belongs to.
+    pub on_of: Option<usize>,
+    /// Contains a correlated subquery (evaluated only on combined rows).
+    pub correlated: bool,
+    /// Applied inside the relation's own scan.
+    pub local: bool,
+}
+
+/// How one relation joins the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Method {
+    /// The first relation.
+    First,
+    /// Key lookup into the relation per outer row.
+    Lookup,
+    /// Hash join on equality conjuncts.
+    Hash,
+    /// Read once, pair with every outer row.
+    Loop,
+}
+
+/// A partial join order.
+#[derive(Clone)]
+struct Path {
+    mask: u64,
+    /// (relation, method, estimated rows after the step).
+    order: Vec<(usize, Method, f64)>,
+    rows: f64,
+    cost: f64,
+}
+
+/// The chosen order: relations with their join methods, and estimated rows after each step.
+pub(super) struct Order {
+    /// (relation, method) in join order.
+    pub steps: Vec<(usize, Method)>,
+    /// Estimated rows after each step.
+    pub rows: Vec<f64>,
+}
+
+/// Columns of relation `r` that an equality with the relations of `mask` pins, for a
+/// lookup: returns the selectivity of the best key it can use, if any.
+pub(super) type LookupFn<'a> = dyn FnMut(usize, u64) -> Option<f64> + 'a;
+
+/// Finds the cheapest order.
+pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut LookupFn<'_>) -> Order {
+    let n = rels.len();
+    let mut step_cache: HashMap<(usize, u64), (Method, f64, f64)> = HashMap::new();
+    let mut extend = |path: &Path, r: usize| -> Option<Path> {
+        if path.mask & (1 << r) != 0 {
+            return None;
+        }
+        // A LEFT JOIN's right relation comes after everything listed before it.
+        if rels[r].join == JoinKind::Left && (0..r).any(|i| path.mask & (1 << i) == 0) {
+            return None;
+        }
+        if path.order.is_empty() {
+            let rows = rels[r].filtered;
+            return Some(Path {
+                mask: 1 << r,
+                order: vec![(r, Method::First, rows.max(1.0))],
+                rows,
+                cost: rels[r].rows,
+            });
+        }
+        let (method, per_left, sel) = *step_cache
+            .entry((r, path.mask))
+            .or_insert_with(|| step(rels, conjuncts, path.mask, r, lookup));
+        let left = path.rows.max(1.0);
+        let cost = match method {
+            Method::Lookup => left * (2.0 + per_left),
+            Method::Hash => rels[r].rows + rels[r].filtered + left,
+            _ => rels[r].rows + left * rels[r].filtered.max(1.0),
+        };
+        let mut rows = left * rels[r].filtered * sel;
+        if rels[r].join == JoinKind::Left {
+            rows = rows.max(left);
+        }
+        let mut order = path.order.clone();
+        order.push((r, method, rows.max(1.0)));
+        Some(Path {
+            mask: path.mask | (1 << r),
+            order,
+            rows: rows.max(1.0),
+            cost: path.cost + cost,
+        })
+    };
+    let best = if n <= EXHAUSTIVE_LIMIT {
+        let mut best: HashMap<u64, Path> = HashMap::new();
+        let start = Path {
+            mask: 0,
+            order: Vec::new(),
+            rows: 1.0,
+            cost: 0.0,
+        };
+        let mut frontier = vec![start];
+        for _ in 0..n {
+            let mut next: HashMap<u64, Path> = HashMap::new();
+            for p in &frontier {
+                for r in 0..n {
+                    if let Some(q) = extend(p, r) {
+                        let keep = next.get(&q.mask).is_none_or(|b| better(&q, b));
+                        if keep {
+                            next.insert(q.mask, q);
+                        }
+                    }
+                }
+            }
+            frontier = next.into_values().collect();
+            for p in &frontier {
+                best.insert(p.mask, p.clone());
+            }
+        }
+        best.remove(&((1u64 << n) - 1))
+    } else {
+        let mut frontier = vec![Path {
+            mask: 0,
+            order: Vec::new(),
+            rows: 1.0,
+            cost: 0.0,
+        }];
+        for _ in 0..n {
+            let mut next: Vec<Path> = Vec::new();
+            for p in &frontier {
+                for r in 0..n {
+                    if let Some(q) = extend(p, r) {
+                        match next.iter_mut().find(|x| x.mask == q.mask) {
+                            Some(x) if better(&q, x) => *x = q,
+                            Some(_) => {}
+                            None => next.push(q),
+                        }
+                    }
+                }
+            }
+            next.sort_by(|a, b| a.cost.total_cmp(&b.cost));
+            next.truncate(BEAM_WIDTH);
+            frontier = next;
+        }
+        frontier.into_iter().next()
+    };
+    // Every relation can always be added (LEFT JOINs in FROM order at the latest), so a
+    // complete path exists; FROM order is the fallback all the same.
+    let best = best.unwrap_or_else(|| Path {
+        mask: 0,
+        order: (0..n)
+            .map(|r| (r, if r == 0 { Method::First } else { Method::Loop }, 1.0))
+            .collect(),
+        rows: 1.0,
+        cost: 0.0,
+    });
+    Order {
+        rows: best.order.iter().map(|s| s.2).collect(),
+        steps: best.order.iter().map(|s| (s.0, s.1)).collect(),
+    }
+}
+
+fn better(a: &Path, b: &Path) -> bool {
+    a.cost < b.cost || (a.cost == b.cost && a.rows < b.rows)
+}
+
+/// The method for adding `r` to `mask`, the rows a lookup finds per outer row, and the
+/// selectivity of the join conjuncts.
+fn step(
+    rels: &[RelInfo],
+    conjuncts: &[Conjunct],
+    mask: u64,
+    r: usize,
+    lookup: &mut LookupFn<'_>,
+) -> (Method, f64, f64) {
+    let bit = 1u64 << r;
+    let mut sel = 1.0f64;
+    let mut has_equality = false;
+    for c in conjuncts {
+        if c.local || c.mask & bit == 0 || c.mask & !(mask | bit) != 0 {
+            continue;
+        }
+        // Conjuncts that complete here.
+        match equality_sides(c, rels, mask, r) {
+            Some((left_rel, unique_r)) => {
+                has_equality = true;
+                let other = left_rel.map_or(1.0, |l| rels[l].rows / 10.0).max(1.0);
+                let mine = if unique_r {
+                    rels[r].rows
+                } else {
+                    (rels[r].rows / 10.0).max(1.0)
+                };
+                sel /= mine.max(other);
+            }
+            None => sel *= 0.5,
+        }
+    }
+    let join_sel = sel;
+    if let Some(found) = lookup(r, mask) {
+        return (Method::Lookup, found, join_sel);
+    }
+    if has_equality {
+        (Method::Hash, 0.0, join_sel)
+    } else {
+        (Method::Loop, 0.0, join_sel)
+    }
+}
+
+/// If `c` is `expr(S) = expr(r)` usable as a hash key when adding `r` to `mask`: the
+/// relation of the `S` side (when it is one column) and whether `r`'s side is a unique key.
+fn equality_sides(
+    c: &Conjunct,
+    rels: &[RelInfo],
+    mask: u64,
+    r: usize,
+) -> Option<(Option<usize>, bool)> {
+    if c.correlated {
+        return None;
+    }
+    if rels[r].join == JoinKind::Left && c.on_of != Some(r) {
+        return None;
+    }
+    let Expr::Compare {
+        op: CmpOp::Eq,
+        left,
+        right,
+        ..
+    } = &c.expr
+    else {
+        return None;
+    };
+    let lm = super::join::mask_of(left, rels);
+    let rm = super::join::mask_of(right, rels);
+    let bit = 1u64 << r;
+    let (s_side, r_side) = if lm != 0 && lm & !mask == 0 && rm == bit {
+        (left, right)
+    } else if rm != 0 && rm & !mask == 0 && lm == bit {
+        (right, left)
+    } else {
+        return None;
+    };
+    let s_rel = match **s_side {
+        Expr::Column(i) => rels.iter().rposition(|x| x.offset <= i),
+        _ => None,
+    };
+    let unique = match (&**r_side, &rels[r].table) {
+        (Expr::Column(i), Some(t)) => is_unique_column(t, i - rels[r].offset),
+        _ => false,
+    };
+    Some((s_rel, unique))
+}
+
+/// True if column `c` of the table (the rowid as `ncols`) alone is a unique key.
+pub(super) fn is_unique_column(t: &TableInfo, c: usize) -> bool {
+    let ncols = t.def.columns.len();
+    let c = super::access::key_column(t, c);
+    if t.def.has_rowid() && c == ncols {
+        return true;
+    }
+    (!t.def.has_rowid() && t.def.primary_key == [c])
+        || t.indexes
+            .iter()
+            .any(|ix| ix.unique && ix.columns.len() == 1 && ix.columns[0].column == c)
+}
