@@ -122,9 +122,10 @@ fn same_value(a: &Value, b: &Value, lenient_numeric: bool) -> bool {
     }
 }
 
-/// A canonical order of values for sorting multisets: NULL, numbers by value (integers
-/// before equal reals), text, blobs, anything else.
-fn canonical(a: &Value, b: &Value) -> Ordering {
+/// A canonical order of values for sorting multisets: NULL, numbers by value, text, blobs,
+/// anything else. Integers come before equal reals unless `lenient_numeric`, where 2 and 2.0
+/// must sort together because either engine may return either.
+fn canonical(a: &Value, b: &Value, lenient_numeric: bool) -> Ordering {
     /// Rank of the storage class, with integers and reals together.
     fn rank(v: &Value) -> u8 {
         match v {
@@ -149,19 +150,25 @@ fn canonical(a: &Value, b: &Value) -> Ordering {
         _ if rank(a) == 1 => {
             let (x, xr) = num(a);
             let (y, yr) = num(b);
-            x.total_cmp(&y).then(xr.cmp(&yr))
+            // partial_cmp, not total_cmp: -0.0 and 0.0 are one number (and never NaN here).
+            let by_value = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+            if lenient_numeric {
+                by_value
+            } else {
+                by_value.then(xr.cmp(&yr))
+            }
         }
         _ => format!("{a:?}").cmp(&format!("{b:?}")),
     })
 }
 
 /// Rows in canonical order.
-fn sorted(rows: &[Vec<Value>]) -> Vec<Vec<Value>> {
+fn sorted(rows: &[Vec<Value>], lenient_numeric: bool) -> Vec<Vec<Value>> {
     let mut rows = rows.to_vec();
     rows.sort_by(|a, b| {
         a.iter()
             .zip(b)
-            .map(|(x, y)| canonical(x, y))
+            .map(|(x, y)| canonical(x, y, lenient_numeric))
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     });
@@ -186,7 +193,10 @@ pub fn difference(expected: &Answer, got: &Answer, rules: Rules) -> Option<Strin
     let (e, g) = if rules.ordered {
         (expected.rows.clone(), got.rows.clone())
     } else {
-        (sorted(&expected.rows), sorted(&got.rows))
+        (
+            sorted(&expected.rows, rules.lenient_numeric),
+            sorted(&got.rows, rules.lenient_numeric),
+        )
     };
     for (i, (er, gr)) in e.iter().zip(&g).enumerate() {
         let same = er.len() == gr.len()

@@ -17,21 +17,18 @@
 //!   never part of an answer;
 //! - derived tables and CTE bodies are not correlated (that would be LATERAL).
 
+mod aggregate;
+mod expr;
+mod from;
+
 use crate::schema::{Class, Schema};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
-use std::collections::HashSet;
 
 /// Rows a query may visit under a naive plan (nested loops, subqueries re-run per row).
 /// Larger queries are regenerated so that either engine answers in milliseconds.
 const MAX_COST: u64 = 300_000;
-
-/// Comparison operators for predicates.
-const CMP: [&str; 9] = ["=", "=", "<>", "!=", "<", "<=", ">", ">=", "IS"];
-
-/// LIKE patterns; SQLite's LIKE ignores ASCII case, so 'a%' also matches 'A'.
-const PATTERNS: [&str; 8] = ["a%", "%a", "A", "_", "1%", "%0", "-%", "%"];
 
 /// A FROM item as expressions see it: the alias that qualifies its columns, and the columns.
 #[derive(Clone, Debug)]
@@ -114,6 +111,43 @@ pub struct Case {
     pub lenient_numeric: bool,
 }
 
+/// Constructs to leave out, from `HELIOS_DIFF_AVOID` (comma-separated names). Each one is a
+/// known class of wrong answers: leaving it out lets a campaign look for other classes
+/// instead of finding the same one again and again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Avoid {
+    /// `affinity`: every column INTEGER, so no comparison mixes affinities.
+    pub affinity: bool,
+    /// `is`: no `IS` / `IS NOT` between values.
+    pub is: bool,
+    /// `on-subqueries`: no subqueries in ON clauses.
+    pub on_subqueries: bool,
+    /// `correlated-later`: correlated references only to the first FROM item of a query.
+    pub correlated_later: bool,
+    /// `set-chains`: compound SELECTs of two arms only (no precedence question).
+    pub set_chains: bool,
+}
+
+impl Avoid {
+    /// The set named by `HELIOS_DIFF_AVOID`; unknown names are an error, so a typo does
+    /// not silently run the full generator.
+    pub fn from_env() -> Avoid {
+        let mut a = Avoid::default();
+        let list = std::env::var("HELIOS_DIFF_AVOID").unwrap_or_default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "affinity" => a.affinity = true,
+                "is" => a.is = true,
+                "on-subqueries" => a.on_subqueries = true,
+                "correlated-later" => a.correlated_later = true,
+                "set-chains" => a.set_chains = true,
+                other => panic!("HELIOS_DIFF_AVOID: unknown construct {other}"),
+            }
+        }
+        a
+    }
+}
+
 /// The query generator for one case.
 pub struct Gen<'a> {
     /// All randomness of the case.
@@ -133,11 +167,13 @@ pub struct Gen<'a> {
     /// A small case (fewer tables, shallower expressions and nesting): most bugs show up in
     /// small queries too, and their reports are far easier to read.
     small: bool,
+    /// Constructs left out.
+    avoid: Avoid,
 }
 
 impl<'a> Gen<'a> {
-    /// A generator drawing from `rng` over `schema`.
-    pub fn new(rng: StdRng, schema: &'a Schema) -> Gen<'a> {
+    /// A generator drawing from `rng` over `schema`, leaving out `avoid`.
+    pub fn new(rng: StdRng, schema: &'a Schema, avoid: Avoid) -> Gen<'a> {
         Gen {
             rng,
             schema,
@@ -147,6 +183,7 @@ impl<'a> Gen<'a> {
             next_alias: 0,
             per_row: 0,
             small: false,
+            avoid,
         }
     }
 
@@ -249,8 +286,10 @@ impl<'a> Gen<'a> {
                     // No ORDER BY makes the first row well defined; fall back to an aggregate.
                     return self.core(1, Mode::OneRowAgg, depth);
                 }
-                let offset = if self.pct(20) { " OFFSET 1" } else { "" };
-                s.sql = format!("{}{} LIMIT 1{offset}", s.sql, self.order_by(ncols));
+                // No OFFSET: SQLite (3.40 to 3.50 at least) ignores it in a scalar subquery
+                // `SELECT DISTINCT pk ... ORDER BY 1 DESC LIMIT 1 OFFSET 1`, so its answer
+                // would be the wrong one.
+                s.sql = format!("{}{} LIMIT 1", s.sql, self.order_by(ncols));
                 s.rows = 1;
             }
             Ctx::Top => {
@@ -318,7 +357,12 @@ impl<'a> Gen<'a> {
 
     /// Two or three SELECT cores joined by set operators.
     fn compound(&mut self, ncols: usize, depth: u32) -> Select {
-        let arms: Vec<Select> = (0..self.rng.random_range(2..=3))
+        let narms = if self.avoid.set_chains {
+            2
+        } else {
+            self.rng.random_range(2..=3)
+        };
+        let arms: Vec<Select> = (0..narms)
             .map(|_| self.core(ncols, Mode::Any, depth))
             .collect();
         let mut classes = arms[0].classes.clone();
@@ -396,573 +440,4 @@ impl<'a> Gen<'a> {
             ordered: false,
         }
     }
-
-    /// The select list, GROUP BY and HAVING of an aggregate query over the current sources,
-    /// and its row bound. No subqueries here: they could see non-grouped columns.
-    fn aggregate_items(
-        &mut self,
-        ncols: usize,
-        mode: Mode,
-        product: u64,
-    ) -> (Vec<Expr>, String, u64) {
-        let nkeys = if mode == Mode::OneRowAgg {
-            0
-        } else {
-            self.rng.random_range(0..=2)
-        };
-        let keys: Vec<Expr> = (0..nkeys).filter_map(|_| self.group_key()).collect();
-        let items: Vec<Expr> = (0..ncols)
-            .map(|_| {
-                if !keys.is_empty() && self.pct(35) {
-                    keys.choose(&mut self.rng).expect("not empty").clone()
-                } else {
-                    self.agg_call()
-                }
-            })
-            .collect();
-        if keys.is_empty() {
-            return (items, String::new(), 1);
-        }
-        let mut tail = format!(
-            " GROUP BY {}",
-            keys.iter()
-                .map(|k| k.sql.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if self.pct(35) {
-            tail += &format!(" HAVING {}", self.having(&keys, 1));
-        }
-        (items, tail, product)
-    }
-
-    /// A GROUP BY key: a column of the current sources whose class is safe (the key's value
-    /// is read from one row of its group), or that column plus or minus an integer.
-    fn group_key(&mut self) -> Option<Expr> {
-        let col = self.safe_column()?;
-        if self.pct(20) && col.class == Class::Int {
-            let op = ["+", "-"].choose(&mut self.rng).expect("not empty");
-            let n = self.rng.random_range(1..=3);
-            return Some(Expr {
-                sql: format!("({} {op} {n})", col.sql),
-                class: Class::Int,
-            });
-        }
-        Some(col)
-    }
-
-    /// A random column of the current sources with a safe class, if there is one.
-    fn safe_column(&mut self) -> Option<Expr> {
-        let cols: Vec<Expr> = self
-            .cur
-            .iter()
-            .flat_map(|s| {
-                s.cols
-                    .iter()
-                    .filter(|(_, c)| c.is_safe())
-                    .map(|(n, c)| Expr {
-                        sql: format!("{}.{n}", s.alias),
-                        class: *c,
-                    })
-            })
-            .collect();
-        cols.choose(&mut self.rng).cloned()
-    }
-
-    /// An argument for an aggregate: from the current sources only.
-    fn agg_arg(&mut self) -> Expr {
-        let col = self.local_column();
-        if self.pct(20) {
-            let other = self.local_column();
-            let op = ["+", "-", "*"].choose(&mut self.rng).expect("not empty");
-            return Expr {
-                sql: format!("({} {op} {})", col.sql, other.sql),
-                class: Class::Mixed,
-            };
-        }
-        col
-    }
-
-    /// An aggregate call over the current sources.
-    fn agg_call(&mut self) -> Expr {
-        let r = self.rng.random_range(0..100);
-        // min, max and DISTINCT keep one of several equal values: safe arguments only.
-        let safe_arg = |g: &mut Self| g.safe_column();
-        let (sql, class) = match r {
-            0..15 => ("count(*)".to_string(), Class::Int),
-            15..28 => (format!("count({})", self.agg_arg().sql), Class::Int),
-            28..36 => match safe_arg(self) {
-                Some(e) => (format!("count(DISTINCT {})", e.sql), Class::Int),
-                None => ("count(*)".to_string(), Class::Int),
-            },
-            36..50 => (format!("sum({})", self.agg_arg().sql), Class::Mixed),
-            50..54 => match safe_arg(self) {
-                Some(e) => (format!("sum(DISTINCT {})", e.sql), Class::Mixed),
-                None => ("count(*)".to_string(), Class::Int),
-            },
-            54..64 => (format!("avg({})", self.agg_arg().sql), Class::Real),
-            64..72 => (format!("total({})", self.agg_arg().sql), Class::Real),
-            _ => {
-                let f = if r < 86 { "min" } else { "max" };
-                match safe_arg(self) {
-                    Some(e) => (format!("{f}({})", e.sql), e.class),
-                    None => ("count(*)".to_string(), Class::Int),
-                }
-            }
-        };
-        Expr { sql, class }
-    }
-
-    /// A HAVING condition over aggregates and GROUP BY keys.
-    fn having(&mut self, keys: &[Expr], depth: u32) -> String {
-        match self.rng.random_range(0..if depth == 0 { 6 } else { 10 }) {
-            0..3 => {
-                let a = self.agg_call();
-                let op = CMP.choose(&mut self.rng).expect("not empty");
-                format!("{} {op} {}", a.sql, self.rng.random_range(-1..=6))
-            }
-            3 => format!("{} IS NULL", self.agg_call().sql),
-            4..6 => {
-                let k = keys.choose(&mut self.rng).expect("keys exist").sql.clone();
-                let op = CMP.choose(&mut self.rng).expect("not empty");
-                format!("{k} {op} {}", self.pred_literal())
-            }
-            6 => format!("NOT ({})", self.having(keys, depth - 1)),
-            7 | 8 => format!(
-                "({} AND {})",
-                self.having(keys, depth - 1),
-                self.having(keys, depth - 1)
-            ),
-            _ => format!(
-                "({} OR {})",
-                self.having(keys, depth - 1),
-                self.having(keys, depth - 1)
-            ),
-        }
-    }
-
-    /// The FROM clause: 1 to 5 sources at the top, fewer in subqueries, joined in random
-    /// ways. Returns its text, WHERE conjuncts for comma joins, the product of the sources'
-    /// row bounds and the cost of computing derived sources.
-    fn join_tree(&mut self, depth: u32) -> (String, Vec<String>, u64, u64) {
-        let n = if self.small {
-            *[1, 1, 2, 2, 2, 3].choose(&mut self.rng).expect("not empty")
-        } else if self.outer.is_empty() {
-            *[1, 2, 2, 2, 3, 3, 3, 4, 4, 5]
-                .choose(&mut self.rng)
-                .expect("not empty")
-        } else {
-            *[1, 1, 1, 2, 2, 3].choose(&mut self.rng).expect("not empty")
-        };
-        let mut sql = String::new();
-        let mut conds = Vec::new();
-        let mut product: u64 = 1;
-        let mut fixed: u64 = 0;
-        // Names already merged by USING / NATURAL: using them again would be ambiguous.
-        let mut merged: HashSet<String> = HashSet::new();
-        for i in 0..n {
-            let (item, source, rows, cost) = self.source_item(depth);
-            product = product.saturating_mul(rows.max(1));
-            fixed = fixed.saturating_add(cost);
-            if i == 0 {
-                sql = item;
-                self.cur.push(source);
-                continue;
-            }
-            let usable = self.unambiguous_common(&source, &merged);
-            let all_common: Vec<String> = source
-                .cols
-                .iter()
-                .map(|(n, _)| n.clone())
-                .filter(|n| self.cur.iter().any(|s| s.cols.iter().any(|(m, _)| m == n)))
-                .collect();
-            let r = self.rng.random_range(0..100);
-            if r < 28 {
-                self.cur.push(source);
-                sql += &format!(", {item}");
-                if self.pct(85) {
-                    conds.push(self.join_eq());
-                }
-            } else if r < 88 || usable.is_empty() {
-                let kind = match r % 10 {
-                    0..5 => "LEFT JOIN",
-                    5 => "LEFT OUTER JOIN",
-                    6 => "INNER JOIN",
-                    7 if r >= 88 => "CROSS JOIN",
-                    _ => "JOIN",
-                };
-                self.cur.push(source);
-                if kind == "CROSS JOIN" {
-                    sql += &format!(" CROSS JOIN {item}");
-                    conds.push(self.join_eq());
-                } else {
-                    let mut on = self.join_eq();
-                    if self.pct(30) {
-                        // Subqueries in ON now and then only: HeliosDB rejects correlated
-                        // ones under LEFT JOIN, which would otherwise drown other findings.
-                        let sub = if self.pct(20) { depth.min(1) } else { 0 };
-                        on = format!("{on} AND {}", self.pred(1, sub));
-                    }
-                    sql += &format!(" {kind} {item} ON {on}");
-                }
-            } else if r < 95 || usable.len() != all_common.len() {
-                let left = if self.pct(40) { "LEFT " } else { "" };
-                let mut names = usable.clone();
-                names.shuffle(&mut self.rng);
-                names.truncate(self.rng.random_range(1..=names.len().min(2)));
-                sql += &format!(" {left}JOIN {item} USING ({})", names.join(", "));
-                merged.extend(names);
-                self.cur.push(source);
-            } else {
-                let left = if self.pct(40) { "LEFT " } else { "" };
-                sql += &format!(" NATURAL {left}JOIN {item}");
-                merged.extend(all_common);
-                self.cur.push(source);
-            }
-        }
-        (sql, conds, product, fixed)
-    }
-
-    /// Column names of `source` that exactly one current source also has and that no
-    /// USING / NATURAL join has merged yet.
-    fn unambiguous_common(&self, source: &Source, merged: &HashSet<String>) -> Vec<String> {
-        source
-            .cols
-            .iter()
-            .map(|(n, _)| n.clone())
-            .filter(|n| {
-                !merged.contains(n)
-                    && self
-                        .cur
-                        .iter()
-                        .filter(|s| s.cols.iter().any(|(m, _)| m == n))
-                        .count()
-                        == 1
-            })
-            .collect()
-    }
-
-    /// A join condition between the newest source and an earlier one (sometimes an outer
-    /// one): mostly an equality, preferring columns of the same name.
-    fn join_eq(&mut self) -> String {
-        let new = self.cur.last().expect("a source was pushed").clone();
-        let (ln, _) = new.cols.choose(&mut self.rng).expect("has columns").clone();
-        let left = format!("{}.{ln}", new.alias);
-        let right = if self.cur.len() > 1 && !self.pct(10) {
-            let prev_i = self.rng.random_range(0..self.cur.len() - 1);
-            let prev = &self.cur[prev_i];
-            let same = prev.cols.iter().find(|(n, _)| *n == ln).cloned();
-            let (rn, _) = match same {
-                Some(c) if self.rng.random_bool(0.4) => c,
-                _ => prev
-                    .cols
-                    .choose(&mut self.rng)
-                    .expect("has columns")
-                    .clone(),
-            };
-            format!("{}.{rn}", prev.alias)
-        } else {
-            self.column(true).sql
-        };
-        let op = if self.pct(90) {
-            "="
-        } else {
-            *["<", "<=", ">", "<>"]
-                .choose(&mut self.rng)
-                .expect("not empty")
-        };
-        if self.pct(50) {
-            format!("{left} {op} {right}")
-        } else {
-            let flipped = match op {
-                "<" => ">",
-                "<=" => ">=",
-                ">" => "<",
-                o => o,
-            };
-            format!("{right} {flipped} {left}")
-        }
-    }
-
-    /// One FROM item: a base table (self-joins included), a CTE or a derived table. Returns
-    /// its text, its source, its row bound and the cost of computing it.
-    fn source_item(&mut self, depth: u32) -> (String, Source, u64, u64) {
-        let alias = self.alias("x");
-        let r = self.rng.random_range(0..100);
-        if !self.ctes.is_empty() && r < 15 {
-            let cte = self.ctes.choose(&mut self.rng).expect("not empty");
-            let source = Source {
-                alias: alias.clone(),
-                cols: numbered_columns(&cte.classes),
-            };
-            return (
-                format!("{} AS {alias}", cte.name),
-                source,
-                cte.rows,
-                cte.cost,
-            );
-        }
-        if depth > 0 && r >= 85 {
-            let ncols = self.rng.random_range(1..=3);
-            let body = self.detached(|g| g.query(ncols, Ctx::Derived, depth - 1));
-            let source = Source {
-                alias: alias.clone(),
-                cols: numbered_columns(&body.classes),
-            };
-            return (
-                format!("({}) AS {alias}", body.sql),
-                source,
-                body.rows,
-                body.cost,
-            );
-        }
-        let table = self
-            .schema
-            .tables
-            .choose(&mut self.rng)
-            .expect("tables exist");
-        let source = Source {
-            alias: alias.clone(),
-            cols: table
-                .columns
-                .iter()
-                .map(|c| (c.name.to_string(), c.ty.class()))
-                .collect(),
-        };
-        let as_kw = if self.pct(80) { " AS" } else { "" };
-        (
-            format!("{}{as_kw} {alias}", table.name),
-            source,
-            table.rows as u64,
-            0,
-        )
-    }
-
-    /// A column of the current sources.
-    fn local_column(&mut self) -> Expr {
-        let s = self.cur.choose(&mut self.rng).expect("a current source");
-        let (n, c) = s.cols.choose(&mut self.rng).expect("has columns");
-        Expr {
-            sql: format!("{}.{n}", s.alias),
-            class: *c,
-        }
-    }
-
-    /// A column of the current sources or, when `outer` allows and now and then, of an
-    /// enclosing query (a correlated reference).
-    fn column(&mut self, outer: bool) -> Expr {
-        if outer && !self.outer.is_empty() && self.pct(30) {
-            let level = self.rng.random_range(0..self.outer.len());
-            if let Some(s) = self.outer[level].choose(&mut self.rng) {
-                let (n, c) = s.cols.choose(&mut self.rng).expect("has columns");
-                return Expr {
-                    sql: format!("{}.{n}", s.alias),
-                    class: *c,
-                };
-            }
-        }
-        self.local_column()
-    }
-
-    /// A literal for an expression that may be output: no integral reals (see [`Class`]).
-    fn literal(&mut self) -> Expr {
-        match self.rng.random_range(0..10) {
-            0..5 => Expr {
-                sql: self.rng.random_range(-3..=10).to_string(),
-                class: Class::Int,
-            },
-            5 => Expr {
-                sql: ["1.5", "-0.5"]
-                    .choose(&mut self.rng)
-                    .expect("x")
-                    .to_string(),
-                class: Class::Int,
-            },
-            6..8 => Expr {
-                sql: ["'a'", "'b'", "'A'", "'10'"]
-                    .choose(&mut self.rng)
-                    .expect("x")
-                    .to_string(),
-                class: Class::NonNumeric,
-            },
-            _ => Expr {
-                sql: "NULL".to_string(),
-                class: Class::NonNumeric,
-            },
-        }
-    }
-
-    /// A literal to compare with: anything the data may hold.
-    fn pred_literal(&mut self) -> String {
-        match self.rng.random_range(0..12) {
-            0..7 => self.rng.random_range(-3..=10).to_string(),
-            7..9 => ["1.5", "-0.5", "2.0"]
-                .choose(&mut self.rng)
-                .expect("x")
-                .to_string(),
-            9..11 => ["'a'", "'b'", "'A'", "'10'"]
-                .choose(&mut self.rng)
-                .expect("x")
-                .to_string(),
-            _ => "NULL".to_string(),
-        }
-    }
-
-    /// A scalar expression (no aggregates) over the current and outer sources; `sub` bounds
-    /// the nesting of subqueries in it.
-    fn scalar(&mut self, depth: u32, sub: u32) -> Expr {
-        let r = self.rng.random_range(0..100);
-        if depth == 0 || r < 55 {
-            return if self.pct(80) {
-                self.column(true)
-            } else {
-                self.literal()
-            };
-        }
-        match r {
-            55..70 => {
-                let l = self.scalar(depth - 1, sub);
-                let op = *["+", "-", "*"].choose(&mut self.rng).expect("x");
-                let (rhs, int_lit) = if self.pct(50) {
-                    (self.rng.random_range(-2..=3).to_string(), true)
-                } else {
-                    (self.scalar(depth - 1, sub).sql, false)
-                };
-                // An Int plus or minus an integer stays Int (1.5 + 1 = 2.5); anything else can
-                // turn a fraction or a text into an integral real.
-                let class = if op != "*" && int_lit && l.class == Class::Int {
-                    Class::Int
-                } else {
-                    Class::Mixed
-                };
-                Expr {
-                    sql: format!("({} {op} {rhs})", l.sql),
-                    class,
-                }
-            }
-            70..77 => {
-                let cond = self.pred(depth - 1, sub);
-                let a = self.scalar(depth - 1, sub);
-                let b = self.scalar(depth - 1, sub);
-                Expr {
-                    sql: format!("CASE WHEN {cond} THEN {} ELSE {} END", a.sql, b.sql),
-                    class: a.class.join(b.class),
-                }
-            }
-            77..84 => {
-                let f = ["coalesce", "ifnull"].choose(&mut self.rng).expect("x");
-                let a = self.scalar(depth - 1, sub);
-                let b = self.scalar(depth - 1, sub);
-                Expr {
-                    sql: format!("{f}({}, {})", a.sql, b.sql),
-                    class: a.class.join(b.class),
-                }
-            }
-            84..91 if sub > 0 => {
-                let s = self.subquery(1, Ctx::Scalar, sub - 1);
-                Expr {
-                    sql: format!("({})", s.sql),
-                    class: s.classes[0],
-                }
-            }
-            84..96 => Expr {
-                sql: format!("({})", self.pred(depth - 1, sub)),
-                class: Class::Int,
-            },
-            _ => {
-                let e = self.scalar(depth - 1, sub);
-                // Negating text gives a number, possibly an integral real ('2.0').
-                let class = if e.class == Class::Int {
-                    Class::Int
-                } else {
-                    Class::Mixed
-                };
-                Expr {
-                    // The space keeps `- -3` from becoming a `--` comment.
-                    sql: format!("(- {})", e.sql),
-                    class,
-                }
-            }
-        }
-    }
-
-    /// A condition over the current and outer sources; `sub` bounds subquery nesting.
-    fn pred(&mut self, depth: u32, sub: u32) -> String {
-        let top = if depth == 0 { 52 } else { 100 };
-        let not = if self.pct(30) { "NOT " } else { "" };
-        match self.rng.random_range(0..top) {
-            0..30 => self.comparison(sub),
-            30..38 => format!("{} IS {not}NULL", self.scalar(1, sub).sql),
-            38..44 => {
-                let e = self.scalar(1, sub).sql;
-                let lo = self.rng.random_range(-3..=6);
-                let hi = lo + self.rng.random_range(-1..=5);
-                format!("{e} {not}BETWEEN {lo} AND {hi}")
-            }
-            44..50 => {
-                let e = self.scalar(1, sub).sql;
-                let items: Vec<String> = (0..self.rng.random_range(1..=4))
-                    .map(|_| self.pred_literal())
-                    .collect();
-                format!("{e} {not}IN ({})", items.join(", "))
-            }
-            50..52 => {
-                let e = self.column(true).sql;
-                let p = PATTERNS.choose(&mut self.rng).expect("x");
-                format!("{e} {not}LIKE '{p}'")
-            }
-            52..60 => format!("NOT ({})", self.pred(depth - 1, sub)),
-            60..74 => format!(
-                "({} AND {})",
-                self.pred(depth - 1, sub),
-                self.pred(depth - 1, sub)
-            ),
-            74..84 => format!(
-                "({} OR {})",
-                self.pred(depth - 1, sub),
-                self.pred(depth - 1, sub)
-            ),
-            84..90 if sub > 0 => {
-                let ncols = self.rng.random_range(1..=2);
-                let s = self.subquery(ncols, Ctx::Exists, sub - 1);
-                format!("{not}EXISTS ({})", s.sql)
-            }
-            90..96 if sub > 0 => {
-                let e = self.scalar(1, sub - 1).sql;
-                let s = self.subquery(1, Ctx::In, sub - 1);
-                format!("{e} {not}IN ({})", s.sql)
-            }
-            96..100 if sub > 0 => {
-                let e = self.scalar(1, sub - 1).sql;
-                let op = CMP.choose(&mut self.rng).expect("x");
-                let s = self.subquery(1, Ctx::Scalar, sub - 1);
-                format!("{e} {op} ({})", s.sql)
-            }
-            _ => self.comparison(sub),
-        }
-    }
-
-    /// `expr op literal` or `expr op expr`.
-    fn comparison(&mut self, sub: u32) -> String {
-        let l = self.scalar(1, sub).sql;
-        let op = CMP.choose(&mut self.rng).expect("x");
-        let r = if self.pct(50) {
-            self.pred_literal()
-        } else {
-            self.scalar(1, sub).sql
-        };
-        if *op == "IS" && self.pct(40) {
-            return format!("{l} IS NOT {r}");
-        }
-        format!("{l} {op} {r}")
-    }
-}
-
-/// Columns `k0`, `k1`, ... of a derived table or CTE with the given classes.
-fn numbered_columns(classes: &[Class]) -> Vec<(String, Class)> {
-    classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("k{i}"), *c))
-        .collect()
 }

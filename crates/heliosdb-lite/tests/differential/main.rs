@@ -25,7 +25,10 @@
 //! - `HELIOS_DIFF_CASES`: number of queries (default 3000);
 //! - `HELIOS_DIFF_SEED`: the seed (default fixed, so the default run is reproducible);
 //! - `HELIOS_DIFF_ONLY`: run only this case number (from a failure report);
-//! - `HELIOS_DIFF_MAX_FAILURES`: stop after this many failures (default 20).
+//! - `HELIOS_DIFF_MAX_FAILURES`: stop after this many failures (default 20);
+//! - `HELIOS_DIFF_AVOID`: comma-separated constructs to leave out, each a known class of
+//!   wrong answers, so that a campaign finds other ones: `affinity` (every column INTEGER),
+//!   `is`, `on-subqueries`, `correlated-later`, `set-chains` (see [`gen::Avoid`]).
 //!
 //! A long campaign, with a rate summary on stderr:
 //!
@@ -35,7 +38,8 @@
 //! ```
 //!
 //! A failure prints everything needed to reproduce it by hand (schema script, query, both
-//! answers); once shrunk, add it as a one-line regression test with [`assert_same`].
+//! answers); `compare_script` (ignored by default) runs an edited copy in both engines while
+//! shrinking it. Once shrunk, add it as a one-line regression test with [`assert_same`].
 
 mod compare;
 mod gen;
@@ -128,6 +132,7 @@ fn differential_fixed_seed() {
     let max_failures = env_u64("HELIOS_DIFF_MAX_FAILURES")
         .map(|n| n as usize)
         .unwrap_or(DEFAULT_MAX_FAILURES);
+    let avoid = gen::Avoid::from_env();
     let start = Instant::now();
     let mut failures: Vec<String> = Vec::new();
     let (mut run, mut skipped) = (0u64, 0u64);
@@ -139,8 +144,10 @@ fn differential_fixed_seed() {
         if only.is_some_and(|o| !(first..last).contains(&o)) {
             continue;
         }
-        let schema =
-            schema::Schema::generate(&mut StdRng::seed_from_u64(derive_seed(seed, group, 0)));
+        let schema = schema::Schema::generate(
+            &mut StdRng::seed_from_u64(derive_seed(seed, group, 0)),
+            avoid.affinity,
+        );
         let setup = schema.script();
         let mut engines = match Engines::new(&setup) {
             Ok(e) => Some(e),
@@ -160,7 +167,7 @@ fn differential_fixed_seed() {
             }
             let Some(eng) = engines.as_ref() else { break };
             let rng = StdRng::seed_from_u64(derive_seed(seed, case_no, 1));
-            let case = gen::Gen::new(rng, &schema).case();
+            let case = gen::Gen::new(rng, &schema, avoid).case();
             run += 1;
             let expected = match compare::query_sqlite(&eng.sqlite, &case.sql) {
                 Ok(a) => a,
@@ -305,11 +312,14 @@ fn compare_script() {
 fn generated_queries_are_mostly_valid_sqlite() {
     let mut rejected = Vec::new();
     for case_no in 0..300 {
-        let schema =
-            schema::Schema::generate(&mut StdRng::seed_from_u64(derive_seed(1, case_no, 0)));
+        let schema = schema::Schema::generate(
+            &mut StdRng::seed_from_u64(derive_seed(1, case_no, 0)),
+            false,
+        );
         let sqlite = rusqlite::Connection::open_in_memory().expect("sqlite opens");
         compare::setup_sqlite(&sqlite, &schema.script()).expect("valid setup");
-        let case = gen::Gen::new(StdRng::seed_from_u64(derive_seed(1, case_no, 1)), &schema).case();
+        let rng = StdRng::seed_from_u64(derive_seed(1, case_no, 1));
+        let case = gen::Gen::new(rng, &schema, gen::Avoid::default()).case();
         if let Err(e) = compare::query_sqlite(&sqlite, &case.sql) {
             rejected.push(format!("{e}: {}", case.sql));
         }

@@ -119,13 +119,14 @@ enum Key {
 }
 
 impl Schema {
-    /// 2 to 4 tables of 0 to 12 rows, with keys and indexes, all from `rng`.
-    pub fn generate(rng: &mut StdRng) -> Schema {
+    /// 2 to 4 tables of 0 to 12 rows, with keys and indexes, all from `rng`; with
+    /// `all_integer`, every column is declared INTEGER.
+    pub fn generate(rng: &mut StdRng, all_integer: bool) -> Schema {
         let n = rng.random_range(2..=4);
         let mut tables = Vec::new();
         let mut statements = Vec::new();
         for i in 0..n {
-            let (table, mut stmts) = table(rng, i);
+            let (table, mut stmts) = table(rng, i, all_integer);
             tables.push(table);
             statements.append(&mut stmts);
         }
@@ -167,7 +168,7 @@ fn distinct_ints(rng: &mut StdRng, range: std::ops::RangeInclusive<i64>, count: 
 }
 
 /// One table `t{index}`: its description and the statements that build it.
-fn table(rng: &mut StdRng, index: usize) -> (Table, Vec<String>) {
+fn table(rng: &mut StdRng, index: usize, all_integer: bool) -> (Table, Vec<String>) {
     let name = format!("t{index}");
     let ncols = rng.random_range(2..=4);
     let mut names = NAMES.to_vec();
@@ -182,9 +183,13 @@ fn table(rng: &mut StdRng, index: usize) -> (Table, Vec<String>) {
     ];
     let mut columns: Vec<Column> = names[..ncols]
         .iter()
-        .map(|n| Column {
-            name: n,
-            ty: *types.choose(rng).expect("not empty"),
+        .map(|n| {
+            // Drawn even when overridden, so that the rest of the schema stays the same.
+            let ty = *types.choose(rng).expect("not empty");
+            Column {
+                name: n,
+                ty: if all_integer { ColType::Integer } else { ty },
+            }
         })
         .collect();
     let key = match rng.random_range(0..100) {
