@@ -39,10 +39,11 @@
 //!
 //! A failure prints everything needed to reproduce it by hand (schema script, query, both
 //! answers); `compare_script` (ignored by default) runs an edited copy in both engines while
-//! shrinking it. Once shrunk, add it as a one-line regression test with [`assert_same`].
+//! shrinking it. Once shrunk, add it to [`regressions`] as a one-line [`assert_same`].
 
 mod compare;
 mod gen;
+mod regressions;
 mod schema;
 
 use compare::{Answer, Rules};
