@@ -1,0 +1,443 @@
+//! Random SELECT statements over a generated [`Schema`].
+//!
+//! The generator is recursive with explicit budgets: `depth` bounds how deeply subqueries
+//! nest and expression depth bounds operator trees. It keeps to constructs whose answer
+//! SQLite fully specifies:
+//!
+//! - every column reference is qualified by a unique alias, so no name is ambiguous;
+//! - aggregate queries select only GROUP BY keys and aggregates (no bare columns), and an
+//!   aggregate's argument refers only to its own query's tables (SQLite would otherwise make
+//!   it an aggregate of the outer query);
+//! - LIMIT and scalar subqueries that are not single-row aggregates come with an ORDER BY
+//!   on every output column, so the rows kept do not depend on the plan;
+//! - expressions that may hold both 2 and 2.0 ([`Class::Mixed`]) never reach a place that
+//!   keeps one of several equal values (DISTINCT, set operations, GROUP BY, min/max, ties
+//!   under ORDER BY);
+//! - no text is made from computed reals (no CAST, `||` or printf), so float formatting is
+//!   never part of an answer;
+//! - derived tables and CTE bodies are not correlated (that would be LATERAL).
+
+mod aggregate;
+mod expr;
+mod from;
+
+use crate::schema::{Class, Schema};
+use rand::rngs::StdRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
+
+/// Rows a query may visit under a naive plan (nested loops, subqueries re-run per row).
+/// Larger queries are regenerated so that either engine answers in milliseconds.
+const MAX_COST: u64 = 300_000;
+
+/// A FROM item as expressions see it: the alias that qualifies its columns, and the columns.
+#[derive(Clone, Debug)]
+struct Source {
+    /// Alias, unique in the whole query.
+    alias: String,
+    /// Column names with their classes.
+    cols: Vec<(String, Class)>,
+}
+
+/// A CTE of the query being generated; its columns are `k0`, `k1`, ...
+#[derive(Debug)]
+struct Cte {
+    /// `w0`, `w1`, ...
+    name: String,
+    /// Classes of its columns.
+    classes: Vec<Class>,
+    /// Upper bound of its rows.
+    rows: u64,
+    /// Cost of computing it once.
+    cost: u64,
+}
+
+/// A generated scalar expression.
+#[derive(Clone, Debug)]
+struct Expr {
+    /// SQL text, parenthesised where precedence could matter.
+    sql: String,
+    /// Which numbers it can produce.
+    class: Class,
+}
+
+/// A generated query: a SELECT core or a compound, with ORDER BY / LIMIT when added.
+#[derive(Debug)]
+struct Select {
+    /// SQL text.
+    sql: String,
+    /// Classes of the output columns (whose names are `k0`, `k1`, ...).
+    classes: Vec<Class>,
+    /// Upper bound of its rows.
+    rows: u64,
+    /// Rows visited under a naive plan.
+    cost: u64,
+    /// True when an ORDER BY fixes the order of the rows completely.
+    ordered: bool,
+}
+
+/// Where a query is used; this decides which ORDER BY / LIMIT forms are well defined.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ctx {
+    /// The statement itself.
+    Top,
+    /// A derived table or CTE body.
+    Derived,
+    /// The body of EXISTS.
+    Exists,
+    /// The right side of IN.
+    In,
+    /// A scalar subquery: must return at most one row.
+    Scalar,
+}
+
+/// Whether a SELECT core aggregates.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Either, at random.
+    Any,
+    /// An aggregate without GROUP BY: exactly one row.
+    OneRowAgg,
+}
+
+/// A test case: the query and what the comparison may assume about its answer.
+#[derive(Debug)]
+pub struct Case {
+    /// The SELECT statement.
+    pub sql: String,
+    /// True when its ORDER BY covers every output column, so the order is part of the answer.
+    pub ordered: bool,
+    /// True when it uses sum, avg or total, whose integer-or-real result type is let go.
+    pub lenient_numeric: bool,
+}
+
+/// Constructs to leave out, from `HELIOS_DIFF_AVOID` (comma-separated names). Each one is a
+/// known class of wrong answers: leaving it out lets a campaign look for other classes
+/// instead of finding the same one again and again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Avoid {
+    /// `affinity`: every column INTEGER, so no comparison mixes affinities.
+    pub affinity: bool,
+    /// `is`: no `IS` / `IS NOT` between values.
+    pub is: bool,
+    /// `on-subqueries`: no subqueries in ON clauses.
+    pub on_subqueries: bool,
+    /// `correlated-later`: correlated references only to the first FROM item of a query.
+    pub correlated_later: bool,
+    /// `set-chains`: compound SELECTs of two arms only (no precedence question).
+    pub set_chains: bool,
+}
+
+impl Avoid {
+    /// The set named by `HELIOS_DIFF_AVOID`; unknown names are an error, so a typo does
+    /// not silently run the full generator.
+    pub fn from_env() -> Avoid {
+        let mut a = Avoid::default();
+        let list = std::env::var("HELIOS_DIFF_AVOID").unwrap_or_default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "affinity" => a.affinity = true,
+                "is" => a.is = true,
+                "on-subqueries" => a.on_subqueries = true,
+                "correlated-later" => a.correlated_later = true,
+                "set-chains" => a.set_chains = true,
+                other => panic!("HELIOS_DIFF_AVOID: unknown construct {other}"),
+            }
+        }
+        a
+    }
+}
+
+/// The query generator for one case.
+pub struct Gen<'a> {
+    /// All randomness of the case.
+    rng: StdRng,
+    /// The tables queries may read.
+    schema: &'a Schema,
+    /// Sources of the enclosing SELECTs, innermost last: what correlated references reach.
+    outer: Vec<Vec<Source>>,
+    /// Sources of the SELECT being built, in FROM order, as far as it is built.
+    cur: Vec<Source>,
+    /// CTEs of the statement; later ones and the main query may use earlier ones.
+    ctes: Vec<Cte>,
+    /// Counter for unique aliases.
+    next_alias: usize,
+    /// Cost of the subqueries of the current SELECT, paid once per row it visits.
+    per_row: u64,
+    /// A small case (fewer tables, shallower expressions and nesting): most bugs show up in
+    /// small queries too, and their reports are far easier to read.
+    small: bool,
+    /// Constructs left out.
+    avoid: Avoid,
+}
+
+impl<'a> Gen<'a> {
+    /// A generator drawing from `rng` over `schema`, leaving out `avoid`.
+    pub fn new(rng: StdRng, schema: &'a Schema, avoid: Avoid) -> Gen<'a> {
+        Gen {
+            rng,
+            schema,
+            outer: Vec::new(),
+            cur: Vec::new(),
+            ctes: Vec::new(),
+            next_alias: 0,
+            per_row: 0,
+            small: false,
+            avoid,
+        }
+    }
+
+    /// True with probability `p` percent.
+    fn pct(&mut self, p: u32) -> bool {
+        self.rng.random_range(0..100) < p
+    }
+
+    /// A fresh alias.
+    fn alias(&mut self, prefix: &str) -> String {
+        self.next_alias += 1;
+        format!("{prefix}{}", self.next_alias)
+    }
+
+    /// One test case: a statement, optionally with CTEs, under the cost bound.
+    pub fn case(&mut self) -> Case {
+        loop {
+            self.outer.clear();
+            self.cur.clear();
+            self.ctes.clear();
+            self.next_alias = 0;
+            self.small = self.pct(50);
+            let with = self.with_clause();
+            let ncols = self.rng.random_range(1..=3);
+            let depth = if self.small { 1 } else { 2 };
+            let body = self.query(ncols, Ctx::Top, depth);
+            // Unused CTEs count too: an engine may compute them anyway.
+            let cost = body.cost + self.ctes.iter().map(|c| c.cost).sum::<u64>();
+            if cost > MAX_COST {
+                continue;
+            }
+            let sql = format!("{with}{}", body.sql);
+            let lenient_numeric = ["sum(", "avg(", "total("].iter().any(|f| sql.contains(f));
+            return Case {
+                sql,
+                ordered: body.ordered,
+                lenient_numeric,
+            };
+        }
+    }
+
+    /// `WITH w0 AS (...), ... ` or nothing.
+    fn with_clause(&mut self) -> String {
+        if !self.pct(if self.small { 10 } else { 20 }) {
+            return String::new();
+        }
+        let mut parts = Vec::new();
+        for i in 0..self.rng.random_range(1..=2) {
+            let ncols = self.rng.random_range(1..=3);
+            let body = self.detached(|g| g.query(ncols, Ctx::Derived, 1));
+            let name = format!("w{i}");
+            parts.push(format!("{name} AS ({})", body.sql));
+            self.ctes.push(Cte {
+                name,
+                classes: body.classes,
+                rows: body.rows,
+                cost: body.cost,
+            });
+        }
+        format!("WITH {} ", parts.join(", "))
+    }
+
+    /// Runs `f` with no enclosing scope (derived tables and CTEs are not correlated), then
+    /// restores the scope.
+    fn detached<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = std::mem::take(&mut self.outer);
+        let cur = std::mem::take(&mut self.cur);
+        let r = f(self);
+        self.outer = outer;
+        self.cur = cur;
+        r
+    }
+
+    /// A subquery inside an expression of the current SELECT: it sees the current sources
+    /// as outer ones. Its cost is charged per row of the current SELECT.
+    fn subquery(&mut self, ncols: usize, ctx: Ctx, depth: u32) -> Select {
+        let cur = std::mem::take(&mut self.cur);
+        self.outer.push(cur);
+        let s = self.query(ncols, ctx, depth);
+        self.cur = self.outer.pop().expect("pushed above");
+        self.per_row += s.cost;
+        s
+    }
+
+    /// A query for context `ctx` with `ncols` output columns.
+    fn query(&mut self, ncols: usize, ctx: Ctx, depth: u32) -> Select {
+        if ctx == Ctx::Scalar && self.pct(55) {
+            return self.core(1, Mode::OneRowAgg, depth);
+        }
+        let compound_pct = if ctx == Ctx::Top { 20 } else { 10 };
+        let mut s = if depth > 0 && self.pct(compound_pct) {
+            self.compound(ncols, depth)
+        } else {
+            self.core(ncols, Mode::Any, depth)
+        };
+        let safe = s.classes.iter().all(|c| c.is_safe());
+        match ctx {
+            Ctx::Scalar => {
+                if !safe {
+                    // No ORDER BY makes the first row well defined; fall back to an aggregate.
+                    return self.core(1, Mode::OneRowAgg, depth);
+                }
+                // No OFFSET: SQLite (3.40 to 3.50 at least) ignores it in a scalar subquery
+                // `SELECT DISTINCT pk ... ORDER BY 1 DESC LIMIT 1 OFFSET 1`, so its answer
+                // would be the wrong one.
+                s.sql = format!("{}{} LIMIT 1", s.sql, self.order_by(ncols));
+                s.rows = 1;
+            }
+            Ctx::Top => {
+                if self.pct(45) {
+                    s.sql += &self.order_by(ncols);
+                    // Without a total order the rows are still compared, as a multiset.
+                    s.ordered = safe;
+                    if safe && self.pct(50) {
+                        self.limit(&mut s);
+                    }
+                }
+            }
+            Ctx::Derived | Ctx::In => {
+                if safe && self.pct(12) {
+                    s.sql += &self.order_by(ncols);
+                    self.limit(&mut s);
+                }
+            }
+            Ctx::Exists => {
+                // Which rows LIMIT keeps does not matter to EXISTS, only whether any remain.
+                if self.pct(10) {
+                    s.sql += " LIMIT 1";
+                }
+            }
+        }
+        s
+    }
+
+    /// ` ORDER BY` over every output column (by position or name) in random order and
+    /// directions: a total order on rows of safe classes.
+    fn order_by(&mut self, ncols: usize) -> String {
+        let mut cols: Vec<usize> = (0..ncols).collect();
+        cols.shuffle(&mut self.rng);
+        let terms: Vec<String> = cols
+            .into_iter()
+            .map(|c| {
+                let name = if self.pct(25) {
+                    format!("k{c}")
+                } else {
+                    (c + 1).to_string()
+                };
+                let dir = ["", " ASC", " DESC"]
+                    .choose(&mut self.rng)
+                    .expect("not empty");
+                let nulls = match self.rng.random_range(0..10) {
+                    0 => " NULLS FIRST",
+                    1 => " NULLS LAST",
+                    _ => "",
+                };
+                format!("{name}{dir}{nulls}")
+            })
+            .collect();
+        format!(" ORDER BY {}", terms.join(", "))
+    }
+
+    /// Appends ` LIMIT n [OFFSET m]` to an ordered query.
+    fn limit(&mut self, s: &mut Select) {
+        let n = self.rng.random_range(0..=5u64);
+        s.sql += &format!(" LIMIT {n}");
+        if self.pct(30) {
+            s.sql += &format!(" OFFSET {}", self.rng.random_range(0..=3));
+        }
+        s.rows = s.rows.min(n);
+    }
+
+    /// Two or three SELECT cores joined by set operators.
+    fn compound(&mut self, ncols: usize, depth: u32) -> Select {
+        let narms = if self.avoid.set_chains {
+            2
+        } else {
+            self.rng.random_range(2..=3)
+        };
+        let arms: Vec<Select> = (0..narms)
+            .map(|_| self.core(ncols, Mode::Any, depth))
+            .collect();
+        let mut classes = arms[0].classes.clone();
+        for arm in &arms[1..] {
+            for (c, a) in classes.iter_mut().zip(&arm.classes) {
+                *c = c.join(*a);
+            }
+        }
+        let mut ops: Vec<&str> = (1..arms.len())
+            .map(|_| {
+                *["UNION", "UNION ALL", "INTERSECT", "EXCEPT"]
+                    .choose(&mut self.rng)
+                    .expect("not empty")
+            })
+            .collect();
+        // Deduplication would keep either of 2 and 2.0.
+        if !classes.iter().all(|c| c.is_safe()) {
+            ops.iter_mut().for_each(|o| *o = "UNION ALL");
+        }
+        let mut sql = arms[0].sql.clone();
+        for (op, arm) in ops.iter().zip(&arms[1..]) {
+            sql += &format!(" {op} {}", arm.sql);
+        }
+        Select {
+            sql,
+            classes,
+            rows: arms.iter().map(|a| a.rows).sum(),
+            cost: arms.iter().map(|a| a.cost).sum(),
+            ordered: false,
+        }
+    }
+
+    /// One SELECT core (no ORDER BY / LIMIT) with `ncols` columns named `k0`, `k1`, ...
+    fn core(&mut self, ncols: usize, mode: Mode, depth: u32) -> Select {
+        let saved_per_row = std::mem::replace(&mut self.per_row, 0);
+        debug_assert!(self.cur.is_empty());
+        let (from, mut conds, product, fixed) = self.join_tree(depth);
+        let expr_depth = if self.small { 1 } else { 2 };
+        if self.pct(65) {
+            conds.push(self.pred(expr_depth, depth));
+        }
+        let where_sql = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        let aggregate = mode == Mode::OneRowAgg || self.pct(25);
+        let (items, tail, rows) = if aggregate {
+            self.aggregate_items(ncols, mode, product)
+        } else {
+            let items: Vec<Expr> = (0..ncols).map(|_| self.scalar(expr_depth, depth)).collect();
+            (items, String::new(), product)
+        };
+        let distinct = if items.iter().all(|e| e.class.is_safe()) && self.pct(15) {
+            "DISTINCT "
+        } else {
+            ""
+        };
+        let list: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{} AS k{i}", e.sql))
+            .collect();
+        let sql = format!(
+            "SELECT {distinct}{} FROM {from}{where_sql}{tail}",
+            list.join(", ")
+        );
+        self.cur.clear();
+        let per_row = std::mem::replace(&mut self.per_row, saved_per_row);
+        Select {
+            sql,
+            classes: items.iter().map(|e| e.class).collect(),
+            rows,
+            cost: product.saturating_mul(per_row + 1).saturating_add(fixed),
+            ordered: false,
+        }
+    }
+}

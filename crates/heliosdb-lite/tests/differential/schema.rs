@@ -1,0 +1,316 @@
+//! Random tables and rows. The generated CREATE / INSERT statements run unchanged in both
+//! engines; the [`Schema`] keeps what the query generator needs to know about them.
+
+use rand::rngs::StdRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
+
+/// Column names come from one small pool so that tables share names, which NATURAL joins
+/// and USING need.
+const NAMES: [&str; 5] = ["a", "b", "c", "d", "e"];
+
+/// Which numbers an expression can produce.
+///
+/// SQLite treats 2 and 2.0 as equal but returns them as different values. Wherever it keeps
+/// one of several equal values (DISTINCT, UNION, GROUP BY keys, min/max, ties cut by
+/// ORDER BY ... LIMIT) which one it keeps is unspecified, so the generator tracks this class
+/// and only puts expressions that cannot hold such a pair in those places.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Numbers are integers or reals with a fraction, never an integral real such as 2.0.
+    Int,
+    /// Numbers are always reals.
+    Real,
+    /// No numbers at all: text or NULL.
+    NonNumeric,
+    /// Integers and integral reals may both occur.
+    Mixed,
+}
+
+impl Class {
+    /// The class of a value that may come from either of two expressions.
+    pub fn join(self, other: Class) -> Class {
+        match (self, other) {
+            (Class::NonNumeric, c) | (c, Class::NonNumeric) => c,
+            (a, b) if a == b => a,
+            _ => Class::Mixed,
+        }
+    }
+
+    /// True when values of this class that compare equal are also the same value.
+    pub fn is_safe(self) -> bool {
+        self != Class::Mixed
+    }
+}
+
+/// A declared column type; it decides the column's affinity and so how inserted values convert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColType {
+    /// `INTEGER`: integral reals and numeric text become integers.
+    Integer,
+    /// `REAL`: every number (and numeric text) becomes a real.
+    Real,
+    /// `TEXT`: every number becomes text.
+    Text,
+    /// No declared type: values are stored as given.
+    Untyped,
+}
+
+impl ColType {
+    /// The type as written in CREATE TABLE.
+    fn decl(self) -> &'static str {
+        match self {
+            ColType::Integer => " INTEGER",
+            ColType::Real => " REAL",
+            ColType::Text => " TEXT",
+            ColType::Untyped => "",
+        }
+    }
+
+    /// The class of the values the column holds once affinity has converted the generated
+    /// data (untyped columns never receive an integral real, see [`random_value`]).
+    pub fn class(self) -> Class {
+        match self {
+            ColType::Integer | ColType::Untyped => Class::Int,
+            ColType::Real => Class::Real,
+            ColType::Text => Class::NonNumeric,
+        }
+    }
+}
+
+/// A column of a generated table.
+#[derive(Debug)]
+pub struct Column {
+    /// Name, from [`NAMES`].
+    pub name: &'static str,
+    /// Declared type.
+    pub ty: ColType,
+}
+
+/// A generated table.
+#[derive(Debug)]
+pub struct Table {
+    /// `t0`, `t1`, ...
+    pub name: String,
+    /// Columns in declaration order.
+    pub columns: Vec<Column>,
+    /// Number of rows inserted (the generator bounds the cost of its queries with it).
+    pub rows: usize,
+}
+
+/// Generated tables plus the statements that create and fill them.
+#[derive(Debug)]
+pub struct Schema {
+    /// The tables.
+    pub tables: Vec<Table>,
+    /// CREATE TABLE, CREATE INDEX and INSERT statements, in execution order.
+    pub statements: Vec<String>,
+}
+
+/// How a table's primary key is declared.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// No primary key.
+    None,
+    /// The first column is `INTEGER PRIMARY KEY` (the rowid).
+    Rowid,
+    /// `PRIMARY KEY(first, second)`.
+    Composite,
+}
+
+impl Schema {
+    /// 2 to 4 tables of 0 to 12 rows, with keys and indexes, all from `rng`; with
+    /// `all_integer`, every column is declared INTEGER.
+    pub fn generate(rng: &mut StdRng, all_integer: bool) -> Schema {
+        let n = rng.random_range(2..=4);
+        let mut tables = Vec::new();
+        let mut statements = Vec::new();
+        for i in 0..n {
+            let (table, mut stmts) = table(rng, i, all_integer);
+            tables.push(table);
+            statements.append(&mut stmts);
+        }
+        Schema { tables, statements }
+    }
+
+    /// All statements as one script, for failure reports.
+    pub fn script(&self) -> String {
+        self.statements.iter().map(|s| format!("{s};\n")).collect()
+    }
+}
+
+/// A literal for a non-key cell of a column of type `ty`: mostly small integers (so that
+/// joins match often), about 15% NULL, some reals and some short texts.
+fn random_value(rng: &mut StdRng, ty: ColType) -> String {
+    // An untyped column would keep 2.0 as a real next to integers 2: see [`Class`].
+    let reals: &[&str] = if ty == ColType::Untyped {
+        &["1.5", "-0.5"]
+    } else {
+        &["1.5", "-0.5", "2.0"]
+    };
+    match rng.random_range(0..100) {
+        0..15 => "NULL".to_string(),
+        15..75 => rng.random_range(-3..=10).to_string(),
+        75..87 => reals.choose(rng).expect("not empty").to_string(),
+        _ => ["'a'", "'b'", "'A'", "'10'"]
+            .choose(rng)
+            .expect("not empty")
+            .to_string(),
+    }
+}
+
+/// `count` distinct integers from `range`, in random order.
+fn distinct_ints(rng: &mut StdRng, range: std::ops::RangeInclusive<i64>, count: usize) -> Vec<i64> {
+    let mut all: Vec<i64> = range.collect();
+    all.shuffle(rng);
+    all.truncate(count);
+    all
+}
+
+/// One table `t{index}`: its description and the statements that build it.
+fn table(rng: &mut StdRng, index: usize, all_integer: bool) -> (Table, Vec<String>) {
+    let name = format!("t{index}");
+    let ncols = rng.random_range(2..=4);
+    let mut names = NAMES.to_vec();
+    names.shuffle(rng);
+    let types = [
+        ColType::Integer,
+        ColType::Integer,
+        ColType::Real,
+        ColType::Text,
+        ColType::Untyped,
+        ColType::Untyped,
+    ];
+    let mut columns: Vec<Column> = names[..ncols]
+        .iter()
+        .map(|n| {
+            // Drawn even when overridden, so that the rest of the schema stays the same.
+            let ty = *types.choose(rng).expect("not empty");
+            Column {
+                name: n,
+                ty: if all_integer { ColType::Integer } else { ty },
+            }
+        })
+        .collect();
+    let key = match rng.random_range(0..100) {
+        0..30 => Key::Rowid,
+        30..55 => Key::Composite,
+        _ => Key::None,
+    };
+    let key_cols = match key {
+        Key::None => 0,
+        Key::Rowid => 1,
+        Key::Composite => 2,
+    };
+    if key == Key::Rowid {
+        columns[0].ty = ColType::Integer;
+    }
+    // A UNIQUE index only on a column filled with distinct values (NULLs may repeat).
+    let unique =
+        (key_cols < ncols && rng.random_bool(0.2)).then(|| rng.random_range(key_cols..ncols));
+    let rows = if rng.random_bool(0.08) {
+        0
+    } else {
+        rng.random_range(1..=12)
+    };
+
+    let rowids = distinct_ints(rng, -3..=15, rows);
+    let mut pairs: Vec<(i64, i64)> = (-2..=5)
+        .flat_map(|x| (-2..=5).map(move |y| (x, y)))
+        .collect();
+    pairs.shuffle(rng);
+    let unique_values = distinct_ints(rng, -3..=15, rows);
+    let mut values: Vec<Vec<String>> = Vec::new();
+    for r in 0..rows {
+        let mut row = Vec::new();
+        for (c, col) in columns.iter().enumerate() {
+            let v = match (key, c) {
+                (Key::Rowid, 0) => rowids[r].to_string(),
+                (Key::Composite, 0) => pairs[r].0.to_string(),
+                (Key::Composite, 1) => pairs[r].1.to_string(),
+                _ if unique == Some(c) => {
+                    if rng.random_bool(0.15) {
+                        "NULL".to_string()
+                    } else {
+                        unique_values[r].to_string()
+                    }
+                }
+                _ => random_value(rng, col.ty),
+            };
+            row.push(v);
+        }
+        values.push(row);
+    }
+
+    let mut defs: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let pk = if key == Key::Rowid && i == 0 {
+                " PRIMARY KEY"
+            } else {
+                ""
+            };
+            format!("{}{}{pk}", c.name, c.ty.decl())
+        })
+        .collect();
+    if key == Key::Composite {
+        defs.push(format!(
+            "PRIMARY KEY({}, {})",
+            columns[0].name, columns[1].name
+        ));
+    }
+    let create = format!("CREATE TABLE {name}({})", defs.join(", "));
+
+    let mut indexes = Vec::new();
+    for i in 0..rng.random_range(0..=2) {
+        let width = rng.random_range(1..=2.min(ncols));
+        let mut picked: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        picked.shuffle(rng);
+        picked.truncate(width);
+        indexes.push(format!(
+            "CREATE INDEX {name}_i{i} ON {name}({})",
+            picked.join(", ")
+        ));
+    }
+    if let Some(c) = unique {
+        indexes.push(format!(
+            "CREATE UNIQUE INDEX {name}_u ON {name}({})",
+            columns[c].name
+        ));
+    }
+
+    let mut inserts = Vec::new();
+    if !values.is_empty() {
+        // Both the multi-row and the one-row INSERT paths.
+        if rng.random_bool(0.5) {
+            let tuples: Vec<String> = values
+                .iter()
+                .map(|r| format!("({})", r.join(", ")))
+                .collect();
+            inserts.push(format!("INSERT INTO {name} VALUES {}", tuples.join(", ")));
+        } else {
+            for r in &values {
+                inserts.push(format!("INSERT INTO {name} VALUES ({})", r.join(", ")));
+            }
+        }
+    }
+
+    // Indexes built over existing rows, or maintained while inserting.
+    let mut statements = vec![create];
+    if rng.random_bool(0.5) {
+        statements.extend(indexes);
+        statements.extend(inserts);
+    } else {
+        statements.extend(inserts);
+        statements.extend(indexes);
+    }
+    (
+        Table {
+            name,
+            columns,
+            rows,
+        },
+        statements,
+    )
+}
