@@ -137,6 +137,7 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
             input,
             group_by,
             aggregates,
+            ..
         } => {
             line(format!(
                 "AGGREGATE {} groups keys, {} aggregates",

@@ -175,6 +175,9 @@ pub enum Expr {
     },
     /// CAST(x AS type).
     Cast(Box<Expr>, Affinity),
+    /// A comparison affinity applied to a value (SQLite's implicit conversion before a
+    /// comparison: unlike CAST it converts only what converts without loss).
+    ApplyAffinity(Box<Expr>, Affinity),
     /// LIKE / GLOB.
     Like {
         /// Tested value.
@@ -206,7 +209,11 @@ impl Expr {
     pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
         match self {
-            Expr::Not(e) | Expr::Neg(e) | Expr::BitNot(e) | Expr::Cast(e, _) => e.walk(f),
+            Expr::Not(e)
+            | Expr::Neg(e)
+            | Expr::BitNot(e)
+            | Expr::Cast(e, _)
+            | Expr::ApplyAffinity(e, _) => e.walk(f),
             Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
                 a.walk(f);
                 b.walk(f);
@@ -268,6 +275,7 @@ impl Expr {
             Expr::Neg(e) => Expr::Neg(bx(e)),
             Expr::BitNot(e) => Expr::BitNot(bx(e)),
             Expr::Cast(e, a) => Expr::Cast(bx(e), a),
+            Expr::ApplyAffinity(e, a) => Expr::ApplyAffinity(bx(e), a),
             Expr::Binary(op, a, b) => {
                 let a = bx(a);
                 Expr::Binary(op, a, bx(b))
@@ -413,6 +421,50 @@ impl Expr {
         independent
     }
 
+    /// Adds `by` to the column index of every reference, inside this expression's
+    /// subqueries, to the row this expression is evaluated against (their enclosing row).
+    pub fn shift_subquery_refs(self, by: usize) -> Expr {
+        self.shift_outer(0, by)
+    }
+
+    /// Shifts references `level` enclosing rows up (see [`Expr::shift_subquery_refs`]).
+    fn shift_outer(self, level: usize, by: usize) -> Expr {
+        let shift_sub = |mut sp: Box<SubPlan>| -> Box<SubPlan> {
+            if sp.correlated {
+                sp.plan.shift_outer(level + 1, by);
+                if level == 0 {
+                    if let Some(cols) = &mut sp.outer_columns {
+                        cols.iter_mut().for_each(|c| *c += by);
+                    }
+                }
+            }
+            sp
+        };
+        self.transform(&mut |x| match x {
+            Expr::Outer { depth, index } if level > 0 && depth == level => Expr::Outer {
+                depth,
+                index: index + by,
+            },
+            Expr::InSubquery {
+                expr,
+                plan,
+                negated,
+                affinity,
+            } => Expr::InSubquery {
+                expr,
+                plan: shift_sub(plan),
+                negated,
+                affinity,
+            },
+            Expr::Exists { plan, negated } => Expr::Exists {
+                plan: shift_sub(plan),
+                negated,
+            },
+            Expr::ScalarSubquery(plan) => Expr::ScalarSubquery(shift_sub(plan)),
+            x => x,
+        })
+    }
+
     /// Columns of the current row the expression reads.
     pub fn columns(&self) -> Vec<usize> {
         let mut v = Vec::new();
@@ -441,6 +493,8 @@ pub struct SubPlan {
     pub plan: Plan,
     /// True if the subquery reads columns of enclosing rows.
     pub correlated: bool,
+    /// Affinity of its first result column (a scalar subquery compares with it).
+    pub affinity: Option<Affinity>,
     /// The columns of the immediately enclosing row it reads, when it reads no row further
     /// out: its answer depends on these values only (the executor caches it by them).
     pub outer_columns: Option<Vec<usize>>,
@@ -616,6 +670,9 @@ pub enum Plan {
         group_by: Vec<Expr>,
         /// Aggregates (each an [`Expr::Aggregate`]).
         aggregates: Vec<Expr>,
+        /// Append each group's last input row to its output row: correlated subqueries
+        /// above the grouping read the enclosing row's columns there.
+        input_row: bool,
     },
     /// Sort.
     Sort(Box<Plan>, Vec<SortKey>),
@@ -651,6 +708,37 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// Shifts the references of the plan's expressions to the row `level` enclosing rows up.
+    fn shift_outer(&mut self, level: usize, by: usize) {
+        let inner = match self {
+            Plan::Join(j) if j.algorithm == JoinAlgorithm::Lookup => level + 1,
+            _ => level,
+        };
+        self.visit_own_exprs_mut(&mut |e| {
+            let taken = std::mem::replace(e, Expr::Literal(Value::Null));
+            *e = taken.shift_outer(level, by);
+        });
+        match self {
+            Plan::Scan(_) | Plan::Values(_) => {}
+            Plan::Filter(p, _)
+            | Plan::Project(p, _)
+            | Plan::Place { input: p, .. }
+            | Plan::Aggregate { input: p, .. }
+            | Plan::Sort(p, _)
+            | Plan::Limit { input: p, .. }
+            | Plan::Distinct(p)
+            | Plan::Materialize { input: p, .. } => p.shift_outer(level, by),
+            Plan::Join(j) => {
+                j.left.shift_outer(level, by);
+                j.right.shift_outer(inner, by);
+            }
+            Plan::SetOperation { left, right, .. } => {
+                left.shift_outer(level, by);
+                right.shift_outer(level, by);
+            }
+        }
+    }
+
     /// True if running the plan reads a row from outside it (an enclosing query's row), so
     /// its result depends on where it runs.
     pub fn reads_outer(&self) -> bool {
@@ -755,6 +843,81 @@ impl Plan {
                 aggregates.iter().for_each(f);
             }
             Plan::Sort(_, keys) => keys.iter().for_each(|k| f(&k.expr)),
+            Plan::Limit { limit, offset, .. } => {
+                if let Some(e) = limit {
+                    f(e);
+                }
+                if let Some(e) = offset {
+                    f(e);
+                }
+            }
+            Plan::Place { .. }
+            | Plan::Distinct(_)
+            | Plan::Materialize { .. }
+            | Plan::SetOperation { .. } => {}
+        }
+    }
+
+    /// Calls `f` on each expression of this node (not of its inputs).
+    fn visit_own_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        match self {
+            Plan::Scan(n) => {
+                if let Some(e) = &mut n.filter {
+                    f(e);
+                }
+                if let Some((limit, offset)) = &mut n.stop_after {
+                    f(limit);
+                    if let Some(o) = offset {
+                        f(o);
+                    }
+                }
+                if let Access::Key {
+                    eq,
+                    in_list,
+                    lower,
+                    upper,
+                    ..
+                } = &mut n.access
+                {
+                    eq.iter_mut().for_each(&mut *f);
+                    if let Some(l) = in_list {
+                        l.iter_mut().for_each(&mut *f);
+                    }
+                    if let Some(b) = lower {
+                        f(&mut b.value);
+                    }
+                    if let Some(b) = upper {
+                        f(&mut b.value);
+                    }
+                }
+            }
+            Plan::Values(rows) => rows.iter_mut().flatten().for_each(f),
+            Plan::Filter(_, e) => f(e),
+            Plan::Project(_, es) => es.iter_mut().for_each(f),
+            Plan::Join(j) => {
+                if let Some(c) = &mut j.condition {
+                    f(c);
+                }
+                if let JoinAlgorithm::Hash {
+                    left_keys,
+                    right_keys,
+                } = &mut j.algorithm
+                {
+                    left_keys
+                        .iter_mut()
+                        .chain(right_keys.iter_mut())
+                        .for_each(|k| f(&mut k.expr));
+                }
+            }
+            Plan::Aggregate {
+                group_by,
+                aggregates,
+                ..
+            } => {
+                group_by.iter_mut().for_each(&mut *f);
+                aggregates.iter_mut().for_each(f);
+            }
+            Plan::Sort(_, keys) => keys.iter_mut().for_each(|k| f(&mut k.expr)),
             Plan::Limit { limit, offset, .. } => {
                 if let Some(e) = limit {
                     f(e);

@@ -20,6 +20,7 @@ pub(super) fn open<'e>(
     input: &'e Plan,
     group_by: &'e [Expr],
     aggregates: &'e [Expr],
+    input_row: bool,
 ) -> Result<BoxOp<'e>> {
     if let Plan::Scan(node) = input {
         let only_count_star = !aggregates.is_empty()
@@ -33,6 +34,7 @@ pub(super) fn open<'e>(
                 )
             });
         if group_by.is_empty()
+            && !input_row
             && only_count_star
             && node.filter.is_none()
             && node.stop_after.is_none()
@@ -49,6 +51,7 @@ pub(super) fn open<'e>(
         input: ex.open(input)?,
         group_by,
         aggregates,
+        input_row,
         output: None,
     }))
 }
@@ -81,6 +84,8 @@ struct Group {
     key: Vec<u8>,
     values: Row,
     accumulators: Vec<Accumulator>,
+    /// The group's last input row, when the plan asks for it.
+    last: Option<Row>,
 }
 
 /// Hash aggregation: output rows are the group values followed by the aggregate values.
@@ -89,6 +94,7 @@ struct HashAggregateOp<'e> {
     input: BoxOp<'e>,
     group_by: &'e [Expr],
     aggregates: &'e [Expr],
+    input_row: bool,
     output: Option<std::vec::IntoIter<Group>>,
 }
 
@@ -100,6 +106,7 @@ impl HashAggregateOp<'_> {
             key,
             values,
             accumulators: self.aggregates.iter().map(Accumulator::new).collect(),
+            last: None,
         };
         let mut n = 0usize;
         while let Some(row) = self.input.next(outer)? {
@@ -141,6 +148,9 @@ impl HashAggregateOp<'_> {
                     acc.add(vals)?;
                 }
             }
+            if self.input_row {
+                groups[slot].last = Some(row);
+            }
         }
         if groups.is_empty() && self.group_by.is_empty() {
             groups.push(new_group(Vec::new(), Vec::new()));
@@ -158,6 +168,11 @@ impl Operator for HashAggregateOp<'_> {
         Ok(self.output.as_mut().and_then(Iterator::next).map(|g| {
             let mut row = g.values;
             row.extend(g.accumulators.into_iter().map(Accumulator::finish));
+            // An empty input's single group has no input row: references past the end of a
+            // row read as NULL, as the row's columns would.
+            if let Some(last) = g.last {
+                row.extend(last);
+            }
             row
         }))
     }

@@ -134,6 +134,7 @@ impl Executor<'_> {
                 }
             }
             Expr::Cast(x, to) => eval::cast(self.eval(x, f)?, *to),
+            Expr::ApplyAffinity(x, a) => self.eval(x, f)?.apply_affinity(*a),
             Expr::Like {
                 expr,
                 pattern,

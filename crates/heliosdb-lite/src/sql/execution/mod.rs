@@ -223,7 +223,8 @@ impl<'a> Executor<'a> {
                 input,
                 group_by,
                 aggregates,
-            } => aggregate::open(ex, input, group_by, aggregates)?,
+                input_row,
+            } => aggregate::open(ex, input, group_by, aggregates, *input_row)?,
             Plan::Sort(input, keys) => Box::new(sort::SortOp::new(ex, ex.open(input)?, keys, None)),
             Plan::Limit {
                 input,

@@ -251,6 +251,18 @@ fn table_key_columns(info: &TableInfo) -> Vec<(Affinity, bool)> {
     }
 }
 
+/// A bound value in the key column's encoding. A numeric column's affinity is always safe to
+/// apply (a comparison with a numeric column converts the other side). TEXT is not: whether a
+/// number compared with a TEXT column becomes text depends on the comparison, and the access
+/// path wraps the value in that comparison's affinity when it applies one.
+fn key_affinity(v: Value, aff: Affinity) -> Value {
+    if aff == Affinity::Text {
+        v
+    } else {
+        v.apply_affinity(aff)
+    }
+}
+
 fn aff_is_exact(a: Affinity) -> bool {
     a != Affinity::Blob
 }
@@ -276,7 +288,7 @@ impl Executor<'_> {
             if v.is_null() {
                 return Ok(Vec::new());
             }
-            let v = v.apply_affinity(aff);
+            let v = key_affinity(v, aff);
             if aff == Affinity::Blob
                 && matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
             {
@@ -351,7 +363,7 @@ impl Executor<'_> {
                     if v.is_null() {
                         return Ok(Some(None));
                     }
-                    let v = v.apply_affinity(aff);
+                    let v = key_affinity(v, aff);
                     let mut enc = Vec::new();
                     codec::encode_key_bound(&v, &mut enc);
                     Ok(Some(Some(enc)))

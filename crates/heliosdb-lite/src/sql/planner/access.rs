@@ -31,6 +31,14 @@ pub(super) fn key_column(info: &TableInfo, c: usize) -> usize {
     }
 }
 
+/// The value side of a comparison as the comparison sees it: with its affinity applied.
+fn with_affinity(e: &Expr, aff: Option<super::super::value::Affinity>) -> Expr {
+    match aff {
+        Some(a) => Expr::ApplyAffinity(Box::new(e.clone()), a),
+        None => e.clone(),
+    }
+}
+
 fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
     let mut out = Vec::new();
     for c in conjuncts {
@@ -46,7 +54,7 @@ fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
                     if right.is_row_independent() {
                         out.push(KeyCond {
                             column: key_column(info, *col),
-                            cond: Cond::Cmp(*op, (**right).clone()),
+                            cond: Cond::Cmp(*op, with_affinity(right, *right_aff)),
                         });
                         continue;
                     }
@@ -55,7 +63,7 @@ fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
                     if left.is_row_independent() {
                         out.push(KeyCond {
                             column: key_column(info, *col),
-                            cond: Cond::Cmp(op.flip(), (**left).clone()),
+                            cond: Cond::Cmp(op.flip(), with_affinity(left, *left_aff)),
                         });
                     }
                 }

@@ -23,6 +23,7 @@ pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
                 .affinity
         }
         Expr::Cast(_, a) => Some(*a),
+        Expr::ScalarSubquery(sp) => sp.affinity,
         _ => None,
     }
 }
@@ -49,7 +50,8 @@ pub(super) fn comparison_affinities(
 ) -> (Option<Affinity>, Option<Affinity>) {
     let numeric = |a: Option<Affinity>| a.is_some_and(|a| a.is_numeric());
     let texty = |a: Option<Affinity>| matches!(a, Some(Affinity::Text));
-    let none = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob));
+    // "No affinity" is an expression's, not a BLOB column's: TEXT is not applied to the latter.
+    let none = |a: Option<Affinity>| a.is_none();
     if numeric(l) && !numeric(r) {
         (None, Some(Affinity::Numeric))
     } else if numeric(r) && !numeric(l) {
@@ -207,6 +209,20 @@ impl Planner<'_> {
         }
     }
 
+    /// `a IS b` / `a IS NOT b`: compared as `=` compares, with the same affinities.
+    fn is(&mut self, a: Expr, b: Expr, negated: bool) -> Expr {
+        let (la, ra) = comparison_affinities(affinity_of(self, &a), affinity_of(self, &b));
+        let wrap = |e: Expr, aff: Option<Affinity>| match aff {
+            Some(af) => Expr::ApplyAffinity(Box::new(e), af),
+            None => e,
+        };
+        Expr::Is {
+            left: Box::new(wrap(a, la)),
+            right: Box::new(wrap(b, ra)),
+            negated,
+        }
+    }
+
     /// Binds a subquery used inside an expression.
     fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize)> {
         let base = self.scopes.len();
@@ -237,6 +253,7 @@ impl Planner<'_> {
                 plan,
                 correlated: lowest < base,
                 outer_columns,
+                affinity: cols.first().and_then(|c| c.affinity),
             },
             cols.len(),
         ))
@@ -336,16 +353,14 @@ impl Planner<'_> {
                     Expr::Not(Box::new(is))
                 }
             }
-            A::IsDistinctFrom(a, b) => Expr::Is {
-                left: Box::new(self.bind_expr(a)?),
-                right: Box::new(self.bind_expr(b)?),
-                negated: true,
-            },
-            A::IsNotDistinctFrom(a, b) => Expr::Is {
-                left: Box::new(self.bind_expr(a)?),
-                right: Box::new(self.bind_expr(b)?),
-                negated: false,
-            },
+            A::IsDistinctFrom(a, b) => {
+                let (a, b) = (self.bind_expr(a)?, self.bind_expr(b)?);
+                self.is(a, b, true)
+            }
+            A::IsNotDistinctFrom(a, b) => {
+                let (a, b) = (self.bind_expr(a)?, self.bind_expr(b)?);
+                self.is(a, b, false)
+            }
             A::Between {
                 expr,
                 negated,
@@ -404,11 +419,17 @@ impl Planner<'_> {
                         "sub-select returns {width} columns - expected 1"
                     )));
                 }
+                // `x IN (SELECT y ...)` compares as `x = y` does.
+                let (la, ra) = comparison_affinities(affinity, plan.affinity);
+                let x = match la {
+                    Some(a) => Expr::ApplyAffinity(Box::new(x), a),
+                    None => x,
+                };
                 Expr::InSubquery {
                     expr: Box::new(x),
                     plan: Box::new(plan),
                     negated: *negated,
-                    affinity,
+                    affinity: ra,
                 }
             }
             A::Exists { subquery, negated } => {
@@ -574,16 +595,8 @@ impl Planner<'_> {
             BinaryOperator::LtEq => self.compare(CmpOp::Le, a, b),
             BinaryOperator::Gt => self.compare(CmpOp::Gt, a, b),
             BinaryOperator::GtEq => self.compare(CmpOp::Ge, a, b),
-            BinaryOperator::Is => Expr::Is {
-                left: Box::new(a),
-                right: Box::new(b),
-                negated: false,
-            },
-            BinaryOperator::IsNot => Expr::Is {
-                left: Box::new(a),
-                right: Box::new(b),
-                negated: true,
-            },
+            BinaryOperator::Is => self.is(a, b, false),
+            BinaryOperator::IsNot => self.is(a, b, true),
             BinaryOperator::Glob => Expr::Like {
                 expr: Box::new(a),
                 pattern: Box::new(b),

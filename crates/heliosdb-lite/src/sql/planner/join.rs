@@ -165,7 +165,9 @@ pub(super) fn plan_join(
     // Classify the conjuncts.
     let mut conjuncts: Vec<Conjunct> = Vec::new();
     let mut add = |expr: Expr, on_of: Option<usize>, infos: &[RelInfo]| {
-        let mask = mask_of(&expr, infos);
+        // A LEFT JOIN's ON conjunct decides that join's matches, whatever it reads: it is
+        // evaluated when its relation joins, never earlier.
+        let mask = mask_of(&expr, infos) | on_of.map_or(0, |r| 1u64 << r);
         let correlated = has_correlated_subquery(&expr);
         let single = mask.count_ones() == 1;
         let r = mask.trailing_zeros() as usize;
@@ -330,7 +332,7 @@ fn build(
             .filter(|c| c.local && c.mask == bit)
             .map(|c| to_local(&c.expr, info, false))
             .collect();
-        let mut in_scan: Vec<Expr> = local.clone();
+        let mut in_scan: Vec<Expr> = local;
         let mut condition: Vec<Expr> = Vec::new();
         let mut post_filter: Vec<Expr> = Vec::new();
         let mut algorithm = JoinAlgorithm::Loop;
@@ -342,11 +344,16 @@ fn build(
             }
             Method::Lookup => {
                 algorithm = JoinAlgorithm::Lookup;
+                // The same conjuncts, in the same order, as the orderer gave the access-path
+                // chooser, so the scan gets the key it was costed with. Inside the lookup the
+                // joined row is the enclosing row.
+                in_scan = scan_conjuncts(conjuncts, infos, r, mask)
+                    .into_iter()
+                    .map(|c| to_local(c, info, true))
+                    .collect();
                 for &i in &matching {
                     if conjuncts[i].correlated {
                         condition.push(conjuncts[i].expr.clone());
-                    } else {
-                        in_scan.push(to_local(&conjuncts[i].expr, info, true));
                     }
                 }
                 post.iter()
@@ -385,12 +392,9 @@ fn build(
                 info: table,
                 source,
             } => {
+                // (A lookup whose key ends up not reading the joined row is still correct: its
+                // scan simply runs again for every joined row.)
                 let access = access::choose(&table, &in_scan);
-                if method == Method::Lookup && !access_reads_left(&access) {
-                    return Err(Error::invalid(
-                        "internal: lookup join without a key from the outer side",
-                    ));
-                }
                 Plan::Scan(Box::new(ScanNode {
                     table,
                     alias,

@@ -163,34 +163,33 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
     match e {
         SetExpr::Select(s) => plan_select(p, s, &[], false),
         SetExpr::Query(q) => p.plan_query(q),
-        SetExpr::SetOperation {
-            left,
-            op,
-            set_quantifier,
-            right,
-        } => {
-            let (l, cols) = plan_set_expr(p, left)?;
-            let (r, rcols) = plan_set_expr(p, right)?;
-            if cols.len() != rcols.len() {
-                return Err(Error::invalid(
-                    "SELECTs to the left and right of a compound operator do not have the same number of result columns",
-                ));
-            }
-            let op = match op {
-                ast::SetOperator::Union => SetOp::Union,
-                ast::SetOperator::Intersect => SetOp::Intersect,
-                ast::SetOperator::Except | ast::SetOperator::Minus => SetOp::Except,
-            };
-            let all = matches!(set_quantifier, ast::SetQuantifier::All);
-            Ok((
-                Plan::SetOperation {
+        SetExpr::SetOperation { .. } => {
+            // SQLite gives every compound operator the same precedence, left to right
+            // (sqlparser binds INTERSECT tighter): flatten the chain and fold it leftwards.
+            let mut operands = Vec::new();
+            let mut ops = Vec::new();
+            flatten_compound(e, &mut operands, &mut ops);
+            let (mut plan, cols) = plan_set_expr(p, operands[0])?;
+            for (operand, (op, quantifier)) in operands[1..].iter().zip(ops) {
+                let (r, rcols) = plan_set_expr(p, operand)?;
+                if cols.len() != rcols.len() {
+                    return Err(Error::invalid(
+                        "SELECTs to the left and right of a compound operator do not have the same number of result columns",
+                    ));
+                }
+                let op = match op {
+                    ast::SetOperator::Union => SetOp::Union,
+                    ast::SetOperator::Intersect => SetOp::Intersect,
+                    ast::SetOperator::Except | ast::SetOperator::Minus => SetOp::Except,
+                };
+                plan = Plan::SetOperation {
                     op,
-                    all,
-                    left: Box::new(l),
+                    all: matches!(quantifier, ast::SetQuantifier::All),
+                    left: Box::new(plan),
                     right: Box::new(r),
-                },
-                cols,
-            ))
+                };
+            }
+            Ok((plan, cols))
         }
         SetExpr::Values(v) => {
             let mut rows = Vec::new();
@@ -223,6 +222,27 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
             Ok((Plan::Values(rows), columns))
         }
         other => Err(Error::Unsupported(format!("query form {other}"))),
+    }
+}
+
+/// The operands and operators of a chain of compound operators, in text order.
+fn flatten_compound<'q>(
+    e: &'q SetExpr,
+    operands: &mut Vec<&'q SetExpr>,
+    ops: &mut Vec<(ast::SetOperator, ast::SetQuantifier)>,
+) {
+    match e {
+        SetExpr::SetOperation {
+            left,
+            op,
+            set_quantifier,
+            right,
+        } => {
+            flatten_compound(left, operands, ops);
+            ops.push((*op, *set_quantifier));
+            flatten_compound(right, operands, ops);
+        }
+        other => operands.push(other),
     }
 }
 
@@ -412,10 +432,45 @@ fn plan_select_body(
                 k => (k, ob),
             })
             .collect();
+        // Correlated subqueries above the grouping read the group's input row, appended
+        // after the group keys and aggregates.
+        let reads_input = |e: &Expr| {
+            let mut found = false;
+            e.walk(&mut |x| {
+                if let Expr::InSubquery { plan, .. }
+                | Expr::Exists { plan, .. }
+                | Expr::ScalarSubquery(plan) = x
+                {
+                    found |= plan.correlated;
+                }
+            });
+            found
+        };
+        let input_row = exprs.iter().any(reads_input)
+            || having.as_ref().is_some_and(reads_input)
+            || keys
+                .iter()
+                .any(|(k, _)| matches!(k, KeyRef::Input(e) if reads_input(e)));
+        if input_row {
+            let by = group_by.len() + rw.aggregates.len();
+            exprs = exprs
+                .into_iter()
+                .map(|e| e.shift_subquery_refs(by))
+                .collect();
+            having = having.map(|h| h.shift_subquery_refs(by));
+            keys = keys
+                .into_iter()
+                .map(|(k, ob)| match k {
+                    KeyRef::Input(e) => (KeyRef::Input(e.shift_subquery_refs(by)), ob),
+                    k => (k, ob),
+                })
+                .collect();
+        }
         plan = Plan::Aggregate {
             input: Box::new(plan),
             group_by,
             aggregates: rw.aggregates,
+            input_row,
         };
     } else if having.is_some() {
         return Err(Error::invalid(
