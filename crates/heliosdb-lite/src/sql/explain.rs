@@ -123,10 +123,11 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
             };
             line(format!(
                 "{} JOIN ({how}) ~{} rows",
-                if j.kind == JoinKind::Left {
-                    "LEFT"
-                } else {
-                    "INNER"
+                match j.kind {
+                    JoinKind::Left => "LEFT",
+                    JoinKind::Inner => "INNER",
+                    JoinKind::Semi => "SEMI",
+                    JoinKind::Anti => "ANTI",
                 },
                 j.estimate.round() as u64
             ));

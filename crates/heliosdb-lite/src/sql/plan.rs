@@ -570,6 +570,10 @@ pub enum JoinKind {
     Inner,
     /// LEFT OUTER.
     Left,
+    /// Semi join (EXISTS): each left row once if some right row matches; no right columns.
+    Semi,
+    /// Anti join (NOT EXISTS): each left row that no right row matches.
+    Anti,
 }
 
 /// How a join finds the right rows for a left row.
@@ -612,6 +616,8 @@ pub struct JoinNode {
     /// How matches are found.
     pub algorithm: JoinAlgorithm,
     /// Must hold on the combined row for a pair to match (for a LEFT JOIN, its ON clause).
+    /// For semi and anti joins it is a condition of the subquery they come from: evaluated on
+    /// the right row, with the left row as its enclosing row.
     pub condition: Option<Expr>,
     /// Estimated rows out (EXPLAIN).
     pub estimate: f64,

@@ -32,7 +32,7 @@ struct Current {
     matched: bool,
 }
 
-/// A hash join (inner or left outer).
+/// A hash join: inner, left outer, semi (EXISTS) or anti (NOT EXISTS).
 pub(super) struct HashJoinOp<'e> {
     ex: &'e Executor<'e>,
     left: BoxOp<'e>,
@@ -147,10 +147,29 @@ impl Operator for HashJoinOp<'_> {
             }
             let table = self.table.as_ref().expect("built above");
             let cur = self.current.as_mut().expect("set above");
+            let semi = matches!(self.join.kind, JoinKind::Semi | JoinKind::Anti);
             while let Some(i) = cur.candidate {
                 cur.candidate = table.next[i];
                 let (keys, right) = &table.rows[i];
                 if !keys.iter().zip(&cur.keys).all(|(a, b)| a.same_as(b)) {
+                    continue;
+                }
+                if semi {
+                    // The subquery's own condition: the right row, under the left row.
+                    let ok = match &self.join.condition {
+                        Some(c) => {
+                            let f = Frame {
+                                row: &cur.left,
+                                parent: outer,
+                            };
+                            self.ex.predicate(c, right, Some(&f))?
+                        }
+                        None => true,
+                    };
+                    if ok {
+                        cur.matched = true;
+                        break;
+                    }
                     continue;
                 }
                 let mut row = cur.left.clone();
@@ -165,7 +184,12 @@ impl Operator for HashJoinOp<'_> {
                 }
             }
             let cur = self.current.take().expect("set above");
-            if self.join.kind == JoinKind::Left && !cur.matched {
+            let emit = match self.join.kind {
+                JoinKind::Left | JoinKind::Anti => !cur.matched,
+                JoinKind::Semi => cur.matched,
+                JoinKind::Inner => false,
+            };
+            if emit {
                 return Ok(Some(cur.left));
             }
         }

@@ -162,6 +162,16 @@ pub(super) fn plan_join(
             width: r.columns.len(),
         });
     }
+    // EXISTS that become semi joins, with the relations they read.
+    let mut semis = Vec::new();
+    let mut rest = Vec::new();
+    for w in wheres {
+        match super::decorrelate::semi_join(&w) {
+            Some(s) => semis.push((Some(s), mask_of(&w, &infos))),
+            None => rest.push(w),
+        }
+    }
+    let wheres = rest;
     // Classify the conjuncts.
     let mut conjuncts: Vec<Conjunct> = Vec::new();
     let mut add = |expr: Expr, on_of: Option<usize>, infos: &[RelInfo]| {
@@ -222,7 +232,7 @@ pub(super) fn plan_join(
         };
         join_order::choose(&infos, &conjuncts, &mut lookup)
     };
-    build(p, rels, &infos, &conjuncts, &order, width)
+    build(p, rels, &infos, &conjuncts, &order, width, semis)
 }
 
 /// The conjuncts that can run inside relation `r`'s scan when it is looked up from the
@@ -245,7 +255,7 @@ fn scan_conjuncts<'c>(
             }
             match infos[r].join {
                 JoinKind::Left => c.on_of == Some(r),
-                JoinKind::Inner => c.on_of.is_none(),
+                _ => c.on_of.is_none(),
             }
         })
         .map(|c| &c.expr)
@@ -291,6 +301,7 @@ fn build(
     conjuncts: &[Conjunct],
     order: &join_order::Order,
     width: usize,
+    mut semis: Vec<(Option<super::decorrelate::SemiJoin>, u64)>,
 ) -> Result<Plan> {
     let _ = p;
     let mut kinds: Vec<Option<(RelKind, String)>> =
@@ -325,7 +336,7 @@ fn build(
         let (matching, post): (Vec<usize>, Vec<usize>) =
             completing.iter().partition(|&&i| match info.join {
                 JoinKind::Left => conjuncts[i].on_of == Some(r),
-                JoinKind::Inner => true,
+                _ => true,
             });
         let local: Vec<Expr> = conjuncts
             .iter()
@@ -435,8 +446,16 @@ fn build(
         if let Some(f) = and_all(post_filter) {
             joined = Plan::Filter(Box::new(joined), f);
         }
-        plan = Some(joined);
         mask |= bit;
+        // Semi and anti joins apply once every relation they read is joined.
+        for (semi, needs) in &mut semis {
+            if *needs & !mask == 0 {
+                if let Some(s) = semi.take() {
+                    joined = s.apply(joined, estimate);
+                }
+            }
+        }
+        plan = Some(joined);
     }
     Ok(plan.expect("at least one relation"))
 }

@@ -8,6 +8,7 @@
 
 mod access;
 mod aggregate;
+mod decorrelate;
 mod expr;
 mod join;
 mod join_order;

@@ -827,7 +827,7 @@ fn expand_view(
     ))
 }
 
-fn split_conjuncts(e: Expr, out: &mut Vec<Expr>) {
+pub(super) fn split_conjuncts(e: Expr, out: &mut Vec<Expr>) {
     match e {
         Expr::And(a, b) => {
             split_conjuncts(*a, out);
@@ -1019,8 +1019,16 @@ fn plan_relations(
         let plan = super::join::plan_join(p, rels, &offsets, width, wheres, ons)?;
         return Ok((plan, scope));
     }
-    // One relation: every conjunct runs inside its scan.
-    let mut conj = wheres;
+    // One relation: every conjunct runs inside its scan, but for EXISTS that become semi
+    // joins above it.
+    let mut conj = Vec::new();
+    let mut semis = Vec::new();
+    for c in wheres {
+        match super::decorrelate::semi_join(&c) {
+            Some(s) => semis.push(s),
+            None => conj.push(c),
+        }
+    }
     conj.extend(ons.into_iter().flatten());
     let r = rels.pop().expect("one relation");
     let plan = match r.kind {
@@ -1043,6 +1051,7 @@ fn plan_relations(
             None => sub,
         },
     };
+    let plan = semis.into_iter().fold(plan, |plan, s| s.apply(plan, 0.0));
     Ok((plan, scope))
 }
 
