@@ -10,10 +10,14 @@
 //! - `stoolap`: file-backed Stoolap, which also has `AS OF`.
 //!
 //! `--smoke` runs every workload at tiny sizes (CI checks the harness and output format).
+//!
+//! `heliosdb-bench queries` runs the query-engine benchmark instead (joins, subqueries,
+//! GROUP BY, sorts; current and AS OF): see [`queries`].
 
+mod queries;
 mod workloads;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::time::Duration;
 
 /// Command-line options.
@@ -47,6 +51,20 @@ pub struct Opts {
     /// Write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// Another benchmark than the default workloads.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The benchmarks besides the default workloads.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Query-engine benchmark: joins, subqueries, GROUP BY and sorts, current and AS OF.
+    Queries(queries::QueryOpts),
+    /// Runs one query on a loaded database and reports its time and peak RSS (used by
+    /// `queries`, which runs each query in a process of its own).
+    #[command(hide = true)]
+    QueryOne(queries::child::ChildOpts),
 }
 
 /// One measurement.
@@ -180,6 +198,17 @@ fn to_json(results: &[Measurement]) -> serde_json::Value {
 
 fn main() {
     let mut opts = Opts::parse();
+    match opts.command.take() {
+        Some(Command::Queries(q)) => {
+            if let Err(e) = queries::main(q) {
+                eprintln!("query benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Some(Command::QueryOne(c)) => queries::child::main(&c),
+        None => {}
+    }
     if opts.smoke {
         opts.rows = 300;
         opts.autocommit_ops = 20;

@@ -52,3 +52,61 @@ fn smoke_run_covers_every_engine_and_writes_json() {
         .iter()
         .any(|r| r["workload"] == "point select, 100 versions/row, AS OF SCN"));
 }
+
+/// `queries --smoke`: every query gets its line in the table, and the JSON has a result for
+/// every (query, engine) pair run.
+#[test]
+fn query_benchmark_smoke_has_a_line_per_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("queries.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_heliosdb-bench"))
+        .args(["queries", "--smoke", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("| query | heliosdb ms |"), "{stdout}");
+    let queries = [
+        "join3 bad FROM order",
+        "join unindexed ref_code",
+        "join txn-access_log via customer",
+        "star join filtered dims",
+        "correlated EXISTS",
+        "correlated NOT EXISTS",
+        "IN subquery",
+        "GROUP BY account_id",
+        "COUNT(DISTINCT account_id)",
+        "LEFT JOIN + GROUP BY",
+        "ORDER BY amount DESC LIMIT 5",
+        "full sort ORDER BY amount, id",
+        "count(*)",
+        "join8 small tables",
+    ];
+    for q in queries {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&format!("| {q} |"))),
+            "no line for {q}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("geometric mean heliosdb/SQLite"),
+        "{stdout}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = v["results"].as_array().unwrap();
+    for q in queries {
+        for engine in ["heliosdb", "heliosdb AS OF", "sqlite", "stoolap"] {
+            assert!(
+                rows.iter()
+                    .any(|r| r["query"] == q && r["engine"] == engine),
+                "no JSON result for {q} on {engine}"
+            );
+        }
+    }
+}
