@@ -26,6 +26,9 @@ pub struct DatabaseConfig {
     pub page_size: u32,
     /// Block cache size in MiB (default: a quarter of `memory_limit_mb`).
     pub cache_mb: Option<u64>,
+    /// Longest a statement may run, in milliseconds, before it is cancelled with an error
+    /// (default: no limit).
+    pub statement_timeout_ms: Option<u64>,
 }
 
 impl Default for DatabaseConfig {
@@ -36,6 +39,7 @@ impl Default for DatabaseConfig {
             enable_wal: true,
             page_size: 4096,
             cache_mb: None,
+            statement_timeout_ms: None,
         }
     }
 }
@@ -320,6 +324,13 @@ impl Config {
                     "{} is not allowed; use a power of two from 512 to 65536",
                     d.page_size
                 ),
+            );
+        }
+        if d.statement_timeout_ms == Some(0) {
+            return fail(
+                "database",
+                "statement_timeout_ms",
+                "0 is not allowed; leave the key out for no limit, or give 1 or more".into(),
             );
         }
         if let Some(c) = d.cache_mb {

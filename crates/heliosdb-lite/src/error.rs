@@ -200,9 +200,12 @@ pub enum Error {
     /// Stored data is not in the expected format (damaged or foreign file).
     #[error("database corrupt or not a HeliosDB-Lite database: {0}")]
     Corruption(String),
-    /// The statement was cancelled through [`crate::Connection::interrupt`] (or a timeout).
+    /// The statement was cancelled through [`crate::Connection::interrupt`].
     #[error("interrupted: the statement was cancelled")]
     Interrupted,
+    /// The statement ran longer than `statement_timeout_ms` and was cancelled.
+    #[error("interrupted: the statement ran longer than statement_timeout_ms ({0} ms)")]
+    StatementTimeout(u64),
     /// A statement was interrupted because a resource limit was hit.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),

@@ -108,6 +108,8 @@ const STATEMENT_CACHE: usize = 32;
 /// A connection to a database.
 pub struct Connection {
     engine: Arc<Engine>,
+    /// Shared with the session's statement limits: set by [`Connection::interrupt`].
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
     session: Mutex<Session>,
     cache: Mutex<Vec<(String, Arc<ParsedStatement>)>>,
     config: Config,
@@ -126,9 +128,12 @@ impl Connection {
     pub fn open<T: OpenTarget>(target: T) -> Result<Connection> {
         let config = target.into_config();
         let engine = open_engine(&config)?;
+        let mut session = Session::default();
+        session.limits.timeout_ms = config.database.statement_timeout_ms;
         Ok(Connection {
             engine,
-            session: Mutex::new(Session::default()),
+            interrupt: session.limits.interrupt.clone(),
+            session: Mutex::new(session),
             cache: Mutex::new(Vec::new()),
             config,
         })
@@ -191,7 +196,27 @@ impl Connection {
     /// Runs a parsed statement with bound values.
     pub(crate) fn run(&self, stmt: &ParsedStatement, params: &[Value]) -> Result<Outcome> {
         let mut session = crate::mvcc::lock(&self.session);
+        // An interrupt cancels the statement running when it comes, not later ones.
+        self.interrupt
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         session.execute(&self.engine, stmt, params)
+    }
+
+    /// Cancels the statement this connection is running, from any thread (the connection is
+    /// `Sync`; share it with an `Arc`, or take an [`InterruptHandle`]). The statement fails
+    /// with [`Error::Interrupted`]; an open transaction stays open, and so does the
+    /// connection. Without a running statement it does nothing.
+    pub fn interrupt(&self) {
+        self.interrupt
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A handle that can cancel this connection's running statement from another thread,
+    /// as rusqlite's `get_interrupt_handle`.
+    pub fn get_interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle {
+            flag: self.interrupt.clone(),
+        }
     }
 
     /// Executes one statement; returns the number of rows it changed.
@@ -439,6 +464,20 @@ impl Statement<'_> {
     /// The SQL text.
     pub fn sql(&self) -> &str {
         &self.parsed.text
+    }
+}
+
+/// Cancels a connection's running statement from another thread
+/// ([`Connection::get_interrupt_handle`]).
+#[derive(Debug, Clone)]
+pub struct InterruptHandle {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl InterruptHandle {
+    /// Cancels the statement the connection is running, if any.
+    pub fn interrupt(&self) {
+        self.flag.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

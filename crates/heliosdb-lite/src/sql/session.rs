@@ -82,6 +82,8 @@ pub struct Session {
     pub last_txn_id: Option<u64>,
     /// Rowid allocation state of the current transaction.
     rowids: super::dml::RowidAllocator,
+    /// Cancellation and timeout of this connection's statements.
+    pub limits: super::execution::StatementLimits,
 }
 
 /// The result of one statement.
@@ -541,7 +543,9 @@ impl Session {
                     txn,
                     snapshots: &history.snapshots,
                 };
-                let rows = Executor::new(Some(reader), params, &env).run(&plan, None)?;
+                let rows = Executor::new(Some(reader), params, &env)
+                    .with_limits(&self.limits)
+                    .run(&plan, None)?;
                 Ok(query_outcome(cols, rows))
             }
             Statement::Explain { statement, .. } => {

@@ -12,7 +12,7 @@ use super::keys::row_key;
 use super::scan::ScanOp;
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Opens an aggregation over `input`.
 pub(super) fn open<'e>(
@@ -100,7 +100,7 @@ struct HashAggregateOp<'e> {
 
 impl HashAggregateOp<'_> {
     fn aggregate(&mut self, outer: Option<&Frame<'_>>) -> Result<Vec<Group>> {
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let new_group = |key: Vec<u8>, values: Row| Group {
             key,

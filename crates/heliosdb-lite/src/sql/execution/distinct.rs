@@ -3,7 +3,7 @@
 use super::keys::row_key;
 use super::{BoxOp, Frame, Operator, Row};
 use crate::error::Result;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// Remembers the key of every row returned and drops repeats.
 pub(super) struct DistinctOp<'e> {
@@ -15,7 +15,7 @@ impl<'e> DistinctOp<'e> {
     pub(super) fn new(input: BoxOp<'e>) -> Self {
         Self {
             input,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::keys::hash_key;
 use super::place::fill;
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The build side: rows, their key values, and chains of rows with equal hash keys.
 #[derive(Default)]
@@ -172,8 +172,19 @@ impl Operator for HashJoinOp<'_> {
                     }
                     continue;
                 }
-                let mut row = cur.left.clone();
+                // The last candidate can take the left row instead of copying it.
+                let last = cur.candidate.is_none() && self.join.condition.is_none();
+                let mut row = if last {
+                    std::mem::take(&mut cur.left)
+                } else {
+                    cur.left.clone()
+                };
                 fill(&mut row, self.join.offset, right.clone());
+                if last {
+                    // Inner or left: a match was found, so nothing more comes of this row.
+                    self.current = None;
+                    return Ok(Some(row));
+                }
                 let ok = match &self.join.condition {
                     Some(c) => self.ex.predicate(c, &row, outer)?,
                     None => true,

@@ -108,6 +108,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// How a connection's statements can be stopped: a flag another thread sets
+/// ([`crate::Connection::interrupt`]), and the configured statement timeout.
+#[derive(Debug, Default)]
+pub struct StatementLimits {
+    /// Set to cancel the running statement; cleared when the next one starts.
+    pub interrupt: std::sync::Arc<AtomicBool>,
+    /// `statement_timeout_ms`.
+    pub timeout_ms: Option<u64>,
+}
+
 /// One operator of a running plan.
 pub trait Operator {
     /// The next row, or `None` when the input is exhausted. `outer` is the enclosing frame;
@@ -131,6 +141,8 @@ pub struct Executor<'a> {
     subquery_cache: RefCell<subquery::SubqueryCache>,
     defaults: RefCell<HashMap<(u32, usize), Value>>,
     interrupt: Option<&'a AtomicBool>,
+    /// When the statement must stop, and its limit in milliseconds (for the error).
+    deadline: Option<(std::time::Instant, u64)>,
 }
 
 /// Evaluates an expression that reads no table (time-travel points, LIMIT, defaults).
@@ -149,13 +161,20 @@ impl<'a> Executor<'a> {
             subquery_cache: RefCell::new(subquery::SubqueryCache::default()),
             defaults: RefCell::new(HashMap::new()),
             interrupt: None,
+            deadline: None,
         }
     }
 
-    /// Makes long-running operators check `flag` and stop with [`Error::Interrupted`] once
-    /// it is set (from another thread).
-    pub fn with_interrupt(mut self, flag: &'a AtomicBool) -> Self {
-        self.interrupt = Some(flag);
+    /// Makes long-running operators stop with [`Error::Interrupted`] once `limits`' flag is
+    /// set (from another thread), and with [`Error::StatementTimeout`] past its timeout.
+    pub fn with_limits(mut self, limits: &'a StatementLimits) -> Self {
+        self.interrupt = Some(&limits.interrupt);
+        self.deadline = limits.timeout_ms.map(|ms| {
+            (
+                std::time::Instant::now() + std::time::Duration::from_millis(ms),
+                ms,
+            )
+        });
         self
     }
 
@@ -167,8 +186,14 @@ impl<'a> Executor<'a> {
 
     /// Fails if the statement was interrupted; operators call it every few hundred rows.
     fn check_interrupt(&self) -> Result<()> {
-        match self.interrupt {
-            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Interrupted),
+        if self
+            .interrupt
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+        {
+            return Err(Error::Interrupted);
+        }
+        match self.deadline {
+            Some((at, ms)) if std::time::Instant::now() >= at => Err(Error::StatementTimeout(ms)),
             _ => Ok(()),
         }
     }

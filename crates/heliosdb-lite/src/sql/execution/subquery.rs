@@ -13,7 +13,7 @@ use super::expr::in_candidate;
 use super::keys::hash_key;
 use super::{Executor, Frame};
 use crate::error::Result;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 /// How many answers a statement keeps for correlated subqueries before it stops caching

@@ -120,11 +120,42 @@ fn selectivity(c: &Expr, rel: &RelInfo) -> f64 {
             }
         }
         Expr::Compare { op: CmpOp::Ne, .. } => 0.9,
-        Expr::Compare { .. } => 0.3,
+        Expr::Compare {
+            op, left, right, ..
+        } => rowid_range_fraction(*op, left, right, rel).unwrap_or(0.3),
         Expr::InList { list, .. } => (0.1 * list.len() as f64).min(0.5),
         Expr::Is { .. } => 0.1,
         _ => 0.5,
     }
+}
+
+/// For `rowid < n` (and the like) on a rowid table: the share of rowids on the kept side of
+/// `n`, rowids being dense from 1 to about the row count.
+fn rowid_range_fraction(op: CmpOp, left: &Expr, right: &Expr, rel: &RelInfo) -> Option<f64> {
+    let t = rel.table.as_ref()?;
+    if !t.def.has_rowid() {
+        return None;
+    }
+    let is_rowid = |e: &Expr| {
+        matches!(e, Expr::Column(i) if *i >= rel.offset
+            && access::key_column(t, i - rel.offset) == t.def.columns.len())
+    };
+    let (op, bound) = if is_rowid(left) {
+        (op, right)
+    } else if is_rowid(right) {
+        (op.flip(), left)
+    } else {
+        return None;
+    };
+    let n = match bound {
+        Expr::Literal(v) => v.as_f64(),
+        _ => return None,
+    };
+    let below = (n / rel.rows.max(1.0)).clamp(0.0, 1.0);
+    Some(match op {
+        CmpOp::Lt | CmpOp::Le => below,
+        _ => 1.0 - below,
+    })
 }
 
 /// Plans the join of `rels` (FROM order, columns at `offsets`) under the conjuncts of WHERE

@@ -31,6 +31,10 @@ use std::collections::HashMap;
 
 /// Exhaustive search up to this many relations.
 pub(super) const EXHAUSTIVE_LIMIT: usize = 8;
+/// Cost of one key lookup (a seek), relative to reading one row of a scan.
+const LOOKUP_COST: f64 = 2.0;
+/// Cost of adding one row to a hash table, relative to reading or probing one.
+const BUILD_WEIGHT: f64 = 3.0;
 /// Partial orders kept per length by the beam search.
 pub(super) const BEAM_WIDTH: usize = 8;
 
@@ -102,7 +106,7 @@ pub(super) type LookupFn<'a> = dyn FnMut(usize, u64) -> Option<f64> + 'a;
 /// Finds the cheapest order.
 pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut LookupFn<'_>) -> Order {
     let n = rels.len();
-    let mut step_cache: HashMap<(usize, u64), (Method, f64, f64)> = HashMap::new();
+    let mut step_cache: HashMap<(usize, u64), (Option<f64>, bool, f64)> = HashMap::new();
     let mut extend = |path: &Path, r: usize| -> Option<Path> {
         if path.mask & (1 << r) != 0 {
             return None;
@@ -120,15 +124,24 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
                 cost: rels[r].rows,
             });
         }
-        let (method, per_left, sel) = *step_cache
+        let (lookup_rows, has_equality, sel) = *step_cache
             .entry((r, path.mask))
             .or_insert_with(|| step(rels, conjuncts, path.mask, r, lookup));
         let left = path.rows.max(1.0);
-        let cost = match method {
-            Method::Lookup => left * (2.0 + per_left),
-            Method::Hash => rels[r].rows + rels[r].filtered + left,
-            _ => rels[r].rows + left * rels[r].filtered.max(1.0),
-        };
+        let loop_cost = rels[r].rows + left * rels[r].filtered.max(1.0);
+        // Building keeps every row of `r` in memory and costs more per row than probing:
+        // the cheaper plan builds on the smaller side.
+        let hash_cost = rels[r].rows + BUILD_WEIGHT * rels[r].filtered + left;
+        let (mut method, mut cost) = (Method::Loop, loop_cost);
+        if has_equality && hash_cost < cost {
+            (method, cost) = (Method::Hash, hash_cost);
+        }
+        if let Some(found) = lookup_rows {
+            let lookup_cost = left * (LOOKUP_COST + found);
+            if lookup_cost <= cost {
+                (method, cost) = (Method::Lookup, lookup_cost);
+            }
+        }
         let mut rows = left * rels[r].filtered * sel;
         if rels[r].join == JoinKind::Left {
             rows = rows.max(left);
@@ -215,15 +228,16 @@ fn better(a: &Path, b: &Path) -> bool {
     a.cost < b.cost || (a.cost == b.cost && a.rows < b.rows)
 }
 
-/// The method for adding `r` to `mask`, the rows a lookup finds per outer row, and the
-/// selectivity of the join conjuncts.
+/// What adding `r` to `mask` can use: the rows a key lookup would find per outer row (if
+/// one is possible), whether an equality allows a hash join, and the selectivity of the
+/// conjuncts that complete.
 fn step(
     rels: &[RelInfo],
     conjuncts: &[Conjunct],
     mask: u64,
     r: usize,
     lookup: &mut LookupFn<'_>,
-) -> (Method, f64, f64) {
+) -> (Option<f64>, bool, f64) {
     let bit = 1u64 << r;
     let mut sel = 1.0f64;
     let mut has_equality = false;
@@ -233,38 +247,41 @@ fn step(
         }
         // Conjuncts that complete here.
         match equality_sides(c, rels, mask, r) {
-            Some((left_rel, unique_r)) => {
+            Some((left_rel, unique_r, unique_left)) => {
                 has_equality = true;
-                let other = left_rel.map_or(1.0, |l| rels[l].rows / 10.0).max(1.0);
-                let mine = if unique_r {
-                    rels[r].rows
-                } else {
-                    (rels[r].rows / 10.0).max(1.0)
+                // |L join R| = |L| |R| / max(V(L.a), V(R.b)), V the distinct values: a unique
+                // column has one per row, and a foreign key usually takes the values of the
+                // key it refers to; otherwise guess a tenth of the rows.
+                let distinct = |rows: f64, unique: bool| {
+                    if unique {
+                        rows
+                    } else {
+                        (rows / 10.0).max(1.0)
+                    }
                 };
-                sel /= mine.max(other);
+                let mine = distinct(rels[r].rows, unique_r);
+                let other = left_rel.map_or(1.0, |l| distinct(rels[l].rows, unique_left));
+                sel /= match (unique_r, unique_left) {
+                    (true, false) => mine,
+                    (false, true) => other,
+                    _ => mine.max(other),
+                };
             }
             None => sel *= 0.5,
         }
     }
-    let join_sel = sel;
-    if let Some(found) = lookup(r, mask) {
-        return (Method::Lookup, found, join_sel);
-    }
-    if has_equality {
-        (Method::Hash, 0.0, join_sel)
-    } else {
-        (Method::Loop, 0.0, join_sel)
-    }
+    (lookup(r, mask), has_equality, sel)
 }
 
 /// If `c` is `expr(S) = expr(r)` usable as a hash key when adding `r` to `mask`: the
-/// relation of the `S` side (when it is one column) and whether `r`'s side is a unique key.
+/// relation of the `S` side (when it is one column), and whether `r`'s side and the `S` side
+/// are unique keys.
 fn equality_sides(
     c: &Conjunct,
     rels: &[RelInfo],
     mask: u64,
     r: usize,
-) -> Option<(Option<usize>, bool)> {
+) -> Option<(Option<usize>, bool, bool)> {
     if c.correlated {
         return None;
     }
@@ -298,7 +315,14 @@ fn equality_sides(
         (Expr::Column(i), Some(t)) => is_unique_column(t, i - rels[r].offset),
         _ => false,
     };
-    Some((s_rel, unique))
+    let unique_left = match (&**s_side, s_rel) {
+        (Expr::Column(i), Some(l)) => rels[l]
+            .table
+            .as_ref()
+            .is_some_and(|t| is_unique_column(t, i - rels[l].offset)),
+        _ => false,
+    };
+    Some((s_rel, unique, unique_left))
 }
 
 /// True if column `c` of the table (the rowid as `ncols`) alone is a unique key.

@@ -1,0 +1,237 @@
+//! The query engine's plans and controls: join order independent of FROM order, the join
+//! algorithm each situation gets, time travel inside joins, decorrelated EXISTS, and the
+//! cancellation of running statements (interrupt and timeout).
+
+use heliosdb_lite::{Config, Connection, Error};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn explain(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows.join("\n")
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// customers (500), accounts (2,000, no index on customer_id), txns (20,000).
+fn bank() -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE customers(id INTEGER PRIMARY KEY, region TEXT);
+         CREATE TABLE accounts(id INTEGER PRIMARY KEY, customer_id INTEGER, kind TEXT);
+         CREATE TABLE txns(id INTEGER PRIMARY KEY, account_id INTEGER, amount INTEGER);",
+    )
+    .unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for i in 1..=500 {
+        let region = ["north", "south", "east", "west"][i % 4];
+        conn.execute("INSERT INTO customers VALUES (?, ?)", (i as i64, region))
+            .unwrap();
+    }
+    for i in 1..=2000i64 {
+        let kind = if i % 3 == 0 { "loan" } else { "savings" };
+        conn.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?)",
+            (i, (i * 7) % 500 + 1, kind),
+        )
+        .unwrap();
+    }
+    for i in 1..=20_000i64 {
+        conn.execute(
+            "INSERT INTO txns VALUES (?, ?, ?)",
+            (i, (i * 13) % 2000 + 1, i % 1000),
+        )
+        .unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    conn
+}
+
+#[test]
+fn join_order_does_not_depend_on_from_order() {
+    let conn = bank();
+    let orders = [
+        "txns t, accounts a, customers c",
+        "customers c, accounts a, txns t",
+        "accounts a, txns t, customers c",
+    ];
+    let mut answers = Vec::new();
+    for from in orders {
+        let sql = format!(
+            "SELECT count(*) FROM {from} WHERE c.region = 'north' \
+             AND a.customer_id = c.id AND t.account_id = a.id"
+        );
+        answers.push(count(&conn, &sql));
+        let plan = explain(&conn, &sql);
+        // No cross product: every join step uses a key, a hash table or a lookup.
+        assert!(!plan.contains("nested loop"), "{from}:\n{plan}");
+    }
+    assert!(answers[0] > 0);
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+}
+
+#[test]
+fn unindexed_equi_join_is_a_hash_join() {
+    let conn = bank();
+    let sql = "SELECT count(*) FROM txns t JOIN accounts a ON t.amount = a.customer_id";
+    assert!(explain(&conn, sql).contains("hash on 1 key"));
+    // Checked against a nested-loop formulation the engine cannot hash (an OR).
+    let expected = count(
+        &conn,
+        "SELECT count(*) FROM txns t JOIN accounts a ON t.amount = a.customer_id OR 0",
+    );
+    assert_eq!(count(&conn, sql), expected);
+}
+
+#[test]
+fn key_join_uses_a_lookup() {
+    let conn = bank();
+    let sql = "SELECT count(*) FROM txns t JOIN accounts a ON a.id = t.account_id WHERE t.id < 10";
+    let plan = explain(&conn, sql);
+    assert!(plan.contains("lookup"), "{plan}");
+    assert_eq!(count(&conn, sql), 9);
+}
+
+#[test]
+fn exists_and_not_exists_become_semi_and_anti_joins() {
+    let conn = bank();
+    let exists = "SELECT count(*) FROM customers c WHERE EXISTS \
+                  (SELECT 1 FROM accounts a WHERE a.customer_id = c.id AND a.kind = 'loan')";
+    let not_exists = "SELECT count(*) FROM customers c WHERE NOT EXISTS \
+                      (SELECT 1 FROM accounts a WHERE a.customer_id = c.id AND a.kind = 'loan')";
+    assert!(explain(&conn, exists).contains("SEMI JOIN"));
+    assert!(explain(&conn, not_exists).contains("ANTI JOIN"));
+    let with = count(&conn, exists);
+    let without = count(&conn, not_exists);
+    assert_eq!(with + without, 500);
+    // The same through IN, which runs as a hashed subquery.
+    let via_in = count(
+        &conn,
+        "SELECT count(*) FROM customers c WHERE c.id IN \
+         (SELECT customer_id FROM accounts WHERE kind = 'loan')",
+    );
+    assert_eq!(with, via_in);
+}
+
+#[test]
+fn many_small_tables_in_a_bad_order() {
+    // A chain t0 - t1 - ... - t63 written backwards, each table 10 rows: planned without a
+    // cross product and answered at once.
+    let conn = Connection::open_in_memory().unwrap();
+    let n = 64;
+    for i in 0..n {
+        conn.execute_batch(&format!(
+            "CREATE TABLE t{i}(id INTEGER PRIMARY KEY, next INTEGER);"
+        ))
+        .unwrap();
+        for r in 0..10 {
+            conn.execute(
+                &format!("INSERT INTO t{i} VALUES (?, ?)"),
+                (r, (r + 1) % 10),
+            )
+            .unwrap();
+        }
+    }
+    let from: Vec<String> = (0..n).rev().map(|i| format!("t{i}")).collect();
+    let conds: Vec<String> = (0..n - 1)
+        .map(|i| format!("t{i}.next = t{}.id", i + 1))
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE {} AND t0.id = 3",
+        from.join(", "),
+        conds.join(" AND ")
+    );
+    assert_eq!(count(&conn, &sql), 1);
+    // More than 64 tables is refused with a clear error, as in SQLite.
+    let too_many: Vec<String> = (0..65).map(|i| format!("t{} x{i}", i % n)).collect();
+    let err = conn
+        .query_row(
+            &format!("SELECT count(*) FROM {}", too_many.join(", ")),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 64 tables"), "{err}");
+}
+
+#[test]
+fn join_of_a_table_now_and_then_uses_a_hash_join() {
+    let conn = bank();
+    let scn: i64 = count(&conn, "SELECT current_scn()");
+    conn.execute("UPDATE txns SET amount = amount + 1 WHERE id % 2 = 0", [])
+        .unwrap();
+    let sql = format!(
+        "SELECT count(*) FROM txns t JOIN txns AS OF SCN {scn} h \
+         ON t.amount = h.amount + 1 AND t.account_id = h.account_id"
+    );
+    let plan = explain(&conn, &sql);
+    assert!(plan.contains("hash on 2 keys"), "{plan}");
+    assert!(plan.contains(&format!("AS OF SCN {scn}")), "{plan}");
+    assert!(count(&conn, &sql) >= 10_000);
+}
+
+#[test]
+fn interrupt_cancels_the_running_statement_only() {
+    let conn = Arc::new(bank());
+    conn.execute_batch("BEGIN; INSERT INTO customers VALUES (1000, 'x');")
+        .unwrap();
+    let handle = conn.get_interrupt_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        handle.interrupt();
+    });
+    // A cross product of 20,000 x 20,000 rows: far longer than the interrupt takes to come.
+    let err = conn
+        .query_row(
+            "SELECT count(*) FROM txns a, txns b WHERE a.amount + b.amount = -1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_err();
+    stopper.join().unwrap();
+    assert!(matches!(err, Error::Interrupted), "{err}");
+    // The transaction and the connection carry on.
+    assert!(conn.is_in_transaction());
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM customers WHERE id = 1000"),
+        1
+    );
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+#[test]
+fn statement_timeout_from_the_config() {
+    let mut config = Config::in_memory();
+    config.database.statement_timeout_ms = Some(100);
+    let conn = Connection::open(config).unwrap();
+    conn.execute_batch("CREATE TABLE t(x INTEGER)").unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for i in 0..3000 {
+        conn.execute("INSERT INTO t VALUES (?)", [i]).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let err = conn
+        .query_row(
+            "SELECT count(*) FROM t a, t b, t c WHERE a.x + b.x + c.x = -1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::StatementTimeout(100)), "{err}");
+    assert!(err.to_string().contains("statement_timeout_ms"));
+    // Quick statements are unaffected.
+    assert_eq!(count(&conn, "SELECT count(*) FROM t"), 3000);
+}
+
+#[test]
+fn statement_timeout_zero_is_refused() {
+    let err = Config::from_toml_str("[database]\nstatement_timeout_ms = 0\n").unwrap_err();
+    assert!(err.to_string().contains("statement_timeout_ms"), "{err}");
+}
