@@ -1,10 +1,19 @@
 //! The planner: binds sqlparser's AST to the engine's own expressions and plans.
 //!
 //! Names are resolved against a stack of scopes (one per query level), so a subquery can read
-//! columns of enclosing rows (`Expr::Outer`). Time-travel clauses are resolved while binding:
-//! the point is evaluated (it may use parameters), turned into an SCN by the MVCC layer, and
-//! the table is bound with the schema of that SCN. WHERE conjuncts are pushed into the table
-//! scans they constrain, where [`access`] picks a key or index range for them.
+//! columns of enclosing rows (`Expr::Outer`); each subquery records which columns of its
+//! enclosing row it reads, which lets the executor cache its answers and the join planner know
+//! which relations a conjunct with a subquery depends on. Time-travel clauses are resolved while
+//! binding: the point is evaluated (it may use parameters), turned into an SCN by the MVCC
+//! layer, and the table is bound with the schema of that SCN.
+//!
+//! The relations of a FROM clause share one row layout, fixed by the FROM order; WHERE and ON
+//! are bound against it once. [`join`] classifies the conjuncts by the relations they read,
+//! [`join_order`] picks the cheapest join order and algorithm per step (key lookup, hash join,
+//! loop) and [`join`] builds the tree; conjuncts on one relation go into its scan, where
+//! [`access`] picks a key or index range for them. [`decorrelate`] turns a correlated `[NOT]
+//! EXISTS` over a scanned table into a semi (anti) hash join. [`order`] drops sorts that a
+//! scan's key order already gives; [`aggregate`] rewrites grouped expressions.
 
 mod access;
 mod aggregate;
