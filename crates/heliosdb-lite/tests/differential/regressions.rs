@@ -103,3 +103,16 @@ fn compound_subquery_column_affinity() {
          WHERE d.k = r.x",
     );
 }
+
+/// sum() is an integer only while every value it adds is an integer: text that is not an
+/// integer literal ('A', '2.5', '2x') and blobs are added as reals, so the sum is a real, as
+/// in SQLite's sumStep. HeliosDB converted such text with its numeric prefix, so
+/// sum('2', 'A') was the integer 2 and compared as '2' against a TEXT column.
+#[test]
+fn sum_of_non_integer_text_is_real() {
+    assert_same(
+        "CREATE TABLE t(e TEXT); INSERT INTO t VALUES ('2'), ('A');",
+        "SELECT sum(t.e), typeof(sum(t.e)), (SELECT count(*) FROM t AS u \
+         WHERE (SELECT sum(t.e) FROM t) <= u.e) FROM t",
+    );
+}

@@ -1,7 +1,7 @@
 //! Aggregate functions' running state: count, sum, total, avg, min, max, group_concat.
 
 use super::super::plan::{AggFn, Expr};
-use super::super::value::Value;
+use super::super::value::{parse_numeric_text, Value};
 use super::keys::row_key;
 use crate::error::{Error, Result};
 use std::collections::HashSet;
@@ -18,6 +18,20 @@ pub(super) struct Accumulator {
     overflow: bool,
     best: Option<Value>,
     text: Option<String>,
+}
+
+/// The number sum, total and avg add for `v`, as SQLite's sumStep takes it: text is an
+/// integer only when all of it is an integer literal; other text (a real literal, or not a
+/// number at all, like 'A' or '2x') and blobs are added as reals, so the sum becomes a real.
+fn sum_operand(v: &Value) -> Value {
+    match v {
+        Value::Text(s) => match parse_numeric_text(s) {
+            Some(Value::Integer(i)) => Value::Integer(i),
+            _ => Value::Real(v.as_f64()),
+        },
+        Value::Blob(_) => Value::Real(v.as_f64()),
+        _ => v.to_number(),
+    }
 }
 
 impl Accumulator {
@@ -61,7 +75,7 @@ impl Accumulator {
         }
         self.count += 1;
         match self.func {
-            AggFn::Sum | AggFn::Total | AggFn::Avg => match v.to_number() {
+            AggFn::Sum | AggFn::Total | AggFn::Avg => match sum_operand(&v) {
                 Value::Integer(i) => {
                     self.real_sum += i as f64;
                     if let Some(d) = &mut self.dec_sum {
