@@ -275,6 +275,12 @@ pub fn encode_row(values: &[Value]) -> Vec<u8> {
 
 /// Decodes a row's values.
 pub fn decode_row(b: &[u8]) -> Result<Vec<Value>> {
+    decode_row_columns(b, None)
+}
+
+/// Decodes a row's values, only those `wanted` marks (the others read as NULL: their bytes
+/// are skipped, text and blobs are not copied).
+pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value>> {
     let mut pos = 0;
     let n = get_varint(b, &mut pos)? as usize;
     if n > b.len() {
@@ -290,11 +296,32 @@ pub fn decode_row(b: &[u8]) -> Result<Vec<Value>> {
         *pos = end;
         Ok(s)
     };
-    for _ in 0..n {
+    for i in 0..n {
         let tag = *b
             .get(pos)
             .ok_or_else(|| Error::corruption("truncated row"))?;
         pos += 1;
+        if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(true)) {
+            match tag {
+                0 => {}
+                1 => {
+                    get_varint(b, &mut pos)?;
+                }
+                2 => {
+                    take(&mut pos, 8)?;
+                }
+                3 | 4 => {
+                    let len = get_varint(b, &mut pos)? as usize;
+                    take(&mut pos, len)?;
+                }
+                5 => {
+                    take(&mut pos, 16)?;
+                }
+                _ => return Err(Error::corruption("bad value tag in row")),
+            }
+            values.push(Value::Null);
+            continue;
+        }
         values.push(match tag {
             0 => Value::Null,
             1 => {

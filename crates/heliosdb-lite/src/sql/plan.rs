@@ -561,6 +561,9 @@ pub struct ScanNode {
     pub stop_after: Option<(Expr, Option<Expr>)>,
     /// Estimated rows out, when the planner made one (EXPLAIN).
     pub estimate: Option<f64>,
+    /// The table columns the query reads (the others are not decoded and read as NULL);
+    /// `None`: all.
+    pub columns: Option<Vec<bool>>,
 }
 
 /// Join kinds.

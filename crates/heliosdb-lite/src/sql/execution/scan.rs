@@ -204,7 +204,12 @@ impl Operator for ScanOp<'_> {
             if self.visited % 1024 == 0 {
                 self.ex.check_interrupt()?;
             }
-            let row = self.ex.decode_row(&self.node.table, &k, &v)?;
+            let row = self.ex.decode_row_columns(
+                &self.node.table,
+                &k,
+                &v,
+                self.node.columns.as_deref(),
+            )?;
             let keep = match &self.node.filter {
                 Some(pred) => self.ex.predicate(pred, &row, outer)?,
                 None => true,
@@ -413,14 +418,29 @@ impl Executor<'_> {
 
     /// Decodes a stored row, padding columns added after it was written.
     pub fn decode_row(&self, info: &TableInfo, key: &[u8], value: &[u8]) -> Result<Row> {
+        self.decode_row_columns(info, key, value, None)
+    }
+
+    /// Decodes a stored row, only the columns `wanted` marks (the others read as NULL).
+    pub fn decode_row_columns(
+        &self,
+        info: &TableInfo,
+        key: &[u8],
+        value: &[u8],
+        wanted: Option<&[bool]>,
+    ) -> Result<Row> {
         let def = &info.def;
         let ncols = def.columns.len();
-        let mut row = codec::decode_row(value)?;
+        let mut row = codec::decode_row_columns(value, wanted)?;
         if row.len() > ncols {
             row.truncate(ncols);
         }
         while row.len() < ncols {
             let i = row.len();
+            if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(true)) {
+                row.push(Value::Null);
+                continue;
+            }
             row.push(self.column_default(info, i)?);
         }
         let rowid = if def.has_rowid() {

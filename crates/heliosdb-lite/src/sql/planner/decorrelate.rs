@@ -214,6 +214,7 @@ fn decorrelate(sp: &SubPlan, anti: bool) -> Option<SemiJoin> {
         ordered: false,
         stop_after: None,
         estimate: None,
+        columns: None,
     }));
     Some(SemiJoin {
         right,

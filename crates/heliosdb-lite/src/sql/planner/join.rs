@@ -447,6 +447,7 @@ fn build(
                     ordered: false,
                     stop_after: None,
                     estimate: Some(info.filtered),
+                    columns: None,
                 }))
             }
             RelKind::Sub(sub) => match and_all(in_scan) {

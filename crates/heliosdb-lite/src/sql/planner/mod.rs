@@ -22,6 +22,7 @@ mod expr;
 mod join;
 mod join_order;
 mod order;
+mod prune;
 mod select;
 
 use super::catalog::Schema;

@@ -349,7 +349,9 @@ fn plan_select(
     p.scopes.push(scope);
     let r = plan_select_body(p, s, order_by, input, limited);
     p.scopes.pop();
-    r
+    let (mut plan, columns) = r?;
+    super::prune::prune(&mut plan);
+    Ok((plan, columns))
 }
 
 fn plan_select_body(
@@ -1044,6 +1046,7 @@ fn plan_relations(
                 ordered: false,
                 stop_after: None,
                 estimate: None,
+                columns: None,
             }))
         }
         RelKind::Sub(sub) => match and_all(conj) {
@@ -1104,6 +1107,7 @@ impl Planner<'_> {
             ordered: false,
             stop_after: None,
             estimate: None,
+            columns: None,
         })))
     }
 }
