@@ -121,15 +121,20 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
                     )
                 }
             };
+            // An estimate of 0 means none was made.
+            let estimate = if j.estimate > 0.0 {
+                format!(" ~{} rows", j.estimate.round() as u64)
+            } else {
+                String::new()
+            };
             line(format!(
-                "{} JOIN ({how}) ~{} rows",
+                "{} JOIN ({how}){estimate}",
                 match j.kind {
                     JoinKind::Left => "LEFT",
                     JoinKind::Inner => "INNER",
                     JoinKind::Semi => "SEMI",
                     JoinKind::Anti => "ANTI",
                 },
-                j.estimate.round() as u64
             ));
             walk(&j.left, depth + 1, snaps, out);
             walk(&j.right, depth + 1, snaps, out);

@@ -754,6 +754,12 @@ impl Plan {
         self.escapes(0)
     }
 
+    /// True if the plan reads an enclosing row more than `depth` levels out (the inner side of
+    /// a lookup join sees the joined row as depth 1).
+    pub fn reads_outer_beyond(&self, depth: usize) -> bool {
+        self.escapes(depth)
+    }
+
     /// `shift`: how many enclosing rows inside the plan the node's expressions see (the inner
     /// side of a lookup join sees the joined row as its first).
     fn escapes(&self, shift: usize) -> bool {

@@ -116,3 +116,40 @@ fn sum_of_non_integer_text_is_real() {
          WHERE (SELECT sum(t.e) FROM t) <= u.e) FROM t",
     );
 }
+
+/// A correlated EXISTS whose subquery joins several tables runs as one semi (anti) join over
+/// the subquery's whole join; a correlated conjunct in a LEFT JOIN's ON clause inside the
+/// subquery decides that join's matches and must not be lifted above it (found while
+/// decorrelating: every row was dropped).
+#[test]
+fn exists_over_joins_and_left_join_on_correlation() {
+    let setup = "CREATE TABLE c(id INTEGER PRIMARY KEY, d);
+                 CREATE TABLE a(id INTEGER PRIMARY KEY, cid INTEGER, b);
+                 CREATE TABLE t(id INTEGER PRIMARY KEY, aid INTEGER, amount INTEGER);
+                 INSERT INTO c VALUES (1, NULL), (2, 5), (3, NULL), (4, 7);
+                 INSERT INTO a VALUES (10, 1, 'x'), (11, 1, 'y'), (12, 2, 'x'), (13, 4, NULL);
+                 INSERT INTO t VALUES (100, 10, 50), (101, 11, 500), (102, 12, 600), (103, 13, 5);";
+    for neg in ["", "NOT "] {
+        assert_same(
+            setup,
+            &format!(
+                "SELECT c.id FROM c WHERE {neg}EXISTS (SELECT 1 FROM a, t \
+                 WHERE a.cid = c.id AND t.aid = a.id AND t.amount > 100) ORDER BY 1"
+            ),
+        );
+        assert_same(
+            setup,
+            &format!(
+                "SELECT c.id FROM c WHERE {neg}EXISTS (SELECT 1 FROM a LEFT JOIN t \
+                 ON t.aid = a.id AND c.d IS NULL WHERE t.amount IS NULL) ORDER BY 1"
+            ),
+        );
+        assert_same(
+            setup,
+            &format!(
+                "SELECT c.id FROM c WHERE {neg}EXISTS (SELECT 1 FROM a JOIN t \
+                 ON t.aid = a.id AND a.cid <> c.id WHERE t.amount > c.id * 100) ORDER BY 1"
+            ),
+        );
+    }
+}

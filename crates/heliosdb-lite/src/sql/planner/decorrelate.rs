@@ -8,15 +8,16 @@
 //! probes it. Its other correlated conditions (`inner.x <> outer.y`) are checked on each
 //! candidate, under the outer row, exactly as the subquery would have evaluated them.
 //!
-//! Only a subquery over a single table (no grouping, DISTINCT, ORDER BY or LIMIT) that reads
-//! no row beyond the immediately enclosing one is rewritten; any other keeps its per-row
-//! execution, which is correct for all.
+//! The subquery may join several tables: its correlated conjuncts are lifted out of the scans,
+//! filters and inner-join conditions they sit in, and the rest of its join is the build side.
+//! A subquery with grouping, DISTINCT, ORDER BY or LIMIT, one that reads rows further out
+//! than the enclosing one, or whose correlation sits in a LEFT JOIN's ON clause keeps its
+//! per-row execution, which is correct for all.
 
 use super::super::plan::{
-    Access, CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan, ScanNode, SubPlan,
+    Access, CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan, SubPlan,
 };
-use super::super::value::Affinity;
-use super::access;
+use super::super::value::{Affinity, Value};
 use super::select::{and_all, split_conjuncts};
 
 /// A semi or anti join to apply above the rows that a conjunct filters.
@@ -79,18 +80,6 @@ fn lift(e: &Expr) -> Expr {
     })
 }
 
-/// Drops one enclosing level from an expression that does not read the enclosing row: it
-/// runs where that row's own enclosing row is the first.
-fn unnest(e: &Expr) -> Expr {
-    e.clone().transform(&mut |x| match x {
-        Expr::Outer { depth, index } if depth > 1 => Expr::Outer {
-            depth: depth - 1,
-            index,
-        },
-        x => x,
-    })
-}
-
 fn is_inner_only(e: &Expr) -> bool {
     let mut ok = !e.columns().is_empty();
     e.walk(&mut |x| {
@@ -136,48 +125,19 @@ fn decorrelate(sp: &SubPlan, anti: bool) -> Option<SemiJoin> {
     if !sp.correlated || sp.outer_columns.is_none() {
         return None;
     }
-    let scan = match &sp.plan {
-        Plan::Project(input, _) => match input.as_ref() {
-            Plan::Scan(s) => s,
-            _ => return None,
-        },
-        Plan::Scan(s) => s,
-        _ => return None,
+    // EXISTS ignores the select list.
+    let mut body = match &sp.plan {
+        Plan::Project(input, _) => input.as_ref().clone(),
+        other => other.clone(),
     };
-    if scan.stop_after.is_some() || scan.reverse {
+    let mut correlated = Vec::new();
+    if !extract(&mut body, Some(0), false, &mut correlated) || body.reads_outer() {
         return None;
     }
-    // A key the outer row supplies makes the subquery a lookup already.
-    if let Access::Key {
-        eq,
-        in_list,
-        lower,
-        upper,
-        ..
-    } = &scan.access
-    {
-        let keyed_by_outer = eq
-            .iter()
-            .chain(in_list.iter().flatten())
-            .chain(lower.iter().chain(upper).map(|b| &b.value))
-            .any(reads_outer_row);
-        if keyed_by_outer {
-            return None;
-        }
-    }
-    let mut conjuncts = Vec::new();
-    if let Some(f) = &scan.filter {
-        split_conjuncts(f.clone(), &mut conjuncts);
-    }
-    let mut local = Vec::new();
     let mut residual = Vec::new();
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();
-    for c in conjuncts {
-        if !reads_outer_row(&c) {
-            local.push(unnest(&c));
-            continue;
-        }
+    for c in correlated {
         if let Expr::Compare {
             op: CmpOp::Eq,
             left,
@@ -191,36 +151,135 @@ fn decorrelate(sp: &SubPlan, anti: bool) -> Option<SemiJoin> {
                 affinity: *a,
             };
             if is_inner_only(left) && is_outer_only(right) {
-                right_keys.push(key(left, left_aff, unnest));
+                right_keys.push(key(left, left_aff, Expr::clone));
                 left_keys.push(key(right, right_aff, lift));
                 continue;
             }
             if is_inner_only(right) && is_outer_only(left) {
-                right_keys.push(key(right, right_aff, unnest));
+                right_keys.push(key(right, right_aff, Expr::clone));
                 left_keys.push(key(left, left_aff, lift));
                 continue;
             }
         }
         residual.push(c);
     }
-    let access = access::choose(&scan.table, &local);
-    let right = Plan::Scan(Box::new(ScanNode {
-        table: scan.table.clone(),
-        alias: scan.alias.clone(),
-        source: scan.source,
-        access,
-        filter: and_all(local),
-        reverse: false,
-        ordered: false,
-        stop_after: None,
-        estimate: None,
-        columns: None,
-    }));
     Some(SemiJoin {
-        right,
+        right: body,
         left_keys,
         right_keys,
         residual: and_all(residual),
         anti,
     })
+}
+
+/// Takes the conjuncts that read the enclosing row (`Outer { depth: 1 }`) out of a
+/// subquery's FROM plan, rewritten to its combined row, into `out`. `offset`: where a scan
+/// reached here places its columns in the combined row; `lookup`: the node is the inner side
+/// of a lookup join (where depth 1 is the joined row). False if the plan reads the enclosing
+/// row somewhere a conjunct cannot simply be lifted out of.
+fn extract(plan: &mut Plan, offset: Option<usize>, lookup: bool, out: &mut Vec<Expr>) -> bool {
+    extract_at(plan, offset, lookup, false, out)
+}
+
+/// [`extract`]; `padded`: the node is the right side of a LEFT JOIN, whose conjuncts decide
+/// its matches and cannot move above the join.
+fn extract_at(
+    plan: &mut Plan,
+    offset: Option<usize>,
+    lookup: bool,
+    padded: bool,
+    out: &mut Vec<Expr>,
+) -> bool {
+    if padded {
+        return !plan.reads_outer_beyond(usize::from(lookup));
+    }
+    match plan {
+        Plan::Scan(node) => {
+            if lookup {
+                // Depth 1 is the joined row here; the enclosing row would be depth 2.
+                return !Plan::Scan(node.clone()).reads_outer_beyond(1);
+            }
+            let Some(offset) = offset else {
+                return !Plan::Scan(node.clone()).reads_outer();
+            };
+            if let Access::Key {
+                eq,
+                in_list,
+                lower,
+                upper,
+                ..
+            } = &node.access
+            {
+                // A key the enclosing row supplies makes the subquery a lookup already.
+                let keyed = eq
+                    .iter()
+                    .chain(in_list.iter().flatten())
+                    .chain(lower.iter().chain(upper).map(|b| &b.value))
+                    .any(reads_outer_row);
+                if keyed {
+                    return false;
+                }
+            }
+            let Some(filter) = node.filter.take() else {
+                return true;
+            };
+            let mut conjuncts = Vec::new();
+            split_conjuncts(filter, &mut conjuncts);
+            let (outer, local): (Vec<Expr>, Vec<Expr>) =
+                conjuncts.into_iter().partition(reads_outer_row);
+            node.filter = and_all(local);
+            for c in outer {
+                out.push(c.transform(&mut |x| match x {
+                    Expr::Column(i) => Expr::Column(i + offset),
+                    x => x,
+                }));
+            }
+            true
+        }
+        Plan::Filter(input, pred) => {
+            let mut conjuncts = Vec::new();
+            split_conjuncts(pred.clone(), &mut conjuncts);
+            let (outer, local): (Vec<Expr>, Vec<Expr>) =
+                conjuncts.into_iter().partition(reads_outer_row);
+            out.extend(outer);
+            if !extract_at(input, offset, lookup, false, out) {
+                return false;
+            }
+            *pred = and_all(local).unwrap_or(Expr::Literal(Value::Integer(1)));
+            true
+        }
+        Plan::Place { input, offset, .. } => extract_at(input, Some(*offset), false, false, out),
+        Plan::Join(j) => {
+            if let JoinAlgorithm::Hash {
+                left_keys,
+                right_keys,
+            } = &j.algorithm
+            {
+                if left_keys
+                    .iter()
+                    .chain(right_keys)
+                    .any(|k| reads_outer_row(&k.expr))
+                {
+                    return false;
+                }
+            }
+            if let Some(c) = j.condition.take() {
+                let mut conjuncts = Vec::new();
+                split_conjuncts(c, &mut conjuncts);
+                let (outer, local): (Vec<Expr>, Vec<Expr>) =
+                    conjuncts.into_iter().partition(reads_outer_row);
+                if !outer.is_empty() && j.kind != JoinKind::Inner {
+                    return false;
+                }
+                out.extend(outer);
+                j.condition = and_all(local);
+            }
+            let inner_lookup = j.algorithm == JoinAlgorithm::Lookup;
+            let padded = j.kind != JoinKind::Inner;
+            extract_at(&mut j.left, None, false, false, out)
+                && extract_at(&mut j.right, Some(j.offset), inner_lookup, padded, out)
+        }
+        // Other shapes are left alone; they must not read the enclosing row.
+        other => !other.reads_outer(),
+    }
 }
