@@ -53,6 +53,10 @@ impl<'e> SortOp<'e> {
             return Ok(buf);
         }
         let mut n = 0usize;
+        // Once the buffer has been cut back to the `keep` best rows, the worst of them: a row
+        // that does not sort before it can never be returned (a tie loses too, as the earlier
+        // row comes first), so it is dropped without being stored.
+        let mut cutoff: Option<Vec<Value>> = None;
         while let Some(row) = self.input.next(outer)? {
             n += 1;
             if n % 1024 == 0 {
@@ -66,11 +70,17 @@ impl<'e> SortOp<'e> {
                 .iter()
                 .map(|k| self.ex.eval(&k.expr, &f))
                 .collect::<Result<Vec<_>>>()?;
+            if let Some(c) = &cutoff {
+                if compare_keys(keys, &k, c) != Ordering::Less {
+                    continue;
+                }
+            }
             buf.push((k, row));
             if let Some(k) = keep {
                 if buf.len() >= k.saturating_mul(2).max(64) {
                     buf.sort_by(cmp);
                     buf.truncate(k);
+                    cutoff = buf.last().map(|(key, _)| key.clone());
                 }
             }
         }

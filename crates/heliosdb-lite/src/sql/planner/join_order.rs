@@ -107,6 +107,16 @@ pub(super) type LookupFn<'a> = dyn FnMut(usize, u64) -> Option<f64> + 'a;
 pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut LookupFn<'_>) -> Order {
     let n = rels.len();
     let mut step_cache: HashMap<(usize, u64), (Option<f64>, bool, f64)> = HashMap::new();
+    // The relations each relation shares a conjunct with.
+    let neighbours: Vec<u64> = (0..n)
+        .map(|r| {
+            conjuncts
+                .iter()
+                .filter(|c| !c.local && c.mask & (1 << r) != 0)
+                .fold(0u64, |m, c| m | c.mask)
+                & !(1u64 << r)
+        })
+        .collect();
     let mut extend = |path: &Path, r: usize| -> Option<Path> {
         if path.mask & (1 << r) != 0 {
             return None;
@@ -124,9 +134,11 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
                 cost: rels[r].rows,
             });
         }
+        // What a step can use depends only on which of `r`'s neighbours are joined.
+        let joined = path.mask & neighbours[r];
         let (lookup_rows, has_equality, sel) = *step_cache
-            .entry((r, path.mask))
-            .or_insert_with(|| step(rels, conjuncts, path.mask, r, lookup));
+            .entry((r, joined))
+            .or_insert_with(|| step(rels, conjuncts, joined, r, lookup));
         let left = path.rows.max(1.0);
         let loop_cost = rels[r].rows + left * rels[r].filtered.max(1.0);
         // Building keeps every row of `r` in memory and costs more per row than probing:
