@@ -235,3 +235,20 @@ fn statement_timeout_zero_is_refused() {
     let err = Config::from_toml_str("[database]\nstatement_timeout_ms = 0\n").unwrap_err();
     assert!(err.to_string().contains("statement_timeout_ms"), "{err}");
 }
+
+#[test]
+fn explain_analyze_reports_actual_rows_per_operator() {
+    let conn = bank();
+    let plan = explain(
+        &conn,
+        "ANALYZE SELECT count(*) FROM txns t JOIN accounts a ON a.id = t.account_id \
+         WHERE t.id <= 100",
+    );
+    // The lookup into accounts ran once per transaction row and found one row each time.
+    assert!(plan.contains("(actual 100 rows, 100 loops"), "{plan}");
+    assert!(plan.contains("SEARCH txns AS t"), "{plan}");
+    assert!(
+        plan.lines().last().unwrap().starts_with("-- 1 rows in"),
+        "{plan}"
+    );
+}

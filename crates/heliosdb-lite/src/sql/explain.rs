@@ -1,5 +1,6 @@
 //! EXPLAIN: a readable description of a plan, one line per operator.
 
+use super::execution::Profile;
 use super::plan::{Access, Expr, JoinAlgorithm, JoinKind, Plan, ScanNode, SetOp, Source};
 use crate::mvcc::Snapshot;
 
@@ -90,25 +91,43 @@ fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
     line
 }
 
-fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
+fn walk(
+    p: &Plan,
+    depth: usize,
+    snaps: &[Snapshot],
+    profile: Option<&Profile>,
+    out: &mut Vec<String>,
+) {
     let pad = "  ".repeat(depth);
-    let mut line = |s: String| out.push(format!("{pad}{s}"));
+    // EXPLAIN ANALYZE: what the node did, after its description.
+    let actual = match profile.map(|pr| pr.stats(p)) {
+        None => String::new(),
+        Some(None) => " (never ran)".to_string(),
+        Some(Some(st)) => format!(
+            " (actual {} rows, {} loop{}, {:.3} ms)",
+            st.rows,
+            st.loops,
+            if st.loops == 1 { "" } else { "s" },
+            st.nanos as f64 / 1e6
+        ),
+    };
+    let mut line = |s: String| out.push(format!("{pad}{s}{actual}"));
     match p {
         Plan::Scan(n) => line(scan_line(n, snaps)),
         Plan::Values(rows) => line(format!("VALUES ({} rows)", rows.len())),
         Plan::Filter(i, _) => {
             line("FILTER".into());
-            walk(i, depth + 1, snaps, out);
+            walk(i, depth + 1, snaps, profile, out);
         }
         Plan::Project(i, es) => {
             if es.iter().enumerate().all(|(k, e)| *e == Expr::Column(k)) {
-                walk(i, depth, snaps, out);
+                walk(i, depth, snaps, profile, out);
             } else {
                 line(format!("PROJECT {} columns", es.len()));
-                walk(i, depth + 1, snaps, out);
+                walk(i, depth + 1, snaps, profile, out);
             }
         }
-        Plan::Place { input, .. } => walk(input, depth, snaps, out),
+        Plan::Place { input, .. } => walk(input, depth, snaps, profile, out),
         Plan::Join(j) => {
             let how = match &j.algorithm {
                 JoinAlgorithm::Lookup => "lookup".to_string(),
@@ -136,8 +155,8 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
                     JoinKind::Anti => "ANTI",
                 },
             ));
-            walk(&j.left, depth + 1, snaps, out);
-            walk(&j.right, depth + 1, snaps, out);
+            walk(&j.left, depth + 1, snaps, profile, out);
+            walk(&j.right, depth + 1, snaps, profile, out);
         }
         Plan::Aggregate {
             input,
@@ -150,19 +169,19 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
                 group_by.len(),
                 aggregates.len()
             ));
-            walk(input, depth + 1, snaps, out);
+            walk(input, depth + 1, snaps, profile, out);
         }
         Plan::Sort(i, keys) => {
             line(format!("SORT by {} keys", keys.len()));
-            walk(i, depth + 1, snaps, out);
+            walk(i, depth + 1, snaps, profile, out);
         }
         Plan::Limit { input, .. } => {
             line("LIMIT".into());
-            walk(input, depth + 1, snaps, out);
+            walk(input, depth + 1, snaps, profile, out);
         }
         Plan::Distinct(i) => {
             line("DISTINCT".into());
-            walk(i, depth + 1, snaps, out);
+            walk(i, depth + 1, snaps, profile, out);
         }
         Plan::SetOperation {
             op,
@@ -176,12 +195,12 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
                 SetOp::Except => "EXCEPT",
             };
             line(format!("{name}{}", if *all { " ALL" } else { "" }));
-            walk(left, depth + 1, snaps, out);
-            walk(right, depth + 1, snaps, out);
+            walk(left, depth + 1, snaps, profile, out);
+            walk(right, depth + 1, snaps, profile, out);
         }
         Plan::Materialize { input, .. } => {
             line("MATERIALIZE".into());
-            walk(input, depth + 1, snaps, out);
+            walk(input, depth + 1, snaps, profile, out);
         }
     }
 }
@@ -189,6 +208,13 @@ fn walk(p: &Plan, depth: usize, snaps: &[Snapshot], out: &mut Vec<String>) {
 /// Describes a plan.
 pub fn explain(plan: &Plan, snapshots: &[Snapshot]) -> Vec<String> {
     let mut out = Vec::new();
-    walk(plan, 0, snapshots, &mut out);
+    walk(plan, 0, snapshots, None, &mut out);
+    out
+}
+
+/// Describes a plan that ran, with each node's actual rows, loops and time.
+pub fn explain_analyzed(plan: &Plan, snapshots: &[Snapshot], profile: &Profile) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(plan, 0, snapshots, Some(profile), &mut out);
     out
 }

@@ -548,7 +548,9 @@ impl Session {
                     .run(&plan, None)?;
                 Ok(query_outcome(cols, rows))
             }
-            Statement::Explain { statement, .. } => {
+            Statement::Explain {
+                statement, analyze, ..
+            } => {
                 let Statement::Query(q) = statement.as_ref() else {
                     return Err(Error::Unsupported(
                         "EXPLAIN of statements other than queries".into(),
@@ -556,7 +558,29 @@ impl Session {
                 };
                 let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
                 let (plan, _) = planner.plan_query(q)?;
-                let lines = super::explain::explain(&plan, &history.snapshots);
+                let lines = if *analyze {
+                    // Run it (rows read and dropped), then describe what each node did.
+                    let profile = super::execution::Profile::default();
+                    let reader = Reader {
+                        txn,
+                        snapshots: &history.snapshots,
+                    };
+                    let started = std::time::Instant::now();
+                    let rows = Executor::new(Some(reader), params, &env)
+                        .with_limits(&self.limits)
+                        .with_profile(&profile)
+                        .run(&plan, None)?;
+                    let mut lines =
+                        super::explain::explain_analyzed(&plan, &history.snapshots, &profile);
+                    lines.push(format!(
+                        "-- {} rows in {:.3} ms",
+                        rows.len(),
+                        started.elapsed().as_secs_f64() * 1e3
+                    ));
+                    lines
+                } else {
+                    super::explain::explain(&plan, &history.snapshots)
+                };
                 Ok(Outcome {
                     columns: vec!["plan".into()],
                     rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),

@@ -37,6 +37,7 @@ mod limit;
 mod materialize;
 mod nested_loop_join;
 mod place;
+mod profile;
 mod project;
 mod scan;
 mod set_op;
@@ -45,6 +46,7 @@ mod subquery;
 mod values;
 
 pub use keys::row_key;
+pub use profile::{NodeStats, Profile};
 
 use super::functions::FnEnv;
 use super::plan::{Expr, Plan, Source};
@@ -143,6 +145,8 @@ pub struct Executor<'a> {
     interrupt: Option<&'a AtomicBool>,
     /// When the statement must stop, and its limit in milliseconds (for the error).
     deadline: Option<(std::time::Instant, u64)>,
+    /// EXPLAIN ANALYZE: where operators record their rows and time.
+    profile: Option<&'a Profile>,
 }
 
 /// Evaluates an expression that reads no table (time-travel points, LIMIT, defaults).
@@ -162,6 +166,7 @@ impl<'a> Executor<'a> {
             defaults: RefCell::new(HashMap::new()),
             interrupt: None,
             deadline: None,
+            profile: None,
         }
     }
 
@@ -175,6 +180,12 @@ impl<'a> Executor<'a> {
                 ms,
             )
         });
+        self
+    }
+
+    /// Makes every operator record its rows and time in `profile` (EXPLAIN ANALYZE).
+    pub fn with_profile(mut self, profile: &'a Profile) -> Self {
+        self.profile = Some(profile);
         self
     }
 
@@ -211,6 +222,20 @@ impl<'a> Executor<'a> {
 
     /// Opens a plan into its operator tree.
     pub fn open<'e>(&'e self, plan: &'e Plan) -> Result<BoxOp<'e>> {
+        let op = self.open_node(plan)?;
+        Ok(self.profiled(plan, op))
+    }
+
+    /// Wraps the operator built for `plan` so that it records its rows and time, when the
+    /// statement is profiled.
+    fn profiled<'e>(&'e self, plan: &'e Plan, op: BoxOp<'e>) -> BoxOp<'e> {
+        match self.profile {
+            Some(profile) => profile::ProfileOp::wrap(op, profile, plan),
+            None => op,
+        }
+    }
+
+    fn open_node<'e>(&'e self, plan: &'e Plan) -> Result<BoxOp<'e>> {
         // Executor is covariant in its lifetime: operators borrow it for 'e only.
         let ex: &'e Executor<'e> = self;
         Ok(match plan {
@@ -257,24 +282,21 @@ impl<'a> Executor<'a> {
                 offset,
             } => {
                 // ORDER BY ... LIMIT: the sort keeps only the rows the limit can return.
-                let inner = match input.as_ref() {
-                    Plan::Sort(sorted, keys) => Box::new(sort::SortOp::new(
+                let sort_under_limit = |sorted: &'e Plan, keys| -> Result<BoxOp<'e>> {
+                    Ok(Box::new(sort::SortOp::new(
                         ex,
                         ex.open(sorted)?,
                         keys,
                         Some((limit.as_ref(), offset.as_ref())),
-                    )),
+                    )))
+                };
+                let inner = match input.as_ref() {
+                    Plan::Sort(sorted, keys) => ex.profiled(input, sort_under_limit(sorted, keys)?),
                     Plan::Project(p, exprs) => match p.as_ref() {
-                        Plan::Sort(sorted, keys) => Box::new(project::ProjectOp::new(
-                            ex,
-                            Box::new(sort::SortOp::new(
-                                ex,
-                                ex.open(sorted)?,
-                                keys,
-                                Some((limit.as_ref(), offset.as_ref())),
-                            )),
-                            exprs,
-                        )),
+                        Plan::Sort(sorted, keys) => {
+                            let sort = ex.profiled(p, sort_under_limit(sorted, keys)?);
+                            ex.profiled(input, Box::new(project::ProjectOp::new(ex, sort, exprs)))
+                        }
                         _ => ex.open(input)?,
                     },
                     _ => ex.open(input)?,
