@@ -252,3 +252,22 @@ fn explain_analyze_reports_actual_rows_per_operator() {
         "{plan}"
     );
 }
+
+#[test]
+fn empty_tables_still_get_hash_joins() {
+    // Plans are cached with the statement: one made while the tables are empty must not be a
+    // nested loop that turns quadratic once they fill up.
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE a(x INTEGER, y INTEGER); CREATE TABLE b(x INTEGER, z INTEGER);",
+    )
+    .unwrap();
+    let sql = "SELECT count(*) FROM a JOIN b ON a.x = b.x";
+    let plan = explain(&conn, sql);
+    assert!(plan.contains("hash on 1 key"), "{plan}");
+    let mut stmt = conn.prepare(sql).unwrap();
+    assert_eq!(stmt.query_row([], |r| r.get::<_, i64>(0)).unwrap(), 0);
+    conn.execute_batch("INSERT INTO a VALUES (1, 1), (2, 2); INSERT INTO b VALUES (1, 5), (1, 6);")
+        .unwrap();
+    assert_eq!(stmt.query_row([], |r| r.get::<_, i64>(0)).unwrap(), 2);
+}

@@ -144,10 +144,14 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
         // Building keeps every row of `r` in memory and costs more per row than probing:
         // the cheaper plan builds on the smaller side.
         let hash_cost = rels[r].rows + BUILD_WEIGHT * rels[r].filtered + left;
-        let (mut method, mut cost) = (Method::Loop, loop_cost);
-        if has_equality && hash_cost < cost {
-            (method, cost) = (Method::Hash, hash_cost);
-        }
+        // With an equality a hash join is used even where a loop looks cheaper (tiny or empty
+        // tables): plans are cached, and a loop chosen for an empty table would turn
+        // quadratic as the table grows.
+        let (mut method, mut cost) = if has_equality {
+            (Method::Hash, hash_cost.min(loop_cost))
+        } else {
+            (Method::Loop, loop_cost)
+        };
         if let Some(found) = lookup_rows {
             let lookup_cost = left * (LOOKUP_COST + found);
             if lookup_cost <= cost {
