@@ -26,8 +26,8 @@ pub struct DatabaseConfig {
     pub page_size: u32,
     /// Block cache size in MiB (default: a quarter of `memory_limit_mb`).
     pub cache_mb: Option<u64>,
-    /// Longest a statement may run, in milliseconds, before it is cancelled with an error
-    /// (default: no limit).
+    /// Longest a query may run, in milliseconds, before it is cancelled with an error
+    /// (default: no limit). INSERT, UPDATE and DELETE are not limited yet.
     pub statement_timeout_ms: Option<u64>,
 }
 
