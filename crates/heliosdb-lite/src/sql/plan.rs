@@ -465,6 +465,20 @@ impl Expr {
         })
     }
 
+    /// True if the expression contains a correlated subquery.
+    pub fn has_correlated_subquery(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |x| {
+            if let Expr::InSubquery { plan, .. }
+            | Expr::Exists { plan, .. }
+            | Expr::ScalarSubquery(plan) = x
+            {
+                found |= plan.correlated;
+            }
+        });
+        found
+    }
+
     /// Columns of the current row the expression reads.
     pub fn columns(&self) -> Vec<usize> {
         let mut v = Vec::new();

@@ -47,19 +47,6 @@ pub(super) fn mask_of(e: &Expr, rels: &[RelInfo]) -> u64 {
     mask
 }
 
-fn has_correlated_subquery(e: &Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| {
-        if let Expr::InSubquery { plan, .. }
-        | Expr::Exists { plan, .. }
-        | Expr::ScalarSubquery(plan) = x
-        {
-            found |= plan.correlated;
-        }
-    });
-    found
-}
-
 /// Rewrites a combined-row expression to run in relation `rel`'s own scan. With `lookup`,
 /// the other relations' columns read the enclosing (joined) row and enclosing rows move one
 /// level out; without, the expression must read only `rel`.
@@ -209,7 +196,7 @@ pub(super) fn plan_join(
         // A LEFT JOIN's ON conjunct decides that join's matches, whatever it reads: it is
         // evaluated when its relation joins, never earlier.
         let mask = mask_of(&expr, infos) | on_of.map_or(0, |r| 1u64 << r);
-        let correlated = has_correlated_subquery(&expr);
+        let correlated = expr.has_correlated_subquery();
         let single = mask.count_ones() == 1;
         let r = mask.trailing_zeros() as usize;
         // A conjunct on one relation runs inside its scan, unless it must see the relation's

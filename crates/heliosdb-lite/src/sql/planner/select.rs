@@ -339,6 +339,19 @@ enum KeyRef {
     Input(Expr),
 }
 
+/// Rewrites the ORDER BY keys that are expressions over the input rows.
+fn map_input_keys(
+    keys: Vec<(KeyRef, &ast::OrderByExpr)>,
+    mut f: impl FnMut(Expr) -> Expr,
+) -> Vec<(KeyRef, &ast::OrderByExpr)> {
+    keys.into_iter()
+        .map(|(k, ob)| match k {
+            KeyRef::Input(e) => (KeyRef::Input(f(e)), ob),
+            k => (k, ob),
+        })
+        .collect()
+}
+
 fn plan_select(
     p: &mut Planner<'_>,
     s: &ast::Select,
@@ -427,32 +440,14 @@ fn plan_select_body(
         let mut rw = AggRewriter::new(group_by.clone());
         exprs = exprs.into_iter().map(|e| rw.rewrite(e)).collect();
         having = having.map(|h| rw.rewrite(h));
-        keys = keys
-            .into_iter()
-            .map(|(k, ob)| match k {
-                KeyRef::Input(e) => (KeyRef::Input(rw.rewrite(e)), ob),
-                k => (k, ob),
-            })
-            .collect();
+        keys = map_input_keys(keys, |e| rw.rewrite(e));
         // Correlated subqueries above the grouping read the group's input row, appended
         // after the group keys and aggregates.
-        let reads_input = |e: &Expr| {
-            let mut found = false;
-            e.walk(&mut |x| {
-                if let Expr::InSubquery { plan, .. }
-                | Expr::Exists { plan, .. }
-                | Expr::ScalarSubquery(plan) = x
-                {
-                    found |= plan.correlated;
-                }
-            });
-            found
-        };
-        let input_row = exprs.iter().any(reads_input)
-            || having.as_ref().is_some_and(reads_input)
+        let input_row = exprs.iter().any(Expr::has_correlated_subquery)
+            || having.as_ref().is_some_and(Expr::has_correlated_subquery)
             || keys
                 .iter()
-                .any(|(k, _)| matches!(k, KeyRef::Input(e) if reads_input(e)));
+                .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_correlated_subquery()));
         if input_row {
             let by = group_by.len() + rw.aggregates.len();
             exprs = exprs
@@ -460,13 +455,7 @@ fn plan_select_body(
                 .map(|e| e.shift_subquery_refs(by))
                 .collect();
             having = having.map(|h| h.shift_subquery_refs(by));
-            keys = keys
-                .into_iter()
-                .map(|(k, ob)| match k {
-                    KeyRef::Input(e) => (KeyRef::Input(e.shift_subquery_refs(by)), ob),
-                    k => (k, ob),
-                })
-                .collect();
+            keys = map_input_keys(keys, |e| e.shift_subquery_refs(by));
         }
         plan = Plan::Aggregate {
             input: Box::new(plan),
