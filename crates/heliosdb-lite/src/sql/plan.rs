@@ -593,6 +593,19 @@ pub enum JoinKind {
     Anti,
 }
 
+impl JoinKind {
+    /// Whether a left row is returned on its own once its pairing is over (`matched`: some
+    /// right row matched): unmatched for LEFT (NULL-padded) and anti joins, matched for semi
+    /// joins, never for inner joins (their matches were returned as pairs).
+    pub fn keeps_left(self, matched: bool) -> bool {
+        match self {
+            JoinKind::Left | JoinKind::Anti => !matched,
+            JoinKind::Semi => matched,
+            JoinKind::Inner => false,
+        }
+    }
+}
+
 /// How a join finds the right rows for a left row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JoinAlgorithm {

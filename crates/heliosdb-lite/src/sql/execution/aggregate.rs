@@ -110,10 +110,7 @@ impl HashAggregateOp<'_> {
         };
         let mut n = 0usize;
         while let Some(row) = self.input.next(outer)? {
-            n += 1;
-            if n % 1024 == 0 {
-                self.ex.check_interrupt()?;
-            }
+            self.ex.tick(&mut n)?;
             let f = Frame {
                 row: &row,
                 parent: outer,

@@ -9,7 +9,7 @@
 use super::super::plan::{HashKey, JoinKind, JoinNode, Plan};
 use super::super::value::Value;
 use super::keys::hash_key;
-use super::place::fill;
+use super::place::pair;
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
 use rustc_hash::FxHashMap as HashMap;
@@ -70,10 +70,7 @@ impl<'e> HashJoinOp<'e> {
         let mut input = self.ex.open(self.right)?;
         let mut n = 0usize;
         while let Some(row) = input.next(outer)? {
-            n += 1;
-            if n % 1024 == 0 {
-                self.ex.check_interrupt()?;
-            }
+            self.ex.tick(&mut n)?;
             let Some(keys) = key_values(self.ex, self.right_keys, &row, outer)? else {
                 continue;
             };
@@ -174,33 +171,23 @@ impl Operator for HashJoinOp<'_> {
                 }
                 // The last candidate can take the left row instead of copying it.
                 let last = cur.candidate.is_none() && self.join.condition.is_none();
-                let mut row = if last {
+                let row = if last {
                     std::mem::take(&mut cur.left)
                 } else {
                     cur.left.clone()
                 };
-                fill(&mut row, self.join.offset, right.clone());
-                if last {
-                    // Inner or left: a match was found, so nothing more comes of this row.
-                    self.current = None;
-                    return Ok(Some(row));
-                }
-                let ok = match &self.join.condition {
-                    Some(c) => self.ex.predicate(c, &row, outer)?,
-                    None => true,
-                };
-                if ok {
-                    cur.matched = true;
+                if let Some(row) = pair(self.ex, self.join, row, right.clone(), outer)? {
+                    if last {
+                        // Inner or left: a match was found, so nothing more comes of this row.
+                        self.current = None;
+                    } else {
+                        cur.matched = true;
+                    }
                     return Ok(Some(row));
                 }
             }
             let cur = self.current.take().expect("set above");
-            let emit = match self.join.kind {
-                JoinKind::Left | JoinKind::Anti => !cur.matched,
-                JoinKind::Semi => cur.matched,
-                JoinKind::Inner => false,
-            };
-            if emit {
+            if self.join.kind.keeps_left(cur.matched) {
                 return Ok(Some(cur.left));
             }
         }

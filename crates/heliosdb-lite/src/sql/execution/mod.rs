@@ -209,6 +209,18 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// Counts one more row of an operator's loop in `counter` and, every 1,024 rows, checks
+    /// for an interrupt or timeout (often enough to stop promptly, rarely enough to cost
+    /// nothing).
+    fn tick(&self, counter: &mut usize) -> Result<()> {
+        *counter += 1;
+        if *counter % 1024 == 0 {
+            self.check_interrupt()
+        } else {
+            Ok(())
+        }
+    }
+
     /// Runs a plan to completion; `parent` is the enclosing row (correlated subqueries,
     /// triggers).
     pub fn run(&self, plan: &Plan, parent: Option<&Frame<'_>>) -> Result<Vec<Row>> {

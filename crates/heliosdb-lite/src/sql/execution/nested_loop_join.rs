@@ -7,8 +7,8 @@
 //! depend on the left row: it runs once (per enclosing row of the whole join) and every left
 //! row is paired with each of its rows.
 
-use super::super::plan::{JoinAlgorithm, JoinKind, JoinNode};
-use super::place::fill;
+use super::super::plan::{JoinAlgorithm, JoinNode};
+use super::place::pair;
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
 
@@ -91,24 +91,15 @@ impl Operator for NestedLoopJoinOp<'_> {
                 });
             }
             while let Some(r) = self.next_right(outer)? {
-                self.rows_seen += 1;
-                if self.rows_seen % 1024 == 0 {
-                    self.ex.check_interrupt()?;
-                }
+                self.ex.tick(&mut self.rows_seen)?;
                 let cur = self.current.as_mut().expect("set above");
-                let mut row = cur.left.clone();
-                fill(&mut row, self.join.offset, r);
-                let ok = match &self.join.condition {
-                    Some(c) => self.ex.predicate(c, &row, outer)?,
-                    None => true,
-                };
-                if ok {
+                if let Some(row) = pair(self.ex, self.join, cur.left.clone(), r, outer)? {
                     cur.matched = true;
                     return Ok(Some(row));
                 }
             }
             let cur = self.current.take().expect("set above");
-            if self.join.kind == JoinKind::Left && !cur.matched {
+            if self.join.kind.keeps_left(cur.matched) {
                 // The right slot of the left row is still NULL: the row padded with NULLs.
                 return Ok(Some(cur.left));
             }

@@ -200,10 +200,7 @@ impl Operator for ScanOp<'_> {
             let Some((k, v)) = self.next_stored()? else {
                 return Ok(None);
             };
-            self.visited += 1;
-            if self.visited % 1024 == 0 {
-                self.ex.check_interrupt()?;
-            }
+            self.ex.tick(&mut self.visited)?;
             let row = self.ex.decode_row_columns(
                 &self.node.table,
                 &k,

@@ -58,10 +58,7 @@ impl<'e> SortOp<'e> {
         // row comes first), so it is dropped without being stored.
         let mut cutoff: Option<Vec<Value>> = None;
         while let Some(row) = self.input.next(outer)? {
-            n += 1;
-            if n % 1024 == 0 {
-                self.ex.check_interrupt()?;
-            }
+            self.ex.tick(&mut n)?;
             let f = Frame {
                 row: &row,
                 parent: outer,

@@ -150,10 +150,7 @@ impl Executor<'_> {
                 let mut op = self.open(&sp.plan)?;
                 let mut n = 0usize;
                 while let Some(row) = op.next(Some(f))? {
-                    n += 1;
-                    if n % 1024 == 0 {
-                        self.check_interrupt()?;
-                    }
+                    self.tick(&mut n)?;
                     set.empty = false;
                     let c = row.into_iter().next().unwrap_or(Value::Null);
                     if c.is_null() {
