@@ -153,3 +153,18 @@ fn exists_over_joins_and_left_join_on_correlation() {
         );
     }
 }
+
+/// A correlated conjunct on a derived table (or CTE) that is not the subquery's first FROM
+/// item sits in that relation's own filter, in its own columns: decorrelation must move it
+/// to the subquery's combined row like a scan's conjunct (it read the wrong column).
+#[test]
+fn not_exists_correlated_on_a_later_derived_table() {
+    assert_same(
+        "CREATE TABLE a(x, y); CREATE TABLE b(k, v); CREATE TABLE o(e);
+         INSERT INTO a VALUES (1, 100), (2, 200);
+         INSERT INTO b VALUES (8, 1), (9, 2);
+         INSERT INTO o VALUES (8), (1), (100), (7);",
+        "SELECT o.e FROM o WHERE NOT EXISTS (SELECT 1 FROM a JOIN \
+         (SELECT k, count(*) AS n FROM b GROUP BY k) AS d ON d.k = o.e) ORDER BY 1",
+    );
+}

@@ -80,6 +80,14 @@ fn lift(e: &Expr) -> Expr {
     })
 }
 
+/// A relation's conjunct moved to the combined row, where its columns start at `offset`.
+fn to_combined(c: Expr, offset: usize) -> Expr {
+    c.transform(&mut |x| match x {
+        Expr::Column(i) => Expr::Column(i + offset),
+        x => x,
+    })
+}
+
 fn is_inner_only(e: &Expr) -> bool {
     let mut ok = !e.columns().is_empty();
     e.walk(&mut |x| {
@@ -228,12 +236,7 @@ fn extract_at(
             let (outer, local): (Vec<Expr>, Vec<Expr>) =
                 conjuncts.into_iter().partition(reads_outer_row);
             node.filter = and_all(local);
-            for c in outer {
-                out.push(c.transform(&mut |x| match x {
-                    Expr::Column(i) => Expr::Column(i + offset),
-                    x => x,
-                }));
-            }
+            out.extend(outer.into_iter().map(|c| to_combined(c, offset)));
             true
         }
         Plan::Filter(input, pred) => {
@@ -241,7 +244,10 @@ fn extract_at(
             split_conjuncts(pred.clone(), &mut conjuncts);
             let (outer, local): (Vec<Expr>, Vec<Expr>) =
                 conjuncts.into_iter().partition(reads_outer_row);
-            out.extend(outer);
+            // A relation's own filter (a derived table's) is in its columns: move it to the
+            // combined row as a scan's conjuncts are.
+            let shift = offset.unwrap_or(0);
+            out.extend(outer.into_iter().map(|c| to_combined(c, shift)));
             if !extract_at(input, offset, lookup, false, out) {
                 return false;
             }
