@@ -12,7 +12,7 @@
 //! [`join_order`] picks the cheapest join order and algorithm per step (key lookup, hash join,
 //! loop) and [`join`] builds the tree; conjuncts on one relation go into its scan, where
 //! [`access`] picks a key or index range for them. [`decorrelate`] turns a correlated `[NOT]
-//! EXISTS` over a scanned table into a semi (anti) hash join. [`order`] drops sorts that a
+//! EXISTS` (its subquery may join several tables) into a semi (anti) hash join. [`order`] drops sorts that a
 //! scan's key order already gives; [`aggregate`] rewrites grouped expressions.
 
 mod access;
