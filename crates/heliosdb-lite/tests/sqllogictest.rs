@@ -368,11 +368,20 @@ fn baseline() -> BTreeMap<(String, String), usize> {
 fn main() {
     let dir = corpus_dir();
     if !dir.is_dir() {
+        // A fresh clone has no corpus beside it: the suite must still pass there, so a
+        // missing corpus is a visible skip. CI sets HELIOS_REQUIRE_SQLLOGICTEST=1, which
+        // turns the skip into a failure so conformance can never drop out unnoticed.
+        let required = std::env::var("HELIOS_REQUIRE_SQLLOGICTEST").is_ok_and(|v| v == "1");
         eprintln!(
-            "sqllogictest corpus not found at {}: the shared/ folder must sit beside the repository",
+            "sqllogictest: SKIPPED, corpus not found at {} (put SQLite's sqllogictest folder \
+             there, as ../shared/sqllogictest beside the repository, or name it with SLT_DIR)",
             dir.display()
         );
-        std::process::exit(1);
+        if required {
+            eprintln!("sqllogictest: HELIOS_REQUIRE_SQLLOGICTEST=1, so a missing corpus fails");
+            std::process::exit(1);
+        }
+        return;
     }
     let filter = std::env::var("SLT_FILTER").ok();
     let verbose = std::env::var("SLT_VERBOSE").is_ok();
