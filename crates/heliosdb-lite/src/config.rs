@@ -29,6 +29,10 @@ pub struct DatabaseConfig {
     /// Longest a query may run, in milliseconds, before it is cancelled with an error
     /// (default: no limit). INSERT, UPDATE and DELETE are not limited yet.
     pub statement_timeout_ms: Option<u64>,
+    /// Memory one query's sorts, hash joins, hash aggregates and DISTINCTs may hold, in MiB,
+    /// before they spill to temporary files in the database directory (default: a quarter
+    /// of `memory_limit_mb`).
+    pub query_memory_mb: Option<u64>,
 }
 
 impl Default for DatabaseConfig {
@@ -40,6 +44,7 @@ impl Default for DatabaseConfig {
             page_size: 4096,
             cache_mb: None,
             statement_timeout_ms: None,
+            query_memory_mb: None,
         }
     }
 }
@@ -333,13 +338,17 @@ impl Config {
                 "0 is not allowed; leave the key out for no limit, or give 1 or more".into(),
             );
         }
-        if let Some(c) = d.cache_mb {
-            if c == 0 || c > d.memory_limit_mb {
+        // Shares of the memory budget: at least 1 MiB, at most all of it.
+        for (key, share) in [
+            ("query_memory_mb", d.query_memory_mb),
+            ("cache_mb", d.cache_mb),
+        ] {
+            if let Some(n) = share.filter(|&n| n == 0 || n > d.memory_limit_mb) {
                 return fail(
                     "database",
-                    "cache_mb",
+                    key,
                     format!(
-                        "{c} is out of range; allowed 1..=memory_limit_mb ({})",
+                        "{n} is out of range; allowed 1..=memory_limit_mb ({})",
                         d.memory_limit_mb
                     ),
                 );
@@ -387,6 +396,16 @@ impl Config {
     pub fn cache_bytes(&self) -> u64 {
         self.database
             .cache_mb
+            .unwrap_or(self.database.memory_limit_mb / 4)
+            .max(1)
+            * 1024
+            * 1024
+    }
+
+    /// Bytes one query may hold in memory before it spills.
+    pub fn query_memory_bytes(&self) -> u64 {
+        self.database
+            .query_memory_mb
             .unwrap_or(self.database.memory_limit_mb / 4)
             .max(1)
             * 1024

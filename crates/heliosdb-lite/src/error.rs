@@ -209,6 +209,10 @@ pub enum Error {
     /// A statement was interrupted because a resource limit was hit.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
+    /// A query needed more memory than `query_memory_mb`, even after spilling what it could
+    /// to temporary files.
+    #[error("query exceeds the memory budget: {0}")]
+    MemoryBudget(String),
 }
 
 fn fmt_position(line: u64, column: u64, token: &Option<String>) -> String {

@@ -97,10 +97,23 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
             ..FjallOptions::default()
         },
     )?;
+    // This process now holds the database: what a crashed query left in its spill folder
+    // can go.
+    crate::sql::execution::clear_spill_folder(&canonical);
     let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), mvcc_options)?)?);
     reg.retain(|_, w| w.strong_count() > 0);
     reg.insert(canonical, Arc::downgrade(&engine));
     Ok(engine)
+}
+
+/// Where a database's queries spill: a folder in its directory (`None` for an in-memory
+/// database, which spills to the system's temporary directory).
+fn spill_dir(config: &Config) -> Option<PathBuf> {
+    let path = config.database.path.as_deref()?;
+    if path == Path::new(":memory:") || path.as_os_str().is_empty() {
+        return None;
+    }
+    Some(path.join(crate::sql::execution::SPILL_FOLDER))
 }
 
 const STATEMENT_CACHE: usize = 32;
@@ -130,6 +143,9 @@ impl Connection {
         let engine = open_engine(&config)?;
         let mut session = Session::default();
         session.limits.timeout_ms = config.database.statement_timeout_ms;
+        session.limits.memory_bytes =
+            Some(usize::try_from(config.query_memory_bytes()).unwrap_or(usize::MAX));
+        session.limits.spill_dir = spill_dir(&config);
         Ok(Connection {
             engine,
             interrupt: session.limits.interrupt.clone(),

@@ -312,6 +312,7 @@ impl Session {
         params: &[Value],
     ) -> Result<Outcome> {
         check_param_count(stmt, params)?;
+        self.limits.started = Some(std::time::Instant::now());
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
             Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
@@ -566,16 +567,18 @@ impl Session {
                         snapshots: &history.snapshots,
                     };
                     let started = std::time::Instant::now();
-                    let rows = Executor::new(Some(reader), params, &env)
+                    let ex = Executor::new(Some(reader), params, &env)
                         .with_limits(&self.limits)
-                        .with_profile(&profile)
-                        .run(&plan, None)?;
+                        .with_profile(&profile);
+                    let rows = ex.run(&plan, None)?;
                     let mut lines =
                         super::explain::explain_analyzed(&plan, &history.snapshots, &profile);
                     lines.push(format!(
-                        "-- {} rows in {:.3} ms",
+                        "-- {} rows in {:.3} ms; operators held at most {} KiB, spill files: {}",
                         rows.len(),
-                        started.elapsed().as_secs_f64() * 1e3
+                        started.elapsed().as_secs_f64() * 1e3,
+                        ex.memory().peak().div_ceil(1024),
+                        ex.memory().spill_files(),
                     ));
                     lines
                 } else {
@@ -608,6 +611,7 @@ impl Session {
                     trigger_stack: &mut Vec::new(),
                     outer: None,
                     ddl_point: (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn())),
+                    limits: &self.limits,
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;

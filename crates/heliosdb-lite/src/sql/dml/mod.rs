@@ -6,7 +6,7 @@
 
 use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
 use super::codec;
-use super::execution::{Executor, Frame, Reader, Row};
+use super::execution::{Executor, Frame, Reader, Row, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
@@ -104,6 +104,9 @@ pub(crate) struct DmlContext<'a, 'b> {
     /// The DDL point of the schema, when the statement's bound form may be cached under it
     /// (`None` after uncommitted DDL of the transaction).
     pub ddl_point: Option<u64>,
+    /// The connection's interrupt flag, timeout and memory budget, which the statement's
+    /// reads (target rows, INSERT ... SELECT, subqueries) honour.
+    pub limits: &'a StatementLimits,
 }
 
 /// Upsert assignments (column, value) and optional WHERE.
@@ -239,6 +242,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         trigger_stack: &mut *self.trigger_stack,
                         outer: Some((scope.clone(), row.clone())),
                         ddl_point: None,
+                        limits: self.limits,
                     };
                     match sql.as_ref() {
                         Statement::Query(q) => {
@@ -320,6 +324,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             self.params,
             self.env,
         )
+        .with_limits(self.limits)
     }
 
     fn insert(

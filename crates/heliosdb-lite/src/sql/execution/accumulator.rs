@@ -18,6 +18,9 @@ pub(super) struct Accumulator {
     overflow: bool,
     best: Option<Value>,
     text: Option<String>,
+    /// Heap bytes held beyond the fixed state: DISTINCT's set of seen values, the text
+    /// group_concat builds, the kept min/max value (what the memory budget must count).
+    retained: usize,
 }
 
 /// The number sum, total and avg add for `v`, as SQLite's sumStep takes it: text is an
@@ -51,6 +54,7 @@ impl Accumulator {
             overflow: false,
             best: None,
             text: None,
+            retained: 0,
         }
     }
 
@@ -69,9 +73,12 @@ impl Accumulator {
             return Ok(());
         }
         if let Some(seen) = &mut self.distinct {
-            if !seen.insert(row_key(std::slice::from_ref(&v))) {
+            let key = row_key(std::slice::from_ref(&v));
+            let bytes = key.len() + 48;
+            if !seen.insert(key) {
                 return Ok(());
             }
+            self.retained += bytes;
         }
         self.count += 1;
         match self.func {
@@ -120,6 +127,7 @@ impl Accumulator {
                     }
                 };
                 if replace {
+                    self.retained = super::memory::value_bytes(&v);
                     self.best = Some(v);
                 }
             }
@@ -129,6 +137,7 @@ impl Accumulator {
                     Some(s) => s.to_text().unwrap_or_default(),
                 };
                 let t = v.to_text().unwrap_or_default();
+                self.retained += t.len() + sep.len();
                 match &mut self.text {
                     None => self.text = Some(t),
                     Some(acc) => {
@@ -140,6 +149,11 @@ impl Accumulator {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Heap bytes the state holds beyond its fixed size.
+    pub(super) fn retained(&self) -> usize {
+        self.retained
     }
 
     pub(super) fn finish(self) -> Value {

@@ -5,14 +5,33 @@
 //! a NULL key matches nothing, and equal hash keys are confirmed by comparing the values
 //! (distinct numbers can share a hash key). The table chains rows with equal keys through
 //! indices, so probing holds no borrow between calls.
+//!
+//! # Beyond the memory budget
+//!
+//! If the build side outgrows the statement's memory budget, the join becomes a partitioned
+//! ("grace") hash join: the build rows are split by a hash of their keys into
+//! [`PARTITIONS`] spill files, then so are the left rows, and each pair of files is joined
+//! in memory in turn, since rows with equal keys land in the same pair. A pair still too big
+//! is split again with another hash, up to [`MAX_LEVEL`] times; past that (one key with more
+//! rows than the budget holds) the statement fails with a memory-budget error. Left rows
+//! with a NULL key match nothing and are settled at once. The output order differs from the
+//! in-memory join's, which no plan relies on (ORDER BY is only ever satisfied by a scan).
 
 use super::super::plan::{HashKey, JoinKind, JoinNode, Plan};
 use super::super::value::Value;
 use super::keys::hash_key;
+use super::memory::{row_bytes, QueryMemory, Reservation};
 use super::place::pair;
+use super::spill::{SpillReader, SpillWriter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
 use rustc_hash::FxHashMap as HashMap;
+
+/// Spill files a too-big build side is split into (each open file holds a write buffer).
+const PARTITIONS: usize = 16;
+
+/// How many times a partition may be split again before the join gives up.
+const MAX_LEVEL: u64 = 4;
 
 /// The build side: rows, their key values, and chains of rows with equal hash keys.
 #[derive(Default)]
@@ -22,6 +41,90 @@ struct Table {
     next: Vec<Option<usize>>,
     /// First and last row of each chain.
     heads: HashMap<Vec<u8>, (usize, usize)>,
+}
+
+impl Table {
+    fn insert(&mut self, keys: Vec<Value>, row: Row) {
+        let k = hash_bytes(&keys);
+        let i = self.rows.len();
+        self.next.push(None);
+        self.rows.push((keys, row));
+        match self.heads.get_mut(&k) {
+            Some((_, last)) => {
+                self.next[*last] = Some(i);
+                *last = i;
+            }
+            None => {
+                self.heads.insert(k, (i, i));
+            }
+        }
+    }
+}
+
+/// The hash-table key of a row's join key values.
+fn hash_bytes(keys: &[Value]) -> Vec<u8> {
+    let mut k = Vec::new();
+    keys.iter().for_each(|v| hash_key(v, &mut k));
+    k
+}
+
+/// Bytes a build row holds in the table: key values, row, chain link and hash entry.
+fn entry_bytes(keys: &[Value], row: &[Value]) -> usize {
+    row_bytes(keys) + row_bytes(row) + 64
+}
+
+/// The partition of a key at a splitting level (each level hashes differently).
+fn partition(keys: &[Value], level: u64) -> usize {
+    (xxhash_rust::xxh3::xxh3_64_with_seed(&hash_bytes(keys), level) % PARTITIONS as u64) as usize
+}
+
+/// Files of one partition level being written: build rows, then left rows.
+struct PartitionWriters {
+    level: u64,
+    build: Vec<SpillWriter>,
+    probe: Vec<SpillWriter>,
+}
+
+impl PartitionWriters {
+    fn new(memory: &QueryMemory, level: u64) -> Result<Self> {
+        let files = |_| SpillWriter::create(memory);
+        Ok(Self {
+            level,
+            build: (0..PARTITIONS).map(files).collect::<Result<_>>()?,
+            probe: (0..PARTITIONS).map(files).collect::<Result<_>>()?,
+        })
+    }
+
+    /// The finished pairs of files, as work for the probe phase (empty pairs left out).
+    fn finish(self, work: &mut Vec<Pending>) -> Result<()> {
+        for (b, p) in self.build.into_iter().zip(self.probe) {
+            if p.len() > 0 {
+                work.push(Pending {
+                    build: b.finish()?,
+                    probe: p.finish()?,
+                    level: self.level,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One partition waiting to be joined: its build rows and left rows (key values first).
+struct Pending {
+    build: SpillReader,
+    probe: SpillReader,
+    level: u64,
+}
+
+/// The partitioned join's state.
+struct Spilled {
+    /// While the build and left inputs are being split.
+    writers: Option<PartitionWriters>,
+    /// Partitions not joined yet.
+    work: Vec<Pending>,
+    /// Left rows of the partition whose build rows are in the table.
+    probing: Option<SpillReader>,
 }
 
 /// The left row being probed and the next candidate of its chain.
@@ -41,6 +144,10 @@ pub(super) struct HashJoinOp<'e> {
     left_keys: &'e [HashKey],
     right_keys: &'e [HashKey],
     table: Option<Table>,
+    /// The table's share of the memory budget.
+    reservation: Reservation<'e>,
+    /// Set when the build side did not fit: the partitioned join.
+    spilled: Option<Spilled>,
     current: Option<Current>,
 }
 
@@ -61,12 +168,17 @@ impl<'e> HashJoinOp<'e> {
             left_keys,
             right_keys,
             table: None,
+            reservation: Reservation::new(ex.memory()),
+            spilled: None,
             current: None,
         }
     }
 
-    fn build(&self, outer: Option<&Frame<'_>>) -> Result<Table> {
+    /// Reads the build side into the table, or, if it does not fit, into partition files.
+    fn build(&mut self, outer: Option<&Frame<'_>>) -> Result<()> {
         let mut table = Table::default();
+        self.reservation.clear();
+        let mut writers: Option<PartitionWriters> = None;
         let mut input = self.ex.open(self.right)?;
         let mut n = 0usize;
         while let Some(row) = input.next(outer)? {
@@ -74,23 +186,115 @@ impl<'e> HashJoinOp<'e> {
             let Some(keys) = key_values(self.ex, self.right_keys, &row, outer)? else {
                 continue;
             };
-            let mut k = Vec::new();
-            keys.iter().for_each(|v| hash_key(v, &mut k));
-            let i = table.rows.len();
-            table.next.push(None);
-            table.rows.push((keys, row));
-            match table.heads.get_mut(&k) {
-                Some((_, last)) => {
-                    table.next[*last] = Some(i);
-                    *last = i;
-                }
+            if writers.is_none() && self.reservation.try_grow(entry_bytes(&keys, &row)) {
+                table.insert(keys, row);
+                continue;
+            }
+            let w = match &mut writers {
+                Some(w) => w,
                 None => {
-                    table.heads.insert(k, (i, i));
+                    // Out of memory: everything built so far moves to the partition files.
+                    let mut w = PartitionWriters::new(self.ex.memory(), 0)?;
+                    for (k, r) in std::mem::take(&mut table).rows {
+                        w.build[partition(&k, 0)].write(&k, &r)?;
+                    }
+                    self.reservation.clear();
+                    writers.insert(w)
                 }
+            };
+            w.build[partition(&keys, 0)].write(&keys, &row)?;
+        }
+        match writers {
+            None => self.table = Some(table),
+            Some(w) => {
+                self.table = None;
+                self.spilled = Some(Spilled {
+                    writers: Some(w),
+                    work: Vec::new(),
+                    probing: None,
+                });
             }
         }
-        Ok(table)
+        Ok(())
     }
+
+    /// The next left row to probe with its key values (`None`: a NULL key, which matches
+    /// nothing): from the left input, or, in a partitioned join, from the partition files.
+    #[allow(clippy::type_complexity)]
+    fn next_left(
+        &mut self,
+        outer: Option<&Frame<'_>>,
+    ) -> Result<Option<(Row, Option<Vec<Value>>)>> {
+        let Some(spilled) = &mut self.spilled else {
+            let Some(left) = self.left.next(outer)? else {
+                return Ok(None);
+            };
+            let keys = key_values(self.ex, self.left_keys, &left, outer)?;
+            return Ok(Some((left, keys)));
+        };
+        if let Some(w) = &mut spilled.writers {
+            let mut n = 0usize;
+            while let Some(left) = self.left.next(outer)? {
+                self.ex.tick(&mut n)?;
+                match key_values(self.ex, self.left_keys, &left, outer)? {
+                    Some(keys) => w.probe[partition(&keys, 0)].write(&keys, &left)?,
+                    None => return Ok(Some((left, None))),
+                }
+            }
+            let w = spilled.writers.take().expect("set above");
+            w.finish(&mut spilled.work)?;
+        }
+        loop {
+            if let Some(probe) = &mut spilled.probing {
+                if let Some((keys, left)) = probe.next()? {
+                    return Ok(Some((left, Some(keys))));
+                }
+            }
+            spilled.probing = None;
+            self.table = None;
+            self.reservation.clear();
+            let Some(mut next) = spilled.work.pop() else {
+                return Ok(None);
+            };
+            match load(&mut next.build, &mut self.reservation)? {
+                Some(table) => {
+                    self.table = Some(table);
+                    spilled.probing = Some(next.probe);
+                }
+                None => split(self.ex.memory(), next, &mut spilled.work)?,
+            }
+        }
+    }
+}
+
+/// Reads a partition's build rows into a table; `None` if they do not fit.
+fn load(build: &mut SpillReader, reservation: &mut Reservation<'_>) -> Result<Option<Table>> {
+    let mut table = Table::default();
+    while let Some((keys, row)) = build.next()? {
+        if !reservation.try_grow(entry_bytes(&keys, &row)) {
+            reservation.clear();
+            return Ok(None);
+        }
+        table.insert(keys, row);
+    }
+    Ok(Some(table))
+}
+
+/// Splits a partition that does not fit into smaller ones, hashing with the next level.
+fn split(memory: &QueryMemory, mut part: Pending, work: &mut Vec<Pending>) -> Result<()> {
+    let level = part.level + 1;
+    if level > MAX_LEVEL {
+        return Err(memory.exceeded("the rows of one join key value"));
+    }
+    let mut w = PartitionWriters::new(memory, level)?;
+    part.build.rewind()?;
+    while let Some((k, r)) = part.build.next()? {
+        w.build[partition(&k, level)].write(&k, &r)?;
+    }
+    while let Some((k, r)) = part.probe.next()? {
+        w.probe[partition(&k, level)].write(&k, &r)?;
+    }
+    w.finish(work)
 }
 
 /// Evaluates join keys with their affinities; `None` if one is NULL (no match possible).
@@ -117,20 +321,18 @@ fn key_values(
 
 impl Operator for HashJoinOp<'_> {
     fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
-        if self.table.is_none() {
-            self.table = Some(self.build(outer)?);
+        if self.table.is_none() && self.spilled.is_none() {
+            self.build(outer)?;
         }
         loop {
             if self.current.is_none() {
-                let Some(left) = self.left.next(outer)? else {
+                let Some((left, keys)) = self.next_left(outer)? else {
                     return Ok(None);
                 };
-                let table = self.table.as_ref().expect("built above");
-                let (keys, candidate) = match key_values(self.ex, self.left_keys, &left, outer)? {
+                let (keys, candidate) = match keys {
                     Some(keys) => {
-                        let mut k = Vec::new();
-                        keys.iter().for_each(|v| hash_key(v, &mut k));
-                        let head = table.heads.get(&k).map(|&(first, _)| first);
+                        let table = self.table.as_ref().expect("built above");
+                        let head = table.heads.get(&hash_bytes(&keys)).map(|&(first, _)| first);
                         (keys, head)
                     }
                     None => (Vec::new(), None),
@@ -197,9 +399,11 @@ impl Operator for HashJoinOp<'_> {
         self.left.rewind();
         self.current = None;
         // The build side reads only the enclosing row of the whole join, which changes on a
-        // rewind only if the right side reads it.
-        if self.right.reads_outer() {
+        // rewind only if the right side reads it. A partitioned join starts over.
+        if self.right.reads_outer() || self.spilled.is_some() {
             self.table = None;
+            self.spilled = None;
+            self.reservation.clear();
         }
     }
 }

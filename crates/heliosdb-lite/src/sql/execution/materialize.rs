@@ -49,7 +49,17 @@ impl Operator for MaterializeOp<'_> {
             let rows = match cached {
                 Some(r) => r,
                 None => {
-                    let r = Rc::new(self.ex.run(self.input, outer)?);
+                    // Kept for the whole statement: the rows count against its budget.
+                    let mut op = self.ex.open(self.input)?;
+                    let mut rows = Vec::new();
+                    while let Some(row) = op.next(outer)? {
+                        self.ex.memory().take_for_statement(
+                            super::memory::row_bytes(&row),
+                            "the rows of a view, CTE or derived table kept for reuse",
+                        )?;
+                        rows.push(row);
+                    }
+                    let r = Rc::new(rows);
                     self.ex.cache.borrow_mut().insert(self.id, r.clone());
                     r
                 }

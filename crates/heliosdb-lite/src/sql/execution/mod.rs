@@ -35,6 +35,7 @@ mod hash_join;
 mod keys;
 mod limit;
 mod materialize;
+mod memory;
 mod nested_loop_join;
 mod place;
 mod profile;
@@ -42,11 +43,14 @@ mod project;
 mod scan;
 mod set_op;
 mod sort;
+mod spill;
 mod subquery;
 mod values;
 
 pub use keys::row_key;
+pub use memory::QueryMemory;
 pub use profile::{NodeStats, Profile};
+pub use spill::{clear_spill_folder, SPILL_FOLDER};
 
 use super::functions::FnEnv;
 use super::plan::{Expr, Plan, Source};
@@ -118,6 +122,13 @@ pub struct StatementLimits {
     pub interrupt: std::sync::Arc<AtomicBool>,
     /// `statement_timeout_ms`.
     pub timeout_ms: Option<u64>,
+    /// Bytes a query's operators may hold before they spill (`None`: no limit).
+    pub memory_bytes: Option<usize>,
+    /// Where queries spill (`None`: the system's temporary directory).
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// When the running statement started (its timeout counts from there, however many
+    /// executors it uses).
+    pub started: Option<std::time::Instant>,
 }
 
 /// One operator of a running plan.
@@ -147,6 +158,8 @@ pub struct Executor<'a> {
     deadline: Option<(std::time::Instant, u64)>,
     /// EXPLAIN ANALYZE: where operators record their rows and time.
     profile: Option<&'a Profile>,
+    /// What the statement's operators may hold in memory.
+    memory: QueryMemory,
 }
 
 /// Evaluates an expression that reads no table (time-travel points, LIMIT, defaults).
@@ -167,6 +180,7 @@ impl<'a> Executor<'a> {
             interrupt: None,
             deadline: None,
             profile: None,
+            memory: QueryMemory::unlimited(),
         }
     }
 
@@ -174,13 +188,19 @@ impl<'a> Executor<'a> {
     /// set (from another thread), and with [`Error::StatementTimeout`] past its timeout.
     pub fn with_limits(mut self, limits: &'a StatementLimits) -> Self {
         self.interrupt = Some(&limits.interrupt);
-        self.deadline = limits.timeout_ms.map(|ms| {
-            (
-                std::time::Instant::now() + std::time::Duration::from_millis(ms),
-                ms,
-            )
-        });
+        let started = limits.started.unwrap_or_else(std::time::Instant::now);
+        self.deadline = limits
+            .timeout_ms
+            .map(|ms| (started + std::time::Duration::from_millis(ms), ms));
+        if let Some(bytes) = limits.memory_bytes {
+            self.memory = QueryMemory::new(bytes, limits.spill_dir.clone());
+        }
         self
+    }
+
+    /// The statement's memory budget.
+    pub fn memory(&self) -> &QueryMemory {
+        &self.memory
     }
 
     /// Makes every operator record its rows and time in `profile` (EXPLAIN ANALYZE).
@@ -320,7 +340,7 @@ impl<'a> Executor<'a> {
                     offset.as_ref(),
                 ))
             }
-            Plan::Distinct(input) => Box::new(distinct::DistinctOp::new(ex.open(input)?)),
+            Plan::Distinct(input) => Box::new(distinct::DistinctOp::new(ex, ex.open(input)?)),
             Plan::SetOperation {
                 op,
                 all,

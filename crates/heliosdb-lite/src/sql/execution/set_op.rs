@@ -1,13 +1,22 @@
 //! UNION, UNION ALL, INTERSECT and EXCEPT.
 //!
 //! UNION ALL streams both inputs. The others return distinct rows in the order SQLite's
-//! sorter gives them, so they collect their input first.
+//! sorter gives them: both inputs go through one external sort (spilling beyond the memory
+//! budget) keyed by the row's order key and tagged with their side, and each run of equal
+//! rows yields at most one row: the first left one, if the operation keeps it.
 
 use super::super::plan::{Plan, SetOp};
-use super::keys::{order_key, row_key};
+use super::super::value::Value;
+use super::keys::order_key;
+use super::spill::{Entry, FirstBlobOrder, KeyOrder, Sorted, Sorter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Ordering;
+
+/// Side tags in the sort key: the left input's rows sort before the right's among equals
+/// because they go in first (the sort is stable); the tag says which side a row came from.
+const LEFT: i64 = 0;
+const RIGHT: i64 = 1;
 
 /// A set operation over two inputs.
 pub(super) struct SetOpOp<'e> {
@@ -18,8 +27,8 @@ pub(super) struct SetOpOp<'e> {
     right: &'e Plan,
     /// UNION ALL: the input being read (left, then right).
     streaming: Option<(BoxOp<'e>, bool)>,
-    /// Other operations: the result, in order.
-    result: Option<std::vec::IntoIter<Row>>,
+    /// Other operations: both inputs sorted, and the entry read ahead.
+    sorted: Option<(Sorted<'e, FirstBlobOrder>, Option<Entry>)>,
 }
 
 impl<'e> SetOpOp<'e> {
@@ -37,31 +46,56 @@ impl<'e> SetOpOp<'e> {
             left,
             right,
             streaming: None,
-            result: None,
+            sorted: None,
         }
     }
 
-    fn compute(&self, outer: Option<&Frame<'_>>) -> Result<Vec<Row>> {
-        let l = self.ex.run(self.left, outer)?;
-        let r = self.ex.run(self.right, outer)?;
-        let mut m = BTreeMap::new();
-        match self.op {
-            SetOp::Union => {
-                for row in l.into_iter().chain(r) {
-                    m.entry(order_key(&row)).or_insert(row);
-                }
+    fn sort(&self, outer: Option<&Frame<'_>>) -> Result<Sorted<'e, FirstBlobOrder>> {
+        let mut sorter = Sorter::new(self.ex.memory(), FirstBlobOrder, None);
+        let mut n = 0usize;
+        for (plan, side) in [(self.left, LEFT), (self.right, RIGHT)] {
+            let mut input = self.ex.open(plan)?;
+            while let Some(row) = input.next(outer)? {
+                self.ex.tick(&mut n)?;
+                sorter.push(
+                    vec![Value::Blob(order_key(&row)), Value::Integer(side)],
+                    row,
+                )?;
             }
-            SetOp::Intersect | SetOp::Except => {
-                let right: HashSet<Vec<u8>> = r.iter().map(|x| row_key(x)).collect();
-                let keep_if = self.op == SetOp::Intersect;
-                for row in l {
-                    if right.contains(&row_key(&row)) == keep_if {
-                        m.entry(order_key(&row)).or_insert(row);
+        }
+        sorter.finish()
+    }
+
+    /// The row kept from the next run of equal rows that keeps one.
+    fn next_sorted(&mut self) -> Result<Option<Row>> {
+        let (sorted, head) = self.sorted.as_mut().expect("sorted");
+        loop {
+            let Some((key, first)) = head.take() else {
+                return Ok(None);
+            };
+            // Left rows went in first, so a run has a left row only if it starts with one.
+            let first_is_left = matches!(key[1], Value::Integer(LEFT));
+            let mut any_right = !first_is_left;
+            loop {
+                match sorted.next()? {
+                    Some((k, _)) if FirstBlobOrder.order(&k, &key) == Ordering::Equal => {
+                        any_right |= matches!(k[1], Value::Integer(RIGHT));
+                    }
+                    other => {
+                        *head = other;
+                        break;
                     }
                 }
             }
+            let keep = match self.op {
+                SetOp::Union => true,
+                SetOp::Intersect => first_is_left && any_right,
+                SetOp::Except => first_is_left && !any_right,
+            };
+            if keep {
+                return Ok(Some(first));
+            }
         }
-        Ok(m.into_values().collect())
     }
 }
 
@@ -82,14 +116,16 @@ impl Operator for SetOpOp<'_> {
                 self.streaming = Some((self.ex.open(self.right)?, true));
             }
         }
-        if self.result.is_none() {
-            self.result = Some(self.compute(outer)?.into_iter());
+        if self.sorted.is_none() {
+            let mut sorted = self.sort(outer)?;
+            let head = sorted.next()?;
+            self.sorted = Some((sorted, head));
         }
-        Ok(self.result.as_mut().and_then(Iterator::next))
+        self.next_sorted()
     }
 
     fn rewind(&mut self) {
         self.streaming = None;
-        self.result = None;
+        self.sorted = None;
     }
 }

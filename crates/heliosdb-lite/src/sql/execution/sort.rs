@@ -1,15 +1,28 @@
 //! ORDER BY: a full sort, or, under a LIMIT, a top-N that keeps only the rows the limit can
 //! return.
 //!
-//! The top-N keeps a buffer of at most twice the rows it needs; when the buffer is full it is
-//! sorted and cut back, so a pass over N input rows costs O(N log k) and holds O(k) rows for
-//! `LIMIT k`. Sorting is stable: rows with equal keys keep their input order, in both modes.
+//! Both run on the external [`Sorter`]: rows gather in memory up to the statement's budget
+//! and spill to sorted runs beyond it. Under a LIMIT the sorter keeps a buffer of at most
+//! twice the rows it needs; when the buffer is full it is sorted and cut back, so a pass over
+//! N input rows costs O(N log k) and holds O(k) rows for `LIMIT k`. Sorting is stable: rows
+//! with equal keys keep their input order, in both modes.
 
 use super::super::plan::{Expr, SortKey};
 use super::super::value::Value;
+use super::spill::{KeyOrder, Sorted, Sorter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
 use std::cmp::Ordering;
+
+/// The ORDER BY terms as the sorter's comparator.
+#[derive(Clone, Copy)]
+pub(super) struct SortKeys<'e>(pub(super) &'e [SortKey]);
+
+impl KeyOrder for SortKeys<'_> {
+    fn order(&self, a: &[Value], b: &[Value]) -> Ordering {
+        compare_keys(self.0, a, b)
+    }
+}
 
 /// Sorts its input (on the first call to `next`) and returns it in order.
 pub(super) struct SortOp<'e> {
@@ -17,7 +30,7 @@ pub(super) struct SortOp<'e> {
     input: BoxOp<'e>,
     keys: &'e [SortKey],
     limit: Option<(Option<&'e Expr>, Option<&'e Expr>)>,
-    sorted: Option<std::vec::IntoIter<(Vec<Value>, Row)>>,
+    sorted: Option<Sorted<'e, SortKeys<'e>>>,
 }
 
 impl<'e> SortOp<'e> {
@@ -38,7 +51,7 @@ impl<'e> SortOp<'e> {
         }
     }
 
-    fn sort(&mut self, outer: Option<&Frame<'_>>) -> Result<Vec<(Vec<Value>, Row)>> {
+    fn sort(&mut self, outer: Option<&Frame<'_>>) -> Result<Sorted<'e, SortKeys<'e>>> {
         let keep = match self.limit {
             Some((limit, offset)) => {
                 let (off, lim) = super::limit_offset(self.ex, limit, offset, outer)?;
@@ -46,46 +59,25 @@ impl<'e> SortOp<'e> {
             }
             None => None,
         };
-        let keys = self.keys;
-        let cmp = |a: &(Vec<Value>, Row), b: &(Vec<Value>, Row)| compare_keys(keys, &a.0, &b.0);
-        let mut buf: Vec<(Vec<Value>, Row)> = Vec::new();
+        let mut sorter = Sorter::new(self.ex.memory(), SortKeys(self.keys), keep);
         if keep == Some(0) {
-            return Ok(buf);
+            return sorter.finish();
         }
         let mut n = 0usize;
-        // Once the buffer has been cut back to the `keep` best rows, the worst of them: a row
-        // that does not sort before it can never be returned (a tie loses too, as the earlier
-        // row comes first), so it is dropped without being stored.
-        let mut cutoff: Option<Vec<Value>> = None;
         while let Some(row) = self.input.next(outer)? {
             self.ex.tick(&mut n)?;
             let f = Frame {
                 row: &row,
                 parent: outer,
             };
-            let k = keys
+            let k = self
+                .keys
                 .iter()
                 .map(|k| self.ex.eval(&k.expr, &f))
                 .collect::<Result<Vec<_>>>()?;
-            if let Some(c) = &cutoff {
-                if compare_keys(keys, &k, c) != Ordering::Less {
-                    continue;
-                }
-            }
-            buf.push((k, row));
-            if let Some(k) = keep {
-                if buf.len() >= k.saturating_mul(2).max(64) {
-                    buf.sort_by(cmp);
-                    buf.truncate(k);
-                    cutoff = buf.last().map(|(key, _)| key.clone());
-                }
-            }
+            sorter.push(k, row)?;
         }
-        buf.sort_by(cmp);
-        if let Some(k) = keep {
-            buf.truncate(k);
-        }
-        Ok(buf)
+        sorter.finish()
     }
 }
 
@@ -128,13 +120,10 @@ fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
 impl Operator for SortOp<'_> {
     fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
         if self.sorted.is_none() {
-            self.sorted = Some(self.sort(outer)?.into_iter());
+            self.sorted = Some(self.sort(outer)?);
         }
-        Ok(self
-            .sorted
-            .as_mut()
-            .and_then(Iterator::next)
-            .map(|(_, r)| r))
+        let sorted = self.sorted.as_mut().expect("set above");
+        Ok(sorted.next()?.map(|(_, r)| r))
     }
 
     fn rewind(&mut self) {

@@ -162,6 +162,10 @@ impl Executor<'_> {
                     hash_key(&c, &mut k);
                     let bucket = set.buckets.entry(k).or_default();
                     if !bucket.iter().any(|y| y.same_as(&c)) {
+                        self.memory().take_for_statement(
+                            2 * super::memory::value_bytes(&c) + 48,
+                            "the values of an IN (subquery)",
+                        )?;
                         bucket.push(c);
                     }
                 }
