@@ -12,7 +12,7 @@ fn show(conn: &Connection, sql: &str) -> Result<()> {
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query([])?;
     let cols = rows.column_names().to_vec();
-    let values = rows.into_values();
+    let values = rows.into_values()?;
     let _ = output::print(
         &mut std::io::stdout().lock(),
         Format {

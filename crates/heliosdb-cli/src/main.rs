@@ -163,10 +163,9 @@ fn check(db: Option<&str>) -> ExitCode {
     };
     match conn
         .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| s.query([]))
+        .and_then(|mut s| s.query([])?.into_values())
     {
-        Ok(rows) => {
-            let v = rows.into_values();
+        Ok(v) => {
             let ok = v.len() == 1 && v[0][0] == heliosdb_lite::types::Value::from("ok");
             for r in &v {
                 println!("{}", r[0]);

@@ -173,7 +173,10 @@ impl Shell {
             .query(heliosdb_lite::params_from_iter(params.iter()))
             .map_err(|e| describe_error(&e, Some(sql)))?;
         let cols = rows.column_names().to_vec();
-        Ok((cols, rows.into_values()))
+        let values = rows
+            .into_values()
+            .map_err(|e| describe_error(&e, Some(sql)))?;
+        Ok((cols, values))
     }
 
     fn print(&self, columns: &[String], rows: &[Vec<Value>]) -> Result<(), String> {

@@ -27,7 +27,12 @@ fn sqlite_rows(c: &rusqlite::Connection, sql: &str) -> Vec<Vec<Value>> {
 }
 
 fn ours(c: &Connection, sql: &str) -> Vec<Vec<Value>> {
-    c.prepare(sql).unwrap().query([]).unwrap().into_values()
+    c.prepare(sql)
+        .unwrap()
+        .query([])
+        .unwrap()
+        .into_values()
+        .unwrap()
 }
 
 fn plan(c: &Connection, sql: &str) -> String {

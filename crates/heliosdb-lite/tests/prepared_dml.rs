@@ -6,7 +6,12 @@ use heliosdb_lite::types::Value;
 use heliosdb_lite::{Connection, Error};
 
 fn all(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
-    conn.prepare(sql).unwrap().query([]).unwrap().into_values()
+    conn.prepare(sql)
+        .unwrap()
+        .query([])
+        .unwrap()
+        .into_values()
+        .unwrap()
 }
 
 fn int(conn: &Connection, sql: &str) -> i64 {
@@ -117,6 +122,7 @@ fn updates_of_unindexed_columns_keep_indexes_right_in_the_past() {
         .query([owner])
         .unwrap()
         .into_values()
+        .unwrap()
     };
     let row = |id: i64, b: i64| vec![Value::Integer(id), Value::Integer(b)];
     assert_eq!(by_owner("ann", Some(before)), vec![row(1, 100)]);

@@ -271,3 +271,68 @@ fn empty_tables_still_get_hash_joins() {
         .unwrap();
     assert_eq!(stmt.query_row([], |r| r.get::<_, i64>(0)).unwrap(), 2);
 }
+
+#[test]
+fn query_rows_stream_on_their_own_snapshot() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("CREATE TABLE s(id INTEGER PRIMARY KEY, v TEXT)")
+        .unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for i in 0..5000 {
+        conn.execute("INSERT INTO s VALUES (?, 'x')", [i]).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM s ORDER BY id").unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let first: i64 = rows.next().unwrap().unwrap().get(0).unwrap();
+    assert_eq!(first, 0);
+    // The connection stays usable while the cursor is open, writes included; the cursor
+    // keeps reading the state it started at.
+    conn.execute("DELETE FROM s WHERE id >= 10", []).unwrap();
+    conn.execute("INSERT INTO s VALUES (100000, 'late')", [])
+        .unwrap();
+    let mut n = 1;
+    let mut last = 0i64;
+    while let Some(r) = rows.next().unwrap() {
+        last = r.get(0).unwrap();
+        n += 1;
+    }
+    assert_eq!((n, last), (5000, 4999));
+    drop(rows);
+    assert_eq!(count(&conn, "SELECT count(*) FROM s"), 11);
+}
+
+#[test]
+fn an_interrupt_stops_a_streaming_query_between_rows() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("CREATE TABLE s(id INTEGER PRIMARY KEY)")
+        .unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for i in 0..5000 {
+        conn.execute("INSERT INTO s VALUES (?)", [i]).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let mut stmt = conn.prepare("SELECT a.id FROM s a, s b").unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    assert!(rows.next().unwrap().is_some());
+    conn.interrupt();
+    let err = loop {
+        match rows.next() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("25M rows ended before the interrupt was seen"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(err, Error::Interrupted), "{err}");
+    assert!(rows.next().unwrap().is_none(), "nothing after an error");
+    // A failed stream is an error for into_values, never a short result.
+    let mut stmt = conn.prepare("SELECT a.id FROM s a, s b").unwrap();
+    let rows = stmt.query([]).unwrap();
+    let handle = conn.get_interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.interrupt();
+    });
+    assert!(matches!(rows.into_values(), Err(Error::Interrupted)));
+    t.join().unwrap();
+}

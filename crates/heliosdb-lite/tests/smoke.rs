@@ -4,7 +4,7 @@ use heliosdb_lite::Connection;
 
 fn rows(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
     let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query([]).unwrap().into_values()
+    stmt.query([]).unwrap().into_values().unwrap()
 }
 
 #[test]

@@ -5,7 +5,12 @@ use heliosdb_lite::types::Value;
 use heliosdb_lite::{Connection, Error};
 
 fn rows(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
-    conn.prepare(sql).unwrap().query([]).unwrap().into_values()
+    conn.prepare(sql)
+        .unwrap()
+        .query([])
+        .unwrap()
+        .into_values()
+        .unwrap()
 }
 
 fn one(conn: &Connection, sql: &str) -> Value {

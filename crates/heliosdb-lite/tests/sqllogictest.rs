@@ -82,7 +82,7 @@ fn skip(conditions: &[sqllogictest::Condition]) -> bool {
 fn run_query(conn: &Connection, sql: &str) -> Result<Vec<Vec<Value>>, String> {
     let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
     let rows = stmt.query([]).map_err(|e| e.to_string())?;
-    Ok(rows.into_values())
+    rows.into_values().map_err(|e| e.to_string())
 }
 
 fn check_query(

@@ -5,7 +5,12 @@ use heliosdb_lite::types::Value;
 use heliosdb_lite::Connection;
 
 fn rows(c: &Connection, sql: &str) -> Vec<Vec<Value>> {
-    c.prepare(sql).unwrap().query([]).unwrap().into_values()
+    c.prepare(sql)
+        .unwrap()
+        .query([])
+        .unwrap()
+        .into_values()
+        .unwrap()
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod row;
 pub mod types;
 
 pub use params::{params_from_iter, Params, ParamsFromIter};
+use row::RowSource;
 pub use row::{MappedRows, Row, RowIndex, Rows};
 
 use crate::config::Config;
@@ -218,6 +219,19 @@ impl Connection {
         session.execute(&self.engine, stmt, params)
     }
 
+    /// Opens a query outside an explicit transaction as a streaming cursor (see
+    /// [`Rows`]); `None` when the statement must run with [`Connection::run`].
+    fn open_cursor(
+        &self,
+        stmt: &ParsedStatement,
+        params: &[Value],
+    ) -> Result<Option<(crate::sql::cursor::Cursor, Outcome)>> {
+        let mut session = crate::mvcc::lock(&self.session);
+        self.interrupt
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        session.open_cursor(&self.engine, stmt, params)
+    }
+
     /// Cancels the statement this connection is running, from any thread (the connection is
     /// `Sync`; share it with an `Arc`, or take an [`InterruptHandle`]). The statement fails
     /// with [`Error::Interrupted`]; an open transaction stays open, and so does the
@@ -412,11 +426,21 @@ impl Statement<'_> {
 
     /// Runs the statement and returns its rows.
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows> {
-        let out = self.outcome(params)?;
+        let values = params.bind(&self.parsed)?;
+        let (source, out) = match self.conn.open_cursor(&self.parsed, &values)? {
+            Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out),
+            None => {
+                let mut out = self.conn.run(&self.parsed, &values)?;
+                let rows = std::mem::take(&mut out.rows);
+                (RowSource::Collected(rows.into_iter()), out)
+            }
+        };
+        let columns = Arc::new(out.columns);
+        *crate::mvcc::lock(&self.columns) = Some(columns.clone());
         Ok(Rows {
-            columns: Arc::new(out.columns),
+            columns,
             temporal: Arc::new(out.temporal),
-            rows: out.rows.into_iter(),
+            source,
             current: None,
         })
     }

@@ -96,21 +96,44 @@ impl<'a> Row<'a> {
     }
 }
 
-/// The rows of a query, read with [`Rows::next`] (or as an iterator of owned values with
+/// The rows of a query, read with [`Rows::next`] (or all at once with
 /// [`Rows::into_values`]).
+///
+/// A query outside an explicit transaction streams: each call runs the plan only as far as
+/// the next row, on the snapshot the query started at, so memory does not grow with the
+/// result and other statements can run on the connection meanwhile. Inside a transaction
+/// the rows are computed when the query runs.
 #[derive(Debug)]
 pub struct Rows {
     pub(crate) columns: Arc<Vec<String>>,
     pub(crate) temporal: Arc<Vec<bool>>,
-    pub(crate) rows: std::vec::IntoIter<Vec<Value>>,
+    pub(crate) source: RowSource,
     pub(crate) current: Option<Vec<Value>>,
+}
+
+/// Where a [`Rows`] takes its rows from.
+#[derive(Debug)]
+pub(crate) enum RowSource {
+    /// Computed when the statement ran.
+    Collected(std::vec::IntoIter<Vec<Value>>),
+    /// Pulled from the running plan.
+    Streaming(Box<crate::sql::cursor::Cursor>),
+}
+
+impl RowSource {
+    fn next(&mut self) -> Result<Option<Vec<Value>>> {
+        match self {
+            RowSource::Collected(rows) => Ok(rows.next()),
+            RowSource::Streaming(cursor) => cursor.next(),
+        }
+    }
 }
 
 impl Rows {
     /// Advances to the next row.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<Row<'_>>> {
-        self.current = self.rows.next();
+        self.current = self.source.next()?;
         Ok(self.current.as_ref().map(|v| Row {
             values: v,
             columns: &self.columns,
@@ -128,9 +151,13 @@ impl Rows {
         MappedRows { rows: self, f }
     }
 
-    /// The remaining rows as owned values.
-    pub fn into_values(self) -> Vec<Vec<Value>> {
-        self.rows.collect()
+    /// The remaining rows as owned values; fails if the query fails while producing them.
+    pub fn into_values(mut self) -> Result<Vec<Vec<Value>>> {
+        let mut out = Vec::new();
+        while let Some(row) = self.source.next()? {
+            out.push(row);
+        }
+        Ok(out)
     }
 }
 
@@ -144,7 +171,10 @@ impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<F> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let values = self.rows.rows.next()?;
+        let values = match self.rows.source.next() {
+            Ok(v) => v?,
+            Err(e) => return Some(Err(e)),
+        };
         let row = Row {
             values: &values,
             columns: &self.rows.columns,

@@ -3,13 +3,15 @@
 //! A statement is parsed (`parser`: sqlparser-rs with our time-travel clauses rewritten at the
 //! token level), bound and planned (`planner`: names to positions, time-travel points to pinned
 //! snapshots, join order and algorithms, access paths) into a `plan::Plan`, and run by
-//! `execution`'s streaming operators. `session` holds a connection's transaction and
-//! dispatches statements to queries, `dml` (INSERT/UPDATE/DELETE with constraints, indexes and
-//! triggers) and `ddl`. `value` and `eval` hold SQLite's value semantics, `codec` the row and
-//! key encodings, `catalog` the schema as of any SCN, `stats` the planner's row estimates.
+//! `execution`'s streaming operators; `cursor` lets the API pull a query's rows one at a time.
+//! `session` holds a connection's transaction and dispatches statements to queries, `dml`
+//! (INSERT/UPDATE/DELETE with constraints, indexes and triggers) and `ddl`. `value` and `eval`
+//! hold SQLite's value semantics, `codec` the row and key encodings, `catalog` the schema as of
+//! any SCN, `stats` the planner's row estimates.
 
 pub mod catalog;
 pub mod codec;
+pub mod cursor;
 pub mod datetime;
 pub mod ddl;
 pub mod dml;

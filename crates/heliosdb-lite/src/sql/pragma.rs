@@ -99,7 +99,7 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
     let _ = engine;
     let mut problems = Vec::new();
     let env = super::session::StmtEnv {
-        mvcc: &engine.mvcc,
+        mvcc: engine.mvcc.clone(),
         now_us: std::cell::OnceCell::from(0),
         last_txn_id: None,
         last_insert_rowid: 0,

@@ -103,8 +103,9 @@ pub struct Outcome {
 }
 
 /// Function environment of one statement.
-pub(crate) struct StmtEnv<'a> {
-    pub mvcc: &'a Mvcc,
+pub(crate) struct StmtEnv {
+    /// The store (a shared handle: an open cursor keeps its own).
+    pub mvcc: Mvcc,
     /// Statement time, read from the clock on first use (most statements never ask).
     pub now_us: std::cell::OnceCell<i64>,
     pub last_txn_id: Option<u64>,
@@ -112,7 +113,7 @@ pub(crate) struct StmtEnv<'a> {
     pub changes: i64,
 }
 
-impl FnEnv for StmtEnv<'_> {
+impl FnEnv for StmtEnv {
     fn now_micros(&self) -> i64 {
         *self
             .now_us
@@ -431,6 +432,93 @@ impl Session {
         Ok(cols.into_iter().map(|c| c.name).collect())
     }
 
+    /// The plan of a query: the statement's cached plan while its schema and time-travel
+    /// points still hold, or a new one (cached when it can be).
+    #[allow(clippy::too_many_arguments)]
+    fn query_plan(
+        &self,
+        engine: &Engine,
+        txn: &Transaction,
+        own_ddl: bool,
+        stmt: &ParsedStatement,
+        q: &ast::Query,
+        params: &[Value],
+        env: &StmtEnv,
+        history: &mut StmtHistory<'_>,
+    ) -> Result<(Arc<super::plan::Plan>, Vec<OutputColumn>)> {
+        let point = (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn()));
+        let cached = crate::mvcc::lock(&stmt.plan_cache)
+            .as_ref()
+            .filter(|c| Some(c.ddl_point) == point)
+            .cloned();
+        let reuse = match &cached {
+            Some(c) => history.replay(c, params, env)?,
+            None => false,
+        };
+        if let (Some(c), true) = (&cached, reuse) {
+            return Ok((c.plan.clone(), c.columns.clone()));
+        }
+        let schema = engine.schema_for(txn, own_ddl)?;
+        let mut planner = Planner::new(schema, history, params, env, stmt);
+        let (plan, cols) = planner.plan_query(q)?;
+        let plan = Arc::new(plan);
+        let time_travel = std::mem::take(&mut planner.time_travel);
+        let cacheable = planner.cacheable;
+        drop(planner);
+        if let (Some(ddl_point), true) = (point, cacheable) {
+            let time_travel_points = history
+                .snapshots
+                .iter()
+                .map(|s| engine.schemas.ddl_point(s.scn()))
+                .collect();
+            *crate::mvcc::lock(&stmt.plan_cache) = Some(Arc::new(super::parser::CachedPlan {
+                ddl_point,
+                plan: plan.clone(),
+                columns: cols.clone(),
+                time_travel,
+                time_travel_points,
+            }));
+        }
+        Ok((plan, cols))
+    }
+
+    /// Opens a query as a cursor that streams its rows, with its result columns as
+    /// [`Outcome`] describes them (no rows). `None` for anything else, and for a query
+    /// inside an explicit transaction (which reads the transaction's own writes): run
+    /// those with [`Session::execute`].
+    pub fn open_cursor(
+        &mut self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        params: &[Value],
+    ) -> Result<Option<(super::cursor::Cursor, Outcome)>> {
+        if self.txn.is_some() {
+            return Ok(None);
+        }
+        let Parsed::Sql(sql) = &stmt.statement else {
+            return Ok(None);
+        };
+        let Statement::Query(q) = sql.as_ref() else {
+            return Ok(None);
+        };
+        check_param_count(stmt, params)?;
+        self.limits.started = Some(std::time::Instant::now());
+        let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
+        let env = self.env(engine);
+        let mut history = StmtHistory::new(engine);
+        let (plan, cols) =
+            self.query_plan(engine, &txn, false, stmt, q, params, &env, &mut history)?;
+        let cursor = super::cursor::Cursor::open(super::cursor::QueryParts {
+            txn,
+            snapshots: std::mem::take(&mut history.snapshots),
+            params: params.to_vec(),
+            env,
+            plan,
+            limits: self.limits.clone(),
+        })?;
+        Ok(Some((cursor, query_outcome(cols, Vec::new()))))
+    }
+
     fn reindex(&mut self, engine: &Engine, name: Option<&str>) -> Result<Outcome> {
         if let Some(n) = name {
             let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
@@ -459,9 +547,9 @@ impl Session {
         Ok(())
     }
 
-    fn env<'a>(&self, engine: &'a Engine) -> StmtEnv<'a> {
+    fn env(&self, engine: &Engine) -> StmtEnv {
         StmtEnv {
-            mvcc: &engine.mvcc,
+            mvcc: engine.mvcc.clone(),
             now_us: std::cell::OnceCell::new(),
             last_txn_id: self.last_txn_id,
             last_insert_rowid: self.last_insert_rowid,
@@ -504,42 +592,8 @@ impl Session {
         let mut history = StmtHistory::new(engine);
         match sql {
             Statement::Query(q) => {
-                let point = (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn()));
-                let cached = crate::mvcc::lock(&stmt.plan_cache)
-                    .as_ref()
-                    .filter(|c| Some(c.ddl_point) == point)
-                    .cloned();
-                let reuse = match &cached {
-                    Some(c) => history.replay(c, params, &env)?,
-                    None => false,
-                };
-                let (plan, cols) = match cached {
-                    Some(c) if reuse => (c.plan.clone(), c.columns.clone()),
-                    _ => {
-                        let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
-                        let (plan, cols) = planner.plan_query(q)?;
-                        let plan = Arc::new(plan);
-                        let time_travel = std::mem::take(&mut planner.time_travel);
-                        let cacheable = planner.cacheable;
-                        drop(planner);
-                        if let (Some(ddl_point), true) = (point, cacheable) {
-                            let time_travel_points = history
-                                .snapshots
-                                .iter()
-                                .map(|s| engine.schemas.ddl_point(s.scn()))
-                                .collect();
-                            *crate::mvcc::lock(&stmt.plan_cache) =
-                                Some(Arc::new(super::parser::CachedPlan {
-                                    ddl_point,
-                                    plan: plan.clone(),
-                                    columns: cols.clone(),
-                                    time_travel,
-                                    time_travel_points,
-                                }));
-                        }
-                        (plan, cols)
-                    }
-                };
+                let (plan, cols) =
+                    self.query_plan(engine, txn, own_ddl, stmt, q, params, &env, &mut history)?;
                 let reader = Reader {
                     txn,
                     snapshots: &history.snapshots,

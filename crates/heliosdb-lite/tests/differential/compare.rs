@@ -92,7 +92,7 @@ pub fn query_ours(conn: &heliosdb_lite::Connection, sql: &str) -> Result<Answer,
         let ncols = rows.column_names().len();
         Ok(Answer {
             ncols,
-            rows: rows.into_values(),
+            rows: rows.into_values()?,
         })
     };
     match catch_unwind(AssertUnwindSafe(run)) {

@@ -116,7 +116,7 @@ impl<'a> Reader<'a> {
 
 /// How a connection's statements can be stopped: a flag another thread sets
 /// ([`crate::Connection::interrupt`]), and the configured statement timeout.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct StatementLimits {
     /// Set to cancel the running statement; cleared when the next one starts.
     pub interrupt: std::sync::Arc<AtomicBool>,
