@@ -698,10 +698,12 @@ fn read_u64_meta(storage: &dyn Storage, name: &[u8]) -> Result<Option<u64>> {
     match storage.get(&keys::meta_key(name))? {
         None => Ok(None),
         Some(v) => {
-            let b: [u8; 8] = v
-                .as_slice()
-                .try_into()
-                .map_err(|_| Error::corruption(format!("metadata {name:?} has wrong length")))?;
+            let b: [u8; 8] = v.as_slice().try_into().map_err(|_| {
+                Error::corruption(format!(
+                    "metadata entry {} has the wrong length",
+                    String::from_utf8_lossy(name)
+                ))
+            })?;
             Ok(Some(u64::from_be_bytes(b)))
         }
     }

@@ -297,7 +297,75 @@ fn map_parser_error(e: ParserError) -> Error {
         .rfind("found: ")
         .map(|i| text[i + 7..].trim().to_string())
         .filter(|t| !t.is_empty());
+    // A long token (a 1 MB string literal) is named by its start only.
+    let (text, token) = match token {
+        Some(t) if t.chars().count() > MAX_TOKEN_ECHO => {
+            let short = format!("{}...", t.chars().take(MAX_TOKEN_ECHO).collect::<String>());
+            (text.replace(&t, &short), Some(short))
+        }
+        t => (text, t),
+    };
     syntax_error(text, line, column, token)
+}
+
+/// Longest token quoted whole in a syntax error.
+const MAX_TOKEN_ECHO: usize = 40;
+
+/// sqlparser reports running out of tokens as `found: EOF` with no position; say that the
+/// statement ended early, and where it ended.
+fn place_end_of_statement(e: Error, tokens: &[TokenWithSpan]) -> Error {
+    match e {
+        Error::Syntax {
+            message,
+            line: 0,
+            token: Some(t),
+            ..
+        } if t == "EOF" => {
+            let end = tokens
+                .iter()
+                .rev()
+                .find(|t| !is_ws(&t.token))
+                .map_or((0, 0), |t| (t.span.end.line, t.span.end.column));
+            let expected = message
+                .strip_prefix("Expected: ")
+                .and_then(|m| m.rsplit_once(", found"))
+                .map_or(message.as_str(), |(m, _)| m);
+            syntax_error(
+                format!("the statement ends early; expected {expected} next"),
+                end.0,
+                end.1,
+                None,
+            )
+        }
+        other => other,
+    }
+}
+
+/// The error for a join the planner does not run, naming the join as the user wrote it and
+/// what to write instead (never the parser's internal structure).
+pub fn unsupported_join(op: &sqlparser::ast::JoinOperator) -> Error {
+    use sqlparser::ast::JoinOperator as J;
+    match op {
+        J::Right(_) | J::RightOuter(_) => {
+            Error::Unsupported("RIGHT JOIN; swap the two tables and use LEFT JOIN".into())
+        }
+        J::FullOuter(_) => Error::Unsupported(
+            "FULL OUTER JOIN; use a LEFT JOIN, UNION ALL the right table's unmatched rows".into(),
+        ),
+        other => {
+            // The variant's name (`LeftSemi`, `CrossApply`...) in SQL spelling.
+            let debug = format!("{other:?}");
+            let name = debug.split('(').next().unwrap_or("");
+            let mut words = String::new();
+            for c in name.chars() {
+                if c.is_uppercase() && !words.is_empty() {
+                    words.push(' ');
+                }
+                words.push(c.to_ascii_uppercase());
+            }
+            Error::Unsupported(format!("{words} JOIN; use JOIN, LEFT JOIN or CROSS JOIN"))
+        }
+    }
 }
 
 /// Splits `sql` into statements and parses each.
@@ -441,8 +509,10 @@ fn parse_one(
     let tokens = rewrite_as_of(tokens)?;
     let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_DEPTH)
-        .with_tokens_with_locations(tokens);
-    let statement = parser.parse_statement().map_err(map_parser_error)?;
+        .with_tokens_with_locations(tokens.clone());
+    let statement = parser
+        .parse_statement()
+        .map_err(|e| place_end_of_statement(map_parser_error(e), &tokens))?;
     // Anything left over (other than whitespace) is an error.
     let next = parser.peek_token();
     if next.token != Token::EOF {
@@ -847,6 +917,29 @@ mod tests {
         assert!(parse("SELECT 1 AS OF SCN 3").is_err());
         let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
         assert!(parse(&deep).is_err());
+        let e = parse("SELECT * FROM").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "syntax error at line 1, column 14: the statement ends early; expected identifier next"
+        );
+        let long = format!("SELECT 1 '{}'", "x".repeat(100_000));
+        let e = parse(&long).unwrap_err().to_string();
+        assert!(e.len() < 300, "{e}");
+    }
+
+    #[test]
+    fn unsupported_joins_are_named_in_sql() {
+        use sqlparser::ast::{JoinConstraint, JoinOperator};
+        let e = unsupported_join(&JoinOperator::Right(JoinConstraint::None)).to_string();
+        assert_eq!(
+            e,
+            "not supported: RIGHT JOIN; swap the two tables and use LEFT JOIN"
+        );
+        let e = unsupported_join(&JoinOperator::LeftSemi(JoinConstraint::None)).to_string();
+        assert_eq!(
+            e,
+            "not supported: LEFT SEMI JOIN; use JOIN, LEFT JOIN or CROSS JOIN"
+        );
     }
 
     #[test]

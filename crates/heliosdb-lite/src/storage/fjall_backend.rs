@@ -49,23 +49,74 @@ impl std::fmt::Debug for FjallStorage {
     }
 }
 
+/// What to do about damaged files, said once for every corruption message.
+const RESTORE: &str = "restore the database directory from a backup";
+
+/// The storage engine's errors as sentences: fjall's own `Display` prints its internal
+/// structure (`Storage(ChecksumMismatch { got: Checksum(..) })`), which tells a user nothing.
 pub(crate) fn map_err(e: fjall::Error) -> Error {
     match e {
         fjall::Error::Io(io) => Error::Io(io),
-        fjall::Error::Locked => {
-            Error::Busy("the database directory is locked by another process or handle".to_string())
+        fjall::Error::Storage(lsm) => map_lsm_err(lsm),
+        fjall::Error::Locked => Error::Busy(
+            "the database directory is in use by another process; close that process, or \
+             open the database read-only (heliosdb-lite --readonly, Connection::open_read_only) \
+             to inspect it"
+                .to_string(),
+        ),
+        fjall::Error::InvalidVersion(v) => Error::Corruption(format!(
+            "the storage format version ({}) is not one this version of HeliosDB-Lite reads; \
+             open it with the version that wrote it",
+            v.map_or_else(|| "unreadable".to_string(), |v| (v as u8).to_string())
+        )),
+        fjall::Error::JournalRecovery(_) => Error::Corruption(format!(
+            "the journal (the *.jnl files) is damaged and cannot be replayed; {RESTORE}"
+        )),
+        fjall::Error::Decompress(_) => Error::Corruption(format!(
+            "a compressed block of a data file cannot be decompressed; {RESTORE}"
+        )),
+        fjall::Error::InvalidTrailer | fjall::Error::InvalidTag(_) => Error::Corruption(format!(
+            "a data or journal file has an invalid block; {RESTORE}"
+        )),
+        fjall::Error::Unrecoverable => Error::Corruption(format!(
+            "required data files are missing or unreadable; {RESTORE}"
+        )),
+        fjall::Error::Poisoned => Error::Storage(
+            "an earlier write failed (disk full or a hardware error), so the storage engine \
+             refuses further writes; free space or fix the disk, then reopen the database"
+                .to_string(),
+        ),
+        fjall::Error::KeyspaceDeleted => Error::Storage(
+            "the storage keyspace was deleted while in use; reopen the database".into(),
+        ),
+        _ => Error::Storage(
+            "the storage engine failed with an error this version does not describe; reopen \
+             the database, and run `heliosdb-lite check` on it"
+                .to_string(),
+        ),
+    }
+}
+
+fn map_lsm_err(e: fjall::LsmError) -> Error {
+    match e {
+        fjall::LsmError::Io(io) => Error::Io(io),
+        fjall::LsmError::ChecksumMismatch { .. } => Error::Corruption(format!(
+            "a data file failed its checksum (the bytes on disk changed after they were \
+             written); {RESTORE}"
+        )),
+        fjall::LsmError::Decompress(_) => Error::Corruption(format!(
+            "a compressed block of a data file cannot be decompressed; {RESTORE}"
+        )),
+        fjall::LsmError::InvalidVersion(v) => Error::Corruption(format!(
+            "a data file has format version {v}, which this version of HeliosDB-Lite does not \
+             read; open it with the version that wrote it"
+        )),
+        fjall::LsmError::Utf8(_) => {
+            Error::Corruption(format!("a data file holds a malformed name; {RESTORE}"))
         }
-        fjall::Error::InvalidVersion(v) => {
-            Error::Corruption(format!("unsupported storage format version {v:?}"))
-        }
-        fjall::Error::JournalRecovery(r) => {
-            Error::Corruption(format!("journal could not be recovered: {r:?}"))
-        }
-        fjall::Error::Decompress(_)
-        | fjall::Error::InvalidTrailer
-        | fjall::Error::InvalidTag(_)
-        | fjall::Error::Unrecoverable => Error::Corruption(format!("{e:?}")),
-        other => Error::Storage(format!("{other:?}")),
+        _ => Error::Corruption(format!(
+            "a data file is damaged (invalid block header or trailer); {RESTORE}"
+        )),
     }
 }
 

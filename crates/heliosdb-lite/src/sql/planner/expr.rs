@@ -180,10 +180,12 @@ impl Planner<'_> {
     fn param(&self, v: &ast::ValueWithSpan, p: &str) -> Result<Expr> {
         let idx = if p == "?" {
             let at = (v.span.start.line, v.span.start.column);
-            *self
-                .param_positions
-                .get(&at)
-                .ok_or_else(|| Error::Parameter(format!("cannot place parameter at {at:?}")))?
+            *self.param_positions.get(&at).ok_or_else(|| {
+                Error::Parameter(format!(
+                    "cannot place the parameter at line {}, column {}",
+                    at.0, at.1
+                ))
+            })?
         } else if let Some(n) = p.strip_prefix('?') {
             n.parse::<usize>()
                 .map_err(|_| Error::Parameter(format!("invalid parameter {p}")))?

@@ -892,7 +892,7 @@ fn add_relations(
             let (kind, constraint) = match &j.join_operator {
                 J::Join(c) | J::Inner(c) | J::CrossJoin(c) => (JoinKind::Inner, c),
                 J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
-                other => return Err(Error::Unsupported(format!("join {other:?}"))),
+                other => return Err(crate::sql::parser::unsupported_join(other)),
             };
             r.join = kind;
             match constraint {
@@ -905,7 +905,11 @@ fn add_relations(
                 }
                 ast::JoinConstraint::Natural => r.natural = true,
                 ast::JoinConstraint::None => {}
-                other => return Err(Error::Unsupported(format!("join constraint {other:?}"))),
+                _ => {
+                    return Err(Error::Unsupported(
+                        "this join condition; use ON or USING".into(),
+                    ))
+                }
             }
             rels.push(r);
         }
