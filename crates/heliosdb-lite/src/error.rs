@@ -185,6 +185,9 @@ pub enum Error {
         /// Requested Rust type.
         wanted: String,
     },
+    /// A write on a connection opened with [`crate::Connection::open_read_only`].
+    #[error("attempt to write a read-only database: {0} is not allowed on a connection opened read-only (open the database without --readonly / open_read_only to change it)")]
+    ReadOnly(String),
     /// Wrong number of parameters or unknown parameter name.
     #[error("parameter error: {0}")]
     Parameter(String),

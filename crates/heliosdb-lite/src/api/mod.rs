@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::mvcc::{Mvcc, MvccOptions, Retention};
 use crate::sql::parser::{self, ParsedStatement};
 use crate::sql::session::{Engine, Outcome, Session};
-use crate::storage::{FjallOptions, FjallStorage, MemoryStorage, Storage};
+use crate::storage::{FjallOptions, FjallStorage, MemoryStorage, PrivateCopy, Storage};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -117,6 +117,51 @@ fn spill_dir(config: &Config) -> Option<PathBuf> {
     Some(path.join(crate::sql::execution::SPILL_FOLDER))
 }
 
+/// The engine of a read-only open: the one this process already has open for the path, or
+/// one on a private copy of the directory (see [`PrivateCopy`]), so nothing is ever written to
+/// the database directory.
+fn open_engine_read_only(config: &Config) -> Result<(Arc<Engine>, Option<PrivateCopy>)> {
+    config.validate()?;
+    let path = match config.database.path.as_deref() {
+        Some(p) if p != Path::new(":memory:") && !p.as_os_str().is_empty() => p,
+        _ => {
+            return Err(Error::invalid(
+                "an in-memory database cannot be opened read-only: there is nothing to read; \
+                 give the path of a database directory",
+            ))
+        }
+    };
+    if let Ok(canonical) = path.canonicalize() {
+        if let Some(e) = crate::mvcc::lock(registry())
+            .get(&canonical)
+            .and_then(Weak::upgrade)
+        {
+            return Ok((e, None));
+        }
+    }
+    let copy = PrivateCopy::of(path)?;
+    let storage = FjallStorage::open(
+        copy.path(),
+        &FjallOptions {
+            cache_bytes: config.cache_bytes(),
+            memtable_bytes: config.write_buffer_bytes(),
+            ..FjallOptions::default()
+        },
+    )?;
+    let options = MvccOptions {
+        durable: false,
+        time_travel: config.storage.time_travel_enabled,
+        auto_gc: false,
+        clock: config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
+        ..MvccOptions::default()
+    };
+    let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), options)?)?);
+    Ok((engine, Some(copy)))
+}
+
 const STATEMENT_CACHE: usize = 32;
 
 /// A connection to a database.
@@ -127,6 +172,11 @@ pub struct Connection {
     session: Mutex<Session>,
     cache: Mutex<Vec<(String, Arc<ParsedStatement>)>>,
     config: Config,
+    /// Opened with [`Connection::open_read_only`]: statements that write are refused.
+    read_only: bool,
+    /// The private copy a read-only open reads; declared last so that it is removed after
+    /// the engine on it has closed.
+    _private_copy: Option<PrivateCopy>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -142,18 +192,59 @@ impl Connection {
     pub fn open<T: OpenTarget>(target: T) -> Result<Connection> {
         let config = target.into_config();
         let engine = open_engine(&config)?;
+        Ok(Self::on_engine(engine, config, None, false))
+    }
+
+    /// Opens an existing database for reading only; nothing is ever written to its
+    /// directory, which may be read-only or open in another process. Statements that would
+    /// write fail with [`Error::ReadOnly`]. Unless this process already has the database
+    /// open, the connection reads a private copy made at open time (in the temporary
+    /// directory, `TMPDIR`): it sees the commits made before it opened, and none after.
+    /// A path that holds no database is an error, never created.
+    pub fn open_read_only<T: OpenTarget>(target: T) -> Result<Connection> {
+        let config = target.into_config();
+        let (engine, copy) = open_engine_read_only(&config)?;
+        Ok(Self::on_engine(engine, config, copy, true))
+    }
+
+    fn on_engine(
+        engine: Arc<Engine>,
+        config: Config,
+        copy: Option<PrivateCopy>,
+        read_only: bool,
+    ) -> Connection {
         let mut session = Session::default();
         session.limits.timeout_ms = config.database.statement_timeout_ms;
         session.limits.memory_bytes =
             Some(usize::try_from(config.query_memory_bytes()).unwrap_or(usize::MAX));
-        session.limits.spill_dir = spill_dir(&config);
-        Ok(Connection {
+        // A read-only connection spills into its private copy, or, sharing this process's
+        // engine, into the system's temporary directory: never into the database directory.
+        session.limits.spill_dir = match &copy {
+            Some(c) => Some(c.path().join(crate::sql::execution::SPILL_FOLDER)),
+            None if read_only => None,
+            None => spill_dir(&config),
+        };
+        Connection {
             engine,
             interrupt: session.limits.interrupt.clone(),
             session: Mutex::new(session),
             cache: Mutex::new(Vec::new()),
             config,
-        })
+            read_only,
+            _private_copy: copy,
+        }
+    }
+
+    /// True when opened with [`Connection::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn refuse_if_read_only(&self, what: &str) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly(what.to_string()));
+        }
+        Ok(())
     }
 
     /// Opens a fresh in-memory database.
@@ -212,6 +303,9 @@ impl Connection {
 
     /// Runs a parsed statement with bound values.
     pub(crate) fn run(&self, stmt: &ParsedStatement, params: &[Value]) -> Result<Outcome> {
+        if !crate::sql::session::allowed_read_only(&stmt.statement) {
+            self.refuse_if_read_only(stmt.text.split_whitespace().next().unwrap_or("it"))?;
+        }
         let mut session = crate::mvcc::lock(&self.session);
         // An interrupt cancels the statement running when it comes, not later ones.
         self.interrupt
@@ -334,6 +428,7 @@ impl Connection {
 
     /// Runs history garbage collection now.
     pub fn gc(&self) -> Result<crate::mvcc::GcReport> {
+        self.refuse_if_read_only("garbage collection")?;
         self.engine.mvcc.gc()
     }
 
@@ -345,10 +440,12 @@ impl Connection {
     /// Flushes everything to stable storage and the storage engine's write buffers into its
     /// data files (smaller journal, faster reopen).
     pub fn checkpoint(&self) -> Result<()> {
+        self.refuse_if_read_only("a checkpoint")?;
         self.engine.mvcc.checkpoint()
     }
 
-    /// Names of the tables, views and indexes, with their CREATE text, ordered by name.
+    /// Names of the tables, views, indexes and triggers, with their CREATE text, ordered by
+    /// name.
     pub fn schema_objects(&self) -> Result<Vec<SchemaObject>> {
         let txn = self.engine.mvcc.begin(crate::mvcc::TxnMode::ReadOnly)?;
         let own_ddl = false;
@@ -370,6 +467,14 @@ impl Connection {
                 sql: i.sql.clone(),
             });
         }
+        for t in schema.triggers.values() {
+            out.push(SchemaObject {
+                kind: "trigger",
+                name: t.name.clone(),
+                table: t.table.clone(),
+                sql: Some(t.sql.clone()),
+            });
+        }
         for v in schema.views.values() {
             out.push(SchemaObject {
                 kind: "view",
@@ -383,10 +488,10 @@ impl Connection {
     }
 }
 
-/// A table, index or view, as `.schema` shows it.
+/// A table, index, view or trigger, as `.schema` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaObject {
-    /// `table`, `index` or `view`.
+    /// `table`, `index`, `view` or `trigger`.
     pub kind: &'static str,
     /// Name.
     pub name: String,

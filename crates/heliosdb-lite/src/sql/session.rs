@@ -291,6 +291,24 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
     }
 }
 
+/// True for statements a read-only connection may run: reads, and transaction control
+/// (a read-only transaction reads one consistent snapshot).
+pub fn allowed_read_only(stmt: &Parsed) -> bool {
+    match stmt {
+        Parsed::VacuumHistory => false,
+        Parsed::Sql(s) => {
+            is_read_only(stmt)
+                || matches!(
+                    s.as_ref(),
+                    Statement::StartTransaction { .. }
+                        | Statement::Commit { .. }
+                        | Statement::Rollback { .. }
+                )
+        }
+        other => is_read_only(other),
+    }
+}
+
 /// True for statements that change the catalog.
 fn is_ddl(stmt: &Statement) -> bool {
     matches!(

@@ -10,9 +10,11 @@
 mod fjall_backend;
 mod fjall_check;
 mod memory;
+mod private_copy;
 
 pub use fjall_backend::{FjallOptions, FjallStorage};
 pub use memory::MemoryStorage;
+pub use private_copy::PrivateCopy;
 
 use crate::error::Result;
 use std::ops::Bound;
