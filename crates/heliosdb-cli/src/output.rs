@@ -1,4 +1,7 @@
 //! Rendering results: table, csv, json, line and list modes.
+//!
+//! The csv, json and list modes print what sqlite3 prints for the same mode, byte for byte
+//! where the types agree, so scripts written against sqlite3's output keep working.
 
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use heliosdb_lite::types::Value;
@@ -9,9 +12,9 @@ use std::io::Write;
 pub enum Mode {
     /// Aligned table with borders.
     Table,
-    /// RFC 4180 CSV.
+    /// CSV as sqlite3 writes it (NULL empty, `''` as `""`).
     Csv,
-    /// A JSON array of objects per result.
+    /// A JSON array of objects per result, keys in column order.
     Json,
     /// One `column = value` line per value.
     Line,
@@ -53,6 +56,50 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// The bytes sqlite3 prints for a value in list and csv modes: NULL as nothing, a blob as its
+/// raw bytes up to the first zero byte (sqlite3 prints the blob read as C text).
+fn raw(v: &Value) -> Vec<u8> {
+    match v {
+        Value::Null => Vec::new(),
+        Value::Blob(b) => b.iter().take_while(|&&x| x != 0).copied().collect(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+/// sqlite3 quotes a CSV field that is empty or holds a quote, a separator, a control
+/// character, a space, or a byte outside printable ASCII; everything else is printed bare.
+fn csv_field(out: &mut Vec<u8>, bytes: &[u8]) {
+    let quote = bytes.is_empty()
+        || bytes
+            .iter()
+            .any(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'"' | b'\'' | b','));
+    if !quote {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+fn csv_row<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = Option<&'a [u8]>>) {
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // NULL is an empty, unquoted field; an empty string is `""`.
+        if let Some(bytes) = f {
+            csv_field(out, bytes);
+        }
+    }
+    out.push(b'\n');
+}
+
 fn json_value(v: &Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
@@ -70,6 +117,36 @@ fn json_value(v: &Value) -> serde_json::Value {
             .collect::<String>()
             .into(),
     }
+}
+
+/// One JSON object per row, written by hand: a JSON map would sort the keys and keep only one
+/// of two columns with the same name, and a join's `SELECT *` often has two.
+fn json_rows(out: &mut dyn Write, columns: &[String], rows: &[Vec<Value>]) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "[]");
+    }
+    let keys: Vec<String> = columns
+        .iter()
+        .map(|c| serde_json::Value::from(c.as_str()).to_string())
+        .collect();
+    let mut s = String::from("[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            s.push_str(",\n");
+        }
+        s.push('{');
+        for (j, (k, v)) in keys.iter().zip(r).enumerate() {
+            if j > 0 {
+                s.push(',');
+            }
+            s.push_str(k);
+            s.push(':');
+            s.push_str(&json_value(v).to_string());
+        }
+        s.push('}');
+    }
+    s.push_str("]\n");
+    out.write_all(s.as_bytes())
 }
 
 /// Prints one result set.
@@ -110,39 +187,20 @@ pub fn print(
             )
         }
         Mode::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            if f.headers {
-                w.write_record(columns).map_err(std::io::Error::other)?;
+            let mut buf = Vec::new();
+            if f.headers && !columns.is_empty() {
+                csv_row(&mut buf, columns.iter().map(|c| Some(c.as_bytes())));
             }
             for r in rows {
-                w.write_record(r.iter().map(|v| match v {
-                    Value::Null => String::new(),
-                    v => text(v),
-                }))
-                .map_err(std::io::Error::other)?;
+                let fields: Vec<Option<Vec<u8>>> = r
+                    .iter()
+                    .map(|v| (!matches!(v, Value::Null)).then(|| raw(v)))
+                    .collect();
+                csv_row(&mut buf, fields.iter().map(|f| f.as_deref()));
             }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            out.write_all(&bytes)
+            out.write_all(&buf)
         }
-        Mode::Json => {
-            let arr: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    let mut m = serde_json::Map::new();
-                    for (c, v) in columns.iter().zip(r) {
-                        m.insert(c.clone(), json_value(v));
-                    }
-                    serde_json::Value::Object(m)
-                })
-                .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&arr).unwrap_or_default()
-            )
-        }
+        Mode::Json => json_rows(out, columns, rows),
         Mode::Line => {
             let w = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
             for (i, r) in rows.iter().enumerate() {
@@ -156,20 +214,73 @@ pub fn print(
             Ok(())
         }
         Mode::List => {
+            let mut buf = Vec::new();
             if f.headers && !columns.is_empty() {
-                writeln!(out, "{}", columns.join("|"))?;
+                buf.extend_from_slice(columns.join("|").as_bytes());
+                buf.push(b'\n');
             }
             for r in rows {
-                let line: Vec<String> = r
-                    .iter()
-                    .map(|v| match v {
-                        Value::Null => String::new(),
-                        v => text(v),
-                    })
-                    .collect();
-                writeln!(out, "{}", line.join("|"))?;
+                for (i, v) in r.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b'|');
+                    }
+                    buf.extend_from_slice(&raw(v));
+                }
+                buf.push(b'\n');
             }
-            Ok(())
+            out.write_all(&buf)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(mode: Mode, headers: bool, columns: &[&str], rows: Vec<Vec<Value>>) -> Vec<u8> {
+        let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let mut out = Vec::new();
+        print(&mut out, Format { mode, headers }, &cols, &rows).unwrap();
+        out
+    }
+
+    #[test]
+    fn csv_tells_null_from_empty_and_quotes_as_sqlite3() {
+        let rows = vec![vec![
+            Value::Null,
+            Value::Text(String::new()),
+            Value::Text("it's".into()),
+            Value::Text("a b".into()),
+            Value::Text("a~b".into()),
+            Value::Text("é".into()),
+            Value::Integer(-3),
+            Value::Blob(vec![b'A', 0, b'B']),
+        ]];
+        let got = render(Mode::Csv, false, &["a"; 8], rows);
+        assert_eq!(got, b",\"\",\"it's\",\"a b\",a~b,\"\xc3\xa9\",-3,A\n");
+    }
+
+    #[test]
+    fn json_keeps_column_order_and_duplicate_names() {
+        let rows = vec![
+            vec![
+                Value::Integer(1),
+                Value::Integer(2),
+                Value::Text("x".into()),
+            ],
+            vec![Value::Null, Value::Real(1.5), Value::Text("\"".into())],
+        ];
+        let got = render(Mode::Json, true, &["b", "a", "b"], rows);
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "[{\"b\":1,\"a\":2,\"b\":\"x\"},\n{\"b\":null,\"a\":1.5,\"b\":\"\\\"\"}]\n"
+        );
+        assert_eq!(render(Mode::Json, true, &["a"], vec![]), b"[]\n");
+    }
+
+    #[test]
+    fn list_prints_blobs_as_raw_bytes() {
+        let rows = vec![vec![Value::Blob(vec![0x41, 0xff]), Value::Null]];
+        assert_eq!(render(Mode::List, false, &["b", "n"], rows), b"A\xff|\n");
     }
 }
