@@ -5,6 +5,7 @@
 //! heliosdb-lite DB_PATH "SQL; SQL"      run statements and exit
 //! echo "SQL;" | heliosdb-lite DB_PATH   run piped statements and exit
 //! heliosdb-lite demo [DB_PATH]          the time-travel story
+//! heliosdb-lite check DB_PATH           integrity check (never creates anything)
 //! ```
 
 mod demo;
@@ -15,8 +16,8 @@ mod shell;
 use clap::Parser;
 use heliosdb_lite::{Config, Connection};
 use output::{Format, Mode};
-use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Embedded SQL database with time travel (AS OF TIMESTAMP / TRANSACTION / SCN).
@@ -25,7 +26,7 @@ use std::process::ExitCode;
     name = "heliosdb-lite",
     version,
     about,
-    after_help = "Subcommands: `demo [DB_PATH]` tells the time-travel story on a fresh database; `check DB_PATH` verifies indexes against tables."
+    after_help = "Subcommands: `demo [DB_PATH]` tells the time-travel story on a fresh database; `check DB_PATH` verifies indexes against tables (read-only)."
 )]
 struct Args {
     /// Database directory (`:memory:` for an in-memory database), or `demo` / `check`.
@@ -47,6 +48,82 @@ struct Args {
     /// Read settings from a heliosdb.toml file.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Stop a script at the first failing statement (default: report it and go on).
+    #[arg(long)]
+    bail: bool,
+    /// Open the database read-only: nothing is ever written, and write statements fail.
+    #[arg(long)]
+    readonly: bool,
+}
+
+/// sqlite3 spells its options with one dash (`-bail`, `-csv`); accept those spellings too.
+fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    const LONG: &[&str] = &[
+        "-bail",
+        "-readonly",
+        "-csv",
+        "-json",
+        "-line",
+        "-table",
+        "-config",
+        "-help",
+        "-version",
+    ];
+    args.map(|a| {
+        if LONG.contains(&a.as_str()) {
+            format!("-{a}")
+        } else {
+            a
+        }
+    })
+    .collect()
+}
+
+/// True for text that is certainly a statement and not a database path: it has a `;`, or
+/// starts with an SQL keyword followed by more words. A directory by that name that already
+/// exists is still opened.
+fn looks_like_sql(s: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "create",
+        "drop",
+        "alter",
+        "with",
+        "begin",
+        "commit",
+        "rollback",
+        "end",
+        "pragma",
+        "explain",
+        "values",
+        "vacuum",
+        "replace",
+        "analyze",
+        "reindex",
+        "savepoint",
+        "release",
+        "attach",
+        "detach",
+    ];
+    if Path::new(s).exists() {
+        return false;
+    }
+    let t = s.trim_start();
+    let first: String = t
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let rest = &t[first.len()..];
+    t.contains(';')
+        || (KEYWORDS.contains(&first.as_str())
+            && rest
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_whitespace() || c == '(' || c == '*'))
 }
 
 /// Logging through `tracing`: `RUST_LOG` overrides `[logging] level`. `output = "stdout"`
@@ -64,13 +141,13 @@ fn init_logging(config: &Config) {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse_from(normalize_args(std::env::args()));
     match args.db.as_deref() {
         Some("demo") => {
             return match demo::run(args.sql.map(PathBuf::from)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("Error: {e}");
+                    shell::report(&format!("Error: {e}"));
                     ExitCode::FAILURE
                 }
             }
@@ -78,11 +155,25 @@ fn main() -> ExitCode {
         Some("check") => return check(args.sql.as_deref()),
         _ => {}
     }
+    if let Some(db) = args.db.clone().filter(|d| looks_like_sql(d)) {
+        if args.config.is_some() && args.sql.is_none() {
+            // `--config f.toml "SELECT ..."`: the file names the database; this is the SQL.
+            args.sql = Some(db);
+            args.db = None;
+        } else {
+            shell::report(&format!(
+                "Error: {} looks like SQL, not a database path; give the database first: \
+                 heliosdb-lite DB_PATH \"SQL\" (DB_PATH may be :memory:)",
+                shell::clip(&format!("\"{db}\""), 60)
+            ));
+            return ExitCode::from(2);
+        }
+    }
     let mut config = match &args.config {
         Some(f) => match Config::from_file(f) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("Error: {e}");
+                shell::report(&format!("Error: {e}"));
                 return ExitCode::from(2);
             }
         },
@@ -94,10 +185,15 @@ fn main() -> ExitCode {
         config.database.path = Some(PathBuf::from(":memory:"));
     }
     init_logging(&config);
-    let conn = match Connection::open(config) {
+    let opened = if args.readonly {
+        Connection::open_read_only(config)
+    } else {
+        Connection::open(config)
+    };
+    let conn = match opened {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("Error: cannot open database: {e}");
+            shell::report(&format!("Error: cannot open database: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -115,49 +211,43 @@ fn main() -> ExitCode {
         Mode::List
     };
     let headers = !matches!(mode, Mode::List);
-    let mut shell = shell::Shell {
-        conn,
-        format: Format { mode, headers },
-        timer: false,
-        interactive: false,
-    };
-    let text = match args.sql {
-        Some(sql) => Some(sql),
-        None if !stdin_tty => {
-            let mut s = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut s) {
-                eprintln!("Error: cannot read standard input: {e}");
-                return ExitCode::FAILURE;
-            }
-            Some(s)
+    let interactive = args.sql.is_none() && stdin_tty;
+    let mut shell = shell::Shell::new(conn, Format { mode, headers }, interactive);
+    shell.bail = args.bail;
+    shell.install_interrupt_handler();
+    let outcome = match args.sql {
+        // Like sqlite3, SQL given on the command line stops at its first error.
+        Some(sql) => {
+            shell.bail = true;
+            shell.run_chunk(&sql, None)
         }
-        None => None,
-    };
-    match text {
-        Some(t) => match shell.run_text(&t) {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        None if !stdin_tty => shell.run_script(&mut std::io::stdin().lock(), None),
         None => {
-            shell.interactive = true;
             shell.interactive();
-            ExitCode::SUCCESS
+            Ok(())
         }
+    };
+    // A reader that went away (`| head`) is not a failure of ours; a full disk is, and was
+    // counted when reported.
+    let _ = outcome;
+    if shell.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
+/// `check DB_PATH`: opens read-only, so checking a path that holds no database never
+/// creates one.
 fn check(db: Option<&str>) -> ExitCode {
     let Some(db) = db else {
-        eprintln!("Error: usage: heliosdb-lite check DB_PATH");
+        shell::report("Error: usage: heliosdb-lite check DB_PATH");
         return ExitCode::from(2);
     };
-    let conn = match Connection::open(db) {
+    let conn = match Connection::open_read_only(db) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("Error: cannot open database: {e}");
+            shell::report(&format!("Error: cannot open database: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -167,9 +257,8 @@ fn check(db: Option<&str>) -> ExitCode {
     {
         Ok(v) => {
             let ok = v.len() == 1 && v[0][0] == heliosdb_lite::types::Value::from("ok");
-            for r in &v {
-                println!("{}", r[0]);
-            }
+            let text: String = v.iter().map(|r| format!("{}\n", r[0])).collect();
+            shell::write_out(text.as_bytes());
             if ok {
                 ExitCode::SUCCESS
             } else {
@@ -177,8 +266,35 @@ fn check(db: Option<&str>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("Error: {e}");
+            shell::report(&format!("Error: {e}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_is_told_from_paths() {
+        assert!(looks_like_sql("SELECT 1"));
+        assert!(looks_like_sql("select * from t"));
+        assert!(looks_like_sql("CREATE TABLE t(a)"));
+        assert!(looks_like_sql("x; y"));
+        assert!(!looks_like_sql("mydb"));
+        assert!(!looks_like_sql("select"));
+        assert!(!looks_like_sql("/tmp/selection data"));
+        assert!(!looks_like_sql(":memory:"));
+    }
+
+    #[test]
+    fn single_dash_long_options() {
+        let v = normalize_args(
+            ["x", "-bail", "-csv", "-b", "db"]
+                .into_iter()
+                .map(String::from),
+        );
+        assert_eq!(v, ["x", "--bail", "--csv", "-b", "db"]);
     }
 }

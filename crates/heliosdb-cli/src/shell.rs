@@ -1,11 +1,72 @@
-//! The shell: runs SQL and dot commands, interactively or from text.
+//! The shell: runs SQL and dot commands, interactively or from a script.
+//!
+//! Scripts (piped standard input, `.read FILE`) run as sqlite3 runs them: text is cut into
+//! chunks at lines that complete a statement; a failing chunk is reported with its line
+//! number and the rest of the script still runs, unless `--bail` / `.bail on` is set. Any
+//! failure makes the exit status non-zero.
 
 use crate::output::{self, Format, Mode};
 use heliosdb_lite::types::Value;
 use heliosdb_lite::{Connection, Error};
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
+
+/// Longest error message or echoed source line printed whole; longer ones are cut around
+/// the interesting part, so a 1 MB statement does not come back as 1 MB of error.
+const MAX_ECHO: usize = 160;
+
+/// Writes one line to standard error, ignoring failures: with stderr closed there is nowhere
+/// left to complain, and `eprintln!` would panic.
+pub fn report(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
+
+/// Writes to standard output, ignoring failures (for the one-line outputs outside scripts).
+pub fn write_out(bytes: &[u8]) {
+    let _ = std::io::stdout().lock().write_all(bytes);
+}
+
+/// Cuts `s` to at most `max` characters, saying how much was left out.
+pub fn clip(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!("{head}... ({} more characters)", n - max)
+}
+
+/// Why a run stopped before the end of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `.quit` / `.exit`.
+    Quit,
+    /// A statement failed and bail is on.
+    Bail,
+    /// Standard output is gone (a closed pipe) or cannot be written (a full disk).
+    OutputClosed,
+}
+
+/// Shared with the SIGINT handler.
+#[derive(Debug, Default)]
+pub struct InterruptState {
+    /// A statement (or an import) is running: Ctrl-C cancels it.
+    pub running: AtomicBool,
+    /// Ctrl-C arrived while something ran; checked between import records.
+    pub seen: AtomicBool,
+}
+
+/// Where the text being run came from, for "near line N" in error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The file of a `.read`, or `None` for standard input.
+    pub file: Option<&'a str>,
+    /// Line of the script on which the chunk starts (1-based).
+    pub line: usize,
+}
 
 /// Shell state.
 pub struct Shell {
@@ -17,19 +78,18 @@ pub struct Shell {
     pub timer: bool,
     /// Interactive session (prints row-change counts and friendlier errors).
     pub interactive: bool,
-}
-
-/// What a dot command asks the caller to do next.
-pub enum Flow {
-    /// Keep going.
-    Continue,
-    /// Leave the shell.
-    Quit,
+    /// Stop at the first failing statement.
+    pub bail: bool,
+    /// Some statement or command failed: the exit status is non-zero.
+    pub failed: bool,
+    /// Ctrl-C bookkeeping, shared with the signal handler.
+    pub interrupts: Arc<InterruptState>,
 }
 
 const HELP: &str = "\
+.bail on|off            Stop a script at the first error (default off)
 .tables                 List tables and views
-.schema [TABLE]         Show CREATE statements
+.schema [TABLE]         Show CREATE statements (tables, indexes, views, triggers)
 .indexes [TABLE]        List indexes
 .snapshots [N]          Recent snapshots: SCN, transaction id, commit time (default 10)
 .mode MODE              Output mode: table, csv, json, line or list
@@ -41,16 +101,37 @@ const HELP: &str = "\
 .help                   This help
 .quit / .exit           Leave
 
+Ctrl-C cancels the running statement; an open transaction stays open.
 Time travel: SELECT ... FROM t AS OF TIMESTAMP '2024-12-31 23:59:59'
              SELECT ... FROM t AS OF TRANSACTION 42 | AS OF SCN 1000 | BEFORE TRANSACTION 42";
 
-/// True once `buf` holds one or more complete statements (ends in `;` outside quotes and
-/// comments).
+/// True once `buf` holds one or more complete statements: it ends in `;` outside quotes and
+/// comments, and outside the `BEGIN ... END` body of a `CREATE TRIGGER`.
 pub fn is_complete(buf: &str) -> bool {
     let mut in_single = false;
     let mut in_double = false;
     let mut last_significant = ' ';
+    // Words of the current statement, enough to spot CREATE [TEMP] TRIGGER and its body.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut trigger_depth = 0usize;
     let mut chars = buf.chars().peekable();
+    let end_word = |word: &mut String, words: &mut Vec<String>, depth: &mut usize| {
+        if word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(word).to_ascii_uppercase();
+        let is_trigger = words.first().is_some_and(|f| f == "CREATE")
+            && words.iter().take(3).any(|x| x == "TRIGGER");
+        if is_trigger {
+            match w.as_str() {
+                "BEGIN" | "CASE" => *depth += 1,
+                "END" => *depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        words.push(w);
+    };
     while let Some(c) = chars.next() {
         if in_single {
             if c == '\'' {
@@ -64,6 +145,12 @@ pub fn is_complete(buf: &str) -> bool {
             }
             continue;
         }
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            last_significant = c;
+            continue;
+        }
+        end_word(&mut word, &mut words, &mut trigger_depth);
         match c {
             '\'' => in_single = true,
             '"' => in_double = true,
@@ -75,174 +162,452 @@ pub fn is_complete(buf: &str) -> bool {
                 }
                 continue;
             }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                let mut closed = false;
+                for c2 in chars.by_ref() {
+                    if prev == '*' && c2 == '/' {
+                        closed = true;
+                        break;
+                    }
+                    prev = c2;
+                }
+                if !closed {
+                    return false;
+                }
+                continue;
+            }
+            ';' if trigger_depth == 0 => words.clear(),
             _ => {}
         }
         if !c.is_whitespace() {
             last_significant = c;
         }
     }
-    !in_single && !in_double && last_significant == ';'
+    end_word(&mut word, &mut words, &mut trigger_depth);
+    !in_single && !in_double && trigger_depth == 0 && last_significant == ';'
 }
 
-/// Formats an error, pointing at the offending position for syntax errors.
-pub fn describe_error(e: &Error, sql: Option<&str>) -> String {
-    let mut s = format!("Error: {e}");
-    if let (Error::Syntax { line, column, .. }, Some(sql)) = (e, sql) {
-        if *line > 0 {
-            if let Some(text) = sql.lines().nth(*line as usize - 1) {
-                s.push_str(&format!(
-                    "\n  {text}\n  {}^",
-                    " ".repeat(column.saturating_sub(1) as usize)
-                ));
-            }
+/// Byte offset in `text` where the statement after `from` starts: past whitespace,
+/// semicolons and comments.
+fn next_statement_start(text: &str, mut from: usize) -> usize {
+    loop {
+        let rest = &text[from..];
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        from += rest.len() - trimmed.len();
+        if trimmed.starts_with("--") {
+            from += trimmed.find('\n').map_or(trimmed.len(), |i| i + 1);
+        } else if trimmed.starts_with("/*") {
+            from += trimmed.find("*/").map_or(trimmed.len(), |i| i + 2);
+        } else {
+            return from;
         }
     }
-    s
+}
+
+/// Finds `name` in `text` as a whole word (case-insensitive), from byte `from` on.
+fn find_word(text: &str, name: &str, from: usize) -> Option<usize> {
+    if name.is_empty() {
+        return None;
+    }
+    let hay = text.to_ascii_lowercase();
+    let needle = name.to_ascii_lowercase();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut at = from;
+    while let Some(i) = hay.get(at..)?.find(&needle) {
+        let start = at + i;
+        let end = start + needle.len();
+        let before = hay[..start].chars().next_back();
+        let after = hay[end..].chars().next();
+        if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+            return Some(start);
+        }
+        at = end;
+    }
+    None
+}
+
+/// 1-based line and character column of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+/// The source line with a caret under character column `col`, cut to a window around it.
+fn caret_lines(line: &str, col: usize) -> String {
+    let chars: Vec<char> = line.trim_end().chars().collect();
+    let col = col.max(1).min(chars.len() + 1);
+    let half = MAX_ECHO / 2;
+    let start = if chars.len() > MAX_ECHO {
+        col.saturating_sub(half)
+            .min(chars.len().saturating_sub(MAX_ECHO))
+    } else {
+        0
+    };
+    let end = (start + MAX_ECHO).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut pad = col - 1 - start;
+    if start > 0 {
+        shown.insert_str(0, "...");
+        pad += 3;
+    }
+    if end < chars.len() {
+        shown.push_str("...");
+    }
+    format!("  {shown}\n  {}^--- here", " ".repeat(pad))
+}
+
+/// Where in `text` (the chunk that was run) an error points: (line, column) of the
+/// offending token, 1-based, when it can be found.
+fn error_position(e: &Error, text: &str, stmt_start: usize) -> Option<(usize, usize)> {
+    match e {
+        Error::Syntax { line, column, .. } if *line > 0 => Some((*line as usize, *column as usize)),
+        Error::NoSuchColumn(name) | Error::NoSuchTable(name) => {
+            let at = find_word(text, name, stmt_start).or_else(|| {
+                let last = name.rsplit('.').next()?;
+                find_word(text, last, stmt_start)
+            })?;
+            Some(line_col(text, at))
+        }
+        _ => None,
+    }
+}
+
+/// The message of an error, without a position relative to the chunk (the caller says
+/// where), cut to a readable length.
+fn message(e: &Error, with_position: bool) -> String {
+    let m = match e {
+        Error::Syntax { message, token, .. } if !with_position => {
+            let near = token
+                .as_ref()
+                .map(|t| format!(" near \"{}\"", clip(t, 40)))
+                .unwrap_or_default();
+            format!("syntax error{near}: {message}")
+        }
+        other => other.to_string(),
+    };
+    clip(&m, MAX_ECHO * 2)
 }
 
 impl Shell {
-    /// Runs SQL text (one or more statements), printing results.
-    pub fn run_sql(&mut self, sql: &str) -> Result<(), String> {
+    /// A shell on an open connection.
+    pub fn new(conn: Connection, format: Format, interactive: bool) -> Shell {
+        Shell {
+            conn,
+            format,
+            timer: false,
+            interactive,
+            bail: false,
+            failed: false,
+            interrupts: Arc::default(),
+        }
+    }
+
+    /// Ctrl-C cancels the running statement, and only it: the shell and an open transaction
+    /// stay. With nothing running, a script is stopped (exit status 130, as a shell reports
+    /// SIGINT); at the interactive prompt the line editor handles Ctrl-C itself, clearing the
+    /// line as sqlite3 does.
+    pub fn install_interrupt_handler(&self) {
+        let state = self.interrupts.clone();
+        let handle = self.conn.get_interrupt_handle();
+        let interactive = self.interactive;
+        let r = ctrlc::set_handler(move || {
+            if state.running.load(Ordering::SeqCst) {
+                state.seen.store(true, Ordering::SeqCst);
+                handle.interrupt();
+            } else if !interactive {
+                std::process::exit(130);
+            }
+        });
+        if let Err(e) = r {
+            report(&format!(
+                "warning: Ctrl-C handler not installed ({e}); Ctrl-C will end the shell"
+            ));
+        }
+    }
+
+    /// Reports a failure (with its place in the script, if any); bails when asked to.
+    fn fail(&mut self, msg: &str, origin: Option<Origin<'_>>) -> Result<(), Stop> {
+        self.failed = true;
+        let prefix = match origin {
+            Some(Origin {
+                file: Some(f),
+                line,
+            }) => format!("Error in {f} near line {line}: "),
+            Some(Origin { file: None, line }) => format!("Error near line {line}: "),
+            None => "Error: ".to_string(),
+        };
+        report(&format!(
+            "{prefix}{}",
+            msg.strip_prefix("Error: ").unwrap_or(msg)
+        ));
+        if self.bail {
+            Err(Stop::Bail)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs SQL text (one or more statements), printing results. On an error the rest of
+    /// the text is skipped (as sqlite3 does) and the error reported; `origin` places the text
+    /// in a script for the message.
+    pub fn run_chunk(&mut self, sql: &str, origin: Option<Origin<'_>>) -> Result<(), Stop> {
         let started = Instant::now();
         let stdout = std::io::stdout();
         let format = self.format;
         let interactive = self.interactive;
         let timer = self.timer;
-        let mut io_err = None;
-        let r = self.conn.execute_script(sql, |_text, outcome| {
+        let mut io_err: Option<std::io::Error> = None;
+        // End (byte offset) of the last statement that ran, to find the one that failed.
+        let mut done = 0usize;
+        self.interrupts.seen.store(false, Ordering::SeqCst);
+        self.interrupts.running.store(true, Ordering::SeqCst);
+        let r = self.conn.execute_script(sql, |text, outcome| {
+            if let Some(i) = sql.get(done..).and_then(|s| s.find(text)) {
+                done += i + text.len();
+            }
+            if io_err.is_some() {
+                return;
+            }
             let mut out = stdout.lock();
-            if outcome.returns_rows {
-                if let Err(e) = output::print(&mut out, format, &outcome.columns, &outcome.rows) {
-                    io_err = Some(e);
-                }
+            let r = if outcome.returns_rows {
+                output::print(&mut out, format, &outcome.columns, &outcome.rows)
             } else if interactive && outcome.changes > 0 {
-                let _ = writeln!(
+                writeln!(
                     out,
                     "{} row{} changed",
                     outcome.changes,
                     if outcome.changes == 1 { "" } else { "s" }
-                );
-            }
-            if timer {
-                let _ = writeln!(
-                    out,
-                    "Run Time: {:.3} ms",
-                    started.elapsed().as_secs_f64() * 1000.0
-                );
+                )
+            } else {
+                Ok(())
+            };
+            let r = r.and_then(|()| {
+                if timer {
+                    writeln!(
+                        out,
+                        "Run Time: {:.3} ms",
+                        started.elapsed().as_secs_f64() * 1000.0
+                    )?;
+                }
+                out.flush()
+            });
+            if let Err(e) = r {
+                io_err = Some(e);
             }
         });
+        self.interrupts.running.store(false, Ordering::SeqCst);
         if let Some(e) = io_err {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                return Err(format!("Error: cannot write output: {e}"));
+                self.failed = true;
+                report(&format!("Error: cannot write output: {e}"));
+            }
+            return Err(Stop::OutputClosed);
+        }
+        let Err(e) = r else { return Ok(()) };
+        let stmt_start = next_statement_start(sql, done);
+        let pos = error_position(&e, sql, stmt_start);
+        let mut msg = message(&e, origin.is_none());
+        if let Some((line, col)) = pos {
+            if let Some(text) = sql.lines().nth(line - 1) {
+                msg.push('\n');
+                msg.push_str(&caret_lines(text, col));
             }
         }
-        r.map_err(|e| describe_error(&e, Some(sql)))
+        let origin = origin.map(|o| {
+            let rel = match pos {
+                Some((line, _)) => line,
+                None => line_col(sql, stmt_start.min(sql.len())).0,
+            };
+            Origin {
+                file: o.file,
+                line: o.line + rel - 1,
+            }
+        });
+        self.fail(&msg, origin)
     }
 
-    /// Runs a script: dot commands on their own lines, SQL elsewhere. Stops at the first
-    /// error.
-    pub fn run_text(&mut self, text: &str) -> Result<Flow, String> {
+    /// Runs a script: dot commands on their own lines, SQL elsewhere. Each failing chunk is
+    /// reported with its line and the script goes on, unless bail is on. A line that is not
+    /// valid UTF-8 fails the statement it belongs to, and only that one.
+    pub fn run_script(&mut self, input: &mut dyn BufRead, file: Option<&str>) -> Result<(), Stop> {
         let mut buf = String::new();
-        for line in text.lines() {
+        let mut start_line = 0usize;
+        // First line of the current chunk that is not valid UTF-8, and where in it.
+        let mut bad_utf8: Option<(usize, usize)> = None;
+        let mut line_no = 0usize;
+        let mut bytes = Vec::new();
+        loop {
+            bytes.clear();
+            match input.read_until(b'\n', &mut bytes) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    let what = file.unwrap_or("standard input");
+                    self.fail(&format!("cannot read {what}: {e}"), None)?;
+                    break;
+                }
+            }
+            line_no += 1;
+            while bytes.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+                bytes.pop();
+            }
+            let line = match std::str::from_utf8(&bytes) {
+                Ok(s) => s.to_string(),
+                Err(e) => {
+                    let col = String::from_utf8_lossy(&bytes[..e.valid_up_to()])
+                        .chars()
+                        .count()
+                        + 1;
+                    if bad_utf8.is_none() {
+                        bad_utf8 = Some((line_no, col));
+                    }
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+            };
+            let origin = Origin {
+                file,
+                line: line_no,
+            };
             if buf.trim().is_empty() && line.trim_start().starts_with('.') {
                 buf.clear();
-                if let Flow::Quit = self.dot(line.trim())? {
-                    return Ok(Flow::Quit);
+                if let Some((l, c)) = bad_utf8.take() {
+                    self.fail(&format!("invalid UTF-8 at line {l}, column {c}; the command was not run (save the script as UTF-8)"), Some(origin))?;
+                    continue;
+                }
+                match self.dot(line.trim()) {
+                    Ok(()) => {}
+                    Err(DotError::Stop(s)) => return Err(s),
+                    Err(DotError::Failed(m)) => self.fail(&m, Some(origin))?,
                 }
                 continue;
             }
-            buf.push_str(line);
+            if buf.trim().is_empty() {
+                buf.clear();
+                start_line = line_no;
+            }
+            buf.push_str(&line);
             buf.push('\n');
             if is_complete(&buf) {
-                self.run_sql(&buf)?;
+                self.finish_chunk(&buf, file, start_line, bad_utf8.take())?;
                 buf.clear();
             }
         }
         if !buf.trim().is_empty() {
-            self.run_sql(&buf)?;
+            self.finish_chunk(&buf, file, start_line, bad_utf8.take())?;
         }
-        Ok(Flow::Continue)
+        Ok(())
     }
 
-    fn query(&self, sql: &str, params: &[Value]) -> Result<(Vec<String>, Vec<Vec<Value>>), String> {
+    fn finish_chunk(
+        &mut self,
+        chunk: &str,
+        file: Option<&str>,
+        start_line: usize,
+        bad_utf8: Option<(usize, usize)>,
+    ) -> Result<(), Stop> {
+        let origin = Origin {
+            file,
+            line: start_line,
+        };
+        match bad_utf8 {
+            Some((l, c)) => self.fail(
+                &format!(
+                    "invalid UTF-8 at line {l}, column {c}; the statement was not run (save the script as UTF-8)"
+                ),
+                Some(origin),
+            ),
+            None => self.run_chunk(chunk, Some(origin)),
+        }
+    }
+
+    fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>), DotError> {
         let mut stmt = self
             .conn
             .prepare(sql)
-            .map_err(|e| describe_error(&e, Some(sql)))?;
+            .map_err(|e| DotError::Failed(e.to_string()))?;
         let rows = stmt
             .query(heliosdb_lite::params_from_iter(params.iter()))
-            .map_err(|e| describe_error(&e, Some(sql)))?;
+            .map_err(|e| DotError::Failed(e.to_string()))?;
         let cols = rows.column_names().to_vec();
         let values = rows
             .into_values()
-            .map_err(|e| describe_error(&e, Some(sql)))?;
+            .map_err(|e| DotError::Failed(e.to_string()))?;
         Ok((cols, values))
     }
 
-    fn print(&self, columns: &[String], rows: &[Vec<Value>]) -> Result<(), String> {
-        output::print(&mut std::io::stdout().lock(), self.format, columns, rows)
-            .map_err(|e| format!("Error: {e}"))
+    fn print(&self, columns: &[String], rows: &[Vec<Value>]) -> Result<(), DotError> {
+        let mut out = std::io::stdout().lock();
+        output::print(&mut out, self.format, columns, rows)
+            .and_then(|()| out.flush())
+            .map_err(write_error)
     }
 
     /// Runs one dot command.
-    pub fn dot(&mut self, line: &str) -> Result<Flow, String> {
+    pub fn dot(&mut self, line: &str) -> Result<(), DotError> {
         let mut parts = line.split_whitespace();
         let cmd = parts.next().unwrap_or("");
         let args: Vec<&str> = parts.collect();
-        let on_off = |a: Option<&&str>| -> Result<bool, String> {
+        let on_off = |a: Option<&&str>| -> Result<bool, DotError> {
             match a.copied() {
                 Some("on") | Some("1") | Some("yes") => Ok(true),
                 Some("off") | Some("0") | Some("no") => Ok(false),
-                _ => Err(format!("Error: {cmd} needs on or off")),
+                _ => Err(DotError::Failed(format!("{cmd} needs on or off"))),
             }
         };
+        let failed = |e: Error| DotError::Failed(e.to_string());
+        let mut text = String::new();
         match cmd {
-            ".quit" | ".exit" | ".q" => return Ok(Flow::Quit),
-            ".help" => println!("{HELP}"),
+            ".quit" | ".exit" | ".q" => return Err(DotError::Stop(Stop::Quit)),
+            ".help" => text = format!("{HELP}\n"),
+            ".bail" => self.bail = on_off(args.first())?,
             ".tables" => {
-                let objs = self
+                let names: Vec<String> = self
                     .conn
                     .schema_objects()
-                    .map_err(|e| describe_error(&e, None))?;
-                let names: Vec<String> = objs
+                    .map_err(failed)?
                     .into_iter()
-                    .filter(|o| o.kind != "index")
+                    .filter(|o| o.kind == "table" || o.kind == "view")
                     .map(|o| o.name)
                     .collect();
-                println!("{}", names.join("  "));
+                text = format!("{}\n", names.join("  "));
             }
             ".schema" => {
-                let objs = self
-                    .conn
-                    .schema_objects()
-                    .map_err(|e| describe_error(&e, None))?;
-                for o in objs {
+                for o in self.conn.schema_objects().map_err(failed)? {
                     if let Some(t) = args.first() {
                         if !o.table.eq_ignore_ascii_case(t) {
                             continue;
                         }
                     }
                     if let Some(sql) = o.sql {
-                        println!("{};", sql.trim_end_matches(';'));
+                        text.push_str(&format!("{};\n", sql.trim_end().trim_end_matches(';')));
                     }
                 }
             }
             ".indexes" | ".indices" => {
-                let objs = self
-                    .conn
-                    .schema_objects()
-                    .map_err(|e| describe_error(&e, None))?;
-                for o in objs.into_iter().filter(|o| o.kind == "index") {
-                    if args.first().is_none_or(|t| o.table.eq_ignore_ascii_case(t)) {
-                        println!("{}", o.name);
+                for o in self.conn.schema_objects().map_err(failed)? {
+                    if o.kind == "index"
+                        && args.first().is_none_or(|t| o.table.eq_ignore_ascii_case(t))
+                    {
+                        text.push_str(&format!("{}\n", o.name));
                     }
                 }
             }
             ".snapshots" => {
                 let n: i64 = match args.first() {
-                    Some(a) => a
-                        .parse()
-                        .map_err(|_| format!("Error: .snapshots needs a number, got {a}"))?,
+                    Some(a) => a.parse().map_err(|_| {
+                        DotError::Failed(format!(".snapshots needs a number, got {}", clip(a, 40)))
+                    })?,
                     None => 10,
                 };
                 let (cols, rows) = self.query(
@@ -252,37 +617,45 @@ impl Shell {
                 self.print(&cols, &rows)?;
             }
             ".mode" => {
-                let m = args.first().and_then(|m| Mode::parse(m)).ok_or_else(|| {
-                    "Error: .mode needs one of table, csv, json, line, list".to_string()
+                self.format.mode = args.first().and_then(|m| Mode::parse(m)).ok_or_else(|| {
+                    DotError::Failed(".mode needs one of table, csv, json, line, list".into())
                 })?;
-                self.format.mode = m;
             }
             ".headers" | ".header" => self.format.headers = on_off(args.first())?,
             ".timer" => self.timer = on_off(args.first())?,
             ".read" => {
-                let f = args.first().ok_or("Error: .read needs a file name")?;
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| format!("Error: cannot read {f}: {e}"))?;
-                return self.run_text(&text);
+                let f = *args
+                    .first()
+                    .ok_or_else(|| DotError::Failed(".read needs a file name".into()))?;
+                let file = std::fs::File::open(f)
+                    .map_err(|e| DotError::Failed(format!("cannot read {f}: {e}")))?;
+                return self
+                    .run_script(&mut std::io::BufReader::new(file), Some(f))
+                    .map_err(DotError::Stop);
             }
             ".import" => {
                 let (Some(file), Some(table)) = (args.first(), args.get(1)) else {
-                    return Err("Error: usage: .import FILE TABLE".into());
+                    return Err(DotError::Failed("usage: .import FILE TABLE".into()));
                 };
-                let n = crate::import::import_csv(
+                self.interrupts.seen.store(false, Ordering::SeqCst);
+                self.interrupts.running.store(true, Ordering::SeqCst);
+                let r = crate::import::import_csv(
                     &self.conn,
                     Path::new(file),
                     table,
                     self.interactive,
-                )?;
+                    &self.interrupts.seen,
+                );
+                self.interrupts.running.store(false, Ordering::SeqCst);
+                let n = r.map_err(DotError::Failed)?;
                 if self.interactive {
-                    println!("imported {n} rows into {table}");
+                    text = format!("imported {n} rows into {table}\n");
                 }
             }
             ".gc" => {
-                let r = self.conn.gc().map_err(|e| describe_error(&e, None))?;
-                println!(
-                    "removed {} snapshots, {} versions, {} bytes in {:.1} ms; oldest readable SCN is now {}",
+                let r = self.conn.gc().map_err(failed)?;
+                text = format!(
+                    "removed {} snapshots, {} versions, {} bytes in {:.1} ms; oldest readable SCN is now {}\n",
                     r.snapshots_removed,
                     r.versions_removed,
                     r.bytes_removed,
@@ -290,9 +663,17 @@ impl Shell {
                     r.new_horizon
                 );
             }
-            other => return Err(format!("Error: unknown command {other}; try .help")),
+            other => {
+                return Err(DotError::Failed(format!(
+                    "unknown command {}; try .help",
+                    clip(other, 40)
+                )))
+            }
         }
-        Ok(Flow::Continue)
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(write_error)
     }
 
     /// The interactive loop with line editing and persistent history.
@@ -300,7 +681,7 @@ impl Shell {
         let mut rl = match rustyline::DefaultEditor::new() {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("Error: cannot start line editor: {e}");
+                report(&format!("Error: cannot start line editor: {e}"));
                 return;
             }
         };
@@ -308,9 +689,12 @@ impl Shell {
         if let Some(h) = &history {
             let _ = rl.load_history(h);
         }
-        println!(
-            "HeliosDB-Lite {} - time-travel SQL. Enter .help for help; statements end with ';'.",
-            env!("CARGO_PKG_VERSION")
+        write_out(
+            format!(
+                "HeliosDB-Lite {} - time-travel SQL. Enter .help for help; statements end with ';'.\n",
+                env!("CARGO_PKG_VERSION")
+            )
+            .as_bytes(),
         );
         let mut buf = String::new();
         loop {
@@ -324,9 +708,12 @@ impl Shell {
                     if buf.is_empty() && line.trim_start().starts_with('.') {
                         let _ = rl.add_history_entry(line.as_str());
                         match self.dot(line.trim()) {
-                            Ok(Flow::Quit) => break,
-                            Ok(Flow::Continue) => {}
-                            Err(e) => eprintln!("{e}"),
+                            Ok(()) => {}
+                            Err(DotError::Stop(Stop::Quit | Stop::OutputClosed)) => break,
+                            Err(DotError::Stop(Stop::Bail)) => {}
+                            Err(DotError::Failed(m)) => {
+                                let _ = self.fail(&m, None);
+                            }
                         }
                         continue;
                     }
@@ -334,12 +721,14 @@ impl Shell {
                     buf.push('\n');
                     if is_complete(&buf) {
                         let _ = rl.add_history_entry(buf.trim());
-                        if let Err(e) = self.run_sql(&buf) {
-                            eprintln!("{e}");
-                        }
+                        let r = self.run_chunk(&buf, None);
                         buf.clear();
+                        if r == Err(Stop::OutputClosed) {
+                            break;
+                        }
                     }
                 }
+                // Ctrl-C at the prompt discards the statement being typed, as in sqlite3.
                 Err(rustyline::error::ReadlineError::Interrupted) => buf.clear(),
                 Err(_) => break,
             }
@@ -348,6 +737,22 @@ impl Shell {
             let _ = rl.save_history(h);
         }
     }
+}
+
+/// How a dot command went wrong.
+#[derive(Debug)]
+pub enum DotError {
+    /// It failed; the message says why.
+    Failed(String),
+    /// It stops the run (`.quit`, a bailing `.read`, closed output).
+    Stop(Stop),
+}
+
+fn write_error(e: std::io::Error) -> DotError {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        report(&format!("Error: cannot write output: {e}"));
+    }
+    DotError::Stop(Stop::OutputClosed)
 }
 
 #[cfg(test)]
@@ -361,5 +766,38 @@ mod tests {
         assert!(is_complete("SELECT ';';\n"));
         assert!(!is_complete("SELECT 1 -- done;"));
         assert!(!is_complete("SELECT 1"));
+        assert!(!is_complete("SELECT 1 /* ; */"));
+        assert!(is_complete("SELECT 1 /* ; */;"));
+        let trig = "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n INSERT INTO l VALUES (1);\n";
+        assert!(!is_complete(trig));
+        assert!(is_complete(&format!("{trig}END;\n")));
+        assert!(is_complete(
+            "CREATE TEMP TRIGGER x AFTER UPDATE ON t BEGIN SELECT CASE WHEN 1 THEN 2 END; END;"
+        ));
+        assert!(is_complete("SELECT 1; BEGIN;"));
+    }
+
+    #[test]
+    fn carets_point_into_cut_lines() {
+        assert_eq!(caret_lines("SELEC 1", 1), "  SELEC 1\n  ^--- here");
+        let long = format!("SELECT {} FROM nosuch", "x".repeat(1000));
+        let c = caret_lines(&long, 1014);
+        assert!(c.len() < 400, "{c}");
+        let mut lines = c.lines();
+        let text = lines.next().unwrap();
+        let caret = lines.next().unwrap();
+        let at = caret.find('^').unwrap();
+        assert_eq!(&text[at..at + 6], "nosuch", "{c}");
+    }
+
+    #[test]
+    fn finds_names_as_words() {
+        assert_eq!(find_word("SELECT ab, a FROM t", "a", 0), Some(11));
+        assert_eq!(find_word("SELECT x", "y", 0), None);
+        assert_eq!(
+            next_statement_start("SELECT 1; -- c\n /* d */ SELECT 2", 8),
+            24
+        );
+        assert_eq!(line_col("a\nbc", 3), (2, 2));
     }
 }
