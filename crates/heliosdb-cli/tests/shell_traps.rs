@@ -467,3 +467,47 @@ fn readonly_leaves_a_write_protected_directory_untouched() {
     assert_eq!(out(&o), "7\n", "{}", err(&o));
     assert_eq!(before, fingerprint(&db));
 }
+
+#[test]
+fn errors_are_sentences_not_internal_dumps() {
+    let o = run(
+        &[":memory:"],
+        "CREATE TABLE t(a);\nCREATE TABLE u(a);\nSELECT * FROM t RIGHT JOIN u ON t.a = u.a;\nSELECT * FROM\n",
+    );
+    let e = err(&o);
+    assert!(
+        e.contains("near line 3: not supported: RIGHT JOIN; swap the two tables and use LEFT JOIN"),
+        "{e}"
+    );
+    assert!(
+        e.contains("near line 4: syntax error: the statement ends early; expected identifier next"),
+        "{e}"
+    );
+    assert!(!e.contains("Ident {") && !e.contains("EOF"), "{e}");
+
+    // A damaged data file: a sentence that says what to do, not `ChecksumMismatch { .. }`.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let dbs = db.to_str().unwrap();
+    let o = run(&[dbs, "CREATE TABLE t(a); INSERT INTO t VALUES ('hello world');"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let mut damaged = 0;
+    for ks in std::fs::read_dir(db.join("keyspaces")).unwrap() {
+        let tables = ks.unwrap().path().join("tables");
+        for f in std::fs::read_dir(&tables).into_iter().flatten() {
+            let f = f.unwrap().path();
+            let mut b = std::fs::read(&f).unwrap();
+            for x in b.iter_mut().skip(40).take(20) {
+                *x ^= 0xff;
+            }
+            std::fs::write(&f, b).unwrap();
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 0);
+    let o = run(&[dbs, "SELECT * FROM t"], "");
+    let e = err(&o);
+    assert!(!o.status.success());
+    assert!(e.contains("restore the database directory from a backup"), "{e}");
+    assert!(!e.contains("Checksum("), "{e}");
+}
