@@ -516,11 +516,18 @@ fn parse_one(
     // Anything left over (other than whitespace) is an error.
     let next = parser.peek_token();
     if next.token != Token::EOF {
+        let mut shown = next.token.to_string();
+        if shown.chars().count() > MAX_TOKEN_ECHO {
+            shown = format!(
+                "{}...",
+                shown.chars().take(MAX_TOKEN_ECHO).collect::<String>()
+            );
+        }
         return Err(syntax_error(
-            format!("unexpected {} after the end of the statement", next.token),
+            format!("unexpected {shown} after the end of the statement"),
             next.span.start.line,
             next.span.start.column,
-            Some(next.token.to_string()),
+            Some(shown),
         ));
     }
     Ok(Some(ParsedStatement::new(
@@ -712,6 +719,11 @@ fn expression_end(tokens: &[TokenWithSpan], sig: &[usize], start: usize) -> Resu
                     }
                     expect_operand = false;
                 }
+                // `:name` / `@name`: the tokenizer splits a named parameter in two.
+                Token::Colon | Token::AtSign if matches!(tok(p + 1), Some(Token::Word(_))) => {
+                    p += 2;
+                    expect_operand = false;
+                }
                 Token::Number(..)
                 | Token::SingleQuotedString(_)
                 | Token::DoubleQuotedString(_)
@@ -753,17 +765,47 @@ fn expression_end(tokens: &[TokenWithSpan], sig: &[usize], start: usize) -> Resu
 }
 
 /// Where the table name ends, for a clause starting at significant position `c`: returns the
-/// significant position before which the moved clause goes.
-fn insertion_point(tokens: &[TokenWithSpan], sig: &[usize], c: usize) -> Option<usize> {
+/// significant position before which the moved clause goes. A clause after a subquery is
+/// refused with its own message: the clause names a table's history, and a subquery has none.
+fn insertion_point(tokens: &[TokenWithSpan], sig: &[usize], c: usize) -> Result<usize> {
     let tok = |p: usize| sig.get(p).map(|&i| &tokens[i].token);
-    let p1 = c.checked_sub(1)?;
-    word(tok(p1)?)?;
-    let Some(p2) = p1.checked_sub(1) else {
-        return Some(c);
+    let span = tokens[sig[c]].span;
+    let after_subquery = || {
+        syntax_error(
+            "a time-travel clause must follow a table name, and a subquery is not one; put the \
+             clause on each table inside the subquery: FROM (SELECT ... FROM t AS OF SCN 5) s"
+                .into(),
+            span.start.line,
+            span.start.column,
+            Some(tokens[sig[c]].token.to_string()),
+        )
     };
-    let before = tok(p2)?;
+    let not_a_table = || {
+        syntax_error(
+            "a time-travel clause must follow a table name: FROM t AS OF SCN 5".into(),
+            span.start.line,
+            span.start.column,
+            Some(tokens[sig[c]].token.to_string()),
+        )
+    };
+    let p1 = c.checked_sub(1).ok_or_else(not_a_table)?;
+    match tok(p1) {
+        Some(Token::RParen) => return Err(after_subquery()),
+        Some(t) if word(t).is_some() => {}
+        _ => return Err(not_a_table()),
+    }
+    let Some(p2) = p1.checked_sub(1) else {
+        return Ok(c);
+    };
+    let before = tok(p2).ok_or_else(not_a_table)?;
+    if matches!(before, Token::RParen) {
+        return Err(after_subquery()); // `(SELECT ...) alias` + clause
+    }
     if is_kw(before, Keyword::AS) {
-        return Some(p2); // `name AS alias` + clause
+        if matches!(p2.checked_sub(1).and_then(tok), Some(Token::RParen)) {
+            return Err(after_subquery()); // `(SELECT ...) AS alias` + clause
+        }
+        return Ok(p2); // `name AS alias` + clause
     }
     if let Some(w) = word(before) {
         let structural = w.quote_style.is_none()
@@ -780,10 +822,10 @@ fn insertion_point(tokens: &[TokenWithSpan], sig: &[usize], c: usize) -> Option<
                     | Keyword::NATURAL
             );
         if !structural {
-            return Some(p1); // `name alias` + clause
+            return Ok(p1); // `name alias` + clause
         }
     }
-    Some(c)
+    Ok(c)
 }
 
 fn rewrite_as_of(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>> {
@@ -812,14 +854,7 @@ fn rewrite_as_of(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>> {
         let expr_start = c + len;
         let expr_end = expression_end(&tokens, &sig, expr_start)?;
         let span = tokens[sig[c]].span;
-        let insert_at = insertion_point(&tokens, &sig, c).ok_or_else(|| {
-            syntax_error(
-                "a time-travel clause must follow a table name".into(),
-                span.start.line,
-                span.start.column,
-                Some(tokens[sig[c]].token.to_string()),
-            )
-        })?;
+        let insert_at = insertion_point(&tokens, &sig, c)?;
         let mk = |t: Token| TokenWithSpan { token: t, span };
         let kw = |s: &str| mk(Token::make_keyword(s));
         let mut clause = vec![
@@ -904,6 +939,30 @@ mod tests {
             "SELECT * FROM t FOR SYSTEM_TIME AS OF helios_as_of('timestamp', '2024-01-01')"
         );
         assert_eq!(sql_of("vacuum history"), "VACUUM HISTORY");
+        assert_eq!(
+            sql_of("SELECT * FROM t AS OF SCN :x WHERE a = @y"),
+            "SELECT * FROM t FOR SYSTEM_TIME AS OF helios_as_of('scn', :x) WHERE a = @y"
+        );
+        assert_eq!(
+            sql_of("SELECT * FROM t AS OF SCN :x + 1"),
+            "SELECT * FROM t FOR SYSTEM_TIME AS OF helios_as_of('scn', :x + 1)"
+        );
+    }
+
+    #[test]
+    fn a_clause_after_a_subquery_says_what_is_allowed() {
+        for sql in [
+            "SELECT * FROM (SELECT * FROM t) s AS OF SCN 5",
+            "SELECT * FROM (SELECT * FROM t) AS s AS OF SCN 5",
+            "SELECT * FROM (SELECT * FROM t) AS OF SCN 5",
+        ] {
+            let e = parse(sql).unwrap_err().to_string();
+            assert!(
+                e.contains("put the clause on each table inside the subquery"),
+                "{sql}: {e}"
+            );
+            assert!(!e.contains("SYSTEM_TIME"), "{e}");
+        }
     }
 
     #[test]
@@ -922,9 +981,13 @@ mod tests {
             e.to_string(),
             "syntax error at line 1, column 14: the statement ends early; expected identifier next"
         );
-        let long = format!("SELECT 1 '{}'", "x".repeat(100_000));
-        let e = parse(&long).unwrap_err().to_string();
-        assert!(e.len() < 300, "{e}");
+        for long in [
+            format!("SELECT * FROM t WHERE a = 1 '{}'", "x".repeat(100_000)),
+            format!("SELECT * FROM t WHERE '{}' 'y'", "x".repeat(100_000)),
+        ] {
+            let e = parse(&long).map(|_| ()).unwrap_err().to_string();
+            assert!(e.len() < 300, "{} bytes: {}", e.len(), &e[..200]);
+        }
     }
 
     #[test]
