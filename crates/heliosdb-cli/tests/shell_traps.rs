@@ -489,7 +489,13 @@ fn errors_are_sentences_not_internal_dumps() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let dbs = db.to_str().unwrap();
-    let o = run(&[dbs, "CREATE TABLE t(a); INSERT INTO t VALUES ('hello world');"], "");
+    let o = run(
+        &[
+            dbs,
+            "CREATE TABLE t(a); INSERT INTO t VALUES ('hello world');",
+        ],
+        "",
+    );
     assert!(o.status.success(), "{}", err(&o));
     let mut damaged = 0;
     for ks in std::fs::read_dir(db.join("keyspaces")).unwrap() {
@@ -508,6 +514,61 @@ fn errors_are_sentences_not_internal_dumps() {
     let o = run(&[dbs, "SELECT * FROM t"], "");
     let e = err(&o);
     assert!(!o.status.success());
-    assert!(e.contains("restore the database directory from a backup"), "{e}");
+    assert!(
+        e.contains("restore the database directory from a backup"),
+        "{e}"
+    );
     assert!(!e.contains("Checksum("), "{e}");
+}
+
+#[test]
+fn time_travel_rough_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("heliosdb.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[snapshot]\nmin_retention_seconds = 0\nmax_snapshots = 2\nauto_gc_enabled = false\n",
+            dir.path().join("db").display()
+        ),
+    )
+    .unwrap();
+    let mut script = String::from("CREATE TABLE t(a);\n");
+    for i in 0..7 {
+        script.push_str(&format!("INSERT INTO t VALUES ({i});\n"));
+    }
+    script.push_str(
+        "SELECT * FROM helios_snapshots AS OF SCN 2;\n\
+         CREATE TABLE helios_snapshots(x);\n\
+         SELECT * FROM (SELECT * FROM t) s AS OF SCN 5;\n\
+         SELECT * FROM t AS OF TRANSACTION 0;\n\
+         SELECT count(*) FROM helios_snapshots;\n\
+         VACUUM HISTORY;\n\
+         SELECT count(*) FROM helios_snapshots;\n",
+    );
+    let o = run(&["--config", cfg.to_str().unwrap()], &script);
+    let e = err(&o);
+    assert!(
+        e.contains("near line 9: helios_snapshots has no history of its own"),
+        "{e}"
+    );
+    assert!(
+        e.contains("near line 10: helios_snapshots is reserved"),
+        "{e}"
+    );
+    assert!(e.contains("near line 11: syntax error near \"AS\": a time-travel clause must follow a table name, and a subquery is not one"), "{e}");
+    assert!(!e.contains("SYSTEM_TIME"), "{e}");
+    assert!(
+        e.contains("near line 12: snapshot not available: transaction 0 does not exist"),
+        "{e}"
+    );
+    let stdout = out(&o);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "8");
+    assert!(
+        lines[1].starts_with("6|"),
+        "VACUUM HISTORY reports the 6 it removed: {}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "2");
 }

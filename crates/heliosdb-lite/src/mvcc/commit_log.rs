@@ -317,6 +317,13 @@ impl CommitIndex {
                 "transaction {txid} is unknown, rolled back or not committed"
             ))
         };
+        if txid == 0 {
+            return Err(self.not_available(
+                "transaction 0 does not exist: transaction ids start at 1 (AS OF SCN 0 reads \
+                 the empty database before the first commit)"
+                    .to_string(),
+            ));
+        }
         if n == 0 {
             return Err(unknown());
         }

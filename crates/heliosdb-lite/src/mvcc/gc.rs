@@ -102,7 +102,9 @@ pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
     };
     let storage = mvcc.storage();
     let mut report = GcReport {
-        snapshots_removed: new - old,
+        // SCN 0, the empty database before the first commit, is no snapshot of a commit:
+        // moving the horizon past it removes nothing `helios_snapshots` listed.
+        snapshots_removed: new - old.max(1),
         old_horizon: old,
         new_horizon: new,
         ..GcReport::default()

@@ -191,7 +191,7 @@ fn gc_keeps_newest_version_at_horizon_and_reports_too_old() {
     });
     let r = m.gc().unwrap();
     assert_eq!((r.old_horizon, r.new_horizon), (0, 3));
-    assert_eq!(r.snapshots_removed, 3);
+    assert_eq!(r.snapshots_removed, 2); // commits 1 and 2; SCN 0 was no commit
     assert_eq!(r.versions_removed, 1); // a@1
     assert_eq!(get_at(&m, 3, "a").as_deref(), Some("2"));
     assert_eq!(get_at(&m, 4, "c").as_deref(), Some("1"));

@@ -103,6 +103,7 @@ fn create_table(
     env: &dyn FnEnv,
 ) -> Result<()> {
     let name = table_name(&ct.name)?;
+    check_not_reserved(&name)?;
     if schema.has_object(&name) {
         if ct.if_not_exists {
             return Ok(());
@@ -337,6 +338,7 @@ fn create_view(
     cv: &ast::CreateView,
 ) -> Result<()> {
     let name = table_name(&cv.name)?;
+    check_not_reserved(&name)?;
     if schema.has_object(&name) {
         if cv.if_not_exists {
             return Ok(());
@@ -505,6 +507,7 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                         table_name(n)?
                     }
                 };
+                check_not_reserved(&new)?;
                 if schema.has_object(&new) && !new.eq_ignore_ascii_case(&def.name) {
                     return Err(Error::AlreadyExists(format!("table {new}")));
                 }
@@ -545,6 +548,29 @@ fn append_column_sql(sql: &str, coldef: &str) -> String {
         Some(i) => format!("{}, {coldef}{}", &sql[..i], &sql[i..]),
         None => sql.to_string(),
     }
+}
+
+/// The name of the system table listing snapshots.
+pub const SNAPSHOTS_TABLE: &str = "helios_snapshots";
+
+/// Refuses the system table's name for a new table or view: one by that name would hide the
+/// system table from every read.
+fn check_not_reserved(name: &str) -> Result<()> {
+    if name.eq_ignore_ascii_case(SNAPSHOTS_TABLE) {
+        return Err(Error::invalid(format!(
+            "{name} is reserved for the system table of snapshots; choose another name"
+        )));
+    }
+    Ok(())
+}
+
+/// The error for a time-travel clause on `helios_snapshots`, which has no history of its own.
+pub fn snapshots_have_no_history() -> Error {
+    Error::invalid(format!(
+        "{SNAPSHOTS_TABLE} has no history of its own: it lists the snapshots retained now; \
+         drop the time-travel clause and filter on its columns instead \
+         (WHERE scn <= 2, WHERE committed_at <= '2024-12-31')"
+    ))
 }
 
 /// Executes `CREATE TRIGGER`.

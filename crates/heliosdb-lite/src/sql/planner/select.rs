@@ -654,6 +654,9 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                 },
             };
             if tname.eq_ignore_ascii_case("helios_snapshots") && p.schema.table(&tname).is_none() {
+                if point.is_some() {
+                    return Err(crate::sql::ddl::snapshots_have_no_history());
+                }
                 p.cacheable = false;
                 return Ok(rel(
                     RelKind::Sub(snapshots_plan(p)),

@@ -1,0 +1,118 @@
+//! Time-travel rough edges (issue 15): each gives a meaningful result or a clear error.
+
+use heliosdb_lite::types::ToSql;
+use heliosdb_lite::{Config, Connection, Error};
+
+fn db() -> Connection {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+        .unwrap();
+    c
+}
+
+#[test]
+fn helios_snapshots_takes_no_clause_and_its_name_is_reserved() {
+    let c = db();
+    let e = c
+        .prepare("SELECT * FROM helios_snapshots AS OF SCN 2")
+        .and_then(|mut s| s.query([]).map(|_| ()))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("helios_snapshots has no history of its own"),
+        "{e}"
+    );
+    for sql in [
+        "CREATE TABLE helios_snapshots(x)",
+        "CREATE TABLE Helios_Snapshots(x)",
+        "CREATE VIEW helios_snapshots AS SELECT 1",
+        "ALTER TABLE t RENAME TO helios_snapshots",
+    ] {
+        let e = c.execute(sql, []).unwrap_err();
+        assert!(e.to_string().contains("is reserved"), "{sql}: {e}");
+    }
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM helios_snapshots", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn named_and_numbered_parameters_work_bare() {
+    let c = db();
+    let count = |sql: &str, params: &[(&str, &dyn ToSql)]| -> i64 {
+        c.query_row(sql, params, |r| r.get(0)).unwrap()
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM t AS OF SCN :x", &[(":x", &2)]),
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM t AS OF SCN @x", &[("@x", &3)]),
+        2
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM t AS OF SCN :x + 1", &[(":x", &2)]),
+        2
+    );
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM t AS OF SCN ?1", [2], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn a_clause_on_a_subquery_says_what_is_allowed() {
+    let c = db();
+    let e = c
+        .execute("SELECT * FROM (SELECT * FROM t) s AS OF SCN 2", [])
+        .unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("put the clause on each table inside the subquery"),
+        "{m}"
+    );
+    assert!(!m.contains("SYSTEM_TIME"), "{m}");
+    let n: i64 = c
+        .query_row(
+            "SELECT count(*) FROM (SELECT * FROM t AS OF SCN 2) s",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn transaction_zero_is_not_too_old_but_nonexistent() {
+    let c = db();
+    let e = c
+        .query_row("SELECT count(*) FROM t AS OF TRANSACTION 0", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::SnapshotNotAvailable { .. }), "{e}");
+    assert!(e.to_string().contains("transaction ids start at 1"), "{e}");
+}
+
+#[test]
+fn vacuum_history_counts_the_snapshots_it_removed() {
+    let mut config = Config::in_memory();
+    config.snapshot.min_retention_seconds = 0;
+    config.snapshot.max_snapshots = 2;
+    config.snapshot.auto_gc_enabled = false;
+    let c = Connection::open(config).unwrap();
+    c.execute("CREATE TABLE t(a)", []).unwrap();
+    for i in 0..7 {
+        c.execute("INSERT INTO t VALUES (?)", [i]).unwrap();
+    }
+    let listed = |c: &Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM helios_snapshots", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = listed(&c);
+    let removed: i64 = c.query_row("VACUUM HISTORY", [], |r| r.get(0)).unwrap();
+    let after = listed(&c);
+    assert_eq!((before, after), (8, 2));
+    assert_eq!(removed, before - after);
+}
