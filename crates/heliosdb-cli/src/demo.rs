@@ -7,8 +7,17 @@ use heliosdb_lite::{Config, Connection, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// `println!` that ignores a closed or full standard output instead of panicking
+/// (`heliosdb-lite demo | head` must end quietly).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn show(conn: &Connection, sql: &str) -> Result<()> {
-    println!("  {}", sql.split_whitespace().collect::<Vec<_>>().join(" "));
+    out!("  {}", sql.split_whitespace().collect::<Vec<_>>().join(" "));
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query([])?;
     let cols = rows.column_names().to_vec();
@@ -26,7 +35,7 @@ fn show(conn: &Connection, sql: &str) -> Result<()> {
 }
 
 fn say(s: &str) {
-    println!("\n\u{25b6} {s}");
+    out!("\n\u{25b6} {s}");
 }
 
 /// Runs the demo on a fresh database (in memory, or in `path`).
@@ -80,7 +89,7 @@ pub fn run(path: Option<PathBuf>) -> Result<()> {
         if from == 1002 && amount == "5000.00" {
             bob_txn = txid;
         }
-        println!("  {when}  transaction {txid}: {amount} from {from} to {to}");
+        out!("  {when}  transaction {txid}: {amount} from {from} to {to}");
     }
     say("The balances today:");
     show(
@@ -120,7 +129,7 @@ pub fn run(path: Option<PathBuf>) -> Result<()> {
         max_snapshots: 1,
     });
     let r = conn.gc()?;
-    println!(
+    out!(
         "  VACUUM HISTORY removed {} snapshots and {} old row versions; the oldest readable SCN is now {}.",
         r.snapshots_removed, r.versions_removed, r.new_horizon
     );
@@ -129,9 +138,9 @@ pub fn run(path: Option<PathBuf>) -> Result<()> {
         .prepare("SELECT balance FROM accounts AS OF TIMESTAMP '2024-12-31 23:59:59' WHERE account_id = 1001")?
         .query_row([], |r| r.get::<_, String>(0))
     {
-        Ok(v) => println!("  unexpected result {v}"),
-        Err(e) => println!("  Error: {e}"),
+        Ok(v) => out!("  unexpected result {v}"),
+        Err(e) => out!("  Error: {e}"),
     }
-    println!("\nThat is time travel. Try it yourself: heliosdb-lite mydb  (then .help)");
+    out!("\nThat is time travel. Try it yourself: heliosdb-lite mydb  (then .help)");
     Ok(())
 }
