@@ -66,6 +66,7 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
             .clock
             .clone()
             .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
+        count_group: Some(crate::sql::codec::row_count_group),
         ..MvccOptions::default()
     };
     let path = config.database.path.clone();
@@ -156,6 +157,7 @@ fn open_engine_read_only(config: &Config) -> Result<(Arc<Engine>, Option<Private
             .clock
             .clone()
             .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
+        count_group: Some(crate::sql::codec::row_count_group),
         ..MvccOptions::default()
     };
     let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), options)?)?);

@@ -30,6 +30,7 @@
 //! [`gc`].
 
 pub mod commit_log;
+pub mod counters;
 pub mod gc;
 pub mod keys;
 mod txn;
@@ -47,7 +48,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 2";
+/// Format 3 is format 2 plus live-key counters ([`counters`]). A format 2 store is upgraded
+/// on open by rewriting the marker: its existing groups simply have no counters. The marker
+/// changes so that a build that does not maintain counters refuses the store instead of
+/// leaving them stale.
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 3";
+/// Format 2: heads and history, no counters.
+const FORMAT_2_MARKER: &[u8] = b"heliosdb-lite storage format 2";
 /// Format 1 kept every version under `logical ‖ !scn` (no heads); it is not read any more.
 const FORMAT_1_MARKER: &[u8] = b"heliosdb-lite storage format 1";
 
@@ -70,6 +77,9 @@ pub struct MvccOptions {
     /// Most commits whose index entry (16 bytes) is kept in memory; older retained commits
     /// are resolved from their records in storage.
     pub max_snapshots_in_memory: usize,
+    /// Which logical keys are counted, and in which group (see [`counters`]); `None` keeps
+    /// no counters. A database must always be opened with the same function.
+    pub count_group: Option<counters::CountGroup>,
 }
 
 impl Default for MvccOptions {
@@ -82,6 +92,7 @@ impl Default for MvccOptions {
             clock: Arc::new(crate::time::SystemClock),
             busy_timeout: Duration::from_secs(5),
             max_snapshots_in_memory: 2_000_000,
+            count_group: None,
         }
     }
 }
@@ -248,6 +259,17 @@ impl Snapshot {
     pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<KvPair>> + '_ {
         self.scan(prefix_range(prefix), Direction::Forward)
     }
+
+    /// The number of live keys of the group `prefix` at this snapshot, if a counter was kept
+    /// for it then (see [`counters`]).
+    pub fn live_count(&self, prefix: &[u8]) -> Result<Option<i64>> {
+        if self.pin.mvcc.0.options.count_group.is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .get(&counters::counter_key(prefix))?
+            .and_then(|v| counters::decode_count(&v)))
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -270,10 +292,15 @@ impl Mvcc {
         let marker = storage.get(&keys::meta_key(b"format"))?;
         match marker {
             Some(m) if m == FORMAT_MARKER => {}
+            Some(m) if m == FORMAT_2_MARKER => {
+                let mut b = WriteBatch::new();
+                b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
+                storage.write(b, true)?;
+            }
             Some(m) if m == FORMAT_1_MARKER => {
                 return Err(Error::corruption(
                     "this database uses storage format 1, written by an earlier development \
-                     version of HeliosDB-Lite; this version reads format 2 only (export the data \
+                     version of HeliosDB-Lite; this version reads formats 2 and 3 only (export the data \
                      with the earlier version and import it)",
                 ))
             }

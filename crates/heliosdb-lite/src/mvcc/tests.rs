@@ -512,3 +512,88 @@ fn a_format_1_database_is_refused_with_a_clear_error() {
     assert!(matches!(err, Error::Corruption(_)), "{err:?}");
     assert!(err.to_string().contains("storage format 1"), "{err}");
 }
+
+/// Groups are the first byte of a key; keys starting with `x` are not counted.
+fn first_byte_group(key: &[u8]) -> Option<usize> {
+    (key.len() > 1 && key[0] != b'x').then_some(1)
+}
+
+#[test]
+fn counters_follow_every_commit_and_read_at_every_scn() {
+    let clock = ManualClock::new(1);
+    let m = Mvcc::open(
+        Arc::new(MemoryStorage::new()),
+        MvccOptions {
+            count_group: Some(first_byte_group),
+            ..options(&clock)
+        },
+    )
+    .unwrap();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.start_counting(b"a").unwrap();
+    t.put(b"a1".to_vec(), b"v".to_vec()).unwrap();
+    assert_eq!(
+        t.live_count(b"a").unwrap(),
+        None,
+        "own writes: not answered"
+    );
+    let first = t.commit().unwrap().unwrap().scn;
+    put(&m, "a2", "v");
+    put(&m, "a2", "w"); // an update changes nothing
+    put(&m, "b1", "v"); // group b has no counter
+    del(&m, "a3"); // deleting what is absent changes nothing
+    let before_delete = del(&m, "a1").scn - 1;
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.put(b"a3".to_vec(), b"v".to_vec()).unwrap();
+    let sp = t.savepoint();
+    t.put(b"a4".to_vec(), b"v".to_vec()).unwrap();
+    t.rollback_to(sp);
+    t.commit().unwrap();
+    let now = m.snapshot();
+    assert_eq!(now.live_count(b"a").unwrap(), Some(2));
+    assert_eq!(now.live_count(b"b").unwrap(), None);
+    assert_eq!(
+        m.snapshot_at(first).unwrap().live_count(b"a").unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        m.snapshot_at(before_delete)
+            .unwrap()
+            .live_count(b"a")
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        m.begin(TxnMode::ReadOnly)
+            .unwrap()
+            .live_count(b"a")
+            .unwrap(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_format_2_database_is_upgraded_and_its_groups_stay_uncounted() {
+    let clock = ManualClock::new(1);
+    let storage = Arc::new(MemoryStorage::new());
+    let mut b = crate::storage::WriteBatch::new();
+    b.put(
+        keys::meta_key(b"format"),
+        b"heliosdb-lite storage format 2".to_vec(),
+    );
+    storage.write(b, true).unwrap();
+    let m = Mvcc::open(
+        storage.clone(),
+        MvccOptions {
+            count_group: Some(first_byte_group),
+            ..options(&clock)
+        },
+    )
+    .unwrap();
+    put(&m, "a1", "v");
+    assert_eq!(m.snapshot().live_count(b"a").unwrap(), None);
+    assert_eq!(
+        storage.get(&keys::meta_key(b"format")).unwrap().unwrap(),
+        FORMAT_MARKER
+    );
+}

@@ -1,5 +1,6 @@
 //! Transactions: a pinned snapshot plus a private write set, published atomically on commit.
 
+use super::counters;
 use super::gc::{push_work_item, GcKind};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
@@ -221,6 +222,32 @@ impl Transaction {
         Ok(())
     }
 
+    /// Starts counting the live keys of the group `prefix` (see [`super::counters`]). Call it
+    /// when the group is created, empty: the count starts at zero, and every later commit,
+    /// this one included, keeps it.
+    pub fn start_counting(&mut self, prefix: &[u8]) -> Result<()> {
+        if self.mvcc.0.options.count_group.is_none() {
+            return Ok(());
+        }
+        self.put(counters::counter_key(prefix), counters::encode_count(0))
+    }
+
+    /// The number of live keys of the group `prefix` this transaction sees, when a counter
+    /// answers it: `None` if the group has no counter, or if this transaction wrote under
+    /// the prefix (its own changes are counted only when it commits).
+    pub fn live_count(&self, prefix: &[u8]) -> Result<Option<i64>> {
+        if self.mvcc.0.options.count_group.is_none() {
+            return Ok(None);
+        }
+        let range = crate::storage::prefix_range(prefix);
+        if self.writes.range::<Vec<u8>, _>(range).next().is_some() {
+            return Ok(None);
+        }
+        Ok(self
+            .get(&counters::counter_key(prefix))?
+            .and_then(|v| counters::decode_count(&v)))
+    }
+
     /// Asks GC to remove every version of every logical key starting with `prefix` once this
     /// commit falls behind the horizon (used when a table or index is dropped: its data stays
     /// readable in the past, and goes when that past is collected).
@@ -305,7 +332,12 @@ impl Transaction {
         let ranges = std::mem::take(&mut self.gc_ranges);
         let mut newest = std::mem::take(&mut *self.newest.borrow_mut());
         let storage = self.mvcc.0.storage.clone();
+        let count_group = self.mvcc.0.options.count_group;
         let info = self.mvcc.write_commit(txid, |scn, batch| {
+            let mut writes = writes;
+            if let Some(group) = count_group {
+                counters::update(&*storage, group, &mut writes, &mut newest)?;
+            }
             // All of the commit's GC work items go in one entry: one storage write instead of
             // one per superseded version.
             let mut work = Vec::new();

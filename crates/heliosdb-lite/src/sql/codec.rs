@@ -28,6 +28,15 @@ pub fn table_prefix(table_id: u32) -> Vec<u8> {
     k
 }
 
+/// Length of a table prefix: `'r'` and the table id.
+pub const TABLE_PREFIX_LEN: usize = 5;
+
+/// The counting group of a logical key (see `mvcc::counters`): a row counts under its
+/// table's prefix; index and catalog entries are not counted.
+pub fn row_count_group(key: &[u8]) -> Option<usize> {
+    (key.first() == Some(&b'r') && key.len() > TABLE_PREFIX_LEN).then_some(TABLE_PREFIX_LEN)
+}
+
 /// Key prefix of an index's entries.
 pub fn index_prefix(index_id: u32) -> Vec<u8> {
     let mut k = Vec::with_capacity(24);
@@ -286,7 +295,9 @@ pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value
     if n > b.len() {
         return Err(Error::corruption("row value count exceeds row size"));
     }
-    let mut values = Vec::with_capacity(n);
+    // One spare slot: a table scan appends the rowid, and a reallocation per row costs more
+    // than the decoding.
+    let mut values = Vec::with_capacity(n + 1);
     let take = |pos: &mut usize, len: usize| -> Result<&[u8]> {
         let end = pos
             .checked_add(len)

@@ -242,6 +242,8 @@ fn create_table(
     def.id = next_object_id(txn)?;
     let table = CatalogEntry::Table(def.clone());
     put_entry(txn, &table)?;
+    // The table is empty: its row count starts at zero and every commit keeps it.
+    txn.start_counting(&codec::table_prefix(def.id))?;
     for (n, cols) in uniques.into_iter().enumerate() {
         let ix = IndexDef {
             id: next_object_id(txn)?,

@@ -94,7 +94,7 @@ pub fn run(
 }
 
 /// Checks that every row can be decoded, every index entry points to a row with matching
-/// values, and every row has its index entries. Returns a description of each problem.
+/// values, every row has its index entries, and the maintained row count is the real one. Returns a description of each problem.
 pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> Result<Vec<String>> {
     let _ = engine;
     let mut problems = Vec::new();
@@ -111,11 +111,13 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
     for name in names {
         let info = &schema.tables[&name];
         let mut expected = std::collections::HashSet::new();
+        let mut rows = 0i64;
         for kv in txn.scan(
             prefix_range(&codec::table_prefix(info.def.id)),
             Direction::Forward,
         ) {
             let (k, v) = kv?;
+            rows += 1;
             match exec.decode_row(info, &k, &v) {
                 Ok(row) => {
                     let kv = row_key_values(&info.def, &row);
@@ -136,6 +138,14 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                     }
                 }
                 Err(e) => problems.push(format!("table {}: unreadable row: {e}", info.def.name)),
+            }
+        }
+        if let Some(counted) = txn.live_count(&codec::table_prefix(info.def.id))? {
+            if counted != rows {
+                problems.push(format!(
+                    "table {} has {rows} rows but its maintained row count says {counted}",
+                    info.def.name
+                ));
             }
         }
         for ix in &info.indexes {

@@ -1,6 +1,7 @@
 //! Cheap table statistics for the planner: how many rows a table has, roughly.
 //!
-//! Small tables are counted exactly (up to [`COUNT_LIMIT`] entries). Beyond that, a rowid
+//! A table with a maintained row count (see `mvcc::counters`: every table created by this
+//! version) answers exactly, in one lookup. Otherwise small tables are counted exactly (up to [`COUNT_LIMIT`] entries). Beyond that, a rowid
 //! table's largest rowid stands for its size (one seek at the end of its key range; deletes
 //! make it an overestimate), and a table keyed otherwise is assumed to be large. The figures
 //! steer join order only: a wrong guess costs speed, never a wrong answer.
@@ -19,6 +20,9 @@ pub const LARGE_TABLE_ROWS: f64 = 1_000_000.0;
 /// Estimated rows of `table` in `snap`.
 pub fn estimate_rows(snap: &Snapshot, table: &TableInfo) -> f64 {
     let prefix = codec::table_prefix(table.def.id);
+    if let Ok(Some(n)) = snap.live_count(&prefix) {
+        return n as f64;
+    }
     let mut n = 0usize;
     for kv in snap.scan(prefix_range(&prefix), Direction::Forward) {
         if kv.is_err() {

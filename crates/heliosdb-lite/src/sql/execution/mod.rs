@@ -107,6 +107,14 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The live row count of the key group `prefix`, when a maintained counter answers it.
+    fn live_count(&self, source: Source, prefix: &[u8]) -> Result<Option<i64>> {
+        match source {
+            Source::Current => self.txn.live_count(prefix),
+            Source::Snapshot(i) => self.snapshot(i)?.live_count(prefix),
+        }
+    }
+
     fn snapshot(&self, i: usize) -> Result<&'a Snapshot> {
         self.snapshots
             .get(i)
