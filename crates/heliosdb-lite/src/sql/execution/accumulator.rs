@@ -4,7 +4,7 @@ use super::super::plan::{AggFn, Expr};
 use super::super::value::{parse_numeric_text, Value};
 use super::keys::row_key;
 use crate::error::{Error, Result};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// Running state of one aggregate.
 pub(super) struct Accumulator {
@@ -45,7 +45,7 @@ impl Accumulator {
         };
         Self {
             func,
-            distinct: distinct.then(HashSet::new),
+            distinct: distinct.then(HashSet::default),
             count: 0,
             int_sum: Some(0),
             real_sum: 0.0,

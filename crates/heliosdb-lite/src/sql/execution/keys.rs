@@ -5,7 +5,8 @@ use super::super::value::Value;
 
 /// Byte key identifying a row's values (for DISTINCT, grouping and set operations).
 pub fn row_key(r: &[Value]) -> Vec<u8> {
-    let mut k = Vec::new();
+    // A number takes 17 bytes: sized for the common one- or two-column key, no regrowth.
+    let mut k = Vec::with_capacity(18 * r.len().max(1));
     for v in r {
         // Numbers that compare equal must group together: use the numeric prefix plus the
         // value only for non-numbers.
