@@ -27,7 +27,7 @@
 
 use super::super::catalog::TableInfo;
 use super::super::plan::{CmpOp, Expr, JoinKind};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Exhaustive search up to this many relations.
 pub(super) const EXHAUSTIVE_LIMIT: usize = 8;
@@ -91,6 +91,15 @@ struct Path {
     cost: f64,
 }
 
+/// The cheapest way found to join one subset of the relations: its last step and totals.
+#[derive(Clone, Copy)]
+struct Best {
+    rows: f64,
+    cost: f64,
+    last: usize,
+    method: Method,
+}
+
 /// The chosen order: relations with their join methods, and estimated rows after each step.
 pub(super) struct Order {
     /// (relation, method) in join order.
@@ -106,7 +115,7 @@ pub(super) type LookupFn<'a> = dyn FnMut(usize, u64) -> Option<f64> + 'a;
 /// Finds the cheapest order.
 pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut LookupFn<'_>) -> Order {
     let n = rels.len();
-    let mut step_cache: HashMap<(usize, u64), (Option<f64>, bool, f64)> = HashMap::new();
+    let mut step_cache: HashMap<(usize, u64), (Option<f64>, bool, f64)> = HashMap::default();
     // The relations each relation shares a conjunct with.
     let neighbours: Vec<u64> = (0..n)
         .map(|r| {
@@ -117,29 +126,25 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
                 & !(1u64 << r)
         })
         .collect();
-    let mut extend = |path: &Path, r: usize| -> Option<Path> {
-        if path.mask & (1 << r) != 0 {
+    // Adding `r` after the relations of `mask` (which produce `left` rows): how, the rows
+    // after the step, and its cost; `None` where `r` cannot come next.
+    let mut step_after = |mask: u64, left: f64, r: usize| -> Option<(Method, f64, f64)> {
+        if mask & (1 << r) != 0 {
             return None;
         }
         // A LEFT JOIN's right relation comes after everything listed before it.
-        if rels[r].join == JoinKind::Left && (0..r).any(|i| path.mask & (1 << i) == 0) {
+        if rels[r].join == JoinKind::Left && (0..r).any(|i| mask & (1 << i) == 0) {
             return None;
         }
-        if path.order.is_empty() {
-            let rows = rels[r].filtered;
-            return Some(Path {
-                mask: 1 << r,
-                order: vec![(r, Method::First, rows.max(1.0))],
-                rows,
-                cost: rels[r].rows,
-            });
+        if mask == 0 {
+            return Some((Method::First, rels[r].filtered, rels[r].rows));
         }
         // What a step can use depends only on which of `r`'s neighbours are joined.
-        let joined = path.mask & neighbours[r];
+        let joined = mask & neighbours[r];
         let (lookup_rows, has_equality, sel) = *step_cache
             .entry((r, joined))
             .or_insert_with(|| step(rels, conjuncts, joined, r, lookup));
-        let left = path.rows.max(1.0);
+        let left = left.max(1.0);
         let loop_cost = rels[r].rows + left * rels[r].filtered.max(1.0);
         // Building keeps every row of `r` in memory and costs more per row than probing:
         // the cheaper plan builds on the smaller side.
@@ -162,42 +167,58 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
         if rels[r].join == JoinKind::Left {
             rows = rows.max(left);
         }
-        let mut order = path.order.clone();
-        order.push((r, method, rows.max(1.0)));
-        Some(Path {
-            mask: path.mask | (1 << r),
-            order,
-            rows: rows.max(1.0),
-            cost: path.cost + cost,
-        })
+        Some((method, rows, cost))
     };
     let best = if n <= EXHAUSTIVE_LIMIT {
-        let mut best: HashMap<u64, Path> = HashMap::new();
-        let start = Path {
-            mask: 0,
-            order: Vec::new(),
+        // Dynamic programming over subsets, in numeric order: every subset's predecessors
+        // (the subset less one relation) are smaller numbers, so they are final when it is
+        // reached. One entry per subset, the path rebuilt from the last steps at the end:
+        // no partial order is ever copied.
+        let full = (1usize << n) - 1;
+        let mut best: Vec<Option<Best>> = vec![None; full + 1];
+        best[0] = Some(Best {
             rows: 1.0,
             cost: 0.0,
-        };
-        let mut frontier = vec![start];
-        for _ in 0..n {
-            let mut next: HashMap<u64, Path> = HashMap::new();
-            for p in &frontier {
-                for r in 0..n {
-                    if let Some(q) = extend(p, r) {
-                        let keep = next.get(&q.mask).is_none_or(|b| better(&q, b));
-                        if keep {
-                            next.insert(q.mask, q);
-                        }
-                    }
+            last: 0,
+            method: Method::First,
+        });
+        for mask in 1..=full {
+            let mut found: Option<Best> = None;
+            for r in (0..n).filter(|r| mask & (1 << r) != 0) {
+                let prev = mask ^ (1 << r);
+                let Some(p) = best[prev] else { continue };
+                let Some((method, rows, cost)) = step_after(prev as u64, p.rows, r) else {
+                    continue;
+                };
+                let q = Best {
+                    rows: rows.max(1.0),
+                    cost: p.cost + cost,
+                    last: r,
+                    method,
+                };
+                if found.is_none_or(|f| q.cost < f.cost || (q.cost == f.cost && q.rows < f.rows)) {
+                    found = Some(q);
                 }
             }
-            frontier = next.into_values().collect();
-            for p in &frontier {
-                best.insert(p.mask, p.clone());
-            }
+            best[mask] = found;
         }
-        best.remove(&((1u64 << n) - 1))
+        let mut steps = Vec::with_capacity(n);
+        let mut mask = full;
+        while mask != 0 {
+            let Some(b) = best[mask] else {
+                steps.clear();
+                break;
+            };
+            steps.push((b.last, b.method, b.rows));
+            mask ^= 1 << b.last;
+        }
+        steps.reverse();
+        (steps.len() == n).then_some(Path {
+            mask: full as u64,
+            order: steps,
+            rows: 0.0,
+            cost: 0.0,
+        })
     } else {
         let mut frontier = vec![Path {
             mask: 0,
@@ -209,12 +230,21 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
             let mut next: Vec<Path> = Vec::new();
             for p in &frontier {
                 for r in 0..n {
-                    if let Some(q) = extend(p, r) {
-                        match next.iter_mut().find(|x| x.mask == q.mask) {
-                            Some(x) if better(&q, x) => *x = q,
-                            Some(_) => {}
-                            None => next.push(q),
-                        }
+                    let Some((method, rows, cost)) = step_after(p.mask, p.rows, r) else {
+                        continue;
+                    };
+                    let mut order = p.order.clone();
+                    order.push((r, method, rows.max(1.0)));
+                    let q = Path {
+                        mask: p.mask | (1 << r),
+                        order,
+                        rows: rows.max(1.0),
+                        cost: p.cost + cost,
+                    };
+                    match next.iter_mut().find(|x| x.mask == q.mask) {
+                        Some(x) if better(&q, x) => *x = q,
+                        Some(_) => {}
+                        None => next.push(q),
                     }
                 }
             }
