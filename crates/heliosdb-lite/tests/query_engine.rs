@@ -121,6 +121,37 @@ fn exists_and_not_exists_become_semi_and_anti_joins() {
 }
 
 #[test]
+fn exists_over_a_range_the_outer_row_opens_is_a_semi_join() {
+    let conn = bank();
+    // Every account has exactly 10 transactions: all but its last have a later one.
+    let later = "SELECT count(*) FROM txns t WHERE EXISTS (SELECT 1 FROM txns u \
+                 WHERE u.account_id = t.account_id AND u.id > t.id)";
+    let last = "SELECT count(*) FROM txns t WHERE NOT EXISTS (SELECT 1 FROM txns u \
+                WHERE u.account_id = t.account_id AND u.id > t.id)";
+    assert!(
+        explain(&conn, later).contains("SEMI JOIN"),
+        "{}",
+        explain(&conn, later)
+    );
+    assert!(
+        explain(&conn, last).contains("ANTI JOIN"),
+        "{}",
+        explain(&conn, last)
+    );
+    assert_eq!(count(&conn, later), 18_000);
+    assert_eq!(count(&conn, last), 2_000);
+    // Bounded on both sides, the range is a short lookup per row and stays one.
+    let near = "SELECT count(*) FROM txns t WHERE EXISTS (SELECT 1 FROM txns u \
+                WHERE u.account_id = t.account_id AND u.id > t.id AND u.id <= t.id + 2000)";
+    assert!(
+        !explain(&conn, near).contains("SEMI JOIN"),
+        "{}",
+        explain(&conn, near)
+    );
+    assert_eq!(count(&conn, near), 18_000);
+}
+
+#[test]
 fn many_small_tables_in_a_bad_order() {
     // A chain t0 - t1 - ... - t63 written backwards, each table 10 rows: planned without a
     // cross product and answered at once.

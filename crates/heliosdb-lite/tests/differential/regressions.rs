@@ -168,3 +168,31 @@ fn not_exists_correlated_on_a_later_derived_table() {
          (SELECT k, count(*) AS n FROM b GROUP BY k) AS d ON d.k = o.e) ORDER BY 1",
     );
 }
+
+/// A correlated EXISTS whose subquery reaches its rows through a key range bounded by the
+/// outer row on one side (`u.v > t.v`) and an equality is run as a hash semi join, the range
+/// comparison checked on each candidate: NULLs on either side, ties, and both directions.
+#[test]
+fn exists_over_an_open_range_keeps_its_answer_as_a_semi_join() {
+    let setup = "CREATE TABLE t(id INTEGER PRIMARY KEY, k, v); CREATE INDEX tv ON t(v); \
+                 INSERT INTO t VALUES (1,1,5),(2,1,NULL),(3,1,7),(4,2,5),(5,2,5),(6,NULL,9), \
+                 (7,3,'x'),(8,3,2.5),(9,3,3);";
+    for op in [">", ">=", "<", "<="] {
+        for neg in ["", "NOT "] {
+            assert_same(
+                setup,
+                &format!(
+                    "SELECT group_concat(t.id) FROM t WHERE {neg}EXISTS (SELECT 1 FROM t u \
+                     WHERE u.k = t.k AND u.v {op} t.v)"
+                ),
+            );
+            assert_same(
+                setup,
+                &format!(
+                    "SELECT count(*) FROM t WHERE {neg}EXISTS (SELECT 1 FROM t u \
+                     WHERE u.k = t.k AND u.id {op} t.id)"
+                ),
+            );
+        }
+    }
+}

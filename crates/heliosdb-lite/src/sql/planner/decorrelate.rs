@@ -20,6 +20,14 @@ use super::super::plan::{
 use super::super::value::{Affinity, Value};
 use super::select::{and_all, split_conjuncts};
 
+/// What [`extract`] collects, and how.
+struct Extraction {
+    /// The correlated conjuncts, rewritten to the subquery's combined row.
+    out: Vec<Expr>,
+    /// Drop key ranges bounded on one side by the enclosing row (see [`decorrelate`]).
+    open_ranges: bool,
+}
+
 /// A semi or anti join to apply above the rows that a conjunct filters.
 pub(super) struct SemiJoin {
     /// The subquery's table, read once (its uncorrelated conditions applied).
@@ -130,6 +138,18 @@ pub(super) fn semi_join(conjunct: &Expr) -> Option<SemiJoin> {
 }
 
 fn decorrelate(sp: &SubPlan, anti: bool) -> Option<SemiJoin> {
+    decorrelate_with(sp, anti, false).or_else(|| {
+        // A range the enclosing row opens on one side (`u.id > t.id`) reads, per outer row,
+        // everything from that bound to the end of the table: quadratic. With an equality to
+        // hash on, reading the table once is cheaper; the scan's filter still checks the
+        // comparison (a key range only narrows what the filter sees).
+        decorrelate_with(sp, anti, true).filter(|j| !j.left_keys.is_empty())
+    })
+}
+
+/// [`decorrelate`]; `open_ranges`: forget key ranges bounded on one side by the enclosing
+/// row instead of keeping the subquery as a per-row range scan.
+fn decorrelate_with(sp: &SubPlan, anti: bool, open_ranges: bool) -> Option<SemiJoin> {
     if !sp.correlated || sp.outer_columns.is_none() {
         return None;
     }
@@ -138,10 +158,14 @@ fn decorrelate(sp: &SubPlan, anti: bool) -> Option<SemiJoin> {
         Plan::Project(input, _) => input.as_ref().clone(),
         other => other.clone(),
     };
-    let mut correlated = Vec::new();
-    if !extract(&mut body, Some(0), false, &mut correlated) || body.reads_outer() {
+    let mut x = Extraction {
+        out: Vec::new(),
+        open_ranges,
+    };
+    if !extract(&mut body, Some(0), false, &mut x) || body.reads_outer() {
         return None;
     }
+    let correlated = x.out;
     let mut residual = Vec::new();
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();
@@ -185,8 +209,8 @@ fn decorrelate(sp: &SubPlan, anti: bool) -> Option<SemiJoin> {
 /// reached here places its columns in the combined row; `lookup`: the node is the inner side
 /// of a lookup join (where depth 1 is the joined row). False if the plan reads the enclosing
 /// row somewhere a conjunct cannot simply be lifted out of.
-fn extract(plan: &mut Plan, offset: Option<usize>, lookup: bool, out: &mut Vec<Expr>) -> bool {
-    extract_at(plan, offset, lookup, false, out)
+fn extract(plan: &mut Plan, offset: Option<usize>, lookup: bool, x: &mut Extraction) -> bool {
+    extract_at(plan, offset, lookup, false, x)
 }
 
 /// [`extract`]; `padded`: the node is the right side of a LEFT JOIN, whose conjuncts decide
@@ -196,7 +220,7 @@ fn extract_at(
     offset: Option<usize>,
     lookup: bool,
     padded: bool,
-    out: &mut Vec<Expr>,
+    x: &mut Extraction,
 ) -> bool {
     if padded {
         return !plan.reads_outer_beyond(usize::from(lookup));
@@ -211,21 +235,43 @@ fn extract_at(
                 return !Plan::Scan(node.clone()).reads_outer();
             };
             if let Access::Key {
+                index,
                 eq,
                 in_list,
                 lower,
                 upper,
-                ..
-            } = &node.access
+            } = &mut node.access
             {
                 // A key the enclosing row supplies makes the subquery a lookup already.
-                let keyed = eq
+                if eq
                     .iter()
                     .chain(in_list.iter().flatten())
-                    .chain(lower.iter().chain(upper).map(|b| &b.value))
-                    .any(reads_outer_row);
-                if keyed {
+                    .any(reads_outer_row)
+                {
                     return false;
+                }
+                let outer_lower = lower.as_ref().is_some_and(|b| reads_outer_row(&b.value));
+                let outer_upper = upper.as_ref().is_some_and(|b| reads_outer_row(&b.value));
+                if outer_lower || outer_upper {
+                    // Bounded on both sides, the range is a lookup of a slice.
+                    if !x.open_ranges || (outer_lower && outer_upper) {
+                        return false;
+                    }
+                    if outer_lower {
+                        *lower = None;
+                    }
+                    if outer_upper {
+                        *upper = None;
+                    }
+                    if index.is_some()
+                        && eq.is_empty()
+                        && in_list.is_none()
+                        && lower.is_none()
+                        && upper.is_none()
+                    {
+                        // A whole index read and a row lookup per entry: the table is cheaper.
+                        node.access = Access::Full;
+                    }
                 }
             }
             let Some(filter) = node.filter.take() else {
@@ -236,7 +282,8 @@ fn extract_at(
             let (outer, local): (Vec<Expr>, Vec<Expr>) =
                 conjuncts.into_iter().partition(reads_outer_row);
             node.filter = and_all(local);
-            out.extend(outer.into_iter().map(|c| to_combined(c, offset)));
+            x.out
+                .extend(outer.into_iter().map(|c| to_combined(c, offset)));
             true
         }
         Plan::Filter(input, pred) => {
@@ -247,14 +294,15 @@ fn extract_at(
             // A relation's own filter (a derived table's) is in its columns: move it to the
             // combined row as a scan's conjuncts are.
             let shift = offset.unwrap_or(0);
-            out.extend(outer.into_iter().map(|c| to_combined(c, shift)));
-            if !extract_at(input, offset, lookup, false, out) {
+            x.out
+                .extend(outer.into_iter().map(|c| to_combined(c, shift)));
+            if !extract_at(input, offset, lookup, false, x) {
                 return false;
             }
             *pred = and_all(local).unwrap_or(Expr::Literal(Value::Integer(1)));
             true
         }
-        Plan::Place { input, offset, .. } => extract_at(input, Some(*offset), false, false, out),
+        Plan::Place { input, offset, .. } => extract_at(input, Some(*offset), false, false, x),
         Plan::Join(j) => {
             if let JoinAlgorithm::Hash {
                 left_keys,
@@ -277,13 +325,13 @@ fn extract_at(
                 if !outer.is_empty() && j.kind != JoinKind::Inner {
                     return false;
                 }
-                out.extend(outer);
+                x.out.extend(outer);
                 j.condition = and_all(local);
             }
             let inner_lookup = j.algorithm == JoinAlgorithm::Lookup;
             let padded = j.kind != JoinKind::Inner;
-            extract_at(&mut j.left, None, false, false, out)
-                && extract_at(&mut j.right, Some(j.offset), inner_lookup, padded, out)
+            extract_at(&mut j.left, None, false, false, x)
+                && extract_at(&mut j.right, Some(j.offset), inner_lookup, padded, x)
         }
         // Other shapes are left alone; they must not read the enclosing row.
         other => !other.reads_outer(),
