@@ -135,6 +135,93 @@ pub(crate) struct VisibleIter<'a> {
     storage: &'a dyn Storage,
     heads: crate::storage::KvIter<'a>,
     scn: u64,
+    /// Forward scans read the history of the range in step with the heads.
+    history: Option<HistoryCursor<'a>>,
+}
+
+/// History entries skipped before a cursor gives up walking and seeks instead: stepping over
+/// an entry costs a fraction of a seek (a new LSM range iterator), so walking wins while the
+/// keys the scan needs lie close together, and the walk is cut off where they do not.
+const SKIP_BEFORE_SEEK: usize = 32;
+
+/// A forward walk through the history entries of a scanned range, for the keys whose head is
+/// newer than the snapshot. History keys are `logical ‖ end`, in the same order as the heads,
+/// so the entries a forward scan needs come in order: one iterator serves them all, and a
+/// historical scan costs a step per history entry of the range instead of a seek per
+/// changed row. (Reverse scans keep one seek per changed row.)
+struct HistoryCursor<'a> {
+    storage: &'a dyn Storage,
+    /// Upper bound of the range's history keys.
+    end: Bound<Vec<u8>>,
+    iter: Option<crate::storage::KvIter<'a>>,
+    /// The entry the iterator stands on (read, not yet passed).
+    current: Option<KvPair>,
+}
+
+impl<'a> HistoryCursor<'a> {
+    fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
+        let end = match &range.1 {
+            Bound::Unbounded => Bound::Excluded(vec![keys::HISTORY + 1]),
+            Bound::Included(k) => Bound::Included(keys::history_key(k, u64::MAX)),
+            Bound::Excluded(k) => Bound::Excluded(keys::history_prefix(k)),
+        };
+        Self {
+            storage,
+            end,
+            iter: None,
+            current: None,
+        }
+    }
+
+    fn seek(&mut self, target: Vec<u8>) -> Result<()> {
+        let mut iter = self.storage.scan(
+            (Bound::Included(target), self.end.clone()),
+            Direction::Forward,
+        );
+        self.current = iter.next().transpose()?;
+        self.iter = Some(iter);
+        Ok(())
+    }
+
+    /// [`from_history`] for `logical`, which is after every key asked before.
+    fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Vec<u8>>>> {
+        let Some(after) = scn.checked_add(1) else {
+            return Ok(None);
+        };
+        let target = keys::history_key(logical, after);
+        if self.iter.is_none() {
+            self.seek(target)?;
+        } else {
+            let mut skipped = 0;
+            while self.current.as_ref().is_some_and(|(k, _)| *k < target) {
+                skipped += 1;
+                if skipped > SKIP_BEFORE_SEEK {
+                    self.seek(target.clone())?;
+                    break;
+                }
+                let iter = self
+                    .iter
+                    .as_mut()
+                    .expect("a cursor with an entry has an iterator");
+                self.current = iter.next().transpose()?;
+            }
+        }
+        let Some((key, value)) = &self.current else {
+            return Ok(None);
+        };
+        match keys::split_history_key(key) {
+            Some((l, _)) if l == logical => {}
+            // The first entry at or after the target belongs to a later key: nothing of
+            // `logical` was superseded after `scn`, the head decides.
+            Some(_) => return Ok(None),
+            None => return Err(crate::Error::corruption("malformed history key")),
+        }
+        let version = keys::decode_version(value)?;
+        if version.begin > scn {
+            return Ok(Some(None));
+        }
+        Ok(Some(version.data.map(<[u8]>::to_vec)))
+    }
 }
 
 impl<'a> VisibleIter<'a> {
@@ -148,14 +235,33 @@ impl<'a> VisibleIter<'a> {
             storage,
             heads: storage.scan(head_range(range), dir),
             scn,
+            history: (dir == Direction::Forward).then(|| HistoryCursor::new(storage, range)),
         }
     }
 
-    fn visible(&self, mut key: Vec<u8>, value: Vec<u8>) -> Result<Option<KvPair>> {
+    fn visible(&mut self, mut key: Vec<u8>, value: Vec<u8>) -> Result<Option<KvPair>> {
         let Some(logical) = keys::split_head_key(&key) else {
             return Err(crate::Error::corruption("malformed head key"));
         };
-        let Some(data) = resolve_with_head(self.storage, logical, Some(value), self.scn)? else {
+        let data = match &mut self.history {
+            Some(history) => {
+                let version = keys::decode_version(&value)?;
+                if version.begin <= self.scn {
+                    // The head is the answer, as in `resolve_with_head`.
+                    if version.data.is_none() {
+                        return Ok(None);
+                    }
+                    let header = version.header_len;
+                    let mut value = value;
+                    value.drain(..header);
+                    Some(value)
+                } else {
+                    history.lookup(logical, self.scn)?.flatten()
+                }
+            }
+            None => resolve_with_head(self.storage, logical, Some(value), self.scn)?,
+        };
+        let Some(data) = data else {
             return Ok(None);
         };
         // The head key is the tag and the logical key: dropping the tag in place saves an
