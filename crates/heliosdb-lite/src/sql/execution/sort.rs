@@ -64,17 +64,23 @@ impl<'e> SortOp<'e> {
             return sorter.finish();
         }
         let mut n = 0usize;
+        // Sort keys are computed into one buffer, handed over only with a row the sorter
+        // keeps: under a LIMIT most rows fall past the cutoff and cost no allocation.
+        let mut key: Vec<Value> = Vec::with_capacity(self.keys.len());
         while let Some(row) = self.input.next(outer)? {
             self.ex.tick(&mut n)?;
             let f = Frame {
                 row: &row,
                 parent: outer,
             };
-            let k = self
-                .keys
-                .iter()
-                .map(|k| self.ex.eval(&k.expr, &f))
-                .collect::<Result<Vec<_>>>()?;
+            key.clear();
+            for k in self.keys {
+                key.push(self.ex.eval(&k.expr, &f)?);
+            }
+            if !sorter.would_keep(&key) {
+                continue;
+            }
+            let k = std::mem::replace(&mut key, Vec::with_capacity(self.keys.len()));
             sorter.push(k, row)?;
         }
         sorter.finish()

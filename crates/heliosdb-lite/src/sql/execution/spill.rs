@@ -280,15 +280,20 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
         }
     }
 
+    /// False if an entry with this key would be dropped at once (past a top-N cutoff).
+    pub(super) fn would_keep(&self, key: &[Value]) -> bool {
+        if self.keep == Some(0) {
+            return false;
+        }
+        self.cutoff
+            .as_ref()
+            .is_none_or(|c| self.cmp.order(key, c) == Ordering::Less)
+    }
+
     /// Adds an entry.
     pub(super) fn push(&mut self, key: Vec<Value>, row: Row) -> Result<()> {
-        if self.keep == Some(0) {
+        if !self.would_keep(&key) {
             return Ok(());
-        }
-        if let Some(c) = &self.cutoff {
-            if self.cmp.order(&key, c) != Ordering::Less {
-                return Ok(());
-            }
         }
         let bytes = row_bytes(&key) + row_bytes(&row);
         if !self.hold(bytes) {
