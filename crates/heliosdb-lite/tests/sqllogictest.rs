@@ -6,6 +6,10 @@
 //! large results). The run fails if any file passes fewer records than docs/conformance.md
 //! records for it, so conformance never silently regresses.
 //!
+//! Without the corpus (a fresh clone) the run reports a skip and passes, unless
+//! `HELIOS_REQUIRE_SQLLOGICTEST=1` (CI) makes that a failure. Every run first checks exactly
+//! that, by running itself with a corpus directory that does not exist.
+//!
 //! `SLT_REPORT=1` prints the markdown table for docs/conformance.md; `SLT_FILTER=substr`
 //! runs only matching files; `SLT_VERBOSE=1` prints every failure.
 
@@ -365,7 +369,46 @@ fn baseline() -> BTreeMap<(String, String), usize> {
     m
 }
 
+/// Runs this binary as it runs on a fresh clone, with no corpus anywhere: it must report a
+/// skip and succeed, and fail only when the corpus is required. Returns what went wrong.
+fn check_fresh_clone_behaviour() -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let run = |required: bool| {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.env("SLT_DIR", "/nonexistent/heliosdb-sqllogictest-corpus")
+            .env("HELIOS_SLT_CHILD", "1");
+        if required {
+            cmd.env("HELIOS_REQUIRE_SQLLOGICTEST", "1");
+        } else {
+            cmd.env_remove("HELIOS_REQUIRE_SQLLOGICTEST");
+        }
+        cmd.output().map_err(|e| e.to_string())
+    };
+    let fresh = run(false)?;
+    let said = String::from_utf8_lossy(&fresh.stderr);
+    if !fresh.status.success() || !said.contains("SKIPPED") {
+        return Err(format!(
+            "without a corpus the test should skip and pass; it exited {} saying {said}",
+            fresh.status
+        ));
+    }
+    let required = run(true)?;
+    if required.status.code() != Some(1) {
+        return Err(format!(
+            "with HELIOS_REQUIRE_SQLLOGICTEST=1 a missing corpus should fail; it exited {}",
+            required.status
+        ));
+    }
+    Ok(())
+}
+
 fn main() {
+    if std::env::var_os("HELIOS_SLT_CHILD").is_none() {
+        if let Err(e) = check_fresh_clone_behaviour() {
+            eprintln!("sqllogictest: the fresh-clone check failed: {e}");
+            std::process::exit(1);
+        }
+    }
     let dir = corpus_dir();
     if !dir.is_dir() {
         // A fresh clone has no corpus beside it: the suite must still pass there, so a
