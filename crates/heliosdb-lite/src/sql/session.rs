@@ -84,6 +84,10 @@ pub struct Session {
     rowids: super::dml::RowidAllocator,
     /// Cancellation and timeout of this connection's statements.
     pub limits: super::execution::StatementLimits,
+    /// Where queries read every table that has no `AS OF` clause of its own (`None`: the
+    /// current data). Statements that write are refused while it is set: a write always
+    /// applies to the current data, so mixing it with reads of the past would mislead.
+    pub default_as_of: Option<AsOf>,
 }
 
 /// The result of one statement.
@@ -335,6 +339,9 @@ impl Session {
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
             Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
+            Parsed::CreateTrigger(_) if self.default_as_of.is_some() => {
+                return Err(writes_refused_as_of(self.default_as_of.as_ref()))
+            }
             Parsed::CreateTrigger(ct) => {
                 return self.in_transaction(engine, true, true, &mut |s, engine, txn, own_ddl| {
                     let _ = s;
@@ -385,6 +392,9 @@ impl Session {
             }
             Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
                 Err(Error::Unsupported("SAVEPOINT".into()))
+            }
+            _ if self.default_as_of.is_some() && !is_read_only(&stmt.statement) => {
+                Err(writes_refused_as_of(self.default_as_of.as_ref()))
             }
             _ => self.in_transaction(
                 engine,
@@ -465,9 +475,11 @@ impl Session {
         history: &mut StmtHistory<'_>,
     ) -> Result<(Arc<super::plan::Plan>, Vec<OutputColumn>)> {
         let point = (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn()));
+        // A plan made under a default time-travel point reads at that point: never cached,
+        // and a cached plan (which reads current data) is not used for it.
         let cached = crate::mvcc::lock(&stmt.plan_cache)
             .as_ref()
-            .filter(|c| Some(c.ddl_point) == point)
+            .filter(|c| Some(c.ddl_point) == point && self.default_as_of.is_none())
             .cloned();
         let reuse = match &cached {
             Some(c) => history.replay(c, params, env)?,
@@ -478,6 +490,9 @@ impl Session {
         }
         let schema = engine.schema_for(txn, own_ddl)?;
         let mut planner = Planner::new(schema, history, params, env, stmt);
+        if let Some(p) = &self.default_as_of {
+            planner.read_tables_at(p.clone());
+        }
         let (plan, cols) = planner.plan_query(q)?;
         let plan = Arc::new(plan);
         let time_travel = std::mem::take(&mut planner.time_travel);
@@ -630,6 +645,9 @@ impl Session {
                     ));
                 };
                 let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+                if let Some(p) = &self.default_as_of {
+                    planner.read_tables_at(p.clone());
+                }
                 let (plan, _) = planner.plan_query(q)?;
                 let lines = if *analyze {
                     // Run it (rows read and dropped), then describe what each node did.
@@ -704,6 +722,15 @@ impl Session {
             ))),
         }
     }
+}
+
+/// The error for a write while a default time-travel point is set.
+fn writes_refused_as_of(point: Option<&AsOf>) -> Error {
+    let point = point.map(|p| p.to_string()).unwrap_or_default();
+    Error::invalid(format!(
+        "cannot write while queries read AS OF {point} by default: writes apply to the \
+         current data; clear the default time-travel point first"
+    ))
 }
 
 fn statement_kind(s: &Statement) -> String {
