@@ -264,3 +264,17 @@ fn rows_report_changes_result_sets_and_the_inserted_rowid() {
     assert_eq!(rows.last_insert_rowid(), None);
     assert_eq!(rows.temporal_columns(), vec![false, false]);
 }
+
+#[test]
+fn parameter_names_are_reported_in_order() {
+    let c = db();
+    let s = c
+        .prepare("SELECT * FROM t WHERE id = :id OR v = @v OR id = ?3")
+        .unwrap();
+    assert_eq!(s.parameter_count(), 3);
+    assert_eq!(s.parameter_name(1), Some(":id"));
+    assert_eq!(s.parameter_name(2), Some("@v"));
+    assert_eq!(s.parameter_name(3), None);
+    assert_eq!(s.parameter_name(0), None);
+    assert_eq!(s.parameter_name(4), None);
+}

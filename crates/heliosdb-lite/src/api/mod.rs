@@ -651,6 +651,16 @@ impl Statement<'_> {
         self.parsed.param_count
     }
 
+    /// The name of the placeholder at 1-based `index`, with its prefix (`:id`, `@id`,
+    /// `$id`); `None` for `?` and `?N` placeholders and for an index out of range. Bindings
+    /// that take named values from a mapping use it to put them in order.
+    pub fn parameter_name(&self, index: usize) -> Option<&str> {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.parsed.param_names.get(i))
+            .and_then(|n| n.as_deref())
+    }
+
     /// Result column names (known after the first execution for statements whose columns
     /// depend on a time-travel point).
     pub fn column_names(&self) -> Vec<String> {
