@@ -263,6 +263,23 @@ fn rows_report_changes_result_sets_and_the_inserted_rowid() {
     assert_eq!(rows.changes(), 0);
     assert_eq!(rows.last_insert_rowid(), None);
     assert_eq!(rows.temporal_columns(), vec![false, false]);
+    assert_eq!(rows.column_types(), vec![Some("INTEGER"), Some("TEXT")]);
+    c.execute(
+        "CREATE TABLE d(a DECIMAL(10,2), b TIMESTAMP, c BLOB, e REAL)",
+        [],
+    )
+    .unwrap();
+    let mut s = c.prepare("SELECT a, b, c, e, a + 1 FROM d").unwrap();
+    assert_eq!(
+        s.query([]).unwrap().column_types(),
+        vec![
+            Some("DECIMAL"),
+            Some("TIMESTAMP"),
+            Some("BLOB"),
+            Some("REAL"),
+            None
+        ]
+    );
 }
 
 #[test]

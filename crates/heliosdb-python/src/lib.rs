@@ -87,6 +87,7 @@ impl Failure {
 /// What one execution produced, before conversion to Python objects.
 struct Executed {
     columns: Option<Vec<String>>,
+    types: Vec<Option<&'static str>>,
     temporal: Vec<bool>,
     rows: Vec<Vec<Value>>,
     stream: Option<u64>,
@@ -135,6 +136,7 @@ fn run(
     })?;
     let mut out = Executed {
         columns: rows.returns_rows().then(|| rows.column_names().to_vec()),
+        types: rows.column_types(),
         temporal: rows.temporal_columns(),
         rows: Vec::new(),
         stream: None,
@@ -240,7 +242,9 @@ impl NativeConnection {
     }
 
     /// Runs one statement. Returns `(columns, rows, stream, changes, lastrowid)`: the result
-    /// column names (`None` without a result set), up to `batch` rows as tuples, the number
+    /// columns as `(name, type)` pairs (`None` without a result set; the type is the
+    /// declared type group of a plain column reference, else `None`), up to `batch` rows as
+    /// tuples, the number
     /// of the stream holding the rest (`None` when all rows are there), rows changed, and
     /// the connection's last inserted rowid after the statement (`None` for a streamed
     /// query).
@@ -255,7 +259,7 @@ impl NativeConnection {
         batch: usize,
         detect_types: bool,
     ) -> PyResult<(
-        Option<Vec<String>>,
+        Option<Vec<(String, Option<&'static str>)>>,
         Bound<'py, PyList>,
         Option<u64>,
         u64,
@@ -272,13 +276,14 @@ impl NativeConnection {
             .detach(|| run(&conn, timeout, sql, params, point, batch.max(1)))
             .map_err(|f| f.into_py(py))?;
         let rows = rows_to_py(py, &ex.rows, &ex.temporal, Output { detect_types })?;
-        Ok((
-            ex.columns,
-            rows,
-            ex.stream,
-            ex.changes,
-            ex.last_insert_rowid,
-        ))
+        let types = ex.types;
+        let columns = ex.columns.map(|c| {
+            c.into_iter()
+                .enumerate()
+                .map(|(i, name)| (name, types.get(i).copied().flatten()))
+                .collect()
+        });
+        Ok((columns, rows, ex.stream, ex.changes, ex.last_insert_rowid))
     }
 
     /// Runs one statement once for each parameter set of `seq_of_params`; returns the total

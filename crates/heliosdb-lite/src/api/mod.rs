@@ -612,6 +612,7 @@ impl Statement<'_> {
             temporal: Arc::new(out.temporal),
             source,
             current: None,
+            column_types: out.column_types,
             changes: out.changes,
             returns_rows: out.returns_rows,
             last_insert_rowid,

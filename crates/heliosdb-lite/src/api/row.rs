@@ -109,6 +109,8 @@ pub struct Rows {
     pub(crate) temporal: Arc<Vec<bool>>,
     pub(crate) source: RowSource,
     pub(crate) current: Option<Vec<Value>>,
+    /// Type group per result column (see [`Rows::column_types`]).
+    pub(crate) column_types: Vec<Option<&'static str>>,
     /// Rows the statement inserted, updated or deleted.
     pub(crate) changes: u64,
     /// The statement has a result set.
@@ -158,6 +160,16 @@ impl Rows {
     pub fn temporal_columns(&self) -> Vec<bool> {
         let mut t = self.temporal.as_ref().clone();
         t.resize(self.columns.len(), false);
+        t
+    }
+
+    /// Per result column: the type group of a plain column reference, from its declared
+    /// type (`INTEGER`, `REAL`, `NUMERIC`, `TEXT`, `BLOB`, `DECIMAL`, or `TIMESTAMP` for
+    /// DATE / DATETIME / TIMESTAMP columns); `None` for a computed column. Bindings report
+    /// it as the column's type (a DB-API `description`).
+    pub fn column_types(&self) -> Vec<Option<&'static str>> {
+        let mut t = self.column_types.clone();
+        t.resize(self.columns.len(), None);
         t
     }
 

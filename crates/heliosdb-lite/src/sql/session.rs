@@ -104,6 +104,11 @@ pub struct Outcome {
     pub changes: u64,
     /// The statement returns rows (a query, RETURNING, EXPLAIN, PRAGMA).
     pub returns_rows: bool,
+    /// Per result column: the type group of a plain column reference, by its declared
+    /// type's affinity (`INTEGER`, `REAL`, `NUMERIC`, `TEXT`, `BLOB`, `DECIMAL`, or
+    /// `TIMESTAMP` for DATE / DATETIME / TIMESTAMP columns); `None` for computed columns
+    /// (empty when no column is a plain reference).
+    pub column_types: Vec<Option<&'static str>>,
 }
 
 /// Function environment of one statement.
@@ -680,6 +685,7 @@ impl Session {
                     changes: 0,
                     returns_rows: true,
                     temporal: Vec::new(),
+                    column_types: Vec::new(),
                 })
             }
             Statement::Pragma { name, value, .. } => super::pragma::run(
@@ -752,6 +758,22 @@ fn check_param_count(stmt: &ParsedStatement, params: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// The type group reported for a result column (see [`Outcome::column_types`]).
+fn column_type(c: &OutputColumn) -> Option<&'static str> {
+    use super::value::Affinity;
+    if c.temporal {
+        return Some("TIMESTAMP");
+    }
+    Some(match c.affinity? {
+        Affinity::Integer => "INTEGER",
+        Affinity::Real => "REAL",
+        Affinity::Numeric => "NUMERIC",
+        Affinity::Text => "TEXT",
+        Affinity::Blob => "BLOB",
+        Affinity::Decimal(_) => "DECIMAL",
+    })
+}
+
 /// Builds a query outcome.
 pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
     let temporal = if cols.iter().any(|c| c.temporal) {
@@ -759,8 +781,14 @@ pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
     } else {
         Vec::new()
     };
+    let column_types = if cols.iter().any(|c| c.affinity.is_some() || c.temporal) {
+        cols.iter().map(column_type).collect()
+    } else {
+        Vec::new()
+    };
     Outcome {
         temporal,
+        column_types,
         columns: cols.into_iter().map(|c| c.name).collect(),
         rows,
         changes: 0,
@@ -788,5 +816,6 @@ fn vacuum_history(engine: &Engine) -> Result<Outcome> {
         changes: 0,
         returns_rows: true,
         temporal: Vec::new(),
+        column_types: Vec::new(),
     })
 }

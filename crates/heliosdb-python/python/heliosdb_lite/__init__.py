@@ -110,9 +110,10 @@ def TimestampFromTicks(ticks):
 
 
 class _TypeObject:
-    """A PEP 249 type object: equal to every type code of its group. The engine does not
-    report column types in ``Cursor.description`` (its type codes are ``None``, as in
-    ``sqlite3``), so these exist for the interface's sake."""
+    """A PEP 249 type object: equal to every type code of its group. The type code in
+    ``Cursor.description`` is the declared type group of a result column that is a plain
+    column reference (``"INTEGER"``, ``"REAL"``, ``"NUMERIC"``, ``"TEXT"``, ``"BLOB"``,
+    ``"DECIMAL"``, ``"TIMESTAMP"``), and ``None`` for a computed column."""
 
     def __init__(self, *names):
         self.values = frozenset(names)
@@ -124,11 +125,11 @@ class _TypeObject:
         return hash(self.values)
 
 
-STRING = _TypeObject("TEXT", "CHAR", "VARCHAR", "CLOB")
+STRING = _TypeObject("TEXT")
 BINARY = _TypeObject("BLOB")
-NUMBER = _TypeObject("INTEGER", "INT", "REAL", "FLOAT", "DOUBLE", "NUMERIC", "DECIMAL")
-DATETIME = _TypeObject("DATE", "DATETIME", "TIMESTAMP")
-ROWID = _TypeObject("ROWID")
+NUMBER = _TypeObject("INTEGER", "REAL", "NUMERIC", "DECIMAL")
+DATETIME = _TypeObject("TIMESTAMP")
+ROWID = _TypeObject("INTEGER")
 
 # The first keyword of a statement, after comments and blanks.
 _FIRST_WORD = _re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*([A-Za-z]+)", _re.S)
@@ -264,7 +265,7 @@ class Cursor:
             self.description = None
             self.rowcount = changes if kind in _WRITES or kind == "WITH" else -1
         else:
-            self.description = tuple((c, None, None, None, None, None, None) for c in cols)
+            self.description = tuple((n, t, None, None, None, None, None) for n, t in cols)
             self.rowcount = -1
         if lastrowid is not None and changes and kind in ("INSERT", "REPLACE"):
             self.lastrowid = lastrowid
@@ -486,10 +487,12 @@ class Connection:
         return False
 
     def close(self):
-        """Closes the connection; an uncommitted transaction is rolled back."""
-        native, self._native = self._native, None
-        if native is not None:
-            native.close()
+        """Closes the connection; an uncommitted transaction is rolled back. As PEP 249
+        says, the connection is unusable afterwards: any operation on it, closing it again
+        included, raises ``ProgrammingError``."""
+        native = self._live()
+        self._native = None
+        native.close()
 
     # -- statements ---------------------------------------------------------------------
 
