@@ -215,32 +215,29 @@ impl Params {
         }
     }
 
-    /// The values in placeholder order, given the statement's placeholder names (`None` for
-    /// `?`).
-    pub fn in_order(self, names: &[Option<String>]) -> Result<Vec<Value>, String> {
+    /// The values in the order of `stmt`'s placeholders.
+    pub fn for_statement(self, stmt: &heliosdb_lite::Statement<'_>) -> Result<Vec<Value>, String> {
+        let count = stmt.parameter_count();
         match self {
             Params::Positional(v) => {
-                if v.len() != names.len() {
+                if v.len() != count {
                     return Err(format!(
-                        "incorrect number of bindings supplied: the statement uses {}, and \
-                         there are {} supplied",
-                        names.len(),
+                        "incorrect number of bindings supplied: the statement uses {count}, \
+                         and there are {} supplied",
                         v.len()
                     ));
                 }
                 Ok(v)
             }
-            Params::Named(mut m) => names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| match n {
+            Params::Named(mut m) => (1..=count)
+                .map(|i| match stmt.parameter_name(i) {
+                    // The name without its prefix (':', '@', '$') is the mapping's key.
                     Some(n) => m.remove(&n[1..]).ok_or_else(|| {
                         format!("you did not supply a value for binding parameter {n}")
                     }),
                     None => Err(format!(
-                        "binding parameter {} is positional ('?'): supply a sequence, not a \
-                         mapping",
-                        i + 1
+                        "binding parameter {i} is positional ('?'): supply a sequence, not a \
+                         mapping"
                     )),
                 })
                 .collect(),

@@ -102,12 +102,15 @@ fn retry_busy<T>(
     timeout: Duration,
     mut f: impl FnMut() -> heliosdb_lite::Result<T>,
 ) -> heliosdb_lite::Result<T> {
-    let start = Instant::now();
+    // The clock is read only once the database is busy: most statements never are.
+    let mut start = None;
     let mut pause = Duration::from_micros(200);
     loop {
         match f() {
-            Err(Error::Busy(m)) if !conn.is_in_transaction() && start.elapsed() < timeout => {
-                let _ = m;
+            Err(Error::Busy(_))
+                if !conn.is_in_transaction()
+                    && start.get_or_insert_with(Instant::now).elapsed() < timeout =>
+            {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
             }
@@ -126,10 +129,7 @@ fn run(
     batch: usize,
 ) -> Result<Executed, Failure> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let names: Vec<Option<String>> = (1..=stmt.parameter_count())
-        .map(|i| stmt.parameter_name(i).map(str::to_owned))
-        .collect();
-    let values = params.in_order(&names).map_err(Failure::Programming)?;
+    let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
     stmt.set_as_of(point);
     let mut rows = retry_busy(conn, timeout, || {
         stmt.query(params_from_iter(values.iter()))
@@ -181,11 +181,18 @@ fn rows_to_py<'py>(
     Ok(list)
 }
 
+/// Result columns as the engine names and types them.
+type Columns = Vec<(String, Option<&'static str>)>;
+
 /// One connection to a database (see the module documentation for threads).
 #[pyclass(module = "heliosdb_lite._native", frozen)]
 struct NativeConnection {
     /// `None` once closed.
     conn: RwLock<Option<Arc<Connection>>>,
+    /// The DB-API `description` last built for each statement text, reused while its
+    /// columns stay the same (most queries run many times; building it is a good part of
+    /// a point query's cost).
+    descriptions: Mutex<HashMap<String, (Columns, Py<PyTuple>)>>,
     /// How long a statement outside a transaction retries while the database is busy.
     timeout: Duration,
 }
@@ -203,6 +210,40 @@ impl NativeConnection {
                     "cannot operate on a closed database",
                 )
             })
+    }
+}
+
+impl NativeConnection {
+    /// The description tuple of `columns`, from the cache when `sql` last had the same.
+    fn description(&self, py: Python<'_>, sql: &str, columns: Columns) -> PyResult<Py<PyTuple>> {
+        let mut cache = lock(&self.descriptions);
+        if let Some((c, d)) = cache.get(sql) {
+            if *c == columns {
+                return Ok(d.clone_ref(py));
+            }
+        }
+        let items = columns
+            .iter()
+            .map(|(name, t)| {
+                (
+                    name.as_str(),
+                    *t,
+                    py.None(),
+                    py.None(),
+                    py.None(),
+                    py.None(),
+                    py.None(),
+                )
+            })
+            .map(|t| t.into_pyobject(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        let d = PyTuple::new(py, items)?.unbind();
+        // Bounded: statements built with literals inside are all different.
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), (columns, d.clone_ref(py)));
+        Ok(d)
     }
 }
 
@@ -237,14 +278,15 @@ impl NativeConnection {
             .map_err(|e| to_py_err(py, e))?;
         Ok(NativeConnection {
             conn: RwLock::new(Some(Arc::new(conn))),
+            descriptions: Mutex::new(HashMap::new()),
             timeout: Duration::from_secs_f64(timeout.min(1e9)),
         })
     }
 
-    /// Runs one statement. Returns `(columns, rows, stream, changes, lastrowid)`: the result
-    /// columns as `(name, type)` pairs (`None` without a result set; the type is the
-    /// declared type group of a plain column reference, else `None`), up to `batch` rows as
-    /// tuples, the number
+    /// Runs one statement. Returns `(description, rows, stream, changes, lastrowid)`: the
+    /// DB-API description, a 7-tuple per result column with its name and type code (the
+    /// declared type group of a plain column reference, else `None`), or `None` without a
+    /// result set; up to `batch` rows as tuples; the number
     /// of the stream holding the rest (`None` when all rows are there), rows changed, and
     /// the connection's last inserted rowid after the statement (`None` for a streamed
     /// query).
@@ -259,7 +301,7 @@ impl NativeConnection {
         batch: usize,
         detect_types: bool,
     ) -> PyResult<(
-        Option<Vec<(String, Option<&'static str>)>>,
+        Option<Py<PyTuple>>,
         Bound<'py, PyList>,
         Option<u64>,
         u64,
@@ -276,14 +318,25 @@ impl NativeConnection {
             .detach(|| run(&conn, timeout, sql, params, point, batch.max(1)))
             .map_err(|f| f.into_py(py))?;
         let rows = rows_to_py(py, &ex.rows, &ex.temporal, Output { detect_types })?;
-        let types = ex.types;
-        let columns = ex.columns.map(|c| {
-            c.into_iter()
-                .enumerate()
-                .map(|(i, name)| (name, types.get(i).copied().flatten()))
-                .collect()
-        });
-        Ok((columns, rows, ex.stream, ex.changes, ex.last_insert_rowid))
+        let description = match ex.columns {
+            None => None,
+            Some(names) => {
+                let types = ex.types;
+                let columns: Columns = names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, name)| (name, types.get(i).copied().flatten()))
+                    .collect();
+                Some(self.description(py, sql, columns)?)
+            }
+        };
+        Ok((
+            description,
+            rows,
+            ex.stream,
+            ex.changes,
+            ex.last_insert_rowid,
+        ))
     }
 
     /// Runs one statement once for each parameter set of `seq_of_params`; returns the total
@@ -310,12 +363,9 @@ impl NativeConnection {
             let changed = py
                 .detach(|| -> Result<u64, Failure> {
                     let mut stmt = conn.prepare_cached(sql)?;
-                    let names: Vec<Option<String>> = (1..=stmt.parameter_count())
-                        .map(|i| stmt.parameter_name(i).map(str::to_owned))
-                        .collect();
                     let mut n = 0;
                     for params in chunk {
-                        let values = params.in_order(&names).map_err(Failure::Programming)?;
+                        let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
                         let rows = retry_busy(&conn, timeout, || {
                             stmt.query(params_from_iter(values.iter()))
                         })?;

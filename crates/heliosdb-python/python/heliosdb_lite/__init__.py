@@ -256,16 +256,15 @@ class Cursor:
         kind = _keyword(sql)
         if not conn._autocommit and kind in _WRITES and not native.in_transaction:
             native.execute("BEGIN")
-        cols, rows, stream, changes, lastrowid = native.execute(
+        description, rows, stream, changes, lastrowid = native.execute(
             sql, parameters, as_of, _FIRST_BATCH, conn.detect_types
         )
         self._rows = rows
         self._stream = stream
-        if cols is None:
-            self.description = None
+        self.description = description
+        if description is None:
             self.rowcount = changes if kind in _WRITES or kind == "WITH" else -1
         else:
-            self.description = tuple((n, t, None, None, None, None, None) for n, t in cols)
             self.rowcount = -1
         if lastrowid is not None and changes and kind in ("INSERT", "REPLACE"):
             self.lastrowid = lastrowid
