@@ -202,3 +202,4 @@ def test_returning_has_a_result_set(conn):
     cur = conn.execute("INSERT INTO t (v) VALUES ('a') RETURNING id, v")
     assert cur.fetchall() == [(1, "a")]
     assert cur.description[0][0] == "id"
+    assert cur.lastrowid == 1

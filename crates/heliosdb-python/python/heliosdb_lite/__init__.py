@@ -250,23 +250,32 @@ class Cursor:
         a ``datetime`` (naive means UTC), ``{"scn": n}``, ``{"transaction": n}`` or
         ``{"before_transaction": n}``. Returns the cursor.
         """
-        native = self._check()
-        self._end_result()
+        # The hot path of every statement: checks and bookkeeping are written out here
+        # rather than called, because each Python call costs about as much as the engine's
+        # point lookup.
+        if self._closed:
+            raise ProgrammingError("cannot operate on a closed cursor")
         conn = self.connection
+        native = conn._native
+        if native is None:
+            raise ProgrammingError("cannot operate on a closed database")
+        if self._stream is not None:
+            _native.NativeConnection.close_stream(self._stream)
+            self._stream = None
         kind = _keyword(sql)
         if not conn._autocommit and kind in _WRITES and not native.in_transaction:
             native.execute("BEGIN")
-        description, rows, stream, changes, lastrowid = native.execute(
+        description, self._rows, self._stream, changes, lastrowid = native.execute(
             sql, parameters, as_of, _FIRST_BATCH, conn.detect_types
         )
-        self._rows = rows
-        self._stream = stream
+        self._pos = 0
+        self._names = None
         self.description = description
         if description is None:
             self.rowcount = changes if kind in _WRITES or kind == "WITH" else -1
         else:
             self.rowcount = -1
-        if lastrowid is not None and changes and kind in ("INSERT", "REPLACE"):
+        if lastrowid is not None and changes and (kind == "INSERT" or kind == "REPLACE"):
             self.lastrowid = lastrowid
         return self
 
@@ -320,14 +329,17 @@ class Cursor:
 
     def fetchone(self):
         """The next row, or ``None`` at the end."""
-        if self._pos >= len(self._rows):
+        pos = self._pos
+        rows = self._rows
+        if pos >= len(rows):
             self._need_result()
             if not self._refill(_REFILL):
                 return None
-        row = self._rows[self._pos]
-        self._pos += 1
+            pos = 0
+            rows = self._rows
+        self._pos = pos + 1
         f = self.row_factory
-        return row if f is None else f(self, row)
+        return rows[pos] if f is None else f(self, rows[pos])
 
     def fetchmany(self, size=None):
         """Up to ``size`` (default ``arraysize``) more rows."""
