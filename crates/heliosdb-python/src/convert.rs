@@ -538,7 +538,11 @@ pub fn config(
                 raise(
                     py,
                     "ProgrammingError",
-                    format!("configuration error: {}", e.to_string().trim()),
+                    // The message names the key on a second line ("in `snapshot`").
+                    format!(
+                        "configuration error: {}",
+                        e.to_string().trim().replace('\n', " ")
+                    ),
                 )
             })?;
             c

@@ -125,7 +125,7 @@ def test_executemany_refuses_queries(conn):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"memory_limt_mb": 64}, "unknown field `memory_limt_mb`"),
+        ({"memory_limt_mb": 64}, "unknown field `memory_limt_mb`, expected one of .* in `database`"),
         ({"memory_limit_mb": 1}, "database.memory_limit_mb: 1 is out of range"),
         ({"snapshot": {"max_snapshots": "many"}}, "invalid type"),
         ({"storage": {"time_travel": True}}, "unknown field `time_travel`"),

@@ -145,3 +145,15 @@ def test_stream_boundaries(conn, n):
     conn.commit()
     assert [r[0] for r in conn.execute("SELECT a FROM t ORDER BY a")] == list(range(n))
     assert len(conn.execute("SELECT a FROM t").fetchall()) == n
+
+
+def test_closing_the_connection_frees_open_results(tmp_path):
+    c = h.Connection.open(path=str(tmp_path / "db"), config={"enable_wal": False})
+    c.execute("CREATE TABLE t (a INTEGER)")
+    c.executemany("INSERT INTO t VALUES (?)", ((i,) for i in range(1000)))
+    cur = c.execute("SELECT a FROM t")
+    assert cur._stream is not None
+    c.close()
+    assert cur._stream is None
+    with pytest.raises(h.ProgrammingError):
+        cur.fetchall()

@@ -25,6 +25,7 @@ to the thread that executed it.
 import datetime as _datetime
 import re as _re
 import time as _time
+import weakref as _weakref
 from functools import lru_cache as _lru_cache
 
 from . import _native
@@ -433,6 +434,9 @@ class Connection:
         #: Applied to the rows of cursors created afterwards (``heliosdb_lite.Row``, or any
         #: callable ``f(cursor, row_tuple)``).
         self.row_factory = None
+        # Cursors still alive, so that close() can free their open results (each pins a
+        # snapshot, which holds back garbage collection).
+        self._cursors = _weakref.WeakSet()
 
     @classmethod
     def open(cls, path=None, config=None, *, autocommit=True, **kwargs):
@@ -503,6 +507,8 @@ class Connection:
         included, raises ``ProgrammingError``."""
         native = self._live()
         self._native = None
+        for cur in list(self._cursors):
+            cur._end_result()
         native.close()
 
     # -- statements ---------------------------------------------------------------------
@@ -510,7 +516,9 @@ class Connection:
     def cursor(self, factory=Cursor):
         """A new cursor."""
         self._live()
-        return factory(self)
+        cur = factory(self)
+        self._cursors.add(cur)
+        return cur
 
     def execute(self, sql, parameters=None, *, as_of=None):
         """``cursor().execute(...)``; returns the cursor."""
