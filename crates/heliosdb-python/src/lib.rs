@@ -128,6 +128,9 @@ fn run(
     point: Option<AsOf>,
     batch: usize,
 ) -> Result<Executed, Failure> {
+    // Results other threads closed are freed by their own thread: here, at its next
+    // statement, so that their snapshots do not hold back garbage collection for long.
+    STREAMS.with(|s| free_orphans(&mut s.borrow_mut()));
     let mut stmt = conn.prepare_cached(sql)?;
     let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
     stmt.set_as_of(point);

@@ -203,3 +203,28 @@ def test_returning_has_a_result_set(conn):
     assert cur.fetchall() == [(1, "a")]
     assert cur.description[0][0] == "id"
     assert cur.lastrowid == 1
+
+
+def test_read_only_connections_never_write(tmp_path):
+    path = str(tmp_path / "db")
+    w = h.Connection.open(path=path)
+    w.execute("CREATE TABLE t (a)")
+    w.execute("INSERT INTO t VALUES (1)")
+    r = h.connect(path, read_only=True)
+    assert r.execute("SELECT a FROM t").fetchall() == [(1,)]
+    with pytest.raises(h.OperationalError, match="read-only"):
+        r.execute("INSERT INTO t VALUES (2)")
+    r.close()
+    w.close()
+
+
+def test_the_path_can_come_from_the_config(tmp_path):
+    c = h.Connection.open(config={"path": str(tmp_path / "a"), "snapshot": {"max_snapshots": 5}})
+    c.execute("CREATE TABLE t (a)")
+    c.close()
+    assert (tmp_path / "a").is_dir()
+    # The path argument wins over the config's.
+    c = h.connect(str(tmp_path / "b"), config={"database": {"path": str(tmp_path / "a")}})
+    c.execute("CREATE TABLE t (a)")
+    c.close()
+    assert (tmp_path / "b").is_dir()

@@ -215,7 +215,7 @@ class Cursor:
 
     def __del__(self):
         stream = getattr(self, "_stream", None)
-        if stream is not None:
+        if stream is not None and _native is not None:  # None at interpreter exit
             _native.NativeConnection.close_stream(stream)
 
     # -- state --------------------------------------------------------------------------
