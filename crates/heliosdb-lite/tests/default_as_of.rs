@@ -295,3 +295,39 @@ fn parameter_names_are_reported_in_order() {
     assert_eq!(s.parameter_name(0), None);
     assert_eq!(s.parameter_name(4), None);
 }
+
+#[test]
+fn explain_shows_the_default_point() {
+    let c = db();
+    c.set_default_as_of(Some(AsOf::Scn(2)));
+    let plan = all(&c, "EXPLAIN SELECT * FROM t");
+    assert_eq!(plan, vec![vec![Value::Text("SCAN t AS OF SCN 2".into())]]);
+    c.set_default_as_of(None);
+    let plan = all(&c, "EXPLAIN SELECT * FROM t");
+    assert_eq!(plan, vec![vec![Value::Text("SCAN t".into())]]);
+}
+
+#[test]
+fn threads_with_their_own_statement_points_do_not_mix() {
+    let c = std::sync::Arc::new(db());
+    let handles: Vec<_> = (0..4)
+        .map(|n| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    let mut s = c.prepare_cached("SELECT count(*) FROM t").unwrap();
+                    if n % 2 == 0 {
+                        s.set_as_of(Some(AsOf::Scn(2)));
+                    }
+                    let v = s.query([]).unwrap().into_values().unwrap();
+                    let want = if n % 2 == 0 { 1 } else { 2 };
+                    assert_eq!(v, vec![vec![Value::Integer(want)]]);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(c.default_as_of(), None);
+}
