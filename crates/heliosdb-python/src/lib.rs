@@ -130,7 +130,7 @@ fn run(
 ) -> Result<Executed, Failure> {
     // Results other threads closed are freed by their own thread: here, at its next
     // statement, so that their snapshots do not hold back garbage collection for long.
-    STREAMS.with(|s| free_orphans(&mut s.borrow_mut()));
+    let _ = STREAMS.try_with(|s| free_orphans(&mut s.borrow_mut()));
     let mut stmt = conn.prepare_cached(sql)?;
     let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
     stmt.set_as_of(point);
@@ -448,7 +448,10 @@ impl NativeConnection {
     /// Frees stream `stream` (from any thread).
     #[staticmethod]
     fn close_stream(stream: u64) {
-        let here = STREAMS.with(|s| s.borrow_mut().remove(&stream).is_some());
+        // `try_with`: a cursor can be dropped while its thread is being torn down.
+        let here = STREAMS
+            .try_with(|s| s.borrow_mut().remove(&stream).is_some())
+            .unwrap_or(false);
         if !here {
             lock(&ORPHANS).push(stream);
         }
