@@ -96,21 +96,19 @@ struct Executed {
 }
 
 /// Runs `f` again while it fails with `Busy` outside a transaction, until `timeout` has
-/// passed (the connection's `timeout=`, like sqlite3's busy timeout).
+/// passed since the first attempt (the connection's `timeout=`, like sqlite3's busy
+/// timeout). The engine itself waits up to its own busy timeout (5 s) for the write lock
+/// in each attempt, so a shorter `timeout` still waits that long once.
 fn retry_busy<T>(
     conn: &Connection,
     timeout: Duration,
     mut f: impl FnMut() -> heliosdb_lite::Result<T>,
 ) -> heliosdb_lite::Result<T> {
-    // The clock is read only once the database is busy: most statements never are.
-    let mut start = None;
+    let start = Instant::now();
     let mut pause = Duration::from_micros(200);
     loop {
         match f() {
-            Err(Error::Busy(_))
-                if !conn.is_in_transaction()
-                    && start.get_or_insert_with(Instant::now).elapsed() < timeout =>
-            {
+            Err(Error::Busy(_)) if !conn.is_in_transaction() && start.elapsed() < timeout => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
             }

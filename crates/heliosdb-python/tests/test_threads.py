@@ -157,3 +157,21 @@ def test_closing_the_connection_frees_open_results(tmp_path):
     assert cur._stream is None
     with pytest.raises(h.ProgrammingError):
         cur.fetchall()
+
+
+def test_a_writer_waits_for_another_connections_transaction(tmp_path):
+    path = str(tmp_path / "db")
+    a = h.Connection.open(path=path, config={"enable_wal": False})
+    b = h.Connection.open(path=path, timeout=1.0)
+    a.execute("CREATE TABLE t (x INTEGER)")
+    a.execute("BEGIN IMMEDIATE")
+    a.execute("INSERT INTO t VALUES (1)")
+    timer = threading.Timer(0.2, a.commit)
+    timer.start()
+    started = time.perf_counter()
+    b.execute("INSERT INTO t VALUES (2)")  # waits for a's commit
+    assert time.perf_counter() - started >= 0.15
+    timer.join()
+    assert b.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+    a.close()
+    b.close()

@@ -590,7 +590,8 @@ def connect(
     ``database``: a directory (created if needed) or ``":memory:"``. ``config``: a dict
     shaped like ``heliosdb.toml``, or the path of such a file. ``autocommit``: see
     :attr:`Connection.autocommit`. ``timeout``: seconds a statement outside a transaction
-    keeps retrying while another writer holds the database. ``detect_types``: convert DATE
+    keeps trying while another writer holds the database (each try waits up to the engine's
+    own 5 seconds, so shorter values act as 5). ``detect_types``: convert DATE
     and TIMESTAMP columns to ``datetime`` objects. ``read_only``: never write (see the
     engine's read-only open).
     """
