@@ -273,7 +273,7 @@ class Cursor:
         self._names = None
         self.description = description
         if description is None:
-            self.rowcount = changes if kind in _WRITES or kind == "WITH" else -1
+            self.rowcount = changes if kind in _WRITES else -1
         else:
             self.rowcount = -1
         if lastrowid is not None and changes and (kind == "INSERT" or kind == "REPLACE"):
