@@ -36,4 +36,5 @@ pub use api::{
 };
 pub use config::Config;
 pub use error::{ConstraintKind, Error, Result};
+pub use mvcc::AsOf;
 pub use sql::session::Outcome;

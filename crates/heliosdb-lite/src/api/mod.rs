@@ -15,7 +15,7 @@ pub use row::{MappedRows, Row, RowIndex, Rows};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::mvcc::{Mvcc, MvccOptions, Retention};
+use crate::mvcc::{AsOf, Mvcc, MvccOptions, Retention};
 use crate::sql::parser::{self, ParsedStatement};
 use crate::sql::session::{Engine, Outcome, Session};
 use crate::storage::{FjallOptions, FjallStorage, MemoryStorage, PrivateCopy, Storage};
@@ -305,6 +305,18 @@ impl Connection {
 
     /// Runs a parsed statement with bound values.
     pub(crate) fn run(&self, stmt: &ParsedStatement, params: &[Value]) -> Result<Outcome> {
+        Ok(self.run_at(stmt, params, None)?.0)
+    }
+
+    /// Runs a parsed statement, reading at `as_of` (when given) instead of the connection's
+    /// default point; also returns the connection's last inserted rowid as the statement
+    /// left it (read under the same lock, so another thread's insert cannot come between).
+    fn run_at(
+        &self,
+        stmt: &ParsedStatement,
+        params: &[Value],
+        as_of: Option<&AsOf>,
+    ) -> Result<(Outcome, i64)> {
         if !crate::sql::session::allowed_read_only(&stmt.statement) {
             self.refuse_if_read_only(stmt.text.split_whitespace().next().unwrap_or("it"))?;
         }
@@ -312,7 +324,12 @@ impl Connection {
         // An interrupt cancels the statement running when it comes, not later ones.
         self.interrupt
             .store(false, std::sync::atomic::Ordering::Relaxed);
-        session.execute(&self.engine, stmt, params)
+        let saved = as_of.map(|p| session.default_as_of.replace(p.clone()));
+        let r = session.execute(&self.engine, stmt, params);
+        if let Some(previous) = saved {
+            session.default_as_of = previous;
+        }
+        Ok((r?, session.last_insert_rowid))
     }
 
     /// Opens a query outside an explicit transaction as a streaming cursor (see
@@ -321,11 +338,38 @@ impl Connection {
         &self,
         stmt: &ParsedStatement,
         params: &[Value],
+        as_of: Option<&AsOf>,
     ) -> Result<Option<(crate::sql::cursor::Cursor, Outcome)>> {
         let mut session = crate::mvcc::lock(&self.session);
         self.interrupt
             .store(false, std::sync::atomic::Ordering::Relaxed);
-        session.open_cursor(&self.engine, stmt, params)
+        let saved = as_of.map(|p| session.default_as_of.replace(p.clone()));
+        let r = session.open_cursor(&self.engine, stmt, params);
+        if let Some(previous) = saved {
+            session.default_as_of = previous;
+        }
+        r
+    }
+
+    /// Sets the point in history where this connection's queries read every table that has
+    /// no `AS OF` clause of its own; `None` returns to the current data.
+    ///
+    /// The effect is exactly that of writing `AS OF <point>` after each such table in every
+    /// query (views included: a view is read at the point, and the tables inside it with it),
+    /// so `conn.set_default_as_of(Some(AsOf::Scn(5)))` followed by `SELECT * FROM t` reads
+    /// what `SELECT * FROM t AS OF SCN 5` reads. The point is resolved for each statement
+    /// when it first reads a table, with the same errors as the clause (too old, in the
+    /// future, time travel disabled). Statements that write (INSERT, UPDATE, DELETE, DDL)
+    /// fail while a default is set, because a write always applies to the current data.
+    /// Transaction control and `PRAGMA` still work. This is the library side of a session
+    /// setting such as a server's `SET heliosdb.as_of`.
+    pub fn set_default_as_of(&self, point: Option<AsOf>) {
+        crate::mvcc::lock(&self.session).default_as_of = point;
+    }
+
+    /// The point set with [`Connection::set_default_as_of`], if any.
+    pub fn default_as_of(&self) -> Option<AsOf> {
+        crate::mvcc::lock(&self.session).default_as_of.clone()
     }
 
     /// Cancels the statement this connection is running, from any thread (the connection is
@@ -377,6 +421,7 @@ impl Connection {
             conn: self,
             parsed: self.parse_one(sql)?,
             columns: Mutex::new(None),
+            as_of: None,
         })
     }
 
@@ -386,6 +431,7 @@ impl Connection {
             conn: self,
             parsed: self.cached(sql)?,
             columns: Mutex::new(None),
+            as_of: None,
         })
     }
 
@@ -508,6 +554,8 @@ pub struct Statement<'conn> {
     conn: &'conn Connection,
     parsed: Arc<ParsedStatement>,
     columns: Mutex<Option<Arc<Vec<String>>>>,
+    /// Overrides the connection's default time-travel point ([`Statement::set_as_of`]).
+    as_of: Option<AsOf>,
 }
 
 impl std::fmt::Debug for Statement<'_> {
@@ -519,9 +567,24 @@ impl std::fmt::Debug for Statement<'_> {
 }
 
 impl Statement<'_> {
+    /// Makes this statement's queries read every table that has no `AS OF` clause of its own
+    /// at `point`, for its executions from now on, whatever the connection's default
+    /// ([`Connection::set_default_as_of`], which describes the semantics); `None` returns to
+    /// the connection's default. Set on a statement that writes, its executions fail.
+    pub fn set_as_of(&mut self, point: Option<AsOf>) {
+        self.as_of = point;
+    }
+
+    /// The point set with [`Statement::set_as_of`], if any.
+    pub fn as_of(&self) -> Option<&AsOf> {
+        self.as_of.as_ref()
+    }
+
     fn outcome<P: Params>(&self, params: P) -> Result<Outcome> {
         let values = params.bind(&self.parsed)?;
-        let out = self.conn.run(&self.parsed, &values)?;
+        let (out, _) = self
+            .conn
+            .run_at(&self.parsed, &values, self.as_of.as_ref())?;
         *crate::mvcc::lock(&self.columns) = Some(Arc::new(out.columns.clone()));
         Ok(out)
     }
@@ -534,14 +597,16 @@ impl Statement<'_> {
     /// Runs the statement and returns its rows.
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows> {
         let values = params.bind(&self.parsed)?;
-        let (source, out) = match self.conn.open_cursor(&self.parsed, &values)? {
-            Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out),
-            None => {
-                let mut out = self.conn.run(&self.parsed, &values)?;
-                let rows = std::mem::take(&mut out.rows);
-                (RowSource::Collected(rows.into_iter()), out)
-            }
-        };
+        let as_of = self.as_of.as_ref();
+        let (source, out, last_insert_rowid) =
+            match self.conn.open_cursor(&self.parsed, &values, as_of)? {
+                Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out, None),
+                None => {
+                    let (mut out, rowid) = self.conn.run_at(&self.parsed, &values, as_of)?;
+                    let rows = std::mem::take(&mut out.rows);
+                    (RowSource::Collected(rows.into_iter()), out, Some(rowid))
+                }
+            };
         let columns = Arc::new(out.columns);
         *crate::mvcc::lock(&self.columns) = Some(columns.clone());
         Ok(Rows {
@@ -549,6 +614,10 @@ impl Statement<'_> {
             temporal: Arc::new(out.temporal),
             source,
             current: None,
+            column_types: out.column_types,
+            changes: out.changes,
+            returns_rows: out.returns_rows,
+            last_insert_rowid,
         })
     }
 
@@ -583,6 +652,16 @@ impl Statement<'_> {
     /// Number of placeholders.
     pub fn parameter_count(&self) -> usize {
         self.parsed.param_count
+    }
+
+    /// The name of the placeholder at 1-based `index`, with its prefix (`:id`, `@id`,
+    /// `$id`); `None` for `?` and `?N` placeholders and for an index out of range. Bindings
+    /// that take named values from a mapping use it to put them in order.
+    pub fn parameter_name(&self, index: usize) -> Option<&str> {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.parsed.param_names.get(i))
+            .and_then(|n| n.as_deref())
     }
 
     /// Result column names (known after the first execution for statements whose columns

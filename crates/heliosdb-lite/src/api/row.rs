@@ -109,6 +109,15 @@ pub struct Rows {
     pub(crate) temporal: Arc<Vec<bool>>,
     pub(crate) source: RowSource,
     pub(crate) current: Option<Vec<Value>>,
+    /// Type group per result column (see [`Rows::column_types`]).
+    pub(crate) column_types: Vec<Option<&'static str>>,
+    /// Rows the statement inserted, updated or deleted.
+    pub(crate) changes: u64,
+    /// The statement has a result set.
+    pub(crate) returns_rows: bool,
+    /// The connection's last inserted rowid as the statement left it (`None` for a
+    /// streaming query, which inserts nothing).
+    pub(crate) last_insert_rowid: Option<i64>,
 }
 
 /// Where a [`Rows`] takes its rows from.
@@ -144,6 +153,44 @@ impl Rows {
     /// Column names of the result.
     pub fn column_names(&self) -> &[String] {
         &self.columns
+    }
+
+    /// Per result column: true for a plain reference to a column declared DATE, DATETIME or
+    /// TIMESTAMP (bindings use it to convert such values to their date-time type).
+    pub fn temporal_columns(&self) -> Vec<bool> {
+        let mut t = self.temporal.as_ref().clone();
+        t.resize(self.columns.len(), false);
+        t
+    }
+
+    /// Per result column: the type group of a plain column reference, from its declared
+    /// type (`INTEGER`, `REAL`, `NUMERIC`, `TEXT`, `BLOB`, `DECIMAL`, or `TIMESTAMP` for
+    /// DATE / DATETIME / TIMESTAMP columns); `None` for a computed column. Bindings report
+    /// it as the column's type (a DB-API `description`).
+    pub fn column_types(&self) -> Vec<Option<&'static str>> {
+        let mut t = self.column_types.clone();
+        t.resize(self.columns.len(), None);
+        t
+    }
+
+    /// Rows the statement inserted, updated or deleted (0 for a query), so that a caller
+    /// running any statement through [`Statement::query`](crate::Statement::query) learns
+    /// what [`Statement::execute`](crate::Statement::execute) would have returned.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// True when the statement has a result set (a query, `RETURNING`, `EXPLAIN`, `PRAGMA`),
+    /// even an empty one; false for other statements.
+    pub fn returns_rows(&self) -> bool {
+        self.returns_rows
+    }
+
+    /// The connection's last inserted rowid right after this statement ran (read under the
+    /// connection's lock, so an insert by another thread on the same connection cannot come
+    /// between); `None` for a streaming query.
+    pub fn last_insert_rowid(&self) -> Option<i64> {
+        self.last_insert_rowid
     }
 
     /// Maps every remaining row.

@@ -19,6 +19,7 @@ fn rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
         changes: 0,
         returns_rows: true,
         temporal: Vec::new(),
+        column_types: Vec::new(),
     }
 }
 

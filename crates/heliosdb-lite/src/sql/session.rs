@@ -84,6 +84,10 @@ pub struct Session {
     rowids: super::dml::RowidAllocator,
     /// Cancellation and timeout of this connection's statements.
     pub limits: super::execution::StatementLimits,
+    /// Where queries read every table that has no `AS OF` clause of its own (`None`: the
+    /// current data). Statements that write are refused while it is set: a write always
+    /// applies to the current data, so mixing it with reads of the past would mislead.
+    pub default_as_of: Option<AsOf>,
 }
 
 /// The result of one statement.
@@ -100,6 +104,11 @@ pub struct Outcome {
     pub changes: u64,
     /// The statement returns rows (a query, RETURNING, EXPLAIN, PRAGMA).
     pub returns_rows: bool,
+    /// Per result column: the type group of a plain column reference, by its declared
+    /// type's affinity (`INTEGER`, `REAL`, `NUMERIC`, `TEXT`, `BLOB`, `DECIMAL`, or
+    /// `TIMESTAMP` for DATE / DATETIME / TIMESTAMP columns); `None` for computed columns
+    /// (empty when no column is a plain reference).
+    pub column_types: Vec<Option<&'static str>>,
 }
 
 /// Function environment of one statement.
@@ -335,6 +344,9 @@ impl Session {
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
             Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
+            Parsed::CreateTrigger(_) if self.default_as_of.is_some() => {
+                return Err(writes_refused_as_of(self.default_as_of.as_ref()))
+            }
             Parsed::CreateTrigger(ct) => {
                 return self.in_transaction(engine, true, true, &mut |s, engine, txn, own_ddl| {
                     let _ = s;
@@ -385,6 +397,9 @@ impl Session {
             }
             Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
                 Err(Error::Unsupported("SAVEPOINT".into()))
+            }
+            _ if self.default_as_of.is_some() && !is_read_only(&stmt.statement) => {
+                Err(writes_refused_as_of(self.default_as_of.as_ref()))
             }
             _ => self.in_transaction(
                 engine,
@@ -465,9 +480,11 @@ impl Session {
         history: &mut StmtHistory<'_>,
     ) -> Result<(Arc<super::plan::Plan>, Vec<OutputColumn>)> {
         let point = (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn()));
+        // A plan made under a default time-travel point reads at that point: never cached,
+        // and a cached plan (which reads current data) is not used for it.
         let cached = crate::mvcc::lock(&stmt.plan_cache)
             .as_ref()
-            .filter(|c| Some(c.ddl_point) == point)
+            .filter(|c| Some(c.ddl_point) == point && self.default_as_of.is_none())
             .cloned();
         let reuse = match &cached {
             Some(c) => history.replay(c, params, env)?,
@@ -478,6 +495,9 @@ impl Session {
         }
         let schema = engine.schema_for(txn, own_ddl)?;
         let mut planner = Planner::new(schema, history, params, env, stmt);
+        if let Some(p) = &self.default_as_of {
+            planner.read_tables_at(p.clone());
+        }
         let (plan, cols) = planner.plan_query(q)?;
         let plan = Arc::new(plan);
         let time_travel = std::mem::take(&mut planner.time_travel);
@@ -630,6 +650,9 @@ impl Session {
                     ));
                 };
                 let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+                if let Some(p) = &self.default_as_of {
+                    planner.read_tables_at(p.clone());
+                }
                 let (plan, _) = planner.plan_query(q)?;
                 let lines = if *analyze {
                     // Run it (rows read and dropped), then describe what each node did.
@@ -662,6 +685,7 @@ impl Session {
                     changes: 0,
                     returns_rows: true,
                     temporal: Vec::new(),
+                    column_types: Vec::new(),
                 })
             }
             Statement::Pragma { name, value, .. } => super::pragma::run(
@@ -706,6 +730,15 @@ impl Session {
     }
 }
 
+/// The error for a write while a default time-travel point is set.
+fn writes_refused_as_of(point: Option<&AsOf>) -> Error {
+    let point = point.map(|p| p.to_string()).unwrap_or_default();
+    Error::invalid(format!(
+        "cannot write while queries read AS OF {point} by default: writes apply to the \
+         current data; clear the default time-travel point first"
+    ))
+}
+
 fn statement_kind(s: &Statement) -> String {
     let text = s.to_string();
     text.split_whitespace()
@@ -725,6 +758,22 @@ fn check_param_count(stmt: &ParsedStatement, params: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// The type group reported for a result column (see [`Outcome::column_types`]).
+fn column_type(c: &OutputColumn) -> Option<&'static str> {
+    use super::value::Affinity;
+    if c.temporal {
+        return Some("TIMESTAMP");
+    }
+    Some(match c.affinity? {
+        Affinity::Integer => "INTEGER",
+        Affinity::Real => "REAL",
+        Affinity::Numeric => "NUMERIC",
+        Affinity::Text => "TEXT",
+        Affinity::Blob => "BLOB",
+        Affinity::Decimal(_) => "DECIMAL",
+    })
+}
+
 /// Builds a query outcome.
 pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
     let temporal = if cols.iter().any(|c| c.temporal) {
@@ -732,8 +781,14 @@ pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
     } else {
         Vec::new()
     };
+    let column_types = if cols.iter().any(|c| c.affinity.is_some() || c.temporal) {
+        cols.iter().map(column_type).collect()
+    } else {
+        Vec::new()
+    };
     Outcome {
         temporal,
+        column_types,
         columns: cols.into_iter().map(|c| c.name).collect(),
         rows,
         changes: 0,
@@ -761,5 +816,6 @@ fn vacuum_history(engine: &Engine) -> Result<Outcome> {
         changes: 0,
         returns_rows: true,
         temporal: Vec::new(),
+        column_types: Vec::new(),
     })
 }

@@ -82,6 +82,12 @@ struct Cte {
     columns: Vec<OutputColumn>,
 }
 
+/// A statement's default time-travel point: as given, then as resolved.
+enum StatementPoint {
+    Pending(AsOf),
+    Resolved(Source, Arc<Schema>),
+}
+
 /// Statement-wide planning state.
 pub struct Planner<'a> {
     schema: Arc<Schema>,
@@ -102,6 +108,10 @@ pub struct Planner<'a> {
     expanding_views: Vec<String>,
     /// Where tables without their own time-travel clause read (inside a view read AS OF).
     default_point: Option<(Source, Arc<Schema>)>,
+    /// The statement's default time-travel point ([`Planner::read_tables_at`]), resolved to
+    /// a snapshot at the first table that needs it, so that a statement reading no table
+    /// does not resolve (or fail on) a point it never uses.
+    statement_point: Option<StatementPoint>,
     /// False once the plan depends on more than the schema (time-travel points, snapshot
     /// listings): such plans are rebuilt for every execution.
     pub cacheable: bool,
@@ -134,8 +144,44 @@ impl<'a> Planner<'a> {
             depth: 0,
             expanding_views: Vec::new(),
             default_point: None,
+            statement_point: None,
             cacheable: true,
             time_travel: Vec::new(),
+        }
+    }
+
+    /// Reads every table that has no `AS OF` clause of its own at `point`, exactly as if the
+    /// clause were written after it (a clause inside a view read this way still wins, as it
+    /// does for an explicit clause on the view). The plan depends on the point, so it is not
+    /// cacheable.
+    pub fn read_tables_at(&mut self, point: AsOf) {
+        self.statement_point = Some(StatementPoint::Pending(point));
+        self.cacheable = false;
+    }
+
+    /// The source and schema of the statement's default point, resolving it on first use;
+    /// `None` without one.
+    fn statement_source(&mut self) -> Result<Option<(Source, Arc<Schema>)>> {
+        match self.statement_point.take() {
+            None => Ok(None),
+            Some(StatementPoint::Resolved(source, schema)) => {
+                self.statement_point = Some(StatementPoint::Resolved(source, schema.clone()));
+                Ok(Some((source, schema)))
+            }
+            Some(StatementPoint::Pending(point)) => {
+                let r = self.history.resolve(point.clone());
+                match r {
+                    Ok((source, schema)) => {
+                        self.statement_point =
+                            Some(StatementPoint::Resolved(source, schema.clone()));
+                        Ok(Some((source, schema)))
+                    }
+                    Err(e) => {
+                        self.statement_point = Some(StatementPoint::Pending(point));
+                        Err(e)
+                    }
+                }
+            }
         }
     }
 

@@ -650,7 +650,15 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                 Some(other) => return Err(Error::Unsupported(format!("{other}"))),
                 None => match &p.default_point {
                     Some((source, schema)) => (*source, schema.clone(), None),
-                    None => (Source::Current, p.schema.clone(), None),
+                    // helios_snapshots (a reserved name) has no history: a default point
+                    // leaves it alone, as it would refuse an explicit clause.
+                    None if tname.eq_ignore_ascii_case("helios_snapshots") => {
+                        (Source::Current, p.schema.clone(), None)
+                    }
+                    None => match p.statement_source()? {
+                        Some((source, schema)) => (source, schema, None),
+                        None => (Source::Current, p.schema.clone(), None),
+                    },
                 },
             };
             if tname.eq_ignore_ascii_case("helios_snapshots") && p.schema.table(&tname).is_none() {

@@ -1,0 +1,605 @@
+"""HeliosDB-Lite for Python: an embedded SQL database whose every committed state stays
+queryable, as a DB-API 2.0 (PEP 249) module modelled on ``sqlite3``.
+
+    import heliosdb_lite
+    conn = heliosdb_lite.connect("app.db")          # a directory, created if needed
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO t (v) VALUES (?)", ("first",))
+    conn.commit()
+    scn = conn.current_scn()
+    conn.execute("UPDATE t SET v = 'second'")
+    conn.commit()
+    conn.execute("SELECT v FROM t", as_of={"scn": scn}).fetchone()   # ('first',)
+
+Time travel: ``as_of=`` on ``execute`` reads every table reference that has no ``AS OF``
+clause of its own at a past point: a ``datetime`` (naive means UTC), ``{"scn": n}``,
+``{"transaction": n}`` or ``{"before_transaction": n}``.
+
+Threads (``threadsafety = 2``): threads may share the module and connections. Statements
+from several threads on one connection run one at a time on its session (an explicit
+transaction is the connection's, shared by every thread using it); queries outside a
+transaction run side by side. The GIL is released while the engine works. A cursor belongs
+to the thread that executed it.
+"""
+
+import datetime as _datetime
+import re as _re
+import time as _time
+import weakref as _weakref
+from functools import lru_cache as _lru_cache
+
+from . import _native
+from .exceptions import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    SnapshotNotAvailableError,
+    SnapshotTooOldError,
+    Warning,
+)
+
+__all__ = [
+    "connect",
+    "Connection",
+    "Cursor",
+    "Row",
+    "apilevel",
+    "threadsafety",
+    "paramstyle",
+    "Date",
+    "Time",
+    "Timestamp",
+    "DateFromTicks",
+    "TimeFromTicks",
+    "TimestampFromTicks",
+    "Binary",
+    "STRING",
+    "BINARY",
+    "NUMBER",
+    "DATETIME",
+    "ROWID",
+    "Warning",
+    "Error",
+    "InterfaceError",
+    "DatabaseError",
+    "DataError",
+    "OperationalError",
+    "IntegrityError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
+    "SnapshotTooOldError",
+    "SnapshotNotAvailableError",
+]
+
+#: PEP 249 globals.
+apilevel = "2.0"
+#: Threads may share the module and connections, not cursors.
+threadsafety = 2
+#: ``?`` placeholders; ``:name`` (with a mapping) is accepted as well.
+paramstyle = "qmark"
+
+#: Version of the engine this module was built with.
+version = _native.ENGINE_VERSION
+
+# PEP 249 type constructors.
+Date = _datetime.date
+Time = _datetime.time
+Timestamp = _datetime.datetime
+Binary = bytes
+
+
+def DateFromTicks(ticks):
+    """The local date of a POSIX timestamp (PEP 249)."""
+    return Date(*_time.localtime(ticks)[:3])
+
+
+def TimeFromTicks(ticks):
+    """The local time of day of a POSIX timestamp (PEP 249)."""
+    return Time(*_time.localtime(ticks)[3:6])
+
+
+def TimestampFromTicks(ticks):
+    """The local date and time of a POSIX timestamp (PEP 249)."""
+    return Timestamp(*_time.localtime(ticks)[:6])
+
+
+class _TypeObject:
+    """A PEP 249 type object: equal to every type code of its group. The type code in
+    ``Cursor.description`` is the declared type group of a result column that is a plain
+    column reference (``"INTEGER"``, ``"REAL"``, ``"NUMERIC"``, ``"TEXT"``, ``"BLOB"``,
+    ``"DECIMAL"``, ``"TIMESTAMP"``), and ``None`` for a computed column."""
+
+    def __init__(self, *names):
+        self.values = frozenset(names)
+
+    def __eq__(self, other):
+        return other in self.values
+
+    def __hash__(self):
+        return hash(self.values)
+
+
+STRING = _TypeObject("TEXT")
+BINARY = _TypeObject("BLOB")
+NUMBER = _TypeObject("INTEGER", "REAL", "NUMERIC", "DECIMAL")
+DATETIME = _TypeObject("TIMESTAMP")
+ROWID = _TypeObject("INTEGER")
+
+# The first keyword of a statement, after comments and blanks.
+_FIRST_WORD = _re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*([A-Za-z]+)", _re.S)
+_WRITES = frozenset(("INSERT", "UPDATE", "DELETE", "REPLACE"))
+
+
+@_lru_cache(maxsize=512)
+def _keyword(sql):
+    m = _FIRST_WORD.match(sql)
+    return m.group(1).upper() if m else ""
+
+
+# How many rows an execute reads before it returns, and a refill of a cursor's buffer: a
+# query with fewer rows needs no stream (the common point select), a longer one streams.
+_FIRST_BATCH = 64
+_REFILL = 512
+
+
+class Row:
+    """A result row with access by position and by column name (case-insensitive), like
+    ``sqlite3.Row``: set ``connection.row_factory = heliosdb_lite.Row``."""
+
+    __slots__ = ("_values", "_index")
+
+    def __init__(self, cursor, values):
+        self._values = tuple(values)
+        self._index = cursor._name_index()
+
+    def keys(self):
+        """The column names."""
+        return list(self._index["\0names"])
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key.lower()]]
+            except KeyError:
+                raise IndexError(f"no column named {key!r}") from None
+        return self._values[key]
+
+    def __len__(self):
+        return len(self._values)
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __eq__(self, other):
+        if isinstance(other, Row):
+            return self.keys() == other.keys() and self._values == other._values
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((tuple(self.keys()), self._values))
+
+    def __repr__(self):
+        return f"<heliosdb_lite.Row {dict(zip(self.keys(), self._values))!r}>"
+
+
+class Cursor:
+    """A DB-API cursor. Query results stream: rows are read from the engine as they are
+    fetched, a few hundred at a time, on the snapshot the query started at."""
+
+    def __init__(self, connection):
+        #: The connection this cursor belongs to.
+        self.connection = connection
+        #: Rows ``fetchmany()`` returns by default.
+        self.arraysize = 1
+        #: Seven-item tuples, one per result column (name first); ``None`` without a
+        #: result set.
+        self.description = None
+        #: Rows the last INSERT, UPDATE, DELETE or ``executemany`` changed; -1 otherwise.
+        self.rowcount = -1
+        #: Rowid of the last row inserted by ``execute`` (INSERT or REPLACE) on this cursor.
+        self.lastrowid = None
+        #: Called as ``row_factory(cursor, row_tuple)`` for each row, if set.
+        self.row_factory = connection.row_factory
+        self._rows = []
+        self._pos = 0
+        self._stream = None
+        self._closed = False
+        self._names = None
+
+    def __del__(self):
+        stream = getattr(self, "_stream", None)
+        if stream is not None and _native is not None:  # None at interpreter exit
+            _native.NativeConnection.close_stream(stream)
+
+    # -- state --------------------------------------------------------------------------
+
+    def _check(self):
+        if self._closed:
+            raise ProgrammingError("cannot operate on a closed cursor")
+        return self.connection._live()
+
+    def _end_result(self):
+        if self._stream is not None:
+            _native.NativeConnection.close_stream(self._stream)
+            self._stream = None
+        self._rows = []
+        self._pos = 0
+        self._names = None
+
+    def _name_index(self):
+        if self._names is None:
+            names = [d[0] for d in self.description or ()]
+            index = {"\0names": names}
+            for i, n in enumerate(names):
+                index.setdefault(n.lower(), i)
+            self._names = index
+        return self._names
+
+    # -- executing ----------------------------------------------------------------------
+
+    def execute(self, sql, parameters=None, *, as_of=None):
+        """Runs one statement with ``?`` (sequence) or ``:name`` (mapping) parameters.
+
+        ``as_of`` reads every table that has no ``AS OF`` clause of its own at a past point:
+        a ``datetime`` (naive means UTC), ``{"scn": n}``, ``{"transaction": n}`` or
+        ``{"before_transaction": n}``. Returns the cursor.
+        """
+        # The hot path of every statement: checks and bookkeeping are written out here
+        # rather than called, because each Python call costs about as much as the engine's
+        # point lookup.
+        if self._closed:
+            raise ProgrammingError("cannot operate on a closed cursor")
+        conn = self.connection
+        native = conn._native
+        if native is None:
+            raise ProgrammingError("cannot operate on a closed database")
+        if self._stream is not None:
+            _native.NativeConnection.close_stream(self._stream)
+            self._stream = None
+        kind = _keyword(sql)
+        if not conn._autocommit and kind in _WRITES and not native.in_transaction:
+            native.execute("BEGIN")
+        description, self._rows, self._stream, changes, lastrowid = native.execute(
+            sql, parameters, as_of, _FIRST_BATCH, conn.detect_types
+        )
+        self._pos = 0
+        self._names = None
+        self.description = description
+        if description is None:
+            self.rowcount = changes if kind in _WRITES else -1
+        else:
+            self.rowcount = -1
+        if lastrowid is not None and changes and (kind == "INSERT" or kind == "REPLACE"):
+            self.lastrowid = lastrowid
+        return self
+
+    def executemany(self, sql, seq_of_parameters):
+        """Runs a statement that returns no rows once per parameter set; ``rowcount`` is
+        the total of rows changed."""
+        native = self._check()
+        self._end_result()
+        conn = self.connection
+        if not conn._autocommit and _keyword(sql) in _WRITES and not native.in_transaction:
+            native.execute("BEGIN")
+        self.description = None
+        self.rowcount = native.executemany(sql, seq_of_parameters)
+        return self
+
+    def executescript(self, sql_script):
+        """Commits any open transaction, then runs several ``;``-separated statements
+        (without parameters), each in its own transaction unless the script has BEGIN."""
+        native = self._check()
+        self._end_result()
+        if not isinstance(sql_script, str):
+            raise ProgrammingError("executescript() takes a str")
+        if native.in_transaction:
+            native.execute("COMMIT")
+        self.description = None
+        self.rowcount = -1
+        native.executescript(sql_script)
+        return self
+
+    # -- fetching -----------------------------------------------------------------------
+
+    def _refill(self, n):
+        """Reads up to ``n`` more rows from the stream into the buffer; False at the end."""
+        if self._stream is None:
+            return False
+        rows, done = self.connection._live().fetch(
+            self._stream, n, self.connection.detect_types
+        )
+        if done:
+            self._stream = None
+        self._rows = rows
+        self._pos = 0
+        return bool(rows)
+
+    def _need_result(self):
+        self._check()
+        if self.description is None:
+            raise ProgrammingError(
+                "no result set: execute a query (SELECT, RETURNING, PRAGMA...) before fetching"
+            )
+
+    def fetchone(self):
+        """The next row, or ``None`` at the end."""
+        pos = self._pos
+        rows = self._rows
+        if pos >= len(rows):
+            self._need_result()
+            if not self._refill(_REFILL):
+                return None
+            pos = 0
+            rows = self._rows
+        self._pos = pos + 1
+        f = self.row_factory
+        return rows[pos] if f is None else f(self, rows[pos])
+
+    def fetchmany(self, size=None):
+        """Up to ``size`` (default ``arraysize``) more rows."""
+        self._need_result()
+        if size is None:
+            size = self.arraysize
+        out = []
+        while len(out) < size:
+            if self._pos >= len(self._rows) and not self._refill(max(_REFILL, size - len(out))):
+                break
+            take = self._rows[self._pos : self._pos + (size - len(out))]
+            self._pos += len(take)
+            out.extend(take)
+        return self._factory(out)
+
+    def fetchall(self):
+        """All remaining rows."""
+        self._need_result()
+        out = self._rows[self._pos :]
+        self._rows = []
+        self._pos = 0
+        while self._stream is not None:
+            if self._refill(4096):
+                out.extend(self._rows)
+            self._rows = []
+        return self._factory(out)
+
+    def _factory(self, rows):
+        f = self.row_factory
+        return rows if f is None else [f(self, r) for r in rows]
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    # -- the rest of PEP 249 --------------------------------------------------------------
+
+    def close(self):
+        """Frees the result; the cursor can no longer be used."""
+        self._end_result()
+        self._closed = True
+
+    def setinputsizes(self, sizes):
+        """Does nothing (PEP 249 allows it)."""
+
+    def setoutputsize(self, size, column=None):
+        """Does nothing (PEP 249 allows it)."""
+
+
+class Connection:
+    """A connection to a database directory (or ``:memory:``). Open one with
+    :func:`connect` (DB-API transactions) or :meth:`Connection.open` (autocommit)."""
+
+    # PEP 249's optional extension: the exceptions as attributes of the connection.
+    Warning = Warning
+    Error = Error
+    InterfaceError = InterfaceError
+    DatabaseError = DatabaseError
+    DataError = DataError
+    OperationalError = OperationalError
+    IntegrityError = IntegrityError
+    InternalError = InternalError
+    ProgrammingError = ProgrammingError
+    NotSupportedError = NotSupportedError
+
+    def __init__(
+        self,
+        database=None,
+        *,
+        config=None,
+        autocommit=False,
+        timeout=5.0,
+        detect_types=True,
+        read_only=False,
+    ):
+        if database is not None and not isinstance(database, str):
+            import os
+
+            database = os.fspath(database)
+        self._native = _native.NativeConnection(database, config, read_only, float(timeout))
+        self._autocommit = bool(autocommit)
+        #: Convert DATE / DATETIME / TIMESTAMP columns to ``datetime.date`` /
+        #: ``datetime.datetime`` (default); False keeps their text, like ``sqlite3``
+        #: without ``detect_types``.
+        self.detect_types = bool(detect_types)
+        #: Applied to the rows of cursors created afterwards (``heliosdb_lite.Row``, or any
+        #: callable ``f(cursor, row_tuple)``).
+        self.row_factory = None
+        # Cursors still alive, so that close() can free their open results (each pins a
+        # snapshot, which holds back garbage collection).
+        self._cursors = _weakref.WeakSet()
+
+    @classmethod
+    def open(cls, path=None, config=None, *, autocommit=True, **kwargs):
+        """Opens the database at ``path`` with ``config``, a dict shaped like
+        ``heliosdb.toml`` (``{"memory_limit_mb": 512, "snapshot": {...}}``; keys outside a
+        section belong to ``[database]``) or the path of such a file. Connections opened
+        this way are in autocommit mode: every statement is its own transaction (and so its
+        own version) unless you run BEGIN."""
+        return cls(path, config=config, autocommit=autocommit, **kwargs)
+
+    def _live(self):
+        native = self._native
+        if native is None:
+            raise ProgrammingError("cannot operate on a closed database")
+        return native
+
+    # -- transactions -------------------------------------------------------------------
+
+    @property
+    def autocommit(self):
+        """True: every statement commits on its own (BEGIN still opens a transaction).
+        False (the DB-API default of :func:`connect`): INSERT, UPDATE, DELETE and REPLACE
+        open a transaction that lasts until :meth:`commit` or :meth:`rollback`. Setting it
+        to True commits an open transaction."""
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value):
+        value = bool(value)
+        if value and not self._autocommit and self.in_transaction:
+            self.commit()
+        self._autocommit = value
+
+    @property
+    def in_transaction(self):
+        """True while a transaction is open."""
+        return self._live().in_transaction
+
+    def commit(self):
+        """Commits the open transaction, if any."""
+        native = self._live()
+        if native.in_transaction:
+            native.execute("COMMIT")
+
+    def rollback(self):
+        """Rolls the open transaction back, if any."""
+        native = self._live()
+        if native.in_transaction:
+            native.execute("ROLLBACK")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        """Commits when the block succeeds, rolls back when it raises; the connection stays
+        open (as in ``sqlite3``)."""
+        if self._native is None:
+            return False
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+        return False
+
+    def close(self):
+        """Closes the connection; an uncommitted transaction is rolled back. As PEP 249
+        says, the connection is unusable afterwards: any operation on it, closing it again
+        included, raises ``ProgrammingError``."""
+        native = self._live()
+        self._native = None
+        for cur in list(self._cursors):
+            cur._end_result()
+        native.close()
+
+    # -- statements ---------------------------------------------------------------------
+
+    def cursor(self, factory=Cursor):
+        """A new cursor."""
+        self._live()
+        cur = factory(self)
+        self._cursors.add(cur)
+        return cur
+
+    def execute(self, sql, parameters=None, *, as_of=None):
+        """``cursor().execute(...)``; returns the cursor."""
+        return self.cursor().execute(sql, parameters, as_of=as_of)
+
+    def executemany(self, sql, seq_of_parameters):
+        """``cursor().executemany(...)``; returns the cursor."""
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+    def executescript(self, sql_script):
+        """``cursor().executescript(...)``; returns the cursor."""
+        return self.cursor().executescript(sql_script)
+
+    def interrupt(self):
+        """Cancels the statement this connection is running (from any thread); it fails
+        with ``OperationalError``."""
+        self._live().interrupt()
+
+    # -- time travel --------------------------------------------------------------------
+
+    def current_scn(self):
+        """The newest commit sequence number (0 before the first commit)."""
+        return self._live().current_scn()
+
+    def last_txn_id(self):
+        """Transaction id of the last write transaction this connection committed, or
+        ``None``."""
+        return self._live().last_txn_id()
+
+    def snapshots(self, since=None, limit=None):
+        """Yields the retained snapshots ``(scn, txn_id, committed_at)``, oldest first
+        (``committed_at`` is a naive UTC ``datetime``): those committed after ``since`` (an
+        SCN, or a ``datetime``), at most ``limit`` of them."""
+        since_scn = since_us = None
+        if isinstance(since, _datetime.datetime):
+            if since.tzinfo is not None:
+                since = since.astimezone(_datetime.timezone.utc).replace(tzinfo=None)
+            since_us = (since - _datetime.datetime(1970, 1, 1)) // _datetime.timedelta(
+                microseconds=1
+            )
+        elif since is not None:
+            if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+                raise ProgrammingError("since must be an SCN (int >= 0) or a datetime")
+            since_scn = since
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ProgrammingError("limit must be an int >= 0")
+        yield from self._live().snapshots(since_scn, since_us, limit)
+
+    def gc(self):
+        """Runs history garbage collection now; returns a dict of what it removed:
+        ``snapshots_removed``, ``versions_removed``, ``bytes_removed``, ``oldest_scn`` (the
+        oldest point still readable) and ``elapsed_ms``."""
+        return self._live().gc()
+
+
+def connect(
+    database,
+    *,
+    config=None,
+    autocommit=False,
+    timeout=5.0,
+    detect_types=True,
+    read_only=False,
+):
+    """Opens a connection (PEP 249).
+
+    ``database``: a directory (created if needed) or ``":memory:"``. ``config``: a dict
+    shaped like ``heliosdb.toml``, or the path of such a file. ``autocommit``: see
+    :attr:`Connection.autocommit`. ``timeout``: seconds a statement outside a transaction
+    keeps trying while another writer holds the database (each try waits up to the engine's
+    own 5 seconds, so shorter values act as 5). ``detect_types``: convert DATE
+    and TIMESTAMP columns to ``datetime`` objects. ``read_only``: never write (see the
+    engine's read-only open).
+    """
+    return Connection(
+        database,
+        config=config,
+        autocommit=autocommit,
+        timeout=timeout,
+        detect_types=detect_types,
+        read_only=read_only,
+    )

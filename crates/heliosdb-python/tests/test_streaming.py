@@ -1,0 +1,37 @@
+"""A cursor over a million rows streams them: neither Python nor the engine holds the whole
+result."""
+
+import heliosdb_lite as h
+
+
+def rss_bytes():
+    """Resident memory of this process now (not the peak)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def test_a_million_row_fetch_has_bounded_memory(tmp_path):
+    c = h.Connection.open(path=str(tmp_path / "db"), config={"enable_wal": False})
+    c.execute("CREATE TABLE ten (d INTEGER)")
+    c.executemany("INSERT INTO ten VALUES (?)", [(i,) for i in range(10)])
+    c.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT)")
+    c.execute(
+        "INSERT INTO big SELECT a.d + 10*b.d + 100*c.d + 1000*d.d + 10000*e.d + 100000*f.d, "
+        "'a row of some text to make the result heavy' "
+        "FROM ten a, ten b, ten c, ten d, ten e, ten f"
+    )
+    cur = c.execute("SELECT id, v FROM big")
+    baseline = rss_bytes()
+    peak_rss = baseline
+    n = total = 0
+    for row in cur:
+        n += 1
+        total += row[0]
+        if n % 100_000 == 0:
+            peak_rss = max(peak_rss, rss_bytes())
+    assert n == 1_000_000
+    assert total == sum(range(1_000_000))
+    # Materialised, the rows would take well over 100 MB as Python tuples (and as much
+    # again inside the engine); streamed, one buffer of rows is held at a time.
+    assert peak_rss - baseline < 64 * 2**20, (peak_rss - baseline)
+    c.close()
