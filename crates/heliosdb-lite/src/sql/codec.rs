@@ -22,7 +22,8 @@ const TAG_BLOB: u8 = 0x30;
 
 /// Key prefix of a table's rows.
 pub fn table_prefix(table_id: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(16);
+    // Room for the prefix and a one-column integer key (the common row key) without regrowth.
+    let mut k = Vec::with_capacity(24);
     k.push(b'r');
     k.extend_from_slice(&table_id.to_be_bytes());
     k
@@ -39,7 +40,7 @@ pub fn row_count_group(key: &[u8]) -> Option<usize> {
 
 /// Key prefix of an index's entries.
 pub fn index_prefix(index_id: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(24);
+    let mut k = Vec::with_capacity(48);
     k.push(b'i');
     k.extend_from_slice(&index_id.to_be_bytes());
     k
@@ -80,6 +81,16 @@ fn escape_bytes(b: &[u8], out: &mut Vec<u8>) {
 /// Appends the order-preserving encoding of `v`; `desc` inverts the order.
 pub fn encode_key_value(v: &Value, desc: bool, out: &mut Vec<u8>) {
     let start = out.len();
+    // One reservation instead of a regrowth per piece: keys are built on every lookup.
+    out.reserve(match v {
+        Value::Null => 1,
+        Value::Integer(_) => 18,
+        Value::Real(_) => 10,
+        Value::Decimal(_) => 26,
+        Value::Text(s) => s.len() + 3,
+        Value::Timestamp(_) => 32,
+        Value::Blob(b) => b.len() + 3,
+    });
     match v {
         Value::Null => out.push(TAG_NULL),
         Value::Integer(i) => {
