@@ -20,7 +20,8 @@
 use super::keys;
 use crate::error::Result;
 use crate::storage::Storage;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 /// First byte of every counter's logical key. The SQL layer's logical keys start with a
 /// letter, so no row, index or catalog key can collide with a counter.
@@ -58,7 +59,7 @@ pub(super) fn update(
     writes: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     newest: &mut HashMap<Vec<u8>, Option<Vec<u8>>>,
 ) -> Result<()> {
-    let mut deltas: HashMap<Vec<u8>, i64> = HashMap::new();
+    let mut deltas: HashMap<Vec<u8>, i64> = HashMap::default();
     for (logical, value) in writes.iter() {
         let Some(len) = group(logical).filter(|&l| l <= logical.len()) else {
             continue;

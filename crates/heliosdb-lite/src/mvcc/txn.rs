@@ -45,7 +45,7 @@ pub struct Transaction {
     has_read: AtomicBool,
     /// Head values of keys read while holding the write lock (then the snapshot is the newest
     /// commit and stays so until this commit): saves the commit a lookup per written key.
-    newest: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    newest: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 impl std::fmt::Debug for Transaction {
