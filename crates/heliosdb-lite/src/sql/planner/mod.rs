@@ -95,6 +95,11 @@ pub struct Planner<'a> {
     lowest_scope_ref: usize,
     /// Every reference to a column of an enclosing scope: (scope index, column).
     outer_refs: Vec<(usize, usize)>,
+    /// Result-column aliases (`expr AS name`) visible to bare names, with the scope index of
+    /// the query level they belong to. SQLite looks a bare name up in a level's FROM columns,
+    /// then in that level's aliases (in GROUP BY, HAVING and ORDER BY), and only then in the
+    /// enclosing levels, so an alias must shadow an outer column of the same name.
+    aliases: Vec<(usize, Vec<(String, super::plan::Expr)>)>,
     ctes: Vec<(String, Arc<Cte>)>,
     next_id: usize,
     depth: usize,
@@ -129,6 +134,7 @@ impl<'a> Planner<'a> {
             scopes: Vec::new(),
             lowest_scope_ref: usize::MAX,
             outer_refs: Vec::new(),
+            aliases: Vec::new(),
             ctes: Vec::new(),
             next_id: 0,
             depth: 0,
