@@ -3,7 +3,9 @@
 //! Names are resolved against a stack of scopes (one per query level), so a subquery can read
 //! columns of enclosing rows (`Expr::Outer`); each subquery records which columns of its
 //! enclosing row it reads, which lets the executor cache its answers and the join planner know
-//! which relations a conjunct with a subquery depends on. Time-travel clauses are resolved while
+//! which relations a conjunct with a subquery depends on. In GROUP BY, HAVING and ORDER BY a
+//! bare name is looked up in the level's own columns, then in its result aliases, and only then
+//! further out (SQLite's order). Time-travel clauses are resolved while
 //! binding: the point is evaluated (it may use parameters), turned into an SCN by the MVCC
 //! layer, and the table is bound with the schema of that SCN.
 //!
