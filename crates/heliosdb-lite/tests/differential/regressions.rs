@@ -196,3 +196,30 @@ fn exists_over_an_open_range_keeps_its_answer_as_a_semi_join() {
         }
     }
 }
+
+/// A bare name in GROUP BY, HAVING or ORDER BY is looked up in the query's own FROM columns,
+/// then in its own result aliases, and only then in enclosing queries. HeliosDB let a
+/// same-named column of an enclosing query (here a later FROM item of the outer query) win
+/// over the subquery's alias, so the subquery grouped by an outer value, and the ON clause
+/// holding it lost the outer row; aliases in HAVING were not resolved at all.
+#[test]
+fn result_alias_shadows_outer_column_in_group_by_and_having() {
+    let setup = "CREATE TABLE t(a); CREATE TABLE u(d); \
+                 INSERT INTO t VALUES (0); INSERT INTO u VALUES (6), (7), (7);";
+    assert_same(
+        setup,
+        "SELECT count(*) FROM t LEFT JOIN t AS w ON (SELECT u.d AS k FROM u GROUP BY k \
+         LIMIT 1) IS NULL LEFT JOIN (SELECT t.a AS k FROM t) AS v ON 0",
+    );
+    assert_same(
+        setup,
+        "SELECT (SELECT u.d AS k FROM u GROUP BY k HAVING k = 7), \
+                (SELECT u.d + 1 AS k FROM u GROUP BY k ORDER BY k + 0 DESC LIMIT 1) \
+         FROM (SELECT 0 AS k) AS v",
+    );
+    assert_same(
+        setup,
+        "SELECT u.d AS k, count(*) AS n FROM u GROUP BY k \
+         HAVING n > 1 AND EXISTS (SELECT 1 FROM t WHERE t.a + 7 = k)",
+    );
+}

@@ -173,8 +173,70 @@ impl Planner<'_> {
                     Expr::Outer { depth, index: i }
                 }));
             }
+            if table.is_none() {
+                if let Some(e) = self.resolve_alias(level, name)? {
+                    return Ok(Some(e));
+                }
+            }
         }
         Ok(None)
+    }
+
+    /// A result-column alias of the query level at scope index `level`, when one is visible
+    /// there (see [`Planner::aliases`]): its bound expression, re-based when the name is read
+    /// from a subquery nested in that level.
+    fn resolve_alias(&mut self, level: usize, name: &str) -> Result<Option<Expr>> {
+        let Some((_, list)) = self.aliases.iter().rev().find(|(l, _)| *l == level) else {
+            return Ok(None);
+        };
+        let Some((_, e)) = list.iter().find(|(a, _)| a.eq_ignore_ascii_case(name)) else {
+            return Ok(None);
+        };
+        let e = e.clone();
+        let depth = self.scopes.len() - 1 - level;
+        if depth == 0 {
+            return Ok(Some(e));
+        }
+        // Read from a nested subquery: the alias's column references become references to
+        // enclosing rows, `depth` levels further out. An aggregate or a subquery in it would
+        // need more than that, so it is refused rather than resolved to some other column.
+        let mut simple = true;
+        e.walk(&mut |x| {
+            if matches!(
+                x,
+                Expr::Aggregate { .. }
+                    | Expr::InSubquery { .. }
+                    | Expr::Exists { .. }
+                    | Expr::ScalarSubquery(_)
+            ) {
+                simple = false;
+            }
+        });
+        if !simple {
+            return Err(Error::Unsupported(format!(
+                "result alias {name} (an aggregate or subquery) read from a nested subquery"
+            )));
+        }
+        let mut refs = Vec::new();
+        let e = e.transform(&mut |x| match x {
+            Expr::Column(index) => {
+                refs.push((level, index));
+                Expr::Outer { depth, index }
+            }
+            Expr::Outer { depth: d, index } => {
+                refs.push((level - d, index));
+                Expr::Outer {
+                    depth: d + depth,
+                    index,
+                }
+            }
+            other => other,
+        });
+        for (l, i) in refs {
+            self.lowest_scope_ref = self.lowest_scope_ref.min(l);
+            self.outer_refs.push((l, i));
+        }
+        Ok(Some(e))
     }
 
     fn param(&self, v: &ast::ValueWithSpan, p: &str) -> Result<Expr> {

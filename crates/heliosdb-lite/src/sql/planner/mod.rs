@@ -3,7 +3,9 @@
 //! Names are resolved against a stack of scopes (one per query level), so a subquery can read
 //! columns of enclosing rows (`Expr::Outer`); each subquery records which columns of its
 //! enclosing row it reads, which lets the executor cache its answers and the join planner know
-//! which relations a conjunct with a subquery depends on. Time-travel clauses are resolved while
+//! which relations a conjunct with a subquery depends on. In GROUP BY, HAVING and ORDER BY a
+//! bare name is looked up in the level's own columns, then in its result aliases, and only then
+//! further out (SQLite's order). Time-travel clauses are resolved while
 //! binding: the point is evaluated (it may use parameters), turned into an SCN by the MVCC
 //! layer, and the table is bound with the schema of that SCN.
 //!
@@ -101,6 +103,11 @@ pub struct Planner<'a> {
     lowest_scope_ref: usize,
     /// Every reference to a column of an enclosing scope: (scope index, column).
     outer_refs: Vec<(usize, usize)>,
+    /// Result-column aliases (`expr AS name`) visible to bare names, with the scope index of
+    /// the query level they belong to. SQLite looks a bare name up in a level's FROM columns,
+    /// then in that level's aliases (in GROUP BY, HAVING and ORDER BY), and only then in the
+    /// enclosing levels, so an alias must shadow an outer column of the same name.
+    aliases: Vec<(usize, Vec<(String, super::plan::Expr)>)>,
     ctes: Vec<(String, Arc<Cte>)>,
     next_id: usize,
     depth: usize,
@@ -139,6 +146,7 @@ impl<'a> Planner<'a> {
             scopes: Vec::new(),
             lowest_scope_ref: usize::MAX,
             outer_refs: Vec::new(),
+            aliases: Vec::new(),
             ctes: Vec::new(),
             next_id: 0,
             depth: 0,

@@ -375,60 +375,24 @@ fn plan_select_body(
     limited: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (mut exprs, columns) = bind_projection(p, &s.projection)?;
-    let mut group_by = Vec::new();
-    match &s.group_by {
-        ast::GroupByExpr::Expressions(list, mods) => {
-            if !mods.is_empty() {
-                return Err(Error::Unsupported("GROUP BY modifiers".into()));
-            }
-            for g in list {
-                // GROUP BY may name an output column by position or alias.
-                let e = match output_position(g, &columns) {
-                    Ok(Some(i))
-                        if !matches!(g, ast::Expr::Identifier(_)) || p.bind_expr(g).is_err() =>
-                    {
-                        exprs[i].clone()
-                    }
-                    Err(e) => return Err(e),
-                    _ => p.bind_expr(g)?,
-                };
-                if e.has_aggregate() {
-                    return Err(Error::invalid(
-                        "aggregate functions are not allowed in the GROUP BY clause",
-                    ));
-                }
-                group_by.push(e);
-            }
-        }
-        ast::GroupByExpr::All(_) => return Err(Error::Unsupported("GROUP BY ALL".into())),
-    }
-    let mut having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
-    let mut keys = Vec::new();
-    for ob in order_by {
-        let k = match output_position(&ob.expr, &columns)? {
-            Some(i) if !matches!(ob.expr, ast::Expr::Identifier(_)) => KeyRef::Output(i),
-            Some(i) => {
-                // An alias wins over a same-named input column only if it is not a column.
-                match p.bind_expr(&ob.expr) {
-                    Ok(e)
-                        if exprs.get(i) != Some(&e)
-                            && !columns[i].name.eq_ignore_ascii_case(&ob.expr.to_string()) =>
-                    {
-                        KeyRef::Input(e)
-                    }
-                    _ => KeyRef::Output(i),
-                }
-            }
-            None => {
-                let e = p.bind_expr(&ob.expr)?;
-                match exprs.iter().position(|x| *x == e) {
-                    Some(i) => KeyRef::Output(i),
-                    None => KeyRef::Input(e),
-                }
-            }
-        };
-        keys.push((k, ob));
-    }
+    // GROUP BY, HAVING and ORDER BY see this level's aliases before any enclosing level's
+    // columns.
+    let aliases = s
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+            _ => None,
+        })
+        .filter_map(|a| {
+            let i = columns.iter().position(|c| c.name == a)?;
+            Some((a, exprs[i].clone()))
+        })
+        .collect();
+    p.aliases.push((p.scopes.len() - 1, aliases));
+    let bound = bind_grouping_and_keys(p, s, order_by, &exprs, &columns);
+    p.aliases.pop();
+    let (group_by, mut having, mut keys) = bound?;
     let aggregated = !group_by.is_empty()
         || exprs.iter().any(Expr::has_aggregate)
         || having.as_ref().is_some_and(Expr::has_aggregate)
@@ -500,6 +464,73 @@ fn plan_select_body(
         plan = Plan::Project(Box::new(plan), (0..visible).map(Expr::Column).collect());
     }
     Ok((plan, columns))
+}
+
+/// The GROUP BY terms, HAVING condition and ORDER BY keys of one SELECT, bound over its input
+/// row (with its result aliases visible, see `Planner::aliases`).
+#[allow(clippy::type_complexity)]
+fn bind_grouping_and_keys<'o>(
+    p: &mut Planner<'_>,
+    s: &ast::Select,
+    order_by: &'o [ast::OrderByExpr],
+    exprs: &[Expr],
+    columns: &[OutputColumn],
+) -> Result<(Vec<Expr>, Option<Expr>, Vec<(KeyRef, &'o ast::OrderByExpr)>)> {
+    let mut group_by = Vec::new();
+    match &s.group_by {
+        ast::GroupByExpr::Expressions(list, mods) => {
+            if !mods.is_empty() {
+                return Err(Error::Unsupported("GROUP BY modifiers".into()));
+            }
+            for g in list {
+                // GROUP BY may name an output column by position or alias.
+                let e = match output_position(g, columns) {
+                    Ok(Some(i))
+                        if !matches!(g, ast::Expr::Identifier(_)) || p.bind_expr(g).is_err() =>
+                    {
+                        exprs[i].clone()
+                    }
+                    Err(e) => return Err(e),
+                    _ => p.bind_expr(g)?,
+                };
+                if e.has_aggregate() {
+                    return Err(Error::invalid(
+                        "aggregate functions are not allowed in the GROUP BY clause",
+                    ));
+                }
+                group_by.push(e);
+            }
+        }
+        ast::GroupByExpr::All(_) => return Err(Error::Unsupported("GROUP BY ALL".into())),
+    }
+    let having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
+    let mut keys = Vec::new();
+    for ob in order_by {
+        let k = match output_position(&ob.expr, columns)? {
+            Some(i) if !matches!(ob.expr, ast::Expr::Identifier(_)) => KeyRef::Output(i),
+            Some(i) => {
+                // An alias wins over a same-named input column only if it is not a column.
+                match p.bind_expr(&ob.expr) {
+                    Ok(e)
+                        if exprs.get(i) != Some(&e)
+                            && !columns[i].name.eq_ignore_ascii_case(&ob.expr.to_string()) =>
+                    {
+                        KeyRef::Input(e)
+                    }
+                    _ => KeyRef::Output(i),
+                }
+            }
+            None => {
+                let e = p.bind_expr(&ob.expr)?;
+                match exprs.iter().position(|x| *x == e) {
+                    Some(i) => KeyRef::Output(i),
+                    None => KeyRef::Input(e),
+                }
+            }
+        };
+        keys.push((k, ob));
+    }
+    Ok((group_by, having, keys))
 }
 
 pub(super) enum RelKind {
