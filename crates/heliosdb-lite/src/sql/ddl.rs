@@ -5,6 +5,7 @@ use super::catalog::{
     ViewDef,
 };
 use super::codec;
+use super::collation::Collation;
 use super::dml::{index_entry_key, row_key_values};
 use super::execution::Executor;
 use super::functions::FnEnv;
@@ -80,8 +81,18 @@ fn put_entry(txn: &mut Transaction, entry: &CatalogEntry) -> Result<()> {
 fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result<Vec<IndexColumn>> {
     cols.iter()
         .map(|c| {
-            let name = match &c.column.expr {
-                ast::Expr::Identifier(id) => id.value.clone(),
+            // `column [COLLATE name]`: the explicit collation, else the column's declared one.
+            let (name, explicit) = match &c.column.expr {
+                ast::Expr::Identifier(id) => (id.value.clone(), None),
+                ast::Expr::Collate { expr, collation } => match expr.as_ref() {
+                    ast::Expr::Identifier(id) => (
+                        id.value.clone(),
+                        Some(Collation::from_name(&table_name(collation)?)?),
+                    ),
+                    other => {
+                        return Err(Error::Unsupported(format!("{what} on expression {other}")))
+                    }
+                },
                 other => return Err(Error::Unsupported(format!("{what} on expression {other}"))),
             };
             let column = def
@@ -90,6 +101,7 @@ fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result
             Ok(IndexColumn {
                 column,
                 desc: matches!(c.column.options.sort, Some(ast::OrderBySort::Desc)),
+                collation: explicit.unwrap_or(def.columns[column].collation),
             })
         })
         .collect()
@@ -152,11 +164,13 @@ fn create_table(
                     pk = Some(vec![IndexColumn {
                         column: i,
                         desc: false,
+                        collation: Collation::Binary,
                     }]);
                 }
                 ColumnOption::Unique(_) => uniques.push(vec![IndexColumn {
                     column: i,
                     desc: false,
+                    collation: Collation::Binary,
                 }]),
                 ColumnOption::Check(ch) => def.checks.push(ch.expr.to_string()),
                 ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
@@ -176,8 +190,17 @@ fn create_table(
                         def.autoincrement = true;
                     }
                 }
-                ColumnOption::Collation(_) | ColumnOption::Comment(_) => {}
+                ColumnOption::Collation(c) => {
+                    col.collation = Collation::from_name(&table_name(c)?)?
+                }
+                ColumnOption::Comment(_) => {}
                 other => return Err(Error::Unsupported(format!("column option {other}"))),
+            }
+        }
+        // The column's UNIQUE and PRIMARY KEY use its collation, whichever option came first.
+        for ic in uniques.iter_mut().chain(pk.iter_mut()).flatten() {
+            if ic.column == i {
+                ic.collation = col.collation;
             }
         }
         def.columns.push(col);
@@ -224,6 +247,13 @@ fn create_table(
                 .eq_ignore_ascii_case("INTEGER")
         {
             def.rowid_column = Some(cols[0]);
+        } else if let Some(ic) = pk.iter().find(|c| !c.collation.is_binary()) {
+            // Rows are keyed by their primary key's plain values.
+            return Err(Error::Unsupported(format!(
+                "PRIMARY KEY on column {} with COLLATE {}; declare it UNIQUE (with NOT NULL) instead",
+                def.columns[ic.column].name,
+                ic.collation.name()
+            )));
         } else if def.autoincrement {
             return Err(Error::invalid(
                 "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
@@ -310,7 +340,11 @@ fn backfill_index(
         let row = exec.decode_row(info, &k, &v)?;
         let key_vals = row_key_values(&info.def, &row);
         if ix.unique {
-            let vals: Vec<_> = ix.columns.iter().map(|c| row[c.column].clone()).collect();
+            let vals: Vec<_> = ix
+                .columns
+                .iter()
+                .map(|c| c.collation.key(row[c.column].clone()))
+                .collect();
             if !vals.iter().any(|v| v.is_null()) && !seen.insert(super::execution::row_key(&vals)) {
                 return Err(Error::Constraint {
                     kind: ConstraintKind::Unique,
@@ -478,7 +512,9 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                             return Err(Error::invalid("cannot add a PRIMARY KEY or UNIQUE column"))
                         }
                         ColumnOption::Check(c) => def.checks.push(c.expr.to_string()),
-                        ColumnOption::Collation(_) => {}
+                        ColumnOption::Collation(c) => {
+                            col.collation = Collation::from_name(&table_name(c)?)?
+                        }
                         other => return Err(Error::Unsupported(format!("column option {other}"))),
                     }
                 }
@@ -616,6 +652,7 @@ fn bare_column(c: &ast::ColumnDef) -> ColumnDef {
         type_name,
         not_null: false,
         default: None,
+        collation: Collation::Binary,
     }
 }
 

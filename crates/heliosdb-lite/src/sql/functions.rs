@@ -1,5 +1,6 @@
 //! Scalar functions.
 
+use super::collation::Collation;
 use super::datetime;
 use super::value::{format_real, Value};
 use crate::error::{Error, Result};
@@ -38,7 +39,7 @@ macro_rules! scalar_fns {
                     "substring" => Some(ScalarFn::Substr),
                     "format" => Some(ScalarFn::Printf),
                     "if" => Some(ScalarFn::Iif),
-                    "current_timestamp" => Some(ScalarFn::Now),
+                    "current_timestamp" => Some(ScalarFn::Datetime),
                     "likely" | "unlikely" => Some(ScalarFn::Likely),
                     _ => None,
                 }
@@ -103,6 +104,11 @@ scalar_fns! {
     Changes => "changes", 0, 0;
     SqliteVersion => "sqlite_version", 0, 0;
     HeliosVersion => "heliosdb_version", 0, 0;
+    CollateBinary => "helios_collate_binary", 1, 1;
+    CollateNocase => "helios_collate_nocase", 1, 1;
+    CollateRtrim => "helios_collate_rtrim", 1, 1;
+    NocaseKey => "helios_nocase_key", 1, 1;
+    RtrimKey => "helios_rtrim_key", 1, 1;
 }
 
 static RANDOM_STATE: AtomicU64 = AtomicU64::new(0);
@@ -137,6 +143,34 @@ fn trim_chars(args: &[Value]) -> Option<Vec<char>> {
 }
 
 impl ScalarFn {
+    /// The marker of `x COLLATE c`.
+    pub fn collate_marker(c: Collation) -> ScalarFn {
+        match c {
+            Collation::Binary => ScalarFn::CollateBinary,
+            Collation::NoCase => ScalarFn::CollateNocase,
+            Collation::Rtrim => ScalarFn::CollateRtrim,
+        }
+    }
+
+    /// The collation a `COLLATE` marker names.
+    pub fn marked_collation(self) -> Option<Collation> {
+        match self {
+            ScalarFn::CollateBinary => Some(Collation::Binary),
+            ScalarFn::CollateNocase => Some(Collation::NoCase),
+            ScalarFn::CollateRtrim => Some(Collation::Rtrim),
+            _ => None,
+        }
+    }
+
+    /// The function computing a collation's key (`None` for BINARY: the value itself).
+    pub fn collation_key(c: Collation) -> Option<ScalarFn> {
+        match c {
+            Collation::Binary => None,
+            Collation::NoCase => Some(ScalarFn::NocaseKey),
+            Collation::Rtrim => Some(ScalarFn::RtrimKey),
+        }
+    }
+
     /// True if the result depends only on the arguments (no clock, randomness or state).
     pub fn is_deterministic(self) -> bool {
         !matches!(
@@ -346,6 +380,11 @@ impl ScalarFn {
             Changes => Value::Integer(env.changes()),
             SqliteVersion => Value::from("3.45.0"),
             HeliosVersion => Value::from(env!("CARGO_PKG_VERSION")),
+            // `x COLLATE name` is x itself; the planner reads the marker when x is compared,
+            // sorted or grouped.
+            CollateBinary | CollateNocase | CollateRtrim => a0,
+            NocaseKey => Collation::NoCase.key(a0),
+            RtrimKey => Collation::Rtrim.key(a0),
         })
     }
 }

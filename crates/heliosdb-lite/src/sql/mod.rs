@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod collation;
 pub mod cursor;
 pub mod datetime;
 pub mod ddl;

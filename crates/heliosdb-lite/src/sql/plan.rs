@@ -81,6 +81,9 @@ pub enum AggFn {
     GroupConcat,
     /// A bare column in an aggregate query: the value from the last row of the group.
     AnyValue,
+    /// The value from the first row of the group: what SQLite shows for a grouping term
+    /// under NOCASE or RTRIM, whose rows may hold different but equal-collating values.
+    First,
 }
 
 /// A bound scalar expression.

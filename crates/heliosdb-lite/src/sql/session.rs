@@ -84,6 +84,8 @@ pub struct Session {
     rowids: super::dml::RowidAllocator,
     /// Cancellation and timeout of this connection's statements.
     pub limits: super::execution::StatementLimits,
+    /// `PRAGMA foreign_keys = OFF` is in effect (foreign keys are enforced by default).
+    pub foreign_keys_off: bool,
 }
 
 /// The result of one statement.
@@ -286,7 +288,7 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
             s.as_ref(),
             Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
         ),
-        Parsed::VacuumHistory | Parsed::Reindex(_) => true,
+        Parsed::VacuumHistory | Parsed::Reindex(_) | Parsed::Pragma(_) => true,
         Parsed::CreateTrigger(_) => false,
     }
 }
@@ -343,6 +345,15 @@ impl Session {
                     Ok(Outcome::default())
                 })
             }
+            Parsed::Pragma(p) if p.name == "foreign_keys" => {
+                return self.foreign_keys_pragma(p.arg.as_deref())
+            }
+            Parsed::Pragma(p) => {
+                return self.in_transaction(engine, false, false, &mut |_, engine, txn, own_ddl| {
+                    let schema = engine.schema_for(txn, own_ddl)?;
+                    super::pragma::run(engine, txn, &schema, p)
+                })
+            }
             Parsed::Sql(s) => s.as_ref(),
         };
         match sql {
@@ -392,6 +403,27 @@ impl Session {
                 is_ddl(sql),
                 &mut |s, engine, txn, own_ddl| s.dispatch(engine, txn, own_ddl, stmt, sql, params),
             ),
+        }
+    }
+
+    /// `PRAGMA foreign_keys [= value]`: reads or sets enforcement for this connection. As in
+    /// SQLite, setting it inside a transaction does nothing.
+    fn foreign_keys_pragma(&mut self, arg: Option<&str>) -> Result<Outcome> {
+        match arg {
+            Some(v) => {
+                let on = super::pragma::boolean(v)?;
+                if self.txn.is_none() {
+                    self.foreign_keys_off = !on;
+                }
+                Ok(Outcome::default())
+            }
+            None => Ok(Outcome {
+                columns: vec!["foreign_keys".into()],
+                rows: vec![vec![Value::Integer(i64::from(!self.foreign_keys_off))]],
+                changes: 0,
+                returns_rows: true,
+                temporal: Vec::new(),
+            }),
         }
     }
 
@@ -664,13 +696,6 @@ impl Session {
                     temporal: Vec::new(),
                 })
             }
-            Statement::Pragma { name, value, .. } => super::pragma::run(
-                engine,
-                txn,
-                &schema,
-                name,
-                value.as_ref().map(|v| v.value.to_string()),
-            ),
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
                 let mut ctx = super::dml::DmlContext {
                     schema,
@@ -684,6 +709,7 @@ impl Session {
                     outer: None,
                     ddl_point: (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn())),
                     limits: &self.limits,
+                    foreign_keys: !self.foreign_keys_off,
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;

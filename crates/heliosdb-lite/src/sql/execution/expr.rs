@@ -133,7 +133,7 @@ impl Executor<'_> {
                     None => Value::Null,
                 }
             }
-            Expr::Cast(x, to) => eval::cast(self.eval(x, f)?, *to),
+            Expr::Cast(x, to) => eval::cast(self.eval(x, f)?, *to)?,
             Expr::ApplyAffinity(x, a) => self.eval(x, f)?.apply_affinity(*a),
             Expr::Like {
                 expr,

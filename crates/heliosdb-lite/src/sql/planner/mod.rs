@@ -67,6 +67,8 @@ pub struct ScopeColumn {
     pub affinity: Option<Affinity>,
     /// Declared DATE, DATETIME or TIMESTAMP (read through the API as a date-time).
     pub temporal: bool,
+    /// The column's collating sequence (`None`: a computed value, which has none).
+    pub collation: Option<super::collation::Collation>,
 }
 
 /// The columns of one query level.

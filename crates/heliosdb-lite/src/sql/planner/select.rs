@@ -1,10 +1,11 @@
 //! Planning SELECT: FROM and joins, WHERE pushdown, projection, grouping, ordering.
 
 use super::super::catalog::{Schema, TableInfo};
+use super::super::collation::Collation;
 use super::super::plan::{Expr, JoinKind, Plan, ScanNode, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
 use super::aggregate::AggRewriter;
-use super::expr::{affinity_of, comparison_affinities};
+use super::expr::{affinity_of, collated, collation_of, comparison_affinities};
 use super::{access, Cte, Planner, Scope, ScopeColumn};
 use crate::error::{Error, Result};
 use crate::mvcc::AsOf;
@@ -20,6 +21,8 @@ pub struct OutputColumn {
     pub affinity: Option<Affinity>,
     /// A plain reference to a column declared DATE, DATETIME or TIMESTAMP.
     pub temporal: bool,
+    /// Collating sequence, when the column is a column reference or has a `COLLATE`.
+    pub collation: Option<Collation>,
 }
 
 pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -70,13 +73,18 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
             let (plan, columns) = plan_set_expr(p, body)?;
             let mut keys = Vec::new();
             for ob in &order_by {
-                let i = output_position(&ob.expr, &columns)?.ok_or_else(|| {
+                let (i, explicit) = match collate_on_output(&ob.expr, &columns)? {
+                    Some((i, c)) => (Some(i), Some(c)),
+                    None => (output_position(&ob.expr, &columns)?, None),
+                };
+                let i = i.ok_or_else(|| {
                     Error::invalid(format!(
                         "ORDER BY term {} does not match any column of the compound SELECT",
                         ob.expr
                     ))
                 })?;
-                keys.push(sort_key(Expr::Column(i), ob));
+                let collation = explicit.unwrap_or(columns[i].collation.unwrap_or_default());
+                keys.push(sort_key(collated(Expr::Column(i), None, collation), ob));
             }
             let plan = if keys.is_empty() {
                 plan
@@ -131,6 +139,22 @@ fn sort_key(expr: Expr, ob: &ast::OrderByExpr) -> SortKey {
         desc,
         nulls_first: ob.options.nulls_first.unwrap_or(!desc),
     }
+}
+
+/// `ORDER BY 2 COLLATE NOCASE` or `ORDER BY alias COLLATE NOCASE`: the output column and the
+/// collation, when the term is a COLLATE around a position or an alias.
+fn collate_on_output(
+    e: &ast::Expr,
+    columns: &[OutputColumn],
+) -> Result<Option<(usize, Collation)>> {
+    let ast::Expr::Collate { expr, collation } = e else {
+        return Ok(None);
+    };
+    let Some(i) = output_position(expr, columns)? else {
+        return Ok(None);
+    };
+    let c = Collation::from_name(&super::table_name(collation)?)?;
+    Ok(Some((i, c)))
 }
 
 /// ORDER BY 2 or ORDER BY alias: the output column it names.
@@ -217,6 +241,7 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                     name: format!("column{i}"),
                     affinity: None,
                     temporal: false,
+                    collation: None,
                 })
                 .collect();
             Ok((Plan::Values(rows), columns))
@@ -268,6 +293,7 @@ pub(super) fn bind_projection(
                     name,
                     affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
+                    collation: collation_of(p, &b).map(|c| c.collation()),
                 });
                 exprs.push(b);
             }
@@ -277,6 +303,7 @@ pub(super) fn bind_projection(
                     name: alias.value.clone(),
                     affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
+                    collation: collation_of(p, &b).map(|c| c.collation()),
                 });
                 exprs.push(b);
             }
@@ -310,6 +337,7 @@ pub(super) fn bind_projection(
                             name: c.name.clone(),
                             affinity: c.affinity,
                             temporal: c.temporal,
+                            collation: c.collation,
                         });
                     }
                 }
@@ -402,10 +430,36 @@ fn plan_select_body(
         }
         ast::GroupByExpr::All(_) => return Err(Error::Unsupported("GROUP BY ALL".into())),
     }
+    // A term under NOCASE or RTRIM groups by its collation key; the query still shows the
+    // term itself (its group's first value), also where it names the term without COLLATE.
+    let mut collated_terms = Vec::new();
+    let group_by: Vec<Expr> = group_by
+        .into_iter()
+        .map(|g| match collation_of(p, &g).map(|c| c.collation()) {
+            Some(c) if !c.is_binary() => {
+                if let Expr::Function(f, args) = &g {
+                    if f.marked_collation().is_some() {
+                        collated_terms.extend(args.iter().cloned());
+                    }
+                }
+                collated_terms.push(g.clone());
+                collated(g, None, c)
+            }
+            _ => g,
+        })
+        .collect();
     let mut having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
     let mut keys = Vec::new();
+    let mut explicit_collations = Vec::new();
     for ob in order_by {
-        let k = match output_position(&ob.expr, &columns)? {
+        let on_output = collate_on_output(&ob.expr, &columns)?;
+        explicit_collations.push(on_output.map(|(_, c)| c));
+        let position = match on_output {
+            Some((i, _)) => Some(i),
+            None => output_position(&ob.expr, &columns)?,
+        };
+        let k = match position {
+            Some(i) if on_output.is_some() => KeyRef::Output(i),
             Some(i) if !matches!(ob.expr, ast::Expr::Identifier(_)) => KeyRef::Output(i),
             Some(i) => {
                 // An alias wins over a same-named input column only if it is not a column.
@@ -429,6 +483,17 @@ fn plan_select_body(
         };
         keys.push((k, ob));
     }
+    let key_collations: Vec<Collation> = keys
+        .iter()
+        .zip(explicit_collations)
+        .map(|((k, _), explicit)| match (explicit, k) {
+            (Some(c), _) => c,
+            (None, KeyRef::Output(i)) => columns[*i].collation.unwrap_or_default(),
+            (None, KeyRef::Input(e)) => {
+                collation_of(p, e).map_or(Collation::Binary, |c| c.collation())
+            }
+        })
+        .collect();
     let aggregated = !group_by.is_empty()
         || exprs.iter().any(Expr::has_aggregate)
         || having.as_ref().is_some_and(Expr::has_aggregate)
@@ -437,7 +502,7 @@ fn plan_select_body(
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
     let mut plan = input;
     if aggregated {
-        let mut rw = AggRewriter::new(group_by.clone());
+        let mut rw = AggRewriter::new(group_by.clone()).with_collated(collated_terms);
         exprs = exprs.into_iter().map(|e| rw.rewrite(e)).collect();
         having = having.map(|h| rw.rewrite(h));
         keys = map_input_keys(keys, |e| rw.rewrite(e));
@@ -473,7 +538,7 @@ fn plan_select_body(
     }
     let visible = exprs.len();
     let mut sort = Vec::new();
-    for (k, ob) in keys {
+    for ((k, ob), collation) in keys.into_iter().zip(key_collations) {
         let e = match k {
             KeyRef::Output(i) => Expr::Column(i),
             KeyRef::Input(e) => {
@@ -481,13 +546,19 @@ fn plan_select_body(
                 Expr::Column(exprs.len() - 1)
             }
         };
-        sort.push(sort_key(e, ob));
+        sort.push(sort_key(collated(e, None, collation), ob));
     }
     let extended = exprs.len() > visible;
     let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
     if sort.is_empty() || distinct {
+        let width = exprs.len();
         plan = Plan::Project(Box::new(plan), exprs);
-        if distinct {
+        let collations: Vec<Collation> = (0..width)
+            .map(|i| columns.get(i).and_then(|c| c.collation).unwrap_or_default())
+            .collect();
+        if distinct && collations.iter().any(|c| !c.is_binary()) {
+            plan = distinct_collated(plan, &collations);
+        } else if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
         if !sort.is_empty() {
@@ -500,6 +571,31 @@ fn plan_select_body(
         plan = Plan::Project(Box::new(plan), (0..visible).map(Expr::Column).collect());
     }
     Ok((plan, columns))
+}
+
+/// DISTINCT where some columns are under NOCASE or RTRIM: rows are grouped by their columns'
+/// collation keys and each group shows its first row, as SQLite's DISTINCT keeps the first.
+fn distinct_collated(input: Plan, collations: &[Collation]) -> Plan {
+    let n = collations.len();
+    let group_by = collations
+        .iter()
+        .enumerate()
+        .map(|(i, c)| collated(Expr::Column(i), None, *c))
+        .collect();
+    let aggregates = (0..n)
+        .map(|i| Expr::Aggregate {
+            func: super::super::plan::AggFn::First,
+            args: vec![Expr::Column(i)],
+            distinct: false,
+        })
+        .collect();
+    let grouped = Plan::Aggregate {
+        input: Box::new(input),
+        group_by,
+        aggregates,
+        input_row: false,
+    };
+    Plan::Project(Box::new(grouped), (n..2 * n).map(Expr::Column).collect())
 }
 
 pub(super) enum RelKind {
@@ -532,6 +628,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             hidden: false,
             affinity: Some(c.affinity),
             temporal: crate::sql::value::is_temporal_type(&c.type_name),
+            collation: Some(c.collation),
         })
         .collect();
     cols.push(ScopeColumn {
@@ -540,6 +637,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         hidden: true,
         affinity: Some(Affinity::Integer),
         temporal: false,
+        collation: Some(Collation::Binary),
     });
     cols
 }
@@ -669,6 +767,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             hidden: false,
                             affinity: None,
                             temporal: *n == "committed_at",
+                            collation: None,
                         })
                         .collect(),
                 ));
@@ -690,6 +789,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             hidden: false,
                             affinity: c.affinity,
                             temporal: c.temporal,
+                            collation: c.collation,
                         })
                         .collect();
                     return Ok(rel(RelKind::Sub(cte.plan.clone()), alias_name, columns));
@@ -716,6 +816,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         hidden: false,
                         affinity: c.affinity,
                         temporal: c.temporal,
+                        collation: c.collation,
                     })
                     .collect();
                 return Ok(rel(RelKind::Sub(plan), alias_name, columns));
@@ -758,6 +859,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     hidden: false,
                     affinity: c.affinity,
                     temporal: c.temporal,
+                    collation: c.collation,
                 })
                 .collect();
             Ok(rel(
@@ -998,12 +1100,27 @@ fn plan_relations(
             for &(l, rr) in &join_conds[k] {
                 let (la, ra) =
                     comparison_affinities(scope.columns[l].affinity, scope.columns[rr].affinity);
-                v.push(Expr::Compare {
-                    op: super::super::plan::CmpOp::Eq,
-                    left: Box::new(Expr::Column(l)),
-                    right: Box::new(Expr::Column(rr)),
-                    left_aff: la,
-                    right_aff: ra,
+                // Two columns: the left one's collation decides.
+                let collation = scope.columns[l]
+                    .collation
+                    .or(scope.columns[rr].collation)
+                    .unwrap_or_default();
+                v.push(if collation.is_binary() {
+                    Expr::Compare {
+                        op: super::super::plan::CmpOp::Eq,
+                        left: Box::new(Expr::Column(l)),
+                        right: Box::new(Expr::Column(rr)),
+                        left_aff: la,
+                        right_aff: ra,
+                    }
+                } else {
+                    Expr::Compare {
+                        op: super::super::plan::CmpOp::Eq,
+                        left: Box::new(collated(Expr::Column(l), la, collation)),
+                        right: Box::new(collated(Expr::Column(rr), ra, collation)),
+                        left_aff: None,
+                        right_aff: None,
+                    }
                 });
             }
             ons.push(v);

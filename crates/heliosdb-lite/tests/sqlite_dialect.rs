@@ -1,0 +1,388 @@
+//! Everyday SQLite SQL, statement by statement against SQLite itself (the bundled library
+//! through rusqlite): collations, aggregate FILTER, IS with affinity, CAST and round(),
+//! CURRENT_TIMESTAMP, PRAGMA foreign_keys, and the catalog after ALTER TABLE renames. Each
+//! case is a script run in both engines; a statement must succeed in both or fail in both, and
+//! a query must give the same rows (in order when it has ORDER BY, else as multisets) with the
+//! same types.
+//!
+//! Time travel: a statement written `@ours <sql>` runs in HeliosDB only (the changes made
+//! after a marked point), `@mark` remembers HeliosDB's newest SCN, and a query written
+//! `<sqlite sql> @@ <heliosdb sql>` runs the first text in SQLite and the second, where
+//! `{scn}` is the marked SCN, in HeliosDB: SQLite's current data is HeliosDB's data AS OF the
+//! mark.
+
+#[path = "differential/compare.rs"]
+#[allow(dead_code)]
+mod compare;
+
+use compare::{difference, query_ours, query_sqlite, setup_ours, setup_sqlite, show_answer, Rules};
+
+/// Both engines, one script at a time.
+struct Engines {
+    ours: heliosdb_lite::Connection,
+    theirs: rusqlite::Connection,
+    mark: Option<i64>,
+}
+
+impl Engines {
+    fn new() -> Engines {
+        let theirs = rusqlite::Connection::open_in_memory().unwrap();
+        // HeliosDB enforces foreign keys unless told otherwise; SQLite needs the pragma.
+        theirs.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        Engines {
+            ours: heliosdb_lite::Connection::open_in_memory().unwrap(),
+            theirs,
+            mark: None,
+        }
+    }
+
+    /// Runs one line of a script; `Err` describes a difference.
+    fn step(&mut self, line: &str) -> Result<(), String> {
+        if line == "@mark" {
+            let scn = query_ours(&self.ours, "SELECT current_scn()")?;
+            self.mark = match scn.rows.first().and_then(|r| r.first()) {
+                Some(heliosdb_lite::types::Value::Integer(i)) => Some(*i),
+                other => return Err(format!("current_scn() gave {other:?}")),
+            };
+            return Ok(());
+        }
+        if let Some(sql) = line.strip_prefix("@ours ") {
+            return setup_ours(&self.ours, sql);
+        }
+        let (theirs_sql, ours_sql) = match line.split_once(" @@ ") {
+            Some((a, b)) => {
+                let scn = self.mark.ok_or("@@ before @mark")?;
+                (a.to_string(), b.replace("{scn}", &scn.to_string()))
+            }
+            None => (line.to_string(), line.to_string()),
+        };
+        if is_query(&theirs_sql) {
+            let expected = query_sqlite(&self.theirs, &theirs_sql);
+            let got = query_ours(&self.ours, &ours_sql);
+            match (&expected, &got) {
+                (Err(_), Err(_)) => Ok(()),
+                (Ok(e), Ok(g)) => {
+                    let rules = Rules {
+                        ordered: theirs_sql.to_ascii_uppercase().contains("ORDER BY"),
+                        lenient_numeric: false,
+                    };
+                    match difference(e, g, rules) {
+                        None => Ok(()),
+                        Some(d) => Err(format!(
+                            "{d}\n    sqlite:   {}\n    heliosdb: {}",
+                            show_answer(&expected),
+                            show_answer(&got)
+                        )),
+                    }
+                }
+                _ => Err(format!(
+                    "sqlite: {}\n    heliosdb: {}",
+                    show_answer(&expected),
+                    show_answer(&got)
+                )),
+            }
+        } else {
+            let expected = setup_sqlite(&self.theirs, &theirs_sql);
+            let got = setup_ours(&self.ours, &ours_sql);
+            match (&expected, &got) {
+                (Ok(()), Ok(())) | (Err(_), Err(_)) => Ok(()),
+                _ => Err(format!("sqlite: {expected:?}\n    heliosdb: {got:?}")),
+            }
+        }
+    }
+}
+
+/// Queries return rows; a PRAGMA that sets a value does not.
+fn is_query(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    upper.starts_with("SELECT")
+        || upper.starts_with("WITH")
+        || upper.starts_with("VALUES")
+        || (upper.starts_with("PRAGMA") && !upper.contains('='))
+}
+
+/// Runs the cases; panics listing every difference.
+fn check(cases: &[(&str, &[&str])]) {
+    let mut failures = Vec::new();
+    for (name, script) in cases {
+        let mut engines = Engines::new();
+        for line in script.iter() {
+            if let Err(e) = engines.step(line) {
+                failures.push(format!("[{name}] {line}\n    {e}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} difference(s) from SQLite:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+const PEOPLE: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b TEXT, \
+                      r TEXT COLLATE RTRIM, n INTEGER)";
+const PEOPLE_ROWS: &str = "INSERT INTO t VALUES (1, 'alice', 'Alice', 'x ', 10), \
+                           (2, 'ALICE', 'alice ', 'x', 20), (3, 'Bob', 'bob', 'y  ', 30), \
+                           (4, 'bob', 'BOB', 'Y', NULL), (5, NULL, NULL, NULL, 5)";
+
+#[test]
+fn collations_in_comparisons() {
+    check(&[(
+        "comparisons",
+        &[
+            PEOPLE,
+            PEOPLE_ROWS,
+            "SELECT id FROM t WHERE a = 'Alice' ORDER BY id",
+            "SELECT id FROM t WHERE 'Alice' = a ORDER BY id",
+            "SELECT id FROM t WHERE a <> 'alice' ORDER BY id",
+            "SELECT id FROM t WHERE a < 'B' ORDER BY id",
+            "SELECT id FROM t WHERE b = 'alice' COLLATE NOCASE ORDER BY id",
+            "SELECT id FROM t WHERE b COLLATE NOCASE = 'ALICE' ORDER BY id",
+            "SELECT id FROM t WHERE b = 'BOB' COLLATE BINARY ORDER BY id",
+            "SELECT id FROM t WHERE a = 'BOB' COLLATE BINARY ORDER BY id",
+            "SELECT id FROM t WHERE a = b ORDER BY id",
+            "SELECT id FROM t WHERE b = a ORDER BY id",
+            "SELECT id FROM t WHERE r = 'x' ORDER BY id",
+            "SELECT id FROM t WHERE r = 'y' ORDER BY id",
+            "SELECT id FROM t WHERE a IN ('ALICE', 'BOB') ORDER BY id",
+            "SELECT id FROM t WHERE a NOT IN ('ALICE') ORDER BY id",
+            "SELECT id FROM t WHERE b COLLATE NOCASE IN ('ALICE', 'BOB') ORDER BY id",
+            "SELECT id FROM t WHERE a BETWEEN 'A' AND 'B' ORDER BY id",
+            "SELECT id FROM t WHERE a IS 'BOB' ORDER BY id",
+            "SELECT id FROM t WHERE a IS NOT 'BOB' ORDER BY id",
+            "SELECT id, CASE a WHEN 'ALICE' THEN 1 ELSE 0 END FROM t ORDER BY id",
+            "SELECT x.id, y.id FROM t x JOIN t y ON x.a = y.a WHERE x.id < y.id ORDER BY 1, 2",
+            "SELECT x.id, y.id FROM t x JOIN t y ON x.b = y.a WHERE x.id <> y.id ORDER BY 1, 2",
+            "SELECT id FROM (SELECT id, b COLLATE NOCASE AS bb FROM t) WHERE bb = 'BOB' ORDER BY id",
+            "SELECT id FROM (SELECT id, a FROM t) WHERE a = 'bob' ORDER BY id",
+            "SELECT 'abc' = 'ABC', 'abc' = 'ABC' COLLATE NOCASE, \
+             'abc' COLLATE NOCASE = 'ABC' COLLATE BINARY, 'a ' = 'a' COLLATE RTRIM",
+            "SELECT 'a' COLLATE NOCASE < 'B', 'a' < 'B', 'b ' COLLATE RTRIM > 'b'",
+            "SELECT 1 FROM t WHERE a = 'x' COLLATE klingon",
+            "CREATE TABLE k(x TEXT COLLATE klingon)",
+        ],
+    )]);
+}
+
+#[test]
+fn collations_in_order_group_and_distinct() {
+    check(&[(
+        "order and group",
+        &[
+            PEOPLE,
+            PEOPLE_ROWS,
+            "SELECT a, id FROM t ORDER BY a, id",
+            "SELECT a, id FROM t ORDER BY a DESC, id",
+            "SELECT b, id FROM t ORDER BY b COLLATE NOCASE, id",
+            "SELECT b AS bb, id FROM t ORDER BY bb COLLATE NOCASE, id",
+            "SELECT id FROM t ORDER BY r DESC, id",
+            "SELECT a, count(*) FROM t GROUP BY a ORDER BY 1",
+            "SELECT a, count(*), sum(n) FROM t GROUP BY 1 ORDER BY 2, 1",
+            "SELECT b, count(*) FROM t GROUP BY b COLLATE NOCASE ORDER BY 2, 1",
+            "SELECT count(*) FROM t GROUP BY r ORDER BY 1",
+            "SELECT DISTINCT a FROM t ORDER BY 1",
+            "SELECT DISTINCT b COLLATE NOCASE FROM t ORDER BY 1",
+            "SELECT DISTINCT r FROM t",
+            "SELECT count(DISTINCT a), count(DISTINCT b COLLATE NOCASE), count(DISTINCT r) FROM t",
+            "SELECT min(a), max(a), min(b), max(b COLLATE NOCASE), min(r), max(r) FROM t",
+            "SELECT count(*), min(b COLLATE NOCASE), max(b) FROM t GROUP BY a ORDER BY 1, 2",
+            "SELECT min(a) FILTER (WHERE id > 1), max(a) FILTER (WHERE id < 4) FROM t",
+            "SELECT a FROM t ORDER BY 1 COLLATE BINARY, id",
+            "SELECT b FROM t UNION ALL SELECT a FROM t ORDER BY 1 COLLATE NOCASE, 1",
+            "SELECT a FROM t UNION ALL SELECT b FROM t ORDER BY 1",
+        ],
+    )]);
+}
+
+#[test]
+fn collations_in_unique_and_indexes() {
+    check(&[
+        (
+            "unique column",
+            &[
+                "CREATE TABLE u(id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE UNIQUE)",
+                "INSERT INTO u(name) VALUES ('alice')",
+                "INSERT INTO u(name) VALUES ('ALICE')",
+                "INSERT INTO u(name) VALUES ('Bob')",
+                "INSERT OR IGNORE INTO u(name) VALUES ('BOB')",
+                "INSERT INTO u(name) VALUES ('carol') ON CONFLICT(name) DO UPDATE SET name = 'x'",
+                "INSERT INTO u(name) VALUES ('CAROL') ON CONFLICT(name) DO UPDATE SET name = 'Carol'",
+                "UPDATE u SET name = 'bob' WHERE name = 'Carol'",
+                "SELECT id, name FROM u ORDER BY id",
+                "SELECT id FROM u WHERE name = 'ALICE'",
+                "SELECT id FROM u WHERE name = 'ALICE' COLLATE BINARY",
+                "SELECT name FROM u ORDER BY name",
+            ],
+        ),
+        (
+            "unique index with COLLATE",
+            &[
+                "CREATE TABLE v(id INTEGER PRIMARY KEY, name TEXT)",
+                "CREATE UNIQUE INDEX vn ON v(name COLLATE NOCASE)",
+                "INSERT INTO v(name) VALUES ('x')",
+                "INSERT INTO v(name) VALUES ('X')",
+                "INSERT INTO v(name) VALUES ('y')",
+                "SELECT id FROM v WHERE name = 'X'",
+                "SELECT id FROM v WHERE name = 'X' COLLATE NOCASE",
+                "SELECT name FROM v ORDER BY name DESC",
+                "CREATE TABLE w(name TEXT)",
+                "INSERT INTO w VALUES ('q'), ('Q')",
+                "CREATE UNIQUE INDEX wn ON w(name COLLATE NOCASE)",
+                "CREATE UNIQUE INDEX wb ON w(name)",
+                "CREATE TABLE z(name TEXT UNIQUE COLLATE RTRIM)",
+                "INSERT INTO z VALUES ('a')",
+                "INSERT INTO z VALUES ('a  ')",
+                "SELECT count(*) FROM z",
+            ],
+        ),
+        (
+            "plain index on a NOCASE column",
+            &[
+                "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE)",
+                "CREATE INDEX pn ON p(name)",
+                "INSERT INTO p(name) VALUES ('Ann'), ('ann'), ('BEN'), ('ben'), ('Cy')",
+                "SELECT id FROM p WHERE name = 'ANN' ORDER BY id",
+                "SELECT id FROM p WHERE name > 'b' ORDER BY id",
+                "SELECT name FROM p ORDER BY name, id LIMIT 3",
+                "SELECT id FROM p WHERE name = 'Ann' COLLATE BINARY",
+            ],
+        ),
+    ]);
+}
+
+#[test]
+fn collations_as_of_an_older_point() {
+    check(&[(
+        "as of",
+        &[
+            PEOPLE,
+            PEOPLE_ROWS,
+            "@mark",
+            "@ours UPDATE t SET a = 'zed', b = 'zed'",
+            "@ours DELETE FROM t WHERE id = 1",
+            "SELECT id FROM t WHERE a = 'Alice' ORDER BY id \
+             @@ SELECT id FROM t AS OF SCN {scn} WHERE a = 'Alice' ORDER BY id",
+            "SELECT a, count(*) FROM t GROUP BY a ORDER BY 1 \
+             @@ SELECT a, count(*) FROM t AS OF SCN {scn} GROUP BY a ORDER BY 1",
+            "SELECT b, id FROM t ORDER BY b COLLATE NOCASE, id \
+             @@ SELECT b, id FROM t AS OF SCN {scn} ORDER BY b COLLATE NOCASE, id",
+        ],
+    )]);
+}
+
+#[test]
+fn aggregate_filter() {
+    check(&[(
+        "filter",
+        &[
+            "CREATE TABLE f(g TEXT, d TEXT, x INTEGER)",
+            "INSERT INTO f VALUES ('a', 'y', 1), ('a', 'n', 2), ('b', 'y', 3), ('b', 'y', NULL), \
+             ('c', 'n', 4)",
+            "SELECT count(*) FILTER (WHERE d = 'y'), count(*) FROM f",
+            "SELECT g, count(*) FILTER (WHERE d = 'y'), sum(x) FILTER (WHERE d = 'y'), \
+             count(x) FILTER (WHERE x > 1), avg(x) FILTER (WHERE d = 'n'), \
+             min(x) FILTER (WHERE d = 'y'), max(x) FILTER (WHERE d = 'n'), \
+             total(x) FILTER (WHERE 0), group_concat(x, '-') FILTER (WHERE x IS NOT NULL) \
+             FROM f GROUP BY g ORDER BY g",
+            "SELECT count(DISTINCT d) FILTER (WHERE x > 1) FROM f",
+            "SELECT g FROM f GROUP BY g HAVING count(*) FILTER (WHERE d = 'y') > 0 ORDER BY g",
+            "SELECT abs(x) FILTER (WHERE 1) FROM f",
+            "@mark",
+            "@ours DELETE FROM f WHERE d = 'y'",
+            "SELECT count(*) FILTER (WHERE d = 'y') FROM f \
+             @@ SELECT count(*) FILTER (WHERE d = 'y') FROM f AS OF SCN {scn}",
+        ],
+    )]);
+}
+
+#[test]
+fn is_applies_affinity() {
+    check(&[(
+        "is",
+        &[
+            "CREATE TABLE i(id INTEGER PRIMARY KEY, n INTEGER, s TEXT, r REAL)",
+            "CREATE INDEX i_n ON i(n)",
+            "INSERT INTO i VALUES (10, 10, '10', 1.5), (11, NULL, 'x', NULL)",
+            "SELECT id FROM i WHERE id IS '10'",
+            "SELECT id FROM i WHERE id IS NOT '10' ORDER BY id",
+            "SELECT id FROM i WHERE n IS '10'",
+            "SELECT id FROM i WHERE '10' IS n",
+            "SELECT id FROM i WHERE s IS 10",
+            "SELECT id FROM i WHERE r IS '1.5'",
+            "SELECT id FROM i WHERE n IS NULL",
+            "SELECT id FROM (SELECT id, n FROM i) WHERE n IS '10'",
+            "CREATE TABLE k(a TEXT PRIMARY KEY, b)",
+            "INSERT INTO k VALUES ('10', 1)",
+            "SELECT b FROM k WHERE a IS 10",
+        ],
+    )]);
+}
+
+#[test]
+fn casts_round_and_time() {
+    check(&[(
+        "values",
+        &[
+            "SELECT CAST(2.0 AS NUMERIC), typeof(CAST(2.0 AS NUMERIC)), CAST(2.5 AS NUMERIC)",
+            "SELECT CAST('2.0' AS NUMERIC), typeof(CAST('2.0' AS NUMERIC)), \
+             CAST('1e3' AS NUMERIC), CAST('1e20' AS NUMERIC), CAST(' 3 ' AS NUMERIC), \
+             CAST(x'3132' AS NUMERIC), CAST('abc' AS NUMERIC)",
+            "SELECT round(1.005, 2), round(2.675, 2), round(-1.005, 2), round(0.285, 2), \
+             round(5.015, 2)",
+            "SELECT CAST(x'616263' AS TEXT), typeof(CAST(x'616263' AS TEXT))",
+            "SELECT length(CURRENT_TIMESTAMP), length(CURRENT_DATE), length(CURRENT_TIME), \
+             CURRENT_TIMESTAMP = datetime('now')",
+            "CREATE TABLE d(id INTEGER PRIMARY KEY, at TEXT DEFAULT CURRENT_TIMESTAMP)",
+            "INSERT INTO d(id) VALUES (1)",
+            "SELECT length(at), at = datetime(at) FROM d",
+        ],
+    )]);
+}
+
+#[test]
+fn cast_of_invalid_utf8_blob_to_text_is_refused() {
+    // SQLite keeps the bytes; TEXT is UTF-8 here, so this is an error rather than a
+    // silently different value.
+    let c = heliosdb_lite::Connection::open_in_memory().unwrap();
+    let e = c
+        .query_row("SELECT CAST(x'61ff62' AS TEXT)", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+}
+
+#[test]
+fn pragma_foreign_keys() {
+    check(&[(
+        "foreign keys",
+        &[
+            "CREATE TABLE p(id INTEGER PRIMARY KEY)",
+            "CREATE TABLE c(x INTEGER REFERENCES p(id))",
+            "PRAGMA foreign_keys",
+            "INSERT INTO c VALUES (1)",
+            "PRAGMA foreign_keys = OFF",
+            "PRAGMA foreign_keys",
+            "INSERT INTO c VALUES (2)",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA foreign_keys",
+            "INSERT INTO c VALUES (3)",
+            "PRAGMA foreign_keys = 0",
+            "PRAGMA foreign_keys",
+            "INSERT INTO c VALUES (4)",
+            "PRAGMA foreign_keys = 1",
+            "INSERT INTO c VALUES (5)",
+            "PRAGMA main.foreign_keys = false",
+            "INSERT INTO c VALUES (6)",
+            "PRAGMA foreign_keys = true",
+            "BEGIN",
+            "PRAGMA foreign_keys = OFF",
+            "INSERT INTO c VALUES (7)",
+            "COMMIT",
+            "PRAGMA foreign_keys",
+            "SELECT x FROM c ORDER BY x",
+            "PRAGMA table_info(c)",
+        ],
+    )]);
+}
