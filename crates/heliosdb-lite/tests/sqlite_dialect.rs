@@ -386,3 +386,79 @@ fn pragma_foreign_keys() {
         ],
     )]);
 }
+
+/// Tables, views and triggers shared by the rename cases.
+const RENAME_SETUP: &[&str] = &[
+    "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT CHECK (length(name) < 10))",
+    "CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id), note TEXT)",
+    "CREATE TABLE log(msg TEXT)",
+    "CREATE INDEX p_name ON p(name)",
+    "CREATE VIEW v AS SELECT p.name, c.note FROM p JOIN c ON c.pid = p.id WHERE p.name <> 'x'",
+    "CREATE VIEW w AS SELECT q.nm AS n, (SELECT count(*) FROM c WHERE c.pid = q.ident) AS k \
+     FROM (SELECT id AS ident, name AS nm FROM p) AS q ORDER BY nm",
+    "CREATE VIEW z AS SELECT x.name AS name FROM p AS x WHERE 'name' <> x.name",
+    "CREATE TRIGGER tr AFTER INSERT ON p WHEN NEW.name <> '' \
+     BEGIN INSERT INTO log VALUES ('p ' || NEW.name); END",
+    "CREATE TRIGGER tc AFTER UPDATE OF note ON c \
+     BEGIN UPDATE p SET name = NEW.note WHERE p.id = NEW.pid; INSERT INTO log SELECT name FROM p WHERE id = NEW.pid; END",
+    "INSERT INTO p VALUES (1, 'ann')",
+    "INSERT INTO c VALUES (1, 1, 'n1')",
+];
+
+#[test]
+fn rename_column_rewrites_views_triggers_and_keys() {
+    let after: &[&str] = &[
+        "@mark",
+        "ALTER TABLE p RENAME COLUMN name TO title",
+        "ALTER TABLE p RENAME COLUMN id TO pk",
+        "SELECT pk, title FROM p @@ SELECT id, name FROM p AS OF SCN {scn}",
+        "SELECT * FROM v",
+        "SELECT * FROM w",
+        "SELECT * FROM z",
+        "INSERT INTO p VALUES (2, 'bob')",
+        "INSERT INTO p VALUES (3, 'much too long a name')",
+        "INSERT INTO c VALUES (2, 2, 'n2')",
+        "INSERT INTO c VALUES (3, 9, 'bad')",
+        "UPDATE c SET note = 'renamed' WHERE id = 1",
+        "SELECT * FROM p ORDER BY 1",
+        "SELECT * FROM log ORDER BY 1",
+        "ALTER TABLE c RENAME COLUMN note TO remark",
+        "UPDATE c SET remark = 'again' WHERE id = 2",
+        "SELECT * FROM p ORDER BY 1",
+        "SELECT * FROM log ORDER BY 1",
+        "SELECT * FROM v ORDER BY 1",
+        "DELETE FROM p WHERE pk = 1",
+        "SELECT pk FROM p WHERE title = 'renamed'",
+        "ALTER TABLE p RENAME COLUMN title TO pk",
+        "ALTER TABLE p RENAME COLUMN nosuch TO other",
+    ];
+    let script: Vec<&str> = RENAME_SETUP.iter().chain(after).copied().collect();
+    check(&[("rename column", &script)]);
+}
+
+#[test]
+fn rename_table_rewrites_views_triggers_and_keys() {
+    let after: &[&str] = &[
+        "@mark",
+        "ALTER TABLE p RENAME TO people",
+        "SELECT id, name FROM people @@ SELECT id, name FROM p AS OF SCN {scn}",
+        "SELECT * FROM v",
+        "SELECT * FROM w",
+        "SELECT * FROM z",
+        "SELECT * FROM p",
+        "INSERT INTO people VALUES (2, 'bob')",
+        "INSERT INTO c VALUES (2, 2, 'n2')",
+        "INSERT INTO c VALUES (3, 9, 'bad')",
+        "UPDATE c SET note = 'renamed' WHERE id = 1",
+        "SELECT * FROM people ORDER BY 1",
+        "SELECT * FROM log ORDER BY 1",
+        "DELETE FROM people WHERE id = 1",
+        "ALTER TABLE c RENAME TO children",
+        "UPDATE children SET note = 'again' WHERE id = 2",
+        "SELECT * FROM v ORDER BY 1",
+        "SELECT * FROM log ORDER BY 1",
+        "ALTER TABLE people RENAME TO log",
+    ];
+    let script: Vec<&str> = RENAME_SETUP.iter().chain(after).copied().collect();
+    check(&[("rename table", &script)]);
+}

@@ -11,6 +11,7 @@ use super::execution::Executor;
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::planner::table_name;
+use super::rename::{self, Context};
 use super::value::Affinity;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::mvcc::Transaction;
@@ -487,6 +488,11 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
     };
     let mut def = info.def.clone();
     let mut indexes: Vec<IndexDef> = info.indexes.iter().map(|i| (**i).clone()).collect();
+    if at.operations.len() > 1 {
+        return Err(Error::invalid(
+            "ALTER TABLE makes one change at a time; use one statement per change",
+        ));
+    }
     for op in &at.operations {
         match op {
             ast::AlterTableOperation::AddColumn {
@@ -547,12 +553,25 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                 if schema.has_object(&new) && !new.eq_ignore_ascii_case(&def.name) {
                     return Err(Error::AlreadyExists(format!("table {new}")));
                 }
-                txn.delete(codec::catalog_key(&def.name))?;
-                def.sql = def.sql.replacen(&def.name, &new, 1);
-                def.name = new.clone();
+                let target = rename::Target::Table {
+                    old: &def.name,
+                    new: &new,
+                };
+                def.sql = rename::statements(&def.sql, target, schema, Context::None)?;
+                for fk in &mut def.foreign_keys {
+                    if fk.parent.eq_ignore_ascii_case(&def.name) {
+                        fk.parent = new.clone();
+                    }
+                }
                 for ix in &mut indexes {
                     ix.table = new.clone();
+                    if let Some(sql) = &ix.sql {
+                        ix.sql = Some(rename::statements(sql, target, schema, Context::None)?);
+                    }
                 }
+                rewrite_dependents(txn, schema, target, &def.name)?;
+                txn.delete(codec::catalog_key(&def.name))?;
+                def.name = new.clone();
             }
             ast::AlterTableOperation::RenameColumn {
                 old_column_name,
@@ -561,13 +580,35 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                 let i = def
                     .column_index(&old_column_name.value)
                     .ok_or_else(|| Error::NoSuchColumn(old_column_name.value.clone()))?;
-                if def.column_index(&new_column_name.value).is_some() {
-                    return Err(Error::invalid(format!(
-                        "duplicate column name: {}",
-                        new_column_name.value
-                    )));
+                let new = &new_column_name.value;
+                if def.column_index(new).is_some() {
+                    return Err(Error::invalid(format!("duplicate column name: {new}")));
                 }
-                def.columns[i].name = new_column_name.value.clone();
+                let old = def.columns[i].name.clone();
+                let table = def.name.clone();
+                let target = rename::Target::Column {
+                    table: &table,
+                    old: &old,
+                    new,
+                };
+                def.checks = def
+                    .checks
+                    .iter()
+                    .map(|c| rename::expression(c, target, schema, Context::Table(&table)))
+                    .collect::<Result<_>>()?;
+                def.sql = rename::statements(&def.sql, target, schema, Context::None)?;
+                for fk in &mut def.foreign_keys {
+                    if fk.parent.eq_ignore_ascii_case(&table) {
+                        rename_in(&mut fk.parent_columns, &old, new);
+                    }
+                }
+                for ix in &mut indexes {
+                    if let Some(sql) = &ix.sql {
+                        ix.sql = Some(rename::statements(sql, target, schema, Context::None)?);
+                    }
+                }
+                rewrite_dependents(txn, schema, target, &table)?;
+                def.columns[i].name = new.clone();
             }
             other => return Err(Error::Unsupported(format!("ALTER TABLE {other}"))),
         }
@@ -575,6 +616,73 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
     put_entry(txn, &CatalogEntry::Table(def))?;
     for ix in indexes {
         put_entry(txn, &CatalogEntry::Index(ix))?;
+    }
+    Ok(())
+}
+
+/// Replaces `old` by `new` in a list of column names.
+fn rename_in(names: &mut [String], old: &str, new: &str) {
+    for n in names.iter_mut().filter(|n| n.eq_ignore_ascii_case(old)) {
+        *n = new.to_string();
+    }
+}
+
+/// After a rename of (a column of) `table`: the other tables' foreign keys into it, and every
+/// view and trigger, rewritten to use the new name (see `rename`).
+fn rewrite_dependents(
+    txn: &mut Transaction,
+    schema: &Schema,
+    target: rename::Target<'_>,
+    table: &str,
+) -> Result<()> {
+    for t in schema.tables.values() {
+        if t.def.name.eq_ignore_ascii_case(table) {
+            continue;
+        }
+        let mut d = t.def.clone();
+        for fk in d
+            .foreign_keys
+            .iter_mut()
+            .filter(|fk| fk.parent.eq_ignore_ascii_case(table))
+        {
+            match target {
+                rename::Target::Table { new, .. } => fk.parent = new.to_string(),
+                rename::Target::Column { old, new, .. } => {
+                    rename_in(&mut fk.parent_columns, old, new)
+                }
+            }
+        }
+        if d != t.def {
+            d.sql = rename::statements(&d.sql, target, schema, Context::None)?;
+            put_entry(txn, &CatalogEntry::Table(d))?;
+        }
+    }
+    for v in schema.views.values() {
+        let mut d = (**v).clone();
+        d.query = rename::statements(&d.query, target, schema, Context::None)?;
+        d.sql = rename::statements(&d.sql, target, schema, Context::None)?;
+        if d != **v {
+            put_entry(txn, &CatalogEntry::View(d))?;
+        }
+    }
+    for tr in schema.triggers.values() {
+        let mut d = (**tr).clone();
+        let ctx = Context::Trigger(&tr.table);
+        d.body = rename::statements(&d.body, target, schema, ctx)?;
+        d.when = d
+            .when
+            .as_deref()
+            .map(|w| rename::expression(w, target, schema, ctx))
+            .transpose()?;
+        if tr.table.eq_ignore_ascii_case(table) {
+            match target {
+                rename::Target::Table { new, .. } => d.table = new.to_string(),
+                rename::Target::Column { old, new, .. } => rename_in(&mut d.columns, old, new),
+            }
+        }
+        if d != **tr {
+            put_entry(txn, &CatalogEntry::Trigger(d))?;
+        }
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod parser;
 pub mod plan;
 pub mod planner;
 pub mod pragma;
+pub mod rename;
 pub mod session;
 pub mod stats;
 pub mod trigger;
