@@ -462,3 +462,56 @@ fn rename_table_rewrites_views_triggers_and_keys() {
     let script: Vec<&str> = RENAME_SETUP.iter().chain(after).copied().collect();
     check(&[("rename table", &script)]);
 }
+
+/// Compound SELECT column affinity, IN with collations, and expressions whose answers
+/// depend on SQLite's conversion rules.
+#[test]
+fn compound_affinity_and_other_corners() {
+    check(&[(
+        "corners",
+        &[
+            "CREATE TABLE a(i INTEGER, t TEXT, r REAL, b BLOB, n NUMERIC, u)",
+            "INSERT INTO a VALUES (1, '1', 1.0, x'31', '1', '1'), (2, '02', 2.5, '2', 2, 2)",
+            "SELECT x FROM (SELECT i AS x FROM a UNION SELECT t FROM a) WHERE x = '1'",
+            "SELECT x FROM (SELECT t AS x FROM a UNION ALL SELECT i FROM a) WHERE x = 1",
+            "SELECT x FROM (SELECT u AS x FROM a UNION ALL SELECT i FROM a) WHERE x = '2'",
+            "SELECT count(*) FROM (SELECT i FROM a UNION SELECT t FROM a)",
+            "SELECT typeof(x) FROM (SELECT i AS x FROM a UNION ALL SELECT t FROM a)",
+            "SELECT x FROM (SELECT t AS x FROM a) WHERE x = 1",
+            "WITH c(x) AS (SELECT t FROM a) SELECT x FROM c WHERE x = 1",
+            "CREATE VIEW va AS SELECT t AS x, i AS y FROM a",
+            "SELECT x FROM va WHERE x = 1",
+            "SELECT y FROM va WHERE y = '1'",
+            "SELECT i FROM a WHERE i IN (SELECT t FROM a)",
+            "SELECT t FROM a WHERE t IN (SELECT i FROM a)",
+            "SELECT i FROM a WHERE i = (SELECT t FROM a WHERE i = 1)",
+            "SELECT 1 WHERE '1' = (SELECT i FROM a WHERE i = 1)",
+            "SELECT t FROM a INTERSECT SELECT i FROM a",
+            "SELECT i FROM a INTERSECT SELECT t FROM a",
+            "SELECT i FROM a EXCEPT SELECT t FROM a",
+            "SELECT max(t), min(i), max(u) FROM a",
+            "SELECT t + 0, t || i, i / 2, r / 2, 5 % 2.5, -'3', '3' * '4'",
+            "SELECT typeof(n), n FROM a ORDER BY i",
+            "SELECT b = '1', b = 1, u = 1, u = '1', n = '1', n = 1 FROM a ORDER BY i",
+            "SELECT CASE WHEN i = 1 THEN t ELSE r END FROM a ORDER BY 1",
+            "SELECT coalesce(NULL, t) = 1 FROM a",
+            "SELECT substr('abc', 2) COLLATE NOCASE = 'BC'",
+            "SELECT 'a' IN ('A' COLLATE NOCASE)",
+            "SELECT 'A' COLLATE NOCASE IN (SELECT 'a')",
+            "SELECT t FROM a WHERE t COLLATE NOCASE IN (SELECT t FROM a) ORDER BY 1",
+            "SELECT nullif('a', 'A' COLLATE NOCASE), instr('ABC' COLLATE NOCASE, 'b')",
+            "SELECT 'abc' LIKE 'ABC', 'abc' GLOB 'ABC' COLLATE NOCASE",
+            "SELECT group_concat(DISTINCT t) FROM a",
+            "SELECT i, t FROM a ORDER BY t COLLATE RTRIM DESC",
+            "SELECT printf('%.2f', 1.005), printf('%5.1f|%-4d|%s', 3.14159, 7, 'x'), format('%d', 3)",
+            "SELECT iif(1, 'a', 'b'), typeof(randomblob(4)), length(randomblob(8))",
+            "SELECT total_changes()",
+            "UPDATE a SET u = u",
+            "SELECT total_changes(), changes()",
+            "SELECT 10 / 3.0, 1e308 * 10, -0.0, 9223372036854775807 + 1",
+            "SELECT CAST('  12  ' AS INTEGER), CAST('0x10' AS INTEGER), CAST(1e19 AS INTEGER), CAST(-1e19 AS INTEGER)",
+            "SELECT hex(CAST('abc' AS BLOB)), CAST(123 AS BLOB) = '123'",
+            "SELECT time('12:34:56.789'), datetime('2024-01-01 10:00:00.123'), strftime('%f', '2024-01-01 10:00:01.5')",
+        ],
+    )]);
+}

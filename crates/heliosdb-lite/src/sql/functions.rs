@@ -23,6 +23,10 @@ pub trait FnEnv {
     fn last_insert_rowid(&self) -> i64;
     /// Rows changed by the last statement on this connection.
     fn changes(&self) -> i64;
+    /// Rows changed since the connection opened.
+    fn total_changes(&self) -> i64 {
+        0
+    }
 }
 
 macro_rules! scalar_fns {
@@ -76,6 +80,7 @@ scalar_fns! {
     Iif => "iif", 3, 3;
     Typeof => "typeof", 1, 1;
     Random => "random", 0, 0;
+    Randomblob => "randomblob", 1, 1;
     Printf => "printf", 1, usize::MAX;
     Hex => "hex", 1, 1;
     Quote => "quote", 1, 1;
@@ -102,6 +107,7 @@ scalar_fns! {
     TimestampToScn => "timestamp_to_scn", 1, 1;
     LastInsertRowid => "last_insert_rowid", 0, 0;
     Changes => "changes", 0, 0;
+    TotalChanges => "total_changes", 0, 0;
     SqliteVersion => "sqlite_version", 0, 0;
     HeliosVersion => "heliosdb_version", 0, 0;
     CollateBinary => "helios_collate_binary", 1, 1;
@@ -176,6 +182,8 @@ impl ScalarFn {
         !matches!(
             self,
             ScalarFn::Random
+                | ScalarFn::Randomblob
+                | ScalarFn::TotalChanges
                 | ScalarFn::Now
                 | ScalarFn::CurrentDate
                 | ScalarFn::CurrentTime
@@ -287,6 +295,19 @@ impl ScalarFn {
             }
             Typeof => Value::Text(a0.type_name().to_string()),
             Random => Value::Integer(next_random()),
+            // SQLite: fewer than one byte asks for one.
+            Randomblob => {
+                if a0.is_null() {
+                    return Ok(Value::Null);
+                }
+                let n = a0.as_i64().clamp(1, 1 << 30) as usize;
+                let mut bytes = Vec::with_capacity(n + 8);
+                while bytes.len() < n {
+                    bytes.extend_from_slice(&next_random().to_le_bytes());
+                }
+                bytes.truncate(n);
+                Value::Blob(bytes)
+            }
             Printf => printf(args)?,
             Hex => match a0 {
                 Value::Null => Value::Text(String::new()),
@@ -378,6 +399,7 @@ impl ScalarFn {
             }
             LastInsertRowid => Value::Integer(env.last_insert_rowid()),
             Changes => Value::Integer(env.changes()),
+            TotalChanges => Value::Integer(env.total_changes()),
             SqliteVersion => Value::from("3.45.0"),
             HeliosVersion => Value::from(env!("CARGO_PKG_VERSION")),
             // `x COLLATE name` is x itself; the planner reads the marker when x is compared,

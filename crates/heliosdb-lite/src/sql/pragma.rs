@@ -175,6 +175,7 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
         last_txn_id: None,
         last_insert_rowid: 0,
         changes: 0,
+        total_changes: 0,
     };
     let exec = Executor::new(None, &[], &env);
     let mut names: Vec<_> = schema.tables.keys().cloned().collect();

@@ -113,6 +113,7 @@ pub(crate) struct StmtEnv {
     pub last_txn_id: Option<u64>,
     pub last_insert_rowid: i64,
     pub changes: i64,
+    pub total_changes: i64,
 }
 
 impl FnEnv for StmtEnv {
@@ -143,6 +144,9 @@ impl FnEnv for StmtEnv {
     }
     fn changes(&self) -> i64 {
         self.changes
+    }
+    fn total_changes(&self) -> i64 {
+        self.total_changes
     }
 }
 
@@ -604,6 +608,7 @@ impl Session {
             last_txn_id: self.last_txn_id,
             last_insert_rowid: self.last_insert_rowid,
             changes: self.changes,
+            total_changes: self.total_changes,
         }
     }
 

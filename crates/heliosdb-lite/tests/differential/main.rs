@@ -10,7 +10,7 @@
 //! - SELECTs with inner, LEFT, comma, CROSS, USING and NATURAL joins of up to 5 tables in random
 //!   order (self-joins included); WHERE with comparisons, AND/OR/NOT, IS NULL, BETWEEN,
 //!   IN lists, LIKE; correlated and uncorrelated EXISTS, IN, NOT IN and scalar subqueries;
-//!   aggregates with GROUP BY / HAVING; DISTINCT; UNION [ALL], INTERSECT, EXCEPT; derived
+//!   aggregates (some with FILTER (WHERE ...)) with GROUP BY / HAVING; DISTINCT; UNION [ALL], INTERSECT, EXCEPT; derived
 //!   tables; non-recursive CTEs; ORDER BY, LIMIT, OFFSET. The generator avoids constructs
 //!   whose answer SQLite leaves unspecified (see [`gen`]).
 //!

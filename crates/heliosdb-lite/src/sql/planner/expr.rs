@@ -2,7 +2,7 @@
 
 use super::super::collation::{for_comparison, Collation, CollationSource};
 use super::super::functions::ScalarFn;
-use super::super::plan::{AggFn, BinOp, CmpOp, Expr, SubPlan};
+use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
 use super::Planner;
 use crate::error::{Error, Result};
@@ -67,6 +67,35 @@ pub(super) fn collated(e: Expr, affinity: Option<Affinity>, collation: Collation
     match ScalarFn::collation_key(collation) {
         Some(f) => Expr::Function(f, vec![e]),
         None => e,
+    }
+}
+
+/// The storage classes an expression may produce, as SQLite estimates them to settle a
+/// compound SELECT's column affinity: 1 numeric, 2 text, 4 blob.
+pub(super) fn data_types(p: &Planner<'_>, e: &Expr) -> u8 {
+    match e {
+        Expr::Literal(Value::Null) => 0,
+        Expr::Literal(Value::Text(_)) => 0x02,
+        Expr::Literal(Value::Blob(_)) => 0x04,
+        Expr::Binary(BinOp::Concat, ..) => 0x06,
+        Expr::Function(f, args) if f.marked_collation().is_some() || *f == ScalarFn::Likely => {
+            args.first().map_or(0, |a| data_types(p, a))
+        }
+        Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } => 0x07,
+        Expr::Column(_) | Expr::Outer { .. } | Expr::Cast(..) | Expr::ScalarSubquery(_) => {
+            match affinity_of(p, e) {
+                Some(a) if a.is_numeric() => 0x05,
+                Some(Affinity::Text) => 0x06,
+                _ => 0x07,
+            }
+        }
+        Expr::Case {
+            whens, otherwise, ..
+        } => {
+            whens.iter().fold(0, |m, (_, t)| m | data_types(p, t))
+                | otherwise.as_ref().map_or(0, |o| data_types(p, o))
+        }
+        _ => 0x01,
     }
 }
 
@@ -274,8 +303,9 @@ impl Planner<'_> {
         }
     }
 
-    /// Binds a subquery used inside an expression.
-    fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize)> {
+    /// Binds a subquery used inside an expression: the plan, its width and its first column's
+    /// collation.
+    fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize, Option<Collation>)> {
         let base = self.scopes.len();
         let saved = std::mem::replace(&mut self.lowest_scope_ref, usize::MAX);
         let mark = self.outer_refs.len();
@@ -307,6 +337,7 @@ impl Planner<'_> {
                 affinity: cols.first().and_then(|c| c.affinity),
             },
             cols.len(),
+            cols.first().and_then(|c| c.collation),
         ))
     }
 
@@ -444,9 +475,30 @@ impl Planner<'_> {
                             .iter()
                             .map(|i| self.bind_expr(i))
                             .collect::<Result<Vec<_>>>()?;
-                        // The tested value's collation applies to every candidate.
-                        let collation =
-                            collation_of(self, &x).map_or(Collation::Binary, |c| c.collation());
+                        // Each candidate compares as `x = candidate` would, collation included.
+                        let left = collation_of(self, &x);
+                        let collations: Vec<Collation> = list
+                            .iter()
+                            .map(|i| for_comparison(left, collation_of(self, i)))
+                            .collect();
+                        let collation = collations.first().copied().unwrap_or_default();
+                        if collations.iter().any(|c| *c != collation) {
+                            // Candidates under different collations: one comparison each.
+                            let mut any: Option<Expr> = None;
+                            for i in list {
+                                let eq = self.compare(CmpOp::Eq, x.clone(), i);
+                                any = Some(match any {
+                                    None => eq,
+                                    Some(a) => Expr::Or(Box::new(a), Box::new(eq)),
+                                });
+                            }
+                            let any = any.unwrap_or(Expr::Literal(Value::Integer(0)));
+                            return Ok(if *negated {
+                                Expr::Not(Box::new(any))
+                            } else {
+                                any
+                            });
+                        }
                         let x = if collation.is_binary() {
                             x
                         } else {
@@ -476,7 +528,7 @@ impl Planner<'_> {
                     }
                     other => return Err(Error::Unsupported(format!("IN {other}"))),
                 };
-                let (plan, width) = self.subplan(&subquery)?;
+                let (mut plan, width, sub_collation) = self.subplan(&subquery)?;
                 if width != 1 {
                     return Err(Error::invalid(format!(
                         "sub-select returns {width} columns - expected 1"
@@ -484,6 +536,25 @@ impl Planner<'_> {
                 }
                 // `x IN (SELECT y ...)` compares as `x = y` does.
                 let (la, ra) = comparison_affinities(affinity, plan.affinity);
+                let collation = for_comparison(
+                    collation_of(self, &x),
+                    sub_collation.map(CollationSource::Column),
+                );
+                if !collation.is_binary() {
+                    // Both sides as collation keys: the candidates through a projection.
+                    let inner = std::mem::replace(&mut plan.plan, Plan::Values(Vec::new()));
+                    plan.plan = Plan::Project(
+                        Box::new(inner),
+                        vec![collated(Expr::Column(0), ra, collation)],
+                    );
+                    plan.affinity = None;
+                    return Ok(Expr::InSubquery {
+                        expr: Box::new(collated(x, la, collation)),
+                        plan: Box::new(plan),
+                        negated: *negated,
+                        affinity: None,
+                    });
+                }
                 let x = match la {
                     Some(a) => Expr::ApplyAffinity(Box::new(x), a),
                     None => x,
@@ -496,14 +567,14 @@ impl Planner<'_> {
                 }
             }
             A::Exists { subquery, negated } => {
-                let (plan, _) = self.subplan(subquery)?;
+                let (plan, _, _) = self.subplan(subquery)?;
                 Expr::Exists {
                     plan: Box::new(plan),
                     negated: *negated,
                 }
             }
             A::Subquery(q) => {
-                let (plan, width) = self.subplan(q)?;
+                let (plan, width, _) = self.subplan(q)?;
                 if width != 1 {
                     return Err(Error::invalid(format!(
                         "sub-select returns {width} columns - expected 1"
@@ -809,6 +880,19 @@ impl Planner<'_> {
             .iter()
             .map(|a| self.bind_expr(a))
             .collect::<Result<Vec<_>>>()?;
+        if func == ScalarFn::Nullif {
+            // nullif(a, b) compares as `a = b`, collation included.
+            let collation =
+                for_comparison(collation_of(self, &args[0]), collation_of(self, &args[1]));
+            if !collation.is_binary() {
+                let eq = self.compare(CmpOp::Eq, args[0].clone(), args[1].clone());
+                return Ok(Expr::Case {
+                    operand: None,
+                    whens: vec![(eq, Expr::Literal(Value::Null))],
+                    otherwise: Some(Box::new(args[0].clone())),
+                });
+            }
+        }
         Ok(Expr::Function(func, args))
     }
 }

@@ -23,6 +23,8 @@ pub struct OutputColumn {
     pub temporal: bool,
     /// Collating sequence, when the column is a column reference or has a `COLLATE`.
     pub collation: Option<Collation>,
+    /// Storage classes its values may have (see `expr::data_types`).
+    pub data_types: u8,
 }
 
 pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -193,7 +195,8 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
             let mut operands = Vec::new();
             let mut ops = Vec::new();
             flatten_compound(e, &mut operands, &mut ops);
-            let (mut plan, cols) = plan_set_expr(p, operands[0])?;
+            let (mut plan, mut cols) = plan_set_expr(p, operands[0])?;
+            let mut all = vec![cols.clone()];
             for (operand, (op, quantifier)) in operands[1..].iter().zip(ops) {
                 let (r, rcols) = plan_set_expr(p, operand)?;
                 if cols.len() != rcols.len() {
@@ -201,6 +204,7 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                         "SELECTs to the left and right of a compound operator do not have the same number of result columns",
                     ));
                 }
+                all.push(rcols);
                 let op = match op {
                     ast::SetOperator::Union => SetOp::Union,
                     ast::SetOperator::Intersect => SetOp::Intersect,
@@ -212,6 +216,10 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                     left: Box::new(plan),
                     right: Box::new(r),
                 };
+            }
+            for (i, c) in cols.iter_mut().enumerate() {
+                c.affinity = compound_affinity(&all, i);
+                c.data_types = all.iter().fold(0, |m, cs| m | cs[i].data_types);
             }
             Ok((plan, cols))
         }
@@ -242,12 +250,35 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                     affinity: None,
                     temporal: false,
                     collation: None,
+                    data_types: rows
+                        .iter()
+                        .filter_map(|r| r.get(i - 1))
+                        .fold(0, |m, e| m | super::expr::data_types(p, e)),
                 })
                 .collect();
             Ok((Plan::Values(rows), columns))
         }
         other => Err(Error::Unsupported(format!("query form {other}"))),
     }
+}
+
+/// The affinity of column `i` of a compound SELECT, by SQLite's rule: the first operand's
+/// affinity that is not none, dropped to BLOB when another operand's values may be of a class
+/// it would convert (text into a numeric column, numbers into a TEXT column).
+fn compound_affinity(operands: &[Vec<OutputColumn>], i: usize) -> Option<Affinity> {
+    let k = operands.iter().position(|cs| cs[i].affinity.is_some())?;
+    let aff = operands[k][i].affinity?;
+    let others = operands
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .fold(0, |m, (_, cs)| m | cs[i].data_types);
+    let drops = match aff {
+        Affinity::Text => others & 0x01 != 0,
+        a if a.is_numeric() => others & 0x02 != 0,
+        _ => false,
+    };
+    Some(if drops { Affinity::Blob } else { aff })
 }
 
 /// The operands and operators of a chain of compound operators, in text order.
@@ -294,6 +325,7 @@ pub(super) fn bind_projection(
                     affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
                     collation: collation_of(p, &b).map(|c| c.collation()),
+                    data_types: super::expr::data_types(p, &b),
                 });
                 exprs.push(b);
             }
@@ -304,6 +336,7 @@ pub(super) fn bind_projection(
                     affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
                     collation: collation_of(p, &b).map(|c| c.collation()),
+                    data_types: super::expr::data_types(p, &b),
                 });
                 exprs.push(b);
             }
@@ -338,6 +371,11 @@ pub(super) fn bind_projection(
                             affinity: c.affinity,
                             temporal: c.temporal,
                             collation: c.collation,
+                            data_types: match c.affinity {
+                                Some(a) if a.is_numeric() => 0x05,
+                                Some(Affinity::Text) => 0x06,
+                                _ => 0x07,
+                            },
                         });
                     }
                 }
