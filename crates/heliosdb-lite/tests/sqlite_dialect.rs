@@ -515,3 +515,46 @@ fn compound_affinity_and_other_corners() {
         ],
     )]);
 }
+
+#[test]
+fn with_recursive() {
+    check(&[(
+        "recursive",
+        &[
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) \
+             SELECT x FROM c",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 4",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION SELECT x % 3 + 1 FROM c) SELECT x FROM c",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3 OFFSET 1) \
+             SELECT * FROM c",
+            "WITH RECURSIVE fib(a, b) AS (SELECT 0, 1 UNION ALL SELECT b, a + b FROM fib \
+             WHERE b < 50) SELECT a FROM fib",
+            "WITH RECURSIVE c(x) AS (SELECT 5) SELECT * FROM c",
+            "WITH RECURSIVE a(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM a WHERE x < 3), \
+             b(y) AS (SELECT x * 10 FROM a UNION ALL SELECT y + 1 FROM b WHERE y % 10 < 2) \
+             SELECT y FROM b ORDER BY y",
+            "WITH RECURSIVE c(x, s) AS (SELECT 1, 'a' UNION ALL SELECT x + 1, s || 'b' FROM c \
+             WHERE x < 4) SELECT s, length(s) FROM c WHERE x > 1",
+            "SELECT (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10) \
+             SELECT sum(x) FROM c)",
+            "CREATE TABLE emp(id INTEGER PRIMARY KEY, boss INTEGER, name TEXT)",
+            "INSERT INTO emp VALUES (1, NULL, 'ceo'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'c'), \
+             (5, 4, 'd')",
+            "WITH RECURSIVE chain(id, name, depth) AS (SELECT id, name, 0 FROM emp \
+             WHERE boss IS NULL UNION ALL SELECT e.id, e.name, chain.depth + 1 FROM emp e \
+             JOIN chain ON e.boss = chain.id) SELECT * FROM chain ORDER BY depth, id",
+            "WITH RECURSIVE up(id) AS (SELECT 5 UNION SELECT boss FROM emp, up \
+             WHERE emp.id = up.id AND boss IS NOT NULL) SELECT group_concat(id) FROM up",
+            "WITH RECURSIVE bad(x) AS (SELECT 1, 2 UNION ALL SELECT x FROM bad) SELECT * FROM bad",
+            "@mark",
+            "@ours UPDATE emp SET boss = 3 WHERE id = 4",
+            "@ours DELETE FROM emp WHERE id = 2",
+            "WITH RECURSIVE chain(id, depth) AS (SELECT id, 0 FROM emp WHERE boss IS NULL \
+             UNION ALL SELECT e.id, chain.depth + 1 FROM emp e JOIN chain ON e.boss = chain.id) \
+             SELECT * FROM chain ORDER BY id \
+             @@ WITH RECURSIVE chain(id, depth) AS (SELECT id, 0 FROM emp AS OF SCN {scn} \
+             WHERE boss IS NULL UNION ALL SELECT e.id, chain.depth + 1 FROM emp AS OF SCN {scn} e \
+             JOIN chain ON e.boss = chain.id) SELECT * FROM chain ORDER BY id",
+        ],
+    )]);
+}

@@ -737,6 +737,20 @@ pub enum Plan {
         /// Right.
         right: Box<Plan>,
     },
+    /// `WITH RECURSIVE`: the initial rows, then the recursive step run again for each row
+    /// taken from a queue (the step reads that row as the working table, a `Materialize`
+    /// of `working` the operator fills), its new rows queued in turn. Rows stream out as
+    /// they leave the queue, so a LIMIT above stops the recursion.
+    Recursive {
+        /// Cache id of the working table the step reads.
+        working: usize,
+        /// The non-recursive part.
+        initial: Box<Plan>,
+        /// The recursive part.
+        step: Box<Plan>,
+        /// UNION (rows seen before are dropped) rather than UNION ALL.
+        distinct: bool,
+    },
     /// Evaluate once per statement and reuse (uncorrelated derived tables, CTEs, views).
     Materialize {
         /// Cache identity.
@@ -771,7 +785,12 @@ impl Plan {
                 j.left.shift_outer(level, by);
                 j.right.shift_outer(inner, by);
             }
-            Plan::SetOperation { left, right, .. } => {
+            Plan::SetOperation { left, right, .. }
+            | Plan::Recursive {
+                initial: left,
+                step: right,
+                ..
+            } => {
                 left.shift_outer(level, by);
                 right.shift_outer(level, by);
             }
@@ -827,7 +846,12 @@ impl Plan {
                 };
                 j.left.escapes(shift) || j.right.escapes(inner)
             }
-            Plan::SetOperation { left, right, .. } => left.escapes(shift) || right.escapes(shift),
+            Plan::SetOperation { left, right, .. }
+            | Plan::Recursive {
+                initial: left,
+                step: right,
+                ..
+            } => left.escapes(shift) || right.escapes(shift),
         }
     }
 
@@ -899,7 +923,8 @@ impl Plan {
             Plan::Place { .. }
             | Plan::Distinct(_)
             | Plan::Materialize { .. }
-            | Plan::SetOperation { .. } => {}
+            | Plan::SetOperation { .. }
+            | Plan::Recursive { .. } => {}
         }
     }
 
@@ -974,7 +999,8 @@ impl Plan {
             Plan::Place { .. }
             | Plan::Distinct(_)
             | Plan::Materialize { .. }
-            | Plan::SetOperation { .. } => {}
+            | Plan::SetOperation { .. }
+            | Plan::Recursive { .. } => {}
         }
     }
 }

@@ -11,7 +11,7 @@
 //!   order (self-joins included); WHERE with comparisons, AND/OR/NOT, IS NULL, BETWEEN,
 //!   IN lists, LIKE; correlated and uncorrelated EXISTS, IN, NOT IN and scalar subqueries;
 //!   aggregates (some with FILTER (WHERE ...)) with GROUP BY / HAVING; DISTINCT; UNION [ALL], INTERSECT, EXCEPT; derived
-//!   tables; non-recursive CTEs; ORDER BY, LIMIT, OFFSET. The generator avoids constructs
+//!   tables; CTEs, some recursive (counters); ORDER BY, LIMIT, OFFSET. The generator avoids constructs
 //!   whose answer SQLite leaves unspecified (see [`gen`]).
 //!
 //! How answers are compared ([`compare`]): when SQLite rejects a query the case is skipped;

@@ -40,6 +40,7 @@ mod nested_loop_join;
 mod place;
 mod profile;
 mod project;
+mod recursive;
 mod scan;
 mod set_op;
 mod sort;
@@ -350,6 +351,14 @@ impl<'a> Executor<'a> {
             Plan::Materialize { id, input } => {
                 Box::new(materialize::MaterializeOp::new(ex, *id, input))
             }
+            Plan::Recursive {
+                working,
+                initial,
+                step,
+                distinct,
+            } => Box::new(recursive::RecursiveOp::new(
+                ex, *working, initial, step, *distinct,
+            )),
         })
     }
 }

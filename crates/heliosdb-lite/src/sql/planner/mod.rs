@@ -23,6 +23,7 @@ mod join;
 mod join_order;
 mod order;
 mod prune;
+mod recursive;
 mod select;
 
 use super::catalog::Schema;
@@ -82,6 +83,9 @@ pub struct Scope {
 struct Cte {
     plan: Plan,
     columns: Vec<OutputColumn>,
+    /// The working table of a recursive CTE being planned: references are counted, and
+    /// allowed only in the FROM clause of its recursive SELECT.
+    working: Option<usize>,
 }
 
 /// Statement-wide planning state.
@@ -110,6 +114,8 @@ pub struct Planner<'a> {
     /// The time-travel clauses met, in the order their snapshots were resolved: (mode,
     /// point expression). A cached plan re-evaluates them for each execution.
     pub time_travel: Vec<(String, super::plan::Expr)>,
+    /// References to a recursive CTE's working table (see `Cte::working`).
+    working_refs: usize,
 }
 
 impl<'a> Planner<'a> {
@@ -138,6 +144,7 @@ impl<'a> Planner<'a> {
             default_point: None,
             cacheable: true,
             time_travel: Vec::new(),
+            working_refs: 0,
         }
     }
 

@@ -140,7 +140,12 @@ fn walk(plan: &mut Plan, need: Need) {
         }
         // Whole rows compared or kept: everything below is needed.
         Plan::Distinct(input) | Plan::Materialize { input, .. } => walk(input, None),
-        Plan::SetOperation { left, right, .. } => {
+        Plan::SetOperation { left, right, .. }
+        | Plan::Recursive {
+            initial: left,
+            step: right,
+            ..
+        } => {
             walk(left, None);
             walk(right, None);
         }

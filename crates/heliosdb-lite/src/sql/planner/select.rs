@@ -36,10 +36,20 @@ pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, V
 
 fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
     if let Some(with) = &q.with {
-        if with.recursive {
-            return Err(Error::Unsupported("WITH RECURSIVE".into()));
-        }
         for cte in &with.cte_tables {
+            if with.recursive {
+                if let Some((plan, columns)) = super::recursive::plan_cte(p, cte)? {
+                    p.ctes.push((
+                        cte.alias.name.value.to_lowercase(),
+                        Arc::new(Cte {
+                            plan,
+                            columns,
+                            working: None,
+                        }),
+                    ));
+                    continue;
+                }
+            }
             let (plan, mut columns) = p.plan_query(&cte.query)?;
             rename(
                 &mut columns,
@@ -58,6 +68,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                         input: Box::new(plan),
                     },
                     columns,
+                    working: None,
                 }),
             ));
         }
@@ -117,7 +128,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
     Ok((plan, columns))
 }
 
-fn rename(columns: &mut [OutputColumn], names: &[String]) -> Result<()> {
+pub(super) fn rename(columns: &mut [OutputColumn], names: &[String]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
@@ -185,7 +196,7 @@ fn output_position(e: &ast::Expr, columns: &[OutputColumn]) -> Result<Option<usi
         .position(|c| c.name.eq_ignore_ascii_case(name)))
 }
 
-fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
+pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
     match e {
         SetExpr::Select(s) => plan_select(p, s, &[], false),
         SetExpr::Query(q) => p.plan_query(q),
@@ -818,6 +829,9 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     .find(|(n, _)| n.eq_ignore_ascii_case(&tname))
                     .cloned()
                 {
+                    if cte.working.is_some() {
+                        p.working_refs += 1;
+                    }
                     let columns = cte
                         .columns
                         .iter()
