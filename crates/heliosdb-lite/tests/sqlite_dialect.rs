@@ -558,3 +558,55 @@ fn with_recursive() {
         ],
     )]);
 }
+
+#[test]
+fn window_functions() {
+    check(&[(
+        "windows",
+        &[
+            "CREATE TABLE s(id INTEGER PRIMARY KEY, g TEXT, v INTEGER, r REAL)",
+            "INSERT INTO s VALUES (1, 'a', 10, 1.5), (2, 'a', 20, 2.5), (3, 'a', 20, NULL), \
+             (4, 'b', 5, 0.5), (5, 'b', NULL, 3.0), (6, 'c', 7, 7.0), (7, 'A', 1, 1.0)",
+            "SELECT id, row_number() OVER (ORDER BY id), rank() OVER (ORDER BY v), \
+             dense_rank() OVER (ORDER BY v) FROM s ORDER BY id",
+            "SELECT id, sum(v) OVER (PARTITION BY g ORDER BY id), count(*) OVER (PARTITION BY g), \
+             avg(v) OVER (), total(r) OVER (ORDER BY r DESC NULLS LAST) FROM s ORDER BY id",
+            "SELECT id, lag(v) OVER (ORDER BY id), lead(v, 2, -1) OVER (ORDER BY id), \
+             first_value(v) OVER (PARTITION BY g ORDER BY id), \
+             last_value(v) OVER (PARTITION BY g ORDER BY id), \
+             nth_value(v, 2) OVER (PARTITION BY g ORDER BY id \
+             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM s ORDER BY id",
+            "SELECT id, ntile(4) OVER (ORDER BY id), ntile(10) OVER (ORDER BY id), \
+             percent_rank() OVER (ORDER BY v), cume_dist() OVER (ORDER BY v) FROM s ORDER BY id",
+            "SELECT id, sum(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), \
+             sum(v) OVER (ORDER BY id ROWS 2 PRECEDING), \
+             count(v) OVER (ORDER BY id ROWS BETWEEN 2 FOLLOWING AND 3 FOLLOWING), \
+             min(v) OVER w, max(v) OVER w, group_concat(id, '-') OVER w \
+             FROM s WINDOW w AS (PARTITION BY g ORDER BY v DESC) ORDER BY id",
+            "SELECT id, sum(v) OVER (w ORDER BY id), count(*) OVER w FROM s \
+             WINDOW w AS (PARTITION BY g) ORDER BY id",
+            "SELECT g, sum(v), rank() OVER (ORDER BY sum(v) DESC) FROM s GROUP BY g ORDER BY g",
+            "SELECT id, count(*) FILTER (WHERE v > 6) OVER (ORDER BY id) FROM s ORDER BY id",
+            "SELECT id, sum(v) OVER (ORDER BY v RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) \
+             FROM s ORDER BY id",
+            "SELECT id, row_number() OVER (ORDER BY g DESC, id) AS rn FROM s ORDER BY rn LIMIT 3",
+            "SELECT id, rank() OVER (ORDER BY g COLLATE NOCASE) FROM s ORDER BY id",
+            "SELECT DISTINCT g, count(*) OVER (PARTITION BY g) FROM s ORDER BY 1",
+            "SELECT id FROM s ORDER BY row_number() OVER (ORDER BY v DESC, id)",
+            "SELECT * FROM (SELECT id, rank() OVER (PARTITION BY g ORDER BY v) AS rk FROM s) \
+             WHERE rk = 1 ORDER BY id",
+            "SELECT ntile(0) OVER (ORDER BY id) FROM s",
+            "SELECT count(DISTINCT v) OVER () FROM s",
+            "SELECT id FROM s GROUP BY id HAVING row_number() OVER () > 1",
+            "SELECT sum(v) OVER nosuch FROM s",
+            "SELECT abs(v) OVER () FROM s",
+            "@mark",
+            "@ours UPDATE s SET v = v * 100",
+            "@ours DELETE FROM s WHERE id = 1",
+            "SELECT id, rank() OVER (PARTITION BY g ORDER BY v), sum(v) OVER (ORDER BY id) \
+             FROM s ORDER BY id \
+             @@ SELECT id, rank() OVER (PARTITION BY g ORDER BY v), sum(v) OVER (ORDER BY id) \
+             FROM s AS OF SCN {scn} ORDER BY id",
+        ],
+    )]);
+}

@@ -198,6 +198,10 @@ fn walk(
             walk(left, depth + 1, snaps, profile, out);
             walk(right, depth + 1, snaps, profile, out);
         }
+        Plan::Window { input, calls } => {
+            line(format!("WINDOW ({} functions)", calls.len()));
+            walk(input, depth + 1, snaps, profile, out);
+        }
         Plan::Recursive {
             initial,
             step,

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use std::collections::HashSet;
 
 /// Running state of one aggregate.
+#[derive(Clone)]
 pub(super) struct Accumulator {
     func: AggFn,
     distinct: Option<HashSet<Vec<u8>>>,

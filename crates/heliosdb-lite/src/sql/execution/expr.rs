@@ -164,6 +164,9 @@ impl Executor<'_> {
             Expr::Aggregate { .. } => {
                 return Err(Error::invalid("misuse of aggregate function"));
             }
+            Expr::Window(_) => {
+                return Err(Error::invalid("misuse of window function"));
+            }
         })
     }
 

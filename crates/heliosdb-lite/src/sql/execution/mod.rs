@@ -47,6 +47,7 @@ mod sort;
 mod spill;
 mod subquery;
 mod values;
+mod window;
 
 pub use keys::row_key;
 pub use memory::QueryMemory;
@@ -350,6 +351,9 @@ impl<'a> Executor<'a> {
             } => Box::new(set_op::SetOpOp::new(ex, *op, *all, left, right)),
             Plan::Materialize { id, input } => {
                 Box::new(materialize::MaterializeOp::new(ex, *id, input))
+            }
+            Plan::Window { input, calls } => {
+                Box::new(window::WindowOp::new(ex, ex.open(input)?, calls))
             }
             Plan::Recursive {
                 working,

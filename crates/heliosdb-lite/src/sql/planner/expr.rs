@@ -776,7 +776,7 @@ impl Planner<'_> {
             }
         };
         if f.over.is_some() {
-            return Err(Error::Unsupported("window functions".into()));
+            return self.bind_window(f, &name, &args, distinct, star);
         }
         if name == super::super::parser::AS_OF_FUNCTION {
             return Err(Error::invalid(

@@ -25,6 +25,7 @@ mod order;
 mod prune;
 mod recursive;
 mod select;
+mod window;
 
 use super::catalog::Schema;
 use super::functions::FnEnv;
@@ -116,6 +117,8 @@ pub struct Planner<'a> {
     pub time_travel: Vec<(String, super::plan::Expr)>,
     /// References to a recursive CTE's working table (see `Cte::working`).
     working_refs: usize,
+    /// `WINDOW name AS (...)` definitions of the SELECTs being planned.
+    named_windows: Vec<(String, sqlparser::ast::WindowSpec)>,
 }
 
 impl<'a> Planner<'a> {
@@ -145,6 +148,7 @@ impl<'a> Planner<'a> {
             cacheable: true,
             time_travel: Vec::new(),
             working_refs: 0,
+            named_windows: Vec::new(),
         }
     }
 

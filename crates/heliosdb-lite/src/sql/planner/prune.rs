@@ -139,7 +139,9 @@ fn walk(plan: &mut Plan, need: Need) {
             node.columns = Some(mask);
         }
         // Whole rows compared or kept: everything below is needed.
-        Plan::Distinct(input) | Plan::Materialize { input, .. } => walk(input, None),
+        Plan::Distinct(input) | Plan::Materialize { input, .. } | Plan::Window { input, .. } => {
+            walk(input, None)
+        }
         Plan::SetOperation { left, right, .. }
         | Plan::Recursive {
             initial: left,

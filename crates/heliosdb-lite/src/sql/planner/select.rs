@@ -437,7 +437,21 @@ fn plan_select(
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (input, scope) = plan_from(p, &s.from, s.selection.as_ref())?;
     p.scopes.push(scope);
+    let mark = p.named_windows.len();
+    for ast::NamedWindowDefinition(name, def) in &s.named_window {
+        let spec = match def {
+            ast::NamedWindowExpr::WindowSpec(spec) => spec.clone(),
+            ast::NamedWindowExpr::NamedWindow(base) => ast::WindowSpec {
+                window_name: Some(base.clone()),
+                partition_by: Vec::new(),
+                order_by: Vec::new(),
+                window_frame: None,
+            },
+        };
+        p.named_windows.push((name.value.clone(), spec));
+    }
     let r = plan_select_body(p, s, order_by, input, limited);
+    p.named_windows.truncate(mark);
     p.scopes.pop();
     let (mut plan, columns) = r?;
     super::prune::prune(&mut plan);
@@ -550,6 +564,8 @@ fn plan_select_body(
             .iter()
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
     let mut plan = input;
+    // Width of the rows window functions are computed over: the FROM row, or the groups'.
+    let mut row_width = p.scopes.last().map_or(0, |sc| sc.columns.len());
     if aggregated {
         let mut rw = AggRewriter::new(group_by.clone()).with_collated(collated_terms);
         exprs = exprs.into_iter().map(|e| rw.rewrite(e)).collect();
@@ -571,6 +587,7 @@ fn plan_select_body(
             having = having.map(|h| h.shift_subquery_refs(by));
             keys = map_input_keys(keys, |e| e.shift_subquery_refs(by));
         }
+        row_width = group_by.len() + rw.aggregates.len() + if input_row { row_width } else { 0 };
         plan = Plan::Aggregate {
             input: Box::new(plan),
             group_by,
@@ -583,7 +600,24 @@ fn plan_select_body(
         ));
     }
     if let Some(h) = having {
+        if h.has_window() {
+            return Err(Error::invalid("misuse of window function in HAVING"));
+        }
         plan = Plan::Filter(Box::new(plan), h);
+    }
+    let windowed = exprs.iter().any(Expr::has_window)
+        || keys
+            .iter()
+            .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_window()));
+    if windowed {
+        let mut more: Vec<&mut Expr> = keys
+            .iter_mut()
+            .filter_map(|(k, _)| match k {
+                KeyRef::Input(e) => Some(e),
+                KeyRef::Output(_) => None,
+            })
+            .collect();
+        plan = super::window::plan_windows(plan, row_width, &mut exprs, &mut more);
     }
     let visible = exprs.len();
     let mut sort = Vec::new();
