@@ -6,7 +6,8 @@
 //! same types.
 //!
 //! Time travel: a statement written `@ours <sql>` runs in HeliosDB only (the changes made
-//! after a marked point), `@mark` remembers HeliosDB's newest SCN, and a query written
+//! after a marked point; `{scn}` in it is the mark), `@mark` remembers HeliosDB's newest SCN,
+//! and a statement or query written
 //! `<sqlite sql> @@ <heliosdb sql>` runs the first text in SQLite and the second, where
 //! `{scn}` is the marked SCN, in HeliosDB: SQLite's current data is HeliosDB's data AS OF the
 //! mark.
@@ -47,7 +48,11 @@ impl Engines {
             return Ok(());
         }
         if let Some(sql) = line.strip_prefix("@ours ") {
-            return setup_ours(&self.ours, sql);
+            let sql = match self.mark {
+                Some(scn) => sql.replace("{scn}", &scn.to_string()),
+                None => sql.to_string(),
+            };
+            return setup_ours(&self.ours, &sql);
         }
         let (theirs_sql, ours_sql) = match line.split_once(" @@ ") {
             Some((a, b)) => {
@@ -607,6 +612,41 @@ fn window_functions() {
              FROM s ORDER BY id \
              @@ SELECT id, rank() OVER (PARTITION BY g ORDER BY v), sum(v) OVER (ORDER BY id) \
              FROM s AS OF SCN {scn} ORDER BY id",
+        ],
+    )]);
+}
+
+#[test]
+fn create_table_as_select() {
+    check(&[(
+        "ctas",
+        &[
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE, v REAL, n NUMERIC, b)",
+            "INSERT INTO t VALUES (1, 'a', 1.5, 2, x'00'), (2, 'b', NULL, '3', 'x')",
+            "CREATE TABLE t2 AS SELECT * FROM t",
+            "SELECT * FROM t2 ORDER BY id",
+            "SELECT typeof(id), typeof(v), typeof(n), typeof(b) FROM t2 ORDER BY id",
+            "PRAGMA table_info(t2)",
+            "SELECT id FROM t2 WHERE name = 'A'",
+            "CREATE TABLE t3 AS SELECT id, id, name || 'x' AS nm, count(*) c FROM t GROUP BY id",
+            "SELECT * FROM t3 ORDER BY 1",
+            "PRAGMA table_info(t3)",
+            "CREATE TABLE t2 AS SELECT 1",
+            "CREATE TABLE IF NOT EXISTS t2 AS SELECT 1",
+            "CREATE TABLE t4 AS SELECT id FROM t WHERE 0",
+            "SELECT count(*) FROM t4",
+            "CREATE TABLE t5 AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+             WHERE x < 3) SELECT x, x * x AS sq FROM c",
+            "SELECT * FROM t5 ORDER BY x",
+            "INSERT INTO t2 VALUES (3, 'c', 0.5, 1, NULL)",
+            "SELECT count(*) FROM t2",
+            "@mark",
+            "@ours UPDATE t SET name = 'changed'",
+            "@ours DROP TABLE t",
+            "CREATE TABLE r AS SELECT * FROM t @@ CREATE TABLE r AS SELECT * FROM t AS OF SCN {scn}",
+            "SELECT * FROM r ORDER BY id",
+            "@ours CREATE TABLE t AS SELECT * FROM t AS OF SCN {scn}",
+            "SELECT id, name, v FROM t ORDER BY id",
         ],
     )]);
 }

@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod collation;
+pub mod ctas;
 pub mod cursor;
 pub mod datetime;
 pub mod ddl;

@@ -81,7 +81,7 @@ pub struct Session {
     /// Transaction id of the last committed write transaction.
     pub last_txn_id: Option<u64>,
     /// Rowid allocation state of the current transaction.
-    rowids: super::dml::RowidAllocator,
+    pub(super) rowids: super::dml::RowidAllocator,
     /// Cancellation and timeout of this connection's statements.
     pub limits: super::execution::StatementLimits,
     /// `PRAGMA foreign_keys = OFF` is in effect (foreign keys are enforced by default).
@@ -724,6 +724,10 @@ impl Session {
                 self.changes = out.changes as i64;
                 self.total_changes += out.changes as i64;
                 Ok(out)
+            }
+            Statement::CreateTable(ct) if ct.query.is_some() => {
+                let query = ct.query.as_deref().expect("checked");
+                self.create_table_as(engine, txn, &schema, stmt, ct, query, params, &env)
             }
             s if is_ddl(s) => {
                 super::ddl::run(engine, txn, &schema, stmt, s, &env)?;
