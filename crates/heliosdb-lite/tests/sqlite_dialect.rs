@@ -650,3 +650,90 @@ fn create_table_as_select() {
         ],
     )]);
 }
+
+#[test]
+fn savepoints() {
+    check(&[(
+        "savepoints",
+        &[
+            "CREATE TABLE sp(id INTEGER PRIMARY KEY, v TEXT)",
+            "BEGIN",
+            "INSERT INTO sp(v) VALUES ('a')",
+            "SAVEPOINT one",
+            "INSERT INTO sp(v) VALUES ('b')",
+            "SAVEPOINT two",
+            "INSERT INTO sp(v) VALUES ('c')",
+            "SELECT * FROM sp ORDER BY id",
+            "ROLLBACK TO two",
+            "SELECT * FROM sp ORDER BY id",
+            "INSERT INTO sp(v) VALUES ('d')",
+            "SELECT * FROM sp ORDER BY id",
+            "ROLLBACK TRANSACTION TO SAVEPOINT one",
+            "SELECT * FROM sp ORDER BY id",
+            "ROLLBACK TO two",
+            "INSERT INTO sp(v) VALUES ('e')",
+            "RELEASE one",
+            "ROLLBACK TO one",
+            "COMMIT",
+            "SELECT * FROM sp ORDER BY id",
+            "SAVEPOINT outer_sp",
+            "INSERT INTO sp(v) VALUES ('f')",
+            "SAVEPOINT inner_sp",
+            "UPDATE sp SET v = 'g' WHERE v = 'f'",
+            "RELEASE inner_sp",
+            "ROLLBACK TO outer_sp",
+            "SELECT * FROM sp ORDER BY id",
+            "INSERT INTO sp(v) VALUES ('h')",
+            "RELEASE SAVEPOINT outer_sp",
+            "SELECT * FROM sp ORDER BY id",
+            "ROLLBACK",
+            "RELEASE nosuch",
+            "SAVEPOINT x",
+            "CREATE TABLE made_in_sp(a)",
+            "SAVEPOINT y",
+            "DROP TABLE made_in_sp",
+            "ROLLBACK TO y",
+            "INSERT INTO made_in_sp VALUES (1)",
+            "RELEASE x",
+            "SELECT * FROM made_in_sp",
+            "SAVEPOINT z",
+            "DELETE FROM sp",
+            "RELEASE z",
+            "@mark",
+            "@ours INSERT INTO sp(v) VALUES ('late')",
+            "SELECT count(*) FROM sp @@ SELECT count(*) FROM sp AS OF SCN {scn}",
+        ],
+    )]);
+}
+
+#[test]
+fn alter_table_drop_column() {
+    check(&[(
+        "drop column",
+        &[
+            "CREATE TABLE d(id INTEGER PRIMARY KEY, a TEXT, b INTEGER DEFAULT 7, c REAL, \
+             u TEXT UNIQUE, k INTEGER CHECK (k > 0))",
+            "CREATE INDEX d_c ON d(c)",
+            "CREATE TABLE child(x INTEGER REFERENCES d(id), y)",
+            "CREATE VIEW dv AS SELECT id, a FROM d",
+            "INSERT INTO d VALUES (1, 'one', 10, 1.5, 'u1', 1), (2, 'two', NULL, 2.5, 'u2', 2)",
+            "@mark",
+            "ALTER TABLE d DROP COLUMN b",
+            "SELECT * FROM d ORDER BY id",
+            "SELECT 1, 'one', 10 @@ SELECT id, a, b FROM d AS OF SCN {scn} WHERE id = 1",
+            "INSERT INTO d(id, a, c, u, k) VALUES (3, 'three', 3.5, 'u3', 3)",
+            "SELECT * FROM d WHERE c > 2 ORDER BY id",
+            "ALTER TABLE d DROP COLUMN id",
+            "ALTER TABLE d DROP COLUMN u",
+            "ALTER TABLE d DROP COLUMN c",
+            "ALTER TABLE d DROP COLUMN k",
+            "ALTER TABLE d DROP COLUMN a",
+            "ALTER TABLE d DROP COLUMN nosuch",
+            "ALTER TABLE child DROP COLUMN x",
+            "ALTER TABLE child DROP COLUMN y",
+            "SELECT * FROM child",
+            "PRAGMA table_info(d)",
+            "SELECT * FROM dv ORDER BY id",
+        ],
+    )]);
+}

@@ -44,7 +44,7 @@ pub fn run(
             }
             Ok(())
         }
-        Statement::AlterTable(at) => alter_table(txn, schema, at),
+        Statement::AlterTable(at) => alter_table(txn, schema, at, env),
         Statement::DropTrigger(dt) => {
             let name = table_name(&dt.trigger_name)?;
             if !schema.triggers.contains_key(&name.to_lowercase()) {
@@ -478,7 +478,12 @@ fn drop_object(
     }
 }
 
-fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> Result<()> {
+fn alter_table(
+    txn: &mut Transaction,
+    schema: &Schema,
+    at: &ast::AlterTable,
+    env: &dyn FnEnv,
+) -> Result<()> {
     let name = table_name(&at.name)?;
     let Some(info) = schema.table(&name) else {
         if at.if_exists {
@@ -609,6 +614,27 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                 }
                 rewrite_dependents(txn, schema, target, &table)?;
                 def.columns[i].name = new.clone();
+            }
+            ast::AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                let [column] = column_names.as_slice() else {
+                    return Err(Error::invalid("DROP COLUMN drops one column at a time"));
+                };
+                if *if_exists && def.column_index(&column.value).is_none() {
+                    continue;
+                }
+                super::drop_column::drop_column(
+                    txn,
+                    schema,
+                    info,
+                    &mut def,
+                    &mut indexes,
+                    &column.value,
+                    env,
+                )?;
             }
             other => return Err(Error::Unsupported(format!("ALTER TABLE {other}"))),
         }

@@ -86,6 +86,8 @@ pub struct Session {
     pub limits: super::execution::StatementLimits,
     /// `PRAGMA foreign_keys = OFF` is in effect (foreign keys are enforced by default).
     pub foreign_keys_off: bool,
+    /// Open savepoints, oldest first.
+    pub savepoints: Vec<super::savepoint::UserSavepoint>,
 }
 
 /// The result of one statement.
@@ -309,6 +311,8 @@ pub fn allowed_read_only(stmt: &Parsed) -> bool {
                     Statement::StartTransaction { .. }
                         | Statement::Commit { .. }
                         | Statement::Rollback { .. }
+                        | Statement::Savepoint { .. }
+                        | Statement::ReleaseSavepoint { .. }
                 )
         }
         other => is_read_only(other),
@@ -379,6 +383,7 @@ impl Session {
                 Ok(Outcome::default())
             }
             Statement::Commit { .. } => {
+                self.savepoints.clear();
                 let txn = self.txn.take().ok_or_else(|| {
                     Error::Transaction("cannot commit - no transaction is active".into())
                 })?;
@@ -386,10 +391,12 @@ impl Session {
                 self.commit(engine, txn, ddl)?;
                 Ok(Outcome::default())
             }
-            Statement::Rollback { savepoint, .. } => {
-                if savepoint.is_some() {
-                    return Err(Error::Unsupported("ROLLBACK TO SAVEPOINT".into()));
-                }
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => self.rollback_to(&name.value),
+            Statement::Rollback { .. } => {
+                self.savepoints.clear();
                 let txn = self.txn.take().ok_or_else(|| {
                     Error::Transaction("cannot rollback - no transaction is active".into())
                 })?;
@@ -398,9 +405,8 @@ impl Session {
                 txn.rollback();
                 Ok(Outcome::default())
             }
-            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
-                Err(Error::Unsupported("SAVEPOINT".into()))
-            }
+            Statement::Savepoint { name } => self.savepoint(engine, &name.value),
+            Statement::ReleaseSavepoint { name } => self.release(engine, &name.value),
             _ => self.in_transaction(
                 engine,
                 !is_read_only(&stmt.statement),
@@ -589,7 +595,7 @@ impl Session {
         Ok(Outcome::default())
     }
 
-    fn commit(&mut self, engine: &Engine, txn: Transaction, ddl: bool) -> Result<()> {
+    pub(super) fn commit(&mut self, engine: &Engine, txn: Transaction, ddl: bool) -> Result<()> {
         if ddl && txn.has_writes() {
             // The commit will get the next SCN (we hold the write lock); register it as a
             // schema change before any reader can see it.
@@ -627,7 +633,9 @@ impl Session {
         let sp = txn.savepoint();
         let r = f(self, engine, txn, own_ddl);
         match &r {
-            Ok(_) => txn.release_savepoints(),
+            // An open SAVEPOINT needs the undo log of the statements after it.
+            Ok(_) if self.savepoints.is_empty() => txn.release_savepoints(),
+            Ok(_) => {}
             Err(_) => txn.rollback_to(sp),
         }
         r
