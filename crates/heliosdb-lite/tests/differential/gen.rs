@@ -450,7 +450,28 @@ impl<'a> Gen<'a> {
         let (items, tail, rows) = if aggregate {
             self.aggregate_items(ncols, mode, product)
         } else {
-            let items: Vec<Expr> = (0..ncols).map(|_| self.scalar(expr_depth, depth)).collect();
+            let mut items: Vec<Expr> = (0..ncols).map(|_| self.scalar(expr_depth, depth)).collect();
+            if self.pct(10) {
+                // A window aggregate over a whole partition: the same for every row of it,
+                // whatever order the rows come in.
+                let k = self.rng.random_range(0..items.len());
+                let part = self.local_column().sql;
+                let arg = self.local_column().sql;
+                items[k] = match self.rng.random_range(0..3) {
+                    0 => Expr {
+                        sql: "count(*) OVER ()".to_string(),
+                        class: Class::Int,
+                    },
+                    1 => Expr {
+                        sql: format!("count({arg}) OVER (PARTITION BY {part})"),
+                        class: Class::Int,
+                    },
+                    _ => Expr {
+                        sql: format!("sum({arg}) OVER (PARTITION BY {part})"),
+                        class: Class::Mixed,
+                    },
+                };
+            }
             (items, String::new(), product)
         };
         let distinct = if items.iter().all(|e| e.class.is_safe()) && self.pct(15) {

@@ -922,7 +922,26 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
         TableFactor::Derived {
             subquery, alias, ..
         } => {
-            let (plan, mut cols) = p.plan_query(subquery)?;
+            let (mut plan, mut cols) = p.plan_query(subquery)?;
+            // A compound subquery's rows are stored with its columns' affinities, as SQLite
+            // stores them in the table it reads them back from (4 under REAL reads as 4.0).
+            if matches!(subquery.body.as_ref(), SetExpr::SetOperation { .. })
+                && cols
+                    .iter()
+                    .any(|c| c.affinity.is_some_and(|a| a != Affinity::Blob))
+            {
+                let exprs = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c.affinity {
+                        Some(a) if a != Affinity::Blob => {
+                            Expr::ApplyAffinity(Box::new(Expr::Column(i)), a)
+                        }
+                        _ => Expr::Column(i),
+                    })
+                    .collect();
+                plan = Plan::Project(Box::new(plan), exprs);
+            }
             let alias_name = alias
                 .as_ref()
                 .map(|a| a.name.value.clone())
