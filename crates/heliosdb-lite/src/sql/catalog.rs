@@ -27,6 +27,9 @@ pub struct ColumnDef {
     pub not_null: bool,
     /// DEFAULT expression as SQL text.
     pub default: Option<String>,
+    /// Declared collating sequence (`COLLATE NOCASE`); BINARY when none was declared.
+    #[serde(default)]
+    pub collation: super::collation::Collation,
 }
 
 /// A foreign key of a table.
@@ -91,6 +94,10 @@ pub struct IndexColumn {
     pub column: usize,
     /// Descending order.
     pub desc: bool,
+    /// Collating sequence of the entries' values (the column's, or the index's `COLLATE`):
+    /// entries hold the collation key, so values equal under it collide in a UNIQUE index.
+    #[serde(default)]
+    pub collation: super::collation::Collation,
 }
 
 /// A secondary index.
@@ -108,6 +115,14 @@ pub struct IndexDef {
     pub unique: bool,
     /// The CREATE INDEX text (`None` for indexes made by constraints).
     pub sql: Option<String>,
+}
+
+impl IndexDef {
+    /// True if every column's entries are the plain values (BINARY collation): only such an
+    /// index can answer plain comparisons and orders.
+    pub fn is_binary(&self) -> bool {
+        self.columns.iter().all(|c| c.collation.is_binary())
+    }
 }
 
 /// A view.

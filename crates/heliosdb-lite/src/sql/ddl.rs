@@ -5,11 +5,13 @@ use super::catalog::{
     ViewDef,
 };
 use super::codec;
+use super::collation::Collation;
 use super::dml::{index_entry_key, row_key_values};
 use super::execution::Executor;
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::planner::table_name;
+use super::rename::{self, Context};
 use super::value::Affinity;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::mvcc::Transaction;
@@ -42,7 +44,7 @@ pub fn run(
             }
             Ok(())
         }
-        Statement::AlterTable(at) => alter_table(txn, schema, at),
+        Statement::AlterTable(at) => alter_table(txn, schema, at, env),
         Statement::DropTrigger(dt) => {
             let name = table_name(&dt.trigger_name)?;
             if !schema.triggers.contains_key(&name.to_lowercase()) {
@@ -80,8 +82,18 @@ fn put_entry(txn: &mut Transaction, entry: &CatalogEntry) -> Result<()> {
 fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result<Vec<IndexColumn>> {
     cols.iter()
         .map(|c| {
-            let name = match &c.column.expr {
-                ast::Expr::Identifier(id) => id.value.clone(),
+            // `column [COLLATE name]`: the explicit collation, else the column's declared one.
+            let (name, explicit) = match &c.column.expr {
+                ast::Expr::Identifier(id) => (id.value.clone(), None),
+                ast::Expr::Collate { expr, collation } => match expr.as_ref() {
+                    ast::Expr::Identifier(id) => (
+                        id.value.clone(),
+                        Some(Collation::from_name(&table_name(collation)?)?),
+                    ),
+                    other => {
+                        return Err(Error::Unsupported(format!("{what} on expression {other}")))
+                    }
+                },
                 other => return Err(Error::Unsupported(format!("{what} on expression {other}"))),
             };
             let column = def
@@ -90,6 +102,7 @@ fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result
             Ok(IndexColumn {
                 column,
                 desc: matches!(c.column.options.sort, Some(ast::OrderBySort::Desc)),
+                collation: explicit.unwrap_or(def.columns[column].collation),
             })
         })
         .collect()
@@ -152,11 +165,13 @@ fn create_table(
                     pk = Some(vec![IndexColumn {
                         column: i,
                         desc: false,
+                        collation: Collation::Binary,
                     }]);
                 }
                 ColumnOption::Unique(_) => uniques.push(vec![IndexColumn {
                     column: i,
                     desc: false,
+                    collation: Collation::Binary,
                 }]),
                 ColumnOption::Check(ch) => def.checks.push(ch.expr.to_string()),
                 ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
@@ -176,8 +191,17 @@ fn create_table(
                         def.autoincrement = true;
                     }
                 }
-                ColumnOption::Collation(_) | ColumnOption::Comment(_) => {}
+                ColumnOption::Collation(c) => {
+                    col.collation = Collation::from_name(&table_name(c)?)?
+                }
+                ColumnOption::Comment(_) => {}
                 other => return Err(Error::Unsupported(format!("column option {other}"))),
+            }
+        }
+        // The column's UNIQUE and PRIMARY KEY use its collation, whichever option came first.
+        for ic in uniques.iter_mut().chain(pk.iter_mut()).flatten() {
+            if ic.column == i {
+                ic.collation = col.collation;
             }
         }
         def.columns.push(col);
@@ -224,6 +248,13 @@ fn create_table(
                 .eq_ignore_ascii_case("INTEGER")
         {
             def.rowid_column = Some(cols[0]);
+        } else if let Some(ic) = pk.iter().find(|c| !c.collation.is_binary()) {
+            // Rows are keyed by their primary key's plain values.
+            return Err(Error::Unsupported(format!(
+                "PRIMARY KEY on column {} with COLLATE {}; declare it UNIQUE (with NOT NULL) instead",
+                def.columns[ic.column].name,
+                ic.collation.name()
+            )));
         } else if def.autoincrement {
             return Err(Error::invalid(
                 "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
@@ -312,7 +343,11 @@ fn backfill_index(
         let row = exec.decode_row(info, &k, &v)?;
         let key_vals = row_key_values(&info.def, &row);
         if ix.unique {
-            let vals: Vec<_> = ix.columns.iter().map(|c| row[c.column].clone()).collect();
+            let vals: Vec<_> = ix
+                .columns
+                .iter()
+                .map(|c| c.collation.key(row[c.column].clone()))
+                .collect();
             if !vals.iter().any(|v| v.is_null()) && !seen.insert(super::execution::row_key(&vals)) {
                 return Err(Error::Constraint {
                     kind: ConstraintKind::Unique,
@@ -445,7 +480,12 @@ fn drop_object(
     }
 }
 
-fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> Result<()> {
+fn alter_table(
+    txn: &mut Transaction,
+    schema: &Schema,
+    at: &ast::AlterTable,
+    env: &dyn FnEnv,
+) -> Result<()> {
     let name = table_name(&at.name)?;
     let Some(info) = schema.table(&name) else {
         if at.if_exists {
@@ -455,6 +495,11 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
     };
     let mut def = info.def.clone();
     let mut indexes: Vec<IndexDef> = info.indexes.iter().map(|i| (**i).clone()).collect();
+    if at.operations.len() > 1 {
+        return Err(Error::invalid(
+            "ALTER TABLE makes one change at a time; use one statement per change",
+        ));
+    }
     for op in &at.operations {
         match op {
             ast::AlterTableOperation::AddColumn {
@@ -480,7 +525,9 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                             return Err(Error::invalid("cannot add a PRIMARY KEY or UNIQUE column"))
                         }
                         ColumnOption::Check(c) => def.checks.push(c.expr.to_string()),
-                        ColumnOption::Collation(_) => {}
+                        ColumnOption::Collation(c) => {
+                            col.collation = Collation::from_name(&table_name(c)?)?
+                        }
                         other => return Err(Error::Unsupported(format!("column option {other}"))),
                     }
                 }
@@ -513,12 +560,25 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                 if schema.has_object(&new) && !new.eq_ignore_ascii_case(&def.name) {
                     return Err(Error::AlreadyExists(format!("table {new}")));
                 }
-                txn.delete(codec::catalog_key(&def.name))?;
-                def.sql = def.sql.replacen(&def.name, &new, 1);
-                def.name = new.clone();
+                let target = rename::Target::Table {
+                    old: &def.name,
+                    new: &new,
+                };
+                def.sql = rename::statements(&def.sql, target, schema, Context::None)?;
+                for fk in &mut def.foreign_keys {
+                    if fk.parent.eq_ignore_ascii_case(&def.name) {
+                        fk.parent = new.clone();
+                    }
+                }
                 for ix in &mut indexes {
                     ix.table = new.clone();
+                    if let Some(sql) = &ix.sql {
+                        ix.sql = Some(rename::statements(sql, target, schema, Context::None)?);
+                    }
                 }
+                rewrite_dependents(txn, schema, target, &def.name)?;
+                txn.delete(codec::catalog_key(&def.name))?;
+                def.name = new.clone();
             }
             ast::AlterTableOperation::RenameColumn {
                 old_column_name,
@@ -527,13 +587,56 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
                 let i = def
                     .column_index(&old_column_name.value)
                     .ok_or_else(|| Error::NoSuchColumn(old_column_name.value.clone()))?;
-                if def.column_index(&new_column_name.value).is_some() {
-                    return Err(Error::invalid(format!(
-                        "duplicate column name: {}",
-                        new_column_name.value
-                    )));
+                let new = &new_column_name.value;
+                if def.column_index(new).is_some() {
+                    return Err(Error::invalid(format!("duplicate column name: {new}")));
                 }
-                def.columns[i].name = new_column_name.value.clone();
+                let old = def.columns[i].name.clone();
+                let table = def.name.clone();
+                let target = rename::Target::Column {
+                    table: &table,
+                    old: &old,
+                    new,
+                };
+                def.checks = def
+                    .checks
+                    .iter()
+                    .map(|c| rename::expression(c, target, schema, Context::Table(&table)))
+                    .collect::<Result<_>>()?;
+                def.sql = rename::statements(&def.sql, target, schema, Context::None)?;
+                for fk in &mut def.foreign_keys {
+                    if fk.parent.eq_ignore_ascii_case(&table) {
+                        rename_in(&mut fk.parent_columns, &old, new);
+                    }
+                }
+                for ix in &mut indexes {
+                    if let Some(sql) = &ix.sql {
+                        ix.sql = Some(rename::statements(sql, target, schema, Context::None)?);
+                    }
+                }
+                rewrite_dependents(txn, schema, target, &table)?;
+                def.columns[i].name = new.clone();
+            }
+            ast::AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                let [column] = column_names.as_slice() else {
+                    return Err(Error::invalid("DROP COLUMN drops one column at a time"));
+                };
+                if *if_exists && def.column_index(&column.value).is_none() {
+                    continue;
+                }
+                super::drop_column::drop_column(
+                    txn,
+                    schema,
+                    info,
+                    &mut def,
+                    &mut indexes,
+                    &column.value,
+                    env,
+                )?;
             }
             other => return Err(Error::Unsupported(format!("ALTER TABLE {other}"))),
         }
@@ -541,6 +644,73 @@ fn alter_table(txn: &mut Transaction, schema: &Schema, at: &ast::AlterTable) -> 
     put_entry(txn, &CatalogEntry::Table(def))?;
     for ix in indexes {
         put_entry(txn, &CatalogEntry::Index(ix))?;
+    }
+    Ok(())
+}
+
+/// Replaces `old` by `new` in a list of column names.
+fn rename_in(names: &mut [String], old: &str, new: &str) {
+    for n in names.iter_mut().filter(|n| n.eq_ignore_ascii_case(old)) {
+        *n = new.to_string();
+    }
+}
+
+/// After a rename of (a column of) `table`: the other tables' foreign keys into it, and every
+/// view and trigger, rewritten to use the new name (see `rename`).
+fn rewrite_dependents(
+    txn: &mut Transaction,
+    schema: &Schema,
+    target: rename::Target<'_>,
+    table: &str,
+) -> Result<()> {
+    for t in schema.tables.values() {
+        if t.def.name.eq_ignore_ascii_case(table) {
+            continue;
+        }
+        let mut d = t.def.clone();
+        for fk in d
+            .foreign_keys
+            .iter_mut()
+            .filter(|fk| fk.parent.eq_ignore_ascii_case(table))
+        {
+            match target {
+                rename::Target::Table { new, .. } => fk.parent = new.to_string(),
+                rename::Target::Column { old, new, .. } => {
+                    rename_in(&mut fk.parent_columns, old, new)
+                }
+            }
+        }
+        if d != t.def {
+            d.sql = rename::statements(&d.sql, target, schema, Context::None)?;
+            put_entry(txn, &CatalogEntry::Table(d))?;
+        }
+    }
+    for v in schema.views.values() {
+        let mut d = (**v).clone();
+        d.query = rename::statements(&d.query, target, schema, Context::None)?;
+        d.sql = rename::statements(&d.sql, target, schema, Context::None)?;
+        if d != **v {
+            put_entry(txn, &CatalogEntry::View(d))?;
+        }
+    }
+    for tr in schema.triggers.values() {
+        let mut d = (**tr).clone();
+        let ctx = Context::Trigger(&tr.table);
+        d.body = rename::statements(&d.body, target, schema, ctx)?;
+        d.when = d
+            .when
+            .as_deref()
+            .map(|w| rename::expression(w, target, schema, ctx))
+            .transpose()?;
+        if tr.table.eq_ignore_ascii_case(table) {
+            match target {
+                rename::Target::Table { new, .. } => d.table = new.to_string(),
+                rename::Target::Column { old, new, .. } => rename_in(&mut d.columns, old, new),
+            }
+        }
+        if d != **tr {
+            put_entry(txn, &CatalogEntry::Trigger(d))?;
+        }
     }
     Ok(())
 }
@@ -618,6 +788,7 @@ fn bare_column(c: &ast::ColumnDef) -> ColumnDef {
         type_name,
         not_null: false,
         default: None,
+        collation: Collation::Binary,
     }
 }
 

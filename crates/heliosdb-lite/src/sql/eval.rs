@@ -185,12 +185,12 @@ pub fn bool_value(b: Option<bool>) -> Value {
     }
 }
 
-/// CAST(v AS <affinity>).
-pub fn cast(v: Value, to: Affinity) -> Value {
+/// CAST(v AS <affinity>). Fails only for a blob cast to TEXT that is not UTF-8.
+pub fn cast(v: Value, to: Affinity) -> Result<Value> {
     if v.is_null() {
-        return v;
+        return Ok(v);
     }
-    match to {
+    Ok(match to {
         Affinity::Integer => match v {
             Value::Integer(_) => v,
             Value::Real(r) => Value::Integer(Value::Real(r).as_i64()),
@@ -201,20 +201,28 @@ pub fn cast(v: Value, to: Affinity) -> Value {
             },
         },
         Affinity::Real => Value::Real(v.as_f64()),
-        Affinity::Text => Value::Text(v.to_text().unwrap_or_default()),
+        Affinity::Text => match v {
+            // TEXT is UTF-8 here; SQLite would keep the invalid bytes, so refuse rather than
+            // silently replace them.
+            Value::Blob(b) => match String::from_utf8(b) {
+                Ok(s) => Value::Text(s),
+                Err(e) => {
+                    return Err(Error::invalid(format!(
+                    "CAST of a blob to TEXT: byte {} is not valid UTF-8 (TEXT values are UTF-8)",
+                    e.utf8_error().valid_up_to()
+                )))
+                }
+            },
+            other => Value::Text(other.to_text().unwrap_or_default()),
+        },
         Affinity::Blob => match v {
             Value::Blob(_) => v,
             other => Value::Blob(other.to_text().unwrap_or_default().into_bytes()),
         },
+        // A real stays a real (CAST(2.0 AS NUMERIC) is 2.0); only text and blobs that read as
+        // an integral number become integers.
         Affinity::Numeric => match v {
-            Value::Integer(_) | Value::Decimal(_) => v,
-            Value::Real(r) => {
-                if r.fract() == 0.0 && r.abs() < 9.2e18 {
-                    Value::Integer(r as i64)
-                } else {
-                    v
-                }
-            }
+            Value::Integer(_) | Value::Decimal(_) | Value::Real(_) => v,
             other => match text_to_number(&other.to_text().unwrap_or_default()) {
                 Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
                 n => n,
@@ -225,10 +233,10 @@ pub fn cast(v: Value, to: Affinity) -> Value {
                 Value::Text(ref t) => t.trim().parse::<Decimal>().ok().map(Value::Decimal),
                 _ => None,
             }
-            .unwrap_or_else(|| cast(v, Affinity::Numeric));
+            .map_or_else(|| cast(v, Affinity::Numeric), Ok)?;
             n.apply_affinity(Affinity::Decimal(scale))
         }
-    }
+    })
 }
 
 /// SQL LIKE (ASCII case-insensitive) or GLOB (case-sensitive) matching.
@@ -421,9 +429,13 @@ mod tests {
 
     #[test]
     fn casts() {
+        let cast = |v: Value, a: Affinity| cast(v, a).unwrap();
         assert_eq!(cast("12abc".into(), Affinity::Integer), Value::Integer(12));
         assert_eq!(cast(Value::Real(3.7), Affinity::Integer), Value::Integer(3));
         assert_eq!(cast("abc".into(), Affinity::Real), Value::Real(0.0));
         assert_eq!(cast(Value::Integer(5), Affinity::Text), Value::from("5"));
+        assert_eq!(cast(Value::Real(2.0), Affinity::Numeric), Value::Real(2.0));
+        assert_eq!(cast("2.0".into(), Affinity::Numeric), Value::Integer(2));
+        assert!(super::cast(Value::Blob(vec![0x61, 0xff]), Affinity::Text).is_err());
     }
 }

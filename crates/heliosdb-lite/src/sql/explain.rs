@@ -198,6 +198,23 @@ fn walk(
             walk(left, depth + 1, snaps, profile, out);
             walk(right, depth + 1, snaps, profile, out);
         }
+        Plan::Window { input, calls } => {
+            line(format!("WINDOW ({} functions)", calls.len()));
+            walk(input, depth + 1, snaps, profile, out);
+        }
+        Plan::Recursive {
+            initial,
+            step,
+            distinct,
+            ..
+        } => {
+            line(format!(
+                "RECURSIVE CTE (UNION{})",
+                if *distinct { "" } else { " ALL" }
+            ));
+            walk(initial, depth + 1, snaps, profile, out);
+            walk(step, depth + 1, snaps, profile, out);
+        }
         Plan::Materialize { input, .. } => {
             line("MATERIALIZE".into());
             walk(input, depth + 1, snaps, profile, out);

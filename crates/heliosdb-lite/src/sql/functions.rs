@@ -1,5 +1,6 @@
 //! Scalar functions.
 
+use super::collation::Collation;
 use super::datetime;
 use super::value::{format_real, Value};
 use crate::error::{Error, Result};
@@ -22,6 +23,10 @@ pub trait FnEnv {
     fn last_insert_rowid(&self) -> i64;
     /// Rows changed by the last statement on this connection.
     fn changes(&self) -> i64;
+    /// Rows changed since the connection opened.
+    fn total_changes(&self) -> i64 {
+        0
+    }
 }
 
 macro_rules! scalar_fns {
@@ -38,7 +43,7 @@ macro_rules! scalar_fns {
                     "substring" => Some(ScalarFn::Substr),
                     "format" => Some(ScalarFn::Printf),
                     "if" => Some(ScalarFn::Iif),
-                    "current_timestamp" => Some(ScalarFn::Now),
+                    "current_timestamp" => Some(ScalarFn::Datetime),
                     "likely" | "unlikely" => Some(ScalarFn::Likely),
                     _ => None,
                 }
@@ -75,6 +80,7 @@ scalar_fns! {
     Iif => "iif", 3, 3;
     Typeof => "typeof", 1, 1;
     Random => "random", 0, 0;
+    Randomblob => "randomblob", 1, 1;
     Printf => "printf", 1, usize::MAX;
     Hex => "hex", 1, 1;
     Quote => "quote", 1, 1;
@@ -101,8 +107,14 @@ scalar_fns! {
     TimestampToScn => "timestamp_to_scn", 1, 1;
     LastInsertRowid => "last_insert_rowid", 0, 0;
     Changes => "changes", 0, 0;
+    TotalChanges => "total_changes", 0, 0;
     SqliteVersion => "sqlite_version", 0, 0;
     HeliosVersion => "heliosdb_version", 0, 0;
+    CollateBinary => "helios_collate_binary", 1, 1;
+    CollateNocase => "helios_collate_nocase", 1, 1;
+    CollateRtrim => "helios_collate_rtrim", 1, 1;
+    NocaseKey => "helios_nocase_key", 1, 1;
+    RtrimKey => "helios_rtrim_key", 1, 1;
 }
 
 static RANDOM_STATE: AtomicU64 = AtomicU64::new(0);
@@ -137,11 +149,41 @@ fn trim_chars(args: &[Value]) -> Option<Vec<char>> {
 }
 
 impl ScalarFn {
+    /// The marker of `x COLLATE c`.
+    pub fn collate_marker(c: Collation) -> ScalarFn {
+        match c {
+            Collation::Binary => ScalarFn::CollateBinary,
+            Collation::NoCase => ScalarFn::CollateNocase,
+            Collation::Rtrim => ScalarFn::CollateRtrim,
+        }
+    }
+
+    /// The collation a `COLLATE` marker names.
+    pub fn marked_collation(self) -> Option<Collation> {
+        match self {
+            ScalarFn::CollateBinary => Some(Collation::Binary),
+            ScalarFn::CollateNocase => Some(Collation::NoCase),
+            ScalarFn::CollateRtrim => Some(Collation::Rtrim),
+            _ => None,
+        }
+    }
+
+    /// The function computing a collation's key (`None` for BINARY: the value itself).
+    pub fn collation_key(c: Collation) -> Option<ScalarFn> {
+        match c {
+            Collation::Binary => None,
+            Collation::NoCase => Some(ScalarFn::NocaseKey),
+            Collation::Rtrim => Some(ScalarFn::RtrimKey),
+        }
+    }
+
     /// True if the result depends only on the arguments (no clock, randomness or state).
     pub fn is_deterministic(self) -> bool {
         !matches!(
             self,
             ScalarFn::Random
+                | ScalarFn::Randomblob
+                | ScalarFn::TotalChanges
                 | ScalarFn::Now
                 | ScalarFn::CurrentDate
                 | ScalarFn::CurrentTime
@@ -253,6 +295,19 @@ impl ScalarFn {
             }
             Typeof => Value::Text(a0.type_name().to_string()),
             Random => Value::Integer(next_random()),
+            // SQLite: fewer than one byte asks for one.
+            Randomblob => {
+                if a0.is_null() {
+                    return Ok(Value::Null);
+                }
+                let n = a0.as_i64().clamp(1, 1 << 30) as usize;
+                let mut bytes = Vec::with_capacity(n + 8);
+                while bytes.len() < n {
+                    bytes.extend_from_slice(&next_random().to_le_bytes());
+                }
+                bytes.truncate(n);
+                Value::Blob(bytes)
+            }
             Printf => printf(args)?,
             Hex => match a0 {
                 Value::Null => Value::Text(String::new()),
@@ -344,8 +399,14 @@ impl ScalarFn {
             }
             LastInsertRowid => Value::Integer(env.last_insert_rowid()),
             Changes => Value::Integer(env.changes()),
+            TotalChanges => Value::Integer(env.total_changes()),
             SqliteVersion => Value::from("3.45.0"),
             HeliosVersion => Value::from(env!("CARGO_PKG_VERSION")),
+            // `x COLLATE name` is x itself; the planner reads the marker when x is compared,
+            // sorted or grouped.
+            CollateBinary | CollateNocase | CollateRtrim => a0,
+            NocaseKey => Collation::NoCase.key(a0),
+            RtrimKey => Collation::Rtrim.key(a0),
         })
     }
 }

@@ -11,10 +11,13 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod collation;
+pub mod ctas;
 pub mod cursor;
 pub mod datetime;
 pub mod ddl;
 pub mod dml;
+pub mod drop_column;
 pub mod eval;
 pub mod execution;
 pub mod explain;
@@ -23,6 +26,8 @@ pub mod parser;
 pub mod plan;
 pub mod planner;
 pub mod pragma;
+pub mod rename;
+pub mod savepoint;
 pub mod session;
 pub mod stats;
 pub mod trigger;

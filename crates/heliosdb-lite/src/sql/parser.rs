@@ -165,6 +165,8 @@ pub enum Parsed {
     Reindex(Option<String>),
     /// `CREATE TRIGGER ...`.
     CreateTrigger(Box<super::trigger::CreateTrigger>),
+    /// `PRAGMA ...`, parsed by SQLite's grammar (sqlparser's refuses `PRAGMA x = ON`).
+    Pragma(super::pragma::Pragma),
 }
 
 /// A parsed statement with its source text.
@@ -490,6 +492,15 @@ fn parse_one(
         };
         return Ok(Some(ParsedStatement::new(
             Parsed::Reindex(name),
+            text,
+            param_count,
+            param_names,
+            param_positions,
+        )));
+    }
+    if super::pragma::starts_pragma(&significant) {
+        return Ok(Some(ParsedStatement::new(
+            Parsed::Pragma(super::pragma::parse(&significant)?),
             text,
             param_count,
             param_names,
@@ -909,6 +920,7 @@ mod tests {
             Parsed::VacuumHistory => "VACUUM HISTORY".into(),
             Parsed::Reindex(_) => "REINDEX".into(),
             Parsed::CreateTrigger(_) => "CREATE TRIGGER".into(),
+            Parsed::Pragma(p) => format!("PRAGMA {}", p.name),
         }
     }
 

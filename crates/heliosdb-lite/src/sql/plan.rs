@@ -81,6 +81,102 @@ pub enum AggFn {
     GroupConcat,
     /// A bare column in an aggregate query: the value from the last row of the group.
     AnyValue,
+    /// The value from the first row of the group: what SQLite shows for a grouping term
+    /// under NOCASE or RTRIM, whose rows may hold different but equal-collating values.
+    First,
+}
+
+/// Window functions; aggregates over a window are `Agg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WinFn {
+    /// `row_number()`
+    RowNumber,
+    /// `rank()`
+    Rank,
+    /// `dense_rank()`
+    DenseRank,
+    /// `percent_rank()`
+    PercentRank,
+    /// `cume_dist()`
+    CumeDist,
+    /// `ntile(n)`
+    Ntile,
+    /// `lag(x [, offset [, default]])`
+    Lag,
+    /// `lead(x [, offset [, default]])`
+    Lead,
+    /// `first_value(x)`
+    FirstValue,
+    /// `last_value(x)`
+    LastValue,
+    /// `nth_value(x, n)`
+    NthValue,
+    /// An aggregate over the window frame.
+    Agg(AggFn),
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`
+    UnboundedPreceding,
+    /// `n PRECEDING` (ROWS only)
+    Preceding(Expr),
+    /// `CURRENT ROW`
+    CurrentRow,
+    /// `n FOLLOWING` (ROWS only)
+    Following(Expr),
+    /// `UNBOUNDED FOLLOWING`
+    UnboundedFollowing,
+}
+
+/// A window function call: the function, its arguments and its window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCall {
+    /// Function.
+    pub func: WinFn,
+    /// Arguments.
+    pub args: Vec<Expr>,
+    /// PARTITION BY.
+    pub partition_by: Vec<Expr>,
+    /// ORDER BY within the partition.
+    pub order_by: Vec<SortKey>,
+    /// ROWS frame (by position) rather than RANGE (by ORDER BY peers).
+    pub rows: bool,
+    /// Frame start.
+    pub start: FrameBound,
+    /// Frame end.
+    pub end: FrameBound,
+}
+
+impl WindowCall {
+    /// Every expression of the call.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut v: Vec<&Expr> = self.args.iter().chain(&self.partition_by).collect();
+        v.extend(self.order_by.iter().map(|k| &k.expr));
+        for b in [&self.start, &self.end] {
+            if let FrameBound::Preceding(e) | FrameBound::Following(e) = b {
+                v.push(e);
+            }
+        }
+        v
+    }
+
+    /// Every expression of the call, mutably.
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        let mut v: Vec<&mut Expr> = self
+            .args
+            .iter_mut()
+            .chain(self.partition_by.iter_mut())
+            .collect();
+        v.extend(self.order_by.iter_mut().map(|k| &mut k.expr));
+        for b in [&mut self.start, &mut self.end] {
+            if let FrameBound::Preceding(e) | FrameBound::Following(e) = b {
+                v.push(e);
+            }
+        }
+        v
+    }
 }
 
 /// A bound scalar expression.
@@ -202,6 +298,8 @@ pub enum Expr {
         /// DISTINCT.
         distinct: bool,
     },
+    /// A window function call (only before window planning rewrites it to a column).
+    Window(Box<WindowCall>),
 }
 
 impl Expr {
@@ -258,6 +356,7 @@ impl Expr {
             Expr::Function(_, args) | Expr::Aggregate { args, .. } => {
                 args.iter().for_each(|e| e.walk(f))
             }
+            Expr::Window(w) => w.exprs().into_iter().for_each(|e| e.walk(f)),
             Expr::Literal(_)
             | Expr::Column(_)
             | Expr::Outer { .. }
@@ -381,6 +480,13 @@ impl Expr {
                 args: args.into_iter().map(f).collect(),
                 distinct,
             },
+            Expr::Window(mut w) => {
+                for e in w.exprs_mut() {
+                    let taken = std::mem::replace(e, Expr::Literal(Value::Null));
+                    *e = f(taken);
+                }
+                Expr::Window(w)
+            }
             leaf => leaf,
         }
     }
@@ -405,7 +511,10 @@ impl Expr {
     pub fn is_row_independent(&self) -> bool {
         let mut independent = true;
         self.walk(&mut |e| {
-            if matches!(e, Expr::Column(_) | Expr::Aggregate { .. }) {
+            if matches!(
+                e,
+                Expr::Column(_) | Expr::Aggregate { .. } | Expr::Window(_)
+            ) {
                 independent = false;
             }
             // Subqueries may be correlated with the current row.
@@ -488,6 +597,13 @@ impl Expr {
             }
         });
         v
+    }
+
+    /// True if the expression contains a window function call.
+    pub fn has_window(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Window(_)));
+        found
     }
 
     /// True if the expression contains an aggregate call.
@@ -734,6 +850,27 @@ pub enum Plan {
         /// Right.
         right: Box<Plan>,
     },
+    /// Window functions: the input rows, each followed by one value per call.
+    Window {
+        /// Input.
+        input: Box<Plan>,
+        /// The calls, in output column order.
+        calls: Vec<WindowCall>,
+    },
+    /// `WITH RECURSIVE`: the initial rows, then the recursive step run again for each row
+    /// taken from a queue (the step reads that row as the working table, a `Materialize`
+    /// of `working` the operator fills), its new rows queued in turn. Rows stream out as
+    /// they leave the queue, so a LIMIT above stops the recursion.
+    Recursive {
+        /// Cache id of the working table the step reads.
+        working: usize,
+        /// The non-recursive part.
+        initial: Box<Plan>,
+        /// The recursive part.
+        step: Box<Plan>,
+        /// UNION (rows seen before are dropped) rather than UNION ALL.
+        distinct: bool,
+    },
     /// Evaluate once per statement and reuse (uncorrelated derived tables, CTEs, views).
     Materialize {
         /// Cache identity.
@@ -763,12 +900,18 @@ impl Plan {
             | Plan::Sort(p, _)
             | Plan::Limit { input: p, .. }
             | Plan::Distinct(p)
+            | Plan::Window { input: p, .. }
             | Plan::Materialize { input: p, .. } => p.shift_outer(level, by),
             Plan::Join(j) => {
                 j.left.shift_outer(level, by);
                 j.right.shift_outer(inner, by);
             }
-            Plan::SetOperation { left, right, .. } => {
+            Plan::SetOperation { left, right, .. }
+            | Plan::Recursive {
+                initial: left,
+                step: right,
+                ..
+            } => {
                 left.shift_outer(level, by);
                 right.shift_outer(level, by);
             }
@@ -815,6 +958,7 @@ impl Plan {
             | Plan::Sort(p, _)
             | Plan::Limit { input: p, .. }
             | Plan::Distinct(p)
+            | Plan::Window { input: p, .. }
             | Plan::Materialize { input: p, .. } => p.escapes(shift),
             Plan::Join(j) => {
                 let inner = if j.algorithm == JoinAlgorithm::Lookup {
@@ -824,7 +968,12 @@ impl Plan {
                 };
                 j.left.escapes(shift) || j.right.escapes(inner)
             }
-            Plan::SetOperation { left, right, .. } => left.escapes(shift) || right.escapes(shift),
+            Plan::SetOperation { left, right, .. }
+            | Plan::Recursive {
+                initial: left,
+                step: right,
+                ..
+            } => left.escapes(shift) || right.escapes(shift),
         }
     }
 
@@ -885,6 +1034,7 @@ impl Plan {
                 aggregates.iter().for_each(f);
             }
             Plan::Sort(_, keys) => keys.iter().for_each(|k| f(&k.expr)),
+            Plan::Window { calls, .. } => calls.iter().flat_map(|c| c.exprs()).for_each(f),
             Plan::Limit { limit, offset, .. } => {
                 if let Some(e) = limit {
                     f(e);
@@ -896,7 +1046,8 @@ impl Plan {
             Plan::Place { .. }
             | Plan::Distinct(_)
             | Plan::Materialize { .. }
-            | Plan::SetOperation { .. } => {}
+            | Plan::SetOperation { .. }
+            | Plan::Recursive { .. } => {}
         }
     }
 
@@ -960,6 +1111,7 @@ impl Plan {
                 aggregates.iter_mut().for_each(f);
             }
             Plan::Sort(_, keys) => keys.iter_mut().for_each(|k| f(&mut k.expr)),
+            Plan::Window { calls, .. } => calls.iter_mut().flat_map(|c| c.exprs_mut()).for_each(f),
             Plan::Limit { limit, offset, .. } => {
                 if let Some(e) = limit {
                     f(e);
@@ -971,7 +1123,8 @@ impl Plan {
             Plan::Place { .. }
             | Plan::Distinct(_)
             | Plan::Materialize { .. }
-            | Plan::SetOperation { .. } => {}
+            | Plan::SetOperation { .. }
+            | Plan::Recursive { .. } => {}
         }
     }
 }

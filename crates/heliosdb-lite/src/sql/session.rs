@@ -81,13 +81,17 @@ pub struct Session {
     /// Transaction id of the last committed write transaction.
     pub last_txn_id: Option<u64>,
     /// Rowid allocation state of the current transaction.
-    rowids: super::dml::RowidAllocator,
+    pub(super) rowids: super::dml::RowidAllocator,
     /// Cancellation and timeout of this connection's statements.
     pub limits: super::execution::StatementLimits,
     /// Where queries read every table that has no `AS OF` clause of its own (`None`: the
     /// current data). Statements that write are refused while it is set: a write always
     /// applies to the current data, so mixing it with reads of the past would mislead.
     pub default_as_of: Option<AsOf>,
+    /// `PRAGMA foreign_keys = OFF` is in effect (foreign keys are enforced by default).
+    pub foreign_keys_off: bool,
+    /// Open savepoints, oldest first.
+    pub savepoints: Vec<super::savepoint::UserSavepoint>,
 }
 
 /// The result of one statement.
@@ -120,6 +124,7 @@ pub(crate) struct StmtEnv {
     pub last_txn_id: Option<u64>,
     pub last_insert_rowid: i64,
     pub changes: i64,
+    pub total_changes: i64,
 }
 
 impl FnEnv for StmtEnv {
@@ -150,6 +155,9 @@ impl FnEnv for StmtEnv {
     }
     fn changes(&self) -> i64 {
         self.changes
+    }
+    fn total_changes(&self) -> i64 {
+        self.total_changes
     }
 }
 
@@ -295,7 +303,7 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
             s.as_ref(),
             Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
         ),
-        Parsed::VacuumHistory | Parsed::Reindex(_) => true,
+        Parsed::VacuumHistory | Parsed::Reindex(_) | Parsed::Pragma(_) => true,
         Parsed::CreateTrigger(_) => false,
     }
 }
@@ -312,6 +320,8 @@ pub fn allowed_read_only(stmt: &Parsed) -> bool {
                     Statement::StartTransaction { .. }
                         | Statement::Commit { .. }
                         | Statement::Rollback { .. }
+                        | Statement::Savepoint { .. }
+                        | Statement::ReleaseSavepoint { .. }
                 )
         }
         other => is_read_only(other),
@@ -355,6 +365,15 @@ impl Session {
                     Ok(Outcome::default())
                 })
             }
+            Parsed::Pragma(p) if p.name == "foreign_keys" => {
+                return self.foreign_keys_pragma(p.arg.as_deref())
+            }
+            Parsed::Pragma(p) => {
+                return self.in_transaction(engine, false, false, &mut |_, engine, txn, own_ddl| {
+                    let schema = engine.schema_for(txn, own_ddl)?;
+                    super::pragma::run(engine, txn, &schema, p)
+                })
+            }
             Parsed::Sql(s) => s.as_ref(),
         };
         match sql {
@@ -376,6 +395,7 @@ impl Session {
                 Ok(Outcome::default())
             }
             Statement::Commit { .. } => {
+                self.savepoints.clear();
                 let txn = self.txn.take().ok_or_else(|| {
                     Error::Transaction("cannot commit - no transaction is active".into())
                 })?;
@@ -383,10 +403,12 @@ impl Session {
                 self.commit(engine, txn, ddl)?;
                 Ok(Outcome::default())
             }
-            Statement::Rollback { savepoint, .. } => {
-                if savepoint.is_some() {
-                    return Err(Error::Unsupported("ROLLBACK TO SAVEPOINT".into()));
-                }
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => self.rollback_to(&name.value),
+            Statement::Rollback { .. } => {
+                self.savepoints.clear();
                 let txn = self.txn.take().ok_or_else(|| {
                     Error::Transaction("cannot rollback - no transaction is active".into())
                 })?;
@@ -395,9 +417,8 @@ impl Session {
                 txn.rollback();
                 Ok(Outcome::default())
             }
-            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
-                Err(Error::Unsupported("SAVEPOINT".into()))
-            }
+            Statement::Savepoint { name } => self.savepoint(engine, &name.value),
+            Statement::ReleaseSavepoint { name } => self.release(engine, &name.value),
             _ if self.default_as_of.is_some() && !is_read_only(&stmt.statement) => {
                 Err(writes_refused_as_of(self.default_as_of.as_ref()))
             }
@@ -407,6 +428,28 @@ impl Session {
                 is_ddl(sql),
                 &mut |s, engine, txn, own_ddl| s.dispatch(engine, txn, own_ddl, stmt, sql, params),
             ),
+        }
+    }
+
+    /// `PRAGMA foreign_keys [= value]`: reads or sets enforcement for this connection. As in
+    /// SQLite, setting it inside a transaction does nothing.
+    fn foreign_keys_pragma(&mut self, arg: Option<&str>) -> Result<Outcome> {
+        match arg {
+            Some(v) => {
+                let on = super::pragma::boolean(v)?;
+                if self.txn.is_none() {
+                    self.foreign_keys_off = !on;
+                }
+                Ok(Outcome::default())
+            }
+            None => Ok(Outcome {
+                columns: vec!["foreign_keys".into()],
+                rows: vec![vec![Value::Integer(i64::from(!self.foreign_keys_off))]],
+                changes: 0,
+                returns_rows: true,
+                temporal: Vec::new(),
+                column_types: Vec::new(),
+            }),
         }
     }
 
@@ -573,7 +616,7 @@ impl Session {
         Ok(Outcome::default())
     }
 
-    fn commit(&mut self, engine: &Engine, txn: Transaction, ddl: bool) -> Result<()> {
+    pub(super) fn commit(&mut self, engine: &Engine, txn: Transaction, ddl: bool) -> Result<()> {
         if ddl && txn.has_writes() {
             // The commit will get the next SCN (we hold the write lock); register it as a
             // schema change before any reader can see it.
@@ -592,6 +635,7 @@ impl Session {
             last_txn_id: self.last_txn_id,
             last_insert_rowid: self.last_insert_rowid,
             changes: self.changes,
+            total_changes: self.total_changes,
         }
     }
 
@@ -610,7 +654,9 @@ impl Session {
         let sp = txn.savepoint();
         let r = f(self, engine, txn, own_ddl);
         match &r {
-            Ok(_) => txn.release_savepoints(),
+            // An open SAVEPOINT needs the undo log of the statements after it.
+            Ok(_) if self.savepoints.is_empty() => txn.release_savepoints(),
+            Ok(_) => {}
             Err(_) => txn.rollback_to(sp),
         }
         r
@@ -688,13 +734,6 @@ impl Session {
                     column_types: Vec::new(),
                 })
             }
-            Statement::Pragma { name, value, .. } => super::pragma::run(
-                engine,
-                txn,
-                &schema,
-                name,
-                value.as_ref().map(|v| v.value.to_string()),
-            ),
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
                 let mut ctx = super::dml::DmlContext {
                     schema,
@@ -708,6 +747,7 @@ impl Session {
                     outer: None,
                     ddl_point: (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn())),
                     limits: &self.limits,
+                    foreign_keys: !self.foreign_keys_off,
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;
@@ -717,6 +757,10 @@ impl Session {
                 self.changes = out.changes as i64;
                 self.total_changes += out.changes as i64;
                 Ok(out)
+            }
+            Statement::CreateTable(ct) if ct.query.is_some() => {
+                let query = ct.query.as_deref().expect("checked");
+                self.create_table_as(engine, txn, &schema, stmt, ct, query, params, &env)
             }
             s if is_ddl(s) => {
                 super::ddl::run(engine, txn, &schema, stmt, s, &env)?;

@@ -231,7 +231,43 @@ impl<'a> Gen<'a> {
             return String::new();
         }
         let mut parts = Vec::new();
+        let mut recursive = false;
         for i in 0..self.rng.random_range(1..=2) {
+            if self.pct(30) {
+                // A recursive counter: `start`, `start + 1`, ... up to `stop`, with a running
+                // sum as an optional second column.
+                let name = format!("w{i}");
+                let start = self.rng.random_range(-2..=3);
+                let stop = start + self.rng.random_range(0..=6);
+                let all = if self.pct(50) { " ALL" } else { "" };
+                let (cols, init, step, classes) = if self.pct(50) {
+                    (
+                        "k0",
+                        format!("{start}"),
+                        "k0 + 1".to_string(),
+                        vec![Class::Int],
+                    )
+                } else {
+                    (
+                        "k0, k1",
+                        format!("{start}, 0"),
+                        "k0 + 1, k1 + k0".to_string(),
+                        vec![Class::Int, Class::Int],
+                    )
+                };
+                parts.push(format!(
+                    "{name}({cols}) AS (SELECT {init} UNION{all} SELECT {step} FROM {name} WHERE k0 < {stop})"
+                ));
+                let rows = (stop - start + 1) as u64;
+                self.ctes.push(Cte {
+                    name,
+                    classes,
+                    rows,
+                    cost: rows,
+                });
+                recursive = true;
+                continue;
+            }
             let ncols = self.rng.random_range(1..=3);
             let body = self.detached(|g| g.query(ncols, Ctx::Derived, 1));
             let name = format!("w{i}");
@@ -243,7 +279,8 @@ impl<'a> Gen<'a> {
                 cost: body.cost,
             });
         }
-        format!("WITH {} ", parts.join(", "))
+        let keyword = if recursive { "WITH RECURSIVE" } else { "WITH" };
+        format!("{keyword} {} ", parts.join(", "))
     }
 
     /// Runs `f` with no enclosing scope (derived tables and CTEs are not correlated), then
@@ -413,7 +450,28 @@ impl<'a> Gen<'a> {
         let (items, tail, rows) = if aggregate {
             self.aggregate_items(ncols, mode, product)
         } else {
-            let items: Vec<Expr> = (0..ncols).map(|_| self.scalar(expr_depth, depth)).collect();
+            let mut items: Vec<Expr> = (0..ncols).map(|_| self.scalar(expr_depth, depth)).collect();
+            if self.pct(10) {
+                // A window aggregate over a whole partition: the same for every row of it,
+                // whatever order the rows come in.
+                let k = self.rng.random_range(0..items.len());
+                let part = self.local_column().sql;
+                let arg = self.local_column().sql;
+                items[k] = match self.rng.random_range(0..3) {
+                    0 => Expr {
+                        sql: "count(*) OVER ()".to_string(),
+                        class: Class::Int,
+                    },
+                    1 => Expr {
+                        sql: format!("count({arg}) OVER (PARTITION BY {part})"),
+                        class: Class::Int,
+                    },
+                    _ => Expr {
+                        sql: format!("sum({arg}) OVER (PARTITION BY {part})"),
+                        class: Class::Mixed,
+                    },
+                };
+            }
             (items, String::new(), product)
         };
         let distinct = if items.iter().all(|e| e.class.is_safe()) && self.pct(15) {

@@ -10,9 +10,10 @@
 //! - SELECTs with inner, LEFT, comma, CROSS, USING and NATURAL joins of up to 5 tables in random
 //!   order (self-joins included); WHERE with comparisons, AND/OR/NOT, IS NULL, BETWEEN,
 //!   IN lists, LIKE; correlated and uncorrelated EXISTS, IN, NOT IN and scalar subqueries;
-//!   aggregates with GROUP BY / HAVING; DISTINCT; UNION [ALL], INTERSECT, EXCEPT; derived
-//!   tables; non-recursive CTEs; ORDER BY, LIMIT, OFFSET. The generator avoids constructs
-//!   whose answer SQLite leaves unspecified (see [`gen`]).
+//!   aggregates (some with FILTER (WHERE ...)) with GROUP BY / HAVING; DISTINCT; UNION [ALL],
+//!   INTERSECT, EXCEPT; derived tables; CTEs, some recursive (counters); window aggregates
+//!   over whole partitions; ORDER BY, LIMIT, OFFSET. The generator avoids constructs whose
+//!   answer SQLite leaves unspecified (see [`gen`]).
 //!
 //! How answers are compared ([`compare`]): when SQLite rejects a query the case is skipped;
 //! when only HeliosDB fails (error or panic) it is a failure. Rows are compared as multisets

@@ -90,7 +90,6 @@ fn correlated_subquery_in_left_join_on() {
 /// number (so 4 is read back as 4.0), none when an arm's type is unknown (a function or
 /// aggregate), so that 2 <> '2' against a TEXT column. HeliosDB used the values as they came.
 #[test]
-#[ignore = "compound column affinity is not implemented yet (SQL dialect issue); the generator avoids it"]
 fn compound_subquery_column_affinity() {
     let setup = "CREATE TABLE r(r REAL, i INTEGER, x TEXT); INSERT INTO r VALUES (1.5, 2, '2');";
     assert_same(

@@ -38,7 +38,7 @@ pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
 pub fn index_entry_key(ix: &IndexDef, row: &[Value], key_vals: &[Value]) -> Vec<u8> {
     let mut k = codec::index_prefix(ix.id);
     for c in &ix.columns {
-        codec::encode_key_value(&row[c.column], c.desc, &mut k);
+        codec::encode_key_value(&c.collation.key(row[c.column].clone()), c.desc, &mut k);
     }
     codec::encode_key(key_vals, &mut k);
     k
@@ -107,6 +107,8 @@ pub(crate) struct DmlContext<'a, 'b> {
     /// The connection's interrupt flag, timeout and memory budget, which the statement's
     /// reads (target rows, INSERT ... SELECT, subqueries) honour.
     pub limits: &'a StatementLimits,
+    /// Foreign keys are enforced (`PRAGMA foreign_keys`).
+    pub foreign_keys: bool,
 }
 
 /// Upsert assignments (column, value) and optional WHERE.
@@ -243,6 +245,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         outer: Some((scope.clone(), row.clone())),
                         ddl_point: None,
                         limits: self.limits,
+                        foreign_keys: self.foreign_keys,
                     };
                     match sql.as_ref() {
                         Statement::Query(q) => {
@@ -605,6 +608,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     }
 
     fn check_fk_child(&self, txn: &Transaction, info: &TableInfo, row: &[Value]) -> Result<()> {
+        if !self.foreign_keys {
+            return Ok(());
+        }
         for fk in &info.def.foreign_keys {
             let vals: Vec<Value> = fk.columns.iter().map(|&c| row[c].clone()).collect();
             if vals.iter().any(Value::is_null) {
@@ -674,6 +680,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         old: &[Value],
         new: Option<&[Value]>,
     ) -> Result<()> {
+        if !self.foreign_keys {
+            return Ok(());
+        }
         for child in self.schema.tables.values() {
             for fk in &child.def.foreign_keys {
                 if !fk.parent.eq_ignore_ascii_case(&info.def.name) {
@@ -938,7 +947,7 @@ fn rows_matching(
     }) {
         let mut prefix = codec::index_prefix(ix.id);
         for (ic, v) in ix.columns.iter().zip(&vals) {
-            codec::encode_key_value(v, ic.desc, &mut prefix);
+            codec::encode_key_value(&ic.collation.key(v.clone()), ic.desc, &mut prefix);
         }
         for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
             let (k, _) = kv?;
@@ -1048,7 +1057,7 @@ fn find_conflicts(
         }
         let mut prefix = codec::index_prefix(ix.id);
         for c in &ix.columns {
-            codec::encode_key_value(&row[c.column], c.desc, &mut prefix);
+            codec::encode_key_value(&c.collation.key(row[c.column].clone()), c.desc, &mut prefix);
         }
         for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
             let (k, _) = kv?;

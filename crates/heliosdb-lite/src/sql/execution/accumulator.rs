@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use rustc_hash::FxHashSet as HashSet;
 
 /// Running state of one aggregate.
+#[derive(Clone)]
 pub(super) struct Accumulator {
     func: AggFn,
     distinct: Option<HashSet<Vec<u8>>>,
@@ -17,6 +18,8 @@ pub(super) struct Accumulator {
     any_real: bool,
     overflow: bool,
     best: Option<Value>,
+    /// Collation key of `best`, when min/max compare under NOCASE or RTRIM.
+    best_key: Option<Value>,
     text: Option<String>,
     /// Heap bytes held beyond the fixed state: DISTINCT's set of seen values, the text
     /// group_concat builds, the kept min/max value (what the memory budget must count).
@@ -53,6 +56,7 @@ impl Accumulator {
             any_real: false,
             overflow: false,
             best: None,
+            best_key: None,
             text: None,
             retained: 0,
         }
@@ -67,6 +71,10 @@ impl Accumulator {
         let v = args.next().unwrap_or(Value::Null);
         if self.func == AggFn::AnyValue {
             self.best = Some(v);
+            return Ok(());
+        }
+        if self.func == AggFn::First {
+            self.best.get_or_insert(v);
             return Ok(());
         }
         if v.is_null() {
@@ -118,16 +126,22 @@ impl Accumulator {
                 }
             },
             AggFn::Min | AggFn::Max => {
+                // Under a collation the planner passes the value's collation key second:
+                // values compare by it, and the first of equal ones is kept.
+                let key = args.next();
                 let replace = match &self.best {
                     None => true,
                     Some(b) => {
-                        let o = v.total_cmp(b);
+                        let best = self.best_key.as_ref().unwrap_or(b);
+                        let o = key.as_ref().unwrap_or(&v).total_cmp(best);
                         (self.func == AggFn::Min && o.is_lt())
                             || (self.func == AggFn::Max && o.is_gt())
                     }
                 };
                 if replace {
-                    self.retained = super::memory::value_bytes(&v);
+                    self.retained = super::memory::value_bytes(&v)
+                        + key.as_ref().map_or(0, super::memory::value_bytes);
+                    self.best_key = key;
                     self.best = Some(v);
                 }
             }
@@ -184,7 +198,9 @@ impl Accumulator {
                     Value::Real(self.real_sum / self.count as f64)
                 }
             }
-            AggFn::Min | AggFn::Max | AggFn::AnyValue => self.best.unwrap_or(Value::Null),
+            AggFn::Min | AggFn::Max | AggFn::AnyValue | AggFn::First => {
+                self.best.unwrap_or(Value::Null)
+            }
             AggFn::GroupConcat => self.text.map_or(Value::Null, Value::Text),
         }
     }

@@ -133,7 +133,7 @@ impl Executor<'_> {
                     None => Value::Null,
                 }
             }
-            Expr::Cast(x, to) => eval::cast(self.eval(x, f)?, *to),
+            Expr::Cast(x, to) => eval::cast(self.eval(x, f)?, *to)?,
             Expr::ApplyAffinity(x, a) => self.eval(x, f)?.apply_affinity(*a),
             Expr::Like {
                 expr,
@@ -163,6 +163,9 @@ impl Executor<'_> {
             }
             Expr::Aggregate { .. } => {
                 return Err(Error::invalid("misuse of aggregate function"));
+            }
+            Expr::Window(_) => {
+                return Err(Error::invalid("misuse of window function"));
             }
         })
     }

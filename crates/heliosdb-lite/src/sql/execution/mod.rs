@@ -40,12 +40,14 @@ mod nested_loop_join;
 mod place;
 mod profile;
 mod project;
+mod recursive;
 mod scan;
 mod set_op;
 mod sort;
 mod spill;
 mod subquery;
 mod values;
+mod window;
 
 pub use keys::row_key;
 pub use memory::QueryMemory;
@@ -358,6 +360,17 @@ impl<'a> Executor<'a> {
             Plan::Materialize { id, input } => {
                 Box::new(materialize::MaterializeOp::new(ex, *id, input))
             }
+            Plan::Window { input, calls } => {
+                Box::new(window::WindowOp::new(ex, ex.open(input)?, calls))
+            }
+            Plan::Recursive {
+                working,
+                initial,
+                step,
+                distinct,
+            } => Box::new(recursive::RecursiveOp::new(
+                ex, *working, initial, step, *distinct,
+            )),
         })
     }
 }

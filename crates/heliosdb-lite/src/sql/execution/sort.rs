@@ -88,7 +88,7 @@ impl<'e> SortOp<'e> {
 }
 
 /// Orders two rows' sort-key values by the ORDER BY terms.
-fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+pub(super) fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
     for (i, key) in keys.iter().enumerate() {
         let (x, y) = (&a[i], &b[i]);
         let ord = match (x.is_null(), y.is_null()) {

@@ -181,7 +181,8 @@ pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
         info.def.primary_key.clone()
     };
     let mut best = candidate(&pk_cols, true, &conds, None);
-    for ix in &info.indexes {
+    // An index under NOCASE or RTRIM holds collation keys, which plain comparisons cannot use.
+    for ix in info.indexes.iter().filter(|ix| ix.is_binary()) {
         let cols: Vec<usize> = ix
             .columns
             .iter()

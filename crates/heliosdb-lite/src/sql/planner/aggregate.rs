@@ -5,6 +5,8 @@ use super::super::plan::{AggFn, Expr};
 
 pub(super) struct AggRewriter {
     group_by: Vec<Expr>,
+    /// Grouping terms grouped by their collation key: read as their group's first value.
+    collated: Vec<Expr>,
     /// Aggregate calls, in output order after the group keys.
     pub aggregates: Vec<Expr>,
 }
@@ -13,8 +15,16 @@ impl AggRewriter {
     pub(super) fn new(group_by: Vec<Expr>) -> Self {
         Self {
             group_by,
+            collated: Vec::new(),
             aggregates: Vec::new(),
         }
+    }
+
+    /// Groups by a term's collation key instead of the term: where the query shows the term
+    /// it gets the group's first value, as SQLite shows it.
+    pub(super) fn with_collated(mut self, collated: Vec<Expr>) -> Self {
+        self.collated = collated;
+        self
     }
 
     fn slot(&mut self, agg: Expr) -> Expr {
@@ -30,6 +40,13 @@ impl AggRewriter {
         e.rewrite_top_down(&mut |x| {
             if let Some(i) = self.group_by.iter().position(|g| g == x) {
                 return Some(Expr::Column(i));
+            }
+            if self.collated.iter().any(|g| g == x) {
+                return Some(self.slot(Expr::Aggregate {
+                    func: AggFn::First,
+                    args: vec![x.clone()],
+                    distinct: false,
+                }));
             }
             match x {
                 Expr::Aggregate { .. } => Some(self.slot(x.clone())),

@@ -1,7 +1,8 @@
 //! Binding expressions: names to column positions, literals to values, calls to functions.
 
+use super::super::collation::{for_comparison, Collation, CollationSource};
 use super::super::functions::ScalarFn;
-use super::super::plan::{AggFn, BinOp, CmpOp, Expr, SubPlan};
+use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
 use super::Planner;
 use crate::error::{Error, Result};
@@ -13,6 +14,8 @@ use sqlparser::ast::{
 /// Affinity an expression carries into comparisons (SQLite: columns and CASTs only).
 pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
     match e {
+        // `x COLLATE c` keeps x's affinity.
+        Expr::Function(f, args) if f.marked_collation().is_some() => affinity_of(p, args.first()?),
         Expr::Column(i) => p.scopes.last()?.columns.get(*i)?.affinity,
         Expr::Outer { depth, index } => {
             let n = p.scopes.len();
@@ -25,6 +28,74 @@ pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
         Expr::Cast(_, a) => Some(*a),
         Expr::ScalarSubquery(sp) => sp.affinity,
         _ => None,
+    }
+}
+
+/// The collation an expression carries into comparisons, sorts and groups: an explicit
+/// `COLLATE`, else the collation of the column it reads (through unary `+` and CAST, as in
+/// SQLite), else none.
+pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource> {
+    let column = |scope: Option<&super::Scope>, i: usize| {
+        scope
+            .and_then(|s| s.columns.get(i))
+            .and_then(|c| c.collation)
+            .map(CollationSource::Column)
+    };
+    match e {
+        Expr::Function(f, args) => match f.marked_collation() {
+            Some(c) => Some(CollationSource::Explicit(c)),
+            None if *f == ScalarFn::Likely => collation_of(p, args.first()?),
+            None => None,
+        },
+        Expr::Cast(x, _) | Expr::ApplyAffinity(x, _) => collation_of(p, x),
+        Expr::Column(i) => column(p.scopes.last(), *i),
+        Expr::Outer { depth, index } => {
+            let n = p.scopes.len();
+            column(p.scopes.get(n.checked_sub(1 + depth)?), *index)
+        }
+        _ => None,
+    }
+}
+
+/// `e` as compared under `collation`: its collation key (with its comparison affinity, if
+/// any, applied first), or `e` itself under BINARY.
+pub(super) fn collated(e: Expr, affinity: Option<Affinity>, collation: Collation) -> Expr {
+    let e = match affinity {
+        Some(a) => Expr::ApplyAffinity(Box::new(e), a),
+        None => e,
+    };
+    match ScalarFn::collation_key(collation) {
+        Some(f) => Expr::Function(f, vec![e]),
+        None => e,
+    }
+}
+
+/// The storage classes an expression may produce, as SQLite estimates them to settle a
+/// compound SELECT's column affinity: 1 numeric, 2 text, 4 blob.
+pub(super) fn data_types(p: &Planner<'_>, e: &Expr) -> u8 {
+    match e {
+        Expr::Literal(Value::Null) => 0,
+        Expr::Literal(Value::Text(_)) => 0x02,
+        Expr::Literal(Value::Blob(_)) => 0x04,
+        Expr::Binary(BinOp::Concat, ..) => 0x06,
+        Expr::Function(f, args) if f.marked_collation().is_some() || *f == ScalarFn::Likely => {
+            args.first().map_or(0, |a| data_types(p, a))
+        }
+        Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } => 0x07,
+        Expr::Column(_) | Expr::Outer { .. } | Expr::Cast(..) | Expr::ScalarSubquery(_) => {
+            match affinity_of(p, e) {
+                Some(a) if a.is_numeric() => 0x05,
+                Some(Affinity::Text) => 0x06,
+                _ => 0x07,
+            }
+        }
+        Expr::Case {
+            whens, otherwise, ..
+        } => {
+            whens.iter().fold(0, |m, (_, t)| m | data_types(p, t))
+                | otherwise.as_ref().map_or(0, |o| data_types(p, o))
+        }
+        _ => 0x01,
     }
 }
 
@@ -264,6 +335,16 @@ impl Planner<'_> {
     fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Expr {
         let (left_aff, right_aff) =
             comparison_affinities(affinity_of(self, &l), affinity_of(self, &r));
+        let collation = for_comparison(collation_of(self, &l), collation_of(self, &r));
+        if !collation.is_binary() {
+            return Expr::Compare {
+                op,
+                left: Box::new(collated(l, left_aff, collation)),
+                right: Box::new(collated(r, right_aff, collation)),
+                left_aff: None,
+                right_aff: None,
+            };
+        }
         Expr::Compare {
             op,
             left: Box::new(l),
@@ -276,19 +357,17 @@ impl Planner<'_> {
     /// `a IS b` / `a IS NOT b`: compared as `=` compares, with the same affinities.
     fn is(&mut self, a: Expr, b: Expr, negated: bool) -> Expr {
         let (la, ra) = comparison_affinities(affinity_of(self, &a), affinity_of(self, &b));
-        let wrap = |e: Expr, aff: Option<Affinity>| match aff {
-            Some(af) => Expr::ApplyAffinity(Box::new(e), af),
-            None => e,
-        };
+        let collation = for_comparison(collation_of(self, &a), collation_of(self, &b));
         Expr::Is {
-            left: Box::new(wrap(a, la)),
-            right: Box::new(wrap(b, ra)),
+            left: Box::new(collated(a, la, collation)),
+            right: Box::new(collated(b, ra, collation)),
             negated,
         }
     }
 
-    /// Binds a subquery used inside an expression.
-    fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize)> {
+    /// Binds a subquery used inside an expression: the plan, its width and its first column's
+    /// collation.
+    fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize, Option<Collation>)> {
         let base = self.scopes.len();
         let saved = std::mem::replace(&mut self.lowest_scope_ref, usize::MAX);
         let mark = self.outer_refs.len();
@@ -320,6 +399,7 @@ impl Planner<'_> {
                 affinity: cols.first().and_then(|c| c.affinity),
             },
             cols.len(),
+            cols.first().and_then(|c| c.collation),
         ))
     }
 
@@ -453,10 +533,43 @@ impl Planner<'_> {
                 let affinity = affinity_of(self, &x);
                 let subquery = match target {
                     ast::InTarget::List(list) => {
-                        let list = list
+                        let mut list = list
                             .iter()
                             .map(|i| self.bind_expr(i))
                             .collect::<Result<Vec<_>>>()?;
+                        // Each candidate compares as `x = candidate` would, collation included.
+                        let left = collation_of(self, &x);
+                        let collations: Vec<Collation> = list
+                            .iter()
+                            .map(|i| for_comparison(left, collation_of(self, i)))
+                            .collect();
+                        let collation = collations.first().copied().unwrap_or_default();
+                        if collations.iter().any(|c| *c != collation) {
+                            // Candidates under different collations: one comparison each.
+                            let mut any: Option<Expr> = None;
+                            for i in list {
+                                let eq = self.compare(CmpOp::Eq, x.clone(), i);
+                                any = Some(match any {
+                                    None => eq,
+                                    Some(a) => Expr::Or(Box::new(a), Box::new(eq)),
+                                });
+                            }
+                            let any = any.unwrap_or(Expr::Literal(Value::Integer(0)));
+                            return Ok(if *negated {
+                                Expr::Not(Box::new(any))
+                            } else {
+                                any
+                            });
+                        }
+                        let x = if collation.is_binary() {
+                            x
+                        } else {
+                            list = list
+                                .into_iter()
+                                .map(|i| collated(i, None, collation))
+                                .collect();
+                            collated(x, None, collation)
+                        };
                         return Ok(Expr::InList {
                             expr: Box::new(x),
                             list,
@@ -477,7 +590,7 @@ impl Planner<'_> {
                     }
                     other => return Err(Error::Unsupported(format!("IN {other}"))),
                 };
-                let (plan, width) = self.subplan(&subquery)?;
+                let (mut plan, width, sub_collation) = self.subplan(&subquery)?;
                 if width != 1 {
                     return Err(Error::invalid(format!(
                         "sub-select returns {width} columns - expected 1"
@@ -485,6 +598,25 @@ impl Planner<'_> {
                 }
                 // `x IN (SELECT y ...)` compares as `x = y` does.
                 let (la, ra) = comparison_affinities(affinity, plan.affinity);
+                let collation = for_comparison(
+                    collation_of(self, &x),
+                    sub_collation.map(CollationSource::Column),
+                );
+                if !collation.is_binary() {
+                    // Both sides as collation keys: the candidates through a projection.
+                    let inner = std::mem::replace(&mut plan.plan, Plan::Values(Vec::new()));
+                    plan.plan = Plan::Project(
+                        Box::new(inner),
+                        vec![collated(Expr::Column(0), ra, collation)],
+                    );
+                    plan.affinity = None;
+                    return Ok(Expr::InSubquery {
+                        expr: Box::new(collated(x, la, collation)),
+                        plan: Box::new(plan),
+                        negated: *negated,
+                        affinity: None,
+                    });
+                }
                 let x = match la {
                     Some(a) => Expr::ApplyAffinity(Box::new(x), a),
                     None => x,
@@ -497,14 +629,14 @@ impl Planner<'_> {
                 }
             }
             A::Exists { subquery, negated } => {
-                let (plan, _) = self.subplan(subquery)?;
+                let (plan, _, _) = self.subplan(subquery)?;
                 Expr::Exists {
                     plan: Box::new(plan),
                     negated: *negated,
                 }
             }
             A::Subquery(q) => {
-                let (plan, width) = self.subplan(q)?;
+                let (plan, width, _) = self.subplan(q)?;
                 if width != 1 {
                     return Err(Error::invalid(format!(
                         "sub-select returns {width} columns - expected 1"
@@ -569,7 +701,16 @@ impl Planner<'_> {
             A::Cast {
                 expr, data_type, ..
             } => Expr::Cast(Box::new(self.bind_expr(expr)?), cast_affinity(data_type)),
-            A::Collate { expr, .. } => self.bind_expr(expr)?,
+            A::Collate { expr, collation } => {
+                let c = Collation::from_name(&super::table_name(collation)?)?;
+                let x = self.bind_expr(expr)?;
+                // Nested COLLATEs: the outermost wins.
+                let x = match x {
+                    Expr::Function(f, mut args) if f.marked_collation().is_some() => args.remove(0),
+                    x => x,
+                };
+                Expr::Function(ScalarFn::collate_marker(c), vec![x])
+            }
             A::Function(f) => self.bind_function(f)?,
             A::Tuple(items) if items.len() == 1 => self.bind_expr(&items[0])?,
             A::Interval(_) => {
@@ -697,7 +838,7 @@ impl Planner<'_> {
             }
         };
         if f.over.is_some() {
-            return Err(Error::Unsupported("window functions".into()));
+            return self.bind_window(f, &name, &args, distinct, star);
         }
         if name == super::super::parser::AS_OF_FUNCTION {
             return Err(Error::invalid(
@@ -726,14 +867,54 @@ impl Planner<'_> {
                     "DISTINCT aggregates must have exactly one argument: {name}()"
                 )));
             }
-            let args = args
+            let mut args = args
                 .iter()
                 .map(|a| self.bind_expr(a))
                 .collect::<Result<Vec<_>>>()?;
+            let mut func = func;
+            let collation = args
+                .first()
+                .and_then(|a| collation_of(self, a))
+                .map_or(Collation::Binary, |c| c.collation());
+            if let Some(filter) = &f.filter {
+                let cond = self.bind_expr(filter)?;
+                if cond.has_aggregate() {
+                    return Err(Error::invalid(format!(
+                        "misuse of aggregate function in the FILTER clause of {name}()"
+                    )));
+                }
+                // Every aggregate skips NULL arguments, so a row the filter rejects becomes a
+                // NULL argument: `count(*) FILTER (WHERE c)` is `count(CASE WHEN c THEN 1 END)`.
+                if func == AggFn::CountStar {
+                    func = AggFn::Count;
+                    args = vec![Expr::Literal(Value::Integer(1))];
+                }
+                let first = std::mem::replace(&mut args[0], Expr::Literal(Value::Null));
+                args[0] = Expr::Case {
+                    operand: None,
+                    whens: vec![(cond, first)],
+                    otherwise: None,
+                };
+            }
             if args.iter().any(Expr::has_aggregate) {
                 return Err(Error::invalid(format!(
                     "misuse of aggregate function {name}()"
                 )));
+            }
+            // Under NOCASE or RTRIM, min and max compare collation keys (passed as a second
+            // argument), and DISTINCT drops values equal under the collation.
+            if !collation.is_binary() {
+                match func {
+                    AggFn::Min | AggFn::Max => {
+                        let key = collated(args[0].clone(), None, collation);
+                        args.push(key);
+                    }
+                    AggFn::Count | AggFn::Sum | AggFn::Total | AggFn::Avg if distinct => {
+                        let first = std::mem::replace(&mut args[0], Expr::Literal(Value::Null));
+                        args[0] = collated(first, None, collation);
+                    }
+                    _ => {}
+                }
             }
             return Ok(Expr::Aggregate {
                 func,
@@ -743,6 +924,11 @@ impl Planner<'_> {
         }
         if star {
             return Err(Error::invalid(format!("wrong use of * in {name}()")));
+        }
+        if f.filter.is_some() {
+            return Err(Error::invalid(format!(
+                "FILTER clause on non-aggregate function: {name}()"
+            )));
         }
         let func = ScalarFn::from_name(&name)
             .ok_or_else(|| Error::invalid(format!("no such function: {name}")))?;
@@ -756,6 +942,19 @@ impl Planner<'_> {
             .iter()
             .map(|a| self.bind_expr(a))
             .collect::<Result<Vec<_>>>()?;
+        if func == ScalarFn::Nullif {
+            // nullif(a, b) compares as `a = b`, collation included.
+            let collation =
+                for_comparison(collation_of(self, &args[0]), collation_of(self, &args[1]));
+            if !collation.is_binary() {
+                let eq = self.compare(CmpOp::Eq, args[0].clone(), args[1].clone());
+                return Ok(Expr::Case {
+                    operand: None,
+                    whens: vec![(eq, Expr::Literal(Value::Null))],
+                    otherwise: Some(Box::new(args[0].clone())),
+                });
+            }
+        }
         Ok(Expr::Function(func, args))
     }
 }

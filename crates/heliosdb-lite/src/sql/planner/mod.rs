@@ -25,7 +25,9 @@ mod join;
 mod join_order;
 mod order;
 mod prune;
+mod recursive;
 mod select;
+mod window;
 
 use super::catalog::Schema;
 use super::functions::FnEnv;
@@ -69,6 +71,8 @@ pub struct ScopeColumn {
     pub affinity: Option<Affinity>,
     /// Declared DATE, DATETIME or TIMESTAMP (read through the API as a date-time).
     pub temporal: bool,
+    /// The column's collating sequence (`None`: a computed value, which has none).
+    pub collation: Option<super::collation::Collation>,
 }
 
 /// The columns of one query level.
@@ -82,6 +86,9 @@ pub struct Scope {
 struct Cte {
     plan: Plan,
     columns: Vec<OutputColumn>,
+    /// The working table of a recursive CTE being planned: references are counted, and
+    /// allowed only in the FROM clause of its recursive SELECT.
+    working: Option<usize>,
 }
 
 /// A statement's default time-travel point: as given, then as resolved.
@@ -125,6 +132,10 @@ pub struct Planner<'a> {
     /// The time-travel clauses met, in the order their snapshots were resolved: (mode,
     /// point expression). A cached plan re-evaluates them for each execution.
     pub time_travel: Vec<(String, super::plan::Expr)>,
+    /// References to a recursive CTE's working table (see `Cte::working`).
+    working_refs: usize,
+    /// `WINDOW name AS (...)` definitions of the SELECTs being planned.
+    named_windows: Vec<(String, sqlparser::ast::WindowSpec)>,
 }
 
 impl<'a> Planner<'a> {
@@ -155,6 +166,8 @@ impl<'a> Planner<'a> {
             statement_point: None,
             cacheable: true,
             time_travel: Vec::new(),
+            working_refs: 0,
+            named_windows: Vec::new(),
         }
     }
 

@@ -128,7 +128,7 @@ pub(super) fn sorted(input: Plan, exprs: Vec<Expr>, keys: Vec<SortKey>, limited:
         direction(&info, &order, pinned, &wanted)
     };
     if reverse.is_none() && limited && node.access == Access::Full {
-        for ix in &info.indexes {
+        for ix in info.indexes.iter().filter(|ix| ix.is_binary()) {
             let access = Access::Key {
                 index: Some(Arc::clone(ix)),
                 eq: Vec::new(),

@@ -139,8 +139,15 @@ fn walk(plan: &mut Plan, need: Need) {
             node.columns = Some(mask);
         }
         // Whole rows compared or kept: everything below is needed.
-        Plan::Distinct(input) | Plan::Materialize { input, .. } => walk(input, None),
-        Plan::SetOperation { left, right, .. } => {
+        Plan::Distinct(input) | Plan::Materialize { input, .. } | Plan::Window { input, .. } => {
+            walk(input, None)
+        }
+        Plan::SetOperation { left, right, .. }
+        | Plan::Recursive {
+            initial: left,
+            step: right,
+            ..
+        } => {
             walk(left, None);
             walk(right, None);
         }

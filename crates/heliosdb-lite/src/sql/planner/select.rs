@@ -1,10 +1,11 @@
 //! Planning SELECT: FROM and joins, WHERE pushdown, projection, grouping, ordering.
 
 use super::super::catalog::{Schema, TableInfo};
+use super::super::collation::Collation;
 use super::super::plan::{Expr, JoinKind, Plan, ScanNode, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
 use super::aggregate::AggRewriter;
-use super::expr::{affinity_of, comparison_affinities};
+use super::expr::{affinity_of, collated, collation_of, comparison_affinities};
 use super::{access, Cte, Planner, Scope, ScopeColumn};
 use crate::error::{Error, Result};
 use crate::mvcc::AsOf;
@@ -20,6 +21,10 @@ pub struct OutputColumn {
     pub affinity: Option<Affinity>,
     /// A plain reference to a column declared DATE, DATETIME or TIMESTAMP.
     pub temporal: bool,
+    /// Collating sequence, when the column is a column reference or has a `COLLATE`.
+    pub collation: Option<Collation>,
+    /// Storage classes its values may have (see `expr::data_types`).
+    pub data_types: u8,
 }
 
 pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -31,10 +36,20 @@ pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, V
 
 fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
     if let Some(with) = &q.with {
-        if with.recursive {
-            return Err(Error::Unsupported("WITH RECURSIVE".into()));
-        }
         for cte in &with.cte_tables {
+            if with.recursive {
+                if let Some((plan, columns)) = super::recursive::plan_cte(p, cte)? {
+                    p.ctes.push((
+                        cte.alias.name.value.to_lowercase(),
+                        Arc::new(Cte {
+                            plan,
+                            columns,
+                            working: None,
+                        }),
+                    ));
+                    continue;
+                }
+            }
             let (plan, mut columns) = p.plan_query(&cte.query)?;
             rename(
                 &mut columns,
@@ -53,6 +68,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                         input: Box::new(plan),
                     },
                     columns,
+                    working: None,
                 }),
             ));
         }
@@ -70,13 +86,18 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
             let (plan, columns) = plan_set_expr(p, body)?;
             let mut keys = Vec::new();
             for ob in &order_by {
-                let i = output_position(&ob.expr, &columns)?.ok_or_else(|| {
+                let (i, explicit) = match collate_on_output(&ob.expr, &columns)? {
+                    Some((i, c)) => (Some(i), Some(c)),
+                    None => (output_position(&ob.expr, &columns)?, None),
+                };
+                let i = i.ok_or_else(|| {
                     Error::invalid(format!(
                         "ORDER BY term {} does not match any column of the compound SELECT",
                         ob.expr
                     ))
                 })?;
-                keys.push(sort_key(Expr::Column(i), ob));
+                let collation = explicit.unwrap_or(columns[i].collation.unwrap_or_default());
+                keys.push(sort_key(collated(Expr::Column(i), None, collation), ob));
             }
             let plan = if keys.is_empty() {
                 plan
@@ -107,7 +128,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
     Ok((plan, columns))
 }
 
-fn rename(columns: &mut [OutputColumn], names: &[String]) -> Result<()> {
+pub(super) fn rename(columns: &mut [OutputColumn], names: &[String]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
@@ -131,6 +152,22 @@ fn sort_key(expr: Expr, ob: &ast::OrderByExpr) -> SortKey {
         desc,
         nulls_first: ob.options.nulls_first.unwrap_or(!desc),
     }
+}
+
+/// `ORDER BY 2 COLLATE NOCASE` or `ORDER BY alias COLLATE NOCASE`: the output column and the
+/// collation, when the term is a COLLATE around a position or an alias.
+fn collate_on_output(
+    e: &ast::Expr,
+    columns: &[OutputColumn],
+) -> Result<Option<(usize, Collation)>> {
+    let ast::Expr::Collate { expr, collation } = e else {
+        return Ok(None);
+    };
+    let Some(i) = output_position(expr, columns)? else {
+        return Ok(None);
+    };
+    let c = Collation::from_name(&super::table_name(collation)?)?;
+    Ok(Some((i, c)))
 }
 
 /// ORDER BY 2 or ORDER BY alias: the output column it names.
@@ -159,7 +196,7 @@ fn output_position(e: &ast::Expr, columns: &[OutputColumn]) -> Result<Option<usi
         .position(|c| c.name.eq_ignore_ascii_case(name)))
 }
 
-fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
+pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
     match e {
         SetExpr::Select(s) => plan_select(p, s, &[], false),
         SetExpr::Query(q) => p.plan_query(q),
@@ -169,7 +206,8 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
             let mut operands = Vec::new();
             let mut ops = Vec::new();
             flatten_compound(e, &mut operands, &mut ops);
-            let (mut plan, cols) = plan_set_expr(p, operands[0])?;
+            let (mut plan, mut cols) = plan_set_expr(p, operands[0])?;
+            let mut all = vec![cols.clone()];
             for (operand, (op, quantifier)) in operands[1..].iter().zip(ops) {
                 let (r, rcols) = plan_set_expr(p, operand)?;
                 if cols.len() != rcols.len() {
@@ -177,6 +215,7 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                         "SELECTs to the left and right of a compound operator do not have the same number of result columns",
                     ));
                 }
+                all.push(rcols);
                 let op = match op {
                     ast::SetOperator::Union => SetOp::Union,
                     ast::SetOperator::Intersect => SetOp::Intersect,
@@ -188,6 +227,10 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                     left: Box::new(plan),
                     right: Box::new(r),
                 };
+            }
+            for (i, c) in cols.iter_mut().enumerate() {
+                c.affinity = compound_affinity(&all, i);
+                c.data_types = all.iter().fold(0, |m, cs| m | cs[i].data_types);
             }
             Ok((plan, cols))
         }
@@ -217,12 +260,36 @@ fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputCo
                     name: format!("column{i}"),
                     affinity: None,
                     temporal: false,
+                    collation: None,
+                    data_types: rows
+                        .iter()
+                        .filter_map(|r| r.get(i - 1))
+                        .fold(0, |m, e| m | super::expr::data_types(p, e)),
                 })
                 .collect();
             Ok((Plan::Values(rows), columns))
         }
         other => Err(Error::Unsupported(format!("query form {other}"))),
     }
+}
+
+/// The affinity of column `i` of a compound SELECT, by SQLite's rule: the first operand's
+/// affinity that is not none, dropped to BLOB when another operand's values may be of a class
+/// it would convert (text into a numeric column, numbers into a TEXT column).
+fn compound_affinity(operands: &[Vec<OutputColumn>], i: usize) -> Option<Affinity> {
+    let k = operands.iter().position(|cs| cs[i].affinity.is_some())?;
+    let aff = operands[k][i].affinity?;
+    let others = operands
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .fold(0, |m, (_, cs)| m | cs[i].data_types);
+    let drops = match aff {
+        Affinity::Text => others & 0x01 != 0,
+        a if a.is_numeric() => others & 0x02 != 0,
+        _ => false,
+    };
+    Some(if drops { Affinity::Blob } else { aff })
 }
 
 /// The operands and operators of a chain of compound operators, in text order.
@@ -268,6 +335,8 @@ pub(super) fn bind_projection(
                     name,
                     affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
+                    collation: collation_of(p, &b).map(|c| c.collation()),
+                    data_types: super::expr::data_types(p, &b),
                 });
                 exprs.push(b);
             }
@@ -277,6 +346,8 @@ pub(super) fn bind_projection(
                     name: alias.value.clone(),
                     affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
+                    collation: collation_of(p, &b).map(|c| c.collation()),
+                    data_types: super::expr::data_types(p, &b),
                 });
                 exprs.push(b);
             }
@@ -310,6 +381,12 @@ pub(super) fn bind_projection(
                             name: c.name.clone(),
                             affinity: c.affinity,
                             temporal: c.temporal,
+                            collation: c.collation,
+                            data_types: match c.affinity {
+                                Some(a) if a.is_numeric() => 0x05,
+                                Some(Affinity::Text) => 0x06,
+                                _ => 0x07,
+                            },
                         });
                     }
                 }
@@ -360,7 +437,21 @@ fn plan_select(
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (input, scope) = plan_from(p, &s.from, s.selection.as_ref())?;
     p.scopes.push(scope);
+    let mark = p.named_windows.len();
+    for ast::NamedWindowDefinition(name, def) in &s.named_window {
+        let spec = match def {
+            ast::NamedWindowExpr::WindowSpec(spec) => spec.clone(),
+            ast::NamedWindowExpr::NamedWindow(base) => ast::WindowSpec {
+                window_name: Some(base.clone()),
+                partition_by: Vec::new(),
+                order_by: Vec::new(),
+                window_frame: None,
+            },
+        };
+        p.named_windows.push((name.value.clone(), spec));
+    }
     let r = plan_select_body(p, s, order_by, input, limited);
+    p.named_windows.truncate(mark);
     p.scopes.pop();
     let (mut plan, columns) = r?;
     super::prune::prune(&mut plan);
@@ -392,7 +483,13 @@ fn plan_select_body(
     p.aliases.push((p.scopes.len() - 1, aliases));
     let bound = bind_grouping_and_keys(p, s, order_by, &exprs, &columns);
     p.aliases.pop();
-    let (group_by, mut having, mut keys) = bound?;
+    let Grouping {
+        group_by,
+        collated_terms,
+        mut having,
+        mut keys,
+        key_collations,
+    } = bound?;
     let aggregated = !group_by.is_empty()
         || exprs.iter().any(Expr::has_aggregate)
         || having.as_ref().is_some_and(Expr::has_aggregate)
@@ -400,8 +497,10 @@ fn plan_select_body(
             .iter()
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
     let mut plan = input;
+    // Width of the rows window functions are computed over: the FROM row, or the groups'.
+    let mut row_width = p.scopes.last().map_or(0, |sc| sc.columns.len());
     if aggregated {
-        let mut rw = AggRewriter::new(group_by.clone());
+        let mut rw = AggRewriter::new(group_by.clone()).with_collated(collated_terms);
         exprs = exprs.into_iter().map(|e| rw.rewrite(e)).collect();
         having = having.map(|h| rw.rewrite(h));
         keys = map_input_keys(keys, |e| rw.rewrite(e));
@@ -421,6 +520,7 @@ fn plan_select_body(
             having = having.map(|h| h.shift_subquery_refs(by));
             keys = map_input_keys(keys, |e| e.shift_subquery_refs(by));
         }
+        row_width = group_by.len() + rw.aggregates.len() + if input_row { row_width } else { 0 };
         plan = Plan::Aggregate {
             input: Box::new(plan),
             group_by,
@@ -433,11 +533,28 @@ fn plan_select_body(
         ));
     }
     if let Some(h) = having {
+        if h.has_window() {
+            return Err(Error::invalid("misuse of window function in HAVING"));
+        }
         plan = Plan::Filter(Box::new(plan), h);
+    }
+    let windowed = exprs.iter().any(Expr::has_window)
+        || keys
+            .iter()
+            .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_window()));
+    if windowed {
+        let mut more: Vec<&mut Expr> = keys
+            .iter_mut()
+            .filter_map(|(k, _)| match k {
+                KeyRef::Input(e) => Some(e),
+                KeyRef::Output(_) => None,
+            })
+            .collect();
+        plan = super::window::plan_windows(plan, row_width, &mut exprs, &mut more);
     }
     let visible = exprs.len();
     let mut sort = Vec::new();
-    for (k, ob) in keys {
+    for ((k, ob), collation) in keys.into_iter().zip(key_collations) {
         let e = match k {
             KeyRef::Output(i) => Expr::Column(i),
             KeyRef::Input(e) => {
@@ -445,13 +562,19 @@ fn plan_select_body(
                 Expr::Column(exprs.len() - 1)
             }
         };
-        sort.push(sort_key(e, ob));
+        sort.push(sort_key(collated(e, None, collation), ob));
     }
     let extended = exprs.len() > visible;
     let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
     if sort.is_empty() || distinct {
+        let width = exprs.len();
         plan = Plan::Project(Box::new(plan), exprs);
-        if distinct {
+        let collations: Vec<Collation> = (0..width)
+            .map(|i| columns.get(i).and_then(|c| c.collation).unwrap_or_default())
+            .collect();
+        if distinct && collations.iter().any(|c| !c.is_binary()) {
+            plan = distinct_collated(plan, &collations);
+        } else if distinct {
             plan = Plan::Distinct(Box::new(plan));
         }
         if !sort.is_empty() {
@@ -466,16 +589,25 @@ fn plan_select_body(
     Ok((plan, columns))
 }
 
-/// The GROUP BY terms, HAVING condition and ORDER BY keys of one SELECT, bound over its input
-/// row (with its result aliases visible, see `Planner::aliases`).
-#[allow(clippy::type_complexity)]
+/// The GROUP BY terms (with the terms grouped under a collation), HAVING condition and ORDER
+/// BY keys (with their collations) of one SELECT, bound over its input row with its result
+/// aliases visible (see `Planner::aliases`).
+struct Grouping<'o> {
+    group_by: Vec<Expr>,
+    collated_terms: Vec<Expr>,
+    having: Option<Expr>,
+    keys: Vec<(KeyRef, &'o ast::OrderByExpr)>,
+    key_collations: Vec<Collation>,
+}
+
+/// Binds [`Grouping`] for `s`.
 fn bind_grouping_and_keys<'o>(
     p: &mut Planner<'_>,
     s: &ast::Select,
     order_by: &'o [ast::OrderByExpr],
     exprs: &[Expr],
     columns: &[OutputColumn],
-) -> Result<(Vec<Expr>, Option<Expr>, Vec<(KeyRef, &'o ast::OrderByExpr)>)> {
+) -> Result<Grouping<'o>> {
     let mut group_by = Vec::new();
     match &s.group_by {
         ast::GroupByExpr::Expressions(list, mods) => {
@@ -503,10 +635,36 @@ fn bind_grouping_and_keys<'o>(
         }
         ast::GroupByExpr::All(_) => return Err(Error::Unsupported("GROUP BY ALL".into())),
     }
+    // A term under NOCASE or RTRIM groups by its collation key; the query still shows the
+    // term itself (its group's first value), also where it names the term without COLLATE.
+    let mut collated_terms = Vec::new();
+    let group_by: Vec<Expr> = group_by
+        .into_iter()
+        .map(|g| match collation_of(p, &g).map(|c| c.collation()) {
+            Some(c) if !c.is_binary() => {
+                if let Expr::Function(f, args) = &g {
+                    if f.marked_collation().is_some() {
+                        collated_terms.extend(args.iter().cloned());
+                    }
+                }
+                collated_terms.push(g.clone());
+                collated(g, None, c)
+            }
+            _ => g,
+        })
+        .collect();
     let having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
     let mut keys = Vec::new();
+    let mut explicit_collations = Vec::new();
     for ob in order_by {
-        let k = match output_position(&ob.expr, columns)? {
+        let on_output = collate_on_output(&ob.expr, columns)?;
+        explicit_collations.push(on_output.map(|(_, c)| c));
+        let position = match on_output {
+            Some((i, _)) => Some(i),
+            None => output_position(&ob.expr, columns)?,
+        };
+        let k = match position {
+            Some(i) if on_output.is_some() => KeyRef::Output(i),
             Some(i) if !matches!(ob.expr, ast::Expr::Identifier(_)) => KeyRef::Output(i),
             Some(i) => {
                 // An alias wins over a same-named input column only if it is not a column.
@@ -530,7 +688,49 @@ fn bind_grouping_and_keys<'o>(
         };
         keys.push((k, ob));
     }
-    Ok((group_by, having, keys))
+    let key_collations: Vec<Collation> = keys
+        .iter()
+        .zip(explicit_collations)
+        .map(|((k, _), explicit)| match (explicit, k) {
+            (Some(c), _) => c,
+            (None, KeyRef::Output(i)) => columns[*i].collation.unwrap_or_default(),
+            (None, KeyRef::Input(e)) => {
+                collation_of(p, e).map_or(Collation::Binary, |c| c.collation())
+            }
+        })
+        .collect();
+    Ok(Grouping {
+        group_by,
+        collated_terms,
+        having,
+        keys,
+        key_collations,
+    })
+}
+
+/// DISTINCT where some columns are under NOCASE or RTRIM: rows are grouped by their columns'
+/// collation keys and each group shows its first row, as SQLite's DISTINCT keeps the first.
+fn distinct_collated(input: Plan, collations: &[Collation]) -> Plan {
+    let n = collations.len();
+    let group_by = collations
+        .iter()
+        .enumerate()
+        .map(|(i, c)| collated(Expr::Column(i), None, *c))
+        .collect();
+    let aggregates = (0..n)
+        .map(|i| Expr::Aggregate {
+            func: super::super::plan::AggFn::First,
+            args: vec![Expr::Column(i)],
+            distinct: false,
+        })
+        .collect();
+    let grouped = Plan::Aggregate {
+        input: Box::new(input),
+        group_by,
+        aggregates,
+        input_row: false,
+    };
+    Plan::Project(Box::new(grouped), (n..2 * n).map(Expr::Column).collect())
 }
 
 pub(super) enum RelKind {
@@ -563,6 +763,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             hidden: false,
             affinity: Some(c.affinity),
             temporal: crate::sql::value::is_temporal_type(&c.type_name),
+            collation: Some(c.collation),
         })
         .collect();
     cols.push(ScopeColumn {
@@ -571,6 +772,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         hidden: true,
         affinity: Some(Affinity::Integer),
         temporal: false,
+        collation: Some(Collation::Binary),
     });
     cols
 }
@@ -708,6 +910,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             hidden: false,
                             affinity: None,
                             temporal: *n == "committed_at",
+                            collation: None,
                         })
                         .collect(),
                 ));
@@ -720,6 +923,9 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     .find(|(n, _)| n.eq_ignore_ascii_case(&tname))
                     .cloned()
                 {
+                    if cte.working.is_some() {
+                        p.working_refs += 1;
+                    }
                     let columns = cte
                         .columns
                         .iter()
@@ -729,6 +935,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             hidden: false,
                             affinity: c.affinity,
                             temporal: c.temporal,
+                            collation: c.collation,
                         })
                         .collect();
                     return Ok(rel(RelKind::Sub(cte.plan.clone()), alias_name, columns));
@@ -755,6 +962,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         hidden: false,
                         affinity: c.affinity,
                         temporal: c.temporal,
+                        collation: c.collation,
                     })
                     .collect();
                 return Ok(rel(RelKind::Sub(plan), alias_name, columns));
@@ -774,7 +982,26 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
         TableFactor::Derived {
             subquery, alias, ..
         } => {
-            let (plan, mut cols) = p.plan_query(subquery)?;
+            let (mut plan, mut cols) = p.plan_query(subquery)?;
+            // A compound subquery's rows are stored with its columns' affinities, as SQLite
+            // stores them in the table it reads them back from (4 under REAL reads as 4.0).
+            if matches!(subquery.body.as_ref(), SetExpr::SetOperation { .. })
+                && cols
+                    .iter()
+                    .any(|c| c.affinity.is_some_and(|a| a != Affinity::Blob))
+            {
+                let exprs = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c.affinity {
+                        Some(a) if a != Affinity::Blob => {
+                            Expr::ApplyAffinity(Box::new(Expr::Column(i)), a)
+                        }
+                        _ => Expr::Column(i),
+                    })
+                    .collect();
+                plan = Plan::Project(Box::new(plan), exprs);
+            }
             let alias_name = alias
                 .as_ref()
                 .map(|a| a.name.value.clone())
@@ -797,6 +1024,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     hidden: false,
                     affinity: c.affinity,
                     temporal: c.temporal,
+                    collation: c.collation,
                 })
                 .collect();
             Ok(rel(
@@ -1037,12 +1265,27 @@ fn plan_relations(
             for &(l, rr) in &join_conds[k] {
                 let (la, ra) =
                     comparison_affinities(scope.columns[l].affinity, scope.columns[rr].affinity);
-                v.push(Expr::Compare {
-                    op: super::super::plan::CmpOp::Eq,
-                    left: Box::new(Expr::Column(l)),
-                    right: Box::new(Expr::Column(rr)),
-                    left_aff: la,
-                    right_aff: ra,
+                // Two columns: the left one's collation decides.
+                let collation = scope.columns[l]
+                    .collation
+                    .or(scope.columns[rr].collation)
+                    .unwrap_or_default();
+                v.push(if collation.is_binary() {
+                    Expr::Compare {
+                        op: super::super::plan::CmpOp::Eq,
+                        left: Box::new(Expr::Column(l)),
+                        right: Box::new(Expr::Column(rr)),
+                        left_aff: la,
+                        right_aff: ra,
+                    }
+                } else {
+                    Expr::Compare {
+                        op: super::super::plan::CmpOp::Eq,
+                        left: Box::new(collated(Expr::Column(l), la, collation)),
+                        right: Box::new(collated(Expr::Column(rr), ra, collation)),
+                        left_aff: None,
+                        right_aff: None,
+                    }
                 });
             }
             ons.push(v);

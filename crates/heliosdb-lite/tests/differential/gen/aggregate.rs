@@ -120,6 +120,14 @@ impl Gen<'_> {
                 }
             }
         };
+        // FILTER (WHERE ...) keeps only some rows of the group for this aggregate.
+        let sql = if self.pct(15) {
+            let col = self.local_column().sql;
+            let op = self.cmp_op();
+            format!("{sql} FILTER (WHERE {col} {op} {})", self.pred_literal())
+        } else {
+            sql
+        };
         Expr { sql, class }
     }
 

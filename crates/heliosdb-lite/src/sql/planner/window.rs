@@ -1,0 +1,241 @@
+//! Binding window function calls (`f(...) OVER (...)`, `OVER name` with `WINDOW name AS`)
+//! and planning them: the calls of a SELECT are taken out of its expressions into one
+//! `Plan::Window` node above the FROM, WHERE, grouping and HAVING, and each call is read as
+//! the column the node appends for it.
+
+use super::super::plan::{AggFn, Expr, FrameBound, Plan, SortKey, WinFn, WindowCall};
+use super::super::value::Value;
+use super::Planner;
+use crate::error::{Error, Result};
+use sqlparser::ast::{self, WindowFrameBound, WindowFrameUnits, WindowSpec, WindowType};
+
+/// The window function a name and argument count call.
+fn window_fn(name: &str, nargs: usize, star: bool) -> Option<(WinFn, usize, usize)> {
+    Some(match (name, star) {
+        ("count", true) => (WinFn::Agg(AggFn::CountStar), 0, 0),
+        (_, true) => return None,
+        ("row_number", _) => (WinFn::RowNumber, 0, 0),
+        ("rank", _) => (WinFn::Rank, 0, 0),
+        ("dense_rank", _) => (WinFn::DenseRank, 0, 0),
+        ("percent_rank", _) => (WinFn::PercentRank, 0, 0),
+        ("cume_dist", _) => (WinFn::CumeDist, 0, 0),
+        ("ntile", _) => (WinFn::Ntile, 1, 1),
+        ("lag", _) => (WinFn::Lag, 1, 3),
+        ("lead", _) => (WinFn::Lead, 1, 3),
+        ("first_value", _) => (WinFn::FirstValue, 1, 1),
+        ("last_value", _) => (WinFn::LastValue, 1, 1),
+        ("nth_value", _) => (WinFn::NthValue, 2, 2),
+        ("count", _) => (WinFn::Agg(AggFn::Count), 1, 1),
+        ("sum", _) => (WinFn::Agg(AggFn::Sum), 1, 1),
+        ("total", _) => (WinFn::Agg(AggFn::Total), 1, 1),
+        ("avg", _) => (WinFn::Agg(AggFn::Avg), 1, 1),
+        ("min", _) => (WinFn::Agg(AggFn::Min), 1, 1),
+        ("max", _) => (WinFn::Agg(AggFn::Max), 1, 1),
+        ("group_concat" | "string_agg", _) => (WinFn::Agg(AggFn::GroupConcat), 1, 2),
+        _ => {
+            let _ = nargs;
+            return None;
+        }
+    })
+}
+
+impl Planner<'_> {
+    /// Binds `name(args) [FILTER (WHERE ...)] OVER window`.
+    pub(super) fn bind_window(
+        &mut self,
+        f: &ast::Function,
+        name: &str,
+        args: &[&ast::Expr],
+        distinct: bool,
+        star: bool,
+    ) -> Result<Expr> {
+        let (func, min, max) = window_fn(name, args.len(), star).ok_or_else(|| {
+            Error::invalid(format!("{name}() may not be used as a window function"))
+        })?;
+        if args.len() < min || args.len() > max {
+            return Err(Error::invalid(format!(
+                "wrong number of arguments to function {name}()"
+            )));
+        }
+        if distinct {
+            return Err(Error::invalid(
+                "DISTINCT is not supported for window functions",
+            ));
+        }
+        let mut args = args
+            .iter()
+            .map(|a| self.bind_expr(a))
+            .collect::<Result<Vec<_>>>()?;
+        if args.iter().any(Expr::has_window) {
+            return Err(Error::invalid(format!(
+                "misuse of window function {name}()"
+            )));
+        }
+        let mut func = func;
+        if let Some(filter) = &f.filter {
+            let WinFn::Agg(agg) = func else {
+                return Err(Error::invalid(format!(
+                    "FILTER clause may only be used with aggregate window functions: {name}()"
+                )));
+            };
+            // As for plain aggregates: rows the filter rejects pass NULL, which is skipped.
+            let cond = self.bind_expr(filter)?;
+            if agg == AggFn::CountStar {
+                func = WinFn::Agg(AggFn::Count);
+                args = vec![Expr::Literal(Value::Integer(1))];
+            }
+            let first = std::mem::replace(&mut args[0], Expr::Literal(Value::Null));
+            args[0] = Expr::Case {
+                operand: None,
+                whens: vec![(cond, first)],
+                otherwise: None,
+            };
+        }
+        let spec = match f.over.as_ref() {
+            Some(WindowType::WindowSpec(spec)) => self.resolve_window(spec)?,
+            Some(WindowType::NamedWindow(n)) => self.named_window(&n.value)?,
+            None => return Err(Error::invalid("internal: window call without OVER")),
+        };
+        let partition_by = spec
+            .partition_by
+            .iter()
+            .map(|e| self.bind_expr(e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order_by = Vec::new();
+        for ob in &spec.order_by {
+            let e = self.bind_expr(&ob.expr)?;
+            let collation = super::expr::collation_of(self, &e)
+                .map_or(super::super::collation::Collation::Binary, |c| {
+                    c.collation()
+                });
+            let desc = matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
+            order_by.push(SortKey {
+                expr: super::expr::collated(e, None, collation),
+                desc,
+                nulls_first: ob.options.nulls_first.unwrap_or(!desc),
+            });
+        }
+        let (rows, start, end) = match &spec.window_frame {
+            None => (
+                false,
+                FrameBound::UnboundedPreceding,
+                FrameBound::CurrentRow,
+            ),
+            Some(frame) => {
+                let rows = match frame.units {
+                    WindowFrameUnits::Rows => true,
+                    WindowFrameUnits::Range => false,
+                    WindowFrameUnits::Groups => {
+                        return Err(Error::Unsupported("GROUPS window frames".into()))
+                    }
+                };
+                let start = self.frame_bound(&frame.start_bound, rows)?;
+                let end = match &frame.end_bound {
+                    Some(b) => self.frame_bound(b, rows)?,
+                    None => FrameBound::CurrentRow,
+                };
+                if matches!(start, FrameBound::UnboundedFollowing)
+                    || matches!(end, FrameBound::UnboundedPreceding)
+                {
+                    return Err(Error::invalid("unsupported frame specification"));
+                }
+                (rows, start, end)
+            }
+        };
+        Ok(Expr::Window(Box::new(WindowCall {
+            func,
+            args,
+            partition_by,
+            order_by,
+            rows,
+            start,
+            end,
+        })))
+    }
+
+    fn frame_bound(&mut self, b: &WindowFrameBound, rows: bool) -> Result<FrameBound> {
+        let offset = |p: &mut Self, e: &ast::Expr| -> Result<Expr> {
+            if !rows {
+                return Err(Error::Unsupported(
+                    "RANGE window frames with an offset (use ROWS)".into(),
+                ));
+            }
+            p.bind_constant(e)
+        };
+        Ok(match b {
+            WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+            WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+            WindowFrameBound::Preceding(Some(e)) => FrameBound::Preceding(offset(self, e)?),
+            WindowFrameBound::Following(Some(e)) => FrameBound::Following(offset(self, e)?),
+        })
+    }
+
+    /// `WINDOW name AS (...)` of the SELECT being planned.
+    fn named_window(&self, name: &str) -> Result<WindowSpec> {
+        let spec = self
+            .named_windows
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| Error::invalid(format!("no such window: {name}")))?;
+        self.resolve_window(&spec)
+    }
+
+    /// `OVER (base ORDER BY ...)`: the named base window's PARTITION BY, and its ORDER BY and
+    /// frame unless the spec gives its own.
+    fn resolve_window(&self, spec: &WindowSpec) -> Result<WindowSpec> {
+        let Some(base) = &spec.window_name else {
+            return Ok(spec.clone());
+        };
+        let base = self.named_window(&base.value)?;
+        if !spec.partition_by.is_empty() {
+            return Err(Error::invalid(format!(
+                "cannot override PARTITION BY of window {}",
+                spec.window_name.as_ref().map_or("", |n| n.value.as_str())
+            )));
+        }
+        Ok(WindowSpec {
+            window_name: None,
+            partition_by: base.partition_by,
+            order_by: if spec.order_by.is_empty() {
+                base.order_by
+            } else {
+                spec.order_by.clone()
+            },
+            window_frame: spec.window_frame.clone().or(base.window_frame),
+        })
+    }
+}
+
+/// Takes the window calls out of `exprs` (and the ORDER BY terms `more`) into a window node
+/// over `input`, whose rows are `width` wide; each call becomes the column appended for it.
+pub(super) fn plan_windows(
+    input: Plan,
+    width: usize,
+    exprs: &mut [Expr],
+    more: &mut [&mut Expr],
+) -> Plan {
+    let mut calls: Vec<WindowCall> = Vec::new();
+    let mut take = |e: Expr| {
+        e.rewrite_top_down(&mut |x| match x {
+            Expr::Window(w) => {
+                let i = calls.iter().position(|c| c == &**w).unwrap_or_else(|| {
+                    calls.push((**w).clone());
+                    calls.len() - 1
+                });
+                Some(Expr::Column(width + i))
+            }
+            _ => None,
+        })
+    };
+    for e in exprs.iter_mut().chain(more.iter_mut().map(|e| &mut **e)) {
+        let taken = std::mem::replace(e, Expr::Literal(Value::Null));
+        *e = take(taken);
+    }
+    Plan::Window {
+        input: Box::new(input),
+        calls,
+    }
+}
