@@ -320,16 +320,29 @@ impl Connection {
         if !crate::sql::session::allowed_read_only(&stmt.statement) {
             self.refuse_if_read_only(stmt.text.split_whitespace().next().unwrap_or("it"))?;
         }
+        self.with_session(as_of, |session| {
+            let outcome = session.execute(&self.engine, stmt, params)?;
+            Ok((outcome, session.last_insert_rowid))
+        })
+    }
+
+    /// Runs `f` on the locked session, for one statement: a pending interrupt is cleared
+    /// (it cancels the statement running when it comes, not later ones), and `as_of`, if
+    /// given, is the default time-travel point for this statement only.
+    fn with_session<T>(
+        &self,
+        as_of: Option<&AsOf>,
+        f: impl FnOnce(&mut crate::sql::session::Session) -> Result<T>,
+    ) -> Result<T> {
         let mut session = crate::mvcc::lock(&self.session);
-        // An interrupt cancels the statement running when it comes, not later ones.
         self.interrupt
             .store(false, std::sync::atomic::Ordering::Relaxed);
         let saved = as_of.map(|p| session.default_as_of.replace(p.clone()));
-        let r = session.execute(&self.engine, stmt, params);
+        let r = f(&mut session);
         if let Some(previous) = saved {
             session.default_as_of = previous;
         }
-        Ok((r?, session.last_insert_rowid))
+        r
     }
 
     /// Opens a query outside an explicit transaction as a streaming cursor (see
@@ -340,15 +353,9 @@ impl Connection {
         params: &[Value],
         as_of: Option<&AsOf>,
     ) -> Result<Option<(crate::sql::cursor::Cursor, Outcome)>> {
-        let mut session = crate::mvcc::lock(&self.session);
-        self.interrupt
-            .store(false, std::sync::atomic::Ordering::Relaxed);
-        let saved = as_of.map(|p| session.default_as_of.replace(p.clone()));
-        let r = session.open_cursor(&self.engine, stmt, params);
-        if let Some(previous) = saved {
-            session.default_as_of = previous;
-        }
-        r
+        self.with_session(as_of, |session| {
+            session.open_cursor(&self.engine, stmt, params)
+        })
     }
 
     /// Sets the point in history where this connection's queries read every table that has

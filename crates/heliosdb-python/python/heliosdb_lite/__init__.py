@@ -29,6 +29,7 @@ import weakref as _weakref
 from functools import lru_cache as _lru_cache
 
 from . import _native
+from . import exceptions as _exceptions
 from .exceptions import (
     DatabaseError,
     DataError,
@@ -64,18 +65,7 @@ __all__ = [
     "NUMBER",
     "DATETIME",
     "ROWID",
-    "Warning",
-    "Error",
-    "InterfaceError",
-    "DatabaseError",
-    "DataError",
-    "OperationalError",
-    "IntegrityError",
-    "InternalError",
-    "ProgrammingError",
-    "NotSupportedError",
-    "SnapshotTooOldError",
-    "SnapshotNotAvailableError",
+    *_exceptions.__all__,
 ]
 
 #: PEP 249 globals.
