@@ -99,19 +99,12 @@ pub(super) fn plan_cte(
         distinct: !matches!(set_quantifier, SetQuantifier::All),
     };
     // LIMIT / OFFSET of the CTE's own query: the recursion stops once they are met.
-    if let Some(limit) = &q.limit_clause {
-        let (limit, offset) = match limit {
-            ast::LimitClause::LimitOffset { limit, offset, .. } => {
-                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
-            }
-            ast::LimitClause::OffsetCommaLimit { offset, limit } => {
-                (Some(limit.clone()), Some(offset.clone()))
-            }
-        };
+    if let Some(clause) = &q.limit_clause {
+        let (limit, offset) = super::select::bind_limit_clause(p, clause)?;
         plan = Plan::Limit {
             input: Box::new(plan),
-            limit: limit.map(|e| p.bind_constant(&e)).transpose()?,
-            offset: offset.map(|e| p.bind_constant(&e)).transpose()?,
+            limit,
+            offset,
         };
     }
     Ok(Some((plan, columns)))

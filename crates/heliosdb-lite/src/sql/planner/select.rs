@@ -107,17 +107,8 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
             (plan, columns)
         }
     };
-    if let Some(limit) = &q.limit_clause {
-        let (limit, offset) = match limit {
-            ast::LimitClause::LimitOffset { limit, offset, .. } => {
-                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
-            }
-            ast::LimitClause::OffsetCommaLimit { offset, limit } => {
-                (Some(limit.clone()), Some(offset.clone()))
-            }
-        };
-        let limit = limit.map(|e| p.bind_constant(&e)).transpose()?;
-        let offset = offset.map(|e| p.bind_constant(&e)).transpose()?;
+    if let Some(clause) = &q.limit_clause {
+        let (limit, offset) = bind_limit_clause(p, clause)?;
         super::order::push_limit(&mut plan, &limit, &offset);
         plan = Plan::Limit {
             input: Box::new(plan),
@@ -126,6 +117,24 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
         };
     }
     Ok((plan, columns))
+}
+
+/// The bound LIMIT and OFFSET of a query's limit clause (both spellings: `LIMIT n OFFSET m`
+/// and `LIMIT m, n`).
+pub(super) fn bind_limit_clause(
+    p: &mut Planner<'_>,
+    clause: &ast::LimitClause,
+) -> Result<(Option<Expr>, Option<Expr>)> {
+    let (limit, offset) = match clause {
+        ast::LimitClause::LimitOffset { limit, offset, .. } => {
+            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+        }
+        ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+    };
+    Ok((
+        limit.map(|e| p.bind_constant(e)).transpose()?,
+        offset.map(|e| p.bind_constant(e)).transpose()?,
+    ))
 }
 
 pub(super) fn rename(columns: &mut [OutputColumn], names: &[String]) -> Result<()> {
