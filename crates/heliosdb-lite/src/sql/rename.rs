@@ -94,6 +94,19 @@ struct Rel {
     qualified_only: bool,
 }
 
+impl Rel {
+    /// A base table reached by its own name (no alias).
+    fn table(name: String) -> Self {
+        Rel {
+            qualifier: name.to_ascii_lowercase(),
+            table: Some(name),
+            columns: Vec::new(),
+            exposes_target: false,
+            qualified_only: false,
+        }
+    }
+}
+
 /// Start and end (line, column) of a token, and its replacement.
 type Edit = ((u64, u64), (u64, u64), String);
 
@@ -586,13 +599,7 @@ impl<'a> Walker<'a> {
             .flatten()
             .filter_map(|c| c.get("name").cloned());
         self.target_columns(&name, names.collect::<Vec<_>>().into_iter());
-        self.scopes.push(vec![Rel {
-            qualifier: name.to_ascii_lowercase(),
-            table: Some(name.clone()),
-            columns: Vec::new(),
-            exposes_target: false,
-            qualified_only: false,
-        }]);
+        self.scopes.push(vec![Rel::table(name.clone())]);
         for k in ["columns", "constraints"] {
             if let Some(x) = ct.get(k) {
                 self.walk(x);
@@ -605,13 +612,7 @@ impl<'a> Walker<'a> {
         let Some(table) = ci.get("table_name").and_then(|n| self.table_name(n)) else {
             return;
         };
-        self.scopes.push(vec![Rel {
-            qualifier: table.to_ascii_lowercase(),
-            table: Some(table),
-            columns: Vec::new(),
-            exposes_target: false,
-            qualified_only: false,
-        }]);
+        self.scopes.push(vec![Rel::table(table)]);
         for k in ["columns", "predicate"] {
             if let Some(x) = ci.get(k) {
                 self.walk(x);
