@@ -415,39 +415,63 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
         }
     }
     groups.push(current);
+    let source = SourceMap::new(sql);
     Ok(groups.into_iter().filter_map(move |g| {
         let dialect = HeliosDialect::default();
-        parse_one(sql, g, &dialect).transpose()
+        parse_one(&source, g, &dialect).transpose()
     }))
 }
 
-/// Extracts the source text covered by the tokens.
-fn source_text(sql: &str, tokens: &[TokenWithSpan]) -> String {
-    let first = tokens.iter().find(|t| !is_ws(&t.token));
-    let last = tokens.iter().rev().find(|t| !is_ws(&t.token));
-    let (Some(first), Some(last)) = (first, last) else {
-        return String::new();
-    };
-    let offset = |line: u64, col: u64| -> usize {
-        let mut off = 0;
-        for (i, l) in sql.split_inclusive('\n').enumerate() {
-            if i as u64 + 1 == line {
-                return off
-                    + l.char_indices()
-                        .nth(col.saturating_sub(1) as usize)
-                        .map_or(l.len(), |(b, _)| b);
-            }
-            off += l.len();
-        }
-        sql.len()
-    };
-    let start = offset(first.span.start.line, first.span.start.column);
-    let end = offset(last.span.end.line, last.span.end.column);
-    sql.get(start..end.max(start)).unwrap_or("").to_string()
+/// Byte offsets of a script's lines, computed once, so that finding a statement's text costs
+/// the length of its own lines rather than of the whole script before it (a dump of 100K
+/// INSERTs was quadratic).
+struct SourceMap<'s> {
+    sql: &'s str,
+    line_starts: Vec<usize>,
+}
+
+impl<'s> SourceMap<'s> {
+    fn new(sql: &'s str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+        Self { sql, line_starts }
+    }
+
+    /// The byte offset of a 1-based (line, column in characters) location.
+    fn offset(&self, line: u64, col: u64) -> usize {
+        let Some(&start) = (line as usize)
+            .checked_sub(1)
+            .and_then(|i| self.line_starts.get(i))
+        else {
+            return self.sql.len();
+        };
+        let rest = &self.sql[start..];
+        let line_text = &rest[..rest.find('\n').map_or(rest.len(), |e| e + 1)];
+        start
+            + line_text
+                .char_indices()
+                .nth(col.saturating_sub(1) as usize)
+                .map_or(line_text.len(), |(b, _)| b)
+    }
+
+    /// The source text covered by the tokens.
+    fn text(&self, tokens: &[TokenWithSpan]) -> String {
+        let first = tokens.iter().find(|t| !is_ws(&t.token));
+        let last = tokens.iter().rev().find(|t| !is_ws(&t.token));
+        let (Some(first), Some(last)) = (first, last) else {
+            return String::new();
+        };
+        let start = self.offset(first.span.start.line, first.span.start.column);
+        let end = self.offset(last.span.end.line, last.span.end.column);
+        self.sql
+            .get(start..end.max(start))
+            .unwrap_or("")
+            .to_string()
+    }
 }
 
 fn parse_one(
-    sql: &str,
+    source: &SourceMap<'_>,
     tokens: Vec<TokenWithSpan>,
     dialect: &HeliosDialect,
 ) -> Result<Option<ParsedStatement>> {
@@ -457,7 +481,7 @@ fn parse_one(
     if significant.is_empty() {
         return Ok(None);
     }
-    let text = source_text(sql, &tokens);
+    let text = source.text(&tokens);
     let (param_count, param_names, param_positions) = count_params(&significant_spans)?;
     if significant.len() == 2
         && is_kw(significant[0], Keyword::VACUUM)
@@ -508,7 +532,7 @@ fn parse_one(
         )));
     }
     if super::trigger::starts_create_trigger(&significant) {
-        let ct = super::trigger::parse_create(&tokens, &|ts| source_text(sql, ts), text.clone())?;
+        let ct = super::trigger::parse_create(&tokens, &|ts| source.text(ts), text.clone())?;
         return Ok(Some(ParsedStatement::new(
             Parsed::CreateTrigger(Box::new(ct)),
             text,
@@ -1024,5 +1048,20 @@ mod tests {
         assert_eq!(v[0].param_count, 3);
         assert_eq!(v[1].param_count, 2);
         assert_eq!(v[1].text, "SELECT :a, :a, ?");
+    }
+
+    #[test]
+    fn statement_texts_are_cut_at_the_right_bytes_across_lines_and_wide_characters() {
+        let sql = "SELECT 'é€';\n  SELECT\n 'ü' ; SELECT 1;\r\nSELECT 'last'";
+        let texts: Vec<String> = parse(sql).unwrap().into_iter().map(|s| s.text).collect();
+        assert_eq!(
+            texts,
+            ["SELECT 'é€'", "SELECT\n 'ü'", "SELECT 1", "SELECT 'last'"]
+        );
+        // Many statements: each text is its own line (the offsets come from the line table).
+        let script: String = (0..2000).map(|i| format!("SELECT {i};\n")).collect();
+        let v = parse(&script).unwrap();
+        assert_eq!(v.len(), 2000);
+        assert_eq!(v[1999].text, "SELECT 1999");
     }
 }
