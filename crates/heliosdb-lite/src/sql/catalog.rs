@@ -115,6 +115,19 @@ pub struct IndexDef {
     pub unique: bool,
     /// The CREATE INDEX text (`None` for indexes made by constraints).
     pub sql: Option<String>,
+    /// What the last ANALYZE measured (`None` before any): absent from entries written by
+    /// builds without ANALYZE, which read entries that have it by ignoring it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<IndexStats>,
+}
+
+/// Statistics of one index, gathered by ANALYZE (what SQLite keeps in `sqlite_stat1`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IndexStats {
+    /// Entries in the index (rows of the table) when it was analyzed.
+    pub rows: u64,
+    /// `avg_eq[k]`: average entries sharing one value of the first `k + 1` columns.
+    pub avg_eq: Vec<f64>,
 }
 
 impl IndexDef {
@@ -122,6 +135,13 @@ impl IndexDef {
     /// index can answer plain comparisons and orders.
     pub fn is_binary(&self) -> bool {
         self.columns.iter().all(|c| c.collation.is_binary())
+    }
+
+    /// Share of the table's rows an equality on the first `n` columns keeps, if analyzed.
+    pub fn eq_fraction(&self, n: usize) -> Option<f64> {
+        let stats = self.stats.as_ref()?;
+        let avg = *stats.avg_eq.get(n.checked_sub(1)?)?;
+        Some((avg / stats.rows.max(1) as f64).clamp(0.0, 1.0))
     }
 }
 

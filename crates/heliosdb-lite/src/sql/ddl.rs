@@ -75,7 +75,7 @@ fn next_object_id(txn: &mut Transaction) -> Result<u32> {
     Ok(cur)
 }
 
-fn put_entry(txn: &mut Transaction, entry: &CatalogEntry) -> Result<()> {
+pub(super) fn put_entry(txn: &mut Transaction, entry: &CatalogEntry) -> Result<()> {
     txn.put(codec::catalog_key(entry.name()), entry.encode())
 }
 
@@ -283,6 +283,7 @@ fn create_table(
             columns: cols,
             unique: true,
             sql: None,
+            stats: None,
         };
         put_entry(txn, &CatalogEntry::Index(ix))?;
     }
@@ -322,6 +323,7 @@ fn create_index(
         columns,
         unique: ci.unique,
         sql: Some(stmt.text.clone()),
+        stats: None,
     };
     backfill_index(txn, &info, &ix, env)?;
     put_entry(txn, &CatalogEntry::Index(ix))

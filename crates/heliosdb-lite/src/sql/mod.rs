@@ -9,6 +9,7 @@
 //! hold SQLite's value semantics, `codec` the row and key encodings, `catalog` the schema as of
 //! any SCN, `stats` the planner's row estimates.
 
+pub mod analyze;
 pub mod catalog;
 pub mod codec;
 pub mod collation;

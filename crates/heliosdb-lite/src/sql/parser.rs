@@ -163,6 +163,8 @@ pub enum Parsed {
     VacuumHistory,
     /// `REINDEX [name]`: indexes are maintained transactionally, so this only checks the name.
     Reindex(Option<String>),
+    /// `ANALYZE [name]`: gather index statistics (see `sql::analyze`).
+    Analyze(Option<String>),
     /// `CREATE TRIGGER ...`.
     CreateTrigger(Box<super::trigger::CreateTrigger>),
     /// `PRAGMA ...`, parsed by SQLite's grammar (sqlparser's refuses `PRAGMA x = ON`).
@@ -516,6 +518,35 @@ fn parse_one(
         };
         return Ok(Some(ParsedStatement::new(
             Parsed::Reindex(name),
+            text,
+            param_count,
+            param_names,
+            param_positions,
+        )));
+    }
+    if is_kw(significant[0], Keyword::ANALYZE) {
+        // `ANALYZE`, `ANALYZE name`, `ANALYZE schema.name`.
+        let parts: Vec<String> = significant[1..]
+            .iter()
+            .filter(|t| !matches!(t, Token::Period))
+            .map(|t| word(t).map(|w| w.value.clone()))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
+        let name = match (significant.len(), parts.as_slice()) {
+            (1, _) => None,
+            (2, [n]) => Some(n.clone()),
+            (4, [s, n]) if matches!(significant[2], Token::Period) => Some(format!("{s}.{n}")),
+            _ => {
+                return Err(syntax_error(
+                    "ANALYZE takes at most one name (a table, an index or main)".into(),
+                    0,
+                    0,
+                    None,
+                ))
+            }
+        };
+        return Ok(Some(ParsedStatement::new(
+            Parsed::Analyze(name),
             text,
             param_count,
             param_names,
@@ -943,6 +974,7 @@ mod tests {
             Parsed::Sql(st) => st.to_string(),
             Parsed::VacuumHistory => "VACUUM HISTORY".into(),
             Parsed::Reindex(_) => "REINDEX".into(),
+            Parsed::Analyze(_) => "ANALYZE".into(),
             Parsed::CreateTrigger(_) => "CREATE TRIGGER".into(),
             Parsed::Pragma(p) => format!("PRAGMA {}", p.name),
         }

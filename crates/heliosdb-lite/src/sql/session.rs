@@ -304,7 +304,7 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
             Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
         ),
         Parsed::VacuumHistory | Parsed::Reindex(_) | Parsed::Pragma(_) => true,
-        Parsed::CreateTrigger(_) => false,
+        Parsed::CreateTrigger(_) | Parsed::Analyze(_) => false,
     }
 }
 
@@ -354,7 +354,7 @@ impl Session {
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
             Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
-            Parsed::CreateTrigger(_) if self.default_as_of.is_some() => {
+            Parsed::CreateTrigger(_) | Parsed::Analyze(_) if self.default_as_of.is_some() => {
                 return Err(writes_refused_as_of(self.default_as_of.as_ref()))
             }
             Parsed::CreateTrigger(ct) => {
@@ -362,6 +362,13 @@ impl Session {
                     let _ = s;
                     let schema = engine.schema_for(txn, own_ddl)?;
                     super::ddl::create_trigger(txn, &schema, ct)?;
+                    Ok(Outcome::default())
+                })
+            }
+            Parsed::Analyze(target) => {
+                return self.in_transaction(engine, true, true, &mut |_, engine, txn, own_ddl| {
+                    let schema = engine.schema_for(txn, own_ddl)?;
+                    super::analyze::analyze(txn, &schema, target.as_deref())?;
                     Ok(Outcome::default())
                 })
             }

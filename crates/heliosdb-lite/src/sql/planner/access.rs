@@ -5,10 +5,18 @@
 //! of equalities on leading key columns is taken, then an IN list or a range on the next
 //! column. Point lookups on a complete unique key win, then longer equality runs. The scan
 //! still applies every conjunct as a filter, so a key range only has to contain the answer.
+//!
+//! After ANALYZE (see `sql::analyze`) an index is also weighed against a full scan: fetching a
+//! row through an index costs a few scan rows (a seek for the row), so an index whose key
+//! keeps more than [`INDEX_WORTH_SHARE`] of the table loses to reading the table once.
 
 use super::super::catalog::TableInfo;
 use super::super::plan::{Access, CmpOp, Expr, KeyBound};
 use std::sync::Arc;
+
+/// Largest share of a table an analyzed index may select and still be preferred to a full
+/// scan (each row reached through an index costs about four rows of a scan).
+pub(super) const INDEX_WORTH_SHARE: f64 = 0.25;
 
 enum Cond {
     Cmp(CmpOp, Expr),
@@ -195,5 +203,54 @@ pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
             }
         }
     }
-    best.map_or(Access::Full, |c| c.access)
+    let access = best.map_or(Access::Full, |c| c.access);
+    if too_broad(&access) {
+        return Access::Full;
+    }
+    access
+}
+
+/// True for an access through an analyzed index, bounded by values known before the scan
+/// (not by an outer row: the join orderer weighs those), that selects so much of the table
+/// that a full scan is cheaper.
+fn too_broad(access: &Access) -> bool {
+    let Access::Key {
+        index: Some(ix),
+        eq,
+        in_list,
+        lower,
+        upper,
+    } = access
+    else {
+        return false;
+    };
+    if lower.is_some() || upper.is_some() {
+        return false;
+    }
+    let mut outer = false;
+    for e in eq.iter().chain(in_list.iter().flatten()) {
+        e.walk(&mut |x| outer |= matches!(x, Expr::Outer { .. }));
+    }
+    if outer {
+        return false;
+    }
+    let pinned = eq.len() + usize::from(in_list.is_some());
+    let values = in_list.as_ref().map_or(1, Vec::len) as f64;
+    ix.eq_fraction(pinned)
+        .is_some_and(|f| f * values > INDEX_WORTH_SHARE)
+}
+
+/// Share of `info`'s rows that `column = value` keeps, from an analyzed index led by the
+/// column (`None` without one).
+pub(super) fn analyzed_eq_fraction(info: &TableInfo, column: usize) -> Option<f64> {
+    let column = key_column(info, column);
+    info.indexes
+        .iter()
+        .filter(|ix| ix.is_binary())
+        .filter(|ix| {
+            ix.columns
+                .first()
+                .is_some_and(|c| key_column(info, c.column) == column)
+        })
+        .find_map(|ix| ix.eq_fraction(1))
 }

@@ -101,10 +101,18 @@ fn selectivity(c: &Expr, rel: &RelInfo) -> f64 {
                 })
             });
             if unique {
-                1.0 / rel.rows.max(1.0)
-            } else {
-                0.1
+                return 1.0 / rel.rows.max(1.0);
             }
+            // With ANALYZE figures for an index led by the column: their share.
+            let analyzed = rel.table.as_ref().and_then(|t| {
+                [left, right].iter().find_map(|s| match ***s {
+                    Expr::Column(i) if i >= rel.offset => {
+                        access::analyzed_eq_fraction(t, i - rel.offset)
+                    }
+                    _ => None,
+                })
+            });
+            analyzed.unwrap_or(0.1)
         }
         Expr::Compare { op: CmpOp::Ne, .. } => 0.9,
         Expr::Compare {
@@ -301,10 +309,20 @@ fn lookup_rows(a: &Access, info: &super::super::catalog::TableInfo, rel: &RelInf
     if unique && eq.len() == ncols {
         return 1.0;
     }
-    let mut rows = rel.rows * 0.1f64.powi(eq.len() as i32);
-    if let Some(l) = in_list {
-        rows *= (0.1 * l.len() as f64).min(1.0);
-    }
+    let analyzed = index.as_ref().and_then(|ix| {
+        let pinned = eq.len() + usize::from(in_list.is_some());
+        ix.eq_fraction(pinned)
+    });
+    let mut rows = match analyzed {
+        Some(f) => rel.rows * f * in_list.as_ref().map_or(1.0, |l| l.len() as f64),
+        None => {
+            let mut rows = rel.rows * 0.1f64.powi(eq.len() as i32);
+            if let Some(l) = in_list {
+                rows *= (0.1 * l.len() as f64).min(1.0);
+            }
+            rows
+        }
+    };
     if lower.is_some() || upper.is_some() {
         rows *= 0.3;
     }
