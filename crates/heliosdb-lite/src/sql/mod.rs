@@ -22,6 +22,7 @@ pub mod eval;
 pub mod execution;
 pub mod explain;
 pub mod functions;
+pub mod json;
 pub mod parser;
 pub mod plan;
 pub mod planner;
