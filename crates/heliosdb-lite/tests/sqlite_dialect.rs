@@ -377,6 +377,8 @@ fn compound_affinity_and_other_corners() {
             "SELECT typeof(x) FROM (SELECT i AS x FROM a UNION ALL SELECT t FROM a)",
             "SELECT x FROM (SELECT t AS x FROM a) WHERE x = 1",
             "WITH c(x) AS (SELECT t FROM a) SELECT x FROM c WHERE x = 1",
+            "SELECT -9223372036854775808, typeof(-(9223372036854775808)), \
+             -9223372036854775808.0, -(-9223372036854775808), -9223372036854775809",
             "CREATE VIEW va AS SELECT t AS x, i AS y FROM a",
             "SELECT x FROM va WHERE x = 1",
             "SELECT y FROM va WHERE y = '1'",

@@ -137,6 +137,18 @@ pub(super) fn comparison_affinities(
     }
 }
 
+/// True for the literal `9223372036854775808` (in parentheses or not): negated, it is the
+/// smallest integer, as in SQLite, not a real.
+fn is_min_magnitude(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Nested(inner) => is_min_magnitude(inner),
+        ast::Expr::Value(v) => {
+            matches!(&v.value, ast::Value::Number(s, _) if s == "9223372036854775808")
+        }
+        _ => false,
+    }
+}
+
 /// Parses a numeric literal as SQLite does: integer if it fits, else real.
 pub(super) fn number_literal(s: &str) -> Result<Value> {
     let clean: String = s.chars().filter(|c| *c != '_').collect();
@@ -446,6 +458,10 @@ impl Planner<'_> {
                 other => return Err(Error::Unsupported(format!("literal {other}"))),
             },
             A::Nested(inner) => self.bind_expr(inner)?,
+            A::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } if is_min_magnitude(expr) => Expr::Literal(Value::Integer(i64::MIN)),
             A::UnaryOp { op, expr } => {
                 let x = self.bind_expr(expr)?;
                 match op {
