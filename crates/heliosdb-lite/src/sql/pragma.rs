@@ -104,53 +104,12 @@ pub fn run(
     schema: &Arc<Schema>,
     pragma: &Pragma,
 ) -> Result<Outcome> {
-    let arg = pragma.arg.clone();
+    if let Some((columns, out)) =
+        super::pragma_info::run(schema, &pragma.name, pragma.arg.as_deref())
+    {
+        return Ok(rows(&columns, out));
+    }
     match pragma.name.as_str() {
-        "table_info" => {
-            let t = arg.ok_or_else(|| Error::invalid("PRAGMA table_info needs a table name"))?;
-            let info = schema.table(&t).ok_or(Error::NoSuchTable(t))?;
-            let def = &info.def;
-            Ok(rows(
-                &["cid", "name", "type", "notnull", "dflt_value", "pk"],
-                def.columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let pk = def
-                            .primary_key
-                            .iter()
-                            .position(|&p| p == i)
-                            .map_or(0, |p| p + 1);
-                        vec![
-                            Value::Integer(i as i64),
-                            Value::Text(c.name.clone()),
-                            Value::Text(c.type_name.clone()),
-                            Value::Integer(i64::from(c.not_null)),
-                            c.default.clone().map_or(Value::Null, Value::Text),
-                            Value::Integer(pk as i64),
-                        ]
-                    })
-                    .collect(),
-            ))
-        }
-        "index_list" => {
-            let t = arg.ok_or_else(|| Error::invalid("PRAGMA index_list needs a table name"))?;
-            let info = schema.table(&t).ok_or(Error::NoSuchTable(t))?;
-            Ok(rows(
-                &["seq", "name", "unique"],
-                info.indexes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ix)| {
-                        vec![
-                            Value::Integer(i as i64),
-                            Value::Text(ix.name.clone()),
-                            Value::Integer(i64::from(ix.unique)),
-                        ]
-                    })
-                    .collect(),
-            ))
-        }
         "integrity_check" | "quick_check" => {
             let problems = integrity_check(engine, txn, schema)?;
             let out = if problems.is_empty() {
