@@ -1,7 +1,8 @@
 //! Catalog introspection as SQLite answers it, against the bundled SQLite: `sqlite_master` /
 //! `sqlite_schema` (also read `AS OF` a past point, where it shows that point's schema) and
 //! the PRAGMAs `table_info`, `table_xinfo`, `index_list`, `index_info`, `index_xinfo`,
-//! `foreign_key_list`. Script notation: see `sqlite_dialect.rs`.
+//! `foreign_key_list`, and `user_version` (stored with the transaction, kept on disk). Script
+//! notation: see `sqlite_dialect.rs`.
 
 #[path = "dialect/harness.rs"]
 #[allow(dead_code)]
@@ -83,4 +84,42 @@ fn introspection_pragmas() {
         "PRAGMA foreign_key_list(nosuch)",
     ]);
     check(&[("pragmas", &lines)]);
+}
+
+#[test]
+fn user_version_is_set_with_the_transaction() {
+    check(&[(
+        "user_version",
+        &[
+            "PRAGMA user_version",
+            "PRAGMA user_version = 7",
+            "PRAGMA user_version",
+            "BEGIN",
+            "PRAGMA user_version = 9",
+            "PRAGMA user_version",
+            "ROLLBACK",
+            "PRAGMA user_version",
+            "PRAGMA user_version = -3",
+            "PRAGMA main.user_version",
+            "PRAGMA user_version = 4294967297",
+            "PRAGMA user_version",
+            "PRAGMA user_version('12abc')",
+            "PRAGMA user_version",
+        ],
+    )]);
+}
+
+#[test]
+fn user_version_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let c = heliosdb_lite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA user_version = 42").unwrap();
+    }
+    let c = heliosdb_lite::Connection::open(&path).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 42);
 }
