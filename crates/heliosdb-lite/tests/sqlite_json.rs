@@ -155,6 +155,8 @@ fn json_subtype_nests_json_values() {
              json_array(iif(id = 2, json(doc), x'' IS NULL)) FROM d ORDER BY id",
             "SELECT json_array(iif(1, json('[1]'), 2)), json_array(nullif(json('[1]'), 2)), \
              json_array(likely(json('[1]'))), json_array(json('[1]') COLLATE NOCASE)",
+            "SELECT json_array(max(json('[1]'))), json_array(min(json('[1]'), json('[2]'))), \
+             json_object('m', max(doc -> '$.n')) FROM d",
             "SELECT json_array(x) FROM (SELECT json('[1]') AS x)",
             "WITH c(x) AS (SELECT json('[1]')) SELECT json_array(x) FROM c",
             "SELECT json_array((SELECT j FROM (SELECT json('[1]') j)))",

@@ -82,11 +82,18 @@ fn column_returns_json(plan: &Plan, col: usize, projected: bool) -> bool {
 }
 
 /// True when `e` gives JSON text as it stands: a JSON call, a scalar subquery of one, or
-/// `nullif` of one.
+/// `nullif`, `min` or `max` of them.
 fn is_json(e: &Expr) -> bool {
     match e {
         Expr::ScalarSubquery(sub) => column_returns_json(&sub.plan, 0, false),
         Expr::Function(ScalarFn::Nullif, args) => args.first().is_some_and(is_json),
+        // min and max return one of their arguments, subtype included.
+        Expr::Function(ScalarFn::Min | ScalarFn::Max, args) => args.iter().all(is_json),
+        Expr::Aggregate {
+            func: AggFn::Min | AggFn::Max,
+            args,
+            ..
+        } => args.first().is_some_and(is_json),
         e => returns_json(e),
     }
 }
