@@ -12,118 +12,11 @@
 //! `{scn}` is the marked SCN, in HeliosDB: SQLite's current data is HeliosDB's data AS OF the
 //! mark.
 
-#[path = "differential/compare.rs"]
+#[path = "dialect/harness.rs"]
 #[allow(dead_code)]
-mod compare;
+mod harness;
 
-use compare::{difference, query_ours, query_sqlite, setup_ours, setup_sqlite, show_answer, Rules};
-
-/// Both engines, one script at a time.
-struct Engines {
-    ours: heliosdb_lite::Connection,
-    theirs: rusqlite::Connection,
-    mark: Option<i64>,
-}
-
-impl Engines {
-    fn new() -> Engines {
-        let theirs = rusqlite::Connection::open_in_memory().unwrap();
-        // HeliosDB enforces foreign keys unless told otherwise; SQLite needs the pragma.
-        theirs.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        Engines {
-            ours: heliosdb_lite::Connection::open_in_memory().unwrap(),
-            theirs,
-            mark: None,
-        }
-    }
-
-    /// Runs one line of a script; `Err` describes a difference.
-    fn step(&mut self, line: &str) -> Result<(), String> {
-        if line == "@mark" {
-            let scn = query_ours(&self.ours, "SELECT current_scn()")?;
-            self.mark = match scn.rows.first().and_then(|r| r.first()) {
-                Some(heliosdb_lite::types::Value::Integer(i)) => Some(*i),
-                other => return Err(format!("current_scn() gave {other:?}")),
-            };
-            return Ok(());
-        }
-        if let Some(sql) = line.strip_prefix("@ours ") {
-            let sql = match self.mark {
-                Some(scn) => sql.replace("{scn}", &scn.to_string()),
-                None => sql.to_string(),
-            };
-            return setup_ours(&self.ours, &sql);
-        }
-        let (theirs_sql, ours_sql) = match line.split_once(" @@ ") {
-            Some((a, b)) => {
-                let scn = self.mark.ok_or("@@ before @mark")?;
-                (a.to_string(), b.replace("{scn}", &scn.to_string()))
-            }
-            None => (line.to_string(), line.to_string()),
-        };
-        if is_query(&theirs_sql) {
-            let expected = query_sqlite(&self.theirs, &theirs_sql);
-            let got = query_ours(&self.ours, &ours_sql);
-            match (&expected, &got) {
-                (Err(_), Err(_)) => Ok(()),
-                (Ok(e), Ok(g)) => {
-                    let rules = Rules {
-                        ordered: theirs_sql.to_ascii_uppercase().contains("ORDER BY"),
-                        lenient_numeric: false,
-                    };
-                    match difference(e, g, rules) {
-                        None => Ok(()),
-                        Some(d) => Err(format!(
-                            "{d}\n    sqlite:   {}\n    heliosdb: {}",
-                            show_answer(&expected),
-                            show_answer(&got)
-                        )),
-                    }
-                }
-                _ => Err(format!(
-                    "sqlite: {}\n    heliosdb: {}",
-                    show_answer(&expected),
-                    show_answer(&got)
-                )),
-            }
-        } else {
-            let expected = setup_sqlite(&self.theirs, &theirs_sql);
-            let got = setup_ours(&self.ours, &ours_sql);
-            match (&expected, &got) {
-                (Ok(()), Ok(())) | (Err(_), Err(_)) => Ok(()),
-                _ => Err(format!("sqlite: {expected:?}\n    heliosdb: {got:?}")),
-            }
-        }
-    }
-}
-
-/// Queries return rows; a PRAGMA that sets a value does not.
-fn is_query(sql: &str) -> bool {
-    let upper = sql.trim_start().to_ascii_uppercase();
-    upper.starts_with("SELECT")
-        || upper.starts_with("WITH")
-        || upper.starts_with("VALUES")
-        || (upper.starts_with("PRAGMA") && !upper.contains('='))
-}
-
-/// Runs the cases; panics listing every difference.
-fn check(cases: &[(&str, &[&str])]) {
-    let mut failures = Vec::new();
-    for (name, script) in cases {
-        let mut engines = Engines::new();
-        for line in script.iter() {
-            if let Err(e) = engines.step(line) {
-                failures.push(format!("[{name}] {line}\n    {e}"));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} difference(s) from SQLite:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
+use harness::check;
 
 const PEOPLE: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b TEXT, \
                       r TEXT COLLATE RTRIM, n INTEGER)";
@@ -484,6 +377,8 @@ fn compound_affinity_and_other_corners() {
             "SELECT typeof(x) FROM (SELECT i AS x FROM a UNION ALL SELECT t FROM a)",
             "SELECT x FROM (SELECT t AS x FROM a) WHERE x = 1",
             "WITH c(x) AS (SELECT t FROM a) SELECT x FROM c WHERE x = 1",
+            "SELECT -9223372036854775808, typeof(-(9223372036854775808)), \
+             -9223372036854775808.0, -(-9223372036854775808), -9223372036854775809",
             "CREATE VIEW va AS SELECT t AS x, i AS y FROM a",
             "SELECT x FROM va WHERE x = 1",
             "SELECT y FROM va WHERE y = '1'",

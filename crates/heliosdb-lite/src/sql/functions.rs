@@ -115,6 +115,23 @@ scalar_fns! {
     CollateRtrim => "helios_collate_rtrim", 1, 1;
     NocaseKey => "helios_nocase_key", 1, 1;
     RtrimKey => "helios_rtrim_key", 1, 1;
+    Json => "json", 1, 1;
+    JsonArray => "json_array", 0, usize::MAX;
+    JsonObject => "json_object", 0, usize::MAX;
+    JsonQuote => "json_quote", 1, 1;
+    JsonExtract => "json_extract", 2, usize::MAX;
+    JsonExtractJson => "helios_json_extract_json", 2, usize::MAX;
+    JsonArrow => "->", 2, 2;
+    JsonArrowText => "->>", 2, 2;
+    JsonArrayLength => "json_array_length", 1, 2;
+    JsonType => "json_type", 1, 2;
+    JsonValid => "json_valid", 1, 2;
+    JsonSet => "json_set", 1, usize::MAX;
+    JsonInsert => "json_insert", 1, usize::MAX;
+    JsonReplace => "json_replace", 1, usize::MAX;
+    JsonRemove => "json_remove", 1, usize::MAX;
+    JsonPatch => "json_patch", 2, 2;
+    JsonEmbed => "helios_json_embed", 1, 1;
 }
 
 static RANDOM_STATE: AtomicU64 = AtomicU64::new(0);
@@ -407,6 +424,11 @@ impl ScalarFn {
             CollateBinary | CollateNocase | CollateRtrim => a0,
             NocaseKey => Collation::NoCase.key(a0),
             RtrimKey => Collation::Rtrim.key(a0),
+            Json | JsonArray | JsonObject | JsonQuote | JsonExtract | JsonExtractJson
+            | JsonArrow | JsonArrowText | JsonArrayLength | JsonType | JsonValid | JsonSet
+            | JsonInsert | JsonReplace | JsonRemove | JsonPatch | JsonEmbed => {
+                return super::json::call(self, args)
+            }
         })
     }
 }

@@ -79,6 +79,10 @@ pub enum AggFn {
     Max,
     /// `group_concat(x [, sep])`
     GroupConcat,
+    /// `json_group_array(x)` (arguments: the value, then its JSON flag; see `sql/json`)
+    JsonGroupArray,
+    /// `json_group_object(k, v)` (arguments: label, value, the value's JSON flag)
+    JsonGroupObject,
     /// A bare column in an aggregate query: the value from the last row of the group.
     AnyValue,
     /// The value from the first row of the group: what SQLite shows for a grouping term

@@ -97,6 +97,41 @@ fn rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
     }
 }
 
+/// The meta key `PRAGMA user_version` is kept under.
+const USER_VERSION_KEY: &[u8] = b"user_version";
+
+/// The number `PRAGMA user_version = v` stores: SQLite's 32-bit integer, from the leading
+/// digits of `v` (0 when there are none or they do not fit in 32 bits).
+pub fn user_version_value(arg: &str) -> i32 {
+    let t = arg.trim();
+    let (neg, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let n = digits[..end].parse::<i64>().unwrap_or(0);
+    i32::try_from(if neg { -n } else { n }).unwrap_or(0)
+}
+
+/// `PRAGMA user_version`: reads the number the application stored (0 if none), or stores
+/// `set` with the transaction.
+pub fn user_version(txn: &mut Transaction, set: Option<i32>) -> Result<Outcome> {
+    if let Some(v) = set {
+        txn.put_meta(USER_VERSION_KEY.to_vec(), v.to_be_bytes().to_vec())?;
+        return Ok(Outcome::default());
+    }
+    let v = txn
+        .get_meta(USER_VERSION_KEY)?
+        .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
+        .map_or(0, i32::from_be_bytes);
+    Ok(rows(
+        &["user_version"],
+        vec![vec![Value::Integer(i64::from(v))]],
+    ))
+}
+
 /// Runs a PRAGMA that reads the database (`foreign_keys` is the session's, see `session`).
 pub fn run(
     engine: &Engine,
@@ -104,53 +139,12 @@ pub fn run(
     schema: &Arc<Schema>,
     pragma: &Pragma,
 ) -> Result<Outcome> {
-    let arg = pragma.arg.clone();
+    if let Some((columns, out)) =
+        super::pragma_info::run(schema, &pragma.name, pragma.arg.as_deref())
+    {
+        return Ok(rows(&columns, out));
+    }
     match pragma.name.as_str() {
-        "table_info" => {
-            let t = arg.ok_or_else(|| Error::invalid("PRAGMA table_info needs a table name"))?;
-            let info = schema.table(&t).ok_or(Error::NoSuchTable(t))?;
-            let def = &info.def;
-            Ok(rows(
-                &["cid", "name", "type", "notnull", "dflt_value", "pk"],
-                def.columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let pk = def
-                            .primary_key
-                            .iter()
-                            .position(|&p| p == i)
-                            .map_or(0, |p| p + 1);
-                        vec![
-                            Value::Integer(i as i64),
-                            Value::Text(c.name.clone()),
-                            Value::Text(c.type_name.clone()),
-                            Value::Integer(i64::from(c.not_null)),
-                            c.default.clone().map_or(Value::Null, Value::Text),
-                            Value::Integer(pk as i64),
-                        ]
-                    })
-                    .collect(),
-            ))
-        }
-        "index_list" => {
-            let t = arg.ok_or_else(|| Error::invalid("PRAGMA index_list needs a table name"))?;
-            let info = schema.table(&t).ok_or(Error::NoSuchTable(t))?;
-            Ok(rows(
-                &["seq", "name", "unique"],
-                info.indexes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ix)| {
-                        vec![
-                            Value::Integer(i as i64),
-                            Value::Text(ix.name.clone()),
-                            Value::Integer(i64::from(ix.unique)),
-                        ]
-                    })
-                    .collect(),
-            ))
-        }
         "integrity_check" | "quick_check" => {
             let problems = integrity_check(engine, txn, schema)?;
             let out = if problems.is_empty() {

@@ -375,6 +375,12 @@ impl Session {
             Parsed::Pragma(p) if p.name == "foreign_keys" => {
                 return self.foreign_keys_pragma(p.arg.as_deref())
             }
+            Parsed::Pragma(p) if p.name == "user_version" => {
+                let set = p.arg.as_deref().map(super::pragma::user_version_value);
+                return self.in_transaction(engine, set.is_some(), false, &mut |_, _, txn, _| {
+                    super::pragma::user_version(txn, set)
+                });
+            }
             Parsed::Pragma(p) => {
                 return self.in_transaction(engine, false, false, &mut |_, engine, txn, own_ddl| {
                     let schema = engine.schema_for(txn, own_ddl)?;

@@ -1,4 +1,5 @@
-//! Aggregate functions' running state: count, sum, total, avg, min, max, group_concat.
+//! Aggregate functions' running state: count, sum, total, avg, min, max, group_concat,
+//! json_group_array, json_group_object.
 
 use super::super::plan::{AggFn, Expr};
 use super::super::value::{parse_numeric_text, Value};
@@ -66,6 +67,9 @@ impl Accumulator {
         if self.func == AggFn::CountStar {
             self.count += 1;
             return Ok(());
+        }
+        if matches!(self.func, AggFn::JsonGroupArray | AggFn::JsonGroupObject) {
+            return self.add_json(args);
         }
         let mut args = args.into_iter();
         let v = args.next().unwrap_or(Value::Null);
@@ -165,6 +169,45 @@ impl Accumulator {
         Ok(())
     }
 
+    /// `json_group_array(v)` / `json_group_object(k, v)`: the arguments end with the value's
+    /// JSON flag, NULL for a row a FILTER rejects. NULL values are kept (as `null`); a
+    /// member with a NULL label is left out.
+    fn add_json(&mut self, mut args: Vec<Value>) -> Result<()> {
+        let json = match args.pop() {
+            Some(Value::Null) => return Ok(()),
+            Some(flag) => flag == Value::Integer(1),
+            None => false,
+        };
+        if let Some(seen) = &mut self.distinct {
+            let key = row_key(&args);
+            let bytes = key.len() + 48;
+            if !seen.insert(key) {
+                return Ok(());
+            }
+            self.retained += bytes;
+        }
+        let mut item = String::new();
+        if self.func == AggFn::JsonGroupObject {
+            let label = match args.first() {
+                None | Some(Value::Null) => return Ok(()),
+                Some(v) => v.to_text().unwrap_or_default(),
+            };
+            item.push('"');
+            item.push_str(&super::super::json::doc::escape(&label));
+            item.push_str("\":");
+        }
+        let value = args.last().unwrap_or(&Value::Null);
+        super::super::json::to_node(value, json)?.render_into(&mut item);
+        let acc = self.text.get_or_insert_with(String::new);
+        if self.count > 0 {
+            acc.push(',');
+        }
+        acc.push_str(&item);
+        self.retained += item.len() + 1;
+        self.count += 1;
+        Ok(())
+    }
+
     /// Heap bytes the state holds beyond its fixed size.
     pub(super) fn retained(&self) -> usize {
         self.retained
@@ -202,6 +245,8 @@ impl Accumulator {
                 self.best.unwrap_or(Value::Null)
             }
             AggFn::GroupConcat => self.text.map_or(Value::Null, Value::Text),
+            AggFn::JsonGroupArray => Value::Text(format!("[{}]", self.text.unwrap_or_default())),
+            AggFn::JsonGroupObject => Value::Text(format!("{{{}}}", self.text.unwrap_or_default())),
         }
     }
 }

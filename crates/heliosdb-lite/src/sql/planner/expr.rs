@@ -2,6 +2,7 @@
 
 use super::super::collation::{for_comparison, Collation, CollationSource};
 use super::super::functions::ScalarFn;
+use super::super::json;
 use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
 use super::Planner;
@@ -133,6 +134,18 @@ pub(super) fn comparison_affinities(
         (Some(Affinity::Text), None)
     } else {
         (None, None)
+    }
+}
+
+/// True for the literal `9223372036854775808` (in parentheses or not): negated, it is the
+/// smallest integer, as in SQLite, not a real.
+fn is_min_magnitude(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Nested(inner) => is_min_magnitude(inner),
+        ast::Expr::Value(v) => {
+            matches!(&v.value, ast::Value::Number(s, _) if s == "9223372036854775808")
+        }
+        _ => false,
     }
 }
 
@@ -445,6 +458,10 @@ impl Planner<'_> {
                 other => return Err(Error::Unsupported(format!("literal {other}"))),
             },
             A::Nested(inner) => self.bind_expr(inner)?,
+            A::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } if is_min_magnitude(expr) => Expr::Literal(Value::Integer(i64::MIN)),
             A::UnaryOp { op, expr } => {
                 let x = self.bind_expr(expr)?;
                 match op {
@@ -809,6 +826,8 @@ impl Planner<'_> {
                 negated: false,
                 glob: true,
             },
+            BinaryOperator::Arrow => Expr::Function(ScalarFn::JsonArrow, vec![a, b]),
+            BinaryOperator::LongArrow => Expr::Function(ScalarFn::JsonArrowText, vec![a, b]),
             other => return Err(Error::Unsupported(format!("operator {other}"))),
         })
     }
@@ -859,6 +878,13 @@ impl Planner<'_> {
             ("min", 1, _) => Some(AggFn::Min),
             ("max", 1, _) => Some(AggFn::Max),
             ("group_concat" | "string_agg", 1 | 2, _) => Some(AggFn::GroupConcat),
+            ("json_group_array", 1, false) => Some(AggFn::JsonGroupArray),
+            ("json_group_object", 2, false) => Some(AggFn::JsonGroupObject),
+            ("json_group_array" | "json_group_object", _, _) => {
+                return Err(Error::invalid(format!(
+                    "wrong number of arguments to function {name}()"
+                )))
+            }
             _ => None,
         };
         if let Some(func) = agg {
@@ -876,7 +902,18 @@ impl Planner<'_> {
                 .first()
                 .and_then(|a| collation_of(self, a))
                 .map_or(Collation::Binary, |c| c.collation());
-            if let Some(filter) = &f.filter {
+            if matches!(func, AggFn::JsonGroupArray | AggFn::JsonGroupObject) {
+                let cond = match &f.filter {
+                    Some(filter) => Some(self.bind_expr(filter)?),
+                    None => None,
+                };
+                if cond.as_ref().is_some_and(Expr::has_aggregate) {
+                    return Err(Error::invalid(format!(
+                        "misuse of aggregate function in the FILTER clause of {name}()"
+                    )));
+                }
+                json::aggregate_args(&mut args, cond);
+            } else if let Some(filter) = &f.filter {
                 let cond = self.bind_expr(filter)?;
                 if cond.has_aggregate() {
                     return Err(Error::invalid(format!(
@@ -938,10 +975,14 @@ impl Planner<'_> {
                 "wrong number of arguments to function {name}()"
             )));
         }
-        let args = args
+        let mut args = args
             .iter()
             .map(|a| self.bind_expr(a))
             .collect::<Result<Vec<_>>>()?;
+        if json::embeds_values(func) {
+            // Which arguments are JSON: SQLite's subtype, decided here (see `sql/json`).
+            args = json::embedding_args(func, args);
+        }
         if func == ScalarFn::Nullif {
             // nullif(a, b) compares as `a = b`, collation included.
             let collation =

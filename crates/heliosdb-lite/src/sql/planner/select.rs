@@ -924,6 +924,10 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         .collect(),
                 ));
             }
+            if crate::sql::sqlite_master::is_schema_table(&tname) && schema.table(&tname).is_none()
+            {
+                return Ok(schema_table_relation(p, &schema, alias_name));
+            }
             if point.is_none() {
                 if let Some((_, cte)) = p
                     .ctes
@@ -1346,6 +1350,36 @@ fn plan_relations(
 }
 
 /// The `helios_snapshots` system table: one row per retained snapshot.
+/// `sqlite_master` / `sqlite_schema` of the schema a table reference sees.
+fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) -> Relation {
+    use crate::sql::sqlite_master;
+    p.cacheable = false;
+    let rows = sqlite_master::rows(schema)
+        .into_iter()
+        .map(|r| r.into_iter().map(Expr::Literal).collect())
+        .collect();
+    let columns = sqlite_master::COLUMNS
+        .iter()
+        .map(|(n, a)| ScopeColumn {
+            table: Some(alias.to_lowercase()),
+            name: n.to_string(),
+            hidden: false,
+            affinity: Some(*a),
+            temporal: false,
+            collation: None,
+        })
+        .collect();
+    Relation {
+        kind: RelKind::Sub(Plan::Values(rows)),
+        alias,
+        columns,
+        join: JoinKind::Inner,
+        on: None,
+        using: Vec::new(),
+        natural: false,
+    }
+}
+
 fn snapshots_plan(p: &Planner<'_>) -> Plan {
     let rows = p
         .history

@@ -32,6 +32,8 @@ fn window_fn(name: &str, nargs: usize, star: bool) -> Option<(WinFn, usize, usiz
         ("min", _) => (WinFn::Agg(AggFn::Min), 1, 1),
         ("max", _) => (WinFn::Agg(AggFn::Max), 1, 1),
         ("group_concat" | "string_agg", _) => (WinFn::Agg(AggFn::GroupConcat), 1, 2),
+        ("json_group_array", _) => (WinFn::Agg(AggFn::JsonGroupArray), 1, 1),
+        ("json_group_object", _) => (WinFn::Agg(AggFn::JsonGroupObject), 2, 2),
         _ => {
             let _ = nargs;
             return None;
@@ -72,7 +74,13 @@ impl Planner<'_> {
             )));
         }
         let mut func = func;
-        if let Some(filter) = &f.filter {
+        if let WinFn::Agg(AggFn::JsonGroupArray | AggFn::JsonGroupObject) = func {
+            let cond = match &f.filter {
+                Some(filter) => Some(self.bind_expr(filter)?),
+                None => None,
+            };
+            super::super::json::aggregate_args(&mut args, cond);
+        } else if let Some(filter) = &f.filter {
             let WinFn::Agg(agg) = func else {
                 return Err(Error::invalid(format!(
                     "FILTER clause may only be used with aggregate window functions: {name}()"

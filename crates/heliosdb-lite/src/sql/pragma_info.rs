@@ -1,0 +1,172 @@
+//! The schema-introspection PRAGMAs, answered as SQLite answers them: `table_info`,
+//! `table_xinfo`, `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`. A name that
+//! names nothing gives no rows, as in SQLite.
+
+use super::catalog::Schema;
+use super::value::Value;
+
+/// The columns and rows of one introspection PRAGMA, or `None` when `name` is not one.
+pub fn run(schema: &Schema, name: &str, arg: Option<&str>) -> Option<(Vec<&'static str>, Rows)> {
+    let arg = arg.unwrap_or_default();
+    Some(match name {
+        "table_info" => (TABLE_INFO[..6].to_vec(), table_info(schema, arg, false)),
+        "table_xinfo" => (TABLE_INFO.to_vec(), table_info(schema, arg, true)),
+        "index_list" => (
+            vec!["seq", "name", "unique", "origin", "partial"],
+            index_list(schema, arg),
+        ),
+        "index_info" => (INDEX_INFO[..3].to_vec(), index_info(schema, arg, false)),
+        "index_xinfo" => (INDEX_INFO.to_vec(), index_info(schema, arg, true)),
+        "foreign_key_list" => (
+            vec![
+                "id",
+                "seq",
+                "table",
+                "from",
+                "to",
+                "on_update",
+                "on_delete",
+                "match",
+            ],
+            foreign_key_list(schema, arg),
+        ),
+        _ => return None,
+    })
+}
+
+/// Result rows.
+pub type Rows = Vec<Vec<Value>>;
+
+const TABLE_INFO: [&str; 7] = [
+    "cid",
+    "name",
+    "type",
+    "notnull",
+    "dflt_value",
+    "pk",
+    "hidden",
+];
+const INDEX_INFO: [&str; 6] = ["seqno", "cid", "name", "desc", "coll", "key"];
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
+    let Some(info) = schema.table(table) else {
+        return Vec::new();
+    };
+    let def = &info.def;
+    def.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let pk = def
+                .primary_key
+                .iter()
+                .position(|&p| p == i)
+                .map_or(0, |p| p + 1);
+            let mut row = vec![
+                Value::Integer(i as i64),
+                text(&c.name),
+                text(&c.type_name),
+                Value::Integer(i64::from(c.not_null)),
+                c.default.clone().map_or(Value::Null, Value::Text),
+                Value::Integer(pk as i64),
+            ];
+            if hidden {
+                row.push(Value::Integer(0));
+            }
+            row
+        })
+        .collect()
+}
+
+/// Newest index first, as SQLite lists them; `origin` is `c` for CREATE INDEX and `u` for
+/// an index a UNIQUE constraint made.
+fn index_list(schema: &Schema, table: &str) -> Rows {
+    let Some(info) = schema.table(table) else {
+        return Vec::new();
+    };
+    let mut indexes: Vec<_> = info.indexes.iter().collect();
+    indexes.sort_by_key(|ix| std::cmp::Reverse(ix.id));
+    indexes
+        .into_iter()
+        .enumerate()
+        .map(|(i, ix)| {
+            vec![
+                Value::Integer(i as i64),
+                text(&ix.name),
+                Value::Integer(i64::from(ix.unique)),
+                text(if ix.sql.is_some() { "c" } else { "u" }),
+                Value::Integer(0),
+            ]
+        })
+        .collect()
+}
+
+/// The index's key columns; `index_xinfo` adds the rowid that ends every entry.
+fn index_info(schema: &Schema, index: &str, extended: bool) -> Rows {
+    let Some(ix) = schema.indexes.get(&index.to_lowercase()) else {
+        return Vec::new();
+    };
+    let Some(info) = schema.table(&ix.table) else {
+        return Vec::new();
+    };
+    let mut rows: Rows = ix
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = vec![
+                Value::Integer(i as i64),
+                Value::Integer(c.column as i64),
+                text(&info.def.columns[c.column].name),
+            ];
+            if extended {
+                row.extend([
+                    Value::Integer(i64::from(c.desc)),
+                    text(c.collation.name()),
+                    Value::Integer(1),
+                ]);
+            }
+            row
+        })
+        .collect();
+    if extended {
+        rows.push(vec![
+            Value::Integer(ix.columns.len() as i64),
+            Value::Integer(-1),
+            Value::Null,
+            Value::Integer(0),
+            text("BINARY"),
+            Value::Integer(0),
+        ]);
+    }
+    rows
+}
+
+/// One row per column of each foreign key. Actions are not supported, so they read
+/// `NO ACTION`.
+fn foreign_key_list(schema: &Schema, table: &str) -> Rows {
+    let Some(info) = schema.table(table) else {
+        return Vec::new();
+    };
+    let def = &info.def;
+    let mut rows = Vec::new();
+    for (id, fk) in def.foreign_keys.iter().rev().enumerate() {
+        for (seq, &col) in fk.columns.iter().enumerate() {
+            rows.push(vec![
+                Value::Integer(id as i64),
+                Value::Integer(seq as i64),
+                text(&fk.parent),
+                text(&def.columns[col].name),
+                fk.parent_columns.get(seq).map_or(Value::Null, |c| text(c)),
+                text("NO ACTION"),
+                text("NO ACTION"),
+                text("NONE"),
+            ]);
+        }
+    }
+    rows
+}
