@@ -3,7 +3,7 @@
 //! connection gets its own handler set around its own [`Session`].
 
 use crate::errors::ClientError;
-use crate::session::{Session, StatementResult};
+use crate::session::{Description, Session, StatementResult};
 use crate::sqltext;
 use crate::types::{convert, Cell, ColumnType};
 use crate::Shared;
@@ -189,10 +189,16 @@ impl QueryParser for Parser {
     }
 }
 
+/// Most prepared statements' descriptions a connection remembers.
+const DESCRIBED_LIMIT: usize = 256;
+
 /// One client connection's query handlers.
 pub struct Handler {
     session: Arc<Session>,
     parser: Arc<Parser>,
+    /// Descriptions already sent, by SQL text: an Execute sends its rows with the types
+    /// its Describe announced, without planning the statement a second time.
+    described: std::sync::Mutex<std::collections::HashMap<String, Option<Description>>>,
 }
 
 /// Encodes rows with the given column types.
@@ -382,11 +388,7 @@ impl ExtendedQueryHandler for Handler {
             params.push(parameter(portal, i, &ty)?);
         }
         // The result is sent with the types Describe announced.
-        let described = self
-            .session
-            .describe(sql.clone())
-            .await
-            .map_err(user_error)?;
+        let described = self.description(&sql).await?;
         let was = self.session.in_transaction();
         let r = self
             .session
@@ -446,12 +448,32 @@ fn declared_types(declared: &[Option<&'static str>]) -> Vec<ColumnType> {
 }
 
 impl Handler {
-    async fn describe_fields(&self, sql: &str, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
-        let described = self
+    /// The statement's description, remembered per SQL text.
+    async fn description(&self, sql: &str) -> PgWireResult<Option<Description>> {
+        let known = self
+            .described
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sql)
+            .cloned();
+        if let Some(d) = known {
+            return Ok(d);
+        }
+        let d = self
             .session
             .describe(sql.to_string())
             .await
             .map_err(user_error)?;
+        let mut cache = self.described.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= DESCRIBED_LIMIT {
+            cache.clear();
+        }
+        cache.insert(sql.to_string(), d.clone());
+        Ok(d)
+    }
+
+    async fn describe_fields(&self, sql: &str, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
+        let described = self.description(sql).await?;
         Ok(match described {
             Some((names, declared)) => fields_of(&names, &declared_types(&declared), format),
             None => Vec::new(),
@@ -481,6 +503,7 @@ impl Handlers {
             handler: Arc::new(Handler {
                 session: Session::new(shared.clone()),
                 parser: Arc::new(Parser),
+                described: Default::default(),
             }),
             startup: Arc::new(Startup {
                 refused,
