@@ -554,3 +554,29 @@ async fn psql_client() {
     assert!(!ok && err.contains("no such table"), "{err}");
     server.stop().await;
 }
+
+/// A cancel request (psql's Ctrl-C) stops the running statement; the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_stops_the_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()), Some(PASSWORD)).await;
+    let c = connect(server.pg, PASSWORD, "heliosdb").await.unwrap();
+    let token = c.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        token.cancel_query(NoTls).await.unwrap();
+    });
+    let started = std::time::Instant::now();
+    let e = c
+        .simple_query(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+        )
+        .await
+        .unwrap_err();
+    canceller.await.unwrap();
+    assert_eq!(e.as_db_error().unwrap().code().code(), "57014", "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(scalar(&c, "SELECT 2").await.unwrap(), "2");
+    drop(c);
+    server.stop().await;
+}
