@@ -6,6 +6,7 @@
 //! echo "SQL;" | heliosdb-lite DB_PATH   run piped statements and exit
 //! heliosdb-lite demo [DB_PATH]          the time-travel story
 //! heliosdb-lite check DB_PATH           integrity check (never creates anything)
+//! heliosdb-lite serve --config FILE [--data-dir DIR]   run as a server (see docs/server.md)
 //! ```
 
 mod demo;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
     name = "heliosdb-lite",
     version,
     about,
-    after_help = "Subcommands: `demo [DB_PATH]` tells the time-travel story on a fresh database; `check DB_PATH` verifies indexes against tables (read-only)."
+    after_help = "Subcommands: `demo [DB_PATH]` tells the time-travel story on a fresh database; `check DB_PATH` verifies indexes against tables (read-only); `serve --config FILE [--data-dir DIR]` runs the PostgreSQL-protocol and HTTP server (docs/server.md)."
 )]
 struct Args {
     /// Database directory (`:memory:` for an in-memory database), or `demo` / `check`.
@@ -54,6 +55,9 @@ struct Args {
     /// Open the database read-only: nothing is ever written, and write statements fail.
     #[arg(long)]
     readonly: bool,
+    /// With `serve`: the directory that holds the database (as `HELIOSDB_DATA_DIR`).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// sqlite3 spells its options with one dash (`-bail`, `-csv`); accept those spellings too.
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
             }
         }
         Some("check") => return check(args.sql.as_deref()),
+        Some("serve") => return serve(&args),
         _ => {}
     }
     if let Some(db) = args.db.clone().filter(|d| looks_like_sql(d)) {
@@ -234,6 +239,50 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `serve --config FILE [--data-dir DIR]`: the server (`heliosdb-server`) until SIGTERM.
+fn serve(args: &Args) -> ExitCode {
+    if let Some(extra) = &args.sql {
+        shell::report(&format!(
+            "Error: serve takes no SQL ({}); usage: heliosdb-lite serve --config FILE [--data-dir DIR]",
+            shell::clip(extra, 40)
+        ));
+        return ExitCode::from(2);
+    }
+    let mut config = match &args.config {
+        Some(f) => match Config::from_file(f) {
+            Ok(c) => c,
+            Err(e) => {
+                shell::report(&format!("Error: {e}"));
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            let mut c = Config::default();
+            c.apply_env();
+            c
+        }
+    };
+    if let Some(dir) = &args.data_dir {
+        // As HELIOSDB_DATA_DIR: the file's database name, in this directory.
+        let name = config
+            .database
+            .path
+            .as_ref()
+            .filter(|p| p.as_os_str() != ":memory:")
+            .and_then(|p| p.file_name().map(|n| n.to_owned()))
+            .unwrap_or_else(|| "heliosdb.db".into());
+        config.database.path = Some(dir.join(name));
+    }
+    init_logging(&config);
+    match heliosdb_server::serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            shell::report(&format!("Error: {e}"));
+            ExitCode::from(2)
+        }
     }
 }
 

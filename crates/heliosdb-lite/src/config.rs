@@ -116,14 +116,23 @@ impl Default for LoggingConfig {
     }
 }
 
-/// `[server]` (read by the server component).
+/// `[server]` (read by the server component, `heliosdb-lite serve`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Listen address.
+    /// Listen address (both protocols).
     pub host: String,
-    /// Listen port.
+    /// HTTP port (health, readiness, metrics, `/v1/query`).
     pub port: u16,
+    /// PostgreSQL wire protocol port.
+    pub pg_port: u16,
+    /// Most client connections open at once (PostgreSQL sessions plus HTTP requests being
+    /// served); more are refused with a clear error.
+    pub max_connections: u32,
+    /// Longest a statement may run, in seconds, before the server cancels it.
+    pub statement_timeout_secs: u64,
+    /// Largest HTTP request body accepted, in bytes.
+    pub max_request_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -131,6 +140,10 @@ impl Default for ServerConfig {
         Self {
             host: "127.0.0.1".into(),
             port: 8080,
+            pg_port: 5432,
+            max_connections: 100,
+            statement_timeout_secs: 30,
+            max_request_bytes: 1024 * 1024,
         }
     }
 }
@@ -217,6 +230,9 @@ impl std::fmt::Debug for Config {
             .field("storage", &self.storage)
             .field("snapshot", &self.snapshot)
             .field("logging", &self.logging)
+            .field("server", &self.server)
+            .field("monitoring", &self.monitoring)
+            .field("container", &self.container)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -379,6 +395,56 @@ impl Config {
         if self.server.host.trim().is_empty() {
             return fail("server", "host", "must not be empty".into());
         }
+        if self.server.port != 0 && self.server.port == self.server.pg_port {
+            return fail(
+                "server",
+                "pg_port",
+                format!(
+                    "{} is also server.port; the HTTP and PostgreSQL ports must differ",
+                    self.server.pg_port
+                ),
+            );
+        }
+        if !(1..=100_000).contains(&self.server.max_connections) {
+            return fail(
+                "server",
+                "max_connections",
+                format!(
+                    "{} is out of range; allowed 1..=100000",
+                    self.server.max_connections
+                ),
+            );
+        }
+        if !(1..=86_400).contains(&self.server.statement_timeout_secs) {
+            return fail(
+                "server",
+                "statement_timeout_secs",
+                format!(
+                    "{} is out of range; allowed 1..=86400",
+                    self.server.statement_timeout_secs
+                ),
+            );
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.server.max_request_bytes) {
+            return fail(
+                "server",
+                "max_request_bytes",
+                format!(
+                    "{} is out of range; allowed 1024..=1073741824",
+                    self.server.max_request_bytes
+                ),
+            );
+        }
+        if !(1..=3600).contains(&self.container.graceful_shutdown_timeout_secs) {
+            return fail(
+                "container",
+                "graceful_shutdown_timeout_secs",
+                format!(
+                    "{} is out of range; allowed 1..=3600",
+                    self.container.graceful_shutdown_timeout_secs
+                ),
+            );
+        }
         if self.sync.enable_remote_sync && self.sync.sync_endpoint.is_none() {
             return fail(
                 "sync",
@@ -452,6 +518,25 @@ verbose_logging = false
             c.database.path.as_deref(),
             Some(Path::new("/data/banking.db"))
         );
+    }
+
+    #[test]
+    fn server_sections_of_the_brief_parse_and_are_checked() {
+        let c = Config::from_toml_str(
+            "[server]\nhost = \"0.0.0.0\"\nport = 8080\n\n[container]\n\
+             enable_shutdown_on_signal = true\ngraceful_shutdown_timeout_secs = 30\n",
+        )
+        .unwrap();
+        assert_eq!((c.server.port, c.server.pg_port), (8080, 5432));
+        assert_eq!(c.container.graceful_shutdown_timeout_secs, 30);
+        let e = Config::from_toml_str("[server]\nport = 5432\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.pg_port"), "{e}");
+        let e = Config::from_toml_str("[server]\nmax_connections = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("max_connections"), "{e}");
     }
 
     #[test]

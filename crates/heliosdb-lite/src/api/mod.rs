@@ -237,6 +237,18 @@ impl Connection {
         }
     }
 
+    /// A second connection to the same database (the same engine: it sees this
+    /// connection's commits as they happen), with its own session: its own transaction,
+    /// default time-travel point, statement cache and interrupt. This is how a server gives
+    /// each client its own connection, and the only way to share an in-memory database.
+    pub fn another_connection(&self) -> Connection {
+        let read_only = self.read_only;
+        // A read-only connection on a private copy shares that copy's engine; the copy
+        // itself stays owned by the first connection, so spills go to the temporary
+        // directory, never into the copy another connection may delete.
+        Self::on_engine(self.engine.clone(), self.config.clone(), None, read_only)
+    }
+
     /// True when opened with [`Connection::open_read_only`].
     pub fn is_read_only(&self) -> bool {
         self.read_only
@@ -678,6 +690,17 @@ impl Statement<'_> {
             return c.as_ref().clone();
         }
         self.describe().unwrap_or_default()
+    }
+
+    /// Per result column, before the statement runs: the type group of a plain column
+    /// reference (as [`Rows::column_types`] reports it), `None` for a computed column; empty
+    /// for a statement without a result set or one whose columns depend on a parameter. A
+    /// protocol server describes a prepared statement's result with it.
+    pub fn column_decl_types(&self) -> Vec<Option<&'static str>> {
+        let values = vec![Value::Null; self.parsed.param_count];
+        Session::default()
+            .describe_types(&self.conn.engine, &self.parsed, &values)
+            .unwrap_or_default()
     }
 
     /// Number of result columns.

@@ -78,7 +78,29 @@ fn target_horizon(mvcc: &Mvcc) -> u64 {
     oldest_young.min(newest_kept_floor).min(latest)
 }
 
+/// What every GC run since the database was opened removed, background runs included
+/// ([`Mvcc::gc_totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcTotals {
+    /// Completed runs, including those that found nothing to remove.
+    pub runs: u64,
+    /// Snapshots (commits) that became unreadable.
+    pub snapshots_removed: u64,
+    /// Row, index and catalog versions physically deleted.
+    pub versions_removed: u64,
+}
+
 pub(super) fn run(mvcc: &Mvcc) -> Result<GcReport> {
+    let report = run_once(mvcc)?;
+    // Counted after the run succeeded, for monitoring (the server's /metrics).
+    let mut totals = lock(&mvcc.0.gc_totals);
+    totals.runs += 1;
+    totals.snapshots_removed += report.snapshots_removed;
+    totals.versions_removed += report.versions_removed;
+    Ok(report)
+}
+
+fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
     let started = Instant::now();
     let _only_one = lock(&mvcc.0.gc_lock);
     let target = target_horizon(mvcc);

@@ -36,7 +36,7 @@ pub mod keys;
 mod txn;
 mod view;
 
-pub use gc::{GcReport, Retention};
+pub use gc::{GcReport, GcTotals, Retention};
 pub use txn::{Savepoint, Transaction, TxnMode};
 
 use crate::error::{Error, HistoryPoint, Result};
@@ -143,6 +143,8 @@ pub(crate) struct Inner {
     writer_cv: Condvar,
     next_txid: AtomicU64,
     gc_lock: Mutex<()>,
+    /// What GC removed since open (see [`gc::GcTotals`]).
+    gc_totals: Mutex<gc::GcTotals>,
     poisoned: AtomicBool,
     /// Wakes the background GC thread; `true` asks it to exit. Shared by `Arc` so the thread
     /// can wait on it without keeping the database alive.
@@ -355,6 +357,7 @@ impl Mvcc {
             writer_cv: Condvar::new(),
             next_txid: AtomicU64::new(next_txid),
             gc_lock: Mutex::new(()),
+            gc_totals: Mutex::new(gc::GcTotals::default()),
             poisoned: AtomicBool::new(false),
             gc_signal: Arc::new((Mutex::new(false), Condvar::new())),
             commits_since_gc: AtomicU64::new(0),
@@ -694,6 +697,12 @@ impl Mvcc {
     /// Runs garbage collection now, returning what it removed.
     pub fn gc(&self) -> Result<GcReport> {
         gc::run(self)
+    }
+
+    /// What every GC run since this database was opened removed, background runs included
+    /// (monitoring: the server exports it as metrics).
+    pub fn gc_totals(&self) -> gc::GcTotals {
+        *lock(&self.0.gc_totals)
     }
 
     /// Makes all commits durable (useful when `durable` is off).

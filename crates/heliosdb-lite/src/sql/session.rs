@@ -521,6 +521,29 @@ impl Session {
         Ok(cols.into_iter().map(|c| c.name).collect())
     }
 
+    /// The type group of each result column of a query, planned and never run (see
+    /// [`Outcome::column_types`]); empty for other statements.
+    pub fn describe_types(
+        &self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        params: &[Value],
+    ) -> Result<Vec<Option<&'static str>>> {
+        let Parsed::Sql(sql) = &stmt.statement else {
+            return Ok(Vec::new());
+        };
+        let Statement::Query(q) = sql.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
+        let schema = engine.schema_for(&txn, false)?;
+        let env = self.env(engine);
+        let mut history = StmtHistory::new(engine);
+        let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
+        let (_, cols) = planner.plan_query(q)?;
+        Ok(cols.iter().map(column_type).collect())
+    }
+
     /// The plan of a query: the statement's cached plan while its schema and time-travel
     /// points still hold, or a new one (cached when it can be).
     #[allow(clippy::too_many_arguments)]

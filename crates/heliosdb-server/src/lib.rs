@@ -1,0 +1,348 @@
+//! HeliosDB-Lite as a service (`heliosdb-lite serve`): the PostgreSQL wire protocol, an
+//! HTTP API with health, readiness and Prometheus metrics, authentication, a bounded
+//! number of connections, statement timeouts and graceful shutdown, all on one database
+//! opened through the public [`heliosdb_lite`] API. Each client gets its own
+//! [`heliosdb_lite::Connection`] on the shared database (its own transaction and
+//! `SET heliosdb.as_of`); the engine gives them snapshot isolation and serialises writers.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), heliosdb_server::ServeError> {
+//! let config = heliosdb_lite::Config::from_file("heliosdb.toml").unwrap();
+//! let server = heliosdb_server::Server::bind(&config, heliosdb_server::Auth::from_env()).await?;
+//! println!("PostgreSQL on {}, HTTP on {}", server.pg_addr(), server.http_addr());
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod auth;
+mod catalog;
+mod errors;
+mod http;
+mod intercept;
+mod metrics;
+mod pg;
+mod session;
+mod sqltext;
+mod types;
+
+pub use auth::{Auth, PASSWORD_ENV, USER};
+pub use errors::ClientError;
+
+use heliosdb_lite::{Config, Connection, InterruptHandle};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// The name the served database answers to in a connection URL.
+pub const DATABASE_NAME: &str = "heliosdb";
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug)]
+pub struct ServeError(String);
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+impl From<heliosdb_lite::Error> for ServeError {
+    fn from(e: heliosdb_lite::Error) -> Self {
+        ServeError(e.to_string())
+    }
+}
+
+/// State every connection shares.
+pub(crate) struct Shared {
+    /// The server's own connection: opens the others, answers /ready and /metrics.
+    pub(crate) db: Connection,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) auth: Auth,
+    pub(crate) statement_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) max_request_bytes: usize,
+    pub(crate) metrics_enabled: bool,
+    /// Connection slots (PostgreSQL sessions and HTTP requests).
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) shutting_down: AtomicBool,
+    /// Statements running now.
+    pub(crate) running: AtomicUsize,
+    /// Every session's interrupt handle, to cancel what still runs at shutdown.
+    sessions: Mutex<HashMap<usize, InterruptHandle>>,
+    /// SCN when the database was opened (commits are counted from it).
+    start_scn: u64,
+}
+
+impl Shared {
+    fn key(conn: &Connection) -> usize {
+        conn as *const Connection as usize
+    }
+
+    pub(crate) fn register(&self, conn: &Connection) {
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        s.insert(Self::key(conn), conn.get_interrupt_handle());
+    }
+
+    pub(crate) fn unregister(&self, conn: &Connection) {
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        s.remove(&Self::key(conn));
+    }
+
+    fn interrupt_all(&self) {
+        let s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for h in s.values() {
+            h.interrupt();
+        }
+    }
+
+    pub(crate) fn open_connections(&self) -> usize {
+        self.max_connections
+            .saturating_sub(self.permits.available_permits())
+    }
+
+    pub(crate) fn render_metrics(&self) -> String {
+        self.metrics
+            .render(&self.db, self.start_scn, self.open_connections())
+    }
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A server bound to its ports, ready to run.
+pub struct Server {
+    shared: Arc<Shared>,
+    pg: TcpListener,
+    http: TcpListener,
+    shutdown_timeout: Duration,
+}
+
+impl Server {
+    /// Opens the database `config` names and binds `[server] host`, `pg_port` and `port`
+    /// (port 0 picks a free port). Refuses a host other than loopback when no password is
+    /// configured.
+    pub async fn bind(config: &Config, auth: Auth) -> Result<Server, ServeError> {
+        let s = &config.server;
+        if !auth.required() && !is_loopback(&s.host) {
+            return Err(ServeError(format!(
+                "refusing to listen on {} without a password: set {} (clients log in as \
+                 user \"{}\"), or listen on 127.0.0.1",
+                s.host, PASSWORD_ENV, USER
+            )));
+        }
+        let host = s.host.trim_matches(|c| c == '[' || c == ']').to_string();
+        let pg = TcpListener::bind((host.as_str(), s.pg_port))
+            .await
+            .map_err(|e| {
+                ServeError(format!(
+                    "cannot listen on {host}:{} (pg_port): {e}",
+                    s.pg_port
+                ))
+            })?;
+        let http = TcpListener::bind((host.as_str(), s.port))
+            .await
+            .map_err(|e| ServeError(format!("cannot listen on {host}:{} (port): {e}", s.port)))?;
+        let open_config = config.clone();
+        let db = tokio::task::spawn_blocking(move || Connection::open(open_config))
+            .await
+            .map_err(|e| ServeError(format!("opening the database failed: {e}")))??;
+        let start_scn = db.mvcc().latest_scn();
+        let max = s.max_connections as usize;
+        let shared = Arc::new(Shared {
+            db,
+            metrics: metrics::Metrics::default(),
+            auth,
+            statement_timeout: Duration::from_secs(s.statement_timeout_secs),
+            max_connections: max,
+            max_request_bytes: s.max_request_bytes as usize,
+            metrics_enabled: config.monitoring.metrics_enabled
+                || !config_mentions_monitoring(config),
+            permits: Arc::new(Semaphore::new(max)),
+            shutting_down: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+            sessions: Mutex::new(HashMap::new()),
+            start_scn,
+        });
+        Ok(Server {
+            shared,
+            pg,
+            http,
+            shutdown_timeout: Duration::from_secs(config.container.graceful_shutdown_timeout_secs),
+        })
+    }
+
+    /// The PostgreSQL protocol's address.
+    pub fn pg_addr(&self) -> SocketAddr {
+        self.pg
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The HTTP API's address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then shuts down gracefully: stops accepting,
+    /// lets running statements finish within `graceful_shutdown_timeout_secs` (then
+    /// cancels them), rolls back open transactions, checkpoints the database.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = self.shared.clone();
+        let pg_task = tokio::spawn(pg_accept_loop(self.pg, shared.clone(), stop_rx.clone()));
+        let mut http_stop = stop_rx.clone();
+        let app = http::router(shared.clone());
+        let http_task = tokio::spawn(async move {
+            axum::serve(self.http, app)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        shutdown.await;
+        tracing::info!("shutting down");
+        shared.shutting_down.store(true, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+        let deadline = Instant::now() + self.shutdown_timeout;
+        while shared.running.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if shared.running.load(Ordering::SeqCst) > 0 {
+            tracing::warn!("cancelling statements still running after the shutdown timeout");
+            shared.interrupt_all();
+            let grace = Instant::now() + Duration::from_secs(2);
+            while shared.running.load(Ordering::SeqCst) > 0 && Instant::now() < grace {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        // Closing the client connections drops their sessions (open transactions roll
+        // back).
+        if let Ok(mut connections) = pg_task.await {
+            connections.shutdown().await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), http_task).await;
+        let db = shared.clone();
+        tokio::task::spawn_blocking(move || db.db.checkpoint())
+            .await
+            .map_err(|e| ServeError(format!("checkpoint failed: {e}")))??;
+        Ok(())
+    }
+}
+
+/// `[monitoring]` absent from the file: metrics default to on for a server.
+fn config_mentions_monitoring(config: &Config) -> bool {
+    config.monitoring != heliosdb_lite::config::MonitoringConfig::default()
+}
+
+async fn pg_accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinSet<()> {
+    let manager = Arc::new(pgwire::api::ConnectionManager::new());
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            accepted = listener.accept() => {
+                let Ok((socket, _)) = accepted else { continue };
+                let _ = socket.set_nodelay(true);
+                let permit = shared.permits.clone().try_acquire_owned().ok();
+                if permit.is_none() {
+                    shared.metrics.refused();
+                }
+                let handlers = pg::Handlers::new(&shared, &manager, permit.is_none());
+                connections.spawn(async move {
+                    let _permit = permit;
+                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                        tracing::debug!(error = %e, "PostgreSQL connection ended with an error");
+                    }
+                });
+            }
+            // Reap finished connections so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections
+}
+
+/// Runs the server for `heliosdb-lite serve`: the password from `HELIOSDB_PASSWORD`,
+/// SIGTERM / SIGINT shutdown per `[container] enable_shutdown_on_signal`. Blocks until
+/// the server has shut down.
+pub fn serve(config: Config) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        let server = Server::bind(&config, Auth::from_env()).await?;
+        eprintln!(
+            "heliosdb-lite serving {} on postgresql://{}@{}/{} and http://{} (authentication {})",
+            config
+                .database
+                .path
+                .as_deref()
+                .map_or_else(|| ":memory:".into(), |p| p.display().to_string()),
+            USER,
+            server.pg_addr(),
+            DATABASE_NAME,
+            server.http_addr(),
+            if server.shared.auth.required() {
+                "SCRAM-SHA-256"
+            } else {
+                "off: loopback only"
+            }
+        );
+        let on_signal = config.container.enable_shutdown_on_signal;
+        server
+            .run(async move {
+                if on_signal {
+                    wait_for_signal().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            })
+            .await?;
+        eprintln!("heliosdb-lite server stopped cleanly");
+        Ok(())
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

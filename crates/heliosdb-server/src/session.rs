@@ -1,0 +1,377 @@
+//! A client's session: its own engine connection on the shared database, its `SET`
+//! variables and default time-travel point, and PostgreSQL's rule that a failed statement
+//! inside a transaction block aborts the block. Statements run on tokio's blocking pool
+//! (the engine is synchronous), under the server's statement timeout.
+
+use crate::catalog;
+use crate::errors::ClientError;
+use crate::intercept::{self, Effect, Intercepted, SessionView, Table};
+use crate::sqltext;
+use crate::Shared;
+use heliosdb_lite::types::Value;
+use heliosdb_lite::{params_from_iter, Connection, InterruptHandle};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// A result's column names and declared type groups, known before it runs.
+pub type Description = (Vec<String>, Vec<Option<&'static str>>);
+
+/// What one statement returned.
+#[derive(Debug, Clone, Default)]
+pub struct StatementResult {
+    /// Result column names (empty without a result set).
+    pub columns: Vec<String>,
+    /// Declared type group of each result column (see `Rows::column_types`).
+    pub declared: Vec<Option<&'static str>>,
+    /// Result rows.
+    pub rows: Vec<Vec<Value>>,
+    /// The statement has a result set.
+    pub returns_rows: bool,
+    /// PostgreSQL command tag (`SELECT 3`, `INSERT 0 1`, `BEGIN`...).
+    pub tag: String,
+    /// An explicit transaction is open after the statement.
+    pub in_transaction: bool,
+}
+
+impl StatementResult {
+    fn from_table(t: Table, in_transaction: bool) -> Self {
+        StatementResult {
+            tag: format!("SELECT {}", t.rows.len()),
+            declared: vec![None; t.columns.len()],
+            columns: t.columns,
+            rows: t.rows,
+            returns_rows: true,
+            in_transaction,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    vars: HashMap<String, String>,
+    as_of_text: Option<String>,
+    /// A statement failed inside the open transaction block.
+    failed: bool,
+}
+
+/// One client's session.
+pub struct Session {
+    conn: Connection,
+    state: Mutex<State>,
+    shared: Arc<Shared>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The state is plain data updated in single steps: still consistent after a panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Interrupts the engine when dropped while armed: a statement whose client went away or
+/// sent a cancel request stops instead of running on.
+struct InterruptOnDrop(Option<InterruptHandle>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.interrupt();
+        }
+    }
+}
+
+/// Counts a running statement for graceful shutdown, which waits for the count to drop.
+struct Running(Arc<Shared>);
+
+impl Running {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.running.fetch_add(1, Ordering::SeqCst);
+        Running(shared.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Session {
+    /// A new session with its own connection to the server's database.
+    pub fn new(shared: Arc<Shared>) -> Arc<Session> {
+        let session = Arc::new(Session {
+            conn: shared.db.another_connection(),
+            state: Mutex::new(State::default()),
+            shared,
+        });
+        session.shared.register(&session.conn);
+        session
+    }
+
+    /// Runs one statement with parameters, under the statement timeout.
+    pub async fn execute(
+        self: &Arc<Self>,
+        sql: String,
+        params: Vec<Value>,
+    ) -> Result<StatementResult, ClientError> {
+        self.run_blocking(move |s| s.execute_blocking(&sql, &params))
+            .await
+    }
+
+    /// The columns a statement will return (names and declared type groups), without
+    /// running it; `None` for statements without a result set.
+    pub async fn describe(
+        self: &Arc<Self>,
+        sql: String,
+    ) -> Result<Option<Description>, ClientError> {
+        self.run_blocking(move |s| s.describe_blocking(&sql)).await
+    }
+
+    async fn run_blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Session) -> Result<T, ClientError> + Send + 'static,
+    ) -> Result<T, ClientError> {
+        if self.shared.shutting_down.load(Ordering::SeqCst) {
+            return Err(ClientError::shutting_down());
+        }
+        let _running = Running::new(&self.shared);
+        let this = self.clone();
+        let handle = self.conn.get_interrupt_handle();
+        let mut guard = InterruptOnDrop(Some(handle.clone()));
+        let mut task = tokio::task::spawn_blocking(move || f(&this));
+        let limit = self.shared.statement_timeout;
+        let (joined, timed_out) = match tokio::time::timeout(limit, &mut task).await {
+            Ok(r) => (r, false),
+            Err(_) => {
+                // SELECTs stop at the interrupt; writes do not check it yet, so wait for
+                // the statement and report what it really did.
+                handle.interrupt();
+                (task.await, true)
+            }
+        };
+        guard.0 = None;
+        match joined {
+            Ok(Err(e)) if timed_out && e.sqlstate == "57014" => {
+                Err(ClientError::timeout(limit.as_secs()))
+            }
+            Ok(r) => r,
+            Err(e) => Err(ClientError::new(
+                "XX000",
+                "internal_error",
+                format!("statement failed unexpectedly: {e}"),
+            )),
+        }
+    }
+
+    fn view(&self) -> (HashMap<String, String>, Option<String>, bool) {
+        let st = lock(&self.state);
+        (st.vars.clone(), st.as_of_text.clone(), st.failed)
+    }
+
+    fn execute_blocking(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<StatementResult, ClientError> {
+        let n = sqltext::normalize(sql);
+        let (vars, as_of_text, failed) = self.view();
+        let first = n.split(' ').next().unwrap_or("");
+        if failed {
+            // PostgreSQL: in a failed transaction block only its end is accepted, and
+            // COMMIT rolls back.
+            return match first {
+                "rollback" | "abort" | "commit" | "end" => {
+                    let is_savepoint = n.starts_with("rollback to");
+                    let r = self.run_engine(
+                        if is_savepoint { sql } else { "ROLLBACK" },
+                        "rollback",
+                        &[],
+                        false,
+                    );
+                    lock(&self.state).failed = false;
+                    r.map(|mut r| {
+                        r.tag = "ROLLBACK".into();
+                        r
+                    })
+                }
+                _ => Err(ClientError::transaction_aborted()),
+            };
+        }
+        let view = SessionView {
+            vars: &vars,
+            as_of: as_of_text.clone(),
+        };
+        let in_txn = self.conn.is_in_transaction();
+        let mut sql = sql.to_string();
+        let mut n = n;
+        match intercept::intercept(&n, &view)? {
+            Some(Intercepted::Rows(t)) => return Ok(StatementResult::from_table(t, in_txn)),
+            Some(Intercepted::Command(tag, effect)) => {
+                self.apply(effect, &n);
+                return Ok(StatementResult {
+                    tag,
+                    in_transaction: in_txn,
+                    ..Default::default()
+                });
+            }
+            Some(Intercepted::Rewrite(s)) => {
+                n = sqltext::normalize(&s);
+                sql = s;
+            }
+            None => {}
+        }
+        if catalog::is_catalog_query(&n) {
+            let t = catalog::answer(&self.conn, &n)?;
+            return Ok(StatementResult::from_table(t, in_txn));
+        }
+        self.run_engine(&sql, &n, params, as_of_text.is_some())
+    }
+
+    fn apply(&self, effect: Effect, n: &str) {
+        let mut st = lock(&self.state);
+        match effect {
+            Effect::None => {}
+            Effect::AsOf(point) => {
+                st.as_of_text = point.as_ref().map(|p| p.to_string());
+                self.conn.set_default_as_of(point);
+            }
+            Effect::Set(name, value) => {
+                st.vars.insert(name, value);
+            }
+            Effect::Reset(Some(name)) => {
+                st.vars.remove(&name);
+            }
+            Effect::Reset(None) => {
+                st.vars.clear();
+                st.as_of_text = None;
+                self.conn.set_default_as_of(None);
+                // DISCARD ALL also ends nothing else: the engine's transaction, if any,
+                // stays (PostgreSQL refuses DISCARD ALL inside a transaction block).
+                let _ = n;
+            }
+        }
+    }
+
+    fn run_engine(
+        &self,
+        sql: &str,
+        n: &str,
+        params: &[Value],
+        session_as_of: bool,
+    ) -> Result<StatementResult, ClientError> {
+        let kind = sqltext::query_type(n, session_as_of);
+        let started = Instant::now();
+        let r = self.query(sql, n, params);
+        self.shared.metrics.observe(kind, started.elapsed());
+        if r.is_err() {
+            self.shared.metrics.error();
+            if self.conn.is_in_transaction() {
+                lock(&self.state).failed = true;
+            }
+        }
+        r
+    }
+
+    fn query(&self, sql: &str, n: &str, params: &[Value]) -> Result<StatementResult, ClientError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params_from_iter(params.iter()))?;
+        let columns = rows.column_names().to_vec();
+        let declared = rows.column_types();
+        let returns_rows = rows.returns_rows();
+        let width = columns.len();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                // `get::<Value>` reads DATE / TIMESTAMP columns as date-times.
+                values.push(row.get::<_, Value>(i)?);
+            }
+            out.push(values);
+        }
+        let changes = rows.changes();
+        Ok(StatementResult {
+            tag: sqltext::command_tag(n, out.len(), changes),
+            columns,
+            declared,
+            rows: out,
+            returns_rows,
+            in_transaction: self.conn.is_in_transaction(),
+        })
+    }
+
+    fn describe_blocking(&self, sql: &str) -> Result<Option<Description>, ClientError> {
+        let n = sqltext::normalize(sql);
+        let (vars, as_of_text, failed) = self.view();
+        if failed {
+            return Ok(None);
+        }
+        let view = SessionView {
+            vars: &vars,
+            as_of: as_of_text,
+        };
+        // Intercepted queries and catalog queries have no side effects: describe them by
+        // computing them.
+        match intercept::intercept(&n, &view) {
+            Ok(Some(Intercepted::Rows(t))) => {
+                let k = t.columns.len();
+                return Ok(Some((t.columns, vec![None; k])));
+            }
+            Ok(Some(_)) | Err(_) => return Ok(None),
+            Ok(None) => {}
+        }
+        if catalog::is_catalog_query(&n) {
+            let t = catalog::answer(&self.conn, &n)?;
+            let k = t.columns.len();
+            return Ok(Some((t.columns, vec![None; k])));
+        }
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut names = stmt.column_names();
+        if names.is_empty()
+            && stmt.parameter_count() > 0
+            && sqltext::query_type(&n, false) != sqltext::QueryType::Write
+        {
+            // The engine plans with NULL parameters, and `AS OF SCN ?` cannot be planned
+            // at NULL: plan a copy whose time-travel parameters name the newest point.
+            if let Ok(s) = self.conn.prepare(&sqltext::describable(sql)) {
+                stmt = s;
+                names = stmt.column_names();
+            }
+        }
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let mut types = stmt.column_decl_types();
+        types.resize(names.len(), None);
+        Ok(Some((names, types)))
+    }
+
+    /// True while an explicit transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.conn.is_in_transaction()
+    }
+
+    /// Number of parameters a statement takes (0 for statements the server answers
+    /// itself, or that do not parse: the error comes when it runs).
+    pub async fn parameter_count(&self, sql: &str) -> usize {
+        self.conn
+            .prepare_cached(sql)
+            .map(|s| s.parameter_count())
+            .unwrap_or(0)
+    }
+
+    /// Rolls back a transaction the client left open (HTTP requests end with this).
+    pub fn end(&self) {
+        if self.conn.is_in_transaction() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shared.unregister(&self.conn);
+        if self.conn.is_in_transaction() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
