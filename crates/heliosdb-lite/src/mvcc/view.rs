@@ -206,14 +206,19 @@ impl<'a> HistoryCursor<'a> {
                 self.current = iter.next().transpose()?;
             }
         }
+        // The cursor may have read this part of the history before the head was read (a
+        // backend's iterator need not be a snapshot: the in-memory one refills in chunks),
+        // and a commit in between may have moved the version the snapshot needs into the
+        // history. An entry found is still right: new entries end later than every existing
+        // one, so the first one ending after `scn` never changes. Finding none is what a
+        // stale view can get wrong, so that answer comes from a fresh seek, made after the
+        // head was read, as `resolve_with_head` does.
         let Some((key, value)) = &self.current else {
-            return Ok(None);
+            return from_history(self.storage, logical, scn);
         };
         match keys::split_history_key(key) {
             Some((l, _)) if l == logical => {}
-            // The first entry at or after the target belongs to a later key: nothing of
-            // `logical` was superseded after `scn`, the head decides.
-            Some(_) => return Ok(None),
+            Some(_) => return from_history(self.storage, logical, scn),
             None => return Err(crate::Error::corruption("malformed history key")),
         }
         let version = keys::decode_version(value)?;
