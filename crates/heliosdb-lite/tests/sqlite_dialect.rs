@@ -632,3 +632,39 @@ fn alter_table_drop_column() {
         ],
     )]);
 }
+
+#[test]
+fn common_table_expressions_before_insert_feed_its_select() {
+    let script = "CREATE TABLE t(i INTEGER PRIMARY KEY, sq INTEGER);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5)
+        INSERT INTO t SELECT i, i * i FROM n;
+        WITH big(x) AS (SELECT max(i) FROM t), more(y) AS (SELECT x + 1 FROM big)
+        INSERT INTO t WITH inner_cte(z) AS (SELECT y FROM more) SELECT z, z * z FROM inner_cte;
+        WITH v(a) AS (SELECT 100) INSERT INTO t VALUES ((SELECT a FROM v), 0);";
+    let ours = heliosdb_lite::Connection::open_in_memory().unwrap();
+    ours.execute_batch(script).unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    theirs.execute_batch(script).unwrap();
+    let q = "SELECT i, sq FROM t ORDER BY i";
+    let mine: Vec<(i64, i64)> = ours
+        .prepare(q)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let sqlite: Vec<(i64, i64)> = theirs
+        .prepare(q)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(mine, sqlite);
+    assert_eq!(mine.len(), 7);
+    // Before UPDATE or DELETE a CTE is still refused, with an error naming the statement.
+    let e = ours
+        .execute_batch("WITH d(i) AS (SELECT 1) DELETE FROM t WHERE i IN (SELECT i FROM d)")
+        .unwrap_err();
+    assert!(e.to_string().contains("not supported"), "{e}");
+}

@@ -9,7 +9,7 @@
 //! position of the clause, so error positions still point into the caller's text.
 
 use crate::error::{Error, Result};
-use sqlparser::ast::Statement;
+use sqlparser::ast::{SetExpr, Statement};
 use sqlparser::dialect::{Dialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -597,7 +597,7 @@ fn parse_one(
         ));
     }
     Ok(Some(ParsedStatement::new(
-        Parsed::Sql(Box::new(statement)),
+        Parsed::Sql(Box::new(hoist_with_into_insert(statement))),
         text,
         param_count,
         param_names,
@@ -892,6 +892,40 @@ fn insertion_point(tokens: &[TokenWithSpan], sig: &[usize], c: usize) -> Result<
         }
     }
     Ok(c)
+}
+
+/// `WITH ... INSERT ...`: SQLite lets common table expressions precede an INSERT, and they
+/// are visible to its SELECT (or VALUES). sqlparser nests such an INSERT inside a query; the
+/// CTEs move into the INSERT's own source query, ahead of any it declares itself, which is
+/// the same scope. (A CTE before UPDATE or DELETE stays unsupported, with that error.)
+fn hoist_with_into_insert(statement: Statement) -> Statement {
+    let Statement::Query(query) = statement else {
+        return statement;
+    };
+    if query.with.is_none()
+        || query.order_by.is_some()
+        || query.limit_clause.is_some()
+        || !matches!(*query.body, SetExpr::Insert(Statement::Insert(_)))
+    {
+        return Statement::Query(query);
+    }
+    let query = *query;
+    let (Some(outer), SetExpr::Insert(Statement::Insert(mut insert))) = (query.with, *query.body)
+    else {
+        unreachable!("checked above");
+    };
+    if let Some(source) = insert.source.as_mut() {
+        match source.with.as_mut() {
+            None => source.with = Some(outer),
+            Some(inner) => {
+                inner.recursive |= outer.recursive;
+                let own = std::mem::take(&mut inner.cte_tables);
+                inner.cte_tables = outer.cte_tables;
+                inner.cte_tables.extend(own);
+            }
+        }
+    }
+    Statement::Insert(insert)
 }
 
 fn rewrite_as_of(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>> {

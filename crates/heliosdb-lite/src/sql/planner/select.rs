@@ -278,6 +278,11 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
                 .collect();
             Ok((Plan::Values(rows), columns))
         }
+        SetExpr::Update(_) | SetExpr::Delete(_) => Err(Error::Unsupported(
+            "WITH before UPDATE or DELETE (before INSERT it works; or move the CTE into a \
+             subquery)"
+                .into(),
+        )),
         other => Err(Error::Unsupported(format!("query form {other}"))),
     }
 }
