@@ -116,3 +116,61 @@ fn vacuum_history_counts_the_snapshots_it_removed() {
     assert_eq!((before, after), (8, 2));
     assert_eq!(removed, before - after);
 }
+
+/// A row deleted by a range and inserted again under the same rowid in one transaction: the
+/// insert saw no live rowid at or above its own and told the commit the key had no version,
+/// so the old version never reached the history and the row vanished from every past point.
+#[test]
+fn a_row_deleted_by_a_range_and_reinserted_keeps_its_past() {
+    for (begin, delete) in [
+        ("BEGIN", "DELETE FROM t WHERE k BETWEEN 27 AND 31"),
+        ("SAVEPOINT s", "DELETE FROM t WHERE k >= 30"),
+        ("BEGIN", "DELETE FROM t"),
+    ] {
+        for dir in [None, Some(tempfile::tempdir().unwrap())] {
+            let c = match &dir {
+                None => Connection::open_in_memory().unwrap(),
+                Some(d) => Connection::open(d.path().join("db")).unwrap(),
+            };
+            c.execute_batch(
+                "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT); \
+                 INSERT INTO t VALUES (30, 'old30'), (31, 'old31');",
+            )
+            .unwrap();
+            let past: i64 = c
+                .query_row("SELECT current_scn()", [], |r| r.get(0))
+                .unwrap();
+            c.execute_batch(&format!(
+                "{begin}; {delete}; INSERT INTO t VALUES (31, 'new'); COMMIT"
+            ))
+            .unwrap();
+            let rows = |sql: &str| -> Vec<(i64, String)> {
+                c.prepare(sql)
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            };
+            let then = vec![(30, "old30".to_string()), (31, "old31".to_string())];
+            assert_eq!(
+                rows(&format!("SELECT * FROM t AS OF SCN {past} ORDER BY k")),
+                then,
+                "{delete}"
+            );
+            assert_eq!(
+                rows(&format!("SELECT * FROM t AS OF SCN {past} WHERE k = 31")),
+                vec![(31, "old31".to_string())],
+                "{delete}"
+            );
+            assert_eq!(
+                rows("SELECT * FROM t WHERE k = 31"),
+                vec![(31, "new".to_string())]
+            );
+            let check: String = c
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(check, "ok");
+        }
+    }
+}

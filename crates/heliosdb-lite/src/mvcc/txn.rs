@@ -200,8 +200,13 @@ impl Transaction {
     /// Records that `key` has no live committed version (the caller derived it from what it
     /// read under the write lock), so the commit need not look up its head: there is nothing
     /// to move to the history, and a tombstone head is simply replaced.
+    ///
+    /// A key this transaction itself wrote or deleted is never assumed: the caller's view
+    /// includes those writes, so "no live row" may only mean "deleted here", while the
+    /// committed head still holds a version the history must keep (a range DELETE followed by
+    /// an INSERT of a rowid above the remaining ones lost that version).
     pub fn assume_unversioned(&mut self, key: Vec<u8>) {
-        if self.lock.is_some() {
+        if self.lock.is_some() && !self.writes.contains_key(&key) {
             self.newest.borrow_mut().entry(key).or_insert(None);
         }
     }
