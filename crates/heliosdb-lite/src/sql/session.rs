@@ -506,6 +506,18 @@ impl Session {
         stmt: &ParsedStatement,
         params: &[Value],
     ) -> Result<Vec<String>> {
+        let cols = self.planned_columns(engine, stmt, params)?;
+        Ok(cols.into_iter().map(|c| c.name).collect())
+    }
+
+    /// The output columns of a query, planned at the newest point and never run; empty for
+    /// other statements.
+    fn planned_columns(
+        &self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        params: &[Value],
+    ) -> Result<Vec<OutputColumn>> {
         let Parsed::Sql(sql) = &stmt.statement else {
             return Ok(Vec::new());
         };
@@ -517,8 +529,7 @@ impl Session {
         let env = self.env(engine);
         let mut history = StmtHistory::new(engine);
         let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
-        let (_, cols) = planner.plan_query(q)?;
-        Ok(cols.into_iter().map(|c| c.name).collect())
+        Ok(planner.plan_query(q)?.1)
     }
 
     /// The type group of each result column of a query, planned and never run (see
@@ -529,18 +540,7 @@ impl Session {
         stmt: &ParsedStatement,
         params: &[Value],
     ) -> Result<Vec<Option<&'static str>>> {
-        let Parsed::Sql(sql) = &stmt.statement else {
-            return Ok(Vec::new());
-        };
-        let Statement::Query(q) = sql.as_ref() else {
-            return Ok(Vec::new());
-        };
-        let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
-        let schema = engine.schema_for(&txn, false)?;
-        let env = self.env(engine);
-        let mut history = StmtHistory::new(engine);
-        let mut planner = Planner::new(schema, &mut history, params, &env, stmt);
-        let (_, cols) = planner.plan_query(q)?;
+        let cols = self.planned_columns(engine, stmt, params)?;
         Ok(cols.iter().map(column_type).collect())
     }
 
