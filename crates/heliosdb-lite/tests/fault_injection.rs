@@ -37,7 +37,7 @@ impl Faulty {
 }
 
 impl Storage for Faulty {
-    fn get(&self, key: &[u8]) -> heliosdb_lite::Result<Option<Vec<u8>>> {
+    fn get(&self, key: &[u8]) -> heliosdb_lite::Result<Option<heliosdb_lite::storage::Bytes>> {
         self.inner.get(key)
     }
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {

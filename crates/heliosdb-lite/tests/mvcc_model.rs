@@ -100,7 +100,10 @@ fn run(ops: Vec<Op>, disk: bool) {
                         }
                     }
                     // Read-your-writes.
-                    assert_eq!(t.get(&[*k]).unwrap(), next.get(k).map(|v| vec![*v]));
+                    assert_eq!(
+                        t.get(&[*k]).unwrap().map(|v| v.to_vec()),
+                        next.get(k).map(|v| vec![*v])
+                    );
                 }
                 if commit {
                     let info = t.commit().unwrap().unwrap();
@@ -184,7 +187,7 @@ fn run(ops: Vec<Op>, disk: bool) {
                         assert_eq!(got, m.states[want_scn as usize], "state at {point:?}");
                         for k in 0..8u8 {
                             assert_eq!(
-                                snap.get(&[k]).unwrap(),
+                                snap.get(&[k]).unwrap().map(|v| v.to_vec()),
                                 m.states[want_scn as usize].get(&k).map(|v| vec![*v])
                             );
                         }

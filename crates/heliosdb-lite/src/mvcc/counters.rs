@@ -57,7 +57,7 @@ pub(super) fn update(
     storage: &dyn Storage,
     group: CountGroup,
     writes: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    newest: &mut HashMap<Vec<u8>, Option<Vec<u8>>>,
+    newest: &mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<()> {
     let mut deltas: HashMap<Vec<u8>, i64> = HashMap::default();
     for (logical, value) in writes.iter() {
@@ -108,7 +108,7 @@ pub(super) fn update(
 fn head<'a>(
     storage: &dyn Storage,
     logical: &[u8],
-    newest: &'a mut HashMap<Vec<u8>, Option<Vec<u8>>>,
+    newest: &'a mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<Option<&'a [u8]>> {
     if !newest.contains_key(logical) {
         let h = storage.get(&keys::head_key(logical))?;

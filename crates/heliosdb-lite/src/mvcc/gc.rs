@@ -148,7 +148,7 @@ fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
     let mut tombstones = Tombstones::new(mvcc, new);
     for kv in storage.scan(queue.clone(), Direction::Forward) {
         let (k, v) = kv?;
-        if tombstones.requeued.contains(&k) {
+        if tombstones.requeued.iter().any(|r| r[..] == k[..]) {
             continue; // written by this run: for the next one
         }
         for item in work_items(&v) {
@@ -165,7 +165,7 @@ fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
                             let (dk, dv) = item?;
                             report.versions_removed += 1;
                             report.bytes_removed += (dk.len() + dv.len()) as u64;
-                            batch.delete(dk);
+                            batch.delete(dk.to_vec());
                             if batch.len() >= BATCH_LIMIT {
                                 flush(&mut batch)?;
                             }
@@ -189,8 +189,8 @@ fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
     tombstones.remove(&mut report)?;
     for kv in storage.scan(queue, Direction::Forward) {
         let (k, _) = kv?;
-        if !tombstones.requeued.contains(&k) {
-            batch.delete(k);
+        if !tombstones.requeued.iter().any(|r| r[..] == k[..]) {
+            batch.delete(k.to_vec());
         }
         if batch.len() >= BATCH_LIMIT {
             flush(&mut batch)?;

@@ -239,7 +239,7 @@ impl Snapshot {
     }
 
     /// Reads a logical key.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, key: &[u8]) -> Result<Option<crate::storage::Bytes>> {
         view::read_at(
             &*self.pin.mvcc.0.storage,
             key,
@@ -293,13 +293,13 @@ impl Mvcc {
     pub fn open(storage: Arc<dyn Storage>, options: MvccOptions) -> Result<Self> {
         let marker = storage.get(&keys::meta_key(b"format"))?;
         match marker {
-            Some(m) if m == FORMAT_MARKER => {}
-            Some(m) if m == FORMAT_2_MARKER => {
+            Some(m) if &m[..] == FORMAT_MARKER => {}
+            Some(m) if &m[..] == FORMAT_2_MARKER => {
                 let mut b = WriteBatch::new();
                 b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
                 storage.write(b, true)?;
             }
-            Some(m) if m == FORMAT_1_MARKER => {
+            Some(m) if &m[..] == FORMAT_1_MARKER => {
                 return Err(Error::corruption(
                     "this database uses storage format 1, written by an earlier development \
                      version of HeliosDB-Lite; this version reads formats 2 and 3 only (export the data \
@@ -734,7 +734,7 @@ fn read_u64_meta(storage: &dyn Storage, name: &[u8]) -> Result<Option<u64>> {
     match storage.get(&keys::meta_key(name))? {
         None => Ok(None),
         Some(v) => {
-            let b: [u8; 8] = v.as_slice().try_into().map_err(|_| {
+            let b: [u8; 8] = v[..].try_into().map_err(|_| {
                 Error::corruption(format!(
                     "metadata entry {} has the wrong length",
                     String::from_utf8_lossy(name)

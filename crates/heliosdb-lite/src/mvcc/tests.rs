@@ -49,7 +49,7 @@ fn get_at(m: &Mvcc, scn: u64, k: &str) -> Option<String> {
         .unwrap()
         .get(k.as_bytes())
         .unwrap()
-        .map(|v| String::from_utf8(v).unwrap())
+        .map(|v| String::from_utf8(v.to_vec()).unwrap())
 }
 
 #[test]
@@ -99,6 +99,7 @@ fn scans_merge_own_writes_and_skip_tombstones() {
     let fwd: Vec<_> = t
         .scan((Bound::Unbounded, Bound::Unbounded), Direction::Forward)
         .map(|r| r.unwrap())
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
         .collect();
     assert_eq!(
         fwd,
@@ -110,14 +111,14 @@ fn scans_merge_own_writes_and_skip_tombstones() {
     );
     let rev: Vec<_> = t
         .scan((Bound::Unbounded, Bound::Unbounded), Direction::Reverse)
-        .map(|r| r.unwrap().0)
+        .map(|r| r.unwrap().0.to_vec())
         .collect();
     assert_eq!(rev, vec![b"e".to_vec(), b"d".to_vec(), b"a".to_vec()]);
     // Historical reverse scan picks the right version in each group.
     let snap = m.snapshot_at(2).unwrap();
     let rev: Vec<_> = snap
         .scan((Bound::Unbounded, Bound::Unbounded), Direction::Reverse)
-        .map(|r| r.unwrap().0)
+        .map(|r| r.unwrap().0.to_vec())
         .collect();
     assert_eq!(rev, vec![b"b".to_vec(), b"a".to_vec()]);
 }
@@ -152,7 +153,10 @@ fn statement_savepoints_undo_partial_work() {
     t.put(b"a".to_vec(), b"2".to_vec()).unwrap();
     t.put(b"b".to_vec(), b"2".to_vec()).unwrap();
     t.rollback_to(sp);
-    assert_eq!(t.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(
+        t.get(b"a").unwrap().map(|v| v.to_vec()),
+        Some(b"1".to_vec())
+    );
     assert_eq!(t.get(b"b").unwrap(), None);
 }
 
@@ -162,7 +166,10 @@ fn stale_reader_cannot_write_but_fresh_one_can() {
     let m = mem(&clock);
     put(&m, "a", "1");
     let mut stale = m.begin(TxnMode::Deferred).unwrap();
-    assert_eq!(stale.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(
+        stale.get(b"a").unwrap().map(|v| v.to_vec()),
+        Some(b"1".to_vec())
+    );
     let mut fresh = m.begin(TxnMode::Deferred).unwrap();
     put(&m, "a", "2");
     assert!(matches!(
@@ -172,7 +179,10 @@ fn stale_reader_cannot_write_but_fresh_one_can() {
     drop(stale);
     // Not read yet: moves to the newest snapshot when it starts writing.
     fresh.put(b"b".to_vec(), b"1".to_vec()).unwrap();
-    assert_eq!(fresh.get(b"a").unwrap(), Some(b"2".to_vec()));
+    assert_eq!(
+        fresh.get(b"a").unwrap().map(|v| v.to_vec()),
+        Some(b"2".to_vec())
+    );
     fresh.commit().unwrap();
 }
 
@@ -245,7 +255,10 @@ fn pinned_reader_survives_gc() {
     });
     let r = m.gc().unwrap();
     assert_eq!(r.new_horizon, 1, "the pin holds the horizon");
-    assert_eq!(snap.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(
+        snap.get(b"a").unwrap().map(|v| v.to_vec()),
+        Some(b"1".to_vec())
+    );
     drop(snap);
     assert_eq!(m.gc().unwrap().new_horizon, 3);
 }
@@ -325,7 +338,7 @@ fn concurrent_writers_serialise_and_readers_stay_consistent() {
     t.commit().unwrap();
     let total = |s: &Snapshot| -> u64 {
         s.scan((Bound::Unbounded, Bound::Unbounded), Direction::Forward)
-            .map(|r| u64::from_be_bytes(r.unwrap().1.try_into().unwrap()))
+            .map(|r| u64::from_be_bytes(r.unwrap().1[..].try_into().unwrap()))
             .sum()
     };
     std::thread::scope(|sc| {
@@ -341,8 +354,10 @@ fn concurrent_writers_serialise_and_readers_stay_consistent() {
                     if a == b {
                         continue;
                     }
-                    let va = u64::from_be_bytes(t.get(&[a]).unwrap().unwrap().try_into().unwrap());
-                    let vb = u64::from_be_bytes(t.get(&[b]).unwrap().unwrap().try_into().unwrap());
+                    let va =
+                        u64::from_be_bytes(t.get(&[a]).unwrap().unwrap()[..].try_into().unwrap());
+                    let vb =
+                        u64::from_be_bytes(t.get(&[b]).unwrap().unwrap()[..].try_into().unwrap());
                     if va == 0 {
                         continue;
                     }
@@ -390,7 +405,7 @@ fn group_commit_publishes_every_commit_in_order() {
                     let n = t
                         .get(b"n")
                         .unwrap()
-                        .map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+                        .map_or(0, |v| u64::from_be_bytes(v[..].try_into().unwrap()));
                     t.put(b"n".to_vec(), (n + 1).to_be_bytes().to_vec())
                         .unwrap();
                     t.put(vec![w, i], vec![1]).unwrap();
@@ -404,7 +419,7 @@ fn group_commit_publishes_every_commit_in_order() {
     assert_eq!(m.latest_scn(), 100);
     let snap = m.snapshot();
     assert_eq!(
-        snap.get(b"n").unwrap(),
+        snap.get(b"n").unwrap().map(|v| v.to_vec()),
         Some(100u64.to_be_bytes().to_vec()),
         "no lost update"
     );
@@ -475,7 +490,10 @@ fn scans_at_old_snapshots_see_deleted_and_reinserted_keys() {
             .scan((Bound::Unbounded, Bound::Unbounded), dir)
             .map(|kv| {
                 let (k, v) = kv.unwrap();
-                (String::from_utf8(k).unwrap(), String::from_utf8(v).unwrap())
+                (
+                    String::from_utf8(k.to_vec()).unwrap(),
+                    String::from_utf8(v.to_vec()).unwrap(),
+                )
             })
             .collect();
         all
@@ -593,7 +611,7 @@ fn a_format_2_database_is_upgraded_and_its_groups_stay_uncounted() {
     put(&m, "a1", "v");
     assert_eq!(m.snapshot().live_count(b"a").unwrap(), None);
     assert_eq!(
-        storage.get(&keys::meta_key(b"format")).unwrap().unwrap(),
+        &storage.get(&keys::meta_key(b"format")).unwrap().unwrap()[..],
         FORMAT_MARKER
     );
 }
@@ -638,7 +656,7 @@ fn historical_scans_agree_with_point_reads_in_every_range() {
             let expected: Vec<KvPair> = (0..40)
                 .map(|i| key(i).into_bytes())
                 .filter(|k| std::ops::RangeBounds::contains(range, k))
-                .filter_map(|k| snap.get(&k).unwrap().map(|v| (k, v)))
+                .filter_map(|k| snap.get(&k).unwrap().map(|v| (k.into(), v)))
                 .collect();
             let forward: Vec<KvPair> = snap
                 .scan(range.clone(), Direction::Forward)
@@ -681,7 +699,7 @@ fn a_historical_scan_keeps_rows_changed_while_it_runs() {
     seen.extend(scan.map(|r| r.unwrap()));
     assert_eq!(seen.len(), 40, "every row of the snapshot, once");
     assert!(
-        seen.iter().all(|(_, v)| v == b"v1"),
+        seen.iter().all(|(_, v)| &v[..] == b"v1"),
         "as they were at the snapshot"
     );
 }

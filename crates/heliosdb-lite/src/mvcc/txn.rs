@@ -4,7 +4,7 @@ use super::counters;
 use super::gc::{push_work_item, GcKind};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
-use crate::storage::{Direction, KeyRange, KvPair};
+use crate::storage::{Bytes, Direction, KeyRange, KvPair};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,7 +45,7 @@ pub struct Transaction {
     has_read: AtomicBool,
     /// Head values of keys read while holding the write lock (then the snapshot is the newest
     /// commit and stays so until this commit): saves the commit a lookup per written key.
-    newest: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Vec<u8>>>>,
+    newest: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -145,10 +145,10 @@ impl Transaction {
     }
 
     /// Reads a logical key.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         self.note_read();
         if let Some(v) = self.writes.get(key) {
-            return Ok(v.clone());
+            return Ok(v.as_deref().map(Bytes::from));
         }
         let storage = &*self.mvcc.0.storage;
         if self.lock.is_none() {
@@ -268,7 +268,12 @@ impl Transaction {
         if let Some(v) = self.meta.get(key) {
             return Ok(Some(v.clone()));
         }
-        self.mvcc.0.storage.get(&keys::meta_key(key))
+        Ok(self
+            .mvcc
+            .0
+            .storage
+            .get(&keys::meta_key(key))?
+            .map(|v| v.to_vec()))
     }
 
     /// Writes an unversioned metadata value, applied with the commit.
@@ -363,7 +368,7 @@ impl Transaction {
                     // The superseded head moves to the history as it is: same bytes.
                     let key = keys::history_key(&logical, scn);
                     push_work_item(&mut work, GcKind::Delete, key.len() + old.len(), &key);
-                    batch.put(key, old);
+                    batch.put(key, old.to_vec());
                 }
                 let new_head = keys::encode_version(scn, value.as_deref());
                 if value.is_none() {
@@ -433,7 +438,7 @@ impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<'_, I> {
                 (None, Some(_)) => true,
                 (Some(_), None) => false,
                 (Some(Ok((bk, _))), Some((ok, _))) => {
-                    let ord = (*ok).cmp(bk);
+                    let ord = ok.as_slice().cmp(bk);
                     if ord == std::cmp::Ordering::Equal {
                         self.base.next(); // shadowed by own write
                         true
@@ -445,7 +450,9 @@ impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<'_, I> {
             if take_own {
                 let (k, v) = self.own.next()?;
                 match v {
-                    Some(v) => return Some(Ok((k.clone(), v.clone()))),
+                    Some(v) => {
+                        return Some(Ok((Bytes::from(k.as_slice()), Bytes::from(v.as_slice()))))
+                    }
                     None => continue,
                 }
             }

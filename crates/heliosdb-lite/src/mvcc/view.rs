@@ -10,7 +10,7 @@
 
 use super::keys;
 use crate::error::Result;
-use crate::storage::{Direction, KeyRange, KvPair, Storage};
+use crate::storage::{Bytes, Direction, KeyRange, KvPair, Storage};
 use std::ops::Bound;
 
 /// Maps a range of logical keys to the range of their head keys.
@@ -32,18 +32,20 @@ fn head_range(range: &KeyRange) -> KeyRange {
 }
 
 /// The stored head value of `logical`, if it has one.
-pub(crate) fn head(storage: &dyn Storage, logical: &[u8]) -> Result<Option<Vec<u8>>> {
+pub(crate) fn head(storage: &dyn Storage, logical: &[u8]) -> Result<Option<Bytes>> {
     storage.get(&keys::head_key(logical))
+}
+
+/// The data of a stored version value (`None` for a tombstone), as a view of the same bytes.
+fn version_data(value: &Bytes) -> Result<Option<Bytes>> {
+    let version = keys::decode_version(value)?;
+    Ok(version.data.map(|_| value.slice(version.header_len..)))
 }
 
 /// What the history says about `logical` at `scn`: `None` if no history entry was superseded
 /// after `scn` (then the head decides), otherwise the data visible at `scn` (`Some(None)`: the
 /// key did not exist then). One seek.
-fn from_history(
-    storage: &dyn Storage,
-    logical: &[u8],
-    scn: u64,
-) -> Result<Option<Option<Vec<u8>>>> {
+fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
     let Some(after) = scn.checked_add(1) else {
         return Ok(None);
     };
@@ -54,33 +56,26 @@ fn from_history(
     let Some((_, value)) = storage.first_in_range(range)? else {
         return Ok(None);
     };
-    let version = keys::decode_version(&value)?;
-    if version.begin > scn {
+    if keys::decode_version(&value)?.begin > scn {
         return Ok(Some(None));
     }
-    Ok(Some(version.data.map(<[u8]>::to_vec)))
+    Ok(Some(version_data(&value)?))
 }
 
 /// The data of `logical` visible at `scn`, given its head value as read just before.
 pub(crate) fn resolve_with_head(
     storage: &dyn Storage,
     logical: &[u8],
-    head: Option<Vec<u8>>,
+    head: Option<Bytes>,
     scn: u64,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<Bytes>> {
     // No head: the key never existed, or its tombstone fell behind the horizon (and with it
     // every older version).
-    let Some(mut value) = head else {
+    let Some(value) = head else {
         return Ok(None);
     };
-    let version = keys::decode_version(&value)?;
-    if version.begin <= scn {
-        if version.data.is_none() {
-            return Ok(None);
-        }
-        let header = version.header_len;
-        value.drain(..header);
-        return Ok(Some(value));
+    if keys::decode_version(&value)?.begin <= scn {
+        return version_data(&value);
     }
     Ok(from_history(storage, logical, scn)?.flatten())
 }
@@ -93,7 +88,7 @@ pub(crate) fn read_at(
     logical: &[u8],
     scn: u64,
     history_first: bool,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<Bytes>> {
     if history_first {
         if let Some(found) = from_history(storage, logical, scn)? {
             // History entries never change, so one superseded after `scn` is definitive.
@@ -184,7 +179,7 @@ impl<'a> HistoryCursor<'a> {
     }
 
     /// [`from_history`] for `logical`, which is after every key asked before.
-    fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Vec<u8>>>> {
+    fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
         let Some(after) = scn.checked_add(1) else {
             return Ok(None);
         };
@@ -193,7 +188,11 @@ impl<'a> HistoryCursor<'a> {
             self.seek(target)?;
         } else {
             let mut skipped = 0;
-            while self.current.as_ref().is_some_and(|(k, _)| *k < target) {
+            while self
+                .current
+                .as_ref()
+                .is_some_and(|(k, _)| k[..] < target[..])
+            {
                 skipped += 1;
                 if skipped > SKIP_BEFORE_SEEK {
                     self.seek(target.clone())?;
@@ -221,11 +220,10 @@ impl<'a> HistoryCursor<'a> {
             Some(_) => return from_history(self.storage, logical, scn),
             None => return Err(crate::Error::corruption("malformed history key")),
         }
-        let version = keys::decode_version(value)?;
-        if version.begin > scn {
+        if keys::decode_version(value)?.begin > scn {
             return Ok(Some(None));
         }
-        Ok(Some(version.data.map(<[u8]>::to_vec)))
+        Ok(Some(version_data(value)?))
     }
 }
 
@@ -244,22 +242,15 @@ impl<'a> VisibleIter<'a> {
         }
     }
 
-    fn visible(&mut self, mut key: Vec<u8>, value: Vec<u8>) -> Result<Option<KvPair>> {
+    fn visible(&mut self, key: Bytes, value: Bytes) -> Result<Option<KvPair>> {
         let Some(logical) = keys::split_head_key(&key) else {
             return Err(crate::Error::corruption("malformed head key"));
         };
         let data = match &mut self.history {
             Some(history) => {
-                let version = keys::decode_version(&value)?;
-                if version.begin <= self.scn {
+                if keys::decode_version(&value)?.begin <= self.scn {
                     // The head is the answer, as in `resolve_with_head`.
-                    if version.data.is_none() {
-                        return Ok(None);
-                    }
-                    let header = version.header_len;
-                    let mut value = value;
-                    value.drain(..header);
-                    Some(value)
+                    version_data(&value)?
                 } else {
                     history.lookup(logical, self.scn)?.flatten()
                 }
@@ -269,10 +260,8 @@ impl<'a> VisibleIter<'a> {
         let Some(data) = data else {
             return Ok(None);
         };
-        // The head key is the tag and the logical key: dropping the tag in place saves an
-        // allocation per row.
-        key.remove(0);
-        Ok(Some((key, data)))
+        // The head key is the tag and the logical key: a view past the tag, no copy.
+        Ok(Some((key.slice(1..), data)))
     }
 }
 

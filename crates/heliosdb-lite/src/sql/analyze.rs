@@ -83,7 +83,8 @@ fn measure(txn: &Transaction, ix: &IndexDef) -> Result<IndexStats> {
             *d += 1;
         }
         rows += 1;
-        previous = key;
+        previous.clear();
+        previous.extend_from_slice(&key);
         std::mem::swap(&mut previous_ends, &mut ends);
     }
     let avg_eq = distinct

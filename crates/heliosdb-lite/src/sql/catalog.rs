@@ -301,7 +301,7 @@ impl Schema {
 /// Reads catalog entries from anything that can scan versioned data.
 pub fn load_schema<I>(entries: I) -> Result<Schema>
 where
-    I: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+    I: Iterator<Item = Result<crate::storage::KvPair>>,
 {
     let mut out = Vec::new();
     for kv in entries {

@@ -158,6 +158,16 @@ pub fn decode_key_value(b: &[u8], pos: &mut usize, desc: bool) -> Result<Value> 
     };
     let tag = byte(*pos)?;
     *pos += 1;
+    // Eight bytes at `at` as a big-endian number, the descending inversion undone.
+    let word = |at: usize| -> Result<u64> {
+        let raw: [u8; 8] = at
+            .checked_add(8)
+            .and_then(|end| b.get(at..end))
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| Error::corruption("truncated key"))?;
+        let w = u64::from_be_bytes(raw);
+        Ok(if desc { !w } else { w })
+    };
     match tag {
         TAG_NULL => Ok(Value::Null),
         TAG_NUM => {
@@ -166,11 +176,7 @@ pub fn decode_key_value(b: &[u8], pos: &mut usize, desc: bool) -> Result<Value> 
             *pos += 1;
             match sub {
                 0 => {
-                    let mut raw = [0u8; 8];
-                    for (i, r) in raw.iter_mut().enumerate() {
-                        *r = byte(*pos - 9 + i)?;
-                    }
-                    let bits = u64::from_be_bytes(raw);
+                    let bits = word(*pos - 9)?;
                     let bits = if bits >> 63 == 1 {
                         bits ^ (1 << 63)
                     } else {
@@ -179,12 +185,9 @@ pub fn decode_key_value(b: &[u8], pos: &mut usize, desc: bool) -> Result<Value> 
                     Ok(Value::Real(f64::from_bits(bits)))
                 }
                 1 => {
-                    let mut raw = [0u8; 8];
-                    for (i, r) in raw.iter_mut().enumerate() {
-                        *r = byte(*pos + i)?;
-                    }
+                    let w = word(*pos)?;
                     *pos += 8;
-                    Ok(Value::Integer((u64::from_be_bytes(raw) ^ (1 << 63)) as i64))
+                    Ok(Value::Integer((w ^ (1 << 63)) as i64))
                 }
                 2 => {
                     let mut raw = [0u8; 16];
@@ -234,7 +237,15 @@ fn put_varint(mut v: u64, out: &mut Vec<u8>) {
     out.push(v as u8);
 }
 
+#[inline]
 fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
+    // Most stored numbers (lengths, small integers) fit in one byte.
+    if let Some(&byte) = b.get(*pos) {
+        if byte < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(byte));
+        }
+    }
     let mut v = 0u64;
     let mut shift = 0;
     loop {
@@ -309,6 +320,11 @@ pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value
     // One spare slot: a table scan appends the rowid, and a reallocation per row costs more
     // than the decoding.
     let mut values = Vec::with_capacity(n + 1);
+    // Columns after the last wanted one are not even parsed.
+    let stop = match wanted {
+        Some(w) if w.len() >= n => w.iter().rposition(|&x| x).map_or(0, |last| last + 1),
+        _ => n,
+    };
     let take = |pos: &mut usize, len: usize| -> Result<&[u8]> {
         let end = pos
             .checked_add(len)
@@ -318,7 +334,7 @@ pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value
         *pos = end;
         Ok(s)
     };
-    for i in 0..n {
+    for i in 0..stop {
         let tag = *b
             .get(pos)
             .ok_or_else(|| Error::corruption("truncated row"))?;
@@ -371,6 +387,7 @@ pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value
             _ => return Err(Error::corruption("bad value tag in row")),
         });
     }
+    values.resize(n, Value::Null);
     Ok(values)
 }
 

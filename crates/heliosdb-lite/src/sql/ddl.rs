@@ -336,7 +336,7 @@ fn backfill_index(
     env: &dyn FnEnv,
 ) -> Result<()> {
     let prefix = codec::table_prefix(info.def.id);
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+    let rows: Vec<crate::storage::KvPair> = txn
         .scan(prefix_range(&prefix), Direction::Forward)
         .collect::<Result<_>>()?;
     let exec = Executor::new(None, &[], env);

@@ -128,7 +128,7 @@ pub fn drop_column(
     }
     // The current rows, without the column.
     let prefix = codec::table_prefix(def.id);
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+    let rows: Vec<crate::storage::KvPair> = txn
         .scan(prefix_range(&prefix), Direction::Forward)
         .collect::<Result<_>>()?;
     let exec = Executor::new(None, &[], env);
@@ -137,7 +137,7 @@ pub fn drop_column(
         let mut row = exec.decode_row(info, &k, &v)?;
         row.truncate(ncols);
         row.remove(i);
-        txn.put(k, codec::encode_row(&row))?;
+        txn.put(k.to_vec(), codec::encode_row(&row))?;
     }
     // Positions after the column move down by one.
     let shift = |c: &mut usize| {

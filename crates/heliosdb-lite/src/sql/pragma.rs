@@ -221,7 +221,7 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                 Direction::Forward,
             ) {
                 let (k, _) = kv?;
-                if !expected.contains(&k) {
+                if !expected.contains(&k[..]) {
                     problems.push(format!("index {} has an entry for a missing row", ix.name));
                 }
             }

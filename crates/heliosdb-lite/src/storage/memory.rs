@@ -1,6 +1,6 @@
 //! In-memory backend: a `BTreeMap` behind a read-write lock.
 
-use super::{Direction, KeyRange, KvIter, KvPair, Storage, WriteBatch, WriteOp};
+use super::{Bytes, Direction, KeyRange, KvIter, KvPair, Storage, WriteBatch, WriteOp};
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -13,7 +13,9 @@ const CHUNK: usize = 128;
 /// newest commit), and copying a full chunk for them cost more than the lookup.
 const FIRST_CHUNK: usize = 4;
 
-type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+/// Keys and values are stored as [`Bytes`], so that handing them to a scan is a reference
+/// count, not a copy.
+type Map = BTreeMap<Bytes, Bytes>;
 
 /// A volatile ordered key-value store. Data lives as long as the value (and its clones).
 #[derive(Debug, Default, Clone)]
@@ -35,7 +37,7 @@ impl MemoryStorage {
 }
 
 impl Storage for MemoryStorage {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         Ok(self.read().get(key).cloned())
     }
 
@@ -67,10 +69,10 @@ impl Storage for MemoryStorage {
         for op in batch.into_ops() {
             match op {
                 WriteOp::Put(k, v) => {
-                    map.insert(k, v);
+                    map.insert(Bytes::from(k), Bytes::from(v));
                 }
                 WriteOp::Delete(k) => {
-                    map.remove(&k);
+                    map.remove(k.as_slice());
                 }
             }
         }
@@ -131,8 +133,8 @@ impl ChunkedIter<'_> {
         self.chunk = (self.chunk * 4).min(CHUNK);
         if let Some((last, _)) = chunk.last() {
             match self.direction {
-                Direction::Forward => self.range.0 = Bound::Excluded(last.clone()),
-                Direction::Reverse => self.range.1 = Bound::Excluded(last.clone()),
+                Direction::Forward => self.range.0 = Bound::Excluded(last.to_vec()),
+                Direction::Reverse => self.range.1 = Bound::Excluded(last.to_vec()),
             }
         }
         self.buffer = chunk.into_iter();

@@ -19,8 +19,14 @@ pub use private_copy::PrivateCopy;
 use crate::error::Result;
 use std::ops::Bound;
 
-/// An owned key-value pair.
-pub type KvPair = (Vec<u8>, Vec<u8>);
+/// An immutable byte string that is cheap to clone and to slice: a reference-counted view
+/// (short strings are stored inline). Keys and values come out of the backends in this form
+/// so that a scan hands the bytes it read up the layers without copying them: fjall's own
+/// values are such views of its cached blocks, and the in-memory backend stores them too.
+pub type Bytes = byteview::ByteView;
+
+/// A key-value pair as read from a backend.
+pub type KvPair = (Bytes, Bytes);
 
 /// An iterator over key-value pairs in key order (or reverse key order).
 pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair>> + Send + 'a>;
@@ -114,7 +120,7 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 /// An ordered key-value store. Implementations must be safe to share between threads.
 pub trait Storage: Send + Sync + 'static {
     /// Returns the value stored under `key`.
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>>;
 
     /// Iterates over the keys in `range` in the given direction. The iterator observes a
     /// consistent view of the store for at least the keys it has not yet returned; callers above

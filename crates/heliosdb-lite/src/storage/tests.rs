@@ -23,7 +23,12 @@ fn get_put_delete_batch() {
         b.put(b"b".to_vec(), b"2".to_vec());
         b.put(b"a".to_vec(), b"3".to_vec());
         s.write(b, true).unwrap();
-        assert_eq!(s.get(b"a").unwrap(), Some(b"3".to_vec()), "{}", s.name());
+        assert_eq!(
+            s.get(b"a").unwrap().map(|v| v.to_vec()),
+            Some(b"3".to_vec()),
+            "{}",
+            s.name()
+        );
         assert_eq!(s.get(b"c").unwrap(), None);
         let mut b = WriteBatch::new();
         b.delete(b"a".to_vec());
@@ -52,8 +57,8 @@ fn ordered_scans_both_directions_across_chunks() {
             Direction::Reverse,
         ));
         assert_eq!(rev.len(), 490);
-        assert_eq!(rev[0].0, 499u32.to_be_bytes().to_vec());
-        assert_eq!(rev.last().unwrap().0, 10u32.to_be_bytes().to_vec());
+        assert_eq!(rev[0].0.to_vec(), 499u32.to_be_bytes().to_vec());
+        assert_eq!(rev.last().unwrap().0.to_vec(), 10u32.to_be_bytes().to_vec());
         // Empty and inverted ranges are empty, never a panic.
         let k = 5u32.to_be_bytes().to_vec();
         assert!(collect(s.scan(
@@ -85,7 +90,7 @@ fn prefix_ranges() {
         s.write(b, false).unwrap();
         let keys: Vec<_> = collect(s.scan(prefix_range(b"ab"), Direction::Forward))
             .into_iter()
-            .map(|(k, _)| k)
+            .map(|(k, _)| k.to_vec())
             .collect();
         assert_eq!(keys, vec![b"ab".to_vec(), b"abc".to_vec()]);
     }
@@ -101,7 +106,10 @@ fn fjall_persists_across_reopen_and_rejects_files() {
         s.write(b, true).unwrap();
     }
     let s = FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap();
-    assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(
+        s.get(b"k").unwrap().map(|v| v.to_vec()),
+        Some(b"v".to_vec())
+    );
     let file = dir.path().join("plain-file");
     std::fs::write(&file, b"SQLite format 3\0").unwrap();
     assert!(matches!(

@@ -64,8 +64,14 @@ impl Table {
 /// The hash-table key of a row's join key values.
 fn hash_bytes(keys: &[Value]) -> Vec<u8> {
     let mut k = Vec::new();
-    keys.iter().for_each(|v| hash_key(v, &mut k));
+    hash_bytes_into(keys, &mut k);
     k
+}
+
+/// [`hash_bytes`] into a reused buffer.
+fn hash_bytes_into(keys: &[Value], out: &mut Vec<u8>) {
+    out.clear();
+    keys.iter().for_each(|v| hash_key(v, out));
 }
 
 /// Bytes a build row holds in the table: key values, row, chain link and hash entry.
@@ -149,6 +155,9 @@ pub(super) struct HashJoinOp<'e> {
     /// Set when the build side did not fit: the partitioned join.
     spilled: Option<Spilled>,
     current: Option<Current>,
+    /// The hash key of the left row being probed, built in place: one buffer for the whole
+    /// join instead of an allocation per left row.
+    probe_key: Vec<u8>,
 }
 
 impl<'e> HashJoinOp<'e> {
@@ -171,6 +180,7 @@ impl<'e> HashJoinOp<'e> {
             reservation: Reservation::new(ex.memory()),
             spilled: None,
             current: None,
+            probe_key: Vec::new(),
         }
     }
 
@@ -332,7 +342,11 @@ impl Operator for HashJoinOp<'_> {
                 let (keys, candidate) = match keys {
                     Some(keys) => {
                         let table = self.table.as_ref().expect("built above");
-                        let head = table.heads.get(&hash_bytes(&keys)).map(|&(first, _)| first);
+                        hash_bytes_into(&keys, &mut self.probe_key);
+                        let head = table
+                            .heads
+                            .get(self.probe_key.as_slice())
+                            .map(|&(first, _)| first);
                         (keys, head)
                     }
                     None => (Vec::new(), None),

@@ -59,7 +59,7 @@ use super::plan::{Expr, Plan, Source};
 use super::value::{Affinity, Value};
 use crate::error::{Error, Result};
 use crate::mvcc::{Snapshot, Transaction};
-use crate::storage::{Direction, KeyRange, KvPair};
+use crate::storage::{Bytes, Direction, KeyRange, KvPair};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -95,7 +95,7 @@ pub struct Reader<'a> {
 type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair>> + 'a>;
 
 impl<'a> Reader<'a> {
-    fn get(&self, source: Source, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    fn get(&self, source: Source, key: &[u8]) -> Result<Option<Bytes>> {
         match source {
             Source::Current => self.txn.get(key),
             Source::Snapshot(i) => self.snapshot(i)?.get(key),

@@ -11,7 +11,7 @@ use super::super::plan::{Access, Expr, KeyBound, ScanNode};
 use super::super::value::{Affinity, Value};
 use super::{Executor, Frame, KvIter, Operator, Row};
 use crate::error::{Error, Result};
-use crate::storage::{prefix_range, prefix_successor, Direction, KeyRange};
+use crate::storage::{prefix_range, prefix_successor, Bytes, Direction, KeyRange, KvPair};
 use std::collections::{HashSet, VecDeque};
 use std::ops::Bound;
 
@@ -111,7 +111,7 @@ impl<'e> ScanOp<'e> {
     }
 
     /// The next stored entry of the scan's ranges: (key, value).
-    fn next_entry(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    fn next_entry(&mut self) -> Result<Option<KvPair>> {
         let reader = self.ex.reader()?;
         loop {
             if let Some(it) = &mut self.iter {
@@ -124,7 +124,7 @@ impl<'e> ScanOp<'e> {
                 None => return Ok(None),
                 Some(KeyLookup::Point(key)) => {
                     if let Some(v) = reader.get(self.node.source, &key)? {
-                        return Ok(Some((key, v)));
+                        return Ok(Some((Bytes::from(key), v)));
                     }
                 }
                 Some(KeyLookup::Range(r)) => {
@@ -136,7 +136,7 @@ impl<'e> ScanOp<'e> {
 
     /// The next row of the table (key, stored value), following index entries to their
     /// rows.
-    fn next_stored(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    fn next_stored(&mut self) -> Result<Option<KvPair>> {
         loop {
             let Some((k, v)) = self.next_entry()? else {
                 return Ok(None);
@@ -155,7 +155,7 @@ impl<'e> ScanOp<'e> {
             }
             let reader = self.ex.reader()?;
             return match reader.get(self.node.source, &row_key)? {
-                Some(v) => Ok(Some((row_key, v))),
+                Some(v) => Ok(Some((Bytes::from(row_key), v))),
                 None => Err(Error::corruption(format!(
                     "index {} points to a missing row of {}",
                     ix.name, self.node.table.def.name

@@ -26,6 +26,9 @@ pub(super) struct InSet {
     buckets: HashMap<Vec<u8>, Vec<Value>>,
     has_null: bool,
     empty: bool,
+    /// The probe key of the value tested, built here: a new buffer per outer row cost more
+    /// than the lookup.
+    probe: std::cell::RefCell<Vec<u8>>,
 }
 
 impl InSet {
@@ -37,11 +40,12 @@ impl InSet {
         if x.is_null() {
             return Value::Null;
         }
-        let mut k = Vec::new();
+        let mut k = self.probe.borrow_mut();
+        k.clear();
         hash_key(x, &mut k);
         if self
             .buckets
-            .get(&k)
+            .get(k.as_slice())
             .is_some_and(|b| b.iter().any(|c| x.same_as(c)))
         {
             return Value::Integer(i64::from(!negated));
