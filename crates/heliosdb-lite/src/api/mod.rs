@@ -434,17 +434,17 @@ impl Connection {
         Ok(())
     }
 
-    /// Prepares a statement.
+    /// Prepares a statement. The parsed form comes from the connection's statement cache
+    /// (the last 32 texts prepared or executed), so preparing a text again skips parsing and,
+    /// while the schema is unchanged, planning: the plan is kept with the parsed statement.
+    /// Sharing it is safe: a plan is rebound when the schema changes, and statements
+    /// prepared from the same text keep their own parameters and results.
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
-        Ok(Statement {
-            conn: self,
-            parsed: self.parse_one(sql)?,
-            columns: Mutex::new(None),
-            as_of: None,
-        })
+        self.prepare_cached(sql)
     }
 
-    /// Prepares a statement through the connection's statement cache.
+    /// Prepares a statement through the connection's statement cache (the same as
+    /// [`Connection::prepare`], kept for code written against rusqlite).
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(Statement {
             conn: self,
