@@ -36,10 +36,10 @@ pub(crate) fn head(storage: &dyn Storage, logical: &[u8]) -> Result<Option<Bytes
     storage.get(&keys::head_key(logical))
 }
 
-/// The data of a stored version value (`None` for a tombstone), as a view of the same bytes.
-fn version_data(value: &Bytes) -> Result<Option<Bytes>> {
-    let version = keys::decode_version(value)?;
-    Ok(version.data.map(|_| value.slice(version.header_len..)))
+/// The data of the stored version value `value`, already decoded as `version` (`None` for a
+/// tombstone), as a view of the same bytes.
+fn version_data(value: &Bytes, version: &keys::Version<'_>) -> Option<Bytes> {
+    version.data.map(|_| value.slice(version.header_len..))
 }
 
 /// What the history says about `logical` at `scn`: `None` if no history entry was superseded
@@ -56,10 +56,11 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
     let Some((_, value)) = storage.first_in_range(range)? else {
         return Ok(None);
     };
-    if keys::decode_version(&value)?.begin > scn {
+    let version = keys::decode_version(&value)?;
+    if version.begin > scn {
         return Ok(Some(None));
     }
-    Ok(Some(version_data(&value)?))
+    Ok(Some(version_data(&value, &version)))
 }
 
 /// The data of `logical` visible at `scn`, given its head value as read just before.
@@ -74,8 +75,9 @@ pub(crate) fn resolve_with_head(
     let Some(value) = head else {
         return Ok(None);
     };
-    if keys::decode_version(&value)?.begin <= scn {
-        return version_data(&value);
+    let version = keys::decode_version(&value)?;
+    if version.begin <= scn {
+        return Ok(version_data(&value, &version));
     }
     Ok(from_history(storage, logical, scn)?.flatten())
 }
@@ -220,10 +222,11 @@ impl<'a> HistoryCursor<'a> {
             Some(_) => return from_history(self.storage, logical, scn),
             None => return Err(crate::Error::corruption("malformed history key")),
         }
-        if keys::decode_version(value)?.begin > scn {
+        let version = keys::decode_version(value)?;
+        if version.begin > scn {
             return Ok(Some(None));
         }
-        Ok(Some(version_data(value)?))
+        Ok(Some(version_data(value, &version)))
     }
 }
 
@@ -248,9 +251,10 @@ impl<'a> VisibleIter<'a> {
         };
         let data = match &mut self.history {
             Some(history) => {
-                if keys::decode_version(&value)?.begin <= self.scn {
+                let version = keys::decode_version(&value)?;
+                if version.begin <= self.scn {
                     // The head is the answer, as in `resolve_with_head`.
-                    version_data(&value)?
+                    version_data(&value, &version)
                 } else {
                     history.lookup(logical, self.scn)?.flatten()
                 }
