@@ -21,10 +21,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 mod foreign_key;
+mod joined;
 mod prepared;
 
 pub use prepared::DmlPlan;
-use prepared::{DeletePlan, InsertPlan, Prepared, UpdatePlan, Upsert};
+use prepared::{DeletePlan, InsertPlan, Prepared, Target, UpdatePlan, Upsert};
 
 /// Key values of a row: its rowid, or its primary-key columns.
 pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
@@ -706,7 +707,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         p: &UpdatePlan,
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.bound.info;
-        let rows = self.run_plan(txn, &p.target)?;
+        let rows = match &p.target {
+            Target::Scan(plan) => self.run_plan(txn, plan)?,
+            Target::Joined(joined) => return self.update_joined(txn, p, joined),
+        };
         // Only a REPLACE, a trigger or a foreign-key action can change rows other than the one
         // being updated; the target rows need reading again only then, and their new values
         // are computed from what is there when each row's turn comes (as SQLite does).
@@ -762,7 +766,16 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         p: &DeletePlan,
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.info;
-        let rows = self.run_plan(txn, &p.target)?;
+        let rows = match &p.target {
+            Target::Scan(plan) => self.run_plan(txn, plan)?,
+            Target::Joined(joined) => {
+                let mut rows = Vec::new();
+                for (key, _) in self.joined_targets(txn, info, joined)? {
+                    rows.extend(try_load_row(txn, info, &key)?);
+                }
+                rows
+            }
+        };
         let mut returning = p.returning.clone();
         let mut changes = 0;
         let may_change_targets = !info.triggers.is_empty() || self.has_fk_actions(info);
@@ -781,6 +794,34 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             if self.delete_one(txn, info, old.clone())? {
                 changes += 1;
                 self.push_returning(&mut returning, txn, &old)?;
+            }
+        }
+        Ok((changes, returning))
+    }
+
+    /// UPDATE with target rows from a query (`dml/joined.rs`): each row, read when its turn
+    /// comes, takes the values the query computed for it.
+    fn update_joined(
+        &mut self,
+        txn: &mut Transaction,
+        p: &UpdatePlan,
+        joined: &joined::JoinedTarget,
+    ) -> Result<(u64, Option<Returning>)> {
+        let info = &p.bound.info;
+        let targets = self.joined_targets(txn, info, joined)?;
+        let mut returning = p.returning.clone();
+        let mut changes = 0;
+        for (key, values) in targets {
+            let Some(current) = try_load_row(txn, info, &key)? else {
+                continue; // removed by an earlier REPLACE, trigger or action
+            };
+            let mut new = current.clone();
+            for ((c, _), v) in p.assigns.iter().zip(values) {
+                new[*c] = v;
+            }
+            if let Some(row) = self.update_row(txn, &p.bound, &current, new, p.conflict)? {
+                changes += 1;
+                self.push_returning(&mut returning, txn, &row)?;
             }
         }
         Ok((changes, returning))
