@@ -500,25 +500,44 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         assignments: &'x [ast::Assignment],
     ) -> Result<Vec<(usize, &'x ast::Expr)>> {
         let mut out = Vec::new();
+        let column = |n: &ast::ObjectName| -> Result<usize> {
+            let name = table_name(n)?;
+            info.def
+                .column_index(&name)
+                .or_else(|| {
+                    (info.def.has_rowid()
+                        && ["rowid", "_rowid_", "oid"]
+                            .iter()
+                            .any(|r| r.eq_ignore_ascii_case(&name)))
+                    .then_some(info.def.columns.len())
+                })
+                .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))
+        };
         for a in assignments {
             match &a.target {
-                ast::AssignmentTarget::ColumnName(n) => {
-                    let name = table_name(n)?;
-                    let c = info
-                        .def
-                        .column_index(&name)
-                        .or_else(|| {
-                            (info.def.has_rowid()
-                                && ["rowid", "_rowid_", "oid"]
-                                    .iter()
-                                    .any(|r| r.eq_ignore_ascii_case(&name)))
-                            .then_some(info.def.columns.len())
-                        })
-                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))?;
-                    out.push((c, &a.value));
-                }
-                ast::AssignmentTarget::Tuple(_) => {
-                    return Err(Error::Unsupported("tuple assignment".into()))
+                ast::AssignmentTarget::ColumnName(n) => out.push((column(n)?, &a.value)),
+                // `SET (a, b) = (1, 2)`: a row value, one item per column.
+                ast::AssignmentTarget::Tuple(names) => {
+                    let values: Vec<&ast::Expr> = match &a.value {
+                        ast::Expr::Tuple(items) => items.iter().collect(),
+                        ast::Expr::Nested(inner) => vec![inner.as_ref()],
+                        ast::Expr::Subquery(_) => {
+                            return Err(Error::Unsupported(
+                                "SET (...) = (SELECT ...); assign each column".into(),
+                            ))
+                        }
+                        other => vec![other],
+                    };
+                    if values.len() != names.len() {
+                        return Err(Error::invalid(format!(
+                            "{} columns assigned {} values",
+                            names.len(),
+                            values.len()
+                        )));
+                    }
+                    for (n, v) in names.iter().zip(values) {
+                        out.push((column(n)?, v));
+                    }
                 }
             }
         }

@@ -425,6 +425,18 @@ impl Planner<'_> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
+        if matches!(
+            e,
+            A::BinaryOp { .. }
+                | A::In { .. }
+                | A::Between { .. }
+                | A::IsDistinctFrom(..)
+                | A::IsNotDistinctFrom(..)
+        ) {
+            if let Some(bound) = self.bind_row_value(e)? {
+                return Ok(bound);
+            }
+        }
         Ok(match e {
             A::Identifier(id) => match self.resolve_column(None, &id.value)? {
                 Some(c) => c,
@@ -730,6 +742,7 @@ impl Planner<'_> {
             }
             A::Function(f) => self.bind_function(f)?,
             A::Tuple(items) if items.len() == 1 => self.bind_expr(&items[0])?,
+            A::Tuple(_) => return Err(Error::invalid("row value misused")),
             A::Interval(_) => {
                 return Err(Error::invalid(
                     "INTERVAL is only supported added to or subtracted from a time",

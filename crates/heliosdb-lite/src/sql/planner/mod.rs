@@ -26,6 +26,7 @@ mod join_order;
 mod order;
 mod prune;
 mod recursive;
+mod row_value;
 mod select;
 mod window;
 
