@@ -165,6 +165,33 @@ fn restrict_and_no_action_refuse() {
 }
 
 #[test]
+fn a_key_changed_only_under_its_collation_is_not_changed() {
+    check(&[(
+        "nocase key",
+        &[
+            "CREATE TABLE p(id INTEGER PRIMARY KEY, k TEXT COLLATE NOCASE UNIQUE)",
+            "CREATE TABLE c(id INTEGER PRIMARY KEY, pk TEXT REFERENCES p(k) ON UPDATE CASCADE)",
+            "CREATE TABLE n(id INTEGER PRIMARY KEY, pk TEXT REFERENCES p(k))",
+            "INSERT INTO p VALUES (1, 'abc'), (2, 'def')",
+            "INSERT INTO c VALUES (1, 'abc'), (2, 'Abc')",
+            "INSERT INTO n VALUES (1, 'def'), (2, 'DeF')",
+            "UPDATE p SET k = 'ABC' WHERE id = 1",
+            "UPDATE p SET k = 'DEF' WHERE id = 2",
+            "SELECT * FROM p ORDER BY id",
+            "SELECT * FROM c ORDER BY id",
+            "UPDATE p SET k = 'xyz' WHERE id = 1",
+            "SELECT * FROM c ORDER BY id",
+            "DELETE FROM p WHERE id = 2",
+            "DELETE FROM n WHERE id = 1",
+            "DELETE FROM p WHERE id = 2",
+            "DELETE FROM n",
+            "DELETE FROM p WHERE id = 2",
+            "SELECT * FROM p ORDER BY id",
+        ],
+    )]);
+}
+
+#[test]
 fn self_references_cascade_to_any_depth() {
     let mut tree = vec![
         "CREATE TABLE t(id INTEGER PRIMARY KEY, up INTEGER REFERENCES t(id) ON DELETE CASCADE ON UPDATE CASCADE)",

@@ -12,6 +12,7 @@ use crate::error::{ConstraintKind, Error, Result};
 use crate::mvcc::Transaction;
 use crate::sql::catalog::{FkAction, ForeignKeyDef, TableInfo};
 use crate::sql::codec;
+use crate::sql::collation::Collation;
 use crate::sql::trigger::{Event, Timing};
 use crate::sql::value::{Affinity, Value};
 use crate::storage::{prefix_range, Direction};
@@ -29,6 +30,25 @@ struct PendingAction {
     action: FkAction,
     old_vals: Vec<Value>,
     new_vals: Option<Vec<Value>>,
+    /// The parent key's collations, under which child values match it.
+    collations: Vec<Collation>,
+}
+
+/// True if the parent key `pcols` is the same in `old` and `new`, compared as SQLite's
+/// `OLD.k IS NEW.k` compares: under each column's collation (a NOCASE key changed only in
+/// case is not a new key).
+fn key_unchanged(parent: &TableInfo, pcols: &[usize], old: &[Value], new: &[Value]) -> bool {
+    pcols.iter().all(|&c| {
+        let collation = parent
+            .def
+            .columns
+            .get(c)
+            .map(|col| col.collation)
+            .unwrap_or_default();
+        collation
+            .key(old[c].clone())
+            .same_as(&collation.key(new[c].clone()))
+    })
 }
 
 impl DmlContext<'_, '_> {
@@ -97,7 +117,8 @@ impl DmlContext<'_, '_> {
             if pcols.len() != vals.len() {
                 return Err(violation("foreign key column count mismatch".into()));
             }
-            if !rows_matching(txn, self, &parent, &pcols, &vals, 1)?.is_empty() {
+            let collations = key_collations(&parent, &pcols);
+            if !rows_matching(txn, self, &parent, &pcols, &vals, &collations, 1)?.is_empty() {
                 continue;
             }
             // A self-reference may point at the row being written.
@@ -156,11 +177,12 @@ impl DmlContext<'_, '_> {
                     continue;
                 }
                 if let Some(new) = new {
-                    if pcols.iter().all(|&c| old[c].same_as(&new[c])) {
+                    if key_unchanged(info, &pcols, old, new) {
                         continue;
                     }
                 }
-                let refs = rows_matching(txn, self, child, &fk.columns, &old_vals, 2)?;
+                let collations = key_collations(info, &pcols);
+                let refs = rows_matching(txn, self, child, &fk.columns, &old_vals, &collations, 2)?;
                 // A row referencing itself does not block its own deletion, nor a change of
                 // its key that moves the reference along; one still naming the old key would
                 // be left without a parent.
@@ -240,7 +262,7 @@ impl DmlContext<'_, '_> {
                 let new_vals = match new {
                     Some(n) => {
                         // SQLite acts only when the key changes (`OLD.k IS NOT NEW.k`).
-                        if pcols.iter().all(|&c| old[c].same_as(&n[c])) {
+                        if key_unchanged(info, &pcols, old, n) {
                             continue;
                         }
                         Some(pcols.iter().map(|&c| n[c].clone()).collect())
@@ -248,6 +270,7 @@ impl DmlContext<'_, '_> {
                     None => None,
                 };
                 pending.push(PendingAction {
+                    collations: key_collations(info, &pcols),
                     child: child.clone(),
                     fk: fk.clone(),
                     action,
@@ -273,7 +296,15 @@ impl DmlContext<'_, '_> {
     /// One foreign key's action on every row that references the old key.
     fn run_action(&mut self, txn: &mut Transaction, p: &PendingAction) -> Result<()> {
         let child = &p.child;
-        let rows = rows_matching(txn, self, child, &p.fk.columns, &p.old_vals, usize::MAX)?;
+        let rows = rows_matching(
+            txn,
+            self,
+            child,
+            &p.fk.columns,
+            &p.old_vals,
+            &p.collations,
+            usize::MAX,
+        )?;
         if rows.is_empty() {
             return Ok(());
         }
@@ -352,7 +383,7 @@ impl DmlContext<'_, '_> {
         if !self.foreign_keys || referencing.is_empty() {
             return Ok(());
         }
-        let rows = rows_matching(txn, self, info, &[], &[], usize::MAX)?;
+        let rows = rows_matching(txn, self, info, &[], &[], &[], usize::MAX)?;
         for row in rows {
             let key = info.def.row_key(&row_key_values(&info.def, &row));
             // A cascade through a self-reference may have taken it already.
@@ -367,7 +398,7 @@ impl DmlContext<'_, '_> {
             if child.def.id == info.def.id {
                 continue; // goes with the table
             }
-            let all = rows_matching(txn, self, &child, &[], &[], usize::MAX)?;
+            let all = rows_matching(txn, self, &child, &[], &[], &[], usize::MAX)?;
             if all
                 .iter()
                 .any(|r| fk.columns.iter().all(|&c| !r[c].is_null()))
@@ -424,15 +455,33 @@ fn parent_col_name(t: &TableInfo, c: usize) -> String {
         .map_or_else(|| "rowid".to_string(), |col| col.name.clone())
 }
 
-/// Rows of `t` whose columns `cols` equal `vals` (at most `limit`).
+/// The collations of a parent key's columns: SQLite compares parent and child values under
+/// them, both when it looks for a parent and when it looks for the rows referencing one.
+fn key_collations(parent: &TableInfo, pcols: &[usize]) -> Vec<Collation> {
+    pcols
+        .iter()
+        .map(|&c| {
+            parent
+                .def
+                .columns
+                .get(c)
+                .map(|col| col.collation)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Rows of `t` whose columns `cols` equal `vals` under `collations` (at most `limit`).
 pub(super) fn rows_matching(
     txn: &Transaction,
     ctx: &DmlContext<'_, '_>,
     t: &TableInfo,
     cols: &[usize],
     vals: &[Value],
+    collations: &[Collation],
     limit: usize,
 ) -> Result<Vec<Row>> {
+    let binary = collations.iter().all(|c| c.is_binary());
     let def = &t.def;
     let ncols = def.columns.len();
     let exec = ctx.exec(txn);
@@ -453,18 +502,30 @@ pub(super) fn rows_matching(
     } else {
         cols == def.primary_key.as_slice()
     };
-    if is_key {
+    // Row keys hold the plain values: a lookup by key finds only binary-equal ones.
+    if is_key && binary {
         let key = def.row_key(&vals);
         return Ok(match txn.get(&key)? {
             Some(v) => vec![exec.decode_row(t, &key, &v)?],
             None => Vec::new(),
         });
     }
-    let matches = |row: &Row| cols.iter().zip(&vals).all(|(&c, v)| row[c].same_as(v));
+    let matches = |row: &Row| {
+        cols.iter()
+            .zip(&vals)
+            .zip(collations)
+            .all(|((&c, v), coll)| coll.key(row[c].clone()).same_as(&coll.key(v.clone())))
+    };
     let mut out = Vec::new();
-    // An index whose leading columns are exactly `cols`.
+    // An index whose leading columns are exactly `cols`, under the same collations.
     if let Some(ix) = t.indexes.iter().find(|ix| {
-        ix.columns.len() >= cols.len() && ix.columns.iter().zip(cols).all(|(ic, &c)| ic.column == c)
+        ix.columns.len() >= cols.len()
+            && ix
+                .columns
+                .iter()
+                .zip(cols)
+                .zip(collations)
+                .all(|((ic, &c), coll)| ic.column == c && ic.collation == *coll)
     }) {
         let mut prefix = codec::index_prefix(ix.id);
         for (ic, v) in ix.columns.iter().zip(&vals) {
