@@ -85,6 +85,19 @@ impl fmt::Display for ConstraintKind {
     }
 }
 
+/// What `RAISE()` in a trigger does, besides stopping the trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaiseAction {
+    /// `RAISE(IGNORE)`: the row that fired the trigger is skipped; no error.
+    Ignore,
+    /// `RAISE(ROLLBACK, msg)`: the whole transaction is rolled back.
+    Rollback,
+    /// `RAISE(ABORT, msg)`: the statement's changes are undone.
+    Abort,
+    /// `RAISE(FAIL, msg)`: the statement stops; its changes so far are kept.
+    Fail,
+}
+
 /// The engine's error type.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -112,6 +125,15 @@ pub enum Error {
         column: Option<String>,
         /// Extra detail (the CHECK expression, the referenced table...).
         detail: Option<String>,
+    },
+    /// A trigger called `RAISE(ROLLBACK | ABORT | FAIL, message)`: the error is the trigger's
+    /// message, as in SQLite; `action` says how much of the work was undone.
+    #[error("{message}")]
+    Raised {
+        /// ROLLBACK, ABORT or FAIL (IGNORE never reaches the caller).
+        action: RaiseAction,
+        /// The trigger's message.
+        message: String,
     },
     /// The statement names a table (or view/index) that does not exist.
     #[error("no such table: {0}")]

@@ -35,6 +35,6 @@ pub use api::{
     RowIndex, Rows, SchemaObject, Statement, Transaction,
 };
 pub use config::Config;
-pub use error::{ConstraintKind, Error, Result};
+pub use error::{ConstraintKind, Error, RaiseAction, Result};
 pub use mvcc::AsOf;
 pub use sql::session::Outcome;

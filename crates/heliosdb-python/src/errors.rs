@@ -37,7 +37,8 @@ fn class_of(e: &Error) -> &'static str {
         Error::Syntax { .. } | Error::Parameter(_) | Error::Invalid(_) | Error::Config(_) => {
             "ProgrammingError"
         }
-        Error::Constraint { .. } => "IntegrityError",
+        // sqlite3 raises IntegrityError for a trigger's RAISE (SQLITE_CONSTRAINT_TRIGGER).
+        Error::Constraint { .. } | Error::Raised { .. } => "IntegrityError",
         Error::TypeMismatch(_) => "DataError",
         Error::Unsupported(_) => "NotSupportedError",
         Error::SnapshotTooOld { .. } => "SnapshotTooOldError",

@@ -81,6 +81,8 @@ fn classify(e: &Error) -> (&'static str, &'static str) {
             ConstraintKind::Check => ("23514", "check_violation"),
             ConstraintKind::ForeignKey => ("23503", "foreign_key_violation"),
         },
+        // PostgreSQL's code for an error raised by a trigger or function.
+        Error::Raised { .. } => ("P0001", "raise_exception"),
         Error::NoSuchTable(_) | Error::TableNotAtPoint { .. } => ("42P01", "undefined_table"),
         Error::NoSuchColumn(_) => ("42703", "undefined_column"),
         Error::AlreadyExists(_) => ("42P07", "duplicate_object"),

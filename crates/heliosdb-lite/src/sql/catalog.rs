@@ -41,6 +41,63 @@ pub struct ForeignKeyDef {
     pub parent: String,
     /// Referenced column names (empty: the parent's primary key).
     pub parent_columns: Vec<String>,
+    /// `ON DELETE` action (absent from catalogs written before actions were carried out,
+    /// which declared none that took effect).
+    #[serde(default)]
+    pub on_delete: FkAction,
+    /// `ON UPDATE` action.
+    #[serde(default)]
+    pub on_update: FkAction,
+}
+
+/// What a foreign key does to the rows that reference a parent row when that row is deleted
+/// or its key changes (SQLite's `ON DELETE` / `ON UPDATE` clauses).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum FkAction {
+    /// The change fails if referencing rows remain when the statement ends.
+    #[default]
+    NoAction,
+    /// The change fails at once if referencing rows exist.
+    Restrict,
+    /// Referencing rows are deleted, or take the new key.
+    Cascade,
+    /// Referencing columns become NULL.
+    SetNull,
+    /// Referencing columns take their DEFAULT values.
+    SetDefault,
+}
+
+impl FkAction {
+    /// The action a parsed clause names (`NO ACTION` when there is none).
+    pub fn from_ast(a: Option<&sqlparser::ast::ReferentialAction>) -> FkAction {
+        use sqlparser::ast::ReferentialAction as R;
+        match a {
+            None | Some(R::NoAction) => FkAction::NoAction,
+            Some(R::Restrict) => FkAction::Restrict,
+            Some(R::Cascade) => FkAction::Cascade,
+            Some(R::SetNull) => FkAction::SetNull,
+            Some(R::SetDefault) => FkAction::SetDefault,
+        }
+    }
+
+    /// The action as `PRAGMA foreign_key_list` spells it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+
+    /// True for the actions that change the referencing rows instead of refusing the change.
+    pub fn changes_children(self) -> bool {
+        matches!(
+            self,
+            FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault
+        )
+    }
 }
 
 /// A table.

@@ -135,6 +135,8 @@ impl Session {
             ddl_point: None,
             limits: &self.limits,
             foreign_keys: !self.foreign_keys_off,
+            cascade_depth: 0,
+            nested_changes: 0,
         };
         ctx.run(txn, insert_stmt)?;
         Ok(Outcome::default())

@@ -1,8 +1,8 @@
 //! CREATE / DROP / ALTER: catalog changes, written through the transaction like rows.
 
 use super::catalog::{
-    CatalogEntry, ColumnDef, ForeignKeyDef, IndexColumn, IndexDef, Schema, TableDef, TableInfo,
-    ViewDef,
+    CatalogEntry, ColumnDef, FkAction, ForeignKeyDef, IndexColumn, IndexDef, Schema, TableDef,
+    TableInfo, ViewDef,
 };
 use super::codec;
 use super::collation::Collation;
@@ -182,6 +182,8 @@ fn create_table(
                         .iter()
                         .map(|c| c.value.clone())
                         .collect(),
+                    on_delete: FkAction::from_ast(fk.on_delete.as_ref()),
+                    on_update: FkAction::from_ast(fk.on_update.as_ref()),
                 }),
                 ColumnOption::DialectSpecific(tokens) => {
                     if tokens
@@ -234,6 +236,8 @@ fn create_table(
                         .iter()
                         .map(|c| c.value.clone())
                         .collect(),
+                    on_delete: FkAction::from_ast(fk.on_delete.as_ref()),
+                    on_update: FkAction::from_ast(fk.on_update.as_ref()),
                 });
             }
             TableConstraint::Check(c) => def.checks.push(c.expr.to_string()),
@@ -418,8 +422,17 @@ fn drop_object(
                 }
                 return Err(Error::NoSuchTable(name.to_string()));
             };
+            // With foreign keys enforced the session has already deleted the rows (acting on
+            // the referencing rows); an empty table leaves nothing to reference.
+            let has_rows = txn
+                .scan(
+                    prefix_range(&codec::table_prefix(info.def.id)),
+                    Direction::Forward,
+                )
+                .next()
+                .is_some();
             for t in schema.tables.values() {
-                if t.def.name.eq_ignore_ascii_case(name) {
+                if !has_rows || t.def.name.eq_ignore_ascii_case(name) {
                     continue;
                 }
                 if t.def

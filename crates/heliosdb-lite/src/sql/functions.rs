@@ -3,7 +3,7 @@
 use super::collation::Collation;
 use super::datetime;
 use super::value::{format_real, Value};
-use crate::error::{Error, Result};
+use crate::error::{Error, RaiseAction, Result};
 use rust_decimal::prelude::ToPrimitive;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -108,6 +108,7 @@ scalar_fns! {
     LastInsertRowid => "last_insert_rowid", 0, 0;
     Changes => "changes", 0, 0;
     TotalChanges => "total_changes", 0, 0;
+    Raise => "helios_raise", 2, 2;
     SqliteVersion => "sqlite_version", 0, 0;
     HeliosVersion => "heliosdb_version", 0, 0;
     CollateBinary => "helios_collate_binary", 1, 1;
@@ -151,6 +152,30 @@ fn next_random() -> i64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     (z ^ (z >> 31)) as i64
+}
+
+/// The codes `RAISE()` is bound to (the first argument of [`ScalarFn::Raise`]).
+pub fn raise_code(action: RaiseAction) -> i64 {
+    match action {
+        RaiseAction::Ignore => 0,
+        RaiseAction::Rollback => 1,
+        RaiseAction::Abort => 2,
+        RaiseAction::Fail => 3,
+    }
+}
+
+/// The error `RAISE()` stops its trigger with; the trigger machinery decides what it undoes.
+fn raise(code: &Value, message: Option<&Value>) -> Error {
+    let action = match code.as_i64() {
+        0 => RaiseAction::Ignore,
+        1 => RaiseAction::Rollback,
+        3 => RaiseAction::Fail,
+        _ => RaiseAction::Abort,
+    };
+    Error::Raised {
+        action,
+        message: message.and_then(Value::to_text).unwrap_or_default(),
+    }
 }
 
 fn text_arg(v: &Value) -> Option<String> {
@@ -208,6 +233,7 @@ impl ScalarFn {
                 | ScalarFn::LastTxnId
                 | ScalarFn::LastInsertRowid
                 | ScalarFn::Changes
+                | ScalarFn::Raise
         )
     }
 
@@ -417,6 +443,7 @@ impl ScalarFn {
             LastInsertRowid => Value::Integer(env.last_insert_rowid()),
             Changes => Value::Integer(env.changes()),
             TotalChanges => Value::Integer(env.total_changes()),
+            Raise => return Err(raise(&a0, args.get(1))),
             SqliteVersion => Value::from("3.45.0"),
             HeliosVersion => Value::from(env!("CARGO_PKG_VERSION")),
             // `x COLLATE name` is x itself; the planner reads the marker when x is compared,

@@ -9,7 +9,7 @@
 //! position of the clause, so error positions still point into the caller's text.
 
 use crate::error::{Error, Result};
-use sqlparser::ast::{SetExpr, Statement};
+use sqlparser::ast::{self, SetExpr, Statement};
 use sqlparser::dialect::{Dialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -188,6 +188,9 @@ pub struct ParsedStatement {
     pub plan_cache: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<CachedPlan>>>>,
     /// The bound form of an INSERT, UPDATE or DELETE, reused the same way.
     pub dml_cache: std::sync::Arc<std::sync::Mutex<Option<CachedDml>>>,
+    /// Common table expressions written before an UPDATE or DELETE (the statement itself has
+    /// no place for them; see `dml/joined.rs`).
+    pub dml_with: Option<ast::With>,
 }
 
 impl ParsedStatement {
@@ -207,6 +210,7 @@ impl ParsedStatement {
             param_positions,
             plan_cache: Default::default(),
             dml_cache: Default::default(),
+            dml_with: None,
         }
     }
 
@@ -596,13 +600,39 @@ fn parse_one(
             Some(shown),
         ));
     }
-    Ok(Some(ParsedStatement::new(
+    let (statement, dml_with) = split_with_from_dml(statement);
+    let mut parsed = ParsedStatement::new(
         Parsed::Sql(Box::new(hoist_with_into_insert(statement))),
         text,
         param_count,
         param_names,
         param_positions,
-    )))
+    );
+    parsed.dml_with = dml_with;
+    Ok(Some(parsed))
+}
+
+/// `WITH ... UPDATE` / `WITH ... DELETE`: sqlparser nests the statement inside a query; it
+/// comes out as the UPDATE or DELETE it is, with its common table expressions beside it.
+fn split_with_from_dml(statement: Statement) -> (Statement, Option<ast::With>) {
+    let Statement::Query(query) = statement else {
+        return (statement, None);
+    };
+    if query.with.is_none()
+        || query.order_by.is_some()
+        || query.limit_clause.is_some()
+        || !matches!(
+            *query.body,
+            SetExpr::Update(Statement::Update(_)) | SetExpr::Delete(Statement::Delete(_))
+        )
+    {
+        return (Statement::Query(query), None);
+    }
+    let query = *query;
+    match *query.body {
+        SetExpr::Update(s) | SetExpr::Delete(s) => (s, query.with),
+        _ => unreachable!("checked above"),
+    }
 }
 
 /// Counts placeholders the way SQLite numbers them: `?` takes the next number, `?N` uses N,
@@ -897,7 +927,7 @@ fn insertion_point(tokens: &[TokenWithSpan], sig: &[usize], c: usize) -> Result<
 /// `WITH ... INSERT ...`: SQLite lets common table expressions precede an INSERT, and they
 /// are visible to its SELECT (or VALUES). sqlparser nests such an INSERT inside a query; the
 /// CTEs move into the INSERT's own source query, ahead of any it declares itself, which is
-/// the same scope. (A CTE before UPDATE or DELETE stays unsupported, with that error.)
+/// the same scope.
 fn hoist_with_into_insert(statement: Statement) -> Statement {
     let Statement::Query(query) = statement else {
         return statement;

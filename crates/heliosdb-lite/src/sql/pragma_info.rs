@@ -146,8 +146,8 @@ fn index_info(schema: &Schema, index: &str, extended: bool) -> Rows {
     rows
 }
 
-/// One row per column of each foreign key. Actions are not supported, so they read
-/// `NO ACTION`.
+/// One row per column of each foreign key, with its actions; MATCH is always `NONE` (SQLite
+/// parses MATCH and ignores it).
 fn foreign_key_list(schema: &Schema, table: &str) -> Rows {
     let Some(info) = schema.table(table) else {
         return Vec::new();
@@ -162,8 +162,8 @@ fn foreign_key_list(schema: &Schema, table: &str) -> Rows {
                 text(&fk.parent),
                 text(&def.columns[col].name),
                 fk.parent_columns.get(seq).map_or(Value::Null, |c| text(c)),
-                text("NO ACTION"),
-                text("NO ACTION"),
+                text(fk.on_update.sql()),
+                text(fk.on_delete.sql()),
                 text("NONE"),
             ]);
         }

@@ -9,7 +9,7 @@ use super::parser::{Parsed, ParsedStatement};
 use super::plan::Source;
 use super::planner::{History, OutputColumn, Planner};
 use super::value::Value;
-use crate::error::{Error, HistoryPoint, Result};
+use crate::error::{Error, HistoryPoint, RaiseAction, Result};
 use crate::mvcc::{AsOf, Mvcc, Snapshot, Transaction, TxnMode};
 use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::{self, Statement};
@@ -478,7 +478,15 @@ impl Session {
         if let Some(mut txn) = self.txn.take() {
             let own_ddl = self.txn_ddl;
             let r = self.run_in(engine, &mut txn, own_ddl, writes, f);
-            if r.is_ok() && ddl {
+            if raised(&r, RaiseAction::Rollback) {
+                // RAISE(ROLLBACK) ends the transaction, as ROLLBACK would.
+                self.savepoints.clear();
+                self.txn_ddl = false;
+                self.rowids = Default::default();
+                txn.rollback();
+                return r;
+            }
+            if (r.is_ok() || raised(&r, RaiseAction::Fail)) && ddl {
                 self.txn_ddl = true;
             }
             self.txn = Some(txn);
@@ -493,6 +501,11 @@ impl Session {
             self.rowids = Default::default();
             let out = self.run_in(engine, &mut txn, false, writes, f);
             self.rowids = Default::default();
+            if raised(&out, RaiseAction::Fail) {
+                // The statement's changes before RAISE(FAIL) stay, so they are committed.
+                self.commit(engine, txn, ddl)?;
+                return out;
+            }
             let out = out?;
             self.commit(engine, txn, ddl)?;
             Ok(out)
@@ -689,11 +702,13 @@ impl Session {
         }
         let sp = txn.savepoint();
         let r = f(self, engine, txn, own_ddl);
-        match &r {
+        // RAISE(FAIL) stops the statement but keeps what it changed before, as SQLite does.
+        let keep = r.is_ok() || raised(&r, RaiseAction::Fail);
+        match keep {
             // An open SAVEPOINT needs the undo log of the statements after it.
-            Ok(_) if self.savepoints.is_empty() => txn.release_savepoints(),
-            Ok(_) => {}
-            Err(_) => txn.rollback_to(sp),
+            true if self.savepoints.is_empty() => txn.release_savepoints(),
+            true => {}
+            false => txn.rollback_to(sp),
         }
         r
     }
@@ -784,14 +799,17 @@ impl Session {
                     ddl_point: (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn())),
                     limits: &self.limits,
                     foreign_keys: !self.foreign_keys_off,
+                    cascade_depth: 0,
+                    nested_changes: 0,
                 };
                 let out = ctx.run(txn, sql)?;
                 let last = ctx.last_insert_rowid;
+                let nested = ctx.nested_changes;
                 if let Some(r) = last {
                     self.last_insert_rowid = r;
                 }
                 self.changes = out.changes as i64;
-                self.total_changes += out.changes as i64;
+                self.total_changes += (out.changes + nested) as i64;
                 Ok(out)
             }
             Statement::CreateTable(ct) if ct.query.is_some() => {
@@ -799,6 +817,18 @@ impl Session {
                 self.create_table_as(engine, txn, &schema, stmt, ct, query, params, &env)
             }
             s if is_ddl(s) => {
+                if let Statement::Drop {
+                    object_type: ast::ObjectType::Table,
+                    names,
+                    ..
+                } = s
+                {
+                    let deleted =
+                        self.empty_for_drop(engine, txn, &schema, stmt, names, params, &env)?;
+                    super::ddl::run(engine, txn, &schema, stmt, s, &env)?;
+                    self.total_changes += deleted as i64;
+                    return Ok(Outcome::default());
+                }
                 super::ddl::run(engine, txn, &schema, stmt, s, &env)?;
                 Ok(Outcome::default())
             }
@@ -808,6 +838,58 @@ impl Session {
             ))),
         }
     }
+}
+
+impl Session {
+    /// `DROP TABLE` deletes the rows of each table first when foreign keys are enforced, so
+    /// that the foreign keys referencing it act (cascade, set null...) or refuse, as in SQLite.
+    /// Returns the rows changed, which `total_changes()` counts.
+    #[allow(clippy::too_many_arguments)]
+    fn empty_for_drop(
+        &mut self,
+        engine: &Engine,
+        txn: &mut Transaction,
+        schema: &Arc<Schema>,
+        stmt: &ParsedStatement,
+        names: &[ast::ObjectName],
+        params: &[Value],
+        env: &StmtEnv,
+    ) -> Result<u64> {
+        if self.foreign_keys_off {
+            return Ok(0);
+        }
+        let mut deleted = 0;
+        let mut history = StmtHistory::new(engine);
+        for n in names {
+            let Some(info) = schema.table(&super::planner::table_name(n)?).cloned() else {
+                continue; // the drop reports it
+            };
+            let mut ctx = super::dml::DmlContext {
+                schema: schema.clone(),
+                params,
+                env,
+                stmt,
+                history: &mut history,
+                last_insert_rowid: None,
+                rowids: &mut self.rowids,
+                trigger_stack: &mut Vec::new(),
+                outer: None,
+                ddl_point: None,
+                limits: &self.limits,
+                foreign_keys: true,
+                cascade_depth: 0,
+                nested_changes: 0,
+            };
+            ctx.empty_for_drop(txn, &info)?;
+            deleted += ctx.nested_changes;
+        }
+        Ok(deleted)
+    }
+}
+
+/// True if `r` is the error of a trigger's `RAISE(action, ...)`.
+fn raised<T>(r: &Result<T>, action: RaiseAction) -> bool {
+    matches!(r, Err(Error::Raised { action: a, .. }) if *a == action)
 }
 
 /// The error for a write while a default time-travel point is set.

@@ -217,6 +217,25 @@ pub fn parse_create(
         }
         p += 3;
     }
+    // SQLite's grammar knows RAISE's forms, so a malformed one fails the CREATE (the body
+    // is bound only when the trigger fires).
+    for q in p..sig.len() {
+        if tok(q).is_some_and(|t| word_is(t, "RAISE")) && tok(q + 1) == Some(&Token::LParen) {
+            let ok = match tok(q + 2) {
+                Some(t) if word_is(t, "IGNORE") => tok(q + 3) == Some(&Token::RParen),
+                Some(t) if ["ROLLBACK", "ABORT", "FAIL"].iter().any(|w| word_is(t, w)) => {
+                    tok(q + 3) == Some(&Token::Comma)
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(err(
+                    q + 2,
+                    "RAISE takes IGNORE, or ROLLBACK, ABORT or FAIL and a message",
+                ));
+            }
+        }
+    }
     let mut when = None;
     if tok(p).is_some_and(|t| word_is(t, "WHEN")) {
         let start = p + 1;

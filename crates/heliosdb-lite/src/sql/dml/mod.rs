@@ -12,18 +12,20 @@ use super::parser::ParsedStatement;
 use super::plan::Expr;
 use super::planner::{table_name, OutputColumn, Planner, Scope};
 use super::session::{ClockOnly, NoHistory, Outcome, StmtHistory};
-use super::value::{Affinity, Value};
-use crate::error::{ConstraintKind, Error, Result};
+use super::value::Value;
+use crate::error::{ConstraintKind, Error, RaiseAction, Result};
 use crate::mvcc::Transaction;
 use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::{self, Statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod foreign_key;
+mod joined;
 mod prepared;
 
 pub use prepared::DmlPlan;
-use prepared::{DeletePlan, InsertPlan, Prepared, UpdatePlan, Upsert};
+use prepared::{DeletePlan, InsertPlan, Prepared, Target, UpdatePlan, Upsert};
 
 /// Key values of a row: its rowid, or its primary-key columns.
 pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
@@ -109,6 +111,11 @@ pub(crate) struct DmlContext<'a, 'b> {
     pub limits: &'a StatementLimits,
     /// Foreign keys are enforced (`PRAGMA foreign_keys`).
     pub foreign_keys: bool,
+    /// How many foreign-key actions enclose this statement (a cascade inside a cascade).
+    pub cascade_depth: usize,
+    /// Rows changed by the triggers and foreign-key actions this statement set off, which
+    /// `total_changes()` counts and `changes()` does not (as in SQLite).
+    pub nested_changes: u64,
 }
 
 /// Upsert assignments (column, value) and optional WHERE.
@@ -135,6 +142,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         );
         if let Some((scope, _)) = &self.outer {
             p.push_scope(scope.clone());
+            p.in_trigger();
         }
         p
     }
@@ -161,7 +169,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         }
     }
 
-    /// Fires the table's triggers for one row change.
+    /// Fires the table's triggers for one row change. Returns false if one of them called
+    /// `RAISE(IGNORE)`: the triggers after it do not run, and a BEFORE trigger's row change is
+    /// skipped.
     fn fire(
         &mut self,
         txn: &mut Transaction,
@@ -170,10 +180,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         event: super::trigger::Event,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         use super::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
         if info.triggers.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let width = info.def.columns.len() + 1;
         for trig in info
@@ -220,11 +230,18 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 let e = super::session::parse_expr(w)?;
                 let bound = {
                     let mut p = self.planner();
+                    p.in_trigger();
                     p.bind_in_scope(scope.clone(), &e)?
                 };
                 let exec = self.exec(txn);
-                if exec.eval(&bound, &Frame::root(&row))?.truthy() != Some(true) {
-                    continue;
+                match exec.eval(&bound, &Frame::root(&row)) {
+                    Ok(v) if v.truthy() == Some(true) => {}
+                    Ok(_) => continue,
+                    Err(Error::Raised {
+                        action: RaiseAction::Ignore,
+                        ..
+                    }) => return Ok(false),
+                    Err(e) => return Err(e),
                 }
             }
             self.trigger_stack.push(trig.name.clone());
@@ -246,6 +263,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         ddl_point: None,
                         limits: self.limits,
                         foreign_keys: self.foreign_keys,
+                        cascade_depth: self.cascade_depth,
+                        nested_changes: 0,
                     };
                     match sql.as_ref() {
                         Statement::Query(q) => {
@@ -256,19 +275,30 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                             inner.run_plan(txn, &plan)?;
                         }
                         other => {
-                            inner.run(txn, other)?;
+                            let out = inner.run(txn, other);
+                            let nested = inner.nested_changes;
+                            self.nested_changes += nested + out?.changes;
                         }
                     }
                 }
                 Ok(())
             })();
             self.trigger_stack.pop();
-            result.map_err(|e| match e {
-                e @ (Error::Constraint { .. } | Error::LimitExceeded(_)) => e,
-                other => Error::invalid(format!("in trigger {}: {other}", trig.name)),
-            })?;
+            match result {
+                Ok(()) => {}
+                Err(Error::Raised {
+                    action: RaiseAction::Ignore,
+                    ..
+                }) => return Ok(false),
+                Err(
+                    e @ (Error::Constraint { .. } | Error::LimitExceeded(_) | Error::Raised { .. }),
+                ) => return Err(e),
+                Err(other) => {
+                    return Err(Error::invalid(format!("in trigger {}: {other}", trig.name)))
+                }
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn table(&self, name: &ast::ObjectName) -> Result<Arc<TableInfo>> {
@@ -424,8 +454,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     (Upsert::None, Conflict::Replace) => {
                         for (_, key) in &conflicts {
                             if let Some(old) = try_load_row(txn, info, key)? {
-                                self.check_fk_parent(txn, info, &old, None)?;
-                                delete_row(txn, info, &old)?;
+                                self.replace_delete(txn, info, &old)?;
                             }
                         }
                     }
@@ -434,14 +463,16 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
             }
-            self.fire(
+            if !self.fire(
                 txn,
                 info,
                 super::trigger::Timing::Before,
                 super::trigger::Event::Insert,
                 None,
                 Some(&row),
-            )?;
+            )? {
+                continue; // RAISE(IGNORE): the row is not inserted
+            }
             self.check_row(txn, bound, &row)?;
             self.check_fk_child(txn, info, &row)?;
             write_row(txn, info, &row, &key_vals)?;
@@ -469,25 +500,44 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         assignments: &'x [ast::Assignment],
     ) -> Result<Vec<(usize, &'x ast::Expr)>> {
         let mut out = Vec::new();
+        let column = |n: &ast::ObjectName| -> Result<usize> {
+            let name = table_name(n)?;
+            info.def
+                .column_index(&name)
+                .or_else(|| {
+                    (info.def.has_rowid()
+                        && ["rowid", "_rowid_", "oid"]
+                            .iter()
+                            .any(|r| r.eq_ignore_ascii_case(&name)))
+                    .then_some(info.def.columns.len())
+                })
+                .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))
+        };
         for a in assignments {
             match &a.target {
-                ast::AssignmentTarget::ColumnName(n) => {
-                    let name = table_name(n)?;
-                    let c = info
-                        .def
-                        .column_index(&name)
-                        .or_else(|| {
-                            (info.def.has_rowid()
-                                && ["rowid", "_rowid_", "oid"]
-                                    .iter()
-                                    .any(|r| r.eq_ignore_ascii_case(&name)))
-                            .then_some(info.def.columns.len())
-                        })
-                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))?;
-                    out.push((c, &a.value));
-                }
-                ast::AssignmentTarget::Tuple(_) => {
-                    return Err(Error::Unsupported("tuple assignment".into()))
+                ast::AssignmentTarget::ColumnName(n) => out.push((column(n)?, &a.value)),
+                // `SET (a, b) = (1, 2)`: a row value, one item per column.
+                ast::AssignmentTarget::Tuple(names) => {
+                    let values: Vec<&ast::Expr> = match &a.value {
+                        ast::Expr::Tuple(items) => items.iter().collect(),
+                        ast::Expr::Nested(inner) => vec![inner.as_ref()],
+                        ast::Expr::Subquery(_) => {
+                            return Err(Error::Unsupported(
+                                "SET (...) = (SELECT ...); assign each column".into(),
+                            ))
+                        }
+                        other => vec![other],
+                    };
+                    if values.len() != names.len() {
+                        return Err(Error::invalid(format!(
+                            "{} columns assigned {} values",
+                            names.len(),
+                            values.len()
+                        )));
+                    }
+                    for (n, v) in names.iter().zip(values) {
+                        out.push((column(n)?, v));
+                    }
                 }
             }
         }
@@ -582,147 +632,6 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         Ok(())
     }
 
-    /// The referenced columns of `fk` in `parent`.
-    fn parent_columns(
-        parent: &TableInfo,
-        fk: &super::catalog::ForeignKeyDef,
-    ) -> Result<Vec<usize>> {
-        if fk.parent_columns.is_empty() {
-            if parent.def.has_rowid() {
-                return Ok(vec![parent
-                    .def
-                    .rowid_column
-                    .unwrap_or(parent.def.columns.len())]);
-            }
-            return Ok(parent.def.primary_key.clone());
-        }
-        fk.parent_columns
-            .iter()
-            .map(|n| {
-                parent
-                    .def
-                    .column_index(n)
-                    .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", parent.def.name)))
-            })
-            .collect()
-    }
-
-    fn check_fk_child(&self, txn: &Transaction, info: &TableInfo, row: &[Value]) -> Result<()> {
-        if !self.foreign_keys {
-            return Ok(());
-        }
-        for fk in &info.def.foreign_keys {
-            let vals: Vec<Value> = fk.columns.iter().map(|&c| row[c].clone()).collect();
-            if vals.iter().any(Value::is_null) {
-                continue;
-            }
-            let violation = |detail: String| Error::Constraint {
-                kind: ConstraintKind::ForeignKey,
-                table: info.def.name.clone(),
-                column: Some(
-                    fk.columns
-                        .iter()
-                        .map(|&c| info.def.columns[c].name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                detail: Some(detail),
-            };
-            let parent = if fk.parent.eq_ignore_ascii_case(&info.def.name) {
-                Arc::new(info.clone())
-            } else {
-                match self.schema.table(&fk.parent) {
-                    Some(p) => p.clone(),
-                    None => {
-                        return Err(violation(format!(
-                            "parent table {} does not exist",
-                            fk.parent
-                        )))
-                    }
-                }
-            };
-            let pcols = Self::parent_columns(&parent, fk)?;
-            if pcols.len() != vals.len() {
-                return Err(violation("foreign key column count mismatch".into()));
-            }
-            if !rows_matching(txn, self, &parent, &pcols, &vals, 1)?.is_empty() {
-                continue;
-            }
-            // A self-reference may point at the row being written.
-            if Arc::ptr_eq(&parent, &parent)
-                && fk.parent.eq_ignore_ascii_case(&info.def.name)
-                && pcols.iter().zip(&vals).all(|(&c, v)| row[c].same_as(v))
-            {
-                continue;
-            }
-            return Err(violation(format!(
-                "no row in {} has ({}) = ({})",
-                parent.def.name,
-                pcols
-                    .iter()
-                    .map(|&c| parent_col_name(&parent, c))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                vals.iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        Ok(())
-    }
-
-    /// Fails if rows of other tables reference `old` through columns that change.
-    fn check_fk_parent(
-        &self,
-        txn: &Transaction,
-        info: &TableInfo,
-        old: &[Value],
-        new: Option<&[Value]>,
-    ) -> Result<()> {
-        if !self.foreign_keys {
-            return Ok(());
-        }
-        for child in self.schema.tables.values() {
-            for fk in &child.def.foreign_keys {
-                if !fk.parent.eq_ignore_ascii_case(&info.def.name) {
-                    continue;
-                }
-                let pcols = Self::parent_columns(info, fk)?;
-                let old_vals: Vec<Value> = pcols.iter().map(|&c| old[c].clone()).collect();
-                if old_vals.iter().any(Value::is_null) {
-                    continue;
-                }
-                if let Some(new) = new {
-                    if pcols.iter().all(|&c| old[c].same_as(&new[c])) {
-                        continue;
-                    }
-                }
-                let refs = rows_matching(txn, self, child, &fk.columns, &old_vals, 2)?;
-                // A row referencing itself does not block its own deletion.
-                let blocking = refs.iter().any(|r| {
-                    !(child.def.id == info.def.id
-                        && row_key_values(&child.def, r) == row_key_values(&info.def, old))
-                });
-                if blocking {
-                    return Err(Error::Constraint {
-                        kind: ConstraintKind::ForeignKey,
-                        table: child.def.name.clone(),
-                        column: Some(
-                            fk.columns
-                                .iter()
-                                .map(|&c| child.def.columns[c].name.clone())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        ),
-                        detail: Some(format!("rows still reference {}", info.def.name)),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Writes an updated row; returns it, or `None` if ignored by the conflict policy.
     fn update_row(
         &mut self,
@@ -776,7 +685,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 Conflict::Replace => {
                     for (_, key) in &conflicts {
                         if let Some(other) = try_load_row(txn, info, key)? {
-                            delete_row(txn, info, &other)?;
+                            self.replace_delete(txn, info, &other)?;
                         }
                     }
                 }
@@ -785,18 +694,21 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 }
             }
         }
-        self.fire(
+        if !self.fire(
             txn,
             info,
             super::trigger::Timing::Before,
             super::trigger::Event::Update,
             Some(old),
             Some(&row),
-        )?;
+        )? {
+            return Ok(None); // RAISE(IGNORE): the row is left as it is
+        }
         self.check_row(txn, b, &row)?;
         self.check_fk_child(txn, info, &row)?;
         self.check_fk_parent(txn, info, old, Some(&row))?;
         rewrite_row(txn, info, old, &old_key_vals, &row, &new_key_vals)?;
+        self.fk_actions(txn, info, old, Some(&row))?;
         self.fire(
             txn,
             info,
@@ -814,37 +726,50 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         p: &UpdatePlan,
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.bound.info;
-        let rows = self.run_plan(txn, &p.target)?;
+        let rows = match &p.target {
+            Target::Scan(plan) => self.run_plan(txn, plan)?,
+            Target::Joined(joined) => return self.update_joined(txn, p, joined),
+        };
+        // Only a REPLACE, a trigger or a foreign-key action can change rows other than the one
+        // being updated; the target rows need reading again only then, and their new values
+        // are computed from what is there when each row's turn comes (as SQLite does).
+        let may_change_targets = p.conflict == Conflict::Replace
+            || !info.triggers.is_empty()
+            || self.has_fk_actions(info);
+        let assign = |ctx: &Self, txn: &Transaction, old: &Row| -> Result<Row> {
+            let exec = ctx.exec(txn);
+            ctx.framed(old, |f| -> Result<Row> {
+                let mut new = old.clone();
+                for (c, e) in &p.assigns {
+                    new[*c] = exec.eval(e, f)?;
+                }
+                Ok(new)
+            })
+        };
         let mut pairs = Vec::with_capacity(rows.len());
-        {
-            let exec = self.exec(txn);
-            for old in rows {
-                let new = self.framed(&old, |f| -> Result<Row> {
-                    let mut new = old.clone();
-                    for (c, e) in &p.assigns {
-                        new[*c] = exec.eval(e, f)?;
-                    }
-                    Ok(new)
-                })?;
-                pairs.push((old, new));
-            }
+        for old in rows {
+            let new = if may_change_targets {
+                None
+            } else {
+                Some(assign(self, txn, &old)?)
+            };
+            pairs.push((old, new));
         }
         let bound = &p.bound;
         let mut returning = p.returning.clone();
         let conflict = p.conflict;
         let mut changes = 0;
-        // Only a REPLACE or a trigger can change rows other than the one being updated; the
-        // target rows need reading again only then.
-        let may_change_targets = conflict == Conflict::Replace || !info.triggers.is_empty();
         for (old, new) in pairs {
-            let current = if may_change_targets {
-                let key = info.def.row_key(&row_key_values(&info.def, &old));
-                match try_load_row(txn, info, &key)? {
-                    Some(row) => row,
-                    None => continue, // removed by an earlier REPLACE or trigger
+            let (current, new) = match new {
+                Some(new) => (old, new),
+                None => {
+                    let key = info.def.row_key(&row_key_values(&info.def, &old));
+                    let Some(current) = try_load_row(txn, info, &key)? else {
+                        continue; // removed by an earlier REPLACE, trigger or action
+                    };
+                    let new = assign(self, txn, &current)?;
+                    (current, new)
                 }
-            } else {
-                old
             };
             if let Some(row) = self.update_row(txn, bound, &current, new, conflict)? {
                 changes += 1;
@@ -860,129 +785,80 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         p: &DeletePlan,
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.info;
-        let rows = self.run_plan(txn, &p.target)?;
+        let rows = match &p.target {
+            Target::Scan(plan) => self.run_plan(txn, plan)?,
+            Target::Joined(joined) => {
+                let mut rows = Vec::new();
+                for (key, _) in self.joined_targets(txn, info, joined)? {
+                    rows.extend(try_load_row(txn, info, &key)?);
+                }
+                rows
+            }
+        };
         let mut returning = p.returning.clone();
         let mut changes = 0;
+        let may_change_targets = !info.triggers.is_empty() || self.has_fk_actions(info);
         for old in rows {
-            // An earlier trigger of this statement may have removed the row.
-            if !info.triggers.is_empty() {
+            // An earlier trigger or foreign-key action of this statement may have changed or
+            // removed the row.
+            let old = if may_change_targets {
                 let key = info.def.row_key(&row_key_values(&info.def, &old));
-                if txn.get(&key)?.is_none() {
-                    continue;
+                match try_load_row(txn, info, &key)? {
+                    Some(current) => current,
+                    None => continue,
                 }
+            } else {
+                old
+            };
+            if self.delete_one(txn, info, old.clone())? {
+                changes += 1;
+                self.push_returning(&mut returning, txn, &old)?;
             }
-            self.fire(
-                txn,
-                info,
-                super::trigger::Timing::Before,
-                super::trigger::Event::Delete,
-                Some(&old),
-                None,
-            )?;
-            self.check_fk_parent(txn, info, &old, None)?;
-            delete_row(txn, info, &old)?;
-            self.fire(
-                txn,
-                info,
-                super::trigger::Timing::After,
-                super::trigger::Event::Delete,
-                Some(&old),
-                None,
-            )?;
-            changes += 1;
-            self.push_returning(&mut returning, txn, &old)?;
         }
         Ok((changes, returning))
     }
-}
 
-fn parent_col_name(t: &TableInfo, c: usize) -> String {
-    t.def
-        .columns
-        .get(c)
-        .map_or_else(|| "rowid".to_string(), |col| col.name.clone())
-}
+    /// UPDATE with target rows from a query (`dml/joined.rs`): each row, read when its turn
+    /// comes, takes the values the query computed for it.
+    fn update_joined(
+        &mut self,
+        txn: &mut Transaction,
+        p: &UpdatePlan,
+        joined: &joined::JoinedTarget,
+    ) -> Result<(u64, Option<Returning>)> {
+        let info = &p.bound.info;
+        let targets = self.joined_targets(txn, info, joined)?;
+        let mut returning = p.returning.clone();
+        let mut changes = 0;
+        for (key, values) in targets {
+            let Some(current) = try_load_row(txn, info, &key)? else {
+                continue; // removed by an earlier REPLACE, trigger or action
+            };
+            let mut new = current.clone();
+            for ((c, _), v) in p.assigns.iter().zip(values) {
+                new[*c] = v;
+            }
+            if let Some(row) = self.update_row(txn, &p.bound, &current, new, p.conflict)? {
+                changes += 1;
+                self.push_returning(&mut returning, txn, &row)?;
+            }
+        }
+        Ok((changes, returning))
+    }
 
-/// Rows of `t` whose columns `cols` equal `vals` (at most `limit`).
-fn rows_matching(
-    txn: &Transaction,
-    ctx: &DmlContext<'_, '_>,
-    t: &TableInfo,
-    cols: &[usize],
-    vals: &[Value],
-    limit: usize,
-) -> Result<Vec<Row>> {
-    let def = &t.def;
-    let ncols = def.columns.len();
-    let exec = ctx.exec(txn);
-    let vals: Vec<Value> = cols
-        .iter()
-        .zip(vals)
-        .map(|(&c, v)| {
-            let aff = def
-                .columns
-                .get(c)
-                .map_or(Affinity::Integer, |col| col.affinity);
-            v.clone().apply_affinity(aff)
-        })
-        .collect();
-    // The table's own key.
-    let is_key = if def.has_rowid() {
-        cols.len() == 1 && (cols[0] == ncols || def.rowid_column == Some(cols[0]))
-    } else {
-        cols == def.primary_key.as_slice()
-    };
-    if is_key {
-        let key = def.row_key(&vals);
-        return Ok(match txn.get(&key)? {
-            Some(v) => vec![exec.decode_row(t, &key, &v)?],
-            None => Vec::new(),
-        });
+    /// Deletes a row that a REPLACE conflict removes: as SQLite does without recursive
+    /// triggers, no DELETE trigger fires, but the foreign keys referencing it are checked
+    /// and their actions run.
+    fn replace_delete(
+        &mut self,
+        txn: &mut Transaction,
+        info: &TableInfo,
+        old: &[Value],
+    ) -> Result<()> {
+        self.check_fk_parent(txn, info, old, None)?;
+        delete_row(txn, info, old)?;
+        self.fk_actions(txn, info, old, None)
     }
-    let matches = |row: &Row| cols.iter().zip(&vals).all(|(&c, v)| row[c].same_as(v));
-    let mut out = Vec::new();
-    // An index whose leading columns are exactly `cols`.
-    if let Some(ix) = t.indexes.iter().find(|ix| {
-        ix.columns.len() >= cols.len() && ix.columns.iter().zip(cols).all(|(ic, &c)| ic.column == c)
-    }) {
-        let mut prefix = codec::index_prefix(ix.id);
-        for (ic, v) in ix.columns.iter().zip(&vals) {
-            codec::encode_key_value(&ic.collation.key(v.clone()), ic.desc, &mut prefix);
-        }
-        for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
-            let (k, _) = kv?;
-            let mut pos = 5;
-            for c in &ix.columns {
-                codec::decode_key_value(&k, &mut pos, c.desc)?;
-            }
-            let mut rk = codec::table_prefix(def.id);
-            rk.extend_from_slice(&k[pos..]);
-            if let Some(v) = txn.get(&rk)? {
-                let row = exec.decode_row(t, &rk, &v)?;
-                if matches(&row) {
-                    out.push(row);
-                    if out.len() >= limit {
-                        break;
-                    }
-                }
-            }
-        }
-        return Ok(out);
-    }
-    for kv in txn.scan(
-        prefix_range(&codec::table_prefix(def.id)),
-        Direction::Forward,
-    ) {
-        let (k, v) = kv?;
-        let row = exec.decode_row(t, &k, &v)?;
-        if matches(&row) {
-            out.push(row);
-            if out.len() >= limit {
-                break;
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Row> {

@@ -9,6 +9,7 @@
 //! snapshot list, trigger bodies, and statements after uncommitted DDL are bound anew on
 //! every execution.
 
+use super::joined::{JoinedParts, JoinedTarget};
 use super::{conflict_of, Bound, Conflict, DmlContext, Returning, UpsertAction};
 use crate::error::{Error, Result};
 use crate::sql::catalog::TableInfo;
@@ -63,15 +64,23 @@ pub(super) struct InsertPlan {
 pub(super) struct UpdatePlan {
     pub bound: Bound,
     pub assigns: Vec<(usize, Expr)>,
-    pub target: Plan,
+    pub target: Target,
     pub returning: Option<Returning>,
     pub conflict: Conflict,
 }
 
 pub(super) struct DeletePlan {
     pub info: Arc<TableInfo>,
-    pub target: Plan,
+    pub target: Target,
     pub returning: Option<Returning>,
+}
+
+/// How an UPDATE or DELETE finds its rows.
+pub(super) enum Target {
+    /// A scan of the table with the WHERE clause: the rows themselves.
+    Scan(Plan),
+    /// A query (UPDATE ... FROM, or a WITH before the statement): keys and new values.
+    Joined(JoinedTarget),
 }
 
 impl DmlContext<'_, '_> {
@@ -103,7 +112,7 @@ impl DmlContext<'_, '_> {
     }
 
     /// Runs `f` with a planner, noting in `cacheable` whether what it bound may be reused.
-    fn with_planner<R>(
+    pub(super) fn with_planner<R>(
         &mut self,
         cacheable: &mut bool,
         f: impl FnOnce(&mut Planner<'_>) -> Result<R>,
@@ -177,14 +186,44 @@ impl DmlContext<'_, '_> {
     }
 
     fn prepare_update(&mut self, up: &ast::Update, cacheable: &mut bool) -> Result<UpdatePlan> {
-        if up.from.is_some() {
-            return Err(Error::Unsupported("UPDATE ... FROM".into()));
-        }
+        let from = match &up.from {
+            None => None,
+            Some(ast::UpdateTableFromKind::AfterSet(f)) => Some(f.as_slice()),
+            Some(ast::UpdateTableFromKind::BeforeSet(_)) => {
+                return Err(Error::invalid("UPDATE ... FROM: FROM goes after SET"))
+            }
+        };
         if !up.table.joins.is_empty() {
             return Err(Error::Unsupported("UPDATE with joins".into()));
         }
         let (info, alias) = self.target_table(&up.table.relation, "UPDATE", "UPDATE of")?;
         let targets = self.assignment_targets(&info, &up.assignments)?;
+        if from.is_some() || self.stmt.dml_with.is_some() {
+            let with = self.stmt.dml_with.clone();
+            let joined = self.plan_joined(
+                &info,
+                JoinedParts {
+                    with: with.as_ref(),
+                    target: &up.table.relation,
+                    alias: &alias,
+                    from: from.unwrap_or_default(),
+                    selection: up.selection.as_ref(),
+                    values: targets.iter().map(|(_, e)| *e).collect(),
+                },
+                cacheable,
+            )?;
+            return Ok(UpdatePlan {
+                bound: self.bind(&info)?,
+                // Values come from the query, in this order.
+                assigns: targets
+                    .iter()
+                    .map(|(c, _)| (*c, Expr::Literal(crate::sql::value::Value::Null)))
+                    .collect(),
+                target: Target::Joined(joined),
+                returning: self.returning(&info, &up.returning, cacheable)?,
+                conflict: conflict_of(&up.or),
+            });
+        }
         let scope = crate::sql::planner::table_scope(&info, &alias);
         let assigns = self.with_planner(cacheable, |p| {
             p.push_scope(scope);
@@ -201,7 +240,7 @@ impl DmlContext<'_, '_> {
         Ok(UpdatePlan {
             bound: self.bind(&info)?,
             assigns,
-            target,
+            target: Target::Scan(target),
             returning: self.returning(&info, &up.returning, cacheable)?,
             conflict: conflict_of(&up.or),
         })
@@ -244,9 +283,25 @@ impl DmlContext<'_, '_> {
             return Err(Error::Unsupported("DELETE from several tables".into()));
         }
         let (info, alias) = self.target_table(&from[0].relation, "DELETE", "DELETE from")?;
-        let target = self.with_planner(cacheable, |p| {
-            p.plan_table_scan(info.clone(), &alias, del.selection.as_ref())
-        })?;
+        let target = if self.stmt.dml_with.is_some() {
+            let with = self.stmt.dml_with.clone();
+            Target::Joined(self.plan_joined(
+                &info,
+                JoinedParts {
+                    with: with.as_ref(),
+                    target: &from[0].relation,
+                    alias: &alias,
+                    from: &[],
+                    selection: del.selection.as_ref(),
+                    values: Vec::new(),
+                },
+                cacheable,
+            )?)
+        } else {
+            Target::Scan(self.with_planner(cacheable, |p| {
+                p.plan_table_scan(info.clone(), &alias, del.selection.as_ref())
+            })?)
+        };
         Ok(DeletePlan {
             returning: self.returning(&info, &del.returning, cacheable)?,
             info,

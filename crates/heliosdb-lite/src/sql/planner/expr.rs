@@ -425,6 +425,18 @@ impl Planner<'_> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
+        if matches!(
+            e,
+            A::BinaryOp { .. }
+                | A::In { .. }
+                | A::Between { .. }
+                | A::IsDistinctFrom(..)
+                | A::IsNotDistinctFrom(..)
+        ) {
+            if let Some(bound) = self.bind_row_value(e)? {
+                return Ok(bound);
+            }
+        }
         Ok(match e {
             A::Identifier(id) => match self.resolve_column(None, &id.value)? {
                 Some(c) => c,
@@ -730,6 +742,7 @@ impl Planner<'_> {
             }
             A::Function(f) => self.bind_function(f)?,
             A::Tuple(items) if items.len() == 1 => self.bind_expr(&items[0])?,
+            A::Tuple(_) => return Err(Error::invalid("row value misused")),
             A::Interval(_) => {
                 return Err(Error::invalid(
                     "INTERVAL is only supported added to or subtracted from a time",
@@ -832,6 +845,49 @@ impl Planner<'_> {
         })
     }
 
+    /// `RAISE(IGNORE)` / `RAISE(ROLLBACK | ABORT | FAIL, message)`: SQLite's grammar, then
+    /// its rule that RAISE belongs in a trigger; the message may be any expression (3.47+).
+    fn bind_raise(&mut self, args: &[&ast::Expr]) -> Result<Expr> {
+        use crate::error::RaiseAction;
+        let syntax = || Error::Syntax {
+            message: "RAISE takes IGNORE, or ROLLBACK, ABORT or FAIL and a message".into(),
+            line: 0,
+            column: 0,
+            token: Some("RAISE".into()),
+        };
+        let action = match args.first() {
+            Some(ast::Expr::Identifier(id)) if id.quote_style.is_none() => {
+                match id.value.to_ascii_uppercase().as_str() {
+                    "IGNORE" => RaiseAction::Ignore,
+                    "ROLLBACK" => RaiseAction::Rollback,
+                    "ABORT" => RaiseAction::Abort,
+                    "FAIL" => RaiseAction::Fail,
+                    _ => return Err(syntax()),
+                }
+            }
+            _ => return Err(syntax()),
+        };
+        if (action == RaiseAction::Ignore) != (args.len() == 1) || args.len() > 2 {
+            return Err(syntax());
+        }
+        if !self.in_trigger {
+            return Err(Error::invalid(
+                "RAISE() may only be used within a trigger-program",
+            ));
+        }
+        let message = match args.get(1) {
+            Some(m) => self.bind_expr(m)?,
+            None => Expr::Literal(Value::Null),
+        };
+        Ok(Expr::Function(
+            ScalarFn::Raise,
+            vec![
+                Expr::Literal(Value::Integer(crate::sql::functions::raise_code(action))),
+                message,
+            ],
+        ))
+    }
+
     fn bind_function(&mut self, f: &ast::Function) -> Result<Expr> {
         let name = super::table_name(&f.name)?.to_ascii_lowercase();
         let (args, distinct, star) = match &f.args {
@@ -858,6 +914,9 @@ impl Planner<'_> {
         };
         if f.over.is_some() {
             return self.bind_window(f, &name, &args, distinct, star);
+        }
+        if name == "raise" && f.filter.is_none() && !distinct && !star {
+            return self.bind_raise(&args);
         }
         if name == super::super::parser::AS_OF_FUNCTION {
             return Err(Error::invalid(

@@ -26,6 +26,7 @@ mod join_order;
 mod order;
 mod prune;
 mod recursive;
+mod row_value;
 mod select;
 mod window;
 
@@ -136,6 +137,8 @@ pub struct Planner<'a> {
     working_refs: usize,
     /// `WINDOW name AS (...)` definitions of the SELECTs being planned.
     named_windows: Vec<(String, sqlparser::ast::WindowSpec)>,
+    /// The statement belongs to a trigger (its body or WHEN), where `RAISE()` may be used.
+    in_trigger: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -168,7 +171,13 @@ impl<'a> Planner<'a> {
             time_travel: Vec::new(),
             working_refs: 0,
             named_windows: Vec::new(),
+            in_trigger: false,
         }
+    }
+
+    /// Plans a trigger's statement or WHEN condition, where `RAISE()` is allowed.
+    pub fn in_trigger(&mut self) {
+        self.in_trigger = true;
     }
 
     /// Reads every table that has no `AS OF` clause of its own at `point`, exactly as if the
