@@ -28,6 +28,26 @@
 //! the data. The version visible at H has `end > H` and is never in that set. Tombstone heads
 //! at or before H read like no version at all and go too, checked under the write lock. See
 //! [`gc`].
+//!
+//! # Transactions larger than memory
+//!
+//! A transaction keeps its pending writes, its undo log and the heads it read under the write
+//! lock in memory up to [`MvccOptions::txn_memory_bytes`]. Past that it *spills* them to a
+//! private key range of the store, `PRIVATE ‖ txid` ([`spill`]), and starts over in memory;
+//! its reads lay the in-memory writes over the spilled ones over the snapshot ([`merge`]), so
+//! it sees exactly what it would have seen in memory, while no snapshot ever reads that range.
+//! Savepoints reach back over spills through the stored undo records.
+//!
+//! Such a commit cannot be the single atomic batch the model above relies on (a storage batch
+//! is built whole in memory), so the private range becomes the commit's redo log
+//! ([`spill_commit`]): a first batch holds the commit record and a marker, and decides the
+//! commit; bounded chunk batches then apply the pending versions exactly as a one-batch commit
+//! would, each deleting what it applied and recording its progress in the marker; a last batch
+//! writes the row counters and removes the marker. Readers are not disturbed meanwhile, for the
+//! reason they are not disturbed by a written but unpublished commit: they do not read at its
+//! SCN yet, and each chunk moves the versions they need to the history in the batch that
+//! replaces the heads. After a crash, opening the store completes a commit whose marker
+//! survived and deletes every private range: a commit is still either wholly there or absent.
 
 pub mod commit_log;
 pub mod counters;
