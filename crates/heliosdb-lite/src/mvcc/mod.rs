@@ -52,6 +52,7 @@
 pub mod commit_log;
 pub mod counters;
 pub mod gc;
+mod key_filter;
 pub mod keys;
 mod merge;
 mod spill;

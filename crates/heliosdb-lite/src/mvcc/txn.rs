@@ -8,6 +8,7 @@
 
 use super::counters;
 use super::gc::{push_work_item, GcKind};
+use super::key_filter::KeyFilter;
 use super::merge::{MergeIter, Overlay, PendingIter};
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
@@ -64,6 +65,8 @@ pub struct Transaction {
     spilled: bool,
     /// Undo entries stored in the private range (they precede those in `undo`).
     undo_stored: u64,
+    /// The keys spilled: most keys never spilled skip the lookup in the private range.
+    spilled_keys: KeyFilter,
     /// Why the transaction can no longer commit (its private range could not be brought
     /// back to a savepoint).
     broken: Option<String>,
@@ -108,8 +111,11 @@ impl Transaction {
             pending_bytes: 0,
             spilled: false,
             undo_stored: 0,
+            spilled_keys: KeyFilter::new(0),
             broken: None,
         };
+        // A quarter of the budget at most: past it the filter answers "maybe" for every key.
+        t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
         if t.lock.is_some() {
             t.txid = Some(t.mvcc.allocate_txid());
         }
@@ -143,8 +149,10 @@ impl Transaction {
     /// The transaction's spilled pending version of `key`, if it has spilled one.
     fn spilled_version(&self, key: &[u8]) -> Result<Option<Option<Vec<u8>>>> {
         match self.txid.filter(|_| self.spilled) {
-            Some(txid) => spill::get(self.storage(), txid, key),
-            None => Ok(None),
+            Some(txid) if self.spilled_keys.may_contain(key) => {
+                spill::get(self.storage(), txid, key)
+            }
+            _ => Ok(None),
         }
     }
 
@@ -324,7 +332,8 @@ impl Transaction {
     fn push_undo(&mut self, u: Undo) -> Result<()> {
         self.pending_bytes += u.footprint();
         self.undo.push(u);
-        if self.pending_bytes + self.newest_bytes.get() > self.mvcc.0.options.txn_memory_bytes {
+        let held = self.pending_bytes + self.newest_bytes.get() + self.spilled_keys.bytes();
+        if held > self.mvcc.0.options.txn_memory_bytes {
             self.spill()?;
         }
         Ok(())
@@ -356,9 +365,14 @@ impl Transaction {
             // what the private range holds now, before this spill overwrites it.
             for u in &mut self.undo {
                 if let Undo::Write(k, prev @ None) = u {
-                    *prev = spill::get(&*storage, txid, k)?;
+                    if self.spilled_keys.may_contain(k) {
+                        *prev = spill::get(&*storage, txid, k)?;
+                    }
                 }
             }
+        }
+        for k in self.writes.keys() {
+            self.spilled_keys.insert(k);
         }
         spill::push_undo(&*storage, txid, self.undo_stored, &self.undo)?;
         spill::write_set(&*storage, txid, &self.writes, |k| self.head_known_dead(k))?;
