@@ -12,8 +12,10 @@
 //! `--smoke` runs every workload at tiny sizes (CI checks the harness and output format).
 //!
 //! `heliosdb-bench queries` runs the query-engine benchmark instead (joins, subqueries,
-//! GROUP BY, sorts; current and AS OF): see [`queries`].
+//! GROUP BY, sorts; current and AS OF): see [`queries`]. `heliosdb-bench big-txn` inserts a
+//! million rows in one transaction under a 64 MiB budget: see [`big_txn`].
 
+mod big_txn;
 mod queries;
 mod workloads;
 
@@ -65,6 +67,9 @@ pub enum Command {
     /// `queries`, which runs each query in a process of its own).
     #[command(hide = true)]
     QueryOne(queries::child::ChildOpts),
+    /// One transaction of a million rows under a small memory budget: time and peak RSS,
+    /// against SQLite.
+    BigTxn(big_txn::BigTxnOpts),
 }
 
 /// One measurement.
@@ -207,6 +212,13 @@ fn main() {
             return;
         }
         Some(Command::QueryOne(c)) => queries::child::main(&c),
+        Some(Command::BigTxn(b)) => {
+            if let Err(e) = big_txn::main(&b) {
+                eprintln!("big-transaction benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
         None => {}
     }
     if opts.smoke {

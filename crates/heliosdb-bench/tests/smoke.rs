@@ -110,3 +110,22 @@ fn query_benchmark_smoke_has_a_line_per_query() {
         }
     }
 }
+
+#[test]
+fn big_transaction_benchmark_reports_both_engines() {
+    let out = Command::new(env!("CARGO_BIN_EXE_heliosdb-bench"))
+        .args(["big-txn", "--rows", "20000", "--memory-limit-mb", "16"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("| sqlite | 20000 |"), "{stdout}");
+    assert!(
+        stdout.contains("| heliosdb (memory_limit_mb = 16) | 20000 |"),
+        "{stdout}"
+    );
+}

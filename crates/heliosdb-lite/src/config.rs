@@ -33,6 +33,10 @@ pub struct DatabaseConfig {
     /// before they spill to temporary files in the database directory (default: a quarter
     /// of `memory_limit_mb`).
     pub query_memory_mb: Option<u64>,
+    /// Memory one write transaction's pending writes may hold, in MiB, before they spill to
+    /// a private range of the storage (default: an eighth of `memory_limit_mb`); commit and
+    /// rollback work the same either way.
+    pub txn_memory_mb: Option<u64>,
 }
 
 impl Default for DatabaseConfig {
@@ -45,6 +49,7 @@ impl Default for DatabaseConfig {
             cache_mb: None,
             statement_timeout_ms: None,
             query_memory_mb: None,
+            txn_memory_mb: None,
         }
     }
 }
@@ -358,6 +363,7 @@ impl Config {
         for (key, share) in [
             ("query_memory_mb", d.query_memory_mb),
             ("cache_mb", d.cache_mb),
+            ("txn_memory_mb", d.txn_memory_mb),
         ] {
             if let Some(n) = share.filter(|&n| n == 0 || n > d.memory_limit_mb) {
                 return fail(
@@ -473,6 +479,16 @@ impl Config {
         self.database
             .query_memory_mb
             .unwrap_or(self.database.memory_limit_mb / 4)
+            .max(1)
+            * 1024
+            * 1024
+    }
+
+    /// Bytes one write transaction's pending writes may hold in memory before they spill.
+    pub fn txn_memory_bytes(&self) -> u64 {
+        self.database
+            .txn_memory_mb
+            .unwrap_or(self.database.memory_limit_mb / 8)
             .max(1)
             * 1024
             * 1024

@@ -7,6 +7,11 @@
 //! Background GC runs with a small retention, so kills also interrupt GC; collected points must
 //! fail with "snapshot too old", and indexes must agree with tables at historical points.
 //!
+//! Every twentieth transaction is big: thousands of rows (one multi-row statement, then single
+//! inserts, then rows added and rolled back to a savepoint) with a write-set budget of 1 MiB,
+//! so it spills to storage; kills land while it is built, while its commit is applied and
+//! after. Its rows must then be all there or none, and no private data may be left.
+//!
 //! 50 kill cycles by default; `HELIOS_CRASH_CYCLES=N` for more.
 
 use heliosdb_lite::{Config, Connection};
@@ -22,6 +27,8 @@ fn open(dir: &Path) -> Connection {
     // Keep little history so background GC runs during the test, interrupted by the kills.
     c.snapshot.min_retention_seconds = 0;
     c.snapshot.max_snapshots = 300;
+    // The smallest write-set budget: the big transactions spill.
+    c.database.txn_memory_mb = Some(1);
     Connection::open(c).expect("open")
 }
 
@@ -37,19 +44,51 @@ fn child(dir: &Path) {
         .query_row("SELECT coalesce(max(n), 0) FROM log", [], |r| r.get(0))
         .unwrap();
     let stdout = std::io::stdout();
+    let say = |line: String| {
+        let mut out = stdout.lock();
+        writeln!(out, "{line}").unwrap();
+        out.flush().unwrap();
+    };
+    let mut txns = 0u64;
     loop {
-        n += 1;
-        conn.execute("INSERT INTO log VALUES (?1, 'row ' || ?1)", [n])
+        txns += 1;
+        if txns % 20 == 0 {
+            // A big transaction: rows n+1 ..= n+BIG in one commit.
+            say(format!("big {}", n + BIG));
+            conn.execute_batch("BEGIN").unwrap();
+            conn.execute(
+                "WITH RECURSIVE s(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM s WHERE x < ?2) \
+                 INSERT INTO log SELECT x, 'row ' || x || ?3 FROM s",
+                heliosdb_lite::params![n + 1, n + BIG / 2, PAD],
+            )
             .unwrap();
+            for i in n + BIG / 2 + 1..=n + BIG {
+                conn.execute(
+                    "INSERT INTO log VALUES (?1, 'row ' || ?1 || ?2)",
+                    heliosdb_lite::params![i, PAD],
+                )
+                .unwrap();
+            }
+            conn.execute_batch("SAVEPOINT extra").unwrap();
+            for i in n + BIG + 1..=n + BIG + 300 {
+                conn.execute("INSERT INTO log VALUES (?1, 'extra')", [i])
+                    .unwrap();
+            }
+            conn.execute_batch("ROLLBACK TO extra; RELEASE extra")
+                .unwrap();
+            n += BIG;
+            say(format!("try {n}"));
+            conn.execute_batch("COMMIT").unwrap();
+        } else {
+            n += 1;
+            conn.execute("INSERT INTO log VALUES (?1, 'row ' || ?1)", [n])
+                .unwrap();
+        }
         let scn: i64 = conn
             .query_row("SELECT current_scn()", [], |r| r.get(0))
             .unwrap();
         let txid = conn.last_txn_id().unwrap();
-        {
-            let mut out = stdout.lock();
-            writeln!(out, "ack {n} {scn} {txid}").unwrap();
-            out.flush().unwrap();
-        }
+        say(format!("ack {n} {scn} {txid}"));
         if n % 50 == 0 {
             // GC in the foreground too, so kills land in the middle of GC runs as well.
             conn.execute_batch("VACUUM HISTORY").unwrap();
@@ -57,13 +96,32 @@ fn child(dir: &Path) {
     }
 }
 
+/// Rows in a big transaction.
+const BIG: i64 = 1500;
+/// Appended to the text of its rows (and index entries), so that few rows outgrow the
+/// 1 MiB budget and the verification stays quick.
+const PAD: &str = "................................................................................................................................................................................................................................................................................................................";
+
 struct Ack {
     n: i64,
     scn: i64,
     txid: u64,
 }
 
-fn cycle(dir: &Path, rng: &mut u64) -> Vec<Ack> {
+/// Where the child was when it was killed, as far as its output tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// Elsewhere (single-row commits).
+    Other,
+    /// Building a big transaction (rows up to the number given).
+    Building(i64),
+    /// Committing a big transaction (rows up to the number given).
+    Committing(i64),
+    /// After a big transaction's commit was acknowledged in this run.
+    AfterBig,
+}
+
+fn cycle(dir: &Path, rng: &mut u64) -> (Vec<Ack>, Moment) {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
         .arg("--child")
@@ -79,11 +137,18 @@ fn cycle(dir: &Path, rng: &mut u64) -> Vec<Ack> {
             let Ok(line) = line else { break };
             let p: Vec<&str> = line.split_whitespace().collect();
             if p.len() == 4 && p[0] == "ack" {
-                let _ = tx.send(Ack {
+                let _ = tx.send(Ok(Ack {
                     n: p[1].parse().unwrap(),
                     scn: p[2].parse().unwrap(),
                     txid: p[3].parse().unwrap(),
-                });
+                }));
+            } else if p.len() == 2 && (p[0] == "big" || p[0] == "try") {
+                let n: i64 = p[1].parse().unwrap();
+                let _ = tx.send(Err(if p[0] == "big" {
+                    Moment::Building(n)
+                } else {
+                    Moment::Committing(n)
+                }));
             }
         }
     });
@@ -96,12 +161,28 @@ fn cycle(dir: &Path, rng: &mut u64) -> Vec<Ack> {
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
     reader.join().unwrap();
-    rx.try_iter().collect()
+    let mut acks = Vec::new();
+    let mut moment = Moment::Other;
+    for m in rx.try_iter() {
+        match m {
+            Ok(a) => {
+                moment = match moment {
+                    Moment::Committing(n) if n == a.n => Moment::AfterBig,
+                    Moment::AfterBig => Moment::AfterBig,
+                    _ => Moment::Other,
+                };
+                acks.push(a);
+            }
+            Err(m) => moment = m,
+        }
+    }
+    (acks, moment)
 }
 
 fn verify(
     dir: &Path,
     acks: &[Ack],
+    moment: Moment,
     prev_rows: i64,
     prev_max_txid: u64,
     prev_max_scn: i64,
@@ -128,7 +209,12 @@ fn verify(
             "acknowledged commit {last_acked} lost (max n {max})"
         ));
     }
-    if max > last_acked + 1 {
+    // A big transaction killed in its commit may have been committed: all of it.
+    let in_flight = match moment {
+        Moment::Committing(n) => n,
+        _ => last_acked + 1,
+    };
+    if max > last_acked && max != in_flight {
         return Err(format!(
             "{} rows beyond the last acknowledged {last_acked}",
             max - last_acked
@@ -197,6 +283,18 @@ fn verify(
             Err(e) => return Err(format!("AS OF TRANSACTION {}: {e}", a.txid)),
         }
     }
+    // Nothing of a spilled transaction is left in its private range.
+    let private = conn
+        .mvcc()
+        .storage()
+        .scan(
+            heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
+            heliosdb_lite::storage::Direction::Forward,
+        )
+        .count();
+    if private > 0 {
+        return Err(format!("{private} private entries left after reopening"));
+    }
     // Every row and index entry agree.
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -234,10 +332,18 @@ fn main() {
     let started = Instant::now();
     let (mut rows, mut max_txid, mut max_scn) = (0i64, 0u64, 0i64);
     let mut total_acked = 0;
+    let mut moments = std::collections::BTreeMap::new();
     for c in 0..cycles {
-        let acks = cycle(dir.path(), &mut rng);
+        let (acks, moment) = cycle(dir.path(), &mut rng);
         total_acked += acks.len();
-        match verify(dir.path(), &acks, rows, max_txid, max_scn) {
+        let kind = match moment {
+            Moment::Other => "elsewhere",
+            Moment::Building(_) => "building a spilled transaction",
+            Moment::Committing(_) => "committing a spilled transaction",
+            Moment::AfterBig => "after a spilled commit",
+        };
+        *moments.entry(kind).or_insert(0) += 1;
+        match verify(dir.path(), &acks, moment, rows, max_txid, max_scn) {
             Ok((r, t, s)) => {
                 rows = r;
                 max_txid = t;
@@ -257,7 +363,7 @@ fn main() {
         std::process::exit(1);
     }
     eprintln!(
-        "crash test: {cycles} SIGKILL cycles, {total_acked} acknowledged commits verified in {:.1}s (GC horizon now SCN {horizon})",
+        "crash test: {cycles} SIGKILL cycles, {total_acked} acknowledged commits verified in {:.1}s (GC horizon now SCN {horizon}); killed: {moments:?}",
         started.elapsed().as_secs_f64()
     );
     println!("1 passed, 0 failed");

@@ -166,3 +166,86 @@ fn failed_commits_leave_a_prefix_and_stop_writes() {
         }
     }
 }
+
+/// A transaction far over its write-set budget spills to storage, and its commit is applied
+/// in many batches after the one that decides it. A fault at any of those writes (a full disk
+/// included) fails the commit with a clear error, leaves readers on the acknowledged state,
+/// stops writes, and after reopening the commit is wholly there or wholly absent, with no
+/// private data of the transaction left.
+#[test]
+fn a_fault_anywhere_in_a_spilled_commit_leaves_all_or_nothing() {
+    const ROWS: u16 = 6000;
+    let spilled = || MvccOptions {
+        auto_gc: false,
+        txn_memory_bytes: 64 << 10,
+        ..MvccOptions::default()
+    };
+    let private = |m: &Mvcc| {
+        m.storage()
+            .scan(
+                heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
+                Direction::Forward,
+            )
+            .count()
+    };
+    for fault in [Fault::DiskFull, Fault::WrittenButFailed, Fault::SyncFails] {
+        let mut fail_at = 0;
+        loop {
+            let storage = Arc::new(Faulty {
+                inner: MemoryStorage::new(),
+                countdown: AtomicU32::new(0),
+                fault: AtomicU8::new(Fault::None as u8),
+            });
+            let m = Mvcc::open(storage.clone(), spilled()).unwrap();
+            commit(&m, 1).unwrap();
+            storage.arm(fail_at, fault);
+            let result = (|| {
+                let mut t = m.begin(TxnMode::Immediate)?;
+                for i in 0..ROWS {
+                    let mut k = b"big".to_vec();
+                    k.extend_from_slice(&i.to_be_bytes());
+                    t.put(k, vec![7; 20])?;
+                }
+                t.put(vec![2], vec![2])?;
+                assert!(t.has_spilled());
+                t.commit().map(|_| ())
+            })();
+            let fired = storage.fault.load(Ordering::SeqCst) == Fault::None as u8;
+            if !fired {
+                // Past the last write of the commit: it succeeded.
+                result.unwrap();
+                storage.arm(0, Fault::None);
+                break;
+            }
+            match &result {
+                Err(Error::Io(e)) if fault == Fault::DiskFull => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}")
+                }
+                Err(e) => assert!(matches!(e, Error::Io(_) | Error::Storage(_)), "{e}"),
+                Ok(()) => {}
+            }
+            if result.is_err() {
+                assert_eq!(keys(&m), vec![1], "readers see only acknowledged commits");
+            }
+            drop(m);
+            let reopened = Mvcc::open(Arc::new(storage.inner.clone()), spilled()).unwrap();
+            assert_eq!(private(&reopened), 0, "{fail_at}: private data left");
+            let big = reopened.snapshot().scan_prefix(b"big").count();
+            let got = keys(&reopened);
+            if big == 0 {
+                assert!(result.is_err(), "{fail_at}: an acknowledged commit lost");
+                assert_eq!(got, vec![1], "{fail_at}");
+            } else {
+                assert_eq!(big, ROWS as usize, "{fail_at}: a partial commit");
+                assert_eq!(got, vec![1, 2], "{fail_at}");
+            }
+            commit(&reopened, 50).unwrap();
+            fail_at += 1;
+        }
+        // (A sync fault counts syncs: the commit makes one.)
+        assert!(
+            fail_at > 10 || fault == Fault::SyncFails,
+            "the commit took {fail_at} writes"
+        );
+    }
+}

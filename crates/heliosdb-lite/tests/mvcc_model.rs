@@ -1,6 +1,9 @@
 //! Model-based property test of the versioned store: random sequences of transactions,
 //! rollbacks, GC runs and historical reads (by SCN, transaction id and timestamp), checked
-//! against a plain in-memory model of every committed state. Runs on both backends.
+//! against a plain in-memory model of every committed state. Runs on both backends, and
+//! again with a write-set budget of one byte, so that almost every transaction spills its
+//! writes (and undo log) to storage: reads inside it, savepoints, commit, rollback and the
+//! AS OF reads after must not tell the difference.
 
 use heliosdb_lite::mvcc::{AsOf, Mvcc, MvccOptions, Retention, TxnMode};
 use heliosdb_lite::storage::{FjallOptions, FjallStorage, MemoryStorage, Storage};
@@ -11,10 +14,23 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+/// One step inside a transaction.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Put (`Some`) or delete (`None`) a key.
+    Write(u8, Option<u8>),
+    /// Take a savepoint.
+    Savepoint,
+    /// Roll back to one of the savepoints taken (chosen by this selector), keeping it.
+    RollbackTo(u8),
+    /// Scan everything the transaction sees, forwards (`false`) or backwards.
+    Scan(bool),
+}
+
 #[derive(Debug, Clone)]
 enum Op {
-    /// A transaction of (key, Some(value) = put / None = delete) writes; commit or roll back.
-    Txn(Vec<(u8, Option<u8>)>, bool),
+    /// A transaction of steps; commit or roll back.
+    Txn(Vec<Step>, bool),
     /// Advance the clock by this many microseconds.
     Tick(u32),
     /// GC with this retention.
@@ -28,9 +44,18 @@ enum Op {
     Reopen,
 }
 
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (0u8..8, proptest::option::of(any::<u8>())).prop_map(|(k, v)| Step::Write(k, v)),
+        1 => Just(Step::Savepoint),
+        1 => any::<u8>().prop_map(Step::RollbackTo),
+        1 => any::<bool>().prop_map(Step::Scan),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (proptest::collection::vec((0u8..8, proptest::option::of(any::<u8>())), 1..5), any::<bool>())
+        4 => (proptest::collection::vec(step(), 1..8), any::<bool>())
             .prop_map(|(w, c)| Op::Txn(w, c)),
         2 => (1u32..1000).prop_map(Op::Tick),
         1 => (0u32..3000, 0u8..6).prop_map(|(r, m)| Op::Gc { retention_us: r, max_snapshots: m }),
@@ -47,7 +72,7 @@ struct Model {
     horizon: u64,
 }
 
-fn open(storage: Arc<dyn Storage>, clock: &ManualClock, max_hot: usize) -> Mvcc {
+fn open(storage: Arc<dyn Storage>, clock: &ManualClock, max_hot: usize, txn_bytes: usize) -> Mvcc {
     Mvcc::open(
         storage,
         MvccOptions {
@@ -59,13 +84,14 @@ fn open(storage: Arc<dyn Storage>, clock: &ManualClock, max_hot: usize) -> Mvcc 
             },
             // Tiny, so most resolutions go through the on-disk commit records.
             max_snapshots_in_memory: max_hot,
+            txn_memory_bytes: txn_bytes,
             ..MvccOptions::default()
         },
     )
     .unwrap()
 }
 
-fn run(ops: Vec<Op>, disk: bool) {
+fn run(ops: Vec<Op>, disk: bool, txn_bytes: usize) {
     let dir = tempfile::tempdir().unwrap();
     let memory = MemoryStorage::new();
     let make = || -> Arc<dyn Storage> {
@@ -77,7 +103,7 @@ fn run(ops: Vec<Op>, disk: bool) {
     };
     let clock = ManualClock::new(1_000_000);
     let max_hot = if disk { 2 } else { 4 };
-    let mut db = open(make(), &clock, max_hot);
+    let mut db = open(make(), &clock, max_hot, txn_bytes);
     let mut m = Model {
         states: vec![BTreeMap::new()],
         commits: Vec::new(),
@@ -88,33 +114,73 @@ fn run(ops: Vec<Op>, disk: bool) {
             Op::Txn(writes, commit) => {
                 let mut t = db.begin(TxnMode::Deferred).unwrap();
                 let mut next = m.states.last().unwrap().clone();
-                for (k, v) in &writes {
-                    match v {
-                        Some(v) => {
-                            t.put(vec![*k], vec![*v]).unwrap();
-                            next.insert(*k, *v);
+                let mut saved = Vec::new();
+                for step in &writes {
+                    match step {
+                        Step::Write(k, v) => {
+                            match v {
+                                Some(v) => {
+                                    t.put(vec![*k], vec![*v]).unwrap();
+                                    next.insert(*k, *v);
+                                }
+                                None => {
+                                    t.delete(vec![*k]).unwrap();
+                                    next.remove(k);
+                                }
+                            }
+                            // Read-your-writes.
+                            assert_eq!(
+                                t.get(&[*k]).unwrap().map(|v| v.to_vec()),
+                                next.get(k).map(|v| vec![*v])
+                            );
                         }
-                        None => {
-                            t.delete(vec![*k]).unwrap();
-                            next.remove(k);
+                        Step::Savepoint => saved.push((t.savepoint(), next.clone())),
+                        Step::RollbackTo(sel) => {
+                            if !saved.is_empty() {
+                                let i = *sel as usize % saved.len();
+                                saved.truncate(i + 1);
+                                t.rollback_to(saved[i].0);
+                                next = saved[i].1.clone();
+                                for k in 0..8u8 {
+                                    assert_eq!(
+                                        t.get(&[k]).unwrap().map(|v| v.to_vec()),
+                                        next.get(&k).map(|v| vec![*v])
+                                    );
+                                }
+                            }
+                        }
+                        Step::Scan(reverse) => {
+                            let dir = if *reverse {
+                                heliosdb_lite::storage::Direction::Reverse
+                            } else {
+                                heliosdb_lite::storage::Direction::Forward
+                            };
+                            let mut got: Vec<(u8, u8)> = t
+                                .scan((Bound::Unbounded, Bound::Unbounded), dir)
+                                .map(|r| {
+                                    let (k, v) = r.unwrap();
+                                    (k[0], v[0])
+                                })
+                                .collect();
+                            if *reverse {
+                                got.reverse();
+                            }
+                            let want: Vec<(u8, u8)> = next.iter().map(|(k, v)| (*k, *v)).collect();
+                            assert_eq!(got, want, "scan inside the transaction");
                         }
                     }
-                    // Read-your-writes.
-                    assert_eq!(
-                        t.get(&[*k]).unwrap().map(|v| v.to_vec()),
-                        next.get(k).map(|v| vec![*v])
-                    );
                 }
-                if commit {
-                    let info = t.commit().unwrap().unwrap();
+                let info = if commit { t.commit().unwrap() } else { None };
+                if let Some(info) = info {
                     assert_eq!(info.scn, m.states.len() as u64);
                     if let Some(&(txid, time)) = m.commits.last() {
                         assert!(info.txid > txid && info.time_us > time);
                     }
                     m.states.push(next);
                     m.commits.push((info.txid, info.time_us));
-                } else {
-                    t.rollback();
+                } else if commit {
+                    // Nothing left to write (every write was rolled back to a savepoint).
+                    assert_eq!(&next, m.states.last().unwrap());
                 }
             }
             Op::Tick(us) => clock.advance(us as i64),
@@ -206,7 +272,7 @@ fn run(ops: Vec<Op>, disk: bool) {
             Op::Reopen => {
                 if disk {
                     drop(db);
-                    db = open(make(), &clock, max_hot);
+                    db = open(make(), &clock, max_hot, txn_bytes);
                     assert_eq!(db.latest_scn(), m.states.len() as u64 - 1);
                     assert_eq!(db.horizon(), m.horizon);
                 }
@@ -232,11 +298,21 @@ proptest! {
 
     #[test]
     fn memory_backend_matches_model(ops in proptest::collection::vec(op(), 1..60)) {
-        run(ops, false);
+        run(ops, false, 32 << 20);
     }
 
     #[test]
     fn fjall_backend_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
-        run(ops, true);
+        run(ops, true, 32 << 20);
+    }
+
+    #[test]
+    fn spilled_transactions_on_memory_match_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(ops, false, 1);
+    }
+
+    #[test]
+    fn spilled_transactions_on_fjall_match_model(ops in proptest::collection::vec(op(), 1..40)) {
+        run(ops, true, 1);
     }
 }

@@ -67,6 +67,7 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
             .clone()
             .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
         count_group: Some(crate::sql::codec::row_count_group),
+        txn_memory_bytes: usize::try_from(config.txn_memory_bytes()).unwrap_or(usize::MAX),
         ..MvccOptions::default()
     };
     let path = config.database.path.clone();

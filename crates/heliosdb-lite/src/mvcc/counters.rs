@@ -61,26 +61,52 @@ pub(super) fn update(
 ) -> Result<()> {
     let mut deltas: HashMap<Vec<u8>, i64> = HashMap::default();
     for (logical, value) in writes.iter() {
-        let Some(len) = group(logical).filter(|&l| l <= logical.len()) else {
+        if group(logical).is_none() {
             continue;
-        };
+        }
         let old_live = live(head(storage, logical, newest)?)?;
-        let delta = i64::from(value.is_some()) - i64::from(old_live);
-        if delta != 0 {
-            let prefix = &logical[..len];
-            match deltas.get_mut(prefix) {
-                Some(d) => *d += delta,
-                None => {
-                    deltas.insert(prefix.to_vec(), delta);
-                }
+        add_delta(group, logical, old_live, value.is_some(), &mut deltas);
+    }
+    apply_deltas(storage, &deltas, writes, newest)
+}
+
+/// Adds the change a write of `logical` makes to its group's count: +1 when a live version
+/// replaces none or a tombstone, -1 for the reverse.
+pub(super) fn add_delta(
+    group: CountGroup,
+    logical: &[u8],
+    old_live: bool,
+    new_live: bool,
+    deltas: &mut HashMap<Vec<u8>, i64>,
+) {
+    let Some(len) = group(logical).filter(|&l| l <= logical.len()) else {
+        return;
+    };
+    let delta = i64::from(new_live) - i64::from(old_live);
+    if delta != 0 {
+        let prefix = &logical[..len];
+        match deltas.get_mut(prefix) {
+            Some(d) => *d += delta,
+            None => {
+                deltas.insert(prefix.to_vec(), delta);
             }
         }
     }
-    for (prefix, delta) in deltas {
+}
+
+/// Adds to `writes` the new value of the counter of every group in `deltas` (which may
+/// already hold the transaction's own writes of counters: a group started or dropped in it).
+pub(super) fn apply_deltas(
+    storage: &dyn Storage,
+    deltas: &HashMap<Vec<u8>, i64>,
+    writes: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    newest: &mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
+) -> Result<()> {
+    for (prefix, &delta) in deltas {
         if delta == 0 {
             continue;
         }
-        let key = counter_key(&prefix);
+        let key = counter_key(prefix);
         let base = match writes.get(&key) {
             // Started in this transaction, or the group was dropped in it.
             Some(Some(v)) => decode_count(v),

@@ -9,6 +9,7 @@
 //! | `0x10` | scn (8 bytes BE)                      | commit record: txid, commit time    |
 //! | `0x11` | scn (8 bytes BE)                      | GC work items of that commit        |
 //! | `0x20` | name                                  | engine metadata (format, counters)  |
+//! | `0x30` | txid ‖ kind ‖ ...                     | a spilled transaction's private data |
 //!
 //! A version value is `0x01 ‖ begin ‖ data` for live data or `0x00 ‖ begin` for a deletion
 //! (a tombstone), where `begin` is the SCN of the commit that wrote it, as an LEB128 varint.
@@ -36,6 +37,9 @@ pub const COMMIT_LOG: u8 = 0x10;
 pub const GC_QUEUE: u8 = 0x11;
 /// Tag of engine metadata.
 pub const META: u8 = 0x20;
+/// Tag of the private data of transactions whose write set spilled to storage (see
+/// `mvcc::spill`): never read by snapshots, removed when the transaction ends or on open.
+pub const PRIVATE: u8 = 0x30;
 
 /// Length of the SCN suffix of a history key.
 pub const SCN_LEN: usize = 8;

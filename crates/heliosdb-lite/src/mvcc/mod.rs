@@ -28,11 +28,35 @@
 //! the data. The version visible at H has `end > H` and is never in that set. Tombstone heads
 //! at or before H read like no version at all and go too, checked under the write lock. See
 //! [`gc`].
+//!
+//! # Transactions larger than memory
+//!
+//! A transaction keeps its pending writes, its undo log and the heads it read under the write
+//! lock in memory up to [`MvccOptions::txn_memory_bytes`]. Past that it *spills* them to a
+//! private key range of the store, `PRIVATE ‖ txid` ([`spill`]), and starts over in memory;
+//! its reads lay the in-memory writes over the spilled ones over the snapshot ([`merge`]), so
+//! it sees exactly what it would have seen in memory, while no snapshot ever reads that range.
+//! Savepoints reach back over spills through the stored undo records.
+//!
+//! Such a commit cannot be the single atomic batch the model above relies on (a storage batch
+//! is built whole in memory), so the private range becomes the commit's redo log
+//! ([`spill_commit`]): a first batch holds the commit record and a marker, and decides the
+//! commit; bounded chunk batches then apply the pending versions exactly as a one-batch commit
+//! would, each deleting what it applied and recording its progress in the marker; a last batch
+//! writes the row counters and removes the marker. Readers are not disturbed meanwhile, for the
+//! reason they are not disturbed by a written but unpublished commit: they do not read at its
+//! SCN yet, and each chunk moves the versions they need to the history in the batch that
+//! replaces the heads. After a crash, opening the store completes a commit whose marker
+//! survived and deletes every private range: a commit is still either wholly there or absent.
 
 pub mod commit_log;
 pub mod counters;
 pub mod gc;
+mod key_filter;
 pub mod keys;
+mod merge;
+mod spill;
+mod spill_commit;
 mod txn;
 mod view;
 
@@ -80,6 +104,9 @@ pub struct MvccOptions {
     /// Which logical keys are counted, and in which group (see [`counters`]); `None` keeps
     /// no counters. A database must always be opened with the same function.
     pub count_group: Option<counters::CountGroup>,
+    /// Bytes a transaction's pending writes, undo log and cached heads may hold in memory
+    /// before they spill to its private range in storage (see [`spill`]).
+    pub txn_memory_bytes: usize,
 }
 
 impl Default for MvccOptions {
@@ -93,6 +120,7 @@ impl Default for MvccOptions {
             busy_timeout: Duration::from_secs(5),
             max_snapshots_in_memory: 2_000_000,
             count_group: None,
+            txn_memory_bytes: 32 << 20,
         }
     }
 }
@@ -326,6 +354,9 @@ impl Mvcc {
                 storage.write(b, true)?;
             }
         }
+        // Before anything reads: finish a spilled commit a crash interrupted, drop the
+        // private ranges of transactions that never committed.
+        spill_commit::recover(&*storage, options.count_group)?;
         let horizon = read_u64_meta(&*storage, b"horizon")?.unwrap_or(0);
         let mut next_txid = read_u64_meta(&*storage, b"next_txid")?.unwrap_or(1);
         let (base, entries) =
@@ -561,6 +592,18 @@ impl Mvcc {
         txid: u64,
         build: impl FnOnce(u64, &mut WriteBatch) -> Result<()>,
     ) -> Result<CommitInfo> {
+        self.write_commit_then(txid, build, |_| Ok(()))
+    }
+
+    /// [`Mvcc::write_commit`], with more writes after the commit's batch (`then`, given the
+    /// SCN) that must all reach storage before the commit counts as written: the chunks of a
+    /// spilled commit ([`spill_commit`]).
+    pub(crate) fn write_commit_then(
+        &self,
+        txid: u64,
+        build: impl FnOnce(u64, &mut WriteBatch) -> Result<()>,
+        then: impl FnOnce(u64) -> Result<()>,
+    ) -> Result<CommitInfo> {
         let (scn, time_us) = {
             let p = lock(&self.0.pipeline);
             if p.failed {
@@ -585,7 +628,7 @@ impl Mvcc {
         // TXID, and open resumes after it. The counter is saved only for transactions that end
         // without a commit record (rollbacks), so their ids are not handed out again.
         batch.put(keys::commit_key(scn), commit_log::encode_entry(&entry));
-        if let Err(e) = self.0.storage.write(batch, false) {
+        if let Err(e) = self.0.storage.write(batch, false).and_then(|()| then(scn)) {
             // The batch may or may not have reached the journal; publishing another commit
             // under the same SCN could then corrupt history. Refuse further writes.
             self.0.poisoned.store(true, Ordering::SeqCst);
@@ -804,3 +847,6 @@ fn recover_commit_log(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod spill_tests;

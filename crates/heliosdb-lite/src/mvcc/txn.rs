@@ -1,13 +1,29 @@
 //! Transactions: a pinned snapshot plus a private write set, published atomically on commit.
+//!
+//! The write set, the undo log and the heads cached under the write lock live in memory up to
+//! `MvccOptions::txn_memory_bytes`; past it they move to the transaction's private range in
+//! storage ([`super::spill`]) and the commit is applied from there
+//! ([`super::spill_commit`]). Reads lay the in-memory writes over the spilled ones over the
+//! snapshot, so a transaction sees the same thing either way.
 
 use super::counters;
 use super::gc::{push_work_item, GcKind};
+use super::key_filter::KeyFilter;
+use super::merge::{MergeIter, Overlay, PendingIter};
+use super::spill::{self, Undo};
+use super::spill_commit::{self, stage_version};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
 use crate::storage::{Bytes, Direction, KeyRange, KvPair};
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What an entry of the write set or of the head cache holds beyond its bytes (the map node's
+/// share, two vector headers): an estimate, as the budget only needs the order of magnitude.
+const ENTRY_OVERHEAD: usize = 64;
 
 /// When a transaction takes the write lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +36,10 @@ pub enum TxnMode {
     ReadOnly,
 }
 
-enum Undo {
-    Write(Vec<u8>, Option<Option<Vec<u8>>>),
-    Meta(Vec<u8>, Option<Vec<u8>>),
-    GcRange(usize),
-}
-
-/// Marks a point a transaction can roll back to (statement-level atomicity).
+/// Marks a point a transaction can roll back to (statement-level atomicity): the number of
+/// undo entries written before it, stored ones included.
 #[derive(Debug, Clone, Copy)]
-pub struct Savepoint(usize);
+pub struct Savepoint(u64);
 
 /// A transaction. Reads see the pinned snapshot plus the transaction's own writes. Dropping
 /// an uncommitted transaction rolls it back.
@@ -46,6 +57,19 @@ pub struct Transaction {
     /// Head values of keys read while holding the write lock (then the snapshot is the newest
     /// commit and stays so until this commit): saves the commit a lookup per written key.
     newest: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>>,
+    /// Estimated bytes of `newest` (a cache: dropped when it outgrows the budget).
+    newest_bytes: Cell<usize>,
+    /// Estimated bytes of `writes` and `undo`.
+    pending_bytes: usize,
+    /// The write set has spilled: some pending versions are in the private range.
+    spilled: bool,
+    /// Undo entries stored in the private range (they precede those in `undo`).
+    undo_stored: u64,
+    /// The keys spilled: most keys never spilled skip the lookup in the private range.
+    spilled_keys: KeyFilter,
+    /// Why the transaction can no longer commit (its private range could not be brought
+    /// back to a savepoint).
+    broken: Option<String>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -83,7 +107,15 @@ impl Transaction {
             lock,
             has_read: AtomicBool::new(false),
             newest: Default::default(),
+            newest_bytes: Cell::new(0),
+            pending_bytes: 0,
+            spilled: false,
+            undo_stored: 0,
+            spilled_keys: KeyFilter::new(0),
+            broken: None,
         };
+        // A quarter of the budget at most: past it the filter answers "maybe" for every key.
+        t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
         if t.lock.is_some() {
             t.txid = Some(t.mvcc.allocate_txid());
         }
@@ -102,7 +134,26 @@ impl Transaction {
 
     /// True if the transaction has buffered writes.
     pub fn has_writes(&self) -> bool {
-        !self.writes.is_empty() || !self.gc_ranges.is_empty()
+        !self.writes.is_empty() || !self.gc_ranges.is_empty() || self.spilled
+    }
+
+    /// True once the write set has spilled to storage (for tests and diagnostics).
+    pub fn has_spilled(&self) -> bool {
+        self.spilled
+    }
+
+    fn storage(&self) -> &dyn crate::storage::Storage {
+        &*self.mvcc.0.storage
+    }
+
+    /// The transaction's spilled pending version of `key`, if it has spilled one.
+    fn spilled_version(&self, key: &[u8]) -> Result<Option<Option<Vec<u8>>>> {
+        match self.txid.filter(|_| self.spilled) {
+            Some(txid) if self.spilled_keys.may_contain(key) => {
+                spill::get(self.storage(), txid, key)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The engine this transaction belongs to.
@@ -150,13 +201,30 @@ impl Transaction {
         if let Some(v) = self.writes.get(key) {
             return Ok(v.as_deref().map(Bytes::from));
         }
+        if let Some(v) = self.spilled_version(key)? {
+            return Ok(v.map(Bytes::from));
+        }
         let storage = &*self.mvcc.0.storage;
         if self.lock.is_none() {
             return view::read_at(storage, key, self.pin.scn, false);
         }
         let head = view::head(storage, key)?;
-        self.newest.borrow_mut().insert(key.to_vec(), head.clone());
+        self.cache_head(key.to_vec(), head.clone());
         view::resolve_with_head(storage, key, head, self.pin.scn)
+    }
+
+    /// Remembers a head read under the write lock, within the memory budget: past it the
+    /// cache starts over (it only saves lookups; the commit reads what it lacks).
+    fn cache_head(&self, key: Vec<u8>, head: Option<Bytes>) {
+        let size = key.len() + head.as_ref().map_or(0, |h| h.len()) + ENTRY_OVERHEAD;
+        let mut newest = self.newest.borrow_mut();
+        if self.newest_bytes.get() + size > self.mvcc.0.options.txn_memory_bytes / 2 {
+            newest.clear();
+            self.newest_bytes.set(0);
+        }
+        if newest.insert(key, head).is_none() {
+            self.newest_bytes.set(self.newest_bytes.get() + size);
+        }
     }
 
     /// Iterates live logical keys in `range`, own writes included.
@@ -168,18 +236,37 @@ impl Transaction {
         self.note_read();
         // The own-write iterator borrows the write set: nothing is copied up front, so a
         // scan inside a large transaction costs what it reads.
-        let own: OwnIter<'_> = if range_is_empty(&range) || self.writes.is_empty() {
+        let memory: PendingIter<'_> = if range_is_empty(&range) || self.writes.is_empty() {
             Box::new(std::iter::empty())
         } else {
             let r = self
                 .writes
-                .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()));
+                .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()))
+                .map(|(k, v)| Ok((Cow::Borrowed(k.as_slice()), v.as_deref().map(Cow::Borrowed))));
             match direction {
                 Direction::Forward => Box::new(r),
                 Direction::Reverse => Box::new(r.rev()),
             }
         };
-        let base = view::VisibleIter::new(&*self.mvcc.0.storage, &range, self.pin.scn, direction);
+        let storage = &*self.mvcc.0.storage;
+        let own = match self
+            .txid
+            .filter(|_| self.spilled && !range_is_empty(&range))
+        {
+            None => memory,
+            Some(txid) => {
+                let spilled: PendingIter<'_> = Box::new(
+                    spill::scan(storage, txid, &range, direction)
+                        .map(|r| r.map(|(k, v)| (Cow::Owned(k), v.map(Cow::Owned)))),
+                );
+                Box::new(Overlay {
+                    top: memory.peekable(),
+                    bottom: spilled.peekable(),
+                    direction,
+                })
+            }
+        };
+        let base = view::VisibleIter::new(storage, &range, self.pin.scn, direction);
         MergeIter {
             base: base.peekable(),
             own: own.peekable(),
@@ -206,24 +293,96 @@ impl Transaction {
     /// committed head still holds a version the history must keep (a range DELETE followed by
     /// an INSERT of a rowid above the remaining ones lost that version).
     pub fn assume_unversioned(&mut self, key: Vec<u8>) {
-        if self.lock.is_some() && !self.writes.contains_key(&key) {
-            self.newest.borrow_mut().entry(key).or_insert(None);
+        if self.lock.is_none() || self.writes.contains_key(&key) {
+            return;
+        }
+        // A spilled write counts too; if the private range cannot be read, assume nothing.
+        if !matches!(self.spilled_version(&key), Ok(None)) {
+            return;
+        }
+        if !self.newest.borrow().contains_key(&key) {
+            self.cache_head(key, None);
         }
     }
 
     /// Sets a logical key.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
-        self.ensure_writable()?;
-        let prev = self.writes.insert(key.clone(), Some(value));
-        self.undo.push(Undo::Write(key, prev));
-        Ok(())
+        self.write(key, Some(value))
     }
 
     /// Deletes a logical key.
     pub fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        self.write(key, None)
+    }
+
+    fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
         self.ensure_writable()?;
-        let prev = self.writes.insert(key.clone(), None);
-        self.undo.push(Undo::Write(key, prev));
+        self.check_usable()?;
+        let size = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
+        let prev = self.writes.insert(key.clone(), value);
+        if prev.is_none() {
+            self.pending_bytes += size;
+        }
+        // `None` here means "not in memory": a spilled version below shows through again
+        // when the entry is undone (it cannot change before the next spill, which looks it
+        // up for the undo entries it stores).
+        self.push_undo(Undo::Write(key, prev))
+    }
+
+    fn push_undo(&mut self, u: Undo) -> Result<()> {
+        self.pending_bytes += u.footprint();
+        self.undo.push(u);
+        let held = self.pending_bytes + self.newest_bytes.get() + self.spilled_keys.bytes();
+        if held > self.mvcc.0.options.txn_memory_bytes {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match &self.broken {
+            Some(why) => Err(Error::Transaction(format!(
+                "this transaction can only be rolled back: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// True if the committed head of `key` is known to hold no live version.
+    fn head_known_dead(&self, key: &[u8]) -> bool {
+        self.known_unversioned(key)
+    }
+
+    /// Moves the write set and the undo log to the private range. On failure nothing in
+    /// memory is dropped, so the transaction's view is unchanged (see [`spill::write_set`]).
+    fn spill(&mut self) -> Result<()> {
+        let Some(txid) = self.txid else {
+            return Ok(());
+        };
+        let storage = self.mvcc.0.storage.clone();
+        if self.spilled {
+            // Undo entries of keys first written since the last spill: what they replaced is
+            // what the private range holds now, before this spill overwrites it.
+            for u in &mut self.undo {
+                if let Undo::Write(k, prev @ None) = u {
+                    if self.spilled_keys.may_contain(k) {
+                        *prev = spill::get(&*storage, txid, k)?;
+                    }
+                }
+            }
+        }
+        for k in self.writes.keys() {
+            self.spilled_keys.insert(k);
+        }
+        spill::push_undo(&*storage, txid, self.undo_stored, &self.undo)?;
+        spill::write_set(&*storage, txid, &self.writes, |k| self.head_known_dead(k))?;
+        self.spilled = true;
+        self.undo_stored += self.undo.len() as u64;
+        self.undo.clear();
+        self.writes.clear();
+        self.newest.borrow_mut().clear();
+        self.newest_bytes.set(0);
+        self.pending_bytes = 0;
         Ok(())
     }
 
@@ -248,6 +407,11 @@ impl Transaction {
         if self.writes.range::<Vec<u8>, _>(range).next().is_some() {
             return Ok(None);
         }
+        if let Some(txid) = self.txid.filter(|_| self.spilled) {
+            if spill::has_prefix(self.storage(), txid, prefix)? {
+                return Ok(None);
+            }
+        }
         Ok(self
             .get(&counters::counter_key(prefix))?
             .and_then(|v| counters::decode_count(&v)))
@@ -258,9 +422,9 @@ impl Transaction {
     /// readable in the past, and goes when that past is collected).
     pub fn drop_prefix_on_gc(&mut self, prefix: Vec<u8>) -> Result<()> {
         self.ensure_writable()?;
+        self.check_usable()?;
         self.gc_ranges.push(prefix);
-        self.undo.push(Undo::GcRange(self.gc_ranges.len() - 1));
-        Ok(())
+        self.push_undo(Undo::GcRange(self.gc_ranges.len() - 1))
     }
 
     /// Reads an unversioned metadata value (counters such as sequences).
@@ -279,45 +443,77 @@ impl Transaction {
     /// Writes an unversioned metadata value, applied with the commit.
     pub fn put_meta(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
         self.ensure_writable()?;
+        self.check_usable()?;
         let prev = self.meta.insert(key.clone(), value);
-        self.undo.push(Undo::Meta(key, prev));
-        Ok(())
+        self.push_undo(Undo::Meta(key, prev))
     }
 
     /// Marks a point to roll back to.
     pub fn savepoint(&self) -> Savepoint {
-        Savepoint(self.undo.len())
+        Savepoint(self.undo_stored + self.undo.len() as u64)
     }
 
-    /// Undoes every write made after `sp`.
+    /// Undoes every write made after `sp`. If the private range cannot be brought back (a
+    /// storage error), the transaction can afterwards only be rolled back.
     pub fn rollback_to(&mut self, sp: Savepoint) {
-        while self.undo.len() > sp.0 {
-            match self.undo.pop() {
-                Some(Undo::Write(k, prev)) => match prev {
-                    Some(v) => {
-                        self.writes.insert(k, v);
-                    }
-                    None => {
-                        self.writes.remove(&k);
-                    }
-                },
-                Some(Undo::Meta(k, prev)) => match prev {
-                    Some(v) => {
-                        self.meta.insert(k, v);
-                    }
-                    None => {
-                        self.meta.remove(&k);
-                    }
-                },
-                Some(Undo::GcRange(i)) => self.gc_ranges.truncate(i),
-                None => break,
-            }
+        while self.undo_stored + self.undo.len() as u64 > sp.0 {
+            let Some(u) = self.undo.pop() else {
+                break;
+            };
+            self.pending_bytes = self.pending_bytes.saturating_sub(u.footprint());
+            self.undo_one(u);
+        }
+        if sp.0 >= self.undo_stored {
+            return;
+        }
+        // Everything written since the last spill is undone, so what the write set still
+        // holds are copies of spilled versions; the stored undo records restore the rest.
+        self.writes.clear();
+        self.pending_bytes = 0;
+        let Some(txid) = self.txid else {
+            return;
+        };
+        let storage = self.mvcc.0.storage.clone();
+        let mut other = Vec::new();
+        let undone = spill::roll_back(&*storage, txid, sp.0, &mut self.undo_stored, |u| {
+            other.push(u)
+        });
+        for u in other {
+            self.undo_one(u);
+        }
+        if let Err(e) = undone {
+            self.broken = Some(format!("rolling back to a savepoint failed: {e}"));
         }
     }
 
-    /// Forgets undo information before this point (the statement succeeded).
+    fn undo_one(&mut self, u: Undo) {
+        match u {
+            Undo::Write(k, prev) => match prev {
+                Some(v) => {
+                    self.writes.insert(k, v);
+                }
+                None => {
+                    self.writes.remove(&k);
+                }
+            },
+            Undo::Meta(k, prev) => match prev {
+                Some(v) => {
+                    self.meta.insert(k, v);
+                }
+                None => {
+                    self.meta.remove(&k);
+                }
+            },
+            Undo::GcRange(i) => self.gc_ranges.truncate(i),
+        }
+    }
+
+    /// Forgets undo information before this point (the statement succeeded). Stored undo
+    /// records stay until the transaction ends: no savepoint reaches them any more.
     pub fn release_savepoints(&mut self) {
-        self.undo.clear();
+        for u in self.undo.drain(..) {
+            self.pending_bytes = self.pending_bytes.saturating_sub(u.footprint());
+        }
     }
 
     /// Commits. Returns `None` for a transaction that wrote nothing (it consumes no SCN).
@@ -325,6 +521,16 @@ impl Transaction {
         let Some(txid) = self.txid else {
             return Ok(None);
         };
+        self.check_usable()?;
+        if self.spilled {
+            let storage = self.mvcc.0.storage.clone();
+            if spill::has_prefix(&*storage, txid, &[])? || !self.writes.is_empty() {
+                return self.commit_spilled(txid);
+            }
+            // Everything spilled was rolled back: what is left is undo records.
+            spill::discard(&*storage, &spill::txn_prefix(txid))?;
+            self.spilled = false;
+        }
         if self.writes.is_empty() && self.gc_ranges.is_empty() {
             if !self.meta.is_empty() {
                 let mut b = crate::storage::WriteBatch::new();
@@ -352,30 +558,11 @@ impl Transaction {
             // one per superseded version.
             let mut work = Vec::new();
             for (logical, value) in writes {
-                let head_key = keys::head_key(&logical);
                 let old_head = match newest.remove(&logical) {
                     Some(known) => known,
-                    None => storage.get(&head_key)?,
+                    None => storage.get(&keys::head_key(&logical))?,
                 };
-                let old_live = match &old_head {
-                    Some(v) => keys::decode_version(v)?.data.is_some(),
-                    None => false,
-                };
-                if value.is_none() && !old_live {
-                    continue; // deleting what is already absent leaves no trace
-                }
-                if let (true, Some(old)) = (old_live, old_head) {
-                    // The superseded head moves to the history as it is: same bytes.
-                    let key = keys::history_key(&logical, scn);
-                    push_work_item(&mut work, GcKind::Delete, key.len() + old.len(), &key);
-                    batch.put(key, old.to_vec());
-                }
-                let new_head = keys::encode_version(scn, value.as_deref());
-                if value.is_none() {
-                    let size = head_key.len() + new_head.len();
-                    push_work_item(&mut work, GcKind::Tombstone, size, &head_key);
-                }
-                batch.put(head_key, new_head);
+                stage_version(batch, &mut work, scn, &logical, value.as_deref(), old_head)?;
             }
             for prefix in ranges {
                 push_work_item(&mut work, GcKind::Prefix, 0, &prefix);
@@ -396,14 +583,40 @@ impl Transaction {
         Ok(Some(info))
     }
 
+    /// Commits a transaction whose write set spilled: the rest of it joins the private
+    /// range, from which [`spill_commit`] applies the commit.
+    fn commit_spilled(mut self, txid: u64) -> Result<Option<CommitInfo>> {
+        let storage = self.mvcc.0.storage.clone();
+        spill::write_set(&*storage, txid, &self.writes, |k| self.head_known_dead(k))?;
+        self.writes.clear();
+        self.newest.borrow_mut().clear();
+        let meta = std::mem::take(&mut self.meta);
+        let ranges = std::mem::take(&mut self.gc_ranges);
+        let info = spill_commit::commit(&self.mvcc, txid, meta, ranges);
+        self.lock = None;
+        let info = info?;
+        self.mvcc.await_durable(info.scn)?;
+        // Only stored undo records are left. Best effort: the next open removes leftovers.
+        if let Err(e) = spill::discard(&*storage, &spill::txn_prefix(txid)) {
+            tracing::warn!(error = %e, "removing a committed transaction's undo records failed");
+        }
+        Ok(Some(info))
+    }
+
     /// Rolls back (same as dropping).
     pub fn rollback(self) {}
 }
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if self.lock.is_some() && self.txid.is_some() {
-            self.mvcc.persist_txid_counter();
+        if self.lock.is_some() {
+            if let Some(txid) = self.txid {
+                self.mvcc.persist_txid_counter();
+                if self.spilled {
+                    // Best effort: what is left is invisible, and the next open removes it.
+                    let _ = spill::discard(self.storage(), &spill::txn_prefix(txid));
+                }
+            }
         }
     }
 }
@@ -414,49 +627,5 @@ fn range_is_empty(range: &KeyRange) -> bool {
         (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
         | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
         _ => false,
-    }
-}
-
-/// The transaction's own writes in a key range, borrowed.
-type OwnIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
-
-/// Merges the snapshot's keys with the transaction's own writes (which win on equal keys).
-struct MergeIter<'a, I: Iterator<Item = Result<KvPair>>> {
-    base: std::iter::Peekable<I>,
-    own: std::iter::Peekable<OwnIter<'a>>,
-    direction: Direction,
-}
-
-impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<'_, I> {
-    type Item = Result<KvPair>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let take_own = match (self.base.peek(), self.own.peek()) {
-                (None, None) => return None,
-                (Some(Err(_)), _) => return self.base.next(),
-                (None, Some(_)) => true,
-                (Some(_), None) => false,
-                (Some(Ok((bk, _))), Some((ok, _))) => {
-                    let ord = ok.as_slice().cmp(bk);
-                    if ord == std::cmp::Ordering::Equal {
-                        self.base.next(); // shadowed by own write
-                        true
-                    } else {
-                        (ord == std::cmp::Ordering::Less) == (self.direction == Direction::Forward)
-                    }
-                }
-            };
-            if take_own {
-                let (k, v) = self.own.next()?;
-                match v {
-                    Some(v) => {
-                        return Some(Ok((Bytes::from(k.as_slice()), Bytes::from(v.as_slice()))))
-                    }
-                    None => continue,
-                }
-            }
-            return self.base.next();
-        }
     }
 }

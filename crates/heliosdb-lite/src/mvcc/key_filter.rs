@@ -1,0 +1,137 @@
+//! Which keys a transaction has spilled, approximately: a bloom filter that answers "certainly
+//! not spilled" for most keys that were not, so that reads and writes of keys the transaction
+//! never spilled (every new row of an import) skip the lookup in its private range.
+//!
+//! The number of keys is not known in advance, so the filter is a list of layers, each twice
+//! the capacity of the one before; a key is looked for in every layer. Ten bits a key and
+//! seven probes give about one false positive in a hundred. The filter's memory is bounded:
+//! once a new layer would pass `max_bytes`, it stops growing and answers "maybe" for every key
+//! (each read then looks in storage, as it would without a filter).
+
+/// Bits per key of a layer's capacity.
+const BITS_PER_KEY: usize = 10;
+/// Probes per key.
+const PROBES: u64 = 7;
+/// Keys the first layer holds.
+const FIRST_CAPACITY: usize = 1 << 14;
+
+struct Layer {
+    bits: Vec<u64>,
+    capacity: usize,
+    len: usize,
+}
+
+impl Layer {
+    fn new(capacity: usize) -> Self {
+        Self {
+            bits: vec![0; (capacity * BITS_PER_KEY).div_ceil(64)],
+            capacity,
+            len: 0,
+        }
+    }
+
+    fn insert(&mut self, hash: u128) {
+        for p in probes(self.bits.len(), hash) {
+            self.bits[p / 64] |= 1 << (p % 64);
+        }
+        self.len += 1;
+    }
+
+    fn contains(&self, hash: u128) -> bool {
+        probes(self.bits.len(), hash).all(|p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+    }
+}
+
+/// The bit positions of a key in a layer of `words` words: double hashing of one 128-bit hash.
+fn probes(words: usize, hash: u128) -> impl Iterator<Item = usize> {
+    let n = (words * 64) as u64;
+    let (a, b) = (hash as u64, (hash >> 64) as u64 | 1);
+    (0..PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % n) as usize)
+}
+
+/// An approximate set of keys: no false negatives.
+pub(super) struct KeyFilter {
+    layers: Vec<Layer>,
+    /// Bytes the layers hold.
+    bytes: usize,
+    max_bytes: usize,
+    /// The filter stopped growing: every key may be in the set.
+    saturated: bool,
+}
+
+impl KeyFilter {
+    /// An empty filter that will use at most about `max_bytes`.
+    pub(super) fn new(max_bytes: usize) -> Self {
+        Self {
+            layers: Vec::new(),
+            bytes: 0,
+            max_bytes,
+            saturated: false,
+        }
+    }
+
+    /// Bytes the filter holds.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds a key.
+    pub(super) fn insert(&mut self, key: &[u8]) {
+        if self.saturated {
+            return;
+        }
+        if self.layers.last().is_none_or(|l| l.len >= l.capacity) {
+            let capacity = self
+                .layers
+                .last()
+                .map_or(FIRST_CAPACITY, |l| l.capacity * 2);
+            if self.bytes + capacity * BITS_PER_KEY / 8 > self.max_bytes {
+                self.saturated = true;
+                self.layers = Vec::new();
+                self.bytes = 0;
+                return;
+            }
+            let layer = Layer::new(capacity);
+            self.bytes += layer.bits.len() * 8;
+            self.layers.push(layer);
+        }
+        let hash = xxhash_rust::xxh3::xxh3_128(key);
+        if let Some(l) = self.layers.last_mut() {
+            l.insert(hash);
+        }
+    }
+
+    /// False if the key was certainly never added.
+    pub(super) fn may_contain(&self, key: &[u8]) -> bool {
+        if self.saturated {
+            return true;
+        }
+        let hash = xxhash_rust::xxh3::xxh3_128(key);
+        self.layers.iter().any(|l| l.contains(hash))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_false_negatives_few_false_positives_and_bounded_memory() {
+        let mut f = KeyFilter::new(1 << 20);
+        let n = 100_000u32;
+        for i in 0..n {
+            f.insert(&i.to_be_bytes());
+        }
+        assert!((0..n).all(|i| f.may_contain(&i.to_be_bytes())));
+        let false_positives = (n..2 * n)
+            .filter(|i| f.may_contain(&i.to_be_bytes()))
+            .count();
+        assert!(false_positives < n as usize / 50, "{false_positives}");
+        // Past its memory bound it answers "maybe" for everything, never "no" wrongly.
+        let mut small = KeyFilter::new(30_000);
+        for i in 0..n {
+            small.insert(&i.to_be_bytes());
+        }
+        assert!((0..2 * n).all(|i| small.may_contain(&i.to_be_bytes())));
+    }
+}

@@ -1,0 +1,438 @@
+//! A transaction's private range: where its write set and undo log go once they outgrow the
+//! memory the transaction may hold (`MvccOptions::txn_memory_bytes`).
+//!
+//! Under the tag [`keys::PRIVATE`], each spilled transaction owns the keys starting with
+//! `PRIVATE ‖ txid`:
+//!
+//! | key | value |
+//! |---|---|
+//! | `PRIVATE ‖ txid ‖ 'w' ‖ logical` | the pending version: flags ‖ data (see [`encode_pending`]) |
+//! | `PRIVATE ‖ txid ‖ 'u' ‖ seq (8 bytes BE)` | one undo record (see [`encode_undo`]) |
+//!
+//! Snapshots read heads and history only, so nobody but the owner ever sees these keys; the
+//! owner's reads lay its in-memory writes over them, and them over the committed data. TXIDs
+//! are never reused, so a range left behind by a crash cannot be mistaken for a live one, and
+//! opening the database removes every such range (after finishing an interrupted commit, see
+//! [`super::spill_commit`]). Spill writes are not synced: until the commit they are worth
+//! nothing after a crash anyway.
+
+use super::keys;
+use crate::error::{Error, Result};
+use crate::storage::{prefix_successor, Direction, KeyRange, Storage, WriteBatch};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+const WRITE: u8 = b'w';
+const UNDO: u8 = b'u';
+
+/// Bytes one storage batch carries when moving private data: big enough to amortise a batch,
+/// small enough that the batch (fjall copies it once more) stays a small part of the budget.
+pub(super) const BATCH_BYTES: usize = 1 << 20;
+/// Most mutations in one such batch.
+pub(super) const BATCH_OPS: usize = 4096;
+
+/// `PRIVATE ‖ txid`: every private key of the transaction.
+pub(super) fn txn_prefix(txid: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10);
+    k.push(keys::PRIVATE);
+    k.extend_from_slice(&txid.to_be_bytes());
+    k
+}
+
+/// The prefix of the transaction's pending versions.
+pub(super) fn write_prefix(txid: u64) -> Vec<u8> {
+    let mut k = txn_prefix(txid);
+    k.push(WRITE);
+    k
+}
+
+fn write_key(txid: u64, logical: &[u8]) -> Vec<u8> {
+    let mut k = write_prefix(txid);
+    k.extend_from_slice(logical);
+    k
+}
+
+fn undo_key(txid: u64, seq: u64) -> Vec<u8> {
+    let mut k = txn_prefix(txid);
+    k.push(UNDO);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+const LIVE: u8 = 1;
+/// The committed head was known (read under the write lock, or declared by
+/// `assume_unversioned`) to hold no live version: the commit need not look it up.
+const HEAD_DEAD: u8 = 2;
+
+/// Encodes a pending version: a flags byte, then the data of a put.
+pub(super) fn encode_pending(value: Option<&[u8]>, head_dead: bool) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + value.map_or(0, <[u8]>::len));
+    v.push((u8::from(value.is_some()) * LIVE) | (u8::from(head_dead) * HEAD_DEAD));
+    if let Some(d) = value {
+        v.extend_from_slice(d);
+    }
+    v
+}
+
+/// Decodes a pending version: its data (`None`: a delete) and whether the committed head is
+/// known to hold no live version.
+pub(super) fn decode_pending(v: &[u8]) -> Result<(Option<&[u8]>, bool)> {
+    match v.split_first() {
+        Some((&f, data)) if f & !(LIVE | HEAD_DEAD) == 0 && (f & LIVE != 0 || data.is_empty()) => {
+            Ok(((f & LIVE != 0).then_some(data), f & HEAD_DEAD != 0))
+        }
+        _ => Err(Error::corruption(
+            "malformed pending version of a transaction",
+        )),
+    }
+}
+
+/// The transaction's spilled pending version of `logical`: `None` if it has none, `Some(None)`
+/// for a pending delete.
+pub(super) fn get(
+    storage: &dyn Storage,
+    txid: u64,
+    logical: &[u8],
+) -> Result<Option<Option<Vec<u8>>>> {
+    match storage.get(&write_key(txid, logical))? {
+        None => Ok(None),
+        Some(v) => Ok(Some(decode_pending(&v)?.0.map(<[u8]>::to_vec))),
+    }
+}
+
+/// True if the transaction spilled a pending version of some key starting with `prefix`.
+pub(super) fn has_prefix(storage: &dyn Storage, txid: u64, prefix: &[u8]) -> Result<bool> {
+    let range = crate::storage::prefix_range(&write_key(txid, prefix));
+    Ok(storage.first_in_range(range)?.is_some())
+}
+
+/// The private-key range of the logical range `range`.
+fn private_range(txid: u64, range: &KeyRange) -> KeyRange {
+    let prefix = write_prefix(txid);
+    let map = |b: &Bound<Vec<u8>>| match b {
+        Bound::Included(k) => Bound::Included(write_key(txid, k)),
+        Bound::Excluded(k) => Bound::Excluded(write_key(txid, k)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let lo = match &range.0 {
+        Bound::Unbounded => Bound::Included(prefix.clone()),
+        b => map(b),
+    };
+    let hi = match &range.1 {
+        Bound::Unbounded => match prefix_successor(&prefix) {
+            Some(s) => Bound::Excluded(s),
+            None => Bound::Unbounded,
+        },
+        b => map(b),
+    };
+    (lo, hi)
+}
+
+/// A pending write: logical key and data (`None`: a delete).
+pub(super) type Pending = (Vec<u8>, Option<Vec<u8>>);
+
+/// The transaction's spilled pending versions in the logical range `range`, in key order.
+pub(super) fn scan<'a>(
+    storage: &'a dyn Storage,
+    txid: u64,
+    range: &KeyRange,
+    direction: Direction,
+) -> impl Iterator<Item = Result<Pending>> + 'a {
+    let skip = write_prefix(txid).len();
+    storage
+        .scan(private_range(txid, range), direction)
+        .map(move |kv| {
+            let (k, v) = kv?;
+            let data = decode_pending(&v)?.0.map(<[u8]>::to_vec);
+            Ok((k[skip.min(k.len())..].to_vec(), data))
+        })
+}
+
+/// Collects mutations into batches of bounded size and writes them (not synced).
+pub(super) struct Batcher<'a> {
+    storage: &'a dyn Storage,
+    batch: WriteBatch,
+    bytes: usize,
+}
+
+impl<'a> Batcher<'a> {
+    pub(super) fn new(storage: &'a dyn Storage) -> Self {
+        Self {
+            storage,
+            batch: WriteBatch::new(),
+            bytes: 0,
+        }
+    }
+
+    pub(super) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.bytes += key.len() + value.len();
+        self.batch.put(key, value);
+        self.maybe_flush()
+    }
+
+    fn maybe_flush(&mut self) -> Result<()> {
+        if self.bytes >= BATCH_BYTES || self.batch.len() >= BATCH_OPS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush(&mut self) -> Result<()> {
+        if !self.batch.is_empty() {
+            self.storage.write(std::mem::take(&mut self.batch), false)?;
+        }
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+/// Writes the in-memory write set into the private range. The caller empties its map only
+/// once this succeeds: a failure part way leaves private versions equal to what the map
+/// still holds over them, so the transaction's view is unchanged.
+pub(super) fn write_set(
+    storage: &dyn Storage,
+    txid: u64,
+    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    head_dead: impl Fn(&[u8]) -> bool,
+) -> Result<()> {
+    let mut out = Batcher::new(storage);
+    for (logical, value) in writes {
+        out.put(
+            write_key(txid, logical),
+            encode_pending(value.as_deref(), head_dead(logical)),
+        )?;
+    }
+    out.flush()
+}
+
+/// One entry of a transaction's undo log: what to restore to roll a write back.
+#[derive(Debug)]
+pub(super) enum Undo {
+    /// A pending version and the one it replaced (`None`: the key had none).
+    Write(Vec<u8>, Option<Option<Vec<u8>>>),
+    /// A metadata value and the one it replaced.
+    Meta(Vec<u8>, Option<Vec<u8>>),
+    /// A GC prefix request; the list is cut back to this length.
+    GcRange(usize),
+}
+
+impl Undo {
+    /// Approximately what the entry holds in memory.
+    pub(super) fn footprint(&self) -> usize {
+        56 + match self {
+            Undo::Write(k, v) => k.len() + v.as_ref().and_then(|v| v.as_ref()).map_or(0, Vec::len),
+            Undo::Meta(k, v) => k.len() + v.as_ref().map_or(0, Vec::len),
+            Undo::GcRange(_) => 0,
+        }
+    }
+}
+
+/// `kind ‖ [key length (u32 BE) ‖ key ‖ data]` or `kind ‖ length (u64 BE)` for a GC range.
+fn encode_undo(u: &Undo) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut keyed = |kind: u8, key: &[u8], data: Option<&[u8]>| {
+        out.push(kind);
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(key);
+        if let Some(d) = data {
+            out.extend_from_slice(d);
+        }
+    };
+    match u {
+        Undo::Write(k, None) => keyed(0, k, None),
+        Undo::Write(k, Some(None)) => keyed(1, k, None),
+        Undo::Write(k, Some(Some(v))) => keyed(2, k, Some(v)),
+        Undo::Meta(k, None) => keyed(3, k, None),
+        Undo::Meta(k, Some(v)) => keyed(4, k, Some(v)),
+        Undo::GcRange(n) => {
+            out.push(5);
+            out.extend_from_slice(&(*n as u64).to_be_bytes());
+        }
+    }
+    out
+}
+
+fn decode_undo(v: &[u8]) -> Result<Undo> {
+    let damaged = || Error::corruption("malformed undo record of a transaction");
+    let (&kind, rest) = v.split_first().ok_or_else(damaged)?;
+    if kind == 5 {
+        let n: [u8; 8] = rest.try_into().map_err(|_| damaged())?;
+        return Ok(Undo::GcRange(
+            usize::try_from(u64::from_be_bytes(n)).map_err(|_| damaged())?,
+        ));
+    }
+    let len: [u8; 4] = rest
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(damaged)?;
+    let len = u32::from_be_bytes(len) as usize;
+    let key = rest.get(4..4 + len).ok_or_else(damaged)?.to_vec();
+    let data = &rest[4 + len..];
+    let none = || {
+        if data.is_empty() {
+            Ok(())
+        } else {
+            Err(damaged())
+        }
+    };
+    Ok(match kind {
+        0 => none().map(|_| Undo::Write(key, None))?,
+        1 => none().map(|_| Undo::Write(key, Some(None)))?,
+        2 => Undo::Write(key, Some(Some(data.to_vec()))),
+        3 => none().map(|_| Undo::Meta(key, None))?,
+        4 => Undo::Meta(key, Some(data.to_vec())),
+        _ => return Err(damaged()),
+    })
+}
+
+/// Appends `undo` to the stored undo log, numbering from `first`.
+pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Undo]) -> Result<()> {
+    let mut out = Batcher::new(storage);
+    for (seq, u) in (first..).zip(undo) {
+        out.put(undo_key(txid, seq), encode_undo(u))?;
+    }
+    out.flush()
+}
+
+/// Undoes the stored undo records from `*top` down to `to`, newest first: write records are
+/// applied to the private range, the others are handed to `other` (metadata and GC requests
+/// live in memory). `*top` follows each batch written, so after a failure it still says which
+/// records remain.
+pub(super) fn roll_back(
+    storage: &dyn Storage,
+    txid: u64,
+    to: u64,
+    top: &mut u64,
+    mut other: impl FnMut(Undo),
+) -> Result<()> {
+    while *top > to {
+        let range = (
+            Bound::Included(undo_key(txid, to)),
+            Bound::Excluded(undo_key(txid, *top)),
+        );
+        let mut records = Vec::new();
+        for kv in storage.scan(range, Direction::Reverse).take(BATCH_OPS / 2) {
+            records.push(kv?);
+        }
+        let Some(lowest) = records.last().map(|(k, _)| k.clone()) else {
+            break; // nothing stored in between
+        };
+        let mut batch = WriteBatch::new();
+        // Newest first; a later put of the same key in the batch wins, as it must.
+        for (k, v) in records {
+            match decode_undo(&v)? {
+                Undo::Write(logical, None) => batch.delete(write_key(txid, &logical)),
+                Undo::Write(logical, Some(prev)) => batch.put(
+                    write_key(txid, &logical),
+                    encode_pending(prev.as_deref(), false),
+                ),
+                u => other(u),
+            }
+            batch.delete(k.to_vec());
+        }
+        storage.write(batch, false)?;
+        let seq = lowest
+            .get(lowest.len() - 8..)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| Error::corruption("malformed undo record key"))?;
+        *top = seq;
+    }
+    *top = to;
+    Ok(())
+}
+
+/// Deletes every key starting with `prefix` (a transaction's private range, or all of them),
+/// in bounded batches. Walks with a cursor, so the deletions already made are not walked
+/// again.
+pub(super) fn discard(storage: &dyn Storage, prefix: &[u8]) -> Result<u64> {
+    let mut lo = Bound::Included(prefix.to_vec());
+    let hi = match prefix_successor(prefix) {
+        Some(s) => Bound::Excluded(s),
+        None => Bound::Unbounded,
+    };
+    let mut removed = 0;
+    loop {
+        let mut batch = WriteBatch::new();
+        let mut last = None;
+        for kv in storage
+            .scan((lo.clone(), hi.clone()), Direction::Forward)
+            .take(BATCH_OPS)
+        {
+            let (k, _) = kv?;
+            batch.delete(k.to_vec());
+            last = Some(k.to_vec());
+        }
+        let Some(last) = last else {
+            return Ok(removed);
+        };
+        removed += batch.len() as u64;
+        storage.write(batch, false)?;
+        lo = Bound::Excluded(last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_versions_and_undo_records_round_trip() {
+        for (data, dead) in [
+            (None, false),
+            (Some(&b""[..]), true),
+            (Some(&b"row"[..]), false),
+        ] {
+            let v = encode_pending(data, dead);
+            assert_eq!(decode_pending(&v).unwrap(), (data, dead));
+        }
+        assert!(decode_pending(&[]).is_err());
+        assert!(decode_pending(&[0, 1]).is_err());
+        assert!(decode_pending(&[9]).is_err());
+        let records = [
+            Undo::Write(b"k".to_vec(), None),
+            Undo::Write(b"k".to_vec(), Some(None)),
+            Undo::Write(b"k".to_vec(), Some(Some(b"v".to_vec()))),
+            Undo::Meta(b"m".to_vec(), None),
+            Undo::Meta(b"m".to_vec(), Some(b"".to_vec())),
+            Undo::GcRange(7),
+        ];
+        for u in records {
+            let back = decode_undo(&encode_undo(&u)).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{u:?}"));
+        }
+        for bad in [
+            &[][..],
+            &[0, 0, 0, 0, 9][..],
+            &[9, 0, 0, 0, 0][..],
+            &[0, 0, 0, 0, 1, b'k', 1][..],
+        ] {
+            assert!(decode_undo(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn private_ranges_are_per_transaction_and_discarded_whole() {
+        let s = crate::storage::MemoryStorage::new();
+        let mut w = BTreeMap::new();
+        w.insert(b"a".to_vec(), Some(b"1".to_vec()));
+        w.insert(b"b".to_vec(), None);
+        write_set(&s, 7, &w, |_| false).unwrap();
+        write_set(&s, 8, &w, |_| true).unwrap();
+        assert_eq!(get(&s, 7, b"a").unwrap(), Some(Some(b"1".to_vec())));
+        assert_eq!(get(&s, 7, b"b").unwrap(), Some(None));
+        assert_eq!(get(&s, 7, b"c").unwrap(), None);
+        let all = (Bound::Unbounded, Bound::Unbounded);
+        let got: Vec<_> = scan(&s, 7, &all, Direction::Reverse)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![(b"b".to_vec(), None), (b"a".to_vec(), Some(b"1".to_vec()))]
+        );
+        assert!(has_prefix(&s, 7, b"a").unwrap());
+        assert_eq!(discard(&s, &txn_prefix(7)).unwrap(), 2);
+        assert_eq!(get(&s, 7, b"a").unwrap(), None);
+        assert_eq!(get(&s, 8, b"a").unwrap(), Some(Some(b"1".to_vec())));
+    }
+}

@@ -1,0 +1,314 @@
+//! Transactions whose write set spills: own reads, savepoints, commit, rollback, and commits
+//! interrupted at every storage write.
+
+use super::*;
+use crate::storage::{KvIter, MemoryStorage};
+use crate::time::ManualClock;
+use std::sync::atomic::AtomicUsize;
+
+/// Counts rows under `r` (one byte) per table byte, like the SQL layer's row groups.
+fn group(key: &[u8]) -> Option<usize> {
+    (key.first() == Some(&b'r') && key.len() >= 2).then_some(2)
+}
+
+fn options(clock: &ManualClock, txn_memory_bytes: usize) -> MvccOptions {
+    MvccOptions {
+        clock: Arc::new(clock.clone()),
+        auto_gc: false,
+        retention: Retention {
+            min_retention_us: 0,
+            max_snapshots: 1000,
+        },
+        count_group: Some(group),
+        txn_memory_bytes,
+        ..MvccOptions::default()
+    }
+}
+
+/// The rows (not the counters, which are logical keys too).
+fn all() -> KeyRange {
+    prefix_range(b"r")
+}
+
+/// A key-value pair as the tests compare them.
+type Pair = (Vec<u8>, Vec<u8>);
+
+fn owned(kv: Result<KvPair>) -> Pair {
+    let (k, v) = kv.unwrap();
+    (k.to_vec(), v.to_vec())
+}
+
+fn scan_txn(t: &Transaction, dir: Direction) -> Vec<Pair> {
+    t.scan(all(), dir).map(owned).collect()
+}
+
+fn scan_snap(s: &Snapshot) -> Vec<Pair> {
+    s.scan(all(), Direction::Forward).map(owned).collect()
+}
+
+fn kv(k: &str, v: &str) -> Pair {
+    (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+}
+
+fn private(m: &Mvcc) -> usize {
+    m.storage()
+        .scan(prefix_range(&[keys::PRIVATE]), Direction::Forward)
+        .count()
+}
+
+fn count(s: &Snapshot) -> Option<i64> {
+    s.live_count(b"ra").unwrap()
+}
+
+fn start_table(m: &Mvcc) {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.start_counting(b"ra").unwrap();
+    t.put(b"ra1".to_vec(), b"one".to_vec()).unwrap();
+    t.put(b"ra2".to_vec(), b"two".to_vec()).unwrap();
+    t.commit().unwrap().unwrap();
+}
+
+#[test]
+fn a_spilled_transaction_reads_its_writes_and_commits_them_with_history() {
+    let clock = ManualClock::new(1_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1)).unwrap();
+    start_table(&m);
+    let before = m.latest_scn();
+    let mut t = m.begin(TxnMode::Deferred).unwrap();
+    t.put(b"ra3".to_vec(), b"three".to_vec()).unwrap();
+    assert!(t.has_spilled());
+    t.delete(b"ra1".to_vec()).unwrap();
+    t.put(b"ra2".to_vec(), b"TWO".to_vec()).unwrap();
+    t.put(b"ra4".to_vec(), b"four".to_vec()).unwrap();
+    t.delete(b"ra4".to_vec()).unwrap();
+    let want = vec![kv("ra2", "TWO"), kv("ra3", "three")];
+    assert_eq!(t.get(b"ra1").unwrap().map(|v| v.to_vec()), None);
+    assert_eq!(
+        t.get(b"ra2").unwrap().map(|v| v.to_vec()),
+        Some(b"TWO".to_vec())
+    );
+    assert_eq!(t.get(b"ra4").unwrap().map(|v| v.to_vec()), None);
+    assert_eq!(
+        t.live_count(b"ra").unwrap(),
+        None,
+        "own writes: count by scanning"
+    );
+    assert_eq!(scan_txn(&t, Direction::Forward), want);
+    let mut rev = want.clone();
+    rev.reverse();
+    assert_eq!(scan_txn(&t, Direction::Reverse), rev);
+    // Nobody else sees any of it.
+    let other = m.snapshot();
+    assert_eq!(scan_snap(&other), vec![kv("ra1", "one"), kv("ra2", "two")]);
+    assert!(private(&m) > 0);
+    let info = t.commit().unwrap().unwrap();
+    assert_eq!(info.scn, before + 1);
+    assert_eq!(private(&m), 0, "nothing private is left after the commit");
+    assert_eq!(scan_snap(&m.snapshot()), want);
+    assert_eq!(count(&m.snapshot()), Some(2));
+    let past = m.snapshot_at(before).unwrap();
+    assert_eq!(scan_snap(&past), vec![kv("ra1", "one"), kv("ra2", "two")]);
+    assert_eq!(
+        past.get(b"ra2").unwrap().map(|v| v.to_vec()),
+        Some(b"two".to_vec())
+    );
+    assert_eq!(count(&past), Some(2));
+    // The snapshot taken before the commit still reads its own point.
+    assert_eq!(scan_snap(&other), vec![kv("ra1", "one"), kv("ra2", "two")]);
+}
+
+#[test]
+fn rolling_back_a_spilled_transaction_leaves_nothing() {
+    let clock = ManualClock::new(1_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1)).unwrap();
+    start_table(&m);
+    let before = m.latest_scn();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 0..100 {
+        t.put(format!("ra{i:03}").into_bytes(), b"x".to_vec())
+            .unwrap();
+    }
+    assert!(t.has_spilled());
+    t.rollback();
+    assert_eq!(private(&m), 0);
+    assert_eq!(m.latest_scn(), before);
+    assert_eq!(
+        scan_snap(&m.snapshot()),
+        vec![kv("ra1", "one"), kv("ra2", "two")]
+    );
+}
+
+#[test]
+fn savepoints_roll_back_across_spills() {
+    let clock = ManualClock::new(1_000);
+    // Big enough that some savepoints fall between spills, small enough to spill often.
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 700)).unwrap();
+    start_table(&m);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> =
+        [kv("ra1", "one"), kv("ra2", "two")].into_iter().collect();
+    let mut saved = Vec::new();
+    let mut x = 7u32;
+    for step in 0..400u32 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        match x % 10 {
+            0 => saved.push((t.savepoint(), model.clone())),
+            1 if !saved.is_empty() => {
+                let i = (x as usize / 10) % saved.len();
+                let (sp, state) = saved[i].clone();
+                saved.truncate(i + 1);
+                t.rollback_to(sp);
+                model = state;
+            }
+            2 => {
+                let k = format!("ra{}", x % 40).into_bytes();
+                t.delete(k.clone()).unwrap();
+                model.remove(&k);
+            }
+            _ => {
+                let k = format!("ra{}", x % 40).into_bytes();
+                let v = format!("v{step}").into_bytes();
+                t.put(k.clone(), v.clone()).unwrap();
+                model.insert(k, v);
+            }
+        }
+        if step % 37 == 0 {
+            let got: BTreeMap<_, _> = scan_txn(&t, Direction::Forward).into_iter().collect();
+            assert_eq!(got, model, "step {step}");
+            for k in 0..40 {
+                let k = format!("ra{k}").into_bytes();
+                assert_eq!(
+                    t.get(&k).unwrap().map(|v| v.to_vec()),
+                    model.get(&k).cloned()
+                );
+            }
+        }
+    }
+    assert!(t.has_spilled());
+    t.commit().unwrap().unwrap();
+    let got: BTreeMap<_, _> = scan_snap(&m.snapshot()).into_iter().collect();
+    assert_eq!(got, model);
+    assert_eq!(count(&m.snapshot()), Some(model.len() as i64));
+    assert_eq!(private(&m), 0);
+}
+
+/// Memory storage whose writes fail from the `fail_at`-th on, like a process dying there.
+#[derive(Debug)]
+struct Dying {
+    inner: MemoryStorage,
+    writes: AtomicUsize,
+    fail_at: usize,
+}
+
+impl Storage for Dying {
+    fn get(&self, key: &[u8]) -> Result<Option<crate::storage::Bytes>> {
+        self.inner.get(key)
+    }
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
+        self.inner.scan(range, direction)
+    }
+    fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) >= self.fail_at {
+            return Err(Error::Storage("injected crash".into()));
+        }
+        self.inner.write(batch, durable)
+    }
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
+    fn size_bytes(&self) -> u64 {
+        0
+    }
+    fn name(&self) -> &'static str {
+        "dying"
+    }
+}
+
+#[test]
+fn a_spilled_commit_cut_at_any_write_is_all_or_nothing_after_reopen() {
+    let clock = ManualClock::new(1_000);
+    let rows = 3 * spill::BATCH_OPS; // several chunks
+    let mut outcomes = [0usize; 2];
+    for fail_at in 0.. {
+        let inner = MemoryStorage::new();
+        let base = Mvcc::open(Arc::new(inner.clone()), options(&clock, 1 << 20)).unwrap();
+        start_table(&base);
+        drop(base);
+        let dying = Arc::new(Dying {
+            inner: inner.clone(),
+            writes: AtomicUsize::new(0),
+            fail_at,
+        });
+        let m = Mvcc::open(dying.clone(), options(&clock, 1 << 20)).unwrap();
+        let mut t = m.begin(TxnMode::Immediate).unwrap();
+        let mut result = Ok(());
+        for i in 0..rows {
+            result = t.put(format!("rb{i:06}").into_bytes(), b"v".to_vec());
+            if result.is_err() {
+                break;
+            }
+        }
+        t.delete(b"ra1".to_vec()).ok();
+        t.put(b"ra3".to_vec(), b"three".to_vec()).ok();
+        let committed = result.and_then(|()| t.commit().map(|_| ()));
+        // A failure after the commit (removing its undo records) leaves it committed.
+        let failed = dying.writes.load(Ordering::SeqCst) > fail_at;
+        drop(m);
+        let m = Mvcc::open(Arc::new(inner), options(&clock, 1 << 20)).unwrap();
+        assert_eq!(private(&m), 0, "fail_at {fail_at}: private data left");
+        let s = m.snapshot();
+        let new = s.scan_prefix(b"rb").count();
+        let ra = scan_snap(&s)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(b"ra"))
+            .collect::<Vec<_>>();
+        if new == 0 {
+            assert!(
+                committed.is_err(),
+                "fail_at {fail_at}: an acknowledged commit lost"
+            );
+            assert_eq!(ra, vec![kv("ra1", "one"), kv("ra2", "two")], "{fail_at}");
+            assert_eq!(m.latest_scn(), 1);
+            outcomes[0] += 1;
+        } else {
+            assert_eq!(new, rows, "fail_at {fail_at}: a partial commit");
+            assert_eq!(ra, vec![kv("ra2", "two"), kv("ra3", "three")], "{fail_at}");
+            assert_eq!(m.latest_scn(), 2);
+            let past = m.snapshot_at(1).unwrap();
+            assert_eq!(
+                past.get(b"ra1").unwrap().map(|v| v.to_vec()),
+                Some(b"one".to_vec())
+            );
+            assert_eq!(past.scan_prefix(b"rb").count(), 0);
+            outcomes[1] += 1;
+        }
+        assert_eq!(count(&s), Some(2), "fail_at {fail_at}");
+        // GC finds the commit's work lists and collects them once they fall behind.
+        put_and_collect(&m);
+        if !failed {
+            break;
+        }
+    }
+    assert!(outcomes[0] > 0 && outcomes[1] > 1, "{outcomes:?}");
+}
+
+fn put_and_collect(m: &Mvcc) {
+    m.set_retention(Retention {
+        min_retention_us: 0,
+        max_snapshots: 1,
+    });
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.put(b"z".to_vec(), b"z".to_vec()).unwrap();
+    t.commit().unwrap().unwrap();
+    m.gc().unwrap();
+    let history = m
+        .storage()
+        .scan(prefix_range(&[keys::HISTORY]), Direction::Forward)
+        .count();
+    assert_eq!(history, 0, "GC left history behind");
+}
