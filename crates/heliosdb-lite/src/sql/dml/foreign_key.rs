@@ -158,62 +158,72 @@ impl DmlContext<'_, '_> {
         if !self.foreign_keys {
             return Ok(());
         }
-        for child in self.schema.tables.values() {
-            for fk in &child.def.foreign_keys {
-                if !fk.parent.eq_ignore_ascii_case(&info.def.name) {
+        for (child, fk, action) in self.referencing(info, new.is_some()) {
+            if action.changes_children() {
+                continue; // carried out after the write, by `fk_actions`
+            }
+            let pcols = Self::parent_columns(info, fk)?;
+            let old_vals: Vec<Value> = pcols.iter().map(|&c| old[c].clone()).collect();
+            if old_vals.iter().any(Value::is_null) {
+                continue;
+            }
+            if let Some(new) = new {
+                if key_unchanged(info, &pcols, old, new) {
                     continue;
                 }
-                let action = if new.is_some() {
-                    fk.on_update
-                } else {
-                    fk.on_delete
-                };
-                if action.changes_children() {
-                    continue; // carried out after the write, by `fk_actions`
-                }
-                let pcols = Self::parent_columns(info, fk)?;
-                let old_vals: Vec<Value> = pcols.iter().map(|&c| old[c].clone()).collect();
-                if old_vals.iter().any(Value::is_null) {
-                    continue;
-                }
-                if let Some(new) = new {
-                    if key_unchanged(info, &pcols, old, new) {
-                        continue;
-                    }
-                }
-                let collations = key_collations(info, &pcols);
-                let refs = rows_matching(txn, self, child, &fk.columns, &old_vals, &collations, 2)?;
-                // A row referencing itself does not block its own deletion, nor a change of
-                // its key that moves the reference along; one still naming the old key would
-                // be left without a parent.
-                let blocking = refs.iter().any(|r| {
-                    let itself = child.def.id == info.def.id
-                        && row_key_values(&child.def, r) == row_key_values(&info.def, old);
-                    !itself
-                        || new.is_some_and(|n| {
-                            fk.columns
-                                .iter()
-                                .zip(&old_vals)
-                                .all(|(&c, v)| n[c].same_as(v))
-                        })
+            }
+            let collations = key_collations(info, &pcols);
+            let refs = rows_matching(txn, self, child, &fk.columns, &old_vals, &collations, 2)?;
+            // A row referencing itself does not block its own deletion, nor a change of
+            // its key that moves the reference along; one still naming the old key would
+            // be left without a parent.
+            let blocking = refs.iter().any(|r| {
+                let itself = child.def.id == info.def.id
+                    && row_key_values(&child.def, r) == row_key_values(&info.def, old);
+                !itself
+                    || new.is_some_and(|n| {
+                        fk.columns
+                            .iter()
+                            .zip(&old_vals)
+                            .all(|(&c, v)| n[c].same_as(v))
+                    })
+            });
+            if blocking {
+                return Err(Error::Constraint {
+                    kind: ConstraintKind::ForeignKey,
+                    table: child.def.name.clone(),
+                    column: Some(
+                        fk.columns
+                            .iter()
+                            .map(|&c| child.def.columns[c].name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    detail: Some(format!("rows still reference {}", info.def.name)),
                 });
-                if blocking {
-                    return Err(Error::Constraint {
-                        kind: ConstraintKind::ForeignKey,
-                        table: child.def.name.clone(),
-                        column: Some(
-                            fk.columns
-                                .iter()
-                                .map(|&c| child.def.columns[c].name.clone())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        ),
-                        detail: Some(format!("rows still reference {}", info.def.name)),
-                    });
-                }
             }
         }
         Ok(())
+    }
+
+    /// The foreign keys of every table that reference `parent`, each with its action for the
+    /// change at hand (`ON UPDATE` when `update`, else `ON DELETE`).
+    fn referencing<'s>(
+        &'s self,
+        parent: &'s TableInfo,
+        update: bool,
+    ) -> impl Iterator<Item = (&'s Arc<TableInfo>, &'s ForeignKeyDef, FkAction)> + 's {
+        self.schema.tables.values().flat_map(move |child| {
+            child
+                .def
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.parent.eq_ignore_ascii_case(&parent.def.name))
+                .map(move |fk| {
+                    let action = if update { fk.on_update } else { fk.on_delete };
+                    (child, fk, action)
+                })
+        })
     }
 
     /// True if deleting or updating rows of `info` may run foreign-key actions, which can
@@ -241,43 +251,33 @@ impl DmlContext<'_, '_> {
             return Ok(());
         }
         let mut pending = Vec::new();
-        for child in self.schema.tables.values() {
-            for fk in &child.def.foreign_keys {
-                if !fk.parent.eq_ignore_ascii_case(&info.def.name) {
-                    continue;
-                }
-                let action = if new.is_some() {
-                    fk.on_update
-                } else {
-                    fk.on_delete
-                };
-                if !action.changes_children() {
-                    continue;
-                }
-                let pcols = Self::parent_columns(info, fk)?;
-                let old_vals: Vec<Value> = pcols.iter().map(|&c| old[c].clone()).collect();
-                if old_vals.iter().any(Value::is_null) {
-                    continue; // no row references a key with a NULL in it
-                }
-                let new_vals = match new {
-                    Some(n) => {
-                        // SQLite acts only when the key changes (`OLD.k IS NOT NEW.k`).
-                        if key_unchanged(info, &pcols, old, n) {
-                            continue;
-                        }
-                        Some(pcols.iter().map(|&c| n[c].clone()).collect())
-                    }
-                    None => None,
-                };
-                pending.push(PendingAction {
-                    collations: key_collations(info, &pcols),
-                    child: child.clone(),
-                    fk: fk.clone(),
-                    action,
-                    old_vals,
-                    new_vals,
-                });
+        for (child, fk, action) in self.referencing(info, new.is_some()) {
+            if !action.changes_children() {
+                continue;
             }
+            let pcols = Self::parent_columns(info, fk)?;
+            let old_vals: Vec<Value> = pcols.iter().map(|&c| old[c].clone()).collect();
+            if old_vals.iter().any(Value::is_null) {
+                continue; // no row references a key with a NULL in it
+            }
+            let new_vals = match new {
+                Some(n) => {
+                    // SQLite acts only when the key changes (`OLD.k IS NOT NEW.k`).
+                    if key_unchanged(info, &pcols, old, n) {
+                        continue;
+                    }
+                    Some(pcols.iter().map(|&c| n[c].clone()).collect())
+                }
+                None => None,
+            };
+            pending.push(PendingAction {
+                collations: key_collations(info, &pcols),
+                child: child.clone(),
+                fk: fk.clone(),
+                action,
+                old_vals,
+                new_vals,
+            });
         }
         if pending.is_empty() {
             return Ok(());
