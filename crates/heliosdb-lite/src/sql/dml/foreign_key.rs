@@ -23,6 +23,22 @@ use std::sync::Arc;
 /// limit also keeps a long self-referencing chain from exhausting the stack.
 pub const MAX_CASCADE_DEPTH: usize = 1000;
 
+/// The foreign-key error for `fk` of the (child) table `child`, naming its columns.
+fn fk_violation(child: &TableInfo, fk: &ForeignKeyDef, detail: String) -> Error {
+    Error::Constraint {
+        kind: ConstraintKind::ForeignKey,
+        table: child.def.name.clone(),
+        column: Some(
+            fk.columns
+                .iter()
+                .map(|&c| child.def.columns[c].name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        detail: Some(detail),
+    }
+}
+
 /// One foreign key whose action applies to a parent row change.
 struct PendingAction {
     child: Arc<TableInfo>,
@@ -88,18 +104,7 @@ impl DmlContext<'_, '_> {
             if vals.iter().any(Value::is_null) {
                 continue;
             }
-            let violation = |detail: String| Error::Constraint {
-                kind: ConstraintKind::ForeignKey,
-                table: info.def.name.clone(),
-                column: Some(
-                    fk.columns
-                        .iter()
-                        .map(|&c| info.def.columns[c].name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                detail: Some(detail),
-            };
+            let violation = |detail: String| fk_violation(info, fk, detail);
             let parent = if fk.parent.eq_ignore_ascii_case(&info.def.name) {
                 Arc::new(info.clone())
             } else {
@@ -189,18 +194,11 @@ impl DmlContext<'_, '_> {
                     })
             });
             if blocking {
-                return Err(Error::Constraint {
-                    kind: ConstraintKind::ForeignKey,
-                    table: child.def.name.clone(),
-                    column: Some(
-                        fk.columns
-                            .iter()
-                            .map(|&c| child.def.columns[c].name.clone())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ),
-                    detail: Some(format!("rows still reference {}", info.def.name)),
-                });
+                return Err(fk_violation(
+                    child,
+                    fk,
+                    format!("rows still reference {}", info.def.name),
+                ));
             }
         }
         Ok(())
