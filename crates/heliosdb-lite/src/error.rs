@@ -71,6 +71,9 @@ pub enum ConstraintKind {
     Check,
     /// FOREIGN KEY reference.
     ForeignKey,
+    /// The declared type of a column of a STRICT table (SQLite's
+    /// `SQLITE_CONSTRAINT_DATATYPE`).
+    Datatype,
 }
 
 impl fmt::Display for ConstraintKind {
@@ -81,7 +84,28 @@ impl fmt::Display for ConstraintKind {
             ConstraintKind::NotNull => "NOT NULL",
             ConstraintKind::Check => "CHECK",
             ConstraintKind::ForeignKey => "FOREIGN KEY",
+            ConstraintKind::Datatype => "DATATYPE",
         })
+    }
+}
+
+/// A constraint error as SQLite words it: "NOT NULL constraint failed: t.a", and for a STRICT
+/// table's column type "cannot store TEXT value in INTEGER column t.a".
+fn fmt_constraint(
+    kind: ConstraintKind,
+    table: &str,
+    column: Option<&str>,
+    detail: Option<&str>,
+) -> String {
+    let column = column.map(|c| format!(".{c}")).unwrap_or_default();
+    match kind {
+        ConstraintKind::Datatype => {
+            format!("cannot store {} {table}{column}", detail.unwrap_or_default())
+        }
+        _ => format!(
+            "{kind} constraint failed: {table}{column}{}",
+            detail.map(|d| format!(" ({d})")).unwrap_or_default()
+        ),
     }
 }
 
@@ -115,7 +139,7 @@ pub enum Error {
         token: Option<String>,
     },
     /// A write violated a constraint.
-    #[error("{kind} constraint failed: {table}{}{}", column.as_ref().map(|c| format!(".{c}")).unwrap_or_default(), detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("{}", fmt_constraint(*kind, table, column.as_deref(), detail.as_deref()))]
     Constraint {
         /// Which constraint.
         kind: ConstraintKind,

@@ -80,6 +80,7 @@ fn classify(e: &Error) -> (&'static str, &'static str) {
             ConstraintKind::NotNull => ("23502", "not_null_violation"),
             ConstraintKind::Check => ("23514", "check_violation"),
             ConstraintKind::ForeignKey => ("23503", "foreign_key_violation"),
+            ConstraintKind::Datatype => ("42804", "datatype_mismatch"),
         },
         // PostgreSQL's code for an error raised by a trigger or function.
         Error::Raised { .. } => ("P0001", "raise_exception"),

@@ -30,6 +30,19 @@ pub struct ColumnDef {
     /// Declared collating sequence (`COLLATE NOCASE`); BINARY when none was declared.
     #[serde(default)]
     pub collation: super::collation::Collation,
+    /// `GENERATED ALWAYS AS (expr)`: the column's value is computed from the row
+    /// (`sql/generated.rs`). Absent from entries written before generated columns existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
+}
+
+/// How a generated column is computed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Generated {
+    /// The expression, as SQL text over the table's columns.
+    pub expr: String,
+    /// STORED (written with the row) rather than VIRTUAL (computed when read).
+    pub stored: bool,
 }
 
 /// A foreign key of a table.
@@ -121,6 +134,10 @@ pub struct TableDef {
     pub foreign_keys: Vec<ForeignKeyDef>,
     /// The CREATE TABLE text (kept current across ALTER TABLE).
     pub sql: String,
+    /// `STRICT`: values must fit their column's declared type (`sql/strict.rs`). Absent from
+    /// entries written before STRICT tables existed, which had none.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
 }
 
 impl TableDef {
@@ -155,6 +172,26 @@ pub struct IndexColumn {
     /// entries hold the collation key, so values equal under it collide in a UNIQUE index.
     #[serde(default)]
     pub collation: super::collation::Collation,
+    /// An expression part (`lower(name)`): its SQL text over the table's columns, and then
+    /// `column` is [`EXPRESSION_COLUMN`]. Absent from entries written before expression
+    /// indexes existed, which had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expr: Option<String>,
+}
+
+/// The `column` of an index part that is an expression: a position no table column has.
+pub const EXPRESSION_COLUMN: usize = usize::MAX;
+
+impl IndexColumn {
+    /// An index part on a table column.
+    pub fn on_column(column: usize, desc: bool, collation: super::collation::Collation) -> Self {
+        IndexColumn {
+            column,
+            desc,
+            collation,
+            expr: None,
+        }
+    }
 }
 
 /// A secondary index.
@@ -176,6 +213,13 @@ pub struct IndexDef {
     /// builds without ANALYZE, which read entries that have it by ignoring it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<IndexStats>,
+    /// A partial index's `WHERE` condition, as SQL text over the table's columns: only the
+    /// rows it holds for have entries. Absent from entries written before partial indexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// The expressions and the condition bound, on first use (`sql/index_expr.rs`).
+    #[serde(skip)]
+    pub bound: super::index_expr::BoundCache,
 }
 
 /// Statistics of one index, gathered by ANALYZE (what SQLite keeps in `sqlite_stat1`).
@@ -188,6 +232,17 @@ pub struct IndexStats {
 }
 
 impl IndexDef {
+    /// True if an entry's values are computed from the row by more than reading columns (an
+    /// expression part) or some rows have no entry (a partial index).
+    pub fn is_computed(&self) -> bool {
+        self.predicate.is_some() || self.columns.iter().any(|c| c.expr.is_some())
+    }
+
+    /// True if every row of the table has an entry (not a partial index).
+    pub fn covers_all_rows(&self) -> bool {
+        self.predicate.is_none()
+    }
+
     /// True if every column's entries are the plain values (BINARY collation): only such an
     /// index can answer plain comparisons and orders.
     pub fn is_binary(&self) -> bool {
@@ -260,6 +315,51 @@ pub struct TableInfo {
     pub indexes: Vec<Arc<IndexDef>>,
     /// Triggers on the table.
     pub triggers: Vec<Arc<super::trigger::TriggerDef>>,
+    /// The generated columns bound, on first use.
+    pub generated: GeneratedCache,
+}
+
+impl TableInfo {
+    /// The table's generated columns, bound against its columns (once per schema).
+    pub fn generated(&self) -> Result<Arc<super::generated::GeneratedColumns>> {
+        self.generated
+            .0
+            .get_or_init(|| {
+                if self.def.columns.iter().all(|c| c.generated.is_none()) {
+                    return Ok(Arc::default());
+                }
+                super::generated::GeneratedColumns::bind(&self.def)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|e| {
+                Error::corruption(format!(
+                    "generated column of {} unreadable: {e}",
+                    self.def.name
+                ))
+            })
+    }
+}
+
+/// The bound generated columns of a table, made when first needed. It is derived from the
+/// definition, so two tables with equal definitions are equal whether or not it was made,
+/// and a copy (which may be changed) starts without it.
+#[derive(Debug, Default)]
+pub struct GeneratedCache(
+    std::sync::OnceLock<std::result::Result<Arc<super::generated::GeneratedColumns>, String>>,
+);
+
+impl Clone for GeneratedCache {
+    fn clone(&self) -> Self {
+        GeneratedCache::default()
+    }
+}
+
+impl PartialEq for GeneratedCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// All definitions visible at one point.
@@ -323,6 +423,7 @@ impl Schema {
                         def,
                         indexes,
                         triggers: on_table,
+                        generated: GeneratedCache::default(),
                     }),
                 )
             })

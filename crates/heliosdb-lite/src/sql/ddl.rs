@@ -99,11 +99,11 @@ fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result
             let column = def
                 .column_index(&name)
                 .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", def.name)))?;
-            Ok(IndexColumn {
+            Ok(IndexColumn::on_column(
                 column,
-                desc: matches!(c.column.options.sort, Some(ast::OrderBySort::Desc)),
-                collation: explicit.unwrap_or(def.columns[column].collation),
-            })
+                matches!(c.column.options.sort, Some(ast::OrderBySort::Desc)),
+                explicit.unwrap_or(def.columns[column].collation),
+            ))
         })
         .collect()
 }
@@ -139,6 +139,10 @@ fn create_table(
         checks: Vec::new(),
         foreign_keys: Vec::new(),
         sql: stmt.text.clone(),
+        strict: ct
+            .sqlite_table_options
+            .options
+            .contains(&ast::SqliteTableOption::Strict),
     };
     let mut uniques: Vec<Vec<IndexColumn>> = Vec::new();
     let mut pk: Option<Vec<IndexColumn>> = None;
@@ -162,17 +166,13 @@ fn create_table(
                             "table {name} has more than one primary key"
                         )));
                     }
-                    pk = Some(vec![IndexColumn {
-                        column: i,
-                        desc: false,
-                        collation: Collation::Binary,
-                    }]);
+                    pk = Some(vec![IndexColumn::on_column(i, false, Collation::Binary)]);
                 }
-                ColumnOption::Unique(_) => uniques.push(vec![IndexColumn {
-                    column: i,
-                    desc: false,
-                    collation: Collation::Binary,
-                }]),
+                ColumnOption::Unique(_) => uniques.push(vec![IndexColumn::on_column(
+                    i,
+                    false,
+                    Collation::Binary,
+                )]),
                 ColumnOption::Check(ch) => def.checks.push(ch.expr.to_string()),
                 ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
                     columns: vec![i],
@@ -197,8 +197,22 @@ fn create_table(
                     col.collation = Collation::from_name(&table_name(c)?)?
                 }
                 ColumnOption::Comment(_) => {}
+                g @ ColumnOption::Generated { .. } => col.generated = generated_option(g)?,
                 other => return Err(Error::Unsupported(format!("column option {other}"))),
             }
+        }
+        if col.generated.is_some() {
+            if col.default.is_some() {
+                return Err(Error::invalid("cannot use DEFAULT on a generated column"));
+            }
+            if pk.as_ref().is_some_and(|p| p.iter().any(|c| c.column == i)) {
+                return Err(Error::invalid(
+                    "generated columns cannot be part of the PRIMARY KEY",
+                ));
+            }
+        }
+        if def.strict {
+            col.affinity = super::strict::column_affinity(&name, &col)?;
         }
         // The column's UNIQUE and PRIMARY KEY use its collation, whichever option came first.
         for ic in uniques.iter_mut().chain(pk.iter_mut()).flatten() {
@@ -264,16 +278,27 @@ fn create_table(
                 "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
             ));
         }
+        if cols.iter().any(|&c| def.columns[c].generated.is_some()) {
+            return Err(Error::invalid(
+                "generated columns cannot be part of the PRIMARY KEY",
+            ));
+        }
         def.primary_key = cols;
     } else if def.autoincrement {
         return Err(Error::invalid(
             "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
         ));
     }
-    // Validate CHECK expressions against the table's columns now.
+    // Validate CHECK expressions and generated columns against the table's columns now.
     for c in &def.checks {
         super::dml::bind_table_expr(&def, c)?;
     }
+    if def.columns.iter().all(|c| c.generated.is_some()) {
+        return Err(Error::invalid(
+            "must have at least one non-generated column",
+        ));
+    }
+    super::generated::GeneratedColumns::bind(&def)?;
     def.id = next_object_id(txn)?;
     let table = CatalogEntry::Table(def.clone());
     put_entry(txn, &table)?;
@@ -288,6 +313,8 @@ fn create_table(
             unique: true,
             sql: None,
             stats: None,
+            predicate: None,
+            bound: Default::default(),
         };
         put_entry(txn, &CatalogEntry::Index(ix))?;
     }
@@ -311,15 +338,12 @@ fn create_index(
         }
         return Err(Error::AlreadyExists(format!("index {name}")));
     }
-    if ci.predicate.is_some() {
-        return Err(Error::Unsupported("partial indexes".into()));
-    }
     let tname = table_name(&ci.table_name)?;
     let info = schema
         .table(&tname)
         .ok_or_else(|| Error::NoSuchTable(tname.clone()))?
         .clone();
-    let columns = column_names(&ci.columns, &info.def, "index")?;
+    let columns = super::index_expr::index_parts(&ci.columns, &info.def)?;
     let ix = IndexDef {
         id: next_object_id(txn)?,
         name: name.clone(),
@@ -328,7 +352,11 @@ fn create_index(
         unique: ci.unique,
         sql: Some(stmt.text.clone()),
         stats: None,
+        predicate: ci.predicate.as_ref().map(|p| p.to_string()),
+        bound: Default::default(),
     };
+    // Refuses unknown columns, subqueries and non-deterministic functions.
+    super::index_expr::bind(&info.def, &ix)?;
     backfill_index(txn, &info, &ix, env)?;
     put_entry(txn, &CatalogEntry::Index(ix))
 }
@@ -348,28 +376,30 @@ fn backfill_index(
     for (k, v) in rows {
         let row = exec.decode_row(info, &k, &v)?;
         let key_vals = row_key_values(&info.def, &row);
-        if ix.unique {
-            let vals: Vec<_> = ix
-                .columns
-                .iter()
-                .map(|c| c.collation.key(row[c.column].clone()))
-                .collect();
-            if !vals.iter().any(|v| v.is_null()) && !seen.insert(super::execution::row_key(&vals)) {
-                return Err(Error::Constraint {
-                    kind: ConstraintKind::Unique,
-                    table: info.def.name.clone(),
-                    column: Some(
-                        ix.columns
-                            .iter()
-                            .map(|c| info.def.columns[c.column].name.clone())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ),
-                    detail: Some(format!("existing rows violate unique index {}", ix.name)),
-                });
-            }
+        // A partial index holds only the rows its condition holds for.
+        let Some(vals) = super::index_expr::entry_values(&info.def, ix, &row)? else {
+            continue;
+        };
+        if ix.unique
+            && !vals.iter().any(|v| v.is_null())
+            && !seen.insert(super::execution::row_key(&vals))
+        {
+            return Err(Error::Constraint {
+                kind: ConstraintKind::Unique,
+                table: info.def.name.clone(),
+                column: Some(
+                    ix.columns
+                        .iter()
+                        .map(|c| super::index_expr::part_name(&info.def, c))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                detail: Some(format!("existing rows violate unique index {}", ix.name)),
+            });
         }
-        txn.put(index_entry_key(ix, &row, &key_vals), Vec::new())?;
+        if let Some(key) = index_entry_key(&info.def, ix, &row, &key_vals)? {
+            txn.put(key, Vec::new())?;
+        }
     }
     Ok(())
 }
@@ -543,10 +573,21 @@ fn alter_table(
                         ColumnOption::Collation(c) => {
                             col.collation = Collation::from_name(&table_name(c)?)?
                         }
+                        g @ ColumnOption::Generated { .. } => {
+                            col.generated = generated_option(g)?;
+                            if col.generated.as_ref().is_some_and(|g| g.stored) {
+                                // Existing rows would need the value written into them.
+                                return Err(Error::invalid("cannot add a STORED column"));
+                            }
+                        }
                         other => return Err(Error::Unsupported(format!("column option {other}"))),
                     }
                 }
+                if def.strict {
+                    col.affinity = super::strict::column_affinity(&def.name, &col)?;
+                }
                 if col.not_null && col.default.is_none() {
+                    // (also for a generated column: SQLite would check every existing row)
                     return Err(Error::invalid(
                         "cannot add a NOT NULL column with default value NULL",
                     ));
@@ -562,8 +603,12 @@ fn alter_table(
                         ));
                     }
                 }
+                if col.generated.is_some() && col.default.is_some() {
+                    return Err(Error::invalid("cannot use DEFAULT on a generated column"));
+                }
                 def.sql = append_column_sql(&def.sql, &column_def.to_string());
                 def.columns.push(col);
+                super::generated::GeneratedColumns::bind(&def)?;
             }
             ast::AlterTableOperation::RenameTable { table_name: new } => {
                 let new = match new {
@@ -618,6 +663,9 @@ fn alter_table(
                     .iter()
                     .map(|c| rename::expression(c, target, schema, Context::Table(&table)))
                     .collect::<Result<_>>()?;
+                for g in def.columns.iter_mut().filter_map(|c| c.generated.as_mut()) {
+                    g.expr = rename::expression(&g.expr, target, schema, Context::Table(&table))?;
+                }
                 def.sql = rename::statements(&def.sql, target, schema, Context::None)?;
                 for fk in &mut def.foreign_keys {
                     if fk.parent.eq_ignore_ascii_case(&table) {
@@ -627,6 +675,16 @@ fn alter_table(
                 for ix in &mut indexes {
                     if let Some(sql) = &ix.sql {
                         ix.sql = Some(rename::statements(sql, target, schema, Context::None)?);
+                    }
+                    // Expressions and a partial index's condition name columns too.
+                    let ctx = Context::Table(&table);
+                    for c in ix.columns.iter_mut() {
+                        if let Some(e) = &c.expr {
+                            c.expr = Some(rename::expression(e, target, schema, ctx)?);
+                        }
+                    }
+                    if let Some(p) = &ix.predicate {
+                        ix.predicate = Some(rename::expression(p, target, schema, ctx)?);
                     }
                 }
                 rewrite_dependents(txn, schema, target, &table)?;
@@ -804,7 +862,30 @@ fn bare_column(c: &ast::ColumnDef) -> ColumnDef {
         not_null: false,
         default: None,
         collation: Collation::Binary,
+        generated: None,
     }
+}
+
+/// `GENERATED ALWAYS AS (expr) [VIRTUAL | STORED]` or `AS (expr)`; identity columns (a
+/// sequence instead of an expression) are not SQLite's and are refused.
+fn generated_option(opt: &ColumnOption) -> Result<Option<super::catalog::Generated>> {
+    let ColumnOption::Generated {
+        generation_expr,
+        generation_expr_mode,
+        ..
+    } = opt
+    else {
+        return Ok(None);
+    };
+    let Some(e) = generation_expr else {
+        return Err(Error::Unsupported(
+            "identity columns; use INTEGER PRIMARY KEY".into(),
+        ));
+    };
+    Ok(Some(super::catalog::Generated {
+        expr: e.to_string(),
+        stored: matches!(generation_expr_mode, Some(ast::GeneratedExpressionMode::Stored)),
+    }))
 }
 
 fn duplicate_column(c: &ast::ColumnDef) -> Error {

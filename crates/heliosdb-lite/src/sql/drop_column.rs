@@ -1,7 +1,7 @@
 //! `ALTER TABLE t DROP COLUMN c`, with SQLite's rules: the column must not be the primary
 //! key, indexed or UNIQUE, referenced by another table's foreign key or part of a
-//! multi-column one, or named by a view, a trigger or a CHECK constraint that reads other
-//! columns too (a CHECK or REFERENCES on the column alone goes with it); the table must keep
+//! multi-column one, or named by a view, a trigger, a generated column or a CHECK
+//! constraint that reads other columns too (a CHECK or REFERENCES on the column alone goes with it); the table must keep
 //! a column. The current rows are
 //! rewritten without it (their old versions, and the old definition, stay readable `AS OF`
 //! a point before the drop), and the stored CREATE TABLE text is regenerated from its
@@ -68,6 +68,15 @@ pub fn drop_column(
             ix.name
         ));
     }
+    // An index expression or a partial index's condition that reads the column.
+    for ix in indexes.iter() {
+        let texts = ix.columns.iter().filter_map(|c| c.expr.as_deref());
+        for text in texts.chain(ix.predicate.as_deref()) {
+            if mentions(text, &def.name, name, schema, Context::Table(&def.name), true)? {
+                return refuse(format!("index {} uses it", ix.name));
+            }
+        }
+    }
     // A foreign key of the column alone goes with it (SQLite drops a column's REFERENCES);
     // one over several columns keeps it.
     if def
@@ -106,6 +115,13 @@ pub fn drop_column(
         {
             if mentions(c, &table, &other.name, schema, ctx, true)? {
                 return refuse(format!("the CHECK constraint ({c}) uses it"));
+            }
+        }
+    }
+    for (j, other) in def.columns.iter().enumerate() {
+        if let Some(g) = other.generated.as_ref().filter(|_| j != i) {
+            if mentions(&g.expr, &table, name, schema, Context::Table(&table), true)? {
+                return refuse(format!("generated column {} uses it", other.name));
             }
         }
     }
@@ -156,7 +172,10 @@ pub fn drop_column(
         fk.columns.iter_mut().for_each(shift);
     }
     for ix in indexes.iter_mut() {
-        ix.columns.iter_mut().for_each(|c| shift(&mut c.column));
+        ix.columns
+            .iter_mut()
+            .filter(|c| c.expr.is_none())
+            .for_each(|c| shift(&mut c.column));
     }
     def.sql = without_column(&def.sql, name)?;
     Ok(())

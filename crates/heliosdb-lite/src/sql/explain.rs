@@ -44,7 +44,7 @@ fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
                     format!("INDEX {}", ix.name),
                     ix.columns
                         .iter()
-                        .map(|c| n.table.def.columns[c.column].name.clone())
+                        .map(|c| super::index_expr::part_name(&n.table.def, c))
                         .collect(),
                 ),
             };

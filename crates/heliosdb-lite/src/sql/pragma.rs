@@ -144,6 +144,15 @@ pub fn run(
     {
         return Ok(rows(&columns, out));
     }
+    if pragma.name == "table_list" {
+        let out = super::pragma_info::table_list(schema, pragma.arg.as_deref(), &|v| {
+            view_width(schema, v)
+        });
+        return Ok(rows(
+            &["schema", "name", "type", "ncol", "wr", "strict"],
+            out,
+        ));
+    }
     match pragma.name.as_str() {
         "integrity_check" | "quick_check" => {
             let problems = integrity_check(engine, txn, schema)?;
@@ -157,6 +166,28 @@ pub fn run(
         "journal_mode" => Ok(rows(&["journal_mode"], vec![vec![Value::from("wal")]])),
         other => Err(Error::Unsupported(format!("PRAGMA {other}"))),
     }
+}
+
+/// How many columns a view has: its SELECT planned against the schema. A view whose SELECT
+/// cannot be planned without a statement's history (one reading `AS OF` a point) counts its
+/// declared column names.
+fn view_width(schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
+    let planned = (|| -> Result<usize> {
+        let parsed = super::parser::parse(&view.query)?;
+        let Some(super::parser::Parsed::Sql(stmt)) = parsed.first().map(|s| &s.statement) else {
+            return Err(Error::invalid("view has no query"));
+        };
+        let sqlparser::ast::Statement::Query(q) = stmt.as_ref() else {
+            return Err(Error::invalid("view is not a query"));
+        };
+        let env = super::session::ClockOnly(0);
+        let placeholder = super::parser::ParsedStatement::placeholder();
+        let mut none = super::session::NoHistory;
+        let mut p =
+            super::planner::Planner::new(schema.clone(), &mut none, &[], &env, &placeholder);
+        Ok(p.plan_query(q)?.1.len())
+    })();
+    planned.unwrap_or(view.columns.len()) as i64
 }
 
 /// Checks that every row can be decoded, every index entry points to a row with matching
@@ -189,7 +220,10 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                 Ok(row) => {
                     let kv = row_key_values(&info.def, &row);
                     for ix in &info.indexes {
-                        let ik = index_entry_key(ix, &row, &kv);
+                        // A partial index holds only the rows its condition holds for.
+                        let Some(ik) = index_entry_key(&info.def, ix, &row, &kv)? else {
+                            continue;
+                        };
                         if txn.get(&ik)?.is_none() {
                             problems.push(format!(
                                 "row {} of {} is missing from index {}",

@@ -1,6 +1,6 @@
 //! The schema-introspection PRAGMAs, answered as SQLite answers them: `table_info`,
-//! `table_xinfo`, `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`. A name that
-//! names nothing gives no rows, as in SQLite.
+//! `table_xinfo`, `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`,
+//! `table_list`. A name that names nothing gives no rows, as in SQLite.
 
 use super::catalog::Schema;
 use super::value::Value;
@@ -57,17 +57,26 @@ fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
         return Vec::new();
     };
     let def = &info.def;
+    // Generated columns are hidden (2 virtual, 3 stored): only `table_xinfo` lists them,
+    // and `table_info` numbers the columns it lists without them, as SQLite does.
+    let kind = |c: &super::catalog::ColumnDef| match &c.generated {
+        None => 0,
+        Some(g) if g.stored => 3,
+        Some(_) => 2,
+    };
     def.columns
         .iter()
         .enumerate()
-        .map(|(i, c)| {
+        .filter(|(_, c)| hidden || kind(c) == 0)
+        .enumerate()
+        .map(|(cid, (i, c))| {
             let pk = def
                 .primary_key
                 .iter()
                 .position(|&p| p == i)
                 .map_or(0, |p| p + 1);
             let mut row = vec![
-                Value::Integer(i as i64),
+                Value::Integer(cid as i64),
                 text(&c.name),
                 text(&c.type_name),
                 Value::Integer(i64::from(c.not_null)),
@@ -75,11 +84,46 @@ fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
                 Value::Integer(pk as i64),
             ];
             if hidden {
-                row.push(Value::Integer(0));
+                row.push(Value::Integer(kind(c)));
             }
             row
         })
         .collect()
+}
+
+/// `PRAGMA table_list [(name)]`: every table and view (with `strict` set for STRICT tables),
+/// and the schema tables SQLite lists (`sqlite_schema`, and `sqlite_temp_schema` of the
+/// empty `temp` schema). `view_width` counts a view's columns. `wr` (WITHOUT ROWID) is 0:
+/// the option is accepted and ignored.
+pub fn table_list(
+    schema: &Schema,
+    arg: Option<&str>,
+    view_width: &dyn Fn(&super::catalog::ViewDef) -> i64,
+) -> Rows {
+    let row = |schema_name: &str, name: &str, kind: &str, ncol: i64, strict: bool| {
+        vec![
+            text(schema_name),
+            text(name),
+            text(kind),
+            Value::Integer(ncol),
+            Value::Integer(0),
+            Value::Integer(i64::from(strict)),
+        ]
+    };
+    let mut out = Vec::new();
+    for t in schema.tables.values() {
+        let def = &t.def;
+        out.push(row("main", &def.name, "table", def.columns.len() as i64, def.strict));
+    }
+    for v in schema.views.values() {
+        out.push(row("main", &v.name, "view", view_width(v), false));
+    }
+    out.push(row("main", "sqlite_schema", "table", 5, false));
+    out.push(row("temp", "sqlite_temp_schema", "table", 5, false));
+    if let Some(name) = arg {
+        out.retain(|r| matches!(&r[1], Value::Text(n) if n.eq_ignore_ascii_case(name)));
+    }
+    out
 }
 
 /// Newest index first, as SQLite lists them; `origin` is `c` for CREATE INDEX and `u` for
@@ -99,7 +143,7 @@ fn index_list(schema: &Schema, table: &str) -> Rows {
                 text(&ix.name),
                 Value::Integer(i64::from(ix.unique)),
                 text(if ix.sql.is_some() { "c" } else { "u" }),
-                Value::Integer(0),
+                Value::Integer(i64::from(ix.predicate.is_some())),
             ]
         })
         .collect()
@@ -118,11 +162,15 @@ fn index_info(schema: &Schema, index: &str, extended: bool) -> Rows {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut row = vec![
-                Value::Integer(i as i64),
-                Value::Integer(c.column as i64),
-                text(&info.def.columns[c.column].name),
-            ];
+            // An expression part has no column: cid -2 and no name, as in SQLite.
+            let mut row = match c.expr {
+                Some(_) => vec![Value::Integer(i as i64), Value::Integer(-2), Value::Null],
+                None => vec![
+                    Value::Integer(i as i64),
+                    Value::Integer(c.column as i64),
+                    text(&info.def.columns[c.column].name),
+                ],
+            };
             if extended {
                 row.extend([
                     Value::Integer(i64::from(c.desc)),

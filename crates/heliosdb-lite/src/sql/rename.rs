@@ -684,6 +684,7 @@ mod tests {
                     not_null: false,
                     default: None,
                     collation: Default::default(),
+                    generated: None,
                 })
                 .collect(),
             primary_key: Vec::new(),
@@ -692,6 +693,7 @@ mod tests {
             checks: Vec::new(),
             foreign_keys: Vec::new(),
             sql: String::new(),
+            strict: false,
         })
     }
 

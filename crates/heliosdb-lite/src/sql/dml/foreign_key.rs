@@ -517,7 +517,8 @@ pub(super) fn rows_matching(
     let mut out = Vec::new();
     // An index whose leading columns are exactly `cols`, under the same collations.
     if let Some(ix) = t.indexes.iter().find(|ix| {
-        ix.columns.len() >= cols.len()
+        ix.covers_all_rows()
+            && ix.columns.len() >= cols.len()
             && ix
                 .columns
                 .iter()

@@ -36,14 +36,23 @@ pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
     }
 }
 
-/// Logical key of an index entry for a row.
-pub fn index_entry_key(ix: &IndexDef, row: &[Value], key_vals: &[Value]) -> Vec<u8> {
+/// Logical key of a row's entry in an index, or `None` when the index is partial and the
+/// row is not in it (`row` holds the table's columns and then the rowid).
+pub fn index_entry_key(
+    def: &TableDef,
+    ix: &IndexDef,
+    row: &[Value],
+    key_vals: &[Value],
+) -> Result<Option<Vec<u8>>> {
+    let Some(values) = super::index_expr::entry_values(def, ix, row)? else {
+        return Ok(None);
+    };
     let mut k = codec::index_prefix(ix.id);
-    for c in &ix.columns {
-        codec::encode_key_value(&c.collation.key(row[c.column].clone()), c.desc, &mut k);
+    for (c, v) in ix.columns.iter().zip(&values) {
+        codec::encode_key_value(v, c.desc, &mut k);
     }
     codec::encode_key(key_vals, &mut k);
-    k
+    Ok(Some(k))
 }
 
 /// Binds SQL text (a CHECK expression) against a table's columns.
@@ -53,6 +62,7 @@ pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
         def: def.clone(),
         indexes: Vec::new(),
         triggers: Vec::new(),
+        generated: Default::default(),
     };
     let env = ClockOnly(0);
     let stmt = ParsedStatement::placeholder();
@@ -121,8 +131,9 @@ pub(crate) struct DmlContext<'a, 'b> {
 /// Upsert assignments (column, value) and optional WHERE.
 type UpsertAction = (Vec<(usize, Expr)>, Option<Expr>);
 
-/// A uniqueness conflict: the constraint, its columns, and the conflicting row's key.
-type ConflictHit = ((ConstraintKind, String), Vec<u8>);
+/// A uniqueness conflict: the constraint as its error names it (kind, table, columns), and
+/// the conflicting row's key.
+type ConflictHit = ((ConstraintKind, String, Option<String>), Vec<u8>);
 
 #[derive(Clone)]
 struct Returning {
@@ -381,7 +392,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     format!(
                         "table {} has {} columns but {} values were supplied",
                         def.name,
-                        ncols,
+                        targets.len(),
                         r.len()
                     )
                 } else {
@@ -411,7 +422,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
             }
-            let (row, new_rowid) = self.prepare_row(txn, info, row)?;
+            let (mut row, new_rowid) = self.prepare_row(txn, info, row)?;
+            self.compute_generated(txn, info, &mut row)?;
             let key_vals = row_key_values(def, &row);
             let skip_key = new_rowid.then_some(KeyCheck::KnownAbsent);
             if new_rowid {
@@ -459,7 +471,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         }
                     }
                     (Upsert::None, Conflict::Abort) => {
-                        return Err(conflict_error(&def.name, &conflicts));
+                        return Err(conflict_error(&conflicts));
                     }
                 }
             }
@@ -512,6 +524,15 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     .then_some(info.def.columns.len())
                 })
                 .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))
+        };
+        let column = |n: &ast::ObjectName| -> Result<usize> {
+            let i = column(n)?;
+            match info.def.columns.get(i) {
+                Some(c) if c.generated.is_some() => {
+                    Err(super::generated::cannot_update(&c.name))
+                }
+                _ => Ok(i),
+            }
         };
         for a in assignments {
             match &a.target {
@@ -572,9 +593,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         mut row: Row,
     ) -> Result<(Row, bool)> {
         let def = &info.def;
-        for (v, c) in row.iter_mut().zip(&def.columns) {
-            *v = std::mem::take(v).apply_affinity(c.affinity);
-        }
+        apply_column_types(def, &mut row)?;
         if def.has_rowid() {
             let explicit = def
                 .rowid_column
@@ -601,6 +620,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             row.push(Value::Null);
             Ok((row, false))
         }
+    }
+
+    /// Computes the generated columns of a row about to be written.
+    fn compute_generated(
+        &self,
+        txn: &Transaction,
+        info: &TableInfo,
+        row: &mut [Value],
+    ) -> Result<()> {
+        let generated = info.generated()?;
+        if generated.is_empty() {
+            return Ok(());
+        }
+        generated.compute_for_write(&self.exec(txn), &info.def, row)
     }
 
     fn check_row(&self, txn: &Transaction, b: &Bound, row: &[Value]) -> Result<()> {
@@ -645,9 +678,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let def = &info.def;
         let ncols = def.columns.len();
         let mut row: Row = new;
-        for (i, c) in def.columns.iter().enumerate() {
-            row[i] = std::mem::take(&mut row[i]).apply_affinity(c.affinity);
-        }
+        apply_column_types(def, &mut row)?;
         if def.has_rowid() {
             // The rowid follows the INTEGER PRIMARY KEY column, or an explicit rowid assignment.
             let id = match def.rowid_column {
@@ -669,6 +700,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             row[ncols] = Value::Integer(id);
             self.rowids.saw(info, id);
         }
+        self.compute_generated(txn, info, &mut row)?;
         let old_key_vals = row_key_values(def, old);
         let new_key_vals = row_key_values(def, &row);
         let old_key = def.row_key(&old_key_vals);
@@ -690,7 +722,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                 }
                 Conflict::Abort => {
-                    return Err(conflict_error(&def.name, &conflicts));
+                    return Err(conflict_error(&conflicts));
                 }
             }
         }
@@ -861,6 +893,30 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     }
 }
 
+/// Converts each value as its column stores it: by affinity, and in a STRICT table refusing
+/// what does not fit the declared type.
+fn apply_column_types(def: &TableDef, row: &mut [Value]) -> Result<()> {
+    for (i, c) in def.columns.iter().enumerate() {
+        // Generated columns are computed (and converted) afterwards.
+        if c.generated.is_none() {
+            let v = std::mem::take(&mut row[i]);
+            row[i] = super::strict::column_value(def, i, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The encoded row as stored: virtual generated columns are left out (as NULL).
+fn encode_stored(info: &TableInfo, row: &[Value]) -> Result<Vec<u8>> {
+    let row = &row[..info.def.columns.len()];
+    let generated = info.generated()?;
+    Ok(if generated.has_virtual() {
+        codec::encode_row(&generated.stored_image(row))
+    } else {
+        codec::encode_row(row)
+    })
+}
+
 fn load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Row> {
     try_load_row(txn, info, key)?.ok_or_else(|| Error::corruption("conflicting row vanished"))
 }
@@ -875,12 +931,12 @@ fn try_load_row(txn: &Transaction, info: &TableInfo, key: &[u8]) -> Result<Optio
 }
 
 /// The error an aborting INSERT or UPDATE reports: the first conflict found.
-fn conflict_error(table: &str, conflicts: &[ConflictHit]) -> Error {
-    let (kind, cols) = &conflicts[0].0;
+fn conflict_error(conflicts: &[ConflictHit]) -> Error {
+    let (kind, table, column) = &conflicts[0].0;
     Error::Constraint {
         kind: *kind,
-        table: table.to_string(),
-        column: Some(cols.clone()),
+        table: table.clone(),
+        column: column.clone(),
         detail: None,
     }
 }
@@ -925,15 +981,22 @@ fn find_conflicts(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        out.push(((ConstraintKind::PrimaryKey, cols), key));
+        out.push((
+            (ConstraintKind::PrimaryKey, def.name.clone(), Some(cols)),
+            key,
+        ));
     }
     for ix in info.indexes.iter().filter(|i| i.unique) {
-        if ix.columns.iter().any(|c| row[c.column].is_null()) {
+        // NULLs are distinct; a partial index constrains only the rows it holds.
+        let Some(values) = super::index_expr::entry_values(def, ix, row)? else {
+            continue;
+        };
+        if values.iter().any(Value::is_null) {
             continue;
         }
         let mut prefix = codec::index_prefix(ix.id);
-        for c in &ix.columns {
-            codec::encode_key_value(&c.collation.key(row[c.column].clone()), c.desc, &mut prefix);
+        for (c, v) in ix.columns.iter().zip(&values) {
+            codec::encode_key_value(v, c.desc, &mut prefix);
         }
         for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
             let (k, _) = kv?;
@@ -942,17 +1005,26 @@ fn find_conflicts(
             if exclude == Some(rk.as_slice()) || out.iter().any(|(_, k)| *k == rk) {
                 continue;
             }
-            let cols = ix
-                .columns
-                .iter()
-                .map(|c| def.columns[c.column].name.clone())
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push(((ConstraintKind::Unique, cols), rk));
+            out.push((unique_target(def, ix), rk));
             break;
         }
     }
     Ok(out)
+}
+
+/// How a UNIQUE index's violation is reported, as SQLite does: by the table's columns
+/// ("t.a, t.b"), or by the index's name when a part is an expression.
+fn unique_target(def: &TableDef, ix: &IndexDef) -> (ConstraintKind, String, Option<String>) {
+    if ix.columns.iter().any(|c| c.expr.is_some()) {
+        return (ConstraintKind::Unique, format!("index '{}'", ix.name), None);
+    }
+    let cols = ix
+        .columns
+        .iter()
+        .map(|c| def.columns[c.column].name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    (ConstraintKind::Unique, def.name.clone(), Some(cols))
 }
 
 fn write_row(
@@ -966,9 +1038,11 @@ fn write_row(
     // A row key that never had a version cannot have had index entries either (they embed
     // the row key): spare the commit a lookup for each.
     let fresh = txn.known_unversioned(&row_key);
-    txn.put(row_key, codec::encode_row(&row[..def.columns.len()]))?;
+    txn.put(row_key, encode_stored(info, row)?)?;
     for ix in &info.indexes {
-        let k = index_entry_key(ix, row, key_vals);
+        let Some(k) = index_entry_key(def, ix, row, key_vals)? else {
+            continue;
+        };
         if fresh {
             txn.assume_unversioned(k.clone());
         }
@@ -995,18 +1069,22 @@ fn rewrite_row(
     if old_key != new_key {
         txn.delete(old_key)?;
     }
-    txn.put(new_key, codec::encode_row(&new[..def.columns.len()]))?;
+    txn.put(new_key, encode_stored(info, new)?)?;
     for ix in &info.indexes {
-        let before = index_entry_key(ix, old, old_key_vals);
-        let after = index_entry_key(ix, new, new_key_vals);
+        let before = index_entry_key(def, ix, old, old_key_vals)?;
+        let after = index_entry_key(def, ix, new, new_key_vals)?;
         if before == after {
             continue;
         }
-        txn.delete(before)?;
-        if fresh {
-            txn.assume_unversioned(after.clone());
+        if let Some(before) = before {
+            txn.delete(before)?;
         }
-        txn.put(after, Vec::new())?;
+        if let Some(after) = after {
+            if fresh {
+                txn.assume_unversioned(after.clone());
+            }
+            txn.put(after, Vec::new())?;
+        }
     }
     Ok(())
 }
@@ -1016,7 +1094,9 @@ fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<
     let key_vals = row_key_values(def, row);
     txn.delete(def.row_key(&key_vals))?;
     for ix in &info.indexes {
-        txn.delete(index_entry_key(ix, row, &key_vals))?;
+        if let Some(k) = index_entry_key(def, ix, row, &key_vals)? {
+            txn.delete(k)?;
+        }
     }
     Ok(())
 }

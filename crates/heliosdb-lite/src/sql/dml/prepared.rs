@@ -129,15 +129,24 @@ impl DmlContext<'_, '_> {
         };
         let info = self.table(name)?;
         let def = &info.def;
+        // Generated columns take no values: without a column list, the values go to the
+        // other columns.
         let targets: Vec<usize> = if ins.columns.is_empty() {
-            (0..def.columns.len()).collect()
+            (0..def.columns.len())
+                .filter(|&i| def.columns[i].generated.is_none())
+                .collect()
         } else {
             ins.columns
                 .iter()
                 .map(|c| {
                     let n = table_name(c)?;
-                    def.column_index(&n)
-                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))
+                    let i = def
+                        .column_index(&n)
+                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))?;
+                    if def.columns[i].generated.is_some() {
+                        return Err(crate::sql::generated::cannot_insert(&def.columns[i].name));
+                    }
+                    Ok(i)
                 })
                 .collect::<Result<_>>()?
         };

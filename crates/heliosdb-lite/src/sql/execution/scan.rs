@@ -86,7 +86,11 @@ impl<'e> ScanOp<'e> {
                         codec::index_prefix(ix.id),
                         ix.columns
                             .iter()
-                            .map(|c| (info.def.columns[c.column].affinity, c.desc))
+                            .map(|c| match c.expr {
+                                // An expression's value has no affinity.
+                                Some(_) => (Affinity::Blob, c.desc),
+                                None => (info.def.columns[c.column].affinity, c.desc),
+                            })
                             .collect(),
                     ),
                 };
@@ -435,6 +439,9 @@ impl Executor<'_> {
     ) -> Result<Row> {
         let def = &info.def;
         let ncols = def.columns.len();
+        let generated = info.generated()?;
+        // A virtual column may read any other column.
+        let wanted = if generated.has_virtual() { None } else { wanted };
         let mut row = codec::decode_row_columns(value, wanted)?;
         if row.len() > ncols {
             row.truncate(ncols);
@@ -454,6 +461,9 @@ impl Executor<'_> {
             Value::Null
         };
         row.push(rowid);
+        if generated.has_virtual() {
+            generated.compute_on_read(self, def, &mut row)?;
+        }
         Ok(row)
     }
 

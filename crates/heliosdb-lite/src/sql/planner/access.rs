@@ -6,11 +6,17 @@
 //! column. Point lookups on a complete unique key win, then longer equality runs. The scan
 //! still applies every conjunct as a filter, so a key range only has to contain the answer.
 //!
+//! An index part that is an expression (`lower(name)`) bounds the key the same way, for a
+//! comparison of that very expression (the bound forms are equal): each distinct index
+//! expression of the table stands for a key column numbered after the rowid. A partial index
+//! is a candidate only when every conjunct of its condition is among the scan's conjuncts
+//! (SQLite's simple implication test), so its entries hold every row the query can return.
+//!
 //! After ANALYZE (see `sql::analyze`) an index is also weighed against a full scan: fetching a
 //! row through an index costs a few scan rows (a seek for the row), so an index whose key
 //! keeps more than [`INDEX_WORTH_SHARE`] of the table loses to reading the table once.
 
-use super::super::catalog::TableInfo;
+use super::super::catalog::{IndexDef, TableInfo};
 use super::super::plan::{Access, CmpOp, Expr, KeyBound};
 use std::sync::Arc;
 
@@ -47,7 +53,65 @@ fn with_affinity(e: &Expr, aff: Option<super::super::value::Affinity>) -> Expr {
     }
 }
 
-fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
+/// The distinct expressions of the table's expression indexes: the `k`-th is key column
+/// `ncols + 1 + k` to the access-path and ORDER BY code.
+pub(super) fn index_expressions(info: &TableInfo) -> Vec<Expr> {
+    let mut out: Vec<Expr> = Vec::new();
+    for ix in info.indexes.iter().filter(|ix| ix.is_computed()) {
+        let Ok(bound) = ix.bound(&info.def) else {
+            continue;
+        };
+        for e in bound.parts.iter().flatten() {
+            if !out.contains(e) {
+                out.push(e.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The key column an expression stands for, if an index has it as a part.
+pub(super) fn expression_column(info: &TableInfo, exprs: &[Expr], e: &Expr) -> Option<usize> {
+    exprs
+        .iter()
+        .position(|x| x == e)
+        .map(|k| info.def.columns.len() + 1 + k)
+}
+
+/// The key columns of an index: table columns (the rowid as `ncols`) and expression parts
+/// numbered as in `exprs` (`None` if the index cannot be read).
+pub(super) fn index_key_columns(
+    info: &TableInfo,
+    ix: &IndexDef,
+    exprs: &[Expr],
+) -> Option<Vec<usize>> {
+    let bound = ix.bound(&info.def).ok()?;
+    ix.columns
+        .iter()
+        .enumerate()
+        .map(|(k, c)| match bound.parts.get(k).and_then(Option::as_ref) {
+            Some(e) => expression_column(info, exprs, e),
+            None => Some(key_column(info, c.column)),
+        })
+        .collect()
+}
+
+/// True if the scan's conjuncts include every conjunct of a partial index's condition, so
+/// that every row the scan may return has an entry in the index.
+pub(super) fn index_usable(info: &TableInfo, ix: &IndexDef, conjuncts: &[Expr]) -> bool {
+    match ix.bound(&info.def) {
+        Ok(bound) => bound.predicate.iter().all(|p| conjuncts.contains(p)),
+        Err(_) => false,
+    }
+}
+
+fn key_conditions(info: &TableInfo, conjuncts: &[Expr], exprs: &[Expr]) -> Vec<KeyCond> {
+    // A column, or an indexed expression, as a key column.
+    let key_of = |e: &Expr| match e {
+        Expr::Column(col) => Some(key_column(info, *col)),
+        other if !exprs.is_empty() => expression_column(info, exprs, other),
+        _ => None,
+    };
     let mut out = Vec::new();
     for c in conjuncts {
         match c {
@@ -58,19 +122,19 @@ fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
                 left_aff,
                 right_aff,
             } if *op != CmpOp::Ne => {
-                if let (Expr::Column(col), None) = (&**left, left_aff) {
+                if let (Some(column), None) = (key_of(left), left_aff) {
                     if right.is_row_independent() {
                         out.push(KeyCond {
-                            column: key_column(info, *col),
+                            column,
                             cond: Cond::Cmp(*op, with_affinity(right, *right_aff)),
                         });
                         continue;
                     }
                 }
-                if let (Expr::Column(col), None) = (&**right, right_aff) {
+                if let (Some(column), None) = (key_of(right), right_aff) {
                     if left.is_row_independent() {
                         out.push(KeyCond {
-                            column: key_column(info, *col),
+                            column,
                             cond: Cond::Cmp(op.flip(), with_affinity(left, *left_aff)),
                         });
                     }
@@ -82,10 +146,10 @@ fn key_conditions(info: &TableInfo, conjuncts: &[Expr]) -> Vec<KeyCond> {
                 negated: false,
                 ..
             } => {
-                if let Expr::Column(col) = &**expr {
+                if let Some(column) = key_of(expr) {
                     if list.iter().all(Expr::is_row_independent) {
                         out.push(KeyCond {
-                            column: key_column(info, *col),
+                            column,
                             cond: Cond::In(list.clone()),
                         });
                     }
@@ -178,7 +242,8 @@ fn candidate(
 
 /// Picks the access path for a scan of `info` filtered by `conjuncts`.
 pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
-    let conds = key_conditions(info, conjuncts);
+    let exprs = index_expressions(info);
+    let conds = key_conditions(info, conjuncts, &exprs);
     if conds.is_empty() {
         return Access::Full;
     }
@@ -191,11 +256,12 @@ pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
     let mut best = candidate(&pk_cols, true, &conds, None);
     // An index under NOCASE or RTRIM holds collation keys, which plain comparisons cannot use.
     for ix in info.indexes.iter().filter(|ix| ix.is_binary()) {
-        let cols: Vec<usize> = ix
-            .columns
-            .iter()
-            .map(|c| key_column(info, c.column))
-            .collect();
+        if ix.is_computed() && !index_usable(info, ix, conjuncts) {
+            continue;
+        }
+        let Some(cols) = index_key_columns(info, ix, &exprs) else {
+            continue;
+        };
         if let Some(c) = candidate(&cols, ix.unique, &conds, Some(ix.clone())) {
             // The table's own key needs no second lookup, so it wins ties.
             if best.as_ref().is_none_or(|b| c.score > b.score) {
@@ -246,7 +312,7 @@ pub(super) fn analyzed_eq_fraction(info: &TableInfo, column: usize) -> Option<f6
     let column = key_column(info, column);
     info.indexes
         .iter()
-        .filter(|ix| ix.is_binary())
+        .filter(|ix| ix.is_binary() && !ix.is_computed())
         .filter(|ix| {
             ix.columns
                 .first()

@@ -381,5 +381,11 @@ pub(super) fn is_unique_column(t: &TableInfo, c: usize) -> bool {
     (!t.def.has_rowid() && t.def.primary_key == [c])
         || t.indexes
             .iter()
-            .any(|ix| ix.unique && ix.columns.len() == 1 && ix.columns[0].column == c)
+            .any(|ix| {
+                // A partial UNIQUE index leaves the other rows free to repeat values.
+                ix.unique
+                    && ix.covers_all_rows()
+                    && ix.columns.len() == 1
+                    && ix.columns[0].column == c
+            })
 }

@@ -15,11 +15,12 @@
 
 use super::super::catalog::TableInfo;
 use super::super::plan::{Access, Expr, Plan, SortKey};
-use super::access::key_column;
+use super::access::{expression_column, index_expressions, index_key_columns, key_column};
 use std::sync::Arc;
 
-/// The order a scan produces: table columns (the rowid as `ncols`) with their direction.
-fn scan_order(info: &TableInfo, access: &Access) -> (Vec<(usize, bool)>, usize) {
+/// The order a scan produces: table columns (the rowid as `ncols`, indexed expressions
+/// numbered after it as in `exprs`) with their direction.
+fn scan_order(info: &TableInfo, access: &Access, exprs: &[Expr]) -> (Vec<(usize, bool)>, usize) {
     let ncols = info.def.columns.len();
     let key_order = || -> Vec<(usize, bool)> {
         if info.def.has_rowid() {
@@ -38,8 +39,11 @@ fn scan_order(info: &TableInfo, access: &Access) -> (Vec<(usize, bool)>, usize) 
             eq,
             ..
         } => {
+            // An index that cannot be read gives no order (its columns match nothing).
+            let keys = index_key_columns(info, ix, exprs)
+                .unwrap_or_else(|| vec![usize::MAX; ix.columns.len()]);
             let mut cols: Vec<(usize, bool)> =
-                ix.columns.iter().map(|c| (c.column, c.desc)).collect();
+                keys.into_iter().zip(&ix.columns).map(|(k, c)| (k, c.desc)).collect();
             // Entries with equal index values follow in row-key order.
             cols.extend(key_order());
             (cols, eq.len())
@@ -87,13 +91,19 @@ fn direction(
     Some(reverse.unwrap_or(false))
 }
 
-/// The sort keys as table columns of the scan under `Project(Scan, exprs)`, if all are.
-fn sort_columns<'k>(exprs: &[Expr], keys: &'k [SortKey]) -> Option<Vec<(usize, &'k SortKey)>> {
+/// The sort keys as table columns (or indexed expressions, numbered as in `indexed`) of the
+/// scan under `Project(Scan, exprs)`, if all are.
+fn sort_columns<'k>(
+    info: &TableInfo,
+    indexed: &[Expr],
+    exprs: &[Expr],
+    keys: &'k [SortKey],
+) -> Option<Vec<(usize, &'k SortKey)>> {
     keys.iter()
         .map(|k| match &k.expr {
             Expr::Column(i) => match exprs.get(*i)? {
                 Expr::Column(c) => Some((*c, k)),
-                _ => None,
+                e => Some((expression_column(info, indexed, e)?, k)),
             },
             _ => None,
         })
@@ -107,14 +117,15 @@ pub(super) fn sorted(input: Plan, exprs: Vec<Expr>, keys: Vec<SortKey>, limited:
     let Plan::Scan(mut node) = input else {
         return Plan::Sort(Box::new(Plan::Project(Box::new(input), exprs)), keys);
     };
-    let Some(wanted) = sort_columns(&exprs, &keys) else {
+    let info = node.table.clone();
+    let indexed = index_expressions(&info);
+    let Some(wanted) = sort_columns(&info, &indexed, &exprs, &keys) else {
         return Plan::Sort(
             Box::new(Plan::Project(Box::new(Plan::Scan(node)), exprs)),
             keys,
         );
     };
-    let info = node.table.clone();
-    let (order, pinned) = scan_order(&info, &node.access);
+    let (order, pinned) = scan_order(&info, &node.access, &indexed);
     let in_list = matches!(
         &node.access,
         Access::Key {
@@ -128,7 +139,12 @@ pub(super) fn sorted(input: Plan, exprs: Vec<Expr>, keys: Vec<SortKey>, limited:
         direction(&info, &order, pinned, &wanted)
     };
     if reverse.is_none() && limited && node.access == Access::Full {
-        for ix in info.indexes.iter().filter(|ix| ix.is_binary()) {
+        // Only an index with an entry for every row can replace a full scan.
+        for ix in info
+            .indexes
+            .iter()
+            .filter(|ix| ix.is_binary() && ix.covers_all_rows())
+        {
             let access = Access::Key {
                 index: Some(Arc::clone(ix)),
                 eq: Vec::new(),
@@ -136,7 +152,7 @@ pub(super) fn sorted(input: Plan, exprs: Vec<Expr>, keys: Vec<SortKey>, limited:
                 lower: None,
                 upper: None,
             };
-            let (order, pinned) = scan_order(&info, &access);
+            let (order, pinned) = scan_order(&info, &access, &indexed);
             if let Some(r) = direction(&info, &order, pinned, &wanted) {
                 node.access = access;
                 reverse = Some(r);
