@@ -146,7 +146,14 @@ fn alter_table_around_generated_columns() {
             "ALTER TABLE t DROP COLUMN d",
             "SELECT * FROM t ORDER BY x",
             "ALTER TABLE t DROP COLUMN c",
-            "SELECT sql FROM sqlite_master WHERE name = 't'",
+            "PRAGMA table_xinfo(t)",
+            "ALTER TABLE t ADD COLUMN n AS (x * 2) NOT NULL",
+            "ALTER TABLE t ADD COLUMN m AS (CASE WHEN x > 5 THEN NULL ELSE 1 END) NOT NULL",
+            "SELECT * FROM t ORDER BY x",
+            "CREATE TABLE empty(a INT)",
+            "ALTER TABLE empty ADD COLUMN b AS (a * 3) STORED",
+            "INSERT INTO empty(a) VALUES (2)",
+            "SELECT * FROM empty",
         ],
     )]);
 }
@@ -182,8 +189,9 @@ fn errors_are_sqlites() {
         ("SELECT 1", "CREATE TABLE a(x INT, y AS (x) PRIMARY KEY)"),
         ("SELECT 1", "CREATE TABLE a(y AS (1))"),
         ("SELECT 1", "CREATE TABLE a(x, y DEFAULT 1 AS (x))"),
+        ("SELECT 1", "CREATE TABLE a(x, y AS (x) DEFAULT 1)"),
         (
-            "CREATE TABLE t(a INT)",
+            "CREATE TABLE t(a INT); INSERT INTO t VALUES (1)",
             "ALTER TABLE t ADD COLUMN b AS (a) STORED",
         ),
     ];

@@ -320,9 +320,13 @@ pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value
     // One spare slot: a table scan appends the rowid, and a reallocation per row costs more
     // than the decoding.
     let mut values = Vec::with_capacity(n + 1);
-    // Columns after the last wanted one are not even parsed.
+    // Columns after the last wanted one are not even parsed (and a row written before ADD
+    // COLUMN stores fewer values than the table now has).
     let stop = match wanted {
-        Some(w) if w.len() >= n => w.iter().rposition(|&x| x).map_or(0, |last| last + 1),
+        Some(w) if w.len() >= n => w
+            .iter()
+            .rposition(|&x| x)
+            .map_or(0, |last| (last + 1).min(n)),
         _ => n,
     };
     let take = |pos: &mut usize, len: usize| -> Result<&[u8]> {

@@ -197,7 +197,16 @@ fn create_table(
                     col.collation = Collation::from_name(&table_name(c)?)?
                 }
                 ColumnOption::Comment(_) => {}
-                g @ ColumnOption::Generated { .. } => col.generated = generated_option(g)?,
+                g @ ColumnOption::Generated { .. } => {
+                    // SQLite words a DEFAULT written before the expression differently.
+                    if col.default.is_some() {
+                        return Err(Error::invalid(format!(
+                            "error in generated column \"{}\"",
+                            col.name
+                        )));
+                    }
+                    col.generated = generated_option(g)?
+                }
                 other => return Err(Error::Unsupported(format!("column option {other}"))),
             }
         }
@@ -575,8 +584,10 @@ fn alter_table(
                         }
                         g @ ColumnOption::Generated { .. } => {
                             col.generated = generated_option(g)?;
-                            if col.generated.as_ref().is_some_and(|g| g.stored) {
-                                // Existing rows would need the value written into them.
+                            // Existing rows would need the value written into them.
+                            if col.generated.as_ref().is_some_and(|g| g.stored)
+                                && table_has_rows(txn, &def)
+                            {
                                 return Err(Error::invalid("cannot add a STORED column"));
                             }
                         }
@@ -586,8 +597,7 @@ fn alter_table(
                 if def.strict {
                     col.affinity = super::strict::column_affinity(&def.name, &col)?;
                 }
-                if col.not_null && col.default.is_none() {
-                    // (also for a generated column: SQLite would check every existing row)
+                if col.not_null && col.default.is_none() && col.generated.is_none() {
                     return Err(Error::invalid(
                         "cannot add a NOT NULL column with default value NULL",
                     ));
@@ -607,8 +617,12 @@ fn alter_table(
                     return Err(Error::invalid("cannot use DEFAULT on a generated column"));
                 }
                 def.sql = append_column_sql(&def.sql, &column_def.to_string());
+                let not_null_generated = col.not_null && col.generated.is_some();
                 def.columns.push(col);
                 super::generated::GeneratedColumns::bind(&def)?;
+                if not_null_generated {
+                    check_new_generated_not_null(txn, info, &def, env)?;
+                }
             }
             ast::AlterTableOperation::RenameTable { table_name: new } => {
                 let new = match new {
@@ -717,6 +731,43 @@ fn alter_table(
     put_entry(txn, &CatalogEntry::Table(def))?;
     for ix in indexes {
         put_entry(txn, &CatalogEntry::Index(ix))?;
+    }
+    Ok(())
+}
+
+/// True if the table has a current row.
+fn table_has_rows(txn: &Transaction, def: &TableDef) -> bool {
+    txn.scan(prefix_range(&codec::table_prefix(def.id)), Direction::Forward)
+        .next()
+        .is_some()
+}
+
+/// ADD COLUMN of a NOT NULL generated column: every existing row must give it a value, as
+/// SQLite checks (the column is virtual: nothing is written).
+fn check_new_generated_not_null(
+    txn: &Transaction,
+    info: &TableInfo,
+    def: &TableDef,
+    env: &dyn FnEnv,
+) -> Result<()> {
+    let new = TableInfo {
+        def: def.clone(),
+        indexes: Vec::new(),
+        triggers: Vec::new(),
+        generated: Default::default(),
+    };
+    let exec = Executor::new(None, &[], env);
+    let col = def.columns.len() - 1;
+    for kv in txn.scan(prefix_range(&codec::table_prefix(info.def.id)), Direction::Forward) {
+        let (k, v) = kv?;
+        if exec.decode_row(&new, &k, &v)?[col].is_null() {
+            return Err(Error::Constraint {
+                kind: ConstraintKind::NotNull,
+                table: def.name.clone(),
+                column: Some(def.columns[col].name.clone()),
+                detail: None,
+            });
+        }
     }
     Ok(())
 }

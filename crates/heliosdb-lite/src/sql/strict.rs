@@ -42,6 +42,10 @@ pub fn column_affinity(table: &str, col: &ColumnDef) -> Result<Affinity> {
 pub fn coerce(def: &TableDef, col: usize, v: Value) -> Result<Value> {
     let column = &def.columns[col];
     let v = v.apply_affinity(column.affinity);
+    if def.rowid_column == Some(col) {
+        // The rowid's own check ("datatype mismatch") applies, as in SQLite.
+        return Ok(v);
+    }
     let upper = column.type_name.to_ascii_uppercase();
     let fits = match (&v, upper.as_str()) {
         (Value::Null, _) | (_, "ANY") => true,
