@@ -100,7 +100,10 @@ fn fmt_constraint(
     let column = column.map(|c| format!(".{c}")).unwrap_or_default();
     match kind {
         ConstraintKind::Datatype => {
-            format!("cannot store {} {table}{column}", detail.unwrap_or_default())
+            format!(
+                "cannot store {} {table}{column}",
+                detail.unwrap_or_default()
+            )
         }
         _ => format!(
             "{kind} constraint failed: {table}{column}{}",

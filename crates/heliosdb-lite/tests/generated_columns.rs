@@ -204,7 +204,9 @@ fn errors_are_sqlites() {
         let expected = theirs.execute_batch(sql).err().map(|e| e.to_string());
         let got = ours.execute_batch(sql).err().map(|e| e.to_string());
         if expected.is_none() || expected != got {
-            failures.push(format!("{sql}\n    sqlite:   {expected:?}\n    heliosdb: {got:?}"));
+            failures.push(format!(
+                "{sql}\n    sqlite:   {expected:?}\n    heliosdb: {got:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -235,7 +237,10 @@ fn generated_columns_survive_a_reopen() {
         .into_values()
         .unwrap();
     let ints = |r: [i64; 3]| r.iter().map(|&i| Value::Integer(i)).collect::<Vec<_>>();
-    assert_eq!(rows, vec![ints([1, 2, 3]), ints([2, 4, 5]), ints([3, 6, 7])]);
+    assert_eq!(
+        rows,
+        vec![ints([1, 2, 3]), ints([2, 4, 5]), ints([3, 6, 7])]
+    );
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();

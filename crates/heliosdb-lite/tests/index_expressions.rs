@@ -268,7 +268,8 @@ fn indexes_survive_a_reopen() {
     let db = Connection::open(&path).unwrap();
     let plan = explain(&db, "SELECT id FROM p WHERE lower(name) = 'ann'");
     assert!(plan.contains("USING INDEX p_lower"), "{plan}");
-    db.execute("INSERT INTO p VALUES (8, 'CY', 1, 1)", []).unwrap();
+    db.execute("INSERT INTO p VALUES (8, 'CY', 1, 1)", [])
+        .unwrap();
     let err = db
         .execute("INSERT INTO p VALUES (9, 'CY', 1, 0)", [])
         .unwrap_err();
@@ -306,13 +307,18 @@ fn errors_are_sqlites() {
         theirs.execute_batch(setup).unwrap();
         ours.execute_batch(setup).unwrap();
         // SQLite may add where the error is (" in CREATE INDEX ... at offset 22").
-        let expected = theirs
-            .execute_batch(sql)
-            .err()
-            .map(|e| e.to_string().split(" in CREATE ").next().unwrap_or_default().to_string());
+        let expected = theirs.execute_batch(sql).err().map(|e| {
+            e.to_string()
+                .split(" in CREATE ")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        });
         let got = ours.execute_batch(sql).err().map(|e| e.to_string());
         if expected.is_none() || expected != got {
-            failures.push(format!("{sql}\n    sqlite:   {expected:?}\n    heliosdb: {got:?}"));
+            failures.push(format!(
+                "{sql}\n    sqlite:   {expected:?}\n    heliosdb: {got:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -181,7 +181,9 @@ fn errors_are_sqlites() {
         let expected = theirs.execute_batch(sql).err().map(|e| e.to_string());
         let got = ours.execute_batch(sql).err().map(|e| e.to_string());
         if expected.is_none() || expected != got {
-            failures.push(format!("{sql}\n    sqlite:   {expected:?}\n    heliosdb: {got:?}"));
+            failures.push(format!(
+                "{sql}\n    sqlite:   {expected:?}\n    heliosdb: {got:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -246,4 +248,46 @@ fn strict_survives_a_reopen() {
         )
         .unwrap();
     assert_eq!(old, 10);
+}
+
+/// A prepared INSERT run many times with parameters (the batch-load path, whose bound form
+/// is cached) converts and refuses exactly as SQLite does, row by row.
+#[test]
+fn prepared_batch_loads_are_checked() {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    let create = "CREATE TABLE b(id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT) STRICT";
+    ours.execute_batch(create).unwrap();
+    theirs.execute_batch(create).unwrap();
+    let sql = "INSERT INTO b(n, r, s) VALUES (?, ?, ?)";
+    let mut mine = ours.prepare(sql).unwrap();
+    let mut sqlite = theirs.prepare(sql).unwrap();
+    for i in 0..200i64 {
+        let n = if i % 7 == 0 {
+            format!("n{i}")
+        } else {
+            i.to_string()
+        };
+        let r = format!("{i}.5");
+        let got = mine
+            .execute(heliosdb_lite::params![n.as_str(), r.as_str(), i])
+            .map_err(|e| e.to_string());
+        let expected = sqlite
+            .execute(rusqlite::params![n.as_str(), r.as_str(), i])
+            .map_err(|e| e.to_string());
+        assert_eq!(got, expected, "row {i}");
+    }
+    let sum = |sql: &str| -> (i64, f64) {
+        let a = ours
+            .query_row(sql, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))
+            .unwrap();
+        let b = theirs
+            .query_row(sql, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))
+            .unwrap();
+        assert_eq!(a, b, "{sql}");
+        a
+    };
+    let (count, _) = sum("SELECT count(*), sum(r) FROM b");
+    assert_eq!(count, 200 - 29);
+    sum("SELECT sum(n), sum(length(s)) FROM b WHERE typeof(n) = 'integer' AND typeof(s) = 'text'");
 }

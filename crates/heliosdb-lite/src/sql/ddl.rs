@@ -168,11 +168,9 @@ fn create_table(
                     }
                     pk = Some(vec![IndexColumn::on_column(i, false, Collation::Binary)]);
                 }
-                ColumnOption::Unique(_) => uniques.push(vec![IndexColumn::on_column(
-                    i,
-                    false,
-                    Collation::Binary,
-                )]),
+                ColumnOption::Unique(_) => {
+                    uniques.push(vec![IndexColumn::on_column(i, false, Collation::Binary)])
+                }
                 ColumnOption::Check(ch) => def.checks.push(ch.expr.to_string()),
                 ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
                     columns: vec![i],
@@ -737,9 +735,12 @@ fn alter_table(
 
 /// True if the table has a current row.
 fn table_has_rows(txn: &Transaction, def: &TableDef) -> bool {
-    txn.scan(prefix_range(&codec::table_prefix(def.id)), Direction::Forward)
-        .next()
-        .is_some()
+    txn.scan(
+        prefix_range(&codec::table_prefix(def.id)),
+        Direction::Forward,
+    )
+    .next()
+    .is_some()
 }
 
 /// ADD COLUMN of a NOT NULL generated column: every existing row must give it a value, as
@@ -758,7 +759,10 @@ fn check_new_generated_not_null(
     };
     let exec = Executor::new(None, &[], env);
     let col = def.columns.len() - 1;
-    for kv in txn.scan(prefix_range(&codec::table_prefix(info.def.id)), Direction::Forward) {
+    for kv in txn.scan(
+        prefix_range(&codec::table_prefix(info.def.id)),
+        Direction::Forward,
+    ) {
         let (k, v) = kv?;
         if exec.decode_row(&new, &k, &v)?[col].is_null() {
             return Err(Error::Constraint {
@@ -935,7 +939,10 @@ fn generated_option(opt: &ColumnOption) -> Result<Option<super::catalog::Generat
     };
     Ok(Some(super::catalog::Generated {
         expr: e.to_string(),
-        stored: matches!(generation_expr_mode, Some(ast::GeneratedExpressionMode::Stored)),
+        stored: matches!(
+            generation_expr_mode,
+            Some(ast::GeneratedExpressionMode::Stored)
+        ),
     }))
 }
 

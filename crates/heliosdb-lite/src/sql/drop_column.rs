@@ -72,7 +72,14 @@ pub fn drop_column(
     for ix in indexes.iter() {
         let texts = ix.columns.iter().filter_map(|c| c.expr.as_deref());
         for text in texts.chain(ix.predicate.as_deref()) {
-            if mentions(text, &def.name, name, schema, Context::Table(&def.name), true)? {
+            if mentions(
+                text,
+                &def.name,
+                name,
+                schema,
+                Context::Table(&def.name),
+                true,
+            )? {
                 return refuse(format!("index {} uses it", ix.name));
             }
         }

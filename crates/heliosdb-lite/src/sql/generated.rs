@@ -105,7 +105,12 @@ impl GeneratedColumns {
     /// columns and then its rowid). Stored columns are converted as their column stores
     /// values (in a STRICT table, checked against the declared type); virtual ones, which
     /// SQLite does not type-check, take their column's affinity.
-    pub fn compute_for_write(&self, exec: &Executor<'_>, def: &TableDef, row: &mut [Value]) -> Result<()> {
+    pub fn compute_for_write(
+        &self,
+        exec: &Executor<'_>,
+        def: &TableDef,
+        row: &mut [Value],
+    ) -> Result<()> {
         for (i, e, stored) in &self.order {
             let v = exec.eval(e, &Frame::root(row))?;
             row[*i] = if *stored {
@@ -119,7 +124,12 @@ impl GeneratedColumns {
 
     /// Computes the virtual columns of a row read from storage (`row` holds the table's
     /// columns and then its rowid).
-    pub fn compute_on_read(&self, exec: &Executor<'_>, def: &TableDef, row: &mut [Value]) -> Result<()> {
+    pub fn compute_on_read(
+        &self,
+        exec: &Executor<'_>,
+        def: &TableDef,
+        row: &mut [Value],
+    ) -> Result<()> {
         for (i, e, stored) in &self.order {
             if !stored {
                 let v = exec.eval(e, &Frame::root(row))?;

@@ -113,7 +113,13 @@ pub fn table_list(
     let mut out = Vec::new();
     for t in schema.tables.values() {
         let def = &t.def;
-        out.push(row("main", &def.name, "table", def.columns.len() as i64, def.strict));
+        out.push(row(
+            "main",
+            &def.name,
+            "table",
+            def.columns.len() as i64,
+            def.strict,
+        ));
     }
     for v in schema.views.values() {
         out.push(row("main", &v.name, "view", view_width(v), false));

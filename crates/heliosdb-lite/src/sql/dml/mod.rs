@@ -528,9 +528,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let column = |n: &ast::ObjectName| -> Result<usize> {
             let i = column(n)?;
             match info.def.columns.get(i) {
-                Some(c) if c.generated.is_some() => {
-                    Err(super::generated::cannot_update(&c.name))
-                }
+                Some(c) if c.generated.is_some() => Err(super::generated::cannot_update(&c.name)),
                 _ => Ok(i),
             }
         };

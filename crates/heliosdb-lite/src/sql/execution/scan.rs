@@ -441,7 +441,11 @@ impl Executor<'_> {
         let ncols = def.columns.len();
         let generated = info.generated()?;
         // A virtual column may read any other column.
-        let wanted = if generated.has_virtual() { None } else { wanted };
+        let wanted = if generated.has_virtual() {
+            None
+        } else {
+            wanted
+        };
         let mut row = codec::decode_row_columns(value, wanted)?;
         if row.len() > ncols {
             row.truncate(ncols);

@@ -379,13 +379,8 @@ pub(super) fn is_unique_column(t: &TableInfo, c: usize) -> bool {
         return true;
     }
     (!t.def.has_rowid() && t.def.primary_key == [c])
-        || t.indexes
-            .iter()
-            .any(|ix| {
-                // A partial UNIQUE index leaves the other rows free to repeat values.
-                ix.unique
-                    && ix.covers_all_rows()
-                    && ix.columns.len() == 1
-                    && ix.columns[0].column == c
-            })
+        || t.indexes.iter().any(|ix| {
+            // A partial UNIQUE index leaves the other rows free to repeat values.
+            ix.unique && ix.covers_all_rows() && ix.columns.len() == 1 && ix.columns[0].column == c
+        })
 }

@@ -42,8 +42,11 @@ fn scan_order(info: &TableInfo, access: &Access, exprs: &[Expr]) -> (Vec<(usize,
             // An index that cannot be read gives no order (its columns match nothing).
             let keys = index_key_columns(info, ix, exprs)
                 .unwrap_or_else(|| vec![usize::MAX; ix.columns.len()]);
-            let mut cols: Vec<(usize, bool)> =
-                keys.into_iter().zip(&ix.columns).map(|(k, c)| (k, c.desc)).collect();
+            let mut cols: Vec<(usize, bool)> = keys
+                .into_iter()
+                .zip(&ix.columns)
+                .map(|(k, c)| (k, c.desc))
+                .collect();
             // Entries with equal index values follow in row-key order.
             cols.extend(key_order());
             (cols, eq.len())
