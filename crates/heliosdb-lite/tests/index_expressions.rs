@@ -44,6 +44,10 @@ fn queries_through_expression_and_partial_indexes() {
             "SELECT count(*) FROM p WHERE lower(name) = 'ann' AND score > 0",
             "SELECT a.id, b.id FROM p a JOIN p b ON lower(a.name) = lower(b.name) WHERE a.id < b.id",
             "SELECT id FROM p ORDER BY score LIMIT 2",
+            "CREATE INDEX p_nn ON p(name) WHERE name IS NOT NULL",
+            "SELECT id FROM p WHERE name = 'Cy'",
+            "SELECT id FROM p WHERE name > 'B' ORDER BY id",
+            "SELECT id FROM p WHERE name IS NULL",
         ],
     );
     check(&[("queries", &script)]);
@@ -235,6 +239,13 @@ fn explain_shows_the_indexes_used() {
         plan.contains("USING INDEX p_lower") && plan.contains("(no sort)"),
         "{plan}"
     );
+    // `active IS NOT NULL` is implied by a comparison of `active`.
+    db.execute_batch("CREATE INDEX p_nn ON p(active) WHERE active IS NOT NULL")
+        .unwrap();
+    let plan = explain(&db, "SELECT id FROM p WHERE active = 0");
+    assert!(plan.contains("USING INDEX p_nn (active=?)"), "{plan}");
+    let plan = explain(&db, "SELECT id FROM p WHERE active IS 0");
+    assert!(!plan.contains("p_nn"), "{plan}");
     let plan = explain(&db, "SELECT id FROM p WHERE abs(score) = 5");
     assert!(plan.contains("USING INDEX p_abs (abs(score)=?)"), "{plan}");
     // A historical read uses the indexes of its point.

@@ -124,6 +124,19 @@ fn updates_upserts_and_actions_are_checked() {
             ],
         ),
         (
+            "generated columns",
+            &[
+                "CREATE TABLE g(a INT, s INTEGER AS (a || 'x') STORED, v INTEGER AS (a || '') VIRTUAL, \
+                 w TEXT AS (a * 2) STORED) STRICT",
+                "CREATE TABLE g2(a INT, s INTEGER AS (a || '') STORED, v INTEGER AS (a || 'x')) STRICT",
+                "INSERT INTO g(a) VALUES (1)",
+                "SELECT a, s, typeof(s), v, typeof(v), w, typeof(w) FROM g",
+                "INSERT INTO g2(a) VALUES (1), (2)",
+                "UPDATE g2 SET a = a + 10",
+                "SELECT a, s, typeof(s), v, typeof(v) FROM g2 ORDER BY a",
+            ],
+        ),
+        (
             "trigger",
             &[
                 "CREATE TABLE src(v)",

@@ -102,22 +102,17 @@ impl GeneratedColumns {
     }
 
     /// Computes every generated column of a row being written (`row` holds the table's
-    /// columns and then its rowid). Stored columns are converted as their column stores
-    /// values (in a STRICT table, checked against the declared type); virtual ones, which
-    /// SQLite does not type-check, take their column's affinity.
+    /// columns and then its rowid). Each value takes its column's affinity; as in SQLite, a
+    /// STRICT table does not check a generated value against the declared type.
     pub fn compute_for_write(
         &self,
         exec: &Executor<'_>,
         def: &TableDef,
         row: &mut [Value],
     ) -> Result<()> {
-        for (i, e, stored) in &self.order {
+        for (i, e, _) in &self.order {
             let v = exec.eval(e, &Frame::root(row))?;
-            row[*i] = if *stored {
-                super::strict::column_value(def, *i, v)?
-            } else {
-                v.apply_affinity(def.columns[*i].affinity)
-            };
+            row[*i] = v.apply_affinity(def.columns[*i].affinity);
         }
         Ok(())
     }

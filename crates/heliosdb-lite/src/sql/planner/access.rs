@@ -9,8 +9,9 @@
 //! An index part that is an expression (`lower(name)`) bounds the key the same way, for a
 //! comparison of that very expression (the bound forms are equal): each distinct index
 //! expression of the table stands for a key column numbered after the rowid. A partial index
-//! is a candidate only when every conjunct of its condition is among the scan's conjuncts
-//! (SQLite's simple implication test), so its entries hold every row the query can return.
+//! is a candidate only when the scan's conjuncts imply every conjunct of its condition (the
+//! same conjunct, or a comparison of `x` for `x IS NOT NULL`: SQLite's simple implication
+//! test), so its entries hold every row the query can return.
 //!
 //! After ANALYZE (see `sql::analyze`) an index is also weighed against a full scan: fetching a
 //! row through an index costs a few scan rows (a seek for the row), so an index whose key
@@ -96,12 +97,45 @@ pub(super) fn index_key_columns(
         .collect()
 }
 
-/// True if the scan's conjuncts include every conjunct of a partial index's condition, so
+/// True if the scan's conjuncts imply every conjunct of a partial index's condition, so
 /// that every row the scan may return has an entry in the index.
 pub(super) fn index_usable(info: &TableInfo, ix: &IndexDef, conjuncts: &[Expr]) -> bool {
     match ix.bound(&info.def) {
-        Ok(bound) => bound.predicate.iter().all(|p| conjuncts.contains(p)),
+        Ok(bound) => bound.predicate.iter().all(|p| implied(p, conjuncts)),
         Err(_) => false,
+    }
+}
+
+/// SQLite's implication test for a partial index's conjunct: the same conjunct is in the
+/// query, or the conjunct is `x IS NOT NULL` and the query compares `x` with `=`, `<`,
+/// `<=`, `>` or `>=` (which is never true for a NULL `x`).
+fn implied(p: &Expr, conjuncts: &[Expr]) -> bool {
+    if conjuncts.contains(p) {
+        return true;
+    }
+    let Expr::Is {
+        left: x,
+        right,
+        negated: true,
+    } = p
+    else {
+        return false;
+    };
+    if **right != Expr::Literal(super::super::value::Value::Null) {
+        return false;
+    }
+    conjuncts.iter().any(|c| match c {
+        Expr::Compare {
+            op, left, right, ..
+        } if *op != CmpOp::Ne => strip_affinity(left) == &**x || strip_affinity(right) == &**x,
+        _ => false,
+    })
+}
+
+fn strip_affinity(e: &Expr) -> &Expr {
+    match e {
+        Expr::ApplyAffinity(inner, _) => inner,
+        other => other,
     }
 }
 
