@@ -31,7 +31,7 @@ pub struct ColumnDef {
     #[serde(default)]
     pub collation: super::collation::Collation,
     /// `GENERATED ALWAYS AS (expr)`: the column's value is computed from the row
-    /// (`sql/generated.rs`). Absent from entries written before generated columns existed.
+    /// (`execution::computed`). Absent from entries written before generated columns existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<Generated>,
 }
@@ -217,9 +217,10 @@ pub struct IndexDef {
     /// rows it holds for have entries. Absent from entries written before partial indexes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
-    /// The expressions and the condition bound, on first use (`sql/index_expr.rs`).
+    /// The expressions and the condition bound, once per loaded schema (see
+    /// `execution::computed`).
     #[serde(skip)]
-    pub bound: super::index_expr::BoundCache,
+    pub bound: Derived,
 }
 
 /// Statistics of one index, gathered by ANALYZE (what SQLite keeps in `sqlite_stat1`).
@@ -280,7 +281,7 @@ pub enum CatalogEntry {
     /// A view.
     View(ViewDef),
     /// A trigger.
-    Trigger(super::trigger::TriggerDef),
+    Trigger(super::parser::trigger::TriggerDef),
 }
 
 impl CatalogEntry {
@@ -306,6 +307,39 @@ impl CatalogEntry {
     }
 }
 
+/// A slot for what a layer above the catalog derives from a definition (bound expressions),
+/// filled once when a schema is loaded. The catalog cannot name those types, so the slot
+/// holds any shared value and hands it back only as the type it was stored as. It is derived
+/// from the definition, so it takes no part in comparing definitions.
+#[derive(Default, Clone)]
+pub struct Derived(std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>);
+
+impl Derived {
+    /// The value, if one of type `T` was stored.
+    pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.0.get()?.clone().downcast::<T>().ok()
+    }
+
+    /// Stores the value (a slot is filled once; later values are ignored).
+    pub fn set<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) {
+        let _ = self.0.set(value);
+    }
+}
+
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Derived")
+            .field("filled", &self.0.get().is_some())
+            .finish()
+    }
+}
+
 /// A table with its indexes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableInfo {
@@ -314,52 +348,10 @@ pub struct TableInfo {
     /// Indexes on the table.
     pub indexes: Vec<Arc<IndexDef>>,
     /// Triggers on the table.
-    pub triggers: Vec<Arc<super::trigger::TriggerDef>>,
-    /// The generated columns bound, on first use.
-    pub generated: GeneratedCache,
-}
-
-impl TableInfo {
-    /// The table's generated columns, bound against its columns (once per schema).
-    pub fn generated(&self) -> Result<Arc<super::generated::GeneratedColumns>> {
-        self.generated
-            .0
-            .get_or_init(|| {
-                if self.def.columns.iter().all(|c| c.generated.is_none()) {
-                    return Ok(Arc::default());
-                }
-                super::generated::GeneratedColumns::bind(&self.def)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(|e| {
-                Error::corruption(format!(
-                    "generated column of {} unreadable: {e}",
-                    self.def.name
-                ))
-            })
-    }
-}
-
-/// The bound generated columns of a table, made when first needed. It is derived from the
-/// definition, so two tables with equal definitions are equal whether or not it was made,
-/// and a copy (which may be changed) starts without it.
-#[derive(Debug, Default)]
-pub struct GeneratedCache(
-    std::sync::OnceLock<std::result::Result<Arc<super::generated::GeneratedColumns>, String>>,
-);
-
-impl Clone for GeneratedCache {
-    fn clone(&self) -> Self {
-        GeneratedCache::default()
-    }
-}
-
-impl PartialEq for GeneratedCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
+    pub triggers: Vec<Arc<super::parser::trigger::TriggerDef>>,
+    /// What higher layers derive from the definition once per loaded schema (the bound
+    /// generated columns, see `execution::computed`).
+    pub derived: Derived,
 }
 
 /// All definitions visible at one point.
@@ -372,7 +364,7 @@ pub struct Schema {
     /// Views by lower-case name.
     pub views: HashMap<String, Arc<ViewDef>>,
     /// Triggers by lower-case name.
-    pub triggers: HashMap<String, Arc<super::trigger::TriggerDef>>,
+    pub triggers: HashMap<String, Arc<super::parser::trigger::TriggerDef>>,
 }
 
 impl Schema {
@@ -381,7 +373,7 @@ impl Schema {
         let mut tables: BTreeMap<String, TableDef> = BTreeMap::new();
         let mut indexes: Vec<IndexDef> = Vec::new();
         let mut views = HashMap::new();
-        let mut triggers: HashMap<String, Arc<super::trigger::TriggerDef>> = HashMap::new();
+        let mut triggers: HashMap<String, Arc<super::parser::trigger::TriggerDef>> = HashMap::new();
         for e in entries {
             match e {
                 CatalogEntry::Table(t) => {
@@ -411,7 +403,7 @@ impl Schema {
             .into_iter()
             .map(|(name, def)| {
                 let indexes = by_table.remove(&name).unwrap_or_default();
-                let mut on_table: Vec<Arc<super::trigger::TriggerDef>> = triggers
+                let mut on_table: Vec<Arc<super::parser::trigger::TriggerDef>> = triggers
                     .values()
                     .filter(|t| t.table.eq_ignore_ascii_case(&name))
                     .cloned()
@@ -423,7 +415,7 @@ impl Schema {
                         def,
                         indexes,
                         triggers: on_table,
-                        generated: GeneratedCache::default(),
+                        derived: Derived::default(),
                     }),
                 )
             })
@@ -536,4 +528,16 @@ impl SchemaCache {
         s.cache.insert(point, schema.clone());
         Ok(schema)
     }
+}
+
+/// The name of the system table listing snapshots.
+pub const SNAPSHOTS_TABLE: &str = "helios_snapshots";
+
+/// The error for a time-travel clause on `helios_snapshots`, which has no history of its own.
+pub fn snapshots_have_no_history() -> Error {
+    Error::invalid(format!(
+        "{SNAPSHOTS_TABLE} has no history of its own: it lists the snapshots retained now; \
+         drop the time-travel clause and filter on its columns instead \
+         (WHERE scn <= 2, WHERE committed_at <= '2024-12-31')"
+    ))
 }

@@ -44,7 +44,7 @@ fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
                     format!("INDEX {}", ix.name),
                     ix.columns
                         .iter()
-                        .map(|c| super::index_expr::part_name(&n.table.def, c))
+                        .map(|c| super::execution::computed::part_name(&n.table.def, c))
                         .collect(),
                 ),
             };

@@ -6,12 +6,12 @@
 
 use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
 use super::codec;
+use super::engine::{ClockOnly, Outcome, StmtHistory};
 use super::execution::{Executor, Frame, Reader, Row, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
 use super::planner::{table_name, OutputColumn, Planner, Scope};
-use super::session::{ClockOnly, NoHistory, Outcome, StmtHistory};
 use super::value::Value;
 use crate::error::{ConstraintKind, Error, RaiseAction, Result};
 use crate::mvcc::Transaction;
@@ -39,12 +39,11 @@ pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
 /// Logical key of a row's entry in an index, or `None` when the index is partial and the
 /// row is not in it (`row` holds the table's columns and then the rowid).
 pub fn index_entry_key(
-    def: &TableDef,
     ix: &IndexDef,
     row: &[Value],
     key_vals: &[Value],
 ) -> Result<Option<Vec<u8>>> {
-    let Some(values) = super::index_expr::entry_values(def, ix, row)? else {
+    let Some(values) = super::execution::computed::entry_values(ix, row)? else {
         return Ok(None);
     };
     let mut k = codec::index_prefix(ix.id);
@@ -55,20 +54,16 @@ pub fn index_entry_key(
     Ok(Some(k))
 }
 
-/// Binds SQL text (a CHECK expression) against a table's columns.
-pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
-    let e = super::session::parse_expr(text)?;
-    let info = TableInfo {
-        def: def.clone(),
-        indexes: Vec::new(),
-        triggers: Vec::new(),
-        generated: Default::default(),
-    };
-    let env = ClockOnly(0);
-    let stmt = ParsedStatement::placeholder();
-    let mut none = NoHistory;
-    let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], &env, &stmt);
-    p.bind_in_scope(super::planner::table_scope(&info, &def.name), &e)
+pub use super::engine::bind_table_expr;
+
+/// The error for naming a generated column in an INSERT's column list, in SQLite's words.
+fn cannot_insert(column: &str) -> Error {
+    Error::invalid(format!("cannot INSERT into generated column \"{column}\""))
+}
+
+/// The error for assigning a generated column in an UPDATE or upsert, in SQLite's words.
+fn cannot_update(column: &str) -> Error {
+    Error::invalid(format!("cannot UPDATE generated column \"{column}\""))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -187,12 +182,12 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         &mut self,
         txn: &mut Transaction,
         info: &TableInfo,
-        timing: super::trigger::Timing,
-        event: super::trigger::Event,
+        timing: super::parser::trigger::Timing,
+        event: super::parser::trigger::Event,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<bool> {
-        use super::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
+        use super::parser::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
         if info.triggers.is_empty() {
             return Ok(true);
         }
@@ -238,7 +233,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 c.hidden = true;
             }
             if let Some(w) = &trig.when {
-                let e = super::session::parse_expr(w)?;
+                let e = super::parser::parse_expr(w)?;
                 let bound = {
                     let mut p = self.planner();
                     p.in_trigger();
@@ -350,7 +345,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         Ok(match returning {
             Some(r) => Outcome {
                 changes,
-                ..super::session::query_outcome(r.columns, r.rows)
+                ..super::engine::query_outcome(r.columns, r.rows)
             },
             None => Outcome {
                 changes,
@@ -478,8 +473,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             if !self.fire(
                 txn,
                 info,
-                super::trigger::Timing::Before,
-                super::trigger::Event::Insert,
+                super::parser::trigger::Timing::Before,
+                super::parser::trigger::Event::Insert,
                 None,
                 Some(&row),
             )? {
@@ -491,8 +486,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             self.fire(
                 txn,
                 info,
-                super::trigger::Timing::After,
-                super::trigger::Event::Insert,
+                super::parser::trigger::Timing::After,
+                super::parser::trigger::Event::Insert,
                 None,
                 Some(&row),
             )?;
@@ -528,7 +523,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let column = |n: &ast::ObjectName| -> Result<usize> {
             let i = column(n)?;
             match info.def.columns.get(i) {
-                Some(c) if c.generated.is_some() => Err(super::generated::cannot_update(&c.name)),
+                Some(c) if c.generated.is_some() => Err(cannot_update(&c.name)),
                 _ => Ok(i),
             }
         };
@@ -627,7 +622,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         info: &TableInfo,
         row: &mut [Value],
     ) -> Result<()> {
-        let generated = info.generated()?;
+        let generated = super::execution::computed::generated(info)?;
         if generated.is_empty() {
             return Ok(());
         }
@@ -727,8 +722,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         if !self.fire(
             txn,
             info,
-            super::trigger::Timing::Before,
-            super::trigger::Event::Update,
+            super::parser::trigger::Timing::Before,
+            super::parser::trigger::Event::Update,
             Some(old),
             Some(&row),
         )? {
@@ -742,8 +737,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         self.fire(
             txn,
             info,
-            super::trigger::Timing::After,
-            super::trigger::Event::Update,
+            super::parser::trigger::Timing::After,
+            super::parser::trigger::Event::Update,
             Some(old),
             Some(&row),
         )?;
@@ -907,7 +902,7 @@ fn apply_column_types(def: &TableDef, row: &mut [Value]) -> Result<()> {
 /// The encoded row as stored: virtual generated columns are left out (as NULL).
 fn encode_stored(info: &TableInfo, row: &[Value]) -> Result<Vec<u8>> {
     let row = &row[..info.def.columns.len()];
-    let generated = info.generated()?;
+    let generated = super::execution::computed::generated(info)?;
     Ok(if generated.has_virtual() {
         codec::encode_row(&generated.stored_image(row))
     } else {
@@ -986,7 +981,7 @@ fn find_conflicts(
     }
     for ix in info.indexes.iter().filter(|i| i.unique) {
         // NULLs are distinct; a partial index constrains only the rows it holds.
-        let Some(values) = super::index_expr::entry_values(def, ix, row)? else {
+        let Some(values) = super::execution::computed::entry_values(ix, row)? else {
             continue;
         };
         if values.iter().any(Value::is_null) {
@@ -1038,7 +1033,7 @@ fn write_row(
     let fresh = txn.known_unversioned(&row_key);
     txn.put(row_key, encode_stored(info, row)?)?;
     for ix in &info.indexes {
-        let Some(k) = index_entry_key(def, ix, row, key_vals)? else {
+        let Some(k) = index_entry_key(ix, row, key_vals)? else {
             continue;
         };
         if fresh {
@@ -1069,8 +1064,8 @@ fn rewrite_row(
     }
     txn.put(new_key, encode_stored(info, new)?)?;
     for ix in &info.indexes {
-        let before = index_entry_key(def, ix, old, old_key_vals)?;
-        let after = index_entry_key(def, ix, new, new_key_vals)?;
+        let before = index_entry_key(ix, old, old_key_vals)?;
+        let after = index_entry_key(ix, new, new_key_vals)?;
         if before == after {
             continue;
         }
@@ -1092,7 +1087,7 @@ fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<
     let key_vals = row_key_values(def, row);
     txn.delete(def.row_key(&key_vals))?;
     for ix in &info.indexes {
-        if let Some(k) = index_entry_key(def, ix, row, &key_vals)? {
+        if let Some(k) = index_entry_key(ix, row, &key_vals)? {
             txn.delete(k)?;
         }
     }

@@ -28,6 +28,7 @@
 
 mod accumulator;
 mod aggregate;
+pub mod computed;
 mod distinct;
 mod expr;
 mod filter;

@@ -439,7 +439,7 @@ impl Executor<'_> {
     ) -> Result<Row> {
         let def = &info.def;
         let ncols = def.columns.len();
-        let generated = info.generated()?;
+        let generated = super::computed::generated(info)?;
         // A virtual column may read any other column.
         let wanted = if generated.has_virtual() {
             None
@@ -478,7 +478,9 @@ impl Executor<'_> {
         }
         let v = match &info.def.columns[col].default {
             None => Value::Null,
-            Some(text) => super::super::session::eval_default_text(text, self.env)?
+            Some(text) => self
+                .env
+                .stored_default(text)?
                 .apply_affinity(info.def.columns[col].affinity),
         };
         self.defaults.borrow_mut().insert(k, v.clone());

@@ -59,7 +59,7 @@ fn with_affinity(e: &Expr, aff: Option<super::super::value::Affinity>) -> Expr {
 pub(super) fn index_expressions(info: &TableInfo) -> Vec<Expr> {
     let mut out: Vec<Expr> = Vec::new();
     for ix in info.indexes.iter().filter(|ix| ix.is_computed()) {
-        let Ok(bound) = ix.bound(&info.def) else {
+        let Ok(bound) = super::super::execution::computed::bound_index(ix) else {
             continue;
         };
         for e in bound.parts.iter().flatten() {
@@ -86,7 +86,7 @@ pub(super) fn index_key_columns(
     ix: &IndexDef,
     exprs: &[Expr],
 ) -> Option<Vec<usize>> {
-    let bound = ix.bound(&info.def).ok()?;
+    let bound = super::super::execution::computed::bound_index(ix).ok()?;
     ix.columns
         .iter()
         .enumerate()
@@ -99,8 +99,8 @@ pub(super) fn index_key_columns(
 
 /// True if the scan's conjuncts imply every conjunct of a partial index's condition, so
 /// that every row the scan may return has an entry in the index.
-pub(super) fn index_usable(info: &TableInfo, ix: &IndexDef, conjuncts: &[Expr]) -> bool {
-    match ix.bound(&info.def) {
+pub(super) fn index_usable(ix: &IndexDef, conjuncts: &[Expr]) -> bool {
+    match super::super::execution::computed::bound_index(ix) {
         Ok(bound) => bound.predicate.iter().all(|p| implied(p, conjuncts)),
         Err(_) => false,
     }
@@ -290,7 +290,7 @@ pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
     let mut best = candidate(&pk_cols, true, &conds, None);
     // An index under NOCASE or RTRIM holds collation keys, which plain comparisons cannot use.
     for ix in info.indexes.iter().filter(|ix| ix.is_binary()) {
-        if ix.is_computed() && !index_usable(info, ix, conjuncts) {
+        if ix.is_computed() && !index_usable(ix, conjuncts) {
             continue;
         }
         let Some(cols) = index_key_columns(info, ix, &exprs) else {

@@ -1,4 +1,16 @@
 //! CREATE / DROP / ALTER: catalog changes, written through the transaction like rows.
+//!
+//! The catalog is a set of versioned keys (`'c'` ‖ name), so a schema change commits or rolls
+//! back with its transaction and a historical query reads the schema of its point. Here:
+//! CREATE and DROP of tables, indexes, views and triggers, `ALTER TABLE` (`rename` rewrites
+//! the stored SQL of every object that names a renamed table or column; `drop_column`
+//! rewrites the rows), and `ANALYZE` (`analyze`), which stores index statistics in the
+//! catalog entries.
+
+pub mod analyze;
+pub mod computed;
+pub mod drop_column;
+pub mod rename;
 
 use super::catalog::{
     CatalogEntry, ColumnDef, FkAction, ForeignKeyDef, IndexColumn, IndexDef, Schema, TableDef,
@@ -11,7 +23,8 @@ use super::execution::Executor;
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::planner::table_name;
-use super::rename::{self, Context};
+use rename::Context;
+
 use super::value::Affinity;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::mvcc::Transaction;
@@ -21,7 +34,7 @@ use std::sync::Arc;
 
 /// Executes a DDL statement.
 pub fn run(
-    engine: &super::session::Engine,
+    engine: &super::engine::Engine,
     txn: &mut Transaction,
     schema: &Arc<Schema>,
     stmt: &ParsedStatement,
@@ -157,7 +170,7 @@ fn create_table(
                 ColumnOption::Null => {}
                 ColumnOption::Default(e) => {
                     // Validate now so a bad default fails the CREATE, not every INSERT.
-                    super::session::eval_default_text(&e.to_string(), env)?;
+                    super::engine::eval_default_text(&e.to_string(), env)?;
                     col.default = Some(e.to_string());
                 }
                 ColumnOption::PrimaryKey(_) => {
@@ -203,7 +216,7 @@ fn create_table(
                             col.name
                         )));
                     }
-                    col.generated = generated_option(g)?
+                    col.generated = computed::generated_option(g)?
                 }
                 other => return Err(Error::Unsupported(format!("column option {other}"))),
             }
@@ -305,7 +318,7 @@ fn create_table(
             "must have at least one non-generated column",
         ));
     }
-    super::generated::GeneratedColumns::bind(&def)?;
+    super::engine::bind_generated(&def)?;
     def.id = next_object_id(txn)?;
     let table = CatalogEntry::Table(def.clone());
     put_entry(txn, &table)?;
@@ -350,7 +363,7 @@ fn create_index(
         .table(&tname)
         .ok_or_else(|| Error::NoSuchTable(tname.clone()))?
         .clone();
-    let columns = super::index_expr::index_parts(&ci.columns, &info.def)?;
+    let columns = computed::index_parts(&ci.columns, &info.def)?;
     let ix = IndexDef {
         id: next_object_id(txn)?,
         name: name.clone(),
@@ -363,7 +376,8 @@ fn create_index(
         bound: Default::default(),
     };
     // Refuses unknown columns, subqueries and non-deterministic functions.
-    super::index_expr::bind(&info.def, &ix)?;
+    ix.bound
+        .set(Arc::new(super::engine::bind_index(&info.def, &ix)?));
     backfill_index(txn, &info, &ix, env)?;
     put_entry(txn, &CatalogEntry::Index(ix))
 }
@@ -384,7 +398,7 @@ fn backfill_index(
         let row = exec.decode_row(info, &k, &v)?;
         let key_vals = row_key_values(&info.def, &row);
         // A partial index holds only the rows its condition holds for.
-        let Some(vals) = super::index_expr::entry_values(&info.def, ix, &row)? else {
+        let Some(vals) = super::execution::computed::entry_values(ix, &row)? else {
             continue;
         };
         if ix.unique
@@ -397,14 +411,14 @@ fn backfill_index(
                 column: Some(
                     ix.columns
                         .iter()
-                        .map(|c| super::index_expr::part_name(&info.def, c))
+                        .map(|c| super::execution::computed::part_name(&info.def, c))
                         .collect::<Vec<_>>()
                         .join(", "),
                 ),
                 detail: Some(format!("existing rows violate unique index {}", ix.name)),
             });
         }
-        if let Some(key) = index_entry_key(&info.def, ix, &row, &key_vals)? {
+        if let Some(key) = index_entry_key(ix, &row, &key_vals)? {
             txn.put(key, Vec::new())?;
         }
     }
@@ -581,7 +595,7 @@ fn alter_table(
                             col.collation = Collation::from_name(&table_name(c)?)?
                         }
                         g @ ColumnOption::Generated { .. } => {
-                            col.generated = generated_option(g)?;
+                            col.generated = computed::generated_option(g)?;
                             // Existing rows would need the value written into them.
                             if col.generated.as_ref().is_some_and(|g| g.stored)
                                 && table_has_rows(txn, &def)
@@ -603,8 +617,8 @@ fn alter_table(
                 if let Some(d) = &col.default {
                     // Rows written before the column existed read this value, so it must not
                     // depend on when it is evaluated.
-                    let early = super::session::eval_default_with_clock(d, 0)?;
-                    let late = super::session::eval_default_with_clock(d, 86_400_000_000_000)?;
+                    let early = super::engine::eval_default_with_clock(d, 0)?;
+                    let late = super::engine::eval_default_with_clock(d, 86_400_000_000_000)?;
                     if early != late {
                         return Err(Error::invalid(
                             "cannot add a column with non-constant default",
@@ -617,7 +631,7 @@ fn alter_table(
                 def.sql = append_column_sql(&def.sql, &column_def.to_string());
                 let not_null_generated = col.not_null && col.generated.is_some();
                 def.columns.push(col);
-                super::generated::GeneratedColumns::bind(&def)?;
+                super::engine::bind_generated(&def)?;
                 if not_null_generated {
                     check_new_generated_not_null(txn, info, &def, env)?;
                 }
@@ -713,7 +727,7 @@ fn alter_table(
                 if *if_exists && def.column_index(&column.value).is_none() {
                     continue;
                 }
-                super::drop_column::drop_column(
+                drop_column::drop_column(
                     txn,
                     schema,
                     info,
@@ -755,8 +769,10 @@ fn check_new_generated_not_null(
         def: def.clone(),
         indexes: Vec::new(),
         triggers: Vec::new(),
-        generated: Default::default(),
+        derived: Default::default(),
     };
+    new.derived
+        .set(Arc::new(super::engine::bind_generated(def)?));
     let exec = Executor::new(None, &[], env);
     let col = def.columns.len() - 1;
     for kv in txn.scan(
@@ -850,13 +866,10 @@ fn append_column_sql(sql: &str, coldef: &str) -> String {
     }
 }
 
-/// The name of the system table listing snapshots.
-pub const SNAPSHOTS_TABLE: &str = "helios_snapshots";
-
 /// Refuses the system table's name for a new table or view: one by that name would hide the
 /// system table from every read.
 fn check_not_reserved(name: &str) -> Result<()> {
-    if name.eq_ignore_ascii_case(SNAPSHOTS_TABLE) {
+    if name.eq_ignore_ascii_case(super::catalog::SNAPSHOTS_TABLE) {
         return Err(Error::invalid(format!(
             "{name} is reserved for the system table of snapshots; choose another name"
         )));
@@ -864,20 +877,11 @@ fn check_not_reserved(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The error for a time-travel clause on `helios_snapshots`, which has no history of its own.
-pub fn snapshots_have_no_history() -> Error {
-    Error::invalid(format!(
-        "{SNAPSHOTS_TABLE} has no history of its own: it lists the snapshots retained now; \
-         drop the time-travel clause and filter on its columns instead \
-         (WHERE scn <= 2, WHERE committed_at <= '2024-12-31')"
-    ))
-}
-
 /// Executes `CREATE TRIGGER`.
 pub fn create_trigger(
     txn: &mut Transaction,
     schema: &Schema,
-    ct: &super::trigger::CreateTrigger,
+    ct: &super::parser::trigger::CreateTrigger,
 ) -> Result<()> {
     let def = &ct.def;
     if schema.triggers.contains_key(&def.name.to_lowercase()) {
@@ -919,31 +923,6 @@ fn bare_column(c: &ast::ColumnDef) -> ColumnDef {
         collation: Collation::Binary,
         generated: None,
     }
-}
-
-/// `GENERATED ALWAYS AS (expr) [VIRTUAL | STORED]` or `AS (expr)`; identity columns (a
-/// sequence instead of an expression) are not SQLite's and are refused.
-fn generated_option(opt: &ColumnOption) -> Result<Option<super::catalog::Generated>> {
-    let ColumnOption::Generated {
-        generation_expr,
-        generation_expr_mode,
-        ..
-    } = opt
-    else {
-        return Ok(None);
-    };
-    let Some(e) = generation_expr else {
-        return Err(Error::Unsupported(
-            "identity columns; use INTEGER PRIMARY KEY".into(),
-        ));
-    };
-    Ok(Some(super::catalog::Generated {
-        expr: e.to_string(),
-        stored: matches!(
-            generation_expr_mode,
-            Some(ast::GeneratedExpressionMode::Stored)
-        ),
-    }))
 }
 
 fn duplicate_column(c: &ast::ColumnDef) -> Error {
