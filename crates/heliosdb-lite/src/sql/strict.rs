@@ -47,14 +47,15 @@ pub fn coerce(def: &TableDef, col: usize, v: Value) -> Result<Value> {
         return Ok(v);
     }
     let upper = column.type_name.to_ascii_uppercase();
-    let fits = match (&v, upper.as_str()) {
-        (Value::Null, _) | (_, "ANY") => true,
-        (Value::Integer(_), "INT" | "INTEGER") => true,
-        (Value::Real(_), "REAL") => true,
-        (Value::Text(_) | Value::Timestamp(_), "TEXT") => true,
-        (Value::Blob(_), "BLOB") => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (&v, upper.as_str()),
+        (Value::Null, _)
+            | (_, "ANY")
+            | (Value::Integer(_), "INT" | "INTEGER")
+            | (Value::Real(_), "REAL")
+            | (Value::Text(_) | Value::Timestamp(_), "TEXT")
+            | (Value::Blob(_), "BLOB")
+    );
     if fits {
         return Ok(v);
     }
