@@ -390,7 +390,8 @@ pub(super) fn bind_projection(
                         None => !c.hidden,
                     };
                     if visible && !(c.hidden && qualifier.is_some() && is_rowid_name(&c.name)) {
-                        exprs.push(Expr::Column(i));
+                        let merged = qualifier.is_none().then(|| scope.merged_column(i));
+                        exprs.push(merged.flatten().cloned().unwrap_or(Expr::Column(i)));
                         cols.push(OutputColumn {
                             name: c.name.clone(),
                             affinity: c.affinity,
@@ -449,7 +450,7 @@ fn plan_select(
     order_by: &[ast::OrderByExpr],
     limited: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
-    let (input, scope) = plan_from(p, &s.from, s.selection.as_ref())?;
+    let (input, scope) = plan_from(p, &s.from, s.selection.as_ref(), &s.projection)?;
     p.scopes.push(scope);
     let mark = p.named_windows.len();
     for ast::NamedWindowDefinition(name, def) in &s.named_window {
@@ -763,6 +764,22 @@ pub(super) struct Relation {
     on: Option<ast::Expr>,
     using: Vec<String>,
     natural: bool,
+}
+
+impl Relation {
+    /// Relations already joined (a RIGHT or FULL join and what it joins), as one relation
+    /// of the joins that follow; `columns` are theirs, in FROM order.
+    pub(super) fn joined(plan: Plan, columns: Vec<ScopeColumn>) -> Self {
+        Relation {
+            kind: RelKind::Sub(plan),
+            alias: String::new(),
+            columns,
+            join: JoinKind::Inner,
+            on: None,
+            using: Vec::new(),
+            natural: false,
+        }
+    }
 }
 
 /// The columns of a table relation: its columns plus the hidden rowid.
@@ -1133,12 +1150,37 @@ fn plan_from(
     p: &mut Planner<'_>,
     from: &[ast::TableWithJoins],
     selection: Option<&ast::Expr>,
+    projection: &[SelectItem],
 ) -> Result<(Plan, Scope)> {
     let mut rels: Vec<Relation> = Vec::new();
     for twj in from {
         add_relations(p, twj, &mut rels)?;
     }
-    plan_relations(p, rels, selection)
+    plan_relations(p, rels, selection, projection)
+}
+
+/// Binds WHERE / ON (`bind`) in the newest scope with the result aliases of `projection`
+/// usable, as SQLite allows (`SELECT a + 1 AS b FROM t WHERE b > 2`): a bare name that no
+/// FROM column has is looked up among them before any enclosing level's columns.
+fn with_where_aliases<T>(
+    p: &mut Planner<'_>,
+    projection: &[SelectItem],
+    bind: impl FnOnce(&mut Planner<'_>) -> Result<T>,
+) -> Result<T> {
+    let level = p.scopes.len() - 1;
+    let list = projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { expr, alias } => Some((alias.value.clone(), expr.clone())),
+            _ => None,
+        })
+        .collect();
+    p.where_aliases.push((level, list));
+    p.aliases.push((level, Vec::new()));
+    let r = bind(p);
+    p.aliases.pop();
+    p.where_aliases.pop();
+    r
 }
 
 /// Appends the relations of `a JOIN b ...` (flattening parenthesised joins).
@@ -1180,6 +1222,8 @@ fn add_relations(
             let (kind, constraint) = match &j.join_operator {
                 J::Join(c) | J::Inner(c) | J::CrossJoin(c) => (JoinKind::Inner, c),
                 J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                J::FullOuter(c) => (JoinKind::Full, c),
                 other => return Err(crate::sql::parser::unsupported_join(other)),
             };
             r.join = kind;
@@ -1209,6 +1253,7 @@ fn plan_relations(
     p: &mut Planner<'_>,
     mut rels: Vec<Relation>,
     selection: Option<&ast::Expr>,
+    projection: &[SelectItem],
 ) -> Result<(Plan, Scope)> {
     if rels.is_empty() {
         let plan = Plan::Values(vec![vec![]]);
@@ -1216,7 +1261,7 @@ fn plan_relations(
             return Ok((plan, Scope::default()));
         };
         p.scopes.push(Scope::default());
-        let w = p.bind_expr(sel);
+        let w = with_where_aliases(p, projection, |p| p.bind_expr(sel));
         p.scopes.pop();
         let w = w?;
         if w.has_aggregate() {
@@ -1227,7 +1272,8 @@ fn plan_relations(
     // USING / NATURAL: equalities, and the right-hand column hides behind the left one.
     let mut offsets = Vec::with_capacity(rels.len());
     let mut scope = Scope::default();
-    let mut join_conds: Vec<Vec<(usize, usize)>> = vec![Vec::new(); rels.len()];
+    let mut join_conds: Vec<Vec<(usize, Expr, usize)>> = vec![Vec::new(); rels.len()];
+    let mut merged_now = Vec::new();
     for (k, r) in rels.iter_mut().enumerate() {
         offsets.push(scope.columns.len());
         let mut names = r.using.clone();
@@ -1255,13 +1301,35 @@ fn plan_relations(
                 .position(|s| !s.hidden && s.name.eq_ignore_ascii_case(name))
                 .ok_or_else(|| Error::NoSuchColumn(name.clone()))?;
             r.columns[right].hidden = true;
-            join_conds[k].push((left, offsets[k] + right));
+            let right = offsets[k] + right;
+            let left_expr = scope
+                .merged_column(left)
+                .cloned()
+                .unwrap_or(Expr::Column(left));
+            join_conds[k].push((left, left_expr.clone(), right));
+            // The name now stands for the right column (RIGHT) or the first non-NULL of
+            // both (FULL); the condition above still compares what it stood for before.
+            let merged = match r.join {
+                JoinKind::Right => Some(Expr::Column(right)),
+                JoinKind::Full => Some(Expr::Function(
+                    super::super::functions::ScalarFn::Coalesce,
+                    vec![left_expr, Expr::Column(right)],
+                )),
+                _ => None,
+            };
+            if let Some(m) = merged {
+                merged_now.push((left, m));
+            }
+        }
+        for (c, e) in merged_now.drain(..) {
+            scope.merged.retain(|(m, _)| *m != c);
+            scope.merged.push((c, e));
         }
         scope.columns.extend(r.columns.iter().cloned());
     }
     // Bind WHERE and ON against the combined row.
     p.scopes.push(scope.clone());
-    let bound = (|| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
+    let bound = with_where_aliases(p, projection, |p: &mut Planner<'_>| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
         let mut wheres = Vec::new();
         if let Some(sel) = selection {
             let w = p.bind_expr(sel)?;
@@ -1280,7 +1348,8 @@ fn plan_relations(
                 }
                 split_conjuncts(e, &mut v);
             }
-            for &(l, rr) in &join_conds[k] {
+            for (l, left_expr, rr) in &join_conds[k] {
+                let (l, rr) = (*l, *rr);
                 let (la, ra) =
                     comparison_affinities(scope.columns[l].affinity, scope.columns[rr].affinity);
                 // Two columns: the left one's collation decides.
@@ -1291,7 +1360,7 @@ fn plan_relations(
                 v.push(if collation.is_binary() {
                     Expr::Compare {
                         op: super::super::plan::CmpOp::Eq,
-                        left: Box::new(Expr::Column(l)),
+                        left: Box::new(left_expr.clone()),
                         right: Box::new(Expr::Column(rr)),
                         left_aff: la,
                         right_aff: ra,
@@ -1299,7 +1368,7 @@ fn plan_relations(
                 } else {
                     Expr::Compare {
                         op: super::super::plan::CmpOp::Eq,
-                        left: Box::new(collated(Expr::Column(l), la, collation)),
+                        left: Box::new(collated(left_expr.clone(), la, collation)),
                         right: Box::new(collated(Expr::Column(rr), ra, collation)),
                         left_aff: None,
                         right_aff: None,
@@ -1309,12 +1378,12 @@ fn plan_relations(
             ons.push(v);
         }
         Ok((wheres, ons))
-    })();
+    });
     p.scopes.pop();
     let (wheres, ons) = bound?;
     if rels.len() > 1 {
         let width = scope.columns.len();
-        let plan = super::join::plan_join(p, rels, &offsets, width, wheres, ons)?;
+        let plan = super::outer_join::plan_joins(p, rels, &offsets, width, wheres, ons)?;
         return Ok((plan, scope));
     }
     // One relation: every conjunct runs inside its scan, but for EXISTS that become semi
@@ -1411,6 +1480,7 @@ impl Planner<'_> {
     ) -> Result<Plan> {
         let scope = Scope {
             columns: table_scope_columns(&info, alias),
+            merged: Vec::new(),
         };
         self.scopes.push(scope);
         let w = selection.map(|s| self.bind_expr(s)).transpose();
