@@ -90,9 +90,14 @@ fn current(q: &str) -> String {
 }
 
 fn as_of(q: &str) -> String {
-    ["a", "b", "c", "e", "bv"].iter().fold(q.to_string(), |s, t| {
-        s.replace(&format!("{{{t}}}"), &format!("{t} AS OF SCN {{scn}} AS {t}"))
-    })
+    ["a", "b", "c", "e", "bv"]
+        .iter()
+        .fold(q.to_string(), |s, t| {
+            s.replace(
+                &format!("{{{t}}}"),
+                &format!("{t} AS OF SCN {{scn}} AS {t}"),
+            )
+        })
 }
 
 #[test]

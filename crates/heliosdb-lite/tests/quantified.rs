@@ -38,8 +38,7 @@ fn pairs() -> Vec<(String, String)> {
         for op in OPS {
             for (quant, all) in [("ANY", false), ("SOME", false), ("ALL", true)] {
                 for (x, v) in [("t.a", "s.v"), ("t.b", "s.v"), ("t.c", "s.w")] {
-                    let ours =
-                        format!("{x} {op} {quant} (SELECT {v} FROM {{s}} WHERE {filter})");
+                    let ours = format!("{x} {op} {quant} (SELECT {v} FROM {{s}} WHERE {filter})");
                     let probe = |cond: &str| {
                         format!("EXISTS (SELECT 1 FROM s WHERE ({filter}) AND {cond})")
                     };

@@ -550,7 +550,11 @@ fn window_groups_frames() {
          (4, 'b', 5, 0.5), (5, 'b', NULL, 3.0), (6, 'c', 7, 7.0), (7, 'A', 1, 1.0), (8, 'c', 7, 0.5)",
     ];
     script.extend(current.iter().map(String::as_str));
-    script.extend(["@mark", "@ours UPDATE s SET v = v * 3, r = -r", "@ours DELETE FROM s WHERE id = 2"]);
+    script.extend([
+        "@mark",
+        "@ours UPDATE s SET v = v * 3, r = -r",
+        "@ours DELETE FROM s WHERE id = 2",
+    ]);
     script.extend(pairs.iter().map(String::as_str));
     check(&[("groups", &script)]);
 }

@@ -453,7 +453,10 @@ impl<'a> Gen<'a> {
                 format!("rank() OVER (PARTITION BY {part} ORDER BY {ord})"),
                 Class::Int,
             ),
-            4 => (format!("dense_rank() OVER (ORDER BY {ord} DESC)"), Class::Int),
+            4 => (
+                format!("dense_rank() OVER (ORDER BY {ord} DESC)"),
+                Class::Int,
+            ),
             5 => (
                 format!(
                     "count({}) OVER (PARTITION BY {part} ORDER BY {ord})",

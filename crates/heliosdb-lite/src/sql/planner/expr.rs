@@ -294,10 +294,19 @@ impl Planner<'_> {
     /// in its own level's scope (whatever subquery the name was read from) and taken off the
     /// list first, so an alias whose expression reads its own name finds no such column.
     fn bind_where_alias(&mut self, level: usize, name: &str) -> Result<bool> {
-        let Some(list) = self.where_aliases.iter_mut().rev().find(|(l, _)| *l == level) else {
+        let Some(list) = self
+            .where_aliases
+            .iter_mut()
+            .rev()
+            .find(|(l, _)| *l == level)
+        else {
             return Ok(false);
         };
-        let Some(i) = list.1.iter().position(|(a, _)| a.eq_ignore_ascii_case(name)) else {
+        let Some(i) = list
+            .1
+            .iter()
+            .position(|(a, _)| a.eq_ignore_ascii_case(name))
+        else {
             return Ok(false);
         };
         let (alias, ast) = list.1.remove(i);
@@ -311,7 +320,9 @@ impl Planner<'_> {
             )));
         }
         if e.has_aggregate() {
-            return Err(Error::invalid(format!("misuse of aliased aggregate {alias}")));
+            return Err(Error::invalid(format!(
+                "misuse of aliased aggregate {alias}"
+            )));
         }
         match self.aliases.iter_mut().rev().find(|(l, _)| *l == level) {
             Some((_, bound)) => bound.push((alias, e)),

@@ -136,12 +136,13 @@ fn hash_keys(e: &Expr, offset: usize, right_width: usize) -> Option<(HashKey, Ha
     else {
         return None;
     };
-    let on_left = |x: &Expr| {
-        columns_read(x).is_some_and(|c| !c.is_empty() && c.iter().all(|&i| i < offset))
-    };
+    let on_left =
+        |x: &Expr| columns_read(x).is_some_and(|c| !c.is_empty() && c.iter().all(|&i| i < offset));
     let on_right = |x: &Expr| {
         columns_read(x).is_some_and(|c| {
-            !c.is_empty() && c.iter().all(|&i| (offset..offset + right_width).contains(&i))
+            !c.is_empty()
+                && c.iter()
+                    .all(|&i| (offset..offset + right_width).contains(&i))
         })
     };
     let local = |x: &Expr| {

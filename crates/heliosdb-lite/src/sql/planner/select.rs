@@ -1329,56 +1329,62 @@ fn plan_relations(
     }
     // Bind WHERE and ON against the combined row.
     p.scopes.push(scope.clone());
-    let bound = with_where_aliases(p, projection, |p: &mut Planner<'_>| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
-        let mut wheres = Vec::new();
-        if let Some(sel) = selection {
-            let w = p.bind_expr(sel)?;
-            if w.has_aggregate() {
-                return Err(Error::invalid("misuse of aggregate function in WHERE"));
-            }
-            split_conjuncts(w, &mut wheres);
-        }
-        let mut ons = Vec::new();
-        for (k, r) in rels.iter().enumerate() {
-            let mut v = Vec::new();
-            if let Some(on) = &r.on {
-                let e = p.bind_expr(on)?;
-                if e.has_aggregate() {
-                    return Err(Error::invalid("misuse of aggregate function in ON"));
+    let bound = with_where_aliases(
+        p,
+        projection,
+        |p: &mut Planner<'_>| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
+            let mut wheres = Vec::new();
+            if let Some(sel) = selection {
+                let w = p.bind_expr(sel)?;
+                if w.has_aggregate() {
+                    return Err(Error::invalid("misuse of aggregate function in WHERE"));
                 }
-                split_conjuncts(e, &mut v);
+                split_conjuncts(w, &mut wheres);
             }
-            for (l, left_expr, rr) in &join_conds[k] {
-                let (l, rr) = (*l, *rr);
-                let (la, ra) =
-                    comparison_affinities(scope.columns[l].affinity, scope.columns[rr].affinity);
-                // Two columns: the left one's collation decides.
-                let collation = scope.columns[l]
-                    .collation
-                    .or(scope.columns[rr].collation)
-                    .unwrap_or_default();
-                v.push(if collation.is_binary() {
-                    Expr::Compare {
-                        op: super::super::plan::CmpOp::Eq,
-                        left: Box::new(left_expr.clone()),
-                        right: Box::new(Expr::Column(rr)),
-                        left_aff: la,
-                        right_aff: ra,
+            let mut ons = Vec::new();
+            for (k, r) in rels.iter().enumerate() {
+                let mut v = Vec::new();
+                if let Some(on) = &r.on {
+                    let e = p.bind_expr(on)?;
+                    if e.has_aggregate() {
+                        return Err(Error::invalid("misuse of aggregate function in ON"));
                     }
-                } else {
-                    Expr::Compare {
-                        op: super::super::plan::CmpOp::Eq,
-                        left: Box::new(collated(left_expr.clone(), la, collation)),
-                        right: Box::new(collated(Expr::Column(rr), ra, collation)),
-                        left_aff: None,
-                        right_aff: None,
-                    }
-                });
+                    split_conjuncts(e, &mut v);
+                }
+                for (l, left_expr, rr) in &join_conds[k] {
+                    let (l, rr) = (*l, *rr);
+                    let (la, ra) = comparison_affinities(
+                        scope.columns[l].affinity,
+                        scope.columns[rr].affinity,
+                    );
+                    // Two columns: the left one's collation decides.
+                    let collation = scope.columns[l]
+                        .collation
+                        .or(scope.columns[rr].collation)
+                        .unwrap_or_default();
+                    v.push(if collation.is_binary() {
+                        Expr::Compare {
+                            op: super::super::plan::CmpOp::Eq,
+                            left: Box::new(left_expr.clone()),
+                            right: Box::new(Expr::Column(rr)),
+                            left_aff: la,
+                            right_aff: ra,
+                        }
+                    } else {
+                        Expr::Compare {
+                            op: super::super::plan::CmpOp::Eq,
+                            left: Box::new(collated(left_expr.clone(), la, collation)),
+                            right: Box::new(collated(Expr::Column(rr), ra, collation)),
+                            left_aff: None,
+                            right_aff: None,
+                        }
+                    });
+                }
+                ons.push(v);
             }
-            ons.push(v);
-        }
-        Ok((wheres, ons))
-    });
+            Ok((wheres, ons))
+        },
+    );
     p.scopes.pop();
     let (wheres, ons) = bound?;
     if rels.len() > 1 {

@@ -3,9 +3,7 @@
 //! `Plan::Window` node above the FROM, WHERE, grouping and HAVING, and each call is read as
 //! the column the node appends for it.
 
-use super::super::plan::{
-    AggFn, Expr, FrameBound, FrameUnits, Plan, SortKey, WinFn, WindowCall,
-};
+use super::super::plan::{AggFn, Expr, FrameBound, FrameUnits, Plan, SortKey, WinFn, WindowCall};
 use super::super::value::Value;
 use super::Planner;
 use crate::error::{Error, Result};
