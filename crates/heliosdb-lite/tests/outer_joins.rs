@@ -40,6 +40,12 @@ const QUERIES: &[&str] = &[
     "SELECT a.id, b.id FROM {a} FULL JOIN {b} ON a.x = b.x WHERE b.id IS NULL ORDER BY 1",
     "SELECT a.id, b.id FROM {a} RIGHT JOIN {b} ON a.x = b.x WHERE a.y IS NOT 'a2' ORDER BY 2, 1",
     "SELECT a.id, b.id FROM {a} FULL JOIN {b} ON a.x = b.x WHERE coalesce(a.x, b.x) > 1 ORDER BY 1, 2",
+    // WHERE on a RIGHT join's right relation alone filters its scan (SQL's meaning kept).
+    "SELECT a.id, b.id FROM {a} RIGHT JOIN {b} ON a.x = b.x WHERE b.id = 4 ORDER BY 1",
+    "SELECT a.id, b.id FROM {a} RIGHT JOIN {b} ON a.x = b.x WHERE b.z LIKE 'b3%' AND a.id IS NULL ORDER BY 2",
+    "SELECT a.id, b.id, c.k FROM {a} RIGHT JOIN {b} ON a.x = b.x LEFT JOIN {c} ON c.x = b.x WHERE b.id > 2 AND c.k IS NULL ORDER BY 2, 1",
+    "SELECT a.id, b.id FROM {a} FULL JOIN {b} ON a.x = b.x WHERE b.id = 4 ORDER BY 1",
+    "SELECT a.id, b.id FROM {a} FULL JOIN {b} ON a.x = b.x WHERE b.id IS NULL OR b.id = 4 ORDER BY 1",
     // Aggregates over outer joins.
     "SELECT count(*), count(a.id), count(b.id), sum(a.x), sum(b.x) FROM {a} FULL JOIN {b} ON a.x = b.x",
     "SELECT count(*), count(a.id) FROM {a} RIGHT JOIN {b} ON a.x = b.x",
@@ -81,6 +87,20 @@ const QUERIES: &[&str] = &[
     "SELECT id FROM {e} WHERE EXISTS (SELECT 1 FROM {a} FULL JOIN {b} ON a.x = b.x WHERE b.id = e.id) ORDER BY 1",
     "SELECT a.id, b.id FROM {a} FULL JOIN {b} ON a.x = b.x ORDER BY 1 LIMIT 3 OFFSET 1",
     "SELECT a.id, b.id FROM {a} FULL JOIN {b} ON a.x = b.x UNION SELECT 0, 0 ORDER BY 1, 2",
+    // Parenthesised joins: one relation, not flattened into the chain.
+    "SELECT a.id, b.id, c.k FROM {a} RIGHT JOIN ({b} JOIN {c} ON b.x = c.x) ON a.x = b.x ORDER BY 1, 2, 3",
+    "SELECT a.id, b.id, c.k FROM {a} LEFT JOIN ({b} FULL JOIN {c} ON b.x = c.x) ON a.x = coalesce(b.x, c.x) ORDER BY 1, 2, 3",
+    "SELECT e.id, a.id, b.id FROM {e} JOIN ({a} RIGHT JOIN {b} ON a.x = b.x) ON e.x = b.x ORDER BY 1, 2, 3",
+    "SELECT e.id, a.id, b.id FROM {e} CROSS JOIN ({a} FULL JOIN {b} ON a.x = b.x) WHERE e.id = 1 ORDER BY 1, 2, 3",
+    "SELECT e.id, a.id, b.id FROM {e}, ({a} RIGHT JOIN {b} ON a.x = b.x) ORDER BY 1, 2, 3",
+    "SELECT e.id, a.id, b.id FROM {e}, {a} RIGHT JOIN {b} ON a.x = b.x ORDER BY 1, 2, 3",
+    "SELECT a.id, b.id, c.k FROM ({a} RIGHT JOIN {b} ON a.x = b.x) FULL JOIN {c} ON c.x = a.x ORDER BY 1, 2, 3",
+    // Inside correlated subqueries, the enclosing row in ON and in a hash key.
+    "SELECT c.k, (SELECT count(*) FROM {a} RIGHT JOIN {b} ON a.x = b.x AND b.x = c.x) FROM {c} ORDER BY 1, 2",
+    "SELECT c.k, (SELECT count(*) || '/' || count(a.id) || '/' || \
+     total(coalesce(a.id, 0) * 10 + coalesce(b.id, 0)) \
+     FROM {a} FULL JOIN {b} ON a.x = b.x + c.k - 1) FROM {c} ORDER BY 1, 2",
+    "SELECT c.k FROM {c} WHERE EXISTS (SELECT 1 FROM {a} FULL JOIN {b} ON a.x = b.x WHERE a.id IS NULL AND b.x = c.x) ORDER BY 1",
 ];
 
 fn current(q: &str) -> String {
@@ -143,6 +163,9 @@ fn outer_join_errors_match_sqlite() {
             "SELECT * FROM a FULL JOIN b USING (nope)",
             "SELECT * FROM a RIGHT JOIN b ON nope = 1",
             "SELECT * FROM a FULL JOIN b ON count(*) > 0",
+            "SELECT * FROM a RIGHT JOIN b ON c.x = b.x JOIN c ON 1",
+            "SELECT * FROM a LEFT JOIN b ON c.x = b.x JOIN c ON 1",
+            "SELECT * FROM a FULL JOIN b ON a.x = (SELECT max(x) FROM c WHERE c.x = b.x) ORDER BY 1, 3",
         ])
         .collect();
     check(&[("errors", &script)]);
@@ -168,4 +191,10 @@ fn explain_names_the_outer_join() {
     assert!(full.contains("FULL JOIN (hash on 1 key)"), "{full}");
     let right = plan("EXPLAIN SELECT * FROM a RIGHT JOIN b ON a.x < b.x");
     assert!(right.contains("RIGHT JOIN (nested loop)"), "{right}");
+    // WHERE on the right relation alone reaches its scan: a key lookup, not a scan.
+    let pushed = plan("EXPLAIN SELECT * FROM a RIGHT JOIN b ON a.x = b.x WHERE b.id = 4");
+    assert!(
+        pushed.contains("SEARCH b USING PRIMARY KEY (id=?)"),
+        "{pushed}"
+    );
 }

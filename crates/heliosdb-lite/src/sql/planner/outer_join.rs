@@ -50,20 +50,35 @@ pub(super) fn plan_joins(
     let right_width = right.columns.len();
     // Everything before the join: no WHERE conjunct, which must see the padding.
     let left = plan_joins(p, rels, &offsets[..k], offset, Vec::new(), ons)?;
+    // A RIGHT join never pads its right relation (nor do the inner and LEFT joins after
+    // it), so WHERE's conjuncts on that relation alone filter its scan, where they may pick
+    // a key or index; the others apply on top.
+    let (pushed, wheres): (Vec<Expr>, Vec<Expr>) = wheres.into_iter().partition(|w| {
+        right.join == JoinKind::Right
+            && !w.has_correlated_subquery()
+            && columns_read_anywhere(w).is_some_and(|c| {
+                c.iter()
+                    .all(|&i| (offset..offset + right_width).contains(&i))
+            })
+    });
+    let pushed: Vec<Expr> = pushed.into_iter().map(|w| shift_left(&w, offset)).collect();
     let right_plan = match right.kind {
         RelKind::Table { info, source } => Plan::Scan(Box::new(ScanNode {
-            access: access::choose(&info, &[]),
+            access: access::choose(&info, &pushed),
             table: info,
             alias: right.alias,
             source,
-            filter: None,
+            filter: and_all(pushed),
             reverse: false,
             ordered: false,
             stop_after: None,
             estimate: None,
             columns: None,
         })),
-        RelKind::Sub(sub) => sub,
+        RelKind::Sub(sub) => match and_all(pushed) {
+            Some(f) => Plan::Filter(Box::new(sub), f),
+            None => sub,
+        },
     };
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();
@@ -109,14 +124,33 @@ pub(super) fn plan_joins(
     join::plan_join(p, all, &all_offsets, width, wheres, all_ons)
 }
 
+/// `e` with its combined-row columns moved `by` to the left (into a relation's own row).
+fn shift_left(e: &Expr, by: usize) -> Expr {
+    e.clone().transform(&mut |x| match x {
+        Expr::Column(i) => Expr::Column(i - by),
+        x => x,
+    })
+}
+
+/// Columns a WHERE conjunct reads in the combined row (its subqueries' own columns aside);
+/// `None` if it reads none, which leaves a constant where it was.
+fn columns_read_anywhere(e: &Expr) -> Option<Vec<usize>> {
+    let cols = e.columns();
+    (!cols.is_empty()).then_some(cols)
+}
+
 /// Columns an expression reads in the combined row; `None` if it has a subquery (whose
-/// columns are its own rows').
+/// columns are its own rows') or reads an enclosing row (a build key must not: the right
+/// rows are hashed once, whatever the enclosing row).
 fn columns_read(e: &Expr) -> Option<Vec<usize>> {
     let mut cols = Vec::new();
     let mut plain = true;
     e.walk(&mut |x| match x {
         Expr::Column(i) => cols.push(*i),
-        Expr::InSubquery { .. } | Expr::Exists { .. } | Expr::ScalarSubquery(_) => plain = false,
+        Expr::InSubquery { .. }
+        | Expr::Exists { .. }
+        | Expr::ScalarSubquery(_)
+        | Expr::Outer { .. } => plain = false,
         _ => {}
     });
     plain.then_some(cols)
@@ -145,12 +179,7 @@ fn hash_keys(e: &Expr, offset: usize, right_width: usize) -> Option<(HashKey, Ha
                     .all(|&i| (offset..offset + right_width).contains(&i))
         })
     };
-    let local = |x: &Expr| {
-        x.clone().transform(&mut |y| match y {
-            Expr::Column(i) => Expr::Column(i - offset),
-            y => y,
-        })
-    };
+    let local = |x: &Expr| shift_left(x, offset);
     let (probe, probe_aff, build, build_aff) = if on_left(left) && on_right(right) {
         (left, left_aff, right, right_aff)
     } else if on_left(right) && on_right(left) {

@@ -767,8 +767,8 @@ pub(super) struct Relation {
 }
 
 impl Relation {
-    /// Relations already joined (a RIGHT or FULL join and what it joins), as one relation
-    /// of the joins that follow; `columns` are theirs, in FROM order.
+    /// Relations already joined (a RIGHT or FULL join and what it joins, or a parenthesised
+    /// join), as one relation of the joins around it; `columns` are theirs, in FROM order.
     pub(super) fn joined(plan: Plan, columns: Vec<ScopeColumn>) -> Self {
         Relation {
             kind: RelKind::Sub(plan),
@@ -1183,7 +1183,27 @@ fn with_where_aliases<T>(
     r
 }
 
-/// Appends the relations of `a JOIN b ...` (flattening parenthesised joins).
+/// True if a join list has a RIGHT or FULL join (at any depth), which pads the rows of the
+/// relations before it.
+fn pads_left(twj: &ast::TableWithJoins) -> bool {
+    use ast::JoinOperator as J;
+    let nested = |f: &TableFactor| match f {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => pads_left(table_with_joins),
+        _ => false,
+    };
+    nested(&twj.relation)
+        || twj.joins.iter().any(|j| {
+            matches!(
+                j.join_operator,
+                J::Right(_) | J::RightOuter(_) | J::FullOuter(_)
+            ) || nested(&j.relation)
+        })
+}
+
+/// Appends the relations of `a JOIN b ...` (flattening parenthesised joins where that keeps
+/// their meaning).
 fn add_relations(
     p: &mut Planner<'_>,
     twj: &ast::TableWithJoins,
@@ -1191,10 +1211,23 @@ fn add_relations(
 ) -> Result<()> {
     {
         match &twj.relation {
+            // The first relation of all, or a parenthesised join that pads nothing before it:
+            // part of the chain (`a, (b JOIN c)` is `a, b JOIN c`).
             TableFactor::NestedJoin {
                 table_with_joins,
                 alias: None,
-            } => add_relations(p, table_with_joins, rels)?,
+            } if rels.is_empty() || !pads_left(table_with_joins) => {
+                add_relations(p, table_with_joins, rels)?
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => {
+                let mut inner = Vec::new();
+                add_relations(p, table_with_joins, &mut inner)?;
+                let (plan, scope) = plan_relations(p, inner, None, &[])?;
+                rels.push(Relation::joined(plan, scope.columns));
+            }
             other => {
                 let mut r = resolve_relation(p, other)?;
                 r.join = JoinKind::Inner;
@@ -1211,10 +1244,23 @@ fn add_relations(
                     ast::JoinOperator::CrossJoin(ast::JoinConstraint::None)
                         | ast::JoinOperator::Join(ast::JoinConstraint::None)
                         | ast::JoinOperator::Inner(ast::JoinConstraint::None)
-                ) =>
+                ) && !pads_left(table_with_joins) =>
                 {
+                    // `a JOIN (b LEFT JOIN c ON ...)` is `(a JOIN b) LEFT JOIN c`; not so
+                    // with a RIGHT or FULL join inside, which would pad `a` too.
                     add_relations(p, table_with_joins, rels)?;
                     continue;
+                }
+                TableFactor::NestedJoin {
+                    table_with_joins,
+                    alias: None,
+                } => {
+                    // A parenthesised join as one relation: planned on its own, its columns
+                    // keeping their tables' names.
+                    let mut inner = Vec::new();
+                    add_relations(p, table_with_joins, &mut inner)?;
+                    let (plan, scope) = plan_relations(p, inner, None, &[])?;
+                    Relation::joined(plan, scope.columns)
                 }
                 other => resolve_relation(p, other)?,
             };
@@ -1348,6 +1394,12 @@ fn plan_relations(
                     let e = p.bind_expr(on)?;
                     if e.has_aggregate() {
                         return Err(Error::invalid("misuse of aggregate function in ON"));
+                    }
+                    // An outer join's ON decides its matches when it joins: it cannot wait
+                    // for a table listed after it (SQLite refuses it too).
+                    let end = offsets[k] + r.columns.len();
+                    if r.join != JoinKind::Inner && e.columns().iter().any(|&c| c >= end) {
+                        return Err(Error::invalid("ON clause references tables to its right"));
                     }
                     split_conjuncts(e, &mut v);
                 }
