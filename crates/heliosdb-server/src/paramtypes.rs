@@ -200,15 +200,21 @@ fn uses(tokens: &[Token]) -> Vec<(usize, Use)> {
                 continue;
             }
         }
-        // col BETWEEN ? AND ?
-        for back in [2, 4] {
-            if word(prev(back - 1)) == Some(if back == 2 { "between" } else { "and" })
-                && (back == 2 || word(prev(3)) == Some("between"))
-            {
-                if let Some(c) = i.checked_sub(back).and_then(|j| column_before(tokens, j)) {
-                    out.push((n, Use::Column(c)));
-                }
-            }
+        // col BETWEEN ? AND ?: the column stands two tokens before the low bound and
+        // four before the high one.
+        let column_at = if word(prev(1)) == Some("between") {
+            Some(2)
+        } else if word(prev(1)) == Some("and") && word(prev(3)) == Some("between") {
+            Some(4)
+        } else {
+            None
+        };
+        if let Some(c) = column_at
+            .and_then(|back| i.checked_sub(back))
+            .and_then(|j| column_before(tokens, j))
+        {
+            out.push((n, Use::Column(c)));
+            continue;
         }
         // col IN (?, ?, ...)
         let mut j = i;

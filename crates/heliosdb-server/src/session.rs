@@ -349,6 +349,17 @@ impl Session {
             return Ok(Some((t.columns, vec![None; k])));
         }
         let mut stmt = self.conn.prepare_cached(sql)?;
+        if let Some(select) = sqltext::returning_query(sql) {
+            // The engine describes no result for a write: describe its RETURNING list as
+            // a query on the table (the statement itself was checked just above).
+            let Ok(returning) = self.conn.prepare(&sqltext::describable(&select)) else {
+                return Ok(None);
+            };
+            let names = returning.column_names();
+            let mut types = returning.column_decl_types();
+            types.resize(names.len(), None);
+            return Ok((!names.is_empty()).then_some((names, types)));
+        }
         let mut names = stmt.column_names();
         if names.is_empty()
             && stmt.parameter_count() > 0

@@ -130,7 +130,11 @@ async fn tls_for_postgres_and_https() {
     .await
     .unwrap();
     tokio::spawn(conn);
-    let row = client.query_one("SELECT 6 * 7", &[]).await.unwrap();
+    client
+        .batch_execute("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (42)")
+        .await
+        .unwrap();
+    let row = client.query_one("SELECT n FROM t", &[]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 42);
     // Without TLS the server still answers, as PostgreSQL does unless told otherwise.
     let plain = connect(server.pg, "heliosdb", "pw").await.unwrap();
