@@ -72,11 +72,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Corked<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.hold && this.held.len() < HOLD_LIMIT {
+        if this.held.len() >= HOLD_LIMIT {
+            ready!(this.poll_drain(cx))?;
+        }
+        if this.hold || !this.held.is_empty() {
+            // Held, or behind what is held: one buffer, so the Sync's ReadyForQuery goes
+            // out in the same write as the replies before it.
             this.held.extend_from_slice(buf);
+            if !this.hold {
+                // Pending is fine: the bytes are ours now, and a flush finishes the write.
+                if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                    return Poll::Ready(Err(e));
+                }
+            }
             return Poll::Ready(Ok(buf.len()));
         }
-        ready!(this.poll_drain(cx))?;
         Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
