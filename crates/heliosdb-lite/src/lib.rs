@@ -37,4 +37,4 @@ pub use api::{
 pub use config::Config;
 pub use error::{ConstraintKind, Error, RaiseAction, Result};
 pub use mvcc::AsOf;
-pub use sql::session::Outcome;
+pub use sql::engine::Outcome;

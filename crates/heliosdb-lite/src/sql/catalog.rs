@@ -225,7 +225,7 @@ pub enum CatalogEntry {
     /// A view.
     View(ViewDef),
     /// A trigger.
-    Trigger(super::trigger::TriggerDef),
+    Trigger(super::parser::trigger::TriggerDef),
 }
 
 impl CatalogEntry {
@@ -259,7 +259,7 @@ pub struct TableInfo {
     /// Indexes on the table.
     pub indexes: Vec<Arc<IndexDef>>,
     /// Triggers on the table.
-    pub triggers: Vec<Arc<super::trigger::TriggerDef>>,
+    pub triggers: Vec<Arc<super::parser::trigger::TriggerDef>>,
 }
 
 /// All definitions visible at one point.
@@ -272,7 +272,7 @@ pub struct Schema {
     /// Views by lower-case name.
     pub views: HashMap<String, Arc<ViewDef>>,
     /// Triggers by lower-case name.
-    pub triggers: HashMap<String, Arc<super::trigger::TriggerDef>>,
+    pub triggers: HashMap<String, Arc<super::parser::trigger::TriggerDef>>,
 }
 
 impl Schema {
@@ -281,7 +281,7 @@ impl Schema {
         let mut tables: BTreeMap<String, TableDef> = BTreeMap::new();
         let mut indexes: Vec<IndexDef> = Vec::new();
         let mut views = HashMap::new();
-        let mut triggers: HashMap<String, Arc<super::trigger::TriggerDef>> = HashMap::new();
+        let mut triggers: HashMap<String, Arc<super::parser::trigger::TriggerDef>> = HashMap::new();
         for e in entries {
             match e {
                 CatalogEntry::Table(t) => {
@@ -311,7 +311,7 @@ impl Schema {
             .into_iter()
             .map(|(name, def)| {
                 let indexes = by_table.remove(&name).unwrap_or_default();
-                let mut on_table: Vec<Arc<super::trigger::TriggerDef>> = triggers
+                let mut on_table: Vec<Arc<super::parser::trigger::TriggerDef>> = triggers
                     .values()
                     .filter(|t| t.table.eq_ignore_ascii_case(&name))
                     .cloned()
@@ -435,4 +435,16 @@ impl SchemaCache {
         s.cache.insert(point, schema.clone());
         Ok(schema)
     }
+}
+
+/// The name of the system table listing snapshots.
+pub const SNAPSHOTS_TABLE: &str = "helios_snapshots";
+
+/// The error for a time-travel clause on `helios_snapshots`, which has no history of its own.
+pub fn snapshots_have_no_history() -> Error {
+    Error::invalid(format!(
+        "{SNAPSHOTS_TABLE} has no history of its own: it lists the snapshots retained now; \
+         drop the time-travel clause and filter on its columns instead \
+         (WHERE scn <= 2, WHERE committed_at <= '2024-12-31')"
+    ))
 }

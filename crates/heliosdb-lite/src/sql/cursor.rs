@@ -8,9 +8,9 @@
 //! reads its own snapshot, so the connection can run other statements (writes too) while the
 //! cursor is open, and the cursor keeps reading the state it started at.
 
+use super::engine::StmtEnv;
 use super::execution::{BoxOp, Executor, Reader, Row, StatementLimits};
 use super::plan::Plan;
-use super::session::StmtEnv;
 use super::value::Value;
 use crate::error::Result;
 use crate::mvcc::{Snapshot, Transaction};

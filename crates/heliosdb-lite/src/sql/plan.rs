@@ -79,7 +79,7 @@ pub enum AggFn {
     Max,
     /// `group_concat(x [, sep])`
     GroupConcat,
-    /// `json_group_array(x)` (arguments: the value, then its JSON flag; see `sql/json`)
+    /// `json_group_array(x)` (arguments: the value, then its JSON flag; see `planner/json_subtype.rs`)
     JsonGroupArray,
     /// `json_group_object(k, v)` (arguments: label, value, the value's JSON flag)
     JsonGroupObject,

@@ -13,7 +13,7 @@ use crate::mvcc::Transaction;
 use crate::sql::catalog::{FkAction, ForeignKeyDef, TableInfo};
 use crate::sql::codec;
 use crate::sql::collation::Collation;
-use crate::sql::trigger::{Event, Timing};
+use crate::sql::parser::trigger::{Event, Timing};
 use crate::sql::value::{Affinity, Value};
 use crate::storage::{prefix_range, Direction};
 use std::sync::Arc;
@@ -311,7 +311,7 @@ impl DmlContext<'_, '_> {
             p.fk.columns
                 .iter()
                 .map(|&c| match &child.def.columns[c].default {
-                    Some(text) => crate::sql::session::eval_default_text(text, self.env),
+                    Some(text) => crate::sql::engine::eval_default_text(text, self.env),
                     None => Ok(Value::Null),
                 })
                 .collect::<Result<Vec<_>>>()?

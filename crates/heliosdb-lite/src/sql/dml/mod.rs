@@ -6,12 +6,12 @@
 
 use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
 use super::codec;
+use super::engine::{ClockOnly, NoHistory, Outcome, StmtHistory};
 use super::execution::{Executor, Frame, Reader, Row, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
 use super::planner::{table_name, OutputColumn, Planner, Scope};
-use super::session::{ClockOnly, NoHistory, Outcome, StmtHistory};
 use super::value::Value;
 use crate::error::{ConstraintKind, Error, RaiseAction, Result};
 use crate::mvcc::Transaction;
@@ -48,7 +48,7 @@ pub fn index_entry_key(ix: &IndexDef, row: &[Value], key_vals: &[Value]) -> Vec<
 
 /// Binds SQL text (a CHECK expression) against a table's columns.
 pub fn bind_table_expr(def: &TableDef, text: &str) -> Result<Expr> {
-    let e = super::session::parse_expr(text)?;
+    let e = super::parser::parse_expr(text)?;
     let info = TableInfo {
         def: def.clone(),
         indexes: Vec::new(),
@@ -176,12 +176,12 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         &mut self,
         txn: &mut Transaction,
         info: &TableInfo,
-        timing: super::trigger::Timing,
-        event: super::trigger::Event,
+        timing: super::parser::trigger::Timing,
+        event: super::parser::trigger::Event,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<bool> {
-        use super::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
+        use super::parser::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
         if info.triggers.is_empty() {
             return Ok(true);
         }
@@ -227,7 +227,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 c.hidden = true;
             }
             if let Some(w) = &trig.when {
-                let e = super::session::parse_expr(w)?;
+                let e = super::parser::parse_expr(w)?;
                 let bound = {
                     let mut p = self.planner();
                     p.in_trigger();
@@ -339,7 +339,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         Ok(match returning {
             Some(r) => Outcome {
                 changes,
-                ..super::session::query_outcome(r.columns, r.rows)
+                ..super::engine::query_outcome(r.columns, r.rows)
             },
             None => Outcome {
                 changes,
@@ -466,8 +466,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             if !self.fire(
                 txn,
                 info,
-                super::trigger::Timing::Before,
-                super::trigger::Event::Insert,
+                super::parser::trigger::Timing::Before,
+                super::parser::trigger::Event::Insert,
                 None,
                 Some(&row),
             )? {
@@ -479,8 +479,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             self.fire(
                 txn,
                 info,
-                super::trigger::Timing::After,
-                super::trigger::Event::Insert,
+                super::parser::trigger::Timing::After,
+                super::parser::trigger::Event::Insert,
                 None,
                 Some(&row),
             )?;
@@ -697,8 +697,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         if !self.fire(
             txn,
             info,
-            super::trigger::Timing::Before,
-            super::trigger::Event::Update,
+            super::parser::trigger::Timing::Before,
+            super::parser::trigger::Event::Update,
             Some(old),
             Some(&row),
         )? {
@@ -712,8 +712,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         self.fire(
             txn,
             info,
-            super::trigger::Timing::After,
-            super::trigger::Event::Update,
+            super::parser::trigger::Timing::After,
+            super::parser::trigger::Event::Update,
             Some(old),
             Some(&row),
         )?;

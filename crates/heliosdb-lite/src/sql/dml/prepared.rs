@@ -83,6 +83,16 @@ pub(super) enum Target {
     Joined(JoinedTarget),
 }
 
+/// A DML statement bound against the schema of one DDL point (kept in the statement's
+/// `dml_cache`).
+#[derive(Debug, Clone)]
+pub struct CachedDml {
+    /// SCN of the catalog change the bound form reflects.
+    pub ddl_point: u64,
+    /// The bound statement.
+    pub plan: Arc<DmlPlan>,
+}
+
 impl DmlContext<'_, '_> {
     /// The statement's bound form: from the statement's cache when bound against this
     /// schema before, else bound now (and cached when nothing in it depends on more than
@@ -90,8 +100,8 @@ impl DmlContext<'_, '_> {
     pub(super) fn prepared(&mut self, sql: &Statement) -> Result<Arc<DmlPlan>> {
         let point = self.ddl_point.filter(|_| self.outer.is_none());
         if let Some(point) = point {
-            let cache = crate::mvcc::lock(&self.stmt.dml_cache);
-            if let Some(c) = cache.as_ref().filter(|c| c.ddl_point == point) {
+            let cached = self.stmt.dml_cache.get::<CachedDml>();
+            if let Some(c) = cached.filter(|c| c.ddl_point == point) {
                 return Ok(c.plan.clone());
             }
         }
@@ -103,10 +113,10 @@ impl DmlContext<'_, '_> {
             other => return Err(Error::Unsupported(format!("{other}"))),
         }));
         if let (Some(ddl_point), true) = (point, cacheable && self.history.snapshots.is_empty()) {
-            *crate::mvcc::lock(&self.stmt.dml_cache) = Some(crate::sql::parser::CachedDml {
+            self.stmt.dml_cache.set(Arc::new(CachedDml {
                 ddl_point,
                 plan: plan.clone(),
-            });
+            }));
         }
         Ok(plan)
     }
@@ -149,7 +159,7 @@ impl DmlContext<'_, '_> {
         for c in &def.columns {
             defaults.push(match &c.default {
                 Some(text) => {
-                    let e = crate::sql::session::parse_expr(text)?;
+                    let e = crate::sql::parser::parse_expr(text)?;
                     Some(self.with_planner(cacheable, |p| p.bind_constant(&e))?)
                 }
                 None => None,

@@ -193,11 +193,11 @@ impl Accumulator {
                 Some(v) => v.to_text().unwrap_or_default(),
             };
             item.push('"');
-            item.push_str(&super::super::json::doc::escape(&label));
+            item.push_str(&super::super::functions::json::doc::escape(&label));
             item.push_str("\":");
         }
         let value = args.last().unwrap_or(&Value::Null);
-        super::super::json::to_node(value, json)?.render_into(&mut item);
+        super::super::functions::json::to_node(value, json)?.render_into(&mut item);
         let acc = self.text.get_or_insert_with(String::new);
         if self.count > 0 {
             acc.push(',');

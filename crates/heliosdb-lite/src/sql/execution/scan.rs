@@ -464,7 +464,9 @@ impl Executor<'_> {
         }
         let v = match &info.def.columns[col].default {
             None => Value::Null,
-            Some(text) => super::super::session::eval_default_text(text, self.env)?
+            Some(text) => self
+                .env
+                .stored_default(text)?
                 .apply_affinity(info.def.columns[col].affinity),
         };
         self.defaults.borrow_mut().insert(k, v.clone());

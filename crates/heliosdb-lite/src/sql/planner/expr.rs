@@ -2,9 +2,9 @@
 
 use super::super::collation::{for_comparison, Collation, CollationSource};
 use super::super::functions::ScalarFn;
-use super::super::json;
 use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
+use super::json_subtype as json;
 use super::Planner;
 use crate::error::{Error, Result};
 use sqlparser::ast::{
@@ -1039,7 +1039,7 @@ impl Planner<'_> {
             .map(|a| self.bind_expr(a))
             .collect::<Result<Vec<_>>>()?;
         if json::embeds_values(func) {
-            // Which arguments are JSON: SQLite's subtype, decided here (see `sql/json`).
+            // Which arguments are JSON: SQLite's subtype, decided here (see `json_subtype`).
             args = json::embedding_args(func, args);
         }
         if func == ScalarFn::Nullif {

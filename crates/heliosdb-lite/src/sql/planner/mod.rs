@@ -23,6 +23,7 @@ mod decorrelate;
 mod expr;
 mod join;
 mod join_order;
+mod json_subtype;
 mod order;
 mod prune;
 mod recursive;
@@ -132,7 +133,7 @@ pub struct Planner<'a> {
     pub cacheable: bool,
     /// The time-travel clauses met, in the order their snapshots were resolved: (mode,
     /// point expression). A cached plan re-evaluates them for each execution.
-    pub time_travel: Vec<(String, super::plan::Expr)>,
+    pub time_travel: Vec<(super::parser::TimeTravelMode, super::plan::Expr)>,
     /// References to a recursive CTE's working table (see `Cte::working`).
     working_refs: usize,
     /// `WINDOW name AS (...)` definitions of the SELECTs being planned.

@@ -2,6 +2,7 @@
 
 use super::super::catalog::{Schema, TableInfo};
 use super::super::collation::Collation;
+use super::super::parser::TimeTravelMode;
 use super::super::plan::{Expr, JoinKind, Plan, ScanNode, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
 use super::aggregate::AggRewriter;
@@ -805,20 +806,21 @@ fn as_of_point(p: &mut Planner<'_>, e: &ast::Expr) -> Result<AsOf> {
     };
     let mode = match arg(0)? {
         ast::Expr::Value(v) => match &v.value {
-            ast::Value::SingleQuotedString(s) => s.clone(),
-            _ => String::new(),
+            ast::Value::SingleQuotedString(s) => TimeTravelMode::from_name(s),
+            _ => None,
         },
-        _ => String::new(),
-    };
+        _ => None,
+    }
+    .ok_or_else(|| Error::invalid(format!("invalid time-travel point {e}")))?;
     let bound = p.bind_constant(arg(1)?)?;
     let value = p.eval_constant(&bound)?;
-    let point = as_of_from_value(&mode, &value)?;
+    let point = as_of_from_value(mode, &value)?;
     p.time_travel.push((mode, bound));
     Ok(point)
 }
 
 /// Turns the value of a time-travel clause into a point.
-pub fn as_of_from_value(mode: &str, value: &Value) -> Result<AsOf> {
+pub fn as_of_from_value(mode: TimeTravelMode, value: &Value) -> Result<AsOf> {
     let integer = |what: &str| -> Result<u64> {
         let n = match value {
             Value::Integer(i) => Some(*i),
@@ -834,7 +836,7 @@ pub fn as_of_from_value(mode: &str, value: &Value) -> Result<AsOf> {
         })
     };
     Ok(match mode {
-        "timestamp" => AsOf::Timestamp(match value {
+        TimeTravelMode::Timestamp => AsOf::Timestamp(match value {
             Value::Text(t) => crate::time::parse_timestamp(t)?,
             Value::Integer(i) => i
                 .checked_mul(1_000_000)
@@ -847,10 +849,11 @@ pub fn as_of_from_value(mode: &str, value: &Value) -> Result<AsOf> {
                 )))
             }
         }),
-        "transaction" => AsOf::Transaction(integer("TRANSACTION")?),
-        "before_transaction" => AsOf::BeforeTransaction(integer("BEFORE TRANSACTION")?),
-        "scn" => AsOf::Scn(integer("SCN")?),
-        other => return Err(Error::invalid(format!("unknown time-travel mode {other}"))),
+        TimeTravelMode::Transaction => AsOf::Transaction(integer("TRANSACTION")?),
+        TimeTravelMode::BeforeTransaction => {
+            AsOf::BeforeTransaction(integer("BEFORE TRANSACTION")?)
+        }
+        TimeTravelMode::Scn => AsOf::Scn(integer("SCN")?),
     })
 }
 
@@ -899,7 +902,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     Some((source, schema)) => (*source, schema.clone(), None),
                     // helios_snapshots (a reserved name) has no history: a default point
                     // leaves it alone, as it would refuse an explicit clause.
-                    None if tname.eq_ignore_ascii_case("helios_snapshots") => {
+                    None if tname.eq_ignore_ascii_case(crate::sql::catalog::SNAPSHOTS_TABLE) => {
                         (Source::Current, p.schema.clone(), None)
                     }
                     None => match p.statement_source()? {
@@ -908,9 +911,11 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     },
                 },
             };
-            if tname.eq_ignore_ascii_case("helios_snapshots") && p.schema.table(&tname).is_none() {
+            if tname.eq_ignore_ascii_case(crate::sql::catalog::SNAPSHOTS_TABLE)
+                && p.schema.table(&tname).is_none()
+            {
                 if point.is_some() {
-                    return Err(crate::sql::ddl::snapshots_have_no_history());
+                    return Err(crate::sql::catalog::snapshots_have_no_history());
                 }
                 p.cacheable = false;
                 return Ok(rel(

@@ -79,7 +79,7 @@ impl Planner<'_> {
                 Some(filter) => Some(self.bind_expr(filter)?),
                 None => None,
             };
-            super::super::json::aggregate_args(&mut args, cond);
+            super::json_subtype::aggregate_args(&mut args, cond);
         } else if let Some(filter) = &f.filter {
             let WinFn::Agg(agg) = func else {
                 return Err(Error::invalid(format!(

@@ -208,7 +208,7 @@ impl Gen<'_> {
                 format!("{not}EXISTS ({})", s.sql)
             }
             90..96 if sub > 0 => {
-                let e = self.scalar(1, sub - 1).sql;
+                let e = in_subquery_operand(self.scalar(1, sub - 1).sql);
                 let s = self.subquery(1, Ctx::In, sub - 1);
                 format!("{e} {not}IN ({})", s.sql)
             }
@@ -245,5 +245,30 @@ impl Gen<'_> {
             return format!("{l} IS NOT {r}");
         }
         format!("{l} {op} {r}")
+    }
+}
+
+/// The left operand of `IN (SELECT ...)`, kept out of a SQLite quirk we do not imitate.
+///
+/// SQLite applies the comparison affinity of `x IN (SELECT ...)` to the register that holds
+/// `x`, in place. When `x` is a bare column of a derived table or CTE (`k0`, `k1`, ...), that
+/// register is the subquery's output row itself, so the conversion leaks into every later use
+/// of the column in the same row: with a TEXT subquery column, an integer `k0` is then output
+/// as the text `'1'` and compares as text (seed 20261203, case 51615). That is an artefact of
+/// SQLite's register allocation, not of its documented semantics; a copy of the column
+/// (`coalesce(k0, NULL)`, a fresh register holding the same value) keeps both engines on the
+/// documented rules.
+fn in_subquery_operand(sql: String) -> String {
+    let bare_derived_column = sql.split_once('.').is_some_and(|(alias, col)| {
+        !alias.is_empty()
+            && alias.chars().all(|c| c.is_ascii_alphanumeric())
+            && col.starts_with('k')
+            && col.len() > 1
+            && col[1..].chars().all(|c| c.is_ascii_digit())
+    });
+    if bare_derived_column {
+        format!("coalesce({sql}, NULL)")
+    } else {
+        sql
     }
 }

@@ -6,7 +6,7 @@
 //! like correlated columns). As with SQLite's default, a trigger does not fire itself
 //! recursively; chains through other tables are limited in depth.
 
-use super::parser::{Parsed, ParsedStatement};
+use super::{Parsed, ParsedStatement};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlparser::keywords::Keyword;
@@ -279,7 +279,7 @@ pub fn parse_create(
 
 /// The parsed body statements of a trigger (INSERT, UPDATE, DELETE or SELECT).
 pub fn body_statements(def: &TriggerDef) -> Result<Vec<ParsedStatement>> {
-    let stmts = super::parser::parse(&def.body)?;
+    let stmts = super::parse(&def.body)?;
     if stmts.is_empty() {
         return Err(Error::invalid(format!(
             "trigger {} has an empty body",

@@ -7,13 +7,13 @@
 //! a point before the drop), and the stored CREATE TABLE text is regenerated from its
 //! parsed form without the column.
 
-use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
-use super::codec;
-use super::execution::Executor;
-use super::functions::FnEnv;
 use super::rename::{self, Context, Target};
 use crate::error::{Error, Result};
 use crate::mvcc::Transaction;
+use crate::sql::catalog::{IndexDef, Schema, TableDef, TableInfo};
+use crate::sql::codec;
+use crate::sql::execution::Executor;
+use crate::sql::functions::FnEnv;
 use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::Statement;
 
@@ -164,8 +164,8 @@ pub fn drop_column(
 
 /// The CREATE TABLE text without the column's definition, printed from its parsed form.
 fn without_column(sql: &str, name: &str) -> Result<String> {
-    let parsed = super::parser::parse(sql)?;
-    let Some(super::parser::Parsed::Sql(st)) = parsed.into_iter().next().map(|p| p.statement)
+    let parsed = crate::sql::parser::parse(sql)?;
+    let Some(crate::sql::parser::Parsed::Sql(st)) = parsed.into_iter().next().map(|p| p.statement)
     else {
         return Ok(sql.to_string());
     };

@@ -3,9 +3,9 @@
 //! Times are UTC; `localtime` and `utc` modifiers are accepted and do nothing, because an
 //! embedded database on an edge device should not change answers with the host's time zone.
 
-use super::functions::ScalarFn;
-use super::value::Value;
+use super::ScalarFn;
 use crate::error::Result;
+use crate::sql::value::Value;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 const UNIX_EPOCH_JD: f64 = 2_440_587.5;
@@ -59,7 +59,7 @@ fn parse_time_value(v: &Value, now_us: i64) -> Option<NaiveDateTime> {
                     return NaiveDate::from_ymd_opt(2000, 1, 1).map(|d| d.and_time(tm));
                 }
             }
-            super::value::parse_numeric_text(t).and_then(|n| julian_to_dt(n.as_f64()))
+            crate::sql::value::parse_numeric_text(t).and_then(|n| julian_to_dt(n.as_f64()))
         }
         Value::Integer(_) | Value::Real(_) | Value::Decimal(_) => julian_to_dt(v.as_f64()),
         Value::Blob(_) => None,
@@ -216,7 +216,7 @@ fn strftime(fmt: &str, dt: &NaiveDateTime) -> String {
             'I' => out.push_str(&format!("{:02}", (dt.hour() + 11) % 12 + 1)),
             'l' => out.push_str(&format!("{:2}", (dt.hour() + 11) % 12 + 1)),
             'j' => out.push_str(&format!("{:03}", dt.ordinal())),
-            'J' => out.push_str(&super::value::format_real(dt_to_julian(dt))),
+            'J' => out.push_str(&crate::sql::value::format_real(dt_to_julian(dt))),
             'm' => out.push_str(&format!("{:02}", dt.month())),
             'M' => out.push_str(&format!("{:02}", dt.minute())),
             'p' => out.push_str(if dt.hour() < 12 { "AM" } else { "PM" }),

@@ -11,10 +11,10 @@
 //! transaction that gathered them. They go stale as data changes, until the next ANALYZE,
 //! exactly as in SQLite; a stale figure costs speed, never a wrong answer.
 
-use super::catalog::{CatalogEntry, IndexDef, IndexStats, Schema};
-use super::codec;
 use crate::error::{Error, Result};
 use crate::mvcc::Transaction;
+use crate::sql::catalog::{CatalogEntry, IndexDef, IndexStats, Schema};
+use crate::sql::codec;
 use crate::storage::{prefix_range, Direction};
 
 /// Entries an index key starts with before its column values: the tag byte and the id.
@@ -45,7 +45,7 @@ pub(crate) fn analyze(txn: &mut Transaction, schema: &Schema, target: Option<&st
         let stats = measure(txn, ix)?;
         let mut updated = ix.clone();
         updated.stats = Some(stats);
-        super::ddl::put_entry(txn, &CatalogEntry::Index(updated))?;
+        super::put_entry(txn, &CatalogEntry::Index(updated))?;
     }
     Ok(())
 }

@@ -4,13 +4,14 @@
 //! point, which is how a dropped or damaged table is restored from history:
 //! `CREATE TABLE t AS SELECT * FROM t AS OF SCN 900`.
 
-use super::catalog::Schema;
-use super::parser::{self, Parsed, ParsedStatement};
-use super::planner::{table_name, Planner};
-use super::session::{Engine, Outcome, Session, StmtEnv, StmtHistory};
-use super::value::{Affinity, Value};
+use super::Session;
 use crate::error::{Error, Result};
 use crate::mvcc::Transaction;
+use crate::sql::catalog::Schema;
+use crate::sql::engine::{Engine, Outcome, StmtEnv, StmtHistory};
+use crate::sql::parser::{self, Parsed, ParsedStatement};
+use crate::sql::planner::{table_name, Planner};
+use crate::sql::value::{Affinity, Value};
 use sqlparser::ast;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer};
@@ -114,7 +115,7 @@ impl Session {
         let Some(Parsed::Sql(create_stmt)) = parsed.first().map(|p| &p.statement) else {
             return Err(Error::invalid("internal: CREATE TABLE ... AS"));
         };
-        super::ddl::run(engine, txn, schema, &parsed[0], create_stmt, env)?;
+        crate::sql::ddl::run(engine, txn, schema, &parsed[0], create_stmt, env)?;
         // The rows: the query, as written (time-travel clauses included), inserted.
         let insert = format!("INSERT INTO {} {}", quoted(&name), query_text(&stmt.text)?);
         let parsed = parser::parse(&insert)?;
@@ -122,7 +123,7 @@ impl Session {
             return Err(Error::invalid("internal: CREATE TABLE ... AS"));
         };
         let mut history = StmtHistory::new(engine);
-        let mut ctx = super::dml::DmlContext {
+        let mut ctx = crate::sql::dml::DmlContext {
             schema: engine.schema_for(txn, true)?,
             params,
             env,

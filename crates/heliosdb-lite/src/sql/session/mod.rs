@@ -1,69 +1,27 @@
 //! Running statements: transactions, planning with the right schema, and dispatch to the
 //! query, DML and DDL executors.
+//!
+//! A [`Session`] is one connection's state: its explicit transaction (or none: each statement
+//! then runs in its own), the savepoints opened in it (`savepoint`), its counters and its
+//! default time-travel point. A query is planned against the schema its snapshot sees, from
+//! the statement's plan cache while that schema is unchanged; `CREATE TABLE ... AS SELECT`
+//! (`ctas`) runs a query and a DDL statement together.
 
-use super::catalog::{load_schema, Schema, SchemaCache};
-use super::codec;
-use super::execution::{Executor, Reader, Row};
-use super::functions::FnEnv;
+mod ctas;
+mod savepoint;
+
+use super::catalog::Schema;
+use super::engine::{
+    column_type, query_outcome, CachedPlan, Engine, Outcome, StmtEnv, StmtHistory,
+};
+use super::execution::{Executor, Reader};
 use super::parser::{Parsed, ParsedStatement};
-use super::plan::Source;
-use super::planner::{History, OutputColumn, Planner};
+use super::planner::{OutputColumn, Planner};
 use super::value::Value;
-use crate::error::{Error, HistoryPoint, RaiseAction, Result};
-use crate::mvcc::{AsOf, Mvcc, Snapshot, Transaction, TxnMode};
-use crate::storage::{prefix_range, Direction};
+use crate::error::{Error, RaiseAction, Result};
+use crate::mvcc::{AsOf, Transaction, TxnMode};
 use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
-
-/// The shared engine behind every connection to one database.
-#[derive(Debug)]
-pub struct Engine {
-    /// Versioned storage.
-    pub mvcc: Mvcc,
-    /// Schemas by DDL point.
-    pub schemas: SchemaCache,
-}
-
-impl Engine {
-    /// Wraps an opened MVCC store, discovering the SCNs at which the catalog changed.
-    pub fn new(mvcc: Mvcc) -> Result<Self> {
-        let points = mvcc.change_points(codec::CATALOG_PREFIX)?;
-        Ok(Self {
-            mvcc,
-            schemas: SchemaCache::new(points),
-        })
-    }
-
-    /// The committed schema as of `scn`, read through `scan` on a miss.
-    fn schema_at(
-        &self,
-        scn: u64,
-        txn: Option<&Transaction>,
-        snap: Option<&Snapshot>,
-    ) -> Result<Arc<Schema>> {
-        self.schemas.get_or_load(scn, || match (txn, snap) {
-            (Some(t), _) => {
-                load_schema(t.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward))
-            }
-            (None, Some(s)) => {
-                load_schema(s.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward))
-            }
-            (None, None) => Ok(Schema::default()),
-        })
-    }
-
-    /// The schema a transaction sees (its own DDL included).
-    pub fn schema_for(&self, txn: &Transaction, own_ddl: bool) -> Result<Arc<Schema>> {
-        if own_ddl {
-            Ok(Arc::new(load_schema(txn.scan(
-                prefix_range(codec::CATALOG_PREFIX),
-                Direction::Forward,
-            ))?))
-        } else {
-            self.schema_at(txn.snapshot_scn(), Some(txn), None)
-        }
-    }
-}
 
 /// Per-connection state.
 #[derive(Debug, Default)]
@@ -91,209 +49,7 @@ pub struct Session {
     /// `PRAGMA foreign_keys = OFF` is in effect (foreign keys are enforced by default).
     pub foreign_keys_off: bool,
     /// Open savepoints, oldest first.
-    pub savepoints: Vec<super::savepoint::UserSavepoint>,
-}
-
-/// The result of one statement.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    /// Result column names (empty for statements without a result set).
-    pub columns: Vec<String>,
-    /// Per result column: a plain reference to a DATE, DATETIME or TIMESTAMP column (empty
-    /// when no column is).
-    pub temporal: Vec<bool>,
-    /// Result rows.
-    pub rows: Vec<Row>,
-    /// Rows inserted, updated or deleted.
-    pub changes: u64,
-    /// The statement returns rows (a query, RETURNING, EXPLAIN, PRAGMA).
-    pub returns_rows: bool,
-    /// Per result column: the type group of a plain column reference, by its declared
-    /// type's affinity (`INTEGER`, `REAL`, `NUMERIC`, `TEXT`, `BLOB`, `DECIMAL`, or
-    /// `TIMESTAMP` for DATE / DATETIME / TIMESTAMP columns); `None` for computed columns
-    /// (empty when no column is a plain reference).
-    pub column_types: Vec<Option<&'static str>>,
-}
-
-/// Function environment of one statement.
-pub(crate) struct StmtEnv {
-    /// The store (a shared handle: an open cursor keeps its own).
-    pub mvcc: Mvcc,
-    /// Statement time, read from the clock on first use (most statements never ask).
-    pub now_us: std::cell::OnceCell<i64>,
-    pub last_txn_id: Option<u64>,
-    pub last_insert_rowid: i64,
-    pub changes: i64,
-    pub total_changes: i64,
-}
-
-impl FnEnv for StmtEnv {
-    fn now_micros(&self) -> i64 {
-        *self
-            .now_us
-            .get_or_init(|| self.mvcc.options().clock.now_micros())
-    }
-    fn current_scn(&self) -> u64 {
-        self.mvcc.latest_scn()
-    }
-    fn last_txn_id(&self) -> Option<u64> {
-        self.last_txn_id
-    }
-    fn scn_to_timestamp(&self, scn: u64) -> Result<i64> {
-        self.mvcc.resolve(&AsOf::Scn(scn))?;
-        self.mvcc
-            .point(scn)
-            .map(|p| p.commit_time_us)
-            .filter(|_| scn > 0)
-            .ok_or_else(|| Error::invalid(format!("SCN {scn} has no commit time")))
-    }
-    fn timestamp_to_scn(&self, ts: i64) -> Result<u64> {
-        self.mvcc.resolve(&AsOf::Timestamp(ts))
-    }
-    fn last_insert_rowid(&self) -> i64 {
-        self.last_insert_rowid
-    }
-    fn changes(&self) -> i64 {
-        self.changes
-    }
-    fn total_changes(&self) -> i64 {
-        self.total_changes
-    }
-}
-
-/// A do-nothing environment for evaluating stored defaults and constraints outside statements.
-pub(crate) struct ClockOnly(pub i64);
-
-impl FnEnv for ClockOnly {
-    fn now_micros(&self) -> i64 {
-        self.0
-    }
-    fn current_scn(&self) -> u64 {
-        0
-    }
-    fn last_txn_id(&self) -> Option<u64> {
-        None
-    }
-    fn scn_to_timestamp(&self, _: u64) -> Result<i64> {
-        Err(Error::invalid("scn_to_timestamp() is not allowed here"))
-    }
-    fn timestamp_to_scn(&self, _: i64) -> Result<u64> {
-        Err(Error::invalid("timestamp_to_scn() is not allowed here"))
-    }
-    fn last_insert_rowid(&self) -> i64 {
-        0
-    }
-    fn changes(&self) -> i64 {
-        0
-    }
-}
-
-/// Parses and evaluates a stored DEFAULT expression.
-pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
-    let e = parse_expr(text)?;
-    let stmt = ParsedStatement::placeholder();
-    let mut none = NoHistory;
-    let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
-    let bound = p.bind_constant(&e)?;
-    super::execution::eval_standalone(&bound, &[], env)
-}
-
-/// Evaluates a stored DEFAULT with only a clock available.
-pub fn eval_default_with_clock(text: &str, now_us: i64) -> Result<Value> {
-    eval_default_text(text, &ClockOnly(now_us))
-}
-
-/// Parses an expression from SQL text.
-pub fn parse_expr(text: &str) -> Result<ast::Expr> {
-    let dialect = super::parser::HeliosDialect::default();
-    sqlparser::parser::Parser::new(&dialect)
-        .try_with_sql(text)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| Error::invalid(format!("invalid expression '{text}': {e}")))
-}
-
-pub(crate) struct NoHistory;
-
-impl History for NoHistory {
-    fn resolve(&mut self, _: AsOf) -> Result<(Source, Arc<Schema>)> {
-        Err(Error::invalid("time travel is not allowed here"))
-    }
-    fn snapshots(&self) -> Vec<HistoryPoint> {
-        Vec::new()
-    }
-    fn row_estimate(&mut self, _: &super::catalog::TableInfo, _: Source) -> f64 {
-        1000.0
-    }
-}
-
-/// Resolves the statement's time-travel points to pinned snapshots.
-pub(crate) struct StmtHistory<'a> {
-    pub engine: &'a Engine,
-    pub snapshots: Vec<Snapshot>,
-}
-
-impl<'a> StmtHistory<'a> {
-    pub fn new(engine: &'a Engine) -> Self {
-        Self {
-            engine,
-            snapshots: Vec::new(),
-        }
-    }
-
-    /// Re-resolves a cached plan's time-travel clauses; `false` if any point now has a
-    /// different schema than when the plan was bound (then the plan must be rebuilt).
-    fn replay(
-        &mut self,
-        cached: &super::parser::CachedPlan,
-        params: &[Value],
-        env: &dyn FnEnv,
-    ) -> Result<bool> {
-        for ((mode, expr), want) in cached.time_travel.iter().zip(&cached.time_travel_points) {
-            let value = super::execution::eval_standalone(expr, params, env)?;
-            let point = super::planner::as_of_from_value(mode, &value)?;
-            let scn = self.engine.mvcc.resolve(&point)?;
-            if self.engine.schemas.ddl_point(scn) != *want {
-                self.snapshots.clear();
-                return Ok(false);
-            }
-            self.snapshots.push(self.engine.mvcc.snapshot_at(scn)?);
-        }
-        Ok(true)
-    }
-}
-
-impl History for StmtHistory<'_> {
-    fn resolve(&mut self, point: AsOf) -> Result<(Source, Arc<Schema>)> {
-        // One snapshot per clause, in clause order, so a cached plan's sources line up with
-        // the snapshots of a later execution.
-        let scn = self.engine.mvcc.resolve(&point)?;
-        let snap = self.engine.mvcc.snapshot_at(scn)?;
-        self.snapshots.push(snap);
-        let idx = self.snapshots.len() - 1;
-        let schema = self
-            .engine
-            .schema_at(scn, None, Some(&self.snapshots[idx]))?;
-        Ok((Source::Snapshot(idx), schema))
-    }
-
-    fn snapshots(&self) -> Vec<HistoryPoint> {
-        self.engine.mvcc.snapshots()
-    }
-
-    fn row_estimate(&mut self, table: &super::catalog::TableInfo, source: Source) -> f64 {
-        let current;
-        let snap = match source {
-            Source::Snapshot(i) => match self.snapshots.get(i) {
-                Some(s) => s,
-                None => return 1000.0,
-            },
-            Source::Current => {
-                current = self.engine.mvcc.snapshot();
-                &current
-            }
-        };
-        super::stats::estimate_rows(snap, table)
-    }
+    pub savepoints: Vec<savepoint::UserSavepoint>,
 }
 
 /// True for statements that never write.
@@ -368,7 +124,7 @@ impl Session {
             Parsed::Analyze(target) => {
                 return self.in_transaction(engine, true, true, &mut |_, engine, txn, own_ddl| {
                     let schema = engine.schema_for(txn, own_ddl)?;
-                    super::analyze::analyze(txn, &schema, target.as_deref())?;
+                    super::ddl::analyze::analyze(txn, &schema, target.as_deref())?;
                     Ok(Outcome::default())
                 })
             }
@@ -449,7 +205,7 @@ impl Session {
     fn foreign_keys_pragma(&mut self, arg: Option<&str>) -> Result<Outcome> {
         match arg {
             Some(v) => {
-                let on = super::pragma::boolean(v)?;
+                let on = super::parser::pragma::boolean(v)?;
                 if self.txn.is_none() {
                     self.foreign_keys_off = !on;
                 }
@@ -574,10 +330,10 @@ impl Session {
         let point = (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn()));
         // A plan made under a default time-travel point reads at that point: never cached,
         // and a cached plan (which reads current data) is not used for it.
-        let cached = crate::mvcc::lock(&stmt.plan_cache)
-            .as_ref()
-            .filter(|c| Some(c.ddl_point) == point && self.default_as_of.is_none())
-            .cloned();
+        let cached = stmt
+            .plan_cache
+            .get::<CachedPlan>()
+            .filter(|c| Some(c.ddl_point) == point && self.default_as_of.is_none());
         let reuse = match &cached {
             Some(c) => history.replay(c, params, env)?,
             None => false,
@@ -601,7 +357,7 @@ impl Session {
                 .iter()
                 .map(|s| engine.schemas.ddl_point(s.scn()))
                 .collect();
-            *crate::mvcc::lock(&stmt.plan_cache) = Some(Arc::new(super::parser::CachedPlan {
+            stmt.plan_cache.set(Arc::new(CachedPlan {
                 ddl_point,
                 plan: plan.clone(),
                 columns: cols.clone(),
@@ -918,44 +674,6 @@ fn check_param_count(stmt: &ParsedStatement, params: &[Value]) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The type group reported for a result column (see [`Outcome::column_types`]).
-fn column_type(c: &OutputColumn) -> Option<&'static str> {
-    use super::value::Affinity;
-    if c.temporal {
-        return Some("TIMESTAMP");
-    }
-    Some(match c.affinity? {
-        Affinity::Integer => "INTEGER",
-        Affinity::Real => "REAL",
-        Affinity::Numeric => "NUMERIC",
-        Affinity::Text => "TEXT",
-        Affinity::Blob => "BLOB",
-        Affinity::Decimal(_) => "DECIMAL",
-    })
-}
-
-/// Builds a query outcome.
-pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
-    let temporal = if cols.iter().any(|c| c.temporal) {
-        cols.iter().map(|c| c.temporal).collect()
-    } else {
-        Vec::new()
-    };
-    let column_types = if cols.iter().any(|c| c.affinity.is_some() || c.temporal) {
-        cols.iter().map(column_type).collect()
-    } else {
-        Vec::new()
-    };
-    Outcome {
-        temporal,
-        column_types,
-        columns: cols.into_iter().map(|c| c.name).collect(),
-        rows,
-        changes: 0,
-        returns_rows: true,
-    }
 }
 
 fn vacuum_history(engine: &Engine) -> Result<Outcome> {

@@ -14,7 +14,11 @@ use sqlparser::dialect::{Dialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
-use std::any::TypeId;
+use std::any::{Any, TypeId};
+use std::sync::{Arc, Mutex};
+
+pub mod pragma;
+pub mod trigger;
 
 /// Name of the marker function carrying a time-travel clause through sqlparser.
 pub const AS_OF_FUNCTION: &str = "helios_as_of";
@@ -154,6 +158,15 @@ impl Dialect for HeliosDialect {
     }
 }
 
+/// Parses an expression from SQL text.
+pub fn parse_expr(text: &str) -> Result<ast::Expr> {
+    let dialect = HeliosDialect::default();
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::invalid(format!("invalid expression '{text}': {e}")))
+}
+
 /// One parsed statement.
 #[derive(Debug, Clone)]
 pub enum Parsed {
@@ -166,9 +179,9 @@ pub enum Parsed {
     /// `ANALYZE [name]`: gather index statistics (see `sql::analyze`).
     Analyze(Option<String>),
     /// `CREATE TRIGGER ...`.
-    CreateTrigger(Box<super::trigger::CreateTrigger>),
+    CreateTrigger(Box<trigger::CreateTrigger>),
     /// `PRAGMA ...`, parsed by SQLite's grammar (sqlparser's refuses `PRAGMA x = ON`).
-    Pragma(super::pragma::Pragma),
+    Pragma(pragma::Pragma),
 }
 
 /// A parsed statement with its source text.
@@ -185,9 +198,9 @@ pub struct ParsedStatement {
     /// Parameter index (0-based) of each anonymous `?`, by its (line, column).
     pub param_positions: std::collections::HashMap<(u64, u64), usize>,
     /// The bound plan of a query, reused while the schema it was bound against is current.
-    pub plan_cache: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<CachedPlan>>>>,
+    pub plan_cache: CacheSlot,
     /// The bound form of an INSERT, UPDATE or DELETE, reused the same way.
-    pub dml_cache: std::sync::Arc<std::sync::Mutex<Option<CachedDml>>>,
+    pub dml_cache: CacheSlot,
     /// Common table expressions written before an UPDATE or DELETE (the statement itself has
     /// no place for them; see `dml/joined.rs`).
     pub dml_with: Option<ast::With>,
@@ -227,28 +240,33 @@ impl ParsedStatement {
     }
 }
 
-/// A DML statement bound against the schema of one DDL point.
-#[derive(Debug, Clone)]
-pub struct CachedDml {
-    /// SCN of the catalog change the bound form reflects.
-    pub ddl_point: u64,
-    /// The bound statement.
-    pub plan: std::sync::Arc<super::dml::DmlPlan>,
+/// Where a layer above the parser keeps what it derived from one statement (its bound plan),
+/// so that running the same statement again skips that work. The parser cannot name those
+/// types (plans are built above it), so the slot holds any shared value and hands it back
+/// only as the type it was stored as.
+#[derive(Clone, Default)]
+pub struct CacheSlot(Arc<Mutex<Option<Arc<dyn Any + Send + Sync>>>>);
+
+impl CacheSlot {
+    /// The cached value, if one of type `T` is there.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let held = crate::mvcc::lock(&self.0).clone()?;
+        held.downcast::<T>().ok()
+    }
+
+    /// Replaces the cached value.
+    pub fn set<T: Any + Send + Sync>(&self, value: Arc<T>) {
+        *crate::mvcc::lock(&self.0) = Some(value);
+    }
 }
 
-/// A query plan bound against the schema of one DDL point.
-#[derive(Debug, Clone)]
-pub struct CachedPlan {
-    /// SCN of the catalog change the plan's schema reflects.
-    pub ddl_point: u64,
-    /// The plan.
-    pub plan: std::sync::Arc<super::plan::Plan>,
-    /// Its output columns.
-    pub columns: Vec<super::planner::OutputColumn>,
-    /// Time-travel clauses (mode, point expression), one per snapshot of the plan.
-    pub time_travel: Vec<(String, super::plan::Expr)>,
-    /// The DDL point of each of those snapshots when the plan was bound.
-    pub time_travel_points: Vec<u64>,
+impl std::fmt::Debug for CacheSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let filled = crate::mvcc::lock(&self.0).is_some();
+        f.debug_struct("CacheSlot")
+            .field("filled", &filled)
+            .finish()
+    }
 }
 
 fn word(t: &Token) -> Option<&Word> {
@@ -391,7 +409,7 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
     let mut groups: Vec<Vec<TokenWithSpan>> = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let mut depth = 0i32;
-    let mut body = super::trigger::BodyTracker::default();
+    let mut body = trigger::BodyTracker::default();
     let mut is_trigger = false;
     for t in tokens {
         match t.token {
@@ -416,7 +434,7 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
                     .filter(|t| !is_ws(t))
                     .take(3)
                     .collect();
-                is_trigger = super::trigger::starts_create_trigger(&sig);
+                is_trigger = trigger::starts_create_trigger(&sig);
             }
         }
     }
@@ -557,17 +575,17 @@ fn parse_one(
             param_positions,
         )));
     }
-    if super::pragma::starts_pragma(&significant) {
+    if pragma::starts_pragma(&significant) {
         return Ok(Some(ParsedStatement::new(
-            Parsed::Pragma(super::pragma::parse(&significant)?),
+            Parsed::Pragma(pragma::parse(&significant)?),
             text,
             param_count,
             param_names,
             param_positions,
         )));
     }
-    if super::trigger::starts_create_trigger(&significant) {
-        let ct = super::trigger::parse_create(&tokens, &|ts| source.text(ts), text.clone())?;
+    if trigger::starts_create_trigger(&significant) {
+        let ct = trigger::parse_create(&tokens, &|ts| source.text(ts), text.clone())?;
         return Ok(Some(ParsedStatement::new(
             Parsed::CreateTrigger(Box::new(ct)),
             text,
@@ -685,22 +703,42 @@ fn count_params(tokens: &[&TokenWithSpan]) -> Result<ParamInfo> {
     Ok((names.len(), names, positions))
 }
 
-#[derive(Clone, Copy)]
-enum Mode {
+/// Which kind of point a time-travel clause names. The parser recognises the clause and
+/// carries its kind to the planner inside the rewritten SQL (sqlparser's AST has no place
+/// for it), where [`TimeTravelMode::from_name`] turns it back into this type at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeTravelMode {
+    /// `AS OF TIMESTAMP ts`.
     Timestamp,
+    /// `AS OF TRANSACTION n`: right after transaction n committed.
     Transaction,
+    /// `AS OF SCN n`.
     Scn,
+    /// `BEFORE TRANSACTION n`: right before transaction n committed.
     BeforeTransaction,
 }
 
-impl Mode {
-    fn name(self) -> &'static str {
+impl TimeTravelMode {
+    /// The name the rewritten SQL carries (`helios_as_of('<name>', point)`).
+    pub fn name(self) -> &'static str {
         match self {
-            Mode::Timestamp => "timestamp",
-            Mode::Transaction => "transaction",
-            Mode::Scn => "scn",
-            Mode::BeforeTransaction => "before_transaction",
+            TimeTravelMode::Timestamp => "timestamp",
+            TimeTravelMode::Transaction => "transaction",
+            TimeTravelMode::Scn => "scn",
+            TimeTravelMode::BeforeTransaction => "before_transaction",
         }
+    }
+
+    /// The mode a rewritten clause names; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            TimeTravelMode::Timestamp,
+            TimeTravelMode::Transaction,
+            TimeTravelMode::Scn,
+            TimeTravelMode::BeforeTransaction,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 }
 
@@ -713,7 +751,7 @@ fn significant_indices(tokens: &[TokenWithSpan]) -> Vec<usize> {
 
 /// Recognises a time-travel clause starting at significant position `p`; returns its mode
 /// and the number of significant tokens of its keywords.
-fn clause_at(tokens: &[TokenWithSpan], sig: &[usize], p: usize) -> Option<(Mode, usize)> {
+fn clause_at(tokens: &[TokenWithSpan], sig: &[usize], p: usize) -> Option<(TimeTravelMode, usize)> {
     let t = |k: usize| sig.get(p + k).map(|&i| &tokens[i].token);
     let word_is = |k: usize, s: &str| {
         t(k).and_then(word)
@@ -721,20 +759,20 @@ fn clause_at(tokens: &[TokenWithSpan], sig: &[usize], p: usize) -> Option<(Mode,
     };
     if word_is(0, "AS") && word_is(1, "OF") {
         if word_is(2, "TIMESTAMP") {
-            return Some((Mode::Timestamp, 3));
+            return Some((TimeTravelMode::Timestamp, 3));
         }
         if word_is(2, "TRANSACTION") {
-            return Some((Mode::Transaction, 3));
+            return Some((TimeTravelMode::Transaction, 3));
         }
         if word_is(2, "SCN") {
-            return Some((Mode::Scn, 3));
+            return Some((TimeTravelMode::Scn, 3));
         }
     }
     if word_is(0, "BEFORE") && word_is(1, "TRANSACTION") {
-        return Some((Mode::BeforeTransaction, 2));
+        return Some((TimeTravelMode::BeforeTransaction, 2));
     }
     if word_is(0, "FOR") && word_is(1, "SYSTEM_TIME") && word_is(2, "AS") && word_is(3, "OF") {
-        return Some((Mode::Timestamp, 4));
+        return Some((TimeTravelMode::Timestamp, 4));
     }
     None
 }

@@ -1,4 +1,15 @@
 //! CREATE / DROP / ALTER: catalog changes, written through the transaction like rows.
+//!
+//! The catalog is a set of versioned keys (`'c'` ‖ name), so a schema change commits or rolls
+//! back with its transaction and a historical query reads the schema of its point. Here:
+//! CREATE and DROP of tables, indexes, views and triggers, `ALTER TABLE` (`rename` rewrites
+//! the stored SQL of every object that names a renamed table or column; `drop_column`
+//! rewrites the rows), and `ANALYZE` (`analyze`), which stores index statistics in the
+//! catalog entries.
+
+pub mod analyze;
+pub mod drop_column;
+pub mod rename;
 
 use super::catalog::{
     CatalogEntry, ColumnDef, FkAction, ForeignKeyDef, IndexColumn, IndexDef, Schema, TableDef,
@@ -11,7 +22,8 @@ use super::execution::Executor;
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::planner::table_name;
-use super::rename::{self, Context};
+use rename::Context;
+
 use super::value::Affinity;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::mvcc::Transaction;
@@ -21,7 +33,7 @@ use std::sync::Arc;
 
 /// Executes a DDL statement.
 pub fn run(
-    engine: &super::session::Engine,
+    engine: &super::engine::Engine,
     txn: &mut Transaction,
     schema: &Arc<Schema>,
     stmt: &ParsedStatement,
@@ -153,7 +165,7 @@ fn create_table(
                 ColumnOption::Null => {}
                 ColumnOption::Default(e) => {
                     // Validate now so a bad default fails the CREATE, not every INSERT.
-                    super::session::eval_default_text(&e.to_string(), env)?;
+                    super::engine::eval_default_text(&e.to_string(), env)?;
                     col.default = Some(e.to_string());
                 }
                 ColumnOption::PrimaryKey(_) => {
@@ -554,8 +566,8 @@ fn alter_table(
                 if let Some(d) = &col.default {
                     // Rows written before the column existed read this value, so it must not
                     // depend on when it is evaluated.
-                    let early = super::session::eval_default_with_clock(d, 0)?;
-                    let late = super::session::eval_default_with_clock(d, 86_400_000_000_000)?;
+                    let early = super::engine::eval_default_with_clock(d, 0)?;
+                    let late = super::engine::eval_default_with_clock(d, 86_400_000_000_000)?;
                     if early != late {
                         return Err(Error::invalid(
                             "cannot add a column with non-constant default",
@@ -643,7 +655,7 @@ fn alter_table(
                 if *if_exists && def.column_index(&column.value).is_none() {
                     continue;
                 }
-                super::drop_column::drop_column(
+                drop_column::drop_column(
                     txn,
                     schema,
                     info,
@@ -737,13 +749,10 @@ fn append_column_sql(sql: &str, coldef: &str) -> String {
     }
 }
 
-/// The name of the system table listing snapshots.
-pub const SNAPSHOTS_TABLE: &str = "helios_snapshots";
-
 /// Refuses the system table's name for a new table or view: one by that name would hide the
 /// system table from every read.
 fn check_not_reserved(name: &str) -> Result<()> {
-    if name.eq_ignore_ascii_case(SNAPSHOTS_TABLE) {
+    if name.eq_ignore_ascii_case(super::catalog::SNAPSHOTS_TABLE) {
         return Err(Error::invalid(format!(
             "{name} is reserved for the system table of snapshots; choose another name"
         )));
@@ -751,20 +760,11 @@ fn check_not_reserved(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The error for a time-travel clause on `helios_snapshots`, which has no history of its own.
-pub fn snapshots_have_no_history() -> Error {
-    Error::invalid(format!(
-        "{SNAPSHOTS_TABLE} has no history of its own: it lists the snapshots retained now; \
-         drop the time-travel clause and filter on its columns instead \
-         (WHERE scn <= 2, WHERE committed_at <= '2024-12-31')"
-    ))
-}
-
 /// Executes `CREATE TRIGGER`.
 pub fn create_trigger(
     txn: &mut Transaction,
     schema: &Schema,
-    ct: &super::trigger::CreateTrigger,
+    ct: &super::parser::trigger::CreateTrigger,
 ) -> Result<()> {
     let def = &ct.def;
     if schema.triggers.contains_key(&def.name.to_lowercase()) {

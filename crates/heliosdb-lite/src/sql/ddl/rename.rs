@@ -9,8 +9,8 @@
 //! comments) is kept. The walk reads sqlparser's AST through its serde form, which lets one
 //! generic traversal reach identifiers in every kind of expression.
 
-use super::catalog::Schema;
 use crate::error::{Error, Result};
+use crate::sql::catalog::Schema;
 use serde_json::{Map, Value as Json};
 
 /// What is renamed.
@@ -52,10 +52,10 @@ pub fn statements(
     schema: &Schema,
     ctx: Context<'_>,
 ) -> Result<String> {
-    let parsed = super::parser::parse(sql)?;
+    let parsed = crate::sql::parser::parse(sql)?;
     let mut w = Walker::new(target, schema, ctx);
     for p in &parsed {
-        if let super::parser::Parsed::Sql(st) = &p.statement {
+        if let crate::sql::parser::Parsed::Sql(st) = &p.statement {
             w.walk(&to_json(st.as_ref())?);
         }
     }
@@ -69,7 +69,7 @@ pub fn expression(
     schema: &Schema,
     ctx: Context<'_>,
 ) -> Result<String> {
-    let e = super::session::parse_expr(sql)?;
+    let e = crate::sql::parser::parse_expr(sql)?;
     let mut w = Walker::new(target, schema, ctx);
     w.walk(&to_json(&e)?);
     Ok(apply(sql, w.edits))

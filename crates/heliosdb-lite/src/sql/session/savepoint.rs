@@ -5,9 +5,10 @@
 //! itself began commits it. The undo log of the transaction is kept while a savepoint is
 //! open (each statement would otherwise forget it once it succeeds).
 
-use super::session::{Engine, Outcome, Session};
+use super::Session;
 use crate::error::{Error, Result};
 use crate::mvcc::{Savepoint, TxnMode};
+use crate::sql::engine::{Engine, Outcome};
 
 /// One open savepoint.
 #[derive(Debug, Clone)]

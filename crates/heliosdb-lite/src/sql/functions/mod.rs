@@ -1,7 +1,12 @@
-//! Scalar functions.
+//! Scalar functions: the registry ([`ScalarFn`]), their evaluation with SQLite's argument
+//! rules, and the environment a statement gives them ([`FnEnv`]: its clock, the connection's
+//! counters, and stored DEFAULT expressions, which only layers above the executor can bind).
+//! Date and time functions are in `datetime`, the JSON functions in `json`.
+
+pub mod datetime;
+pub mod json;
 
 use super::collation::Collation;
-use super::datetime;
 use super::value::{format_real, Value};
 use crate::error::{Error, RaiseAction, Result};
 use rust_decimal::prelude::ToPrimitive;
@@ -27,6 +32,10 @@ pub trait FnEnv {
     fn total_changes(&self) -> i64 {
         0
     }
+    /// The value of a stored DEFAULT expression (its SQL text), which is what a row written
+    /// before its column was added reads in that column. Binding SQL text needs the planner,
+    /// which sits above the executor that meets such rows, so the environment provides it.
+    fn stored_default(&self, text: &str) -> Result<Value>;
 }
 
 macro_rules! scalar_fns {
@@ -454,7 +463,7 @@ impl ScalarFn {
             Json | JsonArray | JsonObject | JsonQuote | JsonExtract | JsonExtractJson
             | JsonArrow | JsonArrowText | JsonArrayLength | JsonType | JsonValid | JsonSet
             | JsonInsert | JsonReplace | JsonRemove | JsonPatch | JsonEmbed => {
-                return super::json::call(self, args)
+                return json::call(self, args)
             }
         })
     }

@@ -1,0 +1,325 @@
+//! What every statement runs against: the shared [`Engine`] (the versioned store and the
+//! schemas by DDL point), the function environment of one statement ([`StmtEnv`]), the
+//! resolution of its time-travel clauses to pinned snapshots ([`StmtHistory`]), the cached
+//! form of a bound query ([`CachedPlan`]) and the [`Outcome`] every statement returns.
+//!
+//! It sits above the planner and the executor (it binds and evaluates stored DEFAULT
+//! expressions with them) and below the statement runners (`dml`, `ddl`, `pragma`, `session`),
+//! which share these types without depending on each other.
+
+use super::catalog::{load_schema, Schema, SchemaCache};
+use super::codec;
+use super::execution::Row;
+use super::functions::FnEnv;
+use super::parser::{parse_expr, ParsedStatement};
+use super::plan::Source;
+use super::planner::{History, OutputColumn, Planner};
+use super::value::Value;
+use crate::error::{Error, HistoryPoint, Result};
+use crate::mvcc::{AsOf, Mvcc, Snapshot, Transaction};
+use crate::storage::{prefix_range, Direction};
+use std::sync::Arc;
+
+/// The shared engine behind every connection to one database.
+#[derive(Debug)]
+pub struct Engine {
+    /// Versioned storage.
+    pub mvcc: Mvcc,
+    /// Schemas by DDL point.
+    pub schemas: SchemaCache,
+}
+
+impl Engine {
+    /// Wraps an opened MVCC store, discovering the SCNs at which the catalog changed.
+    pub fn new(mvcc: Mvcc) -> Result<Self> {
+        let points = mvcc.change_points(codec::CATALOG_PREFIX)?;
+        Ok(Self {
+            mvcc,
+            schemas: SchemaCache::new(points),
+        })
+    }
+
+    /// The committed schema as of `scn`, read through `scan` on a miss.
+    pub(crate) fn schema_at(
+        &self,
+        scn: u64,
+        txn: Option<&Transaction>,
+        snap: Option<&Snapshot>,
+    ) -> Result<Arc<Schema>> {
+        self.schemas.get_or_load(scn, || match (txn, snap) {
+            (Some(t), _) => {
+                load_schema(t.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward))
+            }
+            (None, Some(s)) => {
+                load_schema(s.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward))
+            }
+            (None, None) => Ok(Schema::default()),
+        })
+    }
+
+    /// The schema a transaction sees (its own DDL included).
+    pub fn schema_for(&self, txn: &Transaction, own_ddl: bool) -> Result<Arc<Schema>> {
+        if own_ddl {
+            Ok(Arc::new(load_schema(txn.scan(
+                prefix_range(codec::CATALOG_PREFIX),
+                Direction::Forward,
+            ))?))
+        } else {
+            self.schema_at(txn.snapshot_scn(), Some(txn), None)
+        }
+    }
+}
+
+/// A query plan bound against the schema of one DDL point (kept in the statement's
+/// `plan_cache`).
+#[derive(Debug, Clone)]
+pub struct CachedPlan {
+    /// SCN of the catalog change the plan's schema reflects.
+    pub ddl_point: u64,
+    /// The plan.
+    pub plan: Arc<super::plan::Plan>,
+    /// Its output columns.
+    pub columns: Vec<OutputColumn>,
+    /// Time-travel clauses (mode, point expression), one per snapshot of the plan.
+    pub time_travel: Vec<(super::parser::TimeTravelMode, super::plan::Expr)>,
+    /// The DDL point of each of those snapshots when the plan was bound.
+    pub time_travel_points: Vec<u64>,
+}
+
+/// The result of one statement.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Result column names (empty for statements without a result set).
+    pub columns: Vec<String>,
+    /// Per result column: a plain reference to a DATE, DATETIME or TIMESTAMP column (empty
+    /// when no column is).
+    pub temporal: Vec<bool>,
+    /// Result rows.
+    pub rows: Vec<Row>,
+    /// Rows inserted, updated or deleted.
+    pub changes: u64,
+    /// The statement returns rows (a query, RETURNING, EXPLAIN, PRAGMA).
+    pub returns_rows: bool,
+    /// Per result column: the type group of a plain column reference, by its declared
+    /// type's affinity (`INTEGER`, `REAL`, `NUMERIC`, `TEXT`, `BLOB`, `DECIMAL`, or
+    /// `TIMESTAMP` for DATE / DATETIME / TIMESTAMP columns); `None` for computed columns
+    /// (empty when no column is a plain reference).
+    pub column_types: Vec<Option<&'static str>>,
+}
+
+/// Function environment of one statement.
+pub(crate) struct StmtEnv {
+    /// The store (a shared handle: an open cursor keeps its own).
+    pub mvcc: Mvcc,
+    /// Statement time, read from the clock on first use (most statements never ask).
+    pub now_us: std::cell::OnceCell<i64>,
+    pub last_txn_id: Option<u64>,
+    pub last_insert_rowid: i64,
+    pub changes: i64,
+    pub total_changes: i64,
+}
+
+impl FnEnv for StmtEnv {
+    fn now_micros(&self) -> i64 {
+        *self
+            .now_us
+            .get_or_init(|| self.mvcc.options().clock.now_micros())
+    }
+    fn current_scn(&self) -> u64 {
+        self.mvcc.latest_scn()
+    }
+    fn last_txn_id(&self) -> Option<u64> {
+        self.last_txn_id
+    }
+    fn scn_to_timestamp(&self, scn: u64) -> Result<i64> {
+        self.mvcc.resolve(&AsOf::Scn(scn))?;
+        self.mvcc
+            .point(scn)
+            .map(|p| p.commit_time_us)
+            .filter(|_| scn > 0)
+            .ok_or_else(|| Error::invalid(format!("SCN {scn} has no commit time")))
+    }
+    fn timestamp_to_scn(&self, ts: i64) -> Result<u64> {
+        self.mvcc.resolve(&AsOf::Timestamp(ts))
+    }
+    fn last_insert_rowid(&self) -> i64 {
+        self.last_insert_rowid
+    }
+    fn changes(&self) -> i64 {
+        self.changes
+    }
+    fn total_changes(&self) -> i64 {
+        self.total_changes
+    }
+    fn stored_default(&self, text: &str) -> Result<Value> {
+        eval_default_text(text, self)
+    }
+}
+
+/// A do-nothing environment for evaluating stored defaults and constraints outside statements.
+pub(crate) struct ClockOnly(pub i64);
+
+impl FnEnv for ClockOnly {
+    fn now_micros(&self) -> i64 {
+        self.0
+    }
+    fn current_scn(&self) -> u64 {
+        0
+    }
+    fn last_txn_id(&self) -> Option<u64> {
+        None
+    }
+    fn scn_to_timestamp(&self, _: u64) -> Result<i64> {
+        Err(Error::invalid("scn_to_timestamp() is not allowed here"))
+    }
+    fn timestamp_to_scn(&self, _: i64) -> Result<u64> {
+        Err(Error::invalid("timestamp_to_scn() is not allowed here"))
+    }
+    fn last_insert_rowid(&self) -> i64 {
+        0
+    }
+    fn changes(&self) -> i64 {
+        0
+    }
+    fn stored_default(&self, text: &str) -> Result<Value> {
+        eval_default_text(text, self)
+    }
+}
+
+/// Parses and evaluates a stored DEFAULT expression.
+pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
+    let e = parse_expr(text)?;
+    let stmt = ParsedStatement::placeholder();
+    let mut none = NoHistory;
+    let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
+    let bound = p.bind_constant(&e)?;
+    super::execution::eval_standalone(&bound, &[], env)
+}
+
+/// Evaluates a stored DEFAULT with only a clock available.
+pub fn eval_default_with_clock(text: &str, now_us: i64) -> Result<Value> {
+    eval_default_text(text, &ClockOnly(now_us))
+}
+
+/// Evaluates nothing at a past point: stored defaults and constraints have no history.
+pub(crate) struct NoHistory;
+
+impl History for NoHistory {
+    fn resolve(&mut self, _: AsOf) -> Result<(Source, Arc<Schema>)> {
+        Err(Error::invalid("time travel is not allowed here"))
+    }
+    fn snapshots(&self) -> Vec<HistoryPoint> {
+        Vec::new()
+    }
+    fn row_estimate(&mut self, _: &super::catalog::TableInfo, _: Source) -> f64 {
+        1000.0
+    }
+}
+
+/// Resolves the statement's time-travel points to pinned snapshots.
+pub(crate) struct StmtHistory<'a> {
+    pub engine: &'a Engine,
+    pub snapshots: Vec<Snapshot>,
+}
+
+impl<'a> StmtHistory<'a> {
+    pub fn new(engine: &'a Engine) -> Self {
+        Self {
+            engine,
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Re-resolves a cached plan's time-travel clauses; `false` if any point now has a
+    /// different schema than when the plan was bound (then the plan must be rebuilt).
+    pub(crate) fn replay(
+        &mut self,
+        cached: &CachedPlan,
+        params: &[Value],
+        env: &dyn FnEnv,
+    ) -> Result<bool> {
+        for ((mode, expr), want) in cached.time_travel.iter().zip(&cached.time_travel_points) {
+            let value = super::execution::eval_standalone(expr, params, env)?;
+            let point = super::planner::as_of_from_value(*mode, &value)?;
+            let scn = self.engine.mvcc.resolve(&point)?;
+            if self.engine.schemas.ddl_point(scn) != *want {
+                self.snapshots.clear();
+                return Ok(false);
+            }
+            self.snapshots.push(self.engine.mvcc.snapshot_at(scn)?);
+        }
+        Ok(true)
+    }
+}
+
+impl History for StmtHistory<'_> {
+    fn resolve(&mut self, point: AsOf) -> Result<(Source, Arc<Schema>)> {
+        // One snapshot per clause, in clause order, so a cached plan's sources line up with
+        // the snapshots of a later execution.
+        let scn = self.engine.mvcc.resolve(&point)?;
+        let snap = self.engine.mvcc.snapshot_at(scn)?;
+        self.snapshots.push(snap);
+        let idx = self.snapshots.len() - 1;
+        let schema = self
+            .engine
+            .schema_at(scn, None, Some(&self.snapshots[idx]))?;
+        Ok((Source::Snapshot(idx), schema))
+    }
+
+    fn snapshots(&self) -> Vec<HistoryPoint> {
+        self.engine.mvcc.snapshots()
+    }
+
+    fn row_estimate(&mut self, table: &super::catalog::TableInfo, source: Source) -> f64 {
+        let current;
+        let snap = match source {
+            Source::Snapshot(i) => match self.snapshots.get(i) {
+                Some(s) => s,
+                None => return 1000.0,
+            },
+            Source::Current => {
+                current = self.engine.mvcc.snapshot();
+                &current
+            }
+        };
+        super::stats::estimate_rows(snap, table)
+    }
+}
+
+/// The type group reported for a result column (see [`Outcome::column_types`]).
+pub(crate) fn column_type(c: &OutputColumn) -> Option<&'static str> {
+    use super::value::Affinity;
+    if c.temporal {
+        return Some("TIMESTAMP");
+    }
+    Some(match c.affinity? {
+        Affinity::Integer => "INTEGER",
+        Affinity::Real => "REAL",
+        Affinity::Numeric => "NUMERIC",
+        Affinity::Text => "TEXT",
+        Affinity::Blob => "BLOB",
+        Affinity::Decimal(_) => "DECIMAL",
+    })
+}
+
+/// Builds a query outcome.
+pub fn query_outcome(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Outcome {
+    let temporal = if cols.iter().any(|c| c.temporal) {
+        cols.iter().map(|c| c.temporal).collect()
+    } else {
+        Vec::new()
+    };
+    let column_types = if cols.iter().any(|c| c.affinity.is_some() || c.temporal) {
+        cols.iter().map(column_type).collect()
+    } else {
+        Vec::new()
+    };
+    Outcome {
+        temporal,
+        column_types,
+        columns: cols.into_iter().map(|c| c.name).collect(),
+        rows,
+        changes: 0,
+        returns_rows: true,
+    }
+}
