@@ -512,6 +512,54 @@ fn window_functions() {
 }
 
 #[test]
+fn window_groups_frames() {
+    let q = |from: &str| -> Vec<String> {
+        [
+            "SELECT id, v, sum(r) OVER (ORDER BY v GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) \
+             FROM {f} ORDER BY id",
+            "SELECT id, sum(r) OVER (GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM {f} ORDER BY id",
+            "SELECT id, total(r) OVER (ORDER BY v GROUPS BETWEEN 1 FOLLOWING AND 2 FOLLOWING), \
+             count(*) OVER (ORDER BY v GROUPS BETWEEN 2 PRECEDING AND 1 PRECEDING) FROM {f} ORDER BY id",
+            "SELECT id, count(*) OVER (PARTITION BY g ORDER BY v GROUPS 1 PRECEDING), \
+             first_value(id) OVER (ORDER BY v, id GROUPS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), \
+             last_value(id) OVER (ORDER BY v DESC GROUPS BETWEEN CURRENT ROW AND 1 FOLLOWING) \
+             FROM {f} ORDER BY id",
+            "SELECT id, nth_value(id, 2) OVER (ORDER BY g COLLATE NOCASE \
+             GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 FOLLOWING) FROM {f} ORDER BY id",
+            "SELECT id, max(v) OVER (ORDER BY r GROUPS BETWEEN 0 PRECEDING AND 0 FOLLOWING) \
+             FROM {f} ORDER BY id",
+            "SELECT id, sum(v) OVER (ORDER BY v GROUPS BETWEEN -1 PRECEDING AND CURRENT ROW) FROM {f}",
+            "SELECT id, sum(v) OVER (ORDER BY v GROUPS BETWEEN 1 FOLLOWING AND 1 PRECEDING) FROM {f}",
+            "SELECT id, sum(v) OVER (ORDER BY v ROWS BETWEEN CURRENT ROW AND 1 PRECEDING) FROM {f}",
+            "SELECT id, sum(v) OVER (ORDER BY v GROUPS BETWEEN 'x' PRECEDING AND CURRENT ROW) FROM {f}",
+        ]
+        .iter()
+        .map(|s| s.replace("{f}", from))
+        .collect()
+    };
+    let current = q("s");
+    let past = q("s AS OF SCN {scn}");
+    let pairs: Vec<String> = current
+        .iter()
+        .zip(&past)
+        .map(|(c, p)| format!("{c} @@ {p}"))
+        .collect();
+    let mut script = vec![
+        "CREATE TABLE s(id INTEGER PRIMARY KEY, g TEXT, v INTEGER, r REAL)",
+        "INSERT INTO s VALUES (1, 'a', 10, 1.5), (2, 'a', 20, 2.5), (3, 'a', 20, NULL), \
+         (4, 'b', 5, 0.5), (5, 'b', NULL, 3.0), (6, 'c', 7, 7.0), (7, 'A', 1, 1.0), (8, 'c', 7, 0.5)",
+    ];
+    script.extend(current.iter().map(String::as_str));
+    script.extend([
+        "@mark",
+        "@ours UPDATE s SET v = v * 3, r = -r",
+        "@ours DELETE FROM s WHERE id = 2",
+    ]);
+    script.extend(pairs.iter().map(String::as_str));
+    check(&[("groups", &script)]);
+}
+
+#[test]
 fn create_table_as_select() {
     check(&[(
         "ctas",

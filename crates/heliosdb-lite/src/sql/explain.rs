@@ -153,6 +153,8 @@ fn walk(
                     JoinKind::Inner => "INNER",
                     JoinKind::Semi => "SEMI",
                     JoinKind::Anti => "ANTI",
+                    JoinKind::Right => "RIGHT",
+                    JoinKind::Full => "FULL",
                 },
             ));
             walk(&j.left, depth + 1, snaps, profile, out);

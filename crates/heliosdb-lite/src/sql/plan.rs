@@ -134,6 +134,18 @@ pub enum FrameBound {
     UnboundedFollowing,
 }
 
+/// What a window frame's offsets count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameUnits {
+    /// Rows, by position.
+    Rows,
+    /// ORDER BY values: the current row's peers count as the current row (offsets are not
+    /// supported).
+    Range,
+    /// Peer groups (rows with equal ORDER BY values).
+    Groups,
+}
+
 /// A window function call: the function, its arguments and its window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowCall {
@@ -145,8 +157,8 @@ pub struct WindowCall {
     pub partition_by: Vec<Expr>,
     /// ORDER BY within the partition.
     pub order_by: Vec<SortKey>,
-    /// ROWS frame (by position) rather than RANGE (by ORDER BY peers).
-    pub rows: bool,
+    /// How the frame's bounds count.
+    pub units: FrameUnits,
     /// Frame start.
     pub start: FrameBound,
     /// Frame end.
@@ -711,6 +723,10 @@ pub enum JoinKind {
     Semi,
     /// Anti join (NOT EXISTS): each left row that no right row matches.
     Anti,
+    /// RIGHT OUTER: every right row, NULL-padded on the left when nothing matched it.
+    Right,
+    /// FULL OUTER: LEFT and RIGHT together.
+    Full,
 }
 
 impl JoinKind {
@@ -719,9 +735,9 @@ impl JoinKind {
     /// joins, never for inner joins (their matches were returned as pairs).
     pub fn keeps_left(self, matched: bool) -> bool {
         match self {
-            JoinKind::Left | JoinKind::Anti => !matched,
+            JoinKind::Left | JoinKind::Full | JoinKind::Anti => !matched,
             JoinKind::Semi => matched,
-            JoinKind::Inner => false,
+            JoinKind::Inner | JoinKind::Right => false,
         }
     }
 }
@@ -759,7 +775,8 @@ pub struct JoinNode {
     pub left: Plan,
     /// The added relation's own rows.
     pub right: Plan,
-    /// Inner or left outer.
+    /// Inner, left outer, semi, anti; or right / full outer, whose left rows end where the
+    /// right relation's slot begins (see `execution::outer_join`).
     pub kind: JoinKind,
     /// Where the right relation's columns go in the combined row.
     pub offset: usize,

@@ -432,6 +432,64 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// A window function call whose value does not depend on the order rows come in: over
+    /// whole partitions, or ordered with frames that take ORDER BY peers together (RANGE,
+    /// GROUPS, ranks), never ROWS or `row_number()`, which split peers arbitrarily.
+    fn window_item(&mut self) -> Expr {
+        let part = self.local_column().sql;
+        let arg = self.local_column();
+        let ord = self.local_column().sql;
+        let (sql, class) = match self.rng.random_range(0..9) {
+            0 => ("count(*) OVER ()".to_string(), Class::Int),
+            1 => (
+                format!("count({}) OVER (PARTITION BY {part})", arg.sql),
+                Class::Int,
+            ),
+            2 => (
+                format!("sum({}) OVER (PARTITION BY {part})", arg.sql),
+                Class::Mixed,
+            ),
+            3 => (
+                format!("rank() OVER (PARTITION BY {part} ORDER BY {ord})"),
+                Class::Int,
+            ),
+            4 => (
+                format!("dense_rank() OVER (ORDER BY {ord} DESC)"),
+                Class::Int,
+            ),
+            5 => (
+                format!(
+                    "count({}) OVER (PARTITION BY {part} ORDER BY {ord})",
+                    arg.sql
+                ),
+                Class::Int,
+            ),
+            6 => (
+                format!(
+                    "max({}) OVER (ORDER BY {ord} GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING)",
+                    arg.sql
+                ),
+                arg.class,
+            ),
+            7 => (
+                format!(
+                    "min({}) OVER (PARTITION BY {part} ORDER BY {ord} \
+                     RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)",
+                    arg.sql
+                ),
+                arg.class,
+            ),
+            _ => (
+                format!(
+                    "first_value({}) OVER (ORDER BY {ord}, {} GROUPS 2 PRECEDING)",
+                    arg.sql, arg.sql
+                ),
+                arg.class,
+            ),
+        };
+        Expr { sql, class }
+    }
+
     /// One SELECT core (no ORDER BY / LIMIT) with `ncols` columns named `k0`, `k1`, ...
     fn core(&mut self, ncols: usize, mode: Mode, depth: u32) -> Select {
         let saved_per_row = std::mem::replace(&mut self.per_row, 0);
@@ -452,25 +510,8 @@ impl<'a> Gen<'a> {
         } else {
             let mut items: Vec<Expr> = (0..ncols).map(|_| self.scalar(expr_depth, depth)).collect();
             if self.pct(10) {
-                // A window aggregate over a whole partition: the same for every row of it,
-                // whatever order the rows come in.
                 let k = self.rng.random_range(0..items.len());
-                let part = self.local_column().sql;
-                let arg = self.local_column().sql;
-                items[k] = match self.rng.random_range(0..3) {
-                    0 => Expr {
-                        sql: "count(*) OVER ()".to_string(),
-                        class: Class::Int,
-                    },
-                    1 => Expr {
-                        sql: format!("count({arg}) OVER (PARTITION BY {part})"),
-                        class: Class::Int,
-                    },
-                    _ => Expr {
-                        sql: format!("sum({arg}) OVER (PARTITION BY {part})"),
-                        class: Class::Mixed,
-                    },
-                };
+                items[k] = self.window_item();
             }
             (items, String::new(), product)
         };

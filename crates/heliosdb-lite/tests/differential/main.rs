@@ -138,6 +138,8 @@ fn differential_fixed_seed() {
     let start = Instant::now();
     let mut failures: Vec<String> = Vec::new();
     let (mut run, mut skipped) = (0u64, 0u64);
+    // Compared queries with a RIGHT / FULL join, and with a window function: coverage.
+    let (mut outer_joins, mut windows) = (0u64, 0u64);
 
     let groups = cases.div_ceil(QUERIES_PER_SCHEMA);
     'groups: for group in 0..groups {
@@ -178,6 +180,8 @@ fn differential_fixed_seed() {
                     continue;
                 }
             };
+            outer_joins += u64::from(case.sql.contains(" RIGHT ") || case.sql.contains(" FULL "));
+            windows += u64::from(case.sql.contains(" OVER ("));
             let rules = Rules {
                 ordered: case.ordered,
                 lenient_numeric: case.lenient_numeric,
@@ -199,7 +203,8 @@ fn differential_fixed_seed() {
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "differential: seed {seed}: {run} queries, {skipped} skipped (SQLite error), {} failures, \
-         {secs:.1} s ({:.0} queries/s)",
+         {secs:.1} s ({:.0} queries/s); compared: {outer_joins} with RIGHT / FULL joins, \
+         {windows} with window functions",
         failures.len(),
         run as f64 / secs.max(1e-9)
     );

@@ -62,7 +62,7 @@ impl Table {
 }
 
 /// The hash-table key of a row's join key values.
-fn hash_bytes(keys: &[Value]) -> Vec<u8> {
+pub(super) fn hash_bytes(keys: &[Value]) -> Vec<u8> {
     // A number's key takes 9 bytes: sized so that the common keys never regrow.
     let mut k = Vec::with_capacity(16 * keys.len());
     hash_bytes_into(keys, &mut k);
@@ -309,7 +309,7 @@ fn split(memory: &QueryMemory, mut part: Pending, work: &mut Vec<Pending>) -> Re
 }
 
 /// Evaluates join keys with their affinities; `None` if one is NULL (no match possible).
-fn key_values(
+pub(super) fn key_values(
     ex: &Executor<'_>,
     keys: &[HashKey],
     row: &[Value],

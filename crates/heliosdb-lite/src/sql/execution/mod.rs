@@ -37,6 +37,7 @@ mod limit;
 mod materialize;
 mod memory;
 mod nested_loop_join;
+mod outer_join;
 mod place;
 mod profile;
 mod project;
@@ -55,7 +56,7 @@ pub use profile::{NodeStats, Profile};
 pub use spill::{clear_spill_folder, SPILL_FOLDER};
 
 use super::functions::FnEnv;
-use super::plan::{Expr, Plan, Source};
+use super::plan::{Expr, JoinKind, Plan, Source};
 use super::value::{Affinity, Value};
 use crate::error::{Error, Result};
 use crate::mvcc::{Snapshot, Transaction};
@@ -292,6 +293,23 @@ impl<'a> Executor<'a> {
                 offset,
                 width,
             } => Box::new(place::PlaceOp::new(ex.open(input)?, *offset, *width)),
+            Plan::Join(join) if matches!(join.kind, JoinKind::Right | JoinKind::Full) => {
+                let (left_keys, right_keys) = match &join.algorithm {
+                    super::plan::JoinAlgorithm::Hash {
+                        left_keys,
+                        right_keys,
+                    } => (left_keys.as_slice(), right_keys.as_slice()),
+                    _ => (&[][..], &[][..]),
+                };
+                Box::new(outer_join::OuterJoinOp::new(
+                    ex,
+                    ex.open(&join.left)?,
+                    &join.right,
+                    join,
+                    left_keys,
+                    right_keys,
+                ))
+            }
             Plan::Join(join) => match &join.algorithm {
                 super::plan::JoinAlgorithm::Hash {
                     left_keys,

@@ -4,11 +4,12 @@
 //! for each call sorts the row numbers by PARTITION BY and then ORDER BY, walks each partition
 //! and computes one value per row: ranking functions from positions and ORDER BY peers, `lag`
 //! and `lead` from neighbours, value and aggregate functions over the row's frame. A frame is
-//! `ROWS` (positions) or `RANGE` (the current row's peers count as the current row); an
+//! `ROWS` (positions), `RANGE` (the current row's peers count as the current row) or `GROUPS`
+//! (offsets count peer groups, each group as a whole); an
 //! aggregate whose frame starts at the partition's first row is computed incrementally. Rows
 //! come out in the order of the last call's sort, as in SQLite, each followed by its values.
 
-use super::super::plan::{Expr, FrameBound, WinFn, WindowCall};
+use super::super::plan::{Expr, FrameBound, FrameUnits, WinFn, WindowCall};
 use super::super::value::Value;
 use super::accumulator::Accumulator;
 use super::sort::compare_keys;
@@ -145,6 +146,21 @@ impl<'e> WindowOp<'e> {
             }
             *last = g;
         }
+        // Peer groups (GROUPS frames): each row's group number and each group's first row.
+        let mut group_of = Vec::with_capacity(n);
+        let mut group_starts = Vec::new();
+        for (i, &first) in first_peer.iter().enumerate() {
+            if first == i {
+                group_starts.push(i);
+            }
+            group_of.push(group_starts.len() - 1);
+        }
+        let peers = Peers {
+            first: &first_peer,
+            last: &last_peer,
+            group_of: &group_of,
+            group_starts: &group_starts,
+        };
         let a = |i: usize, k: usize| arg(i).get(k).cloned().unwrap_or(Value::Null);
         let int = |v: Value, what: &str| -> Result<i64> {
             match v
@@ -223,7 +239,7 @@ impl<'e> WindowOp<'e> {
             WinFn::FirstValue | WinFn::LastValue | WinFn::NthValue | WinFn::Agg(_) => {
                 let mut running: Option<(Accumulator, usize)> = None;
                 for i in 0..n {
-                    let (lo, hi) = self.frame(call, i, n, &first_peer, &last_peer, outer)?;
+                    let (lo, hi) = self.frame(call, i, n, &peers, outer)?;
                     let v = match call.func {
                         WinFn::FirstValue if lo <= hi => a(lo, 0),
                         WinFn::LastValue if lo <= hi => a(hi, 0),
@@ -283,8 +299,7 @@ impl<'e> WindowOp<'e> {
         call: &WindowCall,
         i: usize,
         n: usize,
-        first_peer: &[usize],
-        last_peer: &[usize],
+        peers: &Peers<'_>,
         outer: Option<&Frame<'_>>,
     ) -> Result<(usize, usize)> {
         let offset = |e: &Expr| -> Result<i64> {
@@ -305,13 +320,34 @@ impl<'e> WindowOp<'e> {
                 ))),
             }
         };
+        let groups = peers.group_starts.len() as i64;
+        // The first (start) or last (end) row of the group `k` groups from the row's, past
+        // either end of the partition when there is no such group.
+        let group_edge = |k: i64, is_start: bool| -> i64 {
+            let g = peers.group_of[i] as i64 + k;
+            if g < 0 {
+                -1
+            } else if g >= groups {
+                n as i64
+            } else if is_start {
+                peers.group_starts[g as usize] as i64
+            } else {
+                peers.group_starts.get(g as usize + 1).map_or(n, |&s| s) as i64 - 1
+            }
+        };
         let at = |b: &FrameBound, is_start: bool| -> Result<i64> {
             Ok(match b {
                 FrameBound::UnboundedPreceding => 0,
                 FrameBound::UnboundedFollowing => n as i64 - 1,
-                FrameBound::CurrentRow if call.rows => i as i64,
-                FrameBound::CurrentRow if is_start => first_peer[i] as i64,
-                FrameBound::CurrentRow => last_peer[i] as i64,
+                FrameBound::CurrentRow if call.units == FrameUnits::Rows => i as i64,
+                FrameBound::CurrentRow if is_start => peers.first[i] as i64,
+                FrameBound::CurrentRow => peers.last[i] as i64,
+                FrameBound::Preceding(e) if call.units == FrameUnits::Groups => {
+                    group_edge(-offset(e)?, is_start)
+                }
+                FrameBound::Following(e) if call.units == FrameUnits::Groups => {
+                    group_edge(offset(e)?, is_start)
+                }
                 FrameBound::Preceding(e) => i as i64 - offset(e)?,
                 FrameBound::Following(e) => i as i64 + offset(e)?,
             })
@@ -323,6 +359,18 @@ impl<'e> WindowOp<'e> {
         }
         Ok((lo as usize, hi as usize))
     }
+}
+
+/// The ORDER BY peers of a partition's rows (by position in its sorted order).
+struct Peers<'a> {
+    /// First row of each row's peer group.
+    first: &'a [usize],
+    /// Last row of each row's peer group.
+    last: &'a [usize],
+    /// Each row's peer group, numbered from 0.
+    group_of: &'a [usize],
+    /// Each peer group's first row.
+    group_starts: &'a [usize],
 }
 
 impl Operator for WindowOp<'_> {

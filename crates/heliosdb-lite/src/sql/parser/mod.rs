@@ -370,28 +370,19 @@ fn place_end_of_statement(e: Error, tokens: &[TokenWithSpan]) -> Error {
 /// The error for a join the planner does not run, naming the join as the user wrote it and
 /// what to write instead (never the parser's internal structure).
 pub fn unsupported_join(op: &sqlparser::ast::JoinOperator) -> Error {
-    use sqlparser::ast::JoinOperator as J;
-    match op {
-        J::Right(_) | J::RightOuter(_) => {
-            Error::Unsupported("RIGHT JOIN; swap the two tables and use LEFT JOIN".into())
+    // The variant's name (`LeftSemi`, `CrossApply`...) in SQL spelling.
+    let debug = format!("{op:?}");
+    let name = debug.split('(').next().unwrap_or("");
+    let mut words = String::new();
+    for c in name.chars() {
+        if c.is_uppercase() && !words.is_empty() {
+            words.push(' ');
         }
-        J::FullOuter(_) => Error::Unsupported(
-            "FULL OUTER JOIN; use a LEFT JOIN, UNION ALL the right table's unmatched rows".into(),
-        ),
-        other => {
-            // The variant's name (`LeftSemi`, `CrossApply`...) in SQL spelling.
-            let debug = format!("{other:?}");
-            let name = debug.split('(').next().unwrap_or("");
-            let mut words = String::new();
-            for c in name.chars() {
-                if c.is_uppercase() && !words.is_empty() {
-                    words.push(' ');
-                }
-                words.push(c.to_ascii_uppercase());
-            }
-            Error::Unsupported(format!("{words} JOIN; use JOIN, LEFT JOIN or CROSS JOIN"))
-        }
+        words.push(c.to_ascii_uppercase());
     }
+    Error::Unsupported(format!(
+        "{words} JOIN; use JOIN, LEFT JOIN, RIGHT JOIN, FULL JOIN or CROSS JOIN"
+    ))
 }
 
 /// Splits `sql` into statements and parses each.
@@ -1163,15 +1154,15 @@ mod tests {
     #[test]
     fn unsupported_joins_are_named_in_sql() {
         use sqlparser::ast::{JoinConstraint, JoinOperator};
-        let e = unsupported_join(&JoinOperator::Right(JoinConstraint::None)).to_string();
+        let e = unsupported_join(&JoinOperator::RightAnti(JoinConstraint::None)).to_string();
         assert_eq!(
             e,
-            "not supported: RIGHT JOIN; swap the two tables and use LEFT JOIN"
+            "not supported: RIGHT ANTI JOIN; use JOIN, LEFT JOIN, RIGHT JOIN, FULL JOIN or CROSS JOIN"
         );
         let e = unsupported_join(&JoinOperator::LeftSemi(JoinConstraint::None)).to_string();
         assert_eq!(
             e,
-            "not supported: LEFT SEMI JOIN; use JOIN, LEFT JOIN or CROSS JOIN"
+            "not supported: LEFT SEMI JOIN; use JOIN, LEFT JOIN, RIGHT JOIN, FULL JOIN or CROSS JOIN"
         );
     }
 

@@ -303,6 +303,9 @@ fn extract_at(
             true
         }
         Plan::Place { input, offset, .. } => extract_at(input, Some(*offset), false, false, x),
+        // A RIGHT or FULL join pads its left side too, and its left rows are not of full
+        // width: such a subquery stays correlated.
+        Plan::Join(j) if matches!(j.kind, JoinKind::Right | JoinKind::Full) => false,
         Plan::Join(j) => {
             if let JoinAlgorithm::Hash {
                 left_keys,

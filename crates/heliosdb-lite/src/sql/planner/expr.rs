@@ -248,6 +248,24 @@ impl Planner<'_> {
             if let Some(i) = found {
                 self.lowest_scope_ref = self.lowest_scope_ref.min(level);
                 let depth = n - 1 - level;
+                let merged = match table {
+                    None => scope.merged_column(i).cloned(),
+                    Some(_) => None,
+                };
+                if let Some(e) = merged {
+                    // A RIGHT / FULL join's USING column: the columns it reads, from here.
+                    return Ok(Some(if depth == 0 {
+                        e
+                    } else {
+                        e.transform(&mut |x| match x {
+                            Expr::Column(index) => {
+                                self.outer_refs.push((level, index));
+                                Expr::Outer { depth, index }
+                            }
+                            x => x,
+                        })
+                    }));
+                }
                 if depth > 0 {
                     self.outer_refs.push((level, i));
                 }
@@ -261,9 +279,56 @@ impl Planner<'_> {
                 if let Some(e) = self.resolve_alias(level, name)? {
                     return Ok(Some(e));
                 }
+                if self.bind_where_alias(level, name)? {
+                    if let Some(e) = self.resolve_alias(level, name)? {
+                        return Ok(Some(e));
+                    }
+                }
             }
         }
         Ok(None)
+    }
+
+    /// Binds the result alias `name` of level `level` for WHERE / ON, if that level has one
+    /// not bound yet, into the level's `aliases`; false if there is none. The alias is bound
+    /// in its own level's scope (whatever subquery the name was read from) and taken off the
+    /// list first, so an alias whose expression reads its own name finds no such column.
+    fn bind_where_alias(&mut self, level: usize, name: &str) -> Result<bool> {
+        let Some(list) = self
+            .where_aliases
+            .iter_mut()
+            .rev()
+            .find(|(l, _)| *l == level)
+        else {
+            return Ok(false);
+        };
+        let Some(i) = list
+            .1
+            .iter()
+            .position(|(a, _)| a.eq_ignore_ascii_case(name))
+        else {
+            return Ok(false);
+        };
+        let (alias, ast) = list.1.remove(i);
+        let above = self.scopes.split_off(level + 1);
+        let bound = self.bind_expr(&ast);
+        self.scopes.extend(above);
+        let e = bound?;
+        if e.has_window() {
+            return Err(Error::invalid(format!(
+                "misuse of aliased window function {alias}"
+            )));
+        }
+        if e.has_aggregate() {
+            return Err(Error::invalid(format!(
+                "misuse of aliased aggregate {alias}"
+            )));
+        }
+        match self.aliases.iter_mut().rev().find(|(l, _)| *l == level) {
+            Some((_, bound)) => bound.push((alias, e)),
+            None => self.aliases.push((level, vec![(alias, e)])),
+        }
+        Ok(true)
     }
 
     /// A result-column alias of the query level at scope index `level`, when one is visible
@@ -380,7 +445,10 @@ impl Planner<'_> {
 
     /// Binds a subquery used inside an expression: the plan, its width and its first column's
     /// collation.
-    fn subplan(&mut self, q: &ast::Query) -> Result<(SubPlan, usize, Option<Collation>)> {
+    pub(super) fn subplan(
+        &mut self,
+        q: &ast::Query,
+    ) -> Result<(SubPlan, usize, Option<Collation>)> {
         let base = self.scopes.len();
         let saved = std::mem::replace(&mut self.lowest_scope_ref, usize::MAX);
         let mark = self.outer_refs.len();
@@ -657,6 +725,17 @@ impl Planner<'_> {
                     affinity: ra,
                 }
             }
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.bind_quantified(left, compare_op, right, false)?,
+            A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.bind_quantified(left, compare_op, right, true)?,
             A::Exists { subquery, negated } => {
                 let (plan, _, _) = self.subplan(subquery)?;
                 Expr::Exists {

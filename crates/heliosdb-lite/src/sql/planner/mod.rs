@@ -25,7 +25,9 @@ mod join;
 mod join_order;
 mod json_subtype;
 mod order;
+mod outer_join;
 mod prune;
+mod quantified;
 mod recursive;
 mod row_value;
 mod select;
@@ -57,6 +59,7 @@ pub trait History {
 pub fn table_scope(info: &super::catalog::TableInfo, alias: &str) -> Scope {
     Scope {
         columns: select::table_scope_columns(info, alias),
+        merged: Vec::new(),
     }
 }
 
@@ -82,6 +85,17 @@ pub struct ScopeColumn {
 pub struct Scope {
     /// Columns in row order.
     pub columns: Vec<ScopeColumn>,
+    /// USING / NATURAL columns of RIGHT and FULL joins: what the unqualified name (and `*`)
+    /// means for the visible column at the index: the right table's column after a RIGHT
+    /// JOIN, `coalesce(left, right)` after a FULL JOIN, as in SQLite.
+    pub merged: Vec<(usize, super::plan::Expr)>,
+}
+
+impl Scope {
+    /// The expression an unqualified reference to column `i` stands for.
+    pub fn merged_column(&self, i: usize) -> Option<&super::plan::Expr> {
+        self.merged.iter().find(|(c, _)| *c == i).map(|(_, e)| e)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +131,10 @@ pub struct Planner<'a> {
     /// then in that level's aliases (in GROUP BY, HAVING and ORDER BY), and only then in the
     /// enclosing levels, so an alias must shadow an outer column of the same name.
     aliases: Vec<(usize, Vec<(String, super::plan::Expr)>)>,
+    /// Result-column aliases WHERE and ON may use (SQLite lets them, when no FROM column has
+    /// the name), with the scope index of their level: bound on first use (then moved to
+    /// `aliases`), so that an alias nothing reads is never bound twice.
+    where_aliases: Vec<(usize, Vec<(String, sqlparser::ast::Expr)>)>,
     ctes: Vec<(String, Arc<Cte>)>,
     next_id: usize,
     depth: usize,
@@ -162,6 +180,7 @@ impl<'a> Planner<'a> {
             lowest_scope_ref: usize::MAX,
             outer_refs: Vec::new(),
             aliases: Vec::new(),
+            where_aliases: Vec::new(),
             ctes: Vec::new(),
             next_id: 0,
             depth: 0,

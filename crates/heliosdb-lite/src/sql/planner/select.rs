@@ -391,7 +391,8 @@ pub(super) fn bind_projection(
                         None => !c.hidden,
                     };
                     if visible && !(c.hidden && qualifier.is_some() && is_rowid_name(&c.name)) {
-                        exprs.push(Expr::Column(i));
+                        let merged = qualifier.is_none().then(|| scope.merged_column(i));
+                        exprs.push(merged.flatten().cloned().unwrap_or(Expr::Column(i)));
                         cols.push(OutputColumn {
                             name: c.name.clone(),
                             affinity: c.affinity,
@@ -450,7 +451,7 @@ fn plan_select(
     order_by: &[ast::OrderByExpr],
     limited: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
-    let (input, scope) = plan_from(p, &s.from, s.selection.as_ref())?;
+    let (input, scope) = plan_from(p, &s.from, s.selection.as_ref(), &s.projection)?;
     p.scopes.push(scope);
     let mark = p.named_windows.len();
     for ast::NamedWindowDefinition(name, def) in &s.named_window {
@@ -764,6 +765,22 @@ pub(super) struct Relation {
     on: Option<ast::Expr>,
     using: Vec<String>,
     natural: bool,
+}
+
+impl Relation {
+    /// Relations already joined (a RIGHT or FULL join and what it joins, or a parenthesised
+    /// join), as one relation of the joins around it; `columns` are theirs, in FROM order.
+    pub(super) fn joined(plan: Plan, columns: Vec<ScopeColumn>) -> Self {
+        Relation {
+            kind: RelKind::Sub(plan),
+            alias: String::new(),
+            columns,
+            join: JoinKind::Inner,
+            on: None,
+            using: Vec::new(),
+            natural: false,
+        }
+    }
 }
 
 /// The columns of a table relation: its columns plus the hidden rowid.
@@ -1138,15 +1155,60 @@ fn plan_from(
     p: &mut Planner<'_>,
     from: &[ast::TableWithJoins],
     selection: Option<&ast::Expr>,
+    projection: &[SelectItem],
 ) -> Result<(Plan, Scope)> {
     let mut rels: Vec<Relation> = Vec::new();
     for twj in from {
         add_relations(p, twj, &mut rels)?;
     }
-    plan_relations(p, rels, selection)
+    plan_relations(p, rels, selection, projection)
 }
 
-/// Appends the relations of `a JOIN b ...` (flattening parenthesised joins).
+/// Binds WHERE / ON (`bind`) in the newest scope with the result aliases of `projection`
+/// usable, as SQLite allows (`SELECT a + 1 AS b FROM t WHERE b > 2`): a bare name that no
+/// FROM column has is looked up among them before any enclosing level's columns.
+fn with_where_aliases<T>(
+    p: &mut Planner<'_>,
+    projection: &[SelectItem],
+    bind: impl FnOnce(&mut Planner<'_>) -> Result<T>,
+) -> Result<T> {
+    let level = p.scopes.len() - 1;
+    let list = projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { expr, alias } => Some((alias.value.clone(), expr.clone())),
+            _ => None,
+        })
+        .collect();
+    p.where_aliases.push((level, list));
+    p.aliases.push((level, Vec::new()));
+    let r = bind(p);
+    p.aliases.pop();
+    p.where_aliases.pop();
+    r
+}
+
+/// True if a join list has a RIGHT or FULL join (at any depth), which pads the rows of the
+/// relations before it.
+fn pads_left(twj: &ast::TableWithJoins) -> bool {
+    use ast::JoinOperator as J;
+    let nested = |f: &TableFactor| match f {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => pads_left(table_with_joins),
+        _ => false,
+    };
+    nested(&twj.relation)
+        || twj.joins.iter().any(|j| {
+            matches!(
+                j.join_operator,
+                J::Right(_) | J::RightOuter(_) | J::FullOuter(_)
+            ) || nested(&j.relation)
+        })
+}
+
+/// Appends the relations of `a JOIN b ...` (flattening parenthesised joins where that keeps
+/// their meaning).
 fn add_relations(
     p: &mut Planner<'_>,
     twj: &ast::TableWithJoins,
@@ -1154,10 +1216,23 @@ fn add_relations(
 ) -> Result<()> {
     {
         match &twj.relation {
+            // The first relation of all, or a parenthesised join that pads nothing before it:
+            // part of the chain (`a, (b JOIN c)` is `a, b JOIN c`).
             TableFactor::NestedJoin {
                 table_with_joins,
                 alias: None,
-            } => add_relations(p, table_with_joins, rels)?,
+            } if rels.is_empty() || !pads_left(table_with_joins) => {
+                add_relations(p, table_with_joins, rels)?
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => {
+                let mut inner = Vec::new();
+                add_relations(p, table_with_joins, &mut inner)?;
+                let (plan, scope) = plan_relations(p, inner, None, &[])?;
+                rels.push(Relation::joined(plan, scope.columns));
+            }
             other => {
                 let mut r = resolve_relation(p, other)?;
                 r.join = JoinKind::Inner;
@@ -1174,10 +1249,23 @@ fn add_relations(
                     ast::JoinOperator::CrossJoin(ast::JoinConstraint::None)
                         | ast::JoinOperator::Join(ast::JoinConstraint::None)
                         | ast::JoinOperator::Inner(ast::JoinConstraint::None)
-                ) =>
+                ) && !pads_left(table_with_joins) =>
                 {
+                    // `a JOIN (b LEFT JOIN c ON ...)` is `(a JOIN b) LEFT JOIN c`; not so
+                    // with a RIGHT or FULL join inside, which would pad `a` too.
                     add_relations(p, table_with_joins, rels)?;
                     continue;
+                }
+                TableFactor::NestedJoin {
+                    table_with_joins,
+                    alias: None,
+                } => {
+                    // A parenthesised join as one relation: planned on its own, its columns
+                    // keeping their tables' names.
+                    let mut inner = Vec::new();
+                    add_relations(p, table_with_joins, &mut inner)?;
+                    let (plan, scope) = plan_relations(p, inner, None, &[])?;
+                    Relation::joined(plan, scope.columns)
                 }
                 other => resolve_relation(p, other)?,
             };
@@ -1185,6 +1273,8 @@ fn add_relations(
             let (kind, constraint) = match &j.join_operator {
                 J::Join(c) | J::Inner(c) | J::CrossJoin(c) => (JoinKind::Inner, c),
                 J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                J::FullOuter(c) => (JoinKind::Full, c),
                 other => return Err(crate::sql::parser::unsupported_join(other)),
             };
             r.join = kind;
@@ -1214,6 +1304,7 @@ fn plan_relations(
     p: &mut Planner<'_>,
     mut rels: Vec<Relation>,
     selection: Option<&ast::Expr>,
+    projection: &[SelectItem],
 ) -> Result<(Plan, Scope)> {
     if rels.is_empty() {
         let plan = Plan::Values(vec![vec![]]);
@@ -1221,7 +1312,7 @@ fn plan_relations(
             return Ok((plan, Scope::default()));
         };
         p.scopes.push(Scope::default());
-        let w = p.bind_expr(sel);
+        let w = with_where_aliases(p, projection, |p| p.bind_expr(sel));
         p.scopes.pop();
         let w = w?;
         if w.has_aggregate() {
@@ -1232,7 +1323,8 @@ fn plan_relations(
     // USING / NATURAL: equalities, and the right-hand column hides behind the left one.
     let mut offsets = Vec::with_capacity(rels.len());
     let mut scope = Scope::default();
-    let mut join_conds: Vec<Vec<(usize, usize)>> = vec![Vec::new(); rels.len()];
+    let mut join_conds: Vec<Vec<(usize, Expr, usize)>> = vec![Vec::new(); rels.len()];
+    let mut merged_now = Vec::new();
     for (k, r) in rels.iter_mut().enumerate() {
         offsets.push(scope.columns.len());
         let mut names = r.using.clone();
@@ -1260,66 +1352,101 @@ fn plan_relations(
                 .position(|s| !s.hidden && s.name.eq_ignore_ascii_case(name))
                 .ok_or_else(|| Error::NoSuchColumn(name.clone()))?;
             r.columns[right].hidden = true;
-            join_conds[k].push((left, offsets[k] + right));
+            let right = offsets[k] + right;
+            let left_expr = scope
+                .merged_column(left)
+                .cloned()
+                .unwrap_or(Expr::Column(left));
+            join_conds[k].push((left, left_expr.clone(), right));
+            // The name now stands for the right column (RIGHT) or the first non-NULL of
+            // both (FULL); the condition above still compares what it stood for before.
+            let merged = match r.join {
+                JoinKind::Right => Some(Expr::Column(right)),
+                JoinKind::Full => Some(Expr::Function(
+                    super::super::functions::ScalarFn::Coalesce,
+                    vec![left_expr, Expr::Column(right)],
+                )),
+                _ => None,
+            };
+            if let Some(m) = merged {
+                merged_now.push((left, m));
+            }
+        }
+        for (c, e) in merged_now.drain(..) {
+            scope.merged.retain(|(m, _)| *m != c);
+            scope.merged.push((c, e));
         }
         scope.columns.extend(r.columns.iter().cloned());
     }
     // Bind WHERE and ON against the combined row.
     p.scopes.push(scope.clone());
-    let bound = (|| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
-        let mut wheres = Vec::new();
-        if let Some(sel) = selection {
-            let w = p.bind_expr(sel)?;
-            if w.has_aggregate() {
-                return Err(Error::invalid("misuse of aggregate function in WHERE"));
-            }
-            split_conjuncts(w, &mut wheres);
-        }
-        let mut ons = Vec::new();
-        for (k, r) in rels.iter().enumerate() {
-            let mut v = Vec::new();
-            if let Some(on) = &r.on {
-                let e = p.bind_expr(on)?;
-                if e.has_aggregate() {
-                    return Err(Error::invalid("misuse of aggregate function in ON"));
+    let bound = with_where_aliases(
+        p,
+        projection,
+        |p: &mut Planner<'_>| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
+            let mut wheres = Vec::new();
+            if let Some(sel) = selection {
+                let w = p.bind_expr(sel)?;
+                if w.has_aggregate() {
+                    return Err(Error::invalid("misuse of aggregate function in WHERE"));
                 }
-                split_conjuncts(e, &mut v);
+                split_conjuncts(w, &mut wheres);
             }
-            for &(l, rr) in &join_conds[k] {
-                let (la, ra) =
-                    comparison_affinities(scope.columns[l].affinity, scope.columns[rr].affinity);
-                // Two columns: the left one's collation decides.
-                let collation = scope.columns[l]
-                    .collation
-                    .or(scope.columns[rr].collation)
-                    .unwrap_or_default();
-                v.push(if collation.is_binary() {
-                    Expr::Compare {
-                        op: super::super::plan::CmpOp::Eq,
-                        left: Box::new(Expr::Column(l)),
-                        right: Box::new(Expr::Column(rr)),
-                        left_aff: la,
-                        right_aff: ra,
+            let mut ons = Vec::new();
+            for (k, r) in rels.iter().enumerate() {
+                let mut v = Vec::new();
+                if let Some(on) = &r.on {
+                    let e = p.bind_expr(on)?;
+                    if e.has_aggregate() {
+                        return Err(Error::invalid("misuse of aggregate function in ON"));
                     }
-                } else {
-                    Expr::Compare {
-                        op: super::super::plan::CmpOp::Eq,
-                        left: Box::new(collated(Expr::Column(l), la, collation)),
-                        right: Box::new(collated(Expr::Column(rr), ra, collation)),
-                        left_aff: None,
-                        right_aff: None,
+                    // An outer join's ON decides its matches when it joins: it cannot wait
+                    // for a table listed after it (SQLite refuses it too).
+                    let end = offsets[k] + r.columns.len();
+                    if r.join != JoinKind::Inner && e.columns().iter().any(|&c| c >= end) {
+                        return Err(Error::invalid("ON clause references tables to its right"));
                     }
-                });
+                    split_conjuncts(e, &mut v);
+                }
+                for (l, left_expr, rr) in &join_conds[k] {
+                    let (l, rr) = (*l, *rr);
+                    let (la, ra) = comparison_affinities(
+                        scope.columns[l].affinity,
+                        scope.columns[rr].affinity,
+                    );
+                    // Two columns: the left one's collation decides.
+                    let collation = scope.columns[l]
+                        .collation
+                        .or(scope.columns[rr].collation)
+                        .unwrap_or_default();
+                    v.push(if collation.is_binary() {
+                        Expr::Compare {
+                            op: super::super::plan::CmpOp::Eq,
+                            left: Box::new(left_expr.clone()),
+                            right: Box::new(Expr::Column(rr)),
+                            left_aff: la,
+                            right_aff: ra,
+                        }
+                    } else {
+                        Expr::Compare {
+                            op: super::super::plan::CmpOp::Eq,
+                            left: Box::new(collated(left_expr.clone(), la, collation)),
+                            right: Box::new(collated(Expr::Column(rr), ra, collation)),
+                            left_aff: None,
+                            right_aff: None,
+                        }
+                    });
+                }
+                ons.push(v);
             }
-            ons.push(v);
-        }
-        Ok((wheres, ons))
-    })();
+            Ok((wheres, ons))
+        },
+    );
     p.scopes.pop();
     let (wheres, ons) = bound?;
     if rels.len() > 1 {
         let width = scope.columns.len();
-        let plan = super::join::plan_join(p, rels, &offsets, width, wheres, ons)?;
+        let plan = super::outer_join::plan_joins(p, rels, &offsets, width, wheres, ons)?;
         return Ok((plan, scope));
     }
     // One relation: every conjunct runs inside its scan, but for EXISTS that become semi
@@ -1416,6 +1543,7 @@ impl Planner<'_> {
     ) -> Result<Plan> {
         let scope = Scope {
             columns: table_scope_columns(&info, alias),
+            merged: Vec::new(),
         };
         self.scopes.push(scope);
         let w = selection.map(|s| self.bind_expr(s)).transpose();

@@ -3,7 +3,7 @@
 //! `Plan::Window` node above the FROM, WHERE, grouping and HAVING, and each call is read as
 //! the column the node appends for it.
 
-use super::super::plan::{AggFn, Expr, FrameBound, Plan, SortKey, WinFn, WindowCall};
+use super::super::plan::{AggFn, Expr, FrameBound, FrameUnits, Plan, SortKey, WinFn, WindowCall};
 use super::super::value::Value;
 use super::Planner;
 use crate::error::{Error, Result};
@@ -123,31 +123,36 @@ impl Planner<'_> {
                 nulls_first: ob.options.nulls_first.unwrap_or(!desc),
             });
         }
-        let (rows, start, end) = match &spec.window_frame {
+        let (units, start, end) = match &spec.window_frame {
             None => (
-                false,
+                FrameUnits::Range,
                 FrameBound::UnboundedPreceding,
                 FrameBound::CurrentRow,
             ),
             Some(frame) => {
-                let rows = match frame.units {
-                    WindowFrameUnits::Rows => true,
-                    WindowFrameUnits::Range => false,
-                    WindowFrameUnits::Groups => {
-                        return Err(Error::Unsupported("GROUPS window frames".into()))
-                    }
+                let units = match frame.units {
+                    WindowFrameUnits::Rows => FrameUnits::Rows,
+                    WindowFrameUnits::Range => FrameUnits::Range,
+                    WindowFrameUnits::Groups => FrameUnits::Groups,
                 };
-                let start = self.frame_bound(&frame.start_bound, rows)?;
+                let start = self.frame_bound(&frame.start_bound, units)?;
                 let end = match &frame.end_bound {
-                    Some(b) => self.frame_bound(b, rows)?,
+                    Some(b) => self.frame_bound(b, units)?,
                     None => FrameBound::CurrentRow,
                 };
-                if matches!(start, FrameBound::UnboundedFollowing)
-                    || matches!(end, FrameBound::UnboundedPreceding)
-                {
+                // SQLite's rule: a frame may not end before the row where it starts.
+                let backwards = match start {
+                    FrameBound::UnboundedFollowing => true,
+                    FrameBound::CurrentRow => matches!(end, FrameBound::Preceding(_)),
+                    FrameBound::Following(_) => {
+                        matches!(end, FrameBound::Preceding(_) | FrameBound::CurrentRow)
+                    }
+                    _ => false,
+                };
+                if backwards || matches!(end, FrameBound::UnboundedPreceding) {
                     return Err(Error::invalid("unsupported frame specification"));
                 }
-                (rows, start, end)
+                (units, start, end)
             }
         };
         Ok(Expr::Window(Box::new(WindowCall {
@@ -155,17 +160,17 @@ impl Planner<'_> {
             args,
             partition_by,
             order_by,
-            rows,
+            units,
             start,
             end,
         })))
     }
 
-    fn frame_bound(&mut self, b: &WindowFrameBound, rows: bool) -> Result<FrameBound> {
+    fn frame_bound(&mut self, b: &WindowFrameBound, units: FrameUnits) -> Result<FrameBound> {
         let offset = |p: &mut Self, e: &ast::Expr| -> Result<Expr> {
-            if !rows {
+            if units == FrameUnits::Range {
                 return Err(Error::Unsupported(
-                    "RANGE window frames with an offset (use ROWS)".into(),
+                    "RANGE window frames with an offset (use ROWS or GROUPS)".into(),
                 ));
             }
             p.bind_constant(e)

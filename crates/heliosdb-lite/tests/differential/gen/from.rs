@@ -1,5 +1,6 @@
 //! FROM clauses: base tables (self-joins included), CTEs and derived tables, joined by
-//! comma, [INNER | LEFT | CROSS] JOIN ... ON, USING and NATURAL in random order.
+//! comma, [INNER | LEFT | RIGHT | FULL | CROSS] JOIN ... ON, USING and NATURAL in random
+//! order.
 
 use super::{Ctx, Gen, Source};
 use crate::schema::Class;
@@ -29,6 +30,7 @@ impl Gen<'_> {
         let mut merged: HashSet<String> = HashSet::new();
         for i in 0..n {
             let (item, source, rows, cost) = self.source_item(depth);
+            let before = product;
             product = product.saturating_mul(rows.max(1));
             fixed = fixed.saturating_add(cost);
             if i == 0 {
@@ -52,13 +54,21 @@ impl Gen<'_> {
                 }
             } else if r < 88 || usable.is_empty() {
                 let kind = match r % 10 {
-                    0..5 => "LEFT JOIN",
+                    0..3 => "LEFT JOIN",
+                    3 if r < 50 => "RIGHT JOIN",
+                    3 => "RIGHT OUTER JOIN",
+                    4 if r < 50 => "FULL JOIN",
+                    4 => "FULL OUTER JOIN",
                     5 => "LEFT OUTER JOIN",
                     6 => "INNER JOIN",
                     7 if r >= 88 => "CROSS JOIN",
                     _ => "JOIN",
                 };
                 self.cur.push(source);
+                if kind.starts_with("RIGHT") || kind.starts_with("FULL") {
+                    // Unmatched rows of both sides: at most (left + 1) * (right + 1) rows.
+                    product = (before.saturating_add(1)).saturating_mul(rows.saturating_add(1));
+                }
                 if kind == "CROSS JOIN" {
                     sql += &format!(" CROSS JOIN {item}");
                     conds.push(self.join_eq());
@@ -77,7 +87,7 @@ impl Gen<'_> {
                     sql += &format!(" {kind} {item} ON {on}");
                 }
             } else if r < 95 || usable.len() != all_common.len() {
-                let left = if self.pct(40) { "LEFT " } else { "" };
+                let left = self.using_kind(&mut product, before, rows);
                 let mut names = usable.clone();
                 names.shuffle(&mut self.rng);
                 names.truncate(self.rng.random_range(1..=names.len().min(2)));
@@ -85,13 +95,29 @@ impl Gen<'_> {
                 merged.extend(names);
                 self.cur.push(source);
             } else {
-                let left = if self.pct(40) { "LEFT " } else { "" };
+                let left = self.using_kind(&mut product, before, rows);
                 sql += &format!(" NATURAL {left}JOIN {item}");
                 merged.extend(all_common);
                 self.cur.push(source);
             }
         }
         (sql, conds, product, fixed)
+    }
+
+    /// The kind of a USING / NATURAL join ("" for inner), adjusting the row bound for the
+    /// unmatched rows a RIGHT or FULL join adds (`before`: the bound of the sources before
+    /// it, `rows`: the new source's).
+    fn using_kind(&mut self, product: &mut u64, before: u64, rows: u64) -> &'static str {
+        let kind = match self.rng.random_range(0..10) {
+            0..4 => "LEFT ",
+            4 => "RIGHT ",
+            5 => "FULL ",
+            _ => "",
+        };
+        if kind == "RIGHT " || kind == "FULL " {
+            *product = (before.saturating_add(1)).saturating_mul(rows.saturating_add(1));
+        }
+        kind
     }
 
     /// Column names of `source` that exactly one current source also has and that no
