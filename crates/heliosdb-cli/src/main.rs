@@ -7,11 +7,14 @@
 //! heliosdb-lite demo [DB_PATH]          the time-travel story
 //! heliosdb-lite check DB_PATH           integrity check (never creates anything)
 //! heliosdb-lite serve --config FILE [--data-dir DIR]   run as a server (see docs/server.md)
+//! heliosdb-lite passwd FILE USER        add a server user, or change its password
+//! heliosdb-lite --connect postgresql://USER@HOST:PORT/heliosdb ["SQL"]   the shell, on a server
 //! ```
 
 mod demo;
 mod import;
 mod output;
+mod remote;
 mod shell;
 
 use clap::Parser;
@@ -27,7 +30,7 @@ use std::process::ExitCode;
     name = "heliosdb-lite",
     version,
     about,
-    after_help = "Subcommands: `demo [DB_PATH]` tells the time-travel story on a fresh database; `check DB_PATH` verifies indexes against tables (read-only); `serve --config FILE [--data-dir DIR]` runs the PostgreSQL-protocol and HTTP server (docs/server.md)."
+    after_help = "Subcommands: `demo [DB_PATH]` tells the time-travel story on a fresh database; `check DB_PATH` verifies indexes against tables (read-only); `serve --config FILE [--data-dir DIR]` runs the PostgreSQL-protocol and HTTP server (docs/server.md); `passwd FILE USER` adds a user to the server's users file."
 )]
 struct Args {
     /// Database directory (`:memory:` for an in-memory database), or `demo` / `check`.
@@ -58,6 +61,13 @@ struct Args {
     /// With `serve`: the directory that holds the database (as `HELIOSDB_DATA_DIR`).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Run the shell against a server instead of a local database
+    /// (`postgresql://USER[:PASSWORD]@HOST:PORT/heliosdb`; `PGPASSWORD` works too).
+    #[arg(long, value_name = "URL")]
+    connect: Option<String>,
+    /// The user name of `passwd FILE USER` (no other command takes a third argument).
+    #[arg(hide = true)]
+    extra: Option<String>,
 }
 
 /// sqlite3 spells its options with one dash (`-bail`, `-csv`); accept those spellings too.
@@ -158,7 +168,18 @@ fn main() -> ExitCode {
         }
         Some("check") => return check(args.sql.as_deref()),
         Some("serve") => return serve(&args),
+        Some("passwd") => return passwd(args.sql.as_deref(), args.extra.as_deref()),
         _ => {}
+    }
+    if let Some(url) = args.connect.clone() {
+        return connect(url, args);
+    }
+    if let Some(extra) = &args.extra {
+        shell::report(&format!(
+            "Error: unexpected argument {}; give the SQL as one argument (quote it)",
+            shell::clip(&format!("\"{extra}\""), 40)
+        ));
+        return ExitCode::from(2);
     }
     if let Some(db) = args.db.clone().filter(|d| looks_like_sql(d)) {
         if args.config.is_some() && args.sql.is_none() {
@@ -203,21 +224,8 @@ fn main() -> ExitCode {
         }
     };
     let stdin_tty = std::io::stdin().is_terminal();
-    let stdout_tty = std::io::stdout().is_terminal();
-    let mode = if args.csv {
-        Mode::Csv
-    } else if args.json {
-        Mode::Json
-    } else if args.line {
-        Mode::Line
-    } else if args.table || stdout_tty {
-        Mode::Table
-    } else {
-        Mode::List
-    };
-    let headers = !matches!(mode, Mode::List);
     let interactive = args.sql.is_none() && stdin_tty;
-    let mut shell = shell::Shell::new(conn, Format { mode, headers }, interactive);
+    let mut shell = shell::Shell::new(conn, output_format(&args), interactive);
     shell.bail = args.bail;
     shell.install_interrupt_handler();
     let outcome = match args.sql {
@@ -282,6 +290,112 @@ fn serve(args: &Args) -> ExitCode {
         Err(e) => {
             shell::report(&format!("Error: {e}"));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The output mode the options and the terminal ask for.
+fn output_format(args: &Args) -> Format {
+    let mode = if args.csv {
+        Mode::Csv
+    } else if args.json {
+        Mode::Json
+    } else if args.line {
+        Mode::Line
+    } else if args.table || std::io::stdout().is_terminal() {
+        Mode::Table
+    } else {
+        Mode::List
+    };
+    Format {
+        mode,
+        headers: !matches!(mode, Mode::List),
+    }
+}
+
+/// `--connect URL ["SQL"]`: the shell as a client of a server. The SQL comes as the one
+/// argument (no database path is given with `--connect`), from a pipe, or interactively.
+fn connect(url: String, args: Args) -> ExitCode {
+    if args.config.is_some() || args.readonly || args.data_dir.is_some() || args.extra.is_some() {
+        shell::report(
+            "Error: --connect takes only the URL, output options, --bail and SQL;              --config, --readonly and --data-dir are for a local database",
+        );
+        return ExitCode::from(2);
+    }
+    let format = output_format(&args);
+    // `--connect URL "SELECT ..."`: the first positional argument is the SQL.
+    let sql = match (args.db, args.sql) {
+        (Some(sql), None) => Some(sql),
+        (None, None) => None,
+        (Some(_), Some(_)) | (None, Some(_)) => {
+            shell::report("Error: with --connect give no database path, only the SQL");
+            return ExitCode::from(2);
+        }
+    };
+    let mut remote = match remote::connect(&url, format) {
+        Ok(r) => r,
+        Err(e) => {
+            shell::report(&format!("Error: cannot connect: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    remote.bail = args.bail;
+    let _ = match sql {
+        Some(sql) => {
+            remote.bail = true;
+            remote.run_chunk(&sql, None)
+        }
+        None if !std::io::stdin().is_terminal() => remote.run_script(&mut std::io::stdin().lock()),
+        None => {
+            remote.interactive(&url);
+            Ok(())
+        }
+    };
+    if remote.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `passwd FILE USER`: adds USER to the server's users file with a password read from the
+/// terminal (asked twice, not echoed) or from standard input (one line), or changes the
+/// password of a user already there. Only the SCRAM-SHA-256 verifier is written.
+fn passwd(file: Option<&str>, user: Option<&str>) -> ExitCode {
+    let (Some(file), Some(user)) = (file, user) else {
+        shell::report("Error: usage: heliosdb-lite passwd FILE USER (the password is read from the terminal or stdin)");
+        return ExitCode::from(2);
+    };
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {user}: "));
+        let second = rpassword::prompt_password("Again: ");
+        match (first, second) {
+            (Ok(a), Ok(b)) if a == b => a,
+            (Ok(_), Ok(_)) => {
+                shell::report("Error: the passwords differ; nothing changed");
+                return ExitCode::FAILURE;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                shell::report(&format!("Error: cannot read the password: {e}"));
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut line) {
+            shell::report(&format!("Error: cannot read the password from stdin: {e}"));
+            return ExitCode::FAILURE;
+        }
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    match heliosdb_server::users::set_password(Path::new(file), user, &password) {
+        Ok(()) => {
+            shell::report(&format!("user {user} set in {file}"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            shell::report(&format!("Error: {e}"));
+            ExitCode::FAILURE
         }
     }
 }

@@ -138,6 +138,13 @@ pub struct ServerConfig {
     pub statement_timeout_secs: u64,
     /// Largest HTTP request body accepted, in bytes.
     pub max_request_bytes: u64,
+    /// File of users and their password verifiers (`heliosdb-lite passwd FILE USER` writes
+    /// it); `None`: the one user `heliosdb` with the password in `HELIOSDB_PASSWORD`.
+    pub users_file: Option<PathBuf>,
+    /// PEM certificate chain: with `tls_key`, the server offers TLS on both protocols.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -149,6 +156,9 @@ impl Default for ServerConfig {
             max_connections: 100,
             statement_timeout_secs: 30,
             max_request_bytes: 1024 * 1024,
+            users_file: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -400,6 +410,23 @@ impl Config {
         }
         if self.server.host.trim().is_empty() {
             return fail("server", "host", "must not be empty".into());
+        }
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => {
+                return fail(
+                    "server",
+                    "tls_cert",
+                    "is set without tls_key; give both".into(),
+                )
+            }
+            (None, Some(_)) => {
+                return fail(
+                    "server",
+                    "tls_key",
+                    "is set without tls_cert; give both".into(),
+                )
+            }
+            _ => {}
         }
         if self.server.port != 0 && self.server.port == self.server.pg_port {
             return fail(

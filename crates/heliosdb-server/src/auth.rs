@@ -1,14 +1,21 @@
-//! Users and passwords. One user, `heliosdb`, whose password comes from the environment
-//! variable `HELIOSDB_PASSWORD` when the server starts (as the postgres image does). The
-//! clear password is kept only long enough to derive two verifiers from it: the SCRAM
-//! salted password the PostgreSQL side needs, and a salted SHA-256 digest for HTTP Basic
-//! and bearer authentication. Neither can be turned back into the password, and neither is
-//! ever logged.
+//! Users and passwords.
+//!
+//! Either one user, `heliosdb`, whose password comes from the environment variable
+//! `HELIOSDB_PASSWORD` when the server starts (as the postgres image does), or the users
+//! of a users file (`[server] users_file`, see [`crate::users`]). Either way the server
+//! holds only SCRAM-SHA-256 verifiers (salt, iteration count, StoredKey, ServerKey, as
+//! PostgreSQL keeps them): PostgreSQL clients authenticate with SCRAM against them, and an
+//! HTTP client's password is checked by deriving the same verifier from it. A verifier
+//! cannot be turned back into the password, and nothing here is ever logged.
 
+use crate::users::{self, Verifier};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
 
-/// The user name clients log in as.
+/// The user name clients log in as when the password comes from the environment.
 pub const USER: &str = "heliosdb";
 
 /// The environment variable that holds the password.
@@ -17,32 +24,27 @@ pub const PASSWORD_ENV: &str = "HELIOSDB_PASSWORD";
 /// SCRAM-SHA-256 iteration count (PostgreSQL's default).
 pub const SCRAM_ITERATIONS: usize = 4096;
 
-/// The verifiers of the configured password; `None` inside [`Auth`] means no password.
-struct Verifiers {
-    scram_salt: Vec<u8>,
-    scram_salted: Vec<u8>,
-    http_salt: [u8; 16],
-    http_digest: [u8; 32],
-}
+/// Most HTTP passwords remembered as checked (see [`Auth::check`]).
+const CHECKED_LIMIT: usize = 1024;
 
 /// Who may connect.
 pub struct Auth {
-    verifiers: Option<Verifiers>,
+    /// `None`: no password, every client is let in (loopback only).
+    users: Option<HashMap<String, Verifier>>,
+    /// HTTP credentials already checked, as salted digests keyed by user: deriving a
+    /// verifier costs thousands of hash rounds, too much for every request.
+    checked: Mutex<HashMap<String, [u8; 32]>>,
+    /// This process's salt for `checked` (never written anywhere).
+    checked_salt: [u8; 16],
 }
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("password_required", &self.required())
+            .field("users", &self.users.as_ref().map_or(0, HashMap::len))
             .finish()
     }
-}
-
-fn http_digest(salt: &[u8], password: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(salt);
-    h.update(password.as_bytes());
-    h.finalize().into()
 }
 
 /// Compares without an early exit, so the time taken does not tell how much matched.
@@ -51,23 +53,21 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Auth {
-    /// Authentication with `password` (`None`: no password, every client is let in).
+    fn with_users(users: Option<HashMap<String, Verifier>>) -> Self {
+        Auth {
+            users,
+            checked: Mutex::new(HashMap::new()),
+            checked_salt: rand::random(),
+        }
+    }
+
+    /// Authentication with `password` for the user `heliosdb` (`None` or empty: no
+    /// password, every client is let in).
     pub fn new(password: Option<&str>) -> Self {
-        let verifiers = password.filter(|p| !p.is_empty()).map(|p| {
-            let scram_salt: [u8; 16] = rand::random();
-            let http_salt: [u8; 16] = rand::random();
-            Verifiers {
-                scram_salted: pgwire::api::auth::sasl::scram::gen_salted_password(
-                    p,
-                    &scram_salt,
-                    SCRAM_ITERATIONS,
-                ),
-                scram_salt: scram_salt.to_vec(),
-                http_salt,
-                http_digest: http_digest(&http_salt, p),
-            }
-        });
-        Auth { verifiers }
+        let users = password
+            .filter(|p| !p.is_empty())
+            .map(|p| HashMap::from([(USER.to_string(), Verifier::derive(p, SCRAM_ITERATIONS))]));
+        Self::with_users(users)
     }
 
     /// Authentication with the password in `HELIOSDB_PASSWORD`, if set.
@@ -76,28 +76,97 @@ impl Auth {
         Self::new(password.as_deref())
     }
 
-    /// True when clients must give a password.
-    pub fn required(&self) -> bool {
-        self.verifiers.is_some()
+    /// Authentication as `[server]` asks: the users of `users_file` when it is set (then
+    /// `HELIOSDB_PASSWORD` is ignored, with a warning), else the password in
+    /// `HELIOSDB_PASSWORD`.
+    pub fn for_server(server: &heliosdb_lite::config::ServerConfig) -> Result<Self, String> {
+        match &server.users_file {
+            Some(file) => {
+                if std::env::var_os(PASSWORD_ENV).is_some() {
+                    tracing::warn!("{PASSWORD_ENV} is ignored: server.users_file names the users");
+                }
+                Self::from_users_file(file)
+            }
+            None => Ok(Self::from_env()),
+        }
     }
 
-    /// The SCRAM salt and salted password (when a password is configured).
-    pub fn scram(&self) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.verifiers
+    /// The users of a users file; an error names the file and line of what is wrong, and
+    /// a file without users is refused (nobody could log in).
+    pub fn from_users_file(path: &Path) -> Result<Self, String> {
+        let users = users::read(path)?;
+        if users.is_empty() {
+            return Err(format!(
+                "{}: no users; add one with: heliosdb-lite passwd {} USER",
+                path.display(),
+                path.display()
+            ));
+        }
+        Ok(Self::with_users(Some(users.into_iter().collect())))
+    }
+
+    /// True when clients must give a password.
+    pub fn required(&self) -> bool {
+        self.users.is_some()
+    }
+
+    /// True when `user` may log in (every name when no password is required).
+    pub fn knows(&self, user: &str) -> bool {
+        self.users.as_ref().is_none_or(|u| u.contains_key(user))
+    }
+
+    /// The names of the users, sorted (for messages).
+    pub fn user_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .users
             .as_ref()
-            .map(|v| (v.scram_salt.clone(), v.scram_salted.clone()))
+            .map(|u| u.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The SCRAM verifier of `user`, if there is such a user.
+    pub fn verifier(&self, user: &str) -> Option<&Verifier> {
+        self.users.as_ref()?.get(user)
+    }
+
+    fn checked_digest(&self, user: &str, password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.checked_salt);
+        h.update(user.as_bytes());
+        h.update([0]);
+        h.update(password.as_bytes());
+        h.finalize().into()
     }
 
     /// Checks a user name and password.
     pub fn check(&self, user: &str, password: &str) -> bool {
-        match &self.verifiers {
-            None => true,
-            Some(v) => user == USER && same(&http_digest(&v.http_salt, password), &v.http_digest),
+        let Some(users) = &self.users else {
+            return true;
+        };
+        let Some(verifier) = users.get(user) else {
+            return false;
+        };
+        let digest = self.checked_digest(user, password);
+        let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        if checked.get(user).is_some_and(|d| same(d, &digest)) {
+            return true;
         }
+        drop(checked);
+        if !verifier.matches(password) {
+            return false;
+        }
+        checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        if checked.len() >= CHECKED_LIMIT {
+            checked.clear();
+        }
+        checked.insert(user.to_string(), digest);
+        true
     }
 
-    /// Checks an HTTP `Authorization` header: `Basic base64(heliosdb:password)` or
-    /// `Bearer password`.
+    /// Checks an HTTP `Authorization` header: `Basic base64(user:password)`, or
+    /// `Bearer password` for the user `heliosdb`.
     pub fn check_http(&self, header: Option<&str>) -> bool {
         if !self.required() {
             return true;
@@ -131,6 +200,8 @@ mod tests {
         let a = Auth::new(Some("s3cret"));
         let basic = base64::engine::general_purpose::STANDARD.encode("heliosdb:s3cret");
         assert!(a.check_http(Some(&format!("Basic {basic}"))));
+        // The second time is answered from the checked digests.
+        assert!(a.check_http(Some(&format!("Basic {basic}"))));
         assert!(a.check_http(Some("Bearer s3cret")));
         assert!(!a.check_http(Some("Bearer wrong")));
         assert!(!a.check_http(None));
@@ -138,5 +209,23 @@ mod tests {
         assert!(!a.check_http(Some(&format!("Basic {other}"))));
         assert!(Auth::new(None).check_http(None));
         assert!(!format!("{a:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn users_file_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users");
+        users::set_password(&file, "alice", "wonder land").unwrap();
+        users::set_password(&file, "bob", "builder").unwrap();
+        let a = Auth::from_users_file(&file).unwrap();
+        assert!(a.check("alice", "wonder land"));
+        assert!(a.check("bob", "builder"));
+        assert!(!a.check("bob", "wonder land"));
+        assert!(!a.check("heliosdb", "builder"));
+        assert!(a.knows("alice") && !a.knows("carol"));
+        assert_eq!(a.user_names(), ["alice", "bob"]);
+        std::fs::write(&file, "# nobody\n").unwrap();
+        let e = Auth::from_users_file(&file).unwrap_err();
+        assert!(e.contains("no users"), "{e}");
     }
 }

@@ -20,10 +20,14 @@ mod errors;
 mod http;
 mod intercept;
 mod metrics;
+mod paramtypes;
 mod pg;
+mod pgconn;
 mod session;
 mod sqltext;
+mod tls;
 mod types;
+pub mod users;
 
 pub use auth::{Auth, PASSWORD_ENV, USER};
 pub use errors::ClientError;
@@ -127,15 +131,25 @@ pub struct Server {
     shared: Arc<Shared>,
     pg: TcpListener,
     http: TcpListener,
+    tls: Option<tls::Tls>,
     shutdown_timeout: Duration,
 }
 
 impl Server {
     /// Opens the database `config` names and binds `[server] host`, `pg_port` and `port`
-    /// (port 0 picks a free port). Refuses a host other than loopback when no password is
-    /// configured.
+    /// (port 0 picks a free port), with TLS when `tls_cert` and `tls_key` are set. Refuses
+    /// a host other than loopback when no password is configured.
     pub async fn bind(config: &Config, auth: Auth) -> Result<Server, ServeError> {
         let s = &config.server;
+        let tls = match (&s.tls_cert, &s.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::Tls::load(cert, key)?),
+            (None, None) => None,
+            _ => {
+                return Err(ServeError(
+                    "server.tls_cert and server.tls_key go together: give both or neither".into(),
+                ))
+            }
+        };
         if !auth.required() && !is_loopback(&s.host) {
             return Err(ServeError(format!(
                 "refusing to listen on {} without a password: set {} (clients log in as \
@@ -180,6 +194,7 @@ impl Server {
             shared,
             pg,
             http,
+            tls,
             shutdown_timeout: Duration::from_secs(config.container.graceful_shutdown_timeout_secs),
         })
     }
@@ -204,16 +219,34 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = self.shared.clone();
-        let pg_task = tokio::spawn(pg_accept_loop(self.pg, shared.clone(), stop_rx.clone()));
+        let pg_tls = self.tls.as_ref().map(|t| t.pg.clone());
+        let pg_task = tokio::spawn(pg_accept_loop(
+            self.pg,
+            pg_tls,
+            shared.clone(),
+            stop_rx.clone(),
+        ));
         let mut http_stop = stop_rx.clone();
+        let stopped = async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        };
         let app = http::router(shared.clone());
-        let http_task = tokio::spawn(async move {
-            axum::serve(self.http, app)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.wait_for(|s| *s).await;
+        let http_task = match &self.tls {
+            None => tokio::spawn(async move {
+                axum::serve(self.http, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }),
+            Some(t) => {
+                let listener = tls::TlsListener::new(self.http, t.http.clone())
+                    .map_err(|e| ServeError(format!("cannot serve HTTPS: {e}")))?;
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
                 })
-                .await
-        });
+            }
+        };
         shutdown.await;
         tracing::info!("shutting down");
         shared.shutting_down.store(true, Ordering::SeqCst);
@@ -251,6 +284,7 @@ fn config_mentions_monitoring(config: &Config) -> bool {
 
 async fn pg_accept_loop(
     listener: TcpListener,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinSet<()> {
@@ -261,15 +295,15 @@ async fn pg_accept_loop(
             _ = stop.wait_for(|s| *s) => break,
             accepted = listener.accept() => {
                 let Ok((socket, _)) = accepted else { continue };
-                let _ = socket.set_nodelay(true);
                 let permit = shared.permits.clone().try_acquire_owned().ok();
                 if permit.is_none() {
                     shared.metrics.refused();
                 }
                 let handlers = pg::Handlers::new(&shared, &manager, permit.is_none());
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let _permit = permit;
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    if let Err(e) = pgconn::serve_connection(socket, tls, handlers).await {
                         tracing::debug!(error = %e, "PostgreSQL connection ended with an error");
                     }
                 });
@@ -290,23 +324,34 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         .build()
         .map_err(|e| ServeError(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
-        let server = Server::bind(&config, Auth::from_env()).await?;
+        let auth = Auth::for_server(&config.server).map_err(ServeError)?;
+        let server = Server::bind(&config, auth).await?;
         eprintln!(
-            "heliosdb-lite serving {} on postgresql://{}@{}/{} and http://{} (authentication {})",
+            "heliosdb-lite serving {} on postgresql://{}@{}/{} and {}://{} (authentication {}{})",
             config
                 .database
                 .path
                 .as_deref()
                 .map_or_else(|| ":memory:".into(), |p| p.display().to_string()),
-            USER,
+            if config.server.users_file.is_some() {
+                "USER"
+            } else {
+                USER
+            },
             server.pg_addr(),
             DATABASE_NAME,
+            if server.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             server.http_addr(),
             if server.shared.auth.required() {
                 "SCRAM-SHA-256"
             } else {
                 "off: loopback only"
-            }
+            },
+            if server.tls.is_some() { ", TLS on" } else { "" }
         );
         let on_signal = config.container.enable_shutdown_on_signal;
         server

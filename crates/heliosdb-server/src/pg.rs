@@ -3,14 +3,14 @@
 //! connection gets its own handler set around its own [`Session`].
 
 use crate::errors::ClientError;
-use crate::session::{Description, Session, StatementResult};
+use crate::session::{Session, StatementResult};
 use crate::sqltext;
 use crate::types::{convert, Cell, ColumnType};
 use crate::Shared;
 use async_trait::async_trait;
 use futures::{stream, Sink};
 use heliosdb_lite::types::Value;
-use pgwire::api::auth::sasl::scram::ScramAuth;
+use pgwire::api::auth::sasl::scram::{ScramAuth, ScramSecret};
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, AuthSource,
@@ -30,6 +30,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -58,15 +59,23 @@ fn parameters() -> DefaultServerParameterProvider {
 }
 
 /// Checks the user and database names of a startup message.
-fn check_names(client: &impl ClientInfo) -> PgWireResult<()> {
+fn check_names(client: &impl ClientInfo, auth: &crate::Auth) -> PgWireResult<()> {
     let user = client.metadata().get("user").cloned().unwrap_or_default();
-    if user != crate::auth::USER {
+    let known = if auth.required() {
+        auth.knows(&user)
+    } else {
+        user == crate::auth::USER
+    };
+    if !known {
+        // With a users file the names are not told: they are half of a login.
+        let hint = if auth.required() {
+            String::new()
+        } else {
+            format!(" (the only user is \"{}\")", crate::auth::USER)
+        };
         return Err(fatal(
             "28000",
-            format!(
-                "role \"{user}\" does not exist (the only user is \"{}\")",
-                crate::auth::USER
-            ),
+            format!("role \"{user}\" does not exist{hint}"),
         ));
     }
     let db = client
@@ -86,20 +95,32 @@ fn check_names(client: &impl ClientInfo) -> PgWireResult<()> {
     Ok(())
 }
 
-/// The password verifier SCRAM asks for: the salted password derived at startup.
-#[derive(Debug)]
-struct Verifier {
-    salt: Vec<u8>,
-    salted: Vec<u8>,
+/// The users' SCRAM verifiers, for pgwire's SCRAM exchange.
+struct Verifiers(Arc<Shared>);
+
+impl Debug for Verifiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the verifiers themselves.
+        f.debug_tuple("Verifiers").field(&self.0.auth).finish()
+    }
 }
 
 #[async_trait]
-impl AuthSource for Verifier {
-    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        if login.user() != Some(crate::auth::USER) {
-            return Err(fatal("28P01", "password authentication failed".to_owned()));
+impl AuthSource for Verifiers {
+    async fn get_password(&self, _login: &LoginInfo) -> PgWireResult<Password> {
+        // Only verifiers are kept: there is no password to hand out.
+        Err(fatal("28P01", "password authentication failed".to_owned()))
+    }
+
+    async fn get_scram_secret(&self, login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
+        let user = login.user().unwrap_or_default();
+        match self.0.auth.verifier(user) {
+            Some(v) => Ok((v.scram_secret(), None)),
+            None => Err(fatal(
+                "28P01",
+                format!("password authentication failed for user \"{user}\""),
+            )),
         }
-        Ok(Password::new(Some(self.salt.clone()), self.salted.clone()))
     }
 }
 
@@ -111,6 +132,7 @@ pub struct Startup {
     max_connections: usize,
     scram: Option<SASLAuthStartupHandler<DefaultServerParameterProvider>>,
     manager: Arc<ConnectionManager>,
+    shared: Arc<Shared>,
 }
 
 #[async_trait]
@@ -136,7 +158,7 @@ impl StartupHandler for Startup {
                 ));
             }
             save_startup_parameters_to_metadata(client, startup);
-            check_names(client)?;
+            check_names(client, &self.shared.auth)?;
             if self.scram.is_none() {
                 protocol_negotiation(client, startup).await?;
                 let (pid, key) = RandomPidSecretKeyGenerator::default().generate(client);
@@ -156,49 +178,135 @@ impl StartupHandler for Startup {
     }
 }
 
-/// Remembers the SQL of a prepared statement (with `$n` rewritten to `?n`).
+/// A statement prepared on one connection: the SQL the engine runs, the types its
+/// parameters are read as, and its result's description, all worked out once at Parse so
+/// that Bind and Execute only bind and run.
 #[derive(Debug)]
-pub struct Parser;
+pub struct Prepared {
+    /// The SQL with `$n` rewritten to `?n`.
+    sql: String,
+    /// Each parameter's type: the client's, or the one inferred from the statement
+    /// (`text` when none is).
+    param_types: Vec<Type>,
+    /// The parameters the client left untyped (their text is read leniently).
+    untyped: Vec<bool>,
+    /// Result column names and the types they are sent as; `None` without a result set.
+    result: Option<(Vec<String>, Vec<ColumnType>)>,
+}
+
+/// Most prepared statements a connection remembers by text.
+const PREPARED_LIMIT: usize = 256;
+
+/// Prepares statements for the extended protocol, remembering them per connection by
+/// text and parameter types: clients that send Parse before every Bind (pgbench's
+/// `extended` mode, unnamed statements) plan each text once.
+pub struct Parser {
+    session: Arc<Session>,
+    cache: std::sync::Mutex<PreparedByText>,
+}
+
+/// Prepared statements by SQL text and the parameter types the client gave.
+type PreparedByText = HashMap<(String, Vec<Option<Type>>), Arc<Prepared>>;
+
+impl Parser {
+    fn cache(&self) -> std::sync::MutexGuard<'_, PreparedByText> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets every prepared text (after DDL, or when a result changed shape).
+    fn forget(&self) {
+        self.cache().clear();
+    }
+}
 
 #[async_trait]
 impl QueryParser for Parser {
-    type Statement = String;
+    type Statement = Arc<Prepared>;
 
     async fn parse_sql<C>(
         &self,
         _client: &C,
         sql: &str,
-        _types: &[Option<Type>],
-    ) -> PgWireResult<Option<String>>
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Arc<Prepared>>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        Ok(Some(sqltext::numbered_params(sql)))
+        let key = (sql.to_string(), types.to_vec());
+        if let Some(p) = self.cache().get(&key) {
+            return Ok(Some(p.clone()));
+        }
+        let engine_sql = sqltext::numbered_params(sql);
+        let planned = self
+            .session
+            .prepare(engine_sql.clone())
+            .await
+            .map_err(user_error)?;
+        let count = planned.inferred.len().max(types.len());
+        let mut param_types = Vec::with_capacity(count);
+        let mut untyped = Vec::with_capacity(count);
+        for i in 0..count {
+            // `unknown` (705) says "infer it", as an absent type (0) does.
+            match types
+                .get(i)
+                .cloned()
+                .flatten()
+                .filter(|t| *t != Type::UNKNOWN)
+            {
+                Some(t) => {
+                    param_types.push(t);
+                    untyped.push(false);
+                }
+                None => {
+                    let inferred = planned.inferred.get(i).copied().flatten();
+                    param_types.push(inferred.map_or(Type::TEXT, ColumnType::pg_type));
+                    untyped.push(true);
+                }
+            }
+        }
+        let cacheable = planned.cacheable;
+        let prepared = Arc::new(Prepared {
+            sql: engine_sql,
+            param_types,
+            untyped,
+            result: planned
+                .description
+                .map(|(names, declared)| (names, declared_types(&declared))),
+        });
+        if cacheable {
+            let mut cache = self.cache();
+            if cache.len() >= PREPARED_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, prepared.clone());
+        }
+        Ok(Some(prepared))
     }
 
-    fn get_parameter_types(&self, _stmt: &String) -> PgWireResult<Vec<Type>> {
-        Ok(Vec::new())
+    fn get_parameter_types(&self, stmt: &Arc<Prepared>) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.clone())
     }
 
     fn get_result_schema(
         &self,
-        _stmt: &String,
-        _column_format: Option<&Format>,
+        stmt: &Arc<Prepared>,
+        column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        Ok(Vec::new())
+        Ok(match &stmt.result {
+            Some((names, types)) => fields_of(
+                names,
+                types,
+                column_format.unwrap_or(&Format::UnifiedBinary),
+            ),
+            None => Vec::new(),
+        })
     }
 }
-
-/// Most prepared statements' descriptions a connection remembers.
-const DESCRIBED_LIMIT: usize = 256;
 
 /// One client connection's query handlers.
 pub struct Handler {
     session: Arc<Session>,
     parser: Arc<Parser>,
-    /// Descriptions already sent, by SQL text: an Execute sends its rows with the types
-    /// its Describe announced, without planning the statement a second time.
-    described: std::sync::Mutex<std::collections::HashMap<String, Option<Description>>>,
 }
 
 /// Encodes rows with the given column types.
@@ -268,10 +376,11 @@ fn response(
         });
         let fields = Arc::new(fields_of(&r.columns, &types, format));
         let rows = encode(fields.clone(), &types, &r.columns, r.rows)?;
-        return Ok(Response::Query(QueryResponse::new(
-            fields,
-            stream::iter(rows),
-        )));
+        let mut query = QueryResponse::new(fields, stream::iter(rows));
+        // pgwire appends the row count: `INSERT 0` + 3 for INSERT ... RETURNING.
+        let verb = r.tag.rsplit_once(' ').map_or(r.tag.as_str(), |(v, _)| v);
+        query.set_command_tag(verb);
+        return Ok(Response::Query(query));
     }
     let tag = tag_of(&r.tag);
     Ok(match (was_in_transaction, r.in_transaction) {
@@ -295,6 +404,13 @@ fn tag_of(text: &str) -> Tag {
     }
 }
 
+/// True for a command tag after which cached descriptions may be stale.
+fn changes_schema(tag: &str) -> bool {
+    ["CREATE", "DROP", "ALTER"]
+        .iter()
+        .any(|verb| tag.starts_with(verb))
+}
+
 #[async_trait]
 impl SimpleQueryHandler for Handler {
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
@@ -306,7 +422,12 @@ impl SimpleQueryHandler for Handler {
         for sql in sqltext::split_statements(query) {
             let was = self.session.in_transaction();
             match self.session.execute(sql.to_string(), Vec::new()).await {
-                Ok(r) => out.push(response(r, was, None, &Format::UnifiedText)?),
+                Ok(r) => {
+                    if changes_schema(&r.tag) {
+                        self.parser.forget();
+                    }
+                    out.push(response(r, was, None, &Format::UnifiedText)?)
+                }
                 Err(e) => {
                     // As PostgreSQL: the first error ends the query string.
                     out.push(Response::Error(Box::new(ErrorInfo::new(
@@ -322,8 +443,39 @@ impl SimpleQueryHandler for Handler {
     }
 }
 
+/// An untyped parameter's text as the engine's value: read as the inferred type when it
+/// is written as one, else passed on as text for the engine's affinity rules (as SQLite
+/// does with text bound to an INTEGER column).
+fn lenient(text: String, ty: &Type) -> Value {
+    let trimmed = text.trim();
+    match *ty {
+        Type::INT8 => trimmed.parse().map(Value::Integer).ok(),
+        Type::FLOAT8 => trimmed.parse().map(Value::Real).ok(),
+        Type::NUMERIC => trimmed.parse().map(Value::Decimal).ok(),
+        Type::BYTEA => trimmed.strip_prefix("\\x").and_then(|hex| {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|b| u8::from_str_radix(b, 16).ok())
+                })
+                .collect::<Option<Vec<u8>>>()
+                .map(Value::Blob)
+        }),
+        _ => None,
+    }
+    .unwrap_or(Value::Text(text))
+}
+
 /// Decodes parameter `i` of a portal by its type.
-fn parameter(portal: &Portal<String>, i: usize, ty: &Type) -> PgWireResult<Value> {
+fn parameter(portal: &Portal<Arc<Prepared>>, i: usize) -> PgWireResult<Value> {
+    let prepared = &portal.statement.statement;
+    let ty = prepared.param_types.get(i).unwrap_or(&Type::TEXT);
+    let untyped = prepared.untyped.get(i).copied().unwrap_or(true);
+    if untyped && !portal.parameter_format.is_binary(i) {
+        let text = portal.parameter::<String>(i, &Type::TEXT)?;
+        return Ok(text.map_or(Value::Null, |t| lenient(t, ty)));
+    }
     let v = match *ty {
         Type::BOOL => portal
             .parameter::<bool>(i, ty)?
@@ -359,7 +511,7 @@ fn parameter(portal: &Portal<String>, i: usize, ty: &Type) -> PgWireResult<Value
 
 #[async_trait]
 impl ExtendedQueryHandler for Handler {
-    type Statement = String;
+    type Statement = Arc<Prepared>;
     type QueryParser = Parser;
 
     fn query_parser(&self) -> Arc<Parser> {
@@ -369,71 +521,77 @@ impl ExtendedQueryHandler for Handler {
     async fn do_query<C>(
         &self,
         _client: &mut C,
-        portal: &Portal<String>,
+        portal: &Portal<Arc<Prepared>>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let sql = portal.statement.statement.clone();
+        let prepared = &portal.statement.statement;
         let mut params = Vec::with_capacity(portal.parameter_len());
         for i in 0..portal.parameter_len() {
-            let ty = portal
-                .statement
-                .parameter_types
-                .get(i)
-                .cloned()
-                .flatten()
-                .unwrap_or(Type::TEXT);
-            params.push(parameter(portal, i, &ty)?);
+            params.push(parameter(portal, i)?);
         }
-        // The result is sent with the types Describe announced.
-        let described = self.description(&sql).await?;
         let was = self.session.in_transaction();
         let r = self
             .session
-            .execute(sql, params)
+            .execute(prepared.sql.clone(), params)
             .await
             .map_err(user_error)?;
-        let types = described.map(|(_, declared)| declared_types(&declared));
+        if changes_schema(&r.tag) {
+            self.parser.forget();
+        }
+        // The rows are sent with the types Describe announced; a result that no longer
+        // has the announced columns (the table changed since Parse) cannot be.
+        let types = match &prepared.result {
+            Some((names, types)) if r.returns_rows => {
+                if *names != r.columns {
+                    self.parser.forget();
+                    return Err(user_error(ClientError::new(
+                        "0A000",
+                        "feature_not_supported",
+                        "cached plan must not change result type: the table changed since \
+                         the statement was prepared; prepare it again"
+                            .to_owned(),
+                    )));
+                }
+                Some(types.clone())
+            }
+            _ => None,
+        };
         response(r, was, types, &portal.result_column_format)
     }
 
     async fn do_describe_statement<C>(
         &self,
         _client: &mut C,
-        stmt: &StoredStatement<String>,
+        stmt: &StoredStatement<Arc<Prepared>>,
     ) -> PgWireResult<DescribeStatementResponse>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let count = self.session.parameter_count(&stmt.statement).await;
-        let params = (0..count.max(stmt.parameter_types.len()))
-            .map(|i| {
-                stmt.parameter_types
-                    .get(i)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or(Type::TEXT)
-            })
-            .collect();
+        let p = &stmt.statement;
         let fields = self
-            .describe_fields(&stmt.statement, &Format::UnifiedBinary)
-            .await?;
-        Ok(DescribeStatementResponse::new(params, fields))
+            .parser
+            .get_result_schema(p, Some(&Format::UnifiedBinary))?;
+        Ok(DescribeStatementResponse::new(
+            p.param_types.clone(),
+            fields,
+        ))
     }
 
     async fn do_describe_portal<C>(
         &self,
         _client: &mut C,
-        portal: &Portal<String>,
+        portal: &Portal<Arc<Prepared>>,
     ) -> PgWireResult<DescribePortalResponse>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let fields = self
-            .describe_fields(&portal.statement.statement, &portal.result_column_format)
-            .await?;
+        let fields = self.parser.get_result_schema(
+            &portal.statement.statement,
+            Some(&portal.result_column_format),
+        )?;
         Ok(DescribePortalResponse::new(fields))
     }
 }
@@ -447,40 +605,6 @@ fn declared_types(declared: &[Option<&'static str>]) -> Vec<ColumnType> {
         .collect()
 }
 
-impl Handler {
-    /// The statement's description, remembered per SQL text.
-    async fn description(&self, sql: &str) -> PgWireResult<Option<Description>> {
-        let known = self
-            .described
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(sql)
-            .cloned();
-        if let Some(d) = known {
-            return Ok(d);
-        }
-        let d = self
-            .session
-            .describe(sql.to_string())
-            .await
-            .map_err(user_error)?;
-        let mut cache = self.described.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= DESCRIBED_LIMIT {
-            cache.clear();
-        }
-        cache.insert(sql.to_string(), d.clone());
-        Ok(d)
-    }
-
-    async fn describe_fields(&self, sql: &str, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
-        let described = self.description(sql).await?;
-        Ok(match described {
-            Some((names, declared)) => fields_of(&names, &declared_types(&declared), format),
-            None => Vec::new(),
-        })
-    }
-}
-
 /// The handlers of one client connection.
 pub struct Handlers {
     handler: Arc<Handler>,
@@ -492,24 +616,27 @@ impl Handlers {
     /// Handlers for a new connection; `refused` when the server is full (the client is
     /// told so at startup).
     pub fn new(shared: &Arc<Shared>, manager: &Arc<ConnectionManager>, refused: bool) -> Self {
-        let scram = shared.auth.scram().map(|(salt, salted)| {
-            let mut scram = ScramAuth::new(Arc::new(Verifier { salt, salted }));
-            scram.set_iterations(crate::auth::SCRAM_ITERATIONS);
+        let scram = shared.auth.required().then(|| {
+            let scram = ScramAuth::new(Arc::new(Verifiers(shared.clone())));
             SASLAuthStartupHandler::new(Arc::new(parameters()))
                 .with_scram(scram)
                 .with_connection_manager(manager.clone())
         });
+        let session = Session::new(shared.clone());
         Handlers {
             handler: Arc::new(Handler {
-                session: Session::new(shared.clone()),
-                parser: Arc::new(Parser),
-                described: Default::default(),
+                session: session.clone(),
+                parser: Arc::new(Parser {
+                    session,
+                    cache: Default::default(),
+                }),
             }),
             startup: Arc::new(Startup {
                 refused,
                 max_connections: shared.max_connections,
                 scram,
                 manager: manager.clone(),
+                shared: shared.clone(),
             }),
             cancel: Arc::new(DefaultCancelHandler::new(manager.clone())),
         }

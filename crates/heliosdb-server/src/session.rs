@@ -6,7 +6,9 @@
 use crate::catalog;
 use crate::errors::ClientError;
 use crate::intercept::{self, Effect, Intercepted, SessionView, Table};
+use crate::paramtypes;
 use crate::sqltext;
+use crate::types::ColumnType;
 use crate::Shared;
 use heliosdb_lite::types::Value;
 use heliosdb_lite::{params_from_iter, Connection, InterruptHandle};
@@ -17,6 +19,17 @@ use std::time::Instant;
 
 /// A result's column names and declared type groups, known before it runs.
 pub type Description = (Vec<String>, Vec<Option<&'static str>>);
+
+/// A statement planned for the extended protocol ([`Session::prepare`]).
+#[derive(Debug)]
+pub struct Planned {
+    /// The type inferred for each parameter, `None` where the text does not tell.
+    pub inferred: Vec<Option<ColumnType>>,
+    /// The result's columns, `None` without a result set.
+    pub description: Option<Description>,
+    /// The plan may be reused for the same text.
+    pub cacheable: bool,
+}
 
 /// What one statement returned.
 #[derive(Debug, Clone, Default)]
@@ -118,13 +131,24 @@ impl Session {
             .await
     }
 
-    /// The columns a statement will return (names and declared type groups), without
-    /// running it; `None` for statements without a result set.
-    pub async fn describe(
-        self: &Arc<Self>,
-        sql: String,
-    ) -> Result<Option<Description>, ClientError> {
-        self.run_blocking(move |s| s.describe_blocking(&sql)).await
+    /// Plans a statement for the extended protocol without running it: its result's
+    /// columns and the types of its parameters, as far as the text tells.
+    pub async fn prepare(self: &Arc<Self>, sql: String) -> Result<Planned, ClientError> {
+        self.run_blocking(move |s| {
+            let description = s.describe_blocking(&sql)?;
+            let count = s
+                .conn
+                .prepare_cached(&sql)
+                .map(|st| st.parameter_count())
+                .unwrap_or(0);
+            Ok(Planned {
+                inferred: paramtypes::infer(&s.conn, &sql, count),
+                description,
+                // In a failed transaction block nothing is described: do not remember that.
+                cacheable: !lock(&s.state).failed,
+            })
+        })
+        .await
     }
 
     async fn run_blocking<T: Send + 'static>(
@@ -325,6 +349,17 @@ impl Session {
             return Ok(Some((t.columns, vec![None; k])));
         }
         let mut stmt = self.conn.prepare_cached(sql)?;
+        if let Some(select) = sqltext::returning_query(sql) {
+            // The engine describes no result for a write: describe its RETURNING list as
+            // a query on the table (the statement itself was checked just above).
+            let Ok(returning) = self.conn.prepare(&sqltext::describable(&select)) else {
+                return Ok(None);
+            };
+            let names = returning.column_names();
+            let mut types = returning.column_decl_types();
+            types.resize(names.len(), None);
+            return Ok((!names.is_empty()).then_some((names, types)));
+        }
         let mut names = stmt.column_names();
         if names.is_empty()
             && stmt.parameter_count() > 0
@@ -348,15 +383,6 @@ impl Session {
     /// True while an explicit transaction is open.
     pub fn in_transaction(&self) -> bool {
         self.conn.is_in_transaction()
-    }
-
-    /// Number of parameters a statement takes (0 for statements the server answers
-    /// itself, or that do not parse: the error comes when it runs).
-    pub async fn parameter_count(&self, sql: &str) -> usize {
-        self.conn
-            .prepare_cached(sql)
-            .map(|s| s.parameter_count())
-            .unwrap_or(0)
     }
 
     /// Rolls back a transaction the client left open (HTTP requests end with this).

@@ -296,8 +296,94 @@ pub fn describable(sql: &str) -> String {
     out
 }
 
+/// For `INSERT` / `UPDATE` / `DELETE ... RETURNING list`: `SELECT list FROM table`, a query
+/// with the same result columns that can be described without writing anything. `None`
+/// for other statements.
+pub fn returning_query(sql: &str) -> Option<String> {
+    let bytes = sql.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut at = None;
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q {
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            c if depth == 0
+                && c.is_ascii_alphabetic()
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) =>
+            {
+                let end = (i + "returning".len()).min(bytes.len());
+                let word_ends = bytes
+                    .get(end)
+                    .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+                let is_returning = sql
+                    .get(i..end)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("returning"));
+                if is_returning && word_ends {
+                    at = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let at = at?;
+    let list = sql[at + "returning".len()..].trim().trim_end_matches(';');
+    let head = normalize(&sql[..at]);
+    let words: Vec<&str> = head.split([' ', '(']).filter(|w| !w.is_empty()).collect();
+    let after = |keyword: &str| {
+        words
+            .iter()
+            .position(|w| *w == keyword)
+            .and_then(|k| words.get(k + 1))
+    };
+    let table = match words.first().copied()? {
+        "insert" | "replace" => after("into")?,
+        "delete" => after("from")?,
+        "update" => {
+            // UPDATE [OR action] table
+            let k = if words.get(1) == Some(&"or") { 3 } else { 1 };
+            words.get(k)?
+        }
+        _ => return None,
+    };
+    // The table name as written (normalize lower-cased it): find it in the original.
+    let original = sql[..at]
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .find(|w| w.eq_ignore_ascii_case(table))
+        .unwrap_or(table);
+    Some(format!("SELECT {list} FROM {original}"))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn returning_lists_become_selects() {
+        assert_eq!(
+            returning_query(
+                "INSERT INTO Items (a, b) VALUES (?1, 'returning') RETURNING id, a AS x;"
+            ),
+            Some("SELECT id, a AS x FROM Items".into())
+        );
+        assert_eq!(
+            returning_query("UPDATE OR IGNORE t SET a = 1 RETURNING *"),
+            Some("SELECT * FROM t".into())
+        );
+        assert_eq!(
+            returning_query("delete from t where a in (select 1) returning a"),
+            Some("SELECT a FROM t".into())
+        );
+        assert_eq!(returning_query("SELECT returning_x FROM t"), None);
+        assert_eq!(returning_query("INSERT INTO t VALUES (1)"), None);
+    }
+
     #[test]
     fn describable_copies_name_the_newest_point() {
         assert_eq!(
