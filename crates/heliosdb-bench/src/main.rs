@@ -14,10 +14,12 @@
 //! `heliosdb-bench queries` runs the query-engine benchmark instead (joins, subqueries,
 //! GROUP BY, sorts; current and AS OF): see [`queries`]. `heliosdb-bench big-txn` inserts a
 //! million rows in one transaction under a 64 MiB budget: see [`big_txn`].
+//! `heliosdb-bench write-path` measures bulk loads and batched DML: see [`write_path`].
 
 mod big_txn;
 mod queries;
 mod workloads;
+mod write_path;
 
 use clap::{Parser, Subcommand};
 use std::time::Duration;
@@ -70,6 +72,10 @@ pub enum Command {
     /// One transaction of a million rows under a small memory budget: time and peak RSS,
     /// against SQLite.
     BigTxn(big_txn::BigTxnOpts),
+    /// Bulk loads and batched DML (prepared inserts in one transaction, a literal-INSERT
+    /// script, CREATE INDEX, DELETE / UPDATE of 10% and 50%): time and peak RSS against
+    /// SQLite.
+    WritePath(write_path::WritePathOpts),
 }
 
 /// One measurement.
@@ -215,6 +221,13 @@ fn main() {
         Some(Command::BigTxn(b)) => {
             if let Err(e) = big_txn::main(&b) {
                 eprintln!("big-transaction benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Some(Command::WritePath(w)) => {
+            if let Err(e) = write_path::main(&w) {
+                eprintln!("write-path benchmark failed: {e}");
                 std::process::exit(1);
             }
             return;

@@ -18,6 +18,7 @@
 //! cannot be decoded is deleted rather than trusted.
 
 use super::keys;
+use super::txn::Pending;
 use crate::error::Result;
 use crate::storage::Storage;
 use rustc_hash::FxHashMap as HashMap;
@@ -56,18 +57,62 @@ pub fn decode_count(v: &[u8]) -> Option<i64> {
 pub(super) fn update(
     storage: &dyn Storage,
     group: CountGroup,
-    writes: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: &mut BTreeMap<Vec<u8>, Pending>,
     newest: &mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<()> {
     let mut deltas: HashMap<Vec<u8>, i64> = HashMap::default();
-    for (logical, value) in writes.iter() {
+    for (logical, pending) in writes.iter() {
         if group(logical).is_none() {
             continue;
         }
-        let old_live = live(head(storage, logical, newest)?)?;
-        add_delta(group, logical, old_live, value.is_some(), &mut deltas);
+        let old_live = !pending.unversioned && live(head(storage, logical, newest)?)?;
+        add_delta(
+            group,
+            logical,
+            old_live,
+            pending.value.is_some(),
+            &mut deltas,
+        );
     }
     apply_deltas(storage, &deltas, writes, newest)
+}
+
+/// A write set that counters' new values join: the transaction's own (at a one-batch
+/// commit), or the counters a spilled commit writes last.
+pub(super) trait CounterWrites {
+    /// The pending version of `key`, if there is one (`Some(None)`: a deletion).
+    fn pending(&self, key: &[u8]) -> Option<Option<&[u8]>>;
+    /// Sets the pending version of `key`.
+    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>);
+}
+
+impl CounterWrites for BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    fn pending(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.get(key).map(Option::as_deref)
+    }
+    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.insert(key, value);
+    }
+}
+
+impl CounterWrites for BTreeMap<Vec<u8>, Pending> {
+    fn pending(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.get(key).map(|p| p.value.as_deref())
+    }
+    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        match self.get_mut(&key) {
+            Some(p) => p.value = value,
+            None => {
+                self.insert(
+                    key,
+                    Pending {
+                        value,
+                        unversioned: false,
+                    },
+                );
+            }
+        }
+    }
 }
 
 /// Adds the change a write of `logical` makes to its group's count: +1 when a live version
@@ -99,7 +144,7 @@ pub(super) fn add_delta(
 pub(super) fn apply_deltas(
     storage: &dyn Storage,
     deltas: &HashMap<Vec<u8>, i64>,
-    writes: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: &mut impl CounterWrites,
     newest: &mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<()> {
     for (prefix, &delta) in deltas {
@@ -107,7 +152,7 @@ pub(super) fn apply_deltas(
             continue;
         }
         let key = counter_key(prefix);
-        let base = match writes.get(&key) {
+        let base = match writes.pending(&key) {
             // Started in this transaction, or the group was dropped in it.
             Some(Some(v)) => decode_count(v),
             Some(None) => continue,
@@ -125,7 +170,7 @@ pub(super) fn apply_deltas(
             .map(encode_count);
         // An unreadable or impossible count is dropped, never carried forward: readers then
         // count by scanning.
-        writes.insert(key, value);
+        writes.set(key, value);
     }
     Ok(())
 }

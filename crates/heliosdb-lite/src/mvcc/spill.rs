@@ -19,7 +19,6 @@
 use super::keys;
 use crate::error::{Error, Result};
 use crate::storage::{prefix_successor, Direction, KeyRange, Storage, WriteBatch};
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 const WRITE: u8 = b'w';
@@ -61,7 +60,7 @@ fn undo_key(txid: u64, seq: u64) -> Vec<u8> {
 
 const LIVE: u8 = 1;
 /// The committed head was known (read under the write lock, or declared by
-/// `assume_unversioned`) to hold no live version: the commit need not look it up.
+/// `put_unversioned`) to hold no live version: the commit need not look it up.
 const HEAD_DEAD: u8 = 2;
 
 /// Encodes a pending version: a flags byte, then the data of a put.
@@ -189,17 +188,17 @@ impl<'a> Batcher<'a> {
 /// Writes the in-memory write set into the private range. The caller empties its map only
 /// once this succeeds: a failure part way leaves private versions equal to what the map
 /// still holds over them, so the transaction's view is unchanged.
-pub(super) fn write_set(
+pub(super) fn write_set<'a>(
     storage: &dyn Storage,
     txid: u64,
-    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
     head_dead: impl Fn(&[u8]) -> bool,
 ) -> Result<()> {
     let mut out = Batcher::new(storage);
     for (logical, value) in writes {
         out.put(
             write_key(txid, logical),
-            encode_pending(value.as_deref(), head_dead(logical)),
+            encode_pending(value, head_dead(logical)),
         )?;
     }
     out.flush()
@@ -375,6 +374,7 @@ pub(super) fn discard(storage: &dyn Storage, prefix: &[u8]) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn pending_versions_and_undo_records_round_trip() {
@@ -417,8 +417,12 @@ mod tests {
         let mut w = BTreeMap::new();
         w.insert(b"a".to_vec(), Some(b"1".to_vec()));
         w.insert(b"b".to_vec(), None);
-        write_set(&s, 7, &w, |_| false).unwrap();
-        write_set(&s, 8, &w, |_| true).unwrap();
+        let pairs = || {
+            w.iter()
+                .map(|(k, v): (&Vec<u8>, &Option<Vec<u8>>)| (k.as_slice(), v.as_deref()))
+        };
+        write_set(&s, 7, pairs(), |_| false).unwrap();
+        write_set(&s, 8, pairs(), |_| true).unwrap();
         assert_eq!(get(&s, 7, b"a").unwrap(), Some(Some(b"1".to_vec())));
         assert_eq!(get(&s, 7, b"b").unwrap(), Some(None));
         assert_eq!(get(&s, 7, b"c").unwrap(), None);

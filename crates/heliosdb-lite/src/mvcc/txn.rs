@@ -25,6 +25,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// share, two vector headers): an estimate, as the budget only needs the order of magnitude.
 const ENTRY_OVERHEAD: usize = 64;
 
+/// A pending version in the write set.
+#[derive(Debug)]
+pub(super) struct Pending {
+    /// The new data; `None` for a deletion.
+    pub value: Option<Vec<u8>>,
+    /// The key is known to have no live committed version (no head, or a tombstone head), so
+    /// the commit need not look up its head: it has nothing to move to the history. A
+    /// property of the key, so it stays set when the transaction writes the key again.
+    pub unversioned: bool,
+}
+
+impl Pending {
+    fn new(value: Option<Vec<u8>>) -> Self {
+        Pending {
+            value,
+            unversioned: false,
+        }
+    }
+}
+
 /// When a transaction takes the write lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxnMode {
@@ -47,7 +67,7 @@ pub struct Transaction {
     mvcc: Mvcc,
     pin: Pin,
     mode: TxnMode,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: BTreeMap<Vec<u8>, Pending>,
     meta: BTreeMap<Vec<u8>, Vec<u8>>,
     gc_ranges: Vec<Vec<u8>>,
     undo: Vec<Undo>,
@@ -198,8 +218,8 @@ impl Transaction {
     /// Reads a logical key.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         self.note_read();
-        if let Some(v) = self.writes.get(key) {
-            return Ok(v.as_deref().map(Bytes::from));
+        if let Some(p) = self.writes.get(key) {
+            return Ok(p.value.as_deref().map(Bytes::from));
         }
         if let Some(v) = self.spilled_version(key)? {
             return Ok(v.map(Bytes::from));
@@ -242,7 +262,12 @@ impl Transaction {
             let r = self
                 .writes
                 .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()))
-                .map(|(k, v)| Ok((Cow::Borrowed(k.as_slice()), v.as_deref().map(Cow::Borrowed))));
+                .map(|(k, p)| {
+                    Ok((
+                        Cow::Borrowed(k.as_slice()),
+                        p.value.as_deref().map(Cow::Borrowed),
+                    ))
+                });
             match direction {
                 Direction::Forward => Box::new(r),
                 Direction::Reverse => Box::new(r.rev()),
@@ -275,8 +300,11 @@ impl Transaction {
     }
 
     /// True if `key` was read under the write lock and has no live committed version (no head,
-    /// or a tombstone head), or was declared so by [`Transaction::assume_unversioned`].
+    /// or a tombstone head), or was written by [`Transaction::put_unversioned`].
     pub fn known_unversioned(&self, key: &[u8]) -> bool {
+        if self.writes.get(key).is_some_and(|p| p.unversioned) {
+            return true;
+        }
         match self.newest.borrow().get(key) {
             Some(None) => true,
             Some(Some(head)) => keys::decode_version(head).is_ok_and(|v| v.data.is_none()),
@@ -284,30 +312,48 @@ impl Transaction {
         }
     }
 
-    /// Records that `key` has no live committed version (the caller derived it from what it
-    /// read under the write lock), so the commit need not look up its head: there is nothing
-    /// to move to the history, and a tombstone head is simply replaced.
-    ///
-    /// A key this transaction itself wrote or deleted is never assumed: the caller's view
-    /// includes those writes, so "no live row" may only mean "deleted here", while the
-    /// committed head still holds a version the history must keep (a range DELETE followed by
-    /// an INSERT of a rowid above the remaining ones lost that version).
-    pub fn assume_unversioned(&mut self, key: Vec<u8>) {
-        if self.lock.is_none() || self.writes.contains_key(&key) {
-            return;
-        }
-        // A spilled write counts too; if the private range cannot be read, assume nothing.
-        if !matches!(self.spilled_version(&key), Ok(None)) {
-            return;
-        }
-        if !self.newest.borrow().contains_key(&key) {
-            self.cache_head(key, None);
-        }
-    }
-
     /// Sets a logical key.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
         self.write(key, Some(value))
+    }
+
+    /// Sets a logical key that the caller derived, from what it read under the write lock,
+    /// to have no live committed version (a rowid beyond every one in use, or an index entry
+    /// of such a row), so the commit need not look up its head: there is nothing to move to
+    /// the history, and a tombstone head is simply replaced. The assumption is kept in the
+    /// write set's entry. Returns whether the key is known to have no live committed
+    /// version.
+    ///
+    /// A key this transaction already wrote keeps what was known of it and gains nothing:
+    /// the caller's view includes those writes, so "no live row" may only mean "deleted
+    /// here", while the committed head still holds a version the history must keep (a range
+    /// DELETE followed by an INSERT of a rowid above the remaining ones lost that version).
+    /// Without the write lock, or for a key that may have spilled, nothing is assumed.
+    pub fn put_unversioned(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<bool> {
+        self.ensure_writable()?;
+        self.check_usable()?;
+        let size = key.len() + value.len() + ENTRY_OVERHEAD;
+        // A spilled write counts as written; if the private range cannot be read, assume
+        // nothing.
+        let assumable = self.lock.is_some() && matches!(self.spilled_version(&key), Ok(None));
+        let (undo, known) = match self.writes.entry(key) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                let prev = std::mem::replace(&mut e.get_mut().value, Some(value));
+                let known = e.get().unversioned;
+                (Undo::Write(e.key().clone(), Some(prev)), known)
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let undo = Undo::Write(e.key().clone(), None);
+                e.insert(Pending {
+                    value: Some(value),
+                    unversioned: assumable,
+                });
+                self.pending_bytes += size;
+                (undo, assumable)
+            }
+        };
+        self.push_undo(undo)?;
+        Ok(known)
     }
 
     /// Deletes a logical key.
@@ -319,10 +365,16 @@ impl Transaction {
         self.ensure_writable()?;
         self.check_usable()?;
         let size = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
-        let prev = self.writes.insert(key.clone(), value);
-        if prev.is_none() {
-            self.pending_bytes += size;
-        }
+        let prev = match self.writes.entry(key.clone()) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                Some(std::mem::replace(&mut e.get_mut().value, value))
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(Pending::new(value));
+                self.pending_bytes += size;
+                None
+            }
+        };
         // `None` here means "not in memory": a spilled version below shows through again
         // when the entry is undone (it cannot change before the next spill, which looks it
         // up for the undo entries it stores).
@@ -353,6 +405,13 @@ impl Transaction {
         self.known_unversioned(key)
     }
 
+    /// The write set as (key, data) pairs, in key order.
+    fn pending_iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        self.writes
+            .iter()
+            .map(|(k, p)| (k.as_slice(), p.value.as_deref()))
+    }
+
     /// Moves the write set and the undo log to the private range. On failure nothing in
     /// memory is dropped, so the transaction's view is unchanged (see [`spill::write_set`]).
     fn spill(&mut self) -> Result<()> {
@@ -375,7 +434,7 @@ impl Transaction {
             self.spilled_keys.insert(k);
         }
         spill::push_undo(&*storage, txid, self.undo_stored, &self.undo)?;
-        spill::write_set(&*storage, txid, &self.writes, |k| self.head_known_dead(k))?;
+        spill::write_set(&*storage, txid, self.pending_iter(), |k| self.head_known_dead(k))?;
         self.spilled = true;
         self.undo_stored += self.undo.len() as u64;
         self.undo.clear();
@@ -489,9 +548,14 @@ impl Transaction {
     fn undo_one(&mut self, u: Undo) {
         match u {
             Undo::Write(k, prev) => match prev {
-                Some(v) => {
-                    self.writes.insert(k, v);
-                }
+                // What was known of the key's committed head stays known: it does not
+                // depend on this transaction's writes.
+                Some(v) => match self.writes.get_mut(&k) {
+                    Some(p) => p.value = v,
+                    None => {
+                        self.writes.insert(k, Pending::new(v));
+                    }
+                },
                 None => {
                     self.writes.remove(&k);
                 }
@@ -557,12 +621,23 @@ impl Transaction {
             // All of the commit's GC work items go in one entry: one storage write instead of
             // one per superseded version.
             let mut work = Vec::new();
-            for (logical, value) in writes {
-                let old_head = match newest.remove(&logical) {
-                    Some(known) => known,
-                    None => storage.get(&keys::head_key(&logical))?,
+            for (logical, pending) in writes {
+                let old_head = if pending.unversioned {
+                    None
+                } else {
+                    match newest.remove(&logical) {
+                        Some(known) => known,
+                        None => storage.get(&keys::head_key(&logical))?,
+                    }
                 };
-                stage_version(batch, &mut work, scn, &logical, value.as_deref(), old_head)?;
+                stage_version(
+                    batch,
+                    &mut work,
+                    scn,
+                    &logical,
+                    pending.value.as_deref(),
+                    old_head,
+                )?;
             }
             for prefix in ranges {
                 push_work_item(&mut work, GcKind::Prefix, 0, &prefix);
@@ -587,7 +662,9 @@ impl Transaction {
     /// range, from which [`spill_commit`] applies the commit.
     fn commit_spilled(mut self, txid: u64) -> Result<Option<CommitInfo>> {
         let storage = self.mvcc.0.storage.clone();
-        spill::write_set(&*storage, txid, &self.writes, |k| self.head_known_dead(k))?;
+        spill::write_set(&*storage, txid, self.pending_iter(), |k| {
+            self.head_known_dead(k)
+        })?;
         self.writes.clear();
         self.newest.borrow_mut().clear();
         let meta = std::mem::take(&mut self.meta);

@@ -175,6 +175,32 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         }
     }
 
+    /// The rows of a VALUES list, each expression evaluated directly (no operator tree):
+    /// the common `INSERT ... VALUES (?, ?, ?)` of a batch load. Each row gets room for
+    /// `capacity` values (the rowid is appended to it later).
+    fn eval_values(
+        &self,
+        txn: &Transaction,
+        rows: &[Vec<Expr>],
+        capacity: usize,
+    ) -> Result<Vec<Row>> {
+        let exec = self.exec(txn);
+        let outer = self.outer.as_ref().map(|(_, row)| Frame::root(row));
+        let f = Frame {
+            row: &[],
+            parent: outer.as_ref(),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for exprs in rows {
+            let mut row = Vec::with_capacity(capacity.max(exprs.len()));
+            for e in exprs {
+                row.push(exec.eval(e, &f)?);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
     /// Fires the table's triggers for one row change. Returns false if one of them called
     /// `RAISE(IGNORE)`: the triggers after it do not run, and a BEFORE trigger's row change is
     /// skipped.
@@ -378,6 +404,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         // Source rows.
         let source_rows: Vec<Row> = match &p.source {
             None => vec![Vec::new()],
+            Some(super::plan::Plan::Values(rows)) => self.eval_values(txn, rows, ncols + 1)?,
             Some(plan) => self.run_plan(txn, plan)?,
         };
         let supplied = if p.source.is_none() { 0 } else { targets.len() };
@@ -400,33 +427,41 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let mut returning = p.returning.clone();
         let conflict = p.conflict;
         let mut changes = 0;
+        // Every column supplied in table order (`INSERT INTO t VALUES (...)` with a value per
+        // column): the source row is the row, with no defaults to evaluate.
+        let in_order = targets.len() == ncols && targets.iter().enumerate().all(|(i, &t)| i == t);
         for src in source_rows {
-            let mut row = vec![Value::Null; ncols];
-            let mut given = vec![false; ncols];
-            for (i, &t) in targets.iter().enumerate().take(src.len()) {
-                row[t] = src[i].clone();
-                given[t] = true;
-            }
-            {
-                let exec = self.exec(txn);
-                for c in 0..ncols {
-                    if !given[c] {
-                        if let Some(d) = &defaults[c] {
-                            row[c] = exec.eval(d, &Frame::root(&[]))?;
+            let row = if in_order && src.len() == ncols {
+                src
+            } else {
+                let mut row = Vec::with_capacity(ncols + 1);
+                row.resize(ncols, Value::Null);
+                let mut given = vec![false; ncols];
+                for (i, &t) in targets.iter().enumerate().take(src.len()) {
+                    row[t] = src[i].clone();
+                    given[t] = true;
+                }
+                if (0..ncols).any(|c| !given[c] && defaults[c].is_some()) {
+                    let exec = self.exec(txn);
+                    for c in 0..ncols {
+                        if !given[c] {
+                            if let Some(d) = &defaults[c] {
+                                row[c] = exec.eval(d, &Frame::root(&[]))?;
+                            }
                         }
                     }
                 }
-            }
+                row
+            };
             let (mut row, new_rowid) = self.prepare_row(txn, info, row)?;
             self.compute_generated(txn, info, &mut row)?;
             let key_vals = row_key_values(def, &row);
+            let row_key = def.row_key(&key_vals);
+            // A rowid beyond every one in use: no row has it (no conflict to look for), and
+            // no live row (nor index entry) is superseded, so the commit need not look up
+            // their heads (`write_row`).
             let skip_key = new_rowid.then_some(KeyCheck::KnownAbsent);
-            if new_rowid {
-                // Beyond every rowid in use: no live row (nor index entry) to supersede, so
-                // the commit need not look up their heads.
-                txn.assume_unversioned(def.row_key(&key_vals));
-            }
-            let conflicts = find_conflicts(txn, info, &row, &key_vals, skip_key)?;
+            let conflicts = find_conflicts(txn, info, &row, &row_key, skip_key)?;
             if !conflicts.is_empty() {
                 match (&p.upsert, conflict) {
                     (Upsert::DoNothing, _) | (Upsert::None, Conflict::Ignore) => continue,
@@ -482,7 +517,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             }
             self.check_row(txn, bound, &row)?;
             self.check_fk_child(txn, info, &row)?;
-            write_row(txn, info, &row, &key_vals)?;
+            write_row(txn, info, &row, &key_vals, row_key, new_rowid)?;
             self.fire(
                 txn,
                 info,
@@ -622,6 +657,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         info: &TableInfo,
         row: &mut [Value],
     ) -> Result<()> {
+        if info.def.columns.iter().all(|c| c.generated.is_none()) {
+            return Ok(());
+        }
         let generated = super::execution::computed::generated(info)?;
         if generated.is_empty() {
             return Ok(());
@@ -701,7 +739,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             txn,
             info,
             &row,
-            &new_key_vals,
+            &def.row_key(&new_key_vals),
             Some(KeyCheck::Own(&old_key)),
         )?;
         if !conflicts.is_empty() {
@@ -902,6 +940,9 @@ fn apply_column_types(def: &TableDef, row: &mut [Value]) -> Result<()> {
 /// The encoded row as stored: virtual generated columns are left out (as NULL).
 fn encode_stored(info: &TableInfo, row: &[Value]) -> Result<Vec<u8>> {
     let row = &row[..info.def.columns.len()];
+    if info.def.columns.iter().all(|c| c.generated.is_none()) {
+        return Ok(codec::encode_row(row));
+    }
     let generated = super::execution::computed::generated(info)?;
     Ok(if generated.has_virtual() {
         codec::encode_row(&generated.stored_image(row))
@@ -948,22 +989,21 @@ fn find_conflicts(
     txn: &Transaction,
     info: &TableInfo,
     row: &[Value],
-    key_vals: &[Value],
+    key: &[u8],
     key_check: Option<KeyCheck<'_>>,
 ) -> Result<Vec<ConflictHit>> {
     let def = &info.def;
     let mut out = Vec::new();
-    let key = def.row_key(key_vals);
     let exclude = match key_check {
         Some(KeyCheck::Own(own)) => Some(own),
         _ => None,
     };
     let check_key = match key_check {
-        Some(KeyCheck::Own(own)) => own != key.as_slice(),
+        Some(KeyCheck::Own(own)) => own != key,
         Some(KeyCheck::KnownAbsent) => false,
         None => true,
     };
-    if check_key && txn.get(&key)?.is_some() {
+    if check_key && txn.get(key)?.is_some() {
         let cols = if def.has_rowid() {
             def.rowid_column
                 .map_or_else(|| "rowid".to_string(), |c| def.columns[c].name.clone())
@@ -976,7 +1016,7 @@ fn find_conflicts(
         };
         out.push((
             (ConstraintKind::PrimaryKey, def.name.clone(), Some(cols)),
-            key,
+            key.to_vec(),
         ));
     }
     for ix in info.indexes.iter().filter(|i| i.unique) {
@@ -1020,26 +1060,36 @@ fn unique_target(def: &TableDef, ix: &IndexDef) -> (ConstraintKind, String, Opti
     (ConstraintKind::Unique, def.name.clone(), Some(cols))
 }
 
+/// Writes a new row under `row_key` (the key of `key_vals`) and its index entries.
+/// `new_rowid`: the rowid is beyond every one in use, so the key has no live committed
+/// version (see [`Transaction::put_unversioned`]).
 fn write_row(
     txn: &mut Transaction,
     info: &TableInfo,
     row: &[Value],
     key_vals: &[Value],
+    row_key: Vec<u8>,
+    new_rowid: bool,
 ) -> Result<()> {
-    let def = &info.def;
-    let row_key = def.row_key(key_vals);
+    let data = encode_stored(info, row)?;
     // A row key that never had a version cannot have had index entries either (they embed
     // the row key): spare the commit a lookup for each.
-    let fresh = txn.known_unversioned(&row_key);
-    txn.put(row_key, encode_stored(info, row)?)?;
+    let fresh = if new_rowid {
+        txn.put_unversioned(row_key, data)?
+    } else {
+        let fresh = txn.known_unversioned(&row_key);
+        txn.put(row_key, data)?;
+        fresh
+    };
     for ix in &info.indexes {
         let Some(k) = index_entry_key(ix, row, key_vals)? else {
             continue;
         };
         if fresh {
-            txn.assume_unversioned(k.clone());
+            txn.put_unversioned(k, Vec::new())?;
+        } else {
+            txn.put(k, Vec::new())?;
         }
-        txn.put(k, Vec::new())?;
     }
     Ok(())
 }
@@ -1074,9 +1124,10 @@ fn rewrite_row(
         }
         if let Some(after) = after {
             if fresh {
-                txn.assume_unversioned(after.clone());
+                txn.put_unversioned(after, Vec::new())?;
+            } else {
+                txn.put(after, Vec::new())?;
             }
-            txn.put(after, Vec::new())?;
         }
     }
     Ok(())

@@ -1,0 +1,263 @@
+//! `heliosdb-bench write-path`: bulk loads and batched DML against SQLite, each workload and
+//! engine in a child process of its own so that each peak RSS (`VmHWM`, reset after the
+//! untimed setup) is that operation's alone.
+//!
+//! Workloads (`--rows` sizes the table, 100,000 by default):
+//! - `insert-txn`: a prepared `INSERT INTO t VALUES (?, ?, ?)` executed `--rows` times in one
+//!   transaction (the per-statement cost of the write path);
+//! - `literal-script`: one script of `--rows` literal INSERT statements inside BEGIN / COMMIT;
+//! - `create-index`: CREATE INDEX on a loaded table of `--rows` rows;
+//! - `delete-10`, `delete-50`, `update-10`, `update-50`: one statement deleting or updating
+//!   10% or 50% of a loaded table's rows.
+//!
+//! HeliosDB-Lite runs on disk with `enable_wal = false` (SQLite: WAL, `synchronous=NORMAL`,
+//! the same durability) and its default memory budget unless `--memory-limit-mb` is given.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+/// Every workload, in the order they run.
+const WORKLOADS: &[&str] = &[
+    "insert-txn",
+    "literal-script",
+    "create-index",
+    "delete-10",
+    "delete-50",
+    "update-10",
+    "update-50",
+];
+
+/// Options of `write-path`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WritePathOpts {
+    /// Rows of the table each workload works on.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: usize,
+    /// HeliosDB-Lite's `memory_limit_mb` (its default when absent).
+    #[arg(long)]
+    pub memory_limit_mb: Option<u64>,
+    /// Run only these workloads (comma-separated; all when absent).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Run this workload here (the parent runs each one as a child).
+    #[arg(long, hide = true)]
+    pub workload: Option<String>,
+    /// Run this engine here.
+    #[arg(long, hide = true)]
+    pub engine: Option<String>,
+    /// Database path of the child.
+    #[arg(long, hide = true)]
+    pub path: Option<PathBuf>,
+}
+
+/// Runs the benchmark (or, in a child, one workload on one engine) and prints a table.
+pub fn main(o: &WritePathOpts) -> Res<()> {
+    if let (Some(workload), Some(engine), Some(path)) = (&o.workload, &o.engine, &o.path) {
+        let (secs, kib) = child(workload, engine, path, o)?;
+        println!("result {secs} {kib}");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    println!("| workload | rows | engine | seconds | peak RSS MiB | vs SQLite (time) |");
+    println!("|---|---:|---|---:|---:|---:|");
+    for workload in WORKLOADS {
+        if !o.only.is_empty() && !o.only.iter().any(|w| w == workload) {
+            continue;
+        }
+        let mut sqlite_secs = None;
+        for engine in ["sqlite", "heliosdb"] {
+            let path = dir.path().join(format!("{workload}-{engine}"));
+            let mut cmd = Command::new(std::env::current_exe()?);
+            cmd.arg("write-path")
+                .args(["--rows", &o.rows.to_string()])
+                .args(["--workload", workload, "--engine", engine])
+                .arg("--path")
+                .arg(&path);
+            if let Some(m) = o.memory_limit_mb {
+                cmd.args(["--memory-limit-mb", &m.to_string()]);
+            }
+            let out = cmd.output()?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let Some((secs, kib)) = text.lines().find_map(|l| {
+                let mut p = l.strip_prefix("result ")?.split_whitespace();
+                Some((
+                    p.next()?.parse::<f64>().ok()?,
+                    p.next()?.parse::<u64>().ok()?,
+                ))
+            }) else {
+                return Err(format!(
+                    "{workload} on {engine} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .into());
+            };
+            if engine == "sqlite" {
+                sqlite_secs = Some(secs);
+            }
+            let ratio = match (engine, sqlite_secs) {
+                ("heliosdb", Some(s)) => format!("{:.2}x", secs / s),
+                _ => String::new(),
+            };
+            println!(
+                "| {workload} | {} | {engine} | {secs:.3} | {:.1} | {ratio} |",
+                o.rows,
+                kib as f64 / 1024.0
+            );
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    Ok(())
+}
+
+/// The two engines behind one small interface: a batch of SQL and a prepared insert loop.
+enum Db {
+    Helios(heliosdb_lite::Connection),
+    Sqlite(rusqlite::Connection),
+}
+
+impl Db {
+    fn open(engine: &str, path: &Path, o: &WritePathOpts) -> Res<Db> {
+        Ok(match engine {
+            "heliosdb" => {
+                let mut c = heliosdb_lite::Config::with_path(path);
+                if let Some(m) = o.memory_limit_mb {
+                    c.database.memory_limit_mb = m;
+                }
+                c.database.enable_wal = false;
+                Db::Helios(heliosdb_lite::Connection::open(c)?)
+            }
+            "sqlite" => {
+                let conn = rusqlite::Connection::open(path)?;
+                conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")?;
+                Db::Sqlite(conn)
+            }
+            other => return Err(format!("unknown engine {other}").into()),
+        })
+    }
+
+    fn batch(&self, sql: &str) -> Res<()> {
+        match self {
+            Db::Helios(c) => c.execute_batch(sql)?,
+            Db::Sqlite(c) => c.execute_batch(sql)?,
+        }
+        Ok(())
+    }
+
+    fn count(&self, sql: &str) -> Res<i64> {
+        Ok(match self {
+            Db::Helios(c) => c.query_row(sql, [], |r| r.get(0))?,
+            Db::Sqlite(c) => c.query_row(sql, [], |r| r.get(0))?,
+        })
+    }
+
+    /// Inserts rows `0..n` of the benchmark table in one transaction with a prepared
+    /// statement.
+    fn insert_rows(&self, n: usize) -> Res<()> {
+        self.batch("BEGIN")?;
+        match self {
+            Db::Helios(c) => {
+                let mut stmt = c.prepare("INSERT INTO t VALUES (?1, ?2, ?3)")?;
+                for i in 0..n as i64 {
+                    stmt.execute((i, key_of(i), i * 3))?;
+                }
+            }
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare("INSERT INTO t VALUES (?1, ?2, ?3)")?;
+                for i in 0..n as i64 {
+                    stmt.execute((i, key_of(i), i * 3))?;
+                }
+            }
+        }
+        self.batch("COMMIT")
+    }
+}
+
+/// A key column whose values are spread over the table (an index on it is not in row order).
+fn key_of(i: i64) -> i64 {
+    i.wrapping_mul(2_654_435_761) % 1_000_003
+}
+
+const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v INTEGER)";
+
+/// Sets up, runs one workload and checks its effect; returns seconds and peak RSS (KiB)
+/// since the setup.
+fn child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f64, u64)> {
+    let db = Db::open(engine, path, o)?;
+    db.batch(TABLE)?;
+    let n = o.rows;
+    let loaded = workload != "insert-txn" && workload != "literal-script";
+    if loaded {
+        db.insert_rows(n)?;
+    }
+    let script = (workload == "literal-script").then(|| {
+        let mut s = String::from("BEGIN;\n");
+        for i in 0..n as i64 {
+            s.push_str(&format!(
+                "INSERT INTO t VALUES ({i}, {}, {});\n",
+                key_of(i),
+                i * 3
+            ));
+        }
+        s.push_str("COMMIT;\n");
+        s
+    });
+    reset_peak_rss();
+    let started = Instant::now();
+    let n = n as i64;
+    let (check, expect) = match workload {
+        "insert-txn" => {
+            db.insert_rows(n as usize)?;
+            ("SELECT count(*) FROM t", n)
+        }
+        "literal-script" => {
+            db.batch(script.as_deref().unwrap_or_default())?;
+            ("SELECT count(*) FROM t", n)
+        }
+        "create-index" => {
+            db.batch("CREATE INDEX t_k ON t(k)")?;
+            ("SELECT count(*) FROM t WHERE k >= 0", n)
+        }
+        "delete-10" => {
+            db.batch("DELETE FROM t WHERE id % 10 = 0")?;
+            ("SELECT count(*) FROM t", n - (n + 9) / 10)
+        }
+        "delete-50" => {
+            db.batch("DELETE FROM t WHERE id % 2 = 0")?;
+            ("SELECT count(*) FROM t", n - (n + 1) / 2)
+        }
+        "update-10" => {
+            db.batch("UPDATE t SET v = v + 1 WHERE id % 10 = 0")?;
+            ("SELECT count(*) FROM t WHERE v % 3 = 1", (n + 9) / 10)
+        }
+        "update-50" => {
+            db.batch("UPDATE t SET v = v + 1 WHERE id % 2 = 0")?;
+            ("SELECT count(*) FROM t WHERE v % 3 = 1", (n + 1) / 2)
+        }
+        other => return Err(format!("unknown workload {other}").into()),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let kib = peak_rss_kib().unwrap_or(0);
+    let got = db.count(check)?;
+    if got != expect {
+        return Err(format!("{workload}: `{check}` gave {got}, expected {expect}").into());
+    }
+    Ok((secs, kib))
+}
+
+/// Resets the peak RSS so that it measures what follows (Linux; ignored elsewhere).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
