@@ -19,7 +19,7 @@ use super::catalog::{
 use super::codec;
 use super::collation::Collation;
 use super::dml::{index_entry_key, row_key_values};
-use super::execution::Executor;
+use super::execution::{ByteSorter, Executor, QueryMemory, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::planner::table_name;
@@ -40,11 +40,12 @@ pub fn run(
     stmt: &ParsedStatement,
     sql: &Statement,
     env: &dyn FnEnv,
+    limits: &StatementLimits,
 ) -> Result<()> {
     let _ = engine;
     match sql {
         Statement::CreateTable(ct) => create_table(txn, schema, stmt, ct, env),
-        Statement::CreateIndex(ci) => create_index(txn, schema, stmt, ci, env),
+        Statement::CreateIndex(ci) => create_index(txn, schema, stmt, ci, env, limits),
         Statement::CreateView(cv) => create_view(txn, schema, stmt, cv),
         Statement::Drop {
             object_type,
@@ -347,6 +348,7 @@ fn create_index(
     stmt: &ParsedStatement,
     ci: &ast::CreateIndex,
     env: &dyn FnEnv,
+    limits: &StatementLimits,
 ) -> Result<()> {
     let name = match &ci.name {
         Some(n) => table_name(n)?,
@@ -378,51 +380,97 @@ fn create_index(
     // Refuses unknown columns, subqueries and non-deterministic functions.
     ix.bound
         .set(Arc::new(super::engine::bind_index(&info.def, &ix)?));
-    backfill_index(txn, &info, &ix, env)?;
+    backfill_index(txn, &info, &ix, env, limits)?;
     put_entry(txn, &CatalogEntry::Index(ix))
 }
 
+/// Writes the entries of a new index for the table's existing rows, as a sort: one scan of
+/// the table computes every entry into an external sort (bounded by the statement's memory
+/// budget, spilling sorted runs to temporary files past it), and the entries are then
+/// written in key order. A UNIQUE index sorts by its values under SQL equality (1 and 1.0
+/// are equal), so duplicates come out next to each other and are found without a set of
+/// every key seen.
 fn backfill_index(
     txn: &mut Transaction,
     info: &TableInfo,
     ix: &IndexDef,
     env: &dyn FnEnv,
+    limits: &StatementLimits,
 ) -> Result<()> {
     let prefix = codec::table_prefix(info.def.id);
-    let rows: Vec<crate::storage::KvPair> = txn
-        .scan(prefix_range(&prefix), Direction::Forward)
-        .collect::<Result<_>>()?;
-    let exec = Executor::new(None, &[], env);
-    let mut seen = std::collections::HashSet::new();
-    for (k, v) in rows {
-        let row = exec.decode_row(info, &k, &v)?;
-        let key_vals = row_key_values(&info.def, &row);
-        // A partial index holds only the rows its condition holds for.
-        let Some(vals) = super::execution::computed::entry_values(ix, &row)? else {
-            continue;
-        };
-        if ix.unique
-            && !vals.iter().any(|v| v.is_null())
-            && !seen.insert(super::execution::row_key(&vals))
-        {
-            return Err(Error::Constraint {
-                kind: ConstraintKind::Unique,
-                table: info.def.name.clone(),
-                column: Some(
-                    ix.columns
-                        .iter()
-                        .map(|c| super::execution::computed::part_name(&info.def, c))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                detail: Some(format!("existing rows violate unique index {}", ix.name)),
-            });
-        }
-        if let Some(key) = index_entry_key(ix, &row, &key_vals)? {
-            txn.put(key, Vec::new())?;
+    let memory = QueryMemory::new(
+        limits.memory_bytes.unwrap_or(usize::MAX),
+        limits.spill_dir.clone(),
+    );
+    let mut sorter = ByteSorter::new(&memory);
+    {
+        let exec = Executor::new(None, &[], env);
+        for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
+            let (k, v) = kv?;
+            let row = exec.decode_row(info, &k, &v)?;
+            let key_vals = row_key_values(&info.def, &row);
+            // A partial index holds only the rows its condition holds for.
+            let Some(vals) = super::execution::computed::entry_values(ix, &row)? else {
+                continue;
+            };
+            let Some(entry) = index_entry_key(ix, &row, &key_vals)? else {
+                continue;
+            };
+            if !ix.unique {
+                sorter.push(entry, Vec::new())?;
+                continue;
+            }
+            // NULLs are distinct: such an entry is never compared (flag 0), and its sort key
+            // (made unique by the entry, which holds the row key) never equals another's.
+            let checked = !vals.iter().any(|v| v.is_null());
+            let mut sort_key = super::execution::row_key(&vals);
+            if !checked {
+                sort_key.extend_from_slice(&entry);
+            }
+            let mut payload = Vec::with_capacity(entry.len() + 1);
+            payload.push(u8::from(checked));
+            payload.extend_from_slice(&entry);
+            sorter.push(sort_key, payload)?;
         }
     }
+    let mut sorted = sorter.finish()?;
+    let mut last_checked: Option<Vec<u8>> = None;
+    while let Some((key, payload)) = sorted.next_pair()? {
+        let entry = if ix.unique {
+            let Some((&checked, entry)) = payload.split_first() else {
+                return Err(Error::corruption("a sorted index entry lost its bytes"));
+            };
+            if checked == 1 {
+                if last_checked.as_deref() == Some(key.as_slice()) {
+                    return Err(unique_violation(info, ix));
+                }
+                last_checked = Some(key);
+            }
+            entry.to_vec()
+        } else {
+            key
+        };
+        // The index id is new (ids are never reused): no entry of it has a committed
+        // version, so the commit need not look any up.
+        txn.put_unversioned(entry, Vec::new())?;
+    }
     Ok(())
+}
+
+/// The error for existing rows that a new UNIQUE index would hold twice.
+fn unique_violation(info: &TableInfo, ix: &IndexDef) -> Error {
+    Error::Constraint {
+        kind: ConstraintKind::Unique,
+        table: info.def.name.clone(),
+        column: Some(
+            ix.columns
+                .iter()
+                .map(|c| super::execution::computed::part_name(&info.def, c))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        detail: Some(format!("existing rows violate unique index {}", ix.name)),
+    }
 }
 
 fn create_view(

@@ -28,6 +28,7 @@
 
 mod accumulator;
 mod aggregate;
+mod byte_sort;
 pub mod computed;
 mod distinct;
 mod expr;
@@ -51,6 +52,7 @@ mod subquery;
 mod values;
 mod window;
 
+pub use byte_sort::{ByteSorter, SortedBytes};
 pub use keys::row_key;
 pub use memory::QueryMemory;
 pub use profile::{NodeStats, Profile};

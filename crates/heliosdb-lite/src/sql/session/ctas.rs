@@ -115,7 +115,15 @@ impl Session {
         let Some(Parsed::Sql(create_stmt)) = parsed.first().map(|p| &p.statement) else {
             return Err(Error::invalid("internal: CREATE TABLE ... AS"));
         };
-        crate::sql::ddl::run(engine, txn, schema, &parsed[0], create_stmt, env)?;
+        crate::sql::ddl::run(
+            engine,
+            txn,
+            schema,
+            &parsed[0],
+            create_stmt,
+            env,
+            &self.limits,
+        )?;
         // The rows: the query, as written (time-travel clauses included), inserted.
         let insert = format!("INSERT INTO {} {}", quoted(&name), query_text(&stmt.text)?);
         let parsed = parser::parse(&insert)?;

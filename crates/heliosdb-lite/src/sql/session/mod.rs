@@ -581,11 +581,11 @@ impl Session {
                 {
                     let deleted =
                         self.empty_for_drop(engine, txn, &schema, stmt, names, params, &env)?;
-                    super::ddl::run(engine, txn, &schema, stmt, s, &env)?;
+                    super::ddl::run(engine, txn, &schema, stmt, s, &env, &self.limits)?;
                     self.total_changes += deleted as i64;
                     return Ok(Outcome::default());
                 }
-                super::ddl::run(engine, txn, &schema, stmt, s, &env)?;
+                super::ddl::run(engine, txn, &schema, stmt, s, &env, &self.limits)?;
                 Ok(Outcome::default())
             }
             other => Err(Error::Unsupported(format!(

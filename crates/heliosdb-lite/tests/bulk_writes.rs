@@ -1,0 +1,224 @@
+//! The bulk write paths against SQLite: CREATE INDEX on existing rows (built as an external
+//! sort of its entries, spilling under a small budget), and batch inserts whose rowids lie
+//! beyond every rowid in use (the commit skips looking up their heads, so a key this
+//! transaction deleted first must still move its old version to the history).
+
+use heliosdb_lite::{Config, Connection};
+use std::path::Path;
+
+/// A disk database with a 1 MiB query budget (sorts spill) and a 1 MiB write-set budget
+/// (large transactions spill).
+fn open(dir: &Path) -> Connection {
+    let mut c = Config::with_path(dir.join("db"));
+    c.database.query_memory_mb = Some(1);
+    c.database.txn_memory_mb = Some(1);
+    c.database.enable_wal = false;
+    Connection::open(c).unwrap()
+}
+
+fn one(c: &Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get::<_, i64>(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn check(c: &Connection) {
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+/// The rows of `sql` as text, from both engines.
+fn rows(h: &Connection, s: &rusqlite::Connection, sql: &str) -> (Vec<String>, Vec<String>) {
+    let mut hs = h.prepare(sql).unwrap();
+    let ours: Vec<String> = hs
+        .query_map([], |r| {
+            Ok(format!(
+                "{:?}|{:?}",
+                r.get::<_, Option<i64>>(0)?,
+                r.get::<_, Option<i64>>(1)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut ss = s.prepare(sql).unwrap();
+    let theirs: Vec<String> = ss
+        .query_map([], |r| {
+            Ok(format!(
+                "{:?}|{:?}",
+                r.get::<_, Option<i64>>(0)?,
+                r.get::<_, Option<i64>>(1)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (ours, theirs)
+}
+
+const N: i64 = 30_000;
+
+#[test]
+fn create_index_on_a_table_larger_than_the_sort_budget_answers_like_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = format!(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT);
+         WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {N})
+         INSERT INTO t SELECT x, (x * 7919) % 1009, CASE WHEN x % 13 = 0 THEN NULL ELSE 'v' || (x % 97) END FROM s;"
+    );
+    h.execute_batch(&setup).unwrap();
+    s.execute_batch(&setup).unwrap();
+    let before = one(&h, "SELECT current_scn()");
+    for sql in [
+        "CREATE INDEX t_k ON t(k)",
+        "CREATE INDEX t_vk ON t(v DESC, k)",
+        "CREATE INDEX t_part ON t(k) WHERE k % 2 = 0",
+    ] {
+        h.execute_batch(sql).unwrap();
+        s.execute_batch(sql).unwrap();
+    }
+    check(&h);
+    for sql in [
+        "SELECT id, k FROM t WHERE k = 17 ORDER BY id",
+        "SELECT id, k FROM t WHERE k BETWEEN 100 AND 103 ORDER BY k, id",
+        "SELECT count(*), count(v) FROM t WHERE v = 'v5'",
+        "SELECT k, count(*) FROM t WHERE k % 2 = 0 AND k < 40 GROUP BY k ORDER BY k",
+        "SELECT id, k FROM t WHERE v IS NULL AND k < 50 ORDER BY id",
+    ] {
+        let (ours, theirs) = rows(&h, &s, sql);
+        assert_eq!(ours, theirs, "{sql}");
+    }
+    // Every row has its entry in the full indexes, and the partial one has the even keys.
+    assert_eq!(one(&h, "SELECT count(*) FROM t WHERE k >= 0"), N);
+    assert_eq!(
+        one(&h, "SELECT count(*) FROM t WHERE k % 2 = 0"),
+        s.query_row("SELECT count(*) FROM t WHERE k % 2 = 0", [], |r| r.get(0))
+            .unwrap()
+    );
+    // The index did not exist before: a query of the past still reads the table alone.
+    assert_eq!(
+        one(
+            &h,
+            &format!("SELECT count(*) FROM t AS OF SCN {before} WHERE k = 17")
+        ),
+        one(&h, "SELECT count(*) FROM t WHERE k = 17")
+    );
+}
+
+#[test]
+fn create_unique_index_finds_duplicates_among_many_rows_as_sqlite_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    // `u` is unique but for NULLs (which never conflict); `w` has one duplicate far apart;
+    // `b` (no affinity) holds 5 and 5.0, equal in SQL.
+    let setup = format!(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, u INTEGER, w INTEGER, b);
+         WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {N})
+         INSERT INTO t SELECT x, CASE WHEN x % 10 = 0 THEN NULL ELSE x END,
+             CASE WHEN x = {N} THEN 3 ELSE x END, x + 10 FROM s;
+         UPDATE t SET b = 5.0 WHERE id = 7;
+         UPDATE t SET b = 5 WHERE id = 20000;"
+    );
+    h.execute_batch(&setup).unwrap();
+    s.execute_batch(&setup).unwrap();
+    for (sql, fails) in [
+        ("CREATE UNIQUE INDEX t_u ON t(u)", false),
+        ("CREATE UNIQUE INDEX t_w ON t(w)", true),
+        ("CREATE UNIQUE INDEX t_b ON t(b)", true),
+        ("CREATE UNIQUE INDEX t_uw ON t(u, w)", false),
+    ] {
+        let ours = h.execute_batch(sql);
+        let theirs = s.execute_batch(sql);
+        assert_eq!(ours.is_err(), fails, "{sql}: {ours:?}");
+        assert_eq!(theirs.is_err(), fails, "{sql} in SQLite: {theirs:?}");
+        if let Err(e) = ours {
+            let text = e.to_string();
+            assert!(text.contains("UNIQUE"), "{sql}: {text}");
+        }
+    }
+    // A failed CREATE UNIQUE INDEX leaves no index behind; the good ones work.
+    assert_eq!(
+        one(
+            &h,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('t_w', 't_b')"
+        ),
+        0
+    );
+    let dup = h.execute("INSERT INTO t(id, u, w) VALUES (?1, 11, 0)", [N + 1]);
+    assert!(dup.is_err(), "the unique index on u let a duplicate in");
+    h.execute("INSERT INTO t(id, u, w) VALUES (?1, NULL, 0)", [N + 2])
+        .unwrap();
+    check(&h);
+}
+
+#[test]
+fn rowids_reused_after_a_delete_in_the_same_transaction_keep_the_old_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    h.execute_batch(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT);
+         CREATE INDEX t_k ON t(k);",
+    )
+    .unwrap();
+    {
+        let tx = h.transaction().unwrap();
+        let mut ins = tx.prepare("INSERT INTO t VALUES (?1, ?2, ?3)").unwrap();
+        for i in 1..=1000i64 {
+            ins.execute((i, i % 10, format!("old {i}"))).unwrap();
+        }
+        drop(ins);
+        tx.commit().unwrap();
+    }
+    let before = one(&h, "SELECT current_scn()");
+    {
+        // The rows above 500 are deleted, then inserted again with explicit and with
+        // automatic rowids: both are "beyond every rowid in use" in the transaction's view,
+        // yet their keys have live committed versions the history must keep.
+        let tx = h.transaction().unwrap();
+        tx.execute("DELETE FROM t WHERE id > 500", []).unwrap();
+        let mut ins = tx.prepare("INSERT INTO t VALUES (?1, ?2, ?3)").unwrap();
+        for i in 501..=750i64 {
+            ins.execute((i, i % 10 + 100, format!("new {i}"))).unwrap();
+        }
+        drop(ins);
+        let mut auto = tx.prepare("INSERT INTO t(k, v) VALUES (?1, ?2)").unwrap();
+        for i in 751..=1200i64 {
+            auto.execute((i % 10 + 100, format!("new {i}"))).unwrap();
+        }
+        drop(auto);
+        tx.commit().unwrap();
+    }
+    check(&h);
+    assert_eq!(one(&h, "SELECT count(*) FROM t"), 1200);
+    assert_eq!(one(&h, "SELECT max(id) FROM t"), 1200);
+    assert_eq!(one(&h, "SELECT count(*) FROM t WHERE k >= 100"), 700);
+    // The past is intact: every old row, by key and through the index.
+    let past = format!("SELECT count(*) FROM t AS OF SCN {before}");
+    assert_eq!(one(&h, &past), 1000);
+    assert_eq!(
+        one(
+            &h,
+            &format!("SELECT count(*) FROM t AS OF SCN {before} WHERE v LIKE 'old %'")
+        ),
+        1000
+    );
+    assert_eq!(
+        one(
+            &h,
+            &format!("SELECT count(*) FROM t AS OF SCN {before} WHERE k = 3")
+        ),
+        100
+    );
+    let v: String = h
+        .query_row(
+            &format!("SELECT v FROM t AS OF SCN {before} WHERE id = 600"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, "old 600");
+}
