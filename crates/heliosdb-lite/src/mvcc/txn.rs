@@ -434,7 +434,9 @@ impl Transaction {
             self.spilled_keys.insert(k);
         }
         spill::push_undo(&*storage, txid, self.undo_stored, &self.undo)?;
-        spill::write_set(&*storage, txid, self.pending_iter(), |k| self.head_known_dead(k))?;
+        spill::write_set(&*storage, txid, self.pending_iter(), |k| {
+            self.head_known_dead(k)
+        })?;
         self.spilled = true;
         self.undo_stored += self.undo.len() as u64;
         self.undo.clear();

@@ -64,7 +64,9 @@ mod tests {
         let mut s = ByteSorter::new(&memory);
         let n = 20_000u32;
         for i in 0..n {
-            let k = (i.wrapping_mul(2_654_435_761) % 5_000).to_be_bytes().to_vec();
+            let k = (i.wrapping_mul(2_654_435_761) % 5_000)
+                .to_be_bytes()
+                .to_vec();
             s.push(k, i.to_be_bytes().to_vec()).unwrap();
         }
         let mut sorted = s.finish().unwrap();
