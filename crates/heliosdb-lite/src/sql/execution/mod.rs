@@ -30,6 +30,7 @@ mod accumulator;
 mod aggregate;
 mod byte_sort;
 pub mod computed;
+pub mod covering;
 mod distinct;
 mod expr;
 mod filter;
