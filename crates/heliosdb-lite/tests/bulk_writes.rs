@@ -95,7 +95,8 @@ fn create_index_on_a_table_larger_than_the_sort_budget_answers_like_sqlite() {
     assert_eq!(one(&h, "SELECT count(*) FROM t WHERE k >= 0"), N);
     assert_eq!(
         one(&h, "SELECT count(*) FROM t WHERE k % 2 = 0"),
-        s.query_row("SELECT count(*) FROM t WHERE k % 2 = 0", [], |r| r.get(0))
+        s.query_row("SELECT count(*) FROM t WHERE k % 2 = 0", [], |r| r
+            .get::<_, i64>(0))
             .unwrap()
     );
     // The index did not exist before: a query of the past still reads the table alone.
