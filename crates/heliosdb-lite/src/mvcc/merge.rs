@@ -99,8 +99,9 @@ impl<I: Iterator<Item = Result<KvPair>>> Iterator for MergeIter<'_, I> {
 pub(super) enum TxnScan<'a, I: Iterator<Item = Result<KvPair>>> {
     /// No pending write can fall in the range.
     Snapshot(I),
-    /// Pending writes laid over the snapshot.
-    Merged(MergeIter<'a, I>),
+    /// Pending writes laid over the snapshot (boxed: the merge state is large, and built
+    /// once per scan).
+    Merged(Box<MergeIter<'a, I>>),
 }
 
 impl<I: Iterator<Item = Result<KvPair>>> Iterator for TxnScan<'_, I> {

@@ -274,11 +274,11 @@ impl Transaction {
             }
         };
         let base = view::VisibleIter::new(storage, &range, self.pin.scn, direction);
-        TxnScan::Merged(MergeIter {
+        TxnScan::Merged(Box::new(MergeIter {
             base: base.peekable(),
             own: own.peekable(),
             direction,
-        })
+        }))
     }
 
     /// True if `key` was read under the write lock and has no live committed version (no head,
