@@ -484,13 +484,15 @@ impl Executor<'_> {
     ) -> Result<Row> {
         let def = &info.def;
         let ncols = def.columns.len();
-        let generated = super::computed::generated(info)?;
-        // A virtual column may read any other column.
-        let wanted = if generated.has_virtual() {
-            None
+        // Looked up only for tables that have generated columns: this runs for every row.
+        let generated = if def.columns.iter().any(|c| c.generated.is_some()) {
+            Some(super::computed::generated(info)?)
         } else {
-            wanted
+            None
         };
+        let has_virtual = generated.as_ref().is_some_and(|g| g.has_virtual());
+        // A virtual column may read any other column.
+        let wanted = if has_virtual { None } else { wanted };
         let mut row = codec::decode_row_columns(value, wanted)?;
         if row.len() > ncols {
             row.truncate(ncols);
@@ -504,13 +506,13 @@ impl Executor<'_> {
             row.push(self.column_default(info, i)?);
         }
         let rowid = if def.has_rowid() {
-            let mut pos = 5;
+            let mut pos = codec::TABLE_PREFIX_LEN;
             codec::decode_key_value(key, &mut pos, false)?
         } else {
             Value::Null
         };
         row.push(rowid);
-        if generated.has_virtual() {
+        if let Some(generated) = generated.filter(|_| has_virtual) {
             generated.compute_on_read(self, def, &mut row)?;
         }
         Ok(row)
