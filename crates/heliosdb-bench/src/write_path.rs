@@ -116,7 +116,8 @@ pub fn main(o: &WritePathOpts) -> Res<()> {
 
 /// The two engines behind one small interface: a batch of SQL and a prepared insert loop.
 enum Db {
-    Helios(heliosdb_lite::Connection),
+    /// Boxed: a connection is large beside rusqlite's handle.
+    Helios(Box<heliosdb_lite::Connection>),
     Sqlite(rusqlite::Connection),
 }
 
@@ -129,7 +130,7 @@ impl Db {
                     c.database.memory_limit_mb = m;
                 }
                 c.database.enable_wal = false;
-                Db::Helios(heliosdb_lite::Connection::open(c)?)
+                Db::Helios(Box::new(heliosdb_lite::Connection::open(c)?))
             }
             "sqlite" => {
                 let conn = rusqlite::Connection::open(path)?;

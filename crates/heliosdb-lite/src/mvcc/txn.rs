@@ -345,7 +345,7 @@ impl Transaction {
         let assumable = self.lock.is_some() && matches!(self.spilled_version(&key), Ok(None));
         let (undo, known) = match self.writes.entry(key) {
             std::collections::btree_map::Entry::Occupied(mut e) => {
-                let prev = std::mem::replace(&mut e.get_mut().value, Some(value));
+                let prev = e.get_mut().value.replace(value);
                 let known = e.get().unversioned;
                 (Undo::Write(e.key().clone(), Some(prev)), known)
             }
