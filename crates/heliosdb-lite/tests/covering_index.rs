@@ -10,8 +10,7 @@
 #[allow(dead_code)]
 mod harness;
 
-use harness::check;
-use heliosdb_lite::types::Value;
+use harness::{check, explain, with};
 use heliosdb_lite::Connection;
 
 const SETUP: &[&str] = &[
@@ -26,10 +25,6 @@ const SETUP: &[&str] = &[
     "CREATE INDEX t_nocase ON t(b COLLATE NOCASE)",
     "CREATE INDEX t_expr ON t(a * 2)",
 ];
-
-fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
-    setup.iter().chain(rest).copied().collect()
-}
 
 const QUERIES: &[&str] = &[
     "SELECT a FROM t WHERE a = 10",
@@ -98,18 +93,6 @@ fn history_reads_cover_from_the_index_of_their_point() {
         ],
     );
     check(&[("as of", &script)]);
-}
-
-fn explain(db: &Connection, sql: &str) -> String {
-    let mut stmt = db.prepare(&format!("EXPLAIN {sql}")).unwrap();
-    let rows = stmt.query([]).unwrap().into_values().unwrap();
-    rows.iter()
-        .map(|r| match &r[r.len() - 1] {
-            Value::Text(s) => s.clone(),
-            other => format!("{other:?}"),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// EXPLAIN says which scans read only the index, and the others keep their lookups.

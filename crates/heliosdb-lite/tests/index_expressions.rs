@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod harness;
 
-use harness::check;
+use harness::{check, explain, with};
 use heliosdb_lite::types::Value;
 use heliosdb_lite::Connection;
 
@@ -21,10 +21,6 @@ const PEOPLE: &[&str] = &[
     "CREATE INDEX p_pos ON p(score) WHERE score > 0",
     "CREATE INDEX p_abs ON p(abs(score) DESC, name)",
 ];
-
-fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
-    setup.iter().chain(rest).copied().collect()
-}
 
 #[test]
 fn queries_through_expression_and_partial_indexes() {
@@ -200,18 +196,6 @@ fn history_reads_use_the_indexes_of_their_point() {
         ],
     );
     check(&[("as of", &script)]);
-}
-
-fn explain(db: &Connection, sql: &str) -> String {
-    let mut stmt = db.prepare(&format!("EXPLAIN {sql}")).unwrap();
-    let rows = stmt.query([]).unwrap().into_values().unwrap();
-    rows.iter()
-        .map(|r| match &r[r.len() - 1] {
-            Value::Text(s) => s.clone(),
-            other => format!("{other:?}"),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The planner's choices, seen through EXPLAIN.
