@@ -14,8 +14,10 @@
 //! `heliosdb-bench queries` runs the query-engine benchmark instead (joins, subqueries,
 //! GROUP BY, sorts; current and AS OF): see [`queries`]. `heliosdb-bench big-txn` inserts a
 //! million rows in one transaction under a 64 MiB budget: see [`big_txn`].
+//! `heliosdb-bench dump-script` loads a 10 MB SQL dump script: see [`dump_script`].
 
 mod big_txn;
+mod dump_script;
 mod queries;
 mod workloads;
 
@@ -70,6 +72,9 @@ pub enum Command {
     /// One transaction of a million rows under a small memory budget: time and peak RSS,
     /// against SQLite.
     BigTxn(big_txn::BigTxnOpts),
+    /// A 10 MB SQL dump script (pretty-printed multi-row INSERTs) through `execute_batch`,
+    /// against SQLite.
+    DumpScript(dump_script::DumpOpts),
 }
 
 /// One measurement.
@@ -215,6 +220,13 @@ fn main() {
         Some(Command::BigTxn(b)) => {
             if let Err(e) = big_txn::main(&b) {
                 eprintln!("big-transaction benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Some(Command::DumpScript(d)) => {
+            if let Err(e) = dump_script::main(&d) {
+                eprintln!("dump-script benchmark failed: {e}");
                 std::process::exit(1);
             }
             return;
