@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod harness;
 
-use harness::check;
+use harness::{check, with};
 use heliosdb_lite::types::Value;
 use heliosdb_lite::Connection;
 
@@ -27,10 +27,6 @@ const FAMILY: &[&str] = &[
     "INSERT INTO c VALUES (10, 1, 'x'), (11, 1, 'y'), (12, 2, 'z'), (13, NULL, 'w')",
     "INSERT INTO g VALUES (100, 10, 'g1'), (101, 11, 'g2'), (102, 12, 'g3')",
 ];
-
-fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
-    setup.iter().chain(rest).copied().collect()
-}
 
 #[test]
 fn delete_cascades_through_levels_and_fires_the_childrens_triggers() {

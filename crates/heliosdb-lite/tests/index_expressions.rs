@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod harness;
 
-use harness::check;
+use harness::{check, explain, with};
 use heliosdb_lite::types::Value;
 use heliosdb_lite::Connection;
 
@@ -21,10 +21,6 @@ const PEOPLE: &[&str] = &[
     "CREATE INDEX p_pos ON p(score) WHERE score > 0",
     "CREATE INDEX p_abs ON p(abs(score) DESC, name)",
 ];
-
-fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
-    setup.iter().chain(rest).copied().collect()
-}
 
 #[test]
 fn queries_through_expression_and_partial_indexes() {
@@ -202,18 +198,6 @@ fn history_reads_use_the_indexes_of_their_point() {
     check(&[("as of", &script)]);
 }
 
-fn explain(db: &Connection, sql: &str) -> String {
-    let mut stmt = db.prepare(&format!("EXPLAIN {sql}")).unwrap();
-    let rows = stmt.query([]).unwrap().into_values().unwrap();
-    rows.iter()
-        .map(|r| match &r[r.len() - 1] {
-            Value::Text(s) => s.clone(),
-            other => format!("{other:?}"),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The planner's choices, seen through EXPLAIN.
 #[test]
 fn explain_shows_the_indexes_used() {
@@ -227,7 +211,7 @@ fn explain_shows_the_indexes_used() {
         "{plan}"
     );
     let plan = explain(&db, "SELECT id FROM p WHERE score > 0 AND score < 8");
-    assert!(plan.contains("USING INDEX p_pos"), "{plan}");
+    assert!(plan.contains("USING COVERING INDEX p_pos"), "{plan}");
     // Without the index's condition among the conjuncts, the partial index cannot answer.
     let plan = explain(&db, "SELECT id FROM p WHERE score < 8");
     assert!(!plan.contains("p_pos"), "{plan}");
@@ -243,7 +227,10 @@ fn explain_shows_the_indexes_used() {
     db.execute_batch("CREATE INDEX p_nn ON p(active) WHERE active IS NOT NULL")
         .unwrap();
     let plan = explain(&db, "SELECT id FROM p WHERE active = 0");
-    assert!(plan.contains("USING INDEX p_nn (active=?)"), "{plan}");
+    assert!(
+        plan.contains("USING COVERING INDEX p_nn (active=?)"),
+        "{plan}"
+    );
     let plan = explain(&db, "SELECT id FROM p WHERE active IS 0");
     assert!(!plan.contains("p_nn"), "{plan}");
     let plan = explain(&db, "SELECT id FROM p WHERE abs(score) = 5");

@@ -6,7 +6,7 @@
 #[allow(dead_code)]
 mod harness;
 
-use harness::check;
+use harness::{check, with};
 
 const PAIRS: &[&str] = &[
     "CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL)",
@@ -15,10 +15,6 @@ const PAIRS: &[&str] = &[
     "CREATE TABLE s(p INTEGER, q TEXT)",
     "INSERT INTO s VALUES (1, 'x'), (2, NULL), (NULL, 'y'), (3, 1)",
 ];
-
-fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
-    setup.iter().chain(rest).copied().collect()
-}
 
 #[test]
 fn comparisons() {

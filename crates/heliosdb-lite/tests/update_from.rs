@@ -6,7 +6,7 @@
 #[allow(dead_code)]
 mod harness;
 
-use harness::check;
+use harness::{check, with};
 use heliosdb_lite::types::Value;
 use heliosdb_lite::{params, Connection};
 
@@ -18,10 +18,6 @@ const SHOP: &[&str] = &[
     "INSERT INTO sales(item, n) VALUES ('apple', 2), ('apple', 3), ('pear', 1), ('kiwi', 9)",
     "INSERT INTO price VALUES ('apple', 1.5, 1), ('pear', 2.25, 1), ('plum', NULL, 2)",
 ];
-
-fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
-    setup.iter().chain(rest).copied().collect()
-}
 
 #[test]
 fn update_from_joins_the_target_with_other_tables() {

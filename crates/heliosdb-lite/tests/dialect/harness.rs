@@ -124,3 +124,23 @@ pub fn check(cases: &[(&str, &[&str])]) {
         failures.join("\n")
     );
 }
+
+/// A script: the shared setup statements, then the test's own.
+#[allow(dead_code)] // not every test file including the harness needs it
+pub fn with(setup: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
+    setup.iter().chain(rest).copied().collect()
+}
+
+/// The EXPLAIN lines of `sql` in our engine (each row's last column), joined by newlines.
+#[allow(dead_code)] // not every test file including the harness needs it
+pub fn explain(db: &heliosdb_lite::Connection, sql: &str) -> String {
+    let mut stmt = db.prepare(&format!("EXPLAIN {sql}")).unwrap();
+    let rows = stmt.query([]).unwrap().into_values().unwrap();
+    rows.iter()
+        .map(|r| match &r[r.len() - 1] {
+            heliosdb_lite::types::Value::Text(s) => s.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
