@@ -34,7 +34,11 @@ pub fn script(megabytes: usize, rows_per_insert: usize) -> (String, usize) {
         s.push_str("INSERT INTO item (id, name, price, qty, note)\nVALUES\n");
         for r in 0..rows_per_insert.max(1) {
             id += 1;
-            let sep = if r + 1 == rows_per_insert.max(1) { ";" } else { "," };
+            let sep = if r + 1 == rows_per_insert.max(1) {
+                ";"
+            } else {
+                ","
+            };
             let _ = writeln!(
                 s,
                 "    ({id},\n     'item number {id}',\n     {}.{:02},\n     {},\n     \

@@ -28,7 +28,11 @@ fn json_each_columns() {
         script.push(format!("SELECT {ALL}, json, root FROM json_each('{d}')"));
         script.push(format!("SELECT {ALL}, json, root FROM json_tree('{d}')"));
     }
-    let long = format!("[\"{}\", 1, {{\"k\": [{}]}}]", "x".repeat(300), "7,".repeat(100) + "7");
+    let long = format!(
+        "[\"{}\", 1, {{\"k\": [{}]}}]",
+        "x".repeat(300),
+        "7,".repeat(100) + "7"
+    );
     script.push(format!("SELECT {ALL} FROM json_each('{long}')"));
     script.push(format!("SELECT {ALL} FROM json_tree('{long}')"));
     let lines: Vec<&str> = script.iter().map(String::as_str).collect();
@@ -40,8 +44,20 @@ fn json_each_root_paths() {
     let doc = r#"{"a": {"b": [10, 20, {"c": 30}], "d": 1}, "x y": [1], "z": 5}"#;
     let mut script: Vec<String> = Vec::new();
     for root in [
-        "$", "$.a", "$.a.b", "$.a.b[1]", "$.a.b[2]", "$.a.b[2].c", "$.a.d", "$.\"x y\"",
-        "$.\"x y\"[0]", "$.z", "$.a.b[#-1]", "$.nope", "$.a.b[9]", "$[0]",
+        "$",
+        "$.a",
+        "$.a.b",
+        "$.a.b[1]",
+        "$.a.b[2]",
+        "$.a.b[2].c",
+        "$.a.d",
+        "$.\"x y\"",
+        "$.\"x y\"[0]",
+        "$.z",
+        "$.a.b[#-1]",
+        "$.nope",
+        "$.a.b[9]",
+        "$[0]",
     ] {
         script.push(format!(
             "SELECT {ALL}, root FROM json_each('{doc}', '{root}')"

@@ -7,7 +7,9 @@ fn pretty_insert(rows: usize) -> String {
     let mut s = String::from("CREATE TABLE t(a INTEGER, b TEXT);\nINSERT INTO t (a, b)\nVALUES\n");
     for i in 0..rows {
         let sep = if i + 1 == rows { ";" } else { "," };
-        s.push_str(&format!("    (\n        {i},\n        'row {i}'\n    ){sep}\n"));
+        s.push_str(&format!(
+            "    (\n        {i},\n        'row {i}'\n    ){sep}\n"
+        ));
     }
     s
 }

@@ -683,7 +683,10 @@ fn printf(args: &[Value]) -> Result<Value> {
             }
             'q' => next_arg().to_text().unwrap_or_default().replace('\'', "''"),
             // An identifier's body: double quotes doubled.
-            'w' => next_arg().to_text().unwrap_or_default().replace('"', "\"\""),
+            'w' => next_arg()
+                .to_text()
+                .unwrap_or_default()
+                .replace('"', "\"\""),
             'Q' => match next_arg() {
                 Value::Null => "NULL".into(),
                 v => format!("'{}'", v.to_text().unwrap_or_default().replace('\'', "''")),

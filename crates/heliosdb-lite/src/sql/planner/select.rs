@@ -386,7 +386,6 @@ pub(super) fn bind_projection(
                                 .as_deref()
                                 .is_some_and(|t| t.eq_ignore_ascii_case(q))
                                 && !c.name.eq_ignore_ascii_case("rowid")
-                                && !(c.hidden && c.name.eq_ignore_ascii_case("rowid"))
                                 && !c.argument
                         }
                         None => !c.hidden,
@@ -1175,6 +1174,10 @@ fn function_relation(
     })
 }
 
+/// WHERE's conjuncts, each relation's ON conjuncts, and each relation's bound
+/// table-valued-function arguments.
+type BoundClauses = (Vec<Expr>, Vec<Vec<Expr>>, Vec<Vec<Expr>>);
+
 /// Expands a view; with a time-travel source every table inside reads at that point.
 fn expand_view(
     p: &mut Planner<'_>,
@@ -1478,7 +1481,7 @@ fn plan_relations(
     let bound = with_where_aliases(
         p,
         projection,
-        |p: &mut Planner<'_>| -> Result<(Vec<Expr>, Vec<Vec<Expr>>, Vec<Vec<Expr>>)> {
+        |p: &mut Planner<'_>| -> Result<BoundClauses> {
             let mut wheres = Vec::new();
             if let Some(sel) = selection {
                 let w = p.bind_expr(sel)?;
