@@ -15,8 +15,10 @@
 //! GROUP BY, sorts; current and AS OF): see [`queries`]. `heliosdb-bench big-txn` inserts a
 //! million rows in one transaction under a 64 MiB budget: see [`big_txn`].
 //! `heliosdb-bench write-path` measures bulk loads and batched DML: see [`write_path`].
+//! `heliosdb-bench dump-script` loads a 10 MB SQL dump script: see [`dump_script`].
 
 mod big_txn;
+mod dump_script;
 mod queries;
 mod workloads;
 mod write_path;
@@ -76,6 +78,9 @@ pub enum Command {
     /// script, CREATE INDEX, DELETE / UPDATE of 10% and 50%): time and peak RSS against
     /// SQLite.
     WritePath(write_path::WritePathOpts),
+    /// A 10 MB SQL dump script (pretty-printed multi-row INSERTs) through `execute_batch`,
+    /// against SQLite.
+    DumpScript(dump_script::DumpOpts),
 }
 
 /// One measurement.
@@ -228,6 +233,13 @@ fn main() {
         Some(Command::WritePath(w)) => {
             if let Err(e) = write_path::main(&w) {
                 eprintln!("write-path benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Some(Command::DumpScript(d)) => {
+            if let Err(e) = dump_script::main(&d) {
+                eprintln!("dump-script benchmark failed: {e}");
                 std::process::exit(1);
             }
             return;

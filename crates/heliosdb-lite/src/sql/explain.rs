@@ -122,6 +122,7 @@ fn walk(
     match p {
         Plan::Scan(n) => line(scan_line(n, snaps)),
         Plan::Values(rows) => line(format!("VALUES ({} rows)", rows.len())),
+        Plan::TableFunction { function, .. } => line(format!("TABLE FUNCTION {}", function.name())),
         Plan::Filter(i, _) => {
             line("FILTER".into());
             walk(i, depth + 1, snaps, profile, out);

@@ -812,6 +812,36 @@ pub enum SetOp {
     Except,
 }
 
+/// The table-valued functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFunction {
+    /// `json_each(json [, root])`: the members of the root's container.
+    JsonEach,
+    /// `json_tree(json [, root])`: the root and everything under it, depth first.
+    JsonTree,
+}
+
+impl TableFunction {
+    /// The function of a FROM-clause name, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        if name.eq_ignore_ascii_case("json_each") {
+            Some(Self::JsonEach)
+        } else if name.eq_ignore_ascii_case("json_tree") {
+            Some(Self::JsonTree)
+        } else {
+            None
+        }
+    }
+
+    /// The function's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::JsonEach => "json_each",
+            Self::JsonTree => "json_tree",
+        }
+    }
+}
+
 /// A query plan. Every node produces rows of a fixed width.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -892,6 +922,15 @@ pub enum Plan {
         /// UNION (rows seen before are dropped) rather than UNION ALL.
         distinct: bool,
     },
+    /// A table-valued function (`json_each`, `json_tree`): its rows for the arguments'
+    /// values, which may read the enclosing row (`FROM t, json_each(t.doc)` runs it as the
+    /// inner side of a lookup join, once per row of `t`).
+    TableFunction {
+        /// Which function.
+        function: TableFunction,
+        /// The arguments.
+        args: Vec<Expr>,
+    },
     /// Evaluate once per statement and reuse (uncorrelated derived tables, CTEs, views).
     Materialize {
         /// Cache identity.
@@ -913,7 +952,7 @@ impl Plan {
             *e = taken.shift_outer(level, by);
         });
         match self {
-            Plan::Scan(_) | Plan::Values(_) => {}
+            Plan::Scan(_) | Plan::Values(_) | Plan::TableFunction { .. } => {}
             Plan::Filter(p, _)
             | Plan::Project(p, _)
             | Plan::Place { input: p, .. }
@@ -971,7 +1010,7 @@ impl Plan {
             return true;
         }
         match self {
-            Plan::Scan(_) | Plan::Values(_) => false,
+            Plan::Scan(_) | Plan::Values(_) | Plan::TableFunction { .. } => false,
             Plan::Filter(p, _)
             | Plan::Project(p, _)
             | Plan::Place { input: p, .. }
@@ -1032,6 +1071,7 @@ impl Plan {
                 }
             }
             Plan::Values(rows) => rows.iter().flatten().for_each(f),
+            Plan::TableFunction { args, .. } => args.iter().for_each(f),
             Plan::Filter(_, e) => f(e),
             Plan::Project(_, es) => es.iter().for_each(f),
             Plan::Join(j) => {
@@ -1106,6 +1146,7 @@ impl Plan {
                 }
             }
             Plan::Values(rows) => rows.iter_mut().flatten().for_each(f),
+            Plan::TableFunction { args, .. } => args.iter_mut().for_each(f),
             Plan::Filter(_, e) => f(e),
             Plan::Project(_, es) => es.iter_mut().for_each(f),
             Plan::Join(j) => {

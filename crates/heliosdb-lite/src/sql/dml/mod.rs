@@ -453,6 +453,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 }
                 row
             };
+            let rowids_before = self.rowids.known(info);
             let (mut row, new_rowid) = self.prepare_row(txn, info, row)?;
             self.compute_generated(txn, info, &mut row)?;
             let key_vals = row_key_values(def, &row);
@@ -464,7 +465,13 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             let conflicts = find_conflicts(txn, info, &row, &row_key, skip_key)?;
             if !conflicts.is_empty() {
                 match (&p.upsert, conflict) {
-                    (Upsert::DoNothing, _) | (Upsert::None, Conflict::Ignore) => continue,
+                    (Upsert::DoNothing, _) | (Upsert::None, Conflict::Ignore) => {
+                        // SQLite chooses the next rowid afresh for the next row: an ignored
+                        // row does not use one up (except under AUTOINCREMENT, whose
+                        // sequence SQLite advances all the same).
+                        self.rowids.restore(info, rowids_before);
+                        continue;
+                    }
                     (Upsert::DoUpdate((assign, filter)), _) => {
                         let existing_key = conflicts[0].1.clone();
                         let existing = load_row(txn, info, &existing_key)?;
@@ -1219,6 +1226,34 @@ impl RowidAllocator {
         };
         self.saw(info, rowid);
         Ok(rowid > max)
+    }
+
+    /// What the allocator knows of a table's rowids, to [`RowidAllocator::restore`] later.
+    fn known(&self, info: &TableInfo) -> (Option<i64>, Option<i64>) {
+        let id = info.def.id;
+        (
+            self.known_max.get(&id).copied(),
+            self.seen_max.get(&id).copied(),
+        )
+    }
+
+    /// Forgets the rowids handed out or seen since [`RowidAllocator::known`], for a row that
+    /// was not inserted after all (`INSERT OR IGNORE`): SQLite chooses the next rowid from
+    /// the rows that exist, so an ignored row uses none up. An AUTOINCREMENT table keeps
+    /// them, as SQLite's sequence does.
+    fn restore(&mut self, info: &TableInfo, (known, seen): (Option<i64>, Option<i64>)) {
+        if info.def.autoincrement {
+            return;
+        }
+        let id = info.def.id;
+        match known {
+            Some(k) => self.known_max.insert(id, k),
+            None => self.known_max.remove(&id),
+        };
+        match seen {
+            Some(s) => self.seen_max.insert(id, s),
+            None => self.seen_max.remove(&id),
+        };
     }
 
     /// Notes a rowid now in use (an explicit insert, or an UPDATE that moved a row).

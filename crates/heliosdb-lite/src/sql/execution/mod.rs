@@ -50,6 +50,7 @@ mod set_op;
 mod sort;
 mod spill;
 mod subquery;
+mod table_function;
 mod values;
 mod window;
 
@@ -288,6 +289,9 @@ impl<'a> Executor<'a> {
         Ok(match plan {
             Plan::Scan(node) => Box::new(scan::ScanOp::new(ex, node)),
             Plan::Values(rows) => Box::new(values::ValuesOp::new(ex, rows)),
+            Plan::TableFunction { function, args } => {
+                Box::new(table_function::TableFunctionOp::new(ex, *function, args))
+            }
             Plan::Filter(input, pred) => Box::new(filter::FilterOp::new(ex, ex.open(input)?, pred)),
             Plan::Project(input, exprs) => {
                 Box::new(project::ProjectOp::new(ex, ex.open(input)?, exprs))

@@ -86,7 +86,7 @@ scalar_fns! {
     Coalesce => "coalesce", 2, usize::MAX;
     Ifnull => "ifnull", 2, 2;
     Nullif => "nullif", 2, 2;
-    Iif => "iif", 3, 3;
+    Iif => "iif", 2, 3;
     Typeof => "typeof", 1, 1;
     Random => "random", 0, 0;
     Randomblob => "randomblob", 1, 1;
@@ -338,11 +338,12 @@ impl ScalarFn {
                     a0
                 }
             }
+            // iif(cond, x) is NULL when cond fails, as in SQLite 3.48+.
             Iif => {
                 if a0.truthy() == Some(true) {
                     args[1].clone()
                 } else {
-                    args[2].clone()
+                    args.get(2).cloned().unwrap_or(Value::Null)
                 }
             }
             Typeof => Value::Text(a0.type_name().to_string()),
@@ -565,6 +566,19 @@ fn substr(args: &[Value]) -> Value {
     }
 }
 
+/// Digits grouped by thousands with commas (printf's `,` flag).
+fn thousands(digits: &str) -> String {
+    let n = digits.len();
+    let mut out = String::with_capacity(n + n / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (n - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn printf(args: &[Value]) -> Result<Value> {
     let Some(fmt) = args.first().and_then(|v| v.to_text()) else {
         return Ok(Value::Null);
@@ -622,6 +636,11 @@ fn printf(args: &[Value]) -> Result<Value> {
                 } else {
                     ""
                 };
+                let s = if flags.contains(',') {
+                    thousands(&s)
+                } else {
+                    s
+                };
                 format!("{sign}{s}")
             }
             'u' => (next_arg().as_i64() as u64).to_string(),
@@ -663,6 +682,11 @@ fn printf(args: &[Value]) -> Result<Value> {
                 }
             }
             'q' => next_arg().to_text().unwrap_or_default().replace('\'', "''"),
+            // An identifier's body: double quotes doubled.
+            'w' => next_arg()
+                .to_text()
+                .unwrap_or_default()
+                .replace('"', "\"\""),
             'Q' => match next_arg() {
                 Value::Null => "NULL".into(),
                 v => format!("'{}'", v.to_text().unwrap_or_default().replace('\'', "''")),

@@ -178,6 +178,8 @@ pub(super) fn plan_join(
             ),
             RelKind::Sub(Plan::Values(v)) => (None, v.len().max(1) as f64),
             RelKind::Sub(_) => (None, 1000.0),
+            // SQLite's guess for a table-valued function with its arguments given.
+            RelKind::Function { .. } => (None, 25.0),
         };
         infos.push(RelInfo {
             table,
@@ -186,7 +188,14 @@ pub(super) fn plan_join(
             filtered: rows,
             offset: offsets[k],
             width: r.columns.len(),
+            depends: 0,
         });
+    }
+    for (k, r) in rels.iter().enumerate() {
+        if let RelKind::Function { args, .. } = &r.kind {
+            let depends = args.iter().fold(0, |m, a| m | mask_of(a, &infos));
+            infos[k].depends = depends & !(1u64 << k);
+        }
     }
     // EXISTS that become semi joins, with the relations they read.
     let mut semis = Vec::new();
@@ -459,6 +468,15 @@ fn build(
                 Some(f) => Plan::Filter(Box::new(sub), f),
                 None => sub,
             },
+            RelKind::Function { function, args } => {
+                let lookup = method == Method::Lookup;
+                let args = args.iter().map(|a| to_local(a, info, lookup)).collect();
+                let plan = Plan::TableFunction { function, args };
+                match and_all(in_scan) {
+                    Some(f) => Plan::Filter(Box::new(plan), f),
+                    None => plan,
+                }
+            }
         };
         let mut joined = match plan {
             None => Plan::Place {

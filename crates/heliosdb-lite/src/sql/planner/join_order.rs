@@ -52,6 +52,9 @@ pub(super) struct RelInfo {
     pub offset: usize,
     /// Number of columns.
     pub width: usize,
+    /// The relations a table-valued function's arguments read: it joins after them, as the
+    /// inner side of a lookup run once per joined row.
+    pub depends: u64,
 }
 
 /// A conjunct and the relations it reads.
@@ -136,6 +139,9 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
         if rels[r].join == JoinKind::Left && (0..r).any(|i| mask & (1 << i) == 0) {
             return None;
         }
+        if rels[r].depends & !mask != 0 {
+            return None;
+        }
         if mask == 0 {
             return Some((Method::First, rels[r].filtered, rels[r].rows));
         }
@@ -162,6 +168,9 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
             if lookup_cost <= cost {
                 (method, cost) = (Method::Lookup, lookup_cost);
             }
+        }
+        if rels[r].depends != 0 {
+            (method, cost) = (Method::Lookup, left * (LOOKUP_COST + rels[r].filtered));
         }
         let mut rows = left * rels[r].filtered * sel;
         if rels[r].join == JoinKind::Left {

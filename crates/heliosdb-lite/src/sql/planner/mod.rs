@@ -72,6 +72,9 @@ pub struct ScopeColumn {
     pub name: String,
     /// Not matched by unqualified names or `*` (rowid, the right side of USING).
     pub hidden: bool,
+    /// A table-valued function's argument column (`json`, `root` of `json_each`): hidden,
+    /// and not in `alias.*` either.
+    pub argument: bool,
     /// Affinity for comparisons.
     pub affinity: Option<Affinity>,
     /// Declared DATE, DATETIME or TIMESTAMP (read through the API as a date-time).

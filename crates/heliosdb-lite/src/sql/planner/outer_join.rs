@@ -79,6 +79,20 @@ pub(super) fn plan_joins(
             Some(f) => Plan::Filter(Box::new(sub), f),
             None => sub,
         },
+        RelKind::Function { function, args } => {
+            // The operator runs its right side once, not once per left row.
+            if args.iter().any(|a| !a.columns().is_empty()) {
+                return Err(Error::Unsupported(format!(
+                    "{}() reading the tables before it as the right side of a RIGHT or FULL JOIN",
+                    function.name()
+                )));
+            }
+            let plan = Plan::TableFunction { function, args };
+            match and_all(pushed) {
+                Some(f) => Plan::Filter(Box::new(plan), f),
+                None => plan,
+            }
+        }
     };
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();

@@ -151,7 +151,7 @@ fn walk(plan: &mut Plan, need: Need) {
             walk(left, None);
             walk(right, None);
         }
-        Plan::Values(_) => {}
+        Plan::Values(_) | Plan::TableFunction { .. } => {}
     }
 }
 

@@ -386,7 +386,7 @@ pub(super) fn bind_projection(
                                 .as_deref()
                                 .is_some_and(|t| t.eq_ignore_ascii_case(q))
                                 && !c.name.eq_ignore_ascii_case("rowid")
-                                && !(c.hidden && c.name.eq_ignore_ascii_case("rowid"))
+                                && !c.argument
                         }
                         None => !c.hidden,
                     };
@@ -755,6 +755,12 @@ pub(super) enum RelKind {
         source: Source,
     },
     Sub(Plan),
+    /// A table-valued function; `args` are bound against the combined row in
+    /// `plan_relations` (they may read the relations before it, as a lateral join).
+    Function {
+        function: super::super::plan::TableFunction,
+        args: Vec<Expr>,
+    },
 }
 
 pub(super) struct Relation {
@@ -765,6 +771,8 @@ pub(super) struct Relation {
     on: Option<ast::Expr>,
     using: Vec<String>,
     natural: bool,
+    /// A table-valued function's arguments, bound once the FROM clause's row is known.
+    function_args: Vec<ast::Expr>,
 }
 
 impl Relation {
@@ -779,6 +787,7 @@ impl Relation {
             on: None,
             using: Vec::new(),
             natural: false,
+            function_args: Vec::new(),
         }
     }
 }
@@ -793,6 +802,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             table: Some(alias.to_lowercase()),
             name: c.name.clone(),
             hidden: false,
+            argument: false,
             affinity: Some(c.affinity),
             temporal: crate::sql::value::is_temporal_type(&c.type_name),
             collation: Some(c.collation),
@@ -802,6 +812,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         table: Some(alias.to_lowercase()),
         name: "rowid".into(),
         hidden: true,
+        argument: false,
         affinity: Some(Affinity::Integer),
         temporal: false,
         collation: Some(Collation::Binary),
@@ -892,6 +903,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
         on: None,
         using: Vec::new(),
         natural: false,
+        function_args: Vec::new(),
     };
     match factor {
         TableFactor::Table {
@@ -901,10 +913,10 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
             args,
             ..
         } => {
-            if args.is_some() {
-                return Err(Error::Unsupported(format!("table-valued function {name}")));
-            }
             let tname = super::table_name(name)?;
+            if let Some(args) = args {
+                return function_relation(&tname, alias.as_ref(), version.is_some(), args);
+            }
             let alias_name = alias
                 .as_ref()
                 .map_or_else(|| tname.clone(), |a| a.name.value.clone());
@@ -944,6 +956,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             table: Some(alias_name.to_lowercase()),
                             name: n.to_string(),
                             hidden: false,
+                            argument: false,
                             affinity: None,
                             temporal: *n == "committed_at",
                             collation: None,
@@ -973,6 +986,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             table: Some(alias_name.to_lowercase()),
                             name: c.name.clone(),
                             hidden: false,
+                            argument: false,
                             affinity: c.affinity,
                             temporal: c.temporal,
                             collation: c.collation,
@@ -1000,6 +1014,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         table: Some(alias_name.to_lowercase()),
                         name: c.name,
                         hidden: false,
+                        argument: false,
                         affinity: c.affinity,
                         temporal: c.temporal,
                         collation: c.collation,
@@ -1062,6 +1077,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     table: (!alias_name.is_empty()).then(|| alias_name.to_lowercase()),
                     name: c.name,
                     hidden: false,
+                    argument: false,
                     affinity: c.affinity,
                     temporal: c.temporal,
                     collation: c.collation,
@@ -1079,6 +1095,88 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
         other => Err(Error::Unsupported(format!("FROM item {other}"))),
     }
 }
+
+/// A table-valued function in FROM (`json_each(doc, '$.a') AS j`); its arguments are bound
+/// later, against the FROM clause's row.
+fn function_relation(
+    name: &str,
+    alias: Option<&ast::TableAlias>,
+    versioned: bool,
+    args: &ast::TableFunctionArgs,
+) -> Result<Relation> {
+    use super::super::functions::json::each;
+    use super::super::plan::TableFunction;
+    // SQLite names an unknown one as it names an unknown table.
+    let function =
+        TableFunction::from_name(name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
+    if versioned {
+        return Err(Error::invalid(format!(
+            "{name}() is a function, not a table: it has no AS OF (read the tables its arguments come from AS OF instead)"
+        )));
+    }
+    let max = each::HIDDEN_COLUMNS;
+    if args.args.len() > max {
+        return Err(Error::invalid(format!(
+            "too many arguments on {name}() - max {max}"
+        )));
+    }
+    let mut exprs = Vec::with_capacity(args.args.len());
+    for a in &args.args {
+        match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e.clone()),
+            other => {
+                return Err(Error::invalid(format!(
+                    "{name}() takes plain arguments, not {other}"
+                )))
+            }
+        }
+    }
+    let alias_name = alias.map_or_else(|| name.to_string(), |a| a.name.value.clone());
+    let table = alias_name.to_lowercase();
+    let hidden_from = each::COLUMNS.len() - each::HIDDEN_COLUMNS;
+    let mut columns: Vec<ScopeColumn> = each::COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ScopeColumn {
+            table: Some(table.clone()),
+            name: n.to_string(),
+            hidden: i >= hidden_from,
+            argument: i >= hidden_from,
+            affinity: None,
+            temporal: false,
+            collation: Some(Collation::Binary),
+        })
+        .collect();
+    if let Some(a) = alias {
+        let names: Vec<String> = a.columns.iter().map(|c| c.name.value.clone()).collect();
+        if names.len() > hidden_from {
+            return Err(Error::invalid(format!(
+                "{alias_name} has {hidden_from} columns but {} column names were given",
+                names.len()
+            )));
+        }
+        for (c, n) in columns.iter_mut().zip(names) {
+            c.name = n;
+        }
+    }
+    Ok(Relation {
+        kind: RelKind::Function {
+            function,
+            args: Vec::new(),
+        },
+        alias: alias_name,
+        columns,
+        join: JoinKind::Inner,
+        on: None,
+        using: Vec::new(),
+        natural: false,
+        function_args: exprs,
+    })
+}
+
+/// WHERE's conjuncts, each relation's ON conjuncts, and each relation's bound
+/// table-valued-function arguments.
+type BoundClauses = (Vec<Expr>, Vec<Vec<Expr>>, Vec<Vec<Expr>>);
 
 /// Expands a view; with a time-travel source every table inside reads at that point.
 fn expand_view(
@@ -1383,7 +1481,7 @@ fn plan_relations(
     let bound = with_where_aliases(
         p,
         projection,
-        |p: &mut Planner<'_>| -> Result<(Vec<Expr>, Vec<Vec<Expr>>)> {
+        |p: &mut Planner<'_>| -> Result<BoundClauses> {
             let mut wheres = Vec::new();
             if let Some(sel) = selection {
                 let w = p.bind_expr(sel)?;
@@ -1439,11 +1537,42 @@ fn plan_relations(
                 }
                 ons.push(v);
             }
-            Ok((wheres, ons))
+            let mut function_args = Vec::with_capacity(rels.len());
+            for r in &rels {
+                let args = r
+                    .function_args
+                    .iter()
+                    .map(|a| p.bind_expr(a))
+                    .collect::<Result<Vec<_>>>()?;
+                if args.iter().any(|a| a.has_aggregate()) {
+                    return Err(Error::invalid(format!(
+                        "misuse of aggregate function in the arguments of {}",
+                        r.alias
+                    )));
+                }
+                function_args.push(args);
+            }
+            Ok((wheres, ons, function_args))
         },
     );
     p.scopes.pop();
-    let (wheres, ons) = bound?;
+    let (wheres, ons, function_args) = bound?;
+    for (k, (r, bound)) in rels.iter_mut().zip(function_args).enumerate() {
+        if let RelKind::Function { args, .. } = &mut r.kind {
+            // A function's arguments come from the relations around it, not its own rows.
+            let own = offsets[k]..offsets[k] + r.columns.len();
+            if bound
+                .iter()
+                .any(|a| a.columns().iter().any(|c| own.contains(c)))
+            {
+                return Err(Error::invalid(format!(
+                    "the arguments of {} read its own columns",
+                    r.alias
+                )));
+            }
+            *args = bound;
+        }
+    }
     if rels.len() > 1 {
         let width = scope.columns.len();
         let plan = super::outer_join::plan_joins(p, rels, &offsets, width, wheres, ons)?;
@@ -1481,6 +1610,13 @@ fn plan_relations(
             Some(f) => Plan::Filter(Box::new(sub), f),
             None => sub,
         },
+        RelKind::Function { function, args } => {
+            let plan = Plan::TableFunction { function, args };
+            match and_all(conj) {
+                Some(f) => Plan::Filter(Box::new(plan), f),
+                None => plan,
+            }
+        }
     };
     let plan = semis.into_iter().fold(plan, |plan, s| s.apply(plan, 0.0));
     Ok((plan, scope))
@@ -1501,6 +1637,7 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
             table: Some(alias.to_lowercase()),
             name: n.to_string(),
             hidden: false,
+            argument: false,
             affinity: Some(*a),
             temporal: false,
             collation: None,
@@ -1514,6 +1651,7 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
         on: None,
         using: Vec::new(),
         natural: false,
+        function_args: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@
 //! arguments are JSON text.
 
 pub mod doc;
+pub mod each;
 pub mod path;
 
 use super::ScalarFn;
