@@ -14,9 +14,12 @@
 //! `heliosdb-bench queries` runs the query-engine benchmark instead (joins, subqueries,
 //! GROUP BY, sorts; current and AS OF): see [`queries`]. `heliosdb-bench big-txn` inserts a
 //! million rows in one transaction under a 64 MiB budget: see [`big_txn`].
+//! `heliosdb-bench server-load` load-tests `heliosdb-lite serve` over the PostgreSQL
+//! protocol and HTTP next to PostgreSQL: see [`server_load`] and `scripts/bench-server-load`.
 
 mod big_txn;
 mod queries;
+mod server_load;
 mod workloads;
 
 use clap::{Parser, Subcommand};
@@ -70,6 +73,9 @@ pub enum Command {
     /// One transaction of a million rows under a small memory budget: time and peak RSS,
     /// against SQLite.
     BigTxn(big_txn::BigTxnOpts),
+    /// Load test of `heliosdb-lite serve` (PostgreSQL protocol and HTTP) next to
+    /// PostgreSQL; `scripts/bench-server-load` starts the servers.
+    ServerLoad(server_load::ServerLoadOpts),
 }
 
 /// One measurement.
@@ -215,6 +221,13 @@ fn main() {
         Some(Command::BigTxn(b)) => {
             if let Err(e) = big_txn::main(&b) {
                 eprintln!("big-transaction benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Some(Command::ServerLoad(s)) => {
+            if let Err(e) = server_load::main(&s) {
+                eprintln!("server load test failed: {e}");
                 std::process::exit(1);
             }
             return;
