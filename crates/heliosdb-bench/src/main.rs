@@ -227,7 +227,7 @@ fn main() {
         }
         Some(Command::ServerLoad(s)) => {
             if let Err(e) = server_load::main(&s) {
-                eprintln!("server load test failed: {e}");
+                eprintln!("server load test failed: {e:?}");
                 std::process::exit(1);
             }
             return;

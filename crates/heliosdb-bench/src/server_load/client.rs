@@ -115,10 +115,23 @@ impl Target {
                 };
                 c.batch_execute(schema)?;
                 c.batch_execute(&format!("BEGIN; {insert}; COMMIT"))?;
-                let point: i64 = c.query_one(point_sql, &[])?.get(0);
+                // As text: a computed column is described as text over the extended
+                // protocol by HeliosDB-Lite.
+                let point = c
+                    .simple_query(point_sql)?
+                    .into_iter()
+                    .find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            r.get(0).and_then(|v| v.parse::<i64>().ok())
+                        }
+                        _ => None,
+                    })
+                    .ok_or("no point in the answer")?;
                 c.batch_execute(touch_all)?;
                 if self.kind == Kind::Postgres {
-                    c.batch_execute("VACUUM ANALYZE accounts; VACUUM ANALYZE accounts_history")?;
+                    // One statement each: several in one message are one transaction.
+                    c.batch_execute("VACUUM ANALYZE accounts")?;
+                    c.batch_execute("VACUUM ANALYZE accounts_history")?;
                 }
                 Ok(point)
             }

@@ -253,7 +253,7 @@ fn ms(d: Duration) -> String {
 }
 
 /// Runs the load test on every target given and prints the table.
-pub fn main(o: &ServerLoadOpts) -> Result<(), Box<dyn Error>> {
+pub fn main(o: &ServerLoadOpts) -> Res<()> {
     if o.clients == 0 || o.rows == 0 || o.rate <= 0.0 {
         return Err("--clients, --rows and --rate must be positive".into());
     }
