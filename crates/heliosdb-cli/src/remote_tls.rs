@@ -196,8 +196,7 @@ impl TlsRequest {
         let certs = CertificateDer::pem_file_iter(&path)
             .map_err(|e| format!("cannot read root certificates {}: {e}", path.display()))?;
         for cert in certs {
-            let cert =
-                cert.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
+            let cert = cert.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
             roots
                 .add(cert)
                 .map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
@@ -233,7 +232,12 @@ impl ServerCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -242,13 +246,16 @@ impl ServerCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -315,7 +322,10 @@ mod tests {
         assert_eq!(req.root_cert.as_deref(), Some("/tmp/ca.pem"));
 
         let (rest, req) = split("postgresql://a@h/heliosdb").unwrap();
-        assert_eq!((rest.as_str(), req.mode), ("postgresql://a@h/heliosdb", SslMode::Prefer));
+        assert_eq!(
+            (rest.as_str(), req.mode),
+            ("postgresql://a@h/heliosdb", SslMode::Prefer)
+        );
 
         let (rest, req) = split("host=h user=a sslmode=require sslrootcert=ca.pem").unwrap();
         assert_eq!(rest, "host=h user=a");
@@ -333,7 +343,10 @@ mod tests {
             root_cert: Some("/nonexistent/ca.pem".into()),
         };
         let e = req.client_config().unwrap_err();
-        assert!(e.contains("cannot read root certificates /nonexistent/ca.pem"), "{e}");
+        assert!(
+            e.contains("cannot read root certificates /nonexistent/ca.pem"),
+            "{e}"
+        );
         let disabled = TlsRequest {
             mode: SslMode::Disable,
             root_cert: None,

@@ -167,7 +167,10 @@ fn connect_over_tls_follows_sslmode() {
     let (code, out, err) = run("sslmode=require");
     assert_eq!((code, out.as_str()), (Some(0), "42\n"), "{err}");
     // A root that did not sign the server's certificate: refused before any password.
-    let (code, _, err) = run(&format!("sslmode=verify-ca&sslrootcert={}", root(&other_ca)));
+    let (code, _, err) = run(&format!(
+        "sslmode=verify-ca&sslrootcert={}",
+        root(&other_ca)
+    ));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     let (code, _, err) = run("sslmode=verify-full&sslrootcert=%2Fnonexistent.pem");

@@ -38,7 +38,10 @@ fn a_function_is_called_in_every_clause() {
     assert_eq!(int(&conn, "SELECT twice(21)"), 42);
     assert_eq!(int(&conn, "SELECT TWICE(21)"), 42, "names ignore case");
     assert_eq!(text(&conn, "SELECT twice('ab')"), "abab");
-    assert_eq!(int(&conn, "SELECT sum(twice(v)) FROM t WHERE twice(v) > 4"), 24);
+    assert_eq!(
+        int(&conn, "SELECT sum(twice(v)) FROM t WHERE twice(v) > 4"),
+        24
+    );
     conn.execute("UPDATE t SET v = twice(v) WHERE id = ?", [1])
         .unwrap();
     conn.execute("INSERT INTO t (v) VALUES (twice(?))", [50])
@@ -54,7 +57,8 @@ fn a_function_is_called_in_every_clause() {
         .query_row("SELECT twice(1, 2)", [], |r| r.get::<_, i64>(0))
         .unwrap_err();
     assert!(
-        e.to_string().contains("wrong number of arguments to function twice()"),
+        e.to_string()
+            .contains("wrong number of arguments to function twice()"),
         "{e}"
     );
 }
@@ -123,7 +127,9 @@ fn errors_name_the_function_and_replacing_or_removing_reaches_cached_statements(
         }
         other => panic!("expected UserFunction, got {other:?}"),
     }
-    assert!(e.to_string().starts_with("user-defined function checked() raised an error"));
+    assert!(e
+        .to_string()
+        .starts_with("user-defined function checked() raised an error"));
 
     let mut stmt = conn.prepare("SELECT checked(?)").unwrap();
     assert_eq!(stmt.query_row([5], |r| r.get::<_, i64>(0)).unwrap(), 5);
@@ -173,10 +179,9 @@ fn functions_stay_out_of_stored_expressions_and_other_connections() {
     ] {
         let r = conn.execute_batch(ddl);
         // Refused when created, or at the latest when the expression is first used.
-        let used = r.and_then(|_| conn.execute_batch(&format!(
-            "INSERT INTO {} (a) VALUES (1)",
-            &ddl[13..14]
-        )));
+        let used = r.and_then(|_| {
+            conn.execute_batch(&format!("INSERT INTO {} (a) VALUES (1)", &ddl[13..14]))
+        });
         match used {
             Err(e) => assert!(e.to_string().contains("positive"), "{ddl}: {e}"),
             Ok(()) => panic!("{ddl}: accepted"),

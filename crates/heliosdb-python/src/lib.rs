@@ -557,9 +557,7 @@ impl NativeConnection {
         };
         let id = self.id;
         py.detach(|| {
-            conn.create_scalar_function(name, narg, flags, move |args| {
-                call_python(id, &func, args)
-            })
+            conn.create_scalar_function(name, narg, flags, move |args| call_python(id, &func, args))
         })
         .map_err(|e| to_py_err(py, e))
     }

@@ -292,11 +292,7 @@ impl Session {
                 // The engine refuses every write while a default AS OF point is set (it
                 // checks that before anything else): to a client that is a read-only
                 // session, PostgreSQL's 25006 as after SET default_transaction_read_only.
-                *e = ClientError::new(
-                    "25006",
-                    "read_only",
-                    std::mem::take(&mut e.message),
-                );
+                *e = ClientError::new("25006", "read_only", std::mem::take(&mut e.message));
             }
         }
         if r.is_err() {

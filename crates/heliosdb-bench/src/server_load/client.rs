@@ -103,7 +103,10 @@ impl Target {
     /// every row once so that those reads look past a newer version. Returns the point.
     pub fn setup(&self, rows: usize) -> Res<i64> {
         let values: Vec<String> = (1..=rows).map(|id| format!("({id}, 0)")).collect();
-        let insert = format!("INSERT INTO accounts (id, balance) VALUES {}", values.join(","));
+        let insert = format!(
+            "INSERT INTO accounts (id, balance) VALUES {}",
+            values.join(",")
+        );
         let touch_all = "UPDATE accounts SET balance = balance + 1";
         match self.kind {
             Kind::HeliosPg | Kind::Postgres => {
@@ -201,7 +204,10 @@ impl Session {
                     Op::Write(_) => {
                         // The command tag, as over the PostgreSQL protocol: "UPDATE 1".
                         let tag = answer["command"].as_str().unwrap_or_default();
-                        tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+                        tag.rsplit(' ')
+                            .next()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(0)
                     }
                     _ => answer["rows"].as_array().map_or(0, |r| r.len() as u64),
                 }

@@ -121,9 +121,8 @@ fn run_clients<F>(target: &Target, clients: usize, work: F) -> Res<(Vec<Outcome>
 where
     F: Fn(&mut client::Session, usize, Instant) -> Outcome + Sync,
 {
-    let sessions: Vec<client::Session> = (0..clients)
-        .map(|_| target.session())
-        .collect::<Res<_>>()?;
+    let sessions: Vec<client::Session> =
+        (0..clients).map(|_| target.session()).collect::<Res<_>>()?;
     let barrier = Barrier::new(clients);
     let start_cell = std::sync::OnceLock::new();
     let work = &work;
@@ -179,7 +178,13 @@ fn throughput(target: &Target, o: &ServerLoadOpts, point: i64, base: u64) -> Res
         }
         out
     })?;
-    Ok(collect(target, "throughput".into(), o.clients, outcomes, elapsed))
+    Ok(collect(
+        target,
+        "throughput".into(),
+        o.clients,
+        outcomes,
+        elapsed,
+    ))
 }
 
 /// Open loop: request `k` is due at `k / rate` seconds; client `k % clients` sends it.

@@ -110,7 +110,10 @@ impl UserFunctions {
         if entries.len() >= u32::MAX as usize {
             return Err(Error::invalid("too many function registrations"));
         }
-        match entries.iter_mut().find(|e| e.name == name && e.args == args) {
+        match entries
+            .iter_mut()
+            .find(|e| e.name == name && e.args == args)
+        {
             Some(e) => {
                 e.deterministic = deterministic;
                 e.func = Some(func);
