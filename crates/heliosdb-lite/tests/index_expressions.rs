@@ -227,7 +227,7 @@ fn explain_shows_the_indexes_used() {
         "{plan}"
     );
     let plan = explain(&db, "SELECT id FROM p WHERE score > 0 AND score < 8");
-    assert!(plan.contains("USING INDEX p_pos"), "{plan}");
+    assert!(plan.contains("USING COVERING INDEX p_pos"), "{plan}");
     // Without the index's condition among the conjuncts, the partial index cannot answer.
     let plan = explain(&db, "SELECT id FROM p WHERE score < 8");
     assert!(!plan.contains("p_pos"), "{plan}");
@@ -243,7 +243,10 @@ fn explain_shows_the_indexes_used() {
     db.execute_batch("CREATE INDEX p_nn ON p(active) WHERE active IS NOT NULL")
         .unwrap();
     let plan = explain(&db, "SELECT id FROM p WHERE active = 0");
-    assert!(plan.contains("USING INDEX p_nn (active=?)"), "{plan}");
+    assert!(
+        plan.contains("USING COVERING INDEX p_nn (active=?)"),
+        "{plan}"
+    );
     let plan = explain(&db, "SELECT id FROM p WHERE active IS 0");
     assert!(!plan.contains("p_nn"), "{plan}");
     let plan = explain(&db, "SELECT id FROM p WHERE abs(score) = 5");

@@ -9,7 +9,7 @@
 use super::counters;
 use super::gc::{push_work_item, GcKind};
 use super::key_filter::KeyFilter;
-use super::merge::{MergeIter, Overlay, PendingIter};
+use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
@@ -236,7 +236,14 @@ impl Transaction {
         self.note_read();
         // The own-write iterator borrows the write set: nothing is copied up front, so a
         // scan inside a large transaction costs what it reads.
-        let memory: PendingIter<'_> = if range_is_empty(&range) || self.writes.is_empty() {
+        let no_memory = range_is_empty(&range) || self.writes.is_empty();
+        let spilled = self.txid.is_some() && self.spilled && !range_is_empty(&range);
+        if no_memory && !spilled {
+            let base =
+                view::VisibleIter::new(&*self.mvcc.0.storage, &range, self.pin.scn, direction);
+            return TxnScan::Snapshot(base);
+        }
+        let memory: PendingIter<'_> = if no_memory {
             Box::new(std::iter::empty())
         } else {
             let r = self
@@ -267,11 +274,11 @@ impl Transaction {
             }
         };
         let base = view::VisibleIter::new(storage, &range, self.pin.scn, direction);
-        MergeIter {
+        TxnScan::Merged(Box::new(MergeIter {
             base: base.peekable(),
             own: own.peekable(),
             direction,
-        }
+        }))
     }
 
     /// True if `key` was read under the write lock and has no live committed version (no head,

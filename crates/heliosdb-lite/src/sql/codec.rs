@@ -46,6 +46,9 @@ pub fn index_prefix(index_id: u32) -> Vec<u8> {
     k
 }
 
+/// Length of an index prefix: `'i'` and the index id.
+pub const INDEX_PREFIX_LEN: usize = 5;
+
 /// Prefix of all catalog entries.
 pub const CATALOG_PREFIX: &[u8] = b"c";
 

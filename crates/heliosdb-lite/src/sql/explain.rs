@@ -41,7 +41,14 @@ fn scan_line(n: &ScanNode, snapshots: &[Snapshot]) -> String {
                     ("PRIMARY KEY".into(), cols)
                 }
                 Some(ix) => (
-                    format!("INDEX {}", ix.name),
+                    // As SQLite says it: the rows come from the index alone.
+                    if super::execution::covering::covering(&n.table, ix, n.columns.as_deref())
+                        .is_some()
+                    {
+                        format!("COVERING INDEX {}", ix.name)
+                    } else {
+                        format!("INDEX {}", ix.name)
+                    },
                     ix.columns
                         .iter()
                         .map(|c| super::execution::computed::part_name(&n.table.def, c))

@@ -61,6 +61,24 @@ struct Expr {
     class: Class,
 }
 
+/// A compound derived table (or CTE) whose columns carry no affinity: `SELECT coalesce(k0,
+/// NULL) AS k0, ... FROM (compound)`.
+///
+/// SQLite documents the affinity of a compound subquery's column as undefined when its arms
+/// differ ("it is undefined which of the component SELECTs are used to determine affinity",
+/// datatype3.html, "Column Affinity For Views And Subqueries"), and it really varies: pushing
+/// an outer WHERE term down into each arm compares with each arm's own affinity (a TEXT
+/// column's `'-0.5' >= 1` becomes `'-0.5' >= '1'`, false), while the same subquery read
+/// without the push-down uses no affinity (true) (seed 20261209, case 15939). HeliosDB
+/// implements the rule without push-down; the copy through `coalesce` makes the column's
+/// affinity defined (none) in both engines, so the comparison is still checked.
+fn untyped_compound_columns(compound: &str, ncols: usize) -> String {
+    let cols: Vec<String> = (0..ncols)
+        .map(|i| format!("coalesce(k{i}, NULL) AS k{i}"))
+        .collect();
+    format!("SELECT {} FROM ({compound})", cols.join(", "))
+}
+
 /// A generated query: a SELECT core or a compound, with ORDER BY / LIMIT when added.
 #[derive(Debug)]
 struct Select {
@@ -311,7 +329,8 @@ impl<'a> Gen<'a> {
             return self.core(1, Mode::OneRowAgg, depth);
         }
         let compound_pct = if ctx == Ctx::Top { 20 } else { 10 };
-        let mut s = if depth > 0 && self.pct(compound_pct) {
+        let is_compound = depth > 0 && self.pct(compound_pct);
+        let mut s = if is_compound {
             self.compound(ncols, depth)
         } else {
             self.core(ncols, Mode::Any, depth)
@@ -343,6 +362,9 @@ impl<'a> Gen<'a> {
                 if safe && self.pct(12) {
                     s.sql += &self.order_by(ncols);
                     self.limit(&mut s);
+                }
+                if is_compound && ctx == Ctx::Derived {
+                    s.sql = untyped_compound_columns(&s.sql, ncols);
                 }
             }
             Ctx::Exists => {

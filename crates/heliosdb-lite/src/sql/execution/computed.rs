@@ -89,7 +89,10 @@ impl GeneratedColumns {
 /// The generated columns of a table of a loaded schema.
 pub fn generated(info: &TableInfo) -> Result<Arc<GeneratedColumns>> {
     if info.def.columns.iter().all(|c| c.generated.is_none()) {
-        return Ok(Arc::default());
+        // Shared, not allocated: writes ask for every row.
+        static NONE: std::sync::LazyLock<Arc<GeneratedColumns>> =
+            std::sync::LazyLock::new(Arc::default);
+        return Ok(Arc::clone(&NONE));
     }
     info.derived.get::<GeneratedColumns>().ok_or_else(|| {
         Error::invalid(format!(

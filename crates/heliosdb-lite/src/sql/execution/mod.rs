@@ -29,6 +29,7 @@
 mod accumulator;
 mod aggregate;
 pub mod computed;
+pub mod covering;
 mod distinct;
 mod expr;
 mod filter;

@@ -9,6 +9,7 @@ use super::super::catalog::{IndexDef, TableInfo};
 use super::super::codec;
 use super::super::plan::{Access, Expr, KeyBound, ScanNode};
 use super::super::value::{Affinity, Value};
+use super::covering::{covering, Covering};
 use super::{Executor, Frame, KvIter, Operator, Row};
 use crate::error::{Error, Result};
 use crate::storage::{prefix_range, prefix_successor, Bytes, Direction, KeyRange, KvPair};
@@ -32,6 +33,9 @@ pub(super) struct ScanOp<'e> {
     remaining: Option<usize>,
     /// Row keys already returned (an IN list over an index can reach a row twice).
     seen: Option<HashSet<Vec<u8>>>,
+    /// Set when the index holds every column the scan produces: rows come from the index
+    /// entries, with no lookup of the row.
+    covering: Option<Covering>,
     visited: usize,
 }
 
@@ -45,6 +49,12 @@ impl<'e> ScanOp<'e> {
             iter: None,
             remaining: None,
             seen: None,
+            covering: match &node.access {
+                Access::Key {
+                    index: Some(ix), ..
+                } => covering(&node.table, ix, node.columns.as_deref()),
+                _ => None,
+            },
             visited: 0,
         }
     }
@@ -138,6 +148,28 @@ impl<'e> ScanOp<'e> {
         }
     }
 
+    /// The next row of a covering index scan, built from the entry alone.
+    fn next_covered(&mut self) -> Result<Option<Row>> {
+        loop {
+            let Some((k, _)) = self.next_entry()? else {
+                return Ok(None);
+            };
+            if let (
+                Some(seen),
+                Access::Key {
+                    index: Some(ix), ..
+                },
+            ) = (&mut self.seen, &self.node.access)
+            {
+                if !seen.insert(index_entry_row_key(&self.node.table, ix, &k)?) {
+                    continue;
+                }
+            }
+            let covering = self.covering.as_ref().expect("called for covering scans");
+            return covering.row(&k).map(Some);
+        }
+    }
+
     /// The next row of the table (key, stored value), following index entries to their
     /// rows.
     fn next_stored(&mut self) -> Result<Option<KvPair>> {
@@ -184,7 +216,12 @@ impl<'e> ScanOp<'e> {
             let more = if matches!(self.node.access, Access::Key { index: Some(_), .. })
                 && self.seen.is_some()
             {
-                self.next_stored()?.is_some()
+                // The rows are deduplicated by key, which the entry holds when it covers.
+                if self.covering.is_some() {
+                    self.next_covered()?.is_some()
+                } else {
+                    self.next_stored()?.is_some()
+                }
             } else {
                 self.next_entry()?.is_some()
             };
@@ -208,16 +245,24 @@ impl Operator for ScanOp<'_> {
             return Ok(None);
         }
         loop {
-            let Some((k, v)) = self.next_stored()? else {
-                return Ok(None);
+            let row = if self.covering.is_some() {
+                let Some(row) = self.next_covered()? else {
+                    return Ok(None);
+                };
+                self.ex.tick(&mut self.visited)?;
+                row
+            } else {
+                let Some((k, v)) = self.next_stored()? else {
+                    return Ok(None);
+                };
+                self.ex.tick(&mut self.visited)?;
+                self.ex.decode_row_columns(
+                    &self.node.table,
+                    &k,
+                    &v,
+                    self.node.columns.as_deref(),
+                )?
             };
-            self.ex.tick(&mut self.visited)?;
-            let row = self.ex.decode_row_columns(
-                &self.node.table,
-                &k,
-                &v,
-                self.node.columns.as_deref(),
-            )?;
             let keep = match &self.node.filter {
                 Some(pred) => self.ex.predicate(pred, &row, outer)?,
                 None => true,
@@ -242,7 +287,7 @@ impl Operator for ScanOp<'_> {
 
 /// The row key an index entry points to (the bytes after the indexed values).
 fn index_entry_row_key(info: &TableInfo, ix: &IndexDef, entry_key: &[u8]) -> Result<Vec<u8>> {
-    let mut pos = 5;
+    let mut pos = codec::INDEX_PREFIX_LEN;
     for c in &ix.columns {
         codec::decode_key_value(entry_key, &mut pos, c.desc)?;
     }
@@ -439,13 +484,15 @@ impl Executor<'_> {
     ) -> Result<Row> {
         let def = &info.def;
         let ncols = def.columns.len();
-        let generated = super::computed::generated(info)?;
-        // A virtual column may read any other column.
-        let wanted = if generated.has_virtual() {
-            None
+        // Looked up only for tables that have generated columns: this runs for every row.
+        let generated = if def.columns.iter().any(|c| c.generated.is_some()) {
+            Some(super::computed::generated(info)?)
         } else {
-            wanted
+            None
         };
+        let has_virtual = generated.as_ref().is_some_and(|g| g.has_virtual());
+        // A virtual column may read any other column.
+        let wanted = if has_virtual { None } else { wanted };
         let mut row = codec::decode_row_columns(value, wanted)?;
         if row.len() > ncols {
             row.truncate(ncols);
@@ -459,13 +506,13 @@ impl Executor<'_> {
             row.push(self.column_default(info, i)?);
         }
         let rowid = if def.has_rowid() {
-            let mut pos = 5;
+            let mut pos = codec::TABLE_PREFIX_LEN;
             codec::decode_key_value(key, &mut pos, false)?
         } else {
             Value::Null
         };
         row.push(rowid);
-        if generated.has_virtual() {
+        if let Some(generated) = generated.filter(|_| has_virtual) {
             generated.compute_on_read(self, def, &mut row)?;
         }
         Ok(row)
