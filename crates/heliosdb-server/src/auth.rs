@@ -38,7 +38,7 @@ pub struct Auth {
     users: RwLock<Option<HashMap<String, Verifier>>>,
     /// The users file the users came from, and its modification time and size when it
     /// was last read (to notice a change).
-    file: Option<(PathBuf, Mutex<Option<(SystemTime, u64)>>)>,
+    file: Option<(PathBuf, Mutex<Option<FileStamp>>)>,
     /// HTTP credentials already checked, as salted digests keyed by user: deriving a
     /// verifier costs thousands of hash rounds, too much for every request.
     checked: Mutex<HashMap<String, [u8; 32]>>,
@@ -55,8 +55,11 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// A file's modification time and size.
+type FileStamp = (SystemTime, u64);
+
 /// Modification time and size of a file, to notice that it changed.
-fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+fn file_stamp(path: &Path) -> Option<FileStamp> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
 }
