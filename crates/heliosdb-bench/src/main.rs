@@ -16,10 +16,13 @@
 //! million rows in one transaction under a 64 MiB budget: see [`big_txn`].
 //! `heliosdb-bench write-path` measures bulk loads and batched DML: see [`write_path`].
 //! `heliosdb-bench dump-script` loads a 10 MB SQL dump script: see [`dump_script`].
+//! `heliosdb-bench server-load` load-tests `heliosdb-lite serve` over the PostgreSQL
+//! protocol and HTTP next to PostgreSQL: see [`server_load`] and `scripts/bench-server-load`.
 
 mod big_txn;
 mod dump_script;
 mod queries;
+mod server_load;
 mod workloads;
 mod write_path;
 
@@ -81,6 +84,9 @@ pub enum Command {
     /// A 10 MB SQL dump script (pretty-printed multi-row INSERTs) through `execute_batch`,
     /// against SQLite.
     DumpScript(dump_script::DumpOpts),
+    /// Load test of `heliosdb-lite serve` (PostgreSQL protocol and HTTP) next to
+    /// PostgreSQL; `scripts/bench-server-load` starts the servers.
+    ServerLoad(server_load::ServerLoadOpts),
 }
 
 /// One measurement.
@@ -240,6 +246,13 @@ fn main() {
         Some(Command::DumpScript(d)) => {
             if let Err(e) = dump_script::main(&d) {
                 eprintln!("dump-script benchmark failed: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Some(Command::ServerLoad(s)) => {
+            if let Err(e) = server_load::main(&s) {
+                eprintln!("server load test failed: {e}");
                 std::process::exit(1);
             }
             return;

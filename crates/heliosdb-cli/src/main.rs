@@ -15,6 +15,7 @@ mod demo;
 mod import;
 mod output;
 mod remote;
+mod remote_tls;
 mod shell;
 
 use clap::Parser;

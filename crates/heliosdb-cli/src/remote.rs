@@ -2,9 +2,11 @@
 //! statement reading, output modes and dot commands as the local shell where they make
 //! sense over the PostgreSQL protocol; the commands that need the database files
 //! (`.import`, `.gc`, `.indexes`) say so. Statements go over the simple query protocol,
-//! so several statements in one chunk run in order, and values arrive as text.
+//! so several statements in one chunk run in order, and values arrive as text. TLS follows
+//! the URL's `sslmode` / `sslrootcert` as libpq does ([`crate::remote_tls`]).
 
 use crate::output::{self, Format, Mode};
+use crate::remote_tls;
 use crate::shell::{clip, is_complete, report, write_out, Stop};
 use heliosdb_lite::types::Value;
 use postgres::{Client, NoTls, SimpleQueryMessage};
@@ -42,28 +44,28 @@ pub struct Remote {
 /// Connects to `url` (`postgresql://user:password@host:port/heliosdb`; the password may
 /// also come from `PGPASSWORD`, or is asked for on a terminal when the server wants one).
 pub fn connect(url: &str, format: Format) -> Result<Remote, String> {
-    let mut config: postgres::Config = url
+    let (rest, tls) = remote_tls::split(url)?;
+    let mut config: postgres::Config = rest
         .parse()
         .map_err(|e| format!("{} is not a usable connection URL: {e}", clip(url, 80)))?;
-    if matches!(config.get_ssl_mode(), postgres::config::SslMode::Require) {
-        return Err(
-            "sslmode=require: the shell does not speak TLS yet; connect without it \
-                    (sslmode=disable or prefer), e.g. through an SSH tunnel"
-                .into(),
-        );
-    }
+    config.ssl_mode(tls.driver_mode());
     if config.get_password().is_none() {
         if let Ok(p) = std::env::var("PGPASSWORD") {
             config.password(p);
         }
     }
-    let client = match config.connect(NoTls) {
+    let tls_config = tls.client_config()?;
+    let open = |config: &postgres::Config| match &tls_config {
+        None => config.connect(NoTls),
+        Some(c) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(c.clone())),
+    };
+    let client = match open(&config) {
         Ok(c) => c,
         Err(e) if needs_password(&e) && std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
             let p = rpassword::prompt_password("Password: ")
                 .map_err(|e| format!("cannot read the password: {e}"))?;
             config.password(p);
-            config.connect(NoTls).map_err(|e| describe(&e))?
+            open(&config).map_err(|e| describe(&e))?
         }
         Err(e) => return Err(describe(&e)),
     };

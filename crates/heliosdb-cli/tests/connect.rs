@@ -99,3 +99,88 @@ fn passwd_then_connect() {
     std::io::Read::read_to_string(&mut server_err, &mut rest).unwrap();
     assert!(rest.contains("stopped cleanly"), "{rest}");
 }
+
+/// A certificate for `localhost` made by rcgen: (cert.pem, key.pem) in `dir`.
+fn certificate(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+#[test]
+fn connect_over_tls_follows_sslmode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path(), "server");
+    let (other_ca, _) = certificate(dir.path(), "other");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\npath = {:?}\n[server]\nhost = \"127.0.0.1\"\nport = 0\npg_port = 0\n\
+             tls_cert = {:?}\ntls_key = {:?}\n",
+            dir.path().join("db"),
+            cert,
+            key
+        ),
+    )
+    .unwrap();
+    let mut server = heliosdb()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("HELIOSDB_PASSWORD", "pw")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server_err = BufReader::new(server.stderr.take().unwrap());
+    let mut first = String::new();
+    server_err.read_line(&mut first).unwrap();
+    let port = first
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_string();
+    let run = |query: &str| {
+        let out = heliosdb()
+            .arg("--connect")
+            .arg(format!(
+                "postgresql://heliosdb:pw@localhost:{port}/heliosdb?{query}"
+            ))
+            .arg("SELECT 40 + 2")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let root = |p: &std::path::Path| p.to_str().unwrap().replace('/', "%2F");
+    // The certificate checked against its own root and the host name.
+    let (code, out, err) = run(&format!("sslmode=verify-full&sslrootcert={}", root(&cert)));
+    assert_eq!((code, out.as_str()), (Some(0), "42\n"), "{err}");
+    // Encrypted without checking, as libpq's require.
+    let (code, out, err) = run("sslmode=require");
+    assert_eq!((code, out.as_str()), (Some(0), "42\n"), "{err}");
+    // A root that did not sign the server's certificate: refused before any password.
+    let (code, _, err) = run(&format!(
+        "sslmode=verify-ca&sslrootcert={}",
+        root(&other_ca)
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    let (code, _, err) = run("sslmode=verify-full&sslrootcert=%2Fnonexistent.pem");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot read root certificates"), "{err}");
+    let (code, _, err) = run("sslmode=sometimes");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid sslmode"), "{err}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    assert!(server.wait().unwrap().success());
+}

@@ -240,6 +240,15 @@ pub enum Error {
     /// Wrong number of parameters or unknown parameter name.
     #[error("parameter error: {0}")]
     Parameter(String),
+    /// An application-defined function ([`crate::Connection::create_scalar_function`])
+    /// returned an error.
+    #[error("user-defined function {name}() raised an error: {message}")]
+    UserFunction {
+        /// The function's name (lower case).
+        name: String,
+        /// What it reported.
+        message: String,
+    },
     /// Invalid configuration.
     #[error("configuration error: {0}")]
     Config(String),

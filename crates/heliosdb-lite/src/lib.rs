@@ -31,8 +31,8 @@ pub mod time;
 pub use api::types;
 pub use api::Connection;
 pub use api::{
-    params_from_iter, InterruptHandle, MappedRows, OpenTarget, Params, ParamsFromIter, Row,
-    RowIndex, Rows, SchemaObject, Statement, Transaction,
+    params_from_iter, FunctionFlags, InterruptHandle, MappedRows, OpenTarget, Params,
+    ParamsFromIter, Row, RowIndex, Rows, SchemaObject, Statement, Transaction,
 };
 pub use config::Config;
 pub use error::{ConstraintKind, Error, RaiseAction, Result};

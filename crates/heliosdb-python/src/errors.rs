@@ -61,7 +61,9 @@ fn class_of(e: &Error) -> &'static str {
         | Error::Interrupted
         | Error::StatementTimeout(_)
         | Error::LimitExceeded(_)
-        | Error::MemoryBudget(_) => "OperationalError",
+        | Error::MemoryBudget(_)
+        // sqlite3: "user-defined function raised exception".
+        | Error::UserFunction { .. } => "OperationalError",
         _ => "DatabaseError",
     }
 }

@@ -22,7 +22,7 @@ use convert::{Output, Params};
 use errors::{programming_error, raise, to_py_err};
 use heliosdb_lite::time::ManualClock;
 use heliosdb_lite::types::Value;
-use heliosdb_lite::{params_from_iter, AsOf, Connection, Error, Rows};
+use heliosdb_lite::{params_from_iter, AsOf, Connection, Error, FunctionFlags, Rows};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::cell::RefCell;
@@ -46,6 +46,53 @@ thread_local! {
 static ORPHANS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The connections whose user-defined functions this thread is running now (nested
+    /// calls stack). Such a connection is busy with the statement that called the function.
+    static CALLING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks this thread as running a function of connection `id` until dropped.
+struct Calling(u64);
+
+impl Calling {
+    fn enter(id: u64) -> Self {
+        CALLING.with(|c| c.borrow_mut().push(id));
+        Calling(id)
+    }
+}
+
+impl Drop for Calling {
+    fn drop(&mut self) {
+        CALLING.with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(i) = c.iter().rposition(|&x| x == self.0) {
+                c.remove(i);
+            }
+        });
+    }
+}
+
+/// Calls the Python function `func` with `args` for the engine; an exception becomes the
+/// function's error (its type and message).
+fn call_python(id: u64, func: &Py<PyAny>, args: &[Value]) -> heliosdb_lite::Result<Value> {
+    Python::attach(|py| {
+        let _calling = Calling::enter(id);
+        let out = Output {
+            detect_types: false,
+        };
+        let result = args
+            .iter()
+            .map(|v| convert::to_py(py, v, false, out))
+            .collect::<PyResult<Vec<_>>>()
+            .and_then(|items| func.bind(py).call1(PyTuple::new(py, items)?))
+            .and_then(|r| convert::to_value(&r, &|| "the function's result".to_string()));
+        result.map_err(|e| Error::invalid(e.to_string()))
+    })
+}
 
 /// The clock for connections opened from now on, set by tests only
 /// ([`_set_test_clock`]); `None` is the system clock.
@@ -188,6 +235,8 @@ type Columns = Vec<(String, Option<&'static str>)>;
 /// One connection to a database (see the module documentation for threads).
 #[pyclass(module = "heliosdb_lite._native", frozen)]
 struct NativeConnection {
+    /// This connection's number (see [`CALLING`]).
+    id: u64,
     /// `None` once closed.
     conn: RwLock<Option<Arc<Connection>>>,
     /// The DB-API `description` last built for each statement text, reused while its
@@ -200,6 +249,12 @@ struct NativeConnection {
 
 impl NativeConnection {
     fn get(&self, py: Python<'_>) -> PyResult<Arc<Connection>> {
+        if CALLING.with(|c| c.borrow().contains(&self.id)) {
+            return Err(programming_error(
+                py,
+                "a user-defined function cannot use the connection that calls it",
+            ));
+        }
         self.conn
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -278,6 +333,7 @@ impl NativeConnection {
             })
             .map_err(|e| to_py_err(py, e))?;
         Ok(NativeConnection {
+            id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             conn: RwLock::new(Some(Arc::new(conn))),
             descriptions: Mutex::new(HashMap::new()),
             timeout: Duration::from_secs_f64(timeout.min(1e9)),
@@ -458,7 +514,52 @@ impl NativeConnection {
     /// True while an explicit transaction is open.
     #[getter]
     fn in_transaction(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.get(py)?.is_in_transaction())
+        let conn = self.get(py)?;
+        // Without the GIL: the session may be busy with a statement calling a Python
+        // function, which needs the GIL to finish.
+        Ok(py.detach(|| conn.is_in_transaction()))
+    }
+
+    /// Rows inserted, updated or deleted since the connection was opened.
+    #[getter]
+    fn total_changes(&self, py: Python<'_>) -> PyResult<u64> {
+        let conn = self.get(py)?;
+        Ok(py.detach(|| conn.total_changes()))
+    }
+
+    /// Defines the SQL function `name` with `narg` arguments (-1: any) computed by the
+    /// Python callable `func`, or removes that definition when `func` is `None`.
+    #[pyo3(signature = (name, narg, func, deterministic=false))]
+    fn create_function(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        narg: i32,
+        func: Option<Py<PyAny>>,
+        deterministic: bool,
+    ) -> PyResult<()> {
+        let conn = self.get(py)?;
+        let Some(func) = func else {
+            return py
+                .detach(|| conn.remove_function(name, narg))
+                .map(|_| ())
+                .map_err(|e| to_py_err(py, e));
+        };
+        if !func.bind(py).is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "func must be a callable or None",
+            ));
+        }
+        let flags = if deterministic {
+            FunctionFlags::DETERMINISTIC
+        } else {
+            FunctionFlags::NONE
+        };
+        let id = self.id;
+        py.detach(|| {
+            conn.create_scalar_function(name, narg, flags, move |args| call_python(id, &func, args))
+        })
+        .map_err(|e| to_py_err(py, e))
     }
 
     /// The newest commit sequence number.
@@ -468,7 +569,8 @@ impl NativeConnection {
 
     /// Transaction id of the last write transaction this connection committed.
     fn last_txn_id(&self, py: Python<'_>) -> PyResult<Option<u64>> {
-        Ok(self.get(py)?.last_txn_id())
+        let conn = self.get(py)?;
+        Ok(py.detach(|| conn.last_txn_id()))
     }
 
     /// Retained snapshots as `(scn, txn_id, committed_at)`, oldest first, committed after

@@ -226,6 +226,11 @@ impl Server {
             shared.clone(),
             stop_rx.clone(),
         ));
+        let watcher = shared
+            .auth
+            .users_file()
+            .is_some()
+            .then(|| tokio::spawn(watch_users_file(shared.clone(), stop_rx.clone())));
         let mut http_stop = stop_rx.clone();
         let stopped = async move {
             let _ = http_stop.wait_for(|s| *s).await;
@@ -269,6 +274,9 @@ impl Server {
             connections.shutdown().await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), http_task).await;
+        if let Some(w) = watcher {
+            let _ = w.await;
+        }
         let db = shared.clone();
         tokio::task::spawn_blocking(move || db.db.checkpoint())
             .await
@@ -313,6 +321,60 @@ async fn pg_accept_loop(
         }
     }
     connections
+}
+
+/// How often the users file's modification time and size are compared with the last read.
+const USERS_FILE_POLL: Duration = Duration::from_secs(2);
+
+/// Reads the users file again on SIGHUP (as PostgreSQL re-reads pg_hba.conf) and when it
+/// changes, until the server stops. A file that does not read is logged and ignored.
+async fn watch_users_file(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut hangup = hangup_signal();
+    loop {
+        let forced = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(USERS_FILE_POLL) => false,
+            Some(()) = next_hangup(&mut hangup) => true,
+        };
+        let auth = &shared.auth;
+        let result = if forced {
+            auth.reload()
+        } else {
+            auth.reload_if_changed()
+        };
+        let file = auth.users_file().map(|p| p.display().to_string());
+        let file = file.unwrap_or_default();
+        match result {
+            Ok(Some(n)) => tracing::info!("users file {file} read again: {n} users"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("users file not reloaded, the users before stay: {e}"),
+        }
+    }
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+#[cfg(unix)]
+fn hangup_signal() -> Hangup {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+}
+
+#[cfg(not(unix))]
+fn hangup_signal() -> Hangup {
+    None
+}
+
+/// The next SIGHUP; never, where there is none.
+async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
+    #[cfg(unix)]
+    if let Some(signal) = hangup {
+        return signal.recv().await;
+    }
+    let _ = hangup;
+    std::future::pending().await
 }
 
 /// Runs the server for `heliosdb-lite serve`: the password from `HELIOSDB_PASSWORD`,

@@ -285,8 +285,16 @@ impl Session {
     ) -> Result<StatementResult, ClientError> {
         let kind = sqltext::query_type(n, session_as_of);
         let started = Instant::now();
-        let r = self.query(sql, n, params);
+        let mut r = self.query(sql, n, params);
         self.shared.metrics.observe(kind, started.elapsed());
+        if let Err(e) = &mut r {
+            if session_as_of && kind == sqltext::QueryType::Write && e.sqlstate == "42000" {
+                // The engine refuses every write while a default AS OF point is set (it
+                // checks that before anything else): to a client that is a read-only
+                // session, PostgreSQL's 25006 as after SET default_transaction_read_only.
+                *e = ClientError::new("25006", "read_only", std::mem::take(&mut e.message));
+            }
+        }
         if r.is_err() {
             self.shared.metrics.error();
             if self.conn.is_in_transaction() {

@@ -81,6 +81,45 @@ async fn users_file_serves_both_protocols() {
     assert!(e.contains(":2:") && e.contains("clear-text"), "{e}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_file_is_read_again_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users");
+    users::set_password(&file, "alice", "old pw").unwrap();
+    let mut cfg = config(dir.path());
+    cfg.server.users_file = Some(file.clone());
+    let auth = Auth::for_server(&cfg.server).unwrap();
+    let server = start(cfg, auth).await;
+    let alice = connect(server.pg, "alice", "old pw").await.unwrap();
+
+    users::set_password(&file, "alice", "new pw").unwrap();
+    users::set_password(&file, "carol", "carol pw").unwrap();
+    // The server looks at the file every 2 seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let carol = loop {
+        match connect(server.pg, "carol", "carol pw").await {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert_eq!(e.code().unwrap().code(), "28000", "{e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("the new user never got in: {e}"),
+        }
+    };
+    carol.batch_execute("SELECT 1").await.unwrap();
+    let e = connect(server.pg, "alice", "old pw").await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "28P01", "{e}");
+    connect(server.pg, "alice", "new pw").await.unwrap();
+    // A session opened before the change goes on.
+    alice.batch_execute("SELECT 1").await.unwrap();
+
+    // A file broken by hand keeps the users in force.
+    std::fs::write(&file, "carol:plain text\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    connect(server.pg, "carol", "carol pw").await.unwrap();
+    server.stop().await;
+}
+
 /// A self-signed certificate for `localhost` and 127.0.0.1, written as PEM files.
 fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
     let made =

@@ -5,10 +5,12 @@
 //! lock, so concurrent readers on one connection do not wait for each other; writers are
 //! serialised by the engine's write lock.
 
+mod functions;
 mod params;
 mod row;
 pub mod types;
 
+pub use functions::FunctionFlags;
 pub use params::{params_from_iter, Params, ParamsFromIter};
 use row::RowSource;
 pub use row::{MappedRows, Row, RowIndex, Rows};
@@ -348,7 +350,7 @@ impl Connection {
         as_of: Option<&AsOf>,
         f: impl FnOnce(&mut crate::sql::session::Session) -> Result<T>,
     ) -> Result<T> {
-        let mut session = crate::mvcc::lock(&self.session);
+        let mut session = self.lock_session()?;
         self.interrupt
             .store(false, std::sync::atomic::Ordering::Relaxed);
         let saved = as_of.map(|p| session.default_as_of.replace(p.clone()));

@@ -11,6 +11,7 @@ use super::catalog::{load_schema, IndexDef, Schema, SchemaCache, TableDef, Table
 use super::codec;
 use super::execution::computed::{split_and, BoundIndex, GeneratedColumns};
 use super::execution::Row;
+use super::functions::user::{DeterministicCalls, UserFnId, UserFunctions};
 use super::functions::FnEnv;
 use super::parser::{parse_expr, ParsedStatement};
 use super::plan::Source;
@@ -118,6 +119,10 @@ pub(crate) struct StmtEnv {
     pub last_insert_rowid: i64,
     pub changes: i64,
     pub total_changes: i64,
+    /// The connection's application-defined functions.
+    pub functions: Arc<UserFunctions>,
+    /// Results of deterministic ones already called in this statement.
+    pub deterministic_calls: DeterministicCalls,
 }
 
 impl FnEnv for StmtEnv {
@@ -154,6 +159,60 @@ impl FnEnv for StmtEnv {
     }
     fn stored_default(&self, text: &str) -> Result<Value> {
         eval_default_text(text, self)
+    }
+    fn user_function(&self, name: &str, nargs: usize) -> Result<Option<UserFnId>> {
+        if self.functions.is_empty() {
+            return Ok(None);
+        }
+        match self.functions.resolve(name, nargs) {
+            Some(id) => Ok(Some(id)),
+            // Defined for other counts only, and not a built-in either: say so, as SQLite.
+            None if self.functions.has_name(name)
+                && super::functions::ScalarFn::from_name(name).is_none() =>
+            {
+                Err(Error::invalid(format!(
+                    "wrong number of arguments to function {name}()"
+                )))
+            }
+            None => Ok(None),
+        }
+    }
+    fn call_user_function(&self, id: UserFnId, args: &[Value]) -> Result<Value> {
+        self.deterministic_calls.call(&self.functions, id, args)
+    }
+}
+
+/// An environment without the connection's application-defined functions (the trait's
+/// default), for stored expressions.
+struct WithoutUserFunctions<'a>(&'a dyn FnEnv);
+
+impl FnEnv for WithoutUserFunctions<'_> {
+    fn now_micros(&self) -> i64 {
+        self.0.now_micros()
+    }
+    fn current_scn(&self) -> u64 {
+        self.0.current_scn()
+    }
+    fn last_txn_id(&self) -> Option<u64> {
+        self.0.last_txn_id()
+    }
+    fn scn_to_timestamp(&self, scn: u64) -> Result<i64> {
+        self.0.scn_to_timestamp(scn)
+    }
+    fn timestamp_to_scn(&self, ts: i64) -> Result<u64> {
+        self.0.timestamp_to_scn(ts)
+    }
+    fn last_insert_rowid(&self) -> i64 {
+        self.0.last_insert_rowid()
+    }
+    fn changes(&self) -> i64 {
+        self.0.changes()
+    }
+    fn total_changes(&self) -> i64 {
+        self.0.total_changes()
+    }
+    fn stored_default(&self, text: &str) -> Result<Value> {
+        self.0.stored_default(text)
     }
 }
 
@@ -334,6 +393,9 @@ pub fn eval_default_text(text: &str, env: &dyn FnEnv) -> Result<Value> {
     let e = parse_expr(text)?;
     let stmt = ParsedStatement::placeholder();
     let mut none = NoHistory;
+    // A stored DEFAULT is also what old rows read in a column added later: it must not
+    // depend on the application's functions, or the table could not be read without it.
+    let env = &WithoutUserFunctions(env);
     let mut p = Planner::new(Arc::new(Schema::default()), &mut none, &[], env, &stmt);
     let bound = p.bind_constant(&e)?;
     super::execution::eval_standalone(&bound, &[], env)

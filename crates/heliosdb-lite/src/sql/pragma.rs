@@ -128,6 +128,8 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
         last_insert_rowid: 0,
         changes: 0,
         total_changes: 0,
+        functions: Default::default(),
+        deterministic_calls: Default::default(),
     };
     let exec = Executor::new(None, &[], &env);
     let mut names: Vec<_> = schema.tables.keys().cloned().collect();

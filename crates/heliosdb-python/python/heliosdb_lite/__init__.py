@@ -255,7 +255,7 @@ class Cursor:
             self._stream = None
         kind = _keyword(sql)
         if not conn._autocommit and kind in _WRITES and not native.in_transaction:
-            native.execute("BEGIN")
+            native.execute(conn._begin)
         description, self._rows, self._stream, changes, lastrowid = native.execute(
             sql, parameters, as_of, _FIRST_BATCH, conn.detect_types
         )
@@ -277,7 +277,7 @@ class Cursor:
         self._end_result()
         conn = self.connection
         if not conn._autocommit and _keyword(sql) in _WRITES and not native.in_transaction:
-            native.execute("BEGIN")
+            native.execute(conn._begin)
         self.description = None
         self.rowcount = native.executemany(sql, seq_of_parameters)
         return self
@@ -410,13 +410,17 @@ class Connection:
         timeout=5.0,
         detect_types=True,
         read_only=False,
+        isolation_level="",
     ):
         if database is not None and not isinstance(database, str):
             import os
 
             database = os.fspath(database)
+        begin = _begin_statement(isolation_level)
         self._native = _native.NativeConnection(database, config, read_only, float(timeout))
-        self._autocommit = bool(autocommit)
+        self._autocommit = bool(autocommit) or isolation_level is None
+        self._isolation_level = "" if isolation_level is None else isolation_level
+        self._begin = begin
         #: Convert DATE / DATETIME / TIMESTAMP columns to ``datetime.date`` /
         #: ``datetime.datetime`` (default); False keeps their text, like ``sqlite3``
         #: without ``detect_types``.
@@ -461,9 +465,37 @@ class Connection:
         self._autocommit = value
 
     @property
+    def isolation_level(self):
+        """How implicit transactions begin, as in ``sqlite3``: ``""`` or ``"DEFERRED"``
+        (the default: the transaction takes the write lock at its first write),
+        ``"IMMEDIATE"`` or ``"EXCLUSIVE"`` (it takes the write lock at once, so a second
+        writer waits at its BEGIN rather than at its first write; the two are the same
+        here, since readers never block); ``None`` in autocommit mode. Setting ``None``
+        turns autocommit on (committing an open transaction); setting a string turns it
+        off. Every transaction reads one snapshot whatever the level (snapshot
+        isolation, with writers serialised)."""
+        return None if self._autocommit else self._isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value):
+        begin = _begin_statement(value)
+        if value is None:
+            self.autocommit = True
+            return
+        self._isolation_level = value
+        self._begin = begin
+        self._autocommit = False
+
+    @property
     def in_transaction(self):
         """True while a transaction is open."""
         return self._live().in_transaction
+
+    @property
+    def total_changes(self):
+        """Rows inserted, updated or deleted since the connection was opened (as
+        ``sqlite3``'s ``total_changes``)."""
+        return self._live().total_changes
 
     def commit(self):
         """Commits the open transaction, if any."""
@@ -522,6 +554,25 @@ class Connection:
         """``cursor().executescript(...)``; returns the cursor."""
         return self.cursor().executescript(sql_script)
 
+    def create_function(self, name, narg, func, *, deterministic=False):
+        """Defines the SQL function ``name`` taking ``narg`` arguments (-1: any number),
+        computed by ``func`` (called with the argument values, returning an int, float,
+        str, bytes, ``Decimal``, ``datetime`` or ``None``), as in ``sqlite3``. ``func=None``
+        removes the definition. A name may be defined once per argument count; a
+        definition overrides a built-in of the same name. ``deterministic=True`` promises
+        that the same arguments give the same result: a statement then calls ``func`` once
+        per distinct argument list. An exception ``func`` raises fails the statement with
+        ``OperationalError``. The function belongs to this connection and cannot be used in
+        CHECK constraints, DEFAULTs, generated columns or indexes; ``func`` may not use
+        this connection (``ProgrammingError``)."""
+        if not isinstance(name, str):
+            raise TypeError("name must be a str")
+        if isinstance(narg, bool) or not isinstance(narg, int):
+            raise TypeError("narg must be an int")
+        if not -(2**31) <= narg < 2**31:
+            raise ProgrammingError(f"bad argument count {narg}: give -1 (any) or 0 to 127")
+        self._live().create_function(name, narg, func, bool(deterministic))
+
     def interrupt(self):
         """Cancels the statement this connection is running (from any thread); it fails
         with ``OperationalError``."""
@@ -566,6 +617,24 @@ class Connection:
         return self._live().gc()
 
 
+_ISOLATION_LEVELS = ("", "DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+
+def _begin_statement(isolation_level):
+    """The BEGIN an implicit transaction runs for ``isolation_level`` (``None``:
+    autocommit, checked by the caller)."""
+    if isolation_level is None:
+        return "BEGIN"
+    if not isinstance(isolation_level, str):
+        raise TypeError("isolation_level must be a str or None")
+    level = isolation_level.upper()
+    if level not in _ISOLATION_LEVELS:
+        raise ValueError(
+            "isolation_level string must be '', 'DEFERRED', 'IMMEDIATE', or 'EXCLUSIVE'"
+        )
+    return f"BEGIN {level}".rstrip()
+
+
 def connect(
     database,
     *,
@@ -574,6 +643,7 @@ def connect(
     timeout=5.0,
     detect_types=True,
     read_only=False,
+    isolation_level="",
 ):
     """Opens a connection (PEP 249).
 
@@ -583,7 +653,8 @@ def connect(
     keeps trying while another writer holds the database (each try waits up to the engine's
     own 5 seconds, so shorter values act as 5). ``detect_types``: convert DATE
     and TIMESTAMP columns to ``datetime`` objects. ``read_only``: never write (see the
-    engine's read-only open).
+    engine's read-only open). ``isolation_level``: how implicit transactions begin (see
+    :attr:`Connection.isolation_level`); ``None`` is autocommit mode, as in ``sqlite3``.
     """
     return Connection(
         database,
@@ -592,4 +663,5 @@ def connect(
         timeout=timeout,
         detect_types=detect_types,
         read_only=read_only,
+        isolation_level=isolation_level,
     )

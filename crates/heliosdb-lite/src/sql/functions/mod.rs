@@ -5,6 +5,7 @@
 
 pub mod datetime;
 pub mod json;
+pub mod user;
 
 use super::collation::Collation;
 use super::value::{format_real, Value};
@@ -36,13 +37,29 @@ pub trait FnEnv {
     /// before its column was added reads in that column. Binding SQL text needs the planner,
     /// which sits above the executor that meets such rows, so the environment provides it.
     fn stored_default(&self, text: &str) -> Result<Value>;
+    /// The application-defined function a call of `name` with `nargs` arguments uses, if
+    /// the connection has one ([`user`]); environments without a connection have none.
+    fn user_function(&self, _name: &str, _nargs: usize) -> Result<Option<user::UserFnId>> {
+        Ok(None)
+    }
+    /// Calls an application-defined function.
+    fn call_user_function(&self, _id: user::UserFnId, _args: &[Value]) -> Result<Value> {
+        Err(Error::invalid(
+            "user-defined functions cannot be used here (only in statements run on the \
+             connection that defined them)",
+        ))
+    }
 }
 
 macro_rules! scalar_fns {
     ($($variant:ident => $name:literal, $min:expr, $max:expr;)*) => {
         /// The scalar functions the engine knows.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum ScalarFn { $(#[doc = $name] $variant,)* }
+        pub enum ScalarFn {
+            $(#[doc = $name] $variant,)*
+            /// An application-defined function of the connection ([`user`]).
+            User(user::UserFnId),
+        }
 
         impl ScalarFn {
             /// Looks a function up by (case-insensitive) name.
@@ -60,12 +77,19 @@ macro_rules! scalar_fns {
 
             /// Name for messages and EXPLAIN.
             pub fn name(self) -> &'static str {
-                match self { $(ScalarFn::$variant => $name,)* }
+                match self {
+                    $(ScalarFn::$variant => $name,)*
+                    ScalarFn::User(_) => "user-defined function",
+                }
             }
 
             /// Allowed argument counts.
             pub fn arity(self) -> (usize, usize) {
-                match self { $(ScalarFn::$variant => ($min, $max),)* }
+                match self {
+                    $(ScalarFn::$variant => ($min, $max),)*
+                    // Checked when the call was resolved.
+                    ScalarFn::User(_) => (0, usize::MAX),
+                }
             }
         }
     };
@@ -229,10 +253,13 @@ impl ScalarFn {
     }
 
     /// True if the result depends only on the arguments (no clock, randomness or state).
+    /// An application-defined function counts as not: it is never allowed in a stored
+    /// expression, whatever its flag (the database must stay readable without it).
     pub fn is_deterministic(self) -> bool {
         !matches!(
             self,
-            ScalarFn::Random
+            ScalarFn::User(_)
+                | ScalarFn::Random
                 | ScalarFn::Randomblob
                 | ScalarFn::TotalChanges
                 | ScalarFn::Now
@@ -466,6 +493,7 @@ impl ScalarFn {
             | JsonInsert | JsonReplace | JsonRemove | JsonPatch | JsonEmbed => {
                 return json::call(self, args)
             }
+            User(id) => return env.call_user_function(id, args),
         })
     }
 }

@@ -1105,8 +1105,13 @@ impl Planner<'_> {
                 "FILTER clause on non-aggregate function: {name}()"
             )));
         }
-        let func = ScalarFn::from_name(&name)
-            .ok_or_else(|| Error::invalid(format!("no such function: {name}")))?;
+        // The connection's own functions first: an application may override a built-in,
+        // as in SQLite.
+        let func = match self.env.user_function(&name, args.len())? {
+            Some(id) => ScalarFn::User(id),
+            None => ScalarFn::from_name(&name)
+                .ok_or_else(|| Error::invalid(format!("no such function: {name}")))?,
+        };
         let (min, max) = func.arity();
         if args.len() < min || args.len() > max {
             return Err(Error::invalid(format!(

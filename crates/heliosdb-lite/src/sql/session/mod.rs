@@ -50,6 +50,8 @@ pub struct Session {
     pub foreign_keys_off: bool,
     /// Open savepoints, oldest first.
     pub savepoints: Vec<savepoint::UserSavepoint>,
+    /// The connection's application-defined functions.
+    pub functions: Arc<super::functions::user::UserFunctions>,
 }
 
 /// True for statements that never write.
@@ -441,6 +443,8 @@ impl Session {
             last_insert_rowid: self.last_insert_rowid,
             changes: self.changes,
             total_changes: self.total_changes,
+            functions: self.functions.clone(),
+            deterministic_calls: Default::default(),
         }
     }
 
