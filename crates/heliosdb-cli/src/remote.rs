@@ -86,7 +86,19 @@ fn needs_password(e: &postgres::Error) -> bool {
 fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // The driver's own text is generic ("error performing TLS handshake"): the
+            // causes below it say what went wrong (a certificate not trusted, a name that
+            // does not match, a refused connection).
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 

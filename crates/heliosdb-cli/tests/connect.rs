@@ -100,9 +100,11 @@ fn passwd_then_connect() {
     assert!(rest.contains("stopped cleanly"), "{rest}");
 }
 
-/// A certificate for `localhost` made by rcgen: (cert.pem, key.pem) in `dir`.
+/// A certificate for `localhost` and `127.0.0.1` made by rcgen: (cert.pem, key.pem) in `dir`.
 fn certificate(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
     let cert = dir.join(format!("{name}-cert.pem"));
     let key = dir.join(format!("{name}-key.pem"));
     std::fs::write(&cert, made.cert.pem()).unwrap();
@@ -147,7 +149,9 @@ fn connect_over_tls_follows_sslmode() {
         let out = heliosdb()
             .arg("--connect")
             .arg(format!(
-                "postgresql://heliosdb:pw@localhost:{port}/heliosdb?{query}"
+                // The address the server listens on, not `localhost`: that name may resolve
+                // to ::1 first, where another process may hold the same port number.
+                "postgresql://heliosdb:pw@127.0.0.1:{port}/heliosdb?{query}"
             ))
             .arg("SELECT 40 + 2")
             .stdin(Stdio::null())
