@@ -50,14 +50,7 @@ pub fn main(o: &BigTxnOpts) -> Res<()> {
             .arg("--path")
             .arg(dir.path().join(engine))
             .output()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let Some((secs, kib)) = text.lines().find_map(|l| {
-            let mut p = l.strip_prefix("result ")?.split_whitespace();
-            Some((
-                p.next()?.parse::<f64>().ok()?,
-                p.next()?.parse::<u64>().ok()?,
-            ))
-        }) else {
+        let Some((secs, kib)) = child_result(&out.stdout) else {
             return Err(
                 format!("{engine} failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
             );
@@ -136,4 +129,16 @@ fn peak_rss_kib() -> Option<u64> {
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// The `result SECONDS PEAK_KIB` line a measuring child process prints (`big-txn`,
+/// `write-path`), if it printed one.
+pub(crate) fn child_result(stdout: &[u8]) -> Option<(f64, u64)> {
+    String::from_utf8_lossy(stdout).lines().find_map(|l| {
+        let mut p = l.strip_prefix("result ")?.split_whitespace();
+        Some((
+            p.next()?.parse::<f64>().ok()?,
+            p.next()?.parse::<u64>().ok()?,
+        ))
+    })
 }

@@ -81,14 +81,7 @@ pub fn main(o: &WritePathOpts) -> Res<()> {
                 cmd.args(["--memory-limit-mb", &m.to_string()]);
             }
             let out = cmd.output()?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            let Some((secs, kib)) = text.lines().find_map(|l| {
-                let mut p = l.strip_prefix("result ")?.split_whitespace();
-                Some((
-                    p.next()?.parse::<f64>().ok()?,
-                    p.next()?.parse::<u64>().ok()?,
-                ))
-            }) else {
+            let Some((secs, kib)) = crate::big_txn::child_result(&out.stdout) else {
                 return Err(format!(
                     "{workload} on {engine} failed: {}",
                     String::from_utf8_lossy(&out.stderr)

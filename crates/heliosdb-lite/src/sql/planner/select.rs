@@ -1305,6 +1305,15 @@ fn pads_left(twj: &ast::TableWithJoins) -> bool {
         })
 }
 
+/// A parenthesised join as one relation: planned on its own, its columns keeping their
+/// tables' names.
+fn nested_relation(p: &mut Planner<'_>, twj: &ast::TableWithJoins) -> Result<Relation> {
+    let mut inner = Vec::new();
+    add_relations(p, twj, &mut inner)?;
+    let (plan, scope) = plan_relations(p, inner, None, &[])?;
+    Ok(Relation::joined(plan, scope.columns))
+}
+
 /// Appends the relations of `a JOIN b ...` (flattening parenthesised joins where that keeps
 /// their meaning).
 fn add_relations(
@@ -1325,12 +1334,7 @@ fn add_relations(
             TableFactor::NestedJoin {
                 table_with_joins,
                 alias: None,
-            } => {
-                let mut inner = Vec::new();
-                add_relations(p, table_with_joins, &mut inner)?;
-                let (plan, scope) = plan_relations(p, inner, None, &[])?;
-                rels.push(Relation::joined(plan, scope.columns));
-            }
+            } => rels.push(nested_relation(p, table_with_joins)?),
             other => {
                 let mut r = resolve_relation(p, other)?;
                 r.join = JoinKind::Inner;
@@ -1357,14 +1361,7 @@ fn add_relations(
                 TableFactor::NestedJoin {
                     table_with_joins,
                     alias: None,
-                } => {
-                    // A parenthesised join as one relation: planned on its own, its columns
-                    // keeping their tables' names.
-                    let mut inner = Vec::new();
-                    add_relations(p, table_with_joins, &mut inner)?;
-                    let (plan, scope) = plan_relations(p, inner, None, &[])?;
-                    Relation::joined(plan, scope.columns)
-                }
+                } => nested_relation(p, table_with_joins)?,
                 other => resolve_relation(p, other)?,
             };
             use ast::JoinOperator as J;
