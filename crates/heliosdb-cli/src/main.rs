@@ -17,6 +17,7 @@ mod output;
 mod remote;
 mod remote_tls;
 mod shell;
+mod statement_end;
 
 use clap::Parser;
 use heliosdb_lite::{Config, Connection};

@@ -7,7 +7,8 @@
 
 use crate::output::{self, Format, Mode};
 use crate::remote_tls;
-use crate::shell::{clip, is_complete, report, write_out, Stop};
+use crate::shell::{clip, report, write_out, Stop};
+use crate::statement_end::StatementEnd;
 use heliosdb_lite::types::Value;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 use std::io::{BufRead, Write};
@@ -175,6 +176,8 @@ impl Remote {
     /// lines that complete a statement.
     pub fn run_script(&mut self, input: &mut dyn BufRead) -> Result<(), Stop> {
         let mut buf = String::new();
+        // Where the statements collected in `buf` end, scanned one line at a time.
+        let mut end = StatementEnd::default();
         let mut start = 0;
         for (i, line) in input.lines().enumerate() {
             let line = match line {
@@ -183,6 +186,7 @@ impl Remote {
             };
             if buf.trim().is_empty() && line.trim_start().starts_with('.') {
                 buf.clear();
+                end = StatementEnd::default();
                 match self.dot(line.trim()) {
                     Ok(()) => {}
                     Err(DotOutcome::Stop(s)) => return Err(s),
@@ -192,13 +196,17 @@ impl Remote {
             }
             if buf.trim().is_empty() {
                 buf.clear();
+                end = StatementEnd::default();
                 start = i + 1;
             }
             buf.push_str(&line);
             buf.push('\n');
-            if is_complete(&buf) {
+            end.feed(&line);
+            end.feed("\n");
+            if end.complete() {
                 self.run_chunk(&buf, Some(start))?;
                 buf.clear();
+                end = StatementEnd::default();
             }
         }
         if !buf.trim().is_empty() {
@@ -333,6 +341,8 @@ impl Remote {
             .as_bytes(),
         );
         let mut buf = String::new();
+        // Where the statements collected in `buf` end, scanned one line at a time.
+        let mut end = StatementEnd::default();
         loop {
             let prompt = if buf.is_empty() {
                 "heliosdb=> "
@@ -355,16 +365,22 @@ impl Remote {
                     }
                     buf.push_str(&line);
                     buf.push('\n');
-                    if is_complete(&buf) {
+                    end.feed(&line);
+                    end.feed("\n");
+                    if end.complete() {
                         let _ = rl.add_history_entry(buf.trim());
                         let r = self.run_chunk(&buf, None);
                         buf.clear();
+                        end = StatementEnd::default();
                         if r == Err(Stop::OutputClosed) {
                             break;
                         }
                     }
                 }
-                Err(rustyline::error::ReadlineError::Interrupted) => buf.clear(),
+                Err(rustyline::error::ReadlineError::Interrupted) => {
+                    buf.clear();
+                    end = StatementEnd::default();
+                }
                 Err(_) => break,
             }
         }

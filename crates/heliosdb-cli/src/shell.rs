@@ -6,6 +6,7 @@
 //! failure makes the exit status non-zero.
 
 use crate::output::{self, Format, Mode};
+use crate::statement_end::StatementEnd;
 use heliosdb_lite::types::Value;
 use heliosdb_lite::{Connection, Error};
 use std::io::{BufRead, Write};
@@ -104,90 +105,6 @@ const HELP: &str = "\
 Ctrl-C cancels the running statement; an open transaction stays open.
 Time travel: SELECT ... FROM t AS OF TIMESTAMP '2024-12-31 23:59:59'
              SELECT ... FROM t AS OF TRANSACTION 42 | AS OF SCN 1000 | BEFORE TRANSACTION 42";
-
-/// True once `buf` holds one or more complete statements: it ends in `;` outside quotes and
-/// comments, and outside the `BEGIN ... END` body of a `CREATE TRIGGER`.
-pub fn is_complete(buf: &str) -> bool {
-    let mut in_single = false;
-    let mut in_double = false;
-    let mut last_significant = ' ';
-    // Words of the current statement, enough to spot CREATE [TEMP] TRIGGER and its body.
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut trigger_depth = 0usize;
-    let mut chars = buf.chars().peekable();
-    let end_word = |word: &mut String, words: &mut Vec<String>, depth: &mut usize| {
-        if word.is_empty() {
-            return;
-        }
-        let w = std::mem::take(word).to_ascii_uppercase();
-        let is_trigger = words.first().is_some_and(|f| f == "CREATE")
-            && words.iter().take(3).any(|x| x == "TRIGGER");
-        if is_trigger {
-            match w.as_str() {
-                "BEGIN" | "CASE" => *depth += 1,
-                "END" => *depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
-        words.push(w);
-    };
-    while let Some(c) = chars.next() {
-        if in_single {
-            if c == '\'' {
-                in_single = false;
-            }
-            continue;
-        }
-        if in_double {
-            if c == '"' {
-                in_double = false;
-            }
-            continue;
-        }
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-            last_significant = c;
-            continue;
-        }
-        end_word(&mut word, &mut words, &mut trigger_depth);
-        match c {
-            '\'' => in_single = true,
-            '"' => in_double = true,
-            '-' if chars.peek() == Some(&'-') => {
-                for c2 in chars.by_ref() {
-                    if c2 == '\n' {
-                        break;
-                    }
-                }
-                continue;
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                let mut closed = false;
-                for c2 in chars.by_ref() {
-                    if prev == '*' && c2 == '/' {
-                        closed = true;
-                        break;
-                    }
-                    prev = c2;
-                }
-                if !closed {
-                    return false;
-                }
-                continue;
-            }
-            ';' if trigger_depth == 0 => words.clear(),
-            _ => {}
-        }
-        if !c.is_whitespace() {
-            last_significant = c;
-        }
-    }
-    end_word(&mut word, &mut words, &mut trigger_depth);
-    !in_single && !in_double && trigger_depth == 0 && last_significant == ';'
-}
 
 /// Byte offset in `text` where the statement after `from` starts: past whitespace,
 /// semicolons and comments.
@@ -438,6 +355,8 @@ impl Shell {
     /// valid UTF-8 fails the statement it belongs to, and only that one.
     pub fn run_script(&mut self, input: &mut dyn BufRead, file: Option<&str>) -> Result<(), Stop> {
         let mut buf = String::new();
+        // Where the statements collected in `buf` end, scanned one line at a time.
+        let mut end = StatementEnd::default();
         let mut start_line = 0usize;
         // First line of the current chunk that is not valid UTF-8, and where in it.
         let mut bad_utf8: Option<(usize, usize)> = None;
@@ -477,6 +396,7 @@ impl Shell {
             };
             if buf.trim().is_empty() && line.trim_start().starts_with('.') {
                 buf.clear();
+                end = StatementEnd::default();
                 if let Some((l, c)) = bad_utf8.take() {
                     self.fail(&format!("invalid UTF-8 at line {l}, column {c}; the command was not run (save the script as UTF-8)"), Some(origin))?;
                     continue;
@@ -490,13 +410,17 @@ impl Shell {
             }
             if buf.trim().is_empty() {
                 buf.clear();
+                end = StatementEnd::default();
                 start_line = line_no;
             }
             buf.push_str(&line);
             buf.push('\n');
-            if is_complete(&buf) {
+            end.feed(&line);
+            end.feed("\n");
+            if end.complete() {
                 self.finish_chunk(&buf, file, start_line, bad_utf8.take())?;
                 buf.clear();
+                end = StatementEnd::default();
             }
         }
         if !buf.trim().is_empty() {
@@ -697,6 +621,8 @@ impl Shell {
             .as_bytes(),
         );
         let mut buf = String::new();
+        // Where the statements collected in `buf` end, scanned one line at a time.
+        let mut end = StatementEnd::default();
         loop {
             let prompt = if buf.is_empty() {
                 "heliosdb> "
@@ -719,17 +645,23 @@ impl Shell {
                     }
                     buf.push_str(&line);
                     buf.push('\n');
-                    if is_complete(&buf) {
+                    end.feed(&line);
+                    end.feed("\n");
+                    if end.complete() {
                         let _ = rl.add_history_entry(buf.trim());
                         let r = self.run_chunk(&buf, None);
                         buf.clear();
+                        end = StatementEnd::default();
                         if r == Err(Stop::OutputClosed) {
                             break;
                         }
                     }
                 }
                 // Ctrl-C at the prompt discards the statement being typed, as in sqlite3.
-                Err(rustyline::error::ReadlineError::Interrupted) => buf.clear(),
+                Err(rustyline::error::ReadlineError::Interrupted) => {
+                    buf.clear();
+                    end = StatementEnd::default();
+                }
                 Err(_) => break,
             }
         }
@@ -758,24 +690,6 @@ fn write_error(e: std::io::Error) -> DotError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statement_completion() {
-        assert!(is_complete("SELECT 1;"));
-        assert!(!is_complete("SELECT ';'"));
-        assert!(is_complete("SELECT ';';\n"));
-        assert!(!is_complete("SELECT 1 -- done;"));
-        assert!(!is_complete("SELECT 1"));
-        assert!(!is_complete("SELECT 1 /* ; */"));
-        assert!(is_complete("SELECT 1 /* ; */;"));
-        let trig = "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n INSERT INTO l VALUES (1);\n";
-        assert!(!is_complete(trig));
-        assert!(is_complete(&format!("{trig}END;\n")));
-        assert!(is_complete(
-            "CREATE TEMP TRIGGER x AFTER UPDATE ON t BEGIN SELECT CASE WHEN 1 THEN 2 END; END;"
-        ));
-        assert!(is_complete("SELECT 1; BEGIN;"));
-    }
 
     #[test]
     fn carets_point_into_cut_lines() {

@@ -20,6 +20,8 @@
 mod aggregate;
 mod expr;
 mod from;
+mod json;
+mod recursive;
 
 use crate::schema::{Class, Schema};
 use rand::rngs::StdRng;
@@ -251,6 +253,13 @@ impl<'a> Gen<'a> {
         let mut parts = Vec::new();
         let mut recursive = false;
         for i in 0..self.rng.random_range(1..=2) {
+            if self.pct(15) {
+                let (sql, cte) = self.recursive_cte(format!("w{i}"));
+                parts.push(sql);
+                self.ctes.push(cte);
+                recursive = true;
+                continue;
+            }
             if self.pct(30) {
                 // A recursive counter: `start`, `start + 1`, ... up to `stop`, with a running
                 // sum as an optional second column.

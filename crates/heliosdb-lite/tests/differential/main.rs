@@ -11,9 +11,11 @@
 //!   order (self-joins included); WHERE with comparisons, AND/OR/NOT, IS NULL, BETWEEN,
 //!   IN lists, LIKE; correlated and uncorrelated EXISTS, IN, NOT IN and scalar subqueries;
 //!   aggregates (some with FILTER (WHERE ...)) with GROUP BY / HAVING; DISTINCT; UNION [ALL],
-//!   INTERSECT, EXCEPT; derived tables; CTEs, some recursive (counters); window aggregates
-//!   over whole partitions; ORDER BY, LIMIT, OFFSET. The generator avoids constructs whose
-//!   answer SQLite leaves unspecified (see [`gen`]).
+//!   INTERSECT, EXCEPT; derived tables; CTEs, some recursive (counters, counters seeded
+//!   from a table's column, walks over the graph table `g`); derived tables over the JSON
+//!   documents of table `jd` (`json_extract`, `->`, `->>`, `json_each`, `json_group_array`,
+//!   ...); window aggregates over whole partitions; ORDER BY, LIMIT, OFFSET. The generator
+//!   avoids constructs whose answer SQLite leaves unspecified (see [`gen`]).
 //!
 //! How answers are compared ([`compare`]): when SQLite rejects a query the case is skipped;
 //! when only HeliosDB fails (error or panic) it is a failure. Rows are compared as multisets

@@ -103,6 +103,12 @@ pub struct Table {
 pub struct Schema {
     /// The tables.
     pub tables: Vec<Table>,
+    /// Rows of `jd(id INTEGER PRIMARY KEY, doc TEXT)`: JSON documents (or NULL) for the JSON
+    /// functions. Not in `tables`: queries read it through JSON expressions only.
+    pub json_rows: usize,
+    /// Rows of `g(src INTEGER, dst INTEGER)`: the edges of a small directed graph over the
+    /// nodes 0 to [`GRAPH_NODES`] - 1, cycles included, for recursive walks.
+    pub edges: usize,
     /// CREATE TABLE, CREATE INDEX and INSERT statements, in execution order.
     pub statements: Vec<String>,
 }
@@ -130,13 +136,89 @@ impl Schema {
             tables.push(table);
             statements.append(&mut stmts);
         }
-        Schema { tables, statements }
+        let json_rows = rng.random_range(0..=8);
+        statements.push("CREATE TABLE jd(id INTEGER PRIMARY KEY, doc TEXT)".to_string());
+        for id in 0..json_rows {
+            statements.push(format!("INSERT INTO jd VALUES ({id}, {})", json_doc(rng)));
+        }
+        let edges = rng.random_range(0..=10);
+        statements.push("CREATE TABLE g(src INTEGER, dst INTEGER)".to_string());
+        for _ in 0..edges {
+            let src = rng.random_range(0..GRAPH_NODES);
+            let dst = rng.random_range(0..GRAPH_NODES);
+            statements.push(format!("INSERT INTO g VALUES ({src}, {dst})"));
+        }
+        Schema {
+            tables,
+            json_rows,
+            edges,
+            statements,
+        }
     }
 
     /// All statements as one script, for failure reports.
     pub fn script(&self) -> String {
         self.statements.iter().map(|s| format!("{s};\n")).collect()
     }
+}
+
+/// Nodes of the graph in table `g`.
+pub const GRAPH_NODES: i64 = 6;
+
+/// A JSON scalar: small integers, reals with a fraction (an integral real such as 2.0 would
+/// come back as a real next to integers, see [`Class`]), strings (one numeric), booleans and
+/// null.
+fn json_scalar(rng: &mut StdRng) -> String {
+    match rng.random_range(0..100) {
+        0..50 => rng.random_range(-3..=10).to_string(),
+        50..60 => ["1.5", "-0.5"].choose(rng).expect("not empty").to_string(),
+        60..80 => ["\"x\"", "\"A\"", "\"10\"", "\"\""]
+            .choose(rng)
+            .expect("not empty")
+            .to_string(),
+        80..90 => ["true", "false"]
+            .choose(rng)
+            .expect("not empty")
+            .to_string(),
+        _ => "null".to_string(),
+    }
+}
+
+/// A JSON document as an SQL literal (or NULL): mostly an object with keys `a` (a scalar),
+/// `b` (an array of scalars) and `c` (an object), any of them missing at times; sometimes a
+/// bare array or scalar.
+fn json_doc(rng: &mut StdRng) -> String {
+    let doc = match rng.random_range(0..100) {
+        0..10 => return "NULL".to_string(),
+        10..20 => {
+            let items: Vec<String> = (0..rng.random_range(0..=3))
+                .map(|_| json_scalar(rng))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        20..25 => json_scalar(rng),
+        _ => {
+            let mut members = Vec::new();
+            if rng.random_bool(0.85) {
+                members.push(format!("\"a\": {}", json_scalar(rng)));
+            }
+            if rng.random_bool(0.75) {
+                let items: Vec<String> = (0..rng.random_range(0..=3))
+                    .map(|_| json_scalar(rng))
+                    .collect();
+                members.push(format!("\"b\": [{}]", items.join(", ")));
+            }
+            if rng.random_bool(0.6) {
+                members.push(format!(
+                    "\"c\": {{\"d\": {}, \"e\": {}}}",
+                    json_scalar(rng),
+                    json_scalar(rng)
+                ));
+            }
+            format!("{{{}}}", members.join(", "))
+        }
+    };
+    format!("'{doc}'")
 }
 
 /// A literal for a non-key cell of a column of type `ty`: mostly small integers (so that

@@ -57,6 +57,28 @@ pub fn index_entry_key(
 pub use super::engine::bind_table_expr;
 
 /// The error for naming a generated column in an INSERT's column list, in SQLite's words.
+/// Where a value written to `name` goes when no column has that name: `rowid`, `oid` and
+/// `_rowid_` name the rowid of a rowid table, which is its INTEGER PRIMARY KEY column if it
+/// has one, and otherwise the position after the columns (the column count).
+fn rowid_target(def: &TableDef, name: &str) -> Option<usize> {
+    let is_rowid_name = ["rowid", "_rowid_", "oid"]
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name));
+    (def.has_rowid() && is_rowid_name).then(|| def.rowid_column.unwrap_or(def.columns.len()))
+}
+
+/// A value given for the rowid, with INTEGER affinity applied (`'7'` and `7.0` are the
+/// rowid 7, as in SQLite); anything else but NULL is refused.
+fn rowid_value(v: Value) -> Result<Value> {
+    match v.apply_affinity(crate::sql::value::Affinity::Integer) {
+        v @ (Value::Integer(_) | Value::Null) => Ok(v),
+        other => Err(Error::TypeMismatch(format!(
+            "datatype mismatch: rowid cannot be {}",
+            other.type_name()
+        ))),
+    }
+}
+
 fn cannot_insert(column: &str) -> Error {
     Error::invalid(format!("cannot INSERT into generated column \"{column}\""))
 }
@@ -434,9 +456,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             let row = if in_order && src.len() == ncols {
                 src
             } else {
+                // Room for the rowid too: a value for it goes after the columns.
                 let mut row = Vec::with_capacity(ncols + 1);
-                row.resize(ncols, Value::Null);
-                let mut given = vec![false; ncols];
+                row.resize(ncols + 1, Value::Null);
+                let mut given = vec![false; ncols + 1];
                 for (i, &t) in targets.iter().enumerate().take(src.len()) {
                     row[t] = src[i].clone();
                     given[t] = true;
@@ -553,13 +576,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             let name = table_name(n)?;
             info.def
                 .column_index(&name)
-                .or_else(|| {
-                    (info.def.has_rowid()
-                        && ["rowid", "_rowid_", "oid"]
-                            .iter()
-                            .any(|r| r.eq_ignore_ascii_case(&name)))
-                    .then_some(info.def.columns.len())
-                })
+                .or_else(|| rowid_target(&info.def, &name))
                 .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))
         };
         let column = |n: &ast::ObjectName| -> Result<usize> {
@@ -628,12 +645,15 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         mut row: Row,
     ) -> Result<(Row, bool)> {
         let def = &info.def;
+        // A value for a rowid no column names comes after the columns.
+        let explicit_rowid = row.get(def.columns.len()).cloned().unwrap_or(Value::Null);
+        row.truncate(def.columns.len());
         apply_column_types(def, &mut row)?;
         if def.has_rowid() {
-            let explicit = def
-                .rowid_column
-                .map(|rc| row[rc].clone())
-                .unwrap_or(Value::Null);
+            let explicit = match def.rowid_column {
+                Some(rc) => row[rc].clone(),
+                None => rowid_value(explicit_rowid)?,
+            };
             let (id, beyond) = match explicit {
                 Value::Null => (self.rowids.next(txn, info)?, true),
                 Value::Integer(i) => (i, self.rowids.saw_explicit(txn, info, i)?),
@@ -721,7 +741,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             // The rowid follows the INTEGER PRIMARY KEY column, or an explicit rowid assignment.
             let id = match def.rowid_column {
                 Some(rc) if !row[rc].same_as(&old[rc]) => row[rc].clone(),
-                _ => row[ncols].clone(),
+                _ => rowid_value(std::mem::take(&mut row[ncols]))?,
             };
             let id = match id {
                 Value::Integer(i) => i,

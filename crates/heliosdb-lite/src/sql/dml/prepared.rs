@@ -47,7 +47,8 @@ pub(super) enum Upsert {
 
 pub(super) struct InsertPlan {
     pub info: Arc<TableInfo>,
-    /// Table column of each supplied value.
+    /// Table column of each supplied value; the column count stands for the rowid
+    /// (`INSERT INTO t(rowid, ...)` on a table whose rowid no column names).
     pub targets: Vec<usize>,
     /// No column list was written (the error for a wrong value count says so).
     pub all_columns: bool,
@@ -152,7 +153,11 @@ impl DmlContext<'_, '_> {
                     let n = table_name(c)?;
                     let i = def
                         .column_index(&n)
+                        .or_else(|| super::rowid_target(def, &n))
                         .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))?;
+                    if i == def.columns.len() {
+                        return Ok(i);
+                    }
                     if def.columns[i].generated.is_some() {
                         return Err(super::cannot_insert(&def.columns[i].name));
                     }

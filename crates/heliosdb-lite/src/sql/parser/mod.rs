@@ -70,6 +70,18 @@ impl Dialect for HeliosDialect {
     ) -> Option<Result<sqlparser::ast::DataType, ParserError>> {
         self.inner.parse_data_type(parser)
     }
+    /// A literal (number, string, blob) is its value. sqlparser would first try to read a
+    /// data type there (for `DATE '2024-01-01'`), which cannot succeed on a literal but
+    /// formats an error message each time it fails: a tenth of the time a dump script of
+    /// VALUES rows took to parse.
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<ast::Expr, ParserError>> {
+        match parser.peek_token_ref().token {
+            Token::Number(..) | Token::SingleQuotedString(_) | Token::HexStringLiteral(_) => {
+                Some(parser.parse_value().map(ast::Expr::Value))
+            }
+            _ => None,
+        }
+    }
     fn parse_infix(
         &self,
         parser: &mut Parser,
@@ -402,6 +414,9 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
     let mut depth = 0i32;
     let mut body = trigger::BodyTracker::default();
     let mut is_trigger = false;
+    // The statement's first significant tokens, enough to recognise `CREATE [TEMP] TRIGGER`;
+    // kept aside so that whitespace before them is not walked again for every token.
+    let mut lead: Vec<Token> = Vec::with_capacity(3);
     for t in tokens {
         match t.token {
             Token::LParen => depth += 1,
@@ -415,18 +430,19 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
             groups.push(std::mem::take(&mut current));
             depth = 0;
             is_trigger = false;
+            lead.clear();
             body = Default::default();
         } else {
-            current.push(t);
-            if !is_trigger {
-                let sig: Vec<&Token> = current
-                    .iter()
-                    .map(|t| &t.token)
-                    .filter(|t| !is_ws(t))
-                    .take(3)
-                    .collect();
+            if is_ws(&t.token) {
+                push_whitespace(&mut current, t);
+                continue;
+            }
+            if lead.len() < 3 {
+                lead.push(t.token.clone());
+                let sig: Vec<&Token> = lead.iter().collect();
                 is_trigger = trigger::starts_create_trigger(&sig);
             }
+            current.push(t);
         }
     }
     groups.push(current);
@@ -437,36 +453,70 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
     }))
 }
 
+/// Appends a whitespace or comment token to a statement's tokens, as one space per run.
+/// sqlparser steps over whitespace tokens one by one on every look-ahead, and it looks ahead
+/// many times at each position, so a statement padded with a megabyte of spaces (one token per
+/// character) took minutes. One token per run keeps what the parser may still ask about,
+/// whether two tokens touch (`:name` is a parameter, `: name` is not), at a constant cost per
+/// look-ahead. Only significant tokens' spans are used (statement text, error positions).
+fn push_whitespace(tokens: &mut Vec<TokenWithSpan>, t: TokenWithSpan) {
+    if tokens.last().is_some_and(|p| is_ws(&p.token)) {
+        return;
+    }
+    tokens.push(TokenWithSpan {
+        token: Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+        span: t.span,
+    });
+}
+
 /// Byte offsets of a script's lines, computed once, so that finding a statement's text costs
 /// the length of its own lines rather than of the whole script before it (a dump of 100K
 /// INSERTs was quadratic).
 struct SourceMap<'s> {
     sql: &'s str,
     line_starts: Vec<usize>,
+    /// The last location looked up: (line, column, byte offset).
+    cursor: std::cell::Cell<(u64, u64, usize)>,
 }
 
 impl<'s> SourceMap<'s> {
     fn new(sql: &'s str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
-        Self { sql, line_starts }
+        Self {
+            sql,
+            line_starts,
+            cursor: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     /// The byte offset of a 1-based (line, column in characters) location.
+    ///
+    /// Statements are looked up in order, so a lookup on the line of the previous one walks on
+    /// from there: a script of many statements on one long line stays linear.
     fn offset(&self, line: u64, col: u64) -> usize {
-        let Some(&start) = (line as usize)
+        let Some(&line_start) = (line as usize)
             .checked_sub(1)
             .and_then(|i| self.line_starts.get(i))
         else {
             return self.sql.len();
         };
-        let rest = &self.sql[start..];
-        let line_text = &rest[..rest.find('\n').map_or(rest.len(), |e| e + 1)];
-        start
-            + line_text
-                .char_indices()
-                .nth(col.saturating_sub(1) as usize)
-                .map_or(line_text.len(), |(b, _)| b)
+        let (from_col, from_byte) = match self.cursor.get() {
+            (l, c, b) if l == line && c <= col => (c, b),
+            _ => (1, line_start),
+        };
+        let mut byte = from_byte;
+        let mut chars = self.sql[from_byte..].char_indices();
+        for _ in from_col..col {
+            match chars.next() {
+                // A column past the end of its line: the line's end (after its newline).
+                Some((i, '\n')) => return from_byte + i + 1,
+                Some((i, c)) => byte = from_byte + i + c.len_utf8(),
+                None => return self.sql.len(),
+            }
+        }
+        self.cursor.set((line, col.max(1), byte));
+        byte
     }
 
     /// The source text covered by the tokens.

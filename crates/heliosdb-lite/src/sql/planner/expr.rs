@@ -215,6 +215,19 @@ fn interval_text(iv: &ast::Interval, negate: bool) -> Result<String> {
     })
 }
 
+/// True if `name` refers to the scope column `c`: its own name, or, for a table's hidden
+/// rowid, any of SQLite's three names for it (`rowid`, `oid`, `_rowid_`). A real column of
+/// that name comes first in the scope, so it takes the name, as in SQLite.
+fn names_column(c: &super::ScopeColumn, name: &str) -> bool {
+    c.name.eq_ignore_ascii_case(name)
+        || (c.hidden
+            && c.table.is_some()
+            && c.name == "rowid"
+            && ["oid", "_rowid_"]
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name)))
+}
+
 impl Planner<'_> {
     fn resolve_column(&mut self, table: Option<&str>, name: &str) -> Result<Option<Expr>> {
         let n = self.scopes.len();
@@ -222,7 +235,7 @@ impl Planner<'_> {
             let scope = &self.scopes[level];
             let mut found = None;
             for (i, c) in scope.columns.iter().enumerate() {
-                let name_ok = c.name.eq_ignore_ascii_case(name);
+                let name_ok = names_column(c, name);
                 let table_ok = match table {
                     Some(t) => c
                         .table
@@ -241,9 +254,10 @@ impl Planner<'_> {
             }
             // Hidden columns (rowid) still match unqualified names when nothing else does.
             if found.is_none() && table.is_none() {
-                found = scope.columns.iter().position(|c| {
-                    c.hidden && c.table.is_some() && c.name.eq_ignore_ascii_case(name)
-                });
+                found = scope
+                    .columns
+                    .iter()
+                    .position(|c| c.hidden && c.table.is_some() && names_column(c, name));
             }
             if let Some(i) = found {
                 self.lowest_scope_ref = self.lowest_scope_ref.min(level);

@@ -189,6 +189,9 @@ impl Gen<'_> {
     /// its text, its source, its row bound and the cost of computing it.
     pub(super) fn source_item(&mut self, depth: u32) -> (String, Source, u64, u64) {
         let alias = self.alias("x");
+        if self.pct(6) {
+            return self.json_source(alias);
+        }
         let r = self.rng.random_range(0..100);
         if !self.ctes.is_empty() && r < 15 {
             let cte = self.ctes.choose(&mut self.rng).expect("not empty");
@@ -241,7 +244,7 @@ impl Gen<'_> {
 }
 
 /// Columns `k0`, `k1`, ... of a derived table or CTE with the given classes.
-fn numbered_columns(classes: &[Class]) -> Vec<(String, Class)> {
+pub(super) fn numbered_columns(classes: &[Class]) -> Vec<(String, Class)> {
     classes
         .iter()
         .enumerate()
