@@ -144,16 +144,16 @@ impl StatementEnd {
     }
 }
 
-/// True once `buf` holds one or more complete statements (see [`StatementEnd`]).
-pub fn is_complete(buf: &str) -> bool {
-    let mut s = StatementEnd::default();
-    s.feed(buf);
-    s.complete()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// True once `buf` holds one or more complete statements.
+    fn is_complete(buf: &str) -> bool {
+        let mut s = StatementEnd::default();
+        s.feed(buf);
+        s.complete()
+    }
 
     #[test]
     fn statement_completion() {
