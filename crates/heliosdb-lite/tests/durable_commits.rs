@@ -117,8 +117,11 @@ fn commit_one(m: &Mvcc, writer: u64, n: u64, big: bool) -> u64 {
     t.put(key(writer, n), n.to_be_bytes().to_vec()).unwrap();
     if big {
         for i in 0..300u64 {
-            t.put(format!("fill-{writer}-{n}-{i:04}").into_bytes(), vec![7u8; 200])
-                .unwrap();
+            t.put(
+                format!("fill-{writer}-{n}-{i:04}").into_bytes(),
+                vec![7u8; 200],
+            )
+            .unwrap();
         }
     }
     t.commit().unwrap().expect("a write commits").scn
@@ -201,10 +204,7 @@ fn acknowledged_and_visible_commits_survive_a_power_cut_under_concurrent_writers
         });
         cut_and_check(&disk, &acked, &seen);
         let syncs = disk.syncs.load(Ordering::SeqCst);
-        assert!(
-            (1..=240).contains(&syncs),
-            "240 commits took {syncs} syncs"
-        );
+        assert!((1..=240).contains(&syncs), "240 commits took {syncs} syncs");
     }
 }
 
