@@ -27,6 +27,7 @@
 //! that layout, and the join order is free.
 
 mod accumulator;
+mod buffered;
 mod aggregate;
 mod byte_sort;
 pub mod computed;
@@ -54,6 +55,7 @@ mod table_function;
 mod values;
 mod window;
 
+pub use buffered::BufferedRows;
 pub use byte_sort::{ByteSorter, SortedBytes};
 pub use keys::row_key;
 pub use memory::QueryMemory;

@@ -127,7 +127,7 @@ mod tests {
             cut(sql),
             vec![
                 ("SELECT 'a;b', \"c;\", `d;`, [e;];", 1, 1),
-                ("\n-- x; y\nSELECT 1 /* ; */;", 1, 33),
+                ("\n-- x; y\nSELECT 1 /* ; */;", 1, 32),
                 (" SELECT 'it''s;'", 3, 18),
             ]
         );
