@@ -182,7 +182,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         &self,
         txn: &Transaction,
         plan: &super::plan::Plan,
-        derive: impl FnMut(&Row) -> Result<Row>,
+        derive: impl FnMut(&Executor<'_>, &Row) -> Result<Row>,
     ) -> Result<BufferedRows> {
         let exec = self.exec(txn);
         match &self.outer {
@@ -443,7 +443,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 rows.iter().try_for_each(check_width)?;
                 BufferedRows::from_rows(rows)
             }
-            Some(plan) => self.run_buffered(txn, plan, |_| Ok(Vec::new()))?,
+            Some(plan) => self.run_buffered(txn, plan, |_, _| Ok(Vec::new()))?,
         };
         let defaults = &p.defaults;
         let bound = &p.bound;
@@ -828,8 +828,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let may_change_targets = p.conflict == Conflict::Replace
             || !info.triggers.is_empty()
             || self.has_fk_actions(info);
-        let assign = |ctx: &Self, txn: &Transaction, old: &Row| -> Result<Row> {
-            let exec = ctx.exec(txn);
+        let assign = |ctx: &Self, exec: &Executor<'_>, old: &Row| -> Result<Row> {
             ctx.framed(old, |f| -> Result<Row> {
                 let mut new = old.clone();
                 for (c, e) in &p.assigns {
@@ -839,11 +838,12 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             })
         };
         let pairs = match &p.target {
-            Target::Scan(plan) => self.run_buffered(txn, plan, |old| {
+            // One executor computes every new row: an uncorrelated subquery in SET runs once.
+            Target::Scan(plan) => self.run_buffered(txn, plan, |exec, old| {
                 if may_change_targets {
                     Ok(Vec::new())
                 } else {
-                    assign(self, txn, old)
+                    assign(self, exec, old)
                 }
             })?,
             Target::Joined(joined) => return self.update_joined(txn, p, joined),
@@ -861,7 +861,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     let Some(current) = try_load_row(txn, info, &key)? else {
                         continue; // removed by an earlier REPLACE, trigger or action
                     };
-                    let new = assign(self, txn, &current)?;
+                    let new = assign(self, &self.exec(txn), &current)?;
                     (current, new)
                 }
             };
@@ -880,7 +880,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.info;
         let rows = match &p.target {
-            Target::Scan(plan) => self.run_buffered(txn, plan, |_| Ok(Vec::new()))?,
+            Target::Scan(plan) => self.run_buffered(txn, plan, |_, _| Ok(Vec::new()))?,
             Target::Joined(joined) => {
                 let mut rows = Vec::new();
                 for (key, _) in self.joined_targets(txn, info, joined)? {

@@ -65,12 +65,13 @@ impl Iterator for BufferedRows {
 impl Executor<'_> {
     /// Runs `plan` to the end, keeping its rows, each with what `derive` makes of it, within
     /// the statement's memory budget (the rest spills) to be acted on after the plan's reads
-    /// are over.
+    /// are over. `derive` evaluates with this executor, so an uncorrelated subquery it runs
+    /// is computed once for all the rows, not once a row.
     pub fn run_buffered(
         &self,
         plan: &Plan,
         parent: Option<&Frame<'_>>,
-        mut derive: impl FnMut(&Row) -> Result<Row>,
+        mut derive: impl FnMut(&Self, &Row) -> Result<Row>,
     ) -> Result<BufferedRows> {
         let mut op = self.open(plan)?;
         let mut reservation = Reservation::new(self.memory());
@@ -79,7 +80,7 @@ impl Executor<'_> {
         let mut len = 0;
         while let Some(row) = op.next(parent)? {
             len += 1;
-            let derived = derive(&row)?;
+            let derived = derive(self, &row)?;
             match &mut spill {
                 Some(w) => w.write(&row, &derived)?,
                 // Once one row spills, every later one does: the order is kept.
@@ -136,7 +137,7 @@ mod tests {
         let ex = Executor::new(None, &[], &env).with_limits(&limits);
         let plan = values(n);
         let rows = ex
-            .run_buffered(&plan, None, |r| Ok(vec![r[0].clone()]))
+            .run_buffered(&plan, None, |_, r| Ok(vec![r[0].clone()]))
             .unwrap();
         assert_eq!(rows.len(), n as usize);
         let all: Vec<(Row, Row)> = rows.map(Result::unwrap).collect();
