@@ -242,7 +242,9 @@ fn update_delete_and_insert_select_of_more_rows_than_the_statement_budget_answer
     let before = one(&h, "SELECT current_scn()");
     let summary = "SELECT count(*), sum(k), sum(length(v)), sum(id % 1000) FROM t";
     let past_summary: (i64, i64, i64, i64) = h
-        .query_row(summary, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row(summary, [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .unwrap();
     for sql in [
         // New values computed from the rows as they were, an index key changed.
@@ -269,7 +271,9 @@ fn update_delete_and_insert_select_of_more_rows_than_the_statement_budget_answer
         let (ours, theirs) = rows(&h, &s, sql);
         assert!(ours == theirs, "{sql}: rows differ from SQLite's");
     }
-    let mut stmt = h.prepare("DELETE FROM t WHERE id % 11 = 0 RETURNING id").unwrap();
+    let mut stmt = h
+        .prepare("DELETE FROM t WHERE id % 11 = 0 RETURNING id")
+        .unwrap();
     let returned: Vec<i64> = stmt
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -280,7 +284,10 @@ fn update_delete_and_insert_select_of_more_rows_than_the_statement_budget_answer
     assert_eq!(returned.len(), deleted);
     assert!(returned.iter().all(|id| id % 11 == 0));
     let (ours, theirs) = rows(&h, &s, "SELECT id, k FROM t ORDER BY id");
-    assert!(ours == theirs, "after DELETE ... RETURNING: rows differ from SQLite's");
+    assert!(
+        ours == theirs,
+        "after DELETE ... RETURNING: rows differ from SQLite's"
+    );
     // The past is intact.
     let past: (i64, i64, i64, i64) = h
         .query_row(

@@ -80,6 +80,8 @@ fn scripts_split_like_sqlite_and_errors_name_the_scripts_line() {
         heliosdb_lite::Error::Syntax { line, .. } => assert_eq!(*line, 3, "{err}"),
         other => panic!("expected a syntax error, got {other}"),
     }
-    let ours: i64 = h.query_row("SELECT count(*) FROM w", [], |r| r.get(0)).unwrap();
+    let ours: i64 = h
+        .query_row("SELECT count(*) FROM w", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ours, 1);
 }

@@ -27,8 +27,8 @@
 //! that layout, and the join order is free.
 
 mod accumulator;
-mod buffered;
 mod aggregate;
+mod buffered;
 mod byte_sort;
 pub mod computed;
 pub mod covering;
