@@ -12,6 +12,9 @@
 //! so it spills to storage; kills land while it is built, while its commit is applied and
 //! after. Its rows must then be all there or none, and no private data may be left.
 //!
+//! Full scans are checked at the same points: once the table passes the tracking threshold,
+//! background maintenance packs it (`mvcc::pack`), and scans read the pack and its change log.
+//!
 //! 50 kill cycles by default; `HELIOS_CRASH_CYCLES=N` for more.
 
 use heliosdb_lite::{Config, Connection};
@@ -253,6 +256,21 @@ fn verify(
             Err(e) if collected(&e) && (a.scn as u64) < conn.mvcc().horizon() => continue,
             Err(e) => return Err(format!("AS OF SCN {}: {e}", a.scn)),
         }
+        // A full scan agrees too: once the table is large it reads its packed copy, which
+        // background maintenance builds and replaces while the kills land.
+        let scanned: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM log AS OF SCN ? WHERE n + 0 > 0",
+                [a.scn],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("scan AS OF SCN {}: {e}", a.scn))?;
+        if scanned != a.n {
+            return Err(format!(
+                "AS OF SCN {}: a full scan finds {scanned} rows, expected {}",
+                a.scn, a.n
+            ));
+        }
         // The index agrees with the table at that point too.
         let by_index: i64 = conn
             .query_row(
@@ -356,12 +374,28 @@ fn main() {
             }
         }
     }
-    let horizon = open(dir.path()).mvcc().horizon();
+    let conn = open(dir.path());
+    let horizon = conn.mvcc().horizon();
     if cycles >= 10 && horizon == 0 {
         eprintln!("crash test: GC never advanced the horizon");
         println!("0 passed, 1 failed");
         std::process::exit(1);
     }
+    // The table outgrew the tracking threshold, so the scans above went through packs.
+    let pages = conn
+        .mvcc()
+        .storage()
+        .scan(
+            heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PAGE]),
+            heliosdb_lite::storage::Direction::Forward,
+        )
+        .count();
+    if cycles >= 10 && pages == 0 {
+        eprintln!("crash test: no pack was ever built");
+        println!("0 passed, 1 failed");
+        std::process::exit(1);
+    }
+    drop(conn);
     eprintln!(
         "crash test: {cycles} SIGKILL cycles, {total_acked} acknowledged commits verified in {:.1}s (GC horizon now SCN {horizon}); killed: {moments:?}",
         started.elapsed().as_secs_f64()

@@ -172,7 +172,7 @@ const STATEMENT_CACHE: usize = 32;
 
 /// A connection to a database.
 pub struct Connection {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
     /// Shared with the session's statement limits: set by [`Connection::interrupt`].
     interrupt: Arc<std::sync::atomic::AtomicBool>,
     session: Mutex<Session>,

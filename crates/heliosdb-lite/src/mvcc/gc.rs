@@ -160,7 +160,16 @@ fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
                     batch.delete(target.to_vec());
                 }
                 GcKind::Prefix => {
-                    for prefix in [keys::history_prefix(target), keys::head_key(target)] {
+                    // A dropped table's pack, change log and manifest go with its versions.
+                    mvcc.0.packs.forget(&**storage, target)?;
+                    // So does its row counter: no snapshot can read the table any more.
+                    let counter = super::counters::counter_key(target);
+                    for prefix in [
+                        keys::history_prefix(target),
+                        keys::head_key(target),
+                        keys::history_prefix(&counter),
+                        keys::head_key(&counter),
+                    ] {
                         for item in storage.scan(prefix_range(&prefix), Direction::Forward) {
                             let (dk, dv) = item?;
                             report.versions_removed += 1;
@@ -355,6 +364,9 @@ pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Cond
                 .store(0, std::sync::atomic::Ordering::Relaxed);
             if let Err(e) = run(&mvcc) {
                 tracing::warn!(error = %e, "background history GC failed");
+            }
+            if let Err(e) = super::pack::maintain(&mvcc) {
+                tracing::warn!(error = %e, "background pack maintenance failed");
             }
         });
     if let Err(e) = spawned {

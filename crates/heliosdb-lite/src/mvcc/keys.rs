@@ -6,6 +6,8 @@
 //! |--------|---------------------------------------|-------------------------------------|
 //! | `0x01` | logical key ‖ end scn (8 bytes BE)    | superseded version: see below       |
 //! | `0x02` | logical key                           | newest version (the *head*)         |
+//! | `0x04` | pack id (8 bytes BE) ‖ first logical key | a page of a packed read copy      |
+//! | `0x05` | table prefix ‖ scn (8 bytes BE) ‖ logical key | change log of a packed table   |
 //! | `0x10` | scn (8 bytes BE)                      | commit record: txid, commit time    |
 //! | `0x11` | scn (8 bytes BE)                      | GC work items of that commit        |
 //! | `0x20` | name                                  | engine metadata (format, counters)  |
@@ -31,6 +33,11 @@
 pub const HISTORY: u8 = 0x01;
 /// Tag of newest versions.
 pub const HEAD: u8 = 0x02;
+/// Tag of the pages of packed read copies (see `mvcc::pack`): derived data, never the only
+/// copy of anything.
+pub const PAGE: u8 = 0x04;
+/// Tag of the change logs of tracked tables (see `mvcc::pack`).
+pub const CHANGES: u8 = 0x05;
 /// Tag of commit records.
 pub const COMMIT_LOG: u8 = 0x10;
 /// Tag of GC work items.
@@ -83,6 +90,26 @@ pub fn split_head_key(key: &[u8]) -> Option<&[u8]> {
         Some((&HEAD, logical)) => Some(logical),
         _ => None,
     }
+}
+
+/// Key of the page of pack `pack` that starts with logical key `first`.
+pub fn page_key(pack: u64, first: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + SCN_LEN + first.len());
+    k.push(PAGE);
+    k.extend_from_slice(&pack.to_be_bytes());
+    k.extend_from_slice(first);
+    k
+}
+
+/// Key of the change-log entry saying that commit `scn` wrote `logical`, a key of the
+/// tracked table `prefix`. Entries of one table ascend by SCN.
+pub fn change_key(prefix: &[u8], scn: u64, logical: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + prefix.len() + SCN_LEN + logical.len());
+    k.push(CHANGES);
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(&scn.to_be_bytes());
+    k.extend_from_slice(logical);
+    k
 }
 
 /// Key of the commit record of `scn`.

@@ -48,6 +48,15 @@
 //! SCN yet, and each chunk moves the versions they need to the history in the batch that
 //! replaces the heads. After a crash, opening the store completes a commit whose marker
 //! survived and deletes every private range: a commit is still either wholly there or absent.
+//!
+//! # Packed read copies
+//!
+//! A full scan of the heads pays the LSM's iterator once per row. Large tables therefore also
+//! get a *pack*: a copy of their rows as of one SCN in pages of ~16 KiB, plus a change log that
+//! every commit extends in its own batch, naming the rows it wrote. A scan at any SCN reads the
+//! pages and reads the few rows the log names between the pack and the snapshot the ordinary
+//! way. Packs are derived data: maintenance builds and replaces them, a crash leaves at worst
+//! unreferenced pages, and the heads and history stay the truth ([`pack`]).
 
 pub mod commit_log;
 pub mod counters;
@@ -55,6 +64,8 @@ pub mod gc;
 mod key_filter;
 pub mod keys;
 mod merge;
+pub mod pack;
+mod pack_scan;
 mod spill;
 mod spill_commit;
 mod txn;
@@ -76,7 +87,8 @@ use std::time::{Duration, Instant};
 /// on open by rewriting the marker: its existing groups simply have no counters. The marker
 /// changes so that a build that does not maintain counters refuses the store instead of
 /// leaving them stale.
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 3";
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 4";
+const FORMAT_3_MARKER: &[u8] = b"heliosdb-lite storage format 3";
 /// Format 2: heads and history, no counters.
 const FORMAT_2_MARKER: &[u8] = b"heliosdb-lite storage format 2";
 /// Format 1 kept every version under `logical ‖ !scn` (no heads); it is not read any more.
@@ -107,6 +119,9 @@ pub struct MvccOptions {
     /// Bytes a transaction's pending writes, undo log and cached heads may hold in memory
     /// before they spill to its private range in storage (see [`spill`]).
     pub txn_memory_bytes: usize,
+    /// Keep packed read copies of large tables ([`pack`]); needs `count_group`. Off, scans
+    /// read the heads, and no change logs are started (existing ones are still kept up).
+    pub pack_tables: bool,
 }
 
 impl Default for MvccOptions {
@@ -121,6 +136,7 @@ impl Default for MvccOptions {
             max_snapshots_in_memory: 2_000_000,
             count_group: None,
             txn_memory_bytes: 32 << 20,
+            pack_tables: true,
         }
     }
 }
@@ -181,6 +197,8 @@ pub(crate) struct Inner {
     /// Commits written but not yet durable and published (group commit).
     pipeline: Mutex<Pipeline>,
     pipeline_cv: Condvar,
+    /// Tracked tables and their packed read copies ([`pack`]).
+    packs: pack::Packs,
 }
 
 /// Group commit: a writer writes its batch under the write lock, releases the lock, then
@@ -282,7 +300,7 @@ impl Snapshot {
         range: KeyRange,
         direction: Direction,
     ) -> impl Iterator<Item = Result<KvPair>> + '_ {
-        view::VisibleIter::new(&*self.pin.mvcc.0.storage, &range, self.pin.scn, direction)
+        view::VisibleIter::new(&self.pin.mvcc.0, &range, self.pin.scn, direction)
     }
 
     /// Iterates live logical keys starting with `prefix`.
@@ -322,7 +340,10 @@ impl Mvcc {
         let marker = storage.get(&keys::meta_key(b"format"))?;
         match marker {
             Some(m) if &m[..] == FORMAT_MARKER => {}
-            Some(m) if &m[..] == FORMAT_2_MARKER => {
+            // Format 4 adds packs (derived data a format-3 store simply has none of yet) and
+            // change logs; a format-4 store must not be written by a version that does not
+            // keep the logs, hence the new marker.
+            Some(m) if &m[..] == FORMAT_2_MARKER || &m[..] == FORMAT_3_MARKER => {
                 let mut b = WriteBatch::new();
                 b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
                 storage.write(b, true)?;
@@ -356,7 +377,12 @@ impl Mvcc {
         }
         // Before anything reads: finish a spilled commit a crash interrupted, drop the
         // private ranges of transactions that never committed.
-        spill_commit::recover(&*storage, options.count_group)?;
+        // The tracked tables first: completing a spilled commit writes their change logs.
+        let packs = pack::Packs::load(
+            &*storage,
+            options.pack_tables && options.count_group.is_some(),
+        )?;
+        spill_commit::recover(&*storage, options.count_group, &packs)?;
         let horizon = read_u64_meta(&*storage, b"horizon")?.unwrap_or(0);
         let mut next_txid = read_u64_meta(&*storage, b"next_txid")?.unwrap_or(1);
         let (base, entries) =
@@ -394,6 +420,7 @@ impl Mvcc {
             commits_since_gc: AtomicU64::new(0),
             pipeline: Mutex::new(pipeline),
             pipeline_cv: Condvar::new(),
+            packs,
             options,
         });
         let mvcc = Mvcc(inner);
@@ -755,7 +782,15 @@ impl Mvcc {
 
     /// Makes all commits durable and flushes the storage engine's write buffers.
     pub fn checkpoint(&self) -> Result<()> {
+        // Packs first, so their pages go to sorted files with everything else.
+        pack::maintain(self)?;
         self.0.storage.checkpoint()
+    }
+
+    /// Builds, replaces and trims the packed read copies of large tables now (the background
+    /// thread and checkpoints do it too).
+    pub fn maintain_packs(&self) -> Result<pack::PackReport> {
+        pack::maintain(self)
     }
 }
 
@@ -848,5 +883,7 @@ fn recover_commit_log(
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod pack_tests;
 #[cfg(test)]
 mod spill_tests;

@@ -35,6 +35,7 @@
 
 use super::counters::{self, CountGroup};
 use super::gc::{push_work_item, GcKind};
+use super::pack::{ChangeLog, Packs};
 use super::spill::{self, BATCH_BYTES, BATCH_OPS};
 use super::{keys, CommitInfo, Mvcc};
 use crate::error::{Error, Result};
@@ -116,6 +117,7 @@ fn work_list_key(scn: u64, n: u32) -> Vec<u8> {
 pub(super) fn stage_version(
     batch: &mut WriteBatch,
     work: &mut Vec<u8>,
+    changes: &ChangeLog<'_>,
     scn: u64,
     logical: &[u8],
     value: Option<&[u8]>,
@@ -134,6 +136,7 @@ pub(super) fn stage_version(
         push_work_item(work, GcKind::Delete, key.len() + old.len(), &key);
         batch.put(key, old.to_vec());
     }
+    changes.record(batch, scn, logical);
     let head_key = keys::head_key(logical);
     let new_head = keys::encode_version(scn, value);
     if value.is_none() {
@@ -183,14 +186,19 @@ pub(super) fn commit(
                 next_list: 1,
                 deltas: Vec::new(),
             };
-            apply(&*storage, count_group, marker)
+            apply(&*storage, count_group, &mvcc.0.packs, marker)
         },
     )
 }
 
 /// Applies the pending versions left in the private range of the marker's transaction, then
 /// the counters, and removes the marker (steps 2 and 3 of the module documentation).
-fn apply(storage: &dyn Storage, count_group: Option<CountGroup>, mut marker: Marker) -> Result<()> {
+fn apply(
+    storage: &dyn Storage,
+    count_group: Option<CountGroup>,
+    packs: &Packs,
+    mut marker: Marker,
+) -> Result<()> {
     let prefix = spill::write_prefix(marker.txid);
     let scn = marker.scn;
     // Counters the transaction wrote itself (a table created or dropped) are written last,
@@ -240,7 +248,15 @@ fn apply(storage: &dyn Storage, count_group: Option<CountGroup>, mut marker: Mar
             } else {
                 storage.get(&keys::head_key(logical))?
             };
-            let old_live = stage_version(&mut batch, &mut work, scn, logical, value, old_head)?;
+            let old_live = stage_version(
+                &mut batch,
+                &mut work,
+                &packs.change_log(count_group),
+                scn,
+                logical,
+                value,
+                old_head,
+            )?;
             if let Some(group) = count_group {
                 counters::add_delta(group, logical, old_live, value.is_some(), &mut deltas);
             }
@@ -264,17 +280,23 @@ fn apply(storage: &dyn Storage, count_group: Option<CountGroup>, mut marker: Mar
     counters::apply_deltas(storage, &deltas, &mut writes, &mut HashMap::default())?;
     let mut batch = WriteBatch::new();
     let mut work = Vec::new();
-    for (logical, value) in writes {
-        let old_head = storage.get(&keys::head_key(&logical))?;
+    for (logical, value) in &writes {
+        let old_head = storage.get(&keys::head_key(logical))?;
         stage_version(
             &mut batch,
             &mut work,
+            &packs.change_log(count_group),
             scn,
-            &logical,
+            logical,
             value.as_deref(),
             old_head,
         )?;
     }
+    packs.track_crossed(
+        writes.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+        scn,
+        &mut batch,
+    );
     if !work.is_empty() {
         batch.put(work_list_key(scn, marker.next_list), work);
     }
@@ -287,7 +309,11 @@ fn apply(storage: &dyn Storage, count_group: Option<CountGroup>, mut marker: Mar
 
 /// Run on open, before anything reads: completes a spilled commit interrupted by a crash
 /// (its marker survived) and removes every transaction's private range.
-pub(super) fn recover(storage: &dyn Storage, count_group: Option<CountGroup>) -> Result<()> {
+pub(super) fn recover(
+    storage: &dyn Storage,
+    count_group: Option<CountGroup>,
+    packs: &Packs,
+) -> Result<()> {
     let mut changed = false;
     if let Some(v) = storage.get(&keys::meta_key(MARKER))? {
         let marker = Marker::decode(&v)?;
@@ -301,7 +327,7 @@ pub(super) fn recover(storage: &dyn Storage, count_group: Option<CountGroup>) ->
             scn = marker.scn,
             "completing a spilled commit interrupted by a crash"
         );
-        apply(storage, count_group, marker)?;
+        apply(storage, count_group, packs, marker)?;
         changed = true;
     }
     let removed = spill::discard(storage, &[keys::PRIVATE])?;

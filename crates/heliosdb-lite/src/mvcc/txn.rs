@@ -259,8 +259,7 @@ impl Transaction {
         let no_memory = range_is_empty(&range) || self.writes.is_empty();
         let spilled = self.txid.is_some() && self.spilled && !range_is_empty(&range);
         if no_memory && !spilled {
-            let base =
-                view::VisibleIter::new(&*self.mvcc.0.storage, &range, self.pin.scn, direction);
+            let base = view::VisibleIter::new(&self.mvcc.0, &range, self.pin.scn, direction);
             return TxnScan::Snapshot(base);
         }
         let memory: PendingIter<'_> = if no_memory {
@@ -298,7 +297,7 @@ impl Transaction {
                 })
             }
         };
-        let base = view::VisibleIter::new(storage, &range, self.pin.scn, direction);
+        let base = view::VisibleIter::new(&self.mvcc.0, &range, self.pin.scn, direction);
         TxnScan::Merged(Box::new(MergeIter {
             base: base.peekable(),
             own: own.peekable(),
@@ -485,6 +484,13 @@ impl Transaction {
             .and_then(|v| counters::decode_count(&v)))
     }
 
+    /// Compares the scan of the table `prefix` through its packed copy with the scan of its
+    /// stored rows at this transaction's snapshot (for `PRAGMA integrity_check`); describes
+    /// the first difference. `None` when they agree or the table has no usable pack.
+    pub fn verify_pack(&self, prefix: &[u8]) -> Result<Option<String>> {
+        super::pack::verify(&self.mvcc.0, prefix, self.pin.scn)
+    }
+
     /// Asks GC to remove every version of every logical key starting with `prefix` once this
     /// commit falls behind the horizon (used when a table or index is dropped: its data stays
     /// readable in the past, and goes when that past is collected).
@@ -622,11 +628,23 @@ impl Transaction {
         let mut newest = std::mem::take(&mut *self.newest.borrow_mut());
         let storage = self.mvcc.0.storage.clone();
         let count_group = self.mvcc.0.options.count_group;
+        let mvcc = self.mvcc.clone();
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             let mut writes = writes;
+            let mut counted = Vec::new();
             if let Some(group) = count_group {
                 counters::update(&*storage, group, &mut writes, &mut newest)?;
+                // Counter keys sort first (their tag is 0x00).
+                counted.extend(
+                    writes
+                        .range::<[u8], _>((
+                            Bound::Unbounded,
+                            Bound::Excluded(&[counters::COUNTER_TAG + 1][..]),
+                        ))
+                        .map(|(k, p)| (k.clone(), p.value.clone())),
+                );
             }
+            let changes = mvcc.0.packs.change_log(count_group);
             // All of the commit's GC work items go in one entry: one storage write instead of
             // one per superseded version.
             let mut work = Vec::new();
@@ -642,12 +660,20 @@ impl Transaction {
                 stage_version(
                     batch,
                     &mut work,
+                    &changes,
                     scn,
                     &logical,
                     pending.value.as_deref(),
                     old_head,
                 )?;
             }
+            // This commit's own writes need no log entries: tracking starts after it.
+            drop(changes);
+            mvcc.0.packs.track_crossed(
+                counted.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+                scn,
+                batch,
+            );
             for prefix in ranges {
                 push_work_item(&mut work, GcKind::Prefix, 0, &prefix);
             }

@@ -9,6 +9,8 @@
 //! write tombstone heads, which GC removes only once they are older than the horizon.
 
 use super::keys;
+use super::pack_scan::PackedIter;
+use super::Inner;
 use crate::error::Result;
 use crate::storage::{Bytes, Direction, KeyRange, KvPair, Storage};
 use std::ops::Bound;
@@ -126,9 +128,51 @@ pub(crate) fn change_points(storage: &dyn Storage, prefix: &[u8]) -> Result<Vec<
     Ok(points)
 }
 
+/// Scans that went through a pack, for tests.
+#[cfg(test)]
+pub(crate) static PACKED_SCANS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Iterates the live logical keys visible at an SCN, with their data: through the table's
+/// pack when it has one that serves the scan ([`super::pack_scan`]), otherwise through the
+/// heads ([`HeadsIter`]).
+pub(crate) enum VisibleIter<'a> {
+    /// A scan of the heads.
+    Heads(HeadsIter<'a>),
+    /// A scan of a packed table.
+    Packed(Box<PackedIter<'a>>),
+}
+
+impl<'a> VisibleIter<'a> {
+    pub(crate) fn new(inner: &'a Inner, range: &KeyRange, scn: u64, dir: Direction) -> Self {
+        let storage = &*inner.storage;
+        match PackedIter::open(storage, &inner.packs, range, scn, dir) {
+            Ok(Some(packed)) => {
+                #[cfg(test)]
+                PACKED_SCANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Self::Packed(Box::new(packed));
+            }
+            Ok(None) => {}
+            // The heads are the truth: a pack that cannot be read is only a lost shortcut.
+            Err(e) => tracing::warn!(error = %e, "scanning through the heads: the pack failed"),
+        }
+        Self::Heads(HeadsIter::new(storage, range, scn, dir))
+    }
+}
+
+impl Iterator for VisibleIter<'_> {
+    type Item = Result<KvPair>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Heads(it) => it.next(),
+            Self::Packed(it) => it.next(),
+        }
+    }
+}
+
 /// Iterates the live logical keys visible at an SCN, with their data: a scan of the heads,
 /// with a history seek for each key changed after the SCN.
-pub(crate) struct VisibleIter<'a> {
+pub(crate) struct HeadsIter<'a> {
     storage: &'a dyn Storage,
     heads: crate::storage::KvIter<'a>,
     scn: u64,
@@ -146,7 +190,7 @@ const SKIP_BEFORE_SEEK: usize = 32;
 /// so the entries a forward scan needs come in order: one iterator serves them all, and a
 /// historical scan costs a step per history entry of the range instead of a seek per
 /// changed row. (Reverse scans keep one seek per changed row.)
-struct HistoryCursor<'a> {
+pub(super) struct HistoryCursor<'a> {
     storage: &'a dyn Storage,
     /// Upper bound of the range's history keys.
     end: Bound<Vec<u8>>,
@@ -156,7 +200,7 @@ struct HistoryCursor<'a> {
 }
 
 impl<'a> HistoryCursor<'a> {
-    fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
+    pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
         let end = match &range.1 {
             Bound::Unbounded => Bound::Excluded(vec![keys::HISTORY + 1]),
             Bound::Included(k) => Bound::Included(keys::history_key(k, u64::MAX)),
@@ -181,7 +225,7 @@ impl<'a> HistoryCursor<'a> {
     }
 
     /// [`from_history`] for `logical`, which is after every key asked before.
-    fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
+    pub(super) fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
         let Some(after) = scn.checked_add(1) else {
             return Ok(None);
         };
@@ -230,7 +274,7 @@ impl<'a> HistoryCursor<'a> {
     }
 }
 
-impl<'a> VisibleIter<'a> {
+impl<'a> HeadsIter<'a> {
     pub(crate) fn new(
         storage: &'a dyn Storage,
         range: &KeyRange,
@@ -269,7 +313,7 @@ impl<'a> VisibleIter<'a> {
     }
 }
 
-impl Iterator for VisibleIter<'_> {
+impl Iterator for HeadsIter<'_> {
     type Item = Result<KvPair>;
 
     fn next(&mut self) -> Option<Self::Item> {

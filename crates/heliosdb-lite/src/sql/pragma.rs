@@ -169,6 +169,9 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                 Err(e) => problems.push(format!("table {}: unreadable row: {e}", info.def.name)),
             }
         }
+        if let Some(problem) = txn.verify_pack(&codec::table_prefix(info.def.id))? {
+            problems.push(format!("table {}: {problem}", info.def.name));
+        }
         if let Some(counted) = txn.live_count(&codec::table_prefix(info.def.id))? {
             if counted != rows {
                 problems.push(format!(

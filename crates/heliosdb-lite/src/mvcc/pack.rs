@@ -1,0 +1,648 @@
+//! Packed read copies of large tables.
+//!
+//! A full scan through the heads pays the LSM's iterator once per row (its merge heap, its own
+//! version dedup, a block step): about a thousand instructions, as much as SQLite spends on the
+//! whole row. A *pack* is a copy of a table's live rows as of one SCN `M`, stored as pages of
+//! about [`PAGE_BYTES`] (`PAGE ‖ pack id ‖ first key`), so a scan pays the LSM per page. The
+//! heads and the history are untouched and stay the truth: a pack is derived data, built by
+//! maintenance ([`maintain`]: the background thread and checkpoints), replaced at will, and
+//! never the only copy of anything.
+//!
+//! **Which rows a pack no longer shows right.** From the moment a table is *tracked* (SCN
+//! `since`), every commit writes, in its own atomic batch, one change-log entry
+//! `CHANGES ‖ table ‖ scn ‖ key` per row key it writes. A row's version at a snapshot `S`
+//! equals its version at `M` unless the row changed in between, that is unless the log names
+//! it with an SCN in `(min(S, M), max(S, M)]`. So a scan at `S` reads the pages and, for the
+//! few keys the log names in that interval, reads the row the ordinary way (head, then
+//! history). This serves current reads (`S >= M`) and `AS OF` reads (`S < M`) alike, as long as
+//! `S >= since`. The interval ends at or before `S`, whose commits were all written before the
+//! snapshot was taken, so commits landing during the scan cannot confuse it.
+//!
+//! **Lifecycle.** Tracking starts with the commit that brings a table to [`TRACK_ROWS`] live
+//! rows (tables that were large before are taken up by maintenance, under the write lock, so
+//! no commit runs meanwhile). Maintenance builds a pack for a tracked table that has none, or
+//! whose log since its pack has grown past a share of its rows: it reads the table at the
+//! newest SCN, writes the pages, syncs, and only then publishes the pack in its manifest
+//! (`META ‖ "pack:" ‖ table`). The previous pack's pages are deleted once no running scan
+//! holds them. Log entries at or below both the newest pack's SCN and the GC horizon can serve
+//! no reader and are deleted. A crash leaves at worst pages no manifest names, which the next
+//! open deletes. The GC of a dropped table's key range removes its pack, log and manifest.
+
+use super::counters::{self, CountGroup};
+use super::{keys, lock, read, view, write, Mvcc};
+use crate::error::{Error, Result};
+use crate::storage::{prefix_range, Bytes, Direction, KeyRange, Storage, WriteBatch};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+
+/// A table is tracked, then packed, once it has this many live rows: below that a scan of
+/// the heads is fast enough to need no copy.
+pub const TRACK_ROWS: i64 = 4096;
+/// Target size of one page.
+const PAGE_BYTES: usize = 16 * 1024;
+/// Bytes of pages per storage batch while a pack is built.
+const BUILD_BATCH_BYTES: usize = 1 << 20;
+/// Name prefix of the manifests in the metadata.
+const MANIFEST: &[u8] = b"pack:";
+/// Name of the metadata entry holding the next pack id.
+const NEXT_ID: &[u8] = b"pack_next_id";
+
+/// A built pack: the pages of one table as of one SCN.
+#[derive(Debug)]
+pub(crate) struct Pack {
+    /// The id in the page keys.
+    pub(crate) id: u64,
+    /// The SCN whose state the pages hold.
+    pub(crate) scn: u64,
+    /// Rows in the pages.
+    pub(crate) rows: u64,
+}
+
+/// The state of one tracked table.
+#[derive(Debug, Clone)]
+struct Tracked {
+    /// The log holds every write of every commit after this SCN.
+    since: u64,
+    /// The newest pack, if one was built.
+    pack: Option<Arc<Pack>>,
+}
+
+/// Everything the engine knows about tracked tables, shared by commits, scans and maintenance.
+#[derive(Debug)]
+pub(crate) struct Packs {
+    /// Tracked tables by key prefix (the count group of their rows).
+    tables: RwLock<BTreeMap<Vec<u8>, Tracked>>,
+    /// Replaced packs whose pages a running scan may still read.
+    retired: Mutex<Vec<Arc<Pack>>>,
+    /// The next pack id (also persisted, so a crashed build's id is not handed out again).
+    next_id: Mutex<u64>,
+    /// Serialises maintenance runs and the removal of dropped tables.
+    maintaining: Mutex<()>,
+    /// Whether new tables are tracked (`MvccOptions::pack_tables`).
+    enabled: bool,
+    /// Per table, the SCN up to which its log was last trimmed in this process, so that
+    /// maintenance does not walk the same deleted range on every run.
+    trimmed: Mutex<BTreeMap<Vec<u8>, u64>>,
+}
+
+fn encode_manifest(t: &Tracked) -> Vec<u8> {
+    let mut v = t.since.to_be_bytes().to_vec();
+    if let Some(p) = &t.pack {
+        for n in [p.id, p.scn, p.rows] {
+            v.extend_from_slice(&n.to_be_bytes());
+        }
+    }
+    v
+}
+
+fn decode_manifest(v: &[u8]) -> Result<Tracked> {
+    let n =
+        |i: usize| -> Option<u64> { Some(u64::from_be_bytes(v.get(i..i + 8)?.try_into().ok()?)) };
+    let damaged = || Error::corruption("malformed pack manifest");
+    match v.len() {
+        8 => Ok(Tracked {
+            since: n(0).ok_or_else(damaged)?,
+            pack: None,
+        }),
+        32 => Ok(Tracked {
+            since: n(0).ok_or_else(damaged)?,
+            pack: Some(Arc::new(Pack {
+                id: n(8).ok_or_else(damaged)?,
+                scn: n(16).ok_or_else(damaged)?,
+                rows: n(24).ok_or_else(damaged)?,
+            })),
+        }),
+        _ => Err(damaged()),
+    }
+}
+
+fn manifest_key(prefix: &[u8]) -> Vec<u8> {
+    let mut name = MANIFEST.to_vec();
+    name.extend_from_slice(prefix);
+    keys::meta_key(&name)
+}
+
+/// The range of the change-log entries of `prefix` with SCNs in `(after, upto]`.
+pub(crate) fn log_range(prefix: &[u8], after: u64, upto: u64) -> KeyRange {
+    let lo = Bound::Included(keys::change_key(prefix, after.saturating_add(1), &[]));
+    let hi = match upto.checked_add(1) {
+        Some(end) => Bound::Excluded(keys::change_key(prefix, end, &[])),
+        None => match crate::storage::prefix_successor(
+            &keys::change_key(prefix, 0, &[])[..1 + prefix.len()],
+        ) {
+            Some(s) => Bound::Excluded(s),
+            None => Bound::Unbounded,
+        },
+    };
+    (lo, hi)
+}
+
+/// The range of every page of pack `id`.
+pub(crate) fn page_range(id: u64) -> KeyRange {
+    prefix_range(&keys::page_key(id, &[]))
+}
+
+/// Appends `n` as an LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads an LEB128 varint at `*at`, advancing it.
+pub(crate) fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
+    let mut n = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *buf.get(*at)?;
+        *at += 1;
+        if shift > 63 {
+            return None;
+        }
+        n |= u64::from(b & 0x7F) << shift;
+        if b < 0x80 {
+            return Some(n);
+        }
+        shift += 7;
+    }
+}
+
+/// Appends one row to a page: `len ‖ key ‖ len ‖ data`.
+fn put_row(page: &mut Vec<u8>, key: &[u8], data: &[u8]) {
+    put_varint(page, key.len() as u64);
+    page.extend_from_slice(key);
+    put_varint(page, data.len() as u64);
+    page.extend_from_slice(data);
+}
+
+/// Deletes every key in `range`, in bounded batches.
+fn delete_range(storage: &dyn Storage, range: KeyRange) -> Result<u64> {
+    let mut removed = 0;
+    let mut batch = WriteBatch::new();
+    for kv in storage.scan(range, Direction::Forward) {
+        let (k, _) = kv?;
+        batch.delete(k.to_vec());
+        removed += 1;
+        if batch.len() >= 16 * 1024 {
+            storage.write(std::mem::take(&mut batch), false)?;
+        }
+    }
+    if !batch.is_empty() {
+        storage.write(batch, false)?;
+    }
+    Ok(removed)
+}
+
+impl Packs {
+    /// Reads the manifests and deletes pages no manifest names (left by a crash during a
+    /// build or before an old pack's pages were removed). Runs on open, before any commit.
+    pub(crate) fn load(storage: &dyn Storage, enabled: bool) -> Result<Self> {
+        let mut tables = BTreeMap::new();
+        for kv in storage.scan(prefix_range(&keys::meta_key(MANIFEST)), Direction::Forward) {
+            let (k, v) = kv?;
+            let prefix = k[1 + MANIFEST.len()..].to_vec();
+            tables.insert(prefix, decode_manifest(&v)?);
+        }
+        let named: Vec<u64> = tables
+            .values()
+            .filter_map(|t: &Tracked| t.pack.as_ref().map(|p| p.id))
+            .collect();
+        let mut next_id = match storage.get(&keys::meta_key(NEXT_ID))? {
+            Some(v) => u64::from_be_bytes(
+                v[..]
+                    .try_into()
+                    .map_err(|_| Error::corruption("malformed pack id counter"))?,
+            ),
+            None => 1,
+        };
+        // One seek per distinct pack id in the store: pages of one pack are adjacent.
+        let mut from = vec![keys::PAGE];
+        loop {
+            let range = (
+                Bound::Included(from.clone()),
+                Bound::Excluded(vec![keys::PAGE + 1]),
+            );
+            let Some((k, _)) = storage.first_in_range(range)? else {
+                break;
+            };
+            let id = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| Error::corruption("malformed page key"))?;
+            next_id = next_id.max(id + 1);
+            if !named.contains(&id) {
+                let n = delete_range(storage, page_range(id))?;
+                tracing::info!(
+                    pack = id,
+                    pages = n,
+                    "removed the pages of an unpublished or replaced pack"
+                );
+            }
+            match id.checked_add(1) {
+                Some(next) => from = keys::page_key(next, &[]),
+                None => break,
+            }
+        }
+        for id in &named {
+            next_id = next_id.max(id + 1);
+        }
+        Ok(Self {
+            tables: RwLock::new(tables),
+            retired: Mutex::new(Vec::new()),
+            next_id: Mutex::new(next_id),
+            maintaining: Mutex::new(()),
+            trimmed: Mutex::new(BTreeMap::new()),
+            enabled,
+        })
+    }
+
+    /// The change log a commit writes to: holds the set of tracked tables for the commit's
+    /// duration (commits run under the write lock; maintenance changes the set only there).
+    pub(crate) fn change_log(&self, group: Option<CountGroup>) -> ChangeLog<'_> {
+        ChangeLog {
+            group,
+            tracked: read(&self.tables),
+        }
+    }
+
+    /// Starts tracking every table whose counter this commit brings to [`TRACK_ROWS`] rows or
+    /// more. `counters` are the counter writes of commit `scn` (logical key, new value); the
+    /// manifests join the commit's batch. Called under the write lock, after the commit's
+    /// [`ChangeLog`] is dropped.
+    pub(crate) fn track_crossed<'k>(
+        &self,
+        counters: impl Iterator<Item = (&'k [u8], Option<&'k [u8]>)>,
+        scn: u64,
+        batch: &mut WriteBatch,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let mut tables = None;
+        for (key, value) in counters {
+            let Some(prefix) = key.strip_prefix(&[counters::COUNTER_TAG]) else {
+                continue;
+            };
+            let Some(n) = value.and_then(counters::decode_count) else {
+                continue;
+            };
+            if n < TRACK_ROWS {
+                continue;
+            }
+            let tables = tables.get_or_insert_with(|| write(&self.tables));
+            if tables.contains_key(prefix) {
+                continue;
+            }
+            let t = Tracked {
+                since: scn,
+                pack: None,
+            };
+            batch.put(manifest_key(prefix), encode_manifest(&t));
+            tables.insert(prefix.to_vec(), t);
+        }
+    }
+
+    /// The pack a forward scan of exactly the table `range` at `scn` can read, if any.
+    pub(crate) fn for_scan(&self, range: &KeyRange, scn: u64) -> Option<Arc<Pack>> {
+        let tables = read(&self.tables);
+        if tables.is_empty() {
+            return None;
+        }
+        let Bound::Included(lo) = &range.0 else {
+            return None;
+        };
+        let t = tables.get(lo.as_slice())?;
+        if prefix_range(lo) != *range || scn < t.since {
+            return None;
+        }
+        let pack = t.pack.clone()?;
+        (pack.scn >= t.since).then_some(pack)
+    }
+
+    /// Forgets the tracked tables under `prefix` (dropped, and past the horizon) and deletes
+    /// their packs, logs and manifests. Called by GC.
+    pub(crate) fn forget(&self, storage: &dyn Storage, prefix: &[u8]) -> Result<()> {
+        let _running = lock(&self.maintaining);
+        let gone: Vec<(Vec<u8>, Tracked)> = {
+            let mut tables = write(&self.tables);
+            let names: Vec<Vec<u8>> = tables
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned()
+                .collect();
+            names
+                .into_iter()
+                .filter_map(|k| tables.remove(&k).map(|t| (k, t)))
+                .collect()
+        };
+        for (table, t) in gone {
+            if let Some(p) = t.pack {
+                lock(&self.retired).push(p);
+            }
+            let mut b = WriteBatch::new();
+            b.delete(manifest_key(&table));
+            storage.write(b, false)?;
+            delete_range(storage, log_range(&table, 0, u64::MAX))?;
+        }
+        self.sweep(storage)
+    }
+
+    /// Deletes the pages of replaced packs no scan holds any more.
+    fn sweep(&self, storage: &dyn Storage) -> Result<()> {
+        let free: Vec<Arc<Pack>> = {
+            let mut retired = lock(&self.retired);
+            let (free, held) = retired.drain(..).partition(|p| Arc::strong_count(p) == 1);
+            *retired = held;
+            free
+        };
+        for p in free {
+            delete_range(storage, page_range(p.id))?;
+        }
+        Ok(())
+    }
+
+    /// The SCN of the oldest pack a scan may still read (the current ones and retired ones
+    /// still held), for the log's truncation.
+    fn oldest_held(&self) -> Option<u64> {
+        lock(&self.retired).iter().map(|p| p.scn).min()
+    }
+
+    /// Test hook: the tracked tables.
+    #[cfg(test)]
+    pub(crate) fn tracked_tables(&self) -> Vec<Vec<u8>> {
+        read(&self.tables).keys().cloned().collect()
+    }
+
+    /// Test hook: the SCN and row count of the pack of `prefix`, if it has one.
+    #[cfg(test)]
+    pub(crate) fn pack_of(&self, prefix: &[u8]) -> Option<(u64, u64)> {
+        read(&self.tables)
+            .get(prefix)?
+            .pack
+            .as_ref()
+            .map(|p| (p.scn, p.rows))
+    }
+}
+
+/// The change log of one commit (see the module documentation).
+pub(crate) struct ChangeLog<'a> {
+    group: Option<CountGroup>,
+    tracked: RwLockReadGuard<'a, BTreeMap<Vec<u8>, Tracked>>,
+}
+
+impl ChangeLog<'_> {
+    /// Adds to `batch` the log entry for a write of `logical` by commit `scn`, if its table is
+    /// tracked.
+    pub(crate) fn record(&self, batch: &mut WriteBatch, scn: u64, logical: &[u8]) {
+        if self.tracked.is_empty() {
+            return;
+        }
+        let Some(len) = self.group.and_then(|g| g(logical)) else {
+            return;
+        };
+        let Some(prefix) = logical.get(..len) else {
+            return;
+        };
+        if self.tracked.contains_key(prefix) {
+            batch.put(keys::change_key(prefix, scn, logical), Vec::new());
+        }
+    }
+}
+
+/// What one maintenance run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PackReport {
+    /// Tables whose tracking maintenance started (they were large before tracking existed).
+    pub tracked: u64,
+    /// Packs built.
+    pub built: u64,
+    /// Rows written into pages.
+    pub rows_packed: u64,
+    /// Change-log entries deleted.
+    pub log_entries_removed: u64,
+}
+
+/// Counts the log entries of `prefix` after `scn`, stopping at `limit`.
+fn log_entries_after(storage: &dyn Storage, prefix: &[u8], scn: u64, limit: u64) -> Result<u64> {
+    let mut n = 0;
+    for kv in storage.scan(log_range(prefix, scn, u64::MAX), Direction::Forward) {
+        kv?;
+        n += 1;
+        if n >= limit {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// Log entries since its pack past which a table is packed again: past them a scan would
+/// spend more on reading logged rows the ordinary way than a new pack costs.
+fn rebuild_threshold(rows: u64) -> u64 {
+    (rows / 32).max(512)
+}
+
+/// Builds, replaces and trims packs (see the module documentation). Run by the background
+/// thread after GC and by checkpoints.
+pub(crate) fn maintain(mvcc: &Mvcc) -> Result<PackReport> {
+    let inner = &mvcc.0;
+    let packs = &inner.packs;
+    let mut report = PackReport::default();
+    if !inner.options.pack_tables || inner.options.count_group.is_none() {
+        return Ok(report);
+    }
+    let _running = lock(&packs.maintaining);
+    let storage = &*inner.storage;
+    // Row counts at the newest SCN, from the counters.
+    let snapshot = mvcc.snapshot();
+    let mut counts = BTreeMap::new();
+    for kv in snapshot.scan_prefix(&[counters::COUNTER_TAG]) {
+        let (k, v) = kv?;
+        if let Some(n) = counters::decode_count(&v) {
+            counts.insert(k[1..].to_vec(), n);
+        }
+    }
+    drop(snapshot);
+    // Tables that were large before they could be tracked.
+    let untracked: Vec<&Vec<u8>> = {
+        let tables = read(&packs.tables);
+        counts
+            .iter()
+            .filter(|(p, n)| **n >= TRACK_ROWS && !tables.contains_key(p.as_slice()))
+            .map(|(p, _)| p)
+            .collect()
+    };
+    if !untracked.is_empty() {
+        // Under the write lock no commit is being built, and every assigned SCN is written.
+        if let Some(_writer) = mvcc.try_write_lock() {
+            let since = lock(&inner.pipeline).assigned;
+            let mut batch = WriteBatch::new();
+            let mut tables = write(&packs.tables);
+            for p in untracked {
+                let t = Tracked { since, pack: None };
+                batch.put(manifest_key(p), encode_manifest(&t));
+                tables.insert(p.clone(), t);
+                report.tracked += 1;
+            }
+            storage.write(batch, true)?;
+        }
+    }
+    let tracked: Vec<(Vec<u8>, Tracked)> = read(&packs.tables)
+        .iter()
+        .map(|(k, t)| (k.clone(), t.clone()))
+        .collect();
+    for (prefix, t) in tracked {
+        let rows = counts.get(&prefix).copied().unwrap_or(0).max(0) as u64;
+        // A table starts being tracked inside its commit, before that commit is published:
+        // its pack must wait until the newest published SCN has caught up.
+        if mvcc.latest_scn() < t.since {
+            continue;
+        }
+        let due = match &t.pack {
+            None => true,
+            Some(p) if p.scn < t.since => true,
+            Some(p) => {
+                let limit = rebuild_threshold(rows);
+                log_entries_after(storage, &prefix, p.scn, limit)? >= limit
+            }
+        };
+        if due {
+            if let Some(rows) = build(mvcc, &prefix, t.since)? {
+                report.rows_packed += rows;
+                report.built += 1;
+            }
+        }
+    }
+    packs.sweep(storage)?;
+    // Log entries at or below every pack a scan may use and below the horizon serve nobody.
+    let horizon = mvcc.horizon();
+    let held = packs.oldest_held();
+    let tracked: Vec<(Vec<u8>, Tracked)> = read(&packs.tables)
+        .iter()
+        .map(|(k, t)| (k.clone(), t.clone()))
+        .collect();
+    for (prefix, t) in tracked {
+        let Some(p) = &t.pack else { continue };
+        let upto = p.scn.min(horizon).min(held.unwrap_or(u64::MAX));
+        let from = lock(&packs.trimmed)
+            .get(&prefix)
+            .copied()
+            .unwrap_or(t.since);
+        if upto > from {
+            report.log_entries_removed += delete_range(storage, log_range(&prefix, from, upto))?;
+            lock(&packs.trimmed).insert(prefix, upto);
+        }
+    }
+    Ok(report)
+}
+
+/// Builds a pack of the table `prefix`, tracked since `since`, as of the newest SCN and
+/// publishes it. Returns the rows packed, or `None` if the newest SCN is still before `since`.
+fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
+    let inner = &mvcc.0;
+    let storage = &*inner.storage;
+    // The pin keeps GC from removing versions the build reads.
+    let pin = mvcc.pin_latest();
+    let scn = pin.scn();
+    if scn < since {
+        return Ok(None);
+    }
+    let id = {
+        let mut next = lock(&inner.packs.next_id);
+        let id = *next;
+        *next += 1;
+        let mut b = WriteBatch::new();
+        b.put(keys::meta_key(NEXT_ID), (id + 1).to_be_bytes().to_vec());
+        storage.write(b, false)?;
+        id
+    };
+    let mut rows = 0u64;
+    let mut batch = WriteBatch::new();
+    let mut batch_bytes = 0;
+    let mut page = Vec::with_capacity(PAGE_BYTES + 1024);
+    let mut first: Option<Bytes> = None;
+    let range = prefix_range(prefix);
+    for kv in view::HeadsIter::new(storage, &range, scn, Direction::Forward) {
+        let (k, data) = kv?;
+        if first.is_none() {
+            first = Some(k.clone());
+        }
+        put_row(&mut page, &k, &data);
+        rows += 1;
+        if page.len() >= PAGE_BYTES {
+            let first = first.take().expect("a page with rows has a first key");
+            batch_bytes += page.len();
+            batch.put(keys::page_key(id, &first), std::mem::take(&mut page));
+            if batch_bytes >= BUILD_BATCH_BYTES {
+                storage.write(std::mem::take(&mut batch), false)?;
+                batch_bytes = 0;
+            }
+        }
+    }
+    if let Some(first) = first {
+        batch.put(keys::page_key(id, &first), page);
+    }
+    storage.write(batch, false)?;
+    // The pages must be durable before a manifest names them.
+    storage.sync()?;
+    drop(pin);
+    let pack = Arc::new(Pack { id, scn, rows });
+    let mut tables = write(&inner.packs.tables);
+    let Some(t) = tables.get_mut(prefix) else {
+        // Forgotten meanwhile (cannot happen while `maintaining` is held; kept for safety).
+        drop(tables);
+        lock(&inner.packs.retired).push(pack);
+        return Ok(None);
+    };
+    let old = t.pack.replace(pack);
+    let mut b = WriteBatch::new();
+    b.put(manifest_key(prefix), encode_manifest(t));
+    drop(tables);
+    storage.write(b, true)?;
+    if let Some(old) = old {
+        lock(&inner.packs.retired).push(old);
+    }
+    Ok(Some(rows))
+}
+
+/// Compares a scan of the table `prefix` at `scn` through its pack with a scan of the heads,
+/// for `PRAGMA integrity_check`. Describes the first difference; `None` when they agree or
+/// when no pack serves the scan.
+pub(crate) fn verify(inner: &super::Inner, prefix: &[u8], scn: u64) -> Result<Option<String>> {
+    let range = prefix_range(prefix);
+    let Some(packed) = super::pack_scan::PackedIter::open(
+        &*inner.storage,
+        &inner.packs,
+        &range,
+        scn,
+        Direction::Forward,
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut heads = view::HeadsIter::new(&*inner.storage, &range, scn, Direction::Forward);
+    let mut rows = 0u64;
+    for p in packed {
+        let (pk, pv) = p?;
+        match heads.next().transpose()? {
+            Some((hk, hv)) if hk[..] == pk[..] && hv[..] == pv[..] => rows += 1,
+            Some(_) => {
+                return Ok(Some(format!(
+                    "its packed copy differs from the stored rows after {rows} rows"
+                )))
+            }
+            None => {
+                return Ok(Some(format!(
+                    "its packed copy has more than its {rows} rows"
+                )))
+            }
+        }
+    }
+    Ok(heads
+        .next()
+        .transpose()?
+        .map(|_| format!("its packed copy misses rows after {rows} rows")))
+}

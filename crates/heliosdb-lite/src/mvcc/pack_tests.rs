@@ -1,0 +1,313 @@
+//! Packs against the heads: every scan through a pack must return exactly what the scan of
+//! the heads returns at the same SCN, whatever happened between the pack and the snapshot.
+
+use super::pack::TRACK_ROWS;
+use super::view::{HeadsIter, VisibleIter};
+use super::*;
+use crate::storage::{FjallOptions, FjallStorage, MemoryStorage};
+use crate::time::ManualClock;
+
+const TABLE: &[u8] = b"r\0\0\0\x07";
+
+fn group(k: &[u8]) -> Option<usize> {
+    (k.first() == Some(&b'r') && k.len() > 5).then_some(5)
+}
+
+fn options(clock: &ManualClock, max_snapshots: u64) -> MvccOptions {
+    MvccOptions {
+        clock: Arc::new(clock.clone()),
+        auto_gc: false,
+        retention: Retention {
+            min_retention_us: 0,
+            max_snapshots,
+        },
+        count_group: Some(group),
+        ..MvccOptions::default()
+    }
+}
+
+fn key(i: u64) -> Vec<u8> {
+    let mut k = TABLE.to_vec();
+    k.extend_from_slice(&i.to_be_bytes());
+    k
+}
+
+/// A small deterministic generator (xorshift), so failures replay.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn create_table(m: &Mvcc) {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.start_counting(TABLE).unwrap();
+    t.commit().unwrap();
+}
+
+/// One commit of random writes: inserts and updates of keys below `keys`, and deletions.
+fn random_commit(m: &Mvcc, rng: &mut Rng, ops: u64, keys: u64, tag: u64) {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 0..ops {
+        let k = key(rng.below(keys));
+        if rng.below(5) == 0 {
+            t.delete(k).unwrap();
+        } else {
+            t.put(k, format!("v{tag}-{i}").into_bytes()).unwrap();
+        }
+    }
+    t.commit().unwrap();
+}
+
+fn load(m: &Mvcc, rows: u64) {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 0..rows {
+        t.put(key(i), format!("row {i}").into_bytes()).unwrap();
+    }
+    t.commit().unwrap();
+}
+
+/// Scans the table at `scn` both ways and compares; returns whether the pack was used.
+fn check_at(m: &Mvcc, scn: u64) -> bool {
+    let snapshot = m.snapshot_at(scn).unwrap();
+    let range = prefix_range(TABLE);
+    let via = VisibleIter::new(&m.0, &range, scn, Direction::Forward);
+    let packed = matches!(via, VisibleIter::Packed(_));
+    let got: Vec<KvPair> = via.collect::<Result<_>>().unwrap();
+    let want: Vec<KvPair> = HeadsIter::new(&**m.storage(), &range, scn, Direction::Forward)
+        .collect::<Result<_>>()
+        .unwrap();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "row count at SCN {scn} (packed: {packed})"
+    );
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0[..], &g.1[..]), (&w.0[..], &w.1[..]), "at SCN {scn}");
+    }
+    drop(snapshot);
+    packed
+}
+
+#[test]
+fn packed_scans_equal_head_scans_at_every_scn() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 40)).unwrap();
+    create_table(&m);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    load(&m, TRACK_ROWS as u64 + 500);
+    let mut packed_scans = 0;
+    for round in 0..60 {
+        clock.advance(10);
+        let ops = 1 + rng.below(300);
+        random_commit(&m, &mut rng, ops, TRACK_ROWS as u64 + 2000, round);
+        if rng.below(4) == 0 {
+            m.maintain_packs().unwrap();
+        }
+        if rng.below(6) == 0 {
+            m.gc().unwrap();
+        }
+        // The newest SCN and a few older ones, each time: packs are replaced under them.
+        let (lo, hi) = (m.horizon(), m.latest_scn());
+        for scn in [hi, lo, lo + rng.below(hi - lo + 1)] {
+            packed_scans += usize::from(check_at(&m, scn));
+        }
+    }
+    for scn in m.horizon()..=m.latest_scn() {
+        packed_scans += usize::from(check_at(&m, scn));
+    }
+    assert!(m.0.packs.pack_of(TABLE).is_some(), "the table was packed");
+    assert!(
+        packed_scans > 50,
+        "only {packed_scans} scans went through a pack"
+    );
+}
+
+#[test]
+fn scans_inside_a_writing_transaction_see_their_own_writes_over_the_pack() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1000)).unwrap();
+    create_table(&m);
+    load(&m, TRACK_ROWS as u64 + 10);
+    m.maintain_packs().unwrap();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.delete(key(3)).unwrap();
+    t.put(key(5), b"changed".to_vec()).unwrap();
+    t.put(key(1 << 40), b"new".to_vec()).unwrap();
+    let rows: Vec<KvPair> = t
+        .scan(prefix_range(TABLE), Direction::Forward)
+        .collect::<Result<_>>()
+        .unwrap();
+    assert_eq!(rows.len(), TRACK_ROWS as usize + 10);
+    assert!(!rows.iter().any(|(k, _)| k[..] == key(3)[..]));
+    assert!(rows
+        .iter()
+        .any(|(k, v)| k[..] == key(5)[..] && &v[..] == b"changed"));
+    assert_eq!(&rows.last().unwrap().0[..], &key(1 << 40)[..]);
+}
+
+#[test]
+fn tracking_starts_when_a_table_grows_large_and_the_log_names_later_writes() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1000)).unwrap();
+    create_table(&m);
+    load(&m, 100);
+    let log = |m: &Mvcc| {
+        m.storage()
+            .scan(prefix_range(&[keys::CHANGES]), Direction::Forward)
+            .count()
+    };
+    random_commit(&m, &mut Rng(7), 50, 100, 1);
+    assert_eq!(log(&m), 0, "a small table is not tracked");
+    load(&m, TRACK_ROWS as u64);
+    assert_eq!(log(&m), 0, "the commit that starts tracking logs nothing");
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.put(key(1), b"x".to_vec()).unwrap();
+    t.delete(key(2)).unwrap();
+    t.commit().unwrap();
+    assert_eq!(log(&m), 2);
+    // Once packed and past the horizon, the log is trimmed.
+    m.maintain_packs().unwrap();
+    m.set_retention(Retention {
+        min_retention_us: 0,
+        max_snapshots: 1,
+    });
+    m.gc().unwrap();
+    m.maintain_packs().unwrap();
+    assert_eq!(log(&m), 0);
+    assert!(check_at(&m, m.latest_scn()));
+}
+
+#[test]
+fn spilled_commits_are_logged_and_packs_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000_000);
+    let open = || {
+        let storage = Arc::new(FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap());
+        Mvcc::open(
+            storage,
+            MvccOptions {
+                txn_memory_bytes: 64 << 10,
+                ..options(&clock, 1000)
+            },
+        )
+        .unwrap()
+    };
+    let past;
+    {
+        let m = open();
+        create_table(&m);
+        load(&m, TRACK_ROWS as u64 + 100);
+        m.maintain_packs().unwrap();
+        past = m.latest_scn();
+        // Big enough to spill (so its chunks must log every write), small enough for scans
+        // to keep using the pack (at most 1,024 logged keys).
+        random_commit(&m, &mut Rng(11), 1500, 1000, 1);
+        assert!(
+            m.storage()
+                .scan(prefix_range(&[keys::CHANGES]), Direction::Forward)
+                .count()
+                > 700
+        );
+        assert!(check_at(&m, m.latest_scn()));
+        assert!(check_at(&m, past));
+        // A page of a pack no manifest names, as a crash during a build leaves it.
+        let mut b = WriteBatch::new();
+        b.put(keys::page_key(999, b"x"), vec![1, 2, 3]);
+        m.storage().write(b, true).unwrap();
+    }
+    let m = open();
+    assert!(m.0.packs.pack_of(TABLE).is_some(), "the manifest survived");
+    let orphans = m
+        .storage()
+        .scan(crate::mvcc::pack::page_range(999), Direction::Forward)
+        .count();
+    assert_eq!(orphans, 0, "open removed the unnamed pack's pages");
+    assert!(check_at(&m, m.latest_scn()));
+    assert!(check_at(&m, past));
+    m.maintain_packs().unwrap();
+    assert!(check_at(&m, m.latest_scn()));
+    assert!(check_at(&m, past));
+}
+
+#[test]
+fn a_dropped_table_loses_its_pack_and_log_with_its_versions() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1)).unwrap();
+    create_table(&m);
+    load(&m, TRACK_ROWS as u64 + 1);
+    random_commit(&m, &mut Rng(3), 20, 100, 1);
+    m.maintain_packs().unwrap();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.drop_prefix_on_gc(TABLE.to_vec()).unwrap();
+    t.commit().unwrap();
+    clock.advance(10);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.put(b"other".to_vec(), b"1".to_vec()).unwrap();
+    t.commit().unwrap();
+    m.gc().unwrap();
+    assert!(m.0.packs.pack_of(TABLE).is_none());
+    for tag in [keys::PAGE, keys::CHANGES] {
+        let left = m
+            .storage()
+            .scan(prefix_range(&[tag]), Direction::Forward)
+            .count();
+        assert_eq!(left, 0, "entries under tag {tag:#x} left");
+    }
+}
+
+#[test]
+fn sql_tables_are_tracked_packed_and_scanned_through_the_pack() {
+    sql_table_is_packed(crate::Connection::open_in_memory().unwrap());
+}
+
+#[test]
+fn sql_tables_loaded_by_a_spilled_transaction_on_disk_are_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::Config::with_path(dir.path().join("db"));
+    config.database.txn_memory_mb = Some(1);
+    sql_table_is_packed(crate::Connection::open(config).unwrap());
+}
+
+fn sql_table_is_packed(conn: crate::Connection) {
+    conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); BEGIN")
+        .unwrap();
+    {
+        let mut insert = conn.prepare("INSERT INTO t VALUES (?1, ?2)").unwrap();
+        for i in 0..5000 {
+            insert.execute((i, format!("row {i}"))).unwrap();
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let mvcc = conn.engine.mvcc.clone();
+    let tracked = mvcc.0.packs.tracked_tables();
+    assert_eq!(tracked.len(), 1, "the table is tracked: {tracked:?}");
+    conn.checkpoint().unwrap();
+    let (scn, rows) = mvcc
+        .0
+        .packs
+        .pack_of(&tracked[0])
+        .expect("packed at checkpoint");
+    assert_eq!((scn, rows), (mvcc.latest_scn(), 5000));
+    let range = prefix_range(&tracked[0]);
+    assert!(matches!(
+        VisibleIter::new(&mvcc.0, &range, scn, Direction::Forward),
+        VisibleIter::Packed(_)
+    ));
+    conn.execute("UPDATE t SET v = 'changed' WHERE id % 100 = 0", ())
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM t WHERE v = 'changed'", (), |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 50);
+}
