@@ -429,17 +429,21 @@ impl DmlContext<'_, '_> {
         }
         // A BEFORE trigger may have changed or removed the row: SQLite deletes what is there
         // now (and skips a row that is gone), while OLD stays the row as first read.
-        let current = if info.triggers.is_empty() {
-            old.clone()
+        let reloaded;
+        let current: &[Value] = if info.triggers.is_empty() {
+            &old
         } else {
             let key = info.def.row_key(&row_key_values(&info.def, &old));
             match try_load_row(txn, info, &key)? {
-                Some(r) => r,
+                Some(r) => {
+                    reloaded = r;
+                    &reloaded
+                }
                 None => return Ok(false),
             }
         };
         self.check_fk_parent(txn, info, &old, None)?;
-        delete_row(txn, info, &current)?;
+        delete_row(txn, info, current)?;
         self.fk_actions(txn, info, &old, None)?;
         self.fire(txn, info, Timing::After, Event::Delete, Some(&old), None)?;
         Ok(true)

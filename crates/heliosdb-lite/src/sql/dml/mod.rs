@@ -7,7 +7,7 @@
 use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
 use super::codec;
 use super::engine::{ClockOnly, Outcome, StmtHistory};
-use super::execution::{Executor, Frame, Reader, Row, StatementLimits};
+use super::execution::{BufferedRows, Executor, Frame, Reader, Row, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
@@ -194,6 +194,22 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         match &self.outer {
             Some((_, outer)) => exec.run(plan, Some(&Frame::root(outer))),
             None => exec.run(plan, None),
+        }
+    }
+
+    /// Runs `plan` to the end, its rows (each with what `derive` makes of it) held within
+    /// the statement's memory budget, the rest spilled: the rows a statement decides on
+    /// before it writes.
+    fn run_buffered(
+        &self,
+        txn: &Transaction,
+        plan: &super::plan::Plan,
+        derive: impl FnMut(&Executor<'_>, &Row) -> Result<Row>,
+    ) -> Result<BufferedRows> {
+        let exec = self.exec(txn);
+        match &self.outer {
+            Some((_, outer)) => exec.run_buffered(plan, Some(&Frame::root(outer)), derive),
+            None => exec.run_buffered(plan, None, derive),
         }
     }
 
@@ -424,13 +440,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let ncols = def.columns.len();
         let targets = &p.targets;
         // Source rows.
-        let source_rows: Vec<Row> = match &p.source {
-            None => vec![Vec::new()],
-            Some(super::plan::Plan::Values(rows)) => self.eval_values(txn, rows, ncols + 1)?,
-            Some(plan) => self.run_plan(txn, plan)?,
-        };
         let supplied = if p.source.is_none() { 0 } else { targets.len() };
-        for r in &source_rows {
+        let check_width = |r: &Row| -> Result<()> {
             if p.source.is_some() && r.len() != supplied {
                 return Err(Error::invalid(if p.all_columns {
                     format!(
@@ -443,7 +454,19 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     format!("{} values for {} columns", r.len(), targets.len())
                 }));
             }
-        }
+            Ok(())
+        };
+        // Source rows: a VALUES list in memory (checked whole before the first row is
+        // written), or a query's rows gathered within the memory budget (they may spill).
+        let source_rows = match &p.source {
+            None => BufferedRows::from_rows(vec![Vec::new()]),
+            Some(super::plan::Plan::Values(rows)) => {
+                let rows = self.eval_values(txn, rows, ncols + 1)?;
+                rows.iter().try_for_each(check_width)?;
+                BufferedRows::from_rows(rows)
+            }
+            Some(plan) => self.run_buffered(txn, plan, |_, _| Ok(Vec::new()))?,
+        };
         let defaults = &p.defaults;
         let bound = &p.bound;
         let mut returning = p.returning.clone();
@@ -453,6 +476,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         // column): the source row is the row, with no defaults to evaluate.
         let in_order = targets.len() == ncols && targets.iter().enumerate().all(|(i, &t)| i == t);
         for src in source_rows {
+            let (src, _) = src?;
+            check_width(&src)?;
             let row = if in_order && src.len() == ncols {
                 src
             } else {
@@ -816,18 +841,14 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         p: &UpdatePlan,
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.bound.info;
-        let rows = match &p.target {
-            Target::Scan(plan) => self.run_plan(txn, plan)?,
-            Target::Joined(joined) => return self.update_joined(txn, p, joined),
-        };
         // Only a REPLACE, a trigger or a foreign-key action can change rows other than the one
         // being updated; the target rows need reading again only then, and their new values
         // are computed from what is there when each row's turn comes (as SQLite does).
+        // Otherwise each new row is computed as the targets are gathered.
         let may_change_targets = p.conflict == Conflict::Replace
             || !info.triggers.is_empty()
             || self.has_fk_actions(info);
-        let assign = |ctx: &Self, txn: &Transaction, old: &Row| -> Result<Row> {
-            let exec = ctx.exec(txn);
+        let assign = |ctx: &Self, exec: &Executor<'_>, old: &Row| -> Result<Row> {
             ctx.framed(old, |f| -> Result<Row> {
                 let mut new = old.clone();
                 for (c, e) in &p.assigns {
@@ -836,28 +857,31 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 Ok(new)
             })
         };
-        let mut pairs = Vec::with_capacity(rows.len());
-        for old in rows {
-            let new = if may_change_targets {
-                None
-            } else {
-                Some(assign(self, txn, &old)?)
-            };
-            pairs.push((old, new));
-        }
+        let pairs = match &p.target {
+            // One executor computes every new row: an uncorrelated subquery in SET runs once.
+            Target::Scan(plan) => self.run_buffered(txn, plan, |exec, old| {
+                if may_change_targets {
+                    Ok(Vec::new())
+                } else {
+                    assign(self, exec, old)
+                }
+            })?,
+            Target::Joined(joined) => return self.update_joined(txn, p, joined),
+        };
         let bound = &p.bound;
         let mut returning = p.returning.clone();
         let conflict = p.conflict;
         let mut changes = 0;
-        for (old, new) in pairs {
-            let (current, new) = match new {
-                Some(new) => (old, new),
-                None => {
+        for pair in pairs {
+            let (old, new) = pair?;
+            let (current, new) = match may_change_targets {
+                false => (old, new),
+                true => {
                     let key = info.def.row_key(&row_key_values(&info.def, &old));
                     let Some(current) = try_load_row(txn, info, &key)? else {
                         continue; // removed by an earlier REPLACE, trigger or action
                     };
-                    let new = assign(self, txn, &current)?;
+                    let new = assign(self, &self.exec(txn), &current)?;
                     (current, new)
                 }
             };
@@ -876,19 +900,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.info;
         let rows = match &p.target {
-            Target::Scan(plan) => self.run_plan(txn, plan)?,
+            Target::Scan(plan) => self.run_buffered(txn, plan, |_, _| Ok(Vec::new()))?,
             Target::Joined(joined) => {
                 let mut rows = Vec::new();
                 for (key, _) in self.joined_targets(txn, info, joined)? {
                     rows.extend(try_load_row(txn, info, &key)?);
                 }
-                rows
+                BufferedRows::from_rows(rows)
             }
         };
         let mut returning = p.returning.clone();
         let mut changes = 0;
         let may_change_targets = !info.triggers.is_empty() || self.has_fk_actions(info);
-        for old in rows {
+        for pair in rows {
+            let (old, _) = pair?;
             // An earlier trigger or foreign-key action of this statement may have changed or
             // removed the row.
             let old = if may_change_targets {
@@ -900,9 +925,13 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             } else {
                 old
             };
-            if self.delete_one(txn, info, old.clone())? {
+            // The row is only needed again for RETURNING.
+            let kept = returning.is_some().then(|| old.clone());
+            if self.delete_one(txn, info, old)? {
                 changes += 1;
-                self.push_returning(&mut returning, txn, &old)?;
+                if let Some(old) = kept {
+                    self.push_returning(&mut returning, txn, &old)?;
+                }
             }
         }
         Ok((changes, returning))

@@ -28,6 +28,7 @@
 
 mod accumulator;
 mod aggregate;
+mod buffered;
 mod byte_sort;
 pub mod computed;
 pub mod covering;
@@ -54,6 +55,7 @@ mod table_function;
 mod values;
 mod window;
 
+pub use buffered::BufferedRows;
 pub use byte_sort::{ByteSorter, SortedBytes};
 pub use keys::row_key;
 pub use memory::QueryMemory;

@@ -18,6 +18,7 @@ use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex};
 
 pub mod pragma;
+mod split;
 pub mod trigger;
 
 /// Name of the marker function carrying a time-travel clause through sqlparser.
@@ -403,54 +404,134 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>> {
 }
 
 /// Splits `sql` into statements; each is parsed when the iterator reaches it, so a script
-/// can run the statements before a malformed one.
+/// can run the statements before a malformed one. The script is also tokenized as the
+/// iterator goes, a piece at a time ([`split`]), so memory follows the statement, not the
+/// script: a tokenizer error (an unterminated quote, say) comes when the iterator reaches it.
 pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedStatement>> + '_> {
-    let dialect = HeliosDialect::default();
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| syntax_error(e.message.clone(), e.location.line, e.location.column, None))?;
-    let mut groups: Vec<Vec<TokenWithSpan>> = Vec::new();
-    let mut current: Vec<TokenWithSpan> = Vec::new();
-    let mut depth = 0i32;
-    let mut body = trigger::BodyTracker::default();
-    let mut is_trigger = false;
-    // The statement's first significant tokens, enough to recognise `CREATE [TEMP] TRIGGER`;
-    // kept aside so that whitespace before them is not walked again for every token.
-    let mut lead: Vec<Token> = Vec::with_capacity(3);
-    for t in tokens {
+    Ok(Statements {
+        pieces: split::Pieces::new(sql),
+        source: SourceMap::new(sql),
+        dialect: HeliosDialect::default(),
+        current: Vec::new(),
+        depth: 0,
+        body: Default::default(),
+        is_trigger: false,
+        lead: Vec::with_capacity(3),
+        ready: std::collections::VecDeque::new(),
+        finished: false,
+    })
+}
+
+/// The iterator of [`parse_lazily`]: groups the tokens of each piece into statements (a `;`
+/// ends one outside parentheses and trigger bodies) and parses each complete statement.
+struct Statements<'s> {
+    pieces: split::Pieces<'s>,
+    source: SourceMap<'s>,
+    dialect: HeliosDialect,
+    /// Tokens of the statement being gathered.
+    current: Vec<TokenWithSpan>,
+    depth: i32,
+    body: trigger::BodyTracker,
+    is_trigger: bool,
+    /// The statement's first significant tokens, enough to recognise `CREATE [TEMP]
+    /// TRIGGER`; kept aside so that whitespace before them is not walked again per token.
+    lead: Vec<Token>,
+    /// Statements complete but not yet parsed (a piece usually completes one).
+    ready: std::collections::VecDeque<Vec<TokenWithSpan>>,
+    /// The script is exhausted or failed to tokenize.
+    finished: bool,
+}
+
+impl Statements<'_> {
+    /// Tokenizes the next piece and groups its tokens; false when no piece is left.
+    fn feed_piece(&mut self) -> Result<bool> {
+        let Some(piece) = self.pieces.next() else {
+            return Ok(false);
+        };
+        // Token positions are relative to the piece: make them the script's.
+        let place = |l: sqlparser::tokenizer::Location| {
+            if l.line <= 1 {
+                sqlparser::tokenizer::Location::new(piece.line, piece.column + l.column - 1)
+            } else {
+                sqlparser::tokenizer::Location::new(piece.line + l.line - 1, l.column)
+            }
+        };
+        let mut tokens = Vec::new();
+        Tokenizer::new(&self.dialect, piece.text)
+            .tokenize_with_location_into_buf_with_mapper(&mut tokens, |mut t| {
+                t.span = sqlparser::tokenizer::Span::new(place(t.span.start), place(t.span.end));
+                t
+            })
+            .map_err(|e| {
+                let at = place(e.location);
+                syntax_error(e.message.clone(), at.line, at.column, None)
+            })?;
+        for t in tokens {
+            self.group(t);
+        }
+        Ok(true)
+    }
+
+    /// Adds a token to the statement being gathered, or ends it at a `;`.
+    fn group(&mut self, t: TokenWithSpan) {
         match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
+            Token::LParen => self.depth += 1,
+            Token::RParen => self.depth -= 1,
             _ => {}
         }
         if !is_ws(&t.token) {
-            body.feed(&t.token, is_trigger);
+            self.body.feed(&t.token, self.is_trigger);
         }
-        if t.token == Token::SemiColon && depth <= 0 && !body.in_body() {
-            groups.push(std::mem::take(&mut current));
-            depth = 0;
-            is_trigger = false;
-            lead.clear();
-            body = Default::default();
+        if t.token == Token::SemiColon && self.depth <= 0 && !self.body.in_body() {
+            self.ready.push_back(std::mem::take(&mut self.current));
+            self.depth = 0;
+            self.is_trigger = false;
+            self.lead.clear();
+            self.body = Default::default();
         } else {
             if is_ws(&t.token) {
-                push_whitespace(&mut current, t);
-                continue;
+                push_whitespace(&mut self.current, t);
+                return;
             }
-            if lead.len() < 3 {
-                lead.push(t.token.clone());
-                let sig: Vec<&Token> = lead.iter().collect();
-                is_trigger = trigger::starts_create_trigger(&sig);
+            if self.lead.len() < 3 {
+                self.lead.push(t.token.clone());
+                let sig: Vec<&Token> = self.lead.iter().collect();
+                self.is_trigger = trigger::starts_create_trigger(&sig);
             }
-            current.push(t);
+            self.current.push(t);
         }
     }
-    groups.push(current);
-    let source = SourceMap::new(sql);
-    Ok(groups.into_iter().filter_map(move |g| {
-        let dialect = HeliosDialect::default();
-        parse_one(&source, g, &dialect).transpose()
-    }))
+}
+
+impl Iterator for Statements<'_> {
+    type Item = Result<ParsedStatement>;
+
+    fn next(&mut self) -> Option<Result<ParsedStatement>> {
+        loop {
+            if let Some(group) = self.ready.pop_front() {
+                match parse_one(&self.source, group, &self.dialect).transpose() {
+                    Some(parsed) => return Some(parsed),
+                    None => continue, // nothing but whitespace and comments
+                }
+            }
+            if self.finished {
+                return None;
+            }
+            match self.feed_piece() {
+                Ok(true) => {}
+                Ok(false) => {
+                    // What follows the last `;` is a statement too (or only whitespace).
+                    self.finished = true;
+                    self.ready.push_back(std::mem::take(&mut self.current));
+                }
+                Err(e) => {
+                    self.finished = true;
+                    self.ready.clear();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
 }
 
 /// Appends a whitespace or comment token to a statement's tokens, as one space per run.
