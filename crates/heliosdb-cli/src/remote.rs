@@ -306,7 +306,7 @@ impl Remote {
                     .run_script(&mut std::io::BufReader::new(file))
                     .map_err(DotOutcome::Stop);
             }
-            ".import" | ".indexes" | ".indices" | ".gc" => {
+            ".import" | ".indexes" | ".indices" | ".gc" | ".backup" | ".save" => {
                 return Err(DotOutcome::Failed(format!(
                     "{cmd} needs the database itself, not a connection to a server: run \
                      heliosdb-lite DB_PATH where the database is (with the server stopped, or \

@@ -99,6 +99,8 @@ const HELP: &str = "\
 .read FILE              Run the SQL in FILE
 .import FILE TABLE      Load a CSV file (header row) into TABLE, creating it if absent
 .gc                     Run history garbage collection now and report what it removed
+.backup ?DB? FILE       Copy the database, history included, to the new directory FILE
+.save FILE              The same as .backup
 .help                   This help
 .quit / .exit           Leave
 
@@ -121,6 +123,16 @@ fn next_statement_start(text: &str, mut from: usize) -> usize {
             return from;
         }
     }
+}
+
+/// A dot command argument without the quotes around it (`'my db'` written as one word).
+fn unquote(arg: &str) -> &str {
+    for q in ['\'', '"'] {
+        if let Some(inner) = arg.strip_prefix(q).and_then(|a| a.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    arg
 }
 
 /// Finds `name` in `text` as a whole word (case-insensitive), from byte `from` on.
@@ -574,6 +586,22 @@ impl Shell {
                 let n = r.map_err(DotError::Failed)?;
                 if self.interactive {
                     text = format!("imported {n} rows into {table}\n");
+                }
+            }
+            ".backup" | ".save" => {
+                let file = match args.as_slice() {
+                    [file] => *file,
+                    [db, file] if db.eq_ignore_ascii_case("main") => *file,
+                    [db, _] => return Err(DotError::Failed(format!("unknown database {}", clip(db, 40)))),
+                    _ => return Err(DotError::Failed(format!("usage: {cmd} ?DB? FILE"))),
+                };
+                let file = unquote(file);
+                let r = self.conn.backup_to(file).map_err(failed)?;
+                if self.interactive {
+                    text = format!(
+                        "copied {} entries ({} bytes) up to SCN {} to {file}\n",
+                        r.entries, r.bytes, r.scn
+                    );
                 }
             }
             ".gc" => {

@@ -160,3 +160,29 @@ fn import_csv_creates_the_table() {
     assert!(o.status.success(), "{}", err(&o));
     assert_eq!(out(&o), "Smith, Ann\n");
 }
+
+#[test]
+fn backup_and_save_copy_the_database_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    let copy = dir.path().join("copy");
+    let saved = dir.path().join("saved");
+    let script = format!(
+        "CREATE TABLE t(a);\nINSERT INTO t VALUES (1);\nUPDATE t SET a = 2;\n.backup {}\n.save main '{}'\n.backup {}\n.backup other {}\n",
+        copy.display(),
+        saved.display(),
+        copy.display(),
+        dir.path().join("x").display()
+    );
+    let o = run(&[db], Some(&script));
+    let e = err(&o);
+    assert!(e.contains("output file already exists"), "{e}");
+    assert!(e.contains("unknown database other"), "{e}");
+    assert!(!dir.path().join("x").exists());
+    for c in [&copy, &saved] {
+        let c = c.to_str().unwrap();
+        let o = run(&["--csv", c, "SELECT a FROM t AS OF SCN 2; SELECT a FROM t; PRAGMA integrity_check;"], None);
+        assert_eq!(out(&o), "a\n1\na\n2\nintegrity_check\nok\n", "{}", err(&o));
+    }
+}

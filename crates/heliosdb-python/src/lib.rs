@@ -612,6 +612,17 @@ impl NativeConnection {
         Ok(d)
     }
 
+    /// Copies the whole database, history included, into the new database directory
+    /// `target` (see `Connection::backup_to`); returns `(scn, entries, bytes)`: the newest
+    /// commit in the copy, and the storage entries and bytes copied.
+    fn backup(&self, py: Python<'_>, target: std::path::PathBuf) -> PyResult<(u64, u64, u64)> {
+        let conn = self.get(py)?;
+        let r = py
+            .detach(|| conn.backup_to(&target))
+            .map_err(|e| to_py_err(py, e))?;
+        Ok((r.scn, r.entries, r.bytes))
+    }
+
     /// Cancels the statement running on this connection (from any thread).
     fn interrupt(&self, py: Python<'_>) -> PyResult<()> {
         self.get(py)?.interrupt();

@@ -515,6 +515,24 @@ impl Connection {
         self.engine.mvcc.checkpoint()
     }
 
+    /// Copies the whole database, its retained history included, into a new database
+    /// directory `target` while other connections keep reading and writing: the library
+    /// side of `VACUUM INTO 'target'`. The copy holds exactly the commits up to the newest
+    /// one published when it started ([`BackupReport::scn`](crate::mvcc::BackupReport)), and
+    /// answers every `AS OF` point the source retains as the source does. `target` must not
+    /// exist (an empty directory or an empty file is replaced), and its parent directory
+    /// must; nothing is left at `target` if the copy fails. An in-memory database is copied
+    /// to disk the same way. Refused inside an explicit transaction, as SQLite refuses
+    /// `VACUUM` there.
+    pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<crate::mvcc::BackupReport> {
+        if self.is_in_transaction() {
+            return Err(Error::Transaction(
+                crate::sql::session::VACUUM_IN_TRANSACTION.to_string(),
+            ));
+        }
+        self.engine.mvcc.backup_to(target.as_ref())
+    }
+
     /// Names of the tables, views, indexes and triggers, with their CREATE text, ordered by
     /// name.
     pub fn schema_objects(&self) -> Result<Vec<SchemaObject>> {

@@ -58,6 +58,7 @@
 //! way. Packs are derived data: maintenance builds and replaces them, a crash leaves at worst
 //! unreferenced pages, and the heads and history stay the truth ([`pack`]).
 
+mod backup;
 pub mod commit_log;
 pub mod counters;
 pub mod gc;
@@ -71,6 +72,7 @@ mod spill_commit;
 mod txn;
 mod view;
 
+pub use backup::BackupReport;
 pub use gc::{GcReport, GcTotals, Retention};
 pub use txn::{Savepoint, Transaction, TxnMode};
 

@@ -205,6 +205,41 @@ impl FjallStorage {
         self.db.persist(PersistMode::SyncAll).map_err(map_err)
     }
 
+    /// Loads `pairs`, which must come in strictly ascending key order, into this store, which
+    /// must be empty: fjall writes them straight into sorted table files (no journal, no
+    /// memtable), about as fast as the disk takes them. Nothing is visible until all are
+    /// written; then a checkpoint makes the tables and the manifest naming them durable.
+    /// Returns the number of pairs and their bytes (keys and values).
+    pub fn load_sorted<'a>(
+        &self,
+        pairs: impl Iterator<Item = Result<super::KvPair>> + 'a,
+    ) -> Result<(u64, u64)> {
+        if self.keyspace.first_key_value().is_some() {
+            return Err(Error::invalid(format!(
+                "cannot load into {}: it is not empty",
+                self.path.display()
+            )));
+        }
+        let mut ingestion = self.keyspace.start_ingestion().map_err(map_err)?;
+        let (mut count, mut bytes) = (0u64, 0u64);
+        let mut last: Option<Bytes> = None;
+        for pair in pairs {
+            let (k, v) = pair?;
+            if last.as_ref().is_some_and(|l| *l >= k) {
+                return Err(Error::invalid(
+                    "bulk load: keys out of order (the source iterator is not sorted)",
+                ));
+            }
+            count += 1;
+            bytes += (k.len() + v.len()) as u64;
+            ingestion.write(k.clone(), v).map_err(map_err)?;
+            last = Some(k);
+        }
+        ingestion.finish().map_err(map_err)?;
+        self.checkpoint()?;
+        Ok((count, bytes))
+    }
+
     /// True when every write is in the LSM's tables: no memtable holds anything, so the
     /// journal holds nothing that is not also in a table.
     fn fully_flushed(&self) -> bool {
@@ -298,6 +333,19 @@ impl Storage for FjallStorage {
             Direction::Forward => Box::new(iter.map(map)),
             Direction::Reverse => Box::new(iter.rev().map(map)),
         }
+    }
+
+    /// An iterator over a fjall snapshot: it reads at the sequence number current at the call.
+    /// (`Keyspace::range` reads at the newest sequence number as it goes.)
+    fn snapshot_iter(&self) -> Result<KvIter<'_>> {
+        use fjall::Readable;
+        let snapshot = self.db.snapshot();
+        let iter = snapshot.iter(&self.keyspace);
+        Ok(Box::new(iter.map(|g: fjall::Guard| {
+            g.into_inner()
+                .map(|(k, v)| (Bytes::from(k), Bytes::from(v)))
+                .map_err(map_err)
+        })))
     }
 
     fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {

@@ -83,6 +83,16 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
+    /// A copy of the map's entries (reference counts, not bytes), taken under the read lock.
+    fn snapshot_iter(&self) -> Result<KvIter<'_>> {
+        let entries: Vec<KvPair> = self
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Box::new(entries.into_iter().map(Ok)))
+    }
+
     fn size_bytes(&self) -> u64 {
         self.read()
             .iter()

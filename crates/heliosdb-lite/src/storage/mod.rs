@@ -145,6 +145,16 @@ pub trait Storage: Send + Sync + 'static {
         self.sync()
     }
 
+    /// Every pair in the store as it was at the call, in key order: writes made afterwards,
+    /// by any thread, are not seen however long the iteration takes. This is what an online
+    /// backup reads. Backends that cannot freeze a view refuse (the default).
+    fn snapshot_iter(&self) -> Result<KvIter<'_>> {
+        Err(crate::error::Error::Unsupported(format!(
+            "the {} storage backend cannot take a consistent snapshot, so it cannot be backed up",
+            self.name()
+        )))
+    }
+
     /// Approximate bytes the store occupies (on disk for persistent backends).
     fn size_bytes(&self) -> u64;
 

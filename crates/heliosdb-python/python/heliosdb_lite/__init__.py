@@ -578,6 +578,54 @@ class Connection:
         with ``OperationalError``."""
         self._live().interrupt()
 
+    def backup(self, target, *, pages=-1, progress=None, name="main", sleep=0.250):
+        """Copies the whole database, its retained history included, into ``target``: the
+        path (``str``, ``bytes`` or ``os.PathLike``) of a new database directory, which
+        must not exist (an empty directory or empty file is replaced) and whose parent
+        must. Other connections and threads may keep writing: the copy holds exactly the
+        commits up to one instant, and answers every ``as_of`` point this database still
+        retains as this database does. Returns nothing, as ``sqlite3`` does.
+
+        Modelled on ``sqlite3.Connection.backup``, with these differences: ``target``
+        cannot be another ``Connection`` (a HeliosDB-Lite database is a directory its
+        connection holds open; open the copy after the backup instead), which raises
+        ``NotSupportedError``. The copy is made in one step from one snapshot, so
+        ``pages`` and ``sleep`` are only checked (an int, a number >= 0), and
+        ``progress``, if given, is called once, at the end, as
+        ``progress(0, 0, entries)`` (the storage entries copied). ``name`` must be
+        ``"main"``. Refused with ``OperationalError`` inside a transaction (commit first),
+        and when ``target`` holds anything."""
+        native = self._live()
+        if isinstance(target, Connection):
+            raise NotSupportedError(
+                "backup to a Connection is not supported: pass the path of a new "
+                "database directory, then open it"
+            )
+        import os
+
+        if not isinstance(target, (str, bytes, os.PathLike)):
+            raise TypeError(
+                "backup() target must be a path (str, bytes or os.PathLike), not "
+                + type(target).__name__
+            )
+        if isinstance(pages, bool) or not isinstance(pages, int):
+            raise TypeError("pages must be an int")
+        if progress is not None and not callable(progress):
+            raise TypeError("progress argument must be a callable")
+        if not isinstance(name, str):
+            raise TypeError("name must be a str")
+        if name.lower() != "main":
+            raise OperationalError(f"unknown database {name}")
+        if isinstance(sleep, bool) or not isinstance(sleep, (int, float)) or sleep < 0:
+            raise TypeError("sleep must be a number >= 0")
+        if self.in_transaction:
+            raise OperationalError(
+                "cannot back up from within a transaction; commit or roll back first"
+            )
+        _scn, entries, _bytes = native.backup(os.fsdecode(os.fspath(target)))
+        if progress is not None:
+            progress(0, 0, entries)
+
     # -- time travel --------------------------------------------------------------------
 
     def current_scn(self):

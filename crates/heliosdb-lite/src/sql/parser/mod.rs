@@ -187,6 +187,10 @@ pub enum Parsed {
     Sql(Box<Statement>),
     /// `VACUUM HISTORY`: run history GC now.
     VacuumHistory,
+    /// `VACUUM [main]` (a checkpoint) or `VACUUM [main] INTO file`, where the file name
+    /// expression is kept as the query `SELECT file` (SQLite accepts any expression there,
+    /// parameters included).
+    Vacuum(Option<Box<ParsedStatement>>),
     /// `REINDEX [name]`: indexes are maintained transactionally, so this only checks the name.
     Reindex(Option<String>),
     /// `ANALYZE [name]`: gather index statistics (see `sql::analyze`).
@@ -616,6 +620,55 @@ impl<'s> SourceMap<'s> {
     }
 }
 
+/// `VACUUM [schema] [INTO expr]` (after `VACUUM HISTORY` was ruled out): the file name
+/// expression as a `SELECT`, if there is one. The only schema is `main`.
+fn parse_vacuum(
+    source: &SourceMap<'_>,
+    tokens: &[TokenWithSpan],
+    significant: &[&Token],
+) -> Result<Option<Box<ParsedStatement>>> {
+    let mut rest = &significant[1..];
+    if let Some(first) = rest.first() {
+        if !is_kw(first, Keyword::INTO) {
+            let name = word(first).map(|w| w.value.clone());
+            match name {
+                Some(n) if n.eq_ignore_ascii_case("main") => rest = &rest[1..],
+                Some(n) => return Err(Error::invalid(format!("unknown database {n}"))),
+                None => {
+                    return Err(syntax_error(
+                        format!("near \"{first}\": syntax error"),
+                        0,
+                        0,
+                        Some(first.to_string()),
+                    ))
+                }
+            }
+        }
+    }
+    match rest.first() {
+        None => return Ok(None),
+        Some(t) if is_kw(t, Keyword::INTO) && rest.len() > 1 => {}
+        Some(t) => {
+            return Err(syntax_error(
+                format!("near \"{t}\": syntax error"),
+                0,
+                0,
+                Some(t.to_string()),
+            ))
+        }
+    }
+    // The expression is the source text after INTO: its tokens keep their original spelling.
+    let into = tokens
+        .iter()
+        .position(|t| is_kw(&t.token, Keyword::INTO))
+        .expect("INTO was found among the significant tokens");
+    let mut parsed = parse(&format!("SELECT {}", source.text(&tokens[into + 1..])))?;
+    if parsed.len() != 1 {
+        return Err(Error::invalid("VACUUM INTO takes one file name expression"));
+    }
+    Ok(Some(Box::new(parsed.remove(0))))
+}
+
 fn parse_one(
     source: &SourceMap<'_>,
     tokens: Vec<TokenWithSpan>,
@@ -635,6 +688,16 @@ fn parse_one(
     {
         return Ok(Some(ParsedStatement::new(
             Parsed::VacuumHistory,
+            text,
+            param_count,
+            param_names,
+            param_positions,
+        )));
+    }
+    if is_kw(significant[0], Keyword::VACUUM) {
+        let vacuum = parse_vacuum(source, &tokens, &significant)?;
+        return Ok(Some(ParsedStatement::new(
+            Parsed::Vacuum(vacuum),
             text,
             param_count,
             param_names,
@@ -1197,6 +1260,7 @@ mod tests {
         match &parse(s).unwrap()[0].statement {
             Parsed::Sql(st) => st.to_string(),
             Parsed::VacuumHistory => "VACUUM HISTORY".into(),
+            Parsed::Vacuum(_) => "VACUUM".into(),
             Parsed::Reindex(_) => "REINDEX".into(),
             Parsed::Analyze(_) => "ANALYZE".into(),
             Parsed::CreateTrigger(_) => "CREATE TRIGGER".into(),

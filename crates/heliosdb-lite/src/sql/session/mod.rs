@@ -9,6 +9,9 @@
 
 mod ctas;
 mod savepoint;
+mod vacuum;
+
+pub use vacuum::VACUUM_IN_TRANSACTION;
 
 use super::catalog::Schema;
 use super::engine::{
@@ -62,6 +65,8 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
             Statement::Query(_) | Statement::Explain { .. } | Statement::Pragma { .. }
         ),
         Parsed::VacuumHistory | Parsed::Reindex(_) | Parsed::Pragma(_) => true,
+        // A copy reads the database and writes only the new file.
+        Parsed::Vacuum(into) => into.is_some(),
         Parsed::CreateTrigger(_) | Parsed::Analyze(_) => false,
     }
 }
@@ -111,6 +116,7 @@ impl Session {
         self.limits.started = Some(std::time::Instant::now());
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
+            Parsed::Vacuum(into) => return self.vacuum(engine, into.as_deref(), params),
             Parsed::Reindex(name) => return self.reindex(engine, name.as_deref()),
             Parsed::CreateTrigger(_) | Parsed::Analyze(_) if self.default_as_of.is_some() => {
                 return Err(writes_refused_as_of(self.default_as_of.as_ref()))
