@@ -111,6 +111,7 @@ fn assert_same_everywhere(src: &Connection, copy: &Connection, last: u64) {
     }
     let snapshots = rows(src, "SELECT scn, txn_id, committed_at FROM helios_snapshots WHERE scn <= 1000000 ORDER BY scn");
     assert!(snapshots.len() > 20, "a long history: {}", snapshots.len());
+    let mut answered = 0;
     for s in &snapshots {
         let (scn, txn) = (&s[0], &s[1]);
         let scn = scn.trim_start_matches("Integer(").trim_end_matches(')');
@@ -121,10 +122,14 @@ fn assert_same_everywhere(src: &Connection, copy: &Connection, last: u64) {
             format!("AS OF BEFORE TRANSACTION {txn}"),
         ] {
             for sql in probes(&clause) {
-                assert_eq!(answer(src, &sql), answer(copy, &sql), "{sql}");
+                let a = answer(src, &sql);
+                answered += a.as_ref().is_ok_and(|r| !r.is_empty()) as usize;
+                assert_eq!(a, answer(copy, &sql), "{sql}");
             }
         }
     }
+    // Most points answer with rows (not only errors on both sides).
+    assert!(answered > snapshots.len() * 6, "{answered}");
     // By timestamp: the commit times came along too.
     let times = rows(src, "SELECT CAST(committed_at AS TEXT) FROM helios_snapshots ORDER BY scn");
     for t in times.iter().step_by(5) {
@@ -315,14 +320,11 @@ fn vacuum_into_takes_sqlite_forms_and_errors() {
     src.execute(&format!("VACUUM INTO '{}'", path("lit")), [])
         .unwrap();
     src.execute("VACUUM INTO ?1", [path("param")]).unwrap();
-    src.execute(
-        "VACUUM main INTO :dir || '/' || :name",
-        &[
-            (":dir", &dir.path().display().to_string() as &dyn heliosdb_lite::types::ToSql),
-            (":name", &"expr"),
-        ],
-    )
-    .unwrap();
+    let dir_text = dir.path().display().to_string();
+    let named: &[(&str, &dyn heliosdb_lite::types::ToSql)] =
+        &[(":dir", &dir_text), (":name", &"expr")];
+    src.execute("VACUUM main INTO :dir || '/' || :name", named)
+        .unwrap();
     src.execute(&format!("vacuum Main into '{}'", path("it''s")), [])
         .unwrap();
     for name in ["lit", "param", "expr", "it's"] {
