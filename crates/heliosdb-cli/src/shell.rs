@@ -592,7 +592,12 @@ impl Shell {
                 let file = match args.as_slice() {
                     [file] => *file,
                     [db, file] if db.eq_ignore_ascii_case("main") => *file,
-                    [db, _] => return Err(DotError::Failed(format!("unknown database {}", clip(db, 40)))),
+                    [db, _] => {
+                        return Err(DotError::Failed(format!(
+                            "unknown database {}",
+                            clip(db, 40)
+                        )))
+                    }
                     _ => return Err(DotError::Failed(format!("usage: {cmd} ?DB? FILE"))),
                 };
                 let file = unquote(file);

@@ -182,7 +182,14 @@ fn backup_and_save_copy_the_database_with_its_history() {
     assert!(!dir.path().join("x").exists());
     for c in [&copy, &saved] {
         let c = c.to_str().unwrap();
-        let o = run(&["--csv", c, "SELECT a FROM t AS OF SCN 2; SELECT a FROM t; PRAGMA integrity_check;"], None);
+        let o = run(
+            &[
+                "--csv",
+                c,
+                "SELECT a FROM t AS OF SCN 2; SELECT a FROM t; PRAGMA integrity_check;",
+            ],
+            None,
+        );
         assert_eq!(out(&o), "a\n1\na\n2\nintegrity_check\nok\n", "{}", err(&o));
     }
 }

@@ -10,9 +10,7 @@ use std::sync::Arc;
 
 /// Every row of `sql`, each column as its debug text (exact types and values).
 fn rows(conn: &Connection, sql: &str) -> Vec<Vec<String>> {
-    let mut stmt = conn
-        .prepare(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let n = stmt.column_count();
     let mut out = Vec::new();
     let mut it = stmt.query([]).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -75,11 +73,15 @@ fn build_history(conn: &Connection) {
         )
         .unwrap();
         if i % 3 == 0 {
-            conn.execute("UPDATE small SET qty = qty + 100 WHERE id % 4 = ?1", [i % 4])
-                .unwrap();
+            conn.execute(
+                "UPDATE small SET qty = qty + 100 WHERE id % 4 = ?1",
+                [i % 4],
+            )
+            .unwrap();
         }
         if i % 5 == 4 {
-            conn.execute("DELETE FROM small WHERE id = ?1", [i - 2]).unwrap();
+            conn.execute("DELETE FROM small WHERE id = ?1", [i - 2])
+                .unwrap();
         }
         conn.execute("UPDATE big SET g = g + 1 WHERE id % 50 = ?1", [i])
             .unwrap();
@@ -109,7 +111,10 @@ fn assert_same_everywhere(src: &Connection, copy: &Connection, last: u64) {
     for sql in probes("") {
         assert_eq!(answer(src, &sql), answer(copy, &sql), "{sql}");
     }
-    let snapshots = rows(src, "SELECT scn, txn_id, committed_at FROM helios_snapshots WHERE scn <= 1000000 ORDER BY scn");
+    let snapshots = rows(
+        src,
+        "SELECT scn, txn_id, committed_at FROM helios_snapshots WHERE scn <= 1000000 ORDER BY scn",
+    );
     assert!(snapshots.len() > 20, "a long history: {}", snapshots.len());
     let mut answered = 0;
     for s in &snapshots {
@@ -131,7 +136,10 @@ fn assert_same_everywhere(src: &Connection, copy: &Connection, last: u64) {
     // Most points answer with rows (not only errors on both sides).
     assert!(answered > snapshots.len() * 6, "{answered}");
     // By timestamp: the commit times came along too.
-    let times = rows(src, "SELECT CAST(committed_at AS TEXT) FROM helios_snapshots ORDER BY scn");
+    let times = rows(
+        src,
+        "SELECT CAST(committed_at AS TEXT) FROM helios_snapshots ORDER BY scn",
+    );
     for t in times.iter().step_by(5) {
         let t = t[0].trim_start_matches("Text(\"").trim_end_matches("\")");
         for sql in probes(&format!("AS OF TIMESTAMP '{t}'")) {
@@ -295,7 +303,10 @@ fn a_target_holding_anything_is_refused_and_a_failed_copy_leaves_nothing() {
     for name in ["empty_dir", "empty_file"] {
         src.backup_to(dir.path().join(name)).unwrap();
         let copy = Connection::open(dir.path().join(name)).unwrap();
-        assert_eq!(rows(&copy, "SELECT x FROM t"), vec![vec!["Integer(1)".to_string()]]);
+        assert_eq!(
+            rows(&copy, "SELECT x FROM t"),
+            vec![vec!["Integer(1)".to_string()]]
+        );
     }
 }
 
@@ -363,7 +374,10 @@ fn vacuum_into_takes_sqlite_forms_and_errors() {
     ro.execute("VACUUM INTO ?1", [path("from_ro")]).unwrap();
     assert!(ro.execute("VACUUM", []).is_err());
     let copy = Connection::open(dir.path().join("from_ro")).unwrap();
-    assert_eq!(rows(&copy, "SELECT count(*) FROM t"), vec![vec!["Integer(2)".to_string()]]);
+    assert_eq!(
+        rows(&copy, "SELECT count(*) FROM t"),
+        vec![vec!["Integer(2)".to_string()]]
+    );
 }
 
 /// SQLite and HeliosDB-Lite run the same script and `VACUUM INTO`: the copies hold the same
@@ -406,13 +420,22 @@ fn vacuum_into_agrees_with_sqlite() {
         .unwrap();
     assert_eq!(from_lite, from_sqlite);
     for (sql, what) in [
-        (format!("VACUUM INTO '{lite_copy}'"), "output file already exists"),
+        (
+            format!("VACUUM INTO '{lite_copy}'"),
+            "output file already exists",
+        ),
         ("VACUUM INTO NULL".to_string(), "non-text filename"),
         ("VACUUM nope INTO 'x'".to_string(), "unknown database nope"),
     ] {
-        let sqlite_sql = sql.replace(&lite_copy, &dir.path().join("sqlite_copy.db").display().to_string());
+        let sqlite_sql = sql.replace(
+            &lite_copy,
+            &dir.path().join("sqlite_copy.db").display().to_string(),
+        );
         let s = sqlite.execute(&sqlite_sql, []).unwrap_err().to_string();
         let l = lite.execute(&sql, []).unwrap_err().to_string();
-        assert!(s.contains(what) && l.contains(what), "{sql}: sqlite {s}; lite {l}");
+        assert!(
+            s.contains(what) && l.contains(what),
+            "{sql}: sqlite {s}; lite {l}"
+        );
     }
 }
