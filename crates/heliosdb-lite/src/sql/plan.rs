@@ -707,9 +707,13 @@ pub struct ScanNode {
     pub stop_after: Option<(Expr, Option<Expr>)>,
     /// Estimated rows out, when the planner made one (EXPLAIN).
     pub estimate: Option<f64>,
-    /// The table columns the query reads (the others are not decoded and read as NULL);
-    /// `None`: all.
+    /// The table columns the query reads (the others are not decoded and read as NULL), and
+    /// last whether it reads the rowid; `None`: all.
     pub columns: Option<Vec<bool>>,
+    /// The columns the filter reads (the table's, then the rowid), when they are fewer than
+    /// `columns`: the scan decodes them first and the rest of a row only if the filter keeps
+    /// it. `None`: the filter is evaluated on the decoded row.
+    pub filter_columns: Option<Vec<bool>>,
 }
 
 /// Join kinds.

@@ -1601,6 +1601,7 @@ fn plan_relations(
                 stop_after: None,
                 estimate: None,
                 columns: None,
+                filter_columns: None,
             }))
         }
         RelKind::Sub(sub) => match and_all(conj) {
@@ -1702,6 +1703,7 @@ impl Planner<'_> {
             stop_after: None,
             estimate: None,
             columns: None,
+            filter_columns: None,
         })))
     }
 }
