@@ -108,7 +108,10 @@ fn truncated_expressions_are_syntax_errors() {
 #[test]
 fn the_error_points_at_the_keyword() {
     let (_, ours) = engines();
-    let e = ours.prepare("SELECT 1 + FROM t").err().expect("a syntax error");
+    let e = ours
+        .prepare("SELECT 1 + FROM t")
+        .err()
+        .expect("a syntax error");
     let text = e.to_string();
     assert!(
         text.contains("line 1, column 12") && text.contains("FROM"),
@@ -148,7 +151,9 @@ fn keywords_in_their_places_still_parse() {
                     failures.push(format!("{sql}\n    {d}"));
                 }
             }
-            _ => failures.push(format!("{sql}\n    sqlite: {expected:?}\n    ours: {got:?}")),
+            _ => failures.push(format!(
+                "{sql}\n    sqlite: {expected:?}\n    ours: {got:?}"
+            )),
         }
     }
     let statements = [
