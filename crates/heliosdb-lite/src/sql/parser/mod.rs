@@ -17,6 +17,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex};
 
+pub mod frame_exclude;
 pub mod pragma;
 mod split;
 pub mod trigger;
@@ -778,7 +779,7 @@ fn parse_one(
             param_positions,
         )));
     }
-    let tokens = rewrite_as_of(tokens)?;
+    let tokens = frame_exclude::rewrite_frame_exclusions(rewrite_as_of(tokens)?);
     let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_DEPTH)
         .with_tokens_with_locations(tokens.clone());
