@@ -80,17 +80,19 @@ fn clause_at(tokens: &[TokenWithSpan], sig: &[usize], p: usize) -> Option<(&'sta
     if !at(0, "exclude") {
         return None;
     }
-    if at(1, "no") && at(2, "others") {
-        Some(("no others", 3))
+    let clause = if at(1, "no") && at(2, "others") {
+        ("no others", 3)
     } else if at(1, "current") && at(2, "row") {
-        Some(("current row", 3))
+        ("current row", 3)
     } else if at(1, "group") {
-        Some(("group", 2))
+        ("group", 2)
     } else if at(1, "ties") {
-        Some(("ties", 2))
+        ("ties", 2)
     } else {
-        None
-    }
+        return None;
+    };
+    // A second clause would follow the frame once this one is gone: leave both.
+    (!at(clause.1, "exclude")).then_some(clause)
 }
 
 /// For `EXCLUDE` at significant token `p`: the frame's units keyword (as a significant index)
