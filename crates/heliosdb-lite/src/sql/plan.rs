@@ -146,6 +146,34 @@ pub enum FrameUnits {
     Groups,
 }
 
+/// Rows a window frame leaves out (`EXCLUDE ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameExclude {
+    /// `EXCLUDE NO OTHERS`, the default: the whole frame.
+    #[default]
+    NoOthers,
+    /// `EXCLUDE CURRENT ROW`
+    CurrentRow,
+    /// `EXCLUDE GROUP`: the current row and its ORDER BY peers.
+    Group,
+    /// `EXCLUDE TIES`: the current row's peers, but not the row itself.
+    Ties,
+}
+
+impl FrameExclude {
+    /// True when row `j` of the partition is left out of the frame of row `i`, whose peers
+    /// are the rows `first..=last`.
+    pub fn leaves_out(self, i: usize, j: usize, first: usize, last: usize) -> bool {
+        let peer = (first..=last).contains(&j);
+        match self {
+            FrameExclude::NoOthers => false,
+            FrameExclude::CurrentRow => j == i,
+            FrameExclude::Group => peer,
+            FrameExclude::Ties => peer && j != i,
+        }
+    }
+}
+
 /// A window function call: the function, its arguments and its window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowCall {
@@ -163,6 +191,8 @@ pub struct WindowCall {
     pub start: FrameBound,
     /// Frame end.
     pub end: FrameBound,
+    /// Rows left out of the frame.
+    pub exclude: FrameExclude,
 }
 
 impl WindowCall {
