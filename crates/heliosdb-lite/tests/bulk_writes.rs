@@ -361,7 +361,10 @@ fn updates_and_deletes_rewriting_rows_in_one_transaction_keep_every_past_version
             "UPDATE t SET v = v || '+a' WHERE id % 2 = 0",
             "UPDATE t SET v = v || '+b', k = k + 1 WHERE id % 3 = 0",
             "DELETE FROM t WHERE id % 10 = 0",
-            "UPDATE t SET k = (SELECT count(*) FROM t AS u WHERE u.k = t.k) WHERE id % 7 = 0",
+            // A correlated subquery over the table being changed (of a column the statement
+            // leaves alone: with `k` itself, SQLite's later rows see the earlier rows' new
+            // values, which this engine does not; see the README's dialect section).
+            "UPDATE t SET v = v || (SELECT count(*) FROM t AS u WHERE u.k = t.k) WHERE id % 7 = 0",
             "COMMIT",
         ],
         &[
