@@ -141,6 +141,64 @@ fn json_each_on_rows_read_as_of_a_past_point() {
     )]);
 }
 
+/// SQLite declares the columns of `json_each` / `json_tree` without a type, so they have BLOB
+/// affinity: compared with a TEXT column, the JSON integer 7 stays an integer and does not
+/// equal '7' (a numeric column still converts '7'), in every position a column can be read:
+/// directly, through a derived table, a CTE, a view, in a join's ON, in WHERE and in IN. Only
+/// an expression (`+value`) has no affinity and takes the TEXT side's. The differential
+/// fuzzer's seeds 20261213 and 20261214 found the derived-table form.
+#[test]
+fn json_each_columns_have_blob_affinity() {
+    let queries = [
+        "SELECT count(*) FROM TBL, json_each(t.doc) j WHERE t.d = j.value",
+        "SELECT count(*) FROM TBL, json_each(t.doc) j WHERE j.value = t.d",
+        "SELECT count(*) FROM TBL, json_each(t.doc) j WHERE t.n = j.value",
+        "SELECT count(*) FROM TBL, json_each(t.doc) j WHERE t.u = j.value",
+        "SELECT count(*) FROM TBL, json_each(t.doc) j WHERE t.d = +j.value",
+        "SELECT count(*) FROM TBL, json_each(t.doc) j WHERE t.d = j.key",
+        "SELECT count(*) FROM TBL, (SELECT value AS v FROM json_each('[7, \"7\"]')) s \
+         WHERE t.d = s.v",
+        "SELECT count(*) FROM TBL, (SELECT value AS v FROM json_each('[7, \"7\"]')) s \
+         WHERE t.n = s.v",
+        "SELECT count(*) FROM TBL, (SELECT +value AS v FROM json_each('[7]')) s \
+         WHERE t.d = s.v",
+        "SELECT count(*) FROM TBL, (SELECT * FROM (SELECT value AS v \
+         FROM json_tree('{\"a\": 7}'))) s WHERE s.v = t.d",
+        "WITH c AS (SELECT value AS v FROM json_each('[7]')) \
+         SELECT count(*) FROM TBL, c WHERE t.d = c.v",
+        "SELECT count(*) FROM TBL, v WHERE t.d = v.v",
+        "SELECT count(*) FROM TBL JOIN json_each('[7]') j ON t.d = j.value",
+        "SELECT count(*) FROM TBL LEFT JOIN json_each('[7]') j ON t.d = j.value \
+         WHERE j.key IS NOT NULL",
+        "SELECT count(*) FROM json_each('[7]') j FULL JOIN TBL ON t.d = j.value \
+         WHERE j.key IS NOT NULL AND t.d IS NOT NULL",
+        "SELECT count(*) FROM TBL WHERE t.d IN (SELECT value FROM json_each('[7]'))",
+        "SELECT count(*) FROM TBL WHERE t.n IN (SELECT value FROM json_each('[\"7\"]'))",
+        "SELECT count(*) FROM json_each('[7]') j WHERE j.value IN (SELECT d FROM TBL)",
+        "SELECT count(*) FROM json_each('[7]') j WHERE j.value IN ('7')",
+        "SELECT count(*) FROM json_each('[\"7\"]') j WHERE j.value = 7",
+        "SELECT (SELECT value FROM json_each('[7]')) = t.d FROM TBL",
+    ];
+    let mut script: Vec<String> = vec![
+        "CREATE TABLE t(d TEXT, n INTEGER, u, doc TEXT)".into(),
+        "INSERT INTO t VALUES ('7', 7, '7', '[7, \"7\"]')".into(),
+        "CREATE VIEW v AS SELECT value AS v FROM json_each('[7]')".into(),
+    ];
+    script.extend(queries.iter().map(|q| q.replace("TBL", "t")));
+    // The same on the rows as they were before a change that SQLite never sees.
+    script.push("@mark".into());
+    script.push("@ours UPDATE t SET d = 'x', n = 0, u = 'x', doc = '[]'".into());
+    script.extend(queries.iter().map(|q| {
+        format!(
+            "{} @@ {}",
+            q.replace("TBL", "t"),
+            q.replace("TBL", "t AS OF SCN {scn}")
+        )
+    }));
+    let lines: Vec<&str> = script.iter().map(String::as_str).collect();
+    check(&[("json_each affinity", &lines)]);
+}
+
 #[test]
 fn json_each_errors_have_sqlites_messages() {
     for sql in [

@@ -886,6 +886,8 @@ fn recover_commit_log(
 mod tests;
 
 #[cfg(test)]
+mod head_capture_tests;
+#[cfg(test)]
 mod pack_tests;
 #[cfg(test)]
 mod spill_tests;

@@ -79,6 +79,11 @@ pub struct Transaction {
     newest: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>>,
     /// Estimated bytes of `newest` (a cache: dropped when it outgrows the budget).
     newest_bytes: Cell<usize>,
+    /// Scans under the write lock leave the last row they read from its head here while
+    /// [`Transaction::capture_scanned_heads`] is on, for [`Transaction::keep_scanned_head`].
+    scanned_head: view::HeadSlot,
+    /// Whether scans capture their heads.
+    capturing: Cell<bool>,
     /// Estimated bytes of `writes` and `undo`.
     pending_bytes: usize,
     /// The write set has spilled: some pending versions are in the private range.
@@ -128,6 +133,8 @@ impl Transaction {
             has_read: AtomicBool::new(false),
             newest: Default::default(),
             newest_bytes: Cell::new(0),
+            scanned_head: Default::default(),
+            capturing: Cell::new(false),
             pending_bytes: 0,
             spilled: false,
             undo_stored: 0,
@@ -259,8 +266,7 @@ impl Transaction {
         let no_memory = range_is_empty(&range) || self.writes.is_empty();
         let spilled = self.txid.is_some() && self.spilled && !range_is_empty(&range);
         if no_memory && !spilled {
-            let base = view::VisibleIter::new(&self.mvcc.0, &range, self.pin.scn, direction);
-            return TxnScan::Snapshot(base);
+            return TxnScan::Snapshot(self.base_scan(&range, direction));
         }
         let memory: PendingIter<'_> = if no_memory {
             Box::new(std::iter::empty())
@@ -297,12 +303,56 @@ impl Transaction {
                 })
             }
         };
-        let base = view::VisibleIter::new(&self.mvcc.0, &range, self.pin.scn, direction);
+        let base = self.base_scan(&range, direction);
         TxnScan::Merged(Box::new(MergeIter {
             base: base.peekable(),
             own: own.peekable(),
             direction,
         }))
+    }
+
+    /// The committed rows of `range` at the snapshot; while capturing under the write lock,
+    /// the scan leaves the heads it reads in `scanned_head`.
+    fn base_scan(&self, range: &KeyRange, direction: Direction) -> view::VisibleIter<'_> {
+        let mut base = view::VisibleIter::new(&self.mvcc.0, range, self.pin.scn, direction);
+        if self.capturing.get() && self.lock.is_some() {
+            base.capture_heads(&self.scanned_head);
+        }
+        base
+    }
+
+    /// Turns on or off the capture of heads by this transaction's scans, for
+    /// [`Transaction::keep_scanned_head`]: a statement turns it on while it gathers the rows
+    /// it is about to change. Costs a reference count per row scanned while on.
+    pub fn capture_scanned_heads(&self, on: bool) {
+        self.capturing.set(on);
+        if !on {
+            self.scanned_head.borrow_mut().take();
+        }
+    }
+
+    /// Tells the transaction that the row a scan just yielded is about to be written, its
+    /// key being what `logical` builds: if that row was read from its committed head under
+    /// the write lock (the last one a capturing scan read, checked by key), the head is kept
+    /// for the commit, which then need not look it up again. Returns whether it was kept.
+    ///
+    /// Holding the write lock makes this exact: the snapshot is the newest commit and stays
+    /// so until this transaction commits, so the head read is the one the commit supersedes,
+    /// whatever this transaction writes meanwhile (its own writes never reach the heads
+    /// before its commit). A row yielded from the transaction's own writes, from the history
+    /// or through a pack, or any other row read after it, leaves no matching head, and the
+    /// commit looks the key up as before.
+    pub fn keep_scanned_head(&self, logical: impl FnOnce() -> Vec<u8>) -> bool {
+        if self.lock.is_none() || self.scanned_head.borrow().is_none() {
+            return false;
+        }
+        let logical = logical();
+        let head = match self.scanned_head.borrow_mut().take() {
+            Some((key, head)) if key[..] == logical[..] => head,
+            _ => return false,
+        };
+        self.cache_head(logical, Some(head));
+        true
     }
 
     /// True if `key` was read under the write lock and has no live committed version (no head,

@@ -157,7 +157,19 @@ impl<'a> VisibleIter<'a> {
         }
         Self::Heads(HeadsIter::new(storage, range, scn, dir))
     }
+
+    /// Makes a scan of the heads leave each live row it yields, with its head, in `slot`
+    /// (see [`HeadSlot`]). A scan through a pack reads no heads and leaves nothing.
+    pub(crate) fn capture_heads(&mut self, slot: &'a HeadSlot) {
+        if let Self::Heads(it) = self {
+            it.capture = Some(slot);
+        }
+    }
 }
+
+/// The last row a capturing scan yielded, as its logical key and its stored head value (the
+/// whole version, header included): what a commit superseding the row moves to the history.
+pub(crate) type HeadSlot = std::cell::RefCell<Option<KvPair>>;
 
 impl Iterator for VisibleIter<'_> {
     type Item = Result<KvPair>;
@@ -178,6 +190,8 @@ pub(crate) struct HeadsIter<'a> {
     scn: u64,
     /// Forward scans read the history of the range in step with the heads.
     history: Option<HistoryCursor<'a>>,
+    /// Where each row yielded from its head is left (see [`VisibleIter::capture_heads`]).
+    capture: Option<&'a HeadSlot>,
 }
 
 /// History entries skipped before a cursor gives up walking and seeks instead: stepping over
@@ -286,6 +300,7 @@ impl<'a> HeadsIter<'a> {
             heads: storage.scan(head_range(range), dir),
             scn,
             history: (dir == Direction::Forward).then(|| HistoryCursor::new(storage, range)),
+            capture: None,
         }
     }
 
@@ -293,23 +308,26 @@ impl<'a> HeadsIter<'a> {
         let Some(logical) = keys::split_head_key(&key) else {
             return Err(crate::Error::corruption("malformed head key"));
         };
-        let data = match &mut self.history {
-            Some(history) => {
-                let version = keys::decode_version(&value)?;
-                if version.begin <= self.scn {
-                    // The head is the answer, as in `resolve_with_head`.
-                    version_data(&value, &version)
-                } else {
-                    history.lookup(logical, self.scn)?.flatten()
-                }
+        let version = keys::decode_version(&value)?;
+        let from_head = version.begin <= self.scn;
+        let data = if from_head {
+            // The head is the answer, as in `resolve_with_head`.
+            version_data(&value, &version)
+        } else {
+            match &mut self.history {
+                Some(history) => history.lookup(logical, self.scn)?.flatten(),
+                None => from_history(self.storage, logical, self.scn)?.flatten(),
             }
-            None => resolve_with_head(self.storage, logical, Some(value), self.scn)?,
         };
         let Some(data) = data else {
             return Ok(None);
         };
         // The head key is the tag and the logical key: a view past the tag, no copy.
-        Ok(Some((key.slice(1..), data)))
+        let logical = key.slice(1..);
+        if let Some(slot) = self.capture.filter(|_| from_head) {
+            *slot.borrow_mut() = Some((logical.clone(), value));
+        }
+        Ok(Some((logical, data)))
     }
 }
 

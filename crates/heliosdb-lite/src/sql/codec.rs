@@ -315,14 +315,23 @@ pub fn decode_row(b: &[u8]) -> Result<Vec<Value>> {
 /// Decodes a row's values, only those `wanted` marks (the others read as NULL: their bytes
 /// are skipped, text and blobs are not copied).
 pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value>> {
+    // One spare slot: a table scan appends the rowid, and a reallocation per row costs more
+    // than the decoding.
+    let mut values = Vec::with_capacity(b.first().map_or(0, |&n| usize::from(n & 0x7f)) + 1);
+    decode_row_into(b, wanted, &mut values)?;
+    Ok(values)
+}
+
+/// [`decode_row_columns`] into `values` (cleared first), so that a scan can decode row after
+/// row into one buffer.
+pub fn decode_row_into(b: &[u8], wanted: Option<&[bool]>, values: &mut Vec<Value>) -> Result<()> {
+    values.clear();
     let mut pos = 0;
     let n = get_varint(b, &mut pos)? as usize;
     if n > b.len() {
         return Err(Error::corruption("row value count exceeds row size"));
     }
-    // One spare slot: a table scan appends the rowid, and a reallocation per row costs more
-    // than the decoding.
-    let mut values = Vec::with_capacity(n + 1);
+    values.reserve(n + 1);
     // Columns after the last wanted one are not even parsed (and a row written before ADD
     // COLUMN stores fewer values than the table now has).
     let stop = match wanted {
@@ -332,70 +341,103 @@ pub fn decode_row_columns(b: &[u8], wanted: Option<&[bool]>) -> Result<Vec<Value
             .map_or(0, |last| (last + 1).min(n)),
         _ => n,
     };
-    let take = |pos: &mut usize, len: usize| -> Result<&[u8]> {
-        let end = pos
-            .checked_add(len)
-            .filter(|&e| e <= b.len())
-            .ok_or_else(|| Error::corruption("truncated row"))?;
-        let s = &b[*pos..end];
-        *pos = end;
-        Ok(s)
-    };
     for i in 0..stop {
-        let tag = *b
-            .get(pos)
-            .ok_or_else(|| Error::corruption("truncated row"))?;
-        pos += 1;
         if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(true)) {
-            match tag {
-                0 => {}
-                1 => {
-                    get_varint(b, &mut pos)?;
-                }
-                2 => {
-                    take(&mut pos, 8)?;
-                }
-                3 | 4 => {
-                    let len = get_varint(b, &mut pos)? as usize;
-                    take(&mut pos, len)?;
-                }
-                5 => {
-                    take(&mut pos, 16)?;
-                }
-                _ => return Err(Error::corruption("bad value tag in row")),
-            }
+            skip_value(b, &mut pos)?;
             values.push(Value::Null);
             continue;
         }
-        values.push(match tag {
-            0 => Value::Null,
-            1 => {
-                let z = get_varint(b, &mut pos)?;
-                Value::Integer(((z >> 1) as i64) ^ -((z & 1) as i64))
-            }
-            2 => Value::Real(f64::from_le_bytes(
-                take(&mut pos, 8)?.try_into().expect("8"),
-            )),
-            3 => {
-                let len = get_varint(b, &mut pos)? as usize;
-                let s = take(&mut pos, len)?;
-                Value::Text(
-                    String::from_utf8(s.to_vec())
-                        .map_err(|_| Error::corruption("invalid UTF-8 in row"))?,
-                )
-            }
-            4 => {
-                let len = get_varint(b, &mut pos)? as usize;
-                Value::Blob(take(&mut pos, len)?.to_vec())
-            }
-            5 => Value::Decimal(Decimal::deserialize(
-                take(&mut pos, 16)?.try_into().expect("16"),
-            )),
-            _ => return Err(Error::corruption("bad value tag in row")),
-        });
+        values.push(read_value(b, &mut pos)?);
     }
     values.resize(n, Value::Null);
-    Ok(values)
+    Ok(())
+}
+
+/// The stored value of column `col` of a row, without decoding the others; `None` if the
+/// row stores fewer values (it was written before an ADD COLUMN: the column's default
+/// applies).
+pub fn decode_row_column(b: &[u8], col: usize) -> Result<Option<Value>> {
+    let mut pos = 0;
+    let n = get_varint(b, &mut pos)? as usize;
+    if col >= n {
+        return Ok(None);
+    }
+    for _ in 0..col {
+        skip_value(b, &mut pos)?;
+    }
+    read_value(b, &mut pos).map(Some)
+}
+
+/// `len` bytes of `b` from `pos`, which moves past them.
+fn take_bytes<'b>(b: &'b [u8], pos: &mut usize, len: usize) -> Result<&'b [u8]> {
+    let end = pos
+        .checked_add(len)
+        .filter(|&e| e <= b.len())
+        .ok_or_else(|| Error::corruption("truncated row"))?;
+    let s = &b[*pos..end];
+    *pos = end;
+    Ok(s)
+}
+
+/// Moves `pos` past one stored value.
+#[inline]
+fn skip_value(b: &[u8], pos: &mut usize) -> Result<()> {
+    let tag = *b
+        .get(*pos)
+        .ok_or_else(|| Error::corruption("truncated row"))?;
+    *pos += 1;
+    match tag {
+        0 => {}
+        1 => {
+            get_varint(b, pos)?;
+        }
+        2 => {
+            take_bytes(b, pos, 8)?;
+        }
+        3 | 4 => {
+            let len = get_varint(b, pos)? as usize;
+            take_bytes(b, pos, len)?;
+        }
+        5 => {
+            take_bytes(b, pos, 16)?;
+        }
+        _ => return Err(Error::corruption("bad value tag in row")),
+    }
+    Ok(())
+}
+
+/// Reads one stored value at `pos`, which moves past it.
+fn read_value(b: &[u8], pos: &mut usize) -> Result<Value> {
+    let tag = *b
+        .get(*pos)
+        .ok_or_else(|| Error::corruption("truncated row"))?;
+    *pos += 1;
+    Ok(match tag {
+        0 => Value::Null,
+        1 => {
+            let z = get_varint(b, pos)?;
+            Value::Integer(((z >> 1) as i64) ^ -((z & 1) as i64))
+        }
+        2 => Value::Real(f64::from_le_bytes(
+            take_bytes(b, pos, 8)?.try_into().expect("8"),
+        )),
+        3 => {
+            let len = get_varint(b, pos)? as usize;
+            let s = take_bytes(b, pos, len)?;
+            Value::Text(
+                String::from_utf8(s.to_vec())
+                    .map_err(|_| Error::corruption("invalid UTF-8 in row"))?,
+            )
+        }
+        4 => {
+            let len = get_varint(b, pos)? as usize;
+            Value::Blob(take_bytes(b, pos, len)?.to_vec())
+        }
+        5 => Value::Decimal(Decimal::deserialize(
+            take_bytes(b, pos, 16)?.try_into().expect("16"),
+        )),
+        _ => return Err(Error::corruption("bad value tag in row")),
+    })
 }
 
 #[cfg(test)]
@@ -444,8 +486,30 @@ mod tests {
         }
 
         #[test]
+        fn partial_decodes_agree_with_the_whole_row(
+            vals in proptest::collection::vec(arb_value(), 0..6),
+            wanted in proptest::collection::vec(any::<bool>(), 0..8),
+        ) {
+            let bytes = encode_row(&vals);
+            for (i, v) in vals.iter().enumerate() {
+                prop_assert_eq!(decode_row_column(&bytes, i).unwrap(), Some(v.clone()));
+            }
+            prop_assert_eq!(decode_row_column(&bytes, vals.len()).unwrap(), None);
+            // A buffer holding another row's values is cleared first.
+            let mut buf = vec![Value::Integer(7); 9];
+            decode_row_into(&bytes, Some(&wanted), &mut buf).unwrap();
+            prop_assert_eq!(&buf, &decode_row_columns(&bytes, Some(&wanted)).unwrap());
+            prop_assert_eq!(buf.len(), vals.len());
+            for (i, v) in buf.iter().enumerate() {
+                let expect = if wanted.get(i).copied().unwrap_or(true) { vals[i].clone() } else { Value::Null };
+                prop_assert_eq!(v, &expect);
+            }
+        }
+
+        #[test]
         fn garbage_rows_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             let _ = decode_row(&bytes);
+            let _ = decode_row_column(&bytes, 3);
             let mut pos = 0;
             let _ = decode_key_value(&bytes, &mut pos, false);
         }

@@ -146,6 +146,34 @@ pub enum FrameUnits {
     Groups,
 }
 
+/// Rows a window frame leaves out (`EXCLUDE ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameExclude {
+    /// `EXCLUDE NO OTHERS`, the default: the whole frame.
+    #[default]
+    NoOthers,
+    /// `EXCLUDE CURRENT ROW`
+    CurrentRow,
+    /// `EXCLUDE GROUP`: the current row and its ORDER BY peers.
+    Group,
+    /// `EXCLUDE TIES`: the current row's peers, but not the row itself.
+    Ties,
+}
+
+impl FrameExclude {
+    /// True when row `j` of the partition is left out of the frame of row `i`, whose peers
+    /// are the rows `first..=last`.
+    pub fn leaves_out(self, i: usize, j: usize, first: usize, last: usize) -> bool {
+        let peer = (first..=last).contains(&j);
+        match self {
+            FrameExclude::NoOthers => false,
+            FrameExclude::CurrentRow => j == i,
+            FrameExclude::Group => peer,
+            FrameExclude::Ties => peer && j != i,
+        }
+    }
+}
+
 /// A window function call: the function, its arguments and its window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowCall {
@@ -163,6 +191,8 @@ pub struct WindowCall {
     pub start: FrameBound,
     /// Frame end.
     pub end: FrameBound,
+    /// Rows left out of the frame.
+    pub exclude: FrameExclude,
 }
 
 impl WindowCall {
@@ -707,9 +737,13 @@ pub struct ScanNode {
     pub stop_after: Option<(Expr, Option<Expr>)>,
     /// Estimated rows out, when the planner made one (EXPLAIN).
     pub estimate: Option<f64>,
-    /// The table columns the query reads (the others are not decoded and read as NULL);
-    /// `None`: all.
+    /// The table columns the query reads (the others are not decoded and read as NULL), and
+    /// last whether it reads the rowid; `None`: all.
     pub columns: Option<Vec<bool>>,
+    /// The columns the filter reads (the table's, then the rowid), when they are fewer than
+    /// `columns`: the scan decodes them first and the rest of a row only if the filter keeps
+    /// it. `None`: the filter is evaluated on the decoded row.
+    pub filter_columns: Option<Vec<bool>>,
 }
 
 /// Join kinds.

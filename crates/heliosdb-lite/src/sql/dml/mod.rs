@@ -213,6 +213,27 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         }
     }
 
+    /// [`Self::run_buffered`] for the target rows of an UPDATE or DELETE of `def`: each row's
+    /// committed version, when the scan read it from its head, is handed to the transaction
+    /// as the row is gathered, so the commit does not look it up again
+    /// ([`Transaction::keep_scanned_head`]).
+    fn run_targets(
+        &self,
+        txn: &Transaction,
+        def: &TableDef,
+        plan: &super::plan::Plan,
+        mut derive: impl FnMut(&Executor<'_>, &Row) -> Result<Row>,
+    ) -> Result<BufferedRows> {
+        txn.capture_scanned_heads(true);
+        let rows = self.run_buffered(txn, plan, |exec, row| {
+            // Before `derive`, whose subqueries may scan other rows.
+            txn.keep_scanned_head(|| def.row_key(&row_key_values(def, row)));
+            derive(exec, row)
+        });
+        txn.capture_scanned_heads(false);
+        rows
+    }
+
     /// The rows of a VALUES list, each expression evaluated directly (no operator tree):
     /// the common `INSERT ... VALUES (?, ?, ?)` of a batch load. Each row gets room for
     /// `capacity` values (the rowid is appended to it later).
@@ -859,7 +880,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         };
         let pairs = match &p.target {
             // One executor computes every new row: an uncorrelated subquery in SET runs once.
-            Target::Scan(plan) => self.run_buffered(txn, plan, |exec, old| {
+            Target::Scan(plan) => self.run_targets(txn, &info.def, plan, |exec, old| {
                 if may_change_targets {
                     Ok(Vec::new())
                 } else {
@@ -900,7 +921,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.info;
         let rows = match &p.target {
-            Target::Scan(plan) => self.run_buffered(txn, plan, |_, _| Ok(Vec::new()))?,
+            Target::Scan(plan) => self.run_targets(txn, &info.def, plan, |_, _| Ok(Vec::new()))?,
             Target::Joined(joined) => {
                 let mut rows = Vec::new();
                 for (key, _) in self.joined_targets(txn, info, joined)? {

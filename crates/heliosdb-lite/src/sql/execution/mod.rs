@@ -353,12 +353,11 @@ impl<'a> Executor<'a> {
             } => {
                 // ORDER BY ... LIMIT: the sort keeps only the rows the limit can return.
                 let sort_under_limit = |sorted: &'e Plan, keys| -> Result<BoxOp<'e>> {
-                    Ok(Box::new(sort::SortOp::new(
-                        ex,
-                        ex.open(sorted)?,
-                        keys,
-                        Some((limit.as_ref(), offset.as_ref())),
-                    )))
+                    let (input, cutoff) = sort::open_top_n_input(ex, sorted, keys)?;
+                    Ok(Box::new(
+                        sort::SortOp::new(ex, input, keys, Some((limit.as_ref(), offset.as_ref())))
+                            .with_cutoff(cutoff),
+                    ))
                 };
                 let inner = match input.as_ref() {
                     Plan::Sort(sorted, keys) => ex.profiled(input, sort_under_limit(sorted, keys)?),

@@ -4,17 +4,25 @@
 //! values may come from parameters or, inside an index nested-loop join, from the outer
 //! row), then the ranges are read lazily, one storage entry per row. An index entry carries
 //! the row key after the indexed values, so an index scan looks the row up by that key.
+//!
+//! Most rows a filtering scan reads are rejected, so a row is decoded in two steps: the
+//! columns the filter reads go into a buffer reused from row to row, and only a row the
+//! filter keeps is decoded into a row of its own (the planner marks those columns,
+//! `ScanNode::filter_columns`). Under a top-N sort the scan also tests the sort's cutoff on
+//! one decoded value before anything else (`sort::TopNCutoff`).
 
 use super::super::catalog::{IndexDef, TableInfo};
 use super::super::codec;
 use super::super::plan::{Access, Expr, KeyBound, ScanNode};
 use super::super::value::{Affinity, Value};
 use super::covering::{covering, Covering};
+use super::sort::TopNCutoff;
 use super::{Executor, Frame, KvIter, Operator, Row};
 use crate::error::{Error, Result};
 use crate::storage::{prefix_range, prefix_successor, Bytes, Direction, KeyRange, KvPair};
 use std::collections::{HashSet, VecDeque};
 use std::ops::Bound;
+use std::rc::Rc;
 
 /// One piece of a scan: a single key, or a key range.
 pub(super) enum KeyLookup {
@@ -37,6 +45,13 @@ pub(super) struct ScanOp<'e> {
     /// entries, with no lookup of the row.
     covering: Option<Covering>,
     visited: usize,
+    /// The columns the filter reads, decoded into `scratch` before the rest of a row (see
+    /// [`ScanNode::filter_columns`]).
+    filter_first: Option<&'e [bool]>,
+    /// A row buffer reused from row to row: a row the filter rejects costs no allocation.
+    scratch: Row,
+    /// The cutoff of the top-N sort above, which rows past it cannot enter.
+    cutoff: Option<Rc<TopNCutoff>>,
 }
 
 impl<'e> ScanOp<'e> {
@@ -56,7 +71,17 @@ impl<'e> ScanOp<'e> {
                 _ => None,
             },
             visited: 0,
+            filter_first: filter_first(node),
+            scratch: Vec::new(),
+            cutoff: None,
         }
+    }
+
+    /// Lets the top-N sort above drop rows here, before they are decoded (see
+    /// [`TopNCutoff`]).
+    pub(super) fn with_cutoff(mut self, cutoff: Rc<TopNCutoff>) -> Self {
+        self.cutoff = Some(cutoff);
+        self
     }
 
     fn dir(&self) -> Direction {
@@ -250,29 +275,47 @@ impl Operator for ScanOp<'_> {
                     return Ok(None);
                 };
                 self.ex.tick(&mut self.visited)?;
+                if let Some(pred) = &self.node.filter {
+                    if !self.ex.predicate(pred, &row, outer)? {
+                        continue;
+                    }
+                }
                 row
             } else {
                 let Some((k, v)) = self.next_stored()? else {
                     return Ok(None);
                 };
                 self.ex.tick(&mut self.visited)?;
-                self.ex.decode_row_columns(
-                    &self.node.table,
-                    &k,
-                    &v,
-                    self.node.columns.as_deref(),
-                )?
-            };
-            let keep = match &self.node.filter {
-                Some(pred) => self.ex.predicate(pred, &row, outer)?,
-                None => true,
-            };
-            if keep {
-                if let Some(r) = &mut self.remaining {
-                    *r -= 1;
+                if let Some(cutoff) = &self.cutoff {
+                    if cutoff.excludes(&v)? {
+                        continue;
+                    }
                 }
-                return Ok(Some(row));
+                let table = &self.node.table;
+                let wanted = self.node.columns.as_deref();
+                match (&self.node.filter, self.filter_first) {
+                    (Some(pred), first) => {
+                        // The filter first, on a reused buffer: only the columns it reads
+                        // when they are fewer, and only a kept row gets a buffer of its own.
+                        let mask = first.or(wanted);
+                        self.ex
+                            .decode_row_into(table, &k, &v, mask, &mut self.scratch)?;
+                        if !self.ex.predicate(pred, &self.scratch, outer)? {
+                            continue;
+                        }
+                        if first.is_some() {
+                            self.ex.decode_row_columns(table, &k, &v, wanted)?
+                        } else {
+                            std::mem::take(&mut self.scratch)
+                        }
+                    }
+                    (None, _) => self.ex.decode_row_columns(table, &k, &v, wanted)?,
+                }
+            };
+            if let Some(r) = &mut self.remaining {
+                *r -= 1;
             }
+            return Ok(Some(row));
         }
     }
 
@@ -283,6 +326,19 @@ impl Operator for ScanOp<'_> {
         self.remaining = None;
         self.seen = None;
     }
+}
+
+/// The filter columns the scan decodes first, if the planner chose them and they hold every
+/// column the filter reads (checked here too: a plan rewritten after pruning must not make
+/// the filter read a column that was not decoded).
+fn filter_first(node: &ScanNode) -> Option<&[bool]> {
+    let mask = node.filter_columns.as_deref()?;
+    let filter = node.filter.as_ref()?;
+    filter
+        .columns()
+        .iter()
+        .all(|&c| mask.get(c).copied().unwrap_or(false))
+        .then_some(mask)
 }
 
 /// The row key an index entry points to (the bytes after the indexed values).
@@ -482,6 +538,22 @@ impl Executor<'_> {
         value: &[u8],
         wanted: Option<&[bool]>,
     ) -> Result<Row> {
+        let mut row = Vec::new();
+        self.decode_row_into(info, key, value, wanted, &mut row)?;
+        Ok(row)
+    }
+
+    /// [`Executor::decode_row_columns`] into `row`, whose previous values it replaces: a scan
+    /// decodes row after row into one buffer. `wanted` may mark the rowid too (its last
+    /// entry, past the table's columns); the rowid is decoded unless it says no.
+    pub(super) fn decode_row_into(
+        &self,
+        info: &TableInfo,
+        key: &[u8],
+        value: &[u8],
+        wanted: Option<&[bool]>,
+        row: &mut Row,
+    ) -> Result<()> {
         let def = &info.def;
         let ncols = def.columns.len();
         // Looked up only for tables that have generated columns: this runs for every row.
@@ -493,7 +565,8 @@ impl Executor<'_> {
         let has_virtual = generated.as_ref().is_some_and(|g| g.has_virtual());
         // A virtual column may read any other column.
         let wanted = if has_virtual { None } else { wanted };
-        let mut row = codec::decode_row_columns(value, wanted)?;
+        // The stored values only: a mark for the rowid would make the codec parse them all.
+        codec::decode_row_into(value, wanted.map(|w| &w[..w.len().min(ncols)]), row)?;
         if row.len() > ncols {
             row.truncate(ncols);
         }
@@ -505,7 +578,8 @@ impl Executor<'_> {
             }
             row.push(self.column_default(info, i)?);
         }
-        let rowid = if def.has_rowid() {
+        let rowid_wanted = wanted.is_none_or(|w| w.get(ncols).copied().unwrap_or(true));
+        let rowid = if def.has_rowid() && rowid_wanted {
             let mut pos = codec::TABLE_PREFIX_LEN;
             codec::decode_key_value(key, &mut pos, false)?
         } else {
@@ -513,9 +587,9 @@ impl Executor<'_> {
         };
         row.push(rowid);
         if let Some(generated) = generated.filter(|_| has_virtual) {
-            generated.compute_on_read(self, def, &mut row)?;
+            generated.compute_on_read(self, def, row)?;
         }
-        Ok(row)
+        Ok(())
     }
 
     fn column_default(&self, info: &TableInfo, col: usize) -> Result<Value> {

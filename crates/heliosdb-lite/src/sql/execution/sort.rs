@@ -7,12 +7,100 @@
 //! N input rows costs O(N log k) and holds O(k) rows for `LIMIT k`. Sorting is stable: rows
 //! with equal keys keep their input order, in both modes.
 
-use super::super::plan::{Expr, SortKey};
+use super::super::codec;
+use super::super::plan::{Expr, Plan, SortKey};
 use super::super::value::Value;
+use super::project::ProjectOp;
+use super::scan::ScanOp;
 use super::spill::{KeyOrder, Sorted, Sorter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::rc::Rc;
+
+/// The top-N cutoff a sort under a LIMIT shares with the table scan that feeds it, when its
+/// first ORDER BY term is a stored column of that scan: once the sorter holds enough rows,
+/// a row whose value of that column sorts after the cutoff's cannot be returned, and the
+/// scan drops it after decoding that one value, before the rest of the row is decoded,
+/// projected and offered to the sort (`ORDER BY amount DESC LIMIT 5` over a large table
+/// decodes one value of most rows). Rows equal to the cutoff on that term still go to the
+/// sorter, which compares them on every term.
+pub(super) struct TopNCutoff {
+    /// The column's position among the table's stored columns.
+    column: usize,
+    key: SortKey,
+    /// The first term's value of the last row the sorter keeps; `None` until it is full.
+    value: RefCell<Option<Value>>,
+}
+
+impl TopNCutoff {
+    /// True if the stored row `data` sorts after the cutoff on the first term.
+    pub(super) fn excludes(&self, data: &[u8]) -> Result<bool> {
+        let cut = self.value.borrow();
+        let Some(cut) = cut.as_ref() else {
+            return Ok(false);
+        };
+        // A row stored before ADD COLUMN has the column's default: left to the sorter.
+        let Some(v) = codec::decode_row_column(data, self.column)? else {
+            return Ok(false);
+        };
+        Ok(compare_keys(
+            std::slice::from_ref(&self.key),
+            &[v],
+            std::slice::from_ref(cut),
+        ) == Ordering::Greater)
+    }
+}
+
+/// Opens the input of a sort under a LIMIT, sharing a cutoff with the table scan below it when
+/// the first ORDER BY term is one of the scan's stored columns, directly or through a
+/// projection (see [`TopNCutoff`]).
+pub(super) fn open_top_n_input<'e>(
+    ex: &'e Executor<'e>,
+    input: &'e Plan,
+    keys: &'e [SortKey],
+) -> Result<(BoxOp<'e>, Option<Rc<TopNCutoff>>)> {
+    let Some(first) = keys.first() else {
+        return Ok((ex.open(input)?, None));
+    };
+    let Expr::Column(c) = first.expr else {
+        return Ok((ex.open(input)?, None));
+    };
+    let (scan_plan, project, column) = match input {
+        Plan::Scan(_) => (input, None, c),
+        Plan::Project(inner, exprs) => match (inner.as_ref(), exprs.get(c)) {
+            (Plan::Scan(_), Some(Expr::Column(j))) => (inner.as_ref(), Some(exprs), *j),
+            _ => return Ok((ex.open(input)?, None)),
+        },
+        _ => return Ok((ex.open(input)?, None)),
+    };
+    let Plan::Scan(node) = scan_plan else {
+        unreachable!("matched above")
+    };
+    let def = &node.table.def;
+    let stored = column < def.columns.len()
+        && def.rowid_column != Some(column)
+        && def.columns.iter().all(|col| col.generated.is_none());
+    if !stored {
+        return Ok((ex.open(input)?, None));
+    }
+    let cutoff = Rc::new(TopNCutoff {
+        column,
+        key: SortKey {
+            expr: Expr::Column(0),
+            desc: first.desc,
+            nulls_first: first.nulls_first,
+        },
+        value: RefCell::new(None),
+    });
+    let scan = ScanOp::new(ex, node).with_cutoff(cutoff.clone());
+    let mut op = ex.profiled(scan_plan, Box::new(scan));
+    if let Some(exprs) = project {
+        op = ex.profiled(input, Box::new(ProjectOp::new(ex, op, exprs)));
+    }
+    Ok((op, Some(cutoff)))
+}
 
 /// The ORDER BY terms as the sorter's comparator.
 #[derive(Clone, Copy)]
@@ -31,6 +119,8 @@ pub(super) struct SortOp<'e> {
     keys: &'e [SortKey],
     limit: Option<(Option<&'e Expr>, Option<&'e Expr>)>,
     sorted: Option<Sorted<'e, SortKeys<'e>>>,
+    /// Shared with the scan below (top-N only).
+    cutoff: Option<Rc<TopNCutoff>>,
 }
 
 impl<'e> SortOp<'e> {
@@ -48,7 +138,14 @@ impl<'e> SortOp<'e> {
             keys,
             limit,
             sorted: None,
+            cutoff: None,
         }
+    }
+
+    /// Keeps `cutoff` up to date while sorting (see [`TopNCutoff`]).
+    pub(super) fn with_cutoff(mut self, cutoff: Option<Rc<TopNCutoff>>) -> Self {
+        self.cutoff = cutoff;
+        self
     }
 
     fn sort(&mut self, outer: Option<&Frame<'_>>) -> Result<Sorted<'e, SortKeys<'e>>> {
@@ -59,6 +156,10 @@ impl<'e> SortOp<'e> {
             }
             None => None,
         };
+        if let Some(shared) = &self.cutoff {
+            // Set by an earlier pass, for another enclosing row.
+            *shared.value.borrow_mut() = None;
+        }
         let mut sorter = Sorter::new(self.ex.memory(), SortKeys(self.keys), keep);
         if keep == Some(0) {
             return sorter.finish();
@@ -82,6 +183,9 @@ impl<'e> SortOp<'e> {
             }
             let k = std::mem::replace(&mut key, Vec::with_capacity(self.keys.len()));
             sorter.push(k, row)?;
+            if let (Some(shared), Some(cut)) = (&self.cutoff, sorter.cutoff()) {
+                *shared.value.borrow_mut() = cut.first().cloned();
+            }
         }
         sorter.finish()
     }

@@ -290,6 +290,11 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
             .is_none_or(|c| self.cmp.order(key, c) == Ordering::Less)
     }
 
+    /// The key past which entries are dropped, once a top-N buffer has been cut back.
+    pub(super) fn cutoff(&self) -> Option<&[Value]> {
+        self.cutoff.as_deref()
+    }
+
     /// Adds an entry.
     pub(super) fn push(&mut self, key: Vec<Value>, row: Row) -> Result<()> {
         if !self.would_keep(&key) {

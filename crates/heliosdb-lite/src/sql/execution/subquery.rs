@@ -13,7 +13,7 @@ use super::expr::in_candidate;
 use super::keys::hash_key;
 use super::{Executor, Frame};
 use crate::error::Result;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::rc::Rc;
 
 /// How many answers a statement keeps for correlated subqueries before it stops caching
@@ -24,6 +24,10 @@ const MAX_CACHED_ANSWERS: usize = 100_000;
 #[derive(Default)]
 pub(super) struct InSet {
     buckets: HashMap<Vec<u8>, Vec<Value>>,
+    /// The candidates again when every one is an integer (keys, ids: the common case), so an
+    /// integer is tested with one probe of a set of integers, with no key to encode. `None`
+    /// once a candidate of another type was added.
+    ints: Option<FxHashSet<i64>>,
     has_null: bool,
     empty: bool,
     /// The probe key of the value tested, built here: a new buffer per outer row cost more
@@ -40,14 +44,12 @@ impl InSet {
         if x.is_null() {
             return Value::Null;
         }
-        let mut k = self.probe.borrow_mut();
-        k.clear();
-        hash_key(x, &mut k);
-        if self
-            .buckets
-            .get(k.as_slice())
-            .is_some_and(|b| b.iter().any(|c| x.same_as(c)))
-        {
+        if let (Value::Integer(i), Some(ints)) = (x, &self.ints) {
+            // Two integers are the same value exactly when they are equal.
+            if ints.contains(i) {
+                return Value::Integer(i64::from(!negated));
+            }
+        } else if self.lookup(x) {
             return Value::Integer(i64::from(!negated));
         }
         if self.has_null {
@@ -55,6 +57,29 @@ impl InSet {
         } else {
             Value::Integer(i64::from(negated))
         }
+    }
+
+    /// True if a candidate is the same value as `x`.
+    fn lookup(&self, x: &Value) -> bool {
+        let mut k = self.probe.borrow_mut();
+        k.clear();
+        hash_key(x, &mut k);
+        self.buckets
+            .get(k.as_slice())
+            .is_some_and(|b| b.iter().any(|c| x.same_as(c)))
+    }
+
+    /// Adds a candidate (not NULL).
+    fn add(&mut self, c: Value) {
+        match (&c, &mut self.ints) {
+            (Value::Integer(i), Some(ints)) => {
+                ints.insert(*i);
+            }
+            _ => self.ints = None,
+        }
+        let mut k = Vec::new();
+        hash_key(&c, &mut k);
+        self.buckets.entry(k).or_default().push(c);
     }
 }
 
@@ -69,6 +94,8 @@ enum Answer {
 #[derive(Default)]
 pub(super) struct SubqueryCache {
     answers: HashMap<(usize, Vec<u8>), Answer>,
+    /// The set of the uncorrelated IN subquery built last, by subquery id.
+    last_in: Option<(usize, Rc<InSet>)>,
 }
 
 impl Executor<'_> {
@@ -143,12 +170,22 @@ impl Executor<'_> {
         affinity: Option<Affinity>,
         f: &Frame<'_>,
     ) -> Result<Value> {
+        if !sp.correlated {
+            // The set of an uncorrelated subquery probed row after row: no cache lookup.
+            let cache = self.subquery_cache.borrow();
+            if let Some((id, set)) = &cache.last_in {
+                if *id == sp.id {
+                    return Ok(set.test(&x, negated));
+                }
+            }
+        }
         let key = self.correlation_key(sp, f);
         let set = match self.cached(sp, &key) {
             Some(Answer::In(s)) => s,
             _ => {
                 let mut set = InSet {
                     empty: true,
+                    ints: Some(FxHashSet::default()),
                     ..InSet::default()
                 };
                 let mut op = self.open(&sp.plan)?;
@@ -162,18 +199,18 @@ impl Executor<'_> {
                         continue;
                     }
                     let c = in_candidate(c, affinity);
-                    let mut k = Vec::new();
-                    hash_key(&c, &mut k);
-                    let bucket = set.buckets.entry(k).or_default();
-                    if !bucket.iter().any(|y| y.same_as(&c)) {
+                    if !set.lookup(&c) {
                         self.memory().take_for_statement(
-                            2 * super::memory::value_bytes(&c) + 48,
+                            2 * super::memory::value_bytes(&c) + 56,
                             "the values of an IN (subquery)",
                         )?;
-                        bucket.push(c);
+                        set.add(c);
                     }
                 }
                 let set = Rc::new(set);
+                if !sp.correlated {
+                    self.subquery_cache.borrow_mut().last_in = Some((sp.id, set.clone()));
+                }
                 self.remember(sp, key, Answer::In(set.clone()));
                 set
             }

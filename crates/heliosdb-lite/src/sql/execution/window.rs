@@ -6,10 +6,12 @@
 //! and `lead` from neighbours, value and aggregate functions over the row's frame. A frame is
 //! `ROWS` (positions), `RANGE` (the current row's peers count as the current row) or `GROUPS`
 //! (offsets count peer groups, each group as a whole); an
-//! aggregate whose frame starts at the partition's first row is computed incrementally. Rows
+//! aggregate whose frame starts at the partition's first row is computed incrementally. A
+//! frame's EXCLUDE clause (the current row, its peers, or both) leaves rows out of it; such a
+//! frame is gathered row by row, never incrementally. Rows
 //! come out in the order of the last call's sort, as in SQLite, each followed by its values.
 
-use super::super::plan::{Expr, FrameBound, FrameUnits, WinFn, WindowCall};
+use super::super::plan::{Expr, FrameBound, FrameExclude, FrameUnits, WinFn, WindowCall};
 use super::super::value::Value;
 use super::accumulator::Accumulator;
 use super::sort::compare_keys;
@@ -240,10 +242,24 @@ impl<'e> WindowOp<'e> {
                 let mut running: Option<(Accumulator, usize)> = None;
                 for i in 0..n {
                     let (lo, hi) = self.frame(call, i, n, &peers, outer)?;
+                    // With an EXCLUDE clause, the frame's rows one by one (`None`: lo..=hi).
+                    let members: Option<Vec<usize>> = (call.exclude != FrameExclude::NoOthers)
+                        .then(|| {
+                            (lo..=hi)
+                                .filter(|&j| {
+                                    !call.exclude.leaves_out(i, j, first_peer[i], last_peer[i])
+                                })
+                                .collect()
+                        });
+                    let first = members
+                        .as_ref()
+                        .map_or((lo <= hi).then_some(lo), |m| m.first().copied());
+                    let last = members
+                        .as_ref()
+                        .map_or((lo <= hi).then_some(hi), |m| m.last().copied());
                     let v = match call.func {
-                        WinFn::FirstValue if lo <= hi => a(lo, 0),
-                        WinFn::LastValue if lo <= hi => a(hi, 0),
-                        WinFn::FirstValue | WinFn::LastValue => Value::Null,
+                        WinFn::FirstValue => first.map_or(Value::Null, |j| a(j, 0)),
+                        WinFn::LastValue => last.map_or(Value::Null, |j| a(j, 0)),
                         WinFn::NthValue => {
                             let k = int(a(i, 1), "the second argument of nth_value()")?;
                             if k <= 0 {
@@ -251,12 +267,13 @@ impl<'e> WindowOp<'e> {
                                     "second argument to nth_value must be a positive integer",
                                 ));
                             }
-                            let at = lo + (k as usize - 1);
-                            if lo <= hi && at <= hi {
-                                a(at, 0)
-                            } else {
-                                Value::Null
-                            }
+                            let at = match &members {
+                                Some(m) => m.get(k as usize - 1).copied(),
+                                None => {
+                                    Some(lo + (k as usize - 1)).filter(|&at| lo <= hi && at <= hi)
+                                }
+                            };
+                            at.map_or(Value::Null, |j| a(j, 0))
                         }
                         WinFn::Agg(func) => {
                             let agg = Expr::Aggregate {
@@ -265,7 +282,15 @@ impl<'e> WindowOp<'e> {
                                 distinct: false,
                             };
                             let add = |acc: &mut Accumulator, j: usize| acc.add(arg(j).clone());
-                            if lo == 0 && matches!(call.start, FrameBound::UnboundedPreceding) {
+                            if let Some(m) = &members {
+                                let mut acc = Accumulator::new(&agg);
+                                for &j in m {
+                                    add(&mut acc, j)?;
+                                }
+                                acc.finish()
+                            } else if lo == 0
+                                && matches!(call.start, FrameBound::UnboundedPreceding)
+                            {
                                 // Frames that grow from the partition's start: one running state.
                                 let (acc, done) =
                                     running.get_or_insert_with(|| (Accumulator::new(&agg), 0));

@@ -17,6 +17,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex};
 
+pub mod frame_exclude;
 pub mod pragma;
 mod split;
 pub mod trigger;
@@ -75,10 +76,28 @@ impl Dialect for HeliosDialect {
     /// data type there (for `DATE '2024-01-01'`), which cannot succeed on a literal but
     /// formats an error message each time it fails: a tenth of the time a dump script of
     /// VALUES rows took to parse.
+    ///
+    /// A keyword SQLite reserves that cannot begin an expression (`FROM`, `WHERE`, `AND`...)
+    /// is a syntax error there: sqlparser would read it as a column name, so that
+    /// `SELECT 1 + FROM t` meant `SELECT 1 + "FROM" AS t`.
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<ast::Expr, ParserError>> {
-        match parser.peek_token_ref().token {
+        let next = parser.peek_token_ref();
+        match &next.token {
             Token::Number(..) | Token::SingleQuotedString(_) | Token::HexStringLiteral(_) => {
                 Some(parser.parse_value().map(ast::Expr::Value))
+            }
+            Token::Word(w) if w.quote_style.is_none() && ends_an_expression(w.keyword) => {
+                Some(Err(missing_operand(next)))
+            }
+            // sqlparser falls back to reading a `NOT` without its operand as a column name.
+            Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::NOT => {
+                let operand = parser.peek_nth_token_ref(1);
+                let missing = match &operand.token {
+                    Token::Word(w) => w.quote_style.is_none() && ends_an_expression(w.keyword),
+                    Token::EOF | Token::Comma | Token::RParen | Token::SemiColon => true,
+                    _ => false,
+                };
+                missing.then(|| Err(missing_operand(operand)))
             }
             _ => None,
         }
@@ -169,6 +188,50 @@ impl Dialect for HeliosDialect {
     fn between_low_bound_precedence(&self) -> u8 {
         self.inner.between_low_bound_precedence()
     }
+}
+
+/// sqlparser's error for a token found where an operand should be (its position is read back
+/// by [`map_parser_error`]).
+fn missing_operand(found: &TokenWithSpan) -> ParserError {
+    ParserError::ParserError(format!(
+        "Expected: an expression, found: {} at Line: {}, Column: {}",
+        found.token, found.span.start.line, found.span.start.column
+    ))
+}
+
+/// Keywords SQLite reserves (they are not in its grammar's fallback-to-identifier list) that
+/// cannot start an expression: clause and join words, binary operators, CASE's inner words.
+/// Where sqlparser looks for an expression and finds one of them, the expression is missing.
+fn ends_an_expression(kw: Keyword) -> bool {
+    matches!(
+        kw,
+        Keyword::FROM
+            | Keyword::WHERE
+            | Keyword::GROUP
+            | Keyword::HAVING
+            | Keyword::ORDER
+            | Keyword::LIMIT
+            | Keyword::UNION
+            | Keyword::INTERSECT
+            | Keyword::EXCEPT
+            | Keyword::ON
+            | Keyword::USING
+            | Keyword::JOIN
+            | Keyword::AND
+            | Keyword::OR
+            | Keyword::IS
+            | Keyword::IN
+            | Keyword::BETWEEN
+            | Keyword::ESCAPE
+            | Keyword::COLLATE
+            | Keyword::AS
+            | Keyword::INTO
+            | Keyword::SET
+            | Keyword::THEN
+            | Keyword::ELSE
+            | Keyword::WHEN
+            | Keyword::RETURNING
+    )
 }
 
 /// Parses an expression from SQL text.
@@ -779,7 +842,7 @@ fn parse_one(
             param_positions,
         )));
     }
-    let tokens = rewrite_as_of(tokens)?;
+    let tokens = frame_exclude::rewrite_frame_exclusions(rewrite_as_of(tokens)?);
     let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_DEPTH)
         .with_tokens_with_locations(tokens.clone());

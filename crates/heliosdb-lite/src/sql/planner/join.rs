@@ -462,6 +462,7 @@ fn build(
                     stop_after: None,
                     estimate: Some(info.filtered),
                     columns: None,
+                    filter_columns: None,
                 }))
             }
             RelKind::Sub(sub) => match and_all(in_scan) {

@@ -74,6 +74,7 @@ pub(super) fn plan_joins(
             stop_after: None,
             estimate: None,
             columns: None,
+            filter_columns: None,
         })),
         RelKind::Sub(sub) => match and_all(pushed) {
             Some(f) => Plan::Filter(Box::new(sub), f),

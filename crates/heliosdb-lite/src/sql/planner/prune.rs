@@ -8,7 +8,7 @@
 //! rows (DISTINCT, set operations, semi joins, grouping that keeps its input row) the walk
 //! passes "everything".
 
-use super::super::plan::{Expr, JoinAlgorithm, JoinKind, Plan};
+use super::super::plan::{Expr, JoinAlgorithm, JoinKind, Plan, ScanNode};
 use std::collections::BTreeSet;
 
 /// Needed columns of a node's output; `None`: all of them.
@@ -33,6 +33,24 @@ fn reads(e: &Expr) -> Need {
         }
     });
     (!all).then_some(out)
+}
+
+/// The columns a scan decodes before its filter (see [`ScanNode::filter_columns`]): those the
+/// filter reads, when the row has others to skip for the rows it rejects.
+fn filter_first(node: &ScanNode, filter_reads: Option<BTreeSet<usize>>) -> Option<Vec<bool>> {
+    let reads = filter_reads?;
+    let def = &node.table.def;
+    // A generated column is computed from others when the row is decoded.
+    if def.columns.iter().any(|c| c.generated.is_some()) {
+        return None;
+    }
+    let width = def.columns.len();
+    let wanted = node
+        .columns
+        .as_ref()
+        .map_or(width + 1, |m| m.iter().filter(|&&b| b).count());
+    let read = reads.iter().filter(|&&c| c <= width).count();
+    (read < wanted).then(|| (0..=width).map(|c| reads.contains(&c)).collect())
 }
 
 fn add(need: &mut Need, e: &Expr) {
@@ -92,8 +110,22 @@ fn walk(plan: &mut Plan, need: Need) {
         }
         Plan::Join(j) => {
             if matches!(j.kind, JoinKind::Semi | JoinKind::Anti) {
+                // A hash semi or anti join tests its condition on the right row itself, with the
+                // left row as the enclosing one (see `hash_join.rs`), and returns the left rows
+                // alone: its right side needs what the condition and the keys read there.
                 walk(&mut j.left, None);
-                walk(&mut j.right, None);
+                let right = match &j.algorithm {
+                    JoinAlgorithm::Hash { right_keys, .. } => {
+                        let mut r: Need = Some(BTreeSet::new());
+                        if let Some(c) = &j.condition {
+                            add(&mut r, c);
+                        }
+                        right_keys.iter().for_each(|k| add(&mut r, &k.expr));
+                        r
+                    }
+                    _ => None,
+                };
+                walk(&mut j.right, right);
                 return;
             }
             let mut left = need.clone();
@@ -120,23 +152,21 @@ fn walk(plan: &mut Plan, need: Need) {
             walk(&mut j.right, right);
         }
         Plan::Scan(node) => {
-            let Some(mut n) = need else { return };
-            let mut all = false;
-            if let Some(f) = &node.filter {
-                match reads(f) {
-                    Some(r) => n.extend(r),
-                    None => all = true,
+            let filter_reads = node.filter.as_ref().map(reads);
+            let width = node.table.def.columns.len();
+            if let Some(mut n) = need {
+                match &filter_reads {
+                    Some(Some(r)) => n.extend(r),
+                    Some(None) => return,
+                    None => {}
+                }
+                // The table's columns, then the rowid (`Column(width)`).
+                let mask: Vec<bool> = (0..=width).map(|c| n.contains(&c)).collect();
+                if !mask.iter().all(|&b| b) {
+                    node.columns = Some(mask);
                 }
             }
-            if all {
-                return;
-            }
-            let width = node.table.def.columns.len();
-            let mask: Vec<bool> = (0..width).map(|c| n.contains(&c)).collect();
-            if mask.iter().all(|&b| b) {
-                return;
-            }
-            node.columns = Some(mask);
+            node.filter_columns = filter_first(node, filter_reads.flatten());
         }
         // Whole rows compared or kept: everything below is needed.
         Plan::Distinct(input) | Plan::Materialize { input, .. } | Plan::Window { input, .. } => {

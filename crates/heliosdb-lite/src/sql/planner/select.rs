@@ -1142,7 +1142,10 @@ fn function_relation(
             name: n.to_string(),
             hidden: i >= hidden_from,
             argument: i >= hidden_from,
-            affinity: None,
+            // SQLite declares these columns without a type (`CREATE TABLE x(key, value, ...)`),
+            // so they have BLOB affinity, not an expression's "none": a TEXT column compared
+            // with `value` does not convert the JSON number 7 to '7'.
+            affinity: Some(Affinity::Blob),
             temporal: false,
             collation: Some(Collation::Binary),
         })
@@ -1601,6 +1604,7 @@ fn plan_relations(
                 stop_after: None,
                 estimate: None,
                 columns: None,
+                filter_columns: None,
             }))
         }
         RelKind::Sub(sub) => match and_all(conj) {
@@ -1702,6 +1706,7 @@ impl Planner<'_> {
             stop_after: None,
             estimate: None,
             columns: None,
+            filter_columns: None,
         })))
     }
 }

@@ -3,7 +3,10 @@
 //! `Plan::Window` node above the FROM, WHERE, grouping and HAVING, and each call is read as
 //! the column the node appends for it.
 
-use super::super::plan::{AggFn, Expr, FrameBound, FrameUnits, Plan, SortKey, WinFn, WindowCall};
+use super::super::parser::frame_exclude::FRAME_EXCLUDE_FUNCTION;
+use super::super::plan::{
+    AggFn, Expr, FrameBound, FrameExclude, FrameUnits, Plan, SortKey, WinFn, WindowCall,
+};
 use super::super::value::Value;
 use super::Planner;
 use crate::error::{Error, Result};
@@ -99,7 +102,7 @@ impl Planner<'_> {
                 otherwise: None,
             };
         }
-        let spec = match f.over.as_ref() {
+        let (spec, exclude) = match f.over.as_ref() {
             Some(WindowType::WindowSpec(spec)) => self.resolve_window(spec)?,
             Some(WindowType::NamedWindow(n)) => self.named_window(&n.value)?,
             None => return Err(Error::invalid("internal: window call without OVER")),
@@ -163,6 +166,7 @@ impl Planner<'_> {
             units,
             start,
             end,
+            exclude,
         })))
     }
 
@@ -185,7 +189,7 @@ impl Planner<'_> {
     }
 
     /// `WINDOW name AS (...)` of the SELECT being planned.
-    fn named_window(&self, name: &str) -> Result<WindowSpec> {
+    fn named_window(&self, name: &str) -> Result<(WindowSpec, FrameExclude)> {
         let spec = self
             .named_windows
             .iter()
@@ -197,28 +201,62 @@ impl Planner<'_> {
     }
 
     /// `OVER (base ORDER BY ...)`: the named base window's PARTITION BY, and its ORDER BY and
-    /// frame unless the spec gives its own.
-    fn resolve_window(&self, spec: &WindowSpec) -> Result<WindowSpec> {
+    /// frame (with the frame's exclusion) unless the spec gives its own.
+    fn resolve_window(&self, spec: &WindowSpec) -> Result<(WindowSpec, FrameExclude)> {
+        let mut spec = spec.clone();
+        let exclude = take_exclusion(&mut spec);
         let Some(base) = &spec.window_name else {
-            return Ok(spec.clone());
+            return Ok((spec, exclude));
         };
-        let base = self.named_window(&base.value)?;
+        let (base, base_exclude) = self.named_window(&base.value)?;
         if !spec.partition_by.is_empty() {
             return Err(Error::invalid(format!(
                 "cannot override PARTITION BY of window {}",
                 spec.window_name.as_ref().map_or("", |n| n.value.as_str())
             )));
         }
-        Ok(WindowSpec {
-            window_name: None,
-            partition_by: base.partition_by,
-            order_by: if spec.order_by.is_empty() {
-                base.order_by
-            } else {
-                spec.order_by.clone()
+        let exclude = if spec.window_frame.is_some() {
+            exclude
+        } else {
+            base_exclude
+        };
+        Ok((
+            WindowSpec {
+                window_name: None,
+                partition_by: base.partition_by,
+                order_by: if spec.order_by.is_empty() {
+                    base.order_by
+                } else {
+                    spec.order_by.clone()
+                },
+                window_frame: spec.window_frame.clone().or(base.window_frame),
             },
-            window_frame: spec.window_frame.clone().or(base.window_frame),
-        })
+            exclude,
+        ))
+    }
+}
+
+/// Takes out of `spec` the frame exclusion the parser wrote as its last ORDER BY term (see
+/// `parser/frame_exclude.rs`).
+fn take_exclusion(spec: &mut WindowSpec) -> FrameExclude {
+    let Some(last) = spec.order_by.last() else {
+        return FrameExclude::NoOthers;
+    };
+    let text = last.expr.to_string();
+    let exclude = [
+        ("no others", FrameExclude::NoOthers),
+        ("current row", FrameExclude::CurrentRow),
+        ("group", FrameExclude::Group),
+        ("ties", FrameExclude::Ties),
+    ]
+    .into_iter()
+    .find(|(mode, _)| text == format!("{FRAME_EXCLUDE_FUNCTION}('{mode}')"));
+    match exclude {
+        Some((_, e)) => {
+            spec.order_by.pop();
+            e
+        }
+        None => FrameExclude::NoOthers,
     }
 }
 

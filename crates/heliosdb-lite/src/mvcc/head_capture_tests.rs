@@ -1,0 +1,166 @@
+//! Heads a statement's scan read, handed to the commit (`Transaction::keep_scanned_head`):
+//! the store a commit leaves must be byte for byte the one it leaves when it looks every
+//! head up itself, and a head is only kept when it is the committed head of that key.
+
+use super::*;
+use crate::storage::MemoryStorage;
+use crate::time::ManualClock;
+use std::ops::Bound;
+
+fn open(clock: &ManualClock) -> Mvcc {
+    let options = MvccOptions {
+        clock: Arc::new(clock.clone()),
+        auto_gc: false,
+        ..MvccOptions::default()
+    };
+    Mvcc::open(Arc::new(MemoryStorage::new()), options).unwrap()
+}
+
+fn commit_pairs(m: &Mvcc, pairs: &[(&str, Option<&str>)]) -> u64 {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for (k, v) in pairs {
+        match v {
+            Some(v) => t.put(k.as_bytes().to_vec(), v.as_bytes().to_vec()).unwrap(),
+            None => t.delete(k.as_bytes().to_vec()).unwrap(),
+        }
+    }
+    t.commit().unwrap().unwrap().scn
+}
+
+/// Every stored entry but the commit records (which hold commit times).
+fn physical(m: &Mvcc) -> Vec<(Vec<u8>, Vec<u8>)> {
+    m.storage()
+        .scan(
+            (Bound::Unbounded, Bound::Unbounded),
+            crate::storage::Direction::Forward,
+        )
+        .map(|kv| kv.unwrap())
+        .filter(|(k, _)| k[0] != keys::COMMIT_LOG)
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect()
+}
+
+/// Loads keys `k00..k19` over three commits (some changed twice, one deleted), so heads have
+/// different begin SCNs and some keys have history.
+fn load(m: &Mvcc) {
+    let names: Vec<String> = (0..20).map(|i| format!("k{i:02}")).collect();
+    let first: Vec<(&str, Option<&str>)> = names.iter().map(|k| (k.as_str(), Some("a"))).collect();
+    commit_pairs(m, &first);
+    commit_pairs(m, &[("k03", Some("b")), ("k07", Some("b")), ("k11", None)]);
+    commit_pairs(m, &[("k07", Some("c")), ("k11", Some("back"))]);
+}
+
+/// One transaction: writes `k05` first, then scans everything and, for every even key,
+/// hands the scanned head over (when `capture`) and updates or deletes the row.
+fn rewrite_even_keys(m: &Mvcc, capture: bool) -> usize {
+    let mut t = m.begin(TxnMode::Deferred).unwrap();
+    t.put(b"k05".to_vec(), b"own".to_vec()).unwrap();
+    t.put(b"k04".to_vec(), b"own".to_vec()).unwrap();
+    t.put(b"k10x".to_vec(), b"fresh".to_vec()).unwrap();
+    t.capture_scanned_heads(capture);
+    let mut kept = 0;
+    let mut targets = Vec::new();
+    for kv in t.scan(
+        (Bound::Unbounded, Bound::Unbounded),
+        crate::storage::Direction::Forward,
+    ) {
+        let (k, _) = kv.unwrap();
+        let key = k.to_vec();
+        if key.len() == 3 && (key[2] - b'0') % 2 == 0 {
+            if t.keep_scanned_head(|| key.clone()) {
+                kept += 1;
+            }
+            targets.push(key);
+        }
+    }
+    t.capture_scanned_heads(false);
+    for (i, key) in targets.into_iter().enumerate() {
+        if i % 3 == 0 {
+            t.delete(key).unwrap();
+        } else {
+            t.put(key, b"new".to_vec()).unwrap();
+        }
+    }
+    t.commit().unwrap();
+    kept
+}
+
+#[test]
+fn a_commit_with_handed_heads_stores_exactly_what_a_looking_commit_stores() {
+    let clock = ManualClock::new(1_000_000);
+    let (with, without) = (open(&clock), open(&clock));
+    load(&with);
+    load(&without);
+    let kept = rewrite_even_keys(&with, true);
+    assert_eq!(rewrite_even_keys(&without, false), 0);
+    // The even keys of k00..k19 (k04 included: written before, its committed head is still
+    // the one the scan read); not the fresh k10x.
+    assert_eq!(kept, 10);
+    assert_eq!(physical(&with), physical(&without));
+    // And the past reads the same through both.
+    for scn in 1..=with.assigned_scn() {
+        let a: Vec<_> = with
+            .snapshot_at(scn)
+            .unwrap()
+            .scan(
+                (Bound::Unbounded, Bound::Unbounded),
+                crate::storage::Direction::Forward,
+            )
+            .map(|kv| kv.unwrap())
+            .collect();
+        let b: Vec<_> = without
+            .snapshot_at(scn)
+            .unwrap()
+            .scan(
+                (Bound::Unbounded, Bound::Unbounded),
+                crate::storage::Direction::Forward,
+            )
+            .map(|kv| kv.unwrap())
+            .collect();
+        assert_eq!(a, b, "at SCN {scn}");
+    }
+}
+
+#[test]
+fn only_the_last_row_read_from_its_committed_head_is_kept() {
+    let clock = ManualClock::new(1_000_000);
+    let m = open(&clock);
+    load(&m);
+    let all = (Bound::Unbounded, Bound::Unbounded);
+    // Without the write lock the snapshot may fall behind: nothing is captured.
+    let t = m.begin(TxnMode::Deferred).unwrap();
+    t.capture_scanned_heads(true);
+    let first = t
+        .scan(all.clone(), crate::storage::Direction::Forward)
+        .next();
+    assert!(first.is_some());
+    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    drop(t);
+
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    // Capture off: nothing to keep.
+    let _ = t
+        .scan(all.clone(), crate::storage::Direction::Forward)
+        .next();
+    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    t.capture_scanned_heads(true);
+    let mut scan = t.scan(all.clone(), crate::storage::Direction::Forward);
+    scan.next().unwrap().unwrap();
+    scan.next().unwrap().unwrap();
+    drop(scan);
+    // k01 was read last: k00's head is gone, and a key that does not match keeps nothing.
+    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    let mut scan = t.scan(all.clone(), crate::storage::Direction::Forward);
+    scan.next().unwrap().unwrap();
+    drop(scan);
+    assert!(t.keep_scanned_head(|| b"k00".to_vec()));
+    // Taken once: a second ask finds nothing.
+    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    // A row that exists only in the transaction's writes has no head to keep.
+    t.put(b"a-new".to_vec(), b"x".to_vec()).unwrap();
+    let mut scan = t.scan(all, crate::storage::Direction::Forward);
+    assert_eq!(&scan.next().unwrap().unwrap().0[..], b"a-new");
+    drop(scan);
+    assert!(!t.keep_scanned_head(|| b"a-new".to_vec()));
+    t.capture_scanned_heads(false);
+}
