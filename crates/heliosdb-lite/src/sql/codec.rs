@@ -267,21 +267,6 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
     }
 }
 
-/// Moves `pos` past a varint without computing its value (skipped columns of a scan). At most
-/// ten bytes, as [`get_varint`] reads.
-#[inline]
-fn skip_varint(b: &[u8], pos: &mut usize) -> Result<()> {
-    let rest = b.get(*pos..).unwrap_or_default();
-    match rest.iter().take(10).position(|&byte| byte & 0x80 == 0) {
-        Some(i) => {
-            *pos += i + 1;
-            Ok(())
-        }
-        None if rest.len() < 10 => Err(Error::corruption("truncated row")),
-        None => Err(Error::corruption("varint too long")),
-    }
-}
-
 /// Encodes a row's values.
 pub fn encode_row(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 9 + 2);
@@ -403,7 +388,9 @@ fn skip_value(b: &[u8], pos: &mut usize) -> Result<()> {
     *pos += 1;
     match tag {
         0 => {}
-        1 => skip_varint(b, pos)?,
+        1 => {
+            get_varint(b, pos)?;
+        }
         2 => {
             take_bytes(b, pos, 8)?;
         }

@@ -67,16 +67,13 @@ pub(super) fn open_top_n_input<'e>(
     let Expr::Column(c) = first.expr else {
         return Ok((ex.open(input)?, None));
     };
-    let (scan_plan, project, column) = match input {
-        Plan::Scan(_) => (input, None, c),
+    let (scan_plan, node, project, column) = match input {
+        Plan::Scan(node) => (input, node, None, c),
         Plan::Project(inner, exprs) => match (inner.as_ref(), exprs.get(c)) {
-            (Plan::Scan(_), Some(Expr::Column(j))) => (inner.as_ref(), Some(exprs), *j),
+            (Plan::Scan(node), Some(Expr::Column(j))) => (inner.as_ref(), node, Some(exprs), *j),
             _ => return Ok((ex.open(input)?, None)),
         },
         _ => return Ok((ex.open(input)?, None)),
-    };
-    let Plan::Scan(node) = scan_plan else {
-        unreachable!("matched above")
     };
     let def = &node.table.def;
     let stored = column < def.columns.len()

@@ -69,17 +69,22 @@ impl InSet {
             .is_some_and(|b| b.iter().any(|c| x.same_as(c)))
     }
 
-    /// Adds a candidate (not NULL).
-    fn add(&mut self, c: Value) {
+    /// Adds a candidate (not NULL) unless the set holds the same value; true if it was added.
+    fn insert(&mut self, c: Value) -> bool {
+        let mut k = Vec::new();
+        hash_key(&c, &mut k);
+        let bucket = self.buckets.entry(k).or_default();
+        if bucket.iter().any(|y| y.same_as(&c)) {
+            return false;
+        }
         match (&c, &mut self.ints) {
             (Value::Integer(i), Some(ints)) => {
                 ints.insert(*i);
             }
             _ => self.ints = None,
         }
-        let mut k = Vec::new();
-        hash_key(&c, &mut k);
-        self.buckets.entry(k).or_default().push(c);
+        bucket.push(c);
+        true
     }
 }
 
@@ -199,12 +204,10 @@ impl Executor<'_> {
                         continue;
                     }
                     let c = in_candidate(c, affinity);
-                    if !set.lookup(&c) {
-                        self.memory().take_for_statement(
-                            2 * super::memory::value_bytes(&c) + 56,
-                            "the values of an IN (subquery)",
-                        )?;
-                        set.add(c);
+                    let bytes = 2 * super::memory::value_bytes(&c) + 56;
+                    if set.insert(c) {
+                        self.memory()
+                            .take_for_statement(bytes, "the values of an IN (subquery)")?;
                     }
                 }
                 let set = Rc::new(set);
