@@ -5,6 +5,9 @@ use super::functions::ScalarFn;
 use super::value::{Affinity, Value};
 use std::sync::Arc;
 
+mod tables;
+pub use tables::relations_computed_once;
+
 /// Binary arithmetic and string operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
@@ -1044,16 +1047,6 @@ impl Plan {
             return true;
         }
         match self {
-            Plan::Scan(_) | Plan::Values(_) | Plan::TableFunction { .. } => false,
-            Plan::Filter(p, _)
-            | Plan::Project(p, _)
-            | Plan::Place { input: p, .. }
-            | Plan::Aggregate { input: p, .. }
-            | Plan::Sort(p, _)
-            | Plan::Limit { input: p, .. }
-            | Plan::Distinct(p)
-            | Plan::Window { input: p, .. }
-            | Plan::Materialize { input: p, .. } => p.escapes(shift),
             Plan::Join(j) => {
                 let inner = if j.algorithm == JoinAlgorithm::Lookup {
                     shift + 1
@@ -1062,12 +1055,7 @@ impl Plan {
                 };
                 j.left.escapes(shift) || j.right.escapes(inner)
             }
-            Plan::SetOperation { left, right, .. }
-            | Plan::Recursive {
-                initial: left,
-                step: right,
-                ..
-            } => left.escapes(shift) || right.escapes(shift),
+            other => other.inputs().iter().any(|p| p.escapes(shift)),
         }
     }
 

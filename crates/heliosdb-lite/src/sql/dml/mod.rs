@@ -7,7 +7,9 @@
 use super::catalog::{IndexDef, Schema, TableDef, TableInfo};
 use super::codec;
 use super::engine::{ClockOnly, Outcome, StmtHistory};
-use super::execution::{BufferedRows, Executor, Frame, Reader, Row, StatementLimits};
+use super::execution::{
+    BufferedRows, Executor, Frame, Reader, Row, StatementAnswers, StatementLimits,
+};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
@@ -862,13 +864,19 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         p: &UpdatePlan,
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.bound.info;
-        // Only a REPLACE, a trigger or a foreign-key action can change rows other than the one
-        // being updated; the target rows need reading again only then, and their new values
-        // are computed from what is there when each row's turn comes (as SQLite does).
+        // SQLite computes each row's new values when the row's turn comes, after the rows
+        // before it were written. That is visible only when a REPLACE, a trigger or a
+        // foreign-key action can change rows other than the one being updated (the target
+        // rows are then read again), or when SET holds a correlated subquery that reads the
+        // table being changed (`SET k = (SELECT count(*) FROM t u WHERE u.k = t.k)`).
         // Otherwise each new row is computed as the targets are gathered.
         let may_change_targets = p.conflict == Conflict::Replace
             || !info.triggers.is_empty()
             || self.has_fk_actions(info);
+        let per_row = may_change_targets
+            || p.assigns
+                .iter()
+                .any(|(_, e)| e.has_correlated_subquery() && e.reads_current_table(info.def.id));
         let assign = |ctx: &Self, exec: &Executor<'_>, old: &Row| -> Result<Row> {
             ctx.framed(old, |f| -> Result<Row> {
                 let mut new = old.clone();
@@ -881,7 +889,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let pairs = match &p.target {
             // One executor computes every new row: an uncorrelated subquery in SET runs once.
             Target::Scan(plan) => self.run_targets(txn, &info.def, plan, |exec, old| {
-                if may_change_targets {
+                if per_row {
                     Ok(Vec::new())
                 } else {
                     assign(self, exec, old)
@@ -893,17 +901,29 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let mut returning = p.returning.clone();
         let conflict = p.conflict;
         let mut changes = 0;
+        // Each row gets a new executor (the transaction changes between rows), which starts
+        // from the answers of the uncorrelated subqueries already run: SQLite runs those once.
+        let mut answers = StatementAnswers::default();
+        let computed_once = match per_row {
+            true => {
+                let exprs: Vec<&Expr> = p.assigns.iter().map(|(_, e)| e).collect();
+                super::plan::relations_computed_once(&exprs)
+            }
+            false => Default::default(),
+        };
         for pair in pairs {
             let (old, new) = pair?;
-            let (current, new) = match may_change_targets {
+            let (current, new) = match per_row {
                 false => (old, new),
                 true => {
                     let key = info.def.row_key(&row_key_values(&info.def, &old));
                     let Some(current) = try_load_row(txn, info, &key)? else {
                         continue; // removed by an earlier REPLACE, trigger or action
                     };
-                    let new = assign(self, &self.exec(txn), &current)?;
-                    (current, new)
+                    let exec = self.exec(txn).with_statement_answers(answers);
+                    let new = assign(self, &exec, &current);
+                    answers = exec.take_statement_answers(&computed_once);
+                    (current, new?)
                 }
             };
             if let Some(row) = self.update_row(txn, bound, &current, new, conflict)? {

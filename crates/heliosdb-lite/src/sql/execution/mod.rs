@@ -61,6 +61,7 @@ pub use keys::row_key;
 pub use memory::QueryMemory;
 pub use profile::{NodeStats, Profile};
 pub use spill::{clear_spill_folder, SPILL_FOLDER};
+pub use subquery::StatementAnswers;
 
 use super::functions::FnEnv;
 use super::plan::{Expr, JoinKind, Plan, Source};

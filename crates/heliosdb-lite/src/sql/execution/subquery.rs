@@ -14,6 +14,7 @@ use super::keys::hash_key;
 use super::{Executor, Frame};
 use crate::error::Result;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// How many answers a statement keeps for correlated subqueries before it stops caching
@@ -101,6 +102,42 @@ pub(super) struct SubqueryCache {
     answers: HashMap<(usize, Vec<u8>), Answer>,
     /// The set of the uncorrelated IN subquery built last, by subquery id.
     last_in: Option<(usize, Rc<InSet>)>,
+}
+
+/// What a statement computes once, carried from one executor to the next when it needs a
+/// fresh executor per row (an UPDATE whose SET reads the rows it changes): SQLite runs an
+/// uncorrelated subquery once, at its first use, and computes a relation it materialises
+/// (an aggregate view, a DISTINCT derived table) once per statement, while answers of
+/// correlated subqueries must not outlive the row they were computed for.
+#[derive(Default)]
+pub struct StatementAnswers {
+    subqueries: SubqueryCache,
+    relations: std::collections::HashMap<usize, Rc<Vec<super::Row>>>,
+}
+
+impl Executor<'_> {
+    /// Starts from what an earlier executor of the same statement computed once.
+    pub fn with_statement_answers(self, answers: StatementAnswers) -> Self {
+        *self.subquery_cache.borrow_mut() = answers.subqueries;
+        *self.cache.borrow_mut() = answers.relations;
+        self
+    }
+
+    /// What this executor computed once for the statement: the answers of uncorrelated
+    /// subqueries, and the rows of the relations (by `Materialize` id) in `keep` (see
+    /// [`crate::sql::plan::relations_computed_once`]); answers of correlated subqueries and
+    /// other relations are dropped.
+    pub fn take_statement_answers(&self, keep: &HashSet<usize>) -> StatementAnswers {
+        let mut subqueries = std::mem::take(&mut *self.subquery_cache.borrow_mut());
+        // An uncorrelated subquery's key holds no correlation values.
+        subqueries.answers.retain(|(_, key), _| key.is_empty());
+        let mut relations = std::mem::take(&mut *self.cache.borrow_mut());
+        relations.retain(|id, _| keep.contains(id));
+        StatementAnswers {
+            subqueries,
+            relations,
+        }
+    }
 }
 
 impl Executor<'_> {
