@@ -236,8 +236,10 @@ mod tests {
         assert!(!matches_pattern("axb", "a\\%b", Some('\\'), false));
         // A trailing ESCAPE matches nothing; an ESCAPE that is a wildcard disables it.
         assert!(!matches_pattern("a\\", "a\\", Some('\\'), false));
-        assert!(matches_pattern("a%", "a%", Some('%'), false));
-        assert!(!matches_pattern("ab", "a%", Some('%'), false));
+        assert!(!matches_pattern("a%", "a%", Some('%'), false));
+        assert!(matches_pattern("a%", "a%%", Some('%'), false));
+        assert!(!matches_pattern("ab", "a%%", Some('%'), false));
+        assert!(matches_pattern("a_", "a__", Some('_'), false));
     }
 
     #[test]
