@@ -1,4 +1,5 @@
-//! Scalar expression semantics: arithmetic, comparison, LIKE/GLOB and CAST as SQLite has them.
+//! Scalar expression semantics: arithmetic, comparison and CAST as SQLite has them (LIKE and
+//! GLOB are in `functions/pattern.rs`).
 
 use super::plan::{BinOp, CmpOp};
 use super::value::{format_real, text_to_number, Affinity, Value};
@@ -239,151 +240,6 @@ pub fn cast(v: Value, to: Affinity) -> Result<Value> {
     })
 }
 
-/// SQL LIKE (ASCII case-insensitive) or GLOB (case-sensitive) matching.
-pub fn like(text: &str, pattern: &str, escape: Option<char>, glob: bool) -> bool {
-    let t: Vec<char> = text.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    if glob {
-        glob_match(&t, &p)
-    } else {
-        like_match(&t, &p, escape)
-    }
-}
-
-fn eq_ci(a: char, b: char) -> bool {
-    a == b || (a.is_ascii() && b.is_ascii() && a.eq_ignore_ascii_case(&b))
-}
-
-fn like_match(t: &[char], p: &[char], esc: Option<char>) -> bool {
-    // Iterative matcher with backtracking on the last '%'.
-    let (mut ti, mut pi) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() {
-            let c = p[pi];
-            if Some(c) == esc && pi + 1 < p.len() {
-                if eq_ci(p[pi + 1], t[ti]) {
-                    ti += 1;
-                    pi += 2;
-                    continue;
-                }
-            } else if c == '%' {
-                star = Some((pi, ti));
-                pi += 1;
-                continue;
-            } else if c == '_' || eq_ci(c, t[ti]) {
-                ti += 1;
-                pi += 1;
-                continue;
-            }
-        }
-        match star {
-            Some((sp, st)) => {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            }
-            None => return false,
-        }
-    }
-    while pi < p.len() && p[pi] == '%' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
-fn glob_class(p: &[char], mut i: usize, c: char) -> Option<(bool, usize)> {
-    // p[i] == '['; returns (matched, index after ']').
-    i += 1;
-    let negate = p.get(i) == Some(&'^');
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < p.len() && (p[i] != ']' || first) {
-        first = false;
-        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
-            if p[i] <= c && c <= p[i + 2] {
-                matched = true;
-            }
-            i += 3;
-        } else {
-            if p[i] == c {
-                matched = true;
-            }
-            i += 1;
-        }
-    }
-    if i >= p.len() {
-        return None;
-    }
-    Some((matched != negate, i + 1))
-}
-
-fn glob_match(t: &[char], p: &[char]) -> bool {
-    let (mut ti, mut pi) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() {
-            match p[pi] {
-                '*' => {
-                    star = Some((pi, ti));
-                    pi += 1;
-                    continue;
-                }
-                '?' => {
-                    ti += 1;
-                    pi += 1;
-                    continue;
-                }
-                '[' => {
-                    if let Some((true, next)) = glob_class(p, pi, t[ti]) {
-                        ti += 1;
-                        pi = next;
-                        continue;
-                    }
-                }
-                c if c == t[ti] => {
-                    ti += 1;
-                    pi += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some((sp, st)) => {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            }
-            None => return false,
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
-/// Checks LIKE's ESCAPE argument.
-pub fn escape_char(v: &Value) -> Result<Option<char>> {
-    match v {
-        Value::Null => Ok(None),
-        v => {
-            let s = v.to_text().unwrap_or_default();
-            let mut it = s.chars();
-            match (it.next(), it.next()) {
-                (Some(c), None) => Ok(Some(c)),
-                _ => Err(Error::invalid(
-                    "ESCAPE expression must be a single character",
-                )),
-            }
-        }
-    }
-}
-
 /// Formats a real result of AVG and similar the way the engine prints reals.
 pub fn real_text(r: f64) -> String {
     format_real(r)
@@ -414,17 +270,6 @@ mod tests {
         );
         let d = |s: &str| Value::Decimal(s.parse().unwrap());
         assert_eq!(binary(BinOp::Add, d("0.10"), d("0.20")).unwrap(), d("0.30"));
-    }
-
-    #[test]
-    fn like_and_glob() {
-        assert!(like("Hello", "h%O", None, false));
-        assert!(like("a_c", "a\\_c", Some('\\'), false));
-        assert!(!like("abc", "a\\_c", Some('\\'), false));
-        assert!(like("abc", "a?c", None, true));
-        assert!(!like("ABC", "a*", None, true));
-        assert!(like("b", "[a-c]", None, true));
-        assert!(like("x", "[^a-c]", None, true));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Evaluating bound expressions against a frame, with SQLite's semantics (see `eval`).
 
 use super::super::eval;
+use super::super::functions;
 use super::super::plan::Expr;
 use super::super::value::{Affinity, Value};
 use super::{Executor, Frame};
@@ -144,14 +145,12 @@ impl Executor<'_> {
             } => {
                 let (x, p) = (self.eval(expr, f)?, self.eval(pattern, f)?);
                 let esc = match escape {
-                    Some(e) => eval::escape_char(&self.eval(e, f)?)?,
+                    Some(e) => Some(self.eval(e, f)?),
                     None => None,
                 };
-                match (x.to_text(), p.to_text()) {
-                    (Some(t), Some(pat)) => {
-                        Value::Integer(i64::from(eval::like(&t, &pat, esc, *glob) != *negated))
-                    }
-                    _ => Value::Null,
+                match functions::pattern::call(&p, &x, esc.as_ref(), *glob)? {
+                    Value::Integer(m) if *negated => Value::Integer(1 - m),
+                    v => v,
                 }
             }
             Expr::Function(func, args) => {

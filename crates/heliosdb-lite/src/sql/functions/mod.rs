@@ -3,8 +3,11 @@
 //! counters, and stored DEFAULT expressions, which only layers above the executor can bind).
 //! Date and time functions are in `datetime`, the JSON functions in `json`.
 
+pub mod compat;
 pub mod datetime;
 pub mod json;
+pub mod math;
+pub mod pattern;
 pub mod user;
 
 use super::collation::Collation;
@@ -51,12 +54,19 @@ pub trait FnEnv {
     }
 }
 
+/// Declares the functions: `public` ones are found by name in SQL; `internal` ones only
+/// stand for constructs the planner binds (COLLATE, RAISE, INTERVAL arithmetic, JSON
+/// subtypes), and a call by their name is "no such function", so SQL cannot reach them.
 macro_rules! scalar_fns {
-    ($($variant:ident => $name:literal, $min:expr, $max:expr;)*) => {
+    (
+        public { $($variant:ident => $name:literal, $min:expr, $max:expr;)* }
+        internal { $($ivariant:ident => $iname:literal, $imin:expr, $imax:expr;)* }
+    ) => {
         /// The scalar functions the engine knows.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum ScalarFn {
             $(#[doc = $name] $variant,)*
+            $(#[doc = concat!("Internal: ", $iname)] $ivariant,)*
             /// An application-defined function of the connection ([`user`]).
             User(user::UserFnId),
         }
@@ -70,7 +80,9 @@ macro_rules! scalar_fns {
                     "format" => Some(ScalarFn::Printf),
                     "if" => Some(ScalarFn::Iif),
                     "current_timestamp" => Some(ScalarFn::Datetime),
-                    "likely" | "unlikely" => Some(ScalarFn::Likely),
+                    "unlikely" | "likelihood" => Some(ScalarFn::Likely),
+                    "ceiling" => Some(ScalarFn::Ceil),
+                    "power" => Some(ScalarFn::Pow),
                     _ => None,
                 }
             }
@@ -79,6 +91,7 @@ macro_rules! scalar_fns {
             pub fn name(self) -> &'static str {
                 match self {
                     $(ScalarFn::$variant => $name,)*
+                    $(ScalarFn::$ivariant => $iname,)*
                     ScalarFn::User(_) => "user-defined function",
                 }
             }
@@ -87,6 +100,7 @@ macro_rules! scalar_fns {
             pub fn arity(self) -> (usize, usize) {
                 match self {
                     $(ScalarFn::$variant => ($min, $max),)*
+                    $(ScalarFn::$ivariant => ($imin, $imax),)*
                     // Checked when the call was resolved.
                     ScalarFn::User(_) => (0, usize::MAX),
                 }
@@ -96,6 +110,7 @@ macro_rules! scalar_fns {
 }
 
 scalar_fns! {
+public {
     Abs => "abs", 1, 1;
     Round => "round", 1, 2;
     Length => "length", 1, 1;
@@ -123,7 +138,7 @@ scalar_fns! {
     Max => "max", 2, usize::MAX;
     Sign => "sign", 1, 1;
     Zeroblob => "zeroblob", 1, 1;
-    Likely => "likelihood", 1, 2;
+    Likely => "likely", 1, 2;
     Date => "date", 0, usize::MAX;
     Time => "time", 0, usize::MAX;
     Datetime => "datetime", 0, usize::MAX;
@@ -131,7 +146,6 @@ scalar_fns! {
     Unixepoch => "unixepoch", 0, usize::MAX;
     Strftime => "strftime", 1, usize::MAX;
     Now => "now", 0, 0;
-    IntervalAdd => "helios_interval_add", 2, 2;
     CurrentDate => "current_date", 0, 0;
     CurrentTime => "current_time", 0, 0;
     CurrentScn => "current_scn", 0, 0;
@@ -141,20 +155,13 @@ scalar_fns! {
     LastInsertRowid => "last_insert_rowid", 0, 0;
     Changes => "changes", 0, 0;
     TotalChanges => "total_changes", 0, 0;
-    Raise => "helios_raise", 2, 2;
     SqliteVersion => "sqlite_version", 0, 0;
     HeliosVersion => "heliosdb_version", 0, 0;
-    CollateBinary => "helios_collate_binary", 1, 1;
-    CollateNocase => "helios_collate_nocase", 1, 1;
-    CollateRtrim => "helios_collate_rtrim", 1, 1;
-    NocaseKey => "helios_nocase_key", 1, 1;
-    RtrimKey => "helios_rtrim_key", 1, 1;
     Json => "json", 1, 1;
     JsonArray => "json_array", 0, usize::MAX;
     JsonObject => "json_object", 0, usize::MAX;
     JsonQuote => "json_quote", 1, 1;
     JsonExtract => "json_extract", 2, usize::MAX;
-    JsonExtractJson => "helios_json_extract_json", 2, usize::MAX;
     JsonArrow => "->", 2, 2;
     JsonArrowText => "->>", 2, 2;
     JsonArrayLength => "json_array_length", 1, 2;
@@ -165,7 +172,55 @@ scalar_fns! {
     JsonReplace => "json_replace", 1, usize::MAX;
     JsonRemove => "json_remove", 1, usize::MAX;
     JsonPatch => "json_patch", 2, 2;
+    Like => "like", 2, 3;
+    Glob => "glob", 2, 2;
+    Acos => "acos", 1, 1;
+    Acosh => "acosh", 1, 1;
+    Asin => "asin", 1, 1;
+    Asinh => "asinh", 1, 1;
+    Atan => "atan", 1, 1;
+    Atan2 => "atan2", 2, 2;
+    Atanh => "atanh", 1, 1;
+    Ceil => "ceil", 1, 1;
+    Cos => "cos", 1, 1;
+    Cosh => "cosh", 1, 1;
+    Degrees => "degrees", 1, 1;
+    Exp => "exp", 1, 1;
+    Floor => "floor", 1, 1;
+    Ln => "ln", 1, 1;
+    Log => "log", 1, 2;
+    Log10 => "log10", 1, 1;
+    Log2 => "log2", 1, 1;
+    Mod => "mod", 2, 2;
+    Pi => "pi", 0, 0;
+    Pow => "pow", 2, 2;
+    Radians => "radians", 1, 1;
+    Sin => "sin", 1, 1;
+    Sinh => "sinh", 1, 1;
+    Sqrt => "sqrt", 1, 1;
+    Tan => "tan", 1, 1;
+    Tanh => "tanh", 1, 1;
+    Trunc => "trunc", 1, 1;
+    Soundex => "soundex", 1, 1;
+    SqliteSourceId => "sqlite_source_id", 0, 0;
+    CompileOptionGet => "sqlite_compileoption_get", 1, 1;
+    CompileOptionUsed => "sqlite_compileoption_used", 1, 1;
+    SqliteLog => "sqlite_log", 2, 2;
+    LoadExtension => "load_extension", 1, 2;
+    Subtype => "subtype", 1, 1;
+}
+internal {
+    IntervalAdd => "helios_interval_add", 2, 2;
+    Raise => "helios_raise", 2, 2;
+    CollateBinary => "helios_collate_binary", 1, 1;
+    CollateNocase => "helios_collate_nocase", 1, 1;
+    CollateRtrim => "helios_collate_rtrim", 1, 1;
+    NocaseKey => "helios_nocase_key", 1, 1;
+    RtrimKey => "helios_rtrim_key", 1, 1;
+    JsonExtractJson => "helios_json_extract_json", 2, usize::MAX;
     JsonEmbed => "helios_json_embed", 1, 1;
+    SubtypeJson => "helios_subtype_json", 1, 2;
+}
 }
 
 static RANDOM_STATE: AtomicU64 = AtomicU64::new(0);
@@ -270,6 +325,8 @@ impl ScalarFn {
                 | ScalarFn::LastInsertRowid
                 | ScalarFn::Changes
                 | ScalarFn::Raise
+                | ScalarFn::SqliteLog
+                | ScalarFn::LoadExtension
         )
     }
 
@@ -450,6 +507,14 @@ impl ScalarFn {
             },
             Zeroblob => Value::Blob(vec![0; a0.as_i64().clamp(0, 1 << 30) as usize]),
             Likely => a0,
+            Like | Glob => {
+                return pattern::call(&a0, &args[1], args.get(2), self == Glob);
+            }
+            Acos | Acosh | Asin | Asinh | Atan | Atan2 | Atanh | Ceil | Cos | Cosh | Degrees
+            | Exp | Floor | Ln | Log | Log10 | Log2 | Mod | Pi | Pow | Radians | Sin | Sinh
+            | Sqrt | Tan | Tanh | Trunc => math::call(self, args),
+            Soundex | SqliteSourceId | CompileOptionGet | CompileOptionUsed | SqliteLog
+            | LoadExtension | Subtype | SubtypeJson => return compat::call(self, args),
             Date | Time | Datetime | Julianday | Unixepoch | Strftime | IntervalAdd => {
                 datetime::call(self, args, env.now_micros())?
             }

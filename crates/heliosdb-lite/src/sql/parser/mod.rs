@@ -25,6 +25,41 @@ pub mod trigger;
 /// Name of the marker function carrying a time-travel clause through sqlparser.
 pub const AS_OF_FUNCTION: &str = "helios_as_of";
 
+/// The alias the planner gives the subquery of a row-value `IN` (see `planner/row_value.rs`).
+pub const ROW_IN_ALIAS: &str = "helios_row_in";
+
+/// Names the engine writes into statements for its own use (markers of clauses sqlparser
+/// lacks, aliases of rewrites). SQL that contains one, quoted or not, is refused before it
+/// is rewritten, so that no statement can take on their internal meaning.
+pub const RESERVED_NAMES: [&str; 3] = [
+    AS_OF_FUNCTION,
+    frame_exclude::FRAME_EXCLUDE_FUNCTION,
+    ROW_IN_ALIAS,
+];
+
+/// The error for a token that is one of [`RESERVED_NAMES`], if `t` is one.
+fn reserved_name(t: &TokenWithSpan) -> Option<Error> {
+    let w = word(&t.token)?;
+    // Cheap test first: every reserved name starts with `helios_`.
+    if !w
+        .value
+        .as_bytes()
+        .get(..7)?
+        .eq_ignore_ascii_case(b"helios_")
+    {
+        return None;
+    }
+    let name = RESERVED_NAMES
+        .iter()
+        .find(|n| w.value.eq_ignore_ascii_case(n))?;
+    Some(syntax_error(
+        format!("{name} is a name reserved for the engine's internal use"),
+        t.span.start.line,
+        t.span.start.column,
+        Some(t.token.to_string()),
+    ))
+}
+
 /// Nesting limit for expressions and subqueries (guards the stack against hostile input).
 pub const MAX_DEPTH: usize = 200;
 
@@ -102,12 +137,29 @@ impl Dialect for HeliosDialect {
             _ => None,
         }
     }
+    /// `x NOT GLOB y`, which sqlparser's SQLite dialect does not read (it has `x GLOB y`), is
+    /// `NOT (x GLOB y)`.
     fn parse_infix(
         &self,
         parser: &mut Parser,
         expr: &sqlparser::ast::Expr,
         precedence: u8,
     ) -> Option<Result<sqlparser::ast::Expr, ParserError>> {
+        if parser.parse_keywords(&[Keyword::NOT, Keyword::GLOB]) {
+            let right = match parser.parse_subexpr(precedence) {
+                Ok(e) => e,
+                Err(e) => return Some(Err(e)),
+            };
+            let glob = ast::Expr::BinaryOp {
+                left: Box::new(expr.clone()),
+                op: ast::BinaryOperator::Glob,
+                right: Box::new(right),
+            };
+            return Some(Ok(ast::Expr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr: Box::new(ast::Expr::Nested(Box::new(glob))),
+            }));
+        }
         self.inner.parse_infix(parser, expr, precedence)
     }
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
@@ -742,6 +794,9 @@ fn parse_one(
     let significant: Vec<&Token> = significant_spans.iter().map(|t| &t.token).collect();
     if significant.is_empty() {
         return Ok(None);
+    }
+    if let Some(e) = significant_spans.iter().find_map(|t| reserved_name(t)) {
+        return Err(e);
     }
     let text = source.text(&tokens);
     let (param_count, param_names, param_positions) = count_params(&significant_spans)?;

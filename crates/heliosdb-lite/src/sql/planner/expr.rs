@@ -834,6 +834,28 @@ impl Planner<'_> {
                 Expr::Function(ScalarFn::collate_marker(c), vec![x])
             }
             A::Function(f) => self.bind_function(f)?,
+            // sqlparser reads `ceil(...)` / `floor(...)` as syntax of their own.
+            A::Ceil { expr, field } | A::Floor { expr, field } => {
+                let (func, name) = match e {
+                    A::Ceil { .. } => (ScalarFn::Ceil, "ceil"),
+                    _ => (ScalarFn::Floor, "floor"),
+                };
+                match field {
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) => {
+                        Expr::Function(func, vec![self.bind_expr(expr)?])
+                    }
+                    ast::CeilFloorKind::Scale(_) => {
+                        return Err(Error::invalid(format!(
+                            "wrong number of arguments to function {name}()"
+                        )))
+                    }
+                    ast::CeilFloorKind::DateTimeField(_) => {
+                        return Err(Error::invalid(format!(
+                            "near \"TO\": syntax error in {name}()"
+                        )))
+                    }
+                }
+            }
             A::Tuple(items) if items.len() == 1 => self.bind_expr(&items[0])?,
             A::Tuple(_) => return Err(Error::invalid("row value misused")),
             A::Interval(_) => {
@@ -1126,16 +1148,28 @@ impl Planner<'_> {
             None => ScalarFn::from_name(&name)
                 .ok_or_else(|| Error::invalid(format!("no such function: {name}")))?,
         };
-        let (min, max) = func.arity();
+        let (min, max) = match name.as_str() {
+            "likely" | "unlikely" if func == ScalarFn::Likely => (1, 1),
+            "likelihood" if func == ScalarFn::Likely => (2, 2),
+            _ => func.arity(),
+        };
         if args.len() < min || args.len() > max {
             return Err(Error::invalid(format!(
                 "wrong number of arguments to function {name}()"
             )));
         }
+        if name == "likelihood" && func == ScalarFn::Likely && !is_probability(args[1]) {
+            return Err(Error::invalid(
+                "second argument to likelihood() must be a constant between 0.0 and 1.0",
+            ));
+        }
         let mut args = args
             .iter()
             .map(|a| self.bind_expr(a))
             .collect::<Result<Vec<_>>>()?;
+        if func == ScalarFn::Subtype {
+            return Ok(json::subtype_of(args.remove(0)));
+        }
         if json::embeds_values(func) {
             // Which arguments are JSON: SQLite's subtype, decided here (see `json_subtype`).
             args = json::embedding_args(func, args);
@@ -1154,5 +1188,20 @@ impl Planner<'_> {
             }
         }
         Ok(Expr::Function(func, args))
+    }
+}
+
+/// True for the second argument `likelihood()` accepts: a literal real from 0.0 to 1.0
+/// (SQLite wants a floating-point token; `1` or `'0.5'` is refused).
+fn is_probability(e: &sqlparser::ast::Expr) -> bool {
+    match e {
+        sqlparser::ast::Expr::Value(v) => match &v.value {
+            sqlparser::ast::Value::Number(text, _) => {
+                text.contains(['.', 'e', 'E'])
+                    && text.parse::<f64>().is_ok_and(|p| (0.0..=1.0).contains(&p))
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }

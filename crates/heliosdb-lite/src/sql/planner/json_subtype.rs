@@ -204,3 +204,21 @@ pub fn aggregate_args(args: &mut Vec<Expr>, filter: Option<Expr>) {
         },
     });
 }
+
+/// `subtype(e)`: SQLite's JSON subtype where `e` is a JSON function's result (74, or 0 for
+/// a NULL), and 0 for everything else, since no other value has a subtype here. A
+/// `json_extract` result has the subtype only when it is an array or object, which its JSON
+/// text shows by its first character.
+pub fn subtype_of(e: Expr) -> Expr {
+    match e {
+        Expr::Function(ScalarFn::JsonExtract, args) => Expr::Function(
+            ScalarFn::SubtypeJson,
+            vec![
+                Expr::Function(ScalarFn::JsonExtractJson, args),
+                Expr::Literal(Value::Integer(1)),
+            ],
+        ),
+        e if is_json(&e) => Expr::Function(ScalarFn::SubtypeJson, vec![e]),
+        e => Expr::Function(ScalarFn::Subtype, vec![e]),
+    }
+}

@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::sql::plan::Expr;
 use sqlparser::ast::{self, BinaryOperator as Op, Ident};
 
-/// The name the subquery of a row-value IN goes by inside the rewrite.
-const ROW_IN: &str = "helios_row_in";
+/// The name the subquery of a row-value IN goes by inside the rewrite (reserved: user SQL
+/// cannot name it).
+const ROW_IN: &str = super::super::parser::ROW_IN_ALIAS;
 
 fn misused() -> Error {
     Error::invalid("row value misused")
