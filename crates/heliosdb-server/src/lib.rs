@@ -32,7 +32,7 @@ pub mod users;
 pub use auth::{Auth, PASSWORD_ENV, USER};
 pub use errors::ClientError;
 
-use heliosdb_lite::{Config, Connection, InterruptHandle};
+use heliosdb_lite::{Config, Connection};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -78,8 +78,11 @@ pub(crate) struct Shared {
     pub(crate) shutting_down: AtomicBool,
     /// Statements running now.
     pub(crate) running: AtomicUsize,
-    /// Every session's interrupt handle, to cancel what still runs at shutdown.
-    sessions: Mutex<HashMap<usize, InterruptHandle>>,
+    /// The statement timeout is `[server] statement_timeout_secs` (not a shorter
+    /// `[database] statement_timeout_ms`): a timed-out statement is reported with it.
+    pub(crate) timeout_is_servers: bool,
+    /// Every session's handle, to cancel a statement on request or at shutdown.
+    sessions: Mutex<HashMap<usize, Arc<session::Handle>>>,
     /// SCN when the database was opened (commits are counted from it).
     start_scn: u64,
 }
@@ -89,9 +92,9 @@ impl Shared {
         conn as *const Connection as usize
     }
 
-    pub(crate) fn register(&self, conn: &Connection) {
+    pub(crate) fn register(&self, conn: &Connection, handle: &Arc<session::Handle>) {
         let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        s.insert(Self::key(conn), conn.get_interrupt_handle());
+        s.insert(Self::key(conn), handle.clone());
     }
 
     pub(crate) fn unregister(&self, conn: &Connection) {
@@ -103,6 +106,15 @@ impl Shared {
         let s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         for h in s.values() {
             h.interrupt();
+        }
+    }
+
+    /// A PostgreSQL cancel request: interrupts the statement of the session the process id
+    /// and secret key name, if it is running one.
+    pub(crate) fn cancel(&self, pid: i32, key: &[u8]) {
+        let s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for h in s.values() {
+            h.cancel(pid, key);
         }
     }
 
@@ -169,7 +181,15 @@ impl Server {
         let http = TcpListener::bind((host.as_str(), s.port))
             .await
             .map_err(|e| ServeError(format!("cannot listen on {host}:{} (port): {e}", s.port)))?;
-        let open_config = config.clone();
+        // Every client connection is opened from this one and inherits its statement
+        // timeout: the engine stops a statement past it wherever it checks for interrupts,
+        // on whichever thread it runs, with no timer of the server's involved.
+        let mut open_config = config.clone();
+        let server_ms = s.statement_timeout_secs.saturating_mul(1000);
+        let own_ms = config.database.statement_timeout_ms;
+        let timeout_is_servers = own_ms.is_none_or(|ms| ms >= server_ms);
+        open_config.database.statement_timeout_ms =
+            Some(own_ms.map_or(server_ms, |ms| ms.min(server_ms)));
         let db = tokio::task::spawn_blocking(move || Connection::open(open_config))
             .await
             .map_err(|e| ServeError(format!("opening the database failed: {e}")))??;
@@ -187,6 +207,7 @@ impl Server {
             permits: Arc::new(Semaphore::new(max)),
             shutting_down: AtomicBool::new(false),
             running: AtomicUsize::new(0),
+            timeout_is_servers,
             sessions: Mutex::new(HashMap::new()),
             start_scn,
         });
@@ -218,6 +239,8 @@ impl Server {
     /// cancels them), rolls back open transactions, checkpoints the database.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        // Tells the PostgreSQL connections to close, once running statements are done.
+        let (close_tx, close_rx) = watch::channel(false);
         let shared = self.shared.clone();
         let pg_tls = self.tls.as_ref().map(|t| t.pg.clone());
         let pg_task = tokio::spawn(pg_accept_loop(
@@ -225,6 +248,7 @@ impl Server {
             pg_tls,
             shared.clone(),
             stop_rx.clone(),
+            close_rx,
         ));
         let watcher = shared
             .auth
@@ -269,9 +293,17 @@ impl Server {
             }
         }
         // Closing the client connections drops their sessions (open transactions roll
-        // back).
+        // back). Each connection's thread closes at its next message or at once when idle;
+        // one still inside a statement that ignored the interrupt is not waited for long.
+        let _ = close_tx.send(true);
         if let Ok(mut connections) = pg_task.await {
-            connections.shutdown().await;
+            let closed = async { while connections.join_next().await.is_some() {} };
+            if tokio::time::timeout(Duration::from_secs(2), closed)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a client connection did not close within 2 s of shutdown");
+            }
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), http_task).await;
         if let Some(w) = watcher {
@@ -295,8 +327,10 @@ async fn pg_accept_loop(
     tls: Option<pgwire::tokio::TlsAcceptor>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    close: watch::Receiver<bool>,
 ) -> tokio::task::JoinSet<()> {
     let manager = Arc::new(pgwire::api::ConnectionManager::new());
+    // One task per connection, ending when the connection's thread does.
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -308,13 +342,28 @@ async fn pg_accept_loop(
                     shared.metrics.refused();
                 }
                 let handlers = pg::Handlers::new(&shared, &manager, permit.is_none());
+                let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
                 let tls = tls.clone();
-                connections.spawn(async move {
-                    let _permit = permit;
-                    if let Err(e) = pgconn::serve_connection(socket, tls, handlers).await {
-                        tracing::debug!(error = %e, "PostgreSQL connection ended with an error");
-                    }
+                let close = close.clone();
+                let started = socket.into_std().and_then(|socket| {
+                    std::thread::Builder::new()
+                        .name("heliosdb-pg".into())
+                        .spawn(move || {
+                            let _done = done_tx;
+                            let _permit = permit;
+                            if let Err(e) = pgconn::serve_on_own_thread(socket, tls, handlers, close) {
+                                tracing::debug!(error = %e, "PostgreSQL connection ended with an error");
+                            }
+                        })
                 });
+                match started {
+                    Ok(_) => {
+                        connections.spawn(async move {
+                            let _ = done_rx.await;
+                        });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot serve a PostgreSQL connection"),
+                }
             }
             // Reap finished connections so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

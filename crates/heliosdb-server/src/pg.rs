@@ -16,7 +16,7 @@ use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, AuthSource,
     DefaultServerParameterProvider, LoginInfo, Password, StartupHandler,
 };
-use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
@@ -29,6 +29,7 @@ use pgwire::api::{
     RandomPidSecretKeyGenerator, Type,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -192,6 +193,9 @@ pub struct Prepared {
     untyped: Vec<bool>,
     /// Result column names and the types they are sent as; `None` without a result set.
     result: Option<(Vec<String>, Vec<ColumnType>)>,
+    /// The normalised text, when the engine runs the statement as written (see
+    /// [`crate::session::Planned::plain`]).
+    plain: Option<String>,
 }
 
 /// Most prepared statements a connection remembers by text.
@@ -237,11 +241,7 @@ impl QueryParser for Parser {
             return Ok(Some(p.clone()));
         }
         let engine_sql = sqltext::numbered_params(sql);
-        let planned = self
-            .session
-            .prepare(engine_sql.clone())
-            .await
-            .map_err(user_error)?;
+        let planned = self.session.prepare_here(&engine_sql).map_err(user_error)?;
         let count = planned.inferred.len().max(types.len());
         let mut param_types = Vec::with_capacity(count);
         let mut untyped = Vec::with_capacity(count);
@@ -266,6 +266,7 @@ impl QueryParser for Parser {
         }
         let cacheable = planned.cacheable;
         let prepared = Arc::new(Prepared {
+            plain: planned.plain.then_some(planned.normalized),
             sql: engine_sql,
             param_types,
             untyped,
@@ -417,11 +418,11 @@ impl SimpleQueryHandler for Handler {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let _ = client;
+        note_backend_key(&self.session, client);
         let mut out = Vec::new();
         for sql in sqltext::split_statements(query) {
             let was = self.session.in_transaction();
-            match self.session.execute(sql.to_string(), Vec::new()).await {
+            match self.session.execute_here(sql, &[]) {
                 Ok(r) => {
                     if changes_schema(&r.tag) {
                         self.parser.forget();
@@ -440,6 +441,32 @@ impl SimpleQueryHandler for Handler {
             }
         }
         Ok(out)
+    }
+}
+
+/// Lets the session's cancel requests find it: the key is known once startup is done,
+/// and a statement runs only after that.
+fn note_backend_key(session: &Session, client: &impl ClientInfo) {
+    if !session.has_backend_key() {
+        let (pid, key) = client.pid_and_secret_key();
+        session.set_backend_key(pid, key.to_bytes().to_vec());
+    }
+}
+
+/// Cancel requests: pgwire's own signal, which only stops a statement the connection
+/// awaits, and an interrupt of the engine, which stops one running on the connection's
+/// thread (see [`crate::pgconn`]).
+pub struct Cancel {
+    inner: DefaultCancelHandler,
+    shared: Arc<Shared>,
+}
+
+#[async_trait]
+impl CancelHandler for Cancel {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        self.shared
+            .cancel(request.pid, &request.secret_key.to_bytes());
+        self.inner.on_cancel_request(request).await;
     }
 }
 
@@ -520,24 +547,27 @@ impl ExtendedQueryHandler for Handler {
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Arc<Prepared>>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
+        note_backend_key(&self.session, client);
         let prepared = &portal.statement.statement;
         let mut params = Vec::with_capacity(portal.parameter_len());
         for i in 0..portal.parameter_len() {
             params.push(parameter(portal, i)?);
         }
         let was = self.session.in_transaction();
-        let r = self
-            .session
-            .execute(prepared.sql.clone(), params)
-            .await
-            .map_err(user_error)?;
+        let r = match &prepared.plain {
+            Some(normalized) => self
+                .session
+                .execute_plain(&prepared.sql, normalized, &params),
+            None => self.session.execute_here(&prepared.sql, &params),
+        }
+        .map_err(user_error)?;
         if changes_schema(&r.tag) {
             self.parser.forget();
         }
@@ -609,7 +639,7 @@ fn declared_types(declared: &[Option<&'static str>]) -> Vec<ColumnType> {
 pub struct Handlers {
     handler: Arc<Handler>,
     startup: Arc<Startup>,
-    cancel: Arc<DefaultCancelHandler>,
+    cancel: Arc<Cancel>,
 }
 
 impl Handlers {
@@ -638,7 +668,10 @@ impl Handlers {
                 manager: manager.clone(),
                 shared: shared.clone(),
             }),
-            cancel: Arc::new(DefaultCancelHandler::new(manager.clone())),
+            cancel: Arc::new(Cancel {
+                inner: DefaultCancelHandler::new(manager.clone()),
+                shared: shared.clone(),
+            }),
         }
     }
 }
@@ -656,7 +689,7 @@ impl PgWireServerHandlers for Handlers {
         self.startup.clone()
     }
 
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         self.cancel.clone()
     }
 }

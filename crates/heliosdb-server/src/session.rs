@@ -1,7 +1,10 @@
 //! A client's session: its own engine connection on the shared database, its `SET`
 //! variables and default time-travel point, and PostgreSQL's rule that a failed statement
-//! inside a transaction block aborts the block. Statements run on tokio's blocking pool
-//! (the engine is synchronous), under the server's statement timeout.
+//! inside a transaction block aborts the block. The engine is synchronous: a PostgreSQL
+//! connection runs its statements on its own thread (see [`crate::pgconn`]), an HTTP
+//! request on tokio's blocking pool. The statement timeout is the engine's own (the server
+//! sets it on every connection it opens); cancel requests and shutdown interrupt a running
+//! statement through the session's [`Handle`].
 
 use crate::catalog;
 use crate::errors::ClientError;
@@ -14,13 +17,13 @@ use heliosdb_lite::types::Value;
 use heliosdb_lite::{params_from_iter, Connection, InterruptHandle};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 /// A result's column names and declared type groups, known before it runs.
 pub type Description = (Vec<String>, Vec<Option<&'static str>>);
 
-/// A statement planned for the extended protocol ([`Session::prepare`]).
+/// A statement planned for the extended protocol ([`Session::prepare_here`]).
 #[derive(Debug)]
 pub struct Planned {
     /// The type inferred for each parameter, `None` where the text does not tell.
@@ -29,6 +32,11 @@ pub struct Planned {
     pub description: Option<Description>,
     /// The plan may be reused for the same text.
     pub cacheable: bool,
+    /// The statement goes to the engine as written (nothing the server answers itself, no
+    /// catalog query): [`Session::execute_plain`] may run it.
+    pub plain: bool,
+    /// The text as [`sqltext::normalize`] gives it.
+    pub normalized: String,
 }
 
 /// What one statement returned.
@@ -74,6 +82,45 @@ pub struct Session {
     conn: Connection,
     state: Mutex<State>,
     shared: Arc<Shared>,
+    handle: Arc<Handle>,
+}
+
+/// What other threads may do to a session: interrupt the statement it runs (a cancel
+/// request, shutdown).
+pub(crate) struct Handle {
+    interrupt: InterruptHandle,
+    /// A statement is running. Held while a cancel interrupts, so that a cancel meant for a
+    /// statement that has just ended cannot land in the next one.
+    busy: Mutex<bool>,
+    /// The process id and secret key the PostgreSQL client was given at startup, which a
+    /// cancel request names.
+    backend_key: OnceLock<(i32, Vec<u8>)>,
+}
+
+impl Handle {
+    /// Interrupts the running statement whatever it is (shutdown).
+    pub(crate) fn interrupt(&self) {
+        self.interrupt.interrupt();
+    }
+
+    /// Interrupts the running statement if this is the session `pid` and `key` name;
+    /// without a running statement nothing happens (as in PostgreSQL).
+    pub(crate) fn cancel(&self, pid: i32, key: &[u8]) {
+        if self
+            .backend_key
+            .get()
+            .is_some_and(|(p, k)| *p == pid && k == key)
+        {
+            let busy = lock(&self.busy);
+            if *busy {
+                self.interrupt.interrupt();
+            }
+        }
+    }
+
+    fn set_busy(&self, busy: bool) {
+        *lock(&self.busy) = busy;
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -81,8 +128,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Interrupts the engine when dropped while armed: a statement whose client went away or
-/// sent a cancel request stops instead of running on.
+/// Interrupts the engine when dropped while armed: a statement whose HTTP client went away
+/// stops instead of running on.
 struct InterruptOnDrop(Option<InterruptHandle>);
 
 impl Drop for InterruptOnDrop {
@@ -112,79 +159,133 @@ impl Drop for Running {
 impl Session {
     /// A new session with its own connection to the server's database.
     pub fn new(shared: Arc<Shared>) -> Arc<Session> {
+        let conn = shared.db.another_connection();
+        let handle = Arc::new(Handle {
+            interrupt: conn.get_interrupt_handle(),
+            busy: Mutex::new(false),
+            backend_key: OnceLock::new(),
+        });
         let session = Arc::new(Session {
-            conn: shared.db.another_connection(),
+            conn,
             state: Mutex::new(State::default()),
             shared,
+            handle,
         });
-        session.shared.register(&session.conn);
+        session.shared.register(&session.conn, &session.handle);
         session
     }
 
-    /// Runs one statement with parameters, under the statement timeout.
+    /// Remembers the backend key a PostgreSQL client was given, so that its cancel
+    /// requests find this session (the first call counts).
+    pub fn set_backend_key(&self, pid: i32, key: Vec<u8>) {
+        let _ = self.handle.backend_key.set((pid, key));
+    }
+
+    /// True once [`Session::set_backend_key`] was called.
+    pub fn has_backend_key(&self) -> bool {
+        self.handle.backend_key.get().is_some()
+    }
+
+    /// Runs one statement with parameters on the calling thread (a PostgreSQL
+    /// connection's own thread).
+    pub fn execute_here(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<StatementResult, ClientError> {
+        self.run(|s| s.execute_blocking(sql, params))
+    }
+
+    /// Runs one statement with parameters on tokio's blocking pool (an HTTP request);
+    /// dropping the future (the client went away) interrupts it.
     pub async fn execute(
         self: &Arc<Self>,
         sql: String,
         params: Vec<Value>,
     ) -> Result<StatementResult, ClientError> {
-        self.run_blocking(move |s| s.execute_blocking(&sql, &params))
-            .await
+        let this = self.clone();
+        let mut guard = InterruptOnDrop(Some(self.conn.get_interrupt_handle()));
+        let joined = tokio::task::spawn_blocking(move || this.execute_here(&sql, &params)).await;
+        guard.0 = None;
+        joined.unwrap_or_else(|e| {
+            Err(ClientError::new(
+                "XX000",
+                "internal_error",
+                format!("statement failed unexpectedly: {e}"),
+            ))
+        })
     }
 
     /// Plans a statement for the extended protocol without running it: its result's
     /// columns and the types of its parameters, as far as the text tells.
-    pub async fn prepare(self: &Arc<Self>, sql: String) -> Result<Planned, ClientError> {
-        self.run_blocking(move |s| {
-            let description = s.describe_blocking(&sql)?;
+    pub fn prepare_here(&self, sql: &str) -> Result<Planned, ClientError> {
+        self.run(|s| {
+            let description = s.describe_blocking(sql)?;
             let count = s
                 .conn
-                .prepare_cached(&sql)
+                .prepare_cached(sql)
                 .map(|st| st.parameter_count())
                 .unwrap_or(0);
+            let normalized = sqltext::normalize(sql);
+            // Whether the server answers a statement itself depends on its text alone (the
+            // session's settings only fill in the answer).
+            let no_vars = HashMap::new();
+            let view = SessionView {
+                vars: &no_vars,
+                as_of: None,
+            };
+            let plain = matches!(intercept::intercept(&normalized, &view), Ok(None))
+                && !catalog::is_catalog_query(&normalized);
             Ok(Planned {
-                inferred: paramtypes::infer(&s.conn, &sql, count),
+                inferred: paramtypes::infer(&s.conn, sql, count),
                 description,
                 // In a failed transaction block nothing is described: do not remember that.
                 cacheable: !lock(&s.state).failed,
+                plain,
+                normalized,
             })
         })
-        .await
     }
 
-    async fn run_blocking<T: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&Session) -> Result<T, ClientError> + Send + 'static,
-    ) -> Result<T, ClientError> {
+    /// Runs a prepared statement that [`Planned::plain`] says goes to the engine as
+    /// written, on the calling thread: what [`Session::execute_here`] does without looking
+    /// at the text again (`normalized` is [`Planned::normalized`]).
+    pub fn execute_plain(
+        &self,
+        sql: &str,
+        normalized: &str,
+        params: &[Value],
+    ) -> Result<StatementResult, ClientError> {
+        self.run(|s| {
+            let (failed, session_as_of) = {
+                let st = lock(&s.state);
+                (st.failed, st.as_of_text.is_some())
+            };
+            if failed {
+                // Only the end of the block is accepted: the general path says so.
+                return s.execute_blocking(sql, params);
+            }
+            s.run_engine(sql, normalized, params, session_as_of)
+        })
+    }
+
+    /// Runs `f` as one statement: counted for graceful shutdown, open to cancel requests,
+    /// under the engine's statement timeout (reported with the server's setting).
+    fn run<T>(&self, f: impl FnOnce(&Session) -> Result<T, ClientError>) -> Result<T, ClientError> {
         if self.shared.shutting_down.load(Ordering::SeqCst) {
             return Err(ClientError::shutting_down());
         }
         let _running = Running::new(&self.shared);
-        let this = self.clone();
-        let handle = self.conn.get_interrupt_handle();
-        let mut guard = InterruptOnDrop(Some(handle.clone()));
-        let mut task = tokio::task::spawn_blocking(move || f(&this));
-        let limit = self.shared.statement_timeout;
-        let (joined, timed_out) = match tokio::time::timeout(limit, &mut task).await {
-            Ok(r) => (r, false),
-            Err(_) => {
-                // SELECTs stop at the interrupt; writes do not check it yet, so wait for
-                // the statement and report what it really did.
-                handle.interrupt();
-                (task.await, true)
+        self.handle.set_busy(true);
+        let r = f(self);
+        self.handle.set_busy(false);
+        r.map_err(|e| {
+            if e.code == "statement_timeout" && self.shared.timeout_is_servers {
+                ClientError::timeout(self.shared.statement_timeout.as_secs())
+            } else {
+                e
             }
-        };
-        guard.0 = None;
-        match joined {
-            Ok(Err(e)) if timed_out && e.sqlstate == "57014" => {
-                Err(ClientError::timeout(limit.as_secs()))
-            }
-            Ok(r) => r,
-            Err(e) => Err(ClientError::new(
-                "XX000",
-                "internal_error",
-                format!("statement failed unexpectedly: {e}"),
-            )),
-        }
+        })
     }
 
     fn view(&self) -> (HashMap<String, String>, Option<String>, bool) {

@@ -588,3 +588,31 @@ async fn cancel_request_stops_the_statement() {
     drop(c);
     server.stop().await;
 }
+
+/// A cancel request that finds no statement running does nothing, as in PostgreSQL: the
+/// next statement is not cancelled by it. A prepared statement is cancelled too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_when_idle_and_for_prepared_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()), Some(PASSWORD)).await;
+    let c = connect(server.pg, PASSWORD, "heliosdb").await.unwrap();
+    assert_eq!(scalar(&c, "SELECT 1").await.unwrap(), "1");
+    c.cancel_token().cancel_query(NoTls).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(scalar(&c, "SELECT 2").await.unwrap(), "2");
+    let forever = c
+        .prepare("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+        .await
+        .unwrap();
+    let token = c.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        token.cancel_query(NoTls).await.unwrap();
+    });
+    let e = c.query(&forever, &[]).await.unwrap_err();
+    canceller.await.unwrap();
+    assert_eq!(e.as_db_error().unwrap().code().code(), "57014", "{e}");
+    assert_eq!(scalar(&c, "SELECT 3").await.unwrap(), "3");
+    drop(c);
+    server.stop().await;
+}

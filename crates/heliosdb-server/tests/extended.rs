@@ -167,3 +167,64 @@ async fn prepared_statements_are_reused_and_checked() {
     assert_eq!(select.columns().len(), 3);
     server.stop().await;
 }
+
+/// A prepared statement the engine runs as written skips the server's text checks at
+/// each execution (they were made at Parse), so the session's state must still apply to
+/// it: `SET heliosdb.as_of` (reads go to the past, writes are refused), a failed
+/// transaction block (refused until ROLLBACK), and statements the server answers itself
+/// stay answered by the server when prepared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_follow_the_session_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path()), Auth::new(None)).await;
+    let c = connect(server.pg, "heliosdb", "").await.unwrap();
+    c.batch_execute("CREATE TABLE a (id INTEGER PRIMARY KEY, n INTEGER)")
+        .await
+        .unwrap();
+    c.batch_execute("INSERT INTO a VALUES (1, 10)")
+        .await
+        .unwrap();
+    let point: i64 = c
+        .simple_query("SELECT current_scn()")
+        .await
+        .unwrap()
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|v| v.parse().unwrap()),
+            _ => None,
+        })
+        .unwrap();
+    c.batch_execute("UPDATE a SET n = 20 WHERE id = 1")
+        .await
+        .unwrap();
+    let read = c.prepare("SELECT n FROM a WHERE id = $1").await.unwrap();
+    let write = c
+        .prepare("UPDATE a SET n = n + 1 WHERE id = $1")
+        .await
+        .unwrap();
+    let show = c.prepare("SHOW heliosdb.as_of").await.unwrap();
+    let n = |rows: Vec<tokio_postgres::Row>| rows[0].get::<_, i64>(0);
+    assert_eq!(n(c.query(&read, &[&1i64]).await.unwrap()), 20);
+
+    c.batch_execute(&format!("SET heliosdb.as_of = 'SCN {point}'"))
+        .await
+        .unwrap();
+    assert_eq!(n(c.query(&read, &[&1i64]).await.unwrap()), 10);
+    let shown: String = c.query_one(&show, &[]).await.unwrap().get(0);
+    assert!(shown.contains(&point.to_string()), "{shown}");
+    let e = c.execute(&write, &[&1i64]).await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "25006", "{e}");
+    c.batch_execute("RESET heliosdb.as_of").await.unwrap();
+    assert_eq!(n(c.query(&read, &[&1i64]).await.unwrap()), 20);
+
+    c.batch_execute("BEGIN").await.unwrap();
+    c.execute(&write, &[&1i64]).await.unwrap();
+    assert!(c.batch_execute("SELECT * FROM nowhere").await.is_err());
+    let e = c.query(&read, &[&1i64]).await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "25P02", "{e}");
+    let e = c.execute(&write, &[&1i64]).await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "25P02", "{e}");
+    c.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(n(c.query(&read, &[&1i64]).await.unwrap()), 20);
+    server.stop().await;
+}
