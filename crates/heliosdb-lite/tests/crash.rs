@@ -95,7 +95,7 @@ fn child(dir: &Path) {
                     "WITH RECURSIVE s(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM s WHERE x < ?2) \
                      INSERT INTO {own} SELECT x, 'extra ' || x || ?3 FROM s"
                 ),
-                heliosdb_lite::params![n + BIG + 1, n + 2 * BIG, PAD],
+                heliosdb_lite::params![n + BIG + 1, n + BIG + 1000, PAD],
             )
             .unwrap();
             conn.execute_batch("ROLLBACK TO extra; RELEASE extra")
@@ -176,11 +176,13 @@ fn cycle(dir: &Path, rng: &mut u64) -> (Vec<Ack>, Moment) {
             }
         }
     });
-    // xorshift: a kill moment between 20 and 200 ms after start.
+    // xorshift: a kill moment between 20 and 400 ms after start (a big transaction takes
+    // a few hundred milliseconds on a loaded machine: some must commit for `log` to grow
+    // past the tracking threshold).
     *rng ^= *rng << 13;
     *rng ^= *rng >> 7;
     *rng ^= *rng << 17;
-    let wait = Duration::from_millis(20 + *rng % 180);
+    let wait = Duration::from_millis(20 + *rng % 380);
     std::thread::sleep(wait);
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
