@@ -11,6 +11,11 @@
 //! inserts, then rows added and rolled back to a savepoint) with a write-set budget of 1 MiB,
 //! so it spills to storage; kills land while it is built, while its commit is applied and
 //! after. Its rows must then be all there or none, and no private data may be left.
+//! Once `log` is large enough to keep a change log, its new rows go to the private range;
+//! each big transaction therefore also creates a table `b<n>` of its own, copies its rows
+//! into it, indexes it and inserts more rows it rolls back to a savepoint: those rows are
+//! written straight to their heads at the spills (`mvcc::direct`). A `b<n>` must exist, with
+//! all its rows and index entries, exactly when the big transaction committed.
 //!
 //! Full scans are checked at the same points: once the table passes the tracking threshold,
 //! background maintenance packs it (`mvcc::pack`), and scans read the pack and its change log.
@@ -72,11 +77,27 @@ fn child(dir: &Path) {
                 )
                 .unwrap();
             }
+            let own = format!("b{}", n + BIG);
+            conn.execute_batch(&format!(
+                "CREATE TABLE {own}(n INTEGER PRIMARY KEY, v TEXT NOT NULL);
+                 INSERT INTO {own} SELECT n, v FROM log WHERE n > {n};
+                 CREATE INDEX {own}_v ON {own}(v);"
+            ))
+            .unwrap();
             conn.execute_batch("SAVEPOINT extra").unwrap();
             for i in n + BIG + 1..=n + BIG + 300 {
                 conn.execute("INSERT INTO log VALUES (?1, 'extra')", [i])
                     .unwrap();
             }
+            // Enough rows to spill at least once before the rollback.
+            conn.execute(
+                &format!(
+                    "WITH RECURSIVE s(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM s WHERE x < ?2) \
+                     INSERT INTO {own} SELECT x, 'extra ' || x || ?3 FROM s"
+                ),
+                heliosdb_lite::params![n + BIG + 1, n + BIG + 1000, PAD],
+            )
+            .unwrap();
             conn.execute_batch("ROLLBACK TO extra; RELEASE extra")
                 .unwrap();
             n += BIG;
@@ -155,11 +176,13 @@ fn cycle(dir: &Path, rng: &mut u64) -> (Vec<Ack>, Moment) {
             }
         }
     });
-    // xorshift: a kill moment between 20 and 200 ms after start.
+    // xorshift: a kill moment between 20 and 400 ms after start (a big transaction takes
+    // a few hundred milliseconds on a loaded machine: some must commit for `log` to grow
+    // past the tracking threshold).
     *rng ^= *rng << 13;
     *rng ^= *rng >> 7;
     *rng ^= *rng << 17;
-    let wait = Duration::from_millis(20 + *rng % 180);
+    let wait = Duration::from_millis(20 + *rng % 380);
     std::thread::sleep(wait);
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
@@ -299,6 +322,40 @@ fn verify(
             }
             Err(e) if collected(&e) => {}
             Err(e) => return Err(format!("AS OF TRANSACTION {}: {e}", a.txid)),
+        }
+    }
+    // Each big transaction's own table exists exactly when it committed, whole.
+    let own: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'b%'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| format!("listing the big transactions' tables: {e}"))?;
+    for name in &own {
+        let end: i64 = name[1..].parse().map_err(|_| format!("odd table {name}"))?;
+        if end > max {
+            return Err(format!("{name} exists, but log ends at {max}"));
+        }
+        let (rows, by_index): (i64, i64) = conn
+            .query_row(
+                &format!(
+                    "SELECT (SELECT count(*) FROM {name} WHERE n + 0 > 0), \
+                     (SELECT count(*) FROM {name} WHERE v > '')"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+        if rows != BIG || by_index != BIG {
+            return Err(format!(
+                "{name}: {rows} rows, {by_index} by its index; expected {BIG}"
+            ));
+        }
+    }
+    if let Moment::Committing(n) | Moment::Building(n) = moment {
+        let exists = own.iter().any(|t| t[1..] == n.to_string());
+        if exists != (max >= n) {
+            return Err(format!(
+                "big transaction up to {n}: its table exists: {exists}, log ends at {max}"
+            ));
         }
     }
     // Nothing of a spilled transaction is left in its private range.

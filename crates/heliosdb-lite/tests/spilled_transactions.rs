@@ -149,3 +149,111 @@ fn rolling_back_a_spilled_transaction_leaves_no_trace() {
     assert_eq!(one(&c, "SELECT count(*) FROM t"), 1);
     check(&c);
 }
+
+/// New rows past the budget are written straight to their heads, stamped with the SCN the
+/// commit will take: other connections must not see them before the commit, the transaction
+/// must see them everywhere, a failed statement, a `ROLLBACK TO` and a rollback must take
+/// them back (bringing back the tombstone head one of them replaced, and with it the
+/// history behind it), and the commit must publish them.
+#[test]
+fn rows_written_straight_to_their_heads_stay_private_until_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    c.execute_batch(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+         CREATE INDEX t_v ON t(v);
+         INSERT INTO t VALUES (1, 'a'), (2, 'b');",
+    )
+    .unwrap();
+    let with_two = one(&c, "SELECT current_scn()");
+    // Rowid 2 gets a tombstone head; the inserts below reuse it as a new rowid.
+    c.execute_batch("DELETE FROM t WHERE id = 2").unwrap();
+    let with_one = one(&c, "SELECT current_scn()");
+    let other = c.another_connection();
+    let insert_range = |from: i64, to: i64| {
+        c.execute(
+            "WITH RECURSIVE s(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM s WHERE x < ?2) \
+             INSERT INTO t SELECT x, 'row ' || x FROM s",
+            [from, to],
+        )
+    };
+    for end in ["ROLLBACK", "COMMIT"] {
+        c.execute_batch("BEGIN").unwrap();
+        for i in 2..=N / 2 {
+            c.execute("INSERT INTO t VALUES (?1, 'row ' || ?1)", [i])
+                .unwrap();
+        }
+        // A statement that spills and then fails takes its rows back.
+        assert!(insert_range(N / 2 + 1, N + 1).is_ok());
+        c.execute("DELETE FROM t WHERE id = ?1", [N + 1]).unwrap();
+        let failing =
+            "WITH RECURSIVE s(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM s WHERE x < ?2) \
+             INSERT INTO t SELECT x, 'dup' FROM s UNION ALL SELECT 1, 'dup'";
+        assert!(c.execute(failing, [N + 1, 2 * N]).is_err());
+        c.execute_batch("SAVEPOINT s").unwrap();
+        insert_range(N + 1, 2 * N).unwrap();
+        assert_eq!(one(&c, "SELECT count(*) FROM t"), 2 * N);
+        c.execute_batch("ROLLBACK TO s; RELEASE s").unwrap();
+        assert!(private_entries(&c) > 0, "the write set did not spill");
+        // The transaction sees its rows, by key, by scan and through the index.
+        assert_eq!(one(&c, "SELECT count(*) FROM t"), N);
+        assert_eq!(one(&c, "SELECT max(id) FROM t"), N);
+        assert_eq!(one(&c, "SELECT count(*) FROM t WHERE v = 'dup'"), 0);
+        assert_eq!(one(&c, "SELECT count(*) FROM t WHERE v >= 'row'"), N - 1);
+        assert_eq!(one(&c, "SELECT length(v) FROM t WHERE id = 2"), 5);
+        // Its own later changes to them.
+        c.execute_batch(
+            "UPDATE t SET v = 'x' || v WHERE id % 3 = 0; DELETE FROM t WHERE id % 5 = 0",
+        )
+        .unwrap();
+        let kept = (1..=N).filter(|i| i % 5 != 0).count() as i64;
+        let changed = (2..=N).filter(|i| i % 5 != 0 && i % 3 == 0).count() as i64;
+        assert_eq!(one(&c, "SELECT count(*) FROM t"), kept);
+        assert_eq!(one(&c, "SELECT count(*) FROM t WHERE v >= 'xrow'"), changed);
+        // Nobody else does.
+        assert_eq!(one(&other, "SELECT count(*) FROM t"), 1);
+        assert_eq!(one(&other, "SELECT count(*) FROM t WHERE id = 2"), 0);
+        assert_eq!(one(&other, "SELECT count(*) FROM t WHERE v >= 'row'"), 0);
+        let at_two = format!("SELECT v FROM t AS OF SCN {with_two} WHERE id = 2");
+        let b: String = other.query_row(&at_two, [], |r| r.get(0)).unwrap();
+        assert_eq!(b, "b");
+        c.execute_batch(end).unwrap();
+        assert_eq!(private_entries(&c), 0, "private data left after {end}");
+        let b: String = c.query_row(&at_two, [], |r| r.get(0)).unwrap();
+        assert_eq!(b, "b");
+        let rows = if end == "COMMIT" { kept } else { 1 };
+        for conn in [&c, &other] {
+            assert_eq!(one(conn, "SELECT count(*) FROM t"), rows);
+            assert_eq!(
+                one(conn, "SELECT count(*) FROM t WHERE v >= 'row'"),
+                rows - 1
+            );
+            assert_eq!(
+                one(
+                    conn,
+                    &format!("SELECT count(*) FROM t AS OF SCN {with_one}")
+                ),
+                1
+            );
+            check(conn);
+        }
+    }
+    drop(other);
+    drop(c);
+    let c = open(dir.path());
+    let kept = (1..=N).filter(|i| i % 5 != 0).count() as i64;
+    assert_eq!(one(&c, "SELECT count(*) FROM t"), kept);
+    assert_eq!(
+        one(&c, "SELECT coalesce(sum(1), 0) FROM t WHERE v >= 'row'"),
+        kept - 1
+    );
+    let b: String = c
+        .query_row(
+            &format!("SELECT v FROM t AS OF SCN {with_two} WHERE id = 2"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(b, "b");
+    check(&c);
+}

@@ -61,6 +61,7 @@
 mod backup;
 pub mod commit_log;
 pub mod counters;
+mod direct;
 pub mod gc;
 mod key_filter;
 pub mod keys;
@@ -669,6 +670,14 @@ impl Mvcc {
         p.last_time = time_us;
         p.pending.push_back((scn, entry));
         Ok(CommitInfo { scn, txid, time_us })
+    }
+
+    /// Refuses every further write until the database is reopened: storage may hold writes
+    /// that only the recovery on open can put right (heads a rolled-back transaction wrote
+    /// for an SCN the next commit would take, see [`direct`]).
+    pub(crate) fn poison(&self) {
+        self.0.poisoned.store(true, Ordering::SeqCst);
+        lock(&self.0.pipeline).failed = true;
     }
 
     /// Waits until commit `scn` is durable (syncing for everyone waiting, if nobody is) and

@@ -398,18 +398,24 @@ impl ChangeLog<'_> {
     /// Adds to `batch` the log entry for a write of `logical` by commit `scn`, if its table is
     /// tracked.
     pub(crate) fn record(&self, batch: &mut WriteBatch, scn: u64, logical: &[u8]) {
-        if self.tracked.is_empty() {
-            return;
-        }
-        let Some(len) = self.group.and_then(|g| g(logical)) else {
-            return;
-        };
-        let Some(prefix) = logical.get(..len) else {
-            return;
-        };
-        if self.tracked.contains_key(prefix) {
+        if let Some(prefix) = self.tracked_prefix(logical) {
             batch.put(keys::change_key(prefix, scn, logical), Vec::new());
         }
+    }
+
+    /// True if a commit writing `logical` must log it (its table is tracked).
+    pub(crate) fn tracks(&self, logical: &[u8]) -> bool {
+        self.tracked_prefix(logical).is_some()
+    }
+
+    /// The tracked table `logical` belongs to, if any.
+    fn tracked_prefix<'k>(&self, logical: &'k [u8]) -> Option<&'k [u8]> {
+        if self.tracked.is_empty() {
+            return None;
+        }
+        let len = self.group.and_then(|g| g(logical))?;
+        let prefix = logical.get(..len)?;
+        self.tracked.contains_key(prefix).then_some(prefix)
     }
 }
 

@@ -295,14 +295,18 @@ pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Un
 
 /// Undoes the stored undo records from `*top` down to `to`, newest first: write records are
 /// applied to the private range, the others are handed to `other` (metadata and GC requests
-/// live in memory). `*top` follows each batch written, so after a failure it still says which
-/// records remain.
+/// live in memory). With `direct` (the SCN of the heads the transaction wrote directly, see
+/// [`super::direct`]), undoing a key's first write also takes back its direct head, and
+/// `taken` hears of each. `*top` follows each batch written, so after a failure it still says
+/// which records remain.
 pub(super) fn roll_back(
     storage: &dyn Storage,
     txid: u64,
     to: u64,
     top: &mut u64,
+    direct: Option<u64>,
     mut other: impl FnMut(Undo),
+    mut taken: impl FnMut(&[u8]),
 ) -> Result<()> {
     while *top > to {
         let range = (
@@ -320,7 +324,14 @@ pub(super) fn roll_back(
         // Newest first; a later put of the same key in the batch wins, as it must.
         for (k, v) in records {
             match decode_undo(&v)? {
-                Undo::Write(logical, None) => batch.delete(write_key(txid, &logical)),
+                Undo::Write(logical, None) => {
+                    batch.delete(write_key(txid, &logical));
+                    if let Some(scn) = direct {
+                        if super::direct::take_back(storage, &mut batch, &logical, scn)? {
+                            taken(&logical);
+                        }
+                    }
+                }
                 Undo::Write(logical, Some(prev)) => batch.put(
                     write_key(txid, &logical),
                     encode_pending(prev.as_deref(), false),

@@ -123,14 +123,19 @@ pub(super) fn stage_version(
     value: Option<&[u8]>,
     old_head: Option<crate::storage::Bytes>,
 ) -> Result<bool> {
-    let old_live = match &old_head {
-        Some(v) => keys::decode_version(v)?.data.is_some(),
-        None => false,
+    let (old_live, own) = match &old_head {
+        Some(v) => {
+            let version = keys::decode_version(v)?;
+            (version.data.is_some(), version.begin == scn)
+        }
+        None => (false, false),
     };
     if value.is_none() && !old_live {
         return Ok(false); // deleting what is already absent leaves no trace
     }
-    if let (true, Some(old)) = (old_live, old_head) {
+    // A head already stamped with this commit's SCN was written directly by this transaction
+    // (`super::direct`): no snapshot ever saw it, so it is replaced, not kept in the history.
+    if let (true, false, Some(old)) = (old_live, own, old_head) {
         // The superseded head moves to the history as it is: same bytes.
         let key = keys::history_key(logical, scn);
         push_work_item(work, GcKind::Delete, key.len() + old.len(), &key);
@@ -149,17 +154,28 @@ pub(super) fn stage_version(
 
 /// Commits transaction `txid`, whose pending versions are all in its private range. Called
 /// with the write lock held.
+///
+/// `direct` is the SCN the heads the transaction wrote directly carry (`super::direct`),
+/// which must be the one this commit takes, and `deltas` the row-count changes they make.
 pub(super) fn commit(
     mvcc: &Mvcc,
     txid: u64,
     meta: BTreeMap<Vec<u8>, Vec<u8>>,
     ranges: Vec<Vec<u8>>,
+    direct: Option<u64>,
+    deltas: Vec<(Vec<u8>, i64)>,
 ) -> Result<CommitInfo> {
     let storage = mvcc.0.storage.clone();
     let count_group = mvcc.0.options.count_group;
+    let then_deltas = deltas.clone();
     mvcc.write_commit_then(
         txid,
         |scn, batch| {
+            if direct.is_some_and(|d| d != scn) {
+                return Err(Error::Storage(format!(
+                    "a transaction wrote heads for SCN {direct:?}, but its commit got SCN {scn}"
+                )));
+            }
             let mut work = Vec::new();
             for prefix in &ranges {
                 push_work_item(&mut work, GcKind::Prefix, 0, prefix);
@@ -174,7 +190,7 @@ pub(super) fn commit(
                 txid,
                 scn,
                 next_list: 1,
-                deltas: Vec::new(),
+                deltas,
             };
             batch.put(keys::meta_key(MARKER), marker.encode());
             Ok(())
@@ -184,7 +200,7 @@ pub(super) fn commit(
                 txid,
                 scn,
                 next_list: 1,
-                deltas: Vec::new(),
+                deltas: then_deltas,
             };
             apply(&*storage, count_group, &mvcc.0.packs, marker)
         },
@@ -303,6 +319,8 @@ fn apply(
     for k in private {
         batch.delete(k);
     }
+    // The direct heads are committed now: nothing may take them back.
+    super::direct::drop_records(storage, marker.txid, &mut batch)?;
     batch.delete(keys::meta_key(MARKER));
     storage.write(batch, false)
 }
@@ -330,8 +348,10 @@ pub(super) fn recover(
         apply(storage, count_group, packs, marker)?;
         changed = true;
     }
+    // Heads written directly by transactions that never committed go before their records.
+    let taken = super::direct::take_back_uncommitted(storage)?;
     let removed = spill::discard(storage, &[keys::PRIVATE])?;
-    if changed || removed > 0 {
+    if changed || taken > 0 || removed > 0 {
         storage.sync()?;
     }
     Ok(())

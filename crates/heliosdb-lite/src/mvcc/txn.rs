@@ -7,6 +7,7 @@
 //! snapshot, so a transaction sees the same thing either way.
 
 use super::counters;
+use super::direct;
 use super::gc::{push_work_item, GcKind};
 use super::key_filter::KeyFilter;
 use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
@@ -95,6 +96,16 @@ pub struct Transaction {
     /// Why the transaction can no longer commit (its private range could not be brought
     /// back to a savepoint).
     broken: Option<String>,
+    /// The SCN of the heads this transaction wrote directly at its spills
+    /// ([`super::direct`]): the one its commit will take. Its own reads are at this SCN.
+    direct_scn: Option<u64>,
+    /// Number of the next record of direct heads.
+    direct_seq: u64,
+    /// Direct heads written and not taken back (an upper bound): with none, the commit
+    /// need not go through the private range.
+    direct_live: u64,
+    /// Changes to the row counts made by the direct heads, by count group.
+    direct_deltas: rustc_hash::FxHashMap<Vec<u8>, i64>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -140,6 +151,10 @@ impl Transaction {
             undo_stored: 0,
             spilled_keys: KeyFilter::new(0),
             broken: None,
+            direct_scn: None,
+            direct_seq: 0,
+            direct_live: 0,
+            direct_deltas: Default::default(),
         };
         // A quarter of the budget at most: past it the filter answers "maybe" for every key.
         t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
@@ -152,6 +167,23 @@ impl Transaction {
     /// The SCN this transaction reads at.
     pub fn snapshot_scn(&self) -> u64 {
         self.pin.scn
+    }
+
+    /// The SCN the transaction's base reads use: its snapshot, or, once it wrote heads
+    /// directly, the SCN they carry. Those are the same data plus its own heads: holding the
+    /// write lock, the snapshot is the newest commit and the direct heads' SCN the next.
+    fn read_scn(&self) -> u64 {
+        self.direct_scn.unwrap_or(self.pin.scn)
+    }
+
+    /// True if `key` may have a head this transaction wrote directly (errors say yes).
+    fn may_have_direct_head(&self, key: &[u8]) -> bool {
+        match self.direct_scn {
+            Some(scn) if self.spilled_keys.may_contain(key) => {
+                !matches!(direct::own_head(self.storage(), key, scn), Ok(None))
+            }
+            _ => false,
+        }
     }
 
     /// The transaction id, once the transaction has written.
@@ -237,7 +269,7 @@ impl Transaction {
         }
         let head = view::head(storage, key)?;
         self.cache_head(key.to_vec(), head.clone());
-        view::resolve_with_head(storage, key, head, self.pin.scn)
+        view::resolve_with_head(storage, key, head, self.read_scn())
     }
 
     /// Remembers a head read under the write lock, within the memory budget: past it the
@@ -314,7 +346,7 @@ impl Transaction {
     /// The committed rows of `range` at the snapshot; while capturing under the write lock,
     /// the scan leaves the heads it reads in `scanned_head`.
     fn base_scan(&self, range: &KeyRange, direction: Direction) -> view::VisibleIter<'_> {
-        let mut base = view::VisibleIter::new(&self.mvcc.0, range, self.pin.scn, direction);
+        let mut base = view::VisibleIter::new(&self.mvcc.0, range, self.read_scn(), direction);
         if self.capturing.get() && self.lock.is_some() {
             base.capture_heads(&self.scanned_head);
         }
@@ -391,7 +423,9 @@ impl Transaction {
         let size = key.len() + value.len() + ENTRY_OVERHEAD;
         // A spilled write counts as written; if the private range cannot be read, assume
         // nothing.
-        let assumable = self.lock.is_some() && matches!(self.spilled_version(&key), Ok(None));
+        let assumable = self.lock.is_some()
+            && matches!(self.spilled_version(&key), Ok(None))
+            && !self.may_have_direct_head(&key);
         let (undo, known) = match self.writes.entry(key) {
             std::collections::btree_map::Entry::Occupied(mut e) => {
                 let prev = e.get_mut().value.replace(value);
@@ -482,6 +516,12 @@ impl Transaction {
                 if let Undo::Write(k, prev @ None) = u {
                     if self.spilled_keys.may_contain(k) {
                         *prev = spill::get(&*storage, txid, k)?;
+                        // A head written directly is the key's pending version too.
+                        if let (None, Some(scn)) = (&prev, self.direct_scn) {
+                            if let Some(head) = direct::own_head(&*storage, k, scn)? {
+                                *prev = Some(direct::head_data(&head)?);
+                            }
+                        }
                     }
                 }
             }
@@ -490,9 +530,7 @@ impl Transaction {
             self.spilled_keys.insert(k);
         }
         spill::push_undo(&*storage, txid, self.undo_stored, &self.undo)?;
-        spill::write_set(&*storage, txid, self.pending_iter(), |k| {
-            self.head_known_dead(k)
-        })?;
+        self.store_write_set(txid)?;
         self.spilled = true;
         self.undo_stored += self.undo.len() as u64;
         self.undo.clear();
@@ -501,6 +539,69 @@ impl Transaction {
         self.newest_bytes.set(0);
         self.pending_bytes = 0;
         Ok(())
+    }
+
+    /// Writes the write set to storage: new live keys of tables without a change log as
+    /// heads ([`super::direct`]), the rest to the private range. If heads were written and
+    /// something then fails, the transaction can only be rolled back (its view would no
+    /// longer match what memory holds).
+    fn store_write_set(&mut self, txid: u64) -> Result<()> {
+        let storage = self.mvcc.0.storage.clone();
+        let group = self.mvcc.0.options.count_group;
+        let eligible: Vec<bool> = {
+            let changes = self.mvcc.0.packs.change_log(group);
+            self.writes
+                .iter()
+                .map(|(k, p)| p.unversioned && p.value.is_some() && !changes.tracks(k))
+                .collect()
+        };
+        if !eligible.contains(&true) {
+            return spill::write_set(&*storage, txid, self.pending_iter(), |k| {
+                self.head_known_dead(k)
+            });
+        }
+        let scn = match self.direct_scn {
+            Some(scn) => scn,
+            None => self.mvcc.assigned_scn() + 1,
+        };
+        self.direct_scn = Some(scn);
+        let mut seq = self.direct_seq;
+        let written = self.write_both(&*storage, txid, scn, &eligible, &mut seq);
+        if let Err(e) = written {
+            self.broken = Some(format!("writing its rows to storage failed: {e}"));
+            return Err(e);
+        }
+        self.direct_seq = seq;
+        self.direct_live += eligible.iter().filter(|&&e| e).count() as u64;
+        if let Some(group) = group {
+            for ((k, _), _) in self.writes.iter().zip(&eligible).filter(|(_, &e)| e) {
+                counters::add_delta(group, k, false, true, &mut self.direct_deltas);
+            }
+        }
+        Ok(())
+    }
+
+    /// The writes of [`Transaction::store_write_set`]: the `eligible` entries as heads at
+    /// `scn`, then the others to the private range.
+    fn write_both(
+        &self,
+        storage: &dyn crate::storage::Storage,
+        txid: u64,
+        scn: u64,
+        eligible: &[bool],
+        seq: &mut u64,
+    ) -> Result<()> {
+        let picked = |want: bool| {
+            self.writes
+                .iter()
+                .zip(eligible)
+                .filter(move |(_, &e)| e == want)
+                .map(|(entry, _)| entry)
+        };
+        let heads = picked(true).map(|(k, p)| (k.as_slice(), p.value.as_deref().unwrap_or(&[])));
+        direct::write_heads(storage, txid, seq, scn, heads)?;
+        let rest = picked(false).map(|(k, p)| (k.as_slice(), p.value.as_deref()));
+        spill::write_set(storage, txid, rest, |k| self.head_known_dead(k))
     }
 
     /// Starts counting the live keys of the group `prefix` (see [`super::counters`]). Call it
@@ -521,7 +622,8 @@ impl Transaction {
             return Ok(None);
         }
         let range = crate::storage::prefix_range(prefix);
-        if self.writes.range::<Vec<u8>, _>(range).next().is_some() {
+        // Heads written directly are not in the committed count either.
+        if self.direct_scn.is_some() || self.writes.range::<Vec<u8>, _>(range).next().is_some() {
             return Ok(None);
         }
         if let Some(txid) = self.txid.filter(|_| self.spilled) {
@@ -599,11 +701,30 @@ impl Transaction {
         };
         let storage = self.mvcc.0.storage.clone();
         let mut other = Vec::new();
-        let undone = spill::roll_back(&*storage, txid, sp.0, &mut self.undo_stored, |u| {
-            other.push(u)
-        });
+        let group = self.mvcc.0.options.count_group;
+        let deltas = &mut self.direct_deltas;
+        let live = &mut self.direct_live;
+        let undone = spill::roll_back(
+            &*storage,
+            txid,
+            sp.0,
+            &mut self.undo_stored,
+            self.direct_scn,
+            |u| other.push(u),
+            |k| {
+                *live = live.saturating_sub(1);
+                if let Some(group) = group {
+                    counters::add_delta(group, k, true, false, deltas);
+                }
+            },
+        );
         for u in other {
             self.undo_one(u);
+        }
+        if self.direct_scn.is_some() {
+            // Heads read under the lock may be direct heads just taken back.
+            self.newest.borrow_mut().clear();
+            self.newest_bytes.set(0);
         }
         if let Err(e) = undone {
             self.broken = Some(format!("rolling back to a savepoint failed: {e}"));
@@ -653,7 +774,10 @@ impl Transaction {
         self.check_usable()?;
         if self.spilled {
             let storage = self.mvcc.0.storage.clone();
-            if spill::has_prefix(&*storage, txid, &[])? || !self.writes.is_empty() {
+            if self.direct_live > 0
+                || spill::has_prefix(&*storage, txid, &[])?
+                || !self.writes.is_empty()
+            {
                 return self.commit_spilled(txid);
             }
             // Everything spilled was rolled back: what is left is undo records.
@@ -747,14 +871,13 @@ impl Transaction {
     /// range, from which [`spill_commit`] applies the commit.
     fn commit_spilled(mut self, txid: u64) -> Result<Option<CommitInfo>> {
         let storage = self.mvcc.0.storage.clone();
-        spill::write_set(&*storage, txid, self.pending_iter(), |k| {
-            self.head_known_dead(k)
-        })?;
+        self.store_write_set(txid)?;
         self.writes.clear();
         self.newest.borrow_mut().clear();
         let meta = std::mem::take(&mut self.meta);
         let ranges = std::mem::take(&mut self.gc_ranges);
-        let info = spill_commit::commit(&self.mvcc, txid, meta, ranges);
+        let deltas = self.direct_deltas.drain().collect();
+        let info = spill_commit::commit(&self.mvcc, txid, meta, ranges, self.direct_scn, deltas);
         self.lock = None;
         let info = info?;
         self.mvcc.await_durable(info.scn)?;
@@ -774,6 +897,14 @@ impl Drop for Transaction {
         if self.lock.is_some() {
             if let Some(txid) = self.txid {
                 self.mvcc.persist_txid_counter();
+                // Heads written for the SCN the next commit takes must go before the write
+                // lock does; if they cannot, only the recovery on open can remove them.
+                if self.direct_scn.is_some() {
+                    if let Err(e) = direct::take_back_txn(self.storage(), txid) {
+                        tracing::error!(error = %e, "taking back a rolled-back transaction's rows failed");
+                        self.mvcc.poison();
+                    }
+                }
                 if self.spilled {
                     // Best effort: what is left is invisible, and the next open removes it.
                     let _ = spill::discard(self.storage(), &spill::txn_prefix(txid));
