@@ -90,7 +90,12 @@ use std::time::{Duration, Instant};
 /// on open by rewriting the marker: its existing groups simply have no counters. The marker
 /// changes so that a build that does not maintain counters refuses the store instead of
 /// leaving them stale.
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 4";
+///
+/// Format 4 adds packs and change logs; format 5 adds the lists of heads a spilled
+/// transaction wrote directly (`direct`), which an earlier build would drop on open without
+/// taking the heads back.
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 5";
+const FORMAT_4_MARKER: &[u8] = b"heliosdb-lite storage format 4";
 const FORMAT_3_MARKER: &[u8] = b"heliosdb-lite storage format 3";
 /// Format 2: heads and history, no counters.
 const FORMAT_2_MARKER: &[u8] = b"heliosdb-lite storage format 2";
@@ -345,8 +350,14 @@ impl Mvcc {
             Some(m) if &m[..] == FORMAT_MARKER => {}
             // Format 4 adds packs (derived data a format-3 store simply has none of yet) and
             // change logs; a format-4 store must not be written by a version that does not
-            // keep the logs, hence the new marker.
-            Some(m) if &m[..] == FORMAT_2_MARKER || &m[..] == FORMAT_3_MARKER => {
+            // keep the logs, hence the new marker. Format 5 adds the direct-write lists of
+            // spilled transactions, which an older store has none of; a build that does not
+            // take their heads back on open must refuse a format-5 store.
+            Some(m)
+                if &m[..] == FORMAT_2_MARKER
+                    || &m[..] == FORMAT_3_MARKER
+                    || &m[..] == FORMAT_4_MARKER =>
+            {
                 let mut b = WriteBatch::new();
                 b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
                 storage.write(b, true)?;
@@ -354,7 +365,7 @@ impl Mvcc {
             Some(m) if &m[..] == FORMAT_1_MARKER => {
                 return Err(Error::corruption(
                     "this database uses storage format 1, written by an earlier development \
-                     version of HeliosDB-Lite; this version reads formats 2 and 3 only (export the data \
+                     version of HeliosDB-Lite; this version reads formats 2 to 5 only (export the data \
                      with the earlier version and import it)",
                 ))
             }

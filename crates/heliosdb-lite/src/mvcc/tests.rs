@@ -617,6 +617,22 @@ fn a_format_2_database_is_upgraded_and_its_groups_stay_uncounted() {
 }
 
 #[test]
+fn a_format_4_database_is_upgraded_to_format_5() {
+    let clock = ManualClock::new(1);
+    let storage = Arc::new(MemoryStorage::new());
+    let mut b = crate::storage::WriteBatch::new();
+    b.put(keys::meta_key(b"format"), FORMAT_4_MARKER.to_vec());
+    storage.write(b, true).unwrap();
+    let m = Mvcc::open(storage.clone(), options(&clock)).unwrap();
+    put(&m, "a1", "v");
+    assert_eq!(
+        &storage.get(&keys::meta_key(b"format")).unwrap().unwrap()[..],
+        FORMAT_MARKER
+    );
+    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 5");
+}
+
+#[test]
 fn historical_scans_agree_with_point_reads_in_every_range() {
     // 40 keys, 60 commits changing a few of them each (updates, deletes, re-inserts): some
     // keys gather long histories, so a forward scan's history cursor both walks and seeks.
