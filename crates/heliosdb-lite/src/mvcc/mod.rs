@@ -93,8 +93,10 @@ use std::time::{Duration, Instant};
 ///
 /// Format 4 adds packs and change logs; format 5 adds the lists of heads a spilled
 /// transaction wrote directly (`direct`), which an earlier build would drop on open without
-/// taking the heads back.
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 5";
+/// taking the heads back; format 6 writes change-log entries that list many keys
+/// ([`pack`]), which an earlier build would read as naming only their first key.
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 6";
+const FORMAT_5_MARKER: &[u8] = b"heliosdb-lite storage format 5";
 const FORMAT_4_MARKER: &[u8] = b"heliosdb-lite storage format 4";
 const FORMAT_3_MARKER: &[u8] = b"heliosdb-lite storage format 3";
 /// Format 2: heads and history, no counters.
@@ -352,11 +354,14 @@ impl Mvcc {
             // change logs; a format-4 store must not be written by a version that does not
             // keep the logs, hence the new marker. Format 5 adds the direct-write lists of
             // spilled transactions, which an older store has none of; a build that does not
-            // take their heads back on open must refuse a format-5 store.
+            // take their heads back on open must refuse a format-5 store. Format 6 reads the
+            // one-key log entries of earlier formats as they are; a build that cannot read
+            // list entries must refuse a format-6 store.
             Some(m)
                 if &m[..] == FORMAT_2_MARKER
                     || &m[..] == FORMAT_3_MARKER
-                    || &m[..] == FORMAT_4_MARKER =>
+                    || &m[..] == FORMAT_4_MARKER
+                    || &m[..] == FORMAT_5_MARKER =>
             {
                 let mut b = WriteBatch::new();
                 b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
@@ -365,7 +370,7 @@ impl Mvcc {
             Some(m) if &m[..] == FORMAT_1_MARKER => {
                 return Err(Error::corruption(
                     "this database uses storage format 1, written by an earlier development \
-                     version of HeliosDB-Lite; this version reads formats 2 to 5 only (export the data \
+                     version of HeliosDB-Lite; this version reads formats 2 to 6 only (export the data \
                      with the earlier version and import it)",
                 ))
             }

@@ -9,8 +9,12 @@
 //! never the only copy of anything.
 //!
 //! **Which rows a pack no longer shows right.** From the moment a table is *tracked* (SCN
-//! `since`), every commit writes, in its own atomic batch, one change-log entry
-//! `CHANGES ‖ table ‖ scn ‖ key` per row key it writes. A row's version at a snapshot `S`
+//! `since`), every commit writes, in its own atomic batch, the row keys it writes into the
+//! table's change log: entries `CHANGES ‖ table ‖ scn ‖ first key` whose value lists the keys
+//! (up to [`LOG_CHUNK_BYTES`] of them per entry, so a commit of many rows writes a few
+//! entries, and a reader steps the LSM once per entry, not once per key; stores of format 5
+//! and earlier hold one entry per key with an empty value, still read). A row's version at a
+//! snapshot `S`
 //! equals its version at `M` unless the row changed in between, that is unless the log names
 //! it with an SCN in `(min(S, M), max(S, M)]`. So a scan at `S` reads the pages and, for the
 //! few keys the log names in that interval, reads the row the ordinary way (head, then
@@ -32,6 +36,7 @@ use super::counters::{self, CountGroup};
 use super::{keys, lock, read, view, write, Mvcc};
 use crate::error::{Error, Result};
 use crate::storage::{prefix_range, Bytes, Direction, KeyRange, Storage, WriteBatch};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -43,6 +48,8 @@ pub const TRACK_ROWS: i64 = 4096;
 const PAGE_BYTES: usize = 16 * 1024;
 /// Bytes of pages per storage batch while a pack is built.
 const BUILD_BATCH_BYTES: usize = 1 << 20;
+/// Bytes of listed keys past which a commit starts a new change-log entry for a table.
+pub(crate) const LOG_CHUNK_BYTES: usize = 32 * 1024;
 /// Name prefix of the manifests in the metadata.
 const MANIFEST: &[u8] = b"pack:";
 /// Name of the metadata entry holding the next pack id.
@@ -136,6 +143,40 @@ pub(crate) fn log_range(prefix: &[u8], after: u64, upto: u64) -> KeyRange {
         },
     };
     (lo, hi)
+}
+
+/// Calls `each` with every row key the change-log entry `(key, value)` of the table `prefix`
+/// names: the listed keys of an entry written as a list, or the key suffix of an entry of
+/// one key (format 5 and earlier: empty value). Returns how many it named.
+pub(crate) fn logged_keys(
+    prefix: &[u8],
+    key: &Bytes,
+    value: &Bytes,
+    mut each: impl FnMut(Bytes),
+) -> Result<usize> {
+    let damaged = || Error::corruption("malformed change-log entry");
+    let skip = 1 + prefix.len() + 8;
+    if key.len() <= skip {
+        return Err(damaged());
+    }
+    if value.is_empty() {
+        each(key.slice(skip..));
+        return Ok(1);
+    }
+    let mut at = 0;
+    let mut n = 0;
+    while at < value.len() {
+        let len = get_varint(value, &mut at).ok_or_else(damaged)?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| at.checked_add(l))
+            .filter(|&e| e <= value.len() && e > at)
+            .ok_or_else(damaged)?;
+        each(value.slice(at..end));
+        at = end;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// The range of every page of pack `id`.
@@ -266,6 +307,7 @@ impl Packs {
         ChangeLog {
             group,
             tracked: read(&self.tables),
+            lists: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -388,18 +430,51 @@ impl Packs {
     }
 }
 
-/// The change log of one commit (see the module documentation).
+/// The first key of a change-log list being gathered, and the encoded keys.
+type KeyList = (Vec<u8>, Vec<u8>);
+
+/// The change log of one commit, or of one batch of a spilled commit (see the module
+/// documentation): keys are gathered per table as they are recorded and written as list
+/// entries when a list is full and by [`ChangeLog::finish`], which every user must call
+/// before writing its batch.
 pub(crate) struct ChangeLog<'a> {
     group: Option<CountGroup>,
     tracked: RwLockReadGuard<'a, BTreeMap<Vec<u8>, Tracked>>,
+    /// Per tracked table written (by prefix): the list being gathered.
+    lists: RefCell<BTreeMap<Vec<u8>, KeyList>>,
 }
 
 impl ChangeLog<'_> {
-    /// Adds to `batch` the log entry for a write of `logical` by commit `scn`, if its table is
-    /// tracked.
+    /// Records a write of `logical` by commit `scn`, if its table is tracked; adds a list
+    /// entry to `batch` when the table's list is full.
     pub(crate) fn record(&self, batch: &mut WriteBatch, scn: u64, logical: &[u8]) {
-        if let Some(prefix) = self.tracked_prefix(logical) {
-            batch.put(keys::change_key(prefix, scn, logical), Vec::new());
+        let Some(prefix) = self.tracked_prefix(logical) else {
+            return;
+        };
+        let mut lists = self.lists.borrow_mut();
+        let (first, list) = match lists.get_mut(prefix) {
+            Some(l) => l,
+            None => lists
+                .entry(prefix.to_vec())
+                .or_insert_with(|| (logical.to_vec(), Vec::new())),
+        };
+        if list.is_empty() {
+            first.clear();
+            first.extend_from_slice(logical);
+        }
+        put_varint(list, logical.len() as u64);
+        list.extend_from_slice(logical);
+        if list.len() >= LOG_CHUNK_BYTES {
+            batch.put(keys::change_key(prefix, scn, first), std::mem::take(list));
+        }
+    }
+
+    /// Adds the lists still gathering to `batch`, as entries of commit `scn`.
+    pub(crate) fn finish(self, batch: &mut WriteBatch, scn: u64) {
+        for (prefix, (first, list)) in self.lists.take() {
+            if !list.is_empty() {
+                batch.put(keys::change_key(&prefix, scn, &first), list);
+            }
         }
     }
 
@@ -432,12 +507,13 @@ pub struct PackReport {
     pub log_entries_removed: u64,
 }
 
-/// Counts the log entries of `prefix` after `scn`, stopping at `limit`.
+/// Counts the keys the log of `prefix` names after `scn` (a key written by several commits
+/// counts once per commit), stopping at `limit`.
 fn log_entries_after(storage: &dyn Storage, prefix: &[u8], scn: u64, limit: u64) -> Result<u64> {
     let mut n = 0;
     for kv in storage.scan(log_range(prefix, scn, u64::MAX), Direction::Forward) {
-        kv?;
-        n += 1;
+        let (k, v) = kv?;
+        n += logged_keys(prefix, &k, &v, |_| {})? as u64;
         if n >= limit {
             break;
         }

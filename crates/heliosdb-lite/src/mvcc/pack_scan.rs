@@ -63,13 +63,9 @@ impl<'a> PackedIter<'a> {
             .max(1024);
         let mut changed = Vec::new();
         if lo < hi {
-            let skip = 1 + prefix.len() + 8;
             for kv in storage.scan(pack::log_range(prefix, lo, hi), Direction::Forward) {
-                let (k, _) = kv?;
-                if k.len() <= skip {
-                    return Err(Error::corruption("malformed change-log key"));
-                }
-                changed.push(k.slice(skip..));
+                let (k, v) = kv?;
+                pack::logged_keys(prefix, &k, &v, |key| changed.push(key))?;
                 if changed.len() > limit {
                     return Ok(None);
                 }

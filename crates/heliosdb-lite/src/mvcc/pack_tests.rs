@@ -154,17 +154,72 @@ fn scans_inside_a_writing_transaction_see_their_own_writes_over_the_pack() {
     assert_eq!(&rows.last().unwrap().0[..], &key(1 << 40)[..]);
 }
 
+/// The row keys the change log of [`TABLE`] names, over every commit.
+fn logged_key_count(m: &Mvcc) -> usize {
+    let mut n = 0;
+    for kv in m
+        .storage()
+        .scan(prefix_range(&[keys::CHANGES]), Direction::Forward)
+    {
+        let (k, v) = kv.unwrap();
+        n += crate::mvcc::pack::logged_keys(TABLE, &k, &v, |_| {}).unwrap();
+    }
+    n
+}
+
+#[test]
+fn a_commit_of_many_rows_lists_them_in_a_few_log_entries_and_old_entries_still_read() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1000)).unwrap();
+    create_table(&m);
+    // 24,000 rows: scans keep using the pack up to 3,000 logged keys.
+    load(&m, 24_000);
+    m.maintain_packs().unwrap();
+    let past = m.latest_scn();
+    // One commit rewriting 2,500 rows: its keys fill more than one list.
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 0..2500 {
+        t.put(key(i), format!("new{i}").into_bytes()).unwrap();
+    }
+    t.commit().unwrap();
+    let entries = m
+        .storage()
+        .scan(prefix_range(&[keys::CHANGES]), Direction::Forward)
+        .count();
+    assert!((2..=10).contains(&entries), "{entries} entries");
+    assert_eq!(logged_key_count(&m), 2500);
+    assert!(check_at(&m, m.latest_scn()));
+    assert!(check_at(&m, past));
+    // An entry of one key with an empty value, as format 5 wrote them, still names its key.
+    let scn = m.latest_scn();
+    let mut b = WriteBatch::new();
+    let mut logical = TABLE.to_vec();
+    logical.extend_from_slice(b"zz-old");
+    b.put(keys::change_key(TABLE, scn, &logical), Vec::new());
+    m.storage().write(b, true).unwrap();
+    assert_eq!(logged_key_count(&m), 2501);
+    // A damaged list is an error, not a silent gap.
+    let mut b = WriteBatch::new();
+    b.put(keys::change_key(TABLE, scn, &key(1)), vec![200, 1]);
+    m.storage().write(b, true).unwrap();
+    let (k, v) = m
+        .storage()
+        .first_in_range((
+            std::ops::Bound::Included(keys::change_key(TABLE, scn, &key(1))),
+            std::ops::Bound::Unbounded,
+        ))
+        .unwrap()
+        .unwrap();
+    assert!(crate::mvcc::pack::logged_keys(TABLE, &k, &v, |_| {}).is_err());
+}
+
 #[test]
 fn tracking_starts_when_a_table_grows_large_and_the_log_names_later_writes() {
     let clock = ManualClock::new(1_000_000);
     let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1000)).unwrap();
     create_table(&m);
     load(&m, 100);
-    let log = |m: &Mvcc| {
-        m.storage()
-            .scan(prefix_range(&[keys::CHANGES]), Direction::Forward)
-            .count()
-    };
+    let log = |m: &Mvcc| logged_key_count(m);
     random_commit(&m, &mut Rng(7), 50, 100, 1);
     assert_eq!(log(&m), 0, "a small table is not tracked");
     load(&m, TRACK_ROWS as u64);
@@ -211,12 +266,7 @@ fn spilled_commits_are_logged_and_packs_survive_reopen() {
         // Big enough to spill (so its chunks must log every write), small enough for scans
         // to keep using the pack (at most 1,024 logged keys).
         random_commit(&m, &mut Rng(11), 1500, 1000, 1);
-        assert!(
-            m.storage()
-                .scan(prefix_range(&[keys::CHANGES]), Direction::Forward)
-                .count()
-                > 700
-        );
+        assert!(logged_key_count(&m) > 700);
         assert!(check_at(&m, m.latest_scn()));
         assert!(check_at(&m, past));
         // A page of a pack no manifest names, as a crash during a build leaves it.

@@ -256,6 +256,7 @@ fn apply(
         lo = Bound::Excluded(last.to_vec());
         let mut batch = WriteBatch::new();
         let mut work = Vec::new();
+        let changes = packs.change_log(count_group);
         for (k, v) in chunk {
             let logical = &k[prefix.len()..];
             let (value, head_dead) = spill::decode_pending(&v)?;
@@ -265,19 +266,14 @@ fn apply(
                 storage.get(&keys::head_key(logical))?
             };
             let old_live = stage_version(
-                &mut batch,
-                &mut work,
-                &packs.change_log(count_group),
-                scn,
-                logical,
-                value,
-                old_head,
+                &mut batch, &mut work, &changes, scn, logical, value, old_head,
             )?;
             if let Some(group) = count_group {
                 counters::add_delta(group, logical, old_live, value.is_some(), &mut deltas);
             }
             batch.delete(k.to_vec());
         }
+        changes.finish(&mut batch, scn);
         if !work.is_empty() {
             batch.put(work_list_key(scn, marker.next_list), work);
             marker.next_list += 1;
@@ -296,18 +292,20 @@ fn apply(
     counters::apply_deltas(storage, &deltas, &mut writes, &mut HashMap::default())?;
     let mut batch = WriteBatch::new();
     let mut work = Vec::new();
+    let changes = packs.change_log(count_group);
     for (logical, value) in &writes {
         let old_head = storage.get(&keys::head_key(logical))?;
         stage_version(
             &mut batch,
             &mut work,
-            &packs.change_log(count_group),
+            &changes,
             scn,
             logical,
             value.as_deref(),
             old_head,
         )?;
     }
+    changes.finish(&mut batch, scn);
     packs.track_crossed(
         writes.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
         scn,

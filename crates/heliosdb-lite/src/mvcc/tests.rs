@@ -617,19 +617,21 @@ fn a_format_2_database_is_upgraded_and_its_groups_stay_uncounted() {
 }
 
 #[test]
-fn a_format_4_database_is_upgraded_to_format_5() {
-    let clock = ManualClock::new(1);
-    let storage = Arc::new(MemoryStorage::new());
-    let mut b = crate::storage::WriteBatch::new();
-    b.put(keys::meta_key(b"format"), FORMAT_4_MARKER.to_vec());
-    storage.write(b, true).unwrap();
-    let m = Mvcc::open(storage.clone(), options(&clock)).unwrap();
-    put(&m, "a1", "v");
-    assert_eq!(
-        &storage.get(&keys::meta_key(b"format")).unwrap().unwrap()[..],
-        FORMAT_MARKER
-    );
-    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 5");
+fn format_4_and_5_databases_are_upgraded_to_format_6() {
+    for old in [FORMAT_4_MARKER, FORMAT_5_MARKER] {
+        let clock = ManualClock::new(1);
+        let storage = Arc::new(MemoryStorage::new());
+        let mut b = crate::storage::WriteBatch::new();
+        b.put(keys::meta_key(b"format"), old.to_vec());
+        storage.write(b, true).unwrap();
+        let m = Mvcc::open(storage.clone(), options(&clock)).unwrap();
+        put(&m, "a1", "v");
+        assert_eq!(
+            &storage.get(&keys::meta_key(b"format")).unwrap().unwrap()[..],
+            FORMAT_MARKER
+        );
+    }
+    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 6");
 }
 
 #[test]

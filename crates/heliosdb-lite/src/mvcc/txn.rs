@@ -841,8 +841,8 @@ impl Transaction {
                     old_head,
                 )?;
             }
+            changes.finish(batch, scn);
             // This commit's own writes need no log entries: tracking starts after it.
-            drop(changes);
             mvcc.0.packs.track_crossed(
                 counted.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
                 scn,
