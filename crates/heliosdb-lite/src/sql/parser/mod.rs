@@ -77,6 +77,10 @@ impl Dialect for HeliosDialect {
     fn supports_table_versioning(&self) -> bool {
         true
     }
+    /// `WITH c AS [NOT] MATERIALIZED (...)`, which SQLite reads since 3.35.
+    fn supports_cte_materialization(&self) -> bool {
+        true
+    }
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         self.inner.is_delimited_identifier_start(ch)
     }
