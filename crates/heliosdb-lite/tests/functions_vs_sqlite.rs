@@ -3,7 +3,9 @@
 //! ordinary, edge-case and NULL arguments. HeliosDB-only functions (time travel, decimals)
 //! have their own tests with fixed expected values.
 
-use heliosdb_lite::types::Value;
+#[path = "functions/agree.rs"]
+mod agree;
+
 use heliosdb_lite::Connection;
 
 /// Expressions grouped by function; each is evaluated as `SELECT <expr>` in both engines.
@@ -420,53 +422,9 @@ const CASES: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn sqlite_value(v: rusqlite::types::Value) -> Value {
-    match v {
-        rusqlite::types::Value::Null => Value::Null,
-        rusqlite::types::Value::Integer(i) => Value::Integer(i),
-        rusqlite::types::Value::Real(r) => Value::Real(r),
-        rusqlite::types::Value::Text(s) => Value::Text(s),
-        rusqlite::types::Value::Blob(b) => Value::Blob(b),
-    }
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Real(x), Value::Real(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
-        _ => a == b,
-    }
-}
-
 #[test]
 fn scalar_functions_agree_with_sqlite() {
-    let ours = Connection::open_in_memory().unwrap();
-    let theirs = rusqlite::Connection::open_in_memory().unwrap();
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for (function, exprs) in CASES {
-        for expr in *exprs {
-            let sql = format!("SELECT {expr}");
-            let expected = theirs
-                .query_row(&sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
-                .map(sqlite_value);
-            let got = ours.query_row(&sql, [], |r| r.get::<_, Value>(0));
-            checked += 1;
-            match (&expected, &got) {
-                (Ok(e), Ok(g)) if same(e, g) => {}
-                // Both refuse it (wrong arguments): agreement.
-                (Err(_), Err(_)) => {}
-                _ => failures.push(format!(
-                    "{function}: {sql}\n  sqlite: {expected:?}\n  heliosdb: {got:?}"
-                )),
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} expressions differ from SQLite:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    agree::assert_agree(CASES);
 }
 
 #[test]

@@ -974,7 +974,23 @@ pub enum Plan {
         id: usize,
         /// The input.
         input: Box<Plan>,
+        /// What the query asked for (a CTE's `AS [NOT] MATERIALIZED`).
+        hint: Materialization,
     },
+}
+
+/// A CTE's `AS MATERIALIZED` / `AS NOT MATERIALIZED`, which decides whether an UPDATE that
+/// computes its rows one at a time reads the relation once per statement or afresh for each
+/// row (`plan::relations_computed_once`), as SQLite's flattener would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Materialization {
+    /// No hint: computed once if SQLite could not flatten it (aggregate, DISTINCT, ...).
+    #[default]
+    Auto,
+    /// `AS MATERIALIZED`: computed once per statement.
+    Materialized,
+    /// `AS NOT MATERIALIZED`: read afresh wherever SQLite can flatten it.
+    NotMaterialized,
 }
 
 impl Plan {

@@ -36,7 +36,7 @@ impl Rules {
 }
 
 /// SQLite's value as ours.
-fn from_sqlite(v: rusqlite::types::Value) -> Value {
+pub fn from_sqlite(v: rusqlite::types::Value) -> Value {
     match v {
         rusqlite::types::Value::Null => Value::Null,
         rusqlite::types::Value::Integer(i) => Value::Integer(i),

@@ -385,7 +385,7 @@ impl<'a> Executor<'a> {
                 left,
                 right,
             } => Box::new(set_op::SetOpOp::new(ex, *op, *all, left, right)),
-            Plan::Materialize { id, input } => {
+            Plan::Materialize { id, input, .. } => {
                 Box::new(materialize::MaterializeOp::new(ex, *id, input))
             }
             Plan::Window { input, calls } => {

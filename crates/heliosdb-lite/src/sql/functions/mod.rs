@@ -8,10 +8,11 @@ pub mod datetime;
 pub mod json;
 pub mod math;
 pub mod pattern;
+mod printf;
 pub mod user;
 
 use super::collation::Collation;
-use super::value::{format_real, Value};
+use super::value::Value;
 use crate::error::{Error, RaiseAction, Result};
 use rust_decimal::prelude::ToPrimitive;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -445,7 +446,7 @@ impl ScalarFn {
                 bytes.truncate(n);
                 Value::Blob(bytes)
             }
-            Printf => printf(args)?,
+            Printf => printf::printf(args)?,
             Hex => match a0 {
                 Value::Null => Value::Text(String::new()),
                 Value::Blob(b) => Value::Text(b.iter().map(|x| format!("{x:02X}")).collect()),
@@ -659,163 +660,6 @@ fn substr(args: &[Value]) -> Value {
     }
 }
 
-/// Digits grouped by thousands with commas (printf's `,` flag).
-fn thousands(digits: &str) -> String {
-    let n = digits.len();
-    let mut out = String::with_capacity(n + n / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (n - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn printf(args: &[Value]) -> Result<Value> {
-    let Some(fmt) = args.first().and_then(|v| v.to_text()) else {
-        return Ok(Value::Null);
-    };
-    let mut out = String::new();
-    let mut it = fmt.chars().peekable();
-    let mut argi = 1;
-    let mut next_arg = || {
-        let v = args.get(argi).cloned().unwrap_or(Value::Null);
-        argi += 1;
-        v
-    };
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut flags = String::new();
-        while let Some(&f) = it.peek() {
-            if "-+ 0#,!".contains(f) {
-                flags.push(f);
-                it.next();
-            } else {
-                break;
-            }
-        }
-        let mut width = String::new();
-        while let Some(&d) = it.peek().filter(|d| d.is_ascii_digit()) {
-            width.push(d);
-            it.next();
-        }
-        let mut precision: Option<usize> = None;
-        if it.peek() == Some(&'.') {
-            it.next();
-            let mut p = String::new();
-            while let Some(&d) = it.peek().filter(|d| d.is_ascii_digit()) {
-                p.push(d);
-                it.next();
-            }
-            precision = Some(p.parse().unwrap_or(0));
-        }
-        let Some(conv) = it.next() else { break };
-        let body = match conv {
-            '%' => "%".to_string(),
-            'd' | 'i' => {
-                let v = next_arg();
-                let i = v.as_i64();
-                let s = i.unsigned_abs().to_string();
-                let sign = if i < 0 {
-                    "-"
-                } else if flags.contains('+') {
-                    "+"
-                } else if flags.contains(' ') {
-                    " "
-                } else {
-                    ""
-                };
-                let s = if flags.contains(',') {
-                    thousands(&s)
-                } else {
-                    s
-                };
-                format!("{sign}{s}")
-            }
-            'u' => (next_arg().as_i64() as u64).to_string(),
-            'f' | 'F' => {
-                let v = next_arg().as_f64();
-                let s = format!("{:.*}", precision.unwrap_or(6), v);
-                if flags.contains('+') && v >= 0.0 {
-                    format!("+{s}")
-                } else {
-                    s
-                }
-            }
-            'e' | 'E' => {
-                let v = next_arg().as_f64();
-                let s = format!("{:.*e}", precision.unwrap_or(6), v);
-                let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-                let e: i32 = e.parse().unwrap_or(0);
-                let s = format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
-                if conv == 'E' {
-                    s.to_uppercase()
-                } else {
-                    s
-                }
-            }
-            'g' | 'G' => format_real(next_arg().as_f64()),
-            'x' => format!("{:x}", next_arg().as_i64()),
-            'X' => format!("{:X}", next_arg().as_i64()),
-            'o' => format!("{:o}", next_arg().as_i64()),
-            'c' => next_arg()
-                .to_text()
-                .and_then(|s| s.chars().next())
-                .map(String::from)
-                .unwrap_or_default(),
-            's' | 'z' => {
-                let s = next_arg().to_text().unwrap_or_default();
-                match precision {
-                    Some(p) => s.chars().take(p).collect(),
-                    None => s,
-                }
-            }
-            'q' => next_arg().to_text().unwrap_or_default().replace('\'', "''"),
-            // An identifier's body: double quotes doubled.
-            'w' => next_arg()
-                .to_text()
-                .unwrap_or_default()
-                .replace('"', "\"\""),
-            'Q' => match next_arg() {
-                Value::Null => "NULL".into(),
-                v => format!("'{}'", v.to_text().unwrap_or_default().replace('\'', "''")),
-            },
-            other => {
-                return Err(Error::invalid(format!(
-                    "printf: unsupported conversion %{other}"
-                )))
-            }
-        };
-        let w: usize = width.parse().unwrap_or(0).min(10_000);
-        let len = body.chars().count();
-        if len < w {
-            let pad = w - len;
-            if flags.contains('-') {
-                out.push_str(&body);
-                out.extend(std::iter::repeat_n(' ', pad));
-            } else if flags.contains('0') && "difeEgG".contains(conv) {
-                let (sign, digits) = match body.strip_prefix(['-', '+']) {
-                    Some(rest) => (&body[..1], rest),
-                    None => ("", body.as_str()),
-                };
-                out.push_str(sign);
-                out.extend(std::iter::repeat_n('0', pad));
-                out.push_str(digits);
-            } else {
-                out.extend(std::iter::repeat_n(' ', pad));
-                out.push_str(&body);
-            }
-        } else {
-            out.push_str(&body);
-        }
-    }
-    Ok(Value::Text(out))
-}
-
 /// Converts a value to f64 for functions that need a float, keeping decimals exact where
 /// possible.
 pub fn decimal_to_f64(d: &rust_decimal::Decimal) -> f64 {
@@ -853,7 +697,7 @@ mod tests {
             s("h")
         );
         assert_eq!(
-            printf(&[
+            printf::printf(&[
                 s("%5.2f|%-4d|%s|%05d"),
                 Value::Real(3.14259),
                 Value::Integer(7),

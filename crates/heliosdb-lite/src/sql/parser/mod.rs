@@ -77,6 +77,10 @@ impl Dialect for HeliosDialect {
     fn supports_table_versioning(&self) -> bool {
         true
     }
+    /// `WITH c AS [NOT] MATERIALIZED (...)`, which SQLite reads since 3.35.
+    fn supports_cte_materialization(&self) -> bool {
+        true
+    }
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         self.inner.is_delimited_identifier_start(ch)
     }
@@ -471,7 +475,7 @@ const MAX_TOKEN_ECHO: usize = 40;
 
 /// sqlparser reports running out of tokens as `found: EOF` with no position; say that the
 /// statement ended early, and where it ended.
-fn place_end_of_statement(e: Error, tokens: &[TokenWithSpan]) -> Error {
+fn place_end_of_statement(e: Error, end: (u64, u64)) -> Error {
     match e {
         Error::Syntax {
             message,
@@ -479,11 +483,6 @@ fn place_end_of_statement(e: Error, tokens: &[TokenWithSpan]) -> Error {
             token: Some(t),
             ..
         } if t == "EOF" => {
-            let end = tokens
-                .iter()
-                .rev()
-                .find(|t| !is_ws(&t.token))
-                .map_or((0, 0), |t| (t.span.end.line, t.span.end.column));
             let expected = message
                 .strip_prefix("Expected: ")
                 .and_then(|m| m.rsplit_once(", found"))
@@ -532,6 +531,7 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
         source: SourceMap::new(sql),
         dialect: HeliosDialect::default(),
         current: Vec::new(),
+        scratch: Vec::new(),
         depth: 0,
         body: Default::default(),
         is_trigger: false,
@@ -549,6 +549,9 @@ struct Statements<'s> {
     dialect: HeliosDialect,
     /// Tokens of the statement being gathered.
     current: Vec<TokenWithSpan>,
+    /// The tokens of the piece being grouped; kept between pieces so that its room is
+    /// allocated once, not grown (and copied) again for every statement of a long dump.
+    scratch: Vec<TokenWithSpan>,
     depth: i32,
     body: trigger::BodyTracker,
     is_trigger: bool,
@@ -575,7 +578,8 @@ impl Statements<'_> {
                 sqlparser::tokenizer::Location::new(piece.line + l.line - 1, l.column)
             }
         };
-        let mut tokens = Vec::new();
+        let mut tokens = std::mem::take(&mut self.scratch);
+        tokens.clear();
         Tokenizer::new(&self.dialect, piece.text)
             .tokenize_with_location_into_buf_with_mapper(&mut tokens, |mut t| {
                 t.span = sqlparser::tokenizer::Span::new(place(t.span.start), place(t.span.end));
@@ -585,9 +589,10 @@ impl Statements<'_> {
                 let at = place(e.location);
                 syntax_error(e.message.clone(), at.line, at.column, None)
             })?;
-        for t in tokens {
+        for t in tokens.drain(..) {
             self.group(t);
         }
+        self.scratch = tokens;
         Ok(true)
     }
 
@@ -602,7 +607,11 @@ impl Statements<'_> {
             self.body.feed(&t.token, self.is_trigger);
         }
         if t.token == Token::SemiColon && self.depth <= 0 && !self.body.in_body() {
-            self.ready.push_back(std::mem::take(&mut self.current));
+            // The next statement of a dump is likely as long as this one: give it the room
+            // up front rather than growing it by doubling, a copy of every token each time.
+            let room = self.current.len();
+            let done = std::mem::replace(&mut self.current, Vec::with_capacity(room));
+            self.ready.push_back(done);
             self.depth = 0;
             self.is_trigger = false;
             self.lead.clear();
@@ -898,12 +907,19 @@ fn parse_one(
         )));
     }
     let tokens = frame_exclude::rewrite_frame_exclusions(rewrite_as_of(tokens)?);
+    // Where the statement ends, for an error about its end: the parser takes the tokens
+    // (copying them instead cost a tenth of loading a dump script).
+    let end = tokens
+        .iter()
+        .rev()
+        .find(|t| !is_ws(&t.token))
+        .map_or((0, 0), |t| (t.span.end.line, t.span.end.column));
     let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_DEPTH)
-        .with_tokens_with_locations(tokens.clone());
+        .with_tokens_with_locations(tokens);
     let statement = parser
         .parse_statement()
-        .map_err(|e| place_end_of_statement(map_parser_error(e), &tokens))?;
+        .map_err(|e| place_end_of_statement(map_parser_error(e), end))?;
     // Anything left over (other than whitespace) is an error.
     let next = parser.peek_token();
     if next.token != Token::EOF {

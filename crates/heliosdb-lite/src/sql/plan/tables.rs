@@ -1,7 +1,7 @@
 //! Which tables a plan reads: an UPDATE whose SET reads the table it changes must compute
 //! each new row after the rows before it were written (see `dml::update`).
 
-use super::{Expr, Plan, Source};
+use super::{Expr, Materialization, Plan, Source};
 use std::collections::HashSet;
 
 impl Plan {
@@ -65,7 +65,9 @@ impl Expr {
 /// DISTINCT, a window, LIMIT or a compound SELECT, which its query flattener cannot merge
 /// into the query that reads it. Of every other relation SQLite reads the rows afresh (it
 /// flattens it; recent versions also flatten a CTE read twice), which an UPDATE computing
-/// new rows one at a time must match (`dml::update`).
+/// new rows one at a time must match (`dml::update`). A CTE declared `AS MATERIALIZED` is
+/// computed once whatever it holds; `AS NOT MATERIALIZED` only allows flattening, so one
+/// SQLite cannot flatten is still computed once.
 pub fn relations_computed_once(exprs: &[&Expr]) -> HashSet<usize> {
     let mut once = HashSet::new();
     for e in exprs {
@@ -75,8 +77,13 @@ pub fn relations_computed_once(exprs: &[&Expr]) -> HashSet<usize> {
 }
 
 fn visit_plan(p: &Plan, once: &mut HashSet<usize>) {
-    if let Plan::Materialize { id, input } = p {
-        if !flattenable(input) {
+    if let Plan::Materialize { id, input, hint } = p {
+        let computed_once = match hint {
+            Materialization::Materialized => true,
+            Materialization::Auto => !flattenable(input),
+            Materialization::NotMaterialized => !flattenable(input),
+        };
+        if computed_once {
             once.insert(*id);
         }
     }

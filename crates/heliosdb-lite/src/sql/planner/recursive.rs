@@ -68,6 +68,7 @@ pub(super) fn plan_cte(
             plan: Plan::Materialize {
                 id: working,
                 input: Box::new(Plan::Values(Vec::new())),
+                hint: Default::default(),
             },
             columns: columns.clone(),
             working: Some(working),

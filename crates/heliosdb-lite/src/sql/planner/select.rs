@@ -3,7 +3,7 @@
 use super::super::catalog::{Schema, TableInfo};
 use super::super::collation::Collation;
 use super::super::parser::TimeTravelMode;
-use super::super::plan::{Expr, JoinKind, Plan, ScanNode, SetOp, SortKey, Source};
+use super::super::plan::{Expr, JoinKind, Materialization, Plan, ScanNode, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
 use super::aggregate::AggRewriter;
 use super::expr::{affinity_of, collated, collation_of, comparison_affinities};
@@ -67,6 +67,15 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                     plan: Plan::Materialize {
                         id,
                         input: Box::new(plan),
+                        hint: match cte.materialized {
+                            None => Materialization::Auto,
+                            Some(ast::CteAsMaterialized::Materialized) => {
+                                Materialization::Materialized
+                            }
+                            Some(ast::CteAsMaterialized::NotMaterialized) => {
+                                Materialization::NotMaterialized
+                            }
+                        },
                     },
                     columns,
                     working: None,
@@ -1087,6 +1096,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                 RelKind::Sub(Plan::Materialize {
                     id,
                     input: Box::new(plan),
+                    hint: Default::default(),
                 }),
                 alias_name,
                 columns,
@@ -1224,6 +1234,7 @@ fn expand_view(
         Plan::Materialize {
             id,
             input: Box::new(plan),
+            hint: Default::default(),
         },
         cols,
     ))
