@@ -415,3 +415,72 @@ fn updates_and_deletes_rewriting_rows_in_one_transaction_keep_every_past_version
         assert_eq!(by_index, expected, "AS OF SCN {scn} through the index");
     }
 }
+
+/// A transaction that changes the catalog keeps its own schema between statements, read
+/// again only when a catalog entry is written or a savepoint is rolled back to: every
+/// statement must see the columns, tables and indexes the transaction's DDL left at that
+/// point, exactly as SQLite does (a failed statement, an undone ALTER, a table dropped and
+/// created again, a load into a table made in the same transaction that spills).
+#[test]
+fn statements_after_ddl_in_the_same_transaction_see_the_schema_as_sqlite_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    let load = "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 20000)
+                INSERT INTO a(id, k) SELECT x, x % 97 FROM s";
+    let steps = [
+        "BEGIN",
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, k INTEGER)",
+        load,
+        "INSERT INTO a(id, k, c) VALUES (-1, 1, 1)",
+        "ALTER TABLE a ADD COLUMN c INTEGER DEFAULT 5",
+        "INSERT INTO a(id, k, c) VALUES (-2, 2, 2)",
+        "SELECT count(*), sum(c) FROM a",
+        "SAVEPOINT sp",
+        "ALTER TABLE a RENAME COLUMN c TO d",
+        "CREATE INDEX a_k ON a(k)",
+        "INSERT INTO a(id, k, d) VALUES (-3, 3, 3)",
+        "SELECT count(*), sum(d) FROM a WHERE k = 3",
+        // Fails: the column is d now.
+        "INSERT INTO a(id, k, c) VALUES (-4, 4, 4)",
+        "ROLLBACK TO sp",
+        "INSERT INTO a(id, k, d) VALUES (-5, 5, 5)",
+        "INSERT INTO a(id, k, c) VALUES (-6, 6, 6)",
+        "SELECT count(*), sum(c) FROM a WHERE k = 6",
+        "CREATE INDEX a_k ON a(k)",
+        // Fails on existing duplicates, rolling the statement back.
+        "CREATE UNIQUE INDEX a_u ON a(k)",
+        "SELECT count(*), sum(c) FROM a WHERE k = 5",
+        "DROP TABLE a",
+        "SELECT count(*), 0 FROM a",
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, k TEXT, z INTEGER)",
+        "INSERT INTO a(id, k, c) VALUES (1, 1, 1)",
+        "INSERT INTO a(id, k, z) VALUES (1, 'one', 7)",
+        "SELECT count(*), sum(z) FROM a",
+        "COMMIT",
+        "SELECT count(*), sum(z) FROM a",
+    ];
+    for sql in steps {
+        if sql.starts_with("SELECT") {
+            let ours = h.query_row(sql, [], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+            });
+            let theirs = s.query_row(sql, [], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+            });
+            assert_eq!(ours.is_ok(), theirs.is_ok(), "{sql}: {ours:?} / {theirs:?}");
+            if let (Ok(o), Ok(t)) = (ours, theirs) {
+                assert_eq!(o, t, "{sql}");
+            }
+            continue;
+        }
+        let ours = h.execute(sql, []);
+        let theirs = s.execute(sql, []);
+        assert_eq!(ours.is_ok(), theirs.is_ok(), "{sql}: {ours:?} / {theirs:?}");
+        // (SQLite's count after DDL is that of the last DML statement.)
+        if let (Ok(o), Ok(t), true) = (ours, theirs, sql.starts_with("INSERT")) {
+            assert_eq!(o, t, "{sql}: rows changed");
+        }
+    }
+    check(&h);
+}

@@ -249,3 +249,149 @@ fn a_fault_anywhere_in_a_spilled_commit_leaves_all_or_nothing() {
         );
     }
 }
+
+/// Counts rows under `r` per table byte, like the SQL layer's row groups.
+fn table_group(key: &[u8]) -> Option<usize> {
+    (key.first() == Some(&b'r') && key.len() >= 2).then_some(2)
+}
+
+fn big_key(i: u16) -> Vec<u8> {
+    format!("rb{i:05}").into_bytes()
+}
+
+/// A load past its write-set budget writes its new rows straight to their heads at each
+/// spill (`mvcc::direct`), among them one over a deleted row's tombstone, besides an update
+/// and a delete of committed rows that go through the private range. A full disk (or a write
+/// reported failed) at any storage write, while it spills or while it commits, fails with the
+/// storage's error; readers keep seeing the earlier commits; after reopening the load is
+/// wholly there or wholly absent (the direct heads taken back, the tombstone restored, the
+/// row count as committed), no private data is left, and the database takes new commits.
+#[test]
+fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() {
+    const ROWS: u16 = 3000;
+    let options = || MvccOptions {
+        auto_gc: false,
+        txn_memory_bytes: 64 << 10,
+        count_group: Some(table_group),
+        ..MvccOptions::default()
+    };
+    let private = |m: &Mvcc| {
+        m.storage()
+            .scan(
+                heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
+                Direction::Forward,
+            )
+            .count()
+    };
+    let value = |s: &heliosdb_lite::mvcc::Snapshot, k: &[u8]| {
+        s.get(k)
+            .unwrap()
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+    };
+    let load = |m: &Mvcc, direct_seen: &mut bool| -> heliosdb_lite::Result<()> {
+        let mut t = m.begin(TxnMode::Immediate)?;
+        for i in 0..ROWS {
+            t.put_unversioned(big_key(i), vec![7; 20])?;
+        }
+        // Deleted at the second commit: its head is a tombstone the load writes over.
+        t.put_unversioned(b"rx1".to_vec(), b"again".to_vec())?;
+        t.put(b"ra1".to_vec(), b"changed".to_vec())?;
+        t.delete(b"ra2".to_vec())?;
+        assert!(t.has_spilled());
+        if m.storage()
+            .get(&heliosdb_lite::mvcc::keys::head_key(&big_key(0)))?
+            .is_some()
+        {
+            *direct_seen = true;
+        }
+        t.commit().map(|_| ())
+    };
+    let mut direct_seen = false;
+    for fault in [Fault::DiskFull, Fault::WrittenButFailed] {
+        let mut outcomes = [0usize; 2];
+        for fail_at in 0u32.. {
+            let storage = Arc::new(Faulty {
+                inner: MemoryStorage::new(),
+                countdown: AtomicU32::new(0),
+                fault: AtomicU8::new(Fault::None as u8),
+            });
+            let m = Mvcc::open(storage.clone(), options()).unwrap();
+            let mut t = m.begin(TxnMode::Immediate).unwrap();
+            t.start_counting(b"ra").unwrap();
+            t.start_counting(b"rb").unwrap();
+            t.start_counting(b"rx").unwrap();
+            for (k, v) in [("ra1", "one"), ("ra2", "two"), ("rx1", "gone")] {
+                t.put(k.into(), v.into()).unwrap();
+            }
+            t.commit().unwrap();
+            let mut t = m.begin(TxnMode::Immediate).unwrap();
+            t.delete(b"rx1".to_vec()).unwrap();
+            t.commit().unwrap();
+            let before = m.latest_scn();
+            storage.arm(fail_at, fault);
+            let result = load(&m, &mut direct_seen);
+            let fired = storage.fault.load(Ordering::SeqCst) == Fault::None as u8;
+            if !fired {
+                result.unwrap();
+                break;
+            }
+            match &result {
+                Err(Error::Io(e)) if fault == Fault::DiskFull => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}");
+                    assert!(e.to_string().contains("no space left"), "{e}");
+                }
+                Err(e) => assert!(matches!(e, Error::Io(_) | Error::Storage(_)), "{e}"),
+                Ok(()) => {}
+            }
+            if result.is_err() {
+                let s = m.snapshot();
+                assert_eq!(s.scan_prefix(b"rb").count(), 0, "{fail_at}: half visible");
+                assert_eq!(value(&s, b"ra1").as_deref(), Some("one"));
+                assert_eq!(value(&s, b"rx1"), None);
+            }
+            drop(m);
+            let m = Mvcc::open(Arc::new(storage.inner.clone()), options()).unwrap();
+            assert_eq!(private(&m), 0, "{fail_at}: private data left");
+            let s = m.snapshot();
+            let big = s.scan_prefix(b"rb").count();
+            if big == 0 {
+                assert!(result.is_err(), "{fail_at}: an acknowledged commit lost");
+                assert_eq!(m.latest_scn(), before, "{fail_at}");
+                assert_eq!(value(&s, b"ra1").as_deref(), Some("one"), "{fail_at}");
+                assert_eq!(value(&s, b"ra2").as_deref(), Some("two"), "{fail_at}");
+                assert_eq!(value(&s, b"rx1"), None, "{fail_at}: the tombstone lost");
+                assert_eq!(s.live_count(b"rb").unwrap(), Some(0), "{fail_at}");
+                assert_eq!(s.live_count(b"rx").unwrap(), Some(0), "{fail_at}");
+                outcomes[0] += 1;
+            } else {
+                assert_eq!(big, ROWS as usize, "{fail_at}: a partial commit");
+                assert_eq!(value(&s, b"ra1").as_deref(), Some("changed"), "{fail_at}");
+                assert_eq!(value(&s, b"ra2"), None, "{fail_at}");
+                assert_eq!(value(&s, b"rx1").as_deref(), Some("again"), "{fail_at}");
+                assert_eq!(s.live_count(b"rb").unwrap(), Some(ROWS as i64), "{fail_at}");
+                outcomes[1] += 1;
+            }
+            assert_eq!(
+                s.live_count(b"ra").unwrap(),
+                Some(if big == 0 { 2 } else { 1 })
+            );
+            // The earlier commits read as they were, AS OF included.
+            let first = m.snapshot_at(before - 1).unwrap();
+            assert_eq!(value(&first, b"rx1").as_deref(), Some("gone"), "{fail_at}");
+            assert_eq!(value(&first, b"ra1").as_deref(), Some("one"), "{fail_at}");
+            assert_eq!(first.scan_prefix(b"rb").count(), 0, "{fail_at}");
+            // The database is usable: a load that was lost can be run again.
+            if big == 0 {
+                load(&m, &mut direct_seen).unwrap();
+                assert_eq!(m.snapshot().scan_prefix(b"rb").count(), ROWS as usize);
+            } else {
+                commit(&m, 50).unwrap();
+            }
+        }
+        assert!(
+            outcomes[0] > 10,
+            "{outcomes:?}: the fault never hit the load"
+        );
+    }
+    assert!(direct_seen, "the load never wrote a head directly");
+}

@@ -70,6 +70,7 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
             .clone()
             .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
         count_group: Some(crate::sql::codec::row_count_group),
+        watched_prefix: Some(crate::sql::codec::CATALOG_PREFIX),
         txn_memory_bytes: usize::try_from(config.txn_memory_bytes()).unwrap_or(usize::MAX),
         ..MvccOptions::default()
     };
@@ -162,6 +163,7 @@ fn open_engine_read_only(config: &Config) -> Result<(Arc<Engine>, Option<Private
             .clone()
             .unwrap_or_else(|| Arc::new(crate::time::SystemClock)),
         count_group: Some(crate::sql::codec::row_count_group),
+        watched_prefix: Some(crate::sql::codec::CATALOG_PREFIX),
         ..MvccOptions::default()
     };
     let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), options)?)?);

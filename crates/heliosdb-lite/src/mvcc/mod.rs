@@ -132,6 +132,10 @@ pub struct MvccOptions {
     /// Keep packed read copies of large tables ([`pack`]); needs `count_group`. Off, scans
     /// read the heads, and no change logs are started (existing ones are still kept up).
     pub pack_tables: bool,
+    /// Logical keys from which a layer above derives something it caches per transaction
+    /// ([`Transaction::derived`]; the SQL layer's catalog): writes under this prefix change
+    /// the transaction's generation. `None` counts every write.
+    pub watched_prefix: Option<&'static [u8]>,
 }
 
 impl Default for MvccOptions {
@@ -147,6 +151,7 @@ impl Default for MvccOptions {
             count_group: None,
             txn_memory_bytes: 32 << 20,
             pack_tables: true,
+            watched_prefix: None,
         }
     }
 }

@@ -21,6 +21,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// What an entry of the write set or of the head cache holds beyond its bytes (the map node's
 /// share, two vector headers): an estimate, as the budget only needs the order of magnitude.
@@ -106,6 +107,11 @@ pub struct Transaction {
     direct_live: u64,
     /// Changes to the row counts made by the direct heads, by count group.
     direct_deltas: rustc_hash::FxHashMap<Vec<u8>, i64>,
+    /// Changes with every write under the watched prefix and every rollback to a savepoint.
+    generation: u64,
+    /// What a layer above derived from the watched keys, and the generation it was derived
+    /// at (see [`Transaction::derived`]).
+    derived: std::cell::RefCell<Option<(u64, Arc<dyn std::any::Any + Send + Sync>)>>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -155,6 +161,8 @@ impl Transaction {
             direct_seq: 0,
             direct_live: 0,
             direct_deltas: Default::default(),
+            generation: 0,
+            derived: Default::default(),
         };
         // A quarter of the budget at most: past it the filter answers "maybe" for every key.
         t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
@@ -242,6 +250,8 @@ impl Transaction {
                 )));
             }
             self.pin = self.mvcc.pin_assigned();
+            // A newer snapshot may hold another catalog.
+            self.generation += 1;
         }
         self.lock = Some(lock);
         self.txid = Some(self.mvcc.allocate_txid());
@@ -420,6 +430,7 @@ impl Transaction {
     pub fn put_unversioned(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<bool> {
         self.ensure_writable()?;
         self.check_usable()?;
+        self.note_write(&key);
         let size = key.len() + value.len() + ENTRY_OVERHEAD;
         // A spilled write counts as written; if the private range cannot be read, assume
         // nothing.
@@ -454,6 +465,7 @@ impl Transaction {
     fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
         self.ensure_writable()?;
         self.check_usable()?;
+        self.note_write(&key);
         let size = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
         let prev = match self.writes.entry(key.clone()) {
             std::collections::btree_map::Entry::Occupied(mut e) => {
@@ -469,6 +481,38 @@ impl Transaction {
         // when the entry is undone (it cannot change before the next spill, which looks it
         // up for the undo entries it stores).
         self.push_undo(Undo::Write(key, prev))
+    }
+
+    /// Moves the generation on for a write of a watched key.
+    fn note_write(&mut self, key: &[u8]) {
+        if self
+            .mvcc
+            .0
+            .options
+            .watched_prefix
+            .is_none_or(|p| key.starts_with(p))
+        {
+            self.generation += 1;
+        }
+    }
+
+    /// What a layer above derived from the watched keys as this transaction sees them (its
+    /// own writes included), if it was stored by [`Transaction::set_derived`] as a `T` and
+    /// no watched key was written, nor a savepoint rolled back to, since. The SQL layer keeps
+    /// the schema of a transaction that changed the catalog here, so that each statement
+    /// does not read and parse every catalog entry again.
+    pub fn derived<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let d = self.derived.borrow();
+        let (generation, value) = d.as_ref()?;
+        if *generation != self.generation {
+            return None;
+        }
+        value.clone().downcast::<T>().ok()
+    }
+
+    /// Stores what was derived from the watched keys at the current generation.
+    pub fn set_derived<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) {
+        *self.derived.borrow_mut() = Some((self.generation, value));
     }
 
     fn push_undo(&mut self, u: Undo) -> Result<()> {
@@ -682,6 +726,8 @@ impl Transaction {
     /// Undoes every write made after `sp`. If the private range cannot be brought back (a
     /// storage error), the transaction can afterwards only be rolled back.
     pub fn rollback_to(&mut self, sp: Savepoint) {
+        // The undone writes may include watched keys.
+        self.generation += 1;
         while self.undo_stored + self.undo.len() as u64 > sp.0 {
             let Some(u) = self.undo.pop() else {
                 break;

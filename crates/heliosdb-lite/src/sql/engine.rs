@@ -62,10 +62,17 @@ impl Engine {
     /// The schema a transaction sees (its own DDL included).
     pub fn schema_for(&self, txn: &Transaction, own_ddl: bool) -> Result<Arc<Schema>> {
         if own_ddl {
-            Ok(Arc::new(bind_schema(load_schema(txn.scan(
-                prefix_range(codec::CATALOG_PREFIX),
-                Direction::Forward,
-            ))?)?))
+            // Read and parsed again only when the transaction has written a catalog entry
+            // (or rolled back a statement) since: a load into a table created in the same
+            // transaction otherwise parses the catalog's JSON for every row.
+            if let Some(schema) = txn.derived::<Schema>() {
+                return Ok(schema);
+            }
+            let schema = Arc::new(bind_schema(load_schema(
+                txn.scan(prefix_range(codec::CATALOG_PREFIX), Direction::Forward),
+            )?)?);
+            txn.set_derived(schema.clone());
+            Ok(schema)
         } else {
             self.schema_at(txn.snapshot_scn(), Some(txn), None)
         }
