@@ -3,7 +3,7 @@
 //! connection gets its own handler set around its own [`Session`].
 
 use crate::errors::ClientError;
-use crate::session::{Session, StatementResult};
+use crate::session::{Plain, Session, StatementResult};
 use crate::sqltext;
 use crate::types::{convert, Cell, ColumnType};
 use crate::Shared;
@@ -193,9 +193,24 @@ pub struct Prepared {
     untyped: Vec<bool>,
     /// Result column names and the types they are sent as; `None` without a result set.
     result: Option<(Vec<String>, Vec<ColumnType>)>,
-    /// The normalised text, when the engine runs the statement as written (see
+    /// The result's fields as sent in binary and in text, the two formats clients ask for
+    /// all columns at once (built here rather than at each Execute).
+    fields: Option<[Arc<Vec<FieldInfo>>; 2]>,
+    /// Set when the engine runs the statement as written (see
     /// [`crate::session::Planned::plain`]).
-    plain: Option<String>,
+    plain: Option<Plain>,
+}
+
+impl Prepared {
+    /// The result's fields in `format`, shared when it is one of the prepared ones.
+    fn fields(&self, format: &Format) -> Option<Arc<Vec<FieldInfo>>> {
+        let [binary, text] = self.fields.as_ref()?;
+        match format {
+            Format::UnifiedBinary => Some(binary.clone()),
+            Format::UnifiedText => Some(text.clone()),
+            Format::Individual(_) => None,
+        }
+    }
 }
 
 /// Most prepared statements a connection remembers by text.
@@ -265,14 +280,20 @@ impl QueryParser for Parser {
             }
         }
         let cacheable = planned.cacheable;
+        let result = planned
+            .description
+            .map(|(names, declared)| (names, declared_types(&declared)));
+        let fields = result.as_ref().map(|(names, types)| {
+            [Format::UnifiedBinary, Format::UnifiedText]
+                .map(|format| Arc::new(fields_of(names, types, &format)))
+        });
         let prepared = Arc::new(Prepared {
-            plain: planned.plain.then_some(planned.normalized),
+            plain: planned.plain,
             sql: engine_sql,
             param_types,
             untyped,
-            result: planned
-                .description
-                .map(|(names, declared)| (names, declared_types(&declared))),
+            result,
+            fields,
         });
         if cacheable {
             let mut cache = self.cache();
@@ -356,27 +377,37 @@ fn fields_of(names: &[String], types: &[ColumnType], format: &Format) -> Vec<Fie
         .collect()
 }
 
+/// How a result's rows are sent: the column types a prepared statement announced, and
+/// its fields when they were built at Parse for the format asked.
+type Announced<'a> = Option<(&'a [ColumnType], Option<Arc<Vec<FieldInfo>>>)>;
+
 /// The response of a statement that ran: rows, or a command tag marking where a
-/// transaction block started or ended.
+/// transaction block started or ended. Rows are sent as `announced` says, or typed from
+/// their values.
 fn response(
     r: StatementResult,
     was_in_transaction: bool,
-    types: Option<Vec<ColumnType>>,
+    announced: Announced<'_>,
     format: &Format,
 ) -> PgWireResult<Response> {
     if r.returns_rows {
-        let types = types.unwrap_or_else(|| {
-            (0..r.columns.len())
-                .map(|i| {
-                    ColumnType::infer(
-                        r.rows.iter().filter_map(|row| row.get(i)),
-                        r.declared.get(i).copied().flatten(),
-                    )
-                })
-                .collect()
-        });
-        let fields = Arc::new(fields_of(&r.columns, &types, format));
-        let rows = encode(fields.clone(), &types, &r.columns, r.rows)?;
+        let inferred: Vec<ColumnType>;
+        let (types, fields) = match announced {
+            Some((types, fields)) => (types, fields),
+            None => {
+                inferred = (0..r.columns.len())
+                    .map(|i| {
+                        ColumnType::infer(
+                            r.rows.iter().filter_map(|row| row.get(i)),
+                            r.declared.get(i).copied().flatten(),
+                        )
+                    })
+                    .collect();
+                (inferred.as_slice(), None)
+            }
+        };
+        let fields = fields.unwrap_or_else(|| Arc::new(fields_of(&r.columns, types, format)));
+        let rows = encode(fields.clone(), types, &r.columns, r.rows)?;
         let mut query = QueryResponse::new(fields, stream::iter(rows));
         // pgwire appends the row count: `INSERT 0` + 3 for INSERT ... RETURNING.
         let verb = r.tag.rsplit_once(' ').map_or(r.tag.as_str(), |(v, _)| v);
@@ -562,9 +593,7 @@ impl ExtendedQueryHandler for Handler {
         }
         let was = self.session.in_transaction();
         let r = match &prepared.plain {
-            Some(normalized) => self
-                .session
-                .execute_plain(&prepared.sql, normalized, &params),
+            Some(plain) => self.session.execute_plain(&prepared.sql, plain, &params),
             None => self.session.execute_here(&prepared.sql, &params),
         }
         .map_err(user_error)?;
@@ -573,7 +602,7 @@ impl ExtendedQueryHandler for Handler {
         }
         // The rows are sent with the types Describe announced; a result that no longer
         // has the announced columns (the table changed since Parse) cannot be.
-        let types = match &prepared.result {
+        let announced = match &prepared.result {
             Some((names, types)) if r.returns_rows => {
                 if *names != r.columns {
                     self.parser.forget();
@@ -585,11 +614,14 @@ impl ExtendedQueryHandler for Handler {
                             .to_owned(),
                     )));
                 }
-                Some(types.clone())
+                Some((
+                    types.as_slice(),
+                    prepared.fields(&portal.result_column_format),
+                ))
             }
             _ => None,
         };
-        response(r, was, types, &portal.result_column_format)
+        response(r, was, announced, &portal.result_column_format)
     }
 
     async fn do_describe_statement<C>(

@@ -32,11 +32,38 @@ pub struct Planned {
     pub description: Option<Description>,
     /// The plan may be reused for the same text.
     pub cacheable: bool,
-    /// The statement goes to the engine as written (nothing the server answers itself, no
-    /// catalog query): [`Session::execute_plain`] may run it.
-    pub plain: bool,
-    /// The text as [`sqltext::normalize`] gives it.
-    pub normalized: String,
+    /// Set when the statement goes to the engine as written (nothing the server answers
+    /// itself, no catalog query): [`Session::execute_plain`] may run it.
+    pub plain: Option<Plain>,
+}
+
+/// What running a statement the engine takes as written needs to know of its text, worked
+/// out once when it is prepared rather than at each execution.
+#[derive(Debug)]
+pub struct Plain {
+    /// Its kind for the metrics, without a session `AS OF` point.
+    kind: sqltext::QueryType,
+    /// Its command tag's shape.
+    tag: sqltext::TagForm,
+}
+
+impl Plain {
+    /// The facts of the normalised text `normalized`.
+    fn of(normalized: &str) -> Plain {
+        Plain {
+            kind: sqltext::query_type(normalized, false),
+            tag: sqltext::tag_form(normalized),
+        }
+    }
+
+    /// Its kind for the metrics when the session has (or has not) an `AS OF` point: every
+    /// read of such a session reads the past.
+    fn kind(&self, session_as_of: bool) -> sqltext::QueryType {
+        match self.kind {
+            sqltext::QueryType::Current if session_as_of => sqltext::QueryType::TimeTravel,
+            k => k,
+        }
+    }
 }
 
 /// What one statement returned.
@@ -241,19 +268,18 @@ impl Session {
                 description,
                 // In a failed transaction block nothing is described: do not remember that.
                 cacheable: !lock(&s.state).failed,
-                plain,
-                normalized,
+                plain: plain.then(|| Plain::of(&normalized)),
             })
         })
     }
 
     /// Runs a prepared statement that [`Planned::plain`] says goes to the engine as
     /// written, on the calling thread: what [`Session::execute_here`] does without looking
-    /// at the text again (`normalized` is [`Planned::normalized`]).
+    /// at the text again.
     pub fn execute_plain(
         &self,
         sql: &str,
-        normalized: &str,
+        plain: &Plain,
         params: &[Value],
     ) -> Result<StatementResult, ClientError> {
         self.run(|s| {
@@ -265,7 +291,13 @@ impl Session {
                 // Only the end of the block is accepted: the general path says so.
                 return s.execute_blocking(sql, params);
             }
-            s.run_engine(sql, normalized, params, session_as_of)
+            s.run_engine(
+                sql,
+                plain.kind(session_as_of),
+                &plain.tag,
+                params,
+                session_as_of,
+            )
         })
     }
 
@@ -309,7 +341,8 @@ impl Session {
                     let is_savepoint = n.starts_with("rollback to");
                     let r = self.run_engine(
                         if is_savepoint { sql } else { "ROLLBACK" },
-                        "rollback",
+                        sqltext::QueryType::Write,
+                        &sqltext::TagForm::Fixed("ROLLBACK".into()),
                         &[],
                         false,
                     );
@@ -349,7 +382,9 @@ impl Session {
             let t = catalog::answer(&self.conn, &n)?;
             return Ok(StatementResult::from_table(t, in_txn));
         }
-        self.run_engine(&sql, &n, params, as_of_text.is_some())
+        let session_as_of = as_of_text.is_some();
+        let kind = sqltext::query_type(&n, session_as_of);
+        self.run_engine(&sql, kind, &sqltext::tag_form(&n), params, session_as_of)
     }
 
     fn apply(&self, effect: Effect, n: &str) {
@@ -377,16 +412,18 @@ impl Session {
         }
     }
 
+    /// Runs `sql` in the engine, as a statement of the metrics' `kind` whose command tag
+    /// has the shape `tag`.
     fn run_engine(
         &self,
         sql: &str,
-        n: &str,
+        kind: sqltext::QueryType,
+        tag: &sqltext::TagForm,
         params: &[Value],
         session_as_of: bool,
     ) -> Result<StatementResult, ClientError> {
-        let kind = sqltext::query_type(n, session_as_of);
         let started = Instant::now();
-        let mut r = self.query(sql, n, params);
+        let mut r = self.query(sql, tag, params);
         self.shared.metrics.observe(kind, started.elapsed());
         if let Err(e) = &mut r {
             if session_as_of && kind == sqltext::QueryType::Write && e.sqlstate == "42000" {
@@ -405,7 +442,12 @@ impl Session {
         r
     }
 
-    fn query(&self, sql: &str, n: &str, params: &[Value]) -> Result<StatementResult, ClientError> {
+    fn query(
+        &self,
+        sql: &str,
+        tag: &sqltext::TagForm,
+        params: &[Value],
+    ) -> Result<StatementResult, ClientError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
         let columns = rows.column_names().to_vec();
@@ -423,7 +465,7 @@ impl Session {
         }
         let changes = rows.changes();
         Ok(StatementResult {
-            tag: sqltext::command_tag(n, out.len(), changes),
+            tag: tag.text(out.len(), changes),
             columns,
             declared,
             rows: out,

@@ -169,31 +169,57 @@ pub fn query_type(normalized: &str, session_as_of: bool) -> QueryType {
     }
 }
 
-/// The PostgreSQL command tag of a statement that ran: `SELECT n`, `INSERT 0 n`,
-/// `UPDATE n`, `DELETE n`, or the statement's leading keywords (`CREATE TABLE`).
-pub fn command_tag(normalized: &str, rows: usize, changes: u64) -> String {
+/// The shape of a statement's PostgreSQL command tag, worked out once from its text (a
+/// prepared statement keeps it): the counts are filled in each time it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagForm {
+    /// `SELECT n`, n the rows returned.
+    Select,
+    /// `INSERT 0 n`, n the rows changed.
+    Insert,
+    /// A verb and the rows changed: `UPDATE n`, `DELETE n`.
+    Changes(&'static str),
+    /// A fixed tag without a count (`CREATE TABLE`, `BEGIN`).
+    Fixed(String),
+}
+
+impl TagForm {
+    /// The tag of a run that returned `rows` rows and changed `changes`.
+    pub fn text(&self, rows: usize, changes: u64) -> String {
+        match self {
+            TagForm::Select => format!("SELECT {rows}"),
+            TagForm::Insert => format!("INSERT 0 {changes}"),
+            TagForm::Changes(verb) => format!("{verb} {changes}"),
+            TagForm::Fixed(tag) => tag.clone(),
+        }
+    }
+}
+
+/// The command tag's shape of a statement, from its normalised text: `SELECT n`,
+/// `INSERT 0 n`, `UPDATE n`, `DELETE n`, or the statement's leading keywords
+/// (`CREATE TABLE`).
+pub fn tag_form(normalized: &str) -> TagForm {
     let words: Vec<&str> = normalized
         .split([' ', '('])
         .filter(|w| !w.is_empty())
         .collect();
     let first = words.first().copied().unwrap_or("");
     match first {
-        "select" | "values" | "table" | "show" | "pragma" | "explain" => {
-            format!("SELECT {rows}")
-        }
+        "select" | "values" | "table" | "show" | "pragma" | "explain" => TagForm::Select,
         "with" => {
             let verb = ["insert", "update", "delete"]
                 .into_iter()
                 .find(|w| words.contains(w));
             match verb {
-                Some("insert") => format!("INSERT 0 {changes}"),
-                Some(v) => format!("{} {changes}", v.to_uppercase()),
-                None => format!("SELECT {rows}"),
+                Some("insert") => TagForm::Insert,
+                Some("update") => TagForm::Changes("UPDATE"),
+                Some(_) => TagForm::Changes("DELETE"),
+                None => TagForm::Select,
             }
         }
-        "insert" | "replace" => format!("INSERT 0 {changes}"),
-        "update" => format!("UPDATE {changes}"),
-        "delete" => format!("DELETE {changes}"),
+        "insert" | "replace" => TagForm::Insert,
+        "update" => TagForm::Changes("UPDATE"),
+        "delete" => TagForm::Changes("DELETE"),
         "create" | "drop" | "alter" => {
             // CREATE [UNIQUE] INDEX, CREATE [TEMP] TABLE, DROP VIEW...
             let object = words[1..]
@@ -206,12 +232,12 @@ pub fn command_tag(normalized: &str, rows: usize, changes: u64) -> String {
                 })
                 .copied()
                 .unwrap_or("");
-            format!("{} {}", first, object).trim().to_uppercase()
+            TagForm::Fixed(format!("{} {}", first, object).trim().to_uppercase())
         }
-        "begin" | "start" => "BEGIN".into(),
-        "commit" | "end" => "COMMIT".into(),
-        "rollback" | "abort" => "ROLLBACK".into(),
-        other => other.to_uppercase(),
+        "begin" | "start" => TagForm::Fixed("BEGIN".into()),
+        "commit" | "end" => TagForm::Fixed("COMMIT".into()),
+        "rollback" | "abort" => TagForm::Fixed("ROLLBACK".into()),
+        other => TagForm::Fixed(other.to_uppercase()),
     }
 }
 
@@ -422,11 +448,14 @@ mod tests {
             query_type("insert into t values (1)", false),
             QueryType::Write
         );
-        assert_eq!(command_tag("insert into t values (1)", 0, 1), "INSERT 0 1");
         assert_eq!(
-            command_tag("create unique index i on t(a)", 0, 0),
+            tag_form("insert into t values (1)").text(0, 1),
+            "INSERT 0 1"
+        );
+        assert_eq!(
+            tag_form("create unique index i on t(a)").text(0, 0),
             "CREATE INDEX"
         );
-        assert_eq!(command_tag("select 1", 1, 0), "SELECT 1");
+        assert_eq!(tag_form("select 1").text(1, 0), "SELECT 1");
     }
 }
