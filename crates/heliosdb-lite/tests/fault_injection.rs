@@ -167,6 +167,16 @@ fn failed_commits_leave_a_prefix_and_stop_writes() {
     }
 }
 
+/// Entries left in the private range (spilled write sets not yet committed or dropped).
+fn private_entries(m: &Mvcc) -> usize {
+    m.storage()
+        .scan(
+            heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
+            Direction::Forward,
+        )
+        .count()
+}
+
 /// A transaction far over its write-set budget spills to storage, and its commit is applied
 /// in many batches after the one that decides it. A fault at any of those writes (a full disk
 /// included) fails the commit with a clear error, leaves readers on the acknowledged state,
@@ -179,14 +189,6 @@ fn a_fault_anywhere_in_a_spilled_commit_leaves_all_or_nothing() {
         auto_gc: false,
         txn_memory_bytes: 64 << 10,
         ..MvccOptions::default()
-    };
-    let private = |m: &Mvcc| {
-        m.storage()
-            .scan(
-                heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
-                Direction::Forward,
-            )
-            .count()
     };
     for fault in [Fault::DiskFull, Fault::WrittenButFailed, Fault::SyncFails] {
         let mut fail_at = 0;
@@ -229,7 +231,11 @@ fn a_fault_anywhere_in_a_spilled_commit_leaves_all_or_nothing() {
             }
             drop(m);
             let reopened = Mvcc::open(Arc::new(storage.inner.clone()), spilled()).unwrap();
-            assert_eq!(private(&reopened), 0, "{fail_at}: private data left");
+            assert_eq!(
+                private_entries(&reopened),
+                0,
+                "{fail_at}: private data left"
+            );
             let big = reopened.snapshot().scan_prefix(b"big").count();
             let got = keys(&reopened);
             if big == 0 {
@@ -274,14 +280,6 @@ fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() 
         txn_memory_bytes: 64 << 10,
         count_group: Some(table_group),
         ..MvccOptions::default()
-    };
-    let private = |m: &Mvcc| {
-        m.storage()
-            .scan(
-                heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
-                Direction::Forward,
-            )
-            .count()
     };
     let value = |s: &heliosdb_lite::mvcc::Snapshot, k: &[u8]| {
         s.get(k)
@@ -351,7 +349,7 @@ fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() 
             }
             drop(m);
             let m = Mvcc::open(Arc::new(storage.inner.clone()), options()).unwrap();
-            assert_eq!(private(&m), 0, "{fail_at}: private data left");
+            assert_eq!(private_entries(&m), 0, "{fail_at}: private data left");
             let s = m.snapshot();
             let big = s.scan_prefix(b"rb").count();
             if big == 0 {

@@ -454,10 +454,9 @@ impl ChangeLog<'_> {
         let mut lists = self.lists.borrow_mut();
         let (first, list) = match lists.get_mut(prefix) {
             Some(l) => l,
-            None => lists
-                .entry(prefix.to_vec())
-                .or_insert_with(|| (logical.to_vec(), Vec::new())),
+            None => lists.entry(prefix.to_vec()).or_default(),
         };
+        // A new list (or one just written out) starts at this key.
         if list.is_empty() {
             first.clear();
             first.extend_from_slice(logical);
