@@ -416,6 +416,70 @@ fn compound_affinity_and_other_corners() {
     )]);
 }
 
+/// A compound SELECT read as a table (subquery, CTE, view) turns integers into reals under a
+/// REAL column, and converts nothing under INTEGER or NUMERIC (2.0 stays a real): SQLite
+/// applies only its REAL affinity when it reads such a table back (fuzzer seed 20261402,
+/// case 28053).
+#[test]
+fn compound_read_as_a_table_converts_only_under_real() {
+    check(&[(
+        "compound reads",
+        &[
+            "CREATE TABLE t1(b INTEGER PRIMARY KEY, a REAL)",
+            "CREATE TABLE t2(c INTEGER, f NUMERIC, g TEXT)",
+            "INSERT INTO t1 VALUES (14, 1), (11, 2.5), (13, 'b')",
+            "INSERT INTO t2 VALUES (3, 3, '4'), (NULL, 2.0, 'x')",
+            "CREATE VIEW v1 AS SELECT a AS k FROM t1 UNION ALL SELECT 3",
+            "SELECT k, typeof(k) FROM (SELECT c AS k FROM t2 UNION ALL SELECT a FROM t1)",
+            "SELECT k, typeof(k) FROM (SELECT c AS k FROM t2 UNION ALL SELECT 2.0)",
+            "SELECT k, typeof(k) FROM (SELECT f AS k FROM t2 UNION SELECT 2.0)",
+            "SELECT k, typeof(k) FROM (SELECT a AS k FROM t1 UNION ALL SELECT 3)",
+            "SELECT k, typeof(k) FROM (SELECT 5 AS k UNION ALL SELECT a FROM t1)",
+            "SELECT k, typeof(k) FROM (SELECT g AS k FROM t2 UNION ALL SELECT g FROM t2)",
+            "WITH w AS (SELECT a AS k FROM t1 UNION ALL SELECT 3) SELECT k, typeof(k) FROM w",
+            "WITH w AS MATERIALIZED (SELECT a AS k FROM t1 UNION ALL SELECT 3) \
+             SELECT k, typeof(k) FROM w",
+            "WITH w(k) AS (SELECT c FROM t2 UNION ALL SELECT a FROM t1) SELECT k, typeof(k) FROM w",
+            "SELECT k, typeof(k) FROM v1",
+            "SELECT x1.b, x2.k, typeof(x2.k) FROM t1 x1 LEFT JOIN \
+             (SELECT c AS k FROM t2 UNION ALL SELECT a FROM t1) x2 ON x2.k = x1.a",
+            "SELECT k, typeof(k) FROM (SELECT c AS k FROM t2 UNION ALL SELECT 2.0) WHERE k = 2",
+        ],
+    )]);
+}
+
+/// Duplicates in UNION, INTERSECT and EXCEPT are found under the compound's collation (the
+/// leftmost operand's that has one; a subquery's column has BINARY at least), and of equal
+/// rows that differ (2 and 2.0, 'a' and 'A') SQLite keeps the last one written.
+#[test]
+fn compound_duplicates_follow_collations_and_keep_the_last() {
+    check(&[(
+        "compound duplicates",
+        &[
+            "CREATE TABLE t(a TEXT COLLATE NOCASE, b TEXT)",
+            "INSERT INTO t VALUES ('a', 'a'), ('A', 'A')",
+            "SELECT 2 UNION SELECT 2.0",
+            "SELECT 2.0 UNION SELECT 2",
+            "SELECT 2 UNION SELECT 2.0 UNION SELECT 2",
+            "SELECT k, typeof(k) FROM (SELECT 2 AS k UNION SELECT 2.0)",
+            "SELECT 2 INTERSECT SELECT 2.0",
+            "SELECT 2.0 INTERSECT SELECT 2",
+            "SELECT 'a' COLLATE NOCASE UNION SELECT 'A'",
+            "SELECT a FROM t UNION SELECT 'a'",
+            "SELECT 'a' UNION SELECT a FROM t",
+            "SELECT b FROM t UNION SELECT 'a' COLLATE NOCASE",
+            "SELECT a FROM t INTERSECT SELECT 'a'",
+            "SELECT b COLLATE NOCASE FROM t EXCEPT SELECT 'A'",
+            "SELECT x FROM (SELECT a AS x FROM t UNION SELECT b FROM t) WHERE x = 'a'",
+            "SELECT x FROM (SELECT 'A' AS x) UNION SELECT a FROM t",
+            "SELECT count(*) FROM (SELECT 'a' AS x) JOIN t ON x = a",
+            "SELECT count(*) FROM (SELECT 'a' AS x) JOIN t ON a = x",
+            "WITH w(x) AS (SELECT 'a') SELECT count(*) FROM w JOIN t ON x = a",
+            "SELECT 2 UNION SELECT 2.0 ORDER BY 1",
+        ],
+    )]);
+}
+
 #[test]
 fn with_recursive() {
     check(&[(

@@ -198,6 +198,7 @@ fn walk(
             all,
             left,
             right,
+            ..
         } => {
             let name = match op {
                 SetOp::Union => "UNION",

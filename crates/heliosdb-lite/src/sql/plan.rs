@@ -1,6 +1,7 @@
 //! Bound expressions and query plans: the engine's own AST, independent of sqlparser.
 
 use super::catalog::{IndexDef, TableInfo};
+use super::collation::Collation;
 use super::functions::ScalarFn;
 use super::value::{Affinity, Value};
 use std::sync::Arc;
@@ -933,6 +934,10 @@ pub enum Plan {
         op: SetOp,
         /// Keep duplicates (UNION ALL).
         all: bool,
+        /// The collation each column's values are compared under to find duplicates (the
+        /// whole compound's, SQLite's rule: the leftmost operand that gives the column one);
+        /// empty when all are BINARY.
+        collations: Vec<Collation>,
         /// Left.
         left: Box<Plan>,
         /// Right.

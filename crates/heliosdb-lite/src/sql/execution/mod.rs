@@ -382,9 +382,10 @@ impl<'a> Executor<'a> {
             Plan::SetOperation {
                 op,
                 all,
+                collations,
                 left,
                 right,
-            } => Box::new(set_op::SetOpOp::new(ex, *op, *all, left, right)),
+            } => Box::new(set_op::SetOpOp::new(ex, *op, *all, collations, left, right)),
             Plan::Materialize { id, input, .. } => {
                 Box::new(materialize::MaterializeOp::new(ex, *id, input))
             }

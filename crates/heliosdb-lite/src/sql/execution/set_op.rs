@@ -2,9 +2,13 @@
 //!
 //! UNION ALL streams both inputs. The others return distinct rows in the order SQLite's
 //! sorter gives them: both inputs go through one external sort (spilling beyond the memory
-//! budget) keyed by the row's order key and tagged with their side, and each run of equal
-//! rows yields at most one row: the first left one, if the operation keeps it.
+//! budget) keyed by the row's order key (under the compound's collations) and tagged with
+//! their side, and each run of equal rows yields at most one row. Which one matters when
+//! equal rows differ (2 and 2.0, 'a' and 'A' under NOCASE): SQLite keeps the last one it
+//! wrote into its temporary index, so UNION returns the run's last row, INTERSECT and
+//! EXCEPT its last left row.
 
+use super::super::collation::Collation;
 use super::super::plan::{Plan, SetOp};
 use super::super::value::Value;
 use super::keys::order_key;
@@ -23,6 +27,8 @@ pub(super) struct SetOpOp<'e> {
     ex: &'e Executor<'e>,
     op: SetOp,
     all: bool,
+    /// Per column, empty when all are BINARY.
+    collations: &'e [Collation],
     left: &'e Plan,
     right: &'e Plan,
     /// UNION ALL: the input being read (left, then right).
@@ -36,6 +42,7 @@ impl<'e> SetOpOp<'e> {
         ex: &'e Executor<'e>,
         op: SetOp,
         all: bool,
+        collations: &'e [Collation],
         left: &'e Plan,
         right: &'e Plan,
     ) -> Self {
@@ -43,6 +50,7 @@ impl<'e> SetOpOp<'e> {
             ex,
             op,
             all,
+            collations,
             left,
             right,
             streaming: None,
@@ -57,10 +65,16 @@ impl<'e> SetOpOp<'e> {
             let mut input = self.ex.open(plan)?;
             while let Some(row) = input.next(outer)? {
                 self.ex.tick(&mut n)?;
-                sorter.push(
-                    vec![Value::Blob(order_key(&row)), Value::Integer(side)],
-                    row,
-                )?;
+                let key = match self.collations.is_empty() {
+                    true => order_key(&row),
+                    false => order_key(
+                        &row.iter()
+                            .zip(self.collations)
+                            .map(|(v, c)| c.key(v.clone()))
+                            .collect::<Vec<_>>(),
+                    ),
+                };
+                sorter.push(vec![Value::Blob(key), Value::Integer(side)], row)?;
             }
         }
         sorter.finish()
@@ -76,10 +90,15 @@ impl<'e> SetOpOp<'e> {
             // Left rows went in first, so a run has a left row only if it starts with one.
             let first_is_left = matches!(key[1], Value::Integer(LEFT));
             let mut any_right = !first_is_left;
+            let (mut last, mut last_left) = (None, None);
             loop {
                 match sorted.next()? {
-                    Some((k, _)) if FirstBlobOrder.order(&k, &key) == Ordering::Equal => {
-                        any_right |= matches!(k[1], Value::Integer(RIGHT));
+                    Some((k, row)) if FirstBlobOrder.order(&k, &key) == Ordering::Equal => {
+                        match k[1] {
+                            Value::Integer(RIGHT) => any_right = true,
+                            _ => last_left = Some(row.clone()),
+                        }
+                        last = Some(row);
                     }
                     other => {
                         *head = other;
@@ -88,12 +107,13 @@ impl<'e> SetOpOp<'e> {
                 }
             }
             let keep = match self.op {
-                SetOp::Union => true,
-                SetOp::Intersect => first_is_left && any_right,
-                SetOp::Except => first_is_left && !any_right,
+                SetOp::Union => last.or(Some(first)),
+                SetOp::Intersect if first_is_left && any_right => last_left.or(Some(first)),
+                SetOp::Except if first_is_left && !any_right => last_left.or(Some(first)),
+                SetOp::Intersect | SetOp::Except => None,
             };
-            if keep {
-                return Ok(Some(first));
+            if keep.is_some() {
+                return Ok(keep);
             }
         }
     }

@@ -52,6 +52,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                 }
             }
             let (plan, mut columns) = p.plan_query(&cte.query)?;
+            let plan = read_as_table(plan, &columns, &cte.query);
             rename(
                 &mut columns,
                 &cte.alias
@@ -227,7 +228,8 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
             flatten_compound(e, &mut operands, &mut ops);
             let (mut plan, mut cols) = plan_set_expr(p, operands[0])?;
             let mut all = vec![cols.clone()];
-            for (operand, (op, quantifier)) in operands[1..].iter().zip(ops) {
+            let mut rights = Vec::new();
+            for operand in &operands[1..] {
                 let (r, rcols) = plan_set_expr(p, operand)?;
                 if cols.len() != rcols.len() {
                     return Err(Error::invalid(
@@ -235,6 +237,21 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
                     ));
                 }
                 all.push(rcols);
+                rights.push(r);
+            }
+            // Duplicates are found under one collation per column for the whole compound.
+            let collations: Vec<Collation> = (0..cols.len())
+                .map(|i| {
+                    all.iter()
+                        .find_map(|cs| cs[i].collation)
+                        .unwrap_or_default()
+                })
+                .collect();
+            let collations = match collations.iter().all(|c| c.is_binary()) {
+                true => Vec::new(),
+                false => collations,
+            };
+            for (r, (op, quantifier)) in rights.into_iter().zip(ops) {
                 let op = match op {
                     ast::SetOperator::Union => SetOp::Union,
                     ast::SetOperator::Intersect => SetOp::Intersect,
@@ -243,6 +260,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
                 plan = Plan::SetOperation {
                     op,
                     all: matches!(quantifier, ast::SetQuantifier::All),
+                    collations: collations.clone(),
                     left: Box::new(plan),
                     right: Box::new(r),
                 };
@@ -295,6 +313,33 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
         )),
         other => Err(Error::Unsupported(format!("query form {other}"))),
     }
+}
+
+/// The collation of a reference to a subquery's, CTE's or view's column: its own, or BINARY,
+/// never none. In SQLite such a reference is a column, and every column has a collation, so
+/// `x = a` with `x` from `(SELECT 'a' AS x)` compares under BINARY even when `a` is NOCASE.
+fn read_collation(c: Option<Collation>) -> Option<Collation> {
+    Some(c.unwrap_or_default())
+}
+
+/// The rows of `query` as a subquery, CTE or view reads them: a REAL column of a compound
+/// SELECT turns integers into reals (4 reads as 4.0), as SQLite's read of the table it keeps
+/// the compound's rows in does. No other affinity converts values on that read: under an
+/// INTEGER or NUMERIC column 2.0 stays a real, and TEXT is already text.
+fn read_as_table(plan: Plan, cols: &[OutputColumn], query: &ast::Query) -> Plan {
+    let real = |c: &OutputColumn| c.affinity == Some(Affinity::Real);
+    if !matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) || !cols.iter().any(real) {
+        return plan;
+    }
+    let exprs = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match real(c) {
+            true => Expr::ApplyAffinity(Box::new(Expr::Column(i)), Affinity::Real),
+            false => Expr::Column(i),
+        })
+        .collect();
+    Plan::Project(Box::new(plan), exprs)
 }
 
 /// The affinity of column `i` of a compound SELECT, by SQLite's rule: the first operand's
@@ -998,7 +1043,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             argument: false,
                             affinity: c.affinity,
                             temporal: c.temporal,
-                            collation: c.collation,
+                            collation: read_collation(c.collation),
                         })
                         .collect();
                     return Ok(rel(RelKind::Sub(cte.plan.clone()), alias_name, columns));
@@ -1026,7 +1071,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         argument: false,
                         affinity: c.affinity,
                         temporal: c.temporal,
-                        collation: c.collation,
+                        collation: read_collation(c.collation),
                     })
                     .collect();
                 return Ok(rel(RelKind::Sub(plan), alias_name, columns));
@@ -1046,26 +1091,8 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
         TableFactor::Derived {
             subquery, alias, ..
         } => {
-            let (mut plan, mut cols) = p.plan_query(subquery)?;
-            // A compound subquery's rows are stored with its columns' affinities, as SQLite
-            // stores them in the table it reads them back from (4 under REAL reads as 4.0).
-            if matches!(subquery.body.as_ref(), SetExpr::SetOperation { .. })
-                && cols
-                    .iter()
-                    .any(|c| c.affinity.is_some_and(|a| a != Affinity::Blob))
-            {
-                let exprs = cols
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| match c.affinity {
-                        Some(a) if a != Affinity::Blob => {
-                            Expr::ApplyAffinity(Box::new(Expr::Column(i)), a)
-                        }
-                        _ => Expr::Column(i),
-                    })
-                    .collect();
-                plan = Plan::Project(Box::new(plan), exprs);
-            }
+            let (plan, mut cols) = p.plan_query(subquery)?;
+            let plan = read_as_table(plan, &cols, subquery);
             let alias_name = alias
                 .as_ref()
                 .map(|a| a.name.value.clone())
@@ -1089,7 +1116,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     argument: false,
                     affinity: c.affinity,
                     temporal: c.temporal,
-                    collation: c.collation,
+                    collation: read_collation(c.collation),
                 })
                 .collect();
             Ok(rel(
@@ -1228,6 +1255,7 @@ fn expand_view(
     p.default_point = saved;
     p.expanding_views.pop();
     let (plan, mut cols) = r?;
+    let plan = read_as_table(plan, &cols, q);
     rename(&mut cols, &view.columns)?;
     let id = p.new_id();
     Ok((
