@@ -192,6 +192,55 @@ fn many_small_tables_in_a_bad_order() {
     assert!(err.to_string().contains("at most 64 tables"), "{err}");
 }
 
+/// The few rows of a filtered join go into the hash table and the big table streams past
+/// it: customers of one region (125) join accounts (500 of 2,000), then txns (20,000) probes
+/// the table of those 500 instead of becoming one itself. The answer is checked against a
+/// formulation whose equalities cannot be hashed (an OR in each).
+#[test]
+fn a_small_filtered_join_builds_its_hash_table_on_the_left() {
+    let conn = bank();
+    let sql = "SELECT count(*), sum(t.amount) FROM txns t, accounts a, customers c \
+               WHERE c.region = 'north' AND a.customer_id = c.id AND t.account_id = a.id";
+    let plan = explain(&conn, sql);
+    assert!(plan.contains("built on the rows joined so far"), "{plan}");
+    let got: (i64, i64) = conn
+        .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let slow = "SELECT count(*), sum(t.amount) FROM txns t, accounts a, customers c \
+                WHERE c.region = 'north' AND (a.customer_id = c.id OR 0) \
+                AND (t.account_id = a.id OR 0)";
+    let want: (i64, i64) = conn
+        .query_row(slow, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(want.0 > 1000, "{want:?}");
+    assert_eq!(got, want);
+    // The same AS OF a point before a change, and with the swapped join inside a subquery
+    // run once per outer row (the table is rebuilt from the left rows each time).
+    let scn = count(&conn, "SELECT current_scn()");
+    conn.execute("UPDATE txns SET amount = amount + 1 WHERE id % 2 = 0", [])
+        .unwrap();
+    let past = sql
+        .replace("txns t", &format!("txns AS OF SCN {scn} t"))
+        .replace("accounts a", &format!("accounts AS OF SCN {scn} a"));
+    let got_past: (i64, i64) = conn
+        .query_row(&past, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(got_past, want);
+    let per_region = "SELECT c0.region, (SELECT count(*) FROM txns t, accounts a, customers c \
+                      WHERE c.region = c0.region AND a.customer_id = c.id \
+                      AND t.account_id = a.id) FROM customers c0 WHERE c0.id <= 4 ORDER BY 1";
+    let mut stmt = conn.prepare(per_region).unwrap();
+    let rows: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    let north = rows.iter().find(|(r, _)| r == "north").unwrap();
+    assert_eq!(north.1, want.0);
+    assert_eq!(rows.iter().map(|(_, n)| n).sum::<i64>(), 20_000);
+}
+
 #[test]
 fn join_of_a_table_now_and_then_uses_a_hash_join() {
     let conn = bank();

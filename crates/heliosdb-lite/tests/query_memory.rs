@@ -146,6 +146,12 @@ const QUERIES: &[(&str, bool, bool)] = &[
         false,
         true,
     ),
+    // The filtered u is the smaller side: the hash table holds it (built on the left).
+    (
+        "SELECT t.id, u.id, u.s FROM u JOIN t ON t.k = u.k WHERE u.id % 3 = 0",
+        false,
+        true,
+    ),
     (
         "SELECT t.id, u.s FROM t LEFT JOIN u ON t.k = u.k WHERE t.id % 3 = 0",
         false,

@@ -140,11 +140,20 @@ fn walk(
             let how = match &j.algorithm {
                 JoinAlgorithm::Lookup => "lookup".to_string(),
                 JoinAlgorithm::Loop => "nested loop".to_string(),
-                JoinAlgorithm::Hash { left_keys, .. } => {
+                JoinAlgorithm::Hash {
+                    left_keys,
+                    build_left,
+                    ..
+                } => {
                     format!(
-                        "hash on {} key{}",
+                        "hash on {} key{}{}",
                         left_keys.len(),
-                        if left_keys.len() == 1 { "" } else { "s" }
+                        if left_keys.len() == 1 { "" } else { "s" },
+                        if *build_left {
+                            ", built on the rows joined so far"
+                        } else {
+                            ""
+                        }
                     )
                 }
             };

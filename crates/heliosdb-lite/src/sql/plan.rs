@@ -789,11 +789,15 @@ pub enum JoinAlgorithm {
     /// The right side runs once; its rows are kept and paired with every left row.
     Loop,
     /// The right side runs once into a hash table on its keys; each left row probes it.
+    /// With `build_left` (inner joins only) the roles swap: the left rows go into the table
+    /// and each right row probes it, for when the rows joined so far are the fewer.
     Hash {
-        /// Probe keys, over the combined (left) row.
+        /// Keys over the combined (left) row.
         left_keys: Vec<HashKey>,
-        /// Build keys, over the right relation's rows.
+        /// Keys over the right relation's rows.
         right_keys: Vec<HashKey>,
+        /// The hash table holds the left rows; the right side streams.
+        build_left: bool,
     },
 }
 
@@ -1124,6 +1128,7 @@ impl Plan {
                 if let JoinAlgorithm::Hash {
                     left_keys,
                     right_keys,
+                    ..
                 } = &j.algorithm
                 {
                     left_keys.iter().chain(right_keys).for_each(|k| f(&k.expr));
@@ -1199,6 +1204,7 @@ impl Plan {
                 if let JoinAlgorithm::Hash {
                     left_keys,
                     right_keys,
+                    ..
                 } = &mut j.algorithm
                 {
                     left_keys

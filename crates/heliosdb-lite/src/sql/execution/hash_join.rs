@@ -1,5 +1,8 @@
 //! Hash join: the right relation is read once into a hash table on its join keys, then each
-//! left row looks up its matches by its own keys.
+//! left row looks up its matches by its own keys. An inner join may build on the left instead
+//! (`build_left`): the rows joined so far go into the table and each right row probes it,
+//! which is what a small filtered join followed by a big table needs (`customers` filtered to
+//! a few thousand rows, joined to `accounts`, then to a million `transactions`).
 //!
 //! Keys are compared as `=` compares them: each side's comparison affinity is applied first,
 //! a NULL key matches nothing, and equal hash keys are confirmed by comparing the values
@@ -85,7 +88,7 @@ fn partition(keys: &[Value], level: u64) -> usize {
     (xxhash_rust::xxh3::xxh3_64_with_seed(&hash_bytes(keys), level) % PARTITIONS as u64) as usize
 }
 
-/// Files of one partition level being written: build rows, then left rows.
+/// Files of one partition level being written: build rows, then probe rows.
 struct PartitionWriters {
     level: u64,
     build: Vec<SpillWriter>,
@@ -117,7 +120,7 @@ impl PartitionWriters {
     }
 }
 
-/// One partition waiting to be joined: its build rows and left rows (key values first).
+/// One partition waiting to be joined: its build rows and probe rows (key values first).
 struct Pending {
     build: SpillReader,
     probe: SpillReader,
@@ -130,13 +133,13 @@ struct Spilled {
     writers: Option<PartitionWriters>,
     /// Partitions not joined yet.
     work: Vec<Pending>,
-    /// Left rows of the partition whose build rows are in the table.
+    /// Probe rows of the partition whose build rows are in the table.
     probing: Option<SpillReader>,
 }
 
-/// The left row being probed and the next candidate of its chain.
+/// The row being probed and the next candidate of its chain.
 struct Current {
-    left: Row,
+    probe: Row,
     keys: Vec<Value>,
     candidate: Option<usize>,
     matched: bool,
@@ -148,16 +151,21 @@ pub(super) struct HashJoinOp<'e> {
     left: BoxOp<'e>,
     right: &'e Plan,
     join: &'e JoinNode,
-    left_keys: &'e [HashKey],
-    right_keys: &'e [HashKey],
+    /// The table holds left rows, and right rows probe it.
+    build_left: bool,
+    /// Keys of the rows that go into the table, and of the rows that probe it.
+    build_keys: &'e [HashKey],
+    probe_keys: &'e [HashKey],
+    /// With `build_left`: the right side, opened once the table is built.
+    right_input: Option<BoxOp<'e>>,
     table: Option<Table>,
     /// The table's share of the memory budget.
     reservation: Reservation<'e>,
     /// Set when the build side did not fit: the partitioned join.
     spilled: Option<Spilled>,
     current: Option<Current>,
-    /// The hash key of the left row being probed, built in place: one buffer for the whole
-    /// join instead of an allocation per left row.
+    /// The hash key of the row being probed, built in place: one buffer for the whole join
+    /// instead of an allocation per probing row.
     probe_key: Vec<u8>,
 }
 
@@ -167,16 +175,24 @@ impl<'e> HashJoinOp<'e> {
         left: BoxOp<'e>,
         right: &'e Plan,
         join: &'e JoinNode,
-        left_keys: &'e [HashKey],
-        right_keys: &'e [HashKey],
+        (left_keys, right_keys): (&'e [HashKey], &'e [HashKey]),
+        build_left: bool,
     ) -> Self {
+        // Only an inner join may swap: the others keep or drop each left row by its matches.
+        let build_left = build_left && join.kind == JoinKind::Inner;
+        let (build_keys, probe_keys) = match build_left {
+            true => (left_keys, right_keys),
+            false => (right_keys, left_keys),
+        };
         Self {
             ex,
             left,
             right,
             join,
-            left_keys,
-            right_keys,
+            build_left,
+            build_keys,
+            probe_keys,
+            right_input: None,
             table: None,
             reservation: Reservation::new(ex.memory()),
             spilled: None,
@@ -190,11 +206,15 @@ impl<'e> HashJoinOp<'e> {
         let mut table = Table::default();
         self.reservation.clear();
         let mut writers: Option<PartitionWriters> = None;
-        let mut input = self.ex.open(self.right)?;
+        let mut right = None;
+        let input = match self.build_left {
+            true => &mut self.left,
+            false => right.insert(self.ex.open(self.right)?),
+        };
         let mut n = 0usize;
         while let Some(row) = input.next(outer)? {
             self.ex.tick(&mut n)?;
-            let Some(keys) = key_values(self.ex, self.right_keys, &row, outer)? else {
+            let Some(keys) = key_values(self.ex, self.build_keys, &row, outer)? else {
                 continue;
             };
             if writers.is_none() && self.reservation.try_grow(entry_bytes(&keys, &row)) {
@@ -229,27 +249,34 @@ impl<'e> HashJoinOp<'e> {
         Ok(())
     }
 
-    /// The next left row to probe with its key values (`None`: a NULL key, which matches
-    /// nothing): from the left input, or, in a partitioned join, from the partition files.
+    /// The next row to probe with its key values (`None`: a NULL key, which matches
+    /// nothing): from the probing input, or, in a partitioned join, from the partition files.
     #[allow(clippy::type_complexity)]
-    fn next_left(
+    fn next_probe(
         &mut self,
         outer: Option<&Frame<'_>>,
     ) -> Result<Option<(Row, Option<Vec<Value>>)>> {
+        let input = match self.build_left {
+            true => match &mut self.right_input {
+                Some(input) => input,
+                None => self.right_input.insert(self.ex.open(self.right)?),
+            },
+            false => &mut self.left,
+        };
         let Some(spilled) = &mut self.spilled else {
-            let Some(left) = self.left.next(outer)? else {
+            let Some(row) = input.next(outer)? else {
                 return Ok(None);
             };
-            let keys = key_values(self.ex, self.left_keys, &left, outer)?;
-            return Ok(Some((left, keys)));
+            let keys = key_values(self.ex, self.probe_keys, &row, outer)?;
+            return Ok(Some((row, keys)));
         };
         if let Some(w) = &mut spilled.writers {
             let mut n = 0usize;
-            while let Some(left) = self.left.next(outer)? {
+            while let Some(row) = input.next(outer)? {
                 self.ex.tick(&mut n)?;
-                match key_values(self.ex, self.left_keys, &left, outer)? {
-                    Some(keys) => w.probe[partition(&keys, 0)].write(&keys, &left)?,
-                    None => return Ok(Some((left, None))),
+                match key_values(self.ex, self.probe_keys, &row, outer)? {
+                    Some(keys) => w.probe[partition(&keys, 0)].write(&keys, &row)?,
+                    None => return Ok(Some((row, None))),
                 }
             }
             let w = spilled.writers.take().expect("set above");
@@ -257,8 +284,8 @@ impl<'e> HashJoinOp<'e> {
         }
         loop {
             if let Some(probe) = &mut spilled.probing {
-                if let Some((keys, left)) = probe.next()? {
-                    return Ok(Some((left, Some(keys))));
+                if let Some((keys, row)) = probe.next()? {
+                    return Ok(Some((row, Some(keys))));
                 }
             }
             spilled.probing = None;
@@ -337,7 +364,7 @@ impl Operator for HashJoinOp<'_> {
         }
         loop {
             if self.current.is_none() {
-                let Some((left, keys)) = self.next_left(outer)? else {
+                let Some((probe, keys)) = self.next_probe(outer)? else {
                     return Ok(None);
                 };
                 let (keys, candidate) = match keys {
@@ -353,7 +380,7 @@ impl Operator for HashJoinOp<'_> {
                     None => (Vec::new(), None),
                 };
                 self.current = Some(Current {
-                    left,
+                    probe,
                     keys,
                     candidate,
                     matched: false,
@@ -364,7 +391,7 @@ impl Operator for HashJoinOp<'_> {
             let semi = matches!(self.join.kind, JoinKind::Semi | JoinKind::Anti);
             while let Some(i) = cur.candidate {
                 cur.candidate = table.next[i];
-                let (keys, right) = &table.rows[i];
+                let (keys, built) = &table.rows[i];
                 if !keys.iter().zip(&cur.keys).all(|(a, b)| a.same_as(b)) {
                     continue;
                 }
@@ -373,10 +400,10 @@ impl Operator for HashJoinOp<'_> {
                     let ok = match &self.join.condition {
                         Some(c) => {
                             let f = Frame {
-                                row: &cur.left,
+                                row: &cur.probe,
                                 parent: outer,
                             };
-                            self.ex.predicate(c, right, Some(&f))?
+                            self.ex.predicate(c, built, Some(&f))?
                         }
                         None => true,
                     };
@@ -386,16 +413,20 @@ impl Operator for HashJoinOp<'_> {
                     }
                     continue;
                 }
-                // The last candidate can take the left row instead of copying it.
+                // The last candidate can take the probing row instead of copying it.
                 let last = cur.candidate.is_none() && self.join.condition.is_none();
-                let row = if last {
-                    std::mem::take(&mut cur.left)
+                let probe = if last {
+                    std::mem::take(&mut cur.probe)
                 } else {
-                    cur.left.clone()
+                    cur.probe.clone()
                 };
-                if let Some(row) = pair(self.ex, self.join, row, right.clone(), outer)? {
+                let (left, right) = match self.build_left {
+                    true => (built.clone(), probe),
+                    false => (probe, built.clone()),
+                };
+                if let Some(row) = pair(self.ex, self.join, left, right, outer)? {
                     if last {
-                        // Inner or left: a match was found, so nothing more comes of this row.
+                        // A match was found, so nothing more comes of this row.
                         self.current = None;
                     } else {
                         cur.matched = true;
@@ -404,8 +435,8 @@ impl Operator for HashJoinOp<'_> {
                 }
             }
             let cur = self.current.take().expect("set above");
-            if self.join.kind.keeps_left(cur.matched) {
-                return Ok(Some(cur.left));
+            if !self.build_left && self.join.kind.keeps_left(cur.matched) {
+                return Ok(Some(cur.probe));
             }
         }
     }
@@ -413,9 +444,11 @@ impl Operator for HashJoinOp<'_> {
     fn rewind(&mut self) {
         self.left.rewind();
         self.current = None;
+        self.right_input = None;
         // The build side reads only the enclosing row of the whole join, which changes on a
-        // rewind only if the right side reads it. A partitioned join starts over.
-        if self.right.reads_outer() || self.spilled.is_some() {
+        // rewind only if the right side reads it. A partitioned join, or one built on the
+        // left rows (read again from the start), starts over.
+        if self.build_left || self.right.reads_outer() || self.spilled.is_some() {
             self.table = None;
             self.spilled = None;
             self.reservation.clear();

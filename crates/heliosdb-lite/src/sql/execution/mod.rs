@@ -309,6 +309,7 @@ impl<'a> Executor<'a> {
                     super::plan::JoinAlgorithm::Hash {
                         left_keys,
                         right_keys,
+                        ..
                     } => (left_keys.as_slice(), right_keys.as_slice()),
                     _ => (&[][..], &[][..]),
                 };
@@ -325,13 +326,14 @@ impl<'a> Executor<'a> {
                 super::plan::JoinAlgorithm::Hash {
                     left_keys,
                     right_keys,
+                    build_left,
                 } => Box::new(hash_join::HashJoinOp::new(
                     ex,
                     ex.open(&join.left)?,
                     &join.right,
                     join,
-                    left_keys,
-                    right_keys,
+                    (left_keys, right_keys),
+                    *build_left,
                 )),
                 _ => Box::new(nested_loop_join::NestedLoopJoinOp::new(
                     ex,

@@ -55,6 +55,7 @@ impl SemiJoin {
             algorithm: JoinAlgorithm::Hash {
                 left_keys: self.left_keys,
                 right_keys: self.right_keys,
+                build_left: false,
             },
             condition: self.residual,
             estimate,
@@ -310,6 +311,7 @@ fn extract_at(
             if let JoinAlgorithm::Hash {
                 left_keys,
                 right_keys,
+                ..
             } = &j.algorithm
             {
                 if left_keys

@@ -415,12 +415,12 @@ fn build(
                 post.iter()
                     .for_each(|&i| post_filter.push(conjuncts[i].expr.clone()));
             }
-            Method::Hash | Method::Loop => {
+            Method::Hash | Method::HashLeft | Method::Loop => {
                 let mut left_keys = Vec::new();
                 let mut right_keys = Vec::new();
                 for &i in &matching {
                     let c = &conjuncts[i];
-                    if method == Method::Hash && !c.correlated {
+                    if method != Method::Loop && !c.correlated {
                         if let Some((lk, rk)) = hash_keys(&c.expr, infos, mask, r) {
                             left_keys.push(lk);
                             right_keys.push(HashKey {
@@ -438,6 +438,7 @@ fn build(
                     algorithm = JoinAlgorithm::Hash {
                         left_keys,
                         right_keys,
+                        build_left: method == Method::HashLeft,
                     };
                 }
             }

@@ -8,12 +8,16 @@
 //! - **lookup**: equalities (or ranges) between `r`'s key or index columns and values from
 //!   `S` make `r` a key lookup per row of `S` (an index nested-loop join);
 //! - **hash**: equalities between an expression of `S` and one of `r` let `r` be read once
-//!   into a hash table that each row of `S` probes;
+//!   into a hash table that each row of `S` probes; for an inner join the table may instead
+//!   hold the rows of `S`, each row of `r` probing it (**hash on the left**), when `S`
+//!   yields fewer rows than `r`: a left-deep order can then start from a small filtered
+//!   relation and still stream the big table last;
 //! - **loop**: otherwise `r` is read once and paired with every row of `S` (a cross product
 //!   filtered by the conjuncts that become complete).
 //!
 //! Costs count rows touched: a lookup costs a seek plus the rows it finds, per outer row; a
-//! hash join reads `r` once and probes once per outer row; a loop pairs every outer row with
+//! hash join reads `r` once and probes once per outer row (or, built on the left, adds every
+//! outer row to the table and probes once per row of `r`); a loop pairs every outer row with
 //! every row of `r`. Row counts come from the tables (see [`super::History::row_estimate`])
 //! and selectivities from fixed guesses in the spirit of SQLite's planner without ANALYZE: an
 //! equality on a unique key finds one row, another equality keeps a tenth, a range a third.
@@ -78,8 +82,11 @@ pub(super) enum Method {
     First,
     /// Key lookup into the relation per outer row.
     Lookup,
-    /// Hash join on equality conjuncts.
+    /// Hash join on equality conjuncts, the table built on the added relation.
     Hash,
+    /// Hash join on equality conjuncts, the table built on the rows joined so far (inner
+    /// joins only).
+    HashLeft,
     /// Read once, pair with every outer row.
     Loop,
 }
@@ -163,6 +170,12 @@ pub(super) fn choose(rels: &[RelInfo], conjuncts: &[Conjunct], lookup: &mut Look
         } else {
             (Method::Loop, loop_cost)
         };
+        if has_equality && rels[r].join == JoinKind::Inner {
+            let build_left_cost = rels[r].rows + rels[r].filtered + BUILD_WEIGHT * left;
+            if build_left_cost < cost {
+                (method, cost) = (Method::HashLeft, build_left_cost);
+            }
+        }
         if let Some(found) = lookup_rows {
             let lookup_cost = left * (LOOKUP_COST + found);
             if lookup_cost <= cost {

@@ -113,6 +113,7 @@ pub(super) fn plan_joins(
         JoinAlgorithm::Hash {
             left_keys,
             right_keys,
+            build_left: false,
         }
     };
     let joined = Plan::Join(Box::new(JoinNode {

@@ -138,6 +138,7 @@ fn walk(plan: &mut Plan, need: Need) {
             if let JoinAlgorithm::Hash {
                 left_keys,
                 right_keys,
+                ..
             } = &j.algorithm
             {
                 left_keys.iter().for_each(|k| add(&mut left, &k.expr));
