@@ -5,11 +5,14 @@
 //! name is the answer as it is; a named key is read the ordinary way, at the snapshot, and
 //! takes the place of its page row (which may be gone, changed, or absent from the pages).
 //! Named keys of current reads are read head first (they changed after the pack, so the head
-//! is usually the answer); those of `AS OF` reads before the pack, history first, through one
-//! forward cursor over the table's history, as the scan of the heads does.
+//! is usually the answer), through one forward cursor over the table's heads; those of `AS OF`
+//! reads before the pack, history first, through one forward cursor over the table's history,
+//! as the scan of the heads does. (A point read per named key was measured at a million rows
+//! with a 64 MiB budget: 100,000 named keys took 27 s, each read reloading its block and the
+//! table's index and filter blocks from the file; the cursor reads each block once.)
 
 use super::pack::{self, Pack, Packs};
-use super::view::{head, resolve_with_head, HistoryCursor};
+use super::view::{resolve_with_head, HeadCursor, HistoryCursor};
 use crate::error::{Error, Result};
 use crate::storage::{Bytes, Direction, KeyRange, KvIter, KvPair, Storage};
 use std::ops::Bound;
@@ -34,6 +37,8 @@ pub(crate) struct PackedIter<'a> {
     scn: u64,
     /// For snapshots before the pack: the history walk that answers named keys.
     history: Option<HistoryCursor<'a>>,
+    /// The walk through the heads that reads named keys head first.
+    heads: HeadCursor<'a>,
 }
 
 impl<'a> PackedIter<'a> {
@@ -85,6 +90,7 @@ impl<'a> PackedIter<'a> {
             next_changed: None,
             scn,
             history: (scn < m).then(|| HistoryCursor::new(storage, range)),
+            heads: HeadCursor::new(storage, range),
             _pack: pack,
         }))
     }
@@ -126,12 +132,13 @@ impl<'a> PackedIter<'a> {
 
     /// The row `key` at the snapshot, read the ordinary way.
     fn resolve(&mut self, key: Bytes) -> Result<Option<KvPair>> {
-        let data = match &mut self.history {
-            Some(history) => match history.lookup(&key, self.scn)? {
-                Some(found) => found,
-                None => resolve_with_head(self.storage, &key, head(self.storage, &key)?, self.scn)?,
-            },
-            None => resolve_with_head(self.storage, &key, head(self.storage, &key)?, self.scn)?,
+        let found = match &mut self.history {
+            Some(history) => history.lookup(&key, self.scn)?,
+            None => None,
+        };
+        let data = match found {
+            Some(found) => found,
+            None => resolve_with_head(self.storage, &key, self.heads.lookup(&key)?, self.scn)?,
         };
         Ok(data.map(|d| (key, d)))
     }

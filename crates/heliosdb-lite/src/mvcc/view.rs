@@ -199,27 +199,22 @@ pub(crate) struct HeadsIter<'a> {
 /// keys the scan needs lie close together, and the walk is cut off where they do not.
 const SKIP_BEFORE_SEEK: usize = 32;
 
-/// A forward walk through the history entries of a scanned range, for the keys whose head is
-/// newer than the snapshot. History keys are `logical ‖ end`, in the same order as the heads,
-/// so the entries a forward scan needs come in order: one iterator serves them all, and a
-/// historical scan costs a step per history entry of the range instead of a seek per
-/// changed row. (Reverse scans keep one seek per changed row.)
-pub(super) struct HistoryCursor<'a> {
+/// A forward walk over one key range that serves lookups of ascending keys: it steps while
+/// the next key wanted lies close ahead and seeks (a new LSM range iterator) past
+/// [`SKIP_BEFORE_SEEK`] entries. Lookups of many keys of a range, in order, then read each
+/// block once, where a point read per key reloads its block (and, once the block cache churns,
+/// the table's index and filter blocks) every time.
+struct ForwardCursor<'a> {
     storage: &'a dyn Storage,
-    /// Upper bound of the range's history keys.
+    /// Upper bound of the walked range.
     end: Bound<Vec<u8>>,
     iter: Option<crate::storage::KvIter<'a>>,
     /// The entry the iterator stands on (read, not yet passed).
     current: Option<KvPair>,
 }
 
-impl<'a> HistoryCursor<'a> {
-    pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
-        let end = match &range.1 {
-            Bound::Unbounded => Bound::Excluded(vec![keys::HISTORY + 1]),
-            Bound::Included(k) => Bound::Included(keys::history_key(k, u64::MAX)),
-            Bound::Excluded(k) => Bound::Excluded(keys::history_prefix(k)),
-        };
+impl<'a> ForwardCursor<'a> {
+    fn new(storage: &'a dyn Storage, end: Bound<Vec<u8>>) -> Self {
         Self {
             storage,
             end,
@@ -238,12 +233,8 @@ impl<'a> HistoryCursor<'a> {
         Ok(())
     }
 
-    /// [`from_history`] for `logical`, which is after every key asked before.
-    pub(super) fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
-        let Some(after) = scn.checked_add(1) else {
-            return Ok(None);
-        };
-        let target = keys::history_key(logical, after);
+    /// The first entry at or after `target`, which is at or after every target asked before.
+    fn advance_to(&mut self, target: Vec<u8>) -> Result<Option<&KvPair>> {
         if self.iter.is_none() {
             self.seek(target)?;
         } else {
@@ -255,7 +246,7 @@ impl<'a> HistoryCursor<'a> {
             {
                 skipped += 1;
                 if skipped > SKIP_BEFORE_SEEK {
-                    self.seek(target.clone())?;
+                    self.seek(target)?;
                     break;
                 }
                 let iter = self
@@ -265,6 +256,33 @@ impl<'a> HistoryCursor<'a> {
                 self.current = iter.next().transpose()?;
             }
         }
+        Ok(self.current.as_ref())
+    }
+}
+
+/// A forward walk through the history entries of a scanned range, for the keys whose head is
+/// newer than the snapshot. History keys are `logical ‖ end`, in the same order as the heads,
+/// so the entries a forward scan needs come in order: one iterator serves them all, and a
+/// historical scan costs a step per history entry of the range instead of a seek per
+/// changed row. (Reverse scans keep one seek per changed row.)
+pub(super) struct HistoryCursor<'a>(ForwardCursor<'a>);
+
+impl<'a> HistoryCursor<'a> {
+    pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
+        let end = match &range.1 {
+            Bound::Unbounded => Bound::Excluded(vec![keys::HISTORY + 1]),
+            Bound::Included(k) => Bound::Included(keys::history_key(k, u64::MAX)),
+            Bound::Excluded(k) => Bound::Excluded(keys::history_prefix(k)),
+        };
+        Self(ForwardCursor::new(storage, end))
+    }
+
+    /// [`from_history`] for `logical`, which is after every key asked before.
+    pub(super) fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
+        let Some(after) = scn.checked_add(1) else {
+            return Ok(None);
+        };
+        let storage = self.0.storage;
         // The cursor may have read this part of the history before the head was read (a
         // backend's iterator need not be a snapshot: the in-memory one refills in chunks),
         // and a commit in between may have moved the version the snapshot needs into the
@@ -272,12 +290,12 @@ impl<'a> HistoryCursor<'a> {
         // one, so the first one ending after `scn` never changes. Finding none is what a
         // stale view can get wrong, so that answer comes from a fresh seek, made after the
         // head was read, as `resolve_with_head` does.
-        let Some((key, value)) = &self.current else {
-            return from_history(self.storage, logical, scn);
+        let Some((key, value)) = self.0.advance_to(keys::history_key(logical, after))? else {
+            return from_history(storage, logical, scn);
         };
         match keys::split_history_key(key) {
             Some((l, _)) if l == logical => {}
-            Some(_) => return from_history(self.storage, logical, scn),
+            Some(_) => return from_history(storage, logical, scn),
             None => return Err(crate::Error::corruption("malformed history key")),
         }
         let version = keys::decode_version(value)?;
@@ -285,6 +303,28 @@ impl<'a> HistoryCursor<'a> {
             return Ok(Some(None));
         }
         Ok(Some(version_data(value, &version)))
+    }
+}
+
+/// A forward walk through the heads of a scanned range, for reading many keys of it in
+/// ascending order (the keys a packed table's change log names).
+pub(super) struct HeadCursor<'a>(ForwardCursor<'a>);
+
+impl<'a> HeadCursor<'a> {
+    pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
+        Self(ForwardCursor::new(storage, head_range(range).1))
+    }
+
+    /// [`head`] of `logical`, which is after every key asked before. The cursor opens after
+    /// the reading snapshot was taken, so it sees every head committed at or before it; a
+    /// head that lands later has a newer begin, which [`resolve_with_head`] takes to the
+    /// history, as it would a head read by a point lookup.
+    pub(super) fn lookup(&mut self, logical: &[u8]) -> Result<Option<Bytes>> {
+        let target = keys::head_key(logical);
+        Ok(match self.0.advance_to(target.clone())? {
+            Some((k, v)) if k[..] == target[..] => Some(v.clone()),
+            _ => None,
+        })
     }
 }
 
