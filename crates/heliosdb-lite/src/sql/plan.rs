@@ -967,6 +967,9 @@ pub enum Plan {
         step: Box<Plan>,
         /// UNION (rows seen before are dropped) rather than UNION ALL.
         distinct: bool,
+        /// Per column, the collation under which UNION finds rows seen before (empty: all
+        /// BINARY): that of the initial SELECT's column, as for a compound.
+        collations: Vec<Collation>,
     },
     /// A table-valued function (`json_each`, `json_tree`): its rows for the arguments'
     /// values, which may read the enclosing row (`FROM t, json_each(t.doc)` runs it as the

@@ -416,11 +416,34 @@ impl<'a> Gen<'a> {
     /// Appends ` LIMIT n [OFFSET m]` to an ordered query.
     fn limit(&mut self, s: &mut Select) {
         let n = self.rng.random_range(0..=5u64);
-        s.sql += &format!(" LIMIT {n}");
+        let count = self.count_expr(n as i64);
         if self.pct(30) {
-            s.sql += &format!(" OFFSET {}", self.rng.random_range(0..=3));
+            let m = self.rng.random_range(0..=3);
+            let offset = self.count_expr(m);
+            if self.pct(20) {
+                s.sql += &format!(" LIMIT {offset}, {count}");
+            } else {
+                s.sql += &format!(" LIMIT {count} OFFSET {offset}");
+            }
+        } else {
+            s.sql += &format!(" LIMIT {count}");
         }
         s.rows = s.rows.min(n);
+    }
+
+    /// `n` for LIMIT or OFFSET, mostly as a literal, sometimes as an expression with that
+    /// value: arithmetic, numeric text, an integral real, a scalar subquery, a CASE.
+    fn count_expr(&mut self, n: i64) -> String {
+        match self.rng.random_range(0..14) {
+            0 => format!("{} + 1", n - 1),
+            1 => format!("'{n}'"),
+            2 => format!("{n}.0"),
+            3 => format!("(SELECT {n})"),
+            4 => format!("abs(-{n})"),
+            5 => format!("CASE WHEN 1 THEN {n} END"),
+            6 => format!("(SELECT count(*) FROM (SELECT 1 UNION ALL SELECT 2)) * {n} / 2"),
+            _ => n.to_string(),
+        }
     }
 
     /// Two or three SELECT cores joined by set operators.

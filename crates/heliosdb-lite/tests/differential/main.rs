@@ -3,10 +3,12 @@
 //!
 //! What is generated ([`schema`], [`gen`]):
 //!
-//! - 2 to 4 tables of 0 to 12 rows, columns of INTEGER, REAL, TEXT or no type, some with
-//!   `INTEGER PRIMARY KEY` or a composite `PRIMARY KEY(a, b)`, some secondary and UNIQUE
-//!   indexes (created before or after the rows). Values are small integers (so joins match
-//!   often), NULLs, a few reals and short texts. A new schema every 50 queries.
+//! - 2 to 4 tables of 0 to 12 rows, columns of INTEGER, REAL, TEXT, NUMERIC or no type
+//!   (some TEXT columns `COLLATE NOCASE` or `RTRIM`), some with `INTEGER PRIMARY KEY` or a
+//!   composite `PRIMARY KEY(a, b)`, some secondary and UNIQUE indexes (created before or
+//!   after the rows). Values are small integers (so joins match often), NULLs, a few reals,
+//!   integers at the ends of the 64-bit range, and short texts (some equal only under NOCASE
+//!   or RTRIM). A new schema every 50 queries.
 //! - SELECTs with inner, LEFT, comma, CROSS, USING and NATURAL joins of up to 5 tables in random
 //!   order (self-joins included); WHERE with comparisons, AND/OR/NOT, IS NULL, BETWEEN,
 //!   IN lists, LIKE; correlated and uncorrelated EXISTS, IN, NOT IN and scalar subqueries;
@@ -14,7 +16,8 @@
 //!   INTERSECT, EXCEPT; derived tables; CTEs, some recursive (counters, counters seeded
 //!   from a table's column, walks over the graph table `g`); derived tables over the JSON
 //!   documents of table `jd` (`json_extract`, `->`, `->>`, `json_each`, `json_group_array`,
-//!   ...); window aggregates over whole partitions; ORDER BY, LIMIT, OFFSET. The generator
+//!   ...); window aggregates over whole partitions; simple and searched CASE; explicit
+//!   COLLATE in comparisons; ORDER BY, LIMIT and OFFSET (literals or expressions). The generator
 //!   avoids constructs whose answer SQLite leaves unspecified (see [`gen`]).
 //!
 //! How answers are compared ([`compare`]): when SQLite rejects a query the case is skipped;

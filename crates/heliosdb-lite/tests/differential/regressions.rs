@@ -222,3 +222,81 @@ fn result_alias_shadows_outer_column_in_group_by_and_having() {
          HAVING n > 1 AND EXISTS (SELECT 1 FROM t WHERE t.a + 7 = k)",
     );
 }
+
+/// `group_concat(DISTINCT x)` drops values equal to an earlier one under `x`'s collation, as
+/// count / sum / avg DISTINCT already did: with `a TEXT COLLATE NOCASE`, 'A' after 'a' is a
+/// duplicate (the first is kept). HeliosDB compared the values as stored and kept both.
+#[test]
+fn group_concat_distinct_uses_the_collation() {
+    let setup = "CREATE TABLE c(a TEXT COLLATE NOCASE, b TEXT COLLATE RTRIM, x TEXT); \
+                 INSERT INTO c VALUES ('a', 'a', 'a'), ('A', 'a ', 'A'), ('b', 'b  ', 'b'), \
+                 ('B', 'B', 'B'), (NULL, NULL, NULL), ('ab', 'ab ', 'AB');";
+    assert_same(
+        setup,
+        "SELECT group_concat(DISTINCT c.a), group_concat(DISTINCT c.b), \
+                group_concat(DISTINCT c.x), group_concat(DISTINCT c.x COLLATE NOCASE) FROM c",
+    );
+    assert_same(
+        setup,
+        "SELECT upper(c.x), group_concat(DISTINCT c.a) FROM c GROUP BY upper(c.x)",
+    );
+}
+
+/// LIMIT or OFFSET NULL (written, or from a subquery over no rows) is SQLite's "datatype
+/// mismatch" error, not "no limit". HeliosDB returned every row.
+#[test]
+fn null_limit_or_offset_is_an_error() {
+    let engines =
+        crate::Engines::new("CREATE TABLE t(a); INSERT INTO t VALUES (1), (2);").expect("setup");
+    for q in [
+        "SELECT a FROM t LIMIT NULL",
+        "SELECT a FROM t LIMIT 1 OFFSET NULL",
+        "SELECT a FROM t ORDER BY a LIMIT (SELECT max(a) FROM t WHERE 0)",
+        "SELECT a FROM t LIMIT NULL, 1",
+    ] {
+        let theirs = crate::compare::query_sqlite(&engines.sqlite, q);
+        let ours = crate::compare::query_ours(&engines.ours, q);
+        assert!(theirs.is_err(), "SQLite accepts {q}");
+        let e = ours.expect_err(q);
+        assert!(e.contains("must be an integer"), "{q}: {e}");
+    }
+}
+
+/// Window partitions are made of rows equal under the PARTITION BY term's collation: with
+/// `a TEXT COLLATE NOCASE`, 'a' and 'A' share a partition. HeliosDB split them.
+#[test]
+fn window_partitions_use_the_collation() {
+    assert_same(
+        "CREATE TABLE c(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b TEXT COLLATE RTRIM); \
+         INSERT INTO c VALUES (1, 'a', 'a'), (2, 'A', 'a '), (3, 'b', 'b  '), (4, 'B', 'B'), \
+         (5, NULL, NULL), (6, 'a', 'a');",
+        "SELECT c.id, count(*) OVER (PARTITION BY c.a), count(*) OVER (PARTITION BY c.b), \
+                sum(c.id) OVER (PARTITION BY c.b COLLATE NOCASE) FROM c",
+    );
+}
+
+/// A recursive CTE's UNION drops rows equal under the initial SELECT's column collation:
+/// 'A' repeats 'a' when the seed comes from a NOCASE column. HeliosDB compared as BINARY.
+#[test]
+fn recursive_union_uses_the_collation() {
+    assert_same(
+        "CREATE TABLE c(a TEXT COLLATE NOCASE); INSERT INTO c VALUES ('a');",
+        "WITH RECURSIVE r(k) AS (SELECT c.a FROM c UNION SELECT 'A' FROM r) \
+         SELECT count(*) FROM r",
+    );
+}
+
+/// `x IN (list)` compares under the left operand's collation only: the collation of a
+/// column in the list does not count ('A' IN (a, 'z') is false for a NOCASE `a` holding
+/// 'a'), while an explicit COLLATE on a one-item list does (SQLite rewrites it as `x = +item`).
+/// HeliosDB took each item's collation as `=` would.
+#[test]
+fn in_list_uses_the_left_collation() {
+    assert_same(
+        "CREATE TABLE c(id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, x TEXT); \
+         INSERT INTO c VALUES (1, 'a', 'a'), (2, 'A', 'A'), (3, 'b', 'B');",
+        "SELECT c.id, 'A' IN (c.a, 'z'), c.x IN (c.a, 'z'), c.a IN ('A', 'z'), \
+                c.x IN ('A' COLLATE NOCASE), c.x IN ('A' COLLATE NOCASE, 'z'), \
+                c.x COLLATE NOCASE IN ('a', 'z') FROM c",
+    );
+}

@@ -71,6 +71,11 @@ impl Accumulator {
         if matches!(self.func, AggFn::JsonGroupArray | AggFn::JsonGroupObject) {
             return self.add_json(args);
         }
+        // DISTINCT group_concat under NOCASE / RTRIM: the planner passes the collation key
+        // third, and values with equal keys are duplicates (the first one is kept).
+        let distinct_key = (self.func == AggFn::GroupConcat && args.len() == 3)
+            .then(|| args.get(2).cloned())
+            .flatten();
         let mut args = args.into_iter();
         let v = args.next().unwrap_or(Value::Null);
         if self.func == AggFn::AnyValue {
@@ -85,7 +90,7 @@ impl Accumulator {
             return Ok(());
         }
         if let Some(seen) = &mut self.distinct {
-            let key = row_key(std::slice::from_ref(&v));
+            let key = row_key(std::slice::from_ref(distinct_key.as_ref().unwrap_or(&v)));
             let bytes = key.len() + 48;
             if !seen.insert(key) {
                 return Ok(());

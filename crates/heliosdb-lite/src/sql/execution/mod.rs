@@ -399,18 +399,19 @@ impl<'a> Executor<'a> {
                 initial,
                 step,
                 distinct,
+                collations,
             } => Box::new(recursive::RecursiveOp::new(
-                ex, *working, initial, step, *distinct,
+                ex, *working, initial, step, *distinct, collations,
             )),
         })
     }
 }
 
-/// The value of a LIMIT or OFFSET expression (negative or NULL: no limit).
+/// The value of a LIMIT or OFFSET expression (negative: no limit). NULL is an error, as
+/// in SQLite ("datatype mismatch"), not "no limit".
 fn limit_value(v: &Value, what: &str) -> Result<i64> {
     match v.clone().apply_affinity(Affinity::Numeric) {
         Value::Integer(i) => Ok(i),
-        Value::Null => Ok(-1),
         other => Err(Error::TypeMismatch(format!(
             "{what} must be an integer, got {other}"
         ))),

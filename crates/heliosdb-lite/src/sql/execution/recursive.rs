@@ -4,6 +4,7 @@
 //! was queued before is dropped. Rows leave as they are produced, so `LIMIT` above the CTE
 //! ends an unbounded recursion, and the statement's interrupt and timeout stop one without.
 
+use super::super::collation::Collation;
 use super::super::plan::Plan;
 use super::keys::row_key;
 use super::{Executor, Frame, Operator, Row};
@@ -19,6 +20,8 @@ pub(super) struct RecursiveOp<'e> {
     step: &'e Plan,
     /// Rows queued so far (UNION only).
     seen: Option<HashSet<Vec<u8>>>,
+    /// Per column, the collation UNION compares under (empty: all BINARY).
+    collations: &'e [Collation],
     queue: VecDeque<Row>,
     started: bool,
     ticks: usize,
@@ -31,6 +34,7 @@ impl<'e> RecursiveOp<'e> {
         initial: &'e Plan,
         step: &'e Plan,
         distinct: bool,
+        collations: &'e [Collation],
     ) -> Self {
         Self {
             ex,
@@ -38,6 +42,7 @@ impl<'e> RecursiveOp<'e> {
             initial,
             step,
             seen: distinct.then(HashSet::new),
+            collations,
             queue: VecDeque::new(),
             started: false,
             ticks: 0,
@@ -47,7 +52,18 @@ impl<'e> RecursiveOp<'e> {
     /// Queues a row unless UNION has queued the same row before.
     fn enqueue(&mut self, row: Row) {
         if let Some(seen) = &mut self.seen {
-            if !seen.insert(row_key(&row)) {
+            let key = match self.collations.is_empty() {
+                true => row_key(&row),
+                // Rows equal under the columns' collations ('a' and 'A' under NOCASE) are
+                // the same row to UNION.
+                false => row_key(
+                    &row.iter()
+                        .zip(self.collations)
+                        .map(|(v, c)| c.key(v.clone()))
+                        .collect::<Vec<_>>(),
+                ),
+            };
+            if !seen.insert(key) {
                 return;
             }
         }

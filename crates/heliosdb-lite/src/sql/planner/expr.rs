@@ -648,11 +648,19 @@ impl Planner<'_> {
                             .iter()
                             .map(|i| self.bind_expr(i))
                             .collect::<Result<Vec<_>>>()?;
-                        // Each candidate compares as `x = candidate` would, collation included.
+                        // The comparison's collation is the left operand's alone: a column's
+                        // collation in the list does not count ('A' IN (a_nocase, 'z') is
+                        // false for 'a'). SQLite turns a one-item list into `x = +item`, so
+                        // an explicit COLLATE there does count.
                         let left = collation_of(self, &x);
+                        let one = list.len() == 1;
                         let collations: Vec<Collation> = list
                             .iter()
-                            .map(|i| for_comparison(left, collation_of(self, i)))
+                            .map(|i| {
+                                let item = collation_of(self, i)
+                                    .filter(|c| one && matches!(c, CollationSource::Explicit(_)));
+                                for_comparison(left, item)
+                            })
                             .collect();
                         let collation = collations.first().copied().unwrap_or_default();
                         if collations.iter().any(|c| *c != collation) {
@@ -1123,6 +1131,13 @@ impl Planner<'_> {
                     AggFn::Count | AggFn::Sum | AggFn::Total | AggFn::Avg if distinct => {
                         let first = std::mem::replace(&mut args[0], Expr::Literal(Value::Null));
                         args[0] = collated(first, None, collation);
+                    }
+                    // The values themselves are output: the key goes third, after the
+                    // separator, and only decides which values are duplicates.
+                    AggFn::GroupConcat if distinct => {
+                        let key = collated(args[0].clone(), None, collation);
+                        args.push(Expr::Literal(Value::Text(",".into())));
+                        args.push(key);
                     }
                     _ => {}
                 }

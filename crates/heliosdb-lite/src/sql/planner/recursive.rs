@@ -6,6 +6,7 @@
 //! queued row before each run of the step (see `execution::recursive`). A CTE under `WITH
 //! RECURSIVE` whose body does not read itself is an ordinary CTE.
 
+use super::super::collation::Collation;
 use super::super::plan::Plan;
 use super::select::{plan_set_expr, rename, OutputColumn};
 use super::{Cte, Planner};
@@ -98,6 +99,7 @@ pub(super) fn plan_cte(
         initial: Box::new(initial),
         step: Box::new(step),
         distinct: !matches!(set_quantifier, SetQuantifier::All),
+        collations: union_collations(&columns, &step_columns),
     };
     // LIMIT / OFFSET of the CTE's own query: the recursion stops once they are met.
     if let Some(clause) = &q.limit_clause {
@@ -109,4 +111,18 @@ pub(super) fn plan_cte(
         };
     }
     Ok(Some((plan, columns)))
+}
+
+/// The collations under which a recursive UNION finds duplicates: per column, the first
+/// of the initial and recursive SELECTs' columns that has one (empty when all are BINARY).
+fn union_collations(initial: &[OutputColumn], step: &[OutputColumn]) -> Vec<Collation> {
+    let collations: Vec<Collation> = initial
+        .iter()
+        .zip(step)
+        .map(|(a, b)| a.collation.or(b.collation).unwrap_or_default())
+        .collect();
+    match collations.iter().all(|c| c.is_binary()) {
+        true => Vec::new(),
+        false => collations,
+    }
 }

@@ -107,10 +107,19 @@ impl Planner<'_> {
             Some(WindowType::NamedWindow(n)) => self.named_window(&n.value)?,
             None => return Err(Error::invalid("internal: window call without OVER")),
         };
+        // Partitions are made of rows equal under each term's collation ('a' and 'A' share
+        // a NOCASE partition), so the terms are compared by their collation keys.
         let partition_by = spec
             .partition_by
             .iter()
-            .map(|e| self.bind_expr(e))
+            .map(|e| {
+                let e = self.bind_expr(e)?;
+                let collation = super::expr::collation_of(self, &e)
+                    .map_or(super::super::collation::Collation::Binary, |c| {
+                        c.collation()
+                    });
+                Ok(super::expr::collated(e, None, collation))
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut order_by = Vec::new();
         for ob in &spec.order_by {

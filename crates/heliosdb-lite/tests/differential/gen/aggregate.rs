@@ -24,7 +24,7 @@ impl Gen<'_> {
         let items: Vec<Expr> = (0..ncols)
             .map(|_| {
                 if !keys.is_empty() && self.pct(35) {
-                    keys.choose(&mut self.rng).expect("not empty").clone()
+                    folded_output(keys.choose(&mut self.rng).expect("not empty").clone())
                 } else {
                     self.agg_call()
                 }
@@ -47,9 +47,10 @@ impl Gen<'_> {
     }
 
     /// A GROUP BY key: a column of the current sources whose class is safe (the key's value
-    /// is read from one row of its group), or that column plus or minus an integer.
+    /// is read from one row of its group) or [`Class::Folded`] (output through
+    /// [`folded_output`]), or an integer column plus or minus an integer.
     pub(super) fn group_key(&mut self) -> Option<Expr> {
-        let col = self.safe_column()?;
+        let col = self.column_where(|c| c.is_safe() || c == Class::Folded)?;
         if self.pct(20) && col.class == Class::Int {
             let op = ["+", "-"].choose(&mut self.rng).expect("not empty");
             let n = self.rng.random_range(1..=3);
@@ -61,19 +62,16 @@ impl Gen<'_> {
         Some(col)
     }
 
-    /// A random column of the current sources with a safe class, if there is one.
-    pub(super) fn safe_column(&mut self) -> Option<Expr> {
+    /// A random column of the current sources whose class passes `keep`, if there is one.
+    fn column_where(&mut self, keep: impl Fn(Class) -> bool) -> Option<Expr> {
         let cols: Vec<Expr> = self
             .cur
             .iter()
             .flat_map(|s| {
-                s.cols
-                    .iter()
-                    .filter(|(_, c)| c.is_safe())
-                    .map(|(n, c)| Expr {
-                        sql: format!("{}.{n}", s.alias),
-                        class: *c,
-                    })
+                s.cols.iter().filter(|(_, c)| keep(*c)).map(|(n, c)| Expr {
+                    sql: format!("{}.{n}", s.alias),
+                    class: *c,
+                })
             })
             .collect();
         cols.choose(&mut self.rng).cloned()
@@ -96,8 +94,9 @@ impl Gen<'_> {
     /// An aggregate call over the current sources.
     pub(super) fn agg_call(&mut self) -> Expr {
         let r = self.rng.random_range(0..100);
-        // min, max and DISTINCT keep one of several equal values: safe arguments only.
-        let safe_arg = |g: &mut Self| g.safe_column();
+        // min, max and DISTINCT keep one of several equal values: safe arguments only, or
+        // folded ones whose result is output folded.
+        let safe_arg = |g: &mut Self| g.column_where(|c| c.is_safe() || c == Class::Folded);
         let (sql, class) = match r {
             0..15 => ("count(*)".to_string(), Class::Int),
             15..28 => (format!("count({})", self.agg_arg().sql), Class::Int),
@@ -128,6 +127,10 @@ impl Gen<'_> {
         } else {
             sql
         };
+        // count(DISTINCT folded) and sum(DISTINCT folded) are numbers; min / max are not.
+        if class == Class::Folded {
+            return folded_output(Expr { sql, class });
+        }
         Expr { sql, class }
     }
 
@@ -157,5 +160,18 @@ impl Gen<'_> {
                 self.having(keys, depth - 1)
             ),
         }
+    }
+}
+
+/// An expression as output: one of [`Class::Folded`] goes through `upper(rtrim(...))`, the
+/// same text for every value equal to it under NOCASE or RTRIM, so which of the equal values
+/// a group key or min / max holds does not show.
+pub(super) fn folded_output(e: Expr) -> Expr {
+    if e.class != Class::Folded {
+        return e;
+    }
+    Expr {
+        sql: format!("upper(rtrim({}))", e.sql),
+        class: Class::NonNumeric,
     }
 }

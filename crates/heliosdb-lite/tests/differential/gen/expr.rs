@@ -80,7 +80,7 @@ impl Gen<'_> {
                 .choose(&mut self.rng)
                 .expect("x")
                 .to_string(),
-            9..11 => ["'a'", "'b'", "'A'", "'10'"]
+            9..11 => ["'a'", "'b'", "'A'", "'10'", "'a '", "'B'", "' 4'"]
                 .choose(&mut self.rng)
                 .expect("x")
                 .to_string(),
@@ -120,13 +120,35 @@ impl Gen<'_> {
                     class,
                 }
             }
-            70..77 => {
+            70..74 => {
                 let cond = self.pred(depth - 1, sub);
                 let a = self.scalar(depth - 1, sub);
                 let b = self.scalar(depth - 1, sub);
                 Expr {
                     sql: format!("CASE WHEN {cond} THEN {} ELSE {} END", a.sql, b.sql),
                     class: a.class.join(b.class),
+                }
+            }
+            74..77 => {
+                // The simple form compares the base with each WHEN value as `=` would
+                // (affinity and collation included); results of mixed types, no ELSE at times.
+                let base = self.scalar(depth - 1, sub).sql;
+                let w1 = self.pred_literal();
+                let w2 = self.scalar(depth - 1, sub).sql;
+                let a = self.scalar(depth - 1, sub);
+                let b = self.literal();
+                let (els, c) = if self.pct(50) {
+                    let c = self.scalar(depth - 1, sub);
+                    (format!(" ELSE {}", c.sql), c.class)
+                } else {
+                    (String::new(), Class::NonNumeric)
+                };
+                Expr {
+                    sql: format!(
+                        "CASE {base} WHEN {w1} THEN {} WHEN {w2} THEN {}{els} END",
+                        a.sql, b.sql
+                    ),
+                    class: a.class.join(b.class).join(c),
                 }
             }
             77..84 => {
@@ -234,7 +256,14 @@ impl Gen<'_> {
 
     /// `expr op literal` or `expr op expr`.
     pub(super) fn comparison(&mut self, sub: u32) -> String {
-        let l = self.scalar(1, sub).sql;
+        let mut l = self.scalar(1, sub).sql;
+        // An explicit collation on the left operand overrides any column's.
+        if self.pct(8) {
+            let k = ["NOCASE", "RTRIM", "BINARY"]
+                .choose(&mut self.rng)
+                .expect("not empty");
+            l = format!("{l} COLLATE {k}");
+        }
         let op = self.cmp_op();
         let r = if self.pct(50) {
             self.pred_literal()

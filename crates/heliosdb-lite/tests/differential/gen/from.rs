@@ -230,7 +230,7 @@ impl Gen<'_> {
             cols: table
                 .columns
                 .iter()
-                .map(|c| (c.name.to_string(), c.ty.class()))
+                .map(|c| (c.name.to_string(), c.class()))
                 .collect(),
         };
         let as_kw = if self.pct(80) { " AS" } else { "" };
