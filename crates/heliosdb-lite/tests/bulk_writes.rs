@@ -3,7 +3,10 @@
 //! beyond every rowid in use (the commit skips looking up their heads, so a key this
 //! transaction deleted first must still move its old version to the history), and UPDATE /
 //! DELETE of many rows, whose commit takes the superseded heads from the statement's scan
-//! instead of looking them up (every past version must still be there).
+//! instead of looking them up (every past version must still be there). A large CREATE
+//! INDEX writes its entries straight to their heads, ahead of its commit: nothing of them may
+//! be seen before it, nor be left after a failure, a rollback or a connection dropped
+//! mid-transaction.
 
 use heliosdb_lite::{Config, Connection};
 use std::path::Path;
@@ -482,5 +485,121 @@ fn statements_after_ddl_in_the_same_transaction_see_the_schema_as_sqlite_does() 
             assert_eq!(o, t, "{sql}: rows changed");
         }
     }
+    check(&h);
+}
+
+/// What storage holds: live index entries stored as heads, heads carrying an SCN beyond the
+/// newest commit (written ahead of a commit that has not happened), and private entries.
+fn stored(c: &Connection) -> (i64, usize, usize) {
+    use heliosdb_lite::mvcc::keys;
+    let latest = one(c, "SELECT current_scn()") as u64;
+    let (mut live, mut ahead, mut private) = (0, 0, 0);
+    let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+    for kv in c
+        .mvcc()
+        .storage()
+        .scan(all, heliosdb_lite::storage::Direction::Forward)
+    {
+        let (k, v) = kv.unwrap();
+        match k.first() {
+            Some(&keys::HEAD) => {
+                let v = keys::decode_version(&v).unwrap();
+                ahead += usize::from(v.begin > latest);
+                live += i64::from(k.get(1) == Some(&b'i') && v.data.is_some());
+            }
+            Some(&keys::PRIVATE) => private += 1,
+            _ => {}
+        }
+    }
+    (live, ahead, private)
+}
+
+#[test]
+fn a_large_create_index_stays_private_until_its_commit_and_leaves_nothing_when_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open(dir.path());
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = format!(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, u INTEGER, d INTEGER);
+         WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {N})
+         INSERT INTO t SELECT x, (x * 7919) % 1009, x, x % 5000 FROM s;"
+    );
+    h.execute_batch(&setup).unwrap();
+    s.execute_batch(&setup).unwrap();
+    let before = one(&h, "SELECT current_scn()");
+    assert_eq!(stored(&h), (0, 0, 0));
+    let both = |h: &Connection, sql: &str, fails: bool| {
+        let ours = h.execute_batch(sql);
+        let theirs = s.execute_batch(sql);
+        assert_eq!(ours.is_err(), fails, "{sql}: {ours:?}");
+        assert_eq!(theirs.is_err(), fails, "{sql} in SQLite: {theirs:?}");
+        if let Err(e) = ours {
+            assert!(e.to_string().contains("UNIQUE"), "{sql}: {e}");
+        }
+    };
+    both(&h, "BEGIN; CREATE INDEX t_k ON t(k)", false);
+    // Written ahead of the commit: there, but at an SCN no snapshot reads yet.
+    let (live, ahead, _) = stored(&h);
+    assert_eq!((live, ahead), (N, N as usize));
+    assert_eq!(one(&h, "SELECT count(*) FROM t WHERE k = 17"), {
+        s.query_row("SELECT count(*) FROM t WHERE k = 17", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+    });
+    both(&h, "SAVEPOINT a; CREATE UNIQUE INDEX t_u ON t(u)", false);
+    // Duplicates found part way through the entries: the statement leaves nothing.
+    both(&h, "CREATE UNIQUE INDEX t_d ON t(d)", true);
+    assert_eq!(stored(&h).0, 2 * N);
+    both(&h, "ROLLBACK TO a; RELEASE a", false);
+    assert_eq!(stored(&h).0, N);
+    both(&h, "COMMIT", false);
+    assert_eq!(stored(&h), (N, 0, 0));
+    check(&h);
+    // The index answers queries as SQLite does; the past had no index and reads the table.
+    for sql in [
+        "SELECT id, k FROM t WHERE k = 17 ORDER BY id",
+        "SELECT k, count(*) FROM t WHERE k BETWEEN 100 AND 110 GROUP BY k ORDER BY k",
+    ] {
+        let (ours, theirs) = rows(&h, &s, sql);
+        assert_eq!(ours, theirs, "{sql}");
+    }
+    let plan: Vec<String> = h
+        .prepare("EXPLAIN SELECT id FROM t WHERE k = 17")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(plan.iter().any(|l| l.contains("t_k")), "{plan:?}");
+    assert_eq!(
+        one(
+            &h,
+            &format!("SELECT count(*) FROM t AS OF SCN {before} WHERE k = 17")
+        ),
+        one(&h, "SELECT count(*) FROM t WHERE k = 17")
+    );
+    assert_eq!(
+        one(
+            &h,
+            &format!("SELECT count(*) FROM sqlite_master AS OF SCN {before} WHERE type = 'index'")
+        ),
+        0
+    );
+    // A rolled-back transaction, and one whose connection went away, leave nothing.
+    both(&h, "BEGIN; CREATE INDEX t_ku ON t(k, u); ROLLBACK", false);
+    assert_eq!(stored(&h), (N, 0, 0));
+    h.execute_batch("BEGIN; CREATE INDEX t_ku ON t(k, u)")
+        .unwrap();
+    drop(h);
+    h = open(dir.path());
+    assert_eq!(stored(&h), (N, 0, 0));
+    assert_eq!(
+        one(
+            &h,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+        ),
+        1
+    );
     check(&h);
 }

@@ -14,8 +14,12 @@
 //! Once `log` is large enough to keep a change log, its new rows go to the private range;
 //! each big transaction therefore also creates a table `b<n>` of its own, copies its rows
 //! into it, indexes it and inserts more rows it rolls back to a savepoint: those rows are
-//! written straight to their heads at the spills (`mvcc::direct`). A `b<n>` must exist, with
-//! all its rows and index entries, exactly when the big transaction committed.
+//! written straight to their heads at the spills (`mvcc::direct`), and the index's entries
+//! (more than half the write-set budget) are written to their heads in bulk, in key order
+//! (`Transaction::put_new_sorted`). A `b<n>` must exist, with all its rows and index entries,
+//! exactly when the big transaction committed, and after a reopen no head may carry an SCN
+//! beyond the newest commit (the heads of a transaction killed before its commit were taken
+//! back).
 //!
 //! Full scans are checked at the same points: once the table passes the tracking threshold,
 //! background maintenance packs it (`mvcc::pack`), and scans read the pack and its change log.
@@ -370,6 +374,24 @@ fn verify(
     if private > 0 {
         return Err(format!("{private} private entries left after reopening"));
     }
+    // Heads written ahead of a commit that never happened were all taken back.
+    let latest: u64 = conn
+        .query_row("SELECT current_scn()", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    for kv in conn.mvcc().storage().scan(
+        heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::HEAD]),
+        heliosdb_lite::storage::Direction::Forward,
+    ) {
+        let (k, v) = kv.map_err(|e| e.to_string())?;
+        let begin = heliosdb_lite::mvcc::keys::decode_version(&v)
+            .map_err(|e| e.to_string())?
+            .begin;
+        if begin > latest {
+            return Err(format!(
+                "head {k:?} written at SCN {begin}, after the newest commit {latest}"
+            ));
+        }
+    }
     // Every row and index entry agree.
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -377,10 +399,7 @@ fn verify(
     if check != "ok" {
         return Err(format!("integrity check: {check}"));
     }
-    let latest: i64 = conn
-        .query_row("SELECT current_scn()", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    Ok((max, max_txid, latest.max(max_scn)))
+    Ok((max, max_txid, (latest as i64).max(max_scn)))
 }
 
 fn main() {

@@ -45,13 +45,16 @@ fn record_key(txid: u64, seq: u64) -> Vec<u8> {
 }
 
 /// Writes `entries` (logical key, data; ascending) as heads at `scn`, with the records that
-/// list them, in bounded batches (not synced); `seq` numbers the records.
-pub(super) fn write_heads<'a>(
+/// list them, in bounded batches (not synced); `seq` numbers the records and `written` hears
+/// of each key. An entry that is an error ends the writing: what came before it is written
+/// and listed (so that a rollback takes all of it back), and the error is returned.
+pub(super) fn write_heads<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
     txid: u64,
     seq: &mut u64,
     scn: u64,
-    entries: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    entries: impl Iterator<Item = Result<(K, D)>>,
+    mut written: impl FnMut(&[u8]),
 ) -> Result<()> {
     let mut batch = WriteBatch::new();
     let mut record = scn.to_be_bytes().to_vec();
@@ -66,12 +69,21 @@ pub(super) fn write_heads<'a>(
         record.extend_from_slice(&scn.to_be_bytes());
         storage.write(std::mem::take(batch), false)
     };
-    for (logical, data) in entries {
+    for entry in entries {
+        let (logical, data) = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                flush(&mut batch, &mut record, seq)?;
+                return Err(e);
+            }
+        };
+        let (logical, data) = (logical.as_ref(), data.as_ref());
         record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
         record.extend_from_slice(logical);
         let head = keys::encode_version(scn, Some(data));
         bytes += 2 * logical.len() + head.len();
         batch.put(keys::head_key(logical), head);
+        written(logical);
         if bytes >= BATCH_BYTES || batch.len() >= BATCH_OPS {
             flush(&mut batch, &mut record, seq)?;
             bytes = 0;
@@ -142,6 +154,18 @@ fn decode_record(v: &[u8]) -> Result<(u64, Vec<&[u8]>)> {
 /// bounded batches, then deletes the records. Returns the heads taken back.
 pub(super) fn take_back_txn(storage: &dyn Storage, txid: u64) -> Result<u64> {
     let mut taken = 0;
+    take_back_from(storage, txid, 0, |_| taken += 1)?;
+    Ok(taken)
+}
+
+/// Takes back the heads listed by the records of transaction `txid` numbered `first` and
+/// later, then deletes those records; `taken` hears of each head taken back.
+pub(super) fn take_back_from(
+    storage: &dyn Storage,
+    txid: u64,
+    first: u64,
+    mut taken: impl FnMut(&[u8]),
+) -> Result<()> {
     let mut batch = WriteBatch::new();
     let mut records = Vec::new();
     let prefix = record_prefix(txid);
@@ -149,13 +173,13 @@ pub(super) fn take_back_txn(storage: &dyn Storage, txid: u64) -> Result<u64> {
         Some(s) => Bound::Excluded(s),
         None => Bound::Unbounded,
     };
-    let mut lo = Bound::Included(prefix);
+    let mut lo = Bound::Included(record_key(txid, first));
     // One record at a time (each lists up to a batch of keys), nothing held across writes.
     while let Some((k, v)) = storage.first_in_range((lo.clone(), hi.clone()))? {
         let (scn, logical) = decode_record(&v)?;
         for key in logical {
             if take_back(storage, &mut batch, key, scn)? {
-                taken += 1;
+                taken(key);
             }
             if batch.len() >= BATCH_OPS {
                 storage.write(std::mem::take(&mut batch), false)?;
@@ -171,7 +195,7 @@ pub(super) fn take_back_txn(storage: &dyn Storage, txid: u64) -> Result<u64> {
     if !batch.is_empty() {
         storage.write(batch, false)?;
     }
-    Ok(taken)
+    Ok(())
 }
 
 /// Run on open, after a decided spilled commit was completed (which removed its records):
@@ -236,7 +260,7 @@ mod tests {
         s.write(b, false).unwrap();
         let entries: Vec<(&[u8], &[u8])> = vec![(b"a", b"1"), (b"t", b"2")];
         let mut seq = 0;
-        write_heads(&s, 7, &mut seq, 9, entries.into_iter()).unwrap();
+        write_heads(&s, 7, &mut seq, 9, entries.into_iter().map(Ok), |_| {}).unwrap();
         assert_eq!(seq, 1);
         assert_eq!(head(&s, b"a"), Some((9, Some(b"1".to_vec()))));
         assert_eq!(head(&s, b"t"), Some((9, Some(b"2".to_vec()))));

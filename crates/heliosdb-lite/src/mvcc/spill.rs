@@ -213,6 +213,9 @@ pub(super) enum Undo {
     Meta(Vec<u8>, Option<Vec<u8>>),
     /// A GC prefix request; the list is cut back to this length.
     GcRange(usize),
+    /// Heads written in bulk ([`super::direct`]), listed by the records numbered from this
+    /// one on. Only ever stored: the bulk write spills the write set first.
+    Direct(u64),
 }
 
 impl Undo {
@@ -221,12 +224,13 @@ impl Undo {
         56 + match self {
             Undo::Write(k, v) => k.len() + v.as_ref().and_then(|v| v.as_ref()).map_or(0, Vec::len),
             Undo::Meta(k, v) => k.len() + v.as_ref().map_or(0, Vec::len),
-            Undo::GcRange(_) => 0,
+            Undo::GcRange(_) | Undo::Direct(_) => 0,
         }
     }
 }
 
-/// `kind ‖ [key length (u32 BE) ‖ key ‖ data]` or `kind ‖ length (u64 BE)` for a GC range.
+/// `kind ‖ [key length (u32 BE) ‖ key ‖ data]`, or `kind ‖ n (u64 BE)` for a GC range
+/// (the list's length) and for bulk heads (the first record's number).
 fn encode_undo(u: &Undo) -> Vec<u8> {
     let mut out = Vec::new();
     let mut keyed = |kind: u8, key: &[u8], data: Option<&[u8]>| {
@@ -247,6 +251,10 @@ fn encode_undo(u: &Undo) -> Vec<u8> {
             out.push(5);
             out.extend_from_slice(&(*n as u64).to_be_bytes());
         }
+        Undo::Direct(first) => {
+            out.push(6);
+            out.extend_from_slice(&first.to_be_bytes());
+        }
     }
     out
 }
@@ -254,11 +262,14 @@ fn encode_undo(u: &Undo) -> Vec<u8> {
 fn decode_undo(v: &[u8]) -> Result<Undo> {
     let damaged = || Error::corruption("malformed undo record of a transaction");
     let (&kind, rest) = v.split_first().ok_or_else(damaged)?;
-    if kind == 5 {
+    if kind == 5 || kind == 6 {
         let n: [u8; 8] = rest.try_into().map_err(|_| damaged())?;
-        return Ok(Undo::GcRange(
-            usize::try_from(u64::from_be_bytes(n)).map_err(|_| damaged())?,
-        ));
+        let n = u64::from_be_bytes(n);
+        return Ok(if kind == 6 {
+            Undo::Direct(n)
+        } else {
+            Undo::GcRange(usize::try_from(n).map_err(|_| damaged())?)
+        });
     }
     let len: [u8; 4] = rest
         .get(..4)
@@ -298,7 +309,8 @@ pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Un
 /// live in memory). With `direct` (the SCN of the heads the transaction wrote directly, see
 /// [`super::direct`]), undoing a key's first write also takes back its direct head, and
 /// `taken` hears of each. `*top` follows each batch written, so after a failure it still says
-/// which records remain.
+/// which records remain. Bulk heads ([`Undo::Direct`]) are taken back whatever `direct`
+/// says (they were written at the transaction's direct SCN, which `direct` then holds).
 pub(super) fn roll_back(
     storage: &dyn Storage,
     txid: u64,
@@ -336,6 +348,13 @@ pub(super) fn roll_back(
                     write_key(txid, &logical),
                     encode_pending(prev.as_deref(), false),
                 ),
+                Undo::Direct(first) => {
+                    // What the newer records undid lands first, as it would have.
+                    if !batch.is_empty() {
+                        storage.write(std::mem::take(&mut batch), false)?;
+                    }
+                    super::direct::take_back_from(storage, txid, first, &mut taken)?;
+                }
                 u => other(u),
             }
             batch.delete(k.to_vec());
@@ -407,6 +426,7 @@ mod tests {
             Undo::Meta(b"m".to_vec(), None),
             Undo::Meta(b"m".to_vec(), Some(b"".to_vec())),
             Undo::GcRange(7),
+            Undo::Direct(3),
         ];
         for u in records {
             let back = decode_undo(&encode_undo(&u)).unwrap();

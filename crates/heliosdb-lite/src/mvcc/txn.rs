@@ -457,6 +457,70 @@ impl Transaction {
         Ok(known)
     }
 
+    /// Writes keys that no snapshot can hold a version of (the entries of an index created in
+    /// this transaction: object ids are never reused), given in ascending order, straight to
+    /// their heads at the SCN the commit will take, in large batches: no write set, no undo
+    /// entry per key, no private copy, no head lookup (see [`super::direct`]). Snapshots do
+    /// not see them before the commit, a rollback (of the transaction or to a savepoint taken
+    /// before) takes them back, and the next open does if the transaction never committed.
+    /// An error entry stops the writing and is returned; the caller rolls the statement
+    /// back. Returns the number of keys written.
+    pub fn put_new_sorted<K: AsRef<[u8]>, D: AsRef<[u8]>>(
+        &mut self,
+        entries: impl Iterator<Item = Result<(K, D)>>,
+    ) -> Result<u64> {
+        self.ensure_writable()?;
+        self.check_usable()?;
+        let Some(txid) = self.txid else {
+            return Err(Error::Transaction("a writing transaction has no id".into()));
+        };
+        // Stored undo records follow the in-memory ones: those go to storage first.
+        self.spill()?;
+        let mvcc = self.mvcc.clone();
+        let storage = &*mvcc.0.storage;
+        spill::push_undo(
+            storage,
+            txid,
+            self.undo_stored,
+            &[Undo::Direct(self.direct_seq)],
+        )?;
+        self.undo_stored += 1;
+        // The watched keys (the catalog) are not new; a derived view is rebuilt anyway.
+        self.generation += 1;
+        let scn = match self.direct_scn {
+            Some(scn) => scn,
+            None => mvcc.assigned_scn() + 1,
+        };
+        self.direct_scn = Some(scn);
+        let group = mvcc.0.options.count_group;
+        let changes = mvcc.0.packs.change_log(group);
+        // A tracked table's commits log every key they write; these would not be.
+        let entries = entries.map(|e| match e {
+            Ok((k, _)) if changes.tracks(k.as_ref()) => Err(Error::Transaction(
+                "a bulk write reached a table that keeps a change log".into(),
+            )),
+            e => e,
+        });
+        let mut seq = self.direct_seq;
+        let mut n = 0u64;
+        let deltas = &mut self.direct_deltas;
+        let written = direct::write_heads(storage, txid, &mut seq, scn, entries, |k| {
+            n += 1;
+            if let Some(group) = group {
+                counters::add_delta(group, k, false, true, deltas);
+            }
+        });
+        self.direct_seq = seq;
+        self.direct_live += n;
+        written.map(|()| n)
+    }
+
+    /// The bytes of writes this transaction holds in memory before it spills them
+    /// (`[database] txn_memory_mb`).
+    pub fn write_budget(&self) -> usize {
+        self.mvcc.0.options.txn_memory_bytes
+    }
+
     /// Deletes a logical key.
     pub fn delete(&mut self, key: Vec<u8>) -> Result<()> {
         self.write(key, None)
@@ -642,8 +706,9 @@ impl Transaction {
                 .filter(move |(_, &e)| e == want)
                 .map(|(entry, _)| entry)
         };
-        let heads = picked(true).map(|(k, p)| (k.as_slice(), p.value.as_deref().unwrap_or(&[])));
-        direct::write_heads(storage, txid, seq, scn, heads)?;
+        let heads =
+            picked(true).map(|(k, p)| Ok((k.as_slice(), p.value.as_deref().unwrap_or(&[]))));
+        direct::write_heads(storage, txid, seq, scn, heads, |_| {})?;
         let rest = picked(false).map(|(k, p)| (k.as_slice(), p.value.as_deref()));
         spill::write_set(storage, txid, rest, |k| self.head_known_dead(k))
     }
@@ -801,6 +866,8 @@ impl Transaction {
                 }
             },
             Undo::GcRange(i) => self.gc_ranges.truncate(i),
+            // Only ever stored; `spill::roll_back` takes the heads back.
+            Undo::Direct(_) => {}
         }
     }
 

@@ -384,12 +384,21 @@ fn create_index(
     put_entry(txn, &CatalogEntry::Index(ix))
 }
 
+/// Entries from which a new index is written straight to its heads
+/// (`Transaction::put_new_sorted`) rather than through the write set: a storage batch's
+/// worth, below which the one-batch commit of a small transaction is cheaper (unless the
+/// entries would take half the write set's budget, which a small device may set low).
+const BULK_ENTRIES: usize = 4096;
+/// What one entry in the write set holds besides its key: map node, undo entry.
+const ENTRY_HELD: usize = 128;
+
 /// Writes the entries of a new index for the table's existing rows, as a sort: one scan of
 /// the table computes every entry into an external sort (bounded by the statement's memory
 /// budget, spilling sorted runs to temporary files past it), and the entries are then
 /// written in key order. A UNIQUE index sorts by its values under SQL equality (1 and 1.0
 /// are equal), so duplicates come out next to each other and are found without a set of
-/// every key seen.
+/// every key seen. Past [`BULK_ENTRIES`] the entries skip the write set: nothing but this
+/// transaction can see the new index before the commit.
 fn backfill_index(
     txn: &mut Transaction,
     info: &TableInfo,
@@ -403,6 +412,7 @@ fn backfill_index(
         limits.spill_dir.clone(),
     );
     let mut sorter = ByteSorter::new(&memory);
+    let (mut entries, mut held) = (0usize, 0usize);
     {
         let exec = Executor::new(None, &[], env);
         for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
@@ -416,6 +426,8 @@ fn backfill_index(
             let Some(entry) = index_entry_key(ix, &row, &key_vals)? else {
                 continue;
             };
+            entries += 1;
+            held += 2 * entry.len() + ENTRY_HELD;
             if !ix.unique {
                 sorter.push(entry, Vec::new())?;
                 continue;
@@ -435,24 +447,34 @@ fn backfill_index(
     }
     let mut sorted = sorter.finish()?;
     let mut last_checked: Option<Vec<u8>> = None;
-    while let Some((key, payload)) = sorted.next_pair()? {
-        let entry = if ix.unique {
-            let Some((&checked, entry)) = payload.split_first() else {
-                return Err(Error::corruption("a sorted index entry lost its bytes"));
-            };
-            if checked == 1 {
-                if last_checked.as_deref() == Some(key.as_slice()) {
-                    return Err(unique_violation(info, ix));
-                }
-                last_checked = Some(key);
-            }
-            entry.to_vec()
-        } else {
-            key
+    let mut next_entry = || -> Result<Option<Vec<u8>>> {
+        let Some((key, payload)) = sorted.next_pair()? else {
+            return Ok(None);
         };
-        // The index id is new (ids are never reused): no entry of it has a committed
-        // version, so the commit need not look any up.
-        txn.put_unversioned(entry, Vec::new())?;
+        if !ix.unique {
+            return Ok(Some(key));
+        }
+        let Some((&checked, entry)) = payload.split_first() else {
+            return Err(Error::corruption("a sorted index entry lost its bytes"));
+        };
+        if checked == 1 {
+            if last_checked.as_deref() == Some(key.as_slice()) {
+                return Err(unique_violation(info, ix));
+            }
+            last_checked = Some(key);
+        }
+        Ok(Some(entry.to_vec()))
+    };
+    // The index id is new (ids are never reused): no entry of it has a committed version.
+    if entries < BULK_ENTRIES && held < txn.write_budget() / 2 {
+        // Few entries: the write set, as any write (the commit stays one batch).
+        while let Some(entry) = next_entry()? {
+            txn.put_unversioned(entry, Vec::new())?;
+        }
+    } else {
+        // Many: straight to their heads, in key order, no write set.
+        let stream = std::iter::from_fn(|| next_entry().transpose());
+        txn.put_new_sorted(stream.map(|e| e.map(|k| (k, [0u8; 0]))))?;
     }
     Ok(())
 }
