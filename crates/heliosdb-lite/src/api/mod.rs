@@ -628,7 +628,12 @@ impl Statement<'_> {
         let (out, _) = self
             .conn
             .run_at(&self.parsed, &values, self.as_of.as_ref())?;
-        *crate::mvcc::lock(&self.columns) = Some(Arc::new(out.columns.clone()));
+        let mut columns = crate::mvcc::lock(&self.columns);
+        // Usually the same names as the last execution's: no new list to allocate.
+        if columns.as_deref() != Some(&out.columns) {
+            *columns = Some(Arc::new(out.columns.clone()));
+        }
+        drop(columns);
         Ok(out)
     }
 

@@ -473,7 +473,19 @@ pub struct SchemaCache {
 struct CacheState {
     /// SCNs of commits that changed the catalog, ascending.
     ddl_points: Vec<u64>,
-    cache: HashMap<u64, Arc<Schema>>,
+    /// Looked up by every statement: a fast hash of the SCN.
+    cache: rustc_hash::FxHashMap<u64, Arc<Schema>>,
+}
+
+impl CacheState {
+    fn ddl_point(&self, scn: u64) -> u64 {
+        let n = self.ddl_points.partition_point(|&p| p <= scn);
+        if n == 0 {
+            0
+        } else {
+            self.ddl_points[n - 1]
+        }
+    }
 }
 
 impl SchemaCache {
@@ -484,20 +496,14 @@ impl SchemaCache {
         Self {
             inner: Mutex::new(CacheState {
                 ddl_points,
-                cache: HashMap::new(),
+                cache: Default::default(),
             }),
         }
     }
 
     /// The DDL point that determines the schema at `scn`.
     pub fn ddl_point(&self, scn: u64) -> u64 {
-        let s = crate::mvcc::lock(&self.inner);
-        let n = s.ddl_points.partition_point(|&p| p <= scn);
-        if n == 0 {
-            0
-        } else {
-            s.ddl_points[n - 1]
-        }
+        crate::mvcc::lock(&self.inner).ddl_point(scn)
     }
 
     /// Records that the commit at `scn` changes the catalog. Called before the commit is
@@ -515,10 +521,14 @@ impl SchemaCache {
         scn: u64,
         load: impl FnOnce() -> Result<Schema>,
     ) -> Result<Arc<Schema>> {
-        let point = self.ddl_point(scn);
-        if let Some(s) = crate::mvcc::lock(&self.inner).cache.get(&point) {
-            return Ok(s.clone());
-        }
+        let point = {
+            let s = crate::mvcc::lock(&self.inner);
+            let point = s.ddl_point(scn);
+            if let Some(schema) = s.cache.get(&point) {
+                return Ok(schema.clone());
+            }
+            point
+        };
         let schema = Arc::new(load()?);
         let mut s = crate::mvcc::lock(&self.inner);
         if s.cache.len() >= CACHE_LIMIT {

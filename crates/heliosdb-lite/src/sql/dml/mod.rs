@@ -19,15 +19,14 @@ use crate::error::{ConstraintKind, Error, RaiseAction, Result};
 use crate::mvcc::Transaction;
 use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::{self, Statement};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 mod foreign_key;
 mod joined;
 mod prepared;
 
-pub use prepared::DmlPlan;
 use prepared::{DeletePlan, InsertPlan, Prepared, Target, UpdatePlan, Upsert};
+pub use prepared::{DmlPlan, SchemaKey};
 
 /// Key values of a row: its rowid, or its primary-key columns.
 pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
@@ -132,9 +131,9 @@ pub(crate) struct DmlContext<'a, 'b> {
     pub trigger_stack: &'a mut Vec<String>,
     /// Inside a trigger body: the OLD/NEW scope and row, visible as the enclosing row.
     pub outer: Option<(Scope, Row)>,
-    /// The DDL point of the schema, when the statement's bound form may be cached under it
-    /// (`None` after uncommitted DDL of the transaction).
-    pub ddl_point: Option<u64>,
+    /// The schema the statement's bound form may be cached under (`None`: bound anew on
+    /// every execution).
+    pub plan_key: Option<SchemaKey>,
     /// The connection's interrupt flag, timeout and memory budget, which the statement's
     /// reads (target rows, INSERT ... SELECT, subqueries) honour.
     pub limits: &'a StatementLimits,
@@ -245,6 +244,29 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         rows: &[Vec<Expr>],
         capacity: usize,
     ) -> Result<Vec<Row>> {
+        // Values that are parameters or literals (a batch load's `VALUES (?, ?, ?)`) need no
+        // executor: setting one up and dropping it costs more than the row's values.
+        let direct = |e: &Expr| match e {
+            Expr::Literal(v) => Some(Ok(v.clone())),
+            Expr::Param(i) => Some(super::execution::expr::param(self.params, *i)),
+            _ => None,
+        };
+        if rows
+            .iter()
+            .flatten()
+            .all(|e| matches!(e, Expr::Literal(_) | Expr::Param(_)))
+        {
+            return rows
+                .iter()
+                .map(|exprs| {
+                    let mut row = Vec::with_capacity(capacity.max(exprs.len()));
+                    for e in exprs {
+                        row.push(direct(e).expect("checked")?);
+                    }
+                    Ok(row)
+                })
+                .collect();
+        }
         let exec = self.exec(txn);
         let outer = self.outer.as_ref().map(|(_, row)| Frame::root(row));
         let f = Frame {
@@ -353,7 +375,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         rowids: &mut *self.rowids,
                         trigger_stack: &mut *self.trigger_stack,
                         outer: Some((scope.clone(), row.clone())),
-                        ddl_point: None,
+                        plan_key: None,
                         limits: self.limits,
                         foreign_keys: self.foreign_keys,
                         cascade_depth: self.cascade_depth,
@@ -1248,12 +1270,14 @@ fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<
 /// up in storage once per table and transaction, and only when a rowid must be chosen.
 #[derive(Debug, Default)]
 pub struct RowidAllocator {
+    // Keyed by table id, looked up several times per inserted row: a fast hash (the ids
+    // come from the catalog, not from outside).
     /// Largest rowid in use, including this transaction's inserts.
-    known_max: HashMap<u32, i64>,
+    known_max: rustc_hash::FxHashMap<u32, i64>,
     /// Largest explicit rowid inserted before `known_max` was looked up.
-    seen_max: HashMap<u32, i64>,
+    seen_max: rustc_hash::FxHashMap<u32, i64>,
     /// Tables whose AUTOINCREMENT sequence must be saved.
-    dirty: HashMap<u32, i64>,
+    dirty: rustc_hash::FxHashMap<u32, i64>,
 }
 
 fn seq_key(id: u32) -> Vec<u8> {
@@ -1363,6 +1387,9 @@ impl RowidAllocator {
     }
 
     fn persist(&mut self, txn: &mut Transaction, info: &TableInfo) -> Result<()> {
+        if !info.def.autoincrement {
+            return Ok(()); // only an AUTOINCREMENT table is ever dirty
+        }
         let Some(hw) = self.dirty.remove(&info.def.id) else {
             return Ok(());
         };

@@ -5,14 +5,17 @@
 //! the schema, not on parameters or data. A prepared statement executed a thousand times in
 //! one transaction (the common batch-load pattern) binds once: the bound form is cached on
 //! the statement under the schema's DDL point, like query plans, and rebuilt when the
-//! catalog changes. Statements that read history (`INSERT ... SELECT ... AS OF`) or the
-//! snapshot list, trigger bodies, and statements after uncommitted DDL are bound anew on
-//! every execution.
+//! catalog changes. After uncommitted DDL of its own, a transaction keeps the schema it
+//! built until its next catalog write or rollback to a savepoint (`Transaction::derived`),
+//! and the bound form is cached under that kept schema instead: a load into a table created
+//! in the same transaction (every `.import` into a new table) binds its INSERT once.
+//! Statements that read history (`INSERT ... SELECT ... AS OF`) or the snapshot list, and
+//! trigger bodies, are bound anew on every execution.
 
 use super::joined::{JoinedParts, JoinedTarget};
 use super::{conflict_of, Bound, Conflict, DmlContext, Returning, UpsertAction};
 use crate::error::{Error, Result};
-use crate::sql::catalog::TableInfo;
+use crate::sql::catalog::{Schema, TableInfo};
 use crate::sql::plan::{Expr, Plan};
 use crate::sql::planner::{table_name, Planner};
 use sqlparser::ast::{self, Statement};
@@ -84,12 +87,33 @@ pub(super) enum Target {
     Joined(JoinedTarget),
 }
 
-/// A DML statement bound against the schema of one DDL point (kept in the statement's
-/// `dml_cache`).
+/// The schema a bound DML statement was bound against, which a later execution must match
+/// to reuse it.
+#[derive(Debug, Clone)]
+pub enum SchemaKey {
+    /// A committed schema: the SCN of the catalog change it reflects.
+    Committed(u64),
+    /// The schema a transaction built after its own DDL and keeps until its next catalog
+    /// write or rollback to a savepoint. Compared by identity: a rebuilt schema is a new
+    /// allocation, and the key holds this one, so its address is not reused meanwhile.
+    Kept(Arc<Schema>),
+}
+
+impl PartialEq for SchemaKey {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Committed(a), Self::Committed(b)) => a == b,
+            (Self::Kept(a), Self::Kept(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// A DML statement bound against one schema (kept in the statement's `dml_cache`).
 #[derive(Debug, Clone)]
 pub struct CachedDml {
-    /// SCN of the catalog change the bound form reflects.
-    pub ddl_point: u64,
+    /// The schema the bound form reflects.
+    pub schema: SchemaKey,
     /// The bound statement.
     pub plan: Arc<DmlPlan>,
 }
@@ -99,10 +123,10 @@ impl DmlContext<'_, '_> {
     /// schema before, else bound now (and cached when nothing in it depends on more than
     /// the schema).
     pub(super) fn prepared(&mut self, sql: &Statement) -> Result<Arc<DmlPlan>> {
-        let point = self.ddl_point.filter(|_| self.outer.is_none());
-        if let Some(point) = point {
+        let key = self.plan_key.clone().filter(|_| self.outer.is_none());
+        if let Some(key) = &key {
             let cached = self.stmt.dml_cache.get::<CachedDml>();
-            if let Some(c) = cached.filter(|c| c.ddl_point == point) {
+            if let Some(c) = cached.filter(|c| c.schema == *key) {
                 return Ok(c.plan.clone());
             }
         }
@@ -113,9 +137,9 @@ impl DmlContext<'_, '_> {
             Statement::Delete(del) => Prepared::Delete(self.prepare_delete(del, &mut cacheable)?),
             other => return Err(Error::Unsupported(format!("{other}"))),
         }));
-        if let (Some(ddl_point), true) = (point, cacheable && self.history.snapshots.is_empty()) {
+        if let (Some(schema), true) = (key, cacheable && self.history.snapshots.is_empty()) {
             self.stmt.dml_cache.set(Arc::new(CachedDml {
-                ddl_point,
+                schema,
                 plan: plan.clone(),
             }));
         }

@@ -14,6 +14,8 @@ use crate::sql::plan::Plan;
 /// those spilled), each with what the statement derived from it when gathering (an UPDATE's
 /// new row; an empty row when nothing was derived).
 pub struct BufferedRows {
+    /// Rows gathered some other way, with nothing derived (see [`BufferedRows::from_rows`]).
+    plain: std::vec::IntoIter<Row>,
     memory: std::vec::IntoIter<(Row, Row)>,
     spilled: Option<SpillReader>,
     len: usize,
@@ -32,10 +34,12 @@ impl BufferedRows {
 
     /// Rows kept in memory, gathered some other way (nothing spilled).
     pub fn from_rows(rows: Vec<Row>) -> Self {
-        let rows: Vec<(Row, Row)> = rows.into_iter().map(|r| (r, Vec::new())).collect();
+        // Kept as they are: pairing each with an empty row here would copy the list (an
+        // allocation per statement on the single-row INSERT of a batch load).
         BufferedRows {
             len: rows.len(),
-            memory: rows.into_iter(),
+            plain: rows.into_iter(),
+            memory: Vec::new().into_iter(),
             spilled: None,
         }
     }
@@ -45,6 +49,9 @@ impl Iterator for BufferedRows {
     type Item = Result<(Row, Row)>;
 
     fn next(&mut self) -> Option<Result<(Row, Row)>> {
+        if let Some(row) = self.plain.next() {
+            return Some(Ok((row, Vec::new())));
+        }
         if let Some(pair) = self.memory.next() {
             return Some(Ok(pair));
         }
@@ -99,6 +106,7 @@ impl Executor<'_> {
         // is bounded by the budget this reservation could take.
         drop(reservation);
         Ok(BufferedRows {
+            plain: Vec::new().into_iter(),
             memory: kept.into_iter(),
             spilled: spill.map(SpillWriter::finish).transpose()?,
             len,

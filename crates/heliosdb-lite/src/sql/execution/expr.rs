@@ -7,6 +7,14 @@ use super::super::value::{Affinity, Value};
 use super::{Executor, Frame};
 use crate::error::{Error, Result};
 
+/// The value bound to parameter `i` (0-based).
+pub fn param(params: &[Value], i: usize) -> Result<Value> {
+    params
+        .get(i)
+        .cloned()
+        .ok_or_else(|| Error::Parameter(format!("no value bound for parameter {}", i + 1)))
+}
+
 impl Executor<'_> {
     /// Evaluates an expression in a frame.
     pub fn eval(&self, e: &Expr, f: &Frame<'_>) -> Result<Value> {
@@ -22,9 +30,7 @@ impl Executor<'_> {
                 }
                 fr.row.get(*index).cloned().unwrap_or(Value::Null)
             }
-            Expr::Param(i) => self.params.get(*i).cloned().ok_or_else(|| {
-                Error::Parameter(format!("no value bound for parameter {}", i + 1))
-            })?,
+            Expr::Param(i) => param(self.params, *i)?,
             Expr::Not(x) => eval::bool_value(self.eval(x, f)?.truthy().map(|b| !b)),
             Expr::Neg(x) => match self.eval(x, f)?.to_number() {
                 Value::Null => Value::Null,

@@ -33,7 +33,7 @@ mod byte_sort;
 pub mod computed;
 pub mod covering;
 mod distinct;
-mod expr;
+pub(crate) mod expr;
 mod filter;
 mod hash_join;
 mod keys;

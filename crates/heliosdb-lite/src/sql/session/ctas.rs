@@ -141,7 +141,7 @@ impl Session {
             rowids: &mut self.rowids,
             trigger_stack: &mut Vec::new(),
             outer: None,
-            ddl_point: None,
+            plan_key: None,
             limits: &self.limits,
             foreign_keys: !self.foreign_keys_off,
             cascade_depth: 0,

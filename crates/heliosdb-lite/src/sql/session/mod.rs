@@ -14,6 +14,7 @@ mod vacuum;
 pub use vacuum::VACUUM_IN_TRANSACTION;
 
 use super::catalog::Schema;
+use super::dml::SchemaKey;
 use super::engine::{
     column_type, query_outcome, CachedPlan, Engine, Outcome, StmtEnv, StmtHistory,
 };
@@ -552,6 +553,11 @@ impl Session {
                 })
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let plan_key = Some(if own_ddl {
+                    SchemaKey::Kept(schema.clone())
+                } else {
+                    SchemaKey::Committed(engine.schemas.ddl_point(txn.snapshot_scn()))
+                });
                 let mut ctx = super::dml::DmlContext {
                     schema,
                     params,
@@ -562,7 +568,7 @@ impl Session {
                     rowids: &mut self.rowids,
                     trigger_stack: &mut Vec::new(),
                     outer: None,
-                    ddl_point: (!own_ddl).then(|| engine.schemas.ddl_point(txn.snapshot_scn())),
+                    plan_key,
                     limits: &self.limits,
                     foreign_keys: !self.foreign_keys_off,
                     cascade_depth: 0,
@@ -640,7 +646,7 @@ impl Session {
                 rowids: &mut self.rowids,
                 trigger_stack: &mut Vec::new(),
                 outer: None,
-                ddl_point: None,
+                plan_key: None,
                 limits: &self.limits,
                 foreign_keys: true,
                 cascade_depth: 0,
