@@ -79,8 +79,9 @@ pub enum ConstraintKind {
 impl fmt::Display for ConstraintKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ConstraintKind::PrimaryKey => "PRIMARY KEY",
-            ConstraintKind::Unique => "UNIQUE",
+            // SQLite words a duplicate primary key as a UNIQUE failure too ("UNIQUE
+            // constraint failed: t.id"); only its extended result code tells them apart.
+            ConstraintKind::PrimaryKey | ConstraintKind::Unique => "UNIQUE",
             ConstraintKind::NotNull => "NOT NULL",
             ConstraintKind::Check => "CHECK",
             ConstraintKind::ForeignKey => "FOREIGN KEY",
