@@ -50,7 +50,10 @@ fn basics() {
     let err = conn
         .execute("INSERT INTO t (id, name) VALUES (2, 'x')", [])
         .unwrap_err();
-    assert!(err.to_string().contains("PRIMARY KEY"), "{err}");
+    assert!(
+        err.to_string().contains("UNIQUE constraint failed: t.id"),
+        "{err}"
+    );
     let err = conn
         .execute("INSERT INTO t (name) VALUES (NULL)", [])
         .unwrap_err();
