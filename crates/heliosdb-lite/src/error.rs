@@ -76,16 +76,29 @@ pub enum ConstraintKind {
     Datatype,
 }
 
+impl ConstraintKind {
+    /// The constraint's own name ("PRIMARY KEY", "UNIQUE", ...), as SQLite's extended
+    /// result codes tell them apart; the message words a primary key as UNIQUE (see
+    /// [`fmt::Display`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConstraintKind::PrimaryKey => "PRIMARY KEY",
+            ConstraintKind::Unique => "UNIQUE",
+            ConstraintKind::NotNull => "NOT NULL",
+            ConstraintKind::Check => "CHECK",
+            ConstraintKind::ForeignKey => "FOREIGN KEY",
+            ConstraintKind::Datatype => "DATATYPE",
+        }
+    }
+}
+
 impl fmt::Display for ConstraintKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             // SQLite words a duplicate primary key as a UNIQUE failure too ("UNIQUE
             // constraint failed: t.id"); only its extended result code tells them apart.
-            ConstraintKind::PrimaryKey | ConstraintKind::Unique => "UNIQUE",
-            ConstraintKind::NotNull => "NOT NULL",
-            ConstraintKind::Check => "CHECK",
-            ConstraintKind::ForeignKey => "FOREIGN KEY",
-            ConstraintKind::Datatype => "DATATYPE",
+            ConstraintKind::PrimaryKey => "UNIQUE",
+            other => other.name(),
         })
     }
 }

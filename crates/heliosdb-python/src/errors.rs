@@ -118,7 +118,7 @@ fn attributes<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyDict>> {
             column,
             ..
         } => {
-            d.set_item("constraint", kind.to_string())?;
+            d.set_item("constraint", kind.name())?;
             d.set_item("table", table.clone())?;
             d.set_item("column", column.clone())?;
         }

@@ -100,10 +100,14 @@ impl Engines {
     /// Fresh in-memory databases with `setup` run in both. SQLite failing is a bug of the
     /// caller (generator or test); HeliosDB failing is returned.
     fn new(setup: &str) -> Result<Engines, String> {
-        let sqlite = rusqlite::Connection::open_in_memory().expect("sqlite opens");
+        let sqlite = compare::open_sqlite();
         compare::setup_sqlite(&sqlite, setup)
             .unwrap_or_else(|e| panic!("SQLite rejects the setup ({e}):\n{setup}"));
-        let ours = heliosdb_lite::Connection::open_in_memory().expect("heliosdb opens");
+        // A query that runs for seconds over tables of a dozen rows is a bug to report, not
+        // to wait for: the case fails with the statement-timeout error and its script.
+        let mut config = heliosdb_lite::Config::in_memory();
+        config.database.statement_timeout_ms = Some(20_000);
+        let ours = heliosdb_lite::Connection::open(config).expect("heliosdb opens");
         compare::setup_ours(&ours, setup)?;
         Ok(Engines { ours, sqlite })
     }
@@ -328,7 +332,7 @@ fn generated_queries_are_mostly_valid_sqlite() {
             &mut StdRng::seed_from_u64(derive_seed(1, case_no, 0)),
             false,
         );
-        let sqlite = rusqlite::Connection::open_in_memory().expect("sqlite opens");
+        let sqlite = compare::open_sqlite();
         compare::setup_sqlite(&sqlite, &schema.script()).expect("valid setup");
         let rng = StdRng::seed_from_u64(derive_seed(1, case_no, 1));
         let case = gen::Gen::new(rng, &schema, gen::Avoid::default()).case();

@@ -4,6 +4,7 @@
 use super::super::plan::{AggFn, Expr};
 use super::super::value::{parse_numeric_text, Value};
 use super::keys::row_key;
+use super::numeric_sum::{NumericSum, SumResult};
 use crate::error::{Error, Result};
 use rustc_hash::FxHashSet as HashSet;
 
@@ -13,11 +14,8 @@ pub(super) struct Accumulator {
     func: AggFn,
     distinct: Option<HashSet<Vec<u8>>>,
     count: i64,
-    int_sum: Option<i64>,
-    real_sum: f64,
-    dec_sum: Option<rust_decimal::Decimal>,
-    any_real: bool,
-    overflow: bool,
+    /// The running sum of sum, total and avg.
+    sum: NumericSum,
     best: Option<Value>,
     /// Collation key of `best`, when min/max compare under NOCASE or RTRIM.
     best_key: Option<Value>,
@@ -51,11 +49,7 @@ impl Accumulator {
             func,
             distinct: distinct.then(HashSet::default),
             count: 0,
-            int_sum: Some(0),
-            real_sum: 0.0,
-            dec_sum: None,
-            any_real: false,
-            overflow: false,
+            sum: NumericSum::default(),
             best: None,
             best_key: None,
             text: None,
@@ -100,39 +94,9 @@ impl Accumulator {
         self.count += 1;
         match self.func {
             AggFn::Sum | AggFn::Total | AggFn::Avg => match sum_operand(&v) {
-                Value::Integer(i) => {
-                    self.real_sum += i as f64;
-                    if let Some(d) = &mut self.dec_sum {
-                        *d += rust_decimal::Decimal::from(i);
-                    }
-                    self.int_sum = match self.int_sum.map(|s| s.checked_add(i)) {
-                        Some(Some(s)) => Some(s),
-                        Some(None) => {
-                            self.overflow = true;
-                            None
-                        }
-                        None => None,
-                    };
-                    // SUM of integers fails on overflow (TOTAL never does).
-                    if self.overflow
-                        && self.func == AggFn::Sum
-                        && !self.any_real
-                        && self.dec_sum.is_none()
-                    {
-                        return Err(Error::LimitExceeded("integer overflow in sum()".into()));
-                    }
-                }
-                Value::Decimal(d) => {
-                    self.real_sum += super::super::functions::decimal_to_f64(&d);
-                    let base = self
-                        .dec_sum
-                        .unwrap_or_else(|| rust_decimal::Decimal::from(self.int_sum.unwrap_or(0)));
-                    self.dec_sum = base.checked_add(d).or(Some(base));
-                }
-                n => {
-                    self.real_sum += n.as_f64();
-                    self.any_real = true;
-                }
+                Value::Integer(i) => self.sum.add_integer(i),
+                Value::Decimal(d) => self.sum.add_decimal(d),
+                n => self.sum.add_real(n.as_f64()),
             },
             AggFn::Min | AggFn::Max => {
                 // Under a collation the planner passes the value's collation key second:
@@ -218,33 +182,29 @@ impl Accumulator {
         self.retained
     }
 
-    pub(super) fn finish(self) -> Value {
-        match self.func {
+    /// The aggregate's value; `sum()` fails here, as SQLite's does, when an integer
+    /// overflow was not cleared by a later non-integer value.
+    pub(super) fn finish(self) -> Result<Value> {
+        Ok(match self.func {
             AggFn::CountStar | AggFn::Count => Value::Integer(self.count),
-            AggFn::Sum => {
-                if self.count == 0 {
-                    Value::Null
-                } else if self.any_real || self.overflow {
-                    Value::Real(self.real_sum)
-                } else if let Some(d) = self.dec_sum {
-                    Value::Decimal(d)
-                } else {
-                    Value::Integer(self.int_sum.unwrap_or(0))
-                }
-            }
-            AggFn::Total => Value::Real(self.real_sum),
+            AggFn::Sum if self.count == 0 => Value::Null,
+            AggFn::Sum => match self.sum.sum() {
+                SumResult::Integer(i) => Value::Integer(i),
+                SumResult::Decimal(d) => Value::Decimal(d),
+                SumResult::Real(r) => Value::Real(r),
+                SumResult::Overflow => return Err(Error::LimitExceeded("integer overflow".into())),
+            },
+            AggFn::Total => Value::Real(self.sum.real()),
+            AggFn::Avg if self.count == 0 => Value::Null,
             AggFn::Avg => {
-                if self.count == 0 {
-                    Value::Null
-                } else if let (Some(d), false) = (self.dec_sum, self.any_real) {
-                    d.checked_div(rust_decimal::Decimal::from(self.count))
-                        .map_or(
-                            Value::Real(self.real_sum / self.count as f64),
-                            Value::Decimal,
-                        )
-                } else {
-                    Value::Real(self.real_sum / self.count as f64)
-                }
+                let exact = self
+                    .sum
+                    .exact_decimal()
+                    .and_then(|d| d.checked_div(rust_decimal::Decimal::from(self.count)));
+                exact.map_or_else(
+                    || Value::Real(self.sum.real() / self.count as f64),
+                    Value::Decimal,
+                )
             }
             AggFn::Min | AggFn::Max | AggFn::AnyValue | AggFn::First => {
                 self.best.unwrap_or(Value::Null)
@@ -252,6 +212,6 @@ impl Accumulator {
             AggFn::GroupConcat => self.text.map_or(Value::Null, Value::Text),
             AggFn::JsonGroupArray => Value::Text(format!("[{}]", self.text.unwrap_or_default())),
             AggFn::JsonGroupObject => Value::Text(format!("{{{}}}", self.text.unwrap_or_default())),
-        }
+        })
     }
 }

@@ -101,15 +101,17 @@ struct Group {
 }
 
 impl Group {
-    fn into_row(self) -> Row {
+    fn into_row(self) -> Result<Row> {
         let mut row = self.values;
-        row.extend(self.accumulators.into_iter().map(Accumulator::finish));
+        for acc in self.accumulators {
+            row.push(acc.finish()?);
+        }
         // An empty input's single group has no input row: references past the end of a
         // row read as NULL, as the row's columns would.
         if let Some(last) = self.last {
             row.extend(last);
         }
-        row
+        Ok(row)
     }
 }
 
@@ -300,7 +302,7 @@ impl Operator for HashAggregateOp<'_> {
         } else {
             out.groups.next()
         };
-        Ok(group.map(Group::into_row))
+        group.map(Group::into_row).transpose()
     }
 
     fn rewind(&mut self) {

@@ -25,6 +25,7 @@ use super::super::value::Value;
 use super::keys::hash_key;
 use super::memory::{row_bytes, QueryMemory, Reservation};
 use super::place::pair;
+use super::sparse_row::SparseRow;
 use super::spill::{SpillReader, SpillWriter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
@@ -36,31 +37,43 @@ const PARTITIONS: usize = 16;
 /// How many times a partition may be split again before the join gives up.
 const MAX_LEVEL: u64 = 4;
 
-/// The build side: rows, their key values, and chains of rows with equal hash keys.
+/// The build side: rows (NULL slots left out), their key values, and chains of rows with
+/// equal hashes of their keys.
 #[derive(Default)]
 struct Table {
-    rows: Vec<(Vec<Value>, Row)>,
-    /// Next row with the same hash key (chains keep build order).
-    next: Vec<Option<usize>>,
-    /// First and last row of each chain.
-    heads: HashMap<Vec<u8>, (usize, usize)>,
+    rows: Vec<(Vec<Value>, SparseRow)>,
+    /// Next row with the same key hash (chains keep build order).
+    next: Vec<Option<u32>>,
+    /// First and last row of each chain, by key hash: rows whose keys only share a hash are
+    /// told apart by comparing the key values, as rows with equal hash keys already were.
+    heads: HashMap<u64, (u32, u32)>,
+    /// A reused buffer for the hash key bytes.
+    scratch: Vec<u8>,
 }
 
 impl Table {
-    fn insert(&mut self, keys: Vec<Value>, row: Row) {
-        let k = hash_bytes(&keys);
-        let i = self.rows.len();
+    fn insert(&mut self, keys: Vec<Value>, row: SparseRow) {
+        hash_bytes_into(&keys, &mut self.scratch);
+        let k = xxhash_rust::xxh3::xxh3_64(&self.scratch);
+        let i = self.rows.len() as u32;
         self.next.push(None);
         self.rows.push((keys, row));
         match self.heads.get_mut(&k) {
             Some((_, last)) => {
-                self.next[*last] = Some(i);
+                self.next[*last as usize] = Some(i);
                 *last = i;
             }
             None => {
                 self.heads.insert(k, (i, i));
             }
         }
+    }
+
+    /// The first row whose keys may equal `keys` (`scratch` is a reused buffer).
+    fn first(&self, keys: &[Value], scratch: &mut Vec<u8>) -> Option<u32> {
+        hash_bytes_into(keys, scratch);
+        let k = xxhash_rust::xxh3::xxh3_64(scratch);
+        self.heads.get(&k).map(|&(first, _)| first)
     }
 }
 
@@ -79,8 +92,8 @@ fn hash_bytes_into(keys: &[Value], out: &mut Vec<u8>) {
 }
 
 /// Bytes a build row holds in the table: key values, row, chain link and hash entry.
-fn entry_bytes(keys: &[Value], row: &[Value]) -> usize {
-    row_bytes(keys) + row_bytes(row) + 64
+fn entry_bytes(keys: &[Value], row: &SparseRow) -> usize {
+    row_bytes(keys) + row.bytes() + 32
 }
 
 /// The partition of a key at a splitting level (each level hashes differently).
@@ -141,7 +154,7 @@ struct Spilled {
 struct Current {
     probe: Row,
     keys: Vec<Value>,
-    candidate: Option<usize>,
+    candidate: Option<u32>,
     matched: bool,
 }
 
@@ -167,6 +180,8 @@ pub(super) struct HashJoinOp<'e> {
     /// The hash key of the row being probed, built in place: one buffer for the whole join
     /// instead of an allocation per probing row.
     probe_key: Vec<u8>,
+    /// A build row made whole for a semi join's condition, reused between candidates.
+    built_row: Row,
 }
 
 impl<'e> HashJoinOp<'e> {
@@ -198,6 +213,7 @@ impl<'e> HashJoinOp<'e> {
             spilled: None,
             current: None,
             probe_key: Vec::new(),
+            built_row: Vec::new(),
         }
     }
 
@@ -217,6 +233,7 @@ impl<'e> HashJoinOp<'e> {
             let Some(keys) = key_values(self.ex, self.build_keys, &row, outer)? else {
                 continue;
             };
+            let row = SparseRow::new(row);
             if writers.is_none() && self.reservation.try_grow(entry_bytes(&keys, &row)) {
                 table.insert(keys, row);
                 continue;
@@ -227,13 +244,13 @@ impl<'e> HashJoinOp<'e> {
                     // Out of memory: everything built so far moves to the partition files.
                     let mut w = PartitionWriters::new(self.ex.memory(), 0)?;
                     for (k, r) in std::mem::take(&mut table).rows {
-                        w.build[partition(&k, 0)].write(&k, &r)?;
+                        w.build[partition(&k, 0)].write(&k, &r.to_row())?;
                     }
                     self.reservation.clear();
                     writers.insert(w)
                 }
             };
-            w.build[partition(&keys, 0)].write(&keys, &row)?;
+            w.build[partition(&keys, 0)].write(&keys, &row.to_row())?;
         }
         match writers {
             None => self.table = Some(table),
@@ -309,6 +326,7 @@ impl<'e> HashJoinOp<'e> {
 fn load(build: &mut SpillReader, reservation: &mut Reservation<'_>) -> Result<Option<Table>> {
     let mut table = Table::default();
     while let Some((keys, row)) = build.next()? {
+        let row = SparseRow::new(row);
         if !reservation.try_grow(entry_bytes(&keys, &row)) {
             reservation.clear();
             return Ok(None);
@@ -370,11 +388,7 @@ impl Operator for HashJoinOp<'_> {
                 let (keys, candidate) = match keys {
                     Some(keys) => {
                         let table = self.table.as_ref().expect("built above");
-                        hash_bytes_into(&keys, &mut self.probe_key);
-                        let head = table
-                            .heads
-                            .get(self.probe_key.as_slice())
-                            .map(|&(first, _)| first);
+                        let head = table.first(&keys, &mut self.probe_key);
                         (keys, head)
                     }
                     None => (Vec::new(), None),
@@ -390,8 +404,8 @@ impl Operator for HashJoinOp<'_> {
             let cur = self.current.as_mut().expect("set above");
             let semi = matches!(self.join.kind, JoinKind::Semi | JoinKind::Anti);
             while let Some(i) = cur.candidate {
-                cur.candidate = table.next[i];
-                let (keys, built) = &table.rows[i];
+                cur.candidate = table.next[i as usize];
+                let (keys, built) = &table.rows[i as usize];
                 if !keys.iter().zip(&cur.keys).all(|(a, b)| a.same_as(b)) {
                     continue;
                 }
@@ -403,7 +417,8 @@ impl Operator for HashJoinOp<'_> {
                                 row: &cur.probe,
                                 parent: outer,
                             };
-                            self.ex.predicate(c, built, Some(&f))?
+                            built.write_into(&mut self.built_row);
+                            self.ex.predicate(c, &self.built_row, Some(&f))?
                         }
                         None => true,
                     };
@@ -421,8 +436,8 @@ impl Operator for HashJoinOp<'_> {
                     cur.probe.clone()
                 };
                 let (left, right) = match self.build_left {
-                    true => (built.clone(), probe),
-                    false => (probe, built.clone()),
+                    true => (built.to_row(), probe),
+                    false => (probe, built.to_row()),
                 };
                 if let Some(row) = pair(self.ex, self.join, left, right, outer)? {
                     if last {

@@ -287,7 +287,7 @@ impl<'e> WindowOp<'e> {
                                 for &j in m {
                                     add(&mut acc, j)?;
                                 }
-                                acc.finish()
+                                acc.finish()?
                             } else if lo == 0
                                 && matches!(call.start, FrameBound::UnboundedPreceding)
                             {
@@ -298,7 +298,7 @@ impl<'e> WindowOp<'e> {
                                     add(acc, *done)?;
                                     *done += 1;
                                 }
-                                acc.clone().finish()
+                                acc.clone().finish()?
                             } else {
                                 let mut acc = Accumulator::new(&agg);
                                 if lo <= hi {
@@ -306,7 +306,7 @@ impl<'e> WindowOp<'e> {
                                         add(&mut acc, j)?;
                                     }
                                 }
-                                acc.finish()
+                                acc.finish()?
                             }
                         }
                         _ => Value::Null,
