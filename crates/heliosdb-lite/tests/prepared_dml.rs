@@ -235,6 +235,14 @@ fn insert_both(
     (o, t)
 }
 
+/// Runs a script in both engines; either failing fails the test.
+fn batch_both(h: &Connection, s: &rusqlite::Connection, sql: &str) {
+    h.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    s.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// The table's rows as text, from both engines.
 fn table_both(h: &Connection, s: &rusqlite::Connection) -> (Vec<String>, Vec<String>) {
     let sql = "SELECT * FROM t ORDER BY id";
@@ -280,12 +288,7 @@ fn table_both(h: &Connection, s: &rusqlite::Connection) -> (Vec<String>, Vec<Str
 fn reused_inserts_after_ddl_in_the_same_transaction_answer_like_sqlite() {
     let h = Connection::open_in_memory().unwrap();
     let s = rusqlite::Connection::open_in_memory().unwrap();
-    let both = |sql: &str| {
-        h.execute_batch(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        s.execute_batch(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    };
+    let both = |sql: &str| batch_both(&h, &s, sql);
     both("BEGIN; CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER CHECK (v < 1000))");
     let sql = "INSERT INTO t (id, v) VALUES (?1, ?2)";
     let mut ours = h.prepare(sql).unwrap();
@@ -344,4 +347,70 @@ fn reused_inserts_after_ddl_in_the_same_transaction_answer_like_sqlite() {
     let (o, t) = table_both(&h, &s);
     assert_eq!(o, t);
     h.execute_batch("PRAGMA integrity_check").unwrap();
+}
+
+/// A prepared INSERT of increasing ids inside one transaction (the write set appends such
+/// keys without a search, and undoes them by position): savepoints rolled back after a run of
+/// inserts, out-of-order ids between the run's keys, duplicates failing mid-run (each failed
+/// statement is rolled back), reads of the transaction's own rows, and, with a 1 MiB
+/// write-set budget, spills in the middle of a run. Checked against SQLite.
+#[test]
+fn ascending_inserts_with_savepoints_and_out_of_order_ids_answer_like_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    for (budget, rows) in [(None, 3_000i64), (Some(1), 12_000)] {
+        let mut c = heliosdb_lite::Config::with_path(dir.path().join(format!("db{rows}")));
+        c.database.txn_memory_mb = budget;
+        c.database.enable_wal = false;
+        let h = Connection::open(c).unwrap();
+        let s = rusqlite::Connection::open_in_memory().unwrap();
+        let both = |sql: &str| batch_both(&h, &s, sql);
+        let same = |sql: &str| {
+            let ours = int(&h, sql);
+            let theirs: i64 = s.query_row(sql, [], |r| r.get(0)).unwrap();
+            assert_eq!(ours, theirs, "{sql}");
+        };
+        both("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER); BEGIN");
+        let sql = "INSERT INTO t (id, v) VALUES (?1, ?2)";
+        let mut ours = h.prepare(sql).unwrap();
+        let mut theirs = s.prepare(sql).unwrap();
+        let mut step = |id: i64, v: i64| {
+            let (o, t) = insert_both(&mut ours, &mut theirs, id, v);
+            assert_eq!(o, t, "INSERT ({id}, {v})");
+        };
+        // Even ids ascending; every so often a savepoint, an odd id inside the run, a
+        // duplicate, and a rollback to the savepoint.
+        let mut saved = 0;
+        for i in 1..=rows {
+            step(2 * i, i);
+            if i % 500 == 0 {
+                both(&format!("SAVEPOINT s{i}"));
+                saved = i;
+            }
+            if i % 500 == 250 && saved > 0 {
+                step(2 * i - 301, -i); // inside the run, below its last key
+                step(2 * i - 2, 0); // a duplicate: the statement fails and is undone
+                step(2 * i + 2, i + 1); // the next even id, now out of turn
+                same("SELECT count(*) FROM t");
+                same(&format!("SELECT v FROM t WHERE id = {}", 2 * i - 301));
+                both(&format!("ROLLBACK TO s{saved}"));
+                same("SELECT count(*) FROM t");
+                same("SELECT coalesce(max(id), 0) FROM t");
+            }
+            if i % 700 == 0 {
+                same("SELECT count(*) FROM t");
+                same("SELECT sum(v) FROM t WHERE id > 1000");
+                same("SELECT coalesce(max(id), 0) FROM t WHERE id < 5000");
+            }
+        }
+        drop(ours);
+        drop(theirs);
+        same("SELECT count(*) FROM t");
+        both("COMMIT");
+        let (o, t) = table_both(&h, &s);
+        assert_eq!(o, t, "budget {budget:?}");
+        assert_eq!(
+            all(&h, "PRAGMA integrity_check"),
+            vec![vec![Value::Text("ok".into())]]
+        );
+    }
 }

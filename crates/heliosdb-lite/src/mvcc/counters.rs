@@ -19,6 +19,7 @@
 
 use super::keys;
 use super::txn::Pending;
+use super::write_set::WriteSet;
 use crate::error::Result;
 use crate::storage::Storage;
 use rustc_hash::FxHashMap as HashMap;
@@ -57,7 +58,7 @@ pub fn decode_count(v: &[u8]) -> Option<i64> {
 pub(super) fn update(
     storage: &dyn Storage,
     group: CountGroup,
-    writes: &mut BTreeMap<Vec<u8>, Pending>,
+    writes: &mut WriteSet,
     newest: &mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<()> {
     let mut deltas: HashMap<Vec<u8>, i64> = HashMap::default();
@@ -95,7 +96,7 @@ impl CounterWrites for BTreeMap<Vec<u8>, Option<Vec<u8>>> {
     }
 }
 
-impl CounterWrites for BTreeMap<Vec<u8>, Pending> {
+impl CounterWrites for WriteSet {
     fn pending(&self, key: &[u8]) -> Option<Option<&[u8]>> {
         self.get(key).map(|p| p.value.as_deref())
     }
@@ -103,7 +104,7 @@ impl CounterWrites for BTreeMap<Vec<u8>, Pending> {
         match self.get_mut(&key) {
             Some(p) => p.value = value,
             None => {
-                self.insert(
+                self.insert_new(
                     key,
                     Pending {
                         value,

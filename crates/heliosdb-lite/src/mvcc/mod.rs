@@ -72,6 +72,7 @@ mod spill;
 mod spill_commit;
 mod txn;
 mod view;
+mod write_set;
 
 pub use backup::BackupReport;
 pub use gc::{GcReport, GcTotals, Retention};
@@ -921,3 +922,5 @@ mod head_capture_tests;
 mod pack_tests;
 #[cfg(test)]
 mod spill_tests;
+#[cfg(test)]
+mod write_set_tests;

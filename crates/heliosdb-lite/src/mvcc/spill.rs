@@ -216,6 +216,11 @@ pub(super) enum Undo {
     /// Heads written in bulk ([`super::direct`]), listed by the records numbered from this
     /// one on. Only ever stored: the bulk write spills the write set first.
     Direct(u64),
+    /// A key that had no pending version, appended to the write set's run of ascending keys
+    /// ([`super::write_set`]): undone by removing the run's last key, so the entry needs no
+    /// copy of the key. Only ever in memory: the transaction turns these into `Write` entries
+    /// before anything moves keys out of the run (a spill, or a key inside the run).
+    Appended,
 }
 
 impl Undo {
@@ -224,14 +229,14 @@ impl Undo {
         56 + match self {
             Undo::Write(k, v) => k.len() + v.as_ref().and_then(|v| v.as_ref()).map_or(0, Vec::len),
             Undo::Meta(k, v) => k.len() + v.as_ref().map_or(0, Vec::len),
-            Undo::GcRange(_) | Undo::Direct(_) => 0,
+            Undo::GcRange(_) | Undo::Direct(_) | Undo::Appended => 0,
         }
     }
 }
 
 /// `kind ‖ [key length (u32 BE) ‖ key ‖ data]`, or `kind ‖ n (u64 BE)` for a GC range
 /// (the list's length) and for bulk heads (the first record's number).
-fn encode_undo(u: &Undo) -> Vec<u8> {
+fn encode_undo(u: &Undo) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut keyed = |kind: u8, key: &[u8], data: Option<&[u8]>| {
         out.push(kind);
@@ -255,8 +260,13 @@ fn encode_undo(u: &Undo) -> Vec<u8> {
             out.push(6);
             out.extend_from_slice(&first.to_be_bytes());
         }
+        Undo::Appended => {
+            return Err(Error::Transaction(
+                "an undo entry without its key reached storage".into(),
+            ))
+        }
     }
-    out
+    Ok(out)
 }
 
 fn decode_undo(v: &[u8]) -> Result<Undo> {
@@ -299,7 +309,7 @@ fn decode_undo(v: &[u8]) -> Result<Undo> {
 pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Undo]) -> Result<()> {
     let mut out = Batcher::new(storage);
     for (seq, u) in (first..).zip(undo) {
-        out.put(undo_key(txid, seq), encode_undo(u))?;
+        out.put(undo_key(txid, seq), encode_undo(u)?)?;
     }
     out.flush()
 }
@@ -429,7 +439,7 @@ mod tests {
             Undo::Direct(3),
         ];
         for u in records {
-            let back = decode_undo(&encode_undo(&u)).unwrap();
+            let back = decode_undo(&encode_undo(&u).unwrap()).unwrap();
             assert_eq!(format!("{back:?}"), format!("{u:?}"));
         }
         for bad in [

@@ -11,7 +11,7 @@ fn group(key: &[u8]) -> Option<usize> {
     (key.first() == Some(&b'r') && key.len() >= 2).then_some(2)
 }
 
-fn options(clock: &ManualClock, txn_memory_bytes: usize) -> MvccOptions {
+pub(super) fn options(clock: &ManualClock, txn_memory_bytes: usize) -> MvccOptions {
     MvccOptions {
         clock: Arc::new(clock.clone()),
         auto_gc: false,

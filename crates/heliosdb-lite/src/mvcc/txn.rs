@@ -13,6 +13,7 @@ use super::key_filter::KeyFilter;
 use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
+use super::write_set::{bounds_empty, WriteSet};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
 use crate::storage::{Bytes, Direction, KeyRange, KvPair};
@@ -69,10 +70,13 @@ pub struct Transaction {
     mvcc: Mvcc,
     pin: Pin,
     mode: TxnMode,
-    writes: BTreeMap<Vec<u8>, Pending>,
+    writes: WriteSet,
     meta: BTreeMap<Vec<u8>, Vec<u8>>,
     gc_ranges: Vec<Vec<u8>>,
     undo: Vec<Undo>,
+    /// How many entries of `undo` are [`Undo::Appended`]: they stand, in order, for the last
+    /// keys of the write set's run of appended keys.
+    appended_undo: usize,
     txid: Option<u64>,
     lock: Option<WriteLock>,
     has_read: AtomicBool,
@@ -141,10 +145,11 @@ impl Transaction {
             mvcc,
             pin,
             mode,
-            writes: BTreeMap::new(),
+            writes: WriteSet::default(),
             meta: BTreeMap::new(),
             gc_ranges: Vec::new(),
             undo: Vec::new(),
+            appended_undo: 0,
             txid: None,
             lock,
             has_read: AtomicBool::new(false),
@@ -315,7 +320,7 @@ impl Transaction {
         } else {
             let r = self
                 .writes
-                .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()))
+                .range(bound_slice(&range.0), bound_slice(&range.1))
                 .map(|(k, p)| {
                     Ok((
                         Cow::Borrowed(k.as_slice()),
@@ -437,20 +442,18 @@ impl Transaction {
         let assumable = self.lock.is_some()
             && matches!(self.spilled_version(&key), Ok(None))
             && !self.may_have_direct_head(&key);
-        let (undo, known) = match self.writes.entry(key) {
-            std::collections::btree_map::Entry::Occupied(mut e) => {
-                let prev = e.get_mut().value.replace(value);
-                let known = e.get().unversioned;
-                (Undo::Write(e.key().clone(), Some(prev)), known)
+        let (undo, known) = match self.writes.get_mut(&key) {
+            Some(p) => {
+                let prev = p.value.replace(value);
+                (Undo::Write(key, Some(prev)), p.unversioned)
             }
-            std::collections::btree_map::Entry::Vacant(e) => {
-                let undo = Undo::Write(e.key().clone(), None);
-                e.insert(Pending {
+            None => {
+                let pending = Pending {
                     value: Some(value),
                     unversioned: assumable,
-                });
+                };
                 self.pending_bytes += size;
-                (undo, assumable)
+                (self.insert_new(key, pending), assumable)
             }
         };
         self.push_undo(undo)?;
@@ -531,20 +534,52 @@ impl Transaction {
         self.check_usable()?;
         self.note_write(&key);
         let size = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
-        let prev = match self.writes.entry(key.clone()) {
-            std::collections::btree_map::Entry::Occupied(mut e) => {
-                Some(std::mem::replace(&mut e.get_mut().value, value))
-            }
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(Pending::new(value));
+        let undo = match self.writes.get_mut(&key) {
+            Some(p) => Undo::Write(key, Some(std::mem::replace(&mut p.value, value))),
+            None => {
                 self.pending_bytes += size;
-                None
+                self.insert_new(key, Pending::new(value))
             }
         };
-        // `None` here means "not in memory": a spilled version below shows through again
-        // when the entry is undone (it cannot change before the next spill, which looks it
-        // up for the undo entries it stores).
-        self.push_undo(Undo::Write(key, prev))
+        self.push_undo(undo)
+    }
+
+    /// Adds a key the write set does not hold; returns its undo entry. "Not in memory" is
+    /// what the entry restores: a spilled version below shows through again when it is
+    /// undone (it cannot change before the next spill, which looks it up for the undo
+    /// entries it stores). A key appended to the run of ascending keys is undone by
+    /// position, without a copy of the key.
+    fn insert_new(&mut self, key: Vec<u8>, pending: Pending) -> Undo {
+        let Err((key, pending)) = self.writes.try_append(key, pending) else {
+            self.appended_undo += 1;
+            return Undo::Appended;
+        };
+        if self.writes.splits_run(&key) {
+            // The run moves into the map: its keys can no longer be undone by position.
+            self.name_appended_undo();
+            self.writes.merge_run();
+        }
+        let undo = Undo::Write(key.clone(), None);
+        self.writes.insert_new(key, pending);
+        undo
+    }
+
+    /// Gives each [`Undo::Appended`] entry its key again (before keys leave the run, or the
+    /// undo log goes to storage). The entries stand, in order, for the run's last keys.
+    fn name_appended_undo(&mut self) {
+        if self.appended_undo == 0 {
+            return;
+        }
+        let mut keys = self.writes.run_keys().rev();
+        for u in self.undo.iter_mut().rev() {
+            if matches!(u, Undo::Appended) {
+                match keys.next() {
+                    Some(k) => *u = Undo::Write(k.clone(), None),
+                    None => break,
+                }
+            }
+        }
+        self.appended_undo = 0;
     }
 
     /// Moves the generation on for a write of a watched key.
@@ -617,6 +652,8 @@ impl Transaction {
             return Ok(());
         };
         let storage = self.mvcc.0.storage.clone();
+        // Stored undo records name their keys.
+        self.name_appended_undo();
         if self.spilled {
             // Undo entries of keys first written since the last spill: what they replaced is
             // what the private range holds now, before this spill overwrites it.
@@ -732,7 +769,13 @@ impl Transaction {
         }
         let range = crate::storage::prefix_range(prefix);
         // Heads written directly are not in the committed count either.
-        if self.direct_scn.is_some() || self.writes.range::<Vec<u8>, _>(range).next().is_some() {
+        if self.direct_scn.is_some()
+            || self
+                .writes
+                .range(bound_slice(&range.0), bound_slice(&range.1))
+                .next()
+                .is_some()
+        {
             return Ok(None);
         }
         if let Some(txid) = self.txid.filter(|_| self.spilled) {
@@ -806,6 +849,7 @@ impl Transaction {
         // Everything written since the last spill is undone, so what the write set still
         // holds are copies of spilled versions; the stored undo records restore the rest.
         self.writes.clear();
+        self.appended_undo = 0;
         self.pending_bytes = 0;
         let Some(txid) = self.txid else {
             return;
@@ -850,13 +894,22 @@ impl Transaction {
                 Some(v) => match self.writes.get_mut(&k) {
                     Some(p) => p.value = v,
                     None => {
-                        self.writes.insert(k, Pending::new(v));
+                        // Not reached while the entry's own write is in memory; kept exact
+                        // all the same: the run's keys are named before any other key
+                        // could join it.
+                        self.name_appended_undo();
+                        self.writes.merge_run();
+                        self.writes.insert_new(k, Pending::new(v));
                     }
                 },
                 None => {
                     self.writes.remove(&k);
                 }
             },
+            Undo::Appended => {
+                self.writes.pop_appended();
+                self.appended_undo = self.appended_undo.saturating_sub(1);
+            }
             Undo::Meta(k, prev) => match prev {
                 Some(v) => {
                     self.meta.insert(k, v);
@@ -877,6 +930,7 @@ impl Transaction {
         for u in self.undo.drain(..) {
             self.pending_bytes = self.pending_bytes.saturating_sub(u.footprint());
         }
+        self.appended_undo = 0;
     }
 
     /// Commits. Returns `None` for a transaction that wrote nothing (it consumes no SCN).
@@ -924,10 +978,10 @@ impl Transaction {
                 // Counter keys sort first (their tag is 0x00).
                 counted.extend(
                     writes
-                        .range::<[u8], _>((
+                        .range(
                             Bound::Unbounded,
                             Bound::Excluded(&[counters::COUNTER_TAG + 1][..]),
-                        ))
+                        )
                         .map(|(k, p)| (k.clone(), p.value.clone())),
                 );
             }
@@ -1028,10 +1082,9 @@ impl Drop for Transaction {
 }
 
 fn range_is_empty(range: &KeyRange) -> bool {
-    match (&range.0, &range.1) {
-        (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
-        | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
-        _ => false,
-    }
+    bounds_empty(bound_slice(&range.0), bound_slice(&range.1))
+}
+
+fn bound_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    b.as_ref().map(Vec::as_slice)
 }

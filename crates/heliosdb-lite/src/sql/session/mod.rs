@@ -30,8 +30,9 @@ use std::sync::Arc;
 /// Per-connection state.
 #[derive(Debug, Default)]
 pub struct Session {
-    /// The explicit transaction, if BEGIN was run.
-    pub txn: Option<Transaction>,
+    /// The explicit transaction, if BEGIN was run. Boxed: each statement takes it out and
+    /// puts it back, and a pointer moves for less than the transaction's few hundred bytes.
+    pub txn: Option<Box<Transaction>>,
     /// The explicit transaction has changed the catalog.
     pub txn_ddl: bool,
     /// Rowid of the last successful INSERT.
@@ -167,7 +168,7 @@ impl Session {
                     ) => TxnMode::Immediate,
                     _ => TxnMode::Deferred,
                 };
-                self.txn = Some(engine.mvcc.begin(mode)?);
+                self.txn = Some(Box::new(engine.mvcc.begin(mode)?));
                 self.txn_ddl = false;
                 self.rowids = Default::default();
                 Ok(Outcome::default())
@@ -178,7 +179,7 @@ impl Session {
                     Error::Transaction("cannot commit - no transaction is active".into())
                 })?;
                 let ddl = std::mem::take(&mut self.txn_ddl);
-                self.commit(engine, txn, ddl)?;
+                self.commit(engine, *txn, ddl)?;
                 Ok(Outcome::default())
             }
             Statement::Rollback {

@@ -33,7 +33,7 @@ impl Session {
     pub(super) fn savepoint(&mut self, engine: &Engine, name: &str) -> Result<Outcome> {
         let began = self.txn.is_none();
         if began {
-            self.txn = Some(engine.mvcc.begin(TxnMode::Deferred)?);
+            self.txn = Some(Box::new(engine.mvcc.begin(TxnMode::Deferred)?));
             self.txn_ddl = false;
             self.rowids = Default::default();
         }
@@ -56,7 +56,7 @@ impl Session {
                 Error::Transaction("cannot commit - no transaction is active".into())
             })?;
             let ddl = std::mem::take(&mut self.txn_ddl);
-            self.commit(engine, txn, ddl)?;
+            self.commit(engine, *txn, ddl)?;
         } else if self.savepoints.is_empty() {
             if let Some(txn) = &mut self.txn {
                 txn.release_savepoints();
