@@ -362,6 +362,12 @@ impl<'a> AscendingHeads<'a> {
         }
     }
 
+    /// True while the reader walks (it has not fallen back to point reads).
+    #[cfg(test)]
+    pub(super) fn walking(&self) -> bool {
+        self.cursor.is_some()
+    }
+
     /// [`head`] of `logical`, which is after every key asked before.
     pub(super) fn lookup(&mut self, logical: &[u8]) -> Result<Option<Bytes>> {
         let Some(cursor) = &mut self.cursor else {
