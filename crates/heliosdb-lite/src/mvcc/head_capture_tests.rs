@@ -1,6 +1,8 @@
 //! Heads a statement's scan read, handed to the commit (`Transaction::keep_scanned_head`):
 //! the store a commit leaves must be byte for byte the one it leaves when it looks every
-//! head up itself, and a head is only kept when it is the committed head of that key.
+//! head up itself, and a head is only kept when it is the committed head of that key. The
+//! heads a commit reads itself, in key order (`view::AscendingHeads`), must be the ones point
+//! reads give, dense or sparse, and every version they supersede must stay readable.
 
 use super::*;
 use crate::storage::MemoryStorage;
@@ -163,4 +165,76 @@ fn only_the_last_row_read_from_its_committed_head_is_kept() {
     drop(scan);
     assert!(!t.keep_scanned_head(|| b"a-new".to_vec()));
     t.capture_scanned_heads(false);
+}
+
+/// Commits `n` keys `w00000...` (every seventh deleted again in a second commit, so some heads
+/// are tombstones); returns the SCN of the first commit.
+fn load_wide(m: &Mvcc, n: usize) -> u64 {
+    let names: Vec<String> = (0..n).map(|i| format!("w{i:05}")).collect();
+    let all: Vec<(&str, Option<&str>)> = names.iter().map(|k| (k.as_str(), Some("v"))).collect();
+    let first = commit_pairs(m, &all);
+    let gone: Vec<(&str, Option<&str>)> = names
+        .iter()
+        .step_by(7)
+        .map(|k| (k.as_str(), None))
+        .collect();
+    commit_pairs(m, &gone);
+    first
+}
+
+#[test]
+fn ascending_head_reads_answer_like_point_reads_and_stop_walking_over_sparse_keys() {
+    let clock = ManualClock::new(1_000_000);
+    let m = open(&clock);
+    load_wide(&m, 20_000);
+    let storage = &**m.storage();
+    for (step, walks) in [(2, true), (500, false)] {
+        let mut heads = super::view::AscendingHeads::new(storage, true);
+        for i in (0..20_000).step_by(step) {
+            // A key between two stored ones (absent), then a stored one.
+            let absent = format!("w{i:05}-");
+            let stored = format!("w{i:05}");
+            for k in [stored, absent] {
+                let got = heads.lookup(k.as_bytes()).unwrap();
+                let want = super::view::head(storage, k.as_bytes()).unwrap();
+                assert_eq!(got, want, "step {step}: {k}");
+            }
+        }
+        assert_eq!(heads.walking(), walks, "step {step}");
+    }
+}
+
+#[test]
+fn a_commit_reading_many_heads_itself_keeps_every_superseded_version() {
+    // No head is handed over (no capturing scan), so the commit reads the 1,000 heads it
+    // supersedes itself, walking them in key order.
+    let clock = ManualClock::new(1_000_000);
+    let m = open(&clock);
+    let first = load_wide(&m, 2_000);
+    let before = m.latest_scn();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in (0..2_000).step_by(2) {
+        let k = format!("w{i:05}").into_bytes();
+        match i % 4 {
+            0 => t.delete(k).unwrap(),
+            _ => t.put(k, b"new".to_vec()).unwrap(),
+        }
+    }
+    t.commit().unwrap();
+    let now = m.snapshot();
+    let then = m.snapshot_at(before).unwrap();
+    let start = m.snapshot_at(first).unwrap();
+    for i in 0..2_000 {
+        let k = format!("w{i:05}");
+        let was = (i % 7 != 0).then_some(&b"v"[..]);
+        let is = match (i % 2, i % 4) {
+            (1, _) => was,
+            (_, 0) => None,
+            _ => Some(&b"new"[..]),
+        };
+        let read = |s: &Snapshot| s.get(k.as_bytes()).unwrap().map(|v| v.to_vec());
+        assert_eq!(read(&then).as_deref(), was, "{k} before");
+        assert_eq!(read(&now).as_deref(), is, "{k} now");
+        assert_eq!(read(&start).as_deref(), Some(&b"v"[..]), "{k} at the start");
+    }
 }

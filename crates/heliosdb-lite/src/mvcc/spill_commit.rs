@@ -37,6 +37,7 @@ use super::counters::{self, CountGroup};
 use super::gc::{push_work_item, GcKind};
 use super::pack::{ChangeLog, Packs};
 use super::spill::{self, BATCH_BYTES, BATCH_OPS};
+use super::view::AscendingHeads;
 use super::{keys, CommitInfo, Mvcc};
 use crate::error::{Error, Result};
 use crate::storage::{prefix_successor, Direction, Storage, WriteBatch};
@@ -257,13 +258,18 @@ fn apply(
         let mut batch = WriteBatch::new();
         let mut work = Vec::new();
         let changes = packs.change_log(count_group);
+        // The chunk's keys ascend, so one forward walk over the heads reads them while they
+        // lie close together: a point read per key reloads its block (and, once a large
+        // table churns the block cache, the table's index and filter blocks) each time. A
+        // new walk per chunk, so that no iterator holds on to memtables for the whole commit.
+        let mut heads = AscendingHeads::new(storage, true);
         for (k, v) in chunk {
             let logical = &k[prefix.len()..];
             let (value, head_dead) = spill::decode_pending(&v)?;
             let old_head = if head_dead {
                 None
             } else {
-                storage.get(&keys::head_key(logical))?
+                heads.lookup(logical)?
             };
             let old_live = stage_version(
                 &mut batch, &mut work, &changes, scn, logical, value, old_head,

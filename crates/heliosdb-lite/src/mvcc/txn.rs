@@ -13,6 +13,7 @@ use super::key_filter::KeyFilter;
 use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
+use super::view::AscendingHeads;
 use super::write_set::{bounds_empty, WriteSet};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
@@ -972,6 +973,7 @@ impl Transaction {
         let mvcc = self.mvcc.clone();
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             let mut writes = writes;
+            read_unknown_heads(&*storage, &writes, &mut newest)?;
             let mut counted = Vec::new();
             if let Some(group) = count_group {
                 counters::update(&*storage, group, &mut writes, &mut newest)?;
@@ -1079,6 +1081,28 @@ impl Drop for Transaction {
             }
         }
     }
+}
+
+/// Reads into `newest` the committed heads of the written keys that the transaction did not
+/// read under the write lock, when there are many (rows a DML statement read through a pack,
+/// index entries of changed rows), with one forward walk over the heads in key order instead
+/// of a point read each ([`AscendingHeads`]). A few are left to the commit's point reads.
+fn read_unknown_heads(
+    storage: &dyn crate::storage::Storage,
+    writes: &WriteSet,
+    newest: &mut rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>,
+) -> Result<()> {
+    const MANY: usize = 256;
+    let unknown = |(k, p): &(&Vec<u8>, &Pending)| !p.unversioned && !newest.contains_key(*k);
+    if writes.iter().filter(unknown).take(MANY).count() < MANY {
+        return Ok(());
+    }
+    let keys: Vec<&Vec<u8>> = writes.iter().filter(unknown).map(|(k, _)| k).collect();
+    let mut heads = AscendingHeads::new(storage, true);
+    for k in keys {
+        newest.insert(k.clone(), heads.lookup(k)?);
+    }
+    Ok(())
 }
 
 fn range_is_empty(range: &KeyRange) -> bool {

@@ -159,6 +159,20 @@ impl TableDef {
         codec::encode_key(key, &mut k);
         k
     }
+
+    /// Logical key of `row` (the table's columns, then the rowid): [`TableDef::row_key`] of
+    /// its key values, encoded straight from the row without collecting them first.
+    pub fn row_key_of_row(&self, row: &[Value]) -> Vec<u8> {
+        let mut k = codec::table_prefix(self.id);
+        if self.has_rowid() {
+            codec::encode_key_value(&row[self.columns.len()], false, &mut k);
+        } else {
+            for &c in &self.primary_key {
+                codec::encode_key_value(&row[c], false, &mut k);
+            }
+        }
+        k
+    }
 }
 
 /// One column of an index.

@@ -228,7 +228,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         txn.capture_scanned_heads(true);
         let rows = self.run_buffered(txn, plan, |exec, row| {
             // Before `derive`, whose subqueries may scan other rows.
-            txn.keep_scanned_head(|| def.row_key(&row_key_values(def, row)));
+            txn.keep_scanned_head(|| def.row_key_of_row(row));
             derive(exec, row)
         });
         txn.capture_scanned_heads(false);
@@ -832,13 +832,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let old_key_vals = row_key_values(def, old);
         let new_key_vals = row_key_values(def, &row);
         let old_key = def.row_key(&old_key_vals);
-        let conflicts = find_conflicts(
-            txn,
-            info,
-            &row,
-            &def.row_key(&new_key_vals),
-            Some(KeyCheck::Own(&old_key)),
-        )?;
+        let new_key = def.row_key(&new_key_vals);
+        let conflicts = find_conflicts(txn, info, &row, &new_key, Some(KeyCheck::Own(&old_key)))?;
         if !conflicts.is_empty() {
             match conflict {
                 Conflict::Ignore => return Ok(None),
@@ -867,7 +862,13 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         self.check_row(txn, b, &row)?;
         self.check_fk_child(txn, info, &row)?;
         self.check_fk_parent(txn, info, old, Some(&row))?;
-        rewrite_row(txn, info, old, &old_key_vals, &row, &new_key_vals)?;
+        let keys = RowKeys {
+            old: old_key,
+            new: new_key,
+            old_vals: &old_key_vals,
+            new_vals: &new_key_vals,
+        };
+        rewrite_row(txn, info, old, &row, keys)?;
         self.fk_actions(txn, info, old, Some(&row))?;
         self.fire(
             txn,
@@ -1213,6 +1214,15 @@ fn write_row(
     Ok(())
 }
 
+/// The keys of a row an UPDATE rewrites, before and after, and the values they encode:
+/// built once per row (the conflict check needs them too).
+struct RowKeys<'k> {
+    old: Vec<u8>,
+    new: Vec<u8>,
+    old_vals: &'k [Value],
+    new_vals: &'k [Value],
+}
+
 /// Replaces `old` by `new`, touching only the index entries that change: an entry that
 /// stays the same keeps its version, so an UPDATE of unindexed columns writes one row
 /// version and nothing else (no new index versions to store, look up at commit, or collect).
@@ -1220,13 +1230,15 @@ fn rewrite_row(
     txn: &mut Transaction,
     info: &TableInfo,
     old: &[Value],
-    old_key_vals: &[Value],
     new: &[Value],
-    new_key_vals: &[Value],
+    keys: RowKeys<'_>,
 ) -> Result<()> {
-    let def = &info.def;
-    let old_key = def.row_key(old_key_vals);
-    let new_key = def.row_key(new_key_vals);
+    let RowKeys {
+        old: old_key,
+        new: new_key,
+        old_vals: old_key_vals,
+        new_vals: new_key_vals,
+    } = keys;
     let fresh = old_key != new_key && txn.known_unversioned(&new_key);
     if old_key != new_key {
         txn.delete(old_key)?;
@@ -1254,8 +1266,11 @@ fn rewrite_row(
 
 fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<()> {
     let def = &info.def;
+    txn.delete(def.row_key_of_row(row))?;
+    if info.indexes.is_empty() {
+        return Ok(());
+    }
     let key_vals = row_key_values(def, row);
-    txn.delete(def.row_key(&key_vals))?;
     for ix in &info.indexes {
         if let Some(k) = index_entry_key(ix, row, &key_vals)? {
             txn.delete(k)?;
