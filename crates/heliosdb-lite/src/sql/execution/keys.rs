@@ -1,7 +1,9 @@
 //! Byte keys for rows and values: grouping, DISTINCT, set operations and hash joins.
 
 use super::super::codec;
+use super::super::collation::Collation;
 use super::super::value::Value;
+use std::borrow::Cow;
 
 /// Byte key identifying a row's values (for DISTINCT, grouping and set operations).
 pub fn row_key(r: &[Value]) -> Vec<u8> {
@@ -29,6 +31,21 @@ pub fn row_key(r: &[Value]) -> Vec<u8> {
         }
     }
     k
+}
+
+/// The row as its columns' collations compare it (each value replaced by its collation key,
+/// so 'a' and 'A' are one value under NOCASE), or the row itself when none has one: what
+/// UNION, INTERSECT and EXCEPT deduplicate on.
+pub(super) fn collated<'a>(row: &'a [Value], collations: &[Collation]) -> Cow<'a, [Value]> {
+    if collations.is_empty() {
+        return Cow::Borrowed(row);
+    }
+    Cow::Owned(
+        row.iter()
+            .zip(collations)
+            .map(|(v, c)| c.key(v.clone()))
+            .collect(),
+    )
 }
 
 /// Key that orders rows as SQLite's sorter would and identifies equal rows.

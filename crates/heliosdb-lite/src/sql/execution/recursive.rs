@@ -6,7 +6,7 @@
 
 use super::super::collation::Collation;
 use super::super::plan::Plan;
-use super::keys::row_key;
+use super::keys::{collated, row_key};
 use super::{Executor, Frame, Operator, Row};
 use crate::error::Result;
 use std::collections::{HashSet, VecDeque};
@@ -52,17 +52,8 @@ impl<'e> RecursiveOp<'e> {
     /// Queues a row unless UNION has queued the same row before.
     fn enqueue(&mut self, row: Row) {
         if let Some(seen) = &mut self.seen {
-            let key = match self.collations.is_empty() {
-                true => row_key(&row),
-                // Rows equal under the columns' collations ('a' and 'A' under NOCASE) are
-                // the same row to UNION.
-                false => row_key(
-                    &row.iter()
-                        .zip(self.collations)
-                        .map(|(v, c)| c.key(v.clone()))
-                        .collect::<Vec<_>>(),
-                ),
-            };
+            // Rows equal under the columns' collations are the same row to UNION.
+            let key = row_key(&collated(&row, self.collations));
             if !seen.insert(key) {
                 return;
             }

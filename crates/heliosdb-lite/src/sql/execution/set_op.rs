@@ -11,7 +11,7 @@
 use super::super::collation::Collation;
 use super::super::plan::{Plan, SetOp};
 use super::super::value::Value;
-use super::keys::order_key;
+use super::keys::{collated, order_key};
 use super::spill::{Entry, FirstBlobOrder, KeyOrder, Sorted, Sorter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
@@ -65,15 +65,7 @@ impl<'e> SetOpOp<'e> {
             let mut input = self.ex.open(plan)?;
             while let Some(row) = input.next(outer)? {
                 self.ex.tick(&mut n)?;
-                let key = match self.collations.is_empty() {
-                    true => order_key(&row),
-                    false => order_key(
-                        &row.iter()
-                            .zip(self.collations)
-                            .map(|(v, c)| c.key(v.clone()))
-                            .collect::<Vec<_>>(),
-                    ),
-                };
+                let key = order_key(&collated(&row, self.collations));
                 sorter.push(vec![Value::Blob(key), Value::Integer(side)], row)?;
             }
         }
