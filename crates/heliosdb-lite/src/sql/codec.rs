@@ -59,7 +59,8 @@ pub fn catalog_key(name: &str) -> Vec<u8> {
     k
 }
 
-fn f64_key(f: f64) -> [u8; 8] {
+/// Eight bytes that order as the float does (bytewise), with -0.0 equal to 0.0.
+pub(crate) fn f64_key(f: f64) -> [u8; 8] {
     let f = if f == 0.0 { 0.0 } else { f }; // -0.0 sorts with 0.0
     let bits = f.to_bits();
     let ordered = if bits >> 63 == 1 {

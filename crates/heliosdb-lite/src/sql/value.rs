@@ -422,16 +422,31 @@ fn numeric_cmp(a: &Value, b: &Value) -> Ordering {
         (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
         (Value::Decimal(d), Value::Integer(i)) => d.cmp(&Decimal::from(*i)),
         (Value::Integer(i), Value::Decimal(d)) => Decimal::from(*i).cmp(d),
-        (Value::Decimal(d), Value::Real(r)) => match Decimal::from_f64(*r) {
-            Some(x) => d.cmp(&x),
-            None => d
-                .to_f64()
-                .unwrap_or(0.0)
-                .partial_cmp(r)
-                .unwrap_or(Ordering::Equal),
-        },
+        (Value::Decimal(d), Value::Real(r)) => decimal_real_cmp(d, *r),
         (Value::Real(_), Value::Decimal(_)) => numeric_cmp(b, a).reverse(),
         _ => Ordering::Equal,
+    }
+}
+
+/// Orders a decimal and a real consistently with how each orders against integers and
+/// reals (a sort needs one total order: rounding the real to a decimal first made 0.0 equal
+/// to 1e-88, while the integer 0 is less than it). The nearest float to the decimal
+/// decides whenever it differs from the real; only when they are the same float is the real
+/// turned into a decimal to compare the digits.
+fn decimal_real_cmp(d: &Decimal, r: f64) -> Ordering {
+    if r.is_nan() {
+        // As `int_real_cmp`: NaN sorts before every number.
+        return Ordering::Greater;
+    }
+    let near = d.to_f64().unwrap_or(0.0);
+    match near.partial_cmp(&r) {
+        // The shortest decimal that reads back as this float: a DECIMAL 0.1 equals the
+        // real 0.1, as it always has.
+        Some(Ordering::Equal) | None => match Decimal::from_f64(r) {
+            Some(x) => d.cmp(&x),
+            None => Ordering::Equal,
+        },
+        Some(o) => o,
     }
 }
 
@@ -579,6 +594,29 @@ mod tests {
         assert_eq!(text_to_number("12abc"), Value::Integer(12));
         assert_eq!(text_to_number("abc"), Value::Integer(0));
         assert_eq!(text_to_number("1.5e3x"), Value::Real(1500.0));
+    }
+
+    #[test]
+    fn decimals_reals_and_integers_share_one_order() {
+        // 0.0 as a decimal equalled 1e-88 (the real rounded to a decimal is 0), while the
+        // integer 0, equal to the decimal, is less than it: no total order, and the
+        // standard sort panics on such a comparator.
+        let zero = Value::Decimal(Decimal::ZERO);
+        let tiny = Value::Real(1.490_980_046_477_511_7e-88);
+        assert_eq!(zero.total_cmp(&Value::Integer(0)), Ordering::Equal);
+        assert_eq!(Value::Integer(0).total_cmp(&tiny), Ordering::Less);
+        assert_eq!(zero.total_cmp(&tiny), Ordering::Less);
+        assert_eq!(tiny.total_cmp(&zero), Ordering::Greater);
+        let tenth = Value::Decimal(Decimal::new(1, 1));
+        assert_eq!(tenth.total_cmp(&Value::Real(0.1)), Ordering::Equal);
+        assert_eq!(
+            tenth.total_cmp(&Value::Real(0.099_999_999)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            Value::Decimal(Decimal::new(25, 1)).total_cmp(&Value::Real(2.5)),
+            Ordering::Equal
+        );
     }
 
     #[test]

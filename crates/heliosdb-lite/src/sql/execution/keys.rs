@@ -65,3 +65,33 @@ pub(super) fn order_key(r: &[Value]) -> Vec<u8> {
 pub(super) fn hash_key(v: &Value, out: &mut Vec<u8>) {
     codec::encode_key_bound(v, out);
 }
+
+/// A 64-bit number whose order agrees with [`Value::total_cmp`] on non-NULL values: if
+/// `abbreviate(a) < abbreviate(b)` then `a` sorts before `b`; equal abbreviations say nothing
+/// (the values are compared in full). The top byte is the value's class (numbers 1, text 2,
+/// blobs 3), the rest the leading bits of the number's order-preserving image or the first
+/// seven bytes of the text or blob. `None` for values whose order cannot be abbreviated
+/// cheaply and safely (decimals, whose conversion to a float is not exact, date-times, a
+/// real NaN): a sort that meets one compares in full.
+pub(super) fn abbreviate(v: &Value) -> Option<u64> {
+    let prefix = |class: u64, b: &[u8]| {
+        let mut word = [0u8; 8];
+        let n = b.len().min(7);
+        word[1..=n].copy_from_slice(&b[..n]);
+        (class << 56) | u64::from_be_bytes(word)
+    };
+    match v {
+        Value::Integer(_) | Value::Real(_) => {
+            let f = v.as_f64();
+            if f.is_nan() {
+                return None;
+            }
+            // Rounding an integer to a float keeps its order (not strictly): equal images
+            // compare in full.
+            Some((1 << 56) | (u64::from_be_bytes(codec::f64_key(f)) >> 8))
+        }
+        Value::Text(s) => Some(prefix(2, s.as_bytes())),
+        Value::Blob(b) => Some(prefix(3, b)),
+        Value::Null | Value::Decimal(_) | Value::Timestamp(_) => None,
+    }
+}

@@ -57,6 +57,8 @@ fn spill_error(e: std::io::Error) -> Error {
 pub(super) struct SpillWriter {
     out: BufWriter<File>,
     records: u64,
+    /// One record's bytes, reused from record to record.
+    record: Vec<u8>,
 }
 
 impl SpillWriter {
@@ -74,16 +76,17 @@ impl SpillWriter {
         Ok(Self {
             out: BufWriter::with_capacity(BUFFER, file),
             records: 0,
+            record: Vec::with_capacity(64),
         })
     }
 
     /// Appends one record made of two value lists (a sort key and a row, or a row and
     /// nothing).
     pub(super) fn write(&mut self, key: &[Value], row: &[Value]) -> Result<()> {
-        let mut buf = Vec::with_capacity(64);
-        encode_values(key, &mut buf);
-        encode_values(row, &mut buf);
-        self.out.write_all(&buf).map_err(spill_error)?;
+        self.record.clear();
+        encode_values(key, &mut self.record);
+        encode_values(row, &mut self.record);
+        self.out.write_all(&self.record).map_err(spill_error)?;
         self.records += 1;
         Ok(())
     }
@@ -223,6 +226,23 @@ fn decode_values(input: &mut impl Read) -> Result<Vec<Value>> {
 pub(super) trait KeyOrder: Copy {
     /// Compares two keys.
     fn order(&self, a: &[Value], b: &[Value]) -> Ordering;
+
+    /// A 64-bit prefix of the key's place in the order: if `abbreviate(a) < abbreviate(b)`
+    /// then `order(a, b)` is `Less`; equal abbreviations say nothing. Most comparisons of a
+    /// sort are then decided by comparing two integers, without reaching the values. `None`
+    /// when the key cannot be abbreviated: the sort then compares every key in full.
+    fn abbreviate(&self, _key: &[Value]) -> Option<u64> {
+        None
+    }
+}
+
+/// Compares two entries by their abbreviations when both sides have valid ones (`exact`),
+/// in full otherwise and between equal abbreviations.
+fn compare_held<C: KeyOrder>(cmp: &C, exact: bool, a: &Held, b: &Held) -> Ordering {
+    if exact && a.abbrev != b.abbrev {
+        return a.abbrev.cmp(&b.abbrev);
+    }
+    cmp.order(&a.entry.0, &b.entry.0)
 }
 
 /// Orders byte-string keys (`[Value::Blob]` made by `row_key` / `order_key`) by their
@@ -237,17 +257,52 @@ impl KeyOrder for FirstBlobOrder {
             (x, y) => x.total_cmp(y),
         }
     }
+
+    fn abbreviate(&self, key: &[Value]) -> Option<u64> {
+        // Byte strings compare as their first eight bytes do (zero-padded), then in full.
+        match key.first() {
+            Some(Value::Blob(b)) => {
+                let mut word = [0u8; 8];
+                let n = b.len().min(8);
+                word[..n].copy_from_slice(&b[..n]);
+                Some(u64::from_be_bytes(word))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A sort key and its row.
 pub(super) type Entry = (Vec<Value>, Row);
+
+/// An entry held by a sort, with its key's abbreviation (see [`KeyOrder::abbreviate`]).
+struct Held {
+    abbrev: u64,
+    entry: Entry,
+}
+
+impl Held {
+    /// Wraps `entry`, noting in `exact` if its key has no abbreviation.
+    fn new<C: KeyOrder>(cmp: &C, entry: Entry, exact: &mut bool) -> Self {
+        let abbrev = match cmp.abbreviate(&entry.0) {
+            Some(a) => a,
+            None => {
+                *exact = false;
+                0
+            }
+        };
+        Self { abbrev, entry }
+    }
+}
 
 /// External merge sort of (key, row) entries by `cmp` on the keys.
 pub(super) struct Sorter<'e, C> {
     cmp: C,
     /// Only the first `keep` entries are wanted (ORDER BY ... LIMIT).
     keep: Option<usize>,
-    buf: Vec<Entry>,
+    buf: Vec<Held>,
+    /// Every key pushed so far had an abbreviation: comparisons may use them.
+    exact: bool,
     reservation: Reservation<'e>,
     /// With `keep`: an entry that does not sort before this one can never be returned.
     cutoff: Option<Vec<Value>>,
@@ -273,6 +328,7 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
             cmp,
             keep,
             buf: Vec::new(),
+            exact: true,
             reservation: Reservation::with_cap(memory, cap),
             cutoff: None,
             runs: Vec::new(),
@@ -307,11 +363,12 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
                 return Err(self.reservation.memory().exceeded("one row of a sort"));
             }
         }
-        self.buf.push((key, row));
+        let held = Held::new(&self.cmp, (key, row), &mut self.exact);
+        self.buf.push(held);
         if let Some(k) = self.keep {
             if self.buf.len() >= k.saturating_mul(2).max(64) {
                 self.sort_buffer();
-                self.cutoff = self.buf.last().map(|(key, _)| key.clone());
+                self.cutoff = self.buf.last().map(|h| h.entry.0.clone());
             }
         }
         Ok(())
@@ -339,15 +396,15 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
 
     /// Sorts the buffer and cuts it to `keep`, accounting for what it then holds.
     fn sort_buffer(&mut self) {
-        let cmp = self.cmp;
-        self.buf.sort_by(|a, b| cmp.order(&a.0, &b.0));
+        let (cmp, exact) = (self.cmp, self.exact);
+        self.buf.sort_by(|a, b| compare_held(&cmp, exact, a, b));
         if let Some(k) = self.keep {
             if self.buf.len() > k {
                 self.buf.truncate(k);
                 let held: usize = self
                     .buf
                     .iter()
-                    .map(|(k, r)| row_bytes(k) + row_bytes(r))
+                    .map(|h| row_bytes(&h.entry.0) + row_bytes(&h.entry.1))
                     .sum();
                 self.reservation.clear();
                 self.unreserved = 0;
@@ -366,8 +423,8 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
         }
         self.sort_buffer();
         let mut w = SpillWriter::create(self.reservation.memory())?;
-        for (k, r) in self.buf.drain(..) {
-            w.write(&k, &r)?;
+        for h in self.buf.drain(..) {
+            w.write(&h.entry.0, &h.entry.1)?;
         }
         self.reservation.clear();
         self.unreserved = 0;
@@ -381,6 +438,7 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
         if self.runs.is_empty() {
             return Ok(Sorted {
                 cmp: self.cmp,
+                exact: self.exact,
                 sources: vec![Source::Memory(std::mem::take(&mut self.buf).into_iter())],
                 heads: Vec::new(),
                 started: false,
@@ -393,6 +451,7 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
             let batch: Vec<SpillReader> = self.runs.drain(..FAN_IN).collect();
             let mut merged = Sorted {
                 cmp: self.cmp,
+                exact: self.exact,
                 sources: batch.into_iter().map(Source::File).collect(),
                 heads: Vec::new(),
                 started: false,
@@ -410,6 +469,7 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
         sources.push(Source::Memory(std::mem::take(&mut self.buf).into_iter()));
         Ok(Sorted {
             cmp: self.cmp,
+            exact: self.exact,
             sources,
             heads: Vec::new(),
             started: false,
@@ -421,15 +481,23 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
 
 /// One input of a merge.
 enum Source {
-    Memory(std::vec::IntoIter<Entry>),
+    Memory(std::vec::IntoIter<Held>),
     File(SpillReader),
 }
 
 impl Source {
-    fn next(&mut self) -> Result<Option<Entry>> {
+    fn next<C: KeyOrder>(&mut self, cmp: &C, exact: bool) -> Result<Option<Held>> {
         match self {
             Source::Memory(it) => Ok(it.next()),
-            Source::File(f) => f.next(),
+            Source::File(f) => Ok(f.next()?.map(|entry| {
+                // Written with one (or with none, and then unused).
+                let abbrev = if exact {
+                    cmp.abbreviate(&entry.0).unwrap_or(0)
+                } else {
+                    0
+                };
+                Held { abbrev, entry }
+            })),
         }
     }
 }
@@ -437,8 +505,10 @@ impl Source {
 /// The sorted entries: a merge of sorted sources, earlier sources first among equal keys.
 pub(super) struct Sorted<'e, C> {
     cmp: C,
+    /// Every key had an abbreviation (see [`Sorter`]'s field).
+    exact: bool,
     sources: Vec<Source>,
-    heads: Vec<Option<Entry>>,
+    heads: Vec<Option<Held>>,
     started: bool,
     left: Option<usize>,
     /// The in-memory run's share of the budget, held until the output is read.
@@ -451,8 +521,9 @@ impl<C: KeyOrder> Sorted<'_, C> {
         if self.left == Some(0) {
             return Ok(None);
         }
+        let (cmp, exact) = (self.cmp, self.exact);
         if self.sources.len() == 1 {
-            let e = self.sources[0].next()?;
+            let e = self.sources[0].next(&cmp, false)?.map(|h| h.entry);
             self.count(&e);
             return Ok(e);
         }
@@ -461,16 +532,16 @@ impl<C: KeyOrder> Sorted<'_, C> {
             self.heads = self
                 .sources
                 .iter_mut()
-                .map(Source::next)
+                .map(|s| s.next(&cmp, exact))
                 .collect::<Result<_>>()?;
         }
         let mut best: Option<usize> = None;
         for (i, h) in self.heads.iter().enumerate() {
-            let Some((k, _)) = h else { continue };
+            let Some(h) = h else { continue };
             best = match best {
                 // Strictly less: among equal keys the earlier source wins (stability).
                 Some(b)
-                    if self.cmp.order(k, &self.heads[b].as_ref().expect("set").0)
+                    if compare_held(&cmp, exact, h, self.heads[b].as_ref().expect("set"))
                         != Ordering::Less =>
                 {
                     Some(b)
@@ -479,8 +550,8 @@ impl<C: KeyOrder> Sorted<'_, C> {
             };
         }
         let Some(b) = best else { return Ok(None) };
-        let next = self.sources[b].next()?;
-        let e = std::mem::replace(&mut self.heads[b], next);
+        let next = self.sources[b].next(&cmp, exact)?;
+        let e = std::mem::replace(&mut self.heads[b], next).map(|h| h.entry);
         self.count(&e);
         Ok(e)
     }
