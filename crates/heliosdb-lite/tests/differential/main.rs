@@ -270,7 +270,7 @@ fn regression_exists_after_reordered_join() {
 
 /// A triage aid, not a check: runs the script named by `HELIOS_DIFF_SCRIPT` in both
 /// engines, statement by statement (one per line or ending in `;` at a line end), and prints
-/// both answers of every SELECT / WITH. Shrinking a failure by hand is then a matter of
+/// both answers of every SELECT / WITH / EXPLAIN. Shrinking a failure by hand is then a matter of
 /// editing one file:
 /// `HELIOS_DIFF_SCRIPT=repro.sql cargo test --release -p heliosdb-lite --test differential
 /// -- --ignored --nocapture compare_script`.
@@ -296,7 +296,11 @@ fn compare_script() {
         let sql = std::mem::take(&mut stmt);
         let sql = sql.trim().trim_end_matches(';');
         let lower = sql.to_ascii_lowercase();
-        if lower.starts_with("select") || lower.starts_with("with") {
+        // EXPLAIN shows our plan (and SQLite's program) while triaging.
+        if ["select", "with", "explain"]
+            .iter()
+            .any(|w| lower.starts_with(w))
+        {
             let expected = compare::query_sqlite(&engines.sqlite, sql);
             let got = compare::query_ours(&engines.ours, sql);
             let verdict = match (&expected, &got) {

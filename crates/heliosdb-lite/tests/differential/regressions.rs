@@ -339,3 +339,159 @@ fn sum_overflow_and_compensated_real_sums() {
         "integer overflow",
     );
 }
+
+/// An EXISTS subquery's select list is never evaluated (SQLite codes only what decides
+/// whether a row comes out), nor its ORDER BY or DISTINCT, even under OFFSET; its
+/// aggregates, HAVING, windows and LIMIT are. HeliosDB computed the select list and failed
+/// on an overflow SQLite never meets (fuzzer seed 20261601, case 31403).
+#[test]
+fn exists_never_evaluates_its_select_list() {
+    let setup = "CREATE TABLE t(a INTEGER, e INTEGER); \
+                 INSERT INTO t VALUES (1, 9223372036854775807), (1, 1), (2, 5);";
+    let overflow = "abs(-9223372036854775808)";
+    for q in [
+        "SELECT EXISTS (SELECT {o} FROM t)",
+        "SELECT EXISTS (SELECT {o}, count(*) FROM t)",
+        "SELECT EXISTS (SELECT {o} + sum(e) FROM t WHERE a = 2)",
+        "SELECT EXISTS (SELECT {o} FROM t GROUP BY a)",
+        "SELECT EXISTS (SELECT {o} + sum(e) OVER () FROM t WHERE a = 2)",
+        "SELECT EXISTS (SELECT DISTINCT {o} FROM t)",
+        "SELECT EXISTS (SELECT DISTINCT a FROM t LIMIT 1 OFFSET 2)",
+        "SELECT EXISTS (SELECT a FROM t ORDER BY {o})",
+        "SELECT EXISTS (SELECT a FROM t ORDER BY {o} LIMIT 2)",
+        "SELECT EXISTS (SELECT a FROM t GROUP BY a ORDER BY sum(e))",
+        "SELECT EXISTS (SELECT a FROM t WHERE 0 ORDER BY sum(e))",
+        "SELECT EXISTS (SELECT {o} FROM t LIMIT 0), EXISTS (SELECT {o} FROM t LIMIT 1)",
+        "SELECT EXISTS (SELECT {o} FROM t LIMIT 1 OFFSET 1), \
+                EXISTS (SELECT {o} FROM t LIMIT 1 OFFSET 5)",
+        "SELECT EXISTS (SELECT {o} FROM t UNION ALL SELECT 1), \
+                EXISTS (SELECT 1 FROM t WHERE 0 UNION ALL SELECT {o} FROM t)",
+        "SELECT EXISTS (SELECT (SELECT {o}) FROM t), EXISTS (VALUES ({o})), \
+                EXISTS (SELECT {o}), EXISTS (WITH c AS (SELECT 1) SELECT {o} FROM c)",
+        "SELECT a, NOT EXISTS (SELECT {o} + x.e FROM t y WHERE y.a > x.a) FROM t x",
+        "SELECT EXISTS (SELECT a FROM t UNION ALL SELECT 1 ORDER BY 1)",
+    ] {
+        assert_same(setup, &q.replace("{o}", overflow));
+    }
+    assert_both_fail(
+        setup,
+        &[
+            "SELECT EXISTS (SELECT sum(e) FROM t)",
+            "SELECT EXISTS (SELECT sum(e) FROM t GROUP BY a)",
+            "SELECT EXISTS (SELECT DISTINCT sum(e) FROM t)",
+            "SELECT EXISTS (SELECT sum(e) OVER (PARTITION BY a) FROM t)",
+            "SELECT EXISTS (SELECT a FROM t ORDER BY sum(e) OVER ())",
+        ],
+        "integer overflow",
+    );
+    assert_both_fail(
+        setup,
+        &[
+            "SELECT EXISTS (SELECT a FROM t GROUP BY a HAVING abs(-9223372036854775808))",
+            "SELECT EXISTS (SELECT 1 FROM t LIMIT abs(-9223372036854775808))",
+            "SELECT EXISTS (SELECT abs(-9223372036854775808) FROM t UNION SELECT 1)",
+            "SELECT EXISTS (SELECT rank() OVER (ORDER BY abs(-9223372036854775808)) FROM t)",
+        ],
+        "overflow",
+    );
+    assert_both_fail(
+        setup,
+        &[
+            "SELECT EXISTS (SELECT zz FROM t)",
+            "SELECT EXISTS (SELECT a FROM t ORDER BY zz)",
+        ],
+        "no such column",
+    );
+    assert_both_fail(
+        setup,
+        &["SELECT EXISTS (SELECT nofn(a) FROM t)"],
+        "no such function",
+    );
+}
+
+/// A window is computed a partition at a time, as its rows are read: a LIMIT or an EXISTS
+/// that stops after the first partition never computes (nor fails on) the partition whose
+/// sum overflows. HeliosDB computed every partition first (seed 20261601, case 31403).
+#[test]
+fn window_partitions_are_computed_as_they_are_read() {
+    let setup = "CREATE TABLE t(a INTEGER, e INTEGER); \
+                 INSERT INTO t VALUES (1, 3), (1, 4), (2, 9223372036854775807), (2, 1), (3, 2);";
+    for q in [
+        "SELECT sum(e) OVER (PARTITION BY a) FROM t LIMIT 2",
+        "SELECT sum(e) OVER (PARTITION BY a), count(*) OVER (PARTITION BY a) FROM t LIMIT 1",
+        "SELECT a, NOT EXISTS (SELECT sum(y.e) OVER (PARTITION BY y.a), x.a FROM t y) FROM t x",
+        "SELECT (SELECT sum(e) OVER (PARTITION BY a) FROM t)",
+        "SELECT a, sum(e) OVER (PARTITION BY a) FROM t WHERE a <> 2",
+    ] {
+        assert_same(setup, q);
+    }
+    assert_both_fail(
+        setup,
+        &[
+            "SELECT sum(e) OVER (PARTITION BY a) FROM t",
+            "SELECT sum(e) OVER (PARTITION BY a) FROM t LIMIT 3",
+            "SELECT sum(e) OVER (PARTITION BY a), sum(e) OVER () FROM t LIMIT 1",
+        ],
+        "integer overflow",
+    );
+}
+
+/// An uncorrelated subquery in a conjunct no row reaches is never run: here every left row
+/// of the join has a NULL key, so SQLite's nested loop never reaches `x8`, and the hash join
+/// must not read (and filter) its right side either; in a filter, a conjunct that is NULL
+/// (not only false) rejects the row before the next one is evaluated. HeliosDB built the hash table first and
+/// ran the subquery (fuzzer seed 20261601, case 54354, where it was a 9.2e18-step recursive
+/// CTE; here it fails instead).
+#[test]
+fn subquery_in_a_filter_no_row_reaches_is_not_run() {
+    let setup = "CREATE TABLE t1(c NUMERIC); CREATE TABLE t2(e INTEGER, d REAL); \
+                 CREATE UNIQUE INDEX t2_u ON t2(e); \
+                 INSERT INTO t1 VALUES ('b'), ('10'); \
+                 INSERT INTO t2 VALUES (-2, 1), (NULL, 2), (13, 0), (3, -2), (4, 7);";
+    let fails = "(SELECT abs(-9223372036854775808))";
+    for q in [
+        "SELECT x8.d FROM t2 AS x8, (SELECT (x10.c >= NULL) AS k0 FROM t1 AS x10) AS x9 \
+         WHERE x8.e = x9.k0 AND (x8.e * 8) < {f}",
+        "SELECT x9.k0 FROM (SELECT NULL AS k0 FROM t1) AS x9 LEFT JOIN t2 AS x8 \
+         ON x8.e = x9.k0 AND x8.d < {f}",
+        "SELECT count(*) FROM t1 WHERE 0 AND EXISTS (SELECT 1 FROM t2 WHERE t2.d < {f})",
+        // A NULL conjunct rejects the row as a false one does: the next is not evaluated.
+        "SELECT x8.d FROM t2 AS x8 WHERE x8.e + 0 = 99 AND (x8.e * 8) < {f}",
+        "SELECT x8.d FROM t2 AS x8 WHERE x8.e > 99 AND {f} > 0 AND x8.d > 0",
+    ] {
+        assert_same(setup, &q.replace("{f}", fails));
+    }
+    // Reached, it fails in both.
+    let reached = format!("SELECT x8.d FROM t2 AS x8 WHERE x8.e < {fails}");
+    assert_both_fail(setup, &[reached.as_str()], "overflow");
+}
+
+/// An uncorrelated subquery runs once per execution of the statement, at its first use:
+/// `random()` inside it gives one value for every row, and a new one when the prepared
+/// statement runs again.
+#[test]
+fn uncorrelated_subquery_runs_once_per_execution() {
+    let setup = "CREATE TABLE t(a INTEGER); \
+                 INSERT INTO t VALUES (1), (2), (3), (4), (5), (6), (7), (8);";
+    for q in [
+        "SELECT count(DISTINCT (SELECT random())) FROM t",
+        "SELECT count(*) FROM t WHERE (SELECT random()) = (SELECT random())",
+        "SELECT count(DISTINCT x) FROM (SELECT (SELECT random()) AS x FROM t)",
+    ] {
+        assert_same(setup, q);
+    }
+    let engines = crate::Engines::new(setup).expect("setup");
+    let mut stmt = engines
+        .ours
+        .prepare("SELECT (SELECT random()) FROM t LIMIT 1")
+        .expect("prepare");
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let rows = stmt.query([]).expect("query").into_values().expect("rows");
+        seen.insert(format!("{:?}", rows[0][0]));
+    }
+    assert!(
+        seen.len() > 1,
+        "the same random value on every execution: {seen:?}"
+    );
+}

@@ -182,6 +182,13 @@ impl Executor<'_> {
         row: &[Value],
         parent: Option<&Frame<'_>>,
     ) -> Result<bool> {
+        // A filter keeps a row only if every conjunct is true: one that is false or NULL
+        // settles it without evaluating those after it, as SQLite's jumps do (a NULL AND
+        // must otherwise look further, for its value). The later conjunct may be slow or
+        // fail (an uncorrelated subquery), and SQLite never reaches it.
+        if let Expr::And(a, b) = e {
+            return Ok(self.predicate(a, row, parent)? && self.predicate(b, row, parent)?);
+        }
         Ok(self.eval(e, &Frame { row, parent })?.truthy() == Some(true))
     }
 }

@@ -7,7 +7,10 @@
 //! Keys are compared as `=` compares them: each side's comparison affinity is applied first,
 //! a NULL key matches nothing, and equal hash keys are confirmed by comparing the values
 //! (distinct numbers can share a hash key). The table chains rows with equal keys through
-//! indices, so probing holds no borrow between calls.
+//! indices, so probing holds no borrow between calls. The right side is read at the first
+//! left row with no NULL key, as a nested loop would first reach it: when no left row can
+//! match it is never read, and its filters (an uncorrelated subquery in them, which may be
+//! slow or fail) never run, as in SQLite.
 //!
 //! # Beyond the memory budget
 //!
@@ -377,7 +380,8 @@ pub(super) fn key_values(
 
 impl Operator for HashJoinOp<'_> {
     fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
-        if self.table.is_none() && self.spilled.is_none() {
+        let unbuilt = |op: &Self| op.table.is_none() && op.spilled.is_none();
+        if self.build_left && unbuilt(self) {
             self.build(outer)?;
         }
         loop {
@@ -387,6 +391,17 @@ impl Operator for HashJoinOp<'_> {
                 };
                 let (keys, candidate) = match keys {
                     Some(keys) => {
+                        if unbuilt(self) {
+                            // Built at the first left row that can match, as a nested loop
+                            // would first read the right side: with no such row it is never
+                            // read, nor are its filters (and their subqueries) evaluated.
+                            self.build(outer)?;
+                            if let Some(w) = self.spilled.as_mut().and_then(|s| s.writers.as_mut())
+                            {
+                                w.probe[partition(&keys, 0)].write(&keys, &probe)?;
+                                continue;
+                            }
+                        }
                         let table = self.table.as_ref().expect("built above");
                         let head = table.first(&keys, &mut self.probe_key);
                         (keys, head)
@@ -400,10 +415,12 @@ impl Operator for HashJoinOp<'_> {
                     matched: false,
                 });
             }
-            let table = self.table.as_ref().expect("built above");
+            let table = self.table.as_ref();
             let cur = self.current.as_mut().expect("set above");
             let semi = matches!(self.join.kind, JoinKind::Semi | JoinKind::Anti);
             while let Some(i) = cur.candidate {
+                // A candidate comes from the table, so it is built.
+                let table = table.expect("built before a candidate");
                 cur.candidate = table.next[i as usize];
                 let (keys, built) = &table.rows[i as usize];
                 if !keys.iter().zip(&cur.keys).all(|(a, b)| a.same_as(b)) {

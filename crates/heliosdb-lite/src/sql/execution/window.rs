@@ -10,6 +10,9 @@
 //! frame's EXCLUDE clause (the current row, its peers, or both) leaves rows out of it; such a
 //! frame is gathered row by row, never incrementally. Rows
 //! come out in the order of the last call's sort, as in SQLite, each followed by its values.
+//! The calls sharing the last call's window are computed one partition at a time as its rows
+//! are pulled (SQLite's order of work): a LIMIT or an EXISTS above that stops early never
+//! computes, nor fails on, the later partitions.
 
 use super::super::plan::{Expr, FrameBound, FrameExclude, FrameUnits, WinFn, WindowCall};
 use super::super::value::Value;
@@ -24,7 +27,47 @@ pub(super) struct WindowOp<'e> {
     ex: &'e Executor<'e>,
     input: BoxOp<'e>,
     calls: &'e [WindowCall],
-    out: Option<std::vec::IntoIter<Row>>,
+    out: Option<Output>,
+}
+
+/// One call's inputs, evaluated for every row, and the rows in its window's order.
+struct Sorted {
+    /// Row numbers by PARTITION BY, then ORDER BY.
+    idx: Vec<usize>,
+    /// Each row's PARTITION BY values.
+    parts: Vec<Vec<Value>>,
+    /// Each row's ORDER BY values.
+    keys: Vec<Vec<Value>>,
+    /// Each row's arguments.
+    args: Vec<Vec<Value>>,
+}
+
+impl Sorted {
+    /// True if rows `a` and `b` are in the same partition.
+    fn same_partition(&self, a: usize, b: usize) -> bool {
+        self.parts[a]
+            .iter()
+            .zip(&self.parts[b])
+            .all(|(x, y)| x.total_cmp(y).is_eq())
+    }
+}
+
+/// The rows on their way out, in the last call's order. The calls that share the last
+/// call's window (its PARTITION BY and ORDER BY) are computed a partition at a time, when
+/// its first row is asked for, as SQLite does: a LIMIT (or an EXISTS, which needs one row)
+/// stops before later partitions are computed, and an error there (an overflowing sum) is
+/// never raised. The other calls are computed for every row before the first comes out.
+struct Output {
+    rows: Vec<Option<Row>>,
+    /// Per row, one value per call (the lazy calls' filled in per partition).
+    values: Vec<Vec<Value>>,
+    /// The last call's inputs and order.
+    order: Sorted,
+    /// The lazy calls: (call index, its arguments per row).
+    lazy: Vec<(usize, Vec<Vec<Value>>)>,
+    /// Next position in `order.idx`, and the end of the partition computed last.
+    pos: usize,
+    computed_to: usize,
 }
 
 impl<'e> WindowOp<'e> {
@@ -37,7 +80,7 @@ impl<'e> WindowOp<'e> {
         }
     }
 
-    fn compute(&mut self, outer: Option<&Frame<'_>>) -> Result<Vec<Row>> {
+    fn start(&mut self, outer: Option<&Frame<'_>>) -> Result<Output> {
         let mut rows = Vec::new();
         let mut ticks = 0;
         while let Some(r) = self.input.next(outer)? {
@@ -48,33 +91,53 @@ impl<'e> WindowOp<'e> {
             )?;
             rows.push(r);
         }
-        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(self.calls.len()); rows.len()];
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        for call in self.calls {
-            let (sorted, results) = self.call(call, &rows, outer)?;
-            for (i, v) in results.into_iter().enumerate() {
-                values[i].push(v);
+        let mut values: Vec<Vec<Value>> = vec![vec![Value::Null; self.calls.len()]; rows.len()];
+        let Some(last) = self.calls.last() else {
+            return Ok(Output {
+                order: Sorted {
+                    idx: (0..rows.len()).collect(),
+                    parts: vec![Vec::new(); rows.len()],
+                    keys: vec![Vec::new(); rows.len()],
+                    args: Vec::new(),
+                },
+                rows: rows.into_iter().map(Some).collect(),
+                values,
+                lazy: Vec::new(),
+                pos: 0,
+                computed_to: 0,
+            });
+        };
+        let same_window =
+            |c: &WindowCall| c.partition_by == last.partition_by && c.order_by == last.order_by;
+        let mut lazy = Vec::new();
+        let mut order = None;
+        for (k, call) in self.calls.iter().enumerate() {
+            let mut sorted = self.sort(call, &rows, outer)?;
+            if !same_window(call) {
+                let results = self.call(call, &sorted, outer)?;
+                for (i, v) in results.into_iter().enumerate() {
+                    values[i][k] = v;
+                }
+                continue;
             }
-            order = sorted;
+            lazy.push((k, std::mem::take(&mut sorted.args)));
+            if k + 1 == self.calls.len() {
+                order = Some(sorted);
+            }
         }
-        let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
-        Ok(order
-            .into_iter()
-            .map(|i| {
-                let mut r = rows[i].take().unwrap_or_default();
-                r.append(&mut values[i]);
-                r
-            })
-            .collect())
+        Ok(Output {
+            rows: rows.into_iter().map(Some).collect(),
+            values,
+            order: order.expect("the last call shares its own window"),
+            lazy,
+            pos: 0,
+            computed_to: 0,
+        })
     }
 
-    /// One call's values, by input row, and the row order its window sorted them in.
-    fn call(
-        &self,
-        call: &WindowCall,
-        rows: &[Row],
-        outer: Option<&Frame<'_>>,
-    ) -> Result<(Vec<usize>, Vec<Value>)> {
+    /// Evaluates one call's partition, order and argument values for every row and sorts
+    /// the rows by its window.
+    fn sort(&self, call: &WindowCall, rows: &[Row], outer: Option<&Frame<'_>>) -> Result<Sorted> {
         let eval_all = |es: &[&Expr], row: &Row| -> Result<Vec<Value>> {
             let f = Frame { row, parent: outer };
             es.iter().map(|e| self.ex.eval(e, &f)).collect()
@@ -102,24 +165,75 @@ impl<'e> WindowOp<'e> {
         idx.sort_by(|a, b| {
             by_partition(a, b).then_with(|| compare_keys(&call.order_by, &keys[*a], &keys[*b]))
         });
-        let mut results = vec![Value::Null; rows.len()];
+        Ok(Sorted {
+            idx,
+            parts,
+            keys,
+            args,
+        })
+    }
+
+    /// One call's values for every row (by input row).
+    fn call(
+        &self,
+        call: &WindowCall,
+        sorted: &Sorted,
+        outer: Option<&Frame<'_>>,
+    ) -> Result<Vec<Value>> {
+        let mut results = vec![Value::Null; sorted.idx.len()];
         let mut start = 0;
-        while start < idx.len() {
-            let mut end = start + 1;
-            while end < idx.len() && by_partition(&idx[start], &idx[end]).is_eq() {
-                end += 1;
-            }
-            let members = &idx[start..end];
-            let peer = |a: usize, b: usize| {
-                compare_keys(&call.order_by, &keys[members[a]], &keys[members[b]]).is_eq()
-            };
-            let vals = self.partition(call, members.len(), &peer, &|p| &args[members[p]], outer)?;
+        while start < sorted.idx.len() {
+            let end = partition_end(sorted, start);
+            let vals = self.partition_of(call, sorted, &sorted.args, start..end, outer)?;
             for (p, v) in vals.into_iter().enumerate() {
-                results[members[p]] = v;
+                results[sorted.idx[start + p]] = v;
             }
             start = end;
         }
-        Ok((idx, results))
+        Ok(results)
+    }
+
+    /// The values of the partition at `range` of `sorted.idx`, with the call's `args`.
+    fn partition_of(
+        &self,
+        call: &WindowCall,
+        sorted: &Sorted,
+        args: &[Vec<Value>],
+        range: std::ops::Range<usize>,
+        outer: Option<&Frame<'_>>,
+    ) -> Result<Vec<Value>> {
+        let members = &sorted.idx[range];
+        let peer = |a: usize, b: usize| {
+            compare_keys(
+                &call.order_by,
+                &sorted.keys[members[a]],
+                &sorted.keys[members[b]],
+            )
+            .is_eq()
+        };
+        self.partition(call, members.len(), &peer, &|p| &args[members[p]], outer)
+    }
+
+    /// The next row out, computing its partition's lazy values first if it starts one.
+    fn next_row(&self, out: &mut Output, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
+        let Some(&i) = out.order.idx.get(out.pos) else {
+            return Ok(None);
+        };
+        if out.pos >= out.computed_to {
+            let end = partition_end(&out.order, out.pos);
+            for (k, args) in &out.lazy {
+                let vals =
+                    self.partition_of(&self.calls[*k], &out.order, args, out.pos..end, outer)?;
+                for (p, v) in vals.into_iter().enumerate() {
+                    out.values[out.order.idx[out.pos + p]][*k] = v;
+                }
+            }
+            out.computed_to = end;
+        }
+        out.pos += 1;
+        let mut r = out.rows[i].take().unwrap_or_default();
+        r.append(&mut out.values[i]);
+        Ok(Some(r))
     }
 
     /// The values of one partition of `n` rows, in its sorted order.
@@ -398,13 +512,25 @@ struct Peers<'a> {
     group_starts: &'a [usize],
 }
 
+/// The end (exclusive) in `sorted.idx` of the partition that starts at `start`.
+fn partition_end(sorted: &Sorted, start: usize) -> usize {
+    let first = sorted.idx[start];
+    let mut end = start + 1;
+    while end < sorted.idx.len() && sorted.same_partition(first, sorted.idx[end]) {
+        end += 1;
+    }
+    end
+}
+
 impl Operator for WindowOp<'_> {
     fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
         if self.out.is_none() {
-            let rows = self.compute(outer)?;
-            self.out = Some(rows.into_iter());
+            self.out = Some(self.start(outer)?);
         }
-        Ok(self.out.as_mut().and_then(Iterator::next))
+        let mut out = self.out.take().expect("started above");
+        let r = self.next_row(&mut out, outer);
+        self.out = Some(out);
+        r
     }
 
     fn rewind(&mut self) {

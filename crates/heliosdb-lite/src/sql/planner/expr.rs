@@ -759,7 +759,17 @@ impl Planner<'_> {
                 right,
             } => self.bind_quantified(left, compare_op, right, true)?,
             A::Exists { subquery, negated } => {
-                let (plan, _, _) = self.subplan(subquery)?;
+                self.existence = true;
+                let r = self.subplan(subquery);
+                self.existence = false;
+                let (mut plan, _, _) = r?;
+                if plan.correlated && !plan.plan.reads_outer() {
+                    // It read the enclosing row only in its select list, which is gone: it
+                    // runs once, not once per outer row (nor as a semi join reading all of
+                    // its rows).
+                    plan.correlated = false;
+                    plan.outer_columns = Some(Vec::new());
+                }
                 Expr::Exists {
                     plan: Box::new(plan),
                     negated: *negated,

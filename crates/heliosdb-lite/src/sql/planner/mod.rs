@@ -161,6 +161,10 @@ pub struct Planner<'a> {
     named_windows: Vec<(String, sqlparser::ast::WindowSpec)>,
     /// The statement belongs to a trigger (its body or WHEN), where `RAISE()` may be used.
     in_trigger: bool,
+    /// The query about to be planned is an EXISTS subquery's: only whether it returns a row
+    /// matters. Taken (reset) by the first query level that reads it, so no nested query
+    /// sees it. See `select::plan_query`.
+    existence: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -195,6 +199,7 @@ impl<'a> Planner<'a> {
             working_refs: 0,
             named_windows: Vec::new(),
             in_trigger: false,
+            existence: false,
         }
     }
 

@@ -36,6 +36,9 @@ pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, V
 }
 
 fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+    // Taken before anything nested (a CTE, a derived table) is planned: only this level's
+    // rows are tested for existence.
+    let existence = std::mem::take(&mut p.existence);
     if let Some(with) = &q.with {
         for cte in &with.cte_tables {
             if with.recursive {
@@ -92,8 +95,9 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
         },
     };
     let (mut plan, columns) = match q.body.as_ref() {
-        SetExpr::Select(s) => plan_select(p, s, &order_by, q.limit_clause.is_some())?,
+        SetExpr::Select(s) => plan_select(p, s, &order_by, q.limit_clause.is_some(), existence)?,
         body => {
+            p.existence = existence;
             let (plan, columns) = plan_set_expr(p, body)?;
             let mut keys = Vec::new();
             for ob in &order_by {
@@ -110,7 +114,8 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                 let collation = explicit.unwrap_or(columns[i].collation.unwrap_or_default());
                 keys.push(sort_key(collated(Expr::Column(i), None, collation), ob));
             }
-            let plan = if keys.is_empty() {
+            // Bound for its errors, but the order of rows tested for existence is moot.
+            let plan = if keys.is_empty() || existence {
                 plan
             } else {
                 Plan::Sort(Box::new(plan), keys)
@@ -217,19 +222,32 @@ fn output_position(e: &ast::Expr, columns: &[OutputColumn]) -> Result<Option<usi
 }
 
 pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, Vec<OutputColumn>)> {
+    // Set by an EXISTS subquery (see `Planner::existence`); cleared here on every path.
+    let existence = std::mem::take(&mut p.existence);
     match e {
-        SetExpr::Select(s) => plan_select(p, s, &[], false),
-        SetExpr::Query(q) => p.plan_query(q),
+        SetExpr::Select(s) => plan_select(p, s, &[], false, existence),
+        SetExpr::Query(q) => {
+            p.existence = existence;
+            p.plan_query(q)
+        }
         SetExpr::SetOperation { .. } => {
             // SQLite gives every compound operator the same precedence, left to right
             // (sqlparser binds INTERSECT tighter): flatten the chain and fold it leftwards.
             let mut operands = Vec::new();
             let mut ops = Vec::new();
             flatten_compound(e, &mut operands, &mut ops);
+            // A chain of UNION ALL has a row if an operand has one, whatever its values;
+            // the other operators compare the values.
+            let existence = existence
+                && ops.iter().all(|(op, q)| {
+                    matches!((op, q), (ast::SetOperator::Union, ast::SetQuantifier::All))
+                });
+            p.existence = existence;
             let (mut plan, mut cols) = plan_set_expr(p, operands[0])?;
             let mut all = vec![cols.clone()];
             let mut rights = Vec::new();
             for operand in &operands[1..] {
+                p.existence = existence;
                 let (r, rcols) = plan_set_expr(p, operand)?;
                 if cols.len() != rcols.len() {
                     return Err(Error::invalid(
@@ -292,6 +310,13 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
             })();
             p.scopes.pop();
             r?;
+            if existence {
+                // Bound for their errors; SQLite never evaluates them when only the
+                // existence of a row is asked.
+                for row in &mut rows {
+                    *row = vec![Expr::Literal(Value::Integer(1)); row.len()];
+                }
+            }
             let columns = (1..=width.unwrap_or(0))
                 .map(|i| OutputColumn {
                     name: format!("column{i}"),
@@ -504,6 +529,7 @@ fn plan_select(
     s: &ast::Select,
     order_by: &[ast::OrderByExpr],
     limited: bool,
+    existence: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (input, scope) = plan_from(p, &s.from, s.selection.as_ref(), &s.projection)?;
     p.scopes.push(scope);
@@ -520,7 +546,7 @@ fn plan_select(
         };
         p.named_windows.push((name.value.clone(), spec));
     }
-    let r = plan_select_body(p, s, order_by, input, limited);
+    let r = plan_select_body(p, s, order_by, input, limited, existence);
     p.named_windows.truncate(mark);
     p.scopes.pop();
     let (mut plan, columns) = r?;
@@ -534,6 +560,7 @@ fn plan_select_body(
     order_by: &[ast::OrderByExpr],
     input: Plan,
     limited: bool,
+    existence: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
     let (mut exprs, columns) = bind_projection(p, &s.projection)?;
     // GROUP BY, HAVING and ORDER BY see this level's aliases before any enclosing level's
@@ -558,14 +585,22 @@ fn plan_select_body(
         collated_terms,
         mut having,
         mut keys,
-        key_collations,
+        mut key_collations,
     } = bound?;
+    if existence {
+        // An EXISTS subquery's ORDER BY is bound (its errors stand) and then dropped, as
+        // SQLite drops it: an aggregate only it names is never computed and does not make
+        // the query an aggregate. A window function there is still computed (SQLite has
+        // rewritten it before it drops the ORDER BY); its sort is dropped below.
+        keys.retain(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_window()));
+    }
     let aggregated = !group_by.is_empty()
         || exprs.iter().any(Expr::has_aggregate)
         || having.as_ref().is_some_and(Expr::has_aggregate)
         || keys
             .iter()
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
+
     let mut plan = input;
     // Width of the rows window functions are computed over: the FROM row, or the groups'.
     let mut row_width = p.scopes.last().map_or(0, |sc| sc.columns.len());
@@ -622,6 +657,15 @@ fn plan_select_body(
             .collect();
         plan = super::window::plan_windows(plan, row_width, &mut exprs, &mut more);
     }
+    if existence {
+        keys.clear();
+        key_collations.clear();
+        // Only whether a row comes out matters. SQLite computes the aggregates, windows and
+        // HAVING that decide the rows, but never the select list itself (nor DISTINCT over
+        // it, even under OFFSET), so an error there (an overflow, a failing function) is
+        // not raised.
+        exprs = vec![Expr::Literal(Value::Integer(1))];
+    }
     let visible = exprs.len();
     let mut sort = Vec::new();
     for ((k, ob), collation) in keys.into_iter().zip(key_collations) {
@@ -635,7 +679,7 @@ fn plan_select_body(
         sort.push(sort_key(collated(e, None, collation), ob));
     }
     let extended = exprs.len() > visible;
-    let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
+    let distinct = !existence && matches!(s.distinct, Some(ast::Distinct::Distinct));
     if sort.is_empty() || distinct {
         let width = exprs.len();
         plan = Plan::Project(Box::new(plan), exprs);
