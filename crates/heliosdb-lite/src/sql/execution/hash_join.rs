@@ -56,8 +56,7 @@ struct Table {
 
 impl Table {
     fn insert(&mut self, keys: Vec<Value>, row: SparseRow) {
-        hash_bytes_into(&keys, &mut self.scratch);
-        let k = xxhash_rust::xxh3::xxh3_64(&self.scratch);
+        let k = key_hash(&keys, &mut self.scratch);
         let i = self.rows.len() as u32;
         self.next.push(None);
         self.rows.push((keys, row));
@@ -74,9 +73,9 @@ impl Table {
 
     /// The first row whose keys may equal `keys` (`scratch` is a reused buffer).
     fn first(&self, keys: &[Value], scratch: &mut Vec<u8>) -> Option<u32> {
-        hash_bytes_into(keys, scratch);
-        let k = xxhash_rust::xxh3::xxh3_64(scratch);
-        self.heads.get(&k).map(|&(first, _)| first)
+        self.heads
+            .get(&key_hash(keys, scratch))
+            .map(|&(first, _)| first)
     }
 }
 
@@ -92,6 +91,12 @@ pub(super) fn hash_bytes(keys: &[Value]) -> Vec<u8> {
 fn hash_bytes_into(keys: &[Value], out: &mut Vec<u8>) {
     out.clear();
     keys.iter().for_each(|v| hash_key(v, out));
+}
+
+/// The 64-bit hash a table chains rows by (`scratch` holds the key bytes).
+fn key_hash(keys: &[Value], scratch: &mut Vec<u8>) -> u64 {
+    hash_bytes_into(keys, scratch);
+    xxhash_rust::xxh3::xxh3_64(scratch)
 }
 
 /// Bytes a build row holds in the table: key values, row, chain link and hash entry.

@@ -74,12 +74,7 @@ pub(super) fn hash_key(v: &Value, out: &mut Vec<u8>) {
 /// cheaply and safely (decimals, whose conversion to a float is not exact, date-times, a
 /// real NaN): a sort that meets one compares in full.
 pub(super) fn abbreviate(v: &Value) -> Option<u64> {
-    let prefix = |class: u64, b: &[u8]| {
-        let mut word = [0u8; 8];
-        let n = b.len().min(7);
-        word[1..=n].copy_from_slice(&b[..n]);
-        (class << 56) | u64::from_be_bytes(word)
-    };
+    let prefix = |class: u64, b: &[u8]| (class << 56) | (leading_bytes(b) >> 8);
     match v {
         Value::Integer(_) | Value::Real(_) => {
             let f = v.as_f64();
@@ -94,4 +89,13 @@ pub(super) fn abbreviate(v: &Value) -> Option<u64> {
         Value::Blob(b) => Some(prefix(3, b)),
         Value::Null | Value::Decimal(_) | Value::Timestamp(_) => None,
     }
+}
+
+/// The first eight bytes of `b` as a big-endian number, zero-padded: byte strings in
+/// lexicographic order give these numbers in (non-strict) order.
+pub(super) fn leading_bytes(b: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = b.len().min(8);
+    word[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(word)
 }

@@ -261,12 +261,7 @@ impl KeyOrder for FirstBlobOrder {
     fn abbreviate(&self, key: &[Value]) -> Option<u64> {
         // Byte strings compare as their first eight bytes do (zero-padded), then in full.
         match key.first() {
-            Some(Value::Blob(b)) => {
-                let mut word = [0u8; 8];
-                let n = b.len().min(8);
-                word[..n].copy_from_slice(&b[..n]);
-                Some(u64::from_be_bytes(word))
-            }
+            Some(Value::Blob(b)) => Some(super::keys::leading_bytes(b)),
             _ => None,
         }
     }
