@@ -233,7 +233,7 @@ pub fn decode_key_value(b: &[u8], pos: &mut usize, desc: bool) -> Result<Value> 
     }
 }
 
-fn put_varint(mut v: u64, out: &mut Vec<u8>) {
+pub(crate) fn put_varint(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -242,7 +242,7 @@ fn put_varint(mut v: u64, out: &mut Vec<u8>) {
 }
 
 #[inline]
-fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
+pub(crate) fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
     // Most stored numbers (lengths, small integers) fit in one byte.
     if let Some(&byte) = b.get(*pos) {
         if byte < 0x80 {
@@ -273,39 +273,44 @@ pub fn encode_row(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 9 + 2);
     put_varint(values.len() as u64, &mut out);
     for v in values {
-        match v {
-            Value::Null => out.push(0),
-            Value::Integer(i) => {
-                out.push(1);
-                put_varint(((*i << 1) ^ (*i >> 63)) as u64, &mut out);
-            }
-            Value::Real(r) => {
-                out.push(2);
-                out.extend_from_slice(&r.to_le_bytes());
-            }
-            Value::Text(s) => {
-                out.push(3);
-                put_varint(s.len() as u64, &mut out);
-                out.extend_from_slice(s.as_bytes());
-            }
-            Value::Timestamp(t) => {
-                let s = crate::time::format_datetime(t);
-                out.push(3);
-                put_varint(s.len() as u64, &mut out);
-                out.extend_from_slice(s.as_bytes());
-            }
-            Value::Blob(b) => {
-                out.push(4);
-                put_varint(b.len() as u64, &mut out);
-                out.extend_from_slice(b);
-            }
-            Value::Decimal(d) => {
-                out.push(5);
-                out.extend_from_slice(&d.serialize());
-            }
-        }
+        encode_value_into(v, &mut out);
     }
     out
+}
+
+/// Appends one value as a row stores it (see [`encode_row`]).
+pub(crate) fn encode_value_into(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.push(0),
+        Value::Integer(i) => {
+            out.push(1);
+            put_varint(((*i << 1) ^ (*i >> 63)) as u64, out);
+        }
+        Value::Real(r) => {
+            out.push(2);
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        Value::Text(s) => {
+            out.push(3);
+            put_varint(s.len() as u64, out);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Timestamp(t) => {
+            let s = crate::time::format_datetime(t);
+            out.push(3);
+            put_varint(s.len() as u64, out);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Blob(b) => {
+            out.push(4);
+            put_varint(b.len() as u64, out);
+            out.extend_from_slice(b);
+        }
+        Value::Decimal(d) => {
+            out.push(5);
+            out.extend_from_slice(&d.serialize());
+        }
+    }
 }
 
 /// Decodes a row's values.
@@ -408,7 +413,7 @@ fn skip_value(b: &[u8], pos: &mut usize) -> Result<()> {
 }
 
 /// Reads one stored value at `pos`, which moves past it.
-fn read_value(b: &[u8], pos: &mut usize) -> Result<Value> {
+pub(crate) fn read_value(b: &[u8], pos: &mut usize) -> Result<Value> {
     let tag = *b
         .get(*pos)
         .ok_or_else(|| Error::corruption("truncated row"))?;

@@ -7,24 +7,28 @@
 //!
 //! # Beyond the memory budget
 //!
-//! The hash table may take half the statement's budget, the spill's sort buffer a quarter;
-//! the rest is room for the groups' state to grow (DISTINCT sets, group_concat text), which
-//! cannot be spilled and fails the statement if it outgrows the budget. Once the table is full, rows of groups it
-//! already holds still update them in place, and rows of any other group go to an external
-//! sort by group key. So every group is complete in exactly one place: the table, or a run
-//! of equal keys in the sorted spill, which is aggregated one group at a time as it is read
-//! back. Both are in key order, and the output merges them.
+//! The table of groups ([`GroupTable`]) may take half the statement's budget, the spill's
+//! sort buffer a quarter; the rest is room for the groups' state to grow (DISTINCT sets,
+//! group_concat text), which cannot be spilled and fails the statement if it outgrows the
+//! budget. When no group holds state that grows (only counts and sums), the table takes
+//! three quarters. Once the table is full, rows of groups it already holds still update them in
+//! place, and rows of any other group go to an external sort by group key, carrying only
+//! what aggregating them needs: the group values and the aggregates' evaluated arguments
+//! (and the row itself only when the plan reads the group's last row). So every group is
+//! complete in exactly one place: the table, or a run of equal keys in the sorted spill,
+//! which is aggregated one group at a time as it is read back. Both are in key order, and
+//! the output merges them.
 
 use super::super::plan::{AggFn, Expr, Plan};
 use super::super::value::Value;
 use super::accumulator::Accumulator;
-use super::keys::row_key;
-use super::memory::{row_bytes, Reservation};
+use super::group_table::{GroupTable, SortedGroups, TableGroup};
+use super::keys::row_key_into;
+use super::memory::Reservation;
 use super::scan::ScanOp;
 use super::spill::{FirstBlobOrder, Sorted, Sorter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
-use rustc_hash::FxHashMap as HashMap;
 
 /// Opens an aggregation over `input`.
 pub(super) fn open<'e>(
@@ -58,11 +62,19 @@ pub(super) fn open<'e>(
             }));
         }
     }
+    let arg_counts = aggregates
+        .iter()
+        .map(|a| match a {
+            Expr::Aggregate { args, .. } => args.len(),
+            _ => 0,
+        })
+        .collect();
     Ok(Box::new(HashAggregateOp {
         ex,
         input: ex.open(input)?,
         group_by,
         aggregates,
+        arg_counts,
         input_row,
         output: None,
     }))
@@ -91,13 +103,44 @@ impl Operator for CountOp<'_> {
     }
 }
 
-/// One group: its key values and the running aggregates.
+/// Whether an aggregate's state holds heap that grows as rows arrive (a DISTINCT set, text
+/// being built, a kept min/max value), which the budget must follow row by row and for
+/// which the table must leave room.
+fn holds_heap(agg: &Expr) -> bool {
+    match agg {
+        Expr::Aggregate { func, distinct, .. } => {
+            *distinct
+                || matches!(
+                    func,
+                    AggFn::GroupConcat
+                        | AggFn::JsonGroupArray
+                        | AggFn::JsonGroupObject
+                        | AggFn::Min
+                        | AggFn::Max
+                        | AggFn::AnyValue
+                        | AggFn::First
+                )
+        }
+        _ => false,
+    }
+}
+
+/// One group being finished: its values, accumulators and last input row.
 struct Group {
-    key: Vec<u8>,
     values: Row,
     accumulators: Vec<Accumulator>,
     /// The group's last input row, when the plan asks for it.
     last: Option<Row>,
+}
+
+impl From<TableGroup> for Group {
+    fn from(g: TableGroup) -> Self {
+        Self {
+            values: g.values,
+            accumulators: g.accumulators,
+            last: g.last,
+        }
+    }
 }
 
 impl Group {
@@ -115,15 +158,9 @@ impl Group {
     }
 }
 
-/// Fixed bytes of a group in the table, besides its key and values: the index entry and
-/// the accumulators' own state.
-fn group_overhead(aggregates: usize) -> usize {
-    64 + aggregates * std::mem::size_of::<Accumulator>()
-}
-
 /// The finished aggregation: the table's groups and the spilled groups, both in key order.
 struct Output<'e> {
-    groups: std::iter::Peekable<std::vec::IntoIter<Group>>,
+    groups: SortedGroups,
     spilled: Option<Sorted<'e, FirstBlobOrder>>,
     /// The first entry of the next spilled group, read ahead.
     spilled_head: Option<(Vec<Value>, Row)>,
@@ -137,79 +174,94 @@ struct HashAggregateOp<'e> {
     input: BoxOp<'e>,
     group_by: &'e [Expr],
     aggregates: &'e [Expr],
+    /// How many arguments each aggregate takes.
+    arg_counts: Vec<usize>,
     input_row: bool,
     output: Option<Output<'e>>,
 }
 
 impl<'e> HashAggregateOp<'e> {
-    fn new_group(&self, key: Vec<u8>, values: Row) -> Group {
-        Group {
-            key,
-            values,
-            accumulators: self.aggregates.iter().map(Accumulator::new).collect(),
-            last: None,
-        }
+    fn new_accumulators(&self) -> impl Iterator<Item = Accumulator> + 'e {
+        self.aggregates.iter().map(Accumulator::new)
     }
 
-    /// Adds one input row to its group.
-    fn accumulate(&self, group: &mut Group, row: Row, outer: Option<&Frame<'_>>) -> Result<()> {
-        let f = Frame {
-            row: &row,
-            parent: outer,
-        };
-        for (acc, agg) in group.accumulators.iter_mut().zip(self.aggregates) {
+    /// Evaluates every aggregate's arguments on `row`, appending them to `out`.
+    fn eval_args(&self, row: &[Value], outer: Option<&Frame<'_>>, out: &mut Row) -> Result<()> {
+        let f = Frame { row, parent: outer };
+        for agg in self.aggregates {
             if let Expr::Aggregate { args, .. } = agg {
-                let vals = args
-                    .iter()
-                    .map(|a| self.ex.eval(a, &f))
-                    .collect::<Result<Vec<_>>>()?;
-                acc.add(vals)?;
+                for a in args {
+                    out.push(self.ex.eval(a, &f)?);
+                }
             }
-        }
-        if self.input_row {
-            group.last = Some(row);
         }
         Ok(())
     }
 
-    fn retained(group: &Group) -> usize {
-        group
-            .accumulators
-            .iter()
-            .map(Accumulator::retained)
-            .sum::<usize>()
-            + group.last.as_ref().map_or(0, |r| row_bytes(r))
+    /// Feeds evaluated arguments (as [`Self::eval_args`] lays them out) to accumulators.
+    fn add_args(&self, accumulators: &mut [Accumulator], args: &mut [Value]) -> Result<()> {
+        let mut at = 0;
+        for (acc, &n) in accumulators.iter_mut().zip(&self.arg_counts) {
+            acc.add(args[at..at + n].iter_mut().map(std::mem::take))?;
+            at += n;
+        }
+        Ok(())
     }
 
-    fn group_values(&self, row: &[Value], outer: Option<&Frame<'_>>) -> Result<Row> {
+    fn group_values(&self, row: &[Value], outer: Option<&Frame<'_>>, out: &mut Row) -> Result<()> {
         let f = Frame { row, parent: outer };
-        self.group_by.iter().map(|g| self.ex.eval(g, &f)).collect()
+        out.clear();
+        for g in self.group_by {
+            out.push(self.ex.eval(g, &f)?);
+        }
+        Ok(())
     }
 
     fn aggregate(&mut self, outer: Option<&Frame<'_>>) -> Result<Output<'e>> {
         let memory = self.ex.memory();
-        let mut reservation = Reservation::with_cap(memory, memory.limit() / 2);
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::default();
-        let mut groups: Vec<Group> = Vec::new();
+        let track_heap = self.aggregates.iter().any(holds_heap);
+        let share = if track_heap || self.input_row {
+            memory.limit() / 2
+        } else {
+            memory.limit() / 4 * 3
+        };
+        let mut reservation = Reservation::with_cap(memory, share);
+        let mut table = GroupTable::new(self.group_by.len(), self.aggregates.len(), self.input_row);
         let mut spill: Option<Sorter<'e, FirstBlobOrder>> = None;
-        let overhead = group_overhead(self.aggregates.len());
+        let mut values: Row = Vec::with_capacity(self.group_by.len());
+        let mut key: Vec<u8> = Vec::new();
+        let mut args: Row = Vec::new();
+        // The group of the previous row: ordered input and no GROUP BY find it again
+        // without hashing.
+        let mut previous: Option<usize> = None;
         let mut n = 0usize;
         while let Some(row) = self.input.next(outer)? {
             self.ex.tick(&mut n)?;
-            let slot = if self.group_by.is_empty() {
-                if groups.is_empty() {
-                    groups.push(self.new_group(Vec::new(), Vec::new()));
-                }
-                0
-            } else {
-                let values = self.group_values(&row, outer)?;
-                let key = row_key(&values);
-                match index.get(&key) {
-                    Some(&i) => i,
-                    None => {
-                        let bytes = 2 * key.len() + row_bytes(&values) + overhead;
-                        if spill.is_some() || !reservation.try_grow(bytes) {
+            self.group_values(&row, outer, &mut values)?;
+            row_key_into(&values, &mut key);
+            let found = match previous {
+                Some(g) if table.key(g) == key.as_slice() => Some(g),
+                _ => table.find(&key),
+            };
+            let group = match found {
+                Some(g) => g,
+                None => {
+                    let inserted = match spill {
+                        None => {
+                            table.insert(&mut reservation, &key, &values, self.new_accumulators())
+                        }
+                        Some(_) => None,
+                    };
+                    match inserted {
+                        Some(g) => g,
+                        None => {
                             // The table is full: this group is aggregated from the spill.
+                            let mut entry = std::mem::take(&mut values);
+                            self.eval_args(&row, outer, &mut entry)?;
+                            if self.input_row {
+                                entry.extend(row);
+                            }
+                            values = Vec::with_capacity(self.group_by.len());
                             spill
                                 .get_or_insert_with(|| {
                                     Sorter::with_cap(
@@ -219,62 +271,93 @@ impl<'e> HashAggregateOp<'e> {
                                         memory.limit() / 4,
                                     )
                                 })
-                                .push(vec![Value::Blob(key)], row)?;
+                                .push(vec![Value::Blob(key.clone())], entry)?;
                             continue;
                         }
-                        index.insert(key.clone(), groups.len());
-                        groups.push(self.new_group(key, values));
-                        groups.len() - 1
                     }
                 }
             };
-            let before = Self::retained(&groups[slot]);
-            self.accumulate(&mut groups[slot], row, outer)?;
-            let after = Self::retained(&groups[slot]);
-            if after > before {
-                // A group's own state cannot be spilled: it may only fail past the budget.
-                reservation.grow_beyond_cap(after - before, "one group's aggregate state")?;
+            previous = Some(group);
+            args.clear();
+            self.eval_args(&row, outer, &mut args)?;
+            let accumulators = table.accumulators_mut(group);
+            let before: usize = if track_heap {
+                accumulators.iter().map(Accumulator::retained).sum()
+            } else {
+                0
+            };
+            self.add_args(accumulators, &mut args)?;
+            if track_heap {
+                let after: usize = accumulators.iter().map(Accumulator::retained).sum();
+                if after > before {
+                    // A group's own state cannot be spilled: it may only fail past the budget.
+                    reservation.grow_beyond_cap(after - before, "one group's aggregate state")?;
+                }
+            }
+            if self.input_row {
+                let bytes = super::memory::row_bytes(&row);
+                let old = table.last(group).map_or(0, |r| super::memory::row_bytes(r));
+                if bytes > old {
+                    reservation.grow_beyond_cap(bytes - old, "one group's last row")?;
+                }
+                table.set_last(group, row);
             }
         }
-        if groups.is_empty() && self.group_by.is_empty() {
-            groups.push(self.new_group(Vec::new(), Vec::new()));
+        if table.len() == 0 && self.group_by.is_empty() && spill.is_none() {
+            // No input: one group of nothing.
+            let inserted = table.insert(&mut reservation, &[], &[], self.new_accumulators());
+            if inserted.is_none() {
+                return Err(memory.exceeded("an aggregate"));
+            }
         }
-        drop(index);
-        groups.sort_by(|a, b| a.key.cmp(&b.key));
         let mut spilled = spill.map(Sorter::finish).transpose()?;
         let spilled_head = match &mut spilled {
             Some(s) => s.next()?,
             None => None,
         };
         Ok(Output {
-            groups: groups.into_iter().peekable(),
+            groups: table.into_sorted(),
             spilled,
             spilled_head,
             _reservation: reservation,
         })
     }
 
+    /// Adds one spilled entry (group values, evaluated arguments, maybe the row) to `group`.
+    fn add_spilled(&self, group: &mut Group, mut entry: Row) -> Result<()> {
+        let width = self.group_by.len();
+        let nargs: usize = self.arg_counts.iter().sum();
+        self.add_args(&mut group.accumulators, &mut entry[width..width + nargs])?;
+        if self.input_row {
+            group.last = Some(entry.split_off(width + nargs));
+        }
+        Ok(())
+    }
+
     /// Aggregates the next group of the sorted spill (all entries with the key of the one
     /// read ahead).
-    fn next_spilled_group(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Group>> {
+    fn next_spilled_group(&mut self) -> Result<Option<Group>> {
         let out = self.output.as_mut().expect("aggregated");
-        let Some((key, row)) = out.spilled_head.take() else {
+        let Some((key, entry)) = out.spilled_head.take() else {
             return Ok(None);
         };
         let Some(Value::Blob(key)) = key.into_iter().next() else {
             return Ok(None);
         };
-        let values = self.group_values(&row, outer)?;
-        let mut group = self.new_group(key, values);
-        self.accumulate(&mut group, row, outer)?;
+        let mut group = Group {
+            values: entry[..self.group_by.len()].to_vec(),
+            accumulators: self.new_accumulators().collect(),
+            last: None,
+        };
+        self.add_spilled(&mut group, entry)?;
         let mut n = 0usize;
         loop {
             let out = self.output.as_mut().expect("aggregated");
             let next = out.spilled.as_mut().expect("spilled").next()?;
             match next {
-                Some((k, r)) if matches!(&k[0], Value::Blob(b) if *b == group.key) => {
+                Some((k, e)) if matches!(&k[0], Value::Blob(b) if *b == key) => {
                     self.ex.tick(&mut n)?;
-                    self.accumulate(&mut group, r, outer)?;
+                    self.add_spilled(&mut group, e)?;
                 }
                 other => {
                     self.output.as_mut().expect("aggregated").spilled_head = other;
@@ -292,15 +375,15 @@ impl Operator for HashAggregateOp<'_> {
         }
         let out = self.output.as_mut().expect("set above");
         // The table's groups and the spilled ones have different keys: take the smaller.
-        let spilled_first = match (&out.spilled_head, out.groups.peek()) {
+        let spilled_first = match (&out.spilled_head, out.groups.peek_key()) {
             (None, _) => false,
             (Some(_), None) => true,
-            (Some((k, _)), Some(g)) => matches!(&k[0], Value::Blob(b) if *b < g.key),
+            (Some((k, _)), Some(g)) => matches!(&k[0], Value::Blob(b) if b.as_slice() < g),
         };
         let group = if spilled_first {
-            self.next_spilled_group(outer)?
+            self.next_spilled_group()?
         } else {
-            out.groups.next()
+            out.groups.next_group().map(Group::from)
         };
         group.map(Group::into_row).transpose()
     }

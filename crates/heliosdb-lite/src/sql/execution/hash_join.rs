@@ -26,9 +26,9 @@
 use super::super::plan::{HashKey, JoinKind, JoinNode, Plan};
 use super::super::value::Value;
 use super::keys::hash_key;
-use super::memory::{row_bytes, QueryMemory, Reservation};
+use super::memory::{value_bytes, QueryMemory, Reservation};
 use super::place::pair;
-use super::sparse_row::SparseRow;
+use super::sparse_row::{decode_sparse, decode_sparse_into, encode_sparse};
 use super::spill::{SpillReader, SpillWriter};
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
@@ -40,13 +40,22 @@ const PARTITIONS: usize = 16;
 /// How many times a partition may be split again before the join gives up.
 const MAX_LEVEL: u64 = 4;
 
-/// The build side: rows (NULL slots left out), their key values, and chains of rows with
-/// equal hashes of their keys.
+/// No next row in a chain.
+const END: u32 = u32::MAX;
+
+/// The build side: rows (NULL slots left out, encoded in one arena), their key values, and
+/// chains of rows with equal hashes of their keys.
 #[derive(Default)]
 struct Table {
-    rows: Vec<(Vec<Value>, SparseRow)>,
-    /// Next row with the same key hash (chains keep build order).
-    next: Vec<Option<u32>>,
+    /// Each row's key values, `width` to a row.
+    keys: Vec<Value>,
+    width: usize,
+    /// Every row, encoded by [`encode_sparse`], back to back.
+    arena: Vec<u8>,
+    /// Where each row ends in the arena.
+    ends: Vec<usize>,
+    /// Next row with the same key hash ([`END`]: none; chains keep build order).
+    next: Vec<u32>,
     /// First and last row of each chain, by key hash: rows whose keys only share a hash are
     /// told apart by comparing the key values, as rows with equal hash keys already were.
     heads: HashMap<u64, (u32, u32)>,
@@ -55,14 +64,29 @@ struct Table {
 }
 
 impl Table {
-    fn insert(&mut self, keys: Vec<Value>, row: SparseRow) {
+    /// Rows held.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether another row can be numbered (rows are numbered in 32 bits).
+    fn has_room(&self) -> bool {
+        self.len() < END as usize
+    }
+
+    /// Adds a row whose encoding is `encoded` (the table [`Self::has_room`]).
+    fn insert(&mut self, keys: Vec<Value>, encoded: &[u8]) {
+        debug_assert!(self.has_room());
+        self.width = keys.len();
         let k = key_hash(&keys, &mut self.scratch);
-        let i = self.rows.len() as u32;
-        self.next.push(None);
-        self.rows.push((keys, row));
+        let i = self.len() as u32;
+        self.keys.extend(keys);
+        self.arena.extend_from_slice(encoded);
+        self.ends.push(self.arena.len());
+        self.next.push(END);
         match self.heads.get_mut(&k) {
             Some((_, last)) => {
-                self.next[*last as usize] = Some(i);
+                self.next[*last as usize] = i;
                 *last = i;
             }
             None => {
@@ -76,6 +100,34 @@ impl Table {
         self.heads
             .get(&key_hash(keys, scratch))
             .map(|&(first, _)| first)
+    }
+
+    /// The row after `i` in its chain.
+    fn next(&self, i: u32) -> Option<u32> {
+        Some(self.next[i as usize]).filter(|&n| n != END)
+    }
+
+    /// Row `i`'s key values.
+    fn keys(&self, i: u32) -> &[Value] {
+        let i = i as usize;
+        &self.keys[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Row `i`'s encoding.
+    fn encoded(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[start..self.ends[i]]
+    }
+
+    /// Row `i`, decoded into `out`.
+    fn row_into(&self, i: u32, out: &mut Row) -> Result<()> {
+        decode_sparse_into(self.encoded(i), out)
+    }
+
+    /// Row `i`, decoded.
+    fn row(&self, i: u32) -> Result<Row> {
+        decode_sparse(self.encoded(i))
     }
 }
 
@@ -99,9 +151,11 @@ fn key_hash(keys: &[Value], scratch: &mut Vec<u8>) -> u64 {
     xxhash_rust::xxh3::xxh3_64(scratch)
 }
 
-/// Bytes a build row holds in the table: key values, row, chain link and hash entry.
-fn entry_bytes(keys: &[Value], row: &SparseRow) -> usize {
-    row_bytes(keys) + row.bytes() + 32
+/// Bytes a build row holds in the table: key values, encoded row, its end and chain
+/// link, and a share of the hash index (with the slack of growing vectors).
+fn entry_bytes(keys: &[Value], encoded: &[u8]) -> usize {
+    let bytes = keys.iter().map(value_bytes).sum::<usize>() + encoded.len() + 8 + 4 + 32;
+    bytes + bytes / 4
 }
 
 /// The partition of a key at a splitting level (each level hashes differently).
@@ -230,6 +284,7 @@ impl<'e> HashJoinOp<'e> {
         let mut table = Table::default();
         self.reservation.clear();
         let mut writers: Option<PartitionWriters> = None;
+        let mut encoded = Vec::new();
         let mut right = None;
         let input = match self.build_left {
             true => &mut self.left,
@@ -241,9 +296,13 @@ impl<'e> HashJoinOp<'e> {
             let Some(keys) = key_values(self.ex, self.build_keys, &row, outer)? else {
                 continue;
             };
-            let row = SparseRow::new(row);
-            if writers.is_none() && self.reservation.try_grow(entry_bytes(&keys, &row)) {
-                table.insert(keys, row);
+            encoded.clear();
+            encode_sparse(&row, &mut encoded);
+            if writers.is_none()
+                && table.has_room()
+                && self.reservation.try_grow(entry_bytes(&keys, &encoded))
+            {
+                table.insert(keys, &encoded);
                 continue;
             }
             let w = match &mut writers {
@@ -251,14 +310,16 @@ impl<'e> HashJoinOp<'e> {
                 None => {
                     // Out of memory: everything built so far moves to the partition files.
                     let mut w = PartitionWriters::new(self.ex.memory(), 0)?;
-                    for (k, r) in std::mem::take(&mut table).rows {
-                        w.build[partition(&k, 0)].write(&k, &r.to_row())?;
+                    let table = std::mem::take(&mut table);
+                    for i in 0..table.len() as u32 {
+                        let k = table.keys(i);
+                        w.build[partition(k, 0)].write(k, &table.row(i)?)?;
                     }
                     self.reservation.clear();
                     writers.insert(w)
                 }
             };
-            w.build[partition(&keys, 0)].write(&keys, &row.to_row())?;
+            w.build[partition(&keys, 0)].write(&keys, &row)?;
         }
         match writers {
             None => self.table = Some(table),
@@ -333,13 +394,15 @@ impl<'e> HashJoinOp<'e> {
 /// Reads a partition's build rows into a table; `None` if they do not fit.
 fn load(build: &mut SpillReader, reservation: &mut Reservation<'_>) -> Result<Option<Table>> {
     let mut table = Table::default();
+    let mut encoded = Vec::new();
     while let Some((keys, row)) = build.next()? {
-        let row = SparseRow::new(row);
-        if !reservation.try_grow(entry_bytes(&keys, &row)) {
+        encoded.clear();
+        encode_sparse(&row, &mut encoded);
+        if !table.has_room() || !reservation.try_grow(entry_bytes(&keys, &encoded)) {
             reservation.clear();
             return Ok(None);
         }
-        table.insert(keys, row);
+        table.insert(keys, &encoded);
     }
     Ok(Some(table))
 }
@@ -426,9 +489,13 @@ impl Operator for HashJoinOp<'_> {
             while let Some(i) = cur.candidate {
                 // A candidate comes from the table, so it is built.
                 let table = table.expect("built before a candidate");
-                cur.candidate = table.next[i as usize];
-                let (keys, built) = &table.rows[i as usize];
-                if !keys.iter().zip(&cur.keys).all(|(a, b)| a.same_as(b)) {
+                cur.candidate = table.next(i);
+                if !table
+                    .keys(i)
+                    .iter()
+                    .zip(&cur.keys)
+                    .all(|(a, b)| a.same_as(b))
+                {
                     continue;
                 }
                 if semi {
@@ -439,7 +506,7 @@ impl Operator for HashJoinOp<'_> {
                                 row: &cur.probe,
                                 parent: outer,
                             };
-                            built.write_into(&mut self.built_row);
+                            table.row_into(i, &mut self.built_row)?;
                             self.ex.predicate(c, &self.built_row, Some(&f))?
                         }
                         None => true,
@@ -458,8 +525,8 @@ impl Operator for HashJoinOp<'_> {
                     cur.probe.clone()
                 };
                 let (left, right) = match self.build_left {
-                    true => (built.to_row(), probe),
-                    false => (probe, built.to_row()),
+                    true => (table.row(i)?, probe),
+                    false => (probe, table.row(i)?),
                 };
                 if let Some(row) = pair(self.ex, self.join, left, right, outer)? {
                     if last {

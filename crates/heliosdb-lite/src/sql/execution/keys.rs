@@ -9,12 +9,19 @@ use std::borrow::Cow;
 pub fn row_key(r: &[Value]) -> Vec<u8> {
     // A number takes 17 bytes: sized for the common one- or two-column key, no regrowth.
     let mut k = Vec::with_capacity(18 * r.len().max(1));
+    row_key_into(r, &mut k);
+    k
+}
+
+/// [`row_key`] into a reused buffer (cleared first).
+pub(super) fn row_key_into(r: &[Value], k: &mut Vec<u8>) {
+    k.clear();
     for v in r {
         // Numbers that compare equal must group together: use the numeric prefix plus the
         // value only for non-numbers.
         match v {
             Value::Integer(_) | Value::Real(_) | Value::Decimal(_) => {
-                codec::encode_key_bound(v, &mut k);
+                codec::encode_key_bound(v, k);
                 if let Value::Integer(i) = v {
                     // Distinguish large integers sharing an f64 image.
                     k.extend_from_slice(&i.to_be_bytes());
@@ -27,10 +34,9 @@ pub fn row_key(r: &[Value]) -> Vec<u8> {
                     }
                 }
             }
-            other => codec::encode_key_value(other, false, &mut k),
+            other => codec::encode_key_value(other, false, k),
         }
     }
-    k
 }
 
 /// The row as its columns' collations compare it (each value replaced by its collation key,

@@ -35,6 +35,7 @@ pub mod covering;
 mod distinct;
 pub(crate) mod expr;
 mod filter;
+mod group_table;
 mod hash_join;
 mod keys;
 mod limit;

@@ -20,21 +20,27 @@ use rust_decimal::Decimal;
 const EXACT_DOUBLE_LIMIT: i64 = 1 << 52;
 
 /// A sum in progress: exact (integer, or decimal) until it switches to a compensated double.
+///
+/// Kept small (32 bytes): a hash aggregation holds one per group and aggregate, so its size
+/// decides how many groups fit in the memory budget.
 #[derive(Clone, Debug)]
 pub(super) struct NumericSum {
-    /// The exact integer sum while `approx` is false and no decimal arrived.
-    int: i64,
-    /// The exact decimal sum, once a DECIMAL value arrived (while `approx` is false).
-    dec: Option<Decimal>,
-    /// Whether the sum has switched to floating point.
-    approx: bool,
-    /// The floating-point sum and its accumulated rounding error.
-    r_sum: f64,
-    r_err: f64,
+    mode: Mode,
     /// An integer addition overflowed and no non-integer value came after it.
     overflow: bool,
     /// Whether any value that was neither an integer nor a decimal was added.
     any_real: bool,
+}
+
+/// The arithmetic a sum is in: each mode only ever gives way to the next.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// The exact integer sum (no decimal arrived yet).
+    Integer(i64),
+    /// The exact decimal sum, once a DECIMAL value arrived.
+    Decimal(Decimal),
+    /// The floating-point sum and its accumulated rounding error.
+    Real { sum: f64, err: f64 },
 }
 
 /// What a finished `sum()` is.
@@ -54,11 +60,7 @@ pub(super) enum SumResult {
 impl Default for NumericSum {
     fn default() -> Self {
         Self {
-            int: 0,
-            dec: None,
-            approx: false,
-            r_sum: 0.0,
-            r_err: 0.0,
+            mode: Mode::Integer(0),
             overflow: false,
             any_real: false,
         }
@@ -68,39 +70,38 @@ impl Default for NumericSum {
 impl NumericSum {
     /// Adds an integer.
     pub(super) fn add_integer(&mut self, i: i64) {
-        if self.approx {
-            self.step_integer(i);
-            return;
-        }
-        if let Some(d) = self.dec {
-            match d.checked_add(Decimal::from(i)) {
-                Some(s) => self.dec = Some(s),
+        match self.mode {
+            Mode::Real { .. } => self.step_integer(i),
+            Mode::Decimal(d) => match d.checked_add(Decimal::from(i)) {
+                Some(s) => self.mode = Mode::Decimal(s),
                 None => {
                     self.switch();
                     self.step_integer(i);
                 }
-            }
-            return;
-        }
-        match self.int.checked_add(i) {
-            Some(s) => self.int = s,
-            None => {
-                self.overflow = true;
-                self.switch();
-                self.step_integer(i);
-            }
+            },
+            Mode::Integer(sum) => match sum.checked_add(i) {
+                Some(s) => self.mode = Mode::Integer(s),
+                None => {
+                    self.overflow = true;
+                    self.switch();
+                    self.step_integer(i);
+                }
+            },
         }
     }
 
     /// Adds a DECIMAL value.
     pub(super) fn add_decimal(&mut self, d: Decimal) {
-        if self.approx {
-            self.step(decimal_to_f64(&d));
-            return;
-        }
-        let base = self.dec.unwrap_or_else(|| Decimal::from(self.int));
+        let base = match self.mode {
+            Mode::Real { .. } => {
+                self.step(decimal_to_f64(&d));
+                return;
+            }
+            Mode::Decimal(base) => base,
+            Mode::Integer(i) => Decimal::from(i),
+        };
         match base.checked_add(d) {
-            Some(s) => self.dec = Some(s),
+            Some(s) => self.mode = Mode::Decimal(s),
             None => {
                 self.switch();
                 self.step(decimal_to_f64(&d));
@@ -111,7 +112,7 @@ impl NumericSum {
     /// Adds a floating-point value (a real, or text or a blob that is not an integer).
     pub(super) fn add_real(&mut self, r: f64) {
         self.any_real = true;
-        if self.approx {
+        if matches!(self.mode, Mode::Real { .. }) {
             // A non-integer after an overflow makes the answer a real: no error.
             self.overflow = false;
         } else {
@@ -123,61 +124,49 @@ impl NumericSum {
     /// What `sum()` returns.
     pub(super) fn sum(&self) -> SumResult {
         if self.overflow {
-            SumResult::Overflow
-        } else if self.approx {
-            SumResult::Real(self.real())
-        } else if let Some(d) = self.dec {
-            SumResult::Decimal(d)
-        } else {
-            SumResult::Integer(self.int)
+            return SumResult::Overflow;
+        }
+        match self.mode {
+            Mode::Real { .. } => SumResult::Real(self.real()),
+            Mode::Decimal(d) => SumResult::Decimal(d),
+            Mode::Integer(i) => SumResult::Integer(i),
         }
     }
 
     /// The sum as a double, as `total()` and `avg()` read it.
     pub(super) fn real(&self) -> f64 {
-        if self.approx {
-            self.compensated()
-        } else if let Some(d) = self.dec {
-            decimal_to_f64(&d)
-        } else {
-            self.int as f64
+        match self.mode {
+            Mode::Real { sum, err } => compensated(sum, err),
+            Mode::Decimal(d) => decimal_to_f64(&d),
+            Mode::Integer(i) => i as f64,
         }
     }
 
     /// The exact decimal sum, while only integers and decimals were added and no overflow
     /// switched it to floating point (what `avg()` divides exactly).
     pub(super) fn exact_decimal(&self) -> Option<Decimal> {
-        if self.approx || self.any_real {
-            None
-        } else {
-            self.dec
-        }
-    }
-
-    /// The sum plus its error term, unless the error term is not a finite number (SQLite
-    /// then reports the uncompensated sum).
-    fn compensated(&self) -> f64 {
-        if self.r_err.is_finite() {
-            self.r_sum + self.r_err
-        } else {
-            self.r_sum
+        match self.mode {
+            Mode::Decimal(d) if !self.any_real => Some(d),
+            _ => None,
         }
     }
 
     /// Leaves exact arithmetic: the floating-point sum starts from the exact one.
     fn switch(&mut self) {
-        self.approx = true;
-        match self.dec {
-            Some(d) => {
-                self.r_sum = decimal_to_f64(&d);
-                self.r_err = 0.0;
+        self.mode = match self.mode {
+            Mode::Decimal(d) => Mode::Real {
+                sum: decimal_to_f64(&d),
+                err: 0.0,
+            },
+            Mode::Integer(i) => {
+                let (big, small) = split(i);
+                Mode::Real {
+                    sum: big as f64,
+                    err: small as f64,
+                }
             }
-            None => {
-                let (big, small) = split(self.int);
-                self.r_sum = big as f64;
-                self.r_err = small as f64;
-            }
-        }
+            real => real,
+        };
     }
 
     /// Adds an integer to the floating-point sum, in two parts when one double would drop
@@ -190,16 +179,29 @@ impl NumericSum {
         }
     }
 
-    /// One compensated addition: the error of `r_sum + r` goes to `r_err`.
+    /// One compensated addition: the error of `sum + r` goes to `err` (called only once
+    /// the sum is in floating point).
     fn step(&mut self, r: f64) {
-        let s = self.r_sum;
-        let t = s + r;
-        if s.abs() > r.abs() {
-            self.r_err += (s - t) + r;
-        } else {
-            self.r_err += (r - t) + s;
+        if let Mode::Real { sum, err } = &mut self.mode {
+            let s = *sum;
+            let t = s + r;
+            if s.abs() > r.abs() {
+                *err += (s - t) + r;
+            } else {
+                *err += (r - t) + s;
+            }
+            *sum = t;
         }
-        self.r_sum = t;
+    }
+}
+
+/// The sum plus its error term, unless the error term is not a finite number (SQLite then
+/// reports the uncompensated sum).
+fn compensated(sum: f64, err: f64) -> f64 {
+    if err.is_finite() {
+        sum + err
+    } else {
+        sum
     }
 }
 
@@ -224,6 +226,12 @@ mod tests {
             s.add_real(v);
         }
         s.real()
+    }
+
+    #[test]
+    fn a_sum_stays_small() {
+        // One per group and aggregate in a hash aggregation: the budget counts it.
+        assert!(std::mem::size_of::<NumericSum>() <= 32);
     }
 
     #[test]
