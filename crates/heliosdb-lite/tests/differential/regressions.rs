@@ -495,3 +495,70 @@ fn uncorrelated_subquery_runs_once_per_execution() {
         "the same random value on every execution: {seen:?}"
     );
 }
+
+/// `x IN (compound)` and a comparison with a compound scalar subquery take their affinity from
+/// the compound's last operand (SQLite's compound is its last SELECT), combined with `x`'s
+/// into one affinity that both sides get, whichever operand a candidate comes from:
+/// `'5' IN (SELECT i ... UNION SELECT c ... WHERE 0)` is true with `i` INTEGER and `c` TEXT.
+/// A read of the compound as a table keeps the column rule of
+/// `compound_subquery_column_affinity`. HeliosDB used that column rule here too, which gives
+/// no affinity when the operands differ (fuzzer seed 20261704, cases 45429 and 60731).
+#[test]
+fn compound_subquery_operand_affinity_is_the_last_operands() {
+    let setup = "CREATE TABLE t(tx TEXT, it INTEGER, re REAL, nu NUMERIC, bl BLOB, no); \
+                 INSERT INTO t VALUES ('5', '5', '5', '5', '5', '5'); \
+                 CREATE TABLE u(tx TEXT, it INTEGER, re REAL, nu NUMERIC, bl BLOB, no); \
+                 INSERT INTO u VALUES (5, 5, 5, 5, 5, 5);";
+    let cols = [
+        "u.tx",
+        "u.it",
+        "u.re",
+        "u.nu",
+        "u.bl",
+        "u.no",
+        "+u.it",
+        "CAST(u.it AS TEXT)",
+    ];
+    let lhs = ["'5'", "5", "5.0", "t.tx", "t.it", "t.bl"];
+    let test = |arms: &[&str], op: &str| {
+        let mut items = Vec::new();
+        // Each operand in turn is the one with a row (for EXCEPT and INTERSECT, all are).
+        for live in 0..arms.len() {
+            let sub = arms
+                .iter()
+                .enumerate()
+                .map(|(k, c)| match k == live || op.starts_with('I') {
+                    true => format!("SELECT {c} FROM u"),
+                    false => format!("SELECT {c} FROM u WHERE 0"),
+                })
+                .collect::<Vec<_>>()
+                .join(&format!(" {op} "));
+            for x in lhs {
+                items.push(format!("{x} IN ({sub})"));
+                items.push(format!("{x} NOT IN ({sub})"));
+                items.push(format!("{x} = ({sub})"));
+                items.push(format!("({sub}) < {x}"));
+            }
+        }
+        assert_same(setup, &format!("SELECT {} FROM t", items.join(", ")));
+    };
+    for op in ["UNION", "UNION ALL", "EXCEPT", "INTERSECT"] {
+        for a in cols {
+            for b in cols {
+                test(&[a, b], op);
+            }
+        }
+        for a in ["u.tx", "u.it", "u.bl", "+u.it"] {
+            for b in ["u.tx", "u.it", "u.bl", "+u.it"] {
+                for c in ["u.tx", "u.re", "u.no"] {
+                    test(&[a, b, c], op);
+                }
+            }
+        }
+    }
+    // A VALUES list is a compound of its rows.
+    assert_same(
+        setup,
+        "SELECT '5' IN (VALUES (t.it), (t.bl)), '5' IN (VALUES (t.bl), (t.it)) FROM t",
+    );
+}

@@ -137,6 +137,35 @@ pub(super) fn comparison_affinities(
     }
 }
 
+/// The one affinity SQLite applies to both operands of a comparison whose operands have
+/// affinities `l` and `r` (its `sqlite3CompareAffinity`): numeric if either is (every numeric
+/// affinity compares alike), TEXT if one is TEXT and the other has none, else none.
+pub(super) fn shared_affinity(l: Option<Affinity>, r: Option<Affinity>) -> Option<Affinity> {
+    let numeric = |a: Option<Affinity>| a.is_some_and(|a| a.is_numeric());
+    match (l, r) {
+        _ if numeric(l) || numeric(r) => Some(Affinity::Numeric),
+        (Some(Affinity::Text), None) | (None, Some(Affinity::Text)) => Some(Affinity::Text),
+        _ => None,
+    }
+}
+
+/// The affinities to apply to the operands `l` and `r` of a comparison. A scalar subquery's
+/// value need not have its affinity (a compound's operands differ, and the affinity is the
+/// last one's), so then SQLite's one affinity goes to both sides, as its comparison applies
+/// it; otherwise to the side that lacks it, which gives the same answer.
+pub(super) fn operand_affinities(
+    p: &Planner<'_>,
+    l: &Expr,
+    r: &Expr,
+) -> (Option<Affinity>, Option<Affinity>) {
+    let (la, ra) = (affinity_of(p, l), affinity_of(p, r));
+    if matches!(l, Expr::ScalarSubquery(_)) || matches!(r, Expr::ScalarSubquery(_)) {
+        let both = shared_affinity(la, ra);
+        return (both, both);
+    }
+    comparison_affinities(la, ra)
+}
+
 /// True for the literal `9223372036854775808` (in parentheses or not): negated, it is the
 /// smallest integer, as in SQLite, not a real.
 fn is_min_magnitude(e: &ast::Expr) -> bool {
@@ -425,8 +454,7 @@ impl Planner<'_> {
     }
 
     fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Expr {
-        let (left_aff, right_aff) =
-            comparison_affinities(affinity_of(self, &l), affinity_of(self, &r));
+        let (left_aff, right_aff) = operand_affinities(self, &l, &r);
         let collation = for_comparison(collation_of(self, &l), collation_of(self, &r));
         if !collation.is_binary() {
             return Expr::Compare {
@@ -448,7 +476,7 @@ impl Planner<'_> {
 
     /// `a IS b` / `a IS NOT b`: compared as `=` compares, with the same affinities.
     fn is(&mut self, a: Expr, b: Expr, negated: bool) -> Expr {
-        let (la, ra) = comparison_affinities(affinity_of(self, &a), affinity_of(self, &b));
+        let (la, ra) = operand_affinities(self, &a, &b);
         let collation = for_comparison(collation_of(self, &a), collation_of(self, &b));
         Expr::Is {
             left: Box::new(collated(a, la, collation)),
@@ -491,7 +519,7 @@ impl Planner<'_> {
                 plan,
                 correlated: lowest < base,
                 outer_columns,
-                affinity: cols.first().and_then(|c| c.affinity),
+                affinity: cols.first().and_then(|c| c.expr_affinity),
             },
             cols.len(),
             cols.first().and_then(|c| c.collation),
@@ -715,8 +743,10 @@ impl Planner<'_> {
                         "sub-select returns {width} columns - expected 1"
                     )));
                 }
-                // `x IN (SELECT y ...)` compares as `x = y` does.
-                let (la, ra) = comparison_affinities(affinity, plan.affinity);
+                // SQLite settles one affinity for `x IN (SELECT y ...)` and applies it to `x`
+                // and to every candidate, whichever operand of a compound it comes from.
+                let both = shared_affinity(affinity, plan.affinity);
+                let (la, ra) = (both, both);
                 let collation = for_comparison(
                     collation_of(self, &x),
                     sub_collation.map(CollationSource::Column),
