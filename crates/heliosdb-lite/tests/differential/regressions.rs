@@ -562,3 +562,29 @@ fn compound_subquery_operand_affinity_is_the_last_operands() {
         "SELECT '5' IN (VALUES (t.it), (t.bl)), '5' IN (VALUES (t.bl), (t.it)) FROM t",
     );
 }
+
+/// An expression carries the first explicit `COLLATE` among its operands (left to right, depth
+/// first, not inside a subquery): `CASE WHEN x COLLATE NOCASE > 8 THEN c ELSE c END` is NOCASE
+/// for DISTINCT, ORDER BY and comparisons, and so are `c || ('' COLLATE NOCASE)` and
+/// `coalesce(c, 'z' COLLATE NOCASE)`; a column's own collation does not pass through an
+/// operator. HeliosDB gave such expressions no collation (fuzzer seed 20261704, case 18038).
+#[test]
+fn an_operator_carries_its_operands_explicit_collation() {
+    let setup = "CREATE TABLE t(c TEXT, d TEXT COLLATE NOCASE); \
+                 INSERT INTO t VALUES ('A ', 'x'), ('a ', 'X'), ('b', 'y');";
+    for q in [
+        "SELECT DISTINCT CASE WHEN (t.c * 2) COLLATE NOCASE > 8 THEN t.c ELSE t.c END FROM t \
+         ORDER BY 1",
+        "SELECT DISTINCT t.c || ('' COLLATE NOCASE) FROM t ORDER BY 1",
+        "SELECT DISTINCT coalesce(NULL, t.c, 'z' COLLATE NOCASE) FROM t ORDER BY 1",
+        "SELECT DISTINCT t.c || t.d FROM t ORDER BY 1",
+        "SELECT DISTINCT CASE WHEN t.c IN ('z' COLLATE NOCASE) THEN t.c ELSE t.c END FROM t \
+         ORDER BY 1",
+        "SELECT DISTINCT (SELECT t.c COLLATE NOCASE) FROM t ORDER BY 1",
+        "SELECT count(*) FROM t WHERE t.c || ('' COLLATE NOCASE) = 'a '",
+        "SELECT count(*) FROM t WHERE t.c COLLATE RTRIM || ('' COLLATE NOCASE) = 'a'",
+        "SELECT t.c || ('' COLLATE NOCASE) AS k, count(*) FROM t GROUP BY k ORDER BY k",
+    ] {
+        assert_same(setup, q);
+    }
+}

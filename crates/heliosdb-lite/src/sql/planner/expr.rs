@@ -34,7 +34,9 @@ pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
 
 /// The collation an expression carries into comparisons, sorts and groups: an explicit
 /// `COLLATE`, else the collation of the column it reads (through unary `+` and CAST, as in
-/// SQLite), else none.
+/// SQLite), else the first explicit `COLLATE` inside it (`CASE WHEN x COLLATE NOCASE > 8
+/// THEN c END` is NOCASE: in SQLite an operator inherits its operands' explicit collation),
+/// else none.
 pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource> {
     let column = |scope: Option<&super::Scope>, i: usize| {
         scope
@@ -46,7 +48,7 @@ pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource>
         Expr::Function(f, args) => match f.marked_collation() {
             Some(c) => Some(CollationSource::Explicit(c)),
             None if *f == ScalarFn::Likely => collation_of(p, args.first()?),
-            None => None,
+            None => inner_collation(e).map(CollationSource::Explicit),
         },
         Expr::Cast(x, _) | Expr::ApplyAffinity(x, _) => collation_of(p, x),
         Expr::Column(i) => column(p.scopes.last(), *i),
@@ -54,7 +56,56 @@ pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource>
             let n = p.scopes.len();
             column(p.scopes.get(n.checked_sub(1 + depth)?), *index)
         }
-        _ => None,
+        _ => inner_collation(e).map(CollationSource::Explicit),
+    }
+}
+
+/// The first explicit `COLLATE` in `e`, its operands searched left to right, depth first (in
+/// SQLite's order: a LIKE's pattern before its subject), not inside a subquery or a window
+/// call, whose collations stay inside.
+fn inner_collation(e: &Expr) -> Option<Collation> {
+    let first = |es: &mut dyn Iterator<Item = &Expr>| es.filter_map(inner_collation).next();
+    match e {
+        Expr::Function(f, args) => f.marked_collation().or_else(|| first(&mut args.iter())),
+        Expr::Aggregate { args, .. } => first(&mut args.iter()),
+        Expr::Not(x) | Expr::Neg(x) | Expr::BitNot(x) | Expr::Cast(x, _) => inner_collation(x),
+        Expr::ApplyAffinity(x, _) | Expr::InSubquery { expr: x, .. } => inner_collation(x),
+        Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            first(&mut [a, b].into_iter().map(|x| x.as_ref()))
+        }
+        Expr::Compare { left, right, .. } | Expr::Is { left, right, .. } => {
+            first(&mut [left, right].into_iter().map(|x| x.as_ref()))
+        }
+        Expr::InList { expr, list, .. } => first(&mut std::iter::once(&**expr).chain(list)),
+        Expr::Case {
+            operand,
+            whens,
+            otherwise,
+        } => first(
+            &mut operand
+                .iter()
+                .map(|o| o.as_ref())
+                .chain(whens.iter().flat_map(|(w, t)| [w, t]))
+                .chain(otherwise.iter().map(|o| o.as_ref())),
+        ),
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            ..
+        } => first(
+            &mut [pattern, expr]
+                .into_iter()
+                .map(|x| x.as_ref())
+                .chain(escape.iter().map(|x| x.as_ref())),
+        ),
+        Expr::Literal(_)
+        | Expr::Column(_)
+        | Expr::Outer { .. }
+        | Expr::Param(_)
+        | Expr::Exists { .. }
+        | Expr::ScalarSubquery(_)
+        | Expr::Window(_) => None,
     }
 }
 
