@@ -588,3 +588,38 @@ fn an_operator_carries_its_operands_explicit_collation() {
         assert_same(setup, q);
     }
 }
+
+/// A HAVING conjunct built from GROUP BY terms (under BINARY) and constants only is tested on
+/// the rows before grouping, as SQLite moves it into WHERE: a group it rejects never computes
+/// its aggregates, so an overflowing `sum()` there raises no error. A conjunct that reads a
+/// term grouped under NOCASE, another column, a non-deterministic function, or a literal
+/// false stays in HAVING, where the sum overflows in both (fuzzer seed 20261702, case 17910).
+#[test]
+fn having_conjuncts_without_aggregates_filter_before_grouping() {
+    let setup = "CREATE TABLE t(e INTEGER, c INTEGER, n TEXT COLLATE NOCASE); \
+                 INSERT INTO t VALUES (1, 9223372036854775807, 'a'), (1, 1, 'a'), \
+                 (2, 3, 'b'), (2, 4, 'B');";
+    for q in [
+        "SELECT t.e, sum(DISTINCT t.c) FROM t GROUP BY t.e HAVING t.e <= -2 AND t.e = NULL",
+        "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e = 2",
+        "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e + 0 > 1 AND sum(t.c) > 0",
+        "SELECT t.e % 2 AS k, sum(t.c) FROM t GROUP BY t.e % 2 HAVING t.e % 2 = 0",
+        "SELECT t.e % 2 AS k, sum(t.c) FROM t GROUP BY k HAVING k = 0",
+        "SELECT t.n, sum(t.c) FROM t WHERE t.e = 2 GROUP BY t.n HAVING t.n = 'b'",
+        "SELECT t.e, t.n, sum(t.c) FROM t GROUP BY t.e, t.n COLLATE BINARY \
+         HAVING t.n COLLATE BINARY = 'B'",
+    ] {
+        assert_same(setup, q);
+    }
+    assert_both_fail(
+        setup,
+        &[
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e % 2 HAVING t.e = 2",
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING 0",
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e = 2 + (random() & 0)",
+            "SELECT t.n, sum(t.c) FROM t GROUP BY t.n HAVING t.n = 'B'",
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e IN (SELECT 2)",
+        ],
+        "overflow",
+    );
+}

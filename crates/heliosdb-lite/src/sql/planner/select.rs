@@ -598,6 +598,7 @@ fn plan_select_body(
     let Grouping {
         group_by,
         collated_terms,
+        binary_terms,
         mut having,
         mut keys,
         mut key_collations,
@@ -617,6 +618,9 @@ fn plan_select_body(
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
 
     let mut plan = input;
+    if !group_by.is_empty() {
+        (plan, having) = super::having::move_below_grouping(plan, having, &binary_terms);
+    }
     // Width of the rows window functions are computed over: the FROM row, or the groups'.
     let mut row_width = p.scopes.last().map_or(0, |sc| sc.columns.len());
     if aggregated {
@@ -724,6 +728,8 @@ fn plan_select_body(
 struct Grouping<'o> {
     group_by: Vec<Expr>,
     collated_terms: Vec<Expr>,
+    /// The terms grouped under BINARY, as bound (see `having::move_below_grouping`).
+    binary_terms: Vec<Expr>,
     having: Option<Expr>,
     keys: Vec<(KeyRef, &'o ast::OrderByExpr)>,
     key_collations: Vec<Collation>,
@@ -767,6 +773,7 @@ fn bind_grouping_and_keys<'o>(
     // A term under NOCASE or RTRIM groups by its collation key; the query still shows the
     // term itself (its group's first value), also where it names the term without COLLATE.
     let mut collated_terms = Vec::new();
+    let mut binary_terms = Vec::new();
     let group_by: Vec<Expr> = group_by
         .into_iter()
         .map(|g| match collation_of(p, &g).map(|c| c.collation()) {
@@ -779,7 +786,10 @@ fn bind_grouping_and_keys<'o>(
                 collated_terms.push(g.clone());
                 collated(g, None, c)
             }
-            _ => g,
+            _ => {
+                binary_terms.push(g.clone());
+                g
+            }
         })
         .collect();
     let having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
@@ -831,6 +841,7 @@ fn bind_grouping_and_keys<'o>(
     Ok(Grouping {
         group_by,
         collated_terms,
+        binary_terms,
         having,
         keys,
         key_collations,
