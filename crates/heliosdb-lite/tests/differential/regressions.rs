@@ -623,3 +623,23 @@ fn having_conjuncts_without_aggregates_filter_before_grouping() {
         "overflow",
     );
 }
+
+/// A window call in a compound's operand counts as a function call when SQLite settles the
+/// compound's column affinity (it may be text), so a REAL column in another operand does not
+/// make the column REAL: `rank()`'s 1 stays the integer 1 when the compound is read as a
+/// table. HeliosDB took the window call for a number and read 1 back as 1.0 (fuzzer seed
+/// 20261704, case 72152).
+#[test]
+fn window_call_in_a_compound_keeps_the_column_affinity_open() {
+    let setup = "CREATE TABLE r(a REAL); INSERT INTO r VALUES (2.5);";
+    for q in [
+        "SELECT d.k, typeof(d.k) FROM (SELECT rank() OVER (ORDER BY r.a) AS k FROM r \
+         UNION ALL SELECT r.a FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT rank() OVER (ORDER BY r.a) FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT count(*) FILTER (WHERE r.a <> NULL) FROM r) AS d",
+    ] {
+        assert_same(setup, q);
+    }
+}

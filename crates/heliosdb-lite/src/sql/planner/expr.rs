@@ -133,7 +133,9 @@ pub(super) fn data_types(p: &Planner<'_>, e: &Expr) -> u8 {
         Expr::Function(f, args) if f.marked_collation().is_some() || *f == ScalarFn::Likely => {
             args.first().map_or(0, |a| data_types(p, a))
         }
-        Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } => 0x07,
+        // A window call is a function call to SQLite here: its compound's column affinity
+        // is settled before windows are rewritten.
+        Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } | Expr::Window(_) => 0x07,
         Expr::Column(_) | Expr::Outer { .. } | Expr::Cast(..) | Expr::ScalarSubquery(_) => {
             match affinity_of(p, e) {
                 Some(a) if a.is_numeric() => 0x05,
