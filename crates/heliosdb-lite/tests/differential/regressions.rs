@@ -643,3 +643,22 @@ fn window_call_in_a_compound_keeps_the_column_affinity_open() {
         assert_same(setup, q);
     }
 }
+
+/// A window `min()` or `max()` compares its values under their collation, as the aggregate
+/// does: over a NOCASE column holding 'A ' and 'a', `max(c) OVER ()` is 'A '. HeliosDB
+/// compared them under BINARY (fuzzer seed 20261802, case 4874).
+#[test]
+fn window_min_and_max_use_the_collation() {
+    let setup = "CREATE TABLE t(c TEXT COLLATE NOCASE, e INTEGER); \
+                 INSERT INTO t VALUES ('A ', 1), ('a', 2), ('b', 3);";
+    for q in [
+        "SELECT t.e, max(t.c) OVER (), min(t.c) OVER () FROM t ORDER BY t.e",
+        "SELECT t.e, max(t.c) OVER (ORDER BY t.e ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) \
+         FROM t ORDER BY t.e",
+        "SELECT t.e, max(t.c) FILTER (WHERE t.e < 3) OVER () FROM t ORDER BY t.e",
+        "SELECT t.e, max(t.c COLLATE BINARY) OVER (), min(t.c || '') OVER () FROM t ORDER BY t.e",
+        "WITH w AS (SELECT t.c AS k, t.e FROM t) SELECT w.e, max(w.k) OVER () FROM w ORDER BY w.e",
+    ] {
+        assert_same(setup, q);
+    }
+}
