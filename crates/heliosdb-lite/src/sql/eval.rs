@@ -159,13 +159,17 @@ pub fn compare(
     if a.is_null() || b.is_null() {
         return None;
     }
+    // As in SQLite's comparison, TEXT affinity turns a number into text only when the other
+    // operand is text: 5 = 5.0 stays a numeric comparison even under TEXT.
+    let text = |v: &Value| matches!(v, Value::Text(_) | Value::Timestamp(_));
+    let (a_text, b_text) = (text(&a), text(&b));
     let a = match left_aff {
-        Some(af) => a.apply_affinity(af),
-        None => a,
+        Some(af) if af != Affinity::Text || b_text => a.apply_affinity(af),
+        _ => a,
     };
     let b = match right_aff {
-        Some(af) => b.apply_affinity(af),
-        None => b,
+        Some(af) if af != Affinity::Text || a_text => b.apply_affinity(af),
+        _ => b,
     };
     let ord = a.total_cmp(&b);
     Some(match op {

@@ -495,3 +495,170 @@ fn uncorrelated_subquery_runs_once_per_execution() {
         "the same random value on every execution: {seen:?}"
     );
 }
+
+/// `x IN (compound)` and a comparison with a compound scalar subquery take their affinity from
+/// the compound's last operand (SQLite's compound is its last SELECT), combined with `x`'s
+/// into one affinity that both sides get, whichever operand a candidate comes from:
+/// `'5' IN (SELECT i ... UNION SELECT c ... WHERE 0)` is true with `i` INTEGER and `c` TEXT.
+/// A read of the compound as a table keeps the column rule of
+/// `compound_subquery_column_affinity`. HeliosDB used that column rule here too, which gives
+/// no affinity when the operands differ (fuzzer seed 20261704, cases 45429 and 60731).
+#[test]
+fn compound_subquery_operand_affinity_is_the_last_operands() {
+    let setup = "CREATE TABLE t(tx TEXT, it INTEGER, re REAL, nu NUMERIC, bl BLOB, no); \
+                 INSERT INTO t VALUES ('5', '5', '5', '5', '5', '5'); \
+                 CREATE TABLE u(tx TEXT, it INTEGER, re REAL, nu NUMERIC, bl BLOB, no); \
+                 INSERT INTO u VALUES (5, 5, 5, 5, 5, 5);";
+    let cols = [
+        "u.tx",
+        "u.it",
+        "u.re",
+        "u.nu",
+        "u.bl",
+        "u.no",
+        "+u.it",
+        "CAST(u.it AS TEXT)",
+    ];
+    let lhs = ["'5'", "5", "5.0", "t.tx", "t.it", "t.bl"];
+    let test = |arms: &[&str], op: &str| {
+        let mut items = Vec::new();
+        // Each operand in turn is the one with a row (for EXCEPT and INTERSECT, all are).
+        for live in 0..arms.len() {
+            let sub = arms
+                .iter()
+                .enumerate()
+                .map(|(k, c)| match k == live || op.starts_with('I') {
+                    true => format!("SELECT {c} FROM u"),
+                    false => format!("SELECT {c} FROM u WHERE 0"),
+                })
+                .collect::<Vec<_>>()
+                .join(&format!(" {op} "));
+            for x in lhs {
+                items.push(format!("{x} IN ({sub})"));
+                items.push(format!("{x} NOT IN ({sub})"));
+                items.push(format!("{x} = ({sub})"));
+                items.push(format!("({sub}) < {x}"));
+            }
+        }
+        assert_same(setup, &format!("SELECT {} FROM t", items.join(", ")));
+    };
+    for op in ["UNION", "UNION ALL", "EXCEPT", "INTERSECT"] {
+        for a in cols {
+            for b in cols {
+                test(&[a, b], op);
+            }
+        }
+        for a in ["u.tx", "u.it", "u.bl", "+u.it"] {
+            for b in ["u.tx", "u.it", "u.bl", "+u.it"] {
+                for c in ["u.tx", "u.re", "u.no"] {
+                    test(&[a, b, c], op);
+                }
+            }
+        }
+    }
+    // A VALUES list is a compound of its rows.
+    assert_same(
+        setup,
+        "SELECT '5' IN (VALUES (t.it), (t.bl)), '5' IN (VALUES (t.bl), (t.it)) FROM t",
+    );
+}
+
+/// An expression carries the first explicit `COLLATE` among its operands (left to right, depth
+/// first, not inside a subquery): `CASE WHEN x COLLATE NOCASE > 8 THEN c ELSE c END` is NOCASE
+/// for DISTINCT, ORDER BY and comparisons, and so are `c || ('' COLLATE NOCASE)` and
+/// `coalesce(c, 'z' COLLATE NOCASE)`; a column's own collation does not pass through an
+/// operator. HeliosDB gave such expressions no collation (fuzzer seed 20261704, case 18038).
+#[test]
+fn an_operator_carries_its_operands_explicit_collation() {
+    let setup = "CREATE TABLE t(c TEXT, d TEXT COLLATE NOCASE); \
+                 INSERT INTO t VALUES ('A ', 'x'), ('a ', 'X'), ('b', 'y');";
+    for q in [
+        "SELECT DISTINCT CASE WHEN (t.c * 2) COLLATE NOCASE > 8 THEN t.c ELSE t.c END FROM t \
+         ORDER BY 1",
+        "SELECT DISTINCT t.c || ('' COLLATE NOCASE) FROM t ORDER BY 1",
+        "SELECT DISTINCT coalesce(NULL, t.c, 'z' COLLATE NOCASE) FROM t ORDER BY 1",
+        "SELECT DISTINCT t.c || t.d FROM t ORDER BY 1",
+        "SELECT DISTINCT CASE WHEN t.c IN ('z' COLLATE NOCASE) THEN t.c ELSE t.c END FROM t \
+         ORDER BY 1",
+        "SELECT DISTINCT (SELECT t.c COLLATE NOCASE) FROM t ORDER BY 1",
+        "SELECT count(*) FROM t WHERE t.c || ('' COLLATE NOCASE) = 'a '",
+        "SELECT count(*) FROM t WHERE t.c COLLATE RTRIM || ('' COLLATE NOCASE) = 'a'",
+        "SELECT t.c || ('' COLLATE NOCASE) AS k, count(*) FROM t GROUP BY k ORDER BY k",
+    ] {
+        assert_same(setup, q);
+    }
+}
+
+/// A HAVING conjunct built from GROUP BY terms (under BINARY) and constants only is tested on
+/// the rows before grouping, as SQLite moves it into WHERE: a group it rejects never computes
+/// its aggregates, so an overflowing `sum()` there raises no error. A conjunct that reads a
+/// term grouped under NOCASE, another column, a non-deterministic function, or a literal
+/// false stays in HAVING, where the sum overflows in both (fuzzer seed 20261702, case 17910).
+#[test]
+fn having_conjuncts_without_aggregates_filter_before_grouping() {
+    let setup = "CREATE TABLE t(e INTEGER, c INTEGER, n TEXT COLLATE NOCASE); \
+                 INSERT INTO t VALUES (1, 9223372036854775807, 'a'), (1, 1, 'a'), \
+                 (2, 3, 'b'), (2, 4, 'B');";
+    for q in [
+        "SELECT t.e, sum(DISTINCT t.c) FROM t GROUP BY t.e HAVING t.e <= -2 AND t.e = NULL",
+        "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e = 2",
+        "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e + 0 > 1 AND sum(t.c) > 0",
+        "SELECT t.e % 2 AS k, sum(t.c) FROM t GROUP BY t.e % 2 HAVING t.e % 2 = 0",
+        "SELECT t.e % 2 AS k, sum(t.c) FROM t GROUP BY k HAVING k = 0",
+        "SELECT t.n, sum(t.c) FROM t WHERE t.e = 2 GROUP BY t.n HAVING t.n = 'b'",
+        "SELECT t.e, t.n, sum(t.c) FROM t GROUP BY t.e, t.n COLLATE BINARY \
+         HAVING t.n COLLATE BINARY = 'B'",
+    ] {
+        assert_same(setup, q);
+    }
+    assert_both_fail(
+        setup,
+        &[
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e % 2 HAVING t.e = 2",
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING 0",
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e = 2 + (random() & 0)",
+            "SELECT t.n, sum(t.c) FROM t GROUP BY t.n HAVING t.n = 'B'",
+            "SELECT t.e, sum(t.c) FROM t GROUP BY t.e HAVING t.e IN (SELECT 2)",
+        ],
+        "overflow",
+    );
+}
+
+/// A window call in a compound's operand counts as a function call when SQLite settles the
+/// compound's column affinity (it may be text), so a REAL column in another operand does not
+/// make the column REAL: `rank()`'s 1 stays the integer 1 when the compound is read as a
+/// table. HeliosDB took the window call for a number and read 1 back as 1.0 (fuzzer seed
+/// 20261704, case 72152).
+#[test]
+fn window_call_in_a_compound_keeps_the_column_affinity_open() {
+    let setup = "CREATE TABLE r(a REAL); INSERT INTO r VALUES (2.5);";
+    for q in [
+        "SELECT d.k, typeof(d.k) FROM (SELECT rank() OVER (ORDER BY r.a) AS k FROM r \
+         UNION ALL SELECT r.a FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT rank() OVER (ORDER BY r.a) FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT count(*) FILTER (WHERE r.a <> NULL) FROM r) AS d",
+    ] {
+        assert_same(setup, q);
+    }
+}
+
+/// A window `min()` or `max()` compares its values under their collation, as the aggregate
+/// does: over a NOCASE column holding 'A ' and 'a', `max(c) OVER ()` is 'A '. HeliosDB
+/// compared them under BINARY (fuzzer seed 20261802, case 4874).
+#[test]
+fn window_min_and_max_use_the_collation() {
+    let setup = "CREATE TABLE t(c TEXT COLLATE NOCASE, e INTEGER); \
+                 INSERT INTO t VALUES ('A ', 1), ('a', 2), ('b', 3);";
+    for q in [
+        "SELECT t.e, max(t.c) OVER (), min(t.c) OVER () FROM t ORDER BY t.e",
+        "SELECT t.e, max(t.c) OVER (ORDER BY t.e ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) \
+         FROM t ORDER BY t.e",
+        "SELECT t.e, max(t.c) FILTER (WHERE t.e < 3) OVER () FROM t ORDER BY t.e",
+        "SELECT t.e, max(t.c COLLATE BINARY) OVER (), min(t.c || '') OVER () FROM t ORDER BY t.e",
+        "WITH w AS (SELECT t.c AS k, t.e FROM t) SELECT w.e, max(w.k) OVER () FROM w ORDER BY w.e",
+    ] {
+        assert_same(setup, q);
+    }
+}

@@ -34,7 +34,9 @@ pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
 
 /// The collation an expression carries into comparisons, sorts and groups: an explicit
 /// `COLLATE`, else the collation of the column it reads (through unary `+` and CAST, as in
-/// SQLite), else none.
+/// SQLite), else the first explicit `COLLATE` inside it (`CASE WHEN x COLLATE NOCASE > 8
+/// THEN c END` is NOCASE: in SQLite an operator inherits its operands' explicit collation),
+/// else none.
 pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource> {
     let column = |scope: Option<&super::Scope>, i: usize| {
         scope
@@ -46,7 +48,7 @@ pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource>
         Expr::Function(f, args) => match f.marked_collation() {
             Some(c) => Some(CollationSource::Explicit(c)),
             None if *f == ScalarFn::Likely => collation_of(p, args.first()?),
-            None => None,
+            None => inner_collation(e).map(CollationSource::Explicit),
         },
         Expr::Cast(x, _) | Expr::ApplyAffinity(x, _) => collation_of(p, x),
         Expr::Column(i) => column(p.scopes.last(), *i),
@@ -54,7 +56,56 @@ pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource>
             let n = p.scopes.len();
             column(p.scopes.get(n.checked_sub(1 + depth)?), *index)
         }
-        _ => None,
+        _ => inner_collation(e).map(CollationSource::Explicit),
+    }
+}
+
+/// The first explicit `COLLATE` in `e`, its operands searched left to right, depth first (in
+/// SQLite's order: a LIKE's pattern before its subject), not inside a subquery or a window
+/// call, whose collations stay inside.
+fn inner_collation(e: &Expr) -> Option<Collation> {
+    let first = |es: &mut dyn Iterator<Item = &Expr>| es.filter_map(inner_collation).next();
+    match e {
+        Expr::Function(f, args) => f.marked_collation().or_else(|| first(&mut args.iter())),
+        Expr::Aggregate { args, .. } => first(&mut args.iter()),
+        Expr::Not(x) | Expr::Neg(x) | Expr::BitNot(x) | Expr::Cast(x, _) => inner_collation(x),
+        Expr::ApplyAffinity(x, _) | Expr::InSubquery { expr: x, .. } => inner_collation(x),
+        Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            first(&mut [a, b].into_iter().map(|x| x.as_ref()))
+        }
+        Expr::Compare { left, right, .. } | Expr::Is { left, right, .. } => {
+            first(&mut [left, right].into_iter().map(|x| x.as_ref()))
+        }
+        Expr::InList { expr, list, .. } => first(&mut std::iter::once(&**expr).chain(list)),
+        Expr::Case {
+            operand,
+            whens,
+            otherwise,
+        } => first(
+            &mut operand
+                .iter()
+                .map(|o| o.as_ref())
+                .chain(whens.iter().flat_map(|(w, t)| [w, t]))
+                .chain(otherwise.iter().map(|o| o.as_ref())),
+        ),
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            ..
+        } => first(
+            &mut [pattern, expr]
+                .into_iter()
+                .map(|x| x.as_ref())
+                .chain(escape.iter().map(|x| x.as_ref())),
+        ),
+        Expr::Literal(_)
+        | Expr::Column(_)
+        | Expr::Outer { .. }
+        | Expr::Param(_)
+        | Expr::Exists { .. }
+        | Expr::ScalarSubquery(_)
+        | Expr::Window(_) => None,
     }
 }
 
@@ -82,7 +133,9 @@ pub(super) fn data_types(p: &Planner<'_>, e: &Expr) -> u8 {
         Expr::Function(f, args) if f.marked_collation().is_some() || *f == ScalarFn::Likely => {
             args.first().map_or(0, |a| data_types(p, a))
         }
-        Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } => 0x07,
+        // A window call is a function call to SQLite here: its compound's column affinity
+        // is settled before windows are rewritten.
+        Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } | Expr::Window(_) => 0x07,
         Expr::Column(_) | Expr::Outer { .. } | Expr::Cast(..) | Expr::ScalarSubquery(_) => {
             match affinity_of(p, e) {
                 Some(a) if a.is_numeric() => 0x05,
@@ -135,6 +188,35 @@ pub(super) fn comparison_affinities(
     } else {
         (None, None)
     }
+}
+
+/// The one affinity SQLite applies to both operands of a comparison whose operands have
+/// affinities `l` and `r` (its `sqlite3CompareAffinity`): numeric if either is (every numeric
+/// affinity compares alike), TEXT if one is TEXT and the other has none, else none.
+pub(super) fn shared_affinity(l: Option<Affinity>, r: Option<Affinity>) -> Option<Affinity> {
+    let numeric = |a: Option<Affinity>| a.is_some_and(|a| a.is_numeric());
+    match (l, r) {
+        _ if numeric(l) || numeric(r) => Some(Affinity::Numeric),
+        (Some(Affinity::Text), None) | (None, Some(Affinity::Text)) => Some(Affinity::Text),
+        _ => None,
+    }
+}
+
+/// The affinities to apply to the operands `l` and `r` of a comparison. A scalar subquery's
+/// value need not have its affinity (a compound's operands differ, and the affinity is the
+/// last one's), so then SQLite's one affinity goes to both sides, as its comparison applies
+/// it; otherwise to the side that lacks it, which gives the same answer.
+pub(super) fn operand_affinities(
+    p: &Planner<'_>,
+    l: &Expr,
+    r: &Expr,
+) -> (Option<Affinity>, Option<Affinity>) {
+    let (la, ra) = (affinity_of(p, l), affinity_of(p, r));
+    if matches!(l, Expr::ScalarSubquery(_)) || matches!(r, Expr::ScalarSubquery(_)) {
+        let both = shared_affinity(la, ra);
+        return (both, both);
+    }
+    comparison_affinities(la, ra)
 }
 
 /// True for the literal `9223372036854775808` (in parentheses or not): negated, it is the
@@ -425,8 +507,7 @@ impl Planner<'_> {
     }
 
     fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Expr {
-        let (left_aff, right_aff) =
-            comparison_affinities(affinity_of(self, &l), affinity_of(self, &r));
+        let (left_aff, right_aff) = operand_affinities(self, &l, &r);
         let collation = for_comparison(collation_of(self, &l), collation_of(self, &r));
         if !collation.is_binary() {
             return Expr::Compare {
@@ -448,7 +529,7 @@ impl Planner<'_> {
 
     /// `a IS b` / `a IS NOT b`: compared as `=` compares, with the same affinities.
     fn is(&mut self, a: Expr, b: Expr, negated: bool) -> Expr {
-        let (la, ra) = comparison_affinities(affinity_of(self, &a), affinity_of(self, &b));
+        let (la, ra) = operand_affinities(self, &a, &b);
         let collation = for_comparison(collation_of(self, &a), collation_of(self, &b));
         Expr::Is {
             left: Box::new(collated(a, la, collation)),
@@ -491,7 +572,7 @@ impl Planner<'_> {
                 plan,
                 correlated: lowest < base,
                 outer_columns,
-                affinity: cols.first().and_then(|c| c.affinity),
+                affinity: cols.first().and_then(|c| c.expr_affinity),
             },
             cols.len(),
             cols.first().and_then(|c| c.collation),
@@ -715,8 +796,10 @@ impl Planner<'_> {
                         "sub-select returns {width} columns - expected 1"
                     )));
                 }
-                // `x IN (SELECT y ...)` compares as `x = y` does.
-                let (la, ra) = comparison_affinities(affinity, plan.affinity);
+                // SQLite settles one affinity for `x IN (SELECT y ...)` and applies it to `x`
+                // and to every candidate, whichever operand of a compound it comes from.
+                let both = shared_affinity(affinity, plan.affinity);
+                let (la, ra) = (both, both);
                 let collation = for_comparison(
                     collation_of(self, &x),
                     sub_collation.map(CollationSource::Column),

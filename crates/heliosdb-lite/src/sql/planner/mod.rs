@@ -21,6 +21,7 @@ mod access;
 mod aggregate;
 mod decorrelate;
 mod expr;
+mod having;
 mod join;
 mod join_order;
 mod json_subtype;

@@ -18,8 +18,13 @@ use std::sync::Arc;
 pub struct OutputColumn {
     /// Column name.
     pub name: String,
-    /// Affinity, when the column is a plain column reference.
+    /// Affinity, when the column is a plain column reference; for a compound SELECT, the
+    /// affinity a read of the compound as a table (a FROM subquery, a CTE, a view) gives it.
     pub affinity: Option<Affinity>,
+    /// Affinity of the column's expression where the query is an operand (`x IN (SELECT ...)`,
+    /// a scalar subquery): `affinity` for a simple SELECT, but the last operand's for a
+    /// compound, which SQLite represents by its last SELECT (and a VALUES list by its last row).
+    pub expr_affinity: Option<Affinity>,
     /// A plain reference to a column declared DATE, DATETIME or TIMESTAMP.
     pub temporal: bool,
     /// Collating sequence, when the column is a column reference or has a `COLLATE`.
@@ -285,6 +290,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
             }
             for (i, c) in cols.iter_mut().enumerate() {
                 c.affinity = compound_affinity(&all, i);
+                c.expr_affinity = all.last().and_then(|cs| cs[i].expr_affinity);
                 c.data_types = all.iter().fold(0, |m, cs| m | cs[i].data_types);
             }
             Ok((plan, cols))
@@ -292,6 +298,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
         SetExpr::Values(v) => {
             let mut rows = Vec::new();
             let mut width = None;
+            let mut last = Vec::new();
             p.scopes.push(Scope::default());
             let r = (|| {
                 for row in &v.rows {
@@ -306,6 +313,10 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
                             .collect::<Result<Vec<_>>>()?,
                     );
                 }
+                // Taken while the rows' scope is open: an outer column's affinity counts.
+                last = rows.last().map_or_else(Vec::new, |r| {
+                    r.iter().map(|e| affinity_of(p, e)).collect::<Vec<_>>()
+                });
                 Ok(())
             })();
             p.scopes.pop();
@@ -321,6 +332,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
                 .map(|i| OutputColumn {
                     name: format!("column{i}"),
                     affinity: None,
+                    expr_affinity: last.get(i - 1).copied().flatten(),
                     temporal: false,
                     collation: None,
                     data_types: rows
@@ -428,6 +440,7 @@ pub(super) fn bind_projection(
                 cols.push(OutputColumn {
                     name,
                     affinity: affinity_of(p, &b),
+                    expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
                     collation: collation_of(p, &b).map(|c| c.collation()),
                     data_types: super::expr::data_types(p, &b),
@@ -439,6 +452,7 @@ pub(super) fn bind_projection(
                 cols.push(OutputColumn {
                     name: alias.value.clone(),
                     affinity: affinity_of(p, &b),
+                    expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
                     collation: collation_of(p, &b).map(|c| c.collation()),
                     data_types: super::expr::data_types(p, &b),
@@ -475,6 +489,7 @@ pub(super) fn bind_projection(
                         cols.push(OutputColumn {
                             name: c.name.clone(),
                             affinity: c.affinity,
+                            expr_affinity: c.affinity,
                             temporal: c.temporal,
                             collation: c.collation,
                             data_types: match c.affinity {
@@ -583,6 +598,7 @@ fn plan_select_body(
     let Grouping {
         group_by,
         collated_terms,
+        binary_terms,
         mut having,
         mut keys,
         mut key_collations,
@@ -602,6 +618,9 @@ fn plan_select_body(
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
 
     let mut plan = input;
+    if !group_by.is_empty() {
+        (plan, having) = super::having::move_below_grouping(plan, having, &binary_terms);
+    }
     // Width of the rows window functions are computed over: the FROM row, or the groups'.
     let mut row_width = p.scopes.last().map_or(0, |sc| sc.columns.len());
     if aggregated {
@@ -709,6 +728,8 @@ fn plan_select_body(
 struct Grouping<'o> {
     group_by: Vec<Expr>,
     collated_terms: Vec<Expr>,
+    /// The terms grouped under BINARY, as bound (see `having::move_below_grouping`).
+    binary_terms: Vec<Expr>,
     having: Option<Expr>,
     keys: Vec<(KeyRef, &'o ast::OrderByExpr)>,
     key_collations: Vec<Collation>,
@@ -752,6 +773,7 @@ fn bind_grouping_and_keys<'o>(
     // A term under NOCASE or RTRIM groups by its collation key; the query still shows the
     // term itself (its group's first value), also where it names the term without COLLATE.
     let mut collated_terms = Vec::new();
+    let mut binary_terms = Vec::new();
     let group_by: Vec<Expr> = group_by
         .into_iter()
         .map(|g| match collation_of(p, &g).map(|c| c.collation()) {
@@ -764,7 +786,10 @@ fn bind_grouping_and_keys<'o>(
                 collated_terms.push(g.clone());
                 collated(g, None, c)
             }
-            _ => g,
+            _ => {
+                binary_terms.push(g.clone());
+                g
+            }
         })
         .collect();
     let having = s.having.as_ref().map(|h| p.bind_expr(h)).transpose()?;
@@ -816,6 +841,7 @@ fn bind_grouping_and_keys<'o>(
     Ok(Grouping {
         group_by,
         collated_terms,
+        binary_terms,
         having,
         keys,
         key_collations,

@@ -77,6 +77,14 @@ impl Planner<'_> {
             )));
         }
         let mut func = func;
+        // Under NOCASE or RTRIM, min and max compare collation keys, passed second as for the
+        // aggregates (see `Accumulator::add`). Taken before a FILTER wraps the argument.
+        let key_collation = match func {
+            WinFn::Agg(AggFn::Min | AggFn::Max) => super::expr::collation_of(self, &args[0])
+                .map(|c| c.collation())
+                .filter(|c| !c.is_binary()),
+            _ => None,
+        };
         if let WinFn::Agg(AggFn::JsonGroupArray | AggFn::JsonGroupObject) = func {
             let cond = match &f.filter {
                 Some(filter) => Some(self.bind_expr(filter)?),
@@ -101,6 +109,10 @@ impl Planner<'_> {
                 whens: vec![(cond, first)],
                 otherwise: None,
             };
+        }
+        if let Some(c) = key_collation {
+            let key = super::expr::collated(args[0].clone(), None, c);
+            args.push(key);
         }
         let (spec, exclude) = match f.over.as_ref() {
             Some(WindowType::WindowSpec(spec)) => self.resolve_window(spec)?,
