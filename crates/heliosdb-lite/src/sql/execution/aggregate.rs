@@ -22,7 +22,7 @@
 use super::super::plan::{AggFn, Expr, Plan};
 use super::super::value::Value;
 use super::accumulator::Accumulator;
-use super::group_table::{GroupTable, SortedGroups, TableGroup};
+use super::group_table::{Group, GroupTable, SortedGroups};
 use super::keys::row_key_into;
 use super::memory::Reservation;
 use super::scan::ScanOp;
@@ -122,24 +122,6 @@ fn holds_heap(agg: &Expr) -> bool {
                 )
         }
         _ => false,
-    }
-}
-
-/// One group being finished: its values, accumulators and last input row.
-struct Group {
-    values: Row,
-    accumulators: Vec<Accumulator>,
-    /// The group's last input row, when the plan asks for it.
-    last: Option<Row>,
-}
-
-impl From<TableGroup> for Group {
-    fn from(g: TableGroup) -> Self {
-        Self {
-            values: g.values,
-            accumulators: g.accumulators,
-            last: g.last,
-        }
     }
 }
 
@@ -383,7 +365,7 @@ impl Operator for HashAggregateOp<'_> {
         let group = if spilled_first {
             self.next_spilled_group()?
         } else {
-            out.groups.next_group().map(Group::from)
+            out.groups.next_group()
         };
         group.map(Group::into_row).transpose()
     }

@@ -267,8 +267,8 @@ pub(super) struct SortedGroups {
     table: GroupTable,
 }
 
-/// One finished group of a table.
-pub(super) struct TableGroup {
+/// One group taken out of a table (or built from the spill) to be finished.
+pub(super) struct Group {
     /// Its group values.
     pub(super) values: Row,
     /// Its accumulators.
@@ -287,7 +287,7 @@ impl SortedGroups {
     }
 
     /// Takes the next group.
-    pub(super) fn next_group(&mut self) -> Option<TableGroup> {
+    pub(super) fn next_group(&mut self) -> Option<Group> {
         let g = self.order.next()? as usize;
         let t = &mut self.table;
         let values = t.values[g * t.width..(g + 1) * t.width]
@@ -300,7 +300,7 @@ impl SortedGroups {
             .map(|a| std::mem::replace(a, Accumulator::placeholder()))
             .collect();
         let last = t.last.get_mut(g).and_then(Option::take);
-        Some(TableGroup {
+        Some(Group {
             values,
             accumulators,
             last,
