@@ -97,7 +97,8 @@ const HELP: &str = "\
 .headers on|off         Show column names
 .timer on|off           Show how long each statement takes
 .read FILE              Run the SQL in FILE
-.import FILE TABLE      Load a CSV file (header row) into TABLE, creating it if absent
+.import FILE TABLE      Load a CSV file into TABLE (a new table takes the header row
+                        as column names); options --skip N, -v, --csv as sqlite3
 .gc                     Run history garbage collection now and report what it removed
 .backup ?DB? FILE       Copy the database, history included, to the new directory FILE
 .save FILE              The same as .backup
@@ -570,22 +571,29 @@ impl Shell {
                     .map_err(DotError::Stop);
             }
             ".import" => {
-                let (Some(file), Some(table)) = (args.first(), args.get(1)) else {
-                    return Err(DotError::Failed("usage: .import FILE TABLE".into()));
-                };
+                let import = crate::import::parse_args(&args).map_err(DotError::Failed)?;
                 self.interrupts.seen.store(false, Ordering::SeqCst);
                 self.interrupts.running.store(true, Ordering::SeqCst);
                 let r = crate::import::import_csv(
                     &self.conn,
-                    Path::new(file),
-                    table,
+                    &import,
                     self.interactive,
                     &self.interrupts.seen,
                 );
                 self.interrupts.running.store(false, Ordering::SeqCst);
-                let n = r.map_err(DotError::Failed)?;
-                if self.interactive {
-                    text = format!("imported {n} rows into {table}\n");
+                let done = r.map_err(DotError::Failed)?;
+                if import.verbose {
+                    // sqlite3's `-v` report.
+                    if let Some(sql) = &done.created {
+                        text.push_str(sql);
+                        text.push('\n');
+                    }
+                    text.push_str(&format!(
+                        "Added {} rows with 0 errors using {} lines of input\n",
+                        done.rows, done.records
+                    ));
+                } else if self.interactive {
+                    text = format!("imported {} rows into {}\n", done.rows, import.table);
                 }
             }
             ".backup" | ".save" => {

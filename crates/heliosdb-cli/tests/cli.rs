@@ -161,6 +161,90 @@ fn import_csv_creates_the_table() {
     assert_eq!(out(&o), "Smith, Ann\n");
 }
 
+/// The same `.import` script through our shell and, where it is installed, sqlite3's.
+fn import_script(csv: &std::path::Path) -> String {
+    let f = csv.display();
+    format!(
+        ".import --csv {f} fresh\n\
+         CREATE TABLE kept(x INTEGER, y TEXT);\n\
+         .import --csv {f} kept\n\
+         CREATE TABLE skipped(x INTEGER, y TEXT);\n\
+         .import --csv --skip 1 {f} skipped\n\
+         SELECT * FROM fresh;\n\
+         SELECT x, typeof(x), y FROM kept;\n\
+         SELECT x, typeof(x), y FROM skipped;\n"
+    )
+}
+
+#[test]
+fn import_reads_the_header_only_for_a_new_table_as_sqlite3() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "a,b\n1,\"x, y\"\n2,\n").unwrap();
+    let script = import_script(&csv);
+    let o = run(&[":memory:"], Some(&script));
+    assert!(o.status.success(), "{}", err(&o));
+    let expected = "1|x, y\n2|\n\
+                    a|text|b\n1|integer|x, y\n2|integer|\n\
+                    1|integer|x, y\n2|integer|\n";
+    assert_eq!(out(&o), expected);
+    // The same script through sqlite3's shell gives the same rows.
+    let sqlite = Command::new("sqlite3")
+        .arg(dir.path().join("s.db"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    match sqlite {
+        Err(e) => eprintln!("sqlite3 not found ({e}): the comparison with it is skipped"),
+        Ok(mut child) => {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(script.as_bytes())
+                .unwrap();
+            let s = child.wait_with_output().unwrap();
+            assert!(s.status.success(), "{}", err(&s));
+            assert_eq!(out(&s), expected);
+        }
+    }
+}
+
+#[test]
+fn import_options_report_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "a,b\n1,x\n").unwrap();
+    let f = csv.display();
+    let script = format!(
+        ".import -v {f} t\n\
+         .import --schema aux {f} u\n\
+         .import --ascii {f} u\n\
+         .import --frobnicate {f} u\n\
+         .import {f}\n\
+         CREATE TABLE w(a, b, c);\n\
+         .import {f} w\n\
+         SELECT count(*) FROM w;\n"
+    );
+    let o = run(&[":memory:"], Some(&script));
+    assert_eq!(
+        out(&o),
+        "CREATE TABLE \"t\" (\"a\" TEXT, \"b\" TEXT)\n\
+         Added 1 rows with 0 errors using 2 lines of input\n0\n"
+    );
+    let e = err(&o);
+    for message in [
+        "unknown database \"aux\"",
+        "--ascii is not supported",
+        "unknown option \"--frobnicate\"",
+        "usage: .import",
+        "in.csv line 1: has 2 fields, but table w has 3 columns; nothing was imported",
+    ] {
+        assert!(e.contains(message), "{message}: {e}");
+    }
+}
+
 #[test]
 fn backup_and_save_copy_the_database_with_its_history() {
     let dir = tempfile::tempdir().unwrap();
