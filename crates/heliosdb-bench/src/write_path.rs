@@ -3,6 +3,10 @@
 //! untimed setup) is that operation's alone.
 //!
 //! Workloads (`--rows` sizes the table, 100,000 by default):
+//! - `csv-import`: the shell's `.import` of a `--rows`-row CSV file (id, two text fields, a
+//!   real; written untimed) into a new table, run as a user runs it: `heliosdb-lite` (built
+//!   next to this benchmark) against `sqlite3 .import --csv` from the PATH; the peak RSS is
+//!   the shell process's;
 //! - `insert-txn`: a prepared `INSERT INTO t VALUES (?, ?, ?)` executed `--rows` times in one
 //!   transaction (the per-statement cost of the write path);
 //! - `literal-script`: one script of `--rows` literal INSERT statements inside BEGIN / COMMIT;
@@ -22,6 +26,7 @@ type Res<T> = Result<T, Box<dyn Error>>;
 
 /// Every workload, in the order they run.
 const WORKLOADS: &[&str] = &[
+    "csv-import",
     "insert-txn",
     "literal-script",
     "create-index",
@@ -181,6 +186,9 @@ const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v INTEGE
 /// Sets up, runs one workload and checks its effect; returns seconds and peak RSS (KiB)
 /// since the setup.
 fn child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f64, u64)> {
+    if workload == "csv-import" {
+        return csv_import(engine, path, o);
+    }
     let db = Db::open(engine, path, o)?;
     db.batch(TABLE)?;
     let n = o.rows;
@@ -260,8 +268,102 @@ fn reset_peak_rss() {
 }
 
 fn peak_rss_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
+    vm_hwm_kib(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// `csv-import`: writes the CSV (untimed), then times the engine's shell importing it into a
+/// new table and checks the row count. The peak RSS is the shell's own `VmHWM`, read every
+/// few milliseconds while it runs (the peak of its last milliseconds may be missed).
+fn csv_import(engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f64, u64)> {
+    use std::io::Write as _;
+    let csv = path.with_extension("csv");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&csv)?);
+    writeln!(w, "id,name,city,score")?;
+    for i in 0..o.rows {
+        writeln!(w, "{i},name {i},city {},{}", i % 100, i as f64 * 0.5)?;
+    }
+    w.flush()?;
+    drop(w);
+    let mut cmd = match engine {
+        "heliosdb" => {
+            let exe = std::env::current_exe()?.with_file_name("heliosdb-lite");
+            if !exe.exists() {
+                return Err(format!(
+                    "{} not found: build it beside the benchmark \
+                     (cargo build --release --workspace --bin heliosdb-lite --bin heliosdb-bench)",
+                    exe.display()
+                )
+                .into());
+            }
+            // The other workloads' settings: no fsync per commit, the given budget.
+            let config = path.with_extension("toml");
+            let mut toml = String::from("[database]\nenable_wal = false\n");
+            if let Some(m) = o.memory_limit_mb {
+                toml.push_str(&format!("memory_limit_mb = {m}\n"));
+            }
+            std::fs::write(&config, toml)?;
+            let mut c = Command::new(exe);
+            c.arg("--config").arg(&config).arg(path);
+            c
+        }
+        "sqlite" => {
+            let mut c = Command::new("sqlite3");
+            c.arg(path);
+            c
+        }
+        other => return Err(format!("unknown engine {other}").into()),
+    };
+    let script = match engine {
+        "sqlite" => format!(
+            "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n.import --csv {} t\n",
+            csv.display()
+        ),
+        _ => format!(".import --csv {} t\n", csv.display()),
+    };
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run the {engine} shell: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(script.as_bytes())?;
+    }
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    let exit = loop {
+        if let Some(exit) = child.try_wait()? {
+            break exit;
+        }
+        if let Some(kib) = std::fs::read_to_string(&status)
+            .ok()
+            .and_then(|s| vm_hwm_kib(&s))
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let mut errors = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut errors)?;
+    }
+    if !exit.success() || !errors.trim().is_empty() {
+        return Err(format!("the {engine} shell's import failed: {errors}").into());
+    }
+    let db = Db::open(engine, path, o)?;
+    let got = db.count("SELECT count(*) FROM t")?;
+    if got != o.rows as i64 {
+        return Err(format!("csv-import on {engine}: {got} rows, expected {}", o.rows).into());
+    }
+    Ok((secs, peak_kib))
+}
+
+/// The `VmHWM` line of a `/proc/PID/status` text, in KiB.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
