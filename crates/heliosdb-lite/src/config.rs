@@ -236,6 +236,11 @@ pub struct Config {
     /// Commit clock (the system clock when `None`). Not read from files.
     #[serde(skip)]
     pub clock: Option<Arc<dyn Clock>>,
+    /// The fewest new keys a transaction writes into sorted table files at once instead of
+    /// through the storage's memtable (`MvccOptions::ingest_min_keys`; 4,096 when `None`).
+    /// Not read from files: tests lower it so that small transactions take that path.
+    #[serde(skip)]
+    pub ingest_min_keys: Option<usize>,
 }
 
 impl std::fmt::Debug for Config {

@@ -16,7 +16,9 @@
 //! into it, indexes it and inserts more rows it rolls back to a savepoint: those rows are
 //! written straight to their heads at the spills (`mvcc::direct`), and the index's entries
 //! (more than half the write-set budget) are written to their heads in bulk, in key order
-//! (`Transaction::put_new_sorted`). A `b<n>` must exist, with all its rows and index entries,
+//! (`Transaction::put_new_sorted`). In a random half of the child runs those direct writes
+//! (and the commit of a big transaction's new keys) go into ingested table files instead of
+//! through the journal (`Storage::write_sorted`), so kills land in both. A `b<n>` must exist, with all its rows and index entries,
 //! exactly when the big transaction committed, and after a reopen no head may carry an SCN
 //! beyond the newest commit (the heads of a transaction killed before its commit were taken
 //! back).
@@ -41,8 +43,17 @@ fn open(dir: &Path) -> Connection {
     c.snapshot.max_snapshots = 300;
     // The smallest write-set budget: the big transactions spill.
     c.database.txn_memory_mb = Some(1);
+    // In half the runs the big transactions' new rows and index entries go into ingested
+    // table files (at their spills, their index builds and their commits) instead of
+    // through the journal and memtable: both paths are killed, in one database.
+    if std::env::var_os(INGEST).is_some() {
+        c.ingest_min_keys = Some(64);
+    }
     Connection::open(c).expect("open")
 }
+
+/// Set for a child whose big transactions write their new keys by ingestion.
+const INGEST: &str = "HELIOS_CRASH_INGEST";
 
 /// The child: commit rows n, n+1, ... and acknowledge each after its commit returns.
 fn child(dir: &Path) {
@@ -151,7 +162,13 @@ enum Moment {
 
 fn cycle(dir: &Path, rng: &mut u64) -> (Vec<Ack>, Moment) {
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
+    let mut child = Command::new(exe);
+    if *rng & 1 == 1 {
+        child.env(INGEST, "1");
+    } else {
+        child.env_remove(INGEST);
+    }
+    let mut child = child
         .arg("--child")
         .arg(dir)
         .stdout(Stdio::piped())

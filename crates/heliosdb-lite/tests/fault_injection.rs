@@ -24,6 +24,11 @@ enum Fault {
 
 struct Faulty {
     inner: MemoryStorage,
+    /// Reports that it ingests sorted writes, so that large direct writes take that path
+    /// (the trait's default `write_sorted`: one synced batch through `write`, faults included).
+    ingests: bool,
+    /// Sorted writes asked for.
+    sorted_writes: AtomicU32,
     /// Writes to let through before the fault fires.
     countdown: AtomicU32,
     fault: AtomicU8,
@@ -76,6 +81,20 @@ impl Storage for Faulty {
         }
         self.inner.sync()
     }
+    fn ingests_sorted(&self) -> bool {
+        self.ingests
+    }
+    fn write_sorted(
+        &self,
+        pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>,
+    ) -> heliosdb_lite::Result<()> {
+        self.sorted_writes.fetch_add(1, Ordering::SeqCst);
+        let mut batch = WriteBatch::new();
+        for (k, v) in pairs {
+            batch.put(k, v);
+        }
+        self.write(batch, true)
+    }
     fn size_bytes(&self) -> u64 {
         self.inner.size_bytes()
     }
@@ -121,6 +140,8 @@ fn failed_commits_leave_a_prefix_and_stop_writes() {
         for fail_at in [0u32, 1, 3, 7] {
             let storage = Arc::new(Faulty {
                 inner: MemoryStorage::new(),
+                ingests: false,
+                sorted_writes: AtomicU32::new(0),
                 countdown: AtomicU32::new(0),
                 fault: AtomicU8::new(Fault::None as u8),
             });
@@ -195,6 +216,8 @@ fn a_fault_anywhere_in_a_spilled_commit_leaves_all_or_nothing() {
         loop {
             let storage = Arc::new(Faulty {
                 inner: MemoryStorage::new(),
+                ingests: false,
+                sorted_writes: AtomicU32::new(0),
                 countdown: AtomicU32::new(0),
                 fault: AtomicU8::new(Fault::None as u8),
             });
@@ -274,11 +297,23 @@ fn big_key(i: u16) -> Vec<u8> {
 /// row count as committed), no private data is left, and the database takes new commits.
 #[test]
 fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() {
+    full_disk_during_a_direct_load(false);
+}
+
+/// The same with the direct writes ingested as sorted writes (a fault there fails the
+/// whole sorted write: nothing of it is stored).
+#[test]
+fn a_full_disk_while_a_load_ingests_its_heads_leaves_nothing_half_visible() {
+    full_disk_during_a_direct_load(true);
+}
+
+fn full_disk_during_a_direct_load(ingests: bool) {
     const ROWS: u16 = 3000;
     let options = || MvccOptions {
         auto_gc: false,
         txn_memory_bytes: 64 << 10,
         count_group: Some(table_group),
+        ingest_min_keys: if ingests { 64 } else { 4096 },
         ..MvccOptions::default()
     };
     let value = |s: &heliosdb_lite::mvcc::Snapshot, k: &[u8]| {
@@ -305,11 +340,14 @@ fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() 
         t.commit().map(|_| ())
     };
     let mut direct_seen = false;
+    let mut sorted_seen = false;
     for fault in [Fault::DiskFull, Fault::WrittenButFailed] {
         let mut outcomes = [0usize; 2];
         for fail_at in 0u32.. {
             let storage = Arc::new(Faulty {
                 inner: MemoryStorage::new(),
+                ingests,
+                sorted_writes: AtomicU32::new(0),
                 countdown: AtomicU32::new(0),
                 fault: AtomicU8::new(Fault::None as u8),
             });
@@ -328,6 +366,7 @@ fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() 
             let before = m.latest_scn();
             storage.arm(fail_at, fault);
             let result = load(&m, &mut direct_seen);
+            sorted_seen |= storage.sorted_writes.load(Ordering::SeqCst) > 0;
             let fired = storage.fault.load(Ordering::SeqCst) == Fault::None as u8;
             if !fired {
                 result.unwrap();
@@ -392,4 +431,5 @@ fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() 
         );
     }
     assert!(direct_seen, "the load never wrote a head directly");
+    assert_eq!(sorted_seen, ingests, "sorted writes");
 }

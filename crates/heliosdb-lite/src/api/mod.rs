@@ -72,6 +72,10 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
         count_group: Some(crate::sql::codec::row_count_group),
         watched_prefix: Some(crate::sql::codec::CATALOG_PREFIX),
         txn_memory_bytes: usize::try_from(config.txn_memory_bytes()).unwrap_or(usize::MAX),
+        ingest_min_keys: config
+            .ingest_min_keys
+            .unwrap_or(MvccOptions::default().ingest_min_keys)
+            .max(1),
         ..MvccOptions::default()
     };
     let path = config.database.path.clone();

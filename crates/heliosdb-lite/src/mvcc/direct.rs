@@ -44,11 +44,50 @@ fn record_key(txid: u64, seq: u64) -> Vec<u8> {
     k
 }
 
+/// Bytes of listed keys one ingestion carries at most: the records listing the heads sort
+/// after them (tag `PRIVATE` after `HEAD`), so the list is held in memory until the heads are
+/// written.
+const INGEST_LIST_BYTES: usize = 4 << 20;
+/// Bytes of heads one ingestion carries at most (about fjall's own table size).
+const INGEST_HEAD_BYTES: usize = 64 << 20;
+
 /// Writes `entries` (logical key, data; ascending) as heads at `scn`, with the records that
-/// list them, in bounded batches (not synced); `seq` numbers the records and `written` hears
-/// of each key. An entry that is an error ends the writing: what came before it is written
-/// and listed (so that a rollback takes all of it back), and the error is returned.
+/// list them, in bounded batches (not synced), or, for many entries on a backend that
+/// ingests sorted writes, in bounded ingestions (synced, each with its records: a crash
+/// leaves all of an ingestion's heads listed, or none of them written). `seq` numbers the
+/// records and `written` hears of each key. An entry that is an error ends the writing: what
+/// came before it is written and listed (so that a rollback takes all of it back), and the
+/// error is returned. `ingest_min` is the fewest entries worth an ingestion
+/// (`MvccOptions::ingest_min_keys`).
 pub(super) fn write_heads<K: AsRef<[u8]>, D: AsRef<[u8]>>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    ingest_min: usize,
+    entries: impl Iterator<Item = Result<(K, D)>>,
+    written: impl FnMut(&[u8]),
+) -> Result<()> {
+    let mut entries = entries.peekable();
+    if !storage.ingests_sorted() {
+        return write_batched(storage, txid, seq, scn, entries, written);
+    }
+    let mut first = Vec::new();
+    while first.len() < ingest_min {
+        match entries.next_if(Result::is_ok) {
+            Some(Ok(e)) => first.push(e),
+            _ => break,
+        }
+    }
+    let first = first.into_iter().map(Ok);
+    if entries.peek().is_some_and(Result::is_ok) {
+        write_ingested(storage, txid, seq, scn, first.chain(entries), written)
+    } else {
+        write_batched(storage, txid, seq, scn, first.chain(entries), written)
+    }
+}
+
+/// [`write_heads`] through ordinary batches of about [`BATCH_BYTES`], each with its record.
+fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
     txid: u64,
     seq: &mut u64,
@@ -90,6 +129,135 @@ pub(super) fn write_heads<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         }
     }
     flush(&mut batch, &mut record, seq)
+}
+
+/// [`write_heads`] through sorted ingestions of up to [`INGEST_LIST_BYTES`] of listed keys
+/// (or [`INGEST_HEAD_BYTES`] of heads): each writes its heads, then the records listing
+/// them (about [`BATCH_BYTES`] each), as one atomic sorted write.
+fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
+    storage: &dyn Storage,
+    txid: u64,
+    seq: &mut u64,
+    scn: u64,
+    entries: impl Iterator<Item = Result<(K, D)>>,
+    mut written: impl FnMut(&[u8]),
+) -> Result<()> {
+    let mut entries = entries.peekable();
+    let mut failed = None;
+    let mut last = Vec::new();
+    while failed.is_none() && entries.peek().is_some() {
+        let mut chunk = IngestChunk {
+            entries: &mut entries,
+            written: &mut written,
+            failed: &mut failed,
+            last: &mut last,
+            txid,
+            scn,
+            seq: &mut *seq,
+            records: vec![scn.to_be_bytes().to_vec()],
+            listed: 0,
+            head_bytes: 0,
+            out: None,
+        };
+        storage.write_sorted(&mut chunk)?;
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// The pairs of one ingestion of [`write_ingested`]: heads while the chunk has room, then the
+/// records that list them.
+struct IngestChunk<'a, I: Iterator, W> {
+    entries: &'a mut std::iter::Peekable<I>,
+    written: &'a mut W,
+    /// Where an error entry, or a key out of order, is left.
+    failed: &'a mut Option<Error>,
+    /// The previous logical key (across chunks): ingested keys must ascend.
+    last: &'a mut Vec<u8>,
+    txid: u64,
+    scn: u64,
+    /// The number of the next record.
+    seq: &'a mut u64,
+    /// Records being built, each `scn ‖ (length ‖ key)*`.
+    records: Vec<Vec<u8>>,
+    listed: usize,
+    head_bytes: usize,
+    /// The records, once the heads are done.
+    out: Option<std::vec::IntoIter<Vec<u8>>>,
+}
+
+impl<I, K, D, W> IngestChunk<'_, I, W>
+where
+    I: Iterator<Item = Result<(K, D)>>,
+    K: AsRef<[u8]>,
+    D: AsRef<[u8]>,
+    W: FnMut(&[u8]),
+{
+    fn next_head(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+        if self.failed.is_some()
+            || self.listed >= INGEST_LIST_BYTES
+            || self.head_bytes >= INGEST_HEAD_BYTES
+        {
+            return None;
+        }
+        let (logical, data) = match self.entries.next()? {
+            Ok(e) => e,
+            Err(e) => {
+                *self.failed = Some(e);
+                return None;
+            }
+        };
+        let (logical, data) = (logical.as_ref(), data.as_ref());
+        // Checked here: the backend's own check would fail the whole ingestion, and the
+        // heads before this one are worth keeping (listed) for the caller's rollback.
+        if !self.last.is_empty() && logical <= self.last.as_slice() {
+            *self.failed = Some(crate::storage::out_of_order());
+            return None;
+        }
+        self.last.clear();
+        self.last.extend_from_slice(logical);
+        if self.records.last().is_some_and(|r| r.len() >= BATCH_BYTES) {
+            self.records.push(self.scn.to_be_bytes().to_vec());
+        }
+        let record = self.records.last_mut()?;
+        record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+        record.extend_from_slice(logical);
+        let head = keys::encode_version(self.scn, Some(data));
+        self.listed += 4 + logical.len();
+        self.head_bytes += 1 + logical.len() + head.len();
+        (self.written)(logical);
+        Some((keys::head_key(logical), head))
+    }
+}
+
+impl<I, K, D, W> Iterator for IngestChunk<'_, I, W>
+where
+    I: Iterator<Item = Result<(K, D)>>,
+    K: AsRef<[u8]>,
+    D: AsRef<[u8]>,
+    W: FnMut(&[u8]),
+{
+    type Item = (Vec<u8>, Vec<u8>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.out.is_none() {
+            if let Some(head) = self.next_head() {
+                return Some(head);
+            }
+            // A record holding only its SCN lists nothing (no head was written).
+            let records = std::mem::take(&mut self.records);
+            self.out = Some(
+                records
+                    .into_iter()
+                    .filter(|r| r.len() > 8)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            );
+        }
+        let record = self.out.as_mut()?.next()?;
+        let key = record_key(self.txid, *self.seq);
+        *self.seq += 1;
+        Some((key, record))
+    }
 }
 
 /// The head of `logical` if it was written at `scn` (directly, by the transaction that will
@@ -245,6 +413,137 @@ mod tests {
         })
     }
 
+    /// A memory store that takes the ingestion path, counting its sorted writes (each one
+    /// synced batch, as the trait's default).
+    #[derive(Default)]
+    struct Ingesting(MemoryStorage, std::sync::atomic::AtomicUsize);
+
+    impl Storage for Ingesting {
+        fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+            self.0.get(key)
+        }
+        fn scan(
+            &self,
+            range: crate::storage::KeyRange,
+            d: Direction,
+        ) -> crate::storage::KvIter<'_> {
+            self.0.scan(range, d)
+        }
+        fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
+            self.0.write(batch, durable)
+        }
+        fn sync(&self) -> Result<()> {
+            Ok(())
+        }
+        fn ingests_sorted(&self) -> bool {
+            true
+        }
+        fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut batch = WriteBatch::new();
+            let mut last: Option<Vec<u8>> = None;
+            for (k, v) in pairs {
+                assert!(
+                    last.as_ref().is_none_or(|l| *l < k),
+                    "ingested out of order"
+                );
+                last = Some(k.clone());
+                batch.put(k, v);
+            }
+            self.0.write(batch, true)
+        }
+        fn size_bytes(&self) -> u64 {
+            0
+        }
+        fn name(&self) -> &'static str {
+            "ingesting"
+        }
+    }
+
+    fn records(s: &dyn Storage, txid: u64) -> usize {
+        s.scan(prefix_range(&record_prefix(txid)), Direction::Forward)
+            .count()
+    }
+
+    fn heads_at(s: &dyn Storage, scn: u64) -> usize {
+        s.scan(prefix_range(&[keys::HEAD]), Direction::Forward)
+            .filter(|kv| keys::decode_version(&kv.as_ref().unwrap().1).unwrap().begin == scn)
+            .count()
+    }
+
+    fn key(i: usize, width: usize) -> Vec<u8> {
+        let mut k = format!("k{i:08}").into_bytes();
+        k.resize(width.max(k.len()), b'.');
+        k
+    }
+
+    /// Many heads go through sorted writes, each with the records listing its heads written
+    /// in it (after the heads); few go through batches; an error entry or a key out of order
+    /// stops the writing with everything before it listed, so a take-back removes it all.
+    #[test]
+    fn many_heads_are_ingested_with_their_records() {
+        let write = |s: &Ingesting, entries: Vec<Result<(Vec<u8>, Vec<u8>)>>| {
+            let mut seq = 0;
+            let r = write_heads(s, (3, &mut seq), 11, 1000, entries.into_iter(), |_| {});
+            (r, seq)
+        };
+        // Few: batches, no sorted write.
+        let s = Ingesting::default();
+        let few = (0..999).map(|i| Ok((key(i, 0), b"v".to_vec()))).collect();
+        assert!(write(&s, few).0.is_ok());
+        assert_eq!(s.1.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(heads_at(&s, 11), 999);
+        assert_eq!(take_back_uncommitted(&s).unwrap(), 999);
+        assert_eq!(heads_at(&s, 11), 0);
+
+        // Many: one sorted write, one record.
+        let s = Ingesting::default();
+        let many = (0..10_000)
+            .map(|i| Ok((key(i, 0), b"v".to_vec())))
+            .collect();
+        let (r, seq) = write(&s, many);
+        r.unwrap();
+        assert_eq!((s.1.load(std::sync::atomic::Ordering::SeqCst), seq), (1, 1));
+        assert_eq!(records(&s, 3), 1);
+        assert_eq!(heads_at(&s, 11), 10_000);
+        assert_eq!(take_back_uncommitted(&s).unwrap(), 10_000);
+        assert_eq!((heads_at(&s, 11), records(&s, 3)), (0, 0));
+
+        // Long keys: 6 MB of them, two ingestions of several records each.
+        let s = Ingesting::default();
+        let long = (0..6_000).map(|i| Ok((key(i, 1000), Vec::new()))).collect();
+        let (r, seq) = write(&s, long);
+        r.unwrap();
+        assert_eq!(s.1.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(seq >= 6, "{seq} records");
+        assert_eq!(records(&s, 3), seq as usize);
+        assert_eq!(take_back_uncommitted(&s).unwrap(), 6_000);
+        assert_eq!(heads_at(&s, 11), 0);
+
+        // An error entry after 5,000: those are written and listed, the error returned.
+        let s = Ingesting::default();
+        let failing = (0..8_000)
+            .map(|i| match i {
+                5_000 => Err(Error::invalid("the source failed")),
+                i => Ok((key(i, 0), b"v".to_vec())),
+            })
+            .collect();
+        let (r, _) = write(&s, failing);
+        assert!(r.unwrap_err().to_string().contains("the source failed"));
+        assert_eq!(heads_at(&s, 11), 5_000);
+        assert_eq!(take_back_uncommitted(&s).unwrap(), 5_000);
+
+        // A key out of order after 2,000: an error, the 2,000 before it listed.
+        let s = Ingesting::default();
+        let unsorted = (0..3_000)
+            .map(|i| Ok((key(if i == 2_000 { 5 } else { i }, 0), Vec::new())))
+            .collect();
+        let (r, _) = write(&s, unsorted);
+        assert!(r.unwrap_err().to_string().contains("out of order"));
+        assert_eq!(heads_at(&s, 11), 2_000);
+        assert_eq!(take_back_uncommitted(&s).unwrap(), 2_000);
+    }
+
     #[test]
     fn heads_are_listed_and_taken_back_restoring_tombstones() {
         let s = MemoryStorage::new();
@@ -260,7 +559,15 @@ mod tests {
         s.write(b, false).unwrap();
         let entries: Vec<(&[u8], &[u8])> = vec![(b"a", b"1"), (b"t", b"2")];
         let mut seq = 0;
-        write_heads(&s, 7, &mut seq, 9, entries.into_iter().map(Ok), |_| {}).unwrap();
+        write_heads(
+            &s,
+            (7, &mut seq),
+            9,
+            4096,
+            entries.into_iter().map(Ok),
+            |_| {},
+        )
+        .unwrap();
         assert_eq!(seq, 1);
         assert_eq!(head(&s, b"a"), Some((9, Some(b"1".to_vec()))));
         assert_eq!(head(&s, b"t"), Some((9, Some(b"2".to_vec()))));

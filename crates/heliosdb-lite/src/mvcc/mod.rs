@@ -137,6 +137,11 @@ pub struct MvccOptions {
     /// ([`Transaction::derived`]; the SQL layer's catalog): writes under this prefix change
     /// the transaction's generation. `None` counts every write.
     pub watched_prefix: Option<&'static [u8]>,
+    /// Heads a transaction writes directly (see [`direct`]) go into sorted table files
+    /// (`Storage::write_sorted`) from this many keys at a time on, and a commit writes its new
+    /// keys that way from four times this many: below that, an ingestion's fixed costs (a
+    /// memtable flush, a table file, its fsyncs) exceed what it saves. Tests lower it.
+    pub ingest_min_keys: usize,
 }
 
 impl Default for MvccOptions {
@@ -153,6 +158,7 @@ impl Default for MvccOptions {
             txn_memory_bytes: 32 << 20,
             pack_tables: true,
             watched_prefix: None,
+            ingest_min_keys: 4096,
         }
     }
 }

@@ -312,3 +312,137 @@ fn put_and_collect(m: &Mvcc) {
         .count();
     assert_eq!(history, 0, "GC left history behind");
 }
+
+/// A store that counts the sorted writes it passes on.
+struct CountingSorted(crate::storage::FjallStorage, Arc<AtomicUsize>);
+
+impl Storage for CountingSorted {
+    fn get(&self, key: &[u8]) -> Result<Option<crate::storage::Bytes>> {
+        self.0.get(key)
+    }
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
+        self.0.scan(range, direction)
+    }
+    fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
+        self.0.write(batch, durable)
+    }
+    fn sync(&self) -> Result<()> {
+        self.0.sync()
+    }
+    fn checkpoint(&self) -> Result<()> {
+        self.0.checkpoint()
+    }
+    fn ingests_sorted(&self) -> bool {
+        self.0.ingests_sorted()
+    }
+    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.write_sorted(pairs)
+    }
+    fn size_bytes(&self) -> u64 {
+        self.0.size_bytes()
+    }
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+}
+
+/// The heads of `prefix`'s keys stamped `scn`.
+fn heads_stamped(m: &Mvcc, prefix: &[u8], scn: u64) -> usize {
+    let mut head_prefix = vec![keys::HEAD];
+    head_prefix.extend_from_slice(prefix);
+    m.storage()
+        .scan(prefix_range(&head_prefix), Direction::Forward)
+        .filter(|kv| keys::decode_version(&kv.as_ref().unwrap().1).unwrap().begin == scn)
+        .count()
+}
+
+/// On fjall, a load's new rows go into ingested table files: at its spills, and at a commit
+/// of many new keys that never spilled. Readers do not see them before the commit (an older
+/// snapshot not after it either); the commit survives a reopen; a load left uncommitted in a
+/// copy of the directory taken mid-way (what a crash leaves: ingested tables are on disk
+/// when the ingestion returns) is taken back when the copy is opened.
+#[test]
+fn ingested_loads_commit_whole_and_are_taken_back_when_left_uncommitted() {
+    let clock = ManualClock::new(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let opts = |budget| MvccOptions {
+        ingest_min_keys: 64,
+        ..options(&clock, budget)
+    };
+    let sorted_writes = Arc::new(AtomicUsize::new(0));
+    let sorted = || sorted_writes.load(std::sync::atomic::Ordering::SeqCst);
+    let open = |p: &std::path::Path, budget| {
+        let storage = crate::storage::FjallStorage::open(p, &Default::default()).unwrap();
+        let storage = CountingSorted(storage, sorted_writes.clone());
+        Mvcc::open(Arc::new(storage), opts(budget)).unwrap()
+    };
+    let big_key = |i: u32| format!("rb{i:06}").into_bytes();
+    let m = open(&path, 32 << 20);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.start_counting(b"ra").unwrap();
+    t.start_counting(b"rb").unwrap();
+    t.put(b"ra1".to_vec(), b"one".to_vec()).unwrap();
+    t.commit().unwrap();
+
+    // A commit of 2,000 new keys that never spilled: ingested at the commit.
+    let before = m.snapshot();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 0..2_000 {
+        t.put_unversioned(big_key(i), vec![b'v'; 30]).unwrap();
+    }
+    t.put(b"ra1".to_vec(), b"changed".to_vec()).unwrap();
+    assert!(!t.has_spilled());
+    assert_eq!(sorted(), 0);
+    let scn = t.commit().unwrap().unwrap().scn;
+    assert_eq!(sorted(), 1, "the commit did not ingest its new keys");
+    assert_eq!(heads_stamped(&m, b"rb", scn), 2_000);
+    assert_eq!(
+        before.scan_prefix(b"rb").count(),
+        0,
+        "an older snapshot sees the load"
+    );
+    let now = m.snapshot();
+    assert_eq!(now.scan_prefix(b"rb").count(), 2_000);
+    assert_eq!(now.live_count(b"rb").unwrap(), Some(2_000));
+    assert_eq!(now.get(b"ra1").unwrap().as_deref(), Some(&b"changed"[..]));
+    assert_eq!(private(&m), 0);
+    drop((before, now, m));
+
+    let m = open(&path, 64 << 10);
+    assert_eq!(m.snapshot().scan_prefix(b"rb").count(), 2_000);
+    // A load that spills (64 KiB budget) and is still open when the directory is copied.
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    for i in 2_000..8_000 {
+        t.put_unversioned(big_key(i), vec![b'w'; 30]).unwrap();
+    }
+    assert!(t.has_spilled());
+    assert!(sorted() > 1, "the spills did not ingest");
+    let pending = m.latest_scn() + 1;
+    assert!(
+        heads_stamped(&m, b"rb", pending) > 0,
+        "no head was written directly"
+    );
+    let copy = crate::storage::PrivateCopy::of(&path).unwrap();
+    drop(t);
+    assert_eq!(
+        heads_stamped(&m, b"rb", pending),
+        0,
+        "the rollback took them back"
+    );
+    let latest = m.latest_scn();
+    drop(m);
+    let crashed = open(copy.path(), 32 << 20);
+    assert_eq!(crashed.latest_scn(), latest);
+    assert_eq!(heads_stamped(&crashed, b"rb", pending), 0);
+    assert_eq!(private(&crashed), 0);
+    let s = crashed.snapshot();
+    assert_eq!(s.scan_prefix(b"rb").count(), 2_000);
+    assert_eq!(s.live_count(b"rb").unwrap(), Some(2_000));
+    // The next commit takes the SCN the load would have had, and shows only its own key.
+    let mut t = crashed.begin(TxnMode::Immediate).unwrap();
+    t.put(b"ra2".to_vec(), b"two".to_vec()).unwrap();
+    assert_eq!(t.commit().unwrap().unwrap().scn, pending);
+    assert_eq!(crashed.snapshot().scan_prefix(b"rb").count(), 2_000);
+}

@@ -16,6 +16,7 @@ use super::spill_commit::{self, stage_version};
 use super::view::AscendingHeads;
 use super::write_set::{bounds_empty, WriteSet};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
+
 use crate::error::{Error, Result};
 use crate::storage::{Bytes, Direction, KeyRange, KvPair};
 use std::borrow::Cow;
@@ -508,12 +509,14 @@ impl Transaction {
         let mut seq = self.direct_seq;
         let mut n = 0u64;
         let deltas = &mut self.direct_deltas;
-        let written = direct::write_heads(storage, txid, &mut seq, scn, entries, |k| {
-            n += 1;
-            if let Some(group) = group {
-                counters::add_delta(group, k, false, true, deltas);
-            }
-        });
+        let ingest_min = mvcc.0.options.ingest_min_keys;
+        let written =
+            direct::write_heads(storage, (txid, &mut seq), scn, ingest_min, entries, |k| {
+                n += 1;
+                if let Some(group) = group {
+                    counters::add_delta(group, k, false, true, deltas);
+                }
+            });
         self.direct_seq = seq;
         self.direct_live += n;
         written.map(|()| n)
@@ -694,13 +697,7 @@ impl Transaction {
     fn store_write_set(&mut self, txid: u64) -> Result<()> {
         let storage = self.mvcc.0.storage.clone();
         let group = self.mvcc.0.options.count_group;
-        let eligible: Vec<bool> = {
-            let changes = self.mvcc.0.packs.change_log(group);
-            self.writes
-                .iter()
-                .map(|(k, p)| p.unversioned && p.value.is_some() && !changes.tracks(k))
-                .collect()
-        };
+        let eligible = self.direct_eligible();
         if !eligible.contains(&true) {
             return spill::write_set(&*storage, txid, self.pending_iter(), |k| {
                 self.head_known_dead(k)
@@ -727,6 +724,35 @@ impl Transaction {
         Ok(())
     }
 
+    /// Which entries of the write set (in its order) may be written directly to their heads:
+    /// new live keys of tables without a change log (see [`super::direct`]).
+    fn direct_eligible(&self) -> Vec<bool> {
+        let changes = self
+            .mvcc
+            .0
+            .packs
+            .change_log(self.mvcc.0.options.count_group);
+        self.writes
+            .iter()
+            .map(|(k, p)| p.unversioned && p.value.is_some() && !changes.tracks(k))
+            .collect()
+    }
+
+    /// True when the commit should write its new keys as sorted table files (see
+    /// [`super::direct`]) instead of one batch through the memtable: the backend ingests, and
+    /// thousands of the writes are new keys.
+    fn commits_by_ingestion(&self) -> bool {
+        // Four times a spill's threshold: the commit's batch is cheaper per key than a
+        // spill's two writes, so the ingestion's fixed costs take more keys to pay back.
+        let min = self.mvcc.0.options.ingest_min_keys.saturating_mul(4);
+        if self.writes.len() < min || !self.mvcc.0.storage.ingests_sorted() {
+            return false;
+        }
+        let direct = self.direct_eligible().iter().filter(|&&e| e).count();
+        // The rest goes through the private range, written twice: only a small rest.
+        direct >= min && self.writes.len() - direct <= direct / 4
+    }
+
     /// The writes of [`Transaction::store_write_set`]: the `eligible` entries as heads at
     /// `scn`, then the others to the private range.
     fn write_both(
@@ -746,7 +772,8 @@ impl Transaction {
         };
         let heads =
             picked(true).map(|(k, p)| Ok((k.as_slice(), p.value.as_deref().unwrap_or(&[]))));
-        direct::write_heads(storage, txid, seq, scn, heads, |_| {})?;
+        let ingest_min = self.mvcc.0.options.ingest_min_keys;
+        direct::write_heads(storage, (txid, seq), scn, ingest_min, heads, |_| {})?;
         let rest = picked(false).map(|(k, p)| (k.as_slice(), p.value.as_deref()));
         spill::write_set(storage, txid, rest, |k| self.head_known_dead(k))
     }
@@ -951,6 +978,12 @@ impl Transaction {
             // Everything spilled was rolled back: what is left is undo records.
             spill::discard(&*storage, &spill::txn_prefix(txid))?;
             self.spilled = false;
+        }
+        if self.commits_by_ingestion() {
+            // The new keys go to their heads in sorted tables, the rest through the private
+            // range: the spilled commit's path, with nothing spilled before.
+            self.spilled = true;
+            return self.commit_spilled(txid);
         }
         if self.writes.is_empty() && self.gc_ranges.is_empty() {
             if !self.meta.is_empty() {

@@ -117,6 +117,13 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The error of a sorted write whose keys do not ascend.
+pub(crate) fn out_of_order() -> crate::error::Error {
+    crate::error::Error::invalid(
+        "a sorted write's keys are out of order (the source is not sorted)",
+    )
+}
+
 /// An ordered key-value store. Implementations must be safe to share between threads.
 pub trait Storage: Send + Sync + 'static {
     /// Returns the value stored under `key`.
@@ -138,6 +145,34 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Makes every write so far durable.
     fn sync(&self) -> Result<()>;
+
+    /// True when [`Storage::write_sorted`] bypasses the backend's write buffers. Such a write
+    /// has a fixed cost (for fjall: a memtable flush, a table file and its fsyncs), so callers
+    /// use it for thousands of keys at a time, and ordinary batches below that.
+    fn ingests_sorted(&self) -> bool {
+        false
+    }
+
+    /// Writes `pairs`, whose keys must ascend strictly, atomically (after a crash all of them
+    /// or none are there) and durably (they are on stable storage when the call returns, and
+    /// so is every write made before it). A key out of order is an error, and nothing is
+    /// written. fjall writes the pairs straight into sorted table files (no journal, no
+    /// memtable); the default collects them into one synced batch.
+    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        for (k, v) in pairs {
+            if let Some(WriteOp::Put(last, _)) = batch.ops.last() {
+                if *last >= k {
+                    return Err(out_of_order());
+                }
+            }
+            batch.put(k, v);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write(batch, true)
+    }
 
     /// Moves buffered writes into the backend's long-term structures (for an LSM: flushes
     /// the memtable, so the journal can be recycled). The default only syncs.
