@@ -139,6 +139,7 @@ impl FjallStorage {
         // fjall panics on some damaged manifests instead of returning an error.
         super::fjall_check::verify_manifests(path)?;
         let db = Database::builder(path)
+            .worker_threads(1)
             .cache_size(options.cache_bytes)
             .max_journaling_size(options.journal_bytes.max(64 * 1024 * 1024))
             .open()
