@@ -16,7 +16,6 @@ use super::spill_commit::{self, stage_version};
 use super::view::AscendingHeads;
 use super::write_set::{bounds_empty, WriteSet};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
-
 use crate::error::{Error, Result};
 use crate::storage::{Bytes, Direction, KeyRange, KvPair};
 use std::borrow::Cow;
@@ -697,7 +696,7 @@ impl Transaction {
     fn store_write_set(&mut self, txid: u64) -> Result<()> {
         let storage = self.mvcc.0.storage.clone();
         let group = self.mvcc.0.options.count_group;
-        let eligible = self.direct_eligible();
+        let eligible: Vec<bool> = self.direct_eligible().collect();
         if !eligible.contains(&true) {
             return spill::write_set(&*storage, txid, self.pending_iter(), |k| {
                 self.head_known_dead(k)
@@ -726,7 +725,7 @@ impl Transaction {
 
     /// Which entries of the write set (in its order) may be written directly to their heads:
     /// new live keys of tables without a change log (see [`super::direct`]).
-    fn direct_eligible(&self) -> Vec<bool> {
+    fn direct_eligible(&self) -> impl Iterator<Item = bool> + '_ {
         let changes = self
             .mvcc
             .0
@@ -734,8 +733,7 @@ impl Transaction {
             .change_log(self.mvcc.0.options.count_group);
         self.writes
             .iter()
-            .map(|(k, p)| p.unversioned && p.value.is_some() && !changes.tracks(k))
-            .collect()
+            .map(move |(k, p)| p.unversioned && p.value.is_some() && !changes.tracks(k))
     }
 
     /// True when the commit should write its new keys as sorted table files (see
@@ -748,7 +746,7 @@ impl Transaction {
         if self.writes.len() < min || !self.mvcc.0.storage.ingests_sorted() {
             return false;
         }
-        let direct = self.direct_eligible().iter().filter(|&&e| e).count();
+        let direct = self.direct_eligible().filter(|&e| e).count();
         // The rest goes through the private range, written twice: only a small rest.
         direct >= min && self.writes.len() - direct <= direct / 4
     }
