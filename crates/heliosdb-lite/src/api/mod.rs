@@ -183,6 +183,8 @@ pub struct Connection {
     interrupt: Arc<std::sync::atomic::AtomicBool>,
     session: Mutex<Session>,
     cache: Mutex<Vec<(String, Arc<ParsedStatement>)>>,
+    /// The shapes of the literal INSERTs scripts ran lately (see [`parser::parse_script`]).
+    shapes: Mutex<parser::ShapeCache>,
     config: Config,
     /// Opened with [`Connection::open_read_only`]: statements that write are refused.
     read_only: bool,
@@ -241,6 +243,7 @@ impl Connection {
             interrupt: session.limits.interrupt.clone(),
             session: Mutex::new(session),
             cache: Mutex::new(Vec::new()),
+            shapes: Mutex::default(),
             config,
             read_only,
             _private_copy: copy,
@@ -427,8 +430,9 @@ impl Connection {
 
     /// Executes several `;`-separated statements without parameters.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        for stmt in parser::parse_lazily(sql)? {
-            self.run(&stmt?, &[])?;
+        for stmt in parser::parse_script(sql, &self.shapes)? {
+            let stmt = stmt?;
+            self.run(stmt.statement(), stmt.params())?;
         }
         Ok(())
     }
@@ -436,10 +440,10 @@ impl Connection {
     /// Executes several statements, returning each statement's outcome (for shells and
     /// tools that print every result).
     pub fn execute_script(&self, sql: &str, mut each: impl FnMut(&str, Outcome)) -> Result<()> {
-        for stmt in parser::parse_lazily(sql)? {
+        for stmt in parser::parse_script(sql, &self.shapes)? {
             let stmt = stmt?;
-            let out = self.run(&stmt, &[])?;
-            each(&stmt.text, out);
+            let out = self.run(stmt.statement(), stmt.params())?;
+            each(stmt.text(), out);
         }
         Ok(())
     }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// The layers, bottom first.
 const LAYERS: &[&[&str]] = &[
-    &["value", "parser"],
+    &["value"],
+    &["parser"],
     &["codec", "collation"],
     &["catalog", "functions"],
     &["plan", "stats", "sqlite_master", "pragma_info", "strict"],

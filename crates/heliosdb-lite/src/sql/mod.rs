@@ -26,7 +26,8 @@
 //! plan  stats  sqlite_master  pragma_info  strict
 //! catalog  functions
 //! codec  collation
-//! value  parser
+//! parser                        SQL text to statements (an INSERT's literals as values)
+//! value
 //! ```
 //!
 //! The parser knows nothing of plans: a statement's cached plan sits in an untyped slot

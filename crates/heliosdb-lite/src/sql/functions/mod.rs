@@ -465,6 +465,7 @@ impl ScalarFn {
                     "X'{}'",
                     b.iter().map(|x| format!("{x:02X}")).collect::<String>()
                 ),
+                Value::Real(r) => quote_real(r)?,
                 v => v.to_text().unwrap_or_default(),
             }),
             Char => Value::Text(
@@ -677,6 +678,20 @@ fn numeric_exactly(v: &Value) -> Option<Value> {
             .ok()
             .and_then(super::value::parse_numeric_text),
         Value::Timestamp(_) => None,
+    }
+}
+
+/// `quote()` of a real as SQLite writes it: the 15-digit text when it reads back as the
+/// same number, else `%!0.20e` (all the digits it has; infinities as `9.0e+999`), so that
+/// the quoted text is the value exactly.
+fn quote_real(r: f64) -> Result<String> {
+    let short = Value::Real(r).to_text().unwrap_or_default();
+    if r.is_finite() && short.parse::<f64>() == Ok(r) {
+        return Ok(short);
+    }
+    match printf::printf(&[Value::Text("%!0.20e".into()), Value::Real(r)])? {
+        Value::Text(t) => Ok(t),
+        _ => Ok(short),
     }
 }
 

@@ -9,6 +9,7 @@
 //! position of the clause, so error positions still point into the caller's text.
 
 use crate::error::{Error, Result};
+use crate::sql::value::Value;
 use sqlparser::ast::{self, SetExpr, Statement};
 use sqlparser::dialect::{Dialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 pub mod frame_exclude;
 pub mod pragma;
+mod shape;
 mod split;
 pub mod trigger;
 
@@ -526,7 +528,12 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>> {
 /// iterator goes, a piece at a time ([`split`]), so memory follows the statement, not the
 /// script: a tokenizer error (an unterminated quote, say) comes when the iterator reaches it.
 pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedStatement>> + '_> {
-    Ok(Statements {
+    Ok(statements(sql))
+}
+
+/// A fresh [`Statements`] iterator over `sql`.
+fn statements(sql: &str) -> Statements<'_> {
+    Statements {
         pieces: split::Pieces::new(sql),
         source: SourceMap::new(sql),
         dialect: HeliosDialect::default(),
@@ -538,7 +545,124 @@ pub fn parse_lazily(sql: &str) -> Result<impl Iterator<Item = Result<ParsedState
         lead: Vec::with_capacity(3),
         ready: std::collections::VecDeque::new(),
         finished: false,
+    }
+}
+
+pub use shape::ShapeCache;
+
+/// A statement of a script run through [`parse_script`].
+#[derive(Debug)]
+pub enum ScriptStatement<'s> {
+    /// Parsed as written.
+    Parsed(Box<ParsedStatement>),
+    /// An INSERT of literals whose shape was seen before: the shape's parse, shared, with
+    /// the statement's literals as its parameters (see `shape.rs`).
+    Shaped {
+        /// The shape parsed as a statement with one parameter per literal.
+        template: Arc<ParsedStatement>,
+        /// The literals, parameter `n` at index `n - 1`.
+        literals: Vec<Value>,
+        /// The statement as written (without its `;`).
+        text: &'s str,
+    },
+}
+
+impl ScriptStatement<'_> {
+    /// The statement to run.
+    pub fn statement(&self) -> &ParsedStatement {
+        match self {
+            ScriptStatement::Parsed(p) => p,
+            ScriptStatement::Shaped { template, .. } => template,
+        }
+    }
+
+    /// The values to run it with (none for a statement parsed as written).
+    pub fn params(&self) -> &[Value] {
+        match self {
+            ScriptStatement::Parsed(_) => &[],
+            ScriptStatement::Shaped { literals, .. } => literals,
+        }
+    }
+
+    /// The statement's text as written.
+    pub fn text(&self) -> &str {
+        match self {
+            ScriptStatement::Parsed(p) => &p.text,
+            ScriptStatement::Shaped { text, .. } => text,
+        }
+    }
+}
+
+/// Splits a script without parameters into statements as [`parse_lazily`] does, except that
+/// INSERTs of literals whose shape `shapes` has seen before share one parse and plan (see
+/// `shape.rs`): a dump or a generated script of many such statements is parsed about once
+/// per table.
+pub fn parse_script<'s>(
+    sql: &'s str,
+    shapes: &'s Mutex<ShapeCache>,
+) -> Result<impl Iterator<Item = Result<ScriptStatement<'s>>> + 's> {
+    Ok(Script {
+        statements: statements(sql),
+        shapes,
     })
+}
+
+/// The iterator of [`parse_script`].
+struct Script<'s> {
+    statements: Statements<'s>,
+    shapes: &'s Mutex<ShapeCache>,
+}
+
+impl<'s> Script<'s> {
+    /// The next statement as a shaped INSERT, if it is one with a template.
+    fn shaped(&mut self) -> Option<ScriptStatement<'s>> {
+        let st = &mut self.statements;
+        // Only at a statement's start: the piece must hold the whole statement.
+        if st.finished || !st.ready.is_empty() || !st.current.is_empty() {
+            return None;
+        }
+        let piece = st.pieces.clone().next()?;
+        let shaped = shape::shape_of(piece.text)?;
+        let lookup = crate::mvcc::lock(self.shapes).lookup(&shaped.shape);
+        let template = match lookup {
+            shape::Lookup::Template(t) => t,
+            shape::Lookup::Parse => return None,
+            shape::Lookup::Second => {
+                let t = template_of(&shaped);
+                crate::mvcc::lock(self.shapes).settle(&shaped.shape, t.clone());
+                t?
+            }
+        };
+        st.pieces.next();
+        Some(ScriptStatement::Shaped {
+            template,
+            literals: shaped.literals,
+            text: &piece.text[shaped.text_range],
+        })
+    }
+}
+
+/// The shape's text parsed as one statement with a parameter per literal, if it is that.
+fn template_of(shaped: &shape::Shaped) -> Option<Arc<ParsedStatement>> {
+    let mut all = parse_lazily(&shaped.shape).ok()?;
+    let first = all.next()?.ok()?;
+    let one = all.next().is_none();
+    let numbered =
+        first.param_count == shaped.literals.len() && first.param_names.iter().all(Option::is_none);
+    (one && numbered).then(|| Arc::new(first))
+}
+
+impl<'s> Iterator for Script<'s> {
+    type Item = Result<ScriptStatement<'s>>;
+
+    fn next(&mut self) -> Option<Result<ScriptStatement<'s>>> {
+        if let Some(s) = self.shaped() {
+            return Some(Ok(s));
+        }
+        self.statements
+            .next()
+            .map(|r| r.map(|p| ScriptStatement::Parsed(Box::new(p))))
+    }
 }
 
 /// The iterator of [`parse_lazily`]: groups the tokens of each piece into statements (a `;`

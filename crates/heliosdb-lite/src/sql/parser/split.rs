@@ -20,6 +20,7 @@ pub(super) struct Piece<'s> {
 }
 
 /// Iterates the pieces of a script in order; together they cover the whole text.
+#[derive(Clone)]
 pub(super) struct Pieces<'s> {
     rest: &'s str,
     line: u64,

@@ -40,8 +40,23 @@ fn decode(r: f64, round: i64, max: i64) -> std::result::Result<Decoded, Special>
     let (mantissa, exp) = e.split_once('e').expect("exponent form");
     let exp: i64 = exp.parse().expect("exponent");
     let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-    digits.truncate(19);
     let mut point = exp + 1;
+    // SQLite scales the value to an integer below 2^63 and takes its digits: 19 of them,
+    // except when the 19 would pass 9223372036854774784, its bound, where it scales by one
+    // more tenth and keeps 18, the last one rounded.
+    if digits[..19] > b"9223372036854774784"[..] {
+        let up = digits[18] >= b'5';
+        digits.truncate(18);
+        if up {
+            // Below the bound, the 18 digits cannot all be nines: no carry out.
+            if let Some(j) = digits.iter().rposition(|&d| d != b'9') {
+                digits[j] += 1;
+                digits[j + 1..].fill(b'0');
+            }
+        }
+    } else {
+        digits.truncate(19);
+    }
     let mut round = round;
     if round <= 0 {
         // Digits through the `-round`th after the point.
@@ -230,5 +245,17 @@ mod tests {
         assert_eq!(f(0.00001, b'g', -1), "1e-05");
         assert_eq!(f(-0.0, b'f', 1), "0.0");
         assert_eq!(f(1e300, b'e', 3), "1.000e+300");
+    }
+
+    #[test]
+    fn keeps_eighteen_digits_past_the_scaling_bound() {
+        let digits = |r: f64| match decode(r, 26, 26) {
+            Ok(d) => String::from_utf8(d.digits).unwrap(),
+            Err(_) => String::new(),
+        };
+        // SQLite: quote(-9223372036854775807.0) = '-9.22337203685477581e+18'.
+        assert_eq!(digits(i64::MAX as f64), "922337203685477581");
+        // Below the bound all 19: quote(0.1 + 0.2) = '3.000000000000000444e-01'.
+        assert_eq!(digits(0.1 + 0.2), "3000000000000000444");
     }
 }
