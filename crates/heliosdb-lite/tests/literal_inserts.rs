@@ -197,3 +197,64 @@ fn a_script_reports_each_statement_as_written() {
         .unwrap();
     assert_eq!(n, 3);
 }
+
+#[test]
+fn literal_statements_run_one_at_a_time_store_what_sqlite_stores() {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    run_both(&ours, &theirs, SCHEMA);
+    // `Connection::execute` one text at a time, as an application formatting its values
+    // into SQL does: from the second text of a shape on, its template runs.
+    for _round in 0..3 {
+        for row in ROWS {
+            let sql = format!("INSERT INTO a VALUES ({row})");
+            let a = ours.execute(&sql, []).is_err();
+            let b = theirs.execute(&sql, []).is_err();
+            assert_eq!(a, b, "{sql}");
+        }
+        for row in [
+            "1, 'a', 1.5, x'01'",
+            "'2', 'b', 2, NULL",
+            "'x', 'c', 3.0, 'd'",
+        ] {
+            let sql = format!("INSERT INTO s VALUES ({row})");
+            let a = ours.execute(&sql, []).is_err();
+            let b = theirs.execute(&sql, []).is_err();
+            assert_eq!(a, b, "{sql}");
+        }
+    }
+    assert_same(&ours, &theirs, "a");
+    assert_same(&ours, &theirs, "s");
+}
+
+#[test]
+fn a_templated_statement_looks_like_the_statement_as_written() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t(a, b)").unwrap();
+    for i in 0..4 {
+        let sql = format!("INSERT INTO t VALUES ({i}, 'x{i}')");
+        let mut st = c.prepare(&sql).unwrap();
+        assert_eq!(st.parameter_count(), 0, "{sql}");
+        assert_eq!(st.parameter_name(1), None);
+        assert_eq!(st.sql(), sql);
+        // Values for placeholders the text does not have are refused, as for any such text.
+        assert!(st.execute([1]).is_err(), "{sql}");
+        assert_eq!(st.execute([]).unwrap(), 1);
+        assert!(c
+            .execute(&format!("INSERT INTO t VALUES ({}, 'y')", i + 10), [7])
+            .is_err());
+    }
+    let rows: Vec<(i64, String)> = {
+        let mut st = c.prepare("SELECT a, b FROM t ORDER BY a").unwrap();
+        let mut rows = st.query([]).unwrap();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            out.push((r.get(0).unwrap(), r.get(1).unwrap()));
+        }
+        out
+    };
+    assert_eq!(
+        rows,
+        (0..4).map(|i| (i, format!("x{i}"))).collect::<Vec<_>>()
+    );
+}

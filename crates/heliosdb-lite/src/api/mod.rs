@@ -309,15 +309,27 @@ impl Connection {
         }
     }
 
-    fn cached(&self, sql: &str) -> Result<Arc<ParsedStatement>> {
+    /// The parse of `sql` from the statement cache, or parsed now and cached. An INSERT of
+    /// literals whose shape was seen before (`parser::shaped_insert`) is its shape's
+    /// template instead, with the literals as preset values (an application writing its
+    /// values into the text gets a prepared statement's cost without the cache filling up
+    /// with texts that never come back).
+    fn cached(&self, sql: &str) -> Result<Cached> {
         {
             let mut c = crate::mvcc::lock(&self.cache);
             if let Some(i) = c.iter().position(|(s, _)| s == sql) {
                 let e = c.remove(i);
                 let p = e.1.clone();
                 c.push(e);
-                return Ok(p);
+                return Ok(Cached::parsed(p));
             }
+        }
+        if let Some((template, literals, range)) = parser::shaped_insert(sql, &self.shapes) {
+            return Ok(Cached {
+                parsed: template,
+                literals,
+                text: Some(sql[range].into()),
+            });
         }
         let p = self.parse_one(sql)?;
         let mut c = crate::mvcc::lock(&self.cache);
@@ -325,7 +337,7 @@ impl Connection {
             c.remove(0);
         }
         c.push((sql.to_string(), p.clone()));
-        Ok(p)
+        Ok(Cached::parsed(p))
     }
 
     /// Runs a parsed statement with bound values.
@@ -424,8 +436,8 @@ impl Connection {
     /// Executes one statement; returns the number of rows it changed.
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
         let stmt = self.cached(sql)?;
-        let values = params.bind(&stmt)?;
-        Ok(self.run(&stmt, &values)?.changes as usize)
+        let values = stmt.bind(params)?;
+        Ok(self.run(&stmt.parsed, &values)?.changes as usize)
     }
 
     /// Executes several `;`-separated statements without parameters.
@@ -600,10 +612,56 @@ pub struct SchemaObject {
     pub sql: Option<String>,
 }
 
+/// A statement as the statement cache gives it.
+struct Cached {
+    /// What runs: the statement's parse, or its shape's template.
+    parsed: Arc<ParsedStatement>,
+    /// The values of a template's parameters (the statement's literals); empty otherwise.
+    literals: Vec<Value>,
+    /// The statement's own text when `parsed` is a template (whose text has placeholders).
+    text: Option<Box<str>>,
+}
+
+impl Cached {
+    fn parsed(parsed: Arc<ParsedStatement>) -> Self {
+        Cached {
+            parsed,
+            literals: Vec::new(),
+            text: None,
+        }
+    }
+
+    /// True for a shape's template run with preset literals.
+    fn is_template(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// The values to run with: the caller's, bound to the statement's placeholders; for a
+    /// template, the literals, after checking that the caller gave none (the statement as
+    /// written has no placeholders).
+    fn bind<P: Params>(&self, params: P) -> Result<Vec<Value>> {
+        if !self.is_template() {
+            return params.bind(&self.parsed);
+        }
+        static NONE: std::sync::OnceLock<ParsedStatement> = std::sync::OnceLock::new();
+        params.bind(NONE.get_or_init(ParsedStatement::placeholder))?;
+        Ok(self.literals.clone())
+    }
+
+    /// Values for planning without running: the literals of a template, NULLs otherwise.
+    fn describe_values(&self) -> Vec<Value> {
+        if self.is_template() {
+            self.literals.clone()
+        } else {
+            vec![Value::Null; self.parsed.param_count]
+        }
+    }
+}
+
 /// A prepared statement.
 pub struct Statement<'conn> {
     conn: &'conn Connection,
-    parsed: Arc<ParsedStatement>,
+    parsed: Cached,
     columns: Mutex<Option<Arc<Vec<String>>>>,
     /// Overrides the connection's default time-travel point ([`Statement::set_as_of`]).
     as_of: Option<AsOf>,
@@ -612,7 +670,7 @@ pub struct Statement<'conn> {
 impl std::fmt::Debug for Statement<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Statement")
-            .field("sql", &self.parsed.text)
+            .field("sql", &self.sql())
             .finish()
     }
 }
@@ -632,10 +690,10 @@ impl Statement<'_> {
     }
 
     fn outcome<P: Params>(&self, params: P) -> Result<Outcome> {
-        let values = params.bind(&self.parsed)?;
+        let values = self.parsed.bind(params)?;
         let (out, _) = self
             .conn
-            .run_at(&self.parsed, &values, self.as_of.as_ref())?;
+            .run_at(&self.parsed.parsed, &values, self.as_of.as_ref())?;
         let mut columns = crate::mvcc::lock(&self.columns);
         // Usually the same names as the last execution's: no new list to allocate.
         if columns.as_deref() != Some(&out.columns) {
@@ -652,13 +710,13 @@ impl Statement<'_> {
 
     /// Runs the statement and returns its rows.
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows> {
-        let values = params.bind(&self.parsed)?;
+        let values = self.parsed.bind(params)?;
         let as_of = self.as_of.as_ref();
         let (source, out, last_insert_rowid) =
-            match self.conn.open_cursor(&self.parsed, &values, as_of)? {
+            match self.conn.open_cursor(&self.parsed.parsed, &values, as_of)? {
                 Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out, None),
                 None => {
-                    let (mut out, rowid) = self.conn.run_at(&self.parsed, &values, as_of)?;
+                    let (mut out, rowid) = self.conn.run_at(&self.parsed.parsed, &values, as_of)?;
                     let rows = std::mem::take(&mut out.rows);
                     (RowSource::Collected(rows.into_iter()), out, Some(rowid))
                 }
@@ -707,16 +765,22 @@ impl Statement<'_> {
 
     /// Number of placeholders.
     pub fn parameter_count(&self) -> usize {
-        self.parsed.param_count
+        if self.parsed.is_template() {
+            return 0;
+        }
+        self.parsed.parsed.param_count
     }
 
     /// The name of the placeholder at 1-based `index`, with its prefix (`:id`, `@id`,
     /// `$id`); `None` for `?` and `?N` placeholders and for an index out of range. Bindings
     /// that take named values from a mapping use it to put them in order.
     pub fn parameter_name(&self, index: usize) -> Option<&str> {
+        if self.parsed.is_template() {
+            return None;
+        }
         index
             .checked_sub(1)
-            .and_then(|i| self.parsed.param_names.get(i))
+            .and_then(|i| self.parsed.parsed.param_names.get(i))
             .and_then(|n| n.as_deref())
     }
 
@@ -734,9 +798,9 @@ impl Statement<'_> {
     /// for a statement without a result set or one whose columns depend on a parameter. A
     /// protocol server describes a prepared statement's result with it.
     pub fn column_decl_types(&self) -> Vec<Option<&'static str>> {
-        let values = vec![Value::Null; self.parsed.param_count];
+        let values = self.parsed.describe_values();
         Session::default()
-            .describe_types(&self.conn.engine, &self.parsed, &values)
+            .describe_types(&self.conn.engine, &self.parsed.parsed, &values)
             .unwrap_or_default()
     }
 
@@ -748,15 +812,18 @@ impl Statement<'_> {
     fn describe(&self) -> Option<Vec<String>> {
         // Plan (never run) with NULL parameters; time-travel points that need a parameter make
         // this fail, and the names are known after the first execution instead.
-        let values = vec![Value::Null; self.parsed.param_count];
+        let values = self.parsed.describe_values();
         Session::default()
-            .describe(&self.conn.engine, &self.parsed, &values)
+            .describe(&self.conn.engine, &self.parsed.parsed, &values)
             .ok()
     }
 
     /// The SQL text.
     pub fn sql(&self) -> &str {
-        &self.parsed.text
+        self.parsed
+            .text
+            .as_deref()
+            .unwrap_or(&self.parsed.parsed.text)
     }
 }
 

@@ -622,24 +622,37 @@ impl<'s> Script<'s> {
             return None;
         }
         let piece = st.pieces.clone().next()?;
-        let shaped = shape::shape_of(piece.text)?;
-        let lookup = crate::mvcc::lock(self.shapes).lookup(&shaped.shape);
-        let template = match lookup {
-            shape::Lookup::Template(t) => t,
-            shape::Lookup::Parse => return None,
-            shape::Lookup::Second => {
-                let t = template_of(&shaped);
-                crate::mvcc::lock(self.shapes).settle(&shaped.shape, t.clone());
-                t?
-            }
-        };
+        let (template, literals, range) = shaped_insert(piece.text, self.shapes)?;
         st.pieces.next();
         Some(ScriptStatement::Shaped {
             template,
-            literals: shaped.literals,
-            text: &piece.text[shaped.text_range],
+            literals,
+            text: &piece.text[range],
         })
     }
+}
+
+/// `sql` (one statement) as an INSERT of literals whose shape `shapes` has seen before (see
+/// `shape.rs`): the shape's template, the literals to run it with, and where the statement's
+/// text lies in `sql` (trimmed, without its `;`). `None` for any other statement, and for
+/// the first of its shape, which is to be parsed as written; either way the shape is noted
+/// as seen.
+pub fn shaped_insert(
+    sql: &str,
+    shapes: &Mutex<ShapeCache>,
+) -> Option<(Arc<ParsedStatement>, Vec<Value>, std::ops::Range<usize>)> {
+    let shaped = shape::shape_of(sql)?;
+    let lookup = crate::mvcc::lock(shapes).lookup(&shaped.shape);
+    let template = match lookup {
+        shape::Lookup::Template(t) => t,
+        shape::Lookup::Parse => return None,
+        shape::Lookup::Second => {
+            let t = template_of(&shaped);
+            crate::mvcc::lock(shapes).settle(&shaped.shape, t.clone());
+            t?
+        }
+    };
+    Some((template, shaped.literals, shaped.text_range))
 }
 
 /// The shape's text parsed as one statement with a parameter per literal, if it is that.

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use super::ParsedStatement;
 
 /// How many shapes a cache remembers (most recently used first).
-const SHAPES: usize = 16;
+const SHAPES: usize = 32;
 
 /// Most literals a shape may have: SQLite's limit on parameters.
 const MAX_LITERALS: usize = 32766;
