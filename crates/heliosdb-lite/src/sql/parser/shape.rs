@@ -426,4 +426,75 @@ mod tests {
         assert!(matches!(cache.lookup("a"), Lookup::Parse));
         assert_eq!(cache.entries.len(), SHAPES);
     }
+
+    use proptest::prelude::*;
+
+    /// A literal as written and the value it must become (a sign stays in the shape, so
+    /// numbers are generated without one).
+    fn arb_literal() -> impl Strategy<Value = (String, Value)> {
+        prop_oneof![
+            (0..=i64::MAX).prop_map(|i| (i.to_string(), Value::Integer(i))),
+            any::<f64>()
+                .prop_filter("finite, not negative", |f| f.is_finite()
+                    && f.is_sign_positive())
+                .prop_map(|f| (format!("{f:?}"), Value::Real(f))),
+            ".*".prop_map(|s| (format!("'{}'", s.replace('\'', "''")), Value::Text(s))),
+            proptest::collection::vec(any::<u8>(), 0..6).prop_map(|b| {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                (format!("x'{hex}'"), Value::Blob(b))
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn generated_inserts_give_their_literals_and_a_template_that_parses(
+            rows in proptest::collection::vec(proptest::collection::vec(arb_literal(), 1..4), 1..3),
+            signs in proptest::collection::vec(prop_oneof![Just(""), Just("-"), Just("+ ")], 12),
+            semicolon in any::<bool>(),
+        ) {
+            let mut expected = Vec::new();
+            let mut sign = signs.iter().cycle();
+            let rows_text: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    let items: Vec<String> = row
+                        .iter()
+                        .map(|(text, value)| {
+                            expected.push(value.clone());
+                            let s = if matches!(value, Value::Integer(_) | Value::Real(_)) {
+                                sign.next().copied().unwrap_or("")
+                            } else {
+                                ""
+                            };
+                            format!("{s}{text}")
+                        })
+                        .collect();
+                    format!("({})", items.join(", "))
+                })
+                .collect();
+            let text = format!(
+                "insert into t values {}{}",
+                rows_text.join(","),
+                if semicolon { ";" } else { "" }
+            );
+            let shaped = shape_of(&text).expect("a plain INSERT of literals is shaped");
+            prop_assert_eq!(&shaped.literals, &expected);
+            prop_assert_eq!(&text[shaped.text_range.clone()], text.trim_end_matches(';'));
+            let parsed: Vec<_> = super::super::parse(&shaped.shape).unwrap();
+            prop_assert_eq!(parsed.len(), 1);
+            prop_assert_eq!(parsed[0].param_count, expected.len());
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_without_panicking(
+            tail in "[-+.,;()'\"`\\[\\]xX0-9eE_ aNULvé\n?:]{0,40}",
+        ) {
+            let text = format!("INSERT INTO t VALUES {tail}");
+            if let Some(s) = shape_of(&text) {
+                let _ = &text[s.text_range];
+                prop_assert!(!s.literals.is_empty());
+            }
+        }
+    }
 }
