@@ -365,7 +365,7 @@ pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Cond
             if let Err(e) = run(&mvcc) {
                 tracing::warn!(error = %e, "background history GC failed");
             }
-            if let Err(e) = super::pack::maintain(&mvcc) {
+            if let Err(e) = super::pack::maintain_in_background(&mvcc) {
                 tracing::warn!(error = %e, "background pack maintenance failed");
             }
         });

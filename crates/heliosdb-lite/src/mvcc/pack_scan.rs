@@ -51,6 +51,21 @@ impl<'a> PackedIter<'a> {
         scn: u64,
         dir: Direction,
     ) -> Result<Option<Self>> {
+        Self::open_with_share(storage, packs, range, scn, dir, 8)
+    }
+
+    /// [`PackedIter::open`], refusing when the log names more than `1/share` of the pack's
+    /// rows (at least 1,024 keys): past that point a scan of the heads is cheaper for a
+    /// query. A pack rebuild reads through the pack with a larger share, since its changed
+    /// keys are mostly appended rows read in key order.
+    pub(crate) fn open_with_share(
+        storage: &'a dyn Storage,
+        packs: &Packs,
+        range: &KeyRange,
+        scn: u64,
+        dir: Direction,
+        share: u64,
+    ) -> Result<Option<Self>> {
         if dir != Direction::Forward {
             return Ok(None);
         }
@@ -63,7 +78,7 @@ impl<'a> PackedIter<'a> {
         let m = pack.scn;
         let (lo, hi) = (m.min(scn), m.max(scn));
         // Past this many named keys, reading them one by one costs more than the pack saves.
-        let limit = usize::try_from(pack.rows / 8)
+        let limit = usize::try_from(pack.rows / share.max(1))
             .unwrap_or(usize::MAX)
             .max(1024);
         let mut changed = Vec::new();

@@ -1341,11 +1341,18 @@ impl RowidAllocator {
 
     /// Notes an explicit rowid; true if it is larger than every rowid in use. A batch load
     /// with ascending keys then needs no lookup per row to rule out a duplicate key: the
-    /// largest rowid is looked up once per table and transaction.
+    /// largest rowid is looked up once per table and transaction, from the second explicit
+    /// rowid on. The first one answers false (the caller looks the key up), because finding
+    /// the largest rowid costs a reverse seek, several times a point lookup, and a
+    /// transaction of one insert (autocommit) would pay it for nothing.
     fn saw_explicit(&mut self, txn: &Transaction, info: &TableInfo, rowid: i64) -> Result<bool> {
         let id = info.def.id;
         let max = match self.known_max.get(&id) {
             Some(&n) => n,
+            None if !self.seen_max.contains_key(&id) => {
+                self.saw(info, rowid);
+                return Ok(false);
+            }
             None => {
                 let n =
                     Self::current_max(txn, info)?.max(self.seen_max.get(&id).copied().unwrap_or(0));
