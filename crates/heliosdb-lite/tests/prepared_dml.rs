@@ -414,3 +414,35 @@ fn ascending_inserts_with_savepoints_and_out_of_order_ids_answer_like_sqlite() {
         );
     }
 }
+
+#[test]
+fn values_already_converted_run_as_they_are_with_the_count_checked() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        .unwrap();
+    let mut ins = c.prepare("INSERT INTO t VALUES (?, ?)").unwrap();
+    let values = [Value::Integer(1), Value::Text("one".into())];
+    let rows = ins.query_values(&values).unwrap();
+    assert!(!rows.returns_rows());
+    assert_eq!(rows.changes(), 1);
+    // The values are the caller's still: a retry runs them again.
+    let dup = ins.query_values(&values).unwrap_err();
+    assert!(dup.to_string().contains("UNIQUE"), "{dup}");
+    let short = ins.query_values(&values[..1]).unwrap_err();
+    assert!(matches!(short, Error::Parameter(_)), "{short}");
+    assert!(
+        short.to_string().contains("2 parameter(s) but 1 value(s)"),
+        "{short}"
+    );
+    // A statement of literals (run through its shape's template) takes no values.
+    let mut lit = c.prepare("INSERT INTO t VALUES (2, 'two')").unwrap();
+    lit.query_values(&[]).unwrap();
+    lit.query_values(&values[..1]).unwrap_err();
+    let mut sel = c.prepare("SELECT name FROM t WHERE id = ?").unwrap();
+    let got = sel
+        .query_values(&[Value::Integer(2)])
+        .unwrap()
+        .into_values()
+        .unwrap();
+    assert_eq!(got, vec![vec![Value::Text("two".into())]]);
+}

@@ -22,7 +22,7 @@ use convert::{Output, Params};
 use errors::{programming_error, raise, to_py_err};
 use heliosdb_lite::time::ManualClock;
 use heliosdb_lite::types::Value;
-use heliosdb_lite::{params_from_iter, AsOf, Connection, Error, FunctionFlags, Rows};
+use heliosdb_lite::{AsOf, Connection, Error, FunctionFlags, Rows};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::cell::RefCell;
@@ -179,9 +179,7 @@ fn run(
     let mut stmt = conn.prepare_cached(sql)?;
     let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
     stmt.set_as_of(point);
-    let mut rows = retry_busy(conn, timeout, || {
-        stmt.query(params_from_iter(values.iter()))
-    })?;
+    let mut rows = retry_busy(conn, timeout, || stmt.query_values(&values))?;
     let mut out = Executed {
         columns: rows.returns_rows().then(|| rows.column_names().to_vec()),
         types: rows.column_types(),
@@ -423,9 +421,7 @@ impl NativeConnection {
                     let mut n = 0;
                     for params in chunk {
                         let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
-                        let rows = retry_busy(&conn, timeout, || {
-                            stmt.query(params_from_iter(values.iter()))
-                        })?;
+                        let rows = retry_busy(&conn, timeout, || stmt.query_values(&values))?;
                         if rows.returns_rows() {
                             return Err(Failure::Programming(
                                 "executemany() can only run statements that return no rows \

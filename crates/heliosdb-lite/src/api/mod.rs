@@ -658,6 +658,21 @@ impl Cached {
     }
 }
 
+/// The result columns of every statement without any (an INSERT, UPDATE or DELETE without
+/// RETURNING), shared: a batch load's statements allocate no empty lists.
+static NO_COLUMNS: std::sync::OnceLock<Arc<Vec<String>>> = std::sync::OnceLock::new();
+/// The per-column temporal flags of those statements, shared likewise.
+static NO_TEMPORAL: std::sync::OnceLock<Arc<Vec<bool>>> = std::sync::OnceLock::new();
+
+/// `v` behind an `Arc`; the shared `empty` one when `v` is empty.
+fn shared_vec<T>(v: Vec<T>, empty: &std::sync::OnceLock<Arc<Vec<T>>>) -> Arc<Vec<T>> {
+    if v.is_empty() {
+        empty.get_or_init(|| Arc::new(Vec::new())).clone()
+    } else {
+        Arc::new(v)
+    }
+}
+
 /// A prepared statement.
 pub struct Statement<'conn> {
     conn: &'conn Connection,
@@ -711,21 +726,38 @@ impl Statement<'_> {
     /// Runs the statement and returns its rows.
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows> {
         let values = self.parsed.bind(params)?;
+        self.query_bound(&values)
+    }
+
+    /// [`Statement::query`] with values already in engine form, one per placeholder in
+    /// order, used where they are and not copied: a binding that converts its host
+    /// language's values itself (and may run them again, after a busy retry) hands them
+    /// over this way.
+    pub fn query_values(&mut self, values: &[Value]) -> Result<Rows> {
+        if self.parsed.is_template() {
+            let values = self.parsed.bind(values)?;
+            return self.query_bound(&values);
+        }
+        params::check_count(values.len(), &self.parsed.parsed)?;
+        self.query_bound(values)
+    }
+
+    fn query_bound(&mut self, values: &[Value]) -> Result<Rows> {
         let as_of = self.as_of.as_ref();
         let (source, out, last_insert_rowid) =
-            match self.conn.open_cursor(&self.parsed.parsed, &values, as_of)? {
+            match self.conn.open_cursor(&self.parsed.parsed, values, as_of)? {
                 Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out, None),
                 None => {
-                    let (mut out, rowid) = self.conn.run_at(&self.parsed.parsed, &values, as_of)?;
+                    let (mut out, rowid) = self.conn.run_at(&self.parsed.parsed, values, as_of)?;
                     let rows = std::mem::take(&mut out.rows);
                     (RowSource::Collected(rows.into_iter()), out, Some(rowid))
                 }
             };
-        let columns = Arc::new(out.columns);
+        let columns = shared_vec(out.columns, &NO_COLUMNS);
         *crate::mvcc::lock(&self.columns) = Some(columns.clone());
         Ok(Rows {
             columns,
-            temporal: Arc::new(out.temporal),
+            temporal: shared_vec(out.temporal, &NO_TEMPORAL),
             source,
             current: None,
             column_types: out.column_types,

@@ -11,14 +11,19 @@ pub trait Params {
 }
 
 fn positional(values: Vec<Value>, stmt: &ParsedStatement) -> Result<Vec<Value>> {
-    if values.len() != stmt.param_count {
+    check_count(values.len(), stmt)?;
+    Ok(values)
+}
+
+/// Fails unless `supplied` values fill the placeholders of `stmt`.
+pub(super) fn check_count(supplied: usize, stmt: &ParsedStatement) -> Result<()> {
+    if supplied != stmt.param_count {
         return Err(Error::Parameter(format!(
             "statement has {} parameter(s) but {} value(s) were supplied",
-            stmt.param_count,
-            values.len()
+            stmt.param_count, supplied
         )));
     }
-    Ok(values)
+    Ok(())
 }
 
 impl Params for [&(dyn ToSql + Send + Sync); 0] {

@@ -19,6 +19,7 @@ use crate::error::{ConstraintKind, Error, RaiseAction, Result};
 use crate::mvcc::Transaction;
 use crate::storage::{prefix_range, Direction};
 use sqlparser::ast::{self, Statement};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 mod foreign_key;
@@ -28,12 +29,13 @@ mod prepared;
 use prepared::{DeletePlan, InsertPlan, Prepared, Target, UpdatePlan, Upsert};
 pub use prepared::{DmlPlan, SchemaKey};
 
-/// Key values of a row: its rowid, or its primary-key columns.
-pub fn row_key_values(def: &TableDef, row: &[Value]) -> Vec<Value> {
+/// Key values of a row: its rowid (borrowed from the row, where it follows the columns), or
+/// its primary-key columns.
+pub fn row_key_values<'r>(def: &TableDef, row: &'r [Value]) -> Cow<'r, [Value]> {
     if def.has_rowid() {
-        vec![row[def.columns.len()].clone()]
+        Cow::Borrowed(std::slice::from_ref(&row[def.columns.len()]))
     } else {
-        def.primary_key.iter().map(|&c| row[c].clone()).collect()
+        Cow::Owned(def.primary_key.iter().map(|&c| row[c].clone()).collect())
     }
 }
 
