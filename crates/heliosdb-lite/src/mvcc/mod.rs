@@ -142,6 +142,10 @@ pub struct MvccOptions {
     /// keys that way from four times this many: below that, an ingestion's fixed costs (a
     /// memtable flush, a table file, its fsyncs) exceed what it saves. Tests lower it.
     pub ingest_min_keys: usize,
+    /// A pack build writes this many bytes of pages through ordinary batches, then the rest
+    /// as sorted table files (see [`pack`]'s `INGEST_PAGES_AFTER`, the default). Tests lower
+    /// it.
+    pub pack_ingest_bytes: usize,
 }
 
 impl Default for MvccOptions {
@@ -159,6 +163,7 @@ impl Default for MvccOptions {
             pack_tables: true,
             watched_prefix: None,
             ingest_min_keys: 4096,
+            pack_ingest_bytes: pack::INGEST_PAGES_AFTER,
         }
     }
 }

@@ -364,3 +364,54 @@ fn sql_table_is_packed(conn: crate::Connection) {
         .unwrap();
     assert_eq!(n, 50);
 }
+
+#[test]
+fn a_pack_on_disk_is_written_as_sorted_table_files_and_reads_like_the_heads() {
+    use super::spill_tests::CountingSorted;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000_000);
+    let ingestions = Arc::new(AtomicUsize::new(0));
+    let fjall = FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap();
+    let storage = Arc::new(CountingSorted(fjall, ingestions.clone()));
+    let options = MvccOptions {
+        pack_ingest_bytes: 64 << 10,
+        ..options(&clock, 1000)
+    };
+    let m = Mvcc::open(storage, options).unwrap();
+    create_table(&m);
+    // Small commits (no ingestion of their own), then a build of about 300 KB of pages: the
+    // first 64 KiB through the memtable, the rest ingested.
+    for chunk in 0..5u64 {
+        let mut t = m.begin(TxnMode::Immediate).unwrap();
+        for i in chunk * 1000..(chunk + 1) * 1000 {
+            t.put(key(i), format!("row {i} {}", "x".repeat(40)).into_bytes())
+                .unwrap();
+        }
+        t.commit().unwrap();
+    }
+    let before = ingestions.load(Ordering::SeqCst);
+    m.maintain_packs().unwrap();
+    assert!(m.0.packs.pack_of(TABLE).is_some(), "the table was packed");
+    assert_eq!(
+        ingestions.load(Ordering::SeqCst),
+        before + 1,
+        "one ingestion"
+    );
+    assert!(check_at(&m, m.latest_scn()));
+    // A rebuild after more changes reads through the first pack and replaces it.
+    random_commit(&m, &mut Rng(5), 3000, 6000, 1);
+    m.maintain_packs().unwrap();
+    assert!(check_at(&m, m.latest_scn()));
+    // The replaced pack's pages are gone once no scan holds them: one pack's pages are left.
+    m.maintain_packs().unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for kv in m
+        .storage()
+        .scan(prefix_range(&[keys::PAGE]), Direction::Forward)
+    {
+        let (k, _) = kv.unwrap();
+        ids.insert(k[1..9].to_vec());
+    }
+    assert_eq!(ids.len(), 1, "pages of replaced packs are deleted");
+}

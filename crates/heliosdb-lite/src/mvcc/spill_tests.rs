@@ -314,7 +314,10 @@ fn put_and_collect(m: &Mvcc) {
 }
 
 /// A store that counts the sorted writes it passes on.
-struct CountingSorted(crate::storage::FjallStorage, Arc<AtomicUsize>);
+pub(super) struct CountingSorted(
+    pub(super) crate::storage::FjallStorage,
+    pub(super) Arc<AtomicUsize>,
+);
 
 impl Storage for CountingSorted {
     fn get(&self, key: &[u8]) -> Result<Option<crate::storage::Bytes>> {
