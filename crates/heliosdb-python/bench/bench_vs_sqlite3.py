@@ -71,7 +71,8 @@ def run(conns, rounds, autocommit_rows, txn_rows, lookups):
                 cur.execute("INSERT INTO t VALUES (?, ?, ?)", p)
             cur.execute("COMMIT")
             record("insert, one transaction (per row)", name, len(rows), time.perf_counter() - t)
-    keys = [random.Random(7).randrange(next_id) for _ in range(lookups)]
+    rng = random.Random(7)
+    keys = [rng.randrange(next_id) for _ in range(lookups)]
     for _ in range(rounds):
         for name, c in conns.items():
             cur = c.cursor()

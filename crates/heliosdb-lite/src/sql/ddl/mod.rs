@@ -430,11 +430,9 @@ fn backfill_index(
             held += 2 * entry.len() + ENTRY_HELD;
             if !ix.unique {
                 // Sorted without the index prefix every entry shares, so that the sort's key
-                // abbreviation (its first eight bytes) holds the indexed value, and most
+                // prefix (its first eight bytes) holds the indexed value, and most
                 // comparisons end there instead of in a full byte comparison.
-                let mut entry = entry;
-                entry.drain(..codec::INDEX_PREFIX_LEN);
-                sorter.push(entry, Vec::new())?;
+                sorter.push_slices(&entry[codec::INDEX_PREFIX_LEN..], &[])?;
                 continue;
             }
             // NULLs are distinct: such an entry is never compared (flag 0), and its sort key
@@ -447,7 +445,7 @@ fn backfill_index(
             let mut payload = Vec::with_capacity(entry.len() + 1);
             payload.push(u8::from(checked));
             payload.extend_from_slice(&entry);
-            sorter.push(sort_key, payload)?;
+            sorter.push_slices(&sort_key, &payload)?;
         }
     }
     let mut sorted = sorter.finish()?;

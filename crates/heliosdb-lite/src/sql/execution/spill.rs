@@ -53,6 +53,38 @@ fn spill_error(e: std::io::Error) -> Error {
     ))
 }
 
+/// Accounts for `bytes` more in a sort's buffer: from the budget, or from the floor every
+/// sorter may use (`unreserved` counts what it took of it) so that it can make runs of some
+/// length even when the operators around it have taken the whole budget.
+pub(super) fn hold_for_sort(
+    reservation: &mut Reservation<'_>,
+    unreserved: &mut usize,
+    bytes: usize,
+) -> bool {
+    if reservation.try_grow(bytes) {
+        return true;
+    }
+    if *unreserved + bytes <= SORT_FLOOR {
+        *unreserved += bytes;
+        return true;
+    }
+    false
+}
+
+/// Creates an empty, already unlinked, temporary file in the budget's spill folder.
+pub(super) fn spill_file(memory: &QueryMemory) -> Result<File> {
+    let file = match memory.spill_dir() {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(spill_error)?;
+            tempfile::tempfile_in(dir)
+        }
+        None => tempfile::tempfile(),
+    }
+    .map_err(spill_error)?;
+    memory.count_spill_file();
+    Ok(file)
+}
+
 /// A spill file being written.
 pub(super) struct SpillWriter {
     out: BufWriter<File>,
@@ -64,15 +96,7 @@ pub(super) struct SpillWriter {
 impl SpillWriter {
     /// Creates an empty, already unlinked, temporary file.
     pub(super) fn create(memory: &QueryMemory) -> Result<Self> {
-        let file = match memory.spill_dir() {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(spill_error)?;
-                tempfile::tempfile_in(dir)
-            }
-            None => tempfile::tempfile(),
-        }
-        .map_err(spill_error)?;
-        memory.count_spill_file();
+        let file = spill_file(memory)?;
         Ok(Self {
             out: BufWriter::with_capacity(BUFFER, file),
             records: 0,
@@ -369,18 +393,8 @@ impl<'e, C: KeyOrder> Sorter<'e, C> {
         Ok(())
     }
 
-    /// Accounts for `bytes` more in the buffer: from the budget, or from the floor every
-    /// sorter may use so that it can make runs of some length even when the operators
-    /// around it have taken the whole budget.
     fn hold(&mut self, bytes: usize) -> bool {
-        if self.reservation.try_grow(bytes) {
-            return true;
-        }
-        if self.unreserved + bytes <= SORT_FLOOR {
-            self.unreserved += bytes;
-            return true;
-        }
-        false
+        hold_for_sort(&mut self.reservation, &mut self.unreserved, bytes)
     }
 
     /// Runs written to spill files so far (none: the sort stayed in memory).
