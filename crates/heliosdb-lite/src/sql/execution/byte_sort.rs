@@ -87,10 +87,10 @@ impl<'e> ByteSorter<'e> {
                 "an index entry longer than 4 GiB".into(),
             ));
         }
-        let bytes = key.len() + payload.len() + SLOT_BYTES;
-        if !self.hold(bytes) {
+        let len = key.len() + payload.len();
+        if !self.make_room(len) {
             self.spill_run()?;
-            if !self.hold(bytes) {
+            if !self.make_room(len) {
                 return Err(self
                     .reservation
                     .memory()
@@ -109,8 +109,27 @@ impl<'e> ByteSorter<'e> {
         Ok(())
     }
 
-    fn hold(&mut self, bytes: usize) -> bool {
-        hold_for_sort(&mut self.reservation, &mut self.unreserved, bytes)
+    /// Makes room for a pair of `len` bytes and its slot, growing the two vectors (each to
+    /// twice its size) when they are full. The budget is charged for what the vectors
+    /// allocate, not for what they hold: a doubled vector is up to twice its contents.
+    fn make_room(&mut self, len: usize) -> bool {
+        let grown = |n: usize, cap: usize, add: usize| {
+            (n + add > cap).then(|| (cap * 2).max(n + add).max(4096))
+        };
+        let arena = grown(self.arena.len(), self.arena.capacity(), len);
+        let slots = grown(self.slots.len(), self.slots.capacity(), 1);
+        let bytes = arena.map_or(0, |c| c - self.arena.capacity())
+            + slots.map_or(0, |c| (c - self.slots.capacity()) * SLOT_BYTES);
+        if bytes > 0 && !hold_for_sort(&mut self.reservation, &mut self.unreserved, bytes) {
+            return false;
+        }
+        if let Some(c) = arena {
+            self.arena.reserve_exact(c - self.arena.len());
+        }
+        if let Some(c) = slots {
+            self.slots.reserve_exact(c - self.slots.len());
+        }
+        true
     }
 
     /// Sorts the slots (stable: equal keys stay in input order).
@@ -134,8 +153,9 @@ impl<'e> ByteSorter<'e> {
         let mut file = out.into_inner().map_err(|e| io_error(e.into_error()))?;
         file.seek(SeekFrom::Start(0)).map_err(io_error)?;
         self.runs.push(file);
-        self.slots.clear();
-        self.arena.clear();
+        // Freed with their share of the budget, which others may take meanwhile.
+        self.slots = Vec::new();
+        self.arena = Vec::new();
         self.reservation.clear();
         self.unreserved = 0;
         Ok(())
