@@ -657,12 +657,6 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
     Ok(report)
 }
 
-/// Builds a pack of the table `prefix`, tracked since `since`, as of the newest SCN and
-/// publishes it. Returns the rows packed, or `None` if the newest SCN is still before `since`.
-///
-/// The rows are read through the table's current pack when it has one (its pages, plus the
-/// rows its log names since, read the ordinary way: what every scan at that SCN reads), which
-/// costs a tenth of walking the heads; the first pack is read from the heads.
 /// The pages of a pack being built, as `(page key, page)` pairs in key order, from the table's
 /// rows at the build's SCN. A read error ends the pages and is kept in `failed`.
 struct Pages<'a> {
@@ -724,6 +718,12 @@ fn write_in_batches(storage: &dyn Storage, pages: &mut Pages<'_>, limit: usize) 
     Ok(false)
 }
 
+/// Builds a pack of the table `prefix`, tracked since `since`, as of the newest SCN and
+/// publishes it. Returns the rows packed, or `None` if the newest SCN is still before `since`.
+///
+/// The rows are read through the table's current pack when it has one (its pages, plus the
+/// rows its log names since, read the ordinary way: what every scan at that SCN reads), which
+/// costs a tenth of walking the heads; the first pack is read from the heads.
 fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
     let inner = &mvcc.0;
     let storage = &*inner.storage;
