@@ -137,9 +137,12 @@ pub fn assert_same(setup: &str, query: &str) {
 /// The random campaign: see the module documentation for the knobs.
 #[test]
 fn differential_fixed_seed() {
-    let cases = env_u64("HELIOS_DIFF_CASES").unwrap_or(DEFAULT_CASES);
-    let seed = env_u64("HELIOS_DIFF_SEED").unwrap_or(DEFAULT_SEED);
     let only = env_u64("HELIOS_DIFF_ONLY");
+    // A case number past the default count (from a longer campaign) still runs on its own.
+    let cases = env_u64("HELIOS_DIFF_CASES")
+        .unwrap_or(DEFAULT_CASES)
+        .max(only.map_or(0, |o| o + 1));
+    let seed = env_u64("HELIOS_DIFF_SEED").unwrap_or(DEFAULT_SEED);
     let max_failures = env_u64("HELIOS_DIFF_MAX_FAILURES")
         .map(|n| n as usize)
         .unwrap_or(DEFAULT_MAX_FAILURES);

@@ -662,3 +662,18 @@ fn window_min_and_max_use_the_collation() {
         assert_same(setup, q);
     }
 }
+
+/// An inner hash join built on the rows joined so far, all of whose keys are NULL (a LEFT JOIN
+/// that found nothing), outputs nothing and must not open its other side: here a recursive CTE
+/// that would count from the smallest integer to 1. SQLite never reads it either; HeliosDB
+/// built the table, found it empty and then ran the CTE until the statement timed out (fuzzer
+/// seed 24, case 18929).
+#[test]
+fn an_empty_hash_table_does_not_open_the_other_side() {
+    let setup = "CREATE TABLE t(a INTEGER, b); INSERT INTO t VALUES (1, NULL), (2, NULL);";
+    assert_same(
+        setup,
+        "WITH RECURSIVE w(k) AS (SELECT -9223372036854775807 UNION SELECT k + 1 FROM w \
+         WHERE k < 1) SELECT t.a FROM t LEFT JOIN t AS u ON u.a = t.b JOIN w ON w.k = u.b",
+    );
+}

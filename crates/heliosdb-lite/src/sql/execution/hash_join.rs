@@ -335,6 +335,13 @@ impl<'e> HashJoinOp<'e> {
         Ok(())
     }
 
+    /// True once the table is built, empty and in memory, for a join that then outputs
+    /// nothing: an inner or semi join (every build row had a NULL key, or there was none).
+    fn nothing_can_match(&self) -> bool {
+        let empty = self.spilled.is_none() && self.table.as_ref().is_some_and(|t| t.len() == 0);
+        empty && matches!(self.join.kind, JoinKind::Inner | JoinKind::Semi)
+    }
+
     /// The next row to probe with its key values (`None`: a NULL key, which matches
     /// nothing): from the probing input, or, in a partitioned join, from the partition files.
     #[allow(clippy::type_complexity)]
@@ -452,6 +459,12 @@ impl Operator for HashJoinOp<'_> {
         if self.build_left && unbuilt(self) {
             self.build(outer)?;
         }
+        if self.nothing_can_match() {
+            // Stops before the probing side is opened (or read further): it may be costly,
+            // or, like a recursive CTE that never ends, never finish, and SQLite does not
+            // read it either when the side it loops over first has no row to match.
+            return Ok(None);
+        }
         loop {
             if self.current.is_none() {
                 let Some((probe, keys)) = self.next_probe(outer)? else {
@@ -464,6 +477,9 @@ impl Operator for HashJoinOp<'_> {
                             // would first read the right side: with no such row it is never
                             // read, nor are its filters (and their subqueries) evaluated.
                             self.build(outer)?;
+                            if self.nothing_can_match() {
+                                return Ok(None);
+                            }
                             if let Some(w) = self.spilled.as_mut().and_then(|s| s.writers.as_mut())
                             {
                                 w.probe[partition(&keys, 0)].write(&keys, &probe)?;
