@@ -11,6 +11,7 @@ mod fjall_backend;
 mod fjall_check;
 mod memory;
 mod private_copy;
+mod value_cache;
 
 pub use fjall_backend::{FjallOptions, FjallStorage};
 pub use memory::MemoryStorage;

@@ -117,3 +117,124 @@ fn fjall_persists_across_reopen_and_rejects_files() {
         Err(crate::Error::Corruption(_))
     ));
 }
+
+/// Gets, writes and deletes in batches, and sorted ingestions, in any order, read back as a
+/// plain map says they should: the cache of recently read values (fjall) never serves a
+/// value that a later write replaced or deleted.
+mod reads_after_writes {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Get(u8),
+        Put(Vec<(u8, u8)>),
+        Delete(u8),
+        Sorted(Vec<(u8, u8)>),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..12).prop_map(Op::Get),
+            2 => proptest::collection::vec((0u8..12, any::<u8>()), 1..4).prop_map(Op::Put),
+            1 => (0u8..12).prop_map(Op::Delete),
+            1 => proptest::collection::vec((0u8..12, any::<u8>()), 1..4).prop_map(Op::Sorted),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn every_read_sees_the_last_write(ops in proptest::collection::vec(op(), 1..40)) {
+            for (s, _d) in backends() {
+                let mut model: BTreeMap<u8, u8> = BTreeMap::new();
+                for op in &ops {
+                    match op {
+                        Op::Get(k) => {
+                            let got = s.get(&[*k]).unwrap().map(|v| v[0]);
+                            prop_assert_eq!(got, model.get(k).copied(), "{} key {}", s.name(), k);
+                        }
+                        Op::Put(pairs) => {
+                            let mut b = WriteBatch::new();
+                            for (k, v) in pairs {
+                                b.put(vec![*k], vec![*v]);
+                                model.insert(*k, *v);
+                            }
+                            s.write(b, false).unwrap();
+                        }
+                        Op::Delete(k) => {
+                            let mut b = WriteBatch::new();
+                            b.delete(vec![*k]);
+                            model.remove(k);
+                            s.write(b, false).unwrap();
+                        }
+                        Op::Sorted(pairs) => {
+                            let sorted: BTreeMap<u8, u8> = pairs.iter().copied().collect();
+                            model.extend(&sorted);
+                            s.write_sorted(&mut sorted.into_iter().map(|(k, v)| (vec![k], vec![v])))
+                                .unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A writer raises two keys while readers read them: a read never returns less than what a
+/// write that had returned before the read began wrote, and a key never goes back, cache or
+/// no cache. (fjall's reads of the newest data may see part of a batch being applied, so the
+/// two keys are not compared with each other.)
+#[test]
+fn concurrent_readers_never_see_a_replaced_value() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    for (s, _d) in backends() {
+        let put = |n: u64| {
+            let mut b = WriteBatch::new();
+            b.put(b"a".to_vec(), n.to_be_bytes().to_vec());
+            b.put(b"b".to_vec(), n.to_be_bytes().to_vec());
+            s.write(b, false).unwrap();
+        };
+        put(0);
+        let (done, written) = (AtomicBool::new(false), AtomicU64::new(0));
+        let read =
+            |k: &[u8]| u64::from_be_bytes(s.get(k).unwrap().unwrap()[..8].try_into().unwrap());
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let mut last = [0, 0];
+                    while !done.load(SeqCst) {
+                        for (i, k) in [&b"a"[..], b"b"].into_iter().enumerate() {
+                            let floor = written.load(SeqCst);
+                            let v = read(k);
+                            assert!(
+                                v >= floor,
+                                "{}: read {v} after {floor} was written",
+                                s.name()
+                            );
+                            assert!(
+                                v >= last[i],
+                                "{}: went back to {v} from {}",
+                                s.name(),
+                                last[i]
+                            );
+                            last[i] = v;
+                        }
+                    }
+                });
+            }
+            for n in 1..3000 {
+                put(n);
+                if n % 500 == 0 {
+                    // An ingestion too, which drops every cached value.
+                    let mut pairs = [(b"a".to_vec(), n.to_be_bytes().to_vec())].into_iter();
+                    s.write_sorted(&mut pairs).unwrap();
+                }
+                written.store(n, SeqCst);
+            }
+            done.store(true, SeqCst);
+        });
+        assert_eq!(read(b"a"), 2999);
+    }
+}
