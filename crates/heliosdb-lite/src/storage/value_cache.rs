@@ -21,13 +21,17 @@
 //!
 //! Only present values are cached (a read of a missing key, as an insert's existence check
 //! makes, is not), and values are copied out of the block they were read from so that a
-//! cached value does not keep a whole block alive.
+//! cached value does not keep a whole block alive. A value is admitted at its key's second
+//! miss: the first only sets the key's bit in a small bitmap of keys seen, so that reads of
+//! keys read once (a scan of lookups over a large table, an UPDATE's reads) do not pay for
+//! copying and inserting what will not be read again.
 
 use super::Bytes;
 use quick_cache::unsync::Cache;
 use quick_cache::Weighter;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Mutex;
 
 /// Independent shards, so that threads reading different keys rarely wait for each other.
@@ -35,6 +39,9 @@ const SHARDS: usize = 16;
 
 /// Bytes an entry costs beyond its key and value (hash table slot, boxes, queue links).
 const ENTRY_OVERHEAD: u64 = 64;
+
+/// Bits of the bitmap of keys seen once (128 KiB); it is cleared when a quarter is set.
+const SEEN_BITS: usize = 1 << 20;
 
 /// Charges an entry for its bytes.
 #[derive(Clone, Copy)]
@@ -55,12 +62,17 @@ pub(crate) struct ValueCache {
     epoch: AtomicU64,
     /// Writes begun and not yet ended: while any is, the cache is not read.
     in_flight: AtomicU64,
+    /// Keys missed once, by hash: a value is cached at its key's second miss.
+    seen: Vec<AtomicU64>,
+    /// Bits set in `seen` since it was last cleared.
+    seen_count: AtomicU64,
 }
 
 /// What a reader needs to insert the value it is about to read from the store.
 pub(crate) struct Ticket {
     shard: usize,
     epoch: u64,
+    hash: u64,
 }
 
 /// Outcome of a lookup.
@@ -96,12 +108,36 @@ impl ValueCache {
             shards,
             epoch: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            seen: (0..SEEN_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
+            seen_count: AtomicU64::new(0),
         })
     }
 
-    fn shard_of(key: &[u8]) -> usize {
+    fn hash(key: &[u8]) -> u64 {
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    fn shard_of(hash: u64) -> usize {
         // The high bits: Fx's low bits are weak for short keys.
-        (rustc_hash::FxBuildHasher.hash_one(key) >> 60) as usize % SHARDS
+        (hash >> 60) as usize % SHARDS
+    }
+
+    /// True if the key of `hash` was missed before (since the bitmap was last cleared);
+    /// marks it missed otherwise. Races between threads only admit a value a miss early or
+    /// late.
+    fn seen_before(&self, hash: u64) -> bool {
+        let bit = (hash >> 20) as usize % SEEN_BITS;
+        let (word, mask) = (&self.seen[bit / 64], 1u64 << (bit % 64));
+        if word.fetch_or(mask, Relaxed) & mask != 0 {
+            return true;
+        }
+        if self.seen_count.fetch_add(1, Relaxed) + 1 >= (SEEN_BITS / 4) as u64 {
+            self.seen_count.store(0, Relaxed);
+            for w in &self.seen {
+                w.store(0, Relaxed);
+            }
+        }
+        false
     }
 
     fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
@@ -111,7 +147,8 @@ impl ValueCache {
 
     /// Looks `key` up.
     pub(crate) fn lookup(&self, key: &[u8]) -> Lookup {
-        let shard = Self::shard_of(key);
+        let hash = Self::hash(key);
+        let shard = Self::shard_of(hash);
         let guard = self.lock(shard);
         if self.in_flight.load(SeqCst) != 0 {
             return Lookup::Bypass;
@@ -121,13 +158,17 @@ impl ValueCache {
             None => Lookup::Miss(Ticket {
                 shard,
                 epoch: self.epoch.load(SeqCst),
+                hash,
             }),
         }
     }
 
     /// Caches `value`, read from the store for `key` after `ticket` was issued, unless a
-    /// write began since.
+    /// write began since or this is the key's first miss.
     pub(crate) fn offer(&self, ticket: Ticket, key: &[u8], value: &Bytes) {
+        if !self.seen_before(ticket.hash) {
+            return;
+        }
         let mut guard = self.lock(ticket.shard);
         if self.epoch.load(SeqCst) != ticket.epoch || self.in_flight.load(SeqCst) != 0 {
             return;
@@ -146,7 +187,7 @@ impl ValueCache {
         match keys {
             Some(keys) => {
                 for key in keys {
-                    let shard = Self::shard_of(key);
+                    let shard = Self::shard_of(Self::hash(key));
                     let mut guard = self.lock(shard);
                     if !guard.is_empty() {
                         guard.remove(key);
@@ -182,6 +223,7 @@ mod tests {
         Bytes::from(s.as_bytes())
     }
 
+    /// Reads `key` as the store does, holding `store`: a miss offers the value.
     fn read(cache: &ValueCache, key: &[u8], store: &Bytes) -> Bytes {
         match cache.lookup(key) {
             Lookup::Hit(v) => v,
@@ -196,6 +238,9 @@ mod tests {
     #[test]
     fn a_value_read_is_served_until_a_write_of_its_key() {
         let cache = ValueCache::new(1 << 20).unwrap();
+        // The first miss only marks the key; the second caches its value.
+        assert_eq!(read(&cache, b"k", &bytes("v1")), bytes("v1"));
+        assert!(matches!(cache.lookup(b"k"), Lookup::Miss(_)));
         assert_eq!(read(&cache, b"k", &bytes("v1")), bytes("v1"));
         // Served from the cache now, whatever the store says.
         assert!(matches!(cache.lookup(b"k"), Lookup::Hit(v) if v == bytes("v1")));
@@ -209,8 +254,9 @@ mod tests {
     #[test]
     fn a_value_read_before_a_write_began_is_not_cached() {
         let cache = ValueCache::new(1 << 20).unwrap();
+        read(&cache, b"k", &bytes("old"));
         let Lookup::Miss(ticket) = cache.lookup(b"k") else {
-            panic!("empty cache")
+            panic!("missed once: not cached yet")
         };
         // The reader read "old" from the store; then a write of the key ran.
         drop(cache.begin_write(Some(&mut [&b"k"[..]].into_iter())));
@@ -222,6 +268,8 @@ mod tests {
     fn nothing_is_read_or_cached_while_a_write_is_in_flight() {
         let cache = ValueCache::new(1 << 20).unwrap();
         read(&cache, b"a", &bytes("a1"));
+        read(&cache, b"a", &bytes("a1"));
+        read(&cache, b"b", &bytes("b1"));
         let Lookup::Miss(ticket) = cache.lookup(b"b") else {
             panic!("not cached yet")
         };
@@ -238,6 +286,7 @@ mod tests {
         let cache = ValueCache::new(64 * 1024).unwrap();
         let value = Bytes::from(&[7u8; 100][..]);
         for i in 0..10_000u32 {
+            read(&cache, &i.to_be_bytes(), &value);
             read(&cache, &i.to_be_bytes(), &value);
         }
         let held: u64 = cache
