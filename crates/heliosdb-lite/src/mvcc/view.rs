@@ -55,7 +55,9 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
         Bound::Included(keys::history_key(logical, after)),
         Bound::Included(keys::history_key(logical, u64::MAX)),
     );
-    let Some((_, value)) = storage.first_in_range(range)? else {
+    // Settled: a superseded version never changes, every later one sorts after it (its end
+    // SCN is larger), and GC removes it only once no snapshot before its end can read.
+    let Some((_, value)) = storage.first_in_settled_range(range)? else {
         return Ok(None);
     };
     let version = keys::decode_version(&value)?;

@@ -9,7 +9,7 @@
 //! [`FjallStorage::sync_journal`].
 
 use super::value_cache::{Lookup, ValueCache};
-use super::{Bytes, Direction, KeyRange, KvIter, Storage, WriteBatch, WriteOp};
+use super::{Bytes, Direction, KeyRange, KvIter, KvPair, Storage, WriteBatch, WriteOp};
 use crate::error::{Error, Result};
 use fjall::config::PartitioningPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -384,6 +384,21 @@ impl Storage for FjallStorage {
                 Ok(value)
             }
         }
+    }
+
+    fn first_in_settled_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
+        let Some(cache) = &self.values else {
+            return self.first_in_range(range);
+        };
+        let id = ValueCache::range_id(&range);
+        if let Some(found) = cache.settled(&id) {
+            return Ok(Some(found));
+        }
+        let found = self.first_in_range(range)?;
+        if let Some(pair) = &found {
+            cache.settle(&id, pair);
+        }
+        Ok(found)
     }
 
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {

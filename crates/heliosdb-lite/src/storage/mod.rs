@@ -140,6 +140,15 @@ pub trait Storage: Send + Sync + 'static {
         self.scan(range, Direction::Forward).next().transpose()
     }
 
+    /// [`Storage::first_in_range`] for a range whose answer is settled: the caller guarantees
+    /// that once a pair is found there, no write will add a key before it in the range, or
+    /// change or remove it, while anyone may still ask (the MVCC layer's history seeks: a
+    /// superseded version, once written, never changes, and later ones sort after it). A
+    /// backend may therefore remember the answer; the default seeks every time.
+    fn first_in_settled_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
+        self.first_in_range(range)
+    }
+
     /// Applies `batch` atomically. When `durable` is true the call returns only after the batch
     /// is on stable storage.
     fn write(&self, batch: WriteBatch, durable: bool) -> Result<()>;

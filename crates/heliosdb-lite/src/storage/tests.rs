@@ -238,3 +238,34 @@ fn concurrent_readers_never_see_a_replaced_value() {
         assert_eq!(read(b"a"), 2999);
     }
 }
+
+/// A settled range seek answers as the plain seek does, the second time from memory (fjall).
+#[test]
+fn settled_range_seeks_answer_like_plain_ones() {
+    for (s, _d) in backends() {
+        let mut b = WriteBatch::new();
+        for k in [&b"a1"[..], b"a3", b"b1"] {
+            b.put(k.to_vec(), k.to_vec());
+        }
+        s.write(b, false).unwrap();
+        let range = || {
+            (
+                Bound::Included(b"a2".to_vec()),
+                Bound::Included(b"a9".to_vec()),
+            )
+        };
+        for _ in 0..3 {
+            let got = s.first_in_settled_range(range()).unwrap().unwrap();
+            assert_eq!(
+                (&got.0[..], &got.1[..]),
+                (&b"a3"[..], &b"a3"[..]),
+                "{}",
+                s.name()
+            );
+            assert_eq!(Some(got), s.first_in_range(range()).unwrap());
+        }
+        let empty = (Bound::Included(b"c".to_vec()), Bound::Unbounded);
+        assert_eq!(s.first_in_settled_range(empty.clone()).unwrap(), None);
+        assert_eq!(s.first_in_settled_range(empty).unwrap(), None);
+    }
+}

@@ -19,6 +19,12 @@
 //! no reader can see part of a batch from the store and the rest from the cache: reads stay
 //! exactly what the store alone would return.
 //!
+//! Half of the bytes remember the answers of settled range seeks
+//! ([`super::Storage::first_in_settled_range`]: the MVCC layer's history seeks, which an
+//! `AS OF` point read makes), keyed by the range's bounds. Their caller
+//! guarantees they never change, so they are served and cached whatever writes are in flight;
+//! only an ingestion drops them with everything else.
+//!
 //! Only present values are cached (a read of a missing key, as an insert's existence check
 //! makes, is not), and values are copied out of the block they were read from so that a
 //! cached value does not keep a whole block alive. A value is admitted at its key's second
@@ -26,7 +32,7 @@
 //! keys read once (a scan of lookups over a large table, an UPDATE's reads) do not pay for
 //! copying and inserting what will not be read again.
 
-use super::Bytes;
+use super::{Bytes, KvPair};
 use quick_cache::unsync::Cache;
 use quick_cache::Weighter;
 use std::hash::BuildHasher;
@@ -57,7 +63,10 @@ type Shard = Cache<Box<[u8]>, Bytes, ByBytes, rustc_hash::FxBuildHasher>;
 
 /// Recently read values by key, bounded in bytes (see the module documentation).
 pub(crate) struct ValueCache {
-    shards: Vec<Mutex<Shard>>,
+    /// Values by key.
+    values: Vec<Mutex<Shard>>,
+    /// Settled range seeks' first pairs by [`ValueCache::range_id`].
+    ranges: Vec<Mutex<Shard>>,
     /// Writes begun so far: a reader inserts only if this has not moved since it looked.
     epoch: AtomicU64,
     /// Writes begun and not yet ended: while any is, the cache is not read.
@@ -91,21 +100,24 @@ impl ValueCache {
         if bytes == 0 {
             return None;
         }
-        let per_shard = (bytes / SHARDS as u64).max(4096);
-        let items = (per_shard / 128).max(16) as usize;
-        let shards = (0..SHARDS)
-            .map(|_| {
-                Mutex::new(Shard::with(
-                    items,
-                    per_shard,
-                    ByBytes,
-                    Default::default(),
-                    Default::default(),
-                ))
-            })
-            .collect();
+        let shards = || {
+            let per_shard = (bytes / 2 / SHARDS as u64).max(4096);
+            let items = (per_shard / 128).max(16) as usize;
+            (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard::with(
+                        items,
+                        per_shard,
+                        ByBytes,
+                        Default::default(),
+                        Default::default(),
+                    ))
+                })
+                .collect()
+        };
         Some(Self {
-            shards,
+            values: shards(),
+            ranges: shards(),
             epoch: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             seen: (0..SEEN_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
@@ -140,16 +152,16 @@ impl ValueCache {
         false
     }
 
-    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
+    fn lock(shards: &[Mutex<Shard>], shard: usize) -> std::sync::MutexGuard<'_, Shard> {
         // A panic while holding a shard leaves at worst a missing entry: the data is fine.
-        self.shards[shard].lock().unwrap_or_else(|e| e.into_inner())
+        shards[shard].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Looks `key` up.
     pub(crate) fn lookup(&self, key: &[u8]) -> Lookup {
         let hash = Self::hash(key);
         let shard = Self::shard_of(hash);
-        let guard = self.lock(shard);
+        let guard = Self::lock(&self.values, shard);
         if self.in_flight.load(SeqCst) != 0 {
             return Lookup::Bypass;
         }
@@ -169,11 +181,52 @@ impl ValueCache {
         if !self.seen_before(ticket.hash) {
             return;
         }
-        let mut guard = self.lock(ticket.shard);
+        let mut guard = Self::lock(&self.values, ticket.shard);
         if self.epoch.load(SeqCst) != ticket.epoch || self.in_flight.load(SeqCst) != 0 {
             return;
         }
         guard.insert(key.into(), Bytes::from(&value[..]));
+    }
+
+    /// The cache key of a settled range seek: both bounds.
+    pub(crate) fn range_id(range: &super::KeyRange) -> Vec<u8> {
+        use std::ops::Bound;
+        let mut id = Vec::new();
+        for bound in [&range.0, &range.1] {
+            let (kind, key): (u8, &[u8]) = match bound {
+                Bound::Included(k) => (0, k),
+                Bound::Excluded(k) => (1, k),
+                Bound::Unbounded => (2, &[]),
+            };
+            id.push(kind);
+            id.extend_from_slice(&(key.len() as u32).to_be_bytes());
+            id.extend_from_slice(key);
+        }
+        id
+    }
+
+    /// The remembered first pair of the settled range `id` ([`ValueCache::range_id`]).
+    pub(crate) fn settled(&self, id: &[u8]) -> Option<KvPair> {
+        let hash = Self::hash(id);
+        let packed = Self::lock(&self.ranges, Self::shard_of(hash))
+            .get(id)?
+            .clone();
+        let key_len = u32::from_be_bytes(packed[..4].try_into().ok()?) as usize;
+        Some((packed.slice(4..4 + key_len), packed.slice(4 + key_len..)))
+    }
+
+    /// Remembers `pair` as the first pair of the settled range `id` (from its second seek).
+    pub(crate) fn settle(&self, id: &[u8], pair: &KvPair) {
+        let hash = Self::hash(id);
+        if !self.seen_before(hash) {
+            return;
+        }
+        let (key, value) = pair;
+        let mut packed = Vec::with_capacity(4 + key.len() + value.len());
+        packed.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        packed.extend_from_slice(key);
+        packed.extend_from_slice(value);
+        Self::lock(&self.ranges, Self::shard_of(hash)).insert(id.into(), Bytes::from(packed));
     }
 
     /// Starts a write of `keys` (`None`: keys not known in advance, so every entry goes).
@@ -188,7 +241,7 @@ impl ValueCache {
             Some(keys) => {
                 for key in keys {
                     let shard = Self::shard_of(Self::hash(key));
-                    let mut guard = self.lock(shard);
+                    let mut guard = Self::lock(&self.values, shard);
                     if !guard.is_empty() {
                         guard.remove(key);
                     }
@@ -196,7 +249,8 @@ impl ValueCache {
             }
             None => {
                 for shard in 0..SHARDS {
-                    self.lock(shard).clear();
+                    Self::lock(&self.values, shard).clear();
+                    Self::lock(&self.ranges, shard).clear();
                 }
             }
         }
@@ -282,6 +336,34 @@ mod tests {
     }
 
     #[test]
+    fn a_settled_range_is_remembered_from_its_second_seek_until_an_ingestion() {
+        use std::ops::Bound;
+        let cache = ValueCache::new(1 << 20).unwrap();
+        let range = (
+            Bound::Included(b"k1".to_vec()),
+            Bound::Excluded(b"k9".to_vec()),
+        );
+        let id = ValueCache::range_id(&range);
+        // The bounds are told apart: the same bytes excluded make another range.
+        let other = (
+            Bound::Excluded(b"k1".to_vec()),
+            Bound::Excluded(b"k9".to_vec()),
+        );
+        assert_ne!(id, ValueCache::range_id(&other));
+        let pair = (bytes("k5"), bytes("value"));
+        cache.settle(&id, &pair);
+        assert!(cache.settled(&id).is_none(), "admitted at the first seek");
+        cache.settle(&id, &pair);
+        assert_eq!(cache.settled(&id), Some(pair.clone()));
+        // Writes of keys do not touch it (its caller says it cannot change), even in flight.
+        let write = cache.begin_write(Some(&mut [&b"k5"[..]].into_iter()));
+        assert_eq!(cache.settled(&id), Some(pair));
+        drop(write);
+        drop(cache.begin_write(None));
+        assert!(cache.settled(&id).is_none());
+    }
+
+    #[test]
     fn the_cache_keeps_within_its_bytes() {
         let cache = ValueCache::new(64 * 1024).unwrap();
         let value = Bytes::from(&[7u8; 100][..]);
@@ -290,7 +372,7 @@ mod tests {
             read(&cache, &i.to_be_bytes(), &value);
         }
         let held: u64 = cache
-            .shards
+            .values
             .iter()
             .map(|s| s.lock().unwrap().weight())
             .sum();
