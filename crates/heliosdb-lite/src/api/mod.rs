@@ -104,8 +104,8 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
         &canonical,
         &FjallOptions {
             cache_bytes: config.cache_bytes(),
-            // An eighth of the cache holds recently read values (row lookups skip fjall).
-            value_cache_bytes: config.cache_bytes() / 8,
+            // A quarter of the cache holds recently read values (row lookups skip fjall).
+            value_cache_bytes: config.cache_bytes() / 4,
             memtable_bytes: config.write_buffer_bytes(),
             ..FjallOptions::default()
         },
@@ -156,8 +156,8 @@ fn open_engine_read_only(config: &Config) -> Result<(Arc<Engine>, Option<Private
         copy.path(),
         &FjallOptions {
             cache_bytes: config.cache_bytes(),
-            // An eighth of the cache holds recently read values (row lookups skip fjall).
-            value_cache_bytes: config.cache_bytes() / 8,
+            // A quarter of the cache holds recently read values (row lookups skip fjall).
+            value_cache_bytes: config.cache_bytes() / 4,
             memtable_bytes: config.write_buffer_bytes(),
             ..FjallOptions::default()
         },

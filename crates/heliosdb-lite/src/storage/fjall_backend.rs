@@ -38,7 +38,7 @@ impl Default for FjallOptions {
     fn default() -> Self {
         Self {
             cache_bytes: 32 * 1024 * 1024,
-            value_cache_bytes: 4 * 1024 * 1024,
+            value_cache_bytes: 8 * 1024 * 1024,
             memtable_bytes: 16 * 1024 * 1024,
             journal_bytes: 128 * 1024 * 1024,
             checkpoint_wait: std::time::Duration::from_secs(30),

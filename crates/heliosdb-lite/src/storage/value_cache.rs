@@ -19,7 +19,7 @@
 //! no reader can see part of a batch from the store and the rest from the cache: reads stay
 //! exactly what the store alone would return.
 //!
-//! Half of the bytes remember the answers of settled range seeks
+//! A quarter of the bytes remembers the answers of settled range seeks
 //! ([`super::Storage::first_in_settled_range`]: the MVCC layer's history seeks, which an
 //! `AS OF` point read makes), keyed by the range's bounds. Their caller
 //! guarantees they never change, so they are served and cached whatever writes are in flight;
@@ -95,13 +95,14 @@ pub(crate) enum Lookup {
 }
 
 impl ValueCache {
-    /// A cache holding up to about `bytes` of keys and values; `None` for 0 bytes.
+    /// A cache holding up to about `bytes` of keys and values (a quarter of them for settled
+    /// range seeks); `None` for 0 bytes.
     pub(crate) fn new(bytes: u64) -> Option<Self> {
         if bytes == 0 {
             return None;
         }
-        let shards = || {
-            let per_shard = (bytes / 2 / SHARDS as u64).max(4096);
+        let shards = |bytes: u64| {
+            let per_shard = (bytes / SHARDS as u64).max(4096);
             let items = (per_shard / 128).max(16) as usize;
             (0..SHARDS)
                 .map(|_| {
@@ -116,8 +117,8 @@ impl ValueCache {
                 .collect()
         };
         Some(Self {
-            values: shards(),
-            ranges: shards(),
+            values: shards(bytes - bytes / 4),
+            ranges: shards(bytes / 4),
             epoch: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             seen: (0..SEEN_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
