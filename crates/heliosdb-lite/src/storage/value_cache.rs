@@ -192,7 +192,11 @@ impl ValueCache {
     /// The cache key of a settled range seek: both bounds.
     pub(crate) fn range_id(range: &super::KeyRange) -> Vec<u8> {
         use std::ops::Bound;
-        let mut id = Vec::new();
+        let bound_len = |b: &Bound<Vec<u8>>| match b {
+            Bound::Included(k) | Bound::Excluded(k) => k.len(),
+            Bound::Unbounded => 0,
+        };
+        let mut id = Vec::with_capacity(10 + bound_len(&range.0) + bound_len(&range.1));
         for bound in [&range.0, &range.1] {
             let (kind, key): (u8, &[u8]) = match bound {
                 Bound::Included(k) => (0, k),
