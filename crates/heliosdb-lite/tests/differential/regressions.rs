@@ -677,3 +677,47 @@ fn an_empty_hash_table_does_not_open_the_other_side() {
          WHERE k < 1) SELECT t.a FROM t LEFT JOIN t AS u ON u.a = t.b JOIN w ON w.k = u.b",
     );
 }
+
+/// An index equality with an integral real of magnitude 2^63 (which stays a real under
+/// INTEGER affinity) finds the equal integer stored in the column: -9223372036854775808.0 =
+/// -9223372036854775808, as SQLite's index seek compares them. HeliosDB sought the real's
+/// exact encoding, which differs from the integer's, and a join on that column lost the row
+/// (fuzzer seed 26, case 231389). A rowid seek still finds nothing, as in SQLite.
+#[test]
+fn an_index_equality_with_a_huge_integral_real_finds_the_equal_integer() {
+    let setup = "CREATE TABLE t1(d INTEGER, e TEXT); CREATE INDEX t1_d ON t1(d); \
+                 INSERT INTO t1 VALUES (-9223372036854775808, 'min'), (7, 'seven'), \
+                 (9223372036854775807, 'max'); \
+                 CREATE TABLE t0(e REAL); INSERT INTO t0 VALUES (-9223372036854775808), (7); \
+                 CREATE TABLE r(id INTEGER PRIMARY KEY, v); \
+                 INSERT INTO r VALUES (-9223372036854775808, 'min'), (5, 'five');";
+    for q in [
+        "SELECT t1.e FROM t1 WHERE t1.d = -9223372036854775808.0",
+        "SELECT t1.e FROM t1 WHERE t1.d IN (-9223372036854775808.0, 7.0, 9223372036854775807.0)",
+        "SELECT t1.e FROM t1, t0 WHERE t1.d = t0.e",
+        "SELECT t1.e FROM t1 WHERE t1.d = 9223372036854775807.0",
+        "SELECT r.v FROM r WHERE r.id = -9223372036854775808.0",
+        "SELECT r.v FROM r WHERE r.id IN (-9223372036854775808.0, 5.0)",
+    ] {
+        assert_same(setup, q);
+    }
+}
+
+/// A WHERE conjunct that reads no row (`(6 * 2) = 0`) is checked before the filter's input
+/// is opened: false, nothing is read, as SQLite does with a constant term. HeliosDB computed
+/// the joined subquery first, here over a recursive CTE counting from the smallest integer,
+/// until the statement timed out (fuzzer seed 26, case 298188).
+#[test]
+fn a_constant_false_condition_reads_nothing() {
+    let setup = "CREATE TABLE t0(e REAL, a INTEGER); \
+                 INSERT INTO t0 VALUES (-9223372036854775808, 1), (2, 3);";
+    for q in [
+        "WITH RECURSIVE w(k) AS (SELECT CAST(t0.e AS INTEGER) FROM t0 UNION SELECT k + 1 FROM w \
+         WHERE k < 5) SELECT x.a, y.k FROM t0 AS x, (SELECT w.k AS k FROM w) AS y \
+         WHERE x.a < y.k AND (6 * 2) = 0",
+        "SELECT t0.a FROM t0 WHERE t0.a > 0 AND 1 = 1",
+        "SELECT t0.a FROM t0 WHERE NULL AND t0.a > 0",
+    ] {
+        assert_same(setup, q);
+    }
+}

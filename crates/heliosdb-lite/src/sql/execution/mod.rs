@@ -298,7 +298,12 @@ impl<'a> Executor<'a> {
             Plan::TableFunction { function, args } => {
                 Box::new(table_function::TableFunctionOp::new(ex, *function, args))
             }
-            Plan::Filter(input, pred) => Box::new(filter::FilterOp::new(ex, ex.open(input)?, pred)),
+            Plan::Filter(input, pred) => {
+                // Over an aggregate it is a HAVING: SQLite computes the groups even when a
+                // constant term there is false (an overflowing sum() then fails).
+                let gated = !matches!(**input, Plan::Aggregate { .. });
+                Box::new(filter::FilterOp::new(ex, ex.open(input)?, pred, gated))
+            }
             Plan::Project(input, exprs) => {
                 Box::new(project::ProjectOp::new(ex, ex.open(input)?, exprs))
             }

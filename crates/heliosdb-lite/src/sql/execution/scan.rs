@@ -136,7 +136,7 @@ impl<'e> ScanOp<'e> {
                     .key_ranges(
                         &prefix,
                         &key_cols,
-                        index.is_none(),
+                        (index.is_none(), index.is_none() && info.def.has_rowid()),
                         eq,
                         in_list,
                         lower,
@@ -381,19 +381,39 @@ fn aff_is_exact(a: Affinity) -> bool {
     a != Affinity::Blob
 }
 
+/// True when an equality on the number `v` must match every key with its numeric prefix (the
+/// numbers whose float image is `v`'s, the scan's filter then deciding) instead of `v`'s exact
+/// encoding, which tells integers from reals: a BLOB-affinity column stores each number as
+/// it came, and an INTEGER or NUMERIC one keeps an integral real as a real from 9.2e18 in
+/// magnitude up, where an equal integer (-9223372036854775808 = -9223372036854775808.0) is
+/// stored as an integer.
+fn matches_numeric_prefix(aff: Affinity, v: &Value) -> bool {
+    match v {
+        Value::Integer(_) | Value::Real(_) | Value::Decimal(_) => match aff {
+            Affinity::Blob => true,
+            Affinity::Integer | Affinity::Numeric => v.as_f64().abs() >= 9.2e18,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 impl Executor<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn key_ranges(
         &self,
         prefix: &[u8],
         key_cols: &[(Affinity, bool)],
-        unique_key: bool,
+        (unique_key, rowid_key): (bool, bool),
         eq: &[Expr],
         in_list: &Option<Vec<Expr>>,
         lower: &Option<KeyBound>,
         upper: &Option<KeyBound>,
         f: &Frame<'_>,
     ) -> Result<Vec<KeyLookup>> {
+        // A rowid is always an integer: a real that did not convert to one (-2^63 as a real
+        // included, as SQLite's rowid seek has it) matches no row.
+        let widen = |aff: Affinity, v: &Value| !rowid_key && matches_numeric_prefix(aff, v);
         let mut base = prefix.to_vec();
         let mut exact = true;
         for (i, e) in eq.iter().enumerate() {
@@ -403,9 +423,7 @@ impl Executor<'_> {
                 return Ok(Vec::new());
             }
             let v = key_affinity(v, aff);
-            if aff == Affinity::Blob
-                && matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
-            {
+            if widen(aff, &v) {
                 // Mixed integer/real storage: match on the numeric prefix and stop here.
                 let mut b = Vec::new();
                 codec::encode_key_bound(&v, &mut b);
@@ -429,7 +447,8 @@ impl Executor<'_> {
         let next = eq.len();
         if let Some(list) = in_list {
             let (aff, desc) = key_cols[next];
-            let mut keys: Vec<Vec<u8>> = Vec::new();
+            // Each key with whether it is a value's exact encoding (else a numeric prefix).
+            let mut keys: Vec<(Vec<u8>, bool)> = Vec::new();
             for e in list {
                 let v = self.eval(e, f)?;
                 if v.is_null() {
@@ -437,28 +456,26 @@ impl Executor<'_> {
                 }
                 let v = v.apply_affinity(aff);
                 let mut k = base.clone();
-                if aff == Affinity::Blob
-                    && matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
-                {
+                if widen(aff, &v) {
                     let mut b = Vec::new();
                     codec::encode_key_bound(&v, &mut b);
                     if desc {
                         b.iter_mut().for_each(|x| *x = !*x);
                     }
                     k.extend_from_slice(&b);
-                    keys.push(k);
+                    keys.push((k, false));
                     continue;
                 }
                 codec::encode_key_value(&v, desc, &mut k);
-                keys.push(k);
+                keys.push((k, true));
             }
             keys.sort();
             keys.dedup();
             let point = unique_key && next + 1 == key_cols.len();
             return Ok(keys
                 .into_iter()
-                .map(|k| {
-                    if point && aff_is_exact(key_cols[next].0) {
+                .map(|(k, exact)| {
+                    if point && exact && aff_is_exact(key_cols[next].0) {
                         KeyLookup::Point(k)
                     } else {
                         KeyLookup::Range(prefix_range(&k))
