@@ -721,3 +721,25 @@ fn a_constant_false_condition_reads_nothing() {
         assert_same(setup, q);
     }
 }
+
+/// `min()` / `max()` over a frame whose start moves return, among values equal under the
+/// collation, the one SQLite's frame index gives: the most recently added for max(), the
+/// earliest for min(), a leaving row removing the earliest equal entry. HeliosDB returned the
+/// first of equal values as a plain aggregate does ('a' for 'A'), and a join on the result
+/// lost a row (fuzzer seed 26, cases 31127 and 70650; seed 27, case 110349).
+#[test]
+fn sliding_min_and_max_pick_among_equal_values_as_sqlite() {
+    let setup = "CREATE TABLE t(c TEXT COLLATE NOCASE, a INTEGER, e); \
+                 INSERT INTO t VALUES ('a', 1, 'x'), ('A', 2, 'y'), ('b', 3, 'z'), ('B', 3, 'w'), \
+                 ('a ', 4, 'v'), ('A', 5, 'u'), (NULL, 6, 't');";
+    for q in [
+        "SELECT t.a, max(t.c) OVER (ORDER BY t.a GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING), \
+         min(t.c) OVER (ORDER BY t.a GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM t",
+        "SELECT t.a, max(t.c) OVER (ORDER BY t.a ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), \
+         min(t.c) OVER (ORDER BY t.a ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING) FROM t",
+        "SELECT t.a, max(t.c) OVER (ORDER BY t.a ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING) FROM t",
+        "SELECT t.a, max(t.c) OVER (ORDER BY t.a ROWS UNBOUNDED PRECEDING) FROM t",
+    ] {
+        assert_same(setup, q);
+    }
+}

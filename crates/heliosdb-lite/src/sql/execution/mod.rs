@@ -50,6 +50,7 @@ mod project;
 mod recursive;
 mod scan;
 mod set_op;
+mod sliding_extreme;
 mod sort;
 mod sparse_row;
 mod spill;

@@ -14,9 +14,10 @@
 //! are pulled (SQLite's order of work): a LIMIT or an EXISTS above that stops early never
 //! computes, nor fails on, the later partitions.
 
-use super::super::plan::{Expr, FrameBound, FrameExclude, FrameUnits, WinFn, WindowCall};
+use super::super::plan::{AggFn, Expr, FrameBound, FrameExclude, FrameUnits, WinFn, WindowCall};
 use super::super::value::Value;
 use super::accumulator::Accumulator;
+use super::sliding_extreme::SlidingExtreme;
 use super::sort::compare_keys;
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::{Error, Result};
@@ -354,6 +355,7 @@ impl<'e> WindowOp<'e> {
             }
             WinFn::FirstValue | WinFn::LastValue | WinFn::NthValue | WinFn::Agg(_) => {
                 let mut running: Option<(Accumulator, usize)> = None;
+                let mut sliding: Option<SlidingExtreme> = None;
                 for i in 0..n {
                     let (lo, hi) = self.frame(call, i, n, &peers, outer)?;
                     // With an EXCLUDE clause, the frame's rows one by one (`None`: lo..=hi).
@@ -413,6 +415,13 @@ impl<'e> WindowOp<'e> {
                                     *done += 1;
                                 }
                                 acc.clone().finish()?
+                            } else if matches!(func, AggFn::Min | AggFn::Max)
+                                && !matches!(call.start, FrameBound::UnboundedPreceding)
+                            {
+                                // SQLite's own bookkeeping, which decides among equal values.
+                                let frame = sliding
+                                    .get_or_insert_with(|| SlidingExtreme::new(func == AggFn::Max));
+                                frame.frame(lo, hi, &|j| arg(j).to_vec())
                             } else {
                                 let mut acc = Accumulator::new(&agg);
                                 if lo <= hi {
