@@ -229,7 +229,11 @@ pub fn cast(v: Value, to: Affinity) -> Result<Value> {
         Affinity::Numeric => match v {
             Value::Integer(_) | Value::Decimal(_) | Value::Real(_) => v,
             other => match text_to_number(&other.to_text().unwrap_or_default()) {
-                Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+                Value::Real(r)
+                    if r.fract() == 0.0 && r.abs() < super::value::INTEGRAL_REAL_LIMIT =>
+                {
+                    Value::Integer(r as i64)
+                }
                 n => n,
             },
         },

@@ -291,9 +291,16 @@ fn real_to_i64(r: f64) -> i64 {
     }
 }
 
+/// Magnitude from which an integral real stays a real under numeric affinity (SQLite's
+/// limit: below it the real converts to an integer without loss). A column of INTEGER or
+/// NUMERIC affinity can therefore hold an integer and an equal real only from here up.
+pub(crate) const INTEGRAL_REAL_LIMIT: f64 = 9.2e18;
+
 fn integral_if_exact(v: Value) -> Value {
     match v {
-        Value::Real(r) if r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Integer(r as i64),
+        Value::Real(r) if r.fract() == 0.0 && r.abs() < INTEGRAL_REAL_LIMIT => {
+            Value::Integer(r as i64)
+        }
         v => v,
     }
 }

@@ -14,7 +14,7 @@
 use super::super::catalog::{IndexDef, TableInfo};
 use super::super::codec;
 use super::super::plan::{Access, Expr, KeyBound, ScanNode};
-use super::super::value::{Affinity, Value};
+use super::super::value::{Affinity, Value, INTEGRAL_REAL_LIMIT};
 use super::covering::{covering, Covering};
 use super::sort::TopNCutoff;
 use super::{Executor, Frame, KvIter, Operator, Row};
@@ -384,14 +384,14 @@ fn aff_is_exact(a: Affinity) -> bool {
 /// True when an equality on the number `v` must match every key with its numeric prefix (the
 /// numbers whose float image is `v`'s, the scan's filter then deciding) instead of `v`'s exact
 /// encoding, which tells integers from reals: a BLOB-affinity column stores each number as
-/// it came, and an INTEGER or NUMERIC one keeps an integral real as a real from 9.2e18 in
-/// magnitude up, where an equal integer (-9223372036854775808 = -9223372036854775808.0) is
+/// it came, and an INTEGER or NUMERIC one keeps an integral real as a real from
+/// [`INTEGRAL_REAL_LIMIT`] in magnitude up, where an equal integer (-9223372036854775808 = -9223372036854775808.0) is
 /// stored as an integer.
 fn matches_numeric_prefix(aff: Affinity, v: &Value) -> bool {
     match v {
         Value::Integer(_) | Value::Real(_) | Value::Decimal(_) => match aff {
             Affinity::Blob => true,
-            Affinity::Integer | Affinity::Numeric => v.as_f64().abs() >= 9.2e18,
+            Affinity::Integer | Affinity::Numeric => v.as_f64().abs() >= INTEGRAL_REAL_LIMIT,
             _ => false,
         },
         _ => false,

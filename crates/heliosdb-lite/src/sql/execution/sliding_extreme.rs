@@ -38,11 +38,11 @@ impl SlidingExtreme {
     /// Moves the frame to partition rows `lo..=hi` and returns the result: the bounds of
     /// non-empty frames never move back, and an empty frame (`lo > hi`) is NULL and leaves the
     /// state as it is. `arg(j)` is row `j`'s arguments: the value, then its collation key if any.
-    pub(super) fn frame(
+    pub(super) fn frame<'a>(
         &mut self,
         lo: usize,
         hi: usize,
-        arg: &dyn Fn(usize) -> Vec<Value>,
+        arg: &dyn Fn(usize) -> &'a [Value],
     ) -> Value {
         if lo > hi {
             // An empty frame: its bounds may be anywhere; the next non-empty one takes over.
@@ -74,35 +74,34 @@ impl SlidingExtreme {
         best.map_or(Value::Null, |e| e.2.clone())
     }
 
-    /// Splits a row's arguments into (comparison key, value); `None` for a NULL value,
-    /// which the frame never holds.
-    fn parts(args: Vec<Value>) -> Option<(Value, Value)> {
-        let mut args = args.into_iter();
-        let value = args.next().filter(|v| !v.is_null())?;
-        let key = args.next().unwrap_or_else(|| value.clone());
-        Some((key, value))
+    /// A row's comparison key (its collation key if any, else the value); `None` for a NULL
+    /// value, which the frame never holds.
+    fn key(args: &[Value]) -> Option<&Value> {
+        let value = args.first().filter(|v| !v.is_null())?;
+        Some(args.get(1).unwrap_or(value))
     }
 
-    fn add(&mut self, args: Vec<Value>) {
-        let Some((key, value)) = Self::parts(args) else {
+    fn add(&mut self, args: &[Value]) {
+        let Some(key) = Self::key(args) else {
             return;
         };
         // After every equal key: insertion numbers only grow.
         let at = self
             .entries
-            .partition_point(|e| e.0.total_cmp(&key) != Ordering::Greater);
-        self.entries.insert(at, (key, self.inserted, value));
+            .partition_point(|e| e.0.total_cmp(key) != Ordering::Greater);
+        self.entries
+            .insert(at, (key.clone(), self.inserted, args[0].clone()));
         self.inserted += 1;
     }
 
-    fn remove(&mut self, args: Vec<Value>) {
-        let Some((key, _)) = Self::parts(args) else {
+    fn remove(&mut self, args: &[Value]) {
+        let Some(key) = Self::key(args) else {
             return;
         };
         // The first entry not below the key (SQLite's seek), whatever its insertion number.
         let at = self
             .entries
-            .partition_point(|e| e.0.total_cmp(&key) == Ordering::Less);
+            .partition_point(|e| e.0.total_cmp(key) == Ordering::Less);
         if at < self.entries.len() {
             self.entries.remove(at);
         }
@@ -120,13 +119,11 @@ mod tests {
     #[test]
     fn equal_values_follow_sqlites_index_order() {
         // Values with a NOCASE key: 'a', 'A', 'b' (rows 0..3), frames 0..=1, 1..=2, 2..=2.
-        let rows = [text("a"), text("A"), text("b")];
-        let arg = |j: usize| {
-            vec![
-                rows[j].clone(),
-                text(&rows[j].to_text().unwrap().to_lowercase()),
-            ]
-        };
+        let args: Vec<Vec<Value>> = ["a", "A", "b"]
+            .iter()
+            .map(|s| vec![text(s), text(&s.to_lowercase())])
+            .collect();
+        let arg = |j: usize| args[j].as_slice();
         let mut max = SlidingExtreme::new(true);
         assert_eq!(
             max.frame(0, 1, &arg),
@@ -147,8 +144,8 @@ mod tests {
 
     #[test]
     fn nulls_are_never_held() {
-        let rows = [Value::Null, Value::Integer(3), Value::Null];
-        let arg = |j: usize| vec![rows[j].clone()];
+        let args = [[Value::Null], [Value::Integer(3)], [Value::Null]];
+        let arg = |j: usize| args[j].as_slice();
         let mut max = SlidingExtreme::new(true);
         assert_eq!(max.frame(0, 0, &arg), Value::Null);
         assert_eq!(max.frame(0, 2, &arg), Value::Integer(3));

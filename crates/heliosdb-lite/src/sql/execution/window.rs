@@ -421,7 +421,7 @@ impl<'e> WindowOp<'e> {
                                 // SQLite's own bookkeeping, which decides among equal values.
                                 let frame = sliding
                                     .get_or_insert_with(|| SlidingExtreme::new(func == AggFn::Max));
-                                frame.frame(lo, hi, &|j| arg(j).to_vec())
+                                frame.frame(lo, hi, &|j| arg(j).as_slice())
                             } else {
                                 let mut acc = Accumulator::new(&agg);
                                 if lo <= hi {
