@@ -1,8 +1,9 @@
 //! The native half of the `heliosdb_lite` Python package: a connection object that runs
 //! statements on the engine with the GIL released and streams query results.
 //!
-//! The DB-API surface (`connect`, `Cursor`, `Row`, the exceptions) is Python, in
-//! `python/heliosdb_lite`; it calls [`NativeConnection`].
+//! The DB-API connection, `Row` and the exceptions are Python, in `python/heliosdb_lite`;
+//! they call [`NativeConnection`]. The cursor is native ([`cursor::Cursor`]), subclassed in
+//! Python only for its documentation: it is on every statement's path.
 //!
 //! **Threads.** The engine's `Connection` is `Send + Sync`, so one native connection serves
 //! any number of Python threads; statements from several threads run one at a time on the
@@ -16,6 +17,7 @@
 //! when it ends.
 
 mod convert;
+mod cursor;
 mod errors;
 
 use convert::{Output, Params};
@@ -27,14 +29,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// A result set still being read: the engine's row stream and which columns are dates.
+/// A result set still being read: the engine's row stream.
 struct Stream {
     rows: Rows,
-    temporal: Vec<bool>,
 }
 
 thread_local! {
@@ -44,6 +45,9 @@ thread_local! {
 
 /// Numbers of streams closed from a thread that does not hold them.
 static ORPHANS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// Whether [`ORPHANS`] may hold anything: every statement checks, so without a lock.
+static HAS_ORPHANS: AtomicBool = AtomicBool::new(false);
 
 static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
 
@@ -104,14 +108,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Frees this thread's streams that other threads closed.
 fn free_orphans(streams: &mut HashMap<u64, Stream>) {
-    let mut orphans = lock(&ORPHANS);
-    if !orphans.is_empty() {
-        orphans.retain(|id| streams.remove(id).is_none());
+    if !HAS_ORPHANS.load(Ordering::Acquire) {
+        return;
     }
+    let mut orphans = lock(&ORPHANS);
+    orphans.retain(|id| streams.remove(id).is_none());
+    HAS_ORPHANS.store(!orphans.is_empty(), Ordering::Release);
 }
 
 /// Why a statement run without the GIL failed.
-enum Failure {
+pub(crate) enum Failure {
     Engine(Error),
     Programming(String),
 }
@@ -123,7 +129,7 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
-    fn into_py(self, py: Python<'_>) -> PyErr {
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
         match self {
             Failure::Engine(e) => to_py_err(py, e),
             Failure::Programming(m) => programming_error(py, m),
@@ -132,30 +138,41 @@ impl Failure {
 }
 
 /// What one execution produced, before conversion to Python objects.
-struct Executed {
-    columns: Option<Vec<String>>,
-    types: Vec<Option<&'static str>>,
-    temporal: Vec<bool>,
-    rows: Vec<Vec<Value>>,
-    stream: Option<u64>,
-    changes: u64,
-    last_insert_rowid: Option<i64>,
+pub(crate) struct Executed {
+    /// The result's column names; `None` for a statement without a result set.
+    pub(crate) columns: Option<Vec<String>>,
+    /// Each result column's type code (see `Rows::column_types`).
+    pub(crate) types: Vec<Option<&'static str>>,
+    /// Which result columns are dates.
+    pub(crate) temporal: Vec<bool>,
+    /// The first rows.
+    pub(crate) rows: Vec<Vec<Value>>,
+    /// The stream holding the rest of the rows.
+    pub(crate) stream: Option<u64>,
+    /// Rows changed.
+    pub(crate) changes: u64,
+    /// The connection's last inserted rowid after the statement.
+    pub(crate) last_insert_rowid: Option<i64>,
 }
 
 /// Runs `f` again while it fails with `Busy` outside a transaction, until `timeout` has
-/// passed since the first attempt (the connection's `timeout=`, like sqlite3's busy
+/// passed since the first attempt failed (the connection's `timeout=`, like sqlite3's busy
 /// timeout). The engine itself waits up to its own busy timeout (5 s) for the write lock
 /// in each attempt, so a shorter `timeout` still waits that long once.
-fn retry_busy<T>(
+pub(crate) fn retry_busy<T>(
     conn: &Connection,
     timeout: Duration,
     mut f: impl FnMut() -> heliosdb_lite::Result<T>,
 ) -> heliosdb_lite::Result<T> {
-    let start = Instant::now();
+    // Read the clock only once busy: most statements never are.
+    let mut start = None;
     let mut pause = Duration::from_micros(200);
     loop {
         match f() {
-            Err(Error::Busy(_)) if !conn.is_in_transaction() && start.elapsed() < timeout => {
+            Err(Error::Busy(_))
+                if !conn.is_in_transaction()
+                    && start.get_or_insert_with(Instant::now).elapsed() < timeout =>
+            {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
             }
@@ -165,7 +182,7 @@ fn retry_busy<T>(
 }
 
 /// Runs one statement and reads up to `batch` rows (all of a non-streaming result).
-fn run(
+pub(crate) fn run(
     conn: &Connection,
     timeout: Duration,
     sql: &str,
@@ -199,32 +216,59 @@ fn run(
         }
     }
     let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
-    let temporal = out.temporal.clone();
     STREAMS.with(|s| {
         let mut s = s.borrow_mut();
         free_orphans(&mut s);
-        s.insert(id, Stream { rows, temporal });
+        s.insert(id, Stream { rows });
     });
     out.stream = Some(id);
     Ok(out)
 }
 
-fn rows_to_py<'py>(
-    py: Python<'py>,
-    rows: &[Vec<Value>],
-    temporal: &[bool],
-    out: Output,
-) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for row in rows {
-        let items = row
-            .iter()
-            .enumerate()
-            .map(|(i, v)| convert::to_py(py, v, temporal.get(i).copied().unwrap_or(false), out))
-            .collect::<PyResult<Vec<_>>>()?;
-        list.append(PyTuple::new(py, items)?)?;
+/// Up to `n` more rows of stream `stream`, and whether it is now exhausted (then it is
+/// freed). Runs without the GIL.
+pub(crate) fn fetch_rows(stream: u64, n: usize) -> Result<(Vec<Vec<Value>>, bool), Failure> {
+    STREAMS.with(|s| {
+        let mut s = s.borrow_mut();
+        free_orphans(&mut s);
+        let Some(st) = s.get_mut(&stream) else {
+            return Err(Failure::Programming(
+                "this cursor's result set was opened in another thread; a cursor is read in \
+                 the thread that executed it (threadsafety 2: share connections, not cursors)"
+                    .into(),
+            ));
+        };
+        let mut rows = Vec::new();
+        while rows.len() < n {
+            match st.rows.next() {
+                Ok(Some(r)) => rows.push(r.values().to_vec()),
+                Ok(None) => {
+                    s.remove(&stream);
+                    return Ok((rows, true));
+                }
+                Err(e) => {
+                    s.remove(&stream);
+                    return Err(Failure::Engine(e));
+                }
+            }
+        }
+        Ok((rows, false))
+    })
+}
+
+/// Frees stream `stream` (from any thread).
+pub(crate) fn close_stream(stream: u64) {
+    // `try_with`: a cursor can be dropped while its thread is being torn down.
+    let here = STREAMS
+        .try_with(|s| s.borrow_mut().remove(&stream).is_some())
+        .unwrap_or(false);
+    if !here {
+        let mut orphans = lock(&ORPHANS);
+        orphans.push(stream);
+        // Under the lock, as `free_orphans` sets it: the flag is never false while the
+        // list holds a number.
+        HAS_ORPHANS.store(true, Ordering::Release);
     }
-    Ok(list)
 }
 
 /// Result columns as the engine names and types them.
@@ -242,11 +286,19 @@ struct NativeConnection {
     /// a point query's cost).
     descriptions: Mutex<HashMap<String, (Columns, Py<PyTuple>)>>,
     /// How long a statement outside a transaction retries while the database is busy.
-    timeout: Duration,
+    pub(crate) timeout: Duration,
+    /// The Python connection's mode, kept here so that a cursor reads it without Python
+    /// attribute lookups: autocommit, the BEGIN of an implicit transaction, and whether
+    /// date columns become `datetime` objects (see `set_mode`).
+    autocommit: AtomicBool,
+    begin: Mutex<String>,
+    detect_types: AtomicBool,
 }
 
 impl NativeConnection {
-    fn get(&self, py: Python<'_>) -> PyResult<Arc<Connection>> {
+    /// The engine connection, or a `ProgrammingError` once closed (or when a user-defined
+    /// function of this connection calls it).
+    pub(crate) fn get(&self, py: Python<'_>) -> PyResult<Arc<Connection>> {
         if CALLING.with(|c| c.borrow().contains(&self.id)) {
             return Err(programming_error(
                 py,
@@ -268,8 +320,72 @@ impl NativeConnection {
 }
 
 impl NativeConnection {
+    /// Runs `sql` once for each parameter set of `seq_of_params`; returns the total of rows
+    /// changed. Parameters are converted a thousand sets at a time, so a generator of
+    /// millions of rows is never held whole.
+    pub(crate) fn run_many(
+        &self,
+        py: Python<'_>,
+        conn: &Connection,
+        sql: &str,
+        seq_of_params: &Bound<'_, PyAny>,
+    ) -> PyResult<u64> {
+        let timeout = self.timeout;
+        let mut total = 0u64;
+        let mut it = seq_of_params.try_iter()?;
+        loop {
+            let mut chunk = Vec::new();
+            for p in it.by_ref().take(1000) {
+                chunk.push(Params::from_py(Some(&p?))?);
+            }
+            if chunk.is_empty() {
+                return Ok(total);
+            }
+            let changed = py
+                .detach(|| -> Result<u64, Failure> {
+                    let mut stmt = conn.prepare_cached(sql)?;
+                    let mut n = 0;
+                    for params in chunk {
+                        let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
+                        let rows = retry_busy(conn, timeout, || stmt.query_values(&values))?;
+                        if rows.returns_rows() {
+                            return Err(Failure::Programming(
+                                "executemany() can only run statements that return no rows \
+                                 (INSERT, UPDATE, DELETE)"
+                                    .into(),
+                            ));
+                        }
+                        n += rows.changes();
+                    }
+                    Ok(n)
+                })
+                .map_err(|f| f.into_py(py))?;
+            total += changed;
+        }
+    }
+
+    /// Whether every statement commits on its own.
+    pub(crate) fn autocommit(&self) -> bool {
+        self.autocommit.load(Ordering::Relaxed)
+    }
+
+    /// The statement that opens an implicit transaction.
+    pub(crate) fn begin_statement(&self) -> String {
+        lock(&self.begin).clone()
+    }
+
+    /// Whether date columns become `datetime` objects.
+    pub(crate) fn detect_types(&self) -> bool {
+        self.detect_types.load(Ordering::Relaxed)
+    }
+
     /// The description tuple of `columns`, from the cache when `sql` last had the same.
-    fn description(&self, py: Python<'_>, sql: &str, columns: Columns) -> PyResult<Py<PyTuple>> {
+    pub(crate) fn description(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        columns: Columns,
+    ) -> PyResult<Py<PyTuple>> {
         let mut cache = lock(&self.descriptions);
         if let Some((c, d)) = cache.get(sql) {
             if *c == columns {
@@ -335,176 +451,27 @@ impl NativeConnection {
             conn: RwLock::new(Some(Arc::new(conn))),
             descriptions: Mutex::new(HashMap::new()),
             timeout: Duration::from_secs_f64(timeout.min(1e9)),
+            autocommit: AtomicBool::new(true),
+            begin: Mutex::new("BEGIN".into()),
+            detect_types: AtomicBool::new(true),
         })
     }
 
-    /// Runs one statement. Returns `(description, rows, stream, changes, lastrowid)`: the
-    /// DB-API description, a 7-tuple per result column with its name and type code (the
-    /// declared type group of a plain column reference, else `None`), or `None` without a
-    /// result set; up to `batch` rows as tuples; the number
-    /// of the stream holding the rest (`None` when all rows are there), rows changed, and
-    /// the connection's last inserted rowid after the statement (`None` for a streamed
-    /// query).
-    #[pyo3(signature = (sql, params=None, as_of=None, batch=64, detect_types=true))]
-    #[allow(clippy::type_complexity)]
-    fn execute<'py>(
-        &self,
-        py: Python<'py>,
-        sql: &str,
-        params: Option<&Bound<'py, PyAny>>,
-        as_of: Option<&Bound<'py, PyAny>>,
-        batch: usize,
-        detect_types: bool,
-    ) -> PyResult<(
-        Option<Py<PyTuple>>,
-        Bound<'py, PyList>,
-        Option<u64>,
-        u64,
-        Option<i64>,
-    )> {
-        let conn = self.get(py)?;
-        let params = Params::from_py(params)?;
-        let point = match as_of.filter(|a| !a.is_none()) {
-            Some(a) => Some(convert::as_of(a)?),
-            None => None,
-        };
-        let timeout = self.timeout;
-        let ex = py
-            .detach(|| run(&conn, timeout, sql, params, point, batch.max(1)))
-            .map_err(|f| f.into_py(py))?;
-        let rows = rows_to_py(py, &ex.rows, &ex.temporal, Output { detect_types })?;
-        let description = match ex.columns {
-            None => None,
-            Some(names) => {
-                let types = ex.types;
-                let columns: Columns = names
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, name)| (name, types.get(i).copied().flatten()))
-                    .collect();
-                Some(self.description(py, sql, columns)?)
-            }
-        };
-        Ok((
-            description,
-            rows,
-            ex.stream,
-            ex.changes,
-            ex.last_insert_rowid,
-        ))
-    }
-
-    /// Runs one statement once for each parameter set of `seq_of_params`; returns the total
-    /// of rows changed. Parameters are converted a thousand sets at a time, so a generator
-    /// of millions of rows is never held whole.
-    fn executemany(
-        &self,
-        py: Python<'_>,
-        sql: &str,
-        seq_of_params: &Bound<'_, PyAny>,
-    ) -> PyResult<u64> {
-        let conn = self.get(py)?;
-        let timeout = self.timeout;
-        let mut total = 0u64;
-        let mut it = seq_of_params.try_iter()?;
-        loop {
-            let mut chunk = Vec::new();
-            for p in it.by_ref().take(1000) {
-                chunk.push(Params::from_py(Some(&p?))?);
-            }
-            if chunk.is_empty() {
-                return Ok(total);
-            }
-            let changed = py
-                .detach(|| -> Result<u64, Failure> {
-                    let mut stmt = conn.prepare_cached(sql)?;
-                    let mut n = 0;
-                    for params in chunk {
-                        let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
-                        let rows = retry_busy(&conn, timeout, || stmt.query_values(&values))?;
-                        if rows.returns_rows() {
-                            return Err(Failure::Programming(
-                                "executemany() can only run statements that return no rows \
-                                 (INSERT, UPDATE, DELETE)"
-                                    .into(),
-                            ));
-                        }
-                        n += rows.changes();
-                    }
-                    Ok(n)
-                })
-                .map_err(|f| f.into_py(py))?;
-            total += changed;
-        }
-    }
-
-    /// Runs several `;`-separated statements without parameters.
-    fn executescript(&self, py: Python<'_>, sql: &str) -> PyResult<()> {
+    /// Runs a statement that returns no rows and takes no parameters (the connection's
+    /// COMMIT and ROLLBACK).
+    fn execute(&self, py: Python<'_>, sql: &str) -> PyResult<()> {
         let conn = self.get(py)?;
         py.detach(|| conn.execute_batch(sql))
             .map_err(|e| to_py_err(py, e))
     }
 
-    /// Up to `n` more rows of stream `stream`, and whether it is now exhausted (then it is
-    /// freed).
-    fn fetch<'py>(
-        &self,
-        py: Python<'py>,
-        stream: u64,
-        n: usize,
-        detect_types: bool,
-    ) -> PyResult<(Bound<'py, PyList>, bool)> {
-        let r = py.detach(|| {
-            STREAMS.with(|s| {
-                let mut s = s.borrow_mut();
-                free_orphans(&mut s);
-                let Some(st) = s.get_mut(&stream) else {
-                    return Err(Failure::Programming(
-                        "this cursor's result set was opened in another thread; a cursor is \
-                         read in the thread that executed it (threadsafety 2: share \
-                         connections, not cursors)"
-                            .into(),
-                    ));
-                };
-                let mut rows = Vec::new();
-                let mut done = false;
-                while rows.len() < n {
-                    match st.rows.next() {
-                        Ok(Some(r)) => rows.push(r.values().to_vec()),
-                        Ok(None) => {
-                            done = true;
-                            break;
-                        }
-                        Err(e) => {
-                            s.remove(&stream);
-                            return Err(Failure::Engine(e));
-                        }
-                    }
-                }
-                let temporal = st.temporal.clone();
-                if done {
-                    s.remove(&stream);
-                }
-                Ok((rows, temporal, done))
-            })
-        });
-        let (rows, temporal, done) = r.map_err(|f| f.into_py(py))?;
-        Ok((
-            rows_to_py(py, &rows, &temporal, Output { detect_types })?,
-            done,
-        ))
-    }
-
-    /// Frees stream `stream` (from any thread).
-    #[staticmethod]
-    fn close_stream(stream: u64) {
-        // `try_with`: a cursor can be dropped while its thread is being torn down.
-        let here = STREAMS
-            .try_with(|s| s.borrow_mut().remove(&stream).is_some())
-            .unwrap_or(false);
-        if !here {
-            lock(&ORPHANS).push(stream);
-        }
+    /// Sets the Python connection's mode, which its cursors read here: `autocommit`, the
+    /// statement that opens an implicit transaction (`BEGIN`, `BEGIN IMMEDIATE`...) and
+    /// whether DATE / TIMESTAMP columns become `datetime` objects.
+    fn set_mode(&self, autocommit: bool, begin: String, detect_types: bool) {
+        self.autocommit.store(autocommit, Ordering::Relaxed);
+        *lock(&self.begin) = begin;
+        self.detect_types.store(detect_types, Ordering::Relaxed);
     }
 
     /// True while an explicit transaction is open.
@@ -671,6 +638,7 @@ fn _advance_test_clock(py: Python<'_>, seconds: f64) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeConnection>()?;
+    m.add_class::<cursor::Cursor>()?;
     m.add_function(wrap_pyfunction!(_set_test_clock, m)?)?;
     m.add_function(wrap_pyfunction!(_advance_test_clock, m)?)?;
     m.add("ENGINE_VERSION", env!("CARGO_PKG_VERSION"))?;

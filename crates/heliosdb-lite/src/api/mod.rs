@@ -321,10 +321,14 @@ impl Connection {
     fn cached(&self, sql: &str) -> Result<Cached> {
         {
             let mut c = crate::mvcc::lock(&self.cache);
-            if let Some(i) = c.iter().position(|(s, _)| s == sql) {
-                let e = c.remove(i);
-                let p = e.1.clone();
-                c.push(e);
+            // Most recently used last: a statement run in a loop is found at once and stays
+            // in place.
+            if let Some(i) = c.iter().rposition(|(s, _)| s == sql) {
+                let p = c[i].1.clone();
+                if i + 1 < c.len() {
+                    let e = c.remove(i);
+                    c.push(e);
+                }
                 return Ok(Cached::parsed(p));
             }
         }

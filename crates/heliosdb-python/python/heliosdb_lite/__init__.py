@@ -23,10 +23,8 @@ to the thread that executed it.
 """
 
 import datetime as _datetime
-import re as _re
 import time as _time
 import weakref as _weakref
-from functools import lru_cache as _lru_cache
 
 from . import _native
 from . import exceptions as _exceptions
@@ -122,23 +120,6 @@ NUMBER = _TypeObject("INTEGER", "REAL", "NUMERIC", "DECIMAL")
 DATETIME = _TypeObject("TIMESTAMP")
 ROWID = _TypeObject("INTEGER")
 
-# The first keyword of a statement, after comments and blanks.
-_FIRST_WORD = _re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*([A-Za-z]+)", _re.S)
-_WRITES = frozenset(("INSERT", "UPDATE", "DELETE", "REPLACE"))
-
-
-@_lru_cache(maxsize=512)
-def _keyword(sql):
-    m = _FIRST_WORD.match(sql)
-    return m.group(1).upper() if m else ""
-
-
-# How many rows an execute reads before it returns, and a refill of a cursor's buffer: a
-# query with fewer rows needs no stream (the common point select), a longer one streams.
-_FIRST_BATCH = 64
-_REFILL = 512
-
-
 class Row:
     """A result row with access by position and by column name (case-insensitive), like
     ``sqlite3.Row``: set ``connection.row_factory = heliosdb_lite.Row``."""
@@ -179,210 +160,27 @@ class Row:
         return f"<heliosdb_lite.Row {dict(zip(self.keys(), self._values))!r}>"
 
 
-class Cursor:
+class Cursor(_native.Cursor):
     """A DB-API cursor. Query results stream: rows are read from the engine as they are
-    fetched, a few hundred at a time, on the snapshot the query started at."""
+    fetched, a few hundred at a time, on the snapshot the query started at.
 
-    def __init__(self, connection):
-        #: The connection this cursor belongs to.
-        self.connection = connection
-        #: Rows ``fetchmany()`` returns by default.
-        self.arraysize = 1
-        #: Seven-item tuples, one per result column (name first); ``None`` without a
-        #: result set.
-        self.description = None
-        #: Rows the last INSERT, UPDATE, DELETE or ``executemany`` changed; -1 otherwise.
-        self.rowcount = -1
-        #: Rowid of the last row inserted by ``execute`` (INSERT or REPLACE) on this cursor.
-        self.lastrowid = None
-        #: Called as ``row_factory(cursor, row_tuple)`` for each row, if set.
-        self.row_factory = connection.row_factory
-        self._rows = []
-        self._pos = 0
-        self._stream = None
-        self._closed = False
-        self._names = None
+    Attributes: ``connection``; ``description`` (seven-item tuples, one per result column,
+    name first; ``None`` without a result set); ``rowcount`` (rows the last INSERT, UPDATE,
+    DELETE or ``executemany`` changed, -1 otherwise); ``lastrowid`` (rowid of the last row
+    inserted by ``execute`` on this cursor); ``arraysize`` (rows ``fetchmany()`` returns by
+    default); ``row_factory`` (called as ``row_factory(cursor, row_tuple)`` for each row, if
+    set; taken from the connection when the cursor is made).
 
-    def __del__(self):
-        stream = getattr(self, "_stream", None)
-        if stream is not None and _native is not None:  # None at interpreter exit
-            _native.NativeConnection.close_stream(stream)
+    Methods: ``execute(sql, parameters=None, *, as_of=None)`` (``as_of`` reads every table
+    that has no ``AS OF`` clause of its own at a past point: a ``datetime``, naive means
+    UTC, ``{"scn": n}``, ``{"transaction": n}`` or ``{"before_transaction": n}``),
+    ``executemany``, ``executescript``, ``fetchone``, ``fetchmany``, ``fetchall``,
+    iteration, ``close``, ``setinputsizes`` and ``setoutputsize`` (which do nothing).
 
-    # -- state --------------------------------------------------------------------------
+    The cursor is implemented natively (every statement passes through it); subclasses
+    may add to it and call ``super().__init__(connection)``.
+    """
 
-    def _check(self):
-        if self._closed:
-            raise ProgrammingError("cannot operate on a closed cursor")
-        return self.connection._live()
-
-    def _end_result(self):
-        if self._stream is not None:
-            _native.NativeConnection.close_stream(self._stream)
-            self._stream = None
-        self._rows = []
-        self._pos = 0
-        self._names = None
-
-    def _name_index(self):
-        if self._names is None:
-            names = [d[0] for d in self.description or ()]
-            index = {"\0names": names}
-            for i, n in enumerate(names):
-                index.setdefault(n.lower(), i)
-            self._names = index
-        return self._names
-
-    # -- executing ----------------------------------------------------------------------
-
-    def execute(self, sql, parameters=None, *, as_of=None):
-        """Runs one statement with ``?`` (sequence) or ``:name`` (mapping) parameters.
-
-        ``as_of`` reads every table that has no ``AS OF`` clause of its own at a past point:
-        a ``datetime`` (naive means UTC), ``{"scn": n}``, ``{"transaction": n}`` or
-        ``{"before_transaction": n}``. Returns the cursor.
-        """
-        # The hot path of every statement: checks and bookkeeping are written out here
-        # rather than called, because each Python call costs about as much as the engine's
-        # point lookup.
-        if self._closed:
-            raise ProgrammingError("cannot operate on a closed cursor")
-        conn = self.connection
-        native = conn._native
-        if native is None:
-            raise ProgrammingError("cannot operate on a closed database")
-        if self._stream is not None:
-            _native.NativeConnection.close_stream(self._stream)
-            self._stream = None
-        kind = _keyword(sql)
-        if not conn._autocommit and kind in _WRITES and not native.in_transaction:
-            native.execute(conn._begin)
-        description, self._rows, self._stream, changes, lastrowid = native.execute(
-            sql, parameters, as_of, _FIRST_BATCH, conn.detect_types
-        )
-        self._pos = 0
-        self._names = None
-        self.description = description
-        if description is None:
-            self.rowcount = changes if kind in _WRITES else -1
-        else:
-            self.rowcount = -1
-        if lastrowid is not None and changes and (kind == "INSERT" or kind == "REPLACE"):
-            self.lastrowid = lastrowid
-        return self
-
-    def executemany(self, sql, seq_of_parameters):
-        """Runs a statement that returns no rows once per parameter set; ``rowcount`` is
-        the total of rows changed."""
-        native = self._check()
-        self._end_result()
-        conn = self.connection
-        if not conn._autocommit and _keyword(sql) in _WRITES and not native.in_transaction:
-            native.execute(conn._begin)
-        self.description = None
-        self.rowcount = native.executemany(sql, seq_of_parameters)
-        return self
-
-    def executescript(self, sql_script):
-        """Commits any open transaction, then runs several ``;``-separated statements
-        (without parameters), each in its own transaction unless the script has BEGIN."""
-        native = self._check()
-        self._end_result()
-        if not isinstance(sql_script, str):
-            raise ProgrammingError("executescript() takes a str")
-        if native.in_transaction:
-            native.execute("COMMIT")
-        self.description = None
-        self.rowcount = -1
-        native.executescript(sql_script)
-        return self
-
-    # -- fetching -----------------------------------------------------------------------
-
-    def _refill(self, n):
-        """Reads up to ``n`` more rows from the stream into the buffer; False at the end."""
-        if self._stream is None:
-            return False
-        rows, done = self.connection._live().fetch(
-            self._stream, n, self.connection.detect_types
-        )
-        if done:
-            self._stream = None
-        self._rows = rows
-        self._pos = 0
-        return bool(rows)
-
-    def _need_result(self):
-        self._check()
-        if self.description is None:
-            raise ProgrammingError(
-                "no result set: execute a query (SELECT, RETURNING, PRAGMA...) before fetching"
-            )
-
-    def fetchone(self):
-        """The next row, or ``None`` at the end."""
-        pos = self._pos
-        rows = self._rows
-        if pos >= len(rows):
-            self._need_result()
-            if not self._refill(_REFILL):
-                return None
-            pos = 0
-            rows = self._rows
-        self._pos = pos + 1
-        f = self.row_factory
-        return rows[pos] if f is None else f(self, rows[pos])
-
-    def fetchmany(self, size=None):
-        """Up to ``size`` (default ``arraysize``) more rows."""
-        self._need_result()
-        if size is None:
-            size = self.arraysize
-        out = []
-        while len(out) < size:
-            if self._pos >= len(self._rows) and not self._refill(max(_REFILL, size - len(out))):
-                break
-            take = self._rows[self._pos : self._pos + (size - len(out))]
-            self._pos += len(take)
-            out.extend(take)
-        return self._factory(out)
-
-    def fetchall(self):
-        """All remaining rows."""
-        self._need_result()
-        out = self._rows[self._pos :]
-        self._rows = []
-        self._pos = 0
-        while self._stream is not None:
-            if self._refill(4096):
-                out.extend(self._rows)
-            self._rows = []
-        return self._factory(out)
-
-    def _factory(self, rows):
-        f = self.row_factory
-        return rows if f is None else [f(self, r) for r in rows]
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        row = self.fetchone()
-        if row is None:
-            raise StopIteration
-        return row
-
-    # -- the rest of PEP 249 --------------------------------------------------------------
-
-    def close(self):
-        """Frees the result; the cursor can no longer be used."""
-        self._end_result()
-        self._closed = True
-
-    def setinputsizes(self, sizes):
-        """Does nothing (PEP 249 allows it)."""
-
-    def setoutputsize(self, size, column=None):
-        """Does nothing (PEP 249 allows it)."""
 
 
 class Connection:
@@ -421,10 +219,8 @@ class Connection:
         self._autocommit = bool(autocommit) or isolation_level is None
         self._isolation_level = "" if isolation_level is None else isolation_level
         self._begin = begin
-        #: Convert DATE / DATETIME / TIMESTAMP columns to ``datetime.date`` /
-        #: ``datetime.datetime`` (default); False keeps their text, like ``sqlite3``
-        #: without ``detect_types``.
-        self.detect_types = bool(detect_types)
+        self._detect_types = bool(detect_types)
+        self._sync_mode()
         #: Applied to the rows of cursors created afterwards (``heliosdb_lite.Row``, or any
         #: callable ``f(cursor, row_tuple)``).
         self.row_factory = None
@@ -440,6 +236,23 @@ class Connection:
         this way are in autocommit mode: every statement is its own transaction (and so its
         own version) unless you run BEGIN."""
         return cls(path, config=config, autocommit=autocommit, **kwargs)
+
+    def _sync_mode(self):
+        """Hands the mode to the native connection, where the (native) cursors read it."""
+        if self._native is not None:
+            self._native.set_mode(self._autocommit, self._begin, self._detect_types)
+
+    @property
+    def detect_types(self):
+        """Convert DATE / DATETIME / TIMESTAMP columns to ``datetime.date`` /
+        ``datetime.datetime`` (default); False keeps their text, like ``sqlite3`` without
+        ``detect_types``."""
+        return self._detect_types
+
+    @detect_types.setter
+    def detect_types(self, value):
+        self._detect_types = bool(value)
+        self._sync_mode()
 
     def _live(self):
         native = self._native
@@ -463,6 +276,7 @@ class Connection:
         if value and not self._autocommit and self.in_transaction:
             self.commit()
         self._autocommit = value
+        self._sync_mode()
 
     @property
     def isolation_level(self):
@@ -485,6 +299,7 @@ class Connection:
         self._isolation_level = value
         self._begin = begin
         self._autocommit = False
+        self._sync_mode()
 
     @property
     def in_transaction(self):

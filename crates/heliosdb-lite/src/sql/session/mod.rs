@@ -115,7 +115,7 @@ impl Session {
         params: &[Value],
     ) -> Result<Outcome> {
         check_param_count(stmt, params)?;
-        self.limits.started = Some(std::time::Instant::now());
+        self.limits.mark_start();
         let sql = match &stmt.statement {
             Parsed::VacuumHistory => return vacuum_history(engine),
             Parsed::Vacuum(into) => return self.vacuum(engine, into.as_deref(), params),
@@ -398,7 +398,7 @@ impl Session {
             return Ok(None);
         };
         check_param_count(stmt, params)?;
-        self.limits.started = Some(std::time::Instant::now());
+        self.limits.mark_start();
         let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
         let env = self.env(engine);
         let mut history = StmtHistory::new(engine);
