@@ -16,8 +16,11 @@ use crate::convert::{self, Output, Params};
 use crate::errors::{programming_error, to_py_err};
 use crate::{close_stream, fetch_rows, retry_busy, run, NativeConnection};
 use heliosdb_lite::types::Value;
+use heliosdb_lite::{Connection, Error};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Rows `execute` reads before it returns: a query with fewer needs no stream.
 const FIRST_BATCH: usize = 64;
@@ -140,7 +143,7 @@ fn borrow<'py>(slf: &Bound<'py, Cursor>) -> PyResult<PyRefMut<'py, Cursor>> {
 impl Cursor {
     /// The connection's engine, or a `ProgrammingError` when this cursor or its connection
     /// is closed.
-    fn check(&self, py: Python<'_>) -> PyResult<std::sync::Arc<heliosdb_lite::Connection>> {
+    fn check(&self, py: Python<'_>) -> PyResult<Arc<Connection>> {
         if self.closed {
             return Err(programming_error(py, "cannot operate on a closed cursor"));
         }
@@ -206,6 +209,32 @@ impl Cursor {
             out.push(std::mem::replace(row, py.None()));
         }
         self.pos = end;
+    }
+}
+
+/// The start of every statement a cursor runs: the cursor borrowed, checked and its last
+/// result freed, the engine connection, and the native connection (for its mode).
+fn begin_statement<'py>(
+    slf: &Bound<'py, Cursor>,
+) -> PyResult<(PyRefMut<'py, Cursor>, Arc<Connection>, Py<NativeConnection>)> {
+    let py = slf.py();
+    let mut this = borrow(slf)?;
+    let conn = this.check(py)?;
+    this.end_result();
+    this.description = None;
+    this.rowcount = -1;
+    let native = this.native.clone_ref(py);
+    Ok((this, conn, native))
+}
+
+/// Opens the implicit transaction a write needs when the connection is not in autocommit
+/// mode (`begin` is then its BEGIN statement) and none is open. Runs without the GIL.
+fn open_implicit(conn: &Connection, timeout: Duration, begin: Option<&str>) -> Result<(), Error> {
+    match begin {
+        Some(begin) if !conn.is_in_transaction() => {
+            retry_busy(conn, timeout, || conn.execute_batch(begin))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -311,11 +340,7 @@ impl Cursor {
         as_of: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
-        let mut this = borrow(slf)?;
-        let conn = this.check(py)?;
-        this.end_result();
-        this.description = None;
-        let native = this.native.clone_ref(py);
+        let (mut this, conn, native) = begin_statement(slf)?;
         let native = native.get();
         let kind = kind_of(sql);
         let begin = (kind.is_write() && !native.autocommit()).then(|| native.begin_statement());
@@ -327,11 +352,7 @@ impl Cursor {
         let timeout = native.timeout;
         let ex = py
             .detach(|| {
-                if let Some(begin) = &begin {
-                    if !conn.is_in_transaction() {
-                        retry_busy(&conn, timeout, || conn.execute_batch(begin))?;
-                    }
-                }
+                open_implicit(&conn, timeout, begin.as_deref())?;
                 run(&conn, timeout, sql, params, point, FIRST_BATCH)
             })
             .map_err(|f| f.into_py(py))?;
@@ -353,7 +374,6 @@ impl Cursor {
                     .map(|(i, name)| (name, types.get(i).copied().flatten()))
                     .collect();
                 this.description = Some(native.description(py, sql, columns)?);
-                this.rowcount = -1;
                 this.stream = ex.stream;
                 this.temporal = ex.temporal;
             }
@@ -375,24 +395,13 @@ impl Cursor {
         seq_of_parameters: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
-        let mut this = borrow(slf)?;
-        let conn = this.check(py)?;
-        this.end_result();
-        this.description = None;
-        let native = this.native.clone_ref(py);
+        let (mut this, conn, native) = begin_statement(slf)?;
         let native = native.get();
-        if kind_of(sql).is_write() && !native.autocommit() {
-            let begin = native.begin_statement();
-            let timeout = native.timeout;
-            py.detach(|| {
-                if conn.is_in_transaction() {
-                    return Ok(());
-                }
-                retry_busy(&conn, timeout, || conn.execute_batch(&begin))
-            })
+        let begin =
+            (kind_of(sql).is_write() && !native.autocommit()).then(|| native.begin_statement());
+        let timeout = native.timeout;
+        py.detach(|| open_implicit(&conn, timeout, begin.as_deref()))
             .map_err(|e| to_py_err(py, e))?;
-        }
-        this.rowcount = -1;
         // A failure leaves -1: how many sets ran before it is not reported.
         this.rowcount = native.run_many(py, &conn, sql, seq_of_parameters)? as i64;
         drop(this);
@@ -406,11 +415,7 @@ impl Cursor {
         sql_script: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
-        let mut this = borrow(slf)?;
-        let conn = this.check(py)?;
-        this.end_result();
-        this.description = None;
-        this.rowcount = -1;
+        let (this, conn, _) = begin_statement(slf)?;
         let script = sql_script
             .cast::<PyString>()
             .map_err(|_| programming_error(py, "executescript() takes a str"))?
