@@ -362,7 +362,7 @@ impl Connection {
         params: &[Value],
         as_of: Option<&AsOf>,
     ) -> Result<(Outcome, i64)> {
-        if !crate::sql::session::allowed_read_only(&stmt.statement) {
+        if self.read_only && !crate::sql::session::allowed_read_only(&stmt.statement) {
             self.refuse_if_read_only(stmt.text.split_whitespace().next().unwrap_or("it"))?;
         }
         self.with_session(as_of, |session| {
@@ -752,15 +752,19 @@ impl Statement<'_> {
 
     fn query_bound(&mut self, values: &[Value]) -> Result<Rows> {
         let as_of = self.as_of.as_ref();
-        let (source, out, last_insert_rowid) =
-            match self.conn.open_cursor(&self.parsed.parsed, values, as_of)? {
-                Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out, None),
-                None => {
-                    let (mut out, rowid) = self.conn.run_at(&self.parsed.parsed, values, as_of)?;
-                    let rows = std::mem::take(&mut out.rows);
-                    (RowSource::Collected(rows.into_iter()), out, Some(rowid))
-                }
-            };
+        let streamed = if crate::sql::session::Session::may_stream(&self.parsed.parsed) {
+            self.conn.open_cursor(&self.parsed.parsed, values, as_of)?
+        } else {
+            None
+        };
+        let (source, out, last_insert_rowid) = match streamed {
+            Some((cursor, out)) => (RowSource::Streaming(Box::new(cursor)), out, None),
+            None => {
+                let (mut out, rowid) = self.conn.run_at(&self.parsed.parsed, values, as_of)?;
+                let rows = std::mem::take(&mut out.rows);
+                (RowSource::Collected(rows.into_iter()), out, Some(rowid))
+            }
+        };
         let columns = shared_vec(out.columns, &NO_COLUMNS);
         *crate::mvcc::lock(&self.columns) = Some(columns.clone());
         Ok(Rows {

@@ -378,6 +378,12 @@ impl Session {
         Ok((plan, cols))
     }
 
+    /// Whether [`Session::open_cursor`] may stream `stmt` (a query); callers skip it, and
+    /// the session lock it needs, for everything else.
+    pub fn may_stream(stmt: &ParsedStatement) -> bool {
+        matches!(&stmt.statement, Parsed::Sql(sql) if matches!(sql.as_ref(), Statement::Query(_)))
+    }
+
     /// Opens a query as a cursor that streams its rows, with its result columns as
     /// [`Outcome`] describes them (no rows). `None` for anything else, and for a query
     /// inside an explicit transaction (which reads the transaction's own writes): run
