@@ -38,6 +38,22 @@ pub fn binary(op: BinOp, a: Value, b: Value) -> Result<Value> {
     }
 }
 
+/// `a op b` for two integers and an arithmetic operator (what [`binary`] computes for
+/// them), reading the operands in place; `None` for other operands or operators.
+pub fn integer_arithmetic(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
+    match (a, b) {
+        (Value::Integer(x), Value::Integer(y))
+            if matches!(
+                op,
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
+            ) =>
+        {
+            Some(int_op(op, *x, *y))
+        }
+        _ => None,
+    }
+}
+
 fn shift(x: i64, by: i64) -> i64 {
     if by >= 64 {
         0
@@ -156,20 +172,31 @@ pub fn compare(
     left_aff: Option<Affinity>,
     right_aff: Option<Affinity>,
 ) -> Option<bool> {
+    compare_ref(op, &a, &b, left_aff, right_aff)
+}
+
+/// [`compare`] of borrowed values: a value is copied only where an affinity changes it.
+pub fn compare_ref(
+    op: CmpOp,
+    a: &Value,
+    b: &Value,
+    left_aff: Option<Affinity>,
+    right_aff: Option<Affinity>,
+) -> Option<bool> {
     if a.is_null() || b.is_null() {
         return None;
     }
     // As in SQLite's comparison, TEXT affinity turns a number into text only when the other
     // operand is text: 5 = 5.0 stays a numeric comparison even under TEXT.
     let text = |v: &Value| matches!(v, Value::Text(_) | Value::Timestamp(_));
-    let (a_text, b_text) = (text(&a), text(&b));
+    let (a_text, b_text) = (text(a), text(b));
     let a = match left_aff {
-        Some(af) if af != Affinity::Text || b_text => a.apply_affinity(af),
-        _ => a,
+        Some(af) if af != Affinity::Text || b_text => a.with_affinity(af),
+        _ => std::borrow::Cow::Borrowed(a),
     };
     let b = match right_aff {
-        Some(af) if af != Affinity::Text || a_text => b.apply_affinity(af),
-        _ => b,
+        Some(af) if af != Affinity::Text || a_text => b.with_affinity(af),
+        _ => std::borrow::Cow::Borrowed(b),
     };
     let ord = a.total_cmp(&b);
     Some(match op {

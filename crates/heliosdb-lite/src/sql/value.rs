@@ -221,6 +221,29 @@ impl Value {
         }
     }
 
+    /// [`Value::apply_affinity`] without taking the value: borrowed where the affinity
+    /// leaves it as it is (a comparison of a column with a literal then copies neither).
+    pub fn with_affinity(&self, affinity: Affinity) -> std::borrow::Cow<'_, Value> {
+        use Affinity as A;
+        let unchanged = match (affinity, self) {
+            (A::Blob, _) => true,
+            (A::Text, Value::Integer(_) | Value::Real(_) | Value::Decimal(_)) => false,
+            (A::Text, _) => true,
+            (A::Numeric | A::Integer | A::Real, Value::Text(s)) => parse_numeric_text(s).is_none(),
+            (A::Numeric | A::Integer, Value::Real(_)) => false,
+            (A::Integer, Value::Decimal(_)) => false,
+            (A::Numeric | A::Integer, _) => true,
+            (A::Real, Value::Integer(_) | Value::Decimal(_)) => false,
+            (A::Real, _) => true,
+            (A::Decimal(_), _) => false,
+        };
+        if unchanged {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            std::borrow::Cow::Owned(self.clone().apply_affinity(affinity))
+        }
+    }
+
     /// Applies a column affinity (on storing a value, or comparing with a column).
     pub fn apply_affinity(self, affinity: Affinity) -> Value {
         match affinity {
@@ -555,6 +578,54 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_affinity_borrows_only_what_apply_affinity_leaves_alone() {
+        let values = [
+            Value::Null,
+            Value::Integer(7),
+            Value::Integer(i64::MAX),
+            Value::Real(2.0),
+            Value::Real(2.5),
+            Value::Real(9.3e18),
+            Value::Text("12".into()),
+            Value::Text(" 12.0 ".into()),
+            Value::Text("1e3".into()),
+            Value::Text("abc".into()),
+            Value::Blob(vec![1, 2]),
+            Value::Decimal(Decimal::new(1250, 2)),
+            Value::Decimal(Decimal::new(3, 0)),
+            Value::Timestamp(
+                chrono::NaiveDate::from_ymd_opt(2024, 12, 31)
+                    .and_then(|d| d.and_hms_opt(23, 59, 59))
+                    .expect("a valid date"),
+            ),
+        ];
+        let affinities = [
+            Affinity::Blob,
+            Affinity::Text,
+            Affinity::Numeric,
+            Affinity::Integer,
+            Affinity::Real,
+            Affinity::Decimal(None),
+            Affinity::Decimal(Some(1)),
+        ];
+        for v in &values {
+            for &a in &affinities {
+                let expected = v.clone().apply_affinity(a);
+                let got = v.with_affinity(a);
+                // Same variant and same value (`Debug` shows both, NaN aside).
+                assert_eq!(
+                    format!("{:?}", got),
+                    format!("{expected:?}"),
+                    "{v:?} under {a:?}"
+                );
+                if let std::borrow::Cow::Borrowed(b) = got {
+                    assert!(std::ptr::eq(b, v));
+                }
+            }
+        }
+    }
 
     #[test]
     fn affinity_from_declared_types() {

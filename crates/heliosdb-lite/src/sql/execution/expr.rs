@@ -2,7 +2,7 @@
 
 use super::super::eval;
 use super::super::functions;
-use super::super::plan::Expr;
+use super::super::plan::{CmpOp, Expr};
 use super::super::value::{Affinity, Value};
 use super::{Executor, Frame};
 use crate::error::{Error, Result};
@@ -15,7 +15,57 @@ pub fn param(params: &[Value], i: usize) -> Result<Value> {
         .ok_or_else(|| Error::Parameter(format!("no value bound for parameter {}", i + 1)))
 }
 
+/// What a missing column reads as.
+static NULL: Value = Value::Null;
+
 impl Executor<'_> {
+    /// The value of `e` read in place, for the leaves that need no computing (a column, an
+    /// outer column, a literal, a bound parameter): comparisons and arithmetic read them
+    /// without copying. `None` for anything else (and a missing parameter, whose error
+    /// [`Executor::eval`] reports).
+    fn operand<'v>(&'v self, e: &'v Expr, f: &'v Frame<'v>) -> Option<&'v Value> {
+        match e {
+            Expr::Column(i) => Some(f.row.get(*i).unwrap_or(&NULL)),
+            Expr::Literal(v) => Some(v),
+            Expr::Param(i) => self.params.get(*i),
+            Expr::Outer { depth, index } => {
+                let mut fr = f;
+                for _ in 0..*depth {
+                    fr = fr.parent?;
+                }
+                Some(fr.row.get(*index).unwrap_or(&NULL))
+            }
+            _ => None,
+        }
+    }
+
+    /// `left op right` with comparison affinities, operands read in place where they can
+    /// be; `None` when either side is NULL.
+    fn compare_exprs(
+        &self,
+        op: CmpOp,
+        (left, right): (&Expr, &Expr),
+        (left_aff, right_aff): (Option<Affinity>, Option<Affinity>),
+        f: &Frame<'_>,
+    ) -> Result<Option<bool>> {
+        let (l, r);
+        let a = match self.operand(left, f) {
+            Some(v) => v,
+            None => {
+                l = self.eval(left, f)?;
+                &l
+            }
+        };
+        let b = match self.operand(right, f) {
+            Some(v) => v,
+            None => {
+                r = self.eval(right, f)?;
+                &r
+            }
+        };
+        Ok(eval::compare_ref(op, a, b, left_aff, right_aff))
+    }
+
     /// Evaluates an expression in a frame.
     pub fn eval(&self, e: &Expr, f: &Frame<'_>) -> Result<Value> {
         Ok(match e {
@@ -45,20 +95,26 @@ impl Executor<'_> {
                 Value::Null => Value::Null,
                 v => Value::Integer(!v.as_i64()),
             },
-            Expr::Binary(op, a, b) => eval::binary(*op, self.eval(a, f)?, self.eval(b, f)?)?,
+            Expr::Binary(op, a, b) => {
+                if let (Some(x), Some(y)) = (self.operand(a, f), self.operand(b, f)) {
+                    if let Some(v) = eval::integer_arithmetic(*op, x, y) {
+                        return Ok(v);
+                    }
+                }
+                eval::binary(*op, self.eval(a, f)?, self.eval(b, f)?)?
+            }
             Expr::Compare {
                 op,
                 left,
                 right,
                 left_aff,
                 right_aff,
-            } => eval::bool_value(eval::compare(
+            } => eval::bool_value(self.compare_exprs(
                 *op,
-                self.eval(left, f)?,
-                self.eval(right, f)?,
-                *left_aff,
-                *right_aff,
-            )),
+                (left, right),
+                (*left_aff, *right_aff),
+                f,
+            )?),
             Expr::And(a, b) => {
                 let x = self.eval(a, f)?.truthy();
                 if x == Some(false) {
@@ -189,7 +245,20 @@ impl Executor<'_> {
         if let Expr::And(a, b) = e {
             return Ok(self.predicate(a, row, parent)? && self.predicate(b, row, parent)?);
         }
-        Ok(self.eval(e, &Frame { row, parent })?.truthy() == Some(true))
+        let f = Frame { row, parent };
+        if let Expr::Compare {
+            op,
+            left,
+            right,
+            left_aff,
+            right_aff,
+        } = e
+        {
+            // The common filter: its truth without building the SQL integer.
+            let held = self.compare_exprs(*op, (left, right), (*left_aff, *right_aff), &f)?;
+            return Ok(held == Some(true));
+        }
+        Ok(self.eval(e, &f)?.truthy() == Some(true))
     }
 }
 
