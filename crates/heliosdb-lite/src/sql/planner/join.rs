@@ -157,7 +157,7 @@ fn rowid_range_fraction(op: CmpOp, left: &Expr, right: &Expr, rel: &RelInfo) -> 
 /// (`wheres`) and of each relation's ON clause (`ons`).
 pub(super) fn plan_join(
     p: &mut Planner<'_>,
-    rels: Vec<Relation>,
+    mut rels: Vec<Relation>,
     offsets: &[usize],
     width: usize,
     wheres: Vec<Expr>,
@@ -207,6 +207,7 @@ pub(super) fn plan_join(
         }
     }
     let wheres = rest;
+    super::left_to_inner::simplify(&mut rels, &mut infos, &wheres);
     // Classify the conjuncts.
     let mut conjuncts: Vec<Conjunct> = Vec::new();
     let mut add = |expr: Expr, on_of: Option<usize>, infos: &[RelInfo]| {
