@@ -774,3 +774,37 @@ fn a_left_join_that_where_makes_inner_is_planned_as_one() {
         assert_same(setup, q);
     }
 }
+
+/// A plain nested loop reads its right side at its first left row, not before: with no left
+/// row, SQLite never runs the inner loop, so an aggregate there that overflows is never
+/// computed. HeliosDB read the right side first and failed with "integer overflow" where
+/// SQLite returns no row (fuzzer seed 29, case 149313). The last query checks that the
+/// overflow is still reported when a left row reaches it.
+#[test]
+fn a_loop_join_reads_its_right_side_only_for_a_left_row() {
+    let setup = "CREATE TABLE t0(a INTEGER PRIMARY KEY, d INTEGER); \
+                 INSERT INTO t0 VALUES (1, 9223372036854775807), (2, 9223372036854775807); \
+                 CREATE TABLE t1(b INTEGER PRIMARY KEY, c TEXT); \
+                 CREATE TABLE t2(b INTEGER PRIMARY KEY, c TEXT); INSERT INTO t2 VALUES (1, 'x');";
+    for q in [
+        // The case's shape: a constant-false WHERE (checked on the first relation, t1) and
+        // an overflowing aggregate joined to it.
+        "SELECT x9.k0 FROM (SELECT sum(x.d) AS k0, count(*) AS k1, min(y.a) AS k2 FROM t0 AS x \
+         JOIN t0 AS y ON y.a >= x.a) AS x9, t1 AS x15 \
+         WHERE ('A' BETWEEN 2 AND 7 AND (coalesce(x9.k2, x15.b) IS 3 OR x9.k1 >= 1))",
+        "SELECT x9.k0 FROM (SELECT sum(d) AS k0 FROM t0) AS x9, t1 WHERE 0",
+        "SELECT t1.c, x9.k0 FROM t1 LEFT JOIN (SELECT sum(d) AS k0 FROM t0) AS x9 ON 1",
+        "SELECT x9.n, t2.c FROM (SELECT count(*) AS n FROM t0) AS x9, t2 WHERE x9.n >= t2.b",
+    ] {
+        assert_same(setup, q);
+    }
+    let db = heliosdb_lite::Connection::open_in_memory().expect("open");
+    db.execute_batch(setup).expect("setup");
+    let overflow = db.query_row(
+        "SELECT x9.k0 FROM (SELECT sum(d) AS k0, count(*) AS k1 FROM t0) AS x9, t2 \
+         WHERE x9.k1 >= t2.b",
+        [],
+        |r| r.get::<_, i64>(0),
+    );
+    assert!(overflow.is_err(), "{overflow:?}");
+}

@@ -4,8 +4,10 @@
 //! With [`JoinAlgorithm::Lookup`] the right side is an index or key scan whose bounds read
 //! the left row as their enclosing row; it is rewound and run again for every left row, so
 //! it reads only the matching entries. With [`JoinAlgorithm::Loop`] the right side does not
-//! depend on the left row: it runs once (per enclosing row of the whole join) and every left
-//! row is paired with each of its rows.
+//! depend on the left row: it runs once (per enclosing row of the whole join), at the first
+//! left row, and every left row is paired with each of its rows. With no left row it never
+//! runs, as SQLite's inner loop never does: its errors (an overflowing `sum()` in a derived
+//! table) are then never raised.
 
 use super::super::plan::{JoinAlgorithm, JoinNode};
 use super::place::pair;
@@ -69,13 +71,6 @@ impl<'e> NestedLoopJoinOp<'e> {
 
 impl Operator for NestedLoopJoinOp<'_> {
     fn next(&mut self, outer: Option<&Frame<'_>>) -> Result<Option<Row>> {
-        if self.join.algorithm != JoinAlgorithm::Lookup && self.kept.is_none() {
-            let mut rows = Vec::new();
-            while let Some(r) = self.right.next(outer)? {
-                rows.push(r);
-            }
-            self.kept = Some(rows);
-        }
         loop {
             if self.current.is_none() {
                 let Some(left) = self.left.next(outer)? else {
@@ -83,6 +78,15 @@ impl Operator for NestedLoopJoinOp<'_> {
                 };
                 if self.join.algorithm == JoinAlgorithm::Lookup {
                     self.right.rewind();
+                } else if self.kept.is_none() {
+                    // Read at the first left row, as SQLite's inner loop first runs there:
+                    // with no left row the right side is never computed (an aggregate that
+                    // would overflow, a subquery that would fail or never end).
+                    let mut rows = Vec::new();
+                    while let Some(r) = self.right.next(outer)? {
+                        rows.push(r);
+                    }
+                    self.kept = Some(rows);
                 }
                 self.current = Some(Current {
                     left,
