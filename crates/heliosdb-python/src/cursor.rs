@@ -214,7 +214,7 @@ impl Cursor {
 
 /// The start of every statement a cursor runs: the cursor borrowed, checked and its last
 /// result freed, the engine connection, and the native connection (for its mode).
-fn begin_statement<'py>(
+fn start_statement<'py>(
     slf: &Bound<'py, Cursor>,
 ) -> PyResult<(PyRefMut<'py, Cursor>, Arc<Connection>, Py<NativeConnection>)> {
     let py = slf.py();
@@ -227,8 +227,8 @@ fn begin_statement<'py>(
     Ok((this, conn, native))
 }
 
-/// Opens the implicit transaction a write needs when the connection is not in autocommit
-/// mode (`begin` is then its BEGIN statement) and none is open. Runs without the GIL.
+/// Runs `begin` (the implicit transaction's BEGIN, see `NativeConnection::implicit_begin`)
+/// unless a transaction is open. Runs without the GIL.
 fn open_implicit(conn: &Connection, timeout: Duration, begin: Option<&str>) -> Result<(), Error> {
     match begin {
         Some(begin) if !conn.is_in_transaction() => {
@@ -239,7 +239,7 @@ fn open_implicit(conn: &Connection, timeout: Duration, begin: Option<&str>) -> R
 }
 
 /// Result rows as Python tuples.
-pub(crate) fn tuples(
+fn tuples(
     py: Python<'_>,
     rows: &[Vec<Value>],
     temporal: &[bool],
@@ -340,10 +340,10 @@ impl Cursor {
         as_of: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
-        let (mut this, conn, native) = begin_statement(slf)?;
+        let (mut this, conn, native) = start_statement(slf)?;
         let native = native.get();
         let kind = kind_of(sql);
-        let begin = (kind.is_write() && !native.autocommit()).then(|| native.begin_statement());
+        let begin = native.implicit_begin(kind.is_write());
         let params = Params::from_py(parameters)?;
         let point = match as_of.filter(|a| !a.is_none()) {
             Some(a) => Some(convert::as_of(a)?),
@@ -352,7 +352,7 @@ impl Cursor {
         let timeout = native.timeout;
         let ex = py
             .detach(|| {
-                open_implicit(&conn, timeout, begin.as_deref())?;
+                open_implicit(&conn, timeout, begin)?;
                 run(&conn, timeout, sql, params, point, FIRST_BATCH)
             })
             .map_err(|f| f.into_py(py))?;
@@ -395,12 +395,11 @@ impl Cursor {
         seq_of_parameters: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
-        let (mut this, conn, native) = begin_statement(slf)?;
+        let (mut this, conn, native) = start_statement(slf)?;
         let native = native.get();
-        let begin =
-            (kind_of(sql).is_write() && !native.autocommit()).then(|| native.begin_statement());
+        let begin = native.implicit_begin(kind_of(sql).is_write());
         let timeout = native.timeout;
-        py.detach(|| open_implicit(&conn, timeout, begin.as_deref()))
+        py.detach(|| open_implicit(&conn, timeout, begin))
             .map_err(|e| to_py_err(py, e))?;
         // A failure leaves -1: how many sets ran before it is not reported.
         this.rowcount = native.run_many(py, &conn, sql, seq_of_parameters)? as i64;
@@ -415,7 +414,7 @@ impl Cursor {
         sql_script: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
-        let (this, conn, _) = begin_statement(slf)?;
+        let (this, conn, _) = start_statement(slf)?;
         let script = sql_script
             .cast::<PyString>()
             .map_err(|_| programming_error(py, "executescript() takes a str"))?

@@ -29,9 +29,17 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+
+/// The statements an implicit transaction can begin with (one per `isolation_level`).
+const BEGIN_STATEMENTS: [&str; 4] = [
+    "BEGIN",
+    "BEGIN DEFERRED",
+    "BEGIN IMMEDIATE",
+    "BEGIN EXCLUSIVE",
+];
 
 /// A result set still being read: the engine's row stream.
 struct Stream {
@@ -291,7 +299,8 @@ struct NativeConnection {
     /// attribute lookups: autocommit, the BEGIN of an implicit transaction, and whether
     /// date columns become `datetime` objects (see `set_mode`).
     autocommit: AtomicBool,
-    begin: Mutex<String>,
+    /// Index into [`BEGIN_STATEMENTS`].
+    begin: AtomicU8,
     detect_types: AtomicBool,
 }
 
@@ -364,14 +373,12 @@ impl NativeConnection {
         }
     }
 
-    /// Whether every statement commits on its own.
-    pub(crate) fn autocommit(&self) -> bool {
-        self.autocommit.load(Ordering::Relaxed)
-    }
-
-    /// The statement that opens an implicit transaction.
-    pub(crate) fn begin_statement(&self) -> String {
-        lock(&self.begin).clone()
+    /// The statement that opens the implicit transaction a statement needs (`write`: it is
+    /// an INSERT, UPDATE, DELETE or REPLACE) when the connection is not in autocommit mode;
+    /// read on every statement, so without a lock or a copy.
+    pub(crate) fn implicit_begin(&self, write: bool) -> Option<&'static str> {
+        let index = usize::from(self.begin.load(Ordering::Relaxed));
+        (write && !self.autocommit.load(Ordering::Relaxed)).then(|| BEGIN_STATEMENTS[index])
     }
 
     /// Whether date columns become `datetime` objects.
@@ -452,7 +459,7 @@ impl NativeConnection {
             descriptions: Mutex::new(HashMap::new()),
             timeout: Duration::from_secs_f64(timeout.min(1e9)),
             autocommit: AtomicBool::new(true),
-            begin: Mutex::new("BEGIN".into()),
+            begin: AtomicU8::new(0),
             detect_types: AtomicBool::new(true),
         })
     }
@@ -468,10 +475,23 @@ impl NativeConnection {
     /// Sets the Python connection's mode, which its cursors read here: `autocommit`, the
     /// statement that opens an implicit transaction (`BEGIN`, `BEGIN IMMEDIATE`...) and
     /// whether DATE / TIMESTAMP columns become `datetime` objects.
-    fn set_mode(&self, autocommit: bool, begin: String, detect_types: bool) {
+    fn set_mode(
+        &self,
+        py: Python<'_>,
+        autocommit: bool,
+        begin: &str,
+        detect_types: bool,
+    ) -> PyResult<()> {
+        let Some(index) = BEGIN_STATEMENTS.iter().position(|b| *b == begin) else {
+            return Err(programming_error(
+                py,
+                format!("unknown BEGIN statement {begin:?}"),
+            ));
+        };
         self.autocommit.store(autocommit, Ordering::Relaxed);
-        *lock(&self.begin) = begin;
+        self.begin.store(index as u8, Ordering::Relaxed);
         self.detect_types.store(detect_types, Ordering::Relaxed);
+        Ok(())
     }
 
     /// True while an explicit transaction is open.

@@ -164,19 +164,9 @@ fn decimal_op(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     }
 }
 
-/// Compares after applying comparison affinities; `None` when either side is NULL.
+/// Compares after applying comparison affinities; `None` when either side is NULL. A value
+/// is copied only where an affinity changes it.
 pub fn compare(
-    op: CmpOp,
-    a: Value,
-    b: Value,
-    left_aff: Option<Affinity>,
-    right_aff: Option<Affinity>,
-) -> Option<bool> {
-    compare_ref(op, &a, &b, left_aff, right_aff)
-}
-
-/// [`compare`] of borrowed values: a value is copied only where an affinity changes it.
-pub fn compare_ref(
     op: CmpOp,
     a: &Value,
     b: &Value,

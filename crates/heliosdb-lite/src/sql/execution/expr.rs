@@ -63,7 +63,7 @@ impl Executor<'_> {
                 &r
             }
         };
-        Ok(eval::compare_ref(op, a, b, left_aff, right_aff))
+        Ok(eval::compare(op, a, b, left_aff, right_aff))
     }
 
     /// Evaluates an expression in a frame.
@@ -71,15 +71,10 @@ impl Executor<'_> {
         Ok(match e {
             Expr::Literal(v) => v.clone(),
             Expr::Column(i) => f.row.get(*i).cloned().unwrap_or(Value::Null),
-            Expr::Outer { depth, index } => {
-                let mut fr = f;
-                for _ in 0..*depth {
-                    fr = fr
-                        .parent
-                        .ok_or_else(|| Error::invalid("internal: missing outer row"))?;
-                }
-                fr.row.get(*index).cloned().unwrap_or(Value::Null)
-            }
+            Expr::Outer { .. } => self
+                .operand(e, f)
+                .ok_or_else(|| Error::invalid("internal: missing outer row"))?
+                .clone(),
             Expr::Param(i) => param(self.params, *i)?,
             Expr::Not(x) => eval::bool_value(self.eval(x, f)?.truthy().map(|b| !b)),
             Expr::Neg(x) => match self.eval(x, f)?.to_number() {
