@@ -257,3 +257,65 @@ fn rows_written_straight_to_their_heads_stay_private_until_the_commit() {
     assert_eq!(b, "b");
     check(&c);
 }
+
+/// An autocommit statement keeps no undo log (its failure ends its transaction): one far
+/// over the budget must still commit exactly, and, failing after it spilled, leave nothing
+/// behind, visible or private.
+#[test]
+fn autocommit_statements_over_the_budget_commit_or_vanish_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    c.execute_batch(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v TEXT);
+         CREATE INDEX t_v ON t(v);",
+    )
+    .unwrap();
+    c.execute(
+        "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < ?1) \
+         INSERT INTO t SELECT x, x, 'row ' || x FROM s",
+        [N],
+    )
+    .unwrap();
+    let loaded = one(&c, "SELECT current_scn()");
+    // The UPDATE below moves each k up by N: it collides with nothing until its last row
+    // (id = N, new k = 2N), which meets this planted row.
+    c.execute("INSERT INTO t VALUES (?1, ?2, 'planted')", [N + 1, 2 * N])
+        .unwrap();
+    let planted = one(&c, "SELECT current_scn()");
+    let err = c
+        .execute("UPDATE t SET k = k + ?1 WHERE id <= ?1", [N])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("UNIQUE"), "{err}");
+    assert_eq!(
+        one(&c, "SELECT current_scn()"),
+        planted,
+        "nothing committed"
+    );
+    assert_eq!(private_entries(&c), 0, "private data left by the failure");
+    assert_eq!(one(&c, "SELECT count(*) FROM t WHERE k = id"), N);
+    assert_eq!(
+        c.query_row("SELECT count(*) FROM t WHERE k > ?1", [N], |r| r
+            .get::<_, i64>(0))
+            .unwrap(),
+        1
+    );
+    check(&c);
+    // A DELETE of half the rows, far over the budget, commits exactly.
+    c.execute_batch("DELETE FROM t WHERE id % 2 = 0").unwrap();
+    assert_eq!(private_entries(&c), 0, "private data left after the commit");
+    assert_eq!(one(&c, "SELECT count(*) FROM t"), N / 2 + 1);
+    assert_eq!(
+        one(&c, "SELECT count(*) FROM t WHERE v LIKE 'row %'"),
+        N / 2
+    );
+    assert_eq!(
+        one(&c, &format!("SELECT count(*) FROM t AS OF SCN {loaded}")),
+        N
+    );
+    check(&c);
+    drop(c);
+    let c = open(dir.path());
+    assert_eq!(one(&c, "SELECT count(*) FROM t"), N / 2 + 1);
+    check(&c);
+}

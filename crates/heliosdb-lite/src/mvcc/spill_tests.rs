@@ -194,6 +194,81 @@ fn savepoints_roll_back_across_spills() {
     assert_eq!(private(&m), 0);
 }
 
+/// Undo records of `txid` in its private range.
+fn undo_records(m: &Mvcc, txid: u64) -> usize {
+    let mut prefix = spill::txn_prefix(txid);
+    prefix.push(b'u');
+    m.storage()
+        .scan(prefix_range(&prefix), Direction::Forward)
+        .count()
+}
+
+#[test]
+fn a_transaction_that_keeps_no_undo_log_spills_commits_and_rolls_back_whole() {
+    let clock = ManualClock::new(1_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 700)).unwrap();
+    start_table(&m);
+    let before = scan_snap(&m.snapshot());
+    let write_all = |t: &mut Transaction, model: &mut BTreeMap<Vec<u8>, Vec<u8>>| {
+        for i in 0..300u32 {
+            let k = format!("ra{}", i % 90).into_bytes();
+            if i % 7 == 3 {
+                t.delete(k.clone()).unwrap();
+                model.remove(&k);
+            } else {
+                let v = format!("v{i}").into_bytes();
+                t.put(k.clone(), v.clone()).unwrap();
+                model.insert(k, v);
+            }
+        }
+    };
+    // Committed: the same result as with an undo log, and nothing private left.
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = before.iter().cloned().collect();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.forgo_partial_rollback();
+    write_all(&mut t, &mut model);
+    assert!(t.has_spilled());
+    let txid = t.txid().unwrap();
+    assert_eq!(undo_records(&m, txid), 0, "no undo record is stored");
+    let got: BTreeMap<_, _> = scan_txn(&t, Direction::Forward).into_iter().collect();
+    assert_eq!(got, model);
+    t.commit().unwrap().unwrap();
+    assert_eq!(private(&m), 0);
+    let got: BTreeMap<_, _> = scan_snap(&m.snapshot()).into_iter().collect();
+    assert_eq!(got, model);
+    assert_eq!(count(&m.snapshot()), Some(model.len() as i64));
+    // Rolled back whole: nothing visible, nothing private.
+    let committed = scan_snap(&m.snapshot());
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.forgo_partial_rollback();
+    write_all(&mut t, &mut BTreeMap::new());
+    assert!(t.has_spilled());
+    t.rollback();
+    assert_eq!(private(&m), 0);
+    assert_eq!(scan_snap(&m.snapshot()), committed);
+    // A savepoint taken before spilled writes cannot be rolled back to: the transaction
+    // can then only be rolled back, and nothing of it is committed.
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.forgo_partial_rollback();
+    let sp = t.savepoint();
+    write_all(&mut t, &mut BTreeMap::new());
+    t.rollback_to(sp);
+    let err = t.commit().unwrap_err().to_string();
+    assert!(err.contains("no undo log"), "{err}");
+    assert_eq!(private(&m), 0);
+    assert_eq!(scan_snap(&m.snapshot()), committed);
+    // Rolling back to the savepoint of the current point undoes nothing and is allowed.
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.forgo_partial_rollback();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = committed.iter().cloned().collect();
+    write_all(&mut t, &mut model);
+    let sp = t.savepoint();
+    t.rollback_to(sp);
+    t.commit().unwrap().unwrap();
+    let got: BTreeMap<_, _> = scan_snap(&m.snapshot()).into_iter().collect();
+    assert_eq!(got, model);
+}
+
 /// Memory storage whose writes fail from the `fail_at`-th on, like a process dying there.
 #[derive(Debug)]
 struct Dying {

@@ -95,8 +95,12 @@ pub struct Transaction {
     pending_bytes: usize,
     /// The write set has spilled: some pending versions are in the private range.
     spilled: bool,
-    /// Undo entries stored in the private range (they precede those in `undo`).
+    /// Undo entries stored in the private range (they precede those in `undo`), or, in a
+    /// transaction that keeps no undo log, dropped: savepoints count them all the same.
     undo_stored: u64,
+    /// False once [`Transaction::forgo_partial_rollback`] said the transaction ends whole:
+    /// its writes then record no undo entries, in memory or stored.
+    keeps_undo: bool,
     /// The keys spilled: most keys never spilled skip the lookup in the private range.
     spilled_keys: KeyFilter,
     /// Why the transaction can no longer commit (its private range could not be brought
@@ -161,6 +165,7 @@ impl Transaction {
             pending_bytes: 0,
             spilled: false,
             undo_stored: 0,
+            keeps_undo: true,
             spilled_keys: KeyFilter::new(0),
             broken: None,
             direct_scn: None,
@@ -482,12 +487,14 @@ impl Transaction {
         self.spill()?;
         let mvcc = self.mvcc.clone();
         let storage = &*mvcc.0.storage;
-        spill::push_undo(
-            storage,
-            txid,
-            self.undo_stored,
-            &[Undo::Direct(self.direct_seq)],
-        )?;
+        if self.keeps_undo {
+            spill::push_undo(
+                storage,
+                txid,
+                self.undo_stored,
+                &[Undo::Direct(self.direct_seq)],
+            )?;
+        }
         self.undo_stored += 1;
         // The watched keys (the catalog) are not new; a derived view is rebuilt anyway.
         self.generation += 1;
@@ -618,8 +625,15 @@ impl Transaction {
     }
 
     fn push_undo(&mut self, u: Undo) -> Result<()> {
-        self.pending_bytes += u.footprint();
-        self.undo.push(u);
+        if self.keeps_undo {
+            self.pending_bytes += u.footprint();
+            self.undo.push(u);
+        } else {
+            if matches!(u, Undo::Appended) {
+                self.appended_undo = self.appended_undo.saturating_sub(1);
+            }
+            self.undo_stored += 1;
+        }
         let held = self.pending_bytes + self.newest_bytes.get() + self.spilled_keys.bytes();
         if held > self.mvcc.0.options.txn_memory_bytes {
             self.spill()?;
@@ -657,7 +671,7 @@ impl Transaction {
         let storage = self.mvcc.0.storage.clone();
         // Stored undo records name their keys.
         self.name_appended_undo();
-        if self.spilled {
+        if self.spilled && self.keeps_undo {
             // Undo entries of keys first written since the last spill: what they replaced is
             // what the private range holds now, before this spill overwrites it.
             for u in &mut self.undo {
@@ -852,6 +866,20 @@ impl Transaction {
         self.push_undo(Undo::Meta(key, prev))
     }
 
+    /// Declares that this transaction will be committed or rolled back whole, never rolled
+    /// back to a savepoint taken after a write (a single statement in autocommit mode, whose
+    /// failure ends its transaction). From then on its writes record no undo entries: no
+    /// copy of each written key in memory and, past the memory budget, no undo record per
+    /// key written to the private range at each spill and deleted after the commit (about a
+    /// fifth of a million-row DELETE's time). Rolling back the whole transaction needs no
+    /// undo log (the private range is dropped, direct heads are taken back from their
+    /// lists); a [`Transaction::rollback_to`] that would need one leaves the transaction
+    /// able only to roll back.
+    pub fn forgo_partial_rollback(&mut self) {
+        self.release_savepoints();
+        self.keeps_undo = false;
+    }
+
     /// Marks a point to roll back to.
     pub fn savepoint(&self) -> Savepoint {
         Savepoint(self.undo_stored + self.undo.len() as u64)
@@ -870,6 +898,14 @@ impl Transaction {
             self.undo_one(u);
         }
         if sp.0 >= self.undo_stored {
+            return;
+        }
+        if !self.keeps_undo {
+            self.broken = Some(
+                "it keeps no undo log, so part of it cannot be rolled back (a failed \
+                 statement of an autocommit transaction ends the transaction)"
+                    .into(),
+            );
             return;
         }
         // Everything written since the last spill is undone, so what the write set still
@@ -1081,7 +1117,12 @@ impl Transaction {
         self.lock = None;
         let info = info?;
         self.mvcc.await_durable(info.scn)?;
-        // Only stored undo records are left. Best effort: the next open removes leftovers.
+        // Only stored undo records are left (none if it kept no undo log: then the walk
+        // would only step over the commit's deletions). Best effort: the next open removes
+        // leftovers.
+        if !self.keeps_undo {
+            return Ok(Some(info));
+        }
         if let Err(e) = spill::discard(&*storage, &spill::txn_prefix(txid)) {
             tracing::warn!(error = %e, "removing a committed transaction's undo records failed");
         }

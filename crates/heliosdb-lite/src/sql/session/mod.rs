@@ -264,6 +264,8 @@ impl Session {
                 TxnMode::ReadOnly
             };
             let mut txn = engine.mvcc.begin(mode)?;
+            // The statement's failure ends its transaction: no undo log to keep.
+            txn.forgo_partial_rollback();
             self.rowids = Default::default();
             let out = self.run_in(engine, &mut txn, false, writes, f);
             self.rowids = Default::default();
