@@ -219,10 +219,11 @@ impl<'a> Executor<'a> {
     /// set (from another thread), and with [`Error::StatementTimeout`] past its timeout.
     pub fn with_limits(mut self, limits: &'a StatementLimits) -> Self {
         self.interrupt = Some(&limits.interrupt);
-        let started = limits.started.unwrap_or_else(std::time::Instant::now);
-        self.deadline = limits
-            .timeout_ms
-            .map(|ms| (started + std::time::Duration::from_millis(ms), ms));
+        // The clock is read only for a statement that has a timeout.
+        self.deadline = limits.timeout_ms.map(|ms| {
+            let started = limits.started.unwrap_or_else(std::time::Instant::now);
+            (started + std::time::Duration::from_millis(ms), ms)
+        });
         if let Some(bytes) = limits.memory_bytes {
             self.memory = QueryMemory::new(bytes, limits.spill_dir.clone());
         }
