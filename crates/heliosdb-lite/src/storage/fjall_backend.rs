@@ -56,6 +56,36 @@ pub struct FjallStorage {
     active_journal: std::sync::Mutex<Option<(u64, std::fs::File)>>,
     /// Values read recently, in front of fjall's point reads (every write goes through it).
     values: Option<ValueCache>,
+    /// Bytes written through batches since this handle last sealed the memtable, counted as
+    /// fjall counts a memtable's size (see [`FjallStorage::bound_memtable`]).
+    unsealed_bytes: std::sync::atomic::AtomicU64,
+    /// The memtable size fjall was configured with.
+    memtable_bytes: u64,
+}
+
+/// What fjall adds to a key and value when it counts a memtable's size (its internal value
+/// header).
+const MEMTABLE_ENTRY_BYTES: usize = 48;
+
+impl FjallStorage {
+    /// Seals the active memtable once this handle has written twice the configured memtable
+    /// size since it last did. fjall seals a full memtable only when its background worker
+    /// gets to the request, and with one worker (see [`FjallStorage::open`]) a long
+    /// compaction delays that: meanwhile the active memtable grows without bound. Sealing here
+    /// bounds it; fjall then throttles writers while four sealed memtables wait for their
+    /// flush, which bounds the memory of all of them (a DELETE of half of a million rows at
+    /// `memory_limit_mb = 64`, 8 MB memtables: peak RSS 265 -> 181 MB, 12% slower for the
+    /// waits). Twice the size, so that while the worker keeps up (and seals at the size)
+    /// this rarely seals a memtable early.
+    fn bound_memtable(&self, bytes: u64) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let written = self.unsealed_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if written < self.memtable_bytes.saturating_mul(2) {
+            return Ok(());
+        }
+        self.unsealed_bytes.store(0, Ordering::Relaxed);
+        self.keyspace.rotate_memtable().map(|_| ()).map_err(map_err)
+    }
 }
 
 impl std::fmt::Debug for FjallStorage {
@@ -189,6 +219,8 @@ impl FjallStorage {
             path: path.to_path_buf(),
             active_journal: std::sync::Mutex::new(None),
             values: ValueCache::new(options.value_cache_bytes.min(options.cache_bytes / 2)),
+            unsealed_bytes: std::sync::atomic::AtomicU64::new(0),
+            memtable_bytes: memtable,
         })
     }
 
@@ -276,6 +308,9 @@ impl FjallStorage {
         // Its keys are not known in advance: every cached value goes.
         let _write = self.values.as_ref().map(|c| c.begin_write(None));
         let mut ingestion = self.keyspace.start_ingestion().map_err(map_err)?;
+        // The ingestion sealed the memtable.
+        self.unsealed_bytes
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         let mut last: Option<fjall::Slice> = None;
         for pair in pairs {
             // An early return drops the ingestion unfinished: its files are never registered.
@@ -434,10 +469,17 @@ impl Storage for FjallStorage {
             })))
         });
         let mut b = self.db.batch();
+        let mut bytes = 0u64;
         for op in batch.into_ops() {
             match op {
-                WriteOp::Put(k, v) => b.insert(&self.keyspace, k, v),
-                WriteOp::Delete(k) => b.remove(&self.keyspace, k),
+                WriteOp::Put(k, v) => {
+                    bytes += (k.len() + v.len() + MEMTABLE_ENTRY_BYTES) as u64;
+                    b.insert(&self.keyspace, k, v)
+                }
+                WriteOp::Delete(k) => {
+                    bytes += (k.len() + MEMTABLE_ENTRY_BYTES) as u64;
+                    b.remove(&self.keyspace, k)
+                }
             }
         }
         let b = b.durability(Some(if durable {
@@ -445,7 +487,8 @@ impl Storage for FjallStorage {
         } else {
             PersistMode::Buffer
         }));
-        b.commit().map_err(map_err)
+        b.commit().map_err(map_err)?;
+        self.bound_memtable(bytes)
     }
 
     fn sync(&self) -> Result<()> {
@@ -509,6 +552,43 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(s.checkpoint().is_err());
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn batches_seal_the_memtable_past_twice_its_size_and_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = FjallOptions {
+            memtable_bytes: 1024 * 1024,
+            ..FjallOptions::default()
+        };
+        let s = FjallStorage::open(&dir.path().join("db"), &options).unwrap();
+        let value = vec![7u8; 1000];
+        let mut sealed = 0;
+        let mut last = 0;
+        for n in 0..5_000u32 {
+            let mut b = WriteBatch::new();
+            b.put(n.to_be_bytes().to_vec(), value.clone());
+            s.write(b, false).unwrap();
+            let unsealed = s.unsealed_bytes.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(unsealed < 2 * 1024 * 1024, "{unsealed} bytes unsealed");
+            if unsealed < last {
+                sealed += 1;
+            }
+            last = unsealed;
+        }
+        // About 5 MB written: sealed twice by this handle (fjall's worker may seal more).
+        assert_eq!(sealed, 2);
+        for n in (0..5_000u32).step_by(97) {
+            assert_eq!(
+                s.get(&n.to_be_bytes()).unwrap().as_deref(),
+                Some(&value[..])
+            );
+        }
+        assert_eq!(
+            s.scan((Bound::Unbounded, Bound::Unbounded), Direction::Forward)
+                .count(),
+            5_000
+        );
     }
 
     /// Bytes in the journal files.
