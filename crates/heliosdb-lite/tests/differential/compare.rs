@@ -172,6 +172,15 @@ fn canonical(a: &Value, b: &Value, lenient_numeric: bool) -> Ordering {
             _ => (0.0, false),
         }
     }
+    /// A number's exact value where it is an integer (an integral real included).
+    fn exact(v: &Value) -> Option<i128> {
+        match v {
+            Value::Integer(i) => Some(i128::from(*i)),
+            // Reals of magnitude past 2^126 would not fit; none are integers' doubles.
+            Value::Real(r) if r.fract() == 0.0 && r.abs() < 1e38 => Some(*r as i128),
+            _ => None,
+        }
+    }
     rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
         // Exactly: near 2^63 distinct integers are one double, and a sort that finds them
         // equal may order two equal multisets differently (seed 20261601, case 5007).
@@ -184,7 +193,11 @@ fn canonical(a: &Value, b: &Value, lenient_numeric: bool) -> Ordering {
             // partial_cmp, not total_cmp: -0.0 and 0.0 are one number (and never NaN here).
             let by_value = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
             if lenient_numeric {
-                by_value
+                // Numbers one double apart may still be distinct integers (near 2^63): ties
+                // are broken by exact value, an integral real counting as its integer, so
+                // that the order stays transitive (MIN + 4 < MIN + 10, both equal to the real
+                // -2^63 as doubles: seed 33, case 207404) and 2 still sorts with 2.0.
+                by_value.then_with(|| exact(a).cmp(&exact(b)))
             } else {
                 by_value.then(xr.cmp(&yr))
             }

@@ -1804,7 +1804,7 @@ impl Planner<'_> {
             split_conjuncts(w, &mut conj);
         }
         let access = access::choose(&info, &conj);
-        Ok(Plan::Scan(Box::new(ScanNode {
+        let mut node = ScanNode {
             table: info,
             alias: alias.to_string(),
             source: Source::Current,
@@ -1816,6 +1816,9 @@ impl Planner<'_> {
             estimate: None,
             columns: None,
             filter_columns: None,
-        })))
+        };
+        // The statement needs whole rows, but only of the rows its WHERE keeps.
+        super::prune::decode_filter_first(&mut node);
+        Ok(Plan::Scan(Box::new(node)))
     }
 }
