@@ -310,6 +310,45 @@ fn statement_timeout_from_the_config() {
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 3000);
 }
 
+/// The timeout also stops the writes of an UPDATE, DELETE or INSERT once their rows are
+/// gathered (each row's index entries and checks, a long loop outside any operator), and the
+/// statement then changes nothing.
+#[test]
+fn statement_timeout_stops_the_writes_of_a_large_statement() {
+    let mut config = Config::in_memory();
+    config.database.statement_timeout_ms = Some(300);
+    let conn = Connection::open(config).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t(x INTEGER PRIMARY KEY, a, b, c);
+         CREATE INDEX ta ON t(a); CREATE INDEX tb ON t(b); CREATE INDEX tc ON t(c);",
+    )
+    .unwrap();
+    // Loaded in statements well within the timeout.
+    for chunk in 0..20 {
+        conn.execute(
+            "WITH RECURSIVE s(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM s WHERE x < ?1 + 9999) \
+             INSERT INTO t SELECT x, x, -x, x % 97 FROM s",
+            [chunk * 10_000 + 1],
+        )
+        .unwrap();
+    }
+    assert_eq!(count(&conn, "SELECT count(*) FROM t"), 200_000);
+    for sql in [
+        "DELETE FROM t WHERE x > 0",
+        "UPDATE t SET a = a + 1, b = b - 1, c = c + 1 WHERE x > 0",
+        "INSERT INTO t SELECT x + 1000000, a, b, c FROM t",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(matches!(err, Error::StatementTimeout(300)), "{sql}: {err}");
+        assert_eq!(count(&conn, "SELECT count(*) FROM t"), 200_000, "{sql}");
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM t WHERE a = x"),
+            200_000,
+            "{sql}"
+        );
+    }
+}
+
 #[test]
 fn statement_timeout_zero_is_refused() {
     let err = Config::from_toml_str("[database]\nstatement_timeout_ms = 0\n").unwrap_err();

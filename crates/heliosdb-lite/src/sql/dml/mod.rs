@@ -522,7 +522,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         // Every column supplied in table order (`INSERT INTO t VALUES (...)` with a value per
         // column): the source row is the row, with no defaults to evaluate.
         let in_order = targets.len() == ncols && targets.iter().enumerate().all(|(i, &t)| i == t);
+        let mut ticks = 0;
         for src in source_rows {
+            self.limits.tick(&mut ticks)?;
             let (src, _) = src?;
             check_width(&src)?;
             let row = if in_order && src.len() == ncols {
@@ -936,7 +938,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             }
             false => Default::default(),
         };
+        let mut ticks = 0;
         for pair in pairs {
+            self.limits.tick(&mut ticks)?;
             let (old, new) = pair?;
             let (current, new) = match per_row {
                 false => (old, new),
@@ -978,7 +982,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let mut returning = p.returning.clone();
         let mut changes = 0;
         let may_change_targets = !info.triggers.is_empty() || self.has_fk_actions(info);
+        let mut ticks = 0;
         for pair in rows {
+            self.limits.tick(&mut ticks)?;
             let (old, _) = pair?;
             // An earlier trigger or foreign-key action of this statement may have changed or
             // removed the row.

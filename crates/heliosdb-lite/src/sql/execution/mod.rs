@@ -160,6 +160,25 @@ impl StatementLimits {
     pub fn mark_start(&mut self) {
         self.started = self.timeout_ms.map(|_| std::time::Instant::now());
     }
+
+    /// Fails if the statement was interrupted or ran past its timeout, checking every 1,024th
+    /// call (`counter` counts them): for loops outside any operator, such as the writes of an
+    /// UPDATE or DELETE after its target rows were gathered.
+    pub fn tick(&self, counter: &mut u32) -> Result<()> {
+        *counter = counter.wrapping_add(1);
+        if *counter % 1024 != 0 {
+            return Ok(());
+        }
+        if self.interrupt.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        match (self.timeout_ms, self.started) {
+            (Some(ms), Some(at)) if at.elapsed() >= std::time::Duration::from_millis(ms) => {
+                Err(Error::StatementTimeout(ms))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One operator of a running plan.
