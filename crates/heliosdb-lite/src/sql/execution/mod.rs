@@ -161,23 +161,47 @@ impl StatementLimits {
         self.started = self.timeout_ms.map(|_| std::time::Instant::now());
     }
 
-    /// Fails if the statement was interrupted or ran past its timeout, checking every 1,024th
-    /// call (`counter` counts them): for loops outside any operator, such as the writes of an
-    /// UPDATE or DELETE after its target rows were gathered.
-    pub fn tick(&self, counter: &mut u32) -> Result<()> {
-        *counter = counter.wrapping_add(1);
-        if *counter % 1024 != 0 {
-            return Ok(());
-        }
-        if self.interrupt.load(Ordering::Relaxed) {
-            return Err(Error::Interrupted);
-        }
-        match (self.timeout_ms, self.started) {
-            (Some(ms), Some(at)) if at.elapsed() >= std::time::Duration::from_millis(ms) => {
-                Err(Error::StatementTimeout(ms))
-            }
-            _ => Ok(()),
-        }
+    /// When the statement times out, and its timeout; the clock is read only for a statement
+    /// that has one.
+    fn deadline(&self) -> Option<(std::time::Instant, u64)> {
+        self.timeout_ms.map(|ms| {
+            let started = self.started.unwrap_or_else(std::time::Instant::now);
+            (started + std::time::Duration::from_millis(ms), ms)
+        })
+    }
+
+    /// [`Executor`]'s check for loops outside any operator, such as the writes of an UPDATE
+    /// or DELETE after its target rows were gathered (see [`check_limits`]).
+    pub fn tick(&self, counter: &mut usize) -> Result<()> {
+        tick(counter, || {
+            check_limits(Some(&self.interrupt), self.deadline())
+        })
+    }
+}
+
+/// Fails if the statement was interrupted (`interrupt` set from another thread) or is past
+/// its deadline.
+fn check_limits(
+    interrupt: Option<&AtomicBool>,
+    deadline: Option<(std::time::Instant, u64)>,
+) -> Result<()> {
+    if interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        return Err(Error::Interrupted);
+    }
+    match deadline {
+        Some((at, ms)) if std::time::Instant::now() >= at => Err(Error::StatementTimeout(ms)),
+        _ => Ok(()),
+    }
+}
+
+/// Counts one more row of a loop in `counter` and, every 1,024 rows, runs `check` (often
+/// enough to stop promptly, rarely enough to cost nothing).
+fn tick(counter: &mut usize, check: impl FnOnce() -> Result<()>) -> Result<()> {
+    *counter += 1;
+    if *counter % 1024 == 0 {
+        check()
+    } else {
+        Ok(())
     }
 }
 
@@ -238,11 +262,7 @@ impl<'a> Executor<'a> {
     /// set (from another thread), and with [`Error::StatementTimeout`] past its timeout.
     pub fn with_limits(mut self, limits: &'a StatementLimits) -> Self {
         self.interrupt = Some(&limits.interrupt);
-        // The clock is read only for a statement that has a timeout.
-        self.deadline = limits.timeout_ms.map(|ms| {
-            let started = limits.started.unwrap_or_else(std::time::Instant::now);
-            (started + std::time::Duration::from_millis(ms), ms)
-        });
+        self.deadline = limits.deadline();
         if let Some(bytes) = limits.memory_bytes {
             self.memory = QueryMemory::new(bytes, limits.spill_dir.clone());
         }
@@ -268,28 +288,14 @@ impl<'a> Executor<'a> {
 
     /// Fails if the statement was interrupted; operators call it every few hundred rows.
     fn check_interrupt(&self) -> Result<()> {
-        if self
-            .interrupt
-            .is_some_and(|flag| flag.load(Ordering::Relaxed))
-        {
-            return Err(Error::Interrupted);
-        }
-        match self.deadline {
-            Some((at, ms)) if std::time::Instant::now() >= at => Err(Error::StatementTimeout(ms)),
-            _ => Ok(()),
-        }
+        check_limits(self.interrupt, self.deadline)
     }
 
     /// Counts one more row of an operator's loop in `counter` and, every 1,024 rows, checks
     /// for an interrupt or timeout (often enough to stop promptly, rarely enough to cost
     /// nothing).
     fn tick(&self, counter: &mut usize) -> Result<()> {
-        *counter += 1;
-        if *counter % 1024 == 0 {
-            self.check_interrupt()
-        } else {
-            Ok(())
-        }
+        tick(counter, || self.check_interrupt())
     }
 
     /// Runs a plan to completion; `parent` is the enclosing row (correlated subqueries,
