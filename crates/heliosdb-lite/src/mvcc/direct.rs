@@ -119,9 +119,9 @@ fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         let (logical, data) = (logical.as_ref(), data.as_ref());
         record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
         record.extend_from_slice(logical);
-        let head = keys::encode_version(scn, Some(data));
+        let head = keys::version_bytes(scn, Some(data));
         bytes += 2 * logical.len() + head.len();
-        batch.put(keys::head_key(logical), head);
+        batch.put(keys::head_key_bytes(logical), head);
         written(logical);
         if bytes >= BATCH_BYTES || batch.len() >= BATCH_OPS {
             flush(&mut batch, &mut record, seq)?;

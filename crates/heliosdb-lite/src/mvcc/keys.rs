@@ -165,6 +165,27 @@ pub fn encode_version(begin: u64, data: Option<&[u8]>) -> Vec<u8> {
     v
 }
 
+/// [`encode_version`] built straight into the storage's byte view (one allocation and one
+/// copy of `data`): the commit hands it to the backend as it is.
+pub fn version_bytes(begin: u64, data: Option<&[u8]>) -> crate::storage::Bytes {
+    let mut header = [0u8; 11];
+    header[0] = if data.is_some() { LIVE } else { TOMBSTONE };
+    let mut len = 1;
+    let mut n = begin;
+    while n >= 0x80 {
+        header[len] = (n as u8) | 0x80;
+        len += 1;
+        n >>= 7;
+    }
+    header[len] = n as u8;
+    crate::storage::Bytes::fused(&header[..=len], data.unwrap_or_default())
+}
+
+/// [`head_key`] as the storage's byte view (short keys are held inline, without allocation).
+pub fn head_key_bytes(logical: &[u8]) -> crate::storage::Bytes {
+    crate::storage::Bytes::fused(&[HEAD], logical)
+}
+
 /// Decodes a version value.
 pub fn decode_version(value: &[u8]) -> crate::Result<Version<'_>> {
     let damaged = || crate::Error::corruption("malformed version value");
@@ -213,6 +234,7 @@ mod tests {
         assert_eq!(split_history_key(&a), Some((&b"k"[..], 5)));
         assert_eq!(split_history_key(b"\x01short"), None);
         assert_eq!(split_head_key(&head_key(b"k")), Some(&b"k"[..]));
+        assert_eq!(&*head_key_bytes(b"k"), &head_key(b"k")[..]);
         assert!(commit_key(1) < commit_key(256));
     }
 
@@ -221,6 +243,7 @@ mod tests {
         for begin in [0, 1, 127, 128, 300, 1 << 40, u64::MAX] {
             for data in [None, Some(&b""[..]), Some(&b"row"[..])] {
                 let v = encode_version(begin, data);
+                assert_eq!(&*version_bytes(begin, data), &v[..]);
                 let d = decode_version(&v).unwrap();
                 assert_eq!((d.begin, d.data), (begin, data));
                 assert_eq!(&v[d.header_len..], data.unwrap_or_default());

@@ -140,11 +140,11 @@ pub(super) fn stage_version(
         // The superseded head moves to the history as it is: same bytes.
         let key = keys::history_key(logical, scn);
         push_work_item(work, GcKind::Delete, key.len() + old.len(), &key);
-        batch.put(key, old.to_vec());
+        batch.put(key, old);
     }
     changes.record(batch, scn, logical);
-    let head_key = keys::head_key(logical);
-    let new_head = keys::encode_version(scn, value);
+    let head_key = keys::head_key_bytes(logical);
+    let new_head = keys::version_bytes(scn, value);
     if value.is_none() {
         let size = head_key.len() + new_head.len();
         push_work_item(work, GcKind::Tombstone, size, &head_key);

@@ -1040,6 +1040,8 @@ impl Transaction {
         let mvcc = self.mvcc.clone();
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             let mut writes = writes;
+            // A head per write, and a history entry for most updates.
+            batch.reserve(writes.len());
             read_unknown_heads(&*storage, &writes, &mut newest)?;
             let mut counted = Vec::new();
             if let Some(group) = count_group {

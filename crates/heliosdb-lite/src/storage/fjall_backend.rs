@@ -472,17 +472,18 @@ impl Storage for FjallStorage {
                 WriteOp::Put(k, _) | WriteOp::Delete(k) => &k[..],
             })))
         });
-        let mut b = self.db.batch();
+        let ops = batch.into_ops();
+        let mut b = fjall::OwnedWriteBatch::with_capacity(self.db.clone(), ops.len());
         let mut bytes = 0u64;
-        for op in batch.into_ops() {
+        for op in ops {
             match op {
                 WriteOp::Put(k, v) => {
                     bytes += (k.len() + v.len() + MEMTABLE_ENTRY_BYTES) as u64;
-                    b.insert(&self.keyspace, k, v)
+                    b.insert(&self.keyspace, fjall::Slice::from(k), fjall::Slice::from(v))
                 }
                 WriteOp::Delete(k) => {
                     bytes += (k.len() + MEMTABLE_ENTRY_BYTES) as u64;
-                    b.remove(&self.keyspace, k)
+                    b.remove(&self.keyspace, fjall::Slice::from(k))
                 }
             }
         }

@@ -69,10 +69,10 @@ impl Storage for MemoryStorage {
         for op in batch.into_ops() {
             match op {
                 WriteOp::Put(k, v) => {
-                    map.insert(Bytes::from(k), Bytes::from(v));
+                    map.insert(k, v);
                 }
                 WriteOp::Delete(k) => {
-                    map.remove(k.as_slice());
+                    map.remove(&*k);
                 }
             }
         }

@@ -36,9 +36,9 @@ pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair>> + Send + 'a>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
     /// Set `key` to `value`.
-    Put(Vec<u8>, Vec<u8>),
+    Put(Bytes, Bytes),
     /// Remove `key` (a no-op if absent).
-    Delete(Vec<u8>),
+    Delete(Bytes),
 }
 
 /// A set of mutations applied atomically: after a crash either all or none are visible.
@@ -53,14 +53,20 @@ impl WriteBatch {
         Self::default()
     }
 
-    /// Adds a put.
-    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.ops.push(WriteOp::Put(key, value));
+    /// Adds a put. The batch holds its bytes as the backends store them: a key or value built
+    /// as [`Bytes`] (for instance with [`Bytes::fused`]) reaches the storage without a copy.
+    pub fn put(&mut self, key: impl Into<Bytes>, value: impl Into<Bytes>) {
+        self.ops.push(WriteOp::Put(key.into(), value.into()));
+    }
+
+    /// Makes room for `additional` more mutations (a large commit knows how many it adds).
+    pub fn reserve(&mut self, additional: usize) {
+        self.ops.reserve(additional);
     }
 
     /// Adds a delete.
-    pub fn delete(&mut self, key: Vec<u8>) {
-        self.ops.push(WriteOp::Delete(key));
+    pub fn delete(&mut self, key: impl Into<Bytes>) {
+        self.ops.push(WriteOp::Delete(key.into()));
     }
 
     /// Number of mutations.
@@ -172,7 +178,7 @@ pub trait Storage: Send + Sync + 'static {
         let mut batch = WriteBatch::new();
         for (k, v) in pairs {
             if let Some(WriteOp::Put(last, _)) = batch.ops.last() {
-                if *last >= k {
+                if **last >= *k {
                     return Err(out_of_order());
                 }
             }
