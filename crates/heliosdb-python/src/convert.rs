@@ -85,23 +85,25 @@ pub fn to_value(obj: &Bound<'_, PyAny>, position: &dyn Fn() -> String) -> PyResu
     if obj.is_none() {
         return Ok(Value::Null);
     }
-    // bool before int: True is an int in Python, and is stored as 1 (as sqlite3 does).
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Integer(i64::from(b.is_true())));
-    }
-    if let Ok(i) = obj.cast::<PyInt>() {
-        return i.extract::<i64>().map(Value::Integer).map_err(|_| {
+    // Type checks before casts: a failed cast builds an error object, which cost more than
+    // the conversion itself for a parameter of a later type.
+    if obj.is_instance_of::<PyInt>() {
+        // bool is an int in Python, and is stored as 1 (as sqlite3 does).
+        if let Ok(b) = obj.cast::<PyBool>() {
+            return Ok(Value::Integer(i64::from(b.is_true())));
+        }
+        return obj.extract::<i64>().map(Value::Integer).map_err(|_| {
             PyOverflowError::new_err(format!(
                 "{}: Python int too large to store as a 64-bit integer",
                 position()
             ))
         });
     }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(Value::Real(f.value()));
+    if obj.is_instance_of::<PyString>() {
+        return Ok(Value::Text(obj.cast::<PyString>()?.to_cow()?.into_owned()));
     }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::Text(s.to_cow()?.into_owned()));
+    if obj.is_instance_of::<PyFloat>() {
+        return Ok(Value::Real(obj.cast::<PyFloat>()?.value()));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Value::Blob(b.as_bytes().to_vec()));
@@ -246,7 +248,7 @@ impl Params {
 }
 
 fn positional<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>) -> PyResult<Params> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(items.size_hint().0);
     for (i, v) in items.enumerate() {
         out.push(to_value(&v, &|| format!("parameter {}", i + 1))?);
     }

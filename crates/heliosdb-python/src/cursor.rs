@@ -118,6 +118,11 @@ pub struct Cursor {
     closed: bool,
     /// The name index `Row` uses, built at its first use after each execute.
     names: Option<Py<PyDict>>,
+    /// The last statement text `execute` ran, with the Python string it came from and its
+    /// kind: a loop that passes the same string object again (the usual case) skips its
+    /// conversion to UTF-8 (a bytes object and a copy under the stable ABI) and classification.
+    /// Holding a reference keeps the object alive, so its identity cannot be reused.
+    last_sql: Option<(Py<PyString>, Arc<str>, Kind)>,
 }
 
 impl Drop for Cursor {
@@ -148,6 +153,19 @@ impl Cursor {
             return Err(programming_error(py, "cannot operate on a closed cursor"));
         }
         self.native.get().get(py)
+    }
+
+    /// The text and kind of `sql`, reused when it is the string object of the last call.
+    fn statement_text(&mut self, sql: &Bound<'_, PyString>) -> PyResult<(Arc<str>, Kind)> {
+        if let Some((obj, text, kind)) = &self.last_sql {
+            if obj.is(sql) {
+                return Ok((text.clone(), *kind));
+            }
+        }
+        let text: Arc<str> = Arc::from(&*sql.to_cow()?);
+        let kind = kind_of(&text);
+        self.last_sql = Some((sql.clone().unbind(), text.clone(), kind));
+        Ok((text, kind))
     }
 
     /// Frees the current result.
@@ -318,6 +336,7 @@ impl Cursor {
             temporal: Vec::new(),
             closed: false,
             names: None,
+            last_sql: None,
             connection: connection.unbind(),
         })
     }
@@ -335,14 +354,15 @@ impl Cursor {
     #[pyo3(signature = (sql, parameters=None, *, as_of=None))]
     fn execute<'py>(
         slf: &Bound<'py, Self>,
-        sql: &str,
+        sql: &Bound<'py, PyString>,
         parameters: Option<&Bound<'py, PyAny>>,
         as_of: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
         let (mut this, conn, native) = start_statement(slf)?;
         let native = native.get();
-        let kind = kind_of(sql);
+        let (sql, kind) = this.statement_text(sql)?;
+        let sql = &*sql;
         let begin = native.implicit_begin(kind.is_write());
         let params = Params::from_py(parameters)?;
         let point = match as_of.filter(|a| !a.is_none()) {

@@ -205,8 +205,19 @@ pub(crate) fn run(
     let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
     stmt.set_as_of(point);
     let mut rows = retry_busy(conn, timeout, || stmt.query_values(&values))?;
+    if !rows.returns_rows() {
+        return Ok(Executed {
+            columns: None,
+            types: Vec::new(),
+            temporal: Vec::new(),
+            rows: Vec::new(),
+            stream: None,
+            changes: rows.changes(),
+            last_insert_rowid: rows.last_insert_rowid(),
+        });
+    }
     let mut out = Executed {
-        columns: rows.returns_rows().then(|| rows.column_names().to_vec()),
+        columns: Some(rows.column_names().to_vec()),
         types: rows.column_types(),
         temporal: rows.temporal_columns(),
         rows: Vec::new(),
@@ -214,9 +225,6 @@ pub(crate) fn run(
         changes: rows.changes(),
         last_insert_rowid: rows.last_insert_rowid(),
     };
-    if !rows.returns_rows() {
-        return Ok(out);
-    }
     while out.rows.len() < batch {
         match rows.next()? {
             Some(r) => out.rows.push(r.values().to_vec()),

@@ -126,3 +126,27 @@ def test_fetching_in_every_size_returns_each_row_once(tmp_path):
     with pytest.raises(h.ProgrammingError, match="closed cursor"):
         cur.execute("SELECT 1")
     c.close()
+
+
+def test_a_cursor_alternating_statements_runs_each_one_and_rejects_non_text(tmp_path):
+    # The cursor keeps the last statement's text by the identity of its string object: a
+    # loop alternating two strings, an equal string built anew, a str subclass and a
+    # non-string must each run (or fail) as what they are.
+    c = h.connect(str(tmp_path / "db"), autocommit=True)
+    cur = c.cursor()
+    cur.execute("CREATE TABLE t (v INTEGER)")
+    insert, count = "INSERT INTO t VALUES (?)", "SELECT count(*) FROM t"
+    for i in range(3):
+        assert cur.execute(insert, (i,)).rowcount == 1
+        assert cur.execute(count).fetchone() == (i + 1,)
+    assert cur.execute("".join(["SELECT ", "sum(v) FROM t"])).fetchone() == (3,)
+
+    class Sql(str):
+        pass
+
+    assert cur.execute(Sql("SELECT max(v) FROM t")).fetchone() == (2,)
+    with pytest.raises(TypeError):
+        cur.execute(b"SELECT 1")
+    with pytest.raises(TypeError):
+        cur.execute(None)
+    assert cur.execute(count).fetchone() == (3,)
