@@ -38,49 +38,37 @@ impl<'s> Pieces<'s> {
     }
 }
 
-/// What the cutter is inside of.
-#[derive(Clone, Copy, PartialEq)]
-enum Inside {
-    Code,
-    Quote(u8),
-    LineComment,
-    BlockComment,
+/// Bytes that end a run of plain code: the `;` that ends a piece, and the openers of quotes
+/// and comments.
+fn is_special(c: u8) -> bool {
+    matches!(c, b';' | b'\'' | b'"' | b'`' | b'[' | b'-' | b'/')
 }
 
 /// The byte length of the piece at the start of `s`: through its first `;` outside quotes
-/// and comments, or all of `s`.
+/// and comments, or all of `s`. Inside a quote or a comment it jumps to the closing bytes
+/// (a vectorised search): a 500-row INSERT is mostly quoted text and numbers, and a byte at a
+/// time through a state machine cost a tenth of loading it.
 fn piece_len(s: &[u8]) -> usize {
-    let mut inside = Inside::Code;
     let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        match inside {
-            Inside::Code => match c {
-                b';' => return i + 1,
-                b'\'' | b'"' | b'`' => inside = Inside::Quote(c),
-                b'[' => inside = Inside::Quote(b']'),
-                b'-' if s.get(i + 1) == Some(&b'-') => {
-                    inside = Inside::LineComment;
-                    i += 1;
-                }
-                b'/' if s.get(i + 1) == Some(&b'*') => {
-                    inside = Inside::BlockComment;
-                    i += 1;
-                }
-                _ => {}
-            },
+    while let Some(p) = s[i..].iter().position(|&c| is_special(c)) {
+        i += p;
+        let rest = &s[i + 1..];
+        let skip = match s[i] {
+            b';' => return i + 1,
             // A doubled quote closes and reopens: the same as staying inside.
-            Inside::Quote(q) if c == q => inside = Inside::Code,
-            Inside::Quote(_) => {}
-            Inside::LineComment if c == b'\n' => inside = Inside::Code,
-            Inside::LineComment => {}
-            Inside::BlockComment if c == b'*' && s.get(i + 1) == Some(&b'/') => {
-                inside = Inside::Code;
-                i += 1;
+            b'\'' | b'"' | b'`' => memchr::memchr(s[i], rest).map(|q| q + 1),
+            b'[' => memchr::memchr(b']', rest).map(|q| q + 1),
+            b'-' if rest.first() == Some(&b'-') => memchr::memchr(b'\n', &rest[1..]).map(|n| n + 2),
+            b'/' if rest.first() == Some(&b'*') => {
+                memchr::memmem::find(&rest[1..], b"*/").map(|e| e + 3)
             }
-            Inside::BlockComment => {}
+            _ => Some(0),
+        };
+        match skip {
+            Some(n) => i += 1 + n,
+            // An unclosed quote or comment runs to the end.
+            None => return s.len(),
         }
-        i += 1;
     }
     s.len()
 }
@@ -138,6 +126,59 @@ mod tests {
     fn positions_count_characters_not_bytes() {
         let sql = "SELECT 'é';SELECT 2;";
         assert_eq!(cut(sql), vec![("SELECT 'é';", 1, 1), ("SELECT 2;", 1, 12)]);
+    }
+
+    /// The cutter as a byte-at-a-time state machine: the rules written out plainly.
+    fn piece_len_by_bytes(s: &[u8]) -> usize {
+        #[derive(Clone, Copy)]
+        enum Inside {
+            Code,
+            Quote(u8),
+            LineComment,
+            BlockComment,
+        }
+        let mut inside = Inside::Code;
+        let mut i = 0;
+        while i < s.len() {
+            let c = s[i];
+            match inside {
+                Inside::Code => match c {
+                    b';' => return i + 1,
+                    b'\'' | b'"' | b'`' => inside = Inside::Quote(c),
+                    b'[' => inside = Inside::Quote(b']'),
+                    b'-' if s.get(i + 1) == Some(&b'-') => {
+                        inside = Inside::LineComment;
+                        i += 1;
+                    }
+                    b'/' if s.get(i + 1) == Some(&b'*') => {
+                        inside = Inside::BlockComment;
+                        i += 1;
+                    }
+                    _ => {}
+                },
+                Inside::Quote(q) if c == q => inside = Inside::Code,
+                Inside::LineComment if c == b'\n' => inside = Inside::Code,
+                Inside::BlockComment if c == b'*' && s.get(i + 1) == Some(&b'/') => {
+                    inside = Inside::Code;
+                    i += 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        s.len()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_cut_agrees_with_the_byte_at_a_time_rules(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b";'\"`[]-/*\nab ".to_vec()),
+                0..64,
+            )
+        ) {
+            proptest::prop_assert_eq!(piece_len(&bytes), piece_len_by_bytes(&bytes));
+        }
     }
 
     #[test]
