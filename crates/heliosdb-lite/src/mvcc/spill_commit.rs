@@ -137,10 +137,12 @@ pub(super) fn stage_version(
     // A head already stamped with this commit's SCN was written directly by this transaction
     // (`super::direct`): no snapshot ever saw it, so it is replaced, not kept in the history.
     if let (true, false, Some(old)) = (old_live, own, old_head) {
-        // The superseded head moves to the history as it is: same bytes.
+        // The superseded head moves to the history as it is: same bytes, copied, because a
+        // value read from the store is a view into the block it was read from, which the
+        // memtable would otherwise keep whole until its flush.
         let key = keys::history_key(logical, scn);
         push_work_item(work, GcKind::Delete, key.len() + old.len(), &key);
-        batch.put(key, old);
+        batch.put(key, crate::storage::Bytes::from(&old[..]));
     }
     changes.record(batch, scn, logical);
     let head_key = keys::head_key_bytes(logical);

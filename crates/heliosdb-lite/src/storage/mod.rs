@@ -55,6 +55,8 @@ impl WriteBatch {
 
     /// Adds a put. The batch holds its bytes as the backends store them: a key or value built
     /// as [`Bytes`] (for instance with [`Bytes::fused`]) reaches the storage without a copy.
+    /// Bytes read from a backend may be a view into a larger block: put a copy of them
+    /// (`Bytes::from(&value[..])`), or the backend's write buffer keeps the whole block.
     pub fn put(&mut self, key: impl Into<Bytes>, value: impl Into<Bytes>) {
         self.ops.push(WriteOp::Put(key.into(), value.into()));
     }
