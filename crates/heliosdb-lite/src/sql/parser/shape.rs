@@ -353,15 +353,6 @@ fn number_literal(text: &str, at: usize) -> Option<(Value, usize)> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn numbers_are_written_in_decimal() {
-        for n in [0usize, 7, 10, 99, 32766, usize::MAX] {
-            let mut s = String::from("?");
-            push_number(&mut s, n);
-            assert_eq!(s, format!("?{n}"));
-        }
-    }
-
     use super::*;
 
     fn shape(text: &str) -> Option<(String, Vec<Value>, &str)> {
@@ -520,6 +511,15 @@ mod tests {
                 let _ = &text[s.text_range];
                 prop_assert!(!s.literals.is_empty());
             }
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0usize, 7, 10, 99, 32766, usize::MAX] {
+            let mut s = String::from("?");
+            push_number(&mut s, n);
+            assert_eq!(s, format!("?{n}"));
         }
     }
 }
