@@ -1,4 +1,4 @@
-//! LEFT JOINs that WHERE makes inner.
+//! Outer joins that WHERE makes less outer.
 //!
 //! A LEFT JOIN adds a NULL-padded row for each left row its right side does not match. When
 //! a WHERE conjunct can never be true on such a row (`WHERE r.x = 1`, `WHERE r.x IS NOT
@@ -10,8 +10,16 @@
 //! and empty, SQLite never reads the left side (a recursive CTE counting from i64::MIN, say),
 //! and neither does our plan once the join is inner.
 //!
+//! RIGHT and FULL joins likewise ([`simplify_outer`]): a RIGHT join pads every relation before
+//! it for the right rows nothing matched; when WHERE rejects such rows the join is inner. A
+//! FULL join becomes LEFT when WHERE rejects those rows, RIGHT when it rejects the rows whose
+//! right relation is padded, and inner when it rejects both (SQLite's `sqlite3ExprImpliesNonNullRow`
+//! again, in its join simplification). Nothing may move across a RIGHT or FULL join, so
+//! dropping one lets the planner reorder the relations around it, and with the outer side
+//! empty a never-ending relation on the other side (a recursive CTE) is never read.
+//!
 //! The test is conservative: a conjunct qualifies only if its structure guarantees a NULL or
-//! false result when every column of the right relation is NULL.
+//! false result when every column of the padded relations is NULL.
 
 use super::super::plan::{Expr, JoinKind};
 use super::super::value::Value;
@@ -31,6 +39,29 @@ pub(super) fn simplify(rels: &mut [Relation], infos: &mut [RelInfo], wheres: &[E
             rel.join = JoinKind::Inner;
             info.join = JoinKind::Inner;
         }
+    }
+}
+
+/// Makes less outer every RIGHT and FULL join of `rels` (FROM order, columns at `offsets`)
+/// whose padding some conjunct of `wheres` rejects (see the module documentation). Joins
+/// associate to the left, so a RIGHT or FULL join's left side is every relation before it,
+/// and its padded rows hold NULL in all of their columns.
+pub(super) fn simplify_outer(rels: &mut [Relation], offsets: &[usize], wheres: &[Expr]) {
+    let rejected = |columns: Range<usize>| wheres.iter().any(|w| rejects_padding(w, &columns));
+    for k in 1..rels.len().min(offsets.len()) {
+        let kind = rels[k].join;
+        if !matches!(kind, JoinKind::Right | JoinKind::Full) {
+            continue;
+        }
+        let left_padding = rejected(offsets[0]..offsets[k]);
+        let right_padding =
+            kind == JoinKind::Full && rejected(offsets[k]..offsets[k] + rels[k].columns.len());
+        rels[k].join = match (kind, left_padding, right_padding) {
+            (JoinKind::Right, true, _) | (JoinKind::Full, true, true) => JoinKind::Inner,
+            (JoinKind::Full, true, false) => JoinKind::Left,
+            (JoinKind::Full, false, true) => JoinKind::Right,
+            (kind, ..) => kind,
+        };
     }
 }
 

@@ -11,7 +11,7 @@
 //!
 //! The relations of a FROM clause share one row layout, fixed by the FROM order; WHERE and ON
 //! are bound against it once. A LEFT JOIN whose padded rows a WHERE conjunct rejects is made
-//! inner first ([`left_to_inner`]). [`join`] classifies the conjuncts by the relations they read,
+//! inner first, and RIGHT and FULL joins less outer likewise ([`left_to_inner`]). [`join`] classifies the conjuncts by the relations they read,
 //! [`join_order`] picks the cheapest join order and algorithm per step (key lookup, hash join,
 //! loop) and [`join`] builds the tree; conjuncts on one relation go into its scan, where
 //! [`access`] picks a key or index range for them. [`decorrelate`] turns a correlated `[NOT]

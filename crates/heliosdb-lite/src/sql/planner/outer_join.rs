@@ -26,6 +26,8 @@ pub(super) fn plan_joins(
     wheres: Vec<Expr>,
     mut ons: Vec<Vec<Expr>>,
 ) -> Result<Plan> {
+    // RIGHT and FULL joins whose padding WHERE rejects are less outer, or inner.
+    super::left_to_inner::simplify_outer(&mut rels, offsets, &wheres);
     let last_outer = rels
         .iter()
         .rposition(|r| matches!(r.join, JoinKind::Right | JoinKind::Full));
