@@ -205,26 +205,28 @@ pub(crate) fn run(
     let values = params.for_statement(&stmt).map_err(Failure::Programming)?;
     stmt.set_as_of(point);
     let mut rows = retry_busy(conn, timeout, || stmt.query_values(&values))?;
-    if !rows.returns_rows() {
-        return Ok(Executed {
-            columns: None,
-            types: Vec::new(),
-            temporal: Vec::new(),
-            rows: Vec::new(),
-            stream: None,
-            changes: rows.changes(),
-            last_insert_rowid: rows.last_insert_rowid(),
-        });
-    }
+    // A statement without rows (an INSERT in a loop) needs no column names or types.
+    let returns_rows = rows.returns_rows();
     let mut out = Executed {
-        columns: Some(rows.column_names().to_vec()),
-        types: rows.column_types(),
-        temporal: rows.temporal_columns(),
+        columns: returns_rows.then(|| rows.column_names().to_vec()),
+        types: if returns_rows {
+            rows.column_types()
+        } else {
+            Vec::new()
+        },
+        temporal: if returns_rows {
+            rows.temporal_columns()
+        } else {
+            Vec::new()
+        },
         rows: Vec::new(),
         stream: None,
         changes: rows.changes(),
         last_insert_rowid: rows.last_insert_rowid(),
     };
+    if !returns_rows {
+        return Ok(out);
+    }
     while out.rows.len() < batch {
         match rows.next()? {
             Some(r) => out.rows.push(r.values().to_vec()),

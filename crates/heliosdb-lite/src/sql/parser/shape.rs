@@ -261,20 +261,12 @@ fn push_literal(shape: &mut String, literals: &mut Vec<Value>, v: Value) -> Opti
     Some(())
 }
 
-/// Appends `n` in decimal without an allocation: a 500-row INSERT has thousands of literals,
+/// Appends `n` in decimal, into the shape itself: a 500-row INSERT has thousands of literals,
 /// and formatting each number into a new string was a tenth of the shape's time.
-fn push_number(shape: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    shape.extend(digits[at..].iter().map(|&d| d as char));
+fn push_number(shape: &mut String, n: usize) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(shape, "{n}");
 }
 
 /// The string literal opening at `at` and the position after it (`''` is one quote).
