@@ -149,16 +149,27 @@ pub struct Version<'a> {
     pub header_len: usize,
 }
 
-/// Encodes a version value written by commit `begin`.
-pub fn encode_version(begin: u64, data: Option<&[u8]>) -> Vec<u8> {
-    let mut v = Vec::with_capacity(11 + data.map_or(0, <[u8]>::len));
-    v.push(if data.is_some() { LIVE } else { TOMBSTONE });
+/// The header of a version value written by commit `begin`: its kind (live or tombstone),
+/// then `begin` as a varint; returns the bytes and how many of them are used.
+fn version_header(begin: u64, live: bool) -> ([u8; 11], usize) {
+    let mut header = [0u8; 11];
+    header[0] = if live { LIVE } else { TOMBSTONE };
+    let mut len = 1;
     let mut n = begin;
     while n >= 0x80 {
-        v.push((n as u8) | 0x80);
+        header[len] = (n as u8) | 0x80;
+        len += 1;
         n >>= 7;
     }
-    v.push(n as u8);
+    header[len] = n as u8;
+    (header, len + 1)
+}
+
+/// Encodes a version value written by commit `begin`.
+pub fn encode_version(begin: u64, data: Option<&[u8]>) -> Vec<u8> {
+    let (header, len) = version_header(begin, data.is_some());
+    let mut v = Vec::with_capacity(len + data.map_or(0, <[u8]>::len));
+    v.extend_from_slice(&header[..len]);
     if let Some(d) = data {
         v.extend_from_slice(d);
     }
@@ -168,17 +179,8 @@ pub fn encode_version(begin: u64, data: Option<&[u8]>) -> Vec<u8> {
 /// [`encode_version`] built straight into the storage's byte view (one allocation and one
 /// copy of `data`): the commit hands it to the backend as it is.
 pub fn version_bytes(begin: u64, data: Option<&[u8]>) -> crate::storage::Bytes {
-    let mut header = [0u8; 11];
-    header[0] = if data.is_some() { LIVE } else { TOMBSTONE };
-    let mut len = 1;
-    let mut n = begin;
-    while n >= 0x80 {
-        header[len] = (n as u8) | 0x80;
-        len += 1;
-        n >>= 7;
-    }
-    header[len] = n as u8;
-    crate::storage::Bytes::fused(&header[..=len], data.unwrap_or_default())
+    let (header, len) = version_header(begin, data.is_some());
+    crate::storage::Bytes::fused(&header[..len], data.unwrap_or_default())
 }
 
 /// [`head_key`] as the storage's byte view (short keys are held inline, without allocation).
