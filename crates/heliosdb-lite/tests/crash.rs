@@ -18,7 +18,9 @@
 //! (more than half the write-set budget) are written to their heads in bulk, in key order
 //! (`Transaction::put_new_sorted`). In a random half of the child runs those direct writes
 //! (and the commit of a big transaction's new keys) go into ingested table files instead of
-//! through the journal (`Storage::write_sorted`), so kills land in both. A `b<n>` must exist, with all its rows and index entries,
+//! through the journal (`Storage::write_sorted`), so kills land in both. Half of `b<n>`'s rows
+//! are copied a row a statement: the helper thread writes them ahead of the commit
+//! (`mvcc::ahead`), 64 at a time, so kills also land while it writes. A `b<n>` must exist, with all its rows and index entries,
 //! exactly when the big transaction committed, and after a reopen no head may carry an SCN
 //! beyond the newest commit (the heads of a transaction killed before its commit were taken
 //! back).
@@ -49,6 +51,9 @@ fn open(dir: &Path) -> Connection {
     if std::env::var_os(INGEST).is_some() {
         c.ingest_min_keys = Some(64);
     }
+    // Statements of more than a few rows hand them to the helper that writes them ahead of
+    // the commit (`mvcc::ahead`): kills land while it writes.
+    c.write_ahead_keys = Some(64);
     Connection::open(c).expect("open")
 }
 
@@ -95,10 +100,20 @@ fn child(dir: &Path) {
             let own = format!("b{}", n + BIG);
             conn.execute_batch(&format!(
                 "CREATE TABLE {own}(n INTEGER PRIMARY KEY, v TEXT NOT NULL);
-                 INSERT INTO {own} SELECT n, v FROM log WHERE n > {n};
-                 CREATE INDEX {own}_v ON {own}(v);"
+                 INSERT INTO {own} SELECT n, v FROM log WHERE n > {n} AND n <= {};",
+                n + BIG / 2
             ))
             .unwrap();
+            // A row a statement: every 64 go to the helper writing them ahead.
+            for i in n + BIG / 2 + 1..=n + BIG {
+                conn.execute(
+                    &format!("INSERT INTO {own} SELECT n, v FROM log WHERE n = ?1"),
+                    [i],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(&format!("CREATE INDEX {own}_v ON {own}(v)"))
+                .unwrap();
             conn.execute_batch("SAVEPOINT extra").unwrap();
             for i in n + BIG + 1..=n + BIG + 300 {
                 conn.execute("INSERT INTO log VALUES (?1, 'extra')", [i])

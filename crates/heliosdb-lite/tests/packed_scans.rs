@@ -5,6 +5,9 @@
 
 use heliosdb_lite::Connection;
 
+mod support;
+use support::{helios_text, sqlite_text, Rng};
+
 /// Full scans (the `+ 0` keeps any access path away), folded into one text per query.
 const QUERIES: &[&str] = &[
     "SELECT count(*) || '|' || sum(g) || '|' || sum(length(v)) || '|' || min(v) || '|' || max(v) \
@@ -13,29 +16,6 @@ const QUERIES: &[&str] = &[
      (SELECT id, g FROM t{AS_OF} WHERE id + 0 > 0 ORDER BY g DESC, id LIMIT 7)",
     "SELECT group_concat(id, ',') FROM (SELECT id FROM t{AS_OF} WHERE v LIKE '%7' ORDER BY id)",
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn helios_text(conn: &Connection, sql: &str) -> String {
-    conn.query_row(sql, [], |r| r.get::<_, Option<String>>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .unwrap_or_default()
-}
-
-fn sqlite_text(conn: &rusqlite::Connection, sql: &str) -> String {
-    conn.query_row(sql, [], |r| r.get::<_, Option<String>>(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .unwrap_or_default()
-}
 
 #[test]
 fn full_scans_agree_with_sqlite_now_and_as_of_while_packs_are_rebuilt() {

@@ -6,6 +6,9 @@
 use heliosdb_lite::{Config, Connection};
 use std::path::Path;
 
+mod support;
+use support::private_entries;
+
 fn open(dir: &Path) -> Connection {
     let mut c = Config::with_path(dir.join("db"));
     c.database.txn_memory_mb = Some(1);
@@ -16,16 +19,6 @@ fn open(dir: &Path) -> Connection {
 fn one(c: &Connection, sql: &str) -> i64 {
     c.query_row(sql, [], |r| r.get::<_, i64>(0))
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-fn private_entries(c: &Connection) -> usize {
-    c.mvcc()
-        .storage()
-        .scan(
-            heliosdb_lite::storage::prefix_range(&[heliosdb_lite::mvcc::keys::PRIVATE]),
-            heliosdb_lite::storage::Direction::Forward,
-        )
-        .count()
 }
 
 fn check(c: &Connection) {

@@ -76,6 +76,9 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
             .ingest_min_keys
             .unwrap_or(MvccOptions::default().ingest_min_keys)
             .max(1),
+        write_ahead_keys: config
+            .write_ahead_keys
+            .unwrap_or(MvccOptions::default().write_ahead_keys),
         ..MvccOptions::default()
     };
     let path = config.database.path.clone();

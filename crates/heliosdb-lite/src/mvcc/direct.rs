@@ -1,11 +1,12 @@
-//! Spilled inserts written straight to their heads: a transaction's new rows past its memory
-//! budget are stored once, where the commit would have put them, instead of twice (the
-//! private range, then the heads).
+//! Inserts written straight to their heads: a transaction's new rows past its memory budget
+//! are stored once, where the commit would have put them, instead of twice (the private
+//! range, then the heads); and a transaction's appended rows are written ahead by a helper
+//! thread while its statements go on ([`super::ahead`]).
 //!
 //! A pending version qualifies when the key is known to have no live committed version
 //! (`Transaction::put_unversioned`: a rowid beyond every one in use, its index entries, the
-//! entries of a new index), the version is live, and the key's table keeps no change log for
-//! a packed copy. At a spill such versions are written as heads stamped with the SCN the
+//! entries of a new index) and the version is live. At a spill such versions are written as
+//! heads stamped with the SCN the
 //! commit will take, `X` = the newest written SCN + 1: the transaction holds the write lock,
 //! so no other commit can take `X` first. Such a head is invisible to every snapshot (they
 //! all read at SCNs below `X`, so the head sends them to the history, which the write left
@@ -21,8 +22,14 @@
 //! a tombstone's begin is the end of the newest history version of its key, so it is found
 //! with one seek. A commit removes its records in its final batch (they are then part of the
 //! committed state); what is left on open belongs to a transaction that never committed.
+//!
+//! A tracked table's commits log the keys they write for its packed copy ([`super::pack`]).
+//! Heads written directly are logged by the commit from the records ([`log_changes`]), in
+//! numbered lists beside those of its other writes. Until then the log does not name them,
+//! so the transaction's own scans do not read through a pack once it wrote heads directly.
 
 use super::keys;
+use super::pack::ChangeLog;
 use super::spill::{txn_prefix, BATCH_BYTES, BATCH_OPS};
 use crate::error::{Error, Result};
 use crate::storage::{prefix_range, prefix_successor, Bytes, Direction, Storage, WriteBatch};
@@ -391,6 +398,39 @@ pub(super) fn take_back_uncommitted(storage: &dyn Storage) -> Result<u64> {
             None => return Ok(taken),
         }
     }
+}
+
+/// Logs, for commit `scn`, the keys of tracked tables among the heads transaction `txid` wrote
+/// directly (listed by its records) in the tables' change logs (see [`super::pack`]): these
+/// heads bypassed the commit's own logging. Large logs go in batches of their own, the rest
+/// joins `batch` (the commit's final batch, which also drops the records). Run before that
+/// batch, and again, alike, if a crash interrupts the commit: the lists are numbered, so a
+/// second run writes the same entries under the same keys.
+pub(super) fn log_changes(
+    storage: &dyn Storage,
+    txid: u64,
+    scn: u64,
+    changes: ChangeLog<'_>,
+    batch: &mut WriteBatch,
+) -> Result<()> {
+    if changes.tracks_nothing() {
+        return Ok(());
+    }
+    let mut lists = WriteBatch::new();
+    for kv in storage.scan(prefix_range(&record_prefix(txid)), Direction::Forward) {
+        let (_, v) = kv?;
+        for key in decode_record(&v)?.1 {
+            changes.record(&mut lists, scn, key);
+        }
+        if lists.len() >= 16 {
+            storage.write(std::mem::take(&mut lists), false)?;
+        }
+    }
+    if !lists.is_empty() {
+        storage.write(lists, false)?;
+    }
+    changes.finish(batch, scn);
+    Ok(())
 }
 
 /// Deletes the records of transaction `txid` into `batch` (its commit's final batch).

@@ -102,6 +102,8 @@ pub(super) enum TxnScan<'a, I: Iterator<Item = Result<KvPair>>> {
     /// Pending writes laid over the snapshot (boxed: the merge state is large, and built
     /// once per scan).
     Merged(Box<MergeIter<'a, I>>),
+    /// The scan could not start: yields the error once.
+    Failed(Option<crate::error::Error>),
 }
 
 impl<I: Iterator<Item = Result<KvPair>>> Iterator for TxnScan<'_, I> {
@@ -111,6 +113,7 @@ impl<I: Iterator<Item = Result<KvPair>>> Iterator for TxnScan<'_, I> {
         match self {
             TxnScan::Snapshot(it) => it.next(),
             TxnScan::Merged(it) => it.next(),
+            TxnScan::Failed(e) => e.take().map(Err),
         }
     }
 }

@@ -58,6 +58,7 @@
 //! way. Packs are derived data: maintenance builds and replaces them, a crash leaves at worst
 //! unreferenced pages, and the heads and history stay the truth ([`pack`]).
 
+mod ahead;
 mod backup;
 pub mod commit_log;
 pub mod counters;
@@ -146,6 +147,20 @@ pub struct MvccOptions {
     /// as sorted table files (see [`pack`]'s `INGEST_PAGES_AFTER`, the default). Tests lower
     /// it.
     pub pack_ingest_bytes: usize,
+    /// At the end of a statement, a transaction whose run of appended new rows holds this
+    /// many hands them to a helper thread that writes them to their heads while the next
+    /// statements run (see [`ahead`]); 0 never does. Tests lower it.
+    pub write_ahead_keys: usize,
+}
+
+/// [`MvccOptions::write_ahead_keys`] by default: 1,024 rows (a thread start and a storage
+/// batch amortised over them), none on a single core, where the helper would only take turns
+/// with the statements.
+fn default_write_ahead_keys() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(n) if n.get() > 1 => 1024,
+        _ => 0,
+    }
 }
 
 impl Default for MvccOptions {
@@ -164,6 +179,7 @@ impl Default for MvccOptions {
             watched_prefix: None,
             ingest_min_keys: 4096,
             pack_ingest_bytes: pack::INGEST_PAGES_AFTER,
+            write_ahead_keys: default_write_ahead_keys(),
         }
     }
 }

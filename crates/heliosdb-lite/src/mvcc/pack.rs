@@ -329,6 +329,17 @@ impl Packs {
             group,
             tracked: read(&self.tables),
             lists: RefCell::new(BTreeMap::new()),
+            numbered: None,
+        }
+    }
+
+    /// A change log whose lists are named by number instead of by their first key (see
+    /// [`numbered_list_name`]): for the keys a transaction wrote directly, which its commit
+    /// logs beside the lists of its other writes.
+    pub(crate) fn numbered_change_log(&self, group: Option<CountGroup>) -> ChangeLog<'_> {
+        ChangeLog {
+            numbered: Some(std::cell::Cell::new(0)),
+            ..self.change_log(group)
         }
     }
 
@@ -463,6 +474,18 @@ pub(crate) struct ChangeLog<'a> {
     tracked: RwLockReadGuard<'a, BTreeMap<Vec<u8>, Tracked>>,
     /// Per tracked table written (by prefix): the list being gathered.
     lists: RefCell<BTreeMap<Vec<u8>, KeyList>>,
+    /// For a numbered log, the number of its next list.
+    numbered: Option<std::cell::Cell<u64>>,
+}
+
+/// The name (in place of a first key) of list `n` of a numbered change log of the table
+/// `prefix`. Two lists of one commit named alike would be one entry, the second replacing the
+/// first: the lists of a commit's ordinary writes are named by their first key, which starts
+/// with `prefix`, and these names never do.
+fn numbered_list_name(prefix: &[u8], n: u64) -> Vec<u8> {
+    let mut name = vec![prefix.first().map_or(0, |b| !b)];
+    name.extend_from_slice(&n.to_be_bytes());
+    name
 }
 
 impl ChangeLog<'_> {
@@ -485,7 +508,7 @@ impl ChangeLog<'_> {
         put_varint(list, logical.len() as u64);
         list.extend_from_slice(logical);
         if list.len() >= LOG_CHUNK_BYTES {
-            batch.put(keys::change_key(prefix, scn, first), std::mem::take(list));
+            batch.put(self.list_key(prefix, scn, first), std::mem::take(list));
         }
     }
 
@@ -493,14 +516,26 @@ impl ChangeLog<'_> {
     pub(crate) fn finish(self, batch: &mut WriteBatch, scn: u64) {
         for (prefix, (first, list)) in self.lists.take() {
             if !list.is_empty() {
-                batch.put(keys::change_key(&prefix, scn, &first), list);
+                batch.put(self.list_key(&prefix, scn, &first), list);
             }
         }
     }
 
-    /// True if a commit writing `logical` must log it (its table is tracked).
-    pub(crate) fn tracks(&self, logical: &[u8]) -> bool {
-        self.tracked_prefix(logical).is_some()
+    /// The key of a list of the table `prefix` by commit `scn` starting at `first`.
+    fn list_key(&self, prefix: &[u8], scn: u64, first: &[u8]) -> Vec<u8> {
+        match &self.numbered {
+            None => keys::change_key(prefix, scn, first),
+            Some(next) => {
+                let n = next.get();
+                next.set(n + 1);
+                keys::change_key(prefix, scn, &numbered_list_name(prefix, n))
+            }
+        }
+    }
+
+    /// True if no table is tracked (nothing is ever logged).
+    pub(crate) fn tracks_nothing(&self) -> bool {
+        self.tracked.is_empty()
     }
 
     /// The tracked table `logical` belongs to, if any.

@@ -314,6 +314,15 @@ fn apply(
         )?;
     }
     changes.finish(&mut batch, scn);
+    // Tracked tables log the heads written directly (from the records dropped below), with
+    // the tables tracked before this commit, as its other writes.
+    super::direct::log_changes(
+        storage,
+        marker.txid,
+        scn,
+        packs.numbered_change_log(count_group),
+        &mut batch,
+    )?;
     packs.track_crossed(
         writes.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
         scn,

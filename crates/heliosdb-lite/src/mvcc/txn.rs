@@ -6,6 +6,7 @@
 //! ([`super::spill_commit`]). Reads lay the in-memory writes over the spilled ones over the
 //! snapshot, so a transaction sees the same thing either way.
 
+use super::ahead::{self, Ahead};
 use super::counters;
 use super::direct;
 use super::gc::{push_work_item, GcKind};
@@ -121,6 +122,11 @@ pub struct Transaction {
     /// What a layer above derived from the watched keys, and the generation it was derived
     /// at (see [`Transaction::derived`]).
     derived: std::cell::RefCell<Option<(u64, Arc<dyn std::any::Any + Send + Sync>)>>,
+    /// The helper writing appended rows ahead ([`super::ahead`]).
+    ahead: std::cell::RefCell<Ahead>,
+    /// The run of appended keys is not looked at for a hand-over before it is this long
+    /// (it grows when the run's start holds rows that cannot be handed over).
+    ahead_after: usize,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -174,6 +180,8 @@ impl Transaction {
             direct_deltas: Default::default(),
             generation: 0,
             derived: Default::default(),
+            ahead: Default::default(),
+            ahead_after: 0,
         };
         // A quarter of the budget at most: past it the filter answers "maybe" for every key.
         t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
@@ -199,10 +207,26 @@ impl Transaction {
     fn may_have_direct_head(&self, key: &[u8]) -> bool {
         match self.direct_scn {
             Some(scn) if self.spilled_keys.may_contain(key) => {
-                !matches!(direct::own_head(self.storage(), key, scn), Ok(None))
+                self.wait_for(key).is_err()
+                    || !matches!(direct::own_head(self.storage(), key, scn), Ok(None))
             }
             _ => false,
         }
+    }
+
+    /// Waits for the helper writing rows ahead if it may be writing `key`.
+    fn wait_for(&self, key: &[u8]) -> Result<()> {
+        let mut ahead = self.ahead.borrow_mut();
+        if ahead.writes_key(key) {
+            ahead.settle()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the helper writing rows ahead, if one runs (before anything else that reads
+    /// or writes the transaction's storage).
+    fn settle(&self) -> Result<()> {
+        self.ahead.borrow_mut().settle()
     }
 
     /// The transaction id, once the transaction has written.
@@ -228,6 +252,7 @@ impl Transaction {
     fn spilled_version(&self, key: &[u8]) -> Result<Option<Option<Vec<u8>>>> {
         match self.txid.filter(|_| self.spilled) {
             Some(txid) if self.spilled_keys.may_contain(key) => {
+                self.wait_for(key)?;
                 spill::get(self.storage(), txid, key)
             }
             _ => Ok(None),
@@ -318,6 +343,11 @@ impl Transaction {
         // scan inside a large transaction costs what it reads.
         let no_memory = range_is_empty(&range) || self.writes.is_empty();
         let spilled = self.txid.is_some() && self.spilled && !range_is_empty(&range);
+        if self.ahead.borrow().writes_in(&range) {
+            if let Err(e) = self.settle() {
+                return TxnScan::Failed(Some(e));
+            }
+        }
         if no_memory && !spilled {
             return TxnScan::Snapshot(self.base_scan(&range, direction));
         }
@@ -367,7 +397,11 @@ impl Transaction {
     /// The committed rows of `range` at the snapshot; while capturing under the write lock,
     /// the scan leaves the heads it reads in `scanned_head`.
     fn base_scan(&self, range: &KeyRange, direction: Direction) -> view::VisibleIter<'_> {
-        let mut base = view::VisibleIter::new(&self.mvcc.0, range, self.read_scn(), direction);
+        let mut base = match self.direct_scn {
+            // The change logs name the heads written directly only from the commit on.
+            Some(scn) => view::VisibleIter::heads(&self.mvcc.0, range, scn, direction),
+            None => view::VisibleIter::new(&self.mvcc.0, range, self.pin.scn, direction),
+        };
         if self.capturing.get() && self.lock.is_some() {
             base.capture_heads(&self.scanned_head);
         }
@@ -411,9 +445,12 @@ impl Transaction {
     /// True if `key` was read under the write lock and has no live committed version (no head,
     /// or a tombstone head), or was written by [`Transaction::put_unversioned`].
     pub fn known_unversioned(&self, key: &[u8]) -> bool {
-        if self.writes.get(key).is_some_and(|p| p.unversioned) {
-            return true;
-        }
+        self.writes.get(key).is_some_and(|p| p.unversioned) || self.head_read_dead(key)
+    }
+
+    /// True if the committed head of `key` was read under the write lock (since the last
+    /// spill or hand-over, which forget what was read) and holds no live version.
+    fn head_read_dead(&self, key: &[u8]) -> bool {
         match self.newest.borrow().get(key) {
             Some(None) => true,
             Some(Some(head)) => keys::decode_version(head).is_ok_and(|v| v.data.is_none()),
@@ -504,14 +541,6 @@ impl Transaction {
         };
         self.direct_scn = Some(scn);
         let group = mvcc.0.options.count_group;
-        let changes = mvcc.0.packs.change_log(group);
-        // A tracked table's commits log every key they write; these would not be.
-        let entries = entries.map(|e| match e {
-            Ok((k, _)) if changes.tracks(k.as_ref()) => Err(Error::Transaction(
-                "a bulk write reached a table that keeps a change log".into(),
-            )),
-            e => e,
-        });
         let mut seq = self.direct_seq;
         let mut n = 0u64;
         let deltas = &mut self.direct_deltas;
@@ -548,7 +577,14 @@ impl Transaction {
             Some(p) => Undo::Write(key, Some(std::mem::replace(&mut p.value, value))),
             None => {
                 self.pending_bytes += size;
-                self.insert_new(key, Pending::new(value))
+                // A new key whose head was just read dead (an INSERT's uniqueness check) is
+                // as new as one `put_unversioned` writes: its commit need not read the head
+                // again, and it may be written ahead or directly.
+                let pending = Pending {
+                    value,
+                    unversioned: self.lock.is_some() && self.head_read_dead(&key),
+                };
+                self.insert_new(key, pending)
             }
         };
         self.push_undo(undo)
@@ -642,6 +678,11 @@ impl Transaction {
     }
 
     fn check_usable(&self) -> Result<()> {
+        if let Some(why) = self.ahead.borrow().failure() {
+            return Err(Error::Transaction(format!(
+                "this transaction can only be rolled back: {why}"
+            )));
+        }
         match &self.broken {
             Some(why) => Err(Error::Transaction(format!(
                 "this transaction can only be rolled back: {why}"
@@ -668,6 +709,7 @@ impl Transaction {
         let Some(txid) = self.txid else {
             return Ok(());
         };
+        self.settle()?;
         let storage = self.mvcc.0.storage.clone();
         // Stored undo records name their keys.
         self.name_appended_undo();
@@ -738,16 +780,11 @@ impl Transaction {
     }
 
     /// Which entries of the write set (in its order) may be written directly to their heads:
-    /// new live keys of tables without a change log (see [`super::direct`]).
+    /// new live keys (see [`super::direct`]).
     fn direct_eligible(&self) -> impl Iterator<Item = bool> + '_ {
-        let changes = self
-            .mvcc
-            .0
-            .packs
-            .change_log(self.mvcc.0.options.count_group);
         self.writes
             .iter()
-            .map(move |(k, p)| p.unversioned && p.value.is_some() && !changes.tracks(k))
+            .map(|(_, p)| p.unversioned && p.value.is_some())
     }
 
     /// True when the commit should write its new keys as sorted table files (see
@@ -890,6 +927,8 @@ impl Transaction {
     pub fn rollback_to(&mut self, sp: Savepoint) {
         // The undone writes may include watched keys.
         self.generation += 1;
+        // A failure of the helper is kept: the transaction can then only roll back.
+        let _ = self.settle();
         while self.undo_stored + self.undo.len() as u64 > sp.0 {
             let Some(u) = self.undo.pop() else {
                 break;
@@ -993,6 +1032,78 @@ impl Transaction {
             self.pending_bytes = self.pending_bytes.saturating_sub(u.footprint());
         }
         self.appended_undo = 0;
+        self.write_ahead();
+    }
+
+    /// Hands the start of the run of appended keys to the helper that writes rows ahead, if
+    /// it holds enough new live rows ([`super::ahead`]). Called with an empty undo log.
+    fn write_ahead(&mut self) {
+        let min = self.mvcc.0.options.write_ahead_keys;
+        // Without an undo log the statement is its own transaction, about to commit: nothing
+        // would run beside the helper.
+        if min == 0
+            || !self.keeps_undo
+            || self.writes.run_len() < min.max(self.ahead_after)
+            || self.broken.is_some()
+            || self.lock.is_none()
+        {
+            return;
+        }
+        let Some(txid) = self.txid else {
+            return;
+        };
+        // One job at a time; a failure is kept, and reported by the next write.
+        if self.settle().is_err() {
+            return;
+        }
+        let n = self
+            .writes
+            .run_prefix_len(|p| p.unversioned && p.value.is_some());
+        if n < min {
+            // Rows that must stay start the run: look again once it has doubled.
+            self.ahead_after = self.writes.run_len().saturating_mul(2);
+            return;
+        }
+        let storage = self.mvcc.0.storage.clone();
+        // A rollback to a savepoint taken before this point takes the heads back.
+        let undo = [Undo::Direct(self.direct_seq)];
+        if let Err(e) = spill::push_undo(&*storage, txid, self.undo_stored, &undo) {
+            self.broken = Some(format!("storing an undo record failed: {e}"));
+            return;
+        }
+        self.undo_stored += 1;
+        let scn = *self
+            .direct_scn
+            .get_or_insert_with(|| self.mvcc.assigned_scn() + 1);
+        let group = self.mvcc.0.options.count_group;
+        let mut entries = Vec::with_capacity(n);
+        for (k, p) in self.writes.take_run_prefix(n) {
+            let value = p.value.unwrap_or_default();
+            let size = k.len() + value.len() + ENTRY_OVERHEAD;
+            self.pending_bytes = self.pending_bytes.saturating_sub(size);
+            self.spilled_keys.insert(&k);
+            if let Some(group) = group {
+                counters::add_delta(group, &k, false, true, &mut self.direct_deltas);
+            }
+            entries.push((k, value));
+        }
+        // What was read of those keys' heads is no longer what this transaction sees (a
+        // key read dead is now a live head of its own): as at a spill, forget it all.
+        self.newest.borrow_mut().clear();
+        self.newest_bytes.set(0);
+        self.spilled = true;
+        self.direct_live += n as u64;
+        // A job writes at most one record per row: its numbers are reserved up front.
+        let seq = self.direct_seq;
+        self.direct_seq += n as u64;
+        self.ahead.get_mut().start(ahead::Job {
+            storage,
+            txid,
+            seq,
+            scn,
+            ingest_min: self.mvcc.0.options.ingest_min_keys,
+            entries,
+        });
     }
 
     /// Commits. Returns `None` for a transaction that wrote nothing (it consumes no SCN).
@@ -1000,6 +1111,7 @@ impl Transaction {
         let Some(txid) = self.txid else {
             return Ok(None);
         };
+        self.settle()?;
         self.check_usable()?;
         if self.spilled {
             let storage = self.mvcc.0.storage.clone();
@@ -1137,6 +1249,8 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
+        // The helper's rows are taken back with the rest.
+        let _ = self.ahead.get_mut().settle();
         if self.lock.is_some() {
             if let Some(txid) = self.txid {
                 self.mvcc.persist_txid_counter();

@@ -160,6 +160,12 @@ impl<'a> VisibleIter<'a> {
         Self::Heads(HeadsIter::new(storage, range, scn, dir))
     }
 
+    /// A scan of the heads even where a pack could serve it: for a transaction that wrote
+    /// heads directly, which the change logs do not name before its commit.
+    pub(crate) fn heads(inner: &'a Inner, range: &KeyRange, scn: u64, dir: Direction) -> Self {
+        Self::Heads(HeadsIter::new(&*inner.storage, range, scn, dir))
+    }
+
     /// Makes a scan of the heads leave each live row it yields, with its head, in `slot`
     /// (see [`HeadSlot`]). A scan through a pack reads no heads and leaves nothing.
     pub(crate) fn capture_heads(&mut self, slot: &'a HeadSlot) {

@@ -114,6 +114,22 @@ impl WriteSet {
         false
     }
 
+    /// Number of keys in the run of appended keys.
+    pub(super) fn run_len(&self) -> usize {
+        self.run.len()
+    }
+
+    /// How many keys at the start of the run satisfy `pred`.
+    pub(super) fn run_prefix_len(&self, pred: impl Fn(&Pending) -> bool) -> usize {
+        self.run.iter().take_while(|(_, p)| pred(p)).count()
+    }
+
+    /// Removes the first `n` keys of the run and returns them in order: every key left sorts
+    /// after them, and every key of the map before them.
+    pub(super) fn take_run_prefix(&mut self, n: usize) -> Vec<(Vec<u8>, Pending)> {
+        self.run.drain(..n.min(self.run.len())).collect()
+    }
+
     /// The keys of the run, oldest first (for an undo log that records appends by position).
     pub(super) fn run_keys(&self) -> impl DoubleEndedIterator<Item = &Vec<u8>> + '_ {
         self.run.iter().map(|(k, _)| k)

@@ -1,0 +1,153 @@
+//! Writing a transaction's appended rows ahead of its commit, on a helper thread.
+//!
+//! A transaction keeps its writes in memory and hands them to storage at its commit: for a
+//! bulk insert (a prepared INSERT of ascending rowids, row after row, in one transaction) that
+//! commit is about 40% of the transaction's time, spent on one core after the last statement
+//! while the other core idles. Most of those rows can be written sooner. A new row whose key
+//! is known to have no live committed version can be written straight to its head, stamped
+//! with the SCN the commit will take, invisible to every snapshot until that commit
+//! ([`super::direct`], the mechanism a spill uses). So when, at the end of a statement, the
+//! write set's run of appended keys starts with enough such rows, the transaction moves them
+//! out of memory and a helper thread writes them as direct heads while the next statements
+//! run. The commit then waits for the helper and writes only the rest.
+//!
+//! The hand-over is the spill's direct path done early and in the background, so the state
+//! after it is one the spill code already knows: the keys join the filter of keys that may be
+//! in storage, the transaction reads at the direct SCN, a stored undo record lets a rollback
+//! to an older savepoint take the heads back, and the commit goes the spilled way. Three
+//! things are particular to the helper:
+//!
+//! - **Only at a statement's end, with no savepoint open.** The undo log is empty then, so no
+//!   in-memory undo entry can name a key that left memory (entries for the appended run undo
+//!   by position).
+//! - **Reads wait for it.** A point read of a key between the first and last key handed over,
+//!   a scan overlapping that span, and everything else that reads or writes the transaction's
+//!   storage (a spill, a rollback, the commit) first waits for the helper to finish. Reads of
+//!   other keys, such as the next insert's uniqueness check, do not.
+//! - **Its failure is the transaction's.** If the helper's write fails, whatever it wrote is
+//!   listed (so a rollback takes it back) and the transaction can afterwards only roll back,
+//!   as after a failed spill.
+//!
+//! One job runs at a time: the next hand-over first waits for the last, which bounds the
+//! memory in flight to one job's rows.
+
+use super::direct;
+use crate::error::{Error, Result};
+use crate::storage::{KeyRange, Storage};
+use std::ops::Bound;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The helper of one transaction.
+#[derive(Debug, Default)]
+pub(super) enum Ahead {
+    /// No job in flight.
+    #[default]
+    Idle,
+    /// A job writing the keys from `lo` to `hi`.
+    Running {
+        /// The helper thread; it returns how its write ended.
+        handle: JoinHandle<Result<()>>,
+        /// First key handed over.
+        lo: Vec<u8>,
+        /// Last key handed over.
+        hi: Vec<u8>,
+    },
+    /// A job failed: the transaction can only roll back.
+    Failed(String),
+}
+
+/// What a job writes: heads of transaction `txid` at `scn`, its records numbered from `seq`.
+pub(super) struct Job {
+    pub storage: Arc<dyn Storage>,
+    pub txid: u64,
+    pub seq: u64,
+    pub scn: u64,
+    pub ingest_min: usize,
+    /// (logical key, row data), ascending.
+    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Ahead {
+    /// Starts `job` on a helper thread (the caller settled the previous one). If no thread
+    /// can be started, the transaction can only roll back (its rows left memory).
+    pub(super) fn start(&mut self, job: Job) {
+        let (Some(lo), Some(hi)) = (
+            job.entries.first().map(|(k, _)| k.clone()),
+            job.entries.last().map(|(k, _)| k.clone()),
+        ) else {
+            return;
+        };
+        let work = move || {
+            let Job {
+                storage,
+                txid,
+                mut seq,
+                scn,
+                ingest_min,
+                entries,
+            } = job;
+            let heads = entries.iter().map(|(k, v)| Ok((k, v)));
+            direct::write_heads(&*storage, (txid, &mut seq), scn, ingest_min, heads, |_| {})
+        };
+        *self = match std::thread::Builder::new()
+            .name("heliosdb-write-ahead".into())
+            .spawn(work)
+        {
+            Ok(handle) => Ahead::Running { handle, lo, hi },
+            Err(e) => Ahead::Failed(format!("starting a helper thread failed: {e}")),
+        };
+    }
+
+    /// True if a job in flight may be writing `key`.
+    pub(super) fn writes_key(&self, key: &[u8]) -> bool {
+        match self {
+            Ahead::Running { lo, hi, .. } => lo.as_slice() <= key && key <= hi.as_slice(),
+            _ => false,
+        }
+    }
+
+    /// True if a job in flight may be writing a key of `range`.
+    pub(super) fn writes_in(&self, range: &KeyRange) -> bool {
+        let Ahead::Running { lo, hi, .. } = self else {
+            return false;
+        };
+        let starts_before_hi = match &range.0 {
+            Bound::Included(s) => s <= hi,
+            Bound::Excluded(s) => s < hi,
+            Bound::Unbounded => true,
+        };
+        let ends_after_lo = match &range.1 {
+            Bound::Included(e) => e >= lo,
+            Bound::Excluded(e) => e > lo,
+            Bound::Unbounded => true,
+        };
+        starts_before_hi && ends_after_lo
+    }
+
+    /// Waits for the job in flight, if any. Fails if this or an earlier job failed.
+    pub(super) fn settle(&mut self) -> Result<()> {
+        *self = match std::mem::take(self) {
+            Ahead::Running { handle, .. } => match handle.join() {
+                Ok(Ok(())) => Ahead::Idle,
+                Ok(Err(e)) => Ahead::Failed(format!("writing its rows ahead failed: {e}")),
+                Err(_) => Ahead::Failed("the thread writing its rows ahead panicked".into()),
+            },
+            other => other,
+        };
+        match self {
+            Ahead::Failed(why) => Err(Error::Transaction(format!(
+                "this transaction can only be rolled back: {why}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why the transaction can only roll back, if a job failed.
+    pub(super) fn failure(&self) -> Option<&str> {
+        match self {
+            Ahead::Failed(why) => Some(why),
+            _ => None,
+        }
+    }
+}
