@@ -241,8 +241,8 @@ pub struct Config {
     /// Not read from files: tests lower it so that small transactions take that path.
     #[serde(skip)]
     pub ingest_min_keys: Option<usize>,
-    /// How many appended new rows a transaction hands, at the end of a statement, to a helper
-    /// thread that writes them ahead of its commit (`MvccOptions::write_ahead_keys`; 1,024
+    /// How many new live keys a transaction hands, at the end of a statement, to a helper
+    /// thread that writes them ahead of its commit (`MvccOptions::write_ahead_keys`; 4,096
     /// when `None` on a machine with more than one core, else off; 0 turns it off). Not read
     /// from files: tests lower it so that small transactions take that path.
     #[serde(skip)]

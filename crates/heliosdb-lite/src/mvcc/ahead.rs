@@ -6,10 +6,10 @@
 //! while the other core idles. Most of those rows can be written sooner. A new row whose key
 //! is known to have no live committed version can be written straight to its head, stamped
 //! with the SCN the commit will take, invisible to every snapshot until that commit
-//! ([`super::direct`], the mechanism a spill uses). So when, at the end of a statement, the
-//! write set's run of appended keys starts with enough such rows, the transaction moves them
-//! out of memory and a helper thread writes them as direct heads while the next statements
-//! run. The commit then waits for the helper and writes only the rest.
+//! ([`super::direct`], the mechanism a spill uses; so can the index entries of such a row).
+//! So when, at the end of a statement, the write set holds enough such keys, the transaction
+//! moves them out of memory and a helper thread writes them as direct heads while the next
+//! statements run. The commit then waits for the helper and writes only the rest.
 //!
 //! The hand-over is the spill's direct path done early and in the background, so the state
 //! after it is one the spill code already knows: the keys join the filter of keys that may be
@@ -18,12 +18,13 @@
 //! things are particular to the helper:
 //!
 //! - **Only at a statement's end, with no savepoint open.** The undo log is empty then, so no
-//!   in-memory undo entry can name a key that left memory (entries for the appended run undo
-//!   by position).
-//! - **Reads wait for it.** A point read of a key between the first and last key handed over,
-//!   a scan overlapping that span, and everything else that reads or writes the transaction's
-//!   storage (a spill, a rollback, the commit) first waits for the helper to finish. Reads of
-//!   other keys, such as the next insert's uniqueness check, do not.
+//!   in-memory undo entry can name a key that left memory (entries for the write set's run of
+//!   appended keys undo by position).
+//! - **Reads wait for it.** A point read of a key handed over (a binary search in the rows
+//!   the helper shares), a scan whose range holds one, and everything else that reads or
+//!   writes the transaction's storage (a spill, a rollback, the commit) first waits for the
+//!   helper to finish. Reads of other keys, such as the next insert's uniqueness check, do
+//!   not.
 //! - **Its failure is the transaction's.** If the helper's write fails, whatever it wrote is
 //!   listed (so a rollback takes it back) and the transaction can afterwards only roll back,
 //!   as after a failed spill.
@@ -44,18 +45,20 @@ pub(super) enum Ahead {
     /// No job in flight.
     #[default]
     Idle,
-    /// A job writing the keys from `lo` to `hi`.
+    /// A job writing `rows`.
     Running {
         /// The helper thread; it returns how its write ended.
         handle: JoinHandle<Result<()>>,
-        /// First key handed over.
-        lo: Vec<u8>,
-        /// Last key handed over.
-        hi: Vec<u8>,
+        /// The rows handed over, shared with the helper: reads ask it which keys are in
+        /// flight.
+        rows: Rows,
     },
     /// A job failed: the transaction can only roll back.
     Failed(String),
 }
+
+/// Rows handed over: (logical key, row data), ascending.
+pub(super) type Rows = Arc<Vec<(Vec<u8>, Vec<u8>)>>;
 
 /// What a job writes: heads of transaction `txid` at `scn`, its records numbered from `seq`.
 pub(super) struct Job {
@@ -64,20 +67,18 @@ pub(super) struct Job {
     pub seq: u64,
     pub scn: u64,
     pub ingest_min: usize,
-    /// (logical key, row data), ascending.
-    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// What it writes.
+    pub rows: Rows,
 }
 
 impl Ahead {
     /// Starts `job` on a helper thread (the caller settled the previous one). If no thread
     /// can be started, the transaction can only roll back (its rows left memory).
     pub(super) fn start(&mut self, job: Job) {
-        let (Some(lo), Some(hi)) = (
-            job.entries.first().map(|(k, _)| k.clone()),
-            job.entries.last().map(|(k, _)| k.clone()),
-        ) else {
+        if job.rows.is_empty() {
             return;
-        };
+        }
+        let rows = job.rows.clone();
         let work = move || {
             let Job {
                 storage,
@@ -85,44 +86,46 @@ impl Ahead {
                 mut seq,
                 scn,
                 ingest_min,
-                entries,
+                rows,
             } = job;
-            let heads = entries.iter().map(|(k, v)| Ok((k, v)));
+            let heads = rows.iter().map(|(k, v)| Ok((k, v)));
             direct::write_heads(&*storage, (txid, &mut seq), scn, ingest_min, heads, |_| {})
         };
         *self = match std::thread::Builder::new()
             .name("heliosdb-write-ahead".into())
             .spawn(work)
         {
-            Ok(handle) => Ahead::Running { handle, lo, hi },
+            Ok(handle) => Ahead::Running { handle, rows },
             Err(e) => Ahead::Failed(format!("starting a helper thread failed: {e}")),
         };
     }
 
-    /// True if a job in flight may be writing `key`.
+    /// True if a job in flight is writing `key`.
     pub(super) fn writes_key(&self, key: &[u8]) -> bool {
         match self {
-            Ahead::Running { lo, hi, .. } => lo.as_slice() <= key && key <= hi.as_slice(),
+            Ahead::Running { rows, .. } => rows
+                .binary_search_by(|(k, _)| k.as_slice().cmp(key))
+                .is_ok(),
             _ => false,
         }
     }
 
-    /// True if a job in flight may be writing a key of `range`.
+    /// True if a job in flight is writing a key of `range`.
     pub(super) fn writes_in(&self, range: &KeyRange) -> bool {
-        let Ahead::Running { lo, hi, .. } = self else {
+        let Ahead::Running { rows, .. } = self else {
             return false;
         };
-        let starts_before_hi = match &range.0 {
-            Bound::Included(s) => s <= hi,
-            Bound::Excluded(s) => s < hi,
+        // The first key handed over at or after the range's start.
+        let first = rows.partition_point(|(k, _)| match &range.0 {
+            Bound::Included(s) => k < s,
+            Bound::Excluded(s) => k <= s,
+            Bound::Unbounded => false,
+        });
+        rows.get(first).is_some_and(|(k, _)| match &range.1 {
+            Bound::Included(e) => k <= e,
+            Bound::Excluded(e) => k < e,
             Bound::Unbounded => true,
-        };
-        let ends_after_lo = match &range.1 {
-            Bound::Included(e) => e >= lo,
-            Bound::Excluded(e) => e > lo,
-            Bound::Unbounded => true,
-        };
-        starts_before_hi && ends_after_lo
+        })
     }
 
     /// Waits for the job in flight, if any. Fails if this or an earlier job failed.

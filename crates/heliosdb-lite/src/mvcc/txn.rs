@@ -124,8 +124,9 @@ pub struct Transaction {
     derived: std::cell::RefCell<Option<(u64, Arc<dyn std::any::Any + Send + Sync>)>>,
     /// The helper writing appended rows ahead ([`super::ahead`]).
     ahead: std::cell::RefCell<Ahead>,
-    /// The run of appended keys is not looked at for a hand-over before it is this long
-    /// (it grows when the run's start holds rows that cannot be handed over).
+    /// The write set is not looked at for a hand-over before it holds this many keys (more
+    /// than it kept at the last look, so that keys that cannot be handed over are not
+    /// counted again and again).
     ahead_after: usize,
 }
 
@@ -1035,15 +1036,15 @@ impl Transaction {
         self.write_ahead();
     }
 
-    /// Hands the start of the run of appended keys to the helper that writes rows ahead, if
-    /// it holds enough new live rows ([`super::ahead`]). Called with an empty undo log.
+    /// Hands the new live keys of the write set to the helper that writes them ahead, if
+    /// there are enough ([`super::ahead`]). Called with an empty undo log.
     fn write_ahead(&mut self) {
         let min = self.mvcc.0.options.write_ahead_keys;
         // Without an undo log the statement is its own transaction, about to commit: nothing
         // would run beside the helper.
         if min == 0
             || !self.keeps_undo
-            || self.writes.run_len() < min.max(self.ahead_after)
+            || self.writes.len() < min.max(self.ahead_after)
             || self.broken.is_some()
             || self.lock.is_none()
         {
@@ -1056,12 +1057,11 @@ impl Transaction {
         if self.settle().is_err() {
             return;
         }
-        let n = self
-            .writes
-            .run_prefix_len(|p| p.unversioned && p.value.is_some());
+        let eligible = |p: &Pending| p.unversioned && p.value.is_some();
+        let n = self.writes.count_where(eligible);
         if n < min {
-            // Rows that must stay start the run: look again once it has doubled.
-            self.ahead_after = self.writes.run_len().saturating_mul(2);
+            // Mostly keys that must stay: look again once the write set has doubled.
+            self.ahead_after = self.writes.len().saturating_mul(2);
             return;
         }
         let storage = self.mvcc.0.storage.clone();
@@ -1077,7 +1077,7 @@ impl Transaction {
             .get_or_insert_with(|| self.mvcc.assigned_scn() + 1);
         let group = self.mvcc.0.options.count_group;
         let mut entries = Vec::with_capacity(n);
-        for (k, p) in self.writes.take_run_prefix(n) {
+        for (k, p) in self.writes.take_where(eligible) {
             let value = p.value.unwrap_or_default();
             let size = k.len() + value.len() + ENTRY_OVERHEAD;
             self.pending_bytes = self.pending_bytes.saturating_sub(size);
@@ -1093,6 +1093,8 @@ impl Transaction {
         self.newest_bytes.set(0);
         self.spilled = true;
         self.direct_live += n as u64;
+        let kept = self.writes.len();
+        self.ahead_after = kept + min.max(kept / 4);
         // A job writes at most one record per row: its numbers are reserved up front.
         let seq = self.direct_seq;
         self.direct_seq += n as u64;
@@ -1101,8 +1103,10 @@ impl Transaction {
             txid,
             seq,
             scn,
-            ingest_min: self.mvcc.0.options.ingest_min_keys,
-            entries,
+            // Sorted table files (a memtable flush and fsyncs each) only for a large
+            // statement's rows, as for a commit's new keys.
+            ingest_min: self.mvcc.0.options.ingest_min_keys.saturating_mul(4),
+            rows: Arc::new(entries),
         });
     }
 

@@ -114,20 +114,36 @@ impl WriteSet {
         false
     }
 
-    /// Number of keys in the run of appended keys.
-    pub(super) fn run_len(&self) -> usize {
-        self.run.len()
+    /// How many pending versions satisfy `pred`.
+    pub(super) fn count_where(&self, pred: impl Fn(&Pending) -> bool) -> usize {
+        self.iter().filter(|(_, p)| pred(p)).count()
     }
 
-    /// How many keys at the start of the run satisfy `pred`.
-    pub(super) fn run_prefix_len(&self, pred: impl Fn(&Pending) -> bool) -> usize {
-        self.run.iter().take_while(|(_, p)| pred(p)).count()
-    }
-
-    /// Removes the first `n` keys of the run and returns them in order: every key left sorts
-    /// after them, and every key of the map before them.
-    pub(super) fn take_run_prefix(&mut self, n: usize) -> Vec<(Vec<u8>, Pending)> {
-        self.run.drain(..n.min(self.run.len())).collect()
+    /// Removes the pending versions that satisfy `pred` and returns them in key order. The
+    /// keys left keep their places (the map's still sort before the run's).
+    pub(super) fn take_where(
+        &mut self,
+        pred: impl Fn(&Pending) -> bool,
+    ) -> Vec<(Vec<u8>, Pending)> {
+        let mut taken = Vec::new();
+        if self.map.values().any(&pred) {
+            let mut kept = Vec::new();
+            for (k, p) in std::mem::take(&mut self.map) {
+                if pred(&p) {
+                    taken.push((k, p));
+                } else {
+                    kept.push((k, p));
+                }
+            }
+            // Sorted input: built bottom-up.
+            self.map = kept.into_iter().collect();
+        }
+        let (out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.run)
+            .into_iter()
+            .partition(|(_, p)| pred(p));
+        self.run = kept;
+        taken.extend(out);
+        taken
     }
 
     /// The keys of the run, oldest first (for an undo log that records appends by position).
