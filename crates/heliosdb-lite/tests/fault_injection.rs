@@ -297,23 +297,32 @@ fn big_key(i: u16) -> Vec<u8> {
 /// row count as committed), no private data is left, and the database takes new commits.
 #[test]
 fn a_full_disk_while_a_load_writes_heads_directly_leaves_nothing_half_visible() {
-    full_disk_during_a_direct_load(false);
+    full_disk_during_a_direct_load(false, false);
+}
+
+/// The same with the load's rows written ahead of its commit by the helper thread
+/// (`mvcc::ahead`: 100 rows a statement, 64 keys a hand-over), within the write-set budget:
+/// the fault hits the helper's writes, and the storage's error reaches the caller.
+#[test]
+fn a_full_disk_while_rows_are_written_ahead_leaves_nothing_half_visible() {
+    full_disk_during_a_direct_load(false, true);
 }
 
 /// The same with the direct writes ingested as sorted writes (a fault there fails the
 /// whole sorted write: nothing of it is stored).
 #[test]
 fn a_full_disk_while_a_load_ingests_its_heads_leaves_nothing_half_visible() {
-    full_disk_during_a_direct_load(true);
+    full_disk_during_a_direct_load(true, false);
 }
 
-fn full_disk_during_a_direct_load(ingests: bool) {
+fn full_disk_during_a_direct_load(ingests: bool, ahead: bool) {
     const ROWS: u16 = 3000;
     let options = || MvccOptions {
         auto_gc: false,
-        txn_memory_bytes: 64 << 10,
+        txn_memory_bytes: if ahead { 32 << 20 } else { 64 << 10 },
         count_group: Some(table_group),
         ingest_min_keys: if ingests { 64 } else { 4096 },
+        write_ahead_keys: if ahead { 64 } else { 0 },
         ..MvccOptions::default()
     };
     let value = |s: &heliosdb_lite::mvcc::Snapshot, k: &[u8]| {
@@ -325,6 +334,10 @@ fn full_disk_during_a_direct_load(ingests: bool) {
         let mut t = m.begin(TxnMode::Immediate)?;
         for i in 0..ROWS {
             t.put_unversioned(big_key(i), vec![7; 20])?;
+            if ahead && i % 100 == 99 {
+                // A statement ends: its rows may go to the helper.
+                t.release_savepoints();
+            }
         }
         // Deleted at the second commit: its head is a tombstone the load writes over.
         t.put_unversioned(b"rx1".to_vec(), b"again".to_vec())?;

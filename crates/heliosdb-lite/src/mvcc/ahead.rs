@@ -54,7 +54,13 @@ pub(super) enum Ahead {
         rows: Rows,
     },
     /// A job failed: the transaction can only roll back.
-    Failed(String),
+    Failed {
+        /// What failed.
+        why: String,
+        /// The storage's own error, until it is reported once (a full disk stays a full
+        /// disk for the caller); later reports say the transaction can only roll back.
+        first: Option<Error>,
+    },
 }
 
 /// Rows handed over: (logical key, row data), ascending.
@@ -96,7 +102,10 @@ impl Ahead {
             .spawn(work)
         {
             Ok(handle) => Ahead::Running { handle, rows },
-            Err(e) => Ahead::Failed(format!("starting a helper thread failed: {e}")),
+            Err(e) => Ahead::Failed {
+                why: format!("starting a helper thread failed: {e}"),
+                first: None,
+            },
         };
     }
 
@@ -130,27 +139,41 @@ impl Ahead {
 
     /// Waits for the job in flight, if any. Fails if this or an earlier job failed.
     pub(super) fn settle(&mut self) -> Result<()> {
+        self.join();
+        self.report()
+    }
+
+    /// Waits for the job in flight, if any, and keeps how it ended.
+    pub(super) fn join(&mut self) {
         *self = match std::mem::take(self) {
             Ahead::Running { handle, .. } => match handle.join() {
                 Ok(Ok(())) => Ahead::Idle,
-                Ok(Err(e)) => Ahead::Failed(format!("writing its rows ahead failed: {e}")),
-                Err(_) => Ahead::Failed("the thread writing its rows ahead panicked".into()),
+                Ok(Err(e)) => Ahead::Failed {
+                    why: format!("writing its rows ahead failed: {e}"),
+                    first: Some(e),
+                },
+                Err(_) => Ahead::Failed {
+                    why: "the thread writing its rows ahead panicked".into(),
+                    first: None,
+                },
             },
             other => other,
         };
+    }
+
+    /// Fails if a job failed (a job still running is not waited for): with the storage's
+    /// error the first time, then saying the transaction can only roll back.
+    pub(super) fn report(&mut self) -> Result<()> {
         match self {
-            Ahead::Failed(why) => Err(Error::Transaction(format!(
-                "this transaction can only be rolled back: {why}"
-            ))),
+            Ahead::Failed { why, first } => Err(first.take().unwrap_or_else(|| {
+                Error::Transaction(format!("this transaction can only be rolled back: {why}"))
+            })),
             _ => Ok(()),
         }
     }
 
-    /// Why the transaction can only roll back, if a job failed.
-    pub(super) fn failure(&self) -> Option<&str> {
-        match self {
-            Ahead::Failed(why) => Some(why),
-            _ => None,
-        }
+    /// True if a job failed.
+    pub(super) fn failed(&self) -> bool {
+        matches!(self, Ahead::Failed { .. })
     }
 }

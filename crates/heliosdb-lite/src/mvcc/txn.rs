@@ -679,11 +679,7 @@ impl Transaction {
     }
 
     fn check_usable(&self) -> Result<()> {
-        if let Some(why) = self.ahead.borrow().failure() {
-            return Err(Error::Transaction(format!(
-                "this transaction can only be rolled back: {why}"
-            )));
-        }
+        self.ahead.borrow_mut().report()?;
         match &self.broken {
             Some(why) => Err(Error::Transaction(format!(
                 "this transaction can only be rolled back: {why}"
@@ -1054,7 +1050,9 @@ impl Transaction {
             return;
         };
         // One job at a time; a failure is kept, and reported by the next write.
-        if self.settle().is_err() {
+        let ahead = self.ahead.get_mut();
+        ahead.join();
+        if ahead.failed() {
             return;
         }
         let eligible = |p: &Pending| p.unversioned && p.value.is_some();
@@ -1068,7 +1066,11 @@ impl Transaction {
         // A rollback to a savepoint taken before this point takes the heads back.
         let undo = [Undo::Direct(self.direct_seq)];
         if let Err(e) = spill::push_undo(&*storage, txid, self.undo_stored, &undo) {
-            self.broken = Some(format!("storing an undo record failed: {e}"));
+            // Reported, as the storage's own error, by the next write or the commit.
+            *self.ahead.get_mut() = Ahead::Failed {
+                why: format!("storing an undo record failed: {e}"),
+                first: Some(e),
+            };
             return;
         }
         self.undo_stored += 1;
