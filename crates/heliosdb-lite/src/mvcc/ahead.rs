@@ -1,4 +1,4 @@
-//! Writing a transaction's appended rows ahead of its commit, on a helper thread.
+//! Writing a transaction's new rows ahead of its commit, on a helper thread.
 //!
 //! A transaction keeps its writes in memory and hands them to storage at its commit: for a
 //! bulk insert (a prepared INSERT of ascending rowids, row after row, in one transaction) that

@@ -1,6 +1,6 @@
 //! Inserts written straight to their heads: a transaction's new rows past its memory budget
 //! are stored once, where the commit would have put them, instead of twice (the private
-//! range, then the heads); and a transaction's appended rows are written ahead by a helper
+//! range, then the heads); and a transaction's new rows are written ahead by a helper
 //! thread while its statements go on ([`super::ahead`]).
 //!
 //! A pending version qualifies when the key is known to have no live committed version
@@ -416,13 +416,15 @@ pub(super) fn log_changes(
     if changes.tracks_nothing() {
         return Ok(());
     }
+    // Full lists (32 KiB each) go out this many at a time.
+    const LISTS_PER_BATCH: usize = 16;
     let mut lists = WriteBatch::new();
     for kv in storage.scan(prefix_range(&record_prefix(txid)), Direction::Forward) {
         let (_, v) = kv?;
         for key in decode_record(&v)?.1 {
             changes.record(&mut lists, scn, key);
         }
-        if lists.len() >= 16 {
+        if lists.len() >= LISTS_PER_BATCH {
             storage.write(std::mem::take(&mut lists), false)?;
         }
     }

@@ -48,6 +48,12 @@ impl Pending {
             unversioned: false,
         }
     }
+
+    /// True if the version may be written straight to its head before the commit (see
+    /// [`super::direct`]): a live version of a key with no live committed version.
+    fn goes_direct(&self) -> bool {
+        self.unversioned && self.value.is_some()
+    }
 }
 
 /// When a transaction takes the write lock.
@@ -122,7 +128,7 @@ pub struct Transaction {
     /// What a layer above derived from the watched keys, and the generation it was derived
     /// at (see [`Transaction::derived`]).
     derived: std::cell::RefCell<Option<(u64, Arc<dyn std::any::Any + Send + Sync>)>>,
-    /// The helper writing appended rows ahead ([`super::ahead`]).
+    /// The helper writing new rows ahead of the commit ([`super::ahead`]).
     ahead: std::cell::RefCell<Ahead>,
     /// The write set is not looked at for a hand-over before it holds this many keys (more
     /// than it kept at the last look, so that keys that cannot be handed over are not
@@ -215,7 +221,15 @@ impl Transaction {
         }
     }
 
-    /// Waits for the helper writing rows ahead if it may be writing `key`.
+    /// The SCN of the heads this transaction writes directly: the one its commit will take,
+    /// fixed at its first such write (it holds the write lock, so no other commit takes it).
+    fn take_direct_scn(&mut self) -> u64 {
+        *self
+            .direct_scn
+            .get_or_insert_with(|| self.mvcc.assigned_scn() + 1)
+    }
+
+    /// Waits for the helper writing rows ahead if it is writing `key`.
     fn wait_for(&self, key: &[u8]) -> Result<()> {
         let mut ahead = self.ahead.borrow_mut();
         if ahead.writes_key(key) {
@@ -536,11 +550,7 @@ impl Transaction {
         self.undo_stored += 1;
         // The watched keys (the catalog) are not new; a derived view is rebuilt anyway.
         self.generation += 1;
-        let scn = match self.direct_scn {
-            Some(scn) => scn,
-            None => mvcc.assigned_scn() + 1,
-        };
-        self.direct_scn = Some(scn);
+        let scn = self.take_direct_scn();
         let group = mvcc.0.options.count_group;
         let mut seq = self.direct_seq;
         let mut n = 0u64;
@@ -755,11 +765,7 @@ impl Transaction {
                 self.head_known_dead(k)
             });
         }
-        let scn = match self.direct_scn {
-            Some(scn) => scn,
-            None => self.mvcc.assigned_scn() + 1,
-        };
-        self.direct_scn = Some(scn);
+        let scn = self.take_direct_scn();
         let mut seq = self.direct_seq;
         let written = self.write_both(&*storage, txid, scn, &eligible, &mut seq);
         if let Err(e) = written {
@@ -779,9 +785,7 @@ impl Transaction {
     /// Which entries of the write set (in its order) may be written directly to their heads:
     /// new live keys (see [`super::direct`]).
     fn direct_eligible(&self) -> impl Iterator<Item = bool> + '_ {
-        self.writes
-            .iter()
-            .map(|(_, p)| p.unversioned && p.value.is_some())
+        self.writes.iter().map(|(_, p)| p.goes_direct())
     }
 
     /// True when the commit should write its new keys as sorted table files (see
@@ -1055,8 +1059,7 @@ impl Transaction {
         if ahead.failed() {
             return;
         }
-        let eligible = |p: &Pending| p.unversioned && p.value.is_some();
-        let n = self.writes.count_where(eligible);
+        let n = self.writes.count_where(Pending::goes_direct);
         if n < min {
             // Mostly keys that must stay: look again once the write set has doubled.
             self.ahead_after = self.writes.len().saturating_mul(2);
@@ -1074,12 +1077,10 @@ impl Transaction {
             return;
         }
         self.undo_stored += 1;
-        let scn = *self
-            .direct_scn
-            .get_or_insert_with(|| self.mvcc.assigned_scn() + 1);
+        let scn = self.take_direct_scn();
         let group = self.mvcc.0.options.count_group;
         let mut entries = Vec::with_capacity(n);
-        for (k, p) in self.writes.take_where(eligible) {
+        for (k, p) in self.writes.take_where(Pending::goes_direct) {
             let value = p.value.unwrap_or_default();
             let size = k.len() + value.len() + ENTRY_OVERHEAD;
             self.pending_bytes = self.pending_bytes.saturating_sub(size);
