@@ -220,6 +220,11 @@ fn cycle(dir: &Path, rng: &mut u64) -> (Vec<Ack>, Moment) {
     *rng ^= *rng << 17;
     let wait = Duration::from_millis(20 + *rng % 380);
     std::thread::sleep(wait);
+    // The child never ends by itself: one that did failed (its panic is on stderr), and a
+    // cycle without a kill would verify nothing.
+    if let Some(status) = child.try_wait().expect("child status") {
+        panic!("the child ended before it was killed ({status}): see its output above");
+    }
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
     reader.join().unwrap();

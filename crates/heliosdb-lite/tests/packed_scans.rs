@@ -95,3 +95,36 @@ fn full_scans_agree_with_sqlite_now_and_as_of_while_packs_are_rebuilt() {
         .count();
     assert!(pages > 0, "no pack was built");
 }
+
+/// Closing the last connection while the background thread builds a pack must release the
+/// database at once: an application that closes and reopens (or a second process that
+/// opens after this one closed) must not find it busy. The thread wakes every second, so
+/// closes at spread-out moments after large commits land inside its builds.
+#[test]
+fn closing_while_a_pack_is_built_in_the_background_releases_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        .unwrap();
+    drop(c);
+    let mut rows = 0;
+    for round in 0..6u64 {
+        let c = Connection::open(&path)
+            .unwrap_or_else(|e| panic!("reopening before round {round}: {e}"));
+        c.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000) \
+             INSERT INTO t SELECT ?1 + i, printf('%.40d', i) FROM n",
+            [rows],
+        )
+        .unwrap();
+        rows += 60_000;
+        std::thread::sleep(std::time::Duration::from_millis(200 * round + 50));
+        drop(c);
+    }
+    let c = Connection::open(&path).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, rows);
+}

@@ -3,10 +3,11 @@
 //! Rule: a snapshot younger than `min_retention` is always kept (a compliance floor no other
 //! setting overrides); of the older ones only the newest `max_snapshots` are kept. The horizon
 //! is the oldest kept SCN, never past a snapshot a running reader has pinned, never past the
-//! newest commit. Advancing it processes the GC work items due (see the module essay in
-//! [`super`]), deletes the commit records below it and persists it, all in atomic batches; a
-//! crash in between leaves work items that the next run picks up, because every run starts at
-//! the head of the queue.
+//! newest commit. Advancing it persists it with the deletion of the commit records below it
+//! (one batch, before any version is removed: a snapshot readable after a crash still has all
+//! its versions), then processes the GC work items due (see the module essay in [`super`]) in
+//! atomic batches; a crash in between leaves work items that the next run picks up, because
+//! every run starts at the head of the queue.
 
 use super::{keys, lock, read, write, Inner, Mvcc};
 use crate::error::Result;
@@ -138,6 +139,15 @@ fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
         }
         Ok(())
     };
+    // The new horizon and the removal of the commit records below it go first, in one batch:
+    // a run cut short (a crash, a full disk) after it deleted a version some snapshot in
+    // `[old, new)` reads must not leave that snapshot readable after reopening. Leftover work
+    // items are done by the next run that advances the horizon.
+    for scn in old.max(1)..new {
+        batch.delete(keys::commit_key(scn));
+    }
+    batch.put(keys::meta_key(b"horizon"), new.to_be_bytes().to_vec());
+    flush(&mut batch)?;
     // Work items are keyed by SCN; start at the head of the queue to pick up leftovers.
     // Queue entries are deleted only after all their work is done, so a crash in between
     // means the next run does it again (every step is idempotent).
@@ -205,14 +215,6 @@ fn run_once(mvcc: &Mvcc) -> Result<GcReport> {
             flush(&mut batch)?;
         }
     }
-    let first_record = old.max(1);
-    for scn in first_record..new {
-        batch.delete(keys::commit_key(scn));
-        if batch.len() >= BATCH_LIMIT {
-            flush(&mut batch)?;
-        }
-    }
-    batch.put(keys::meta_key(b"horizon"), new.to_be_bytes().to_vec());
     flush(&mut batch)?;
     report.elapsed_us = started.elapsed().as_micros() as u64;
     tracing::debug!(?report, "history garbage collected");
@@ -338,8 +340,11 @@ fn work_items(value: &[u8]) -> impl Iterator<Item = WorkItem<'_>> {
 }
 
 /// Starts the background GC thread. It holds only a weak reference, so it ends when the
-/// database is dropped.
-pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Condvar)>) {
+/// database is dropped; [`Mvcc::close_background`] stops it sooner and waits for it.
+pub(super) fn spawn_background(
+    weak: Weak<Inner>,
+    signal: Arc<(Mutex<bool>, Condvar)>,
+) -> Option<std::thread::JoinHandle<()>> {
     let spawned = std::thread::Builder::new()
         .name("heliosdb-gc".into())
         .spawn(move || loop {
@@ -365,12 +370,18 @@ pub(super) fn spawn_background(weak: Weak<Inner>, signal: Arc<(Mutex<bool>, Cond
             if let Err(e) = run(&mvcc) {
                 tracing::warn!(error = %e, "background history GC failed");
             }
-            if let Err(e) = super::pack::maintain_in_background(&mvcc) {
-                tracing::warn!(error = %e, "background pack maintenance failed");
+            match super::pack::maintain_in_background(&mvcc) {
+                Err(_) if mvcc.closing() => return,
+                Err(e) => tracing::warn!(error = %e, "background pack maintenance failed"),
+                Ok(_) => {}
             }
         });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "could not start the background GC thread; GC runs on demand only");
+    match spawned {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not start the background GC thread; GC runs on demand only");
+            None
+        }
     }
 }
 

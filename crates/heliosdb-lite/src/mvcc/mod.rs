@@ -238,6 +238,10 @@ pub(crate) struct Inner {
     /// Wakes the background GC thread; `true` asks it to exit. Shared by `Arc` so the thread
     /// can wait on it without keeping the database alive.
     gc_signal: Arc<(Mutex<bool>, Condvar)>,
+    /// The background thread, joined by [`Mvcc::close_background`].
+    background: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Set when the database is being closed: background work stops at its next step.
+    closing: AtomicBool,
     commits_since_gc: AtomicU64,
     /// Commits written but not yet durable and published (group commit).
     pipeline: Mutex<Pipeline>,
@@ -471,6 +475,8 @@ impl Mvcc {
             gc_totals: Mutex::new(gc::GcTotals::default()),
             poisoned: AtomicBool::new(false),
             gc_signal: Arc::new((Mutex::new(false), Condvar::new())),
+            background: Mutex::new(None),
+            closing: AtomicBool::new(false),
             commits_since_gc: AtomicU64::new(0),
             pipeline: Mutex::new(pipeline),
             pipeline_cv: Condvar::new(),
@@ -479,9 +485,38 @@ impl Mvcc {
         });
         let mvcc = Mvcc(inner);
         if mvcc.0.options.auto_gc || !mvcc.0.options.time_travel {
-            gc::spawn_background(Arc::downgrade(&mvcc.0), mvcc.0.gc_signal.clone());
+            let thread = gc::spawn_background(Arc::downgrade(&mvcc.0), mvcc.0.gc_signal.clone());
+            *lock(&mvcc.0.background) = thread;
         }
         Ok(mvcc)
+    }
+
+    /// Stops the background GC and pack thread and waits for it, so that once the caller
+    /// drops its handles the storage closes at once. Without the wait, a close that lands
+    /// while the thread builds a pack leaves the database open (and its directory locked)
+    /// on that thread until the build ends, and an immediate reopen finds it busy. Work in
+    /// progress stops at its next step as a crash would stop it (the next open cleans up).
+    pub fn close_background(&self) {
+        self.0.closing.store(true, Ordering::SeqCst);
+        *lock(&self.0.gc_signal.0) = true;
+        self.0.gc_signal.1.notify_all();
+        let thread = lock(&self.0.background).take();
+        if let Some(thread) = thread {
+            // The thread itself may hold the last handle of an engine it drops.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// True once [`Mvcc::close_background`] was called.
+    pub(crate) fn closing(&self) -> bool {
+        self.0.closing.load(Ordering::Relaxed)
+    }
+
+    /// The error that ends background work cut short by a close.
+    pub(crate) fn closing_error() -> Error {
+        Error::Busy("the database is closing".into())
     }
 
     pub(crate) fn from_weak(w: &Weak<Inner>) -> Option<Self> {

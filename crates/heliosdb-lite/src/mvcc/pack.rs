@@ -642,6 +642,9 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
         .map(|(k, t)| (k.clone(), t.clone()))
         .collect();
     for (prefix, t) in tracked {
+        if mvcc.closing() {
+            return Err(Mvcc::closing_error());
+        }
         let rows = counts.get(&prefix).copied().unwrap_or(0).max(0) as u64;
         // A table starts being tracked inside its commit, before that commit is published:
         // its pack must wait until the newest published SCN has caught up.
@@ -696,6 +699,8 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
 /// rows at the build's SCN. A read error ends the pages and is kept in `failed`.
 struct Pages<'a> {
     id: u64,
+    /// Stops the build when the database is being closed ([`Mvcc::close_background`]).
+    mvcc: &'a Mvcc,
     rows_at_scn: Box<dyn Iterator<Item = Result<crate::storage::KvPair>> + 'a>,
     failed: Option<Error>,
     rows: u64,
@@ -706,6 +711,10 @@ impl Iterator for Pages<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed.is_some() {
+            return None;
+        }
+        if self.mvcc.closing() {
+            self.failed = Some(Mvcc::closing_error());
             return None;
         }
         let mut page = Vec::with_capacity(PAGE_BYTES + 1024);
@@ -797,6 +806,7 @@ fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
         };
     let mut pages = Pages {
         id,
+        mvcc,
         rows_at_scn,
         failed: None,
         rows: 0,

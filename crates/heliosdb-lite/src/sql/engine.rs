@@ -31,6 +31,15 @@ pub struct Engine {
     pub schemas: SchemaCache,
 }
 
+impl Drop for Engine {
+    /// The last connection is gone: the background thread stops now, so the storage (and
+    /// the database directory's lock) is released when this returns, not when a background
+    /// pack build ends.
+    fn drop(&mut self) {
+        self.mvcc.close_background();
+    }
+}
+
 impl Engine {
     /// Wraps an opened MVCC store, discovering the SCNs at which the catalog changed.
     pub fn new(mvcc: Mvcc) -> Result<Self> {
