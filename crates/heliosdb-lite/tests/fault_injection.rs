@@ -35,6 +35,17 @@ struct Faulty {
 }
 
 impl Faulty {
+    /// An empty store with no fault armed.
+    fn new(ingests: bool) -> Arc<Self> {
+        Arc::new(Faulty {
+            inner: MemoryStorage::new(),
+            ingests,
+            sorted_writes: AtomicU32::new(0),
+            countdown: AtomicU32::new(0),
+            fault: AtomicU8::new(Fault::None as u8),
+        })
+    }
+
     fn arm(&self, after_writes: u32, fault: Fault) {
         self.countdown.store(after_writes, Ordering::SeqCst);
         self.fault.store(fault as u8, Ordering::SeqCst);
@@ -138,13 +149,7 @@ fn failed_commits_leave_a_prefix_and_stop_writes() {
         Fault::SyncFails,
     ] {
         for fail_at in [0u32, 1, 3, 7] {
-            let storage = Arc::new(Faulty {
-                inner: MemoryStorage::new(),
-                ingests: false,
-                sorted_writes: AtomicU32::new(0),
-                countdown: AtomicU32::new(0),
-                fault: AtomicU8::new(Fault::None as u8),
-            });
+            let storage = Faulty::new(false);
             let m = Mvcc::open(storage.clone(), options()).unwrap();
             storage.arm(fail_at, fault);
             let mut acked = Vec::new();
@@ -214,13 +219,7 @@ fn a_fault_anywhere_in_a_spilled_commit_leaves_all_or_nothing() {
     for fault in [Fault::DiskFull, Fault::WrittenButFailed, Fault::SyncFails] {
         let mut fail_at = 0;
         loop {
-            let storage = Arc::new(Faulty {
-                inner: MemoryStorage::new(),
-                ingests: false,
-                sorted_writes: AtomicU32::new(0),
-                countdown: AtomicU32::new(0),
-                fault: AtomicU8::new(Fault::None as u8),
-            });
+            let storage = Faulty::new(false);
             let m = Mvcc::open(storage.clone(), spilled()).unwrap();
             commit(&m, 1).unwrap();
             storage.arm(fail_at, fault);
@@ -357,13 +356,7 @@ fn full_disk_during_a_direct_load(ingests: bool, ahead: bool) {
     for fault in [Fault::DiskFull, Fault::WrittenButFailed] {
         let mut outcomes = [0usize; 2];
         for fail_at in 0u32.. {
-            let storage = Arc::new(Faulty {
-                inner: MemoryStorage::new(),
-                ingests,
-                sorted_writes: AtomicU32::new(0),
-                countdown: AtomicU32::new(0),
-                fault: AtomicU8::new(Fault::None as u8),
-            });
+            let storage = Faulty::new(ingests);
             let m = Mvcc::open(storage.clone(), options()).unwrap();
             let mut t = m.begin(TxnMode::Immediate).unwrap();
             t.start_counting(b"ra").unwrap();
@@ -457,13 +450,7 @@ fn a_gc_run_cut_short_at_any_write_leaves_every_readable_snapshot_whole() {
     let key = |k: u16| [b"k".as_slice(), &k.to_be_bytes()].concat();
     for fault in [Fault::DiskFull, Fault::WrittenButFailed] {
         for fail_at in 0..4u32 {
-            let storage = Arc::new(Faulty {
-                inner: MemoryStorage::new(),
-                ingests: false,
-                sorted_writes: AtomicU32::new(0),
-                countdown: AtomicU32::new(0),
-                fault: AtomicU8::new(Fault::None as u8),
-            });
+            let storage = Faulty::new(false);
             let m = Mvcc::open(storage.clone(), options()).unwrap();
             // Commit j sets every key to j: 40,000 superseded versions, several GC batches.
             let mut scn_of = vec![0u64];
