@@ -891,6 +891,13 @@ impl Mvcc {
     }
 }
 
+impl Inner {
+    /// The newest published SCN: every write of the commits up to it is in storage.
+    pub(crate) fn published(&self) -> u64 {
+        read(&self.index).latest()
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         *lock(&self.gc_signal.0) = true;

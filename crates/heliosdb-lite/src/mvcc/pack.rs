@@ -797,12 +797,10 @@ fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
             1,
         )? {
             Some(packed) => Box::new(packed),
-            None => Box::new(view::HeadsIter::new(
-                storage,
-                &range,
-                scn,
-                Direction::Forward,
-            )),
+            None => Box::new(
+                view::HeadsIter::new(storage, &range, scn, Direction::Forward)
+                    .published(inner.published()),
+            ),
         };
     let mut pages = Pages {
         id,

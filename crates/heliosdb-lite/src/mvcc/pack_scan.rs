@@ -104,7 +104,7 @@ impl<'a> PackedIter<'a> {
             changed: changed.into_iter(),
             next_changed: None,
             scn,
-            history: (scn < m).then(|| HistoryCursor::new(storage, range)),
+            history: (scn < m).then(|| HistoryCursor::new(storage, range, 0)),
             heads: HeadCursor::new(storage, range),
             _pack: pack,
         }))
@@ -148,7 +148,8 @@ impl<'a> PackedIter<'a> {
     /// The row `key` at the snapshot, read the ordinary way.
     fn resolve(&mut self, key: Bytes) -> Result<Option<KvPair>> {
         let found = match &mut self.history {
-            Some(history) => history.lookup(&key, self.scn)?,
+            // Read before the head: no head to vouch for a miss.
+            Some(history) => history.lookup(&key, self.scn, u64::MAX)?,
             None => None,
         };
         let data = match found {

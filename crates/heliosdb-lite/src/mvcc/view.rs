@@ -157,13 +157,13 @@ impl<'a> VisibleIter<'a> {
             // The heads are the truth: a pack that cannot be read is only a lost shortcut.
             Err(e) => tracing::warn!(error = %e, "scanning through the heads: the pack failed"),
         }
-        Self::Heads(HeadsIter::new(storage, range, scn, dir))
+        Self::Heads(HeadsIter::new(storage, range, scn, dir).published(inner.published()))
     }
 
     /// A scan of the heads even where a pack could serve it: for a transaction that wrote
     /// heads directly, which the change logs do not name before its commit.
     pub(crate) fn heads(inner: &'a Inner, range: &KeyRange, scn: u64, dir: Direction) -> Self {
-        Self::Heads(HeadsIter::new(&*inner.storage, range, scn, dir))
+        Self::Heads(HeadsIter::new(&*inner.storage, range, scn, dir).published(inner.published()))
     }
 
     /// Makes a scan of the heads leave each live row it yields, with its head, in `slot`
@@ -280,24 +280,40 @@ impl<'a> ForwardCursor<'a> {
 /// so the entries a forward scan needs come in order: one iterator serves them all, and a
 /// historical scan costs a step per history entry of the range instead of a seek per
 /// changed row. (Reverse scans keep one seek per changed row.)
-pub(super) struct HistoryCursor<'a>(ForwardCursor<'a>);
+pub(super) struct HistoryCursor<'a> {
+    walk: ForwardCursor<'a>,
+    /// An SCN published before the walk's first seek (0: none known): every history entry of
+    /// a commit up to it is in storage before the walk reads anything.
+    published: u64,
+}
 
 impl<'a> HistoryCursor<'a> {
-    pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
+    /// A walk through the history of `range`. `published` is an SCN already published when
+    /// this is called (0 if none is known): see [`HistoryCursor::lookup`].
+    pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange, published: u64) -> Self {
         let end = match &range.1 {
             Bound::Unbounded => Bound::Excluded(vec![keys::HISTORY + 1]),
             Bound::Included(k) => Bound::Included(keys::history_key(k, u64::MAX)),
             Bound::Excluded(k) => Bound::Excluded(keys::history_prefix(k)),
         };
-        Self(ForwardCursor::new(storage, end))
+        Self {
+            walk: ForwardCursor::new(storage, end),
+            published,
+        }
     }
 
-    /// [`from_history`] for `logical`, which is after every key asked before.
-    pub(super) fn lookup(&mut self, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
+    /// [`from_history`] for `logical`, which is after every key asked before, whose head
+    /// (read just before) began at `head_begin`.
+    pub(super) fn lookup(
+        &mut self,
+        logical: &[u8],
+        scn: u64,
+        head_begin: u64,
+    ) -> Result<Option<Option<Bytes>>> {
         let Some(after) = scn.checked_add(1) else {
             return Ok(None);
         };
-        let storage = self.0.storage;
+        let storage = self.walk.storage;
         // The cursor may have read this part of the history before the head was read (a
         // backend's iterator need not be a snapshot: the in-memory one refills in chunks),
         // and a commit in between may have moved the version the snapshot needs into the
@@ -305,11 +321,22 @@ impl<'a> HistoryCursor<'a> {
         // one, so the first one ending after `scn` never changes. Finding none is what a
         // stale view can get wrong, so that answer comes from a fresh seek, made after the
         // head was read, as `resolve_with_head` does.
-        let Some((key, value)) = self.0.advance_to(keys::history_key(logical, after))? else {
-            return from_history(storage, logical, scn);
+        //
+        // Unless the head's commit was published before the walk began: the entry the
+        // snapshot needs, if there is one, ends after `scn` and at or before the head's
+        // begin (the head superseded it), so a commit no later than the head's wrote it, and
+        // the walk sees every such entry. Finding none then means the key had no version at
+        // `scn`: the rows of a table added after the snapshot cost no seek each.
+        let settled = head_begin <= self.published;
+        let Some((key, value)) = self.walk.advance_to(keys::history_key(logical, after))? else {
+            return match settled {
+                true => Ok(Some(None)),
+                false => from_history(storage, logical, scn),
+            };
         };
         match keys::split_history_key(key) {
             Some((l, _)) if l == logical => {}
+            Some(_) if settled => return Ok(Some(None)),
             Some(_) => return from_history(storage, logical, scn),
             None => return Err(crate::Error::corruption("malformed history key")),
         }
@@ -394,6 +421,16 @@ impl<'a> AscendingHeads<'a> {
 }
 
 impl<'a> HeadsIter<'a> {
+    /// Tells the scan that `scn` was published before it read anything, so that rows whose
+    /// head began at or before it need no seek of their own to prove they did not exist at
+    /// the snapshot ([`HistoryCursor::lookup`]).
+    pub(crate) fn published(mut self, scn: u64) -> Self {
+        if let Some(history) = &mut self.history {
+            history.published = scn;
+        }
+        self
+    }
+
     pub(crate) fn new(
         storage: &'a dyn Storage,
         range: &KeyRange,
@@ -404,7 +441,7 @@ impl<'a> HeadsIter<'a> {
             storage,
             heads: storage.scan(head_range(range), dir),
             scn,
-            history: (dir == Direction::Forward).then(|| HistoryCursor::new(storage, range)),
+            history: (dir == Direction::Forward).then(|| HistoryCursor::new(storage, range, 0)),
             capture: None,
         }
     }
@@ -420,7 +457,7 @@ impl<'a> HeadsIter<'a> {
             version_data(&value, &version)
         } else {
             match &mut self.history {
-                Some(history) => history.lookup(logical, self.scn)?.flatten(),
+                Some(history) => history.lookup(logical, self.scn, version.begin)?.flatten(),
                 None => from_history(self.storage, logical, self.scn)?.flatten(),
             }
         };
