@@ -240,8 +240,6 @@ pub(crate) struct Inner {
     gc_signal: Arc<(Mutex<bool>, Condvar)>,
     /// The background thread, joined by [`Mvcc::close_background`].
     background: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Set when the database is being closed: background work stops at its next step.
-    closing: AtomicBool,
     commits_since_gc: AtomicU64,
     /// Commits written but not yet durable and published (group commit).
     pipeline: Mutex<Pipeline>,
@@ -476,7 +474,6 @@ impl Mvcc {
             poisoned: AtomicBool::new(false),
             gc_signal: Arc::new((Mutex::new(false), Condvar::new())),
             background: Mutex::new(None),
-            closing: AtomicBool::new(false),
             commits_since_gc: AtomicU64::new(0),
             pipeline: Mutex::new(pipeline),
             pipeline_cv: Condvar::new(),
@@ -497,21 +494,22 @@ impl Mvcc {
     /// on that thread until the build ends, and an immediate reopen finds it busy. Work in
     /// progress stops at its next step as a crash would stop it (the next open cleans up).
     pub fn close_background(&self) {
-        self.0.closing.store(true, Ordering::SeqCst);
         *lock(&self.0.gc_signal.0) = true;
         self.0.gc_signal.1.notify_all();
         let thread = lock(&self.0.background).take();
         if let Some(thread) = thread {
-            // The thread itself may hold the last handle of an engine it drops.
+            // A thread cannot wait for itself (the background thread holds no engine, so it
+            // should never get here; a deadlock would be the price of being wrong).
             if thread.thread().id() != std::thread::current().id() {
                 let _ = thread.join();
             }
         }
     }
 
-    /// True once [`Mvcc::close_background`] was called.
+    /// True once [`Mvcc::close_background`] was called (or the database is being dropped):
+    /// the background thread's stop signal.
     pub(crate) fn closing(&self) -> bool {
-        self.0.closing.load(Ordering::Relaxed)
+        *lock(&self.0.gc_signal.0)
     }
 
     /// The error that ends background work cut short by a close.
