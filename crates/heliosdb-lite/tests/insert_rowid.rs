@@ -72,6 +72,65 @@ fn explicit_rowids_conflict_like_sqlite() {
     )]);
 }
 
+/// SQLite's next rowid is one past the largest in use at the insert: a largest row deleted
+/// (or moved lower) earlier in the same transaction gives its rowid back, whether the
+/// transaction inserted it or found it; an AUTOINCREMENT table never reuses one.
+#[test]
+fn a_deleted_largest_rowid_is_handed_out_again_within_the_transaction() {
+    check(&[
+        (
+            "rowid table",
+            &[
+                "CREATE TABLE t(id INTEGER PRIMARY KEY, v)",
+                "INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+                "BEGIN",
+                "DELETE FROM t WHERE id = 2",
+                "INSERT INTO t(v) VALUES ('c')",
+                "DELETE FROM t WHERE id = 2",
+                "INSERT INTO t(v) VALUES ('d')",
+                "INSERT INTO t(v) VALUES ('e')",
+                "UPDATE t SET id = 10 WHERE id = 3",
+                "INSERT INTO t(v) VALUES ('f')",
+                "UPDATE t SET id = 5 WHERE id = 11",
+                "INSERT INTO t(v) VALUES ('g')",
+                "INSERT OR REPLACE INTO t VALUES (11, 'h')",
+                "INSERT INTO t(id, v) VALUES (30, 'i')",
+                "DELETE FROM t WHERE id >= 11",
+                "INSERT INTO t(v) VALUES ('j')",
+                "COMMIT",
+                "SELECT id, v FROM t ORDER BY id",
+            ],
+        ),
+        (
+            "autoincrement",
+            &[
+                "CREATE TABLE a(id INTEGER PRIMARY KEY AUTOINCREMENT, v)",
+                "BEGIN",
+                "INSERT INTO a(v) VALUES ('x'), ('y')",
+                "DELETE FROM a WHERE id = 2",
+                "INSERT INTO a(v) VALUES ('z')",
+                "COMMIT",
+                "SELECT id, v FROM a ORDER BY id",
+            ],
+        ),
+        (
+            "foreign-key cascade",
+            &[
+                "PRAGMA foreign_keys = ON",
+                "CREATE TABLE p(id INTEGER PRIMARY KEY)",
+                "CREATE TABLE c(id INTEGER PRIMARY KEY, p REFERENCES p ON DELETE CASCADE)",
+                "INSERT INTO p VALUES (1), (2)",
+                "BEGIN",
+                "INSERT INTO c(p) VALUES (1), (2)",
+                "DELETE FROM p WHERE id = 2",
+                "INSERT INTO c(p) VALUES (1)",
+                "COMMIT",
+                "SELECT id, p FROM c ORDER BY id",
+            ],
+        ),
+    ]);
+}
+
 #[test]
 fn rowid_on_integer_primary_key_tables_is_the_key_column() {
     check(&[

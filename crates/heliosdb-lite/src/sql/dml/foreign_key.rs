@@ -389,6 +389,7 @@ impl DmlContext<'_, '_> {
                 continue;
             };
             delete_row(txn, info, &current)?;
+            self.rowids.forget(info);
             self.nested_changes += 1;
             self.fk_actions(txn, info, &current, None)?;
         }
@@ -444,6 +445,7 @@ impl DmlContext<'_, '_> {
         };
         self.check_fk_parent(txn, info, &old, None)?;
         delete_row(txn, info, current)?;
+        self.rowids.forget(info);
         self.fk_actions(txn, info, &old, None)?;
         self.fire(txn, info, Timing::After, Event::Delete, Some(&old), None)?;
         Ok(true)

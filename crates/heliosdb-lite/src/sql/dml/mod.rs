@@ -829,6 +829,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             if let Some(rc) = def.rowid_column {
                 row[rc] = Value::Integer(id);
             }
+            if !old[ncols].same_as(&Value::Integer(id)) {
+                // The row leaves its rowid, which may have been the largest.
+                self.rowids.forget(info);
+            }
             row[ncols] = Value::Integer(id);
             self.rowids.saw(info, id);
         }
@@ -1048,6 +1052,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     ) -> Result<()> {
         self.check_fk_parent(txn, info, old, None)?;
         delete_row(txn, info, old)?;
+        self.rowids.forget(info);
         self.fk_actions(txn, info, old, None)
     }
 }
@@ -1398,6 +1403,18 @@ impl RowidAllocator {
             Some(s) => self.seen_max.insert(id, s),
             None => self.seen_max.remove(&id),
         };
+    }
+
+    /// Forgets what is known of the largest rowid of a table after one of its rows was
+    /// deleted or moved: SQLite's next rowid is one past the largest *in use*, so a largest
+    /// rowid deleted earlier in the transaction is handed out again (the next insert looks
+    /// the largest up anew). An AUTOINCREMENT table keeps it: its sequence never goes back.
+    pub(super) fn forget(&mut self, info: &TableInfo) {
+        if info.def.autoincrement {
+            return;
+        }
+        self.known_max.remove(&info.def.id);
+        self.seen_max.remove(&info.def.id);
     }
 
     /// Notes a rowid now in use (an explicit insert, or an UPDATE that moved a row).
