@@ -25,6 +25,9 @@
 //! beyond the newest commit (the heads of a transaction killed before its commit were taken
 //! back).
 //!
+//! A trigger on `log` updates one row of `tally` in every commit, so its head lists its past
+//! versions (format 7): its value `AS OF` each checked point must be that point's newest row.
+//!
 //! Full scans are checked at the same points: once the table passes the tracking threshold,
 //! background maintenance packs it (`mvcc::pack`), and scans read the pack and its change log.
 //!
@@ -65,7 +68,11 @@ fn child(dir: &Path) {
     let conn = open(dir);
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS log (n INTEGER PRIMARY KEY, v TEXT NOT NULL);
-         CREATE INDEX IF NOT EXISTS log_v ON log(v);",
+         CREATE INDEX IF NOT EXISTS log_v ON log(v);
+         CREATE TABLE IF NOT EXISTS tally (k INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+         INSERT OR IGNORE INTO tally VALUES (0, 0);
+         CREATE TRIGGER IF NOT EXISTS log_tally AFTER INSERT ON log
+             BEGIN UPDATE tally SET n = NEW.n WHERE k = 0; END;",
     )
     .unwrap();
     let mut n: i64 = conn
@@ -333,6 +340,22 @@ fn verify(
         if scanned != a.n {
             return Err(format!(
                 "AS OF SCN {}: a full scan finds {scanned} rows, expected {}",
+                a.scn, a.n
+            ));
+        }
+        // One row updated by every commit (a trigger on `log`): its head lists its last
+        // versions, so a recent point is read by the exact key of its version, an older one
+        // by a seek; either way it is the newest row at that point.
+        let tally: i64 = conn
+            .query_row(
+                "SELECT n FROM tally AS OF SCN ? WHERE k = 0",
+                [a.scn],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("tally AS OF SCN {}: {e}", a.scn))?;
+        if tally != a.n {
+            return Err(format!(
+                "AS OF SCN {}: the tally row says {tally}, expected {}",
                 a.scn, a.n
             ));
         }

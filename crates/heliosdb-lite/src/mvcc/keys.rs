@@ -15,6 +15,10 @@
 //!
 //! A version value is `0x01 ‖ begin ‖ data` for live data or `0x00 ‖ begin` for a deletion
 //! (a tombstone), where `begin` is the SCN of the commit that wrote it, as an LEB128 varint.
+//! A head may instead be `0x03 ‖ begin ‖ list ‖ data` or `0x02 ‖ begin ‖ list`: the same,
+//! with the list of its key's past versions ([`Past`]), so that a read at an older snapshot
+//! knows the history key of the version it needs and reads it with one point lookup.
+//! History entries never carry a list.
 //!
 //! Each logical key (row, index entry, catalog entry) has at most one *head*: its newest
 //! version, stored under a key that never changes, so reading current data is one point
@@ -137,6 +141,16 @@ pub fn meta_key(name: &[u8]) -> Vec<u8> {
 pub const TOMBSTONE: u8 = 0x00;
 /// Version value prefix of live data.
 pub const LIVE: u8 = 0x01;
+/// Version value marking a deletion, with the list of the key's past versions.
+pub const TOMBSTONE_WITH_PAST: u8 = 0x02;
+/// Version value prefix of live data, with the list of the key's past versions.
+pub const LIVE_WITH_PAST: u8 = 0x03;
+
+/// The most bytes of past versions a head lists. An entry takes one byte when the key's
+/// versions are fewer than 64 commits apart, two up to 8,192: a row updated in every
+/// commit lists its last 128 versions, one updated every few thousand commits its last 42
+/// or so. Older versions are found by a seek, as for a head without a list.
+pub const PAST_MAX_BYTES: usize = 128;
 
 /// A decoded version value, borrowing its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +161,121 @@ pub struct Version<'a> {
     pub data: Option<&'a [u8]>,
     /// Bytes before the data.
     pub header_len: usize,
+    /// The key's past versions, newest first, for a head that lists them (`None`: a head
+    /// written without a list, or a history entry).
+    pub past: Option<Past<'a>>,
+}
+
+/// The past versions a head lists: where each began and whether it was a deletion, newest
+/// first, so that a read at an older snapshot knows the exact history key of the version it
+/// needs (a point read) instead of seeking for it.
+///
+/// Version `i` (the head is version 0) began at `B_i`; it ended where version `i - 1` began,
+/// so a live one is stored in the history under `logical ‖ B_(i-1)`. Each entry is a varint
+/// of `(B_(i-1) - B_i) << 1 | deleted`. A list that is not *truncated* goes back to the
+/// key's first version: before that the key had no version a snapshot at or above the
+/// horizon can read (its head was absent, or a tombstone GC had removed with everything
+/// before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Past<'a> {
+    entries: &'a [u8],
+    truncated: bool,
+}
+
+/// One past version of a key, as its head lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PastVersion {
+    /// SCN of the commit that wrote it.
+    pub begin: u64,
+    /// SCN of the commit that superseded it: the end of its history key.
+    pub end: u64,
+    /// Whether it was a deletion (which the history does not keep).
+    pub deleted: bool,
+}
+
+impl<'a> Past<'a> {
+    /// Whether versions older than the listed ones may exist.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// The listed versions, newest first, for a head that began at `head_begin`.
+    pub fn versions(&self, head_begin: u64) -> PastVersions<'a> {
+        PastVersions {
+            rest: self.entries,
+            end: head_begin,
+        }
+    }
+}
+
+/// Iterator over [`Past::versions`].
+#[derive(Debug, Clone)]
+pub struct PastVersions<'a> {
+    rest: &'a [u8],
+    end: u64,
+}
+
+impl Iterator for PastVersions<'_> {
+    type Item = crate::Result<PastVersion>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let mut at = 0;
+        let entry = match read_varint(self.rest, &mut at) {
+            Ok(e) => e,
+            Err(e) => {
+                self.rest = &[];
+                return Some(Err(e));
+            }
+        };
+        self.rest = &self.rest[at..];
+        let delta = entry >> 1;
+        let Some(begin) = self.end.checked_sub(delta).filter(|_| delta > 0) else {
+            self.rest = &[];
+            return Some(Err(crate::Error::corruption(
+                "malformed list of past versions",
+            )));
+        };
+        let version = PastVersion {
+            begin,
+            end: self.end,
+            deleted: entry & 1 == 1,
+        };
+        self.end = begin;
+        Some(Ok(version))
+    }
+}
+
+/// Appends `n` as an LEB128 varint to `out` at `len`; returns the new length.
+fn put_varint(out: &mut [u8], mut len: usize, mut n: u64) -> usize {
+    while n >= 0x80 {
+        out[len] = (n as u8) | 0x80;
+        len += 1;
+        n >>= 7;
+    }
+    out[len] = n as u8;
+    len + 1
+}
+
+/// Reads an LEB128 varint of `value` at `*at`, advancing `*at` past it.
+fn read_varint(value: &[u8], at: &mut usize) -> crate::Result<u64> {
+    let damaged = || crate::Error::corruption("malformed version value");
+    let mut n = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let byte = *value.get(*at).ok_or_else(damaged)?;
+        if shift > 63 || (shift == 63 && byte > 1) {
+            return Err(damaged());
+        }
+        n |= u64::from(byte & 0x7F) << shift;
+        *at += 1;
+        shift += 7;
+        if byte < 0x80 {
+            return Ok(n);
+        }
+    }
 }
 
 /// The header of a version value written by commit `begin`: its kind (live or tombstone),
@@ -154,15 +283,8 @@ pub struct Version<'a> {
 fn version_header(begin: u64, live: bool) -> ([u8; 11], usize) {
     let mut header = [0u8; 11];
     header[0] = if live { LIVE } else { TOMBSTONE };
-    let mut len = 1;
-    let mut n = begin;
-    while n >= 0x80 {
-        header[len] = (n as u8) | 0x80;
-        len += 1;
-        n >>= 7;
-    }
-    header[len] = n as u8;
-    (header, len + 1)
+    let len = put_varint(&mut header, 1, begin);
+    (header, len)
 }
 
 /// Encodes a version value written by commit `begin`.
@@ -183,6 +305,88 @@ pub fn version_bytes(begin: u64, data: Option<&[u8]>) -> crate::storage::Bytes {
     crate::storage::Bytes::fused(&header[..len], data.unwrap_or_default())
 }
 
+/// Room for a header with a list of past versions: kind, begin, list header, the list, and
+/// the newest entry a cut list may still hold beside it.
+const LISTED_HEADER_MAX: usize = 1 + 10 + 2 + PAST_MAX_BYTES + 10;
+
+/// The head value commit `begin` writes for a key whose head it read as `previous`
+/// (`None`: the key had no head), as the storage's byte view: the data, and the list of the
+/// key's past versions, which is `previous`'s list with `previous` itself in front, cut to
+/// [`PAST_MAX_BYTES`]. A head superseding one without a list lists only that one (and says
+/// the list is truncated); a head replacing one of its own commit keeps that one's list.
+pub fn head_bytes(
+    begin: u64,
+    data: Option<&[u8]>,
+    previous: Option<&Version<'_>>,
+) -> crate::storage::Bytes {
+    let (newest, older, truncated) = match previous {
+        None => (None, &[][..], false),
+        Some(p) if p.begin == begin => match p.past {
+            Some(past) => (None, past.entries, past.truncated),
+            None => return version_bytes(begin, data),
+        },
+        Some(p) => {
+            let delta = begin.wrapping_sub(p.begin);
+            if p.begin > begin || delta > u64::MAX >> 1 {
+                return version_bytes(begin, data); // not a successor: no list
+            }
+            let entry = delta << 1 | u64::from(p.data.is_none());
+            match p.past {
+                Some(past) => (Some(entry), past.entries, past.truncated),
+                None => (Some(entry), &[][..], true),
+            }
+        }
+    };
+    let mut header = [0u8; LISTED_HEADER_MAX];
+    header[0] = if data.is_some() {
+        LIVE_WITH_PAST
+    } else {
+        TOMBSTONE_WITH_PAST
+    };
+    let at = put_varint(&mut header, 1, begin);
+    let mut first = [0u8; 10];
+    let first_len = newest.map_or(0, |e| put_varint(&mut first, 0, e));
+    // Keep whole entries of the older list, as many as fit beside the newest.
+    let room = PAST_MAX_BYTES.saturating_sub(first_len);
+    let (kept, cut) = if older.len() <= room {
+        (older, false)
+    } else {
+        let mut end = 0;
+        let mut at_entry = 0;
+        while at_entry < older.len() {
+            let mut next = at_entry;
+            if read_varint(older, &mut next).is_err() || next > room {
+                break;
+            }
+            at_entry = next;
+            end = next;
+        }
+        (&older[..end], true)
+    };
+    let list_len = first_len + kept.len();
+    let mut at = put_varint(
+        &mut header,
+        at,
+        (list_len as u64) << 1 | u64::from(truncated || cut),
+    );
+    header[at..at + first_len].copy_from_slice(&first[..first_len]);
+    at += first_len;
+    header[at..at + kept.len()].copy_from_slice(kept);
+    at += kept.len();
+    crate::storage::Bytes::fused(&header[..at], data.unwrap_or_default())
+}
+
+/// The value a superseded head takes in the history: the same version without the head's
+/// list of past versions (a history entry is found by its key; a list in every entry would
+/// make the history grow with the square of a key's versions).
+pub fn history_value(head: &[u8], version: &Version<'_>) -> crate::storage::Bytes {
+    if version.past.is_none() {
+        return crate::storage::Bytes::from(head);
+    }
+    let (header, len) = version_header(version.begin, version.data.is_some());
+    crate::storage::Bytes::fused(&header[..len], version.data.unwrap_or_default())
+}
+
 /// [`head_key`] as the storage's byte view (short keys are held inline, without allocation).
 pub fn head_key_bytes(logical: &[u8]) -> crate::storage::Bytes {
     crate::storage::Bytes::fused(&[HEAD], logical)
@@ -191,25 +395,27 @@ pub fn head_key_bytes(logical: &[u8]) -> crate::storage::Bytes {
 /// Decodes a version value.
 pub fn decode_version(value: &[u8]) -> crate::Result<Version<'_>> {
     let damaged = || crate::Error::corruption("malformed version value");
-    let live = match value.first() {
-        Some(&TOMBSTONE) => false,
-        Some(&LIVE) => true,
+    let (live, listed) = match value.first() {
+        Some(&TOMBSTONE) => (false, false),
+        Some(&LIVE) => (true, false),
+        Some(&TOMBSTONE_WITH_PAST) => (false, true),
+        Some(&LIVE_WITH_PAST) => (true, true),
         _ => return Err(damaged()),
     };
-    let mut begin = 0u64;
     let mut at = 1;
-    loop {
-        let byte = *value.get(at).ok_or_else(damaged)?;
-        let shift = 7 * (at as u32 - 1);
-        if shift > 63 || (shift == 63 && byte > 1) {
-            return Err(damaged());
-        }
-        begin |= u64::from(byte & 0x7F) << shift;
-        at += 1;
-        if byte < 0x80 {
-            break;
-        }
-    }
+    let begin = read_varint(value, &mut at)?;
+    let past = if listed {
+        let list = read_varint(value, &mut at)?;
+        let len = usize::try_from(list >> 1).map_err(|_| damaged())?;
+        let entries = value.get(at..at.saturating_add(len)).ok_or_else(damaged)?;
+        at += len;
+        Some(Past {
+            entries,
+            truncated: list & 1 == 1,
+        })
+    } else {
+        None
+    };
     let data = if live {
         Some(&value[at..])
     } else if at == value.len() {
@@ -221,6 +427,7 @@ pub fn decode_version(value: &[u8]) -> crate::Result<Version<'_>> {
         begin,
         data,
         header_len: at,
+        past,
     })
 }
 
@@ -250,6 +457,104 @@ mod tests {
                 assert_eq!((d.begin, d.data), (begin, data));
                 assert_eq!(&v[d.header_len..], data.unwrap_or_default());
             }
+        }
+    }
+
+    /// Decodes the listed past of a head as (begin, end, deleted) triples.
+    fn listed(value: &[u8]) -> (Vec<(u64, u64, bool)>, bool) {
+        let v = decode_version(value).unwrap();
+        let past = v.past.expect("a head with a list");
+        let versions = past
+            .versions(v.begin)
+            .map(|p| p.map(|p| (p.begin, p.end, p.deleted)))
+            .collect::<crate::Result<Vec<_>>>()
+            .unwrap();
+        (versions, past.is_truncated())
+    }
+
+    #[test]
+    fn heads_list_the_versions_they_supersede_newest_first() {
+        let first = head_bytes(5, Some(b"a"), None);
+        assert_eq!(listed(&first), (vec![], false));
+        let v1 = decode_version(&first).unwrap();
+        assert_eq!((v1.begin, v1.data), (5, Some(&b"a"[..])));
+        let gone = head_bytes(9, None, Some(&v1));
+        assert_eq!(listed(&gone), (vec![(5, 9, false)], false));
+        let v2 = decode_version(&gone).unwrap();
+        assert_eq!(v2.data, None);
+        let back = head_bytes(1_000_000, Some(b"b"), Some(&v2));
+        assert_eq!(
+            listed(&back),
+            (vec![(9, 1_000_000, true), (5, 9, false)], false)
+        );
+        let v3 = decode_version(&back).unwrap();
+        assert_eq!(v3.data, Some(&b"b"[..]));
+        // A head replacing one of its own commit keeps that one's list.
+        let again = head_bytes(1_000_000, Some(b"c"), Some(&v3));
+        assert_eq!(listed(&again), listed(&back));
+        // Superseding a head without a list: one entry, and the list says it is cut.
+        let plain = encode_version(3, Some(b"p"));
+        let after_plain = head_bytes(4, Some(b"q"), Some(&decode_version(&plain).unwrap()));
+        assert_eq!(listed(&after_plain), (vec![(3, 4, false)], true));
+        // A head replacing a plain one of its own commit, or one that is not a successor,
+        // stays plain.
+        let own_plain = head_bytes(3, Some(b"r"), Some(&decode_version(&plain).unwrap()));
+        assert_eq!(decode_version(&own_plain).unwrap().past, None);
+        let not_after = head_bytes(2, Some(b"r"), Some(&decode_version(&plain).unwrap()));
+        assert_eq!(decode_version(&not_after).unwrap().past, None);
+    }
+
+    #[test]
+    fn lists_are_cut_to_whole_entries_within_the_limit() {
+        // Deltas of 1 take a byte each, deltas of 100 two bytes (100 << 1 > 127).
+        for step in [1u64, 100, 1 << 40] {
+            let mut head = head_bytes(1, Some(b"x"), None).to_vec();
+            let mut begin = 1;
+            for _ in 0..400 {
+                begin += step;
+                let previous = decode_version(&head).unwrap();
+                head = head_bytes(begin, Some(b"x"), Some(&previous)).to_vec();
+                let v = decode_version(&head).unwrap();
+                assert_eq!(v.data, Some(&b"x"[..]));
+                assert!(v.past.unwrap().entries.len() <= PAST_MAX_BYTES);
+            }
+            let (versions, truncated) = listed(&head);
+            assert!(truncated);
+            let per_entry = versions.len();
+            assert!(per_entry >= PAST_MAX_BYTES / 7, "{step}: {per_entry}");
+            for (i, (b, e, deleted)) in versions.iter().enumerate() {
+                assert_eq!(*e, begin - step * i as u64);
+                assert_eq!(*b, e - step);
+                assert!(!deleted);
+            }
+        }
+    }
+
+    #[test]
+    fn history_values_drop_the_list() {
+        let v1 = head_bytes(5, Some(b"a"), None);
+        let head = head_bytes(9, Some(b"bb"), Some(&decode_version(&v1).unwrap()));
+        let version = decode_version(&head).unwrap();
+        let entry = history_value(&head, &version);
+        assert_eq!(&entry[..], &encode_version(9, Some(b"bb"))[..]);
+        let plain = encode_version(7, Some(b"z"));
+        let entry = history_value(&plain, &decode_version(&plain).unwrap());
+        assert_eq!(&entry[..], &plain[..]);
+    }
+
+    #[test]
+    fn malformed_lists_are_errors() {
+        // A list longer than the value, a tombstone with bytes after its list.
+        for bad in [&[3u8, 5, 8, 1][..], &[2, 5, 2, 2, 9][..]] {
+            assert!(decode_version(bad).is_err(), "{bad:?}");
+        }
+        // A zero delta, a delta reaching below SCN 0, a varint cut short.
+        for entries in [&[0u8][..], &[20][..], &[0x80][..]] {
+            let mut value = vec![LIVE_WITH_PAST, 5, (entries.len() << 1) as u8];
+            value.extend_from_slice(entries);
+            let v = decode_version(&value).unwrap();
+            let read: Vec<_> = v.past.unwrap().versions(v.begin).collect();
+            assert!(read.iter().any(|r| r.is_err()), "{entries:?}");
         }
     }
 

@@ -96,8 +96,11 @@ use std::time::{Duration, Instant};
 /// Format 4 adds packs and change logs; format 5 adds the lists of heads a spilled
 /// transaction wrote directly (`direct`), which an earlier build would drop on open without
 /// taking the heads back; format 6 writes change-log entries that list many keys
-/// ([`pack`]), which an earlier build would read as naming only their first key.
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 6";
+/// ([`pack`]), which an earlier build would read as naming only their first key; format 7
+/// writes heads that list their key's past versions ([`keys::Past`]), which an earlier build
+/// cannot decode.
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 7";
+const FORMAT_6_MARKER: &[u8] = b"heliosdb-lite storage format 6";
 const FORMAT_5_MARKER: &[u8] = b"heliosdb-lite storage format 5";
 const FORMAT_4_MARKER: &[u8] = b"heliosdb-lite storage format 4";
 const FORMAT_3_MARKER: &[u8] = b"heliosdb-lite storage format 3";
@@ -321,8 +324,6 @@ impl Drop for WriteLock {
 #[derive(Debug)]
 pub struct Snapshot {
     pin: Pin,
-    /// Older than the newest commit when taken: point reads try the history first.
-    historical: bool,
 }
 
 impl Snapshot {
@@ -333,12 +334,7 @@ impl Snapshot {
 
     /// Reads a logical key.
     pub fn get(&self, key: &[u8]) -> Result<Option<crate::storage::Bytes>> {
-        view::read_at(
-            &*self.pin.mvcc.0.storage,
-            key,
-            self.pin.scn,
-            self.historical,
-        )
+        view::read_at(&*self.pin.mvcc.0.storage, key, self.pin.scn)
     }
 
     /// Iterates live logical keys in `range`.
@@ -393,12 +389,14 @@ impl Mvcc {
             // spilled transactions, which an older store has none of; a build that does not
             // take their heads back on open must refuse a format-5 store. Format 6 reads the
             // one-key log entries of earlier formats as they are; a build that cannot read
-            // list entries must refuse a format-6 store.
+            // list entries must refuse a format-6 store. Format 7 heads may list their
+            // past versions; earlier heads read as they are (a seek finds their history).
             Some(m)
                 if &m[..] == FORMAT_2_MARKER
                     || &m[..] == FORMAT_3_MARKER
                     || &m[..] == FORMAT_4_MARKER
-                    || &m[..] == FORMAT_5_MARKER =>
+                    || &m[..] == FORMAT_5_MARKER
+                    || &m[..] == FORMAT_6_MARKER =>
             {
                 let mut b = WriteBatch::new();
                 b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());
@@ -407,7 +405,7 @@ impl Mvcc {
             Some(m) if &m[..] == FORMAT_1_MARKER => {
                 return Err(Error::corruption(
                     "this database uses storage format 1, written by an earlier development \
-                     version of HeliosDB-Lite; this version reads formats 2 to 6 only (export the data \
+                     version of HeliosDB-Lite; this version reads formats 2 to 7 only (export the data \
                      with the earlier version and import it)",
                 ))
             }
@@ -632,7 +630,6 @@ impl Mvcc {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             pin: self.pin_latest(),
-            historical: false,
         }
     }
 
@@ -645,9 +642,9 @@ impl Mvcc {
     /// A read-only snapshot at an SCN (checked against the horizon while pinning, so a
     /// concurrent GC cannot collect it in between).
     pub fn snapshot_at(&self, scn: u64) -> Result<Snapshot> {
-        let pin = self.pin_at(scn)?;
-        let historical = scn < self.latest_scn();
-        Ok(Snapshot { pin, historical })
+        Ok(Snapshot {
+            pin: self.pin_at(scn)?,
+        })
     }
 
     /// Starts a transaction.
@@ -989,6 +986,8 @@ mod tests;
 mod head_capture_tests;
 #[cfg(test)]
 mod pack_tests;
+#[cfg(test)]
+mod past_tests;
 #[cfg(test)]
 mod spill_tests;
 #[cfg(test)]

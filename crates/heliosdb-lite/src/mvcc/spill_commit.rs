@@ -112,8 +112,10 @@ fn work_list_key(scn: u64, n: u32) -> Vec<u8> {
 }
 
 /// Adds to `batch` the write of `value` as the new head of `logical` at `scn`, moving the old
-/// head (`old_head`, read under the write lock) to the history if it was live, and records
-/// the GC work this creates in `work`. Returns whether the old head was live. Shared by the
+/// head (`old_head`, read under the write lock: `Some(None)` if there was none) to the
+/// history if it was live, and records the GC work this creates in `work`. `old_head` is
+/// `None` for a key known to have no live head that was not read: then the new head cannot
+/// list the key's past versions. Returns whether the old head was live. Shared by the
 /// one-batch commit and the chunks of a spilled one, so both write exactly the same versions.
 pub(super) fn stage_version(
     batch: &mut WriteBatch,
@@ -122,31 +124,38 @@ pub(super) fn stage_version(
     scn: u64,
     logical: &[u8],
     value: Option<&[u8]>,
-    old_head: Option<crate::storage::Bytes>,
+    old_head: Option<Option<crate::storage::Bytes>>,
 ) -> Result<bool> {
-    let (old_live, own) = match &old_head {
-        Some(v) => {
-            let version = keys::decode_version(v)?;
-            (version.data.is_some(), version.begin == scn)
-        }
-        None => (false, false),
+    let head_read = old_head.is_some();
+    let old_head = old_head.flatten();
+    let old = match &old_head {
+        Some(v) => Some(keys::decode_version(v)?),
+        None => None,
     };
+    let old_live = old.is_some_and(|v| v.data.is_some());
     if value.is_none() && !old_live {
         return Ok(false); // deleting what is already absent leaves no trace
     }
     // A head already stamped with this commit's SCN was written directly by this transaction
     // (`super::direct`): no snapshot ever saw it, so it is replaced, not kept in the history.
-    if let (true, false, Some(old)) = (old_live, own, old_head) {
-        // The superseded head moves to the history as it is: same bytes, copied, because a
-        // value read from the store is a view into the block it was read from, which the
-        // memtable would otherwise keep whole until its flush.
+    let own = old.is_some_and(|v| v.begin == scn);
+    if let (true, false, Some(bytes), Some(version)) = (old_live, own, &old_head, &old) {
+        // The superseded head moves to the history without its list of past versions:
+        // copied, because a value read from the store is a view into the block it was read
+        // from, which the memtable would otherwise keep whole until its flush.
         let key = keys::history_key(logical, scn);
-        push_work_item(work, GcKind::Delete, key.len() + old.len(), &key);
-        batch.put(key, crate::storage::Bytes::from(&old[..]));
+        let entry = keys::history_value(bytes, version);
+        push_work_item(work, GcKind::Delete, key.len() + entry.len(), &key);
+        batch.put(key, entry);
     }
     changes.record(batch, scn, logical);
     let head_key = keys::head_key_bytes(logical);
-    let new_head = keys::version_bytes(scn, value);
+    // The new head lists the old one (and the old one's list) in front of its data: a read
+    // at an older snapshot finds the version it needs by its exact key.
+    let new_head = match head_read {
+        true => keys::head_bytes(scn, value, old.as_ref()),
+        false => keys::version_bytes(scn, value),
+    };
     if value.is_none() {
         let size = head_key.len() + new_head.len();
         push_work_item(work, GcKind::Tombstone, size, &head_key);
@@ -271,7 +280,7 @@ fn apply(
             let old_head = if head_dead {
                 None
             } else {
-                heads.lookup(logical)?
+                Some(heads.lookup(logical)?)
             };
             let old_live = stage_version(
                 &mut batch, &mut work, &changes, scn, logical, value, old_head,
@@ -302,7 +311,7 @@ fn apply(
     let mut work = Vec::new();
     let changes = packs.change_log(count_group);
     for (logical, value) in &writes {
-        let old_head = storage.get(&keys::head_key(logical))?;
+        let old_head = Some(storage.get(&keys::head_key(logical))?);
         stage_version(
             &mut batch,
             &mut work,

@@ -3,7 +3,7 @@ use crate::storage::{FjallOptions, FjallStorage, MemoryStorage};
 use crate::time::ManualClock;
 use std::ops::Bound;
 
-fn options(clock: &ManualClock) -> MvccOptions {
+pub(super) fn options(clock: &ManualClock) -> MvccOptions {
     MvccOptions {
         clock: Arc::new(clock.clone()),
         auto_gc: false,
@@ -44,7 +44,7 @@ fn stored_versions(m: &Mvcc) -> usize {
     stored(m, keys::HEAD).len() + stored(m, keys::HISTORY).len()
 }
 
-fn get_at(m: &Mvcc, scn: u64, k: &str) -> Option<String> {
+pub(super) fn get_at(m: &Mvcc, scn: u64, k: &str) -> Option<String> {
     m.snapshot_at(scn)
         .unwrap()
         .get(k.as_bytes())
@@ -617,8 +617,8 @@ fn a_format_2_database_is_upgraded_and_its_groups_stay_uncounted() {
 }
 
 #[test]
-fn format_4_and_5_databases_are_upgraded_to_format_6() {
-    for old in [FORMAT_4_MARKER, FORMAT_5_MARKER] {
+fn format_4_to_6_databases_are_upgraded_to_format_7() {
+    for old in [FORMAT_4_MARKER, FORMAT_5_MARKER, FORMAT_6_MARKER] {
         let clock = ManualClock::new(1);
         let storage = Arc::new(MemoryStorage::new());
         let mut b = crate::storage::WriteBatch::new();
@@ -631,7 +631,7 @@ fn format_4_and_5_databases_are_upgraded_to_format_6() {
             FORMAT_MARKER
         );
     }
-    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 6");
+    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 7");
 }
 
 #[test]

@@ -326,7 +326,7 @@ impl Transaction {
         }
         let storage = &*self.mvcc.0.storage;
         if self.lock.is_none() {
-            return view::read_at(storage, key, self.pin.scn, false);
+            return view::read_at(storage, key, self.pin.scn);
         }
         let head = view::head(storage, key)?;
         self.cache_head(key.to_vec(), head.clone());
@@ -1183,10 +1183,10 @@ impl Transaction {
                 let old_head = if pending.unversioned {
                     None
                 } else {
-                    match newest.remove(&logical) {
+                    Some(match newest.remove(&logical) {
                         Some(known) => known,
                         None => storage.get(&keys::head_key(&logical))?,
-                    }
+                    })
                 };
                 stage_version(
                     batch,

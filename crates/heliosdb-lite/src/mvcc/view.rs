@@ -67,6 +67,44 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
     Ok(Some(version_data(&value, &version)))
 }
 
+/// What the list of past versions of a head that began after `scn` says about `logical` at
+/// `scn`: the version's data (`Some(None)`: the key had no version then), read with one
+/// point lookup of its exact history key, or `None` when the list cannot tell (the version
+/// is older than the listed ones, or not where the list says: then the history is sought).
+fn from_past(
+    storage: &dyn Storage,
+    logical: &[u8],
+    head: &keys::Version<'_>,
+    past: keys::Past<'_>,
+    scn: u64,
+) -> Result<Option<Option<Bytes>>> {
+    for listed in past.versions(head.begin) {
+        let listed = listed?;
+        if listed.begin > scn {
+            continue;
+        }
+        if listed.deleted {
+            return Ok(Some(None));
+        }
+        let Some(value) = storage.get(&keys::history_key(logical, listed.end))? else {
+            return Ok(None);
+        };
+        let version = keys::decode_version(&value)?;
+        if version.begin != listed.begin {
+            return Ok(None);
+        }
+        #[cfg(test)]
+        PAST_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(Some(version_data(&value, &version)));
+    }
+    // Older than every listed version: a complete list goes back to the key's first one.
+    Ok((!past.is_truncated()).then_some(None))
+}
+
+/// Reads answered by a head's list of past versions, for tests.
+#[cfg(test)]
+pub(crate) static PAST_READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The data of `logical` visible at `scn`, given its head value as read just before.
 pub(crate) fn resolve_with_head(
     storage: &dyn Storage,
@@ -83,24 +121,17 @@ pub(crate) fn resolve_with_head(
     if version.begin <= scn {
         return Ok(version_data(&value, &version));
     }
-    Ok(from_history(storage, logical, scn)?.flatten())
-}
-
-/// The data of `logical` visible at `scn`. With `history_first` (a snapshot known to be older
-/// than the newest commit) the history is sought first, which saves the head lookup for points
-/// deep in the past; the head is still consulted when the history has nothing after `scn`.
-pub(crate) fn read_at(
-    storage: &dyn Storage,
-    logical: &[u8],
-    scn: u64,
-    history_first: bool,
-) -> Result<Option<Bytes>> {
-    if history_first {
-        if let Some(found) = from_history(storage, logical, scn)? {
-            // History entries never change, so one superseded after `scn` is definitive.
+    if let Some(past) = version.past {
+        if let Some(found) = from_past(storage, logical, &version, past, scn)? {
             return Ok(found);
         }
     }
+    Ok(from_history(storage, logical, scn)?.flatten())
+}
+
+/// The data of `logical` visible at `scn`: the head first, then (for a head newer than
+/// `scn`) the version its list of past versions names, or a seek into the history.
+pub(crate) fn read_at(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Option<Bytes>> {
     resolve_with_head(storage, logical, head(storage, logical)?, scn)
 }
 
