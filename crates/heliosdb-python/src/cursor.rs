@@ -220,6 +220,15 @@ impl Cursor {
         Ok(Some(row))
     }
 
+    /// Returns rows taken from the buffer in front of the ones still in it, for a fetch that
+    /// failed part way (another thread's cursor, an interrupt, an engine error): the next
+    /// fetch hands them out again instead of losing them.
+    fn put_back(&mut self, mut taken: Vec<Py<PyAny>>) {
+        taken.extend(self.rows.drain(self.pos..));
+        self.rows = taken;
+        self.pos = 0;
+    }
+
     /// The rows not fetched yet from the buffer, which is emptied.
     fn take_buffered(&mut self, py: Python<'_>, out: &mut Vec<Py<PyAny>>, max: usize) {
         let end = self.rows.len().min(self.pos.saturating_add(max));
@@ -363,12 +372,13 @@ impl Cursor {
         let native = native.get();
         let (sql, kind) = this.statement_text(sql)?;
         let sql = &*sql;
-        let begin = native.implicit_begin(kind.is_write());
         let params = Params::from_py(parameters)?;
         let point = match as_of.filter(|a| !a.is_none()) {
             Some(a) => Some(convert::as_of(a)?),
             None => None,
         };
+        // A write with `as_of` is refused by the engine: it opens no transaction first.
+        let begin = native.implicit_begin(kind.is_write() && point.is_none());
         let timeout = native.timeout;
         let ex = py
             .detach(|| {
@@ -473,8 +483,15 @@ impl Cursor {
         let size = usize::try_from(size.unwrap_or(this.arraysize)).unwrap_or(0);
         let mut out = Vec::new();
         while out.len() < size {
-            if this.pos >= this.rows.len() && !this.refill(py, REFILL.max(size - out.len()))? {
-                break;
+            if this.pos >= this.rows.len() {
+                match this.refill(py, REFILL.max(size - out.len())) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        this.put_back(out);
+                        return Err(e);
+                    }
+                }
             }
             let want = size - out.len();
             this.take_buffered(py, &mut out, want);
@@ -492,7 +509,10 @@ impl Cursor {
         let mut out = Vec::new();
         this.take_buffered(py, &mut out, usize::MAX);
         while this.stream.is_some() {
-            this.refill(py, FETCHALL_CHUNK)?;
+            if let Err(e) = this.refill(py, FETCHALL_CHUNK) {
+                this.put_back(out);
+                return Err(e);
+            }
             this.take_buffered(py, &mut out, usize::MAX);
         }
         this.rows.clear();

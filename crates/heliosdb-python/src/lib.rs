@@ -165,8 +165,9 @@ pub(crate) struct Executed {
 
 /// Runs `f` again while it fails with `Busy` outside a transaction, until `timeout` has
 /// passed since the first attempt failed (the connection's `timeout=`, like sqlite3's busy
-/// timeout). The engine itself waits up to its own busy timeout (5 s) for the write lock
-/// in each attempt, so a shorter `timeout` still waits that long once.
+/// timeout). The engine waits for the write lock up to the same `timeout` (the
+/// connection's busy timeout) in each attempt; the retries cover the other `Busy` cases
+/// (a deferred transaction that read before another committed).
 pub(crate) fn retry_busy<T>(
     conn: &Connection,
     timeout: Duration,
@@ -463,11 +464,14 @@ impl NativeConnection {
                 }
             })
             .map_err(|e| to_py_err(py, e))?;
+        let timeout = Duration::from_secs_f64(timeout.min(1e9));
+        // The engine waits for another connection's write lock no longer than `timeout`.
+        conn.busy_timeout(timeout).map_err(|e| to_py_err(py, e))?;
         Ok(NativeConnection {
             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             conn: RwLock::new(Some(Arc::new(conn))),
             descriptions: Mutex::new(HashMap::new()),
-            timeout: Duration::from_secs_f64(timeout.min(1e9)),
+            timeout,
             autocommit: AtomicBool::new(true),
             begin: AtomicU8::new(0),
             detect_types: AtomicBool::new(true),

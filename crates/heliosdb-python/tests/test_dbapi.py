@@ -53,6 +53,23 @@ def test_type_mapping_round_trip(conn):
     assert cur.description[5][1] == h.DATETIME
 
 
+def test_exact_numeric_columns_are_decimals(conn):
+    # DECIMAL and NUMERIC(p,s) are exact; a bare NUMERIC column has SQLite's numeric
+    # affinity (integers and floats), as in sqlite3.
+    conn.execute("CREATE TABLE m (a NUMERIC(12,3), b DECIMAL, c NUMERIC)")
+    conn.execute(
+        "INSERT INTO m VALUES (?, ?, ?)",
+        (decimal.Decimal("1234.567"), decimal.Decimal("0.1"), 2.5),
+    )
+    conn.execute("INSERT INTO m VALUES ('7.25', 3, '4')")
+    got = conn.execute("SELECT a, b, c, a + b FROM m ORDER BY rowid").fetchall()
+    assert got[0][:3] == (decimal.Decimal("1234.567"), decimal.Decimal("0.1"), 2.5)
+    assert [type(v) for v in got[0][:3]] == [decimal.Decimal, decimal.Decimal, float]
+    assert got[0][3] == decimal.Decimal("1234.667")
+    assert got[1][:3] == (decimal.Decimal("7.25"), decimal.Decimal("3"), 4)
+    assert type(got[1][2]) is int
+
+
 def test_detect_types_off_keeps_text(tmp_path):
     c = h.connect(str(tmp_path / "db"), detect_types=False)
     c.execute("CREATE TABLE t (ts TIMESTAMP, d DATE)")

@@ -191,3 +191,20 @@ def test_fresh_database_history(clock):
     assert c.last_txn_id() is None
     assert list(c.snapshots()) == []
     c.close()
+
+
+def test_a_write_with_as_of_is_refused_and_opens_no_transaction(conn):
+    conn.execute("CREATE TABLE t (a INTEGER)")
+    conn.commit()
+    cur = conn.cursor()
+    with pytest.raises(heliosdb_lite.Error):
+        cur.execute("INSERT INTO t VALUES (1)", as_of={"scn": 1})
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_snapshot_arguments_are_checked_at_the_call(conn):
+    with pytest.raises(heliosdb_lite.ProgrammingError):
+        conn.snapshots(limit=-1)
+    with pytest.raises(heliosdb_lite.ProgrammingError):
+        conn.snapshots(since="yesterday")

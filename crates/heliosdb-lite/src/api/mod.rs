@@ -501,6 +501,14 @@ impl Connection {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
+    /// Sets how long this connection's transactions wait for another connection's write
+    /// lock before failing with [`Error::Busy`] (SQLite's `sqlite3_busy_timeout`; the same
+    /// as `PRAGMA busy_timeout`). The default is the database's, 5 seconds.
+    pub fn busy_timeout(&self, timeout: std::time::Duration) -> Result<()> {
+        crate::mvcc::lock(&self.session).busy_timeout = Some(timeout);
+        Ok(())
+    }
+
     /// Rowid of the last row inserted on this connection.
     pub fn last_insert_rowid(&self) -> i64 {
         crate::mvcc::lock(&self.session).last_insert_rowid

@@ -61,7 +61,7 @@ impl Mvcc {
     /// taken with nothing half done (see the module documentation).
     fn frozen_scan(&self) -> Result<(u64, KvIter<'_>)> {
         let _no_gc = lock(&self.0.gc_lock);
-        let _writer = self.acquire_write_lock()?;
+        let _writer = self.acquire_write_lock(self.0.options.busy_timeout)?;
         // Every written commit becomes durable and published, so the snapshot holds exactly
         // the commits up to the newest published one.
         let written = self.assigned_scn();

@@ -649,28 +649,45 @@ impl Mvcc {
 
     /// Starts a transaction.
     pub fn begin(&self, mode: TxnMode) -> Result<Transaction> {
-        Transaction::begin(self.clone(), mode)
+        Transaction::begin(self.clone(), mode, None)
     }
 
-    pub(crate) fn acquire_write_lock(&self) -> Result<WriteLock> {
+    /// Starts a transaction that waits at most `busy_timeout` for the write lock, instead of
+    /// the store's [`MvccOptions::busy_timeout`] (a connection's `PRAGMA busy_timeout`).
+    pub fn begin_waiting(&self, mode: TxnMode, busy_timeout: Duration) -> Result<Transaction> {
+        Transaction::begin(self.clone(), mode, Some(busy_timeout))
+    }
+
+    /// How long a transaction waits for the write lock unless told otherwise.
+    pub fn busy_timeout(&self) -> Duration {
+        self.0.options.busy_timeout
+    }
+
+    /// Takes the write lock, waiting at most `wait` while another transaction holds it.
+    pub(crate) fn acquire_write_lock(&self, wait: Duration) -> Result<WriteLock> {
         if self.0.poisoned.load(Ordering::SeqCst) {
             return Err(Error::Storage(
                 "an earlier commit failed to reach storage; reopen the database".into(),
             ));
         }
-        let deadline = Instant::now() + self.0.options.busy_timeout;
+        // A wait too long to add to the clock is no limit at all.
+        let deadline = Instant::now().checked_add(wait);
         let mut busy = lock(&self.0.writer_busy);
         while *busy {
             let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::Busy(
-                    "another transaction holds the write lock".to_string(),
-                ));
-            }
+            let left = match deadline {
+                Some(d) if now >= d => {
+                    return Err(Error::Busy(
+                        "another transaction holds the write lock".to_string(),
+                    ))
+                }
+                Some(d) => d - now,
+                None => Duration::from_secs(3600),
+            };
             busy = self
                 .0
                 .writer_cv
-                .wait_timeout(busy, deadline - now)
+                .wait_timeout(busy, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }

@@ -134,6 +134,8 @@ pub struct Transaction {
     /// than it kept at the last look, so that keys that cannot be handed over are not
     /// counted again and again).
     ahead_after: usize,
+    /// How long taking the write lock may wait for another transaction.
+    busy_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -147,9 +149,14 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    pub(super) fn begin(mvcc: Mvcc, mode: TxnMode) -> Result<Self> {
+    pub(super) fn begin(
+        mvcc: Mvcc,
+        mode: TxnMode,
+        busy_timeout: Option<std::time::Duration>,
+    ) -> Result<Self> {
+        let busy_timeout = busy_timeout.unwrap_or(mvcc.0.options.busy_timeout);
         let lock = match mode {
-            TxnMode::Immediate => Some(mvcc.acquire_write_lock()?),
+            TxnMode::Immediate => Some(mvcc.acquire_write_lock(busy_timeout)?),
             _ => None,
         };
         // Pin after locking so an immediate transaction's snapshot is the newest commit
@@ -189,6 +196,7 @@ impl Transaction {
             derived: Default::default(),
             ahead: Default::default(),
             ahead_after: 0,
+            busy_timeout,
         };
         // A quarter of the budget at most: past it the filter answers "maybe" for every key.
         t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
@@ -290,7 +298,7 @@ impl Transaction {
                 "cannot write in a read-only transaction".into(),
             ));
         }
-        let lock = self.mvcc.acquire_write_lock()?;
+        let lock = self.mvcc.acquire_write_lock(self.busy_timeout)?;
         let latest = self.mvcc.assigned_scn();
         if latest != self.pin.scn {
             if self.has_read.load(Ordering::Relaxed) {

@@ -453,7 +453,7 @@ class Connection:
         return self._live().last_txn_id()
 
     def snapshots(self, since=None, limit=None):
-        """Yields the retained snapshots ``(scn, txn_id, committed_at)``, oldest first
+        """Returns an iterator over the retained snapshots ``(scn, txn_id, committed_at)``, oldest first
         (``committed_at`` is a naive UTC ``datetime``): those committed after ``since`` (an
         SCN, or a ``datetime``), at most ``limit`` of them."""
         since_scn = since_us = None
@@ -471,7 +471,8 @@ class Connection:
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
         ):
             raise ProgrammingError("limit must be an int >= 0")
-        yield from self._live().snapshots(since_scn, since_us, limit)
+        # Checked now, not when the caller first iterates (as a generator would).
+        return iter(self._live().snapshots(since_scn, since_us, limit))
 
     def gc(self):
         """Runs history garbage collection now; returns a dict of what it removed:

@@ -407,8 +407,22 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     action: RaiseAction::Ignore,
                     ..
                 }) => return Ok(false),
+                // What is about the data or the moment, not the trigger's SQL, keeps its kind
+                // (a caller retries a busy or interrupted statement, not fixes its trigger).
                 Err(
-                    e @ (Error::Constraint { .. } | Error::LimitExceeded(_) | Error::Raised { .. }),
+                    e @ (Error::Constraint { .. }
+                    | Error::LimitExceeded(_)
+                    | Error::Raised { .. }
+                    | Error::Busy(_)
+                    | Error::Interrupted
+                    | Error::StatementTimeout(_)
+                    | Error::MemoryBudget(_)
+                    | Error::Io(_)
+                    | Error::Storage(_)
+                    | Error::Corruption(_)
+                    | Error::ReadOnly(_)
+                    | Error::SnapshotTooOld { .. }
+                    | Error::SnapshotNotAvailable { .. }),
                 ) => return Err(e),
                 Err(other) => {
                     return Err(Error::invalid(format!("in trigger {}: {other}", trig.name)))

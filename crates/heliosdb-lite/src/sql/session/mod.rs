@@ -57,6 +57,9 @@ pub struct Session {
     pub savepoints: Vec<savepoint::UserSavepoint>,
     /// The connection's application-defined functions.
     pub functions: Arc<super::functions::user::UserFunctions>,
+    /// How long this connection's transactions wait for the write lock (`PRAGMA
+    /// busy_timeout`; `None`: the database's default).
+    pub busy_timeout: Option<std::time::Duration>,
 }
 
 /// True for statements that never write.
@@ -141,6 +144,9 @@ impl Session {
             Parsed::Pragma(p) if p.name == "foreign_keys" => {
                 return self.foreign_keys_pragma(p.arg.as_deref())
             }
+            Parsed::Pragma(p) if p.name == "busy_timeout" => {
+                return Ok(self.busy_timeout_pragma(engine, p.arg.as_deref()))
+            }
             Parsed::Pragma(p) if p.name == "user_version" => {
                 let set = p.arg.as_deref().map(super::pragma::user_version_value);
                 return self.in_transaction(engine, set.is_some(), false, &mut |_, _, txn, _| {
@@ -168,7 +174,7 @@ impl Session {
                     ) => TxnMode::Immediate,
                     _ => TxnMode::Deferred,
                 };
-                self.txn = Some(Box::new(engine.mvcc.begin(mode)?));
+                self.txn = Some(Box::new(self.begin(engine, mode)?));
                 self.txn_ddl = false;
                 self.rowids = Default::default();
                 Ok(Outcome::default())
@@ -232,6 +238,39 @@ impl Session {
         }
     }
 
+    /// `PRAGMA busy_timeout [= ms]`: how long this connection's transactions wait for
+    /// another one's write lock before failing with `Busy`. As in SQLite, the value is read
+    /// like `atoi`, a negative one means no wait, and the pragma returns the value in effect
+    /// (as column `timeout`).
+    fn busy_timeout_pragma(&mut self, engine: &Engine, arg: Option<&str>) -> Outcome {
+        if let Some(v) = arg {
+            let ms = super::pragma::user_version_value(v).max(0);
+            self.busy_timeout = Some(std::time::Duration::from_millis(ms as u64));
+        }
+        let wait = self
+            .busy_timeout
+            .unwrap_or_else(|| engine.mvcc.busy_timeout());
+        Outcome {
+            columns: vec!["timeout".into()],
+            rows: vec![vec![Value::Integer(
+                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
+            )]],
+            changes: 0,
+            returns_rows: true,
+            temporal: Vec::new(),
+            column_types: Vec::new(),
+        }
+    }
+
+    /// Starts a transaction that waits for the write lock as this connection's busy timeout
+    /// says.
+    pub(super) fn begin(&self, engine: &Engine, mode: TxnMode) -> Result<Transaction> {
+        match self.busy_timeout {
+            Some(wait) => engine.mvcc.begin_waiting(mode, wait),
+            None => engine.mvcc.begin(mode),
+        }
+    }
+
     /// Runs `f` in the explicit transaction, or in an autocommit one, with statement-level
     /// atomicity.
     fn in_transaction(
@@ -263,7 +302,7 @@ impl Session {
             } else {
                 TxnMode::ReadOnly
             };
-            let mut txn = engine.mvcc.begin(mode)?;
+            let mut txn = self.begin(engine, mode)?;
             // The statement's failure ends its transaction: no undo log to keep.
             txn.forgo_partial_rollback();
             self.rowids = Default::default();

@@ -33,7 +33,7 @@ impl Session {
     pub(super) fn savepoint(&mut self, engine: &Engine, name: &str) -> Result<Outcome> {
         let began = self.txn.is_none();
         if began {
-            self.txn = Some(Box::new(engine.mvcc.begin(TxnMode::Deferred)?));
+            self.txn = Some(Box::new(self.begin(engine, TxnMode::Deferred)?));
             self.txn_ddl = false;
             self.rowids = Default::default();
         }
