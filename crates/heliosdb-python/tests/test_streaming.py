@@ -39,3 +39,32 @@ def test_a_million_row_fetch_has_bounded_memory(tmp_path):
         # again inside the engine); streamed, one buffer of rows is held at a time.
         assert peak_rss - baseline < 64 * 2**20, (batches, peak_rss - baseline)
     c.close()
+
+
+def test_a_million_rows_read_inside_a_write_transaction_have_bounded_memory(tmp_path):
+    # The default DB-API mode: the INSERT opens a transaction, so the query reads the
+    # transaction's own writes; it runs to its end at execute and its rows beyond the first
+    # few MiB wait in a temporary file.
+    c = h.connect(str(tmp_path / "db"), config={"enable_wal": False})
+    c.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT)")
+    c.execute(
+        "INSERT INTO big WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+        "WHERE i < 999999) SELECT i, 'a row of some text to make the result heavy' FROM n"
+    )
+    c.commit()
+    c.execute("INSERT INTO big VALUES (1000000, 'mine')")
+    assert c.in_transaction
+    baseline = rss_bytes()
+    cur = c.execute("SELECT id, v FROM big")
+    peak_rss = max(baseline, rss_bytes())
+    n = total = 0
+    for row in cur:
+        n += 1
+        total += row[0]
+        if n % 50_000 == 0:
+            peak_rss = max(peak_rss, rss_bytes())
+    assert n == 1_000_001
+    assert total == sum(range(1_000_001))
+    assert peak_rss - baseline < 64 * 2**20, peak_rss - baseline
+    c.rollback()
+    c.close()

@@ -393,8 +393,9 @@ impl Connection {
         r
     }
 
-    /// Opens a query outside an explicit transaction as a streaming cursor (see
-    /// [`Rows`]); `None` when the statement must run with [`Connection::run`].
+    /// Opens a query as a streaming cursor (see [`Rows`]; inside an explicit transaction it
+    /// runs to its end first and its rows are read back from memory and a temporary file);
+    /// `None` when the statement must run with [`Connection::run`].
     fn open_cursor(
         &self,
         stmt: &ParsedStatement,

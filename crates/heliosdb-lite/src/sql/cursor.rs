@@ -6,10 +6,12 @@
 //! the API can hand rows out one at a time, long after the call that started the query has
 //! returned. Only queries outside an explicit transaction are opened this way: such a query
 //! reads its own snapshot, so the connection can run other statements (writes too) while the
-//! cursor is open, and the cursor keeps reading the state it started at.
+//! cursor is open, and the cursor keeps reading the state it started at. A query inside a
+//! transaction runs to its end when executed and the cursor hands out its spooled rows
+//! ([`super::execution::Spool`]).
 
 use super::engine::StmtEnv;
-use super::execution::{BoxOp, Executor, Reader, Row, StatementLimits};
+use super::execution::{BoxOp, Executor, Reader, Row, Spool, StatementLimits};
 use super::plan::Plan;
 use super::value::Value;
 use crate::error::Result;
@@ -57,8 +59,16 @@ self_cell!(
 
 /// A running query whose rows are pulled one at a time.
 pub struct Cursor {
-    running: RunningCell,
+    source: Source,
     done: bool,
+}
+
+/// Where a cursor's rows come from.
+enum Source {
+    /// A plan running on its own snapshot.
+    Running(Box<RunningCell>),
+    /// The rows of a query that already ran (inside a transaction).
+    Spooled(Spool),
 }
 
 impl std::fmt::Debug for Cursor {
@@ -87,9 +97,17 @@ impl Cursor {
             cell.borrow_dependent().open(&cell.borrow_owner().plan)
         })?;
         Ok(Self {
-            running,
+            source: Source::Running(Box::new(running)),
             done: false,
         })
+    }
+
+    /// A cursor over the rows of a query that already ran.
+    pub(crate) fn spooled(spool: Spool) -> Self {
+        Self {
+            source: Source::Spooled(spool),
+            done: false,
+        }
     }
 
     /// The next row; `None` once the query is exhausted, and after an error.
@@ -98,7 +116,10 @@ impl Cursor {
         if self.done {
             return Ok(None);
         }
-        let r = self.running.with_dependent_mut(|_, op| op.next(None));
+        let r = match &mut self.source {
+            Source::Running(running) => running.with_dependent_mut(|_, op| op.next(None)),
+            Source::Spooled(spool) => spool.next_row(),
+        };
         if !matches!(r, Ok(Some(_))) {
             self.done = true;
         }

@@ -54,6 +54,8 @@ mod sliding_extreme;
 mod sort;
 mod sparse_row;
 mod spill;
+mod spool;
+pub(crate) use spool::Spool;
 mod subquery;
 mod table_function;
 mod values;
@@ -307,6 +309,27 @@ impl<'a> Executor<'a> {
             out.push(row);
         }
         Ok(out)
+    }
+
+    /// Runs a plan to its end, keeping its first rows in memory (up to `in_memory` bytes)
+    /// and writing the rest to a temporary file in the statement's spill folder, which the
+    /// returned [`Spool`] reads back: a large result need not fit in memory.
+    pub(crate) fn run_spooled(&self, plan: &Plan, in_memory: usize) -> Result<Spool> {
+        let mut op = self.open(plan)?;
+        let mut rows = Vec::new();
+        let mut held = 0;
+        while held <= in_memory {
+            let Some(row) = op.next(None)? else {
+                return Ok(Spool::new(rows, None));
+            };
+            held += memory::row_bytes(&row);
+            rows.push(row);
+        }
+        let mut file = spill::SpillWriter::create(self.memory())?;
+        while let Some(row) = op.next(None)? {
+            file.write(&[], &row)?;
+        }
+        Ok(Spool::new(rows, Some(file.finish()?)))
     }
 
     /// Opens a plan into its operator tree.

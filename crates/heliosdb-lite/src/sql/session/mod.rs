@@ -27,6 +27,10 @@ use crate::mvcc::{AsOf, Transaction, TxnMode};
 use sqlparser::ast::{self, Statement};
 use std::sync::Arc;
 
+/// Bytes of a query's rows a cursor inside a transaction keeps in memory; the rest wait in a
+/// temporary file (see [`Session::open_cursor`]).
+const SPOOL_IN_MEMORY: usize = 4 << 20;
+
 /// Per-connection state.
 #[derive(Debug, Default)]
 pub struct Session {
@@ -426,18 +430,15 @@ impl Session {
     }
 
     /// Opens a query as a cursor that streams its rows, with its result columns as
-    /// [`Outcome`] describes them (no rows). `None` for anything else, and for a query
-    /// inside an explicit transaction (which reads the transaction's own writes): run
-    /// those with [`Session::execute`].
+    /// [`Outcome`] describes them (no rows). `None` for anything else: run those with
+    /// [`Session::execute`]. A query inside an explicit transaction (which reads the
+    /// transaction's own writes) runs to its end now and the cursor reads its spooled rows.
     pub fn open_cursor(
         &mut self,
         engine: &Engine,
         stmt: &ParsedStatement,
         params: &[Value],
     ) -> Result<Option<(super::cursor::Cursor, Outcome)>> {
-        if self.txn.is_some() {
-            return Ok(None);
-        }
         let Parsed::Sql(sql) = &stmt.statement else {
             return Ok(None);
         };
@@ -446,6 +447,9 @@ impl Session {
         };
         check_param_count(stmt, params)?;
         self.limits.mark_start();
+        if self.txn.is_some() {
+            return self.spooled_query(engine, stmt, q, params).map(Some);
+        }
         let txn = engine.mvcc.begin(TxnMode::ReadOnly)?;
         let env = self.env(engine);
         let mut history = StmtHistory::new(engine);
@@ -460,6 +464,36 @@ impl Session {
             limits: self.limits.clone(),
         })?;
         Ok(Some((cursor, query_outcome(cols, Vec::new()))))
+    }
+
+    /// Runs query `q` in the explicit transaction, its rows past [`SPOOL_IN_MEMORY`] bytes
+    /// going to a temporary file, and returns a cursor over them.
+    fn spooled_query(
+        &mut self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        q: &ast::Query,
+        params: &[Value],
+    ) -> Result<(super::cursor::Cursor, Outcome)> {
+        let mut spool = None;
+        let out = self.in_transaction(engine, false, false, &mut |s, engine, txn, own_ddl| {
+            let env = s.env(engine);
+            let mut history = StmtHistory::new(engine);
+            let (plan, cols) =
+                s.query_plan(engine, txn, own_ddl, stmt, q, params, &env, &mut history)?;
+            let reader = Reader {
+                txn,
+                snapshots: &history.snapshots,
+            };
+            spool = Some(
+                Executor::new(Some(reader), params, &env)
+                    .with_limits(&s.limits)
+                    .run_spooled(&plan, SPOOL_IN_MEMORY)?,
+            );
+            Ok(query_outcome(cols, Vec::new()))
+        })?;
+        let spool = spool.ok_or_else(|| Error::invalid("the query produced no result"))?;
+        Ok((super::cursor::Cursor::spooled(spool), out))
     }
 
     fn reindex(&mut self, engine: &Engine, name: Option<&str>) -> Result<Outcome> {
