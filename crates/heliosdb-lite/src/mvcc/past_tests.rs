@@ -169,3 +169,45 @@ fn heads_of_earlier_formats_are_read_and_gain_lists_when_superseded() {
         assert_eq!(read(&m, scn, "a").as_deref(), want, "at {scn}");
     }
 }
+
+#[test]
+fn a_new_key_read_absent_under_the_lock_starts_a_complete_list() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock)).unwrap();
+    let before = commit(&m, &[("z", Some("other".into()))]);
+    let listed = |k: &[u8]| {
+        let head = m.storage().get(&keys::head_key(k)).unwrap().unwrap();
+        let v = keys::decode_version(&head).unwrap();
+        v.past
+            .map(|p| (p.versions(v.begin).count(), p.is_truncated()))
+    };
+    // An INSERT's uniqueness check reads the head under the write lock: none.
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    assert_eq!(t.get(b"k").unwrap(), None);
+    assert!(t.put_unversioned(b"k".to_vec(), b"v".to_vec()).unwrap());
+    // A key derived to be new without a read (a rowid past every one in use).
+    assert!(t.put_unversioned(b"j".to_vec(), b"w".to_vec()).unwrap());
+    let scn = t.commit().unwrap().unwrap().scn;
+    assert_eq!(listed(b"k"), Some((0, false)));
+    assert_eq!(listed(b"j"), None);
+    for k in ["k", "j"] {
+        assert_eq!(read(&m, before, k), None);
+    }
+    assert_eq!(read(&m, scn, "k").as_deref(), Some("v"));
+    // Over a tombstone read the same way: the deletion and what it deleted are listed.
+    let gone = commit(&m, &[("k", None)]);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    assert_eq!(t.get(b"k").unwrap(), None);
+    assert!(t.put_unversioned(b"k".to_vec(), b"v2".to_vec()).unwrap());
+    let again = t.commit().unwrap().unwrap().scn;
+    assert_eq!(listed(b"k"), Some((2, false)));
+    let want = [
+        (before, None),
+        (scn, Some("v")),
+        (gone, None),
+        (again, Some("v2")),
+    ];
+    for (at, v) in want {
+        assert_eq!(read(&m, at, "k").as_deref(), v, "at {at}");
+    }
+}

@@ -1189,7 +1189,10 @@ impl Transaction {
             let mut work = Vec::new();
             for (logical, pending) in writes {
                 let old_head = if pending.unversioned {
-                    None
+                    // Not looked up for the commit; but a head a statement read under the
+                    // write lock (an INSERT's uniqueness check) lets the new head start its
+                    // list of past versions (`keys::Past`), complete when there was none.
+                    newest.remove(&logical)
                 } else {
                     Some(match newest.remove(&logical) {
                         Some(known) => known,
