@@ -328,50 +328,36 @@ fn verify(
             Err(e) if collected(&e) && (a.scn as u64) < conn.mvcc().horizon() => continue,
             Err(e) => return Err(format!("AS OF SCN {}: {e}", a.scn)),
         }
-        // A full scan agrees too: once the table is large it reads its packed copy, which
-        // background maintenance builds and replaces while the kills land.
-        let scanned: i64 = conn
-            .query_row(
+        // Three more reads at the point must each find its newest row number:
+        // - a full scan: once the table is large it reads its packed copy, which background
+        //   maintenance builds and replaces while the kills land;
+        // - the row a trigger on `log` updates in every commit: its head lists its last
+        //   versions, so a recent point is read by the exact key of its version, an older one
+        //   by a seek;
+        // - the index, which must agree with the table.
+        for (what, sql) in [
+            (
+                "a full scan",
                 "SELECT count(*) FROM log AS OF SCN ? WHERE n + 0 > 0",
-                [a.scn],
-                |r| r.get(0),
-            )
-            .map_err(|e| format!("scan AS OF SCN {}: {e}", a.scn))?;
-        if scanned != a.n {
-            return Err(format!(
-                "AS OF SCN {}: a full scan finds {scanned} rows, expected {}",
-                a.scn, a.n
-            ));
-        }
-        // One row updated by every commit (a trigger on `log`): its head lists its last
-        // versions, so a recent point is read by the exact key of its version, an older one
-        // by a seek; either way it is the newest row at that point.
-        let tally: i64 = conn
-            .query_row(
+            ),
+            (
+                "the tally row",
                 "SELECT n FROM tally AS OF SCN ? WHERE k = 0",
-                [a.scn],
-                |r| r.get(0),
-            )
-            .map_err(|e| format!("tally AS OF SCN {}: {e}", a.scn))?;
-        if tally != a.n {
-            return Err(format!(
-                "AS OF SCN {}: the tally row says {tally}, expected {}",
-                a.scn, a.n
-            ));
-        }
-        // The index agrees with the table at that point too.
-        let by_index: i64 = conn
-            .query_row(
+            ),
+            (
+                "the index",
                 "SELECT count(*) FROM log AS OF SCN ? WHERE v > ''",
-                [a.scn],
-                |r| r.get(0),
-            )
-            .map_err(|e| format!("index AS OF SCN {}: {e}", a.scn))?;
-        if by_index != a.n {
-            return Err(format!(
-                "AS OF SCN {}: the index finds {by_index} rows, the table {}",
-                a.scn, a.n
-            ));
+            ),
+        ] {
+            let found: i64 = conn
+                .query_row(sql, [a.scn], |r| r.get(0))
+                .map_err(|e| format!("{what} AS OF SCN {}: {e}", a.scn))?;
+            if found != a.n {
+                return Err(format!(
+                    "AS OF SCN {}: {what} says {found}, expected {}",
+                    a.scn, a.n
+                ));
+            }
         }
         match conn.query_row(
             &format!("SELECT count(*) FROM log AS OF TRANSACTION {}", a.txid),

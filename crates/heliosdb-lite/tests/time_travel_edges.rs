@@ -175,6 +175,16 @@ fn a_row_deleted_by_a_range_and_reinserted_keeps_its_past() {
     }
 }
 
+/// A small deterministic random source: `rand(n)` is in `0..n`.
+fn xorshift(mut x: u64) -> impl FnMut(u64) -> i64 {
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n) as i64
+    }
+}
+
 /// Scans `AS OF` a point of a table that grew, shrank and changed since: rows added later
 /// are proven absent from the walk through the history instead of a seek each, which must
 /// not lose a row that existed then (updated, deleted, deleted and inserted again since,
@@ -189,13 +199,7 @@ fn scans_as_of_a_point_of_a_grown_table_see_exactly_its_rows() {
         .unwrap();
     let mut model: BTreeMap<i64, i64> = BTreeMap::new();
     let mut points: Vec<(i64, BTreeMap<i64, i64>)> = Vec::new();
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let mut rand = |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % n) as i64
-    };
+    let mut rand = xorshift(0x2545_F491_4F6C_DD1Du64);
     let mut next_id = 1;
     for round in 0..12 {
         c.execute_batch("BEGIN").unwrap();
@@ -291,13 +295,7 @@ fn point_reads_as_of_every_point_of_rows_deleted_and_inserted_again() {
             .unwrap();
         let mut model: BTreeMap<i64, i64> = BTreeMap::new();
         let mut points: Vec<(i64, BTreeMap<i64, i64>)> = Vec::new();
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut rand = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n) as i64
-        };
+        let mut rand = xorshift(0x9E37_79B9_7F4A_7C15u64);
         for round in 0..160i64 {
             let in_txn = round % 3 == 0;
             if in_txn {

@@ -10,6 +10,27 @@ def rss_bytes():
         return int(f.read().split()[1]) * 4096
 
 
+def read_measured(run, batches=False):
+    """Calls `run` (which executes a query and returns its cursor) and reads every row, by
+    iterating or in `fetchmany` batches; returns the row count, the sum of the first column
+    and how far resident memory grew from before the query ran (so a result the engine
+    materialised at execute counts too)."""
+    baseline = rss_bytes()
+    cur = run()
+    peak_rss = max(baseline, rss_bytes())
+    if batches:
+        rows = (r for b in iter(lambda: cur.fetchmany(5000), []) for r in b)
+    else:
+        rows = iter(cur)
+    n = total = 0
+    for row in rows:
+        n += 1
+        total += row[0]
+        if n % 50_000 == 0:
+            peak_rss = max(peak_rss, rss_bytes())
+    return n, total, peak_rss - baseline
+
+
 def test_a_million_row_fetch_has_bounded_memory(tmp_path):
     c = h.Connection.open(path=str(tmp_path / "db"), config={"enable_wal": False})
     c.execute("CREATE TABLE ten (d INTEGER)")
@@ -20,24 +41,13 @@ def test_a_million_row_fetch_has_bounded_memory(tmp_path):
         "'a row of some text to make the result heavy' "
         "FROM ten a, ten b, ten c, ten d, ten e, ten f"
     )
-    # Twice: iterating, and in fetchmany batches. The baseline is taken before the query
-    # runs, so a result the engine materialised at execute would count too.
     for batches in (False, True):
-        baseline = rss_bytes()
-        cur = c.execute("SELECT id, v FROM big")
-        peak_rss = max(baseline, rss_bytes())
-        n = total = 0
-        rows = iter(cur) if not batches else (r for b in iter(lambda: cur.fetchmany(5000), []) for r in b)
-        for row in rows:
-            n += 1
-            total += row[0]
-            if n % 50_000 == 0:
-                peak_rss = max(peak_rss, rss_bytes())
+        n, total, grown = read_measured(lambda: c.execute("SELECT id, v FROM big"), batches)
         assert n == 1_000_000
         assert total == sum(range(1_000_000))
         # Materialised, the rows would take well over 100 MB as Python tuples (and as much
         # again inside the engine); streamed, one buffer of rows is held at a time.
-        assert peak_rss - baseline < 64 * 2**20, (batches, peak_rss - baseline)
+        assert grown < 64 * 2**20, (batches, grown)
     c.close()
 
 
@@ -54,17 +64,9 @@ def test_a_million_rows_read_inside_a_write_transaction_have_bounded_memory(tmp_
     c.commit()
     c.execute("INSERT INTO big VALUES (1000000, 'mine')")
     assert c.in_transaction
-    baseline = rss_bytes()
-    cur = c.execute("SELECT id, v FROM big")
-    peak_rss = max(baseline, rss_bytes())
-    n = total = 0
-    for row in cur:
-        n += 1
-        total += row[0]
-        if n % 50_000 == 0:
-            peak_rss = max(peak_rss, rss_bytes())
+    n, total, grown = read_measured(lambda: c.execute("SELECT id, v FROM big"))
     assert n == 1_000_001
     assert total == sum(range(1_000_001))
-    assert peak_rss - baseline < 64 * 2**20, peak_rss - baseline
+    assert grown < 64 * 2**20, grown
     c.rollback()
     c.close()

@@ -326,10 +326,9 @@ pub fn head_bytes(
             None => return version_bytes(begin, data),
         },
         Some(p) => {
-            let delta = begin.wrapping_sub(p.begin);
-            if p.begin > begin || delta > u64::MAX >> 1 {
+            let Some(delta) = begin.checked_sub(p.begin).filter(|d| *d <= u64::MAX >> 1) else {
                 return version_bytes(begin, data); // not a successor: no list
-            }
+            };
             let entry = delta << 1 | u64::from(p.data.is_none());
             match p.past {
                 Some(past) => (Some(entry), past.entries, past.truncated),
@@ -352,13 +351,11 @@ pub fn head_bytes(
         (older, false)
     } else {
         let mut end = 0;
-        let mut at_entry = 0;
-        while at_entry < older.len() {
-            let mut next = at_entry;
+        while end < older.len() {
+            let mut next = end;
             if read_varint(older, &mut next).is_err() || next > room {
                 break;
             }
-            at_entry = next;
             end = next;
         }
         (&older[..end], true)

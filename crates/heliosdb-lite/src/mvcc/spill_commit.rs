@@ -128,23 +128,23 @@ pub(super) fn stage_version(
 ) -> Result<bool> {
     let head_read = old_head.is_some();
     let old_head = old_head.flatten();
-    let old = match &old_head {
-        Some(v) => Some(keys::decode_version(v)?),
-        None => None,
-    };
+    let old = old_head.as_deref().map(keys::decode_version).transpose()?;
     let old_live = old.is_some_and(|v| v.data.is_some());
     if value.is_none() && !old_live {
         return Ok(false); // deleting what is already absent leaves no trace
     }
     // A head already stamped with this commit's SCN was written directly by this transaction
     // (`super::direct`): no snapshot ever saw it, so it is replaced, not kept in the history.
-    let own = old.is_some_and(|v| v.begin == scn);
-    if let (true, false, Some(bytes), Some(version)) = (old_live, own, &old_head, &old) {
+    let superseded = old_head
+        .as_ref()
+        .zip(old)
+        .filter(|(_, v)| old_live && v.begin != scn);
+    if let Some((bytes, version)) = superseded {
         // The superseded head moves to the history without its list of past versions:
         // copied, because a value read from the store is a view into the block it was read
         // from, which the memtable would otherwise keep whole until its flush.
         let key = keys::history_key(logical, scn);
-        let entry = keys::history_value(bytes, version);
+        let entry = keys::history_value(bytes, &version);
         push_work_item(work, GcKind::Delete, key.len() + entry.len(), &key);
         batch.put(key, entry);
     }

@@ -12,7 +12,8 @@ use crate::mvcc::Transaction;
 use crate::storage::{prefix_range, Direction};
 use std::sync::Arc;
 
-fn rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
+/// The result of a pragma that returns rows.
+pub(super) fn rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
     Outcome {
         columns: columns.iter().map(|c| c.to_string()).collect(),
         rows,

@@ -453,9 +453,9 @@ class Connection:
         return self._live().last_txn_id()
 
     def snapshots(self, since=None, limit=None):
-        """Returns an iterator over the retained snapshots ``(scn, txn_id, committed_at)``, oldest first
-        (``committed_at`` is a naive UTC ``datetime``): those committed after ``since`` (an
-        SCN, or a ``datetime``), at most ``limit`` of them."""
+        """Returns an iterator over the retained snapshots ``(scn, txn_id, committed_at)``,
+        oldest first (``committed_at`` is a naive UTC ``datetime``): those committed after
+        ``since`` (an SCN, or a ``datetime``), at most ``limit`` of them."""
         since_scn = since_us = None
         if isinstance(since, _datetime.datetime):
             if since.tzinfo is not None:

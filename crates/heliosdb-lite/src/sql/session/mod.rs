@@ -231,14 +231,10 @@ impl Session {
                 }
                 Ok(Outcome::default())
             }
-            None => Ok(Outcome {
-                columns: vec!["foreign_keys".into()],
-                rows: vec![vec![Value::Integer(i64::from(!self.foreign_keys_off))]],
-                changes: 0,
-                returns_rows: true,
-                temporal: Vec::new(),
-                column_types: Vec::new(),
-            }),
+            None => Ok(super::pragma::rows(
+                &["foreign_keys"],
+                vec![vec![Value::Integer(i64::from(!self.foreign_keys_off))]],
+            )),
         }
     }
 
@@ -254,16 +250,8 @@ impl Session {
         let wait = self
             .busy_timeout
             .unwrap_or_else(|| engine.mvcc.busy_timeout());
-        Outcome {
-            columns: vec!["timeout".into()],
-            rows: vec![vec![Value::Integer(
-                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
-            )]],
-            changes: 0,
-            returns_rows: true,
-            temporal: Vec::new(),
-            column_types: Vec::new(),
-        }
+        let ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        super::pragma::rows(&["timeout"], vec![vec![Value::Integer(ms)]])
     }
 
     /// Starts a transaction that waits for the write lock as this connection's busy timeout
@@ -466,6 +454,31 @@ impl Session {
         Ok(Some((cursor, query_outcome(cols, Vec::new()))))
     }
 
+    /// Plans query `q` and runs it in `txn` with `run` (which collects or spools the rows);
+    /// returns what `run` made of the rows and the result columns.
+    #[allow(clippy::too_many_arguments)]
+    fn run_query<T>(
+        &self,
+        engine: &Engine,
+        txn: &Transaction,
+        own_ddl: bool,
+        stmt: &ParsedStatement,
+        q: &ast::Query,
+        params: &[Value],
+        run: impl FnOnce(&Executor<'_>, &super::plan::Plan) -> Result<T>,
+    ) -> Result<(T, Vec<OutputColumn>)> {
+        let env = self.env(engine);
+        let mut history = StmtHistory::new(engine);
+        let (plan, cols) =
+            self.query_plan(engine, txn, own_ddl, stmt, q, params, &env, &mut history)?;
+        let reader = Reader {
+            txn,
+            snapshots: &history.snapshots,
+        };
+        let ex = Executor::new(Some(reader), params, &env).with_limits(&self.limits);
+        Ok((run(&ex, &plan)?, cols))
+    }
+
     /// Runs query `q` in the explicit transaction, its rows past [`SPOOL_IN_MEMORY`] bytes
     /// going to a temporary file, and returns a cursor over them.
     fn spooled_query(
@@ -477,19 +490,10 @@ impl Session {
     ) -> Result<(super::cursor::Cursor, Outcome)> {
         let mut spool = None;
         let out = self.in_transaction(engine, false, false, &mut |s, engine, txn, own_ddl| {
-            let env = s.env(engine);
-            let mut history = StmtHistory::new(engine);
-            let (plan, cols) =
-                s.query_plan(engine, txn, own_ddl, stmt, q, params, &env, &mut history)?;
-            let reader = Reader {
-                txn,
-                snapshots: &history.snapshots,
-            };
-            spool = Some(
-                Executor::new(Some(reader), params, &env)
-                    .with_limits(&s.limits)
-                    .run_spooled(&plan, SPOOL_IN_MEMORY)?,
-            );
+            let (rows, cols) = s.run_query(engine, txn, own_ddl, stmt, q, params, |ex, plan| {
+                ex.run_spooled(plan, SPOOL_IN_MEMORY)
+            })?;
+            spool = Some(rows);
             Ok(query_outcome(cols, Vec::new()))
         })?;
         let spool = spool.ok_or_else(|| Error::invalid("the query produced no result"))?;
@@ -571,22 +575,17 @@ impl Session {
         sql: &Statement,
         params: &[Value],
     ) -> Result<Outcome> {
+        if let Statement::Query(q) = sql {
+            let (rows, cols) =
+                self.run_query(engine, txn, own_ddl, stmt, q, params, |ex, plan| {
+                    ex.run(plan, None)
+                })?;
+            return Ok(query_outcome(cols, rows));
+        }
         let schema = engine.schema_for(txn, own_ddl)?;
         let env = self.env(engine);
         let mut history = StmtHistory::new(engine);
         match sql {
-            Statement::Query(q) => {
-                let (plan, cols) =
-                    self.query_plan(engine, txn, own_ddl, stmt, q, params, &env, &mut history)?;
-                let reader = Reader {
-                    txn,
-                    snapshots: &history.snapshots,
-                };
-                let rows = Executor::new(Some(reader), params, &env)
-                    .with_limits(&self.limits)
-                    .run(&plan, None)?;
-                Ok(query_outcome(cols, rows))
-            }
             Statement::Explain {
                 statement, analyze, ..
             } => {
