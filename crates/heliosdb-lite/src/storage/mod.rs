@@ -12,6 +12,7 @@ mod fjall_check;
 mod memory;
 mod private_copy;
 mod value_cache;
+mod write_buffer;
 
 pub use fjall_backend::{FjallOptions, FjallStorage};
 pub use memory::MemoryStorage;
