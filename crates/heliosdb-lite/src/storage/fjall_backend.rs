@@ -232,9 +232,7 @@ impl FjallStorage {
         if !recovered.ops.is_empty() {
             ingest_entries(&keyspace, recovered.ops.iter().map(|(k, v)| (&k[..], v)))?;
         }
-        for log in recovered.logs {
-            std::fs::remove_file(log)?;
-        }
+        recovered.done(&buffer)?;
         let buffer = Arc::new(buffer);
         let flusher = {
             let (buffer, keyspace) = (buffer.clone(), keyspace.clone());
@@ -549,6 +547,7 @@ mod tests {
         std::fs::read_dir(path.join(super::super::write_buffer::FOLDER))
             .unwrap()
             .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
             .filter(|e| e.metadata().unwrap().len() > 0)
             .count()
     }

@@ -51,6 +51,9 @@ type MapKey = smallvec::SmallVec<[u8; 32]>;
 /// in fjall.
 type Entry = Option<Bytes>;
 
+/// One operation of a logged batch: a key and what it was set to.
+type Op = (Bytes, Entry);
+
 /// Bytes an entry costs beyond its key and value (the map's node share, two byte views).
 const ENTRY_OVERHEAD: u64 = 64;
 
@@ -66,6 +69,49 @@ const HEADER: usize = 12;
 
 /// The folder, inside the database directory, that holds the logs.
 pub(crate) const FOLDER: &str = "buffer";
+
+/// The file, in the folder, naming the newest layer whose entries are durable in the tables.
+/// A log is deleted only after this names its layer: if a power cut loses the deletion, the
+/// log comes back, and replaying it above the newer layers ingested since would bring old
+/// values back.
+const FLUSHED: &str = "flushed";
+
+/// Makes the directory's entries (a file created, renamed) durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The layer [`FLUSHED`] names, if any.
+fn read_flushed(dir: &Path) -> Result<Option<u64>> {
+    match std::fs::read(dir.join(FLUSHED)) {
+        Ok(bytes) => {
+            let id: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                Error::Corruption(format!(
+                    "{} is not a write buffer marker",
+                    dir.join(FLUSHED).display()
+                ))
+            })?;
+            Ok(Some(u64::from_le_bytes(id)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Durably records that every layer up to `id` is in the tables (written aside, then renamed
+/// over the old marker).
+fn write_flushed(dir: &Path, id: u64) -> Result<()> {
+    let tmp = dir.join("flushed.tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(&id.to_le_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(FLUSHED))?;
+    sync_dir(dir)
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding it leaves the state as consistent as between two writes.
@@ -104,6 +150,8 @@ impl Layer {
             .create_new(true)
             .append(true)
             .open(&path)?;
+        // A durable write in this log must not vanish with the log's directory entry.
+        sync_dir(dir)?;
         Ok(Self {
             id,
             map: RwLock::new(BTreeMap::new()),
@@ -176,7 +224,7 @@ fn encode(batch: &WriteBatch) -> Vec<u8> {
 }
 
 /// Decodes a record's payload into its operations.
-fn decode(payload: &[u8], path: &Path) -> Result<Vec<(Bytes, Entry)>> {
+fn decode(payload: &[u8], path: &Path) -> Result<Vec<Op>> {
     let corrupt = || {
         Error::Corruption(format!(
             "the write buffer log {} holds a malformed record",
@@ -211,28 +259,30 @@ fn decode(payload: &[u8], path: &Path) -> Result<Vec<(Bytes, Entry)>> {
 }
 
 /// Reads the records of a log: the operations of each whole record, stopping at a torn or
-/// damaged one. Returns whether the log ended cleanly.
-fn read_log(path: &Path) -> Result<(Vec<(Bytes, Entry)>, bool)> {
+/// damaged one. Returns the length of the whole records when one is torn or damaged (`None`
+/// when the log ended cleanly).
+fn read_log(path: &Path) -> Result<(Vec<Op>, Option<u64>)> {
     let mut data = Vec::new();
     File::open(path)?.read_to_end(&mut data)?;
     let mut ops = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
-        let Some(header) = data.get(pos..pos + HEADER) else {
-            return Ok((ops, false));
+        let Some(payload) = whole_record(&data[pos..]) else {
+            return Ok((ops, Some(pos as u64)));
         };
-        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
-        let sum = u64::from_le_bytes(header[4..].try_into().expect("8 bytes"));
-        let Some(payload) = data.get(pos + HEADER..pos + HEADER + len) else {
-            return Ok((ops, false));
-        };
-        if xxhash_rust::xxh3::xxh3_64(payload) != sum {
-            return Ok((ops, false));
-        }
         ops.extend(decode(payload, path)?);
-        pos += HEADER + len;
+        pos += HEADER + payload.len();
     }
-    Ok((ops, true))
+    Ok((ops, None))
+}
+
+/// The payload of the record `data` starts with, if it is whole and its checksum matches.
+fn whole_record(data: &[u8]) -> Option<&[u8]> {
+    let header = data.get(..HEADER)?;
+    let len = u32::from_le_bytes(header[..4].try_into().ok()?) as usize;
+    let sum = u64::from_le_bytes(header[4..].try_into().ok()?);
+    let payload = data.get(HEADER..HEADER + len)?;
+    (xxhash_rust::xxh3::xxh3_64(payload) == sum).then_some(payload)
 }
 
 /// The active layer and the frozen ones (oldest first).
@@ -269,14 +319,33 @@ struct Signal {
 /// them (deleted once that is done).
 pub(crate) struct Recovered {
     pub(crate) ops: BTreeMap<MapKey, Entry>,
-    pub(crate) logs: Vec<PathBuf>,
+    logs: Vec<PathBuf>,
+    /// The newest layer among them.
+    newest: Option<u64>,
+}
+
+impl Recovered {
+    /// Once the operations are durable in the tables: records it, then deletes the logs.
+    pub(crate) fn done(self, buffer: &WriteBuffer) -> Result<()> {
+        if let Some(id) = self.newest {
+            write_flushed(&buffer.dir, id)?;
+        }
+        for log in self.logs {
+            std::fs::remove_file(log)?;
+        }
+        Ok(())
+    }
 }
 
 impl WriteBuffer {
     /// Opens the buffer of the database in `db_dir`, flushing layers past `limit` bytes.
     pub(crate) fn open(db_dir: &Path, limit: u64) -> Result<(Self, Recovered)> {
         let dir = db_dir.join(FOLDER);
-        std::fs::create_dir_all(&dir)?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(&dir)?;
+            sync_dir(db_dir)?;
+        }
+        let flushed = read_flushed(&dir)?;
         let mut logs: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)?
             .flatten()
             .map(|e| e.path())
@@ -286,21 +355,39 @@ impl WriteBuffer {
             })
             .collect();
         logs.sort();
+        let next = logs
+            .last()
+            .map(|(id, _)| id + 1)
+            .max(flushed.map(|f| f + 1))
+            .unwrap_or(0);
+        // Logs whose layers the tables already hold (their deletion was interrupted).
+        let (done, logs): (Vec<_>, Vec<_>) = logs
+            .into_iter()
+            .partition(|(id, _)| flushed.is_some_and(|f| *id <= f));
+        for (_, path) in done {
+            std::fs::remove_file(path)?;
+        }
         let mut ops = BTreeMap::new();
         let last = logs.len().saturating_sub(1);
         for (i, (_, path)) in logs.iter().enumerate() {
-            let (found, clean) = read_log(path)?;
-            if !clean && i != last {
-                // Only the newest log can end in a batch being written when the process
-                // stopped; an older one was complete before the next was started.
-                return Err(Error::Corruption(format!(
-                    "the write buffer log {} is damaged before its end",
-                    path.display()
-                )));
+            let (found, torn) = read_log(path)?;
+            if let Some(whole) = torn {
+                if i != last {
+                    // Only the newest log can end in a batch being written when the process
+                    // stopped; an older one was complete before the next was started.
+                    return Err(Error::Corruption(format!(
+                        "the write buffer log {} is damaged before its end",
+                        path.display()
+                    )));
+                }
+                // Cut the unacknowledged batch off now: the next log starts after this one,
+                // which then must end cleanly if the process stops again before it is gone.
+                let f = std::fs::OpenOptions::new().write(true).open(path)?;
+                f.set_len(whole)?;
+                f.sync_all()?;
             }
             ops.extend(found.into_iter().map(|(k, v)| (MapKey::from_slice(&k), v)));
         }
-        let next = logs.last().map_or(0, |(id, _)| id + 1);
         let active = Arc::new(Layer::create(&dir, next)?);
         let buffer = Self {
             dir,
@@ -317,6 +404,7 @@ impl WriteBuffer {
         };
         let recovered = Recovered {
             ops,
+            newest: logs.last().map(|(id, _)| *id),
             logs: logs.into_iter().map(|(_, p)| p).collect(),
         };
         Ok((buffer, recovered))
@@ -544,9 +632,12 @@ impl WriteBuffer {
         }
         self.wake.notify_all();
         drop(signal);
-        // The entries are durable in the tables: the log has done its job.
+        // The entries are durable in the tables: the log has done its job, once the marker
+        // says so (without it, a replay of the log is harmless: it is the oldest one left).
         let path = lock(&layer.log).path.clone();
-        if let Err(e) = std::fs::remove_file(&path) {
+        let deleted = write_flushed(&self.dir, layer.id)
+            .and_then(|()| std::fs::remove_file(&path).map_err(Error::Io));
+        if let Err(e) = deleted {
             tracing::warn!(error = %e, path = %path.display(), "a flushed write buffer log was kept");
         }
         Ok(true)
