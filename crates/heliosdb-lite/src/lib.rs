@@ -26,6 +26,8 @@ pub mod mvcc;
 #[doc(hidden)]
 pub mod sql;
 pub mod storage;
+#[cfg(test)]
+mod test_rng;
 pub mod time;
 
 pub use api::types;

@@ -3,20 +3,29 @@
 //! never spilled (every new row of an import) skip the lookup in its private range.
 //!
 //! The number of keys is not known in advance, so the filter is a list of layers, each twice
-//! the capacity of the one before; a key is looked for in every layer. Ten bits a key and
-//! seven probes give about one false positive in a hundred. The filter's memory is bounded:
-//! once a new layer would pass `max_bytes`, it stops growing and answers "maybe" for every key
-//! (each read then looks in storage, as it would without a filter).
+//! the capacity of the one before; a key is looked for in every layer. A layer is blocked: a
+//! key's probes all fall in one 64-byte block (a cache line), so a lookup costs one memory
+//! read per layer (a miss in a layer larger than the cache) and a first zero bit ends it.
+//! Every new row of an import asks, and a classic filter's seven scattered probes per layer,
+//! with a division each, were a sixth of an import's statement time. Twelve bits a key and
+//! seven probes give under one false positive in a hundred per layer. The filter's memory is
+//! bounded: once a new layer would pass `max_bytes`, it stops growing and answers "maybe" for
+//! every key (each read then looks in storage, as it would without a filter).
 
 /// Bits per key of a layer's capacity.
-const BITS_PER_KEY: usize = 10;
-/// Probes per key.
-const PROBES: u64 = 7;
+const BITS_PER_KEY: usize = 12;
+/// Probes per key (bits set in its block).
+const PROBES: u32 = 7;
 /// Keys the first layer holds.
 const FIRST_CAPACITY: usize = 1 << 14;
 
+/// One cache line of bits.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Block([u64; 8]);
+
 struct Layer {
-    bits: Vec<u64>,
+    blocks: Vec<Block>,
     capacity: usize,
     len: usize,
 }
@@ -24,29 +33,40 @@ struct Layer {
 impl Layer {
     fn new(capacity: usize) -> Self {
         Self {
-            bits: vec![0; (capacity * BITS_PER_KEY).div_ceil(64)],
+            blocks: vec![Block::default(); (capacity * BITS_PER_KEY).div_ceil(512)],
             capacity,
             len: 0,
         }
     }
 
+    /// The block of a key: from the hash's low half, scaled by a multiplication rather than a
+    /// division.
+    fn block_of(&self, hash: u128) -> usize {
+        ((hash as u64 as u128 * self.blocks.len() as u128) >> 64) as usize
+    }
+
     fn insert(&mut self, hash: u128) {
-        for p in probes(self.bits.len(), hash) {
-            self.bits[p / 64] |= 1 << (p % 64);
+        let block = self.block_of(hash);
+        for (word, bit) in probes_of(hash) {
+            self.blocks[block].0[word] |= bit;
         }
         self.len += 1;
     }
 
     fn contains(&self, hash: u128) -> bool {
-        probes(self.bits.len(), hash).all(|p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+        let block = &self.blocks[self.block_of(hash)];
+        probes_of(hash).all(|(word, bit)| block.0[word] & bit != 0)
     }
 }
 
-/// The bit positions of a key in a layer of `words` words: double hashing of one 128-bit hash.
-fn probes(words: usize, hash: u128) -> impl Iterator<Item = usize> {
-    let n = (words * 64) as u64;
-    let (a, b) = (hash as u64, (hash >> 64) as u64 | 1);
-    (0..PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % n) as usize)
+/// A key's probes inside its block: (word, bit mask) pairs, from nine-bit slices of the
+/// hash's high half.
+fn probes_of(hash: u128) -> impl Iterator<Item = (usize, u64)> {
+    let high = (hash >> 64) as u64;
+    (0..PROBES).map(move |i| {
+        let slice = high >> (9 * i);
+        (((slice >> 6) & 7) as usize, 1u64 << (slice & 63))
+    })
 }
 
 /// An approximate set of keys: no false negatives.
@@ -92,7 +112,7 @@ impl KeyFilter {
                 return;
             }
             let layer = Layer::new(capacity);
-            self.bytes += layer.bits.len() * 8;
+            self.bytes += layer.blocks.len() * 64;
             self.layers.push(layer);
         }
         let hash = xxhash_rust::xxh3::xxh3_128(key);

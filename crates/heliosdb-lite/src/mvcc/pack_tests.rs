@@ -5,6 +5,7 @@ use super::pack::TRACK_ROWS;
 use super::view::{HeadsIter, VisibleIter};
 use super::*;
 use crate::storage::{FjallOptions, FjallStorage, MemoryStorage};
+use crate::test_rng::Rng;
 use crate::time::ManualClock;
 
 const TABLE: &[u8] = b"r\0\0\0\x07";
@@ -30,21 +31,6 @@ fn key(i: u64) -> Vec<u8> {
     let mut k = TABLE.to_vec();
     k.extend_from_slice(&i.to_be_bytes());
     k
-}
-
-/// A small deterministic generator (xorshift), so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn create_table(m: &Mvcc) {

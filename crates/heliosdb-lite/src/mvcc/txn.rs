@@ -504,10 +504,11 @@ impl Transaction {
         self.note_write(&key);
         let size = key.len() + value.len() + ENTRY_OVERHEAD;
         // A spilled write counts as written; if the private range cannot be read, assume
-        // nothing.
+        // nothing. The filter answers for most keys (every new row of an import) at once.
         let assumable = self.lock.is_some()
-            && matches!(self.spilled_version(&key), Ok(None))
-            && !self.may_have_direct_head(&key);
+            && (!self.spilled_keys.may_contain(&key)
+                || (matches!(self.spilled_version(&key), Ok(None))
+                    && !self.may_have_direct_head(&key)));
         let (undo, known) = match self.writes.get_mut(&key) {
             Some(p) => {
                 let prev = p.value.replace(value);

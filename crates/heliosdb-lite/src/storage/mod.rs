@@ -9,6 +9,7 @@
 
 mod fjall_backend;
 mod fjall_check;
+mod layer_map;
 mod memory;
 mod private_copy;
 mod value_cache;

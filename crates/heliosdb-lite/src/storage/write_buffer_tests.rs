@@ -1,3 +1,4 @@
+use super::super::layer_map::bounds_empty;
 use super::*;
 use std::collections::BTreeMap as Model;
 

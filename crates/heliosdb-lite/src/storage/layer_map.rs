@@ -1,0 +1,293 @@
+//! The sorted map of one write buffer layer: a `BTreeMap` plus runs of ascending keys.
+//!
+//! Most keys reach a layer in ascending runs: a bulk load's row heads, an index on a growing
+//! column, the commit and write-ahead records, each a stream of its own and the streams
+//! interleaved. A `BTreeMap` pays a full descent for each of them, scanning every key of the
+//! rightmost node of each level (about fifty comparisons of 20-byte keys at a few hundred
+//! thousand entries), which made a single-transaction bulk load slower through the buffer
+//! than through fjall's skiplist. So a key above everything the map holds starts a *tail*: a
+//! plain vector that owns a key range from its first key up to a limit, and takes the next
+//! keys of its range by a push when they come in order. Keys that fall nowhere go to the
+//! map, as before.
+//!
+//! The invariants that keep reads exact: a tail's entries are strictly ascending and inside
+//! its range; tails' ranges are disjoint and kept in key order; no map key lies inside a
+//! tail's range. So a key is in exactly one place: its owning tail if one owns it, else the
+//! map. A key that lands inside a tail out of order is inserted in place when few entries
+//! follow it, splits the tail when a run of keys of another stream follows it (each half then
+//! takes its own stream's appends), and otherwise, or when the tail was split and took no
+//! key in order since (random keys, not a stream), moves the tail's entries into the map
+//! (each entry moves at most once, paid for by the push that placed it).
+
+use super::Bytes;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// A key as a layer holds it: inside the map's node up to 32 bytes (every key of ours but
+/// long text keys), so that a search compares keys without visiting a heap block per key.
+pub(crate) type MapKey = smallvec::SmallVec<[u8; 32]>;
+
+/// A buffered value: `None` is a deletion, which hides the key's value in older layers and
+/// in the tables.
+pub(crate) type Entry = Option<Bytes>;
+
+/// Entries after an out-of-order key up to which it is inserted in place (a short move).
+const SHIFT_MAX: usize = 32;
+
+/// Entries after an out-of-order key up to which the tail is split there; past it the tail
+/// goes into the map (a random key in a long run: the run is not a stream any more).
+const SPLIT_MAX: usize = 4096;
+
+/// Tails a map keeps at most; a split beyond it first moves the shortest tail into the map.
+const MAX_TAILS: usize = 16;
+
+/// A run of ascending keys owning `[entries[0].0, limit)` (no limit: everything above).
+struct Tail {
+    entries: Vec<(MapKey, Entry)>,
+    limit: Option<MapKey>,
+    /// Set by a split, cleared by a push: a second split before the next push means the
+    /// tail takes random keys, not a stream, and it goes to the map instead.
+    split: bool,
+}
+
+impl Tail {
+    fn first(&self) -> &[u8] {
+        &self.entries[0].0
+    }
+
+    fn last(&self) -> &[u8] {
+        &self.entries[self.entries.len() - 1].0
+    }
+
+    fn owns(&self, key: &[u8]) -> bool {
+        key >= self.first() && self.limit.as_ref().is_none_or(|l| key < &l[..])
+    }
+
+    fn find(&self, key: &[u8]) -> std::result::Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k[..].cmp(key))
+    }
+}
+
+/// The sorted map of a layer (see the module documentation).
+#[derive(Default)]
+pub(crate) struct LayerMap {
+    map: BTreeMap<MapKey, Entry>,
+    /// In key order, with disjoint ranges that hold no map key.
+    tails: Vec<Tail>,
+    /// The tail the last insertion went to: the next key of a stream usually goes there too.
+    hint: usize,
+}
+
+impl LayerMap {
+    /// True when the map holds no entry.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty() && self.tails.is_empty()
+    }
+
+    /// The index of the tail owning `key`, if any.
+    fn owner(&self, key: &[u8]) -> Option<usize> {
+        if self.tails.get(self.hint).is_some_and(|t| t.owns(key)) {
+            return Some(self.hint);
+        }
+        let after = self.tails.partition_point(|t| t.first() <= key);
+        let i = after.checked_sub(1)?;
+        self.tails[i].owns(key).then_some(i)
+    }
+
+    /// The entry of `key`, if the map holds one.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&Entry> {
+        match self.owner(key) {
+            Some(i) => {
+                let tail = &self.tails[i];
+                tail.find(key).ok().map(|p| &tail.entries[p].1)
+            }
+            None => self.map.get(key),
+        }
+    }
+
+    /// Sets `key` to `entry`, replacing what the map held for it.
+    pub(crate) fn insert(&mut self, key: MapKey, entry: Entry) {
+        let Some(i) = self.owner(&key) else {
+            return self.insert_unowned(key, entry);
+        };
+        self.hint = i;
+        let tail = &mut self.tails[i];
+        if key[..] > *tail.last() {
+            tail.entries.push((key, entry));
+            tail.split = false;
+            return;
+        }
+        let pos = match tail.find(&key) {
+            Ok(p) => {
+                tail.entries[p].1 = entry;
+                return;
+            }
+            Err(p) => p,
+        };
+        let following = tail.entries.len() - pos;
+        if following <= SHIFT_MAX {
+            tail.entries.insert(pos, (key, entry));
+        } else if following <= SPLIT_MAX && !tail.split {
+            let lower = self.split(i, pos);
+            self.tails[lower].entries.push((key, entry));
+        } else {
+            self.retire(i);
+            self.map.insert(key, entry);
+        }
+    }
+
+    /// Inserts a key no tail owns: into a new tail when nothing in the map lies at or above
+    /// it (the head of an ascending stream, found without a search), else into the map.
+    fn insert_unowned(&mut self, key: MapKey, entry: Entry) {
+        let above_map = self.map.last_key_value().is_none_or(|(k, _)| key > *k);
+        if !above_map {
+            self.map.insert(key, entry);
+            return;
+        }
+        // Tails lie below or above `key`; the new one owns up to the next one.
+        let at = self.tails.partition_point(|t| t.first() < &key[..]);
+        if self.tails.len() >= MAX_TAILS {
+            // Too many streams: this one goes to the map (it is above every map key, so the
+            // map stays clear of every tail's range).
+            self.map.insert(key, entry);
+            return;
+        }
+        let limit = self.tails.get(at).map(|t| MapKey::from_slice(t.first()));
+        self.tails.insert(
+            at,
+            Tail {
+                entries: vec![(key, entry)],
+                limit,
+                split: false,
+            },
+        );
+        self.hint = at;
+    }
+
+    /// Splits tail `i` before its entry `pos`: the entries from `pos` on become a tail of
+    /// their own, and tail `i` owns up to them. Returns where tail `i` is now (making room
+    /// can move it).
+    fn split(&mut self, i: usize, pos: usize) -> usize {
+        if self.tails.len() >= MAX_TAILS {
+            // Make room: the shortest other tail goes to the map.
+            let shortest = (0..self.tails.len())
+                .filter(|&j| j != i)
+                .min_by_key(|&j| self.tails[j].entries.len())
+                .expect("more than one tail");
+            self.retire(shortest);
+            return self.split(if shortest < i { i - 1 } else { i }, pos);
+        }
+        let tail = &mut self.tails[i];
+        let upper = tail.entries.split_off(pos);
+        let limit = tail.limit.replace(upper[0].0.clone());
+        tail.split = true;
+        self.tails.insert(
+            i + 1,
+            Tail {
+                entries: upper,
+                limit,
+                split: true,
+            },
+        );
+        self.hint = i;
+        i
+    }
+
+    /// Moves tail `i`'s entries into the map; its range is owned by nobody from then on.
+    fn retire(&mut self, i: usize) {
+        let tail = self.tails.remove(i);
+        self.map.extend(tail.entries);
+        self.hint = 0;
+    }
+
+    /// Calls `f` with every entry in ascending key order.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8], &Entry)) {
+        let mut map = self.map.iter().peekable();
+        for tail in &self.tails {
+            // Map keys lie between tails' ranges, never inside one.
+            while let Some((k, e)) = map.next_if(|(k, _)| k[..] < *tail.first()) {
+                f(k, e);
+            }
+            for (k, e) in &tail.entries {
+                f(k, e);
+            }
+        }
+        for (k, e) in map {
+            f(k, e);
+        }
+    }
+
+    /// Appends to `out`, cloned, the first `n` entries between `lower` and `upper` in key
+    /// order (`reverse`: the last `n`, in descending order).
+    pub(crate) fn copy_range(
+        &self,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        n: usize,
+        out: &mut impl Extend<(Bytes, Entry)>,
+    ) {
+        if bounds_empty(lower, upper) {
+            return;
+        }
+        // Each source's first `n` in the scan's order, then the first `n` of their merge (the
+        // sources hold disjoint keys).
+        let mut found: Vec<(&[u8], &Entry)> = Vec::with_capacity(n);
+        let it = self
+            .map
+            .range::<[u8], _>((lower, upper))
+            .map(|(k, e)| (&k[..], e));
+        if reverse {
+            found.extend(it.rev().take(n));
+        } else {
+            found.extend(it.take(n));
+        }
+        for tail in &self.tails {
+            let from = match lower {
+                Bound::Included(k) => tail.entries.partition_point(|(t, _)| t[..] < *k),
+                Bound::Excluded(k) => tail.entries.partition_point(|(t, _)| t[..] <= *k),
+                Bound::Unbounded => 0,
+            };
+            let to = match upper {
+                Bound::Included(k) => tail.entries.partition_point(|(t, _)| t[..] <= *k),
+                Bound::Excluded(k) => tail.entries.partition_point(|(t, _)| t[..] < *k),
+                Bound::Unbounded => tail.entries.len(),
+            };
+            if from >= to {
+                continue;
+            }
+            let slice = tail.entries[from..to].iter().map(|(k, e)| (&k[..], e));
+            if reverse {
+                found.extend(slice.rev().take(n));
+            } else {
+                found.extend(slice.take(n));
+            }
+        }
+        if reverse {
+            found.sort_unstable_by(|a, b| b.0.cmp(a.0));
+        } else {
+            found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
+        out.extend(
+            found
+                .into_iter()
+                .take(n)
+                .map(|(k, e)| (Bytes::from(k), e.clone())),
+        );
+    }
+}
+
+/// True when no key can lie between the bounds (which `BTreeMap::range` would refuse).
+pub(crate) fn bounds_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+    use Bound::{Excluded, Included};
+    match (lower, upper) {
+        (Included(a), Included(b)) => a > b,
+        (Included(a), Excluded(b)) | (Excluded(a), Included(b)) | (Excluded(a), Excluded(b)) => {
+            a >= b
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "layer_map_tests.rs"]
+mod tests;

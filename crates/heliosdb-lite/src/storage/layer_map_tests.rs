@@ -1,0 +1,255 @@
+use super::*;
+use crate::test_rng::Rng;
+
+type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The invariants of the module documentation, checked directly.
+fn check_invariants(m: &LayerMap) {
+    for (i, t) in m.tails.iter().enumerate() {
+        assert!(!t.entries.is_empty(), "tail {i} is empty");
+        assert!(
+            t.entries.windows(2).all(|w| w[0].0 < w[1].0),
+            "tail {i} is not strictly ascending"
+        );
+        if let Some(l) = &t.limit {
+            assert!(
+                t.last() < &l[..],
+                "tail {i} holds a key at or past its limit"
+            );
+        }
+        if let Some(next) = m.tails.get(i + 1) {
+            let limit = t.limit.as_ref().expect("only the last tail is unbounded");
+            assert!(
+                &limit[..] <= next.first(),
+                "tails {i} and {} overlap",
+                i + 1
+            );
+        }
+        for k in m.map.keys() {
+            assert!(!t.owns(k), "map key {k:?} lies in tail {i}'s range");
+        }
+    }
+    assert!(m.tails.len() <= MAX_TAILS);
+}
+
+fn key(stream: u8, n: u64) -> MapKey {
+    let mut k = MapKey::from_slice(&[stream, 7, 7]);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// Every entry, through `copy_range` in chunks of `n` the way a scan reads a layer.
+fn scan(
+    m: &LayerMap,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    reverse: bool,
+    n: usize,
+) -> Model {
+    let mut got = Vec::new();
+    let mut last: Option<Vec<u8>> = None;
+    loop {
+        let (mut lo, mut hi) = (
+            lower.as_ref().map(Vec::as_slice),
+            upper.as_ref().map(Vec::as_slice),
+        );
+        if let Some(l) = &last {
+            if reverse {
+                hi = Bound::Excluded(l);
+            } else {
+                lo = Bound::Excluded(l);
+            }
+        }
+        let mut chunk: Vec<(Bytes, Entry)> = Vec::new();
+        m.copy_range((lo, hi), reverse, n, &mut chunk);
+        let done = chunk.len() < n;
+        for w in chunk.windows(2) {
+            assert_eq!(w[0].0 < w[1].0, !reverse, "a chunk out of order");
+        }
+        last = chunk.last().map(|(k, _)| k.to_vec());
+        got.extend(chunk);
+        if done {
+            break;
+        }
+    }
+    if reverse {
+        got.reverse();
+    }
+    let model: Model = got
+        .into_iter()
+        .map(|(k, e)| (k.to_vec(), e.map(|v| v.to_vec())))
+        .collect();
+    model
+}
+
+fn agree(m: &LayerMap, model: &Model, rng: &mut Rng) {
+    check_invariants(m);
+    let mut all = Vec::new();
+    m.for_each(|k, e| all.push((k.to_vec(), e.as_ref().map(|v| v.to_vec()))));
+    assert!(
+        all.windows(2).all(|w| w[0].0 < w[1].0),
+        "for_each out of order"
+    );
+    assert_eq!(all.into_iter().collect::<Model>(), *model);
+    for (k, e) in model {
+        assert_eq!(
+            m.get(k).map(|e| e.as_ref().map(|v| v.to_vec())),
+            Some(e.clone())
+        );
+    }
+    for _ in 0..20 {
+        let bound = |rng: &mut Rng| {
+            let k = key(rng.below(5) as u8, rng.below(2000)).to_vec();
+            match rng.below(3) {
+                0 => Bound::Unbounded,
+                1 => Bound::Included(k),
+                _ => Bound::Excluded(k),
+            }
+        };
+        let (lower, upper) = (bound(rng), bound(rng));
+        let reverse = rng.below(2) == 0;
+        let n = 1 + rng.below(80) as usize;
+        let (lo, hi) = (
+            lower.as_ref().map(Vec::as_slice),
+            upper.as_ref().map(Vec::as_slice),
+        );
+        let expect: Model = if bounds_empty(lo, hi) {
+            Model::new()
+        } else {
+            model
+                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
+                .map(|(k, e)| (k.clone(), e.clone()))
+                .collect()
+        };
+        assert_eq!(scan(m, lower, upper, reverse, n), expect);
+    }
+    // Keys that are absent.
+    for _ in 0..50 {
+        let k = key(rng.below(6) as u8, rng.below(3000));
+        if !model.contains_key(&k[..]) {
+            assert!(m.get(&k).is_none());
+        }
+    }
+}
+
+/// Runs `ops` insertions whose keys `next_key` draws, checking against a model as it goes.
+fn run(seed: u64, ops: usize, mut next_key: impl FnMut(&mut Rng) -> MapKey) {
+    let mut rng = Rng(seed);
+    let mut m = LayerMap::default();
+    let mut model = Model::new();
+    for i in 0..ops {
+        let k = next_key(&mut rng);
+        let e = (rng.below(8) != 0).then(|| Bytes::from(i.to_le_bytes().as_slice()));
+        model.insert(k.to_vec(), e.as_ref().map(|v| v.to_vec()));
+        m.insert(k, e);
+        if i % 97 == 0 {
+            agree(&m, &model, &mut rng);
+        }
+    }
+    agree(&m, &model, &mut rng);
+}
+
+#[test]
+fn interleaved_ascending_streams_agree_with_a_model() {
+    for seed in 1..6 {
+        let mut next = [0u64; 4];
+        run(seed, 3000, |rng| {
+            let s = rng.below(4) as usize;
+            next[s] += 1 + rng.below(3);
+            key(s as u8, next[s])
+        });
+    }
+}
+
+#[test]
+fn random_keys_agree_with_a_model() {
+    for seed in 1..6 {
+        run(seed, 3000, |rng| key(rng.below(3) as u8, rng.below(1500)));
+    }
+}
+
+#[test]
+fn descending_keys_agree_with_a_model() {
+    let mut n = 5000;
+    run(9, 3000, |_| {
+        n -= 1;
+        key(1, n)
+    });
+}
+
+#[test]
+fn streams_with_random_keys_and_rewrites_agree_with_a_model() {
+    for seed in 1..8 {
+        let mut next = [0u64; 5];
+        run(seed, 4000, |rng| match rng.below(10) {
+            // A random key, often a rewrite of an existing one.
+            0 | 1 => key(
+                rng.below(5) as u8,
+                rng.below(next.iter().max().unwrap() + 1),
+            ),
+            // A stream going back a little (a key inserted in place).
+            2 => {
+                let s = rng.below(5) as usize;
+                key(s as u8, next[s].saturating_sub(rng.below(40)))
+            }
+            _ => {
+                let s = rng.below(5) as usize;
+                next[s] += 1;
+                key(s as u8, next[s])
+            }
+        });
+    }
+}
+
+#[test]
+fn many_streams_stay_within_the_tail_limit() {
+    // More streams than tails, started top-down so that each starts a tail.
+    let mut next = [0u64; 40];
+    let mut started = 40;
+    run(3, 6000, |rng| {
+        if started > 0 {
+            started -= 1;
+            return key(100 + started as u8, 0);
+        }
+        let s = rng.below(40) as usize;
+        next[s] += 1;
+        key(100 + s as u8, next[s])
+    });
+}
+
+#[test]
+fn a_long_run_hit_by_a_random_key_moves_to_the_map() {
+    let mut m = LayerMap::default();
+    for n in 0..10_000 {
+        m.insert(key(1, n * 2), Some(Bytes::from(&b"v"[..])));
+    }
+    assert_eq!(m.tails.len(), 1);
+    // Far from the end: more than SPLIT_MAX entries follow it.
+    m.insert(key(1, 3), None);
+    assert!(m.tails.is_empty());
+    assert_eq!(m.map.len(), 10_001);
+    assert_eq!(m.get(&key(1, 3)), Some(&None));
+    check_invariants(&m);
+}
+
+#[test]
+fn a_second_stream_below_a_run_splits_it() {
+    let mut m = LayerMap::default();
+    for n in 0..100 {
+        m.insert(key(1, n), None);
+    }
+    for n in 0..100 {
+        m.insert(key(2, n), None);
+    }
+    // One tail took both streams; a key of the first stream splits it.
+    assert_eq!(m.tails.len(), 1);
+    m.insert(key(1, 100), None);
+    assert_eq!(m.tails.len(), 2);
+    for n in 101..200 {
+        m.insert(key(1, n), None);
+        m.insert(key(2, n), None);
+    }
+    assert_eq!(m.tails.len(), 2);
+    assert!(m.map.is_empty());
+    check_invariants(&m);
+}
