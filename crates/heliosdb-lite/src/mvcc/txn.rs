@@ -186,7 +186,7 @@ impl Transaction {
             spilled: false,
             undo_stored: 0,
             keeps_undo: true,
-            spilled_keys: KeyFilter::new(0),
+            spilled_keys: KeyFilter::new(0, None),
             broken: None,
             direct_scn: None,
             direct_seq: 0,
@@ -199,7 +199,10 @@ impl Transaction {
             busy_timeout,
         };
         // A quarter of the budget at most: past it the filter answers "maybe" for every key.
-        t.spilled_keys = KeyFilter::new(t.mvcc.0.options.txn_memory_bytes / 4);
+        t.spilled_keys = KeyFilter::new(
+            t.mvcc.0.options.txn_memory_bytes / 4,
+            t.mvcc.0.options.count_group,
+        );
         if t.lock.is_some() {
             t.txid = Some(t.mvcc.allocate_txid());
         }
