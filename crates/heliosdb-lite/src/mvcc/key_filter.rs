@@ -2,15 +2,13 @@
 //! not spilled" for most keys that were not, so that reads and writes of keys the transaction
 //! never spilled (every new row of an import) skip the lookup in its private range.
 //!
-//! The number of keys is not known in advance, so the filter is a list of layers, each twice
-//! the capacity of the one before; a key is looked for in every layer. A layer is blocked: a
-//! key's probes all fall in one 64-byte block (a cache line), so a lookup costs one memory
-//! read per layer (a miss in a layer larger than the cache) and a first zero bit ends it.
-//! Every new row of an import asks, and a classic filter's seven scattered probes per layer,
-//! with a division each, were a sixth of an import's statement time. Twelve bits a key and
-//! seven probes give under one false positive in a hundred per layer. The filter's memory is
-//! bounded: once a new layer would pass `max_bytes`, it stops growing and answers "maybe" for
-//! every key (each read then looks in storage, as it would without a filter).
+//! The number of keys is not known in advance, so the filter is a list of blocked bloom
+//! filters (`storage::bloom`), each twice the capacity of the one before; a key is looked for
+//! in every one. Every new row of an import asks, and a classic filter's seven scattered
+//! probes per layer, with a division each, were a sixth of an import's statement time. The
+//! filter's memory is bounded: once a new layer would pass `max_bytes`, it stops growing and
+//! answers "maybe" for every key (each read then looks in storage, as it would without a
+//! filter).
 //!
 //! Keys of a counting group (a table's rows, `MvccOptions::count_group`) are also kept as the
 //! largest key added per group: a key above it was never added. That is every new row of an
@@ -18,70 +16,17 @@
 //! the layers of a million keys are several megabytes, and a lookup missed the cache in each.
 
 use super::counters::CountGroup;
+use crate::storage::bloom::{self, BlockedBloom};
 
-/// Bits per key of a layer's capacity.
-const BITS_PER_KEY: usize = 12;
-/// Probes per key (bits set in its block).
-const PROBES: u32 = 7;
 /// Keys the first layer holds.
 const FIRST_CAPACITY: usize = 1 << 14;
 /// Groups whose largest key is kept (a transaction writing rows of more tables keeps the
 /// first ones).
 const MAX_GROUPS: usize = 16;
 
-/// One cache line of bits.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(64))]
-struct Block([u64; 8]);
-
-struct Layer {
-    blocks: Vec<Block>,
-    capacity: usize,
-    len: usize,
-}
-
-impl Layer {
-    fn new(capacity: usize) -> Self {
-        Self {
-            blocks: vec![Block::default(); (capacity * BITS_PER_KEY).div_ceil(512)],
-            capacity,
-            len: 0,
-        }
-    }
-
-    /// The block of a key: from the hash's low half, scaled by a multiplication rather than a
-    /// division.
-    fn block_of(&self, hash: u128) -> usize {
-        ((hash as u64 as u128 * self.blocks.len() as u128) >> 64) as usize
-    }
-
-    fn insert(&mut self, hash: u128) {
-        let block = self.block_of(hash);
-        for (word, bit) in probes_of(hash) {
-            self.blocks[block].0[word] |= bit;
-        }
-        self.len += 1;
-    }
-
-    fn contains(&self, hash: u128) -> bool {
-        let block = &self.blocks[self.block_of(hash)];
-        probes_of(hash).all(|(word, bit)| block.0[word] & bit != 0)
-    }
-}
-
-/// A key's probes inside its block: (word, bit mask) pairs, from nine-bit slices of the
-/// hash's high half.
-fn probes_of(hash: u128) -> impl Iterator<Item = (usize, u64)> {
-    let high = (hash >> 64) as u64;
-    (0..PROBES).map(move |i| {
-        let slice = high >> (9 * i);
-        (((slice >> 6) & 7) as usize, 1u64 << (slice & 63))
-    })
-}
-
 /// An approximate set of keys: no false negatives.
 pub(super) struct KeyFilter {
-    layers: Vec<Layer>,
+    layers: Vec<BlockedBloom>,
     /// Bytes the layers hold.
     bytes: usize,
     max_bytes: usize,
@@ -139,22 +84,19 @@ impl KeyFilter {
         if self.saturated {
             return;
         }
-        if self.layers.last().is_none_or(|l| l.len >= l.capacity) {
-            let capacity = self
-                .layers
-                .last()
-                .map_or(FIRST_CAPACITY, |l| l.capacity * 2);
-            if self.bytes + capacity * BITS_PER_KEY / 8 > self.max_bytes {
+        if self.layers.last().is_none_or(BlockedBloom::is_full) {
+            let capacity = FIRST_CAPACITY << self.layers.len();
+            if self.bytes + BlockedBloom::bytes_for(capacity) > self.max_bytes {
                 self.saturated = true;
                 self.layers = Vec::new();
                 self.bytes = 0;
                 return;
             }
-            let layer = Layer::new(capacity);
-            self.bytes += layer.blocks.len() * 64;
+            let layer = BlockedBloom::new(capacity);
+            self.bytes += layer.bytes();
             self.layers.push(layer);
         }
-        let hash = xxhash_rust::xxh3::xxh3_128(key);
+        let hash = bloom::hash(key);
         if let Some(l) = self.layers.last_mut() {
             l.insert(hash);
         }
@@ -175,7 +117,7 @@ impl KeyFilter {
         if self.saturated {
             return true;
         }
-        let hash = xxhash_rust::xxh3::xxh3_128(key);
+        let hash = bloom::hash(key);
         self.layers.iter().any(|l| l.contains(hash))
     }
 }

@@ -7,6 +7,7 @@
 //! databases and tests, and another engine (RocksDB, say) could be added behind a cargo feature
 //! without touching the layers above.
 
+pub(crate) mod bloom;
 mod fjall_backend;
 mod fjall_check;
 mod layer_map;

@@ -33,6 +33,7 @@
 //! in chunks, so a layer flushed under it is still read from memory (its fjall iterator,
 //! opened earlier, does not see the new tables).
 
+use super::bloom;
 use super::layer_map::{Entry, LayerMap, MapKey};
 use super::{Bytes, Direction, KeyRange, KvIter, KvPair, WriteBatch, WriteOp};
 use crate::error::{Error, Result};
@@ -137,7 +138,8 @@ struct Log {
 }
 
 impl Layer {
-    fn create(dir: &Path, id: u64) -> Result<Self> {
+    /// A new layer with its log, sized for `limit` bytes of entries.
+    fn create(dir: &Path, id: u64, limit: u64) -> Result<Self> {
         let path = log_path(dir, id);
         let file = std::fs::OpenOptions::new()
             .create_new(true)
@@ -147,7 +149,7 @@ impl Layer {
         sync_dir(dir)?;
         Ok(Self {
             id,
-            map: RwLock::new(LayerMap::default()),
+            map: RwLock::new(LayerMap::with_filter((limit / ENTRY_OVERHEAD) as usize)),
             bytes: AtomicU64::new(0),
             log: Mutex::new(Log {
                 path,
@@ -381,10 +383,11 @@ impl WriteBuffer {
             }
             ops.extend(found.into_iter().map(|(k, v)| (MapKey::from_slice(&k), v)));
         }
-        let active = Arc::new(Layer::create(&dir, next)?);
+        let limit = limit.max(64 * 1024);
+        let active = Arc::new(Layer::create(&dir, next, limit)?);
         let buffer = Self {
             dir,
-            limit: limit.max(64 * 1024),
+            limit,
             layers: RwLock::new(Layers {
                 active,
                 frozen: Vec::new(),
@@ -507,7 +510,7 @@ impl WriteBuffer {
         }
         layers.active.sync()?;
         let next = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let fresh = Arc::new(Layer::create(&self.dir, next)?);
+        let fresh = Arc::new(Layer::create(&self.dir, next, self.limit)?);
         let old = std::mem::replace(&mut layers.active, fresh);
         layers.frozen.push(old);
         Ok(true)
@@ -533,9 +536,10 @@ impl WriteBuffer {
 
     /// The buffered entry of `key`: `Some(None)` for a deletion, `None` if not buffered.
     pub(crate) fn get(&self, key: &[u8]) -> Option<Entry> {
+        let hash = bloom::hash(key);
         let layers = read(&self.layers);
         for layer in std::iter::once(&layers.active).chain(layers.frozen.iter().rev()) {
-            if let Some(e) = read(&layer.map).get(key) {
+            if let Some(e) = read(&layer.map).get_hashed(key, hash) {
                 return Some(e.clone());
             }
         }
