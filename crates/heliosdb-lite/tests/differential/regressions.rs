@@ -847,3 +847,26 @@ fn a_loop_join_reads_its_right_side_only_for_a_left_row() {
     );
     assert!(overflow.is_err(), "{overflow:?}");
 }
+
+/// `x IN (SELECT y ...)` compares under an explicit COLLATE of the subquery's column before
+/// `x`'s column collation, as `x = y` would (the fuzzer's seed 47, case 186245: a COLLATE in a
+/// CASE's WHEN gave the CASE its collation). HeliosDB took the subquery column's collation as
+/// a column's, so `x`'s BINARY won. A plain column of the subquery still loses to `x`'s, and
+/// a compound takes its last operand's.
+#[test]
+fn in_subquery_uses_an_explicit_collation_of_its_column() {
+    assert_same(
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT COLLATE NOCASE, y TEXT); \
+         INSERT INTO a VALUES (1, 'A', 'A '), (2, 'b', 'B'); \
+         CREATE TABLE l(id INTEGER PRIMARY KEY, v TEXT); \
+         INSERT INTO l VALUES (1, 'a'), (2, 'A'), (3, 'B'), (4, 'A ');",
+        "SELECT l.id, \
+                l.v IN (SELECT a.y COLLATE NOCASE FROM a), \
+                l.v IN (SELECT CASE WHEN a.y COLLATE RTRIM = 'z' THEN 1 ELSE a.y END FROM a), \
+                l.v IN (SELECT a.x FROM a), \
+                l.v IN (SELECT a.y FROM a UNION SELECT a.x COLLATE NOCASE FROM a), \
+                l.v IN (SELECT a.y COLLATE NOCASE FROM a UNION SELECT a.x FROM a), \
+                l.v NOT IN (SELECT a.y COLLATE RTRIM FROM a) \
+         FROM l",
+    );
+}

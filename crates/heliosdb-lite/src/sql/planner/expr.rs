@@ -543,7 +543,7 @@ impl Planner<'_> {
     pub(super) fn subplan(
         &mut self,
         q: &ast::Query,
-    ) -> Result<(SubPlan, usize, Option<Collation>)> {
+    ) -> Result<(SubPlan, usize, Option<CollationSource>)> {
         let base = self.scopes.len();
         let saved = std::mem::replace(&mut self.lowest_scope_ref, usize::MAX);
         let mark = self.outer_refs.len();
@@ -575,7 +575,7 @@ impl Planner<'_> {
                 affinity: cols.first().and_then(|c| c.expr_affinity),
             },
             cols.len(),
-            cols.first().and_then(|c| c.collation),
+            cols.first().and_then(|c| c.expr_collation),
         ))
     }
 
@@ -800,10 +800,7 @@ impl Planner<'_> {
                 // and to every candidate, whichever operand of a compound it comes from.
                 let both = shared_affinity(affinity, plan.affinity);
                 let (la, ra) = (both, both);
-                let collation = for_comparison(
-                    collation_of(self, &x),
-                    sub_collation.map(CollationSource::Column),
-                );
+                let collation = for_comparison(collation_of(self, &x), sub_collation);
                 if !collation.is_binary() {
                     // Both sides as collation keys: the candidates through a projection.
                     let inner = std::mem::replace(&mut plan.plan, Plan::Values(Vec::new()));

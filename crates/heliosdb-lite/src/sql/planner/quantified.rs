@@ -13,7 +13,7 @@
 //! are cached like any correlated subquery, by the values they read. The comparison takes
 //! affinities and collations as `x = (SELECT v ...)` would.
 
-use super::super::collation::{for_comparison, CollationSource};
+use super::super::collation::for_comparison;
 use super::super::plan::{CmpOp, Expr, Plan, SubPlan};
 use super::super::value::Value;
 use super::expr::{affinity_of, collated, collation_of, comparison_affinities};
@@ -79,10 +79,7 @@ impl Planner<'_> {
             )));
         }
         let (la, ra) = comparison_affinities(affinity_of(self, &x), sub.affinity);
-        let collation = for_comparison(
-            collation_of(self, &x),
-            sub_collation.map(CollationSource::Column),
-        );
+        let collation = for_comparison(collation_of(self, &x), sub_collation);
         // `x` as the subquery sees it: its row is the subquery's enclosing row.
         let mut reads = Vec::new();
         let mut reads_further = false;

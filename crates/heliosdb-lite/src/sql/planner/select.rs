@@ -1,7 +1,7 @@
 //! Planning SELECT: FROM and joins, WHERE pushdown, projection, grouping, ordering.
 
 use super::super::catalog::{Schema, TableInfo};
-use super::super::collation::Collation;
+use super::super::collation::{Collation, CollationSource};
 use super::super::parser::TimeTravelMode;
 use super::super::plan::{Expr, JoinKind, Materialization, Plan, ScanNode, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
@@ -29,6 +29,10 @@ pub struct OutputColumn {
     pub temporal: bool,
     /// Collating sequence, when the column is a column reference or has a `COLLATE`.
     pub collation: Option<Collation>,
+    /// The collation the column's expression carries where the query is an operand (`x IN
+    /// (SELECT y ...)`): an explicit `COLLATE` in it wins over `x`'s column collation, as in
+    /// SQLite; for a compound, the last operand's (as `expr_affinity`).
+    pub expr_collation: Option<CollationSource>,
     /// Storage classes its values may have (see `expr::data_types`).
     pub data_types: u8,
 }
@@ -291,6 +295,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
             for (i, c) in cols.iter_mut().enumerate() {
                 c.affinity = compound_affinity(&all, i);
                 c.expr_affinity = all.last().and_then(|cs| cs[i].expr_affinity);
+                c.expr_collation = all.last().and_then(|cs| cs[i].expr_collation);
                 c.data_types = all.iter().fold(0, |m, cs| m | cs[i].data_types);
             }
             Ok((plan, cols))
@@ -335,6 +340,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
                     expr_affinity: last.get(i - 1).copied().flatten(),
                     temporal: false,
                     collation: None,
+                    expr_collation: None,
                     data_types: rows
                         .iter()
                         .filter_map(|r| r.get(i - 1))
@@ -443,6 +449,7 @@ pub(super) fn bind_projection(
                     expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
                     collation: collation_of(p, &b).map(|c| c.collation()),
+                    expr_collation: collation_of(p, &b),
                     data_types: super::expr::data_types(p, &b),
                 });
                 exprs.push(b);
@@ -455,6 +462,7 @@ pub(super) fn bind_projection(
                     expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
                     collation: collation_of(p, &b).map(|c| c.collation()),
+                    expr_collation: collation_of(p, &b),
                     data_types: super::expr::data_types(p, &b),
                 });
                 exprs.push(b);
@@ -492,6 +500,7 @@ pub(super) fn bind_projection(
                             expr_affinity: c.affinity,
                             temporal: c.temporal,
                             collation: c.collation,
+                            expr_collation: c.collation.map(CollationSource::Column),
                             data_types: match c.affinity {
                                 Some(a) if a.is_numeric() => 0x05,
                                 Some(Affinity::Text) => 0x06,
