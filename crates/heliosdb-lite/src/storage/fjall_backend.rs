@@ -65,29 +65,17 @@ pub struct FjallStorage {
     unflushed_close: bool,
 }
 
-/// Writes `entries` (ascending keys; `None` a deletion) into new sorted table files that one
-/// manifest update makes part of the tree, atomically and durably, above every earlier write.
-fn ingest_entries<'a>(
+/// Writes the entries `fill` hands to its argument (ascending keys; `None` a deletion) into
+/// new sorted table files that one manifest update makes part of the tree, atomically and
+/// durably, above every earlier write. After a failed write the rest are skipped and the
+/// ingestion is dropped unfinished (its files are never registered).
+fn ingest(
     keyspace: &Keyspace,
-    entries: impl Iterator<Item = (&'a [u8], &'a Option<Bytes>)>,
+    fill: impl FnOnce(&mut dyn FnMut(&[u8], &Option<Bytes>)),
 ) -> Result<()> {
     let mut ingestion = keyspace.start_ingestion().map_err(map_err)?;
-    for (k, v) in entries {
-        let k = fjall::Slice::from(k);
-        match v {
-            Some(v) => ingestion.write(k, fjall::Slice::from(v.clone())),
-            None => ingestion.write_tombstone(k),
-        }
-        .map_err(map_err)?;
-    }
-    ingestion.finish().map_err(map_err)
-}
-
-/// Writes a frozen buffer layer into the tables.
-fn ingest_layer(keyspace: &Keyspace, layer: &Layer) -> Result<()> {
-    let mut ingestion = keyspace.start_ingestion().map_err(map_err)?;
     let mut failed = None;
-    layer.for_each_entry(|k, v| {
+    fill(&mut |k, v| {
         if failed.is_none() {
             let k = fjall::Slice::from(k);
             failed = match v {
@@ -101,6 +89,18 @@ fn ingest_layer(keyspace: &Keyspace, layer: &Layer) -> Result<()> {
         Some(e) => Err(map_err(e)),
         None => ingestion.finish().map_err(map_err),
     }
+}
+
+/// Writes a frozen buffer layer into the tables.
+fn ingest_layer(keyspace: &Keyspace, layer: &Layer) -> Result<()> {
+    ingest(keyspace, |put| layer.for_each_entry(put))
+}
+
+/// A pair as fjall's iterators yield it, as the layers above take it.
+fn pair(g: fjall::Guard) -> Result<KvPair> {
+    g.into_inner()
+        .map(|(k, v)| (Bytes::from(k), Bytes::from(v)))
+        .map_err(map_err)
 }
 
 impl std::fmt::Debug for FjallStorage {
@@ -230,7 +230,11 @@ impl FjallStorage {
         // What an earlier run left in the buffer's logs goes into the tables first.
         let (buffer, recovered) = WriteBuffer::open(path, memtable)?;
         if !recovered.ops.is_empty() {
-            ingest_entries(&keyspace, recovered.ops.iter().map(|(k, v)| (&k[..], v)))?;
+            ingest(&keyspace, |put| {
+                for (k, v) in &recovered.ops {
+                    put(&k[..], v);
+                }
+            })?;
         }
         recovered.done(&buffer)?;
         let buffer = Arc::new(buffer);
@@ -389,12 +393,13 @@ impl Drop for FjallStorage {
 
 impl Storage for FjallStorage {
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        let read = || Ok(self.keyspace.get(key).map_err(map_err)?.map(Bytes::from));
+        // The buffer, then the tables.
+        let read = || match self.buffer.get(key) {
+            Some(buffered) => Ok(buffered),
+            None => Ok(self.keyspace.get(key).map_err(map_err)?.map(Bytes::from)),
+        };
         let Some(cache) = &self.values else {
-            return match self.buffer.get(key) {
-                Some(buffered) => Ok(buffered),
-                None => read(),
-            };
+            return read();
         };
         // The cache first, then the buffer, then the tables. A value read from either is
         // offered only if no write began since the ticket was taken (whatever the source,
@@ -403,15 +408,9 @@ impl Storage for FjallStorage {
         // key's value, so it leaves the cache alone.
         match cache.lookup(key) {
             Lookup::Hit(v) => Ok(Some(v)),
-            Lookup::Bypass => match self.buffer.get(key) {
-                Some(buffered) => Ok(buffered),
-                None => read(),
-            },
+            Lookup::Bypass => read(),
             Lookup::Miss(ticket) => {
-                let value = match self.buffer.get(key) {
-                    Some(buffered) => buffered,
-                    None => read()?,
-                };
+                let value = read()?;
                 if let Some(v) = &value {
                     cache.offer(ticket, key, v);
                 }
@@ -438,14 +437,9 @@ impl Storage for FjallStorage {
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
         let tables = || -> KvIter<'_> {
             let iter = self.keyspace.range(range.clone());
-            let map = |g: fjall::Guard| {
-                g.into_inner()
-                    .map(|(k, v)| (Bytes::from(k), Bytes::from(v)))
-                    .map_err(map_err)
-            };
             match direction {
-                Direction::Forward => Box::new(iter.map(map)),
-                Direction::Reverse => Box::new(iter.rev().map(map)),
+                Direction::Forward => Box::new(iter.map(pair)),
+                Direction::Reverse => Box::new(iter.rev().map(pair)),
             }
         };
         self.buffer.merge(tables, &range, direction)
@@ -459,11 +453,7 @@ impl Storage for FjallStorage {
         self.buffer.wake_flusher();
         let snapshot = self.db.snapshot();
         let iter = snapshot.iter(&self.keyspace);
-        let tables: KvIter<'_> = Box::new(iter.map(|g: fjall::Guard| {
-            g.into_inner()
-                .map(|(k, v)| (Bytes::from(k), Bytes::from(v)))
-                .map_err(map_err)
-        }));
+        let tables: KvIter<'_> = Box::new(iter.map(pair));
         Ok(WriteBuffer::merge_frozen(layers, tables))
     }
 

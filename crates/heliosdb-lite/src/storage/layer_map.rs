@@ -19,7 +19,7 @@
 //! key in order since (random keys, not a stream), moves the tail's entries into the map
 //! (each entry moves at most once, paid for by the push that placed it).
 
-use super::bloom::{self, BlockedBloom};
+use super::bloom::BlockedBloom;
 use super::Bytes;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -110,10 +110,10 @@ impl LayerMap {
     /// The entry of `key`, if the map holds one.
     #[cfg(test)]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Entry> {
-        self.get_hashed(key, bloom::hash(key))
+        self.get_hashed(key, super::bloom::hash(key))
     }
 
-    /// The entry of `key`, whose [`bloom::hash`] is `hash`, if the map holds one.
+    /// The entry of `key`, whose [`super::bloom::hash`] is `hash`, if the map holds one.
     pub(crate) fn get_hashed(&self, key: &[u8], hash: u128) -> Option<&Entry> {
         if self.filter.as_ref().is_some_and(|f| !f.contains(hash)) {
             return None;
@@ -128,9 +128,17 @@ impl LayerMap {
     }
 
     /// Sets `key` to `entry`, replacing what the map held for it.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, key: MapKey, entry: Entry) {
+        let hash = super::bloom::hash(&key);
+        self.insert_hashed(key, entry, hash);
+    }
+
+    /// Sets `key`, whose [`super::bloom::hash`] is `hash` (computed before the layer is locked), to
+    /// `entry`.
+    pub(crate) fn insert_hashed(&mut self, key: MapKey, entry: Entry, hash: u128) {
         if let Some(f) = &mut self.filter {
-            f.insert(bloom::hash(&key));
+            f.insert(hash);
         }
         let Some(i) = self.owner(&key) else {
             return self.insert_unowned(key, entry);

@@ -420,9 +420,10 @@ impl WriteBuffer {
         }
         self.wait_for_room()?;
         let record = encode(batch);
-        // Built before the map is locked: readers wait for the insertions alone.
+        // Built (and hashed for the layer's filter) before the map is locked: readers wait
+        // for the insertions alone.
         let mut added = 0u64;
-        let entries: Vec<(MapKey, Entry)> = batch
+        let entries: Vec<(MapKey, Entry, u128)> = batch
             .ops()
             .iter()
             .map(|op| {
@@ -431,7 +432,7 @@ impl WriteBuffer {
                     WriteOp::Delete(k) => (k, None),
                 };
                 added += (k.len() + v.as_ref().map_or(0, |v| v.len())) as u64 + ENTRY_OVERHEAD;
-                (MapKey::from_slice(k), v)
+                (MapKey::from_slice(k), v, bloom::hash(k))
             })
             .collect();
         let layers = read(&self.layers);
@@ -449,8 +450,8 @@ impl WriteBuffer {
             }
             log.len += record.len() as u64;
             let mut map = write(&layer.map);
-            for (k, v) in entries {
-                map.insert(k, v);
+            for (k, v, hash) in entries {
+                map.insert_hashed(k, v, hash);
             }
             drop(map);
             layer.bytes.fetch_add(added, Ordering::Relaxed);
