@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["dml", "cursor"],
     &["ddl", "pragma"],
+    &["pragma_tuning"],
     &["session"],
 ];
 

@@ -49,6 +49,7 @@ pub mod plan;
 pub mod planner;
 pub mod pragma;
 pub mod pragma_info;
+pub mod pragma_tuning;
 pub mod session;
 pub mod sqlite_master;
 pub mod stats;

@@ -54,6 +54,8 @@ pub struct FjallStorage {
     keyspace: Keyspace,
     checkpoint_wait: std::time::Duration,
     path: std::path::PathBuf,
+    /// fjall's block cache and the value cache together, as configured.
+    cache_bytes: u64,
     /// Values read recently, in front of fjall's point reads (every write goes through it).
     values: Option<ValueCache>,
     /// Recent writes, in front of fjall's tables (see the module documentation).
@@ -249,6 +251,7 @@ impl FjallStorage {
             keyspace,
             checkpoint_wait: options.checkpoint_wait,
             path: path.to_path_buf(),
+            cache_bytes: options.cache_bytes,
             values: ValueCache::new(options.value_cache_bytes.min(options.cache_bytes / 2)),
             buffer,
             flusher: Some(flusher),
@@ -502,6 +505,10 @@ impl Storage for FjallStorage {
 
     fn size_bytes(&self) -> u64 {
         self.db.disk_space().unwrap_or(0) + self.buffer.log_bytes()
+    }
+
+    fn cache_bytes(&self) -> u64 {
+        self.cache_bytes
     }
 
     fn name(&self) -> &'static str {

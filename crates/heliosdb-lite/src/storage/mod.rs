@@ -214,6 +214,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Approximate bytes the store occupies (on disk for persistent backends).
     fn size_bytes(&self) -> u64;
 
+    /// Bytes of memory the backend's caches of read data may hold (0: it keeps no cache,
+    /// everything is in memory already).
+    fn cache_bytes(&self) -> u64 {
+        0
+    }
+
     /// Short name of the backend, for diagnostics.
     fn name(&self) -> &'static str;
 }

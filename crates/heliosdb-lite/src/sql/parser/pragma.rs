@@ -51,6 +51,13 @@ pub fn parse(significant: &[&Token]) -> Result<Pragma> {
             [Token::Number(n, _)] => Ok(n.clone()),
             [Token::Minus, Token::Number(n, _)] => Ok(format!("-{n}")),
             [Token::Plus, Token::Number(n, _)] => Ok(n.clone()),
+            // A hexadecimal number (`0x10002`, a mask), which the tokenizer splits in two.
+            [Token::Number(z, _), Token::Word(w)]
+                if z == "0" && w.value.starts_with(['x', 'X']) && w.quote_style.is_none() =>
+            {
+                Ok(format!("0{}", w.value))
+            }
+            [Token::HexStringLiteral(h)] => Ok(format!("0x{h}")),
             [Token::SingleQuotedString(s)] | [Token::DoubleQuotedString(s)] => Ok(s.clone()),
             _ => Err(bad("the value must be a name, a number or a string")),
         }

@@ -85,6 +85,8 @@ pub fn is_read_only(stmt: &Parsed) -> bool {
 pub fn allowed_read_only(stmt: &Parsed) -> bool {
     match stmt {
         Parsed::VacuumHistory => false,
+        // It writes the buffered commits into the tables: a change to the files.
+        Parsed::Pragma(p) if p.name == "wal_checkpoint" => false,
         Parsed::Sql(s) => {
             is_read_only(stmt)
                 || matches!(
@@ -150,6 +152,15 @@ impl Session {
             }
             Parsed::Pragma(p) if p.name == "busy_timeout" => {
                 return Ok(self.busy_timeout_pragma(engine, p.arg.as_deref()))
+            }
+            Parsed::Pragma(p) if super::pragma_tuning::handles(&p.name) => {
+                let in_transaction = self.txn.is_some();
+                return super::pragma_tuning::run(
+                    engine,
+                    &p.name,
+                    p.arg.as_deref(),
+                    in_transaction,
+                );
             }
             Parsed::Pragma(p) if p.name == "user_version" => {
                 let set = p.arg.as_deref().map(super::pragma::user_version_value);
