@@ -1,5 +1,6 @@
 //! The tuning pragmas an application written for SQLite issues when it opens a database
-//! (`synchronous`, `cache_size`, `temp_store`, `mmap_size`, `wal_checkpoint`, `optimize`):
+//! (`synchronous`, `cache_size`, `temp_store`, `mmap_size`, `wal_checkpoint`, `optimize`,
+//! `encoding`, `application_id`):
 //! accepted where honouring them differently costs nothing, answering what is true of this
 //! engine, refused where they would promise a durability the database does not give, and
 //! shaped like SQLite's answers (columns, rows or none).
@@ -86,6 +87,10 @@ fn answers_have_sqlites_shape() {
         "PRAGMA wal_checkpoint",
         "PRAGMA wal_checkpoint(TRUNCATE)",
         "PRAGMA optimize",
+        "PRAGMA encoding",
+        "PRAGMA encoding = 'UTF-8'",
+        "PRAGMA application_id",
+        "PRAGMA application_id = 1234",
     ] {
         let (columns, rows) = answer(&c, sql);
         assert_eq!((columns, rows.len()), sqlite_answer(&s, sql), "{sql}");
@@ -125,6 +130,7 @@ fn values_no_spelling_matches_are_errors_naming_them() {
         ("PRAGMA mmap_size = 'big'", "big"),
         ("PRAGMA wal_checkpoint(EVENTUALLY)", "EVENTUALLY"),
         ("PRAGMA optimize = soon", "soon"),
+        ("PRAGMA encoding = 'UTF-16le'", "UTF-16le"),
     ] {
         let e = c.execute_batch(sql).unwrap_err();
         assert!(e.to_string().contains(named), "{sql}: {e}");
@@ -188,4 +194,50 @@ fn wal_checkpoint_is_refused_on_a_read_only_connection() {
     assert_eq!(int(&r, "SELECT count(*) FROM t"), 1);
     // Opened with the default budget (256 MiB): a 64 MiB cache.
     assert_eq!(int(&r, "PRAGMA cache_size"), -64 * 1024);
+}
+
+#[test]
+fn application_id_is_kept_beside_user_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path(), true);
+    assert_eq!(int(&c, "PRAGMA application_id"), 0);
+    c.execute_batch("PRAGMA application_id = 0x4845; PRAGMA user_version = 3")
+        .unwrap();
+    // Hexadecimal, as SQLite reads it.
+    assert_eq!(int(&c, "PRAGMA application_id"), 0x4845);
+    c.execute_batch("PRAGMA application_id = 1213484364")
+        .unwrap();
+    // Rolled back with its transaction, as a header write is in SQLite.
+    c.execute_batch("BEGIN; PRAGMA application_id = 5; ROLLBACK")
+        .unwrap();
+    drop(c);
+    let c = open(dir.path(), true);
+    assert_eq!(int(&c, "PRAGMA application_id"), 1_213_484_364);
+    assert_eq!(int(&c, "PRAGMA user_version"), 3);
+    let enc: String = c.query_row("PRAGMA encoding", [], |r| r.get(0)).unwrap();
+    assert_eq!(enc, "UTF-8");
+}
+
+#[test]
+fn header_numbers_and_timeouts_read_hexadecimal_as_sqlite_does() {
+    let c = Connection::open_in_memory().unwrap();
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    for (set, read) in [
+        ("PRAGMA user_version = 0x10", "PRAGMA user_version"),
+        ("PRAGMA user_version = 0X7fffffff", "PRAGMA user_version"),
+        ("PRAGMA user_version = 0xFFFFFFFF", "PRAGMA user_version"),
+        ("PRAGMA user_version = 0x1FFFFFFFF", "PRAGMA user_version"),
+        ("PRAGMA user_version = '0x20'", "PRAGMA user_version"),
+        ("PRAGMA user_version = '0x20zz'", "PRAGMA user_version"),
+        ("PRAGMA user_version = '0x'", "PRAGMA user_version"),
+        ("PRAGMA user_version = 12", "PRAGMA user_version"),
+        ("PRAGMA application_id = 0xABC", "PRAGMA application_id"),
+        ("PRAGMA busy_timeout = 0x10", "PRAGMA busy_timeout"),
+    ] {
+        c.execute_batch(set).unwrap();
+        s.execute_batch(set).unwrap();
+        let ours = int(&c, read);
+        let theirs: i64 = s.query_row(read, [], |r| r.get(0)).unwrap();
+        assert_eq!(ours, theirs, "{set}");
+    }
 }

@@ -24,12 +24,22 @@ pub(super) fn rows(columns: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
     }
 }
 
-/// The meta key `PRAGMA user_version` is kept under.
-const USER_VERSION_KEY: &[u8] = b"user_version";
-
 /// The number `PRAGMA user_version = v` stores: SQLite's 32-bit integer, from the leading
-/// digits of `v` (0 when there are none or they do not fit in 32 bits).
+/// digits of `v` (0 when there are none or they do not fit in 32 bits). As in SQLite, `0x`
+/// and hexadecimal digits (unsigned, no sign before them) read as hexadecimal, 0 past
+/// 0x7fffffff.
 pub fn user_version_value(arg: &str) -> i32 {
+    if let Some(hex) = arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X")) {
+        let end = hex
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(hex.len());
+        if end > 0 {
+            return u64::from_str_radix(&hex[..end], 16)
+                .ok()
+                .and_then(|n| i32::try_from(n).ok())
+                .unwrap_or(0);
+        }
+    }
     let t = arg.trim();
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d),
@@ -42,21 +52,19 @@ pub fn user_version_value(arg: &str) -> i32 {
     i32::try_from(if neg { -n } else { n }).unwrap_or(0)
 }
 
-/// `PRAGMA user_version`: reads the number the application stored (0 if none), or stores
-/// `set` with the transaction.
-pub fn user_version(txn: &mut Transaction, set: Option<i32>) -> Result<Outcome> {
+/// `PRAGMA user_version` and `PRAGMA application_id` (`name`): the 32-bit numbers SQLite
+/// keeps in its file header for the application. Reads the number stored (0 if none), or
+/// stores `set` with the transaction, under a meta key of the pragma's name.
+pub fn header_number(txn: &mut Transaction, name: &str, set: Option<i32>) -> Result<Outcome> {
     if let Some(v) = set {
-        txn.put_meta(USER_VERSION_KEY.to_vec(), v.to_be_bytes().to_vec())?;
+        txn.put_meta(name.as_bytes().to_vec(), v.to_be_bytes().to_vec())?;
         return Ok(Outcome::default());
     }
     let v = txn
-        .get_meta(USER_VERSION_KEY)?
+        .get_meta(name.as_bytes())?
         .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
         .map_or(0, i32::from_be_bytes);
-    Ok(rows(
-        &["user_version"],
-        vec![vec![Value::Integer(i64::from(v))]],
-    ))
+    Ok(rows(&[name], vec![vec![Value::Integer(i64::from(v))]]))
 }
 
 /// Runs a PRAGMA that reads the database (`foreign_keys` is the session's, see `session`).

@@ -1,6 +1,6 @@
 //! The tuning and maintenance pragmas that applications written for SQLite issue when they
 //! open and close a database: `synchronous`, `cache_size`, `temp_store`, `mmap_size`,
-//! `wal_checkpoint` and `optimize`.
+//! `wal_checkpoint`, `optimize` and `encoding`.
 //!
 //! Refusing them would stop such an application at its first statement, and most of them
 //! only steer how SQLite uses its pages, its memory map and its write-ahead log, none of
@@ -22,7 +22,13 @@ use crate::error::{Error, Result};
 pub fn handles(name: &str) -> bool {
     matches!(
         name,
-        "synchronous" | "cache_size" | "temp_store" | "mmap_size" | "wal_checkpoint" | "optimize"
+        "synchronous"
+            | "cache_size"
+            | "temp_store"
+            | "mmap_size"
+            | "wal_checkpoint"
+            | "optimize"
+            | "encoding"
     )
 }
 
@@ -60,6 +66,16 @@ pub fn run(
             Ok(one_value(name, 0))
         }
         "wal_checkpoint" => wal_checkpoint(engine, arg, in_transaction),
+        // Text is stored as UTF-8, whatever the database holds; UTF-16 cannot be chosen.
+        "encoding" => match arg {
+            Some(v) if !matches!(v.to_ascii_lowercase().as_str(), "utf-8" | "utf8") => {
+                Err(Error::Unsupported(format!(
+                    "PRAGMA encoding = {v}: this engine stores text as UTF-8 only"
+                )))
+            }
+            Some(_) => Ok(Outcome::default()),
+            None => Ok(rows(&[name], vec![vec![Value::from("UTF-8")]])),
+        },
         // The planner's statistics (row counts, see `sql::stats`) are kept up to date by
         // every commit: there is nothing to refresh. SQLite takes an optional bit mask and
         // answers a column `optimize` without rows.

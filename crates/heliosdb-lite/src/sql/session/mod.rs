@@ -162,10 +162,10 @@ impl Session {
                     in_transaction,
                 );
             }
-            Parsed::Pragma(p) if p.name == "user_version" => {
+            Parsed::Pragma(p) if p.name == "user_version" || p.name == "application_id" => {
                 let set = p.arg.as_deref().map(super::pragma::user_version_value);
                 return self.in_transaction(engine, set.is_some(), false, &mut |_, _, txn, _| {
-                    super::pragma::user_version(txn, set)
+                    super::pragma::header_number(txn, &p.name, set)
                 });
             }
             Parsed::Pragma(p) => {
