@@ -183,7 +183,7 @@ fn wal_checkpoint_cannot_run_inside_a_transaction() {
 }
 
 #[test]
-fn wal_checkpoint_is_refused_on_a_read_only_connection() {
+fn a_read_only_connection_refuses_the_pragmas_that_write() {
     let dir = tempfile::tempdir().unwrap();
     open(dir.path(), true)
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1)")
@@ -192,6 +192,13 @@ fn wal_checkpoint_is_refused_on_a_read_only_connection() {
     let e = r.execute_batch("PRAGMA wal_checkpoint").unwrap_err();
     assert!(e.to_string().contains("read-only"), "{e}");
     assert_eq!(int(&r, "SELECT count(*) FROM t"), 1);
+    // Nor may it set the numbers kept in the database (it read them back before).
+    for set in ["PRAGMA user_version = 5", "PRAGMA application_id = 5"] {
+        let e = r.execute_batch(set).unwrap_err();
+        assert!(e.to_string().contains("read-only"), "{set}: {e}");
+    }
+    assert_eq!(int(&r, "PRAGMA user_version"), 0);
+    assert_eq!(int(&r, "PRAGMA application_id"), 0);
     // Opened with the default budget (256 MiB): a 64 MiB cache.
     assert_eq!(int(&r, "PRAGMA cache_size"), -64 * 1024);
 }

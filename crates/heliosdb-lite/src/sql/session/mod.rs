@@ -87,6 +87,12 @@ pub fn allowed_read_only(stmt: &Parsed) -> bool {
         Parsed::VacuumHistory => false,
         // It writes the buffered commits into the tables: a change to the files.
         Parsed::Pragma(p) if p.name == "wal_checkpoint" => false,
+        // Setting a header number is a write with the transaction.
+        Parsed::Pragma(p)
+            if p.arg.is_some() && (p.name == "user_version" || p.name == "application_id") =>
+        {
+            false
+        }
         Parsed::Sql(s) => {
             is_read_only(stmt)
                 || matches!(
