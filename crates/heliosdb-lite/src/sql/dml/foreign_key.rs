@@ -69,7 +69,7 @@ fn key_unchanged(parent: &TableInfo, pcols: &[usize], old: &[Value], new: &[Valu
 
 impl DmlContext<'_, '_> {
     /// The referenced columns of `fk` in `parent`.
-    fn parent_columns(parent: &TableInfo, fk: &ForeignKeyDef) -> Result<Vec<usize>> {
+    pub(super) fn parent_columns(parent: &TableInfo, fk: &ForeignKeyDef) -> Result<Vec<usize>> {
         if fk.parent_columns.is_empty() {
             if parent.def.has_rowid() {
                 return Ok(vec![parent
@@ -461,7 +461,7 @@ fn parent_col_name(t: &TableInfo, c: usize) -> String {
 
 /// The collations of a parent key's columns: SQLite compares parent and child values under
 /// them, both when it looks for a parent and when it looks for the rows referencing one.
-fn key_collations(parent: &TableInfo, pcols: &[usize]) -> Vec<Collation> {
+pub(super) fn key_collations(parent: &TableInfo, pcols: &[usize]) -> Vec<Collation> {
     pcols
         .iter()
         .map(|&c| {

@@ -23,6 +23,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod foreign_key;
+mod foreign_key_check;
 mod joined;
 mod prepared;
 

@@ -131,22 +131,11 @@ impl Session {
             return Err(Error::invalid("internal: CREATE TABLE ... AS"));
         };
         let mut history = StmtHistory::new(engine);
-        let mut ctx = crate::sql::dml::DmlContext {
-            schema: engine.schema_for(txn, true)?,
-            params,
-            env,
-            stmt: &parsed[0],
-            history: &mut history,
-            last_insert_rowid: None,
-            rowids: &mut self.rowids,
-            trigger_stack: &mut Vec::new(),
-            outer: None,
-            plan_key: None,
-            limits: &self.limits,
-            foreign_keys: !self.foreign_keys_off,
-            cascade_depth: 0,
-            nested_changes: 0,
-        };
+        let mut stack = Vec::new();
+        let schema = engine.schema_for(txn, true)?;
+        let enforce = !self.foreign_keys_off;
+        let parts = (params, env as &dyn crate::sql::functions::FnEnv, &parsed[0]);
+        let mut ctx = self.internal_dml(schema, parts, &mut history, &mut stack, enforce);
         ctx.run(txn, insert_stmt)?;
         Ok(Outcome::default())
     }

@@ -19,6 +19,7 @@ use super::engine::{
     column_type, query_outcome, CachedPlan, Engine, Outcome, StmtEnv, StmtHistory,
 };
 use super::execution::{Executor, Reader};
+use super::functions::FnEnv;
 use super::parser::{Parsed, ParsedStatement};
 use super::planner::{OutputColumn, Planner};
 use super::value::Value;
@@ -168,6 +169,17 @@ impl Session {
                     in_transaction,
                 );
             }
+            Parsed::Pragma(p) if p.name == "foreign_key_check" => {
+                let table = p.arg.clone();
+                return self.in_transaction(
+                    engine,
+                    false,
+                    false,
+                    &mut |s, engine, txn, own_ddl| {
+                        s.foreign_key_check(engine, txn, own_ddl, stmt, params, table.as_deref())
+                    },
+                );
+            }
             Parsed::Pragma(p) if p.name == "user_version" || p.name == "application_id" => {
                 let set = p.arg.as_deref().map(super::pragma::user_version_value);
                 return self.in_transaction(engine, set.is_some(), false, &mut |_, _, txn, _| {
@@ -269,6 +281,71 @@ impl Session {
             .unwrap_or_else(|| engine.mvcc.busy_timeout());
         let ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
         super::pragma::rows(&["timeout"], vec![vec![Value::Integer(ms)]])
+    }
+
+    /// A context for DML the session runs on its own account rather than as a user's
+    /// statement (no cached plan, no trigger running, no enclosing row): the INSERT of
+    /// `CREATE TABLE ... AS`, the foreign-key actions of a DROP TABLE,
+    /// `PRAGMA foreign_key_check`.
+    fn internal_dml<'a, 'b>(
+        &'a mut self,
+        schema: Arc<Schema>,
+        (params, env, stmt): (&'a [Value], &'a dyn FnEnv, &'a ParsedStatement),
+        history: &'a mut StmtHistory<'b>,
+        trigger_stack: &'a mut Vec<String>,
+        foreign_keys: bool,
+    ) -> super::dml::DmlContext<'a, 'b> {
+        super::dml::DmlContext {
+            schema,
+            params,
+            env,
+            stmt,
+            history,
+            last_insert_rowid: None,
+            rowids: &mut self.rowids,
+            trigger_stack,
+            outer: None,
+            plan_key: None,
+            limits: &self.limits,
+            foreign_keys,
+            cascade_depth: 0,
+            nested_changes: 0,
+        }
+    }
+
+    /// `PRAGMA foreign_key_check [(table)]`: the rows of `table` (of every table) whose
+    /// foreign keys find no parent row (see `dml::foreign_key_check`).
+    fn foreign_key_check(
+        &mut self,
+        engine: &Engine,
+        txn: &mut Transaction,
+        own_ddl: bool,
+        stmt: &ParsedStatement,
+        params: &[Value],
+        table: Option<&str>,
+    ) -> Result<Outcome> {
+        let schema = engine.schema_for(txn, own_ddl)?;
+        let tables: Vec<Arc<super::catalog::TableInfo>> = match table {
+            Some(name) => vec![schema
+                .table(name)
+                .cloned()
+                .ok_or_else(|| Error::NoSuchTable(name.to_string()))?],
+            None => {
+                let mut all: Vec<_> = schema.tables.values().cloned().collect();
+                all.sort_by_key(|t| t.def.id);
+                all
+            }
+        };
+        let env = self.env(engine);
+        let mut history = StmtHistory::new(engine);
+        let mut stack = Vec::new();
+        let parts = (params, &env as &dyn FnEnv, stmt);
+        let ctx = self.internal_dml(schema.clone(), parts, &mut history, &mut stack, true);
+        let rows = ctx.foreign_key_check(txn, &tables)?;
+        Ok(super::pragma::rows(
+            &["table", "rowid", "parent", "fkid"],
+            rows,
+        ))
     }
 
     /// Starts a transaction that waits for the write lock as this connection's busy timeout
@@ -734,22 +811,9 @@ impl Session {
             let Some(info) = schema.table(&super::planner::table_name(n)?).cloned() else {
                 continue; // the drop reports it
             };
-            let mut ctx = super::dml::DmlContext {
-                schema: schema.clone(),
-                params,
-                env,
-                stmt,
-                history: &mut history,
-                last_insert_rowid: None,
-                rowids: &mut self.rowids,
-                trigger_stack: &mut Vec::new(),
-                outer: None,
-                plan_key: None,
-                limits: &self.limits,
-                foreign_keys: true,
-                cascade_depth: 0,
-                nested_changes: 0,
-            };
+            let mut stack = Vec::new();
+            let parts = (params, env as &dyn FnEnv, stmt);
+            let mut ctx = self.internal_dml(schema.clone(), parts, &mut history, &mut stack, true);
             ctx.empty_for_drop(txn, &info)?;
             deleted += ctx.nested_changes;
         }
