@@ -79,13 +79,19 @@ pub fn run(
         // The planner's statistics (row counts, see `sql::stats`) are kept up to date by
         // every commit: there is nothing to refresh. SQLite takes an optional bit mask and
         // answers a column `optimize` without rows.
-        _ => {
+        "optimize" => {
             if let Some(v) = arg {
                 integer(name, v)?;
             }
-            Ok(rows(&["optimize"], Vec::new()))
+            Ok(rows(&[name], Vec::new()))
         }
+        other => Err(Error::Unsupported(format!("PRAGMA {other}"))),
     }
+}
+
+/// True for an in-memory database: nothing to sync, no log to checkpoint.
+fn in_memory(engine: &Engine) -> bool {
+    engine.mvcc.storage().name() == "memory"
 }
 
 fn one_value(column: &str, v: i64) -> Outcome {
@@ -96,8 +102,7 @@ fn one_value(column: &str, v: i64) -> Outcome {
 /// (`enable_wal = true`, or an in-memory database, which has no disk to wait for), 1
 /// (NORMAL: commits may be lost with the power, never half applied) otherwise.
 fn synchronous(engine: &Engine, arg: Option<&str>) -> Result<Outcome> {
-    let on_disk = engine.mvcc.storage().name() != "memory";
-    let synced = engine.mvcc.options().durable || !on_disk;
+    let synced = engine.mvcc.options().durable || in_memory(engine);
     let Some(v) = arg else {
         return Ok(one_value("synchronous", if synced { 2 } else { 1 }));
     };
@@ -176,7 +181,7 @@ fn wal_checkpoint(engine: &Engine, arg: Option<&str>, in_transaction: bool) -> R
                 .into(),
         ));
     }
-    let log = if engine.mvcc.storage().name() == "memory" {
+    let log = if in_memory(engine) {
         -1
     } else {
         engine.mvcc.checkpoint()?;

@@ -23,6 +23,9 @@ use std::sync::Arc;
 /// limit also keeps a long self-referencing chain from exhausting the stack.
 pub const MAX_CASCADE_DEPTH: usize = 1000;
 
+/// A foreign key's parent table, its referenced columns and their collations.
+pub(super) type ParentKey = (Arc<TableInfo>, Vec<usize>, Vec<Collation>);
+
 /// The foreign-key error for `fk` of the (child) table `child`, naming its columns.
 fn fk_violation(child: &TableInfo, fk: &ForeignKeyDef, detail: String) -> Error {
     Error::Constraint {
@@ -69,7 +72,7 @@ fn key_unchanged(parent: &TableInfo, pcols: &[usize], old: &[Value], new: &[Valu
 
 impl DmlContext<'_, '_> {
     /// The referenced columns of `fk` in `parent`.
-    pub(super) fn parent_columns(parent: &TableInfo, fk: &ForeignKeyDef) -> Result<Vec<usize>> {
+    fn parent_columns(parent: &TableInfo, fk: &ForeignKeyDef) -> Result<Vec<usize>> {
         if fk.parent_columns.is_empty() {
             if parent.def.has_rowid() {
                 return Ok(vec![parent
@@ -90,6 +93,33 @@ impl DmlContext<'_, '_> {
             .collect()
     }
 
+    /// The table `fk` of `info` references, the referenced columns and their collations:
+    /// what a lookup of a parent row needs. `None` when the parent table does not exist.
+    pub(super) fn parent_key(
+        &self,
+        info: &TableInfo,
+        fk: &ForeignKeyDef,
+    ) -> Result<Option<ParentKey>> {
+        let parent = if fk.parent.eq_ignore_ascii_case(&info.def.name) {
+            Arc::new(info.clone())
+        } else {
+            match self.schema.table(&fk.parent) {
+                Some(p) => p.clone(),
+                None => return Ok(None),
+            }
+        };
+        let pcols = Self::parent_columns(&parent, fk)?;
+        if pcols.len() != fk.columns.len() {
+            return Err(fk_violation(
+                info,
+                fk,
+                "foreign key column count mismatch".into(),
+            ));
+        }
+        let collations = key_collations(&parent, &pcols);
+        Ok(Some((parent, pcols, collations)))
+    }
+
     pub(super) fn check_fk_child(
         &self,
         txn: &Transaction,
@@ -105,24 +135,12 @@ impl DmlContext<'_, '_> {
                 continue;
             }
             let violation = |detail: String| fk_violation(info, fk, detail);
-            let parent = if fk.parent.eq_ignore_ascii_case(&info.def.name) {
-                Arc::new(info.clone())
-            } else {
-                match self.schema.table(&fk.parent) {
-                    Some(p) => p.clone(),
-                    None => {
-                        return Err(violation(format!(
-                            "parent table {} does not exist",
-                            fk.parent
-                        )))
-                    }
-                }
+            let Some((parent, pcols, collations)) = self.parent_key(info, fk)? else {
+                return Err(violation(format!(
+                    "parent table {} does not exist",
+                    fk.parent
+                )));
             };
-            let pcols = Self::parent_columns(&parent, fk)?;
-            if pcols.len() != vals.len() {
-                return Err(violation("foreign key column count mismatch".into()));
-            }
-            let collations = key_collations(&parent, &pcols);
             if !rows_matching(txn, self, &parent, &pcols, &vals, &collations, 1)?.is_empty() {
                 continue;
             }
@@ -461,7 +479,7 @@ fn parent_col_name(t: &TableInfo, c: usize) -> String {
 
 /// The collations of a parent key's columns: SQLite compares parent and child values under
 /// them, both when it looks for a parent and when it looks for the rows referencing one.
-pub(super) fn key_collations(parent: &TableInfo, pcols: &[usize]) -> Vec<Collation> {
+fn key_collations(parent: &TableInfo, pcols: &[usize]) -> Vec<Collation> {
     pcols
         .iter()
         .map(|&c| {

@@ -9,9 +9,9 @@
 //! makes every other row a violation, as in SQLite. Parents are looked up exactly as the
 //! enforcement does (the parent columns' affinities and collations).
 
-use super::foreign_key::{key_collations, rows_matching};
+use super::foreign_key::rows_matching;
 use super::DmlContext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mvcc::Transaction;
 use crate::sql::catalog::TableInfo;
 use crate::sql::codec;
@@ -38,26 +38,7 @@ impl DmlContext<'_, '_> {
             // parent, its columns and their collations (`None`: no such parent table).
             let mut keys = Vec::new();
             for (id, fk) in def.foreign_keys.iter().rev().enumerate() {
-                let parent = if fk.parent.eq_ignore_ascii_case(&def.name) {
-                    Some(info.clone())
-                } else {
-                    self.schema.table(&fk.parent).cloned()
-                };
-                let lookup = match parent {
-                    Some(p) => {
-                        let pcols = Self::parent_columns(&p, fk)?;
-                        if pcols.len() != fk.columns.len() {
-                            return Err(Error::invalid(format!(
-                                "foreign key mismatch - \"{}\" referencing \"{}\"",
-                                def.name, fk.parent
-                            )));
-                        }
-                        let collations = key_collations(&p, &pcols);
-                        Some((p, pcols, collations))
-                    }
-                    None => None,
-                };
-                keys.push((id, fk, lookup));
+                keys.push((id, fk, self.parent_key(info, fk)?));
             }
             let exec = self.exec(txn);
             let range = prefix_range(&codec::table_prefix(def.id));

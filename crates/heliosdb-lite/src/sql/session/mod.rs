@@ -340,7 +340,7 @@ impl Session {
         let mut history = StmtHistory::new(engine);
         let mut stack = Vec::new();
         let parts = (params, &env as &dyn FnEnv, stmt);
-        let ctx = self.internal_dml(schema.clone(), parts, &mut history, &mut stack, true);
+        let ctx = self.internal_dml(schema, parts, &mut history, &mut stack, true);
         let rows = ctx.foreign_key_check(txn, &tables)?;
         Ok(super::pragma::rows(
             &["table", "rowid", "parent", "fkid"],
