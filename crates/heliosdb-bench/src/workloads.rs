@@ -759,23 +759,39 @@ fn run_engine(e: &dyn Engine, o: &Opts, out: &mut Vec<Measurement>) -> Res<()> {
             "sqlite+trigger" => &["seq"],
             _ => &["timestamp", "transaction", "scn"],
         };
-        for mode in modes {
-            let n = if name == "stoolap" {
-                (o.selects / 4).max(10)
-            } else {
-                o.selects
-            };
+        let n = if name == "stoolap" {
+            (o.selects / 4).max(10)
+        } else {
+            o.selects
+        };
+        // Each mode reads rows of its own drawing, so that no mode finds the (row, point)
+        // pairs another one read in the caches: at 100 versions most pairs are read for the
+        // first time, as in an audit. The first mode then reads its pairs again, in the
+        // same order: the cost once they are cached.
+        let mut pass = |mode: &str, sel: &[i64], again: &str| -> Res<()> {
             let t = Instant::now();
-            let lat = e.point_selects(&table, &sel[..n], Some((mode, &order)))?;
+            let lat = e.point_selects(&table, sel, Some((mode, &order)))?;
             out.push(Measurement::from_latencies(
                 &format!(
-                    "point select, {depth} versions/row, AS OF {}",
+                    "point select, {depth} versions/row, AS OF {}{again}",
                     mode.to_uppercase()
                 ),
                 name,
                 lat,
                 t.elapsed(),
             ));
+            Ok(())
+        };
+        let mut first: Option<Vec<i64>> = None;
+        for mode in modes {
+            let sel: Vec<i64> = (0..n)
+                .map(|_| 1 + rng.next(o.history_rows) as i64)
+                .collect();
+            pass(mode, &sel, "")?;
+            first.get_or_insert(sel);
+        }
+        if let (Some(sel), Some(mode)) = (first, modes.first()) {
+            pass(mode, &sel, ", read again")?;
         }
     }
     Ok(())
@@ -1187,7 +1203,7 @@ pub fn print_ratios(results: &[Measurement]) {
                 &format!("point select, {depth} versions/row, current"),
                 engine,
             );
-            for mode in ["TIMESTAMP", "TRANSACTION", "SCN"] {
+            for mode in ["TIMESTAMP", "TRANSACTION", "SCN", "TIMESTAMP, read again"] {
                 let asof = med(
                     &format!("point select, {depth} versions/row, AS OF {mode}"),
                     engine,
