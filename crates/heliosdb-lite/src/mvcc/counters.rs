@@ -51,22 +51,38 @@ pub fn decode_count(v: &[u8]) -> Option<i64> {
     (n >= 0).then_some(n)
 }
 
+/// True for the logical key of a counter (every other logical key has another first byte).
+pub(super) fn is_counter(logical: &[u8]) -> bool {
+    logical.first() == Some(&COUNTER_TAG)
+}
+
 /// Adds to `writes` the new value of every counter this commit changes.
 ///
-/// `newest` caches head values already read under the write lock; the heads read here are
-/// added to it, so the commit that follows reads no key twice.
+/// `superseded` holds the committed head each key of `writes` but the counters supersedes,
+/// in order (`None`: a write without versions, which changes no count). `newest` caches
+/// head values already read under the write lock; the counters' heads read here are added
+/// to it, so the commit that follows reads no key twice.
 pub(super) fn update(
     storage: &dyn Storage,
     group: CountGroup,
     writes: &mut WriteSet,
+    superseded: &[Option<Option<crate::storage::Bytes>>],
     newest: &mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<()> {
     let mut deltas: HashMap<Vec<u8>, i64> = HashMap::default();
+    let mut heads = superseded.iter();
     for (logical, pending) in writes.iter() {
+        if is_counter(logical) {
+            continue;
+        }
+        let head = heads.next().ok_or_else(|| {
+            crate::error::Error::corruption("fewer superseded heads than written keys")
+        })?;
         if group(logical).is_none() {
             continue;
         }
-        let old_live = !pending.unversioned && live(head(storage, logical, newest)?)?;
+        let old_head = head.as_ref().and_then(|h| h.as_deref());
+        let old_live = !pending.unversioned && live(old_head)?;
         add_delta(
             group,
             logical,

@@ -1173,10 +1173,10 @@ impl Transaction {
             let mut writes = writes;
             // A head per write, and a history entry for most updates.
             batch.reserve(writes.len());
-            read_unknown_heads(&*storage, &writes, &mut newest)?;
+            let superseded = superseded_heads(&*storage, &writes, &mut newest)?;
             let mut counted = Vec::new();
             if let Some(group) = count_group {
-                counters::update(&*storage, group, &mut writes, &mut newest)?;
+                counters::update(&*storage, group, &mut writes, &superseded, &mut newest)?;
                 // Counter keys sort first (their tag is 0x00).
                 counted.extend(
                     writes
@@ -1191,17 +1191,15 @@ impl Transaction {
             // All of the commit's GC work items go in one entry: one storage write instead of
             // one per superseded version.
             let mut work = Vec::new();
+            let mut superseded = superseded.into_iter();
             for (logical, pending) in writes {
-                let old_head = if pending.unversioned {
-                    // Not looked up for the commit; but a head a statement read under the
-                    // write lock (an INSERT's uniqueness check) lets the new head start its
-                    // list of past versions (`keys::Past`), complete when there was none.
-                    newest.remove(&logical)
+                let old_head = if counters::is_counter(&logical) {
+                    // Counters were read, or written, after the other heads.
+                    superseded_head(&*storage, &logical, &pending, newest.remove(&logical))?
                 } else {
-                    Some(match newest.remove(&logical) {
-                        Some(known) => known,
-                        None => storage.get(&keys::head_key(&logical))?,
-                    })
+                    superseded.next().ok_or_else(|| {
+                        Error::corruption("a commit's write set changed beyond its counters")
+                    })?
                 };
                 stage_version(
                     batch,
@@ -1293,26 +1291,56 @@ impl Drop for Transaction {
     }
 }
 
-/// Reads into `newest` the committed heads of the written keys that the transaction did not
-/// read under the write lock, when there are many (rows a DML statement read through a pack,
-/// index entries of changed rows), with one forward walk over the heads in key order instead
-/// of a point read each ([`AscendingHeads`]). A few are left to the commit's point reads.
-fn read_unknown_heads(
+/// The committed head each key of `writes` supersedes, for every key but the counters, in
+/// the write set's order: `Some(head)` for a versioned write, and for a write without versions
+/// the head a statement read under the write lock if there is one (an INSERT's uniqueness
+/// check: the new head then starts its list of past versions, `keys::Past`, complete when
+/// there was none), `None` otherwise. Heads read under the write lock are taken out of
+/// `newest`; the others, when there are many (rows a DML statement read through a pack,
+/// index entries of changed rows), come from one forward walk over the heads in key order
+/// ([`AscendingHeads`]), otherwise from point reads. A vector beside the write set rather
+/// than more entries in `newest`: the commit of a large DELETE cloned, hashed, inserted and
+/// removed every key once more for them.
+fn superseded_heads(
     storage: &dyn crate::storage::Storage,
     writes: &WriteSet,
     newest: &mut rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>,
-) -> Result<()> {
+) -> Result<Vec<Option<Option<Bytes>>>> {
     const MANY: usize = 256;
     let unknown = |(k, p): &(&Vec<u8>, &Pending)| !p.unversioned && !newest.contains_key(*k);
-    if writes.iter().filter(unknown).take(MANY).count() < MANY {
-        return Ok(());
+    let walk = writes.iter().filter(unknown).take(MANY).count() >= MANY;
+    let mut heads = AscendingHeads::new(storage, walk);
+    let mut out = Vec::with_capacity(writes.len());
+    for (logical, pending) in writes.iter() {
+        if counters::is_counter(logical) {
+            continue;
+        }
+        let known = if newest.is_empty() {
+            None
+        } else {
+            newest.remove(logical)
+        };
+        out.push(match known {
+            // A versioned write supersedes a head, found or not; a write without versions
+            // keeps the one a statement read, if any.
+            None if !pending.unversioned => Some(heads.lookup(logical)?),
+            known => known,
+        });
     }
-    let keys: Vec<&Vec<u8>> = writes.iter().filter(unknown).map(|(k, _)| k).collect();
-    let mut heads = AscendingHeads::new(storage, true);
-    for k in keys {
-        newest.insert(k.clone(), heads.lookup(k)?);
-    }
-    Ok(())
+    Ok(out)
+}
+
+/// [`superseded_heads`] of one key (a counter), given the head read under the write lock.
+fn superseded_head(
+    storage: &dyn crate::storage::Storage,
+    logical: &[u8],
+    pending: &Pending,
+    known: Option<Option<Bytes>>,
+) -> Result<Option<Option<Bytes>>> {
+    Ok(match known {
+        None if !pending.unversioned => Some(storage.get(&keys::head_key(logical))?),
+        known => known,
+    })
 }
 
 fn range_is_empty(range: &KeyRange) -> bool {
