@@ -1195,7 +1195,9 @@ impl Transaction {
             for (logical, pending) in writes {
                 let old_head = if counters::is_counter(&logical) {
                     // Counters were read, or written, after the other heads.
-                    superseded_head(&*storage, &logical, &pending, newest.remove(&logical))?
+                    superseded_head(&pending, newest.remove(&logical), || {
+                        storage.get(&keys::head_key(&logical))
+                    })?
                 } else {
                     superseded.next().ok_or_else(|| {
                         Error::corruption("a commit's write set changed beyond its counters")
@@ -1320,25 +1322,21 @@ fn superseded_heads(
         } else {
             newest.remove(logical)
         };
-        out.push(match known {
-            // A versioned write supersedes a head, found or not; a write without versions
-            // keeps the one a statement read, if any.
-            None if !pending.unversioned => Some(heads.lookup(logical)?),
-            known => known,
-        });
+        out.push(superseded_head(pending, known, || heads.lookup(logical))?);
     }
     Ok(out)
 }
 
-/// [`superseded_heads`] of one key (a counter), given the head read under the write lock.
+/// [`superseded_heads`] of one key, given the head a statement read under the write lock
+/// (`known`) and how to read it otherwise: a versioned write supersedes a head, found or
+/// not; a write without versions keeps the one a statement read, if any.
 fn superseded_head(
-    storage: &dyn crate::storage::Storage,
-    logical: &[u8],
     pending: &Pending,
     known: Option<Option<Bytes>>,
+    read: impl FnOnce() -> Result<Option<Bytes>>,
 ) -> Result<Option<Option<Bytes>>> {
     Ok(match known {
-        None if !pending.unversioned => Some(storage.get(&keys::head_key(logical))?),
+        None if !pending.unversioned => Some(read()?),
         known => known,
     })
 }
