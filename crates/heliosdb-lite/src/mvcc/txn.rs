@@ -1171,9 +1171,14 @@ impl Transaction {
         let mvcc = self.mvcc.clone();
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             let mut writes = writes;
-            // A head per write, and a history entry for most updates.
-            batch.reserve(writes.len());
             let superseded = superseded_heads(&*storage, &writes, &mut newest)?;
+            // A head per write, and a history entry per head it supersedes: reserved at once,
+            // so that a large batch is not copied as it grows.
+            let replaced = superseded
+                .iter()
+                .filter(|h| matches!(h, Some(Some(_))))
+                .count();
+            batch.reserve(writes.len() + replaced + 4);
             let mut counted = Vec::new();
             if let Some(group) = count_group {
                 counters::update(&*storage, group, &mut writes, &superseded, &mut newest)?;

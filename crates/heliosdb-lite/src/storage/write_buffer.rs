@@ -187,7 +187,7 @@ fn log_path(dir: &Path, id: u64) -> PathBuf {
 
 /// The encoded record of a batch: header, then per operation a tag (1 put, 0 delete), the
 /// key and, for a put, the value, each behind its u32 length.
-fn encode(batch: &WriteBatch) -> Vec<u8> {
+fn encode(batch: &WriteBatch, rec: &mut Vec<u8>) {
     let size: usize = batch
         .ops()
         .iter()
@@ -196,7 +196,8 @@ fn encode(batch: &WriteBatch) -> Vec<u8> {
             WriteOp::Delete(k) => 5 + k.len(),
         })
         .sum();
-    let mut rec = Vec::with_capacity(HEADER + size);
+    rec.clear();
+    rec.reserve(HEADER + size);
     rec.extend_from_slice(&[0; HEADER]);
     for op in batch.ops() {
         let (tag, key, value) = match op {
@@ -215,7 +216,6 @@ fn encode(batch: &WriteBatch) -> Vec<u8> {
     let sum = xxhash_rust::xxh3::xxh3_64(&rec[HEADER..]);
     rec[..4].copy_from_slice(&payload_len.to_le_bytes());
     rec[4..HEADER].copy_from_slice(&sum.to_le_bytes());
-    rec
 }
 
 /// Decodes a record's payload into its operations.
@@ -300,7 +300,23 @@ pub(crate) struct WriteBuffer {
     wake: Condvar,
     /// A failed log write whose bytes could not be taken back: no further write is accepted.
     broken: Mutex<Option<String>>,
+    /// The vectors of the last [`WriteBuffer::apply`], kept for the next one (see [`Scratch`]).
+    scratch: Mutex<Scratch>,
 }
+
+/// A batch's log record and its entries as the map takes them, built before the layer is
+/// locked. They are kept from one batch to the next: a commit of a few thousand rows builds a
+/// few hundred kilobytes of each, and memory that size freshly allocated for every commit is
+/// memory the allocator returns to the system and the next commit faults in again, page by
+/// page (a tenth of a batched update's commit went to page faults).
+#[derive(Default)]
+struct Scratch {
+    record: Vec<u8>,
+    entries: Vec<(MapKey, Entry, u128)>,
+}
+
+/// Bytes of scratch vectors kept past a batch; a larger batch's vectors are let go.
+const SCRATCH_KEPT: usize = 4 << 20;
 
 #[derive(Default)]
 struct Signal {
@@ -397,6 +413,7 @@ impl WriteBuffer {
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
             broken: Mutex::new(None),
+            scratch: Mutex::new(Scratch::default()),
         };
         let recovered = Recovered {
             ops,
@@ -419,43 +436,53 @@ impl WriteBuffer {
             )));
         }
         self.wait_for_room()?;
-        let record = encode(batch);
+        // Another batch being applied beside this one has the kept vectors: use new ones.
+        let mut kept = self.scratch.try_lock().ok();
+        let mut own = Scratch::default();
+        let scratch = kept.as_deref_mut().unwrap_or(&mut own);
+        let Scratch { record, entries } = scratch;
+        encode(batch, record);
         // Built (and hashed for the layer's filter) before the map is locked: readers wait
         // for the insertions alone.
         let mut added = 0u64;
-        let entries: Vec<(MapKey, Entry, u128)> = batch
-            .ops()
-            .iter()
-            .map(|op| {
-                let (k, v) = match op {
-                    WriteOp::Put(k, v) => (k, Some(v.clone())),
-                    WriteOp::Delete(k) => (k, None),
-                };
-                added += (k.len() + v.as_ref().map_or(0, |v| v.len())) as u64 + ENTRY_OVERHEAD;
-                (MapKey::from_slice(k), v, bloom::hash(k))
-            })
-            .collect();
+        entries.clear();
+        entries.extend(batch.ops().iter().map(|op| {
+            let (k, v) = match op {
+                WriteOp::Put(k, v) => (k, Some(v.clone())),
+                WriteOp::Delete(k) => (k, None),
+            };
+            added += (k.len() + v.as_ref().map_or(0, |v| v.len())) as u64 + ENTRY_OVERHEAD;
+            (MapKey::from_slice(k), v, bloom::hash(k))
+        }));
         let layers = read(&self.layers);
         let layer = layers.active.clone();
         {
             let mut log = lock(&layer.log);
             let start = log.len;
-            if let Err(e) = log.file.write_all(&record) {
+            if let Err(e) = log.file.write_all(record) {
                 // Take back what part of the record reached the file, so that the records
                 // after it stay readable; if that fails too, stop accepting writes.
                 if let Err(e2) = log.file.set_len(start) {
                     *lock(&self.broken) = Some(format!("{e}; then {e2}"));
                 }
+                // The kept vectors hold no values of a batch that was refused.
+                entries.clear();
                 return Err(Error::Io(e));
             }
             log.len += record.len() as u64;
             let mut map = write(&layer.map);
-            for (k, v, hash) in entries {
+            for (k, v, hash) in entries.drain(..) {
                 map.insert_hashed(k, v, hash);
             }
             drop(map);
             layer.bytes.fetch_add(added, Ordering::Relaxed);
         }
+        if record.capacity() + entries.capacity() * std::mem::size_of::<(MapKey, Entry, u128)>()
+            > SCRATCH_KEPT
+        {
+            *scratch = Scratch::default();
+        }
+        drop(kept);
         drop(layers);
         if durable {
             self.sync()?;
