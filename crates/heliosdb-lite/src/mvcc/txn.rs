@@ -1172,8 +1172,9 @@ impl Transaction {
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             let mut writes = writes;
             let superseded = superseded_heads(&*storage, &writes, &mut newest)?;
-            // A head per write, and a history entry per head it supersedes: reserved at once,
-            // so that a large batch is not copied as it grows.
+            // A head per write, a history entry per head it supersedes, and the commit's own
+            // few records (commit, GC work, change log): reserved at once, so that a large
+            // batch is not copied as it grows.
             let replaced = superseded
                 .iter()
                 .filter(|h| matches!(h, Some(Some(_))))

@@ -465,8 +465,8 @@ impl WriteBuffer {
                 if let Err(e2) = log.file.set_len(start) {
                     *lock(&self.broken) = Some(format!("{e}; then {e2}"));
                 }
-                // The kept vectors hold no values of a batch that was refused.
-                entries.clear();
+                // A refused batch's vectors are not kept (they hold its values, at any size).
+                *scratch = Scratch::default();
                 return Err(Error::Io(e));
             }
             log.len += record.len() as u64;
