@@ -1,4 +1,4 @@
-//! The sorted map of one write buffer layer: a `BTreeMap` plus runs of ascending keys.
+//! The sorted map of one write buffer layer: `BTreeMap`s plus runs of ascending keys.
 //!
 //! Most keys reach a layer in ascending runs: a bulk load's row heads, an index on a growing
 //! column, the commit and write-ahead records, each a stream of its own and the streams
@@ -18,6 +18,13 @@
 //! takes its own stream's appends), and otherwise, or when the tail was split and took no
 //! key in order since (random keys, not a stream), moves the tail's entries into the map
 //! (each entry moves at most once, paid for by the push that placed it).
+//!
+//! A tail starts only at a key above (or below) every key of the map, since finding the map
+//! keys around any other key would cost the descent the tail saves. So one map key of a
+//! record type sorting high (a commit record, a page of row counts) would keep every stream
+//! below it out of the tails: for the layer's life, every row head of a load and every
+//! superseded version went to the map. The keys are therefore kept in one such map and tails
+//! per first byte (heads, history, commit records, ... each start with their own byte).
 
 use super::bloom::BlockedBloom;
 use super::Bytes;
@@ -69,18 +76,21 @@ impl Tail {
     }
 }
 
-/// The sorted map of a layer (see the module documentation).
+/// The sorted map of a layer: one [`Part`] per first key byte, and the filter (see the module
+/// documentation).
 #[derive(Default)]
 pub(crate) struct LayerMap {
-    map: BTreeMap<MapKey, Entry>,
-    /// In key order, with disjoint ranges that hold no map key.
-    tails: Vec<Tail>,
-    /// The tail the last insertion went to: the next key of a stream usually goes there too.
-    hint: usize,
+    /// By first key byte, ascending (an empty key counts as byte 0): a handful at most.
+    parts: Vec<(u8, Part)>,
     /// Every key inserted, approximately: a point read of a key the layer does not hold (most
     /// reads of a large table, in every layer) is answered by one cache line instead of a
     /// descent of the map.
     filter: Option<BlockedBloom>,
+}
+
+/// The part of a key space the keys starting with one byte share.
+fn class(key: &[u8]) -> u8 {
+    key.first().copied().unwrap_or(0)
 }
 
 impl LayerMap {
@@ -92,19 +102,32 @@ impl LayerMap {
         }
     }
 
-    /// True when the map holds no entry.
+    /// True when the map holds no entry (a part exists only once it holds one).
     pub(crate) fn is_empty(&self) -> bool {
-        self.map.is_empty() && self.tails.is_empty()
+        self.parts.is_empty()
     }
 
-    /// The index of the tail owning `key`, if any.
-    fn owner(&self, key: &[u8]) -> Option<usize> {
-        if self.tails.get(self.hint).is_some_and(|t| t.owns(key)) {
-            return Some(self.hint);
-        }
-        let after = self.tails.partition_point(|t| t.first() <= key);
-        let i = after.checked_sub(1)?;
-        self.tails[i].owns(key).then_some(i)
+    /// The part of `key`'s first byte, if any key of it is held.
+    fn part(&self, key: &[u8]) -> Option<&Part> {
+        let c = class(key);
+        self.parts.iter().find(|(b, _)| *b == c).map(|(_, p)| p)
+    }
+
+    /// The part of `key`'s first byte, made if needed.
+    fn part_mut(&mut self, key: &[u8]) -> &mut Part {
+        let c = class(key);
+        let at = match self.parts.iter().position(|(b, _)| *b >= c) {
+            Some(i) if self.parts[i].0 == c => i,
+            Some(i) => {
+                self.parts.insert(i, (c, Part::default()));
+                i
+            }
+            None => {
+                self.parts.push((c, Part::default()));
+                self.parts.len() - 1
+            }
+        };
+        &mut self.parts[at].1
     }
 
     /// The entry of `key`, if the map holds one.
@@ -118,13 +141,7 @@ impl LayerMap {
         if self.filter.as_ref().is_some_and(|f| !f.contains(hash)) {
             return None;
         }
-        match self.owner(key) {
-            Some(i) => {
-                let tail = &self.tails[i];
-                tail.find(key).ok().map(|p| &tail.entries[p].1)
-            }
-            None => self.map.get(key),
-        }
+        self.part(key)?.get(key)
     }
 
     /// Sets `key` to `entry`, replacing what the map held for it.
@@ -134,12 +151,122 @@ impl LayerMap {
         self.insert_hashed(key, entry, hash);
     }
 
+    /// Sets each key of `entries` to its entry, in order; each comes with its
+    /// [`super::bloom::hash`] (computed before the layer is locked). `entries` is left empty
+    /// (its capacity kept).
+    ///
+    /// The filter's bits are set for the whole batch first: each is a random cache line, and
+    /// a loop of nothing but independent writes lets the processor wait for many of them at
+    /// once, where one write between two map insertions waits alone.
+    pub(crate) fn insert_batch(&mut self, entries: &mut Vec<(MapKey, Entry, u128)>) {
+        if let Some(f) = &mut self.filter {
+            for (_, _, hash) in entries.iter() {
+                f.insert(*hash);
+            }
+        }
+        for (key, entry, _) in entries.drain(..) {
+            self.part_mut(&key).insert(key, entry);
+        }
+    }
+
     /// Sets `key`, whose [`super::bloom::hash`] is `hash` (computed before the layer is locked), to
     /// `entry`.
+    #[cfg(test)]
     pub(crate) fn insert_hashed(&mut self, key: MapKey, entry: Entry, hash: u128) {
         if let Some(f) = &mut self.filter {
             f.insert(hash);
         }
+        self.part_mut(&key).insert(key, entry);
+    }
+
+    /// Calls `f` with every entry in ascending key order.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8], &Entry)) {
+        for (_, part) in &self.parts {
+            part.for_each(&mut f);
+        }
+    }
+
+    /// Appends to `out`, cloned, the first `n` entries between `lower` and `upper` in key
+    /// order (`reverse`: the last `n`, in descending order).
+    pub(crate) fn copy_range(
+        &self,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        n: usize,
+        out: &mut impl Extend<(Bytes, Entry)>,
+    ) {
+        if bounds_empty(lower, upper) {
+            return;
+        }
+        // Each source's first `n` in the scan's order, then the first `n` of their merge (the
+        // sources hold disjoint keys).
+        let mut found: Vec<(&[u8], &Entry)> = Vec::with_capacity(n);
+        for (c, part) in &self.parts {
+            // A part holds keys in `[c]` up to (not including) `[c + 1]`.
+            let below_lower = match lower {
+                Bound::Included(k) | Bound::Excluded(k) => class(k) > *c,
+                Bound::Unbounded => false,
+            };
+            let above_upper = match upper {
+                Bound::Included(k) | Bound::Excluded(k) => k < &[*c][..],
+                Bound::Unbounded => false,
+            };
+            if !below_lower && !above_upper {
+                part.collect_range((lower, upper), reverse, n, &mut found);
+            }
+        }
+        if reverse {
+            found.sort_unstable_by(|a, b| b.0.cmp(a.0));
+        } else {
+            found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
+        out.extend(
+            found
+                .into_iter()
+                .take(n)
+                .map(|(k, e)| (Bytes::from(k), e.clone())),
+        );
+    }
+}
+
+/// The keys of a layer that start with one byte: a `BTreeMap` plus tails (see the module
+/// documentation). Kept apart per first byte because a tail starts only at a key above (or
+/// below) every key of the map: one record type's key in the map (a commit record, a page
+/// of counters) would otherwise keep every stream below it out of the tails for the layer's
+/// life.
+#[derive(Default)]
+struct Part {
+    map: BTreeMap<MapKey, Entry>,
+    /// In key order, with disjoint ranges that hold no map key.
+    tails: Vec<Tail>,
+    /// The tail the last insertion went to: the next key of a stream usually goes there too.
+    hint: usize,
+}
+
+impl Part {
+    /// The index of the tail owning `key`, if any.
+    fn owner(&self, key: &[u8]) -> Option<usize> {
+        if self.tails.get(self.hint).is_some_and(|t| t.owns(key)) {
+            return Some(self.hint);
+        }
+        let after = self.tails.partition_point(|t| t.first() <= key);
+        let i = after.checked_sub(1)?;
+        self.tails[i].owns(key).then_some(i)
+    }
+
+    /// The entry of `key`, if the part holds one.
+    fn get(&self, key: &[u8]) -> Option<&Entry> {
+        match self.owner(key) {
+            Some(i) => {
+                let tail = &self.tails[i];
+                tail.find(key).ok().map(|p| &tail.entries[p].1)
+            }
+            None => self.map.get(key),
+        }
+    }
+
+    /// Sets `key` to `entry` in the map or a tail.
+    fn insert(&mut self, key: MapKey, entry: Entry) {
         let Some(i) = self.owner(&key) else {
             return self.insert_unowned(key, entry);
         };
@@ -170,22 +297,37 @@ impl LayerMap {
     }
 
     /// Inserts a key no tail owns: into a new tail when nothing in the map lies at or above
-    /// it (the head of an ascending stream, found without a search), else into the map.
+    /// it, or when everything in the map lies above it (the head of an ascending stream, found
+    /// without a search: the map's first and last keys are on paths a descent keeps cached),
+    /// else into the map.
+    ///
+    /// The second case is a stream under keys the map took first: the rows of one table
+    /// loaded after random keys of a table created later (which sort above them).
     fn insert_unowned(&mut self, key: MapKey, entry: Entry) {
         let above_map = self.map.last_key_value().is_none_or(|(k, _)| key > *k);
-        if !above_map {
+        let below_map = match self.map.first_key_value() {
+            Some((first, _)) if !above_map && key < *first => Some(first),
+            _ => None,
+        };
+        if !above_map && below_map.is_none() {
             self.map.insert(key, entry);
             return;
         }
-        // Tails lie below or above `key`; the new one owns up to the next one.
-        let at = self.tails.partition_point(|t| t.first() < &key[..]);
         if self.tails.len() >= MAX_TAILS {
-            // Too many streams: this one goes to the map (it is above every map key, so the
-            // map stays clear of every tail's range).
+            // Too many streams: this one goes to the map (no tail owns it, so the map stays
+            // clear of every tail's range).
             self.map.insert(key, entry);
             return;
         }
-        let limit = self.tails.get(at).map(|t| MapKey::from_slice(t.first()));
+        // Tails lie below or above `key`; the new one owns up to the next one, and below
+        // the map at most up to the map's first key.
+        let at = self.tails.partition_point(|t| t.first() < &key[..]);
+        let next = self.tails.get(at).map(|t| t.first());
+        let limit = match (next, below_map) {
+            (Some(t), Some(m)) => Some(t.min(&m[..])),
+            (t, m) => t.or(m.map(|m| &m[..])),
+        }
+        .map(MapKey::from_slice);
         self.tails.insert(
             at,
             Tail {
@@ -234,7 +376,7 @@ impl LayerMap {
     }
 
     /// Calls `f` with every entry in ascending key order.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8], &Entry)) {
+    fn for_each(&self, f: &mut impl FnMut(&[u8], &Entry)) {
         let mut map = self.map.iter().peekable();
         for tail in &self.tails {
             // Map keys lie between tails' ranges, never inside one.
@@ -250,21 +392,15 @@ impl LayerMap {
         }
     }
 
-    /// Appends to `out`, cloned, the first `n` entries between `lower` and `upper` in key
-    /// order (`reverse`: the last `n`, in descending order).
-    pub(crate) fn copy_range(
-        &self,
+    /// Adds to `found` the first `n` entries between `lower` and `upper` in key order
+    /// (`reverse`: the last `n`) of the map and of each tail, unsorted (the caller merges).
+    fn collect_range<'a>(
+        &'a self,
         (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
         reverse: bool,
         n: usize,
-        out: &mut impl Extend<(Bytes, Entry)>,
+        found: &mut Vec<(&'a [u8], &'a Entry)>,
     ) {
-        if bounds_empty(lower, upper) {
-            return;
-        }
-        // Each source's first `n` in the scan's order, then the first `n` of their merge (the
-        // sources hold disjoint keys).
-        let mut found: Vec<(&[u8], &Entry)> = Vec::with_capacity(n);
         let it = self
             .map
             .range::<[u8], _>((lower, upper))
@@ -295,17 +431,6 @@ impl LayerMap {
                 found.extend(slice.take(n));
             }
         }
-        if reverse {
-            found.sort_unstable_by(|a, b| b.0.cmp(a.0));
-        } else {
-            found.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        }
-        out.extend(
-            found
-                .into_iter()
-                .take(n)
-                .map(|(k, e)| (Bytes::from(k), e.clone())),
-        );
     }
 }
 

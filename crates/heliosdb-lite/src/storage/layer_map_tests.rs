@@ -5,6 +5,17 @@ type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The invariants of the module documentation, checked directly.
 fn check_invariants(m: &LayerMap) {
+    assert!(
+        m.parts.windows(2).all(|w| w[0].0 < w[1].0),
+        "parts out of order"
+    );
+    for (c, part) in &m.parts {
+        part.for_each(&mut |k, _| assert_eq!(class(k), *c, "a key in another byte's part"));
+        check_part(part);
+    }
+}
+
+fn check_part(m: &Part) {
     for (i, t) in m.tails.iter().enumerate() {
         assert!(!t.entries.is_empty(), "tail {i} is empty");
         assert!(
@@ -32,8 +43,18 @@ fn check_invariants(m: &LayerMap) {
     assert!(m.tails.len() <= MAX_TAILS);
 }
 
+/// Key `n` of a stream. Streams share first bytes three ways (streams from 100 on all one),
+/// so that both parts of their own and streams within one part are exercised.
 fn key(stream: u8, n: u64) -> MapKey {
-    let mut k = MapKey::from_slice(&[stream, 7, 7]);
+    let first = if stream >= 100 { 100 } else { stream % 3 };
+    let mut k = MapKey::from_slice(&[first, stream, 7]);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// Key `n` under first byte `first`.
+fn raw_key(first: u8, n: u64) -> MapKey {
+    let mut k = MapKey::from_slice(&[first]);
     k.extend_from_slice(&n.to_be_bytes());
     k
 }
@@ -224,7 +245,7 @@ fn many_streams_stay_within_the_tail_limit() {
 
 #[test]
 fn a_long_run_hit_by_a_random_key_moves_to_the_map() {
-    let mut m = LayerMap::default();
+    let mut m = Part::default();
     for n in 0..10_000 {
         m.insert(key(1, n * 2), Some(Bytes::from(&b"v"[..])));
     }
@@ -234,12 +255,12 @@ fn a_long_run_hit_by_a_random_key_moves_to_the_map() {
     assert!(m.tails.is_empty());
     assert_eq!(m.map.len(), 10_001);
     assert_eq!(m.get(&key(1, 3)), Some(&None));
-    check_invariants(&m);
+    check_part(&m);
 }
 
 #[test]
 fn a_second_stream_below_a_run_splits_it() {
-    let mut m = LayerMap::default();
+    let mut m = Part::default();
     for n in 0..100 {
         m.insert(key(1, n), None);
     }
@@ -256,5 +277,67 @@ fn a_second_stream_below_a_run_splits_it() {
     }
     assert_eq!(m.tails.len(), 2);
     assert!(m.map.is_empty());
+    check_part(&m);
+}
+
+#[test]
+fn a_stream_below_every_map_key_goes_to_a_tail() {
+    // Random keys (of a table created later) fill a part's map; a load under them, in key
+    // order, must not pay a descent per key.
+    let mut m = Part::default();
+    let mut rng = Rng(11);
+    for _ in 0..2000 {
+        m.insert(raw_key(9, rng.below(1_000_000)), None);
+    }
+    assert!(m.map.len() > 1000, "the random keys are in the map");
+    let in_map = m.map.len();
+    for n in 0..5000 {
+        m.insert(raw_key(1, n), Some(Bytes::from(&b"old"[..])));
+    }
+    assert_eq!(m.map.len(), in_map, "the stream went to the map");
+    let tail = m.owner(&raw_key(1, 0)).expect("a tail owns the stream");
+    assert_eq!(m.tails[tail].entries.len(), 5000);
+    // The stream's tail stops below the map's first key.
+    assert!(m.tails[tail].limit.as_deref() <= m.map.keys().next().map(|k| &k[..]));
+    check_part(&m);
+}
+
+#[test]
+fn a_record_sorting_high_keeps_no_stream_out_of_the_tails() {
+    // A commit record (high first byte) in the map, then a load's row heads below it.
+    let mut m = LayerMap::default();
+    m.insert(raw_key(0x10, 1), None);
+    m.insert(raw_key(0x10, 0), None);
+    for n in 0..3000 {
+        m.insert(raw_key(2, n), None);
+    }
+    let (_, heads) = m
+        .parts
+        .iter()
+        .find(|(c, _)| *c == 2)
+        .expect("a part for the heads");
+    assert!(heads.map.is_empty(), "the row heads went to the map");
+    assert_eq!(m.parts.len(), 2);
     check_invariants(&m);
+}
+
+#[test]
+fn streams_below_and_random_keys_above_agree_with_a_model() {
+    for seed in 1..8 {
+        let mut next = [0u64; 3];
+        run(seed, 4000, |rng| match rng.below(4) {
+            // Random keys of the highest prefix (index entries).
+            0 => key(4, rng.below(3000)),
+            // Streams under lower prefixes (history, heads), now and then starting over
+            // inside what they wrote (a second round of updates).
+            _ => {
+                let s = rng.below(3) as usize;
+                if rng.below(500) == 0 {
+                    next[s] = rng.below(next[s] + 1);
+                }
+                next[s] += 1;
+                key(s as u8, next[s])
+            }
+        });
+    }
 }

@@ -471,9 +471,7 @@ impl WriteBuffer {
             }
             log.len += record.len() as u64;
             let mut map = write(&layer.map);
-            for (k, v, hash) in entries.drain(..) {
-                map.insert_hashed(k, v, hash);
-            }
+            map.insert_batch(entries);
             drop(map);
             layer.bytes.fetch_add(added, Ordering::Relaxed);
         }
