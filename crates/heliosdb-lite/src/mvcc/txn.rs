@@ -15,7 +15,7 @@ use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
 use super::view::AscendingHeads;
-use super::write_set::{bounds_empty, WriteSet};
+use super::write_set::{bounds_empty, Slot, WriteSet};
 use super::{keys, view, CommitInfo, Mvcc, Pin, WriteLock};
 use crate::error::{Error, Result};
 use crate::storage::{Bytes, Direction, KeyRange, KvPair};
@@ -512,18 +512,32 @@ impl Transaction {
             && (!self.spilled_keys.may_contain(&key)
                 || (matches!(self.spilled_version(&key), Ok(None))
                     && !self.may_have_direct_head(&key)));
-        let (undo, known) = match self.writes.get_mut(&key) {
-            Some(p) => {
+        let pending = |value| Pending {
+            value: Some(value),
+            unversioned: assumable,
+        };
+        // One search of the write set for both the lookup and the insertion (index entries,
+        // whose keys come in no order, go to its map).
+        let (undo, known) = match self.writes.slot(key) {
+            Slot::InRun(key, p) => {
                 let prev = p.value.replace(value);
                 (Undo::Write(key, Some(prev)), p.unversioned)
             }
-            None => {
-                let pending = Pending {
-                    value: Some(value),
-                    unversioned: assumable,
-                };
+            Slot::Occupied(mut e) => {
+                let p = e.get_mut();
+                let prev = p.value.replace(value);
+                let known = p.unversioned;
+                (Undo::Write(e.key().clone(), Some(prev)), known)
+            }
+            Slot::Vacant(v) => {
+                let undo = Undo::Write(v.key().clone(), None);
+                v.insert(pending(value));
                 self.pending_bytes += size;
-                (self.insert_new(key, pending), assumable)
+                (undo, assumable)
+            }
+            Slot::New(key) => {
+                self.pending_bytes += size;
+                (self.insert_new(key, pending(value)), assumable)
             }
         };
         self.push_undo(undo)?;

@@ -12,8 +12,21 @@
 //! Readers see one ordered set: the map's keys, then the run's.
 
 use super::txn::Pending;
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;
+
+/// Where a write of a key goes ([`WriteSet::slot`]).
+pub(super) enum Slot<'a> {
+    /// The key (given back) has a pending version in the run.
+    InRun(Vec<u8>, &'a mut Pending),
+    /// The key has a pending version in the map.
+    Occupied(btree_map::OccupiedEntry<'a, Vec<u8>, Pending>),
+    /// The key has no pending version and goes into the map here.
+    Vacant(btree_map::VacantEntry<'a, Vec<u8>, Pending>),
+    /// The key (given back) has no pending version and sorts at or after the run's first key
+    /// (or after every key, with no run): [`WriteSet::insert_new`] places it.
+    New(Vec<u8>),
+}
 
 /// The pending versions of a transaction, in key order.
 #[derive(Debug, Default)]
@@ -70,6 +83,27 @@ impl WriteSet {
             Some(Ok(i)) => Some(&mut self.run[i].1),
             Some(Err(_)) => None,
             None => self.map.get_mut(key),
+        }
+    }
+
+    /// Where a write of `key` goes, found with one search: its pending version if it has one,
+    /// else the place for a new one.
+    pub(super) fn slot(&mut self, key: Vec<u8>) -> Slot<'_> {
+        match self.run_position(&key) {
+            Some(Ok(i)) => Slot::InRun(key, &mut self.run[i].1),
+            Some(Err(_)) => Slot::New(key),
+            None if self.run.is_empty()
+                && self
+                    .map
+                    .last_key_value()
+                    .is_none_or(|(last, _)| key > *last) =>
+            {
+                Slot::New(key)
+            }
+            None => match self.map.entry(key) {
+                btree_map::Entry::Occupied(e) => Slot::Occupied(e),
+                btree_map::Entry::Vacant(v) => Slot::Vacant(v),
+            },
         }
     }
 
@@ -290,16 +324,37 @@ mod tests {
                     };
                     let key = format!("k{n:06}").into_bytes();
                     let v = format!("v{n}");
-                    if let Some(e) = ws.get_mut(&key) {
-                        *e = p(&v);
+                    // Odd rounds write through `slot`, even ones look up and then insert.
+                    let key = if round % 2 == 1 {
+                        match ws.slot(key.clone()) {
+                            Slot::InRun(_, e) => *e = p(&v),
+                            Slot::Occupied(mut e) => *e.get_mut() = p(&v),
+                            Slot::Vacant(e) => {
+                                e.insert(p(&v));
+                            }
+                            Slot::New(new) => {
+                                if ws.splits_run(&new) {
+                                    appended.clear();
+                                }
+                                if ws.insert_new(new.clone(), p(&v)) {
+                                    appended.push(new);
+                                }
+                            }
+                        }
+                        key
                     } else {
-                        if ws.splits_run(&key) {
-                            appended.clear();
+                        if let Some(e) = ws.get_mut(&key) {
+                            *e = p(&v);
+                        } else {
+                            if ws.splits_run(&key) {
+                                appended.clear();
+                            }
+                            if ws.insert_new(key.clone(), p(&v)) {
+                                appended.push(key.clone());
+                            }
                         }
-                        if ws.insert_new(key.clone(), p(&v)) {
-                            appended.push(key.clone());
-                        }
-                    }
+                        key
+                    };
                     model.insert(key, v);
                 } else if op < 8 {
                     if let Some(key) = appended.pop() {
