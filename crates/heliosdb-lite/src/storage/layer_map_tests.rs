@@ -19,6 +19,16 @@ fn check_part(m: &Part) {
     for (i, t) in m.tails.iter().enumerate() {
         assert!(!t.entries.is_empty(), "tail {i} is empty");
         assert!(
+            t.fences
+                .iter()
+                .eq(t.entries.iter().step_by(BLOCK).map(|(k, _)| k)),
+            "tail {i}'s fences are not every {BLOCK}th key"
+        );
+        assert!(
+            t.top.iter().eq(t.fences.iter().step_by(BLOCK)),
+            "tail {i}'s top fences are not every {BLOCK}th fence"
+        );
+        assert!(
             t.entries.windows(2).all(|w| w[0].0 < w[1].0),
             "tail {i} is not strictly ascending"
         );
