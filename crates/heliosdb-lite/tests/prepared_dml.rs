@@ -446,3 +446,39 @@ fn values_already_converted_run_as_they_are_with_the_count_checked() {
         .unwrap();
     assert_eq!(got, vec![vec![Value::Text("two".into())]]);
 }
+
+/// An UPDATE leaves an index entry alone only when the indexed values are the same bits:
+/// a value equal in SQL but stored differently (5 and 5.0 in an untyped column, 0.0 and
+/// -0.0, 'a' and 'A' under NOCASE) still rewrites the entry, and lookups by the index agree
+/// with the rows.
+#[test]
+fn an_update_rewrites_entries_whose_values_change_representation() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, k, s TEXT COLLATE NOCASE, v);
+         CREATE INDEX t_k ON t(k); CREATE INDEX t_s ON t(s);
+         INSERT INTO t VALUES (1, 5, 'a', 0), (2, 0.0, 'b', 0), (3, 7, 'c', 0);",
+    )
+    .unwrap();
+    let mut upd = c
+        .prepare("UPDATE t SET k = ?1, s = ?2, v = v + 1 WHERE id = ?3")
+        .unwrap();
+    upd.execute((Value::Real(5.0), "A", 1)).unwrap();
+    upd.execute((Value::Real(-0.0), "b", 2)).unwrap();
+    upd.execute((7, "c", 3)).unwrap(); // same bits: entries kept
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    assert_eq!(
+        all(&c, "SELECT id, typeof(k) FROM t WHERE k = 5"),
+        vec![vec![Value::Integer(1), Value::Text("real".into())]]
+    );
+    assert_eq!(int(&c, "SELECT id FROM t WHERE k = 0"), 2);
+    assert_eq!(
+        all(&c, "SELECT id, s FROM t WHERE s = 'a'"),
+        vec![vec![Value::Integer(1), Value::Text("A".into())]]
+    );
+    assert_eq!(int(&c, "SELECT id FROM t WHERE k = 7 AND s = 'C'"), 3);
+    assert_eq!(int(&c, "SELECT sum(v) FROM t"), 3);
+}

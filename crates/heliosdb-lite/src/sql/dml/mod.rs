@@ -1267,12 +1267,25 @@ fn rewrite_row(
         old_vals: old_key_vals,
         new_vals: new_key_vals,
     } = keys;
-    let fresh = old_key != new_key && txn.known_unversioned(&new_key);
-    if old_key != new_key {
+    let same_key = old_key == new_key;
+    let fresh = !same_key && txn.known_unversioned(&new_key);
+    if !same_key {
         txn.delete(old_key)?;
     }
     txn.put(new_key, encode_stored(info, new)?)?;
     for ix in &info.indexes {
+        // Entries built from the same row key and the same column values, bit for bit, are
+        // the same entry: an UPDATE of unindexed columns (the common case) need not encode
+        // two keys per index and row to find that out.
+        if same_key
+            && !ix.is_computed()
+            && ix
+                .columns
+                .iter()
+                .all(|c| identical(&old[c.column], &new[c.column]))
+        {
+            continue;
+        }
         let before = index_entry_key(ix, old, old_key_vals)?;
         let after = index_entry_key(ix, new, new_key_vals)?;
         if before == after {
@@ -1290,6 +1303,19 @@ fn rewrite_row(
         }
     }
     Ok(())
+}
+
+/// True when `a` and `b` are the same value in the same representation (a conservative test:
+/// decimals and timestamps, and reals differing only in their sign of zero, are not).
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Integer(x), Value::Integer(y)) => x == y,
+        (Value::Real(x), Value::Real(y)) => x.to_bits() == y.to_bits(),
+        (Value::Text(x), Value::Text(y)) => x == y,
+        (Value::Blob(x), Value::Blob(y)) => x == y,
+        _ => false,
+    }
 }
 
 fn delete_row(txn: &mut Transaction, info: &TableInfo, row: &[Value]) -> Result<()> {
