@@ -86,20 +86,24 @@ impl WriteSet {
         }
     }
 
+    /// True if `key` sorts after every pending key (it can be appended to the run).
+    fn after_every_key(&self, key: &[u8]) -> bool {
+        match self.run.last() {
+            Some((last, _)) => key > last.as_slice(),
+            None => self
+                .map
+                .last_key_value()
+                .is_none_or(|(last, _)| key > last.as_slice()),
+        }
+    }
+
     /// Where a write of `key` goes, found with one search: its pending version if it has one,
     /// else the place for a new one.
     pub(super) fn slot(&mut self, key: Vec<u8>) -> Slot<'_> {
         match self.run_position(&key) {
             Some(Ok(i)) => Slot::InRun(key, &mut self.run[i].1),
             Some(Err(_)) => Slot::New(key),
-            None if self.run.is_empty()
-                && self
-                    .map
-                    .last_key_value()
-                    .is_none_or(|(last, _)| key > *last) =>
-            {
-                Slot::New(key)
-            }
+            None if self.after_every_key(&key) => Slot::New(key),
             None => match self.map.entry(key) {
                 btree_map::Entry::Occupied(e) => Slot::Occupied(e),
                 btree_map::Entry::Vacant(v) => Slot::Vacant(v),
@@ -121,14 +125,7 @@ impl WriteSet {
         key: Vec<u8>,
         pending: Pending,
     ) -> Result<(), (Vec<u8>, Pending)> {
-        let appends = match self.run.last() {
-            Some((last, _)) => key > *last,
-            None => self
-                .map
-                .last_key_value()
-                .is_none_or(|(last, _)| key > *last),
-        };
-        if !appends {
+        if !self.after_every_key(&key) {
             return Err((key, pending));
         }
         self.run.push((key, pending));
