@@ -52,20 +52,20 @@ fn load(m: &Mvcc) {
     commit_pairs(m, &[("k07", Some("c")), ("k11", Some("back"))]);
 }
 
-/// One transaction: writes `k05` first, then scans everything and, for every even key,
-/// hands the scanned head over (when `capture`) and updates or deletes the row.
-fn rewrite_even_keys(m: &Mvcc, capture: bool) -> usize {
+/// One transaction: writes `k05` first and reads `k08` by key, then scans everything in
+/// `direction` and, for every even key, hands the scanned head over (when `capture`) and
+/// updates or deletes the row. A forward scan hands heads over in ascending key order (kept
+/// as a run), a reverse one out of it (kept by key).
+fn rewrite_even_keys(m: &Mvcc, capture: bool, direction: crate::storage::Direction) -> usize {
     let mut t = m.begin(TxnMode::Deferred).unwrap();
     t.put(b"k05".to_vec(), b"own".to_vec()).unwrap();
     t.put(b"k04".to_vec(), b"own".to_vec()).unwrap();
     t.put(b"k10x".to_vec(), b"fresh".to_vec()).unwrap();
+    assert!(t.get(b"k08").unwrap().is_some());
     t.capture_scanned_heads(capture);
     let mut kept = 0;
     let mut targets = Vec::new();
-    for kv in t.scan(
-        (Bound::Unbounded, Bound::Unbounded),
-        crate::storage::Direction::Forward,
-    ) {
+    for kv in t.scan((Bound::Unbounded, Bound::Unbounded), direction) {
         let (k, _) = kv.unwrap();
         let key = k.to_vec();
         if key.len() == 3 && (key[2] - b'0') % 2 == 0 {
@@ -89,12 +89,19 @@ fn rewrite_even_keys(m: &Mvcc, capture: bool) -> usize {
 
 #[test]
 fn a_commit_with_handed_heads_stores_exactly_what_a_looking_commit_stores() {
+    use crate::storage::Direction;
+    for direction in [Direction::Forward, Direction::Reverse] {
+        handed_heads_store_what_a_looking_commit_stores(direction);
+    }
+}
+
+fn handed_heads_store_what_a_looking_commit_stores(direction: crate::storage::Direction) {
     let clock = ManualClock::new(1_000_000);
     let (with, without) = (open(&clock), open(&clock));
     load(&with);
     load(&without);
-    let kept = rewrite_even_keys(&with, true);
-    assert_eq!(rewrite_even_keys(&without, false), 0);
+    let kept = rewrite_even_keys(&with, true, direction);
+    assert_eq!(rewrite_even_keys(&without, false, direction), 0);
     // The even keys of k00..k19 (k04 included: written before, its committed head is still
     // the one the scan read); not the fresh k10x.
     assert_eq!(kept, 10);

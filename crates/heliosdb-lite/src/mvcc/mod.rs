@@ -69,6 +69,7 @@ pub mod keys;
 mod merge;
 pub mod pack;
 mod pack_scan;
+mod read_heads;
 mod spill;
 mod spill_commit;
 mod txn;

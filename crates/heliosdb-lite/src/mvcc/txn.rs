@@ -12,6 +12,7 @@ use super::direct;
 use super::gc::{push_work_item, GcKind};
 use super::key_filter::KeyFilter;
 use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
+use super::read_heads::ReadHeads;
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
 use super::view::AscendingHeads;
@@ -90,9 +91,7 @@ pub struct Transaction {
     has_read: AtomicBool,
     /// Head values of keys read while holding the write lock (then the snapshot is the newest
     /// commit and stays so until this commit): saves the commit a lookup per written key.
-    newest: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>>,
-    /// Estimated bytes of `newest` (a cache: dropped when it outgrows the budget).
-    newest_bytes: Cell<usize>,
+    newest: std::cell::RefCell<ReadHeads>,
     /// Scans under the write lock leave the last row they read from its head here while
     /// [`Transaction::capture_scanned_heads`] is on, for [`Transaction::keep_scanned_head`].
     scanned_head: view::HeadSlot,
@@ -179,7 +178,6 @@ impl Transaction {
             lock,
             has_read: AtomicBool::new(false),
             newest: Default::default(),
-            newest_bytes: Cell::new(0),
             scanned_head: Default::default(),
             capturing: Cell::new(false),
             pending_bytes: 0,
@@ -347,15 +345,13 @@ impl Transaction {
     /// Remembers a head read under the write lock, within the memory budget: past it the
     /// cache starts over (it only saves lookups; the commit reads what it lacks).
     fn cache_head(&self, key: Vec<u8>, head: Option<Bytes>) {
-        let size = key.len() + head.as_ref().map_or(0, |h| h.len()) + ENTRY_OVERHEAD;
-        let mut newest = self.newest.borrow_mut();
-        if self.newest_bytes.get() + size > self.mvcc.0.options.txn_memory_bytes / 2 {
-            newest.clear();
-            self.newest_bytes.set(0);
-        }
-        if newest.insert(key, head).is_none() {
-            self.newest_bytes.set(self.newest_bytes.get() + size);
-        }
+        let budget = self.heads_budget();
+        self.newest.borrow_mut().insert(key, head, budget);
+    }
+
+    /// The bytes the heads read under the write lock may take.
+    fn heads_budget(&self) -> usize {
+        self.mvcc.0.options.txn_memory_bytes / 2
     }
 
     /// Iterates live logical keys in `range`, own writes included.
@@ -464,7 +460,8 @@ impl Transaction {
             Some((key, head)) if key[..] == logical[..] => head,
             _ => return false,
         };
-        self.cache_head(logical, Some(head));
+        let budget = self.heads_budget();
+        self.newest.borrow_mut().keep(logical, head, budget);
         true
     }
 
@@ -477,11 +474,7 @@ impl Transaction {
     /// True if the committed head of `key` was read under the write lock (since the last
     /// spill or hand-over, which forget what was read) and holds no live version.
     fn head_read_dead(&self, key: &[u8]) -> bool {
-        match self.newest.borrow().get(key) {
-            Some(None) => true,
-            Some(Some(head)) => keys::decode_version(head).is_ok_and(|v| v.data.is_none()),
-            None => false,
-        }
+        self.newest.borrow().read_dead(key)
     }
 
     /// Sets a logical key.
@@ -707,7 +700,7 @@ impl Transaction {
             }
             self.undo_stored += 1;
         }
-        let held = self.pending_bytes + self.newest_bytes.get() + self.spilled_keys.bytes();
+        let held = self.pending_bytes + self.newest.borrow().bytes() + self.spilled_keys.bytes();
         if held > self.mvcc.0.options.txn_memory_bytes {
             self.spill()?;
         }
@@ -773,7 +766,6 @@ impl Transaction {
         self.undo.clear();
         self.writes.clear();
         self.newest.borrow_mut().clear();
-        self.newest_bytes.set(0);
         self.pending_bytes = 0;
         Ok(())
     }
@@ -1007,7 +999,6 @@ impl Transaction {
         if self.direct_scn.is_some() {
             // Heads read under the lock may be direct heads just taken back.
             self.newest.borrow_mut().clear();
-            self.newest_bytes.set(0);
         }
         if let Err(e) = undone {
             self.broken = Some(format!("rolling back to a savepoint failed: {e}"));
@@ -1119,7 +1110,6 @@ impl Transaction {
         // What was read of those keys' heads is no longer what this transaction sees (a
         // key read dead is now a live head of its own): as at a spill, forget it all.
         self.newest.borrow_mut().clear();
-        self.newest_bytes.set(0);
         self.spilled = true;
         self.direct_live += n as u64;
         let kept = self.writes.len();
@@ -1196,7 +1186,7 @@ impl Transaction {
             batch.reserve(writes.len() + replaced + 4);
             let mut counted = Vec::new();
             if let Some(group) = count_group {
-                counters::update(&*storage, group, &mut writes, &superseded, &mut newest)?;
+                counters::update(&*storage, group, &mut writes, &superseded, &mut newest.map)?;
                 // Counter keys sort first (their tag is 0x00).
                 counted.extend(
                     writes
@@ -1215,7 +1205,7 @@ impl Transaction {
             for (logical, pending) in writes {
                 let old_head = if counters::is_counter(&logical) {
                     // Counters were read, or written, after the other heads.
-                    superseded_head(&pending, newest.remove(&logical), || {
+                    superseded_head(&pending, newest.map.remove(&logical), || {
                         storage.get(&keys::head_key(&logical))
                     })?
                 } else {
@@ -1326,22 +1316,25 @@ impl Drop for Transaction {
 fn superseded_heads(
     storage: &dyn crate::storage::Storage,
     writes: &WriteSet,
-    newest: &mut rustc_hash::FxHashMap<Vec<u8>, Option<Bytes>>,
+    newest: &mut ReadHeads,
 ) -> Result<Vec<Option<Option<Bytes>>>> {
     const MANY: usize = 256;
-    let unknown = |(k, p): &(&Vec<u8>, &Pending)| !p.unversioned && !newest.contains_key(*k);
-    let walk = writes.iter().filter(unknown).take(MANY).count() >= MANY;
+    let walk = {
+        let mut held = newest.ascending_probe();
+        writes
+            .iter()
+            .filter(|(k, p)| !p.unversioned && !held(k))
+            .take(MANY)
+            .count()
+            >= MANY
+    };
     let mut heads = AscendingHeads::new(storage, walk);
     let mut out = Vec::with_capacity(writes.len());
     for (logical, pending) in writes.iter() {
         if counters::is_counter(logical) {
             continue;
         }
-        let known = if newest.is_empty() {
-            None
-        } else {
-            newest.remove(logical)
-        };
+        let known = newest.take_ascending(logical);
         out.push(superseded_head(pending, known, || heads.lookup(logical))?);
     }
     Ok(out)
