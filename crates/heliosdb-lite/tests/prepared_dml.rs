@@ -2,6 +2,8 @@
 //! check that a reused statement follows every schema change, and that an UPDATE which
 //! leaves indexed columns alone keeps the indexes right now and in the past.
 
+mod support;
+
 use heliosdb_lite::types::Value;
 use heliosdb_lite::{Connection, Error};
 
@@ -481,4 +483,110 @@ fn an_update_rewrites_entries_whose_values_change_representation() {
     );
     assert_eq!(int(&c, "SELECT id FROM t WHERE k = 7 AND s = 'C'"), 3);
     assert_eq!(int(&c, "SELECT sum(v) FROM t"), 3);
+}
+
+/// An UPDATE or DELETE by the whole primary key reads its one row directly, without a scan
+/// operator: every kind of key value (integers, integral and fractional reals, numeric and
+/// other text, NULL, blobs), extra conditions, composite keys of WITHOUT ROWID tables,
+/// RETURNING and trigger bodies must give SQLite's answers, changes and rows.
+#[test]
+fn updates_and_deletes_by_key_match_sqlite() {
+    let schema = "CREATE TABLE r (id INTEGER PRIMARY KEY, v INTEGER, w TEXT);
+         CREATE TABLE c (a TEXT, b INTEGER, v INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID;
+         CREATE TABLE n (k NUMERIC PRIMARY KEY, v INTEGER);
+         CREATE TABLE log (what TEXT);
+         CREATE TRIGGER r_up AFTER UPDATE OF w ON r BEGIN
+           UPDATE c SET v = v + 100 WHERE a = NEW.w AND b = NEW.id;
+           DELETE FROM n WHERE k = NEW.id;
+         END;
+         INSERT INTO r VALUES (1, 10, 'x'), (2, 20, 'y'), (5, 50, 'z'), (-3, 0, NULL);
+         INSERT INTO c VALUES ('x', 1, 1), ('y', 2, 2), ('5', 5, 5), ('z', 5, 9);
+         INSERT INTO n VALUES (1, 1), (2.5, 2), ('7', 3), (5, 4);";
+    let h = Connection::open_in_memory().unwrap();
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    h.execute_batch(schema).unwrap();
+    s.execute_batch(schema).unwrap();
+    let keys: Vec<Value> = vec![
+        Value::Integer(1),
+        Value::Integer(5),
+        Value::Integer(404),
+        Value::Real(2.0),
+        Value::Real(2.5),
+        Value::Real(-3.0),
+        Value::Text("5".into()),
+        Value::Text(" 5".into()),
+        Value::Text("5.0".into()),
+        Value::Text("x".into()),
+        Value::Text("7".into()),
+        Value::Null,
+        Value::Blob(b"5".to_vec()),
+    ];
+    let to_sqlite = |v: &Value| -> rusqlite::types::Value {
+        match v {
+            Value::Integer(i) => rusqlite::types::Value::Integer(*i),
+            Value::Real(r) => rusqlite::types::Value::Real(*r),
+            Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            Value::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+            _ => rusqlite::types::Value::Null,
+        }
+    };
+    let statements = [
+        "UPDATE r SET v = v + 1 WHERE id = ?1",
+        "UPDATE r SET v = v + 1 WHERE id = ?1 AND v > 15",
+        "UPDATE r SET w = 'x' WHERE id = ?1",
+        "UPDATE n SET v = v * 10 WHERE k = ?1",
+        "UPDATE c SET v = v + 1 WHERE a = ?1 AND b = 5",
+        "UPDATE c SET v = v + 1 WHERE a = 'x' AND b = ?1",
+        "DELETE FROM n WHERE k = ?1",
+        "DELETE FROM c WHERE a = ?1 AND b = ?1",
+        "DELETE FROM r WHERE id = ?1 AND w IS NOT NULL",
+    ];
+    let dump = "SELECT (SELECT group_concat(x, ',') FROM
+           (SELECT id || ':' || v || ':' || ifnull(w, '-') AS x FROM r ORDER BY id))
+         || '|' || (SELECT group_concat(x, ',') FROM
+           (SELECT a || ':' || b || ':' || v AS x FROM c ORDER BY a, b))
+         || '|' || (SELECT group_concat(x, ',') FROM
+           (SELECT k || ':' || typeof(k) || ':' || v AS x FROM n ORDER BY k))";
+    for sql in statements {
+        for key in &keys {
+            let got = h.execute(sql, (key.clone(),)).map_err(|e| e.to_string());
+            let want = s.execute(sql, [to_sqlite(key)]).map_err(|e| e.to_string());
+            assert_eq!(
+                got.is_ok(),
+                want.is_ok(),
+                "{sql} with {key:?}: {got:?} / {want:?}"
+            );
+            if let (Ok(g), Ok(w)) = (&got, &want) {
+                assert_eq!(*g, *w, "changes of {sql} with {key:?}");
+            }
+            assert_eq!(
+                support::helios_text(&h, dump),
+                support::sqlite_text(&s, dump),
+                "after {sql} with {key:?}"
+            );
+        }
+    }
+    // RETURNING through the direct read.
+    let fresh = "INSERT INTO r VALUES (77, 7, 'fresh')";
+    h.execute(fresh, []).unwrap();
+    s.execute(fresh, []).unwrap();
+    let mut ret = h
+        .prepare("UPDATE r SET v = v + 1000 WHERE id = ?1 RETURNING id, v")
+        .unwrap();
+    let rows = ret.query((77,)).unwrap().into_values().unwrap();
+    let want: (i64, i64) = s
+        .query_row(
+            "UPDATE r SET v = v + 1000 WHERE id = ?1 RETURNING id, v",
+            [77],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![vec![Value::Integer(want.0), Value::Integer(want.1)]]
+    );
+    let ok: String = h
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
 }

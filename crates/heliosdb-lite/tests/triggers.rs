@@ -126,3 +126,44 @@ fn cascades_stop_at_self_recursion_and_drop_works() {
         vec![vec![Value::Integer(2)]]
     );
 }
+
+/// `UPDATE OF` triggers fire when the UPDATE's SET names one of their columns, whether or
+/// not the value changes, and not when a column changes without being named (SQLite's
+/// rule); several triggers of one event fire newest first, as SQLite's do. Upserts and
+/// foreign-key actions name the columns they set.
+#[test]
+fn update_of_triggers_follow_the_set_list_and_fire_newest_first_like_sqlite() {
+    let script = "PRAGMA foreign_keys = ON;
+        CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+        CREATE TABLE c (id INTEGER PRIMARY KEY, pcode TEXT REFERENCES p(code) ON UPDATE CASCADE, n INT);
+        CREATE TABLE log (seq INTEGER PRIMARY KEY, what TEXT);
+        CREATE TRIGGER c_code AFTER UPDATE OF pcode ON c BEGIN
+          INSERT INTO log (what) VALUES ('c.pcode ' || NEW.id || ' ' || NEW.pcode);
+        END;
+        CREATE TRIGGER p_code AFTER UPDATE OF code ON p BEGIN
+          INSERT INTO log (what) VALUES ('p.code ' || NEW.id);
+        END;
+        CREATE TRIGGER p_any AFTER UPDATE ON p BEGIN
+          INSERT INTO log (what) VALUES ('p.any ' || NEW.id);
+        END;
+        CREATE TRIGGER p_before BEFORE UPDATE OF code, id ON p BEGIN
+          INSERT INTO log (what) VALUES ('p.before ' || OLD.id);
+        END;
+        INSERT INTO p VALUES (1, 'a'), (2, 'b');
+        INSERT INTO c VALUES (10, 'a', 0), (11, 'b', 0);
+        UPDATE p SET code = code WHERE id = 1;
+        UPDATE p SET code = 'bb' WHERE id = 2;
+        UPDATE p SET id = id WHERE id = 1;
+        UPDATE c SET n = n + 1;
+        INSERT INTO p VALUES (3, 'a') ON CONFLICT (code) DO UPDATE SET code = excluded.code;
+        INSERT INTO p VALUES (4, 'bb') ON CONFLICT (code) DO UPDATE SET id = id;";
+    let h = Connection::open_in_memory().unwrap();
+    let s = rusqlite::Connection::open_in_memory().unwrap();
+    h.execute_batch(script).unwrap();
+    s.execute_batch(script).unwrap();
+    let log = "SELECT group_concat(what, '; ') FROM (SELECT what FROM log ORDER BY seq)";
+    let got: String = h.query_row(log, [], |r| r.get(0)).unwrap();
+    let want: String = s.query_row(log, [], |r| r.get(0)).unwrap();
+    assert_eq!(got, want);
+    assert!(want.contains("p.code 1"), "{want}");
+}

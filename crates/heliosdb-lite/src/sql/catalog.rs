@@ -422,7 +422,8 @@ impl Schema {
                     .filter(|t| t.table.eq_ignore_ascii_case(&name))
                     .cloned()
                     .collect();
-                on_table.sort_by(|a, b| a.name.cmp(&b.name));
+                // In creation order (the executor fires them newest first).
+                on_table.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
                 (
                     name,
                     Arc::new(TableInfo {

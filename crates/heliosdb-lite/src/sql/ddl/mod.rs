@@ -981,6 +981,12 @@ pub fn create_trigger(
     }
     let mut def = def.clone();
     def.table = info.def.name.clone();
+    def.created = 1 + schema
+        .triggers
+        .values()
+        .map(|t| t.created)
+        .max()
+        .unwrap_or(0);
     put_entry(txn, &CatalogEntry::Trigger(def))
 }
 

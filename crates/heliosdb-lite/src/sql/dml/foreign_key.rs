@@ -367,7 +367,14 @@ impl DmlContext<'_, '_> {
                         };
                     }
                     if self
-                        .update_row(txn, &bound, &current, changed, Conflict::Abort)?
+                        .update_row(
+                            txn,
+                            &bound,
+                            &current,
+                            changed,
+                            Conflict::Abort,
+                            &p.fk.columns,
+                        )?
                         .is_none()
                     {
                         return Err(ignored());
@@ -443,7 +450,15 @@ impl DmlContext<'_, '_> {
         info: &Arc<TableInfo>,
         old: Row,
     ) -> Result<bool> {
-        if !self.fire(txn, info, Timing::Before, Event::Delete, Some(&old), None)? {
+        if !self.fire(
+            txn,
+            info,
+            Timing::Before,
+            Event::Delete,
+            Some(&old),
+            None,
+            &[],
+        )? {
             return Ok(false); // RAISE(IGNORE)
         }
         // A BEFORE trigger may have changed or removed the row: SQLite deletes what is there
@@ -465,7 +480,15 @@ impl DmlContext<'_, '_> {
         delete_row(txn, info, current)?;
         self.rowids.forget(info);
         self.fk_actions(txn, info, &old, None)?;
-        self.fire(txn, info, Timing::After, Event::Delete, Some(&old), None)?;
+        self.fire(
+            txn,
+            info,
+            Timing::After,
+            Event::Delete,
+            Some(&old),
+            None,
+            &[],
+        )?;
         Ok(true)
     }
 }

@@ -221,6 +221,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     /// committed version, when the scan read it from its head, is handed to the transaction
     /// as the row is gathered, so the commit does not look it up again
     /// ([`Transaction::keep_scanned_head`]).
+    ///
+    /// A lookup of one row by the table's key (an UPDATE or DELETE by primary key) reads the
+    /// row directly ([`Executor::point_row`]): no operator tree, nothing to buffer, and the
+    /// point read leaves the head for the commit by itself.
     fn run_targets(
         &self,
         txn: &Transaction,
@@ -228,6 +232,20 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         plan: &super::plan::Plan,
         mut derive: impl FnMut(&Executor<'_>, &Row) -> Result<Row>,
     ) -> Result<BufferedRows> {
+        if let super::plan::Plan::Scan(node) = plan {
+            let exec = self.exec(txn);
+            let root = self.outer.as_ref().map(|(_, outer)| Frame::root(outer));
+            if let Some(found) = exec.point_row(node, root.as_ref())? {
+                let pairs = match found {
+                    Some(row) => {
+                        let derived = derive(&exec, &row)?;
+                        vec![(row, derived)]
+                    }
+                    None => Vec::new(),
+                };
+                return Ok(BufferedRows::from_pairs(pairs));
+            }
+        }
         txn.capture_scanned_heads(true);
         let rows = self.run_buffered(txn, plan, |exec, row| {
             // Before `derive`, whose subqueries may scan other rows.
@@ -289,7 +307,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
 
     /// Fires the table's triggers for one row change. Returns false if one of them called
     /// `RAISE(IGNORE)`: the triggers after it do not run, and a BEFORE trigger's row change is
-    /// skipped.
+    /// skipped. `assigned` holds the columns an UPDATE's SET names: an `UPDATE OF` trigger
+    /// fires when it names one of them, whether or not the value changes (SQLite's rule).
+    /// Triggers fire newest first, as SQLite's do.
+    #[allow(clippy::too_many_arguments)]
     fn fire(
         &mut self,
         txn: &mut Transaction,
@@ -298,6 +319,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         event: super::parser::trigger::Event,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
+        assigned: &[usize],
     ) -> Result<bool> {
         use super::parser::trigger::{body_statements, Event, MAX_TRIGGER_DEPTH};
         if info.triggers.is_empty() {
@@ -307,18 +329,16 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         for trig in info
             .triggers
             .iter()
+            .rev()
             .filter(|t| t.timing == timing && t.event == event)
         {
             if event == Event::Update && !trig.columns.is_empty() {
-                let (Some(o), Some(n)) = (old, new) else {
-                    continue;
-                };
-                let touched = trig.columns.iter().any(|c| {
+                let named = trig.columns.iter().any(|c| {
                     info.def
                         .column_index(c)
-                        .is_some_and(|i| !o[i].same_as(&n[i]) || o[i].is_null() != n[i].is_null())
+                        .is_some_and(|i| assigned.contains(&i))
                 });
-                if !touched {
+                if !named {
                     continue;
                 }
             }
@@ -604,8 +624,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         })?;
                         drop(exec);
                         let Some(new_row) = new_row else { continue };
+                        let set: Vec<usize> = assign.iter().map(|(c, _)| *c).collect();
                         let final_row =
-                            self.update_row(txn, bound, &existing, new_row, Conflict::Abort)?;
+                            self.update_row(txn, bound, &existing, new_row, Conflict::Abort, &set)?;
                         if let Some(final_row) = final_row {
                             changes += 1;
                             self.push_returning(&mut returning, txn, &final_row)?;
@@ -631,6 +652,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 super::parser::trigger::Event::Insert,
                 None,
                 Some(&row),
+                &[],
             )? {
                 continue; // RAISE(IGNORE): the row is not inserted
             }
@@ -644,6 +666,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 super::parser::trigger::Event::Insert,
                 None,
                 Some(&row),
+                &[],
             )?;
             if def.has_rowid() {
                 self.last_insert_rowid = Some(row[ncols].as_i64());
@@ -813,6 +836,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     }
 
     /// Writes an updated row; returns it, or `None` if ignored by the conflict policy.
+    #[allow(clippy::too_many_arguments)]
     fn update_row(
         &mut self,
         txn: &mut Transaction,
@@ -820,6 +844,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         old: &[Value],
         new: Row,
         conflict: Conflict,
+        assigned: &[usize],
     ) -> Result<Option<Row>> {
         let info = &b.info;
         let def = &info.def;
@@ -879,6 +904,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             super::parser::trigger::Event::Update,
             Some(old),
             Some(&row),
+            assigned,
         )? {
             return Ok(None); // RAISE(IGNORE): the row is left as it is
         }
@@ -900,6 +926,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             super::parser::trigger::Event::Update,
             Some(old),
             Some(&row),
+            assigned,
         )?;
         Ok(Some(row))
     }
@@ -944,6 +971,11 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             Target::Joined(joined) => return self.update_joined(txn, p, joined),
         };
         let bound = &p.bound;
+        // Only `UPDATE OF` triggers read it.
+        let assigned: Vec<usize> = match info.triggers.is_empty() {
+            true => Vec::new(),
+            false => p.assigns.iter().map(|(c, _)| *c).collect(),
+        };
         let mut returning = p.returning.clone();
         let conflict = p.conflict;
         let mut changes = 0;
@@ -974,7 +1006,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     (current, new?)
                 }
             };
-            if let Some(row) = self.update_row(txn, bound, &current, new, conflict)? {
+            if let Some(row) = self.update_row(txn, bound, &current, new, conflict, &assigned)? {
                 changes += 1;
                 self.push_returning(&mut returning, txn, &row)?;
             }
@@ -1038,6 +1070,11 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.bound.info;
         let targets = self.joined_targets(txn, info, joined)?;
+        // Only `UPDATE OF` triggers read it.
+        let assigned: Vec<usize> = match info.triggers.is_empty() {
+            true => Vec::new(),
+            false => p.assigns.iter().map(|(c, _)| *c).collect(),
+        };
         let mut returning = p.returning.clone();
         let mut changes = 0;
         for (key, values) in targets {
@@ -1048,7 +1085,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             for ((c, _), v) in p.assigns.iter().zip(values) {
                 new[*c] = v;
             }
-            if let Some(row) = self.update_row(txn, &p.bound, &current, new, p.conflict)? {
+            if let Some(row) =
+                self.update_row(txn, &p.bound, &current, new, p.conflict, &assigned)?
+            {
                 changes += 1;
                 self.push_returning(&mut returning, txn, &row)?;
             }

@@ -45,6 +45,18 @@ impl BufferedRows {
     }
 }
 
+impl BufferedRows {
+    /// Rows kept in memory, each with what the statement derived from it.
+    pub fn from_pairs(pairs: Vec<(Row, Row)>) -> Self {
+        BufferedRows {
+            len: pairs.len(),
+            plain: Vec::new().into_iter(),
+            memory: pairs.into_iter(),
+            spilled: None,
+        }
+    }
+}
+
 impl Iterator for BufferedRows {
     type Item = Result<(Row, Row)>;
 

@@ -399,6 +399,69 @@ fn matches_numeric_prefix(aff: Affinity, v: &Value) -> bool {
 }
 
 impl Executor<'_> {
+    /// The row a scan of `node` yields when it looks one row up by the table's whole key
+    /// with parameters or literals (an UPDATE or DELETE by primary key), read without an
+    /// operator: `Some(None)` when no row matches, `None` when `node` is another kind of scan
+    /// (an index, a range, a LIMIT, a key value that must be computed) or its key value only
+    /// bounds a numeric prefix. What it reads, decodes and filters is what [`ScanOp`] does
+    /// for such a scan.
+    pub fn point_row(
+        &self,
+        node: &ScanNode,
+        parent: Option<&Frame<'_>>,
+    ) -> Result<Option<Option<Row>>> {
+        let Access::Key {
+            index: None,
+            eq,
+            in_list: None,
+            lower: None,
+            upper: None,
+        } = &node.access
+        else {
+            return Ok(None);
+        };
+        // Values evaluated here are evaluated again by the scan when this gives up: only
+        // those that cannot change between the two.
+        fn fixed(e: &Expr) -> bool {
+            match e {
+                Expr::Literal(_) | Expr::Param(_) => true,
+                Expr::ApplyAffinity(inner, _) => fixed(inner),
+                _ => false,
+            }
+        }
+        let info = &node.table;
+        let key_cols = table_key_columns(info);
+        if node.stop_after.is_some() || eq.len() != key_cols.len() || !eq.iter().all(fixed) {
+            return Ok(None);
+        }
+        let f = Frame { row: &[], parent };
+        let lookups = self.key_ranges(
+            &codec::table_prefix(info.def.id),
+            &key_cols,
+            (true, info.def.has_rowid()),
+            eq,
+            &None,
+            &None,
+            &None,
+            &f,
+        )?;
+        let key = match lookups.as_slice() {
+            [] => return Ok(Some(None)),
+            [KeyLookup::Point(key)] => key,
+            _ => return Ok(None),
+        };
+        let Some(value) = self.reader()?.get(node.source, key)? else {
+            return Ok(Some(None));
+        };
+        let row = self.decode_row_columns(info, key, &value, node.columns.as_deref())?;
+        if let Some(pred) = &node.filter {
+            if !self.predicate(pred, &row, parent)? {
+                return Ok(Some(None));
+            }
+        }
+        Ok(Some(Some(row)))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn key_ranges(
         &self,

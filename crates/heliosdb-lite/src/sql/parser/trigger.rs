@@ -54,6 +54,10 @@ pub struct TriggerDef {
     pub body: String,
     /// The CREATE TRIGGER text.
     pub sql: String,
+    /// Creation order among the schema's triggers, which fire newest first as SQLite's do
+    /// (0 for triggers stored before it was kept: those go by name, before every newer one).
+    #[serde(default)]
+    pub created: u64,
 }
 
 /// `CREATE TRIGGER` as parsed, before it is checked against the schema.
@@ -270,6 +274,7 @@ pub fn parse_create(
         when,
         body,
         sql: sql_text,
+        created: 0,
     };
     // The body must parse now, not when the trigger first fires.
     body_statements(&def)?;
