@@ -18,10 +18,13 @@
 //! - derived tables and CTE bodies are not correlated (that would be LATERAL).
 
 mod aggregate;
+mod dml;
 mod expr;
 mod from;
 mod json;
 mod recursive;
+
+pub use dml::LOG_TABLE;
 
 use crate::schema::{Class, Schema};
 use rand::rngs::StdRng;

@@ -48,6 +48,7 @@
 //! shrinking it. Once shrunk, add it to [`regressions`] as a one-line [`assert_same`].
 
 mod compare;
+mod dml_campaign;
 mod gen;
 mod regressions;
 mod schema;

@@ -119,6 +119,11 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Number of rows inserted (the generator bounds the cost of its queries with it).
     pub rows: usize,
+    /// The columns a primary key or a UNIQUE index holds (their values never repeat).
+    pub keyed: Vec<usize>,
+    /// How many leading columns form a composite PRIMARY KEY (0 for none or a rowid key):
+    /// SQLite lets them be NULL in a rowid table (a legacy bug it keeps), HeliosDB does not.
+    pub composite_key: usize,
 }
 
 /// Generated tables plus the statements that create and fill them.
@@ -447,6 +452,8 @@ fn table(rng: &mut StdRng, index: usize, all_integer: bool) -> (Table, Vec<Strin
             name,
             columns,
             rows,
+            keyed: (0..key_cols).chain(unique).collect(),
+            composite_key: if key == Key::Composite { 2 } else { 0 },
         },
         statements,
     )

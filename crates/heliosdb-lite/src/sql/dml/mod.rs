@@ -14,7 +14,7 @@ use super::functions::FnEnv;
 use super::parser::ParsedStatement;
 use super::plan::Expr;
 use super::planner::{table_name, OutputColumn, Planner, Scope};
-use super::value::Value;
+use super::value::{Affinity, Value};
 use crate::error::{ConstraintKind, Error, RaiseAction, Result};
 use crate::mvcc::Transaction;
 use crate::storage::{prefix_range, Direction};
@@ -25,6 +25,7 @@ use std::sync::Arc;
 mod foreign_key;
 mod foreign_key_check;
 mod joined;
+mod key_probe;
 mod prepared;
 
 use prepared::{DeletePlan, InsertPlan, Prepared, Target, UpdatePlan, Upsert};
@@ -361,8 +362,11 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             scope
                 .columns
                 .extend(super::planner::table_scope(info, "new").columns);
+            // OLD.x and NEW.x keep their column's collation but, as in SQLite, no affinity:
+            // `NEW.n = '5'` compares an INTEGER 5 with the text '5' as they are (false).
             for c in &mut scope.columns {
                 c.hidden = true;
+                c.affinity = None;
             }
             if let Some(w) = &trig.when {
                 let e = super::parser::parse_expr(w)?;
@@ -586,13 +590,42 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 row
             };
             let rowids_before = self.rowids.known(info);
-            let (mut row, new_rowid) = self.prepare_row(txn, info, row)?;
+            let (mut row, new_rowid, auto_rowid) = self.prepare_row(txn, info, row)?;
             self.compute_generated(txn, info, &mut row)?;
             let key_vals = row_key_values(def, &row);
             let row_key = def.row_key(&key_vals);
+            // BEFORE INSERT triggers fire first, before any constraint is checked (as SQLite
+            // does: a row that INSERT OR IGNORE then skips has fired them), and before SQLite
+            // chooses an automatic rowid: they see -1 there (its own test tkt3832 pins it).
+            let before_row;
+            let seen: &[Value] = match auto_rowid && !info.triggers.is_empty() {
+                true => {
+                    let mut r = row.clone();
+                    r[ncols] = Value::Integer(-1);
+                    if let Some(rc) = def.rowid_column {
+                        r[rc] = Value::Integer(-1);
+                    }
+                    before_row = r;
+                    &before_row
+                }
+                false => &row,
+            };
+            if !self.fire(
+                txn,
+                info,
+                super::parser::trigger::Timing::Before,
+                super::parser::trigger::Event::Insert,
+                None,
+                Some(seen),
+                &[],
+            )? {
+                self.rowids.restore(info, rowids_before);
+                continue; // RAISE(IGNORE): the row is not inserted
+            }
             // A rowid beyond every one in use: no row has it (no conflict to look for), and
             // no live row (nor index entry) is superseded, so the commit need not look up
-            // their heads (`write_row`).
+            // their heads (`write_row`). Not after triggers, which may have written rows.
+            let new_rowid = new_rowid && info.triggers.is_empty();
             let skip_key = new_rowid.then_some(KeyCheck::KnownAbsent);
             let conflicts = find_conflicts(txn, info, &row, &row_key, skip_key)?;
             if !conflicts.is_empty() {
@@ -644,17 +677,6 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                         return Err(conflict_error(&conflicts));
                     }
                 }
-            }
-            if !self.fire(
-                txn,
-                info,
-                super::parser::trigger::Timing::Before,
-                super::parser::trigger::Event::Insert,
-                None,
-                Some(&row),
-                &[],
-            )? {
-                continue; // RAISE(IGNORE): the row is not inserted
             }
             self.check_row(txn, bound, &row)?;
             self.check_fk_child(txn, info, &row)?;
@@ -748,14 +770,15 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         Ok(())
     }
 
-    /// Applies affinities and assigns the rowid; returns the row with its rowid appended, and
-    /// whether that rowid is larger than every rowid in use (then no row can have it).
+    /// Applies affinities and assigns the rowid; returns the row with its rowid appended,
+    /// whether that rowid is larger than every rowid in use (then no row can have it), and
+    /// whether it was chosen automatically (no value was given for it).
     fn prepare_row(
         &mut self,
         txn: &mut Transaction,
         info: &TableInfo,
         mut row: Row,
-    ) -> Result<(Row, bool)> {
+    ) -> Result<(Row, bool, bool)> {
         let def = &info.def;
         // A value for a rowid no column names comes after the columns.
         let explicit_rowid = row.get(def.columns.len()).cloned().unwrap_or(Value::Null);
@@ -766,6 +789,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 Some(rc) => row[rc].clone(),
                 None => rowid_value(explicit_rowid)?,
             };
+            let auto = explicit.is_null();
             let (id, beyond) = match explicit {
                 Value::Null => (self.rowids.next(txn, info)?, true),
                 Value::Integer(i) => (i, self.rowids.saw_explicit(txn, info, i)?),
@@ -782,10 +806,10 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 row[rc] = Value::Integer(id);
             }
             row.push(Value::Integer(id));
-            Ok((row, beyond))
+            Ok((row, beyond, auto))
         } else {
             row.push(Value::Null);
-            Ok((row, false))
+            Ok((row, false, false))
         }
     }
 
@@ -881,6 +905,18 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let new_key_vals = row_key_values(def, &row);
         let old_key = def.row_key(&old_key_vals);
         let new_key = def.row_key(&new_key_vals);
+        // BEFORE UPDATE triggers fire before any constraint is checked, as SQLite's do.
+        if !self.fire(
+            txn,
+            info,
+            super::parser::trigger::Timing::Before,
+            super::parser::trigger::Event::Update,
+            Some(old),
+            Some(&row),
+            assigned,
+        )? {
+            return Ok(None); // RAISE(IGNORE): the row is left as it is
+        }
         let conflicts = find_conflicts(txn, info, &row, &new_key, Some(KeyCheck::Own(&old_key)))?;
         if !conflicts.is_empty() {
             match conflict {
@@ -896,17 +932,6 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     return Err(conflict_error(&conflicts));
                 }
             }
-        }
-        if !self.fire(
-            txn,
-            info,
-            super::parser::trigger::Timing::Before,
-            super::parser::trigger::Event::Update,
-            Some(old),
-            Some(&row),
-            assigned,
-        )? {
-            return Ok(None); // RAISE(IGNORE): the row is left as it is
         }
         self.check_row(txn, b, &row)?;
         self.check_fk_child(txn, info, &row)?;
@@ -1190,7 +1215,38 @@ fn find_conflicts(
         Some(KeyCheck::KnownAbsent) => false,
         None => true,
     };
-    if check_key && txn.get(key)?.is_some() {
+    // The stored row whose key equals this one, if any (1 and 1.0 are equal keys; see
+    // `key_probe`).
+    let taken = match check_key {
+        false => None,
+        true if def.has_rowid() => txn.get(key)?.map(|_| key.to_vec()),
+        true => {
+            let values = row_key_values(def, row);
+            let kinds = def
+                .primary_key
+                .iter()
+                .map(|&c| (def.columns[c].affinity, false));
+            match key_probe::prefix(codec::table_prefix(def.id), &values, kinds) {
+                (_, true) => txn.get(key)?.map(|_| key.to_vec()),
+                (prefix, false) => {
+                    let mut found = None;
+                    for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
+                        let (k, _) = kv?;
+                        let at = codec::TABLE_PREFIX_LEN;
+                        let descs = std::iter::repeat(false);
+                        if exclude != Some(&k[..])
+                            && key_probe::holds(&k, at, &values, descs)?.is_some()
+                        {
+                            found = Some(k.to_vec());
+                            break;
+                        }
+                    }
+                    found
+                }
+            }
+        }
+    };
+    if let Some(taken) = taken {
         let cols = if def.has_rowid() {
             def.rowid_column
                 .map_or_else(|| "rowid".to_string(), |c| def.columns[c].name.clone())
@@ -1203,7 +1259,7 @@ fn find_conflicts(
         };
         out.push((
             (ConstraintKind::PrimaryKey, def.name.clone(), Some(cols)),
-            key.to_vec(),
+            taken,
         ));
     }
     for ix in info.indexes.iter().filter(|i| i.unique) {
@@ -1214,14 +1270,26 @@ fn find_conflicts(
         if values.iter().any(Value::is_null) {
             continue;
         }
-        let mut prefix = codec::index_prefix(ix.id);
-        for (c, v) in ix.columns.iter().zip(&values) {
-            codec::encode_key_value(v, c.desc, &mut prefix);
-        }
+        let kinds = ix.columns.iter().map(|c| match c.expr {
+            // An expression's value has no affinity.
+            Some(_) => (Affinity::Blob, c.desc),
+            None => (def.columns[c.column].affinity, c.desc),
+        });
+        let (prefix, exact) = key_probe::prefix(codec::index_prefix(ix.id), &values, kinds);
         for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
             let (k, _) = kv?;
+            let end = match exact {
+                true => prefix.len(),
+                false => {
+                    let descs = ix.columns.iter().map(|c| c.desc);
+                    match key_probe::holds(&k, codec::INDEX_PREFIX_LEN, &values, descs)? {
+                        Some(end) => end,
+                        None => continue,
+                    }
+                }
+            };
             let mut rk = codec::table_prefix(def.id);
-            rk.extend_from_slice(&k[prefix.len()..]);
+            rk.extend_from_slice(&k[end..]);
             if exclude == Some(rk.as_slice()) || out.iter().any(|(_, k)| *k == rk) {
                 continue;
             }
@@ -1420,7 +1488,8 @@ impl RowidAllocator {
         let id = info.def.id;
         let cur = match self.known_max.get(&id) {
             Some(&n) => n,
-            None => Self::current_max(txn, info)?.max(self.seen_max.get(&id).copied().unwrap_or(0)),
+            None => Self::current_max(txn, info)?
+                .max(self.seen_max.get(&id).copied().unwrap_or(i64::MIN)),
         };
         let n = cur.checked_add(1).ok_or_else(|| {
             Error::LimitExceeded(format!("table {} has no rowids left", info.def.name))
@@ -1447,8 +1516,8 @@ impl RowidAllocator {
                 return Ok(false);
             }
             None => {
-                let n =
-                    Self::current_max(txn, info)?.max(self.seen_max.get(&id).copied().unwrap_or(0));
+                let n = Self::current_max(txn, info)?
+                    .max(self.seen_max.get(&id).copied().unwrap_or(i64::MIN));
                 self.known_max.insert(id, n);
                 n
             }

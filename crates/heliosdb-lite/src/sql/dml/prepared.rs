@@ -273,17 +273,18 @@ impl DmlContext<'_, '_> {
             });
         }
         let scope = crate::sql::planner::table_scope(&info, &alias);
-        let assigns = self.with_planner(cacheable, |p| {
+        // One planner for SET and WHERE: the executor that gathers the targets evaluates
+        // both, and it tells uncorrelated subqueries apart by the ids one planner numbers
+        // (two planners would both start at 1, and SET would get WHERE's answer).
+        let (assigns, target) = self.with_planner(cacheable, |p| {
             p.push_scope(scope);
             let r = targets
                 .iter()
                 .map(|(c, e)| Ok((*c, p.bind(e)?)))
                 .collect::<Result<Vec<_>>>();
             p.pop_scope();
-            r
-        })?;
-        let target = self.with_planner(cacheable, |p| {
-            p.plan_table_scan(info.clone(), &alias, up.selection.as_ref())
+            let target = p.plan_table_scan(info.clone(), &alias, up.selection.as_ref())?;
+            Ok((r?, target))
         })?;
         Ok(UpdatePlan {
             bound: self.bind(&info)?,

@@ -1,0 +1,74 @@
+//! Where a uniqueness check looks for rows or index entries equal to a new row's key values.
+//!
+//! Keys encode a number as its float image followed by whether it is an integer (and then
+//! its exact value), so that a column can keep what it was given: an untyped column stores
+//! 1 and 1.0 as an integer and a real, and an INTEGER or NUMERIC column keeps an integral
+//! real as a real from [`INTEGRAL_REAL_LIMIT`] in magnitude up. Those are different keys, yet
+//! SQL calls them equal, so a PRIMARY KEY or UNIQUE constraint must refuse the second. Where
+//! the column's storage can mix them, the check reads every key with the same float image
+//! (the numeric prefix the scans use for equality lookups, see `execution::scan`) and keeps
+//! those whose values are equal; elsewhere the exact encoding is the whole answer.
+
+use super::super::codec;
+use super::super::value::{Affinity, Value, INTEGRAL_REAL_LIMIT};
+use crate::error::Result;
+use std::cmp::Ordering;
+
+/// The key prefix to read for values equal to `values`, encoded after `base` in columns of
+/// the given (affinity, descending) kinds; `exact` when it is their exact encoding (then a
+/// stored key starting with it holds exactly these values), otherwise it stops at the
+/// numeric prefix of the first number that may be stored either way.
+pub(super) fn prefix(
+    mut base: Vec<u8>,
+    values: &[Value],
+    kinds: impl Iterator<Item = (Affinity, bool)>,
+) -> (Vec<u8>, bool) {
+    for (v, (affinity, desc)) in values.iter().zip(kinds) {
+        if mixed_storage(affinity, v) {
+            let start = base.len();
+            codec::encode_key_bound(v, &mut base);
+            if desc {
+                base[start..].iter_mut().for_each(|b| *b = !*b);
+            }
+            return (base, false);
+        }
+        codec::encode_key_value(v, desc, &mut base);
+    }
+    (base, true)
+}
+
+/// Where the key values encoded in `key` from `pos` end, if they are equal to `values`:
+/// numbers by value (1 = 1.0), anything else exactly (the values of an index under a
+/// collation are stored folded, as `values` are).
+pub(super) fn holds(
+    key: &[u8],
+    mut pos: usize,
+    values: &[Value],
+    descs: impl Iterator<Item = bool>,
+) -> Result<Option<usize>> {
+    for (v, desc) in values.iter().zip(descs) {
+        let stored = codec::decode_key_value(key, &mut pos, desc)?;
+        let same = match (is_number(v), is_number(&stored)) {
+            (true, true) => v.total_cmp(&stored) == Ordering::Equal,
+            _ => *v == stored,
+        };
+        if !same {
+            return Ok(None);
+        }
+    }
+    Ok(Some(pos))
+}
+
+fn is_number(v: &Value) -> bool {
+    matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
+}
+
+/// True when a column of `affinity` may hold numbers equal to `v` under another encoding.
+fn mixed_storage(affinity: Affinity, v: &Value) -> bool {
+    is_number(v)
+        && match affinity {
+            Affinity::Blob => true,
+            Affinity::Integer | Affinity::Numeric => v.as_f64().abs() >= INTEGRAL_REAL_LIMIT,
+            _ => false,
+        }
+}
