@@ -561,6 +561,11 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         // Every column supplied in table order (`INSERT INTO t VALUES (...)` with a value per
         // column): the source row is the row, with no defaults to evaluate.
         let in_order = targets.len() == ncols && targets.iter().enumerate().all(|(i, &t)| i == t);
+        // Whether a trigger may run between choosing a row's rowid and checking its keys.
+        let before_insert = info.triggers.iter().any(|t| {
+            t.timing == super::parser::trigger::Timing::Before
+                && t.event == super::parser::trigger::Event::Insert
+        });
         let mut ticks = 0;
         for src in source_rows {
             self.limits.tick(&mut ticks)?;
@@ -598,7 +603,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             // does: a row that INSERT OR IGNORE then skips has fired them), and before SQLite
             // chooses an automatic rowid: they see -1 there (its own test tkt3832 pins it).
             let before_row;
-            let seen: &[Value] = match auto_rowid && !info.triggers.is_empty() {
+            let seen: &[Value] = match auto_rowid && before_insert {
                 true => {
                     let mut r = row.clone();
                     r[ncols] = Value::Integer(-1);
@@ -624,8 +629,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             }
             // A rowid beyond every one in use: no row has it (no conflict to look for), and
             // no live row (nor index entry) is superseded, so the commit need not look up
-            // their heads (`write_row`). Not after triggers, which may have written rows.
-            let new_rowid = new_rowid && info.triggers.is_empty();
+            // their heads (`write_row`). Not after BEFORE triggers, which may have written rows.
+            let new_rowid = new_rowid && !before_insert;
             let skip_key = new_rowid.then_some(KeyCheck::KnownAbsent);
             let conflicts = find_conflicts(txn, info, &row, &row_key, skip_key)?;
             if !conflicts.is_empty() {

@@ -369,6 +369,11 @@ impl Session {
         if let Some(mut txn) = self.txn.take() {
             let own_ddl = self.txn_ddl;
             let r = self.run_in(engine, &mut txn, own_ddl, writes, f);
+            if r.is_err() {
+                // The statement's rows were taken back: so are the rowids it handed out (the
+                // next automatic rowid is again one past the largest in the table).
+                self.rowids = Default::default();
+            }
             if raised(&r, RaiseAction::Rollback) {
                 // RAISE(ROLLBACK) ends the transaction, as ROLLBACK would.
                 self.savepoints.clear();

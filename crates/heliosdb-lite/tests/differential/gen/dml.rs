@@ -39,8 +39,25 @@ impl Gen<'_> {
         (t.name.clone(), cols)
     }
 
-    /// One INSERT, UPDATE or DELETE on a table of the schema.
+    /// One INSERT, UPDATE or DELETE on a table of the schema, or now and then a transaction
+    /// statement (BEGIN, COMMIT, ROLLBACK, savepoints), which both engines must take or
+    /// refuse alike.
     pub fn dml(&mut self) -> String {
+        if self.pct(8) {
+            return [
+                "BEGIN",
+                "COMMIT",
+                "ROLLBACK",
+                "SAVEPOINT s1",
+                "SAVEPOINT s2",
+                "RELEASE s1",
+                "ROLLBACK TO s1",
+                "ROLLBACK TO s2",
+            ]
+            .choose(&mut self.rng)
+            .expect("not empty")
+            .to_string();
+        }
         let table = self.rng.random_range(0..self.schema.tables.len());
         let (name, cols) = self.target(table);
         let keyed = self.schema.tables[table].keyed.clone();
