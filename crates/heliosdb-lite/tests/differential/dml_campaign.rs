@@ -235,7 +235,9 @@ fn dml_regressions() {
          INSERT OR IGNORE INTO u VALUES (1.0); INSERT OR REPLACE INTO u VALUES (1.0);
          CREATE TABLE p(a, v, PRIMARY KEY(a)); INSERT INTO p VALUES (2, 'x');
          INSERT INTO p VALUES (2.0, 'y'); INSERT OR REPLACE INTO p VALUES (2.0, 'z');
-         UPDATE p SET a = 2.0",
+         UPDATE p SET a = 2.0; INSERT INTO p VALUES (3.0, 'r'); INSERT INTO p VALUES (3, 'i');
+         INSERT INTO p VALUES (9007199254740993, 'big'); INSERT INTO p VALUES (9007199254740992.0, 'near');
+         INSERT INTO p VALUES (9007199254740993.0, 'same image, another value')",
         &["u", "p"],
     );
     // A statement that fails inside a transaction gives back the rowids it handed out.

@@ -59,6 +59,24 @@ pub(super) fn holds(
     Ok(Some(pos))
 }
 
+/// The (at most two) values whose key encodings hold every number equal to `v` in a column
+/// that may store it either way: itself and its integer or real twin. `None` when more numbers
+/// share its float image (from 2^53 in magnitude up) or it is a decimal: then the caller reads
+/// the numeric prefix ([`prefix`]).
+pub(super) fn twins(v: &Value) -> Option<Vec<Value>> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is a distinct real
+    match *v {
+        Value::Integer(i) if (i as f64).abs() < EXACT => {
+            Some(vec![v.clone(), Value::Real(i as f64)])
+        }
+        Value::Real(r) if r.abs() < EXACT && r.fract() == 0.0 => {
+            Some(vec![v.clone(), Value::Integer(r as i64)])
+        }
+        Value::Real(r) if r.abs() < EXACT || r.is_nan() || r.is_infinite() => Some(vec![v.clone()]),
+        _ => None,
+    }
+}
+
 fn is_number(v: &Value) -> bool {
     matches!(v, Value::Integer(_) | Value::Real(_) | Value::Decimal(_))
 }

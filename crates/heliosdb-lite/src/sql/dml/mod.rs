@@ -1231,8 +1231,24 @@ fn find_conflicts(
                 .primary_key
                 .iter()
                 .map(|&c| (def.columns[c].affinity, false));
+            let twins = match &values[..] {
+                [one] => key_probe::twins(one),
+                _ => None,
+            };
             match key_probe::prefix(codec::table_prefix(def.id), &values, kinds) {
                 (_, true) => txn.get(key)?.map(|_| key.to_vec()),
+                // A one-column key: two point reads (the number and its twin), not a scan.
+                (_, false) if twins.is_some() => {
+                    let mut found = None;
+                    for twin in twins.iter().flatten() {
+                        let k = def.row_key(std::slice::from_ref(twin));
+                        if exclude != Some(&k[..]) && txn.get(&k)?.is_some() {
+                            found = Some(k);
+                            break;
+                        }
+                    }
+                    found
+                }
                 (prefix, false) => {
                     let mut found = None;
                     for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
