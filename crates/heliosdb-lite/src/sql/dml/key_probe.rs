@@ -9,10 +9,62 @@
 //! (the numeric prefix the scans use for equality lookups, see `execution::scan`) and keeps
 //! those whose values are equal; elsewhere the exact encoding is the whole answer.
 
+use super::super::catalog::TableDef;
 use super::super::codec;
 use super::super::value::{Affinity, Value, INTEGRAL_REAL_LIMIT};
 use crate::error::Result;
+use crate::mvcc::Transaction;
+use crate::storage::{prefix_range, Direction};
 use std::cmp::Ordering;
+
+/// The key of a stored row of `def` (a table keyed by its primary key) whose key values equal
+/// those of `row`, other than `exclude`; `key` is `row`'s own key. One point read when the
+/// key columns cannot hold these values under another encoding (the common case, no copy);
+/// otherwise a one-column key's two encodings ([`twins`]), or the keys sharing the numbers'
+/// float images, compared by value.
+pub(super) fn taken_row_key(
+    txn: &Transaction,
+    def: &TableDef,
+    row: &[Value],
+    key: &[u8],
+    exclude: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>> {
+    let kinds = || {
+        def.primary_key
+            .iter()
+            .map(|&c| (def.columns[c].affinity, false))
+    };
+    let mixed = def
+        .primary_key
+        .iter()
+        .any(|&c| mixed_storage(def.columns[c].affinity, &row[c]));
+    if !mixed {
+        return Ok(txn.get(key)?.map(|_| key.to_vec()));
+    }
+    let values = super::row_key_values(def, row);
+    if let Some(twins) = match &values[..] {
+        [one] => twins(one),
+        _ => None,
+    } {
+        for twin in &twins {
+            let k = def.row_key(std::slice::from_ref(twin));
+            if exclude != Some(&k[..]) && txn.get(&k)?.is_some() {
+                return Ok(Some(k));
+            }
+        }
+        return Ok(None);
+    }
+    let (prefix, _) = self::prefix(codec::table_prefix(def.id), &values, kinds());
+    for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
+        let (k, _) = kv?;
+        let descs = std::iter::repeat(false);
+        if exclude != Some(&k[..]) && holds(&k, codec::TABLE_PREFIX_LEN, &values, descs)?.is_some()
+        {
+            return Ok(Some(k.to_vec()));
+        }
+    }
+    Ok(None)
+}
 
 /// The key prefix to read for values equal to `values`, encoded after `base` in columns of
 /// the given (affinity, descending) kinds; `exact` when it is their exact encoding (then a

@@ -1001,11 +1001,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             Target::Joined(joined) => return self.update_joined(txn, p, joined),
         };
         let bound = &p.bound;
-        // Only `UPDATE OF` triggers read it.
-        let assigned: Vec<usize> = match info.triggers.is_empty() {
-            true => Vec::new(),
-            false => p.assigns.iter().map(|(c, _)| *c).collect(),
-        };
+        let assigned = assigned_columns(info, p);
         let mut returning = p.returning.clone();
         let conflict = p.conflict;
         let mut changes = 0;
@@ -1100,11 +1096,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     ) -> Result<(u64, Option<Returning>)> {
         let info = &p.bound.info;
         let targets = self.joined_targets(txn, info, joined)?;
-        // Only `UPDATE OF` triggers read it.
-        let assigned: Vec<usize> = match info.triggers.is_empty() {
-            true => Vec::new(),
-            false => p.assigns.iter().map(|(c, _)| *c).collect(),
-        };
+        let assigned = assigned_columns(info, p);
         let mut returning = p.returning.clone();
         let mut changes = 0;
         for (key, values) in targets {
@@ -1225,47 +1217,7 @@ fn find_conflicts(
     let taken = match check_key {
         false => None,
         true if def.has_rowid() => txn.get(key)?.map(|_| key.to_vec()),
-        true => {
-            let values = row_key_values(def, row);
-            let kinds = def
-                .primary_key
-                .iter()
-                .map(|&c| (def.columns[c].affinity, false));
-            let twins = match &values[..] {
-                [one] => key_probe::twins(one),
-                _ => None,
-            };
-            match key_probe::prefix(codec::table_prefix(def.id), &values, kinds) {
-                (_, true) => txn.get(key)?.map(|_| key.to_vec()),
-                // A one-column key: two point reads (the number and its twin), not a scan.
-                (_, false) if twins.is_some() => {
-                    let mut found = None;
-                    for twin in twins.iter().flatten() {
-                        let k = def.row_key(std::slice::from_ref(twin));
-                        if exclude != Some(&k[..]) && txn.get(&k)?.is_some() {
-                            found = Some(k);
-                            break;
-                        }
-                    }
-                    found
-                }
-                (prefix, false) => {
-                    let mut found = None;
-                    for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
-                        let (k, _) = kv?;
-                        let at = codec::TABLE_PREFIX_LEN;
-                        let descs = std::iter::repeat(false);
-                        if exclude != Some(&k[..])
-                            && key_probe::holds(&k, at, &values, descs)?.is_some()
-                        {
-                            found = Some(k.to_vec());
-                            break;
-                        }
-                    }
-                    found
-                }
-            }
-        }
+        true => key_probe::taken_row_key(txn, def, row, key, exclude)?,
     };
     if let Some(taken) = taken {
         let cols = if def.has_rowid() {
@@ -1334,6 +1286,15 @@ fn unique_target(def: &TableDef, ix: &IndexDef) -> (ConstraintKind, String, Opti
         .collect::<Vec<_>>()
         .join(", ");
     (ConstraintKind::Unique, def.name.clone(), Some(cols))
+}
+
+/// The columns an UPDATE's SET names, which only `UPDATE OF` triggers read (none without
+/// triggers: no allocation per statement).
+fn assigned_columns(info: &TableInfo, p: &UpdatePlan) -> Vec<usize> {
+    match info.triggers.is_empty() {
+        true => Vec::new(),
+        false => p.assigns.iter().map(|(c, _)| *c).collect(),
+    }
 }
 
 /// Writes a new row under `row_key` (the key of `key_vals`) and its index entries.
