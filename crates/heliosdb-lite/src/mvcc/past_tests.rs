@@ -1,6 +1,9 @@
 //! Heads that list their key's past versions (`keys::Past`): reads at older snapshots find
 //! the version by its exact history key, and agree with a model at every SCN, across
-//! deletes, re-inserts, lists cut at their limit, GC, and heads of earlier formats.
+//! deletes, re-inserts, lists cut at their limit, GC, and heads of earlier formats. On disk,
+//! a key's history read more than once is kept whole (`Storage::settled_run`) and searched:
+//! those reads must agree with the model too, while the history grows past the copy and GC
+//! removes its front.
 
 use super::tests::{get_at as read, options};
 use super::*;
@@ -70,10 +73,12 @@ fn reads_at_every_point_of_long_histories_agree_with_a_model() {
         };
         let m = Mvcc::open(storage, options(&clock)).unwrap();
         let model = churn(&m);
-        let before = view::PAST_READS.load(Relaxed);
+        let reads = || view::PAST_READS.load(Relaxed) + view::RUN_READS.load(Relaxed);
+        let before = reads();
         check(&m, &model, 0);
-        // Most of the older reads went through the lists (recent points of `a`, all of `b`).
-        let through_lists = view::PAST_READS.load(Relaxed) - before;
+        // Most of the older reads went through the lists (recent points of `a`, all of `b`),
+        // or on disk, from a key's second read on, through the copy of its history.
+        let through_lists = reads() - before;
         assert!(through_lists > 200, "{through_lists}");
         // Heads stay small: the list is bounded, history entries carry none.
         let head = m.storage().get(&keys::head_key(b"a")).unwrap().unwrap();
@@ -210,4 +215,66 @@ fn a_new_key_read_absent_under_the_lock_starts_a_complete_list() {
     for (at, v) in want {
         assert_eq!(read(&m, at, "k").as_deref(), v, "at {at}");
     }
+}
+
+#[test]
+fn copies_of_whole_histories_answer_like_the_store_while_it_grows_and_is_collected() {
+    let clock = ManualClock::new(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap());
+    let m = Mvcc::open(storage.clone(), options(&clock)).unwrap();
+    let mut model = churn(&m);
+    // A key whose history is too large to copy: every read goes to the store.
+    let big = "x".repeat(600);
+    let mut big_points = Vec::new();
+    for i in 0..40 {
+        let value = (i % 5 != 4).then(|| format!("{i}{big}"));
+        big_points.push((commit(&m, &[("big", value.clone())]), value));
+    }
+    storage.checkpoint().unwrap();
+    let before = view::RUN_READS.load(Relaxed);
+    // Read twice: the first miss marks a history, the second copies it, the rest search it.
+    check(&m, &model, 0);
+    check(&m, &model, 0);
+    let copied = view::RUN_READS.load(Relaxed) - before;
+    assert!(copied > 400, "{copied}");
+    // The histories grow past their copies: the new points are read from the store, the
+    // older ones still from the copies.
+    let mut state = model.last().unwrap().1.clone();
+    for i in 0..20u32 {
+        let writes: Vec<(&str, Option<String>)> = vec![
+            ("a", (i % 3 != 1).then(|| format!("late a{i}"))),
+            ("b", Some(format!("late b{i}"))),
+        ];
+        let scn = commit(&m, &writes);
+        for (k, v) in writes {
+            match v {
+                Some(v) => state.insert(k.to_string(), v),
+                None => state.remove(k),
+            };
+        }
+        model.push((scn, state.clone()));
+        check(&m, &model, 0);
+    }
+    // GC removes the front of the histories the copies still hold.
+    m.set_retention(Retention {
+        min_retention_us: 0,
+        max_snapshots: 100,
+    });
+    let r = m.gc().unwrap();
+    assert!(r.versions_removed > 0);
+    check(&m, &model, r.new_horizon);
+    storage.checkpoint().unwrap();
+    check(&m, &model, r.new_horizon);
+    let before_big = view::RUN_READS.load(Relaxed);
+    for _ in 0..3 {
+        for (scn, want) in big_points.iter().filter(|(s, _)| *s >= r.new_horizon) {
+            assert_eq!(read(&m, *scn, "big"), want.clone(), "big at {scn}");
+        }
+    }
+    assert_eq!(
+        view::RUN_READS.load(Relaxed),
+        before_big,
+        "no copy of a large history"
+    );
 }

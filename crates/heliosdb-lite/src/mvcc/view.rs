@@ -69,6 +69,36 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
     Ok(Some(version_data(&value, &version)))
 }
 
+/// [`from_history`] answered from the storage's copy of the key's whole history
+/// ([`Storage::settled_run`]), when it keeps one and the copy reaches past `scn`: a binary
+/// search instead of a read. The history only grows at its end, so the copy's first entry
+/// ending after `scn` is the store's too; `None` when the copy ends at or before `scn` (taken
+/// before the newer versions were superseded) or there is none.
+fn from_run(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
+    let Some(after) = scn.checked_add(1) else {
+        return Ok(None);
+    };
+    let Some(run) = storage.settled_run(&keys::history_prefix(logical), keys::SCN_LEN)? else {
+        return Ok(None);
+    };
+    let at = run.seek(&after.to_be_bytes());
+    if at == run.len() {
+        return Ok(None);
+    }
+    #[cfg(test)]
+    RUN_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let value = run.value(at);
+    let version = keys::decode_version(&value)?;
+    if version.begin > scn {
+        return Ok(Some(None));
+    }
+    Ok(Some(version_data(&value, &version)))
+}
+
+/// Reads answered by a copy of a key's history, for tests.
+#[cfg(test)]
+pub(crate) static RUN_READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// What the list of past versions of a head that began after `scn` says about `logical` at
 /// `scn`: the version's data (`Some(None)`: the key had no version then), read with one
 /// point lookup of its exact history key, or `None` when the list cannot tell (the version
@@ -122,6 +152,9 @@ pub(crate) fn resolve_with_head(
     let version = keys::decode_version(&value)?;
     if version.begin <= scn {
         return Ok(version_data(&value, &version));
+    }
+    if let Some(found) = from_run(storage, logical, scn)? {
+        return Ok(found);
     }
     if let Some(past) = version.past {
         if let Some(found) = from_past(storage, logical, &version, past, scn)? {

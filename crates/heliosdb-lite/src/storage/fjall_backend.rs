@@ -8,12 +8,16 @@
 //! buffer's logs before it returns; on open the logs an earlier run left are replayed into the
 //! tables before anything reads them.
 
-use super::value_cache::{Lookup, ValueCache};
+use super::value_cache::{Lookup, RunLookup, ValueCache};
 use super::write_buffer::{Layer, WriteBuffer};
-use super::{Bytes, Direction, KeyRange, KvIter, KvPair, Storage, WriteBatch, WriteOp};
+use super::{
+    Bytes, Direction, KeyRange, KvIter, KvPair, RunBuilder, SettledRun, Storage, WriteBatch,
+    WriteOp,
+};
 use crate::error::{Error, Result};
 use fjall::config::PartitioningPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -266,6 +270,35 @@ impl FjallStorage {
             .flush_all(&|layer| ingest_layer(&self.keyspace, layer))
     }
 
+    /// The pairs of the settled group `prefix` + `suffix_len` bytes, read with one scan; `None`
+    /// when they take more than [`SettledRun::MAX_BYTES`] (the scan stops there).
+    fn read_run(&self, prefix: &[u8], suffix_len: usize) -> Result<Option<SettledRun>> {
+        let bound = |fill: u8| {
+            let mut k = Vec::with_capacity(prefix.len() + suffix_len);
+            k.extend_from_slice(prefix);
+            k.resize(prefix.len() + suffix_len, fill);
+            k
+        };
+        let range = (Bound::Included(bound(0)), Bound::Included(bound(0xFF)));
+        let Some(mut run) = RunBuilder::new(suffix_len) else {
+            return Ok(None);
+        };
+        let mut bytes = 0;
+        for pair in self.scan(range, Direction::Forward) {
+            let (key, value) = pair?;
+            // Longer keys in the range belong to other groups (a longer prefix); they count
+            // against the limit too, so that the scan stays bounded.
+            bytes += 2 + key.len() - prefix.len() + value.len();
+            if bytes > SettledRun::MAX_BYTES {
+                return Ok(None);
+            }
+            if key.len() == prefix.len() + suffix_len && !run.push(&key[prefix.len()..], &value) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(run.finish()))
+    }
+
     /// Loads `pairs`, which must come in strictly ascending key order, into this store, which
     /// must be empty: fjall writes them straight into sorted table files (no journal, no
     /// memtable), about as fast as the disk takes them. Nothing is visible until all are
@@ -435,6 +468,28 @@ impl Storage for FjallStorage {
             cache.settle(&id, pair);
         }
         Ok(found)
+    }
+
+    fn settled_run(&self, prefix: &[u8], suffix_len: usize) -> Result<Option<SettledRun>> {
+        let Some(cache) = &self.values else {
+            return Ok(None);
+        };
+        let id = ValueCache::run_id(prefix, suffix_len);
+        match cache.run(&id) {
+            RunLookup::Hit(block) => Ok(SettledRun::from_block(block)),
+            RunLookup::Skip => Ok(None),
+            RunLookup::Load => {
+                // A group too large to keep is remembered as an empty run: it answers no
+                // read, and its reads do not scan it again while it is remembered.
+                let run = self
+                    .read_run(prefix, suffix_len)?
+                    .or_else(|| SettledRun::build(suffix_len, std::iter::empty()));
+                if let Some(run) = &run {
+                    cache.keep_run(&id, run.block().clone());
+                }
+                Ok(run)
+            }
+        }
     }
 
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {

@@ -13,12 +13,14 @@ mod fjall_check;
 mod layer_map;
 mod memory;
 mod private_copy;
+mod settled_run;
 mod value_cache;
 mod write_buffer;
 
 pub use fjall_backend::{FjallOptions, FjallStorage};
 pub use memory::MemoryStorage;
 pub use private_copy::PrivateCopy;
+pub use settled_run::{RunBuilder, SettledRun};
 
 use crate::error::Result;
 use std::ops::Bound;
@@ -158,6 +160,21 @@ pub trait Storage: Send + Sync + 'static {
     /// backend may therefore remember the answer; the default seeks every time.
     fn first_in_settled_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
         self.first_in_range(range)
+    }
+
+    /// The pairs of a settled *group*, every key that is `prefix` followed by exactly
+    /// `suffix_len` bytes, if the backend keeps a copy of them at hand ([`SettledRun`]);
+    /// `None` when it does not (the caller reads the ordinary way). The caller guarantees
+    /// that the group only ever changes by pairs added after every pair it holds, and by
+    /// pairs removed once nobody will ask about them (the MVCC layer's history of a key: a
+    /// version superseded later ends later, and GC removes only versions no snapshot can
+    /// read). The run may therefore be a copy taken earlier: it holds the group's pairs up
+    /// to some point (and perhaps pairs removed since), and a pair it holds is still the
+    /// group's first pair at or after its suffix. A backend keeps runs only for groups read
+    /// more than once, up to [`SettledRun::MAX_BYTES`] each; the default keeps none.
+    fn settled_run(&self, prefix: &[u8], suffix_len: usize) -> Result<Option<SettledRun>> {
+        let _ = (prefix, suffix_len);
+        Ok(None)
     }
 
     /// Applies `batch` atomically. When `durable` is true the call returns only after the batch

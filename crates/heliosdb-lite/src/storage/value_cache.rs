@@ -19,11 +19,16 @@
 //! no reader can see part of a batch from the store and the rest from the cache: reads stay
 //! exactly what the store alone would return.
 //!
-//! A quarter of the bytes remembers the answers of settled range seeks
+//! An eighth of the bytes remembers the answers of settled range seeks
 //! ([`super::Storage::first_in_settled_range`]: the MVCC layer's history seeks, which an
 //! `AS OF` point read makes), keyed by the range's bounds. Their caller
 //! guarantees they never change, so they are served and cached whatever writes are in flight;
 //! only an ingestion drops them with everything else.
+//!
+//! Another quarter keeps whole settled groups as runs ([`super::SettledRun`]: the history of
+//! one key, so that an audit reading a key at many past moments searches one block instead of
+//! making a point read per moment), under the same rules as the settled range seeks: admitted
+//! at the group's second miss, served whatever writes are in flight, dropped by an ingestion.
 //!
 //! Only present values are cached (a read of a missing key, as an insert's existence check
 //! makes, is not), and values are copied out of the block they were read from so that a
@@ -67,6 +72,8 @@ pub(crate) struct ValueCache {
     values: Vec<Mutex<Shard>>,
     /// Settled range seeks' first pairs by [`ValueCache::range_id`].
     ranges: Vec<Mutex<Shard>>,
+    /// Settled groups' runs ([`super::SettledRun`] blocks) by [`ValueCache::run_id`].
+    runs: Vec<Mutex<Shard>>,
     /// Writes begun so far: a reader inserts only if this has not moved since it looked.
     epoch: AtomicU64,
     /// Writes begun and not yet ended: while any is, the cache is not read.
@@ -84,6 +91,16 @@ pub(crate) struct Ticket {
     hash: u64,
 }
 
+/// Outcome of looking a settled group up ([`ValueCache::run`]).
+pub(crate) enum RunLookup {
+    /// The group's run block.
+    Hit(Bytes),
+    /// Not kept, missed before: read the group and keep it with [`ValueCache::keep_run`].
+    Load,
+    /// Not kept, missed for the first time: read the ordinary way.
+    Skip,
+}
+
 /// Outcome of a lookup.
 pub(crate) enum Lookup {
     /// The cached value.
@@ -95,8 +112,8 @@ pub(crate) enum Lookup {
 }
 
 impl ValueCache {
-    /// A cache holding up to about `bytes` of keys and values (a quarter of them for settled
-    /// range seeks); `None` for 0 bytes.
+    /// A cache holding up to about `bytes` of keys and values (an eighth of them for settled
+    /// range seeks, a quarter for runs); `None` for 0 bytes.
     pub(crate) fn new(bytes: u64) -> Option<Self> {
         if bytes == 0 {
             return None;
@@ -117,8 +134,9 @@ impl ValueCache {
                 .collect()
         };
         Some(Self {
-            values: shards(bytes - bytes / 4),
-            ranges: shards(bytes / 4),
+            values: shards(bytes - bytes / 8 - bytes / 4),
+            ranges: shards(bytes / 8),
+            runs: shards(bytes / 4),
             epoch: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             seen: (0..SEEN_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
@@ -234,6 +252,34 @@ impl ValueCache {
         Self::lock(&self.ranges, Self::shard_of(hash)).insert(id.into(), Bytes::from(packed));
     }
 
+    /// The cache key of the settled group of keys that are `prefix` and `suffix_len` more
+    /// bytes.
+    pub(crate) fn run_id(prefix: &[u8], suffix_len: usize) -> Vec<u8> {
+        let mut id = Vec::with_capacity(prefix.len() + 4);
+        id.extend_from_slice(&(suffix_len as u32).to_be_bytes());
+        id.extend_from_slice(prefix);
+        id
+    }
+
+    /// Looks the run of the settled group `id` ([`ValueCache::run_id`]) up; a miss marks
+    /// the group, and its second miss asks for the run.
+    pub(crate) fn run(&self, id: &[u8]) -> RunLookup {
+        let hash = Self::hash(id);
+        if let Some(block) = Self::lock(&self.runs, Self::shard_of(hash)).get(id) {
+            return RunLookup::Hit(block.clone());
+        }
+        match self.seen_before(hash) {
+            true => RunLookup::Load,
+            false => RunLookup::Skip,
+        }
+    }
+
+    /// Keeps `block`, a run of the settled group `id` read from the store.
+    pub(crate) fn keep_run(&self, id: &[u8], block: Bytes) {
+        let hash = Self::hash(id);
+        Self::lock(&self.runs, Self::shard_of(hash)).insert(id.into(), block);
+    }
+
     /// Starts a write of `keys` (`None`: keys not known in advance, so every entry goes).
     /// The write must be applied while the returned guard lives.
     pub(crate) fn begin_write(
@@ -256,6 +302,7 @@ impl ValueCache {
                 for shard in 0..SHARDS {
                     Self::lock(&self.values, shard).clear();
                     Self::lock(&self.ranges, shard).clear();
+                    Self::lock(&self.runs, shard).clear();
                 }
             }
         }
@@ -366,6 +413,27 @@ mod tests {
         drop(write);
         drop(cache.begin_write(None));
         assert!(cache.settled(&id).is_none());
+    }
+
+    #[test]
+    fn a_run_is_asked_for_at_its_second_miss_and_kept_until_an_ingestion() {
+        let cache = ValueCache::new(1 << 20).unwrap();
+        let id = ValueCache::run_id(b"group", 8);
+        assert_ne!(
+            id,
+            ValueCache::run_id(b"group", 4),
+            "the width is part of the id"
+        );
+        assert!(matches!(cache.run(&id), RunLookup::Skip));
+        assert!(matches!(cache.run(&id), RunLookup::Load));
+        cache.keep_run(&id, bytes("run"));
+        assert!(matches!(cache.run(&id), RunLookup::Hit(b) if b == bytes("run")));
+        // Writes of keys leave it (its caller says the group only grows), even in flight.
+        let write = cache.begin_write(Some(&mut [&b"group"[..]].into_iter()));
+        assert!(matches!(cache.run(&id), RunLookup::Hit(_)));
+        drop(write);
+        drop(cache.begin_write(None));
+        assert!(!matches!(cache.run(&id), RunLookup::Hit(_)));
     }
 
     #[test]
