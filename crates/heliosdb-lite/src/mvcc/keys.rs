@@ -199,6 +199,12 @@ impl<'a> Past<'a> {
         self.truncated
     }
 
+    /// Bytes of the list: about the number of versions listed (one or two bytes each while
+    /// they are close together).
+    pub fn listed_bytes(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The listed versions, newest first, for a head that began at `head_begin`.
     pub fn versions(&self, head_begin: u64) -> PastVersions<'a> {
         PastVersions {

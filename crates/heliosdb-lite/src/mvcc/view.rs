@@ -73,12 +73,26 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
 /// ([`Storage::settled_run`]), when it keeps one and the copy reaches past `scn`: a binary
 /// search instead of a read. The history only grows at its end, so the copy's first entry
 /// ending after `scn` is the store's too; `None` when the copy ends at or before `scn` (taken
-/// before the newer versions were superseded) or there is none.
-fn from_run(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Option<Option<Bytes>>> {
+/// before the newer versions were superseded) or there is none. `head` is the key's head,
+/// whose list of past versions tells the storage about how long the history is.
+fn from_run(
+    storage: &dyn Storage,
+    logical: &[u8],
+    head: &keys::Version<'_>,
+    scn: u64,
+) -> Result<Option<Option<Bytes>>> {
     let Some(after) = scn.checked_add(1) else {
         return Ok(None);
     };
-    let Some(run) = storage.settled_run(&keys::history_prefix(logical), keys::SCN_LEN)? else {
+    // About how many versions the history holds: a list cut short of its limit is missing
+    // only the versions before it started (a row inserted without a list: one); a full one,
+    // or none (a head of an earlier format), says only that there are many.
+    let pairs = match head.past {
+        Some(past) if past.listed_bytes() + 10 < keys::PAST_MAX_BYTES => past.listed_bytes() + 1,
+        _ => keys::PAST_MAX_BYTES * 2,
+    };
+    let prefix = keys::history_prefix(logical);
+    let Some(run) = storage.settled_run(&prefix, keys::SCN_LEN, pairs)? else {
         return Ok(None);
     };
     let at = run.seek(&after.to_be_bytes());
@@ -153,7 +167,7 @@ pub(crate) fn resolve_with_head(
     if version.begin <= scn {
         return Ok(version_data(&value, &version));
     }
-    if let Some(found) = from_run(storage, logical, scn)? {
+    if let Some(found) = from_run(storage, logical, &version, scn)? {
         return Ok(found);
     }
     if let Some(past) = version.past {

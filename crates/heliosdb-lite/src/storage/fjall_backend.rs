@@ -470,12 +470,21 @@ impl Storage for FjallStorage {
         Ok(found)
     }
 
-    fn settled_run(&self, prefix: &[u8], suffix_len: usize) -> Result<Option<SettledRun>> {
+    fn settled_run(
+        &self,
+        prefix: &[u8],
+        suffix_len: usize,
+        pairs: usize,
+    ) -> Result<Option<SettledRun>> {
         let Some(cache) = &self.values else {
             return Ok(None);
         };
+        // Measured on cached blocks: a point read costs about what a scan costs to start and
+        // to read a dozen pairs. So a group is read whole once the point reads asked for it
+        // would have paid for that, and it costs at most about twice what they would have.
+        let worth_at = u8::try_from(2 + pairs / 12).unwrap_or(u8::MAX);
         let id = ValueCache::run_id(prefix, suffix_len);
-        match cache.run(&id) {
+        match cache.run(&id, worth_at) {
             RunLookup::Hit(block) => Ok(SettledRun::from_block(block)),
             RunLookup::Skip => Ok(None),
             RunLookup::Load => {

@@ -170,10 +170,16 @@ pub trait Storage: Send + Sync + 'static {
     /// version superseded later ends later, and GC removes only versions no snapshot can
     /// read). The run may therefore be a copy taken earlier: it holds the group's pairs up
     /// to some point (and perhaps pairs removed since), and a pair it holds is still the
-    /// group's first pair at or after its suffix. A backend keeps runs only for groups read
-    /// more than once, up to [`SettledRun::MAX_BYTES`] each; the default keeps none.
-    fn settled_run(&self, prefix: &[u8], suffix_len: usize) -> Result<Option<SettledRun>> {
-        let _ = (prefix, suffix_len);
+    /// group's first pair at or after its suffix. `pairs` is the caller's estimate of the
+    /// group's size: a backend copies a group once it has been asked for it often enough to
+    /// pay for reading it whole, up to [`SettledRun::MAX_BYTES`]; the default keeps none.
+    fn settled_run(
+        &self,
+        prefix: &[u8],
+        suffix_len: usize,
+        pairs: usize,
+    ) -> Result<Option<SettledRun>> {
+        let _ = (prefix, suffix_len, pairs);
         Ok(None)
     }
 

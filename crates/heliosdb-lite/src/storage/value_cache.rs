@@ -27,8 +27,11 @@
 //!
 //! Another quarter keeps whole settled groups as runs ([`super::SettledRun`]: the history of
 //! one key, so that an audit reading a key at many past moments searches one block instead of
-//! making a point read per moment), under the same rules as the settled range seeks: admitted
-//! at the group's second miss, served whatever writes are in flight, dropped by an ingestion.
+//! making a point read per moment), under the same rules as the settled range seeks: served
+//! whatever writes are in flight, dropped by an ingestion. Reading a group whole costs more
+//! than a point read, so a group is copied only once it has been asked for about as many
+//! times as the copy costs point reads (counted in a small table of counters that halve now
+//! and then): a group read twice pays at most about twice what its point reads cost.
 //!
 //! Only present values are cached (a read of a missing key, as an insert's existence check
 //! makes, is not), and values are copied out of the block they were read from so that a
@@ -41,8 +44,8 @@ use super::{Bytes, KvPair};
 use quick_cache::unsync::Cache;
 use quick_cache::Weighter;
 use std::hash::BuildHasher;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicU8};
 use std::sync::Mutex;
 
 /// Independent shards, so that threads reading different keys rarely wait for each other.
@@ -53,6 +56,9 @@ const ENTRY_OVERHEAD: u64 = 64;
 
 /// Bits of the bitmap of keys seen once (128 KiB); it is cleared when a quarter is set.
 const SEEN_BITS: usize = 1 << 20;
+
+/// Counters of settled groups asked for; they are halved after four counts per counter.
+const ASKED: usize = 1 << 16;
 
 /// Charges an entry for its bytes.
 #[derive(Clone, Copy)]
@@ -82,6 +88,10 @@ pub(crate) struct ValueCache {
     seen: Vec<AtomicU64>,
     /// Bits set in `seen` since it was last cleared.
     seen_count: AtomicU64,
+    /// Times each settled group (by hash) was asked for and not kept.
+    asked: Vec<AtomicU8>,
+    /// Counts added to `asked` since its counters were last halved.
+    asked_count: AtomicU64,
 }
 
 /// What a reader needs to insert the value it is about to read from the store.
@@ -95,9 +105,10 @@ pub(crate) struct Ticket {
 pub(crate) enum RunLookup {
     /// The group's run block.
     Hit(Bytes),
-    /// Not kept, missed before: read the group and keep it with [`ValueCache::keep_run`].
+    /// Not kept, asked for often enough: read the group and keep it with
+    /// [`ValueCache::keep_run`].
     Load,
-    /// Not kept, missed for the first time: read the ordinary way.
+    /// Not kept: read the ordinary way.
     Skip,
 }
 
@@ -141,6 +152,8 @@ impl ValueCache {
             in_flight: AtomicU64::new(0),
             seen: (0..SEEN_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
             seen_count: AtomicU64::new(0),
+            asked: (0..ASKED).map(|_| AtomicU8::new(0)).collect(),
+            asked_count: AtomicU64::new(0),
         })
     }
 
@@ -261,17 +274,32 @@ impl ValueCache {
         id
     }
 
-    /// Looks the run of the settled group `id` ([`ValueCache::run_id`]) up; a miss marks
-    /// the group, and its second miss asks for the run.
-    pub(crate) fn run(&self, id: &[u8]) -> RunLookup {
+    /// Looks the run of the settled group `id` ([`ValueCache::run_id`]) up. A miss counts
+    /// the group as asked for; from its `worth_at`-th time on, the caller is asked to read it.
+    pub(crate) fn run(&self, id: &[u8], worth_at: u8) -> RunLookup {
         let hash = Self::hash(id);
         if let Some(block) = Self::lock(&self.runs, Self::shard_of(hash)).get(id) {
             return RunLookup::Hit(block.clone());
         }
-        match self.seen_before(hash) {
+        match self.ask(hash) >= worth_at {
             true => RunLookup::Load,
             false => RunLookup::Skip,
         }
+    }
+
+    /// Counts the group of `hash` as asked for once more; returns its count. Races between
+    /// threads only lose a count.
+    fn ask(&self, hash: u64) -> u8 {
+        let counter = &self.asked[(hash >> 16) as usize % ASKED];
+        let count = counter.load(Relaxed).saturating_add(1);
+        counter.store(count, Relaxed);
+        if self.asked_count.fetch_add(1, Relaxed) + 1 >= (4 * ASKED) as u64 {
+            self.asked_count.store(0, Relaxed);
+            for c in &self.asked {
+                c.store(c.load(Relaxed) / 2, Relaxed);
+            }
+        }
+        count
     }
 
     /// Keeps `block`, a run of the settled group `id` read from the store.
@@ -416,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_is_asked_for_at_its_second_miss_and_kept_until_an_ingestion() {
+    fn a_run_is_asked_for_once_often_enough_and_kept_until_an_ingestion() {
         let cache = ValueCache::new(1 << 20).unwrap();
         let id = ValueCache::run_id(b"group", 8);
         assert_ne!(
@@ -424,16 +452,28 @@ mod tests {
             ValueCache::run_id(b"group", 4),
             "the width is part of the id"
         );
-        assert!(matches!(cache.run(&id), RunLookup::Skip));
-        assert!(matches!(cache.run(&id), RunLookup::Load));
+        // Asked for the third time, it is worth reading whole.
+        assert!(matches!(cache.run(&id, 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, 3), RunLookup::Load));
         cache.keep_run(&id, bytes("run"));
-        assert!(matches!(cache.run(&id), RunLookup::Hit(b) if b == bytes("run")));
+        assert!(matches!(cache.run(&id, 3), RunLookup::Hit(b) if b == bytes("run")));
         // Writes of keys leave it (its caller says the group only grows), even in flight.
         let write = cache.begin_write(Some(&mut [&b"group"[..]].into_iter()));
-        assert!(matches!(cache.run(&id), RunLookup::Hit(_)));
+        assert!(matches!(cache.run(&id, 3), RunLookup::Hit(_)));
         drop(write);
         drop(cache.begin_write(None));
-        assert!(!matches!(cache.run(&id), RunLookup::Hit(_)));
+        // Dropped; asked for often already, it is read again at once.
+        assert!(matches!(cache.run(&id, 3), RunLookup::Load));
+        // The counts halve: a group asked for long ago starts over, nearly.
+        let other = ValueCache::run_id(b"other", 8);
+        for _ in 0..10 {
+            cache.run(&other, 100);
+        }
+        for i in 0..4 * ASKED as u32 {
+            cache.ask(ValueCache::hash(&i.to_be_bytes()));
+        }
+        assert!(cache.ask(ValueCache::hash(&other)) < 10);
     }
 
     #[test]
