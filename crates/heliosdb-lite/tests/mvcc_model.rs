@@ -93,7 +93,8 @@ fn open(storage: Arc<dyn Storage>, clock: &ManualClock, max_hot: usize, txn_byte
 
 fn run(ops: Vec<Op>, disk: bool, txn_bytes: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let memory = MemoryStorage::new();
+    // Keeping copies of histories read often, as an in-memory database does.
+    let memory = MemoryStorage::with_run_cache(1 << 20);
     let make = || -> Arc<dyn Storage> {
         if disk {
             Arc::new(FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap())

@@ -86,7 +86,9 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
         .as_deref()
         .is_none_or(|p| p == Path::new(":memory:") || p.as_os_str().is_empty());
     if in_memory {
-        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        // A quarter of the cache keeps copies of histories read often, as on disk.
+        let storage: Arc<dyn Storage> =
+            Arc::new(MemoryStorage::with_run_cache(config.cache_bytes() / 4));
         return Ok(Arc::new(Engine::new(Mvcc::open(storage, mvcc_options)?)?));
     }
     let path = path.expect("checked above");

@@ -219,9 +219,14 @@ fn a_new_key_read_absent_under_the_lock_starts_a_complete_list() {
 
 #[test]
 fn copies_of_whole_histories_answer_like_the_store_while_it_grows_and_is_collected() {
-    let clock = ManualClock::new(1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap());
+    let disk = FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap();
+    copies_answer_like_the_store(Arc::new(disk));
+    copies_answer_like_the_store(Arc::new(MemoryStorage::with_run_cache(8 << 20)));
+}
+
+fn copies_answer_like_the_store(storage: Arc<dyn Storage>) {
+    let clock = ManualClock::new(1_000_000);
     let m = Mvcc::open(storage.clone(), options(&clock)).unwrap();
     let mut model = churn(&m);
     // A key whose history is too large to copy: every read goes to the store.

@@ -8,16 +8,12 @@
 //! buffer's logs before it returns; on open the logs an earlier run left are replayed into the
 //! tables before anything reads them.
 
-use super::value_cache::{Lookup, RunLookup, ValueCache};
+use super::value_cache::{Lookup, ValueCache};
 use super::write_buffer::{Layer, WriteBuffer};
-use super::{
-    Bytes, Direction, KeyRange, KvIter, KvPair, RunBuilder, SettledRun, Storage, WriteBatch,
-    WriteOp,
-};
+use super::{Bytes, Direction, KeyRange, KvIter, KvPair, SettledRun, Storage, WriteBatch, WriteOp};
 use crate::error::{Error, Result};
 use fjall::config::PartitioningPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -270,35 +266,6 @@ impl FjallStorage {
             .flush_all(&|layer| ingest_layer(&self.keyspace, layer))
     }
 
-    /// The pairs of the settled group `prefix` + `suffix_len` bytes, read with one scan; `None`
-    /// when they take more than [`SettledRun::MAX_BYTES`] (the scan stops there).
-    fn read_run(&self, prefix: &[u8], suffix_len: usize) -> Result<Option<SettledRun>> {
-        let bound = |fill: u8| {
-            let mut k = Vec::with_capacity(prefix.len() + suffix_len);
-            k.extend_from_slice(prefix);
-            k.resize(prefix.len() + suffix_len, fill);
-            k
-        };
-        let range = (Bound::Included(bound(0)), Bound::Included(bound(0xFF)));
-        let Some(mut run) = RunBuilder::new(suffix_len) else {
-            return Ok(None);
-        };
-        let mut bytes = 0;
-        for pair in self.scan(range, Direction::Forward) {
-            let (key, value) = pair?;
-            // Longer keys in the range belong to other groups (a longer prefix); they count
-            // against the limit too, so that the scan stays bounded.
-            bytes += 2 + key.len() - prefix.len() + value.len();
-            if bytes > SettledRun::MAX_BYTES {
-                return Ok(None);
-            }
-            if key.len() == prefix.len() + suffix_len && !run.push(&key[prefix.len()..], &value) {
-                return Ok(None);
-            }
-        }
-        Ok(Some(run.finish()))
-    }
-
     /// Loads `pairs`, which must come in strictly ascending key order, into this store, which
     /// must be empty: fjall writes them straight into sorted table files (no journal, no
     /// memtable), about as fast as the disk takes them. Nothing is visible until all are
@@ -476,28 +443,9 @@ impl Storage for FjallStorage {
         suffix_len: usize,
         pairs: usize,
     ) -> Result<Option<SettledRun>> {
-        let Some(cache) = &self.values else {
-            return Ok(None);
-        };
-        // Measured on cached blocks: a point read costs about what a scan costs to start and
-        // to read a dozen pairs. So a group is read whole once the point reads asked for it
-        // would have paid for that, and it costs at most about twice what they would have.
-        let worth_at = u8::try_from(2 + pairs / 12).unwrap_or(u8::MAX);
-        let id = ValueCache::run_id(prefix, suffix_len);
-        match cache.run(&id, worth_at) {
-            RunLookup::Hit(block) => Ok(SettledRun::from_block(block)),
-            RunLookup::Skip => Ok(None),
-            RunLookup::Load => {
-                // A group too large to keep is remembered as an empty run: it answers no
-                // read, and its reads do not scan it again while it is remembered.
-                let run = self
-                    .read_run(prefix, suffix_len)?
-                    .or_else(|| SettledRun::build(suffix_len, std::iter::empty()));
-                if let Some(run) = &run {
-                    cache.keep_run(&id, run.block().clone());
-                }
-                Ok(run)
-            }
+        match &self.values {
+            Some(cache) => cache.settled_run(self, prefix, suffix_len, pairs),
+            None => Ok(None),
         }
     }
 

@@ -1,6 +1,7 @@
 //! In-memory backend: a `BTreeMap` behind a read-write lock.
 
-use super::{Bytes, Direction, KeyRange, KvIter, KvPair, Storage, WriteBatch, WriteOp};
+use super::value_cache::ValueCache;
+use super::{Bytes, Direction, KeyRange, KvIter, KvPair, SettledRun, Storage, WriteBatch, WriteOp};
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -18,15 +19,36 @@ const FIRST_CHUNK: usize = 4;
 type Map = BTreeMap<Bytes, Bytes>;
 
 /// A volatile ordered key-value store. Data lives as long as the value (and its clones).
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct MemoryStorage {
     map: Arc<RwLock<Map>>,
+    /// Copies of settled groups read often ([`Storage::settled_run`]): a key's history,
+    /// searched in one block instead of a descent of the whole map per version read.
+    runs: Option<Arc<ValueCache>>,
+}
+
+impl std::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStorage")
+            .field("keys", &self.read().len())
+            .field("keeps_runs", &self.runs.is_some())
+            .finish()
+    }
 }
 
 impl MemoryStorage {
     /// Creates an empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Creates an empty store that keeps copies of settled groups read often, in up to
+    /// about `bytes` ([`Storage::settled_run`]; 0 keeps none).
+    pub fn with_run_cache(bytes: u64) -> Self {
+        Self {
+            map: Arc::default(),
+            runs: ValueCache::runs_only(bytes).map(Arc::new),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {
@@ -50,6 +72,18 @@ impl Storage for MemoryStorage {
             chunk: FIRST_CHUNK,
             done: false,
         })
+    }
+
+    fn settled_run(
+        &self,
+        prefix: &[u8],
+        suffix_len: usize,
+        pairs: usize,
+    ) -> Result<Option<SettledRun>> {
+        match &self.runs {
+            Some(cache) => cache.settled_run(self, prefix, suffix_len, pairs),
+            None => Ok(None),
+        }
     }
 
     fn first_in_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
@@ -91,6 +125,10 @@ impl Storage for MemoryStorage {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok(Box::new(entries.into_iter().map(Ok)))
+    }
+
+    fn cache_bytes(&self) -> u64 {
+        self.runs.as_ref().map_or(0, |c| c.capacity())
     }
 
     fn size_bytes(&self) -> u64 {

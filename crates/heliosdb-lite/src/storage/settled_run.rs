@@ -15,7 +15,9 @@
 //! binary search reads one array; one `u16` offset per pair into the values; the values.
 //! The block is at most [`SettledRun::MAX_BYTES`], so the offsets fit 16 bits.
 
-use super::Bytes;
+use super::{Bytes, Direction, Storage};
+use crate::error::Result;
+use std::ops::Bound;
 
 /// Bytes of the header: pair count (`u32`) and suffix width (`u16`).
 const HEADER: usize = 6;
@@ -201,6 +203,39 @@ impl RunBuilder {
             block: Bytes::from(block),
         }
     }
+}
+
+/// The pairs of the settled group `prefix` + `suffix_len` bytes in `store`, read with one
+/// scan; `None` when they take more than [`SettledRun::MAX_BYTES`] (the scan stops there).
+pub(crate) fn read_run(
+    store: &dyn Storage,
+    prefix: &[u8],
+    suffix_len: usize,
+) -> Result<Option<SettledRun>> {
+    let bound = |fill: u8| {
+        let mut k = Vec::with_capacity(prefix.len() + suffix_len);
+        k.extend_from_slice(prefix);
+        k.resize(prefix.len() + suffix_len, fill);
+        k
+    };
+    let range = (Bound::Included(bound(0)), Bound::Included(bound(0xFF)));
+    let Some(mut run) = RunBuilder::new(suffix_len) else {
+        return Ok(None);
+    };
+    let mut bytes = 0;
+    for pair in store.scan(range, Direction::Forward) {
+        let (key, value) = pair?;
+        // Longer keys in the range belong to other groups (a longer prefix); they count
+        // against the limit too, so that the scan stays bounded.
+        bytes += 2 + key.len() - prefix.len() + value.len();
+        if bytes > SettledRun::MAX_BYTES {
+            return Ok(None);
+        }
+        if key.len() == prefix.len() + suffix_len && !run.push(&key[prefix.len()..], &value) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(run.finish()))
 }
 
 #[cfg(test)]

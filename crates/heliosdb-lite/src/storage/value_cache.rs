@@ -92,6 +92,8 @@ pub(crate) struct ValueCache {
     asked: Vec<AtomicU8>,
     /// Counts added to `asked` since its counters were last halved.
     asked_count: AtomicU64,
+    /// Bytes the parts together may hold, as configured.
+    capacity: u64,
 }
 
 /// What a reader needs to insert the value it is about to read from the store.
@@ -126,9 +128,16 @@ impl ValueCache {
     /// A cache holding up to about `bytes` of keys and values (an eighth of them for settled
     /// range seeks, a quarter for runs); `None` for 0 bytes.
     pub(crate) fn new(bytes: u64) -> Option<Self> {
-        if bytes == 0 {
-            return None;
-        }
+        (bytes > 0).then(|| Self::with_shares(bytes - bytes / 8 - bytes / 4, bytes / 8, bytes / 4))
+    }
+
+    /// A cache for settled groups' runs only, of about `bytes` (a backend that holds every
+    /// value in memory already: its other parts take their minimum); `None` for 0 bytes.
+    pub(crate) fn runs_only(bytes: u64) -> Option<Self> {
+        (bytes > 0).then(|| Self::with_shares(0, 0, bytes))
+    }
+
+    fn with_shares(values: u64, ranges: u64, runs: u64) -> Self {
         let shards = |bytes: u64| {
             let per_shard = (bytes / SHARDS as u64).max(4096);
             let items = (per_shard / 128).max(16) as usize;
@@ -144,17 +153,58 @@ impl ValueCache {
                 })
                 .collect()
         };
-        Some(Self {
-            values: shards(bytes - bytes / 8 - bytes / 4),
-            ranges: shards(bytes / 8),
-            runs: shards(bytes / 4),
+        Self {
+            values: shards(values),
+            ranges: shards(ranges),
+            runs: shards(runs),
             epoch: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             seen: (0..SEEN_BITS / 64).map(|_| AtomicU64::new(0)).collect(),
             seen_count: AtomicU64::new(0),
             asked: (0..ASKED).map(|_| AtomicU8::new(0)).collect(),
             asked_count: AtomicU64::new(0),
-        })
+            capacity: values + ranges + runs,
+        }
+    }
+
+    /// Bytes the cache may hold, as configured.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// The run of the settled group `prefix` + `suffix_len` bytes ([`super::Storage::settled_run`])
+    /// for a backend that keeps them here and reads groups from `store`: the kept run, or, once
+    /// the group has been asked for about as many times as reading it whole costs point reads,
+    /// the run read now; `None` until then. `pairs` is the caller's estimate of the group's
+    /// size.
+    pub(crate) fn settled_run(
+        &self,
+        store: &dyn super::Storage,
+        prefix: &[u8],
+        suffix_len: usize,
+        pairs: usize,
+    ) -> crate::error::Result<Option<super::SettledRun>> {
+        use super::SettledRun;
+        // Measured on fjall's cached blocks: a point read costs about what a scan costs to
+        // start and to read a dozen pairs (a `BTreeMap` in memory is in the same proportion).
+        // So a group is read whole once the point reads asked for it would have paid for
+        // that, and it costs at most about twice what they would have.
+        let worth_at = u8::try_from(2 + pairs / 12).unwrap_or(u8::MAX);
+        let id = Self::run_id(prefix, suffix_len);
+        match self.run(&id, worth_at) {
+            RunLookup::Hit(block) => Ok(SettledRun::from_block(block)),
+            RunLookup::Skip => Ok(None),
+            RunLookup::Load => {
+                // A group too large to keep is remembered as an empty run: it answers no
+                // read, and its reads do not scan it again while it is remembered.
+                let run = super::settled_run::read_run(store, prefix, suffix_len)?
+                    .or_else(|| SettledRun::build(suffix_len, std::iter::empty()));
+                if let Some(run) = &run {
+                    self.keep_run(&id, run.block().clone());
+                }
+                Ok(run)
+            }
+        }
     }
 
     fn hash(key: &[u8]) -> u64 {
