@@ -2,9 +2,11 @@
 //!
 //! Every read starts from the head (see [`keys`]): when the head was written at or before the
 //! snapshot, it is the answer, and a current read costs one point lookup. Only when the head is
-//! newer than the snapshot does the read look in the history: at the exact key of the version
-//! its list of past versions names (one more point lookup, [`keys::Past`]), or by a seek when
-//! the head has no list or the version is older than the list. Commits write a new head and the
+//! newer than the snapshot does the read look in the history: in the storage's copy of the
+//! key's whole history when it keeps one ([`Storage::settled_run`]: a key read often), at the
+//! exact key of the version its list of past versions names (one more point lookup,
+//! [`keys::Past`]), or by a seek when the head has no list or the version is older than the
+//! list. Commits write a new head and the
 //! history entry of the old one in one atomic batch, and a later read sees at least what an
 //! earlier one saw, so a head read first and a history read second always agree, even while
 //! commits land in between. Heads are never removed while a snapshot could need them: deletes
