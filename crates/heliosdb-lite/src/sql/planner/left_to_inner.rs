@@ -76,10 +76,32 @@ fn rejects_padding(e: &Expr, columns: &Range<usize>) -> bool {
             right,
             negated: true,
         } if matches!(**right, Expr::Literal(Value::Null)) => null_when_padded(left, columns),
+        // `x IS v` for a value v that is not NULL: false when x is NULL (`IS` is `=` that
+        // gives false, not NULL, for NULL operands).
+        Expr::Is {
+            left,
+            right,
+            negated: false,
+        } if never_null(right) => null_when_padded(left, columns),
+        Expr::Is {
+            left,
+            right,
+            negated: false,
+        } if never_null(left) => null_when_padded(right, columns),
         // `NULL [NOT] IN (...)` is NULL, unless the list is empty (then it is false / true).
         Expr::InList { expr, list, .. } if !list.is_empty() => null_when_padded(expr, columns),
         // A comparison, or any other value used as a condition, that is NULL.
         _ => null_when_padded(e, columns),
+    }
+}
+
+/// True if `e` is a constant that is not NULL (a literal, perhaps given an affinity, which
+/// changes the storage class of a value but never makes it NULL).
+fn never_null(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(v) => !matches!(v, Value::Null),
+        Expr::ApplyAffinity(x, _) => never_null(x),
+        _ => false,
     }
 }
 
@@ -102,6 +124,7 @@ fn null_when_padded(e: &Expr, columns: &Range<usize>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::super::plan::{BinOp, CmpOp};
+    use super::super::super::value::Affinity;
     use super::*;
 
     fn col(i: usize) -> Box<Expr> {
@@ -136,6 +159,21 @@ mod tests {
             negated: true,
         };
         assert!(rejects_padding(&not_null, &right));
+        // r.x IS 1.5, 1.5 IS r.x, r.x IS '1.5' (the literal given the column's affinity):
+        // false for NULL.
+        let text = Box::new(Expr::ApplyAffinity(lit(Value::Real(1.5)), Affinity::Text));
+        for (left, value) in [
+            (col(2), lit(Value::Real(1.5))),
+            (lit(Value::Real(1.5)), col(2)),
+            (col(2), text),
+        ] {
+            let is_value = Expr::Is {
+                left,
+                right: value,
+                negated: false,
+            };
+            assert!(rejects_padding(&is_value, &right));
+        }
         let in_list = Expr::InList {
             expr: col(2),
             list: vec![Expr::Literal(Value::Integer(1))],
@@ -168,6 +206,19 @@ mod tests {
             negated: false,
         };
         assert!(!rejects_padding(&is_null, &right));
+        // r.x IS NOT 1 holds for NULL; r.x IS l.a may (when l.a is NULL).
+        let is_not_value = Expr::Is {
+            left: col(2),
+            right: lit(Value::Integer(1)),
+            negated: true,
+        };
+        assert!(!rejects_padding(&is_not_value, &right));
+        let is_column = Expr::Is {
+            left: col(2),
+            right: col(0),
+            negated: false,
+        };
+        assert!(!rejects_padding(&is_column, &right));
         let or = Expr::Or(
             Box::new(eq(col(2), lit(Value::Integer(1)))),
             Box::new(eq(col(0), lit(Value::Integer(1)))),
