@@ -279,6 +279,11 @@ fn copies_answer_like_the_store(storage: Arc<dyn Storage>) {
     // Asked for often, the large history is kept only as an empty copy, which answers
     // nothing (checked on the storage: the read counter is shared with tests running
     // beside this one).
-    let big = storage.settled_run(&keys::history_prefix(b"big"), keys::SCN_LEN, 1);
+    let big = storage.settled_run(
+        &keys::history_prefix(b"big"),
+        keys::SCN_LEN,
+        &[0; 8],
+        Some(1),
+    );
     assert!(big.unwrap().is_none_or(|run| run.is_empty()));
 }

@@ -72,32 +72,26 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
 }
 
 /// [`from_history`] answered from the storage's copy of the key's whole history
-/// ([`Storage::settled_run`]), when it keeps one and the copy reaches past `scn`: a binary
-/// search instead of a read. The history only grows at its end, so the copy's first entry
-/// ending after `scn` is the store's too; `None` when the copy ends at or before `scn` (taken
-/// before the newer versions were superseded) or there is none. `head` is the key's head,
-/// whose list of past versions tells the storage about how long the history is.
+/// ([`Storage::settled_run`]), when it keeps one that reaches past `scn`: a binary search
+/// instead of a read. The history only grows at its end, so the copy's first entry ending
+/// after `scn` is the store's too; `None` when there is no such copy. `pairs` estimates how
+/// long the history is, for a caller about to read it otherwise (`None`: look for a copy
+/// already kept, and count nothing).
 fn from_run(
     storage: &dyn Storage,
     logical: &[u8],
-    head: &keys::Version<'_>,
+    pairs: Option<usize>,
     scn: u64,
 ) -> Result<Option<Option<Bytes>>> {
     let Some(after) = scn.checked_add(1) else {
         return Ok(None);
     };
-    // About how many versions the history holds: a list cut short of its limit is missing
-    // only the versions before it started (a row inserted without a list: one); a full one,
-    // or none (a head of an earlier format), says only that there are many.
-    let pairs = match head.past {
-        Some(past) if past.listed_bytes() + 10 < keys::PAST_MAX_BYTES => past.listed_bytes() + 1,
-        _ => keys::PAST_MAX_BYTES * 2,
-    };
     let prefix = keys::history_prefix(logical);
-    let Some(run) = storage.settled_run(&prefix, keys::SCN_LEN, pairs)? else {
+    let after = after.to_be_bytes();
+    let Some(run) = storage.settled_run(&prefix, keys::SCN_LEN, &after, pairs)? else {
         return Ok(None);
     };
-    let at = run.seek(&after.to_be_bytes());
+    let at = run.seek(&after);
     if at == run.len() {
         return Ok(None);
     }
@@ -111,42 +105,77 @@ fn from_run(
     Ok(Some(version_data(&value, &version)))
 }
 
+/// About how many versions the history of the key whose head is `head` holds. A list of
+/// past versions with room left was not cut for space: it misses at most the versions
+/// before it started (a row inserted without a list: one). A full list says only that
+/// there are more than it lists, and no list (a head of an earlier format) that there may
+/// be many.
+fn history_size(head: &keys::Version<'_>) -> usize {
+    // Its bytes count its entries closely enough (one byte each while versions are fewer
+    // than 64 commits apart) without walking it; an entry takes at most 10 bytes.
+    match head.past {
+        Some(past) if past.listed_bytes() + 10 < keys::PAST_MAX_BYTES => past.listed_bytes() + 1,
+        _ => 2 * keys::PAST_MAX_BYTES,
+    }
+}
+
 /// Reads answered by a copy of a key's history, for tests.
 #[cfg(test)]
 pub(crate) static RUN_READS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// What the list of past versions of a head that began after `scn` says about `logical` at
-/// `scn`: the version's data (`Some(None)`: the key had no version then), read with one
-/// point lookup of its exact history key, or `None` when the list cannot tell (the version
-/// is older than the listed ones, or not where the list says: then the history is sought).
-fn from_past(
-    storage: &dyn Storage,
-    logical: &[u8],
-    head: &keys::Version<'_>,
-    past: keys::Past<'_>,
-    scn: u64,
-) -> Result<Option<Option<Bytes>>> {
-    for listed in past.versions(head.begin) {
+/// What the list of past versions of a head that began after some SCN says about the key
+/// at that SCN ([`listed_at`]).
+enum Listed {
+    /// The key had no version then (a row inserted later, or deleted then): no read needed.
+    Absent,
+    /// The version that began at `begin` and was superseded at `end` was visible then.
+    Version { begin: u64, end: u64 },
+    /// The list cannot tell (the version is older than the listed ones).
+    Unknown,
+}
+
+/// What the list `past` of a head that began at `head_begin`, after `scn`, says about the
+/// key at `scn`; no I/O.
+fn listed_at(past: keys::Past<'_>, head_begin: u64, scn: u64) -> Result<Listed> {
+    for listed in past.versions(head_begin) {
         let listed = listed?;
         if listed.begin > scn {
             continue;
         }
         if listed.deleted {
-            return Ok(Some(None));
+            return Ok(Listed::Absent);
         }
-        let Some(value) = storage.get(&keys::history_key(logical, listed.end))? else {
-            return Ok(None);
-        };
-        let version = keys::decode_version(&value)?;
-        if version.begin != listed.begin {
-            return Ok(None);
-        }
-        #[cfg(test)]
-        PAST_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Ok(Some(version_data(&value, &version)));
+        return Ok(Listed::Version {
+            begin: listed.begin,
+            end: listed.end,
+        });
     }
     // Older than every listed version: a complete list goes back to the key's first one.
-    Ok((!past.is_truncated()).then_some(None))
+    Ok(match past.is_truncated() {
+        true => Listed::Unknown,
+        false => Listed::Absent,
+    })
+}
+
+/// The data of the version of `logical` a head's list names ([`Listed::Version`]), read with
+/// one point lookup of its exact history key; `None` when it is not where the list says
+/// (then the history is sought).
+fn from_listed(
+    storage: &dyn Storage,
+    logical: &[u8],
+    begin: u64,
+    end: u64,
+) -> Result<Option<Option<Bytes>>> {
+    let Some(value) = storage.get(&keys::history_key(logical, end))? else {
+        return Ok(None);
+    };
+    let version = keys::decode_version(&value)?;
+    if version.begin != begin {
+        return Ok(None);
+    }
+    #[cfg(test)]
+    PAST_READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Some(version_data(&value, &version)))
 }
 
 /// Reads answered by a head's list of past versions, for tests.
@@ -169,11 +198,24 @@ pub(crate) fn resolve_with_head(
     if version.begin <= scn {
         return Ok(version_data(&value, &version));
     }
-    if let Some(found) = from_run(storage, logical, &version, scn)? {
+    // A copy of the history already kept answers at once, without walking the list.
+    if let Some(found) = from_run(storage, logical, None, scn)? {
         return Ok(found);
     }
-    if let Some(past) = version.past {
-        if let Some(found) = from_past(storage, logical, &version, past, scn)? {
+    let listed = match version.past {
+        Some(past) => listed_at(past, version.begin, scn)?,
+        None => Listed::Unknown,
+    };
+    if let Listed::Absent = listed {
+        return Ok(None);
+    }
+    // A read or a seek follows: ask for a copy (counted only here, so that reads the list
+    // answers alone do not lead to one).
+    if let Some(found) = from_run(storage, logical, Some(history_size(&version)), scn)? {
+        return Ok(found);
+    }
+    if let Listed::Version { begin, end } = listed {
+        if let Some(found) = from_listed(storage, logical, begin, end)? {
             return Ok(found);
         }
     }

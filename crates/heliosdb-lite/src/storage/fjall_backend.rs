@@ -441,10 +441,11 @@ impl Storage for FjallStorage {
         &self,
         prefix: &[u8],
         suffix_len: usize,
-        pairs: usize,
+        reaching: &[u8],
+        pairs: Option<usize>,
     ) -> Result<Option<SettledRun>> {
         match &self.values {
-            Some(cache) => cache.settled_run(self, prefix, suffix_len, pairs),
+            Some(cache) => cache.settled_run(self, prefix, suffix_len, reaching, pairs),
             None => Ok(None),
         }
     }

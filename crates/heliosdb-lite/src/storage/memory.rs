@@ -29,8 +29,10 @@ pub struct MemoryStorage {
 
 impl std::fmt::Debug for MemoryStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never waits for a writer: a Debug print must not block or deadlock.
+        let keys = self.map.try_read().ok().map(|map| map.len());
         f.debug_struct("MemoryStorage")
-            .field("keys", &self.read().len())
+            .field("keys", &keys)
             .field("keeps_runs", &self.runs.is_some())
             .finish()
     }
@@ -78,10 +80,11 @@ impl Storage for MemoryStorage {
         &self,
         prefix: &[u8],
         suffix_len: usize,
-        pairs: usize,
+        reaching: &[u8],
+        pairs: Option<usize>,
     ) -> Result<Option<SettledRun>> {
         match &self.runs {
-            Some(cache) => cache.settled_run(self, prefix, suffix_len, pairs),
+            Some(cache) => cache.settled_run(self, prefix, suffix_len, reaching, pairs),
             None => Ok(None),
         }
     }

@@ -163,23 +163,29 @@ pub trait Storage: Send + Sync + 'static {
     }
 
     /// The pairs of a settled *group*, every key that is `prefix` followed by exactly
-    /// `suffix_len` bytes, if the backend keeps a copy of them at hand ([`SettledRun`]);
-    /// `None` when it does not (the caller reads the ordinary way). The caller guarantees
+    /// `suffix_len` bytes, if the backend keeps a copy of them at hand ([`SettledRun`]) and
+    /// the copy holds a pair whose suffix is at least `reaching` (the one the caller is
+    /// after); `None` otherwise (the caller reads the ordinary way). The caller guarantees
     /// that the group only ever changes by pairs added after every pair it holds, and by
     /// pairs removed once nobody will ask about them (the MVCC layer's history of a key: a
     /// version superseded later ends later, and GC removes only versions no snapshot can
     /// read). The run may therefore be a copy taken earlier: it holds the group's pairs up
-    /// to some point (and perhaps pairs removed since), and a pair it holds is still the
-    /// group's first pair at or after its suffix. `pairs` is the caller's estimate of the
-    /// group's size: a backend copies a group once it has been asked for it often enough to
-    /// pay for reading it whole, up to [`SettledRun::MAX_BYTES`]; the default keeps none.
+    /// to some point (and perhaps pairs removed since, which nobody asks about), and its
+    /// first pair at or after a suffix it reaches is the group's first pair there among
+    /// those anyone may ask about. `pairs` is the caller's estimate of the group's size, given
+    /// when it will read the group's pairs otherwise: a backend copies a group once it has
+    /// been asked for it often enough to pay for reading it whole, up to
+    /// [`SettledRun::MAX_BYTES`], and copies it again once a copy that ends too early has
+    /// been asked for as often. `None` asks only for a copy already kept and counts nothing
+    /// (a caller that may not need to read at all looks first). The default keeps none.
     fn settled_run(
         &self,
         prefix: &[u8],
         suffix_len: usize,
-        pairs: usize,
+        reaching: &[u8],
+        pairs: Option<usize>,
     ) -> Result<Option<SettledRun>> {
-        let _ = (prefix, suffix_len, pairs);
+        let _ = (prefix, suffix_len, reaching, pairs);
         Ok(None)
     }
 

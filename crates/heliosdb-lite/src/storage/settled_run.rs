@@ -51,10 +51,19 @@ impl SettledRun {
         Some(builder.finish())
     }
 
-    /// The run of a block [`SettledRun::build`] made (a cache hands its blocks back this
-    /// way); `None` if the block cannot be one. Only the header and the last offset are
-    /// checked, so that a cache hit costs no walk of the pairs.
-    pub fn from_block(block: Bytes) -> Option<Self> {
+    /// The block of a run of no pairs (a cache's marker of a group it does not keep).
+    pub(crate) fn empty_block() -> Bytes {
+        let mut block = Vec::with_capacity(HEADER);
+        block.extend_from_slice(&0u32.to_le_bytes());
+        block.extend_from_slice(&0u16.to_le_bytes());
+        Bytes::from(block)
+    }
+
+    /// The run of a block [`SettledRun::build`] or [`RunBuilder`] made (a cache hands its
+    /// blocks back this way); `None` if the block cannot be one. Only the header and the
+    /// last offset are checked, so that a cache hit costs no walk of the pairs: the block
+    /// must come from this module, which is why this is not public.
+    pub(crate) fn from_block(block: Bytes) -> Option<Self> {
         let count = u32::from_le_bytes(block.get(..4)?.try_into().ok()?) as usize;
         let suffix_len = u16::from_le_bytes(block.get(4..HEADER)?.try_into().ok()?) as usize;
         let run = Self {

@@ -30,8 +30,17 @@
 //! making a point read per moment), under the same rules as the settled range seeks: served
 //! whatever writes are in flight, dropped by an ingestion. Reading a group whole costs more
 //! than a point read, so a group is copied only once it has been asked for about as many
-//! times as the copy costs point reads (counted in a small table of counters that halve now
-//! and then): a group read twice pays at most about twice what its point reads cost.
+//! times as the copy costs point reads: a group read twice pays at most about twice what its
+//! point reads cost. The asks are counted as TinyLFU counts: a group's first ask only sets
+//! its bit in the bitmap of keys seen (so that groups asked for once, the most common case
+//! when many keys are read, leave the counters alone); later asks go to a small count-min
+//! sketch (two counters per group, the smaller one is the estimate, only the smaller ones
+//! are raised) whose counters all halve every 32,768 counted asks, a quarter of a count per
+//! counter, so that collisions between many groups do not add up to a copy at a first read
+//! (with one shared counter per group, halved every four counts, a million groups read once
+//! or twice each were mostly copied). A copy taken before newer pairs
+//! were added cannot answer reads past its end; those asks are counted apart (under a salted
+//! hash, from zero at each copy), and the group is read again once they have paid for it.
 //!
 //! Only present values are cached (a read of a missing key, as an insert's existence check
 //! makes, is not), and values are copied out of the block they were read from so that a
@@ -40,7 +49,7 @@
 //! keys read once (a scan of lookups over a large table, an UPDATE's reads) do not pay for
 //! copying and inserting what will not be read again.
 
-use super::{Bytes, KvPair};
+use super::{Bytes, KvPair, SettledRun};
 use quick_cache::unsync::Cache;
 use quick_cache::Weighter;
 use std::hash::BuildHasher;
@@ -57,8 +66,22 @@ const ENTRY_OVERHEAD: u64 = 64;
 /// Bits of the bitmap of keys seen once (128 KiB); it is cleared when a quarter is set.
 const SEEN_BITS: usize = 1 << 20;
 
-/// Counters of settled groups asked for; they are halved after four counts per counter.
-const ASKED: usize = 1 << 16;
+/// Counters of settled groups asked for (each group has two, 256 KiB in all).
+const ASKED: usize = 1 << 18;
+
+/// Asks counted between two halvings of the counters: a group is copied when it was asked
+/// for often enough within about this many asks, and each counter is raised a quarter of a
+/// time on average meanwhile, so that groups sharing counters rarely add up to a copy.
+const ASKED_PERIOD: u64 = 1 << 15;
+
+/// Mixed into a group's hash to count the asks its copy could not answer apart from the
+/// asks that led to the copy.
+const STALE_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Share of a shard's bytes a single run may weigh: the cache refuses an entry heavier than
+/// the part of a shard that admits new entries (97% of it), so a larger run is kept as an
+/// empty marker instead.
+const RUN_SHARE_OF_SHARD: (u64, u64) = (9, 10);
 
 /// Charges an entry for its bytes.
 #[derive(Clone, Copy)]
@@ -90,8 +113,10 @@ pub(crate) struct ValueCache {
     seen_count: AtomicU64,
     /// Times each settled group (by hash) was asked for and not kept.
     asked: Vec<AtomicU8>,
-    /// Counts added to `asked` since its counters were last halved.
+    /// Asks counted in `asked` since its counters were last halved ([`ASKED_PERIOD`]).
     asked_count: AtomicU64,
+    /// The heaviest run a shard of `runs` admits (key, block and overhead).
+    run_weight_max: u64,
     /// Bytes the parts together may hold, as configured.
     capacity: u64,
 }
@@ -105,8 +130,8 @@ pub(crate) struct Ticket {
 
 /// Outcome of looking a settled group up ([`ValueCache::run`]).
 pub(crate) enum RunLookup {
-    /// The group's run block.
-    Hit(Bytes),
+    /// The group's run, reaching as far as the read needs.
+    Hit(SettledRun),
     /// Not kept, asked for often enough: read the group and keep it with
     /// [`ValueCache::keep_run`].
     Load,
@@ -138,8 +163,9 @@ impl ValueCache {
     }
 
     fn with_shares(values: u64, ranges: u64, runs: u64) -> Self {
+        let per_shard = |bytes: u64| (bytes / SHARDS as u64).max(4096);
         let shards = |bytes: u64| {
-            let per_shard = (bytes / SHARDS as u64).max(4096);
+            let per_shard = per_shard(bytes);
             let items = (per_shard / 128).max(16) as usize;
             (0..SHARDS)
                 .map(|_| {
@@ -163,6 +189,7 @@ impl ValueCache {
             seen_count: AtomicU64::new(0),
             asked: (0..ASKED).map(|_| AtomicU8::new(0)).collect(),
             asked_count: AtomicU64::new(0),
+            run_weight_max: per_shard(runs) / RUN_SHARE_OF_SHARD.1 * RUN_SHARE_OF_SHARD.0,
             capacity: values + ranges + runs,
         }
     }
@@ -173,36 +200,37 @@ impl ValueCache {
     }
 
     /// The run of the settled group `prefix` + `suffix_len` bytes ([`super::Storage::settled_run`])
-    /// for a backend that keeps them here and reads groups from `store`: the kept run, or, once
-    /// the group has been asked for about as many times as reading it whole costs point reads,
-    /// the run read now; `None` until then. `pairs` is the caller's estimate of the group's
-    /// size.
+    /// for a backend that keeps them here and reads groups from `store`, if it holds a pair
+    /// at or after the suffix `reaching`: the kept run, or, once the group has been asked for
+    /// about as many times as reading it whole costs point reads, the run read now; `None`
+    /// until then. `pairs` is the caller's estimate of the group's size; `None` looks for a
+    /// kept run only, and counts nothing.
     pub(crate) fn settled_run(
         &self,
         store: &dyn super::Storage,
         prefix: &[u8],
         suffix_len: usize,
-        pairs: usize,
+        reaching: &[u8],
+        pairs: Option<usize>,
     ) -> crate::error::Result<Option<super::SettledRun>> {
-        use super::SettledRun;
+        let id = Self::run_id(prefix, suffix_len);
+        let Some(pairs) = pairs else {
+            return Ok(self.kept_run(&id, reaching));
+        };
         // Measured on fjall's cached blocks: a point read costs about what a scan costs to
         // start and to read a dozen pairs (a `BTreeMap` in memory is in the same proportion).
         // So a group is read whole once the point reads asked for it would have paid for
         // that, and it costs at most about twice what they would have.
         let worth_at = u8::try_from(2 + pairs / 12).unwrap_or(u8::MAX);
-        let id = Self::run_id(prefix, suffix_len);
-        match self.run(&id, worth_at) {
-            RunLookup::Hit(block) => Ok(SettledRun::from_block(block)),
+        match self.run(&id, reaching, worth_at) {
+            RunLookup::Hit(run) => Ok(Some(run)),
             RunLookup::Skip => Ok(None),
             RunLookup::Load => {
                 // A group too large to keep is remembered as an empty run: it answers no
                 // read, and its reads do not scan it again while it is remembered.
-                let run = super::settled_run::read_run(store, prefix, suffix_len)?
-                    .or_else(|| SettledRun::build(suffix_len, std::iter::empty()));
-                if let Some(run) = &run {
-                    self.keep_run(&id, run.block().clone());
-                }
-                Ok(run)
+                let run = super::settled_run::read_run(store, prefix, suffix_len)?;
+                self.keep_run(&id, run.as_ref().map(|run| run.block().clone()));
+                Ok(run.filter(|run| run.seek(reaching) < run.len()))
             }
         }
     }
@@ -324,38 +352,84 @@ impl ValueCache {
         id
     }
 
-    /// Looks the run of the settled group `id` ([`ValueCache::run_id`]) up. A miss counts
-    /// the group as asked for; from its `worth_at`-th time on, the caller is asked to read it.
-    pub(crate) fn run(&self, id: &[u8], worth_at: u8) -> RunLookup {
+    /// Looks the run of the settled group `id` ([`ValueCache::run_id`]) up, for a read that
+    /// needs a pair at or after the suffix `reaching`. A miss counts the group as asked for,
+    /// and so does a kept run that ends before `reaching` (taken before the pairs the read
+    /// needs were added), apart; from its `worth_at`-th time on, the caller is asked to read
+    /// the group (again).
+    /// The kept run of the settled group `id`, if it holds a pair at or after `reaching`;
+    /// counts nothing.
+    pub(crate) fn kept_run(&self, id: &[u8], reaching: &[u8]) -> Option<SettledRun> {
         let hash = Self::hash(id);
-        if let Some(block) = Self::lock(&self.runs, Self::shard_of(hash)).get(id) {
-            return RunLookup::Hit(block.clone());
-        }
-        match self.ask(hash) >= worth_at {
+        let kept = Self::lock(&self.runs, Self::shard_of(hash))
+            .get(id)
+            .cloned()
+            .and_then(SettledRun::from_block)?;
+        (kept.seek(reaching) < kept.len()).then_some(kept)
+    }
+
+    pub(crate) fn run(&self, id: &[u8], reaching: &[u8], worth_at: u8) -> RunLookup {
+        let hash = Self::hash(id);
+        let kept = Self::lock(&self.runs, Self::shard_of(hash))
+            .get(id)
+            .cloned()
+            .and_then(SettledRun::from_block);
+        let asked = match kept {
+            // The marker of a group too large to keep: read the ordinary way.
+            Some(run) if run.is_empty() => return RunLookup::Skip,
+            Some(run) if run.seek(reaching) < run.len() => return RunLookup::Hit(run),
+            Some(_) => self.ask(hash ^ STALE_SALT),
+            None => self.ask(hash),
+        };
+        match asked >= worth_at {
             true => RunLookup::Load,
             false => RunLookup::Skip,
         }
     }
 
-    /// Counts the group of `hash` as asked for once more; returns its count. Races between
-    /// threads only lose a count.
+    /// The two counters of `hash` in `asked`.
+    fn counters(&self, hash: u64) -> [&AtomicU8; 2] {
+        [
+            &self.asked[(hash >> 14) as usize % ASKED],
+            &self.asked[(hash >> 40) as usize % ASKED],
+        ]
+    }
+
+    /// Counts the group of `hash` as asked for once more; returns its estimated count. Races
+    /// between threads only lose a count.
     fn ask(&self, hash: u64) -> u8 {
-        let counter = &self.asked[(hash >> 16) as usize % ASKED];
-        let count = counter.load(Relaxed).saturating_add(1);
-        counter.store(count, Relaxed);
-        if self.asked_count.fetch_add(1, Relaxed) + 1 >= (4 * ASKED) as u64 {
+        // The first ask only marks the group seen.
+        if !self.seen_before(hash) {
+            return 1;
+        }
+        let counters = self.counters(hash);
+        let least = counters.iter().map(|c| c.load(Relaxed)).min().unwrap_or(0);
+        let count = least.saturating_add(1);
+        for counter in counters {
+            counter.fetch_max(count, Relaxed);
+        }
+        if self.asked_count.fetch_add(1, Relaxed) + 1 >= ASKED_PERIOD {
             self.asked_count.store(0, Relaxed);
             for c in &self.asked {
                 c.store(c.load(Relaxed) / 2, Relaxed);
             }
         }
-        count
+        count.saturating_add(1)
     }
 
-    /// Keeps `block`, a run of the settled group `id` read from the store.
-    pub(crate) fn keep_run(&self, id: &[u8], block: Bytes) {
+    /// Keeps `block`, a run of the settled group `id` just read from the store (`None`: the
+    /// group is too large to keep), and starts counting afresh the asks it cannot answer.
+    /// A group too large for a run, or for a shard of this cache, is kept as an empty run
+    /// that answers nothing.
+    pub(crate) fn keep_run(&self, id: &[u8], block: Option<Bytes>) {
         let hash = Self::hash(id);
+        let fits =
+            |b: &Bytes| id.len() as u64 + b.len() as u64 + ENTRY_OVERHEAD <= self.run_weight_max;
+        let block = block.filter(fits).unwrap_or_else(SettledRun::empty_block);
         Self::lock(&self.runs, Self::shard_of(hash)).insert(id.into(), block);
+        for counter in self.counters(hash ^ STALE_SALT) {
+            counter.store(0, Relaxed);
+        }
     }
 
     /// Starts a write of `keys` (`None`: keys not known in advance, so every entry goes).
@@ -493,6 +567,13 @@ mod tests {
         assert!(cache.settled(&id).is_none());
     }
 
+    /// A run of pairs with the eight-byte suffixes `suffixes`.
+    fn run_of(suffixes: &[u64]) -> Bytes {
+        let suffixes: Vec<[u8; 8]> = suffixes.iter().map(|s| s.to_be_bytes()).collect();
+        let run = SettledRun::build(8, suffixes.iter().map(|s| (&s[..], &b"v"[..])));
+        run.unwrap().block().clone()
+    }
+
     #[test]
     fn a_run_is_asked_for_once_often_enough_and_kept_until_an_ingestion() {
         let cache = ValueCache::new(1 << 20).unwrap();
@@ -502,28 +583,89 @@ mod tests {
             ValueCache::run_id(b"group", 4),
             "the width is part of the id"
         );
+        let at = |s: u64| s.to_be_bytes();
         // Asked for the third time, it is worth reading whole.
-        assert!(matches!(cache.run(&id, 3), RunLookup::Skip));
-        assert!(matches!(cache.run(&id, 3), RunLookup::Skip));
-        assert!(matches!(cache.run(&id, 3), RunLookup::Load));
-        cache.keep_run(&id, bytes("run"));
-        assert!(matches!(cache.run(&id, 3), RunLookup::Hit(b) if b == bytes("run")));
+        assert!(matches!(cache.run(&id, &at(5), 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, &at(5), 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, &at(5), 3), RunLookup::Load));
+        cache.keep_run(&id, Some(run_of(&[1, 10])));
+        assert!(matches!(cache.run(&id, &at(5), 3), RunLookup::Hit(r) if r.len() == 2));
         // Writes of keys leave it (its caller says the group only grows), even in flight.
         let write = cache.begin_write(Some(&mut [&b"group"[..]].into_iter()));
-        assert!(matches!(cache.run(&id, 3), RunLookup::Hit(_)));
+        assert!(matches!(cache.run(&id, &at(10), 3), RunLookup::Hit(_)));
         drop(write);
+        // A read past its end is not answered; such reads are counted from zero, and once
+        // they paid for it the group is read again.
+        assert!(matches!(cache.run(&id, &at(11), 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, &at(11), 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, &at(11), 3), RunLookup::Load));
+        cache.keep_run(&id, Some(run_of(&[1, 10, 20])));
+        assert!(matches!(cache.run(&id, &at(11), 3), RunLookup::Hit(r) if r.len() == 3));
+        assert!(matches!(cache.run(&id, &at(21), 3), RunLookup::Skip));
+        assert!(matches!(cache.run(&id, &at(21), 3), RunLookup::Load));
         drop(cache.begin_write(None));
         // Dropped; asked for often already, it is read again at once.
-        assert!(matches!(cache.run(&id, 3), RunLookup::Load));
+        assert!(matches!(cache.run(&id, &at(5), 3), RunLookup::Load));
+        // A group too large is kept as a marker that answers nothing and is not counted.
+        cache.keep_run(&id, None);
+        for _ in 0..10 {
+            assert!(matches!(cache.run(&id, &at(5), 3), RunLookup::Skip));
+        }
         // The counts halve: a group asked for long ago starts over, nearly.
         let other = ValueCache::run_id(b"other", 8);
         for _ in 0..10 {
-            cache.run(&other, 100);
+            cache.run(&other, &at(5), 100);
         }
-        for i in 0..4 * ASKED as u32 {
-            cache.ask(ValueCache::hash(&i.to_be_bytes()));
+        for i in 0..2 * ASKED_PERIOD as u32 {
+            let hash = ValueCache::hash(&i.to_be_bytes());
+            cache.ask(hash);
+            cache.ask(hash);
         }
-        assert!(cache.ask(ValueCache::hash(&other)) < 10);
+        assert!(cache.ask(ValueCache::hash(&other)) < 5);
+    }
+
+    #[test]
+    fn groups_asked_for_once_each_are_not_copied_however_many_there_are() {
+        // The admission counts must not add up across groups: millions of histories each
+        // read once must not be copied at their first read.
+        let cache = ValueCache::new(1 << 20).unwrap();
+        let at = 5u64.to_be_bytes();
+        let loads = (0..1_000_000u32)
+            .filter(|i| {
+                let id = ValueCache::run_id(&i.to_be_bytes(), 8);
+                matches!(cache.run(&id, &at, 4), RunLookup::Load)
+            })
+            .count();
+        assert!(
+            loads < 100,
+            "{loads} of a million groups asked once were copied"
+        );
+        // Each asked for twice, all along: still nearly none reaches four.
+        let loads = (0..500_000u32)
+            .flat_map(|i| [i, i])
+            .filter(|i| {
+                let id = ValueCache::run_id(&(i + 2_000_000).to_be_bytes(), 8);
+                matches!(cache.run(&id, &at, 4), RunLookup::Load)
+            })
+            .count();
+        assert!(
+            loads < 5_000,
+            "{loads} of 500,000 groups asked twice were copied"
+        );
+    }
+
+    #[test]
+    fn a_run_heavier_than_a_shard_is_kept_as_a_marker() {
+        // 4 KiB shards: a 16 KiB run would be refused, and read again at every ask.
+        let cache = ValueCache::runs_only(16 * 4096).unwrap();
+        let id = ValueCache::run_id(b"group", 8);
+        let suffixes: Vec<u64> = (0..1000).collect();
+        cache.keep_run(&id, Some(run_of(&suffixes)));
+        for _ in 0..10 {
+            assert!(matches!(cache.run(&id, &[0; 8], 3), RunLookup::Skip));
+        }
+        cache.keep_run(&id, Some(run_of(&[1, 2])));
+        assert!(matches!(cache.run(&id, &[0; 8], 3), RunLookup::Hit(_)));
     }
 
     #[test]

@@ -77,7 +77,11 @@ fn rejects_padding(e: &Expr, columns: &Range<usize>) -> bool {
             negated: true,
         } if matches!(**right, Expr::Literal(Value::Null)) => null_when_padded(left, columns),
         // `x IS v` for a value v that is not NULL: false when x is NULL (`IS` is `=` that
-        // gives false, not NULL, for NULL operands).
+        // gives false, not NULL, for NULL operands). SQLite does not count `IS` as rejecting
+        // NULL (`sqlite3ExprImpliesNonNullRow` stops at it) and keeps such a join LEFT; the
+        // rewrite is sound all the same, and it is what lets a plan with an empty right side
+        // skip a left side that never ends (see the regression of fuzzer case 5068, where
+        // SQLite skips it for another reason: a constant WHERE term after flattening).
         Expr::Is {
             left,
             right,
