@@ -74,21 +74,21 @@ fn from_history(storage: &dyn Storage, logical: &[u8], scn: u64) -> Result<Optio
 /// [`from_history`] answered from the storage's copy of the key's whole history
 /// ([`Storage::settled_run`]), when it keeps one that reaches past `scn`: a binary search
 /// instead of a read. The history only grows at its end, so the copy's first entry ending
-/// after `scn` is the store's too; `None` when there is no such copy. `pairs` estimates how
+/// after `scn` is the store's too; `None` when there is no such copy. `prefix` is the
+/// history's ([`keys::history_prefix`]); `pairs` estimates how
 /// long the history is, for a caller about to read it otherwise (`None`: look for a copy
 /// already kept, and count nothing).
 fn from_run(
     storage: &dyn Storage,
-    logical: &[u8],
+    prefix: &[u8],
     pairs: Option<usize>,
     scn: u64,
 ) -> Result<Option<Option<Bytes>>> {
     let Some(after) = scn.checked_add(1) else {
         return Ok(None);
     };
-    let prefix = keys::history_prefix(logical);
     let after = after.to_be_bytes();
-    let Some(run) = storage.settled_run(&prefix, keys::SCN_LEN, &after, pairs)? else {
+    let Some(run) = storage.settled_run(prefix, keys::SCN_LEN, &after, pairs)? else {
         return Ok(None);
     };
     let at = run.seek(&after);
@@ -130,7 +130,7 @@ enum Listed {
     Absent,
     /// The version that began at `begin` and was superseded at `end` was visible then.
     Version { begin: u64, end: u64 },
-    /// The list cannot tell (the version is older than the listed ones).
+    /// The list cannot tell (the version is older than the listed ones), or there is none.
     Unknown,
 }
 
@@ -199,7 +199,8 @@ pub(crate) fn resolve_with_head(
         return Ok(version_data(&value, &version));
     }
     // A copy of the history already kept answers at once, without walking the list.
-    if let Some(found) = from_run(storage, logical, None, scn)? {
+    let prefix = keys::history_prefix(logical);
+    if let Some(found) = from_run(storage, &prefix, None, scn)? {
         return Ok(found);
     }
     let listed = match version.past {
@@ -211,7 +212,7 @@ pub(crate) fn resolve_with_head(
     }
     // A read or a seek follows: ask for a copy (counted only here, so that reads the list
     // answers alone do not lead to one).
-    if let Some(found) = from_run(storage, logical, Some(history_size(&version)), scn)? {
+    if let Some(found) = from_run(storage, &prefix, Some(history_size(&version)), scn)? {
         return Ok(found);
     }
     if let Listed::Version { begin, end } = listed {

@@ -22,6 +22,10 @@ use std::ops::Bound;
 /// Bytes of the header: pair count (`u32`) and suffix width (`u16`).
 const HEADER: usize = 6;
 
+/// The suffix width of a marker ([`SettledRun::marker_block`]): wider than any run's
+/// (a run's block, suffixes included, is at most [`SettledRun::MAX_BYTES`]).
+const MARKER_WIDTH: u16 = u16::MAX;
+
 /// One settled group's pairs as a backend read them at some moment, ascending by suffix.
 #[derive(Clone, Debug)]
 pub struct SettledRun {
@@ -51,12 +55,18 @@ impl SettledRun {
         Some(builder.finish())
     }
 
-    /// The block of a run of no pairs (a cache's marker of a group it does not keep).
-    pub(crate) fn empty_block() -> Bytes {
+    /// The block of a cache's marker of a group it does not keep (too large): a run of no
+    /// pairs whose suffix width no group has, unlike the copy of a group that is empty.
+    pub(crate) fn marker_block() -> Bytes {
         let mut block = Vec::with_capacity(HEADER);
         block.extend_from_slice(&0u32.to_le_bytes());
-        block.extend_from_slice(&0u16.to_le_bytes());
+        block.extend_from_slice(&MARKER_WIDTH.to_le_bytes());
         Bytes::from(block)
+    }
+
+    /// True for [`SettledRun::marker_block`]'s run.
+    pub(crate) fn is_marker(&self) -> bool {
+        self.count == 0 && self.suffix_len == usize::from(MARKER_WIDTH)
     }
 
     /// The run of a block [`SettledRun::build`] or [`RunBuilder`] made (a cache hands its
