@@ -353,6 +353,28 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// True when this expression reads no row of its own query and gives the same value
+    /// each time while the enclosing row stays the same: literals, parameters, deterministic
+    /// functions of them, and columns of enclosing rows ([`Expr::Outer`]). A WHERE term of
+    /// this kind can be checked once before any row is read, as SQLite does: when it is
+    /// false, nothing is read at all.
+    pub fn is_fixed_per_enclosing_row(&self) -> bool {
+        let mut fixed = true;
+        self.walk(&mut |x| {
+            fixed &= match x {
+                Expr::Column(_)
+                | Expr::InSubquery { .. }
+                | Expr::Exists { .. }
+                | Expr::ScalarSubquery(_)
+                | Expr::Aggregate { .. }
+                | Expr::Window(_) => false,
+                Expr::Function(f, _) => f.is_deterministic(),
+                _ => true,
+            }
+        });
+        fixed
+    }
+
     /// Visits this expression and its children (not descending into subplans).
     pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);

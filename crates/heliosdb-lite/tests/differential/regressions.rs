@@ -903,3 +903,35 @@ fn in_subquery_uses_an_explicit_collation_of_its_column() {
          FROM l",
     );
 }
+
+/// A WHERE term that reads only constants and the enclosing row's columns (`t.a > 100`
+/// inside a correlated subquery) is checked once, before any relation of the subquery is
+/// read, as SQLite codes it before its loops: when it is false, the subquery's join never
+/// builds its hash table over a recursive CTE that counts from -2^63 without end. We checked
+/// such terms per row of the first relation only (terms reading the enclosing row were not
+/// taken as fixed), and the hash join built its other side first (the never-computed class
+/// of the fuzzer, testing.md). The other queries check that the gate stays a WHERE term:
+/// ON terms of outer joins, RIGHT and FULL joins, a term true for some enclosing rows only.
+#[test]
+fn where_terms_fixed_per_enclosing_row_are_checked_before_the_join() {
+    let setup = "CREATE TABLE t(a INTEGER, b TEXT); \
+                 INSERT INTO t VALUES (1, 'x'), (2, NULL), (3, 'z'); \
+                 CREATE TABLE u(k INTEGER, v TEXT); \
+                 INSERT INTO u VALUES (1, 'one'), (2, 'two'), (5, 'five');";
+    for q in [
+        "WITH RECURSIVE w(k) AS (SELECT -9223372036854775808 UNION ALL SELECT k + 1 FROM w) \
+         SELECT t.a, (SELECT count(*) FROM u JOIN w ON w.k = u.k WHERE t.a > 100) FROM t",
+        "SELECT t.a, (SELECT count(*) FROM u, u AS w WHERE t.a > 1 AND u.k = w.k) FROM t",
+        "SELECT t.a, (SELECT group_concat(u.v) FROM u LEFT JOIN t AS t2 ON t2.a = u.k \
+         WHERE t.b IS NOT NULL) FROM t",
+        "SELECT t.a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE t.a = 2)",
+        "SELECT * FROM t LEFT JOIN u ON u.k = t.a AND 1 = 0",
+        "SELECT * FROM t LEFT JOIN u ON u.k = t.a WHERE 1 = 0",
+        "SELECT * FROM t FULL JOIN u ON u.k = t.a AND 1 = 0",
+        "SELECT * FROM t RIGHT JOIN u ON u.k = t.a WHERE 2 > 1",
+        "SELECT count(*) FROM t, u WHERE 1 = 0",
+        "SELECT count(*), sum(u.k) FROM t, u WHERE abs(-1) = 2",
+    ] {
+        assert_same(setup, q);
+    }
+}

@@ -1,9 +1,10 @@
 //! Keeps the rows that satisfy a predicate.
 //!
-//! A conjunct of the predicate that reads no row (`(6 * 2) = 0`, `?1 > 5`: literals,
-//! parameters and deterministic functions of them) is the same for every row, so it is
-//! checked once, before the input is opened: when it is false nothing is read at all, as
-//! SQLite does with a constant WHERE term. The input may be costly, or never end (a recursive
+//! A conjunct of the predicate that reads no row (`(6 * 2) = 0`, `?1 > 5`, `outer.c > 0` in
+//! a correlated subquery: literals, parameters, columns of the enclosing row and
+//! deterministic functions of them) is the same for every row, so it is checked once, before
+//! the input is read (again after each rewind, for a new enclosing row): when it is false
+//! nothing is read at all, as SQLite does with a constant WHERE term. The input may be costly, or never end (a recursive
 //! CTE that counts without a bound), and SQLite returns at once. A HAVING filter is not gated:
 //! SQLite computes its groups whatever a constant term there says.
 
@@ -45,28 +46,15 @@ impl<'e> FilterOp<'e> {
     }
 }
 
-/// Collects the top-level conjuncts of `e` that read no row and give the same value each time.
+/// Collects the top-level conjuncts of `e` that read no row of this query and give the same
+/// value each time for the same enclosing row ([`Expr::is_fixed_per_enclosing_row`]).
 fn constant_conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     if let Expr::And(a, b) = e {
         constant_conjuncts(a, out);
         constant_conjuncts(b, out);
         return;
     }
-    let mut constant = true;
-    e.walk(&mut |x| {
-        constant &= match x {
-            Expr::Column(_)
-            | Expr::Outer { .. }
-            | Expr::InSubquery { .. }
-            | Expr::Exists { .. }
-            | Expr::ScalarSubquery(_)
-            | Expr::Aggregate { .. }
-            | Expr::Window(_) => false,
-            Expr::Function(f, _) => f.is_deterministic(),
-            _ => true,
-        }
-    });
-    if constant {
+    if e.is_fixed_per_enclosing_row() {
         out.push(e);
     }
 }
@@ -98,6 +86,8 @@ impl Operator for FilterOp<'_> {
     }
 
     fn rewind(&mut self) {
+        // A new enclosing row: terms that read it may say otherwise now.
+        self.gate = None;
         self.input.rewind();
     }
 }

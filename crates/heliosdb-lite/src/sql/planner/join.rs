@@ -369,10 +369,11 @@ fn build(
                     && conjuncts[i].mask & !(mask | bit) == 0
             })
             .collect();
-        // Also constants (no relation) at the first step.
+        // Also constants (no relation) at the first step, but for the WHERE terms that
+        // gate the whole join (below).
         let constants: Vec<usize> = if step_no == 0 {
             (0..conjuncts.len())
-                .filter(|&i| conjuncts[i].mask == 0)
+                .filter(|&i| conjuncts[i].mask == 0 && !gates_join(&conjuncts[i]))
                 .collect()
         } else {
             Vec::new()
@@ -515,7 +516,27 @@ fn build(
         }
         plan = Some(joined);
     }
-    Ok(plan.expect("at least one relation"))
+    let plan = plan.expect("at least one relation");
+    // WHERE terms that read no relation (literals, parameters, the enclosing row's columns)
+    // are checked once above the whole join, before any relation is read: when one is
+    // false, no relation is opened at all, as in SQLite, where such a term is coded before
+    // the loops. Under the first relation alone, a hash join would still build its other
+    // side (a recursive CTE that never ends, say).
+    let gates: Vec<Expr> = conjuncts
+        .iter()
+        .filter(|c| c.mask == 0 && gates_join(c))
+        .map(|c| c.expr.clone())
+        .collect();
+    Ok(match and_all(gates) {
+        Some(gate) => Plan::Filter(Box::new(plan), gate),
+        None => plan,
+    })
+}
+
+/// True for a WHERE term that reads no relation of the join and is fixed while the
+/// enclosing row is ([`Expr::is_fixed_per_enclosing_row`]): it gates the whole join.
+fn gates_join(c: &Conjunct) -> bool {
+    c.mask == 0 && c.on_of.is_none() && !c.local && c.expr.is_fixed_per_enclosing_row()
 }
 
 /// Splits `a = b` into a probe key over the joined relations and a build key over `r`.
