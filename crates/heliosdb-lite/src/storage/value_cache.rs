@@ -365,8 +365,9 @@ impl ValueCache {
     /// The kept run of the settled group `id`, if it holds a pair at or after `reaching`;
     /// counts nothing.
     pub(crate) fn kept_run(&self, id: &[u8], reaching: &[u8]) -> Option<SettledRun> {
+        // A marker holds no pair, so it reaches nothing.
         let kept = self.kept(Self::hash(id), id)?;
-        (!kept.is_marker() && kept.seek(reaching) < kept.len()).then_some(kept)
+        (kept.seek(reaching) < kept.len()).then_some(kept)
     }
 
     fn kept(&self, hash: u64, id: &[u8]) -> Option<SettledRun> {
@@ -666,28 +667,27 @@ mod tests {
         // read once must not be copied at their first read.
         let cache = ValueCache::new(1 << 20).unwrap();
         let at = 5u64.to_be_bytes();
-        let loads = (0..1_000_000u32)
-            .filter(|i| {
-                let id = ValueCache::run_id(&i.to_be_bytes(), 8);
-                matches!(cache.run(&id, &at, 4), RunLookup::Load)
-            })
-            .count();
+        // Copies made when groups `first..first + n` are each asked for once.
+        let loads = |first: u32, n: u32, worth_at: u8| {
+            (first..first + n)
+                .filter(|i| {
+                    let id = ValueCache::run_id(&i.to_be_bytes(), 8);
+                    matches!(cache.run(&id, &at, worth_at), RunLookup::Load)
+                })
+                .count()
+        };
+        let copied = loads(0, 1_000_000, 4);
         assert!(
-            loads < 100,
-            "{loads} of a million groups asked once were copied"
+            copied < 100,
+            "{copied} of a million groups asked once were copied"
         );
         // A group whose bit in the bitmap of keys seen is taken by another counts from its
         // first ask: with the smallest bar (a history of a few versions, which costs about
         // two point reads to copy) some are copied at once, within the bitmap's fill.
-        let loads = (0..1_000_000u32)
-            .filter(|i| {
-                let id = ValueCache::run_id(&(i + 4_000_000).to_be_bytes(), 8);
-                matches!(cache.run(&id, &at, 2), RunLookup::Load)
-            })
-            .count();
+        let copied = loads(4_000_000, 1_000_000, 2);
         assert!(
-            loads < 200_000,
-            "{loads} of a million groups asked once were copied"
+            copied < 200_000,
+            "{copied} of a million groups asked once were copied"
         );
         // Each asked for twice, all along: still nearly none reaches four.
         let loads = (0..500_000u32)

@@ -4,9 +4,10 @@
 //! a correlated subquery: literals, parameters, columns of the enclosing row and
 //! deterministic functions of them) is the same for every row, so it is checked once, before
 //! the input is read (again after each rewind, for a new enclosing row): when it is false
-//! nothing is read at all, as SQLite does with a constant WHERE term. The input may be costly, or never end (a recursive
-//! CTE that counts without a bound), and SQLite returns at once. A HAVING filter is not gated:
-//! SQLite computes its groups whatever a constant term there says.
+//! nothing is read at all, as SQLite does with a constant WHERE term. The input may be
+//! costly, or never end (a recursive CTE that counts without a bound), and SQLite returns at
+//! once. A HAVING filter is not gated: SQLite computes its groups whatever a constant term
+//! there says.
 
 use super::super::plan::Expr;
 use super::{BoxOp, Executor, Frame, Operator, Row};

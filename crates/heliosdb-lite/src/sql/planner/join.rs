@@ -524,7 +524,7 @@ fn build(
     // side (a recursive CTE that never ends, say).
     let gates: Vec<Expr> = conjuncts
         .iter()
-        .filter(|c| c.mask == 0 && gates_join(c))
+        .filter(|c| gates_join(c))
         .map(|c| c.expr.clone())
         .collect();
     Ok(match and_all(gates) {
@@ -536,7 +536,7 @@ fn build(
 /// True for a WHERE term that reads no relation of the join and is fixed while the
 /// enclosing row is ([`Expr::is_fixed_per_enclosing_row`]): it gates the whole join.
 fn gates_join(c: &Conjunct) -> bool {
-    c.mask == 0 && c.on_of.is_none() && !c.local && c.expr.is_fixed_per_enclosing_row()
+    c.mask == 0 && c.on_of.is_none() && c.expr.is_fixed_per_enclosing_row()
 }
 
 /// Splits `a = b` into a probe key over the joined relations and a build key over `r`.
