@@ -935,3 +935,44 @@ fn where_terms_fixed_per_enclosing_row_are_checked_before_the_join() {
         assert_same(setup, q);
     }
 }
+
+/// Seed 58, case 171822: a HAVING conjunct on a GROUP BY column is a WHERE term in SQLite
+/// (`havingToWhere`), tested on its table's rows before a correlated subquery in WHERE,
+/// which SQLite codes after every other term. Here the subquery reads a recursive CTE
+/// counting from -2^63: run for any row, it never ends. The same order holds for WHERE
+/// terms alone; and a moved conjunct on a LEFT JOIN's right side keeps the join outer.
+#[test]
+fn having_terms_on_grouped_columns_and_correlated_subqueries_are_tested_in_sqlite_order() {
+    let setup = "CREATE TABLE t(a INTEGER PRIMARY KEY, b INTEGER, c TEXT); \
+                 INSERT INTO t VALUES (1, 1, 'x'), (2, 1, 'y'), (3, 2, NULL), (4, 3, 'z'); \
+                 CREATE TABLE u(k INTEGER, v TEXT); \
+                 INSERT INTO u VALUES (1, 'one'), (2, 'two'), (5, 'five');";
+    let endless = "WITH RECURSIVE w(k) AS (SELECT -9223372036854775808 UNION ALL \
+                   SELECT k + 1 FROM w) ";
+    for q in [
+        format!(
+            "{endless}SELECT x.b, count(*) FROM t AS x JOIN t AS y ON y.a = x.b \
+             WHERE (SELECT count(*) FROM u JOIN w ON w.k = u.k WHERE x.a > 0) > 0 \
+             GROUP BY x.b HAVING x.b > 10"
+        ),
+        format!(
+            "{endless}SELECT b, count(*) FROM t \
+             WHERE (SELECT count(*) FROM u JOIN w ON w.k = u.k WHERE t.a > 0) > 0 \
+             GROUP BY b HAVING b > 10 AND count(*) > 0"
+        ),
+        format!(
+            "{endless}SELECT a FROM t \
+             WHERE (SELECT count(*) FROM u JOIN w ON w.k = u.k WHERE t.a > 0) > 0 AND b > 10"
+        ),
+        "SELECT u.k, count(*) FROM t LEFT JOIN u ON u.k = t.a GROUP BY u.k \
+         HAVING u.k IS NULL OR u.k > 1"
+            .to_string(),
+        "SELECT t.b, u.v, count(*) FROM t LEFT JOIN u ON u.k = t.b GROUP BY t.b, u.v \
+         HAVING u.v IS NULL AND t.b > 1"
+            .to_string(),
+        "SELECT b, count(*) FROM t GROUP BY b HAVING b = 1 AND 1 = 1".to_string(),
+        "SELECT 1 GROUP BY 1 HAVING 2 > 1".to_string(),
+    ] {
+        assert_same(setup, &q);
+    }
+}

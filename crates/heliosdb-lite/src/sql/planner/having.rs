@@ -8,32 +8,34 @@
 //! conjunct could tell them apart); a subquery, an aggregate, a window call, a column of an
 //! enclosing query or a non-deterministic function keeps the conjunct in HAVING, and so does
 //! a literal false, which SQLite leaves there too.
+//!
+//! The moved conjuncts join the WHERE conjuncts before the join is planned, as in SQLite,
+//! where they are then WHERE terms like any other: a conjunct on one table filters that
+//! table's rows before the tables after it are read, and may choose its index. (A filter
+//! above the join would first run every WHERE term, a correlated subquery included, on rows
+//! the moved conjunct rejects.) They come after SQLite has turned LEFT joins into inner ones
+//! by the WHERE terms, so they take no part in that.
 
-use super::super::plan::{Expr, Plan};
+use super::super::plan::Expr;
 use super::super::value::Value;
 use super::select::{and_all, split_conjuncts};
 
 /// Splits `having` (bound over the grouping's input row) into the conjuncts to test on the
-/// input rows, wrapped around `input` as a filter, and the rest, which stay in HAVING.
+/// input rows, which join the WHERE clause's, and the rest, which stay in HAVING.
 /// `binary_terms` are the GROUP BY terms grouped under BINARY.
 pub(super) fn move_below_grouping(
-    input: Plan,
     having: Option<Expr>,
     binary_terms: &[Expr],
-) -> (Plan, Option<Expr>) {
+) -> (Vec<Expr>, Option<Expr>) {
     let Some(having) = having else {
-        return (input, None);
+        return (Vec::new(), None);
     };
     let mut conjuncts = Vec::new();
     split_conjuncts(having, &mut conjuncts);
     let (moved, kept): (Vec<Expr>, Vec<Expr>) = conjuncts
         .into_iter()
         .partition(|c| !is_literal_false(c) && grouped_or_constant(c, binary_terms));
-    let plan = match and_all(moved) {
-        Some(m) => Plan::Filter(Box::new(input), m),
-        None => input,
-    };
-    (plan, and_all(kept))
+    (moved, and_all(kept))
 }
 
 /// SQLite's "always false" mark: an integer literal 0 (FALSE binds to it).

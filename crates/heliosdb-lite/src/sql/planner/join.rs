@@ -154,13 +154,15 @@ fn rowid_range_fraction(op: CmpOp, left: &Expr, right: &Expr, rel: &RelInfo) -> 
 }
 
 /// Plans the join of `rels` (FROM order, columns at `offsets`) under the conjuncts of WHERE
-/// (`wheres`) and of each relation's ON clause (`ons`).
+/// (`wheres`), of HAVING moved below the grouping (`having`: WHERE terms that do not take
+/// part in turning LEFT joins into inner ones) and of each relation's ON clause (`ons`).
 pub(super) fn plan_join(
     p: &mut Planner<'_>,
     mut rels: Vec<Relation>,
     offsets: &[usize],
     width: usize,
     wheres: Vec<Expr>,
+    having: Vec<Expr>,
     ons: Vec<Vec<Expr>>,
 ) -> Result<Plan> {
     let n = rels.len();
@@ -206,8 +208,10 @@ pub(super) fn plan_join(
             None => rest.push(w),
         }
     }
-    let wheres = rest;
+    let mut wheres = rest;
     super::left_to_inner::simplify(&mut rels, &mut infos, &wheres);
+    // HAVING's moved conjuncts (no subquery in them) are WHERE terms from here on.
+    wheres.extend(having);
     // Classify the conjuncts.
     let mut conjuncts: Vec<Conjunct> = Vec::new();
     let mut add = |expr: Expr, on_of: Option<usize>, infos: &[RelInfo]| {
@@ -242,6 +246,9 @@ pub(super) fn plan_join(
             add(c, of, &infos);
         }
     }
+    // Conjuncts completing at the same step are tested in this order: those holding a
+    // correlated subquery last, as SQLite codes them (`select::correlated_last`).
+    conjuncts.sort_by_key(|c| c.correlated);
     for (k, info) in infos.iter_mut().enumerate() {
         let mut f = info.rows;
         for c in conjuncts.iter().filter(|c| c.local && c.mask == 1 << k) {

@@ -16,14 +16,16 @@ use super::{access, Planner};
 use crate::error::{Error, Result};
 
 /// Plans the join of `rels` (FROM order, columns at `offsets` in rows of `width` columns)
-/// under WHERE's conjuncts (`wheres`) and each relation's ON conjuncts (`ons`), whatever
-/// kinds of join they are.
+/// under WHERE's conjuncts (`wheres`), HAVING's conjuncts moved below the grouping
+/// (`having`, which simplify no outer join) and each relation's ON conjuncts (`ons`),
+/// whatever kinds of join they are.
 pub(super) fn plan_joins(
     p: &mut Planner<'_>,
     mut rels: Vec<Relation>,
     offsets: &[usize],
     width: usize,
     wheres: Vec<Expr>,
+    having: Vec<Expr>,
     mut ons: Vec<Vec<Expr>>,
 ) -> Result<Plan> {
     // RIGHT and FULL joins whose padding WHERE rejects are less outer, or inner.
@@ -32,7 +34,7 @@ pub(super) fn plan_joins(
         .iter()
         .rposition(|r| matches!(r.join, JoinKind::Right | JoinKind::Full));
     let Some(k) = last_outer else {
-        return join::plan_join(p, rels, offsets, width, wheres, ons);
+        return join::plan_join(p, rels, offsets, width, wheres, having, ons);
     };
     let n = rels.len();
     if n > MAX_JOIN_RELATIONS {
@@ -51,7 +53,7 @@ pub(super) fn plan_joins(
     let offset = offsets[k];
     let right_width = right.columns.len();
     // Everything before the join: no WHERE conjunct, which must see the padding.
-    let left = plan_joins(p, rels, &offsets[..k], offset, Vec::new(), ons)?;
+    let left = plan_joins(p, rels, &offsets[..k], offset, Vec::new(), Vec::new(), ons)?;
     // A RIGHT join never pads its right relation (nor do the inner and LEFT joins after
     // it), so WHERE's conjuncts on that relation alone filter its scan, where they may pick
     // a key or index; the others apply on top.
@@ -139,7 +141,7 @@ pub(super) fn plan_joins(
     all_offsets.extend_from_slice(&offsets[k + 1..]);
     let mut all_ons = vec![Vec::new()];
     all_ons.extend(rest_ons);
-    join::plan_join(p, all, &all_offsets, width, wheres, all_ons)
+    join::plan_join(p, all, &all_offsets, width, wheres, having, all_ons)
 }
 
 /// `e` with its combined-row columns moved `by` to the left (into a relation's own row).

@@ -555,7 +555,7 @@ fn plan_select(
     limited: bool,
     existence: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
-    let (input, scope) = plan_from(p, &s.from, s.selection.as_ref(), &s.projection)?;
+    let (from, scope) = plan_from(p, &s.from, s.selection.as_ref(), &s.projection)?;
     p.scopes.push(scope);
     let mark = p.named_windows.len();
     for ast::NamedWindowDefinition(name, def) in &s.named_window {
@@ -570,7 +570,7 @@ fn plan_select(
         };
         p.named_windows.push((name.value.clone(), spec));
     }
-    let r = plan_select_body(p, s, order_by, input, limited, existence);
+    let r = plan_select_body(p, s, order_by, from, limited, existence);
     p.named_windows.truncate(mark);
     p.scopes.pop();
     let (mut plan, columns) = r?;
@@ -582,7 +582,7 @@ fn plan_select_body(
     p: &mut Planner<'_>,
     s: &ast::Select,
     order_by: &[ast::OrderByExpr],
-    input: Plan,
+    from: BoundFrom,
     limited: bool,
     existence: bool,
 ) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -626,10 +626,16 @@ fn plan_select_body(
             .iter()
             .any(|(k, _)| matches!(k, KeyRef::Input(e) if e.has_aggregate()));
 
-    let mut plan = input;
+    let mut moved = Vec::new();
     if !group_by.is_empty() {
-        (plan, having) = super::having::move_below_grouping(plan, having, &binary_terms);
+        (moved, having) = super::having::move_below_grouping(having, &binary_terms);
     }
+    // FROM and WHERE are planned where `plan_relations` bound them, outside this level's
+    // scope.
+    let scope = p.scopes.pop();
+    let planned = from.plan(p, moved);
+    p.scopes.extend(scope);
+    let mut plan = planned?;
     // Width of the rows window functions are computed over: the FROM row, or the groups'.
     let mut row_width = p.scopes.last().map_or(0, |sc| sc.columns.len());
     if aggregated {
@@ -1369,13 +1375,13 @@ pub(super) fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
     )
 }
 
-/// Plans FROM and WHERE: returns the joined, filtered rows and the scope naming them.
+/// Binds FROM and WHERE: returns them ready to plan and the scope naming their columns.
 fn plan_from(
     p: &mut Planner<'_>,
     from: &[ast::TableWithJoins],
     selection: Option<&ast::Expr>,
     projection: &[SelectItem],
-) -> Result<(Plan, Scope)> {
+) -> Result<(BoundFrom, Scope)> {
     let mut rels: Vec<Relation> = Vec::new();
     for twj in from {
         add_relations(p, twj, &mut rels)?;
@@ -1431,8 +1437,8 @@ fn pads_left(twj: &ast::TableWithJoins) -> bool {
 fn nested_relation(p: &mut Planner<'_>, twj: &ast::TableWithJoins) -> Result<Relation> {
     let mut inner = Vec::new();
     add_relations(p, twj, &mut inner)?;
-    let (plan, scope) = plan_relations(p, inner, None, &[])?;
-    Ok(Relation::joined(plan, scope.columns))
+    let (from, scope) = plan_relations(p, inner, None, &[])?;
+    Ok(Relation::joined(from.plan(p, Vec::new())?, scope.columns))
 }
 
 /// Appends the relations of `a JOIN b ...` (flattening parenthesised joins where that keeps
@@ -1521,20 +1527,27 @@ fn plan_relations(
     mut rels: Vec<Relation>,
     selection: Option<&ast::Expr>,
     projection: &[SelectItem],
-) -> Result<(Plan, Scope)> {
+) -> Result<(BoundFrom, Scope)> {
     if rels.is_empty() {
-        let plan = Plan::Values(vec![vec![]]);
-        let Some(sel) = selection else {
-            return Ok((plan, Scope::default()));
-        };
-        p.scopes.push(Scope::default());
-        let w = with_where_aliases(p, projection, |p| p.bind_expr(sel));
-        p.scopes.pop();
-        let w = w?;
-        if w.has_aggregate() {
-            return Err(Error::invalid("misuse of aggregate function in WHERE"));
+        let mut wheres = Vec::new();
+        if let Some(sel) = selection {
+            p.scopes.push(Scope::default());
+            let w = with_where_aliases(p, projection, |p| p.bind_expr(sel));
+            p.scopes.pop();
+            let w = w?;
+            if w.has_aggregate() {
+                return Err(Error::invalid("misuse of aggregate function in WHERE"));
+            }
+            wheres.push(w);
         }
-        return Ok((Plan::Filter(Box::new(plan), w), Scope::default()));
+        let from = BoundFrom {
+            rels,
+            offsets: Vec::new(),
+            width: 0,
+            wheres,
+            ons: Vec::new(),
+        };
+        return Ok((from, Scope::default()));
     }
     // USING / NATURAL: equalities, and the right-hand column hides behind the left one.
     let mut offsets = Vec::with_capacity(rels.len());
@@ -1691,54 +1704,103 @@ fn plan_relations(
             *args = bound;
         }
     }
-    if rels.len() > 1 {
-        let width = scope.columns.len();
-        let plan = super::outer_join::plan_joins(p, rels, &offsets, width, wheres, ons)?;
-        return Ok((plan, scope));
-    }
-    // One relation: every conjunct runs inside its scan, but for EXISTS that become semi
-    // joins above it.
-    let mut conj = Vec::new();
-    let mut semis = Vec::new();
-    for c in wheres {
-        match super::decorrelate::semi_join(&c) {
-            Some(s) => semis.push(s),
-            None => conj.push(c),
-        }
-    }
-    conj.extend(ons.into_iter().flatten());
-    let r = rels.pop().expect("one relation");
-    let plan = match r.kind {
-        RelKind::Table { info, source } => {
-            let access = access::choose(&info, &conj);
-            Plan::Scan(Box::new(ScanNode {
-                table: info,
-                alias: r.alias,
-                source,
-                access,
-                filter: and_all(conj),
-                reverse: false,
-                ordered: false,
-                stop_after: None,
-                estimate: None,
-                columns: None,
-                filter_columns: None,
-            }))
-        }
-        RelKind::Sub(sub) => match and_all(conj) {
-            Some(f) => Plan::Filter(Box::new(sub), f),
-            None => sub,
-        },
-        RelKind::Function { function, args } => {
-            let plan = Plan::TableFunction { function, args };
-            match and_all(conj) {
-                Some(f) => Plan::Filter(Box::new(plan), f),
+    let from = BoundFrom {
+        rels,
+        offsets,
+        width: scope.columns.len(),
+        wheres,
+        ons,
+    };
+    Ok((from, scope))
+}
+
+/// FROM and WHERE bound (see `plan_relations`), not yet planned: the planner of a GROUP BY
+/// query adds the HAVING conjuncts it moves below the grouping first (`having.rs`).
+pub(super) struct BoundFrom {
+    rels: Vec<Relation>,
+    /// Where each relation's columns begin in the combined row.
+    offsets: Vec<usize>,
+    /// Width of the combined row.
+    width: usize,
+    /// WHERE's conjuncts (a FROM-less SELECT's WHERE whole).
+    wheres: Vec<Expr>,
+    /// Each relation's ON conjuncts, with its USING / NATURAL equalities.
+    ons: Vec<Vec<Expr>>,
+}
+
+impl BoundFrom {
+    /// Plans the joined, filtered rows, with `having`, conjuncts moved from HAVING, as more
+    /// WHERE terms (after the WHERE terms proper have simplified the outer joins).
+    fn plan(self, p: &mut Planner<'_>, having: Vec<Expr>) -> Result<Plan> {
+        let BoundFrom {
+            mut rels,
+            offsets,
+            width,
+            wheres,
+            ons,
+        } = self;
+        if rels.is_empty() {
+            let plan = Plan::Values(vec![vec![]]);
+            return Ok(match and_all(wheres.into_iter().chain(having).collect()) {
+                Some(w) => Plan::Filter(Box::new(plan), w),
                 None => plan,
+            });
+        }
+        if rels.len() > 1 {
+            return super::outer_join::plan_joins(p, rels, &offsets, width, wheres, having, ons);
+        }
+        // One relation: every conjunct runs inside its scan, but for EXISTS that become semi
+        // joins above it.
+        let mut conj = Vec::new();
+        let mut semis = Vec::new();
+        for c in wheres {
+            match super::decorrelate::semi_join(&c) {
+                Some(s) => semis.push(s),
+                None => conj.push(c),
             }
         }
-    };
-    let plan = semis.into_iter().fold(plan, |plan, s| s.apply(plan, 0.0));
-    Ok((plan, scope))
+        conj.extend(having);
+        conj.extend(ons.into_iter().flatten());
+        correlated_last(&mut conj);
+        let r = rels.pop().expect("one relation");
+        let plan = match r.kind {
+            RelKind::Table { info, source } => {
+                let access = access::choose(&info, &conj);
+                Plan::Scan(Box::new(ScanNode {
+                    table: info,
+                    alias: r.alias,
+                    source,
+                    access,
+                    filter: and_all(conj),
+                    reverse: false,
+                    ordered: false,
+                    stop_after: None,
+                    estimate: None,
+                    columns: None,
+                    filter_columns: None,
+                }))
+            }
+            RelKind::Sub(sub) => match and_all(conj) {
+                Some(f) => Plan::Filter(Box::new(sub), f),
+                None => sub,
+            },
+            RelKind::Function { function, args } => {
+                let plan = Plan::TableFunction { function, args };
+                match and_all(conj) {
+                    Some(f) => Plan::Filter(Box::new(plan), f),
+                    None => plan,
+                }
+            }
+        };
+        Ok(semis.into_iter().fold(plan, |plan, s| s.apply(plan, 0.0)))
+    }
+}
+
+/// Moves the conjuncts holding a correlated subquery after the others, keeping each group's
+/// order: SQLite codes such terms last (wherecode.c), so a row another term rejects never
+/// runs the subquery, and an error or a long search inside it never happens.
+pub(super) fn correlated_last(conjuncts: &mut [Expr]) {
+    conjuncts.sort_by_key(Expr::has_correlated_subquery);
 }
 
 /// The `helios_snapshots` system table: one row per retained snapshot.
