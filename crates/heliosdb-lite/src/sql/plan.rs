@@ -359,11 +359,19 @@ impl Expr {
     /// this kind can be checked once before any row is read, as SQLite does: when it is
     /// false, nothing is read at all.
     pub fn is_fixed_per_enclosing_row(&self) -> bool {
-        let mut fixed = true;
+        self.is_deterministic_reading(&|c| matches!(c, Expr::Outer { .. }))
+    }
+
+    /// True when the expression holds no subquery, aggregate, window call or function whose
+    /// value may change, and `reads` accepts each of its references to a row (an
+    /// [`Expr::Column`] or an [`Expr::Outer`]): it gives the same value for the same row
+    /// wherever and however often it is evaluated.
+    pub fn is_deterministic_reading(&self, reads: &dyn Fn(&Expr) -> bool) -> bool {
+        let mut ok = true;
         self.walk(&mut |x| {
-            fixed &= match x {
-                Expr::Column(_)
-                | Expr::InSubquery { .. }
+            ok &= match x {
+                Expr::Column(_) | Expr::Outer { .. } => reads(x),
+                Expr::InSubquery { .. }
                 | Expr::Exists { .. }
                 | Expr::ScalarSubquery(_)
                 | Expr::Aggregate { .. }
@@ -372,7 +380,7 @@ impl Expr {
                 _ => true,
             }
         });
-        fixed
+        ok
     }
 
     /// Visits this expression and its children (not descending into subplans).

@@ -976,3 +976,61 @@ fn having_terms_on_grouped_columns_and_correlated_subqueries_are_tested_in_sqlit
         assert_same(setup, &q);
     }
 }
+
+/// Seed 59, case 117665 (and the "overflow class" of earlier seeds): SQLite copies an outer
+/// WHERE term that reads only a derived table's columns into the derived table's query, and
+/// from its HAVING into its WHERE when it reads only GROUP BY terms, so the rows of a group
+/// it rejects are never aggregated: that group's overflowing `sum()` raises no error. The
+/// same for a view, a CTE read once, the arms of a UNION ALL, a DISTINCT query and the ON
+/// term of the LEFT JOIN the derived table is the right side of. Terms on aggregates, on
+/// collated group keys, or through a LIMIT stay outside; a CTE read twice or MATERIALIZED is
+/// computed whole, and SQLite then raises the overflow too. (Checked to fail before the
+/// push-down: the first query raised the overflow.)
+#[test]
+fn outer_terms_on_a_derived_tables_group_keys_filter_its_rows_before_grouping() {
+    let setup = "CREATE TABLE t(a INTEGER, b INTEGER, c TEXT); \
+                 INSERT INTO t VALUES (1, 9223372036854775807, 'x'), (1, 1, 'X'), (2, 5, 'y'), \
+                 (3, 6, 'z'), (3, -2, 'Z'), (NULL, 4, NULL); \
+                 CREATE VIEW v AS SELECT a, sum(b) AS s, count(*) AS n FROM t GROUP BY a; \
+                 CREATE TABLE u(k INTEGER); INSERT INTO u VALUES (1), (2), (3), (4);";
+    for q in [
+        "SELECT * FROM (SELECT a, sum(b) AS s FROM t GROUP BY a) WHERE a > 1",
+        "SELECT * FROM (SELECT a, sum(b) AS s FROM t GROUP BY a) AS d WHERE d.a IS NOT 1",
+        "SELECT * FROM v WHERE a >= 2 AND n > 0",
+        "SELECT * FROM v WHERE a + 0 IN (2, 3) ORDER BY a",
+        "WITH c AS (SELECT a, sum(b) AS s FROM t GROUP BY a) SELECT * FROM c WHERE a <> 1",
+        "SELECT u.k, d.s FROM u LEFT JOIN (SELECT a, sum(b) AS s FROM t GROUP BY a) AS d \
+         ON d.a = u.k AND d.a > 1",
+        "SELECT * FROM (SELECT a, b FROM t UNION ALL SELECT b, a FROM t) WHERE a = 3",
+        "SELECT * FROM (SELECT DISTINCT a, c FROM t) WHERE a = 3",
+        "SELECT * FROM (SELECT a, c, b FROM t ORDER BY b) WHERE c = 'Z'",
+        "SELECT * FROM (SELECT a, sum(b) AS s, max(c) AS m FROM t WHERE b > 1 GROUP BY a \
+         HAVING count(*) > 0) WHERE a > 1 AND m > 'a'",
+        "SELECT * FROM (SELECT c, count(*) AS n FROM t GROUP BY c COLLATE NOCASE) \
+         WHERE c = 'X'",
+        "SELECT * FROM (SELECT a, sum(a) OVER (ORDER BY b) AS w FROM t) WHERE a > 1",
+        "SELECT * FROM (SELECT a, b FROM t ORDER BY b LIMIT 3) WHERE a > 1",
+    ] {
+        assert_same(setup, q);
+    }
+    // Computed whole: the overflow is raised by both.
+    for q in [
+        "WITH c AS (SELECT a, sum(b) AS s FROM t GROUP BY a) \
+         SELECT * FROM c WHERE a > 1 UNION ALL SELECT * FROM c WHERE a = 2",
+        "WITH c AS MATERIALIZED (SELECT a, sum(b) AS s FROM t GROUP BY a) \
+         SELECT * FROM c WHERE a > 1",
+        "SELECT * FROM (SELECT a, sum(b) AS s FROM t GROUP BY a LIMIT 5) WHERE a > 1",
+        "SELECT * FROM (SELECT a, sum(b) AS s FROM t GROUP BY a) WHERE s > 1",
+        // A join term reads another table too: it is not copied (nor is `d.a > 1` derived).
+        "SELECT d.a, d.s FROM (SELECT a, sum(b) AS s FROM t GROUP BY a) AS d, u \
+         WHERE d.a = u.k AND u.k > 1",
+    ] {
+        let engines = crate::Engines::new(setup).expect("setup");
+        let want = crate::compare::query_sqlite(&engines.sqlite, q);
+        let got = crate::compare::query_ours(&engines.ours, q);
+        assert!(
+            want.is_err() && got.is_err(),
+            "{q}: sqlite {want:?}, heliosdb {got:?}"
+        );
+    }
+}

@@ -356,7 +356,6 @@ fn build(
     width: usize,
     mut semis: Vec<(Option<super::decorrelate::SemiJoin>, u64)>,
 ) -> Result<Plan> {
-    let _ = p;
     let mut kinds: Vec<Option<(RelKind, String)>> =
         rels.into_iter().map(|r| Some((r.kind, r.alias))).collect();
     let mut applied = vec![false; conjuncts.len()];
@@ -475,10 +474,7 @@ fn build(
                     filter_columns: None,
                 }))
             }
-            RelKind::Sub(sub) => match and_all(in_scan) {
-                Some(f) => Plan::Filter(Box::new(sub), f),
-                None => sub,
-            },
+            RelKind::Sub(sub) => super::push_down::filtered(sub, in_scan, &p.shared_ids),
             RelKind::Function { function, args } => {
                 let lookup = method == Method::Lookup;
                 let args = args.iter().map(|a| to_local(a, info, lookup)).collect();

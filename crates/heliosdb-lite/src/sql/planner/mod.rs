@@ -30,6 +30,7 @@ mod left_to_inner;
 mod order;
 mod outer_join;
 mod prune;
+mod push_down;
 mod quantified;
 mod recursive;
 mod row_value;
@@ -142,6 +143,9 @@ pub struct Planner<'a> {
     /// `aliases`), so that an alias nothing reads is never bound twice.
     where_aliases: Vec<(usize, Vec<(String, sqlparser::ast::Expr)>)>,
     ctes: Vec<(String, Arc<Cte>)>,
+    /// Ids of the stored relations every reference of a CTE shares: a filter of one
+    /// reference must not go into them (see `push_down`).
+    shared_ids: std::collections::HashSet<usize>,
     next_id: usize,
     depth: usize,
     /// Views being expanded (guards against a view that refers to itself).
@@ -192,6 +196,7 @@ impl<'a> Planner<'a> {
             aliases: Vec::new(),
             where_aliases: Vec::new(),
             ctes: Vec::new(),
+            shared_ids: Default::default(),
             next_id: 0,
             depth: 0,
             expanding_views: Vec::new(),

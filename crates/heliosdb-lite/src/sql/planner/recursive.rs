@@ -62,6 +62,7 @@ pub(super) fn plan_cte(
     let (initial, mut columns) = plan_set_expr(p, left)?;
     rename(&mut columns, &alias_columns)?;
     let working = p.new_id();
+    p.shared_ids.insert(working);
     let refs_before = p.working_refs;
     p.ctes.push((
         name.clone(),

@@ -44,6 +44,25 @@ pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, V
     r
 }
 
+/// How many times `name` appears in `q` as a word (case-insensitive), its definition
+/// included. A CTE that appears three times or more may be read by two references: its rows
+/// are then stored once and shared, so a filter of one reference must not go into them
+/// (`push_down`; SQLite likewise materialises a CTE used twice and pushes nothing into it).
+/// A column or a string that spells the name only makes the count larger, which is the safe
+/// side.
+fn mentions(q: &ast::Query, name: &str) -> usize {
+    let text = q.to_string().to_lowercase();
+    let name = name.to_lowercase();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(&name)
+        .filter(|&(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(word)
+        })
+        .count()
+}
+
 fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
     // Taken before anything nested (a CTE, a derived table) is planned: only this level's
     // rows are tested for existence.
@@ -74,6 +93,11 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                     .collect::<Vec<_>>(),
             )?;
             let id = p.new_id();
+            let materialized =
+                matches!(cte.materialized, Some(ast::CteAsMaterialized::Materialized));
+            if materialized || mentions(q, &cte.alias.name.value) > 2 {
+                p.shared_ids.insert(id);
+            }
             p.ctes.push((
                 cte.alias.name.value.to_lowercase(),
                 Arc::new(Cte {
@@ -1780,10 +1804,7 @@ impl BoundFrom {
                     filter_columns: None,
                 }))
             }
-            RelKind::Sub(sub) => match and_all(conj) {
-                Some(f) => Plan::Filter(Box::new(sub), f),
-                None => sub,
-            },
+            RelKind::Sub(sub) => super::push_down::filtered(sub, conj, &p.shared_ids),
             RelKind::Function { function, args } => {
                 let plan = Plan::TableFunction { function, args };
                 match and_all(conj) {
