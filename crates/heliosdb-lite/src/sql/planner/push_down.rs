@@ -10,7 +10,8 @@
 //! overflow there raises no error in SQLite, and must not here.
 //!
 //! Here the same happens on the plan: a filter over the derived table's rows moves below the
-//! projection that computes its columns (substituting them), below sorts, DISTINCT over
+//! projection that computes its columns (substituting them), into a scan's filter (where it
+//! may pick a key or an index), below sorts, DISTINCT over
 //! BINARY-compared rows and a grouping whose keys it reads alone (each grouped under BINARY:
 //! under NOCASE or RTRIM a group's rows differ, and the term could tell them apart), and into
 //! both arms of a UNION ALL. It stops at a LIMIT (which would count other rows), window
@@ -22,8 +23,9 @@
 //! the same on the expressions as on the columns they fill.
 
 use super::super::functions::ScalarFn;
-use super::super::plan::{Expr, Plan, SetOp};
-use super::select::split_conjuncts;
+use super::super::plan::{Access, Expr, Plan, SetOp};
+use super::access;
+use super::select::{and_all, split_conjuncts};
 use std::collections::HashSet;
 
 /// `plan` (a derived table's rows) filtered by `conjuncts` (over its columns), each pushed as
@@ -58,6 +60,27 @@ fn push(plan: Plan, term: Expr, shared: &HashSet<usize>) -> Plan {
         // same WHERE or HAVING).
         Plan::Filter(input, p) => Plan::Filter(push(*input, term), p),
         Plan::Sort(input, keys) => Plan::Sort(push(*input, term), keys),
+        // A scan in no particular order takes the term into its filter, where it may choose
+        // a key or an index (a view filtered by its GROUP BY key reads that key's rows only).
+        Plan::Scan(mut node)
+            if !node.ordered
+                && !node.reverse
+                && node.stop_after.is_none()
+                && matches!(node.access, Access::Full) =>
+        {
+            let mut conjuncts = Vec::new();
+            if let Some(f) = node.filter.take() {
+                split_conjuncts(f, &mut conjuncts);
+            }
+            conjuncts.push(term);
+            node.access = access::choose(&node.table, &conjuncts);
+            node.filter = and_all(conjuncts);
+            // Every column decoded, the filter on the whole row: the query's pruning, run
+            // once its plan is complete, narrows them again.
+            node.columns = None;
+            node.filter_columns = None;
+            Plan::Scan(node)
+        }
         Plan::Distinct(input) => Plan::Distinct(push(*input, term)),
         Plan::Aggregate {
             input,
