@@ -992,7 +992,11 @@ fn outer_terms_on_a_derived_tables_group_keys_filter_its_rows_before_grouping() 
                  INSERT INTO t VALUES (1, 9223372036854775807, 'x'), (1, 1, 'X'), (2, 5, 'y'), \
                  (3, 6, 'z'), (3, -2, 'Z'), (NULL, 4, NULL); \
                  CREATE VIEW v AS SELECT a, sum(b) AS s, count(*) AS n FROM t GROUP BY a; \
-                 CREATE TABLE u(k INTEGER); INSERT INTO u VALUES (1), (2), (3), (4);";
+                 CREATE TABLE u(k INTEGER); INSERT INTO u VALUES (1), (2), (3), (4); \
+                 CREATE TABLE js(id INTEGER PRIMARY KEY, j); \
+                 INSERT INTO js VALUES (1, '{\"a\":1}'), (2, 'not json'); \
+                 CREATE TABLE g(id, x); \
+                 INSERT INTO g VALUES (1, 5), (2, -9223372036854775808);";
     for q in [
         "SELECT * FROM (SELECT a, sum(b) AS s FROM t GROUP BY a) WHERE a > 1",
         "SELECT * FROM (SELECT a, sum(b) AS s FROM t GROUP BY a) AS d WHERE d.a IS NOT 1",
@@ -1010,6 +1014,20 @@ fn outer_terms_on_a_derived_tables_group_keys_filter_its_rows_before_grouping() 
          WHERE c = 'X'",
         "SELECT * FROM (SELECT a, sum(a) OVER (ORDER BY b) AS w FROM t) WHERE a > 1",
         "SELECT * FROM (SELECT a, b FROM t ORDER BY b LIMIT 3) WHERE a > 1",
+        // Tested after the derived table's own WHERE, which SQLite appends it to (the
+        // review's repros: the term would read malformed JSON the inner WHERE rejects).
+        "SELECT * FROM (SELECT value AS v FROM json_each('[\"{\\\"a\\\":1}\",\"bad\"]') \
+         WHERE json_valid(value)) WHERE json_extract(v, '$.a') = 1",
+        "SELECT * FROM (SELECT j FROM (SELECT j FROM js LIMIT 10) WHERE json_valid(j)) \
+         WHERE json_extract(j, '$.a') = 1",
+        "SELECT * FROM (SELECT j FROM (SELECT j, row_number() OVER () AS r FROM js) \
+         WHERE json_valid(j)) WHERE json_extract(j, '$.a') = 1",
+        // ... but before its correlated subqueries, which SQLite tests last.
+        "SELECT * FROM (SELECT DISTINCT j FROM js \
+         WHERE (SELECT abs(x) FROM g WHERE g.id = js.id) > 0) WHERE j = '{\"a\":1}'",
+        // A CTE whose name the query text spells with an escape, read twice.
+        "WITH \"a\"\"b\" AS (SELECT DISTINCT a FROM t) \
+         SELECT * FROM \"a\"\"b\" AS p, \"a\"\"b\" AS q WHERE p.a = 1",
     ] {
         assert_same(setup, q);
     }

@@ -16,7 +16,9 @@
 //! loop) and [`join`] builds the tree; conjuncts on one relation go into its scan, where
 //! [`access`] picks a key or index range for them. [`decorrelate`] turns a correlated `[NOT]
 //! EXISTS` (its subquery may join several tables) into a semi (anti) hash join. [`order`] drops sorts that a
-//! scan's key order already gives; [`aggregate`] rewrites grouped expressions.
+//! scan's key order already gives; [`aggregate`] rewrites grouped expressions. HAVING's
+//! conjuncts on GROUP BY terms become WHERE terms ([`having`]), and filters on a derived
+//! table, view or CTE read once go into its query ([`push_down`]), as in SQLite.
 
 mod access;
 mod aggregate;

@@ -11,14 +11,18 @@
 //!
 //! Here the same happens on the plan: a filter over the derived table's rows moves below the
 //! projection that computes its columns (substituting them), into a scan's filter (where it
-//! may pick a key or an index), below sorts, DISTINCT over
-//! BINARY-compared rows and a grouping whose keys it reads alone (each grouped under BINARY:
-//! under NOCASE or RTRIM a group's rows differ, and the term could tell them apart), and into
-//! both arms of a UNION ALL. It stops at a LIMIT (which would count other rows), window
-//! functions (their frames would change), a recursive or materialised CTE, a join, and any
-//! grouping without GROUP BY (which returns a row even when no row comes in). Terms that hold
-//! a subquery, a column of an enclosing query or a function whose value may change are not
-//! moved, nor through a column computed that way: they stay above the derived table.
+//! may pick a key or an index), below sorts, DISTINCT over BINARY-compared rows and a
+//! grouping whose keys it reads alone (each grouped under BINARY: under NOCASE or RTRIM a
+//! group's rows differ, and the term could tell them apart), and into both arms of a UNION
+//! ALL. It is tested after the derived table's own WHERE and HAVING terms (SQLite appends it
+//! to them) but before their correlated subqueries (which SQLite tests last). It stops at a
+//! LIMIT (which would count other rows), window functions (their frames would change), a
+//! recursive CTE or one other references share, a join, and any grouping without GROUP BY
+//! (which returns a row even when no row comes in). Terms that hold a subquery, a column of
+//! an enclosing query or a function whose value may change are not moved, nor through a
+//! column computed that way: they stay above the derived table. SQLite goes further in
+//! places we do not: into a DISTINCT or the arms of a UNION compared under NOCASE, into a
+//! CTE declared NOT MATERIALIZED and read twice, and through joins inside the derived table.
 //! Comparisons carry the affinities and collations they were bound with, so a term computes
 //! the same on the expressions as on the columns they fill.
 
@@ -56,9 +60,21 @@ fn push(plan: Plan, term: Expr, shared: &HashSet<usize>) -> Plan {
             Some(inner) => Plan::Project(push(*input, inner), exprs),
             None => Plan::Filter(Box::new(Plan::Project(input, exprs)), term),
         },
-        // The term is tested before the filter already there (both are conjuncts of the
-        // same WHERE or HAVING).
-        Plan::Filter(input, p) => Plan::Filter(push(*input, term), p),
+        // A HAVING: SQLite adds the term to it, and moves it below the grouping when it
+        // reads only BINARY group keys; otherwise it is tested after the HAVING.
+        Plan::Filter(input, p) if matches!(*input, Plan::Aggregate { .. }) => match &*input {
+            Plan::Aggregate { group_by, .. } if grouped_only(&term, group_by) => {
+                Plan::Filter(push(*input, term), p)
+            }
+            _ => Plan::Filter(Box::new(Plan::Filter(input, p)), term),
+        },
+        // The subquery's own WHERE, left above a node it could not go into: the term joins
+        // it, and is tested after it (SQLite appends it), but before a correlated subquery,
+        // which SQLite tests last.
+        Plan::Filter(input, p) if p.has_correlated_subquery() => {
+            Plan::Filter(push(*input, term), p)
+        }
+        Plan::Filter(input, p) => Plan::Filter(Box::new(Plan::Filter(input, p)), term),
         Plan::Sort(input, keys) => Plan::Sort(push(*input, term), keys),
         // A scan in no particular order takes the term into its filter, where it may choose
         // a key or an index (a view filtered by its GROUP BY key reads that key's rows only).
@@ -73,6 +89,8 @@ fn push(plan: Plan, term: Expr, shared: &HashSet<usize>) -> Plan {
                 split_conjuncts(f, &mut conjuncts);
             }
             conjuncts.push(term);
+            // After the scan's own terms, before its correlated subqueries, as SQLite tests.
+            super::select::correlated_last(&mut conjuncts);
             node.access = access::choose(&node.table, &conjuncts);
             node.filter = and_all(conjuncts);
             // Every column decoded, the filter on the whole row: the query's pruning, run

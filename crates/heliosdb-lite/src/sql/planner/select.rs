@@ -49,11 +49,16 @@ pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, V
 /// are then stored once and shared, so a filter of one reference must not go into them
 /// (`push_down`; SQLite likewise materialises a CTE used twice and pushes nothing into it).
 /// A column or a string that spells the name only makes the count larger, which is the safe
-/// side.
+/// side; a name with other characters than letters, digits, `_` and `$` counts as mentioned
+/// everywhere.
 fn mentions(q: &ast::Query, name: &str) -> usize {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    if !name.chars().all(word) {
+        // The query's text may spell it with escapes (`"a""b"`): counted as shared.
+        return usize::MAX;
+    }
     let text = q.to_string().to_lowercase();
     let name = name.to_lowercase();
-    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     text.match_indices(&name)
         .filter(|&(at, _)| {
             let before = text[..at].chars().next_back();
