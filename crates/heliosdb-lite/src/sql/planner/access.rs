@@ -18,7 +18,7 @@
 //! keeps more than [`INDEX_WORTH_SHARE`] of the table loses to reading the table once.
 
 use super::super::catalog::{IndexDef, TableInfo};
-use super::super::plan::{Access, CmpOp, Expr, KeyBound};
+use super::super::plan::{Access, CmpOp, Expr, KeyBound, ScanNode, Source};
 use std::sync::Arc;
 
 /// Largest share of a table an analyzed index may select and still be preferred to a full
@@ -275,6 +275,30 @@ fn candidate(
 }
 
 /// Picks the access path for a scan of `info` filtered by `conjuncts`.
+/// A scan of `table` that keeps the rows `conjuncts` (over its columns) hold for, through the
+/// key or index they choose; order, limit, estimate and column pruning are left to later
+/// steps.
+pub(super) fn filtered_scan(
+    table: Arc<TableInfo>,
+    alias: String,
+    source: Source,
+    conjuncts: Vec<Expr>,
+) -> ScanNode {
+    ScanNode {
+        access: choose(&table, &conjuncts),
+        table,
+        alias,
+        source,
+        filter: super::select::and_all(conjuncts),
+        reverse: false,
+        ordered: false,
+        stop_after: None,
+        estimate: None,
+        columns: None,
+        filter_columns: None,
+    }
+}
+
 pub(super) fn choose(info: &TableInfo, conjuncts: &[Expr]) -> Access {
     let exprs = index_expressions(info);
     let conds = key_conditions(info, conjuncts, &exprs);

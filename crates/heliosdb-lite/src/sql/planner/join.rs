@@ -9,9 +9,7 @@
 //! columns to the scan's row, and, for the inner side of a lookup, the other relations'
 //! columns to the enclosing (joined) row.
 
-use super::super::plan::{
-    Access, CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan, ScanNode,
-};
+use super::super::plan::{Access, CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan};
 use super::super::value::Affinity;
 use super::join_order::{self, Conjunct, Method, RelInfo};
 use super::select::{and_all, RelKind, Relation};
@@ -459,20 +457,9 @@ fn build(
             } => {
                 // (A lookup whose key ends up not reading the joined row is still correct: its
                 // scan simply runs again for every joined row.)
-                let access = access::choose(&table, &in_scan);
-                Plan::Scan(Box::new(ScanNode {
-                    table,
-                    alias,
-                    source,
-                    access,
-                    filter: and_all(in_scan),
-                    reverse: false,
-                    ordered: false,
-                    stop_after: None,
-                    estimate: Some(info.filtered),
-                    columns: None,
-                    filter_columns: None,
-                }))
+                let mut node = access::filtered_scan(table, alias, source, in_scan);
+                node.estimate = Some(info.filtered);
+                Plan::Scan(Box::new(node))
             }
             RelKind::Sub(sub) => super::push_down::filtered(sub, in_scan, &p.shared_ids),
             RelKind::Function { function, args } => {

@@ -9,7 +9,7 @@
 //! [`super::join`] orders as usual, and WHERE applies on top, after the padding, as SQL
 //! says (a WHERE conjunct never runs below a RIGHT or FULL join).
 
-use super::super::plan::{CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan, ScanNode};
+use super::super::plan::{CmpOp, Expr, HashKey, JoinAlgorithm, JoinKind, JoinNode, Plan};
 use super::join::{self, MAX_JOIN_RELATIONS};
 use super::select::{and_all, RelKind, Relation};
 use super::{access, Planner};
@@ -67,19 +67,12 @@ pub(super) fn plan_joins(
     });
     let pushed: Vec<Expr> = pushed.into_iter().map(|w| shift_left(&w, offset)).collect();
     let right_plan = match right.kind {
-        RelKind::Table { info, source } => Plan::Scan(Box::new(ScanNode {
-            access: access::choose(&info, &pushed),
-            table: info,
-            alias: right.alias,
+        RelKind::Table { info, source } => Plan::Scan(Box::new(access::filtered_scan(
+            info,
+            right.alias,
             source,
-            filter: and_all(pushed),
-            reverse: false,
-            ordered: false,
-            stop_after: None,
-            estimate: None,
-            columns: None,
-            filter_columns: None,
-        })),
+            pushed,
+        ))),
         RelKind::Sub(sub) => match and_all(pushed) {
             Some(f) => Plan::Filter(Box::new(sub), f),
             None => sub,

@@ -27,9 +27,9 @@
 //! the same on the expressions as on the columns they fill.
 
 use super::super::functions::ScalarFn;
-use super::super::plan::{Access, Expr, Plan, SetOp};
+use super::super::plan::{Access, Expr, Plan, ScanNode, SetOp};
 use super::access;
-use super::select::{and_all, split_conjuncts};
+use super::select::split_conjuncts;
 use std::collections::HashSet;
 
 /// `plan` (a derived table's rows) filtered by `conjuncts` (over its columns), each pushed as
@@ -78,26 +78,32 @@ fn push(plan: Plan, term: Expr, shared: &HashSet<usize>) -> Plan {
         Plan::Sort(input, keys) => Plan::Sort(push(*input, term), keys),
         // A scan in no particular order takes the term into its filter, where it may choose
         // a key or an index (a view filtered by its GROUP BY key reads that key's rows only).
-        Plan::Scan(mut node)
+        Plan::Scan(node)
             if !node.ordered
                 && !node.reverse
                 && node.stop_after.is_none()
                 && matches!(node.access, Access::Full) =>
         {
+            let ScanNode {
+                table,
+                alias,
+                source,
+                filter,
+                estimate,
+                ..
+            } = *node;
             let mut conjuncts = Vec::new();
-            if let Some(f) = node.filter.take() {
+            if let Some(f) = filter {
                 split_conjuncts(f, &mut conjuncts);
             }
             conjuncts.push(term);
             // After the scan's own terms, before its correlated subqueries, as SQLite tests.
             super::select::correlated_last(&mut conjuncts);
-            node.access = access::choose(&node.table, &conjuncts);
-            node.filter = and_all(conjuncts);
             // Every column decoded, the filter on the whole row: the query's pruning, run
             // once its plan is complete, narrows them again.
-            node.columns = None;
-            node.filter_columns = None;
-            Plan::Scan(node)
+            let mut scan = access::filtered_scan(table, alias, source, conjuncts);
+            scan.estimate = estimate;
+            Plan::Scan(Box::new(scan))
         }
         Plan::Distinct(input) => Plan::Distinct(push(*input, term)),
         Plan::Aggregate {

@@ -3,7 +3,7 @@
 use super::super::catalog::{Schema, TableInfo};
 use super::super::collation::{Collation, CollationSource};
 use super::super::parser::TimeTravelMode;
-use super::super::plan::{Expr, JoinKind, Materialization, Plan, ScanNode, SetOp, SortKey, Source};
+use super::super::plan::{Expr, JoinKind, Materialization, Plan, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
 use super::aggregate::AggRewriter;
 use super::expr::{affinity_of, collated, collation_of, comparison_affinities};
@@ -44,20 +44,19 @@ pub(super) fn plan_query(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, V
     r
 }
 
-/// How many times `name` appears in `q` as a word (case-insensitive), its definition
+/// How many times `name` appears in a query's text as a word (case-insensitive), its definition
 /// included. A CTE that appears three times or more may be read by two references: its rows
 /// are then stored once and shared, so a filter of one reference must not go into them
 /// (`push_down`; SQLite likewise materialises a CTE used twice and pushes nothing into it).
 /// A column or a string that spells the name only makes the count larger, which is the safe
 /// side; a name with other characters than letters, digits, `_` and `$` counts as mentioned
-/// everywhere.
-fn mentions(q: &ast::Query, name: &str) -> usize {
+/// everywhere. `text` is the query's text, lowercased (made once for all its CTEs).
+fn mentions(text: &str, name: &str) -> usize {
     let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     if !name.chars().all(word) {
         // The query's text may spell it with escapes (`"a""b"`): counted as shared.
         return usize::MAX;
     }
-    let text = q.to_string().to_lowercase();
     let name = name.to_lowercase();
     text.match_indices(&name)
         .filter(|&(at, _)| {
@@ -73,6 +72,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
     // rows are tested for existence.
     let existence = std::mem::take(&mut p.existence);
     if let Some(with) = &q.with {
+        let text = q.to_string().to_lowercase();
         for cte in &with.cte_tables {
             if with.recursive {
                 if let Some((plan, columns)) = super::recursive::plan_cte(p, cte)? {
@@ -100,7 +100,7 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
             let id = p.new_id();
             let materialized =
                 matches!(cte.materialized, Some(ast::CteAsMaterialized::Materialized));
-            if materialized || mentions(q, &cte.alias.name.value) > 2 {
+            if materialized || mentions(&text, &cte.alias.name.value) > 2 {
                 p.shared_ids.insert(id);
             }
             p.ctes.push((
@@ -1794,20 +1794,7 @@ impl BoundFrom {
         let r = rels.pop().expect("one relation");
         let plan = match r.kind {
             RelKind::Table { info, source } => {
-                let access = access::choose(&info, &conj);
-                Plan::Scan(Box::new(ScanNode {
-                    table: info,
-                    alias: r.alias,
-                    source,
-                    access,
-                    filter: and_all(conj),
-                    reverse: false,
-                    ordered: false,
-                    stop_after: None,
-                    estimate: None,
-                    columns: None,
-                    filter_columns: None,
-                }))
+                Plan::Scan(Box::new(access::filtered_scan(info, r.alias, source, conj)))
             }
             RelKind::Sub(sub) => super::push_down::filtered(sub, conj, &p.shared_ids),
             RelKind::Function { function, args } => {
@@ -1900,20 +1887,7 @@ impl Planner<'_> {
             }
             split_conjuncts(w, &mut conj);
         }
-        let access = access::choose(&info, &conj);
-        let mut node = ScanNode {
-            table: info,
-            alias: alias.to_string(),
-            source: Source::Current,
-            access,
-            filter: and_all(conj),
-            reverse: false,
-            ordered: false,
-            stop_after: None,
-            estimate: None,
-            columns: None,
-            filter_columns: None,
-        };
+        let mut node = access::filtered_scan(info, alias.to_string(), Source::Current, conj);
         // The statement needs whole rows, but only of the rows its WHERE keeps.
         super::prune::decode_filter_first(&mut node);
         Ok(Plan::Scan(Box::new(node)))
