@@ -198,6 +198,30 @@ fn interleaved_ascending_streams_agree_with_a_model() {
 }
 
 #[test]
+fn passes_over_loaded_streams_agree_with_a_model() {
+    // A load of every other key in two streams, then passes rewriting keys a little after
+    // the last one (the insertion's finger), filling gaps (entries shift under the finger),
+    // sometimes going back or to the other stream (the finger no longer applies).
+    for seed in 1..6 {
+        let mut i = 0u64;
+        let mut at = [0u64; 2];
+        run(seed, 6000, |rng| {
+            i += 1;
+            if i <= 2000 {
+                return key((i % 2) as u8, i / 2 * 2);
+            }
+            let s = if rng.below(16) == 0 { 1 } else { 0 };
+            at[s] = match rng.below(20) {
+                0 => at[s].saturating_sub(rng.below(30)),
+                1 => at[s] + 9 + rng.below(20),
+                _ => at[s] + 1 + rng.below(3),
+            } % 2100;
+            key(s as u8, at[s])
+        });
+    }
+}
+
+#[test]
 fn random_keys_agree_with_a_model() {
     for seed in 1..6 {
         run(seed, 3000, |rng| key(rng.below(3) as u8, rng.below(1500)));
