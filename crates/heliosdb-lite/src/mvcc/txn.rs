@@ -1176,14 +1176,18 @@ impl Transaction {
         let info = self.mvcc.write_commit(txid, |scn, batch| {
             let mut writes = writes;
             let superseded = superseded_heads(&*storage, &writes, &mut newest)?;
-            // A head per write, a history entry per head it supersedes, and the commit's own
-            // few records (commit, GC work, change log): reserved at once, so that a large
-            // batch is not copied as it grows.
+            // A head per write, a history entry per head it supersedes, the change log's
+            // lists (a full one per `LOG_CHUNK_BYTES` of listed keys, then one per tracked
+            // table) and the commit's own few records: reserved at once, so that a large
+            // batch is not copied as it grows (without the lists, a 50,000-row DELETE
+            // doubled its 5.6 MB batch for their 36 entries).
             let replaced = superseded
                 .iter()
                 .filter(|h| matches!(h, Some(Some(_))))
                 .count();
-            batch.reserve(writes.len() + replaced + 4);
+            let listed: usize = writes.keys().map(|k| k.len() + 1).sum();
+            let lists = listed / super::pack::LOG_CHUNK_BYTES + 8;
+            batch.reserve(writes.len() + replaced + lists + 4);
             let mut counted = Vec::new();
             if let Some(group) = count_group {
                 counters::update(&*storage, group, &mut writes, &superseded, &mut newest.map)?;
