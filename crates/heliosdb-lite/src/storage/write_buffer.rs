@@ -721,7 +721,8 @@ struct LayerCursor {
 }
 
 impl LayerCursor {
-    fn peek(&mut self, range: &KeyRange, direction: Direction) -> Option<&(Bytes, Entry)> {
+    /// Copies the next chunk of the layer's keys in the range when the last one is used up.
+    fn fill(&mut self, range: &KeyRange, direction: Direction) {
         if self.chunk.is_empty() && !self.done {
             let map = read(&self.layer.map);
             let (mut lower, mut upper) = (slice_bound(&range.0), slice_bound(&range.1));
@@ -736,7 +737,6 @@ impl LayerCursor {
             self.done = self.chunk.len() < CHUNK;
             self.last = self.chunk.back().map(|(k, _)| k.clone());
         }
-        self.chunk.front()
     }
 }
 
@@ -775,61 +775,66 @@ fn merged<'a>(
     })
 }
 
-impl Merged<'_> {
-    /// True when `a` comes before `b` in the scan's direction.
-    fn before(&self, a: &[u8], b: &[u8]) -> bool {
-        match self.direction {
-            Direction::Forward => a < b,
-            Direction::Reverse => a > b,
-        }
+/// How `a` compares with `b` in a scan's direction (`Less`: `a` comes first).
+fn order(direction: Direction, a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match direction {
+        Direction::Forward => a.cmp(b),
+        Direction::Reverse => b.cmp(a),
     }
 }
 
 impl Iterator for Merged<'_> {
     type Item = Result<KvPair>;
 
+    /// Compares keys in place (no copies of them): this runs once for every entry a scan
+    /// over buffered keys reads.
     fn next(&mut self) -> Option<Self::Item> {
+        use std::cmp::Ordering::{Equal, Less};
         loop {
-            // The next key: the first among the layers (the newest wins a tie) and the tables.
-            let mut best: Option<(Bytes, usize)> = None;
-            let (range, direction) = (&self.range, self.direction);
-            for i in 0..self.layers.len() {
-                if let Some((k, _)) = self.layers[i].peek(range, direction) {
-                    let k = k.clone();
-                    if best.as_ref().is_none_or(|(b, _)| self.before(&k, b)) {
-                        best = Some((k, i));
-                    }
+            for cursor in &mut self.layers {
+                cursor.fill(&self.range, self.direction);
+            }
+            // The first key among the layers; the newest layer wins a tie.
+            let mut best: Option<usize> = None;
+            for (i, cursor) in self.layers.iter().enumerate() {
+                let Some((k, _)) = cursor.chunk.front() else {
+                    continue;
+                };
+                let first = match best.and_then(|b| self.layers[b].chunk.front()) {
+                    Some((b, _)) => order(self.direction, k, b) == Less,
+                    None => true,
+                };
+                if first {
+                    best = Some(i);
                 }
             }
-            let table_key = match self.tables.peek() {
-                Some(Ok((k, _))) => Some(k.clone()),
+            let Some(winner) = best else {
+                return self.tables.next();
+            };
+            let key = &self.layers[winner]
+                .chunk
+                .front()
+                .expect("the winner has a key")
+                .0;
+            let from_tables = match self.tables.peek() {
+                Some(Ok((t, _))) => Some(order(self.direction, t, key)),
                 Some(Err(_)) => return self.tables.next(),
                 None => None,
             };
-            let from_tables = match (&best, &table_key) {
-                (None, None) => return None,
-                (None, Some(_)) => true,
-                (Some((b, _)), Some(t)) => self.before(t, b),
-                (Some(_), None) => false,
-            };
-            if from_tables {
-                return self.tables.next();
+            match from_tables {
+                Some(Less) => return self.tables.next(),
+                // The tables' copy is older than the layer's: hidden.
+                Some(Equal) => drop(self.tables.next()),
+                _ => {}
             }
-            let (key, winner) = best.expect("a layer had the next key");
-            // Older copies of the key (in older layers and the tables) are hidden.
-            let mut entry = None;
+            let (key, entry) = self.layers[winner].chunk.pop_front().expect("peeked");
+            // Older layers' copies of the key are hidden too.
             for (i, cursor) in self.layers.iter_mut().enumerate() {
-                if cursor.chunk.front().is_some_and(|(k, _)| *k == key) {
-                    let (_, e) = cursor.chunk.pop_front().expect("peeked");
-                    if i == winner {
-                        entry = Some(e);
-                    }
+                if i != winner && cursor.chunk.front().is_some_and(|(k, _)| *k == key) {
+                    cursor.chunk.pop_front();
                 }
             }
-            if table_key.is_some_and(|t| t == key) {
-                self.tables.next();
-            }
-            if let Some(Some(value)) = entry {
+            if let Some(value) = entry {
                 return Some(Ok((key, value)));
             }
             // A deletion: nothing to return for this key.
