@@ -1185,7 +1185,8 @@ impl Transaction {
                 .iter()
                 .filter(|h| matches!(h, Some(Some(_))))
                 .count();
-            let listed: usize = writes.keys().map(|k| k.len() + 1).sum();
+            // A key and its length's varint (two bytes up to 16 KiB).
+            let listed: usize = writes.keys().map(|k| k.len() + 2).sum();
             let lists = listed / super::pack::LOG_CHUNK_BYTES + 8;
             batch.reserve(writes.len() + replaced + lists + 4);
             let mut counted = Vec::new();

@@ -297,13 +297,14 @@ impl FjallStorage {
     /// update makes part of the tree, atomically, with a sequence number above every earlier
     /// write (fjall flushes the memtable first). Table files and manifest are fsynced before
     /// it returns. An error item or an out-of-order key stops it before anything is
-    /// registered (fjall's own order check panics). The ingestion holds fjall's journal lock
-    /// while it registers the tables, so no batch commits in between.
+    /// registered (fjall's own order check panics). Its sequence number is taken when it
+    /// registers its tables: a layer flushed before then lies below it.
     ///
     /// What the write buffer held before must not land above these keys: its layers, flushed
     /// after the ingestion, get larger sequence numbers. They are frozen and handed to the
     /// background flusher, which writes them beside the ingestion on another core; each
-    /// ingested key is looked up in them, and only if one of them holds one of the keys does
+    /// ingested key is looked for in them (a walk of each in step with the keys), and only
+    /// if one of them holds one of the keys does
     /// the ingestion wait for them to reach the tables before it registers its own. (It used
     /// to flush them first, always: a seventh of a `CREATE INDEX` right after a load, whose
     /// rows were still buffered, spent on one core.)
@@ -744,6 +745,63 @@ mod tests {
         s.checkpoint().unwrap();
         check(&s);
         drop(s);
+        check(&open());
+    }
+
+    /// The same with the flusher stopped, so that frozen layers stay until someone flushes
+    /// them: an ingestion whose keys the older of two frozen layers holds flushes both
+    /// before it registers; one whose keys none holds (a buffered key between two of its
+    /// keys included) leaves them frozen, and their logs, replayed above its tables after a
+    /// close that flushes nothing (a crash), change none of its keys.
+    #[test]
+    fn an_ingestion_waits_for_earlier_layers_only_when_one_holds_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let open = || FjallStorage::open(&path, &FjallOptions::default()).unwrap();
+        let mut s = open();
+        s.buffer.close();
+        s.flusher.take().unwrap().join().unwrap();
+        let batch = |s: &FjallStorage, pairs: &[(&[u8], &[u8])]| {
+            let mut b = WriteBatch::new();
+            for (k, v) in pairs {
+                b.put(k.to_vec(), v.to_vec());
+            }
+            s.write(b, false).unwrap();
+            assert!(s.buffer.freeze_active().unwrap());
+        };
+        let k = |p: &str, i: u32| format!("{p}{i:05}").into_bytes();
+        let ingest = |s: &FjallStorage, p: &str| {
+            let mut pairs = (0..1_000).map(|i| (k(p, i), b"ingested".to_vec()));
+            s.write_sorted(&mut pairs).unwrap();
+        };
+        batch(&s, &[(&k("k", 500), b"old"), (b"a", b"older layer")]);
+        batch(&s, &[(b"b", b"newer layer")]);
+        ingest(&s, "k");
+        assert!(
+            s.buffer.is_empty(),
+            "a clash flushes every earlier layer first"
+        );
+        batch(&s, &[(b"m00005x", b"between"), (b"c", b"buffered")]);
+        batch(&s, &[(b"d", b"buffered")]);
+        ingest(&s, "m");
+        assert!(
+            !s.buffer.is_empty(),
+            "no clash: the earlier layers wait for the flusher"
+        );
+        let check = |s: &FjallStorage| {
+            assert_eq!(value(s, &k("k", 500)).as_deref(), Some(&b"ingested"[..]));
+            assert_eq!(value(s, &k("m", 5)).as_deref(), Some(&b"ingested"[..]));
+            assert_eq!(value(s, b"m00005x").as_deref(), Some(&b"between"[..]));
+            assert_eq!(value(s, b"a").as_deref(), Some(&b"older layer"[..]));
+            assert_eq!(value(s, b"d").as_deref(), Some(&b"buffered"[..]));
+        };
+        check(&s);
+        s.unflushed_close = true;
+        drop(s);
+        assert!(
+            buffer_logs(&path) >= 2,
+            "the unflushed layers' logs are left to replay"
+        );
         check(&open());
     }
 

@@ -141,8 +141,8 @@ impl Tail {
     /// [`Tail::find`] for a key a little after entry `after`, which sorts before it: a
     /// scan of the next [`FINGER_REACH`] entries, or `None` when the key lies further on. The
     /// keys of a commit arrive in ascending order, and those of a bulk `UPDATE` or `DELETE`
-    /// land one or a few entries after the previous one; a search from the top cost a
-    /// twentieth of such a commit in key comparisons.
+    /// land one or a few entries after the previous one; a search from the top cost 7% of
+    /// a 50,000-row `DELETE` in key comparisons.
     fn find_after(&self, after: usize, key: &[u8]) -> Option<std::result::Result<usize, usize>> {
         let from = after + 1;
         let to = (from + FINGER_REACH).min(self.entries.len());
@@ -400,6 +400,8 @@ impl Part {
             self.finger = Some(tail.entries.len() - 1);
             return;
         }
+        // Any position whose key sorts before `key` is a correct start for the scan; a
+        // finger gone stale only costs the search it was meant to save.
         let near = finger
             .filter(|&f| tail.entries.get(f).is_some_and(|(k, _)| k[..] < key[..]))
             .and_then(|f| tail.find_after(f, &key));

@@ -199,24 +199,27 @@ fn interleaved_ascending_streams_agree_with_a_model() {
 
 #[test]
 fn passes_over_loaded_streams_agree_with_a_model() {
-    // A load of every other key in two streams, then passes rewriting keys a little after
-    // the last one (the insertion's finger), filling gaps (entries shift under the finger),
-    // sometimes going back or to the other stream (the finger no longer applies).
+    // What a bulk UPDATE or DELETE does to a layer holding a load: a dense load of two
+    // streams in one part (first byte 0: streams 0 and 3), then passes overwriting every
+    // first to fourth key in order (the insertion's finger), sometimes a key past the load
+    // (a push), a jump further than the finger scans, a step back, or the other stream (the
+    // finger does not apply there).
     for seed in 1..6 {
         let mut i = 0u64;
         let mut at = [0u64; 2];
-        run(seed, 6000, |rng| {
+        run(seed, 8000, |rng| {
             i += 1;
-            if i <= 2000 {
-                return key((i % 2) as u8, i / 2 * 2);
+            if i <= 3000 {
+                return key(if i % 2 == 0 { 0 } else { 3 }, i / 2);
             }
-            let s = if rng.below(16) == 0 { 1 } else { 0 };
-            at[s] = match rng.below(20) {
-                0 => at[s].saturating_sub(rng.below(30)),
-                1 => at[s] + 9 + rng.below(20),
-                _ => at[s] + 1 + rng.below(3),
-            } % 2100;
-            key(s as u8, at[s])
+            let s = usize::from(rng.below(16) == 0);
+            at[s] = match rng.below(40) {
+                0 => at[s].saturating_sub(1 + rng.below(30)),
+                1 => at[s] + 9 + rng.below(40),
+                2 => 1_500 + rng.below(50),
+                _ => at[s] + 1 + rng.below(4),
+            } % 1_600;
+            key([0, 3][s], at[s])
         });
     }
 }

@@ -677,11 +677,17 @@ impl WriteBuffer {
         self.wake.notify_all();
         drop(signal);
         // The entries are durable in the tables: the log has done its job, once the marker
-        // says so (without it, a replay of the log is harmless: it is the oldest one left).
+        // says so. Without the marker the log would be replayed on open above every table
+        // registered since, which is harmless for batches (they are newer) but not for an
+        // ingestion of the same keys that waited for this flush
+        // ([`WriteBuffer::flush_through`]): the failure is the caller's, and the next marker
+        // written covers this log too.
         let path = lock(&layer.log).path.clone();
-        let deleted = write_flushed(&self.dir, layer.id)
-            .and_then(|()| std::fs::remove_file(&path).map_err(Error::Io));
-        if let Err(e) = deleted {
+        if let Err(e) = write_flushed(&self.dir, layer.id) {
+            tracing::warn!(error = %e, path = %path.display(), "a flushed write buffer log was kept");
+            return Err(e);
+        }
+        if let Err(e) = std::fs::remove_file(&path) {
             tracing::warn!(error = %e, path = %path.display(), "a flushed write buffer log was kept");
         }
         Ok(true)

@@ -226,8 +226,12 @@ fn read_bytes(input: &mut impl Read, n: u32) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Pairs the in-memory source copies out of the arena at a time, in sorted order.
+/// Pairs the in-memory source copies out of the arena at a time, in sorted order, unless
+/// they reach [`GATHER_BYTES`] first (the buffer is outside the sort's budget: long keys must
+/// not make it large).
 const GATHER: usize = 1024;
+/// Bytes past which a gathering stops (after at least one pair).
+const GATHER_BYTES: usize = 64 * 1024;
 
 /// The sorted pairs still in memory, read through a small buffer: sorted order visits the
 /// arena at random, and a copy a pair, in between the index build's work on each one, waited
@@ -248,7 +252,8 @@ impl InMemory {
         if self.lengths.is_empty() {
             self.gathered.clear();
             self.at = 0;
-            for s in self.slots.by_ref().take(GATHER) {
+            while self.lengths.len() < GATHER && self.gathered.len() < GATHER_BYTES {
+                let Some(s) = self.slots.next() else { break };
                 let (k, p) = pair(&self.arena, &s);
                 self.gathered.extend_from_slice(k);
                 self.gathered.extend_from_slice(p);
@@ -378,6 +383,21 @@ mod tests {
         }
         assert_eq!(drain(s.finish().unwrap()), want);
         assert!(memory.spill_files() >= 2, "the sort never spilled");
+    }
+
+    #[test]
+    fn long_keys_come_out_sorted_a_few_at_a_time() {
+        // Keys of 40 KiB: the copy out of the arena stops at its byte bound after two.
+        let memory = QueryMemory::unlimited();
+        let mut s = ByteSorter::new(&memory);
+        let mut want = Vec::new();
+        for i in [5u8, 1, 4, 2, 3, 0] {
+            let key = vec![i; 40 * 1024];
+            s.push_slices(&key, &[i]).unwrap();
+            want.push((key, vec![i]));
+        }
+        want.sort();
+        assert_eq!(drain(s.finish().unwrap()), want);
     }
 
     #[test]
