@@ -304,10 +304,10 @@ impl FjallStorage {
     /// after the ingestion, get larger sequence numbers. They are frozen and handed to the
     /// background flusher, which writes them beside the ingestion on another core; each
     /// ingested key is looked for in them (a walk of each in step with the keys), and only
-    /// if one of them holds one of the keys does
-    /// the ingestion wait for them to reach the tables before it registers its own. (It used
-    /// to flush them first, always: a seventh of a `CREATE INDEX` right after a load, whose
-    /// rows were still buffered, spent on one core.)
+    /// if one of them holds one of the keys does the ingestion wait for them to reach the
+    /// tables before it registers its own. (It used to flush them first, always: a seventh
+    /// of a `CREATE INDEX` right after a load, whose rows were still buffered, spent on one
+    /// core.)
     fn ingest<K: Into<fjall::Slice>, V: Into<fjall::Slice>>(
         &self,
         pairs: &mut dyn Iterator<Item = Result<(K, V)>>,
@@ -652,6 +652,17 @@ mod tests {
         s.get(k).unwrap().map(|v| v.to_vec())
     }
 
+    /// Key `i` of the numbered keys under prefix `p` (`p00042`).
+    fn numbered(p: &str, i: u32) -> Vec<u8> {
+        format!("{p}{i:05}").into_bytes()
+    }
+
+    /// Ingests keys 0 to 999 under prefix `p`, each with the value `ingested`.
+    fn ingest_numbered(s: &FjallStorage, p: &str) {
+        let mut pairs = (0..1_000).map(|i| (numbered(p, i), b"ingested".to_vec()));
+        s.write_sorted(&mut pairs).unwrap();
+    }
+
     /// A sorted write lands in table files, over earlier writes of the same keys and under
     /// later ones, whole or (keys out of order) not at all, and survives a reopen without
     /// a checkpoint (it is durable when it returns; the journal never held it).
@@ -709,7 +720,7 @@ mod tests {
         let path = dir.path().join("db");
         let open = || FjallStorage::open(&path, &FjallOptions::default()).unwrap();
         let s = open();
-        let k = |p: &str, i: u32| format!("{p}{i:05}").into_bytes();
+        let k = numbered;
         // Buffered: keys the ingestions never write, and (in the first ingestion's range) a
         // deletion and a value of keys it writes.
         let mut b = WriteBatch::new();
@@ -719,10 +730,7 @@ mod tests {
         b.delete(k("k", 500));
         b.put(k("k", 700), b"old".to_vec());
         s.write(b, false).unwrap();
-        let ingest = |p: &str| {
-            let mut pairs = (0..1_000).map(|i| (k(p, i), b"ingested".to_vec()));
-            s.write_sorted(&mut pairs).unwrap();
-        };
+        let ingest = |p: &str| ingest_numbered(&s, p);
         // Clashes: waits for the earlier layers before it registers its tables.
         ingest("k");
         // Clashes with nothing: the earlier layers are flushed after it.
@@ -769,11 +777,7 @@ mod tests {
             s.write(b, false).unwrap();
             assert!(s.buffer.freeze_active().unwrap());
         };
-        let k = |p: &str, i: u32| format!("{p}{i:05}").into_bytes();
-        let ingest = |s: &FjallStorage, p: &str| {
-            let mut pairs = (0..1_000).map(|i| (k(p, i), b"ingested".to_vec()));
-            s.write_sorted(&mut pairs).unwrap();
-        };
+        let (k, ingest) = (numbered, ingest_numbered);
         batch(&s, &[(&k("k", 500), b"old"), (b"a", b"older layer")]);
         batch(&s, &[(b"b", b"newer layer")]);
         ingest(&s, "k");
