@@ -8,7 +8,8 @@
 //! fail with "snapshot too old", and indexes must agree with tables at historical points.
 //!
 //! Every twentieth transaction is big: thousands of rows (one multi-row statement, then single
-//! inserts, then rows added and rolled back to a savepoint) with a write-set budget of 1 MiB,
+//! inserts, an UPDATE of the previous big transaction's rows, then rows added and rolled back
+//! to a savepoint) with a write-set budget of 1 MiB,
 //! so it spills to storage; kills land while it is built, while its commit is applied and
 //! after. Its rows must then be all there or none, and no private data may be left.
 //! Once `log` is large enough to keep a change log, its new rows go to the private range;
@@ -85,6 +86,8 @@ fn child(dir: &Path) {
         out.flush().unwrap();
     };
     let mut txns = 0u64;
+    // The table of this process's last committed big transaction.
+    let mut previous_own: Option<String> = None;
     loop {
         txns += 1;
         if txns % 20 == 0 {
@@ -103,6 +106,20 @@ fn child(dir: &Path) {
                     heliosdb_lite::params![i, PAD],
                 )
                 .unwrap();
+            }
+            // The rows of the previous big transaction rewritten, in `log` (read through its
+            // pack once it has one) and in that transaction's own table (through its heads):
+            // more committed heads than the transaction keeps for its commit, so most travel
+            // into its spilled pending versions, and a commit completed after a kill takes
+            // them from there.
+            conn.execute(
+                "UPDATE log SET v = v || '+' WHERE n > ?1 AND n <= ?2",
+                [(n - BIG).max(0), n],
+            )
+            .unwrap();
+            if let Some(prev) = &previous_own {
+                conn.execute_batch(&format!("UPDATE {prev} SET v = v || '+'"))
+                    .unwrap();
             }
             let own = format!("b{}", n + BIG);
             conn.execute_batch(&format!(
@@ -140,6 +157,7 @@ fn child(dir: &Path) {
             n += BIG;
             say(format!("try {n}"));
             conn.execute_batch("COMMIT").unwrap();
+            previous_own = Some(own);
         } else {
             n += 1;
             conn.execute("INSERT INTO log VALUES (?1, 'row ' || ?1)", [n])

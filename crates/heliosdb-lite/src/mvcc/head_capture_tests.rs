@@ -10,12 +10,24 @@ use crate::time::ManualClock;
 use std::ops::Bound;
 
 fn open(clock: &ManualClock) -> Mvcc {
+    open_with_budget(clock, MvccOptions::default().txn_memory_bytes)
+}
+
+/// A store whose transactions hold `txn_memory_bytes` of writes before they spill (and half
+/// of that in kept heads).
+fn open_with_budget(clock: &ManualClock, txn_memory_bytes: usize) -> Mvcc {
     let options = MvccOptions {
         clock: Arc::new(clock.clone()),
         auto_gc: false,
+        txn_memory_bytes,
         ..MvccOptions::default()
     };
     Mvcc::open(Arc::new(MemoryStorage::new()), options).unwrap()
+}
+
+/// True if the head of the row `t` scanned last, of key `key`, was kept.
+fn kept(t: &Transaction, key: &[u8]) -> bool {
+    matches!(t.keep_scanned_head(|| key.to_vec()), ScannedHead::Kept)
 }
 
 fn commit_pairs(m: &Mvcc, pairs: &[(&str, Option<&str>)]) -> u64 {
@@ -69,7 +81,7 @@ fn rewrite_even_keys(m: &Mvcc, capture: bool, direction: crate::storage::Directi
         let (k, _) = kv.unwrap();
         let key = k.to_vec();
         if key.len() == 3 && (key[2] - b'0') % 2 == 0 {
-            if t.keep_scanned_head(|| key.clone()) {
+            if matches!(t.keep_scanned_head(|| key.clone()), ScannedHead::Kept) {
                 kept += 1;
             }
             targets.push(key);
@@ -130,6 +142,75 @@ fn handed_heads_store_what_a_looking_commit_stores(direction: crate::storage::Di
     }
 }
 
+/// One transaction over `load_wide`'s keys: scans them all, hands the head of every other one
+/// over (when `capture`), carrying those the transaction had no room for to the row's write,
+/// and deletes a third of them and updates the rest. Returns (kept, carried).
+fn rewrite_every_other_wide_key(m: &Mvcc, capture: bool) -> (usize, usize) {
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    t.capture_scanned_heads(capture);
+    let (mut kept, mut carried) = (0, 0);
+    let mut targets = Vec::new();
+    let all = (Bound::Unbounded, Bound::Unbounded);
+    for (i, kv) in t.scan(all, crate::storage::Direction::Forward).enumerate() {
+        let key = kv.unwrap().0.to_vec();
+        if i % 2 == 0 {
+            let head = match t.keep_scanned_head(|| key.clone()) {
+                ScannedHead::Kept => {
+                    kept += 1;
+                    None
+                }
+                ScannedHead::Carry(head) => {
+                    carried += 1;
+                    Some(head)
+                }
+                ScannedHead::NotRead => None,
+            };
+            targets.push((key, head));
+        }
+    }
+    t.capture_scanned_heads(false);
+    for (i, (key, head)) in targets.into_iter().enumerate() {
+        if let Some(head) = head {
+            t.keep_head_for_write(key.clone(), head);
+        }
+        if i % 3 == 0 {
+            t.delete(key).unwrap();
+        } else {
+            t.put(key, b"new".to_vec()).unwrap();
+        }
+    }
+    t.commit().unwrap();
+    (kept, carried)
+}
+
+#[test]
+fn heads_carried_into_a_spilled_write_set_store_what_a_looking_commit_stores() {
+    let clock = ManualClock::new(1_000_000);
+    // 16 KiB of writes (8 KiB of kept heads): 3,000 rows spill many times over, and most
+    // heads are carried past the budget, then into the spilled pending versions.
+    let (with, without) = (
+        open_with_budget(&clock, 16 << 10),
+        open_with_budget(&clock, 16 << 10),
+    );
+    load_wide(&with, 3_000);
+    load_wide(&without, 3_000);
+    let (kept, carried) = rewrite_every_other_wide_key(&with, true);
+    assert!(kept > 0 && carried > kept, "kept {kept}, carried {carried}");
+    assert_eq!(rewrite_every_other_wide_key(&without, false), (0, 0));
+    assert_eq!(physical(&with), physical(&without));
+    for scn in 1..=with.assigned_scn() {
+        let read = |m: &Mvcc| -> Vec<_> {
+            let all = (Bound::Unbounded, Bound::Unbounded);
+            m.snapshot_at(scn)
+                .unwrap()
+                .scan(all, crate::storage::Direction::Forward)
+                .map(|kv| kv.unwrap())
+                .collect()
+        };
+        assert_eq!(read(&with), read(&without), "at SCN {scn}");
+    }
+}
+
 #[test]
 fn only_the_last_row_read_from_its_committed_head_is_kept() {
     let clock = ManualClock::new(1_000_000);
@@ -143,7 +224,7 @@ fn only_the_last_row_read_from_its_committed_head_is_kept() {
         .scan(all.clone(), crate::storage::Direction::Forward)
         .next();
     assert!(first.is_some());
-    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    assert!(!kept(&t, b"k00"));
     drop(t);
 
     let mut t = m.begin(TxnMode::Immediate).unwrap();
@@ -151,26 +232,26 @@ fn only_the_last_row_read_from_its_committed_head_is_kept() {
     let _ = t
         .scan(all.clone(), crate::storage::Direction::Forward)
         .next();
-    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    assert!(!kept(&t, b"k00"));
     t.capture_scanned_heads(true);
     let mut scan = t.scan(all.clone(), crate::storage::Direction::Forward);
     scan.next().unwrap().unwrap();
     scan.next().unwrap().unwrap();
     drop(scan);
     // k01 was read last: k00's head is gone, and a key that does not match keeps nothing.
-    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    assert!(!kept(&t, b"k00"));
     let mut scan = t.scan(all.clone(), crate::storage::Direction::Forward);
     scan.next().unwrap().unwrap();
     drop(scan);
-    assert!(t.keep_scanned_head(|| b"k00".to_vec()));
+    assert!(kept(&t, b"k00"));
     // Taken once: a second ask finds nothing.
-    assert!(!t.keep_scanned_head(|| b"k00".to_vec()));
+    assert!(!kept(&t, b"k00"));
     // A row that exists only in the transaction's writes has no head to keep.
     t.put(b"a-new".to_vec(), b"x".to_vec()).unwrap();
     let mut scan = t.scan(all, crate::storage::Direction::Forward);
     assert_eq!(&scan.next().unwrap().unwrap().0[..], b"a-new");
     drop(scan);
-    assert!(!t.keep_scanned_head(|| b"a-new".to_vec()));
+    assert!(!kept(&t, b"a-new"));
     t.capture_scanned_heads(false);
 }
 

@@ -78,7 +78,7 @@ mod write_set;
 
 pub use backup::BackupReport;
 pub use gc::{GcReport, GcTotals, Retention};
-pub use txn::{Savepoint, Transaction, TxnMode};
+pub use txn::{Savepoint, ScannedHead, Transaction, TxnMode};
 
 use crate::error::{Error, HistoryPoint, Result};
 use crate::storage::{prefix_range, Direction, KeyRange, KvPair, Storage, WriteBatch};

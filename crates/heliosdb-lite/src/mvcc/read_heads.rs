@@ -63,14 +63,59 @@ impl ReadHeads {
         }
     }
 
-    /// Remembers the live head of a row a scan just yielded: in the run when its key sorts
-    /// after the run's last, in the map otherwise.
-    pub(super) fn keep(&mut self, key: Vec<u8>, head: Bytes, budget: usize) {
+    /// Remembers the live head of a row a scan just yielded, within `budget`: in the run when
+    /// its key sorts after the run's last, in the map otherwise. Past the budget the run is
+    /// not started over (the rows it holds are written first): the head is handed back, for
+    /// the caller to carry to the row's write ([`ReadHeads::keep_for_write`]).
+    pub(super) fn keep(&mut self, key: Vec<u8>, head: Bytes, budget: usize) -> Option<Bytes> {
         if self.run.last().is_some_and(|(last, _)| *last >= key) {
-            return self.insert(key, Some(head), budget);
+            self.insert(key, Some(head), budget);
+            return None;
         }
-        self.charge(key.len() + head.len() + ENTRY_OVERHEAD, budget);
+        let size = key.len() + head.len() + ENTRY_OVERHEAD;
+        if self.bytes + size > budget {
+            return Some(head);
+        }
+        self.bytes += size;
         self.run.push((key, head));
+        None
+    }
+
+    /// Remembers the live head of a row about to be written, past the budget of [`keep`]:
+    /// the heads held count towards the write set's budget, whose spill takes them. Only
+    /// up to `limit` (that whole budget), for rows that turn out not to be written (an
+    /// `UPDATE OR IGNORE` skipping conflicts) trigger no spill.
+    ///
+    /// [`keep`]: ReadHeads::keep
+    pub(super) fn keep_for_write(&mut self, key: Vec<u8>, head: Bytes, limit: usize) {
+        let size = key.len() + head.len() + ENTRY_OVERHEAD;
+        if self.bytes + size > limit {
+            return;
+        }
+        self.bytes += size;
+        if self.run.last().is_some_and(|(last, _)| *last >= key) {
+            if self.map.insert(key, Some(head)).is_some() {
+                self.bytes -= size;
+            }
+            return;
+        }
+        self.run.push((key, head));
+    }
+
+    /// After a spill that wrote the keys up to `last`: forgets the point reads (the map) and
+    /// the run's heads up to `last`, and keeps the rest of the run (the live heads of rows not
+    /// written yet, which a spill does not change: a key with a live committed head never
+    /// gets a head written before the commit).
+    pub(super) fn keep_run_after(&mut self, last: &[u8]) {
+        let run = std::mem::take(&mut self.run);
+        self.clear();
+        let from = run.partition_point(|(k, _)| k.as_slice() <= last);
+        self.run = run.into_iter().skip(from).collect();
+        self.bytes = self
+            .run
+            .iter()
+            .map(|(k, h)| k.len() + h.len() + ENTRY_OVERHEAD)
+            .sum();
     }
 
     /// True if the head of `key` was read and holds no live version (or there was none).
@@ -152,20 +197,48 @@ mod tests {
     }
 
     #[test]
-    fn past_its_budget_it_starts_over() {
+    fn past_its_budget_the_run_hands_heads_back_and_the_map_starts_over() {
         let mut h = ReadHeads::default();
         let budget = 2 * (1 + 2 + ENTRY_OVERHEAD);
-        h.keep(b"a".to_vec(), b("ha"), budget);
-        h.keep(b"b".to_vec(), b("hb"), budget);
+        assert!(h.keep(b"a".to_vec(), b("ha"), budget).is_none());
+        assert!(h.keep(b"b".to_vec(), b("hb"), budget).is_none());
+        // Full: the next head comes back, and the run keeps its first rows.
+        assert_eq!(h.keep(b"c".to_vec(), b("hc"), budget), Some(b("hc")));
         assert_eq!(h.run.len(), 2);
-        h.keep(b"c".to_vec(), b("hc"), budget);
-        assert_eq!(h.run.len(), 1, "started over");
-        assert_eq!(h.take_ascending(b"c"), Some(Some(b("hc"))));
         assert!(h.bytes() <= budget);
+        // Handed back for the row's write, it is kept whatever the budget.
+        h.keep_for_write(b"c".to_vec(), b("hc"), 2 * budget);
+        assert_eq!(h.run.len(), 3);
+        // Up to a limit.
+        h.keep_for_write(b"d".to_vec(), b("hd"), 3 * (1 + 2 + ENTRY_OVERHEAD));
+        assert_eq!(h.run.len(), 3);
+        assert_eq!(h.take_ascending(b"c"), Some(Some(b("hc"))));
+        // A point read past the budget starts over.
+        h.insert(b"x".to_vec(), None, budget);
+        assert!(h.run.is_empty() && h.map.len() == 1);
         // Writing a key again does not count it twice.
         h.insert(b"x".to_vec(), None, usize::MAX);
         let before = h.bytes();
         h.insert(b"x".to_vec(), Some(b("hx")), usize::MAX);
         assert!(h.bytes() <= before + 2);
+    }
+
+    #[test]
+    fn a_spill_keeps_the_heads_of_rows_after_the_last_key_it_wrote() {
+        let mut h = ReadHeads::default();
+        for k in ["a", "b", "c", "d"] {
+            assert!(h.keep(k.as_bytes().to_vec(), b(k), usize::MAX).is_none());
+        }
+        h.insert(b"z".to_vec(), None, usize::MAX);
+        assert_eq!(h.take_ascending(b"a"), Some(Some(b("a"))));
+        h.keep_run_after(b"b");
+        assert!(h.map.is_empty(), "point reads are forgotten");
+        assert_eq!(h.bytes(), 2 * (1 + 1 + ENTRY_OVERHEAD));
+        assert_eq!(h.take_ascending(b"b"), None);
+        assert_eq!(h.take_ascending(b"c"), Some(Some(b("c"))));
+        assert_eq!(h.take_ascending(b"d"), Some(Some(b("d"))));
+        // A spill that wrote nothing keeps the whole run.
+        h.keep_run_after(b"");
+        assert_eq!(h.run.len(), 2);
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `PRIVATE ‖ txid ‖ 'w' ‖ logical` | the pending version: flags ‖ data (see [`encode_pending`]) |
+//! | `PRIVATE ‖ txid ‖ 'w' ‖ logical` | the pending version: flags ‖ the committed head, if kept ‖ data (see [`encode_pending`]) |
 //! | `PRIVATE ‖ txid ‖ 'u' ‖ seq (8 bytes BE)` | one undo record (see [`encode_undo`]) |
 //!
 //! Snapshots read heads and history only, so nobody but the owner ever sees these keys; the
@@ -62,28 +62,76 @@ const LIVE: u8 = 1;
 /// The committed head was known (read under the write lock, or declared by
 /// `put_unversioned`) to hold no live version: the commit need not look it up.
 const HEAD_DEAD: u8 = 2;
+/// The record carries the committed head the transaction read under the write lock: the
+/// commit supersedes it without reading it again.
+const HEAD_KEPT: u8 = 4;
 
-/// Encodes a pending version: a flags byte, then the data of a put.
-pub(super) fn encode_pending(value: Option<&[u8]>, head_dead: bool) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + value.map_or(0, <[u8]>::len));
-    v.push((u8::from(value.is_some()) * LIVE) | (u8::from(head_dead) * HEAD_DEAD));
+/// What a transaction knew, when it spilled a pending version, of its key's committed head.
+/// Under the write lock the head cannot change before the commit (nothing else commits, and
+/// the transaction's own writes reach the heads only at its commit, or as direct heads of
+/// keys that never spilled), so the commit may take it from the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KnownHead<H> {
+    /// Not read: the commit looks it up.
+    Unknown,
+    /// No live version (no head, a tombstone head, or a key declared new).
+    Dead,
+    /// This head, holding a live version.
+    Live(H),
+}
+
+/// Encodes a pending version: a flags byte, the length (4 bytes BE) and bytes of a kept head,
+/// then the data of a put.
+pub(super) fn encode_pending(value: Option<&[u8]>, head: KnownHead<&[u8]>) -> Vec<u8> {
+    let kept = match head {
+        KnownHead::Live(h) => h.len() + 4,
+        _ => 0,
+    };
+    let mut v = Vec::with_capacity(1 + kept + value.map_or(0, <[u8]>::len));
+    let flags = match head {
+        KnownHead::Unknown => 0,
+        KnownHead::Dead => HEAD_DEAD,
+        KnownHead::Live(_) => HEAD_KEPT,
+    };
+    v.push((u8::from(value.is_some()) * LIVE) | flags);
+    if let KnownHead::Live(h) = head {
+        v.extend_from_slice(&(h.len() as u32).to_be_bytes());
+        v.extend_from_slice(h);
+    }
     if let Some(d) = value {
         v.extend_from_slice(d);
     }
     v
 }
 
-/// Decodes a pending version: its data (`None`: a delete) and whether the committed head is
-/// known to hold no live version.
-pub(super) fn decode_pending(v: &[u8]) -> Result<(Option<&[u8]>, bool)> {
-    match v.split_first() {
-        Some((&f, data)) if f & !(LIVE | HEAD_DEAD) == 0 && (f & LIVE != 0 || data.is_empty()) => {
-            Ok(((f & LIVE != 0).then_some(data), f & HEAD_DEAD != 0))
-        }
-        _ => Err(Error::corruption(
-            "malformed pending version of a transaction",
-        )),
+/// A decoded pending version: its data (`None`: a delete) and what was known of the
+/// committed head.
+pub(super) type DecodedPending<'a> = (Option<&'a [u8]>, KnownHead<&'a [u8]>);
+
+/// Decodes a pending version (see [`DecodedPending`]).
+pub(super) fn decode_pending(v: &[u8]) -> Result<DecodedPending<'_>> {
+    let damaged = || Error::corruption("malformed pending version of a transaction");
+    let (&flags, rest) = v.split_first().ok_or_else(damaged)?;
+    if flags & !(LIVE | HEAD_DEAD | HEAD_KEPT) != 0
+        || flags & (HEAD_DEAD | HEAD_KEPT) == HEAD_DEAD | HEAD_KEPT
+    {
+        return Err(damaged());
     }
+    let (head, data) = if flags & HEAD_KEPT != 0 {
+        let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
+        let (head, data) = rest
+            .split_at_checked(u32::from_be_bytes(*len) as usize)
+            .ok_or_else(damaged)?;
+        (KnownHead::Live(head), data)
+    } else if flags & HEAD_DEAD != 0 {
+        (KnownHead::Dead, rest)
+    } else {
+        (KnownHead::Unknown, rest)
+    };
+    if flags & LIVE == 0 && !data.is_empty() {
+        return Err(damaged());
+    }
+    Ok(((flags & LIVE != 0).then_some(data), head))
 }
 
 /// The transaction's spilled pending version of `logical`: `None` if it has none, `Some(None)`
@@ -185,21 +233,25 @@ impl<'a> Batcher<'a> {
     }
 }
 
-/// Writes the in-memory write set into the private range. The caller empties its map only
+/// Writes the in-memory write set into the private range, each version with what `head`
+/// says of its key's committed head (asked in key order). The caller empties its map only
 /// once this succeeds: a failure part way leaves private versions equal to what the map
 /// still holds over them, so the transaction's view is unchanged.
-pub(super) fn write_set<'a>(
+pub(super) fn write_set<'a, H: AsRef<[u8]>>(
     storage: &dyn Storage,
     txid: u64,
     writes: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
-    head_dead: impl Fn(&[u8]) -> bool,
+    mut head: impl FnMut(&[u8]) -> KnownHead<H>,
 ) -> Result<()> {
     let mut out = Batcher::new(storage);
     for (logical, value) in writes {
-        out.put(
-            write_key(txid, logical),
-            encode_pending(value, head_dead(logical)),
-        )?;
+        let head = head(logical);
+        let known = match &head {
+            KnownHead::Unknown => KnownHead::Unknown,
+            KnownHead::Dead => KnownHead::Dead,
+            KnownHead::Live(h) => KnownHead::Live(h.as_ref()),
+        };
+        out.put(write_key(txid, logical), encode_pending(value, known))?;
     }
     out.flush()
 }
@@ -356,7 +408,7 @@ pub(super) fn roll_back(
                 }
                 Undo::Write(logical, Some(prev)) => batch.put(
                     write_key(txid, &logical),
-                    encode_pending(prev.as_deref(), false),
+                    encode_pending(prev.as_deref(), KnownHead::Unknown),
                 ),
                 Undo::Direct(first) => {
                     // What the newer records undid lands first, as it would have.
@@ -418,17 +470,35 @@ mod tests {
 
     #[test]
     fn pending_versions_and_undo_records_round_trip() {
-        for (data, dead) in [
-            (None, false),
-            (Some(&b""[..]), true),
-            (Some(&b"row"[..]), false),
+        for (data, head) in [
+            (None, KnownHead::Unknown),
+            (Some(&b""[..]), KnownHead::Dead),
+            (Some(&b"row"[..]), KnownHead::Unknown),
+            (None, KnownHead::Live(&b"head"[..])),
+            (Some(&b"row"[..]), KnownHead::Live(&b"h"[..])),
+            (Some(&b""[..]), KnownHead::Live(&b""[..])),
         ] {
-            let v = encode_pending(data, dead);
-            assert_eq!(decode_pending(&v).unwrap(), (data, dead));
+            let v = encode_pending(data, head);
+            assert_eq!(decode_pending(&v).unwrap(), (data, head));
         }
-        assert!(decode_pending(&[]).is_err());
-        assert!(decode_pending(&[0, 1]).is_err());
-        assert!(decode_pending(&[9]).is_err());
+        // Records written before heads were kept decode as they always did.
+        assert_eq!(
+            decode_pending(&[1, b'x']).unwrap(),
+            (Some(&b"x"[..]), KnownHead::Unknown)
+        );
+        assert_eq!(decode_pending(&[2]).unwrap(), (None, KnownHead::Dead));
+        for bad in [
+            &[][..],
+            &[0, 1][..],
+            &[9][..],
+            &[6, 0, 0, 0, 0][..],
+            &[4, 0, 0][..],
+            &[4, 0, 0, 0, 3, b'h'][..],
+            &[4, 0, 0, 0, 1, b'h', b'x'][..],
+            &[8][..],
+        ] {
+            assert!(decode_pending(bad).is_err(), "{bad:?}");
+        }
         let records = [
             Undo::Write(b"k".to_vec(), None),
             Undo::Write(b"k".to_vec(), Some(None)),
@@ -462,8 +532,8 @@ mod tests {
             w.iter()
                 .map(|(k, v): (&Vec<u8>, &Option<Vec<u8>>)| (k.as_slice(), v.as_deref()))
         };
-        write_set(&s, 7, pairs(), |_| false).unwrap();
-        write_set(&s, 8, pairs(), |_| true).unwrap();
+        write_set(&s, 7, pairs(), |_| KnownHead::<&[u8]>::Unknown).unwrap();
+        write_set(&s, 8, pairs(), |_| KnownHead::<&[u8]>::Dead).unwrap();
         assert_eq!(get(&s, 7, b"a").unwrap(), Some(Some(b"1".to_vec())));
         assert_eq!(get(&s, 7, b"b").unwrap(), Some(None));
         assert_eq!(get(&s, 7, b"c").unwrap(), None);

@@ -36,7 +36,7 @@
 use super::counters::{self, CountGroup};
 use super::gc::{push_work_item, GcKind};
 use super::pack::{ChangeLog, Packs};
-use super::spill::{self, BATCH_BYTES, BATCH_OPS};
+use super::spill::{self, KnownHead, BATCH_BYTES, BATCH_OPS};
 use super::view::AscendingHeads;
 use super::{keys, CommitInfo, Mvcc};
 use crate::error::{Error, Result};
@@ -269,18 +269,24 @@ fn apply(
         let mut batch = WriteBatch::new();
         let mut work = Vec::new();
         let changes = packs.change_log(count_group);
-        // The chunk's keys ascend, so one forward walk over the heads reads them while they
-        // lie close together: a point read per key reloads its block (and, once a large
-        // table churns the block cache, the table's index and filter blocks) each time. A
-        // new walk per chunk, so that no iterator holds on to memtables for the whole commit.
-        let mut heads = AscendingHeads::new(storage, true);
+        // Most records carry the head their transaction read (a DELETE or UPDATE read every
+        // row it changes). For the others the chunk's keys ascend, so one forward walk over
+        // the heads reads them while they lie close together: a point read per key reloads
+        // its block (and, once a large table churns the block cache, the table's index and
+        // filter blocks) each time. A new walk per chunk, so that no iterator holds on to
+        // memtables for the whole commit; started only if a record needs it.
+        let mut heads = None;
         for (k, v) in chunk {
             let logical = &k[prefix.len()..];
-            let (value, head_dead) = spill::decode_pending(&v)?;
-            let old_head = if head_dead {
-                None
-            } else {
-                Some(heads.lookup(logical)?)
+            let (value, known) = spill::decode_pending(&v)?;
+            let old_head = match known {
+                KnownHead::Dead => None,
+                KnownHead::Live(head) => Some(Some(crate::storage::Bytes::from(head))),
+                KnownHead::Unknown => Some(
+                    heads
+                        .get_or_insert_with(|| AscendingHeads::new(storage, true))
+                        .lookup(logical)?,
+                ),
             };
             let old_live = stage_version(
                 &mut batch, &mut work, &changes, scn, logical, value, old_head,

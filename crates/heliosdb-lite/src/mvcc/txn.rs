@@ -57,6 +57,19 @@ impl Pending {
     }
 }
 
+/// What [`Transaction::keep_scanned_head`] did with the committed head of the row a scan
+/// just yielded.
+#[derive(Debug)]
+pub enum ScannedHead {
+    /// Nothing to keep: the row was not read from its committed head under the write lock.
+    NotRead,
+    /// Kept for the commit.
+    Kept,
+    /// Not kept, the heads kept being at their budget: the caller carries it with the row
+    /// and hands it back with [`Transaction::keep_head_for_write`] before writing the row.
+    Carry(Bytes),
+}
+
 /// When a transaction takes the write lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxnMode {
@@ -443,7 +456,10 @@ impl Transaction {
     /// Tells the transaction that the row a scan just yielded is about to be written, its
     /// key being what `logical` builds: if that row was read from its committed head under
     /// the write lock (the last one a capturing scan read, checked by key), the head is kept
-    /// for the commit, which then need not look it up again. Returns whether it was kept.
+    /// for the commit, which then need not look it up again. Past the memory the kept heads
+    /// may take, the head is returned instead: the caller carries it with the row (spilling
+    /// with it) and hands it back with [`Transaction::keep_head_for_write`] just before it
+    /// writes the row.
     ///
     /// Holding the write lock makes this exact: the snapshot is the newest commit and stays
     /// so until this transaction commits, so the head read is the one the commit supersedes,
@@ -451,18 +467,32 @@ impl Transaction {
     /// before its commit). A row yielded from the transaction's own writes, from the history
     /// or through a pack, or any other row read after it, leaves no matching head, and the
     /// commit looks the key up as before.
-    pub fn keep_scanned_head(&self, logical: impl FnOnce() -> Vec<u8>) -> bool {
+    pub fn keep_scanned_head(&self, logical: impl FnOnce() -> Vec<u8>) -> ScannedHead {
         if self.lock.is_none() || self.scanned_head.borrow().is_none() {
-            return false;
+            return ScannedHead::NotRead;
         }
         let logical = logical();
         let head = match self.scanned_head.borrow_mut().take() {
             Some((key, head)) if key[..] == logical[..] => head,
-            _ => return false,
+            _ => return ScannedHead::NotRead,
         };
         let budget = self.heads_budget();
-        self.newest.borrow_mut().keep(logical, head, budget);
-        true
+        match self.newest.borrow_mut().keep(logical, head, budget) {
+            Some(head) => ScannedHead::Carry(head),
+            None => ScannedHead::Kept,
+        }
+    }
+
+    /// Takes back a head [`Transaction::keep_scanned_head`] returned, for the row of key
+    /// `logical` about to be written: kept past the heads' own budget (the write set's
+    /// budget counts it, and a spill takes it into the row's pending version).
+    pub fn keep_head_for_write(&self, logical: Vec<u8>, head: Bytes) {
+        if self.lock.is_some() {
+            let limit = self.mvcc.0.options.txn_memory_bytes;
+            self.newest
+                .borrow_mut()
+                .keep_for_write(logical, head, limit);
+        }
     }
 
     /// True if `key` was read under the write lock and has no live committed version (no head,
@@ -722,6 +752,19 @@ impl Transaction {
         self.known_unversioned(key)
     }
 
+    /// What this transaction knows of the committed head of `key`, for the pending version a
+    /// spill writes: a live head it read under the write lock is taken out of the cache
+    /// into the record, so the commit need not read it again (keys asked in ascending order).
+    fn known_head(&self, key: &[u8]) -> spill::KnownHead<Bytes> {
+        if self.head_known_dead(key) {
+            return spill::KnownHead::Dead;
+        }
+        match self.newest.borrow_mut().take_ascending(key) {
+            Some(Some(head)) => spill::KnownHead::Live(head),
+            _ => spill::KnownHead::Unknown,
+        }
+    }
+
     /// The write set as (key, data) pairs, in key order.
     fn pending_iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
         self.writes
@@ -764,8 +807,12 @@ impl Transaction {
         self.spilled = true;
         self.undo_stored += self.undo.len() as u64;
         self.undo.clear();
+        // The kept heads of rows not written yet stay for the next spill or the commit.
+        let last = self.writes.iter().next_back().map(|(k, _)| k.clone());
+        self.newest
+            .borrow_mut()
+            .keep_run_after(last.as_deref().unwrap_or_default());
         self.writes.clear();
-        self.newest.borrow_mut().clear();
         self.pending_bytes = 0;
         Ok(())
     }
@@ -779,9 +826,7 @@ impl Transaction {
         let group = self.mvcc.0.options.count_group;
         let eligible: Vec<bool> = self.direct_eligible().collect();
         if !eligible.contains(&true) {
-            return spill::write_set(&*storage, txid, self.pending_iter(), |k| {
-                self.head_known_dead(k)
-            });
+            return spill::write_set(&*storage, txid, self.pending_iter(), |k| self.known_head(k));
         }
         let scn = self.take_direct_scn();
         let mut seq = self.direct_seq;
@@ -843,7 +888,7 @@ impl Transaction {
         let ingest_min = self.mvcc.0.options.ingest_min_keys;
         direct::write_heads(storage, (txid, seq), scn, ingest_min, heads, |_| {})?;
         let rest = picked(false).map(|(k, p)| (k.as_slice(), p.value.as_deref()));
-        spill::write_set(storage, txid, rest, |k| self.head_known_dead(k))
+        spill::write_set(storage, txid, rest, |k| self.known_head(k))
     }
 
     /// Starts counting the live keys of the group `prefix` (see [`super::counters`]). Call it

@@ -16,8 +16,8 @@ use super::plan::Expr;
 use super::planner::{table_name, OutputColumn, Planner, Scope};
 use super::value::{Affinity, Value};
 use crate::error::{ConstraintKind, Error, RaiseAction, Result};
-use crate::mvcc::Transaction;
-use crate::storage::{prefix_range, Direction};
+use crate::mvcc::{ScannedHead, Transaction};
+use crate::storage::{prefix_range, Bytes, Direction};
 use sqlparser::ast::{self, Statement};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -221,7 +221,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
     /// [`Self::run_buffered`] for the target rows of an UPDATE or DELETE of `def`: each row's
     /// committed version, when the scan read it from its head, is handed to the transaction
     /// as the row is gathered, so the commit does not look it up again
-    /// ([`Transaction::keep_scanned_head`]).
+    /// ([`Transaction::keep_scanned_head`]). A head the transaction has no room for follows
+    /// what `derive` made of the row, as a blob: the caller hands it back with
+    /// [`hand_back_head`] before it writes the row.
     ///
     /// A lookup of one row by the table's key (an UPDATE or DELETE by primary key) reads the
     /// row directly ([`Executor::point_row`]): no operator tree, nothing to buffer, and the
@@ -250,8 +252,12 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         txn.capture_scanned_heads(true);
         let rows = self.run_buffered(txn, plan, |exec, row| {
             // Before `derive`, whose subqueries may scan other rows.
-            txn.keep_scanned_head(|| def.row_key_of_row(row));
-            derive(exec, row)
+            let scanned = txn.keep_scanned_head(|| def.row_key_of_row(row));
+            let mut derived = derive(exec, row)?;
+            if let ScannedHead::Carry(head) = scanned {
+                derived.push(Value::Blob(head.to_vec()));
+            }
+            Ok(derived)
         });
         txn.capture_scanned_heads(false);
         rows
@@ -1018,7 +1024,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let mut ticks = 0;
         for pair in pairs {
             self.limits.tick(&mut ticks)?;
-            let (old, new) = pair?;
+            let (old, mut new) = pair?;
+            let width = if per_row { 0 } else { old.len() };
+            hand_back_head(txn, &info.def, &old, &mut new, width);
             let (current, new) = match per_row {
                 false => (old, new),
                 true => {
@@ -1062,7 +1070,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let mut ticks = 0;
         for pair in rows {
             self.limits.tick(&mut ticks)?;
-            let (old, _) = pair?;
+            let (old, mut derived) = pair?;
+            hand_back_head(txn, &info.def, &old, &mut derived, 0);
             // An earlier trigger or foreign-key action of this statement may have changed or
             // removed the row.
             let old = if may_change_targets {
@@ -1404,6 +1413,23 @@ fn identical(a: &Value, b: &Value) -> bool {
         (Value::Text(x), Value::Text(y)) => x == y,
         (Value::Blob(x), Value::Blob(y)) => x == y,
         _ => false,
+    }
+}
+
+/// Hands the committed head a target row carried (see [`DmlContext::run_targets`]) back to the
+/// transaction before the row is written: present when `derived` is longer than the `width`
+/// the statement derives.
+fn hand_back_head(
+    txn: &Transaction,
+    def: &TableDef,
+    old: &[Value],
+    derived: &mut Row,
+    width: usize,
+) {
+    if derived.len() > width {
+        if let Some(Value::Blob(head)) = derived.pop() {
+            txn.keep_head_for_write(def.row_key_of_row(old), Bytes::from(head.as_slice()));
+        }
     }
 }
 
