@@ -86,8 +86,15 @@ fn child(dir: &Path) {
         out.flush().unwrap();
     };
     let mut txns = 0u64;
-    // The table of this process's last committed big transaction.
-    let mut previous_own: Option<String> = None;
+    // The table of the last committed big transaction, which the next one rewrites.
+    let mut previous_own: Option<String> = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'b%' \
+             ORDER BY CAST(substr(name, 2) AS INTEGER) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
     loop {
         txns += 1;
         if txns % 20 == 0 {
@@ -416,6 +423,19 @@ fn verify(
         if rows != BIG || by_index != BIG {
             return Err(format!(
                 "{name}: {rows} rows, {by_index} by its index; expected {BIG}"
+            ));
+        }
+        // The next big transaction rewrites every row of the table, or none.
+        let rewritten: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {name} WHERE v LIKE '%+'"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+        if rewritten != 0 && rewritten != BIG {
+            return Err(format!(
+                "{name}: {rewritten} of its {BIG} rows rewritten by one UPDATE"
             ));
         }
     }

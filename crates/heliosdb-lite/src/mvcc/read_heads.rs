@@ -13,7 +13,11 @@
 //! Heads in the run hold a live version by construction (the scan yielded the row from
 //! them), so only the map is asked whether a key was read dead.
 //!
-//! It is a cache: past its budget it starts over, and a head it lacks is read again.
+//! It is a cache, and a head it lacks is read again. Past its budget a point read starts it
+//! over, and the run takes no more heads: the statement carries those with its rows and hands
+//! each back just before the row's write ([`ReadHeads::keep_for_write`]). A spill takes the
+//! heads of the keys it writes into their pending versions and keeps the run's heads of
+//! later keys ([`ReadHeads::keep_run_after`]).
 
 use crate::storage::Bytes;
 use rustc_hash::FxHashMap;
@@ -40,7 +44,7 @@ impl ReadHeads {
         self.bytes
     }
 
-    /// Forgets everything (a spill, or heads this transaction wrote directly, changed what
+    /// Forgets everything (heads this transaction wrote directly, or a rollback, changed what
     /// it sees).
     pub(super) fn clear(&mut self) {
         *self = Self::default();
@@ -82,9 +86,10 @@ impl ReadHeads {
     }
 
     /// Remembers the live head of a row about to be written, past the budget of [`keep`]:
-    /// the heads held count towards the write set's budget, whose spill takes them. Only
-    /// up to `limit` (that whole budget), for rows that turn out not to be written (an
-    /// `UPDATE OR IGNORE` skipping conflicts) trigger no spill.
+    /// the heads held count towards the write set's budget, whose spill takes them. Only up
+    /// to `limit` (that whole budget): heads of rows that turn out not to be written (an
+    /// `UPDATE OR IGNORE` skipping conflicts) cannot grow the cache past it, and a spill
+    /// keeps at most the cache's own budget of them.
     ///
     /// [`keep`]: ReadHeads::keep
     pub(super) fn keep_for_write(&mut self, key: Vec<u8>, head: Bytes, limit: usize) {
@@ -103,19 +108,23 @@ impl ReadHeads {
     }
 
     /// After a spill that wrote the keys up to `last`: forgets the point reads (the map) and
-    /// the run's heads up to `last`, and keeps the rest of the run (the live heads of rows not
-    /// written yet, which a spill does not change: a key with a live committed head never
-    /// gets a head written before the commit).
-    pub(super) fn keep_run_after(&mut self, last: &[u8]) {
+    /// the run's heads up to `last`, and keeps the run's next heads, within `budget` (the
+    /// live heads of keys after the spill's, most likely rows about to be written; a spill
+    /// does not change them: a key with a live committed head never gets a head written
+    /// before the commit). The cap keeps heads of rows that are never written (an
+    /// `UPDATE OR IGNORE` skipping conflicts) from filling the write set's budget.
+    pub(super) fn keep_run_after(&mut self, last: &[u8], budget: usize) {
         let run = std::mem::take(&mut self.run);
         self.clear();
         let from = run.partition_point(|(k, _)| k.as_slice() <= last);
-        self.run = run.into_iter().skip(from).collect();
-        self.bytes = self
-            .run
-            .iter()
-            .map(|(k, h)| k.len() + h.len() + ENTRY_OVERHEAD)
-            .sum();
+        for (k, h) in run.into_iter().skip(from) {
+            let size = k.len() + h.len() + ENTRY_OVERHEAD;
+            if self.bytes + size > budget {
+                break;
+            }
+            self.bytes += size;
+            self.run.push((k, h));
+        }
     }
 
     /// True if the head of `key` was read and holds no live version (or there was none).
@@ -231,14 +240,17 @@ mod tests {
         }
         h.insert(b"z".to_vec(), None, usize::MAX);
         assert_eq!(h.take_ascending(b"a"), Some(Some(b("a"))));
-        h.keep_run_after(b"b");
+        h.keep_run_after(b"b", usize::MAX);
         assert!(h.map.is_empty(), "point reads are forgotten");
         assert_eq!(h.bytes(), 2 * (1 + 1 + ENTRY_OVERHEAD));
         assert_eq!(h.take_ascending(b"b"), None);
         assert_eq!(h.take_ascending(b"c"), Some(Some(b("c"))));
         assert_eq!(h.take_ascending(b"d"), Some(Some(b("d"))));
-        // A spill that wrote nothing keeps the whole run.
-        h.keep_run_after(b"");
+        // A spill that wrote nothing keeps the whole run, within the budget: its first heads.
+        h.keep_run_after(b"", usize::MAX);
         assert_eq!(h.run.len(), 2);
+        h.keep_run_after(b"", 1 + 1 + ENTRY_OVERHEAD);
+        assert_eq!(h.run.len(), 1);
+        assert_eq!(h.take_ascending(b"c"), Some(Some(b("c"))));
     }
 }

@@ -269,8 +269,9 @@ fn apply(
         let mut batch = WriteBatch::new();
         let mut work = Vec::new();
         let changes = packs.change_log(count_group);
-        // Most records carry the head their transaction read (a DELETE or UPDATE read every
-        // row it changes). For the others the chunk's keys ascend, so one forward walk over
+        // The records of rows a DELETE or UPDATE read through their heads carry the head it
+        // read. For the others (index entries, rows read through a pack, heads the
+        // transaction did not keep) the chunk's keys ascend, so one forward walk over
         // the heads reads them while they lie close together: a point read per key reloads
         // its block (and, once a large table churns the block cache, the table's index and
         // filter blocks) each time. A new walk per chunk, so that no iterator holds on to

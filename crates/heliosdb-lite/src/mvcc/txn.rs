@@ -807,11 +807,13 @@ impl Transaction {
         self.spilled = true;
         self.undo_stored += self.undo.len() as u64;
         self.undo.clear();
-        // The kept heads of rows not written yet stay for the next spill or the commit.
+        // The kept heads of keys after the last one written stay for the next spill or the
+        // commit.
         let last = self.writes.iter().next_back().map(|(k, _)| k.clone());
+        let budget = self.heads_budget();
         self.newest
             .borrow_mut()
-            .keep_run_after(last.as_deref().unwrap_or_default());
+            .keep_run_after(last.as_deref().unwrap_or_default(), budget);
         self.writes.clear();
         self.pending_bytes = 0;
         Ok(())
