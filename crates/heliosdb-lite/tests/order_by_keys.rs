@@ -177,3 +177,42 @@ fn explain_shows_when_the_sort_is_skipped() {
     let p = plan(&c, "SELECT * FROM t ORDER BY r LIMIT 3");
     assert!(p.contains("SORT"), "{p}");
 }
+
+/// A column without affinity keeps 2 and 2.0 apart, and the key encoding sorts numbers by
+/// value, then by type: in key order the later columns restart after each type of a tie,
+/// where SQLite (2 = 2.0) orders them across it. Such orders take a sort. Found by the DML
+/// differential campaign (seed 17): `INSERT OR REPLACE ... SELECT ... ORDER BY a, b` kept
+/// the wrong one of two rows.
+#[test]
+fn integer_and_real_ties_are_ordered_by_the_next_column_as_sqlite_orders_them() {
+    let schema = "CREATE TABLE t1 (a, b, c, PRIMARY KEY (a, b));
+        CREATE TABLE t2 (a, b, c); CREATE INDEX t2_ab ON t2(a, b);
+        CREATE TABLE t3 (a INTEGER, b, c); CREATE INDEX t3_ab ON t3(a, b);
+        CREATE TABLE t4 (a, b, c); CREATE INDEX t4_e ON t4(a + 0, b);";
+    let helios = Connection::open_in_memory().unwrap();
+    let lite = rusqlite::Connection::open_in_memory().unwrap();
+    helios.execute_batch(schema).unwrap();
+    lite.execute_batch(schema).unwrap();
+    for t in ["t1", "t2", "t3", "t4"] {
+        let rows = format!(
+            "INSERT INTO {t} VALUES (2, -2, 'i'), (2.0, 2, 'r'), (2, 7, 'i'), (2.0, 1, 'r'),
+             (1, 9, 'i'), (3.0, 0, 'r'), (3, 5, 'i'), (2.5, 4, 'r'), ('x', 1, 't')"
+        );
+        helios.execute_batch(&rows).unwrap();
+        lite.execute_batch(&rows).unwrap();
+        for q in [
+            format!("SELECT a, b, c FROM {t} ORDER BY a, b"),
+            format!("SELECT a, b, c FROM {t} ORDER BY a DESC, b DESC"),
+            format!("SELECT a, b, c FROM {t} WHERE a = 2 ORDER BY b"),
+            format!("SELECT a, b, c FROM {t} WHERE a >= 2 ORDER BY a, b LIMIT 4"),
+            format!("SELECT a, b, c FROM {t} ORDER BY a + 0, b"),
+        ] {
+            assert_eq!(ours(&helios, &q), sqlite_rows(&lite, &q), "{q}");
+        }
+    }
+    // With integer affinity 2.0 is stored as 2: the index order still answers.
+    let p = plan(&helios, "SELECT a, b FROM t3 ORDER BY a, b LIMIT 3");
+    assert!(p.contains("INDEX t3_ab IN KEY ORDER (no sort)"), "{p}");
+    let p = plan(&helios, "SELECT a, b FROM t2 ORDER BY a, b LIMIT 3");
+    assert!(p.contains("SORT"), "{p}");
+}

@@ -15,6 +15,7 @@
 
 use super::super::catalog::TableInfo;
 use super::super::plan::{Access, Expr, Plan, SortKey};
+use super::super::value::Affinity;
 use super::access::{expression_column, index_expressions, index_key_columns, key_column};
 use std::sync::Arc;
 
@@ -67,6 +68,11 @@ fn direction(
         .map(|&(c, _)| key_column(info, c))
         .collect();
     let rest = &order[pinned.min(order.len())..];
+    // A pinned column that mixes integers and reals holds both 2 and 2.0 (its range is widened
+    // to take every numeric tie), each followed by its own run of the later columns.
+    let mut broken = order[..pinned.min(order.len())]
+        .iter()
+        .any(|&(c, _)| mixes_numeric_types(info, c));
     let mut reverse = None;
     let mut i = 0;
     for &(col, key) in wanted {
@@ -75,9 +81,10 @@ fn direction(
             continue;
         }
         let &(have, have_desc) = rest.get(i)?;
-        if key_column(info, have) != col {
+        if broken || key_column(info, have) != col {
             return None;
         }
+        broken = mixes_numeric_types(info, have);
         i += 1;
         let backwards = key.desc != have_desc;
         // NULLs encode lowest, so they come first when an ascending column is read forwards
@@ -92,6 +99,22 @@ fn direction(
         }
     }
     Some(reverse.unwrap_or(false))
+}
+
+/// True if order column `c` (numbered as in [`scan_order`]) may hold an integer and a real of
+/// equal value, such as 2 and 2.0. The key encoding sorts numbers by value, then by type, so
+/// such a column's ties are not adjacent in key order: the columns after it are in order
+/// only within each type, where a sort orders them across the tie (SQLite compares 2 = 2.0).
+/// Only a column without affinity (BLOB, or ANY in a strict table) keeps both kinds; an
+/// indexed expression may yield either.
+fn mixes_numeric_types(info: &TableInfo, c: usize) -> bool {
+    if key_column(info, c) == info.def.columns.len() {
+        return false; // the rowid
+    }
+    info.def
+        .columns
+        .get(c)
+        .is_none_or(|col| col.affinity == Affinity::Blob)
 }
 
 /// The sort keys as table columns (or indexed expressions, numbered as in `indexed`) of the
