@@ -80,19 +80,26 @@ pub(super) enum KnownHead<H> {
     Live(H),
 }
 
+impl<H: AsRef<[u8]>> KnownHead<H> {
+    /// The same knowledge, borrowing the head's bytes.
+    pub(super) fn as_bytes(&self) -> KnownHead<&[u8]> {
+        match self {
+            KnownHead::Unknown => KnownHead::Unknown,
+            KnownHead::Dead => KnownHead::Dead,
+            KnownHead::Live(h) => KnownHead::Live(h.as_ref()),
+        }
+    }
+}
+
 /// Encodes a pending version: a flags byte, the length (4 bytes BE) and bytes of a kept head,
 /// then the data of a put.
 pub(super) fn encode_pending(value: Option<&[u8]>, head: KnownHead<&[u8]>) -> Vec<u8> {
-    let kept = match head {
-        KnownHead::Live(h) => h.len() + 4,
-        _ => 0,
+    let (flags, kept) = match head {
+        KnownHead::Unknown => (0, 0),
+        KnownHead::Dead => (HEAD_DEAD, 0),
+        KnownHead::Live(h) => (HEAD_KEPT, h.len() + 4),
     };
     let mut v = Vec::with_capacity(1 + kept + value.map_or(0, <[u8]>::len));
-    let flags = match head {
-        KnownHead::Unknown => 0,
-        KnownHead::Dead => HEAD_DEAD,
-        KnownHead::Live(_) => HEAD_KEPT,
-    };
     v.push((u8::from(value.is_some()) * LIVE) | flags);
     if let KnownHead::Live(h) = head {
         v.extend_from_slice(&(h.len() as u32).to_be_bytes());
@@ -246,12 +253,10 @@ pub(super) fn write_set<'a, H: AsRef<[u8]>>(
     let mut out = Batcher::new(storage);
     for (logical, value) in writes {
         let head = head(logical);
-        let known = match &head {
-            KnownHead::Unknown => KnownHead::Unknown,
-            KnownHead::Dead => KnownHead::Dead,
-            KnownHead::Live(h) => KnownHead::Live(h.as_ref()),
-        };
-        out.put(write_key(txid, logical), encode_pending(value, known))?;
+        out.put(
+            write_key(txid, logical),
+            encode_pending(value, head.as_bytes()),
+        )?;
     }
     out.flush()
 }
