@@ -199,7 +199,8 @@ fn head<'a>(
     newest: &'a mut HashMap<Vec<u8>, Option<crate::storage::Bytes>>,
 ) -> Result<Option<&'a [u8]>> {
     if !newest.contains_key(logical) {
-        let h = storage.get(&keys::head_key(logical))?;
+        // The commit rewrites the counter: no use caching what it read.
+        let h = storage.get_to_replace(&keys::head_key(logical))?;
         newest.insert(logical.to_vec(), h);
     }
     Ok(newest.get(logical).and_then(|h| h.as_deref()))

@@ -318,7 +318,7 @@ fn apply(
     let mut work = Vec::new();
     let changes = packs.change_log(count_group);
     for (logical, value) in &writes {
-        let old_head = Some(storage.get(&keys::head_key(logical))?);
+        let old_head = Some(storage.get_to_replace(&keys::head_key(logical))?);
         stage_version(
             &mut batch,
             &mut work,

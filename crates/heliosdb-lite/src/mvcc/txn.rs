@@ -110,6 +110,9 @@ pub struct Transaction {
     scanned_head: view::HeadSlot,
     /// Whether scans capture their heads.
     capturing: Cell<bool>,
+    /// Whether point reads are of rows about to be rewritten
+    /// ([`Transaction::reading_rows_to_replace`]).
+    replacing: Cell<bool>,
     /// Estimated bytes of `writes` and `undo`.
     pending_bytes: usize,
     /// The write set has spilled: some pending versions are in the private range.
@@ -193,6 +196,7 @@ impl Transaction {
             newest: Default::default(),
             scanned_head: Default::default(),
             capturing: Cell::new(false),
+            replacing: Cell::new(false),
             pending_bytes: 0,
             spilled: false,
             undo_stored: 0,
@@ -350,7 +354,10 @@ impl Transaction {
         if self.lock.is_none() {
             return view::read_at(storage, key, self.pin.scn);
         }
-        let head = view::head(storage, key)?;
+        let head = match self.replacing.get() {
+            true => storage.get_to_replace(&keys::head_key(key))?,
+            false => view::head(storage, key)?,
+        };
         self.cache_head(key.to_vec(), head.clone());
         view::resolve_with_head(storage, key, head, self.read_scn())
     }
@@ -441,6 +448,17 @@ impl Transaction {
             base.capture_heads(&self.scanned_head);
         }
         base
+    }
+
+    /// Runs `read`, whose point reads are of rows this transaction is about to rewrite (an
+    /// UPDATE or DELETE finding its row by key): the store need not keep their values in a
+    /// cache of recent reads, which the commit's writes would empty again (see
+    /// [`crate::storage::Storage::get_to_replace`]).
+    pub fn reading_rows_to_replace<T>(&self, read: impl FnOnce() -> T) -> T {
+        let before = self.replacing.replace(true);
+        let out = read();
+        self.replacing.set(before);
+        out
     }
 
     /// Turns on or off the capture of heads by this transaction's scans, for
@@ -1258,7 +1276,7 @@ impl Transaction {
                 let old_head = if counters::is_counter(&logical) {
                     // Counters were read, or written, after the other heads.
                     superseded_head(&pending, newest.map.remove(&logical), || {
-                        storage.get(&keys::head_key(&logical))
+                        storage.get_to_replace(&keys::head_key(&logical))
                     })?
                 } else {
                     superseded.next().ok_or_else(|| {

@@ -143,6 +143,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Returns the value stored under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>>;
 
+    /// Returns the value stored under `key`, for a reader that holds the write lock and is
+    /// likely to replace it (a row an UPDATE or DELETE is about to rewrite): a backend that
+    /// caches values may leave this one out, since the write would drop it again at once.
+    fn get_to_replace(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.get(key)
+    }
+
     /// Iterates over the keys in `range` in the given direction. The iterator observes a
     /// consistent view of the store for at least the keys it has not yet returned; callers above
     /// this layer never depend on seeing or not seeing writes made after the call.

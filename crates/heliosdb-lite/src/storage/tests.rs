@@ -118,9 +118,9 @@ fn fjall_persists_across_reopen_and_rejects_files() {
     ));
 }
 
-/// Gets, writes and deletes in batches, and sorted ingestions, in any order, read back as a
-/// plain map says they should: the cache of recently read values (fjall) never serves a
-/// value that a later write replaced or deleted.
+/// Gets (plain, and of values about to be replaced), writes and deletes in batches, and
+/// sorted ingestions, in any order, read back as a plain map says they should: the cache of
+/// recently read values (fjall) never serves a value that a later write replaced or deleted.
 mod reads_after_writes {
     use super::*;
     use proptest::prelude::*;
@@ -129,6 +129,7 @@ mod reads_after_writes {
     #[derive(Debug, Clone)]
     enum Op {
         Get(u8),
+        GetToReplace(u8),
         Put(Vec<(u8, u8)>),
         Delete(u8),
         Sorted(Vec<(u8, u8)>),
@@ -137,6 +138,7 @@ mod reads_after_writes {
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => (0u8..12).prop_map(Op::Get),
+            2 => (0u8..12).prop_map(Op::GetToReplace),
             2 => proptest::collection::vec((0u8..12, any::<u8>()), 1..4).prop_map(Op::Put),
             1 => (0u8..12).prop_map(Op::Delete),
             1 => proptest::collection::vec((0u8..12, any::<u8>()), 1..4).prop_map(Op::Sorted),
@@ -153,6 +155,10 @@ mod reads_after_writes {
                     match op {
                         Op::Get(k) => {
                             let got = s.get(&[*k]).unwrap().map(|v| v[0]);
+                            prop_assert_eq!(got, model.get(k).copied(), "{} key {}", s.name(), k);
+                        }
+                        Op::GetToReplace(k) => {
+                            let got = s.get_to_replace(&[*k]).unwrap().map(|v| v[0]);
                             prop_assert_eq!(got, model.get(k).copied(), "{} key {}", s.name(), k);
                         }
                         Op::Put(pairs) => {

@@ -204,6 +204,12 @@ impl ValueCache {
         self.capacity
     }
 
+    /// Values cached now (not the settled seeks' answers nor the runs), for tests.
+    #[cfg(test)]
+    pub(crate) fn values_held(&self) -> usize {
+        (0..SHARDS).map(|i| Self::lock(&self.values, i).len()).sum()
+    }
+
     /// The run of the settled group `prefix` + `suffix_len` bytes ([`super::Storage::settled_run`])
     /// for a backend that keeps them here and reads groups from `store`, if it holds a pair
     /// at or after the suffix `reaching`: the kept run, or, once the group has been asked for

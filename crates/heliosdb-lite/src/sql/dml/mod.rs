@@ -238,7 +238,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         if let super::plan::Plan::Scan(node) = plan {
             let exec = self.exec(txn);
             let root = self.outer.as_ref().map(|(_, outer)| Frame::root(outer));
-            if let Some(found) = exec.point_row(node, root.as_ref())? {
+            let point = txn.reading_rows_to_replace(|| exec.point_row(node, root.as_ref()));
+            if let Some(found) = point? {
                 let pairs = match found {
                     Some(row) => {
                         let derived = derive(&exec, &row)?;
