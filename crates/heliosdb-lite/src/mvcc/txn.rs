@@ -455,10 +455,15 @@ impl Transaction {
     /// cache of recent reads, which the commit's writes would empty again (see
     /// [`crate::storage::Storage::get_to_replace`]).
     pub fn reading_rows_to_replace<T>(&self, read: impl FnOnce() -> T) -> T {
-        let before = self.replacing.replace(true);
-        let out = read();
-        self.replacing.set(before);
-        out
+        /// Sets the flag back however `read` ends (a panic caught above included).
+        struct Restore<'a>(&'a Cell<bool>, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.replacing, self.replacing.replace(true));
+        read()
     }
 
     /// Turns on or off the capture of heads by this transaction's scans, for

@@ -528,7 +528,8 @@ impl<'a> AscendingHeads<'a> {
         self.cursor.is_some()
     }
 
-    /// [`head`] of `logical`, which is after every key asked before.
+    /// [`head`] of `logical`, which is after every key asked before; read as a value about
+    /// to be replaced ([`Storage::get_to_replace`]) once the walk gave way to point reads.
     pub(super) fn lookup(&mut self, logical: &[u8]) -> Result<Option<Bytes>> {
         // The commit asking writes every key it asks for: a cached copy would only be
         // dropped again.

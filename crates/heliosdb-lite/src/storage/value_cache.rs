@@ -49,7 +49,8 @@
 //! cached value does not keep a whole block alive. A value is admitted at its key's second
 //! miss: the first only sets the key's bit in a small bitmap of keys seen, so that reads of
 //! keys read once (a scan of lookups over a large table, an UPDATE's reads) do not pay for
-//! copying and inserting what will not be read again.
+//! copying and inserting what will not be read again. A reader about to replace the value
+//! ([`super::Storage::get_to_replace`]) looks the cache up but offers nothing.
 
 use super::{Bytes, KvPair, SettledRun};
 use quick_cache::unsync::Cache;

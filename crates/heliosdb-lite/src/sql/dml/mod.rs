@@ -238,8 +238,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         if let super::plan::Plan::Scan(node) = plan {
             let exec = self.exec(txn);
             let root = self.outer.as_ref().map(|(_, outer)| Frame::root(outer));
-            let point = txn.reading_rows_to_replace(|| exec.point_row(node, root.as_ref()));
-            if let Some(found) = point? {
+            if let Some(found) = exec.point_row(node, root.as_ref())? {
                 let pairs = match found {
                     Some(row) => {
                         let derived = derive(&exec, &row)?;
@@ -651,7 +650,9 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                     (Upsert::DoUpdate((assign, filter)), _) => {
                         let existing_key = conflicts[0].1.clone();
-                        let existing = load_row(txn, info, &existing_key)?;
+                        // Rewritten below (unless its filter says no): not worth caching.
+                        let existing =
+                            txn.reading_rows_to_replace(|| load_row(txn, info, &existing_key))?;
                         let mut both = existing.clone();
                         both.extend(row.iter().cloned());
                         let exec = self.exec(txn);
@@ -680,7 +681,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                     }
                     (Upsert::None, Conflict::Replace) => {
                         for (_, key) in &conflicts {
-                            if let Some(old) = try_load_row(txn, info, key)? {
+                            let old = txn.reading_rows_to_replace(|| try_load_row(txn, info, key));
+                            if let Some(old) = old? {
                                 self.replace_delete(txn, info, &old)?;
                             }
                         }
@@ -1032,7 +1034,8 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 false => (old, new),
                 true => {
                     let key = info.def.row_key(&row_key_values(&info.def, &old));
-                    let Some(current) = try_load_row(txn, info, &key)? else {
+                    let current = txn.reading_rows_to_replace(|| try_load_row(txn, info, &key));
+                    let Some(current) = current? else {
                         continue; // removed by an earlier REPLACE, trigger or action
                     };
                     let exec = self.exec(txn).with_statement_answers(answers);

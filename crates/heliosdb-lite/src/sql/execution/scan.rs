@@ -450,7 +450,14 @@ impl Executor<'_> {
             [KeyLookup::Point(key)] => key,
             _ => return Ok(None),
         };
-        let Some(value) = self.reader()?.get(node.source, key)? else {
+        // The row of an UPDATE or DELETE by key (the only callers): the transaction is about
+        // to rewrite it, so the store need not cache what it reads. Only this read: the
+        // filter's subqueries below read rows that stay.
+        let reader = self.reader()?;
+        let value = reader
+            .txn
+            .reading_rows_to_replace(|| reader.get(node.source, key))?;
+        let Some(value) = value else {
             return Ok(Some(None));
         };
         let row = self.decode_row_columns(info, key, &value, node.columns.as_deref())?;
