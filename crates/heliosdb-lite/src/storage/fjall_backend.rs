@@ -607,7 +607,7 @@ mod tests {
             );
         }
         assert_eq!(cache.values_held(), 0);
-        // A plain read caches at its key's second miss; a read to replace still uses that.
+        // A plain read caches at its key's second miss; a read to replace leaves it there.
         for _ in 0..2 {
             assert_eq!(s.get(b"other").unwrap().as_deref(), Some(&b"kept"[..]));
         }
@@ -616,6 +616,7 @@ mod tests {
             s.get_to_replace(b"other").unwrap().as_deref(),
             Some(&b"kept"[..])
         );
+        assert_eq!(cache.values_held(), 1);
         // And after the write, the new value, from the buffer.
         let mut b = WriteBatch::new();
         b.put(b"row".to_vec(), b"new".to_vec());
