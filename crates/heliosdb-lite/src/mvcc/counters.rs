@@ -200,7 +200,7 @@ fn head<'a>(
 ) -> Result<Option<&'a [u8]>> {
     if !newest.contains_key(logical) {
         // The commit rewrites the counter: no use caching what it read.
-        let h = storage.get_to_replace(&keys::head_key(logical))?;
+        let h = super::view::head_to_replace(storage, logical)?;
         newest.insert(logical.to_vec(), h);
     }
     Ok(newest.get(logical).and_then(|h| h.as_deref()))

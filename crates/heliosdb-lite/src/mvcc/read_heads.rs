@@ -25,6 +25,11 @@ use rustc_hash::FxHashMap;
 /// What an entry costs beyond its key and head bytes (an estimate for the budget).
 const ENTRY_OVERHEAD: usize = 64;
 
+/// The estimated bytes of an entry of `key` and `head`.
+fn entry_size(key: &[u8], head: &[u8]) -> usize {
+    key.len() + head.len() + ENTRY_OVERHEAD
+}
+
 /// Heads read under the write lock, by logical key (see the module documentation).
 #[derive(Default)]
 pub(super) struct ReadHeads {
@@ -60,7 +65,7 @@ impl ReadHeads {
 
     /// Remembers the head of a point read (`None`: the key has no head).
     pub(super) fn insert(&mut self, key: Vec<u8>, head: Option<Bytes>, budget: usize) {
-        let size = key.len() + head.as_ref().map_or(0, |h| h.len()) + ENTRY_OVERHEAD;
+        let size = entry_size(&key, head.as_deref().unwrap_or_default());
         self.charge(size, budget);
         if self.map.insert(key, head).is_some() {
             self.bytes -= size;
@@ -76,7 +81,7 @@ impl ReadHeads {
             self.insert(key, Some(head), budget);
             return None;
         }
-        let size = key.len() + head.len() + ENTRY_OVERHEAD;
+        let size = entry_size(&key, &head);
         if self.bytes + size > budget {
             return Some(head);
         }
@@ -93,7 +98,7 @@ impl ReadHeads {
     ///
     /// [`keep`]: ReadHeads::keep
     pub(super) fn keep_for_write(&mut self, key: Vec<u8>, head: Bytes, limit: usize) {
-        let size = key.len() + head.len() + ENTRY_OVERHEAD;
+        let size = entry_size(&key, &head);
         if self.bytes + size > limit {
             return;
         }
@@ -118,7 +123,7 @@ impl ReadHeads {
         self.clear();
         let from = run.partition_point(|(k, _)| k.as_slice() <= last);
         for (k, h) in run.into_iter().skip(from) {
-            let size = k.len() + h.len() + ENTRY_OVERHEAD;
+            let size = entry_size(&k, &h);
             if self.bytes + size > budget {
                 break;
             }

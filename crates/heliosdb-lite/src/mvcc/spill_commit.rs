@@ -37,7 +37,7 @@ use super::counters::{self, CountGroup};
 use super::gc::{push_work_item, GcKind};
 use super::pack::{ChangeLog, Packs};
 use super::spill::{self, KnownHead, BATCH_BYTES, BATCH_OPS};
-use super::view::AscendingHeads;
+use super::view::{self, AscendingHeads};
 use super::{keys, CommitInfo, Mvcc};
 use crate::error::{Error, Result};
 use crate::storage::{prefix_successor, Direction, Storage, WriteBatch};
@@ -318,7 +318,7 @@ fn apply(
     let mut work = Vec::new();
     let changes = packs.change_log(count_group);
     for (logical, value) in &writes {
-        let old_head = Some(storage.get_to_replace(&keys::head_key(logical))?);
+        let old_head = Some(view::head_to_replace(storage, logical)?);
         stage_version(
             &mut batch,
             &mut work,

@@ -355,7 +355,7 @@ impl Transaction {
             return view::read_at(storage, key, self.pin.scn);
         }
         let head = match self.replacing.get() {
-            true => storage.get_to_replace(&keys::head_key(key))?,
+            true => view::head_to_replace(storage, key)?,
             false => view::head(storage, key)?,
         };
         self.cache_head(key.to_vec(), head.clone());
@@ -1281,7 +1281,7 @@ impl Transaction {
                 let old_head = if counters::is_counter(&logical) {
                     // Counters were read, or written, after the other heads.
                     superseded_head(&pending, newest.map.remove(&logical), || {
-                        storage.get_to_replace(&keys::head_key(&logical))
+                        view::head_to_replace(&*storage, &logical)
                     })?
                 } else {
                     superseded.next().ok_or_else(|| {

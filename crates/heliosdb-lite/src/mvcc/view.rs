@@ -42,6 +42,12 @@ pub(crate) fn head(storage: &dyn Storage, logical: &[u8]) -> Result<Option<Bytes
     storage.get(&keys::head_key(logical))
 }
 
+/// [`head`], read by a caller about to write a new head for `logical`: not worth a place in
+/// the store's cache ([`Storage::get_to_replace`]).
+pub(crate) fn head_to_replace(storage: &dyn Storage, logical: &[u8]) -> Result<Option<Bytes>> {
+    storage.get_to_replace(&keys::head_key(logical))
+}
+
 /// The data of the stored version value `value`, already decoded as `version` (`None` for a
 /// tombstone), as a view of the same bytes.
 fn version_data(value: &Bytes, version: &keys::Version<'_>) -> Option<Bytes> {
@@ -528,13 +534,13 @@ impl<'a> AscendingHeads<'a> {
         self.cursor.is_some()
     }
 
-    /// [`head`] of `logical`, which is after every key asked before; read as a value about
-    /// to be replaced ([`Storage::get_to_replace`]) once the walk gave way to point reads.
+    /// [`head`] of `logical`, which is after every key asked before ([`head_to_replace`] once
+    /// the walk gave way to point reads).
     pub(super) fn lookup(&mut self, logical: &[u8]) -> Result<Option<Bytes>> {
         // The commit asking writes every key it asks for: a cached copy would only be
         // dropped again.
         let Some(cursor) = &mut self.cursor else {
-            return self.storage.get_to_replace(&keys::head_key(logical));
+            return head_to_replace(self.storage, logical);
         };
         let found = cursor.lookup(logical)?;
         self.lookups += 1;
