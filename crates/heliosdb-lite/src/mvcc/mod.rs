@@ -70,6 +70,7 @@ mod merge;
 pub mod pack;
 mod pack_scan;
 mod read_heads;
+mod rewrite_reads;
 mod spill;
 mod spill_commit;
 mod txn;

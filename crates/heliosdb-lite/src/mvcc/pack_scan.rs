@@ -149,7 +149,7 @@ impl<'a> PackedIter<'a> {
     fn resolve(&mut self, key: Bytes) -> Result<Option<KvPair>> {
         let found = match &mut self.history {
             // Read before the head: no head to vouch for a miss.
-            Some(history) => history.lookup(&key, self.scn, u64::MAX)?,
+            Some(history) => history.lookup(self.storage, &key, self.scn, u64::MAX)?,
             None => None,
         };
         let data = match found {

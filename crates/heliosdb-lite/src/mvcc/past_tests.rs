@@ -5,7 +5,7 @@
 //! those reads must agree with the model too, while the history grows past the copy and GC
 //! removes its front.
 
-use super::tests::{get_at as read, options};
+use super::tests::{get_at as read, options, store};
 use super::*;
 use crate::storage::{FjallOptions, FjallStorage, MemoryStorage};
 use crate::time::ManualClock;
@@ -67,11 +67,7 @@ fn reads_at_every_point_of_long_histories_agree_with_a_model() {
     for disk in [false, true] {
         let clock = ManualClock::new(1_000_000);
         let dir = tempfile::tempdir().unwrap();
-        let storage: Arc<dyn Storage> = match disk {
-            true => Arc::new(FjallStorage::open(dir.path(), &FjallOptions::default()).unwrap()),
-            false => Arc::new(MemoryStorage::new()),
-        };
-        let m = Mvcc::open(storage, options(&clock)).unwrap();
+        let m = Mvcc::open(store(disk, dir.path()), options(&clock)).unwrap();
         let model = churn(&m);
         let reads = || view::PAST_READS.load(Relaxed) + view::RUN_READS.load(Relaxed);
         let before = reads();

@@ -15,6 +15,14 @@ pub(super) fn options(clock: &ManualClock) -> MvccOptions {
     }
 }
 
+/// A fresh store: fjall's in `dir` when `disk`, else an in-memory one.
+pub(super) fn store(disk: bool, dir: &std::path::Path) -> Arc<dyn Storage> {
+    match disk {
+        true => Arc::new(FjallStorage::open(dir, &FjallOptions::default()).unwrap()),
+        false => Arc::new(MemoryStorage::new()),
+    }
+}
+
 fn mem(clock: &ManualClock) -> Mvcc {
     Mvcc::open(Arc::new(MemoryStorage::new()), options(clock)).unwrap()
 }

@@ -13,6 +13,7 @@ use super::gc::{push_work_item, GcKind};
 use super::key_filter::KeyFilter;
 use super::merge::{MergeIter, Overlay, PendingIter, TxnScan};
 use super::read_heads::ReadHeads;
+use super::rewrite_reads::RewriteReads;
 use super::spill::{self, Undo};
 use super::spill_commit::{self, stage_version};
 use super::view::AscendingHeads;
@@ -113,6 +114,8 @@ pub struct Transaction {
     /// Whether point reads are of rows about to be rewritten
     /// ([`Transaction::reading_rows_to_replace`]).
     replacing: Cell<bool>,
+    /// How those reads are served: by point reads, or by a walk over keys read in order.
+    rewrites: std::cell::RefCell<RewriteReads>,
     /// Estimated bytes of `writes` and `undo`.
     pending_bytes: usize,
     /// The write set has spilled: some pending versions are in the private range.
@@ -197,6 +200,7 @@ impl Transaction {
             scanned_head: Default::default(),
             capturing: Cell::new(false),
             replacing: Cell::new(false),
+            rewrites: Default::default(),
             pending_bytes: 0,
             spilled: false,
             undo_stored: 0,
@@ -355,7 +359,12 @@ impl Transaction {
             return view::read_at(storage, key, self.pin.scn);
         }
         let head = match self.replacing.get() {
-            true => view::head_to_replace(storage, key)?,
+            // Its own heads written (`direct_scn` set), a walk opened before could miss them.
+            true => self.rewrites.borrow_mut().head(
+                &self.mvcc.0.storage,
+                key,
+                self.direct_scn.is_none(),
+            )?,
             false => view::head(storage, key)?,
         };
         self.cache_head(key.to_vec(), head.clone());
@@ -450,10 +459,17 @@ impl Transaction {
         base
     }
 
+    /// Reads of rows to replace that a kept walk served ([`super::rewrite_reads`]), for tests.
+    #[cfg(test)]
+    pub(super) fn rewrite_reads_walked(&self) -> u64 {
+        self.rewrites.borrow().walked
+    }
+
     /// Runs `read`, whose point reads are of rows this transaction is about to rewrite (an
     /// UPDATE or DELETE finding its row by key): the store need not keep their values in a
     /// cache of recent reads, which the commit's writes would empty again (see
-    /// [`crate::storage::Storage::get_to_replace`]).
+    /// [`crate::storage::Storage::get_to_replace`]). Read in ascending key order, they are
+    /// served by one forward walk the transaction keeps ([`super::rewrite_reads`]).
     pub fn reading_rows_to_replace<T>(&self, read: impl FnOnce() -> T) -> T {
         /// Sets the flag back however `read` ends (a panic caught above included).
         struct Restore<'a>(&'a Cell<bool>, bool);

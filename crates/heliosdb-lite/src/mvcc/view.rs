@@ -18,6 +18,7 @@ use super::Inner;
 use crate::error::Result;
 use crate::storage::{Bytes, Direction, KeyRange, KvPair, Storage};
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// Maps a range of logical keys to the range of their head keys.
 fn head_range(range: &KeyRange) -> KeyRange {
@@ -344,7 +345,7 @@ const SKIP_BEFORE_SEEK: usize = 32;
 /// block once, where a point read per key reloads its block (and, once the block cache churns,
 /// the table's index and filter blocks) every time.
 struct ForwardCursor<'a> {
-    storage: &'a dyn Storage,
+    source: WalkSource<'a>,
     /// Upper bound of the walked range.
     end: Bound<Vec<u8>>,
     iter: Option<crate::storage::KvIter<'a>>,
@@ -355,10 +356,35 @@ struct ForwardCursor<'a> {
     seeks: u64,
 }
 
+/// The store a walk reads: borrowed for a walk inside one call, held for a walk a
+/// transaction keeps across statements ([`AscendingHeads::kept`]).
+enum WalkSource<'a> {
+    Borrowed(&'a dyn Storage),
+    Held(Arc<dyn Storage>),
+}
+
+impl<'a> WalkSource<'a> {
+    fn storage(&self) -> &dyn Storage {
+        match self {
+            WalkSource::Borrowed(s) => *s,
+            WalkSource::Held(s) => &**s,
+        }
+    }
+
+    /// A forward iterator over `range`; `None` when a held store has none to give
+    /// ([`Storage::scan_owned`]).
+    fn scan(&self, range: KeyRange) -> Option<crate::storage::KvIter<'a>> {
+        match self {
+            WalkSource::Borrowed(s) => Some(s.scan(range, Direction::Forward)),
+            WalkSource::Held(s) => Arc::clone(s).scan_owned(range),
+        }
+    }
+}
+
 impl<'a> ForwardCursor<'a> {
-    fn new(storage: &'a dyn Storage, end: Bound<Vec<u8>>) -> Self {
+    fn new(source: WalkSource<'a>, end: Bound<Vec<u8>>) -> Self {
         Self {
-            storage,
+            source,
             end,
             iter: None,
             current: None,
@@ -369,12 +395,15 @@ impl<'a> ForwardCursor<'a> {
 
     fn seek(&mut self, target: Vec<u8>) -> Result<()> {
         self.seeks += 1;
-        let mut iter = self.storage.scan(
-            (Bound::Included(target), self.end.clone()),
-            Direction::Forward,
-        );
-        self.current = iter.next().transpose()?;
-        self.iter = Some(iter);
+        let range = (Bound::Included(target), self.end.clone());
+        match self.source.scan(range.clone()) {
+            Some(mut iter) => {
+                self.current = iter.next().transpose()?;
+                self.iter = Some(iter);
+            }
+            // No iterator to keep: every later target is sought again (`iter` stays None).
+            None => self.current = self.source.storage().first_in_range(range)?,
+        }
         Ok(())
     }
 
@@ -428,15 +457,16 @@ impl<'a> HistoryCursor<'a> {
             Bound::Excluded(k) => Bound::Excluded(keys::history_prefix(k)),
         };
         Self {
-            walk: ForwardCursor::new(storage, end),
+            walk: ForwardCursor::new(WalkSource::Borrowed(storage), end),
             published,
         }
     }
 
     /// [`from_history`] for `logical`, which is after every key asked before, whose head
-    /// (read just before) began at `head_begin`.
+    /// (read just before) began at `head_begin`; `storage` is the walk's (for a seek).
     pub(super) fn lookup(
         &mut self,
+        storage: &dyn Storage,
         logical: &[u8],
         scn: u64,
         head_begin: u64,
@@ -444,7 +474,6 @@ impl<'a> HistoryCursor<'a> {
         let Some(after) = scn.checked_add(1) else {
             return Ok(None);
         };
-        let storage = self.walk.storage;
         // The cursor may have read this part of the history before the head was read (a
         // backend's iterator need not be a snapshot: the in-memory one refills in chunks),
         // and a commit in between may have moved the version the snapshot needs into the
@@ -485,7 +514,10 @@ pub(super) struct HeadCursor<'a>(ForwardCursor<'a>);
 
 impl<'a> HeadCursor<'a> {
     pub(super) fn new(storage: &'a dyn Storage, range: &KeyRange) -> Self {
-        Self(ForwardCursor::new(storage, head_range(range).1))
+        Self(ForwardCursor::new(
+            WalkSource::Borrowed(storage),
+            head_range(range).1,
+        ))
     }
 
     /// [`head`] of `logical`, which is after every key asked before. The cursor opens after
@@ -509,7 +541,7 @@ impl<'a> HeadCursor<'a> {
 /// one point read through the memtable and every run's bloom filter, and a point read is
 /// what a walk over sparse keys degrades to after its seek.
 pub(super) struct AscendingHeads<'a> {
-    storage: &'a dyn Storage,
+    source: WalkSource<'a>,
     cursor: Option<HeadCursor<'a>>,
     lookups: u64,
 }
@@ -522,14 +554,29 @@ impl<'a> AscendingHeads<'a> {
     /// (worth it only for many keys).
     pub(super) fn new(storage: &'a dyn Storage, walk: bool) -> Self {
         Self {
-            storage,
+            source: WalkSource::Borrowed(storage),
             cursor: walk.then(|| HeadCursor::new(storage, &(Bound::Unbounded, Bound::Unbounded))),
             lookups: 0,
         }
     }
 
+    /// A walking reader that holds `storage`, for a transaction to keep across statements
+    /// ([`super::rewrite_reads`]). The caller must see to it that no head changes while the
+    /// walk is kept, as it does while it holds the write lock and writes nothing itself: the
+    /// walk's iterator may not see a head written after it opened.
+    pub(super) fn kept(storage: Arc<dyn Storage>) -> AscendingHeads<'static> {
+        let all = head_range(&(Bound::Unbounded, Bound::Unbounded));
+        AscendingHeads {
+            cursor: Some(HeadCursor(ForwardCursor::new(
+                WalkSource::Held(Arc::clone(&storage)),
+                all.1,
+            ))),
+            source: WalkSource::Held(storage),
+            lookups: 0,
+        }
+    }
+
     /// True while the reader walks (it has not fallen back to point reads).
-    #[cfg(test)]
     pub(super) fn walking(&self) -> bool {
         self.cursor.is_some()
     }
@@ -540,7 +587,7 @@ impl<'a> AscendingHeads<'a> {
         // The commit asking writes every key it asks for: a cached copy would only be
         // dropped again.
         let Some(cursor) = &mut self.cursor else {
-            return head_to_replace(self.storage, logical);
+            return head_to_replace(self.source.storage(), logical);
         };
         let found = cursor.lookup(logical)?;
         self.lookups += 1;
@@ -591,7 +638,9 @@ impl<'a> HeadsIter<'a> {
             version_data(&value, &version)
         } else {
             match &mut self.history {
-                Some(history) => history.lookup(logical, self.scn, version.begin)?.flatten(),
+                Some(history) => history
+                    .lookup(self.storage, logical, self.scn, version.begin)?
+                    .flatten(),
                 None => from_history(self.storage, logical, self.scn)?.flatten(),
             }
         };

@@ -499,6 +499,14 @@ impl Storage for FjallStorage {
         self.buffer.merge(tables, &range, direction)
     }
 
+    fn scan_owned(self: Arc<Self>, range: KeyRange) -> Option<KvIter<'static>> {
+        // fjall's iterator holds what it reads (its own snapshot), and the buffer's merge
+        // holds its layers: neither borrows the store.
+        let tables =
+            || -> KvIter<'static> { Box::new(self.keyspace.range(range.clone()).map(pair)) };
+        Some(self.buffer.merge(tables, &range, Direction::Forward))
+    }
+
     /// The frozen buffer layers and a fjall snapshot, merged: every write applied before the
     /// call and none after.
     fn snapshot_iter(&self) -> Result<KvIter<'_>> {

@@ -66,14 +66,11 @@ impl Storage for MemoryStorage {
     }
 
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
-        Box::new(ChunkedIter {
-            store: self,
-            range,
-            direction,
-            buffer: Vec::new().into_iter(),
-            chunk: FIRST_CHUNK,
-            done: false,
-        })
+        Box::new(ChunkedIter::new(self, range, direction))
+    }
+
+    fn scan_owned(self: Arc<Self>, range: KeyRange) -> Option<KvIter<'static>> {
+        Some(Box::new(ChunkedIter::new(self, range, Direction::Forward)))
     }
 
     fn settled_run(
@@ -146,8 +143,10 @@ impl Storage for MemoryStorage {
     }
 }
 
-struct ChunkedIter<'a> {
-    store: &'a MemoryStorage,
+/// A scan that copies the map's pairs out a chunk at a time, holding the store (`S`: a
+/// reference, or an `Arc` for [`Storage::scan_owned`]) between chunks, not its lock.
+struct ChunkedIter<S> {
+    store: S,
     range: KeyRange,
     direction: Direction,
     buffer: std::vec::IntoIter<KvPair>,
@@ -156,7 +155,18 @@ struct ChunkedIter<'a> {
     done: bool,
 }
 
-impl ChunkedIter<'_> {
+impl<S: std::ops::Deref<Target = MemoryStorage>> ChunkedIter<S> {
+    fn new(store: S, range: KeyRange, direction: Direction) -> Self {
+        Self {
+            store,
+            range,
+            direction,
+            buffer: Vec::new().into_iter(),
+            chunk: FIRST_CHUNK,
+            done: false,
+        }
+    }
+
     fn refill(&mut self) {
         let map = self.store.read();
         let range = (self.range.0.as_ref(), self.range.1.as_ref());
@@ -203,7 +213,7 @@ fn range_is_empty(range: &(Bound<&Vec<u8>>, Bound<&Vec<u8>>)) -> bool {
     }
 }
 
-impl Iterator for ChunkedIter<'_> {
+impl<S: std::ops::Deref<Target = MemoryStorage>> Iterator for ChunkedIter<S> {
     type Item = Result<KvPair>;
 
     fn next(&mut self) -> Option<Self::Item> {

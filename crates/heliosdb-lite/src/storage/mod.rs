@@ -24,6 +24,7 @@ pub use settled_run::{RunBuilder, SettledRun};
 
 use crate::error::Result;
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// An immutable byte string that is cheap to clone and to slice: a reference-counted view
 /// (short strings are stored inline). Keys and values come out of the backends in this form
@@ -154,6 +155,15 @@ pub trait Storage: Send + Sync + 'static {
     /// consistent view of the store for at least the keys it has not yet returned; callers above
     /// this layer never depend on seeing or not seeing writes made after the call.
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_>;
+
+    /// [`Storage::scan`] forward, as an iterator that holds the store instead of borrowing
+    /// it, for a reader that keeps its place across many calls (a transaction reading the
+    /// rows it rewrites in key order, statement after statement). `None` when the backend
+    /// has no such iterator (the default): the reader then reads key by key.
+    fn scan_owned(self: Arc<Self>, range: KeyRange) -> Option<KvIter<'static>> {
+        let _ = range;
+        None
+    }
 
     /// The first pair in `range` (one seek). Backends may do this cheaper than `scan`.
     fn first_in_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
