@@ -25,6 +25,11 @@ enum Step {
     RollbackTo(u8),
     /// Scan everything the transaction sees, forwards (`false`) or backwards.
     Scan(bool),
+    /// What batched `UPDATE ... WHERE key = ?` executions do: for `len` keys in ascending
+    /// order from `from` (beyond the keys above), read the row to replace, then write most
+    /// of them (a new value from `v`, or a delete): past a run of ascending reads the
+    /// transaction serves them through a walk it keeps.
+    Rewrite { from: u8, len: u8, v: u8 },
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +55,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Savepoint),
         1 => any::<u8>().prop_map(Step::RollbackTo),
         1 => any::<bool>().prop_map(Step::Scan),
+        1 => (8u8..200, 32u8..56, any::<u8>()).prop_map(|(from, len, v)| Step::Rewrite { from, len, v }),
     ]
 }
 
@@ -134,6 +140,27 @@ fn run(ops: Vec<Op>, disk: bool, txn_bytes: usize) {
                                 t.get(&[*k]).unwrap().map(|v| v.to_vec()),
                                 next.get(k).map(|v| vec![*v])
                             );
+                        }
+                        Step::Rewrite { from, len, v } => {
+                            for k in *from..from.saturating_add(*len) {
+                                let got = t.reading_rows_to_replace(|| t.get(&[k])).unwrap();
+                                assert_eq!(
+                                    got.map(|v| v.to_vec()),
+                                    next.get(&k).map(|v| vec![*v]),
+                                    "row {k} read to be rewritten"
+                                );
+                                match (k ^ v) % 4 {
+                                    0 => {
+                                        t.delete(vec![k]).unwrap();
+                                        next.remove(&k);
+                                    }
+                                    1 => {}
+                                    _ => {
+                                        t.put(vec![k], vec![v.wrapping_add(k)]).unwrap();
+                                        next.insert(k, v.wrapping_add(k));
+                                    }
+                                }
+                            }
                         }
                         Step::Savepoint => saved.push((t.savepoint(), next.clone())),
                         Step::RollbackTo(sel) => {
