@@ -436,17 +436,28 @@ fn updates_and_deletes_by_key_in_ascending_order_answer_like_sqlite_and_keep_the
         let mut hs: Vec<_> = statements.iter().map(|q| h.prepare(q).unwrap()).collect();
         let mut ss: Vec<_> = statements.iter().map(|q| s.prepare(q).unwrap()).collect();
         let mut id = 1 + round;
+        let mut loaded = false;
         while id < 5600 {
-            // Now and then a row far behind (read by point), and a load of new rows whose
-            // heads the transaction may write itself.
+            // Now and then a row far behind (read by point), and a load of rows past the
+            // budget, whose heads the transaction writes itself: the deleted rows ahead come
+            // back, and the statements after must find them.
             let ids = match id % 400 {
                 0 => vec![id, id / 3],
-                200 if round == 1 => {
-                    let load = format!(
-                        "INSERT INTO t SELECT 10000 + {id} * 10 + x, x, 'n' FROM                          (WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 3000) SELECT x FROM s)"
+                _ if round == 1 && id > 1200 && !loaded => {
+                    loaded = true;
+                    let ahead = format!(
+                        "INSERT INTO t SELECT x, x % 97, 'n' FROM (WITH RECURSIVE s(x) AS \
+                         (SELECT {id} + 1 UNION ALL SELECT x + 1 FROM s WHERE x < 5600) \
+                         SELECT x FROM s) WHERE x % 13 = 0"
                     );
-                    h.execute(&load, []).unwrap();
-                    s.execute(&load, []).unwrap();
+                    for load in [
+                        "INSERT INTO t SELECT id + 10000, k, 'n' FROM t WHERE id < 6000",
+                        "INSERT INTO t SELECT id + 20000, k, 'n' FROM t WHERE id < 6000",
+                        &ahead,
+                    ] {
+                        h.execute(load, []).unwrap();
+                        s.execute(load, []).unwrap();
+                    }
                     vec![id]
                 }
                 _ => vec![id],

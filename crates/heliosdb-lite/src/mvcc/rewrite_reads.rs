@@ -14,10 +14,14 @@
 //! order are point reads too. The walk opens only once [`ASCENDING_BEFORE_WALK`] reads in a
 //! row ascended, so a transaction of a few statements never pays for a seek it cannot
 //! amortise; once the walk judges itself dearer than point reads (keys far apart), the
-//! transaction reads by point for good. The walk's iterator holds the store's buffered
-//! layers and a table snapshot as they were when it opened, so it is opened again every
-//! [`LOOKUPS_BEFORE_REOPEN`] lookups: what a long transaction's walk holds back from being
-//! freed stays bounded.
+//! transaction reads by point for good, as it does after a read through the walk failed (a
+//! failed step may leave the walk's merge short of a source).
+//!
+//! The walk's iterator holds the store's buffered layers and fjall's table version as they
+//! were when it opened (not a snapshot: it relies on no head changing), which keeps them
+//! from being freed. So it is opened again every [`LOOKUPS_BEFORE_REOPEN`] lookups, dropped
+//! when the transaction spills (its writes then go through the buffer in bulk), and dropped
+//! at the end of a statement that did not use it; the next ascending read opens a new one.
 
 use super::view::{head_to_replace, AscendingHeads};
 use crate::error::Result;
@@ -38,7 +42,10 @@ pub(super) struct RewriteReads {
     /// How many reads in a row, up to `last`, asked for a key after the one before.
     ascending: u32,
     walk: Option<Walk>,
-    /// A walk gave way to point reads, or the transaction wrote heads: no walk opens again.
+    /// The walk served a read since the last statement ended.
+    served: bool,
+    /// A walk gave way to point reads or failed, or the transaction wrote heads: no walk
+    /// opens again.
     done: bool,
     /// Reads a walk served, for tests.
     #[cfg(test)]
@@ -73,6 +80,7 @@ impl RewriteReads {
         }
         self.last.clear();
         self.last.extend_from_slice(logical);
+        // The read that makes the run long enough is the walk's first.
         if self.walk.is_none() && self.ascending >= ASCENDING_BEFORE_WALK {
             self.walk = Some(Walk {
                 heads: AscendingHeads::kept(Arc::clone(storage)),
@@ -87,7 +95,15 @@ impl RewriteReads {
         {
             self.walked += 1;
         }
-        let found = walk.heads.lookup(logical)?;
+        self.served = true;
+        let found = match walk.heads.lookup(logical) {
+            Ok(found) => found,
+            Err(e) => {
+                self.walk = None;
+                self.done = true;
+                return Err(e);
+            }
+        };
         walk.last.clear();
         walk.last.extend_from_slice(logical);
         walk.lookups += 1;
@@ -99,6 +115,20 @@ impl RewriteReads {
             walk.lookups = 0;
         }
         Ok(found)
+    }
+
+    /// Drops the walk, if one is open (the next ascending read opens a new one): the
+    /// transaction is about to write a lot through the store's buffer.
+    pub(super) fn release(&mut self) {
+        self.walk = None;
+    }
+
+    /// A statement ended: a walk it did not use is dropped, so that a transaction going on
+    /// with other work does not hold the store's old layers until it ends.
+    pub(super) fn statement_ended(&mut self) {
+        if !std::mem::take(&mut self.served) {
+            self.walk = None;
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use super::super::tests::{options, store};
 use super::super::{keys, Mvcc, TxnMode};
 use super::*;
+use crate::error::Result;
 use crate::storage::{MemoryStorage, WriteBatch};
 use crate::time::ManualClock;
 use std::collections::BTreeMap;
@@ -123,21 +124,116 @@ fn the_walk_opens_after_a_run_of_ascending_reads_and_ends_when_the_transaction_w
     for i in ASCENDING_BEFORE_WALK - 1..100 {
         assert_eq!(head(&mut reads, &storage, i, true), format!("h{i}"));
     }
-    assert_eq!(reads.walked, u64::from(101 - ASCENDING_BEFORE_WALK));
+    let walked = u64::from(101 - ASCENDING_BEFORE_WALK);
+    assert_eq!(reads.walked, walked);
     // Out of order: a point read; the walk serves the next key after its last one.
     assert_eq!(head(&mut reads, &storage, 10, true), "h10");
-    assert_eq!(reads.walked, u64::from(101 - ASCENDING_BEFORE_WALK));
+    assert_eq!(reads.walked, walked);
     assert_eq!(head(&mut reads, &storage, 120, true), "h120");
-    assert_eq!(head(&mut reads, &storage, 300, true), "-");
-    assert_eq!(reads.walked, u64::from(103 - ASCENDING_BEFORE_WALK));
-    // The transaction writes a head itself: every read from then on is a point read.
+    assert_eq!(reads.walked, walked + 1);
+    // The transaction writes heads itself, some just ahead of the walk (its iterator holds
+    // the next ones already): every read from then on is a point read, which sees them.
     let mut b = WriteBatch::new();
-    b.put(keys::head_key(&key(150)), b"direct".to_vec());
+    for i in [121, 122, 130] {
+        b.put(keys::head_key(&key(i)), format!("direct{i}").into_bytes());
+    }
     storage.write(b, false).unwrap();
-    assert_eq!(head(&mut reads, &storage, 150, false), "direct");
+    assert_eq!(head(&mut reads, &storage, 121, false), "direct121");
     assert!(reads.walk.is_none());
-    assert_eq!(head(&mut reads, &storage, 160, true), "h160");
-    assert_eq!(reads.walked, u64::from(103 - ASCENDING_BEFORE_WALK));
+    assert_eq!(head(&mut reads, &storage, 122, true), "direct122");
+    assert_eq!(head(&mut reads, &storage, 130, true), "direct130");
+    assert_eq!(head(&mut reads, &storage, 300, true), "-");
+    assert_eq!(reads.walked, walked + 1);
+}
+
+#[test]
+fn a_walk_not_used_by_a_statement_or_released_at_a_spill_is_dropped_and_opened_again() {
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    heads(&storage, 300);
+    let mut reads = RewriteReads::default();
+    for i in 0..40 {
+        head(&mut reads, &storage, i, true);
+    }
+    assert!(reads.walk.is_some());
+    reads.statement_ended();
+    assert!(reads.walk.is_some(), "the statement used the walk");
+    reads.statement_ended();
+    assert!(reads.walk.is_none(), "the statement did not use the walk");
+    // The run of ascending reads goes on: the next read opens a walk again.
+    assert_eq!(head(&mut reads, &storage, 50, true), "h50");
+    assert!(reads.walk.is_some());
+    reads.release();
+    assert!(reads.walk.is_none());
+    assert_eq!(head(&mut reads, &storage, 60, true), "h60");
+    assert!(reads.walk.is_some() && !reads.done);
+}
+
+/// A store whose held iterators fail at their `at`th pair.
+struct FailingWalks(MemoryStorage, usize);
+
+impl Storage for FailingWalks {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.0.get(key)
+    }
+    fn scan(
+        &self,
+        range: crate::storage::KeyRange,
+        direction: crate::storage::Direction,
+    ) -> crate::storage::KvIter<'_> {
+        self.0.scan(range, direction)
+    }
+    fn scan_owned(
+        self: Arc<Self>,
+        range: crate::storage::KeyRange,
+    ) -> Option<crate::storage::KvIter<'static>> {
+        let at = self.1;
+        let inner = Arc::new(self.0.clone()).scan_owned(range)?;
+        Some(Box::new(inner.enumerate().map(move |(i, kv)| {
+            match i == at {
+                true => Err(crate::Error::Storage("a read failed".into())),
+                false => kv,
+            }
+        })))
+    }
+    fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
+        self.0.write(batch, durable)
+    }
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+    fn size_bytes(&self) -> u64 {
+        0
+    }
+    fn name(&self) -> &'static str {
+        "failing walks"
+    }
+}
+
+#[test]
+fn a_read_through_the_walk_that_fails_ends_the_walk_for_the_transaction() {
+    let memory = MemoryStorage::new();
+    let storage: Arc<dyn Storage> = Arc::new(FailingWalks(memory.clone(), 20));
+    heads(&storage, 200);
+    let mut reads = RewriteReads::default();
+    let mut failed = None;
+    for i in 0..100 {
+        match reads.head(&storage, &key(i), true) {
+            Ok(found) => assert_eq!(
+                found.map(|v| v.to_vec()),
+                Some(format!("h{i}").into_bytes())
+            ),
+            Err(_) => {
+                failed = Some(i);
+                break;
+            }
+        }
+    }
+    let failed = failed.expect("the walk's iterator fails at its 21st pair");
+    assert!(reads.done && reads.walk.is_none());
+    // The statement failed; the transaction goes on, reading every row by point.
+    for i in failed..200 {
+        assert_eq!(head(&mut reads, &storage, i, true), format!("h{i}"));
+    }
 }
 
 #[test]

@@ -818,6 +818,7 @@ impl Transaction {
             return Ok(());
         };
         self.settle()?;
+        self.rewrites.get_mut().release();
         let storage = self.mvcc.0.storage.clone();
         // Stored undo records name their keys.
         self.name_appended_undo();
@@ -1132,6 +1133,7 @@ impl Transaction {
     /// Forgets undo information before this point (the statement succeeded). Stored undo
     /// records stay until the transaction ends: no savepoint reaches them any more.
     pub fn release_savepoints(&mut self) {
+        self.rewrites.get_mut().statement_ended();
         for u in self.undo.drain(..) {
             self.pending_bytes = self.pending_bytes.saturating_sub(u.footprint());
         }

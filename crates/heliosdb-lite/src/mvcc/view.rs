@@ -562,7 +562,7 @@ impl<'a> AscendingHeads<'a> {
 
     /// A walking reader that holds `storage`, for a transaction to keep across statements
     /// ([`super::rewrite_reads`]). The caller must see to it that no head changes while the
-    /// walk is kept, as it does while it holds the write lock and writes nothing itself: the
+    /// walk is kept, as it does while it holds the write lock and writes no head itself: the
     /// walk's iterator may not see a head written after it opened.
     pub(super) fn kept(storage: Arc<dyn Storage>) -> AscendingHeads<'static> {
         let all = head_range(&(Bound::Unbounded, Bound::Unbounded));

@@ -500,8 +500,9 @@ impl Storage for FjallStorage {
     }
 
     fn scan_owned(self: Arc<Self>, range: KeyRange) -> Option<KvIter<'static>> {
-        // fjall's iterator holds what it reads (its own snapshot), and the buffer's merge
-        // holds its layers: neither borrows the store.
+        // fjall's iterator holds the tables' version it reads, and the buffer's merge holds
+        // its layers: neither borrows the store (nor is a snapshot: the active layer and the
+        // memtable are read as they are when the iterator gets to them).
         let tables =
             || -> KvIter<'static> { Box::new(self.keyspace.range(range.clone()).map(pair)) };
         Some(self.buffer.merge(tables, &range, Direction::Forward))
