@@ -6,13 +6,16 @@
 //! index partition and a data block per read), most of a row's cost. When the keys come in
 //! ascending order, as a batch over a range of ids or a loader's corrections do, one forward
 //! walk ([`AscendingHeads`]) serves them all with a step each, the way a commit reads the heads
-//! it supersedes.
+//! it supersedes. Only heads the store cannot give from its cache of recent reads or its
+//! write buffer ([`Storage::get_buffered`]) go to the walk: those cost less than a step of
+//! its iterator, which merges the buffer's layers with the tables (walking them too made a
+//! batched UPDATE of rows still in the buffer 8% slower).
 //!
 //! A walk may not see a head written after it opened. The transaction holds the write lock,
 //! so no other commit writes one while it runs, and it keeps the walk only until it writes a
 //! head itself ([`super::direct`]: from then on its reads are point reads). Keys asked out of
-//! order are point reads too. The walk opens only once [`ASCENDING_BEFORE_WALK`] reads in a
-//! row ascended, so a transaction of a few statements never pays for a seek it cannot
+//! order are point reads too. The walk opens only once [`ASCENDING_BEFORE_WALK`] such reads
+//! in a row ascended, so a transaction of a few statements never pays for a seek it cannot
 //! amortise; once the walk judges itself dearer than point reads (keys far apart), the
 //! transaction reads by point for good, as it does after a read through the walk failed (a
 //! failed step may leave the walk's merge short of a source).
@@ -23,6 +26,7 @@
 //! when the transaction spills (its writes then go through the buffer in bulk), and dropped
 //! at the end of a statement that did not use it; the next ascending read opens a new one.
 
+use super::keys;
 use super::view::{head_to_replace, AscendingHeads};
 use crate::error::Result;
 use crate::storage::{Bytes, Storage};
@@ -73,6 +77,12 @@ impl RewriteReads {
             self.done = true;
             self.walk = None;
             return head_to_replace(&**storage, logical);
+        }
+        // A head in the store's cache or write buffer costs less than a step of the walk
+        // (whose iterator merges the buffer's layers with the tables): only heads that need
+        // a read of the tables count towards a run and go to the walk.
+        if let Some(found) = storage.get_buffered(&keys::head_key(logical)) {
+            return Ok(found);
         }
         match logical > self.last.as_slice() {
             true => self.ascending = self.ascending.saturating_add(1),

@@ -78,7 +78,12 @@ fn rows_rewritten_in_key_order_read_what_point_reads_read_and_commit_the_same_hi
     for disk in [false, true] {
         let clock = ManualClock::new(1_000_000);
         let dir = tempfile::tempdir().unwrap();
-        let (m, mut model) = loaded(store(disk, dir.path()), &clock);
+        // In memory, a store that reads as a disk store does (an in-memory one never walks).
+        let storage = match disk {
+            true => store(true, dir.path()),
+            false => walking(usize::MAX),
+        };
+        let (m, mut model) = loaded(storage, &clock);
         let before = model.clone();
         let scn_before = m.snapshot().scn();
         let walked = rewrite_in_key_order(&m, &mut model);
@@ -114,7 +119,7 @@ fn head(reads: &mut RewriteReads, storage: &Arc<dyn Storage>, i: u32, walk: bool
 
 #[test]
 fn the_walk_opens_after_a_run_of_ascending_reads_and_ends_when_the_transaction_writes_heads() {
-    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let storage = walking(usize::MAX);
     heads(&storage, 200);
     let mut reads = RewriteReads::default();
     for i in 0..ASCENDING_BEFORE_WALK - 1 {
@@ -148,7 +153,7 @@ fn the_walk_opens_after_a_run_of_ascending_reads_and_ends_when_the_transaction_w
 
 #[test]
 fn a_walk_not_used_by_a_statement_or_released_at_a_spill_is_dropped_and_opened_again() {
-    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let storage = walking(usize::MAX);
     heads(&storage, 300);
     let mut reads = RewriteReads::default();
     for i in 0..40 {
@@ -168,26 +173,37 @@ fn a_walk_not_used_by_a_statement_or_released_at_a_spill_is_dropped_and_opened_a
     assert!(reads.walk.is_some() && !reads.done);
 }
 
-/// A store whose held iterators fail at their `at`th pair.
-struct FailingWalks(MemoryStorage, usize);
+/// An in-memory store read as a disk store is: nothing counts as buffered, so reads go to
+/// the walk; its held iterators fail at their `fail_at`th pair.
+struct Walking {
+    memory: MemoryStorage,
+    fail_at: usize,
+}
 
-impl Storage for FailingWalks {
+fn walking(fail_at: usize) -> Arc<dyn Storage> {
+    Arc::new(Walking {
+        memory: MemoryStorage::new(),
+        fail_at,
+    })
+}
+
+impl Storage for Walking {
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        self.0.get(key)
+        self.memory.get(key)
     }
     fn scan(
         &self,
         range: crate::storage::KeyRange,
         direction: crate::storage::Direction,
     ) -> crate::storage::KvIter<'_> {
-        self.0.scan(range, direction)
+        self.memory.scan(range, direction)
     }
     fn scan_owned(
         self: Arc<Self>,
         range: crate::storage::KeyRange,
     ) -> Option<crate::storage::KvIter<'static>> {
-        let at = self.1;
-        let inner = Arc::new(self.0.clone()).scan_owned(range)?;
+        let at = self.fail_at;
+        let inner = Arc::new(self.memory.clone()).scan_owned(range)?;
         Some(Box::new(inner.enumerate().map(move |(i, kv)| {
             match i == at {
                 true => Err(crate::Error::Storage("a read failed".into())),
@@ -196,7 +212,7 @@ impl Storage for FailingWalks {
         })))
     }
     fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
-        self.0.write(batch, durable)
+        self.memory.write(batch, durable)
     }
     fn sync(&self) -> Result<()> {
         Ok(())
@@ -205,14 +221,13 @@ impl Storage for FailingWalks {
         0
     }
     fn name(&self) -> &'static str {
-        "failing walks"
+        "walking"
     }
 }
 
 #[test]
 fn a_read_through_the_walk_that_fails_ends_the_walk_for_the_transaction() {
-    let memory = MemoryStorage::new();
-    let storage: Arc<dyn Storage> = Arc::new(FailingWalks(memory.clone(), 20));
+    let storage = walking(20);
     heads(&storage, 200);
     let mut reads = RewriteReads::default();
     let mut failed = None;
@@ -238,7 +253,7 @@ fn a_read_through_the_walk_that_fails_ends_the_walk_for_the_transaction() {
 
 #[test]
 fn a_long_walk_is_opened_again_and_a_walk_over_keys_far_apart_gives_way() {
-    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let storage = walking(usize::MAX);
     let rows = LOOKUPS_BEFORE_REOPEN + 2_000;
     heads(&storage, rows * 4);
     let mut reads = RewriteReads::default();

@@ -460,6 +460,13 @@ impl Storage for FjallStorage {
         }
     }
 
+    fn get_buffered(&self, key: &[u8]) -> Option<Option<Bytes>> {
+        if let Some(Lookup::Hit(v)) = self.values.as_ref().map(|cache| cache.lookup(key)) {
+            return Some(Some(v));
+        }
+        self.buffer.get(key)
+    }
+
     fn first_in_settled_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
         let Some(cache) = &self.values else {
             return self.first_in_range(range);

@@ -69,6 +69,11 @@ impl Storage for MemoryStorage {
         Box::new(ChunkedIter::new(self, range, direction))
     }
 
+    fn get_buffered(&self, key: &[u8]) -> Option<Option<Bytes>> {
+        // Every read is a lookup in memory: nothing is cheaper.
+        Some(self.read().get(key).cloned())
+    }
+
     fn scan_owned(self: Arc<Self>, range: KeyRange) -> Option<KvIter<'static>> {
         Some(Box::new(ChunkedIter::new(self, range, Direction::Forward)))
     }

@@ -156,6 +156,15 @@ pub trait Storage: Send + Sync + 'static {
     /// this layer never depend on seeing or not seeing writes made after the call.
     fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_>;
 
+    /// What [`Storage::get`] would return for `key`, if the backend can tell without reading
+    /// its long-term structures (from a cache of recent reads or a write buffer: cheap);
+    /// `None` when only such a read would tell. For a reader with a cheaper way than a point
+    /// read to reach those (a walk it keeps). The default tells nothing.
+    fn get_buffered(&self, key: &[u8]) -> Option<Option<Bytes>> {
+        let _ = key;
+        None
+    }
+
     /// [`Storage::scan`] forward, as an iterator that holds the store instead of borrowing
     /// it, for a reader that keeps its place across many calls (a transaction reading the
     /// rows it rewrites in key order, statement after statement). `None` when the backend
