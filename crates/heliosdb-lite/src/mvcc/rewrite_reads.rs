@@ -24,7 +24,10 @@
 //! were when it opened (not a snapshot: it relies on no head changing), which keeps them
 //! from being freed. So it is opened again every [`LOOKUPS_BEFORE_REOPEN`] lookups, dropped
 //! when the transaction spills (its writes then go through the buffer in bulk), and dropped
-//! at the end of a statement that did not use it; the next ascending read opens a new one.
+//! at the end of a statement that did not use it, whatever its outcome; the next ascending
+//! read opens a new one. (Heads in the buffer that lie between the keys the walk serves still
+//! cost it steps, which count in its cost check: a run of mostly buffered rows can make it
+//! give way to point reads for the rest of the transaction.)
 
 use super::keys;
 use super::view::{head_to_replace, AscendingHeads};
@@ -81,7 +84,8 @@ impl RewriteReads {
         // A head in the store's cache or write buffer costs less than a step of the walk
         // (whose iterator merges the buffer's layers with the tables): only heads that need
         // a read of the tables count towards a run and go to the walk.
-        if let Some(found) = storage.get_buffered(&keys::head_key(logical)) {
+        let head_key = keys::head_key(logical);
+        if let Some(found) = storage.get_buffered(&head_key) {
             return Ok(found);
         }
         match logical > self.last.as_slice() {
@@ -99,7 +103,8 @@ impl RewriteReads {
             });
         }
         let Some(walk) = self.walk.as_mut().filter(|w| logical > w.last.as_slice()) else {
-            return head_to_replace(&**storage, logical);
+            // The cache and the buffer were just asked.
+            return storage.get_unbuffered(&head_key);
         };
         #[cfg(test)]
         {

@@ -1130,10 +1130,16 @@ impl Transaction {
         }
     }
 
+    /// Tells the transaction that a statement ended, whatever its outcome: a walk over the
+    /// rows it rewrites that the statement did not use is dropped
+    /// ([`super::rewrite_reads`]).
+    pub fn statement_ended(&mut self) {
+        self.rewrites.get_mut().statement_ended();
+    }
+
     /// Forgets undo information before this point (the statement succeeded). Stored undo
     /// records stay until the transaction ends: no savepoint reaches them any more.
     pub fn release_savepoints(&mut self) {
-        self.rewrites.get_mut().statement_ended();
         for u in self.undo.drain(..) {
             self.pending_bytes = self.pending_bytes.saturating_sub(u.footprint());
         }

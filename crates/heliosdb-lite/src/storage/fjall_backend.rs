@@ -467,6 +467,10 @@ impl Storage for FjallStorage {
         self.buffer.get(key)
     }
 
+    fn get_unbuffered(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(self.keyspace.get(key).map_err(map_err)?.map(Bytes::from))
+    }
+
     fn first_in_settled_range(&self, range: KeyRange) -> Result<Option<KvPair>> {
         let Some(cache) = &self.values else {
             return self.first_in_range(range);

@@ -165,6 +165,14 @@ pub trait Storage: Send + Sync + 'static {
         None
     }
 
+    /// [`Storage::get_to_replace`] of a key that [`Storage::get_buffered`] just could not
+    /// answer, and that nobody writes in between (the caller holds the write lock): a backend
+    /// may read only its long-term structures, where a write buffer's flush puts a key before
+    /// the buffer lets go of it. The default reads as `get_to_replace` does.
+    fn get_unbuffered(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.get_to_replace(key)
+    }
+
     /// [`Storage::scan`] forward, as an iterator that holds the store instead of borrowing
     /// it, for a reader that keeps its place across many calls (a transaction reading the
     /// rows it rewrites in key order, statement after statement). `None` when the backend

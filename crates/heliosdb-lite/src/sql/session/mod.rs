@@ -662,6 +662,7 @@ impl Session {
             true => {}
             false => txn.rollback_to(sp),
         }
+        txn.statement_ended();
         r
     }
 
