@@ -101,6 +101,13 @@ const QUERIES: &[&str] = &[
      total(coalesce(a.id, 0) * 10 + coalesce(b.id, 0)) \
      FROM {a} FULL JOIN {b} ON a.x = b.x + c.k - 1) FROM {c} ORDER BY 1, 2",
     "SELECT c.k FROM {c} WHERE EXISTS (SELECT 1 FROM {a} FULL JOIN {b} ON a.x = b.x WHERE a.id IS NULL AND b.x = c.x) ORDER BY 1",
+    // A LEFT JOIN's ON clause holding a subquery that reads a row further out, with a join
+    // after it: the ON term decides the LEFT JOIN's matches, it must not filter the padded
+    // rows after the next join (it did: every row of the subquery's join was lost).
+    "SELECT c.k, (SELECT count(*) FROM {a} LEFT JOIN {b} ON b.x = a.x AND b.id IN \
+     (SELECT e.id FROM {e} WHERE e.id >= c.k - 3) LEFT JOIN {bv} ON bv.x = a.x) FROM {c} ORDER BY 1, 2",
+    "SELECT c.k, (SELECT count(*) || '/' || count(b.id) FROM {a} LEFT JOIN {b} ON b.x = a.x \
+     AND b.id > (SELECT min(e.id) FROM {e} WHERE e.x <= c.x) JOIN {bv} ON bv.x <> a.id) FROM {c} ORDER BY 1, 2",
 ];
 
 fn current(q: &str) -> String {

@@ -214,8 +214,14 @@ pub(super) fn plan_join(
     let mut conjuncts: Vec<Conjunct> = Vec::new();
     let mut add = |expr: Expr, on_of: Option<usize>, infos: &[RelInfo]| {
         // A LEFT JOIN's ON conjunct decides that join's matches, whatever it reads: it is
-        // evaluated when its relation joins, never earlier.
-        let mask = mask_of(&expr, infos) | on_of.map_or(0, |r| 1u64 << r);
+        // evaluated when its relation joins, never earlier, and never later either (then it
+        // would filter the padded rows as WHERE does). It can read only the relations up to
+        // its own (SQL's scoping), so a subquery in it that reads further out, whose columns
+        // `mask_of` takes to be every relation's, reads none after it.
+        let mask = match on_of {
+            Some(r) => (mask_of(&expr, infos) & (u64::MAX >> (63 - r))) | (1u64 << r),
+            None => mask_of(&expr, infos),
+        };
         let correlated = expr.has_correlated_subquery();
         let single = mask.count_ones() == 1;
         let r = mask.trailing_zeros() as usize;
