@@ -451,12 +451,9 @@ impl Storage for FjallStorage {
         // A cached value still answers; a value read from the buffer or the tables is not
         // offered: copying it in, and dropping it again when the caller's commit writes the
         // key, was a tenth of a batched UPDATE by primary key.
-        if let Some(Lookup::Hit(v)) = self.values.as_ref().map(|cache| cache.lookup(key)) {
-            return Ok(Some(v));
-        }
-        match self.buffer.get(key) {
-            Some(buffered) => Ok(buffered),
-            None => Ok(self.keyspace.get(key).map_err(map_err)?.map(Bytes::from)),
+        match self.get_buffered(key) {
+            Some(found) => Ok(found),
+            None => self.get_unbuffered(key),
         }
     }
 
