@@ -11,11 +11,19 @@
 //!   transaction (the per-statement cost of the write path);
 //! - `literal-script`: one script of `--rows` literal INSERT statements inside BEGIN / COMMIT;
 //! - `create-index`: CREATE INDEX on a loaded table of `--rows` rows;
+//! - `insert-select`: `INSERT INTO t2 SELECT * FROM t` from a loaded table into an empty one
+//!   of the same shape (SQLite copies such a table without decoding its rows, its "transfer
+//!   optimization": what its users get);
 //! - `delete-10`, `delete-50`, `update-10`, `update-50`: one statement deleting or updating
 //!   10% or 50% of a loaded table's rows.
 //!
 //! HeliosDB-Lite runs on disk with `enable_wal = false` (SQLite: WAL, `synchronous=NORMAL`,
 //! the same durability) and its default memory budget unless `--memory-limit-mb` is given.
+//!
+//! `--runs N` runs every workload N times on each engine, alternating the engines, and
+//! reports the median time (with the range) and the largest peak RSS: on a shared two-core
+//! machine one run of a workload moves by 10-30% from run to run, more than most changes
+//! one would measure with it.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -30,6 +38,7 @@ const WORKLOADS: &[&str] = &[
     "insert-txn",
     "literal-script",
     "create-index",
+    "insert-select",
     "delete-10",
     "delete-50",
     "update-10",
@@ -48,6 +57,9 @@ pub struct WritePathOpts {
     /// Run only these workloads (comma-separated; all when absent).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Runs of each workload on each engine (alternating); the table gives the medians.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
+    pub runs: u32,
     /// Run this workload here (the parent runs each one as a child).
     #[arg(long, hide = true)]
     pub workload: Option<String>,
@@ -67,49 +79,76 @@ pub fn main(o: &WritePathOpts) -> Res<()> {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
-    println!("| workload | rows | engine | seconds | peak RSS MiB | vs SQLite (time) |");
-    println!("|---|---:|---|---:|---:|---:|");
+    println!(
+        "| workload | rows | engine | seconds (median of {}) | range | peak RSS MiB (largest) | vs SQLite (time) |",
+        o.runs
+    );
+    println!("|---|---:|---|---:|---:|---:|---:|");
     for workload in WORKLOADS {
         if !o.only.is_empty() && !o.only.iter().any(|w| w == workload) {
             continue;
         }
-        let mut sqlite_secs = None;
-        for engine in ["sqlite", "heliosdb"] {
-            let path = dir.path().join(format!("{workload}-{engine}"));
-            let mut cmd = Command::new(std::env::current_exe()?);
-            cmd.arg("write-path")
-                .args(["--rows", &o.rows.to_string()])
-                .args(["--workload", workload, "--engine", engine])
-                .arg("--path")
-                .arg(&path);
-            if let Some(m) = o.memory_limit_mb {
-                cmd.args(["--memory-limit-mb", &m.to_string()]);
+        let engines = ["sqlite", "heliosdb"];
+        let mut results: [Vec<(f64, u64)>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..o.runs {
+            for (engine, result) in engines.iter().zip(results.iter_mut()) {
+                result.push(run_child(
+                    workload,
+                    engine,
+                    &dir.path().join(format!("{workload}-{engine}")),
+                    o,
+                )?);
             }
-            let out = cmd.output()?;
-            let Some((secs, kib)) = crate::big_txn::child_result(&out.stdout) else {
-                return Err(format!(
-                    "{workload} on {engine} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-                .into());
-            };
-            if engine == "sqlite" {
-                sqlite_secs = Some(secs);
-            }
-            let ratio = match (engine, sqlite_secs) {
-                ("heliosdb", Some(s)) => format!("{:.2}x", secs / s),
+        }
+        let sqlite_median = median(&results[0]);
+        for (engine, result) in engines.iter().zip(&results) {
+            let secs = median(result);
+            let (lo, hi) = result
+                .iter()
+                .fold((f64::MAX, 0f64), |(lo, hi), &(s, _)| (lo.min(s), hi.max(s)));
+            let kib = result.iter().map(|&(_, k)| k).max().unwrap_or(0);
+            let ratio = match *engine {
+                "heliosdb" => format!("{:.2}x", secs / sqlite_median),
                 _ => String::new(),
             };
             println!(
-                "| {workload} | {} | {engine} | {secs:.3} | {:.1} | {ratio} |",
+                "| {workload} | {} | {engine} | {secs:.3} | {lo:.3}-{hi:.3} | {:.1} | {ratio} |",
                 o.rows,
                 kib as f64 / 1024.0
             );
-            let _ = std::fs::remove_dir_all(&path);
-            let _ = std::fs::remove_file(&path);
         }
     }
     Ok(())
+}
+
+/// The median of the runs' seconds (the upper one of an even count).
+fn median(runs: &[(f64, u64)]) -> f64 {
+    let mut secs: Vec<f64> = runs.iter().map(|&(s, _)| s).collect();
+    secs.sort_by(f64::total_cmp);
+    secs.get(secs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs one workload on one engine in a child process; returns its seconds and peak RSS (KiB).
+fn run_child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f64, u64)> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("write-path")
+        .args(["--rows", &o.rows.to_string()])
+        .args(["--workload", workload, "--engine", engine])
+        .arg("--path")
+        .arg(path);
+    if let Some(m) = o.memory_limit_mb {
+        cmd.args(["--memory-limit-mb", &m.to_string()]);
+    }
+    let out = cmd.output()?;
+    let _ = std::fs::remove_dir_all(path);
+    let _ = std::fs::remove_file(path);
+    crate::big_txn::child_result(&out.stdout).ok_or_else(|| {
+        format!(
+            "{workload} on {engine} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()
+    })
 }
 
 /// The two engines behind one small interface: a batch of SQL and a prepared insert loop.
@@ -196,6 +235,9 @@ fn child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f
     if loaded {
         db.insert_rows(n)?;
     }
+    if workload == "insert-select" {
+        db.batch(&TABLE.replace("TABLE t ", "TABLE t2 "))?;
+    }
     let script = (workload == "literal-script").then(|| {
         let mut s = String::from("BEGIN;\n");
         for i in 0..n as i64 {
@@ -234,6 +276,10 @@ fn child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f
         "create-index" => {
             db.batch("CREATE INDEX t_k ON t(k)")?;
             ("SELECT count(*) FROM t WHERE k >= 0", n)
+        }
+        "insert-select" => {
+            db.batch("INSERT INTO t2 SELECT * FROM t")?;
+            ("SELECT count(*) FROM t2", n)
         }
         "delete-10" => {
             db.batch("DELETE FROM t WHERE id % 10 = 0")?;

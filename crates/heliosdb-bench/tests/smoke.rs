@@ -1,23 +1,34 @@
 //! The benchmark's smoke mode: every workload runs on every engine and the output is
 //! well-formed. (Speed is never asserted in tests.)
 
+use std::ffi::OsStr;
 use std::process::Command;
 
-#[test]
-fn smoke_run_covers_every_engine_and_writes_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("bench.json");
+/// Runs the benchmark binary with `args`; returns its standard output after checking that it
+/// succeeded (printing both streams if not).
+fn run_bench<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_heliosdb-bench"))
-        .args(["--smoke", "--json"])
-        .arg(&json)
+        .args(args)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn smoke_run_covers_every_engine_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let stdout = run_bench([
+        OsStr::new("--smoke"),
+        OsStr::new("--json"),
+        json.as_os_str(),
+    ]);
     assert!(stdout.starts_with("| workload | engine |"), "{stdout}");
     assert!(stdout.contains("| goal | measured |"));
     let v: serde_json::Value =
@@ -59,17 +70,12 @@ fn smoke_run_covers_every_engine_and_writes_json() {
 fn query_benchmark_smoke_has_a_line_per_query() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("queries.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_heliosdb-bench"))
-        .args(["queries", "--smoke", "--json"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_bench([
+        OsStr::new("queries"),
+        OsStr::new("--smoke"),
+        OsStr::new("--json"),
+        json.as_os_str(),
+    ]);
     assert!(stdout.starts_with("| query | heliosdb ms |"), "{stdout}");
     let queries = [
         "join3 bad FROM order",
@@ -113,19 +119,36 @@ fn query_benchmark_smoke_has_a_line_per_query() {
 
 #[test]
 fn big_transaction_benchmark_reports_both_engines() {
-    let out = Command::new(env!("CARGO_BIN_EXE_heliosdb-bench"))
-        .args(["big-txn", "--rows", "20000", "--memory-limit-mb", "16"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_bench(["big-txn", "--rows", "20000", "--memory-limit-mb", "16"]);
     assert!(stdout.contains("| sqlite | 20000 |"), "{stdout}");
     assert!(
         stdout.contains("| heliosdb (memory_limit_mb = 16) | 20000 |"),
         "{stdout}"
     );
+}
+
+/// `write-path` runs each workload on both engines as often as asked and reports medians;
+/// every child checks its workload's effect (a wrong count fails the run).
+#[test]
+fn write_path_benchmark_reports_medians_of_both_engines() {
+    let stdout = run_bench([
+        "write-path",
+        "--rows",
+        "2000",
+        "--runs",
+        "2",
+        "--only",
+        "insert-txn,insert-select,delete-10,update-50",
+    ]);
+    assert!(stdout.contains("seconds (median of 2)"), "{stdout}");
+    for workload in ["insert-txn", "insert-select", "delete-10", "update-50"] {
+        for engine in ["sqlite", "heliosdb"] {
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("| {workload} | 2000 | {engine} |")))
+                .unwrap_or_else(|| panic!("no {workload} line for {engine}: {stdout}"));
+            // The heliosdb line ends with its ratio to SQLite's median.
+            assert_eq!(line.ends_with("x |"), engine == "heliosdb", "{line}");
+        }
+    }
 }
