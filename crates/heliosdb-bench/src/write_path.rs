@@ -1,6 +1,6 @@
 //! `heliosdb-bench write-path`: bulk loads and batched DML against SQLite, each workload and
 //! engine in a child process of its own so that each peak RSS (`VmHWM`, reset after the
-//! untimed setup) is that operation's alone.
+//! untimed setup) is that operation's (over what the setup left resident).
 //!
 //! Workloads (`--rows` sizes the table, 100,000 by default):
 //! - `csv-import`: the shell's `.import` of a `--rows`-row CSV file (id, two text fields, a
@@ -20,8 +20,9 @@
 //! HeliosDB-Lite runs on disk with `enable_wal = false` (SQLite: WAL, `synchronous=NORMAL`,
 //! the same durability) and its default memory budget unless `--memory-limit-mb` is given.
 //!
-//! `--runs N` runs every workload N times on each engine, alternating the engines, and
-//! reports the median time (with the range) and the largest peak RSS: on a shared two-core
+//! `--runs N` runs every workload N times on each engine, alternating the engines (ABBA), and
+//! reports the median time (the upper one of an even count; with the range) and the largest
+//! peak RSS: on a shared two-core
 //! machine one run of a workload moves by 10-30% from run to run, more than most changes
 //! one would measure with it.
 
@@ -90,8 +91,14 @@ pub fn main(o: &WritePathOpts) -> Res<()> {
         }
         let engines = ["sqlite", "heliosdb"];
         let mut results: [Vec<(f64, u64)>; 2] = [Vec::new(), Vec::new()];
-        for _ in 0..o.runs {
-            for (engine, result) in engines.iter().zip(results.iter_mut()) {
+        for run in 0..o.runs {
+            // ABBA: an effect of the order (a warmer page cache, a compaction the other
+            // engine's run left behind) does not always favour the same engine.
+            let mut order: Vec<_> = engines.iter().zip(results.iter_mut()).collect();
+            if run % 2 == 1 {
+                order.reverse();
+            }
+            for (engine, result) in order {
                 result.push(run_child(
                     workload,
                     engine,
@@ -142,9 +149,14 @@ fn run_child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Re
     let out = cmd.output()?;
     let _ = std::fs::remove_dir_all(path);
     let _ = std::fs::remove_file(path);
+    // `csv-import` writes its CSV file and its configuration beside the database.
+    for extension in ["csv", "toml"] {
+        let _ = std::fs::remove_file(path.with_extension(extension));
+    }
     crate::big_txn::child_result(&out.stdout).ok_or_else(|| {
         format!(
-            "{workload} on {engine} failed: {}",
+            "{workload} on {engine} failed ({}): {}",
+            out.status,
             String::from_utf8_lossy(&out.stderr)
         )
         .into()
