@@ -233,7 +233,8 @@ pub(crate) struct Inner {
     index: RwLock<CommitIndex>,
     /// Pinned snapshot SCNs with reference counts. Lock order: `pins` before `index`.
     pins: Mutex<BTreeMap<u64, usize>>,
-    writer_busy: Mutex<bool>,
+    /// Since when the write lock is held; `None` while it is free.
+    writer_busy: Mutex<Option<Instant>>,
     writer_cv: Condvar,
     next_txid: AtomicU64,
     gc_lock: Mutex<()>,
@@ -317,7 +318,7 @@ pub(crate) struct WriteLock {
 
 impl Drop for WriteLock {
     fn drop(&mut self) {
-        *lock(&self.mvcc.0.writer_busy) = false;
+        *lock(&self.mvcc.0.writer_busy) = None;
         self.mvcc.0.writer_cv.notify_one();
     }
 }
@@ -466,7 +467,7 @@ impl Mvcc {
             retention: RwLock::new(retention),
             index: RwLock::new(index),
             pins: Mutex::new(BTreeMap::new()),
-            writer_busy: Mutex::new(false),
+            writer_busy: Mutex::new(None),
             writer_cv: Condvar::new(),
             next_txid: AtomicU64::new(next_txid),
             gc_lock: Mutex::new(()),
@@ -675,7 +676,7 @@ impl Mvcc {
         // A wait too long to add to the clock is no limit at all.
         let deadline = Instant::now().checked_add(wait);
         let mut busy = lock(&self.0.writer_busy);
-        while *busy {
+        while busy.is_some() {
             let now = Instant::now();
             let left = match deadline {
                 Some(d) if now >= d => {
@@ -693,18 +694,24 @@ impl Mvcc {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        *busy = true;
+        *busy = Some(Instant::now());
         Ok(WriteLock { mvcc: self.clone() })
     }
 
     /// Takes the write lock if no one holds it, without waiting.
     pub(crate) fn try_write_lock(&self) -> Option<WriteLock> {
         let mut busy = lock(&self.0.writer_busy);
-        if *busy {
+        if busy.is_some() {
             return None;
         }
-        *busy = true;
+        *busy = Some(Instant::now());
         Some(WriteLock { mvcc: self.clone() })
+    }
+
+    /// How long the write lock has been held, if it is: background work that a large write
+    /// would make obsolete (a pack build) gives way to it.
+    pub(crate) fn writer_busy_for(&self) -> Option<Duration> {
+        lock(&self.0.writer_busy).map(|since| since.elapsed())
     }
 
     pub(crate) fn allocate_txid(&self) -> u64 {

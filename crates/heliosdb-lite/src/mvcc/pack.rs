@@ -42,7 +42,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A table is tracked, then packed, once it has this many live rows: below that a scan of
 /// the heads is fast enough to need no copy.
@@ -53,6 +53,15 @@ pub const TRACK_ROWS: i64 = 4096;
 /// of one core from the writers, whatever the rates. Scans meanwhile read a few more logged
 /// rows the ordinary way. Checkpoints and explicit maintenance are not paced.
 const BACKGROUND_PACE: u32 = 4;
+/// The background thread starts no build while a transaction holds the write lock, and ends
+/// (and throws away) a build once one has held it this long: a long write (a bulk load, a large
+/// DELETE or UPDATE, CREATE INDEX) mostly makes the copy obsolete before it is done, and on a
+/// small machine the build took the CPU the write was waiting for (a 1M-row 50% DELETE spent
+/// 12% longer beside one, CREATE INDEX and INSERT ... SELECT 15-18%). The build is tried again
+/// at the next round after the write. Short commits (a stream of small transactions) hold the
+/// lock for well under this, so builds still go on between and beside them. Checkpoints and
+/// explicit maintenance do not give way: they may run inside the writer's own transaction.
+const YIELD_TO_WRITES_AFTER: Duration = Duration::from_millis(50);
 /// Target size of one page.
 const PAGE_BYTES: usize = 16 * 1024;
 /// Bytes of pages per storage batch while a pack is built.
@@ -662,9 +671,13 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
                 log_entries_after(storage, &prefix, p.scn, limit)? >= limit
             }
         };
+        if due && paced && mvcc.writer_busy_for().is_some() {
+            // Tried again at the next round (see `YIELD_TO_WRITES_AFTER`).
+            continue;
+        }
         if due {
             let started = Instant::now();
-            if let Some(rows) = build(mvcc, &prefix, t.since)? {
+            if let Some(rows) = build(mvcc, &prefix, t.since, paced)? {
                 report.rows_packed += rows;
                 report.built += 1;
             }
@@ -704,6 +717,10 @@ struct Pages<'a> {
     rows_at_scn: Box<dyn Iterator<Item = Result<crate::storage::KvPair>> + 'a>,
     failed: Option<Error>,
     rows: u64,
+    /// A background build, which ends early for a long write (see [`YIELD_TO_WRITES_AFTER`]).
+    yields: bool,
+    /// It ended early for one.
+    yielded: bool,
 }
 
 impl Iterator for Pages<'_> {
@@ -715,6 +732,15 @@ impl Iterator for Pages<'_> {
         }
         if self.mvcc.closing() {
             self.failed = Some(Mvcc::closing_error());
+            return None;
+        }
+        if self.yields
+            && self
+                .mvcc
+                .writer_busy_for()
+                .is_some_and(|held| held >= YIELD_TO_WRITES_AFTER)
+        {
+            self.yielded = true;
             return None;
         }
         let mut page = Vec::with_capacity(PAGE_BYTES + 1024);
@@ -763,12 +789,14 @@ fn write_in_batches(storage: &dyn Storage, pages: &mut Pages<'_>, limit: usize) 
 }
 
 /// Builds a pack of the table `prefix`, tracked since `since`, as of the newest SCN and
-/// publishes it. Returns the rows packed, or `None` if the newest SCN is still before `since`.
+/// publishes it. Returns the rows packed, or `None` if the newest SCN is still before `since`
+/// or, when it `yields` (a background build), it gave way to a long write (see
+/// [`YIELD_TO_WRITES_AFTER`]) and published nothing.
 ///
 /// The rows are read through the table's current pack when it has one (its pages, plus the
 /// rows its log names since, read the ordinary way: what every scan at that SCN reads), which
 /// costs a tenth of walking the heads; the first pack is read from the heads.
-fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
+pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Result<Option<u64>> {
     let inner = &mvcc.0;
     let storage = &*inner.storage;
     // The pin keeps GC from removing versions the build reads.
@@ -808,6 +836,8 @@ fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
         rows_at_scn,
         failed: None,
         rows: 0,
+        yields,
+        yielded: false,
     };
     // The first pages go through the memtable like any write; past `pack_ingest_bytes`
     // (INGEST_PAGES_AFTER), the rest (the page keys are new and ascend) straight into sorted
@@ -820,10 +850,16 @@ fn build(mvcc: &Mvcc, prefix: &[u8], since: u64) -> Result<Option<u64>> {
         true => storage.write_sorted(&mut pages),
         false => Ok(()),
     });
+    let ended_early = pages.yielded;
     if let Some(e) = written.err().or(pages.failed) {
         // Pages may have been written: they go with the retired packs (no scan reads them).
         lock(&inner.packs.retired).push(Arc::new(Pack { id, scn, rows: 0 }));
         return Err(e);
+    }
+    if ended_early {
+        // Given way to a long write: its pages go the same way, and no pack is published.
+        lock(&inner.packs.retired).push(Arc::new(Pack { id, scn, rows: 0 }));
+        return Ok(None);
     }
     let rows = pages.rows;
     // The pages must be durable before a manifest names them.

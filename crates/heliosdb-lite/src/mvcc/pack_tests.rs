@@ -401,3 +401,41 @@ fn a_pack_on_disk_is_written_as_sorted_table_files_and_reads_like_the_heads() {
     }
     assert_eq!(ids.len(), 1, "pages of replaced packs are deleted");
 }
+
+/// The background thread starts no pack build while a transaction holds the write lock, and a
+/// background build under way ends, publishing nothing, once a write has held the lock past
+/// `YIELD_TO_WRITES_AFTER`; the next round after the write builds the pack. A build for a
+/// checkpoint or on request never gives way (it may run inside the writer's own transaction).
+#[test]
+fn background_pack_builds_give_way_to_a_long_write_and_are_built_after_it() {
+    let clock = ManualClock::new(1_000_000);
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 1000)).unwrap();
+    create_table(&m);
+    load(&m, TRACK_ROWS as u64 + 500);
+    assert_eq!(m.0.packs.tracked_tables(), vec![TABLE.to_vec()]);
+
+    let writer = m.acquire_write_lock(Duration::from_secs(1)).unwrap();
+    let report = pack::maintain_in_background(&m).unwrap();
+    assert_eq!(report.built, 0, "no build starts beside a writer");
+    assert_eq!(m.0.packs.pack_of(TABLE), None);
+    // A build under way when the write has held the lock long enough ends there.
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(pack::build(&m, TABLE, 0, true).unwrap(), None);
+    assert_eq!(m.0.packs.pack_of(TABLE), None, "nothing was published");
+    // A build that does not give way (a checkpoint's) runs beside the writer.
+    assert_eq!(
+        pack::build(&m, TABLE, 0, false).unwrap(),
+        Some(TRACK_ROWS as u64 + 500)
+    );
+    drop(writer);
+
+    random_commit(&m, &mut Rng(3), 2_000, TRACK_ROWS as u64 + 500, 1);
+    let report = pack::maintain_in_background(&m).unwrap();
+    assert_eq!(
+        report.built, 1,
+        "the next round after the write builds the pack"
+    );
+    let (scn, _) = m.0.packs.pack_of(TABLE).unwrap();
+    assert_eq!(scn, m.latest_scn());
+    assert!(check_at(&m, m.latest_scn()));
+}
