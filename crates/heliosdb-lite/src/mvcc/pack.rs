@@ -53,15 +53,20 @@ pub const TRACK_ROWS: i64 = 4096;
 /// of one core from the writers, whatever the rates. Scans meanwhile read a few more logged
 /// rows the ordinary way. Checkpoints and explicit maintenance are not paced.
 const BACKGROUND_PACE: u32 = 4;
-/// The background thread starts no build while a transaction holds the write lock, and ends
-/// (and throws away) a build once one has held it this long: a long write (a bulk load, a large
-/// DELETE or UPDATE, CREATE INDEX) mostly makes the copy obsolete before it is done, and on a
-/// small machine the build took the CPU the write was waiting for (a 1M-row 50% DELETE spent
-/// 12% longer beside one, CREATE INDEX and INSERT ... SELECT 15-18%). The build is tried again
-/// at the next round after the write. Short commits (a stream of small transactions) hold the
-/// lock for well under this, so builds still go on between and beside them. Checkpoints and
-/// explicit maintenance do not give way: they may run inside the writer's own transaction.
-const YIELD_TO_WRITES_AFTER: Duration = Duration::from_millis(50);
+/// The background thread starts no build while a transaction has held the write lock this
+/// long, and ends (and throws away) a build under way once one has: a long write (a bulk load,
+/// a large DELETE or UPDATE, CREATE INDEX) mostly makes the copy obsolete before it is done,
+/// and on a small machine the build took the CPU the write was waiting for (a 1M-row 50%
+/// DELETE spent 12% longer beside one, CREATE INDEX and INSERT ... SELECT 15-18%). The build
+/// is tried again at the next round. Commits release the lock before their sync, and a stream
+/// of small transactions holds it for far less, so builds still go on between and beside them.
+/// Checkpoints and explicit maintenance never give way.
+const YIELD_TO_WRITES_AFTER: Duration = Duration::from_millis(250);
+/// Background rounds in a row that put off one table's due build for a long write (skipped or
+/// ended early) before the next round builds it anyway, beside the write: a write lock held
+/// for long stretches (a stream of large statements, an idle open transaction) delays a copy
+/// by at most about this many rounds of the background thread (one a second, or sooner).
+const MAX_DEFERRALS_IN_A_ROW: u32 = 8;
 /// Target size of one page.
 const PAGE_BYTES: usize = 16 * 1024;
 /// Bytes of pages per storage batch while a pack is built.
@@ -120,6 +125,21 @@ pub(crate) struct Packs {
     /// Per table, the earliest moment the background thread may rebuild its pack again
     /// (see [`BACKGROUND_PACE`]).
     not_before: Mutex<BTreeMap<Vec<u8>, Instant>>,
+    /// Per table, the background rounds in a row that put its due build off for a write (see
+    /// [`MAX_DEFERRALS_IN_A_ROW`]).
+    deferred: Mutex<BTreeMap<Vec<u8>, u32>>,
+}
+
+/// How a pack build ended.
+#[derive(Debug, PartialEq)]
+pub(super) enum Built {
+    /// Published, with this many rows.
+    Rows(u64),
+    /// Nothing to build yet: the newest SCN is still before the table's tracking began.
+    NotYet,
+    /// A background build gave way to a long write (see [`YIELD_TO_WRITES_AFTER`]); nothing
+    /// published.
+    GaveWay,
 }
 
 fn encode_manifest(t: &Tracked) -> Vec<u8> {
@@ -327,6 +347,7 @@ impl Packs {
             maintaining: Mutex::new(()),
             trimmed: Mutex::new(BTreeMap::new()),
             not_before: Mutex::new(BTreeMap::new()),
+            deferred: Mutex::new(BTreeMap::new()),
             enabled,
         })
     }
@@ -660,6 +681,8 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
         if mvcc.latest_scn() < t.since {
             continue;
         }
+        let yields = paced
+            && lock(&packs.deferred).get(&prefix).copied().unwrap_or(0) < MAX_DEFERRALS_IN_A_ROW;
         let due = match &t.pack {
             None => true,
             Some(p) if p.scn < t.since => true,
@@ -671,16 +694,26 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
                 log_entries_after(storage, &prefix, p.scn, limit)? >= limit
             }
         };
-        if due && paced && mvcc.writer_busy_for().is_some() {
+        if due && yields && writes_hold_on(mvcc) {
             // Tried again at the next round (see `YIELD_TO_WRITES_AFTER`).
+            *lock(&packs.deferred).entry(prefix).or_insert(0) += 1;
             continue;
         }
         if due {
             let started = Instant::now();
-            if let Some(rows) = build(mvcc, &prefix, t.since, paced)? {
-                report.rows_packed += rows;
-                report.built += 1;
+            match build(mvcc, &prefix, t.since, yields)? {
+                Built::Rows(rows) => {
+                    report.rows_packed += rows;
+                    report.built += 1;
+                }
+                Built::NotYet => {}
+                Built::GaveWay => {
+                    // Not paced: the next round tries again.
+                    *lock(&packs.deferred).entry(prefix).or_insert(0) += 1;
+                    continue;
+                }
             }
+            lock(&packs.deferred).remove(&prefix);
             let next = Instant::now() + started.elapsed() * BACKGROUND_PACE;
             lock(&packs.not_before).insert(prefix, next);
         }
@@ -706,6 +739,12 @@ fn maintain_paced(mvcc: &Mvcc, paced: bool) -> Result<PackReport> {
         }
     }
     Ok(report)
+}
+
+/// True when a transaction has held the write lock for [`YIELD_TO_WRITES_AFTER`].
+fn writes_hold_on(mvcc: &Mvcc) -> bool {
+    mvcc.writer_busy_for()
+        .is_some_and(|held| held >= YIELD_TO_WRITES_AFTER)
 }
 
 /// The pages of a pack being built, as `(page key, page)` pairs in key order, from the table's
@@ -734,12 +773,7 @@ impl Iterator for Pages<'_> {
             self.failed = Some(Mvcc::closing_error());
             return None;
         }
-        if self.yields
-            && self
-                .mvcc
-                .writer_busy_for()
-                .is_some_and(|held| held >= YIELD_TO_WRITES_AFTER)
-        {
+        if self.yields && writes_hold_on(self.mvcc) {
             self.yielded = true;
             return None;
         }
@@ -789,21 +823,20 @@ fn write_in_batches(storage: &dyn Storage, pages: &mut Pages<'_>, limit: usize) 
 }
 
 /// Builds a pack of the table `prefix`, tracked since `since`, as of the newest SCN and
-/// publishes it. Returns the rows packed, or `None` if the newest SCN is still before `since`
-/// or, when it `yields` (a background build), it gave way to a long write (see
-/// [`YIELD_TO_WRITES_AFTER`]) and published nothing.
+/// publishes it. When it `yields` (a background build) it ends early, publishing nothing, for
+/// a long write (see [`YIELD_TO_WRITES_AFTER`]).
 ///
 /// The rows are read through the table's current pack when it has one (its pages, plus the
 /// rows its log names since, read the ordinary way: what every scan at that SCN reads), which
 /// costs a tenth of walking the heads; the first pack is read from the heads.
-pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Result<Option<u64>> {
+pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Result<Built> {
     let inner = &mvcc.0;
     let storage = &*inner.storage;
     // The pin keeps GC from removing versions the build reads.
     let pin = mvcc.pin_latest();
     let scn = pin.scn();
     if scn < since {
-        return Ok(None);
+        return Ok(Built::NotYet);
     }
     let id = {
         let mut next = lock(&inner.packs.next_id);
@@ -859,7 +892,7 @@ pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Res
     if ended_early {
         // Given way to a long write: its pages go the same way, and no pack is published.
         lock(&inner.packs.retired).push(Arc::new(Pack { id, scn, rows: 0 }));
-        return Ok(None);
+        return Ok(Built::GaveWay);
     }
     let rows = pages.rows;
     // The pages must be durable before a manifest names them.
@@ -871,7 +904,7 @@ pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Res
         // Forgotten meanwhile (cannot happen while `maintaining` is held; kept for safety).
         drop(tables);
         lock(&inner.packs.retired).push(pack);
-        return Ok(None);
+        return Ok(Built::NotYet);
     };
     let old = t.pack.replace(pack);
     let mut b = WriteBatch::new();
@@ -881,7 +914,7 @@ pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Res
     if let Some(old) = old {
         lock(&inner.packs.retired).push(old);
     }
-    Ok(Some(rows))
+    Ok(Built::Rows(rows))
 }
 
 /// Compares a scan of the table `prefix` at `scn` through its pack with a scan of the heads,
