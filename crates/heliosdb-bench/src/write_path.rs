@@ -22,9 +22,8 @@
 //!
 //! `--runs N` runs every workload N times on each engine, alternating the engines (ABBA), and
 //! reports the median time (the upper one of an even count; with the range) and the largest
-//! peak RSS: on a shared two-core
-//! machine one run of a workload moves by 10-30% from run to run, more than most changes
-//! one would measure with it.
+//! peak RSS: on a shared two-core machine one run of a workload moves by 10-30% from run to
+//! run, more than most changes one would measure with it.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};

@@ -135,7 +135,8 @@ pub(crate) struct Packs {
 pub(super) enum Built {
     /// Published, with this many rows.
     Rows(u64),
-    /// Nothing to build yet: the newest SCN is still before the table's tracking began.
+    /// Nothing published: the newest SCN is still before the table's tracking began (or the
+    /// table stopped being tracked meanwhile).
     NotYet,
     /// A background build gave way to a long write (see [`YIELD_TO_WRITES_AFTER`]); nothing
     /// published.
