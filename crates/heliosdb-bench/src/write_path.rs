@@ -15,7 +15,10 @@
 //!   of the same shape (SQLite copies such a table without decoding its rows, its "transfer
 //!   optimization": what its users get);
 //! - `delete-10`, `delete-50`, `update-10`, `update-50`: one statement deleting or updating
-//!   10% or 50% of a loaded table's rows.
+//!   10% or 50% of a loaded table's rows;
+//! - `delete-50-txn`, `update-50-txn`: the same statement between BEGIN and COMMIT, as
+//!   drivers that open a transaction before each change (Python's `sqlite3` module) run it:
+//!   the transaction keeps an undo log, so a failed statement can be rolled back alone.
 //!
 //! HeliosDB-Lite runs on disk with `enable_wal = false` (SQLite: WAL, `synchronous=NORMAL`,
 //! the same durability) and its default memory budget unless `--memory-limit-mb` is given.
@@ -43,6 +46,8 @@ const WORKLOADS: &[&str] = &[
     "delete-50",
     "update-10",
     "update-50",
+    "delete-50-txn",
+    "update-50-txn",
 ];
 
 /// Options of `write-path`.
@@ -306,6 +311,14 @@ fn child(workload: &str, engine: &str, path: &Path, o: &WritePathOpts) -> Res<(f
         }
         "update-50" => {
             db.batch("UPDATE t SET v = v + 1 WHERE id % 2 = 0")?;
+            ("SELECT count(*) FROM t WHERE v % 3 = 1", (n + 1) / 2)
+        }
+        "delete-50-txn" => {
+            db.batch("BEGIN; DELETE FROM t WHERE id % 2 = 0; COMMIT")?;
+            ("SELECT count(*) FROM t", n - (n + 1) / 2)
+        }
+        "update-50-txn" => {
+            db.batch("BEGIN; UPDATE t SET v = v + 1 WHERE id % 2 = 0; COMMIT")?;
             ("SELECT count(*) FROM t WHERE v % 3 = 1", (n + 1) / 2)
         }
         other => return Err(format!("unknown workload {other}").into()),

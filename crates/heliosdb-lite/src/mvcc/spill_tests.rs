@@ -269,6 +269,60 @@ fn a_transaction_that_keeps_no_undo_log_spills_commits_and_rolls_back_whole() {
     assert_eq!(got, model);
 }
 
+#[test]
+fn a_large_undo_log_is_stored_in_chunks_and_rolls_back_to_any_record() {
+    let clock = ManualClock::new(1_000);
+    // Spills of thousands of writes each: their undo logs span several chunks.
+    let m = Mvcc::open(Arc::new(MemoryStorage::new()), options(&clock, 400_000)).unwrap();
+    start_table(&m);
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    let txid = t.txid().unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> =
+        [kv("ra1", "one"), kv("ra2", "two")].into_iter().collect();
+    let mut saved = Vec::new();
+    for i in 0..20_000u32 {
+        if [1, 2_047, 2_048, 5_000, 9_999, 13_001, 17_500].contains(&i) {
+            saved.push((t.savepoint(), model.clone()));
+        }
+        // New keys, then rewrites and deletions of earlier ones (undo records with the
+        // version they replaced).
+        let k = format!("ra{:05}", if i < 12_000 { i } else { (i * 7) % 12_000 }).into_bytes();
+        if i % 11 == 5 {
+            t.delete(k.clone()).unwrap();
+            model.remove(&k);
+        } else {
+            let v = format!("v{i}").into_bytes();
+            t.put(k.clone(), v.clone()).unwrap();
+            model.insert(k, v);
+        }
+    }
+    assert!(t.has_spilled());
+    let chunks = undo_records(&m, txid);
+    assert!(
+        (2..=40).contains(&chunks),
+        "20,000 undo records in {chunks} stored keys"
+    );
+    // Back to each savepoint, newest first, with writes in between that a later rollback
+    // undoes too.
+    while let Some((sp, state)) = saved.pop() {
+        t.rollback_to(sp);
+        model = state;
+        let got: BTreeMap<_, _> = scan_txn(&t, Direction::Forward).into_iter().collect();
+        assert_eq!(got, model, "after rolling back to a savepoint");
+        for j in 0..300u32 {
+            let k = format!("ra{:05}", (j * 37) % 12_000).into_bytes();
+            let v = format!("again{j}").into_bytes();
+            t.put(k.clone(), v.clone()).unwrap();
+            model.insert(k, v);
+        }
+    }
+    t.commit().unwrap().unwrap();
+    let got: BTreeMap<_, _> = scan_snap(&m.snapshot()).into_iter().collect();
+    assert_eq!(got, model);
+    assert_eq!(count(&m.snapshot()), Some(model.len() as i64));
+    assert_eq!(private(&m), 0);
+}
+
 /// Memory storage whose writes fail from the `fail_at`-th on, like a process dying there.
 #[derive(Debug)]
 struct Dying {

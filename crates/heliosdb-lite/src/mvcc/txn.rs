@@ -1362,13 +1362,14 @@ impl Transaction {
         self.lock = None;
         let info = info?;
         self.mvcc.await_durable(info.scn)?;
-        // Only stored undo records are left (none if it kept no undo log: then the walk
-        // would only step over the commit's deletions). Best effort: the next open removes
-        // leftovers.
+        // Only stored undo records are left (none if it kept no undo log). Their own range
+        // only: the commit's deletions of its pending versions lie beside them, and a walk
+        // over the whole private range would step over each. Best effort: the next open
+        // removes leftovers.
         if !self.keeps_undo {
             return Ok(Some(info));
         }
-        if let Err(e) = spill::discard(&*storage, &spill::txn_prefix(txid)) {
+        if let Err(e) = spill::discard(&*storage, &spill::undo_prefix(txid)) {
             tracing::warn!(error = %e, "removing a committed transaction's undo records failed");
         }
         Ok(Some(info))
