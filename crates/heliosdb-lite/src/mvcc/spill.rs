@@ -230,6 +230,12 @@ impl<'a> Batcher<'a> {
         self.maybe_flush()
     }
 
+    pub(super) fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        self.bytes += key.len();
+        self.batch.delete(key);
+        self.maybe_flush()
+    }
+
     fn maybe_flush(&mut self) -> Result<()> {
         if self.bytes >= BATCH_BYTES || self.batch.len() >= BATCH_OPS {
             self.flush()?;
@@ -370,8 +376,8 @@ fn decode_undo(v: &[u8]) -> Result<Undo> {
 
 /// Most undo records one stored chunk holds.
 const UNDO_CHUNK_RECORDS: usize = BATCH_OPS / 2;
-/// Bytes of undo records after which a chunk is closed (a record larger than this gets a
-/// chunk of its own).
+/// Bytes of undo records after which a chunk is closed (by the record that crosses it, so a
+/// chunk may hold one record larger than this).
 const UNDO_CHUNK_BYTES: usize = BATCH_BYTES / 4;
 
 /// Appends `undo` to the stored undo log, numbering from `first`.
@@ -383,6 +389,21 @@ const UNDO_CHUNK_BYTES: usize = BATCH_BYTES / 4;
 /// take half as long again). A rollback reads the chunks newest first.
 pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Undo]) -> Result<()> {
     let mut out = Batcher::new(storage);
+    // Chunks numbered from `first` on are left over from a spill that failed after storing
+    // its undo log (the transaction went on, its numbering did not): this log's chunks need
+    // not fall on their boundaries, so they go first, or a rollback would take them for
+    // its own.
+    let stale = (
+        Bound::Included(undo_key(txid, first)),
+        match prefix_successor(&undo_prefix(txid)) {
+            Some(s) => Bound::Excluded(s),
+            None => Bound::Unbounded,
+        },
+    );
+    for kv in storage.scan(stale, Direction::Forward) {
+        let (k, _) = kv?;
+        out.delete(k.to_vec())?;
+    }
     let mut chunk_first = first;
     let mut chunk = Vec::new();
     let mut records = 0;
@@ -435,8 +456,9 @@ fn chunk_first(key: &[u8]) -> Result<u64> {
 /// applied to the private range, the others are handed to `other` (metadata and GC requests
 /// live in memory). With `direct` (the SCN of the heads the transaction wrote directly, see
 /// [`super::direct`]), undoing a key's first write also takes back its direct head, and
-/// `taken` hears of each. `*top` follows each batch written, so after a failure it still says
-/// which records remain. Bulk heads ([`Undo::Direct`]) are taken back whatever `direct`
+/// `taken` hears of each. `*top` follows each chunk undone, so after a failure it still says
+/// which chunks remain (a chunk holding bulk heads may be partly applied: the caller then
+/// only lets the transaction roll back whole). Bulk heads ([`Undo::Direct`]) are taken back whatever `direct`
 /// says (they were written at the transaction's direct SCN, which `direct` then holds).
 pub(super) fn roll_back(
     storage: &dyn Storage,
@@ -458,7 +480,15 @@ pub(super) fn roll_back(
         };
         let first = chunk_first(&key)?;
         let mut records = decode_undo_chunk(&chunk)?;
-        // Records at `top` or above were undone already; those below `to` stay.
+        // Records at `top` or above were undone already; those below `to` stay. A chunk
+        // ending below `top` would leave records unaccounted for: never undo past a gap.
+        if first + (records.len() as u64) < *top {
+            return Err(Error::corruption(format!(
+                "the stored undo log of transaction {txid} lacks records {} to {}",
+                first + records.len() as u64,
+                *top - 1
+            )));
+        }
         records.truncate(usize::try_from(top.saturating_sub(first)).unwrap_or(usize::MAX));
         let kept = usize::try_from(to.saturating_sub(first)).unwrap_or(usize::MAX);
         let undone = records.split_off(kept.min(records.len()));
@@ -478,12 +508,12 @@ pub(super) fn roll_back(
                     write_key(txid, &logical),
                     encode_pending(prev.as_deref(), KnownHead::Unknown),
                 ),
-                Undo::Direct(first) => {
+                Undo::Direct(first_list) => {
                     // What the newer records undid lands first, as it would have.
                     if !batch.is_empty() {
                         storage.write(std::mem::take(&mut batch), false)?;
                     }
-                    super::direct::take_back_from(storage, txid, first, &mut taken)?;
+                    super::direct::take_back_from(storage, txid, first_list, &mut taken)?;
                 }
                 u => other(u),
             }

@@ -4,7 +4,7 @@
 use super::*;
 use crate::storage::{KvIter, MemoryStorage};
 use crate::time::ManualClock;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 /// Counts rows under `r` (one byte) per table byte, like the SQL layer's row groups.
 fn group(key: &[u8]) -> Option<usize> {
@@ -321,6 +321,109 @@ fn a_large_undo_log_is_stored_in_chunks_and_rolls_back_to_any_record() {
     assert_eq!(got, model);
     assert_eq!(count(&m.snapshot()), Some(model.len() as i64));
     assert_eq!(private(&m), 0);
+}
+
+/// Memory storage that refuses batches storing a spilled write set while `fail` is set: a
+/// spill then fails after storing its undo log.
+#[derive(Debug)]
+struct NoWriteSets {
+    inner: MemoryStorage,
+    fail: Arc<AtomicBool>,
+}
+
+impl Storage for NoWriteSets {
+    fn get(&self, key: &[u8]) -> Result<Option<crate::storage::Bytes>> {
+        self.inner.get(key)
+    }
+    fn scan(&self, range: KeyRange, direction: Direction) -> KvIter<'_> {
+        self.inner.scan(range, direction)
+    }
+    fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
+        let stores_write_set = batch.ops().iter().any(|op| {
+            matches!(op, crate::storage::WriteOp::Put(k, _)
+                if k.first() == Some(&keys::PRIVATE) && k.get(9) == Some(&b'w'))
+        });
+        if stores_write_set && self.fail.load(Ordering::SeqCst) {
+            return Err(Error::Storage("injected failure".into()));
+        }
+        self.inner.write(batch, durable)
+    }
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+    fn size_bytes(&self) -> u64 {
+        0
+    }
+    fn name(&self) -> &'static str {
+        "no-write-sets"
+    }
+}
+
+#[test]
+fn undo_chunks_left_by_a_failed_spill_are_not_taken_for_later_ones() {
+    let clock = ManualClock::new(1_000);
+    let fail = Arc::new(AtomicBool::new(false));
+    let storage = NoWriteSets {
+        inner: MemoryStorage::new(),
+        fail: fail.clone(),
+    };
+    let m = Mvcc::open(Arc::new(storage), options(&clock, 400_000)).unwrap();
+    start_table(&m);
+    let committed: BTreeMap<_, _> = scan_snap(&m.snapshot()).into_iter().collect();
+    let mut t = m.begin(TxnMode::Immediate).unwrap();
+    let start = t.savepoint();
+    let mut model = committed.clone();
+    let put = |t: &mut Transaction, model: &mut BTreeMap<_, _>, i: u32, v: &[u8]| {
+        let k = format!("ra{i:05}").into_bytes();
+        model.insert(k.clone(), v.to_vec());
+        t.put(k, v.to_vec())
+    };
+    // A first spill, then writes held in memory up to a statement's savepoint.
+    for i in 0..4_000 {
+        put(&mut t, &mut model, i, b"first").unwrap();
+    }
+    assert!(t.has_spilled());
+    for i in 4_000..5_000 {
+        put(&mut t, &mut model, i, b"kept").unwrap();
+    }
+    // The statement's spill fails once its undo log (several chunks) is stored; the
+    // statement is rolled back (in memory: nothing of it counts as stored).
+    let statement = t.savepoint();
+    let before_statement = model.clone();
+    fail.store(true, Ordering::SeqCst);
+    let mut failed = false;
+    for i in 5_000..12_000 {
+        if put(&mut t, &mut model, i, b"lost").is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the spill was refused");
+    fail.store(false, Ordering::SeqCst);
+    t.rollback_to(statement);
+    model = before_statement;
+    // Large values spill after fewer records, so the next chunks start elsewhere than the
+    // failed spill's did; then many small ones.
+    let big = vec![b'b'; 1_000];
+    for i in 20_000..20_400 {
+        put(&mut t, &mut model, i, &big).unwrap();
+    }
+    for i in 30_000..36_000 {
+        put(&mut t, &mut model, i, b"small").unwrap();
+    }
+    // (Compared without printing: the values are large.)
+    let got: BTreeMap<_, _> = scan_txn(&t, Direction::Forward).into_iter().collect();
+    assert!(got == model, "{} keys, {} expected", got.len(), model.len());
+    t.rollback_to(start);
+    let got: BTreeMap<_, _> = scan_txn(&t, Direction::Forward).into_iter().collect();
+    assert!(
+        got == committed,
+        "rolled back to the start: {} keys",
+        got.len()
+    );
+    t.commit().unwrap();
+    let got: BTreeMap<_, _> = scan_snap(&m.snapshot()).into_iter().collect();
+    assert!(got == committed, "committed: {} keys", got.len());
 }
 
 /// Memory storage whose writes fail from the `fail_at`-th on, like a process dying there.
