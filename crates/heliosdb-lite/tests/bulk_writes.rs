@@ -143,6 +143,11 @@ fn create_unique_index_finds_duplicates_among_many_rows_as_sqlite_does() {
         ("CREATE UNIQUE INDEX t_w ON t(w)", true),
         ("CREATE UNIQUE INDEX t_b ON t(b)", true),
         ("CREATE UNIQUE INDEX t_uw ON t(u, w)", false),
+        // Descending: the entries' keys are in the opposite order to the values' (they were
+        // written in the values' order, and refused as out of order).
+        ("CREATE UNIQUE INDEX t_ud ON t(u DESC)", false),
+        ("CREATE UNIQUE INDEX t_wd ON t(w DESC)", true),
+        ("CREATE UNIQUE INDEX t_bud ON t(b DESC, u)", false),
     ] {
         let ours = h.execute_batch(sql);
         let theirs = s.execute_batch(sql);
@@ -165,7 +170,17 @@ fn create_unique_index_finds_duplicates_among_many_rows_as_sqlite_does() {
     assert!(dup.is_err(), "the unique index on u let a duplicate in");
     h.execute("INSERT INTO t(id, u, w) VALUES (?1, NULL, 0)", [N + 2])
         .unwrap();
+    s.execute("INSERT INTO t(id, u, w) VALUES (?1, NULL, 0)", [N + 2])
+        .unwrap();
     check(&h);
+    for sql in [
+        "SELECT id, u FROM t WHERE u > 19990 ORDER BY u DESC",
+        "SELECT id, u FROM t WHERE b BETWEEN 4 AND 30 ORDER BY b DESC, u",
+        "SELECT count(*), count(u) FROM t WHERE u >= 0 OR u IS NULL",
+    ] {
+        let (ours, theirs) = rows(&h, &s, sql);
+        assert_eq!(ours, theirs, "{sql}");
+    }
 }
 
 #[test]

@@ -22,6 +22,8 @@
 //! a tombstone's begin is the end of the newest history version of its key, so it is found
 //! with one seek. A commit removes its records in its final batch (they are then part of the
 //! committed state); what is left on open belongs to a transaction that never committed.
+//! The entries of an index created in the transaction are not listed: one record names the
+//! index's key range instead ([`write_heads_under`]).
 //!
 //! A tracked table's commits log the keys they write for its packed copy ([`super::pack`]).
 //! Heads written directly are logged by the commit from the records ([`log_changes`]), in
@@ -74,9 +76,75 @@ pub(super) fn write_heads<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     entries: impl Iterator<Item = Result<(K, D)>>,
     written: impl FnMut(&[u8]),
 ) -> Result<()> {
+    write_listed_or_not(
+        storage,
+        (txid, seq),
+        scn,
+        ingest_min,
+        true,
+        entries,
+        written,
+    )
+}
+
+/// [`write_heads`] for keys that all start with `prefix`, the key range of an index created
+/// in this transaction: one record names the whole range instead of each key
+/// (`scn ‖ FFFFFFFF ‖ prefix`), written and synced before the first head. Taking the heads
+/// back (a rollback, a `ROLLBACK TO` before the index existed, or the next open after a
+/// crash) removes every head under `prefix` stamped `scn`: these, and the transaction's own
+/// later direct heads there (entries of rows it inserted after creating the index), which
+/// each of those take-backs removes anyway. No list of keys is built, held or written, nor
+/// deleted by the commit: for a 1M-entry CREATE INDEX the lists were almost as many bytes
+/// again as the heads, and split the ingestions into runs that each spanned from their heads
+/// to the private range. A key outside `prefix` is an error (it could not be taken back).
+pub(super) fn write_heads_under<K: AsRef<[u8]>, D: AsRef<[u8]>>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    ingest_min: usize,
+    prefix: &[u8],
+    entries: impl Iterator<Item = Result<(K, D)>>,
+    written: impl FnMut(&[u8]),
+) -> Result<()> {
+    let mut record = scn.to_be_bytes().to_vec();
+    record.extend_from_slice(&UNDER.to_be_bytes());
+    record.extend_from_slice(prefix);
+    let mut batch = WriteBatch::new();
+    batch.put(record_key(txid, *seq), record);
+    *seq += 1;
+    storage.write(batch, true)?;
+    let entries = entries.map(|e| match e {
+        Ok((k, _)) if !k.as_ref().starts_with(prefix) => Err(Error::Transaction(
+            "internal error: a key written as part of a new index's key range lies outside it"
+                .into(),
+        )),
+        other => other,
+    });
+    write_listed_or_not(
+        storage,
+        (txid, seq),
+        scn,
+        ingest_min,
+        false,
+        entries,
+        written,
+    )
+}
+
+/// [`write_heads`], with each batch's keys listed in a record (`list`) or not (the range
+/// is named by a record of its own, see [`write_heads_under`]).
+fn write_listed_or_not<K: AsRef<[u8]>, D: AsRef<[u8]>>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    ingest_min: usize,
+    list: bool,
+    entries: impl Iterator<Item = Result<(K, D)>>,
+    written: impl FnMut(&[u8]),
+) -> Result<()> {
     let mut entries = entries.peekable();
     if !storage.ingests_sorted() {
-        return write_batched(storage, txid, seq, scn, entries, written);
+        return write_batched(storage, (txid, seq), scn, list, entries, written);
     }
     let mut first = Vec::new();
     while first.len() < ingest_min {
@@ -87,18 +155,33 @@ pub(super) fn write_heads<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     }
     let first = first.into_iter().map(Ok);
     if entries.peek().is_some_and(Result::is_ok) {
-        write_ingested(storage, txid, seq, scn, first.chain(entries), written)
+        write_ingested(
+            storage,
+            (txid, seq),
+            scn,
+            list,
+            first.chain(entries),
+            written,
+        )
     } else {
-        write_batched(storage, txid, seq, scn, first.chain(entries), written)
+        write_batched(
+            storage,
+            (txid, seq),
+            scn,
+            list,
+            first.chain(entries),
+            written,
+        )
     }
 }
 
-/// [`write_heads`] through ordinary batches of about [`BATCH_BYTES`], each with its record.
+/// [`write_heads`] through ordinary batches of about [`BATCH_BYTES`], each with its record
+/// when `list`.
 fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
-    txid: u64,
-    seq: &mut u64,
+    (txid, seq): (u64, &mut u64),
     scn: u64,
+    list: bool,
     entries: impl Iterator<Item = Result<(K, D)>>,
     mut written: impl FnMut(&[u8]),
 ) -> Result<()> {
@@ -109,10 +192,12 @@ fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         if batch.is_empty() {
             return Ok(());
         }
-        // The record and the heads it lists land in one atomic batch.
-        batch.put(record_key(txid, *seq), std::mem::take(record));
-        *seq += 1;
-        record.extend_from_slice(&scn.to_be_bytes());
+        if list {
+            // The record and the heads it lists land in one atomic batch.
+            batch.put(record_key(txid, *seq), std::mem::take(record));
+            *seq += 1;
+            record.extend_from_slice(&scn.to_be_bytes());
+        }
         storage.write(std::mem::take(batch), false)
     };
     for entry in entries {
@@ -124,8 +209,10 @@ fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
             }
         };
         let (logical, data) = (logical.as_ref(), data.as_ref());
-        record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
-        record.extend_from_slice(logical);
+        if list {
+            record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+            record.extend_from_slice(logical);
+        }
         let head = keys::version_bytes(scn, Some(data));
         bytes += 2 * logical.len() + head.len();
         batch.put(keys::head_key_bytes(logical), head);
@@ -139,13 +226,13 @@ fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
 }
 
 /// [`write_heads`] through sorted ingestions of up to [`INGEST_LIST_BYTES`] of listed keys
-/// (or [`INGEST_HEAD_BYTES`] of heads): each writes its heads, then the records listing
-/// them (about [`BATCH_BYTES`] each), as one atomic sorted write.
+/// (or [`INGEST_HEAD_BYTES`] of heads): each writes its heads, then, when `list`, the
+/// records listing them (about [`BATCH_BYTES`] each), as one atomic sorted write.
 fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
-    txid: u64,
-    seq: &mut u64,
+    (txid, seq): (u64, &mut u64),
     scn: u64,
+    list: bool,
     entries: impl Iterator<Item = Result<(K, D)>>,
     mut written: impl FnMut(&[u8]),
 ) -> Result<()> {
@@ -162,6 +249,7 @@ fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
             scn,
             seq: &mut *seq,
             records: vec![scn.to_be_bytes().to_vec()],
+            list,
             listed: 0,
             head_bytes: 0,
             out: None,
@@ -172,7 +260,7 @@ fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
 }
 
 /// The pairs of one ingestion of [`write_ingested`]: heads while the chunk has room, then the
-/// records that list them.
+/// records that list them (none when the heads are not listed).
 struct IngestChunk<'a, I: Iterator, W> {
     entries: &'a mut std::iter::Peekable<I>,
     written: &'a mut W,
@@ -186,6 +274,8 @@ struct IngestChunk<'a, I: Iterator, W> {
     seq: &'a mut u64,
     /// Records being built, each `scn ‖ (length ‖ key)*`.
     records: Vec<Vec<u8>>,
+    /// Whether the heads are listed in records (see [`write_heads_under`]).
+    list: bool,
     listed: usize,
     head_bytes: usize,
     /// The records, once the heads are done.
@@ -222,14 +312,16 @@ where
         }
         self.last.clear();
         self.last.extend_from_slice(logical);
-        if self.records.last().is_some_and(|r| r.len() >= BATCH_BYTES) {
-            self.records.push(self.scn.to_be_bytes().to_vec());
+        if self.list {
+            if self.records.last().is_some_and(|r| r.len() >= BATCH_BYTES) {
+                self.records.push(self.scn.to_be_bytes().to_vec());
+            }
+            let record = self.records.last_mut()?;
+            record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+            record.extend_from_slice(logical);
+            self.listed += 4 + logical.len();
         }
-        let record = self.records.last_mut()?;
-        record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
-        record.extend_from_slice(logical);
         let head = keys::encode_version(self.scn, Some(data));
-        self.listed += 4 + logical.len();
         self.head_bytes += 1 + logical.len() + head.len();
         (self.written)(logical);
         Some((keys::head_key(logical), head))
@@ -309,11 +401,27 @@ pub(super) fn take_back(
     Ok(true)
 }
 
-/// Decodes a record: the SCN of its heads and their logical keys.
-fn decode_record(v: &[u8]) -> Result<(u64, Vec<&[u8]>)> {
+/// The length field that, first after a record's SCN, says the record names a key range
+/// (the bytes after it: the prefix) instead of listing keys (no key is 4 GiB long).
+const UNDER: u32 = u32::MAX;
+
+/// The heads a record stands for.
+#[derive(Debug, PartialEq)]
+enum Heads<'a> {
+    /// These keys.
+    Listed(Vec<&'a [u8]>),
+    /// Every key starting with this prefix that has a head stamped with the record's SCN.
+    Under(&'a [u8]),
+}
+
+/// Decodes a record: the SCN of its heads, and which they are.
+fn decode_record(v: &[u8]) -> Result<(u64, Heads<'_>)> {
     let damaged = || Error::corruption("malformed record of a transaction's direct writes");
     let (scn, mut rest) = v.split_at_checked(8).ok_or_else(damaged)?;
     let scn = u64::from_be_bytes(scn.try_into().map_err(|_| damaged())?);
+    if let Some(prefix) = rest.strip_prefix(&UNDER.to_be_bytes()[..]) {
+        return Ok((scn, Heads::Under(prefix)));
+    }
     let mut out = Vec::new();
     while !rest.is_empty() {
         let (len, tail) = rest.split_at_checked(4).ok_or_else(damaged)?;
@@ -322,7 +430,37 @@ fn decode_record(v: &[u8]) -> Result<(u64, Vec<&[u8]>)> {
         out.push(key);
         rest = tail;
     }
-    Ok((scn, out))
+    Ok((scn, Heads::Listed(out)))
+}
+
+/// One step of a walk over the heads under `prefix`: of the next `max` heads after `after`
+/// (exclusive), the logical keys of those stamped `scn`, and the last logical key the step
+/// passed (`None` once the range is done). Nothing is held across the caller's writes.
+type Step = (Vec<Vec<u8>>, Option<Vec<u8>>);
+
+fn stamped_under(
+    storage: &dyn Storage,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    scn: u64,
+    max: usize,
+) -> Result<Step> {
+    let (lo, hi) = prefix_range(&keys::head_key(prefix));
+    let lo = match after {
+        Some(k) => Bound::Excluded(keys::head_key(k)),
+        None => lo,
+    };
+    let mut stamped = Vec::new();
+    let mut last = None;
+    for kv in storage.scan((lo, hi), Direction::Forward).take(max) {
+        let (k, v) = kv?;
+        let logical = k.get(1..).unwrap_or_default().to_vec();
+        if keys::decode_version(&v)?.begin == scn {
+            stamped.push(logical.clone());
+        }
+        last = Some(logical);
+    }
+    Ok((stamped, last))
 }
 
 /// Takes back every head listed by the records of transaction `txid` (its rollback), in
@@ -351,13 +489,38 @@ pub(super) fn take_back_from(
     let mut lo = Bound::Included(record_key(txid, first));
     // One record at a time (each lists up to a batch of keys), nothing held across writes.
     while let Some((k, v)) = storage.first_in_range((lo.clone(), hi.clone()))? {
-        let (scn, logical) = decode_record(&v)?;
-        for key in logical {
-            if take_back(storage, &mut batch, key, scn)? {
+        let (scn, heads) = decode_record(&v)?;
+        let mut take = |key: &[u8], batch: &mut WriteBatch| -> Result<()> {
+            if take_back(storage, batch, key, scn)? {
                 taken(key);
             }
             if batch.len() >= BATCH_OPS {
-                storage.write(std::mem::take(&mut batch), false)?;
+                storage.write(std::mem::take(batch), false)?;
+            }
+            Ok(())
+        };
+        match heads {
+            Heads::Listed(keys) => {
+                for key in keys {
+                    take(key, &mut batch)?;
+                }
+            }
+            Heads::Under(prefix) => {
+                let mut after = None;
+                loop {
+                    let (stamped, last) =
+                        stamped_under(storage, prefix, after.as_deref(), scn, BATCH_OPS)?;
+                    for key in &stamped {
+                        take(key, &mut batch)?;
+                    }
+                    let Some(last) = last else { break };
+                    after = Some(last);
+                }
+                // Written now, so that a newer record listing one of these keys (a row
+                // inserted after the index was created) finds it gone and counts it once.
+                if !batch.is_empty() {
+                    storage.write(std::mem::take(&mut batch), false)?;
+                }
             }
         }
         lo = Bound::Excluded(k.to_vec());
@@ -401,7 +564,9 @@ pub(super) fn take_back_uncommitted(storage: &dyn Storage) -> Result<u64> {
 }
 
 /// Logs, for commit `scn`, the keys of tracked tables among the heads transaction `txid` wrote
-/// directly (listed by its records) in the tables' change logs (see [`super::pack`]): these
+/// directly (listed by its records, or under a range one names: walked only if a tracked
+/// table could lie there, which no index does) in the tables' change logs (see
+/// [`super::pack`]): these
 /// heads bypassed the commit's own logging. Large logs go in batches of their own, the rest
 /// joins `batch` (the commit's final batch, which also drops the records). Run before that
 /// batch, and again, alike, if a crash interrupts the commit: the lists are numbered, so a
@@ -421,8 +586,29 @@ pub(super) fn log_changes(
     let mut lists = WriteBatch::new();
     for kv in storage.scan(prefix_range(&record_prefix(txid)), Direction::Forward) {
         let (_, v) = kv?;
-        for key in decode_record(&v)?.1 {
-            changes.record(&mut lists, scn, key);
+        match decode_record(&v)?.1 {
+            Heads::Listed(keys) => {
+                for key in keys {
+                    changes.record(&mut lists, scn, key);
+                }
+            }
+            // A new index's entries belong to no tracked table: nothing to walk.
+            Heads::Under(prefix) if !changes.may_track_under(prefix) => {}
+            Heads::Under(prefix) => {
+                let mut after = None;
+                loop {
+                    let (stamped, last) =
+                        stamped_under(storage, prefix, after.as_deref(), scn, BATCH_OPS)?;
+                    for key in &stamped {
+                        changes.record(&mut lists, scn, key);
+                    }
+                    if lists.len() >= LISTS_PER_BATCH {
+                        storage.write(std::mem::take(&mut lists), false)?;
+                    }
+                    let Some(last) = last else { break };
+                    after = Some(last);
+                }
+            }
         }
         if lists.len() >= LISTS_PER_BATCH {
             storage.write(std::mem::take(&mut lists), false)?;
@@ -444,185 +630,5 @@ pub(super) fn drop_records(storage: &dyn Storage, txid: u64, batch: &mut WriteBa
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::MemoryStorage;
-
-    fn head(s: &MemoryStorage, k: &[u8]) -> Option<(u64, Option<Vec<u8>>)> {
-        s.get(&keys::head_key(k)).unwrap().map(|h| {
-            let v = keys::decode_version(&h).unwrap();
-            (v.begin, v.data.map(<[u8]>::to_vec))
-        })
-    }
-
-    /// A memory store that takes the ingestion path, counting its sorted writes (each one
-    /// synced batch, as the trait's default).
-    #[derive(Default)]
-    struct Ingesting(MemoryStorage, std::sync::atomic::AtomicUsize);
-
-    impl Storage for Ingesting {
-        fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-            self.0.get(key)
-        }
-        fn scan(
-            &self,
-            range: crate::storage::KeyRange,
-            d: Direction,
-        ) -> crate::storage::KvIter<'_> {
-            self.0.scan(range, d)
-        }
-        fn write(&self, batch: WriteBatch, durable: bool) -> Result<()> {
-            self.0.write(batch, durable)
-        }
-        fn sync(&self) -> Result<()> {
-            Ok(())
-        }
-        fn ingests_sorted(&self) -> bool {
-            true
-        }
-        fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut batch = WriteBatch::new();
-            let mut last: Option<Vec<u8>> = None;
-            for (k, v) in pairs {
-                assert!(
-                    last.as_ref().is_none_or(|l| *l < k),
-                    "ingested out of order"
-                );
-                last = Some(k.clone());
-                batch.put(k, v);
-            }
-            self.0.write(batch, true)
-        }
-        fn size_bytes(&self) -> u64 {
-            0
-        }
-        fn name(&self) -> &'static str {
-            "ingesting"
-        }
-    }
-
-    fn records(s: &dyn Storage, txid: u64) -> usize {
-        s.scan(prefix_range(&record_prefix(txid)), Direction::Forward)
-            .count()
-    }
-
-    fn heads_at(s: &dyn Storage, scn: u64) -> usize {
-        s.scan(prefix_range(&[keys::HEAD]), Direction::Forward)
-            .filter(|kv| keys::decode_version(&kv.as_ref().unwrap().1).unwrap().begin == scn)
-            .count()
-    }
-
-    fn key(i: usize, width: usize) -> Vec<u8> {
-        let mut k = format!("k{i:08}").into_bytes();
-        k.resize(width.max(k.len()), b'.');
-        k
-    }
-
-    /// Many heads go through sorted writes, each with the records listing its heads written
-    /// in it (after the heads); few go through batches; an error entry or a key out of order
-    /// stops the writing with everything before it listed, so a take-back removes it all.
-    #[test]
-    fn many_heads_are_ingested_with_their_records() {
-        let write = |s: &Ingesting, entries: Vec<Result<(Vec<u8>, Vec<u8>)>>| {
-            let mut seq = 0;
-            let r = write_heads(s, (3, &mut seq), 11, 1000, entries.into_iter(), |_| {});
-            (r, seq)
-        };
-        // Few: batches, no sorted write.
-        let s = Ingesting::default();
-        let few = (0..999).map(|i| Ok((key(i, 0), b"v".to_vec()))).collect();
-        assert!(write(&s, few).0.is_ok());
-        assert_eq!(s.1.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert_eq!(heads_at(&s, 11), 999);
-        assert_eq!(take_back_uncommitted(&s).unwrap(), 999);
-        assert_eq!(heads_at(&s, 11), 0);
-
-        // Many: one sorted write, one record.
-        let s = Ingesting::default();
-        let many = (0..10_000)
-            .map(|i| Ok((key(i, 0), b"v".to_vec())))
-            .collect();
-        let (r, seq) = write(&s, many);
-        r.unwrap();
-        assert_eq!((s.1.load(std::sync::atomic::Ordering::SeqCst), seq), (1, 1));
-        assert_eq!(records(&s, 3), 1);
-        assert_eq!(heads_at(&s, 11), 10_000);
-        assert_eq!(take_back_uncommitted(&s).unwrap(), 10_000);
-        assert_eq!((heads_at(&s, 11), records(&s, 3)), (0, 0));
-
-        // Long keys: 6 MB of them, two ingestions of several records each.
-        let s = Ingesting::default();
-        let long = (0..6_000).map(|i| Ok((key(i, 1000), Vec::new()))).collect();
-        let (r, seq) = write(&s, long);
-        r.unwrap();
-        assert_eq!(s.1.load(std::sync::atomic::Ordering::SeqCst), 2);
-        assert!(seq >= 6, "{seq} records");
-        assert_eq!(records(&s, 3), seq as usize);
-        assert_eq!(take_back_uncommitted(&s).unwrap(), 6_000);
-        assert_eq!(heads_at(&s, 11), 0);
-
-        // An error entry after 5,000: those are written and listed, the error returned.
-        let s = Ingesting::default();
-        let failing = (0..8_000)
-            .map(|i| match i {
-                5_000 => Err(Error::invalid("the source failed")),
-                i => Ok((key(i, 0), b"v".to_vec())),
-            })
-            .collect();
-        let (r, _) = write(&s, failing);
-        assert!(r.unwrap_err().to_string().contains("the source failed"));
-        assert_eq!(heads_at(&s, 11), 5_000);
-        assert_eq!(take_back_uncommitted(&s).unwrap(), 5_000);
-
-        // A key out of order after 2,000: an error, the 2,000 before it listed.
-        let s = Ingesting::default();
-        let unsorted = (0..3_000)
-            .map(|i| Ok((key(if i == 2_000 { 5 } else { i }, 0), Vec::new())))
-            .collect();
-        let (r, _) = write(&s, unsorted);
-        assert!(r.unwrap_err().to_string().contains("out of order"));
-        assert_eq!(heads_at(&s, 11), 2_000);
-        assert_eq!(take_back_uncommitted(&s).unwrap(), 2_000);
-    }
-
-    #[test]
-    fn heads_are_listed_and_taken_back_restoring_tombstones() {
-        let s = MemoryStorage::new();
-        // "t" had a version [3, 5) and a tombstone head since 5.
-        let mut b = WriteBatch::new();
-        b.put(
-            keys::history_key(b"t", 5),
-            keys::encode_version(3, Some(b"old")),
-        );
-        b.put(keys::head_key(b"t"), keys::encode_version(5, None));
-        // "c" has a committed live head, which a direct write never touches.
-        b.put(keys::head_key(b"c"), keys::encode_version(4, Some(b"c")));
-        s.write(b, false).unwrap();
-        let entries: Vec<(&[u8], &[u8])> = vec![(b"a", b"1"), (b"t", b"2")];
-        let mut seq = 0;
-        write_heads(
-            &s,
-            (7, &mut seq),
-            9,
-            4096,
-            entries.into_iter().map(Ok),
-            |_| {},
-        )
-        .unwrap();
-        assert_eq!(seq, 1);
-        assert_eq!(head(&s, b"a"), Some((9, Some(b"1".to_vec()))));
-        assert_eq!(head(&s, b"t"), Some((9, Some(b"2".to_vec()))));
-        assert!(own_head(&s, b"c", 9).unwrap().is_none());
-        assert_eq!(take_back_uncommitted(&s).unwrap(), 2);
-        assert_eq!(head(&s, b"a"), None);
-        assert_eq!(head(&s, b"t"), Some((5, None)));
-        assert_eq!(head(&s, b"c"), Some((4, Some(b"c".to_vec()))));
-        assert!(s
-            .first_in_range(prefix_range(&record_prefix(7)))
-            .unwrap()
-            .is_none());
-        assert!(decode_record(&[0; 7]).is_err());
-        assert!(decode_record(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, b'k']).is_err());
-    }
-}
+#[path = "direct_tests.rs"]
+mod tests;

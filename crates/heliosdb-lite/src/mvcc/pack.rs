@@ -569,6 +569,17 @@ impl ChangeLog<'_> {
         self.tracked.is_empty()
     }
 
+    /// False if no key starting with `prefix` can belong to a tracked table: no tracked
+    /// table's prefix starts with `prefix` or is a prefix of it.
+    pub(crate) fn may_track_under(&self, prefix: &[u8]) -> bool {
+        let within = self
+            .tracked
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .next()
+            .is_some_and(|(t, _)| t.starts_with(prefix));
+        within || (0..=prefix.len()).any(|n| self.tracked.contains_key(&prefix[..n]))
+    }
+
     /// The tracked table `logical` belongs to, if any.
     fn tracked_prefix<'k>(&self, logical: &'k [u8]) -> Option<&'k [u8]> {
         if self.tracked.is_empty() {

@@ -614,8 +614,13 @@ impl Transaction {
     /// before) takes them back, and the next open does if the transaction never committed.
     /// An error entry stops the writing and is returned; the caller rolls the statement
     /// back. Returns the number of keys written.
+    ///
+    /// With `under` (the key range of an index created in this transaction), every key
+    /// starts with that prefix: one record then names the range instead of a list of every
+    /// key (a key outside it is an error entry); see [`direct::write_heads_under`].
     pub fn put_new_sorted<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         &mut self,
+        under: Option<&[u8]>,
         entries: impl Iterator<Item = Result<(K, D)>>,
     ) -> Result<u64> {
         self.ensure_writable()?;
@@ -644,13 +649,24 @@ impl Transaction {
         let mut n = 0u64;
         let deltas = &mut self.direct_deltas;
         let ingest_min = mvcc.0.options.ingest_min_keys;
-        let written =
-            direct::write_heads(storage, (txid, &mut seq), scn, ingest_min, entries, |k| {
-                n += 1;
-                if let Some(group) = group {
-                    counters::add_delta(group, k, false, true, deltas);
-                }
-            });
+        let count = |k: &[u8]| {
+            n += 1;
+            if let Some(group) = group {
+                counters::add_delta(group, k, false, true, deltas);
+            }
+        };
+        let written = match under {
+            Some(prefix) => direct::write_heads_under(
+                storage,
+                (txid, &mut seq),
+                scn,
+                ingest_min,
+                prefix,
+                entries,
+                count,
+            ),
+            None => direct::write_heads(storage, (txid, &mut seq), scn, ingest_min, entries, count),
+        };
         self.direct_seq = seq;
         self.direct_live += n;
         written.map(|()| n)

@@ -478,10 +478,36 @@ fn backfill_index(
         while let Some(entry) = next_entry()? {
             txn.put_unversioned(entry, Vec::new())?;
         }
-    } else {
+    } else if !ix.unique {
         // Many: straight to their heads, in key order, no write set.
         let stream = std::iter::from_fn(|| next_entry().transpose());
-        txn.put_new_sorted(stream.map(|e| e.map(|k| (k, [0u8; 0]))))?;
+        txn.put_new_sorted(
+            Some(&index_prefix),
+            stream.map(|e| e.map(|k| (k, [0u8; 0]))),
+        )?;
+    } else {
+        // A UNIQUE index's entries came out in the order of SQL equality, which is not their
+        // keys' byte order (a DESC column's bytes are inverted; 1 and 1.0 are equal values
+        // but different keys): sorted again by key, once every one is known unique, before
+        // they are written in key order.
+        let mut by_key = ByteSorter::new(&memory);
+        while let Some(entry) = next_entry()? {
+            by_key.push_slices(&entry[codec::INDEX_PREFIX_LEN..], &[])?;
+        }
+        let mut by_key = by_key.finish()?;
+        let stream = std::iter::from_fn(|| {
+            by_key
+                .next_pair()
+                .map(|pair| {
+                    pair.map(|(key, _)| {
+                        let mut entry = index_prefix.clone();
+                        entry.extend_from_slice(&key);
+                        (entry, [0u8; 0])
+                    })
+                })
+                .transpose()
+        });
+        txn.put_new_sorted(Some(&index_prefix), stream)?;
     }
     Ok(())
 }
