@@ -118,13 +118,27 @@ impl Engines {
 /// disagree (as multisets; lenient about integer versus real only with sum/avg/total).
 /// One call is a complete regression test.
 pub fn assert_same(setup: &str, query: &str) {
+    assert_same_with(setup, query, Rules::for_unordered(query));
+}
+
+/// [`assert_same`] comparing the rows in order: for a query whose ORDER BY is total, where
+/// the order itself is what is tested.
+pub fn assert_same_in_order(setup: &str, query: &str) {
+    let rules = Rules {
+        ordered: true,
+        ..Rules::for_unordered(query)
+    };
+    assert_same_with(setup, query, rules);
+}
+
+fn assert_same_with(setup: &str, query: &str, rules: Rules) {
     let engines = Engines::new(setup).unwrap_or_else(|e| panic!("HeliosDB setup: {e}"));
     let expected = compare::query_sqlite(&engines.sqlite, query)
         .unwrap_or_else(|e| panic!("SQLite rejects the query ({e}):\n{query}"));
     let got = compare::query_ours(&engines.ours, query);
     let diff = match &got {
         Err(e) => Some(format!("only HeliosDB fails: {e}")),
-        Ok(g) => compare::difference(&expected, g, Rules::for_unordered(query)),
+        Ok(g) => compare::difference(&expected, g, rules),
     };
     if let Some(d) = diff {
         panic!(

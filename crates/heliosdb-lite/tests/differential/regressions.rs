@@ -2,7 +2,7 @@
 //! checked against SQLite with [`assert_same`]. One test per class of bug: a fix should make
 //! its test pass without another one changing.
 
-use crate::assert_same;
+use crate::{assert_same, assert_same_in_order};
 
 /// A column with no declared type (BLOB affinity) compared with a TEXT column: both sides
 /// have an affinity and neither is numeric, so SQLite converts neither and 1 <> '1'.
@@ -1051,4 +1051,33 @@ fn outer_terms_on_a_derived_tables_group_keys_filter_its_rows_before_grouping() 
             "{q}: sqlite {want:?}, heliosdb {got:?}"
         );
     }
+}
+
+/// A compound SELECT's ORDER BY sorts each column under the collation of the leftmost
+/// operand that has one, which is a right operand's when the left ones compute the column
+/// (a CASE whose WHEN holds `COLLATE NOCASE` carries NOCASE). HeliosDB found duplicates under
+/// that collation but sorted under the first operand's (none: binary). Read as a table, the
+/// compound keeps the first operand's collation alone (checked here too).
+#[test]
+fn compound_order_by_sorts_under_the_leftmost_operand_collation() {
+    let setup = "CREATE TABLE a(x TEXT); CREATE TABLE b(y TEXT COLLATE NOCASE); \
+                 INSERT INTO a VALUES ('A'), ('c'); INSERT INTO b VALUES ('b'), ('B ');";
+    assert_same_in_order(
+        setup,
+        "SELECT x || '' FROM a UNION ALL SELECT y FROM b ORDER BY 1",
+    );
+    assert_same_in_order(
+        setup,
+        "SELECT x || '' AS k FROM a UNION ALL \
+         SELECT CASE WHEN 8 COLLATE NOCASE > 2 THEN y END FROM b ORDER BY 1 DESC",
+    );
+    assert_same_in_order(
+        setup,
+        "SELECT c FROM (SELECT x || '' AS c FROM a UNION ALL SELECT y FROM b) ORDER BY c",
+    );
+    assert_same(
+        setup,
+        "SELECT count(*) FROM (SELECT x || '' AS c FROM a UNION ALL SELECT y FROM b) \
+         WHERE c = 'a'",
+    );
 }

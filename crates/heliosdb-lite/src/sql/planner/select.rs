@@ -137,6 +137,14 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
         body => {
             p.existence = existence;
             let (plan, columns) = plan_set_expr(p, body)?;
+            // A compound sorts each column under the collation its duplicates are found
+            // under: the leftmost operand's that has one (SQLite's multiSelectCollSeq), which
+            // may be a right operand's where the left ones compute the column. A read of
+            // the compound as a table keeps the leftmost operand's alone (`columns`).
+            let compound_collations = match &plan {
+                Plan::SetOperation { collations, .. } => collations.clone(),
+                _ => Vec::new(),
+            };
             let mut keys = Vec::new();
             for ob in &order_by {
                 let (i, explicit) = match collate_on_output(&ob.expr, &columns)? {
@@ -149,7 +157,13 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
                         ob.expr
                     ))
                 })?;
-                let collation = explicit.unwrap_or(columns[i].collation.unwrap_or_default());
+                let collation = explicit.unwrap_or_else(|| {
+                    compound_collations
+                        .get(i)
+                        .copied()
+                        .or(columns[i].collation)
+                        .unwrap_or_default()
+                });
                 keys.push(sort_key(collated(Expr::Column(i), None, collation), ob));
             }
             // Bound for its errors, but the order of rows tested for existence is moot.
