@@ -1057,7 +1057,9 @@ fn outer_terms_on_a_derived_tables_group_keys_filter_its_rows_before_grouping() 
 /// operand that has one, which is a right operand's when the left ones compute the column
 /// (a CASE whose WHEN holds `COLLATE NOCASE` carries NOCASE). HeliosDB found duplicates under
 /// that collation but sorted under the first operand's (none: binary). Read as a table, the
-/// compound keeps the first operand's collation alone (checked here too).
+/// compound keeps the first operand's collation alone (checked here too), and so does the
+/// ORDER BY of a compound SQLite rewrites as a subquery (a COLLATE term, an operator other
+/// than UNION ALL; a reviewer's case).
 #[test]
 fn compound_order_by_sorts_under_the_leftmost_operand_collation() {
     let setup = "CREATE TABLE a(x TEXT); CREATE TABLE b(y TEXT COLLATE NOCASE); \
@@ -1079,5 +1081,16 @@ fn compound_order_by_sorts_under_the_leftmost_operand_collation() {
         setup,
         "SELECT count(*) FROM (SELECT x || '' AS c FROM a UNION ALL SELECT y FROM b) \
          WHERE c = 'a'",
+    );
+    // With an operator other than UNION ALL and a COLLATE term in the ORDER BY, SQLite sorts
+    // the compound as a subquery: the other terms take the first operand's collation.
+    assert_same_in_order(
+        setup,
+        "SELECT x || '' AS k, 0 FROM a UNION SELECT y, 0 FROM b ORDER BY 1, 2 COLLATE BINARY",
+    );
+    assert_same_in_order(
+        setup,
+        "SELECT x || '' AS k, 0 FROM a UNION ALL SELECT y, 0 FROM b \
+         ORDER BY 2 COLLATE BINARY, 1",
     );
 }

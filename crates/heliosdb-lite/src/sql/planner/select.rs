@@ -140,9 +140,18 @@ fn plan_query_inner(p: &mut Planner<'_>, q: &ast::Query) -> Result<(Plan, Vec<Ou
             // A compound sorts each column under the collation its duplicates are found
             // under: the leftmost operand's that has one (SQLite's multiSelectCollSeq), which
             // may be a right operand's where the left ones compute the column. A read of
-            // the compound as a table keeps the leftmost operand's alone (`columns`).
+            // the compound as a table keeps the leftmost operand's alone (`columns`), and so
+            // does its ORDER BY when SQLite sorts it as such a read: a compound with an
+            // operator other than UNION ALL whose ORDER BY has a COLLATE term is rewritten as
+            // `SELECT * FROM (compound) ORDER BY ...` (convertCompoundSelectToSubquery).
+            let mut any_collate = false;
+            for ob in &order_by {
+                any_collate |= collate_on_output(&ob.expr, &columns)?.is_some();
+            }
             let compound_collations = match &plan {
-                Plan::SetOperation { collations, .. } => collations.clone(),
+                Plan::SetOperation { collations, .. } if !any_collate || only_union_all(&plan) => {
+                    collations.clone()
+                }
                 _ => Vec::new(),
             };
             let mut keys = Vec::new();
@@ -245,6 +254,20 @@ fn collate_on_output(
     };
     let c = Collation::from_name(&super::table_name(collation)?)?;
     Ok(Some((i, c)))
+}
+
+/// True if every operator of the compound `plan` (its chain of left operands) is UNION ALL.
+fn only_union_all(plan: &Plan) -> bool {
+    match plan {
+        Plan::SetOperation {
+            op: SetOp::Union,
+            all: true,
+            left,
+            ..
+        } => only_union_all(left),
+        Plan::SetOperation { .. } => false,
+        _ => true,
+    }
 }
 
 /// ORDER BY 2 or ORDER BY alias: the output column it names.
