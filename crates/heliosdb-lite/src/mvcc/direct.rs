@@ -433,34 +433,37 @@ fn decode_record(v: &[u8]) -> Result<(u64, Heads<'_>)> {
     Ok((scn, Heads::Listed(out)))
 }
 
-/// One step of a walk over the heads under `prefix`: of the next `max` heads after `after`
-/// (exclusive), the logical keys of those stamped `scn`, and the last logical key the step
-/// passed (`None` once the range is done). Nothing is held across the caller's writes.
-type Step = (Vec<Vec<u8>>, Option<Vec<u8>>);
-
-fn stamped_under(
+/// Calls `each` with the logical key of every head under `prefix` stamped `scn`, in key order.
+/// Walks in steps of [`BATCH_OPS`] heads with a cursor, and calls `each` between steps, when
+/// no scan is open: it may write.
+fn each_stamped_under(
     storage: &dyn Storage,
     prefix: &[u8],
-    after: Option<&[u8]>,
     scn: u64,
-    max: usize,
-) -> Result<Step> {
-    let (lo, hi) = prefix_range(&keys::head_key(prefix));
-    let lo = match after {
-        Some(k) => Bound::Excluded(keys::head_key(k)),
-        None => lo,
-    };
-    let mut stamped = Vec::new();
-    let mut last = None;
-    for kv in storage.scan((lo, hi), Direction::Forward).take(max) {
-        let (k, v) = kv?;
-        let logical = k.get(1..).unwrap_or_default().to_vec();
-        if keys::decode_version(&v)?.begin == scn {
-            stamped.push(logical.clone());
+    mut each: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let (mut lo, hi) = prefix_range(&keys::head_key(prefix));
+    loop {
+        let mut stamped = Vec::new();
+        let mut last = None;
+        for kv in storage
+            .scan((lo, hi.clone()), Direction::Forward)
+            .take(BATCH_OPS)
+        {
+            let (k, v) = kv?;
+            if keys::decode_version(&v)?.begin == scn {
+                stamped.push(k.get(1..).unwrap_or_default().to_vec());
+            }
+            last = Some(k.to_vec());
         }
-        last = Some(logical);
+        for key in &stamped {
+            each(key)?;
+        }
+        let Some(last) = last else {
+            return Ok(());
+        };
+        lo = Bound::Excluded(last);
     }
-    Ok((stamped, last))
 }
 
 /// Takes back every head listed by the records of transaction `txid` (its rollback), in
@@ -506,16 +509,7 @@ pub(super) fn take_back_from(
                 }
             }
             Heads::Under(prefix) => {
-                let mut after = None;
-                loop {
-                    let (stamped, last) =
-                        stamped_under(storage, prefix, after.as_deref(), scn, BATCH_OPS)?;
-                    for key in &stamped {
-                        take(key, &mut batch)?;
-                    }
-                    let Some(last) = last else { break };
-                    after = Some(last);
-                }
+                each_stamped_under(storage, prefix, scn, |key| take(key, &mut batch))?;
                 // Written now, so that a newer record listing one of these keys (a row
                 // inserted after the index was created) finds it gone and counts it once.
                 if !batch.is_empty() {
@@ -594,21 +588,13 @@ pub(super) fn log_changes(
             }
             // A new index's entries belong to no tracked table: nothing to walk.
             Heads::Under(prefix) if !changes.may_track_under(prefix) => {}
-            Heads::Under(prefix) => {
-                let mut after = None;
-                loop {
-                    let (stamped, last) =
-                        stamped_under(storage, prefix, after.as_deref(), scn, BATCH_OPS)?;
-                    for key in &stamped {
-                        changes.record(&mut lists, scn, key);
-                    }
-                    if lists.len() >= LISTS_PER_BATCH {
-                        storage.write(std::mem::take(&mut lists), false)?;
-                    }
-                    let Some(last) = last else { break };
-                    after = Some(last);
+            Heads::Under(prefix) => each_stamped_under(storage, prefix, scn, |key| {
+                changes.record(&mut lists, scn, key);
+                if lists.len() >= LISTS_PER_BATCH {
+                    storage.write(std::mem::take(&mut lists), false)?;
                 }
-            }
+                Ok(())
+            })?,
         }
         if lists.len() >= LISTS_PER_BATCH {
             storage.write(std::mem::take(&mut lists), false)?;

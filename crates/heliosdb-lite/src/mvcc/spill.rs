@@ -411,11 +411,7 @@ pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Un
         if records == 0 {
             chunk_first = seq;
         }
-        let record = encode_undo(u)?;
-        let len = u32::try_from(record.len())
-            .map_err(|_| Error::Transaction("an undo record exceeds 4 GiB".into()))?;
-        chunk.extend_from_slice(&len.to_be_bytes());
-        chunk.extend_from_slice(&record);
+        push_chunk_record(&mut chunk, u)?;
         records += 1;
         if records >= UNDO_CHUNK_RECORDS || chunk.len() >= UNDO_CHUNK_BYTES {
             out.put(undo_key(txid, chunk_first), std::mem::take(&mut chunk))?;
@@ -426,6 +422,16 @@ pub(super) fn push_undo(storage: &dyn Storage, txid: u64, first: u64, undo: &[Un
         out.put(undo_key(txid, chunk_first), chunk)?;
     }
     out.flush()
+}
+
+/// Appends `u` to a chunk: its length (4 bytes BE), then the record.
+fn push_chunk_record(chunk: &mut Vec<u8>, u: &Undo) -> Result<()> {
+    let record = encode_undo(u)?;
+    let len = u32::try_from(record.len())
+        .map_err(|_| Error::Transaction("an undo record exceeds 4 GiB".into()))?;
+    chunk.extend_from_slice(&len.to_be_bytes());
+    chunk.extend_from_slice(&record);
+    Ok(())
 }
 
 /// The records of a stored chunk, in order.
@@ -524,9 +530,7 @@ pub(super) fn roll_back(
             // The chunk began before `to`: its older records stay, as a shorter chunk.
             let mut rest = Vec::new();
             for u in &records {
-                let record = encode_undo(u)?;
-                rest.extend_from_slice(&(record.len() as u32).to_be_bytes());
-                rest.extend_from_slice(&record);
+                push_chunk_record(&mut rest, u)?;
             }
             batch.put(key.to_vec(), rest);
         }
