@@ -1094,3 +1094,44 @@ fn compound_order_by_sorts_under_the_leftmost_operand_collation() {
          ORDER BY 2 COLLATE BINARY, 1",
     );
 }
+
+/// The rowid and an INTEGER PRIMARY KEY column have no collation in SQLite (it reads them as
+/// column -1): a compound whose first operand selects one takes the next operand's collation.
+/// We gave them BINARY, which stopped the search there.
+#[test]
+fn rowid_columns_have_no_collation() {
+    let setup = "CREATE TABLE t(id INTEGER PRIMARY KEY, z TEXT); INSERT INTO t VALUES (1, 'q'); \
+                 CREATE TABLE u(z TEXT); INSERT INTO u VALUES ('r'); \
+                 CREATE TABLE b(y TEXT COLLATE NOCASE); INSERT INTO b VALUES ('a'), ('A'), ('B');";
+    for query in [
+        // Counted: which of two values equal under NOCASE a UNION keeps is a plan detail.
+        "SELECT count(*) FROM (SELECT id FROM t UNION SELECT y FROM b)",
+        "SELECT count(*) FROM (SELECT rowid FROM t UNION SELECT y FROM b)",
+        "SELECT count(*) FROM (SELECT rowid FROM u UNION SELECT y FROM b)",
+        "SELECT count(*) FROM (SELECT * FROM t UNION SELECT y, 'k' FROM b)",
+        "SELECT count(*) FROM (SELECT t.* FROM t UNION SELECT y, 'k' FROM b)",
+        "SELECT id FROM t INTERSECT SELECT y FROM b",
+        "SELECT z FROM t UNION SELECT y FROM b",
+        "SELECT * FROM (SELECT id AS c FROM t UNION ALL SELECT y FROM b) WHERE c = 'b'",
+        "SELECT count(*) FROM t, b WHERE t.id = b.y",
+        "SELECT count(*) FROM t, b WHERE b.y = t.rowid",
+        "SELECT count(*) FROM t WHERE id IN (SELECT y FROM b)",
+        // sqlite_master's columns are declared ones, BINARY: the search stops there.
+        "SELECT count(*) FROM (SELECT name FROM sqlite_master UNION SELECT y FROM b)",
+        "SELECT count(*) FROM (SELECT tbl_name FROM sqlite_master INTERSECT SELECT y FROM b)",
+    ] {
+        assert_same(setup, query);
+    }
+    // Ordered, without values equal under NOCASE (which one of them a UNION keeps is a
+    // plan detail in SQLite).
+    let setup = "CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1); \
+                 CREATE TABLE b(y TEXT COLLATE NOCASE); INSERT INTO b VALUES ('a'), ('B');";
+    assert_same_in_order(
+        setup,
+        "SELECT id FROM t UNION ALL SELECT y FROM b ORDER BY 1",
+    );
+    assert_same_in_order(
+        setup,
+        "SELECT id FROM t UNION SELECT y FROM b ORDER BY 1 DESC",
+    );
+}

@@ -87,6 +87,11 @@ pub struct ScopeColumn {
     pub temporal: bool,
     /// The column's collating sequence (`None`: a computed value, which has none).
     pub collation: Option<super::collation::Collation>,
+    /// The rowid, or the `INTEGER PRIMARY KEY` column that names it. Comparisons read it
+    /// under its BINARY collation (it only ever holds integers, on which collations agree);
+    /// selected, it has none, as in SQLite (column -1), so a compound operator's search for a
+    /// collation moves on to the next operand.
+    pub rowid: bool,
 }
 
 /// The columns of one query level.

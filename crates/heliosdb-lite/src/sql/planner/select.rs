@@ -366,55 +366,7 @@ pub(super) fn plan_set_expr(p: &mut Planner<'_>, e: &SetExpr) -> Result<(Plan, V
             }
             Ok((plan, cols))
         }
-        SetExpr::Values(v) => {
-            let mut rows = Vec::new();
-            let mut width = None;
-            let mut last = Vec::new();
-            p.scopes.push(Scope::default());
-            let r = (|| {
-                for row in &v.rows {
-                    if *width.get_or_insert(row.len()) != row.len() {
-                        return Err(Error::invalid(
-                            "all VALUES must have the same number of terms",
-                        ));
-                    }
-                    rows.push(
-                        row.iter()
-                            .map(|e| p.bind_expr(e))
-                            .collect::<Result<Vec<_>>>()?,
-                    );
-                }
-                // Taken while the rows' scope is open: an outer column's affinity counts.
-                last = rows.last().map_or_else(Vec::new, |r| {
-                    r.iter().map(|e| affinity_of(p, e)).collect::<Vec<_>>()
-                });
-                Ok(())
-            })();
-            p.scopes.pop();
-            r?;
-            if existence {
-                // Bound for their errors; SQLite never evaluates them when only the
-                // existence of a row is asked.
-                for row in &mut rows {
-                    *row = vec![Expr::Literal(Value::Integer(1)); row.len()];
-                }
-            }
-            let columns = (1..=width.unwrap_or(0))
-                .map(|i| OutputColumn {
-                    name: format!("column{i}"),
-                    affinity: None,
-                    expr_affinity: last.get(i - 1).copied().flatten(),
-                    temporal: false,
-                    collation: None,
-                    expr_collation: None,
-                    data_types: rows
-                        .iter()
-                        .filter_map(|r| r.get(i - 1))
-                        .fold(0, |m, e| m | super::expr::data_types(p, e)),
-                })
-                .collect();
-            Ok((Plan::Values(rows), columns))
-        }
+        SetExpr::Values(v) => plan_values(p, v, existence),
         SetExpr::Update(_) | SetExpr::Delete(_) => Err(Error::Unsupported(
             "WITH before UPDATE or DELETE (before INSERT it works; or move the CTE into a \
              subquery)"
@@ -470,6 +422,62 @@ fn compound_affinity(operands: &[Vec<OutputColumn>], i: usize) -> Option<Affinit
     Some(if drops { Affinity::Blob } else { aff })
 }
 
+/// A VALUES list: its rows, and columns named `column1`, ... whose expression affinity is
+/// the last row's. With `existence`, only whether a row exists is asked.
+fn plan_values(
+    p: &mut Planner<'_>,
+    v: &ast::Values,
+    existence: bool,
+) -> Result<(Plan, Vec<OutputColumn>)> {
+    let mut rows = Vec::new();
+    let mut width = None;
+    let mut last = Vec::new();
+    p.scopes.push(Scope::default());
+    let r = (|| {
+        for row in &v.rows {
+            if *width.get_or_insert(row.len()) != row.len() {
+                return Err(Error::invalid(
+                    "all VALUES must have the same number of terms",
+                ));
+            }
+            rows.push(
+                row.iter()
+                    .map(|e| p.bind_expr(e))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        // Taken while the rows' scope is open: an outer column's affinity counts.
+        last = rows.last().map_or_else(Vec::new, |r| {
+            r.iter().map(|e| affinity_of(p, e)).collect::<Vec<_>>()
+        });
+        Ok(())
+    })();
+    p.scopes.pop();
+    r?;
+    if existence {
+        // Bound for their errors; SQLite never evaluates them when only the existence of a
+        // row is asked.
+        for row in &mut rows {
+            *row = vec![Expr::Literal(Value::Integer(1)); row.len()];
+        }
+    }
+    let columns = (1..=width.unwrap_or(0))
+        .map(|i| OutputColumn {
+            name: format!("column{i}"),
+            affinity: None,
+            expr_affinity: last.get(i - 1).copied().flatten(),
+            temporal: false,
+            collation: None,
+            expr_collation: None,
+            data_types: rows
+                .iter()
+                .filter_map(|r| r.get(i - 1))
+                .fold(0, |m, e| m | super::expr::data_types(p, e)),
+        })
+        .collect();
+    Ok((Plan::Values(rows), columns))
+}
+
 /// The operands and operators of a chain of compound operators, in text order.
 fn flatten_compound<'q>(
     e: &'q SetExpr,
@@ -488,6 +496,25 @@ fn flatten_compound<'q>(
             flatten_compound(right, operands, ops);
         }
         other => operands.push(other),
+    }
+}
+
+/// The collation a selected expression gives its output column: its own, except that a plain
+/// reference to the rowid (or the INTEGER PRIMARY KEY column) has none (see
+/// [`super::ScopeColumn::rowid`]).
+fn output_collation(p: &Planner<'_>, e: &Expr) -> Option<Collation> {
+    let n = p.scopes.len();
+    let scope_column = match e {
+        Expr::Column(i) => p.scopes.last().and_then(|s| s.columns.get(*i)),
+        Expr::Outer { depth, index } => n
+            .checked_sub(1 + depth)
+            .and_then(|d| p.scopes.get(d))
+            .and_then(|s| s.columns.get(*index)),
+        _ => None,
+    };
+    match scope_column {
+        Some(c) if c.rowid => None,
+        _ => collation_of(p, e).map(|c| c.collation()),
     }
 }
 
@@ -514,7 +541,7 @@ pub(super) fn bind_projection(
                     affinity: affinity_of(p, &b),
                     expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
-                    collation: collation_of(p, &b).map(|c| c.collation()),
+                    collation: output_collation(p, &b),
                     expr_collation: collation_of(p, &b),
                     data_types: super::expr::data_types(p, &b),
                 });
@@ -527,7 +554,7 @@ pub(super) fn bind_projection(
                     affinity: affinity_of(p, &b),
                     expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
-                    collation: collation_of(p, &b).map(|c| c.collation()),
+                    collation: output_collation(p, &b),
                     expr_collation: collation_of(p, &b),
                     data_types: super::expr::data_types(p, &b),
                 });
@@ -565,7 +592,7 @@ pub(super) fn bind_projection(
                             affinity: c.affinity,
                             expr_affinity: c.affinity,
                             temporal: c.temporal,
-                            collation: c.collation,
+                            collation: c.collation.filter(|_| !c.rowid),
                             expr_collation: c.collation.map(CollationSource::Column),
                             data_types: match c.affinity {
                                 Some(a) if a.is_numeric() => 0x05,
@@ -1003,7 +1030,8 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         .def
         .columns
         .iter()
-        .map(|c| ScopeColumn {
+        .enumerate()
+        .map(|(i, c)| ScopeColumn {
             table: Some(alias.to_lowercase()),
             name: c.name.clone(),
             hidden: false,
@@ -1011,6 +1039,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             affinity: Some(c.affinity),
             temporal: crate::sql::value::is_temporal_type(&c.type_name),
             collation: Some(c.collation),
+            rowid: info.def.rowid_column == Some(i),
         })
         .collect();
     cols.push(ScopeColumn {
@@ -1021,6 +1050,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         affinity: Some(Affinity::Integer),
         temporal: false,
         collation: Some(Collation::Binary),
+        rowid: true,
     });
     cols
 }
@@ -1165,6 +1195,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             affinity: None,
                             temporal: *n == "committed_at",
                             collation: None,
+                            rowid: false,
                         })
                         .collect(),
                 ));
@@ -1195,6 +1226,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             affinity: c.affinity,
                             temporal: c.temporal,
                             collation: read_collation(c.collation),
+                            rowid: false,
                         })
                         .collect();
                     return Ok(rel(RelKind::Sub(cte.plan.clone()), alias_name, columns));
@@ -1223,6 +1255,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         affinity: c.affinity,
                         temporal: c.temporal,
                         collation: read_collation(c.collation),
+                        rowid: false,
                     })
                     .collect();
                 return Ok(rel(RelKind::Sub(plan), alias_name, columns));
@@ -1268,6 +1301,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     affinity: c.affinity,
                     temporal: c.temporal,
                     collation: read_collation(c.collation),
+                    rowid: false,
                 })
                 .collect();
             Ok(rel(
@@ -1336,6 +1370,7 @@ fn function_relation(
             affinity: Some(Affinity::Blob),
             temporal: false,
             collation: Some(Collation::Binary),
+            rowid: false,
         })
         .collect();
     if let Some(a) = alias {
@@ -1871,7 +1906,9 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
             argument: false,
             affinity: Some(*a),
             temporal: false,
-            collation: None,
+            // Declared columns of a table in SQLite: BINARY, which stops a compound's search.
+            collation: Some(Collation::Binary),
+            rowid: false,
         })
         .collect();
     Relation {
