@@ -26,8 +26,8 @@
 //!   helper to finish. Reads of other keys, such as the next insert's uniqueness check, do
 //!   not.
 //! - **Its failure is the transaction's.** If the helper's write fails, whatever it wrote is
-//!   listed (so a rollback takes it back) and the transaction can afterwards only roll back,
-//!   as after a failed spill.
+//!   named by its records (so a rollback takes it back) and the transaction can afterwards
+//!   only roll back, as after a failed spill.
 //!
 //! One job runs at a time: the next hand-over first waits for the last, which bounds the
 //! memory in flight to one job's rows.
@@ -94,8 +94,8 @@ impl Ahead {
                 ingest_min,
                 rows,
             } = job;
-            let heads = rows.iter().map(|(k, v)| Ok((k, v)));
-            direct::write_heads(&*storage, (txid, &mut seq), scn, ingest_min, heads, |_| {})
+            // The new rows of a load (appended beyond every key in use) named by intervals.
+            direct::write_heads_in_runs(&*storage, (txid, &mut seq), scn, ingest_min, &rows[..])
         };
         *self = match std::thread::Builder::new()
             .name("heliosdb-write-ahead".into())

@@ -23,7 +23,9 @@
 //! with one seek. A commit removes its records in its final batch (they are then part of the
 //! committed state); what is left on open belongs to a transaction that never committed.
 //! The entries of an index created in the transaction are not listed: one record names the
-//! index's key range instead ([`write_heads_under`]).
+//! index's key range instead ([`write_heads_under`]). Nor are new rows in runs with no head
+//! between them (the new rows of a load, written ahead or by a spill or the commit): one
+//! record per batch names the interval of its keys ([`write_heads_in_runs`]).
 //!
 //! A tracked table's commits log the keys they write for its packed copy ([`super::pack`]).
 //! Heads written directly are logged by the commit from the records ([`log_changes`]), in
@@ -81,10 +83,124 @@ pub(super) fn write_heads<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         (txid, seq),
         scn,
         ingest_min,
-        true,
+        Naming::List,
         entries,
         written,
     )
+}
+
+/// Fewest heads in a run worth an interval record: fewer are listed (a list of a few keys is
+/// about as small, and each run costs a seek to find).
+const INTERVAL_MIN: usize = 16;
+/// The most rows skipped (listed) after a short run before the next seek: rows among keys
+/// already in storage (index entries) are found with a seek per doubling, not per row.
+const INTERVAL_MAX_SKIP: usize = 1 << 16;
+
+/// [`write_heads`] for rows known up front (ascending): runs of at least [`INTERVAL_MIN`] rows
+/// with no head at all between their first and last key (checked in storage before the
+/// write: the new rows of a load, appended beyond every key in use) are written with one
+/// record per batch naming the interval of its keys instead of listing them; the other rows
+/// are listed. A take-back walks the interval and takes every head stamped `scn` there: the
+/// interval held no head before this write, so those are this write's, or a later write's
+/// of the same transaction (taken back before or with it). Without the check, a head an
+/// earlier write of the transaction left inside the interval (a row deleted since, or an
+/// explicit rowid in a gap) would go too when a `ROLLBACK TO` undoes only the later write.
+pub(super) fn write_heads_in_runs<K: AsRef<[u8]>, D: AsRef<[u8]>>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    ingest_min: usize,
+    rows: &[(K, D)],
+) -> Result<()> {
+    let mut runs = interval_runs(storage, rows)?;
+    // Listed rows and runs go in writes of their own: when both would be ingestions (a
+    // spill of a table with an index), everything is listed in one instead, as before
+    // intervals, since each ingestion has fixed costs (an fsync, the value cache dropped)
+    // that the lists saved might not pay for (not measured).
+    let in_runs: usize = runs.iter().map(ExactSizeIterator::len).sum();
+    if storage.ingests_sorted() && in_runs >= ingest_min && rows.len() - in_runs >= ingest_min {
+        runs.clear();
+    }
+    // The rows between the runs, in order.
+    let gaps = std::iter::once(0).chain(runs.iter().map(|r| r.end)).zip(
+        runs.iter()
+            .map(|r| r.start)
+            .chain(std::iter::once(rows.len())),
+    );
+    let listed = gaps
+        .flat_map(|(from, to)| rows[from..to].iter())
+        .map(|(k, v)| Ok((k.as_ref(), v.as_ref())));
+    write_listed_or_not(
+        storage,
+        (txid, &mut *seq),
+        scn,
+        ingest_min,
+        Naming::List,
+        listed,
+        |_| {},
+    )?;
+    for run in runs {
+        let entries = rows[run].iter().map(|(k, v)| Ok((k.as_ref(), v.as_ref())));
+        write_listed_or_not(
+            storage,
+            (txid, &mut *seq),
+            scn,
+            ingest_min,
+            Naming::Interval,
+            entries,
+            |_| {},
+        )?;
+    }
+    Ok(())
+}
+
+/// The runs of [`write_heads_in_runs`]: maximal ranges of `rows` (by position) of at least
+/// [`INTERVAL_MIN`] rows such that storage holds no head from the first row's key to the
+/// last's. One seek per run; after a short one, the next seek comes after twice as many
+/// rows (at most [`INTERVAL_MAX_SKIP`]).
+fn interval_runs<K: AsRef<[u8]>, D>(
+    storage: &dyn Storage,
+    rows: &[(K, D)],
+) -> Result<Vec<std::ops::Range<usize>>> {
+    let Some((last, _)) = rows.last() else {
+        return Ok(Vec::new());
+    };
+    // Bounded by the last row: beyond it, deleted heads (a rolled-back load's) would be
+    // stepped over by every seek.
+    let end = Bound::Included(keys::head_key(last.as_ref()));
+    let mut runs = Vec::new();
+    let (mut i, mut skip) = (0, 1);
+    while i < rows.len() {
+        let from = Bound::Included(keys::head_key(rows[i].0.as_ref()));
+        let j = match storage.first_in_range((from, end.clone()))? {
+            None => rows.len(),
+            Some((head, _)) => {
+                let next = head.get(1..).unwrap_or_default();
+                i + rows[i..].partition_point(|(k, _)| k.as_ref() < next)
+            }
+        };
+        if j - i >= INTERVAL_MIN {
+            runs.push(i..j);
+            i = j;
+            skip = 1;
+        } else {
+            i = j.max(i + skip);
+            skip = (skip * 2).min(INTERVAL_MAX_SKIP);
+        }
+    }
+    Ok(runs)
+}
+
+/// How the records written with a batch of heads name them, for a take-back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Naming {
+    /// Each batch's keys listed in a record.
+    List,
+    /// Each batch named by one record of its first and last key: the batch's heads are all
+    /// the heads stamped with its SCN in that interval ([`write_heads_in_runs`]).
+    Interval,
+    /// Not named: a record of its own names their whole key range ([`write_heads_under`]).
+    Unnamed,
 }
 
 /// [`write_heads`] for keys that all start with `prefix`, the key range of an index created
@@ -125,26 +241,25 @@ pub(super) fn write_heads_under<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         (txid, seq),
         scn,
         ingest_min,
-        false,
+        Naming::Unnamed,
         entries,
         written,
     )
 }
 
-/// [`write_heads`], with each batch's keys listed in a record (`list`) or not (the range
-/// is named by a record of its own, see [`write_heads_under`]).
+/// [`write_heads`], with each batch's heads named by its records as `naming` says.
 fn write_listed_or_not<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
     (txid, seq): (u64, &mut u64),
     scn: u64,
     ingest_min: usize,
-    list: bool,
+    naming: Naming,
     entries: impl Iterator<Item = Result<(K, D)>>,
     written: impl FnMut(&[u8]),
 ) -> Result<()> {
     let mut entries = entries.peekable();
     if !storage.ingests_sorted() {
-        return write_batched(storage, (txid, seq), scn, list, entries, written);
+        return write_batched(storage, (txid, seq), scn, naming, entries, written);
     }
     let mut first = Vec::new();
     while first.len() < ingest_min {
@@ -159,7 +274,7 @@ fn write_listed_or_not<K: AsRef<[u8]>, D: AsRef<[u8]>>(
             storage,
             (txid, seq),
             scn,
-            list,
+            naming,
             first.chain(entries),
             written,
         )
@@ -168,7 +283,7 @@ fn write_listed_or_not<K: AsRef<[u8]>, D: AsRef<[u8]>>(
             storage,
             (txid, seq),
             scn,
-            list,
+            naming,
             first.chain(entries),
             written,
         )
@@ -176,27 +291,41 @@ fn write_listed_or_not<K: AsRef<[u8]>, D: AsRef<[u8]>>(
 }
 
 /// [`write_heads`] through ordinary batches of about [`BATCH_BYTES`], each with its record
-/// when `list`.
+/// (unless [`Naming::Unnamed`]).
 fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
     (txid, seq): (u64, &mut u64),
     scn: u64,
-    list: bool,
+    naming: Naming,
     entries: impl Iterator<Item = Result<(K, D)>>,
     mut written: impl FnMut(&[u8]),
 ) -> Result<()> {
     let mut batch = WriteBatch::new();
+    // A list record being built, or the first and last key of the batch for an interval.
     let mut record = scn.to_be_bytes().to_vec();
+    let mut interval: Option<(Vec<u8>, Vec<u8>)> = None;
     let mut bytes = 0;
-    let flush = |batch: &mut WriteBatch, record: &mut Vec<u8>, seq: &mut u64| {
+    let flush = |batch: &mut WriteBatch,
+                 record: &mut Vec<u8>,
+                 interval: &mut Option<(Vec<u8>, Vec<u8>)>,
+                 seq: &mut u64| {
         if batch.is_empty() {
             return Ok(());
         }
-        if list {
-            // The record and the heads it lists land in one atomic batch.
-            batch.put(record_key(txid, *seq), std::mem::take(record));
-            *seq += 1;
-            record.extend_from_slice(&scn.to_be_bytes());
+        // The record and the heads it names land in one atomic batch.
+        match naming {
+            Naming::List => {
+                batch.put(record_key(txid, *seq), std::mem::take(record));
+                *seq += 1;
+                record.extend_from_slice(&scn.to_be_bytes());
+            }
+            Naming::Interval => {
+                if let Some((first, last)) = interval.take() {
+                    batch.put(record_key(txid, *seq), interval_record(scn, &first, &last));
+                    *seq += 1;
+                }
+            }
+            Naming::Unnamed => {}
         }
         storage.write(std::mem::take(batch), false)
     };
@@ -204,35 +333,45 @@ fn write_batched<K: AsRef<[u8]>, D: AsRef<[u8]>>(
         let (logical, data) = match entry {
             Ok(e) => e,
             Err(e) => {
-                flush(&mut batch, &mut record, seq)?;
+                flush(&mut batch, &mut record, &mut interval, seq)?;
                 return Err(e);
             }
         };
         let (logical, data) = (logical.as_ref(), data.as_ref());
-        if list {
-            record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
-            record.extend_from_slice(logical);
+        match naming {
+            Naming::List => {
+                record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+                record.extend_from_slice(logical);
+            }
+            Naming::Interval => match &mut interval {
+                Some((_, last)) => {
+                    last.clear();
+                    last.extend_from_slice(logical);
+                }
+                None => interval = Some((logical.to_vec(), logical.to_vec())),
+            },
+            Naming::Unnamed => {}
         }
         let head = keys::version_bytes(scn, Some(data));
         bytes += 2 * logical.len() + head.len();
         batch.put(keys::head_key_bytes(logical), head);
         written(logical);
         if bytes >= BATCH_BYTES || batch.len() >= BATCH_OPS {
-            flush(&mut batch, &mut record, seq)?;
+            flush(&mut batch, &mut record, &mut interval, seq)?;
             bytes = 0;
         }
     }
-    flush(&mut batch, &mut record, seq)
+    flush(&mut batch, &mut record, &mut interval, seq)
 }
 
 /// [`write_heads`] through sorted ingestions of up to [`INGEST_LIST_BYTES`] of listed keys
-/// (or [`INGEST_HEAD_BYTES`] of heads): each writes its heads, then, when `list`, the
-/// records listing them (about [`BATCH_BYTES`] each), as one atomic sorted write.
+/// (or [`INGEST_HEAD_BYTES`] of heads): each writes its heads, then the records naming them
+/// (lists of about [`BATCH_BYTES`] each, or one interval), as one atomic sorted write.
 fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
     storage: &dyn Storage,
     (txid, seq): (u64, &mut u64),
     scn: u64,
-    list: bool,
+    naming: Naming,
     entries: impl Iterator<Item = Result<(K, D)>>,
     mut written: impl FnMut(&[u8]),
 ) -> Result<()> {
@@ -249,7 +388,8 @@ fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
             scn,
             seq: &mut *seq,
             records: vec![scn.to_be_bytes().to_vec()],
-            list,
+            naming,
+            interval: None,
             listed: 0,
             head_bytes: 0,
             out: None,
@@ -260,7 +400,7 @@ fn write_ingested<K: AsRef<[u8]>, D: AsRef<[u8]>>(
 }
 
 /// The pairs of one ingestion of [`write_ingested`]: heads while the chunk has room, then the
-/// records that list them (none when the heads are not listed).
+/// records that name them (lists, or one interval; none for [`Naming::Unnamed`]).
 struct IngestChunk<'a, I: Iterator, W> {
     entries: &'a mut std::iter::Peekable<I>,
     written: &'a mut W,
@@ -272,10 +412,12 @@ struct IngestChunk<'a, I: Iterator, W> {
     scn: u64,
     /// The number of the next record.
     seq: &'a mut u64,
-    /// Records being built, each `scn ‖ (length ‖ key)*`.
+    /// List records being built, each `scn ‖ (length ‖ key)*`.
     records: Vec<Vec<u8>>,
-    /// Whether the heads are listed in records (see [`write_heads_under`]).
-    list: bool,
+    /// How the records name the heads.
+    naming: Naming,
+    /// The chunk's first and last key, for [`Naming::Interval`].
+    interval: Option<(Vec<u8>, Vec<u8>)>,
     listed: usize,
     head_bytes: usize,
     /// The records, once the heads are done.
@@ -312,14 +454,21 @@ where
         }
         self.last.clear();
         self.last.extend_from_slice(logical);
-        if self.list {
-            if self.records.last().is_some_and(|r| r.len() >= BATCH_BYTES) {
-                self.records.push(self.scn.to_be_bytes().to_vec());
+        match self.naming {
+            Naming::List => {
+                if self.records.last().is_some_and(|r| r.len() >= BATCH_BYTES) {
+                    self.records.push(self.scn.to_be_bytes().to_vec());
+                }
+                let record = self.records.last_mut()?;
+                record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+                record.extend_from_slice(logical);
+                self.listed += 4 + logical.len();
             }
-            let record = self.records.last_mut()?;
-            record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
-            record.extend_from_slice(logical);
-            self.listed += 4 + logical.len();
+            Naming::Interval => match &mut self.interval {
+                Some((_, last)) => last.clone_from(self.last),
+                None => self.interval = Some((logical.to_vec(), logical.to_vec())),
+            },
+            Naming::Unnamed => {}
         }
         let head = keys::encode_version(self.scn, Some(data));
         self.head_bytes += 1 + logical.len() + head.len();
@@ -342,15 +491,21 @@ where
             if let Some(head) = self.next_head() {
                 return Some(head);
             }
-            // A record holding only its SCN lists nothing (no head was written).
-            let records = std::mem::take(&mut self.records);
-            self.out = Some(
-                records
+            let records = match self.naming {
+                // A record holding only its SCN lists nothing (no head was written).
+                Naming::List => std::mem::take(&mut self.records)
                     .into_iter()
                     .filter(|r| r.len() > 8)
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            );
+                    .collect::<Vec<_>>(),
+                Naming::Interval => self
+                    .interval
+                    .take()
+                    .map(|(first, last)| interval_record(self.scn, &first, &last))
+                    .into_iter()
+                    .collect(),
+                Naming::Unnamed => Vec::new(),
+            };
+            self.out = Some(records.into_iter());
         }
         let record = self.out.as_mut()?.next()?;
         let key = record_key(self.txid, *self.seq);
@@ -404,6 +559,20 @@ pub(super) fn take_back(
 /// The length field that, first after a record's SCN, says the record names a key range
 /// (the bytes after it: the prefix) instead of listing keys (no key is 4 GiB long).
 const UNDER: u32 = u32::MAX;
+/// The length field that, first after a record's SCN, says the record names an interval of
+/// keys: then the first key's length, the first key and the last key.
+const INTERVAL: u32 = u32::MAX - 1;
+
+/// The record naming the heads from `first` to `last` (inclusive) stamped `scn`.
+fn interval_record(scn: u64, first: &[u8], last: &[u8]) -> Vec<u8> {
+    let mut r = Vec::with_capacity(16 + first.len() + last.len());
+    r.extend_from_slice(&scn.to_be_bytes());
+    r.extend_from_slice(&INTERVAL.to_be_bytes());
+    r.extend_from_slice(&(first.len() as u32).to_be_bytes());
+    r.extend_from_slice(first);
+    r.extend_from_slice(last);
+    r
+}
 
 /// The heads a record stands for.
 #[derive(Debug, PartialEq)]
@@ -412,6 +581,9 @@ enum Heads<'a> {
     Listed(Vec<&'a [u8]>),
     /// Every key starting with this prefix that has a head stamped with the record's SCN.
     Under(&'a [u8]),
+    /// Every key from the first to the last (inclusive) with a head stamped with the
+    /// record's SCN.
+    Interval(&'a [u8], &'a [u8]),
 }
 
 /// Decodes a record: the SCN of its heads, and which they are.
@@ -421,6 +593,15 @@ fn decode_record(v: &[u8]) -> Result<(u64, Heads<'_>)> {
     let scn = u64::from_be_bytes(scn.try_into().map_err(|_| damaged())?);
     if let Some(prefix) = rest.strip_prefix(&UNDER.to_be_bytes()[..]) {
         return Ok((scn, Heads::Under(prefix)));
+    }
+    if let Some(interval) = rest.strip_prefix(&INTERVAL.to_be_bytes()[..]) {
+        let (len, keys) = interval.split_at_checked(4).ok_or_else(damaged)?;
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| damaged())?) as usize;
+        let (first, last) = keys.split_at_checked(len).ok_or_else(damaged)?;
+        if first > last {
+            return Err(damaged());
+        }
+        return Ok((scn, Heads::Interval(first, last)));
     }
     let mut out = Vec::new();
     while !rest.is_empty() {
@@ -433,16 +614,27 @@ fn decode_record(v: &[u8]) -> Result<(u64, Heads<'_>)> {
     Ok((scn, Heads::Listed(out)))
 }
 
-/// Calls `each` with the logical key of every head under `prefix` stamped `scn`, in key order.
-/// Walks in steps of [`BATCH_OPS`] heads with a cursor, and calls `each` between steps, when
-/// no scan is open: it may write.
-fn each_stamped_under(
+/// The heads a range or interval record names, as a range of storage keys.
+fn named_range(heads: &Heads<'_>) -> Option<crate::storage::KeyRange> {
+    match heads {
+        Heads::Listed(_) => None,
+        Heads::Under(prefix) => Some(prefix_range(&keys::head_key(prefix))),
+        Heads::Interval(first, last) => Some((
+            Bound::Included(keys::head_key(first)),
+            Bound::Included(keys::head_key(last)),
+        )),
+    }
+}
+
+/// Calls `each` with the logical key of every head in `range` (of storage keys) stamped
+/// `scn`, in key order. Walks in steps of [`BATCH_OPS`] heads with a cursor, and calls `each`
+/// between steps, when no scan is open: it may write.
+fn each_stamped_in(
     storage: &dyn Storage,
-    prefix: &[u8],
+    (mut lo, hi): crate::storage::KeyRange,
     scn: u64,
     mut each: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let (mut lo, hi) = prefix_range(&keys::head_key(prefix));
     loop {
         let mut stamped = Vec::new();
         let mut last = None;
@@ -466,7 +658,7 @@ fn each_stamped_under(
     }
 }
 
-/// Takes back every head listed by the records of transaction `txid` (its rollback), in
+/// Takes back every head named by the records of transaction `txid` (its rollback), in
 /// bounded batches, then deletes the records. Returns the heads taken back.
 pub(super) fn take_back_txn(storage: &dyn Storage, txid: u64) -> Result<u64> {
     let mut taken = 0;
@@ -474,7 +666,7 @@ pub(super) fn take_back_txn(storage: &dyn Storage, txid: u64) -> Result<u64> {
     Ok(taken)
 }
 
-/// Takes back the heads listed by the records of transaction `txid` numbered `first` and
+/// Takes back the heads named by the records of transaction `txid` numbered `first` and
 /// later, then deletes those records; `taken` hears of each head taken back.
 pub(super) fn take_back_from(
     storage: &dyn Storage,
@@ -508,8 +700,15 @@ pub(super) fn take_back_from(
                     take(key, &mut batch)?;
                 }
             }
-            Heads::Under(prefix) => {
-                each_stamped_under(storage, prefix, scn, |key| take(key, &mut batch))?;
+            named => {
+                // What earlier records took back is written first, so that the walk finds
+                // it gone and counts each head once.
+                if !batch.is_empty() {
+                    storage.write(std::mem::take(&mut batch), false)?;
+                }
+                if let Some(range) = named_range(&named) {
+                    each_stamped_in(storage, range, scn, |key| take(key, &mut batch))?;
+                }
                 // Written now, so that a newer record listing one of these keys (a row
                 // inserted after the index was created) finds it gone and counts it once.
                 if !batch.is_empty() {
@@ -558,8 +757,8 @@ pub(super) fn take_back_uncommitted(storage: &dyn Storage) -> Result<u64> {
 }
 
 /// Logs, for commit `scn`, the keys of tracked tables among the heads transaction `txid` wrote
-/// directly (listed by its records, or under a range one names: walked only if a tracked
-/// table could lie there, which no index does) in the tables' change logs (see
+/// directly (listed by its records, or in a range or interval one names: walked only if a
+/// tracked table could lie there, which no index does) in the tables' change logs (see
 /// [`super::pack`]): these
 /// heads bypassed the commit's own logging. Large logs go in batches of their own, the rest
 /// joins `batch` (the commit's final batch, which also drops the records). Run before that
@@ -586,15 +785,21 @@ pub(super) fn log_changes(
                     changes.record(&mut lists, scn, key);
                 }
             }
-            // A new index's entries belong to no tracked table: nothing to walk.
+            // A new index's entries belong to no tracked table: nothing to walk; nor do the
+            // rows of an untracked table.
             Heads::Under(prefix) if !changes.may_track_under(prefix) => {}
-            Heads::Under(prefix) => each_stamped_under(storage, prefix, scn, |key| {
-                changes.record(&mut lists, scn, key);
-                if lists.len() >= LISTS_PER_BATCH {
-                    storage.write(std::mem::take(&mut lists), false)?;
+            Heads::Interval(first, last) if !changes.may_track_in(first, last) => {}
+            named => {
+                if let Some(range) = named_range(&named) {
+                    each_stamped_in(storage, range, scn, |key| {
+                        changes.record(&mut lists, scn, key);
+                        if lists.len() >= LISTS_PER_BATCH {
+                            storage.write(std::mem::take(&mut lists), false)?;
+                        }
+                        Ok(())
+                    })?;
                 }
-                Ok(())
-            })?,
+            }
         }
         if lists.len() >= LISTS_PER_BATCH {
             storage.write(std::mem::take(&mut lists), false)?;

@@ -580,6 +580,17 @@ impl ChangeLog<'_> {
         within || (0..=prefix.len()).any(|n| self.tracked.contains_key(&prefix[..n]))
     }
 
+    /// False if no key from `first` to `last` (inclusive) can belong to a tracked table: no
+    /// tracked table's prefix sorts between them or is a prefix of `first`.
+    pub(crate) fn may_track_in(&self, first: &[u8], last: &[u8]) -> bool {
+        let within = self
+            .tracked
+            .range::<[u8], _>((Bound::Included(first), Bound::Included(last)))
+            .next()
+            .is_some();
+        within || (0..=first.len()).any(|n| self.tracked.contains_key(&first[..n]))
+    }
+
     /// The tracked table `logical` belongs to, if any.
     fn tracked_prefix<'k>(&self, logical: &'k [u8]) -> Option<&'k [u8]> {
         if self.tracked.is_empty() {

@@ -458,3 +458,54 @@ fn background_pack_builds_give_way_to_a_long_write_for_a_few_rounds() {
     assert_eq!(m.0.packs.pack_of(TABLE).unwrap().0, m.latest_scn());
     assert!(check_at(&m, m.latest_scn()));
 }
+
+/// Rows a large transaction appends to a packed table leave memory before the commit (spills,
+/// the write-ahead helper) as heads named by interval records; the commit logs them for the
+/// table's pack by walking the intervals (an untracked table's are not walked), so a scan
+/// through the pack sees every one of them.
+#[test]
+fn rows_appended_to_a_packed_table_by_a_large_transaction_reach_its_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::Config::with_path(dir.path().join("db"));
+    config.database.txn_memory_mb = Some(1);
+    let conn = crate::Connection::open(config).unwrap();
+    let load = |table: &str, from: i64, to: i64| {
+        conn.execute_batch("BEGIN").unwrap();
+        let mut insert = conn
+            .prepare(&format!("INSERT INTO {table} VALUES (?1, ?2)"))
+            .unwrap();
+        for i in from..to {
+            insert.execute((i, format!("row {i}"))).unwrap();
+        }
+        drop(insert);
+        conn.execute_batch("COMMIT").unwrap();
+    };
+    conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        .unwrap();
+    load("t", 0, 100_000);
+    let mvcc = conn.engine.mvcc.clone();
+    let tracked = mvcc.0.packs.tracked_tables();
+    assert_eq!(tracked.len(), 1, "the table is tracked: {tracked:?}");
+    conn.checkpoint().unwrap();
+    assert!(mvcc.0.packs.pack_of(&tracked[0]).is_some());
+    conn.execute_batch("CREATE TABLE u(id INTEGER PRIMARY KEY, v TEXT)")
+        .unwrap();
+    load("u", 0, 30_000);
+    // Fewer than an eighth of the pack's rows, so that scans still read through it.
+    load("t", 100_000, 110_000);
+    let range = prefix_range(&tracked[0]);
+    assert!(matches!(
+        VisibleIter::new(&mvcc.0, &range, mvcc.latest_scn(), Direction::Forward),
+        VisibleIter::Packed(_)
+    ));
+    let (n, sum): (i64, i64) = conn
+        .query_row("SELECT count(*), sum(id) FROM t", (), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((n, sum), (110_000, (0..110_000).sum()));
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM u", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 30_000);
+}

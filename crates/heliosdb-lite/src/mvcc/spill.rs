@@ -282,7 +282,7 @@ pub(super) enum Undo {
     Meta(Vec<u8>, Option<Vec<u8>>),
     /// A GC prefix request; the list is cut back to this length.
     GcRange(usize),
-    /// Heads written in bulk ([`super::direct`]), listed by the records numbered from this
+    /// Heads written in bulk ([`super::direct`]), named by the records numbered from this
     /// one on. Only ever stored: the bulk write spills the write set first.
     Direct(u64),
     /// A key that had no pending version, appended to the write set's run of ascending keys

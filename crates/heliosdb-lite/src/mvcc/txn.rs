@@ -941,10 +941,13 @@ impl Transaction {
                 .filter(move |(_, &e)| e == want)
                 .map(|(entry, _)| entry)
         };
-        let heads =
-            picked(true).map(|(k, p)| Ok((k.as_slice(), p.value.as_deref().unwrap_or(&[]))));
+        // Pointers to the keys and values, so that runs of new keys can be named by
+        // intervals (a spill holds at most the write-set budget's worth of keys).
+        let heads: Vec<(&[u8], &[u8])> = picked(true)
+            .map(|(k, p)| (k.as_slice(), p.value.as_deref().unwrap_or(&[])))
+            .collect();
         let ingest_min = self.mvcc.0.options.ingest_min_keys;
-        direct::write_heads(storage, (txid, seq), scn, ingest_min, heads, |_| {})?;
+        direct::write_heads_in_runs(storage, (txid, seq), scn, ingest_min, &heads)?;
         let rest = picked(false).map(|(k, p)| (k.as_slice(), p.value.as_deref()));
         spill::write_set(storage, txid, rest, |k| self.known_head(k))
     }
@@ -1032,7 +1035,7 @@ impl Transaction {
     /// key written to the private range at each spill and deleted after the commit (about a
     /// fifth of a million-row DELETE's time). Rolling back the whole transaction needs no
     /// undo log (the private range is dropped, direct heads are taken back from their
-    /// lists); a [`Transaction::rollback_to`] that would need one leaves the transaction
+    /// records); a [`Transaction::rollback_to`] that would need one leaves the transaction
     /// able only to roll back.
     pub fn forgo_partial_rollback(&mut self) {
         self.release_savepoints();
