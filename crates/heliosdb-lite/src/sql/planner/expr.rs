@@ -38,12 +38,6 @@ pub(super) fn affinity_of(p: &Planner<'_>, e: &Expr) -> Option<Affinity> {
 /// THEN c END` is NOCASE: in SQLite an operator inherits its operands' explicit collation),
 /// else none.
 pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource> {
-    let column = |scope: Option<&super::Scope>, i: usize| {
-        scope
-            .and_then(|s| s.columns.get(i))
-            .and_then(|c| c.collation)
-            .map(CollationSource::Column)
-    };
     match e {
         Expr::Function(f, args) => match f.marked_collation() {
             Some(c) => Some(CollationSource::Explicit(c)),
@@ -51,12 +45,23 @@ pub(super) fn collation_of(p: &Planner<'_>, e: &Expr) -> Option<CollationSource>
             None => inner_collation(e).map(CollationSource::Explicit),
         },
         Expr::Cast(x, _) | Expr::ApplyAffinity(x, _) => collation_of(p, x),
-        Expr::Column(i) => column(p.scopes.last(), *i),
+        Expr::Column(_) | Expr::Outer { .. } => scope_column_of(p, e)?
+            .collation
+            .map(CollationSource::Column),
+        _ => inner_collation(e).map(CollationSource::Explicit),
+    }
+}
+
+/// The scope column `e` reads, if it is a plain column reference (of this query level or an
+/// enclosing one).
+pub(super) fn scope_column_of<'p>(p: &'p Planner<'_>, e: &Expr) -> Option<&'p super::ScopeColumn> {
+    match e {
+        Expr::Column(i) => p.scopes.last()?.columns.get(*i),
         Expr::Outer { depth, index } => {
             let n = p.scopes.len();
-            column(p.scopes.get(n.checked_sub(1 + depth)?), *index)
+            p.scopes.get(n.checked_sub(1 + depth)?)?.columns.get(*index)
         }
-        _ => inner_collation(e).map(CollationSource::Explicit),
+        _ => None,
     }
 }
 

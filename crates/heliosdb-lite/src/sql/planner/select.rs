@@ -6,7 +6,7 @@ use super::super::parser::TimeTravelMode;
 use super::super::plan::{Expr, JoinKind, Materialization, Plan, SetOp, SortKey, Source};
 use super::super::value::{Affinity, Value};
 use super::aggregate::AggRewriter;
-use super::expr::{affinity_of, collated, collation_of, comparison_affinities};
+use super::expr::{affinity_of, collated, collation_of, comparison_affinities, scope_column_of};
 use super::{access, Cte, Planner, Scope, ScopeColumn};
 use crate::error::{Error, Result};
 use crate::mvcc::AsOf;
@@ -503,16 +503,7 @@ fn flatten_compound<'q>(
 /// reference to the rowid (or the INTEGER PRIMARY KEY column) has none (see
 /// [`super::ScopeColumn::rowid`]).
 fn output_collation(p: &Planner<'_>, e: &Expr) -> Option<Collation> {
-    let n = p.scopes.len();
-    let scope_column = match e {
-        Expr::Column(i) => p.scopes.last().and_then(|s| s.columns.get(*i)),
-        Expr::Outer { depth, index } => n
-            .checked_sub(1 + depth)
-            .and_then(|d| p.scopes.get(d))
-            .and_then(|s| s.columns.get(*index)),
-        _ => None,
-    };
-    match scope_column {
+    match scope_column_of(p, e) {
         Some(c) if c.rowid => None,
         _ => collation_of(p, e).map(|c| c.collation()),
     }
