@@ -138,6 +138,11 @@ pub struct TableDef {
     /// entries written before STRICT tables existed, which had none.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strict: bool,
+    /// `WITHOUT ROWID`: rows are keyed by the PRIMARY KEY and there is no rowid to name.
+    /// (A rowid table with a PRIMARY KEY other than an INTEGER PRIMARY KEY is keyed by it
+    /// too here, and has no rowid either; SQLite gives it one.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub without_rowid: bool,
 }
 
 impl TableDef {

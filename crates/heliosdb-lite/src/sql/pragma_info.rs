@@ -93,20 +93,21 @@ fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
 
 /// `PRAGMA table_list [(name)]`: every table and view (with `strict` set for STRICT tables),
 /// and the schema tables SQLite lists (`sqlite_schema`, and `sqlite_temp_schema` of the
-/// empty `temp` schema). `view_width` counts a view's columns. `wr` (WITHOUT ROWID) is 0:
-/// the option is accepted and ignored.
+/// empty `temp` schema). `view_width` counts a view's columns. `wr` is 1 for a WITHOUT ROWID
+/// table.
 pub fn table_list(
     schema: &Schema,
     arg: Option<&str>,
     view_width: &dyn Fn(&super::catalog::ViewDef) -> i64,
 ) -> Rows {
-    let row = |schema_name: &str, name: &str, kind: &str, ncol: i64, strict: bool| {
+    let row = |schema_name: &str, name: &str, kind: &str, ncol: i64, flags: (bool, bool)| {
+        let (without_rowid, strict) = flags;
         vec![
             text(schema_name),
             text(name),
             text(kind),
             Value::Integer(ncol),
-            Value::Integer(0),
+            Value::Integer(i64::from(without_rowid)),
             Value::Integer(i64::from(strict)),
         ]
     };
@@ -118,14 +119,20 @@ pub fn table_list(
             &def.name,
             "table",
             def.columns.len() as i64,
-            def.strict,
+            (def.without_rowid, def.strict),
         ));
     }
     for v in schema.views.values() {
-        out.push(row("main", &v.name, "view", view_width(v), false));
+        out.push(row("main", &v.name, "view", view_width(v), (false, false)));
     }
-    out.push(row("main", "sqlite_schema", "table", 5, false));
-    out.push(row("temp", "sqlite_temp_schema", "table", 5, false));
+    out.push(row("main", "sqlite_schema", "table", 5, (false, false)));
+    out.push(row(
+        "temp",
+        "sqlite_temp_schema",
+        "table",
+        5,
+        (false, false),
+    ));
     if let Some(name) = arg {
         out.retain(|r| matches!(&r[1], Value::Text(n) if n.eq_ignore_ascii_case(name)));
     }

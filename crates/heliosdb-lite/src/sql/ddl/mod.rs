@@ -157,15 +157,24 @@ fn create_table(
             .sqlite_table_options
             .options
             .contains(&ast::SqliteTableOption::Strict),
+        without_rowid: ct
+            .sqlite_table_options
+            .options
+            .contains(&ast::SqliteTableOption::WithoutRowid),
     };
     let mut uniques: Vec<Vec<IndexColumn>> = Vec::new();
     let mut pk: Option<Vec<IndexColumn>> = None;
+    // Whether the key is a column's `PRIMARY KEY DESC`: SQLite makes no rowid alias of that
+    // one (a documented quirk it keeps for old databases).
+    let mut pk_desc = false;
     for (i, c) in ct.columns.iter().enumerate() {
         if def.column_index(&c.name.value).is_some() {
             return Err(duplicate_column(c));
         }
         let mut col = bare_column(c);
+        let mut after_pk = false;
         for opt in &c.options {
+            let follows_pk = std::mem::take(&mut after_pk);
             match &opt.option {
                 ColumnOption::NotNull => col.not_null = true,
                 ColumnOption::Null => {}
@@ -181,6 +190,17 @@ fn create_table(
                         )));
                     }
                     pk = Some(vec![IndexColumn::on_column(i, false, Collation::Binary)]);
+                    after_pk = true;
+                }
+                // `PRIMARY KEY ASC | DESC`: the parser gives the order as an option of its own.
+                ColumnOption::DialectSpecific(tokens)
+                    if follows_pk
+                        && matches!(&tokens[..], [t] if t.to_string().eq_ignore_ascii_case("DESC")) =>
+                {
+                    pk_desc = true;
+                    if let Some(k) = pk.as_mut().and_then(|k| k.first_mut()) {
+                        k.desc = true;
+                    }
                 }
                 ColumnOption::Unique(_) => {
                     uniques.push(vec![IndexColumn::on_column(i, false, Collation::Binary)])
@@ -279,9 +299,16 @@ fn create_table(
             other => return Err(Error::Unsupported(format!("table constraint {other}"))),
         }
     }
+    if def.without_rowid && def.autoincrement {
+        return Err(Error::invalid(
+            "AUTOINCREMENT not allowed on WITHOUT ROWID tables",
+        ));
+    }
     if let Some(pk) = pk {
         let cols: Vec<usize> = pk.iter().map(|c| c.column).collect();
         if cols.len() == 1
+            && !def.without_rowid
+            && !pk_desc
             && def.columns[cols[0]]
                 .type_name
                 .eq_ignore_ascii_case("INTEGER")
@@ -305,6 +332,10 @@ fn create_table(
             ));
         }
         def.primary_key = cols;
+    } else if def.without_rowid {
+        return Err(Error::invalid(format!(
+            "PRIMARY KEY missing on table {name}"
+        )));
     } else if def.autoincrement {
         return Err(Error::invalid(
             "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",

@@ -694,6 +694,7 @@ mod tests {
             foreign_keys: Vec::new(),
             sql: String::new(),
             strict: false,
+            without_rowid: false,
         })
     }
 

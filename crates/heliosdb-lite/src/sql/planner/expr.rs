@@ -316,6 +316,37 @@ fn names_column(c: &super::ScopeColumn, name: &str) -> bool {
 }
 
 impl Planner<'_> {
+    /// "no such column", saying why when the name is the rowid of a table that has none
+    /// although SQLite would give it one (a rowid table keyed by its PRIMARY KEY).
+    fn no_such_column(&self, table: Option<&str>, name: &str) -> Error {
+        let shown = match table {
+            Some(t) => format!("{t}.{name}"),
+            None => name.to_string(),
+        };
+        let is_rowid_name = ["rowid", "_rowid_", "oid"]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name));
+        let keyed = self.scopes.iter().rev().find_map(|scope| {
+            scope.columns.iter().find_map(|c| {
+                let named = match (table, c.table.as_deref()) {
+                    (Some(t), Some(ct)) => t.eq_ignore_ascii_case(ct),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                };
+                (named && c.name == super::select::KEYED_BY_PRIMARY_KEY)
+                    .then(|| c.table.clone().unwrap_or_default())
+            })
+        });
+        match keyed {
+            Some(t) if is_rowid_name => Error::NoSuchColumn(format!(
+                "{shown} (table {t} is keyed by its PRIMARY KEY and has no rowid in \
+                 HeliosDB-Lite, where SQLite gives it one; read the key instead, or declare \
+                 an INTEGER PRIMARY KEY)"
+            )),
+            _ => Error::NoSuchColumn(shown),
+        }
+    }
+
     fn resolve_column(&mut self, table: Option<&str>, name: &str) -> Result<Option<Expr>> {
         let n = self.scopes.len();
         for level in (0..n).rev() {
@@ -613,7 +644,7 @@ impl Planner<'_> {
                     "CURRENT_TIMESTAMP" => Expr::Function(ScalarFn::Datetime, vec![]),
                     "CURRENT_DATE" => Expr::Function(ScalarFn::CurrentDate, vec![]),
                     "CURRENT_TIME" => Expr::Function(ScalarFn::CurrentTime, vec![]),
-                    _ => return Err(Error::NoSuchColumn(id.value.clone())),
+                    _ => return Err(self.no_such_column(None, &id.value)),
                 },
             },
             A::CompoundIdentifier(parts) => {
@@ -623,8 +654,10 @@ impl Planner<'_> {
                 }
                 let table = &parts[n - 2].value;
                 let col = &parts[n - 1].value;
-                self.resolve_column(Some(table), col)?
-                    .ok_or_else(|| Error::NoSuchColumn(format!("{table}.{col}")))?
+                match self.resolve_column(Some(table), col)? {
+                    Some(c) => c,
+                    None => return Err(self.no_such_column(Some(table), col)),
+                }
             }
             A::Value(v) => match &v.value {
                 ast::Value::Number(s, _) => Expr::Literal(number_literal(s)?),

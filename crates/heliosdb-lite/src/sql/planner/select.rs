@@ -571,6 +571,7 @@ pub(super) fn bind_projection(
                                 .as_deref()
                                 .is_some_and(|t| t.eq_ignore_ascii_case(q))
                                 && !c.name.eq_ignore_ascii_case("rowid")
+                                && !is_missing_rowid(&c.name)
                                 && !c.argument
                         }
                         None => !c.hidden,
@@ -1015,6 +1016,18 @@ impl Relation {
     }
 }
 
+/// The name of a WITHOUT ROWID table's hidden slot: no SQL identifier spells it.
+const NO_ROWID: &str = "\0no rowid";
+/// The same for a rowid table keyed by a PRIMARY KEY other than an INTEGER PRIMARY KEY: SQLite
+/// gives it a rowid, HeliosDB-Lite keys its rows by the key and keeps none (README), so naming
+/// one is an error that says so rather than a NULL.
+pub(super) const KEYED_BY_PRIMARY_KEY: &str = "\0keyed by its primary key";
+
+/// True for the hidden slot of a table that has no rowid.
+fn is_missing_rowid(name: &str) -> bool {
+    name == NO_ROWID || name == KEYED_BY_PRIMARY_KEY
+}
+
 /// The columns of a table relation: its columns plus the hidden rowid.
 pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
     let mut cols: Vec<ScopeColumn> = info
@@ -1035,7 +1048,14 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         .collect();
     cols.push(ScopeColumn {
         table: Some(alias.to_lowercase()),
-        name: "rowid".into(),
+        // A table with no rowid keeps the slot (rows have one past their columns) under a
+        // name no SQL identifier spells, so `rowid` there is "no such column", as in SQLite
+        // for WITHOUT ROWID.
+        name: match (info.def.has_rowid(), info.def.without_rowid) {
+            (true, _) => "rowid".into(),
+            (false, true) => NO_ROWID.into(),
+            (false, false) => KEYED_BY_PRIMARY_KEY.into(),
+        },
         hidden: true,
         argument: false,
         affinity: Some(Affinity::Integer),

@@ -1,0 +1,149 @@
+//! Which tables have a rowid. Against the bundled SQLite: a column's `INTEGER PRIMARY KEY
+//! DESC` is no rowid alias (SQLite's documented quirk), a WITHOUT ROWID table has no rowid,
+//! needs a PRIMARY KEY and refuses AUTOINCREMENT. And where we differ on purpose (README): a
+//! rowid table keyed by another PRIMARY KEY has no rowid here, so naming it is an error that
+//! says so, never a NULL. Script notation: see `sqlite_dialect.rs`.
+
+#[path = "dialect/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use harness::{check, errors};
+
+#[test]
+fn integer_primary_key_desc_is_no_rowid_alias() {
+    check(&[(
+        "pk desc",
+        &[
+            "CREATE TABLE t(x INTEGER PRIMARY KEY DESC, y)",
+            // Not an alias: an INTEGER column that keeps what it cannot convert.
+            "INSERT INTO t VALUES ('abc', 1)",
+            "INSERT INTO t VALUES (5, 2)",
+            "INSERT INTO t VALUES ('5', 3)",
+            "SELECT x, typeof(x), y FROM t ORDER BY y",
+            "SELECT y FROM t WHERE x = 5",
+            "SELECT y FROM t WHERE x = '5'",
+            // The table constraint's DESC still makes the alias, as in SQLite.
+            "CREATE TABLE u(x INTEGER, y, PRIMARY KEY(x DESC))",
+            "INSERT INTO u VALUES (7, 1)",
+            "INSERT INTO u VALUES ('abc', 1)",
+            "SELECT rowid, x FROM u",
+            "CREATE TABLE w(x INTEGER PRIMARY KEY ASC, y)",
+            "INSERT INTO w VALUES (3, 3)",
+            "INSERT INTO w VALUES ('x', 3)",
+            "SELECT rowid, x FROM w",
+            "CREATE TABLE bad(x INTEGER PRIMARY KEY DESC AUTOINCREMENT)",
+        ],
+    )]);
+}
+
+#[test]
+fn a_without_rowid_table_has_no_rowid() {
+    check(&[(
+        "without rowid",
+        &[
+            // Its INTEGER PRIMARY KEY is no alias either: NULL is refused, not numbered.
+            "CREATE TABLE w(a INTEGER PRIMARY KEY, b) WITHOUT ROWID",
+            "INSERT INTO w VALUES (2, 'x'), (1, 'y')",
+            "SELECT * FROM w",
+            "SELECT rowid FROM w",
+            "SELECT w.rowid FROM w",
+            "SELECT oid FROM w",
+            "SELECT _rowid_ FROM w",
+            "SELECT w.* FROM w ORDER BY a",
+            "INSERT INTO w VALUES (NULL, 'z')",
+            "INSERT INTO w(rowid, a, b) VALUES (9, 9, 'z')",
+            "UPDATE w SET rowid = 3",
+            "SELECT * FROM w ORDER BY a",
+            "PRAGMA table_list(w)",
+            "CREATE TABLE w2(a) WITHOUT ROWID",
+            "CREATE TABLE w3(a INTEGER PRIMARY KEY AUTOINCREMENT) WITHOUT ROWID",
+            "CREATE TABLE w4(a TEXT, b INT, PRIMARY KEY(b, a)) WITHOUT ROWID",
+            "INSERT INTO w4 VALUES ('p', 2), ('q', 1)",
+            "SELECT * FROM w4",
+            "SELECT * FROM w4 WHERE b = 2",
+            "INSERT INTO w4 VALUES ('q', 1)",
+            "PRAGMA table_list(w4)",
+            "PRAGMA table_list",
+            // A real column may be called rowid.
+            "CREATE TABLE w5(rowid TEXT PRIMARY KEY, v) WITHOUT ROWID",
+            "INSERT INTO w5 VALUES ('r', 1)",
+            "SELECT rowid, v FROM w5",
+        ],
+    )]);
+    // SQLite's words, after our "error: " (the kind of error).
+    for sql in [
+        "CREATE TABLE w(a) WITHOUT ROWID",
+        "CREATE TABLE w(a INTEGER PRIMARY KEY AUTOINCREMENT) WITHOUT ROWID",
+    ] {
+        let (theirs, ours) = errors(sql);
+        let theirs = theirs.expect("SQLite refuses it");
+        assert!(
+            ours.as_deref().is_some_and(|o| o.ends_with(&theirs)),
+            "{sql}: SQLite says {theirs:?}, HeliosDB {ours:?}"
+        );
+    }
+    let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    db.execute_batch(
+        "CREATE TABLE w(a INTEGER PRIMARY KEY) WITHOUT ROWID; INSERT INTO w VALUES (1)",
+    )
+    .unwrap();
+    let e = first_error(&db, "SELECT rowid FROM w");
+    assert_eq!(e, "no such column: rowid");
+}
+
+/// A rowid table keyed by a PRIMARY KEY other than an INTEGER PRIMARY KEY has no rowid here
+/// (a documented difference): every name of the rowid is an error that explains it, where a
+/// NULL would be a silently different answer.
+#[test]
+fn the_rowid_of_a_table_keyed_by_its_primary_key_is_an_explained_error() {
+    let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    db.execute_batch(
+        "CREATE TABLE v(a TEXT PRIMARY KEY, b); INSERT INTO v VALUES ('q', 1);
+         CREATE TABLE r(id INTEGER PRIMARY KEY, z); INSERT INTO r VALUES (3, 'k');",
+    )
+    .unwrap();
+    for sql in [
+        "SELECT rowid FROM v",
+        "SELECT v.oid FROM v",
+        "SELECT _rowid_, * FROM v",
+        "SELECT count(*) FROM v WHERE rowid > 0",
+        "DELETE FROM v WHERE rowid = 1",
+        "SELECT v.rowid FROM r, v",
+    ] {
+        let e = first_error(&db, sql);
+        assert!(
+            e.starts_with("no such column: ") && e.contains("keyed by its PRIMARY KEY"),
+            "{sql}: {e}"
+        );
+    }
+    // The other table's rowid is still there, and `v.*` shows only the columns.
+    let (rowid, b): (i64, i64) = db
+        .query_row("SELECT r.rowid, v.b FROM r, v", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((rowid, b), (3, 1));
+    let width = db.prepare("SELECT v.* FROM v").unwrap().column_count();
+    assert_eq!(width, 2);
+    // An insert into it gives no rowid, so the last one stays.
+    db.execute_batch("INSERT INTO r VALUES (42, 'm'); INSERT INTO v VALUES ('w', 2)")
+        .unwrap();
+    let last: i64 = db
+        .query_row("SELECT last_insert_rowid()", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(last, 42);
+}
+
+fn first_error(db: &heliosdb_lite::Connection, sql: &str) -> String {
+    let run = || -> heliosdb_lite::Result<()> {
+        let mut st = db.prepare(sql)?;
+        let mut rows = st.query([])?;
+        while rows.next()?.is_some() {}
+        Ok(())
+    };
+    match run() {
+        Ok(()) => panic!("{sql} succeeded"),
+        Err(e) => e.to_string(),
+    }
+}
