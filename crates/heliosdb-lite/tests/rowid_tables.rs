@@ -33,6 +33,9 @@ fn integer_primary_key_desc_is_no_rowid_alias() {
             "INSERT INTO w VALUES ('x', 3)",
             "SELECT rowid, x FROM w",
             "CREATE TABLE bad(x INTEGER PRIMARY KEY DESC AUTOINCREMENT)",
+            "CREATE TABLE named(x INTEGER CONSTRAINT k PRIMARY KEY DESC, y)",
+            "INSERT INTO named VALUES ('abc', 1)",
+            "SELECT x, y FROM named",
         ],
     )]);
 }
@@ -69,6 +72,12 @@ fn a_without_rowid_table_has_no_rowid() {
             "CREATE TABLE w5(rowid TEXT PRIMARY KEY, v) WITHOUT ROWID",
             "INSERT INTO w5 VALUES ('r', 1)",
             "SELECT rowid, v FROM w5",
+            "SELECT w5.* FROM w5",
+            // With no rowid here, the name resolves to an enclosing query's table.
+            "CREATE TABLE r(id INTEGER PRIMARY KEY, z)",
+            "INSERT INTO r VALUES (1, 'a'), (2, 'b')",
+            "SELECT (SELECT count(*) FROM w WHERE a > 0 AND rowid = 2) FROM r ORDER BY z",
+            "SELECT r.id, (SELECT max(a) FROM w WHERE a <= rowid) FROM r ORDER BY r.id",
         ],
     )]);
     // SQLite's words, after our "error: " (the kind of error).
@@ -106,17 +115,41 @@ fn the_rowid_of_a_table_keyed_by_its_primary_key_is_an_explained_error() {
     for sql in [
         "SELECT rowid FROM v",
         "SELECT v.oid FROM v",
+        "SELECT x._rowid_ FROM v x",
         "SELECT _rowid_, * FROM v",
         "SELECT count(*) FROM v WHERE rowid > 0",
         "DELETE FROM v WHERE rowid = 1",
         "SELECT v.rowid FROM r, v",
+        // Neither another table's rowid nor an enclosing query's: the name stops at v.
+        "SELECT rowid FROM r, v",
+        "SELECT rowid FROM v, r",
+        "DELETE FROM r WHERE EXISTS (SELECT 1 FROM v WHERE rowid = r.id)",
+        "UPDATE v SET b = 0 FROM r WHERE rowid = 3",
+        "INSERT INTO v(rowid, a) VALUES (5, 'x')",
+        "UPDATE v SET rowid = 5",
     ] {
         let e = first_error(&db, sql);
         assert!(
-            e.starts_with("no such column: ") && e.contains("keyed by its PRIMARY KEY"),
+            e.contains("no such column: ") && e.contains("table v is keyed by its PRIMARY KEY"),
             "{sql}: {e}"
         );
     }
+    // In a trigger body too, rather than the trigger's OLD row.
+    db.execute_batch(
+        "CREATE TRIGGER tr AFTER DELETE ON r BEGIN DELETE FROM v WHERE rowid = 3; END",
+    )
+    .unwrap();
+    let e = first_error(&db, "DELETE FROM r WHERE id = 3");
+    assert!(e.contains("table v is keyed by its PRIMARY KEY"), "{e}");
+    db.execute_batch("DROP TRIGGER tr").unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        (
+            count("SELECT count(*) FROM r"),
+            count("SELECT count(*) FROM v")
+        ),
+        (1, 1)
+    );
     // The other table's rowid is still there, and `v.*` shows only the columns.
     let (rowid, b): (i64, i64) = db
         .query_row("SELECT r.rowid, v.b FROM r, v", [], |r| {

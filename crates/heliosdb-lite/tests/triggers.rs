@@ -167,3 +167,51 @@ fn update_of_triggers_follow_the_set_list_and_fire_newest_first_like_sqlite() {
     assert_eq!(got, want);
     assert!(want.contains("p.code 1"), "{want}");
 }
+
+/// An unqualified name in a trigger's statements never reads the OLD / NEW row, as in SQLite:
+/// a name no table of the statement has is "no such column" (it read the trigger row's value,
+/// NULL for the missing OLD row of an INSERT, and wrote it silently).
+#[test]
+fn unqualified_names_do_not_read_the_trigger_row() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE r(id INTEGER PRIMARY KEY, z);
+         CREATE TABLE log(x);
+         CREATE TRIGGER t1 AFTER INSERT ON r BEGIN INSERT INTO log VALUES (z); END;",
+    )
+    .unwrap();
+    let e = c.execute("INSERT INTO r VALUES (1, 'a')", []).unwrap_err();
+    assert!(e.to_string().contains("no such column: z"), "{e}");
+    c.execute_batch(
+        "DROP TRIGGER t1;
+         CREATE TRIGGER t2 AFTER INSERT ON r BEGIN INSERT INTO log SELECT rowid FROM (SELECT 5); END;",
+    )
+    .unwrap();
+    let e = c.execute("INSERT INTO r VALUES (2, 'b')", []).unwrap_err();
+    assert!(e.to_string().contains("no such column: rowid"), "{e}");
+    c.execute_batch(
+        "DROP TRIGGER t2;
+         CREATE TRIGGER t3 AFTER INSERT ON r WHEN z IS NULL BEGIN INSERT INTO log VALUES (1); END;",
+    )
+    .unwrap();
+    let e = c.execute("INSERT INTO r VALUES (3, 'c')", []).unwrap_err();
+    assert!(e.to_string().contains("no such column: z"), "{e}");
+    // Qualified, and the statement's own tables (the rowid too), as before.
+    c.execute_batch(
+        "DROP TRIGGER t3;
+         CREATE TRIGGER t4 AFTER INSERT ON r WHEN new.z IS NOT NULL BEGIN
+           INSERT INTO log VALUES (new.z || new.rowid);
+           INSERT INTO log SELECT rowid FROM r WHERE id = new.id;
+         END;
+         INSERT INTO r VALUES (4, 'd');",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&c, "SELECT x FROM log ORDER BY rowid"),
+        vec![vec![Value::Text("d4".into())], vec![Value::Integer(4)]]
+    );
+    assert_eq!(
+        rows(&c, "SELECT count(*) FROM r"),
+        vec![vec![Value::Integer(1)]]
+    );
+}

@@ -61,6 +61,19 @@ pub fn index_entry_key(
 
 pub use super::engine::bind_table_expr;
 
+/// "no such column" for a column an INSERT or UPDATE names: explained for the rowid of a
+/// table keyed by its PRIMARY KEY, which has none here.
+fn no_target_column(def: &TableDef, name: &str) -> Error {
+    let is_rowid_name = ["rowid", "_rowid_", "oid"]
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name));
+    let shown = format!("{}.{name}", def.name);
+    if is_rowid_name && !def.has_rowid() && !def.without_rowid {
+        return super::planner::keyed_rowid_error(&def.name, &shown);
+    }
+    Error::NoSuchColumn(shown)
+}
+
 /// The error for naming a generated column in an INSERT's column list, in SQLite's words.
 /// Where a value written to `name` goes when no column has that name: `rowid`, `oid` and
 /// `_rowid_` name the rowid of a rowid table, which is its INTEGER PRIMARY KEY column if it
@@ -725,7 +738,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             info.def
                 .column_index(&name)
                 .or_else(|| rowid_target(&info.def, &name))
-                .ok_or_else(|| Error::NoSuchColumn(format!("{}.{name}", info.def.name)))
+                .ok_or_else(|| no_target_column(&info.def, &name))
         };
         let column = |n: &ast::ObjectName| -> Result<usize> {
             let i = column(n)?;

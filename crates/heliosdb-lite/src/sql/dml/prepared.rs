@@ -178,7 +178,7 @@ impl DmlContext<'_, '_> {
                     let i = def
                         .column_index(&n)
                         .or_else(|| super::rowid_target(def, &n))
-                        .ok_or_else(|| Error::NoSuchColumn(format!("{}.{n}", def.name)))?;
+                        .ok_or_else(|| super::no_target_column(def, &n))?;
                     if i == def.columns.len() {
                         return Ok(i);
                     }

@@ -305,48 +305,21 @@ fn interval_text(iv: &ast::Interval, negate: bool) -> Result<String> {
 /// True if `name` refers to the scope column `c`: its own name, or, for a table's hidden
 /// rowid, any of SQLite's three names for it (`rowid`, `oid`, `_rowid_`). A real column of
 /// that name comes first in the scope, so it takes the name, as in SQLite.
+/// The slot of a table keyed by its PRIMARY KEY, which has no rowid here, answers to the three
+/// names too, so that resolution stops there with an error that says so.
 fn names_column(c: &super::ScopeColumn, name: &str) -> bool {
     c.name.eq_ignore_ascii_case(name)
         || (c.hidden
             && c.table.is_some()
-            && c.name == "rowid"
-            && ["oid", "_rowid_"]
+            && (c.name == "rowid" || super::select::keyed_table_rowid(c).is_some())
+            && ["rowid", "oid", "_rowid_"]
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(name)))
 }
 
-impl Planner<'_> {
-    /// "no such column", saying why when the name is the rowid of a table that has none
-    /// although SQLite would give it one (a rowid table keyed by its PRIMARY KEY).
-    fn no_such_column(&self, table: Option<&str>, name: &str) -> Error {
-        let shown = match table {
-            Some(t) => format!("{t}.{name}"),
-            None => name.to_string(),
-        };
-        let is_rowid_name = ["rowid", "_rowid_", "oid"]
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(name));
-        let keyed = self.scopes.iter().rev().find_map(|scope| {
-            scope.columns.iter().find_map(|c| {
-                let named = match (table, c.table.as_deref()) {
-                    (Some(t), Some(ct)) => t.eq_ignore_ascii_case(ct),
-                    (Some(_), None) => false,
-                    (None, _) => true,
-                };
-                (named && c.name == super::select::KEYED_BY_PRIMARY_KEY)
-                    .then(|| c.table.clone().unwrap_or_default())
-            })
-        });
-        match keyed {
-            Some(t) if is_rowid_name => Error::NoSuchColumn(format!(
-                "{shown} (table {t} is keyed by its PRIMARY KEY and has no rowid in \
-                 HeliosDB-Lite, where SQLite gives it one; read the key instead, or declare \
-                 an INTEGER PRIMARY KEY)"
-            )),
-            _ => Error::NoSuchColumn(shown),
-        }
-    }
+use super::select::keyed_table_rowid;
 
+impl Planner<'_> {
     fn resolve_column(&mut self, table: Option<&str>, name: &str) -> Result<Option<Expr>> {
         let n = self.scopes.len();
         for level in (0..n).rev() {
@@ -370,14 +343,31 @@ impl Planner<'_> {
                     }
                 }
             }
-            // Hidden columns (rowid) still match unqualified names when nothing else does.
-            if found.is_none() && table.is_none() {
-                found = scope
+            // Hidden columns (rowid) still match unqualified names when nothing else does;
+            // if one of the tables they come from has no rowid here, the name is refused
+            // rather than read from another one. Not a trigger's OLD / NEW row (the first
+            // scope of a trigger's statements, all hidden): as in SQLite, a name reads them
+            // only when qualified.
+            let trigger_row = self.in_trigger && level == 0;
+            if found.is_none() && table.is_none() && !trigger_row {
+                let mut hidden = scope
                     .columns
                     .iter()
-                    .position(|c| c.hidden && c.table.is_some() && names_column(c, name));
+                    .enumerate()
+                    .filter(|(_, c)| c.hidden && c.table.is_some() && names_column(c, name));
+                found = hidden.next().map(|(i, _)| i);
+                if let Some((keyed, _)) = hidden.find(|(_, c)| keyed_table_rowid(c).is_some()) {
+                    found = Some(keyed);
+                }
             }
             if let Some(i) = found {
+                if let Some(t) = keyed_table_rowid(&scope.columns[i]) {
+                    let shown = match table {
+                        Some(q) => format!("{q}.{name}"),
+                        None => name.to_string(),
+                    };
+                    return Err(super::select::keyed_rowid_error(t, &shown));
+                }
                 self.lowest_scope_ref = self.lowest_scope_ref.min(level);
                 let depth = n - 1 - level;
                 let merged = match table {
@@ -644,7 +634,7 @@ impl Planner<'_> {
                     "CURRENT_TIMESTAMP" => Expr::Function(ScalarFn::Datetime, vec![]),
                     "CURRENT_DATE" => Expr::Function(ScalarFn::CurrentDate, vec![]),
                     "CURRENT_TIME" => Expr::Function(ScalarFn::CurrentTime, vec![]),
-                    _ => return Err(self.no_such_column(None, &id.value)),
+                    _ => return Err(Error::NoSuchColumn(id.value.clone())),
                 },
             },
             A::CompoundIdentifier(parts) => {
@@ -654,10 +644,8 @@ impl Planner<'_> {
                 }
                 let table = &parts[n - 2].value;
                 let col = &parts[n - 1].value;
-                match self.resolve_column(Some(table), col)? {
-                    Some(c) => c,
-                    None => return Err(self.no_such_column(Some(table), col)),
-                }
+                self.resolve_column(Some(table), col)?
+                    .ok_or_else(|| Error::NoSuchColumn(format!("{table}.{col}")))?
             }
             A::Value(v) => match &v.value {
                 ast::Value::Number(s, _) => Expr::Literal(number_literal(s)?),

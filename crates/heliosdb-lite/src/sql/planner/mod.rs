@@ -49,6 +49,7 @@ use crate::mvcc::AsOf;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub(crate) use select::keyed_rowid_error;
 pub use select::{as_of_from_value, OutputColumn};
 
 /// Resolves time-travel points for the planner.

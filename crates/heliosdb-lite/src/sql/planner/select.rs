@@ -570,7 +570,6 @@ pub(super) fn bind_projection(
                             c.table
                                 .as_deref()
                                 .is_some_and(|t| t.eq_ignore_ascii_case(q))
-                                && !c.name.eq_ignore_ascii_case("rowid")
                                 && !is_missing_rowid(&c.name)
                                 && !c.argument
                         }
@@ -1016,16 +1015,34 @@ impl Relation {
     }
 }
 
-/// The name of a WITHOUT ROWID table's hidden slot: no SQL identifier spells it.
+/// The name of a WITHOUT ROWID table's hidden slot: no SQL identifier spells it, so the
+/// rowid's names resolve past it (to an enclosing query's table), as in SQLite.
 const NO_ROWID: &str = "\0no rowid";
-/// The same for a rowid table keyed by a PRIMARY KEY other than an INTEGER PRIMARY KEY: SQLite
-/// gives it a rowid, HeliosDB-Lite keys its rows by the key and keeps none (README), so naming
-/// one is an error that says so rather than a NULL.
-pub(super) const KEYED_BY_PRIMARY_KEY: &str = "\0keyed by its primary key";
+/// The start of the hidden slot's name for a rowid table keyed by a PRIMARY KEY other than an
+/// INTEGER PRIMARY KEY, followed by the table's name: SQLite gives such a table a rowid,
+/// HeliosDB-Lite keys its rows by the key and keeps none (README). The rowid's names do
+/// resolve to this slot, and resolving there is an error that says so
+/// ([`keyed_table_rowid`]), never a NULL nor another table's rowid.
+const KEYED_BY_PRIMARY_KEY: &str = "\0keyed by its primary key:";
 
 /// True for the hidden slot of a table that has no rowid.
 fn is_missing_rowid(name: &str) -> bool {
-    name == NO_ROWID || name == KEYED_BY_PRIMARY_KEY
+    name.starts_with('\0')
+}
+
+/// The table whose rowid slot this is, if it is that of a rowid table keyed by its PRIMARY
+/// KEY (which has no rowid here).
+pub(super) fn keyed_table_rowid(c: &ScopeColumn) -> Option<&str> {
+    c.name.strip_prefix(KEYED_BY_PRIMARY_KEY)
+}
+
+/// The error for naming the rowid of `table`, a rowid table keyed by its PRIMARY KEY.
+pub(crate) fn keyed_rowid_error(table: &str, name: &str) -> Error {
+    Error::NoSuchColumn(format!(
+        "{name} (table {table} is keyed by its PRIMARY KEY and has no rowid in HeliosDB-Lite, \
+         where SQLite gives it one; read the key instead, or declare an INTEGER PRIMARY KEY \
+         without DESC)"
+    ))
 }
 
 /// The columns of a table relation: its columns plus the hidden rowid.
@@ -1054,7 +1071,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
         name: match (info.def.has_rowid(), info.def.without_rowid) {
             (true, _) => "rowid".into(),
             (false, true) => NO_ROWID.into(),
-            (false, false) => KEYED_BY_PRIMARY_KEY.into(),
+            (false, false) => format!("{KEYED_BY_PRIMARY_KEY}{}", info.def.name),
         },
         hidden: true,
         argument: false,
