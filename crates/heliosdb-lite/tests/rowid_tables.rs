@@ -73,6 +73,10 @@ fn a_without_rowid_table_has_no_rowid() {
             "INSERT INTO w5 VALUES ('r', 1)",
             "SELECT rowid, v FROM w5",
             "SELECT w5.* FROM w5",
+            "CREATE TABLE t6(rowid TEXT, v)",
+            "INSERT INTO t6 VALUES ('r', 1)",
+            "SELECT t6.* FROM t6",
+            "SELECT rowid, oid FROM t6",
             // With no rowid here, the name resolves to an enclosing query's table.
             "CREATE TABLE r(id INTEGER PRIMARY KEY, z)",
             "INSERT INTO r VALUES (1, 'a'), (2, 'b')",

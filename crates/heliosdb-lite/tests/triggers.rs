@@ -214,4 +214,21 @@ fn unqualified_names_do_not_read_the_trigger_row() {
         rows(&c, "SELECT count(*) FROM r"),
         vec![vec![Value::Integer(1)]]
     );
+    // A trigger fired by another trigger's statement: its WHEN sees its own row only, and an
+    // UPDATE trigger's unqualified name does not read OLD either.
+    c.execute_batch(
+        "CREATE TABLE b(q);
+         CREATE TRIGGER t5 AFTER INSERT ON b WHEN z IS NULL BEGIN INSERT INTO log VALUES (2); END;
+         CREATE TRIGGER t6 AFTER UPDATE ON r BEGIN INSERT INTO b VALUES (1); END;",
+    )
+    .unwrap();
+    let e = c.execute("UPDATE r SET z = 'e'", []).unwrap_err();
+    assert!(e.to_string().contains("no such column: z"), "{e}");
+    c.execute_batch(
+        "DROP TRIGGER t5; DROP TRIGGER t6;
+         CREATE TRIGGER t7 AFTER UPDATE ON r BEGIN INSERT INTO log VALUES (z); END;",
+    )
+    .unwrap();
+    let e = c.execute("UPDATE r SET z = 'f'", []).unwrap_err();
+    assert!(e.to_string().contains("no such column: z"), "{e}");
 }

@@ -389,8 +389,16 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             }
             if let Some(w) = &trig.when {
                 let e = super::parser::parse_expr(w)?;
+                // Bound over this trigger's OLD / NEW row alone (level 0), not under the row of
+                // a trigger whose statement fired this one: it sees its own row only.
                 let bound = {
-                    let mut p = self.planner();
+                    let mut p = Planner::new(
+                        self.schema.clone(),
+                        self.history,
+                        self.params,
+                        self.env,
+                        self.stmt,
+                    );
                     p.in_trigger();
                     p.bind_in_scope(scope.clone(), &e)?
                 };
