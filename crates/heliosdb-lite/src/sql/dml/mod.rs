@@ -178,16 +178,23 @@ struct Returning {
 }
 
 impl<'a, 'b> DmlContext<'a, 'b> {
-    fn planner(&mut self) -> Planner<'_> {
-        let mut p = Planner::new(
+    /// A planner for this statement, with no scope yet.
+    fn bare_planner(&mut self) -> Planner<'_> {
+        Planner::new(
             self.schema.clone(),
             self.history,
             self.params,
             self.env,
             self.stmt,
-        );
-        if let Some((scope, _)) = &self.outer {
-            p.push_scope(scope.clone());
+        )
+    }
+
+    /// A planner for this statement, over the trigger row it runs for, if any.
+    fn planner(&mut self) -> Planner<'_> {
+        let outer = self.outer.as_ref().map(|(scope, _)| scope.clone());
+        let mut p = self.bare_planner();
+        if let Some(scope) = outer {
+            p.push_scope(scope);
             p.in_trigger();
         }
         p
@@ -392,13 +399,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
                 // Bound over this trigger's OLD / NEW row alone (level 0), not under the row of
                 // a trigger whose statement fired this one: it sees its own row only.
                 let bound = {
-                    let mut p = Planner::new(
-                        self.schema.clone(),
-                        self.history,
-                        self.params,
-                        self.env,
-                        self.stmt,
-                    );
+                    let mut p = self.bare_planner();
                     p.in_trigger();
                     p.bind_in_scope(scope.clone(), &e)?
                 };
