@@ -5,6 +5,7 @@ use super::super::functions::ScalarFn;
 use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
 use super::json_subtype as json;
+use super::select::keyed_table_rowid;
 use super::Planner;
 use crate::error::{Error, Result};
 use sqlparser::ast::{
@@ -304,20 +305,18 @@ fn interval_text(iv: &ast::Interval, negate: bool) -> Result<String> {
 
 /// True if `name` refers to the scope column `c`: its own name, or, for a table's hidden
 /// rowid, any of SQLite's three names for it (`rowid`, `oid`, `_rowid_`). A real column of
-/// that name comes first in the scope, so it takes the name, as in SQLite.
-/// The slot of a table keyed by its PRIMARY KEY, which has no rowid here, answers to the three
-/// names too, so that resolution stops there with an error that says so.
+/// that name comes first in the scope, so it takes the name, as in SQLite. The slot of a
+/// table keyed by its PRIMARY KEY, which has no rowid here, answers to the three names too,
+/// so that resolution stops there with an error that says so.
 fn names_column(c: &super::ScopeColumn, name: &str) -> bool {
     c.name.eq_ignore_ascii_case(name)
         || (c.hidden
             && c.table.is_some()
-            && (c.name == "rowid" || super::select::keyed_table_rowid(c).is_some())
+            && (c.name == "rowid" || keyed_table_rowid(c).is_some())
             && ["rowid", "oid", "_rowid_"]
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(name)))
 }
-
-use super::select::keyed_table_rowid;
 
 impl Planner<'_> {
     fn resolve_column(&mut self, table: Option<&str>, name: &str) -> Result<Option<Expr>> {
@@ -355,10 +354,11 @@ impl Planner<'_> {
                     .iter()
                     .enumerate()
                     .filter(|(_, c)| c.hidden && c.table.is_some() && names_column(c, name));
-                found = hidden.next().map(|(i, _)| i);
-                if let Some((keyed, _)) = hidden.find(|(_, c)| keyed_table_rowid(c).is_some()) {
-                    found = Some(keyed);
-                }
+                found = hidden
+                    .clone()
+                    .find(|(_, c)| keyed_table_rowid(c).is_some())
+                    .or_else(|| hidden.next())
+                    .map(|(i, _)| i);
             }
             if let Some(i) = found {
                 if let Some(t) = keyed_table_rowid(&scope.columns[i]) {
