@@ -124,11 +124,8 @@ fn the_rowid_of_a_table_keyed_by_its_primary_key_is_an_explained_error() {
         "SELECT count(*) FROM v WHERE rowid > 0",
         "DELETE FROM v WHERE rowid = 1",
         "SELECT v.rowid FROM r, v",
-        // Neither another table's rowid nor an enclosing query's: the name stops at v.
-        "SELECT rowid FROM r, v",
-        "SELECT rowid FROM v, r",
+        // Not an enclosing query's rowid: the name stops at v.
         "DELETE FROM r WHERE EXISTS (SELECT 1 FROM v WHERE rowid = r.id)",
-        "UPDATE v SET b = 0 FROM r WHERE rowid = 3",
         "INSERT INTO v(rowid, a) VALUES (5, 'x')",
         "UPDATE v SET rowid = 5",
     ] {
@@ -136,6 +133,19 @@ fn the_rowid_of_a_table_keyed_by_its_primary_key_is_an_explained_error() {
         assert!(
             e.contains("no such column: ") && e.contains("table v is keyed by its PRIMARY KEY"),
             "{sql}: {e}"
+        );
+    }
+    // Beside another table, unqualified, it is as ambiguous as in SQLite (where v has a
+    // rowid too), never the other table's.
+    for sql in [
+        "SELECT rowid FROM r, v",
+        "SELECT rowid FROM v, r",
+        "UPDATE v SET b = 0 FROM r WHERE rowid = 3",
+    ] {
+        assert_eq!(
+            first_error(&db, sql),
+            "ambiguous column name: rowid",
+            "{sql}"
         );
     }
     // In a trigger body too, rather than the trigger's OLD row.
@@ -170,6 +180,103 @@ fn the_rowid_of_a_table_keyed_by_its_primary_key_is_an_explained_error() {
         .query_row("SELECT last_insert_rowid()", [], |r| r.get(0))
         .unwrap();
     assert_eq!(last, 42);
+}
+
+/// An unqualified rowid name over two tables that both have one is ambiguous, as in SQLite,
+/// where it used to read the first table's silently; a WITHOUT ROWID table, a view or a
+/// subquery offers none, so the name is the other table's. `json_each` / `json_tree` rows
+/// have one (they had none here).
+#[test]
+fn an_unqualified_rowid_over_two_rowid_tables_is_ambiguous() {
+    check(&[(
+        "ambiguous rowid",
+        &[
+            "CREATE TABLE a(x)",
+            "CREATE TABLE b(y)",
+            "CREATE TABLE w(k PRIMARY KEY, z) WITHOUT ROWID",
+            "CREATE VIEW v AS SELECT x FROM a",
+            "INSERT INTO a VALUES (1), (2)",
+            "INSERT INTO b VALUES (5)",
+            "INSERT INTO w VALUES (7, 8)",
+            "SELECT rowid FROM a, b",
+            "SELECT oid FROM a JOIN b ON 1",
+            "SELECT _rowid_ FROM a LEFT JOIN b ON 1",
+            "SELECT rowid FROM a, a AS a2",
+            "SELECT rowid FROM a NATURAL JOIN a AS a2",
+            "SELECT (SELECT rowid FROM b, a) FROM a",
+            "SELECT a.rowid, b.rowid FROM a, b ORDER BY 1",
+            "SELECT rowid, x FROM a, w ORDER BY 1",
+            "SELECT rowid, x FROM w, a ORDER BY 1",
+            "SELECT rowid, x FROM a, v ORDER BY 1",
+            "SELECT rowid, x FROM a, (SELECT 1) ORDER BY 1",
+            "SELECT (SELECT rowid FROM b) FROM a",
+            "SELECT x FROM a WHERE rowid IN (SELECT rowid FROM b)",
+            "UPDATE a SET x = 0 FROM b WHERE rowid = 1",
+            "SELECT * FROM a ORDER BY x",
+            "SELECT key FROM json_each('[1]'), json_each('[2]')",
+            // A table-valued function's rows have a rowid (numbered from 0), as a virtual
+            // table's do in SQLite.
+            "SELECT rowid FROM a, json_each('[1]')",
+            "SELECT rowid FROM json_each('[5]') j1, json_each('[6]') j2",
+            "SELECT rowid, key, id FROM json_each('[5,6]')",
+            "SELECT j.oid, j._rowid_, j.* FROM json_each('[5,6]') j",
+            "SELECT rowid, key, id FROM json_tree('{\"a\":[5,6]}')",
+            "SELECT a.x, j.rowid FROM a LEFT JOIN json_each('[]') j ORDER BY 1",
+            "SELECT a.x, j.rowid, j.value FROM a, json_each('[7,8]') j ORDER BY 1, 2",
+        ],
+    )]);
+    let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    db.execute_batch("CREATE TABLE a(x); CREATE TABLE b(y)")
+        .unwrap();
+    for sql in [
+        "SELECT rowid FROM a, b",
+        "DELETE FROM a WHERE rowid IN (SELECT rowid FROM a, b)",
+    ] {
+        assert_eq!(
+            first_error(&db, sql),
+            "ambiguous column name: rowid",
+            "{sql}"
+        );
+    }
+}
+
+/// `ASC` / `DESC` right after a column's type words are part of its type name in SQLite
+/// (`x INTEGER DESC PRIMARY KEY` is no rowid alias, the type is "INTEGER DESC"); anywhere but
+/// there and right after PRIMARY KEY, they are a syntax error.
+#[test]
+fn order_words_after_a_type_are_part_of_its_name() {
+    check(&[(
+        "type order words",
+        &[
+            "CREATE TABLE d(x INTEGER DESC PRIMARY KEY, y)",
+            "INSERT INTO d VALUES ('abc', 1)",
+            "INSERT INTO d VALUES (5, 2)",
+            "SELECT x, typeof(x), y FROM d ORDER BY y",
+            "PRAGMA table_info(d)",
+            "CREATE TABLE e(x DESC, y TEXT ASC, z INTEGER ASC DESC)",
+            "INSERT INTO e VALUES ('1', 2, '3')",
+            "SELECT typeof(x), typeof(y), typeof(z) FROM e",
+            "CREATE TABLE f(x INTEGER ASC PRIMARY KEY)",
+            "INSERT INTO f VALUES ('q')",
+            "SELECT x FROM f",
+            "CREATE TABLE bad1(x INTEGER NOT NULL DESC)",
+            "CREATE TABLE bad2(x INTEGER UNIQUE ASC)",
+            "CREATE TABLE bad3(x INTEGER PRIMARY KEY DESC ASC)",
+            "CREATE TABLE bad4(x INTEGER(5) DESC)",
+            "SELECT name FROM sqlite_schema WHERE name LIKE 'bad%'",
+        ],
+    )]);
+    let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    for (sql, word) in [
+        ("CREATE TABLE bad1(x INTEGER NOT NULL DESC)", "DESC"),
+        ("CREATE TABLE bad3(x INTEGER PRIMARY KEY DESC ASC)", "ASC"),
+    ] {
+        assert_eq!(
+            first_error(&db, sql),
+            format!("near \"{word}\": syntax error"),
+            "{sql}"
+        );
+    }
 }
 
 fn first_error(db: &heliosdb_lite::Connection, sql: &str) -> String {

@@ -173,8 +173,19 @@ fn create_table(
         }
         let mut col = bare_column(c);
         let mut after_pk = false;
+        // SQLite reads `ASC` / `DESC` written right after the type's words as more of its
+        // name (`x INTEGER DESC`: type "INTEGER DESC", so no rowid alias); the parser gives
+        // them as options. A sized type (`INTEGER(5)`) ends at its parenthesis.
+        let mut type_open = !col.type_name.contains('(');
         for opt in &c.options {
             let follows_pk = std::mem::take(&mut after_pk);
+            let order_words = match &opt.option {
+                ColumnOption::DialectSpecific(tokens) => order_words(tokens),
+                _ => None,
+            };
+            if order_words.is_none() {
+                type_open = false;
+            }
             match &opt.option {
                 ColumnOption::NotNull => col.not_null = true,
                 ColumnOption::Null => {}
@@ -192,15 +203,31 @@ fn create_table(
                     pk = Some(vec![IndexColumn::on_column(i, false, Collation::Binary)]);
                     after_pk = true;
                 }
-                // `PRIMARY KEY ASC | DESC`: the parser gives the order as an option of its own.
-                ColumnOption::DialectSpecific(tokens)
-                    if follows_pk
-                        && matches!(&tokens[..], [t] if t.to_string().eq_ignore_ascii_case("DESC")) =>
-                {
-                    pk_desc = true;
-                    if let Some(k) = pk.as_mut().and_then(|k| k.first_mut()) {
-                        k.desc = true;
+                ColumnOption::DialectSpecific(_) if type_open => {
+                    for word in order_words.iter().flatten() {
+                        if !col.type_name.is_empty() {
+                            col.type_name.push(' ');
+                        }
+                        col.type_name.push_str(word);
                     }
+                    col.affinity = Affinity::from_type_name(&col.type_name);
+                }
+                // `PRIMARY KEY ASC | DESC`: the parser gives the order as an option of its own.
+                ColumnOption::DialectSpecific(_) if follows_pk && order_words.is_some() => {
+                    match order_words.as_deref() {
+                        Some(["DESC"]) => {
+                            pk_desc = true;
+                            if let Some(k) = pk.as_mut().and_then(|k| k.first_mut()) {
+                                k.desc = true;
+                            }
+                        }
+                        Some(["ASC"]) => {}
+                        _ => return Err(order_word_misplaced(&order_words)),
+                    }
+                }
+                // Anywhere else an order is a syntax error in SQLite (`x INT NOT NULL DESC`).
+                ColumnOption::DialectSpecific(_) if order_words.is_some() => {
+                    return Err(order_word_misplaced(&order_words))
                 }
                 ColumnOption::Unique(_) => {
                     uniques.push(vec![IndexColumn::on_column(i, false, Collation::Binary)])
@@ -1063,6 +1090,29 @@ fn bare_column(c: &ast::ColumnDef) -> ColumnDef {
         collation: Collation::Binary,
         generated: None,
     }
+}
+
+/// The words of a column option that is only `ASC` / `DESC` words (upper case), else `None`.
+fn order_words(tokens: &[sqlparser::tokenizer::Token]) -> Option<Vec<&'static str>> {
+    tokens
+        .iter()
+        .map(|t| match t.to_string().to_ascii_uppercase().as_str() {
+            "ASC" => Some("ASC"),
+            "DESC" => Some("DESC"),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|w| !w.is_empty())
+}
+
+/// SQLite's syntax error for an `ASC` / `DESC` where a column definition allows none.
+fn order_word_misplaced(words: &Option<Vec<&'static str>>) -> Error {
+    let word = match words.as_deref() {
+        Some(["ASC" | "DESC", second, ..]) => second,
+        Some([first, ..]) => first,
+        _ => "ASC",
+    };
+    Error::invalid(format!("near \"{word}\": syntax error"))
 }
 
 fn duplicate_column(c: &ast::ColumnDef) -> Error {

@@ -6,6 +6,7 @@ use super::super::functions::json::each;
 use super::super::plan::{Expr, TableFunction};
 use super::{Executor, Frame, Operator, Row};
 use crate::error::Result;
+use crate::sql::value::Value;
 
 /// Computes the rows at the first `next` after a rewind and hands them out one by one.
 pub(super) struct TableFunctionOp<'e> {
@@ -39,11 +40,15 @@ impl Operator for TableFunctionOp<'_> {
                 .map(|e| self.ex.eval(e, &f))
                 .collect::<Result<Vec<_>>>()?;
             let recursive = self.function == TableFunction::JsonTree;
-            let rows = match values.as_slice() {
+            let mut rows = match values.as_slice() {
                 [json] => each::rows(json, None, recursive)?,
                 [json, root] => each::rows(json, Some(root), recursive)?,
                 _ => Vec::new(),
             };
+            // The hidden rowid after the columns (the planner's scope has it last).
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.push(Value::Integer(i as i64));
+            }
             self.rows = Some(rows.into_iter());
         }
         Ok(self.rows.as_mut().and_then(Iterator::next))

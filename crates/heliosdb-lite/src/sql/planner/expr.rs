@@ -342,23 +342,24 @@ impl Planner<'_> {
                     }
                 }
             }
-            // Hidden columns (rowid) still match unqualified names when nothing else does;
-            // if one of the tables they come from has no rowid here, the name is refused
-            // rather than read from another one. Not a trigger's OLD / NEW row (the first
-            // scope of a trigger's statements, all hidden): as in SQLite, a name reads them
-            // only when qualified.
+            // Hidden columns (rowid) still match unqualified names when nothing else does,
+            // if only one does: `rowid` over two tables that have one is ambiguous, as in
+            // SQLite (WITHOUT ROWID tables, views and subqueries have none to offer). If the
+            // table it comes from has no rowid here, the name is refused below. Not a
+            // trigger's OLD / NEW row (the first scope of a trigger's statements, all
+            // hidden): as in SQLite, a name reads them only when qualified.
             let trigger_row = self.in_trigger && level == 0;
             if found.is_none() && table.is_none() && !trigger_row {
                 let mut hidden = scope
                     .columns
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| c.hidden && c.table.is_some() && names_column(c, name));
-                found = hidden
-                    .clone()
-                    .find(|(_, c)| keyed_table_rowid(c).is_some())
-                    .or_else(|| hidden.next())
+                    .filter(|(_, c)| c.hidden && c.table.is_some() && names_column(c, name))
                     .map(|(i, _)| i);
+                found = hidden.next();
+                if found.is_some() && hidden.next().is_some() {
+                    return Err(Error::invalid(format!("ambiguous column name: {name}")));
+                }
             }
             if let Some(i) = found {
                 if let Some(t) = keyed_table_rowid(&scope.columns[i]) {

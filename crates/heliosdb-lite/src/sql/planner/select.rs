@@ -1063,24 +1063,30 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             rowid: info.def.rowid_column == Some(i),
         })
         .collect();
-    cols.push(ScopeColumn {
-        table: Some(alias.to_lowercase()),
-        // A table with no rowid keeps the slot (rows have one past their columns) under a
-        // name no SQL identifier spells, so `rowid` there is "no such column", as in SQLite
-        // for WITHOUT ROWID.
-        name: match (info.def.has_rowid(), info.def.without_rowid) {
-            (true, _) => "rowid".into(),
-            (false, true) => NO_ROWID.into(),
-            (false, false) => format!("{KEYED_BY_PRIMARY_KEY}{}", info.def.name),
-        },
+    // A table with no rowid keeps the slot (rows have one past their columns) under a name
+    // no SQL identifier spells, so `rowid` there is "no such column", as in SQLite for
+    // WITHOUT ROWID.
+    let name = match (info.def.has_rowid(), info.def.without_rowid) {
+        (true, _) => "rowid".into(),
+        (false, true) => NO_ROWID.into(),
+        (false, false) => format!("{KEYED_BY_PRIMARY_KEY}{}", info.def.name),
+    };
+    cols.push(rowid_slot(alias.to_lowercase(), name));
+    cols
+}
+
+/// The hidden rowid slot of relation `table` (lower case), last in its scope columns.
+fn rowid_slot(table: String, name: String) -> ScopeColumn {
+    ScopeColumn {
+        table: Some(table),
+        name,
         hidden: true,
         argument: false,
         affinity: Some(Affinity::Integer),
         temporal: false,
         collation: Some(Collation::Binary),
         rowid: true,
-    });
-    cols
+    }
 }
 
 /// Decodes `helios_as_of('mode', expr)` into a point.
@@ -1413,6 +1419,9 @@ fn function_relation(
             c.name = n;
         }
     }
+    // Its rows are numbered from 0 by a rowid, as a virtual table's are in SQLite: so `rowid`
+    // beside another table's is ambiguous there too.
+    columns.push(rowid_slot(table, "rowid".into()));
     Ok(Relation {
         kind: RelKind::Function {
             function,
