@@ -223,6 +223,19 @@ fn an_unqualified_rowid_over_two_rowid_tables_is_ambiguous() {
             "SELECT rowid, key, id FROM json_tree('{\"a\":[5,6]}')",
             "SELECT a.x, j.rowid FROM a LEFT JOIN json_each('[]') j ORDER BY 1",
             "SELECT a.x, j.rowid, j.value FROM a, json_each('[7,8]') j ORDER BY 1, 2",
+            // An upsert's bare rowid is its target's, never ambiguous with `excluded`'s.
+            "CREATE TABLE up(k UNIQUE, n)",
+            "INSERT INTO up VALUES (1, 0)",
+            "INSERT INTO up VALUES (1, 0) ON CONFLICT(k) DO UPDATE SET n = rowid",
+            "INSERT INTO up VALUES (1, 0) ON CONFLICT(k) DO UPDATE SET n = n + excluded.rowid",
+            "INSERT INTO up VALUES (1, 0) ON CONFLICT(k) DO UPDATE SET n = oid + 10 WHERE _rowid_ = 1",
+            "SELECT rowid, * FROM up",
+            "CREATE TABLE upk(id INTEGER PRIMARY KEY, n)",
+            "INSERT INTO upk VALUES (5, 0)",
+            "INSERT INTO upk VALUES (5, 1) ON CONFLICT(id) DO UPDATE SET n = rowid + excluded.n",
+            "SELECT * FROM upk",
+            // sqlite_schema has a rowid in SQLite: beside a table, the name is ambiguous.
+            "SELECT rowid FROM a, sqlite_schema",
         ],
     )]);
     let db = heliosdb_lite::Connection::open_in_memory().unwrap();
@@ -231,6 +244,7 @@ fn an_unqualified_rowid_over_two_rowid_tables_is_ambiguous() {
     for sql in [
         "SELECT rowid FROM a, b",
         "DELETE FROM a WHERE rowid IN (SELECT rowid FROM a, b)",
+        "SELECT rowid FROM a, sqlite_schema",
     ] {
         assert_eq!(
             first_error(&db, sql),
@@ -238,6 +252,23 @@ fn an_unqualified_rowid_over_two_rowid_tables_is_ambiguous() {
             "{sql}"
         );
     }
+    // sqlite_schema's rows have no rowid here (SQLite numbers them in the order it wrote
+    // them, which the catalog does not keep): naming it is an error, never the rowid of an
+    // enclosing query's table.
+    db.execute_batch("INSERT INTO a VALUES (1)").unwrap();
+    for sql in [
+        "SELECT rowid, name FROM sqlite_schema",
+        "SELECT s.oid FROM sqlite_master s",
+        "SELECT (SELECT name FROM sqlite_schema WHERE rowid = 1) FROM a",
+    ] {
+        let e = first_error(&db, sql);
+        assert!(e.contains("has no rowid in HeliosDB-Lite"), "{sql}: {e}");
+    }
+    let width = db
+        .prepare("SELECT * FROM sqlite_schema")
+        .unwrap()
+        .column_count();
+    assert_eq!(width, 5);
 }
 
 /// `ASC` / `DESC` right after a column's type words are part of its type name in SQLite
@@ -263,13 +294,27 @@ fn order_words_after_a_type_are_part_of_its_name() {
             "CREATE TABLE bad2(x INTEGER UNIQUE ASC)",
             "CREATE TABLE bad3(x INTEGER PRIMARY KEY DESC ASC)",
             "CREATE TABLE bad4(x INTEGER(5) DESC)",
+            "CREATE TABLE bad5(x INTEGER CONSTRAINT c DESC)",
+            "CREATE TABLE bad6(x INTEGER PRIMARY KEY CONSTRAINT c DESC)",
             "SELECT name FROM sqlite_schema WHERE name LIKE 'bad%'",
+            "CREATE TABLE named(x INTEGER CONSTRAINT k PRIMARY KEY DESC, y)",
+            "INSERT INTO named VALUES ('a', 1)",
+            "SELECT * FROM named",
+            "ALTER TABLE f ADD COLUMN y INTEGER DESC",
+            "INSERT INTO f VALUES ('r', '5')",
+            "SELECT x, y, typeof(y) FROM f ORDER BY x",
+            "ALTER TABLE f ADD COLUMN z TEXT NOT NULL DEFAULT 1 DESC",
+            "PRAGMA table_info(f)",
         ],
     )]);
     let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    db.execute_batch("CREATE TABLE t(x)").unwrap();
     for (sql, word) in [
         ("CREATE TABLE bad1(x INTEGER NOT NULL DESC)", "DESC"),
         ("CREATE TABLE bad3(x INTEGER PRIMARY KEY DESC ASC)", "ASC"),
+        // A syntax error even where the table exists.
+        ("CREATE TABLE IF NOT EXISTS t(x INT NOT NULL DESC)", "DESC"),
+        ("ALTER TABLE t ADD COLUMN y INT UNIQUE DESC", "DESC"),
     ] {
         assert_eq!(
             first_error(&db, sql),
@@ -277,6 +322,11 @@ fn order_words_after_a_type_are_part_of_its_name() {
             "{sql}"
         );
     }
+    // Columns are read in order, as SQLite's parser reads them: a duplicate name first.
+    assert_eq!(
+        first_error(&db, "CREATE TABLE u(x, x INT NOT NULL DESC)"),
+        "duplicate column name: x"
+    );
 }
 
 fn first_error(db: &heliosdb_lite::Connection, sql: &str) -> String {

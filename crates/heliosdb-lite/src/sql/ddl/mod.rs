@@ -131,6 +131,21 @@ fn create_table(
 ) -> Result<()> {
     let name = table_name(&ct.name)?;
     check_not_reserved(&name)?;
+    // A misplaced ASC / DESC is a syntax error in SQLite, refused even when the table exists;
+    // a new table's columns are read in order, so a duplicate name before it comes first.
+    let exists = schema.has_object(&name);
+    let mut orders = Vec::with_capacity(ct.columns.len());
+    for (i, c) in ct.columns.iter().enumerate() {
+        let earlier = &ct.columns[..i];
+        if !exists
+            && earlier
+                .iter()
+                .any(|e| e.name.value.eq_ignore_ascii_case(&c.name.value))
+        {
+            return Err(duplicate_column(c));
+        }
+        orders.push(column_order(c)?);
+    }
     if schema.has_object(&name) {
         if ct.if_not_exists {
             return Ok(());
@@ -172,20 +187,9 @@ fn create_table(
             return Err(duplicate_column(c));
         }
         let mut col = bare_column(c);
-        let mut after_pk = false;
-        // SQLite reads `ASC` / `DESC` written right after the type's words as more of its
-        // name (`x INTEGER DESC`: type "INTEGER DESC", so no rowid alias); the parser gives
-        // them as options. A sized type (`INTEGER(5)`) ends at its parenthesis.
-        let mut type_open = !col.type_name.contains('(');
+        let order = &orders[i];
+        order.apply_to_type(&mut col);
         for opt in &c.options {
-            let follows_pk = std::mem::take(&mut after_pk);
-            let order_words = match &opt.option {
-                ColumnOption::DialectSpecific(tokens) => order_words(tokens),
-                _ => None,
-            };
-            if order_words.is_none() {
-                type_open = false;
-            }
             match &opt.option {
                 ColumnOption::NotNull => col.not_null = true,
                 ColumnOption::Null => {}
@@ -200,35 +204,15 @@ fn create_table(
                             "table {name} has more than one primary key"
                         )));
                     }
-                    pk = Some(vec![IndexColumn::on_column(i, false, Collation::Binary)]);
-                    after_pk = true;
+                    pk = Some(vec![IndexColumn::on_column(
+                        i,
+                        order.pk_desc,
+                        Collation::Binary,
+                    )]);
+                    pk_desc = order.pk_desc;
                 }
-                ColumnOption::DialectSpecific(_) if type_open => {
-                    for word in order_words.iter().flatten() {
-                        if !col.type_name.is_empty() {
-                            col.type_name.push(' ');
-                        }
-                        col.type_name.push_str(word);
-                    }
-                    col.affinity = Affinity::from_type_name(&col.type_name);
-                }
-                // `PRIMARY KEY ASC | DESC`: the parser gives the order as an option of its own.
-                ColumnOption::DialectSpecific(_) if follows_pk && order_words.is_some() => {
-                    match order_words.as_deref() {
-                        Some(["DESC"]) => {
-                            pk_desc = true;
-                            if let Some(k) = pk.as_mut().and_then(|k| k.first_mut()) {
-                                k.desc = true;
-                            }
-                        }
-                        Some(["ASC"]) => {}
-                        _ => return Err(order_word_misplaced(&order_words)),
-                    }
-                }
-                // Anywhere else an order is a syntax error in SQLite (`x INT NOT NULL DESC`).
-                ColumnOption::DialectSpecific(_) if order_words.is_some() => {
-                    return Err(order_word_misplaced(&order_words))
-                }
+                // Type words or the key's order: read by `column_order` above.
+                ColumnOption::DialectSpecific(tokens) if order_words(tokens).is_some() => {}
                 ColumnOption::Unique(_) => {
                     uniques.push(vec![IndexColumn::on_column(i, false, Collation::Binary)])
                 }
@@ -741,8 +725,11 @@ fn alter_table(
                     return Err(duplicate_column(column_def));
                 }
                 let mut col = bare_column(column_def);
+                column_order(column_def)?.apply_to_type(&mut col);
                 for opt in &column_def.options {
                     match &opt.option {
+                        // Type words: read by `column_order` above.
+                        ColumnOption::DialectSpecific(tokens) if order_words(tokens).is_some() => {}
                         ColumnOption::NotNull => col.not_null = true,
                         ColumnOption::Null => {}
                         ColumnOption::Default(e) => {
@@ -1105,14 +1092,70 @@ fn order_words(tokens: &[sqlparser::tokenizer::Token]) -> Option<Vec<&'static st
         .filter(|w| !w.is_empty())
 }
 
-/// SQLite's syntax error for an `ASC` / `DESC` where a column definition allows none.
-fn order_word_misplaced(words: &Option<Vec<&'static str>>) -> Error {
-    let word = match words.as_deref() {
-        Some(["ASC" | "DESC", second, ..]) => second,
-        Some([first, ..]) => first,
-        _ => "ASC",
-    };
-    Error::invalid(format!("near \"{word}\": syntax error"))
+/// What `ASC` / `DESC` words say in a column definition. SQLite reads those written right
+/// after the type's words as more of its name (`x INTEGER DESC`: type "INTEGER DESC", so no
+/// rowid alias), one right after PRIMARY KEY as the key's order, and any other as a syntax
+/// error; the parser gives each as an option of its own.
+#[derive(Debug, Default)]
+struct ColumnOrder {
+    /// Words that continue the declared type.
+    type_words: Vec<&'static str>,
+    /// `PRIMARY KEY DESC`: SQLite makes no rowid alias of that key (a documented quirk it
+    /// keeps for old databases).
+    pk_desc: bool,
+}
+
+impl ColumnOrder {
+    /// Appends the type words to `col`'s declared type (and takes its affinity again).
+    fn apply_to_type(&self, col: &mut ColumnDef) {
+        if self.type_words.is_empty() {
+            return;
+        }
+        for word in &self.type_words {
+            if !col.type_name.is_empty() {
+                col.type_name.push(' ');
+            }
+            col.type_name.push_str(word);
+        }
+        col.affinity = Affinity::from_type_name(&col.type_name);
+    }
+}
+
+/// Reads the `ASC` / `DESC` words of column `c` ([`ColumnOrder`]), or SQLite's syntax error
+/// for one where its grammar has no place for it: after another constraint, after a sized
+/// type (`INTEGER(5) DESC`), a second one after PRIMARY KEY, or after `CONSTRAINT name`.
+fn column_order(c: &ast::ColumnDef) -> Result<ColumnOrder> {
+    let mut order = ColumnOrder::default();
+    // A sized type ends at its parenthesis.
+    let mut type_open = !bare_column(c).type_name.contains('(');
+    let mut after_pk = false;
+    for opt in &c.options {
+        let follows_pk = std::mem::take(&mut after_pk);
+        let words = match &opt.option {
+            ColumnOption::DialectSpecific(tokens) => order_words(tokens),
+            _ => None,
+        };
+        let Some(words) = words else {
+            type_open = false;
+            after_pk = matches!(opt.option, ColumnOption::PrimaryKey(_));
+            continue;
+        };
+        let misplaced = |word: &str| Error::invalid(format!("near \"{word}\": syntax error"));
+        if opt.name.is_some() {
+            return Err(misplaced(words[0]));
+        }
+        if type_open {
+            order.type_words.extend(words);
+        } else if follows_pk {
+            if let Some(second) = words.get(1) {
+                return Err(misplaced(second));
+            }
+            order.pk_desc = words[0] == "DESC";
+        } else {
+            return Err(misplaced(words[0]));
+        }
+    }
+    Ok(order)
 }
 
 fn duplicate_column(c: &ast::ColumnDef) -> Error {

@@ -386,7 +386,9 @@ impl DmlContext<'_, '_> {
         cacheable: &mut bool,
     ) -> Result<UpsertAction> {
         let mut scope = crate::sql::planner::table_scope(info, &info.def.name);
-        // `excluded.x` must be qualified; bare names mean the target table, as in SQLite.
+        // `excluded.x` must be qualified; bare names mean the target table, as in SQLite
+        // (also a bare `rowid`).
+        scope.qualified_only_from = Some(scope.columns.len());
         scope.columns.extend(
             crate::sql::planner::table_scope(info, "excluded")
                 .columns

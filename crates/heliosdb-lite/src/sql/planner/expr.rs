@@ -5,7 +5,7 @@ use super::super::functions::ScalarFn;
 use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
 use super::json_subtype as json;
-use super::select::keyed_table_rowid;
+use super::select::{is_rowid_error_slot, rowid_slot_error};
 use super::Planner;
 use crate::error::{Error, Result};
 use sqlparser::ast::{
@@ -306,13 +306,14 @@ fn interval_text(iv: &ast::Interval, negate: bool) -> Result<String> {
 /// True if `name` refers to the scope column `c`: its own name, or, for a table's hidden
 /// rowid, any of SQLite's three names for it (`rowid`, `oid`, `_rowid_`). A real column of
 /// that name comes first in the scope, so it takes the name, as in SQLite. The slot of a
-/// table keyed by its PRIMARY KEY, which has no rowid here, answers to the three names too,
-/// so that resolution stops there with an error that says so.
+/// table keyed by its PRIMARY KEY, or of `sqlite_schema`, which have no rowid here (but one
+/// in SQLite), answers to the three names too, so that resolution stops there with an error
+/// that says so.
 fn names_column(c: &super::ScopeColumn, name: &str) -> bool {
     c.name.eq_ignore_ascii_case(name)
         || (c.hidden
             && c.table.is_some()
-            && (c.name == "rowid" || keyed_table_rowid(c).is_some())
+            && (c.name == "rowid" || is_rowid_error_slot(c))
             && ["rowid", "oid", "_rowid_"]
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(name)))
@@ -350,10 +351,12 @@ impl Planner<'_> {
             // hidden): as in SQLite, a name reads them only when qualified.
             let trigger_row = self.in_trigger && level == 0;
             if found.is_none() && table.is_none() && !trigger_row {
+                let unqualified = scope.qualified_only_from.unwrap_or(usize::MAX);
                 let mut hidden = scope
                     .columns
                     .iter()
                     .enumerate()
+                    .take(unqualified)
                     .filter(|(_, c)| c.hidden && c.table.is_some() && names_column(c, name))
                     .map(|(i, _)| i);
                 found = hidden.next();
@@ -362,12 +365,14 @@ impl Planner<'_> {
                 }
             }
             if let Some(i) = found {
-                if let Some(t) = keyed_table_rowid(&scope.columns[i]) {
-                    let shown = match table {
-                        Some(q) => format!("{q}.{name}"),
-                        None => name.to_string(),
-                    };
-                    return Err(super::select::keyed_rowid_error(t, &shown));
+                let shown = || match table {
+                    Some(q) => format!("{q}.{name}"),
+                    None => name.to_string(),
+                };
+                if is_rowid_error_slot(&scope.columns[i]) {
+                    if let Some(e) = rowid_slot_error(&scope.columns[i], &shown()) {
+                        return Err(e);
+                    }
                 }
                 self.lowest_scope_ref = self.lowest_scope_ref.min(level);
                 let depth = n - 1 - level;

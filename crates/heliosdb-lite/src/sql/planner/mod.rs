@@ -66,7 +66,7 @@ pub trait History {
 pub fn table_scope(info: &super::catalog::TableInfo, alias: &str) -> Scope {
     Scope {
         columns: select::table_scope_columns(info, alias),
-        merged: Vec::new(),
+        ..Scope::default()
     }
 }
 
@@ -104,6 +104,9 @@ pub struct Scope {
     /// means for the visible column at the index: the right table's column after a RIGHT
     /// JOIN, `coalesce(left, right)` after a FULL JOIN, as in SQLite.
     pub merged: Vec<(usize, super::plan::Expr)>,
+    /// Columns from this index on are read only when qualified, also the rowid's names (an
+    /// upsert's `excluded` row beside its target: a bare `rowid` is the target's).
+    pub qualified_only_from: Option<usize>,
 }
 
 impl Scope {

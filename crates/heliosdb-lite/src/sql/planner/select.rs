@@ -1025,15 +1025,33 @@ const NO_ROWID: &str = "\0no rowid";
 /// ([`keyed_table_rowid`]), never a NULL nor another table's rowid.
 const KEYED_BY_PRIMARY_KEY: &str = "\0keyed by its primary key:";
 
+/// The start of the hidden slot's name for a system table that has a rowid in SQLite but none
+/// here (`sqlite_schema`), followed by its name: as for [`KEYED_BY_PRIMARY_KEY`], the rowid's
+/// names stop there with an error, not at an enclosing query's rowid.
+const SYSTEM_NO_ROWID: &str = "\0system table:";
+
 /// True for the hidden slot of a table that has no rowid.
 fn is_missing_rowid(name: &str) -> bool {
     name.starts_with('\0')
 }
 
-/// The table whose rowid slot this is, if it is that of a rowid table keyed by its PRIMARY
-/// KEY (which has no rowid here).
-pub(super) fn keyed_table_rowid(c: &ScopeColumn) -> Option<&str> {
-    c.name.strip_prefix(KEYED_BY_PRIMARY_KEY)
+/// True for the slot of a relation that has a rowid in SQLite but none here: the rowid's
+/// names resolve to it, and resolving there is an error ([`rowid_slot_error`]).
+pub(super) fn is_rowid_error_slot(c: &ScopeColumn) -> bool {
+    c.name.starts_with(KEYED_BY_PRIMARY_KEY) || c.name.starts_with(SYSTEM_NO_ROWID)
+}
+
+/// The error for naming (as `shown`) the rowid of the relation of slot `c`, if it is one
+/// that has a rowid in SQLite but none here.
+pub(super) fn rowid_slot_error(c: &ScopeColumn, shown: &str) -> Option<Error> {
+    if let Some(table) = c.name.strip_prefix(KEYED_BY_PRIMARY_KEY) {
+        return Some(keyed_rowid_error(table, shown));
+    }
+    c.name.strip_prefix(SYSTEM_NO_ROWID).map(|table| {
+        Error::NoSuchColumn(format!(
+            "{shown} ({table} has no rowid in HeliosDB-Lite, where SQLite numbers its rows)"
+        ))
+    })
 }
 
 /// The error for naming the rowid of `table`, a rowid table keyed by its PRIMARY KEY.
@@ -1930,11 +1948,17 @@ pub(super) fn correlated_last(conjuncts: &mut [Expr]) {
 fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) -> Relation {
     use crate::sql::sqlite_master;
     p.cacheable = false;
+    // Each row ends with the value of the rowid slot below, which no query reads.
     let rows = sqlite_master::rows(schema)
         .into_iter()
-        .map(|r| r.into_iter().map(Expr::Literal).collect())
+        .map(|r| {
+            r.into_iter()
+                .chain([Value::Null])
+                .map(Expr::Literal)
+                .collect()
+        })
         .collect();
-    let columns = sqlite_master::COLUMNS
+    let mut columns: Vec<ScopeColumn> = sqlite_master::COLUMNS
         .iter()
         .map(|(n, a)| ScopeColumn {
             table: Some(alias.to_lowercase()),
@@ -1948,6 +1972,12 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
             rowid: false,
         })
         .collect();
+    // SQLite numbers its rows by the order its entries were written, which the catalog does
+    // not keep: naming the rowid is an error, never an enclosing query's rowid.
+    columns.push(rowid_slot(
+        alias.to_lowercase(),
+        format!("{SYSTEM_NO_ROWID}{alias}"),
+    ));
     Relation {
         kind: RelKind::Sub(Plan::Values(rows)),
         alias,
@@ -1986,7 +2016,7 @@ impl Planner<'_> {
     ) -> Result<Plan> {
         let scope = Scope {
             columns: table_scope_columns(&info, alias),
-            merged: Vec::new(),
+            ..Scope::default()
         };
         self.scopes.push(scope);
         let w = selection.map(|s| self.bind_expr(s)).transpose();
