@@ -322,11 +322,14 @@ fn order_words_after_a_type_are_part_of_its_name() {
             "{sql}"
         );
     }
-    // Columns are read in order, as SQLite's parser reads them: a duplicate name first.
+    // Columns are read in order, as SQLite's parser reads them: a duplicate name first, and
+    // an existing table before any column.
     assert_eq!(
         first_error(&db, "CREATE TABLE u(x, x INT NOT NULL DESC)"),
         "duplicate column name: x"
     );
+    let e = first_error(&db, "CREATE TABLE t(x INT NOT NULL DESC)");
+    assert!(e.contains("already exists"), "{e}");
 }
 
 fn first_error(db: &heliosdb_lite::Connection, sql: &str) -> String {

@@ -1,7 +1,8 @@
 //! Catalog introspection as SQLite answers it, against the bundled SQLite: `sqlite_master` /
 //! `sqlite_schema` (also read `AS OF` a past point, where it shows that point's schema) and
 //! the PRAGMAs `table_info`, `table_xinfo`, `index_list`, `index_info`, `index_xinfo`,
-//! `foreign_key_list`, and `user_version` (stored with the transaction, kept on disk). Script
+//! `foreign_key_list`, and `user_version` (stored with the transaction, kept on disk); those
+//! PRAGMAs and `table_list` read as table-valued functions (`pragma_table_info('t')`). Script
 //! notation: see `sqlite_dialect.rs`.
 
 #[path = "dialect/harness.rs"]
@@ -84,6 +85,115 @@ fn introspection_pragmas() {
         "PRAGMA foreign_key_list(nosuch)",
     ]);
     check(&[("pragmas", &lines)]);
+}
+
+/// The schema PRAGMAs as table-valued functions, the form tools use to read a schema in one
+/// query: result columns, then the hidden `arg` and `schema`, and a rowid from 1; a correlated
+/// argument (`FROM sqlite_schema s, pragma_table_info(s.name)`); the bare name without
+/// arguments (`FROM pragma_table_list`).
+#[test]
+fn pragmas_as_table_valued_functions() {
+    check(&[(
+        "pragma functions",
+        &script(&[
+            "SELECT * FROM pragma_table_info('c')",
+            "SELECT rowid, cid, name FROM pragma_table_info('P')",
+            "SELECT name, arg, schema FROM pragma_table_info('p', 'main')",
+            "SELECT * FROM pragma_table_info('p', 'temp')",
+            "SELECT * FROM pragma_table_info('p', 'nosuch')",
+            "SELECT * FROM pragma_table_info()",
+            "SELECT * FROM pragma_table_info(NULL)",
+            "SELECT * FROM pragma_table_info('nosuch')",
+            "SELECT * FROM pragma_table_info('p', 'main', 3)",
+            "SELECT * FROM pragma_table_xinfo('c')",
+            "SELECT * FROM pragma_index_list('c')",
+            "SELECT * FROM pragma_index_info('c_k')",
+            "SELECT * FROM pragma_index_xinfo('c_v')",
+            "SELECT * FROM pragma_foreign_key_list('c')",
+            "SELECT * FROM pragma_table_list",
+            "SELECT * FROM pragma_table_list('p')",
+            "SELECT name, ncol FROM pragma_table_list() WHERE type = 'view'",
+            "SELECT p.* FROM pragma_table_info('c') AS p WHERE p.pk = 1",
+            "SELECT s.name, c.name, c.type FROM sqlite_schema s, pragma_table_info(s.name) c \
+             WHERE s.type = 'table' ORDER BY 1, 2",
+            "SELECT m.name, i.name, i.\"unique\" FROM sqlite_master m \
+             JOIN pragma_index_list(m.name) i ORDER BY 1, 2",
+            "SELECT count(*) FROM pragma_index_list('c') l, pragma_index_info(l.name) i",
+            "SELECT (SELECT count(*) FROM pragma_table_info(s.name)) FROM sqlite_schema s \
+             WHERE s.type = 'table' ORDER BY s.name",
+            "SELECT * FROM pragma_nosuch('p')",
+            "CREATE VIEW lv AS SELECT name FROM pragma_table_list",
+            "SELECT * FROM lv ORDER BY 1",
+            "SELECT ncol FROM pragma_table_list WHERE name = 'lv'",
+            "SELECT typeof(arg), arg FROM pragma_table_info(1)",
+            "SELECT name, arg FROM pragma_table_list('sqlite_master')",
+            "SELECT * FROM pragma_table_list('p', 'main')",
+            "SELECT * FROM pragma_table_info",
+            "BEGIN",
+            "CREATE TABLE nn(q)",
+            "SELECT name FROM pragma_table_info('nn')",
+            "SELECT name, ncol FROM pragma_table_list WHERE name = 'nn'",
+            "ROLLBACK",
+            "SELECT name FROM pragma_table_info('nn')",
+            "CREATE TABLE pragma_table_list(x)",
+            "INSERT INTO pragma_table_list VALUES (7)",
+            "SELECT * FROM pragma_table_list",
+        ]),
+    )]);
+}
+
+/// A constraint on a PRAGMA function's argument column that was not given is the argument in
+/// SQLite (`FROM pragma_table_info WHERE arg = 't'`); here naming that column is an error that
+/// says so, never an empty answer.
+#[test]
+fn a_pragma_argument_not_given_is_an_explained_error() {
+    let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    db.execute_batch("CREATE TABLE t(a, b)").unwrap();
+    for sql in [
+        "SELECT count(*) FROM pragma_table_info WHERE arg = 't'",
+        "SELECT count(*) FROM pragma_table_info('t') WHERE schema = 'main'",
+        "SELECT p.schema FROM pragma_index_list('t') p",
+    ] {
+        let e = db
+            .prepare(sql)
+            .and_then(|mut s| s.query([]).map(|_| ()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("argument of pragma_"), "{sql}: {e}");
+    }
+    // Given, it reads back as text, as in SQLite.
+    let schema: String = db
+        .query_row(
+            "SELECT schema FROM pragma_table_info('t', 'main') LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(schema, "main");
+}
+
+/// Planning `pragma_table_list` plans each view once (for its column count), also a view
+/// that reads `pragma_table_list` itself, which must not plan itself for ever.
+#[test]
+fn a_view_over_pragma_table_list_is_listed() {
+    let db = heliosdb_lite::Connection::open_in_memory().unwrap();
+    db.execute_batch(
+        "CREATE VIEW lv AS SELECT name, ncol FROM pragma_table_list;
+         CREATE VIEW lv2 AS SELECT * FROM lv",
+    )
+    .unwrap();
+    let ncol: i64 = db
+        .query_row(
+            "SELECT ncol FROM pragma_table_list WHERE name = 'lv2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ncol, 2);
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM lv2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 4);
 }
 
 #[test]

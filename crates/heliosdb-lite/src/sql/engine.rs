@@ -422,6 +422,45 @@ pub fn eval_default_with_clock(text: &str, now_us: i64) -> Result<Value> {
     eval_default_text(text, &ClockOnly(now_us))
 }
 
+/// How many columns a view has: its SELECT planned against the schema. A view whose SELECT
+/// cannot be planned without a statement's history (one reading `AS OF` a point) counts its
+/// declared column names.
+pub(crate) fn view_width(schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
+    thread_local! {
+        /// Set while a view is planned here: a view that reads `pragma_table_list` would
+        /// otherwise plan itself again, for ever.
+        static PLANNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if PLANNING.with(std::cell::Cell::get) {
+        return view.columns.len() as i64;
+    }
+    /// Clears the flag however the planning ends (an error, a panic).
+    struct Planning;
+    impl Drop for Planning {
+        fn drop(&mut self) {
+            PLANNING.with(|p| p.set(false));
+        }
+    }
+    PLANNING.with(|p| p.set(true));
+    let _planning = Planning;
+    let planned = (|| -> Result<usize> {
+        let parsed = super::parser::parse(&view.query)?;
+        let Some(super::parser::Parsed::Sql(stmt)) = parsed.first().map(|s| &s.statement) else {
+            return Err(Error::invalid("view has no query"));
+        };
+        let sqlparser::ast::Statement::Query(q) = stmt.as_ref() else {
+            return Err(Error::invalid("view is not a query"));
+        };
+        let env = ClockOnly(0);
+        let placeholder = super::parser::ParsedStatement::placeholder();
+        let mut none = NoHistory;
+        let mut p =
+            super::planner::Planner::new(schema.clone(), &mut none, &[], &env, &placeholder);
+        Ok(p.plan_query(q)?.1.len())
+    })();
+    planned.unwrap_or(view.columns.len()) as i64
+}
+
 /// Evaluates nothing at a past point: stored defaults and constraints have no history.
 pub(crate) struct NoHistory;
 
@@ -434,6 +473,9 @@ impl History for NoHistory {
     }
     fn row_estimate(&mut self, _: &super::catalog::TableInfo, _: Source) -> f64 {
         1000.0
+    }
+    fn view_width(&self, schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
+        view_width(schema, view)
     }
 }
 
@@ -504,6 +546,9 @@ impl History for StmtHistory<'_> {
             }
         };
         super::stats::estimate_rows(snap, table)
+    }
+    fn view_width(&self, schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
+        view_width(schema, view)
     }
 }
 

@@ -885,12 +885,14 @@ pub enum SetOp {
 }
 
 /// The table-valued functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TableFunction {
     /// `json_each(json [, root])`: the members of the root's container.
     JsonEach,
     /// `json_tree(json [, root])`: the root and everything under it, depth first.
     JsonTree,
+    /// `pragma_table_info(arg [, schema])` and the other schema PRAGMAs, with their rows.
+    Pragma(std::sync::Arc<super::pragma_info::PragmaTable>),
 }
 
 impl TableFunction {
@@ -906,10 +908,11 @@ impl TableFunction {
     }
 
     /// The function's name.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::JsonEach => "json_each",
             Self::JsonTree => "json_tree",
+            Self::Pragma(t) => t.function,
         }
     }
 }

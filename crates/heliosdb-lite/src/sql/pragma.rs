@@ -81,12 +81,9 @@ pub fn run(
     }
     if pragma.name == "table_list" {
         let out = super::pragma_info::table_list(schema, pragma.arg.as_deref(), &|v| {
-            view_width(schema, v)
+            super::engine::view_width(schema, v)
         });
-        return Ok(rows(
-            &["schema", "name", "type", "ncol", "wr", "strict"],
-            out,
-        ));
+        return Ok(rows(&super::pragma_info::TABLE_LIST, out));
     }
     match pragma.name.as_str() {
         "integrity_check" | "quick_check" => {
@@ -101,28 +98,6 @@ pub fn run(
         "journal_mode" => Ok(rows(&["journal_mode"], vec![vec![Value::from("wal")]])),
         other => Err(Error::Unsupported(format!("PRAGMA {other}"))),
     }
-}
-
-/// How many columns a view has: its SELECT planned against the schema. A view whose SELECT
-/// cannot be planned without a statement's history (one reading `AS OF` a point) counts its
-/// declared column names.
-fn view_width(schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
-    let planned = (|| -> Result<usize> {
-        let parsed = super::parser::parse(&view.query)?;
-        let Some(super::parser::Parsed::Sql(stmt)) = parsed.first().map(|s| &s.statement) else {
-            return Err(Error::invalid("view has no query"));
-        };
-        let sqlparser::ast::Statement::Query(q) = stmt.as_ref() else {
-            return Err(Error::invalid("view is not a query"));
-        };
-        let env = super::engine::ClockOnly(0);
-        let placeholder = super::parser::ParsedStatement::placeholder();
-        let mut none = super::engine::NoHistory;
-        let mut p =
-            super::planner::Planner::new(schema.clone(), &mut none, &[], &env, &placeholder);
-        Ok(p.plan_query(q)?.1.len())
-    })();
-    planned.unwrap_or(view.columns.len()) as i64
 }
 
 /// Checks that every row can be decoded, every index entry points to a row with matching

@@ -91,6 +91,9 @@ fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
         .collect()
 }
 
+/// `table_list`'s columns.
+pub const TABLE_LIST: [&str; 6] = ["schema", "name", "type", "ncol", "wr", "strict"];
+
 /// `PRAGMA table_list [(name)]`: every table and view (with `strict` set for STRICT tables),
 /// and the schema tables SQLite lists (`sqlite_schema`, and `sqlite_temp_schema` of the
 /// empty `temp` schema). `view_width` counts a view's columns. `wr` is 1 for a WITHOUT ROWID
@@ -230,4 +233,104 @@ fn foreign_key_list(schema: &Schema, table: &str) -> Rows {
         }
     }
     rows
+}
+
+/// The PRAGMAs that read as table-valued functions (`SELECT name FROM
+/// pragma_table_info('t')`), by function name: every one of this module.
+const TABLE_VALUED: [(&str, &str); 7] = [
+    ("pragma_table_info", "table_info"),
+    ("pragma_table_xinfo", "table_xinfo"),
+    ("pragma_index_list", "index_list"),
+    ("pragma_index_info", "index_info"),
+    ("pragma_index_xinfo", "index_xinfo"),
+    ("pragma_foreign_key_list", "foreign_key_list"),
+    ("pragma_table_list", "table_list"),
+];
+
+/// A schema PRAGMA read as a table-valued function. Its rows depend on its argument and the
+/// schema alone, so the plan keeps the schema it was planned against (a cached plan is one
+/// DDL point's) and the operator computes them for each argument value it gets (a correlated
+/// argument: `FROM sqlite_schema m, pragma_index_list(m.name)`). `table_list`, whose `ncol`
+/// of a view needs the view planned, is listed whole when the statement is planned and
+/// filtered then.
+#[derive(Debug)]
+pub struct PragmaTable {
+    /// The function's name (`pragma_table_info`).
+    pub function: &'static str,
+    /// The PRAGMA's name (`table_info`).
+    pragma: &'static str,
+    /// The result columns.
+    pub columns: Vec<&'static str>,
+    schema: std::sync::Arc<Schema>,
+    /// `table_list`'s rows, listed whole.
+    listed: Option<Rows>,
+}
+
+impl PartialEq for PragmaTable {
+    /// The same function over the same schema (plans compare their nodes).
+    fn eq(&self, other: &Self) -> bool {
+        self.function == other.function && std::sync::Arc::ptr_eq(&self.schema, &other.schema)
+    }
+}
+
+impl PragmaTable {
+    /// The table of function `name` (any case) over `schema`, or `None` when `name` is no
+    /// table-valued PRAGMA. `view_width` counts a view's columns (`table_list`).
+    pub fn new(
+        schema: &std::sync::Arc<Schema>,
+        name: &str,
+        view_width: &dyn Fn(&super::catalog::ViewDef) -> i64,
+    ) -> Option<Self> {
+        let (function, pragma) = TABLE_VALUED
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(name))?;
+        let (columns, listed) = match run(schema, pragma, None) {
+            Some((columns, _)) => (columns, None),
+            None => (
+                TABLE_LIST.to_vec(),
+                Some(table_list(schema, None, view_width)),
+            ),
+        };
+        Some(Self {
+            function,
+            pragma,
+            columns,
+            schema: schema.clone(),
+            listed,
+        })
+    }
+
+    /// The hidden argument columns after the result columns: `arg` and `schema`, as SQLite
+    /// declares them (`table_list` has no `schema`).
+    pub fn arguments(&self) -> &'static [&'static str] {
+        if self.listed.is_some() {
+            &["arg"]
+        } else {
+            &["arg", "schema"]
+        }
+    }
+
+    /// The rows for `arg` (`None`: no argument, which names nothing but for `table_list`).
+    pub fn rows(&self, arg: Option<&str>) -> Rows {
+        let Some(listed) = &self.listed else {
+            return match arg {
+                Some(a) => run(&self.schema, self.pragma, Some(a)).map_or_else(Vec::new, |r| r.1),
+                None => Vec::new(),
+            };
+        };
+        let Some(arg) = arg else {
+            return listed.clone();
+        };
+        // The schema tables answer to their older names too.
+        let name = match arg.to_lowercase().as_str() {
+            "sqlite_master" => "sqlite_schema".to_string(),
+            "sqlite_temp_master" => "sqlite_temp_schema".to_string(),
+            other => other.to_string(),
+        };
+        listed
+            .iter()
+            .filter(|r| matches!(&r[1], Value::Text(n) if n.to_lowercase() == name))
+            .cloned()
+            .collect()
+    }
 }

@@ -131,23 +131,12 @@ fn create_table(
 ) -> Result<()> {
     let name = table_name(&ct.name)?;
     check_not_reserved(&name)?;
-    // A misplaced ASC / DESC is a syntax error in SQLite, refused even when the table exists;
-    // a new table's columns are read in order, so a duplicate name before it comes first.
-    let exists = schema.has_object(&name);
-    let mut orders = Vec::with_capacity(ct.columns.len());
-    for (i, c) in ct.columns.iter().enumerate() {
-        let earlier = &ct.columns[..i];
-        if !exists
-            && earlier
-                .iter()
-                .any(|e| e.name.value.eq_ignore_ascii_case(&c.name.value))
-        {
-            return Err(duplicate_column(c));
-        }
-        orders.push(column_order(c)?);
-    }
     if schema.has_object(&name) {
         if ct.if_not_exists {
+            // SQLite still parses the columns: a misplaced ASC / DESC is a syntax error.
+            for c in &ct.columns {
+                column_order(c)?;
+            }
             return Ok(());
         }
         return Err(Error::AlreadyExists(format!("table {name}")));
@@ -186,8 +175,10 @@ fn create_table(
         if def.column_index(&c.name.value).is_some() {
             return Err(duplicate_column(c));
         }
+        // Read column by column, as SQLite's parser reads them: an error of an earlier
+        // column comes first.
+        let order = column_order(c)?;
         let mut col = bare_column(c);
-        let order = &orders[i];
         order.apply_to_type(&mut col);
         for opt in &c.options {
             match &opt.option {

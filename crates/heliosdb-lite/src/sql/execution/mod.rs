@@ -353,9 +353,9 @@ impl<'a> Executor<'a> {
         Ok(match plan {
             Plan::Scan(node) => Box::new(scan::ScanOp::new(ex, node)),
             Plan::Values(rows) => Box::new(values::ValuesOp::new(ex, rows)),
-            Plan::TableFunction { function, args } => {
-                Box::new(table_function::TableFunctionOp::new(ex, *function, args))
-            }
+            Plan::TableFunction { function, args } => Box::new(
+                table_function::TableFunctionOp::new(ex, function.clone(), args),
+            ),
             Plan::Filter(input, pred) => {
                 // Over an aggregate it is a HAVING: SQLite computes the groups even when a
                 // constant term there is false (an overflowing sum() then fails).

@@ -5,7 +5,7 @@ use super::super::functions::ScalarFn;
 use super::super::plan::{AggFn, BinOp, CmpOp, Expr, Plan, SubPlan};
 use super::super::value::{Affinity, Value};
 use super::json_subtype as json;
-use super::select::{is_rowid_error_slot, rowid_slot_error};
+use super::select::{is_rowid_error_slot, missing_argument, slot_error};
 use super::Planner;
 use crate::error::{Error, Result};
 use sqlparser::ast::{
@@ -308,9 +308,11 @@ fn interval_text(iv: &ast::Interval, negate: bool) -> Result<String> {
 /// that name comes first in the scope, so it takes the name, as in SQLite. The slot of a
 /// table keyed by its PRIMARY KEY, or of `sqlite_schema`, which have no rowid here (but one
 /// in SQLite), answers to the three names too, so that resolution stops there with an error
-/// that says so.
+/// that says so; so does the slot of a table-valued function's argument not given, to its
+/// column's name.
 fn names_column(c: &super::ScopeColumn, name: &str) -> bool {
     c.name.eq_ignore_ascii_case(name)
+        || missing_argument(c).is_some_and(|(_, column)| column.eq_ignore_ascii_case(name))
         || (c.hidden
             && c.table.is_some()
             && (c.name == "rowid" || is_rowid_error_slot(c))
@@ -369,8 +371,8 @@ impl Planner<'_> {
                     Some(q) => format!("{q}.{name}"),
                     None => name.to_string(),
                 };
-                if is_rowid_error_slot(&scope.columns[i]) {
-                    if let Some(e) = rowid_slot_error(&scope.columns[i], &shown()) {
+                if scope.columns[i].name.starts_with('\0') {
+                    if let Some(e) = slot_error(&scope.columns[i], &shown()) {
                         return Err(e);
                     }
                 }

@@ -60,6 +60,8 @@ pub trait History {
     fn snapshots(&self) -> Vec<crate::error::HistoryPoint>;
     /// Estimated rows in a table read from `source` (join ordering).
     fn row_estimate(&mut self, table: &super::catalog::TableInfo, source: Source) -> f64;
+    /// How many columns a view has (`pragma_table_list`'s `ncol`): its SELECT planned.
+    fn view_width(&self, schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64;
 }
 
 /// The scope of a table's rows under `alias`.

@@ -1030,20 +1030,35 @@ const KEYED_BY_PRIMARY_KEY: &str = "\0keyed by its primary key:";
 /// names stop there with an error, not at an enclosing query's rowid.
 const SYSTEM_NO_ROWID: &str = "\0system table:";
 
+/// The start of the name of a table-valued function's argument column whose argument was not
+/// given, followed by `function:column`: naming it is an error ([`slot_error`]).
+const MISSING_ARGUMENT: &str = "\0argument not given:";
+
+/// The function and argument column of a slot of an argument not given.
+pub(super) fn missing_argument(c: &ScopeColumn) -> Option<(&str, &str)> {
+    c.name.strip_prefix(MISSING_ARGUMENT)?.rsplit_once(':')
+}
+
 /// True for the hidden slot of a table that has no rowid.
 fn is_missing_rowid(name: &str) -> bool {
     name.starts_with('\0')
 }
 
 /// True for the slot of a relation that has a rowid in SQLite but none here: the rowid's
-/// names resolve to it, and resolving there is an error ([`rowid_slot_error`]).
+/// names resolve to it, and resolving there is an error ([`slot_error`]).
 pub(super) fn is_rowid_error_slot(c: &ScopeColumn) -> bool {
     c.name.starts_with(KEYED_BY_PRIMARY_KEY) || c.name.starts_with(SYSTEM_NO_ROWID)
 }
 
-/// The error for naming (as `shown`) the rowid of the relation of slot `c`, if it is one
-/// that has a rowid in SQLite but none here.
-pub(super) fn rowid_slot_error(c: &ScopeColumn, shown: &str) -> Option<Error> {
+/// The error for naming (as `shown`) slot `c`, if naming it is one: the rowid of a relation
+/// that has one in SQLite but none here, or an argument column whose argument was not given.
+pub(super) fn slot_error(c: &ScopeColumn, shown: &str) -> Option<Error> {
+    if let Some((function, column)) = missing_argument(c) {
+        return Some(Error::invalid(format!(
+            "{shown}: the {column} argument of {function}() was not given; give it in the \
+             parentheses: a constraint on {column} does not pass it here, as it does in SQLite"
+        )));
+    }
     if let Some(table) = c.name.strip_prefix(KEYED_BY_PRIMARY_KEY) {
         return Some(keyed_rowid_error(table, shown));
     }
@@ -1202,7 +1217,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
         } => {
             let tname = super::table_name(name)?;
             if let Some(args) = args {
-                return function_relation(&tname, alias.as_ref(), version.is_some(), args);
+                return function_relation(p, &tname, alias.as_ref(), version.is_some(), args);
             }
             let alias_name = alias
                 .as_ref()
@@ -1251,6 +1266,19 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         })
                         .collect(),
                 ));
+            }
+            // A schema PRAGMA's function named bare (`FROM pragma_table_list`), as SQLite
+            // allows, unless a table, view or CTE takes the name.
+            if tname.to_ascii_lowercase().starts_with("pragma_")
+                && schema.table(&tname).is_none()
+                && schema.view(&tname).is_none()
+                && !p.ctes.iter().any(|(n, _)| n.eq_ignore_ascii_case(&tname))
+            {
+                let no_args = ast::TableFunctionArgs {
+                    args: Vec::new(),
+                    settings: None,
+                };
+                return function_relation(p, &tname, alias.as_ref(), point.is_some(), &no_args);
             }
             if crate::sql::sqlite_master::is_schema_table(&tname) && schema.table(&tname).is_none()
             {
@@ -1373,6 +1401,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
 /// A table-valued function in FROM (`json_each(doc, '$.a') AS j`); its arguments are bound
 /// later, against the FROM clause's row.
 fn function_relation(
+    p: &mut Planner<'_>,
     name: &str,
     alias: Option<&ast::TableAlias>,
     versioned: bool,
@@ -1380,15 +1409,35 @@ fn function_relation(
 ) -> Result<Relation> {
     use super::super::functions::json::each;
     use super::super::plan::TableFunction;
-    // SQLite names an unknown one as it names an unknown table.
-    let function =
-        TableFunction::from_name(name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
+    use super::super::pragma_info::PragmaTable;
+    let is_pragma = name.to_ascii_lowercase().starts_with("pragma_");
+    // A PRAGMA describes the schema the statement reads (its default point's, if any).
+    let pragma = match is_pragma {
+        true => {
+            let schema = statement_schema(p)?;
+            PragmaTable::new(&schema, name, &|v| p.history.view_width(&schema, v))
+        }
+        false => None,
+    };
+    // Its result columns, then the hidden ones its arguments fill.
+    let (function, names, max): (TableFunction, Vec<&str>, usize) = match pragma {
+        Some(t) => {
+            let arguments = t.arguments();
+            let names = t.columns.iter().chain(arguments).copied().collect();
+            (TableFunction::Pragma(Arc::new(t)), names, arguments.len())
+        }
+        // SQLite names an unknown one as it names an unknown table.
+        None => (
+            TableFunction::from_name(name).ok_or_else(|| Error::NoSuchTable(name.to_string()))?,
+            each::COLUMNS.to_vec(),
+            each::HIDDEN_COLUMNS,
+        ),
+    };
     if versioned {
         return Err(Error::invalid(format!(
             "{name}() is a function, not a table: it has no AS OF (read the tables its arguments come from AS OF instead)"
         )));
     }
-    let max = each::HIDDEN_COLUMNS;
     if args.args.len() > max {
         return Err(Error::invalid(format!(
             "too many arguments on {name}() - max {max}"
@@ -1407,18 +1456,26 @@ fn function_relation(
     }
     let alias_name = alias.map_or_else(|| name.to_string(), |a| a.name.value.clone());
     let table = alias_name.to_lowercase();
-    let hidden_from = each::COLUMNS.len() - each::HIDDEN_COLUMNS;
-    let mut columns: Vec<ScopeColumn> = each::COLUMNS
+    let hidden_from = names.len() - max;
+    let mut columns: Vec<ScopeColumn> = names
         .iter()
         .enumerate()
         .map(|(i, n)| ScopeColumn {
             table: Some(table.clone()),
-            name: n.to_string(),
+            // A PRAGMA's argument not given is an error to name: SQLite takes a constraint on
+            // it (`WHERE arg = 't'`) as the argument, which would here find no rows silently.
+            // (JSON's `root` not given reads '$', as in SQLite.)
+            name: match i.checked_sub(hidden_from) {
+                Some(a) if a >= exprs.len() && is_pragma => {
+                    format!("{MISSING_ARGUMENT}{name}:{n}")
+                }
+                _ => n.to_string(),
+            },
             hidden: i >= hidden_from,
             argument: i >= hidden_from,
-            // SQLite declares these columns without a type (`CREATE TABLE x(key, value, ...)`),
-            // so they have BLOB affinity, not an expression's "none": a TEXT column compared
-            // with `value` does not convert the JSON number 7 to '7'.
+            // SQLite declares these columns without a type (`CREATE TABLE x(key, value, ...)`,
+            // a PRAGMA's likewise), so they have BLOB affinity, not an expression's "none": a
+            // TEXT column compared with `value` does not convert the JSON number 7 to '7'.
             affinity: Some(Affinity::Blob),
             temporal: false,
             collation: Some(Collation::Binary),
@@ -1437,8 +1494,8 @@ fn function_relation(
             c.name = n;
         }
     }
-    // Its rows are numbered from 0 by a rowid, as a virtual table's are in SQLite: so `rowid`
-    // beside another table's is ambiguous there too.
+    // Its rows are numbered by a rowid (from 0 for JSON, from 1 for a PRAGMA), as a virtual
+    // table's are in SQLite: so `rowid` beside another table's is ambiguous there too.
     columns.push(rowid_slot(table, "rowid".into()));
     Ok(Relation {
         kind: RelKind::Function {
@@ -1944,6 +2001,18 @@ pub(super) fn correlated_last(conjuncts: &mut [Expr]) {
 }
 
 /// The `helios_snapshots` system table: one row per retained snapshot.
+/// The schema a table reference without a time-travel clause sees: that of the statement's
+/// default point, if it has one.
+fn statement_schema(p: &mut Planner<'_>) -> Result<Arc<Schema>> {
+    Ok(match &p.default_point {
+        Some((_, schema)) => schema.clone(),
+        None => match p.statement_source()? {
+            Some((_, schema)) => schema,
+            None => p.schema.clone(),
+        },
+    })
+}
+
 /// `sqlite_master` / `sqlite_schema` of the schema a table reference sees.
 fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) -> Relation {
     use crate::sql::sqlite_master;
@@ -1976,7 +2045,7 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
     // not keep: naming the rowid is an error, never an enclosing query's rowid.
     columns.push(rowid_slot(
         alias.to_lowercase(),
-        format!("{SYSTEM_NO_ROWID}{alias}"),
+        format!("{SYSTEM_NO_ROWID}sqlite_schema"),
     ));
     Relation {
         kind: RelKind::Sub(Plan::Values(rows)),
