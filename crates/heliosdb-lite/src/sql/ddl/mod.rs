@@ -18,7 +18,7 @@ use super::catalog::{
 };
 use super::codec;
 use super::collation::Collation;
-use super::dml::{index_entry_key, row_key_values};
+use super::dml::{index_entry_key_into, row_key_values};
 use super::execution::{ByteSorter, Executor, QueryMemory, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
@@ -446,6 +446,7 @@ fn backfill_index(
     );
     let mut sorter = ByteSorter::new(&memory);
     let (mut entries, mut held) = (0usize, 0usize);
+    let mut entry = Vec::new();
     {
         let exec = Executor::new(None, &[], env);
         for kv in txn.scan(prefix_range(&prefix), Direction::Forward) {
@@ -456,9 +457,9 @@ fn backfill_index(
             let Some(vals) = super::execution::computed::entry_values(ix, &row)? else {
                 continue;
             };
-            let Some(entry) = index_entry_key(ix, &row, &key_vals)? else {
-                continue;
-            };
+            // From the values just computed: `index_entry_key` would compute them again (a
+            // partial index's condition and an expression index's expressions, twice a row).
+            index_entry_key_into(ix, &vals, &key_vals, &mut entry);
             entries += 1;
             held += 2 * entry.len() + ENTRY_HELD;
             if !ix.unique {

@@ -51,12 +51,26 @@ pub fn index_entry_key(
     let Some(values) = super::execution::computed::entry_values(ix, row)? else {
         return Ok(None);
     };
-    let mut k = codec::index_prefix(ix.id);
-    for (c, v) in ix.columns.iter().zip(&values) {
-        codec::encode_key_value(v, c.desc, &mut k);
-    }
-    codec::encode_key(key_vals, &mut k);
+    let mut k = Vec::new();
+    index_entry_key_into(ix, &values, key_vals, &mut k);
     Ok(Some(k))
+}
+
+/// Writes into `out` (cleared first) the index entry key of a row whose indexed values are
+/// `values` (as [`super::execution::computed::entry_values`] gives them) and whose key
+/// values are `key_vals`: the index prefix, the values, the row key.
+pub fn index_entry_key_into(
+    ix: &IndexDef,
+    values: &[Value],
+    key_vals: &[Value],
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    out.extend_from_slice(&codec::index_prefix(ix.id));
+    for (c, v) in ix.columns.iter().zip(values) {
+        codec::encode_key_value(v, c.desc, out);
+    }
+    codec::encode_key(key_vals, out);
 }
 
 pub use super::engine::bind_table_expr;
