@@ -247,6 +247,13 @@ const TABLE_VALUED: [(&str, &str); 7] = [
     ("pragma_table_list", "table_list"),
 ];
 
+/// True if `name` (any case) is a PRAGMA's table-valued function (`pragma_table_info`).
+pub fn is_table_valued(name: &str) -> bool {
+    TABLE_VALUED
+        .iter()
+        .any(|(f, _)| f.eq_ignore_ascii_case(name))
+}
+
 /// A schema PRAGMA read as a table-valued function. Its rows depend on its argument and the
 /// schema alone, so the plan keeps the schema it was planned against (a cached plan is one
 /// DDL point's) and the operator computes them for each argument value it gets (a correlated

@@ -1229,18 +1229,17 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     (source, schema, Some(point))
                 }
                 Some(other) => return Err(Error::Unsupported(format!("{other}"))),
-                None => match &p.default_point {
-                    Some((source, schema)) => (*source, schema.clone(), None),
-                    // helios_snapshots (a reserved name) has no history: a default point
-                    // leaves it alone, as it would refuse an explicit clause.
-                    None if tname.eq_ignore_ascii_case(crate::sql::catalog::SNAPSHOTS_TABLE) => {
-                        (Source::Current, p.schema.clone(), None)
-                    }
-                    None => match p.statement_source()? {
-                        Some((source, schema)) => (source, schema, None),
-                        None => (Source::Current, p.schema.clone(), None),
-                    },
-                },
+                // helios_snapshots (a reserved name) has no history: a statement's default
+                // point (unless a session's) leaves it alone, as it would refuse a clause.
+                None if p.default_point.is_none()
+                    && tname.eq_ignore_ascii_case(crate::sql::catalog::SNAPSHOTS_TABLE) =>
+                {
+                    (Source::Current, p.schema.clone(), None)
+                }
+                None => {
+                    let (source, schema) = statement_point(p)?;
+                    (source, schema, None)
+                }
             };
             if tname.eq_ignore_ascii_case(crate::sql::catalog::SNAPSHOTS_TABLE)
                 && p.schema.table(&tname).is_none()
@@ -1269,7 +1268,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
             }
             // A schema PRAGMA's function named bare (`FROM pragma_table_list`), as SQLite
             // allows, unless a table, view or CTE takes the name.
-            if tname.to_ascii_lowercase().starts_with("pragma_")
+            if crate::sql::pragma_info::is_table_valued(&tname)
                 && schema.table(&tname).is_none()
                 && schema.view(&tname).is_none()
                 && !p.ctes.iter().any(|(n, _)| n.eq_ignore_ascii_case(&tname))
@@ -1410,11 +1409,11 @@ fn function_relation(
     use super::super::functions::json::each;
     use super::super::plan::TableFunction;
     use super::super::pragma_info::PragmaTable;
-    let is_pragma = name.to_ascii_lowercase().starts_with("pragma_");
+    let is_pragma = super::super::pragma_info::is_table_valued(name);
     // A PRAGMA describes the schema the statement reads (its default point's, if any).
     let pragma = match is_pragma {
         true => {
-            let schema = statement_schema(p)?;
+            let (_, schema) = statement_point(p)?;
             PragmaTable::new(&schema, name, &|v| p.history.view_width(&schema, v))
         }
         false => None,
@@ -2000,15 +1999,14 @@ pub(super) fn correlated_last(conjuncts: &mut [Expr]) {
     conjuncts.sort_by_key(Expr::has_correlated_subquery);
 }
 
-/// The `helios_snapshots` system table: one row per retained snapshot.
-/// The schema a table reference without a time-travel clause sees: that of the statement's
-/// default point, if it has one.
-fn statement_schema(p: &mut Planner<'_>) -> Result<Arc<Schema>> {
+/// Where a table reference without a time-travel clause reads, and the schema it sees: the
+/// statement's default point, if it has one.
+fn statement_point(p: &mut Planner<'_>) -> Result<(Source, Arc<Schema>)> {
     Ok(match &p.default_point {
-        Some((_, schema)) => schema.clone(),
+        Some((source, schema)) => (*source, schema.clone()),
         None => match p.statement_source()? {
-            Some((_, schema)) => schema,
-            None => p.schema.clone(),
+            Some(found) => found,
+            None => (Source::Current, p.schema.clone()),
         },
     })
 }
@@ -2059,6 +2057,7 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
     }
 }
 
+/// The `helios_snapshots` system table: one row per retained snapshot.
 fn snapshots_plan(p: &Planner<'_>) -> Plan {
     let rows = p
         .history
