@@ -263,4 +263,15 @@ fn dml_regressions() {
          INSERT INTO t (a, n) VALUES ('-3', 5); INSERT OR IGNORE INTO t (a, n) VALUES ('x', 5)",
         &["t", "log"],
     );
+    // A WHERE whose subquery reads the target table and is correlated with its row: every
+    // row is judged on the table as it was before the statement (seed 28's shape without
+    // the COLLATE that makes SQLite change rows as its scan reaches them; see gen/expr.rs).
+    assert_same_dml(
+        "CREATE TABLE t1(a REAL, b INTEGER, e TEXT COLLATE NOCASE); CREATE UNIQUE INDEX t1_u ON t1(a);
+         INSERT INTO t1 VALUES (2.0, 1, 8), (-1.0, 0, 8), (NULL, NULL, 8), (5.0, 0, 8);
+         CREATE TABLE t2(e REAL); INSERT INTO t2 VALUES (1);
+         UPDATE t1 SET e = 1 WHERE (SELECT count(*) FROM t2 x1, t1 x2 WHERE x1.e = x2.e AND t1.e IS NOT NULL) = 0;
+         DELETE FROM t1 WHERE (SELECT count(*) FROM t1 x2 WHERE x2.e = t1.e AND x2.a < t1.a) = 0",
+        &["t1"],
+    );
 }

@@ -192,6 +192,9 @@ pub struct Gen<'a> {
     small: bool,
     /// Constructs left out.
     avoid: Avoid,
+    /// Building the WHERE of an UPDATE or DELETE: no COLLATE over an operand holding a
+    /// subquery (see `comparison`).
+    dml_filter: bool,
 }
 
 impl<'a> Gen<'a> {
@@ -207,6 +210,7 @@ impl<'a> Gen<'a> {
             per_row: 0,
             small: false,
             avoid,
+            dml_filter: false,
         }
     }
 

@@ -63,7 +63,10 @@ impl Gen<'_> {
         let keyed = self.schema.tables[table].keyed.clone();
         let filter = |g: &mut Self| {
             if g.pct(85) {
-                format!(" WHERE {}", g.pred(1, 1))
+                g.dml_filter = true;
+                let pred = g.pred(1, 1);
+                g.dml_filter = false;
+                format!(" WHERE {pred}")
             } else {
                 String::new()
             }
