@@ -26,6 +26,10 @@
 //! beyond the newest commit (the heads of a transaction killed before its commit were taken
 //! back).
 //!
+//! Right after its commit, an autocommit UPDATE lengthens every row of `b<n>`: over the
+//! budget, it writes them over their committed heads at its spills (`mvcc::overwrite`); its
+//! rows must then be all changed or none.
+//!
 //! A trigger on `log` updates one row of `tally` in every commit, so its head lists its past
 //! versions (format 7): its value `AS OF` each checked point must be that point's newest row.
 //!
@@ -175,6 +179,15 @@ fn child(dir: &Path) {
             .unwrap();
         let txid = conn.last_txn_id().unwrap();
         say(format!("ack {n} {scn} {txid}"));
+        if txns % 20 == 0 {
+            // An autocommit UPDATE of every row of the big transaction's own table, with
+            // longer values: over the budget, it writes the rows over their heads at its
+            // spills (`mvcc::overwrite`), so kills land in those writes and in its commit.
+            if let Some(own) = &previous_own {
+                conn.execute_batch(&format!("UPDATE {own} SET v = v || '*' || '{PAD}'"))
+                    .unwrap();
+            }
+        }
         if n % 50 == 0 {
             // GC in the foreground too, so kills land in the middle of GC runs as well.
             conn.execute_batch("VACUUM HISTORY").unwrap();
@@ -436,6 +449,19 @@ fn verify(
         if rewritten != 0 && rewritten != BIG {
             return Err(format!(
                 "{name}: {rewritten} of its {BIG} rows rewritten by one UPDATE"
+            ));
+        }
+        // So does the autocommit UPDATE right after its commit.
+        let starred: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {name} WHERE v LIKE '%*%'"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+        if starred != 0 && starred != BIG {
+            return Err(format!(
+                "{name}: {starred} of its {BIG} rows changed by one autocommit UPDATE"
             ));
         }
     }

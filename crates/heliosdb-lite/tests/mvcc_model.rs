@@ -5,7 +5,8 @@
 //! writes (and undo log) to storage: reads inside it, savepoints, commit, rollback and the
 //! AS OF reads after must not tell the difference.
 
-use heliosdb_lite::mvcc::{AsOf, Mvcc, MvccOptions, Retention, TxnMode};
+use heliosdb_lite::mvcc::{AsOf, Mvcc, MvccOptions, Retention, ScannedHead, TxnMode};
+use heliosdb_lite::storage::Direction::Forward;
 use heliosdb_lite::storage::{FjallOptions, FjallStorage, MemoryStorage, Storage};
 use heliosdb_lite::time::ManualClock;
 use heliosdb_lite::Error;
@@ -30,12 +31,18 @@ enum Step {
     /// of them (a new value from `v`, or a delete): past a run of ascending reads the
     /// transaction serves them through a walk it keeps.
     Rewrite { from: u8, len: u8, v: u8 },
+    /// What a DELETE or UPDATE over a whole table does: a scan that keeps the committed
+    /// heads it reads (`keep_scanned_head`, carried past the heads' budget), then a write of
+    /// most rows (a new value from `v`, or a delete). Spilled, such writes go over their
+    /// heads (`mvcc::overwrite`).
+    ScanRewrite(u8),
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    /// A transaction of steps; commit or roll back.
-    Txn(Vec<Step>, bool),
+    /// A transaction of steps; commit or roll back; with the third flag, as an autocommit
+    /// statement runs (no undo log: its savepoint steps are skipped).
+    Txn(Vec<Step>, bool, bool),
     /// Advance the clock by this many microseconds.
     Tick(u32),
     /// GC with this retention.
@@ -56,13 +63,14 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<u8>().prop_map(Step::RollbackTo),
         1 => any::<bool>().prop_map(Step::Scan),
         1 => (8u8..200, 32u8..56, any::<u8>()).prop_map(|(from, len, v)| Step::Rewrite { from, len, v }),
+        1 => any::<u8>().prop_map(Step::ScanRewrite),
     ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (proptest::collection::vec(step(), 1..8), any::<bool>())
-            .prop_map(|(w, c)| Op::Txn(w, c)),
+        4 => (proptest::collection::vec(step(), 1..8), any::<bool>(), any::<bool>())
+            .prop_map(|(w, c, whole)| Op::Txn(w, c, whole)),
         2 => (1u32..1000).prop_map(Op::Tick),
         1 => (0u32..3000, 0u8..6).prop_map(|(r, m)| Op::Gc { retention_us: r, max_snapshots: m }),
         3 => (any::<u16>(), 0u8..4).prop_map(|(s, m)| Op::Read(s, m)),
@@ -118,8 +126,11 @@ fn run(ops: Vec<Op>, disk: bool, txn_bytes: usize) {
     };
     for op in ops {
         match op {
-            Op::Txn(writes, commit) => {
+            Op::Txn(writes, commit, whole) => {
                 let mut t = db.begin(TxnMode::Deferred).unwrap();
+                if whole {
+                    t.forgo_partial_rollback();
+                }
                 let mut next = m.states.last().unwrap().clone();
                 let mut saved = Vec::new();
                 for step in &writes {
@@ -162,6 +173,34 @@ fn run(ops: Vec<Op>, disk: bool, txn_bytes: usize) {
                                 }
                             }
                         }
+                        Step::ScanRewrite(v) => {
+                            t.capture_scanned_heads(true);
+                            let mut rows = Vec::new();
+                            for r in t.scan((Bound::Unbounded, Bound::Unbounded), Forward) {
+                                let (k, old) = r.unwrap();
+                                let kept = t.keep_scanned_head(|| k.to_vec());
+                                rows.push((k[0], old[0], kept));
+                            }
+                            t.capture_scanned_heads(false);
+                            for (k, old, kept) in rows {
+                                if let ScannedHead::Carry(head) = kept {
+                                    t.keep_head_for_write(vec![k], head);
+                                }
+                                match (k ^ v) % 3 {
+                                    0 => {
+                                        t.delete(vec![k]).unwrap();
+                                        next.remove(&k);
+                                    }
+                                    1 => {}
+                                    _ => {
+                                        t.put(vec![k], vec![old.wrapping_add(*v)]).unwrap();
+                                        next.insert(k, old.wrapping_add(*v));
+                                    }
+                                }
+                            }
+                        }
+                        Step::Savepoint if whole => {}
+                        Step::RollbackTo(_) if whole => {}
                         Step::Savepoint => saved.push((t.savepoint(), next.clone())),
                         Step::RollbackTo(sel) => {
                             if !saved.is_empty() {

@@ -49,7 +49,7 @@ pub(super) fn record_prefix(txid: u64) -> Vec<u8> {
     k
 }
 
-fn record_key(txid: u64, seq: u64) -> Vec<u8> {
+pub(super) fn record_key(txid: u64, seq: u64) -> Vec<u8> {
     let mut k = record_prefix(txid);
     k.extend_from_slice(&seq.to_be_bytes());
     k
@@ -584,6 +584,8 @@ enum Heads<'a> {
     /// Every key from the first to the last (inclusive) with a head stamped with the
     /// record's SCN.
     Interval(&'a [u8], &'a [u8]),
+    /// These keys, each written over its live committed head ([`super::overwrite`]).
+    Overwritten(Vec<&'a [u8]>),
 }
 
 /// Decodes a record: the SCN of its heads, and which they are.
@@ -603,6 +605,10 @@ fn decode_record(v: &[u8]) -> Result<(u64, Heads<'_>)> {
         }
         return Ok((scn, Heads::Interval(first, last)));
     }
+    let overwritten = rest.strip_prefix(&super::overwrite::OVERWRITTEN.to_be_bytes()[..]);
+    if let Some(listed) = overwritten {
+        rest = listed;
+    }
     let mut out = Vec::new();
     while !rest.is_empty() {
         let (len, tail) = rest.split_at_checked(4).ok_or_else(damaged)?;
@@ -611,13 +617,16 @@ fn decode_record(v: &[u8]) -> Result<(u64, Heads<'_>)> {
         out.push(key);
         rest = tail;
     }
-    Ok((scn, Heads::Listed(out)))
+    match overwritten {
+        Some(_) => Ok((scn, Heads::Overwritten(out))),
+        None => Ok((scn, Heads::Listed(out))),
+    }
 }
 
 /// The heads a range or interval record names, as a range of storage keys.
 fn named_range(heads: &Heads<'_>) -> Option<crate::storage::KeyRange> {
     match heads {
-        Heads::Listed(_) => None,
+        Heads::Listed(_) | Heads::Overwritten(_) => None,
         Heads::Under(prefix) => Some(prefix_range(&keys::head_key(prefix))),
         Heads::Interval(first, last) => Some((
             Bound::Included(keys::head_key(first)),
@@ -700,6 +709,28 @@ pub(super) fn take_back_from(
                     take(key, &mut batch)?;
                 }
             }
+            Heads::Overwritten(keys) => {
+                // Written before and after: a later record naming one of these keys (a row
+                // inserted again after its deletion) must find the committed head back.
+                if !batch.is_empty() {
+                    storage.write(std::mem::take(&mut batch), false)?;
+                }
+                for key in keys {
+                    if super::overwrite::take_back(storage, &mut batch, key, scn)? {
+                        taken(key);
+                    }
+                    if batch.len() >= BATCH_OPS {
+                        storage.write(std::mem::take(&mut batch), false)?;
+                    }
+                }
+                let seq = k
+                    .get(k.len().saturating_sub(8)..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| Error::corruption("malformed private key"))?;
+                batch.delete(super::overwrite::work_list_key(scn, seq)?);
+                storage.write(std::mem::take(&mut batch), false)?;
+            }
             named => {
                 // What earlier records took back is written first, so that the walk finds
                 // it gone and counts each head once.
@@ -780,7 +811,7 @@ pub(super) fn log_changes(
     for kv in storage.scan(prefix_range(&record_prefix(txid)), Direction::Forward) {
         let (_, v) = kv?;
         match decode_record(&v)?.1 {
-            Heads::Listed(keys) => {
+            Heads::Listed(keys) | Heads::Overwritten(keys) => {
                 for key in keys {
                     changes.record(&mut lists, scn, key);
                 }

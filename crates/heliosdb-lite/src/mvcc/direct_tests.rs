@@ -237,7 +237,7 @@ fn record_kinds(s: &dyn Storage, txid: u64) -> (usize, usize) {
         match decode_record(&kv.unwrap().1).unwrap().1 {
             Heads::Listed(_) => kinds.0 += 1,
             Heads::Interval(..) => kinds.1 += 1,
-            Heads::Under(_) => panic!("no range record here"),
+            Heads::Under(_) | Heads::Overwritten(_) => panic!("no range record here"),
         }
     }
     kinds
@@ -341,4 +341,20 @@ fn interval_records_round_trip() {
         (7, Heads::Interval(b"abc", b"abz"))
     );
     assert!(decode_record(&r[..14]).is_err());
+}
+
+/// Records of rows written over their heads decode as such, and a cut one is an error.
+#[test]
+fn overwrite_records_decode_as_their_own_kind() {
+    let mut r = 9u64.to_be_bytes().to_vec();
+    r.extend_from_slice(&super::super::overwrite::OVERWRITTEN.to_be_bytes());
+    for key in [&b"ab"[..], b"c"] {
+        r.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        r.extend_from_slice(key);
+    }
+    assert_eq!(
+        decode_record(&r).unwrap(),
+        (9, Heads::Overwritten(vec![&b"ab"[..], b"c"]))
+    );
+    assert!(decode_record(&r[..r.len() - 1]).is_err());
 }

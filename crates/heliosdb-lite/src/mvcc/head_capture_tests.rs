@@ -43,15 +43,35 @@ fn commit_pairs(m: &Mvcc, pairs: &[(&str, Option<&str>)]) -> u64 {
 
 /// Every stored entry but the commit records (which hold commit times).
 fn physical(m: &Mvcc) -> Vec<(Vec<u8>, Vec<u8>)> {
-    m.storage()
-        .scan(
-            (Bound::Unbounded, Bound::Unbounded),
-            crate::storage::Direction::Forward,
-        )
-        .map(|kv| kv.unwrap())
-        .filter(|(k, _)| k[0] != keys::COMMIT_LOG)
-        .map(|(k, v)| (k.to_vec(), v.to_vec()))
-        .collect()
+    let mut out = Vec::new();
+    // A commit's GC work items, whatever lists hold them: which list an item is in depends
+    // on how the commit was written (one batch, chunks of a spilled commit, or rows written
+    // over their heads at the spills), not on what it asks.
+    let mut work: std::collections::BTreeMap<Vec<u8>, Vec<Vec<u8>>> = Default::default();
+    for kv in m.storage().scan(
+        (Bound::Unbounded, Bound::Unbounded),
+        crate::storage::Direction::Forward,
+    ) {
+        let (k, v) = kv.unwrap();
+        match k[0] {
+            keys::COMMIT_LOG => {}
+            keys::GC_QUEUE => {
+                let items = work.entry(k[..9].to_vec()).or_default();
+                let mut rest = &v[..];
+                while !rest.is_empty() {
+                    let len = u32::from_be_bytes(rest[5..9].try_into().unwrap()) as usize;
+                    items.push(rest[..9 + len].to_vec());
+                    rest = &rest[9 + len..];
+                }
+            }
+            _ => out.push((k.to_vec(), v.to_vec())),
+        }
+    }
+    for (k, mut items) in work {
+        items.sort();
+        out.push((k, items.concat()));
+    }
+    out
 }
 
 /// Loads keys `k00..k19` over three commits (some changed twice, one deleted), so heads have

@@ -41,11 +41,13 @@ pub(super) struct KeyFilter {
 impl KeyFilter {
     /// An empty filter that will use at most about `max_bytes`; `group` tells the counting
     /// group of a key, whose largest key the filter keeps.
+    /// It always has room for its first layer: a budget so small that a quarter of it holds
+    /// none (only tests set one) would otherwise make every key "maybe spilled".
     pub(super) fn new(max_bytes: usize, group: Option<CountGroup>) -> Self {
         Self {
             layers: Vec::new(),
             bytes: 0,
-            max_bytes,
+            max_bytes: max_bytes.max(BlockedBloom::bytes_for(FIRST_CAPACITY)),
             saturated: false,
             group,
             maxima: Vec::new(),

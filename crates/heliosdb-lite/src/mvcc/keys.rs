@@ -379,6 +379,48 @@ pub fn head_bytes(
     crate::storage::Bytes::fused(&header[..at], data.unwrap_or_default())
 }
 
+/// The head a key had before a head written at `newer.begin` superseded it, rebuilt from
+/// that head (`newer`) and the history entry it left (`old`: the superseded version, whose
+/// end is `newer.begin`): the old version with the list of past versions `newer` lists
+/// after its first entry (the old version itself). That list is the old head's own, cut to
+/// [`PAST_MAX_BYTES`] by whole entries, so it is the old list or a prefix of it (then marked
+/// truncated). Without a list in `newer` (a head written over it later without one), the old
+/// head is rebuilt without a list, which readers answer with a seek.
+pub fn restored_head(
+    newer: &Version<'_>,
+    old: &Version<'_>,
+) -> crate::Result<crate::storage::Bytes> {
+    let Some(past) = newer.past else {
+        return Ok(version_bytes(old.begin, old.data));
+    };
+    let mut at = 0;
+    let first = read_varint(past.entries, &mut at)?;
+    if newer.begin.checked_sub(first >> 1) != Some(old.begin) || first & 1 == 1 {
+        return Err(crate::Error::corruption(
+            "a head's list of past versions does not name the version its history entry holds",
+        ));
+    }
+    let rest = &past.entries[at..];
+    let mut header = [0u8; LISTED_HEADER_MAX];
+    header[0] = if old.data.is_some() {
+        LIVE_WITH_PAST
+    } else {
+        TOMBSTONE_WITH_PAST
+    };
+    let mut len = put_varint(&mut header, 1, old.begin);
+    len = put_varint(
+        &mut header,
+        len,
+        (rest.len() as u64) << 1 | u64::from(past.truncated),
+    );
+    header[len..len + rest.len()].copy_from_slice(rest);
+    len += rest.len();
+    Ok(crate::storage::Bytes::fused(
+        &header[..len],
+        old.data.unwrap_or_default(),
+    ))
+}
+
 /// The value a superseded head takes in the history: the same version without the head's
 /// list of past versions (a history entry is found by its key; a list in every entry would
 /// make the history grow with the square of a key's versions).
@@ -531,6 +573,61 @@ mod tests {
                 assert!(!deleted);
             }
         }
+    }
+
+    #[test]
+    fn a_superseded_head_is_rebuilt_from_its_successor_and_history_entry() {
+        // A short list: the old head comes back byte for byte.
+        let v1 = head_bytes(5, Some(b"a"), None);
+        let v2 = head_bytes(9, None, Some(&decode_version(&v1).unwrap()));
+        let v3 = head_bytes(12, Some(b"ccc"), Some(&decode_version(&v2).unwrap()));
+        let old = decode_version(&v3).unwrap();
+        for value in [Some(&b"new"[..]), None] {
+            let newer = head_bytes(20, value, Some(&old));
+            let entry = history_value(&v3, &old);
+            let back = restored_head(
+                &decode_version(&newer).unwrap(),
+                &decode_version(&entry).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(&back[..], &v3[..]);
+        }
+        // A full list: the successor cut its tail, so the rebuilt head lists a prefix of the
+        // old one's versions and says it is truncated.
+        let mut head = head_bytes(1, Some(b"x"), None);
+        for begin in (1_000..).step_by(1_000).take(200) {
+            head = head_bytes(begin, Some(b"x"), Some(&decode_version(&head).unwrap()));
+        }
+        let old = decode_version(&head).unwrap();
+        let newer = head_bytes(300_000, Some(b"y"), Some(&old));
+        let entry = history_value(&head, &old);
+        let back = restored_head(
+            &decode_version(&newer).unwrap(),
+            &decode_version(&entry).unwrap(),
+        )
+        .unwrap();
+        let (all, _) = listed(&head);
+        let (kept, truncated) = listed(&back);
+        assert!(truncated && !kept.is_empty() && kept.len() < all.len());
+        assert_eq!(&all[..kept.len()], &kept[..]);
+        assert_eq!(decode_version(&back).unwrap().data, Some(&b"x"[..]));
+        // Without a list in the successor, the old version comes back without one.
+        let plain = version_bytes(30, Some(b"z"));
+        let entry = history_value(&v3, &decode_version(&v3).unwrap());
+        let back = restored_head(
+            &decode_version(&plain).unwrap(),
+            &decode_version(&entry).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(&back[..], &encode_version(12, Some(b"ccc"))[..]);
+        // A successor whose first listed version is not the entry's is an error.
+        let other = head_bytes(21, Some(b"n"), Some(&decode_version(&v2).unwrap()));
+        let entry = history_value(&v3, &decode_version(&v3).unwrap());
+        assert!(restored_head(
+            &decode_version(&other).unwrap(),
+            &decode_version(&entry).unwrap()
+        )
+        .is_err());
     }
 
     #[test]

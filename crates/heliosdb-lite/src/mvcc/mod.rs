@@ -49,6 +49,12 @@
 //! replaces the heads. After a crash, opening the store completes a commit whose marker
 //! survived and deletes every private range: a commit is still either wholly there or absent.
 //!
+//! Much of a large transaction never needs the detour: new rows ([`direct`]) and rows whose
+//! committed head it read (the targets of a DELETE or UPDATE, [`overwrite`]) are written by the
+//! spill where the commit would put them, stamped with the SCN the commit will take, so no
+//! snapshot sees them before the commit record; records beside them let a rollback, or the next
+//! open after a crash, take them back.
+//!
 //! # Packed read copies
 //!
 //! A full scan of the heads pays the LSM's iterator once per row. Large tables therefore also
@@ -67,6 +73,7 @@ pub mod gc;
 mod key_filter;
 pub mod keys;
 mod merge;
+mod overwrite;
 pub mod pack;
 mod pack_scan;
 mod read_heads;

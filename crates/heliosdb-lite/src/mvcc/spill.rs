@@ -504,8 +504,13 @@ pub(super) fn roll_back(
             match u {
                 Undo::Write(logical, None) => {
                     batch.delete(write_key(txid, &logical));
+                    // The key's first write, so a head at `scn` is this write's own: written
+                    // over the committed head (its history entry under `scn` says so) or as
+                    // a new head.
                     if let Some(scn) = direct {
-                        if super::direct::take_back(storage, &mut batch, &logical, scn)? {
+                        if super::overwrite::take_back(storage, &mut batch, &logical, scn)?
+                            || super::direct::take_back(storage, &mut batch, &logical, scn)?
+                        {
                             taken(&logical);
                         }
                     }

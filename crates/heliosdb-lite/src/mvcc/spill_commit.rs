@@ -102,7 +102,7 @@ impl Marker {
 
 /// GC work list number `n` of commit `scn`: beside the commit's own list, inside the range
 /// GC reads for that SCN.
-fn work_list_key(scn: u64, n: u32) -> Vec<u8> {
+pub(super) fn work_list_key(scn: u64, n: u32) -> Vec<u8> {
     let mut k = keys::gc_key(scn);
     if n > 0 {
         k.push(0);

@@ -58,6 +58,16 @@ impl Pending {
     }
 }
 
+/// Where a spill or a spilled commit writes an entry of the write set.
+enum Place {
+    /// As a new head ([`super::direct`]).
+    NewHead,
+    /// Over this live committed head ([`super::overwrite`]).
+    Over(Bytes),
+    /// To the private range, with what was known of the committed head.
+    Private(spill::KnownHead<Bytes>),
+}
+
 /// What [`Transaction::keep_scanned_head`] did with the committed head of the row a scan
 /// just yielded.
 #[derive(Debug)]
@@ -855,11 +865,13 @@ impl Transaction {
                 }
             }
         }
+        // Which keys may be written over their heads is asked before they join the filter.
+        let fresh = self.never_spilled();
         for k in self.writes.keys() {
             self.spilled_keys.insert(k);
         }
         spill::push_undo(&*storage, txid, self.undo_stored, &self.undo)?;
-        self.store_write_set(txid)?;
+        self.store_write_set(txid, &fresh)?;
         self.spilled = true;
         self.undo_stored += self.undo.len() as u64;
         self.undo.clear();
@@ -875,29 +887,87 @@ impl Transaction {
         Ok(())
     }
 
-    /// Writes the write set to storage: new live keys of tables without a change log as
-    /// heads ([`super::direct`]), the rest to the private range. If heads were written and
-    /// something then fails, the transaction can only be rolled back (its view would no
-    /// longer match what memory holds).
-    fn store_write_set(&mut self, txid: u64) -> Result<()> {
+    /// Which entries of the write set (in its order) the transaction never spilled, directly
+    /// or to its private range: the keys that may be written over their committed heads (see
+    /// [`super::overwrite`]). Empty without the write lock.
+    fn never_spilled(&self) -> Vec<bool> {
+        if self.lock.is_none() {
+            return Vec::new();
+        }
+        self.writes
+            .iter()
+            .map(|(k, _)| !self.spilled_keys.may_contain(k))
+            .collect()
+    }
+
+    /// Writes the write set to storage: new live keys as heads ([`super::direct`]), versions
+    /// of keys in `fresh` (see [`Transaction::never_spilled`]) whose live committed head was
+    /// read under the write lock over those heads ([`super::overwrite`]), the rest to the
+    /// private range. If heads were written and something then fails, the transaction can
+    /// only be rolled back (its view would no longer match what memory holds).
+    fn store_write_set(&mut self, txid: u64, fresh: &[bool]) -> Result<()> {
         let storage = self.mvcc.0.storage.clone();
         let group = self.mvcc.0.options.count_group;
-        let eligible: Vec<bool> = self.direct_eligible().collect();
-        if !eligible.contains(&true) {
-            return spill::write_set(&*storage, txid, self.pending_iter(), |k| self.known_head(k));
+        // Where each entry goes, with what the transaction knew of its committed head.
+        let next_scn = self
+            .direct_scn
+            .unwrap_or_else(|| self.mvcc.assigned_scn() + 1);
+        let places: Vec<Place> = self
+            .writes
+            .iter()
+            .enumerate()
+            .map(|(i, (k, p))| {
+                if p.goes_direct() {
+                    return Place::NewHead;
+                }
+                let head = self.known_head(k);
+                match head {
+                    spill::KnownHead::Live(h)
+                        if fresh.get(i) == Some(&true)
+                            && k.first() != Some(&counters::COUNTER_TAG)
+                            && keys::decode_version(&h)
+                                .is_ok_and(|v| v.data.is_some() && v.begin < next_scn) =>
+                    {
+                        Place::Over(h)
+                    }
+                    head => Place::Private(head),
+                }
+            })
+            .collect();
+        let (new, over) = places.iter().fold((0u64, 0u64), |(n, o), p| match p {
+            Place::NewHead => (n + 1, o),
+            Place::Over(_) => (n, o + 1),
+            Place::Private(_) => (n, o),
+        });
+        if new == 0 && over == 0 {
+            let mut heads = places.into_iter();
+            return spill::write_set(&*storage, txid, self.pending_iter(), |_| {
+                match heads.next() {
+                    Some(Place::Private(h)) => h,
+                    _ => spill::KnownHead::Unknown,
+                }
+            });
         }
         let scn = self.take_direct_scn();
         let mut seq = self.direct_seq;
-        let written = self.write_both(&*storage, txid, scn, &eligible, &mut seq);
+        let mut deltas = std::mem::take(&mut self.direct_deltas);
+        let written = self.write_places(&*storage, txid, scn, places, &mut seq, |k, live| {
+            if let Some(group) = group {
+                counters::add_delta(group, k, true, live, &mut deltas);
+            }
+        });
+        self.direct_deltas = deltas;
+        self.direct_seq = seq;
         if let Err(e) = written {
             self.broken = Some(format!("writing its rows to storage failed: {e}"));
             return Err(e);
         }
-        self.direct_seq = seq;
-        self.direct_live += eligible.iter().filter(|&&e| e).count() as u64;
+        self.direct_live += new + over;
         if let Some(group) = group {
-            for ((k, _), _) in self.writes.iter().zip(&eligible).filter(|(_, &e)| e) {
-                counters::add_delta(group, k, false, true, &mut self.direct_deltas);
+            for (k, p) in self.writes.iter() {
+                if p.goes_direct() {
+                    counters::add_delta(group, k, false, true, &mut self.direct_deltas);
+                }
             }
         }
         Ok(())
@@ -924,32 +994,50 @@ impl Transaction {
         direct >= min && self.writes.len() - direct <= direct / 4
     }
 
-    /// The writes of [`Transaction::store_write_set`]: the `eligible` entries as heads at
-    /// `scn`, then the others to the private range.
-    fn write_both(
+    /// The writes of [`Transaction::store_write_set`]: new keys as heads at `scn`, then the
+    /// versions written over their heads, then the others to the private range.
+    fn write_places(
         &self,
         storage: &dyn crate::storage::Storage,
         txid: u64,
         scn: u64,
-        eligible: &[bool],
+        places: Vec<Place>,
         seq: &mut u64,
+        counted: impl FnMut(&[u8], bool),
     ) -> Result<()> {
-        let picked = |want: bool| {
-            self.writes
-                .iter()
-                .zip(eligible)
-                .filter(move |(_, &e)| e == want)
-                .map(|(entry, _)| entry)
-        };
         // Pointers to the keys and values, so that runs of new keys can be named by
         // intervals (a spill holds at most the write-set budget's worth of keys).
-        let heads: Vec<(&[u8], &[u8])> = picked(true)
-            .map(|(k, p)| (k.as_slice(), p.value.as_deref().unwrap_or(&[])))
+        let heads: Vec<(&[u8], &[u8])> = self
+            .writes
+            .iter()
+            .zip(&places)
+            .filter(|(_, p)| matches!(p, Place::NewHead))
+            .map(|((k, p), _)| (k.as_slice(), p.value.as_deref().unwrap_or(&[])))
             .collect();
         let ingest_min = self.mvcc.0.options.ingest_min_keys;
-        direct::write_heads_in_runs(storage, (txid, seq), scn, ingest_min, &heads)?;
-        let rest = picked(false).map(|(k, p)| (k.as_slice(), p.value.as_deref()));
-        spill::write_set(storage, txid, rest, |k| self.known_head(k))
+        direct::write_heads_in_runs(storage, (txid, &mut *seq), scn, ingest_min, &heads)?;
+        let over = self
+            .writes
+            .iter()
+            .zip(&places)
+            .filter_map(|((k, p), place)| match place {
+                Place::Over(h) => Some((k.as_slice(), p.value.as_deref(), h.as_ref())),
+                _ => None,
+            });
+        super::overwrite::write_overwrites(storage, (txid, &mut *seq), scn, over, counted)?;
+        let mut rest_heads = places.iter().filter_map(|p| match p {
+            Place::Private(h) => Some(h.as_bytes()),
+            _ => None,
+        });
+        let rest = self
+            .writes
+            .iter()
+            .zip(&places)
+            .filter(|(_, p)| matches!(p, Place::Private(_)))
+            .map(|((k, p), _)| (k.as_slice(), p.value.as_deref()));
+        spill::write_set(storage, txid, rest, |_| {
+            rest_heads.next().unwrap_or(spill::KnownHead::Unknown)
+        })
     }
 
     /// Starts counting the live keys of the group `prefix` (see [`super::counters`]). Call it
@@ -1371,7 +1459,8 @@ impl Transaction {
     /// range, from which [`spill_commit`] applies the commit.
     fn commit_spilled(mut self, txid: u64) -> Result<Option<CommitInfo>> {
         let storage = self.mvcc.0.storage.clone();
-        self.store_write_set(txid)?;
+        let fresh = self.never_spilled();
+        self.store_write_set(txid, &fresh)?;
         self.writes.clear();
         self.newest.borrow_mut().clear();
         let meta = std::mem::take(&mut self.meta);

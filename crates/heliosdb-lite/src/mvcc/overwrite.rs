@@ -1,0 +1,161 @@
+//! Rows a large DELETE or UPDATE changes, written straight to their heads at a spill.
+//!
+//! A spilled pending version used to be stored three times: in the transaction's private
+//! range at the spill, then, by the commit, as the new head and the old head's history entry,
+//! and once more as the deletion of the private copy; the commit also read the private range
+//! back. For a version whose key's live committed head the transaction read under the write
+//! lock (the rows a DELETE or UPDATE gathered), the spill can do the commit's work itself,
+//! the way [`super::direct`] writes new rows: the new head stamped with the SCN the commit
+//! will take, `X`, and the superseded head in the history under `X`, exactly what the commit
+//! would write ([`super::spill_commit::stage_version`]), with the commit's GC work items for
+//! them. Snapshots (all below `X`) find a head newer than they are and read the version the
+//! history holds, which is the head they read before: nothing they see changes. The
+//! transaction reads at `X`, its own writes.
+//!
+//! Each batch carries a record of its keys (`X ‖ FFFFFFFD ‖ (length ‖ key)*`, beside the
+//! records of [`super::direct`]) so that a rollback, or the next open after a crash that left
+//! the transaction uncommitted, takes the writes back: the history entry under `X` is the old
+//! head's version, and the list of past versions the new head carries after its first entry
+//! is the old head's own ([`keys::restored_head`]); the old head is written back and the entry
+//! removed, and so is the batch's GC work list. The commit makes them committed data by
+//! deleting the records (its final batch), and logs the keys for tracked tables from them.
+//!
+//! Only keys the transaction never spilled before are written this way: a key is overwritten
+//! at most once, and its record is the first to name it, so a take-back of the whole
+//! transaction, which walks the records in order, restores the committed head before any
+//! later write of the key is looked at. A `ROLLBACK TO` a savepoint before the spill undoes
+//! the key's first write (its stored undo record says the key had no pending version), so
+//! the head at `X` is that write's own and the history entry under `X` tells an overwrite
+//! from a new head; later writes of the key reach the private range and are undone there as
+//! before (the spill's undo records take the head at `X` as the key's pending version).
+//! Older builds refuse a store holding such a record (their take-back would write a
+//! tombstone where the row was) with the corruption error of an unknown record.
+
+use super::gc::{push_work_item, GcKind};
+use super::keys;
+use super::spill::{BATCH_BYTES, BATCH_OPS};
+use crate::error::{Error, Result};
+use crate::storage::{Storage, WriteBatch};
+
+/// The length field that, first after a record's SCN, says the record lists keys whose live
+/// committed head a head at the SCN superseded in place (no key is 4 GiB long).
+pub(super) const OVERWRITTEN: u32 = u32::MAX - 2;
+
+/// GC work lists written with overwrites are numbered from here plus their record's number,
+/// apart from the commit's own (0) and a spilled commit's chunks (1 on).
+const WORK_LIST_BASE: u64 = 1 << 31;
+
+/// The GC work list written with record `seq`.
+pub(super) fn work_list_key(scn: u64, seq: u64) -> Result<Vec<u8>> {
+    let n = WORK_LIST_BASE
+        .checked_add(seq)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| Error::Storage("a transaction wrote too many batches of rows".into()))?;
+    Ok(super::spill_commit::work_list_key(scn, n))
+}
+
+/// One version written over a live committed head: the logical key, the new data (`None`:
+/// a deletion) and the committed head it supersedes.
+pub(super) type Overwrite<'a> = (&'a [u8], Option<&'a [u8]>, &'a [u8]);
+
+/// Writes `entries` (ascending keys, each with a live committed head older than `scn`) as
+/// heads at `scn` with their superseded heads in the history and their GC work items, in
+/// bounded batches (not synced), each with its record (numbered from `*seq`). Returns the
+/// row-count changes through `counted` (key, whether the new version is live).
+pub(super) fn write_overwrites<'a>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    entries: impl Iterator<Item = Overwrite<'a>>,
+    mut counted: impl FnMut(&[u8], bool),
+) -> Result<()> {
+    let mut batch = WriteBatch::new();
+    let mut record = record_start(scn);
+    let mut work = Vec::new();
+    let mut bytes = 0;
+    let mut flush = |batch: &mut WriteBatch, record: &mut Vec<u8>, work: &mut Vec<u8>| {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // The record names what the batch writes, in the same atomic batch.
+        batch.put(
+            super::direct::record_key(txid, *seq),
+            std::mem::replace(record, record_start(scn)),
+        );
+        if !work.is_empty() {
+            batch.put(work_list_key(scn, *seq)?, std::mem::take(work));
+        }
+        *seq += 1;
+        storage.write(std::mem::take(batch), false)
+    };
+    for (logical, value, old_head) in entries {
+        let old = keys::decode_version(old_head)?;
+        if old.data.is_none() || old.begin >= scn {
+            return Err(Error::Transaction(
+                "internal error: a version written over its head needs a live committed head"
+                    .into(),
+            ));
+        }
+        let history_key = keys::history_key(logical, scn);
+        let entry = keys::history_value(old_head, &old);
+        push_work_item(
+            &mut work,
+            GcKind::Delete,
+            history_key.len() + entry.len(),
+            &history_key,
+        );
+        let head_key = keys::head_key_bytes(logical);
+        let head = keys::head_bytes(scn, value, Some(&old));
+        if value.is_none() {
+            push_work_item(
+                &mut work,
+                GcKind::Tombstone,
+                head_key.len() + head.len(),
+                &head_key,
+            );
+        }
+        bytes += history_key.len() + entry.len() + head_key.len() + head.len() + logical.len();
+        batch.put(history_key, entry);
+        batch.put(head_key, head);
+        record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+        record.extend_from_slice(logical);
+        counted(logical, value.is_some());
+        if bytes >= BATCH_BYTES || batch.len() >= BATCH_OPS {
+            flush(&mut batch, &mut record, &mut work)?;
+            bytes = 0;
+        }
+    }
+    flush(&mut batch, &mut record, &mut work)
+}
+
+fn record_start(scn: u64) -> Vec<u8> {
+    let mut r = scn.to_be_bytes().to_vec();
+    r.extend_from_slice(&OVERWRITTEN.to_be_bytes());
+    r
+}
+
+/// Adds to `batch` the take-back of the head of `logical` written over its committed head at
+/// `scn`: the committed head, rebuilt from the history entry the write left, is written back
+/// and the entry removed. Returns false (adding nothing) if the head is not stamped `scn`
+/// (taken back already) or the history holds no entry under `scn` (the head was written as
+/// a new one, [`super::direct::take_back`]'s case): only the overwrites of this module write
+/// such entries before the commit.
+pub(super) fn take_back(
+    storage: &dyn Storage,
+    batch: &mut WriteBatch,
+    logical: &[u8],
+    scn: u64,
+) -> Result<bool> {
+    let Some(head) = super::direct::own_head(storage, logical, scn)? else {
+        return Ok(false);
+    };
+    let history_key = keys::history_key(logical, scn);
+    let Some(entry) = storage.get(&history_key)? else {
+        return Ok(false);
+    };
+    let newer = keys::decode_version(&head)?;
+    let old = keys::decode_version(&entry)?;
+    batch.put(keys::head_key(logical), keys::restored_head(&newer, &old)?);
+    batch.delete(history_key);
+    Ok(true)
+}
