@@ -671,17 +671,18 @@ fn each_stamped_in(
 /// bounded batches, then deletes the records. Returns the heads taken back.
 pub(super) fn take_back_txn(storage: &dyn Storage, txid: u64) -> Result<u64> {
     let mut taken = 0;
-    take_back_from(storage, txid, 0, |_| taken += 1)?;
+    take_back_from(storage, txid, 0, |_, _, _| taken += 1)?;
     Ok(taken)
 }
 
 /// Takes back the heads named by the records of transaction `txid` numbered `first` and
-/// later, then deletes those records; `taken` hears of each head taken back.
+/// later, then deletes those records; `taken` hears of each head taken back, with whether it
+/// was live and whether the head left is.
 pub(super) fn take_back_from(
     storage: &dyn Storage,
     txid: u64,
     first: u64,
-    mut taken: impl FnMut(&[u8]),
+    mut taken: impl FnMut(&[u8], bool, bool),
 ) -> Result<()> {
     let mut batch = WriteBatch::new();
     let mut records = Vec::new();
@@ -696,7 +697,7 @@ pub(super) fn take_back_from(
         let (scn, heads) = decode_record(&v)?;
         let mut take = |key: &[u8], batch: &mut WriteBatch| -> Result<()> {
             if take_back(storage, batch, key, scn)? {
-                taken(key);
+                taken(key, true, false);
             }
             if batch.len() >= BATCH_OPS {
                 storage.write(std::mem::take(batch), false)?;
@@ -716,20 +717,18 @@ pub(super) fn take_back_from(
                     storage.write(std::mem::take(&mut batch), false)?;
                 }
                 for key in keys {
-                    if super::overwrite::take_back(storage, &mut batch, key, scn)? {
-                        taken(key);
+                    if let Some(was_live) =
+                        super::overwrite::take_back(storage, &mut batch, key, scn)?
+                    {
+                        taken(key, was_live, true);
                     }
                     if batch.len() >= BATCH_OPS {
                         storage.write(std::mem::take(&mut batch), false)?;
                     }
                 }
-                let seq = k
-                    .get(k.len().saturating_sub(8)..)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)
-                    .ok_or_else(|| Error::corruption("malformed private key"))?;
-                batch.delete(super::overwrite::work_list_key(scn, seq)?);
-                storage.write(std::mem::take(&mut batch), false)?;
+                if !batch.is_empty() {
+                    storage.write(std::mem::take(&mut batch), false)?;
+                }
             }
             named => {
                 // What earlier records took back is written first, so that the walk finds

@@ -325,7 +325,7 @@ fn an_interval_never_spans_an_earlier_write() {
     write_heads_in_runs(&s, (5, &mut seq), 9, 4096, &rows).unwrap();
     assert_eq!(record_kinds(&s, 5), (1, 2));
     let mut taken = 0;
-    take_back_from(&s, 5, later_first, |_| taken += 1).unwrap();
+    take_back_from(&s, 5, later_first, |_, _, _| taken += 1).unwrap();
     assert_eq!(taken, rows.len());
     assert_eq!(head(&s, &key(50, 0)), Some((9, Some(b"e".to_vec()))));
     assert_eq!(heads_at(&s, 9), 1);

@@ -384,8 +384,9 @@ pub fn head_bytes(
 /// end is `newer.begin`): the old version with the list of past versions `newer` lists
 /// after its first entry (the old version itself). That list is the old head's own, cut to
 /// [`PAST_MAX_BYTES`] by whole entries, so it is the old list or a prefix of it (then marked
-/// truncated). Without a list in `newer` (a head written over it later without one), the old
-/// head is rebuilt without a list, which readers answer with a seek.
+/// truncated). Without a list in `newer` (a head written over it later without one), or when
+/// `newer` lists nothing older (the old head had no list), the old head is rebuilt without a
+/// list, which readers answer with a seek.
 pub fn restored_head(
     newer: &Version<'_>,
     old: &Version<'_>,
@@ -401,6 +402,15 @@ pub fn restored_head(
         ));
     }
     let rest = &past.entries[at..];
+    if rest.is_empty() && past.truncated {
+        // What `head_bytes` lists after a head without a list: it had none.
+        return Ok(version_bytes(old.begin, old.data));
+    }
+    if rest.len() > PAST_MAX_BYTES {
+        return Err(crate::Error::corruption(
+            "a head's list of past versions is longer than any head lists",
+        ));
+    }
     let mut header = [0u8; LISTED_HEADER_MAX];
     header[0] = if old.data.is_some() {
         LIVE_WITH_PAST
@@ -620,6 +630,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&back[..], &encode_version(12, Some(b"ccc"))[..]);
+        // A head without a list comes back without one.
+        let bare = version_bytes(8, Some(b"b"));
+        let newer = head_bytes(20, None, Some(&decode_version(&bare).unwrap()));
+        let entry = history_value(&bare, &decode_version(&bare).unwrap());
+        let back = restored_head(
+            &decode_version(&newer).unwrap(),
+            &decode_version(&entry).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(&back[..], &bare[..]);
         // A successor whose first listed version is not the entry's is an error.
         let other = head_bytes(21, Some(b"n"), Some(&decode_version(&v2).unwrap()));
         let entry = history_value(&v3, &decode_version(&v3).unwrap());

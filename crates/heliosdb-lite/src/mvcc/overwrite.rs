@@ -16,9 +16,10 @@
 //! records of [`super::direct`]) so that a rollback, or the next open after a crash that left
 //! the transaction uncommitted, takes the writes back: the history entry under `X` is the old
 //! head's version, and the list of past versions the new head carries after its first entry
-//! is the old head's own ([`keys::restored_head`]); the old head is written back and the entry
-//! removed, and so is the batch's GC work list. The commit makes them committed data by
-//! deleting the records (its final batch), and logs the keys for tracked tables from them.
+//! is the old head's own ([`keys::restored_head`]); the old head is written back. The entry
+//! stays (see [`take_back`]) until GC removes it with the batch's work list. The commit makes
+//! the writes committed data by deleting the records (its final batch), and logs the keys for
+//! tracked tables from them.
 //!
 //! Only keys the transaction never spilled before are written this way: a key is overwritten
 //! at most once, and its record is the first to name it, so a take-back of the whole
@@ -41,17 +42,17 @@ use crate::storage::{Storage, WriteBatch};
 /// committed head a head at the SCN superseded in place (no key is 4 GiB long).
 pub(super) const OVERWRITTEN: u32 = u32::MAX - 2;
 
-/// GC work lists written with overwrites are numbered from here plus their record's number,
-/// apart from the commit's own (0) and a spilled commit's chunks (1 on).
-const WORK_LIST_BASE: u64 = 1 << 31;
-
-/// The GC work list written with record `seq`.
-pub(super) fn work_list_key(scn: u64, seq: u64) -> Result<Vec<u8>> {
-    let n = WORK_LIST_BASE
-        .checked_add(seq)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| Error::Storage("a transaction wrote too many batches of rows".into()))?;
-    Ok(super::spill_commit::work_list_key(scn, n))
+/// The GC work list written with record `seq` of transaction `txid`: beside the commit's own
+/// lists (`SCN ‖ 00 ‖ n`, [`super::spill_commit`]) and GC's requeued ones (`SCN ‖ FF ‖ n`),
+/// inside the range GC reads for the SCN, and named by the transaction: a list a rolled-back
+/// transaction left must not be overwritten by the next one to write at the same SCN (it is
+/// what removes the history entries its take-back leaves).
+fn work_list_key(scn: u64, txid: u64, seq: u64) -> Vec<u8> {
+    let mut k = keys::gc_key(scn);
+    k.push(1);
+    k.extend_from_slice(&txid.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
 }
 
 /// One version written over a live committed head: the logical key, the new data (`None`:
@@ -83,7 +84,7 @@ pub(super) fn write_overwrites<'a>(
             std::mem::replace(record, record_start(scn)),
         );
         if !work.is_empty() {
-            batch.put(work_list_key(scn, *seq)?, std::mem::take(work));
+            batch.put(work_list_key(scn, txid, *seq), std::mem::take(work));
         }
         *seq += 1;
         storage.write(std::mem::take(batch), false)
@@ -135,27 +136,32 @@ fn record_start(scn: u64) -> Vec<u8> {
 }
 
 /// Adds to `batch` the take-back of the head of `logical` written over its committed head at
-/// `scn`: the committed head, rebuilt from the history entry the write left, is written back
-/// and the entry removed. Returns false (adding nothing) if the head is not stamped `scn`
-/// (taken back already) or the history holds no entry under `scn` (the head was written as
-/// a new one, [`super::direct::take_back`]'s case): only the overwrites of this module write
-/// such entries before the commit.
+/// `scn`: the committed head, rebuilt from the history entry the write left, is written back.
+/// Returns whether the head taken back was live, or `None` (adding nothing) if the head is
+/// not stamped `scn` (taken back already) or the history holds no entry under `scn` (the
+/// head was written as a new one, [`super::direct::take_back`]'s case): only the overwrites
+/// of this module write such entries before the commit.
+///
+/// The history entry stays. A reader at an older snapshot that read the head stamped `scn`
+/// just before may be about to look for it (history entries never go away under a snapshot
+/// that needs them), and it is harmless after: it holds the version the restored head
+/// holds, which is what any commit at `scn` superseding the key writes there too, and no
+/// snapshot needs it otherwise (those below its begin pass over it, those at or above it
+/// read the head). GC removes it with the batch's work list.
 pub(super) fn take_back(
     storage: &dyn Storage,
     batch: &mut WriteBatch,
     logical: &[u8],
     scn: u64,
-) -> Result<bool> {
+) -> Result<Option<bool>> {
     let Some(head) = super::direct::own_head(storage, logical, scn)? else {
-        return Ok(false);
+        return Ok(None);
     };
-    let history_key = keys::history_key(logical, scn);
-    let Some(entry) = storage.get(&history_key)? else {
-        return Ok(false);
+    let Some(entry) = storage.get(&keys::history_key(logical, scn))? else {
+        return Ok(None);
     };
     let newer = keys::decode_version(&head)?;
     let old = keys::decode_version(&entry)?;
     batch.put(keys::head_key(logical), keys::restored_head(&newer, &old)?);
-    batch.delete(history_key);
-    Ok(true)
+    Ok(Some(newer.data.is_some()))
 }

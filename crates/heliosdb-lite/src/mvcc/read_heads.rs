@@ -115,8 +115,9 @@ impl ReadHeads {
     /// After a spill that wrote the keys up to `last`: forgets the point reads (the map) and
     /// the run's heads up to `last`, and keeps the run's next heads, within `budget` (the
     /// live heads of keys after the spill's, most likely rows about to be written; a spill
-    /// does not change them: a key with a live committed head never gets a head written
-    /// before the commit). The cap keeps heads of rows that are never written (an
+    /// does not change them: it writes heads only of the keys it spills, up to `last`, and
+    /// a key it writes over its head is never written so again). The cap keeps heads of
+    /// rows that are never written (an
     /// `UPDATE OR IGNORE` skipping conflicts) from filling the write set's budget.
     pub(super) fn keep_run_after(&mut self, last: &[u8], budget: usize) {
         let run = std::mem::take(&mut self.run);

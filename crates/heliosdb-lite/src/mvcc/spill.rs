@@ -74,8 +74,10 @@ const HEAD_KEPT: u8 = 4;
 
 /// What a transaction knew, when it spilled a pending version, of its key's committed head.
 /// Under the write lock the head cannot change before the commit (nothing else commits, and
-/// the transaction's own writes reach the heads only at its commit, or as direct heads of
-/// keys that never spilled), so the commit may take it from the record.
+/// the transaction's own writes reach the heads only at its commit, or at a spill for keys
+/// that never spilled before: new keys, [`super::direct`], and keys written over their heads,
+/// [`super::overwrite`], which then never reach the private range with this head), so the
+/// commit may take it from the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum KnownHead<H> {
     /// Not read: the commit looks it up.
@@ -462,7 +464,7 @@ fn chunk_first(key: &[u8]) -> Result<u64> {
 /// applied to the private range, the others are handed to `other` (metadata and GC requests
 /// live in memory). With `direct` (the SCN of the heads the transaction wrote directly, see
 /// [`super::direct`]), undoing a key's first write also takes back its direct head, and
-/// `taken` hears of each. `*top` follows each chunk undone, so after a failure it still says
+/// `taken` hears of each, with whether the head taken back and the head left are live. `*top` follows each chunk undone, so after a failure it still says
 /// which chunks remain (a chunk holding bulk heads may be partly applied: the caller then
 /// only lets the transaction roll back whole). Bulk heads ([`Undo::Direct`]) are taken back whatever `direct`
 /// says (they were written at the transaction's direct SCN, which `direct` then holds).
@@ -473,7 +475,7 @@ pub(super) fn roll_back(
     top: &mut u64,
     direct: Option<u64>,
     mut other: impl FnMut(Undo),
-    mut taken: impl FnMut(&[u8]),
+    mut taken: impl FnMut(&[u8], bool, bool),
 ) -> Result<()> {
     while *top > to {
         // The newest chunk below `top`: it holds record `top - 1`, and may begin before `to`.
@@ -508,10 +510,13 @@ pub(super) fn roll_back(
                     // over the committed head (its history entry under `scn` says so) or as
                     // a new head.
                     if let Some(scn) = direct {
-                        if super::overwrite::take_back(storage, &mut batch, &logical, scn)?
-                            || super::direct::take_back(storage, &mut batch, &logical, scn)?
-                        {
-                            taken(&logical);
+                        match super::overwrite::take_back(storage, &mut batch, &logical, scn)? {
+                            Some(was_live) => taken(&logical, was_live, true),
+                            None => {
+                                if super::direct::take_back(storage, &mut batch, &logical, scn)? {
+                                    taken(&logical, true, false);
+                                }
+                            }
                         }
                     }
                 }

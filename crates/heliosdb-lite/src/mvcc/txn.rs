@@ -1180,10 +1180,10 @@ impl Transaction {
             &mut self.undo_stored,
             self.direct_scn,
             |u| other.push(u),
-            |k| {
+            |k, was_live, left_live| {
                 *live = live.saturating_sub(1);
                 if let Some(group) = group {
-                    counters::add_delta(group, k, true, false, deltas);
+                    counters::add_delta(group, k, was_live, left_live, deltas);
                 }
             },
         );
