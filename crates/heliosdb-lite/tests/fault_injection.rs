@@ -4,7 +4,9 @@
 //! the store holds a prefix of the acknowledged commits (plus at most the one in doubt).
 
 use heliosdb_lite::mvcc::{Mvcc, MvccOptions, TxnMode};
-use heliosdb_lite::storage::{Direction, KeyRange, KvIter, MemoryStorage, Storage, WriteBatch};
+use heliosdb_lite::storage::{
+    Bytes, Direction, KeyRange, KvIter, MemoryStorage, Storage, WriteBatch,
+};
 use heliosdb_lite::Error;
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -97,7 +99,7 @@ impl Storage for Faulty {
     }
     fn write_sorted(
         &self,
-        pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>,
+        pairs: &mut dyn Iterator<Item = (Bytes, Bytes)>,
     ) -> heliosdb_lite::Result<()> {
         self.sorted_writes.fetch_add(1, Ordering::SeqCst);
         let mut batch = WriteBatch::new();

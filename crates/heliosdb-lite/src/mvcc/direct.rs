@@ -431,7 +431,7 @@ where
     D: AsRef<[u8]>,
     W: FnMut(&[u8]),
 {
-    fn next_head(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn next_head(&mut self) -> Option<(Bytes, Bytes)> {
         if self.failed.is_some()
             || self.listed >= INGEST_LIST_BYTES
             || self.head_bytes >= INGEST_HEAD_BYTES
@@ -470,10 +470,12 @@ where
             },
             Naming::Unnamed => {}
         }
-        let head = keys::encode_version(self.scn, Some(data));
+        // Built straight into the storage's byte views: no vector per key and value to copy
+        // again (a short key or value is held inline).
+        let head = keys::version_bytes(self.scn, Some(data));
         self.head_bytes += 1 + logical.len() + head.len();
         (self.written)(logical);
-        Some((keys::head_key(logical), head))
+        Some((keys::head_key_bytes(logical), head))
     }
 }
 
@@ -484,7 +486,7 @@ where
     D: AsRef<[u8]>,
     W: FnMut(&[u8]),
 {
-    type Item = (Vec<u8>, Vec<u8>);
+    type Item = (Bytes, Bytes);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.out.is_none() {
@@ -510,7 +512,7 @@ where
         let record = self.out.as_mut()?.next()?;
         let key = record_key(self.txid, *self.seq);
         *self.seq += 1;
-        Some((key, record))
+        Some((Bytes::from(key), Bytes::from(record)))
     }
 }
 

@@ -31,10 +31,10 @@ impl Storage for Ingesting {
     fn ingests_sorted(&self) -> bool {
         true
     }
-    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Bytes, Bytes)>) -> Result<()> {
         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut batch = WriteBatch::new();
-        let mut last: Option<Vec<u8>> = None;
+        let mut last: Option<Bytes> = None;
         for (k, v) in pairs {
             assert!(
                 last.as_ref().is_none_or(|l| *l < k),

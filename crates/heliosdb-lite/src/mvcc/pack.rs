@@ -903,7 +903,9 @@ pub(super) fn build(mvcc: &Mvcc, prefix: &[u8], since: u64, yields: bool) -> Res
         false => usize::MAX,
     };
     let written = write_in_batches(storage, &mut pages, limit).and_then(|more| match more {
-        true => storage.write_sorted(&mut pages),
+        true => {
+            storage.write_sorted(&mut (&mut pages).map(|(k, v)| (Bytes::from(k), Bytes::from(v))))
+        }
         false => Ok(()),
     });
     let ended_early = pages.yielded;

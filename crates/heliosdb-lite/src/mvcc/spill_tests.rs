@@ -2,7 +2,7 @@
 //! interrupted at every storage write.
 
 use super::*;
-use crate::storage::{KvIter, MemoryStorage};
+use crate::storage::{Bytes, KvIter, MemoryStorage};
 use crate::time::ManualClock;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 
@@ -570,7 +570,7 @@ impl Storage for CountingSorted {
     fn ingests_sorted(&self) -> bool {
         self.0.ingests_sorted()
     }
-    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Bytes, Bytes)>) -> Result<()> {
         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.write_sorted(pairs)
     }

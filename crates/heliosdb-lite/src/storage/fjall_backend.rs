@@ -548,7 +548,7 @@ impl Storage for FjallStorage {
         true
     }
 
-    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Bytes, Bytes)>) -> Result<()> {
         self.ingest(&mut pairs.map(Ok))
     }
 
@@ -729,7 +729,8 @@ mod tests {
 
     /// Ingests keys 0 to 999 under prefix `p`, each with the value `ingested`.
     fn ingest_numbered(s: &FjallStorage, p: &str) {
-        let mut pairs = (0..1_000).map(|i| (numbered(p, i), b"ingested".to_vec()));
+        let mut pairs =
+            (0..1_000).map(|i| (Bytes::from(numbered(p, i)), Bytes::from(&b"ingested"[..])));
         s.write_sorted(&mut pairs).unwrap();
     }
 
@@ -749,7 +750,8 @@ mod tests {
         pairs.extend(
             (0..5_000u32).map(|i| (format!("b{i:05}").into_bytes(), i.to_be_bytes().to_vec())),
         );
-        s.write_sorted(&mut pairs.into_iter()).unwrap();
+        s.write_sorted(&mut pairs.into_iter().map(|(k, v)| (k.into(), v.into())))
+            .unwrap();
         assert_eq!(value(&s, b"b").as_deref(), Some(&b"new"[..]));
         assert_eq!(value(&s, b"b04999"), Some(4999u32.to_be_bytes().to_vec()));
         // Out of order: an error, and nothing of it is visible.
@@ -758,7 +760,9 @@ mod tests {
             (b"c3".to_vec(), b"x".to_vec()),
             (b"c2".to_vec(), b"x".to_vec()),
         ];
-        let e = s.write_sorted(&mut unsorted.into_iter()).unwrap_err();
+        let e = s
+            .write_sorted(&mut unsorted.into_iter().map(|(k, v)| (k.into(), v.into())))
+            .unwrap_err();
         assert!(e.to_string().contains("out of order"), "{e}");
         assert_eq!(value(&s, b"c1"), None);
         // Later batches win over the ingested tables.

@@ -242,11 +242,11 @@ pub trait Storage: Send + Sync + 'static {
     /// so is every write made before it). A key out of order is an error, and nothing is
     /// written. fjall writes the pairs straight into sorted table files (no journal, no
     /// memtable); the default collects them into one synced batch.
-    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<()> {
+    fn write_sorted(&self, pairs: &mut dyn Iterator<Item = (Bytes, Bytes)>) -> Result<()> {
         let mut batch = WriteBatch::new();
         for (k, v) in pairs {
             if let Some(WriteOp::Put(last, _)) = batch.ops.last() {
-                if **last >= *k {
+                if *last >= k {
                     return Err(out_of_order());
                 }
             }

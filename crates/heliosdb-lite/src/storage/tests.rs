@@ -178,7 +178,7 @@ mod reads_after_writes {
                         Op::Sorted(pairs) => {
                             let sorted: BTreeMap<u8, u8> = pairs.iter().copied().collect();
                             model.extend(&sorted);
-                            s.write_sorted(&mut sorted.into_iter().map(|(k, v)| (vec![k], vec![v])))
+                            s.write_sorted(&mut sorted.into_iter().map(|(k, v)| (Bytes::from(&[k][..]), Bytes::from(&[v][..]))))
                                 .unwrap();
                         }
                     }
@@ -234,7 +234,8 @@ fn concurrent_readers_never_see_a_replaced_value() {
                 put(n);
                 if n % 500 == 0 {
                     // An ingestion too, which drops every cached value.
-                    let mut pairs = [(b"a".to_vec(), n.to_be_bytes().to_vec())].into_iter();
+                    let mut pairs =
+                        [(Bytes::from(&b"a"[..]), Bytes::from(&n.to_be_bytes()[..]))].into_iter();
                     s.write_sorted(&mut pairs).unwrap();
                 }
                 written.store(n, SeqCst);
