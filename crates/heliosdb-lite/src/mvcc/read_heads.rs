@@ -117,8 +117,8 @@ impl ReadHeads {
     /// live heads of keys after the spill's, most likely rows about to be written; a spill
     /// does not change them: it writes heads only of the keys it spills, up to `last`, and
     /// a key it writes over its head is never written so again). The cap keeps heads of
-    /// rows that are never written (an
-    /// `UPDATE OR IGNORE` skipping conflicts) from filling the write set's budget.
+    /// rows that are never written (an `UPDATE OR IGNORE` skipping conflicts) from filling
+    /// the write set's budget.
     pub(super) fn keep_run_after(&mut self, last: &[u8], budget: usize) {
         let run = std::mem::take(&mut self.run);
         self.clear();

@@ -102,7 +102,7 @@ impl Marker {
 
 /// GC work list number `n` of commit `scn`: beside the commit's own list, inside the range
 /// GC reads for that SCN.
-pub(super) fn work_list_key(scn: u64, n: u32) -> Vec<u8> {
+fn work_list_key(scn: u64, n: u32) -> Vec<u8> {
     let mut k = keys::gc_key(scn);
     if n > 0 {
         k.push(0);
@@ -379,6 +379,11 @@ pub(super) fn recover(
         apply(storage, count_group, packs, marker)?;
         changed = true;
     }
+    // A transaction that never committed may leave GC work lists named by its id
+    // (`super::overwrite`, beside the history entries its take-back keeps): the id must not
+    // be handed out again, and the counter, stored when a transaction ends, may not know it.
+    // Stored before the private ranges go, which are what tells the id.
+    changed |= reserve_private_txids(storage)?;
     // Heads written directly by transactions that never committed go before their records.
     let taken = super::direct::take_back_uncommitted(storage)?;
     let removed = spill::discard(storage, &[keys::PRIVATE])?;
@@ -388,9 +393,56 @@ pub(super) fn recover(
     Ok(())
 }
 
+/// Raises the stored transaction-id counter past the largest id with a private range (the
+/// last private key: one seek). Returns whether it wrote.
+fn reserve_private_txids(storage: &dyn Storage) -> Result<bool> {
+    let private = crate::storage::prefix_range(&[keys::PRIVATE]);
+    let Some(kv) = storage.scan(private, Direction::Reverse).next() else {
+        return Ok(false);
+    };
+    let (k, _) = kv?;
+    let txid = k
+        .get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| Error::corruption("malformed private key"))?;
+    let counter = keys::meta_key(b"next_txid");
+    let stored = match storage.get(&counter)? {
+        Some(v) => v[..]
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| Error::corruption("metadata entry next_txid has the wrong length"))?,
+        None => 1,
+    };
+    if stored > txid {
+        return Ok(false);
+    }
+    let mut batch = WriteBatch::new();
+    batch.put(counter, txid.saturating_add(1).to_be_bytes().to_vec());
+    storage.write(batch, false)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_with_a_private_range_are_never_handed_out_again() {
+        let s = crate::storage::MemoryStorage::new();
+        assert!(!reserve_private_txids(&s).unwrap());
+        let mut b = WriteBatch::new();
+        let mut k = spill::txn_prefix(40);
+        k.extend_from_slice(b"w-key");
+        b.put(k, b"v".to_vec());
+        b.put(spill::txn_prefix(7), b"v".to_vec());
+        s.write(b, false).unwrap();
+        assert!(reserve_private_txids(&s).unwrap());
+        let stored = s.get(&keys::meta_key(b"next_txid")).unwrap().unwrap();
+        assert_eq!(u64::from_be_bytes(stored[..].try_into().unwrap()), 41);
+        // A counter already past them stays.
+        assert!(!reserve_private_txids(&s).unwrap());
+    }
 
     #[test]
     fn markers_round_trip_and_damage_is_an_error() {

@@ -178,7 +178,8 @@ mod reads_after_writes {
                         Op::Sorted(pairs) => {
                             let sorted: BTreeMap<u8, u8> = pairs.iter().copied().collect();
                             model.extend(&sorted);
-                            s.write_sorted(&mut sorted.into_iter().map(|(k, v)| (Bytes::from(&[k][..]), Bytes::from(&[v][..]))))
+                            let one = |b: u8| Bytes::from(&[b][..]);
+                            s.write_sorted(&mut sorted.into_iter().map(|(k, v)| (one(k), one(v))))
                                 .unwrap();
                         }
                     }
