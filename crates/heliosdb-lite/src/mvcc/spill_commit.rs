@@ -406,19 +406,15 @@ fn reserve_private_txids(storage: &dyn Storage) -> Result<bool> {
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
         .ok_or_else(|| Error::corruption("malformed private key"))?;
-    let counter = keys::meta_key(b"next_txid");
-    let stored = match storage.get(&counter)? {
-        Some(v) => v[..]
-            .try_into()
-            .map(u64::from_be_bytes)
-            .map_err(|_| Error::corruption("metadata entry next_txid has the wrong length"))?,
-        None => 1,
-    };
+    let stored = super::read_u64_meta(storage, b"next_txid")?.unwrap_or(1);
     if stored > txid {
         return Ok(false);
     }
     let mut batch = WriteBatch::new();
-    batch.put(counter, txid.saturating_add(1).to_be_bytes().to_vec());
+    batch.put(
+        keys::meta_key(b"next_txid"),
+        txid.saturating_add(1).to_be_bytes().to_vec(),
+    );
     storage.write(batch, false)?;
     Ok(true)
 }
