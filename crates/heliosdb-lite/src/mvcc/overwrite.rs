@@ -21,6 +21,11 @@
 //! the writes committed data by deleting the records (its final batch), and logs the keys for
 //! tracked tables from them.
 //!
+//! Many such rows on a backend that ingests sorted writes go in ingestions instead of
+//! batches: history entries, heads, work lists and records sort in that order (by tag), so a
+//! part's pairs are produced in four passes over it and written as one atomic sorted run,
+//! past the write buffer, the journal and the memtable.
+//!
 //! Only keys the transaction never spilled before are written this way: a key is overwritten
 //! at most once, and its record is the first to name it, so a take-back of the whole
 //! transaction, which walks the records in order, restores the committed head before any
@@ -36,7 +41,7 @@ use super::gc::{push_work_item, GcKind};
 use super::keys;
 use super::spill::{BATCH_BYTES, BATCH_OPS};
 use crate::error::{Error, Result};
-use crate::storage::{Storage, WriteBatch};
+use crate::storage::{Bytes, Storage, WriteBatch};
 
 /// The length field that, first after a record's SCN, says the record lists keys whose live
 /// committed head a head at the SCN superseded in place (no key is 4 GiB long).
@@ -60,10 +65,49 @@ fn work_list_key(scn: u64, txid: u64, seq: u64) -> Vec<u8> {
 pub(super) type Overwrite<'a> = (&'a [u8], Option<&'a [u8]>, &'a [u8]);
 
 /// Writes `entries` (ascending keys, each with a live committed head older than `scn`) as
-/// heads at `scn` with their superseded heads in the history and their GC work items, in
-/// bounded batches (not synced), each with its record (numbered from `*seq`). Returns the
-/// row-count changes through `counted` (key, whether the new version is live).
+/// heads at `scn` with their superseded heads in the history and their GC work items, each
+/// part of the writing with its record (numbered from `*seq`): in bounded batches (not
+/// synced), or, for at least `ingest_min` entries on a backend that ingests sorted writes
+/// (`MvccOptions::ingest_min_keys`), in bounded ingestions (synced; each holds its records,
+/// so a crash leaves all of it named or none of it written). Returns the row-count changes
+/// through `counted` (key, whether the new version is live).
 pub(super) fn write_overwrites<'a>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    ingest_min: usize,
+    entries: impl Iterator<Item = Overwrite<'a>>,
+    counted: impl FnMut(&[u8], bool),
+) -> Result<()> {
+    let mut entries = entries;
+    if !storage.ingests_sorted() {
+        return write_batched(storage, (txid, seq), scn, entries, counted);
+    }
+    let first: Vec<Overwrite<'a>> = entries.by_ref().take(ingest_min).collect();
+    let many = first.len() >= ingest_min.max(1);
+    let all = first.into_iter().chain(entries);
+    if many {
+        write_ingested(storage, (txid, seq), scn, all, counted)
+    } else {
+        write_batched(storage, (txid, seq), scn, all, counted)
+    }
+}
+
+/// The committed head `old_head` decoded, checked to be one a version at `scn` may be written
+/// over: live and older.
+fn superseded(old_head: &[u8], scn: u64) -> Result<keys::Version<'_>> {
+    let old = keys::decode_version(old_head)?;
+    if old.data.is_none() || old.begin >= scn {
+        return Err(Error::Transaction(
+            "internal error: a version written over its head needs a live committed head".into(),
+        ));
+    }
+    Ok(old)
+}
+
+/// [`write_overwrites`] through ordinary batches of about [`BATCH_BYTES`], each with its
+/// record and work list.
+fn write_batched<'a>(
     storage: &dyn Storage,
     (txid, seq): (u64, &mut u64),
     scn: u64,
@@ -90,36 +134,13 @@ pub(super) fn write_overwrites<'a>(
         storage.write(std::mem::take(batch), false)
     };
     for (logical, value, old_head) in entries {
-        let old = keys::decode_version(old_head)?;
-        if old.data.is_none() || old.begin >= scn {
-            return Err(Error::Transaction(
-                "internal error: a version written over its head needs a live committed head"
-                    .into(),
-            ));
-        }
-        let history_key = keys::history_key(logical, scn);
-        let entry = keys::history_value(old_head, &old);
-        push_work_item(
-            &mut work,
-            GcKind::Delete,
-            history_key.len() + entry.len(),
-            &history_key,
-        );
-        let head_key = keys::head_key_bytes(logical);
-        let head = keys::head_bytes(scn, value, Some(&old));
-        if value.is_none() {
-            push_work_item(
-                &mut work,
-                GcKind::Tombstone,
-                head_key.len() + head.len(),
-                &head_key,
-            );
-        }
+        let old = superseded(old_head, scn)?;
+        let (history_key, entry) = history_pair(logical, scn, old_head, &old, &mut work);
+        let (head_key, head) = head_pair(logical, value, scn, &old, &mut work);
         bytes += history_key.len() + entry.len() + head_key.len() + head.len() + logical.len();
         batch.put(history_key, entry);
         batch.put(head_key, head);
-        record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
-        record.extend_from_slice(logical);
+        push_listed(&mut record, logical);
         counted(logical, value.is_some());
         if bytes >= BATCH_BYTES || batch.len() >= BATCH_OPS {
             flush(&mut batch, &mut record, &mut work)?;
@@ -127,6 +148,186 @@ pub(super) fn write_overwrites<'a>(
         }
     }
     flush(&mut batch, &mut record, &mut work)
+}
+
+/// The history entry of `old_head` (decoded as `old`) under `scn`, its GC work item added to
+/// `work`.
+fn history_pair(
+    logical: &[u8],
+    scn: u64,
+    old_head: &[u8],
+    old: &keys::Version<'_>,
+    work: &mut Vec<u8>,
+) -> (Vec<u8>, Bytes) {
+    let key = keys::history_key(logical, scn);
+    let entry = keys::history_value(old_head, old);
+    push_work_item(work, GcKind::Delete, key.len() + entry.len(), &key);
+    (key, entry)
+}
+
+/// The new head of `logical` at `scn` over `old`; a deletion's GC work item (the tombstone
+/// goes once no snapshot needs it) added to `work`.
+fn head_pair(
+    logical: &[u8],
+    value: Option<&[u8]>,
+    scn: u64,
+    old: &keys::Version<'_>,
+    work: &mut Vec<u8>,
+) -> (Bytes, Bytes) {
+    let key = keys::head_key_bytes(logical);
+    let head = keys::head_bytes(scn, value, Some(old));
+    if value.is_none() {
+        push_work_item(work, GcKind::Tombstone, key.len() + head.len(), &key);
+    }
+    (key, head)
+}
+
+fn push_listed(record: &mut Vec<u8>, logical: &[u8]) {
+    record.extend_from_slice(&(logical.len() as u32).to_be_bytes());
+    record.extend_from_slice(logical);
+}
+
+/// Entries one ingestion of [`write_ingested`] holds at most: they are held (as references,
+/// with their decoded old heads) while its history entries, then its heads are written.
+const INGEST_ENTRIES: usize = 1 << 16;
+
+/// [`write_overwrites`] through sorted ingestions: each writes a part's history entries
+/// (tag `HISTORY`), then its heads (`HEAD`), then its GC work lists (`GC_QUEUE`), then the
+/// records naming its keys (`PRIVATE`), the order the keys sort in, as one atomic write
+/// that skips the write buffer, the journal and the memtable.
+fn write_ingested<'a>(
+    storage: &dyn Storage,
+    (txid, seq): (u64, &mut u64),
+    scn: u64,
+    entries: impl Iterator<Item = Overwrite<'a>>,
+    mut counted: impl FnMut(&[u8], bool),
+) -> Result<()> {
+    let mut entries = entries.peekable();
+    while entries.peek().is_some() {
+        // Checked before anything is written: an ingestion cannot stop half-way.
+        let mut part = Vec::new();
+        // Where each record's keys start (a record lists about `BATCH_BYTES` of keys).
+        let mut starts = vec![0];
+        let mut listed = 0;
+        while part.len() < INGEST_ENTRIES {
+            let Some((logical, value, old_head)) = entries.next() else {
+                break;
+            };
+            if listed >= BATCH_BYTES {
+                starts.push(part.len());
+                listed = 0;
+            }
+            listed += 4 + logical.len();
+            part.push(((logical, value, old_head), superseded(old_head, scn)?));
+        }
+        let records = starts.len();
+        let mut run = IngestRun {
+            part: &part,
+            starts: &starts,
+            txid,
+            scn,
+            first_seq: *seq,
+            step: Step::History(0),
+            work: vec![Vec::new(); records],
+        };
+        storage.write_sorted(&mut run)?;
+        *seq += records as u64;
+        for ((logical, value, _), _) in &part {
+            counted(logical, value.is_some());
+        }
+    }
+    Ok(())
+}
+
+/// Where an [`IngestRun`] is: the entry (or record) it writes next.
+#[derive(Clone, Copy)]
+enum Step {
+    History(usize),
+    Heads(usize),
+    WorkLists(usize),
+    Records(usize),
+}
+
+/// The pairs of one ingestion of [`write_ingested`], in key order.
+struct IngestRun<'p, 'a> {
+    part: &'p [(Overwrite<'a>, keys::Version<'a>)],
+    /// The first entry of each record.
+    starts: &'p [usize],
+    txid: u64,
+    scn: u64,
+    /// The number of the part's first record.
+    first_seq: u64,
+    step: Step,
+    /// Each record's GC work list, filled while its entries are written.
+    work: Vec<Vec<u8>>,
+}
+
+impl IngestRun<'_, '_> {
+    /// The record whose keys include entry `i`.
+    fn record_of(&self, i: usize) -> usize {
+        self.starts.partition_point(|&s| s <= i) - 1
+    }
+
+    /// The keys of record `r`.
+    fn listed(&self, r: usize) -> &[(Overwrite<'_>, keys::Version<'_>)] {
+        let end = self.starts.get(r + 1).copied().unwrap_or(self.part.len());
+        &self.part[self.starts[r]..end]
+    }
+}
+
+impl Iterator for IngestRun<'_, '_> {
+    type Item = (Bytes, Bytes);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.step {
+                Step::History(i) => {
+                    let Some(((logical, _, old_head), old)) = self.part.get(i) else {
+                        self.step = Step::Heads(0);
+                        continue;
+                    };
+                    self.step = Step::History(i + 1);
+                    let r = self.record_of(i);
+                    let (key, entry) =
+                        history_pair(logical, self.scn, old_head, old, &mut self.work[r]);
+                    return Some((Bytes::from(key), entry));
+                }
+                Step::Heads(i) => {
+                    let Some(((logical, value, _), old)) = self.part.get(i) else {
+                        self.step = Step::WorkLists(0);
+                        continue;
+                    };
+                    self.step = Step::Heads(i + 1);
+                    let r = self.record_of(i);
+                    return Some(head_pair(logical, *value, self.scn, old, &mut self.work[r]));
+                }
+                Step::WorkLists(r) => {
+                    let Some(work) = self.work.get_mut(r) else {
+                        self.step = Step::Records(0);
+                        continue;
+                    };
+                    self.step = Step::WorkLists(r + 1);
+                    if work.is_empty() {
+                        continue;
+                    }
+                    let key = work_list_key(self.scn, self.txid, self.first_seq + r as u64);
+                    return Some((Bytes::from(key), Bytes::from(std::mem::take(work))));
+                }
+                Step::Records(r) => {
+                    if r >= self.starts.len() {
+                        return None;
+                    }
+                    self.step = Step::Records(r + 1);
+                    let mut record = record_start(self.scn);
+                    for ((logical, _, _), _) in self.listed(r) {
+                        push_listed(&mut record, logical);
+                    }
+                    let key = super::direct::record_key(self.txid, self.first_seq + r as u64);
+                    return Some((Bytes::from(key), Bytes::from(record)));
+                }
+            }
+        }
+    }
 }
 
 fn record_start(scn: u64) -> Vec<u8> {

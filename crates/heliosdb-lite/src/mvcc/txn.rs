@@ -1024,7 +1024,14 @@ impl Transaction {
                 Place::Over(h) => Some((k.as_slice(), p.value.as_deref(), h.as_ref())),
                 _ => None,
             });
-        super::overwrite::write_overwrites(storage, (txid, &mut *seq), scn, over, counted)?;
+        super::overwrite::write_overwrites(
+            storage,
+            (txid, &mut *seq),
+            scn,
+            ingest_min,
+            over,
+            counted,
+        )?;
         let mut rest_heads = places.iter().filter_map(|p| match p {
             Place::Private(h) => Some(h.as_bytes()),
             _ => None,
