@@ -303,7 +303,7 @@ type WorkItem<'a> = Result<(GcKind, u32, &'a [u8])>;
 
 /// The work items of one queue entry, `(kind u8, size u32, target length u32, target)*`
 /// (big-endian).
-fn work_items(value: &[u8]) -> impl Iterator<Item = WorkItem<'_>> {
+pub(super) fn work_items(value: &[u8]) -> impl Iterator<Item = WorkItem<'_>> {
     let u32_at = |b: &[u8], at: usize| -> Option<u32> {
         b.get(at..at + 4)
             .and_then(|s| s.try_into().ok())

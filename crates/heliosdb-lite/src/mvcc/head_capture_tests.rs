@@ -276,8 +276,9 @@ fn heads_carried_into_a_spilled_write_set_store_what_a_looking_commit_stores() {
 }
 
 /// The rows a spill writes over their heads, written by sorted ingestions (history entries,
-/// then heads, then work lists, then records: the order their keys sort in) store exactly
-/// what a commit that looks every head up stores.
+/// then heads, then work lists, then records: the order their keys sort in) store what a
+/// commit that looks every head up stores: the same heads and history, and the same GC work
+/// items per SCN (held in lists cut differently).
 #[test]
 fn rows_written_over_their_heads_by_ingestion_store_what_a_looking_commit_stores() {
     let clock = ManualClock::new(1_000_000);

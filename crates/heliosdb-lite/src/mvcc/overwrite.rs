@@ -188,13 +188,20 @@ fn push_listed(record: &mut Vec<u8>, logical: &[u8]) {
 }
 
 /// Entries one ingestion of [`write_ingested`] holds at most: they are held (as references,
-/// with their decoded old heads) while its history entries, then its heads are written.
+/// with their decoded old heads, about 100 bytes each) while its history entries, then its
+/// heads are written.
 const INGEST_ENTRIES: usize = 1 << 16;
 
-/// [`write_overwrites`] through sorted ingestions: each writes a part's history entries
-/// (tag `HISTORY`), then its heads (`HEAD`), then its GC work lists (`GC_QUEUE`), then the
-/// records naming its keys (`PRIVATE`), the order the keys sort in, as one atomic write
-/// that skips the write buffer, the journal and the memtable.
+/// Bytes of listed keys one ingestion carries at most (as [`super::direct`]'s): its records
+/// and work lists (about twice the keys' bytes) are held until its heads are written.
+const INGEST_LIST_BYTES: usize = 4 << 20;
+
+/// [`write_overwrites`] through sorted ingestions, one per part of the entries: each writes
+/// the part's history entries (tag `HISTORY`), then its heads (`HEAD`), then its GC work
+/// lists (`GC_QUEUE`), then the records naming its keys (`PRIVATE`), the order the keys sort
+/// in, as one atomic write that skips the write buffer, the journal and the memtable. A
+/// part's entries are checked before its ingestion starts (an ingestion cannot stop half-way);
+/// an error in a later part leaves the earlier ones written and named, for the rollback.
 fn write_ingested<'a>(
     storage: &dyn Storage,
     (txid, seq): (u64, &mut u64),
@@ -204,12 +211,11 @@ fn write_ingested<'a>(
 ) -> Result<()> {
     let mut entries = entries.peekable();
     while entries.peek().is_some() {
-        // Checked before anything is written: an ingestion cannot stop half-way.
         let mut part = Vec::new();
         // Where each record's keys start (a record lists about `BATCH_BYTES` of keys).
         let mut starts = vec![0];
-        let mut listed = 0;
-        while part.len() < INGEST_ENTRIES {
+        let (mut listed, mut part_listed) = (0, 0);
+        while part.len() < INGEST_ENTRIES && part_listed < INGEST_LIST_BYTES {
             let Some((logical, value, old_head)) = entries.next() else {
                 break;
             };
@@ -218,6 +224,7 @@ fn write_ingested<'a>(
                 listed = 0;
             }
             listed += 4 + logical.len();
+            part_listed += 4 + logical.len();
             part.push(((logical, value, old_head), superseded(old_head, scn)?));
         }
         let records = starts.len();
@@ -365,4 +372,91 @@ pub(super) fn take_back(
     let old = keys::decode_version(&entry)?;
     batch.put(keys::head_key(logical), keys::restored_head(&newer, &old)?);
     Ok(Some(newer.data.is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("t{i:030}").into_bytes()
+    }
+
+    /// More entries than one part holds, and more listed bytes than one record lists: every
+    /// key is written over its head and named by exactly one record, in order, with its GC
+    /// work; the take-back restores every committed head.
+    #[test]
+    fn ingested_parts_and_records_name_every_key_once_and_are_taken_back() {
+        let storage = MemoryStorage::new();
+        let n = INGEST_ENTRIES + 5_000;
+        let logical: Vec<Vec<u8>> = (0..n).map(key).collect();
+        let old: Vec<Bytes> = (0..n)
+            .map(|i| keys::version_bytes(3, Some(format!("v{i}").as_bytes())))
+            .collect();
+        let mut batch = WriteBatch::new();
+        for (k, h) in logical.iter().zip(&old) {
+            batch.put(keys::head_key(k), h.to_vec());
+        }
+        storage.write(batch, false).unwrap();
+        let (txid, scn, mut seq) = (7, 9, 0);
+        let entries = logical.iter().zip(&old).enumerate().map(|(i, (k, h))| {
+            let value = (i % 3 != 0).then_some(&b"new"[..]);
+            (k.as_slice(), value, h.as_ref())
+        });
+        let mut counted = 0;
+        // The default sorted write refuses keys out of order.
+        write_ingested(&storage, (txid, &mut seq), scn, entries, |_, _| {
+            counted += 1
+        })
+        .unwrap();
+        assert_eq!(counted, n);
+        let all = |prefix: &[u8]| -> Vec<(Bytes, Bytes)> {
+            storage
+                .scan(
+                    crate::storage::prefix_range(prefix),
+                    crate::storage::Direction::Forward,
+                )
+                .map(|kv| kv.unwrap())
+                .collect()
+        };
+        let records = all(&super::super::direct::record_prefix(txid));
+        assert_eq!(records.len() as u64, seq);
+        assert!(records.len() >= 3, "{} records", records.len());
+        let mut named = Vec::new();
+        for (_, r) in &records {
+            assert_eq!(&r[..8], &scn.to_be_bytes());
+            assert_eq!(&r[8..12], &OVERWRITTEN.to_be_bytes());
+            let mut rest = &r[12..];
+            while !rest.is_empty() {
+                let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+                named.push(rest[4..4 + len].to_vec());
+                rest = &rest[4 + len..];
+            }
+        }
+        assert_eq!(named, logical);
+        let work: usize = all(&keys::gc_key(scn))
+            .iter()
+            .map(|(_, list)| super::super::gc::work_items(list).count())
+            .sum();
+        assert_eq!(
+            work,
+            n + n.div_ceil(3),
+            "a history item each, a tombstone per deletion"
+        );
+        for (i, k) in logical.iter().enumerate() {
+            let head = storage.get(&keys::head_key(k)).unwrap().unwrap();
+            let v = keys::decode_version(&head).unwrap();
+            assert_eq!(v.begin, scn);
+            assert_eq!(v.data.is_some(), i % 3 != 0);
+            let entry = storage.get(&keys::history_key(k, scn)).unwrap().unwrap();
+            assert_eq!(entry, old[i]);
+        }
+        let mut taken = 0;
+        super::super::direct::take_back_from(&storage, txid, 0, |_, _, _| taken += 1).unwrap();
+        assert_eq!(taken, n);
+        for (k, h) in logical.iter().zip(&old) {
+            assert_eq!(storage.get(&keys::head_key(k)).unwrap().unwrap(), *h);
+        }
+    }
 }
