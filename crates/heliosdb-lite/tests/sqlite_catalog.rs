@@ -233,3 +233,46 @@ fn user_version_survives_reopening() {
         .unwrap();
     assert_eq!(v, 42);
 }
+
+/// Tables, indexes and views share one namespace, triggers have their own (`CREATE TRIGGER t
+/// ... ON t` is common): a trigger named like a table, an index or a view used to replace it
+/// in the catalog (the table's rows unreachable, the index gone). An index name refuses a new
+/// table or view even with IF NOT EXISTS, a table or view name a new index.
+#[test]
+fn triggers_have_a_namespace_of_their_own() {
+    let lines = &[
+        "CREATE TABLE t(a)",
+        "INSERT INTO t VALUES (1)",
+        "CREATE INDEX i ON t(a)",
+        "CREATE VIEW v AS SELECT a FROM t",
+        "CREATE TRIGGER t AFTER INSERT ON t BEGIN SELECT 1; END",
+        "CREATE TRIGGER i AFTER INSERT ON t BEGIN SELECT 1; END",
+        "CREATE TRIGGER v AFTER INSERT ON t BEGIN SELECT 1; END",
+        "CREATE TRIGGER v AFTER INSERT ON t BEGIN SELECT 1; END",
+        "CREATE TRIGGER IF NOT EXISTS v AFTER INSERT ON t BEGIN SELECT 1; END",
+        "SELECT type, name, tbl_name FROM sqlite_schema ORDER BY 1, 2",
+        "INSERT INTO t VALUES (2)",
+        "SELECT a FROM t INDEXED BY i WHERE a > 0 ORDER BY a",
+        "SELECT * FROM v ORDER BY a",
+        "CREATE TABLE v(x)",
+        "CREATE TABLE i(x)",
+        "CREATE TABLE IF NOT EXISTS i(x)",
+        "CREATE TABLE IF NOT EXISTS v(x)",
+        "CREATE VIEW t AS SELECT 1",
+        "CREATE VIEW IF NOT EXISTS i AS SELECT 1",
+        "CREATE INDEX t ON t(a)",
+        "CREATE INDEX IF NOT EXISTS v ON t(a)",
+        "CREATE INDEX IF NOT EXISTS i ON t(a)",
+        "CREATE TABLE tr(x)",
+        "CREATE TRIGGER tr AFTER DELETE ON tr BEGIN SELECT 1; END",
+        "ALTER TABLE tr RENAME TO i",
+        "ALTER TABLE tr RENAME TO tr2",
+        "SELECT type, name, tbl_name FROM sqlite_schema ORDER BY 1, 2",
+        "DROP TRIGGER t",
+        "DROP INDEX i",
+        "SELECT count(*) FROM t",
+        "DROP TABLE t",
+        "SELECT type, name, tbl_name FROM sqlite_schema ORDER BY 1, 2",
+    ];
+    check(&[("namespaces", lines)]);
+}

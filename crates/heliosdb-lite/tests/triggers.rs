@@ -232,3 +232,65 @@ fn unqualified_names_do_not_read_the_trigger_row() {
     let e = c.execute("UPDATE r SET z = 'f'", []).unwrap_err();
     assert!(e.to_string().contains("no such column: z"), "{e}");
 }
+
+/// A trigger named like its table keeps the table whole across a reopen; one that an older
+/// build stored under the catalog key of its name (where it replaced a table of that name)
+/// still works, is dropped where it is, and moves out of the way of a table created with its
+/// name.
+#[test]
+fn a_trigger_named_like_a_table_survives_a_reopen_and_the_old_catalog_key_still_reads() {
+    use heliosdb_lite::mvcc::{Mvcc, MvccOptions, TxnMode};
+    use heliosdb_lite::sql::codec::{catalog_key, trigger_catalog_key};
+    use heliosdb_lite::storage::{FjallOptions, FjallStorage};
+    use heliosdb_lite::Config;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let open = || Connection::open(Config::with_path(&path)).unwrap();
+    let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    {
+        let c = open();
+        c.execute_batch(
+            "CREATE TABLE t(a); CREATE TABLE log(x); INSERT INTO t VALUES (1);
+             CREATE TRIGGER t AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.a); END;
+             CREATE TRIGGER old AFTER INSERT ON t BEGIN INSERT INTO log VALUES (-new.a); END;
+             INSERT INTO t VALUES (2);",
+        )
+        .unwrap();
+    }
+    {
+        let c = open();
+        assert_eq!(count(&c, "SELECT count(*) FROM t"), 2);
+        c.execute("INSERT INTO t VALUES (3)", []).unwrap();
+        assert_eq!(count(&c, "SELECT count(*) FROM log"), 4);
+    }
+    // What an older build left: the trigger `old` under its name's key.
+    {
+        let storage = FjallStorage::open(&path, &FjallOptions::default()).unwrap();
+        let m = Mvcc::open(std::sync::Arc::new(storage), MvccOptions::default()).unwrap();
+        let mut txn = m.begin(TxnMode::Immediate).unwrap();
+        let entry = txn.get(&trigger_catalog_key("old")).unwrap().unwrap();
+        txn.delete(trigger_catalog_key("old")).unwrap();
+        txn.put(catalog_key("old"), entry.to_vec()).unwrap();
+        txn.commit().unwrap();
+    }
+    let c = open();
+    c.execute("INSERT INTO t VALUES (4)", []).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM log WHERE x < 0"), 3);
+    // A table named like it: the trigger moves to its own key and keeps firing.
+    c.execute_batch("CREATE TABLE old(y); INSERT INTO old VALUES (1); INSERT INTO t VALUES (5)")
+        .unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM log WHERE x < 0"), 4);
+    drop(c);
+    let c = open();
+    assert_eq!(count(&c, "SELECT count(*) FROM old"), 1);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM sqlite_schema WHERE name = 'old'"),
+        2
+    );
+    c.execute_batch("DROP TRIGGER old; INSERT INTO t VALUES (6)")
+        .unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM log WHERE x < 0"), 4);
+    assert_eq!(count(&c, "SELECT count(*) FROM old"), 1);
+    let e = c.execute("DROP TRIGGER old", []).unwrap_err();
+    assert!(e.to_string().contains("no such trigger: old"), "{e}");
+}

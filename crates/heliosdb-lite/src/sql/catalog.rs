@@ -458,13 +458,33 @@ impl Schema {
         self.views.get(&name.to_lowercase())
     }
 
-    /// True if any object has this name.
-    pub fn has_object(&self, name: &str) -> bool {
+    /// What holds this name among tables, indexes and views, which share one namespace (as
+    /// in SQLite; triggers have their own): `"table"`, `"index"` or `"view"`.
+    pub fn taken_by(&self, name: &str) -> Option<&'static str> {
         let n = name.to_lowercase();
-        self.tables.contains_key(&n)
-            || self.indexes.contains_key(&n)
-            || self.views.contains_key(&n)
-            || self.triggers.contains_key(&n)
+        if self.tables.contains_key(&n) {
+            Some("table")
+        } else if self.indexes.contains_key(&n) {
+            Some("index")
+        } else if self.views.contains_key(&n) {
+            Some("view")
+        } else {
+            None
+        }
+    }
+
+    /// The check of a new table's or view's name (`CREATE TABLE`, `CREATE VIEW`): `Ok(true)`
+    /// if the name is free, `Ok(false)` if a table or view holds it and the statement says
+    /// `IF NOT EXISTS`; an error naming what holds it otherwise (an index always, as SQLite).
+    pub fn check_new_relation(&self, name: &str, if_not_exists: bool) -> Result<bool> {
+        match self.taken_by(name) {
+            None => Ok(true),
+            Some("index") => Err(Error::invalid(format!(
+                "there is already an index named {name}"
+            ))),
+            Some(_) if if_not_exists => Ok(false),
+            Some(kind) => Err(Error::AlreadyExists(format!("{kind} {name}"))),
+        }
     }
 }
 

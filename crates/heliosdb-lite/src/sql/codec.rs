@@ -59,6 +59,16 @@ pub fn catalog_key(name: &str) -> Vec<u8> {
     k
 }
 
+/// Key of the catalog entry of trigger `name` (case-insensitive). Triggers have a namespace
+/// of their own, as in SQLite (`CREATE TRIGGER t ... ON t` is common), so their key follows
+/// the escaped name's terminator with `t`; under [`catalog_key`] a trigger replaced the table,
+/// index or view of its name. Builds before session 52 stored triggers there.
+pub fn trigger_catalog_key(name: &str) -> Vec<u8> {
+    let mut k = catalog_key(name);
+    k.push(b't');
+    k
+}
+
 /// Eight bytes that order as the float does (bytewise), with -0.0 equal to 0.0.
 pub(crate) fn f64_key(f: f64) -> [u8; 8] {
     let f = if f == 0.0 { 0.0 } else { f }; // -0.0 sorts with 0.0

@@ -67,7 +67,7 @@ pub fn run(
                 }
                 return Err(Error::invalid(format!("no such trigger: {name}")));
             }
-            txn.delete(codec::catalog_key(&name))
+            delete_trigger_entry(txn, &name)
         }
         other => Err(Error::Unsupported(format!("{other}"))),
     }
@@ -89,8 +89,42 @@ fn next_object_id(txn: &mut Transaction) -> Result<u32> {
     Ok(cur)
 }
 
+/// Stores a catalog entry: a trigger under its own key ([`codec::trigger_catalog_key`]),
+/// anything else under its name's. A trigger an older build stored under the name's key
+/// moves out of the way first (or, for a trigger written again, goes).
 pub(super) fn put_entry(txn: &mut Transaction, entry: &CatalogEntry) -> Result<()> {
-    txn.put(codec::catalog_key(entry.name()), entry.encode())
+    let plain = codec::catalog_key(entry.name());
+    let old_trigger = trigger_under_name_key(txn, &plain)?;
+    if let CatalogEntry::Trigger(_) = entry {
+        if old_trigger.is_some() {
+            txn.delete(plain)?;
+        }
+        return txn.put(codec::trigger_catalog_key(entry.name()), entry.encode());
+    }
+    if let Some(old) = old_trigger {
+        txn.put(codec::trigger_catalog_key(entry.name()), old)?;
+    }
+    txn.put(plain, entry.encode())
+}
+
+/// Deletes the catalog entry of trigger `name`, wherever it is stored.
+fn delete_trigger_entry(txn: &mut Transaction, name: &str) -> Result<()> {
+    let plain = codec::catalog_key(name);
+    if trigger_under_name_key(txn, &plain)?.is_some() {
+        txn.delete(plain)?;
+    }
+    txn.delete(codec::trigger_catalog_key(name))
+}
+
+/// The encoded trigger an older build stored under the name's key `plain`, if that is what
+/// the key holds.
+fn trigger_under_name_key(txn: &Transaction, plain: &[u8]) -> Result<Option<Vec<u8>>> {
+    match txn.get(plain)? {
+        Some(v) if matches!(CatalogEntry::decode(&v)?, CatalogEntry::Trigger(_)) => {
+            Ok(Some(v.to_vec()))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn column_names(cols: &[ast::IndexColumn], def: &TableDef, what: &str) -> Result<Vec<IndexColumn>> {
@@ -131,15 +165,12 @@ fn create_table(
 ) -> Result<()> {
     let name = table_name(&ct.name)?;
     check_not_reserved(&name)?;
-    if schema.has_object(&name) {
-        if ct.if_not_exists {
-            // SQLite still parses the columns: a misplaced ASC / DESC is a syntax error.
-            for c in &ct.columns {
-                column_order(c)?;
-            }
-            return Ok(());
+    if !schema.check_new_relation(&name, ct.if_not_exists)? {
+        // SQLite still parses the columns: a misplaced ASC / DESC is a syntax error.
+        for c in &ct.columns {
+            column_order(c)?;
         }
-        return Err(Error::AlreadyExists(format!("table {name}")));
+        return Ok(());
     }
     if ct.query.is_some() {
         return Err(Error::Unsupported("CREATE TABLE ... AS SELECT".into()));
@@ -387,11 +418,16 @@ fn create_index(
         Some(n) => table_name(n)?,
         None => return Err(Error::invalid("CREATE INDEX needs a name")),
     };
-    if schema.has_object(&name) {
-        if ci.if_not_exists {
-            return Ok(());
+    match schema.taken_by(&name) {
+        None => {}
+        Some("index") if ci.if_not_exists => return Ok(()),
+        Some("index") => return Err(Error::AlreadyExists(format!("index {name}"))),
+        // A table or a view, whatever IF NOT EXISTS says (as SQLite).
+        Some(_) => {
+            return Err(Error::invalid(format!(
+                "there is already a table named {name}"
+            )))
         }
-        return Err(Error::AlreadyExists(format!("index {name}")));
     }
     let tname = table_name(&ci.table_name)?;
     let info = schema
@@ -570,13 +606,9 @@ fn create_view(
 ) -> Result<()> {
     let name = table_name(&cv.name)?;
     check_not_reserved(&name)?;
-    if schema.has_object(&name) {
-        if cv.if_not_exists {
-            return Ok(());
-        }
-        if !cv.or_replace || schema.view(&name).is_none() {
-            return Err(Error::AlreadyExists(format!("view {name}")));
-        }
+    let replaces = cv.or_replace && schema.view(&name).is_some();
+    if !replaces && !schema.check_new_relation(&name, cv.if_not_exists)? {
+        return Ok(());
     }
     if cv.materialized {
         return Err(Error::Unsupported("materialized views".into()));
@@ -645,7 +677,7 @@ fn drop_object(
             }
             txn.delete(codec::catalog_key(name))?;
             for t in &info.triggers {
-                txn.delete(codec::catalog_key(&t.name))?;
+                delete_trigger_entry(txn, &t.name)?;
             }
             // The rows stay readable in the past; GC removes them once that past is collected.
             txn.drop_prefix_on_gc(codec::table_prefix(info.def.id))?;
@@ -783,8 +815,10 @@ fn alter_table(
                     }
                 };
                 check_not_reserved(&new)?;
-                if schema.has_object(&new) && !new.eq_ignore_ascii_case(&def.name) {
-                    return Err(Error::AlreadyExists(format!("table {new}")));
+                if schema.taken_by(&new).is_some() && !new.eq_ignore_ascii_case(&def.name) {
+                    return Err(Error::invalid(format!(
+                        "there is already another table or index with this name: {new}"
+                    )));
                 }
                 let target = rename::Target::Table {
                     old: &def.name,

@@ -81,11 +81,8 @@ impl Session {
         env: &StmtEnv,
     ) -> Result<Outcome> {
         let name = table_name(&ct.name)?;
-        if schema.has_object(&name) {
-            if ct.if_not_exists {
-                return Ok(Outcome::default());
-            }
-            return Err(Error::AlreadyExists(format!("table {name}")));
+        if !schema.check_new_relation(&name, ct.if_not_exists)? {
+            return Ok(Outcome::default());
         }
         if !ct.columns.is_empty() {
             return Err(Error::invalid(
