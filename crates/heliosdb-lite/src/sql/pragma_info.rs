@@ -54,7 +54,7 @@ fn text(s: &str) -> Value {
 
 fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
     let Some(info) = schema.table(table) else {
-        return Vec::new();
+        return schema_table_info(table, hidden);
     };
     let def = &info.def;
     // Generated columns are hidden (2 virtual, 3 stored): only `table_xinfo` lists them,
@@ -85,6 +85,45 @@ fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
             ];
             if hidden {
                 row.push(Value::Integer(kind(c)));
+            }
+            row
+        })
+        .collect()
+}
+
+/// `table_info` of the schema tables SQLite describes (`sqlite_schema`, `sqlite_temp_schema`
+/// and their old names), with the types SQLite declares them with; nothing for another name.
+fn schema_table_info(table: &str, hidden: bool) -> Rows {
+    let names = [
+        "sqlite_schema",
+        "sqlite_master",
+        "sqlite_temp_schema",
+        "sqlite_temp_master",
+    ];
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(table)) {
+        return Vec::new();
+    }
+    let columns = [
+        ("type", "TEXT"),
+        ("name", "TEXT"),
+        ("tbl_name", "TEXT"),
+        ("rootpage", "INT"),
+        ("sql", "TEXT"),
+    ];
+    columns
+        .iter()
+        .enumerate()
+        .map(|(cid, (name, ty))| {
+            let mut row = vec![
+                Value::Integer(cid as i64),
+                text(name),
+                text(ty),
+                Value::Integer(0),
+                Value::Null,
+                Value::Integer(0),
+            ];
+            if hidden {
+                row.push(Value::Integer(0));
             }
             row
         })
