@@ -190,8 +190,8 @@ pub enum Error {
     /// The statement names a column that does not exist.
     #[error("no such column: {0}")]
     NoSuchColumn(String),
-    /// An object with that name already exists.
-    #[error("{0} already exists")]
+    /// An object with that name already exists (the message says which, in SQLite's words).
+    #[error("{0}")]
     AlreadyExists(String),
     /// A value has the wrong type for where it is used.
     #[error("type mismatch: {0}")]

@@ -233,10 +233,11 @@ fn unqualified_names_do_not_read_the_trigger_row() {
     assert!(e.to_string().contains("no such column: z"), "{e}");
 }
 
-/// A trigger named like its table keeps the table whole across a reopen; one that an older
-/// build stored under the catalog key of its name (where it replaced a table of that name)
-/// still works, is dropped where it is, and moves out of the way of a table created with its
-/// name.
+/// A trigger named like its table keeps the table whole across a reopen; triggers that an
+/// older build stored under the catalog key of their name (where one replaced a table of that
+/// name) still fire, are dropped where they are (by DROP TRIGGER and DROP TABLE), move out of
+/// the way of a table created with their name, and are written under their own key when a
+/// rename rewrites them, never twice.
 #[test]
 fn a_trigger_named_like_a_table_survives_a_reopen_and_the_old_catalog_key_still_reads() {
     use heliosdb_lite::mvcc::{Mvcc, MvccOptions, TxnMode};
@@ -247,12 +248,17 @@ fn a_trigger_named_like_a_table_survives_a_reopen_and_the_old_catalog_key_still_
     let path = dir.path().join("db");
     let open = || Connection::open(Config::with_path(&path)).unwrap();
     let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let fired =
+        |c: &Connection, x: i64| count(c, &format!("SELECT count(*) FROM log WHERE x = {x}"));
     {
         let c = open();
         c.execute_batch(
-            "CREATE TABLE t(a); CREATE TABLE log(x); INSERT INTO t VALUES (1);
-             CREATE TRIGGER t AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.a); END;
-             CREATE TRIGGER old AFTER INSERT ON t BEGIN INSERT INTO log VALUES (-new.a); END;
+            "CREATE TABLE t(a); CREATE TABLE log(x); CREATE TABLE u(b); INSERT INTO t VALUES (1);
+             CREATE TRIGGER t AFTER INSERT ON t BEGIN INSERT INTO log VALUES (1); END;
+             CREATE TRIGGER old AFTER INSERT ON t BEGIN INSERT INTO log VALUES (2); END;
+             CREATE TRIGGER old2 AFTER INSERT ON t BEGIN INSERT INTO log VALUES (3); END;
+             CREATE TRIGGER old3 AFTER INSERT ON t BEGIN INSERT INTO log VALUES (4); END;
+             CREATE TRIGGER u_old AFTER INSERT ON u BEGIN INSERT INTO log VALUES (5); END;
              INSERT INTO t VALUES (2);",
         )
         .unwrap();
@@ -261,36 +267,62 @@ fn a_trigger_named_like_a_table_survives_a_reopen_and_the_old_catalog_key_still_
         let c = open();
         assert_eq!(count(&c, "SELECT count(*) FROM t"), 2);
         c.execute("INSERT INTO t VALUES (3)", []).unwrap();
-        assert_eq!(count(&c, "SELECT count(*) FROM log"), 4);
+        assert_eq!(fired(&c, 1), 2);
     }
-    // What an older build left: the trigger `old` under its name's key.
+    // What an older build left: these triggers under their names' keys.
     {
         let storage = FjallStorage::open(&path, &FjallOptions::default()).unwrap();
         let m = Mvcc::open(std::sync::Arc::new(storage), MvccOptions::default()).unwrap();
         let mut txn = m.begin(TxnMode::Immediate).unwrap();
-        let entry = txn.get(&trigger_catalog_key("old")).unwrap().unwrap();
-        txn.delete(trigger_catalog_key("old")).unwrap();
-        txn.put(catalog_key("old"), entry.to_vec()).unwrap();
+        for name in ["old", "old2", "old3", "u_old"] {
+            let entry = txn.get(&trigger_catalog_key(name)).unwrap().unwrap();
+            txn.delete(trigger_catalog_key(name)).unwrap();
+            txn.put(catalog_key(name), entry.to_vec()).unwrap();
+        }
         txn.commit().unwrap();
     }
     let c = open();
     c.execute("INSERT INTO t VALUES (4)", []).unwrap();
-    assert_eq!(count(&c, "SELECT count(*) FROM log WHERE x < 0"), 3);
-    // A table named like it: the trigger moves to its own key and keeps firing.
+    assert_eq!((fired(&c, 2), fired(&c, 3), fired(&c, 4)), (3, 3, 3));
+    // A table named like one: the trigger moves to its own key and keeps firing.
     c.execute_batch("CREATE TABLE old(y); INSERT INTO old VALUES (1); INSERT INTO t VALUES (5)")
         .unwrap();
-    assert_eq!(count(&c, "SELECT count(*) FROM log WHERE x < 0"), 4);
+    assert_eq!(fired(&c, 2), 4);
+    // Dropped where an older build stored them.
+    c.execute_batch("DROP TRIGGER old2; DROP TABLE u").unwrap();
+    // A rename rewrites the table's triggers under their own keys.
+    c.execute_batch("ALTER TABLE t RENAME TO t2; INSERT INTO t2 VALUES (6)")
+        .unwrap();
     drop(c);
     let c = open();
+    c.execute("INSERT INTO t2 VALUES (7)", []).unwrap();
+    assert_eq!((fired(&c, 2), fired(&c, 3), fired(&c, 4)), (6, 4, 6));
     assert_eq!(count(&c, "SELECT count(*) FROM old"), 1);
+    let names = |c: &Connection| -> Vec<String> {
+        let mut s = c
+            .prepare("SELECT type || ' ' || name FROM sqlite_schema ORDER BY 1")
+            .unwrap();
+        let rows = s.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    };
     assert_eq!(
-        count(&c, "SELECT count(*) FROM sqlite_schema WHERE name = 'old'"),
-        2
+        names(&c),
+        [
+            "table log",
+            "table old",
+            "table t2",
+            "trigger old",
+            "trigger old3",
+            "trigger t"
+        ]
     );
-    c.execute_batch("DROP TRIGGER old; INSERT INTO t VALUES (6)")
+    c.execute_batch("DROP TRIGGER old; INSERT INTO t2 VALUES (8)")
         .unwrap();
-    assert_eq!(count(&c, "SELECT count(*) FROM log WHERE x < 0"), 4);
+    assert_eq!((fired(&c, 2), fired(&c, 4)), (6, 7));
     assert_eq!(count(&c, "SELECT count(*) FROM old"), 1);
     let e = c.execute("DROP TRIGGER old", []).unwrap_err();
     assert!(e.to_string().contains("no such trigger: old"), "{e}");
+    let e = c.execute("CREATE INDEX old ON t2(a)", []).unwrap_err();
+    assert_eq!(e.to_string(), "there is already a table named old");
+    assert!(matches!(e, heliosdb_lite::Error::AlreadyExists(_)), "{e:?}");
 }

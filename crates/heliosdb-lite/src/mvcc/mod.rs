@@ -107,8 +107,11 @@ use std::time::{Duration, Instant};
 /// taking the heads back; format 6 writes change-log entries that list many keys
 /// ([`pack`]), which an earlier build would read as naming only their first key; format 7
 /// writes heads that list their key's past versions ([`keys::Past`]), which an earlier build
-/// cannot decode.
-const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 7";
+/// cannot decode; format 8 stores SQL triggers' catalog entries under keys of their own
+/// (`sql::codec::trigger_catalog_key`), where an earlier build's DROP TRIGGER would delete
+/// the table, index or view of the trigger's name instead.
+const FORMAT_MARKER: &[u8] = b"heliosdb-lite storage format 8";
+const FORMAT_7_MARKER: &[u8] = b"heliosdb-lite storage format 7";
 const FORMAT_6_MARKER: &[u8] = b"heliosdb-lite storage format 6";
 const FORMAT_5_MARKER: &[u8] = b"heliosdb-lite storage format 5";
 const FORMAT_4_MARKER: &[u8] = b"heliosdb-lite storage format 4";
@@ -401,12 +404,14 @@ impl Mvcc {
             // one-key log entries of earlier formats as they are; a build that cannot read
             // list entries must refuse a format-6 store. Format 7 heads may list their
             // past versions; earlier heads read as they are (a seek finds their history).
+            // Format 8 keys triggers apart; earlier ones read where they are.
             Some(m)
                 if &m[..] == FORMAT_2_MARKER
                     || &m[..] == FORMAT_3_MARKER
                     || &m[..] == FORMAT_4_MARKER
                     || &m[..] == FORMAT_5_MARKER
-                    || &m[..] == FORMAT_6_MARKER =>
+                    || &m[..] == FORMAT_6_MARKER
+                    || &m[..] == FORMAT_7_MARKER =>
             {
                 let mut b = WriteBatch::new();
                 b.put(keys::meta_key(b"format"), FORMAT_MARKER.to_vec());

@@ -625,8 +625,13 @@ fn a_format_2_database_is_upgraded_and_its_groups_stay_uncounted() {
 }
 
 #[test]
-fn format_4_to_6_databases_are_upgraded_to_format_7() {
-    for old in [FORMAT_4_MARKER, FORMAT_5_MARKER, FORMAT_6_MARKER] {
+fn format_4_to_7_databases_are_upgraded_to_format_8() {
+    for old in [
+        FORMAT_4_MARKER,
+        FORMAT_5_MARKER,
+        FORMAT_6_MARKER,
+        FORMAT_7_MARKER,
+    ] {
         let clock = ManualClock::new(1);
         let storage = Arc::new(MemoryStorage::new());
         let mut b = crate::storage::WriteBatch::new();
@@ -639,7 +644,7 @@ fn format_4_to_6_databases_are_upgraded_to_format_7() {
             FORMAT_MARKER
         );
     }
-    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 7");
+    assert_eq!(FORMAT_MARKER, b"heliosdb-lite storage format 8");
 }
 
 #[test]

@@ -479,11 +479,13 @@ impl Schema {
     pub fn check_new_relation(&self, name: &str, if_not_exists: bool) -> Result<bool> {
         match self.taken_by(name) {
             None => Ok(true),
-            Some("index") => Err(Error::invalid(format!(
+            Some("index") => Err(Error::AlreadyExists(format!(
                 "there is already an index named {name}"
             ))),
             Some(_) if if_not_exists => Ok(false),
-            Some(kind) => Err(Error::AlreadyExists(format!("{kind} {name}"))),
+            Some(kind) => Err(Error::AlreadyExists(format!(
+                "{kind} {name} already exists"
+            ))),
         }
     }
 }

@@ -421,10 +421,10 @@ fn create_index(
     match schema.taken_by(&name) {
         None => {}
         Some("index") if ci.if_not_exists => return Ok(()),
-        Some("index") => return Err(Error::AlreadyExists(format!("index {name}"))),
+        Some("index") => return Err(Error::AlreadyExists(format!("index {name} already exists"))),
         // A table or a view, whatever IF NOT EXISTS says (as SQLite).
         Some(_) => {
-            return Err(Error::invalid(format!(
+            return Err(Error::AlreadyExists(format!(
                 "there is already a table named {name}"
             )))
         }
@@ -816,7 +816,7 @@ fn alter_table(
                 };
                 check_not_reserved(&new)?;
                 if schema.taken_by(&new).is_some() && !new.eq_ignore_ascii_case(&def.name) {
-                    return Err(Error::invalid(format!(
+                    return Err(Error::AlreadyExists(format!(
                         "there is already another table or index with this name: {new}"
                     )));
                 }
@@ -1062,7 +1062,10 @@ pub fn create_trigger(
         if ct.if_not_exists {
             return Ok(());
         }
-        return Err(Error::AlreadyExists(format!("trigger {}", def.name)));
+        return Err(Error::AlreadyExists(format!(
+            "trigger {} already exists",
+            def.name
+        )));
     }
     let info = match schema.table(&def.table) {
         Some(t) => t,
