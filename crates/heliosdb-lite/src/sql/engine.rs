@@ -422,17 +422,21 @@ pub fn eval_default_with_clock(text: &str, now_us: i64) -> Result<Value> {
     eval_default_text(text, &ClockOnly(now_us))
 }
 
-/// How many columns a view has: its SELECT planned against the schema. A view whose SELECT
-/// cannot be planned without a statement's history (one reading `AS OF` a point) counts its
-/// declared column names.
-pub(crate) fn view_width(schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
+/// A view's columns: names (its declared ones, if given) and declared types (a column's
+/// as written where the view selects a column as it is, '' otherwise), its SELECT planned
+/// against the schema. `None` for a view whose SELECT cannot be planned without a statement's
+/// history (one reading `AS OF` a point), or while a view is being planned here.
+pub(crate) fn view_columns(
+    schema: &Arc<Schema>,
+    view: &super::catalog::ViewDef,
+) -> Option<ViewColumns> {
     thread_local! {
         /// Set while a view is planned here: a view that reads `pragma_table_list` would
         /// otherwise plan itself again, for ever.
         static PLANNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
     if PLANNING.with(std::cell::Cell::get) {
-        return view.columns.len() as i64;
+        return None;
     }
     /// Clears the flag however the planning ends (an error, a panic).
     struct Planning;
@@ -443,7 +447,7 @@ pub(crate) fn view_width(schema: &Arc<Schema>, view: &super::catalog::ViewDef) -
     }
     PLANNING.with(|p| p.set(true));
     let _planning = Planning;
-    let planned = (|| -> Result<usize> {
+    let planned = (|| -> Result<Vec<OutputColumn>> {
         let parsed = super::parser::parse(&view.query)?;
         let Some(super::parser::Parsed::Sql(stmt)) = parsed.first().map(|s| &s.statement) else {
             return Err(Error::invalid("view has no query"));
@@ -456,10 +460,45 @@ pub(crate) fn view_width(schema: &Arc<Schema>, view: &super::catalog::ViewDef) -
         let mut none = NoHistory;
         let mut p =
             super::planner::Planner::new(schema.clone(), &mut none, &[], &env, &placeholder);
-        Ok(p.plan_query(q)?.1.len())
+        Ok(p.plan_query(q)?.1)
     })();
-    planned.unwrap_or(view.columns.len()) as i64
+    let columns = planned.ok()?;
+    Some(
+        columns
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let ty = view_column_type(c.decl_type, c.affinity);
+                (view.columns.get(i).cloned().unwrap_or(c.name), ty)
+            })
+            .collect(),
+    )
 }
+
+/// The type SQLite (3.45 on) reports for a view's column: the declared type of the column it
+/// selects as it is, when that type gives the column's affinity (a compound's arms can change
+/// it); else the standard name of the affinity (`NUM` for NUMERIC); '' for an expression's
+/// "no affinity".
+fn view_column_type(decl: Option<String>, affinity: Option<super::value::Affinity>) -> String {
+    use super::value::Affinity;
+    let Some(affinity) = affinity else {
+        return String::new();
+    };
+    match decl {
+        Some(t) if Affinity::from_type_name(&t) == affinity => t,
+        _ => match affinity {
+            Affinity::Numeric | Affinity::Decimal(_) => "NUM",
+            Affinity::Blob => "BLOB",
+            Affinity::Integer => "INT",
+            Affinity::Real => "REAL",
+            Affinity::Text => "TEXT",
+        }
+        .to_string(),
+    }
+}
+
+/// A view's column names and declared types (see [`view_columns`]).
+pub type ViewColumns = Vec<(String, String)>;
 
 /// Evaluates nothing at a past point: stored defaults and constraints have no history.
 pub(crate) struct NoHistory;
@@ -474,8 +513,12 @@ impl History for NoHistory {
     fn row_estimate(&mut self, _: &super::catalog::TableInfo, _: Source) -> f64 {
         1000.0
     }
-    fn view_width(&self, schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
-        view_width(schema, view)
+    fn view_columns(
+        &self,
+        schema: &Arc<Schema>,
+        view: &super::catalog::ViewDef,
+    ) -> Option<ViewColumns> {
+        view_columns(schema, view)
     }
 }
 
@@ -547,8 +590,12 @@ impl History for StmtHistory<'_> {
         };
         super::stats::estimate_rows(snap, table)
     }
-    fn view_width(&self, schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64 {
-        view_width(schema, view)
+    fn view_columns(
+        &self,
+        schema: &Arc<Schema>,
+        view: &super::catalog::ViewDef,
+    ) -> Option<ViewColumns> {
+        view_columns(schema, view)
     }
 }
 

@@ -74,15 +74,14 @@ pub fn run(
     schema: &Arc<Schema>,
     pragma: &Pragma,
 ) -> Result<Outcome> {
+    let view_columns = |v: &super::catalog::ViewDef| super::engine::view_columns(schema, v);
     if let Some((columns, out)) =
-        super::pragma_info::run(schema, &pragma.name, pragma.arg.as_deref())
+        super::pragma_info::run(schema, &pragma.name, pragma.arg.as_deref(), &view_columns)
     {
         return Ok(rows(&columns, out));
     }
     if pragma.name == "table_list" {
-        let out = super::pragma_info::table_list(schema, pragma.arg.as_deref(), &|v| {
-            super::engine::view_width(schema, v)
-        });
+        let out = super::pragma_info::table_list(schema, pragma.arg.as_deref(), &view_columns);
         return Ok(rows(&super::pragma_info::TABLE_LIST, out));
     }
     match pragma.name.as_str() {

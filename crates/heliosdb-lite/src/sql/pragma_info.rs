@@ -2,15 +2,30 @@
 //! `table_xinfo`, `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`,
 //! `table_list`. A name that names nothing gives no rows, as in SQLite.
 
-use super::catalog::Schema;
+use super::catalog::{Schema, ViewDef};
 use super::value::Value;
 
+/// A view's column names and declared types, its SELECT planned (by the caller, a layer
+/// above); `None` when it cannot be planned.
+pub type ViewColumns<'a> = &'a dyn Fn(&ViewDef) -> Option<Vec<(String, String)>>;
+
 /// The columns and rows of one introspection PRAGMA, or `None` when `name` is not one.
-pub fn run(schema: &Schema, name: &str, arg: Option<&str>) -> Option<(Vec<&'static str>, Rows)> {
+pub fn run(
+    schema: &Schema,
+    name: &str,
+    arg: Option<&str>,
+    view_columns: ViewColumns<'_>,
+) -> Option<(Vec<&'static str>, Rows)> {
     let arg = arg.unwrap_or_default();
     Some(match name {
-        "table_info" => (TABLE_INFO[..6].to_vec(), table_info(schema, arg, false)),
-        "table_xinfo" => (TABLE_INFO.to_vec(), table_info(schema, arg, true)),
+        "table_info" => (
+            TABLE_INFO[..6].to_vec(),
+            table_info(schema, arg, false, view_columns),
+        ),
+        "table_xinfo" => (
+            TABLE_INFO.to_vec(),
+            table_info(schema, arg, true, view_columns),
+        ),
         "index_list" => (
             vec!["seq", "name", "unique", "origin", "partial"],
             index_list(schema, arg),
@@ -52,9 +67,12 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_string())
 }
 
-fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
+fn table_info(schema: &Schema, table: &str, hidden: bool, view_columns: ViewColumns<'_>) -> Rows {
     let Some(info) = schema.table(table) else {
-        return schema_table_info(table, hidden);
+        return match schema.view(table) {
+            Some(v) => view_info(v, hidden, view_columns),
+            None => schema_table_info(table, hidden),
+        };
     };
     let def = &info.def;
     // Generated columns are hidden (2 virtual, 3 stored): only `table_xinfo` lists them,
@@ -91,6 +109,37 @@ fn table_info(schema: &Schema, table: &str, hidden: bool) -> Rows {
         .collect()
 }
 
+/// `table_info` of a view, as SQLite gives it: its columns with the declared type of a column
+/// it selects as it is ('' for a computed one), never NOT NULL, no default, no key; nothing
+/// for a view that cannot be planned (one reading `AS OF` a point).
+fn view_info(view: &ViewDef, hidden: bool, view_columns: ViewColumns<'_>) -> Rows {
+    let Some(columns) = view_columns(view) else {
+        return Vec::new();
+    };
+    columns
+        .into_iter()
+        .enumerate()
+        .map(|(cid, (name, ty))| plain_column_row(cid, name, ty, hidden))
+        .collect()
+}
+
+/// A `table_info` row of a column that is not NOT NULL, has no default, is in no key and is
+/// not hidden (`hidden`: `table_xinfo`'s, with its last column).
+fn plain_column_row(cid: usize, name: String, ty: String, hidden: bool) -> Vec<Value> {
+    let mut row = vec![
+        Value::Integer(cid as i64),
+        Value::Text(name),
+        Value::Text(ty),
+        Value::Integer(0),
+        Value::Null,
+        Value::Integer(0),
+    ];
+    if hidden {
+        row.push(Value::Integer(0));
+    }
+    row
+}
+
 /// `table_info` of the schema tables SQLite describes (`sqlite_schema`, `sqlite_temp_schema`
 /// and their old names), with the types SQLite declares them with; nothing for another name.
 fn schema_table_info(table: &str, hidden: bool) -> Rows {
@@ -113,20 +162,7 @@ fn schema_table_info(table: &str, hidden: bool) -> Rows {
     columns
         .iter()
         .enumerate()
-        .map(|(cid, (name, ty))| {
-            let mut row = vec![
-                Value::Integer(cid as i64),
-                text(name),
-                text(ty),
-                Value::Integer(0),
-                Value::Null,
-                Value::Integer(0),
-            ];
-            if hidden {
-                row.push(Value::Integer(0));
-            }
-            row
-        })
+        .map(|(cid, (name, ty))| plain_column_row(cid, name.to_string(), ty.to_string(), hidden))
         .collect()
 }
 
@@ -135,13 +171,10 @@ pub const TABLE_LIST: [&str; 6] = ["schema", "name", "type", "ncol", "wr", "stri
 
 /// `PRAGMA table_list [(name)]`: every table and view (with `strict` set for STRICT tables),
 /// and the schema tables SQLite lists (`sqlite_schema`, and `sqlite_temp_schema` of the
-/// empty `temp` schema). `view_width` counts a view's columns. `wr` is 1 for a WITHOUT ROWID
+/// empty `temp` schema). `view_columns` gives a view's columns (a view that cannot be
+/// planned counts its declared names). `wr` is 1 for a WITHOUT ROWID
 /// table.
-pub fn table_list(
-    schema: &Schema,
-    arg: Option<&str>,
-    view_width: &dyn Fn(&super::catalog::ViewDef) -> i64,
-) -> Rows {
+pub fn table_list(schema: &Schema, arg: Option<&str>, view_columns: ViewColumns<'_>) -> Rows {
     let row = |schema_name: &str, name: &str, kind: &str, ncol: i64, flags: (bool, bool)| {
         let (without_rowid, strict) = flags;
         vec![
@@ -165,7 +198,8 @@ pub fn table_list(
         ));
     }
     for v in schema.views.values() {
-        out.push(row("main", &v.name, "view", view_width(v), (false, false)));
+        let width = view_columns(v).map_or(v.columns.len(), |c| c.len());
+        out.push(row("main", &v.name, "view", width as i64, (false, false)));
     }
     out.push(row("main", "sqlite_schema", "table", 5, (false, false)));
     out.push(row(
@@ -310,6 +344,9 @@ pub struct PragmaTable {
     schema: std::sync::Arc<Schema>,
     /// `table_list`'s rows, listed whole.
     listed: Option<Rows>,
+    /// For `table_info` / `table_xinfo`: every view's columns (lower-case name), planned with
+    /// the statement, since the rows are made later for each argument value.
+    views: std::collections::HashMap<String, Option<Vec<(String, String)>>>,
 }
 
 impl PartialEq for PragmaTable {
@@ -321,21 +358,30 @@ impl PartialEq for PragmaTable {
 
 impl PragmaTable {
     /// The table of function `name` (any case) over `schema`, or `None` when `name` is no
-    /// table-valued PRAGMA. `view_width` counts a view's columns (`table_list`).
+    /// table-valued PRAGMA. `view_columns` gives a view's columns (`table_list`'s `ncol`,
+    /// `table_info` of a view).
     pub fn new(
         schema: &std::sync::Arc<Schema>,
         name: &str,
-        view_width: &dyn Fn(&super::catalog::ViewDef) -> i64,
+        view_columns: ViewColumns<'_>,
     ) -> Option<Self> {
         let (function, pragma) = TABLE_VALUED
             .iter()
             .find(|(f, _)| f.eq_ignore_ascii_case(name))?;
-        let (columns, listed) = match run(schema, pragma, None) {
+        let (columns, listed) = match run(schema, pragma, None, &|_| None) {
             Some((columns, _)) => (columns, None),
             None => (
                 TABLE_LIST.to_vec(),
-                Some(table_list(schema, None, view_width)),
+                Some(table_list(schema, None, view_columns)),
             ),
+        };
+        let views = match *pragma {
+            "table_info" | "table_xinfo" => schema
+                .views
+                .iter()
+                .map(|(name, v)| (name.clone(), view_columns(v)))
+                .collect(),
+            _ => Default::default(),
         };
         Some(Self {
             function,
@@ -343,6 +389,7 @@ impl PragmaTable {
             columns,
             schema: schema.clone(),
             listed,
+            views,
         })
     }
 
@@ -360,7 +407,10 @@ impl PragmaTable {
     pub fn rows(&self, arg: Option<&str>) -> Rows {
         let Some(listed) = &self.listed else {
             return match arg {
-                Some(a) => run(&self.schema, self.pragma, Some(a)).map_or_else(Vec::new, |r| r.1),
+                Some(a) => {
+                    let views = |v: &ViewDef| self.views.get(&v.name.to_lowercase()).cloned()?;
+                    run(&self.schema, self.pragma, Some(a), &views).map_or_else(Vec::new, |r| r.1)
+                }
                 None => Vec::new(),
             };
         };

@@ -161,17 +161,12 @@ pub(super) fn data_types(p: &Planner<'_>, e: &Expr) -> u8 {
 
 /// True if `e` refers directly to a column declared DATE, DATETIME or TIMESTAMP.
 pub(super) fn temporal_of(p: &Planner<'_>, e: &Expr) -> bool {
-    let column = match e {
-        Expr::Column(i) => p.scopes.last().and_then(|s| s.columns.get(*i)),
-        Expr::Outer { depth, index } => p
-            .scopes
-            .len()
-            .checked_sub(1 + depth)
-            .and_then(|n| p.scopes.get(n))
-            .and_then(|s| s.columns.get(*index)),
-        _ => None,
-    };
-    column.is_some_and(|c| c.temporal)
+    scope_column_of(p, e).is_some_and(|c| c.temporal)
+}
+
+/// The declared type of the column `e` reads, when it is a plain column reference.
+pub(super) fn decl_type_of(p: &Planner<'_>, e: &Expr) -> Option<String> {
+    scope_column_of(p, e).and_then(|c| c.decl_type.clone())
 }
 
 /// The affinities to apply to each side of a comparison, by SQLite's rules.

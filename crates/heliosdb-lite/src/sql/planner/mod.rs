@@ -60,8 +60,13 @@ pub trait History {
     fn snapshots(&self) -> Vec<crate::error::HistoryPoint>;
     /// Estimated rows in a table read from `source` (join ordering).
     fn row_estimate(&mut self, table: &super::catalog::TableInfo, source: Source) -> f64;
-    /// How many columns a view has (`pragma_table_list`'s `ncol`): its SELECT planned.
-    fn view_width(&self, schema: &Arc<Schema>, view: &super::catalog::ViewDef) -> i64;
+    /// A view's column names and declared types (`pragma_table_list`'s `ncol`,
+    /// `pragma_table_info` of a view): its SELECT planned; `None` when it cannot be.
+    fn view_columns(
+        &self,
+        schema: &Arc<Schema>,
+        view: &super::catalog::ViewDef,
+    ) -> Option<Vec<(String, String)>>;
 }
 
 /// The scope of a table's rows under `alias`.
@@ -88,6 +93,9 @@ pub struct ScopeColumn {
     pub affinity: Option<Affinity>,
     /// Declared DATE, DATETIME or TIMESTAMP (read through the API as a date-time).
     pub temporal: bool,
+    /// The type the column was declared with, as written, for a table's column (and a column
+    /// of a subquery, view or CTE that selects one as it is): `PRAGMA table_info` of a view.
+    pub decl_type: Option<String>,
     /// The column's collating sequence (`None`: a computed value, which has none).
     pub collation: Option<super::collation::Collation>,
     /// The rowid, or the `INTEGER PRIMARY KEY` column that names it. Comparisons read it

@@ -27,6 +27,9 @@ pub struct OutputColumn {
     pub expr_affinity: Option<Affinity>,
     /// A plain reference to a column declared DATE, DATETIME or TIMESTAMP.
     pub temporal: bool,
+    /// The declared type of the column a plain reference reads (see
+    /// [`super::ScopeColumn::decl_type`]).
+    pub decl_type: Option<String>,
     /// Collating sequence, when the column is a column reference or has a `COLLATE`.
     pub collation: Option<Collation>,
     /// The collation the column's expression carries where the query is an operand (`x IN
@@ -467,6 +470,7 @@ fn plan_values(
             affinity: None,
             expr_affinity: last.get(i - 1).copied().flatten(),
             temporal: false,
+            decl_type: None,
             collation: None,
             expr_collation: None,
             data_types: rows
@@ -532,6 +536,7 @@ pub(super) fn bind_projection(
                     affinity: affinity_of(p, &b),
                     expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
+                    decl_type: super::expr::decl_type_of(p, &b),
                     collation: output_collation(p, &b),
                     expr_collation: collation_of(p, &b),
                     data_types: super::expr::data_types(p, &b),
@@ -545,6 +550,7 @@ pub(super) fn bind_projection(
                     affinity: affinity_of(p, &b),
                     expr_affinity: affinity_of(p, &b),
                     temporal: super::expr::temporal_of(p, &b),
+                    decl_type: super::expr::decl_type_of(p, &b),
                     collation: output_collation(p, &b),
                     expr_collation: collation_of(p, &b),
                     data_types: super::expr::data_types(p, &b),
@@ -583,6 +589,7 @@ pub(super) fn bind_projection(
                             affinity: c.affinity,
                             expr_affinity: c.affinity,
                             temporal: c.temporal,
+                            decl_type: c.decl_type.clone(),
                             collation: c.collation.filter(|_| !c.rowid),
                             expr_collation: c.collation.map(CollationSource::Column),
                             data_types: match c.affinity {
@@ -1092,6 +1099,7 @@ pub fn table_scope_columns(info: &TableInfo, alias: &str) -> Vec<ScopeColumn> {
             argument: false,
             affinity: Some(c.affinity),
             temporal: crate::sql::value::is_temporal_type(&c.type_name),
+            decl_type: (!c.type_name.is_empty()).then(|| c.type_name.clone()),
             collation: Some(c.collation),
             rowid: info.def.rowid_column == Some(i),
         })
@@ -1117,6 +1125,7 @@ fn rowid_slot(table: String, name: String) -> ScopeColumn {
         argument: false,
         affinity: Some(Affinity::Integer),
         temporal: false,
+        decl_type: None,
         collation: Some(Collation::Binary),
         rowid: true,
     }
@@ -1260,6 +1269,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             argument: false,
                             affinity: None,
                             temporal: *n == "committed_at",
+                            decl_type: None,
                             collation: None,
                             rowid: false,
                         })
@@ -1304,6 +1314,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                             argument: false,
                             affinity: c.affinity,
                             temporal: c.temporal,
+                            decl_type: c.decl_type.clone(),
                             collation: read_collation(c.collation),
                             rowid: false,
                         })
@@ -1333,6 +1344,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                         argument: false,
                         affinity: c.affinity,
                         temporal: c.temporal,
+                        decl_type: c.decl_type,
                         collation: read_collation(c.collation),
                         rowid: false,
                     })
@@ -1379,6 +1391,7 @@ fn resolve_relation(p: &mut Planner<'_>, factor: &TableFactor) -> Result<Relatio
                     argument: false,
                     affinity: c.affinity,
                     temporal: c.temporal,
+                    decl_type: c.decl_type,
                     collation: read_collation(c.collation),
                     rowid: false,
                 })
@@ -1414,7 +1427,7 @@ fn function_relation(
     let pragma = match is_pragma {
         true => {
             let (_, schema) = statement_point(p)?;
-            PragmaTable::new(&schema, name, &|v| p.history.view_width(&schema, v))
+            PragmaTable::new(&schema, name, &|v| p.history.view_columns(&schema, v))
         }
         false => None,
     };
@@ -1477,6 +1490,7 @@ fn function_relation(
             // TEXT column compared with `value` does not convert the JSON number 7 to '7'.
             affinity: Some(Affinity::Blob),
             temporal: false,
+            decl_type: None,
             collation: Some(Collation::Binary),
             rowid: false,
         })
@@ -2034,6 +2048,7 @@ fn schema_table_relation(p: &mut Planner<'_>, schema: &Schema, alias: String) ->
             argument: false,
             affinity: Some(*a),
             temporal: false,
+            decl_type: None,
             // Declared columns of a table in SQLite: BINARY, which stops a compound's search.
             collation: Some(Collation::Binary),
             rowid: false,
