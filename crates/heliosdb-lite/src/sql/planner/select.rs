@@ -1125,7 +1125,8 @@ fn rowid_slot(table: String, name: String) -> ScopeColumn {
         argument: false,
         affinity: Some(Affinity::Integer),
         temporal: false,
-        decl_type: None,
+        // What SQLite reports for a view column selecting the rowid.
+        decl_type: Some("INTEGER".to_string()),
         collation: Some(Collation::Binary),
         rowid: true,
     }
