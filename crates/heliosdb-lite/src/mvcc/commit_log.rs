@@ -239,11 +239,7 @@ impl CommitIndex {
                     .scan(range, crate::storage::Direction::Forward)
                     .flatten()
                 {
-                    let scn = k
-                        .get(1..9)
-                        .and_then(|b| b.try_into().ok())
-                        .map(u64::from_be_bytes)
-                        .unwrap_or(0);
+                    let scn = super::keys::number_after_tag(&k).unwrap_or(0);
                     if let Ok(e) = decode_entry(&v) {
                         out.push(HistoryPoint {
                             scn,

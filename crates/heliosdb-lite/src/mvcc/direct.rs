@@ -773,11 +773,7 @@ pub(super) fn take_back_uncommitted(storage: &dyn Storage) -> Result<u64> {
         let Some((k, _)) = storage.first_in_range((Bound::Included(from.clone()), hi))? else {
             return Ok(taken);
         };
-        let Some(txid) = k
-            .get(1..9)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
-        else {
+        let Some(txid) = keys::number_after_tag(&k) else {
             return Err(Error::corruption("malformed private key"));
         };
         taken += take_back_txn(storage, txid)?;

@@ -130,6 +130,14 @@ pub fn gc_key(scn: u64) -> Vec<u8> {
     k
 }
 
+/// The big-endian number that follows a key's tag byte (an SCN, a transaction or pack id),
+/// or `None` for a key too short to hold one.
+pub fn number_after_tag(key: &[u8]) -> Option<u64> {
+    key.get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
 /// Key of a metadata entry.
 pub fn meta_key(name: &[u8]) -> Vec<u8> {
     let mut k = vec![META];

@@ -971,10 +971,7 @@ fn recover_commit_log(
     let mut rev: Vec<(u64, CommitEntry)> = Vec::new();
     for kv in storage.scan(prefix_range(&[keys::COMMIT_LOG]), Direction::Reverse) {
         let (k, v) = kv?;
-        let scn = k
-            .get(1..9)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
+        let scn = keys::number_after_tag(&k)
             .ok_or_else(|| Error::corruption("malformed commit record key"))?;
         if scn < horizon {
             // Left over from a GC interrupted before it removed the record; unreadable anyway.

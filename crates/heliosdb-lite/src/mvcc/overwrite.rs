@@ -76,10 +76,9 @@ pub(super) fn write_overwrites<'a>(
     (txid, seq): (u64, &mut u64),
     scn: u64,
     ingest_min: usize,
-    entries: impl Iterator<Item = Overwrite<'a>>,
+    mut entries: impl Iterator<Item = Overwrite<'a>>,
     counted: impl FnMut(&[u8], bool),
 ) -> Result<()> {
-    let mut entries = entries;
     if !storage.ingests_sorted() {
         return write_batched(storage, (txid, seq), scn, entries, counted);
     }

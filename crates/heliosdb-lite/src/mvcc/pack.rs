@@ -319,10 +319,7 @@ impl Packs {
             let Some((k, _)) = storage.first_in_range(range)? else {
                 break;
             };
-            let id = k
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
+            let id = keys::number_after_tag(&k)
                 .ok_or_else(|| Error::corruption("malformed page key"))?;
             next_id = next_id.max(id + 1);
             if !named.contains(&id) {

@@ -464,8 +464,8 @@ fn chunk_first(key: &[u8]) -> Result<u64> {
 /// applied to the private range, the others are handed to `other` (metadata and GC requests
 /// live in memory). With `direct` (the SCN of the heads the transaction wrote directly, see
 /// [`super::direct`]), undoing a key's first write also takes back its direct head, and
-/// `taken` hears of each, with whether the head taken back and the head left are live. `*top` follows each chunk undone, so after a failure it still says
-/// which chunks remain (a chunk holding bulk heads may be partly applied: the caller then
+/// `taken` hears of each, with whether the head taken back and the head left are live. `*top`
+/// follows each chunk undone, so after a failure it still says which chunks remain (a chunk holding bulk heads may be partly applied: the caller then
 /// only lets the transaction roll back whole). Bulk heads ([`Undo::Direct`]) are taken back whatever `direct`
 /// says (they were written at the transaction's direct SCN, which `direct` then holds).
 pub(super) fn roll_back(

@@ -401,11 +401,8 @@ fn reserve_private_txids(storage: &dyn Storage) -> Result<bool> {
         return Ok(false);
     };
     let (k, _) = kv?;
-    let txid = k
-        .get(1..9)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or_else(|| Error::corruption("malformed private key"))?;
+    let txid =
+        keys::number_after_tag(&k).ok_or_else(|| Error::corruption("malformed private key"))?;
     let stored = super::read_u64_meta(storage, b"next_txid")?.unwrap_or(1);
     if stored > txid {
         return Ok(false);
