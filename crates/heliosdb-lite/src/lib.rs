@@ -33,7 +33,7 @@ pub mod time;
 pub use api::types;
 pub use api::Connection;
 pub use api::{
-    params_from_iter, FunctionFlags, InterruptHandle, MappedRows, OpenTarget, Params,
+    params_from_iter, Appender, FunctionFlags, InterruptHandle, MappedRows, OpenTarget, Params,
     ParamsFromIter, Row, RowIndex, Rows, SchemaObject, Statement, Transaction,
 };
 pub use config::Config;

@@ -5,11 +5,13 @@
 //! lock, so concurrent readers on one connection do not wait for each other; writers are
 //! serialised by the engine's write lock.
 
+mod appender;
 mod functions;
 mod params;
 mod row;
 pub mod types;
 
+pub use appender::Appender;
 pub use functions::FunctionFlags;
 pub use params::{params_from_iter, Params, ParamsFromIter};
 use row::RowSource;

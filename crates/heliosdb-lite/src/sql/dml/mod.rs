@@ -546,6 +546,43 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         })
     }
 
+    /// Runs `sql`, an `INSERT INTO t VALUES (?1, ..., ?n)` with a placeholder per column,
+    /// once per row of `rows` as one statement: a bulk path ([`crate::Appender`]) that skips
+    /// evaluating the placeholders and setting up a statement per row. Every row is checked
+    /// and written as the statement would write it (affinity, constraints, triggers,
+    /// foreign keys).
+    pub fn run_rows(
+        &mut self,
+        txn: &mut Transaction,
+        sql: &Statement,
+        rows: Vec<Row>,
+    ) -> Result<Outcome> {
+        let plan = self.prepared(sql)?;
+        let Prepared::Insert(p) = &plan.0 else {
+            return Err(Error::invalid(
+                "a row source for a statement other than INSERT",
+            ));
+        };
+        let Some(super::plan::Plan::Values(values)) = &p.source else {
+            return Err(Error::invalid("a row source for an INSERT without VALUES"));
+        };
+        let one_param_each = values.len() == 1
+            && values[0]
+                .iter()
+                .enumerate()
+                .all(|(i, e)| matches!(e, Expr::Param(n) if *n == i));
+        if !one_param_each {
+            return Err(Error::invalid(
+                "a row source for an INSERT other than VALUES (?1, ..., ?n)",
+            ));
+        }
+        let (changes, _) = self.insert_rows(txn, p, BufferedRows::from_rows(rows))?;
+        Ok(Outcome {
+            changes,
+            ..Outcome::default()
+        })
+    }
+
     fn exec<'t>(&'t self, txn: &'t Transaction) -> Executor<'t> {
         Executor::new(
             Some(Reader {
@@ -563,38 +600,32 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         txn: &mut Transaction,
         p: &InsertPlan,
     ) -> Result<(u64, Option<Returning>)> {
-        let info = &p.info;
-        let def = &info.def;
-        let ncols = def.columns.len();
-        let targets = &p.targets;
-        // Source rows.
-        let supplied = if p.source.is_none() { 0 } else { targets.len() };
-        let check_width = |r: &Row| -> Result<()> {
-            if p.source.is_some() && r.len() != supplied {
-                return Err(Error::invalid(if p.all_columns {
-                    format!(
-                        "table {} has {} columns but {} values were supplied",
-                        def.name,
-                        targets.len(),
-                        r.len()
-                    )
-                } else {
-                    format!("{} values for {} columns", r.len(), targets.len())
-                }));
-            }
-            Ok(())
-        };
         // Source rows: a VALUES list in memory (checked whole before the first row is
         // written), or a query's rows gathered within the memory budget (they may spill).
         let source_rows = match &p.source {
             None => BufferedRows::from_rows(vec![Vec::new()]),
             Some(super::plan::Plan::Values(rows)) => {
-                let rows = self.eval_values(txn, rows, ncols + 1)?;
-                rows.iter().try_for_each(check_width)?;
+                let rows = self.eval_values(txn, rows, p.info.def.columns.len() + 1)?;
+                rows.iter().try_for_each(|r| check_width(p, r))?;
                 BufferedRows::from_rows(rows)
             }
             Some(plan) => self.run_buffered(txn, plan, |_, _| Ok(Vec::new()))?,
         };
+        self.insert_rows(txn, p, source_rows)
+    }
+
+    /// Inserts `source_rows`, the values of `p`'s target columns, row by row.
+    fn insert_rows(
+        &mut self,
+        txn: &mut Transaction,
+        p: &InsertPlan,
+        source_rows: BufferedRows,
+    ) -> Result<(u64, Option<Returning>)> {
+        let info = &p.info;
+        let def = &info.def;
+        let ncols = def.columns.len();
+        let targets = &p.targets;
+        let check_width = |r: &Row| check_width(p, r);
         let defaults = &p.defaults;
         let bound = &p.bound;
         let mut returning = p.returning.clone();
@@ -1243,6 +1274,28 @@ enum KeyCheck<'a> {
 
 /// Uniqueness conflicts of `row` (primary key, then unique indexes), excluding the row being
 /// updated. Each names the constraint and the conflicting row's key.
+/// Checks that a source row of `p` has a value for each target column.
+fn check_width(p: &InsertPlan, r: &Row) -> Result<()> {
+    let supplied = if p.source.is_none() {
+        0
+    } else {
+        p.targets.len()
+    };
+    if p.source.is_some() && r.len() != supplied {
+        return Err(Error::invalid(if p.all_columns {
+            format!(
+                "table {} has {} columns but {} values were supplied",
+                p.info.def.name,
+                p.targets.len(),
+                r.len()
+            )
+        } else {
+            format!("{} values for {} columns", r.len(), p.targets.len())
+        }));
+    }
+    Ok(())
+}
+
 fn find_conflicts(
     txn: &Transaction,
     info: &TableInfo,

@@ -734,36 +734,14 @@ impl Session {
                 })
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
-                let plan_key = Some(if own_ddl {
-                    SchemaKey::Kept(schema.clone())
-                } else {
-                    SchemaKey::Committed(engine.schemas.ddl_point(txn.snapshot_scn()))
-                });
-                let mut ctx = super::dml::DmlContext {
+                let parts = DmlParts {
                     schema,
-                    params,
                     env: &env,
-                    stmt,
                     history: &mut history,
-                    last_insert_rowid: None,
-                    rowids: &mut self.rowids,
-                    trigger_stack: &mut Vec::new(),
-                    outer: None,
-                    plan_key,
-                    limits: &self.limits,
-                    foreign_keys: !self.foreign_keys_off,
-                    cascade_depth: 0,
-                    nested_changes: 0,
                 };
-                let out = ctx.run(txn, sql)?;
-                let last = ctx.last_insert_rowid;
-                let nested = ctx.nested_changes;
-                if let Some(r) = last {
-                    self.last_insert_rowid = r;
-                }
-                self.changes = out.changes as i64;
-                self.total_changes += (out.changes + nested) as i64;
-                Ok(out)
+                self.run_dml(engine, txn, own_ddl, stmt, params, parts, |ctx, txn| {
+                    ctx.run(txn, sql)
+                })
             }
             Statement::CreateTable(ct) if ct.query.is_some() => {
                 let query = ct.query.as_deref().expect("checked");
@@ -793,7 +771,99 @@ impl Session {
     }
 }
 
+/// What a DML statement runs with besides the session: the schema it was bound against,
+/// its functions and its time-travel points.
+struct DmlParts<'a, 'e> {
+    schema: Arc<Schema>,
+    env: &'a StmtEnv,
+    history: &'a mut StmtHistory<'e>,
+}
+
 impl Session {
+    /// Runs an INSERT, UPDATE or DELETE through `run` with a context over this session's
+    /// rowids, limits and foreign-key setting, then records its changes and last rowid.
+    #[allow(clippy::too_many_arguments)]
+    fn run_dml(
+        &mut self,
+        engine: &Engine,
+        txn: &mut Transaction,
+        own_ddl: bool,
+        stmt: &ParsedStatement,
+        params: &[Value],
+        parts: DmlParts<'_, '_>,
+        run: impl FnOnce(&mut super::dml::DmlContext<'_, '_>, &mut Transaction) -> Result<Outcome>,
+    ) -> Result<Outcome> {
+        let plan_key = Some(if own_ddl {
+            SchemaKey::Kept(parts.schema.clone())
+        } else {
+            SchemaKey::Committed(engine.schemas.ddl_point(txn.snapshot_scn()))
+        });
+        let mut ctx = super::dml::DmlContext {
+            schema: parts.schema,
+            params,
+            env: parts.env,
+            stmt,
+            history: parts.history,
+            last_insert_rowid: None,
+            rowids: &mut self.rowids,
+            trigger_stack: &mut Vec::new(),
+            outer: None,
+            plan_key,
+            limits: &self.limits,
+            foreign_keys: !self.foreign_keys_off,
+            cascade_depth: 0,
+            nested_changes: 0,
+        };
+        let out = run(&mut ctx, txn)?;
+        let last = ctx.last_insert_rowid;
+        let nested = ctx.nested_changes;
+        if let Some(r) = last {
+            self.last_insert_rowid = r;
+        }
+        self.changes = out.changes as i64;
+        self.total_changes += (out.changes + nested) as i64;
+        Ok(out)
+    }
+
+    /// Inserts `rows` with `stmt`, an `INSERT INTO t VALUES (?1, ..., ?n)` with a placeholder
+    /// per column, as one statement (all rows or none): the bulk path of
+    /// [`crate::Appender`]. Inside the session's transaction if one is open, else in a
+    /// transaction of its own.
+    pub fn insert_rows(
+        &mut self,
+        engine: &Engine,
+        stmt: &ParsedStatement,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<Outcome> {
+        self.limits.mark_start();
+        if self.default_as_of.is_some() {
+            return Err(writes_refused_as_of(self.default_as_of.as_ref()));
+        }
+        let Parsed::Sql(sql) = &stmt.statement else {
+            return Err(Error::invalid(
+                "a row source for a statement other than INSERT",
+            ));
+        };
+        let sql = sql.as_ref();
+        let mut rows = Some(rows);
+        self.in_transaction(engine, true, false, &mut |s, engine, txn, own_ddl| {
+            let rows = rows
+                .take()
+                .ok_or_else(|| Error::invalid("the appended rows were already inserted"))?;
+            let schema = engine.schema_for(txn, own_ddl)?;
+            let env = s.env(engine);
+            let mut history = StmtHistory::new(engine);
+            let parts = DmlParts {
+                schema,
+                env: &env,
+                history: &mut history,
+            };
+            s.run_dml(engine, txn, own_ddl, stmt, &[], parts, |ctx, txn| {
+                ctx.run_rows(txn, sql, rows)
+            })
+        })
+    }
+
     /// `DROP TABLE` deletes the rows of each table first when foreign keys are enforced, so
     /// that the foreign keys referencing it act (cascade, set null...) or refuse, as in SQLite.
     /// Returns the rows changed, which `total_changes()` counts.
