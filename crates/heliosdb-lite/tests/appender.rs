@@ -223,3 +223,84 @@ fn triggers_fire_for_appended_rows_and_history_is_kept() {
     );
     assert_eq!(c.last_insert_rowid(), 50);
 }
+
+#[test]
+fn with_triggers_each_row_is_a_statement_as_with_one_insert_per_row() {
+    let schema = "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);
+         CREATE TABLE log (id INTEGER, last INTEGER, ch INTEGER, total INTEGER);
+         CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN
+           INSERT INTO log VALUES (new.id, last_insert_rowid(), changes(), total_changes());
+         END;
+         CREATE TRIGGER t_neg BEFORE INSERT ON t WHEN new.v < 0 BEGIN
+           SELECT RAISE(FAIL, 'negative');
+         END;";
+    let a = Connection::open_in_memory().unwrap();
+    let b = Connection::open_in_memory().unwrap();
+    for c in [&a, &b] {
+        c.execute_batch(schema).unwrap();
+    }
+    let mut app = a.appender("t").unwrap();
+    for i in 1..=20 {
+        app.append((i, i)).unwrap();
+    }
+    app.flush().unwrap();
+    let mut st = b.prepare("INSERT INTO t VALUES (?1, ?2)").unwrap();
+    for i in 1..=20 {
+        st.execute((i, i)).unwrap();
+    }
+    let q = "SELECT * FROM log ORDER BY rowid";
+    assert_eq!(dump(&a, q), dump(&b, q));
+    // RAISE(FAIL) at the third row: the rows before it stay, and are counted.
+    for (i, v) in [(21, 1), (22, 1), (23, -1), (24, 1)] {
+        app.append((i, v)).unwrap();
+    }
+    let e = app.flush().unwrap_err();
+    assert!(e.to_string().contains("negative"), "{e}");
+    assert_eq!(app.rows_inserted(), 22);
+    assert_eq!(app.pending_rows(), 0);
+    assert_eq!(one(&a, "SELECT count(*) FROM t"), 22);
+}
+
+#[test]
+fn rows_wait_while_the_write_lock_is_busy_and_go_in_at_the_next_flush() {
+    let a = Connection::open_in_memory().unwrap();
+    a.execute_batch("CREATE TABLE t (a INTEGER)").unwrap();
+    let b = a.another_connection();
+    b.busy_timeout(std::time::Duration::ZERO).unwrap();
+    a.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut app = b.appender("t").unwrap();
+    for i in 0..10 {
+        app.append([i]).unwrap();
+    }
+    assert!(matches!(app.flush(), Err(Error::Busy(_))));
+    assert_eq!(app.pending_rows(), 10);
+    // A chunk filled while the lock is busy: the row whose append failed is not kept.
+    let last = Appender::CHUNK_ROWS as i64 - 1;
+    for i in 10..last {
+        app.append([i]).unwrap();
+    }
+    assert!(matches!(app.append([last]), Err(Error::Busy(_))));
+    assert_eq!(app.pending_rows(), Appender::CHUNK_ROWS - 1);
+    a.execute_batch("COMMIT").unwrap();
+    app.append([last]).unwrap();
+    app.flush().unwrap();
+    assert_eq!(app.rows_inserted(), Appender::CHUNK_ROWS as u64);
+    assert_eq!(
+        one(&a, "SELECT count(DISTINCT a) FROM t"),
+        Appender::CHUNK_ROWS as i64
+    );
+}
+
+#[test]
+fn a_view_cannot_take_appended_rows() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t (a); CREATE VIEW v AS SELECT a FROM t")
+        .unwrap();
+    let e = c.appender("v").err().expect("a view is refused");
+    assert!(e.to_string().contains("because it is a view"), "{e}");
+    // Names are matched as SQL matches them, whatever their case.
+    let mut app = c.appender("T").unwrap();
+    app.append([1]).unwrap();
+    app.flush().unwrap();
+    assert_eq!(one(&c, "SELECT count(*) FROM t"), 1);
+}

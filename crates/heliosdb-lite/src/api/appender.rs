@@ -15,6 +15,17 @@ use crate::sql::parser::ParsedStatement;
 use crate::sql::value::Value;
 use std::sync::Arc;
 
+/// Bytes of the text and blob values of `row`.
+fn value_bytes(row: &[Value]) -> usize {
+    row.iter()
+        .map(|v| match v {
+            Value::Text(s) => s.len(),
+            Value::Blob(b) => b.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Rows gathered before a chunk is inserted.
 const CHUNK_ROWS: usize = 1024;
 
@@ -26,16 +37,21 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// many rows from Rust (see `Connection::appender`).
 ///
 /// Each row has a value for every column of the table in table order (generated columns
-/// excepted), as `INSERT INTO t VALUES (...)` takes them. Rows are gathered and inserted
-/// [`Appender::CHUNK_ROWS`] at a time (sooner when their text and blobs pass 8 MiB), each
-/// chunk as one statement: all of its rows are inserted or, when one of them fails a
-/// constraint or a trigger, none of them (the error is the statement's, and
-/// [`Appender::rows_inserted`] says where the failed chunk began). Inside a transaction (`BEGIN`, or an appender made from
-/// a [`crate::Transaction`]) the chunks join it; otherwise each chunk commits on its own.
+/// excepted), as `INSERT INTO t VALUES (...)` takes them, and is checked and written as that
+/// statement would (affinity, NOT NULL, CHECK, uniqueness, foreign keys, indexes, history).
+/// Rows are gathered and inserted when [`Appender::CHUNK_ROWS`] of them are waiting (sooner
+/// when their text and blobs pass 8 MiB) and at [`Appender::flush`], each chunk as one
+/// statement: all of its rows are inserted, or, when one fails, none (the error is the
+/// statement's own; [`Appender::rows_inserted`] counts the rows inserted before). A table
+/// with triggers gets a statement per row instead, exactly as one `INSERT` per row (see
+/// [`Appender::flush`]).
+///
+/// Rows join the transaction open when they are *inserted* (at the flush), not the one open
+/// when they were appended: flush before `COMMIT` or `ROLLBACK`. With no transaction open,
+/// each chunk commits on its own.
 ///
 /// Call [`Appender::flush`] after the last row to insert the rest and see its errors.
-/// Dropping an appender flushes it too, but can only log a failure (the rows since the last
-/// flush are then not inserted).
+/// Dropping an appender flushes it too, but can only log a failure.
 ///
 /// ```
 /// # fn main() -> heliosdb_lite::Result<()> {
@@ -70,11 +86,11 @@ impl Appender<'_> {
 
     /// Appends one row: a value per column, in table order (a tuple, an array, or
     /// [`crate::params_from_iter`]). When the row fills a chunk, the chunk is inserted, and
-    /// its error, if any, is returned here.
+    /// its error, if any, is returned here. An `append` that fails did not keep its row.
     pub fn append<P: Params>(&mut self, values: P) -> Result<()> {
         let bound = values.bind(&self.insert).map_err(|e| match e {
-            Error::Parameter(_) => Error::Parameter(format!(
-                "appending to {}: {} columns take a value each, {e}",
+            Error::Parameter(m) if m.starts_with("statement has ") => Error::Parameter(format!(
+                "appending to {}: a row takes a value for each of its {} columns ({m})",
                 self.table, self.insert.param_count
             )),
             other => other,
@@ -83,38 +99,78 @@ impl Appender<'_> {
         // (a reallocation and a copy) cost a tenth of an appended row.
         let mut row = Vec::with_capacity(bound.len() + 1);
         row.extend(bound);
-        self.bytes += row
-            .iter()
-            .map(|v| match v {
-                Value::Text(s) => s.len(),
-                Value::Blob(b) => b.len(),
-                _ => 0,
-            })
-            .sum::<usize>();
+        let bytes = value_bytes(&row);
         self.rows.push(row);
+        self.bytes += bytes;
         if self.rows.len() >= CHUNK_ROWS || self.bytes >= CHUNK_BYTES {
-            self.flush()?;
+            if let Err(e) = self.flush() {
+                // Rows kept for a retry (the write lock was busy): this one is not kept,
+                // since its caller sees the error and may append it again.
+                if self.rows.pop().is_some() {
+                    self.bytes -= bytes;
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
 
-    /// Inserts the rows gathered so far. On an error none of them is inserted (the rows
-    /// of earlier chunks stay), and the appender is empty again, ready for more rows.
+    /// Inserts the rows gathered so far. When the table has triggers, each row is a
+    /// statement of its own, as with one `INSERT` per row (functions such as
+    /// `last_insert_rowid()` or `changes()` in a trigger body see what they would see then),
+    /// and an error leaves the rows before the failing one inserted; otherwise the chunk is
+    /// one statement and an error leaves none of it. Either way [`Appender::rows_inserted`]
+    /// counts what was inserted, and the rest is dropped, except when the transaction could
+    /// not begin (`Error::Busy`): then every row stays, for the next flush.
     pub fn flush(&mut self) -> Result<()> {
         if self.rows.is_empty() {
             return Ok(());
         }
+        let has_triggers: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' \
+             AND tbl_name = ?1 COLLATE NOCASE)",
+            [&self.table],
+            |r| r.get(0),
+        )?;
+        let result = if has_triggers {
+            self.flush_row_by_row()
+        } else {
+            // The error is the statement's own (a constraint stays a constraint error).
+            self.conn
+                .insert_rows(&self.insert, &mut self.rows)
+                .map(|out| self.inserted += out.changes)
+        };
+        if self.rows.is_empty() {
+            self.bytes = 0;
+        } else if result.is_ok() || !matches!(result, Err(Error::Busy(_))) {
+            self.rows.clear();
+            self.bytes = 0;
+        }
+        result
+    }
+
+    /// [`Appender::flush`] of a table with triggers: a statement per row, in order. Stops
+    /// at the first error, leaving the rows from the failing one on in `rows` (taken only
+    /// by a statement that ran).
+    fn flush_row_by_row(&mut self) -> Result<()> {
         let rows = std::mem::take(&mut self.rows);
-        self.bytes = 0;
-        // The error is the statement's own (a constraint stays a constraint error): the
-        // caller knows from `rows_inserted` where the chunk that failed began.
-        let out = self.conn.insert_rows(&self.insert, rows)?;
-        self.inserted += out.changes;
+        let mut rows = rows.into_iter();
+        let mut one = Vec::with_capacity(1);
+        while let Some(row) = rows.next() {
+            one.push(row);
+            let result = self.conn.insert_rows(&self.insert, &mut one);
+            if let Err(e) = result {
+                // A statement that could not begin leaves its row, and the rest, for later.
+                self.rows.append(&mut one);
+                self.rows.extend(rows);
+                return Err(e);
+            }
+            self.inserted += 1;
+        }
         Ok(())
     }
 
-    /// Rows inserted so far (not counting rows gathered and not yet flushed, nor rows an
-    /// `OR IGNORE`-like trigger skipped).
+    /// Rows inserted so far (not counting rows gathered and not yet flushed).
     pub fn rows_inserted(&self) -> u64 {
         self.inserted
     }
@@ -142,6 +198,26 @@ impl Connection {
     /// than a prepared `INSERT` per row.
     pub fn appender(&self, table: &str) -> Result<Appender<'_>> {
         self.refuse_if_read_only("an appender")?;
+        let kind: Option<String> = self
+            .prepare(
+                "SELECT type FROM sqlite_schema WHERE type IN ('table', 'view') \
+                 AND name = ?1 COLLATE NOCASE",
+            )?
+            .query_row([table], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        match kind.as_deref() {
+            None => return Err(Error::NoSuchTable(table.to_string())),
+            Some("view") => {
+                return Err(Error::invalid(format!(
+                    "cannot modify {table} because it is a view"
+                )))
+            }
+            _ => {}
+        }
         // The columns an `INSERT ... VALUES` without a column list takes: all but generated
         // ones (`hidden` 2 and 3).
         let columns: i64 = self.query_row(
@@ -149,9 +225,6 @@ impl Connection {
             [table],
             |r| r.get(0),
         )?;
-        if columns == 0 {
-            return Err(Error::NoSuchTable(table.to_string()));
-        }
         let placeholders: Vec<String> = (1..=columns).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "INSERT INTO \"{}\" VALUES ({})",
@@ -169,11 +242,12 @@ impl Connection {
         })
     }
 
-    /// Inserts `rows` with `insert` (an appender's statement) as one statement.
+    /// Inserts `rows` with `insert` (an appender's statement) as one statement; `rows` is
+    /// left as it was when the statement's transaction could not begin.
     fn insert_rows(
         &self,
         insert: &ParsedStatement,
-        rows: Vec<Vec<Value>>,
+        rows: &mut Vec<Vec<Value>>,
     ) -> Result<crate::sql::engine::Outcome> {
         self.with_session(None, |session| {
             session.insert_rows(&self.engine, insert, rows)

@@ -1272,8 +1272,6 @@ enum KeyCheck<'a> {
     KnownAbsent,
 }
 
-/// Uniqueness conflicts of `row` (primary key, then unique indexes), excluding the row being
-/// updated. Each names the constraint and the conflicting row's key.
 /// Checks that a source row of `p` has a value for each target column.
 fn check_width(p: &InsertPlan, r: &Row) -> Result<()> {
     let supplied = if p.source.is_none() {
@@ -1296,6 +1294,8 @@ fn check_width(p: &InsertPlan, r: &Row) -> Result<()> {
     Ok(())
 }
 
+/// Uniqueness conflicts of `row` (primary key, then unique indexes), excluding the row being
+/// updated. Each names the constraint and the conflicting row's key.
 fn find_conflicts(
     txn: &Transaction,
     info: &TableInfo,

@@ -826,14 +826,15 @@ impl Session {
     }
 
     /// Inserts `rows` with `stmt`, an `INSERT INTO t VALUES (?1, ..., ?n)` with a placeholder
-    /// per column, as one statement (all rows or none): the bulk path of
-    /// [`crate::Appender`]. Inside the session's transaction if one is open, else in a
-    /// transaction of its own.
+    /// per column, as one statement: the bulk path of [`crate::Appender`]. Inside the
+    /// session's transaction if one is open, else in a transaction of its own. The rows are
+    /// taken only once the statement runs: when its transaction cannot begin (the write lock
+    /// stays busy), they are still in `rows`.
     pub fn insert_rows(
         &mut self,
         engine: &Engine,
         stmt: &ParsedStatement,
-        rows: Vec<Vec<Value>>,
+        rows: &mut Vec<Vec<Value>>,
     ) -> Result<Outcome> {
         self.limits.mark_start();
         if self.default_as_of.is_some() {
@@ -845,11 +846,8 @@ impl Session {
             ));
         };
         let sql = sql.as_ref();
-        let mut rows = Some(rows);
         self.in_transaction(engine, true, false, &mut |s, engine, txn, own_ddl| {
-            let rows = rows
-                .take()
-                .ok_or_else(|| Error::invalid("the appended rows were already inserted"))?;
+            let rows = std::mem::take(rows);
             let schema = engine.schema_for(txn, own_ddl)?;
             let env = s.env(engine);
             let mut history = StmtHistory::new(engine);
