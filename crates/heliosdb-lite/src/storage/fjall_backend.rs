@@ -507,6 +507,15 @@ impl Storage for FjallStorage {
         self.buffer.merge(tables, &range, direction)
     }
 
+    fn visit_range(
+        &self,
+        range: KeyRange,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let tables = || -> KvIter<'_> { Box::new(self.keyspace.range(range.clone()).map(pair)) };
+        self.buffer.visit(tables, &range, visit)
+    }
+
     fn scan_owned(self: Arc<Self>, range: KeyRange) -> Option<KvIter<'static>> {
         // fjall's iterator holds the tables' version it reads, and the buffer's merge holds
         // its layers: neither borrows the store (nor is a snapshot: the active layer and the

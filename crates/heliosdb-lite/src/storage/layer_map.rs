@@ -312,8 +312,20 @@ impl LayerMap {
         n: usize,
         out: &mut impl Extend<(Bytes, Entry)>,
     ) {
+        let found = self.range_refs((lower, upper), reverse, n);
+        out.extend(found.into_iter().map(|(k, e)| (Bytes::from(k), e.clone())));
+    }
+
+    /// The first `n` entries between `lower` and `upper` in key order (`reverse`: the last
+    /// `n`, in descending order), borrowed from the map.
+    pub(crate) fn range_refs(
+        &self,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        n: usize,
+    ) -> Vec<(&[u8], &Entry)> {
         if bounds_empty(lower, upper) {
-            return;
+            return Vec::new();
         }
         // Each source's first `n` in the scan's order, then the first `n` of their merge (the
         // sources hold disjoint keys).
@@ -337,12 +349,8 @@ impl LayerMap {
         } else {
             found.sort_unstable_by(|a, b| a.0.cmp(b.0));
         }
-        out.extend(
-            found
-                .into_iter()
-                .take(n)
-                .map(|(k, e)| (Bytes::from(k), e.clone())),
-        );
+        found.truncate(n);
+        found
     }
 }
 

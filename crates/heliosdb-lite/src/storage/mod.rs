@@ -173,6 +173,24 @@ pub trait Storage: Send + Sync + 'static {
         self.get_to_replace(key)
     }
 
+    /// Calls `visit` with each pair in `range`, ascending, until it returns `false`: a
+    /// forward [`Storage::scan`] that may lend its pairs instead of copying them, for a
+    /// reader that only looks at each one (a [`SettledRun`] being read). A backend may hold
+    /// writers back while it runs, so the range should be short. The default scans.
+    fn visit_range(
+        &self,
+        range: KeyRange,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        for pair in self.scan(range, Direction::Forward) {
+            let (k, v) = pair?;
+            if !visit(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// [`Storage::scan`] forward, as an iterator that holds the store instead of borrowing
     /// it, for a reader that keeps its place across many calls (a transaction reading the
     /// rows it rewrites in key order, statement after statement). `None` when the backend

@@ -15,7 +15,7 @@
 //! binary search reads one array; one `u16` offset per pair into the values; the values.
 //! The block is at most [`SettledRun::MAX_BYTES`], so the offsets fit 16 bits.
 
-use super::{Bytes, Direction, Storage};
+use super::{Bytes, Storage};
 use crate::error::Result;
 use std::ops::Bound;
 
@@ -242,19 +242,17 @@ pub(crate) fn read_run(
         return Ok(None);
     };
     let mut bytes = 0;
-    for pair in store.scan(range, Direction::Forward) {
-        let (key, value) = pair?;
+    let mut kept = true;
+    // Lent pairs: the run copies what it keeps, so the scan need not copy them first.
+    store.visit_range(range, &mut |key, value| {
         // Longer keys in the range belong to other groups (a longer prefix); they count
         // against the limit too, so that the scan stays bounded.
         bytes += 2 + key.len() - prefix.len() + value.len();
-        if bytes > SettledRun::MAX_BYTES {
-            return Ok(None);
-        }
-        if key.len() == prefix.len() + suffix_len && !run.push(&key[prefix.len()..], &value) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(run.finish()))
+        kept = bytes <= SettledRun::MAX_BYTES
+            && (key.len() != prefix.len() + suffix_len || run.push(&key[prefix.len()..], value));
+        kept
+    })?;
+    Ok(kept.then(|| run.finish()))
 }
 
 #[cfg(test)]

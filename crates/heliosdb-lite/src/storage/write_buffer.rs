@@ -906,6 +906,9 @@ impl Iterator for Merged<'_> {
     }
 }
 
+#[path = "write_buffer_visit.rs"]
+mod visit;
+
 #[cfg(test)]
 #[path = "write_buffer_tests.rs"]
 mod tests;

@@ -66,6 +66,25 @@ fn bound(rng: &mut impl FnMut(u64) -> u64) -> Bound<Vec<u8>> {
     }
 }
 
+/// Adds a deletion of `k` (or a put of a value made from `round`) to `batch` and to `model`.
+fn write_both(
+    batch: &mut WriteBatch,
+    model: &mut Model<Vec<u8>, Vec<u8>>,
+    k: Vec<u8>,
+    delete: bool,
+    round: u64,
+    rng: &mut impl FnMut(u64) -> u64,
+) {
+    if delete {
+        batch.delete(k.clone());
+        model.remove(&k);
+    } else {
+        let v = format!("v{round}-{}", rng(1000)).into_bytes();
+        batch.put(k.clone(), v.clone());
+        model.insert(k, v);
+    }
+}
+
 fn model_range(model: &Model<Vec<u8>, Vec<u8>>, range: &KeyRange, dir: Direction) -> Vec<KvPair> {
     if range_is_empty(range) {
         return Vec::new();
@@ -103,14 +122,8 @@ fn reads_and_scans_agree_with_a_model_through_freezes_and_flushes() {
             } else {
                 key(rng(60))
             };
-            if rng(4) == 0 {
-                batch.delete(k.clone());
-                model.remove(&k);
-            } else {
-                let v = format!("v{round}-{}", rng(1000)).into_bytes();
-                batch.put(k.clone(), v.clone());
-                model.insert(k, v);
-            }
+            let delete = rng(4) == 0;
+            write_both(&mut batch, &mut model, k, delete, round, &mut rng);
         }
         // With a limit of 1 byte (raised to the floor) layers freeze every few batches.
         buffer.apply(&batch, round % 50 == 0).unwrap();
@@ -148,6 +161,56 @@ fn reads_and_scans_agree_with_a_model_through_freezes_and_flushes() {
     buffer.flush_all(&ingest).unwrap();
     assert!(buffer.is_empty());
     assert_eq!(*lock(&tables.0), model);
+}
+
+/// A visit lends what a forward merge returns, through freezes and flushes, over layers
+/// holding more keys than a chunk (so the cursors read several chunks of each), and stops
+/// where its caller says.
+#[test]
+fn visits_lend_what_a_forward_merge_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (buffer, _) = WriteBuffer::open(dir.path(), 1).unwrap();
+    let tables = Tables::default();
+    let ingest = |l: &Layer| tables.ingest(l);
+    let mut model: Model<Vec<u8>, Vec<u8>> = Model::new();
+    let mut rng = xorshift(0x5eed_1234_abcd_0002);
+    let wide = |rng: &mut dyn FnMut(u64) -> u64| match rng(3) {
+        0 => Bound::Unbounded,
+        1 => Bound::Included(key(rng(600))),
+        _ => Bound::Excluded(key(rng(600))),
+    };
+    for round in 0..1_500u64 {
+        let mut batch = WriteBatch::new();
+        for _ in 0..1 + rng(150) {
+            let k = key(rng(600));
+            let delete = rng(3) == 0;
+            write_both(&mut batch, &mut model, k, delete, round, &mut rng);
+        }
+        buffer.apply(&batch, false).unwrap();
+        // No flusher runs here: keep the frozen layers below what makes a writer wait.
+        if rng(9) == 0 || read(&buffer.layers).frozen.len() + 1 >= MAX_FROZEN {
+            buffer.flush_oldest(&ingest).unwrap();
+        }
+        if round % 5 == 0 {
+            let range = (wide(&mut rng), wide(&mut rng));
+            let want = model_range(&model, &range, Direction::Forward);
+            // Stop after `stop` pairs (past the end: never).
+            let stop = rng(want.len() as u64 + 2) as usize;
+            let mut got: Vec<KvPair> = Vec::new();
+            buffer
+                .visit(
+                    || tables.iter(&range, Direction::Forward),
+                    &range,
+                    &mut |k, v| {
+                        got.push((Bytes::from(k), Bytes::from(v)));
+                        got.len() < stop
+                    },
+                )
+                .unwrap();
+            let expected = &want[..want.len().min(stop.max(1))];
+            assert_eq!(&got[..], expected, "range {range:?}, stop {stop}");
+        }
+    }
 }
 
 /// What a run leaves in the logs comes back on open, in order; a torn record at the end of
