@@ -176,7 +176,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Calls `visit` with each pair in `range`, ascending, until it returns `false`: a
     /// forward [`Storage::scan`] that may lend its pairs instead of copying them, for a
     /// reader that only looks at each one (a [`SettledRun`] being read). A backend may hold
-    /// writers back while it runs, so the range should be short. The default scans.
+    /// writers back while it runs (and readers queued behind them), so the range should be
+    /// short, and `visit` must not read or write the store. The default scans.
     fn visit_range(
         &self,
         range: KeyRange,

@@ -179,6 +179,8 @@ fn visits_lend_what_a_forward_merge_returns() {
         1 => Bound::Included(key(rng(600))),
         _ => Bound::Excluded(key(rng(600))),
     };
+    // Visits made while a frozen layer waited beside the active one.
+    let mut layered = 0;
     for round in 0..1_500u64 {
         let mut batch = WriteBatch::new();
         for _ in 0..1 + rng(150) {
@@ -187,11 +189,13 @@ fn visits_lend_what_a_forward_merge_returns() {
             write_both(&mut batch, &mut model, k, delete, round, &mut rng);
         }
         buffer.apply(&batch, false).unwrap();
-        // No flusher runs here: keep the frozen layers below what makes a writer wait.
-        if rng(9) == 0 || read(&buffer.layers).frozen.len() + 1 >= MAX_FROZEN {
+        // No flusher runs here: keep the frozen layers below what makes a writer wait (and
+        // let one wait beside the active layer, so that visits merge layers with each other).
+        if rng(9) == 0 || read(&buffer.layers).frozen.len() >= MAX_FROZEN {
             buffer.flush_oldest(&ingest).unwrap();
         }
         if round % 5 == 0 {
+            layered += usize::from(!read(&buffer.layers).frozen.is_empty());
             let range = (wide(&mut rng), wide(&mut rng));
             let want = model_range(&model, &range, Direction::Forward);
             // Stop after `stop` pairs (past the end: never).
@@ -211,6 +215,7 @@ fn visits_lend_what_a_forward_merge_returns() {
             assert_eq!(&got[..], expected, "range {range:?}, stop {stop}");
         }
     }
+    assert!(layered > 30, "only {layered} visits over two layers");
 }
 
 /// What a run leaves in the logs comes back on open, in order; a torn record at the end of
