@@ -233,6 +233,9 @@ fn with_triggers_each_row_is_a_statement_as_with_one_insert_per_row() {
          END;
          CREATE TRIGGER t_neg BEFORE INSERT ON t WHEN new.v < 0 BEGIN
            SELECT RAISE(FAIL, 'negative');
+         END;
+         CREATE TRIGGER t_skip BEFORE INSERT ON t WHEN new.v = 0 BEGIN
+           SELECT RAISE(IGNORE);
          END;";
     let a = Connection::open_in_memory().unwrap();
     let b = Connection::open_in_memory().unwrap();
@@ -259,6 +262,12 @@ fn with_triggers_each_row_is_a_statement_as_with_one_insert_per_row() {
     assert_eq!(app.rows_inserted(), 22);
     assert_eq!(app.pending_rows(), 0);
     assert_eq!(one(&a, "SELECT count(*) FROM t"), 22);
+    // A row a trigger skips is not counted as inserted.
+    app.append((30, 0)).unwrap();
+    app.append((31, 1)).unwrap();
+    app.flush().unwrap();
+    assert_eq!(app.rows_inserted(), 23);
+    assert_eq!(one(&a, "SELECT count(*) FROM t"), 23);
 }
 
 #[test]

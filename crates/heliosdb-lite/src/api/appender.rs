@@ -158,14 +158,17 @@ impl Appender<'_> {
         let mut one = Vec::with_capacity(1);
         while let Some(row) = rows.next() {
             one.push(row);
-            let result = self.conn.insert_rows(&self.insert, &mut one);
-            if let Err(e) = result {
-                // A statement that could not begin leaves its row, and the rest, for later.
-                self.rows.append(&mut one);
-                self.rows.extend(rows);
-                return Err(e);
+            match self.conn.insert_rows(&self.insert, &mut one) {
+                // A BEFORE trigger's RAISE(IGNORE) skips its row: not counted.
+                Ok(out) => self.inserted += out.changes,
+                Err(e) => {
+                    // A statement that could not begin leaves its row, and the rest, for
+                    // later.
+                    self.rows.append(&mut one);
+                    self.rows.extend(rows);
+                    return Err(e);
+                }
             }
-            self.inserted += 1;
         }
         Ok(())
     }
