@@ -237,3 +237,43 @@ fn rows_inserted_with_explicit_rowids_read_as_of_after_later_changes() {
         ),
     ]);
 }
+
+/// Once the largest rowid is 2^63 - 1, SQLite draws unused positive rowids at random (and an
+/// AUTOINCREMENT table is full); an insert without a rowid must not fail.
+#[test]
+fn past_the_largest_rowid_an_unused_one_is_drawn_at_random() {
+    let c = heliosdb_lite::Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE t1(d INTEGER PRIMARY KEY, c INTEGER);
+         INSERT INTO t1 VALUES (9223372036854775807, 0), (5, 1);
+         INSERT INTO t1 (d, c) VALUES (NULL, 2), (NULL, 3), (6, 4), (NULL, 5);",
+    )
+    .unwrap();
+    let ids: Vec<i64> = {
+        let mut st = c.prepare("SELECT d FROM t1 ORDER BY c").unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(ids.len(), 6);
+    assert!(ids.iter().all(|&d| d > 0), "{ids:?}");
+    let distinct: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 6, "{ids:?}");
+    assert_eq!(c.last_insert_rowid(), ids[5]);
+    c.execute_batch(
+        "CREATE TABLE t2(d INTEGER PRIMARY KEY AUTOINCREMENT, c);
+         INSERT INTO t2 VALUES (9223372036854775807, 0);",
+    )
+    .unwrap();
+    let e = c
+        .execute("INSERT INTO t2 (c) VALUES (1)", [])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("database or disk is full"), "{e}");
+    assert_eq!(
+        c.query_row("SELECT count(*) FROM t2", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        1
+    );
+}

@@ -872,7 +872,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
             };
             let auto = explicit.is_null();
             let (id, beyond) = match explicit {
-                Value::Null => (self.rowids.next(txn, info)?, true),
+                Value::Null => self.rowids.next(txn, info)?,
                 Value::Integer(i) => (i, self.rowids.saw_explicit(txn, info, i)?),
                 other => {
                     return Err(Error::TypeMismatch(format!(
@@ -1585,21 +1585,51 @@ impl RowidAllocator {
         Ok(max)
     }
 
-    fn next(&mut self, txn: &Transaction, info: &TableInfo) -> Result<i64> {
+    /// The rowid of a row inserted without one, and whether it lies beyond every rowid in
+    /// use (then no row has it). One past the largest; once the largest is 2^63 - 1, as in
+    /// SQLite, an unused one drawn at random (not beyond: the caller checks it), or, for an
+    /// AUTOINCREMENT table, none.
+    fn next(&mut self, txn: &Transaction, info: &TableInfo) -> Result<(i64, bool)> {
         let id = info.def.id;
         let cur = match self.known_max.get(&id) {
             Some(&n) => n,
             None => Self::current_max(txn, info)?
                 .max(self.seen_max.get(&id).copied().unwrap_or(i64::MIN)),
         };
-        let n = cur.checked_add(1).ok_or_else(|| {
-            Error::LimitExceeded(format!("table {} has no rowids left", info.def.name))
-        })?;
+        let Some(n) = cur.checked_add(1) else {
+            return Ok((Self::unused_at_random(txn, info)?, false));
+        };
         self.known_max.insert(id, n);
         if info.def.autoincrement {
             self.dirty.insert(id, n);
         }
-        Ok(n)
+        Ok((n, true))
+    }
+
+    /// SQLite's way once the largest rowid is taken: positive rowids drawn at random until
+    /// one is unused; "database or disk is full" after 100 draws, and at once for an
+    /// AUTOINCREMENT table (whose rowids never go back).
+    fn unused_at_random(txn: &Transaction, info: &TableInfo) -> Result<i64> {
+        let full = || {
+            Error::LimitExceeded(format!(
+                "database or disk is full: table {} has no rowids left",
+                info.def.name
+            ))
+        };
+        if info.def.autoincrement {
+            return Err(full());
+        }
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        for attempt in 0..100u32 {
+            hasher.write_u32(attempt);
+            let candidate = 1 + (hasher.finish() % (i64::MAX as u64)) as i64;
+            let key = info.def.row_key(&[Value::Integer(candidate)]);
+            if txn.get(&key)?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Err(full())
     }
 
     /// Notes an explicit rowid; true if it is larger than every rowid in use. A batch load
