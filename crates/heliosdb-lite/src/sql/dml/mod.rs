@@ -625,7 +625,6 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         let def = &info.def;
         let ncols = def.columns.len();
         let targets = &p.targets;
-        let check_width = |r: &Row| check_width(p, r);
         let defaults = &p.defaults;
         let bound = &p.bound;
         let mut returning = p.returning.clone();
@@ -643,7 +642,7 @@ impl<'a, 'b> DmlContext<'a, 'b> {
         for src in source_rows {
             self.limits.tick(&mut ticks)?;
             let (src, _) = src?;
-            check_width(&src)?;
+            check_width(p, &src)?;
             let row = if in_order && src.len() == ncols {
                 src
             } else {
@@ -1274,12 +1273,8 @@ enum KeyCheck<'a> {
 
 /// Checks that a source row of `p` has a value for each target column.
 fn check_width(p: &InsertPlan, r: &Row) -> Result<()> {
-    let supplied = if p.source.is_none() {
-        0
-    } else {
-        p.targets.len()
-    };
-    if p.source.is_some() && r.len() != supplied {
+    // DEFAULT VALUES (no source) supplies nothing, so there is nothing to check.
+    if p.source.is_some() && r.len() != p.targets.len() {
         return Err(Error::invalid(if p.all_columns {
             format!(
                 "table {} has {} columns but {} values were supplied",
