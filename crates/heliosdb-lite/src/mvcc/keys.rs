@@ -220,6 +220,37 @@ impl<'a> Past<'a> {
             end: head_begin,
         }
     }
+
+    /// The newest listed version that began at or before `scn`, for a head that began at
+    /// `head_begin`: what [`Past::versions`] finds first with that condition, without its
+    /// per-entry results. A read at an old snapshot walks the list on every call, and most
+    /// entries are one byte, so the one-byte case stays in this loop.
+    pub fn version_at(&self, head_begin: u64, scn: u64) -> crate::Result<Option<PastVersion>> {
+        let entries = self.entries;
+        let (mut at, mut end) = (0, head_begin);
+        while let Some(&byte) = entries.get(at) {
+            let entry = match byte < 0x80 {
+                true => {
+                    at += 1;
+                    u64::from(byte)
+                }
+                false => read_varint(entries, &mut at)?,
+            };
+            let delta = entry >> 1;
+            let Some(begin) = end.checked_sub(delta).filter(|_| delta > 0) else {
+                return Err(crate::Error::corruption("malformed list of past versions"));
+            };
+            if begin <= scn {
+                return Ok(Some(PastVersion {
+                    begin,
+                    end,
+                    deleted: entry & 1 == 1,
+                }));
+            }
+            end = begin;
+        }
+        Ok(None)
+    }
 }
 
 /// Iterator over [`Past::versions`].
@@ -536,6 +567,34 @@ mod tests {
     }
 
     #[test]
+    fn version_at_finds_what_a_walk_of_the_list_finds() {
+        // Gaps of one byte, two bytes and more, deletions among them, and a list cut for space.
+        let mut rng = crate::test_rng::Rng(11);
+        let mut head = head_bytes(1, Some(b"v"), None);
+        let mut begin = 1u64;
+        for round in 0..400 {
+            begin += match rng.below(4) {
+                0 => 1 + rng.below(60),
+                1 => 64 + rng.below(8_000),
+                2 => 10_000 + rng.below(1 << 30),
+                _ => 1,
+            };
+            let previous = decode_version(&head).unwrap();
+            let data = (round % 7 != 3).then_some(&b"v"[..]);
+            head = head_bytes(begin, data, Some(&previous));
+            let v = decode_version(&head).unwrap();
+            let past = v.past.unwrap();
+            let walked: Vec<PastVersion> = past.versions(v.begin).map(|p| p.unwrap()).collect();
+            let oldest = walked.last().map_or(v.begin, |p| p.begin);
+            for _ in 0..20 {
+                let scn = oldest.saturating_sub(3) + rng.below(v.begin - oldest + 3);
+                let expected = walked.iter().find(|p| p.begin <= scn).copied();
+                assert_eq!(past.version_at(v.begin, scn).unwrap(), expected, "at {scn}");
+            }
+        }
+    }
+
+    #[test]
     fn heads_list_the_versions_they_supersede_newest_first() {
         let first = head_bytes(5, Some(b"a"), None);
         assert_eq!(listed(&first), (vec![], false));
@@ -683,6 +742,10 @@ mod tests {
             let v = decode_version(&value).unwrap();
             let read: Vec<_> = v.past.unwrap().versions(v.begin).collect();
             assert!(read.iter().any(|r| r.is_err()), "{entries:?}");
+            assert!(
+                v.past.unwrap().version_at(v.begin, 0).is_err(),
+                "{entries:?}"
+            );
         }
     }
 

@@ -144,11 +144,7 @@ enum Listed {
 /// What the list `past` of a head that began at `head_begin`, after `scn`, says about the
 /// key at `scn`; no I/O.
 fn listed_at(past: keys::Past<'_>, head_begin: u64, scn: u64) -> Result<Listed> {
-    for listed in past.versions(head_begin) {
-        let listed = listed?;
-        if listed.begin > scn {
-            continue;
-        }
+    if let Some(listed) = past.version_at(head_begin, scn)? {
         if listed.deleted {
             return Ok(Listed::Absent);
         }

@@ -167,6 +167,8 @@ fn partition(count: usize, below: impl Fn(usize) -> bool) -> usize {
 /// Builds a [`SettledRun`] one pair at a time, as a scan reads them.
 pub struct RunBuilder {
     suffix_len: usize,
+    /// Pairs [`RunBuilder::expect`] was told of (0: unknown).
+    expected: usize,
     suffixes: Vec<u8>,
     offsets: Vec<u16>,
     values: Vec<u8>,
@@ -178,10 +180,19 @@ impl RunBuilder {
     pub fn new(suffix_len: usize) -> Option<Self> {
         (suffix_len <= SettledRun::MAX_BYTES).then(|| Self {
             suffix_len,
+            expected: 0,
             suffixes: Vec::new(),
             offsets: Vec::new(),
             values: Vec::new(),
         })
+    }
+
+    /// Makes room for about `pairs` pairs (the values sized by the first one), within
+    /// [`SettledRun::MAX_BYTES`].
+    pub fn expect(&mut self, pairs: usize) {
+        self.expected = pairs.min(SettledRun::MAX_BYTES / (2 + self.suffix_len));
+        self.suffixes.reserve(self.expected * self.suffix_len);
+        self.offsets.reserve(self.expected);
     }
 
     /// Adds a pair after every pair added before (its suffix `suffix_len` bytes, above the
@@ -196,6 +207,10 @@ impl RunBuilder {
         let size = HEADER + self.suffixes.len() + 2 * self.offsets.len() + self.values.len();
         if size + suffix.len() + 2 + value.len() > SettledRun::MAX_BYTES {
             return false;
+        }
+        if self.offsets.is_empty() && self.expected > 0 {
+            let room = SettledRun::MAX_BYTES.saturating_sub(size + self.expected * 2);
+            self.values.reserve((value.len() * self.expected).min(room));
         }
         // Below MAX_BYTES, so within 16 bits.
         self.offsets.push(self.values.len() as u16);
@@ -226,10 +241,13 @@ impl RunBuilder {
 
 /// The pairs of the settled group `prefix` + `suffix_len` bytes in `store`, read with one
 /// scan; `None` when they take more than [`SettledRun::MAX_BYTES`] (the scan stops there).
+/// `expected_pairs` (the caller's estimate) sizes the builder, so that it does not grow
+/// its buffers pair by pair.
 pub(crate) fn read_run(
     store: &dyn Storage,
     prefix: &[u8],
     suffix_len: usize,
+    expected_pairs: usize,
 ) -> Result<Option<SettledRun>> {
     let bound = |fill: u8| {
         let mut k = Vec::with_capacity(prefix.len() + suffix_len);
@@ -241,6 +259,7 @@ pub(crate) fn read_run(
     let Some(mut run) = RunBuilder::new(suffix_len) else {
         return Ok(None);
     };
+    run.expect(expected_pairs);
     let mut bytes = 0;
     let mut kept = true;
     // Lent pairs: the run copies what it keeps, so the scan need not copy them first.

@@ -240,7 +240,7 @@ impl ValueCache {
             RunLookup::Load => {
                 // A group too large to keep is remembered as an empty run: it answers no
                 // read, and its reads do not scan it again while it is remembered.
-                let run = super::settled_run::read_run(store, prefix, suffix_len)?;
+                let run = super::settled_run::read_run(store, prefix, suffix_len, pairs)?;
                 self.keep_run(&id, run.as_ref().map(|run| run.block().clone()));
                 Ok(run.filter(|run| run.seek(reaching) < run.len()))
             }
