@@ -644,6 +644,30 @@ fn window_call_in_a_compound_keeps_the_column_affinity_open() {
     }
 }
 
+/// `x LIKE y` and `x GLOB y` are function calls to SQLite (like(), glob()) when it settles a
+/// compound's column affinity, so they may be text and a REAL column in another operand does
+/// not make the column REAL: the 0 or 1 of the LIKE stays an integer when the compound is
+/// read as a table. `NOT LIKE` is an operator around the call, a number, and its 0 or 1 is
+/// read back as a real. HeliosDB took LIKE for a number (fuzzer seed 87, case 20589).
+#[test]
+fn like_in_a_compound_keeps_the_column_affinity_open() {
+    let setup = "CREATE TABLE r(a REAL, s TEXT); INSERT INTO r VALUES (2.5, 'xa');";
+    for q in [
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT r.s LIKE '%a' FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT r.s GLOB '*a' FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT r.s NOT LIKE '%a' FROM r) AS d",
+        "SELECT d.k, typeof(d.k) FROM (SELECT r.a AS k FROM r \
+         UNION ALL SELECT r.s LIKE '%a' ESCAPE '!' FROM r) AS d",
+        "WITH w AS (SELECT r.a AS k FROM r UNION ALL SELECT r.s LIKE 'x%' FROM r) \
+         SELECT w.k, typeof(w.k) FROM w, r WHERE w.k = 1",
+    ] {
+        assert_same(setup, q);
+    }
+}
+
 /// A window `min()` or `max()` compares its values under their collation, as the aggregate
 /// does: over a NOCASE column holding 'A ' and 'a', `max(c) OVER ()` is 'A '. HeliosDB
 /// compared them under BINARY (fuzzer seed 20261802, case 4874).

@@ -142,6 +142,9 @@ pub(super) fn data_types(p: &Planner<'_>, e: &Expr) -> u8 {
         // A window call is a function call to SQLite here: its compound's column affinity
         // is settled before windows are rewritten.
         Expr::Param(_) | Expr::Function(..) | Expr::Aggregate { .. } | Expr::Window(_) => 0x07,
+        // SQLite parses `x LIKE y` and `x GLOB y` as calls of like() and glob(); `NOT LIKE`
+        // is a NOT around the call, which counts as an operator again.
+        Expr::Like { negated: false, .. } => 0x07,
         Expr::Column(_) | Expr::Outer { .. } | Expr::Cast(..) | Expr::ScalarSubquery(_) => {
             match affinity_of(p, e) {
                 Some(a) if a.is_numeric() => 0x05,
