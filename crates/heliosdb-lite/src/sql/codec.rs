@@ -41,9 +41,14 @@ pub fn row_count_group(key: &[u8]) -> Option<usize> {
 /// Key prefix of an index's entries.
 pub fn index_prefix(index_id: u32) -> Vec<u8> {
     let mut k = Vec::with_capacity(48);
-    k.push(b'i');
-    k.extend_from_slice(&index_id.to_be_bytes());
+    push_index_prefix(index_id, &mut k);
     k
+}
+
+/// Appends [`index_prefix`] to `out`, for a caller building a whole entry key in one buffer.
+pub fn push_index_prefix(index_id: u32, out: &mut Vec<u8>) {
+    out.push(b'i');
+    out.extend_from_slice(&index_id.to_be_bytes());
 }
 
 /// Length of an index prefix: `'i'` and the index id.
