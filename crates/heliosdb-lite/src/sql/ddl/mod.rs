@@ -18,7 +18,7 @@ use super::catalog::{
 };
 use super::codec;
 use super::collation::Collation;
-use super::dml::{index_entry_key_into, row_key_values};
+use super::dml::{index_entry_key_into, row_entry_key_into, row_key_values};
 use super::execution::{ByteSorter, Executor, QueryMemory, StatementLimits};
 use super::functions::FnEnv;
 use super::parser::ParsedStatement;
@@ -489,22 +489,27 @@ fn backfill_index(
             let (k, v) = kv?;
             let row = exec.decode_row(info, &k, &v)?;
             let key_vals = row_key_values(&info.def, &row);
-            // A partial index holds only the rows its condition holds for.
-            let Some(vals) = super::execution::computed::entry_values(ix, &row)? else {
-                continue;
-            };
-            // From the values just computed: `index_entry_key` would compute them again (a
-            // partial index's condition and an expression index's expressions, twice a row).
-            index_entry_key_into(ix, &vals, &key_vals, &mut entry);
-            entries += 1;
-            held += 2 * entry.len() + ENTRY_HELD;
             if !ix.unique {
+                // A partial index holds only the rows its condition holds for.
+                if !row_entry_key_into(ix, &row, &key_vals, &mut entry)? {
+                    continue;
+                }
+                entries += 1;
+                held += 2 * entry.len() + ENTRY_HELD;
                 // Sorted without the index prefix every entry shares, so that the sort's key
                 // prefix (its first eight bytes) holds the indexed value, and most
                 // comparisons end there instead of in a full byte comparison.
                 sorter.push_slices(&entry[codec::INDEX_PREFIX_LEN..], &[])?;
                 continue;
             }
+            let Some(vals) = super::execution::computed::entry_values(ix, &row)? else {
+                continue;
+            };
+            // From the values just computed, which the uniqueness check needs too (a partial
+            // index's condition and an expression index's expressions are computed once).
+            index_entry_key_into(ix, &vals, &key_vals, &mut entry);
+            entries += 1;
+            held += 2 * entry.len() + ENTRY_HELD;
             // NULLs are distinct: such an entry is never compared (flag 0), and its sort key
             // (made unique by the entry, which holds the row key) never equals another's.
             let checked = !vals.iter().any(|v| v.is_null());

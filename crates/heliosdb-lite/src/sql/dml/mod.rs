@@ -51,26 +51,38 @@ pub fn index_entry_key(
     // Sized for the usual entry (a few numbers or short texts), so that building it does not
     // grow the buffer piece by piece: this runs for every index of every row written.
     let mut k = Vec::with_capacity(64);
-    if !ix.is_computed() {
-        // The row's own values, encoded in place: what `entry_values` would collect, without
-        // the copies (a collation changes only texts).
-        codec::push_index_prefix(ix.id, &mut k);
-        for c in &ix.columns {
-            match &row[c.column] {
-                v @ Value::Text(_) if !c.collation.is_binary() => {
-                    codec::encode_key_value(&c.collation.key(v.clone()), c.desc, &mut k)
-                }
-                v => codec::encode_key_value(v, c.desc, &mut k),
-            }
-        }
-        codec::encode_key(key_vals, &mut k);
-        return Ok(Some(k));
+    Ok(row_entry_key_into(ix, row, key_vals, &mut k)?.then_some(k))
+}
+
+/// Writes into `out` (cleared first) the index entry key of `row`, whose key values are
+/// `key_vals`; false when the row has no entry (a partial index's condition does not hold).
+pub fn row_entry_key_into(
+    ix: &IndexDef,
+    row: &[Value],
+    key_vals: &[Value],
+    out: &mut Vec<u8>,
+) -> Result<bool> {
+    if ix.is_computed() {
+        let Some(values) = super::execution::computed::entry_values(ix, row)? else {
+            return Ok(false);
+        };
+        index_entry_key_into(ix, &values, key_vals, out);
+        return Ok(true);
     }
-    let Some(values) = super::execution::computed::entry_values(ix, row)? else {
-        return Ok(None);
-    };
-    index_entry_key_into(ix, &values, key_vals, &mut k);
-    Ok(Some(k))
+    // The row's own values, encoded in place: what `entry_values` would collect, without the
+    // copies (a collation changes only texts).
+    out.clear();
+    codec::push_index_prefix(ix.id, out);
+    for c in &ix.columns {
+        match &row[c.column] {
+            v @ Value::Text(_) if !c.collation.is_binary() => {
+                codec::encode_key_value(&c.collation.key(v.clone()), c.desc, out)
+            }
+            v => codec::encode_key_value(v, c.desc, out),
+        }
+    }
+    codec::encode_key(key_vals, out);
+    Ok(true)
 }
 
 /// Writes into `out` (cleared first) the index entry key of a row whose indexed values are
