@@ -159,6 +159,30 @@ fn an_appender_needs_a_table_that_exists_and_a_writable_connection() {
 }
 
 #[test]
+fn main_before_the_name_names_the_same_table_unless_a_table_has_the_whole_name() {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch("CREATE TABLE t (a); CREATE TABLE \"main.u\" (b); CREATE TABLE u (c)")
+        .unwrap();
+    let mut app = c.appender("MAIN.t").unwrap();
+    app.append([1]).unwrap();
+    app.flush().unwrap();
+    drop(app);
+    assert_eq!(one(&c, "SELECT count(*) FROM main.t"), 1);
+    // A table named `main.u` is that table, not `u`.
+    let mut app = c.appender("main.u").unwrap();
+    app.append([2]).unwrap();
+    app.flush().unwrap();
+    drop(app);
+    assert_eq!(one(&c, "SELECT count(*) FROM \"main.u\""), 1);
+    assert_eq!(one(&c, "SELECT count(*) FROM u"), 0);
+    assert!(matches!(
+        c.appender("main.nope"),
+        Err(Error::NoSuchTable(_))
+    ));
+    assert!(matches!(c.appender("other.t"), Err(Error::NoSuchTable(_))));
+}
+
+#[test]
 fn generated_columns_are_computed_and_take_no_value() {
     let c = Connection::open_in_memory().unwrap();
     c.execute_batch(

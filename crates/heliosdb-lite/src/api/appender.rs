@@ -199,19 +199,26 @@ impl Drop for Appender<'_> {
 impl Connection {
     /// An [`Appender`] for `table`: the bulk path for loading many rows from Rust, faster
     /// than a prepared `INSERT` per row.
+    ///
+    /// `table` is the table's name as it is stored (no quotes); `main.` before it names the
+    /// same table, as in SQL, unless a table has that whole name.
     pub fn appender(&self, table: &str) -> Result<Appender<'_>> {
         self.refuse_if_read_only("an appender")?;
-        let kind: Option<String> = self
-            .prepare(
-                "SELECT type FROM sqlite_schema WHERE type IN ('table', 'view') \
-                 AND name = ?1 COLLATE NOCASE",
-            )?
-            .query_row([table], |r| r.get(0))
-            .map(Some)
-            .or_else(|e| match e {
-                Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+        let mut kind = self.kind_of(table)?;
+        let mut table = table;
+        if kind.is_none() {
+            // SQL's `main.t`: the database's one schema.
+            let bare = table
+                .split_once('.')
+                .filter(|(schema, _)| schema.eq_ignore_ascii_case("main"))
+                .map(|(_, bare)| bare);
+            if let Some(bare) = bare {
+                kind = self.kind_of(bare)?;
+                if kind.is_some() {
+                    table = bare;
+                }
+            }
+        }
         match kind.as_deref() {
             None => return Err(Error::NoSuchTable(table.to_string())),
             Some("view") => {
@@ -242,6 +249,20 @@ impl Connection {
             rows: Vec::with_capacity(CHUNK_ROWS),
             bytes: 0,
             inserted: 0,
+        })
+    }
+
+    /// Whether `name` is a `table` or a `view` (`None`: neither).
+    fn kind_of(&self, name: &str) -> Result<Option<String>> {
+        self.prepare(
+            "SELECT type FROM sqlite_schema WHERE type IN ('table', 'view') \
+             AND name = ?1 COLLATE NOCASE",
+        )?
+        .query_row([name], |r| r.get(0))
+        .map(Some)
+        .or_else(|e| match e {
+            Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
         })
     }
 
