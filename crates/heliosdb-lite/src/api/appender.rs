@@ -201,7 +201,7 @@ impl Connection {
     /// than a prepared `INSERT` per row.
     ///
     /// `table` is the table's name as it is stored (no quotes); `main.` before it names the
-    /// same table, as in SQL, unless a table has that whole name.
+    /// same table, as in SQL, unless a table or view has that whole name.
     pub fn appender(&self, table: &str) -> Result<Appender<'_>> {
         self.refuse_if_read_only("an appender")?;
         let mut kind = self.kind_of(table)?;
