@@ -1643,11 +1643,8 @@ impl RowidAllocator {
         if info.def.autoincrement {
             return Err(full());
         }
-        use std::hash::{BuildHasher, Hasher};
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        for attempt in 0..100u32 {
-            hasher.write_u32(attempt);
-            let candidate = 1 + (hasher.finish() % (i64::MAX as u64)) as i64;
+        for _ in 0..100 {
+            let candidate = 1 + (super::functions::next_random() as u64 % (i64::MAX as u64)) as i64;
             let key = info.def.row_key(&[Value::Integer(candidate)]);
             if txn.get(&key)?.is_none() {
                 return Ok(candidate);

@@ -226,7 +226,9 @@ internal {
 
 static RANDOM_STATE: AtomicU64 = AtomicU64::new(0);
 
-fn next_random() -> i64 {
+/// The next number of the engine's pseudo-random sequence (`random()`; also the rowids an
+/// insert draws once the largest is taken, as SQLite draws both from one generator).
+pub(crate) fn next_random() -> i64 {
     let mut s = RANDOM_STATE.load(Ordering::Relaxed);
     if s == 0 {
         s = std::time::SystemTime::now()
