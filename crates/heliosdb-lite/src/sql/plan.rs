@@ -362,6 +362,25 @@ impl Expr {
         self.is_deterministic_reading(&|c| matches!(c, Expr::Outer { .. }))
     }
 
+    /// True when the expression reads no row of this query (only enclosing rows) and holds
+    /// nothing whose value may change but uncorrelated subqueries: the same value for every
+    /// row, though computing it runs a subquery.
+    pub fn is_fixed_with_subqueries(&self) -> bool {
+        let mut ok = true;
+        self.walk(&mut |x| {
+            ok &= match x {
+                Expr::Column(_) => false,
+                Expr::InSubquery { plan, .. }
+                | Expr::Exists { plan, .. }
+                | Expr::ScalarSubquery(plan) => !plan.correlated,
+                Expr::Aggregate { .. } | Expr::Window(_) => false,
+                Expr::Function(f, _) => f.is_deterministic(),
+                _ => true,
+            }
+        });
+        ok
+    }
+
     /// True when the expression holds no subquery, aggregate, window call or function whose
     /// value may change, and `reads` accepts each of its references to a row (an
     /// [`Expr::Column`] or an [`Expr::Outer`]): it gives the same value for the same row

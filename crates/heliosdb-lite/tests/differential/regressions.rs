@@ -1001,6 +1001,49 @@ fn having_terms_on_grouped_columns_and_correlated_subqueries_are_tested_in_sqlit
     }
 }
 
+/// Seed 91, case 248223: a WHERE conjunct that reads no row but runs an uncorrelated
+/// subquery (`(SELECT count(*) ...) IN (10)`) is the same for every row. SQLite tests it at
+/// the rows (never with no row: the subquery may fail), so with a finite relation in its
+/// outer loop a false one stops it before the inner loop's recursive CTE, counting from
+/// -2^63, ever runs. HeliosDB, which may read the CTE first, kept reading it for ever; the
+/// filter now stops at the first row where such a conjunct is false, and still evaluates
+/// it only where SQLite would (in its place after the row's other conjuncts).
+#[test]
+fn a_false_conjunct_with_an_uncorrelated_subquery_stops_the_scan() {
+    let setup = "CREATE TABLE t0(c INTEGER PRIMARY KEY, d, e TEXT); \
+                 CREATE INDEX t0_i1 ON t0(d, e); \
+                 INSERT INTO t0 VALUES (-2, 'a', -9223372036854775808), (8, -3, 1); \
+                 CREATE TABLE big(v INTEGER); \
+                 INSERT INTO big VALUES (4611686018427387904), (4611686018427387904);";
+    let endless = "WITH RECURSIVE w0(k0) AS (SELECT CAST(s.e AS INTEGER) + 0 FROM t0 AS s \
+                   UNION ALL SELECT k0 + 1 FROM w0 WHERE k0 < 4), \
+                   w1 AS (SELECT ifnull(NULL + -2, x2.c) AS k0 FROM t0 AS x1, t0 AS x2 WHERE x1.d = x2.d) ";
+    for q in [
+        format!(
+            "{endless}SELECT x3.k0 FROM w1 AS x3, w0 AS x4 WHERE x4.k0 = x3.k0 \
+             AND (SELECT count(DISTINCT x5.c) FROM t0 AS x5 WHERE (x5.d - 3) IN ('B', 9)) IN (10)"
+        ),
+        // True: every row that passes the other conjuncts comes out.
+        "SELECT c FROM t0 WHERE (SELECT count(*) FROM big) = 2 AND d IS NOT NULL".to_string(),
+        // A subquery that fails is run only when a row reaches it: never here (no row, or
+        // every row stopped by the conjunct before it) ...
+        "SELECT c FROM t0 WHERE c > 100 AND (SELECT sum(v) FROM big) > 0".to_string(),
+        "SELECT c FROM t0 WHERE e > 'zzz' AND (SELECT sum(v) FROM big) > 0".to_string(),
+        "SELECT c FROM t0 WHERE e > 'zzz' AND (SELECT count(*) FROM big) = 0 AND d = 1".to_string(),
+        // ... and the constant conjuncts without a subquery are still checked first.
+        "SELECT c FROM t0 WHERE 1 = 0 AND (SELECT sum(v) FROM big) > 0".to_string(),
+        // A correlated subquery is no such conjunct: tested at each row.
+        "SELECT c FROM t0 WHERE (SELECT count(*) FROM big WHERE big.v > t0.c) = 2".to_string(),
+    ] {
+        assert_same(setup, &q);
+    }
+    // Where SQLite does run the failing subquery, both fail.
+    let engines = crate::Engines::new(setup).expect("setup");
+    let q = "SELECT c FROM t0 WHERE (SELECT sum(v) FROM big) > 0 AND e > 'zzz'";
+    assert!(crate::compare::query_sqlite(&engines.sqlite, q).is_err());
+    assert!(crate::compare::query_ours(&engines.ours, q).is_err());
+}
+
 /// Seed 59, case 117665 (and the "overflow class" of earlier seeds): SQLite copies an outer
 /// WHERE term that reads only a derived table's columns into the derived table's query, and
 /// from its HAVING into its WHERE when it reads only GROUP BY terms, so the rows of a group

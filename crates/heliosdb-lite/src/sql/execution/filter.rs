@@ -8,6 +8,12 @@
 //! costly, or never end (a recursive CTE that counts without a bound), and SQLite returns at
 //! once. A HAVING filter is not gated: SQLite computes its groups whatever a constant term
 //! there says.
+//!
+//! A conjunct that reads no row but holds an uncorrelated subquery (`(SELECT count(*) FROM
+//! u) > 5`) is also the same for every row, but SQLite evaluates it only when a row reaches
+//! it (a subquery may fail, and with no row SQLite never runs it). It is therefore checked at
+//! the rows, in its place among the conjuncts, until it has been evaluated once: when false,
+//! no row can pass, and the input is read no further.
 
 use super::super::plan::Expr;
 use super::{BoxOp, Executor, Frame, Operator, Row};
@@ -22,6 +28,11 @@ pub(super) struct FilterOp<'e> {
     constant: Vec<&'e Expr>,
     /// Whether the constant conjuncts all hold, once checked.
     gate: Option<bool>,
+    /// Every conjunct, when some read no row but hold an uncorrelated subquery (the flag):
+    /// checked one by one at the rows until those are known to hold.
+    conjuncts: Vec<(&'e Expr, bool)>,
+    /// Whether the conjuncts with subqueries were all evaluated and held.
+    subqueries_held: bool,
 }
 
 impl<'e> FilterOp<'e> {
@@ -34,8 +45,14 @@ impl<'e> FilterOp<'e> {
         gated: bool,
     ) -> Self {
         let mut constant = Vec::new();
+        let mut conjuncts = Vec::new();
         if gated {
             constant_conjuncts(predicate, &mut constant);
+            flat_conjuncts(predicate, &mut conjuncts);
+        }
+        let subqueries_held = !conjuncts.iter().any(|&(_, subquery)| subquery);
+        if subqueries_held {
+            conjuncts.clear();
         }
         Self {
             ex,
@@ -43,8 +60,49 @@ impl<'e> FilterOp<'e> {
             predicate,
             constant,
             gate: None,
+            conjuncts,
+            subqueries_held,
         }
     }
+
+    /// The predicate on `row` while the conjuncts with subqueries are not known to hold:
+    /// conjunct by conjunct, as SQLite tests them. `None` when one of those is false (no
+    /// row can pass).
+    fn check_in_order(&mut self, row: &Row, outer: Option<&Frame<'_>>) -> Result<Option<bool>> {
+        let mut evaluated_all = true;
+        for &(c, subquery) in &self.conjuncts {
+            let held = match subquery {
+                true => self.ex.predicate(c, &Vec::new(), outer)?,
+                false => self.ex.predicate(c, row, outer)?,
+            };
+            if !held {
+                if subquery {
+                    return Ok(None);
+                }
+                evaluated_all = false;
+                break;
+            }
+        }
+        if evaluated_all {
+            // Every conjunct with a subquery held once: it holds for every row.
+            self.subqueries_held = true;
+        }
+        Ok(Some(evaluated_all))
+    }
+}
+
+/// The top-level conjuncts of `e` in order, each flagged when it reads no row of this query
+/// but holds an uncorrelated subquery ([`Expr::is_fixed_with_subqueries`]).
+fn flat_conjuncts<'e>(e: &'e Expr, out: &mut Vec<(&'e Expr, bool)>) {
+    if let Expr::And(a, b) = e {
+        flat_conjuncts(a, out);
+        flat_conjuncts(b, out);
+        return;
+    }
+    out.push((
+        e,
+        !e.is_fixed_per_enclosing_row() && e.is_fixed_with_subqueries(),
+    ));
 }
 
 /// Collects the top-level conjuncts of `e` that read no row of this query and give the same
@@ -79,6 +137,16 @@ impl Operator for FilterOp<'_> {
             return Ok(None);
         }
         while let Some(row) = self.input.next(outer)? {
+            if !self.subqueries_held {
+                match self.check_in_order(&row, outer)? {
+                    None => {
+                        self.gate = Some(false);
+                        return Ok(None);
+                    }
+                    Some(true) => return Ok(Some(row)),
+                    Some(false) => continue,
+                }
+            }
             if self.ex.predicate(self.predicate, &row, outer)? {
                 return Ok(Some(row));
             }
@@ -89,6 +157,7 @@ impl Operator for FilterOp<'_> {
     fn rewind(&mut self) {
         // A new enclosing row: terms that read it may say otherwise now.
         self.gate = None;
+        self.subqueries_held = !self.conjuncts.iter().any(|&(_, subquery)| subquery);
         self.input.rewind();
     }
 }
