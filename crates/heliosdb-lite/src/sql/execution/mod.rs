@@ -55,6 +55,7 @@ mod sort;
 mod sparse_row;
 mod spill;
 mod spool;
+pub(crate) use scan::index_entry_row_key;
 pub(crate) use spool::Spool;
 mod subquery;
 mod table_function;

@@ -342,7 +342,11 @@ fn filter_first(node: &ScanNode) -> Option<&[bool]> {
 }
 
 /// The row key an index entry points to (the bytes after the indexed values).
-fn index_entry_row_key(info: &TableInfo, ix: &IndexDef, entry_key: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn index_entry_row_key(
+    info: &TableInfo,
+    ix: &IndexDef,
+    entry_key: &[u8],
+) -> Result<Vec<u8>> {
     let mut pos = codec::INDEX_PREFIX_LEN;
     for c in &ix.columns {
         codec::decode_key_value(entry_key, &mut pos, c.desc)?;
