@@ -90,6 +90,7 @@ pub struct Shell {
 const HELP: &str = "\
 .bail on|off            Stop a script at the first error (default off)
 .tables                 List tables and views
+.databases              The database and its directory (PRAGMA database_list)
 .schema [TABLE]         Show CREATE statements (tables, indexes, views, triggers)
 .indexes [TABLE]        List indexes
 .snapshots [N]          Recent snapshots: SCN, transaction id, commit time (default 10)
@@ -508,6 +509,24 @@ impl Shell {
             ".quit" | ".exit" | ".q" => return Err(DotError::Stop(Stop::Quit)),
             ".help" => text = format!("{HELP}\n"),
             ".bail" => self.bail = on_off(args.first())?,
+            ".databases" => {
+                // As sqlite3 prints it: `main: FILE r/w`, '' for an in-memory database.
+                let (_, rows) = self.query("PRAGMA database_list", &[])?;
+                let access = if self.conn.is_read_only() {
+                    "r/o"
+                } else {
+                    "r/w"
+                };
+                for row in rows {
+                    let (Some(Value::Text(name)), Some(Value::Text(file))) =
+                        (row.get(1), row.get(2))
+                    else {
+                        continue;
+                    };
+                    let file = if file.is_empty() { "\"\"" } else { file };
+                    text.push_str(&format!("{name}: {file} {access}\n"));
+                }
+            }
             ".tables" => {
                 let names: Vec<String> = self
                     .conn

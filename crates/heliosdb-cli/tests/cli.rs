@@ -69,6 +69,26 @@ fn piped_stdin_with_dot_commands() {
 }
 
 #[test]
+fn databases_names_the_directory_as_sqlite3_names_its_file() {
+    let o = run(&[":memory:"], Some(".databases\n"));
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o), "main: \"\" r/w\n");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    let o = run(
+        &[db],
+        Some("CREATE TABLE t(a);\n.databases\nPRAGMA database_list;\n"),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let path = std::fs::canonicalize(db).unwrap().display().to_string();
+    assert_eq!(out(&o), format!("main: {path} r/w\n0|main|{path}\n"));
+    let o = run(&["--readonly", db], Some(".databases\n"));
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o), format!("main: {path} r/o\n"));
+}
+
+#[test]
 fn errors_go_to_stderr_with_position_and_exit_nonzero() {
     let o = run(&[":memory:", "SELECT 1; SELEC 2; SELECT 3"], None);
     assert!(!o.status.success());

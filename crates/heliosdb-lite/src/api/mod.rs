@@ -120,7 +120,9 @@ fn open_engine(config: &Config) -> Result<Arc<Engine>> {
     // This process now holds the database: what a crashed query left in its spill folder
     // can go.
     crate::sql::execution::clear_spill_folder(&canonical);
-    let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), mvcc_options)?)?);
+    let engine = Arc::new(
+        Engine::new(Mvcc::open(Arc::new(storage), mvcc_options)?)?.at_path(canonical.clone()),
+    );
     reg.retain(|_, w| w.strong_count() > 0);
     reg.insert(canonical, Arc::downgrade(&engine));
     Ok(engine)
@@ -181,7 +183,9 @@ fn open_engine_read_only(config: &Config) -> Result<(Arc<Engine>, Option<Private
         watched_prefix: Some(crate::sql::codec::CATALOG_PREFIX),
         ..MvccOptions::default()
     };
-    let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), options)?)?);
+    // Named by the directory the user opened, not by the private copy it reads.
+    let named = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let engine = Arc::new(Engine::new(Mvcc::open(Arc::new(storage), options)?)?.at_path(named));
     Ok((engine, Some(copy)))
 }
 

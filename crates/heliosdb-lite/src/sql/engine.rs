@@ -29,6 +29,8 @@ pub struct Engine {
     pub mvcc: Mvcc,
     /// Schemas by DDL point.
     pub schemas: SchemaCache,
+    /// The database directory (`None` in memory): what `PRAGMA database_list` names.
+    pub path: Option<std::path::PathBuf>,
 }
 
 impl Drop for Engine {
@@ -47,7 +49,14 @@ impl Engine {
         Ok(Self {
             mvcc,
             schemas: SchemaCache::new(points),
+            path: None,
         })
+    }
+
+    /// The same engine, naming `path` as its database directory.
+    pub fn at_path(mut self, path: std::path::PathBuf) -> Self {
+        self.path = Some(path);
+        self
     }
 
     /// The committed schema as of `scn`, read through `scan` on a miss.

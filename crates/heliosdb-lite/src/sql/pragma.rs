@@ -95,6 +95,22 @@ pub fn run(
             Ok(rows(&["integrity_check"], out))
         }
         "journal_mode" => Ok(rows(&["journal_mode"], vec![vec![Value::from("wal")]])),
+        // One database, `main` (no ATTACH): its directory, '' in memory, as SQLite names a
+        // `:memory:` database.
+        "database_list" => {
+            let file = engine
+                .path
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string());
+            Ok(rows(
+                &["seq", "name", "file"],
+                vec![vec![
+                    Value::Integer(0),
+                    Value::from("main"),
+                    Value::Text(file),
+                ]],
+            ))
+        }
         other => Err(Error::Unsupported(format!("PRAGMA {other}"))),
     }
 }
@@ -256,6 +272,26 @@ mod tests {
             .iter()
             .filter(|m| *m == "index t_b has an entry for a missing row");
         assert_eq!(strays.count(), 1, "{p:?}");
+    }
+
+    #[test]
+    fn database_list_names_main_and_its_directory() {
+        let list = |conn: &crate::Connection| -> (i64, String, String) {
+            conn.query_row("PRAGMA database_list", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap()
+        };
+        let memory = crate::Connection::open_in_memory().unwrap();
+        assert_eq!(list(&memory), (0, "main".into(), String::new()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let disk = crate::Connection::open(crate::Config::with_path(&path)).unwrap();
+        let canonical = path.canonicalize().unwrap().display().to_string();
+        assert_eq!(list(&disk), (0, "main".into(), canonical.clone()));
+        drop(disk);
+        let read_only = crate::Connection::open_read_only(&path).unwrap();
+        assert_eq!(list(&read_only), (0, "main".into(), canonical));
     }
 
     #[test]
