@@ -152,6 +152,23 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
             match exec.decode_row(info, &k, &v) {
                 Ok(row) => {
                     let kv = row_key_values(&info.def, &row);
+                    let shown = || {
+                        kv.iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
+                    // A WITHOUT ROWID row's key values come from its stored value, which must
+                    // give the key it is stored under: two rows giving one key would find one
+                    // index entry twice, and the count below would then miss a stray.
+                    if !info.def.has_rowid() && info.def.row_key(&kv)[..] != k[..] {
+                        problems.push(format!(
+                            "row {} of {} is stored under the key of another",
+                            shown(),
+                            info.def.name
+                        ));
+                        continue;
+                    }
                     for (i, ix) in info.indexes.iter().enumerate() {
                         // A partial index holds only the rows its condition holds for.
                         let Some(ik) = index_entry_key(ix, &row, &kv)? else {
@@ -163,10 +180,7 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                         }
                         problems.push(format!(
                             "row {} of {} is missing from index {}",
-                            kv.iter()
-                                .map(|v| v.to_string())
-                                .collect::<Vec<_>>()
-                                .join(","),
+                            shown(),
                             info.def.name,
                             ix.name
                         ));
@@ -266,6 +280,33 @@ mod tests {
         let p = problems(&conn);
         assert!(
             p.contains(&"row 1 of t is missing from index t_b".to_string()),
+            "{p:?}"
+        );
+        let strays = p
+            .iter()
+            .filter(|m| *m == "index t_b has an entry for a missing row");
+        assert_eq!(strays.count(), 1, "{p:?}");
+    }
+
+    #[test]
+    fn a_without_rowid_row_stored_under_another_key_is_reported_with_the_stray() {
+        let conn = crate::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t(a PRIMARY KEY, b) WITHOUT ROWID; CREATE INDEX t_b ON t(b); \
+             INSERT INTO t VALUES (1, 'x'), (2, 'x');",
+        )
+        .unwrap();
+        assert_eq!(problems(&conn), vec!["ok"]);
+        // Row 2's key now holds row 1's value: both rows name entry ('x', 1), and the
+        // index's ('x', 2) has no row giving it.
+        let mut txn = conn.engine.mvcc.begin(TxnMode::Immediate).unwrap();
+        let rows = keys(&txn, b"r");
+        let first = txn.get(&rows[0]).unwrap().unwrap().to_vec();
+        txn.put(rows[1].clone(), first).unwrap();
+        txn.commit().unwrap();
+        let p = problems(&conn);
+        assert!(
+            p.contains(&"row 1 of t is stored under the key of another".to_string()),
             "{p:?}"
         );
         let strays = p
