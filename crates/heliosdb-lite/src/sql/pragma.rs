@@ -86,7 +86,8 @@ pub fn run(
     }
     match pragma.name.as_str() {
         "integrity_check" | "quick_check" => {
-            let problems = integrity_check(engine, txn, schema)?;
+            let (limit, only) = integrity_check_arg(schema, pragma.arg.as_deref())?;
+            let problems = integrity_check(engine, txn, schema, limit, only.as_deref())?;
             let out = if problems.is_empty() {
                 vec![vec![Value::from("ok")]]
             } else {
@@ -115,15 +116,41 @@ pub fn run(
     }
 }
 
+/// How many problems `integrity_check` reports unless told otherwise, as in SQLite.
+const MAX_PROBLEMS: usize = 100;
+
+/// The argument of `integrity_check(N)` / `integrity_check(t)`, as SQLite reads it: at most N
+/// problems (100 when N is absent, zero or negative), or table `t` (with its indexes) alone.
+fn integrity_check_arg(schema: &Schema, arg: Option<&str>) -> Result<(usize, Option<String>)> {
+    let Some(arg) = arg.map(str::trim) else {
+        return Ok((MAX_PROBLEMS, None));
+    };
+    if let Ok(n) = arg.parse::<i64>() {
+        let n = usize::try_from(n).ok().filter(|&n| n > 0);
+        return Ok((n.unwrap_or(MAX_PROBLEMS), None));
+    }
+    match schema.tables.keys().find(|k| k.eq_ignore_ascii_case(arg)) {
+        Some(name) => Ok((MAX_PROBLEMS, Some(name.clone()))),
+        None => Err(Error::NoSuchTable(arg.to_string())),
+    }
+}
+
 /// Checks that every row can be decoded, every index entry points to a row with matching
 /// values, every row has its index entries, and the maintained row count is the real one.
-/// Returns a description of each problem.
+/// Returns a description of each problem, at most `limit` (the check stops there), for every
+/// table or for table `only`.
 ///
 /// The memory it holds does not grow with the database (a check of a large database on a
 /// small device must not be what exhausts its memory): each row's entries are looked up as
 /// the table is read and counted per index; an index whose entries outnumber the rows' found
 /// ones holds strays, which a second pass finds by reading each entry's row.
-pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> Result<Vec<String>> {
+pub fn integrity_check(
+    engine: &Engine,
+    txn: &Transaction,
+    schema: &Schema,
+    limit: usize,
+    only: Option<&str>,
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let env = super::engine::StmtEnv {
         mvcc: engine.mvcc.clone(),
@@ -137,8 +164,9 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
     };
     let exec = Executor::new(None, &[], &env);
     let mut names: Vec<_> = schema.tables.keys().cloned().collect();
+    names.retain(|n| only.is_none_or(|o| o == n));
     names.sort();
-    for name in names {
+    'tables: for name in names {
         let info = &schema.tables[&name];
         // Per index: the rows' entries found in it.
         let mut found = vec![0u64; info.indexes.len()];
@@ -188,6 +216,9 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                 }
                 Err(e) => problems.push(format!("table {}: unreadable row: {e}", info.def.name)),
             }
+            if problems.len() >= limit {
+                break 'tables;
+            }
         }
         if let Some(problem) = txn.verify_pack(&codec::table_prefix(info.def.id))? {
             problems.push(format!("table {}: {problem}", info.def.name));
@@ -216,10 +247,14 @@ pub fn integrity_check(engine: &Engine, txn: &Transaction, schema: &Schema) -> R
                 let (k, _) = kv?;
                 if !entry_has_its_row(&exec, txn, info, ix, &k)? {
                     problems.push(format!("index {} has an entry for a missing row", ix.name));
+                    if problems.len() >= limit {
+                        break 'tables;
+                    }
                 }
             }
         }
     }
+    problems.truncate(limit);
     Ok(problems)
 }
 
@@ -250,9 +285,24 @@ mod tests {
     use crate::storage::{prefix_range, Direction};
 
     fn problems(conn: &crate::Connection) -> Vec<String> {
-        let mut st = conn.prepare("PRAGMA integrity_check").unwrap();
+        problems_of(conn, "PRAGMA integrity_check")
+    }
+
+    fn problems_of(conn: &crate::Connection, sql: &str) -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
         let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
         rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// Asserts that the check reports `problem` and exactly one entry of index `t_b` that
+    /// no row gives.
+    fn reported_with_one_stray(conn: &crate::Connection, problem: &str) {
+        let p = problems(conn);
+        assert!(p.iter().any(|m| m == problem), "{p:?}");
+        let strays = p
+            .iter()
+            .filter(|m| *m == "index t_b has an entry for a missing row");
+        assert_eq!(strays.count(), 1, "{p:?}");
     }
 
     fn keys(txn: &Transaction, prefix: &[u8]) -> Vec<Vec<u8>> {
@@ -277,15 +327,7 @@ mod tests {
         txn.delete(entries[0].clone()).unwrap();
         txn.delete(rows[2].clone()).unwrap();
         txn.commit().unwrap();
-        let p = problems(&conn);
-        assert!(
-            p.contains(&"row 1 of t is missing from index t_b".to_string()),
-            "{p:?}"
-        );
-        let strays = p
-            .iter()
-            .filter(|m| *m == "index t_b has an entry for a missing row");
-        assert_eq!(strays.count(), 1, "{p:?}");
+        reported_with_one_stray(&conn, "row 1 of t is missing from index t_b");
     }
 
     #[test]
@@ -304,15 +346,49 @@ mod tests {
         let first = txn.get(&rows[0]).unwrap().unwrap().to_vec();
         txn.put(rows[1].clone(), first).unwrap();
         txn.commit().unwrap();
-        let p = problems(&conn);
-        assert!(
-            p.contains(&"row 1 of t is stored under the key of another".to_string()),
-            "{p:?}"
+        reported_with_one_stray(&conn, "row 1 of t is stored under the key of another");
+    }
+
+    #[test]
+    fn at_most_the_problems_asked_for_and_one_table_when_named() {
+        let conn = crate::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX t_b ON t(b); \
+             CREATE TABLE u(a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX u_b ON u(b); \
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 150) \
+             INSERT INTO t SELECT i, 'v' || i FROM c; INSERT INTO u VALUES (1, 'x');",
+        )
+        .unwrap();
+        // Every entry of t_b goes: 150 rows missing from it.
+        let mut txn = conn.engine.mvcc.begin(TxnMode::Immediate).unwrap();
+        for key in keys(&txn, b"i") {
+            txn.delete(key).unwrap();
+        }
+        txn.commit().unwrap();
+        let count = |sql: &str| {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |_| Ok(()))
+                .unwrap()
+                .count()
+        };
+        assert_eq!(count("PRAGMA integrity_check"), 100);
+        assert_eq!(count("PRAGMA integrity_check(7)"), 7);
+        assert_eq!(count("PRAGMA integrity_check(0)"), 100);
+        assert_eq!(
+            count("PRAGMA integrity_check(1000)"),
+            151,
+            "150 rows and u's entry"
         );
-        let strays = p
-            .iter()
-            .filter(|m| *m == "index t_b has an entry for a missing row");
-        assert_eq!(strays.count(), 1, "{p:?}");
+        assert_eq!(count("PRAGMA integrity_check(T)"), 100);
+        assert_eq!(
+            problems_of(&conn, "PRAGMA integrity_check(u)"),
+            vec!["row 1 of u is missing from index u_b"]
+        );
+        let err = conn
+            .prepare("PRAGMA integrity_check(nope)")
+            .and_then(|mut s| s.query_row([], |_| Ok(())));
+        assert!(err.unwrap_err().to_string().contains("no such table: nope"));
     }
 
     #[test]
