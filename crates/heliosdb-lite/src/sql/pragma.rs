@@ -175,6 +175,10 @@ pub fn integrity_check(
             prefix_range(&codec::table_prefix(info.def.id)),
             Direction::Forward,
         ) {
+            // Checked before each row: every path below adds at most a problem per index.
+            if problems.len() >= limit {
+                break 'tables;
+            }
             let (k, v) = kv?;
             rows += 1;
             match exec.decode_row(info, &k, &v) {
@@ -215,9 +219,6 @@ pub fn integrity_check(
                     }
                 }
                 Err(e) => problems.push(format!("table {}: unreadable row: {e}", info.def.name)),
-            }
-            if problems.len() >= limit {
-                break 'tables;
             }
         }
         if let Some(problem) = txn.verify_pack(&codec::table_prefix(info.def.id))? {
@@ -381,6 +382,7 @@ mod tests {
             "150 rows and u's entry"
         );
         assert_eq!(count("PRAGMA integrity_check(T)"), 100);
+        assert_eq!(count("PRAGMA integrity_check(1)"), 1);
         assert_eq!(
             problems_of(&conn, "PRAGMA integrity_check(u)"),
             vec!["row 1 of u is missing from index u_b"]
