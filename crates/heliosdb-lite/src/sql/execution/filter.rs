@@ -19,6 +19,19 @@ use super::super::plan::Expr;
 use super::{BoxOp, Executor, Frame, Operator, Row};
 use crate::error::Result;
 
+/// What a top-level conjunct reads, for the order the filter tests it in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Conjunct {
+    /// The row.
+    Row,
+    /// No row: the same for every row ([`Expr::is_fixed_per_enclosing_row`]), checked by the
+    /// gate before any row is read.
+    Constant,
+    /// No row, but it runs an uncorrelated subquery ([`Expr::is_fixed_with_subqueries`]):
+    /// tested at the rows until it has been evaluated once.
+    Subquery,
+}
+
 /// Passes on the input rows for which the predicate is true (not false, not NULL).
 pub(super) struct FilterOp<'e> {
     ex: &'e Executor<'e>,
@@ -28,9 +41,9 @@ pub(super) struct FilterOp<'e> {
     constant: Vec<&'e Expr>,
     /// Whether the constant conjuncts all hold, once checked.
     gate: Option<bool>,
-    /// Every conjunct, when some read no row but hold an uncorrelated subquery (the flag):
-    /// checked one by one at the rows until those are known to hold.
-    conjuncts: Vec<(&'e Expr, bool)>,
+    /// Every conjunct in order, when some of them are [`Conjunct::Subquery`] (empty
+    /// otherwise): checked one by one at the rows until those are known to hold.
+    conjuncts: Vec<(&'e Expr, Conjunct)>,
     /// Whether the conjuncts with subqueries were all evaluated and held.
     subqueries_held: bool,
 }
@@ -44,14 +57,19 @@ impl<'e> FilterOp<'e> {
         predicate: &'e Expr,
         gated: bool,
     ) -> Self {
-        let mut constant = Vec::new();
         let mut conjuncts = Vec::new();
         if gated {
-            constant_conjuncts(predicate, &mut constant);
-            flat_conjuncts(predicate, &mut conjuncts);
+            classify(predicate, &mut conjuncts);
         }
-        let subqueries_held = !conjuncts.iter().any(|&(_, subquery)| subquery);
-        if subqueries_held {
+        let constant = conjuncts
+            .iter()
+            .filter(|&&(_, kind)| kind == Conjunct::Constant)
+            .map(|&(c, _)| c)
+            .collect();
+        if !conjuncts
+            .iter()
+            .any(|&(_, kind)| kind == Conjunct::Subquery)
+        {
             conjuncts.clear();
         }
         Self {
@@ -60,62 +78,48 @@ impl<'e> FilterOp<'e> {
             predicate,
             constant,
             gate: None,
+            subqueries_held: conjuncts.is_empty(),
             conjuncts,
-            subqueries_held,
         }
     }
 
     /// The predicate on `row` while the conjuncts with subqueries are not known to hold:
-    /// conjunct by conjunct, as SQLite tests them. `None` when one of those is false (no
-    /// row can pass).
+    /// conjunct by conjunct, as SQLite tests them (the constant ones held at the gate).
+    /// `None` when one with a subquery is false (no row can pass).
     fn check_in_order(&mut self, row: &Row, outer: Option<&Frame<'_>>) -> Result<Option<bool>> {
-        let mut evaluated_all = true;
-        for &(c, subquery) in &self.conjuncts {
-            let held = match subquery {
-                true => self.ex.predicate(c, &Vec::new(), outer)?,
-                false => self.ex.predicate(c, row, outer)?,
+        for &(c, kind) in &self.conjuncts {
+            let held = match kind {
+                Conjunct::Constant => continue,
+                Conjunct::Subquery => self.ex.predicate(c, &Vec::new(), outer)?,
+                Conjunct::Row => self.ex.predicate(c, row, outer)?,
             };
-            if !held {
-                if subquery {
-                    return Ok(None);
-                }
-                evaluated_all = false;
-                break;
+            match (held, kind) {
+                (true, _) => {}
+                (false, Conjunct::Subquery) => return Ok(None),
+                (false, _) => return Ok(Some(false)),
             }
         }
-        if evaluated_all {
-            // Every conjunct with a subquery held once: it holds for every row.
-            self.subqueries_held = true;
-        }
-        Ok(Some(evaluated_all))
+        // Every conjunct with a subquery held once: it holds for every row.
+        self.subqueries_held = true;
+        Ok(Some(true))
     }
 }
 
-/// The top-level conjuncts of `e` in order, each flagged when it reads no row of this query
-/// but holds an uncorrelated subquery ([`Expr::is_fixed_with_subqueries`]).
-fn flat_conjuncts<'e>(e: &'e Expr, out: &mut Vec<(&'e Expr, bool)>) {
+/// The top-level conjuncts of `e` in order, each with what it reads.
+fn classify<'e>(e: &'e Expr, out: &mut Vec<(&'e Expr, Conjunct)>) {
     if let Expr::And(a, b) = e {
-        flat_conjuncts(a, out);
-        flat_conjuncts(b, out);
+        classify(a, out);
+        classify(b, out);
         return;
     }
-    out.push((
-        e,
-        !e.is_fixed_per_enclosing_row() && e.is_fixed_with_subqueries(),
-    ));
-}
-
-/// Collects the top-level conjuncts of `e` that read no row of this query and give the same
-/// value each time for the same enclosing row ([`Expr::is_fixed_per_enclosing_row`]).
-fn constant_conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    if let Expr::And(a, b) = e {
-        constant_conjuncts(a, out);
-        constant_conjuncts(b, out);
-        return;
-    }
-    if e.is_fixed_per_enclosing_row() {
-        out.push(e);
-    }
+    let kind = if e.is_fixed_per_enclosing_row() {
+        Conjunct::Constant
+    } else if e.is_fixed_with_subqueries() {
+        Conjunct::Subquery
+    } else {
+        Conjunct::Row
+    };
+    out.push((e, kind));
 }
 
 impl Operator for FilterOp<'_> {
@@ -157,7 +161,7 @@ impl Operator for FilterOp<'_> {
     fn rewind(&mut self) {
         // A new enclosing row: terms that read it may say otherwise now.
         self.gate = None;
-        self.subqueries_held = !self.conjuncts.iter().any(|&(_, subquery)| subquery);
+        self.subqueries_held = self.conjuncts.is_empty();
         self.input.rewind();
     }
 }
